@@ -1,0 +1,16 @@
+-- enemy.lua, version 4 breaks the host's contract: update was renamed to tick,
+-- so the host rejects it before any swap.
+local SPEED = 10
+
+local M = { frames = 0, x = 0, hp = 100 }
+
+function M.tick(dt)
+  M.frames = M.frames + 1
+  M.x = M.x + SPEED
+end
+
+function M.fire() return M.x end
+
+function M.version() return 4 end
+
+return M
