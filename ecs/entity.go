@@ -1,0 +1,136 @@
+package ecs
+
+import (
+	"errors"
+	"math"
+	"strconv"
+	"unsafe"
+)
+
+// ErrNoEntity is returned, wrapped, by operations that need a live entity when
+// the entity given was never spawned by this World or has been despawned.
+var ErrNoEntity = errors.New("ecs: no such entity")
+
+// Entity identifies one entity of a World. It packs a 32-bit index (low
+// bits) and a 32-bit generation (high bits). Indices of despawned entities
+// are reused, but each reuse gets a new generation, so an Entity kept after
+// Despawn never refers to a later entity: the World reports it dead and
+// every operation on it fails or returns false.
+//
+// Generations start at 1, so the zero Entity is never alive and can be used
+// as "no entity". An Entity is a plain value: compare it with ==, use it as a
+// map key, store it anywhere. It is only meaningful to the World that
+// spawned it.
+type Entity uint64
+
+// Index returns the slot index of e. Live entities have distinct indices;
+// a despawned entity's index may be reused by a later one.
+func (e Entity) Index() uint32 { return uint32(e) }
+
+// Generation returns how many times e's index had been handed out when e
+// was spawned, counting from 1.
+func (e Entity) Generation() uint32 { return uint32(e >> 32) }
+
+// String returns e as "<index>v<generation>", for example "3v1".
+func (e Entity) String() string {
+	var buf [24]byte
+	b := strconv.AppendUint(buf[:0], uint64(e.Index()), 10)
+	b = append(b, 'v')
+	b = strconv.AppendUint(b, uint64(e.Generation()), 10)
+	return string(b)
+}
+
+func makeEntity(index, gen uint32) Entity { return Entity(gen)<<32 | Entity(index) }
+
+// slot is the World's record of one index: the generation of the entity
+// that holds it now (or held it last), and whether that entity is alive.
+type slot struct {
+	gen   uint32
+	alive bool
+}
+
+// World holds entities and their components.
+//
+// A World is not safe for concurrent use, like a Go map: a goroutine that
+// changes it (Spawn, Despawn, Insert, Remove, StoreOf, or ranging over a
+// Query) must not overlap with any other use. Pure reads (Alive, Len, Get,
+// Has, Ref and the same methods of Store) may run concurrently with each
+// other while nothing changes the World. Iterating a Query counts as a
+// change, because it tracks its own progress in the World.
+//
+// A World must not be copied after first use. The zero World is empty and
+// ready to use; NewWorld returns a pointer to one.
+type World struct {
+	slots []slot
+	free  []uint32 // despawned indices ready for reuse, most recent last
+	live  int
+
+	types  map[unsafe.Pointer]storage // component type key -> storage
+	stores []storage                  // every storage, in registration order
+
+	querying int       // depth of running queries; removals leave holes while > 0
+	dirty    []storage // storages that have holes to compact when querying drops to 0
+}
+
+// NewWorld returns an empty World.
+func NewWorld() *World { return &World{} }
+
+// Spawn creates an entity with no components and returns it.
+//
+// Spawn may be called while ranging over a Query; see Query for what the
+// loop then sees.
+func (w *World) Spawn() Entity {
+	w.live++
+	if n := len(w.free); n > 0 {
+		idx := w.free[n-1]
+		w.free = w.free[:n-1]
+		w.slots[idx].alive = true
+		return makeEntity(idx, w.slots[idx].gen)
+	}
+	if uint64(len(w.slots)) > math.MaxUint32 {
+		panic("ecs: more than 2^32 entity indices in use")
+	}
+	idx := uint32(len(w.slots))
+	w.slots = append(w.slots, slot{gen: 1, alive: true})
+	return makeEntity(idx, 1)
+}
+
+// Alive reports whether e was spawned by this World and not yet despawned.
+func (w *World) Alive(e Entity) bool {
+	idx := e.Index()
+	if int(idx) >= len(w.slots) {
+		return false
+	}
+	s := w.slots[idx]
+	return s.alive && s.gen == e.Generation()
+}
+
+// Despawn removes e and all of its components, and reports whether e was
+// alive. Despawning a dead entity does nothing and returns false.
+//
+// The index of e is reused by a later Spawn with the next generation. An
+// index whose generation would wrap around after 2^32-1 reuses is retired
+// instead, so an old Entity can never alias a new one.
+//
+// Despawn may be called while ranging over a Query, including on the entity
+// the loop is visiting; see Query.
+func (w *World) Despawn(e Entity) bool {
+	if !w.Alive(e) {
+		return false
+	}
+	for _, s := range w.stores {
+		s.remove(e)
+	}
+	idx := e.Index()
+	s := &w.slots[idx]
+	s.alive = false
+	s.gen++
+	if s.gen != 0 {
+		w.free = append(w.free, idx)
+	}
+	w.live--
+	return true
+}
+
+// Len returns the number of live entities.
+func (w *World) Len() int { return w.live }
