@@ -1,0 +1,164 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+const (
+	// DefaultBuildTimeout bounds a build step whose Timeout is zero.
+	DefaultBuildTimeout = 30 * time.Second
+
+	// MaxBuildLog caps Event.BuildLog and BuildError.Log, in bytes; a tool that
+	// prints more has the rest dropped and a note appended.
+	MaxBuildLog = 64 << 10
+)
+
+// BuildStep turns a source file into the bytes its events carry, by running a
+// command-line tool. Each run writes into a fresh temporary directory, never next to
+// the source, so a build never triggers the watcher and never leaves files behind.
+type BuildStep struct {
+	// Command is the tool followed by its arguments. In every argument "{src}"
+	// becomes the absolute path of the source file and "{out}" the path of the
+	// file the tool must write. The tool is looked up on PATH when a build runs,
+	// and runs in the source file's directory so that relative includes resolve.
+	Command []string
+
+	// OutExt is the extension of the built file: it names Event.Output (x.wat
+	// with ".wasm" gives x.wasm) and the "{out}" file. Empty means ".wasm".
+	OutExt string
+
+	// Timeout bounds one run of the tool, which is killed when it expires; the
+	// event then carries ErrBuildTimeout. Zero means DefaultBuildTimeout.
+	Timeout time.Duration
+}
+
+// DefaultBuildSteps returns build steps for WebAssembly guest sources, using the
+// same tools and flags as the repository's scripts/build-guests.sh so that a module
+// built on save is byte-for-byte the module the script would commit:
+//
+//	.wat  wat2wasm --enable-all {src} -o {out}                      (wabt)
+//	.c    clang --target=wasm32 -O2 -nostdlib -fno-builtin
+//	      -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-debug
+//	      -o {out} {src}                                             (clang and wasm-ld)
+//
+// Both produce ".wasm". The tools must be on PATH (Debian packages wabt, clang and
+// lld); when one is missing, the events of that extension carry a *BuildError
+// wrapping ErrToolNotFound that names the tool. The map is new on every call;
+// change it freely before passing it in Options.Build.
+func DefaultBuildSteps() map[string]BuildStep {
+	return map[string]BuildStep{
+		".wat": {Command: []string{"wat2wasm", "--enable-all", "{src}", "-o", "{out}"}},
+		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-nostdlib", "-fno-builtin",
+			"-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-debug", "-o", "{out}", "{src}"}},
+	}
+}
+
+func (s BuildStep) validate(ext string) error {
+	switch {
+	case len(ext) < 2 || ext[0] != '.' || strings.ContainsAny(ext[1:], `./\`):
+		return fmt.Errorf("%w: build extension %q must look like \".wat\"", ErrInvalidOptions, ext)
+	case len(s.Command) == 0 || s.Command[0] == "":
+		return fmt.Errorf("%w: build step for %q has no command", ErrInvalidOptions, ext)
+	case s.Timeout < 0:
+		return fmt.Errorf("%w: build step for %q has a negative timeout", ErrInvalidOptions, ext)
+	case s.OutExt != "" && (s.OutExt[0] != '.' || strings.ContainsAny(s.OutExt, `/\`)):
+		return fmt.Errorf("%w: build step for %q: OutExt %q must look like \".wasm\"", ErrInvalidOptions, ext, s.OutExt)
+	}
+	return nil
+}
+
+func (s BuildStep) outExt() string {
+	if s.OutExt == "" {
+		return ".wasm"
+	}
+	return s.OutExt
+}
+
+func (s BuildStep) timeout() time.Duration {
+	if s.Timeout == 0 {
+		return DefaultBuildTimeout
+	}
+	return s.Timeout
+}
+
+// output returns the name a built src stands for: src with the output extension.
+func (s BuildStep) output(src string) string {
+	return strings.TrimSuffix(src, filepath.Ext(src)) + s.outExt()
+}
+
+// run builds src and returns the built bytes and the tool's output. Cancelling
+// ctx kills the tool; the error is then ctx's.
+func (s BuildStep) run(ctx context.Context, src string) (data []byte, log string, err error) {
+	tool := s.Command[0]
+	fail := func(err error, log string) ([]byte, string, error) {
+		return nil, log, &BuildError{Path: src, Tool: tool, Log: log, Err: err}
+	}
+	bin, err := exec.LookPath(tool)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrToolNotFound, err), "")
+	}
+	if bin, err = filepath.Abs(bin); err != nil {
+		return fail(err, "")
+	}
+	tmp, err := os.MkdirTemp("", "hotscript-build-")
+	if err != nil {
+		return fail(err, "")
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, filepath.Base(s.output(src)))
+
+	expand := strings.NewReplacer("{src}", src, "{out}", out)
+	args := make([]string, len(s.Command)-1)
+	for i, a := range s.Command[1:] {
+		args[i] = expand.Replace(a)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, bin, args...)
+	cmd.Dir = filepath.Dir(src)
+	var printed capWriter
+	cmd.Stdout, cmd.Stderr = &printed, &printed
+	cmd.WaitDelay = time.Second // a killed driver (clang) may leave a child holding the pipe
+	err = cmd.Run()
+	log = printed.String()
+	switch {
+	case ctx.Err() != nil:
+		return fail(ctx.Err(), log)
+	case errors.Is(runCtx.Err(), context.DeadlineExceeded):
+		return fail(fmt.Errorf("%w after %v", ErrBuildTimeout, s.timeout()), log)
+	case err != nil:
+		return fail(err, log)
+	}
+	if data, err = os.ReadFile(out); err != nil {
+		return fail(fmt.Errorf("tool exited successfully but wrote no output: %w", err), log)
+	}
+	return data, log, nil
+}
+
+// capWriter keeps the first MaxBuildLog bytes written to it and counts the rest.
+// exec.Cmd writes to it from one goroutine at a time because Stdout == Stderr.
+type capWriter struct {
+	buf     []byte
+	dropped int
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	keep := min(len(p), MaxBuildLog-len(w.buf))
+	w.buf = append(w.buf, p[:keep]...)
+	w.dropped += len(p) - keep
+	return len(p), nil
+}
+
+func (w *capWriter) String() string {
+	if w.dropped > 0 {
+		return fmt.Sprintf("%s\n[%d more bytes of tool output dropped]\n", w.buf, w.dropped)
+	}
+	return string(w.buf)
+}

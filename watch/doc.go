@@ -1,0 +1,76 @@
+// Package watch turns file-system noise into one event per saved file, for the
+// edit-save-see loop of hot reloading: edit a script, save, and the running program
+// has the new version within a frame or two.
+//
+//	w, err := watch.New(watch.Options{Build: watch.DefaultBuildSteps()})
+//	if err != nil { ... }
+//	defer w.Close(context.Background())
+//	if err := w.Add("scripts"); err != nil { ... }
+//	for ev := range w.Events() {
+//		switch {
+//		case ev.Err != nil: // unreadable, or a build failed: keep the old version, show ev.BuildLog
+//		case ev.Op == watch.Removed: // keep running the last version, and say so
+//		default: // reload ev.Output from ev.Data
+//		}
+//	}
+//
+// # Why debounce per path, and read late
+//
+// Editors do not save by writing a file once. They truncate then write, write a
+// temporary file and rename it over the original (VS Code, JetBrains), delete and
+// recreate, or rename the original to a backup, write a new file and delete the
+// backup (vim, after probing the directory with a file named 4913). Each save is a
+// burst of creates, writes, renames, attribute changes and removes, some on the file
+// and some on helper files next to it. Reacting to any single notification would
+// reload half-written or missing files.
+//
+// So every notification only marks its path as active and restarts that path's
+// debounce timer (Options.Debounce, 50 ms by default). When a path has been quiet
+// that long, the watcher looks at what is there now: the file's bytes go out in a
+// Changed event; a file that is gone goes out as Removed, if the host had seen it.
+// A path that was created and deleted within the interval (a temporary file of any
+// name) produces nothing, and helper files with known names are ignored outright
+// (DefaultIgnore). The rename of a temporary file over the original is activity on
+// the original's path like any other, so it yields one Changed event.
+//
+// Reading late means the event carries the final bytes of the save. If a writer
+// pauses longer than the debounce in mid-save, the event carries the partial
+// content; the write that completes the file is new activity and yields a later
+// event with the complete content. A host that rejects the partial version (a
+// truncated module does not compile) thus picks up the complete one.
+//
+// # Build steps
+//
+// Options.Build maps an extension to a command that turns a source into what the
+// host loads: a .wat or .c file into a .wasm module (DefaultBuildSteps). The event
+// then carries the built bytes and names the module in Event.Output, or carries a
+// *BuildError with the tool's own message in Event.BuildLog. Builds write into
+// temporary directories, so they never trigger the watcher; a save that arrives
+// while the previous version is still building kills that build; builds run at
+// most one per CPU at a time, and each is bounded by its step's Timeout.
+//
+// # Directories
+//
+// Add watches a directory tree. Directories created later are watched as soon as
+// they appear, and the files already in them when the watch begins are reported,
+// so that a save into a new directory is not lost. A directory removed or renamed
+// away reports its files Removed; a directory given to Add that goes away is also
+// reported on Errors with ErrDirRemoved. When the operating system drops
+// notifications (ErrOverflow), the watcher rescans and reports what differs.
+//
+// # Concurrency and delivery
+//
+// One goroutine owns all the state and is the only sender on Events and Errors;
+// workers read and build files on goroutines of their own. Nothing a receiver does
+// blocks the watcher: an event waiting to be received is replaced by a newer one
+// for the same path. All methods are safe for concurrent use, and Close ends every
+// goroutine the Watcher started.
+//
+// # Limits
+//
+// Symbolic links to directories are not followed. Network file systems may not
+// deliver notifications at all. Each watched directory costs one inotify watch on
+// Linux (fs.inotify.max_user_watches) and one file descriptor per file on BSD and
+// macOS. A directory given to Add that is removed and then recreated must be added
+// again. Attribute changes count as activity, so touching a file reloads it.
+package watch

@@ -1,0 +1,81 @@
+package watch
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrClosed is returned by Add after Close.
+	ErrClosed = errors.New("watch: watcher closed")
+
+	// ErrNotDir is returned by Add for a path that is not a directory.
+	ErrNotDir = errors.New("watch: not a directory")
+
+	// ErrInvalidOptions is returned by New for options it cannot use: a negative
+	// duration, a malformed ignore pattern or a malformed build step.
+	ErrInvalidOptions = errors.New("watch: invalid options")
+
+	// ErrBuild matches every *BuildError.
+	ErrBuild = errors.New("watch: build failed")
+
+	// ErrToolNotFound is wrapped by a *BuildError whose tool is not on PATH.
+	ErrToolNotFound = errors.New("watch: build tool not found")
+
+	// ErrBuildTimeout is wrapped by a *BuildError whose tool ran longer than the
+	// step's Timeout and was killed.
+	ErrBuildTimeout = errors.New("watch: build timed out")
+
+	// ErrDirRemoved is sent on Errors when a directory given to Add is removed or
+	// renamed. Its files are reported Removed; if the directory comes back, Add it
+	// again.
+	ErrDirRemoved = errors.New("watch: watched directory removed")
+
+	// ErrOverflow is sent on Errors when the operating system dropped
+	// notifications. The watcher then rescans its directories and reports every
+	// file whose size or modification time differs from what it last reported.
+	ErrOverflow = errors.New("watch: event queue overflow")
+)
+
+// BuildError is the error of a build step that failed. It matches ErrBuild with
+// errors.Is, and wraps the cause: ErrToolNotFound, ErrBuildTimeout, or the tool's
+// *exec.ExitError.
+type BuildError struct {
+	// Path is the source file that was being built.
+	Path string
+	// Tool is the program the step runs (the step's Command[0]).
+	Tool string
+	// Log is what the tool printed, capped at MaxBuildLog bytes; the same text as
+	// Event.BuildLog.
+	Log string
+	// Err is the cause.
+	Err error
+}
+
+// Error names the source, the tool and the cause, followed by the first line the
+// tool printed, which for compilers names the file and the line at fault:
+//
+//	watch: build /game/bad.wat with wat2wasm: exit status 1: /game/bad.wat:3:5: error: unexpected token
+func (e *BuildError) Error() string {
+	msg := fmt.Sprintf("watch: build %s with %s: %v", e.Path, e.Tool, e.Err)
+	if line := firstLine(e.Log); line != "" {
+		msg += ": " + line
+	}
+	return msg
+}
+
+// Is reports whether target is ErrBuild.
+func (e *BuildError) Is(target error) bool { return target == ErrBuild }
+
+// Unwrap returns the cause.
+func (e *BuildError) Unwrap() error { return e.Err }
+
+func firstLine(s string) string {
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
+}

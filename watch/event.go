@@ -1,0 +1,73 @@
+package watch
+
+import "fmt"
+
+// Op says what happened to a watched file.
+type Op uint8
+
+const (
+	// Changed reports that a file was created or saved and has been quiet for the
+	// debounce interval since. The Event carries the file's bytes at that moment, or
+	// the built bytes when a build step applies, or an error.
+	Changed Op = iota + 1
+
+	// Removed reports that a file the host had seen is gone and was not recreated
+	// within the debounce interval. The Event carries no data; a host typically
+	// keeps running the last version and says so.
+	Removed
+)
+
+// String returns "Changed" or "Removed".
+func (o Op) String() string {
+	switch o {
+	case Changed:
+		return "Changed"
+	case Removed:
+		return "Removed"
+	}
+	return fmt.Sprintf("Op(%d)", uint8(o))
+}
+
+// Event is the outcome of one save (or one removal) of one file.
+//
+// A burst of file-system activity on a path, however an editor performs its save,
+// yields one Event once the path has been quiet for the debounce interval.
+type Event struct {
+	// Path is the absolute, cleaned path of the file that changed: the source
+	// file, also for files that have a build step.
+	Path string
+
+	// Output is the name the data stands for. It equals Path, except for a file
+	// with a build step, where it is Path with the step's output extension
+	// (x.wat gives x.wasm), so that a host can treat the event as the module's.
+	Output string
+
+	// Op is Changed or Removed.
+	Op Op
+
+	// Data holds the file's bytes read when the event fired or, for a file with a
+	// build step, the bytes the build produced. It is nil for Removed events and
+	// whenever Err is set. It may be empty, or hold a half-written file: a later
+	// write to the file yields a later event with the newer bytes.
+	Data []byte
+
+	// Err is set on a Changed event whose bytes could not be read or built. Build
+	// failures are a *BuildError (errors.Is(Err, ErrBuild)).
+	Err error
+
+	// BuildLog holds what the build tool printed (standard output and standard
+	// error), on success (warnings) as on failure. It is empty for files without a
+	// build step and is capped at MaxBuildLog bytes.
+	BuildLog string
+}
+
+// String formats the event for logs, for example "Changed /game/enemy.lua (120 bytes)".
+func (e Event) String() string {
+	switch {
+	case e.Err != nil:
+		return fmt.Sprintf("%s %s: %v", e.Op, e.Path, e.Err)
+	case e.Op == Changed:
+		return fmt.Sprintf("%s %s (%d bytes)", e.Op, e.Path, len(e.Data))
+	}
+	return fmt.Sprintf("%s %s", e.Op, e.Path)
+}

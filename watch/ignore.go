@@ -1,0 +1,88 @@
+package watch
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// defaultIgnore is the source of DefaultIgnore; it is copied out so that no caller
+// can change the defaults of another.
+var defaultIgnore = []string{
+	".*",            // dotfiles and dot-directories: .DS_Store, .git, vim's .x.swp, emacs's .#x lock, gedit's .goutputstream-*, renameio temps
+	"*~",            // vim, emacs and nano backups
+	"#*#",           // emacs auto-save
+	"*.swp",         // vim swap files kept outside the dot name (the 'directory' option)
+	"*.swo",         //
+	"*.swn",         //
+	"*.swx",         // vim's probe for a swap file
+	"4913",          // vim's probe for whether it may write the directory
+	"*___jb_tmp___", // JetBrains safe write: new content
+	"*___jb_old___", // JetBrains safe write: previous content
+	"*.vsctmp",      // VS Code atomic write
+	"*.tmp",         // generic write-then-rename temp names (x.tmp, x-1f3a.tmp)
+	"*.temp",        //
+	"*.bak",         // backups
+	"*.kate-swp",    // Kate swap
+	"*.crswap",      // Chromium File System Access API write
+	"~$*",           // Microsoft Office lock files
+}
+
+// DefaultIgnore returns the patterns every Watcher ignores. They cover the swap,
+// backup, lock and temporary files that editors write next to the file being saved:
+//
+//	.*              dotfiles and dot-directories (.DS_Store, .git, vim's .x.swp,
+//	                emacs's .#x, gedit's .goutputstream-XXXXXX)
+//	*~              vim, emacs and nano backups
+//	#*#             emacs auto-save
+//	*.swp *.swo *.swn *.swx 4913
+//	                vim swap files and probes
+//	*___jb_tmp___ *___jb_old___
+//	                JetBrains safe write
+//	*.vsctmp        VS Code atomic write
+//	*.tmp *.temp *.bak *.kate-swp *.crswap ~$*
+//	                other temporary, backup and lock names
+//
+// Patterns use path/filepath.Match syntax and are matched against a file's or a
+// directory's base name; an ignored directory is not watched at all. Options.Ignore
+// adds to this list.
+//
+// Temporary files with names no pattern knows (write-file-atomic's x.123456789, for
+// instance) need no pattern when they live shorter than the debounce interval: a
+// file that appears and disappears within it produces no event.
+func DefaultIgnore() []string { return slices.Clone(defaultIgnore) }
+
+// MatchExt returns a filter for Options.Filter that accepts files whose extension
+// is one of exts (".lua", ".wasm"), compared exactly.
+func MatchExt(exts ...string) func(path string) bool {
+	exts = slices.Clone(exts)
+	return func(path string) bool { return slices.Contains(exts, filepath.Ext(path)) }
+}
+
+// ignorer matches base names against the default and the extra patterns.
+type ignorer []string
+
+func newIgnorer(extra []string) (ignorer, error) {
+	pats := append(DefaultIgnore(), extra...)
+	for _, p := range extra {
+		if strings.ContainsRune(p, filepath.Separator) || strings.ContainsRune(p, '/') {
+			return nil, fmt.Errorf("%w: ignore pattern %q: patterns match base names and cannot contain a separator", ErrInvalidOptions, p)
+		}
+		if _, err := filepath.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("%w: ignore pattern %q: %w", ErrInvalidOptions, p, err)
+		}
+	}
+	return pats, nil
+}
+
+// match reports whether the base name of path is ignored.
+func (ig ignorer) match(path string) bool {
+	base := filepath.Base(path)
+	for _, p := range ig {
+		if ok, _ := filepath.Match(p, base); ok {
+			return true
+		}
+	}
+	return false
+}

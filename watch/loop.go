@@ -1,0 +1,256 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// maxQueuedErrors bounds the errors waiting to be received on Errors.
+const maxQueuedErrors = 64
+
+// loop is the state of one Watcher. Only the goroutine running run touches it,
+// except the fields workers use: ctx, results, buildSlots, builds (read-only).
+type loop struct {
+	w        *Watcher
+	debounce time.Duration
+	ignore   ignorer
+	filter   func(path string) bool
+	builds   map[string]BuildStep
+
+	ctx        context.Context // cancelled when the Watcher closes
+	cancel     context.CancelFunc
+	workers    sync.WaitGroup
+	results    chan result
+	buildSlots chan struct{} // bounds concurrent builds to the number of CPUs
+
+	files map[string]*file // files the host knows, and files with activity
+	dirs  map[string]bool  // watched directories; true for those given to Add
+	due   []due            // pending debounces, in deadline order
+	seq   uint64           // last generation handed out
+	timer *time.Timer      // fires at due[0].at
+	out   outbox
+	errs  []error
+}
+
+// file is what the loop knows of one path.
+type file struct {
+	gen    uint64             // generation of the latest activity
+	known  bool               // the host has seen this file: at Add, or in a Changed event
+	stamp  stamp              // size and modification time when last known
+	cancel context.CancelFunc // stops the worker loading generation gen, if any
+}
+
+// due is a debounce deadline. Every activity appends one, so deadlines arrive in
+// order and a slice serves as the queue; entries whose gen is no longer the file's
+// are stale and skipped.
+type due struct {
+	path string
+	gen  uint64
+	at   time.Time
+}
+
+func newLoop(w *Watcher, debounce time.Duration, ignore ignorer, filter func(string) bool, builds map[string]BuildStep) *loop {
+	ctx, cancel := context.WithCancel(context.Background())
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &loop{
+		w: w, debounce: debounce, ignore: ignore, filter: filter, builds: builds,
+		ctx: ctx, cancel: cancel,
+		results:    make(chan result),
+		buildSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		files:      make(map[string]*file),
+		dirs:       make(map[string]bool),
+		timer:      timer,
+	}
+}
+
+func (l *loop) run() {
+	defer l.shutdown()
+	fsEvents, fsErrors := l.w.fsw.Events, l.w.fsw.Errors
+	for {
+		var events chan<- Event
+		next, ok := l.out.peek()
+		if ok {
+			events = l.w.events
+		}
+		var errs chan<- error
+		var nextErr error
+		if len(l.errs) > 0 {
+			errs, nextErr = l.w.errors, l.errs[0]
+		}
+		select {
+		case <-l.w.done:
+			return
+		case ev, ok := <-fsEvents:
+			if !ok {
+				fsEvents = nil
+				continue
+			}
+			l.handle(ev)
+		case err, ok := <-fsErrors:
+			if !ok {
+				fsErrors = nil
+				continue
+			}
+			l.handleError(err)
+		case req := <-l.w.adds:
+			req.reply <- l.add(req.dir)
+		case <-l.timer.C:
+			l.fire()
+		case r := <-l.results:
+			l.apply(r)
+		case events <- next:
+			l.out.pop()
+		case errs <- nextErr:
+			l.errs = l.errs[1:]
+		}
+	}
+}
+
+func (l *loop) shutdown() {
+	l.cancel()
+	l.timer.Stop()
+	l.workers.Wait()
+	l.w.closeErr = l.w.fsw.Close()
+	close(l.w.events)
+	close(l.w.errors)
+	close(l.w.finished)
+}
+
+// handle turns one fsnotify event into activity on a file, or into watching or
+// forgetting a directory.
+func (l *loop) handle(ev fsnotify.Event) {
+	path := filepath.Clean(ev.Name)
+	if _, isDir := l.dirs[path]; isDir {
+		if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
+			l.dirGone(path)
+		}
+		return // other events on directories say nothing about files
+	}
+	if l.ignore.match(path) {
+		return
+	}
+	if ev.Has(fsnotify.Create) {
+		if info, err := os.Lstat(path); err == nil && info.IsDir() {
+			if err := l.walk(path, l.touch); err != nil {
+				l.pushErr(err)
+			}
+			return
+		}
+	}
+	if l.wants(path) {
+		l.touch(path)
+	}
+}
+
+func (l *loop) handleError(err error) {
+	if errors.Is(err, fsnotify.ErrEventOverflow) {
+		l.pushErr(fmt.Errorf("%w: %w", ErrOverflow, err))
+		l.rescan()
+		return
+	}
+	l.pushErr(fmt.Errorf("watch: %w", err))
+}
+
+func (l *loop) pushErr(err error) {
+	if len(l.errs) == maxQueuedErrors {
+		l.errs = l.errs[1:]
+	}
+	l.errs = append(l.errs, err)
+}
+
+// wants reports whether a file passes the ignore patterns and the filter. A
+// panicking filter is reported on Errors and taken as a no.
+func (l *loop) wants(path string) (ok bool) {
+	if l.ignore.match(path) {
+		return false
+	}
+	if l.filter == nil {
+		return true
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			l.pushErr(fmt.Errorf("watch: filter panicked on %s: %v", path, r))
+			ok = false
+		}
+	}()
+	return l.filter(path)
+}
+
+// touch records activity on path: it supersedes any load in progress and restarts
+// the path's debounce.
+func (l *loop) touch(path string) {
+	f := l.files[path]
+	if f == nil {
+		f = &file{}
+		l.files[path] = f
+	}
+	if f.cancel != nil {
+		f.cancel()
+		f.cancel = nil
+	}
+	l.seq++
+	f.gen = l.seq
+	l.due = append(l.due, due{path: path, gen: f.gen, at: time.Now().Add(l.debounce)})
+	if len(l.due) == 1 {
+		l.timer.Reset(l.debounce)
+	}
+}
+
+// fire starts a load for every path whose debounce has run out.
+func (l *loop) fire() {
+	now := time.Now()
+	for len(l.due) > 0 && !l.due[0].at.After(now) {
+		d := l.due[0]
+		l.due = l.due[1:]
+		f := l.files[d.path]
+		if f == nil || f.gen != d.gen {
+			continue
+		}
+		ctx, cancel := context.WithCancel(l.ctx)
+		f.cancel = cancel
+		l.workers.Add(1)
+		go l.process(ctx, d.path, d.gen)
+	}
+	if len(l.due) == 0 {
+		l.due = nil
+		return
+	}
+	l.timer.Reset(time.Until(l.due[0].at))
+}
+
+// apply turns the result of a load into an event, unless newer activity on the
+// path has superseded it.
+func (l *loop) apply(r result) {
+	f := l.files[r.path]
+	if f == nil || f.gen != r.gen {
+		return
+	}
+	f.cancel()
+	f.cancel = nil
+	if r.gone {
+		if f.known {
+			l.out.push(Event{Path: r.path, Output: l.output(r.path), Op: Removed})
+		}
+		delete(l.files, r.path)
+		return
+	}
+	f.known, f.stamp = true, r.stamp
+	l.out.push(r.ev)
+}
+
+// output is the name the data of path stands for (see Event.Output).
+func (l *loop) output(path string) string {
+	if step, ok := l.builds[filepath.Ext(path)]; ok {
+		return step.output(path)
+	}
+	return path
+}

@@ -1,0 +1,117 @@
+package watch
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// add watches dir recursively and records its files as known to the host.
+func (l *loop) add(dir string) error {
+	err := l.walk(dir, l.know)
+	if _, ok := l.dirs[dir]; ok {
+		l.dirs[dir] = true
+	}
+	return err
+}
+
+// walk watches root and every directory under it that is not ignored, and calls
+// visit for every file the watcher wants. Each directory is watched before it is
+// listed, so a file created while walking is seen by the listing or by the watch,
+// possibly both; visit must tolerate that.
+func (l *loop) walk(root string, visit func(path string)) error {
+	var errs []error
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("watch: walk %s: %w", path, err))
+			return nil
+		}
+		if !d.IsDir() {
+			if l.wants(path) {
+				visit(path)
+			}
+			return nil
+		}
+		if path != root && l.ignore.match(path) {
+			return fs.SkipDir
+		}
+		if err := l.w.fsw.Add(path); err != nil {
+			errs = append(errs, fmt.Errorf("watch: watch %s: %w", path, err))
+			return fs.SkipDir
+		}
+		if _, ok := l.dirs[path]; !ok {
+			l.dirs[path] = false
+		}
+		return nil
+	})
+	return errors.Join(errs...)
+}
+
+// know records an existing file as one the host has loaded.
+func (l *loop) know(path string) {
+	info, err := os.Stat(path)
+	if err != nil || !info.Mode().IsRegular() {
+		return
+	}
+	f := l.files[path]
+	if f == nil {
+		f = &file{}
+		l.files[path] = f
+	}
+	if !f.known {
+		f.known, f.stamp = true, stampOf(info)
+	}
+}
+
+// dirGone forgets a removed or renamed directory and everything under it. Its
+// known files get activity, so each becomes Removed, or Changed if it is back
+// within the debounce interval (a directory renamed within the tree is reported
+// by the Create of its new name).
+func (l *loop) dirGone(dir string) {
+	prefix := dir + string(filepath.Separator)
+	for d, root := range l.dirs {
+		if d != dir && !strings.HasPrefix(d, prefix) {
+			continue
+		}
+		delete(l.dirs, d)
+		_ = l.w.fsw.Remove(d) // the system has usually dropped the watch already
+		if root {
+			l.pushErr(fmt.Errorf("%w: %s", ErrDirRemoved, d))
+		}
+	}
+	for path := range l.files {
+		if strings.HasPrefix(path, prefix) {
+			l.touch(path)
+		}
+	}
+}
+
+// rescan recovers from lost notifications: it walks every directory given to Add
+// again and gives activity to each file that is new, differs in size or
+// modification time from when it was last known, or is gone.
+func (l *loop) rescan() {
+	seen := make(map[string]bool)
+	visit := func(path string) {
+		seen[path] = true
+		f := l.files[path]
+		info, err := os.Stat(path)
+		if f == nil || !f.known || err != nil || stampOf(info) != f.stamp {
+			l.touch(path)
+		}
+	}
+	for dir, root := range l.dirs {
+		if root {
+			if err := l.walk(dir, visit); err != nil {
+				l.pushErr(err)
+			}
+		}
+	}
+	for path, f := range l.files {
+		if f.known && !seen[path] {
+			l.touch(path)
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package watch
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// DefaultDebounce is the debounce interval of Options whose Debounce is zero: long
+// enough to span the steps of any editor's save, short enough to stay within a few
+// frames at 60 fps.
+const DefaultDebounce = 50 * time.Millisecond
+
+// Options configures a Watcher. The zero value is ready to use: a 50 ms debounce,
+// every file reported except those DefaultIgnore names, no build steps.
+type Options struct {
+	// Debounce is how long a file must stay quiet after its last change before
+	// its event fires. Zero means DefaultDebounce; negative is invalid.
+	Debounce time.Duration
+
+	// Filter reports whether a file matters; nil means every file that is not
+	// ignored. It is called with absolute file paths (never directories) on the
+	// watcher's own goroutine, so it must be quick and must not call the
+	// Watcher. MatchExt builds a common one.
+	Filter func(path string) bool
+
+	// Ignore adds path/filepath.Match patterns to DefaultIgnore. They are
+	// matched against base names, of files and of directories; an ignored
+	// directory is not watched.
+	Ignore []string
+
+	// Build maps a file extension such as ".wat" to the step that builds files
+	// with that extension; their events carry the built bytes. Nil means no
+	// builds. DefaultBuildSteps provides .wat and .c.
+	Build map[string]BuildStep
+}
+
+// Watcher reports saved and removed files under the directories given to Add, one
+// Event per save, on the channel Events returns.
+//
+// All methods are safe for concurrent use. The Watcher runs one goroutine of its own
+// plus fsnotify's, and one short-lived goroutine per file being read or built; Close
+// ends them all.
+type Watcher struct {
+	fsw      *fsnotify.Watcher
+	events   chan Event
+	errors   chan error
+	adds     chan addRequest
+	done     chan struct{} // closed by Close
+	finished chan struct{} // closed once every goroutine has ended
+
+	closeOnce sync.Once
+	closeErr  error // written before finished is closed
+}
+
+type addRequest struct {
+	dir   string
+	reply chan error
+}
+
+// New returns a Watcher configured by opts, watching nothing until Add. It fails
+// with ErrInvalidOptions for options it cannot use, or with the operating system's
+// error when it cannot start watching (for example the per-user inotify limit).
+func New(opts Options) (*Watcher, error) {
+	if opts.Debounce < 0 {
+		return nil, fmt.Errorf("%w: negative debounce %v", ErrInvalidOptions, opts.Debounce)
+	}
+	debounce := opts.Debounce
+	if debounce == 0 {
+		debounce = DefaultDebounce
+	}
+	ignore, err := newIgnorer(opts.Ignore)
+	if err != nil {
+		return nil, err
+	}
+	builds := make(map[string]BuildStep, len(opts.Build))
+	for ext, step := range opts.Build {
+		if err := step.validate(ext); err != nil {
+			return nil, err
+		}
+		step.Command = slices.Clone(step.Command)
+		builds[ext] = step
+	}
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch: new: %w", err)
+	}
+	w := &Watcher{
+		fsw:      fsw,
+		events:   make(chan Event),
+		errors:   make(chan error),
+		adds:     make(chan addRequest),
+		done:     make(chan struct{}),
+		finished: make(chan struct{}),
+	}
+	l := newLoop(w, debounce, ignore, opts.Filter, builds)
+	go l.run()
+	return w, nil
+}
+
+// Add watches dir and, recursively, every directory under it that is not ignored,
+// including directories created later. It does not report the files already there:
+// a host loads those itself, after Add so that no save falls in between. Those files
+// are known to the Watcher, so deleting one later reports Removed.
+//
+// Adding a directory twice, or one inside another, is harmless. Add fails with
+// ErrNotDir for a file and ErrClosed after Close. When some subdirectories cannot be
+// watched (permissions, the inotify watch limit), Add returns their errors joined
+// and keeps watching the rest. It is safe for concurrent use.
+func (w *Watcher) Add(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("watch: add %s: %w", dir, err)
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return fmt.Errorf("watch: add %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("watch: add %s: %w", dir, ErrNotDir)
+	}
+	req := addRequest{dir: abs, reply: make(chan error, 1)}
+	select {
+	case w.adds <- req:
+		return <-req.reply
+	case <-w.done:
+		return fmt.Errorf("watch: add %s: %w", dir, ErrClosed)
+	}
+}
+
+// Events returns the channel of file events; it is the same channel on every call
+// and is closed by Close.
+//
+// The Watcher never blocks on a slow receiver: while an event waits to be received,
+// a newer event for the same path replaces it (in its place in the queue), so a
+// receiver that falls behind sees the latest state of each file, not a backlog.
+// Events for different paths are sent in the order they fired.
+func (w *Watcher) Events() <-chan Event { return w.events }
+
+// Errors returns the channel of errors that concern the watcher rather than one
+// file: errors from fsnotify, ErrOverflow, ErrDirRemoved, and directories created
+// later that could not be watched. It is the same channel on every call and is
+// closed by Close. Reading it is optional: up to 64 errors wait to be received,
+// after which the oldest are dropped.
+func (w *Watcher) Errors() <-chan error { return w.errors }
+
+// Close stops watching, kills running builds, drops pending and undelivered
+// events, closes Events and Errors, and waits until every goroutine the Watcher
+// started has ended or ctx is done. It returns ctx's error if ctx ended the wait
+// (the goroutines still end shortly after), otherwise the error, if any, of closing
+// fsnotify. Close is idempotent and safe to call from any goroutine, including one
+// ranging over Events.
+func (w *Watcher) Close(ctx context.Context) error {
+	w.closeOnce.Do(func() { close(w.done) })
+	select {
+	case <-w.finished:
+		return w.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("watch: close: %w", ctx.Err())
+	}
+}
