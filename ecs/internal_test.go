@@ -1,0 +1,97 @@
+package ecs
+
+import (
+	"math"
+	"testing"
+	"unsafe"
+)
+
+// An index whose generation would wrap to 0 is retired, not reused, so no
+// Entity value is ever handed out twice.
+func TestIndexRetiredOnGenerationWrap(t *testing.T) {
+	w := NewWorld()
+	e := w.Spawn()
+	if err := Insert(w, e, compA(1)); err != nil {
+		t.Fatal(err)
+	}
+	w.Despawn(e)
+	w.slots[e.Index()].gen = math.MaxUint32 // as if reused 2^32-2 more times
+	last := w.Spawn()
+	if last.Index() != e.Index() || last.Generation() != math.MaxUint32 {
+		t.Fatalf("Spawn = %v, want index %d at the last generation", last, e.Index())
+	}
+	if err := Insert(w, last, compA(2)); err != nil {
+		t.Fatal(err)
+	}
+	w.Despawn(last)
+	next := w.Spawn()
+	if next.Index() == e.Index() {
+		t.Fatalf("retired index reused: %v", next)
+	}
+	for _, stale := range []Entity{e, last, makeEntity(e.Index(), 0)} {
+		if w.Alive(stale) || Has[compA](w, stale) || w.Despawn(stale) {
+			t.Errorf("retired %v reported alive", stale)
+		}
+	}
+	if w.Len() != 1 {
+		t.Errorf("Len() = %d, want 1", w.Len())
+	}
+}
+
+func TestTypeKey(t *testing.T) {
+	type local int
+	type generic[T any] struct{ v T }
+	keys := []struct {
+		name string
+		key  unsafe.Pointer
+	}{
+		{"int", typeKey[int]()},
+		{"compA", typeKey[compA]()},
+		{"compB", typeKey[compB]()},
+		{"local", typeKey[local]()},
+		{"*int", typeKey[*int]()},
+		{"[]int", typeKey[[]int]()},
+		{"any", typeKey[any]()},
+		{"error", typeKey[error]()},
+		{"generic[int]", typeKey[generic[int]]()},
+		{"generic[compA]", typeKey[generic[compA]]()},
+		{"struct{}", typeKey[struct{}]()},
+		{"[0]int", typeKey[[0]int]()},
+	}
+	seen := map[unsafe.Pointer]string{}
+	for _, k := range keys {
+		if k.key == nil {
+			t.Errorf("%s: nil key", k.name)
+		}
+		if other, dup := seen[k.key]; dup {
+			t.Errorf("%s and %s share a key", k.name, other)
+		}
+		seen[k.key] = k.name
+	}
+	if typeKey[compA]() != typeKey[compA]() || typeKey[generic[int]]() != typeKey[generic[int]]() {
+		t.Errorf("key of one type differs between calls")
+	}
+}
+
+func TestPageShift(t *testing.T) {
+	tests := []struct {
+		name string
+		size uintptr
+		want int // values per page
+	}{
+		{"zero size", 0, maxPageLen},
+		{"byte", 1, maxPageLen},
+		{"16 bytes", 16, maxPageLen},
+		{"24 bytes", 24, 512},
+		{"64 bytes", 64, 256},
+		{"1000 bytes", 1000, 16},
+		{"huge", 1 << 20, minPageLen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := 1 << pageShift(tt.size); got != tt.want {
+				t.Errorf("page of %d-byte values holds %d, want %d", tt.size, got, tt.want)
+			}
+		})
+	}
+}
