@@ -1,0 +1,10 @@
+;; add, version 2: three parameters (the founding document's signature change, after).
+(module
+  (func (export "add") (param i32 i32 i32) (result i32)
+    local.get 0
+    local.get 1
+    i32.add
+    local.get 2
+    i32.add)
+  (func (export "version") (result i32)
+    i32.const 2))

@@ -1,0 +1,66 @@
+// Package guest holds the WebAssembly modules that tests, examples and benchmarks
+// across the repository load, embedded so any package can use them without file
+// paths.
+//
+// Each module's source (.wat, or .c built by clang) sits next to its .wasm;
+// scripts/build-guests.sh rebuilds them and CI checks that the committed .wasm files
+// match their sources. C sources live in the c directory, where the go tool does not
+// take them for cgo. Modules are named by their file name without the extension:
+//
+//	counter_v1, counter_v2, counter_v3  the founding document's counter, plus version() and tick()
+//	add_v1, add_v2                      add(i32, i32) and add(i32, i32, i32)
+//	log_v1, log_v2                      import host.log(ptr, len) and call it with different messages
+//	missing_import                      imports host.missing, which no runtime defines
+//	json_state, json_state_v2           JSON state through alloc/get_state/set_state/echo; traps and runaway code (v1)
+//	start_trap                          its start function traps
+//	grow (C)                            grows its memory on request
+//	numbers (C)                         i64, f32 and f64 functions
+//	multi                               several results, NaN and Inf, a (ptr, len) result, a global export
+//	metered                             a hand-instrumented module speaking the hotscript.refuel fuel protocol
+package guest
+
+import (
+	"embed"
+	"path"
+	"sort"
+	"strings"
+)
+
+//go:embed *.wasm c/*.wasm
+var files embed.FS
+
+// dirs are the embedded directories, searched in order.
+var dirs = []string{".", "c"}
+
+// Bytes returns the module called name ("counter_v1"; a ".wasm" suffix is allowed).
+// The slice is the caller's to keep or modify.
+//
+// Bytes panics if there is no such module: asking for one is a mistake in a test,
+// not a condition to handle.
+func Bytes(name string) []byte {
+	file := strings.TrimSuffix(name, ".wasm") + ".wasm"
+	for _, dir := range dirs {
+		if b, err := files.ReadFile(path.Join(dir, file)); err == nil {
+			return b
+		}
+	}
+	panic("guest: no module named " + name)
+}
+
+// Names lists every module, sorted.
+func Names() []string {
+	var names []string
+	for _, dir := range dirs {
+		entries, err := files.ReadDir(dir)
+		if err != nil {
+			panic("guest: " + err.Error()) // embedded directories always exist
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				names = append(names, strings.TrimSuffix(e.Name(), ".wasm"))
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
