@@ -176,7 +176,7 @@ func TestQueryMutation(t *testing.T) {
 	tests := []struct {
 		name string
 		// body runs for each visited entity, given its spawn number and all entities.
-		body func(t *testing.T, w *ecs.World, es []ecs.Entity, i int)
+		body    func(t *testing.T, w *ecs.World, es []ecs.Entity, i int)
 		wantLen func(visited int) int // Position count after the loop
 	}{
 		{"despawn current", func(t *testing.T, w *ecs.World, es []ecs.Entity, i int) {
