@@ -1,0 +1,200 @@
+package watch
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const buildDebounce = 20 * time.Millisecond
+
+// TestBuildOutcomes runs each outcome of a build step through a real Watcher, with
+// the fake tool (see tool_test.go) standing in for a compiler.
+func TestBuildOutcomes(t *testing.T) {
+	t.Parallel()
+	missing := BuildStep{Command: []string{"hotscript-no-such-tool", "{src}", "{out}"}}
+	timeout := fakeStep("sleep")
+	timeout.Timeout = 100 * time.Millisecond
+	cases := []struct {
+		name    string
+		step    BuildStep
+		data    string   // want Data
+		log     []string // want in BuildLog
+		err     []error  // want errors.Is(ev.Err, each)
+		message []string // want in ev.Err.Error()
+	}{
+		{name: "success", step: fakeStep("copy"), data: "HELLO", log: []string{"copied x.src"}},
+		{name: "success with warnings", step: fakeStep("warn"), data: "HELLO", log: []string{"x.src:1:1: warning: be careful"}},
+		{
+			name: "tool reports an error", step: fakeStep("fail"),
+			log: []string{"x.src:2:7: error: bad token"}, err: []error{ErrBuild},
+			message: []string{"x.src", "exit status 1", "x.src:2:7: error: bad token"},
+		},
+		{
+			name: "tool writes no output", step: fakeStep("silent"),
+			err: []error{ErrBuild}, message: []string{"x.src", "wrote no output"},
+		},
+		{
+			name: "tool prints too much", step: fakeStep("flood"),
+			log: []string{"xxxx", "more bytes of tool output dropped"}, err: []error{ErrBuild},
+		},
+		{
+			name: "tool runs too long", step: timeout,
+			err: []error{ErrBuild, ErrBuildTimeout}, message: []string{"x.src", "timed out after 100ms"},
+		},
+		{
+			name: "tool not on PATH", step: missing,
+			err: []error{ErrBuild, ErrToolNotFound}, message: []string{"x.src", "hotscript-no-such-tool"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": tc.step}}, nil)
+			h.write("x.src", "hello")
+			ev := h.next()
+			if ev.Path != h.path("x.src") || ev.Output != tc.step.output(h.path("x.src")) || ev.Op != Changed {
+				t.Fatalf("event %v, Output %q: want Changed x.src with the step's Output", ev, ev.Output)
+			}
+			if string(ev.Data) != tc.data {
+				t.Errorf("Data = %q, want %q", ev.Data, tc.data)
+			}
+			for _, s := range tc.log {
+				if !strings.Contains(ev.BuildLog, s) {
+					t.Errorf("BuildLog %q does not contain %q", ev.BuildLog, s)
+				}
+			}
+			if len(ev.BuildLog) > MaxBuildLog+100 {
+				t.Errorf("BuildLog has %d bytes, more than MaxBuildLog", len(ev.BuildLog))
+			}
+			if len(tc.err) == 0 {
+				if ev.Err != nil {
+					t.Fatalf("Err = %v", ev.Err)
+				}
+				return
+			}
+			for _, target := range tc.err {
+				if !errors.Is(ev.Err, target) {
+					t.Errorf("Err = %v, want errors.Is %v", ev.Err, target)
+				}
+			}
+			var be *BuildError
+			if !errors.As(ev.Err, &be) || be.Path != h.path("x.src") || be.Log != ev.BuildLog {
+				t.Errorf("Err = %#v, want a *BuildError for x.src carrying the log", ev.Err)
+			}
+			for _, s := range tc.message {
+				if !strings.Contains(ev.Err.Error(), s) {
+					t.Errorf("Err %q does not contain %q", ev.Err, s)
+				}
+			}
+		})
+	}
+}
+
+// TestBuiltFileRemovedNamesOutput checks that Removed events of a built file name
+// its output, as Changed events do.
+func TestBuiltFileRemovedNamesOutput(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("copy")}},
+		map[string]string{"x.src": "v1"})
+	h.remove("x.src")
+	ev := h.next()
+	if ev.Op != Removed || ev.Path != h.path("x.src") || ev.Output != h.path("x.out") {
+		t.Fatalf("event %+v, want Removed x.src with Output x.out", ev)
+	}
+}
+
+// TestBuildSupersededIsKilled saves again while the first build runs: the first
+// build is killed and only the second version is reported.
+func TestBuildSupersededIsKilled(t *testing.T) {
+	t.Parallel()
+	marks := t.TempDir()
+	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("slow", marks)}}, nil)
+	h.write("x.src", "v1")
+	deadline := time.Now().Add(eventTimeout)
+	for count(t, marks, "started-") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("first build never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.write("x.src", "v2")
+	ev := h.next()
+	if ev.Err != nil || string(ev.Data) != "V2" {
+		t.Fatalf("event %v with data %q, want the build of v2", ev, ev.Data)
+	}
+	h.quiet()
+	if started, finished := count(t, marks, "started-"), count(t, marks, "finished-"); started != 2 || finished != 1 {
+		t.Fatalf("%d builds started and %d finished, want 2 and 1 (the first killed)", started, finished)
+	}
+}
+
+func count(t *testing.T, dir, prefix string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDefaultBuildSteps builds real guest sources with wat2wasm and clang, which
+// CI installs: the built bytes must equal what scripts/build-guests.sh produces,
+// and a syntax error must come back with the compiler's message and line.
+func TestDefaultBuildSteps(t *testing.T) {
+	t.Parallel()
+	guestFlags := map[string][]string{ // scripts/build-guests.sh, with the output last
+		".wat": {"wat2wasm", "--enable-all", "-o"},
+		".c": {"clang", "--target=wasm32", "-O2", "-nostdlib", "-fno-builtin", "-Wl,--no-entry",
+			"-Wl,--export-dynamic", "-Wl,--strip-debug", "-o"},
+	}
+	cases := []struct {
+		name, file, source string
+		errLine            string // "" for a good source, else the "file:line:col: error" prefix
+	}{
+		{name: "wat", file: "add.wat", source: "(module\n  (func (export \"add\") (param i32 i32) (result i32)\n    local.get 0\n    local.get 1\n    i32.add))\n"},
+		{name: "wat syntax error", file: "bad.wat", source: "(module\n  (func (export \"add\") (param i32 i32) (result i32)\n    local.get 0\n    local.get 1\n    i32.addd))\n", errLine: "bad.wat:5:5: error"},
+		{name: "c", file: "add.c", source: "int add(int a, int b) { return a + b; }\n"},
+		{name: "c syntax error", file: "bad.c", source: "int add(int a, int b) {\n  return a + b\n}\n", errLine: "bad.c:2:15: error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: buildDebounce, Build: DefaultBuildSteps()}, nil)
+			h.write(tc.file, tc.source)
+			ev := h.next()
+			ext := filepath.Ext(tc.file)
+			if want := strings.TrimSuffix(h.path(tc.file), ext) + ".wasm"; ev.Output != want {
+				t.Errorf("Output = %q, want %q", ev.Output, want)
+			}
+			if tc.errLine != "" {
+				if !errors.Is(ev.Err, ErrBuild) || !strings.Contains(ev.BuildLog, tc.errLine) || !strings.Contains(ev.Err.Error(), tc.errLine) {
+					t.Fatalf("Err = %v, BuildLog = %q; want a build error at %s", ev.Err, ev.BuildLog, tc.errLine)
+				}
+				return
+			}
+			if ev.Err != nil {
+				t.Fatalf("Err = %v\n%s", ev.Err, ev.BuildLog)
+			}
+			ref := filepath.Join(t.TempDir(), "ref.wasm")
+			args := append(guestFlags[ext][1:], ref, h.path(tc.file))
+			if out, err := exec.Command(guestFlags[ext][0], args...).CombinedOutput(); err != nil {
+				t.Fatalf("reference build: %v\n%s", err, out)
+			}
+			want, _ := os.ReadFile(ref)
+			if !bytes.HasPrefix(ev.Data, []byte("\x00asm")) || !bytes.Equal(ev.Data, want) {
+				t.Fatalf("built %d bytes %q..., want the %d bytes of the reference build", len(ev.Data), ev.Data[:min(8, len(ev.Data))], len(want))
+			}
+		})
+	}
+}

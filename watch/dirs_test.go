@@ -1,0 +1,178 @@
+package watch
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+const dirDebounce = 30 * time.Millisecond
+
+// TestDirectoryChanges checks removals and renames of whole directories, and that
+// directories coming back are watched again.
+func TestDirectoryChanges(t *testing.T) {
+	t.Parallel()
+	initial := map[string]string{"top.lua": "t", "mods/a.lua": "a", "mods/b.lua": "b", "mods/deep/c.lua": "c"}
+	cases := []struct {
+		name   string
+		change func(h *harness)
+		want   []want // in any order
+	}{{
+		name:   "subdirectory removed",
+		change: func(h *harness) { h.remove("mods") },
+		want:   []want{{"mods/a.lua", Removed, ""}, {"mods/b.lua", Removed, ""}, {"mods/deep/c.lua", Removed, ""}},
+	}, {
+		name:   "subdirectory renamed within the tree",
+		change: func(h *harness) { h.rename("mods", "plugins") },
+		want: []want{
+			{"mods/a.lua", Removed, ""}, {"mods/b.lua", Removed, ""}, {"mods/deep/c.lua", Removed, ""},
+			{"plugins/a.lua", Changed, "a"}, {"plugins/b.lua", Changed, "b"}, {"plugins/deep/c.lua", Changed, "c"},
+		},
+	}, {
+		name: "subdirectory moved out of the tree",
+		change: func(h *harness) {
+			if err := os.Rename(h.path("mods"), filepath.Join(t.TempDir(), "mods")); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"mods/a.lua", Removed, ""}, {"mods/b.lua", Removed, ""}, {"mods/deep/c.lua", Removed, ""}},
+	}, {
+		name: "directory moved into the tree",
+		change: func(h *harness) {
+			outside := t.TempDir()
+			os.MkdirAll(filepath.Join(outside, "d"), 0o755)
+			os.WriteFile(filepath.Join(outside, "d", "e.lua"), []byte("e"), 0o644)
+			if err := os.Rename(outside, h.path("mods/new")); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"mods/new/d/e.lua", Changed, "e"}},
+	}, {
+		name: "subdirectory removed and recreated within the debounce",
+		change: func(h *harness) {
+			h.remove("mods")
+			h.write("mods/a.lua", "a2")
+		},
+		want: []want{{"mods/a.lua", Changed, "a2"}, {"mods/b.lua", Removed, ""}, {"mods/deep/c.lua", Removed, ""}},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: dirDebounce}, initial)
+			tc.change(h)
+			h.expectSet(tc.want...)
+			h.quiet()
+			select {
+			case err := <-h.w.Errors():
+				t.Fatalf("unexpected error: %v", err)
+			default:
+			}
+		})
+	}
+}
+
+// TestRemovedSubdirectoryIsWatchedWhenBack checks that a subdirectory removed
+// and created again later is watched again.
+func TestRemovedSubdirectoryIsWatchedWhenBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"mods/a.lua": "a"})
+	h.remove("mods")
+	h.expect(want{"mods/a.lua", Removed, ""})
+	h.write("mods/a.lua", "a2") // creates mods again, then a.lua at once
+
+	h.expect(want{"mods/a.lua", Changed, "a2"})
+	h.write("mods/a.lua", "a3")
+	h.expect(want{"mods/a.lua", Changed, "a3"})
+}
+
+// TestRootRemoved checks that removing a directory given to Add reports its files
+// Removed and the directory on Errors.
+func TestRootRemoved(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"a.lua": "a", "mods/b.lua": "b"})
+	if err := os.RemoveAll(h.dir); err != nil {
+		t.Fatal(err)
+	}
+	h.expectSet(want{"a.lua", Removed, ""}, want{"mods/b.lua", Removed, ""})
+	if err := h.nextError(); !errors.Is(err, ErrDirRemoved) {
+		t.Fatalf("error = %v, want ErrDirRemoved", err)
+	}
+	h.quiet()
+}
+
+// TestCreatedAndDeletedWithinDebounce checks that a file nobody saw, created and
+// deleted within the debounce, yields nothing, while a known file deleted yields
+// Removed.
+func TestCreatedAndDeletedWithinDebounce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"known.lua": "k"})
+	h.write("fleeting.lua", "f")
+	h.remove("fleeting.lua")
+	h.remove("known.lua")
+	h.expect(want{"known.lua", Removed, ""})
+	h.quiet()
+}
+
+func TestAddErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.lua")
+	os.WriteFile(file, nil, 0o644)
+	w, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		dir  string
+		want error
+	}{
+		{"file", file, ErrNotDir},
+		{"missing", filepath.Join(dir, "missing"), fs.ErrNotExist},
+	}
+	for _, tc := range cases {
+		if err := w.Add(tc.dir); !errors.Is(err, tc.want) {
+			t.Errorf("%s: Add = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := w.Add(dir); err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+	if err := w.Add(dir); err != nil {
+		t.Fatalf("Add twice: %v", err)
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(dir); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Add after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestOverflowRescans simulates lost notifications: the watch is dropped behind
+// the watcher's back, files change, and an overflow is reported. The rescan must
+// report exactly the files that differ, and watching must resume.
+func TestOverflowRescans(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: dirDebounce},
+		map[string]string{"changed.lua": "1", "deleted.lua": "d", "same.lua": "s", "mods/inner.lua": "i"})
+	if err := h.w.fsw.Remove(h.dir); err != nil {
+		t.Fatal(err)
+	}
+	h.write("changed.lua", "22")
+	h.write("added.lua", "new")
+	h.remove("deleted.lua")
+	h.w.fsw.Errors <- fsnotify.ErrEventOverflow
+	if err := h.nextError(); !errors.Is(err, ErrOverflow) || !errors.Is(err, fsnotify.ErrEventOverflow) {
+		t.Fatalf("error = %v, want ErrOverflow", err)
+	}
+	h.expectSet(want{"changed.lua", Changed, "22"}, want{"added.lua", Changed, "new"}, want{"deleted.lua", Removed, ""})
+	h.quiet()
+	h.write("same.lua", "s2")
+	h.expect(want{"same.lua", Changed, "s2"})
+}

@@ -1,0 +1,216 @@
+package watch
+
+import (
+	"os"
+	"testing"
+	"time"
+)
+
+// editorDebounce is long enough that the short pauses below (editorPause) stay
+// within it even on a loaded machine.
+const (
+	editorDebounce = 100 * time.Millisecond
+	editorPause    = 15 * time.Millisecond
+)
+
+// TestEditorSaves drives a real directory the way each editor saves a file that
+// exists (x.lua, "v1") when watching starts, and checks the events that result.
+func TestEditorSaves(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		save func(h *harness)
+		want []want
+	}{{
+		name: "write in place",
+		save: func(h *harness) { h.write("x.lua", "v2") },
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "truncate, short pause, write",
+		save: func(h *harness) {
+			f, err := os.Create(h.path("x.lua")) // O_TRUNC
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			defer f.Close()
+			time.Sleep(editorPause)
+			if _, err := f.WriteString("v2 complete"); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"x.lua", Changed, "v2 complete"}},
+	}, {
+		name: "truncate, pause longer than the debounce, write",
+		save: func(h *harness) {
+			f, err := os.Create(h.path("x.lua"))
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			defer f.Close()
+			h.expect(want{"x.lua", Changed, ""}) // the pause: the empty file fires first
+			if _, err := f.WriteString("v2 complete"); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"x.lua", Changed, "v2 complete"}},
+	}, {
+		name: "partial write, pause longer than the debounce, rest",
+		save: func(h *harness) {
+			f, err := os.Create(h.path("x.lua"))
+			if err != nil {
+				h.t.Fatal(err)
+			}
+			defer f.Close()
+			f.WriteString("v2 comp")
+			h.expect(want{"x.lua", Changed, "v2 comp"})
+			f.WriteString("lete")
+		},
+		want: []want{{"x.lua", Changed, "v2 complete"}},
+	}, {
+		name: "VS Code atomic write: temp then rename over",
+		save: func(h *harness) {
+			h.write("x.lua.vsctmp", "v2")
+			h.rename("x.lua.vsctmp", "x.lua")
+		},
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "JetBrains safe write",
+		save: func(h *harness) {
+			h.write("x.lua___jb_tmp___", "v2")
+			h.rename("x.lua", "x.lua___jb_old___")
+			h.rename("x.lua___jb_tmp___", "x.lua")
+			h.remove("x.lua___jb_old___")
+		},
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "temp file with a name no pattern knows, renamed over",
+		save: func(h *harness) {
+			h.write("x.lua.3735928559", "v2") // write-file-atomic style
+			h.rename("x.lua.3735928559", "x.lua")
+		},
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "delete and recreate",
+		save: func(h *harness) {
+			h.remove("x.lua")
+			time.Sleep(editorPause)
+			h.write("x.lua", "v2")
+		},
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "vim: probe 4913, backup by rename, write new, delete backup",
+		save: func(h *harness) {
+			h.write(".x.lua.swp", "swap") // present while editing
+			h.write("4913", "")
+			h.remove("4913")
+			h.rename("x.lua", "x.lua~")
+			h.write("x.lua", "v2")
+			if err := os.Chmod(h.path("x.lua"), 0o600); err != nil {
+				h.t.Fatal(err)
+			}
+			h.remove("x.lua~")
+			h.remove(".x.lua.swp")
+		},
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "emacs: auto-save and lock, backup by rename, write new",
+		save: func(h *harness) {
+			h.write("#x.lua#", "autosave")
+			if err := os.Symlink("user@host.1234:1700000000", h.path(".#x.lua")); err != nil {
+				h.t.Fatal(err)
+			}
+			h.rename("x.lua", "x.lua~")
+			h.write("x.lua", "v2")
+			h.remove("#x.lua#")
+			h.remove(".#x.lua")
+		},
+		want: []want{{"x.lua", Changed, "v2"}},
+	}, {
+		name: "atomic save into a subdirectory created after Add",
+		save: func(h *harness) {
+			h.mkdir("mods/deep")
+			h.write("mods/deep/.y.lua.tmp", "y1")
+			h.rename("mods/deep/.y.lua.tmp", "mods/deep/y.lua")
+		},
+		want: []want{{"mods/deep/y.lua", Changed, "y1"}},
+	}, {
+		name: "new file",
+		save: func(h *harness) { h.write("z.lua", "z1") },
+		want: []want{{"z.lua", Changed, "z1"}},
+	}, {
+		name: "delete",
+		save: func(h *harness) { h.remove("x.lua") },
+		want: []want{{"x.lua", Removed, ""}},
+	}, {
+		name: "rename away",
+		save: func(h *harness) { h.rename("x.lua", "x.lua.bak") },
+		want: []want{{"x.lua", Removed, ""}},
+	}, {
+		name: "touch",
+		save: func(h *harness) {
+			now := time.Now()
+			if err := os.Chtimes(h.path("x.lua"), now, now); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"x.lua", Changed, "v1"}},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: editorDebounce}, map[string]string{"x.lua": "v1"})
+			tc.save(h)
+			h.expect(tc.want...)
+			h.quiet()
+		})
+	}
+}
+
+// TestSaveTwiceYieldsTwoEvents checks that two saves separated by more than the
+// debounce are two events, and that later saves of a file first seen in a new
+// subdirectory are reported too.
+func TestSaveTwiceYieldsTwoEvents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: 20 * time.Millisecond}, nil)
+	h.write("new/a.lua", "a1")
+	h.expect(want{"new/a.lua", Changed, "a1"})
+	h.write("new/a.lua", "a2")
+	h.expect(want{"new/a.lua", Changed, "a2"})
+	h.remove("new/a.lua")
+	h.expect(want{"new/a.lua", Removed, ""})
+	h.quiet()
+}
+
+// TestDebounceCoalesces checks that a burst of writes, appends and attribute
+// changes quicker than the debounce yields one event with the final content.
+func TestDebounceCoalesces(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		writes int
+	}{{"2 writes", 2}, {"50 writes", 50}, {"500 writes", 500}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: editorDebounce}, map[string]string{"x.lua": ""})
+			f, err := os.OpenFile(h.path("x.lua"), os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var content []byte
+			for i := range tc.writes {
+				line := []byte{byte('a' + i%26)}
+				content = append(content, line...)
+				if _, err := f.Write(line); err != nil {
+					t.Fatal(err)
+				}
+				if i%10 == 0 {
+					f.Chmod(0o644)
+				}
+			}
+			f.Close()
+			h.expect(want{"x.lua", Changed, string(content)})
+			h.quiet()
+		})
+	}
+}

@@ -1,0 +1,171 @@
+package watch
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIgnoredFilesNeverProduceEvents writes each ignored file, leaves it in place
+// longer than the debounce, then writes a sentinel: the sentinel must be the only
+// event.
+func TestIgnoredFilesNeverProduceEvents(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		opts  Options
+		files []string
+	}{{
+		name: "vim",
+		files: []string{".x.lua.swp", ".x.lua.swx", "x.lua.swp", "x.lua.swo", "4913", "x.lua~"},
+	}, {
+		name:  "emacs",
+		files: []string{"#x.lua#", ".#x.lua", "x.lua~"},
+	}, {
+		name:  "JetBrains",
+		files: []string{"x.lua___jb_tmp___", "x.lua___jb_old___"},
+	}, {
+		name:  "VS Code and other atomic writers",
+		files: []string{"x.lua.vsctmp", "x.lua.tmp", "x-1f3a.tmp", ".x.lua.tmp-1700000000", "x.lua.crswap", "x.temp"},
+	}, {
+		name:  "dotfiles and backups",
+		files: []string{".DS_Store", ".gitignore", "x.lua.bak", "x.lua.kate-swp", "~$x.docx"},
+	}, {
+		name:  "inside ignored directories",
+		files: []string{".git/HEAD", ".git/objects/ab/cdef", ".idea/workspace.xml", "mods/.cache/x.lua"},
+	}, {
+		name:  "extra patterns",
+		opts:  Options{Ignore: []string{"*.log", "build"}},
+		files: []string{"server.log", "build/x.lua", "mods/build/y.lua"},
+	}, {
+		name:  "filter",
+		opts:  Options{Filter: MatchExt(".lua", ".wasm")},
+		files: []string{"notes.txt", "x.wat", "mods/readme.md"},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := tc.opts
+			opts.Debounce = 20 * time.Millisecond
+			h := newHarness(t, opts, nil)
+			h.mkdir("mods")
+			for _, name := range tc.files {
+				h.write(name, "ignored")
+			}
+			h.write("sentinel.lua", "s")
+			h.expect(want{"sentinel.lua", Changed, "s"})
+			for _, name := range tc.files {
+				h.write(name, "ignored again")
+			}
+			h.quiet()
+		})
+	}
+}
+
+func TestIgnoreMatch(t *testing.T) {
+	t.Parallel()
+	ig, err := newIgnorer([]string{"*.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path    string
+		ignored bool
+	}{
+		{"/g/enemy.lua", false},
+		{"/g/enemy.wasm", false},
+		{"/g/enemy.wat", false},
+		{"/g/4913.lua", false},
+		{"/g/tmp.lua", false},
+		{"/g/.hidden/enemy.lua", false}, // directories are matched when walked, not here
+		{"/g/4913", true},
+		{"/g/enemy.lua~", true},
+		{"/g/.enemy.lua.swp", true},
+		{"/g/#enemy.lua#", true},
+		{"/g/enemy.lua___jb_tmp___", true},
+		{"/g/enemy.lua.vsctmp", true},
+		{"/g/server.log", true},
+	}
+	for _, tc := range cases {
+		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+			if got := ig.match(tc.path); got != tc.ignored {
+				t.Errorf("match(%q) = %v, want %v", tc.path, got, tc.ignored)
+			}
+		})
+	}
+}
+
+func TestDefaultIgnoreIsACopy(t *testing.T) {
+	t.Parallel()
+	a := DefaultIgnore()
+	a[0] = "changed"
+	if b := DefaultIgnore(); b[0] == "changed" {
+		t.Fatal("DefaultIgnore returned shared storage")
+	}
+}
+
+func TestMatchExt(t *testing.T) {
+	t.Parallel()
+	exts := []string{".lua", ".wasm"}
+	f := MatchExt(exts...)
+	exts[0] = ".txt" // the filter keeps its own copy
+	cases := []struct {
+		path string
+		want bool
+	}{
+		{"/g/a.lua", true}, {"/g/a.wasm", true}, {"/g/a.txt", false}, {"/g/a.LUA", false}, {"/g/lua", false},
+	}
+	for _, tc := range cases {
+		if got := f(tc.path); got != tc.want {
+			t.Errorf("MatchExt(.lua, .wasm)(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestFilterPanicIsReported checks that a panicking filter neither crashes the
+// watcher nor stops other files from being reported.
+func TestFilterPanicIsReported(t *testing.T) {
+	t.Parallel()
+	filter := func(path string) bool {
+		if strings.HasSuffix(path, "boom.lua") {
+			panic("boom")
+		}
+		return true
+	}
+	h := newHarness(t, Options{Debounce: 20 * time.Millisecond, Filter: filter}, nil)
+	h.write("boom.lua", "b")
+	if err := h.nextError(); !strings.Contains(err.Error(), "filter panicked") || !strings.Contains(err.Error(), "boom.lua") {
+		t.Fatalf("error = %v, want a filter panic naming boom.lua", err)
+	}
+	h.write("ok.lua", "ok")
+	h.expect(want{"ok.lua", Changed, "ok"})
+}
+
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	cmd := []string{"wat2wasm", "{src}", "-o", "{out}"}
+	cases := []struct {
+		name string
+		opts Options
+	}{
+		{"negative debounce", Options{Debounce: -1}},
+		{"malformed pattern", Options{Ignore: []string{"[a-"}}},
+		{"pattern with a separator", Options{Ignore: []string{"build/*.o"}}},
+		{"extension without a dot", Options{Build: map[string]BuildStep{"wat": {Command: cmd}}}},
+		{"extension with two dots", Options{Build: map[string]BuildStep{".tar.gz": {Command: cmd}}}},
+		{"no command", Options{Build: map[string]BuildStep{".wat": {}}}},
+		{"empty tool", Options{Build: map[string]BuildStep{".wat": {Command: []string{""}}}}},
+		{"negative timeout", Options{Build: map[string]BuildStep{".wat": {Command: cmd, Timeout: -1}}}},
+		{"output extension without a dot", Options{Build: map[string]BuildStep{".wat": {Command: cmd, OutExt: "wasm"}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := New(tc.opts)
+			if !errors.Is(err, ErrInvalidOptions) {
+				t.Errorf("New = %v, %v; want ErrInvalidOptions", w, err)
+			}
+		})
+	}
+}

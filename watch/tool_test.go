@@ -1,0 +1,88 @@
+package watch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as a fake build tool, so that build steps can be tested
+// for every outcome without depending on what is installed:
+//
+//	<test binary> -fake-tool MODE SRC OUT [MARKDIR]
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "-fake-tool" {
+		os.Exit(fakeTool(os.Args[2:]))
+	}
+	// A race-enabled binary sleeps a second before exiting 0; the fake tool need not.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	os.Exit(m.Run())
+}
+
+// fakeStep returns a build step running the fake tool in mode.
+func fakeStep(mode string, extra ...string) BuildStep {
+	exe, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	return BuildStep{Command: append([]string{exe, "-fake-tool", mode, "{src}", "{out}"}, extra...), OutExt: ".out"}
+}
+
+// fakeTool modes:
+//
+//	copy     writes SRC upper-cased to OUT and "copied SRC" to stdout
+//	warn     like copy, and prints a warning to stderr
+//	fail     prints "SRC:2:7: error: bad token" to stderr and exits 1
+//	silent   exits 0 without writing OUT
+//	flood    prints 100 KiB to stderr and exits 1
+//	sleep    sleeps for a minute
+//	slow     creates MARKDIR/started-PID, sleeps 300 ms, copies, creates MARKDIR/finished-PID
+func fakeTool(args []string) int {
+	mode, src, out := args[0], args[1], args[2]
+	copyUpper := func() int {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := os.WriteFile(out, []byte(strings.ToUpper(string(data))), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("copied", filepath.Base(src))
+		return 0
+	}
+	switch mode {
+	case "copy":
+		return copyUpper()
+	case "warn":
+		fmt.Fprintf(os.Stderr, "%s:1:1: warning: be careful\n", src)
+		return copyUpper()
+	case "fail":
+		fmt.Fprintf(os.Stderr, "%s:2:7: error: bad token\n", src)
+		return 1
+	case "silent":
+		return 0
+	case "flood":
+		os.Stderr.Write([]byte(strings.Repeat("x", 100<<10)))
+		return 1
+	case "sleep":
+		time.Sleep(time.Minute)
+		return 0
+	case "slow":
+		mark := func(what string) {
+			os.WriteFile(filepath.Join(args[3], what+"-"+strconv.Itoa(os.Getpid())), nil, 0o644)
+		}
+		mark("started")
+		time.Sleep(300 * time.Millisecond)
+		code := copyUpper()
+		mark("finished")
+		return code
+	}
+	fmt.Fprintln(os.Stderr, "unknown mode", mode)
+	return 2
+}
