@@ -1,0 +1,118 @@
+package hotscript
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// SwapMode says when a staged reload is swapped in.
+type SwapMode int
+
+const (
+	// SwapImmediate swaps a reload in as soon as it is staged and checked. The
+	// script's callers are blocked only for the swap itself.
+	SwapImmediate SwapMode = iota
+	// SwapAtApply keeps staged reloads waiting until Host.Apply, which a game calls
+	// at a safe point between frames. Reload and Revert block until then.
+	SwapAtApply
+)
+
+// Limits bounds what one call into a script may use. Zero fields mean no limit. They
+// are converted to wasm.Limits and lua.Limits; see those packages for exactly what
+// each engine counts.
+type Limits struct {
+	// MaxMemoryBytes caps a script's memory (WASM linear memory; Lua: the string
+	// and table growth the lua package can bound).
+	MaxMemoryBytes uint64
+	// MaxInstructions is a deterministic instruction budget per call.
+	MaxInstructions uint64
+	// MaxExecutionTime is a wall-clock budget per call.
+	MaxExecutionTime time.Duration
+}
+
+func (l Limits) wasm() wasm.Limits {
+	return wasm.Limits{MaxMemoryBytes: l.MaxMemoryBytes, MaxInstructions: l.MaxInstructions, MaxExecutionTime: l.MaxExecutionTime}
+}
+
+func (l Limits) lua() lua.Limits {
+	return lua.Limits{MaxMemoryBytes: l.MaxMemoryBytes, MaxInstructions: l.MaxInstructions, MaxExecutionTime: l.MaxExecutionTime}
+}
+
+// Config configures a Host. Its zero value is a usable configuration: engines created
+// from zero (unlimited) Limits, SwapImmediate, 4 versions of history, MigrateReset,
+// the "on_reload" self-check, no ECS world, no logging, 64 buffered events.
+type Config struct {
+	// Limits are the default per-call limits of every script, and the limits of the
+	// runtimes the host creates. ScriptOptions.Limits overrides them per script.
+	Limits Limits
+
+	// WASM is a runtime to load WASM scripts into, typically one on which the host
+	// program has already called Define for its host functions. Nil means the Host
+	// creates one from Limits. Close closes only a runtime the Host created.
+	WASM *wasm.Runtime
+	// Lua is the same for Lua scripts.
+	Lua *lua.Runtime
+
+	// Swap says when reloads are swapped in; the zero value is SwapImmediate.
+	Swap SwapMode
+
+	// History is how many versions of each script are kept for Revert, the live one
+	// included; 0 means 4. Only bytes are kept: reverting to a WASM version whose
+	// compiled code is still in the wasm runtime's cache costs an instantiation.
+	History int
+
+	// Migration is the default state migration of WASM scripts; nil means
+	// MigrateReset. Lua scripts always carry their fields (see package lua).
+	Migration MigrationFunc
+
+	// SelfCheck is the export run on a new WASM version after migration, if the
+	// version exports it; "" means "on_reload". The reload is rolled back when it
+	// traps, hits a limit, or returns anything but nothing, 0 or true.
+	SelfCheck string
+
+	// World is handed to Migration funcs as Migration.World.
+	World *ecs.World
+
+	// Logger receives one record per event; nil discards them.
+	Logger *slog.Logger
+
+	// EventBuffer is the capacity of the Events channel; 0 means 64. When the buffer
+	// is full, events are dropped (a reload never waits for a reader) and counted in
+	// Host.DroppedEvents.
+	EventBuffer int
+}
+
+// ScriptOptions are per-script settings for Load and LoadBytes. A nil *ScriptOptions
+// and zero fields mean the Host's defaults.
+type ScriptOptions struct {
+	// Limits override Config.Limits for this script.
+	Limits *Limits
+	// Migration overrides Config.Migration for this script (WASM only).
+	Migration MigrationFunc
+	// Contract is what every version of the script must export. The first version
+	// is held to it too: Load fails if it breaks it.
+	Contract *Contract
+}
+
+func (c Config) withDefaults() Config {
+	if c.History <= 0 {
+		c.History = 4
+	}
+	if c.Migration == nil {
+		c.Migration = MigrateReset
+	}
+	if c.SelfCheck == "" {
+		c.SelfCheck = "on_reload"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = 64
+	}
+	return c
+}

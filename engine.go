@@ -1,0 +1,53 @@
+package hotscript
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// engine is what the host needs from a scripting runtime. The WASM and Lua adapters
+// implement it over package wasm and package lua; tests add a scripted fake to drive
+// the reload state machine into races the real engines make hard to hit.
+type engine interface {
+	// inspect returns the interface code would have, without loading it.
+	inspect(ctx context.Context, name string, code []byte) (Interface, error)
+	// load loads code as a new script named name.
+	load(ctx context.Context, name string, code []byte, lim *Limits) (unit, error)
+	// close closes the runtime (only called for runtimes the host created).
+	close(ctx context.Context) error
+}
+
+// unit is one loaded script inside an engine. Its methods are safe for concurrent use.
+type unit interface {
+	call(ctx context.Context, fn string, args []any) (json.RawMessage, error)
+	// iface is the live version's interface.
+	iface() Interface
+	// stage prepares a new version (compile and instantiate, or compile and run the
+	// chunk) without blocking callers of the live version.
+	stage(ctx context.Context, code []byte) (staged, error)
+}
+
+// staged is a prepared version waiting to be committed or discarded.
+type staged interface {
+	iface() Interface
+	// commit swaps the staged version in, running p's migration while callers wait.
+	// On error the live version and its state are untouched.
+	commit(ctx context.Context, p *commitPlan) (commitResult, error)
+	// discard releases the staged version; idempotent, a no-op after commit.
+	discard(ctx context.Context)
+}
+
+// commitPlan is what a commit needs to know beyond the staged code.
+type commitPlan struct {
+	script    string
+	from, to  int
+	migrate   MigrationFunc // WASM: never nil (MigrateReset at least); Lua: unused
+	selfCheck string        // WASM: export run on the new instance after migration
+	migration *Migration    // filled in by the WASM adapter for runMigration
+}
+
+type commitResult struct {
+	carried []string
+	blocked time.Duration
+}

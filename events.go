@@ -1,0 +1,148 @@
+package hotscript
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// EventKind says what happened to a script.
+type EventKind int
+
+const (
+	// Loaded: a script was loaded (by Load, LoadBytes or a watched directory).
+	Loaded EventKind = iota + 1
+	// Committed: a reload was swapped in; calls now reach version To.
+	Committed
+	// Rejected: a reload or revert failed (Err says why); version From keeps running
+	// with its state untouched.
+	Rejected
+	// Reverted: Revert swapped version From out for the earlier version To.
+	Reverted
+	// Superseded: a newer reload or revert replaced this one before it was committed.
+	Superseded
+	// Removed: a watched script's file was deleted; the last version keeps running.
+	Removed
+)
+
+var kindNames = [...]string{Loaded: "loaded", Committed: "committed", Rejected: "rejected",
+	Reverted: "reverted", Superseded: "superseded", Removed: "removed"}
+
+// String returns the kind's lower-case name ("committed").
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event reports one load, reload, revert or file removal. Events are delivered on the
+// channel returned by Host.Events.
+type Event struct {
+	// Script is the script's name.
+	Script string
+	// Kind says what happened.
+	Kind EventKind
+	// From is the version that was live before; To the version live after a commit or
+	// revert, or the version that would have been (Rejected, Superseded; 0 for a
+	// rejected revert with no earlier version). A first load has From 0.
+	From, To int
+	// Err is why a reload was rejected: for Lua it carries file:line, for WASM the
+	// function and the wasm stack trace. Nil for other kinds.
+	Err error
+	// Diff compares the exports and imports of version To with version From.
+	Diff Diff
+	// CompileTime is how long staging took (compile and instantiate for WASM, compile
+	// and run the new chunk for Lua), off every caller's goroutine.
+	CompileTime time.Duration
+	// SwapTime is how long the script's callers were blocked: the swap itself,
+	// migration and self-check included.
+	SwapTime time.Duration
+	// Carried lists the state carried into the new version: Lua field names, the
+	// top-level keys of the state document under MigrateExports, what a Migration
+	// func declared with Carry; none under MigrateReset.
+	Carried []string
+}
+
+// String is a one-line summary: "enemy.lua: committed v1 -> v2 (carried health, pos)".
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s v%d -> v%d", e.Script, e.Kind, e.From, e.To)
+	if e.Kind == Loaded || e.Kind == Removed {
+		b.Reset()
+		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
+	}
+	if len(e.Carried) > 0 {
+		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
+}
+
+// events delivers events without ever blocking the reload that emits them.
+type events struct {
+	mu      sync.RWMutex // write-held only to close ch
+	ch      chan Event
+	closed  bool
+	dropped atomic.Uint64
+	log     *slog.Logger
+}
+
+func newEvents(size int, log *slog.Logger) *events {
+	return &events{ch: make(chan Event, size), log: log}
+}
+
+func (e *events) emit(ev Event) {
+	e.logEvent(ev)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if e.closed {
+		return
+	}
+	select {
+	case e.ch <- ev:
+	default:
+		e.dropped.Add(1)
+	}
+}
+
+func (e *events) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		e.closed = true
+		close(e.ch)
+	}
+}
+
+func (e *events) logEvent(ev Event) {
+	level := slog.LevelInfo
+	switch ev.Kind {
+	case Rejected, Removed:
+		level = slog.LevelWarn
+	case Superseded:
+		level = slog.LevelDebug
+	}
+	ctx := context.Background()
+	if !e.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("script", ev.Script), slog.Int("from", ev.From), slog.Int("to", ev.To),
+		slog.Duration("compile", ev.CompileTime), slog.Duration("swap", ev.SwapTime)}
+	if !ev.Diff.Empty() {
+		attrs = append(attrs, slog.String("diff", ev.Diff.String()))
+	}
+	if len(ev.Carried) > 0 {
+		attrs = append(attrs, slog.Any("carried", ev.Carried))
+	}
+	if ev.Err != nil {
+		attrs = append(attrs, slog.Any("err", ev.Err))
+	}
+	e.log.LogAttrs(ctx, level, "hotscript: "+ev.Kind.String(), attrs...)
+}

@@ -1,0 +1,157 @@
+package hotscript
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Host runs WASM and Lua scripts and reloads them without stalling their callers.
+//
+// A Host is safe for concurrent use: calls, reloads, reverts, Apply and Close may come
+// from any number of goroutines.
+type Host struct {
+	cfg     Config
+	engines map[Kind]engine
+	owned   []engine // engines the Host created, closed by Close
+	ev      *events
+
+	// base is cancelled by Close; every reload's context derives from it so Close
+	// aborts stages in flight.
+	base   context.Context
+	cancel context.CancelCauseFunc
+
+	mu      sync.RWMutex // guards scripts; write-held to set closed
+	scripts map[string]*Script
+	closed  atomic.Bool
+	wg      sync.WaitGroup // background reload workers and abandon callbacks
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New returns a Host configured by cfg (whose zero value is usable). It creates the
+// WASM and Lua runtimes cfg does not provide. ctx is used only to create them.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	w, ownW, err := newWASMEngine(ctx, cfg.WASM, cfg.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("hotscript: new host: %w", err)
+	}
+	l, ownL, err := newLuaEngine(ctx, cfg.Lua, cfg.Limits)
+	if err != nil {
+		if ownW {
+			_ = w.close(ctx)
+		}
+		return nil, fmt.Errorf("hotscript: new host: %w", err)
+	}
+	var owned []engine
+	if ownW {
+		owned = append(owned, w)
+	}
+	if ownL {
+		owned = append(owned, l)
+	}
+	return newHost(cfg, map[Kind]engine{KindWASM: w, KindLua: l}, owned), nil
+}
+
+func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
+	cfg = cfg.withDefaults()
+	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}}
+	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
+	h.base, h.cancel = context.WithCancelCause(context.Background())
+	return h
+}
+
+// Events returns the channel on which the Host reports every load, reload, revert
+// and watched-file removal. It is buffered (Config.EventBuffer); when a reader falls
+// behind, new events are dropped rather than delaying a reload, and counted by
+// DroppedEvents. Close closes the channel. Safe for concurrent use.
+func (h *Host) Events() <-chan Event { return h.ev.ch }
+
+// DroppedEvents returns how many events were dropped because the Events buffer was
+// full. Safe for concurrent use.
+func (h *Host) DroppedEvents() uint64 { return h.ev.dropped.Load() }
+
+// Script returns the loaded script named name. Safe for concurrent use.
+func (h *Host) Script(name string) (*Script, bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	s := h.scripts[name]
+	return s, s != nil
+}
+
+// Scripts returns the loaded scripts sorted by name. Safe for concurrent use.
+func (h *Host) Scripts() []*Script {
+	h.mu.RLock()
+	out := make([]*Script, 0, len(h.scripts))
+	for _, s := range h.scripts {
+		if s != nil { // nil: a load in progress
+			out = append(out, s)
+		}
+	}
+	h.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Script) int { return cmp.Compare(a.name, b.name) })
+	return out
+}
+
+// Apply commits every reload that is staged and waiting (SwapAtApply) and returns
+// how many were committed; rejected ones are reported as events. Call it at a safe
+// point, typically once between frames; each script's callers are blocked only while
+// that script is swapped. ctx bounds the migrations Apply runs. With SwapImmediate
+// there is never anything waiting and Apply returns 0. Safe for concurrent use.
+func (h *Host) Apply(ctx context.Context) int {
+	n := 0
+	for _, s := range h.Scripts() {
+		s.mu.Lock()
+		it := s.ready
+		s.ready = nil
+		s.mu.Unlock()
+		if it != nil && s.commit(ctx, it) {
+			n++
+		}
+	}
+	return n
+}
+
+// enter registers background work (a reload worker or an abandon callback) that
+// Close must wait for. It fails once Close has started.
+func (h *Host) enter() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.closed.Load() {
+		return false
+	}
+	h.wg.Add(1)
+	return true
+}
+
+// Close stops the Host: reloads still queued or staged are rejected with ErrClosed,
+// stages in flight are cancelled and waited for, the Events channel is closed, and
+// the runtimes the Host created are closed (runtimes passed in Config are not).
+// Calls made after Close return ErrClosed. Close is idempotent; a second call returns
+// the first one's result once it is done. Safe for concurrent use.
+func (h *Host) Close(ctx context.Context) error {
+	h.closeOnce.Do(func() {
+		h.mu.Lock()
+		h.closed.Store(true)
+		h.mu.Unlock()
+		h.cancel(ErrClosed)
+		h.wg.Wait()
+		for _, s := range h.Scripts() {
+			s.drain(ctx)
+		}
+		h.ev.close()
+		var errs []error
+		for _, e := range h.owned {
+			errs = append(errs, e.close(ctx))
+		}
+		if err := errors.Join(errs...); err != nil {
+			h.closeErr = fmt.Errorf("hotscript: close: %w", err)
+		}
+	})
+	return h.closeErr
+}

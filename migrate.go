@@ -1,0 +1,149 @@
+package hotscript
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/hotscript/hotscript/ecs"
+)
+
+// MigrationFunc moves a WASM script's state from the live version to the new one
+// during a reload. It runs inside the swap, while the script's callers wait, so keep
+// it short. If it returns an error or panics, or a call it makes traps or hits a
+// limit, the reload is rolled back: the old instance keeps running with exactly its
+// old state and the new one is discarded.
+//
+// Two policies are provided: MigrateReset (the default) and MigrateExports. Write
+// your own to move state through an ECS world or to transform it between versions.
+type MigrationFunc func(ctx context.Context, m *Migration) error
+
+// Migration is what a MigrationFunc works with: the two instances of one script
+// during a reload. A Migration is valid only during the MigrationFunc call and is not
+// safe for concurrent use.
+type Migration struct {
+	// Script is the script's name.
+	Script string
+	// From and To are the version numbers being swapped out and in.
+	From, To int
+	// World is Config.World (nil if none was configured).
+	World *ecs.World
+
+	old, next instance
+	carried   []string
+}
+
+// instance is one WASM instance as a migration sees it.
+type instance interface {
+	callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error)
+	exports() []Func
+}
+
+// CallOld calls fn on the version being replaced, the way Host.Call would.
+func (m *Migration) CallOld(ctx context.Context, fn string, args ...any) (json.RawMessage, error) {
+	return m.old.callJSON(ctx, fn, args)
+}
+
+// CallNew calls fn on the version being swapped in. Its state is fresh: whatever
+// it has is what migration gives it.
+func (m *Migration) CallNew(ctx context.Context, fn string, args ...any) (json.RawMessage, error) {
+	return m.next.callJSON(ctx, fn, args)
+}
+
+// OldExports and NewExports list the two versions' exported functions.
+func (m *Migration) OldExports() []Func { return m.old.exports() }
+
+// NewExports lists the exported functions of the version being swapped in.
+func (m *Migration) NewExports() []Func { return m.next.exports() }
+
+// Carry records names of state carried into the new version; they appear in the
+// reload's Event.Carried.
+func (m *Migration) Carry(names ...string) { m.carried = append(m.carried, names...) }
+
+func exports(list []Func, name string) bool {
+	return slices.ContainsFunc(list, func(f Func) bool { return f.Name == name })
+}
+
+// MigrateReset carries nothing: the new version starts from its initial state, as in
+// the founding document. Keep state outside the module (in an ECS world) or use
+// MigrateExports to keep it.
+func MigrateReset(context.Context, *Migration) error { return nil }
+
+// MigrateExports moves state through the guest's own serialization exports: it calls
+// get_state() on the old instance just before the swap and set_state with that JSON
+// document on the new one. The old version must export get_state and the new one
+// set_state (both with the (ptr, len) JSON convention of package wasm); if either is
+// missing or a call traps, the reload is rolled back. The top-level keys of the state
+// document are reported as carried.
+func MigrateExports(ctx context.Context, m *Migration) error {
+	if !exports(m.OldExports(), "get_state") {
+		return fmt.Errorf("%w: v%d does not export get_state", ErrMigration, m.From)
+	}
+	if !exports(m.NewExports(), "set_state") {
+		return fmt.Errorf("%w: v%d does not export set_state", ErrMigration, m.To)
+	}
+	doc, err := m.CallOld(ctx, "get_state")
+	if err != nil {
+		return fmt.Errorf("%w: get_state on v%d: %w", ErrMigration, m.From, err)
+	}
+	if _, err := m.CallNew(ctx, "set_state", json.RawMessage(doc)); err != nil {
+		return fmt.Errorf("%w: set_state on v%d: %w", ErrMigration, m.To, err)
+	}
+	m.Carry(topLevelKeys(doc)...)
+	return nil
+}
+
+// topLevelKeys returns the sorted keys of a JSON object, or nil for other values.
+func topLevelKeys(doc []byte) []string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(doc, &obj) != nil {
+		return nil
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// runMigration runs the plan's migration and then the self-check export on the new
+// instance. It is the migrate step of a WASM commit; any error rolls the commit back.
+func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, err error) {
+	m := p.migration
+	m.old, m.next, m.carried = old, next, nil
+	defer func() {
+		if r := recover(); r != nil {
+			carried, err = nil, fmt.Errorf("%w: migration panicked: %v", ErrMigration, r)
+		}
+	}()
+	if err := p.migrate(ctx, m); err != nil {
+		if !errors.Is(err, ErrMigration) {
+			err = fmt.Errorf("%w: %w", ErrMigration, err)
+		}
+		return nil, err
+	}
+	if p.selfCheck != "" && exports(next.exports(), p.selfCheck) {
+		out, err := next.callJSON(ctx, p.selfCheck, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s on v%d: %w", ErrSelfCheck, p.selfCheck, p.to, err)
+		}
+		if !passed(out) {
+			return nil, fmt.Errorf("%w: %s on v%d returned %s", ErrSelfCheck, p.selfCheck, p.to, out)
+		}
+	}
+	return m.carried, nil
+}
+
+// passed reports whether a self-check result means success: nothing, 0 or true.
+func passed(out json.RawMessage) bool {
+	out = bytes.TrimSpace(out)
+	switch string(out) {
+	case "", "null", "0", "true":
+		return true
+	}
+	return false
+}

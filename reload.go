@@ -1,0 +1,370 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Pending is a reload or revert in progress, returned by ReloadAsync. Its methods are
+// safe for concurrent use.
+type Pending struct {
+	done chan struct{}
+	once sync.Once
+	ev   Event
+	err  error
+}
+
+func newPending() *Pending { return &Pending{done: make(chan struct{})} }
+
+// Done returns a channel closed once the reload is committed, rejected or
+// superseded.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+// Err returns nil until Done is closed; then nil if the reload was committed, or why
+// it was not (ErrSuperseded, ErrClosed, a *ContractError, an engine error...).
+func (p *Pending) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Event returns the reload's event once Done is closed (the zero Event before).
+func (p *Pending) Event() Event {
+	select {
+	case <-p.done:
+		return p.ev
+	default:
+		return Event{}
+	}
+}
+
+func (p *Pending) resolve(ev Event, err error) {
+	p.once.Do(func() {
+		p.ev, p.err = ev, err
+		close(p.done)
+	})
+}
+
+// request is one reload or revert asked of a script.
+type request struct {
+	ctx    context.Context // cancelled by the caller's context or by Close
+	cancel context.CancelCauseFunc
+	stop   []func() bool // context.AfterFunc registrations
+	code   []byte        // nil: re-read the file
+	revert bool
+	seq    uint64
+	p      *Pending
+}
+
+// stagedItem is a request whose new version is staged and checked.
+type stagedItem struct {
+	req     *request
+	st      staged
+	code    []byte
+	target  int // for a revert, the version it goes back to
+	compile time.Duration
+}
+
+// Reload replaces script s with a new version built from code, or re-read from its
+// file when code is nil, and returns once the reload is committed (nil) or rejected.
+// The new version is compiled and instantiated (WASM) or compiled and run (Lua) on a
+// background goroutine; callers of s keep calling the live version meanwhile, and are
+// blocked only while the swap and migration run. On any failure (bad bytes, missing
+// import, broken contract, failed migration or self-check, Lua errors) the live
+// version keeps running with exactly its state, and the error names the script.
+//
+// If a newer reload or revert of s is requested before this one commits, this one
+// is superseded (ErrSuperseded): the newest request wins, even if it then fails.
+//
+// With SwapAtApply, Reload returns only after the Host.Apply that commits it: do not
+// call Reload from the goroutine that calls Apply; use ReloadAsync there.
+// Cancelling ctx before the commit rejects the reload. Safe for concurrent use.
+func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
+	p := h.ReloadAsync(ctx, s, code)
+	<-p.Done()
+	return p.Err()
+}
+
+// ReloadAsync starts a reload like Reload and returns at once. The reload goes on
+// after ReloadAsync returns, until ctx is cancelled or it is resolved. Safe for
+// concurrent use.
+func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
+	return h.request(ctx, s, code, false)
+}
+
+// Revert goes back one version: the version before the live one (kept in the
+// script's history) is staged and committed like a reload, with the same migration
+// policy, and the live version is dropped from the history. A WASM version still in
+// the wasm runtime's compiled-code cache is back in well under a millisecond. It
+// returns an error matching ErrNoHistory when there is no earlier version, and obeys
+// the swap mode and the newest-wins rule like Reload. Safe for concurrent use.
+func (h *Host) Revert(ctx context.Context, s *Script) error {
+	p := h.request(ctx, s, nil, true)
+	<-p.Done()
+	return p.Err()
+}
+
+func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool) *Pending {
+	p := newPending()
+	if s == nil || s.h != h {
+		p.resolve(Event{Kind: Rejected}, fmt.Errorf("hotscript: reload: %w: script not loaded by this host", ErrInvalid))
+		return p
+	}
+	req := &request{code: code, revert: revert, p: p}
+	req.ctx, req.cancel = context.WithCancelCause(ctx)
+	req.stop = []func() bool{
+		context.AfterFunc(h.base, func() { req.cancel(ErrClosed) }),
+		context.AfterFunc(ctx, func() { s.abandon(req) }),
+	}
+	if !h.enter() {
+		s.finish(req, Event{Kind: Rejected}, ErrClosed)
+		return p
+	}
+	s.mu.Lock()
+	s.seq++
+	req.seq, s.latest = s.seq, s.seq
+	old, oldReady := s.queued, s.ready
+	s.queued, s.ready = req, nil
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	if old != nil {
+		s.finish(old, Event{Kind: Superseded}, ErrSuperseded)
+	}
+	if oldReady != nil {
+		oldReady.st.discard(req.ctx)
+		s.finish(oldReady.req, Event{Kind: Superseded, To: oldReady.target}, ErrSuperseded)
+	}
+	if start {
+		go s.work() // owns the enter() above
+	} else {
+		h.wg.Done()
+	}
+	return p
+}
+
+// work processes the script's requests one at a time until none is queued.
+func (s *Script) work() {
+	defer s.h.wg.Done()
+	for {
+		s.mu.Lock()
+		req := s.queued
+		s.queued = nil
+		if req == nil {
+			s.running = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		if it := s.stage(req); it != nil {
+			s.settle(it)
+		}
+	}
+}
+
+// stage prepares req's version, or resolves req and returns nil.
+func (s *Script) stage(req *request) *stagedItem {
+	it := &stagedItem{req: req}
+	code, err := req.code, error(nil)
+	if req.revert {
+		s.mu.Lock()
+		prev, ok := s.hist.previous()
+		s.mu.Unlock()
+		if !ok {
+			s.finish(req, Event{Kind: Rejected}, ErrNoHistory)
+			return nil
+		}
+		code, it.target = prev.code, prev.n
+	} else if code, err = s.source(req.ctx, code); err != nil {
+		s.finish(req, Event{Kind: Rejected}, err)
+		return nil
+	}
+	if err := context.Cause(req.ctx); err != nil {
+		s.finish(req, Event{Kind: Rejected, To: it.target}, err)
+		return nil
+	}
+	start := time.Now()
+	st, err := s.u.stage(req.ctx, code)
+	it.compile = time.Since(start)
+	if err != nil {
+		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
+		return nil
+	}
+	it.st, it.code = st, code
+	live := s.u.iface()
+	next := st.iface()
+	if v := s.contract.violations(&live, next); len(v) > 0 {
+		st.discard(req.ctx)
+		d := diffInterfaces(live, next)
+		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile, Diff: d},
+			&ContractError{Script: s.name, Violations: v, Diff: d})
+		return nil
+	}
+	return it
+}
+
+// settle commits a staged item now (SwapImmediate) or parks it for Apply.
+func (s *Script) settle(it *stagedItem) {
+	if s.h.cfg.Swap != SwapAtApply {
+		s.commit(it.req.ctx, it)
+		return
+	}
+	s.mu.Lock()
+	if it.req.seq != s.latest {
+		s.mu.Unlock()
+		s.supersede(it)
+		return
+	}
+	s.ready = it
+	s.mu.Unlock()
+	if context.Cause(it.req.ctx) != nil { // cancelled while staging: abandon ran before ready was set
+		s.abandon(it.req)
+	}
+}
+
+// commit swaps it in and reports whether it was committed. ctx bounds migration.
+func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	s.mu.Lock()
+	from := s.hist.live().n
+	to := s.hist.next
+	stale := it.req.seq != s.latest
+	if it.req.revert {
+		prev, ok := s.hist.previous()
+		to = it.target
+		stale = stale || !ok || prev.n != it.target // history moved while staging
+	}
+	s.mu.Unlock()
+	if stale {
+		s.supersede(it)
+		return false
+	}
+	ev := Event{From: from, To: to, CompileTime: it.compile, Diff: diffInterfaces(s.u.iface(), it.st.iface())}
+	if err := context.Cause(it.req.ctx); err != nil {
+		it.st.discard(ctx)
+		ev.Kind = Rejected
+		s.finish(it.req, ev, err)
+		return false
+	}
+	plan := &commitPlan{script: s.name, from: from, to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
+		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World}}
+	res, err := it.st.commit(ctx, plan)
+	ev.SwapTime = res.blocked
+	if err != nil {
+		it.st.discard(ctx)
+		ev.Kind = Rejected
+		s.finish(it.req, ev, err)
+		return false
+	}
+	s.mu.Lock()
+	if it.req.revert {
+		s.hist.pop()
+	} else {
+		s.hist.push(version{n: s.hist.number(), code: it.code})
+	}
+	s.live.Store(int64(to))
+	s.mu.Unlock()
+	ev.Kind, ev.Carried = Committed, res.carried
+	if it.req.revert {
+		ev.Kind = Reverted
+	}
+	s.finish(it.req, ev, nil)
+	return true
+}
+
+func (s *Script) supersede(it *stagedItem) {
+	it.st.discard(it.req.ctx)
+	s.finish(it.req, Event{Kind: Superseded, From: s.Version(), To: it.target, CompileTime: it.compile}, ErrSuperseded)
+}
+
+// abandon resolves req if it is still waiting (queued or staged) after its context
+// was cancelled. A request being staged or committed notices the cancellation
+// itself.
+func (s *Script) abandon(req *request) {
+	if !s.h.enter() {
+		return // Close is draining everything
+	}
+	defer s.h.wg.Done()
+	s.mu.Lock()
+	var it *stagedItem
+	switch {
+	case s.queued == req:
+		s.queued = nil
+	case s.ready != nil && s.ready.req == req:
+		it, s.ready = s.ready, nil
+	default:
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if it != nil {
+		it.st.discard(context.Background())
+	}
+	s.finish(req, Event{Kind: Rejected, To: req.target(it)}, context.Cause(req.ctx))
+}
+
+func (r *request) target(it *stagedItem) int {
+	if it == nil {
+		return 0
+	}
+	return it.target
+}
+
+// drain rejects whatever Close found still waiting.
+func (s *Script) drain(ctx context.Context) {
+	s.mu.Lock()
+	req, it := s.queued, s.ready
+	s.queued, s.ready = nil, nil
+	s.mu.Unlock()
+	if req != nil {
+		s.finish(req, Event{Kind: Rejected}, ErrClosed)
+	}
+	if it != nil {
+		it.st.discard(ctx)
+		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrClosed)
+	}
+}
+
+// finish resolves req: the event is completed, counted, emitted and handed to the
+// Pending. It is called exactly once per request, by whoever took it out of the
+// script's queue or ready slot.
+func (s *Script) finish(req *request, ev Event, err error) {
+	for _, stop := range req.stop {
+		stop()
+	}
+	req.cancel(nil)
+	ev.Script = s.name
+	if ev.From == 0 {
+		ev.From = s.Version()
+	}
+	op := "reload"
+	if req.revert {
+		op = "revert"
+	}
+	switch ev.Kind {
+	case Committed:
+		s.stats.reloads.Add(1)
+	case Reverted:
+		s.stats.reverts.Add(1)
+	case Superseded:
+		s.stats.superseded.Add(1)
+	default:
+		s.stats.failedReloads.Add(1)
+	}
+	if err != nil {
+		var ce *ContractError
+		if !errors.As(err, &ce) {
+			err = fmt.Errorf("hotscript: %s %s: %w", op, s.name, err)
+		}
+		ev.Err = err
+	}
+	s.h.ev.emit(ev)
+	req.p.resolve(ev, err)
+}

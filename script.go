@@ -1,0 +1,230 @@
+package hotscript
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind is a script's engine.
+type Kind string
+
+const (
+	// KindWASM scripts are WebAssembly modules (.wasm, or .wat built with wat2wasm).
+	KindWASM Kind = "wasm"
+	// KindLua scripts are Lua chunks that return a module table (.lua).
+	KindLua Kind = "lua"
+)
+
+// kindOf maps a script name's extension to its engine and whether its text must be
+// built first.
+func kindOf(name string) (Kind, bool, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".wasm":
+		return KindWASM, false, nil
+	case ".wat":
+		return KindWASM, true, nil
+	case ".lua":
+		return KindLua, false, nil
+	}
+	return "", false, fmt.Errorf("%w: %s: unknown script kind (want .wasm, .wat or .lua)", ErrInvalid, name)
+}
+
+// Script is a handle to one loaded script. Its methods are safe for concurrent use.
+type Script struct {
+	h        *Host
+	name     string
+	path     string // "" when loaded from bytes
+	kind     Kind
+	needsWAT bool
+	u        unit
+	contract compiledContract
+	migrate  MigrationFunc
+	stats    counters
+	live     atomic.Int64 // the live version number
+
+	swapMu sync.Mutex // serializes commits of this script
+
+	mu      sync.Mutex // guards what follows
+	hist    history
+	seq     uint64   // last request number handed out
+	latest  uint64   // the request that wins; older ones are superseded
+	queued  *request // the next request for the worker
+	running bool     // a worker goroutine is processing requests
+	ready   *stagedItem
+}
+
+// Name returns the script's name: the path given to Load, or the name given to
+// LoadBytes.
+func (s *Script) Name() string { return s.name }
+
+// Kind returns the script's engine.
+func (s *Script) Kind() Kind { return s.kind }
+
+// Version returns the live version number: 1 after the load, one more for each
+// committed reload, and the earlier number again after a Revert.
+func (s *Script) Version() int { return int(s.live.Load()) }
+
+// Load reads the script at path and loads it. Its kind comes from the extension:
+// .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
+// path is the script's name, and what Reload re-reads when given nil bytes. opts may
+// be nil. Safe for concurrent use.
+func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
+	code, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("hotscript: load %s: %w", path, err)
+	}
+	return h.load(ctx, path, path, code, opts)
+}
+
+// LoadBytes loads code as a script named name; the name's extension gives its kind
+// as for Load. Such a script has no file: Reload must be given bytes. opts may be
+// nil. Safe for concurrent use.
+func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *ScriptOptions) (*Script, error) {
+	return h.load(ctx, name, "", code, opts)
+}
+
+func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (*Script, error) {
+	if opts == nil {
+		opts = &ScriptOptions{}
+	}
+	kind, needsWAT, err := kindOf(name)
+	if err != nil {
+		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+	}
+	contract, err := compileContract(opts.Contract)
+	if err != nil {
+		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+	}
+	s := &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
+		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
+	if code, err = s.prepare(ctx, code); err != nil {
+		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+	}
+	if err := h.reserve(name); err != nil {
+		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+	}
+	eng := h.engineFor(kind)
+	if len(contract) > 0 {
+		in, err := eng.inspect(ctx, name, code)
+		if err != nil {
+			h.release(name)
+			return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+		}
+		if v := contract.violations(nil, in); len(v) > 0 {
+			h.release(name)
+			return nil, &ContractError{Script: name, Violations: v}
+		}
+	}
+	limits := h.cfg.Limits
+	if opts.Limits != nil {
+		limits = *opts.Limits
+	}
+	if s.u, err = eng.load(ctx, name, code, &limits); err != nil {
+		h.release(name)
+		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+	}
+	s.hist = newHistory(h.cfg.History, code)
+	s.live.Store(1)
+	h.mu.Lock()
+	h.scripts[name] = s
+	h.mu.Unlock()
+	h.ev.emit(Event{Script: name, Kind: Loaded, To: 1, Diff: diffInterfaces(Interface{}, s.u.iface())})
+	return s, nil
+}
+
+func cmpOr(a, b MigrationFunc) MigrationFunc {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (h *Host) engineFor(k Kind) engine { return h.engines[k] }
+
+// reserve claims name for a load in progress (a nil entry), so two concurrent loads
+// of one name cannot both reach the engine.
+func (h *Host) reserve(name string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed.Load() {
+		return ErrClosed
+	}
+	if _, ok := h.scripts[name]; ok {
+		return ErrExists
+	}
+	h.scripts[name] = nil
+	return nil
+}
+
+func (h *Host) release(name string) {
+	h.mu.Lock()
+	delete(h.scripts, name)
+	h.mu.Unlock()
+}
+
+// Call calls fn in script s with args, one parameter each, and returns the result as
+// JSON. The conversion rules are those of the script's engine (wasm.Runtime.CallJSON,
+// lua.Runtime.CallJSON). A call never sees a half-swapped script: it runs entirely on
+// the version live when it starts, and is blocked only while a swap is in progress.
+// Errors name the script and the function. Safe for concurrent use.
+func (h *Host) Call(ctx context.Context, s *Script, fn string, args ...any) (json.RawMessage, error) {
+	if s == nil || s.h != h {
+		return nil, fmt.Errorf("hotscript: call %s: %w: script not loaded by this host", fn, ErrInvalid)
+	}
+	if h.closed.Load() {
+		return nil, fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrClosed)
+	}
+	start := time.Now()
+	out, err := s.u.call(ctx, fn, args)
+	s.stats.call(time.Since(start), err)
+	return out, err
+}
+
+// Stats are a script's counters since it was loaded.
+type Stats struct {
+	// Version is the live version number; Versions how many are kept for Revert,
+	// the live one included.
+	Version, Versions int
+	// Calls counts Host.Call on the script, Errors those that failed, CallTime
+	// their total duration.
+	Calls, Errors uint64
+	CallTime      time.Duration
+	// Reloads counts committed reloads, Reverts committed reverts, FailedReloads
+	// rejected reloads and reverts, Superseded reloads replaced before commit.
+	Reloads, Reverts, FailedReloads, Superseded uint64
+}
+
+type counters struct {
+	calls, errors, callNanos                    atomic.Uint64
+	reloads, reverts, failedReloads, superseded atomic.Uint64
+}
+
+func (c *counters) call(d time.Duration, err error) {
+	c.calls.Add(1)
+	c.callNanos.Add(uint64(d))
+	if err != nil {
+		c.errors.Add(1)
+	}
+}
+
+// Stats returns s's counters. Counters are read one by one while calls go on, so
+// they need not be mutually consistent to the call. Safe for concurrent use.
+func (h *Host) Stats(s *Script) Stats {
+	s.mu.Lock()
+	versions := s.hist.versions()
+	s.mu.Unlock()
+	return Stats{
+		Version: s.Version(), Versions: versions,
+		Calls: s.stats.calls.Load(), Errors: s.stats.errors.Load(),
+		CallTime: time.Duration(s.stats.callNanos.Load()),
+		Reloads:  s.stats.reloads.Load(), Reverts: s.stats.reverts.Load(),
+		FailedReloads: s.stats.failedReloads.Load(), Superseded: s.stats.superseded.Load(),
+	}
+}
