@@ -185,7 +185,7 @@ func (s *Script) stage(req *request) *stagedItem {
 		s.finish(req, Event{Kind: Rejected}, err)
 		return nil
 	}
-	if err := context.Cause(req.ctx); err != nil {
+	if err := s.h.cause(req); err != nil {
 		s.finish(req, Event{Kind: Rejected, To: it.target}, err)
 		return nil
 	}
@@ -247,7 +247,7 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 		return false
 	}
 	ev := Event{From: from, To: to, CompileTime: it.compile, Diff: diffInterfaces(s.u.iface(), it.st.iface())}
-	if err := context.Cause(it.req.ctx); err != nil {
+	if err := s.h.cause(it.req); err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
 		s.finish(it.req, ev, err)
@@ -277,6 +277,16 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 	}
 	s.finish(it.req, ev, nil)
 	return true
+}
+
+// cause says why req must stop: the Host is closing or its context was cancelled.
+// The closed flag is checked first because Close cancels request contexts through
+// context.AfterFunc, asynchronously.
+func (h *Host) cause(req *request) error {
+	if h.closed.Load() {
+		return ErrClosed
+	}
+	return context.Cause(req.ctx)
 }
 
 func (s *Script) supersede(it *stagedItem) {
