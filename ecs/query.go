@@ -66,10 +66,15 @@ func (s *Store[T]) each(yield func(Entity, *T) bool) {
 	s.w.querying++
 	defer s.w.endQuery()
 	n := len(s.ents)
-	for pos := 0; pos < n; pos++ {
-		if e := s.ents[pos]; e != 0 {
-			if !yield(e, s.at(pos)) {
-				return
+	for base := 0; base < n; base += 1 << s.shift {
+		page := s.pages[base>>s.shift]
+		for j := range min(len(page), n-base) {
+			// Read s.ents afresh: the body may append to it, and a removal
+			// marks its hole in the current array.
+			if e := s.ents[base+j]; e != 0 {
+				if !yield(e, &page[j]) {
+					return
+				}
 			}
 		}
 	}
