@@ -350,13 +350,20 @@ func (s *Script) finish(req *request, ev Event, err error) {
 		stop()
 	}
 	req.cancel(nil)
-	ev.Script = s.name
-	if ev.From == 0 {
-		ev.From = s.Version()
-	}
 	op := "reload"
 	if req.revert {
 		op = "revert"
+	}
+	ev, err = s.record(op, ev, err)
+	req.p.resolve(ev, err)
+}
+
+// record completes, counts and emits ev, and returns it with err wrapped with the
+// operation and the script's name.
+func (s *Script) record(op string, ev Event, err error) (Event, error) {
+	ev.Script = s.name
+	if ev.From == 0 {
+		ev.From = s.Version()
 	}
 	switch ev.Kind {
 	case Committed:
@@ -365,7 +372,7 @@ func (s *Script) finish(req *request, ev Event, err error) {
 		s.stats.reverts.Add(1)
 	case Superseded:
 		s.stats.superseded.Add(1)
-	default:
+	case Rejected:
 		s.stats.failedReloads.Add(1)
 	}
 	if err != nil {
@@ -376,5 +383,5 @@ func (s *Script) finish(req *request, ev Event, err error) {
 		ev.Err = err
 	}
 	s.h.ev.emit(ev)
-	req.p.resolve(ev, err)
+	return ev, err
 }

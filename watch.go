@@ -1,0 +1,145 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hotscript/hotscript/watch"
+)
+
+// Watch watches dir and its subdirectories (package watch: one debounced event per
+// saved file) and keeps the Host's scripts in step with the files, until ctx is done
+// or the Host is closed. It returns once watching has begun.
+//
+//   - A save of a loaded script's file (the path given to Load) reloads it through
+//     the same transactional reload as Reload, asynchronously: the outcome is an
+//     Event, and a broken save leaves the last good version running.
+//   - Sources with a build step (.wat with wat2wasm, .c with clang, as in
+//     watch.DefaultBuildSteps) are reloaded from the built module. A .c file is the
+//     source of the script loaded from the .wasm next to it. A failed build is a
+//     Rejected event carrying the tool's message.
+//   - A deleted script file leaves the last version running, and a Removed event
+//     says so.
+//   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
+//     by joining dir and its path under dir) and reported by a Loaded event, or a
+//     Rejected one if it does not load; files already there when Watch starts are
+//     not loaded.
+//
+// Safe for concurrent use; a Host may watch several directories.
+func (h *Host) Watch(ctx context.Context, dir string) error {
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+	}
+	w, err := watch.New(watch.Options{
+		Filter: watch.MatchExt(".wasm", ".wat", ".c", ".lua"),
+		Build:  watch.DefaultBuildSteps(),
+	})
+	if err != nil {
+		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+	}
+	if err := w.Add(absDir); err != nil {
+		_ = w.Close(ctx)
+		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+	}
+	if !h.enter() {
+		_ = w.Close(ctx)
+		return fmt.Errorf("hotscript: watch %s: %w", dir, ErrClosed)
+	}
+	wd := &watchedDir{h: h, dir: dir, abs: absDir}
+	go func() {
+		defer h.wg.Done()
+		defer w.Close(context.WithoutCancel(ctx))
+		for {
+			select {
+			case ev, ok := <-w.Events():
+				if !ok {
+					return
+				}
+				wd.handle(ctx, ev)
+			case <-ctx.Done():
+				return
+			case <-h.base.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+type watchedDir struct {
+	h        *Host
+	dir, abs string
+}
+
+func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
+	s := wd.find(ev.Path)
+	if s == nil && ev.Output != ev.Path {
+		s = wd.find(ev.Output) // x.c builds the x.wasm a script was loaded from
+	}
+	switch {
+	case s != nil && ev.Op == watch.Removed:
+		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
+	case ev.Op == watch.Removed:
+	case s != nil && ev.Err != nil:
+		s.record("reload", Event{Kind: Rejected}, buildError(ev))
+	case s != nil:
+		wd.h.ReloadAsync(ctx, s, ev.Data)
+	default:
+		wd.load(ctx, ev)
+	}
+}
+
+// find returns the loaded script whose file is path.
+func (wd *watchedDir) find(path string) *Script {
+	for _, s := range wd.h.Scripts() {
+		if s.path == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(s.path); err == nil && abs == path {
+			return s
+		}
+	}
+	return nil
+}
+
+// load loads a saved file that is not a script yet.
+func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
+	rel, err := filepath.Rel(wd.abs, ev.Output)
+	if err != nil {
+		return
+	}
+	name := filepath.Join(wd.dir, rel)
+	path := filepath.Join(wd.dir, rel)
+	if ev.Output != ev.Path { // built from a source: reloads come from the watcher
+		if filepath.Ext(ev.Path) == ".wat" {
+			name = filepath.Join(wd.dir, mustRel(wd.abs, ev.Path))
+			path = name
+		} else {
+			path = ""
+		}
+	}
+	err = ev.Err
+	if err != nil {
+		err = buildError(ev)
+	} else {
+		_, err = wd.h.load(ctx, name, path, ev.Data, nil)
+	}
+	if err != nil && !errors.Is(err, ErrExists) && !errors.Is(err, ErrClosed) {
+		wd.h.ev.emit(Event{Script: name, Kind: Rejected, Err: err})
+	}
+}
+
+func mustRel(base, path string) string {
+	rel, err := filepath.Rel(base, path)
+	if err != nil {
+		return path
+	}
+	return rel
+}
+
+func buildError(ev watch.Event) error {
+	return fmt.Errorf("%w: %w", ErrBuild, ev.Err)
+}

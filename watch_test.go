@@ -1,0 +1,99 @@
+package hotscript
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// nextEvent waits for the next event matching want, skipping others.
+func nextEvent(t *testing.T, h *Host, want func(Event) bool) Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-h.Events():
+			if !ok {
+				t.Fatal("events closed")
+			}
+			if want(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatal("timed out waiting for an event")
+		}
+	}
+}
+
+func TestWatchFake(t *testing.T) {
+	h, _ := newFakeHost(t, Config{})
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.wasm")
+	if err := os.WriteFile(a, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(context.Background(), a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	is := func(kind EventKind, name string) func(Event) bool {
+		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
+	}
+
+	steps := []struct {
+		name  string
+		do    func() error
+		event func(Event) bool
+		check func(t *testing.T, ev Event)
+	}{
+		{"save reloads", func() error { return os.WriteFile(a, []byte("v2"), 0o600) }, is(Committed, a),
+			func(t *testing.T, ev Event) {
+				if ev.From != 1 || ev.To != 2 || callInt(t, h, s, "version") != 2 {
+					t.Errorf("event %+v, version() %d", ev, callInt(t, h, s, "version"))
+				}
+			}},
+		{"broken save is rejected", func() error { return os.WriteFile(a, []byte("garbage"), 0o600) }, is(Rejected, a),
+			func(t *testing.T, ev Event) {
+				if ev.Err == nil || callInt(t, h, s, "version") != 2 {
+					t.Errorf("event %+v; the last good version must keep running", ev)
+				}
+			}},
+		{"new file is loaded", func() error { return os.WriteFile(filepath.Join(dir, "b.lua"), []byte("v7"), 0o600) },
+			is(Loaded, filepath.Join(dir, "b.lua")),
+			func(t *testing.T, ev Event) {
+				b := mustScript(t, h, filepath.Join(dir, "b.lua"))
+				if callInt(t, h, b, "version") != 7 {
+					t.Error("new script does not answer")
+				}
+			}},
+		{"other files are ignored, removal keeps the script", func() error {
+			if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o600); err != nil {
+				return err
+			}
+			return os.Remove(a)
+		}, is(Removed, a),
+			func(t *testing.T, ev Event) {
+				if _, ok := h.Script(filepath.Join(dir, "notes.txt")); ok {
+					t.Error("a .txt file was loaded")
+				}
+				if callInt(t, h, s, "version") != 2 || ev.From != 2 {
+					t.Errorf("after removal: event %+v, version() %d", ev, callInt(t, h, s, "version"))
+				}
+			}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := st.do(); err != nil {
+				t.Fatal(err)
+			}
+			st.check(t, nextEvent(t, h, st.event))
+		})
+	}
+}
