@@ -7,8 +7,9 @@ import (
 	"unsafe"
 )
 
-// ErrNoEntity is returned, wrapped, by operations that need a live entity when
-// the entity given was never spawned by this World or has been despawned.
+// ErrNoEntity is returned, wrapped, by operations that need a live entity
+// when the entity given was never spawned by this World or has been
+// despawned.
 var ErrNoEntity = errors.New("ecs: no such entity")
 
 // Entity identifies one entity of a World. It packs a 32-bit index (low
@@ -19,8 +20,8 @@ var ErrNoEntity = errors.New("ecs: no such entity")
 //
 // Generations start at 1, so the zero Entity is never alive and can be used
 // as "no entity". An Entity is a plain value: compare it with ==, use it as a
-// map key, store it anywhere. It is only meaningful to the World that
-// spawned it.
+// map key, store it anywhere, use its methods from any goroutine. It is
+// only meaningful to the World that spawned it.
 type Entity uint64
 
 // Index returns the slot index of e. Live entities have distinct indices;
@@ -69,16 +70,18 @@ type World struct {
 	stores []storage                  // every storage, in registration order
 
 	querying int       // depth of running queries; removals leave holes while > 0
-	dirty    []storage // storages that have holes to compact when querying drops to 0
+	dirty    []storage // storages with holes to compact when querying drops to 0
 }
 
 // NewWorld returns an empty World.
 func NewWorld() *World { return &World{} }
 
-// Spawn creates an entity with no components and returns it.
+// Spawn creates an entity with no components and returns it. It panics if
+// all 2^32 indices are live or retired, which needs far more memory than a
+// program has.
 //
 // Spawn may be called while ranging over a Query; see Query for what the
-// loop then sees.
+// loop then sees. It changes the World and is not safe for concurrent use.
 func (w *World) Spawn() Entity {
 	w.live++
 	if n := len(w.free); n > 0 {
@@ -96,6 +99,7 @@ func (w *World) Spawn() Entity {
 }
 
 // Alive reports whether e was spawned by this World and not yet despawned.
+// It reads the World only; see World for when reads may run concurrently.
 func (w *World) Alive(e Entity) bool {
 	idx := e.Index()
 	if int(idx) >= len(w.slots) {
@@ -113,7 +117,8 @@ func (w *World) Alive(e Entity) bool {
 // instead, so an old Entity can never alias a new one.
 //
 // Despawn may be called while ranging over a Query, including on the entity
-// the loop is visiting; see Query.
+// the loop is visiting; see Query. It changes the World and is not safe for
+// concurrent use.
 func (w *World) Despawn(e Entity) bool {
 	if !w.Alive(e) {
 		return false
@@ -132,5 +137,6 @@ func (w *World) Despawn(e Entity) bool {
 	return true
 }
 
-// Len returns the number of live entities.
+// Len returns the number of live entities. It reads the World only; see
+// World for when reads may run concurrently.
 func (w *World) Len() int { return w.live }

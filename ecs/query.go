@@ -39,8 +39,8 @@ type Triple[A, B, C any] struct {
 //   - Entities spawned during the loop, or that gained a queried component
 //     during it (even one they had before), may or may not be visited.
 //   - Despawning the entity being visited, or removing its components, is
-//     safe. Its pointers stay usable to the end of the loop body, but writes
-//     through them are discarded.
+//     safe. Its pointers stay usable until the outermost loop ends, but
+//     writes through them are discarded.
 //   - Nothing moves while any loop runs, so pointers obtained during the
 //     loop stay valid until the outermost loop ends. Removals made inside
 //     the loop leave holes that are compacted when it ends (including by
@@ -59,7 +59,8 @@ func Query[T any](w *World) iter.Seq2[Entity, *T] {
 }
 
 // All returns an iterator over every entity that has a T and a pointer to
-// its T. It is Query[T] for this Store, with the same rules.
+// its T. It is Query[T] for this Store, with the same rules; ranging over
+// it changes the World and is not safe for concurrent use.
 func (s *Store[T]) All() iter.Seq2[Entity, *T] { return s.each }
 
 func (s *Store[T]) each(yield func(Entity, *T) bool) {
@@ -83,7 +84,8 @@ func (s *Store[T]) each(yield func(Entity, *T) bool) {
 // Query2 returns an iterator over every entity that has both an A and a B,
 // yielding the entity and pointers to both. It walks the smaller of the two
 // storages and looks the other component up, so its cost follows the rarer
-// component. Changes inside the loop follow the rules at Query.
+// component. Changes inside the loop follow the rules at Query. Ranging
+// over it changes the World and is not safe for concurrent use.
 func Query2[A, B any](w *World) iter.Seq2[Entity, Pair[A, B]] {
 	return func(yield func(Entity, Pair[A, B]) bool) {
 		sa, sb := lookup[A](w), lookup[B](w)
@@ -113,6 +115,7 @@ func Query2[A, B any](w *World) iter.Seq2[Entity, Pair[A, B]] {
 // Query3 returns an iterator over every entity that has an A, a B and a C,
 // yielding the entity and pointers to all three. It walks the smallest of
 // the three storages. Changes inside the loop follow the rules at Query.
+// Ranging over it changes the World and is not safe for concurrent use.
 func Query3[A, B, C any](w *World) iter.Seq2[Entity, Triple[A, B, C]] {
 	return func(yield func(Entity, Triple[A, B, C]) bool) {
 		sa, sb, sc := lookup[A](w), lookup[B](w), lookup[C](w)

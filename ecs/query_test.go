@@ -53,7 +53,7 @@ func TestQueryMembership(t *testing.T) {
 	hasPos := func(i int) bool { return i%2 == 0 && i%14 != 0 }
 	tests := []struct {
 		name string
-		run  func() ([]ecs.Entity, bool) // visited entities; false if a value was wrong
+		run  func() ([]ecs.Entity, bool) // visited; false if a value was wrong
 		want []ecs.Entity
 	}{
 		{"Query Position", func() ([]ecs.Entity, bool) {
@@ -159,7 +159,7 @@ func TestQueryUpdateBreakPanic(t *testing.T) {
 			panic("body panics")
 		}
 	}()
-	// Both loops ended: their holes must be compacted, so Len matches a full count.
+	// Both loops ended: their holes must be compacted, so Len matches a count.
 	count := 0
 	for range ecs.Query[Position](w) {
 		count++
