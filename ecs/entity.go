@@ -83,8 +83,8 @@ func NewWorld() *World { return &World{} }
 // Spawn may be called while ranging over a Query; see Query for what the
 // loop then sees. It changes the World and is not safe for concurrent use.
 func (w *World) Spawn() Entity {
-	w.live++
 	if n := len(w.free); n > 0 {
+		w.live++
 		idx := w.free[n-1]
 		w.free = w.free[:n-1]
 		w.slots[idx].alive = true
@@ -95,6 +95,7 @@ func (w *World) Spawn() Entity {
 	}
 	idx := uint32(len(w.slots))
 	w.slots = append(w.slots, slot{gen: 1, alive: true})
+	w.live++
 	return makeEntity(idx, 1)
 }
 
