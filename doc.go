@@ -1,0 +1,62 @@
+// Package hotscript runs WebAssembly and Lua scripts inside a Go program (a game, a
+// simulation, a plugin host) and replaces them while the program runs, without
+// stalling the goroutines that call them and without losing their state.
+//
+//	h, err := hotscript.New(ctx, hotscript.Config{})
+//	s, err := h.Load(ctx, "scripts/enemy.wasm", nil)
+//	out, err := h.Call(ctx, s, "update", 0.016) // every frame
+//	err = h.Reload(ctx, s, newBytes)            // or h.Watch(ctx, "scripts")
+//
+// The engines underneath are package wasm (wazero) and package lua (gopher-lua); a
+// Host puts one runtime of each behind one API and adds what a reload needs to be
+// safe in a running program.
+//
+// # Reloads do not stall callers
+//
+// Compiling a mid-size module takes wazero about 25 ms, two frames at 60 fps. A
+// reload that compiles on the caller's goroutine, or under a lock the callers need,
+// makes the program stutter on every save. A Host never does that: a reload is
+// first staged on a goroutine of its own (compile and instantiate for WASM, compile
+// and run the new chunk in a fresh LState for Lua) while callers keep calling the live
+// version, then swapped in. Callers are blocked only during the swap, migration
+// included, which is typically tens of microseconds. The stall benchmark in
+// bench_test.go measures exactly this against a raw wasm.Runtime.ReloadModule.
+//
+// When swaps must happen at a known point of the frame, Config.Swap = SwapAtApply
+// keeps staged versions waiting until the program calls Host.Apply between frames.
+//
+// Several reloads of one script in quick succession (an editor saving repeatedly)
+// collapse: the newest request wins, and the ones it replaced are reported as
+// Superseded without being committed.
+//
+// # Reloads are transactions
+//
+// A new version goes through, in order: staging; the script's Contract, which may
+// require exports with given signatures; for WASM, the state migration
+// (MigrateReset, MigrateExports, or a MigrationFunc of your own, which can reach an
+// ecs.World) and the optional self-check export (Config.SelfCheck, "on_reload");
+// for Lua, the lua package's carry-over of the module table's fields. Any failure
+// along the way (bad bytes, a missing host function, a broken contract, a trap in
+// set_state, a limit hit during migration, a failed self-check, a Lua syntax or
+// runtime error) rejects the reload: the old version, which is not closed until the
+// commit succeeds, keeps running with exactly the state it had.
+//
+// Every reload produces an Event with the versions involved, the error if any, the
+// time spent staging and the time callers were blocked, the state carried, and the
+// difference between the two versions' exports and imports (a Diff), whether or not
+// a Contract asked for it.
+//
+// # History
+//
+// The bytes of the last Config.History versions of each script are kept, and Revert
+// goes back one version through the same transaction. The wasm runtime keeps
+// compiled code keyed by the module's bytes, so reverting to (or reloading) a version
+// seen before skips the compile.
+//
+// # Concurrency
+//
+// A Host is safe for concurrent use. Calls to one WASM script are serialized by the
+// wasm runtime (a module instance is not goroutine-safe), as are calls to one Lua
+// script (an LState is not); different scripts run in parallel. Each exported method
+// documents what it blocks on.
+package hotscript
