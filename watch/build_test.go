@@ -116,13 +116,7 @@ func TestBuildSupersededIsKilled(t *testing.T) {
 	marks := t.TempDir()
 	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("slow", marks)}}, nil)
 	h.write("x.src", "v1")
-	deadline := time.Now().Add(eventTimeout)
-	for count(t, marks, "started-") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("first build never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitStarted(t, marks)
 	h.write("x.src", "v2")
 	ev := h.next()
 	if ev.Err != nil || string(ev.Data) != "V2" {
@@ -131,6 +125,18 @@ func TestBuildSupersededIsKilled(t *testing.T) {
 	h.quiet()
 	if started, finished := count(t, marks, "started-"), count(t, marks, "finished-"); started != 2 || finished != 1 {
 		t.Fatalf("%d builds started and %d finished, want 2 and 1 (the first killed)", started, finished)
+	}
+}
+
+// waitStarted waits until a fake tool in mode slow or hang has started.
+func waitStarted(t *testing.T, marks string) {
+	t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for count(t, marks, "started-") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("build never started")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -18,7 +18,7 @@ func TestIgnoredFilesNeverProduceEvents(t *testing.T) {
 		opts  Options
 		files []string
 	}{{
-		name: "vim",
+		name:  "vim",
 		files: []string{".x.lua.swp", ".x.lua.swx", "x.lua.swp", "x.lua.swo", "4913", "x.lua~"},
 	}, {
 		name:  "emacs",

@@ -41,6 +41,7 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	flood    prints 100 KiB to stderr and exits 1
 //	sleep    sleeps for a minute
 //	slow     creates MARKDIR/started-PID, sleeps 300 ms, copies, creates MARKDIR/finished-PID
+//	hang     creates MARKDIR/started-PID and sleeps for a minute
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -73,11 +74,14 @@ func fakeTool(args []string) int {
 	case "sleep":
 		time.Sleep(time.Minute)
 		return 0
-	case "slow":
+	case "slow", "hang":
 		mark := func(what string) {
 			os.WriteFile(filepath.Join(args[3], what+"-"+strconv.Itoa(os.Getpid())), nil, 0o644)
 		}
 		mark("started")
+		if mode == "hang" {
+			time.Sleep(time.Minute)
+		}
 		time.Sleep(300 * time.Millisecond)
 		code := copyUpper()
 		mark("finished")

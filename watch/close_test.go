@@ -1,0 +1,193 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCloseIsIdempotent(t *testing.T) {
+	t.Parallel()
+	w, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Add(t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := w.Close(t.Context()); err != nil {
+			t.Fatalf("Close #%d: %v", i+1, err)
+		}
+	}
+	if _, ok := <-w.Events(); ok {
+		t.Fatal("Events still open after Close")
+	}
+	if _, ok := <-w.Errors(); ok {
+		t.Fatal("Errors still open after Close")
+	}
+}
+
+// TestCloseWithEndedContext checks that Close returns the context's error when the
+// context ends the wait, and that the Watcher still shuts down.
+func TestCloseWithEndedContext(t *testing.T) {
+	t.Parallel()
+	w, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := w.Close(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Close(cancelled) = %v, want nil or context.Canceled", err)
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+}
+
+// TestCloseLeavesNoGoroutines closes Watchers in every state they can be in and
+// checks that no goroutine of theirs, or of fsnotify, is left. It is not parallel:
+// it looks at every goroutine of the process.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	cases := []struct {
+		name  string
+		hang  bool // build .src files with a tool that hangs
+		setup func(h *harness, marks string)
+	}{{
+		name:  "idle",
+		setup: func(h *harness, marks string) {},
+	}, {
+		name:  "debounce pending",
+		setup: func(h *harness, marks string) { h.write("a.lua", "a") },
+	}, {
+		name: "events and errors nobody receives",
+		setup: func(h *harness, marks string) {
+			for i := range 3 {
+				h.write(fmt.Sprintf("f%d.lua", i), "x")
+			}
+			for range maxQueuedErrors + 10 {
+				h.w.fsw.Errors <- errors.New("injected")
+			}
+			time.Sleep(3 * h.debounce())
+		},
+	}, {
+		name: "build running",
+		hang: true,
+		setup: func(h *harness, marks string) {
+			h.write("x.src", "x")
+			waitStarted(h.t, marks)
+		},
+	}, {
+		name: "receiver ranging over Events",
+		setup: func(h *harness, marks string) {
+			go func() {
+				for range h.w.Events() {
+				}
+			}()
+			h.write("a.lua", "a")
+		},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts, marks := Options{Debounce: 10 * time.Millisecond}, t.TempDir()
+			if tc.hang {
+				opts.Build = map[string]BuildStep{".src": fakeStep("hang", marks)}
+			}
+			h := newHarness(t, opts, nil)
+			tc.setup(h, marks)
+			ctx, cancel := context.WithTimeout(t.Context(), eventTimeout)
+			defer cancel()
+			if err := h.w.Close(ctx); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			checkNoGoroutines(t)
+		})
+	}
+}
+
+// TestHammer saves P files N times each from P goroutines, in directories created
+// concurrently, while other goroutines Add the tree again: the last event of every
+// file must carry its last content.
+func TestHammer(t *testing.T) {
+	t.Parallel()
+	const P, N = 4, 25
+	h := newHarness(t, Options{Debounce: 5 * time.Millisecond}, nil)
+	final := make(map[string]string)
+	for p := range P {
+		final[fmt.Sprintf("d%d/f.lua", p)] = fmt.Sprintf("writer %d save %d", p, N-1)
+	}
+	var wg sync.WaitGroup
+	for p := range P {
+		wg.Go(func() {
+			for i := range N {
+				h.write(fmt.Sprintf("d%d/f.lua", p), fmt.Sprintf("writer %d save %d", p, i))
+				if i%5 == 0 {
+					time.Sleep(time.Duration(p) * time.Millisecond)
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range N {
+				if err := h.w.Add(h.dir); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	latest := make(map[string]string)
+	deadline := time.After(eventTimeout)
+	for done := 0; done < P; {
+		select {
+		case ev := <-h.w.Events():
+			g := h.got(ev)
+			if ev.Err != nil || g.op != Changed {
+				t.Fatalf("event %v: %v", g, ev.Err)
+			}
+			if latest[g.name] != final[g.name] && g.data == final[g.name] {
+				done++
+			}
+			latest[g.name] = g.data
+		case err := <-h.w.Errors():
+			t.Fatalf("error: %v", err)
+		case <-deadline:
+			t.Fatalf("latest contents %v, want %v", latest, final)
+		}
+	}
+	wg.Wait()
+	h.quiet()
+}
+
+// TestHammerClose races Close from several goroutines against Add, saves and
+// receivers.
+func TestHammerClose(t *testing.T) {
+	t.Parallel()
+	const P = 4
+	for round := range 10 {
+		h := newHarness(t, Options{Debounce: time.Millisecond}, nil)
+		var wg sync.WaitGroup
+		for p := range P {
+			wg.Go(func() {
+				for range h.w.Events() {
+				}
+			})
+			wg.Go(func() {
+				h.write(fmt.Sprintf("r%d-%d.lua", round, p), "x")
+				if err := h.w.Add(h.dir); err != nil && !errors.Is(err, ErrClosed) {
+					t.Errorf("Add: %v", err)
+				}
+			})
+			wg.Go(func() {
+				if err := h.w.Close(t.Context()); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+}
