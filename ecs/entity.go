@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"unsafe"
 )
 
 // ErrNoEntity is returned, wrapped, by operations that need a live entity
@@ -13,7 +12,9 @@ import (
 var ErrNoEntity = errors.New("ecs: no such entity")
 
 // Entity identifies one entity of a World. It packs a 32-bit index (low
-// bits) and a 32-bit generation (high bits). Indices of despawned entities
+// bits) and a generation (high bits). Generations stay below 2^21, so every
+// Entity a World hands out is below 2^53 and survives a round trip through
+// a float64: a script can keep it as a Lua number or a JSON number. Indices of despawned entities
 // are reused, but each reuse gets a new generation, so an Entity kept after
 // Despawn never refers to a later entity: the World reports it dead and
 // every operation on it fails or returns false.
@@ -41,6 +42,10 @@ func (e Entity) String() string {
 	return string(b)
 }
 
+// maxGeneration is the last generation an index is handed out with; see
+// Entity for why it is not 2^32-1.
+const maxGeneration = 1<<21 - 1
+
 func makeEntity(index, gen uint32) Entity { return Entity(gen)<<32 | Entity(index) }
 
 // slot is the World's record of one index: the generation of the entity
@@ -66,8 +71,8 @@ type World struct {
 	free  []uint32 // despawned indices ready for reuse, most recent last
 	live  int
 
-	types  map[unsafe.Pointer]storage // component type key -> storage
-	stores []storage                  // every storage, in registration order
+	types  map[any]storage // component type key -> storage
+	stores []storage       // every storage, in registration order
 
 	querying int       // depth of running queries; removals leave holes while > 0
 	dirty    []storage // storages with holes to compact when querying drops to 0
@@ -114,8 +119,8 @@ func (w *World) Alive(e Entity) bool {
 // alive. Despawning a dead entity does nothing and returns false.
 //
 // The index of e is reused by a later Spawn with the next generation. An
-// index whose generation would wrap around after 2^32-1 reuses is retired
-// instead, so an old Entity can never alias a new one.
+// index that has reached the last generation (about two million reuses) is
+// retired instead, so an old Entity can never alias a new one.
 //
 // Despawn may be called while ranging over a Query, including on the entity
 // the loop is visiting; see Query. It changes the World and is not safe for
@@ -130,8 +135,8 @@ func (w *World) Despawn(e Entity) bool {
 	idx := e.Index()
 	s := &w.slots[idx]
 	s.alive = false
-	s.gen++
-	if s.gen != 0 {
+	if s.gen < maxGeneration {
+		s.gen++
 		w.free = append(w.free, idx)
 	}
 	w.live--

@@ -1,31 +1,17 @@
 package ecs
 
-import (
-	"reflect"
-	"unsafe"
-)
+import "reflect"
 
 // A World keeps one storage per component type, found by a key that
-// identifies the type. The key is the address of the Go runtime's type
-// descriptor for *T: the linker emits exactly one descriptor per type in a
-// program, so equal keys mean equal types. Reading it costs a generic
-// dictionary load and no call into reflect, which measured three times
-// faster than keying the map by reflect.Type (see BenchmarkTypeKey).
+// identifies the type. The key is a nil *T held in an interface: two such
+// interfaces are equal exactly when their dynamic types are, *T is a
+// distinct type for every T (interfaces included), and converting a nil
+// pointer to an interface never allocates. A lookup costs about as much as
+// one keyed by reflect.Type (BenchmarkTypeKey); a hot path skips it by
+// keeping a Store from StoreOf.
 
-// eface mirrors the runtime layout of an empty interface: its first word is
-// the dynamic type's descriptor. That layout has not changed since Go 1.0
-// and packages such as the runtime's own reflectlite depend on it.
-type eface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-// typeKey returns the key of T. Converting a nil *T to an interface never
-// allocates, and *T is a distinct type for every T, interfaces included.
-func typeKey[T any]() unsafe.Pointer {
-	var k any = (*T)(nil)
-	return (*eface)(unsafe.Pointer(&k)).typ
-}
+// typeKey returns the key of T.
+func typeKey[T any]() any { return (*T)(nil) }
 
 // typeName names T in error messages; it is only used off the hot path.
 func typeName[T any]() string { return reflect.TypeFor[T]().String() }
@@ -60,7 +46,7 @@ func StoreOf[T any](w *World) *Store[T] {
 	}
 	s := newStore[T](w)
 	if w.types == nil {
-		w.types = make(map[unsafe.Pointer]storage)
+		w.types = make(map[any]storage)
 	}
 	w.types[typeKey[T]()] = s
 	w.stores = append(w.stores, s)
