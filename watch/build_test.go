@@ -109,6 +109,17 @@ func TestBuiltFileRemovedNamesOutput(t *testing.T) {
 	}
 }
 
+// TestBuildRunsInSourceDirectory checks that a tool runs where the source is, so
+// that relative includes resolve.
+func TestBuildRunsInSourceDirectory(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("cwd")}}, nil)
+	h.write("mods/x.src", "x")
+	if ev := h.next(); ev.Err != nil || string(ev.Data) != h.path("mods") {
+		t.Fatalf("tool ran in %q (err %v), want %q", ev.Data, ev.Err, h.path("mods"))
+	}
+}
+
 // TestBuildSupersededIsKilled saves again while the first build runs: the first
 // build is killed and only the second version is reported.
 func TestBuildSupersededIsKilled(t *testing.T) {

@@ -154,6 +154,27 @@ func TestAddErrors(t *testing.T) {
 	}
 }
 
+// TestAddSymlinkedDirectory checks that a directory given to Add through a
+// symbolic link is watched, and that events name files through the link.
+func TestAddSymlinkedDirectory(t *testing.T) {
+	t.Parallel()
+	real, link := t.TempDir(), filepath.Join(t.TempDir(), "scripts")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Options{Debounce: dirDebounce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(t.Context())
+	if err := w.Add(link); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, w: w, dir: link, opt: Options{Debounce: dirDebounce}}
+	os.WriteFile(filepath.Join(real, "a.lua"), []byte("a"), 0o644)
+	h.expect(want{"a.lua", Changed, "a"})
+}
+
 // TestOverflowRescans simulates lost notifications: the watch is dropped behind
 // the watcher's back, files change, and an overflow is reported. The rescan must
 // report exactly the files that differ, and watching must resume.

@@ -13,11 +13,16 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// maxQueuedErrors bounds the errors waiting to be received on Errors.
-const maxQueuedErrors = 64
+const (
+	// maxQueuedErrors bounds the errors waiting to be received on Errors.
+	maxQueuedErrors = 64
+	// maxConcurrentReads bounds the files read at once, so that a rescan of a
+	// large tree does not open thousands of files together.
+	maxConcurrentReads = 16
+)
 
 // loop is the state of one Watcher. Only the goroutine running run touches it,
-// except the fields workers use: ctx, results, buildSlots, builds (read-only).
+// except the fields workers use: ctx, results, the slots, builds (read-only).
 type loop struct {
 	w        *Watcher
 	debounce time.Duration
@@ -29,6 +34,7 @@ type loop struct {
 	cancel     context.CancelFunc
 	workers    sync.WaitGroup
 	results    chan result
+	readSlots  chan struct{} // bounds concurrent reads (open files)
 	buildSlots chan struct{} // bounds concurrent builds to the number of CPUs
 
 	files map[string]*file // files the host knows, and files with activity
@@ -65,6 +71,7 @@ func newLoop(w *Watcher, debounce time.Duration, ignore ignorer, filter func(str
 		w: w, debounce: debounce, ignore: ignore, filter: filter, builds: builds,
 		ctx: ctx, cancel: cancel,
 		results:    make(chan result),
+		readSlots:  make(chan struct{}, maxConcurrentReads),
 		buildSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		files:      make(map[string]*file),
 		dirs:       make(map[string]bool),

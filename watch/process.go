@@ -56,6 +56,17 @@ func (l *loop) load(ctx context.Context, path string) result {
 	}
 	r.stamp = stampOf(info)
 	step, ok := l.builds[filepath.Ext(path)]
+	slots := l.readSlots
+	if ok {
+		slots = l.buildSlots
+	}
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		r.ev.Err = ctx.Err() // superseded or closing: the loop drops this result
+		return r
+	}
+	defer func() { <-slots }()
 	if !ok {
 		r.ev.Data, err = os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -66,13 +77,6 @@ func (l *loop) load(ctx context.Context, path string) result {
 		}
 		return r
 	}
-	select {
-	case l.buildSlots <- struct{}{}:
-	case <-ctx.Done():
-		r.ev.Err = ctx.Err() // superseded: the loop drops this result
-		return r
-	}
-	defer func() { <-l.buildSlots }()
 	r.ev.Data, r.ev.BuildLog, r.ev.Err = step.run(ctx, path)
 	return r
 }

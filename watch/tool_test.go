@@ -42,6 +42,7 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	sleep    sleeps for a minute
 //	slow     creates MARKDIR/started-PID, sleeps 300 ms, copies, creates MARKDIR/finished-PID
 //	hang     creates MARKDIR/started-PID and sleeps for a minute
+//	cwd      writes its working directory to OUT
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -67,6 +68,10 @@ func fakeTool(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s:2:7: error: bad token\n", src)
 		return 1
 	case "silent":
+		return 0
+	case "cwd":
+		wd, _ := os.Getwd()
+		os.WriteFile(out, []byte(wd), 0o644)
 		return 0
 	case "flood":
 		os.Stderr.Write([]byte(strings.Repeat("x", 100<<10)))

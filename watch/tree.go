@@ -3,7 +3,6 @@ package watch
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,32 +20,36 @@ func (l *loop) add(dir string) error {
 // walk watches root and every directory under it that is not ignored, and calls
 // visit for every file the watcher wants. Each directory is watched before it is
 // listed, so a file created while walking is seen by the listing or by the watch,
-// possibly both; visit must tolerate that.
+// possibly both; visit must tolerate that. Symbolic links to directories are not
+// followed, except root itself.
 func (l *loop) walk(root string, visit func(path string)) error {
 	var errs []error
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("watch: walk %s: %w", path, err))
-			return nil
+	var walkDir func(dir string)
+	walkDir = func(dir string) {
+		if err := l.w.fsw.Add(dir); err != nil {
+			errs = append(errs, fmt.Errorf("watch: watch %s: %w", dir, err))
+			return
 		}
-		if !d.IsDir() {
-			if l.wants(path) {
+		if _, ok := l.dirs[dir]; !ok {
+			l.dirs[dir] = false
+		}
+		entries, err := os.ReadDir(dir) // on error, the entries read before it
+		if err != nil {
+			errs = append(errs, fmt.Errorf("watch: list %s: %w", dir, err))
+		}
+		for _, e := range entries {
+			path := filepath.Join(dir, e.Name())
+			switch {
+			case e.IsDir():
+				if !l.ignore.match(path) {
+					walkDir(path)
+				}
+			case l.wants(path):
 				visit(path)
 			}
-			return nil
 		}
-		if path != root && l.ignore.match(path) {
-			return fs.SkipDir
-		}
-		if err := l.w.fsw.Add(path); err != nil {
-			errs = append(errs, fmt.Errorf("watch: watch %s: %w", path, err))
-			return fs.SkipDir
-		}
-		if _, ok := l.dirs[path]; !ok {
-			l.dirs[path] = false
-		}
-		return nil
-	})
+	}
+	walkDir(root)
 	return errors.Join(errs...)
 }
 
