@@ -2,7 +2,6 @@ package watch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,13 +201,4 @@ func checkNoGoroutines(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func errorsIs(err error, targets ...error) bool {
-	for _, t := range targets {
-		if !errors.Is(err, t) {
-			return false
-		}
-	}
-	return true
 }

@@ -191,3 +191,19 @@ func TestHammerClose(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestSlowReceiverSeesLatest checks delivery to a receiver that falls behind: a
+// waiting event is replaced by the newer one for its path, keeping its place.
+func TestSlowReceiverSeesLatest(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: 10 * time.Millisecond}, nil)
+	settle := func() { time.Sleep(5 * h.debounce()) } // let the event fire and wait unreceived
+	h.write("a.lua", "a1")
+	settle()
+	h.write("b.lua", "b1")
+	settle()
+	h.write("a.lua", "a2")
+	settle()
+	h.expect(want{"a.lua", Changed, "a2"}, want{"b.lua", Changed, "b1"})
+	h.quiet()
+}
