@@ -1,0 +1,226 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// CallJSON calls the exported function fn of a script with Go arguments and returns
+// its results as JSON. Each argument is one parameter:
+//
+//   - Numeric parameters take Go numbers (every int, uint and float kind, and types
+//     based on them) and json.Number. An integer parameter refuses a fraction and a
+//     value out of range instead of truncating: i32 accepts [-2^31, 2^32-1] and i64
+//     [-2^63, 2^64-1], the upper halves being passed as their two's complement
+//     (uint32(4294967295) arrives as -1). A float parameter refuses an integer it
+//     cannot hold exactly, and f32 a finite value beyond its range.
+//     CallJSON(ctx, id, "add", 2, 3) calls add(i32, i32).
+//   - A function whose parameters are exactly (i32, i32), given exactly one argument
+//     that is not a Go number (a map, struct, slice, string, bool, nil or
+//     json.RawMessage, or any value wrapped in JSON to force it), receives that
+//     argument as a JSON document: CallJSON marshals it (a json.RawMessage is
+//     validated and passed as is), writes it into guest memory through the guest's
+//     exported alloc(len i32) i32, and passes (ptr, len); after the call it calls
+//     free(ptr, len i32) if the guest exports it, so the guest must copy what it
+//     keeps. CallJSON(ctx, id, "set_state", map[string]any{"counter": 3}).
+//
+// Results convert by the function's result types:
+//
+//   - exactly (i32, i32): a (ptr, len) JSON document in guest memory, validated and
+//     copied out: CallJSON(ctx, id, "get_state") returns {"counter":3};
+//   - none: null;
+//   - one: the number, i32 and i64 as signed decimals and floats as JSON numbers:
+//     5 for add(2, 3);
+//   - more: a JSON array of numbers: [-1,9007199254740993,1.5].
+//
+// NaN and infinite results are an error, as JSON cannot hold them. Errors name the
+// script and the function and match ErrNotFound, ErrNoFunction, ErrSignature
+// ("add(i32, i32, i32) takes 3 arguments, got 2"), ErrJSON, ErrMemoryAccess,
+// ErrTrap, ErrLimit or ErrClosed. A trap leaves the script usable: the next call
+// works.
+//
+// Calls to one script are serialized; calls to different scripts run in parallel.
+// A call that runs during a reload completes on the old module or runs on the new
+// one, never a mix. Safe for concurrent use.
+func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ...any) (json.RawMessage, error) {
+	s, err := rt.script(id)
+	if err != nil {
+		return nil, &Error{Op: "call", Script: idName(id), Func: fn, Kind: err}
+	}
+	inst, err := s.acquire()
+	if err != nil {
+		return nil, &Error{Op: "call", Script: s.name, Func: fn, Kind: err}
+	}
+	out, err := inst.callJSON(ctx, fn, args)
+	if err != nil && inst.lim != nil {
+		inst.restartIfClosed(ctx)
+	}
+	inst.mu.Unlock()
+	return out, err
+}
+
+// callJSON runs CallJSON on a locked instance.
+func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+	e := inst.exports[fn]
+	if e == nil {
+		return nil, inst.noFunction(fn)
+	}
+	if inst.lim != nil {
+		ctx = inst.lim.begin(ctx)
+		defer inst.lim.end()
+	}
+	stack := inst.stack[:e.sig.stackLen]
+	var docPtr, docLen uint32
+	jsonArg := e.sig.jsonIn && len(args) == 1 && !isNumber(args[0])
+	if jsonArg {
+		var err error
+		if docPtr, docLen, err = inst.writeDoc(ctx, e, args[0]); err != nil {
+			return nil, err
+		}
+		stack[0], stack[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
+	} else if err := encodeArgs(e.sig, args, stack); err != nil {
+		return nil, inst.errorf(e, ErrSignature, "%w", err)
+	}
+	err := inst.invoke(ctx, e, stack)
+	var out json.RawMessage
+	if err == nil {
+		out, err = inst.result(e, stack)
+	}
+	if jsonArg && inst.free != nil {
+		inst.aux[0], inst.aux[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
+		if ferr := inst.invoke(ctx, inst.free, inst.aux[:]); err == nil {
+			err = ferr
+		}
+	}
+	return out, err
+}
+
+// invoke calls an export with the stack wazero uses for parameters and results.
+func (inst *instance) invoke(ctx context.Context, e *export, stack []uint64) error {
+	if e.fn == nil {
+		e.fn = inst.mod.ExportedFunction(e.sig.info.Name)
+	}
+	if err := e.fn.CallWithStack(ctx, stack); err != nil {
+		return inst.trapped(e, err)
+	}
+	return nil
+}
+
+// trapped reports a failed call.
+func (inst *instance) trapped(e *export, err error) error {
+	kind, why, trace := classify(err)
+	if inst.lim != nil {
+		kind = inst.lim.refine(kind)
+	}
+	if kind == ErrStackOverflow {
+		// wazero grew this function's stack to hundreds of MiB before giving up and
+		// keeps it: a new api.Function starts small again.
+		e.fn = nil
+	}
+	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind, Err: why, Trace: nameFrames(trace, inst.code.names)}
+}
+
+func (inst *instance) errorf(e *export, kind error, format string, args ...any) error {
+	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind, Err: fmt.Errorf(format, args...)}
+}
+
+// noFunction explains a missing export: absent, or not a function.
+func (inst *instance) noFunction(fn string) error {
+	err := &Error{Op: "call", Script: inst.s.name, Func: fn, Kind: ErrNoFunction}
+	if kind, ok := inst.code.scan.exports[fn]; ok && kind != kindFunc {
+		err.Err = fmt.Errorf("%s is an exported %s, not a function", fn, kindName(kind))
+	}
+	return err
+}
+
+// Func is a handle on an exported function for hot loops: no name lookup, no
+// conversion and no allocation per call. It follows reloads: after one, Call runs
+// the new module's function of the same name, or fails with ErrNoFunction if the new
+// module lacks it, or ErrSignature if its signature changed from the one the handle
+// was made for. A Func is safe for concurrent use.
+type Func struct {
+	s     *script
+	info  FuncInfo
+	bound atomic.Pointer[binding]
+}
+
+// binding is the export a Func resolved in one instance.
+type binding struct {
+	inst *instance
+	e    *export
+}
+
+// Func returns a handle on the exported function name of a script's live module.
+// Safe for concurrent use.
+func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
+	s, err := rt.script(id)
+	if err != nil {
+		return nil, &Error{Op: "func", Script: idName(id), Func: name, Kind: err}
+	}
+	inst, err := s.acquire()
+	if err != nil {
+		return nil, &Error{Op: "func", Script: s.name, Func: name, Kind: err}
+	}
+	defer inst.mu.Unlock()
+	e := inst.exports[name]
+	if e == nil {
+		return nil, inst.noFunction(name)
+	}
+	f := &Func{s: s, info: e.sig.info}
+	f.bound.Store(&binding{inst, e})
+	return f, nil
+}
+
+// Info returns the signature the handle was made for.
+func (f *Func) Info() FuncInfo { return f.info.clone() }
+
+// Call calls the function with stack holding the parameters, encoded as by
+// wazero's api package (api.EncodeI32, api.EncodeF64...), and returns with the
+// results written over them from stack[0]. len(stack) must be at least
+// max(len(Params), len(Results)). Errors are those of CallJSON.
+func (f *Func) Call(ctx context.Context, stack []uint64) error {
+	inst, err := f.s.acquire()
+	if err != nil {
+		return &Error{Op: "call", Script: f.s.name, Func: f.info.Name, Kind: err}
+	}
+	b := f.bound.Load()
+	if b.inst != inst {
+		if b, err = f.rebind(inst); err != nil {
+			inst.mu.Unlock()
+			return err
+		}
+	}
+	if len(stack) < b.e.sig.stackLen {
+		inst.mu.Unlock()
+		return inst.errorf(b.e, ErrSignature, "%s needs a stack of %d values, got %d", f.info, b.e.sig.stackLen, len(stack))
+	}
+	if inst.lim == nil {
+		err = inst.invoke(ctx, b.e, stack)
+	} else {
+		err = inst.invoke(inst.lim.begin(ctx), b.e, stack)
+		inst.lim.end()
+		if err != nil {
+			inst.restartIfClosed(ctx)
+		}
+	}
+	inst.mu.Unlock()
+	return err
+}
+
+// rebind resolves the function in a new instance after a reload.
+func (f *Func) rebind(inst *instance) (*binding, error) {
+	e := inst.exports[f.info.Name]
+	if e == nil {
+		return nil, inst.noFunction(f.info.Name)
+	}
+	if !e.sig.info.sameSignature(f.info) {
+		return nil, inst.errorf(e, ErrSignature, "the handle was made for %s, the module now exports %s", f.info, e.sig.info)
+	}
+	b := &binding{inst, e}
+	f.bound.Store(b)
+	return b, nil
+}

@@ -1,0 +1,314 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+
+	"github.com/tetratelabs/wazero/api"
+)
+
+// JSONValue makes CallJSON pass V as a JSON document even where it would pass a
+// number. Make one with JSON.
+type JSONValue struct{ V any }
+
+// JSON wraps v so CallJSON marshals it and passes it as a JSON document to a
+// function taking (ptr, len i32): CallJSON(ctx, id, "set_state", wasm.JSON(5))
+// passes the document 5 rather than the number.
+func JSON(v any) JSONValue { return JSONValue{V: v} }
+
+// number is a Go numeric argument, normalized.
+type number struct {
+	kind byte // 'i' (int64), 'u' (uint64 above MaxInt64 or from an unsigned type) or 'f'
+	i    int64
+	u    uint64
+	f    float64
+}
+
+func (n number) String() string {
+	switch n.kind {
+	case 'i':
+		return strconv.FormatInt(n.i, 10)
+	case 'u':
+		return strconv.FormatUint(n.u, 10)
+	}
+	return strconv.FormatFloat(n.f, 'g', -1, 64)
+}
+
+// numberOf reports whether v is a number to CallJSON, and its value. A
+// json.Number counts as a number even when it does not parse (err says so).
+func numberOf(v any) (n number, ok bool, err error) {
+	switch x := v.(type) {
+	case int:
+		return number{kind: 'i', i: int64(x)}, true, nil
+	case int64:
+		return number{kind: 'i', i: x}, true, nil
+	case int32:
+		return number{kind: 'i', i: int64(x)}, true, nil
+	case uint32:
+		return number{kind: 'u', u: uint64(x)}, true, nil
+	case uint64:
+		return number{kind: 'u', u: x}, true, nil
+	case float64:
+		return number{kind: 'f', f: x}, true, nil
+	case float32:
+		return number{kind: 'f', f: float64(x)}, true, nil
+	case json.Number:
+		n, err := parseNumber(string(x))
+		return n, true, err
+	case nil, string, bool, json.RawMessage, JSONValue:
+		return n, false, nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return number{kind: 'i', i: rv.Int()}, true, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return number{kind: 'u', u: rv.Uint()}, true, nil
+	case reflect.Float32, reflect.Float64:
+		return number{kind: 'f', f: rv.Float()}, true, nil
+	}
+	return n, false, nil
+}
+
+func isNumber(v any) bool {
+	_, ok, _ := numberOf(v)
+	return ok
+}
+
+func parseNumber(s string) (number, error) {
+	if !validNumber([]byte(s)) {
+		return number{}, fmt.Errorf("json.Number %q is not a JSON number", s)
+	}
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return number{kind: 'i', i: i}, nil
+	}
+	if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+		return number{kind: 'u', u: u}, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return number{}, fmt.Errorf("json.Number %q: %w", s, err)
+	}
+	return number{kind: 'f', f: f}, nil
+}
+
+// integer converts an integral float to an integer number; other numbers pass.
+func (n number) integer() (number, error) {
+	if n.kind != 'f' {
+		return n, nil
+	}
+	switch f := n.f; {
+	case f != math.Trunc(f): // also NaN and ±Inf
+		return n, fmt.Errorf("%v is not an integer", n)
+	case f >= -(1<<63) && f < 1<<63:
+		return number{kind: 'i', i: int64(f)}, nil
+	case f >= 0 && f < 1<<64:
+		return number{kind: 'u', u: uint64(f)}, nil
+	}
+	return n, fmt.Errorf("%v is out of range for an integer", n)
+}
+
+// encode converts a number to the stack encoding of a parameter of type t, refusing
+// any loss other than rounding a float to f32.
+func encode(t ValueType, n number) (uint64, error) {
+	switch t {
+	case I32, I64:
+		n, err := n.integer()
+		if err != nil {
+			return 0, err
+		}
+		if t == I64 {
+			if n.kind == 'i' {
+				return uint64(n.i), nil
+			}
+			return n.u, nil
+		}
+		switch {
+		case n.kind == 'i' && n.i >= math.MinInt32 && n.i <= math.MaxUint32:
+			return uint64(uint32(n.i)), nil
+		case n.kind == 'u' && n.u <= math.MaxUint32:
+			return n.u, nil
+		}
+		return 0, fmt.Errorf("%v is out of range for i32", n)
+	case F32, F64:
+		f := n.f
+		switch n.kind {
+		case 'i':
+			if f = float64(n.i); f >= 1<<63 || int64(f) != n.i {
+				return 0, fmt.Errorf("%v has no exact %v form", n, t)
+			}
+		case 'u':
+			if f = float64(n.u); f >= 1<<64 || uint64(f) != n.u {
+				return 0, fmt.Errorf("%v has no exact %v form", n, t)
+			}
+		}
+		if t == F64 {
+			return api.EncodeF64(f), nil
+		}
+		if n.kind != 'f' && float64(float32(f)) != f {
+			return 0, fmt.Errorf("%v has no exact f32 form", n)
+		}
+		if math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
+			return 0, fmt.Errorf("%v is out of range for f32", n)
+		}
+		return api.EncodeF32(float32(f)), nil
+	}
+	return 0, fmt.Errorf("CallJSON cannot pass a %v", t)
+}
+
+// encodeArgs writes numeric arguments into stack.
+func encodeArgs(sig *funcSig, args []any, stack []uint64) error {
+	params := sig.info.Params
+	if len(args) != len(params) {
+		if sig.jsonIn && len(args) == 1 {
+			return fmt.Errorf("%s takes 2 numbers or a JSON document, got 1 number", sig.info.call())
+		}
+		return fmt.Errorf("%s takes %d arguments, got %d", sig.info.call(), len(params), len(args))
+	}
+	for i, a := range args {
+		n, ok, err := numberOf(a)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s argument %d: %w", sig.info.call(), i+1, err)
+		case !ok:
+			if _, doc := a.(JSONValue); doc {
+				return fmt.Errorf("%s argument %d: a JSON document needs a function taking (i32, i32) and no other argument", sig.info.call(), i+1)
+			}
+			return fmt.Errorf("%s argument %d: %T is not a number", sig.info.call(), i+1, a)
+		}
+		if stack[i], err = encode(params[i], n); err != nil {
+			return fmt.Errorf("%s argument %d: %w", sig.info.call(), i+1, err)
+		}
+	}
+	return nil
+}
+
+// marshalDoc returns the JSON document for a CallJSON argument.
+func marshalDoc(v any) ([]byte, error) {
+	if w, ok := v.(JSONValue); ok {
+		v = w.V
+	}
+	if raw, ok := v.(json.RawMessage); ok {
+		if !validJSON(raw) {
+			return nil, fmt.Errorf("json.RawMessage is not valid JSON: %s", excerpt(raw))
+		}
+		return raw, nil
+	}
+	return json.Marshal(v)
+}
+
+// writeDoc marshals a JSON argument into memory the guest allocated.
+func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n uint32, err error) {
+	doc, err := marshalDoc(arg)
+	if err != nil {
+		return 0, 0, inst.errorf(e, ErrJSON, "%w", err)
+	}
+	mem := inst.mod.Memory()
+	if inst.alloc == nil || mem == nil {
+		return 0, 0, inst.errorf(e, ErrNoFunction, "%s takes a JSON document, which needs the module to export memory and alloc(i32) i32", e.sig.info)
+	}
+	if uint64(len(doc)) > math.MaxUint32 {
+		return 0, 0, inst.errorf(e, ErrJSON, "a %d-byte document does not fit in 32-bit memory", len(doc))
+	}
+	inst.aux[0] = api.EncodeU32(uint32(len(doc)))
+	if err := inst.invoke(ctx, inst.alloc, inst.aux[:1]); err != nil {
+		return 0, 0, err
+	}
+	ptr = api.DecodeU32(inst.aux[0])
+	if !mem.Write(ptr, doc) {
+		return 0, 0, inst.errorf(e, ErrMemoryAccess, "alloc(%d) returned %d, outside the %d-byte memory", len(doc), ptr, mem.Size())
+	}
+	return ptr, uint32(len(doc)), nil
+}
+
+// result converts a call's results to JSON.
+func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error) {
+	if e.sig.jsonOut {
+		return inst.readDoc(e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
+	}
+	rs := e.sig.info.Results
+	if len(rs) == 0 {
+		return json.RawMessage("null"), nil
+	}
+	out := make(json.RawMessage, 0, 24*len(rs)+1)
+	if len(rs) > 1 {
+		out = append(out, '[')
+	}
+	for i, t := range rs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		var err error
+		if out, err = appendValue(out, t, stack[i]); err != nil {
+			return nil, inst.errorf(e, ErrJSON, "result %d: %w", i+1, err)
+		}
+	}
+	if len(rs) > 1 {
+		out = append(out, ']')
+	}
+	return out, nil
+}
+
+func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error) {
+	mem := inst.mod.Memory()
+	if mem == nil {
+		return nil, inst.errorf(e, ErrMemoryAccess, "%s returns (ptr, len) but the module has no memory", e.sig.info)
+	}
+	view, ok := mem.Read(ptr, n)
+	if !ok {
+		return nil, inst.errorf(e, ErrMemoryAccess, "returned (ptr %d, len %d), outside the %d-byte memory", ptr, n, mem.Size())
+	}
+	if !validJSON(view) {
+		return nil, inst.errorf(e, ErrJSON, "returned bytes that are not JSON: %s", excerpt(view))
+	}
+	return append(make(json.RawMessage, 0, len(view)), view...), nil
+}
+
+// appendValue appends one result as a JSON number.
+func appendValue(b []byte, t ValueType, v uint64) ([]byte, error) {
+	switch t {
+	case I32:
+		return strconv.AppendInt(b, int64(api.DecodeI32(v)), 10), nil
+	case I64:
+		return strconv.AppendInt(b, int64(v), 10), nil
+	case F32:
+		return appendFloat(b, float64(api.DecodeF32(v)), 32)
+	case F64:
+		return appendFloat(b, api.DecodeF64(v), 64)
+	}
+	return nil, fmt.Errorf("a %v has no JSON form", t)
+}
+
+// appendFloat formats a float as encoding/json does.
+func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("%v has no JSON form", f)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}
+
+// excerpt quotes at most 40 bytes of b for an error message.
+func excerpt(b []byte) string {
+	if len(b) > 40 {
+		return strconv.Quote(string(b[:40])) + "..."
+	}
+	return strconv.Quote(string(b))
+}

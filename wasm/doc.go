@@ -1,0 +1,67 @@
+// Package wasm runs WebAssembly scripts on wazero and replaces them while they run.
+//
+// A Runtime holds scripts, each identified by a ScriptID that stays the same across
+// reloads. A script is called every frame, with CallJSON for convenience or through
+// a Func handle in hot loops, and reloaded when its source changes:
+//
+//	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{MaxMemoryBytes: 16 << 20})
+//	_ = rt.Define("host", "log", wasm.LogFunc(logger))
+//	id, _ := rt.Load(ctx, "enemy.wasm", v1, nil)
+//	out, _ := rt.CallJSON(ctx, id, "add", 2, 3) // 5
+//	err := rt.ReloadModule(ctx, id, v2)          // on error, v1 keeps running
+//
+// # Reloading
+//
+// A reload compiles the new bytes, instantiates them against the same host
+// functions, swaps the new instance in and closes the old one. WebAssembly state
+// (globals, memory) belongs to the instance, so it starts over: a host that keeps
+// state across reloads reads it out before (get_state, or any exported getter) and
+// writes it back after, or moves it in the migrate function of a staged commit.
+// If anything fails (invalid bytes, a missing import, a trapping start function, a
+// failed migration) the old instance keeps running with its state.
+//
+// Reloads are staged so that the expensive part never blocks the game: Stage
+// compiles and instantiates while the script keeps serving calls from other
+// goroutines, and Commit only swaps a pointer, after the call in progress. Each
+// instance has its own mutex (a wazero module is not goroutine-safe); a caller
+// loads the live instance, locks it, and retries if it was retired meanwhile, so a
+// call sees either the whole old module or the whole new one, never a mix and never
+// a closed one.
+//
+// Compiled code is cached by the hash of the module's bytes and shared by the
+// instances that run it, and the 16 most recently used versions no instance runs
+// are kept: reloading identical bytes, or going back to a recent version, does not
+// compile again. A CompiledModule is closed only when no instance uses it and it
+// leaves that list, which matters because wazero shares compiled code between
+// modules with the same bytes.
+//
+// # Calls
+//
+// CallJSON converts Go arguments to parameters and results to JSON; a function
+// taking (ptr, len i32) receives a JSON document through the guest's alloc, and one
+// returning (ptr, len i32) gives one back. The rules are on CallJSON. A Func handle
+// calls with a raw []uint64 stack, allocates nothing and costs a mutex over wazero's
+// own call.
+//
+// A guest that traps, or a host function that returns an error or panics, fails
+// the call with an *Error that names the script and the function and carries the
+// wasm stack trace; the runtime, the script and other scripts keep working. No panic
+// crosses the API.
+//
+// # Limits
+//
+// Limits cap memory per script exactly and cheaply. Execution time and instruction
+// counts need help: wazero has no fuel, and its only interruption (closing the
+// module from a context) costs about 60 times a plain call. This package speaks the
+// fuel protocol of internal/meter, an instrumenter that charges a global per block
+// of guest code and calls hotscript.refuel when it runs out; an instrumented module
+// is held to its time and instruction budgets at a cost of a few percent and keeps
+// its state when it hits one. Until the load path instruments modules itself, a
+// module without fuel gets time limits the expensive way; see Limits for what each
+// limit does. A script without limits pays nothing for them.
+//
+// # Concurrency
+//
+// Every method of Runtime, Staged and Func is safe for concurrent use. Calls to one
+// script are serialized; calls to different scripts run in parallel.
+package wasm

@@ -1,0 +1,228 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// Sentinel errors. Every error the package returns wraps one of them (through
+// *Error); test for them with errors.Is.
+var (
+	// ErrNotFound: no script has the given ScriptID (never loaded, or unloaded).
+	ErrNotFound = errors.New("wasm: script not found")
+	// ErrClosed: the Runtime was closed.
+	ErrClosed = errors.New("wasm: runtime closed")
+	// ErrCompile: the bytes are not a valid WebAssembly module.
+	ErrCompile = errors.New("wasm: compile failed")
+	// ErrInstantiate: a valid module could not be instantiated: it imports
+	// something the runtime does not define, or its start function failed.
+	ErrInstantiate = errors.New("wasm: instantiate failed")
+	// ErrTrap: the guest trapped (unreachable, divide by zero, out-of-bounds
+	// access...) or a host function it called returned an error.
+	ErrTrap = errors.New("wasm: trap")
+	// ErrLimit: a call or a load hit one of the script's Limits. The four errors
+	// below say which one, and each of them also matches ErrLimit.
+	ErrLimit = errors.New("wasm: limit exceeded")
+	// ErrNoFunction: the module exports no function of that name.
+	ErrNoFunction = errors.New("wasm: no such function")
+	// ErrSignature: the arguments do not fit the function's parameters, or a
+	// function changed its signature under a Func handle.
+	ErrSignature = errors.New("wasm: signature mismatch")
+	// ErrJSON: a JSON argument or a JSON result is not valid JSON, or a result
+	// cannot be written as JSON (NaN, infinity).
+	ErrJSON = errors.New("wasm: invalid JSON")
+	// ErrMemoryAccess: a host function, or CallJSON on a guest's behalf, touched
+	// guest memory outside its bounds.
+	ErrMemoryAccess = errors.New("wasm: memory access out of bounds")
+	// ErrDefine: Define was called after the first load, twice for one name, for
+	// the reserved module "hotscript", or with an invalid HostFunc.
+	ErrDefine = errors.New("wasm: cannot define host function")
+	// ErrMigrate: the migrate function of a Commit failed or panicked; the old
+	// instance is still live.
+	ErrMigrate = errors.New("wasm: migrate failed")
+	// ErrStale: a Staged module was already committed or discarded, or an
+	// *Instance was used after its migrate function returned.
+	ErrStale = errors.New("wasm: staged module no longer usable")
+)
+
+// The specific limits. Each matches ErrLimit too.
+var (
+	// ErrInstructionLimit: the call ran more than Limits.MaxInstructions.
+	ErrInstructionLimit error = &limitError{"wasm: instruction limit exceeded"}
+	// ErrTimeout: the call ran longer than Limits.MaxExecutionTime.
+	ErrTimeout error = &limitError{"wasm: execution time limit exceeded"}
+	// ErrMemoryLimit: the module needs more memory than Limits.MaxMemoryBytes, or a
+	// call trapped after the runtime refused to grow its memory.
+	ErrMemoryLimit error = &limitError{"wasm: memory limit exceeded"}
+	// ErrStackOverflow: the guest recursed too deeply.
+	ErrStackOverflow error = &limitError{"wasm: stack overflow"}
+)
+
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+// Is makes every specific limit error match ErrLimit.
+func (e *limitError) Is(target error) bool { return target == ErrLimit }
+
+// Error is the error every operation on a script returns. It names the operation,
+// the script and, for calls, the function; Kind is one of the package's sentinel
+// errors and Err the underlying cause. errors.Is matches both Kind and anything in
+// Err's chain (a host function's own error, context.Canceled...).
+type Error struct {
+	Op     string   // "load", "reload", "stage", "commit", "call", "define", "inspect"
+	Script string   // the script's name; empty for Define and Inspect
+	Func   string   // the function called, when there is one
+	Kind   error    // a sentinel error of this package
+	Err    error    // the cause; may be nil
+	Trace  []string // the wasm stack trace of a trap, innermost frame first
+}
+
+// Error formats as "wasm: call enemy.wasm div: trap: integer divide by zero",
+// followed by the wasm stack trace when there is one.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("wasm: ")
+	b.WriteString(e.Op)
+	if e.Script != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Script)
+	}
+	if e.Func != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Func)
+	}
+	if e.Kind != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "wasm: "))
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	if len(e.Trace) > 0 {
+		b.WriteString("\nwasm stack trace:\n\t")
+		b.WriteString(strings.Join(e.Trace, "\n\t"))
+	}
+	return b.String()
+}
+
+// Unwrap returns Kind and Err, so errors.Is and errors.As see both.
+func (e *Error) Unwrap() []error {
+	switch {
+	case e.Kind == nil:
+		return []error{e.Err}
+	case e.Err == nil:
+		return []error{e.Kind}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+// hostError is how a host function's error travels through wazero: the wrapper
+// panics with it, wazero recovers and wraps it, and classify finds it again.
+type hostError struct {
+	fn  string // "host.log"
+	err error
+}
+
+func (e *hostError) Error() string { return e.fn + ": " + e.err.Error() }
+func (e *hostError) Unwrap() error { return e.err }
+
+// cause keeps wazero's error in the chain while showing a clean message: the
+// first line, without wazero's "wasm error: " prefix and "(recovered by wazero)".
+type cause struct {
+	msg string
+	err error
+}
+
+func (c *cause) Error() string { return c.msg }
+func (c *cause) Unwrap() error { return c.err }
+
+// wazeroTrapPkg is the package of wazero's trap values (*wasmruntime.Error), which
+// is internal and so recognised by its type's package path.
+const wazeroTrapPkg = "github.com/tetratelabs/wazero/internal/wasmruntime"
+
+// classify turns an error from a wazero call into a Kind, a cause and the wasm
+// stack trace. Only the failure path runs it.
+func classify(err error) (kind, why error, trace []string) {
+	msg, trace := splitTrace(err.Error())
+	why = &cause{msg: msg, err: err}
+
+	var he *hostError
+	if errors.As(err, &he) {
+		for _, k := range []error{ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrStackOverflow} {
+			if errors.Is(he.err, k) {
+				return k, why, trace
+			}
+		}
+		switch {
+		case errors.Is(he.err, context.DeadlineExceeded):
+			return ErrTimeout, why, trace
+		case errors.Is(he.err, context.Canceled):
+			return nil, why, trace
+		}
+		return ErrTrap, why, trace
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return ErrTimeout, why, trace
+		case sys.ExitCodeContextCanceled:
+			return nil, why, trace // why matches context.Canceled through ExitError.Is
+		}
+		return ErrTrap, why, trace
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if t := reflect.TypeOf(e); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == wazeroTrapPkg {
+			if e.Error() == "stack overflow" {
+				return ErrStackOverflow, &cause{msg: "call stack exhausted", err: err}, trace
+			}
+			break
+		}
+	}
+	return ErrTrap, why, trace
+}
+
+// splitTrace separates wazero's "<message>\nwasm stack trace:\n\t<frames>" and
+// drops any Go stack trace wazero appends after a blank line.
+func splitTrace(s string) (msg string, trace []string) {
+	msg, rest, found := strings.Cut(s, "\nwasm stack trace:\n\t")
+	msg = strings.Replace(msg, "wasm error: ", "", 1)
+	msg = strings.TrimSuffix(msg, " (recovered by wazero)")
+	if !found {
+		return msg, nil
+	}
+	rest, _, _ = strings.Cut(rest, "\n\n")
+	for _, line := range strings.Split(rest, "\n\t") {
+		if line = strings.TrimSpace(line); line != "" {
+			trace = append(trace, line)
+		}
+	}
+	return msg, trace
+}
+
+// nameFrames rewrites wazero's frames for modules instantiated without a name and
+// often without a name section (".$8(i32,i32) i32") to use the export's name
+// ("div(i32,i32) i32") where the function is exported.
+func nameFrames(trace []string, names map[uint32]string) []string {
+	for i, frame := range trace {
+		if !strings.HasPrefix(frame, ".") {
+			continue // a host function: "host.log(i32,i32)"
+		}
+		frame = frame[1:]
+		if rest, ok := strings.CutPrefix(frame, "$"); ok {
+			end := strings.IndexByte(rest, '(')
+			if n, err := strconv.ParseUint(rest[:max(end, 0)], 10, 32); err == nil && names[uint32(n)] != "" {
+				frame = names[uint32(n)] + rest[end:]
+			}
+		}
+		trace[i] = frame
+	}
+	return trace
+}

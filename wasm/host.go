@@ -1,0 +1,219 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// HostFunc is a Go function scripts can import. Params and Results are its
+// WebAssembly signature (I32, I64, F32 or F64 each). Func receives the parameters in
+// stack, encoded as by wazero's api package (api.DecodeI32, api.DecodeF64...), and
+// writes the results over them from stack[0]; stack holds max(len(Params),
+// len(Results)) values. No reflection happens per call.
+//
+// An error returned from Func traps the guest: the call in progress fails with an
+// *Error that matches ErrTrap and, through errors.Is, Func's error. A panic in Func is
+// recovered and reported the same way.
+//
+// Func must not call the script that is calling it (the script's calls are
+// serialized, so that call would deadlock); calling other scripts is fine.
+type HostFunc struct {
+	Params  []ValueType
+	Results []ValueType
+	Func    func(ctx context.Context, c *Caller, stack []uint64) error
+}
+
+// Caller is the script calling a host function. It is valid only during that call:
+// do not keep it.
+type Caller struct {
+	inst *instance
+	mod  api.Module
+}
+
+// Script returns the calling script's name.
+func (c *Caller) Script() string { return c.inst.s.name }
+
+// Read returns a copy of n bytes of the script's memory from ptr. A range outside the
+// memory is an error matching ErrMemoryAccess that names the script.
+func (c *Caller) Read(ptr, n uint32) ([]byte, error) {
+	view, err := c.view(ptr, n)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(nil), view...), nil
+}
+
+// ReadString is Read returning a string.
+func (c *Caller) ReadString(ptr, n uint32) (string, error) {
+	view, err := c.view(ptr, n)
+	return string(view), err
+}
+
+// Write copies b into the script's memory at ptr. A range outside the memory is an
+// error matching ErrMemoryAccess that names the script.
+func (c *Caller) Write(ptr uint32, b []byte) error {
+	if uint64(len(b)) > math.MaxUint32 {
+		return c.outOfRange(ptr, uint64(len(b)))
+	}
+	if _, err := c.view(ptr, uint32(len(b))); err != nil {
+		return err
+	}
+	c.mod.Memory().Write(ptr, b)
+	return nil
+}
+
+func (c *Caller) view(ptr, n uint32) ([]byte, error) {
+	mem := c.mod.Memory()
+	if mem == nil {
+		return nil, fmt.Errorf("%w: script %s has no memory", ErrMemoryAccess, c.Script())
+	}
+	view, ok := mem.Read(ptr, n)
+	if !ok {
+		return nil, c.outOfRange(ptr, uint64(n))
+	}
+	return view, nil
+}
+
+func (c *Caller) outOfRange(ptr uint32, n uint64) error {
+	var size uint32
+	if mem := c.mod.Memory(); mem != nil {
+		size = mem.Size()
+	}
+	return fmt.Errorf("%w: script %s: bytes [%d, %d) are outside its %d-byte memory",
+		ErrMemoryAccess, c.Script(), ptr, uint64(ptr)+n, size)
+}
+
+// LogFunc returns the host function scripts import as host.log(ptr, len i32): it
+// reads the message from the script's memory and calls log with the script's name.
+// A ptr and len outside the script's memory trap the call with an error naming the
+// script; they never crash.
+//
+//	rt.Define("host", "log", wasm.LogFunc(func(script, msg string) { log.Print(script, ": ", msg) }))
+func LogFunc(log func(script, msg string)) HostFunc {
+	return HostFunc{
+		Params: []ValueType{I32, I32},
+		Func: func(_ context.Context, c *Caller, stack []uint64) error {
+			msg, err := c.ReadString(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
+			if err != nil {
+				return err
+			}
+			log(c.Script(), msg)
+			return nil
+		},
+	}
+}
+
+type hostDef struct {
+	module, name string
+	fn           HostFunc
+}
+
+// Define makes fn importable as module.name by every script the runtime loads.
+// Definitions must all come before the first load, so that every load and reload
+// links against the same set: Define after it returns an error matching ErrDefine,
+// as do a second definition of a name, the module "hotscript" (reserved for
+// instrumentation), a nil Func and a non-numeric type. Safe for concurrent use.
+func (rt *Runtime) Define(module, name string, fn HostFunc) error {
+	fail := func(format string, args ...any) error {
+		return &Error{Op: "define", Kind: ErrDefine, Err: fmt.Errorf("%s.%s: "+format, append([]any{module, name}, args...)...)}
+	}
+	if module == "" || name == "" {
+		return fail("empty module or function name")
+	}
+	if module == reservedModule {
+		return fail("the module %q is reserved for instrumentation", reservedModule)
+	}
+	if fn.Func == nil {
+		return fail("nil Func")
+	}
+	for _, t := range append(append([]ValueType(nil), fn.Params...), fn.Results...) {
+		if !t.numeric() {
+			return fail("type %v is not i32, i64, f32 or f64", t)
+		}
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	switch {
+	case rt.closed.Load():
+		return &Error{Op: "define", Kind: ErrClosed}
+	case rt.sealed:
+		return fail("defined after the first load: every version of a script must link against the same functions")
+	}
+	for _, d := range rt.hosts {
+		if d.module == module && d.name == name {
+			return fail("defined twice")
+		}
+	}
+	rt.hosts = append(rt.hosts, hostDef{module, name, fn})
+	return nil
+}
+
+// seal freezes the host definitions. The caller holds rt.mu.
+func (rt *Runtime) seal() {
+	if rt.sealed {
+		return
+	}
+	rt.sealed = true
+	rt.linked = map[string]FuncInfo{
+		reservedModule + "." + refuelName: {Module: reservedModule, Name: refuelName},
+	}
+	for _, d := range rt.hosts {
+		rt.linked[d.module+"."+d.name] = FuncInfo{Module: d.module, Name: d.name, Params: d.fn.Params, Results: d.fn.Results}
+	}
+}
+
+// instantiateHosts instantiates the defined host modules, and the reserved one,
+// in an engine.
+func (rt *Runtime) instantiateHosts(ctx context.Context, r wazero.Runtime) error {
+	builders := map[string]wazero.HostModuleBuilder{}
+	var order []string
+	for _, d := range rt.hosts {
+		b, ok := builders[d.module]
+		if !ok {
+			b = r.NewHostModuleBuilder(d.module)
+			builders[d.module] = b
+			order = append(order, d.module)
+		}
+		b.NewFunctionBuilder().
+			WithGoModuleFunction(rt.hostFunction(d), apiTypes(d.fn.Params), apiTypes(d.fn.Results)).
+			Export(d.name)
+	}
+	for _, module := range order {
+		if _, err := builders[module].Instantiate(ctx); err != nil {
+			return err
+		}
+	}
+	return rt.defineRefuel(ctx, r)
+}
+
+// hostFunction adapts a HostFunc to wazero: it finds the calling instance, runs the
+// function with panics recovered, and turns an error into a trap.
+func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
+	qualified := d.module + "." + d.name
+	f := d.fn.Func
+	return func(ctx context.Context, mod api.Module, stack []uint64) {
+		inst := rt.instanceOf(ctx, mod)
+		if inst == nil { // cannot happen: every guest module is registered or starting
+			panic(&hostError{fn: qualified, err: errors.New("called from an unknown module")})
+		}
+		c := &inst.caller // calls on an instance are serialized, so its Caller is free
+		c.mod = mod
+		if err := runHost(ctx, f, c, stack); err != nil {
+			panic(&hostError{fn: qualified, err: err})
+		}
+	}
+}
+
+func runHost(ctx context.Context, f func(context.Context, *Caller, []uint64) error, c *Caller, stack []uint64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return f(ctx, c, stack)
+}

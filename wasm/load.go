@@ -1,0 +1,294 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// ScriptID identifies a loaded script. It stays the same across reloads and is never
+// reused after Unload.
+type ScriptID uint64
+
+// ModuleOptions configures one script. A nil *ModuleOptions means the defaults.
+type ModuleOptions struct {
+	// Limits, when not nil, replaces the runtime's limits for this script as a
+	// whole: a zero field means no limit, not the runtime's value. Reloads keep it.
+	Limits *Limits
+}
+
+// script is a loaded script: a stable identity over a sequence of instances.
+type script struct {
+	rt     *Runtime
+	id     ScriptID
+	name   string
+	limits Limits
+	cur    atomic.Pointer[instance] // nil once unloaded or closed
+	swap   sync.Mutex               // serializes commits, unload and close
+}
+
+// instance is one instantiation of a script's module. Calls hold mu, which is what
+// makes a module (not goroutine-safe in wazero) usable from many goroutines, and
+// what a swap takes to retire it.
+type instance struct {
+	mu      sync.Mutex
+	retired bool // no longer the script's live instance; guarded by mu
+
+	s       *script
+	code    *code
+	mod     api.Module
+	exports map[string]*export
+	alloc   *export // alloc(i32) i32, if exported
+	free    *export // free(i32, i32), if exported
+	stack   []uint64
+	aux     [2]uint64 // stack for alloc and free
+	caller  Caller
+	lim     *limiter // nil without limits
+}
+
+// export is an exported function of one instance.
+type export struct {
+	sig *funcSig
+	fn  api.Function // created on first call: each costs a 10 KiB stack in wazero
+}
+
+// LoadModule loads an unnamed script, named "module#<id>" in errors, with the
+// runtime's limits. See Load.
+func (rt *Runtime) LoadModule(ctx context.Context, wasmBytes []byte) (ScriptID, error) {
+	return rt.Load(ctx, "", wasmBytes, nil)
+}
+
+// Load compiles and instantiates a module as a new script called name (used in
+// errors and passed to host functions; names need not be unique). The module's
+// exported _initialize function, if any, runs once, after its start function.
+// Errors match ErrCompile, ErrInstantiate (an import the runtime does not define,
+// or a start function that trapped), ErrLimit or ErrClosed. Safe for concurrent use.
+func (rt *Runtime) Load(ctx context.Context, name string, wasmBytes []byte, opts *ModuleOptions) (ScriptID, error) {
+	lim := rt.limits
+	if opts != nil && opts.Limits != nil {
+		lim = *opts.Limits
+	}
+	id := ScriptID(rt.nextID.Add(1))
+	if name == "" {
+		name = "module#" + strconv.FormatUint(uint64(id), 10)
+	}
+	s := &script{rt: rt, id: id, name: name, limits: lim}
+	if err := lim.validate(); err != nil {
+		return 0, &Error{Op: "load", Script: name, Kind: ErrLimit, Err: err}
+	}
+	inst, err := rt.newInstance(ctx, "load", s, wasmBytes)
+	if err != nil {
+		return 0, err
+	}
+	s.cur.Store(inst)
+	if err := rt.publish(s); err != nil {
+		inst.close(ctx)
+		return 0, &Error{Op: "load", Script: name, Kind: err}
+	}
+	return id, nil
+}
+
+// Unload closes a script; its ID is not found afterwards. Calls in progress finish
+// first. Safe for concurrent use.
+func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
+	s, err := rt.script(id)
+	if err != nil {
+		return &Error{Op: "unload", Script: idName(id), Kind: err}
+	}
+	inst := s.retire()
+	if inst == nil {
+		return &Error{Op: "unload", Script: s.name, Kind: ErrNotFound}
+	}
+	rt.unpublish(id)
+	inst.close(ctx)
+	return nil
+}
+
+// Exports lists the functions the script's live module exports, sorted by name.
+// Safe for concurrent use.
+func (rt *Runtime) Exports(id ScriptID) ([]FuncInfo, error) {
+	c, err := rt.liveCode(id, "exports")
+	if err != nil {
+		return nil, err
+	}
+	return cloneInfos(c.info.Exports), nil
+}
+
+// Imports lists the functions the script's live module imports. Safe for
+// concurrent use.
+func (rt *Runtime) Imports(id ScriptID) ([]FuncInfo, error) {
+	c, err := rt.liveCode(id, "imports")
+	if err != nil {
+		return nil, err
+	}
+	return cloneInfos(c.info.Imports), nil
+}
+
+func (rt *Runtime) liveCode(id ScriptID, op string) (*code, error) {
+	s, err := rt.script(id)
+	if err != nil {
+		return nil, &Error{Op: op, Script: idName(id), Kind: err}
+	}
+	inst := s.cur.Load()
+	if inst == nil {
+		return nil, &Error{Op: op, Script: s.name, Kind: ErrNotFound}
+	}
+	return inst.code, nil
+}
+
+func idName(id ScriptID) string { return "script " + strconv.FormatUint(uint64(id), 10) }
+
+// newInstance compiles (or reuses) and instantiates a module for script s.
+func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []byte) (*instance, error) {
+	fail := func(kind, err error) (*instance, error) {
+		return nil, &Error{Op: op, Script: s.name, Kind: kind, Err: err}
+	}
+	scan, err := scanModule(b)
+	if err != nil {
+		return fail(ErrCompile, err)
+	}
+	metered := scan.metered()
+	if s.limits.MaxInstructions > 0 && !metered {
+		return fail(errors.ErrUnsupported, errors.New("MaxInstructions needs a module instrumented with fuel (internal/meter)"))
+	}
+	eng, err := rt.engine(ctx, s.limits.guarded(metered))
+	if errors.Is(err, ErrClosed) {
+		return fail(ErrClosed, nil)
+	} else if err != nil {
+		return fail(ErrInstantiate, err)
+	}
+	c, err := rt.cache.acquire(ctx, eng, b, scan)
+	if errors.Is(err, ErrClosed) {
+		return fail(ErrClosed, nil)
+	} else if err != nil {
+		return fail(ErrCompile, err)
+	}
+	return rt.instantiate(ctx, op, s, c)
+}
+
+// instantiate makes an instance of compiled code, taking over the caller's
+// reference to it.
+func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *code) (*instance, error) {
+	fail := func(kind, err error, trace []string) (*instance, error) {
+		rt.cache.release(c)
+		return nil, &Error{Op: op, Script: s.name, Kind: kind, Err: err, Trace: trace}
+	}
+	if err := rt.link(c); err != nil {
+		return fail(ErrInstantiate, err, nil)
+	}
+	if err := checkMemory(s.limits, c.scan); err != nil {
+		return fail(ErrMemoryLimit, err, nil)
+	}
+	inst := &instance{s: s, code: c, lim: newLimiter(s.limits, c.scan.metered())}
+	inst.caller.inst = inst
+
+	ictx := context.WithValue(inst.lim.instantiateContext(ctx), startingKey{}, inst)
+	if inst.lim != nil {
+		ictx = inst.lim.begin(ictx)
+	}
+	mod, err := c.eng.rt.InstantiateModule(ictx, c.compiled,
+		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+	if inst.lim != nil {
+		inst.lim.end()
+	}
+	if err != nil {
+		kind, why, trace := classify(err)
+		if kind != ErrTrap && kind != nil {
+			why = fmt.Errorf("%w: %w", kind, why)
+		}
+		return fail(ErrInstantiate, why, nameFrames(trace, c.names))
+	}
+	inst.mod = mod
+	if c.scan.metered() {
+		if err := setupFuel(inst); err != nil {
+			_ = mod.Close(ctx)
+			return fail(ErrInstantiate, err, nil)
+		}
+	}
+	inst.exports = make(map[string]*export, len(c.funcs))
+	for name, sig := range c.funcs {
+		inst.exports[name] = &export{sig: sig}
+	}
+	inst.alloc = inst.exportWith("alloc", FuncInfo{Params: []ValueType{I32}, Results: []ValueType{I32}})
+	inst.free = inst.exportWith("free", FuncInfo{Params: []ValueType{I32, I32}})
+	inst.stack = make([]uint64, c.maxStack)
+	rt.live.Store(mod, inst)
+	return inst, nil
+}
+
+func (inst *instance) exportWith(name string, sig FuncInfo) *export {
+	if e := inst.exports[name]; e != nil && e.sig.info.sameSignature(sig) {
+		return e
+	}
+	return nil
+}
+
+// link checks that every import of c is a function the runtime defines, with the
+// same signature, so a module that would fail to link is refused with a clear
+// message before anything is instantiated.
+func (rt *Runtime) link(c *code) error {
+	for _, imp := range c.scan.imports {
+		if imp.kind != kindFunc {
+			return fmt.Errorf("imports the %s %s.%s: the runtime provides only functions", kindName(imp.kind), imp.module, imp.name)
+		}
+	}
+	for _, f := range c.imports {
+		def, ok := rt.linked[f.Module+"."+f.Name]
+		switch {
+		case !ok:
+			return fmt.Errorf("missing host function %s.%s, imported as %s", f.Module, f.Name, f)
+		case !def.sameSignature(f):
+			return fmt.Errorf("host function %s is imported as %s", def, f)
+		case f.Module == reservedModule && !c.scan.metered():
+			return fmt.Errorf("imports %s but does not export the global %q", f, fuelGlobal)
+		}
+	}
+	return nil
+}
+
+// close releases an instance that is retired or was never live.
+func (inst *instance) close(ctx context.Context) {
+	rt := inst.s.rt
+	rt.live.Delete(inst.mod)
+	_ = inst.mod.Close(ctx)
+	rt.cache.release(inst.code)
+}
+
+// acquire locks and returns the script's live instance.
+func (s *script) acquire() (*instance, error) {
+	for {
+		inst := s.cur.Load()
+		if inst == nil {
+			if s.rt.closed.Load() {
+				return nil, ErrClosed
+			}
+			return nil, ErrNotFound
+		}
+		inst.mu.Lock()
+		if !inst.retired {
+			return inst, nil
+		}
+		inst.mu.Unlock() // swapped while we waited: take the new one
+	}
+}
+
+// retire detaches the live instance, waiting for its call in progress, and returns
+// it for the caller to close; nil if there was none.
+func (s *script) retire() *instance {
+	s.swap.Lock()
+	defer s.swap.Unlock()
+	inst, err := s.acquire()
+	if err != nil {
+		return nil
+	}
+	s.cur.Store(nil)
+	inst.retired = true
+	inst.mu.Unlock()
+	return inst
+}

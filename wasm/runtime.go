@@ -1,0 +1,157 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Runtime runs WebAssembly scripts and reloads them while they run. Create one with
+// NewRuntime and close it with Close. All its methods are safe for concurrent use.
+type Runtime struct {
+	limits Limits
+
+	mu      sync.Mutex // guards the fields below and writes to scripts
+	hosts   []hostDef
+	linked  map[string]FuncInfo // "module.name" -> signature, built when sealed
+	sealed  bool                // a load happened; hosts are final
+	engines [2]*engine          // indexed by guarded
+
+	closed  atomic.Bool
+	nextID  atomic.Uint64
+	scripts atomic.Pointer[[]*script] // copy-on-write, indexed by ScriptID-1
+	cache   codeCache
+	live    sync.Map // api.Module -> *instance, for host functions
+}
+
+// engine is one wazero runtime with the host modules instantiated in it. There are
+// at most two: the default one, and one whose code checks for interruption, for
+// scripts with a time limit and no fuel instrumentation (see Limits).
+type engine struct {
+	rt      wazero.Runtime
+	guarded bool
+}
+
+// NewRuntime returns a runtime whose scripts get limits unless they are loaded with
+// their own (see ModuleOptions). The context is used for setup only.
+func NewRuntime(ctx context.Context, limits Limits) (*Runtime, error) {
+	if err := limits.validate(); err != nil {
+		return nil, &Error{Op: "new runtime", Kind: ErrLimit, Err: err}
+	}
+	rt := &Runtime{limits: limits}
+	rt.scripts.Store(&[]*script{})
+	return rt, nil
+}
+
+// Close closes every script and releases everything the runtime made. Calls in
+// progress finish first; later calls return ErrClosed. Close is idempotent and safe
+// for concurrent use.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	if rt.closed.Load() {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed.Store(true)
+	engines := rt.engines
+	rt.mu.Unlock()
+
+	for _, s := range *rt.scripts.Load() {
+		if s != nil {
+			s.retire()
+		}
+	}
+	var errs []error
+	for _, e := range engines {
+		if e != nil {
+			errs = append(errs, e.rt.Close(ctx))
+		}
+	}
+	rt.cache.close()
+	rt.live.Clear()
+	return errors.Join(errs...)
+}
+
+// engine returns the engine for guarded or unguarded code, creating it on first
+// use. The first call seals the host function definitions.
+func (rt *Runtime) engine(ctx context.Context, guarded bool) (*engine, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed.Load() {
+		return nil, ErrClosed
+	}
+	rt.seal()
+	i := 0
+	if guarded {
+		i = 1
+	}
+	if e := rt.engines[i]; e != nil {
+		return e, nil
+	}
+	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(guarded)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if err := rt.instantiateHosts(ctx, r); err != nil {
+		_ = r.Close(ctx)
+		return nil, err
+	}
+	rt.engines[i] = &engine{rt: r, guarded: guarded}
+	return rt.engines[i], nil
+}
+
+// script returns the script with the given ID.
+func (rt *Runtime) script(id ScriptID) (*script, error) {
+	list := *rt.scripts.Load()
+	if id > 0 && uint64(id) <= uint64(len(list)) {
+		if s := list[id-1]; s != nil {
+			return s, nil
+		}
+	}
+	if rt.closed.Load() {
+		return nil, ErrClosed
+	}
+	return nil, ErrNotFound
+}
+
+// publish makes a loaded script visible under its ID.
+func (rt *Runtime) publish(s *script) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed.Load() {
+		return ErrClosed
+	}
+	old := *rt.scripts.Load()
+	list := make([]*script, max(len(old), int(s.id)))
+	copy(list, old)
+	list[s.id-1] = s
+	rt.scripts.Store(&list)
+	return nil
+}
+
+// unpublish removes a script's ID.
+func (rt *Runtime) unpublish(id ScriptID) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	old := *rt.scripts.Load()
+	list := make([]*script, len(old))
+	copy(list, old)
+	list[id-1] = nil
+	rt.scripts.Store(&list)
+}
+
+// instanceOf finds the instance a host function was called from: a live one by its
+// module, or one whose start function is running, through ctx.
+func (rt *Runtime) instanceOf(ctx context.Context, mod api.Module) *instance {
+	if v, ok := rt.live.Load(mod); ok {
+		return v.(*instance)
+	}
+	inst, _ := ctx.Value(startingKey{}).(*instance)
+	return inst
+}
+
+// startingKey is the context key under which an instance being created is found
+// by host functions its start function calls.
+type startingKey struct{}

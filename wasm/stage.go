@@ -1,0 +1,163 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// ReloadModule replaces a script's module with new bytes: Stage, then Commit with
+// no migration. The module's state (globals, memory) starts over. On any error the
+// old module stays live with its state. Safe for concurrent use.
+func (rt *Runtime) ReloadModule(ctx context.Context, id ScriptID, wasmBytes []byte) error {
+	st, err := rt.stage(ctx, "reload", id, wasmBytes)
+	if err != nil {
+		return err
+	}
+	return st.commit(ctx, "reload", nil)
+}
+
+// Stage compiles and instantiates new bytes for a script without touching its live
+// module and without blocking its callers, so it may run on a background goroutine
+// while the script keeps serving calls. Identical bytes to the live module, or to a
+// recently used version, reuse the compiled code. The result must be committed or
+// discarded. Errors are those of Load. Safe for concurrent use.
+func (rt *Runtime) Stage(ctx context.Context, id ScriptID, wasmBytes []byte) (*Staged, error) {
+	return rt.stage(ctx, "stage", id, wasmBytes)
+}
+
+func (rt *Runtime) stage(ctx context.Context, op string, id ScriptID, b []byte) (*Staged, error) {
+	s, err := rt.script(id)
+	if err != nil {
+		return nil, &Error{Op: op, Script: idName(id), Kind: err}
+	}
+	inst, err := rt.newInstance(ctx, op, s, b)
+	if err != nil {
+		return nil, err
+	}
+	return &Staged{s: s, inst: inst}, nil
+}
+
+// Staged is a new version of a script, instantiated and waiting to replace the live
+// one. Its methods are safe for concurrent use.
+type Staged struct {
+	s    *script
+	mu   sync.Mutex
+	inst *instance // nil once committed or discarded
+}
+
+// MigrateFunc moves state from the live instance of a script to the staged one
+// during Commit, or checks the staged one before it goes live. old and next are
+// valid only until it returns.
+type MigrateFunc func(ctx context.Context, old, next *Instance) error
+
+// Exports lists the functions the staged module exports, sorted by name.
+func (st *Staged) Exports() []FuncInfo { return cloneInfos(st.code().info.Exports) }
+
+// Imports lists the functions the staged module imports.
+func (st *Staged) Imports() []FuncInfo { return cloneInfos(st.code().info.Imports) }
+
+func (st *Staged) code() *code {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.inst == nil {
+		return &code{}
+	}
+	return st.inst.code
+}
+
+// Commit makes the staged module the script's live one. If migrate is not nil it
+// runs first, while the script's callers wait, with the live instance as old and
+// the staged one as next. If migrate returns an error or panics, or a call in it
+// traps or hits a limit, nothing changes: the old instance keeps running with its
+// state, the staged one is discarded, and Commit returns the error (matching
+// ErrMigrate and the cause). Otherwise callers move to the new instance and the old
+// one is closed once its call in progress returns. Committing twice, or after
+// Discard, returns ErrStale.
+func (st *Staged) Commit(ctx context.Context, migrate MigrateFunc) error {
+	return st.commit(ctx, "commit", migrate)
+}
+
+func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) error {
+	st.mu.Lock()
+	next := st.inst
+	st.inst = nil
+	st.mu.Unlock()
+	s := st.s
+	if next == nil {
+		return &Error{Op: op, Script: s.name, Kind: ErrStale}
+	}
+	s.swap.Lock()
+	defer s.swap.Unlock()
+	old, err := s.acquire()
+	if err != nil {
+		next.close(ctx)
+		return &Error{Op: op, Script: s.name, Kind: err}
+	}
+	if migrate != nil {
+		if err := runMigrate(ctx, migrate, old, next); err != nil {
+			old.restartIfClosed(ctx)
+			old.mu.Unlock()
+			next.close(ctx)
+			return &Error{Op: op, Script: s.name, Kind: ErrMigrate, Err: err}
+		}
+	}
+	s.cur.Store(next)
+	old.retired = true
+	old.mu.Unlock()
+	old.close(ctx)
+	return nil
+}
+
+// runMigrate calls migrate with old locked by the caller; next is not yet visible
+// to anyone else.
+func runMigrate(ctx context.Context, migrate MigrateFunc, old, next *instance) (err error) {
+	o, n := &Instance{inst: old, valid: true}, &Instance{inst: next, valid: true}
+	defer func() {
+		o.valid, n.valid = false, false
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	if err := migrate(ctx, o, n); err != nil {
+		return err
+	}
+	if next.mod.IsClosed() {
+		return fmt.Errorf("the staged instance was closed by a timeout during migrate")
+	}
+	return nil
+}
+
+// Discard drops the staged module. It is idempotent, and a no-op after Commit.
+func (st *Staged) Discard(ctx context.Context) {
+	st.mu.Lock()
+	inst := st.inst
+	st.inst = nil
+	st.mu.Unlock()
+	if inst != nil {
+		inst.close(ctx)
+	}
+}
+
+// Instance is one version of a script as a MigrateFunc sees it. It is valid only
+// until the MigrateFunc it was passed to returns, and only on that goroutine.
+type Instance struct {
+	inst  *instance
+	valid bool
+}
+
+// Script returns the script's name.
+func (in *Instance) Script() string { return in.inst.s.name }
+
+// Exports lists the functions this version exports, sorted by name.
+func (in *Instance) Exports() []FuncInfo { return cloneInfos(in.inst.code.info.Exports) }
+
+// CallJSON calls a function of this version, as Runtime.CallJSON does. After the
+// MigrateFunc returned it fails with ErrStale.
+func (in *Instance) CallJSON(ctx context.Context, fn string, args ...any) (json.RawMessage, error) {
+	if !in.valid {
+		return nil, &Error{Op: "call", Script: in.inst.s.name, Func: fn, Kind: ErrStale}
+	}
+	return in.inst.callJSON(ctx, fn, args)
+}
