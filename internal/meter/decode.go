@@ -1,0 +1,205 @@
+package meter
+
+// Value types the instrumenter accepts. Reference types beyond funcref and
+// externref belong to typed function references and GC, which are rejected.
+const (
+	valI32       byte = 0x7f
+	valI64       byte = 0x7e
+	valF32       byte = 0x7d
+	valF64       byte = 0x7c
+	valV128      byte = 0x7b
+	valFuncref   byte = 0x70
+	valExternref byte = 0x6f
+	blockEmpty   byte = 0x40
+)
+
+func isValType(b byte) bool {
+	switch b {
+	case valI32, valI64, valF32, valF64, valV128, valFuncref, valExternref:
+		return true
+	}
+	return false
+}
+
+// readValType reads one value type, telling a type of a rejected proposal
+// apart from garbage.
+func readValType(r *reader) byte {
+	at := r.offset()
+	b := r.byte()
+	if r.err == nil && !isValType(b) {
+		if b >= 0x60 && b < 0x7f {
+			r.err = errorf(ErrUnsupported, "value type %#x at byte %d: typed function references and GC are not supported", b, at)
+		} else {
+			r.err = errorf(ErrMalformed, "invalid value type %#x at byte %d", b, at)
+		}
+	}
+	return b
+}
+
+type btKind uint8
+
+const (
+	btEmpty btKind = iota
+	btValue
+	btIndex
+)
+
+// blockType is the type annotation of block, loop and if.
+type blockType struct {
+	kind  btKind
+	value byte   // btValue
+	index uint32 // btIndex: a function type index
+}
+
+// instr is one decoded instruction. Offsets are relative to the code being
+// decoded, so in.start..in.end are its exact bytes.
+type instr struct {
+	op       byte
+	sub      uint32 // sub-opcode after a 0xfc/0xfd/0xfe prefix
+	prefixed bool
+	info     opInfo
+	start    int
+	end      int
+	a        uint32    // first immediate: depth, function, local or type index
+	bt       blockType // block, loop, if
+	tableAt  int       // br_table: offset of the target vector
+	tableLen int       // br_table: number of targets before the default
+}
+
+// decoder reads the instructions of one function body, checking the
+// indices the rewrite depends on.
+type decoder struct {
+	numTypes  uint32
+	numFuncs  uint32
+	numLocals uint64
+}
+
+// next decodes the instruction at r's position. Errors are latched in r.err.
+func (d *decoder) next(r *reader) instr {
+	in := instr{start: r.pos}
+	at := r.offset()
+	in.op = r.byte()
+	in.info = mvp[in.op]
+	if in.info.imm == immPrefix {
+		in.prefixed = true
+		in.sub = r.u32()
+		switch in.op {
+		case 0xfc:
+			in.info = miscOp(in.sub)
+		case 0xfd:
+			in.info = simdOp(in.sub)
+		default:
+			in.info = atomicOp(in.sub)
+		}
+	}
+	if r.err != nil {
+		return in
+	}
+	switch in.info.imm {
+	case immNone:
+	case immUnknown:
+		r.err = errorf(ErrUnknownOpcode, "unknown opcode %s", opName(in.op, in.sub, in.prefixed))
+		r.err.(*Error).Offset = at
+	case immUnsupported:
+		r.err = errorf(ErrUnsupported, "opcode %s: %s is not supported", opName(in.op, in.sub, in.prefixed), unsupportedWhat(in.op))
+		r.err.(*Error).Offset = at
+	case immBlockType:
+		in.bt = d.blockType(r)
+	case immU32:
+		in.a = r.u32()
+	case immU32x2:
+		in.a = r.u32()
+		r.u32()
+	case immBrTable:
+		in.tableLen = r.count(1)
+		in.tableAt = r.pos
+		for i := 0; i <= in.tableLen && r.err == nil; i++ {
+			r.u32()
+		}
+	case immMemarg, immMemargLane:
+		align := r.u32()
+		if align&0x40 != 0 { // multi-memory: a memory index follows
+			r.u32()
+		}
+		r.u32() // offset
+		if in.info.imm == immMemargLane {
+			r.byte()
+		}
+	case immLane:
+		r.byte()
+	case immI32:
+		r.sleb(32)
+	case immI64:
+		r.sleb(64)
+	case immBytes4:
+		r.bytes(4)
+	case immBytes8:
+		r.bytes(8)
+	case immBytes16:
+		r.bytes(16)
+	case immSelectT:
+		n := r.count(1)
+		for i := 0; i < n && r.err == nil; i++ {
+			readValType(r)
+		}
+	case immRefNull:
+		if b := r.byte(); r.err == nil && b != valFuncref && b != valExternref {
+			r.err = errorf(ErrUnsupported, "ref.null heap type %#x at byte %d: typed function references are not supported", b, at)
+		}
+	case immZeroByte:
+		if b := r.byte(); r.err == nil && b != 0 {
+			r.err = errorf(ErrMalformed, "atomic.fence expects a zero byte at byte %d, got %#x", at, b)
+		}
+	}
+	if r.err != nil {
+		return in
+	}
+	switch in.info.kind {
+	case kindCall, kindReturnCall, kindRefFunc:
+		if in.a >= d.numFuncs {
+			r.err = errorf(ErrMalformed, "function index %d out of range (%d functions) at byte %d", in.a, d.numFuncs, at)
+		}
+	case kindLocalSet:
+		if uint64(in.a) >= d.numLocals {
+			r.err = errorf(ErrMalformed, "local index %d out of range (%d locals) at byte %d", in.a, d.numLocals, at)
+		}
+	}
+	in.end = r.pos
+	return in
+}
+
+func (d *decoder) blockType(r *reader) blockType {
+	at := r.offset()
+	if r.pos < len(r.buf) {
+		switch b := r.buf[r.pos]; {
+		case b == blockEmpty:
+			r.pos++
+			return blockType{kind: btEmpty}
+		case isValType(b):
+			r.pos++
+			return blockType{kind: btValue, value: b}
+		}
+	}
+	v := r.sleb(33)
+	if r.err != nil {
+		return blockType{}
+	}
+	if v < 0 {
+		r.err = errorf(ErrUnsupported, "block type %d at byte %d: typed function references and GC are not supported", v, at)
+		return blockType{}
+	}
+	if v >= int64(d.numTypes) {
+		r.err = errorf(ErrMalformed, "block type index %d out of range (%d types) at byte %d", v, d.numTypes, at)
+		return blockType{}
+	}
+	return blockType{kind: btIndex, index: uint32(v)}
+}
+
+// branchTargets reads the depths of a br_table decoded earlier from code.
+func branchTargets(code []byte, in *instr, dst []uint32) []uint32 {
+	r := newReader(code[in.tableAt:in.end], 0)
+	for i := 0; i <= in.tableLen; i++ {
+		dst = append(dst, r.u32())
+	}
+	return dst
+}

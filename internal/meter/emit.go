@@ -1,0 +1,306 @@
+package meter
+
+// Opcodes the rewrite emits.
+const (
+	opUnreachable  = 0x00
+	opBlock        = 0x02
+	opLoop         = 0x03
+	opEnd          = 0x0b
+	opBr           = 0x0c
+	opBrIf         = 0x0d
+	opBrTable      = 0x0e
+	opReturn       = 0x0f
+	opCall         = 0x10
+	opReturnCall   = 0x12
+	opLocalGet     = 0x20
+	opLocalSet     = 0x21
+	opLocalTee     = 0x22
+	opGlobalGet    = 0x23
+	opGlobalSet    = 0x24
+	opI64Const     = 0x42
+	opI64LtS       = 0x53
+	opI64Add       = 0x7c
+	opI64Sub       = 0x7d
+	opI64ShrU      = 0x88
+	opI64ExtendI32 = 0xad
+	opRefFunc      = 0xd2
+)
+
+// emitter is the second pass: it writes the instrumented body.
+//
+// The fuel counter lives in a new i64 local (fuel) for the whole call, where
+// the compiler keeps it in a register. It is loaded from the fuel global on
+// entry, stored back before every call and exit, and reloaded after every
+// call, so callees and host functions see and may change the exact count.
+type emitter struct {
+	rw    *rewriter
+	b     *body
+	out   []byte
+	h     int    // labels open in the output
+	fuel  uint32 // the fuel local
+	count uint32 // an i32 local for bulk-instruction lengths
+	costs []int64
+}
+
+func (e *emitter) op(ops ...byte) { e.out = append(e.out, ops...) }
+
+func (e *emitter) opIdx(op byte, idx uint32) {
+	e.out = append(e.out, op)
+	e.out = appendULEB(e.out, uint64(idx))
+}
+
+func (e *emitter) i64(v int64) {
+	e.out = append(e.out, opI64Const)
+	e.out = appendSLEB(e.out, v)
+}
+
+// charge subtracts a region's cost from the fuel local.
+func (e *emitter) charge(c int64) {
+	if c == 0 {
+		return
+	}
+	e.opIdx(opLocalGet, e.fuel)
+	e.i64(c)
+	e.op(opI64Sub)
+	e.opIdx(opLocalSet, e.fuel)
+	e.rw.info.ChargePoints++
+}
+
+// check charges c and branches to the refuel path, depth labels out, when
+// the fuel runs below zero. The branch is forward and rarely taken, out of
+// the loop, so the loop itself keeps its registers.
+func (e *emitter) check(c int64, depth int) {
+	e.opIdx(opLocalGet, e.fuel)
+	if c != 0 {
+		e.i64(c)
+		e.op(opI64Sub)
+		e.opIdx(opLocalTee, e.fuel)
+		e.rw.info.ChargePoints++
+	}
+	e.i64(0)
+	e.op(opI64LtS)
+	e.opIdx(opBrIf, uint32(depth))
+	e.rw.info.Checks++
+}
+
+func (e *emitter) flush() {
+	e.opIdx(opLocalGet, e.fuel)
+	e.opIdx(opGlobalSet, e.rw.fuelGlobal)
+}
+
+func (e *emitter) reload() {
+	e.opIdx(opGlobalGet, e.rw.fuelGlobal)
+	e.opIdx(opLocalSet, e.fuel)
+}
+
+// refuel emits the out-of-line path taken when a check fails. It passes the
+// fuel and the saved locals through a helper that stores the fuel, calls the
+// host's refuel and hands everything back. Because the saved locals go
+// through the call as arguments and come back as results, no loop value is
+// live across the call and the compiler has no reason to spill loop
+// variables on the hot path. It then gives back the cost c of the region
+// about to be retried, which will charge it again.
+func (e *emitter) refuel(saved []uint32, c int64) {
+	e.opIdx(opLocalGet, e.fuel)
+	sig := funcType{params: []byte{valI64}}
+	for _, l := range saved {
+		e.opIdx(opLocalGet, l)
+		sig.params = append(sig.params, e.b.localType(l))
+	}
+	sig.results = sig.params
+	e.opIdx(opCall, e.rw.helper(sig))
+	for i := len(saved) - 1; i >= 0; i-- {
+		e.opIdx(opLocalSet, saved[i])
+	}
+	if c != 0 {
+		e.i64(c)
+		e.op(opI64Add)
+	}
+	e.opIdx(opLocalSet, e.fuel)
+}
+
+// emit is the second pass over b; costs come from analyze.
+func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
+	e := &emitter{rw: rw, b: b, out: out, costs: costs}
+	e.fuel = uint32(b.nLocals)
+	e.count = e.fuel + 1
+
+	extra := uint64(1)
+	if b.hasBulk {
+		extra++
+	}
+	e.out = appendULEB(e.out, b.nDecls+extra)
+	e.out = append(e.out, b.decls...)
+	e.op(1, valI64)
+	if b.hasBulk {
+		e.op(1, valI32)
+	}
+
+	// Prologue: load the fuel, then wrap the body in a loop whose header is
+	// the entry check, so a failed check can refuel and retry the entry.
+	e.reload()
+	e.op(opLoop, blockEmpty, opBlock, blockEmpty)
+	e.h = 3 // the function label, the retry loop, the refuel block
+	e.check(costs[0], 0)
+
+	t := &rw.track
+	t.reset(true)
+	d := decoder{numTypes: uint32(rw.types.orig), numFuncs: rw.numFuncs, numLocals: b.nLocals}
+	r := newReader(b.code, b.base)
+	for len(t.stack) > 0 {
+		in := d.next(r)
+		if r.err != nil {
+			return nil, r.err
+		}
+		raw := b.code[in.start:in.end]
+		live := t.live()
+		switch in.info.kind {
+		case kindLoop:
+			params := rw.types.blockParams(in.bt)
+			e.op(opBlock)
+			e.out = append(e.out, raw[1:]...)
+			e.op(opLoop)
+			e.out = rw.types.appendBlockType(e.out, params, nil)
+			e.op(opBlock)
+			e.out = rw.types.appendBlockType(e.out, params, params)
+			e.out = append(e.out, raw...)
+			e.h += 4
+			rw.info.Loops++
+		case kindBlock, kindIf:
+			e.out = append(e.out, raw...)
+			e.h++
+		case kindEnd:
+			// handled after step, which says which frame closed
+		case kindBr, kindBrIf:
+			k, err := t.target(in.a)
+			if err != nil {
+				return nil, withOffset(err, b.base+in.start)
+			}
+			if k == 0 && live {
+				e.flush()
+			}
+			e.opIdx(in.op, uint32(e.h-1-t.stack[k].pos))
+		case kindBrTable:
+			rw.scratch = branchTargets(b.code, &in, rw.scratch[:0])
+			depths := rw.scratch
+			toFunc := false
+			for i, dd := range depths {
+				k, err := t.target(dd)
+				if err != nil {
+					return nil, withOffset(err, b.base+in.start)
+				}
+				toFunc = toFunc || k == 0
+				depths[i] = uint32(e.h - 1 - t.stack[k].pos)
+			}
+			if toFunc && live {
+				e.flush()
+			}
+			e.op(opBrTable)
+			e.out = appendULEB(e.out, uint64(len(depths)-1))
+			for _, dd := range depths {
+				e.out = appendULEB(e.out, uint64(dd))
+			}
+		case kindReturn, kindReturnCallIndirect:
+			if live {
+				e.flush()
+			}
+			e.out = append(e.out, raw...)
+		case kindReturnCall:
+			if live {
+				e.flush()
+			}
+			e.opIdx(opReturnCall, rw.shift(in.a))
+		case kindCall:
+			if live {
+				e.flush()
+			}
+			e.opIdx(opCall, rw.shift(in.a))
+			if live {
+				e.reload()
+			}
+		case kindCallIndirect:
+			if live {
+				e.flush()
+			}
+			e.out = append(e.out, raw...)
+			if live {
+				e.reload()
+			}
+		case kindRefFunc:
+			e.opIdx(opRefFunc, rw.shift(in.a))
+		case kindBulk:
+			if live {
+				// fuel -= length >> bulkShift, the length staying on the stack
+				e.opIdx(opLocalTee, e.count)
+				e.opIdx(opLocalGet, e.fuel)
+				e.opIdx(opLocalGet, e.count)
+				e.op(opI64ExtendI32)
+				e.i64(bulkShift)
+				e.op(opI64ShrU, opI64Sub)
+				e.opIdx(opLocalSet, e.fuel)
+			}
+			e.out = append(e.out, raw...)
+		default:
+			e.out = append(e.out, raw...)
+		}
+
+		opened, closed, err := t.step(&in, b.code, rw.scratch)
+		if err != nil {
+			return nil, withOffset(err, b.base+in.start)
+		}
+		switch in.info.kind {
+		case kindLoop:
+			top := &t.stack[len(t.stack)-1]
+			top.pos = e.h - 1
+			e.check(costs[opened], 1)
+			continue
+		case kindBlock, kindIf:
+			t.stack[len(t.stack)-1].pos = e.h - 1
+		case kindEnd:
+			switch {
+			case closed.fn:
+				e.epilogue(live, b)
+			case closed.kind == kindLoop:
+				e.closeLoop(closed)
+			default:
+				e.op(opEnd)
+				e.h--
+			}
+		}
+		if opened >= 0 {
+			e.charge(costs[opened])
+		}
+	}
+	return e.out, nil
+}
+
+// closeLoop ends an instrumented loop: the original loop, its refuel block
+// and retry loop, and the exit block that carries the loop's results out.
+func (e *emitter) closeLoop(l ctl) {
+	e.op(opEnd)   // the loop
+	e.op(opBr, 2) // to the exit block, with the loop's results
+	e.op(opEnd)   // the refuel block; its branch arrives with the loop params
+	e.refuel(savedLocals(l.written), e.costs[l.header])
+	e.op(opBr, 0) // retry the loop from its header
+	e.op(opEnd)   // the retry loop
+	e.op(opUnreachable)
+	e.op(opEnd) // the exit block
+	e.h -= 4
+}
+
+// epilogue ends the body: a live fall-through stores the fuel and returns,
+// then comes the refuel path of the entry check.
+func (e *emitter) epilogue(live bool, b *body) {
+	if live {
+		e.flush()
+		e.op(opReturn)
+	}
+	e.op(opEnd) // the refuel block
+	params := make([]uint32, min(len(b.params), maxSaved))
+	for i := range params {
+		params[i] = uint32(i)
+	}
+	e.refuel(params, e.costs[0])
+	e.op(opBr, 0, opEnd, opUnreachable, opEnd)
+	e.h = 0
+}

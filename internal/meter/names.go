@@ -1,0 +1,147 @@
+package meter
+
+import "fmt"
+
+// Name section subsections that are keyed by function index.
+const (
+	nameModule    = 0
+	nameFunctions = 1
+	nameLocals    = 2
+	nameLabels    = 3
+	nameGlobals   = 7
+)
+
+// readFuncNames reads the function names of a name section, for error
+// messages. A malformed section yields what could be read.
+func readFuncNames(s section) map[uint32]string {
+	names := map[uint32]string{}
+	r := newReader(s.body, s.base)
+	r.name() // "name"
+	for !r.done() && r.err == nil {
+		id := r.byte()
+		sub := newReader(r.bytes(r.count(1)), 0)
+		if r.err != nil || id != nameFunctions {
+			continue
+		}
+		n := sub.count(2)
+		for i := 0; i < n && sub.err == nil; i++ {
+			idx, name := sub.u32(), sub.name()
+			if sub.err == nil {
+				names[idx] = name
+			}
+		}
+	}
+	return names
+}
+
+// names rewrites the name section: function indices move up past the new
+// import, which is named ImportModule.ImportName, and the helpers and the
+// fuel global are named too when the section names functions or globals.
+// It returns nil when the section is malformed; the caller drops it, since
+// engines ignore names they cannot read anyway.
+func (rw *rewriter) names(s section) []byte {
+	r := newReader(s.body, s.base)
+	out := appendName(nil, r.name())
+	for !r.done() && r.err == nil {
+		id := r.byte()
+		body := r.bytes(r.count(1))
+		if r.err != nil {
+			return nil
+		}
+		sub := newReader(body, 0)
+		var nb []byte
+		switch id {
+		case nameFunctions:
+			nb = rw.functionNames(sub)
+		case nameLocals, nameLabels:
+			nb = rw.indirectNames(sub)
+		case nameGlobals:
+			nb = rw.globalNames(sub)
+		default:
+			nb = body
+		}
+		if sub.err != nil {
+			return nil
+		}
+		out = append(out, id)
+		out = appendULEB(out, uint64(len(nb)))
+		out = append(out, nb...)
+	}
+	if r.err != nil {
+		return nil
+	}
+	return out
+}
+
+func (rw *rewriter) functionNames(r *reader) []byte {
+	n := r.count(2)
+	var entries []byte
+	count := 0
+	add := func(idx uint32, name string) {
+		entries = appendULEB(entries, uint64(idx))
+		entries = appendName(entries, name)
+		count++
+	}
+	placed := false
+	last := int64(-1)
+	for i := 0; i < n && r.err == nil; i++ {
+		idx, name := r.u32(), r.name()
+		if int64(idx) <= last || idx >= rw.numFuncs {
+			r.fail("function names out of order or range")
+		}
+		last = int64(idx)
+		if !placed && idx >= rw.numImportFuncs {
+			add(rw.numImportFuncs, ImportModule+"."+ImportName)
+			placed = true
+		}
+		add(rw.shift(idx), name)
+	}
+	if !placed {
+		add(rw.numImportFuncs, ImportModule+"."+ImportName)
+	}
+	for i := range rw.helperTypes {
+		add(rw.helperBase+uint32(i), fmt.Sprintf("%s.%s.%d", ImportModule, ImportName, i))
+	}
+	if r.err == nil && !r.done() {
+		r.fail("trailing bytes")
+	}
+	return append(appendULEB(nil, uint64(count)), entries...)
+}
+
+func (rw *rewriter) indirectNames(r *reader) []byte {
+	n := r.count(2)
+	out := appendULEB(nil, uint64(n))
+	for i := 0; i < n && r.err == nil; i++ {
+		idx := r.u32()
+		if idx >= rw.numFuncs {
+			r.fail("function index out of range")
+		}
+		out = appendULEB(out, uint64(rw.shift(idx)))
+		m := r.count(2)
+		out = appendULEB(out, uint64(m))
+		for j := 0; j < m && r.err == nil; j++ {
+			out = appendULEB(out, uint64(r.u32()))
+			out = appendName(out, r.name())
+		}
+	}
+	if r.err == nil && !r.done() {
+		r.fail("trailing bytes")
+	}
+	return out
+}
+
+func (rw *rewriter) globalNames(r *reader) []byte {
+	n := r.count(2)
+	start := r.pos
+	for i := 0; i < n && r.err == nil; i++ {
+		r.u32()
+		r.name()
+	}
+	if r.err == nil && !r.done() {
+		r.fail("trailing bytes")
+	}
+	out := appendULEB(nil, uint64(n)+1)
+	out = append(out, r.buf[start:r.pos]...)
+	out = appendULEB(out, uint64(rw.fuelGlobal))
+	return appendName(out, FuelExport)
+}

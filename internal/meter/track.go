@@ -1,0 +1,159 @@
+package meter
+
+import "slices"
+
+// ctl is one open control frame of the input function: the function body
+// itself, a block, a loop, or an if (kindElse once its else was seen).
+type ctl struct {
+	kind     kind
+	fn       bool      // the function body
+	targeted bool      // a live branch targets this label
+	thenLive bool      // if/else: the then arm falls through to the end
+	pos      int       // label index of this frame in the output
+	bt       blockType // its block type
+	header   int       // loop: the region that starts the body
+	loop     int       // stack index of the innermost loop at or below this frame, or -1
+	written  []uint32  // loop: locals set inside it, nested loops included
+}
+
+// tracker follows the control structure of a body and splits it into
+// regions: maximal runs of instructions that always execute together, so
+// charging a region's whole cost on entry charges exactly the instructions
+// that run (up to a trap). A region starts at the function entry, at each
+// loop header, after if, else and br_if, and after the end of an if or of a
+// block that a branch targets. It ends at every branch, and code after an
+// unconditional branch belongs to no region until the next merge point.
+//
+// Both passes over a body drive the same tracker, so region numbers agree.
+type tracker struct {
+	stack       []ctl
+	cur         int // current region, -1 in unreachable code
+	regions     int
+	trackWrites bool
+}
+
+func (t *tracker) reset(trackWrites bool) {
+	t.stack = t.stack[:0]
+	t.cur, t.regions, t.trackWrites = -1, 0, trackWrites
+	t.open()
+	t.stack = append(t.stack, ctl{kind: kindBlock, fn: true, loop: -1})
+}
+
+func (t *tracker) open() int {
+	t.cur = t.regions
+	t.regions++
+	return t.cur
+}
+
+func (t *tracker) live() bool { return t.cur >= 0 }
+
+// target returns the stack index of the frame that a branch of depth d
+// leaves to.
+func (t *tracker) target(d uint32) (int, error) {
+	if uint64(d) >= uint64(len(t.stack)) {
+		return 0, errorf(ErrMalformed, "branch depth %d out of range (%d enclosing labels)", d, len(t.stack))
+	}
+	return len(t.stack) - 1 - int(d), nil
+}
+
+func (t *tracker) mark(d uint32) error {
+	k, err := t.target(d)
+	if err == nil && t.live() {
+		t.stack[k].targeted = true
+	}
+	return err
+}
+
+func (t *tracker) push(c ctl) {
+	c.loop = t.stack[len(t.stack)-1].loop
+	if c.kind == kindLoop {
+		c.loop = len(t.stack)
+		c.written = c.written[:0]
+	}
+	t.stack = append(t.stack, c)
+}
+
+// step applies the control effect of in, whose cost the caller has already
+// charged to the current region. It returns the region that starts right
+// after in (or -1) and, for end, the frame that closed.
+func (t *tracker) step(in *instr, code []byte, scratch []uint32) (opened int, closed ctl, err error) {
+	opened = -1
+	switch in.info.kind {
+	case kindBlock:
+		t.push(ctl{kind: kindBlock, bt: in.bt})
+	case kindLoop:
+		opened = t.open()
+		t.push(ctl{kind: kindLoop, bt: in.bt, header: opened})
+	case kindIf:
+		t.push(ctl{kind: kindIf, bt: in.bt})
+		opened = t.open()
+	case kindElse:
+		top := &t.stack[len(t.stack)-1]
+		if top.kind != kindIf {
+			return -1, closed, errorf(ErrMalformed, "else without if")
+		}
+		top.kind, top.thenLive = kindElse, t.live()
+		opened = t.open()
+	case kindEnd:
+		closed = t.stack[len(t.stack)-1]
+		t.stack = t.stack[:len(t.stack)-1]
+		switch {
+		case closed.fn:
+			t.cur = -1
+		case closed.kind == kindBlock && closed.targeted, closed.kind == kindIf:
+			opened = t.open()
+		case closed.kind == kindElse:
+			if closed.targeted || closed.thenLive || t.live() {
+				opened = t.open()
+			} else {
+				t.cur = -1
+			}
+		case closed.kind == kindLoop && t.trackWrites:
+			if p := t.stack[len(t.stack)-1].loop; p >= 0 {
+				t.stack[p].written = append(t.stack[p].written, closed.written...)
+			}
+		}
+	case kindBr:
+		err = t.mark(in.a)
+		t.cur = -1
+	case kindBrIf:
+		err = t.mark(in.a)
+		opened = t.open()
+	case kindBrTable:
+		for _, d := range branchTargets(code, in, scratch[:0]) {
+			if err = t.mark(d); err != nil {
+				break
+			}
+		}
+		t.cur = -1
+	case kindReturn, kindUnreachable, kindReturnCall, kindReturnCallIndirect:
+		t.cur = -1
+	case kindLocalSet:
+		if p := t.stack[len(t.stack)-1].loop; t.trackWrites && p >= 0 {
+			t.stack[p].written = append(t.stack[p].written, in.a)
+		}
+	}
+	return opened, closed, err
+}
+
+// savedLocals returns the distinct locals a loop writes, in index order and
+// at most maxSaved of them.
+func savedLocals(written []uint32) []uint32 {
+	slices.Sort(written)
+	written = slices.Compact(written)
+	if len(written) > maxSaved {
+		written = written[:maxSaved]
+	}
+	return written
+}
+
+// cost is the fuel one instruction costs statically. Markers of structure
+// (block, loop, else, end) compile to no work and cost nothing; every other
+// instruction costs one unit.
+func cost(in *instr) int64 {
+	switch in.info.kind {
+	case kindBlock, kindLoop, kindElse, kindEnd:
+		return 0
+	}
+	return 1
+}
