@@ -1,0 +1,171 @@
+package lua
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// CallJSON calls the module's function fn, M.fn(args...), and returns its results as
+// JSON: one result as that value, several as an array, none as null.
+//
+// Each Go argument becomes one Lua parameter: nil, bools, numbers and strings
+// directly, json.RawMessage decoded, []any and map[string]any as tables, anything
+// else (structs, typed maps and slices) through encoding/json. Results follow the
+// same rules back: a table with keys exactly 1..n is an array, any other table an
+// object with sorted keys (the empty table is {}), integers print without a fraction;
+// functions, userdata, coroutines, cyclic tables and non-integer number keys are
+// errors matching ErrJSON that name the path ("on_update result: field
+// enemies[2].ai: cannot convert function"). Conversion never runs metamethods.
+//
+// A Lua error, a limit, or a missing function (ErrNoFunction) is returned as an
+// *Error; the script stays usable for the next call. CallJSON is safe for concurrent
+// use; calls into one script run one at a time.
+func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ...any) (json.RawMessage, error) {
+	s, err := rt.script("call", id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.live("call")
+	if err != nil {
+		return nil, err
+	}
+	f, err := v.function(ctx, s.name, fn)
+	if err != nil {
+		return nil, err
+	}
+	L := v.L
+	top := L.GetTop()
+	defer L.SetTop(top)
+	L.Push(f)
+	for i, a := range args {
+		lv, err := toLua(L, a)
+		if err != nil {
+			return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
+				Message: fmt.Sprintf("%s argument %d: %v", fn, i+1, err)}
+		}
+		L.Push(lv)
+	}
+	if err := v.pcall(ctx, len(args), glua.MultRet); err != nil {
+		return nil, v.fail(err, "call", s.name, fn)
+	}
+	var w walker
+	var out []byte
+	switch n := L.GetTop() - top; n {
+	case 0:
+		out = []byte("null")
+	case 1:
+		out, err = w.appendJSON(make([]byte, 0, 16), L.Get(top+1))
+	default:
+		out = append(make([]byte, 0, 16*n), '[')
+		for i := 1; i <= n && err == nil; i++ {
+			if i > 1 {
+				out = append(out, ',')
+			}
+			out, err = w.appendJSON(out, L.Get(top+i))
+			if err != nil {
+				err = fmt.Errorf("result %d: %w", i, err)
+			}
+		}
+		out = append(out, ']')
+	}
+	if err != nil {
+		return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
+			Message: fmt.Sprintf("%s result: %v", fn, err)}
+	}
+	return out, nil
+}
+
+// function looks up the module's function name.
+func (v *version) function(ctx context.Context, script, name string) (glua.LValue, error) {
+	f, err := v.get(ctx, "call", script, name)
+	if err != nil {
+		return nil, err
+	}
+	if f.Type() != glua.LTFunction {
+		return nil, &Error{Op: "call", Script: script, Function: name, Kind: ErrNoFunction,
+			Message: fmt.Sprintf("%s: the module has no function %s (%s)", script, name, f.Type())}
+	}
+	return f, nil
+}
+
+// Field returns the module's field name, M.name, as JSON (null when it is nil),
+// converted like CallJSON results. Field is safe for concurrent use.
+func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.RawMessage, error) {
+	s, err := rt.script("field", id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.live("field")
+	if err != nil {
+		return nil, err
+	}
+	lv, err := v.get(ctx, "field", s.name, name)
+	if err != nil {
+		return nil, err
+	}
+	var w walker
+	out, err := w.appendJSON(nil, lv)
+	if err != nil {
+		return nil, &Error{Op: "field", Script: s.name, Function: name, Kind: ErrJSON,
+			Message: fmt.Sprintf("%s: %v", name, err)}
+	}
+	return out, nil
+}
+
+// Fields returns the sorted names of the module's data fields: its string keys whose
+// values are not functions. These are what a reload carries. Fields is safe for
+// concurrent use.
+func (rt *Runtime) Fields(id ScriptID) ([]string, error) {
+	return rt.names(id, "fields", false)
+}
+
+// Functions returns the sorted names of the module's functions. Functions is safe for
+// concurrent use.
+func (rt *Runtime) Functions(id ScriptID) ([]string, error) {
+	return rt.names(id, "functions", true)
+}
+
+func (rt *Runtime) names(id ScriptID, op string, functions bool) ([]string, error) {
+	s, err := rt.script(op, id)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, err := s.live(op)
+	if err != nil {
+		return nil, err
+	}
+	fields, funcs := moduleNames(v.module)
+	if functions {
+		return funcs, nil
+	}
+	return fields, nil
+}
+
+// moduleNames lists a module table's string keys, split into data fields and
+// functions, each sorted.
+func moduleNames(t *glua.LTable) (fields, functions []string) {
+	fields, functions = []string{}, []string{}
+	t.ForEach(func(k, v glua.LValue) {
+		name, ok := k.(glua.LString)
+		switch {
+		case !ok:
+		case v.Type() == glua.LTFunction:
+			functions = append(functions, string(name))
+		default:
+			fields = append(fields, string(name))
+		}
+	})
+	slices.Sort(fields)
+	slices.Sort(functions)
+	return fields, functions
+}

@@ -1,0 +1,167 @@
+package lua
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// concatName is the name the compiler gives the .. operator. The VM's own OP_CONCAT
+// builds its string in one uninterruptible step (s = s .. s doubles a string per
+// instruction: 30 instructions make 1 GiB), so every a .. b .. c in a chunk is
+// rewritten to a call concat(a, b, c) of capConcat (limits.go), which charges what it
+// builds. The name is not a Lua identifier: scripts cannot name it in source, and a
+// chunk reads it once into a local of the same name, which its functions then share as
+// an upvalue.
+const concatName = ".."
+
+// compileChunk parses and compiles src as a chunk named name (the name errors and
+// tracebacks show), with the .. operator routed through the capped concat. A failure
+// is an *Error of kind ErrCompile with the line and a Lua-style message
+// ("enemy.lua:3: syntax error near 'end'"); its Op is left for the caller.
+func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
+	chunk, perr := parse.Parse(strings.NewReader(src), name)
+	if perr != nil {
+		return nil, syntaxError(name, perr)
+	}
+	var r concatRewriter
+	r.stmts(chunk)
+	if r.found && len(chunk) > 0 {
+		read := &ast.IdentExpr{Value: concatName}
+		local := &ast.LocalAssignStmt{Names: []string{concatName}, Exprs: []ast.Expr{read}}
+		read.SetLine(chunk[0].Line())
+		local.SetLine(chunk[0].Line())
+		local.SetLastLine(chunk[0].Line())
+		chunk = append([]ast.Stmt{local}, chunk...)
+	}
+	defer func() { // Compile re-panics anything that is not a *CompileError
+		if r := recover(); r != nil {
+			proto, err = nil, &Error{Script: name, Message: fmt.Sprint(r), Kind: ErrCompile}
+		}
+	}()
+	proto, cerr := glua.Compile(chunk, name)
+	if cerr != nil {
+		return nil, syntaxError(name, cerr)
+	}
+	return proto, nil
+}
+
+func syntaxError(name string, err error) *Error {
+	e := &Error{Script: name, Message: err.Error(), Kind: ErrCompile}
+	var perr *parse.Error
+	var cerr *glua.CompileError
+	switch {
+	case errors.As(err, &perr):
+		if perr.Pos.Line == parse.EOF {
+			e.Message = fmt.Sprintf("%s: %s at end of file", name, perr.Message)
+			break
+		}
+		e.Line = perr.Pos.Line
+		e.Message = fmt.Sprintf("%s:%d: %s near '%s'", name, e.Line, perr.Message, perr.Token)
+	case errors.As(err, &cerr):
+		e.Line = cerr.Line
+		e.Message = fmt.Sprintf("%s:%d: %s", name, e.Line, cerr.Message)
+	}
+	return e
+}
+
+// concatRewriter replaces every .. expression of a chunk with a call of concatName.
+type concatRewriter struct{ found bool }
+
+func (r *concatRewriter) stmts(list []ast.Stmt) {
+	for _, s := range list {
+		r.stmt(s)
+	}
+}
+
+func (r *concatRewriter) stmt(s ast.Stmt) {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		r.exprs(s.Lhs)
+		r.exprs(s.Rhs)
+	case *ast.LocalAssignStmt:
+		r.exprs(s.Exprs)
+	case *ast.FuncCallStmt:
+		s.Expr = r.expr(s.Expr)
+	case *ast.DoBlockStmt:
+		r.stmts(s.Stmts)
+	case *ast.WhileStmt:
+		s.Condition = r.expr(s.Condition)
+		r.stmts(s.Stmts)
+	case *ast.RepeatStmt:
+		s.Condition = r.expr(s.Condition)
+		r.stmts(s.Stmts)
+	case *ast.IfStmt:
+		s.Condition = r.expr(s.Condition)
+		r.stmts(s.Then)
+		r.stmts(s.Else)
+	case *ast.NumberForStmt:
+		s.Init, s.Limit, s.Step = r.expr(s.Init), r.expr(s.Limit), r.expr(s.Step)
+		r.stmts(s.Stmts)
+	case *ast.GenericForStmt:
+		r.exprs(s.Exprs)
+		r.stmts(s.Stmts)
+	case *ast.FuncDefStmt:
+		r.stmts(s.Func.Stmts)
+	case *ast.ReturnStmt:
+		r.exprs(s.Exprs)
+	}
+}
+
+func (r *concatRewriter) exprs(list []ast.Expr) {
+	for i := range list {
+		list[i] = r.expr(list[i])
+	}
+}
+
+func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
+	switch e := e.(type) {
+	case *ast.StringConcatOpExpr:
+		r.found = true
+		fn := &ast.IdentExpr{Value: concatName}
+		fn.SetLine(e.Line())
+		fn.SetLastLine(e.LastLine())
+		call := &ast.FuncCallExpr{Func: fn, Args: r.operands(e, nil), AdjustRet: true}
+		call.SetLine(e.Line())
+		call.SetLastLine(e.LastLine())
+		return call
+	case *ast.AttrGetExpr:
+		e.Object, e.Key = r.expr(e.Object), r.expr(e.Key)
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			f.Key, f.Value = r.expr(f.Key), r.expr(f.Value)
+		}
+	case *ast.FuncCallExpr:
+		e.Func, e.Receiver = r.expr(e.Func), r.expr(e.Receiver)
+		r.exprs(e.Args)
+	case *ast.LogicalOpExpr:
+		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
+	case *ast.RelationalOpExpr:
+		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
+	case *ast.ArithmeticOpExpr:
+		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
+	case *ast.UnaryMinusOpExpr:
+		e.Expr = r.expr(e.Expr)
+	case *ast.UnaryNotOpExpr:
+		e.Expr = r.expr(e.Expr)
+	case *ast.UnaryLenOpExpr:
+		e.Expr = r.expr(e.Expr)
+	case *ast.FunctionExpr:
+		r.stmts(e.Stmts)
+	}
+	return e
+}
+
+// operands flattens a right-nested chain a .. (b .. c) into [a, b, c], the order in
+// which Lua's single OP_CONCAT would take them.
+func (r *concatRewriter) operands(e *ast.StringConcatOpExpr, out []ast.Expr) []ast.Expr {
+	out = append(out, r.expr(e.Lhs))
+	if rhs, ok := e.Rhs.(*ast.StringConcatOpExpr); ok {
+		return r.operands(rhs, out)
+	}
+	return append(out, r.expr(e.Rhs))
+}

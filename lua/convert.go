@@ -1,0 +1,333 @@
+package lua
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Conversions between Lua values and Go values or JSON, one set of rules for both
+// directions and for both JSON and host-function arguments:
+//
+//   - nil <-> null (nil); booleans; strings; numbers are float64, and a number with
+//     no fraction is written without one ("3", not "3.0"). NaN and infinities are
+//     errors in JSON.
+//   - A table whose keys are exactly 1..n (n >= 1) is an array ([]any); any other
+//     table is an object (map[string]any), its integer keys written as decimal
+//     strings. The empty table is the empty object {}, as in lua-cjson. Object keys
+//     are sorted, so the same table always gives the same JSON.
+//   - Functions, userdata, coroutines, channels, cyclic tables, keys that are
+//     neither strings nor integers, and nesting deeper than maxDepth are errors
+//     naming the path of the value ("field enemies[2].ai: cannot convert
+//     function"). Nothing is dropped silently. Metatables are not consulted.
+
+const maxDepth = 200
+
+// convError is a value that cannot be converted; it matches ErrJSON.
+type convError struct{ path, msg string }
+
+func (e *convError) Error() string {
+	if e.path == "" {
+		return e.msg
+	}
+	return "field " + e.path + ": " + e.msg
+}
+
+func (e *convError) Is(target error) bool { return target == ErrJSON }
+
+// walker walks a Lua value, keeping the path and the tables being visited.
+type walker struct {
+	path     []glua.LValue
+	visiting []*glua.LTable
+}
+
+func (w *walker) fail(format string, args ...any) error {
+	var b strings.Builder
+	for _, k := range w.path {
+		if s, ok := k.(glua.LString); ok {
+			if isIdentifier(string(s)) {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(string(s))
+			} else {
+				fmt.Fprintf(&b, "[%q]", string(s))
+			}
+			continue
+		}
+		fmt.Fprintf(&b, "[%s]", k.String())
+	}
+	return &convError{path: b.String(), msg: fmt.Sprintf(format, args...)}
+}
+
+func isIdentifier(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(isAlpha(c) || c == '_' || (i > 0 && '0' <= c && c <= '9')) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isInteger(f float64) bool { return f == math.Trunc(f) && math.Abs(f) <= 1<<53 }
+
+// objectKey is one key of a table converted to an object.
+type objectKey struct {
+	name string
+	key  glua.LValue
+}
+
+// enter checks t for cycles and depth, and classifies it: n > 0 means an array of
+// n elements, otherwise keys holds the object's keys, sorted.
+func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
+	if slices.Contains(w.visiting, t) {
+		return 0, nil, w.fail("cyclic table")
+	}
+	if len(w.visiting) >= maxDepth {
+		return 0, nil, w.fail("tables nested deeper than %d", maxDepth)
+	}
+	count, maxIndex, array := 0, 0, true
+	t.ForEach(func(k, _ glua.LValue) {
+		count++
+		if f, ok := k.(glua.LNumber); ok && isInteger(float64(f)) && f >= 1 {
+			maxIndex = max(maxIndex, int(f))
+		} else {
+			array = false
+		}
+	})
+	if array && count > 0 && maxIndex == count {
+		w.visiting = append(w.visiting, t)
+		return count, nil, nil
+	}
+	keys = make([]objectKey, 0, count)
+	t.ForEach(func(k, _ glua.LValue) {
+		switch k := k.(type) {
+		case glua.LString:
+			keys = append(keys, objectKey{string(k), k})
+		case glua.LNumber:
+			if isInteger(float64(k)) {
+				keys = append(keys, objectKey{strconv.FormatInt(int64(k), 10), k})
+				return
+			}
+			err = w.fail("table key %v is not an integer", k)
+		default:
+			err = w.fail("table key of type %s", k.Type())
+		}
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	slices.SortFunc(keys, func(a, b objectKey) int { return strings.Compare(a.name, b.name) })
+	for i := 1; i < len(keys); i++ {
+		if keys[i].name == keys[i-1].name {
+			return 0, nil, w.fail("duplicate key %q (a string and an integer)", keys[i].name)
+		}
+	}
+	w.visiting = append(w.visiting, t)
+	return 0, keys, nil
+}
+
+func (w *walker) leave() { w.visiting = w.visiting[:len(w.visiting)-1] }
+
+// appendJSON appends the JSON form of v to buf.
+func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
+	switch v := v.(type) {
+	case *glua.LNilType:
+		return append(buf, "null"...), nil
+	case glua.LBool:
+		return strconv.AppendBool(buf, bool(v)), nil
+	case glua.LNumber:
+		f := float64(v)
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0):
+			return buf, w.fail("cannot convert %v to JSON", v)
+		case isInteger(f):
+			return strconv.AppendInt(buf, int64(f), 10), nil
+		}
+		return strconv.AppendFloat(buf, f, 'g', -1, 64), nil
+	case glua.LString:
+		return appendJSONString(buf, string(v)), nil
+	case *glua.LTable:
+		n, keys, err := w.enter(v)
+		if err != nil {
+			return buf, err
+		}
+		defer w.leave()
+		if n > 0 {
+			buf = append(buf, '[')
+			for i := 1; i <= n; i++ {
+				if i > 1 {
+					buf = append(buf, ',')
+				}
+				w.path = append(w.path, glua.LNumber(i))
+				if buf, err = w.appendJSON(buf, v.RawGetInt(i)); err != nil {
+					return buf, err
+				}
+				w.path = w.path[:len(w.path)-1]
+			}
+			return append(buf, ']'), nil
+		}
+		buf = append(buf, '{')
+		for i, k := range keys {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(appendJSONString(buf, k.name), ':')
+			w.path = append(w.path, k.key)
+			if buf, err = w.appendJSON(buf, v.RawGet(k.key)); err != nil {
+				return buf, err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+		return append(buf, '}'), nil
+	}
+	return buf, w.fail("cannot convert %s", v.Type())
+}
+
+// toGo converts v to nil, bool, float64, string, []any or map[string]any.
+func (w *walker) toGo(v glua.LValue) (any, error) {
+	switch v := v.(type) {
+	case *glua.LNilType:
+		return nil, nil
+	case glua.LBool:
+		return bool(v), nil
+	case glua.LNumber:
+		return float64(v), nil
+	case glua.LString:
+		return string(v), nil
+	case *glua.LTable:
+		n, keys, err := w.enter(v)
+		if err != nil {
+			return nil, err
+		}
+		defer w.leave()
+		if n > 0 {
+			out := make([]any, n)
+			for i := range out {
+				w.path = append(w.path, glua.LNumber(i+1))
+				if out[i], err = w.toGo(v.RawGetInt(i + 1)); err != nil {
+					return nil, err
+				}
+				w.path = w.path[:len(w.path)-1]
+			}
+			return out, nil
+		}
+		out := make(map[string]any, len(keys))
+		for _, k := range keys {
+			w.path = append(w.path, k.key)
+			if out[k.name], err = w.toGo(v.RawGet(k.key)); err != nil {
+				return nil, err
+			}
+			w.path = w.path[:len(w.path)-1]
+		}
+		return out, nil
+	}
+	return nil, w.fail("cannot convert %s", v.Type())
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				buf = append(buf, '\\', c)
+			case c == '\n':
+				buf = append(buf, '\\', 'n')
+			case c == '\r':
+				buf = append(buf, '\\', 'r')
+			case c == '\t':
+				buf = append(buf, '\\', 't')
+			case c < 0x20:
+				buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				buf = append(buf, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, `\ufffd`...)
+		} else {
+			buf = append(buf, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(buf, '"')
+}
+
+// toLua converts a Go value to Lua: nil, bools, numbers, strings, json.RawMessage,
+// []any and map[string]any directly, anything else (structs, typed maps and slices)
+// through encoding/json.
+func toLua(L *glua.LState, v any) (glua.LValue, error) { return toLuaDepth(L, v, 0) }
+
+func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
+	if depth > maxDepth {
+		return glua.LNil, &convError{msg: fmt.Sprintf("values nested deeper than %d", maxDepth)}
+	}
+	switch v := v.(type) {
+	case nil:
+		return glua.LNil, nil
+	case bool:
+		return glua.LBool(v), nil
+	case float64:
+		return glua.LNumber(v), nil
+	case int:
+		return glua.LNumber(v), nil
+	case int64:
+		return glua.LNumber(v), nil
+	case int32:
+		return glua.LNumber(v), nil
+	case uint32:
+		return glua.LNumber(v), nil
+	case uint64:
+		return glua.LNumber(v), nil
+	case float32:
+		return glua.LNumber(v), nil
+	case string:
+		return glua.LString(v), nil
+	case []any:
+		t := L.CreateTable(len(v), 0)
+		for i, e := range v {
+			lv, err := toLuaDepth(L, e, depth+1)
+			if err != nil {
+				return glua.LNil, err
+			}
+			t.RawSetInt(i+1, lv)
+		}
+		return t, nil
+	case map[string]any:
+		t := L.CreateTable(0, len(v))
+		for k, e := range v {
+			lv, err := toLuaDepth(L, e, depth+1)
+			if err != nil {
+				return glua.LNil, err
+			}
+			t.RawSetString(k, lv)
+		}
+		return t, nil
+	case json.RawMessage:
+		var x any
+		if err := json.Unmarshal(v, &x); err != nil {
+			return glua.LNil, &convError{msg: err.Error()}
+		}
+		return toLuaDepth(L, x, depth)
+	}
+	data, err := json.Marshal(v) // structs, typed maps and slices, smaller integers
+	if err != nil {
+		return glua.LNil, &convError{msg: err.Error()}
+	}
+	return toLuaDepth(L, json.RawMessage(data), depth)
+}

@@ -1,0 +1,116 @@
+package lua
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Sentinel errors. Every error the package returns matches one of them (or a context
+// error) with errors.Is; script failures come as an *Error that carries the details.
+var (
+	// ErrNotFound means the script id is unknown or the script was unloaded.
+	ErrNotFound = errors.New("lua: script not found")
+	// ErrCompile means the source does not compile (a syntax error).
+	ErrCompile = errors.New("lua: compile error")
+	// ErrRuntime means Lua code raised an error: error(), a failed operation, a
+	// host function that returned an error.
+	ErrRuntime = errors.New("lua: runtime error")
+	// ErrLimit means a call ran out of one of its Limits. ErrInstructionLimit,
+	// ErrTimeout and ErrMemoryLimit each also match ErrLimit.
+	ErrLimit = errors.New("lua: limit exceeded")
+	// ErrInstructionLimit means a call used more than Limits.MaxInstructions.
+	ErrInstructionLimit error = &limitError{"instruction limit exceeded"}
+	// ErrTimeout means a call ran longer than Limits.MaxExecutionTime.
+	ErrTimeout error = &limitError{"execution time limit exceeded"}
+	// ErrMemoryLimit means a call produced more than Limits.MaxMemoryBytes.
+	ErrMemoryLimit error = &limitError{"memory limit exceeded"}
+	// ErrNoFunction means the module has no function by the requested name.
+	ErrNoFunction = errors.New("lua: no such function")
+	// ErrNotTable means a chunk returned something other than a table.
+	ErrNotTable = errors.New("lua: script did not return a table")
+	// ErrJSON means a value could not be converted between Go (or JSON) and Lua:
+	// a function, a cyclic table, a NaN, a table key that is neither a string nor
+	// an integer.
+	ErrJSON = errors.New("lua: value cannot be converted")
+	// ErrClosed means the Runtime was closed, or a Staged reload was already
+	// committed or discarded.
+	ErrClosed = errors.New("lua: closed")
+	// ErrInvalid means an argument is unusable: a bad host function name, a
+	// Define after the first load.
+	ErrInvalid = errors.New("lua: invalid argument")
+)
+
+// limitError is the type of the three limit sentinels: each matches ErrLimit too.
+type limitError struct{ what string }
+
+func (e *limitError) Error() string        { return "lua: " + e.what }
+func (e *limitError) Is(target error) bool { return target == ErrLimit }
+
+// Error is a failure of a script: a compile error, an error raised by Lua code or a
+// host function, a limit hit, a value that cannot be converted. It names the script,
+// the function and, where known, the line, and carries the Lua traceback.
+//
+// Error matches its kind with errors.Is: ErrCompile, ErrRuntime, ErrNotTable,
+// ErrNoFunction, ErrJSON, ErrInstructionLimit (and so ErrLimit), ErrTimeout,
+// ErrMemoryLimit, or context.Canceled / context.DeadlineExceeded when the caller's
+// context ended the call.
+type Error struct {
+	// Op is the operation: "load", "call", "field", "reload", "inspect".
+	Op string
+	// Script is the script's name, as given to Load.
+	Script string
+	// Function is the Lua function that failed ("on_update", "on_save"), or
+	// "main chunk" when the failure was while running the chunk itself.
+	Function string
+	// Line is the line in Script where the error was raised, 0 if unknown.
+	Line int
+	// Message is the Lua error message, with its "script:line:" prefix when Lua
+	// gave one ("enemy.lua:12: attempt to index a nil value").
+	Message string
+	// Traceback is the Lua stack traceback, empty if there was none.
+	Traceback string
+	// Kind is the sentinel (or context error) that Error matches.
+	Kind error
+}
+
+// Error formats e as "lua: <op> <script> <function>: <message>".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("lua: ")
+	b.WriteString(e.Op)
+	b.WriteByte(' ')
+	b.WriteString(e.Script)
+	if e.Function != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Function)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Message)
+	return b.String()
+}
+
+// Is reports whether target is e's kind (or, for limits, ErrLimit).
+func (e *Error) Is(target error) bool { return errors.Is(e.Kind, target) }
+
+// Unwrap returns e's kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+// lineOf extracts the line from a Lua message of the form "script:line: ...", as
+// gopher-lua prefixes errors raised in script. It returns 0 when the message
+// points elsewhere (another chunk) or has no position.
+func lineOf(script, msg string) int {
+	rest, ok := strings.CutPrefix(msg, script+":")
+	if !ok {
+		return 0
+	}
+	end := strings.IndexByte(rest, ':')
+	if end <= 0 {
+		return 0
+	}
+	n, err := strconv.Atoi(rest[:end])
+	if err != nil {
+		return 0
+	}
+	return n
+}

@@ -1,0 +1,118 @@
+package lua
+
+import (
+	"context"
+	"fmt"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// HostFunc is a Go function that scripts call as module.name(...). Its arguments
+// arrive converted to Go values (nil, bool, float64, string, []any, map[string]any;
+// see the conversion rules in convert.go's documentation on Runtime.CallJSON), its
+// results are converted back the same way as CallJSON arguments. A returned error, or
+// a panic, raises a Lua error naming the function ("host.log: disk full") that the
+// script can catch with pcall.
+//
+// ctx is the context of the call into the script that is running. A HostFunc runs on
+// the calling goroutine, with the script's mutex held: it must not call into the
+// same script (that would deadlock); calling other scripts is fine.
+type HostFunc func(ctx context.Context, call *Call) ([]any, error)
+
+// Call is one call of a HostFunc. It is valid only during that call.
+type Call struct {
+	// Script is the name of the calling script.
+	Script string
+	// Function is the qualified name that was called, "host.log".
+	Function string
+	// Args are the arguments, converted to Go values.
+	Args []any
+}
+
+// reservedGlobals are the names a host module may not take.
+var reservedGlobals = map[string]bool{
+	"_G": true, "_VERSION": true, "_GOPHER_LUA_VERSION": true, "assert": true, "error": true,
+	"getmetatable": true, "ipairs": true, "load": true, "loadstring": true, "newproxy": true,
+	"next": true, "pairs": true, "pcall": true, "print": true, "rawequal": true, "rawget": true,
+	"rawset": true, "select": true, "setmetatable": true, "tonumber": true, "tostring": true,
+	"type": true, "unpack": true, "xpcall": true, "string": true, "table": true, "math": true,
+	"coroutine": true, "os": true, "io": true, "debug": true, "package": true, "channel": true,
+	"require": true, "module": true, concatName: true,
+}
+
+// Define makes fn available to every script as the global table module's field name:
+// Define("host", "log", fn) gives scripts host.log(...). The functions are installed
+// in each new LState, so they are kept across reloads. Define must be called before
+// the first Load (it returns ErrInvalid after); module must be a Lua identifier that
+// is not a standard global, name any Lua identifier. Define is safe for concurrent
+// use.
+func (rt *Runtime) Define(module, name string, fn HostFunc) error {
+	switch {
+	case !isIdentifier(module) || reservedGlobals[module]:
+		return fmt.Errorf("lua: define %s.%s: %w: module name %q is not an identifier or is taken", module, name, ErrInvalid, module)
+	case !isIdentifier(name):
+		return fmt.Errorf("lua: define %s.%s: %w: %q is not an identifier", module, name, ErrInvalid, name)
+	case fn == nil:
+		return fmt.Errorf("lua: define %s.%s: %w: nil function", module, name, ErrInvalid)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	switch {
+	case rt.closed:
+		return fmt.Errorf("lua: define %s.%s: %w", module, name, ErrClosed)
+	case rt.frozen:
+		return fmt.Errorf("lua: define %s.%s: %w: host functions are fixed once a script is loaded", module, name, ErrInvalid)
+	}
+	if rt.hosts[module] == nil {
+		rt.hosts[module] = map[string]HostFunc{}
+	}
+	rt.hosts[module][name] = fn
+	return nil
+}
+
+// installHosts sets one global table per host module in L.
+func installHosts(L *glua.LState, script string, b *budget, hosts map[string]map[string]HostFunc) {
+	for module, funcs := range hosts {
+		t := L.CreateTable(0, len(funcs))
+		for name, fn := range funcs {
+			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, fn, b)))
+		}
+		L.SetGlobal(module, t)
+	}
+}
+
+func hostFunction(qualified, script string, fn HostFunc, b *budget) glua.LGFunction {
+	return func(L *glua.LState) int {
+		call := &Call{Script: script, Function: qualified, Args: make([]any, L.GetTop())}
+		for i := range call.Args {
+			var w walker
+			v, err := w.toGo(L.Get(i + 1))
+			if err != nil {
+				L.RaiseError("%s: argument %d: %v", qualified, i+1, err)
+			}
+			call.Args[i] = v
+		}
+		results, err := invokeHost(fn, b.callCtx(), call)
+		if err != nil {
+			L.RaiseError("%s: %v", qualified, err)
+		}
+		for i, r := range results {
+			lv, err := toLua(L, r)
+			if err != nil {
+				L.RaiseError("%s: result %d: %v", qualified, i+1, err)
+			}
+			L.Push(lv)
+		}
+		return len(results)
+	}
+}
+
+// invokeHost calls fn, turning a panic into an error.
+func invokeHost(fn HostFunc, ctx context.Context, call *Call) (results []any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn(ctx, call)
+}

@@ -1,0 +1,499 @@
+package lua
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Limits bounds what one call into a script may use. Zero fields mean no limit. Every
+// call (CallJSON, Field, Func.Call, a chunk run by Load or Stage, each reload hook)
+// starts with a fresh budget.
+//
+// What is counted, exactly:
+//
+//   - MaxInstructions counts VM instructions (gopher-lua asks the context installed on
+//     the LState before each one), plus the work done inside the builtins that could
+//     otherwise run unbounded in a single instruction: one per pattern-matching step
+//     in string.find, match, gmatch and gsub, and one per 64 bytes of string built by
+//     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator
+//     and load. Instructions run in coroutines count against the caller's budget.
+//     The count is deterministic: the same call on the same state counts the same.
+//   - MaxExecutionTime is wall-clock time, read from the same counter every 1,024
+//     instructions, so a call stops within a fraction of a millisecond of the
+//     deadline once it is reached (the test asserts 10 ms). A single builtin that
+//     allocates a huge string before the next check can overrun by the time that
+//     allocation takes; MaxMemoryBytes closes that gap.
+//   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
+//     of strings built by the builtins above, plus 16 KiB per coroutine created. A
+//     builtin checks the size of its result before building it, so string.rep("x",
+//     1<<30) fails without allocating. Not counted: table growth through assignment
+//     (t[k] = v, table.insert), which is one instruction per slot and so bounded by
+//     MaxInstructions; strings that Go host functions return; the LState itself.
+//
+// A call that hits a limit returns an *Error matching ErrInstructionLimit,
+// ErrTimeout or ErrMemoryLimit (and ErrLimit); the script stays usable, its state is
+// what the call left behind, and other scripts are unaffected. A script's pcall
+// cannot swallow a limit: the budget stays exhausted, so the next instruction raises
+// the error again until it leaves the call.
+type Limits struct {
+	// MaxMemoryBytes caps the bytes of strings (and coroutines) one call creates.
+	MaxMemoryBytes uint64
+	// MaxInstructions caps the VM instructions (and builtin work units) of one call.
+	MaxInstructions uint64
+	// MaxExecutionTime caps the wall-clock time of one call.
+	MaxExecutionTime time.Duration
+}
+
+func (l Limits) set() bool {
+	return l.MaxMemoryBytes > 0 || l.MaxInstructions > 0 || l.MaxExecutionTime > 0
+}
+
+const (
+	checkEvery   = 1024    // instructions between looks at the clock, the caller's context and Close
+	bytesPerUnit = 64      // bytes a builtin builds per instruction charged
+	threadBytes  = 16 << 10 // charged per coroutine
+)
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// budget is the context.Context installed on a script's LState during a call. The VM
+// calls Done before every instruction; Done counts and, every checkEvery calls or when
+// the instruction budget runs out, checks the other limits. Once a limit is hit Done
+// returns a closed channel, and the VM raises Err().Error() as a Lua error.
+//
+// A budget belongs to one script version and is used only under that script's mutex
+// (or, while staging, by the one goroutine that owns the new version), so its fields
+// need no synchronization; only the runtime's closing flag is shared.
+type budget struct {
+	limits  Limits
+	closing *atomic.Bool
+
+	ctx      context.Context // the caller's, for host functions, Value and cancellation
+	ctxDone  <-chan struct{}
+	deadline time.Time
+
+	count uint64 // instructions and work units so far
+	next  uint64 // count at which check runs
+	mem   uint64 // bytes charged so far
+	spare uint64 // bytes charged but not yet turned into a work unit
+
+	tripped error // ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrClosed or ctx.Err()
+}
+
+// begin resets b for a call under ctx and reports whether b must be installed on the
+// LState: only when there is a limit to enforce or a context that can end the call.
+func (b *budget) begin(ctx context.Context) bool {
+	b.ctx, b.ctxDone = ctx, ctx.Done()
+	b.count, b.mem, b.spare, b.tripped = 0, 0, 0, nil
+	b.next = checkEvery
+	if max := b.limits.MaxInstructions; max > 0 && max < checkEvery {
+		b.next = max + 1
+	}
+	b.deadline = time.Time{}
+	if d := b.limits.MaxExecutionTime; d > 0 {
+		b.deadline = time.Now().Add(d)
+	}
+	if b.ctxDone != nil {
+		select {
+		case <-b.ctxDone: // ended already: fail at the first instruction
+			b.tripped, b.next = ctx.Err(), 0
+		default:
+		}
+	}
+	return b.ctxDone != nil || b.limits.set()
+}
+
+// end drops the caller's context so that the budget does not keep it alive.
+func (b *budget) end() { b.ctx, b.ctxDone = nil, nil }
+
+// callCtx is the context of the call in progress, for host functions.
+func (b *budget) callCtx() context.Context {
+	if b.ctx == nil {
+		return context.Background()
+	}
+	return b.ctx
+}
+
+// Done counts one instruction. It is called by the VM, never blocks, and returns nil
+// while the budget lasts.
+func (b *budget) Done() <-chan struct{} {
+	b.count++
+	if b.count < b.next {
+		return nil
+	}
+	return b.check()
+}
+
+func (b *budget) check() <-chan struct{} {
+	if b.tripped == nil {
+		if b.tripped = b.exceeded(); b.tripped == nil {
+			b.next = b.count + checkEvery
+			if max := b.limits.MaxInstructions; max > 0 && b.next > max {
+				b.next = max + 1
+			}
+			return nil
+		}
+	}
+	b.next = 0
+	return closedChan
+}
+
+func (b *budget) exceeded() error {
+	switch l := b.limits; {
+	case l.MaxInstructions > 0 && b.count > l.MaxInstructions:
+		return ErrInstructionLimit
+	case l.MaxMemoryBytes > 0 && b.mem > l.MaxMemoryBytes:
+		return ErrMemoryLimit
+	case !b.deadline.IsZero() && !time.Now().Before(b.deadline):
+		return ErrTimeout
+	case b.closing != nil && b.closing.Load():
+		return ErrClosed
+	}
+	if b.ctxDone != nil {
+		select {
+		case <-b.ctxDone:
+			return b.ctx.Err()
+		default:
+		}
+	}
+	return nil
+}
+
+// Err is the error the VM raises in Lua once Done has returned a closed channel: the
+// limit, without the Go package prefix ("instruction limit exceeded").
+func (b *budget) Err() error {
+	if le, ok := b.tripped.(*limitError); ok {
+		return luaText(le.what)
+	}
+	return b.tripped
+}
+
+// Deadline returns the call's time limit.
+func (b *budget) Deadline() (time.Time, bool) { return b.deadline, !b.deadline.IsZero() }
+
+// Value forwards to the caller's context.
+func (b *budget) Value(key any) any {
+	if b.ctx == nil {
+		return nil
+	}
+	return b.ctx.Value(key)
+}
+
+type luaText string
+
+func (t luaText) Error() string { return string(t) }
+
+// budgetOf returns the budget installed on L (a script state or one of its
+// coroutines), or nil when the call runs without limits. Its methods accept nil.
+func budgetOf(L *glua.LState) *budget {
+	b, _ := L.Context().(*budget)
+	return b
+}
+
+// charge counts units of builtin work and raises the limit error in Lua when the
+// budget is exhausted.
+func (b *budget) charge(L *glua.LState, units uint64) {
+	if b == nil {
+		return
+	}
+	b.count += units
+	if b.count >= b.next && b.check() != nil {
+		L.RaiseError("%s", b.Err().Error())
+	}
+}
+
+// alloc charges n bytes that a builtin is about to build: memory, and one work unit
+// per bytesPerUnit.
+func (b *budget) alloc(L *glua.LState, n uint64) {
+	if b == nil {
+		return
+	}
+	b.mem += n
+	if max := b.limits.MaxMemoryBytes; max > 0 && b.mem > max && b.tripped == nil {
+		b.tripped, b.next = ErrMemoryLimit, 0
+	}
+	b.spare += n
+	units := b.spare / bytesPerUnit
+	b.spare %= bytesPerUnit
+	b.charge(L, units)
+}
+
+// reserve fails the call if n more bytes could not be charged, without charging them:
+// for builtins that know only an upper bound of their result before building it.
+func (b *budget) reserve(L *glua.LState, n uint64) {
+	if b == nil {
+		return
+	}
+	l := b.limits
+	switch {
+	case l.MaxMemoryBytes > 0 && (n > l.MaxMemoryBytes || b.mem+n > l.MaxMemoryBytes):
+		b.tripped = ErrMemoryLimit
+	case l.MaxInstructions > 0 && b.count+n/bytesPerUnit > l.MaxInstructions:
+		b.tripped = ErrInstructionLimit
+	default:
+		return
+	}
+	b.next = 0
+	L.RaiseError("%s", b.Err().Error())
+}
+
+// installCaps replaces the string and table builtins that can build big strings, and
+// sets the function the compiler routes the .. operator through (see compile.go).
+func installCaps(L *glua.LState) {
+	str := L.GetGlobal("string").(*glua.LTable)
+	format := str.RawGetString("format").(*glua.LFunction).GFunction
+	for name, fn := range map[string]glua.LGFunction{
+		"rep":     capRep,
+		"upper":   func(L *glua.LState) int { return mapBytes(L, upperByte) },
+		"lower":   func(L *glua.LState) int { return mapBytes(L, lowerByte) },
+		"reverse": capReverse,
+		"format":  func(L *glua.LState) int { return capFormat(L, format) },
+	} {
+		str.RawSetString(name, L.NewFunction(fn))
+	}
+	tbl := L.GetGlobal("table").(*glua.LTable)
+	tbl.RawSetString("concat", L.NewFunction(capTableConcat))
+	L.SetGlobal(concatName, L.NewFunction(capConcat))
+}
+
+func capRep(L *glua.LState) int {
+	s, n := L.CheckString(1), L.CheckInt(2)
+	if n <= 0 || s == "" {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	if uint64(n) > math.MaxInt/uint64(len(s)) {
+		L.RaiseError("resulting string too large")
+	}
+	total := len(s) * n
+	b := budgetOf(L)
+	b.reserve(L, uint64(total))
+	var w strings.Builder
+	w.Grow(total)
+	w.WriteString(s)
+	b.alloc(L, uint64(len(s)))
+	for w.Len() < total { // doubling, charged and checked per chunk of at most 1 MiB
+		chunk := min(w.Len(), total-w.Len(), 1<<20)
+		b.alloc(L, uint64(chunk))
+		w.WriteString(w.String()[:chunk])
+	}
+	L.Push(glua.LString(w.String()))
+	return 1
+}
+
+func upperByte(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c - 'A' + 'a'
+	}
+	return c
+}
+
+// mapBytes is string.upper and string.lower: byte-wise ASCII, as in C Lua, so the
+// result is exactly as long as the input.
+func mapBytes(L *glua.LState, f func(byte) byte) int {
+	s := L.CheckString(1)
+	budgetOf(L).alloc(L, uint64(len(s)))
+	out := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		out[i] = f(s[i])
+	}
+	L.Push(glua.LString(out))
+	return 1
+}
+
+func capReverse(L *glua.LState) int {
+	s := L.CheckString(1)
+	budgetOf(L).alloc(L, uint64(len(s)))
+	out := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		out[len(s)-1-i] = s[i]
+	}
+	L.Push(glua.LString(out))
+	return 1
+}
+
+// capFormat bounds gopher-lua's string.format (a thin layer over fmt.Sprintf) by an
+// upper bound of its result computed from the format and the arguments, then charges
+// the real size.
+func capFormat(L *glua.LState, format glua.LGFunction) int {
+	f := L.CheckString(1)
+	b := budgetOf(L)
+	if b != nil {
+		b.reserve(L, formatBound(L, f))
+	}
+	n := format(L)
+	b.alloc(L, uint64(len(L.ToString(-1))))
+	return n
+}
+
+// formatBound is an upper bound of fmt.Sprintf's output: the format itself, plus for
+// each verb its numeric width and precision (fmt refuses more than 1e6) and the
+// longest argument as that verb could print it: four bytes per byte for %q, %x and
+// %X, one otherwise, and at least 400 bytes (a %f of a large number).
+func formatBound(L *glua.LState, f string) uint64 {
+	longest := uint64(0)
+	for i := 2; i <= L.GetTop(); i++ {
+		if s, ok := L.Get(i).(glua.LString); ok {
+			longest = max(longest, uint64(len(s)))
+		}
+	}
+	bound := uint64(len(f))
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			continue
+		}
+		num := uint64(0)
+		for i++; i < len(f) && strings.IndexByte("0123456789.+- #[]*", f[i]) >= 0; i++ {
+			if c := f[i]; '0' <= c && c <= '9' {
+				num = min(num*10+uint64(c-'0'), 1e6)
+				continue
+			}
+			bound, num = bound+num, 0
+		}
+		arg := longest
+		if i < len(f) && strings.IndexByte("qxX", f[i]) >= 0 {
+			arg = 4*longest + 2
+		}
+		bound += num + max(arg, 400) + 64
+	}
+	return bound
+}
+
+// capTableConcat is table.concat(t [, sep [, i [, j]]]) with the result's size
+// charged before it is built.
+func capTableConcat(L *glua.LState) int {
+	t := L.CheckTable(1)
+	sep := L.OptString(2, "")
+	i, j := L.OptInt(3, 1), L.OptInt(4, t.Len())
+	if i > j {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	total := uint64(j-i) * uint64(len(sep))
+	for k := i; k <= j; k++ {
+		v := t.RawGetInt(k)
+		if !glua.LVCanConvToString(v) {
+			L.RaiseError("invalid value (at index %d) in table for 'concat'", k)
+		}
+		total += uint64(len(glua.LVAsString(v)))
+	}
+	budgetOf(L).alloc(L, total)
+	var w strings.Builder
+	w.Grow(int(total))
+	for k := i; k <= j; k++ {
+		w.WriteString(glua.LVAsString(t.RawGetInt(k)))
+		if k < j {
+			w.WriteString(sep)
+		}
+	}
+	L.Push(glua.LString(w.String()))
+	return 1
+}
+
+// capConcat is the .. operator: concat(a, b, c) is a .. b .. c. It keeps Lua's
+// semantics (right to left, strings and numbers joined, __concat otherwise) and charges
+// the bytes it builds.
+func capConcat(L *glua.LState) int {
+	top := L.GetTop()
+	rhs := L.Get(top)
+	for i := top - 1; i >= 1; {
+		lhs := L.Get(i)
+		if glua.LVCanConvToString(lhs) && glua.LVCanConvToString(rhs) {
+			first := i // join the longest run of strings and numbers at once
+			for first > 1 && glua.LVCanConvToString(L.Get(first-1)) {
+				first--
+			}
+			total := uint64(len(glua.LVAsString(rhs)))
+			for k := first; k <= i; k++ {
+				total += uint64(len(glua.LVAsString(L.Get(k))))
+			}
+			budgetOf(L).alloc(L, total)
+			var w strings.Builder
+			w.Grow(int(total))
+			for k := first; k <= i; k++ {
+				w.WriteString(glua.LVAsString(L.Get(k)))
+			}
+			w.WriteString(glua.LVAsString(rhs))
+			rhs, i = glua.LString(w.String()), first-1
+			continue
+		}
+		op := L.GetMetaField(lhs, "__concat")
+		if op == glua.LNil {
+			op = L.GetMetaField(rhs, "__concat")
+		}
+		if op == glua.LNil {
+			bad := lhs
+			if glua.LVCanConvToString(lhs) {
+				bad = rhs
+			}
+			L.RaiseError("attempt to concatenate a %s value", bad.Type().String())
+		}
+		L.Push(op)
+		L.Push(lhs)
+		L.Push(rhs)
+		L.Call(2, 1)
+		rhs = L.Get(-1)
+		L.Pop(1)
+		i--
+	}
+	L.Push(rhs)
+	return 1
+}
+
+// openCoroutine opens the coroutine library with create, resume and wrap replaced so
+// that every coroutine runs on the budget of the call that resumes it: its
+// instructions count against that call's limits. Each coroutine is charged
+// threadBytes of memory when created.
+func openCoroutine(L *glua.LState) {
+	L.Push(L.NewFunction(glua.OpenCoroutine))
+	L.Push(glua.LString(glua.CoroutineLibName))
+	L.Call(1, 0)
+	co := L.GetGlobal(glua.CoroutineLibName).(*glua.LTable)
+	create := co.RawGetString("create").(*glua.LFunction).GFunction
+	resume := co.RawGetString("resume").(*glua.LFunction).GFunction
+	newThread := func(L *glua.LState) *glua.LState {
+		budgetOf(L).alloc(L, threadBytes)
+		create(L)
+		return L.ToThread(-1)
+	}
+	bind := func(L, th *glua.LState) {
+		if ctx := L.Context(); ctx != nil {
+			th.SetContext(ctx)
+		} else {
+			th.RemoveContext()
+		}
+	}
+	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
+		bind(L, newThread(L))
+		return 1
+	}))
+	co.RawSetString("resume", L.NewFunction(func(L *glua.LState) int {
+		bind(L, L.CheckThread(1))
+		return resume(L)
+	}))
+	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
+		th := newThread(L)
+		L.Push(L.NewFunction(func(L *glua.LState) int {
+			L.Insert(th, 1)
+			bind(L, th)
+			n := resume(L)
+			if ok := L.Get(-n); ok != glua.LTrue {
+				L.Error(L.Get(-n+1), 0)
+			}
+			return n - 1
+		}))
+		return 1
+	}))
+}

@@ -1,0 +1,177 @@
+package lua
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// ReloadReport describes a committed reload.
+type ReloadReport struct {
+	// Script is the script's name.
+	Script string
+	// Carried are the top-level fields copied from the old module, sorted.
+	Carried []string
+	// Saved reports whether the old version's on_save ran.
+	Saved bool
+	// Restored reports whether the new version's on_restore ran.
+	Restored bool
+	// Blocked is how long the script's callers were held: carrying the state,
+	// running the hooks and swapping.
+	Blocked time.Duration
+}
+
+// Staged is a new version of a script, compiled and run but not yet live. Staging
+// does the slow part of a reload (compiling and running the chunk) without holding
+// the script, so callers keep calling the old version meanwhile; Commit then holds
+// them only for the state copy, the hooks and the swap. A Staged is safe for
+// concurrent use; it is spent by its first Commit or Discard.
+type Staged struct {
+	mu   sync.Mutex
+	s    *script
+	v    *version // nil once spent
+	name string
+}
+
+// Stage compiles src and runs it as the next version of script id, in a fresh LState
+// with the script's limits. The live version is not touched and its callers are not
+// blocked; nothing the new chunk does (its globals included) reaches it. A syntax
+// error, a runtime error, a limit or a chunk that returns a non-table fails Stage.
+// Stage is safe for concurrent use.
+func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged, error) {
+	s, err := rt.script("reload", id)
+	if err != nil {
+		return nil, err
+	}
+	v, err := rt.build(ctx, "reload", s, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Staged{s: s, v: v, name: s.name}, nil
+}
+
+// Fields returns the sorted data fields of the staged module, as its chunk left it.
+func (st *Staged) Fields() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.v == nil {
+		return nil
+	}
+	fields, _ := moduleNames(st.v.module)
+	return fields
+}
+
+// Functions returns the sorted function names of the staged module.
+func (st *Staged) Functions() []string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.v == nil {
+		return nil
+	}
+	_, funcs := moduleNames(st.v.module)
+	return funcs
+}
+
+// Commit makes the staged version live, with the script's callers held meanwhile:
+//
+//  1. every non-function field of the old module is deep-copied into the new one,
+//     the old value winning (see Runtime documentation for what is copied);
+//  2. if the new module has on_save and on_restore, or the old one has on_save, the
+//     old on_save() runs, then the new on_restore(saved) with a copy of its result;
+//  3. the new version replaces the old, whose LState is closed.
+//
+// If a hook fails or hits a limit, the old version stays live with its module as it
+// was (what on_save changed in tables reachable from the module is undone) and
+// Commit returns an *Error naming the hook. Either way the Staged is spent.
+func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	rep := ReloadReport{Script: st.name}
+	nv := st.v
+	if nv == nil {
+		return rep, fmt.Errorf("lua: commit %s: %w: already committed or discarded", st.name, ErrClosed)
+	}
+	st.v = nil
+	s := st.s
+	s.mu.Lock()
+	start := time.Now()
+	ov := s.cur
+	var err error
+	if ov == nil {
+		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
+	} else if err = swap(ctx, s.name, ov, nv, &rep); err == nil {
+		s.cur = nv
+	}
+	rep.Blocked = time.Since(start)
+	s.mu.Unlock()
+	if err != nil {
+		nv.L.Close()
+		return rep, err
+	}
+	ov.L.Close()
+	return rep, nil
+}
+
+// swap carries the state of ov into nv and runs the hooks; the caller swaps.
+func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport) error {
+	c := newCopier(nv.L)
+	rep.Carried = c.carry(ov.module, nv.module)
+	save := ov.module.RawGetString("on_save")
+	restore := nv.module.RawGetString("on_restore")
+	hasSave := save.Type() == glua.LTFunction
+	hasRestore := restore.Type() == glua.LTFunction
+	newHasSave := nv.module.RawGetString("on_save").Type() == glua.LTFunction
+	if !hasSave && !(newHasSave && hasRestore) {
+		return nil
+	}
+	var saved glua.LValue = glua.LNil
+	var snap snapshot
+	if hasSave {
+		snap = takeSnapshot(ov.module)
+		ov.L.Push(save)
+		if err := ov.pcall(ctx, 0, 1); err != nil {
+			snap.restore()
+			return ov.fail(err, "reload", name, "on_save")
+		}
+		saved, _ = c.value(ov.L.Get(-1))
+		ov.L.Pop(1)
+		rep.Saved = true
+	}
+	if hasRestore {
+		nv.L.Push(restore)
+		nv.L.Push(saved)
+		if err := nv.pcall(ctx, 1, 0); err != nil {
+			snap.restore()
+			rep.Saved = false
+			return nv.fail(err, "reload", name, "on_restore")
+		}
+		rep.Restored = true
+	}
+	return nil
+}
+
+// Discard drops the staged version. It is idempotent, and a no-op after Commit.
+func (st *Staged) Discard(ctx context.Context) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.v != nil {
+		st.v.L.Close()
+		st.v = nil
+	}
+}
+
+// ReloadScript replaces script id with src, carrying its state: Stage, then Commit.
+// On any error (syntax, runtime error in the chunk or a hook, a limit, a chunk that
+// returns a non-table) the old version stays live with exactly its state, and the
+// error names the script and the line. ReloadScript is safe for concurrent use.
+func (rt *Runtime) ReloadScript(ctx context.Context, id ScriptID, src []byte) error {
+	st, err := rt.Stage(ctx, id, src)
+	if err != nil {
+		return err
+	}
+	_, err = st.Commit(ctx)
+	return err
+}

@@ -1,0 +1,202 @@
+package lua
+
+import (
+	"math/rand/v2"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Libraries is a set of optional Lua libraries. The base library (without the holes
+// listed in the package documentation), string, table and math are always open; a
+// Runtime opens the ones in Config.Libraries in every script as well.
+type Libraries uint32
+
+const (
+	// LibCoroutine opens coroutine. A coroutine runs on the budget of the call that
+	// resumes it: its instructions count against that call's limits.
+	LibCoroutine Libraries = 1 << iota
+	// LibOS opens os without os.exit, which would end the host process. os.execute,
+	// os.remove and os.rename reach the system: open LibOS only for trusted scripts.
+	LibOS
+	// LibIO opens io, which reads and writes files and the process's standard streams.
+	LibIO
+	// LibDebug opens debug, which can read and change any local, upvalue and
+	// metatable: it defeats the sandbox.
+	LibDebug
+	// LibPackage opens package and require/module, which load Lua files from
+	// package.path. Loaded code is not routed through the capped .. operator.
+	LibPackage
+	// LibChannel opens gopher-lua's channel library. A channel.select or receive
+	// that blocks cannot be interrupted by any limit.
+	LibChannel
+)
+
+// stateOptions keep an LState small (about 26 KiB before libraries) and let its
+// stacks grow on demand: 1,024 nested calls, 256 Ki registry slots (4 MiB).
+var stateOptions = glua.Options{
+	SkipOpenLibs:        true,
+	CallStackSize:       1024,
+	RegistrySize:        1024,
+	RegistryMaxSize:     256 << 10,
+	RegistryGrowStep:    1024,
+	MinimizeStackMemory: true,
+}
+
+// sandboxHoles are base-library globals no script gets: they reach the real
+// globals (getfenv(0)), the file system (dofile, loadfile), the Go runtime
+// (collectgarbage runs runtime.GC; _printregs prints to stdout), or load code that
+// bypasses the capped compiler (load and loadstring are replaced, see below).
+var sandboxHoles = []string{"getfenv", "setfenv", "dofile", "loadfile", "collectgarbage", "_printregs", "require", "module"}
+
+// newState builds a sandboxed LState for one version of a script: libraries, caps,
+// print, source-only load, a private random generator, and the host modules.
+func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]HostFunc) *glua.LState {
+	L := glua.NewState(stateOptions)
+	open := func(lib string, fn glua.LGFunction) {
+		L.Push(L.NewFunction(fn))
+		L.Push(glua.LString(lib))
+		L.Call(1, 0)
+	}
+	open(glua.BaseLibName, glua.OpenBase)
+	open(glua.TabLibName, glua.OpenTable)
+	open(glua.StringLibName, glua.OpenString)
+	open(glua.MathLibName, glua.OpenMath)
+	for _, hole := range sandboxHoles {
+		L.SetGlobal(hole, glua.LNil)
+	}
+	str := L.GetGlobal("string").(*glua.LTable)
+	str.RawSetString("dump", glua.LNil)
+	installCaps(L)
+	installPatterns(L)
+	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int { return rt.print(L, name) }))
+	L.SetGlobal("loadstring", L.NewFunction(baseLoadString))
+	L.SetGlobal("load", L.NewFunction(baseLoad))
+	installRandom(L)
+
+	libs := rt.cfg.Libraries
+	if libs&LibCoroutine != 0 {
+		openCoroutine(L)
+	}
+	if libs&LibOS != 0 {
+		open(glua.OsLibName, glua.OpenOs)
+		L.GetGlobal(glua.OsLibName).(*glua.LTable).RawSetString("exit", glua.LNil)
+	}
+	if libs&LibIO != 0 {
+		open(glua.IoLibName, glua.OpenIo)
+	}
+	if libs&LibDebug != 0 {
+		open(glua.DebugLibName, glua.OpenDebug)
+	}
+	if libs&LibPackage != 0 {
+		open(glua.LoadLibName, glua.OpenPackage)
+	}
+	if libs&LibChannel != 0 {
+		open(glua.ChannelLibName, glua.OpenChannel)
+	}
+	installHosts(L, name, b, hosts)
+	return L
+}
+
+// print writes its arguments, separated by tabs, to Config.Stdout as one line, or
+// logs them on Config.Logger with the script's name.
+func (rt *Runtime) print(L *glua.LState, name string) int {
+	var w strings.Builder
+	for i := 1; i <= L.GetTop(); i++ {
+		if i > 1 {
+			w.WriteByte('\t')
+		}
+		w.WriteString(L.ToStringMeta(L.Get(i)).String())
+	}
+	if rt.cfg.Stdout == nil {
+		rt.logger.Info(w.String(), "script", name)
+		return 0
+	}
+	w.WriteByte('\n')
+	rt.printMu.Lock()
+	defer rt.printMu.Unlock()
+	_, _ = rt.cfg.Stdout.Write([]byte(w.String()))
+	return 0
+}
+
+// baseLoadString is loadstring(s [, chunkname]): source only, compiled like every
+// chunk (so .. stays capped), with the calling script's globals as environment.
+func baseLoadString(L *glua.LState) int {
+	return loadSource(L, L.CheckString(1), L.OptString(2, "<string>"))
+}
+
+// baseLoad is load(s | f [, chunkname]), where f returns the source in pieces.
+func baseLoad(L *glua.LState) int {
+	name := L.OptString(2, "<string>")
+	if s, ok := L.Get(1).(glua.LString); ok {
+		return loadSource(L, string(s), name)
+	}
+	f := L.CheckFunction(1)
+	var src strings.Builder
+	for {
+		L.Push(f)
+		L.Call(0, 1)
+		piece := L.Get(-1)
+		L.Pop(1)
+		if piece == glua.LNil || piece == glua.LString("") {
+			break
+		}
+		s, ok := piece.(glua.LString)
+		if !ok {
+			L.Push(glua.LNil)
+			L.Push(glua.LString("reader function must return a string"))
+			return 2
+		}
+		budgetOf(L).alloc(L, uint64(len(s)))
+		src.WriteString(string(s))
+	}
+	return loadSource(L, src.String(), name)
+}
+
+func loadSource(L *glua.LState, src, name string) int {
+	if strings.HasPrefix(src, "\x1b") {
+		L.Push(glua.LNil)
+		L.Push(glua.LString("attempt to load a binary chunk"))
+		return 2
+	}
+	budgetOf(L).alloc(L, uint64(len(src)))
+	proto, err := compileChunk(name, src)
+	if err != nil {
+		L.Push(glua.LNil)
+		L.Push(glua.LString(err.(*Error).Message))
+		return 2
+	}
+	L.Push(L.NewFunctionFromProto(proto))
+	return 1
+}
+
+// installRandom gives the state its own generator: gopher-lua's math.random uses the
+// process-wide one, so math.randomseed in one script changed the numbers of all.
+func installRandom(L *glua.LState) {
+	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	math := L.GetGlobal(glua.MathLibName).(*glua.LTable)
+	math.RawSetString("random", L.NewFunction(func(L *glua.LState) int {
+		switch L.GetTop() {
+		case 0:
+			L.Push(glua.LNumber(rng.Float64()))
+			return 1
+		case 1:
+			return pushRandom(L, rng, 1, L.CheckInt64(1))
+		default:
+			return pushRandom(L, rng, L.CheckInt64(1), L.CheckInt64(2))
+		}
+	}))
+	math.RawSetString("randomseed", L.NewFunction(func(L *glua.LState) int {
+		seed := uint64(L.CheckInt64(1))
+		rng = rand.New(rand.NewPCG(seed, seed))
+		return 0
+	}))
+}
+
+func pushRandom(L *glua.LState, rng *rand.Rand, lo, hi int64) int {
+	if lo > hi {
+		L.RaiseError("interval is empty")
+	}
+	L.Push(glua.LNumber(lo + rng.Int64N(hi-lo+1)))
+	return 1
+}

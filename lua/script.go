@@ -1,0 +1,160 @@
+package lua
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// script is one loaded script: its current version behind a mutex that serializes
+// every use of that version's LState.
+type script struct {
+	id     ScriptID
+	name   string
+	limits Limits
+
+	mu  sync.Mutex
+	cur *version // nil once unloaded
+}
+
+// version is one version of a script: a chunk run in its own LState, the module table
+// it returned, and the budget installed on the LState during calls.
+type version struct {
+	L       *glua.LState
+	module  *glua.LTable
+	budget  *budget
+	numbers numberBoxes // for Func.Call's arguments
+}
+
+func (s *script) unload() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur != nil {
+		s.cur.L.Close()
+		s.cur = nil
+	}
+}
+
+// live returns the current version; the caller holds s.mu.
+func (s *script) live(op string) (*version, error) {
+	if s.cur == nil {
+		return nil, fmt.Errorf("lua: %s %s: %w", op, s.name, ErrNotFound)
+	}
+	return s.cur, nil
+}
+
+// LoadScript compiles src, runs it in a new sandboxed LState and keeps the module
+// table it returns, with the Runtime's default limits. It is Load with nil options.
+func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (ScriptID, error) {
+	return rt.Load(ctx, name, src, nil)
+}
+
+// Load compiles src as a script named name (the name errors and tracebacks show),
+// runs the chunk under the script's limits, and keeps the table it returns as the
+// script's module. The chunk must return a table (ErrNotTable). Load is safe for
+// concurrent use; it fixes the host functions (see Define).
+func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
+	s := &script{name: name, limits: rt.cfg.Limits}
+	if opts != nil && opts.Limits != nil {
+		s.limits = *opts.Limits
+	}
+	v, err := rt.build(ctx, "load", s, src)
+	if err != nil {
+		return 0, err
+	}
+	s.cur = v
+	if err := rt.add(s); err != nil {
+		v.L.Close()
+		return 0, fmt.Errorf("lua: load %s: %w", name, err)
+	}
+	return s.id, nil
+}
+
+// build compiles src and runs it in a new version of s. Nothing it does touches the
+// script's current version.
+func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (v *version, err error) {
+	hosts, err := rt.freeze()
+	if err != nil {
+		return nil, fmt.Errorf("lua: %s %s: %w", op, s.name, err)
+	}
+	proto, err := compileChunk(s.name, string(src))
+	if err != nil {
+		err.(*Error).Op = op
+		return nil, err
+	}
+	b := &budget{limits: s.limits, closing: &rt.closing}
+	v = &version{budget: b}
+	defer func() { // library setup runs Lua calls outside a pcall
+		if r := recover(); r != nil {
+			err = &Error{Op: op, Script: s.name, Message: fmt.Sprint(r), Kind: ErrRuntime}
+		}
+		if err != nil && v.L != nil {
+			v.L.Close()
+		}
+	}()
+	v.L = rt.newState(s.name, b, hosts)
+	v.L.Push(v.L.NewFunctionFromProto(proto))
+	if err := v.pcall(ctx, 0, 1); err != nil {
+		return nil, v.fail(err, op, s.name, "main chunk")
+	}
+	ret := v.L.Get(-1)
+	v.L.Pop(1)
+	t, ok := ret.(*glua.LTable)
+	if !ok {
+		return nil, &Error{Op: op, Script: s.name, Function: "main chunk", Kind: ErrNotTable,
+			Message: fmt.Sprintf("%s: the chunk returned %s, want the module table", s.name, ret.Type())}
+	}
+	v.module = t
+	return v, nil
+}
+
+// pcall calls the function below the nargs arguments on top of v's stack, under a
+// fresh budget for ctx. Results are left on the stack as PCall leaves them.
+func (v *version) pcall(ctx context.Context, nargs, nret int) error {
+	if v.budget.begin(ctx) {
+		v.L.SetContext(v.budget)
+	} else {
+		v.L.RemoveContext()
+	}
+	err := v.L.PCall(nargs, nret, nil)
+	v.budget.end()
+	return err
+}
+
+// fail turns an error from pcall into an *Error: its kind is the limit that ended the
+// call, if one did, else ErrRuntime.
+func (v *version) fail(err error, op, script, function string) *Error {
+	e := &Error{Op: op, Script: script, Function: function, Kind: ErrRuntime, Message: err.Error()}
+	if v.budget.tripped != nil {
+		e.Kind = v.budget.tripped
+	}
+	var api *glua.ApiError
+	if errors.As(err, &api) {
+		e.Message = api.Object.String()
+		e.Traceback = api.StackTrace
+	}
+	e.Line = lineOf(script, e.Message)
+	return e
+}
+
+// get reads module[key] like Lua would, __index included. A metamethod runs
+// protected, under a budget for ctx.
+func (v *version) get(ctx context.Context, op, script, key string) (glua.LValue, error) {
+	if lv := v.module.RawGetString(key); lv != glua.LNil || v.module.Metatable == glua.LNil {
+		return lv, nil
+	}
+	L := v.L
+	L.Push(L.NewFunction(func(L *glua.LState) int {
+		L.Push(L.GetField(v.module, key))
+		return 1
+	}))
+	if err := v.pcall(ctx, 0, 1); err != nil {
+		return glua.LNil, v.fail(err, op, script, key)
+	}
+	lv := L.Get(-1)
+	L.Pop(1)
+	return lv, nil
+}
