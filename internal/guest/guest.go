@@ -10,6 +10,7 @@
 //	counter_v1, counter_v2, counter_v3  the founding document's counter, plus version() and tick()
 //	add_v1, add_v2                      add(i32, i32) and add(i32, i32, i32)
 //	log_v1, log_v2                      import host.log(ptr, len) and call it with different messages
+//	log_init                            calls host.log from _initialize, while it is being instantiated
 //	missing_import                      imports host.missing, which no runtime defines
 //	json_state, json_state_v2           JSON state through alloc/get_state/set_state/echo; traps and runaway code (v1)
 //	start_trap                          its start function traps
