@@ -89,7 +89,7 @@ func (v *version) function(ctx context.Context, script, name string) (glua.LValu
 	}
 	if f.Type() != glua.LTFunction {
 		return nil, &Error{Op: "call", Script: script, Function: name, Kind: ErrNoFunction,
-			Message: fmt.Sprintf("%s: the module has no function %s (%s)", script, name, f.Type())}
+			Message: fmt.Sprintf("%s: the module's %s is %s, not a function", script, name, f.Type())}
 	}
 	return f, nil
 }

@@ -26,7 +26,7 @@ const concatName = ".."
 func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 	chunk, perr := parse.Parse(strings.NewReader(src), name)
 	if perr != nil {
-		return nil, syntaxError(name, perr)
+		return nil, syntaxError(name, src, perr)
 	}
 	var r concatRewriter
 	r.stmts(chunk)
@@ -45,19 +45,20 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 	}()
 	proto, cerr := glua.Compile(chunk, name)
 	if cerr != nil {
-		return nil, syntaxError(name, cerr)
+		return nil, syntaxError(name, src, cerr)
 	}
 	return proto, nil
 }
 
-func syntaxError(name string, err error) *Error {
+func syntaxError(name, src string, err error) *Error {
 	e := &Error{Script: name, Message: err.Error(), Kind: ErrCompile}
 	var perr *parse.Error
 	var cerr *glua.CompileError
 	switch {
 	case errors.As(err, &perr):
 		if perr.Pos.Line == parse.EOF {
-			e.Message = fmt.Sprintf("%s: %s at end of file", name, perr.Message)
+			e.Line = strings.Count(strings.TrimRight(src, "\n"), "\n") + 1
+			e.Message = fmt.Sprintf("%s:%d: %s at end of file", name, e.Line, perr.Message)
 			break
 		}
 		e.Line = perr.Pos.Line

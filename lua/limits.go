@@ -54,8 +54,8 @@ func (l Limits) set() bool {
 }
 
 const (
-	checkEvery   = 1024    // instructions between looks at the clock, the caller's context and Close
-	bytesPerUnit = 64      // bytes a builtin builds per instruction charged
+	checkEvery   = 1024     // instructions between looks at the clock, the caller's context and Close
+	bytesPerUnit = 64       // bytes a builtin builds per instruction charged
 	threadBytes  = 16 << 10 // charged per coroutine
 )
 

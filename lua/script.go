@@ -75,7 +75,7 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 
 // build compiles src and runs it in a new version of s. Nothing it does touches the
 // script's current version.
-func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (v *version, err error) {
+func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (_ *version, err error) {
 	hosts, err := rt.freeze()
 	if err != nil {
 		return nil, fmt.Errorf("lua: %s %s: %w", op, s.name, err)
@@ -86,7 +86,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 		return nil, err
 	}
 	b := &budget{limits: s.limits, closing: &rt.closing}
-	v = &version{budget: b}
+	v := &version{budget: b}
 	defer func() { // library setup runs Lua calls outside a pcall
 		if r := recover(); r != nil {
 			err = &Error{Op: op, Script: s.name, Message: fmt.Sprint(r), Kind: ErrRuntime}

@@ -1,0 +1,320 @@
+package lua_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// echo returns its arguments unchanged, and describe how Lua sees them.
+const echoScript = `
+local M = {}
+function M.echo(...) return ... end
+function M.types(...)
+  local out = {}
+  for i = 1, select("#", ...) do out[i] = type((select(i, ...))) end
+  return table.concat(out, ",")
+end
+function M.count(...) return select("#", ...) end
+return M`
+
+func TestCallJSONArguments(t *testing.T) {
+	type pos struct {
+		X, Y int
+		Tag  string `json:"tag"`
+	}
+	tests := []struct {
+		name  string
+		arg   any
+		types string
+		json  string
+	}{
+		{"float", 0.016, "number", "0.016"},
+		{"int", 7, "number", "7"},
+		{"int64", int64(-3), "number", "-3"},
+		{"uint8 via json", uint8(200), "number", "200"},
+		{"string", "hi", "string", `"hi"`},
+		{"bool", true, "boolean", "true"},
+		{"nil", nil, "nil", "null"},
+		{"slice", []any{1, "a", false}, "table", `[1,"a",false]`},
+		{"map", map[string]any{"a": 1, "b": []any{2}}, "table", `{"a":1,"b":[2]}`},
+		{"struct via json", pos{1, 2, "p"}, "table", `{"X":1,"Y":2,"tag":"p"}`},
+		{"typed slice via json", []int{4, 5}, "table", `[4,5]`},
+		{"raw message", json.RawMessage(`{"hp":[1,2]}`), "table", `{"hp":[1,2]}`},
+		{"raw number", json.RawMessage(`12.5`), "number", `12.5`},
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "echo.lua", echoScript)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := call(t, rt, id, "types", tt.arg); got != `"`+tt.types+`"` {
+				t.Errorf("Lua sees %s, want %s", got, tt.types)
+			}
+			if got := call(t, rt, id, "echo", tt.arg); !jsonEqual(t, got, tt.json) {
+				t.Errorf("round trip %s, want %s", got, tt.json)
+			}
+		})
+	}
+	if got := call(t, rt, id, "count", 1, nil, "x", nil); got != "4" {
+		t.Errorf("4 args arrive as %s parameters", got)
+	}
+	_, err := rt.CallJSON(context.Background(), id, "echo", json.RawMessage(`{bad`))
+	if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "argument 1") {
+		t.Errorf("bad raw message: %v, want ErrJSON naming argument 1", err)
+	}
+	_, err = rt.CallJSON(context.Background(), id, "echo", make(chan int))
+	if !errors.Is(err, lua.ErrJSON) {
+		t.Errorf("channel argument: %v, want ErrJSON", err)
+	}
+}
+
+func TestCallJSONResults(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"none", `return`, `null`},
+		{"nil", `return nil`, `null`},
+		{"integer has no fraction", `return 3`, `3`},
+		{"big integer", `return 2^53`, `9007199254740992`},
+		{"fraction", `return 0.25`, `0.25`},
+		{"negative zero", `return -0.0`, `0`},
+		{"string escapes", `return "a\"b\\c\n\t\1"`, `"a\"b\\c\n\t\u0001"`},
+		{"invalid utf8", `return "\255"`, `"\ufffd"`},
+		{"array", `return {1, 2, 3}`, `[1,2,3]`},
+		{"nested", `return {enemies = {{id = 1}, {id = 2}}}`, `{"enemies":[{"id":1},{"id":2}]}`},
+		{"sparse is an object", `return {[1] = "a", [3] = "c"}`, `{"1":"a","3":"c"}`},
+		{"mixed is an object", `return {1, x = 2}`, `{"1":1,"x":2}`},
+		{"zero index is an object", `return {[0] = "z", [1] = "a"}`, `{"0":"z","1":"a"}`},
+		{"empty table is an object", `return {}`, `{}`},
+		{"keys sorted", `return {b = 1, a = 2, c = 3}`, `{"a":2,"b":1,"c":3}`},
+		{"shared subtable twice", `local s = {1}; return {a = s, b = s}`, `{"a":[1],"b":[1]}`},
+		{"several values", `return 1, "two", {3}`, `[1,"two",[3]]`},
+		{"metatable ignored", `return setmetatable({}, {__index = {x = 1}})`, `{}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "r.lua", "local M = {}\nfunction M.f() "+tt.body+" end\nreturn M")
+			if got := call(t, rt, id, "f"); got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCallJSONResultErrors(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+	}{
+		{"function deep", `return {enemies = {{}, {ai = function() end}}}`, "f result: field enemies[2].ai: cannot convert function"},
+		{"cycle", `local t = {}; t.self = t; return t`, "f result: field self: cyclic table"},
+		{"float key", `return {[1.5] = true}`, "table key 1.5 is not an integer"},
+		{"boolean key", `return {[true] = 1}`, "table key of type boolean"},
+		{"odd string key", `return {["a b"] = {function() end}}`, `field ["a b"][1]: cannot convert function`},
+		{"NaN", `return 0/0`, "cannot convert"},
+		{"infinity", `return {x = 1/0}`, "field x: cannot convert"},
+		{"userdata", `return newproxy()`, "cannot convert userdata"},
+		{"second result", `return 1, print`, "result 2: cannot convert function"},
+		{"duplicate key", `return {[1] = 1, ["1"] = 2, x = 3}`, `duplicate key "1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "r.lua", "local M = {}\nfunction M.f() "+tt.body+" end\nreturn M")
+			_, err := rt.CallJSON(context.Background(), id, "f")
+			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrJSON containing %q", err, tt.want)
+			}
+			if e := asError(t, err); e.Script != "r.lua" || e.Function != "f" {
+				t.Errorf("error names %q %q", e.Script, e.Function)
+			}
+		})
+	}
+}
+
+func TestCallErrors(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "enemy.lua", `
+local M = { n = 0, data = 5 }
+function M.on_update(dt)
+  M.n = M.n + 1
+  if dt < 0 then
+    local target = nil
+    return target.health
+  end
+  return M.n
+end
+return M`)
+	_, err := rt.CallJSON(ctx, id, "on_update", -1)
+	e := asError(t, err)
+	if !errors.Is(err, lua.ErrRuntime) || e.Script != "enemy.lua" || e.Function != "on_update" || e.Line != 7 {
+		t.Errorf("error %+v", e)
+	}
+	if !strings.Contains(err.Error(), "enemy.lua:7:") || !strings.Contains(e.Traceback, "enemy.lua:7") {
+		t.Errorf("message %q / traceback %q do not name enemy.lua:7", err, e.Traceback)
+	}
+	if got := call(t, rt, id, "on_update", 1); got != "2" {
+		t.Errorf("next call after an error returned %s, want 2 (the script keeps working)", got)
+	}
+	for _, fn := range []string{"missing", "data"} {
+		if _, err := rt.CallJSON(ctx, id, fn); !errors.Is(err, lua.ErrNoFunction) {
+			t.Errorf("call %s: %v, want ErrNoFunction", fn, err)
+		}
+	}
+	if _, err := rt.CallJSON(ctx, 999, "on_update"); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("unknown id: %v, want ErrNotFound", err)
+	}
+	if err := rt.Unload(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.CallJSON(ctx, id, "on_update", 1); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("after Unload: %v, want ErrNotFound", err)
+	}
+	if err := rt.Unload(ctx, id); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("second Unload: %v, want ErrNotFound", err)
+	}
+}
+
+func TestFieldAndNames(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "m.lua", `
+local Base = { inherited = 7, hello = function() return "hi" end }
+local M = setmetatable({ b = { 1, 2 }, a = "x", [5] = true }, { __index = Base })
+function M.z() end
+function M.y() end
+return M`)
+	tests := []struct{ name, want string }{
+		{"a", `"x"`}, {"b", `[1,2]`}, {"inherited", `7`}, {"absent", `null`},
+	}
+	for _, tt := range tests {
+		if got := field(t, rt, id, tt.name); got != tt.want {
+			t.Errorf("Field %s = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+	if _, err := rt.Field(context.Background(), id, "z"); !errors.Is(err, lua.ErrJSON) {
+		t.Errorf("Field of a function: %v, want ErrJSON", err)
+	}
+	if got := call(t, rt, id, "hello"); got != `"hi"` {
+		t.Errorf("inherited function through __index: %s", got)
+	}
+	fields, err := rt.Fields(id)
+	if err != nil || fmt.Sprint(fields) != "[a b]" {
+		t.Errorf("Fields = %v, %v", fields, err)
+	}
+	funcs, err := rt.Functions(id)
+	if err != nil || fmt.Sprint(funcs) != "[y z]" {
+		t.Errorf("Functions = %v, %v", funcs, err)
+	}
+	if _, err := rt.Fields(42); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("Fields of unknown id: %v", err)
+	}
+}
+
+func TestScriptsAreIndependent(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	src := `
+local M = { hp = 10, shared = {} }
+counter = 0 -- a global: each script has its own
+function M.hit(n) M.hp = M.hp - n; counter = counter + 1; M.shared.last = n; return counter end
+function M.break_things() string.rep = nil; _G.print = nil; setmetatable(_G, {__index = function() error("x") end}) end
+return M`
+	a := load(t, rt, "a.lua", src)
+	b := load(t, rt, "b.lua", src)
+	call(t, rt, a, "hit", 3)
+	call(t, rt, a, "hit", 3)
+	call(t, rt, a, "break_things")
+	if got := call(t, rt, b, "hit", 1); got != "1" {
+		t.Errorf("b's global counter = %s: it saw a's", got)
+	}
+	if got := field(t, rt, b, "hp"); got != "9" {
+		t.Errorf("b.hp = %s", got)
+	}
+	if got := field(t, rt, a, "hp"); got != "4" {
+		t.Errorf("a.hp = %s", got)
+	}
+	id := load(t, rt, "c.lua", `return { f = function() return string.rep("ab", 2) end }`)
+	if got := call(t, rt, id, "f"); got != `"abab"` {
+		t.Errorf("a's changes to its string library reached c: %s", got)
+	}
+}
+
+func TestFunc(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "f.lua", `
+local M = {}
+function M.add(a, b) return a + b end
+function M.none() end
+function M.str() return "x" end
+function M.boom() error("boom") end
+return M`)
+	add, err := rt.Func(id, "add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range [][3]float64{{2, 3, 5}, {0.5, 0.25, 0.75}, {-1e300, 1e300, 0}, {math.MaxInt32, 1, math.MaxInt32 + 1}} {
+		if got, err := add.Call(ctx, tc[0], tc[1]); err != nil || got != tc[2] {
+			t.Errorf("add(%v, %v) = %v, %v", tc[0], tc[1], got, err)
+		}
+	}
+	reload(t, rt, id, `return { add = function(a, b) return a * b end }`)
+	if got, err := add.Call(ctx, 2, 3); err != nil || got != 6 {
+		t.Errorf("after reload add(2, 3) = %v, %v; want the new code's 6", got, err)
+	}
+	reload(t, rt, id, `
+local M = {}
+function M.none() end
+function M.str() return "x" end
+function M.boom() error("boom") end
+return M`)
+	if _, err := add.Call(ctx, 1, 2); !errors.Is(err, lua.ErrNoFunction) {
+		t.Errorf("add after it was removed: %v, want ErrNoFunction", err)
+	}
+	tests := []struct {
+		name string
+		kind error
+	}{{"none", nil}, {"str", lua.ErrJSON}, {"boom", lua.ErrRuntime}}
+	for _, tt := range tests {
+		f, err := rt.Func(id, tt.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Call(ctx); !errors.Is(err, tt.kind) {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.kind)
+		}
+	}
+	if _, err := rt.Func(77, "add"); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("Func of unknown script: %v", err)
+	}
+}
+
+// TestFuncBoxedArgumentsStayIntact checks that numbers passed through Func.Call
+// keep their values when the script stores them, across many blocks of boxes.
+func TestFuncBoxedArgumentsStayIntact(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "keep.lua", `
+local M = { kept = {} }
+function M.keep(x) M.kept[#M.kept + 1] = x; return #M.kept end
+function M.sum() local s = 0 for _, v in ipairs(M.kept) do s = s + v end return s end
+return M`)
+	keep, _ := rt.Func(id, "keep")
+	want := 0.0
+	for i := range 1000 {
+		x := float64(i) + 0.5
+		want += x
+		if _, err := keep.Call(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := call(t, rt, id, "sum"); got != fmt.Sprint(want) {
+		t.Fatalf("sum of kept arguments %s, want %v", got, want)
+	}
+}

@@ -1,0 +1,369 @@
+package lua_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// enemyV1 is the spec's script shape, with state that a few frames change.
+const enemyV1 = `
+local M = { health = 100, position = { x = 10, y = 20 }, target = 42 }
+function M.on_update(dt)
+  M.health = M.health - dt
+  M.position.x = M.position.x + 1
+end
+function M.speed() return 1 end
+function M.global(name) return rawget(_G, name) end
+return M
+`
+
+// enemyV2 has the same fields with other initial values, and new code.
+const enemyV2 = `
+local M = { health = 5, position = { x = 0, y = 0 }, target = 0 }
+function M.on_update(dt)
+  M.health = M.health - 2 * dt
+  M.position.x = M.position.x + 2
+end
+function M.speed() return 2 end
+return M
+`
+
+func TestReloadKeepsFields(t *testing.T) {
+	for _, reloads := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d reloads", reloads), func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "enemy.lua", enemyV1)
+			for range 3 {
+				call(t, rt, id, "on_update", 1)
+			}
+			want := map[string]string{}
+			for _, f := range []string{"health", "position", "target"} {
+				want[f] = field(t, rt, id, f)
+			}
+			for i := range reloads {
+				src := enemyV2
+				if i%2 == 1 {
+					src = enemyV1
+				}
+				reload(t, rt, id, src)
+			}
+			for f, w := range want {
+				if got := field(t, rt, id, f); got != w {
+					t.Errorf("after %d reloads %s = %s, want %s (the value before the reloads)", reloads, f, got, w)
+				}
+			}
+		})
+	}
+}
+
+func TestReloadChangesFunctionsImmediately(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "enemy.lua", enemyV1)
+	x := func() (x float64) {
+		var pos struct{ X float64 }
+		if err := json.Unmarshal([]byte(field(t, rt, id, "position")), &pos); err != nil {
+			t.Fatal(err)
+		}
+		return pos.X
+	}
+	call(t, rt, id, "on_update", 1)
+	oldStep := x()
+	call(t, rt, id, "on_update", 1)
+	oldStep = x() - oldStep
+	before := call(t, rt, id, "speed")
+	reload(t, rt, id, enemyV2)
+	if after := call(t, rt, id, "speed"); after == before {
+		t.Fatalf("speed() = %s before and after the reload; want the new code's result", after)
+	}
+	x0 := x()
+	call(t, rt, id, "on_update", 1)
+	if newStep := x() - x0; newStep == oldStep {
+		t.Fatalf("on_update moves x by %v after the reload, as before it", newStep)
+	}
+}
+
+func TestReloadCarriesData(t *testing.T) {
+	tests := []struct {
+		name   string
+		setup  string // run in the old version before the reload
+		check  string // an expression in the new version that must be true
+		fields []string
+	}{
+		{"entity ids and arrays of them", `M.player = 1234567; M.targets = {17, 42, 99}`,
+			`M.player == 1234567 and #M.targets == 3 and M.targets[3] == 99`, []string{"player", "targets"}},
+		{"nested component tables", `M.stats.health = 7; table.insert(M.inventory.items, "sword")`,
+			`M.stats.health == 7 and M.stats.mana == 10 and M.inventory.items[1] == "sword"`, []string{"inventory", "stats"}},
+		{"shared subtables stay shared", `M.a = {n = 1}; M.b = M.a`,
+			`M.a == M.b and M.a.n == 1`, []string{"a", "b"}},
+		{"cycles stay cycles", `M.node = {}; M.node.self = M.node; M.node.next = {back = M.node}`,
+			`M.node.self == M.node and M.node.next.back == M.node`, []string{"node"}},
+		{"table keys are copied", `local k = {}; M.byKey = {[k] = "v"}; M.key = k`,
+			`M.byKey[M.key] == "v"`, []string{"byKey", "key"}},
+		{"new fields keep their initial value", ``, `M.fresh == "new"`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "game.lua", `
+local M = { stats = { health = 100, mana = 10 }, inventory = { items = {} } }
+function M.setup() `+tt.setup+` end
+return M`)
+			call(t, rt, id, "setup")
+			st, err := rt.Stage(context.Background(), id, []byte(`
+local M = { stats = { health = 1 }, inventory = { items = {"stick"} }, fresh = "new" }
+function M.check() return `+tt.check+` end
+return M`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := st.Commit(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := call(t, rt, id, "check"); got != "true" {
+				t.Errorf("check %q = %s after reload", tt.check, got)
+			}
+			for _, f := range tt.fields {
+				found := false
+				for _, c := range rep.Carried {
+					found = found || c == f
+				}
+				if !found {
+					t.Errorf("report carried %v, missing %q", rep.Carried, f)
+				}
+			}
+		})
+	}
+}
+
+// TestReloadNestedTableReplacedWhole documents that a nested table is carried as a
+// whole: a field that the new source adds inside it does not appear.
+func TestReloadNestedTableReplacedWhole(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "game.lua", `return { stats = { health = 3 } }`)
+	reload(t, rt, id, `return { stats = { health = 100, mana = 10 } }`)
+	if got := field(t, rt, id, "stats"); got != `{"health":3}` {
+		t.Fatalf("stats = %s, want the old table as it was", got)
+	}
+}
+
+func TestReloadHooks(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "enemy.lua", `
+local M = { health = 100, cache = {}, score = 0 }
+function M.hit() M.health = M.health - 10; M.cache.last = "hit"; M.score = M.score + 1 end
+function M.on_save() return { health = M.health } end
+return M`)
+	call(t, rt, id, "hit")
+	call(t, rt, id, "hit")
+	st, err := rt.Stage(context.Background(), id, []byte(`
+local M = { health = 100, cache = {}, score = 0, restored = nil }
+function M.on_save() return { health = M.health } end
+function M.on_restore(saved)
+  M.restored = saved.health
+  M.health = saved.health * 2 -- only what the hook chooses
+end
+return M`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := st.Commit(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Saved || !rep.Restored {
+		t.Errorf("report %+v: want both hooks run", rep)
+	}
+	if got := field(t, rt, id, "restored"); got != "80" {
+		t.Errorf("on_restore got saved.health %s, want 80", got)
+	}
+	if got := field(t, rt, id, "health"); got != "160" {
+		t.Errorf("health %s, want the hook's 160 over the carried 80", got)
+	}
+	// The cache the hook does not restore is still carried by the automatic copy.
+	if got := field(t, rt, id, "cache"); got != `{"last":"hit"}` {
+		t.Errorf("cache = %s, want it carried by the automatic copy", got)
+	}
+	if got := field(t, rt, id, "score"); got != "2" {
+		t.Errorf("score = %s, want 2 carried", got)
+	}
+}
+
+func TestReloadHookRules(t *testing.T) {
+	tests := []struct {
+		name          string
+		old, new      string
+		saved, restor bool
+	}{
+		{"old on_save only", `function M.on_save() return 1 end`, ``, true, false},
+		{"new pair only", ``, `function M.on_save() end function M.on_restore(s) M.got = s end`, false, true},
+		{"new on_restore only", ``, `function M.on_restore(s) M.got = s end`, false, false},
+		{"both", `function M.on_save() return 1 end`, `function M.on_restore(s) M.got = s end`, true, true},
+		{"neither", ``, ``, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "h.lua", "local M = {}\n"+tt.old+"\nreturn M")
+			st, err := rt.Stage(context.Background(), id, []byte("local M = {}\n"+tt.new+"\nreturn M"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := st.Commit(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Saved != tt.saved || rep.Restored != tt.restor {
+				t.Errorf("saved=%v restored=%v, want %v %v", rep.Saved, rep.Restored, tt.saved, tt.restor)
+			}
+		})
+	}
+}
+
+func TestFailedReloadKeepsOldVersion(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		kind error
+		line int
+		fn   string
+	}{
+		{"syntax error", "local M = {}\nfunction M.on_update(\nreturn M", lua.ErrCompile, 3, ""},
+		{"runtime error in chunk", "local M = {}\nlocal x = nil\nx.boom = 1\nreturn M", lua.ErrRuntime, 3, "main chunk"},
+		{"chunk returns a number", "return 42", lua.ErrNotTable, 0, "main chunk"},
+		{"chunk returns nothing", "local M = {}", lua.ErrNotTable, 0, "main chunk"},
+		{"limit in chunk", "while true do end", lua.ErrInstructionLimit, 1, "main chunk"},
+		{"error in on_restore", "local M = {}\nfunction M.on_save() end\nfunction M.on_restore()\n  error('nope')\nend\nreturn M", lua.ErrRuntime, 4, "on_restore"},
+		{"leaks globals then fails", "leaked = 1\nhost_state = {}\nerror('late')", lua.ErrRuntime, 3, "main chunk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 100_000}})
+			id := load(t, rt, "enemy.lua", enemyV1)
+			call(t, rt, id, "on_update", 1)
+			before := field(t, rt, id, "position") + field(t, rt, id, "health")
+			err := rt.ReloadScript(context.Background(), id, []byte(tt.src))
+			if !errors.Is(err, tt.kind) {
+				t.Fatalf("err = %v, want %v", err, tt.kind)
+			}
+			e := asError(t, err)
+			if e.Script != "enemy.lua" || e.Line != tt.line || e.Function != tt.fn {
+				t.Errorf("error names %q line %d function %q, want enemy.lua line %d %q (%v)", e.Script, e.Line, e.Function, tt.line, tt.fn, err)
+			}
+			if tt.line > 0 && !strings.Contains(err.Error(), fmt.Sprintf("enemy.lua:%d:", tt.line)) {
+				t.Errorf("message %q does not name enemy.lua:%d", err, tt.line)
+			}
+			if after := field(t, rt, id, "position") + field(t, rt, id, "health"); after != before {
+				t.Errorf("state changed by a failed reload: %s, was %s", after, before)
+			}
+			if got := call(t, rt, id, "speed"); got != "1" {
+				t.Errorf("old code not running: speed() = %s", got)
+			}
+			call(t, rt, id, "on_update", 1) // still usable
+			for _, g := range []string{"leaked", "host_state"} {
+				if got := call(t, rt, id, "global", g); got != "null" {
+					t.Errorf("global %s = %s in the live version after the failed reload", g, got)
+				}
+			}
+		})
+	}
+}
+
+// TestFailedHookRollsBack checks that what on_save changed in the old module is
+// undone when on_restore then fails.
+func TestFailedHookRollsBack(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `
+local M = { items = {1, 2, 3}, pos = { x = 1 } }
+function M.on_save()
+  M.items = nil; M.pos.x = 99; M.pos.y = 5; setmetatable(M.pos, {})
+  return 1
+end
+function M.dump() return M.items, M.pos, getmetatable(M.pos) == nil end
+return M`)
+	before := call(t, rt, id, "dump")
+	err := rt.ReloadScript(context.Background(), id, []byte(`
+local M = {}
+function M.on_restore(s) error("restore failed") end
+return M`))
+	if !errors.Is(err, lua.ErrRuntime) || asError(t, err).Function != "on_restore" {
+		t.Fatalf("err = %v, want a runtime error in on_restore", err)
+	}
+	if after := call(t, rt, id, "dump"); after != before {
+		t.Fatalf("old state after failed hook %s, want %s", after, before)
+	}
+}
+
+// TestReloadKnownLimits checks the documented limits of state carrying.
+func TestReloadKnownLimits(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine})
+	id := load(t, rt, "lim.lua", `
+local hits = 0 -- an upvalue: not carried
+local Vec = { __index = { len = function(v) return v.x + v.y end } }
+local M = { pos = setmetatable({ x = 1, y = 2 }, Vec), co = nil }
+M.handler = { run = function() return "old handler" end } -- a function in a data field
+M.co = coroutine.create(function() coroutine.yield(1) end)
+function M.hit() hits = hits + 1; return hits end
+return M`)
+	call(t, rt, id, "hit")
+	call(t, rt, id, "hit")
+	reload(t, rt, id, `
+local hits = 0
+local Vec = { __index = { len = function(v) return v.x + v.y end } }
+local M = { pos = setmetatable({ x = 0, y = 0 }, Vec), co = "fresh" }
+M.handler = { run = function() return "new handler" end }
+function M.hit() hits = hits + 1; return hits end
+function M.probe() return getmetatable(M.pos) == nil, M.handler.run(), M.co end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[true,"old handler","fresh"]` {
+		t.Errorf("probe = %s, want metatable dropped, old function carried, coroutine not carried", got)
+	}
+	if got := call(t, rt, id, "hit"); got != "1" {
+		t.Errorf("hit = %s, want 1: closure upvalues are not carried", got)
+	}
+}
+
+func TestStagedLifecycle(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `return { n = 1, f = function() return 1 end }`)
+	st, err := rt.Stage(ctx, id, []byte(`return { n = 2, m = 3, g = function() return 2 end }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(st.Fields(), st.Functions()); got != "[m n] [g]" {
+		t.Errorf("staged fields and functions %s", got)
+	}
+	if got := call(t, rt, id, "f"); got != "1" {
+		t.Errorf("the live version changed before Commit: f() = %s", got)
+	}
+	st.Discard(ctx)
+	st.Discard(ctx)
+	if _, err := st.Commit(ctx); !errors.Is(err, lua.ErrClosed) {
+		t.Errorf("Commit after Discard: %v, want ErrClosed", err)
+	}
+	st, err = rt.Stage(ctx, id, []byte(`return { g = function() return 2 end }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := st.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Script != "s.lua" || fmt.Sprint(rep.Carried) != "[n]" || rep.Blocked <= 0 {
+		t.Errorf("report %+v", rep)
+	}
+	st.Discard(ctx) // no-op after Commit
+	if got := call(t, rt, id, "g"); got != "2" {
+		t.Errorf("g() = %s after Commit", got)
+	}
+	if _, err := st.Commit(ctx); !errors.Is(err, lua.ErrClosed) {
+		t.Errorf("second Commit: %v, want ErrClosed", err)
+	}
+}
