@@ -33,6 +33,12 @@
 // (DefaultIgnore). The rename of a temporary file over the original is activity on
 // the original's path like any other, so it yields one Changed event.
 //
+// A Changed event always reflects a change: when a path's debounce runs out and its
+// size, modification time and bytes are all as in its previous event (an attribute
+// change, or notifications that arrived late), no event is sent. Touching a file
+// gives it a new modification time, which makes it reload. The first activity on a
+// file after Add is always reported, since Add does not read the files it finds.
+//
 // Reading late means the event carries the final bytes of the save. If a writer
 // pauses longer than the debounce in mid-save, the event carries the partial
 // content; the write that completes the file is new activity and yields a later
@@ -72,5 +78,6 @@
 // deliver notifications at all. Each watched directory costs one inotify watch on
 // Linux (fs.inotify.max_user_watches) and one file descriptor per file on BSD and
 // macOS. A directory given to Add that is removed and then recreated must be added
-// again. Attribute changes count as activity, so touching a file reloads it.
+// again. A file written continuously, never quiet for the debounce interval, is
+// reported only once it is.
 package watch

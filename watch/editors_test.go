@@ -4,6 +4,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 )
 
 // editorDebounce is long enough that the short pauses below (editorPause) stay
@@ -211,6 +213,44 @@ func TestDebounceCoalesces(t *testing.T) {
 			f.Close()
 			h.expect(want{"x.lua", Changed, string(content)})
 			h.quiet()
+		})
+	}
+}
+
+// TestNoEventWithoutChange checks that notifications after a file's event that
+// leave its size, modification time and bytes as they were (attribute changes,
+// notifications that arrive late) produce no second event, and that a real save
+// after them does.
+func TestNoEventWithoutChange(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		notify func(h *harness)
+	}{{
+		name: "chmod",
+		notify: func(h *harness) {
+			if err := os.Chmod(h.path("x.lua"), 0o600); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+	}, {
+		name: "late notifications",
+		notify: func(h *harness) {
+			for _, op := range []fsnotify.Op{fsnotify.Create, fsnotify.Write, fsnotify.Chmod} {
+				h.w.fsw.Events <- fsnotify.Event{Name: h.path("x.lua"), Op: op}
+			}
+		},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: 20 * time.Millisecond}, nil)
+			h.write("x.lua", "v1")
+			h.expect(want{"x.lua", Changed, "v1"})
+			tc.notify(h)
+			h.quiet()
+			h.write("x.lua", "v2")
+			h.expect(want{"x.lua", Changed, "v2"})
 		})
 	}
 }

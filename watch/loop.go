@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,6 +30,7 @@ type loop struct {
 	ignore   ignorer
 	filter   func(path string) bool
 	builds   map[string]BuildStep
+	seed     maphash.Seed
 
 	ctx        context.Context // cancelled when the Watcher closes
 	cancel     context.CancelFunc
@@ -50,7 +52,7 @@ type loop struct {
 type file struct {
 	gen    uint64             // generation of the latest activity
 	known  bool               // the host has seen this file: at Add, or in a Changed event
-	stamp  stamp              // size and modification time when last known
+	seen   version            // when last reported, or its stamp when found by Add
 	cancel context.CancelFunc // stops the worker loading generation gen, if any
 }
 
@@ -68,7 +70,7 @@ func newLoop(w *Watcher, debounce time.Duration, ignore ignorer, filter func(str
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	return &loop{
-		w: w, debounce: debounce, ignore: ignore, filter: filter, builds: builds,
+		w: w, debounce: debounce, ignore: ignore, filter: filter, builds: builds, seed: maphash.MakeSeed(),
 		ctx: ctx, cancel: cancel,
 		results:    make(chan result),
 		readSlots:  make(chan struct{}, maxConcurrentReads),
@@ -136,16 +138,17 @@ func (l *loop) shutdown() {
 // forgetting a directory.
 func (l *loop) handle(ev fsnotify.Event) {
 	path := filepath.Clean(ev.Name)
-	if _, isDir := l.dirs[path]; isDir {
-		if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-			l.dirGone(path)
-		}
-		return // other events on directories say nothing about files
+	_, isDir := l.dirs[path]
+	if isDir && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
+		l.dirGone(path)
+		return
 	}
 	if l.ignore.match(path) {
 		return
 	}
 	if ev.Has(fsnotify.Create) {
+		// A directory that appears under a watched one is new, with all it
+		// holds, even when a concurrent Add has walked it already.
 		if info, err := os.Lstat(path); err == nil && info.IsDir() {
 			if err := l.walk(path, l.touch); err != nil {
 				l.pushErr(err)
@@ -153,7 +156,7 @@ func (l *loop) handle(ev fsnotify.Event) {
 			return
 		}
 	}
-	if l.wants(path) {
+	if !isDir && l.wants(path) { // other events on directories say nothing about files
 		l.touch(path)
 	}
 }
@@ -225,7 +228,7 @@ func (l *loop) fire() {
 		ctx, cancel := context.WithCancel(l.ctx)
 		f.cancel = cancel
 		l.workers.Add(1)
-		go l.process(ctx, d.path, d.gen)
+		go l.process(ctx, d.path, d.gen, f.seen)
 	}
 	if len(l.due) == 0 {
 		l.due = nil
@@ -235,7 +238,7 @@ func (l *loop) fire() {
 }
 
 // apply turns the result of a load into an event, unless newer activity on the
-// path has superseded it.
+// path has superseded it or the file is as in its previous event.
 func (l *loop) apply(r result) {
 	f := l.files[r.path]
 	if f == nil || f.gen != r.gen {
@@ -250,7 +253,10 @@ func (l *loop) apply(r result) {
 		delete(l.files, r.path)
 		return
 	}
-	f.known, f.stamp = true, r.stamp
+	if r.unchanged {
+		return
+	}
+	f.known, f.seen = true, r.version
 	l.out.push(r.ev)
 }
 

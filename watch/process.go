@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,15 +12,24 @@ import (
 
 // result is what a worker learnt about one generation of one path.
 type result struct {
-	path  string
-	gen   uint64
-	gone  bool // no regular file at path
-	stamp stamp
-	ev    Event
+	path      string
+	gen       uint64
+	gone      bool // no regular file at path
+	unchanged bool // the file is as in its previous event: no new event
+	version   version
+	ev        Event
 }
 
-// stamp identifies a version of a file cheaply, to tell after lost notifications
-// whether it changed.
+// version identifies what a file held when it was last reported, to tell whether
+// notifications reflect a change. Late notifications, and attribute changes
+// (chmod, indexers), leave size, modification time and bytes as they were.
+type version struct {
+	stamp
+	sum    uint64 // hash of the bytes, valid when summed
+	summed bool
+}
+
+// stamp is the cheap part of a version, all a rescan compares.
 type stamp struct {
 	size    int64
 	modTime int64
@@ -30,10 +40,11 @@ func stampOf(info fs.FileInfo) stamp {
 }
 
 // process loads one generation of path and hands the result to the loop. It runs on
-// its own goroutine; ctx is cancelled when newer activity supersedes it.
-func (l *loop) process(ctx context.Context, path string, gen uint64) {
+// its own goroutine; ctx is cancelled when newer activity supersedes it. last is the
+// version of the path's previous event.
+func (l *loop) process(ctx context.Context, path string, gen uint64, last version) {
 	defer l.workers.Done()
-	r := l.load(ctx, path)
+	r := l.load(ctx, path, last)
 	r.path, r.gen = path, gen
 	select {
 	case l.results <- r:
@@ -41,44 +52,57 @@ func (l *loop) process(ctx context.Context, path string, gen uint64) {
 	}
 }
 
-// load reads path, or builds it when a build step applies to its extension. The
+// load reads path and, when a build step applies to its extension, builds it. The
 // file is read now, when its debounce has run out, not when it was written: the
 // event carries the bytes the file holds after the save.
-func (l *loop) load(ctx context.Context, path string) result {
+func (l *loop) load(ctx context.Context, path string, last version) result {
 	info, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular() {
 		return result{gone: true}
 	}
 	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed}}
-	if err != nil {
+	var src []byte
+	if err == nil {
+		src, err = l.read(ctx, path)
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return result{gone: true}
+	case ctx.Err() != nil:
+		return r // superseded or closing: the loop drops this result
+	case err != nil:
 		r.ev.Err = fmt.Errorf("watch: read %s: %w", path, err)
 		return r
 	}
-	r.stamp = stampOf(info)
+	r.version = version{stamp: stampOf(info), sum: maphash.Bytes(l.seed, src), summed: true}
+	if r.version == last {
+		r.unchanged = true
+		return r
+	}
 	step, ok := l.builds[filepath.Ext(path)]
-	slots := l.readSlots
-	if ok {
-		slots = l.buildSlots
+	if !ok {
+		r.ev.Data = src
+		return r
 	}
 	select {
-	case slots <- struct{}{}:
+	case l.buildSlots <- struct{}{}:
 	case <-ctx.Done():
-		r.ev.Err = ctx.Err() // superseded or closing: the loop drops this result
 		return r
 	}
-	defer func() { <-slots }()
-	if !ok {
-		r.ev.Data, err = os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return result{gone: true}
-		}
-		if err != nil {
-			r.ev.Data, r.ev.Err = nil, fmt.Errorf("watch: read %s: %w", path, err)
-		}
-		return r
-	}
+	defer func() { <-l.buildSlots }()
 	r.ev.Data, r.ev.BuildLog, r.ev.Err = step.run(ctx, path)
 	return r
+}
+
+// read reads path while holding one of the read slots.
+func (l *loop) read(ctx context.Context, path string) ([]byte, error) {
+	select {
+	case l.readSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-l.readSlots }()
+	return os.ReadFile(path)
 }
 
 // outbox holds events not yet received, one per path, in the order they fired. A

@@ -65,7 +65,7 @@ func (l *loop) know(path string) {
 		l.files[path] = f
 	}
 	if !f.known {
-		f.known, f.stamp = true, stampOf(info)
+		f.known, f.seen = true, version{stamp: stampOf(info)}
 	}
 }
 
@@ -101,7 +101,7 @@ func (l *loop) rescan() {
 		seen[path] = true
 		f := l.files[path]
 		info, err := os.Stat(path)
-		if f == nil || !f.known || err != nil || stampOf(info) != f.stamp {
+		if f == nil || !f.known || err != nil || stampOf(info) != f.seen.stamp {
 			l.touch(path)
 		}
 	}
