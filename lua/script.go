@@ -113,7 +113,12 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 
 // pcall calls the function below the nargs arguments on top of v's stack, under a
 // fresh budget for ctx. Results are left on the stack as PCall leaves them.
+//
+// A call during which a limit was hit fails even if Lua code caught the error: a
+// tail call such as "return pcall(f)" or "return coroutine.resume(co)" returns
+// without another instruction that would raise it again.
 func (v *version) pcall(ctx context.Context, nargs, nret int) error {
+	base := v.L.GetTop() - nargs - 1
 	if v.budget.begin(ctx) {
 		v.L.SetContext(v.budget)
 	} else {
@@ -121,6 +126,10 @@ func (v *version) pcall(ctx context.Context, nargs, nret int) error {
 	}
 	err := v.L.PCall(nargs, nret, nil)
 	v.budget.end()
+	if err == nil && v.budget.tripped != nil {
+		v.L.SetTop(base)
+		err = fmt.Errorf("%s (raised, then caught by the script)", v.budget.Err())
+	}
 	return err
 }
 

@@ -1,0 +1,227 @@
+package lua_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+func TestLimitsStopRunawayCode(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits lua.Limits
+		libs   lua.Libraries
+		body   string
+		kind   error
+	}{
+		{"loop by instructions", lua.Limits{MaxInstructions: 100_000}, 0, `while true do end`, lua.ErrInstructionLimit},
+		{"loop by time", lua.Limits{MaxExecutionTime: 30 * time.Millisecond}, 0, `while true do end`, lua.ErrTimeout},
+		{"concat loop by memory", lua.Limits{MaxMemoryBytes: 1 << 20}, 0, `local s = "x" while true do s = s .. s end`, lua.ErrMemoryLimit},
+		{"concat doubling by instructions", lua.Limits{MaxInstructions: 1_000_000}, 0, `local s = "x" for i = 1, 40 do s = s .. s end`, lua.ErrInstructionLimit},
+		{"recursion by instructions", lua.Limits{MaxInstructions: 100_000}, 0, `local function f() return f() end return f()`, lua.ErrInstructionLimit},
+		{"pcall cannot swallow a limit", lua.Limits{MaxInstructions: 100_000}, 0,
+			`while true do pcall(function() while true do end end) end`, lua.ErrInstructionLimit},
+		{"error handler cannot swallow a limit", lua.Limits{MaxInstructions: 100_000}, 0,
+			`while true do xpcall(function() while true do end end, function(e) return e end) end`, lua.ErrInstructionLimit},
+		{"string.rep 1 GiB by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, 0, `return #string.rep("x", 2^30)`, lua.ErrMemoryLimit},
+		{"string.rep 1 GiB by instructions", lua.Limits{MaxInstructions: 1_000_000}, 0, `return #("x"):rep(2^30)`, lua.ErrInstructionLimit},
+		{"nested rep by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, 0, `return #(("x"):rep(1e4):rep(1e5))`, lua.ErrMemoryLimit},
+		{"format by memory", lua.Limits{MaxMemoryBytes: 8 << 20}, 0,
+			`local s = ("x"):rep(4e6) return #string.format("%s%s%s", s, s, s)`, lua.ErrMemoryLimit},
+		{"format width by memory", lua.Limits{MaxMemoryBytes: 1 << 20}, 0,
+			`local t = {} for i = 1, 100 do t[i] = string.format("%999999d", i) end`, lua.ErrMemoryLimit},
+		{"table.concat by memory", lua.Limits{MaxMemoryBytes: 8 << 20}, 0,
+			`local s, t = ("x"):rep(1e6), {} for i = 1, 16 do t[i] = s end return #table.concat(t, s)`, lua.ErrMemoryLimit},
+		{"gsub expansion by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, 0,
+			`return #string.gsub(("x"):rep(1e5), "x", ("y"):rep(1e4))`, lua.ErrMemoryLimit},
+		{"upper by memory", lua.Limits{MaxMemoryBytes: 12 << 20}, 0,
+			`local s = ("x"):rep(4e6) return #s:upper():lower():reverse()`, lua.ErrMemoryLimit},
+		{"pathological find by instructions", lua.Limits{MaxInstructions: 1_000_000}, 0,
+			`return string.find(("a"):rep(40), ("a*"):rep(40) .. "b")`, lua.ErrInstructionLimit},
+		{"pathological find by time", lua.Limits{MaxExecutionTime: 50 * time.Millisecond}, 0,
+			`return string.find(("a"):rep(40), ("a*"):rep(40) .. "b")`, lua.ErrTimeout},
+		{"pathological gmatch by instructions", lua.Limits{MaxInstructions: 1_000_000}, 0,
+			`for m in (("a"):rep(40)):gmatch(("a-"):rep(40) .. "b") do end`, lua.ErrInstructionLimit},
+		{"pathological gsub by time", lua.Limits{MaxExecutionTime: 50 * time.Millisecond}, 0,
+			`return string.gsub(("a"):rep(40), ("a*"):rep(40) .. "b", "")`, lua.ErrTimeout},
+		{"loadstring of a bomb", lua.Limits{MaxMemoryBytes: 1 << 20}, 0,
+			`return loadstring("local s = 'x' while true do s = s .. s end")()`, lua.ErrMemoryLimit},
+		{"coroutine loop by instructions", lua.Limits{MaxInstructions: 100_000}, lua.LibCoroutine,
+			`local co = coroutine.create(function() while true do end end) return coroutine.resume(co)`, lua.ErrInstructionLimit},
+		{"wrapped coroutine loop by time", lua.Limits{MaxExecutionTime: 30 * time.Millisecond}, lua.LibCoroutine,
+			`coroutine.wrap(function() while true do end end)()`, lua.ErrTimeout},
+		{"coroutine bomb by memory", lua.Limits{MaxMemoryBytes: 1 << 20}, lua.LibCoroutine,
+			`local t = {} for i = 1, 1e6 do t[i] = coroutine.create(print) end`, lua.ErrMemoryLimit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{Limits: tt.limits, Libraries: tt.libs})
+			id := load(t, rt, "bomb.lua", "local M = { calls = 0 }\nfunction M.f()\nM.calls = M.calls + 1\n"+tt.body+"\nend\nfunction M.ok() return M.calls end\nreturn M")
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := rt.CallJSON(context.Background(), id, "f")
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, tt.kind) || !errors.Is(err, lua.ErrLimit) {
+				t.Fatalf("err = %v, want %v (an ErrLimit)", err, tt.kind)
+			}
+			// The line is that of the script unless the error was raised in a loaded
+			// chunk, or caught by a tail call that returned it.
+			inScript := !strings.Contains(tt.body, "loadstring") && !strings.Contains(tt.body, "return coroutine.resume")
+			if e := asError(t, err); e.Script != "bomb.lua" || e.Function != "f" || (e.Line == 0) == inScript {
+				t.Errorf("error names %q %q line %d: %v", e.Script, e.Function, e.Line, err)
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
+				t.Errorf("the call allocated %d MiB before it was stopped", grew>>20)
+			}
+			if got := call(t, rt, id, "ok"); got != "1" { // usable, state kept
+				t.Errorf("after the limit the script returned %s, want its state (1)", got)
+			}
+		})
+	}
+}
+
+// TestTimeoutOverrun checks that a call under MaxExecutionTime stops with ErrTimeout,
+// and logs how far past the deadline it stopped. The 10 ms target is shown by
+// BenchmarkTimeoutOverrun, not asserted here: wall-clock bounds flake on a loaded
+// machine.
+func TestTimeoutOverrun(t *testing.T) {
+	const limit = 20 * time.Millisecond
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxExecutionTime: limit}})
+	id := load(t, rt, "loop.lua", `return { spin = function() local x = 0 while true do x = x + 1 end end }`)
+	start := time.Now()
+	_, err := rt.CallJSON(context.Background(), id, "spin")
+	if !errors.Is(err, lua.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	t.Logf("stopped %v after a %v deadline", time.Since(start)-limit, limit)
+}
+
+func TestLimitsLeaveOtherScriptsAlone(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	tight := lua.Limits{MaxInstructions: 10_000}
+	a, err := rt.Load(context.Background(), "a.lua", []byte(`return { f = function() for i = 1, 1e6 do end return "done" end }`), &lua.ScriptOptions{Limits: &tight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := load(t, rt, "b.lua", `return { f = function() for i = 1, 1e6 do end return "done" end }`)
+	if _, err := rt.CallJSON(context.Background(), a, "f"); !errors.Is(err, lua.ErrInstructionLimit) {
+		t.Fatalf("a: %v, want its own limit", err)
+	}
+	if got := call(t, rt, b, "f"); got != `"done"` {
+		t.Errorf("b (default, unlimited) returned %s", got)
+	}
+}
+
+// TestInstructionCountIsDeterministic finds the exact budget a call needs and checks
+// that it is the same in every run: one less fails, that much passes.
+func TestInstructionCountIsDeterministic(t *testing.T) {
+	const src = `
+local M = { t = {} }
+function M.work(n)
+  local s = 0
+  for i = 1, n do
+    s = s + i % 7
+    M.t[#M.t % 10 + 1] = tostring(i) .. "x"
+  end
+  local words = ("alpha beta gamma delta "):rep(20)
+  for w in words:gmatch("%a+") do s = s + #w end
+  return s + #string.gsub(words, "(%a)(%a*)", "%2%1")
+end
+return M`
+	need := func() uint64 {
+		lo, hi := uint64(1), uint64(1_000_000)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			lim := lua.Limits{MaxInstructions: mid}
+			rt := newRuntime(t, lua.Config{Limits: lim})
+			id := load(t, rt, "det.lua", src)
+			if _, err := rt.CallJSON(context.Background(), id, "work", 500); err == nil {
+				hi = mid
+			} else if errors.Is(err, lua.ErrInstructionLimit) {
+				lo = mid + 1
+			} else {
+				t.Fatal(err)
+			}
+		}
+		return lo
+	}
+	first := need()
+	if first < 1000 || first >= 1_000_000 {
+		t.Fatalf("the call needs %d instructions: not a plausible count", first)
+	}
+	for run := range 3 {
+		if n := need(); n != first {
+			t.Fatalf("run %d needs %d instructions, run 0 needed %d", run+1, n, first)
+		}
+	}
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: first}})
+	id := load(t, rt, "det.lua", src)
+	for range 3 { // the same state, call after call (the loop state is reset each call)
+		if _, err := rt.CallJSON(context.Background(), id, "work", 500); err != nil {
+			t.Fatalf("repeat call with exactly %d instructions: %v", first, err)
+		}
+	}
+}
+
+func TestContextEndsCall(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "loop.lua", `return { spin = function() while true do end end, one = function() return 1 end }`)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := rt.CallJSON(ctx, id, "spin")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	canceled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := rt.CallJSON(canceled, id, "one"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("call with a canceled context: %v, want context.Canceled", err)
+	}
+	if got := call(t, rt, id, "one"); got != "1" {
+		t.Fatalf("after a canceled call: %s", got)
+	}
+}
+
+func TestCloseInterruptsCalls(t *testing.T) {
+	rt, err := lua.NewRuntime(context.Background(), lua.Limits{MaxExecutionTime: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{})
+	if err := rt.Define("host", "started", func(context.Context, *lua.Call) ([]any, error) {
+		close(started)
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "loop.lua", `return { spin = function() host.started() while true do end end }`)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if _, err := rt.CallJSON(context.Background(), id, "spin"); !errors.Is(err, lua.ErrClosed) {
+			t.Errorf("call in progress during Close: %v, want ErrClosed", err)
+		}
+	}()
+	<-started
+	if err := rt.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if err := rt.Close(context.Background()); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := rt.CallJSON(context.Background(), id, "spin"); !errors.Is(err, lua.ErrClosed) {
+		t.Errorf("call after Close: %v, want ErrClosed", err)
+	}
+	if _, err := rt.LoadScript(context.Background(), "x.lua", []byte(`return {}`)); !errors.Is(err, lua.ErrClosed) {
+		t.Errorf("load after Close: %v, want ErrClosed", err)
+	}
+}
