@@ -40,7 +40,7 @@ var (
 
 // BuildError is the error of a build step that failed. It matches ErrBuild with
 // errors.Is, and wraps the cause: ErrToolNotFound, ErrBuildTimeout, or the tool's
-// *exec.ExitError.
+// *exec.ExitError. Its methods only read it and are safe for concurrent use.
 type BuildError struct {
 	// Path is the source file that was being built.
 	Path string
@@ -58,7 +58,8 @@ type BuildError struct {
 //
 //	watch: build /game/bad.wat with wat2wasm: exit status 1: /game/bad.wat:3:5: error: unexpected token
 func (e *BuildError) Error() string {
-	msg := fmt.Sprintf("watch: build %s with %s: %v", e.Path, e.Tool, e.Err)
+	cause := strings.TrimPrefix(fmt.Sprint(e.Err), "watch: ") // a sentinel of ours: say "watch:" once
+	msg := fmt.Sprintf("watch: build %s with %s: %s", e.Path, e.Tool, cause)
 	if line := firstLine(e.Log); line != "" {
 		msg += ": " + line
 	}

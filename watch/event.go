@@ -2,7 +2,7 @@ package watch
 
 import "fmt"
 
-// Op says what happened to a watched file.
+// Op says what happened to a watched file. Its method is safe for concurrent use.
 type Op uint8
 
 const (
@@ -31,7 +31,8 @@ func (o Op) String() string {
 // Event is the outcome of one save (or one removal) of one file.
 //
 // A burst of file-system activity on a path, however an editor performs its save,
-// yields one Event once the path has been quiet for the debounce interval.
+// yields one Event once the path has been quiet for the debounce interval. An Event
+// is a value owned by its receiver; its method is safe for concurrent use.
 type Event struct {
 	// Path is the absolute, cleaned path of the file that changed: the source
 	// file, also for files that have a build step.

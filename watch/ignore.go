@@ -54,7 +54,8 @@ var defaultIgnore = []string{
 func DefaultIgnore() []string { return slices.Clone(defaultIgnore) }
 
 // MatchExt returns a filter for Options.Filter that accepts files whose extension
-// is one of exts (".lua", ".wasm"), compared exactly.
+// is one of exts (".lua", ".wasm"), compared exactly. The filter keeps its own copy
+// of exts and is safe for concurrent use.
 func MatchExt(exts ...string) func(path string) bool {
 	exts = slices.Clone(exts)
 	return func(path string) bool { return slices.Contains(exts, filepath.Ext(path)) }

@@ -105,11 +105,15 @@ func (l *loop) rescan() {
 			l.touch(path)
 		}
 	}
+	var roots []string
 	for dir, root := range l.dirs {
 		if root {
-			if err := l.walk(dir, visit); err != nil {
-				l.pushErr(err)
-			}
+			roots = append(roots, dir)
+		}
+	}
+	for _, dir := range roots {
+		if err := l.walk(dir, visit); err != nil {
+			l.pushErr(err)
 		}
 	}
 	for path, f := range l.files {

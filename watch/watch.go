@@ -140,14 +140,15 @@ func (w *Watcher) Add(dir string) error {
 // The Watcher never blocks on a slow receiver: while an event waits to be received,
 // a newer event for the same path replaces it (in its place in the queue), so a
 // receiver that falls behind sees the latest state of each file, not a backlog.
-// Events for different paths are sent in the order they fired.
+// Events for different paths are sent in the order they fired. Events is safe for
+// concurrent use, and several goroutines may receive from the channel.
 func (w *Watcher) Events() <-chan Event { return w.events }
 
 // Errors returns the channel of errors that concern the watcher rather than one
 // file: errors from fsnotify, ErrOverflow, ErrDirRemoved, and directories created
 // later that could not be watched. It is the same channel on every call and is
 // closed by Close. Reading it is optional: up to 64 errors wait to be received,
-// after which the oldest are dropped.
+// after which the oldest are dropped. Errors is safe for concurrent use.
 func (w *Watcher) Errors() <-chan error { return w.errors }
 
 // Close stops watching, kills running builds, drops pending and undelivered
