@@ -48,6 +48,8 @@ func (l Limits) lua() lua.Limits {
 type Config struct {
 	// Limits are the default per-call limits of every script, and the limits of the
 	// runtimes the host creates. ScriptOptions.Limits overrides them per script.
+	// When Limits is zero, scripts loaded into a runtime passed in WASM or Lua get
+	// that runtime's own limits.
 	Limits Limits
 
 	// WASM is a runtime to load WASM scripts into, typically one on which the host

@@ -122,11 +122,11 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 			return nil, &ContractError{Script: name, Violations: v}
 		}
 	}
-	limits := h.cfg.Limits
-	if opts.Limits != nil {
-		limits = *opts.Limits
+	limits := opts.Limits
+	if limits == nil && h.cfg.Limits != (Limits{}) {
+		limits = &h.cfg.Limits
 	}
-	if s.u, err = eng.load(ctx, name, code, &limits); err != nil {
+	if s.u, err = eng.load(ctx, name, code, limits); err != nil {
 		h.release(name)
 		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
 	}

@@ -1,0 +1,94 @@
+package hotscript
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// luaEngine adapts a *lua.Runtime to the host's engine interface. Lua functions have
+// no declared signatures, so interfaces list names only, and Lua scripts have no
+// imports (host functions are globals every script sees).
+type luaEngine struct{ rt *lua.Runtime }
+
+func newLuaEngine(ctx context.Context, rt *lua.Runtime, lim Limits) (e engine, owned bool, err error) {
+	if rt != nil {
+		return luaEngine{rt}, false, nil
+	}
+	if rt, err = lua.NewRuntime(ctx, lim.lua()); err != nil {
+		return nil, false, err
+	}
+	return luaEngine{rt}, true, nil
+}
+
+func (e luaEngine) inspect(_ context.Context, name string, code []byte) (Interface, error) {
+	info, err := lua.Inspect(name, code)
+	if err != nil {
+		return Interface{}, err
+	}
+	return Interface{Exports: luaFuncs(info.Functions)}, nil
+}
+
+func (e luaEngine) load(ctx context.Context, name string, code []byte, lim *Limits) (unit, error) {
+	var opts *lua.ScriptOptions
+	if lim != nil {
+		l := lim.lua()
+		opts = &lua.ScriptOptions{Limits: &l}
+	}
+	id, err := e.rt.Load(ctx, name, code, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &luaUnit{rt: e.rt, id: id}, nil
+}
+
+func (e luaEngine) close(ctx context.Context) error { return e.rt.Close(ctx) }
+
+func luaFuncs(names []string) []Func {
+	out := make([]Func, len(names))
+	for i, n := range names {
+		out[i] = Func{Name: n}
+	}
+	return out
+}
+
+type luaUnit struct {
+	rt *lua.Runtime
+	id lua.ScriptID
+}
+
+func (u *luaUnit) call(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+	return u.rt.CallJSON(ctx, u.id, fn, args...)
+}
+
+func (u *luaUnit) iface() Interface {
+	fns, _ := u.rt.Functions(u.id)
+	return Interface{Exports: luaFuncs(fns)}
+}
+
+func (u *luaUnit) stage(ctx context.Context, code []byte) (staged, error) {
+	st, err := u.rt.Stage(ctx, u.id, code)
+	if err != nil {
+		return nil, err
+	}
+	return luaStaged{st}, nil
+}
+
+type luaStaged struct{ st *lua.Staged }
+
+func (s luaStaged) iface() Interface { return Interface{Exports: luaFuncs(s.st.Functions())} }
+
+// commit carries the module's fields with the lua package's rules; p's migration and
+// self-check are WASM-only.
+func (s luaStaged) commit(ctx context.Context, _ *commitPlan) (commitResult, error) {
+	start := time.Now()
+	rep, err := s.st.Commit(ctx)
+	if err != nil {
+		return commitResult{blocked: time.Since(start)}, err
+	}
+	return commitResult{carried: rep.Carried, blocked: rep.Blocked}, nil
+}
+
+func (s luaStaged) discard(ctx context.Context) { s.st.Discard(ctx) }

@@ -1,0 +1,117 @@
+package hotscript
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// wasmEngine adapts a *wasm.Runtime to the host's engine interface.
+type wasmEngine struct{ rt *wasm.Runtime }
+
+// newWASMEngine wraps rt, or creates a runtime from lim when rt is nil; owned says
+// whether the Host created it (and must close it).
+func newWASMEngine(ctx context.Context, rt *wasm.Runtime, lim Limits) (e engine, owned bool, err error) {
+	if rt != nil {
+		return wasmEngine{rt}, false, nil
+	}
+	if rt, err = wasm.NewRuntime(ctx, lim.wasm()); err != nil {
+		return nil, false, err
+	}
+	return wasmEngine{rt}, true, nil
+}
+
+func (e wasmEngine) inspect(ctx context.Context, _ string, code []byte) (Interface, error) {
+	info, err := wasm.Inspect(ctx, code)
+	if err != nil {
+		return Interface{}, err
+	}
+	return Interface{Exports: wasmFuncs(info.Exports), Imports: wasmFuncs(info.Imports)}, nil
+}
+
+func (e wasmEngine) load(ctx context.Context, name string, code []byte, lim *Limits) (unit, error) {
+	var opts *wasm.ModuleOptions
+	if lim != nil {
+		l := lim.wasm()
+		opts = &wasm.ModuleOptions{Limits: &l}
+	}
+	id, err := e.rt.Load(ctx, name, code, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &wasmUnit{rt: e.rt, id: id}, nil
+}
+
+func (e wasmEngine) close(ctx context.Context) error { return e.rt.Close(ctx) }
+
+func wasmFuncs(in []wasm.FuncInfo) []Func {
+	out := make([]Func, len(in))
+	for i, f := range in {
+		out[i] = Func{Module: f.Module, Name: f.Name, Params: wasmTypes(f.Params), Results: wasmTypes(f.Results), Typed: true}
+	}
+	return out
+}
+
+func wasmTypes(ts []wasm.ValueType) []string {
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.String()
+	}
+	return out
+}
+
+type wasmUnit struct {
+	rt *wasm.Runtime
+	id wasm.ScriptID
+}
+
+func (u *wasmUnit) call(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+	return u.rt.CallJSON(ctx, u.id, fn, args...)
+}
+
+func (u *wasmUnit) iface() Interface {
+	ex, _ := u.rt.Exports(u.id)
+	im, _ := u.rt.Imports(u.id)
+	return Interface{Exports: wasmFuncs(ex), Imports: wasmFuncs(im)}
+}
+
+func (u *wasmUnit) stage(ctx context.Context, code []byte) (staged, error) {
+	st, err := u.rt.Stage(ctx, u.id, code)
+	if err != nil {
+		return nil, err
+	}
+	return wasmStaged{st}, nil
+}
+
+type wasmStaged struct{ st *wasm.Staged }
+
+func (s wasmStaged) iface() Interface {
+	return Interface{Exports: wasmFuncs(s.st.Exports()), Imports: wasmFuncs(s.st.Imports())}
+}
+
+func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
+	var carried []string
+	start := time.Now()
+	err := s.st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		var err error
+		carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
+		return err
+	})
+	return commitResult{carried: carried, blocked: time.Since(start)}, err
+}
+
+func (s wasmStaged) discard(ctx context.Context) { s.st.Discard(ctx) }
+
+// wasmInstance is a *wasm.Instance as a Migration sees it.
+type wasmInstance struct{ in *wasm.Instance }
+
+func (i wasmInstance) callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+	return i.in.CallJSON(ctx, fn, args...)
+}
+
+func (i wasmInstance) exports() []Func { return wasmFuncs(i.in.Exports()) }

@@ -1,0 +1,313 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/hostguest"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+func newTestHost(t testing.TB, cfg Config) *Host {
+	t.Helper()
+	h, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
+}
+
+func call(t testing.TB, h *Host, s *Script, fn string, args ...any) string {
+	t.Helper()
+	out, err := h.Call(context.Background(), s, fn, args...)
+	if err != nil {
+		t.Fatalf("Call(%s): %v", fn, err)
+	}
+	return string(out)
+}
+
+var enemyContract = &Contract{Exports: []string{"update(f32)", "fire()"}}
+
+// TestWASMReloadRollsBack drives a reload into every failure path and checks the
+// old version keeps running with exactly its state; then the paths that succeed.
+func TestWASMReloadRollsBack(t *testing.T) {
+	v2 := hostguest.Bytes("enemy_v2")
+	tests := []struct {
+		name    string
+		next    []byte
+		limits  *Limits
+		want    []error // all must match; nil: committed
+		message []string
+	}{
+		{"bad bytes", []byte("definitely not wasm"), nil, []error{wasm.ErrCompile}, nil},
+		{"truncated module", v2[:len(v2)/2], nil, []error{wasm.ErrCompile}, nil},
+		{"missing import", guest.Bytes("missing_import"), nil, []error{wasm.ErrInstantiate}, []string{"host.missing"}},
+		{"contract broken", hostguest.Bytes("enemy_f64"), nil, []error{ErrContract},
+			[]string{"update: was update(f32), now update(f64)", "removed: fire()"}},
+		{"set_state traps", hostguest.Bytes("enemy_set_trap"), nil, []error{ErrMigration, wasm.ErrTrap}, []string{"set_state"}},
+		{"no set_state", hostguest.Bytes("enemy_no_set"), nil, []error{ErrMigration}, []string{"set_state"}},
+		{"self-check fails", hostguest.Bytes("enemy_check_fail"), nil, []error{ErrSelfCheck}, []string{"on_reload", "returned 7"}},
+		{"limit hit in migration", hostguest.Bytes("enemy_set_loop"), &Limits{MaxExecutionTime: 20 * time.Millisecond},
+			[]error{ErrMigration, wasm.ErrLimit}, []string{"set_state"}},
+		{"commits", v2, nil, nil, nil},
+		{"self-check passes", hostguest.Bytes("enemy_check_ok"), nil, nil, nil},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTestHost(t, Config{Migration: MigrateExports})
+			s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"),
+				&ScriptOptions{Contract: enemyContract, Limits: tt.limits})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				call(t, h, s, "update", 0.016)
+			}
+			call(t, h, s, "fire")
+			before := call(t, h, s, "get_state")
+
+			err = h.Reload(ctx, s, tt.next)
+			for _, w := range tt.want {
+				if !errors.Is(err, w) {
+					t.Errorf("Reload error %v does not match %v", err, w)
+				}
+			}
+			if tt.want == nil && err != nil {
+				t.Fatalf("Reload: %v", err)
+			}
+			for _, m := range append(tt.message, "enemy.wasm") {
+				if err != nil && !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q lacks %q", err, m)
+				}
+			}
+			after := call(t, h, s, "get_state")
+			if after != before {
+				t.Errorf("state %s after the reload, want %s", after, before)
+			}
+			version := call(t, h, s, "version")
+			ev := lastEvent(t, h)
+			if tt.want != nil {
+				if version != "1" || s.Version() != 1 || ev.Kind != Rejected || ev.Err == nil {
+					t.Errorf("after a rejected reload: version() %s, Version %d, event %v", version, s.Version(), ev)
+				}
+				return
+			}
+			if version == "1" || s.Version() != 2 || ev.Kind != Committed {
+				t.Errorf("after a committed reload: version() %s, Version %d, event %v", version, s.Version(), ev)
+			}
+			if !slices.Equal(ev.Carried, []string{"hp", "shots"}) {
+				t.Errorf("Carried = %v, want [hp shots]", ev.Carried)
+			}
+		})
+	}
+}
+
+func TestWASMMigrationPolicies(t *testing.T) {
+	ctx := context.Background()
+	type counterState struct{ Counter int }
+	tests := []struct {
+		name    string
+		policy  MigrationFunc
+		want    string // get_counter after the reload
+		carried []string
+	}{
+		{"reset", MigrateReset, "0", nil},
+		{"nil means reset", nil, "0", nil},
+		{"go func through the world", func(ctx context.Context, m *Migration) error {
+			out, err := m.CallOld(ctx, "get_counter")
+			if err != nil {
+				return err
+			}
+			var n int
+			fmt.Sscan(string(out), &n)
+			e := m.World.Spawn()
+			if err := ecs.Insert(m.World, e, counterState{Counter: n}); err != nil {
+				return err
+			}
+			st, _ := ecs.Get[counterState](m.World, e)
+			if _, err := m.CallNew(ctx, "set_counter", st.Counter); err != nil {
+				return err
+			}
+			m.Carry("counter")
+			return nil
+		}, "3", []string{"counter"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTestHost(t, Config{World: ecs.NewWorld(), Migration: tt.policy})
+			s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				call(t, h, s, "increment")
+			}
+			if err := h.Reload(ctx, s, guest.Bytes("counter_v2")); err != nil {
+				t.Fatal(err)
+			}
+			if got := call(t, h, s, "get_counter"); got != tt.want {
+				t.Errorf("get_counter = %s, want %s", got, tt.want)
+			}
+			if ev := lastEvent(t, h); !slices.Equal(ev.Carried, tt.carried) {
+				t.Errorf("Carried = %v, want %v", ev.Carried, tt.carried)
+			}
+		})
+	}
+}
+
+func TestWASMRevert(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Migration: MigrateExports})
+	s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "fire")
+	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2")); err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "fire")
+	if err := h.Revert(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if v, shots := call(t, h, s, "version"), call(t, h, s, "shots"); v != "1" || shots != "2" {
+		t.Errorf("after Revert: version %s shots %s, want 1 and 2 (state carried by the policy)", v, shots)
+	}
+	if ev := lastEvent(t, h); ev.Kind != Reverted || ev.From != 2 || ev.To != 1 {
+		t.Errorf("event %v, want reverted v2 -> v1", ev)
+	}
+	if err := h.Revert(ctx, s); !errors.Is(err, ErrNoHistory) {
+		t.Errorf("second Revert = %v, want ErrNoHistory", err)
+	}
+}
+
+func TestWASMEventContent(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Migration: MigrateExports})
+	s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := lastEvent(t, h); ev.Kind != Loaded || ev.To != 1 || len(ev.Diff.Exports.Added) == 0 {
+		t.Errorf("load event %+v", ev)
+	}
+	call(t, h, s, "update", 0.5) // enemy_check_ok's self-check wants migrated state
+	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_check_ok")); err != nil {
+		t.Fatal(err)
+	}
+	ev := lastEvent(t, h)
+	if ev.Kind != Committed || ev.Script != "enemy.wasm" || ev.From != 1 || ev.To != 2 || ev.Err != nil {
+		t.Errorf("event %+v", ev)
+	}
+	if ev.CompileTime <= 0 || ev.SwapTime <= 0 {
+		t.Errorf("CompileTime %v SwapTime %v, want both measured", ev.CompileTime, ev.SwapTime)
+	}
+	if got := ev.Diff.String(); got != "added: on_reload() i32" {
+		t.Errorf("Diff = %q", got)
+	}
+	err = h.Reload(ctx, s, guest.Bytes("counter_v1"))
+	ev = lastEvent(t, h)
+	// counter_v1 has no set_state, so MigrateExports rejects it; the event still
+	// carries the interface diff.
+	if !errors.Is(err, ErrMigration) || ev.Kind != Rejected || !strings.Contains(ev.Diff.String(), "removed: fire()") ||
+		!strings.Contains(ev.Diff.String(), "added: increment()") {
+		t.Errorf("reload to an unrelated module: %v, diff %q", err, ev.Diff)
+	}
+	st := h.Stats(s)
+	if st.Reloads != 1 || st.FailedReloads != 1 || st.Calls != 1 || st.Version != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func TestWASMStats(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		call(t, h, s, "increment")
+	}
+	if _, err := h.Call(ctx, s, "nope"); !errors.Is(err, wasm.ErrNoFunction) {
+		t.Errorf("unknown function: %v", err)
+	}
+	st := h.Stats(s)
+	if st.Calls != 6 || st.Errors != 1 || st.CallTime <= 0 || st.Version != 1 || st.Versions != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestWASMReloadStorm: hundreds of reloads alternating versions while 4 goroutines
+// call; no call fails because of a swap, and every answer comes from one whole
+// version (tick() answers version*1e6 + a counter that the same call advanced).
+func TestWASMReloadStorm(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{Swap: mode, EventBuffer: 1})
+			s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						out, err := h.Call(ctx, s, "tick")
+						if err != nil {
+							t.Errorf("call during reloads: %v", err)
+							return
+						}
+						var n int
+						fmt.Sscan(string(out), &n)
+						if v, c := n/1_000_000, n%1_000_000; v < 1 || v > 2 || c < 1 {
+							t.Errorf("tick() = %d: not from one whole version", n)
+							return
+						}
+					}
+				})
+			}
+			if mode == SwapAtApply {
+				wg.Go(func() { // the game loop
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+							h.Apply(ctx)
+							time.Sleep(100 * time.Microsecond)
+						}
+					}
+				})
+			}
+			versions := [][]byte{guest.Bytes("counter_v1"), guest.Bytes("counter_v2")}
+			for i := range 200 {
+				if err := h.Reload(ctx, s, versions[(i+1)%2]); err != nil {
+					t.Fatalf("reload %d: %v", i, err)
+				}
+			}
+			close(stop)
+			wg.Wait()
+			if st := h.Stats(s); st.Reloads != 200 || st.Errors != 0 {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
