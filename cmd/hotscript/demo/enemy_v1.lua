@@ -12,4 +12,7 @@ end
 
 function M.version() return 1 end
 
+-- get_state lets the demo show the state; the reload carries the fields without it.
+function M.get_state() return { frames = M.frames, x = M.x, hp = M.hp } end
+
 return M

@@ -6,11 +6,16 @@ local M = { frames = 0, x = 0, hp = 100 }
 
 function M.tick(dt)
   M.frames = M.frames + 1
-  M.x = M.x + SPEED
+  if M.hp > 0 then
+    M.x = M.x + SPEED
+  end
 end
 
 function M.fire() return M.x end
 
 function M.version() return 4 end
+
+-- get_state lets the demo show the state; the reload carries the fields without it.
+function M.get_state() return { frames = M.frames, x = M.x, hp = M.hp } end
 
 return M

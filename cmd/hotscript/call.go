@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sync"
+
+	"github.com/hotscript/hotscript"
+)
+
+func callCommand() command {
+	return command{
+		name:    "call",
+		args:    "[flags] FILE FUNC [ARG...]",
+		summary: "call one function, print its JSON result",
+		about: `Loads FILE (.wasm, .lua, or .wat when wat2wasm is on PATH), calls FUNC with the
+arguments, each one JSON value, and prints the result as JSON. Strings need JSON
+quotes: hotscript call greet.lua hello '"world"'. A WASM function taking (ptr, len)
+can be given one JSON document, which goes into guest memory.
+
+Exits 1 with the error, naming the script and the function, when the call fails:
+a Lua error, a trap, a limit hit.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			var limits limitFlags
+			limits.register(fs)
+			return func(ctx context.Context, e *env, args []string) error {
+				return callMain(ctx, e, limits, args)
+			}
+		},
+	}
+}
+
+func callMain(ctx context.Context, e *env, limits limitFlags, args []string) error {
+	if len(args) < 2 {
+		return usageError("needs a FILE and a FUNC")
+	}
+	file, fn := args[0], args[1]
+	values := make([]any, 0, len(args)-2)
+	for _, a := range args[2:] {
+		v, err := parseArg(a)
+		if err != nil {
+			return usageError("%v", err)
+		}
+		values = append(values, v)
+	}
+	var logMu sync.Mutex
+	h, closeHost, err := newHost(ctx, hotscript.Config{Limits: limits.host()}, func(script, msg string) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		fmt.Fprintf(e.stderr, "%s: %s\n", script, msg)
+	})
+	if err != nil {
+		return err
+	}
+	defer closeHost()
+	s, err := h.Load(ctx, file, nil)
+	if err != nil {
+		return err
+	}
+	out, err := h.Call(ctx, s, fn, values...)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
+	return err
+}

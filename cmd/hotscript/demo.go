@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"flag"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/ecs"
+)
+
+// demoFiles are the demo's scripts: the enemy in WebAssembly and in Lua, four versions
+// each, and the founding document's counter. The .wasm files are built from the .wat
+// next to them by scripts/build-guests.sh, so the demo needs nothing but Go.
+//
+//go:embed demo/*.wasm demo/*.wat demo/*.lua
+var demoFiles embed.FS
+
+// demoFile returns an embedded file; a missing one is a build mistake.
+func demoFile(name string) []byte {
+	b, err := demoFiles.ReadFile("demo/" + name)
+	if err != nil {
+		panic("hotscript demo: missing embedded file " + name)
+	}
+	return b
+}
+
+const (
+	demoTPS    = 60
+	demoFrames = 10               // frames run to show each step's effect
+	demoWait   = 10 * time.Second // longest wait for a reload to be decided
+)
+
+func demoCommand() command {
+	return command{
+		name:    "demo",
+		args:    "[--dir DIR]",
+		summary: "a few seconds' tour: change, break, fix, revert",
+		about: `Writes two scripts, the same enemy in WebAssembly and in Lua, to a temporary
+directory, runs them in a 60 fps loop, and edits their files the way an editor saves
+them, narrating each step: a good change (code changes, state carried), a broken
+save (rejected, the old version keeps running), a fix, a contract break (rejected
+with the interface diff) and a revert. Needs only Go: the WebAssembly is embedded.
+
+With --dir, the scripts are written to DIR and kept, and the loop keeps running
+after the tour so you can edit them yourself, until Ctrl-C.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			dir := fs.String("dir", "", "keep the scripts in `DIR` and keep running for your own edits")
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) > 0 {
+					return usageError("takes no arguments")
+				}
+				return demoMain(ctx, e, *dir)
+			}
+		},
+	}
+}
+
+func demoMain(ctx context.Context, e *env, keepDir string) error {
+	dir := keepDir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "hotscript-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	world := ecs.NewWorld()
+	out := newPrinter(e.stdout, e.out, dir)
+	out.indent = indent
+	h, closeHost, err := newHost(ctx, hotscript.Config{Swap: hotscript.SwapAtApply, World: world}, out.print)
+	if err != nil {
+		return err
+	}
+	defer closeHost()
+	d := &demo{e: e, h: h, world: world, dir: dir, sc: newScene(h, world, out, demoTPS), start: time.Now()}
+	if err := d.tour(ctx); err != nil {
+		return err
+	}
+	if keepDir == "" {
+		d.say("Done in %s. To edit the scripts yourself: hotscript demo --dir DIR", duration(time.Since(d.start)))
+		return nil
+	}
+	return d.keepRunning(ctx)
+}
+
+// tour runs the six steps, and the founding document's counter between the first two.
+func (d *demo) tour(ctx context.Context) error {
+	if err := d.loadAndCall(ctx); err != nil {
+		return err
+	}
+	for _, step := range []func(context.Context) error{
+		d.counterStory, d.goodChange, d.brokenSave, d.fix, d.contractBreak, d.revert,
+	} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keepRunning puts the live version back into the files and runs until Ctrl-C.
+func (d *demo) keepRunning(ctx context.Context) error {
+	d.title("Your turn")
+	d.say("The files now hold what runs (v2), so each is reloaded once more.")
+	if err := d.saveBoth(ctx, "enemy_v2.wasm", "enemy_v2.lua", hotscript.Committed); err != nil {
+		return err
+	}
+	if hasWAT2WASM() {
+		if err := d.writeFile("enemy.wat", demoFile("enemy_v2.wat")); err != nil {
+			return err
+		}
+		d.say("Edit %s or %s (wat2wasm rebuilds the module), save, and watch.",
+			filepath.Join(d.dir, "enemy.lua"), filepath.Join(d.dir, "enemy.wat"))
+	} else {
+		d.say("Edit %s, save, and watch (install wabt's wat2wasm to edit WebAssembly as text).",
+			filepath.Join(d.dir, "enemy.lua"))
+	}
+	d.say("Ctrl-C stops.")
+	d.sc.adopt = true
+	d.sc.run(ctx, time.Second/demoTPS, 0, time.Time{}, nil)
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
+	"github.com/hotscript/hotscript/watch"
+)
+
+// describe formats err for a person: the place first (file:line for Lua and for build
+// tools, the script and function for WASM), then what went wrong, on one line. detail
+// holds what follows it, such as a stack trace, one line each.
+//
+// The packages' own Error methods lead with the package and the operation
+// ("lua: reload enemy.lua: enemy.lua:9: ..."), which suits logs; a person at a
+// terminal wants the place first, so describe reads the structured errors instead.
+func describe(err error) (head string, detail []string) {
+	if err == nil {
+		return "", nil
+	}
+	var (
+		contract *hotscript.ContractError
+		lerr     *lua.Error
+		werr     *wasm.Error
+		berr     *watch.BuildError
+		perr     *fs.PathError
+	)
+	switch {
+	case errors.As(err, &contract):
+		head = contract.Script + ": breaks its contract: " + strings.Join(contract.Violations, "; ")
+	case errors.As(err, &lerr):
+		head, detail = describeLua(lerr)
+	case errors.As(err, &werr):
+		head, detail = describeWASM(werr)
+	case errors.As(err, &berr):
+		head, detail = firstLine(strings.TrimSpace(berr.Log))
+		if head == "" {
+			head, detail = firstLine(berr.Err.Error())
+		}
+	case errors.As(err, &perr):
+		head = perr.Path + ": " + perr.Err.Error()
+	default:
+		head, detail = firstLine(err.Error())
+	}
+	switch {
+	case errors.Is(err, hotscript.ErrMigration) && werr != nil:
+		head = "state migration failed: " + head
+	case errors.Is(err, hotscript.ErrSelfCheck) && werr != nil:
+		head = "self-check failed: " + head
+	}
+	return head, detail
+}
+
+// describeLua leads with the message, which Lua already prefixes with script:line.
+func describeLua(e *lua.Error) (string, []string) {
+	msg := e.Message
+	if msg == "" && e.Kind != nil {
+		msg = strings.TrimPrefix(e.Kind.Error(), "lua: ")
+	}
+	if !strings.HasPrefix(msg, e.Script+":") {
+		msg = e.Script + ": " + msg
+	}
+	if e.Function != "" && e.Function != "main chunk" {
+		msg += " (in " + e.Function + ")"
+	}
+	var detail []string
+	for _, l := range strings.Split(strings.TrimSpace(e.Traceback), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			detail = append(detail, l)
+		}
+	}
+	return msg, detail
+}
+
+// describeWASM reads "enemy.wasm: update: trap: unreachable".
+func describeWASM(e *wasm.Error) (string, []string) {
+	var parts []string
+	if e.Script != "" {
+		parts = append(parts, e.Script)
+	}
+	if e.Func != "" {
+		parts = append(parts, e.Func)
+	}
+	if e.Kind != nil {
+		parts = append(parts, strings.TrimPrefix(e.Kind.Error(), "wasm: "))
+	}
+	var detail []string
+	if e.Err != nil {
+		msg, rest := firstLine(e.Err.Error())
+		parts = append(parts, msg)
+		detail = rest
+	}
+	return strings.Join(parts, ": "), append(detail, e.Trace...)
+}
+
+// firstLine splits text into its first line and the non-empty lines after it.
+func firstLine(text string) (string, []string) {
+	lines := strings.Split(text, "\n")
+	var rest []string
+	for _, l := range lines[1:] {
+		if l = strings.TrimSpace(l); l != "" {
+			rest = append(rest, l)
+		}
+	}
+	return strings.TrimSpace(lines[0]), rest
+}

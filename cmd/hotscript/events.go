@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hotscript/hotscript"
+)
+
+// printer writes the one-line reports of run and demo: reloads, loads, errors, each
+// starting with the time of day and the script, in aligned columns.
+type printer struct {
+	mu     sync.Mutex // one line at a time: scripts print from reload goroutines
+	w      io.Writer
+	indent string // before every line
+	st     style
+	trim   *strings.Replacer // shortens paths under the scripts' directory
+	nameW  int               // width of the script column, the longest name seen
+	now    func() time.Time
+}
+
+// newPrinter returns a printer that shows paths under dir relative to it.
+func newPrinter(w io.Writer, st style, dir string) *printer {
+	p := &printer{w: w, st: st, now: time.Now}
+	var pairs []string
+	if abs, err := filepath.Abs(dir); err == nil {
+		pairs = append(pairs, abs+string(filepath.Separator), "")
+	}
+	if dir != "" && dir != "." {
+		pairs = append(pairs, filepath.Clean(dir)+string(filepath.Separator), "")
+	}
+	p.trim = strings.NewReplacer(pairs...)
+	return p
+}
+
+// name is how a script's name is shown: relative to the directory.
+func (p *printer) name(s string) string { return p.trim.Replace(s) }
+
+// seeName widens the script column for name.
+func (p *printer) seeName(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nameW = max(p.nameW, width(p.name(name)))
+}
+
+// print writes what a script printed or logged; safe for concurrent use.
+func (p *printer) print(script, msg string) {
+	p.line(script, "", p.st.dim("log"), msg)
+}
+
+// line writes one report: time, script, version, status, then the details.
+func (p *printer) line(script, version, status string, details ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nameW = max(p.nameW, width(p.name(script)))
+	var b strings.Builder
+	b.WriteString(p.indent)
+	b.WriteString(p.st.dim(clock(p.now())))
+	b.WriteString("  ")
+	b.WriteString(pad(p.st.name(p.name(script)), p.nameW))
+	b.WriteString("  ")
+	b.WriteString(pad(version, len("v10 -> v11")))
+	b.WriteString("  ")
+	b.WriteString(pad(status, len("superseded")))
+	for _, d := range details {
+		if d != "" {
+			b.WriteString("  ")
+			b.WriteString(d)
+		}
+	}
+	fmt.Fprintln(p.w, strings.TrimRight(b.String(), " "))
+}
+
+// event writes the line for one host event:
+//
+//	12:00:01.234  enemy.wasm  v2 -> v3    committed   compile 21.3ms  swap 14µs  carried hp,x  +fire()
+//	12:00:02.001  enemy.lua   v3          rejected    enemy.lua:12: unexpected symbol near 'end'  (v3 keeps running)
+func (p *printer) event(ev hotscript.Event) {
+	st := p.st
+	from, to := fmt.Sprintf("v%d", ev.From), fmt.Sprintf("v%d", ev.To)
+	timing := func() string {
+		if ev.Kind == hotscript.Loaded {
+			return "" // a load is not timed
+		}
+		return st.dim("compile " + duration(ev.CompileTime) + "  swap " + duration(ev.SwapTime))
+	}
+	switch ev.Kind {
+	case hotscript.Loaded:
+		p.line(ev.Script, to, st.good("loaded"), timing(), exportList(ev.Diff.Exports.Added))
+	case hotscript.Committed:
+		p.line(ev.Script, from+" -> "+to, st.good("committed"), timing(), carried(ev), p.diff(ev.Diff))
+	case hotscript.Reverted:
+		p.line(ev.Script, from+" -> "+to, st.warn("reverted"), timing(), carried(ev), p.diff(ev.Diff))
+	case hotscript.Rejected:
+		head, _ := describe(ev.Err)
+		keeps := fmt.Sprintf("(%s keeps running)", from)
+		if ev.From == 0 {
+			keeps, from = "(not loaded)", "-"
+		}
+		p.line(ev.Script, from, st.bad("rejected"), p.name(head), st.dim(keeps))
+	case hotscript.Superseded:
+		p.line(ev.Script, from, st.dim("superseded"), st.dim(fmt.Sprintf("a newer save replaced %s before it went live", to)))
+	case hotscript.Removed:
+		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
+	default:
+		p.line(ev.Script, to, ev.Kind.String(), ev.String())
+	}
+}
+
+// failure writes the line for a call that failed.
+func (p *printer) failure(script string, version int, err error) {
+	head, _ := describe(err)
+	p.line(script, fmt.Sprintf("v%d", version), p.st.bad("error"), p.name(head))
+}
+
+// note writes a line about a script that is not an event, e.g. "no update(dt)".
+func (p *printer) note(script string, version int, status, text string) {
+	p.line(script, fmt.Sprintf("v%d", version), status, text)
+}
+
+// carried says which state went into the new version.
+func carried(ev hotscript.Event) string {
+	if len(ev.Carried) == 0 {
+		return "carried nothing"
+	}
+	return "carried " + strings.Join(ev.Carried, ",")
+}
+
+// diff is the compact interface diff: +added -removed ~old->new, imports marked.
+func (p *printer) diff(d hotscript.Diff) string {
+	var parts []string
+	add := func(c hotscript.Changes, prefix string) {
+		for _, f := range c.Added {
+			parts = append(parts, p.st.good("+"+prefix+f.String()))
+		}
+		for _, f := range c.Removed {
+			parts = append(parts, p.st.bad("-"+prefix+f.String()))
+		}
+		for _, ch := range c.Changed {
+			parts = append(parts, p.st.warn("~"+prefix+ch.Old.String()+"->"+ch.New.String()))
+		}
+	}
+	add(d.Exports, "")
+	add(d.Imports, "import ")
+	return strings.Join(parts, " ")
+}
+
+// exportList names a first version's exports, at most a handful; inspect shows
+// their signatures.
+func exportList(fs []hotscript.Func) string {
+	const most = 6
+	if len(fs) == 0 {
+		return ""
+	}
+	var names []string
+	for i, f := range fs {
+		if i == most {
+			names = append(names, fmt.Sprintf("and %d more", len(fs)-most))
+			break
+		}
+		names = append(names, f.Name)
+	}
+	return "exports " + strings.Join(names, ", ")
+}

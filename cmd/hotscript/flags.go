@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hotscript/hotscript"
+)
+
+// limitFlags are the per-call limits shared by run and call. Zero means no limit, as in
+// the packages' Limits structs.
+type limitFlags struct {
+	instructions uint64
+	time         time.Duration
+	memory       byteSize
+}
+
+func (l *limitFlags) register(fs *flag.FlagSet) {
+	fs.Uint64Var(&l.instructions, "max-instructions", 0,
+		"stop a call after `N` instructions (0: no limit)")
+	fs.DurationVar(&l.time, "max-time", 0,
+		"stop a call after `DURATION`, e.g. 50ms (0: no limit)")
+	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit)")
+}
+
+// host converts the flags to the host's Limits.
+func (l *limitFlags) host() hotscript.Limits {
+	return hotscript.Limits{
+		MaxMemoryBytes:   uint64(l.memory),
+		MaxInstructions:  l.instructions,
+		MaxExecutionTime: l.time,
+	}
+}
+
+// byteSize is a flag value for sizes: a number of bytes with an optional unit, binary
+// (KiB, MiB, GiB, or K, M, G) or decimal (KB, MB, GB).
+type byteSize uint64
+
+var sizeUnits = []struct {
+	suffix string
+	mult   uint64
+}{
+	// Longest suffixes first so "MiB" is not read as "B".
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9},
+	{"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30},
+	{"b", 1},
+}
+
+func (s *byteSize) String() string {
+	if s == nil || *s == 0 {
+		return "0"
+	}
+	v := uint64(*s)
+	for _, u := range []struct {
+		name string
+		mult uint64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if v%u.mult == 0 {
+			return fmt.Sprintf("%d%s", v/u.mult, u.name)
+		}
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+func (s *byteSize) Set(text string) error {
+	t := strings.ToLower(strings.TrimSpace(text))
+	mult := uint64(1)
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return fmt.Errorf("%q is not a size (try 16MiB, 64MB or a number of bytes)", text)
+	}
+	v := f * float64(mult)
+	if v >= math.MaxUint64 {
+		return fmt.Errorf("%q is too large", text)
+	}
+	*s = byteSize(v)
+	return nil
+}
+
+// parseArg reads one command-line argument as a JSON value and returns it in the form
+// the engines' CallJSON expects: an integer that fits as int64 or uint64, another number
+// as float64, a string, a bool, nil, or an object or array kept as json.RawMessage.
+func parseArg(text string) (any, error) {
+	if !json.Valid([]byte(text)) {
+		return nil, fmt.Errorf("argument %q is not a JSON value (quote strings: '\"hello\"')", text)
+	}
+	t := strings.TrimSpace(text)
+	switch t[0] {
+	case '{', '[':
+		return json.RawMessage(t), nil
+	case '"':
+		var s string
+		err := json.Unmarshal([]byte(t), &s)
+		return s, err
+	case 't', 'f':
+		return t == "true", nil
+	case 'n':
+		return nil, nil
+	}
+	if i, err := strconv.ParseInt(t, 10, 64); err == nil {
+		return i, nil
+	}
+	if u, err := strconv.ParseUint(t, 10, 64); err == nil {
+		return u, nil
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
+		return nil, fmt.Errorf("argument %q: %w", text, err)
+	}
+	return f, nil
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
+	"github.com/hotscript/hotscript/watch"
+)
+
+func inspectCommand() command {
+	return command{
+		name:    "inspect",
+		args:    "FILE",
+		summary: "show a script's interface and state",
+		about: `For a WebAssembly module (.wasm, or .wat when wat2wasm is on PATH): its imports and
+exports with their signatures, and its memory. For a Lua script: the fields of the
+table it returns, with their values, and its functions. Then notes, in plain words,
+on how hotscript will treat it. A file that does not compile prints the error and
+exits 1.`,
+		setup: func(*flag.FlagSet) func(context.Context, *env, []string) error {
+			return func(ctx context.Context, e *env, args []string) error {
+				if len(args) != 1 {
+					return usageError("needs exactly one FILE")
+				}
+				return inspectMain(ctx, e, args[0])
+			}
+		},
+	}
+}
+
+func inspectMain(ctx context.Context, e *env, file string) error {
+	code, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	switch ext := filepath.Ext(file); ext {
+	case ".wasm":
+		return inspectWASM(ctx, e, file, code, "")
+	case ".wat":
+		built, err := buildSource(ctx, file, ".wat")
+		if err != nil {
+			return err
+		}
+		return inspectWASM(ctx, e, file, built, fmt.Sprintf("text, %d bytes, built by wat2wasm into", len(code)))
+	case ".lua":
+		return inspectLua(ctx, e, file, code)
+	default:
+		return usageError("%s: unknown kind of script %q (want .wasm, .wat or .lua)", file, ext)
+	}
+}
+
+// section writes a titled block of lines: the title in the left column of the first.
+func section(w io.Writer, st style, title string, lines []string) {
+	if len(lines) == 0 {
+		lines = []string{st.dim("none")}
+	}
+	for i, l := range lines {
+		t := ""
+		if i == 0 {
+			t = title
+		}
+		fmt.Fprintf(w, "%s  %s\n", pad(st.bold(t), 9), l)
+	}
+}
+
+func inspectWASM(ctx context.Context, e *env, file string, code []byte, from string) error {
+	info, err := wasm.Inspect(ctx, code)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	st := e.out
+	what := fmt.Sprintf("WebAssembly module, %d bytes", len(code))
+	if from != "" {
+		what = fmt.Sprintf("WebAssembly %s a %d-byte module", from, len(code))
+	}
+	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), what)
+
+	mem := []string{"no memory"}
+	if m := info.Memory; m != nil {
+		max := "no maximum"
+		if m.HasMax {
+			max = "at most " + pages(m.Max)
+		}
+		mem = []string{pages(m.Min) + " at start, " + max}
+	}
+	section(e.stdout, st, "memory", mem)
+	section(e.stdout, st, "imports", funcStrings(info.Imports))
+	section(e.stdout, st, "exports", funcStrings(info.Exports))
+
+	var notes []string
+	if f, ok := findFunc(info.Exports, updateFunc); ok {
+		notes = append(notes, fmt.Sprintf("exports %s: hotscript run calls it every frame with dt in seconds", f))
+	} else {
+		notes = append(notes, "no update export: hotscript run loads it but never calls it")
+	}
+	_, get := findFunc(info.Exports, "get_state")
+	_, set := findFunc(info.Exports, "set_state")
+	if get && set {
+		notes = append(notes, "exports get_state and set_state: hotscript run moves its state to each new version")
+	} else {
+		notes = append(notes, "no get_state/set_state pair: a reload starts it from its initial state")
+	}
+	for _, f := range info.Imports {
+		if f.Module != "host" || f.Name != "log" {
+			notes = append(notes, fmt.Sprintf("imports %s, which hotscript run and call do not define: "+
+				"they cannot load it (a program embedding hotscript must Define it)", f))
+		}
+	}
+	if m := info.Memory; m != nil && !m.HasMax {
+		notes = append(notes, "its memory may grow without bound; --max-memory caps it")
+	}
+	fmt.Fprintln(e.stdout)
+	section(e.stdout, st, "notes", notes)
+	return nil
+}
+
+func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
+	// The chunk runs once, sandboxed and bounded, to build the module table.
+	rt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{
+		Limits: lua.Limits{MaxInstructions: 10_000_000, MaxExecutionTime: time.Second, MaxMemoryBytes: 64 << 20},
+		Stdout: io.Discard,
+	})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	if err := rt.Define("host", "log", func(context.Context, *lua.Call) ([]any, error) { return nil, nil }); err != nil {
+		return err
+	}
+	id, err := rt.LoadScript(ctx, file, src)
+	if err != nil {
+		return err
+	}
+	fields, err := rt.Fields(id)
+	if err != nil {
+		return err
+	}
+	funcs, err := rt.Functions(id)
+	if err != nil {
+		return err
+	}
+	st := e.out
+	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), fmt.Sprintf("Lua script, %d bytes, returns a table", len(src)))
+	var rows []string
+	for _, f := range fields {
+		v, err := rt.Field(ctx, id, f)
+		text := string(v)
+		if err != nil {
+			head, _ := describe(err)
+			text = st.dim("(" + head + ")")
+		}
+		rows = append(rows, f+" = "+shorten(text, 60))
+	}
+	section(e.stdout, st, "fields", rows)
+	section(e.stdout, st, "functions", funcs)
+
+	var notes []string
+	if slices.Contains(funcs, updateFunc) {
+		notes = append(notes, "has update: hotscript run calls it every frame with dt in seconds")
+	} else {
+		notes = append(notes, "no update function: hotscript run loads it but never calls it")
+	}
+	if len(fields) > 0 {
+		notes = append(notes, "a reload carries every field above into the new version (old values win)")
+	}
+	if slices.Contains(funcs, "on_save") || slices.Contains(funcs, "on_restore") {
+		notes = append(notes, "has on_save/on_restore: they run on each reload, after the fields are carried")
+	}
+	fmt.Fprintln(e.stdout)
+	section(e.stdout, st, "notes", notes)
+	return nil
+}
+
+// buildSource builds a source file with the watch package's build step for ext, the
+// one a watched directory uses.
+func buildSource(ctx context.Context, file, ext string) ([]byte, error) {
+	step := watch.DefaultBuildSteps()[ext]
+	tmp, err := os.MkdirTemp("", "hotscript-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	src, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(tmp, "out"+step.OutExt)
+	args := make([]string, len(step.Command))
+	for i, a := range step.Command {
+		args[i] = strings.NewReplacer("{src}", src, "{out}", out).Replace(a)
+	}
+	if _, err := exec.LookPath(args[0]); err != nil {
+		return nil, fmt.Errorf("%s: needs %s on PATH: %w", file, args[0], err)
+	}
+	msg, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		text := strings.TrimSpace(strings.ReplaceAll(string(msg), src, file))
+		return nil, fmt.Errorf("%s", text)
+	}
+	return os.ReadFile(out)
+}
+
+func pages(n uint32) string {
+	size := byteSize(uint64(n) << 16)
+	if n == 1 {
+		return "1 page (64KiB)"
+	}
+	return fmt.Sprintf("%d pages (%s)", n, size.String())
+}
+
+func funcStrings(fs []wasm.FuncInfo) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.String()
+	}
+	return out
+}
+
+func findFunc(fs []wasm.FuncInfo, name string) (wasm.FuncInfo, bool) {
+	i := slices.IndexFunc(fs, func(f wasm.FuncInfo) bool { return f.Name == name })
+	if i < 0 {
+		return wasm.FuncInfo{}, false
+	}
+	return fs[i], true
+}
+
+func shorten(s string, n int) string {
+	if width(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,212 @@
+// Command hotscript runs, calls, inspects and demonstrates hot-reloadable WebAssembly
+// and Lua scripts.
+//
+// Usage:
+//
+//	hotscript demo [--dir DIR]            the tour: load, edit, break, fix, revert
+//	hotscript run [flags] DIR             run every script in DIR and reload on save
+//	hotscript call [flags] FILE FUNC ARG  call one function once, print its JSON result
+//	hotscript inspect FILE                show a script's interface
+//	hotscript help [COMMAND]              usage
+//
+// The command is a thin layer over the public packages: the root package hotscript
+// (load, call, reload, watch, events), wasm and lua (inspect, call) and ecs (the scene
+// `run` attaches scripts to). It holds no engine logic of its own, so what it shows is
+// what a program embedding hotscript gets.
+//
+// Everything goes through run(args, stdout, stderr), which returns the exit code: 0 on
+// success, 1 when the work failed (a script error, a trap, a limit), 2 for a usage error
+// (unknown command, bad flag, wrong arguments). Tests drive the command the same way.
+//
+// Output is written for people: aligned columns, short lines, errors with file:line
+// first, and colour only when stdout is a terminal and NO_COLOR is unset.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// errUsage marks an error in how the command was invoked; run prints the command's usage
+// after it and exits with exitUsage.
+var errUsage = errors.New("usage")
+
+// usageError returns an error that makes run print usage and exit 2.
+func usageError(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// env is what every subcommand writes to.
+type env struct {
+	stdout io.Writer
+	stderr io.Writer
+	out    style // colours for stdout
+	errs   style // colours for stderr
+}
+
+// command describes a subcommand. setup registers its flags on fs and returns the
+// function that runs it with the parsed flags, so `help NAME` and the command itself
+// share one definition.
+type command struct {
+	name    string
+	args    string // positional arguments, e.g. "FILE FUNC [ARG...]"
+	summary string // one line for the overview
+	about   string // a paragraph for `help NAME`
+	setup   func(fs *flag.FlagSet) func(ctx context.Context, e *env, args []string) error
+}
+
+// commands lists the subcommands in the order the overview shows them.
+func commands() []command {
+	return []command{demoCommand(), runCommand(), callCommand(), inspectCommand()}
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// run executes the command line args (without the program name) and returns the exit
+// code.
+func run(args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr, out: styleFor(stdout), errs: styleFor(stderr)}
+	if len(args) == 0 {
+		writeOverview(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		return help(e, args[1:])
+	}
+	c, ok := lookup(name)
+	if !ok {
+		fmt.Fprintf(stderr, "hotscript: unknown command %q\n\n", name)
+		writeOverview(stderr)
+		return exitUsage
+	}
+	fs := newFlagSet(c)
+	runner := c.setup(fs)
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			writeUsage(stdout, c)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "hotscript %s: %v\n", c.name, err)
+		writeShortUsage(stderr, c)
+		return exitUsage
+	}
+	err := runner(context.Background(), e, fs.Args())
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "hotscript %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		writeShortUsage(stderr, c)
+		return exitUsage
+	default:
+		printError(e, err)
+		return exitFail
+	}
+}
+
+// printError writes err to stderr: the place and the message on the first line, a
+// stack trace, if any, indented below.
+func printError(e *env, err error) {
+	head, detail := describe(err)
+	fmt.Fprintf(e.stderr, "%s %s\n", e.errs.bad("error:"), head)
+	for _, l := range detail {
+		fmt.Fprintf(e.stderr, "    %s\n", e.errs.dim(l))
+	}
+}
+
+// newFlagSet returns an empty flag set for c that reports errors instead of exiting and
+// prints nothing itself: run decides where usage goes.
+func newFlagSet(c command) *flag.FlagSet {
+	fs := flag.NewFlagSet("hotscript "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// help prints the overview, or one command's usage.
+func help(e *env, args []string) int {
+	switch len(args) {
+	case 0:
+		writeOverview(e.stdout)
+		return exitOK
+	case 1:
+		if c, ok := lookup(args[0]); ok {
+			writeUsage(e.stdout, c)
+			return exitOK
+		}
+		fmt.Fprintf(e.stderr, "hotscript help: unknown command %q\n\n", args[0])
+	default:
+		fmt.Fprintf(e.stderr, "hotscript help: takes at most one command name\n\n")
+	}
+	writeOverview(e.stderr)
+	return exitUsage
+}
+
+func writeOverview(w io.Writer) {
+	fmt.Fprintf(w, "hotscript runs WebAssembly and Lua scripts and reloads them while they run.\n\n")
+	fmt.Fprintf(w, "Usage:\n\n")
+	var rows [][]string
+	for _, c := range commands() {
+		rows = append(rows, []string{"  hotscript " + c.name + " " + c.args, c.summary})
+	}
+	rows = append(rows, []string{"  hotscript help [COMMAND]", "usage of a command"})
+	writeColumns(w, rows, "  ")
+	fmt.Fprintf(w, "\nStart with: hotscript demo\n")
+}
+
+// writeShortUsage is the usage after a mistake: the synopsis and the flags.
+func writeShortUsage(w io.Writer, c command) {
+	fmt.Fprintf(w, "Usage: hotscript %s %s\n", c.name, c.args)
+	writeFlags(w, c)
+	fmt.Fprintf(w, "Run 'hotscript help %s' for more.\n", c.name)
+}
+
+// writeUsage is `help NAME`: the synopsis, what the command does, and the flags.
+func writeUsage(w io.Writer, c command) {
+	fmt.Fprintf(w, "Usage: hotscript %s %s\n\n", c.name, c.args)
+	fmt.Fprintf(w, "%s\n", c.about)
+	writeFlags(w, c)
+}
+
+func writeFlags(w io.Writer, c command) {
+	fs := newFlagSet(c)
+	c.setup(fs)
+	var rows [][]string
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		left := "  --" + f.Name
+		if name != "" {
+			left += " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+			usage += " (default " + f.DefValue + ")"
+		}
+		rows = append(rows, []string{left, usage})
+	})
+	if len(rows) > 0 {
+		fmt.Fprintf(w, "\nFlags (before the arguments):\n")
+		writeColumns(w, rows, "  ")
+	}
+}

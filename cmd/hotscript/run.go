@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/ecs"
+)
+
+type runFlags struct {
+	tps    int
+	frames int64
+	dur    time.Duration
+	limits limitFlags
+	quiet  bool
+}
+
+func runCommand() command {
+	return command{
+		name:    "run",
+		args:    "[flags] DIR",
+		summary: "run the scripts in DIR every frame; reload on save",
+		about: `Loads every script under DIR (.wasm, .lua, and .wat when wat2wasm is on PATH; a
+.wat next to a .wasm of the same name is that module's source), attaches each to an
+entity of a scene, and calls each script's update(dt) every frame, dt being the fixed
+time step in seconds. Scripts without update are loaded and left idle.
+
+DIR is watched: a saved script is reloaded between two frames, and a saved new file
+is loaded. Each reload prints one line: what changed in the interface, how long the
+compile and the swap took, what state was carried, or why it was rejected and which
+version keeps running. A WASM script that exports get_state and set_state has its
+state moved to the new version; other WASM scripts start afresh. Lua scripts keep
+their fields.
+
+Stops after --frames frames, after --for, or on Ctrl-C, with a summary.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			f := &runFlags{}
+			fs.IntVar(&f.tps, "tps", 60, "run `N` frames a second")
+			fs.Int64Var(&f.frames, "frames", 0, "stop after `N` frames (0: no limit)")
+			fs.DurationVar(&f.dur, "for", 0, "stop after `DURATION`, e.g. 10s (0: no limit)")
+			fs.BoolVar(&f.quiet, "quiet", false, "no banner and no summary: only loads, reloads, errors and what scripts print")
+			f.limits.register(fs)
+			return func(ctx context.Context, e *env, args []string) error {
+				return runMain(ctx, e, f, args)
+			}
+		},
+	}
+}
+
+func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
+	if len(args) != 1 {
+		return usageError("needs exactly one DIR")
+	}
+	if f.tps <= 0 || f.frames < 0 || f.dur < 0 {
+		return usageError("--tps must be positive, --frames and --for not negative")
+	}
+	dir := args[0]
+	if fi, err := os.Stat(dir); err != nil {
+		return err
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	world := ecs.NewWorld()
+	out := newPrinter(e.stdout, e.out, dir)
+	h, closeHost, err := newHost(ctx, hotscript.Config{
+		Limits:    f.limits.host(),
+		Swap:      hotscript.SwapAtApply,
+		Migration: migrateAuto,
+		World:     world,
+	}, out.print)
+	if err != nil {
+		return err
+	}
+	defer closeHost()
+
+	sc := newScene(h, world, out, f.tps)
+	sc.adopt = true
+	files, skipped, err := scriptFiles(dir)
+	if err != nil {
+		return err
+	}
+	// Watch first, so that no save between the loads and the loop is lost.
+	if err := h.Watch(ctx, dir); err != nil {
+		return err
+	}
+	for _, path := range files {
+		s, err := h.Load(ctx, path, nil)
+		if err != nil {
+			out.event(hotscript.Event{Script: path, Kind: hotscript.Rejected, Err: err})
+			continue
+		}
+		sc.attach(s)
+	}
+	if !f.quiet {
+		fmt.Fprintf(e.stdout, "%s %s, %d tps, watching for saves (Ctrl-C stops)\n",
+			e.out.bold("hotscript run"), plural(int64(len(files)), "script")+" in "+dir, f.tps)
+		for _, s := range skipped {
+			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(s)))
+		}
+	}
+
+	start := time.Now()
+	var until time.Time
+	if f.dur > 0 {
+		until = start.Add(f.dur)
+	}
+	why := sc.run(ctx, time.Second/time.Duration(f.tps), f.frames, until, nil)
+	drain(sc)
+	if !f.quiet {
+		writeSummary(e, out, h, sc, why, time.Since(start))
+	}
+	return nil
+}
+
+// drain prints the events already delivered when the loop stops.
+func drain(sc *scene) {
+	for {
+		select {
+		case ev, ok := <-sc.h.Events():
+			if !ok {
+				return
+			}
+			sc.handle(ev)
+		default:
+			return
+		}
+	}
+}
+
+// scriptFiles lists the scripts under dir the host can load, and notes on the files
+// left out. A .wat is loaded only if wat2wasm is on PATH and no .wasm of the same name
+// is there: that .wasm is then the script, and the watcher rebuilds it from the .wat.
+func scriptFiles(dir string) (files, skipped []string, err error) {
+	_, watErr := exec.LookPath("wat2wasm")
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".wasm", ".lua":
+			files = append(files, path)
+		case ".wat":
+			twin := strings.TrimSuffix(path, ".wat") + ".wasm"
+			switch {
+			case exists(twin):
+				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
+			case watErr != nil:
+				skipped = append(skipped, path+": not loaded: wat2wasm (wabt) is not on PATH")
+			default:
+				files = append(files, path)
+			}
+		}
+		return nil
+	})
+	slices.Sort(files)
+	return files, skipped, err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// migrateAuto moves a WASM script's state through its get_state and set_state exports
+// when the old version has one and the new version the other, and starts the new
+// version afresh otherwise.
+func migrateAuto(ctx context.Context, m *hotscript.Migration) error {
+	if hasFunc(m.OldExports(), "get_state") && hasFunc(m.NewExports(), "set_state") {
+		return hotscript.MigrateExports(ctx, m)
+	}
+	return hotscript.MigrateReset(ctx, m)
+}
+
+func hasFunc(fs []hotscript.Func, name string) bool {
+	return slices.ContainsFunc(fs, func(f hotscript.Func) bool { return f.Name == name })
+}
+
+// writeSummary prints why the loop stopped and each script's counters.
+func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string, took time.Duration) {
+	var reloads, failed uint64
+	rows := [][]string{{"script", "version", "calls", "errors", "reloads", "rejected", "reverts", "avg call"}}
+	for _, s := range h.Scripts() {
+		st := h.Stats(s)
+		reloads += st.Reloads + st.Reverts
+		failed += st.FailedReloads
+		avg := "-"
+		if st.Calls > 0 {
+			avg = duration(st.CallTime / time.Duration(st.Calls))
+		}
+		rows = append(rows, []string{
+			out.name(s.Name()), fmt.Sprintf("v%d", st.Version),
+			fmt.Sprint(st.Calls), fmt.Sprint(st.Errors), fmt.Sprint(st.Reloads),
+			fmt.Sprint(st.FailedReloads), fmt.Sprint(st.Reverts), avg,
+		})
+	}
+	fmt.Fprintf(e.stdout, "\n%s (%s) after %s in %s; %s, %d rejected\n", e.out.bold("stopped"), why,
+		plural(sc.frames, "frame"), duration(took), plural(int64(reloads), "reload"), failed)
+	if len(rows) > 1 {
+		rows[0] = mapStrings(rows[0], e.out.dim)
+		writeColumns(e.stdout, rows, "  ")
+	}
+	if n := h.DroppedEvents(); n > 0 {
+		fmt.Fprintf(e.stdout, "%s\n", e.out.warn(fmt.Sprintf("%s not shown: the event buffer was full", plural(int64(n), "event"))))
+	}
+}
+
+func mapStrings(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
+}

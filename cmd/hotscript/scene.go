@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// updateFunc is the function a scene calls on every script once per frame, with the
+// frame's fixed time step in seconds.
+const updateFunc = "update"
+
+// scene is the small game that run and demo drive: an ecs.World with one entity per
+// script, stepped at a fixed rate. Each frame commits the reloads that are ready
+// (Host.Apply, the safe point between frames) and then calls every script's update.
+//
+// A scene is used by one goroutine.
+type scene struct {
+	h      *hotscript.Host
+	world  *ecs.World
+	out    *printer
+	dt     float64 // seconds per frame
+	frames int64   // frames stepped so far
+	adopt  bool    // attach scripts that a Loaded event reports (the watcher's)
+}
+
+// actor is the component that attaches a script to an entity, with what the scene
+// has learned about the script's live version.
+type actor struct {
+	script   *hotscript.Script
+	version  int   // the version noUpdate and failing refer to
+	noUpdate bool  // this version has no update function: not called
+	failing  bool  // update failed in this version; the first error was printed
+	failures int64 // failed update calls of this version
+}
+
+func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int) *scene {
+	return &scene{h: h, world: world, out: out, dt: 1 / float64(tps)}
+}
+
+// attach spawns an entity for s.
+func (sc *scene) attach(s *hotscript.Script) ecs.Entity {
+	e := sc.world.Spawn()
+	// Insert cannot fail on an entity just spawned.
+	_ = ecs.Insert(sc.world, e, actor{script: s, version: s.Version()})
+	sc.out.seeName(s.Name())
+	return e
+}
+
+// attached reports whether s already has an entity.
+func (sc *scene) attached(s *hotscript.Script) bool {
+	for _, a := range ecs.Query[actor](sc.world) {
+		if a.script == s {
+			return true
+		}
+	}
+	return false
+}
+
+// step runs one frame.
+func (sc *scene) step(ctx context.Context) {
+	sc.h.Apply(ctx)
+	sc.frames++
+	for _, a := range ecs.Query[actor](sc.world) {
+		sc.update(ctx, a)
+	}
+}
+
+// update calls a's update once, unless its version has none. A version's first
+// failure is printed; later ones are only counted, so a broken script does not flood
+// the terminal at 60 lines a second. A new version starts afresh.
+func (sc *scene) update(ctx context.Context, a *actor) {
+	if v := a.script.Version(); v != a.version {
+		*a = actor{script: a.script, version: v}
+	}
+	if a.noUpdate {
+		return
+	}
+	_, err := sc.h.Call(ctx, a.script, updateFunc, sc.dt)
+	switch {
+	case err == nil:
+	case errors.Is(err, wasm.ErrNoFunction) || errors.Is(err, lua.ErrNoFunction):
+		a.noUpdate = true
+		sc.out.note(a.script.Name(), a.version, sc.out.st.dim("idle"), "has no update(dt); loaded, not called each frame")
+	case ctx.Err() != nil:
+	default:
+		a.failures++
+		if !a.failing {
+			a.failing = true
+			sc.out.failure(a.script.Name(), a.version, err)
+		}
+	}
+}
+
+// run steps the scene every period until ctx is done, the scene has run frames
+// frames (if > 0), until (if not zero) has passed, or stop (if not nil) returns true
+// for an event. Events are handled as they come: each is printed, and with adopt,
+// scripts loaded by the watcher join the scene. It returns why it stopped.
+func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, until time.Time, stop func(hotscript.Event) bool) string {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	var deadline <-chan time.Time
+	if !until.IsZero() {
+		t := time.NewTimer(time.Until(until))
+		defer t.Stop()
+		deadline = t.C
+	}
+	events := sc.h.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return "interrupted"
+		case <-deadline:
+			return "time is up"
+		case ev, ok := <-events:
+			if !ok {
+				return "host closed"
+			}
+			sc.handle(ev)
+			if stop != nil && stop(ev) {
+				return "event"
+			}
+		case <-tick.C:
+			sc.step(ctx)
+			if frames > 0 && sc.frames >= frames {
+				return "frames done"
+			}
+		}
+	}
+}
+
+// handle prints ev and attaches a script the watcher loaded.
+func (sc *scene) handle(ev hotscript.Event) {
+	sc.out.event(ev)
+	if !sc.adopt || ev.Kind != hotscript.Loaded {
+		return
+	}
+	if s, ok := sc.h.Script(ev.Script); ok && !sc.attached(s) {
+		sc.attach(s)
+	}
+}
