@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,7 +183,18 @@ func (h *Host) Call(ctx context.Context, s *Script, fn string, args ...any) (jso
 		return nil, fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrClosed)
 	}
 	start := time.Now()
-	out, err := s.u.call(ctx, fn, args)
+	var out json.RawMessage
+	var err error
+	// Calling the engines' concrete types lets escape analysis keep args on the
+	// caller's stack; a call through the unit interface would move it to the heap.
+	switch u := s.u.(type) {
+	case *wasmUnit:
+		out, err = u.rt.CallJSON(ctx, u.id, fn, args...)
+	case *luaUnit:
+		out, err = u.rt.CallJSON(ctx, u.id, fn, args...)
+	default:
+		out, err = s.u.call(ctx, fn, slices.Clone(args))
+	}
 	s.stats.call(time.Since(start), err)
 	return out, err
 }

@@ -1,0 +1,249 @@
+package hotscript
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/synth"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// waits records how long each call of a benchmark waited.
+type waits []time.Duration
+
+func (w waits) report(b *testing.B, reloads int) {
+	if len(w) == 0 {
+		return
+	}
+	s := slices.Clone(w)
+	slices.Sort(s)
+	pct := func(p float64) float64 { return float64(s[int(p*float64(len(s)-1))].Microseconds()) }
+	b.ReportMetric(pct(0.50), "p50-µs")
+	b.ReportMetric(pct(0.99), "p99-µs")
+	b.ReportMetric(float64(s[len(s)-1].Microseconds()), "max-µs")
+	over := 0
+	for _, d := range s {
+		if d > 100*time.Microsecond {
+			over++
+		}
+	}
+	b.ReportMetric(float64(over)/float64(reloads), "calls>100µs/reload")
+	b.ReportMetric(float64(len(s))/float64(reloads), "calls/reload")
+}
+
+// stallVersions are distinct ~800 KB modules: each reload is a real compile.
+func stallVersions(b *testing.B, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = synth.Module(synth.Config{Version: int32(i + 1)})
+	}
+	return out
+}
+
+const framePeriod = 100 * time.Microsecond
+
+// BenchmarkReloadStall measures what a goroutine calling a small export every 100 µs
+// sees while an ~800 KB module (a ~25 ms compile) is reloaded. One op is one reload.
+//
+//	host: h.ReloadAsync stages on a background goroutine; the caller keeps calling
+//	      until the reload is committed.
+//	raw-on-caller: the caller itself runs wasm.Runtime.ReloadModule between two
+//	      calls, then makes as many calls per reload as the host case did (or 250
+//	      when run alone), so the percentiles compare like with like.
+//
+// The calls sleep 100 µs between them; on a loaded machine time.Sleep oversleeps,
+// and calls/reload shows the real pacing.
+func BenchmarkReloadStall(b *testing.B) {
+	callsPerReload := 250
+	ctx := context.Background()
+	versions := stallVersions(b, 40) // more than the wasm cache keeps: no cache hits
+	b.Run("host", func(b *testing.B) {
+		h := newTestHost(b, Config{EventBuffer: 1})
+		s, err := h.LoadBytes(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var w waits
+		var swap time.Duration
+		n := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			p := h.ReloadAsync(ctx, s, versions[n%len(versions)])
+			n++
+			for done := false; !done; {
+				select {
+				case <-p.Done():
+					done = true
+				default:
+				}
+				start := time.Now()
+				if _, err := h.Call(ctx, s, "add", 1, 2); err != nil {
+					b.Fatal(err)
+				}
+				w = append(w, time.Since(start))
+				time.Sleep(framePeriod)
+			}
+			if err := p.Err(); err != nil {
+				b.Fatal(err)
+			}
+			swap += p.Event().SwapTime
+		}
+		w.report(b, n)
+		b.ReportMetric(float64(swap.Microseconds())/float64(n), "swap-µs")
+		callsPerReload = max(1, len(w)/n)
+	})
+	b.Run("raw-on-caller", func(b *testing.B) {
+		rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		id, err := rt.Load(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var w waits
+		n := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			for i := range callsPerReload {
+				start := time.Now()
+				if i == 0 {
+					if err := rt.ReloadModule(ctx, id, versions[n%len(versions)]); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+				if _, err := rt.CallJSON(ctx, id, "add", 1, 2); err != nil {
+					b.Fatal(err)
+				}
+				w = append(w, time.Since(start))
+				time.Sleep(framePeriod)
+			}
+		}
+		w.report(b, n)
+	})
+}
+
+// BenchmarkReloadCached reloads bytes the wasm runtime has compiled before
+// (alternating two versions), through the host and through the raw runtime.
+func BenchmarkReloadCached(b *testing.B) {
+	ctx := context.Background()
+	versions := [][]byte{guest.Bytes("counter_v1"), guest.Bytes("counter_v2")}
+	b.Run("host", func(b *testing.B) {
+		h := newTestHost(b, Config{EventBuffer: 1})
+		s, err := h.LoadBytes(ctx, "counter.wasm", versions[0], nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			i++
+			if err := h.Reload(ctx, s, versions[i%2]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("wasm-ReloadModule", func(b *testing.B) {
+		rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		id, err := rt.Load(ctx, "counter.wasm", versions[0], nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		i := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			i++
+			if err := rt.ReloadModule(ctx, id, versions[i%2]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRevert measures Revert of a small module whose previous version's code
+// is cached. One op is a Reload to v2 (not counted in revert-µs) and a Revert to v1.
+func BenchmarkRevert(b *testing.B) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		policy MigrationFunc
+		v1, v2 []byte
+	}{
+		{"reset", MigrateReset, guest.Bytes("counter_v1"), guest.Bytes("counter_v2")},
+		{"exports", MigrateExports, guest.Bytes("json_state"), guest.Bytes("json_state_v2")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newTestHost(b, Config{EventBuffer: 1, Migration: tc.policy})
+			s, err := h.LoadBytes(ctx, "s.wasm", tc.v1, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var revert time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := h.Reload(ctx, s, tc.v2); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				if err := h.Revert(ctx, s); err != nil {
+					b.Fatal(err)
+				}
+				revert += time.Since(start)
+			}
+			b.ReportMetric(float64(revert.Microseconds())/float64(b.N), "revert-µs")
+		})
+	}
+}
+
+// BenchmarkCall compares Host.Call with the wasm runtime's CallJSON on add(2, 3).
+func BenchmarkCall(b *testing.B) {
+	ctx := context.Background()
+	add := guest.Bytes("add_v1")
+	var raw, host float64
+	b.Run("wasm-CallJSON", func(b *testing.B) {
+		rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		id, err := rt.Load(ctx, "add.wasm", add, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			if _, err := rt.CallJSON(ctx, id, "add", 2, 3); err != nil {
+				b.Fatal(err)
+			}
+		}
+		raw = float64(time.Since(start)) / float64(b.N)
+	})
+	b.Run("host", func(b *testing.B) {
+		h := newTestHost(b, Config{})
+		s, err := h.LoadBytes(ctx, "add.wasm", add, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		start := time.Now()
+		for b.Loop() {
+			if _, err := h.Call(ctx, s, "add", 2, 3); err != nil {
+				b.Fatal(err)
+			}
+		}
+		host = float64(time.Since(start)) / float64(b.N)
+		if raw > 0 {
+			b.ReportMetric(host/raw, "x-wasm-CallJSON")
+		}
+	})
+}

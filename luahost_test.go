@@ -1,0 +1,112 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+const enemyLua = `local M = { health = 100, pos = { x = 1, y = 2 }, kills = {} }
+function M.update(dt) M.health = M.health - 1 end
+function M.fire(id) table.insert(M.kills, id) end
+function M.state() return { health = M.health, pos = M.pos, kills = M.kills } end
+function M.version() return 1 end
+return M
+`
+
+// v2 of enemyLua with a body replaced: new code, same interface.
+func enemyLuaV2(body string) string {
+	return strings.Replace(enemyLua, "function M.version() return 1 end", "function M.version() return 2 end\n"+body, 1)
+}
+
+func TestLuaReloadRollsBack(t *testing.T) {
+	tests := []struct {
+		name    string
+		next    string
+		limits  *Limits
+		want    []error
+		message []string
+	}{
+		{"syntax error", "local M = {\nfunction broken(\nreturn M", nil, []error{lua.ErrCompile}, []string{"enemy.lua:"}},
+		{"runtime error in chunk", "local M = {}\nlocal x = nil\nx.boom = 1\nreturn M", nil, []error{lua.ErrRuntime}, []string{"enemy.lua:3"}},
+		{"chunk returns no table", "return 42", nil, []error{lua.ErrNotTable}, nil},
+		{"contract broken", "local M = {}\nfunction M.update(dt) end\nreturn M", nil, []error{ErrContract}, []string{"removed: fire"}},
+		{"on_restore fails", enemyLuaV2("function M.on_save() return {} end\nfunction M.on_restore(s) error('no') end"),
+			nil, []error{lua.ErrRuntime}, []string{"on_restore"}},
+		{"limit hit while staging", "local M = {}\nwhile true do end\nreturn M", &Limits{MaxInstructions: 100_000},
+			[]error{lua.ErrInstructionLimit, lua.ErrLimit}, nil},
+		{"commits", enemyLuaV2(""), nil, nil, nil},
+	}
+	ctx := context.Background()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTestHost(t, Config{})
+			s, err := h.LoadBytes(ctx, "enemy.lua", []byte(enemyLua),
+				&ScriptOptions{Limits: tt.limits, Contract: &Contract{Exports: []string{"update", "fire"}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			call(t, h, s, "update", 0.016)
+			call(t, h, s, "fire", 7)
+			before := call(t, h, s, "state")
+			err = h.Reload(ctx, s, []byte(tt.next))
+			for _, w := range tt.want {
+				if !errors.Is(err, w) {
+					t.Errorf("Reload error %v does not match %v", err, w)
+				}
+			}
+			if tt.want == nil && err != nil {
+				t.Fatalf("Reload: %v", err)
+			}
+			for _, m := range append(tt.message, "enemy.lua") {
+				if err != nil && !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q lacks %q", err, m)
+				}
+			}
+			if after := call(t, h, s, "state"); after != before {
+				t.Errorf("state %s after the reload, want %s", after, before)
+			}
+			ev := lastEvent(t, h)
+			want, kind := "1", Rejected
+			if tt.want == nil {
+				want, kind = "2", Committed
+			}
+			if got := call(t, h, s, "version"); got != want || ev.Kind != kind {
+				t.Errorf("version() %s, event %v; want %s, %v", got, ev, want, kind)
+			}
+			if tt.want == nil && !slices.Equal(ev.Carried, []string{"health", "kills", "pos"}) {
+				t.Errorf("Carried = %v", ev.Carried)
+			}
+		})
+	}
+}
+
+func TestLuaRevertAndDiff(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	s, err := h.LoadBytes(ctx, "enemy.lua", []byte(enemyLua), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "update", 1)
+	if err := h.Reload(ctx, s, []byte(enemyLuaV2("function M.jump() end"))); err != nil {
+		t.Fatal(err)
+	}
+	if ev := lastEvent(t, h); ev.Diff.String() != "added: jump" {
+		t.Errorf("Diff = %q, want %q", ev.Diff, "added: jump")
+	}
+	call(t, h, s, "update", 1)
+	if err := h.Revert(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if v, st := call(t, h, s, "version"), call(t, h, s, "state"); v != "1" || !strings.Contains(st, `"health":98`) {
+		t.Errorf("after Revert: version %s state %s; want v1 with health 98 (Lua carries fields)", v, st)
+	}
+	if ev := lastEvent(t, h); ev.Kind != Reverted || ev.Diff.String() != "removed: jump" {
+		t.Errorf("revert event %v diff %q", ev, ev.Diff)
+	}
+}
