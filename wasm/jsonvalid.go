@@ -21,12 +21,12 @@ value:
 		if open == '[' {
 			empty = ']'
 		}
+		if depth == maxDepth {
+			return false
+		}
 		if i = skipSpace(b, i+1); i < len(b) && b[i] == empty {
 			i++
 			goto next
-		}
-		if depth == maxDepth {
-			return false
 		}
 		if open == '{' {
 			nest[depth>>6] |= 1 << (depth & 63)

@@ -28,3 +28,6 @@ EXPORT int touch(void) {
 	}
 	return n;
 }
+
+// fail traps for a reason that has nothing to do with memory.
+EXPORT void fail(void) { __builtin_trap(); }

@@ -1,0 +1,90 @@
+package wasm
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+)
+
+// variant returns b with a custom section that makes its bytes, and so its hash,
+// unique to n.
+func variant(b []byte, n byte) []byte {
+	return append(append([]byte(nil), b...), 0, 3, 1, 'v', n)
+}
+
+func TestCodeCache(t *testing.T) {
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	v1, v2 := guest.Bytes("counter_v1"), guest.Bytes("counter_v2")
+	id, err := rt.Load(ctx, "a", v1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keeper, err := rt.Load(ctx, "b", v1, nil) // shares v1's code throughout
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := func(step string, entries, idle int) {
+		t.Helper()
+		if e, i := rt.cache.counts(); e != entries || i != idle {
+			t.Errorf("%s: %d entries, %d idle; want %d, %d", step, e, i, entries, idle)
+		}
+	}
+	reload := func(b []byte) {
+		t.Helper()
+		if err := rt.ReloadModule(ctx, id, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts("two scripts on one module", 1, 0)
+	reload(v1)
+	counts("identical bytes", 1, 0)
+	reload(v2)
+	counts("new version", 2, 0)
+	if err := rt.Unload(ctx, keeper); err != nil {
+		t.Fatal(err)
+	}
+	counts("v1 unused", 2, 1)
+	reload(v1)
+	counts("back to v1", 2, 1)
+
+	if keeper, err = rt.Load(ctx, "b", v1, nil); err != nil {
+		t.Fatal(err)
+	}
+	for n := range byte(idleCodes + 4) {
+		reload(variant(v2, n))
+	}
+	counts("after many versions", 1+1+idleCodes, idleCodes)
+	// v1 was never evicted under the script using it.
+	if out, err := rt.CallJSON(ctx, keeper, "tick"); err != nil || string(out) != "1000001" {
+		t.Errorf("tick on the long-lived script = %s, %v", out, err)
+	}
+	// The most recent versions are still compiled: going back reuses them.
+	reload(variant(v2, idleCodes+1))
+	counts("back to a recent version", 1+1+idleCodes, idleCodes)
+}
+
+// A failed compilation is not cached, and its waiters see the error.
+func TestCodeCacheFailure(t *testing.T) {
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	bad := guest.Bytes("counter_v1")
+	bad = bad[:len(bad)-1]
+	for range 2 {
+		if _, err := rt.LoadModule(ctx, bad); err == nil {
+			t.Fatal("a truncated module loaded")
+		}
+	}
+	if e, i := rt.cache.counts(); e != 0 || i != 0 {
+		t.Errorf("after failures: %d entries, %d idle", e, i)
+	}
+}

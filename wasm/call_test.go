@@ -1,0 +1,243 @@
+package wasm_test
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+	"github.com/tetratelabs/wazero/api"
+)
+
+type health float64 // a named numeric type, as game code has
+
+// Go numbers convert to every parameter type without loss, or not at all.
+func TestCallJSONNumbers(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "numbers", nil)
+	tests := []struct {
+		name string
+		fn   string
+		args []any
+		want string
+	}{
+		{"i32 negative", "neg", []any{5}, "-5"},
+		{"i32 from float with no fraction", "neg", []any{7.0}, "-7"},
+		{"i32 from json.Number", "neg", []any{json.Number("12")}, "-12"},
+		{"i32 from json.Number exponent", "neg", []any{json.Number("1e3")}, "-1000"},
+		{"i32 minimum", "id32", []any{math.MinInt32}, "-2147483648"},
+		{"i32 from uint32 maximum", "id32", []any{uint32(math.MaxUint32)}, "-1"},
+		{"i32 from int8", "id32", []any{int8(-3)}, "-3"},
+		{"i32 from named type", "id32", []any{health(100)}, "100"},
+		{"i64", "add64", []any{int64(1) << 40, 1}, "1099511627777"},
+		{"i64 minimum", "id64", []any{int64(math.MinInt64)}, "-9223372036854775808"},
+		{"i64 from uint64 maximum", "id64", []any{uint64(math.MaxUint64)}, "-1"},
+		{"i64 from big json.Number", "id64", []any{json.Number("18446744073709551615")}, "-1"},
+		{"f64", "addf64", []any{0.1, 0.2}, "0.30000000000000004"},
+		{"f64 from int", "addf64", []any{1, 2}, "3"},
+		{"f64 from json.Number", "addf64", []any{json.Number("2.5"), json.Number("-1")}, "1.5"},
+		{"f64 large uses exponent", "addf64", []any{1e21, 0}, "1e+21"},
+		{"f64 small uses exponent", "divf64", []any{1, 1e7}, "1e-7"},
+		{"f32", "addf32", []any{float32(1.5), 0.25}, "1.75"},
+		{"f32 rounds a float64", "idf32", []any{0.1}, "0.1"},
+		{"f32 from named type", "idf32", []any{health(-2)}, "-2"},
+		{"all four types", "mix", []any{1, int64(2), float32(0.5), 0.25}, "3.75"},
+		{"no result is null", "nothing", nil, "null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := call(t, rt, id, tt.fn, tt.args...); got != tt.want {
+				t.Errorf("%s%v = %s, want %s", tt.fn, tt.args, got, tt.want)
+			}
+		})
+	}
+}
+
+// Arguments that do not fit are refused with an error that says why; nothing is
+// truncated or guessed.
+func TestCallJSONArgumentErrors(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	numbers := load(t, rt, "numbers", nil)
+	state := load(t, rt, "json_state", nil)
+	add := load(t, rt, "add_v1", nil)
+	multi := load(t, rt, "multi", nil)
+	tests := []struct {
+		name string
+		id   wasm.ScriptID
+		fn   string
+		args []any
+		want error
+		text string
+	}{
+		{"too few", numbers, "add64", []any{1}, wasm.ErrSignature, "add64(i64, i64) takes 2 arguments, got 1"},
+		{"too many", numbers, "neg", []any{1, 2}, wasm.ErrSignature, "neg(i32) takes 1 arguments, got 2"},
+		{"fraction for i32", numbers, "neg", []any{2.5}, wasm.ErrSignature, "2.5 is not an integer"},
+		{"NaN for i32", numbers, "neg", []any{math.NaN()}, wasm.ErrSignature, "NaN is not an integer"},
+		{"i32 too big", numbers, "id32", []any{int64(1) << 32}, wasm.ErrSignature, "4294967296 is out of range for i32"},
+		{"i32 too small", numbers, "id32", []any{math.MinInt32 - 1}, wasm.ErrSignature, "out of range for i32"},
+		{"uint64 too big for i32", numbers, "id32", []any{uint64(math.MaxUint64)}, wasm.ErrSignature, "out of range for i32"},
+		{"float too big for i64", numbers, "id64", []any{1e20}, wasm.ErrSignature, "out of range"},
+		{"inexact f64", numbers, "addf64", []any{int64(1)<<53 + 1, 0}, wasm.ErrSignature, "no exact f64 form"},
+		{"inexact f32", numbers, "idf32", []any{16777217}, wasm.ErrSignature, "no exact f32 form"},
+		{"f32 overflow", numbers, "idf32", []any{1e39}, wasm.ErrSignature, "out of range for f32"},
+		{"string for i64", numbers, "add64", []any{"1", 2}, wasm.ErrSignature, "argument 1: string is not a number"},
+		{"bool", numbers, "neg", []any{true}, wasm.ErrSignature, "bool is not a number"},
+		{"bad json.Number", numbers, "neg", []any{json.Number("0x10")}, wasm.ErrSignature, "not a JSON number"},
+		{"JSON to a numeric function", numbers, "neg", []any{wasm.JSON(1)}, wasm.ErrSignature, "a JSON document needs a function taking (i32, i32)"},
+		{"one number for (i32, i32)", state, "set_state", []any{1}, wasm.ErrSignature, "set_state(i32, i32) takes 2 numbers or a JSON document, got 1 number"},
+		{"invalid raw JSON", state, "set_state", []any{json.RawMessage(`{"a":`)}, wasm.ErrJSON, `{\"a\":`},
+		{"unmarshalable value", state, "set_state", []any{make(chan int)}, wasm.ErrJSON, "chan"},
+		{"JSON without alloc", add, "add", []any{map[string]int{"a": 1}}, wasm.ErrNoFunction, "needs the module to export memory and alloc"},
+		{"unknown function", numbers, "nope", nil, wasm.ErrNoFunction, "nope"},
+		{"export that is not a function", multi, "answer", nil, wasm.ErrNoFunction, "answer is an exported global, not a function"},
+		{"externref parameter", multi, "takes_externref", []any{1}, wasm.ErrSignature, "cannot pass a externref"},
+		{"unknown script", wasm.ScriptID(999), "add", nil, wasm.ErrNotFound, "script 999"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := rt.CallJSON(ctx, tt.id, tt.fn, tt.args...)
+			wantErr(t, err, []error{tt.want}, tt.fn, tt.text)
+		})
+	}
+}
+
+// Results convert by type: numbers, arrays, (ptr, len) documents; what JSON cannot
+// hold is an error.
+func TestCallJSONResults(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "multi", nil)
+	tests := []struct {
+		fn   string
+		want string
+		err  error
+	}{
+		{"multi", "[-1,9007199254740993,1.5]", nil},
+		{"pair", "[1,2]", nil},
+		{"tiny", "1e-7", nil},
+		{"noop", "null", nil},
+		{"nan", "", wasm.ErrJSON},
+		{"inf32", "", wasm.ErrJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fn, func(t *testing.T) {
+			out, err := rt.CallJSON(ctx, id, tt.fn)
+			if tt.err != nil {
+				wantErr(t, err, []error{tt.err}, "no JSON form")
+				return
+			}
+			if err != nil || string(out) != tt.want {
+				t.Errorf("%s() = %s, %v; want %s", tt.fn, out, err, tt.want)
+			}
+		})
+	}
+}
+
+// Any one argument that is not a number goes to an (i32, i32) function as a JSON
+// document, and a (ptr, len) result comes back as one.
+func TestCallJSONDocuments(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "json_state", nil)
+	big := make([]int, 30000) // larger than the first heap page: alloc grows memory
+	tests := []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{"map", map[string]any{"counter": 3}, `{"counter":3}`},
+		{"struct", ScriptState{Counter: 1, Health: 0.5}, `{"counter":1,"health":0.5,"position":[0,0,0]}`},
+		{"slice", []string{"a", "b"}, `["a","b"]`},
+		{"string", "hi", `"hi"`},
+		{"bool", false, `false`},
+		{"nil", nil, `null`},
+		{"raw message kept as is", json.RawMessage(` { "a" : [1, 2] } `), ` { "a" : [1, 2] } `},
+		{"number forced with JSON", wasm.JSON(5), `5`},
+		{"raw message in JSON", wasm.JSON(json.RawMessage(`[true]`)), `[true]`},
+		{"large document", big, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			echo := call(t, rt, id, "echo", tt.arg)
+			call(t, rt, id, "set_state", tt.arg)
+			state := call(t, rt, id, "get_state")
+			if tt.want == "" {
+				want, _ := json.Marshal(tt.arg)
+				tt.want = string(want)
+			}
+			if echo != tt.want || state != tt.want {
+				t.Errorf("echo = %.60s, state = %.60s; want %.60s", echo, state, tt.want)
+			}
+		})
+	}
+	// free was called after every call: the heap is back at its start.
+	if got := call(t, rt, id, "echo", "x"); got != `"x"` {
+		t.Fatalf("echo = %s", got)
+	}
+}
+
+// A Func handle calls without conversion, follows reloads, and refuses a signature
+// change or a function the new module lacks.
+func TestFunc(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "add_v1", nil)
+	add, err := rt.Func(id, "add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := add.Info().String(); got != "add(i32, i32) i32" {
+		t.Errorf("Info() = %s", got)
+	}
+	version, err := rt.Func(id, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := []uint64{api.EncodeI32(-2), api.EncodeI32(7)}
+	if err := add.Call(ctx, stack); err != nil || api.DecodeI32(stack[0]) != 5 {
+		t.Fatalf("add(-2, 7) = %d, %v", api.DecodeI32(stack[0]), err)
+	}
+	wantErr(t, add.Call(ctx, stack[:1]), []error{wasm.ErrSignature}, "stack of 2")
+
+	if err := rt.ReloadModule(ctx, id, guest.Bytes("add_v2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := version.Call(ctx, stack); err != nil || stack[0] != 2 {
+		t.Errorf("version() after reload = %d, %v; want 2", stack[0], err)
+	}
+	wantErr(t, add.Call(ctx, stack), []error{wasm.ErrSignature}, "add(i32, i32) i32", "add(i32, i32, i32) i32")
+
+	if err := rt.ReloadModule(ctx, id, guest.Bytes("counter_v1")); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, add.Call(ctx, stack), []error{wasm.ErrNoFunction}, "add")
+	if err := rt.ReloadModule(ctx, id, guest.Bytes("add_v1")); err != nil {
+		t.Fatal(err)
+	}
+	stack = []uint64{1, 2}
+	if err := add.Call(ctx, stack); err != nil || stack[0] != 3 {
+		t.Errorf("add(1, 2) back on v1 = %d, %v", stack[0], err)
+	}
+
+	_, err = rt.Func(id, "nope")
+	wantErr(t, err, []error{wasm.ErrNoFunction}, "nope")
+	if err := rt.Unload(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, add.Call(ctx, stack), []error{wasm.ErrNotFound})
+}
+
+// The typed fast path allocates nothing, and CallJSON with numbers only its result.
+func TestCallAllocations(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "add_v1", nil)
+	add, err := rt.Func(id, "add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := []uint64{2, 3}
+	if n := testing.AllocsPerRun(100, func() { _ = add.Call(ctx, stack) }); n != 0 {
+		t.Errorf("Func.Call allocates %v times per call, want 0", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = rt.CallJSON(ctx, id, "add", 2, 3) }); n > 1 {
+		t.Errorf("CallJSON(add, 2, 3) allocates %v times per call, want at most 1 (the result)", n)
+	}
+}

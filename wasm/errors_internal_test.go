@@ -1,0 +1,91 @@
+package wasm
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestSplitTrace(t *testing.T) {
+	tests := []struct {
+		name  string
+		in    string
+		msg   string
+		trace []string
+	}{
+		{"plain", "boom", "boom", nil},
+		{"trap", "wasm error: unreachable\nwasm stack trace:\n\t.$3()\n\t.$1(i32) i32", "unreachable", []string{".$3()", ".$1(i32) i32"}},
+		{"host error", "host.log: no (recovered by wazero)\nwasm stack trace:\n\thost.log(i32,i32)\n\t.$2()", "host.log: no", []string{"host.log(i32,i32)", ".$2()"}},
+		{"go panic", "runtime error: x (recovered by wazero)\nwasm stack trace:\n\t.$0()\n\nGo runtime stack trace:\ngoroutine 1", "runtime error: x", []string{".$0()"}},
+		{"wrapped", "start function[0] failed: wasm error: unreachable\nwasm stack trace:\n\t.$0()", "start function[0] failed: unreachable", []string{".$0()"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, trace := splitTrace(tt.in)
+			if msg != tt.msg || !slices.Equal(trace, tt.trace) {
+				t.Errorf("splitTrace = %q, %q; want %q, %q", msg, trace, tt.msg, tt.trace)
+			}
+		})
+	}
+}
+
+func TestNameFrames(t *testing.T) {
+	names := map[uint32]string{3: "tick", 1: "add"}
+	got := nameFrames([]string{".$3()", ".$1(i32,i32) i32", ".$2()", "host.log(i32,i32)", ".named()"}, names)
+	want := []string{"tick()", "add(i32,i32) i32", "$2()", "host.log(i32,i32)", "named()"}
+	if !slices.Equal(got, want) {
+		t.Errorf("nameFrames = %q, want %q", got, want)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	cause := errors.New("integer divide by zero")
+	tests := []struct {
+		err  *Error
+		want string
+	}{
+		{&Error{Op: "call", Script: "enemy.wasm", Func: "div", Kind: ErrTrap, Err: cause, Trace: []string{"div(i32,i32) i32"}},
+			"wasm: call enemy.wasm div: trap: integer divide by zero\nwasm stack trace:\n\tdiv(i32,i32) i32"},
+		{&Error{Op: "load", Script: "a", Kind: ErrClosed}, "wasm: load a: runtime closed"},
+		{&Error{Op: "inspect", Kind: ErrCompile, Err: cause}, "wasm: inspect: compile failed: integer divide by zero"},
+		{&Error{Op: "call", Script: "a", Func: "f", Err: cause}, "wasm: call a f: integer divide by zero"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+		if tt.err.Kind != nil && !errors.Is(tt.err, tt.err.Kind) || tt.err.Err != nil && !errors.Is(tt.err, cause) {
+			t.Errorf("%q does not match its Kind and cause", tt.err)
+		}
+	}
+	for _, limit := range []error{ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrStackOverflow} {
+		if !errors.Is(limit, ErrLimit) || errors.Is(limit, ErrTrap) {
+			t.Errorf("%v: Is(ErrLimit) = %v, Is(ErrTrap) = %v", limit, errors.Is(limit, ErrLimit), errors.Is(limit, ErrTrap))
+		}
+	}
+}
+
+// scanModule refuses malformed section framing with a message.
+func TestScanModule(t *testing.T) {
+	header := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
+	tests := []struct {
+		name string
+		body []byte
+		ok   bool
+	}{
+		{"no sections", nil, true},
+		{"section too long", []byte{1, 10, 0}, false},
+		{"unterminated size", []byte{1, 0x80, 0x80, 0x80, 0x80, 0x80}, false},
+		{"import name runs past section", []byte{2, 3, 1, 9, 'a'}, false},
+		{"unknown import kind", []byte{2, 7, 1, 1, 'a', 1, 'b', 9, 0}, false},
+		{"global import of a reference type", []byte{2, 9, 1, 1, 'a', 1, 'b', 3, 0x63, 0x70, 0}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := scanModule(append(append([]byte(nil), header...), tt.body...))
+			if (err == nil) != tt.ok {
+				t.Errorf("scanModule: %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}

@@ -1,0 +1,167 @@
+package wasm_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+var errHost = errors.New("host says no")
+
+func TestDefineErrors(t *testing.T) {
+	ok := wasm.LogFunc(func(string, string) {})
+	tests := []struct {
+		name         string
+		module, fn   string
+		hf           wasm.HostFunc
+		afterLoad    bool
+		wantContains string
+	}{
+		{"reserved module", "hotscript", "refuel", ok, false, "reserved"},
+		{"empty name", "host", "", ok, false, "empty"},
+		{"nil func", "host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32}}, false, "nil Func"},
+		{"non-numeric type", "host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.ExternRef}, Func: ok.Func}, false, "externref"},
+		{"twice", "host", "dup", ok, false, "defined twice"},
+		{"after the first load", "host", "late", ok, true, "after the first load"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, wasm.Limits{})
+			if err := rt.Define("host", "dup", ok); err != nil {
+				t.Fatal(err)
+			}
+			if tt.afterLoad {
+				load(t, rt, "add_v1", nil)
+			}
+			err := rt.Define(tt.module, tt.fn, tt.hf)
+			wantErr(t, err, []error{wasm.ErrDefine}, tt.wantContains)
+		})
+	}
+}
+
+// A host function's error or panic traps the guest call; the error surfaces wrapped,
+// and the script keeps working.
+func TestHostFuncFailure(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   func(context.Context, *wasm.Caller, []uint64) error
+		want []error
+		text string
+	}{
+		{"error", func(context.Context, *wasm.Caller, []uint64) error { return errHost }, []error{wasm.ErrTrap, errHost}, "host.log: host says no"},
+		{"panic", func(context.Context, *wasm.Caller, []uint64) error { panic("boom") }, []error{wasm.ErrTrap}, "panic: boom"},
+		{"limit error", func(context.Context, *wasm.Caller, []uint64) error { return wasm.ErrTimeout }, []error{wasm.ErrTimeout, wasm.ErrLimit}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, wasm.Limits{})
+			fail := true
+			err := rt.Define("host", "log", wasm.HostFunc{
+				Params: []wasm.ValueType{wasm.I32, wasm.I32},
+				Func: func(ctx context.Context, c *wasm.Caller, stack []uint64) error {
+					if fail {
+						return tt.fn(ctx, c, stack)
+					}
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := load(t, rt, "log_v1", nil)
+			_, err = rt.CallJSON(ctx, id, "run")
+			wantErr(t, err, tt.want, "log_v1", "run", tt.text)
+			fail = false
+			call(t, rt, id, "run")
+		})
+	}
+}
+
+// Caller reads and writes guest memory with bounds checks and names the script.
+func TestCaller(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	var seen []string
+	err := rt.Define("host", "log", wasm.HostFunc{
+		Params: []wasm.ValueType{wasm.I32, wasm.I32},
+		Func: func(_ context.Context, c *wasm.Caller, stack []uint64) error {
+			ptr, n := uint32(stack[0]), uint32(stack[1])
+			msg, err := c.Read(ptr, n)
+			if err != nil {
+				return err
+			}
+			seen = append(seen, c.Script()+": "+string(msg))
+			msg[0] = 'X' // a copy: the guest's memory is unchanged until Write
+			if err := c.Write(ptr, []byte(strings.ToUpper(string(msg[1:5])))); err != nil {
+				return err
+			}
+			if err := c.Write(65535, []byte("ab")); !errors.Is(err, wasm.ErrMemoryAccess) {
+				t.Errorf("Write past the end = %v, want ErrMemoryAccess", err)
+			}
+			if _, err := c.ReadString(1<<32-1, 2); !errors.Is(err, wasm.ErrMemoryAccess) {
+				t.Errorf("ReadString with an overflowing range = %v, want ErrMemoryAccess", err)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "log_v1", nil)
+	call(t, rt, id, "run")
+	call(t, rt, id, "run")
+	want := []string{"log_v1: hello from v1", "log_v1: ELLOo from v1"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("host saw %q, want %q", seen, want)
+	}
+}
+
+// LogFunc turns an out-of-range message into an error naming the script.
+func TestLogFuncOutOfRange(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	var l logger
+	if err := rt.Define("host", "log", wasm.LogFunc(l.log)); err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "log_v1", nil)
+	_, err := rt.CallJSON(ctx, id, "bad_log")
+	wantErr(t, err, []error{wasm.ErrTrap, wasm.ErrMemoryAccess}, "script log_v1", "[65530, 65630)", "bad_log")
+	call(t, rt, id, "run")
+	if got := l.take(); !slices.Equal(got, []string{"log_v1: hello from v1"}) {
+		t.Errorf("logged %q", got)
+	}
+}
+
+// Host functions called from a start function see the script being loaded.
+func TestHostFuncDuringInstantiation(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	var l logger
+	if err := rt.Define("host", "log", wasm.LogFunc(l.log)); err != nil {
+		t.Fatal(err)
+	}
+	id, err := rt.Load(ctx, "boot", guest.Bytes("log_init"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.ReloadModule(ctx, id, guest.Bytes("log_init")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.take(), []string{"boot: initializing", "boot: initializing"}; !slices.Equal(got, want) {
+		t.Errorf("logged %q, want %q", got, want)
+	}
+}
+
+// A host function whose signature differs from the import fails the load, naming both.
+func TestHostSignatureMismatch(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	err := rt.Define("host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.I64}, Func: func(context.Context, *wasm.Caller, []uint64) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rt.Load(ctx, "log_v1", guest.Bytes("log_v1"), nil)
+	wantErr(t, err, []error{wasm.ErrInstantiate}, "host.log(i64)", "host.log(i32, i32)")
+}

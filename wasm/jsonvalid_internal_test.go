@@ -1,0 +1,46 @@
+package wasm
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+var jsonCases = []string{
+	``, ` `, `null`, `true`, `false`, `nul`, `truex`, `0`, `-0`, `01`, `-`, `1.`, `1.5`, `.5`,
+	`1e5`, `1E+5`, `1e`, `1e-`, `-12.5e-3`, `"a"`, `"`, `"\"\\\/\b\f\n\r\t"`, `"\u00e9"`, `"\u00g9"`,
+	`"\x"`, "\"a\tb\"", "\"\xff\"", `[]`, `[ ]`, `[1,]`, `[,1]`, `[1 2]`, `{}`, `{ }`, `{"a":1}`,
+	`{"a" : [1, {"b": null}] }`, `{"a":1,}`, `{a:1}`, `{"a"}`, `{"a":}`, `{"a":1 "b":2}`, `[}`, `{]`,
+	`[[[]]]`, `[[[]]`, `1 2`, ` {"counter":0} `, "\n[\r\n1\t]\n", `[1]x`,
+	strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+	strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+	strings.Repeat(`{"a":`, 500) + "1" + strings.Repeat("}", 500),
+}
+
+// validJSON agrees with json.Valid.
+func TestValidJSON(t *testing.T) {
+	for _, c := range jsonCases {
+		if got, want := validJSON([]byte(c)), json.Valid([]byte(c)); got != want {
+			t.Errorf("validJSON(%.40q) = %v, json.Valid says %v", c, got, want)
+		}
+	}
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, c := range jsonCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := validJSON(b), json.Valid(b); got != want {
+			t.Errorf("validJSON(%q) = %v, json.Valid says %v", b, got, want)
+		}
+	})
+}
+
+func TestValidNumber(t *testing.T) {
+	for s, want := range map[string]bool{"1": true, "-1.5e3": true, "": false, "1 ": false, "0x1": false, "Inf": false, "NaN": false} {
+		if got := validNumber([]byte(s)); got != want {
+			t.Errorf("validNumber(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

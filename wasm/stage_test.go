@@ -1,0 +1,220 @@
+package wasm_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// moveState is the MigrateFunc a host uses for JSON-state scripts.
+func moveState(ctx context.Context, old, next *wasm.Instance) error {
+	state, err := old.CallJSON(ctx, "get_state")
+	if err != nil {
+		return err
+	}
+	_, err = next.CallJSON(ctx, "set_state", state)
+	return err
+}
+
+// Commit with a migrate function carries state across the reload.
+func TestCommitMigrates(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "json_state", nil)
+	call(t, rt, id, "set_state", map[string]int{"counter": 12})
+
+	st, err := rt.Stage(ctx, id, guest.Bytes("json_state_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := callInt(t, rt, id, "version"); v != 1 {
+		t.Errorf("version while staged = %d, want 1 (the live module is untouched)", v)
+	}
+	if err := st.Commit(ctx, moveState); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, rt, id, "get_state"); got != `{"counter":12}` {
+		t.Errorf("state after migrate = %s", got)
+	}
+	if v := callInt(t, rt, id, "version"); v != 2 {
+		t.Errorf("version after commit = %d, want 2", v)
+	}
+	wantErr(t, st.Commit(ctx, nil), []error{wasm.ErrStale})
+	st.Discard(ctx) // a no-op after Commit
+}
+
+// A failing migration changes nothing: the old instance keeps its state and the
+// staged one is dropped.
+func TestCommitMigrateFailure(t *testing.T) {
+	tests := []struct {
+		name    string
+		migrate wasm.MigrateFunc
+		want    []error
+		text    string
+	}{
+		{"returns an error", func(context.Context, *wasm.Instance, *wasm.Instance) error { return errHost }, []error{wasm.ErrMigrate, errHost}, "host says no"},
+		{"panics", func(context.Context, *wasm.Instance, *wasm.Instance) error { panic("oops") }, []error{wasm.ErrMigrate}, "panic: oops"},
+		{"self-check traps", func(ctx context.Context, _, next *wasm.Instance) error {
+			_, err := next.CallJSON(ctx, "trap_unreachable")
+			return err
+		}, []error{wasm.ErrMigrate, wasm.ErrTrap}, "unreachable"},
+		{"self-check hits a limit", func(ctx context.Context, _, next *wasm.Instance) error {
+			_, err := next.CallJSON(ctx, "recurse", 0)
+			return err
+		}, []error{wasm.ErrMigrate, wasm.ErrStackOverflow, wasm.ErrLimit}, "recurse"},
+		{"next lacks a function", func(ctx context.Context, _, next *wasm.Instance) error {
+			_, err := next.CallJSON(ctx, "get_counter")
+			return err
+		}, []error{wasm.ErrMigrate, wasm.ErrNoFunction}, "get_counter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, wasm.Limits{})
+			id := load(t, rt, "json_state", nil)
+			call(t, rt, id, "set_state", map[string]int{"counter": 5})
+			st, err := rt.Stage(ctx, id, guest.Bytes("json_state"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = st.Commit(ctx, tt.migrate)
+			wantErr(t, err, tt.want, "json_state", tt.text)
+			if got := call(t, rt, id, "get_state"); got != `{"counter":5}` {
+				t.Errorf("state after failed commit = %s", got)
+			}
+			wantErr(t, st.Commit(ctx, nil), []error{wasm.ErrStale})
+		})
+	}
+}
+
+// Stage does not hold the script while it instantiates: a call to the live module
+// completes while the staged module's _initialize is still running.
+func TestStageDoesNotBlockCallers(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	inInit, release := make(chan struct{}), make(chan struct{})
+	err := rt.Define("host", "log", wasm.HostFunc{
+		Params: []wasm.ValueType{wasm.I32, wasm.I32},
+		Func: func(context.Context, *wasm.Caller, []uint64) error {
+			close(inInit)
+			<-release
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "counter_v1", nil)
+	staged := make(chan error)
+	go func() {
+		st, err := rt.Stage(ctx, id, guest.Bytes("log_init"))
+		if err == nil {
+			err = st.Commit(ctx, nil)
+		}
+		staged <- err
+	}()
+	<-inInit
+	call(t, rt, id, "increment") // would deadlock if Stage held the script
+	if got := callInt(t, rt, id, "version"); got != 1 {
+		t.Errorf("version during Stage = %d, want 1", got)
+	}
+	close(release)
+	if err := <-staged; err != nil {
+		t.Fatal(err)
+	}
+	if got := callInt(t, rt, id, "version"); got != 3 {
+		t.Errorf("version after commit = %d, want 3 (log_init)", got)
+	}
+}
+
+func TestStagedIntrospection(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	if err := rt.Define("host", "log", wasm.LogFunc(func(string, string) {})); err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "add_v1", nil)
+	st, err := rt.Stage(ctx, id, guest.Bytes("log_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Discard(ctx)
+	if got, want := infoStrings(st.Exports()), []string{"bad_log()", "run()", "version() i32"}; !slices.Equal(got, want) {
+		t.Errorf("Staged.Exports() = %q, want %q", got, want)
+	}
+	if got, want := infoStrings(st.Imports()), []string{"host.log(i32, i32)"}; !slices.Equal(got, want) {
+		t.Errorf("Staged.Imports() = %q, want %q", got, want)
+	}
+	live, _ := rt.Exports(id)
+	if got, want := infoStrings(live), []string{"add(i32, i32) i32", "version() i32"}; !slices.Equal(got, want) {
+		t.Errorf("Exports() of the live module = %q, want %q", got, want)
+	}
+}
+
+// Discard drops a staged module, once; the live one is untouched.
+func TestStageDiscard(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "counter_v1", nil)
+	call(t, rt, id, "increment")
+	st, err := rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Discard(ctx)
+	st.Discard(ctx)
+	wantErr(t, st.Commit(ctx, nil), []error{wasm.ErrStale})
+	if got := callInt(t, rt, id, "get_counter"); got != 1 {
+		t.Errorf("counter = %d, want 1", got)
+	}
+}
+
+// An *Instance is usable only inside its MigrateFunc.
+func TestInstanceOutsideMigrate(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "counter_v1", nil)
+	st, err := rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept *wasm.Instance
+	err = st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		kept = next
+		if next.Script() != "counter_v1" || len(next.Exports()) != 5 {
+			t.Errorf("next: script %q, %d exports", next.Script(), len(next.Exports()))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kept.CallJSON(ctx, "version")
+	wantErr(t, err, []error{wasm.ErrStale})
+}
+
+// Staging or committing for a script that is gone fails with ErrNotFound.
+func TestStageUnloaded(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "counter_v1", nil)
+	st, err := rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Unload(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, st.Commit(ctx, nil), []error{wasm.ErrNotFound})
+	_, err = rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+	wantErr(t, err, []error{wasm.ErrNotFound})
+	wantErr(t, rt.Unload(ctx, id), []error{wasm.ErrNotFound})
+	if _, err := rt.Exports(id); !errors.Is(err, wasm.ErrNotFound) {
+		t.Errorf("Exports of an unloaded script: %v", err)
+	}
+}
+
+func infoStrings(fs []wasm.FuncInfo) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.String())
+	}
+	return out
+}
