@@ -259,7 +259,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 		case kindEnd:
 			switch {
 			case closed.fn:
-				e.epilogue(live, b)
+				e.epilogue(b)
 			case closed.kind == kindLoop:
 				e.closeLoop(closed)
 			default:
@@ -288,13 +288,14 @@ func (e *emitter) closeLoop(l ctl) {
 	e.h -= 4
 }
 
-// epilogue ends the body: a live fall-through stores the fuel and returns,
-// then comes the refuel path of the entry check.
-func (e *emitter) epilogue(live bool, b *body) {
-	if live {
-		e.flush()
-		e.op(opReturn)
-	}
+// epilogue ends the body: the fall-through stores the fuel and returns,
+// then comes the refuel path of the entry check. The return is emitted even
+// when no region reaches it, since the validator may still consider the
+// code reachable (after a loop with results that never exits, say) and
+// expect the results to leave through it.
+func (e *emitter) epilogue(b *body) {
+	e.flush()
+	e.op(opReturn)
 	e.op(opEnd) // the refuel block
 	params := make([]uint32, min(len(b.params), maxSaved))
 	for i := range params {

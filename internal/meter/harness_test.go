@@ -114,3 +114,21 @@ func readTestdata(tb testing.TB, name string) []byte {
 	}
 	return b
 }
+
+// instantiateMeteredWithImports is instantiateMetered with the corpus's
+// imports bound.
+func instantiateMeteredWithImports(tb testing.TB, wasm []byte) *metered {
+	tb.Helper()
+	tk := &tank{slice: 1 << 20, left: 1 << 40}
+	out, _, err := Instrument(wasm, Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := newRuntime(tb, tk)
+	bindTestImports(tb, r)
+	mod, err := r.InstantiateWithConfig(context.Background(), out, wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		tb.Fatalf("instantiate instrumented module: %v", err)
+	}
+	return &metered{mod: mod, tank: tk, fuel: mod.ExportedGlobal(FuelExport).(api.MutableGlobal)}
+}
