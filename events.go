@@ -71,10 +71,13 @@ type Event struct {
 // String is a one-line summary: "enemy.lua: committed v1 -> v2 (carried health, pos)".
 func (e Event) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s v%d -> v%d", e.Script, e.Kind, e.From, e.To)
-	if e.Kind == Loaded || e.Kind == Removed {
-		b.Reset()
+	switch {
+	case e.Kind == Loaded || e.Kind == Removed:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
+	case e.To == 0:
+		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, e.From)
+	default:
+		fmt.Fprintf(&b, "%s: %s v%d -> v%d", e.Script, e.Kind, e.From, e.To)
 	}
 	if len(e.Carried) > 0 {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
 	"sync"
 	"time"
 )
@@ -172,17 +174,18 @@ func (s *Script) work() {
 func (s *Script) stage(req *request) *stagedItem {
 	it := &stagedItem{req: req}
 	code, err := req.code, error(nil)
+	s.mu.Lock()
+	prev, ok := s.hist.previous()
+	it.target = s.hist.next // the number a reload would get; commit decides
+	s.mu.Unlock()
 	if req.revert {
-		s.mu.Lock()
-		prev, ok := s.hist.previous()
-		s.mu.Unlock()
 		if !ok {
 			s.finish(req, Event{Kind: Rejected}, ErrNoHistory)
 			return nil
 		}
 		code, it.target = prev.code, prev.n
 	} else if code, err = s.source(req.ctx, code); err != nil {
-		s.finish(req, Event{Kind: Rejected}, err)
+		s.finish(req, Event{Kind: Rejected, To: it.target}, err)
 		return nil
 	}
 	if err := s.h.cause(req); err != nil {
@@ -376,12 +379,22 @@ func (s *Script) record(op string, ev Event, err error) (Event, error) {
 		s.stats.failedReloads.Add(1)
 	}
 	if err != nil {
-		var ce *ContractError
-		if !errors.As(err, &ce) {
+		if !namesScript(err) {
 			err = fmt.Errorf("hotscript: %s %s: %w", op, s.name, err)
 		}
 		ev.Err = err
 	}
 	s.h.ev.emit(ev)
 	return ev, err
+}
+
+// namesScript reports whether err already names the script and the operation: the
+// engines' errors and a *ContractError do.
+func namesScript(err error) bool {
+	var (
+		ce *ContractError
+		we *wasm.Error
+		le *lua.Error
+	)
+	return errors.As(err, &ce) || errors.As(err, &we) || errors.As(err, &le)
 }

@@ -1,0 +1,208 @@
+package hotscript_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/hostguest"
+)
+
+func ExampleHost_Load() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "enemy.lua")
+	os.WriteFile(path, []byte(`return { health = 100, hit = function(self) end }`), 0o600)
+
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, err := h.Load(ctx, path, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(s.Kind(), "version", s.Version())
+	// Output: lua version 1
+}
+
+func ExampleHost_Call() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+
+	add, _ := h.LoadBytes(ctx, "add.wasm", guest.Bytes("add_v1"), nil)
+	out, _ := h.Call(ctx, add, "add", 2, 3)
+	fmt.Println(string(out))
+
+	enemy, _ := h.LoadBytes(ctx, "enemy.lua", []byte(`
+		local M = { health = 100 }
+		function M.update(dt) M.health = M.health - dt * 10; return M.health end
+		return M`), nil)
+	out, _ = h.Call(ctx, enemy, "update", 0.5)
+	fmt.Println(string(out))
+	// Output:
+	// 5
+	// 95
+}
+
+func ExampleHost_Reload() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+
+	// The new version compiles on a background goroutine; callers of s keep
+	// calling version 1 until the swap.
+	if err := h.Reload(ctx, s, guest.Bytes("counter_v2")); err != nil {
+		fmt.Println(err)
+	}
+	out, _ := h.Call(ctx, s, "version")
+	fmt.Println("live:", string(out))
+
+	// A broken version is rejected and version 2 keeps running.
+	err := h.Reload(ctx, s, []byte("not a module"))
+	fmt.Println("rejected:", err != nil)
+	out, _ = h.Call(ctx, s, "version")
+	fmt.Println("live:", string(out))
+	// Output:
+	// live: 2
+	// rejected: true
+	// live: 2
+}
+
+func ExampleHost_ReloadAsync() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{Swap: hotscript.SwapAtApply})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+
+	p := h.ReloadAsync(ctx, s, guest.Bytes("counter_v2"))
+	// The game loop: call Apply between frames until the reload is resolved.
+	for done := false; !done; {
+		h.Apply(ctx)
+		select {
+		case <-p.Done():
+			done = true
+		default:
+		}
+	}
+	fmt.Println(p.Err(), p.Event())
+	// Output: <nil> counter.wasm: committed v1 -> v2
+}
+
+func ExampleHost_Events() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	s, _ := h.LoadBytes(ctx, "enemy.lua", []byte(`return { health = 80, pos = {1, 2} }`), nil)
+	h.Reload(ctx, s, []byte(`local M = { health = 100, pos = {0, 0} }
+function M.hit() M.health = M.health - 1 end
+return M`))
+	h.Reload(ctx, s, []byte("return {"))
+	h.Close(ctx) // closes the Events channel
+
+	for ev := range h.Events() {
+		fmt.Println(ev)
+		if ev.Kind == hotscript.Committed {
+			fmt.Println("  diff:", ev.Diff)
+		}
+	}
+	// Output:
+	// enemy.lua: loaded v1
+	// enemy.lua: committed v1 -> v2 (carried health, pos)
+	//   diff: added: hit
+	// enemy.lua: rejected v2 -> v3: lua: reload enemy.lua: enemy.lua:1: syntax error at end of file
+}
+
+func ExampleHost_Revert() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+	h.Reload(ctx, s, guest.Bytes("counter_v2"))
+	h.Reload(ctx, s, guest.Bytes("counter_v3"))
+
+	for range 3 {
+		err := h.Revert(ctx, s)
+		out, _ := h.Call(ctx, s, "version")
+		fmt.Println("live:", string(out), "error:", errors.Is(err, hotscript.ErrNoHistory))
+	}
+	// Output:
+	// live: 2 error: false
+	// live: 1 error: false
+	// live: 1 error: true
+}
+
+func ExampleMigrateExports() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{Migration: hotscript.MigrateExports})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	h.Call(ctx, s, "fire")
+	h.Call(ctx, s, "fire")
+
+	// get_state on version 1, set_state on version 2, inside the swap.
+	h.Reload(ctx, s, hostguest.Bytes("enemy_v2"))
+	shots, _ := h.Call(ctx, s, "shots")
+	fmt.Println("shots after reload:", string(shots))
+
+	// A version whose set_state traps is rolled back: version 2 keeps its state.
+	err := h.Reload(ctx, s, hostguest.Bytes("enemy_set_trap"))
+	shots, _ = h.Call(ctx, s, "shots")
+	fmt.Println(errors.Is(err, hotscript.ErrMigration), "shots:", string(shots))
+	// Output:
+	// shots after reload: 2
+	// true shots: 2
+}
+
+func ExampleMigrationFunc() {
+	type ScriptState struct{ Counter int }
+	ctx := context.Background()
+	world := ecs.NewWorld()
+	entity := world.Spawn()
+
+	// The founding document's pattern: state goes through an ECS component.
+	viaWorld := func(ctx context.Context, m *hotscript.Migration) error {
+		out, err := m.CallOld(ctx, "get_counter")
+		if err != nil {
+			return err
+		}
+		var n int
+		fmt.Sscan(string(out), &n)
+		ecs.Insert(m.World, entity, ScriptState{Counter: n})
+		st, _ := ecs.Get[ScriptState](m.World, entity)
+		_, err = m.CallNew(ctx, "set_counter", st.Counter)
+		m.Carry("counter")
+		return err
+	}
+	h, _ := hotscript.New(ctx, hotscript.Config{World: world, Migration: viaWorld})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+	for range 3 {
+		h.Call(ctx, s, "increment")
+	}
+	h.Reload(ctx, s, guest.Bytes("counter_v2"))
+	out, _ := h.Call(ctx, s, "get_counter")
+	fmt.Println("counter:", string(out))
+	// Output: counter: 3
+}
+
+func ExampleContract() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"),
+		&hotscript.ScriptOptions{Contract: &hotscript.Contract{Exports: []string{"update(f32)", "fire()"}}})
+
+	err := h.Reload(ctx, s, hostguest.Bytes("enemy_f64"))
+	fmt.Println(err)
+	fmt.Println("live version:", s.Version())
+	// Output:
+	// hotscript: enemy.wasm breaks its contract: update: was update(f32), now update(f64); removed: fire()
+	// live version: 1
+}
