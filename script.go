@@ -196,6 +196,10 @@ func (h *Host) Call(ctx context.Context, s *Script, fn string, args ...any) (jso
 		out, err = s.u.call(ctx, fn, slices.Clone(args))
 	}
 	s.stats.call(time.Since(start), err)
+	if err != nil && h.closed.Load() {
+		// The runtime was closed under the call: say so, whatever the engine said.
+		err = fmt.Errorf("hotscript: call %s.%s: %w: %w", s.name, fn, ErrClosed, err)
+	}
 	return out, err
 }
 

@@ -1,0 +1,109 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadFileAndReloadFromDisk(t *testing.T) {
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Fatal("wat2wasm (wabt) must be installed for .wat scripts:", err)
+	}
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	src := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("internal", "guest", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		file   string
+		v1, v2 []byte
+	}{
+		{"counter.wat", src("counter_v1.wat"), src("counter_v2.wat")},
+		{"counter.wasm", src("counter_v1.wasm"), src("counter_v2.wasm")},
+		{"counter.lua", []byte("return { version = function() return 1 end }"), []byte("return { version = function() return 2 end }")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join(dir, tt.file)
+			if err := os.WriteFile(path, tt.v1, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := h.Load(ctx, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, tt.v2, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Reload(ctx, s, nil); err != nil { // nil: re-read the file
+				t.Fatal(err)
+			}
+			if got := call(t, h, s, "version"); got != "2" {
+				t.Errorf("version() = %s after reloading from disk", got)
+			}
+		})
+	}
+	bad := filepath.Join(dir, "bad.wat")
+	os.WriteFile(bad, []byte("(module (func (export \"f\") i32.add))"), 0o600)
+	if _, err := h.Load(ctx, bad, nil); !errors.Is(err, ErrBuild) || !strings.Contains(err.Error(), "bad.wat") {
+		t.Errorf("Load of an invalid .wat = %v, want ErrBuild naming the file", err)
+	}
+}
+
+func TestWatchRealEngines(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	counter := filepath.Join(dir, "counter.wat")
+	v1, _ := os.ReadFile(filepath.Join("internal", "guest", "counter_v1.wat"))
+	v2, _ := os.ReadFile(filepath.Join("internal", "guest", "counter_v2.wat"))
+	if err := os.WriteFile(counter, v1, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, counter, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	is := func(kind EventKind, name string) func(Event) bool {
+		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
+	}
+
+	os.WriteFile(counter, v2, 0o600)
+	if ev := nextEvent(t, h, is(Committed, counter)); ev.To != 2 || call(t, h, s, "version") != "2" {
+		t.Errorf("saving v2 of a .wat: event %v, version() %s", ev, call(t, h, s, "version"))
+	}
+
+	os.WriteFile(counter, []byte("(module (func (export \"version\") (result i32) i64.const 1))"), 0o600)
+	ev := nextEvent(t, h, is(Rejected, counter))
+	if !errors.Is(ev.Err, ErrBuild) || !strings.Contains(ev.Err.Error(), "type mismatch") || call(t, h, s, "version") != "2" {
+		t.Errorf("broken save: %v; version() %s", ev.Err, call(t, h, s, "version"))
+	}
+
+	lua := filepath.Join(dir, "sub", "ai.lua")
+	os.MkdirAll(filepath.Dir(lua), 0o700)
+	os.WriteFile(lua, []byte("return { think = function() return 42 end }"), 0o600)
+	nextEvent(t, h, is(Loaded, lua))
+	if got := call(t, h, mustScript(t, h, lua), "think"); got != "42" {
+		t.Errorf("think() = %s", got)
+	}
+
+	os.Remove(counter)
+	nextEvent(t, h, is(Removed, counter))
+	if call(t, h, s, "version") != "2" {
+		t.Error("a removed script stopped answering")
+	}
+}
