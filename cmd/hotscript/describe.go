@@ -85,14 +85,25 @@ func describeWASM(e *wasm.Error) (string, []string) {
 	if e.Func != "" {
 		parts = append(parts, e.Func)
 	}
+	kind := ""
 	if e.Kind != nil {
-		parts = append(parts, strings.TrimPrefix(e.Kind.Error(), "wasm: "))
+		kind = strings.TrimPrefix(e.Kind.Error(), "wasm: ")
 	}
 	var detail []string
+	msg := ""
 	if e.Err != nil {
-		msg, rest := firstLine(e.Err.Error())
+		msg, detail = firstLine(e.Err.Error())
+		msg = strings.TrimPrefix(msg, "wasm: ")
+	}
+	switch {
+	case kind == "":
+	case strings.HasPrefix(msg, kind):
+		// The cause already says what kind of failure it is.
+	default:
+		parts = append(parts, kind)
+	}
+	if msg != "" {
 		parts = append(parts, msg)
-		detail = rest
 	}
 	return strings.Join(parts, ": "), append(detail, e.Trace...)
 }

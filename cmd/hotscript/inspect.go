@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -76,6 +77,12 @@ func section(w io.Writer, st style, title string, lines []string) {
 func inspectWASM(ctx context.Context, e *env, file string, code []byte, from string) error {
 	info, err := wasm.Inspect(ctx, code)
 	if err != nil {
+		var werr *wasm.Error
+		if errors.As(err, &werr) && werr.Script == "" {
+			named := *werr // Inspect knows no file name; say which file it was
+			named.Script = file
+			return &named
+		}
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	st := e.out

@@ -86,6 +86,12 @@ func lookup(name string) (command, bool) {
 // run executes the command line args (without the program name) and returns the exit
 // code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext is run with a context whose end acts like Ctrl-C: tests stop the
+// long-running commands (run, demo --dir) through it.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr, out: styleFor(stdout), errs: styleFor(stderr)}
 	if len(args) == 0 {
 		writeOverview(stderr)
@@ -113,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		writeShortUsage(stderr, c)
 		return exitUsage
 	}
-	err := runner(context.Background(), e, fs.Args())
+	err := runner(ctx, e, fs.Args())
 	switch {
 	case err == nil:
 		return exitOK

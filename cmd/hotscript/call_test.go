@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestCall(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string   // the JSON printed, compared as JSON; "" for none
+		stderr []string // each must appear on stderr
+	}{
+		{"wasm numbers", []string{"testdata/guest.wasm", "add", "2", "3"}, exitOK, "5", nil},
+		{"wasm negative number", []string{"testdata/guest.wasm", "add", "-7", "3"}, exitOK, "-4", nil},
+		{"wasm float", []string{"testdata/guest.wasm", "half", "3"}, exitOK, "1.5", nil},
+		{"wasm JSON document", []string{"testdata/guest.wasm", "echo", `{"a": [1, 2], "b": "c"}`}, exitOK, `{"a":[1,2],"b":"c"}`, nil},
+		{"wasm host.log goes to stderr", []string{"testdata/guest.wasm", "hello"}, exitOK, "null", []string{"guest.wasm: hello from wasm"}},
+		{"lua numbers", []string{"testdata/guest.lua", "add", "2", "3"}, exitOK, "5", nil},
+		{"lua string", []string{"testdata/guest.lua", "greet", `"bob"`}, exitOK, `"hello, bob"`, nil},
+		{"lua array", []string{"testdata/guest.lua", "total", "[1, 2, 3.5]"}, exitOK, "6.5", nil},
+		{"lua host.log goes to stderr", []string{"testdata/guest.lua", "hello"}, exitOK, "null", []string{"guest.lua: hello from lua\t42"}},
+		{"wat built with wat2wasm", []string{"testdata/guest.wat", "add", "40", "2"}, exitOK, "42", nil},
+		{"flags before the file", []string{"--max-time", "1s", "testdata/guest.lua", "add", "1", "1"}, exitOK, "2", nil},
+
+		{"missing file", []string{"testdata/nothing.wasm", "add"}, exitFail, "", []string{"error: testdata/nothing.wasm: no such file or directory"}},
+		{"bad JSON argument", []string{"testdata/guest.wasm", "add", "two", "3"}, exitUsage, "", []string{`argument "two" is not a JSON value`}},
+		{"unknown wasm function", []string{"testdata/guest.wasm", "fly"}, exitFail, "", []string{"error: testdata/guest.wasm: fly: no such function"}},
+		{"unknown lua function", []string{"testdata/guest.lua", "fly"}, exitFail, "", []string{"error: testdata/guest.lua:", "fly"}},
+		{"wrong argument count", []string{"testdata/guest.wasm", "add", "1"}, exitFail, "", []string{"error: testdata/guest.wasm: add: signature mismatch: add(i32, i32)"}},
+		{"wasm trap", []string{"testdata/guest.wasm", "boom"}, exitFail, "", []string{"error: testdata/guest.wasm: boom: trap: unreachable", "boom()"}},
+		{"lua error has file:line first", []string{"testdata/guest.lua", "boom"}, exitFail, "", []string{"error: testdata/guest.lua:14: boom (in boom)", "stack traceback"}},
+		{"lua syntax error", []string{"testdata/broken.lua", "update", "1"}, exitFail, "", []string{"error: testdata/broken.lua:4:"}},
+		{"lua chunk not a table", []string{"testdata/number.lua", "update"}, exitFail, "", []string{"error: testdata/number.lua: the chunk returned number"}},
+		{"invalid module", []string{"testdata/junk.wasm", "add"}, exitFail, "", []string{"error: testdata/junk.wasm: compile failed"}},
+		{"wasm time limit", []string{"--max-time", "50ms", "testdata/guest.wasm", "spin"}, exitFail, "", []string{"error: testdata/guest.wasm: spin: execution time limit exceeded"}},
+		{"lua instruction limit", []string{"--max-instructions", "1000", "testdata/guest.lua", "spin"}, exitFail, "", []string{"error: testdata/guest.lua:", "instruction limit exceeded (in spin)"}},
+		{"lua time limit", []string{"--max-time", "50ms", "testdata/guest.lua", "spin"}, exitFail, "", []string{"error: testdata/guest.lua:", "execution time limit exceeded (in spin)"}},
+		{"wasm memory limit", []string{"--max-memory", "64KiB", "testdata/bigmem.wasm", "pages"}, exitFail, "", []string{"error: testdata/bigmem.wasm: memory limit exceeded: initial memory of 262144 bytes, limit 65536"}},
+		{"wasm memory within the limit", []string{"--max-memory", "1MiB", "testdata/bigmem.wasm", "pages"}, exitOK, "4", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, append([]string{"call"}, tt.args...)...)
+			if r.code != tt.code {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			if tt.stdout != "" {
+				assertJSON(t, r.stdout, tt.stdout)
+			} else if r.stdout != "" {
+				t.Errorf("a failed call printed %q on stdout", r.stdout)
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+		})
+	}
+}
+
+// assertJSON checks that got is one line holding the JSON value want.
+func assertJSON(t *testing.T, got, want string) {
+	t.Helper()
+	if strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "\n") {
+		t.Errorf("output %q is not one line", got)
+	}
+	var g, w any
+	if err := json.Unmarshal([]byte(got), &g); err != nil {
+		t.Fatalf("output %q is not JSON: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	if string(gb) != string(wb) {
+		t.Errorf("printed %s, want %s", gb, wb)
+	}
+}

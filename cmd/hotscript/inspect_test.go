@@ -1,0 +1,90 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestInspect(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		code   int
+		stdout []string // each must match a line of stdout (regular expressions)
+		stderr []string // each must appear on stderr
+	}{
+		{"wasm module", "testdata/guest.wasm", exitOK, []string{
+			`^testdata/guest.wasm  WebAssembly module, \d+ bytes$`,
+			`^memory +1 page \(64KiB\) at start, no maximum$`,
+			`^imports +host\.log\(i32, i32\)$`,
+			`^exports +add\(i32, i32\) i32$`,
+			`^ +echo\(i32, i32\) \(i32, i32\)$`,
+			`^ +half\(f64\) f64$`,
+			`^ +spin\(\)$`,
+			`^notes +no update export: hotscript run loads it but never calls it$`,
+			`no get_state/set_state pair: a reload starts it from its initial state`,
+		}, nil},
+		{"wasm module with update and state exports", "demo/enemy_v3.wasm", exitOK, []string{
+			`^exports +alloc\(i32\) i32$`,
+			`^ +fire\(\) i32$`,
+			`^ +get_state\(\) \(i32, i32\)$`,
+			`^ +update\(f32\)$`,
+			`^imports +none$`,
+			`exports update\(f32\): hotscript run calls it every frame`,
+			`exports get_state and set_state: hotscript run moves its state`,
+		}, nil},
+		{"wasm memory with a maximum", "demo/counter_v1.wasm", exitOK, []string{
+			`^memory +no memory$`,
+			`^exports +get_counter\(\) i32$`,
+		}, nil},
+		{"wat source", "testdata/bigmem.wat", exitOK, []string{
+			`^testdata/bigmem.wat  WebAssembly text, \d+ bytes, built by wat2wasm into a \d+-byte module$`,
+			`^memory +4 pages \(256KiB\) at start, no maximum$`,
+			`^exports +pages\(\) i32$`,
+		}, nil},
+		{"lua script", "testdata/guest.lua", exitOK, []string{
+			`^testdata/guest.lua  Lua script, \d+ bytes, returns a table$`,
+			`^fields +count = 0$`,
+			`^ +items = \[1,2,3\]$`,
+			`^ +name = "guest"$`,
+			`^functions +add$`,
+			`^ +total$`,
+			`no update function: hotscript run loads it but never calls it`,
+			`a reload carries every field above into the new version`,
+		}, nil},
+		{"lua script with update", "demo/enemy_v1.lua", exitOK, []string{
+			`^fields +frames = 0$`,
+			`^ +hp = 100$`,
+			`has update: hotscript run calls it every frame`,
+		}, nil},
+		{"invalid module", "testdata/junk.wasm", exitFail, nil, []string{"error: testdata/junk.wasm: compile failed: invalid header"}},
+		{"lua syntax error", "testdata/broken.lua", exitFail, nil, []string{"error: testdata/broken.lua:4: syntax error"}},
+		{"lua chunk not a table", "testdata/number.lua", exitFail, nil, []string{"error: testdata/number.lua: the chunk returned number"}},
+		{"missing file", "testdata/nothing.lua", exitFail, nil, []string{"error: testdata/nothing.lua: no such file or directory"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, "inspect", tt.file)
+			if r.code != tt.code {
+				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			lines := strings.Split(r.stdout, "\n")
+			for _, pattern := range tt.stdout {
+				re := regexp.MustCompile(pattern)
+				found := false
+				for _, l := range lines {
+					found = found || re.MatchString(l)
+				}
+				if !found {
+					t.Errorf("no line of stdout matches %s:\n%s", pattern, r.stdout)
+				}
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// result is what one invocation of the command produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCmd runs the command line args through run, as main would.
+func runCmd(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return result{code, out.String(), errOut.String()}
+}
+
+// syncBuffer is an io.Writer that a test can read while a command writes to it.
+type syncBuffer struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	wake chan struct{} // closed and replaced on every write
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{wake: make(chan struct{})} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.wake)
+	b.wake = make(chan struct{})
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits until the output has a line after offset from that contains every
+// one of parts, and returns the line and the offset just past it.
+func (b *syncBuffer) waitFor(t *testing.T, from int, parts ...string) (string, int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		b.mu.Lock()
+		text, wake := b.buf.String(), b.wake
+		b.mu.Unlock()
+		if from > len(text) {
+			from = len(text)
+		}
+		off := from
+		for _, line := range strings.SplitAfter(text[from:], "\n") {
+			off += len(line)
+			if strings.HasSuffix(line, "\n") && containsAll(line, parts...) {
+				return strings.TrimSpace(line), off
+			}
+		}
+		select {
+		case <-wake:
+		case <-deadline:
+			t.Fatalf("no line with %q within 20s; output so far:\n%s", parts, text)
+		}
+	}
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// runBackground starts a long-running command. done is closed when it ends, after
+// which code() is its exit code; stop ends it like Ctrl-C and returns the code. The
+// test fails if it does not end within 20 s of stop.
+func runBackground(t *testing.T, out, errOut *syncBuffer, args ...string) (stop func() int, done <-chan struct{}, code func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	var exit int
+	go func() {
+		defer close(finished)
+		exit = runContext(ctx, args, out, errOut)
+	}()
+	stop = func() int {
+		cancel()
+		select {
+		case <-finished:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("hotscript %s did not stop within 20s; output:\n%s", args[0], out.String())
+		}
+		return exit
+	}
+	t.Cleanup(func() { stop() })
+	return stop, finished, func() int { <-finished; return exit }
+}
+
+// saveFile replaces path the way editors do: write a temporary file, rename it over.
+func saveFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string // each must appear on stdout
+		stderr []string // each must appear on stderr
+	}{
+		{"no arguments", nil, exitUsage, nil, []string{"Usage:", "hotscript demo", "hotscript run", "hotscript call", "hotscript inspect"}},
+		{"help", []string{"help"}, exitOK, []string{"Usage:", "hotscript demo", "hotscript help [COMMAND]"}, nil},
+		{"-h", []string{"-h"}, exitOK, []string{"Usage:", "hotscript run"}, nil},
+		{"--help", []string{"--help"}, exitOK, []string{"Usage:"}, nil},
+		{"help run", []string{"help", "run"}, exitOK, []string{"Usage: hotscript run [flags] DIR", "--tps N", "--frames N", "--for DURATION", "--max-instructions N", "--max-time DURATION", "--max-memory SIZE", "--quiet", "(default 60)"}, nil},
+		{"help call", []string{"help", "call"}, exitOK, []string{"Usage: hotscript call [flags] FILE FUNC [ARG...]", "--max-time"}, nil},
+		{"help inspect", []string{"help", "inspect"}, exitOK, []string{"Usage: hotscript inspect FILE"}, nil},
+		{"help demo", []string{"help", "demo"}, exitOK, []string{"Usage: hotscript demo [--dir DIR]", "--dir DIR"}, nil},
+		{"run -h", []string{"run", "-h"}, exitOK, []string{"Usage: hotscript run"}, nil},
+		{"help of an unknown command", []string{"help", "fly"}, exitUsage, nil, []string{`unknown command "fly"`, "Usage:"}},
+		{"help with two names", []string{"help", "run", "call"}, exitUsage, nil, []string{"at most one command"}},
+		{"unknown command", []string{"fly"}, exitUsage, nil, []string{`unknown command "fly"`, "Usage:", "hotscript demo"}},
+		{"bad flag", []string{"run", "--fast", "dir"}, exitUsage, nil, []string{"flag provided but not defined: -fast", "Usage: hotscript run", "hotscript help run"}},
+		{"bad flag value", []string{"run", "--tps", "many", "dir"}, exitUsage, nil, []string{"invalid value \"many\" for flag -tps", "Usage: hotscript run"}},
+		{"bad size", []string{"call", "--max-memory", "lots", "x.lua", "f"}, exitUsage, nil, []string{`"lots" is not a size`}},
+		{"run without DIR", []string{"run"}, exitUsage, nil, []string{"needs exactly one DIR"}},
+		{"run with zero tps", []string{"run", "--tps", "0", "."}, exitUsage, nil, []string{"--tps must be positive"}},
+		{"call without FUNC", []string{"call", "x.wasm"}, exitUsage, nil, []string{"needs a FILE and a FUNC"}},
+		{"inspect without FILE", []string{"inspect"}, exitUsage, nil, []string{"needs exactly one FILE"}},
+		{"inspect of an unknown kind", []string{"inspect", "main.go"}, exitUsage, nil, []string{"unknown kind of script", ".go"}},
+		{"demo with an argument", []string{"demo", "now"}, exitUsage, nil, []string{"takes no arguments"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+				}
+			}
+			for _, want := range tt.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout+r.stderr, "\x1b[") {
+				t.Errorf("colour codes written to a buffer")
+			}
+		})
+	}
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+func TestByteSize(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    uint64
+		wantErr bool
+	}{
+		{"0", 0, false},
+		{"4096", 4096, false},
+		{"16MiB", 16 << 20, false},
+		{"16mib", 16 << 20, false},
+		{"64KiB", 64 << 10, false},
+		{"1GiB", 1 << 30, false},
+		{"64MB", 64e6, false},
+		{"2kb", 2000, false},
+		{"512m", 512 << 20, false},
+		{"1.5K", 1536, false},
+		{"100 B", 100, false},
+		{"lots", 0, true},
+		{"-1MiB", 0, true},
+		{"MiB", 0, true},
+		{"1e30GiB", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var s byteSize
+			err := s.Set(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Set(%q) error %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if err == nil && uint64(s) != tt.want {
+				t.Errorf("Set(%q) = %d, want %d", tt.in, uint64(s), tt.want)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		v    byteSize
+		want string
+	}{{0, "0"}, {64 << 10, "64KiB"}, {16 << 20, "16MiB"}, {3 << 30, "3GiB"}, {1000, "1000"}} {
+		if got := tt.v.String(); got != tt.want {
+			t.Errorf("byteSize(%d).String() = %q, want %q", uint64(tt.v), got, tt.want)
+		}
+	}
+}
+
+func TestParseArg(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    any
+		wantErr bool
+	}{
+		{"int", "42", int64(42), false},
+		{"negative int", "-7", int64(-7), false},
+		{"uint64 beyond int64", "18446744073709551615", uint64(18446744073709551615), false},
+		{"float", "0.016", 0.016, false},
+		{"exponent", "1e3", 1000.0, false},
+		{"string", `"hi"`, "hi", false},
+		{"escaped string", `"a\nb"`, "a\nb", false},
+		{"true", "true", true, false},
+		{"false", "false", false, false},
+		{"null", "null", nil, false},
+		{"object", `{"a": 1}`, json.RawMessage(`{"a": 1}`), false},
+		{"array", ` [1,2] `, json.RawMessage(`[1,2]`), false},
+		{"bare word", "hello", nil, true},
+		{"empty", "", nil, true},
+		{"two values", "1 2", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseArg(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("parseArg(%q) error %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if fmt.Sprintf("%T %v", got, got) != fmt.Sprintf("%T %v", tt.want, tt.want) {
+				t.Errorf("parseArg(%q) = %T %v, want %T %v", tt.in, got, got, tt.want, tt.want)
+			}
+		})
+	}
+}
+
+func TestColumns(t *testing.T) {
+	st := style{color: true}
+	var b bytes.Buffer
+	writeColumns(&b, [][]string{
+		{"a", st.good("committed"), "x"},
+		{"longer", "no", "y"},
+		{"é", "mid", ""},
+	}, "  ")
+	want := "a       committed  x\n" +
+		"longer  no         y\n" +
+		"é       mid\n"
+	if got := stripColour(b.String()); got != want {
+		t.Errorf("columns:\n%s\nwant:\n%s", got, want)
+	}
+	if w := width(st.bad("abc")); w != 3 {
+		t.Errorf("width of a coloured word = %d, want 3", w)
+	}
+	if got := pad(st.bold("ab"), 4); stripColour(got) != "ab  " {
+		t.Errorf("pad = %q", got)
+	}
+}
+
+func stripColour(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b {
+			i += strings.IndexByte(s[i:], 'm')
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func TestDuration(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0"}, {500, "500ns"}, {14 * time.Microsecond, "14µs"},
+		{21300 * time.Microsecond, "21.3ms"}, {1200 * time.Millisecond, "1.20s"},
+	} {
+		if got := duration(tt.d); got != tt.want {
+			t.Errorf("duration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestStyleFor(t *testing.T) {
+	if styleFor(&bytes.Buffer{}).color {
+		t.Error("colour on for a buffer")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if styleFor(w).color {
+		t.Error("colour on for a pipe")
+	}
+	if (style{}).good("x") != "x" {
+		t.Error("a colourless style painted")
+	}
+	if got := (style{color: true}).bad("x"); got != "\x1b[31mx\x1b[0m" {
+		t.Errorf("bad(x) = %q", got)
+	}
+	// A terminal, where the test has one, gets colour unless NO_COLOR is set.
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		t.Setenv("NO_COLOR", "1")
+		if styleFor(tty).color {
+			t.Error("colour on with NO_COLOR set")
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		head   string
+		detail []string
+	}{
+		{"lua error leads with file:line", fmt.Errorf("hotscript: reload enemy.lua: %w", &lua.Error{
+			Op: "reload", Script: "enemy.lua", Function: "update", Line: 12,
+			Message: "enemy.lua:12: attempt to index a nil value", Traceback: "stack traceback:\n\tenemy.lua:12: in update",
+			Kind: lua.ErrRuntime,
+		}), "enemy.lua:12: attempt to index a nil value (in update)", []string{"stack traceback:", "enemy.lua:12: in update"}},
+		{"lua error without a position", &lua.Error{Script: "a.lua", Message: "boom", Kind: lua.ErrRuntime},
+			"a.lua: boom", nil},
+		{"wasm trap", &wasm.Error{Op: "call", Script: "enemy.wasm", Func: "update", Kind: wasm.ErrTrap,
+			Err: errors.New("unreachable"), Trace: []string{"update()", "main()"}},
+			"enemy.wasm: update: trap: unreachable", []string{"update()", "main()"}},
+		{"wasm cause repeating its kind", &wasm.Error{Script: "m.wasm", Kind: wasm.ErrMemoryLimit,
+			Err: errors.New("wasm: memory limit exceeded: 2 pages")}, "m.wasm: memory limit exceeded: 2 pages", nil},
+		{"contract", fmt.Errorf("hotscript: reload e.wasm: %w", &hotscript.ContractError{Script: "e.wasm",
+			Violations: []string{"update: was update(f32), now update(f64)", "removed: fire()"}}),
+			"e.wasm: breaks its contract: update: was update(f32), now update(f64); removed: fire()", nil},
+		{"migration", fmt.Errorf("hotscript: reload e.wasm: %w: %w", hotscript.ErrMigration,
+			&wasm.Error{Script: "e.wasm", Func: "set_state", Kind: wasm.ErrTrap, Err: errors.New("unreachable")}),
+			"state migration failed: e.wasm: set_state: trap: unreachable", nil},
+		{"missing file", fmt.Errorf("hotscript: load x.lua: %w", &fs.PathError{Op: "open", Path: "x.lua", Err: fs.ErrNotExist}),
+			"x.lua: file does not exist", nil},
+		{"other", errors.New("first\nsecond\n\nthird"), "first", []string{"second", "third"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			head, detail := describe(tt.err)
+			if head != tt.head {
+				t.Errorf("head %q, want %q", head, tt.head)
+			}
+			if strings.Join(detail, "|") != strings.Join(tt.detail, "|") {
+				t.Errorf("detail %q, want %q", detail, tt.detail)
+			}
+		})
+	}
+}
+
+func TestEventLines(t *testing.T) {
+	f := func(name string, params, results []string) hotscript.Func {
+		return hotscript.Func{Name: name, Params: params, Results: results, Typed: true}
+	}
+	tests := []struct {
+		name string
+		ev   hotscript.Event
+		want string
+	}{
+		{"committed", hotscript.Event{Script: "/game/enemy.wasm", Kind: hotscript.Committed, From: 2, To: 3,
+			CompileTime: 21300 * time.Microsecond, SwapTime: 14 * time.Microsecond, Carried: []string{"counter", "health"},
+			Diff: hotscript.Diff{Exports: hotscript.Changes{
+				Added:   []hotscript.Func{f("fire", nil, nil)},
+				Changed: []hotscript.Change{{Old: f("update", []string{"f32"}, nil), New: f("update", []string{"f64"}, nil)}},
+			}}},
+			"12:00:01.234  enemy.wasm  v2 -> v3    committed   compile 21.3ms  swap 14µs  carried counter,health  +fire() ~update(f32)->update(f64)"},
+		{"rejected", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Rejected, From: 3, To: 4,
+			Err: &lua.Error{Script: "/game/enemy.lua", Message: "/game/enemy.lua:12: unexpected symbol near 'end'", Kind: lua.ErrCompile}},
+			"12:00:01.234  enemy.lua   v3          rejected    enemy.lua:12: unexpected symbol near 'end'  (v3 keeps running)"},
+		{"rejected load", hotscript.Event{Script: "/game/new.lua", Kind: hotscript.Rejected, Err: errors.New("bad")},
+			"12:00:01.234  new.lua     -           rejected    bad  (not loaded)"},
+		{"reverted", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Reverted, From: 3, To: 2,
+			SwapTime: 5 * time.Microsecond, Diff: hotscript.Diff{Exports: hotscript.Changes{Removed: []hotscript.Func{{Name: "fire"}}}}},
+			"12:00:01.234  enemy.lua   v3 -> v2    reverted    compile 0  swap 5µs  carried nothing  -fire"},
+		{"loaded", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Loaded, To: 1,
+			Diff: hotscript.Diff{Exports: hotscript.Changes{Added: []hotscript.Func{{Name: "update"}, {Name: "fire"}}}}},
+			"12:00:01.234  enemy.lua   v1          loaded      exports update, fire"},
+		{"superseded", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Superseded, From: 3, To: 4},
+			"12:00:01.234  enemy.lua   v3          superseded  a newer save replaced v4 before it went live"},
+		{"removed", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Removed, From: 3, To: 3},
+			"12:00:01.234  enemy.lua   v3          removed     file deleted; v3 keeps running"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			p := newPrinter(&b, style{}, "/game")
+			p.now = func() time.Time { return time.Date(2025, 1, 1, 12, 0, 1, 234e6, time.UTC) }
+			p.seeName("/game/enemy.wasm")
+			p.event(tt.ev)
+			if got := strings.TrimSuffix(b.String(), "\n"); got != tt.want {
+				t.Errorf("line\n%q\nwant\n%q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// scriptDir makes a directory holding files copied from the demo and testdata:
+// name in the directory -> source path.
+func scriptDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// summaryRow returns the summary's columns for script.
+func summaryRow(t *testing.T, out, script string) []string {
+	t.Helper()
+	_, table, ok := strings.Cut(out, "\nstopped")
+	if !ok {
+		t.Fatalf("no summary in:\n%s", out)
+	}
+	for _, l := range strings.Split(table, "\n") {
+		if f := strings.Fields(l); len(f) == 8 && f[0] == script {
+			return f
+		}
+	}
+	t.Fatalf("no summary row for %s in:\n%s", script, out)
+	return nil
+}
+
+// TestRunReloadsWhileRunning is the edit-save-see loop: a good save is committed, a
+// broken save is rejected while the loop keeps calling the version that works, and
+// the run ends after exactly --frames frames.
+func TestRunReloadsWhileRunning(t *testing.T) {
+	dir := scriptDir(t, map[string]string{
+		"enemy.lua":  "demo/enemy_v1.lua",
+		"enemy.wasm": "demo/enemy_v1.wasm",
+	})
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	const frames = 600
+	_, done, exitCode := runBackground(t, out, errOut, "run", "--tps", "200", "--frames", strconv.Itoa(frames), dir)
+
+	_, off := out.waitFor(t, 0, "enemy.wasm", "v1", "loaded")
+	saveFile(t, filepath.Join(dir, "enemy.lua"), readFile(t, "demo/enemy_v2.lua"))
+	line, off := out.waitFor(t, off, "enemy.lua", "v1 -> v2", "committed")
+	for _, want := range []string{"compile ", "swap ", "carried frames,hp,x"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("reload line lacks %q: %s", want, line)
+		}
+	}
+	saveFile(t, filepath.Join(dir, "enemy.wasm"), readFile(t, "demo/enemy_v3.wasm"))
+	line, off = out.waitFor(t, off, "enemy.wasm", "v1 -> v2", "committed")
+	for _, want := range []string{"carried frames,hp,x", "+fire() i32"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("reload line lacks %q: %s", want, line)
+		}
+	}
+	saveFile(t, filepath.Join(dir, "enemy.lua"), readFile(t, "demo/enemy_v3_broken.lua"))
+	line, _ = out.waitFor(t, off, "enemy.lua", "rejected")
+	if !regexp.MustCompile(`rejected +enemy\.lua:9: .*\(v2 keeps running\)$`).MatchString(line) {
+		t.Errorf("rejected line does not lead with file:line and name the running version: %s", line)
+	}
+
+	select {
+	case <-done:
+		if code := exitCode(); code != exitOK {
+			t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop after its frames")
+	}
+	text := out.String()
+	if !strings.Contains(text, fmt.Sprintf("stopped (frames done) after %d frames", frames)) {
+		t.Errorf("summary does not report %d frames:\n%s", frames, text)
+	}
+	// Every frame called update on both scripts: the broken save stopped nothing.
+	for _, script := range []string{"enemy.lua", "enemy.wasm"} {
+		row := summaryRow(t, text, script)
+		if row[2] != strconv.Itoa(frames) || row[3] != "0" {
+			t.Errorf("%s: %s calls and %s errors, want %d and 0: %v", script, row[2], row[3], frames, row)
+		}
+	}
+	if row := summaryRow(t, text, "enemy.lua"); row[1] != "v2" || row[4] != "1" || row[5] != "1" {
+		t.Errorf("enemy.lua summary %v, want v2 with 1 reload and 1 rejected", row)
+	}
+	if errOut.String() != "" {
+		t.Errorf("stderr: %s", errOut.String())
+	}
+}
+
+// TestRunScene covers the loop's handling of scripts: one without update is left
+// idle, a failing update is reported once and counted, a new file is loaded and
+// joins the scene, a .wat next to its .wasm is its source, a file that does not load
+// is reported, and Ctrl-C (a cancelled context) stops with a summary.
+func TestRunScene(t *testing.T) {
+	dir := scriptDir(t, map[string]string{
+		"idle.lua":   "testdata/guest.lua",
+		"enemy.wasm": "demo/enemy_v1.wasm",
+		"enemy.wat":  "demo/enemy_v1.wat",
+		"number.lua": "testdata/number.lua",
+	})
+	if err := os.WriteFile(filepath.Join(dir, "fail.lua"), []byte(
+		"local M = {}\nfunction M.update(dt)\n  error(\"no luck\")\nend\nreturn M\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	stop, _, _ := runBackground(t, out, errOut, "run", "--tps", "200", dir)
+
+	out.waitFor(t, 0, "hotscript run", "4 scripts in")
+	out.waitFor(t, 0, "enemy.wat: the source of enemy.wasm")
+	out.waitFor(t, 0, "number.lua", "rejected", "the chunk returned number", "(not loaded)")
+	out.waitFor(t, 0, "idle.lua", "v1", "idle", "has no update(dt)")
+	_, off := out.waitFor(t, 0, "fail.lua", "v1", "error", "fail.lua:3: no luck (in update)")
+
+	// A new file is loaded by the watcher and called every frame from then on.
+	if err := os.WriteFile(filepath.Join(dir, "late.lua"), []byte(
+		"local M = { n = 0 }\nfunction M.update(dt)\n  M.n = M.n + 1\n  if M.n == 5 then print(\"five frames\") end\nend\nreturn M\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, off, "late.lua", "v1", "loaded")
+	out.waitFor(t, off, "late.lua", "log", "five frames")
+
+	// Saving the .wat rebuilds and reloads the .wasm loaded from next to it.
+	saveFile(t, filepath.Join(dir, "enemy.wat"), readFile(t, "demo/enemy_v2.wat"))
+	out.waitFor(t, off, "enemy.wasm", "v1 -> v2", "committed")
+
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "stopped (interrupted)") {
+		t.Errorf("no interrupted summary:\n%s", text)
+	}
+	if n := strings.Count(text, "no luck"); n != 1 {
+		t.Errorf("the failing update was reported %d times, want once", n)
+	}
+	row := summaryRow(t, text, "fail.lua")
+	if calls, errs := row[2], row[3]; calls != errs || calls == "0" || calls == "1" {
+		t.Errorf("fail.lua: %s calls, %s errors; want every call of many counted as an error", calls, errs)
+	}
+	if row := summaryRow(t, text, "idle.lua"); row[2] != "1" {
+		t.Errorf("idle.lua was called %s times, want once (to learn it has no update)", row[2])
+	}
+	if row := summaryRow(t, text, "enemy.wasm"); row[1] != "v2" || row[4] != "1" {
+		t.Errorf("enemy.wasm summary %v, want v2 after 1 reload", row)
+	}
+}
+
+func TestRunStops(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"frames", []string{"--tps", "500", "--frames", "25"}, "stopped (frames done) after 25 frames"},
+		{"for", []string{"--tps", "100", "--for", "200ms"}, "stopped (time is up)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCmd(t, append(append([]string{"run"}, tt.args...), dir)...)
+			if r.code != exitOK {
+				t.Fatalf("exit code %d; stderr:\n%s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stdout, tt.want) {
+				t.Errorf("output lacks %q:\n%s", tt.want, r.stdout)
+			}
+		})
+	}
+	t.Run("quiet", func(t *testing.T) {
+		r := runCmd(t, "run", "--quiet", "--tps", "500", "--frames", "5", dir)
+		if r.code != exitOK || strings.Contains(r.stdout, "stopped") || strings.Contains(r.stdout, "hotscript run") {
+			t.Errorf("exit %d, quiet output has a banner or summary:\n%s", r.code, r.stdout)
+		}
+		if !strings.Contains(r.stdout, "loaded") {
+			t.Errorf("quiet output lacks the load line:\n%s", r.stdout)
+		}
+	})
+	t.Run("limit", func(t *testing.T) {
+		spin := scriptDir(t, map[string]string{})
+		src := "local M = {}\nfunction M.update(dt)\n  while true do end\nend\nreturn M\n"
+		if err := os.WriteFile(filepath.Join(spin, "spin.lua"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, "run", "--max-instructions", "10000", "--tps", "500", "--frames", "5", spin)
+		if r.code != exitOK || !strings.Contains(r.stdout, "spin.lua:3: instruction limit exceeded (in update)") {
+			t.Errorf("exit %d, output lacks the limit error:\n%s", r.code, r.stdout)
+		}
+		if row := summaryRow(t, r.stdout, "spin.lua"); row[2] != "5" || row[3] != "5" {
+			t.Errorf("spin.lua summary %v, want 5 calls that all hit the limit", row)
+		}
+	})
+	t.Run("missing dir", func(t *testing.T) {
+		r := runCmd(t, "run", filepath.Join(dir, "nothing"))
+		if r.code != exitFail || !strings.Contains(r.stderr, "nothing: no such file or directory") {
+			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+	})
+	t.Run("not a dir", func(t *testing.T) {
+		r := runCmd(t, "run", filepath.Join(dir, "enemy.lua"))
+		if r.code != exitFail || !strings.Contains(r.stderr, "is not a directory") {
+			t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+	})
+}

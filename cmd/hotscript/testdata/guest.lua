@@ -1,0 +1,20 @@
+-- guest.lua: a script for the CLI's tests.
+local M = { count = 0, name = "guest", items = { 1, 2, 3 } }
+
+function M.add(a, b) return a + b end
+
+function M.greet(who) return "hello, " .. who end
+
+function M.total(list)
+  local sum = 0
+  for _, v in ipairs(list) do sum = sum + v end
+  return sum
+end
+
+function M.boom() error("boom") end
+
+function M.spin() while true do end end
+
+function M.hello() host.log("hello from lua", 42) end
+
+return M
