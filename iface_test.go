@@ -1,0 +1,114 @@
+package hotscript
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseFunc(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // String() of the parsed Func
+		typed   bool
+		invalid bool
+	}{
+		{"update(f32)", "update(f32)", true, false},
+		{" add(i32,i32) i32 ", "add(i32, i32) i32", true, false},
+		{"get_state() (i32, i32)", "get_state() (i32, i32)", true, false},
+		{"noop()", "noop()", true, false},
+		{"fire", "fire", false, false},
+		{"f(i33)", "", false, true},
+		{"f(i32", "", false, true},
+		{"(i32)", "", false, true},
+		{"", "", false, true},
+		{"two words", "", false, true},
+		{"f() (i32, x)", "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			f, err := parseFunc(tt.in)
+			if tt.invalid {
+				if !errors.Is(err, ErrInvalid) {
+					t.Errorf("parseFunc(%q) = %v, %v; want ErrInvalid", tt.in, f, err)
+				}
+				return
+			}
+			if err != nil || f.String() != tt.want || f.Typed != tt.typed {
+				t.Errorf("parseFunc(%q) = %q typed %v, %v; want %q typed %v", tt.in, f, f.Typed, err, tt.want, tt.typed)
+			}
+		})
+	}
+}
+
+func TestDiffInterfaces(t *testing.T) {
+	fn := func(s string) Func {
+		f, err := parseFunc(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	imp := func(mod, s string) Func { f := fn(s); f.Module = mod; return f }
+	tests := []struct {
+		name      string
+		old, next Interface
+		want      string
+	}{
+		{"same", Interface{Exports: []Func{fn("a()")}}, Interface{Exports: []Func{fn("a()")}}, "no interface changes"},
+		{"added removed changed",
+			Interface{Exports: []Func{fn("update(f32)"), fn("fire()")}},
+			Interface{Exports: []Func{fn("update(f64)"), fn("jump(i32)")}},
+			"removed: fire(); added: jump(i32); update: was update(f32), now update(f64)"},
+		{"imports", Interface{Imports: []Func{imp("host", "log(i32, i32)")}},
+			Interface{Imports: []Func{imp("host", "log(i32, i32)"), imp("env", "abort()")}},
+			"import added: env.abort()"},
+		{"untyped matches any signature", Interface{Exports: []Func{fn("update")}},
+			Interface{Exports: []Func{fn("update(f64)")}}, "no interface changes"},
+		{"sorted", Interface{}, Interface{Exports: []Func{fn("b()"), fn("a()")}}, "added: a(); added: b()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := diffInterfaces(tt.old, tt.next)
+			if got := d.String(); got != tt.want {
+				t.Errorf("diff = %q, want %q", got, tt.want)
+			}
+			if d.Empty() != (tt.want == "no interface changes") {
+				t.Errorf("Empty() = %v", d.Empty())
+			}
+		})
+	}
+}
+
+func TestContractViolations(t *testing.T) {
+	c, err := compileContract(&Contract{Exports: []string{"update(f32)", "fire"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := func(s string) Func { f, _ := parseFunc(s); return f }
+	old := Interface{Exports: []Func{fn("update(f32)"), fn("fire()")}}
+	tests := []struct {
+		name string
+		old  *Interface
+		next Interface
+		want []string
+	}{
+		{"kept", &old, Interface{Exports: []Func{fn("update(f32)"), fn("fire(i32)")}}, nil},
+		{"reload breaks", &old, Interface{Exports: []Func{fn("update(f64)")}},
+			[]string{"update: was update(f32), now update(f64)", "removed: fire()"}},
+		{"first load breaks", nil, Interface{Exports: []Func{fn("update(i32)")}},
+			[]string{"update: contract wants update(f32), script has update(i32)", "missing: fire"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.violations(tt.old, tt.next)
+			if len(got) != len(tt.want) {
+				t.Fatalf("violations = %q, want %q", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("violation %d = %q, want %q", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,211 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRevert(t *testing.T) {
+	h, _ := newFakeHost(t, Config{History: 3, Migration: MigrateExports})
+	ex := ";exports=get_state() (i32, i32)|set_state(i32, i32)"
+	s := mustLoad(t, h, "s.wasm", "v1"+ex, nil)
+	ctx := context.Background()
+	for v := 2; v <= 4; v++ {
+		callInt(t, h, s, "inc")
+		if err := h.Reload(ctx, s, []byte(fmt.Sprintf("v%d%s", v, ex))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// History 3 keeps v2, v3, v4.
+	for _, want := range []int{3, 2} {
+		from := s.Version()
+		if err := h.Revert(ctx, s); err != nil {
+			t.Fatalf("Revert to %d: %v", want, err)
+		}
+		ev := lastEvent(t, h)
+		if ev.Kind != Reverted || ev.From != from || ev.To != want || s.Version() != want || callInt(t, h, s, "version") != want {
+			t.Errorf("after revert: event %+v, Version %d, want v%d", ev, s.Version(), want)
+		}
+		if got := callInt(t, h, s, "get"); got != 3 {
+			t.Errorf("state after revert = %d, want 3 (carried by MigrateExports)", got)
+		}
+	}
+	err := h.Revert(ctx, s)
+	if !errors.Is(err, ErrNoHistory) || !strings.Contains(err.Error(), "s.wasm") {
+		t.Errorf("Revert past the history = %v, want ErrNoHistory naming the script", err)
+	}
+	// A reload after reverts gets a number above every earlier one.
+	if err := h.Reload(ctx, s, []byte("v9"+ex)); err != nil || s.Version() != 5 {
+		t.Errorf("reload after revert: %v, Version %d, want 5", err, s.Version())
+	}
+	if st := h.Stats(s); st.Reverts != 2 || st.Versions != 2 || st.FailedReloads != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestCloseResolvesEverything(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			h, e := newFakeHost(t, Config{Swap: mode})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			s2 := mustLoad(t, h, "t.wasm", "v1", nil)
+			ctx := context.Background()
+			staging := h.ReloadAsync(ctx, s, []byte("v2;gate=never"))
+			waitFor(t, "staging", func() bool { return e.stages.Load() == 1 })
+			queued := h.ReloadAsync(ctx, s, []byte("v3"))
+			var other *Pending
+			if mode == SwapAtApply {
+				other = h.ReloadAsync(ctx, s2, []byte("v2"))
+				waitFor(t, "staged", func() bool { s2.mu.Lock(); defer s2.mu.Unlock(); return s2.ready != nil })
+			}
+			if err := h.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []*Pending{staging, queued, other} {
+				if p == nil {
+					continue
+				}
+				select {
+				case <-p.Done():
+				default:
+					t.Fatal("Close returned with a reload unresolved")
+				}
+				if p.Err() == nil {
+					t.Error("a reload committed during Close")
+				}
+			}
+			if !errors.Is(staging.Err(), ErrClosed) {
+				t.Errorf("staging: %v, want ErrClosed", staging.Err())
+			}
+			if !e.closed.Load() {
+				t.Error("owned engine not closed")
+			}
+			for range h.Events() { // closed by Close: the range ends
+			}
+			if _, err := h.Call(ctx, s, "version"); !errors.Is(err, ErrClosed) {
+				t.Errorf("Call after Close = %v", err)
+			}
+			if err := h.Reload(ctx, s, []byte("v5")); !errors.Is(err, ErrClosed) {
+				t.Errorf("Reload after Close = %v", err)
+			}
+			if _, err := h.LoadBytes(ctx, "u.wasm", []byte("v1"), nil); !errors.Is(err, ErrClosed) {
+				t.Errorf("Load after Close = %v", err)
+			}
+			if err := h.Close(ctx); err != nil {
+				t.Errorf("second Close = %v", err)
+			}
+		})
+	}
+}
+
+func TestEventsDropWhenFull(t *testing.T) {
+	h, _ := newFakeHost(t, Config{EventBuffer: 2})
+	s := mustLoad(t, h, "s.wasm", "v1", nil) // event 1
+	for v := 2; v <= 5; v++ {
+		if err := h.Reload(context.Background(), s, []byte(fmt.Sprintf("v%d", v))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.DroppedEvents(); got != 3 {
+		t.Errorf("DroppedEvents = %d, want 3 (5 events, buffer 2)", got)
+	}
+	if ev := <-h.Events(); ev.Kind != Loaded {
+		t.Errorf("first event %v, want loaded", ev.Kind)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	h, _ := newFakeHost(t, Config{})
+	mustLoad(t, h, "a.wasm", "v1", nil)
+	tests := []struct {
+		name, file, code string
+		opts             *ScriptOptions
+		want             error
+	}{
+		{"duplicate", "a.wasm", "v1", nil, ErrExists},
+		{"unknown kind", "a.py", "v1", nil, ErrInvalid},
+		{"bad contract", "b.wasm", "v1", &ScriptOptions{Contract: &Contract{Exports: []string{"f(i33)"}}}, ErrInvalid},
+		{"contract on first load", "c.wasm", "v1", &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}, ErrContract},
+		{"engine error", "d.wasm", "junk", nil, errFake},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := h.LoadBytes(context.Background(), tt.file, []byte(tt.code), tt.opts)
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.file) {
+				t.Errorf("LoadBytes = %v, want %v naming %s", err, tt.want, tt.file)
+			}
+		})
+	}
+	if _, ok := h.Script("d.wasm"); ok {
+		t.Error("a failed load left its name reserved")
+	}
+	if err := h.Reload(context.Background(), mustScript(t, h, "a.wasm"), nil); !errors.Is(err, ErrNoSource) {
+		t.Errorf("Reload(nil) of a script loaded from bytes = %v, want ErrNoSource", err)
+	}
+}
+
+func mustScript(t *testing.T, h *Host, name string) *Script {
+	s, ok := h.Script(name)
+	if !ok {
+		t.Fatalf("no script %s", name)
+	}
+	return s
+}
+
+// TestHammerFake: callers, reloads, reverts and Apply from many goroutines.
+func TestHammerFake(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			h, _ := newFakeHost(t, Config{Swap: mode, EventBuffer: 1})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						if v := callInt(t, h, s, "version"); v < 1 || v > 3 {
+							t.Errorf("version() = %d", v)
+							return
+						}
+					}
+				})
+			}
+			if mode == SwapAtApply {
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						h.Apply(ctx)
+						time.Sleep(50 * time.Microsecond)
+					}
+				})
+			}
+			var rw sync.WaitGroup
+			for g := range 3 {
+				rw.Go(func() {
+					for i := range 100 {
+						var err error
+						if g == 2 && i%10 == 0 {
+							err = h.Revert(context.Background(), s)
+						} else {
+							err = h.Reload(context.Background(), s, []byte(fmt.Sprintf("v%d", 2+(i+g)%2)))
+						}
+						if err != nil && !errors.Is(err, ErrSuperseded) && !errors.Is(err, ErrNoHistory) {
+							t.Errorf("reload: %v", err)
+						}
+					}
+				})
+			}
+			rw.Wait()
+			cancel()
+			wg.Wait()
+			st := h.Stats(s)
+			if st.Reloads+st.Reverts+st.Superseded+st.FailedReloads != 300 {
+				t.Errorf("stats %+v do not add up to 300 requests", st)
+			}
+		})
+	}
+}

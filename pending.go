@@ -1,0 +1,70 @@
+package hotscript
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Pending is a reload or revert in progress, returned by ReloadAsync. Its methods are
+// safe for concurrent use.
+type Pending struct {
+	done chan struct{}
+	once sync.Once
+	ev   Event
+	err  error
+}
+
+func newPending() *Pending { return &Pending{done: make(chan struct{})} }
+
+// Done returns a channel closed once the reload is committed, rejected or
+// superseded.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
+// Err returns nil until Done is closed; then nil if the reload was committed, or why
+// it was not (ErrSuperseded, ErrClosed, a *ContractError, an engine error...).
+func (p *Pending) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Event returns the reload's event once Done is closed (the zero Event before).
+func (p *Pending) Event() Event {
+	select {
+	case <-p.done:
+		return p.ev
+	default:
+		return Event{}
+	}
+}
+
+func (p *Pending) resolve(ev Event, err error) {
+	p.once.Do(func() {
+		p.ev, p.err = ev, err
+		close(p.done)
+	})
+}
+
+// request is one reload or revert asked of a script.
+type request struct {
+	ctx    context.Context // cancelled by the caller's context or by Close
+	cancel context.CancelCauseFunc
+	stop   []func() bool // context.AfterFunc registrations
+	code   []byte        // nil: re-read the file
+	revert bool
+	seq    uint64
+	p      *Pending
+}
+
+// stagedItem is a request whose new version is staged and checked.
+type stagedItem struct {
+	req     *request
+	st      staged
+	code    []byte
+	target  int // for a revert, the version it goes back to
+	compile time.Duration
+}
