@@ -1,0 +1,104 @@
+package hotscript
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// TestConfigRuntimes: runtimes passed in Config carry the program's host functions
+// into every load and reload, and Close leaves them open.
+func TestConfigRuntimes(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var logged []string
+	wrt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrt.Close(ctx)
+	if err := wrt.Define("host", "log", wasm.LogFunc(func(script, msg string) {
+		mu.Lock()
+		logged = append(logged, script+": "+msg)
+		mu.Unlock()
+	})); err != nil {
+		t.Fatal(err)
+	}
+	lrt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lrt.Close(ctx)
+
+	h, err := New(ctx, Config{WASM: wrt, Lua: lrt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.LoadBytes(ctx, "log.wasm", guest.Bytes("log_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "run")
+	if err := h.Reload(ctx, s, guest.Bytes("log_v2")); err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "run")
+	if err := h.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := strings.Join(logged, "; ")
+	mu.Unlock()
+	if !strings.Contains(got, "log.wasm: hello from v1") || !strings.Contains(got, "log.wasm: hello from v2") {
+		t.Errorf("host.log received %q", got)
+	}
+	if _, err := wrt.LoadModule(ctx, guest.Bytes("counter_v1")); err != nil {
+		t.Errorf("the program's wasm runtime was closed by Host.Close: %v", err)
+	}
+	if _, err := lrt.LoadScript(ctx, "x.lua", []byte("return {}")); err != nil {
+		t.Errorf("the program's lua runtime was closed by Host.Close: %v", err)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	h := newTestHost(t, Config{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))})
+	s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Reload(ctx, s, guest.Bytes("counter_v2"))
+	h.Reload(ctx, s, []byte("junk"))
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{
+		`level=INFO msg="hotscript: loaded" script=counter.wasm`,
+		`level=INFO msg="hotscript: committed" script=counter.wasm from=1 to=2`,
+		`level=WARN msg="hotscript: rejected" script=counter.wasm from=2 to=3`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
