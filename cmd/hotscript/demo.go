@@ -6,7 +6,6 @@ import (
 	"flag"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -112,23 +111,29 @@ func (d *demo) tour(ctx context.Context) error {
 
 // keepRunning puts the live version back into the files and runs until Ctrl-C.
 func (d *demo) keepRunning(ctx context.Context) error {
-	d.title("Your turn")
-	d.say("The files now hold what runs (v2), so each is reloaded once more.")
+	d.interlude("Your turn")
+	d.say("The files get what runs (version 2) back, so each script is reloaded once more:")
 	if err := d.saveBoth(ctx, "enemy_v2.wasm", "enemy_v2.lua", hotscript.Committed); err != nil {
 		return err
 	}
 	if hasWAT2WASM() {
+		d.say("and enemy.wat, the module's source: saving it rebuilds and reloads enemy.wasm:")
 		if err := d.writeFile("enemy.wat", demoFile("enemy_v2.wat")); err != nil {
 			return err
 		}
-		d.say("Edit %s or %s (wat2wasm rebuilds the module), save, and watch.",
-			filepath.Join(d.dir, "enemy.lua"), filepath.Join(d.dir, "enemy.wat"))
+		if ev, err := d.await(ctx, d.wasm.Name()); err != nil {
+			return err
+		} else if err := expect(ev, hotscript.Committed); err != nil {
+			return err
+		}
+		d.say("Edit %s or %s, save, and watch.", d.path("enemy.lua"), d.path("enemy.wat"))
 	} else {
-		d.say("Edit %s, save, and watch (install wabt's wat2wasm to edit WebAssembly as text).",
-			filepath.Join(d.dir, "enemy.lua"))
+		d.say("Edit %s, save, and watch (with wabt's wat2wasm on PATH, the", d.path("enemy.lua"))
+		d.say("module's source, enemy.wat, could be edited too).")
 	}
 	d.say("Ctrl-C stops.")
 	d.sc.adopt = true
 	d.sc.run(ctx, time.Second/demoTPS, 0, time.Time{}, nil)
+	d.say("Stopped after %s. The scripts stay in %s.", plural(d.sc.frames, "frame"), d.dir)
 	return nil
 }
