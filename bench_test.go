@@ -247,3 +247,18 @@ func BenchmarkCall(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkApplyIdle is the per-frame cost of Apply when nothing is staged.
+func BenchmarkApplyIdle(b *testing.B) {
+	ctx := context.Background()
+	h := newTestHost(b, Config{Swap: SwapAtApply})
+	for i := range 10 {
+		if _, err := h.LoadBytes(ctx, string(rune('a'+i))+".wasm", guest.Bytes("counter_v1"), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Apply(ctx)
+	}
+}

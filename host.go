@@ -30,6 +30,10 @@ type Host struct {
 	closed  atomic.Bool
 	wg      sync.WaitGroup // background reload workers and abandon callbacks
 
+	// readyHint is set after a staged reload is parked for Apply, so that an Apply
+	// with nothing to do (most frames) costs one atomic swap.
+	readyHint atomic.Bool
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -101,9 +105,13 @@ func (h *Host) Scripts() []*Script {
 // Apply commits every reload that is staged and waiting (SwapAtApply) and returns
 // how many were committed; rejected ones are reported as events. Call it at a safe
 // point, typically once between frames; each script's callers are blocked only while
-// that script is swapped. ctx bounds the migrations Apply runs. With SwapImmediate
-// there is never anything waiting and Apply returns 0. Safe for concurrent use.
+// that script is swapped. ctx bounds the migrations Apply runs. An Apply with nothing
+// waiting costs one atomic operation; with SwapImmediate there is never anything
+// waiting and Apply returns 0. Safe for concurrent use.
 func (h *Host) Apply(ctx context.Context) int {
+	if !h.readyHint.Swap(false) {
+		return 0
+	}
 	n := 0
 	for _, s := range h.Scripts() {
 		s.mu.Lock()

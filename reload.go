@@ -161,6 +161,7 @@ func (s *Script) settle(it *stagedItem) {
 		return
 	}
 	s.ready = it
+	s.h.readyHint.Store(true) // under mu: whoever sees ready also sees the hint
 	s.mu.Unlock()
 	if context.Cause(it.req.ctx) != nil { // cancelled while staging: abandon ran before ready was set
 		s.abandon(it.req)
