@@ -124,7 +124,7 @@ func committedCompileTime(b *testing.B, h *hotscript.Host, script string) time.D
 // so that every save has different code to compile.
 func versionModule(n int) []byte {
 	code := append([]byte{0x00, 0x41}, sleb128(int64(n))...) // no locals; i32.const n
-	code = append(code, 0x0b)                                 // end
+	code = append(code, 0x0b)                                // end
 	section := func(id byte, payload ...byte) []byte {
 		return append([]byte{id, byte(len(payload))}, payload...)
 	}
