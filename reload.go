@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
-	"time"
 )
 
 // Reload replaces script s with a new version built from code, or re-read from its
