@@ -70,12 +70,14 @@ func parseBody(b *body, entry []byte, base int) error {
 	return nil
 }
 
-// analyze is the first pass: it checks the structure of the body and
-// returns the static cost of every region, in the order regions open.
+// analyze is the first pass: it decodes the body into rw.instrs, checks its
+// structure and returns the static cost of every region, in the order
+// regions open.
 func (rw *rewriter) analyze(b *body) ([]int64, error) {
 	t := &rw.track
 	t.reset(false)
 	costs := append(rw.costs[:0], 0)
+	instrs := rw.instrs[:0]
 	d := decoder{numTypes: uint32(rw.types.orig), numFuncs: rw.numFuncs, numLocals: b.nLocals}
 	r := newReader(b.code, b.base)
 	b.hasBulk = false
@@ -87,6 +89,7 @@ func (rw *rewriter) analyze(b *body) ([]int64, error) {
 		if r.err != nil {
 			return nil, r.err
 		}
+		instrs = append(instrs, in)
 		if t.live() {
 			costs[t.cur] += cost(&in)
 		}
@@ -102,7 +105,7 @@ func (rw *rewriter) analyze(b *body) ([]int64, error) {
 	if !r.done() {
 		return nil, errorf(ErrMalformed, "%d bytes after the final end of the body", len(b.code)-r.pos)
 	}
-	rw.costs = costs
+	rw.costs, rw.instrs = costs, instrs
 	return costs, nil
 }
 

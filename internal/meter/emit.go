@@ -102,13 +102,13 @@ func (e *emitter) reload() {
 // about to be retried, which will charge it again.
 func (e *emitter) refuel(saved []uint32, c int64) {
 	e.opIdx(opLocalGet, e.fuel)
-	sig := funcType{params: []byte{valI64}}
+	types := append(e.rw.sigBuf[:0], valI64)
 	for _, l := range saved {
 		e.opIdx(opLocalGet, l)
-		sig.params = append(sig.params, e.b.localType(l))
+		types = append(types, e.b.localType(l))
 	}
-	sig.results = sig.params
-	e.opIdx(opCall, e.rw.helper(sig))
+	e.rw.sigBuf = types
+	e.opIdx(opCall, e.rw.helper(types))
 	for i := len(saved) - 1; i >= 0; i-- {
 		e.opIdx(opLocalSet, saved[i])
 	}
@@ -145,13 +145,8 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 
 	t := &rw.track
 	t.reset(true)
-	d := decoder{numTypes: uint32(rw.types.orig), numFuncs: rw.numFuncs, numLocals: b.nLocals}
-	r := newReader(b.code, b.base)
-	for len(t.stack) > 0 {
-		in := d.next(r)
-		if r.err != nil {
-			return nil, r.err
-		}
+	for i := range rw.instrs {
+		in := &rw.instrs[i]
 		raw := b.code[in.start:in.end]
 		live := t.live()
 		switch in.info.kind {
@@ -181,7 +176,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 			}
 			e.opIdx(in.op, uint32(e.h-1-t.stack[k].pos))
 		case kindBrTable:
-			rw.scratch = branchTargets(b.code, &in, rw.scratch[:0])
+			rw.scratch = branchTargets(b.code, in, rw.scratch[:0])
 			depths := rw.scratch
 			toFunc := false
 			for i, dd := range depths {
@@ -244,7 +239,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 			e.out = append(e.out, raw...)
 		}
 
-		opened, closed, err := t.step(&in, b.code, rw.scratch)
+		opened, closed, err := t.step(in, b.code, rw.scratch)
 		if err != nil {
 			return nil, withOffset(err, b.base+in.start)
 		}
@@ -297,10 +292,11 @@ func (e *emitter) epilogue(b *body) {
 	e.flush()
 	e.op(opReturn)
 	e.op(opEnd) // the refuel block
-	params := make([]uint32, min(len(b.params), maxSaved))
-	for i := range params {
-		params[i] = uint32(i)
+	params := e.rw.scratch[:0]
+	for i := range min(len(b.params), maxSaved) {
+		params = append(params, uint32(i))
 	}
+	e.rw.scratch = params
 	e.refuel(params, e.costs[0])
 	e.op(opBr, 0, opEnd, opUnreachable, opEnd)
 	e.h = 0

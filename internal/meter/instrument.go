@@ -78,7 +78,7 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 	}
 	rw.info.Helpers = len(rw.helperTypes)
 
-	out := make([]byte, 0, len(wasm)+len(wasm)/2+128)
+	out := make([]byte, 0, len(wasm)+len(code)+128)
 	out = append(out, header...)
 	// Sections the module lacks but the output needs, in section order.
 	pending := []byte{secType, secImport, secGlobal, secExport}

@@ -86,8 +86,10 @@ type rewriter struct {
 
 	funcNames map[uint32]string
 	track     tracker
+	instrs    []instr // the body being rewritten, decoded by analyze
 	costs     []int64
 	scratch   []uint32
+	sigBuf    []byte
 	body      body
 }
 
@@ -100,19 +102,18 @@ func (rw *rewriter) shift(f uint32) uint32 {
 	return f
 }
 
-// helper returns the function index of the refuel helper for sig, adding it
-// on first use.
-func (rw *rewriter) helper(sig funcType) uint32 {
-	k := sig.key()
-	if i, ok := rw.helperIndex[k]; ok {
+// helper returns the function index of the refuel helper that passes
+// values of the given types through, adding it on first use.
+func (rw *rewriter) helper(types []byte) uint32 {
+	if i, ok := rw.helperIndex[string(types)]; ok {
 		return rw.helperBase + i
 	}
 	i := uint32(len(rw.helperTypes))
-	sig.params = append([]byte(nil), sig.params...)
+	sig := funcType{params: append([]byte(nil), types...)}
 	sig.results = sig.params
 	rw.helperTypes = append(rw.helperTypes, rw.types.intern(sig))
 	rw.helperSigs = append(rw.helperSigs, sig)
-	rw.helperIndex[k] = i
+	rw.helperIndex[string(types)] = i
 	return rw.helperBase + i
 }
 
@@ -149,7 +150,7 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 	if uint32(n) != rw.numDefined {
 		return nil, errorf(ErrMalformed, "the code section has %d bodies for %d functions", n, rw.numDefined)
 	}
-	bodies := make([]byte, 0, len(s.body)+len(s.body)/2+64)
+	bodies := make([]byte, 0, 2*len(s.body)+64)
 	b := &rw.body
 	for i := 0; i < n; i++ {
 		size := r.count(1)

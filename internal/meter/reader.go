@@ -54,6 +54,10 @@ func (r *reader) bytes(n int) []byte {
 
 // uleb reads an unsigned LEB128 number of at most bits bits (32 or 64).
 func (r *reader) uleb(bits uint) uint64 {
+	if r.err == nil && r.pos < len(r.buf) && r.buf[r.pos] < 0x80 {
+		r.pos++ // the common one-byte case
+		return uint64(r.buf[r.pos-1])
+	}
 	start := r.offset()
 	var v uint64
 	for shift := uint(0); ; shift += 7 {
@@ -78,6 +82,10 @@ func (r *reader) uleb(bits uint) uint64 {
 
 // sleb reads a signed LEB128 number of at most bits bits (32, 33 or 64).
 func (r *reader) sleb(bits uint) int64 {
+	if r.err == nil && r.pos < len(r.buf) && r.buf[r.pos] < 0x80 {
+		r.pos++ // the common one-byte case
+		return int64(int8(r.buf[r.pos-1]<<1) >> 1)
+	}
 	start := r.offset()
 	var v int64
 	for shift := uint(0); ; shift += 7 {

@@ -68,7 +68,10 @@ func (t *tracker) push(c ctl) {
 	c.loop = t.stack[len(t.stack)-1].loop
 	if c.kind == kindLoop {
 		c.loop = len(t.stack)
-		c.written = c.written[:0]
+		if len(t.stack) < cap(t.stack) {
+			// Reuse the written list a closed frame left in this slot.
+			c.written = t.stack[:len(t.stack)+1][len(t.stack)].written[:0]
+		}
 	}
 	t.stack = append(t.stack, c)
 }
