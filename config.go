@@ -28,7 +28,10 @@ type Limits struct {
 	// MaxMemoryBytes caps a script's memory (WASM linear memory; Lua: the string
 	// and table growth the lua package can bound).
 	MaxMemoryBytes uint64
-	// MaxInstructions is a deterministic instruction budget per call.
+	// MaxInstructions is a deterministic instruction budget per call: Lua VM
+	// instructions, or the fuel of a WASM module instrumented by internal/meter
+	// (package wasm refuses to load an uninstrumented module under this limit,
+	// with an error matching errors.ErrUnsupported).
 	MaxInstructions uint64
 	// MaxExecutionTime is a wall-clock budget per call.
 	MaxExecutionTime time.Duration

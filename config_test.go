@@ -3,10 +3,12 @@ package hotscript
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/lua"
@@ -101,4 +103,31 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+func TestLimitsReachTheEngines(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Limits: Limits{MaxInstructions: 100_000}})
+	loop := []byte("return { spin = function() while true do end end, ok = function() return 1 end }")
+	tight, err := h.LoadBytes(ctx, "tight.lua", loop, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Call(ctx, tight, "spin"); !errors.Is(err, lua.ErrInstructionLimit) {
+		t.Errorf("spin under Config.Limits = %v, want lua.ErrInstructionLimit", err)
+	}
+	if got := call(t, h, tight, "ok"); got != "1" {
+		t.Errorf("after a limit the script answers %s", got)
+	}
+	timed, err := h.LoadBytes(ctx, "timed.wasm", guest.Bytes("json_state"),
+		&ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Call(ctx, timed, "forever"); !errors.Is(err, wasm.ErrTimeout) {
+		t.Errorf("forever under ScriptOptions.Limits = %v, want wasm.ErrTimeout", err)
+	}
+	if _, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("an uninstrumented module under MaxInstructions = %v, want errors.ErrUnsupported", err)
+	}
 }
