@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
+	"github.com/hotscript/hotscript/watch"
 )
 
 func TestByteSize(t *testing.T) {
@@ -203,6 +206,12 @@ func TestDescribe(t *testing.T) {
 			"state migration failed: e.wasm: set_state: trap: unreachable", nil},
 		{"missing file", fmt.Errorf("hotscript: load x.lua: %w", &fs.PathError{Op: "open", Path: "x.lua", Err: fs.ErrNotExist}),
 			"x.lua: file does not exist", nil},
+		{"build tool output", fmt.Errorf("hotscript: %w: %w", hotscript.ErrBuild, &watch.BuildError{
+			Path: "/game/enemy.wat", Tool: "wat2wasm", Err: errors.New("exit status 1"),
+			Log: "enemy.wat:25:46: error: undefined global variable \"$nope\"\n  (global.get $nope)\n"}),
+			`enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"(global.get $nope)"}},
+		{"build without output", &watch.BuildError{Tool: "wat2wasm", Err: watch.ErrToolNotFound},
+			"watch: build tool not found", nil},
 		{"other", errors.New("first\nsecond\n\nthird"), "first", []string{"second", "third"}},
 	}
 	for _, tt := range tests {
@@ -261,5 +270,44 @@ func TestEventLines(t *testing.T) {
 				t.Errorf("line\n%q\nwant\n%q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPrinterHammer writes lines from many goroutines, as Lua scripts printing during
+// background reloads do while the loop reports events: every line must come out
+// whole.
+func TestPrinterHammer(t *testing.T) {
+	const goroutines, lines = 8, 200
+	var b bytes.Buffer
+	p := newPrinter(&b, style{}, "/game")
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			script := fmt.Sprintf("/game/script%d.lua", g)
+			for i := range lines {
+				switch i % 3 {
+				case 0:
+					p.print(script, fmt.Sprintf("message %d of %d", i, g))
+				case 1:
+					p.event(hotscript.Event{Script: script, Kind: hotscript.Committed, From: i, To: i + 1})
+				default:
+					p.seeName(script)
+					p.failure(script, i, errors.New("boom"))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(got) != goroutines*lines {
+		t.Fatalf("%d lines, want %d", len(got), goroutines*lines)
+	}
+	whole := regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d{3}  script\d\.lua +(v\d+( -> v\d+)?)? +(log +message \d+ of \d|committed .*carried nothing|error +boom)$`)
+	for _, l := range got {
+		if !whole.MatchString(l) {
+			t.Fatalf("mangled line %q", l)
+		}
 	}
 }

@@ -31,10 +31,11 @@ func runCommand() command {
 		name:    "run",
 		args:    "[flags] DIR",
 		summary: "run the scripts in DIR every frame; reload on save",
-		about: `Loads every script under DIR (.wasm, .lua, and .wat when wat2wasm is on PATH; a
-.wat next to a .wasm of the same name is that module's source), attaches each to an
-entity of a scene, and calls each script's update(dt) every frame, dt being the fixed
-time step in seconds. Scripts without update are loaded and left idle.
+		about: `Loads every script under DIR (.wasm, .lua, and .wat when wat2wasm is on PATH; a .wat
+or .c next to a .wasm of the same name is that module's source, rebuilt and reloaded
+when saved), attaches each to an entity of a scene, and calls each script's update(dt)
+every frame, dt being the fixed time step in seconds. Scripts without update are
+loaded and left idle.
 
 DIR is watched: a saved script is reloaded between two frames, and a saved new file
 is loaded. Each reload prints one line: what changed in the interface, how long the
@@ -97,6 +98,13 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	if err := h.Watch(ctx, dir); err != nil {
 		return err
 	}
+	if !f.quiet {
+		fmt.Fprintf(e.stdout, "%s %s at %d frames a second, reloading on save (Ctrl-C stops)\n",
+			e.out.bold("hotscript run"), dir, f.tps)
+		for _, s := range skipped {
+			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(s)))
+		}
+	}
 	for _, path := range files {
 		s, err := h.Load(ctx, path, nil)
 		if err != nil {
@@ -105,13 +113,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		}
 		sc.attach(s)
 	}
-	if !f.quiet {
-		fmt.Fprintf(e.stdout, "%s %s, %d tps, watching for saves (Ctrl-C stops)\n",
-			e.out.bold("hotscript run"), plural(int64(len(files)), "script")+" in "+dir, f.tps)
-		for _, s := range skipped {
-			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(s)))
-		}
-	}
+
 
 	start := time.Now()
 	var until time.Time

@@ -118,7 +118,7 @@ func TestRunScene(t *testing.T) {
 	out, errOut := newSyncBuffer(), newSyncBuffer()
 	stop, _, _ := runBackground(t, out, errOut, "run", "--tps", "200", dir)
 
-	out.waitFor(t, 0, "hotscript run", "4 scripts in")
+	out.waitFor(t, 0, "hotscript run", dir, "at 200 frames a second")
 	out.waitFor(t, 0, "enemy.wat: the source of enemy.wasm")
 	out.waitFor(t, 0, "number.lua", "rejected", "the chunk returned number", "(not loaded)")
 	out.waitFor(t, 0, "idle.lua", "v1", "idle", "has no update(dt)")
