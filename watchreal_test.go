@@ -107,3 +107,37 @@ func TestWatchRealEngines(t *testing.T) {
 		t.Error("a removed script stopped answering")
 	}
 }
+
+// TestWatchCSource: saving x.c reloads the script loaded from x.wasm with the module
+// clang built.
+func TestWatchCSource(t *testing.T) {
+	if _, err := exec.LookPath("clang"); err != nil {
+		t.Fatal("clang must be installed for C guests:", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	src := func(n string) []byte {
+		return []byte("__attribute__((export_name(\"version\"))) int version(void) { return " + n + "; }\n")
+	}
+	cfile, wfile := filepath.Join(dir, "v.c"), filepath.Join(dir, "v.wasm")
+	os.WriteFile(cfile, src("1"), 0o600)
+	out, err := exec.Command("clang", "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry",
+		"-Wl,--export-dynamic", "-o", wfile, cfile).CombinedOutput()
+	if err != nil {
+		t.Fatalf("clang: %v: %s", err, out)
+	}
+	s, err := h.Load(ctx, wfile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(cfile, src("2"), 0o600)
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed && ev.Script == wfile })
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s after saving v.c", got)
+	}
+}
