@@ -114,7 +114,6 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		sc.attach(s)
 	}
 
-
 	start := time.Now()
 	var until time.Time
 	if f.dur > 0 {
