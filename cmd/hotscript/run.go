@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,9 @@ import (
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/ecs"
 )
+
+// maxTPS bounds --tps: beyond it a frame is shorter than a call into a script.
+const maxTPS = 10_000
 
 type runFlags struct {
 	tps    int
@@ -63,8 +67,8 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	if len(args) != 1 {
 		return usageError("needs exactly one DIR")
 	}
-	if f.tps <= 0 || f.frames < 0 || f.dur < 0 {
-		return usageError("--tps must be positive, --frames and --for not negative")
+	if f.tps <= 0 || f.tps > maxTPS || f.frames < 0 || f.dur < 0 {
+		return usageError("--tps must be 1 to %d, --frames and --for not negative", maxTPS)
 	}
 	dir := args[0]
 	if fi, err := os.Stat(dir); err != nil {
@@ -107,7 +111,10 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	}
 	for _, path := range files {
 		s, err := h.Load(ctx, path, nil)
-		if err != nil {
+		switch {
+		case errors.Is(err, hotscript.ErrExists):
+			continue // saved since Watch began: the watcher loaded it, the loop adopts it
+		case err != nil:
 			out.event(hotscript.Event{Script: path, Kind: hotscript.Rejected, Err: err})
 			continue
 		}
@@ -120,6 +127,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		until = start.Add(f.dur)
 	}
 	why := sc.run(ctx, time.Second/time.Duration(f.tps), f.frames, until, nil)
+	stop() // a second Ctrl-C while shutting down ends the process
 	drain(sc)
 	if !f.quiet {
 		writeSummary(e, out, h, sc, why, time.Since(start))

@@ -13,7 +13,7 @@ import (
 	"github.com/hotscript/hotscript/ecs"
 )
 
-// demo is the state of one tour.
+// demo is the state of one tour, and the tools its steps (demo_tour.go) share.
 type demo struct {
 	e     *env
 	h     *hotscript.Host
