@@ -62,8 +62,11 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	open(glua.TabLibName, glua.OpenTable)
 	open(glua.StringLibName, glua.OpenString)
 	open(glua.MathLibName, glua.OpenMath)
+	libs := rt.cfg.Libraries
 	for _, hole := range sandboxHoles {
-		L.SetGlobal(hole, glua.LNil)
+		if libs&LibPackage == 0 || (hole != "require" && hole != "module") {
+			L.SetGlobal(hole, glua.LNil)
+		}
 	}
 	str := L.GetGlobal("string").(*glua.LTable)
 	str.RawSetString("dump", glua.LNil)
@@ -74,7 +77,6 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	L.SetGlobal("load", L.NewFunction(baseLoad))
 	installRandom(L)
 
-	libs := rt.cfg.Libraries
 	if libs&LibCoroutine != 0 {
 		openCoroutine(L)
 	}

@@ -171,7 +171,7 @@ func (m *matcher) expand(news string, s, e int) string {
 			continue
 		}
 		if i++; i == len(news) {
-			m.L.RaiseError("invalid use of '%%' in replacement string")
+			m.L.RaiseError("%s", "invalid use of '%' in replacement string")
 		}
 		switch c = news[i]; {
 		case c == '0':

@@ -1,0 +1,137 @@
+package lua_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// patternCases are string-library expressions whose results are checked two ways:
+// against gopher-lua's own implementation (package pm) where the two agree, and
+// against the result Lua 5.1's reference implementation gives, written out, where
+// gopher-lua differs from it (want != "").
+var patternCases = []struct {
+	name, expr, want string
+}{
+	{"find plain", `string.find("hello world", "o w")`, ""},
+	{"find init", `string.find("hello", "l", 4)`, ""},
+	{"find negative init", `string.find("hello", "l", -2)`, ""},
+	{"find plain flag", `string.find("a.b", ".", 1, true)`, ""},
+	{"find captures", `string.find("key = value", "(%w+)%s*=%s*(%w+)")`, ""},
+	{"find anchored", `string.find("hello", "^h")`, ""},
+	{"find anchored miss", `string.find("hello", "^e")`, ""},
+	{"find end anchor", `string.find("hello", "lo$")`, ""},
+	{"find dollar inside", `string.find("a$b", "a$b")`, ""},
+	{"find none", `string.find("abc", "x")`, ""},
+	{"find empty pattern", `string.find("abc", "")`, ""},
+	{"match whole", `string.match("  trim  ", "^%s*(.-)%s*$")`, ""},
+	{"match number", `string.match("hp=42;", "%d+")`, ""},
+	{"match classes", `string.match("Ab1x .", "(%u)(%l)(%d)(%w*)(%s)(%p)")`, ""},
+	{"match fails", `string.match("Ab1_ .", "(%u)(%l)(%d)(%w*)(%s)(%p)")`, "nil"},
+	{"match complement", `string.match("abc123", "%D+")`, ""},
+	{"match set", `string.match("x-y+z", "[%-+]")`, ""},
+	{"match negated set", `string.match("aaab", "[^a]")`, ""},
+	{"match range", `string.match("hello42", "[0-9]+")`, ""},
+	{"match lazy", `string.match("<a><b>", "<(.-)>")`, ""},
+	{"match greedy", `string.match("<a><b>", "<(.*)>")`, ""},
+	{"match optional", `string.match("colour", "colou?r")`, ""},
+	{"match position capture", `string.match("hello", "()ll()")`, ""},
+	{"match back reference", `string.match("say 'hi' now", "(['\"])(.-)%1")`, ""},
+	{"match balanced", `string.match("f(a(b)c) d", "%b()")`, ""},
+	{"match frontier", `string.match("THE (quick) fox", "%f[%a]%a+")`, "THE"},
+	{"gsub frontier", `string.gsub("THE (quick) fox", "%f[%a]%a+", "w")`, "w (w) w|3"},
+	{"match init", `string.match("abcabc", "b", 3)`, ""},
+	{"match escaped bracket", `string.match("a]b", "[%]]")`, ""},
+	{"match bracket first", `string.match("a]b", "[]]")`, `]`},
+	{"match nul class", `string.match("a\0b", "%z")`, ""},
+	{"gmatch words", `(function() local t = {} for w in ("one two  three"):gmatch("%a+") do t[#t+1] = w end return table.concat(t, ",") end)()`, ""},
+	{"gmatch pairs", `(function() local t = {} for k, v in ("a=1, b=2"):gmatch("(%w+)=(%w+)") do t[#t+1] = k .. v end return table.concat(t, ",") end)()`, ""},
+	{"gmatch empty matches", `(function() local n = 0 for _ in ("abc"):gmatch("x*") do n = n + 1 end return n end)()`, ""},
+	{"gsub string", `string.gsub("hello world", "o", "0")`, ""},
+	{"gsub limit", `string.gsub("aaa", "a", "b", 2)`, ""},
+	{"gsub captures", `string.gsub("hello world", "(%w+)", "<%1>")`, ""},
+	{"gsub whole match", `string.gsub("abc", "%w", "%0%0")`, ""},
+	{"gsub percent", `string.gsub("50", "%d+", "%1%%")`, ""},
+	{"gsub table", `string.gsub("$name is $age", "%$(%w+)", {name = "bob", age = 3})`, ""},
+	{"gsub table miss", `string.gsub("$x $y", "%$(%w+)", {x = "1"})`, ""},
+	{"gsub function", `string.gsub("1 2 3", "%d", function(d) return d * 2 end)`, ""},
+	{"gsub function false keeps", `string.gsub("a b", "%w", function(c) return c == "a" and "A" end)`, ""},
+	{"gsub anchored", `string.gsub("aaa", "^a", "b")`, ""},
+	{"gsub empty pattern", `string.gsub("abc", "", "-")`, ""},
+	{"gsub position capture", `string.gsub("abc", "()", "%1")`, ""},
+}
+
+// evalAll evaluates expr in L and returns its results joined by "|".
+func evalAll(t *testing.T, L *glua.LState, expr string) string {
+	t.Helper()
+	if err := L.DoString("return " + expr); err != nil {
+		return "error: " + err.Error()
+	}
+	parts := []string{}
+	for i := 1; i <= L.GetTop(); i++ {
+		parts = append(parts, L.Get(i).String())
+	}
+	L.SetTop(0)
+	return strings.Join(parts, "|")
+}
+
+func TestPatterns(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 1_000_000}})
+	id := load(t, rt, "p.lua", `
+local M = {}
+function M.eval(src)
+  local parts, f = {}, assert(loadstring("return " .. src))
+  local r = { f() }
+  for i = 1, select("#", f()) do parts[i] = tostring(r[i]) end
+  return table.concat(parts, "|")
+end
+return M`)
+	raw := glua.NewState()
+	defer raw.Close()
+	for _, tt := range patternCases {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want == "" {
+				want = evalAll(t, raw, tt.expr)
+			}
+			var got string
+			if err := json.Unmarshal([]byte(call(t, rt, id, "eval", tt.expr)), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s = %q, want %q", tt.expr, got, want)
+			}
+		})
+	}
+}
+
+func TestPatternErrors(t *testing.T) {
+	tests := []struct{ name, expr, want string }{
+		{"ends with percent", `string.find("a", "%")`, "malformed pattern (ends with '%')"},
+		{"missing bracket", `string.find("a", "[a")`, "malformed pattern (missing ']')"},
+		{"bad capture index", `string.find("a", "%1")`, "invalid capture index"},
+		{"unclosed capture", `string.match("a", "(a")`, "unfinished capture"},
+		{"bad close", `string.match("a", "a)")`, "invalid pattern capture"},
+		{"frontier without set", `string.find("a", "%fa")`, "missing '[' after '%f' in pattern"},
+		{"unbalanced", `string.find("a", "%b")`, "unbalanced pattern"},
+		{"bad replacement", `string.gsub("a", "a", "%2")`, "invalid capture index"},
+		{"bad replacement value", `string.gsub("a", "a", function() return {} end)`, "invalid replacement value (a table)"},
+		{"bad replacement type", `string.gsub("a", "a", true)`, "string/function/table expected"},
+		{"too complex", `string.find(("a"):rep(300), ("a?"):rep(300))`, "pattern too complex"},
+		{"too many captures", `string.find("a", ("()"):rep(33))`, "too many captures"},
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "p.lua", `return { eval = function(src) return assert(loadstring("return " .. src))() end }`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := rt.CallJSON(context.Background(), id, "eval", tt.expr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: err = %v, want %q", tt.expr, err, tt.want)
+			}
+		})
+	}
+}
