@@ -10,6 +10,7 @@ import (
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/synth"
 	"github.com/hotscript/hotscript/wasm"
+	"github.com/tetratelabs/wazero"
 )
 
 // waits records how long each call of a benchmark waited.
@@ -68,6 +69,10 @@ var pacings = []struct {
 //	host: h.ReloadAsync stages on a background goroutine; the caller keeps calling
 //	      until the reload is committed. swap-µs is the mean time callers were
 //	      blocked by the swap (Event.SwapTime), max-swap-µs the longest.
+//	control: no host and no reload; a background goroutine compiles the same
+//	      modules with wazero while the caller calls an untouched script. What
+//	      shows up here (scheduling delays on a loaded machine, GC) is not a stall
+//	      the host causes.
 //	raw-on-caller: the caller itself runs wasm.Runtime.ReloadModule between two
 //	      calls, then makes as many calls per reload as the host case just did (or
 //	      250 when run alone), so the percentiles compare like with like.
@@ -112,6 +117,53 @@ func BenchmarkReloadStall(b *testing.B) {
 			b.ReportMetric(float64(swap)/float64(time.Microsecond)/float64(n), "swap-µs")
 			b.ReportMetric(float64(maxSwap)/float64(time.Microsecond), "max-swap-µs")
 			callsPerReload = max(1, len(w)/n)
+		})
+		b.Run("control/"+pacing.name, func(b *testing.B) {
+			// The same background compiles with no host and no reload: calls to
+			// an untouched script, to tell the machine's own hiccups (scheduling
+			// under load, GC) from stalls the host causes.
+			rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(ctx)
+			id, err := rt.Load(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			other := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+			defer other.Close(ctx)
+			var w waits
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				done := make(chan error, 1)
+				go func(bin []byte) {
+					cm, err := other.CompileModule(ctx, bin)
+					if err == nil {
+						err = cm.Close(ctx)
+					}
+					done <- err
+				}(versions[n%len(versions)])
+				n++
+				for finished := false; !finished; {
+					select {
+					case err := <-done:
+						if err != nil {
+							b.Fatal(err)
+						}
+						finished = true
+					default:
+					}
+					start := time.Now()
+					if _, err := rt.CallJSON(ctx, id, "add", 1, 2); err != nil {
+						b.Fatal(err)
+					}
+					w = append(w, time.Since(start))
+					pacing.wait(start)
+				}
+			}
+			w.report(b, n)
 		})
 		b.Run("raw-on-caller/"+pacing.name, func(b *testing.B) {
 			rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
