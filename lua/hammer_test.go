@@ -1,0 +1,185 @@
+package lua_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// versionSrc is version v of a counter script: each call counts, and reports the
+// version of the code that ran it twice, read before and after some work.
+func versionSrc(v int) string {
+	return fmt.Sprintf(`
+local V = %d
+local M = { count = 0, log = {} }
+function M.step()
+  local before = V
+  M.count = M.count + 1
+  local s = 0
+  for i = 1, 50 do s = s + i end
+  M.log[#M.log %% 8 + 1] = s
+  return { before, V, M.count }
+end
+function M.bump() M.count = M.count + 1 return M.count end
+return M`, v)
+}
+
+// TestReloadWhileCalling reloads a script 20 times while 4 goroutines call it. Every
+// call must be answered by one whole version, no goroutine may see an older version
+// after a newer one, and no increment of the carried counter may be lost.
+func TestReloadWhileCalling(t *testing.T) {
+	const callers, calls, reloads = 4, 300, 20
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 1_000_000}})
+	id := load(t, rt, "counter.lua", versionSrc(0))
+	bump, err := rt.Func(id, "bump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	counts := make(chan float64, 2*callers*calls)
+	for g := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := 0.0
+			for i := range calls {
+				out, err := rt.CallJSON(context.Background(), id, "step")
+				if err != nil {
+					t.Errorf("caller %d call %d: %v", g, i, err)
+					return
+				}
+				var r [3]float64
+				if err := json.Unmarshal(out, &r); err != nil {
+					t.Errorf("caller %d: %s: %v", g, out, err)
+					return
+				}
+				if r[0] != r[1] || r[0] < last {
+					t.Errorf("caller %d saw version %v/%v after %v", g, r[0], r[1], last)
+				}
+				last = r[0]
+				counts <- r[2]
+				if i%50 == 0 { // the typed path shares the lock and the state
+					n, err := bump.Call(context.Background())
+					if err != nil {
+						t.Errorf("Func.Call: %v", err)
+					}
+					counts <- n
+				}
+			}
+		}()
+	}
+	for v := 1; v <= reloads; v++ {
+		if err := rt.ReloadScript(context.Background(), id, []byte(versionSrc(v))); err != nil {
+			t.Fatalf("reload %d: %v", v, err)
+		}
+	}
+	wg.Wait()
+	close(counts)
+	seen := map[float64]bool{}
+	for c := range counts {
+		if seen[c] {
+			t.Fatalf("count %v returned twice: an increment was lost in a reload", c)
+		}
+		seen[c] = true
+	}
+	typed := callers * ((calls + 49) / 50)
+	if got, want := field(t, rt, id, "count"), fmt.Sprint(callers*calls+typed); got != want {
+		t.Errorf("count = %s after all calls, want %s", got, want)
+	}
+	if got := call(t, rt, id, "step"); !jsonEqual(t, got, fmt.Sprintf("[%d,%d,%d]", reloads, reloads, callers*calls+typed+1)) {
+		t.Errorf("final step = %s", got)
+	}
+}
+
+// TestStageDoesNotBlockCallers stages a version whose chunk waits on the test, and
+// calls the live version meanwhile.
+func TestStageDoesNotBlockCallers(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	rt := newRuntime(t, lua.Config{})
+	rt.Define("gate", "wait", func(context.Context, *lua.Call) ([]any, error) {
+		close(entered)
+		<-release
+		return nil, nil
+	})
+	id := load(t, rt, "s.lua", `return { n = 1, get = function() return "old" end }`)
+	staged := make(chan *lua.Staged)
+	go func() {
+		st, err := rt.Stage(context.Background(), id, []byte(`gate.wait() return { get = function() return "new" end }`))
+		if err != nil {
+			t.Error(err)
+		}
+		staged <- st
+	}()
+	<-entered
+	done := make(chan string)
+	go func() { done <- call(t, rt, id, "get") }()
+	select {
+	case got := <-done:
+		if got != `"old"` {
+			t.Errorf("live version answered %s while a reload was staging", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call was blocked while the next version was staging")
+	}
+	close(release)
+	st := <-staged
+	if st == nil {
+		t.FailNow()
+	}
+	if _, err := st.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, rt, id, "get"); got != `"new"` {
+		t.Errorf("after Commit get = %s", got)
+	}
+}
+
+// TestConcurrentScripts calls several scripts from several goroutines, with loads
+// and unloads going on, under -race.
+func TestConcurrentScripts(t *testing.T) {
+	const goroutines, iterations = 4, 200
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 100_000, MaxExecutionTime: time.Second}})
+	ids := make([]lua.ScriptID, goroutines)
+	for i := range ids {
+		ids[i] = load(t, rt, fmt.Sprintf("s%d.lua", i), `local M = { n = 0 } function M.inc() M.n = M.n + 1 return M.n end return M`)
+	}
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f, _ := rt.Func(ids[g], "inc")
+			for i := range iterations {
+				if _, err := rt.CallJSON(context.Background(), ids[(g+i)%goroutines], "inc"); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := f.Call(context.Background()); err != nil {
+					t.Error(err)
+					return
+				}
+				tmp, err := rt.LoadScript(context.Background(), "tmp.lua", []byte(`return {}`))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				rt.Unload(context.Background(), tmp)
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, id := range ids {
+		var n int
+		json.Unmarshal([]byte(field(t, rt, id, "n")), &n)
+		total += n
+	}
+	if want := 2 * goroutines * iterations; total != want {
+		t.Errorf("%d increments in total, want %d", total, want)
+	}
+}

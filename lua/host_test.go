@@ -1,0 +1,160 @@
+package lua_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+func TestDefine(t *testing.T) {
+	noop := func(context.Context, *lua.Call) ([]any, error) { return nil, nil }
+	tests := []struct {
+		name, module, fn string
+		f                lua.HostFunc
+		kind             error
+	}{
+		{"ok", "host", "log", noop, nil},
+		{"second module", "game", "spawn", noop, nil},
+		{"bad module", "ho st", "log", noop, lua.ErrInvalid},
+		{"empty module", "", "log", noop, lua.ErrInvalid},
+		{"standard library", "string", "log", noop, lua.ErrInvalid},
+		{"base function", "print", "x", noop, lua.ErrInvalid},
+		{"bad name", "host", "1log", noop, lua.ErrInvalid},
+		{"nil func", "host", "nothing", nil, lua.ErrInvalid},
+	}
+	rt := newRuntime(t, lua.Config{})
+	for _, tt := range tests {
+		if err := rt.Define(tt.module, tt.fn, tt.f); !errors.Is(err, tt.kind) || (tt.kind == nil) != (err == nil) {
+			t.Errorf("%s: Define(%q, %q) = %v, want %v", tt.name, tt.module, tt.fn, err, tt.kind)
+		}
+	}
+	load(t, rt, "a.lua", `return {}`)
+	if err := rt.Define("host", "late", noop); !errors.Is(err, lua.ErrInvalid) {
+		t.Errorf("Define after Load: %v, want ErrInvalid", err)
+	}
+}
+
+func TestHostFunctions(t *testing.T) {
+	type key struct{}
+	var got []*lua.Call
+	var ctxValue any
+	rt := newRuntime(t, lua.Config{})
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(rt.Define("host", "echo", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		got = append(got, c)
+		ctxValue = ctx.Value(key{})
+		return c.Args, nil
+	}))
+	must(rt.Define("host", "fail", func(context.Context, *lua.Call) ([]any, error) {
+		return nil, errors.New("disk full")
+	}))
+	must(rt.Define("host", "panics", func(context.Context, *lua.Call) ([]any, error) {
+		panic("oops")
+	}))
+	must(rt.Define("host", "struct", func(context.Context, *lua.Call) ([]any, error) {
+		return []any{struct{ X, Y int }{1, 2}, []int{3}, nil, "s"}, nil
+	}))
+	must(rt.Define("host", "bad", func(context.Context, *lua.Call) ([]any, error) {
+		return []any{make(chan int)}, nil
+	}))
+	id := load(t, rt, "h.lua", `
+local M = {}
+function M.echo() return host.echo(1, "two", true, nil, {3, 4}, {k = {v = 5}}, {}) end
+function M.caught() local ok, err = pcall(host.fail, 1) return ok, err end
+function M.uncaught() host.fail() end
+function M.panics() return pcall(host.panics) end
+function M.struct() return host.struct() end
+function M.badarg() return host.echo({f = print}) end
+function M.badresult() return host.bad() end
+return M`)
+	ctx := context.WithValue(context.Background(), key{}, "from the caller")
+	out, err := rt.CallJSON(ctx, id, "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[1,"two",true,null,[3,4],{"k":{"v":5}},{}]`; string(out) != want {
+		t.Errorf("echo returned %s, want %s", out, want)
+	}
+	if len(got) != 1 || got[0].Script != "h.lua" || got[0].Function != "host.echo" || fmt.Sprint(got[0].Args) != "[1 two true <nil> [3 4] map[k:map[v:5]] map[]]" {
+		t.Errorf("host saw %+v", got[0])
+	}
+	if ctxValue != "from the caller" {
+		t.Errorf("host function got context value %v", ctxValue)
+	}
+	tests := []struct {
+		fn, want string
+		kind     error
+	}{
+		{"caught", `[false,"h.lua:4: host.fail: disk full"]`, nil},
+		{"uncaught", "h.lua:5: host.fail: disk full", lua.ErrRuntime},
+		{"panics", `[false,"h.lua:6: host.panics: panic: oops"]`, nil},
+		{"struct", `[{"X":1,"Y":2},[3],null,"s"]`, nil},
+		{"badarg", "host.echo: argument 1: field f: cannot convert function", lua.ErrRuntime},
+		{"badresult", "host.bad: result 1:", lua.ErrRuntime},
+	}
+	for _, tt := range tests {
+		out, err := rt.CallJSON(context.Background(), id, tt.fn)
+		switch {
+		case tt.kind == nil && (err != nil || string(out) != tt.want):
+			t.Errorf("%s = %s, %v; want %s", tt.fn, out, err, tt.want)
+		case tt.kind != nil && (!errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: err %v, want %v containing %q", tt.fn, err, tt.kind, tt.want)
+		}
+	}
+}
+
+// TestHostValueSurvivesReload drives a Go value (a position kept in a Go map) from a
+// script through host functions, across a reload that changes the code.
+func TestHostValueSurvivesReload(t *testing.T) {
+	type position struct{ X, Y float64 }
+	var mu sync.Mutex
+	world := map[float64]*position{}
+	rt := newRuntime(t, lua.Config{})
+	rt.Define("world", "spawn", func(_ context.Context, c *lua.Call) ([]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		id := float64(len(world) + 1)
+		world[id] = &position{}
+		return []any{id}, nil
+	})
+	rt.Define("world", "move", func(_ context.Context, c *lua.Call) ([]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		id, ok1 := c.Args[0].(float64)
+		dx, ok2 := c.Args[1].(float64)
+		p := world[id]
+		if !ok1 || !ok2 || p == nil {
+			return nil, fmt.Errorf("bad arguments %v", c.Args)
+		}
+		p.X += dx
+		return []any{p.X}, nil
+	})
+	id := load(t, rt, "mover.lua", `
+local M = { entity = world.spawn() }
+function M.on_update() return world.move(M.entity, 1) end
+return M`)
+	for range 3 {
+		call(t, rt, id, "on_update")
+	}
+	reload(t, rt, id, `
+local M = { entity = world.spawn() } -- a new entity, but the carried id wins
+function M.on_update() return world.move(M.entity, 10) end
+return M`)
+	if got := call(t, rt, id, "on_update"); got != "13" {
+		t.Fatalf("after reload on_update moved the entity to %s, want 13 (3 old steps, 1 new)", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if world[1].X != 13 || world[2].X != 0 {
+		t.Errorf("world %v %v: the carried entity id must drive entity 1", *world[1], *world[2])
+	}
+}
