@@ -85,14 +85,15 @@ func BenchmarkSumLoopRatio(b *testing.B) {
 	}
 }
 
-// BenchmarkCalls shows the per-call cost of metering: a host call of a
-// 3-instruction function, and fib(15), whose 1973 calls each pass an entry
-// check.
-func BenchmarkCalls(b *testing.B) {
+// BenchmarkWorkloads compares raw and metered runs of a few workloads: a
+// host call of a 3-instruction function (the fixed cost per call), fib(15)
+// (1973 calls, each passing an entry check), and clang-built loops over
+// memory (bubble sort of 63 integers, an 8x8 matrix product).
+func BenchmarkWorkloads(b *testing.B) {
 	cases := []struct {
 		file, fn string
 		arg      uint64
-	}{{"sum.wasm", "add3", 1}, {"loops.wasm", "fib", 15}}
+	}{{"sum.wasm", "add3", 1}, {"loops.wasm", "fib", 15}, {"loops.wasm", "sort", 63}, {"loops.wasm", "matmul", 3}}
 	for _, c := range cases {
 		wasm := readTestdata(b, c.file)
 		b.Run(c.fn+"/raw", func(b *testing.B) {

@@ -120,7 +120,8 @@
 //
 //   - Before a call, set the FuelExport global to the fuel the call may use
 //     (or to a first slice of it, or to zero to make the first check call
-//     refuel at once). Remember the total put in.
+//     refuel at once). Remember the total put in. Keep the global below
+//     2^62 so the guest's arithmetic on it cannot overflow.
 //   - refuel is called, from inside the guest, whenever a check finds the
 //     global below zero. The global then holds the fuel left, which is
 //     negative: it already includes the cost of the region being entered.
