@@ -219,4 +219,41 @@
     if
       unreachable
     end
-    local.get $x))
+    local.get $x)
+
+  ;; br_table whose targets are a loop header and the block around it.
+  (func (export "table_loop") (param $n i32) (result i32)
+    (local $acc i32)
+    local.get $n
+    i32.const 15
+    i32.and
+    local.set $n
+    block $done
+      loop $l
+        local.get $acc
+        local.get $n
+        i32.add
+        local.set $acc
+        local.get $n
+        i32.const 1
+        i32.sub
+        local.tee $n
+        i32.const 0
+        i32.gt_s
+        br_table $done $l
+      end
+    end
+    local.get $acc)
+
+  ;; A loop with a single result, left by falling through.
+  (func (export "loop_result") (param $n i32) (result i32)
+    loop $l (result i32)
+      local.get $n
+      i32.const 1
+      i32.sub
+      local.tee $n
+      i32.const 0
+      i32.gt_s
+      br_if $l
+      local.get $n
+    end))
