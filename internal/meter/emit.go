@@ -275,7 +275,7 @@ func (e *emitter) closeLoop(l ctl) {
 	e.op(opEnd)   // the loop
 	e.op(opBr, 2) // to the exit block, with the loop's results
 	e.op(opEnd)   // the refuel block; its branch arrives with the loop params
-	e.refuel(savedLocals(l.written), e.costs[l.header])
+	e.refuel(l.written, e.costs[l.header])
 	e.op(opBr, 0) // retry the loop from its header
 	e.op(opEnd)   // the retry loop
 	e.op(opUnreachable)

@@ -112,6 +112,7 @@ func (t *tracker) step(in *instr, code []byte, scratch []uint32) (opened int, cl
 				t.cur = -1
 			}
 		case closed.kind == kindLoop && t.trackWrites:
+			closed.written = trimWritten(closed.written)
 			if p := t.stack[len(t.stack)-1].loop; p >= 0 {
 				t.stack[p].written = append(t.stack[p].written, closed.written...)
 			}
@@ -133,21 +134,25 @@ func (t *tracker) step(in *instr, code []byte, scratch []uint32) (opened int, cl
 		t.cur = -1
 	case kindLocalSet:
 		if p := t.stack[len(t.stack)-1].loop; t.trackWrites && p >= 0 {
-			t.stack[p].written = append(t.stack[p].written, in.a)
+			w := append(t.stack[p].written, in.a)
+			if len(w) > 4*maxSaved {
+				w = trimWritten(w)
+			}
+			t.stack[p].written = w
 		}
 	}
 	return opened, closed, err
 }
 
-// savedLocals returns the distinct locals a loop writes, in index order and
-// at most maxSaved of them.
-func savedLocals(written []uint32) []uint32 {
+// trimWritten sorts a loop's written locals and keeps the first maxSaved
+// distinct ones: the locals its refuel path saves. Trimming as the list
+// grows keeps the work linear in the body size however deep loops nest,
+// and loses nothing, since the smallest maxSaved of a union are among the
+// smallest maxSaved of its parts.
+func trimWritten(written []uint32) []uint32 {
 	slices.Sort(written)
 	written = slices.Compact(written)
-	if len(written) > maxSaved {
-		written = written[:maxSaved]
-	}
-	return written
+	return written[:min(len(written), maxSaved)]
 }
 
 // cost is the fuel one instruction costs statically. Markers of structure
