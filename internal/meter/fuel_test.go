@@ -3,6 +3,7 @@ package meter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -182,5 +183,28 @@ func TestHostSeesFuel(t *testing.T) {
 	}
 	if used != 4+100 {
 		t.Errorf("used %d fuel, want %d (4 for the guest, 100 charged by the host)", used, 4+100)
+	}
+}
+
+// TestBulkCharge pins the dynamic charge of bulk memory instructions: one
+// unit per 64 bytes on top of the static cost. big_copy in
+// testdata/memory.wat is i32.const, i32.const, local.get, i32.const,
+// i32.and, memory.copy: 6 units, plus length/64.
+func TestBulkCharge(t *testing.T) {
+	m := instantiateMetered(t, readTestdata(t, "memory.wasm"), &tank{slice: 1 << 30, left: 1 << 40})
+	tests := []struct {
+		length uint64
+		want   int64
+	}{{0, 6}, {63, 6}, {64, 7}, {6400, 106}, {32767, 6 + 511}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.length), func(t *testing.T) {
+			_, used, err := m.call("big_copy", tt.length)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if used != tt.want {
+				t.Errorf("big_copy(%d) used %d fuel, want %d", tt.length, used, tt.want)
+			}
+		})
 	}
 }
