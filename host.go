@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Host runs WASM and Lua scripts and reloads them without stalling their callers.
@@ -29,6 +30,8 @@ type Host struct {
 	scripts map[string]*Script
 	closed  atomic.Bool
 	wg      sync.WaitGroup // background reload workers and abandon callbacks
+
+	epoch time.Time // call durations are measured as time.Since(epoch) differences
 
 	// readyHint is set after a staged reload is parked for Apply, so that an Apply
 	// with nothing to do (most frames) costs one atomic swap.
@@ -64,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 
 func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
-	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}}
+	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, epoch: time.Now()}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
 	h.base, h.cancel = context.WithCancelCause(context.Background())
 	return h
