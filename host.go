@@ -29,7 +29,7 @@ type Host struct {
 	mu      sync.RWMutex // guards scripts; write-held to set closed
 	scripts map[string]*Script
 	closed  atomic.Bool
-	wg      sync.WaitGroup // background reload workers and abandon callbacks
+	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
 	epoch time.Time // call durations are measured as time.Since(epoch) differences
 
@@ -128,8 +128,8 @@ func (h *Host) Apply(ctx context.Context) int {
 	return n
 }
 
-// enter registers background work (a reload worker or an abandon callback) that
-// Close must wait for. It fails once Close has started.
+// enter registers work that Close must wait for (a load, a reload worker, a watcher,
+// an abandon callback). It fails once Close has started.
 func (h *Host) enter() bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

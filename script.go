@@ -95,6 +95,10 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 	if opts == nil {
 		opts = &ScriptOptions{}
 	}
+	if !h.enter() { // Close waits for loads in progress before closing the engines
+		return nil, fmt.Errorf("hotscript: load %s: %w", name, ErrClosed)
+	}
+	defer h.wg.Done()
 	kind, needsWAT, err := kindOf(name)
 	if err != nil {
 		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
