@@ -41,11 +41,19 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	}
 	L := v.L
 	top := L.GetTop()
-	defer L.SetTop(top)
 	L.Push(f)
 	for i, a := range args {
+		switch n := a.(type) { // numbers, the common case, without an allocation each
+		case float64:
+			L.Push(v.numbers.box(n))
+			continue
+		case int:
+			L.Push(v.numbers.box(float64(n)))
+			continue
+		}
 		lv, err := toLua(L, a)
 		if err != nil {
+			L.SetTop(top)
 			return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
 				Message: fmt.Sprintf("%s argument %d: %v", fn, i+1, err)}
 		}
@@ -56,7 +64,8 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	}
 	var w walker
 	var out []byte
-	switch n := L.GetTop() - top; n {
+	n := L.GetTop() - top
+	switch n {
 	case 0:
 		out = []byte("null")
 	case 1:
@@ -74,6 +83,7 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 		}
 		out = append(out, ']')
 	}
+	L.Pop(n)
 	if err != nil {
 		return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
 			Message: fmt.Sprintf("%s result: %v", fn, err)}

@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"fmt"
+	"math"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -34,27 +35,30 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 // an *Error, as from CallJSON.
 func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	s := f.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.Lock() // unlocked by hand on every path: a defer costs a measurable share here
 	v, err := s.live("call")
 	if err != nil {
+		s.mu.Unlock()
 		return 0, err
 	}
 	fn, err := v.function(ctx, s.name, f.name)
 	if err != nil {
+		s.mu.Unlock()
 		return 0, err
 	}
 	L := v.L
-	top := L.GetTop()
 	L.Push(fn)
 	for _, a := range args {
 		L.Push(v.numbers.box(a))
 	}
 	if err := v.pcall(ctx, len(args), 1); err != nil {
-		return 0, v.fail(err, "call", s.name, f.name)
+		err = v.fail(err, "call", s.name, f.name)
+		s.mu.Unlock()
+		return 0, err
 	}
 	r := L.Get(-1)
-	L.SetTop(top)
+	L.Pop(1)
+	s.mu.Unlock()
 	switch r := r.(type) {
 	case glua.LNumber:
 		return float64(r), nil
@@ -67,19 +71,37 @@ func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 
 // numberBoxes turns float64s into Lua values without a heap allocation each. An
 // LValue holding an LNumber is an interface whose data word points to a float64;
-// converting normally allocates those 8 bytes every time. numberBoxes hands out slots
-// of a 1 KiB block instead, the technique gopher-lua's own allocator (alloc.go) uses
-// for the numbers the VM computes: one allocation per 128 numbers. A block is freed
+// converting normally allocates those 8 bytes every time. numberBoxes hands out the
+// slots of a 1 KiB block instead, the technique gopher-lua's own allocator (alloc.go)
+// uses for the numbers the VM computes: one allocation per 128 numbers, and none for
+// the integers 0 to 255, which are boxed once for the whole process. A block is freed
 // once no value pointing into it is reachable. Like the LState it feeds, it is used
-// only under the script's mutex.
-type numberBoxes struct{ block []float64 }
+// only under the script's mutex (by Func.Call and CallJSON).
+type numberBoxes struct {
+	block *[128]float64
+	next  int
+}
+
+// smallNumbers are the boxed integers 0 to 255, shared by every script: the values
+// are immutable.
+var smallNumbers = func() (n [256]glua.LValue) {
+	for i := range n {
+		n[i] = glua.LNumber(i)
+	}
+	return n
+}()
 
 func (nb *numberBoxes) box(f float64) glua.LValue {
-	if len(nb.block) == cap(nb.block) {
-		nb.block = make([]float64, 0, 128)
+	if i := int(f); float64(i) == f && i >= 0 && i < len(smallNumbers) && (i != 0 || math.Float64bits(f) == 0) {
+		return smallNumbers[i]
 	}
-	nb.block = append(nb.block, f)
+	if nb.block == nil || nb.next == len(nb.block) {
+		nb.block, nb.next = new([128]float64), 0
+	}
+	p := &nb.block[nb.next]
+	nb.next++
+	*p = f
 	var v glua.LValue = glua.LNumber(0) // a static value: no allocation
-	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(&nb.block[len(nb.block)-1])
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
 	return v
 }

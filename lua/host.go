@@ -92,6 +92,7 @@ func hostFunction(qualified, script string, fn HostFunc, b *budget) glua.LGFunct
 			}
 			call.Args[i] = v
 		}
+		b.startClock() // time spent in Go counts against MaxExecutionTime
 		results, err := invokeHost(fn, b.callCtx(), call)
 		if err != nil {
 			L.RaiseError("%s: %v", qualified, err)

@@ -23,11 +23,14 @@ import (
 //     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator
 //     and load. Instructions run in coroutines count against the caller's budget.
 //     The count is deterministic: the same call on the same state counts the same.
-//   - MaxExecutionTime is wall-clock time, read from the same counter every 1,024
-//     instructions, so a call stops within a fraction of a millisecond of the
-//     deadline once it is reached (the test asserts 10 ms). A single builtin that
-//     allocates a huge string before the next check can overrun by the time that
-//     allocation takes; MaxMemoryBytes closes that gap.
+//   - MaxExecutionTime is wall-clock time, read every 1,024 instructions (or work
+//     units), so a call stops within a fraction of a millisecond of its deadline
+//     (BenchmarkTimeoutOverrun measures it). The clock starts at the first of those
+//     checks, or at the first host function call, whichever comes first: calls too
+//     short to reach one never read the clock, and the up to 1,024 instructions
+//     before it are not timed. A single builtin that allocates a huge string between
+//     two checks can overrun by the time that allocation takes; MaxMemoryBytes
+//     closes that gap.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
 //     of strings built by the builtins above, plus 16 KiB per coroutine created. A
 //     builtin checks the size of its result before building it, so string.rep("x",
@@ -94,10 +97,7 @@ func (b *budget) begin(ctx context.Context) bool {
 	if max := b.limits.MaxInstructions; max > 0 && max < checkEvery {
 		b.next = max + 1
 	}
-	b.deadline = time.Time{}
-	if d := b.limits.MaxExecutionTime; d > 0 {
-		b.deadline = time.Now().Add(d)
-	}
+	b.deadline = time.Time{} // the clock starts at the first check: see startClock
 	if b.ctxDone != nil {
 		select {
 		case <-b.ctxDone: // ended already: fail at the first instruction
@@ -106,6 +106,27 @@ func (b *budget) begin(ctx context.Context) bool {
 		}
 	}
 	return b.ctxDone != nil || b.limits.set()
+}
+
+// startClock starts the call's clock if it has a time limit and has not started.
+// The clock starts lazily, at the first check (after checkEvery instructions, or
+// earlier if a builtin charges work) or before the first host function call, not when
+// the call begins: reading the clock costs as much as a short call (60 ns on some
+// virtual machines), and most calls never reach a check. The time a call spends before
+// its clock starts, at most checkEvery instructions, is not counted.
+func (b *budget) startClock() {
+	if b.limits.MaxExecutionTime > 0 && b.deadline.IsZero() {
+		b.deadline = time.Now().Add(b.limits.MaxExecutionTime)
+	}
+}
+
+// timeUp reports whether the call's time is up, starting its clock if needed.
+func (b *budget) timeUp() bool {
+	if b.deadline.IsZero() {
+		b.startClock()
+		return false
+	}
+	return !time.Now().Before(b.deadline)
 }
 
 // end drops the caller's context so that the budget does not keep it alive.
@@ -149,7 +170,7 @@ func (b *budget) exceeded() error {
 		return ErrInstructionLimit
 	case l.MaxMemoryBytes > 0 && b.mem > l.MaxMemoryBytes:
 		return ErrMemoryLimit
-	case !b.deadline.IsZero() && !time.Now().Before(b.deadline):
+	case b.limits.MaxExecutionTime > 0 && b.timeUp():
 		return ErrTimeout
 	case b.closing != nil && b.closing.Load():
 		return ErrClosed

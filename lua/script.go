@@ -120,8 +120,10 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 func (v *version) pcall(ctx context.Context, nargs, nret int) error {
 	base := v.L.GetTop() - nargs - 1
 	if v.budget.begin(ctx) {
-		v.L.SetContext(v.budget)
-	} else {
+		if v.L.Context() != context.Context(v.budget) {
+			v.L.SetContext(v.budget)
+		}
+	} else if v.L.Context() != nil {
 		v.L.RemoveContext()
 	}
 	err := v.L.PCall(nargs, nret, nil)

@@ -1,0 +1,291 @@
+package lua_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// Benchmarks compare the runtime with raw gopher-lua on the same Lua code in the same
+// run. Each group has plain sub-benchmarks (ns/op and allocations of one side) and
+// paired ones, which run raw and ours alternately in blocks and report ours/raw as
+// "x-raw": on a shared, noisy machine the load hits both sides of a pair alike, where
+// separate sub-benchmarks drift by tens of percent between runs.
+
+const benchSrc = `
+local M = {}
+function M.add(a, b) return a + b end
+function M.sum(n) local s = 0 for i = 1, n do s = s + i end return s end
+function M.concat(n) local s for i = 1, n do s = "item " .. i .. ": " .. (i * 2) end return #s end
+return M`
+
+// rawState is a plain gopher-lua state with the benchmark module, as a program
+// embedding gopher-lua directly would have it.
+func rawState(b *testing.B) (*glua.LState, *glua.LTable) {
+	L := glua.NewState()
+	if err := L.DoString(benchSrc); err != nil {
+		b.Fatal(err)
+	}
+	m := L.Get(-1).(*glua.LTable)
+	L.Pop(1)
+	return L, m
+}
+
+// paired runs raw and ours alternately, block calls of each per iteration, and
+// reports ours/raw as x-raw along with each side's time per call.
+func paired(b *testing.B, block int, raw, ours func()) {
+	var tr, to time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		for range block {
+			raw()
+		}
+		t1 := time.Now()
+		for range block {
+			ours()
+		}
+		to += time.Since(t1)
+		tr += t1.Sub(t0)
+	}
+	calls := float64(block * b.N)
+	b.ReportMetric(float64(to)/float64(tr), "x-raw")
+	b.ReportMetric(float64(tr.Nanoseconds())/calls, "raw-ns/call")
+	b.ReportMetric(float64(to.Nanoseconds())/calls, "ours-ns/call")
+}
+
+// rawCall returns a function calling the raw module's fn with args.
+func rawCall(b *testing.B, fn string, args ...glua.LValue) func() {
+	L, m := rawState(b)
+	b.Cleanup(L.Close)
+	f := m.RawGetString(fn)
+	return func() {
+		if err := L.CallByParam(glua.P{Fn: f, NRet: 1, Protect: true}, args...); err != nil {
+			b.Fatal(err)
+		}
+		L.Pop(1)
+	}
+}
+
+func benchRuntime(b *testing.B, limits lua.Limits) (*lua.Runtime, lua.ScriptID) {
+	rt, err := lua.NewRuntime(context.Background(), limits)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(context.Background()) })
+	id, err := rt.LoadScript(context.Background(), "bench.lua", []byte(benchSrc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rt, id
+}
+
+var limited = lua.Limits{MaxInstructions: 1e9, MaxExecutionTime: 10 * time.Second, MaxMemoryBytes: 1 << 30}
+
+// BenchmarkCall calls add(a, b): raw CallByParam, CallJSON and Func.Call, without
+// and with limits. Arguments are the constants 2 and 3 (raw then boxes nothing) or
+// vary per call (raw then allocates two boxes, Func none).
+func BenchmarkCall(b *testing.B) {
+	ctx := context.Background()
+	b.Run("raw-CallByParam", func(b *testing.B) {
+		raw := rawCall(b, "add", glua.LNumber(2), glua.LNumber(3))
+		b.ReportAllocs()
+		for b.Loop() {
+			raw()
+		}
+	})
+	for _, lim := range []struct {
+		name   string
+		limits lua.Limits
+	}{{"", lua.Limits{}}, {"-limits", limited}} {
+		rt, id := benchRuntime(b, lim.limits)
+		add, _ := rt.Func(id, "add")
+		callJSON := func() {
+			if _, err := rt.CallJSON(ctx, id, "add", 2, 3); err != nil {
+				b.Fatal(err)
+			}
+		}
+		callFunc := func() {
+			if _, err := add.Call(ctx, 2, 3); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run("CallJSON"+lim.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				callJSON()
+			}
+		})
+		b.Run("Func"+lim.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				callFunc()
+			}
+		})
+		b.Run("paired-CallJSON"+lim.name, func(b *testing.B) {
+			paired(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callJSON)
+		})
+		b.Run("paired-Func"+lim.name, func(b *testing.B) {
+			paired(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callFunc)
+		})
+	}
+	b.Run("Func-varying-args", func(b *testing.B) {
+		rt, id := benchRuntime(b, limited)
+		add, _ := rt.Func(id, "add")
+		x := 0.5
+		b.ReportAllocs()
+		for b.Loop() {
+			x += 1
+			if _, err := add.Call(ctx, x, x); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("paired-Func-varying-args", func(b *testing.B) {
+		L, m := rawState(b)
+		defer L.Close()
+		f := m.RawGetString("add")
+		rt, id := benchRuntime(b, limited)
+		add, _ := rt.Func(id, "add")
+		x, y := 0.5, 0.5
+		paired(b, 256, func() {
+			x += 1
+			L.CallByParam(glua.P{Fn: f, NRet: 1, Protect: true}, glua.LNumber(x), glua.LNumber(x))
+			L.Pop(1)
+		}, func() {
+			y += 1
+			add.Call(ctx, y, y)
+		})
+	})
+}
+
+// BenchmarkSumLoop runs a 1e6-iteration loop in one call: raw gopher-lua without a
+// context, ours with instruction, time and memory limits on.
+func BenchmarkSumLoop(b *testing.B) {
+	raw := func(b *testing.B) func() { return rawCall(b, "sum", glua.LNumber(1e6)) }
+	ours := func(b *testing.B) func() {
+		rt, id := benchRuntime(b, limited)
+		sum, _ := rt.Func(id, "sum")
+		return func() {
+			if _, err := sum.Call(context.Background(), 1e6); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("raw", func(b *testing.B) {
+		f := raw(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			f()
+		}
+	})
+	b.Run("limits", func(b *testing.B) {
+		f := ours(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			f()
+		}
+	})
+	b.Run("paired", func(b *testing.B) { paired(b, 1, raw(b), ours(b)) })
+}
+
+// BenchmarkConcat measures the price of routing .. through the capped concat: 100
+// iterations of s = "item " .. i .. ": " .. (i * 2).
+func BenchmarkConcat(b *testing.B) {
+	for _, lim := range []struct {
+		name   string
+		limits lua.Limits
+	}{{"no-limits", lua.Limits{}}, {"limits", limited}} {
+		b.Run("paired-"+lim.name, func(b *testing.B) {
+			rt, id := benchRuntime(b, lim.limits)
+			concat, _ := rt.Func(id, "concat")
+			paired(b, 16, rawCall(b, "concat", glua.LNumber(100)), func() {
+				if _, err := concat.Call(context.Background(), 100); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// reloadSrc generates a script of about 1,000 lines: 300 functions and a module
+// with 100 entities of nested state.
+func reloadSrc(version int) []byte {
+	var s strings.Builder
+	s.WriteString("local M = { entities = {}, names = {}, frame = 0 }\n")
+	s.WriteString("for i = 1, 100 do\n  M.entities[i] = { id = i, pos = { x = i, y = -i }, stats = { hp = 100, mp = 50 }, tags = { \"a\", \"b\" } }\n  M.names[\"e\" .. i] = M.entities[i]\nend\n")
+	for i := range 300 {
+		fmt.Fprintf(&s, "function M.f%d(e)\n  return e.stats.hp * %d + %d\nend\n", i, i, version)
+	}
+	for i := 0; s.Len() > 0 && strings.Count(s.String(), "\n") < 1000; i++ {
+		fmt.Fprintf(&s, "M.c%d = %d\n", i, i)
+	}
+	s.WriteString("return M\n")
+	return []byte(s.String())
+}
+
+// BenchmarkReload reloads a 1,000-line script with 100 entities of state. It reports
+// the whole reload (ns/op) and the part during which callers are blocked
+// (blocked-ns/op: Commit's state copy and swap); the rest is staging, which callers
+// do not wait for.
+func BenchmarkReload(b *testing.B) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	id, err := rt.LoadScript(ctx, "big.lua", reloadSrc(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcs := [][]byte{reloadSrc(1), reloadSrc(2)}
+	var blocked time.Duration
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		st, err := rt.Stage(ctx, id, srcs[i%2])
+		if err != nil {
+			b.Fatal(err)
+		}
+		rep, err := st.Commit(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		blocked += rep.Blocked
+		i++
+	}
+	b.ReportMetric(float64(blocked.Nanoseconds())/float64(b.N), "blocked-ns/op")
+}
+
+// BenchmarkTimeoutOverrun reports how far past a 10 ms MaxExecutionTime an infinite
+// loop runs before it stops (overrun-ms), the figure behind the "within 10 ms" goal.
+// Run it with -benchtime=20x.
+func BenchmarkTimeoutOverrun(b *testing.B) {
+	const limit = 10 * time.Millisecond
+	rt, err := lua.NewRuntime(context.Background(), lua.Limits{MaxExecutionTime: limit})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(context.Background())
+	id, _ := rt.LoadScript(context.Background(), "spin.lua", []byte(`return { spin = function() local x = 0 while true do x = x + 1 end end,
+	  find = function() return string.find(("a"):rep(40), ("a*"):rep(40) .. "b") end }`))
+	for _, fn := range []string{"spin", "find"} {
+		b.Run(fn, func(b *testing.B) {
+			var worst, total time.Duration
+			for b.Loop() {
+				start := time.Now()
+				rt.CallJSON(context.Background(), id, fn)
+				over := time.Since(start) - limit
+				total += over
+				worst = max(worst, over)
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "overrun-ms")
+			b.ReportMetric(float64(worst.Microseconds())/1000, "worst-overrun-ms")
+		})
+	}
+}

@@ -1,0 +1,197 @@
+package lua_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// A script returns its module table; CallJSON calls its functions every frame.
+func Example() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{MaxExecutionTime: time.Second})
+	defer rt.Close(ctx)
+
+	id, err := rt.LoadScript(ctx, "enemy.lua", []byte(`
+local M = { health = 100, position = { x = 10, y = 20 } }
+function M.on_update(dt)
+  M.health = M.health - dt
+  M.position.x = M.position.x + 1
+  return M.position
+end
+return M`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, _ := rt.CallJSON(ctx, id, "on_update", 0.5)
+	fmt.Println(string(out))
+	health, _ := rt.Field(ctx, id, "health")
+	fmt.Println(string(health))
+	// Output:
+	// {"x":11,"y":20}
+	// 99.5
+}
+
+// A reload swaps the code and keeps the state; a broken edit leaves the old version
+// running.
+func ExampleRuntime_ReloadScript() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+
+	id, _ := rt.LoadScript(ctx, "enemy.lua", []byte(`
+local M = { x = 0 }
+function M.on_update() M.x = M.x + 1 return M.x end
+return M`))
+	rt.CallJSON(ctx, id, "on_update")
+	rt.CallJSON(ctx, id, "on_update")
+
+	err := rt.ReloadScript(ctx, id, []byte(`
+local M = { x = 0 } -- the carried x = 2 wins over this initial value
+function M.on_update() M.x = M.x + 10 return M.x end
+return M`))
+	fmt.Println("reload:", err)
+	out, _ := rt.CallJSON(ctx, id, "on_update")
+	fmt.Println("x =", string(out))
+
+	err = rt.ReloadScript(ctx, id, []byte(`
+local M = { x = 0 }
+function M.on_update()
+  M.x = M.x +
+end
+return M`))
+	fmt.Println("broken edit:", err, errors.Is(err, lua.ErrCompile))
+	out, _ = rt.CallJSON(ctx, id, "on_update")
+	fmt.Println("x =", string(out))
+	// Output:
+	// reload: <nil>
+	// x = 12
+	// broken edit: lua: reload enemy.lua: enemy.lua:5: syntax error near 'end' true
+	// x = 22
+}
+
+// on_save and on_restore take control of what a reload keeps on top of the automatic
+// copy of data fields.
+func ExampleStaged_Commit() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+
+	id, _ := rt.LoadScript(ctx, "shop.lua", []byte(`
+local M = { gold = 30, cache = { prices = "stale" } }
+function M.on_save() return { gold = M.gold } end
+return M`))
+
+	st, err := rt.Stage(ctx, id, []byte(`
+local M = { gold = 0, cache = {} }
+function M.on_save() return { gold = M.gold } end
+function M.on_restore(saved)
+  M.gold = saved.gold * 2 -- a currency change, say
+end
+return M`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep, _ := st.Commit(ctx)
+	fmt.Println("carried:", rep.Carried, "on_save:", rep.Saved, "on_restore:", rep.Restored)
+	gold, _ := rt.Field(ctx, id, "gold")
+	cache, _ := rt.Field(ctx, id, "cache")
+	fmt.Println("gold:", string(gold), "cache:", string(cache))
+	// Output:
+	// carried: [cache gold] on_save: true on_restore: true
+	// gold: 60 cache: {"prices":"stale"}
+}
+
+// Host functions appear in every script as a global table per module.
+func ExampleRuntime_Define() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntimeWithConfig(ctx, lua.Config{Stdout: os.Stdout})
+	defer rt.Close(ctx)
+
+	rt.Define("host", "distance", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		if len(c.Args) != 2 {
+			return nil, errors.New("want two points")
+		}
+		a, _ := c.Args[0].(map[string]any)
+		b, _ := c.Args[1].(map[string]any)
+		dx, dy := a["x"].(float64)-b["x"].(float64), a["y"].(float64)-b["y"].(float64)
+		return []any{dx*dx + dy*dy}, nil
+	})
+	id, _ := rt.LoadScript(ctx, "ai.lua", []byte(`
+local M = {}
+function M.near(p, q) return host.distance(p, q) < 100 end
+function M.misuse() return pcall(host.distance, 1) end
+return M`))
+	type point struct {
+		X float64 `json:"x"`
+		Y float64 `json:"y"`
+	}
+	out, _ := rt.CallJSON(ctx, id, "near", map[string]any{"x": 1, "y": 2}, point{50, 5})
+	fmt.Println(string(out))
+	out, _ = rt.CallJSON(ctx, id, "misuse")
+	fmt.Println(string(out))
+	// Output:
+	// false
+	// [false,"ai.lua:4: host.distance: want two points"]
+}
+
+// Limits stop runaway scripts without harming them or their neighbours.
+func ExampleLimits() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20})
+	defer rt.Close(ctx)
+
+	id, _ := rt.LoadScript(ctx, "bad.lua", []byte(`
+local M = { calls = 0 }
+function M.spin() M.calls = M.calls + 1 while true do end end
+function M.bomb() M.calls = M.calls + 1 return #string.rep("x", 2^30) end
+return M`))
+	_, err := rt.CallJSON(ctx, id, "spin")
+	fmt.Println(err, errors.Is(err, lua.ErrLimit))
+	_, err = rt.CallJSON(ctx, id, "bomb")
+	fmt.Println(err, errors.Is(err, lua.ErrMemoryLimit))
+	calls, _ := rt.Field(ctx, id, "calls")
+	fmt.Println("still usable, calls =", string(calls))
+	// Output:
+	// lua: call bad.lua spin: bad.lua:3: instruction limit exceeded true
+	// lua: call bad.lua bomb: bad.lua:4: memory limit exceeded true
+	// still usable, calls = 2
+}
+
+// A Func is a typed handle for hot loops: no JSON, no allocation, and it follows
+// reloads.
+func ExampleRuntime_Func() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{MaxInstructions: 10_000})
+	defer rt.Close(ctx)
+
+	id, _ := rt.LoadScript(ctx, "math.lua", []byte(`return { damage = function(base, armor) return base - armor end }`))
+	damage, _ := rt.Func(id, "damage")
+	d, _ := damage.Call(ctx, 30, 12)
+	fmt.Println(d)
+
+	rt.ReloadScript(ctx, id, []byte(`return { damage = function(base, armor) return base * 100 / (100 + armor) end }`))
+	d, _ = damage.Call(ctx, 30, 20)
+	fmt.Println(d)
+	// Output:
+	// 18
+	// 25
+}
+
+// Inspect lists what a script's module holds, without a Runtime.
+func ExampleInspect() {
+	info, err := lua.Inspect("enemy.lua", []byte(`
+local M = { health = 100, target = 42 }
+function M.on_update(dt) end
+function M.on_save() return {} end
+return M`))
+	fmt.Println(info.Fields, info.Functions, err)
+	// Output:
+	// [health target] [on_save on_update] <nil>
+}
