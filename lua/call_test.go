@@ -318,3 +318,34 @@ return M`)
 		t.Fatalf("sum of kept arguments %s, want %v", got, want)
 	}
 }
+
+func TestInspect(t *testing.T) {
+	tests := []struct {
+		name, src string
+		fields    string
+		kind      error
+	}{
+		{"module", `local M = { b = 1, a = {} } function M.f() end return M`, "[a b] [f]", nil},
+		{"syntax error", `return {`, "", lua.ErrCompile},
+		{"not a table", `return 1`, "", lua.ErrNotTable},
+		{"runaway chunk", `while true do end`, "", lua.ErrLimit},
+		{"host call at load", `host.log("x") return {}`, "", lua.ErrRuntime},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info, err := lua.Inspect("i.lua", []byte(tt.src))
+			if !errors.Is(err, tt.kind) || (tt.kind == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tt.kind)
+			}
+			if err != nil {
+				if e := asError(t, err); e.Op != "inspect" || e.Script != "i.lua" {
+					t.Errorf("error %+v", e)
+				}
+				return
+			}
+			if got := fmt.Sprint(info.Fields, info.Functions); got != tt.fields || info.Name != "i.lua" {
+				t.Errorf("info %+v", info)
+			}
+		})
+	}
+}

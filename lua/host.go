@@ -8,9 +8,9 @@ import (
 )
 
 // HostFunc is a Go function that scripts call as module.name(...). Its arguments
-// arrive converted to Go values (nil, bool, float64, string, []any, map[string]any;
-// see the conversion rules in convert.go's documentation on Runtime.CallJSON), its
-// results are converted back the same way as CallJSON arguments. A returned error, or
+// arrive as Go values (nil, bool, float64, string, []any, map[string]any), converted
+// by the rules CallJSON applies to results; its results are converted back to Lua as
+// CallJSON converts arguments. A returned error, or
 // a panic, raises a Lua error naming the function ("host.log: disk full") that the
 // script can catch with pcall.
 //

@@ -29,6 +29,7 @@ func Inspect(name string, src []byte) (ScriptInfo, error) {
 	if err != nil {
 		return ScriptInfo{}, err
 	}
+	defer rt.Close(context.Background())
 	v, err := rt.build(context.Background(), "inspect", &script{name: name, limits: inspectLimits}, src)
 	if err != nil {
 		return ScriptInfo{}, err

@@ -63,6 +63,20 @@ var patternCases = []struct {
 	{"gsub anchored", `string.gsub("aaa", "^a", "b")`, ""},
 	{"gsub empty pattern", `string.gsub("abc", "", "-")`, ""},
 	{"gsub position capture", `string.gsub("abc", "()", "%1")`, ""},
+	// the other capped builtins
+	{"concat numbers", `1 .. "" .. 1.5 .. -2 .. 1e100`, ""},
+	{"concat chain", `(function() local a, b, c = "x", 2, "z" return a .. b .. c .. a end)()`, ""},
+	{"concat metamethod left", `tostring(setmetatable({}, {__concat = function(a, b) return "L" .. type(a) .. type(b) end}) .. "s")`, ""},
+	{"concat metamethod right", `tostring("s" .. setmetatable({}, {__concat = function(a, b) return "R" .. type(a) .. type(b) end}))`, ""},
+	{"concat metamethod middle", `(function() local m = setmetatable({}, {__concat = function(a, b) return "M" end}) return "a" .. m .. "b" .. "c" end)()`, ""},
+	{"concat in loop", `(function() local s = "" for i = 1, 5 do s = s .. i end return s end)()`, ""},
+	{"rep", `("ab"):rep(3) .. string.rep("x", 0) .. string.rep("y", -1)`, ""},
+	{"format", `string.format("%5.2f|%d|%s|%q|%x|%5s|%-5s|%%", 3.14159, 42, "x", "a\nb", 255, "r", "l")`, ""},
+	{"upper lower", `("MiXeD 123"):upper() .. ("MiXeD 123"):lower()`, ""},
+	{"reverse", `("hello"):reverse()`, ""},
+	{"table.concat", `table.concat({1, "two", 3}, ", ")`, ""},
+	{"table.concat range", `table.concat({"a", "b", "c", "d"}, "-", 2, 3)`, ""},
+	{"table.concat empty", `table.concat({}, "x") .. "|" .. table.concat({"a"}, "x", 2)`, ""},
 }
 
 // evalAll evaluates expr in L and returns its results joined by "|".
@@ -123,6 +137,10 @@ func TestPatternErrors(t *testing.T) {
 		{"bad replacement type", `string.gsub("a", "a", true)`, "string/function/table expected"},
 		{"too complex", `string.find(("a"):rep(300), ("a?"):rep(300))`, "pattern too complex"},
 		{"too many captures", `string.find("a", ("()"):rep(33))`, "too many captures"},
+		{"concat nil", `"x" .. nil`, "<string>:1: attempt to concatenate a nil value"},
+		{"concat table", `{} .. "x"`, "<string>:1: attempt to concatenate a table value"},
+		{"table.concat bad value", `table.concat({1, {}, 3})`, "invalid value (at index 2) in table for 'concat'"},
+		{"rep too large", `string.rep("ab", 2^62)`, "resulting string too large"},
 	}
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "p.lua", `return { eval = function(src) return assert(loadstring("return " .. src))() end }`)

@@ -1,0 +1,93 @@
+// Package lua runs Lua scripts (on gopher-lua) that a Go program calls every frame
+// and edits while it runs: a reload swaps the code in and keeps the script's state,
+// and a broken edit leaves the running version untouched.
+//
+// # Scripts
+//
+// A script is a chunk that returns a module table:
+//
+//	local M = { health = 100, position = { x = 10, y = 20 } }
+//	function M.on_update(dt) M.health = M.health - dt end
+//	return M
+//
+// Runtime.LoadScript runs the chunk and keeps the table. Runtime.CallJSON calls its
+// functions with Go arguments and returns the results as JSON; Runtime.Field reads a
+// field; Runtime.Func gives a typed handle (numbers in, a number out) for hot loops.
+// The table's data fields are the script's state; its functions are its code.
+//
+// # Isolation
+//
+// Every script, and every version of a script, runs in its own LState: scripts
+// cannot see each other's globals, and a version being staged cannot touch the live
+// one. An LState is not goroutine-safe, so each script has a mutex that serializes its
+// calls; different scripts run in parallel.
+//
+// The sandbox opens the base library, string, table and math. From the base library
+// it removes getfenv and setfenv (getfenv(0) returns the real globals), dofile and
+// loadfile (the file system), collectgarbage (it runs runtime.GC), _printregs, and
+// require and module; load and loadstring accept source only (never bytecode) and
+// compile it like the script itself, with the script's globals as environment;
+// string.dump is removed; print writes to Config.Stdout or a log; math.random has a
+// generator per LState, so math.randomseed in one script does not change another's
+// numbers. os (without os.exit), io, debug, package, channel and coroutine are
+// opened only on request, through Config.Libraries.
+//
+// # Limits
+//
+// Limits bound each call by instructions, wall-clock time and the memory of the
+// strings it builds. gopher-lua has no limits of its own, so the package builds them
+// on two of its properties. The VM asks the context installed on the LState whether
+// it is done before every instruction: a context of this package's own counts those
+// questions, which gives a deterministic instruction budget, and looks at the clock
+// every 1,024 of them. And work inside Go builtins is invisible to the VM, so the
+// builtins that can run long or build huge strings in one instruction are replaced:
+// pattern matching (a port of Lua 5.1's matcher that counts its steps),
+// string.rep, format, upper, lower, reverse, table.concat, and the .. operator,
+// which the compiler routes through a capped function (see compile.go). See Limits
+// for exactly what is counted. A call that hits a limit fails with an error matching
+// ErrLimit; the script stays usable.
+//
+// # Reloads
+//
+// A reload (Runtime.ReloadScript, or Runtime.Stage then Staged.Commit) follows five
+// steps as one atomic step:
+//
+//  1. compile the new source (a syntax error fails the reload);
+//  2. run it in a fresh LState to get the new module table (a runtime error, a limit,
+//     or a chunk that returns a non-table fails the reload);
+//  3. deep-copy every non-function field of the old table into the new one, the old
+//     values winning over the new file's initial values;
+//  4. if the new module has on_save and on_restore, or the old one has on_save, call
+//     the old on_save(), then the new on_restore(saved) with a copy of its result;
+//  5. swap: from now on calls go to the new table.
+//
+// Steps 1 and 2 are Stage: they run without holding the script, so its callers keep
+// calling the old version meanwhile (a game reloads in the background and keeps its
+// frame rate). Steps 3 to 5 are Commit, during which the script's callers wait; the
+// ReloadReport says for how long. If anything fails, the old version stays live with
+// exactly its state: nothing the failed chunk did reaches it, and what a failed
+// hook's on_save changed in tables reachable from the module is undone.
+//
+// What step 3 carries, and what it does not:
+//
+//   - Nested tables are copied deeply; a table reached twice is copied once, so shared
+//     subtables stay shared and cycles stay cycles. A nested table is replaced as a
+//     whole: fields the new source adds inside it appear only through on_restore.
+//   - Metatables are not carried: a carried table has none. Reattach them in
+//     on_restore.
+//   - A function stored in a data field (M.handlers.on_hit = function ...) is carried
+//     by reference and keeps running the old code. Keep functions in the module
+//     table itself, where the new version's replace them.
+//   - Closure upvalues are not carried: local variables of the old chunk start over.
+//   - Coroutines (and channels) are not carried; the new version keeps its own value
+//     for such a field. Userdata is carried by reference, and survives only as far
+//     as whatever created it does.
+//
+// # Errors
+//
+// Script failures are *Error values naming the script, the function and, where
+// known, the line ("enemy.lua:12: attempt to index a nil value"), with the Lua
+// traceback; errors.Is matches their kind: ErrCompile, ErrRuntime, ErrNotTable,
+// ErrNoFunction, ErrJSON, or a limit. No panic from a script or a host function
+// crosses the API.
+package lua
