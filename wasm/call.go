@@ -65,9 +65,12 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 
 // callJSON runs CallJSON on a locked instance.
 func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
-	e := inst.exports[fn]
-	if e == nil {
-		return nil, inst.noFunction(fn)
+	e := inst.last
+	if e == nil || e.sig.info.Name != fn { // a frame calls one function many times
+		if e = inst.exports[fn]; e == nil {
+			return nil, inst.noFunction(fn)
+		}
+		inst.last = e
 	}
 	if inst.lim != nil {
 		ctx = inst.lim.begin(ctx)

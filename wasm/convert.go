@@ -170,6 +170,21 @@ func encodeArgs(sig *funcSig, args []any, stack []uint64) error {
 		return fmt.Errorf("%s takes %d arguments, got %d", sig.info.call(), len(params), len(args))
 	}
 	for i, a := range args {
+		switch x := a.(type) { // the common cases, without normalizing
+		case int:
+			if params[i] == I32 && x >= math.MinInt32 && x <= math.MaxUint32 {
+				stack[i] = uint64(uint32(x))
+				continue
+			} else if params[i] == I64 {
+				stack[i] = uint64(x)
+				continue
+			}
+		case float64:
+			if params[i] == F64 {
+				stack[i] = api.EncodeF64(x)
+				continue
+			}
+		}
 		n, ok, err := numberOf(a)
 		switch {
 		case err != nil:
@@ -231,13 +246,21 @@ func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error)
 		return inst.readDoc(e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	}
 	rs := e.sig.info.Results
-	if len(rs) == 0 {
+	switch len(rs) {
+	case 0:
 		return json.RawMessage("null"), nil
+	case 1:
+		// Format on the stack and allocate the exact size: a small number then
+		// costs a tiny allocation.
+		var buf [32]byte
+		out, err := appendValue(buf[:0], rs[0], stack[0])
+		if err != nil {
+			return nil, inst.errorf(e, ErrJSON, "result 1: %w", err)
+		}
+		return append(json.RawMessage(nil), out...), nil
 	}
 	out := make(json.RawMessage, 0, 24*len(rs)+1)
-	if len(rs) > 1 {
-		out = append(out, '[')
-	}
+	out = append(out, '[')
 	for i, t := range rs {
 		if i > 0 {
 			out = append(out, ',')
@@ -247,10 +270,7 @@ func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error)
 			return nil, inst.errorf(e, ErrJSON, "result %d: %w", i+1, err)
 		}
 	}
-	if len(rs) > 1 {
-		out = append(out, ']')
-	}
-	return out, nil
+	return append(out, ']'), nil
 }
 
 func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error) {

@@ -6,7 +6,8 @@ package wasm
 // small JSON call.
 func validJSON(b []byte) bool {
 	var (
-		nest  [maxDepth/64 + 1]uint64 // bit set: the level is an object
+		small [4]uint64  // levels 0-255, on the stack
+		nest  = small[:] // bit set: the level is an object
 		depth int
 		obj   bool
 		i     = skipSpace(b, 0)
@@ -24,19 +25,19 @@ value:
 		if depth == maxDepth {
 			return false
 		}
+		if depth>>6 == len(nest) {
+			nest = append(nest, 0)
+		}
 		if i = skipSpace(b, i+1); i < len(b) && b[i] == empty {
 			i++
 			goto next
 		}
-		if open == '{' {
-			nest[depth>>6] |= 1 << (depth & 63)
-		} else {
-			nest[depth>>6] &^= 1 << (depth & 63)
-		}
 		depth++
-		if open == '{' {
+		if obj = open == '{'; obj {
+			nest[(depth-1)>>6] |= 1 << ((depth - 1) & 63)
 			goto key
 		}
+		nest[(depth-1)>>6] &^= 1 << ((depth - 1) & 63)
 		goto value
 	case '"':
 		i = scanString(b, i)
@@ -59,7 +60,6 @@ next:
 	if i >= len(b) {
 		return false
 	}
-	obj = nest[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
 	switch b[i] {
 	case ',':
 		i = skipSpace(b, i+1)
@@ -73,6 +73,9 @@ next:
 		}
 		depth--
 		i++
+		if depth > 0 {
+			obj = nest[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
+		}
 		goto next
 	}
 	return false
@@ -187,7 +190,7 @@ func scanLiteral(b []byte, i int, lit string) int {
 }
 
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i

@@ -44,6 +44,7 @@ type instance struct {
 	code    *code
 	mod     api.Module
 	exports map[string]*export
+	last    *export // the export callJSON looked up last
 	alloc   *export // alloc(i32) i32, if exported
 	free    *export // free(i32, i32), if exported
 	stack   []uint64
