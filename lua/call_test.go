@@ -157,7 +157,7 @@ return M`)
 	if !errors.Is(err, lua.ErrRuntime) || e.Script != "enemy.lua" || e.Function != "on_update" || e.Line != 7 {
 		t.Errorf("error %+v", e)
 	}
-	if !strings.Contains(err.Error(), "enemy.lua:7:") || !strings.Contains(e.Traceback, "enemy.lua:7") {
+	if !strings.Contains(err.Error(), "enemy.lua:7:") || !strings.Contains(e.Traceback, "enemy.lua:7: in function 'on_update'") {
 		t.Errorf("message %q / traceback %q do not name enemy.lua:7", err, e.Traceback)
 	}
 	if got := call(t, rt, id, "on_update", 1); got != "2" {

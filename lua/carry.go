@@ -49,11 +49,13 @@ func (c *copier) table(t *glua.LTable) *glua.LTable {
 
 // carry copies every field of from whose value is not a function into to, where the
 // old value replaces the new one (step 3 of a reload), and returns the names of the
-// fields carried, sorted. A nested table is replaced as a whole, not merged.
+// fields carried, sorted. A nested table is replaced as a whole, not merged. A field
+// that is a function in the new module keeps it: functions always come from the new
+// source, even where the old version had data.
 func (c *copier) carry(from, to *glua.LTable) []string {
 	names := []string{}
 	from.ForEach(func(k, v glua.LValue) {
-		if v.Type() == glua.LTFunction {
+		if v.Type() == glua.LTFunction || to.RawGet(k).Type() == glua.LTFunction {
 			return
 		}
 		ck, okk := c.value(k)

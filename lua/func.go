@@ -20,7 +20,8 @@ type Func struct {
 }
 
 // Func returns a handle on the module's function name of script id. The function need
-// not exist yet: Call fails with ErrNoFunction for as long as it does not.
+// not exist yet: Call fails with ErrNoFunction for as long as it does not. Func is
+// safe for concurrent use.
 func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 	s, err := rt.script("func", id)
 	if err != nil {

@@ -78,7 +78,7 @@ func (st *Staged) Functions() []string {
 // Commit makes the staged version live, with the script's callers held meanwhile:
 //
 //  1. every non-function field of the old module is deep-copied into the new one,
-//     the old value winning (see Runtime documentation for what is copied);
+//     the old value winning (the package documentation lists what is copied);
 //  2. if the new module has on_save and on_restore, or the old one has on_save, the
 //     old on_save() runs, then the new on_restore(saved) with a copy of its result;
 //  3. the new version replaces the old, whose LState is closed.

@@ -106,6 +106,7 @@ func TestReloadCarriesData(t *testing.T) {
 		{"table keys are copied", `local k = {}; M.byKey = {[k] = "v"}; M.key = k`,
 			`M.byKey[M.key] == "v"`, []string{"byKey", "key"}},
 		{"new fields keep their initial value", ``, `M.fresh == "new"`, nil},
+		{"a field that became a function keeps the function", `M.speed = 5`, `type(M.speed) == "function"`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +118,7 @@ return M`)
 			call(t, rt, id, "setup")
 			st, err := rt.Stage(context.Background(), id, []byte(`
 local M = { stats = { health = 1 }, inventory = { items = {"stick"} }, fresh = "new" }
+function M.speed() return 1 end
 function M.check() return `+tt.check+` end
 return M`))
 			if err != nil {

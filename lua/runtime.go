@@ -157,7 +157,7 @@ func (rt *Runtime) script(op string, id ScriptID) (*script, error) {
 }
 
 // Unload closes a script: later calls with its id fail with ErrNotFound. It waits
-// for a call in progress on the script to return.
+// for a call in progress on the script to return. Unload is safe for concurrent use.
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	s := rt.remove(id)
 	if s == nil {

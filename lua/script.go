@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	glua "github.com/yuin/gopher-lua"
@@ -47,7 +48,8 @@ func (s *script) live(op string) (*version, error) {
 }
 
 // LoadScript compiles src, runs it in a new sandboxed LState and keeps the module
-// table it returns, with the Runtime's default limits. It is Load with nil options.
+// table it returns, with the Runtime's default limits. It is Load with nil options,
+// and safe for concurrent use.
 func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (ScriptID, error) {
 	return rt.Load(ctx, name, src, nil)
 }
@@ -146,6 +148,11 @@ func (v *version) fail(err error, op, script, function string) *Error {
 	if errors.As(err, &api) {
 		e.Message = api.Object.String()
 		e.Traceback = api.StackTrace
+		if function != "main chunk" { // gopher-lua names the bottom frame so whatever it is
+			if i := strings.LastIndex(e.Traceback, "in main chunk"); i >= 0 {
+				e.Traceback = e.Traceback[:i] + "in function '" + function + "'" + e.Traceback[i+len("in main chunk"):]
+			}
+		}
 	}
 	e.Line = lineOf(script, e.Message)
 	return e
