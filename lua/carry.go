@@ -35,7 +35,10 @@ func (c *copier) table(t *glua.LTable) *glua.LTable {
 	if n, ok := c.seen[t]; ok {
 		return n
 	}
-	n := c.L.NewTable()
+	entries := 0
+	t.ForEach(func(glua.LValue, glua.LValue) { entries++ })
+	array := t.Len()
+	n := c.L.CreateTable(array, entries-array) // NewTable would reserve 32 of each
 	c.seen[t] = n
 	t.ForEach(func(k, v glua.LValue) {
 		ck, okk := c.value(k)
