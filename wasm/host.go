@@ -20,16 +20,17 @@ import (
 // *Error that matches ErrTrap and, through errors.Is, Func's error. A panic in Func is
 // recovered and reported the same way.
 //
-// Func must not call the script that is calling it (the script's calls are
-// serialized, so that call would deadlock); calling other scripts is fine.
+// Func may run concurrently for calls from different scripts, so it must be safe
+// for concurrent use. It must not call the script that is calling it (the script's
+// calls are serialized, so that call would deadlock); calling other scripts is fine.
 type HostFunc struct {
 	Params  []ValueType
 	Results []ValueType
 	Func    func(ctx context.Context, c *Caller, stack []uint64) error
 }
 
-// Caller is the script calling a host function. It is valid only during that call:
-// do not keep it.
+// Caller is the script calling a host function. It is valid only during that call
+// and on its goroutine: do not keep it.
 type Caller struct {
 	inst *instance
 	mod  api.Module
@@ -91,7 +92,7 @@ func (c *Caller) outOfRange(ptr uint32, n uint64) error {
 // LogFunc returns the host function scripts import as host.log(ptr, len i32): it
 // reads the message from the script's memory and calls log with the script's name.
 // A ptr and len outside the script's memory trap the call with an error naming the
-// script; they never crash.
+// script; they never crash. log may be called concurrently for different scripts.
 //
 //	rt.Define("host", "log", wasm.LogFunc(func(script, msg string) { log.Print(script, ": ", msg) }))
 func LogFunc(log func(script, msg string)) HostFunc {

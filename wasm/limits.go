@@ -31,15 +31,18 @@ import (
 //     JSON argument, the allocation, the call and the free together). In an
 //     instrumented module it is checked each time fuel runs out, and a call over
 //     time fails with ErrTimeout while the module keeps its state. A module without
-//     instrumentation is compiled with wazero's context-done checks instead: that
-//     costs about 1.5 µs per call and makes loops many times slower, and wazero
-//     stops a late call by closing the module, so after an ErrTimeout the runtime
-//     replaces it with a fresh instance of the same code: the script keeps
-//     answering, with its state reset as after a reload. The ctx given to a call on
-//     such a script interrupts it in the same way.
+//     instrumentation is compiled with wazero's context-done checks instead, which
+//     cost microseconds per call (wazero starts a goroutine for each) and make
+//     loops tens of times slower; and wazero stops a late call by closing the
+//     module, so after an ErrTimeout the runtime replaces it with a fresh instance
+//     of the same code: the script keeps answering, with its state reset as after
+//     a reload. The ctx given to a call on such a script interrupts it in the same
+//     way.
 //
-// Without MaxExecutionTime, a call runs to completion: ctx is not watched and a
-// guest that loops forever never returns.
+// Without MaxExecutionTime, ctx does not interrupt a call, and a guest that loops
+// forever with no MaxInstructions budget never returns. Deep recursion always
+// stops, with ErrStackOverflow, when wazero's call stack reaches its ceiling (about
+// 400 MiB, allocated on the way).
 type Limits struct {
 	MaxMemoryBytes   uint64
 	MaxInstructions  uint64

@@ -60,7 +60,7 @@ type export struct {
 }
 
 // LoadModule loads an unnamed script, named "module#<id>" in errors, with the
-// runtime's limits. See Load.
+// runtime's limits. See Load. Safe for concurrent use.
 func (rt *Runtime) LoadModule(ctx context.Context, wasmBytes []byte) (ScriptID, error) {
 	return rt.Load(ctx, "", wasmBytes, nil)
 }
