@@ -21,8 +21,9 @@ import (
 // recovered and reported the same way.
 //
 // Func may run concurrently for calls from different scripts, so it must be safe
-// for concurrent use. It must not call the script that is calling it (the script's
-// calls are serialized, so that call would deadlock); calling other scripts is fine.
+// for concurrent use. It must not call, reload or unload the script that is calling
+// it (the script's calls are serialized, so that would deadlock); doing so to other
+// scripts, or staging a reload of any script, is fine.
 type HostFunc struct {
 	Params  []ValueType
 	Results []ValueType

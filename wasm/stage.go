@@ -49,7 +49,9 @@ type Staged struct {
 
 // MigrateFunc moves state from the live instance of a script to the staged one
 // during Commit, or checks the staged one before it goes live. old and next are
-// valid only until it returns.
+// valid only until it returns. It runs while the script's callers wait, so it must
+// reach the script only through old and next: calling it through the Runtime
+// would deadlock.
 type MigrateFunc func(ctx context.Context, old, next *Instance) error
 
 // Exports lists the functions the staged module exports, sorted by name.
