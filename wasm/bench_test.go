@@ -2,13 +2,12 @@ package wasm_test
 
 // Benchmarks compare each call path with the same guest work done on raw wazero, in
 // the same run: the "x-wazero" metric is ns/op divided by the raw figure, timed
-// once per process (the best of three runs of at least 100ms).
+// right after each benchmark (the median of three runs of at least 100ms).
 
 import (
 	"bytes"
 	"encoding/json"
-	"math"
-	"sync"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,21 +92,11 @@ func benchRaw(name string) func(*testing.B) {
 	}
 }
 
-var (
-	rawMu sync.Mutex
-	rawNs = map[string]float64{}
-)
-
-// rawNsPerOp times a raw operation once per process: the best of three runs of at
-// least 100ms each.
+// rawNsPerOp times a raw operation right after the benchmark it is compared with,
+// so both see the same machine load: the median of three runs of at least 100ms.
 func rawNsPerOp(tb testing.TB, name string) float64 {
-	rawMu.Lock()
-	defer rawMu.Unlock()
-	if ns, ok := rawNs[name]; ok {
-		return ns
-	}
 	op := rawOps[name](tb)
-	best := math.Inf(1)
+	var runs []float64
 	for range 3 {
 		for n := 1000; ; n *= 2 {
 			start := time.Now()
@@ -115,13 +104,13 @@ func rawNsPerOp(tb testing.TB, name string) float64 {
 				op()
 			}
 			if d := time.Since(start); d >= 100*time.Millisecond {
-				best = min(best, float64(d.Nanoseconds())/float64(n))
+				runs = append(runs, float64(d.Nanoseconds())/float64(n))
 				break
 			}
 		}
 	}
-	rawNs[name] = best
-	return best
+	slices.Sort(runs)
+	return runs[1]
 }
 
 // reportRatio reports ns/op as a multiple of the raw operation's.

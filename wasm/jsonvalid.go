@@ -4,194 +4,238 @@ package wasm
 // single pass without allocating. CallJSON checks every document that crosses the
 // guest boundary, and json.Valid's general scanner costs more than the rest of a
 // small JSON call.
+//
+// It runs a table-driven automaton: one table load per byte, with a small stack
+// of object/array bits (on the Go stack up to 256 levels) for the brackets.
 func validJSON(b []byte) bool {
 	var (
-		small [4]uint64  // levels 0-255, on the stack
+		small [4]uint64
 		nest  = small[:] // bit set: the level is an object
 		depth int
-		obj   bool
-		i     = skipSpace(b, 0)
+		s     = sValue
 	)
-value:
-	if i >= len(b) {
-		return false
-	}
-	switch b[i] {
-	case '{', '[':
-		open, empty := b[i], byte('}')
-		if open == '[' {
-			empty = ']'
+	for i := 0; i < len(b); i++ {
+		t := jsonTable[s][b[i]]
+		if t < nStates {
+			s = t
+			if s == sStr || s == sKeyStr {
+				// Skip the plain bytes of a string without the state chain.
+				for i+1 < len(b) && plainString[b[i+1]] {
+					i++
+				}
+			}
+			continue
 		}
-		if depth == maxDepth {
+		switch t {
+		case aPushObj, aPushArr:
+			if depth == maxDepth {
+				return false
+			}
+			if depth>>6 == len(nest) {
+				nest = append(nest, 0)
+			}
+			if t == aPushObj {
+				nest[depth>>6] |= 1 << (depth & 63)
+				s = sObjectFirst
+			} else {
+				nest[depth>>6] &^= 1 << (depth & 63)
+				s = sArrayFirst
+			}
+			depth++
+		case aCloseObj, aCloseArr, aComma:
+			if depth == 0 {
+				return false
+			}
+			obj := nest[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
+			switch {
+			case t == aComma && obj:
+				s = sKey
+			case t == aComma:
+				s = sValue
+			case obj != (t == aCloseObj):
+				return false
+			default:
+				depth--
+				s = sAfter
+			}
+		default:
 			return false
 		}
-		if depth>>6 == len(nest) {
-			nest = append(nest, 0)
-		}
-		if i = skipSpace(b, i+1); i < len(b) && b[i] == empty {
-			i++
-			goto next
-		}
-		depth++
-		if obj = open == '{'; obj {
-			nest[(depth-1)>>6] |= 1 << ((depth - 1) & 63)
-			goto key
-		}
-		nest[(depth-1)>>6] &^= 1 << ((depth - 1) & 63)
-		goto value
-	case '"':
-		i = scanString(b, i)
-	case 't':
-		i = scanLiteral(b, i, "true")
-	case 'f':
-		i = scanLiteral(b, i, "false")
-	case 'n':
-		i = scanLiteral(b, i, "null")
-	default:
-		i = scanNumber(b, i)
 	}
-	if i < 0 {
-		return false
-	}
-next:
-	if i = skipSpace(b, i); depth == 0 {
-		return i == len(b)
-	}
-	if i >= len(b) {
-		return false
-	}
-	switch b[i] {
-	case ',':
-		i = skipSpace(b, i+1)
-		if obj {
-			goto key
-		}
-		goto value
-	case '}', ']':
-		if obj != (b[i] == '}') {
-			return false
-		}
-		depth--
-		i++
-		if depth > 0 {
-			obj = nest[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
-		}
-		goto next
-	}
-	return false
-key:
-	if i >= len(b) || b[i] != '"' {
-		return false
-	}
-	if i = scanString(b, i); i < 0 {
-		return false
-	}
-	if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	goto value
+	return depth == 0 && accepting[s]
+}
+
+// validNumber reports whether b is exactly one JSON number.
+func validNumber(b []byte) bool {
+	return len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') &&
+		b[len(b)-1] >= '0' && b[len(b)-1] <= '9' && validJSON(b)
 }
 
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
-// plain marks the bytes a string may hold unescaped.
-var plain = func() (t [256]bool) {
+// The automaton's states.
+const (
+	sValue       uint8 = iota // a value is expected
+	sArrayFirst               // after '[': a value or ']'
+	sObjectFirst              // after '{': a key or '}'
+	sKey                      // after ',' in an object: a key
+	sColon                    // after a key: ':'
+	sAfter                    // after a value: ',', a closing bracket, or the end
+	sStr                      // in a string value
+	sStrEsc
+	sStrU1
+	sStrU2
+	sStrU3
+	sStrU4
+	sKeyStr // in a key
+	sKeyEsc
+	sKeyU1
+	sKeyU2
+	sKeyU3
+	sKeyU4
+	sMinus     // after '-'
+	sZero      // a leading 0
+	sInt       // integer digits
+	sFracStart // after '.'
+	sFrac
+	sExpStart // after 'e'
+	sExpSign
+	sExp
+	sT1 // t
+	sT2 // tr
+	sT3 // tru
+	sF1 // f
+	sF2 // fa
+	sF3 // fal
+	sF4 // fals
+	sN1 // n
+	sN2 // nu
+	sN3 // nul
+	nStates
+)
+
+// Actions the table returns instead of a state.
+const (
+	aError = nStates + iota
+	aPushObj
+	aPushArr
+	aCloseObj
+	aCloseArr
+	aComma
+)
+
+// jsonTable[state][byte] is the next state or an action.
+var jsonTable [nStates][256]uint8
+
+// accepting marks the states in which a complete top-level value may end.
+var accepting [nStates]bool
+
+// plainString marks the bytes that stand for themselves inside a string.
+var plainString [256]bool
+
+func init() {
+	for s := range jsonTable {
+		for c := range jsonTable[s] {
+			jsonTable[s][c] = aError
+		}
+	}
+	set := func(s uint8, chars string, t uint8) {
+		for i := 0; i < len(chars); i++ {
+			jsonTable[s][chars[i]] = t
+		}
+	}
+	const (
+		space  = " \t\n\r"
+		digits = "0123456789"
+		hex    = "0123456789abcdefABCDEF"
+	)
+	valueStart := func(s uint8) {
+		set(s, space, s)
+		set(s, `"`, sStr)
+		set(s, "-", sMinus)
+		set(s, "0", sZero)
+		set(s, digits[1:], sInt)
+		set(s, "t", sT1)
+		set(s, "f", sF1)
+		set(s, "n", sN1)
+		set(s, "{", aPushObj)
+		set(s, "[", aPushArr)
+	}
+	valueStart(sValue)
+	valueStart(sArrayFirst)
+	set(sArrayFirst, "]", aCloseArr)
+	set(sObjectFirst, space, sObjectFirst)
+	set(sObjectFirst, `"`, sKeyStr)
+	set(sObjectFirst, "}", aCloseObj)
+	set(sKey, space, sKey)
+	set(sKey, `"`, sKeyStr)
+	set(sColon, space, sColon)
+	set(sColon, ":", sValue)
+
+	// A value ends at a separator, a closing bracket or a space; numbers end
+	// there too, with no other marker.
+	after := func(s uint8) {
+		set(s, space, sAfter)
+		set(s, ",", aComma)
+		set(s, "}", aCloseObj)
+		set(s, "]", aCloseArr)
+		accepting[s] = true
+	}
+	after(sAfter)
+
 	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
+		plainString[c] = c != '"' && c != '\\'
 	}
-	return t
-}()
-
-var hex = func() (t [256]bool) {
-	for _, c := range "0123456789abcdefABCDEF" {
-		t[c] = true
+	str := func(body, esc, u1, u2, u3, u4, end uint8) {
+		for c := 0x20; c < 256; c++ {
+			jsonTable[body][c] = body
+		}
+		set(body, `"`, end)
+		set(body, `\`, esc)
+		set(esc, `"\/bfnrt`, body)
+		set(esc, "u", u1)
+		set(u1, hex, u2)
+		set(u2, hex, u3)
+		set(u3, hex, u4)
+		set(u4, hex, body)
 	}
-	return t
-}()
+	str(sStr, sStrEsc, sStrU1, sStrU2, sStrU3, sStrU4, sAfter)
+	str(sKeyStr, sKeyEsc, sKeyU1, sKeyU2, sKeyU3, sKeyU4, sColon)
 
-// scanString returns the index after the string starting at b[i], or -1.
-func scanString(b []byte, i int) int {
-	for i++; i < len(b); {
-		switch c := b[i]; {
-		case plain[c]:
-			i++
-		case c == '"':
-			return i + 1
-		case c == '\\' && i+1 < len(b):
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !hex[b[i+2]] || !hex[b[i+3]] || !hex[b[i+4]] || !hex[b[i+5]] {
-					return -1
-				}
-				i += 6
-			default:
-				return -1
+	set(sMinus, "0", sZero)
+	set(sMinus, digits[1:], sInt)
+	after(sZero)
+	set(sZero, ".", sFracStart)
+	set(sZero, "eE", sExpStart)
+	after(sInt)
+	set(sInt, digits, sInt)
+	set(sInt, ".", sFracStart)
+	set(sInt, "eE", sExpStart)
+	set(sFracStart, digits, sFrac)
+	after(sFrac)
+	set(sFrac, digits, sFrac)
+	set(sFrac, "eE", sExpStart)
+	set(sExpStart, "+-", sExpSign)
+	set(sExpStart, digits, sExp)
+	set(sExpSign, digits, sExp)
+	after(sExp)
+	set(sExp, digits, sExp)
+
+	for _, lit := range []struct {
+		rest   string
+		states []uint8 // the state after each letter but the last
+	}{
+		{"rue", []uint8{sT1, sT2, sT3}},
+		{"alse", []uint8{sF1, sF2, sF3, sF4}},
+		{"ull", []uint8{sN1, sN2, sN3}},
+	} {
+		for i, s := range lit.states {
+			next := sAfter
+			if i+1 < len(lit.states) {
+				next = lit.states[i+1]
 			}
-		default:
-			return -1
+			set(s, lit.rest[i:i+1], next)
 		}
 	}
-	return -1
-}
-
-// scanNumber returns the index after the number starting at b[i], or -1.
-func scanNumber(b []byte, i int) int {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(b, i+1)
-	default:
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		if j := digits(b, i+1); j > i+1 {
-			i = j
-		} else {
-			return -1
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if j := digits(b, i); j > i {
-			i = j
-		} else {
-			return -1
-		}
-	}
-	return i
-}
-
-// validNumber reports whether b is exactly one JSON number.
-func validNumber(b []byte) bool { return len(b) > 0 && scanNumber(b, 0) == len(b) }
-
-func digits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-func scanLiteral(b []byte, i int, lit string) int {
-	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return -1
-	}
-	return i + len(lit)
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }
