@@ -93,18 +93,11 @@ func compileContract(c *Contract) (compiledContract, error) {
 // "missing", "was ... now" rather than "wants ... has").
 func (c compiledContract) violations(old *Interface, next Interface) []string {
 	var out []string
-	find := func(list []Func, name string) (Func, bool) {
-		i := slices.IndexFunc(list, func(f Func) bool { return f.Module == "" && f.Name == name })
-		if i < 0 {
-			return Func{}, false
-		}
-		return list[i], true
-	}
 	for _, want := range c {
-		got, ok := find(next.Exports, want.Name)
+		got, ok := next.Export(want.Name)
 		prev, had := Func{}, false
 		if old != nil {
-			prev, had = find(old.Exports, want.Name)
+			prev, had = old.Export(want.Name)
 		}
 		switch {
 		case !ok && had:

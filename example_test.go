@@ -206,3 +206,22 @@ func ExampleContract() {
 	// hotscript: enemy.wasm breaks its contract: update: was update(f32), now update(f64); removed: fire()
 	// live version: 1
 }
+
+// A frame loop learns from Interface whether a version has update, instead of
+// calling it to find out; it asks again only when the version changes.
+func ExampleScript_Interface() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "hud.lua", []byte(`return { draw = function() end }`), nil)
+
+	_, ok := s.Interface().Export("update")
+	fmt.Printf("v%d has update: %v\n", s.Version(), ok)
+
+	h.Reload(ctx, s, []byte(`return { draw = function() end, update = function(dt) end }`))
+	_, ok = s.Interface().Export("update")
+	fmt.Printf("v%d has update: %v\n", s.Version(), ok)
+	// Output:
+	// v1 has update: false
+	// v2 has update: true
+}

@@ -59,6 +59,29 @@ type Interface struct {
 	Exports, Imports []Func
 }
 
+// Export returns the exported function named name, and whether there is one.
+func (i Interface) Export(name string) (Func, bool) { return findFunc(i.Exports, name) }
+
+func (i Interface) clone() Interface {
+	c := func(fs []Func) []Func {
+		out := slices.Clone(fs)
+		for j := range out {
+			out[j].Params, out[j].Results = slices.Clone(out[j].Params), slices.Clone(out[j].Results)
+		}
+		return out
+	}
+	return Interface{Exports: c(i.Exports), Imports: c(i.Imports)}
+}
+
+// findFunc returns the function of list named name that is not an import.
+func findFunc(list []Func, name string) (Func, bool) {
+	i := slices.IndexFunc(list, func(f Func) bool { return f.Module == "" && f.Name == name })
+	if i < 0 {
+		return Func{}, false
+	}
+	return list[i], true
+}
+
 // Change is a function present in two versions with different signatures.
 type Change struct {
 	Old, New Func

@@ -99,6 +99,9 @@ func TestLuaRevertAndDiff(t *testing.T) {
 	if ev := lastEvent(t, h); ev.Diff.String() != "added: jump" {
 		t.Errorf("Diff = %q, want %q", ev.Diff, "added: jump")
 	}
+	if _, ok := s.Interface().Export("jump"); !ok {
+		t.Errorf("Interface() = %v after adding jump", s.Interface())
+	}
 	call(t, h, s, "update", 1)
 	if err := h.Revert(ctx, s); err != nil {
 		t.Fatal(err)

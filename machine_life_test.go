@@ -209,3 +209,92 @@ func TestHammerFake(t *testing.T) {
 		})
 	}
 }
+
+// TestInterfaceFollowsVersion: Interface describes the live version after a load, a
+// commit, a rejection (unchanged), a revert, and under SwapAtApply only once applied.
+func TestInterfaceFollowsVersion(t *testing.T) {
+	ctx := context.Background()
+	exportNames := func(s *Script) string {
+		var names []string
+		for _, f := range s.Interface().Exports {
+			names = append(names, f.Name)
+		}
+		return strings.Join(names, ",")
+	}
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			h, _ := newFakeHost(t, Config{Swap: mode})
+			s := mustLoad(t, h, "s.wasm", "v1;exports=update(f32)", nil)
+			steps := []struct {
+				name    string
+				do      func() error
+				version int
+				exports string
+			}{
+				{"load", func() error { return nil }, 1, "version,update"},
+				{"commit", func() error { return h.Reload(ctx, s, []byte("v2;exports=tick")) }, 2, "version,tick"},
+				{"rejected", func() error { return h.Reload(ctx, s, []byte("v3;fail=stage")) }, 2, "version,tick"},
+				{"revert", func() error { return h.Revert(ctx, s) }, 1, "version,update"},
+			}
+			for _, st := range steps {
+				errc := make(chan error, 1)
+				go func() { errc <- st.do() }()
+				if mode == SwapAtApply && st.name != "load" && st.name != "rejected" {
+					waitFor(t, st.name+" staged", func() bool { return h.readyHint.Load() })
+					if got := exportNames(s); s.Version() == st.version || got == st.exports {
+						t.Errorf("%s: before Apply: v%d exports %s; want the old version", st.name, s.Version(), got)
+					}
+					h.Apply(ctx)
+				}
+				if err := <-errc; err != nil && st.name != "rejected" {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				if got := exportNames(s); s.Version() != st.version || got != st.exports {
+					t.Errorf("%s: v%d exports %s; want v%d exports %s", st.name, s.Version(), got, st.version, st.exports)
+				}
+			}
+			_, hasUpdate := s.Interface().Export("update")
+			_, hasTick := s.Interface().Export("tick")
+			if !hasUpdate || hasTick {
+				t.Errorf("Export: update %v tick %v; want true false", hasUpdate, hasTick)
+			}
+			in := s.Interface()
+			in.Exports[0].Name = "scribbled"
+			if exportNames(s) != "version,update" {
+				t.Error("modifying Interface's result changed the script's")
+			}
+		})
+	}
+}
+
+// TestHammerInterface: Version and Interface read from 4 goroutines while versions
+// alternate always make a matching pair (version N exports vN).
+func TestHammerInterface(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	h, _ := newFakeHost(t, Config{EventBuffer: 1})
+	code := func(n int) []byte { return []byte(fmt.Sprintf("v%d;exports=v%d", n, n)) }
+	s := mustLoad(t, h, "s.wasm", string(code(1)), nil)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				v := s.Version()
+				in := s.Interface()
+				if s.Version() != v {
+					continue // a commit came between the two reads
+				}
+				if _, ok := in.Export(fmt.Sprintf("v%d", v)); !ok {
+					t.Errorf("version %d with exports %v", v, in.Exports)
+					return
+				}
+			}
+		})
+	}
+	for i := range 200 {
+		if err := h.Reload(ctx, s, code(2+i)); err != nil {
+			t.Error(err)
+		}
+	}
+	cancel()
+	wg.Wait()
+}

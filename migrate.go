@@ -64,7 +64,8 @@ func (m *Migration) NewExports() []Func { return m.next.exports() }
 func (m *Migration) Carry(names ...string) { m.carried = append(m.carried, names...) }
 
 func exports(list []Func, name string) bool {
-	return slices.ContainsFunc(list, func(f Func) bool { return f.Name == name })
+	_, ok := findFunc(list, name)
+	return ok
 }
 
 // MigrateReset carries nothing: the new version starts from its initial state, as in

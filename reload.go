@@ -137,7 +137,7 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	it.st, it.code = st, code
-	live := s.u.iface()
+	live := s.live.Load().iface
 	next := st.iface()
 	if v := s.contract.violations(&live, next); len(v) > 0 {
 		st.discard(req.ctx)
@@ -187,7 +187,8 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 		s.supersede(it)
 		return false
 	}
-	ev := Event{From: from, To: to, CompileTime: it.compile, Diff: diffInterfaces(s.u.iface(), it.st.iface())}
+	next := it.st.iface()
+	ev := Event{From: from, To: to, CompileTime: it.compile, Diff: diffInterfaces(s.live.Load().iface, next)}
 	if err := s.h.cause(it.req); err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
@@ -210,7 +211,7 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 	} else {
 		s.hist.push(version{n: s.hist.number(), code: it.code})
 	}
-	s.live.Store(int64(to))
+	s.live.Store(&liveVersion{n: to, iface: next})
 	s.mu.Unlock()
 	ev.Kind, ev.Carried = Committed, res.carried
 	if it.req.revert {

@@ -48,7 +48,7 @@ type Script struct {
 	contract compiledContract
 	migrate  MigrationFunc
 	stats    counters
-	live     atomic.Int64 // the live version number
+	live     atomic.Pointer[liveVersion] // replaced whole at each commit
 
 	swapMu sync.Mutex // serializes commits of this script
 
@@ -68,9 +68,23 @@ func (s *Script) Name() string { return s.name }
 // Kind returns the script's engine.
 func (s *Script) Kind() Kind { return s.kind }
 
+// liveVersion is what a script's callers see of its live version. Version and
+// Interface read one snapshot, so that a program reading both between two commits
+// gets a matching pair.
+type liveVersion struct {
+	n     int
+	iface Interface
+}
+
 // Version returns the live version number: 1 after the load, one more for each
 // committed reload, and the earlier number again after a Revert.
-func (s *Script) Version() int { return int(s.live.Load()) }
+func (s *Script) Version() int { return s.live.Load().n }
+
+// Interface returns the exports and imports of the live version, as of the last
+// commit: for example, whether it exports update, without calling it. The result is
+// the caller's to modify. Safe for concurrent use; cheap enough to call once a frame,
+// though a program usually calls it only when Version changes.
+func (s *Script) Interface() Interface { return s.live.Load().iface.clone() }
 
 // Load reads the script at path and loads it. Its kind comes from the extension:
 // .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
@@ -136,11 +150,11 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
 	}
 	s.hist = newHistory(h.cfg.History, code)
-	s.live.Store(1)
+	s.live.Store(&liveVersion{n: 1, iface: s.u.iface()})
 	h.mu.Lock()
 	h.scripts[name] = s
 	h.mu.Unlock()
-	h.ev.emit(Event{Script: name, Kind: Loaded, To: 1, Diff: diffInterfaces(Interface{}, s.u.iface())})
+	h.ev.emit(Event{Script: name, Kind: Loaded, To: 1, Diff: diffInterfaces(Interface{}, s.live.Load().iface)})
 	return s, nil
 }
 

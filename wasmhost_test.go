@@ -215,6 +215,9 @@ func TestWASMEventContent(t *testing.T) {
 	if got := ev.Diff.String(); got != "added: on_reload() i32" {
 		t.Errorf("Diff = %q", got)
 	}
+	if f, ok := s.Interface().Export("on_reload"); !ok || f.String() != "on_reload() i32" {
+		t.Errorf("Interface().Export(on_reload) = %v, %v; want the committed version's signature", f, ok)
+	}
 	err = h.Reload(ctx, s, guest.Bytes("counter_v1"))
 	ev = lastEvent(t, h)
 	// counter_v1 has no set_state, so MigrateExports rejects it; the event still
@@ -222,6 +225,9 @@ func TestWASMEventContent(t *testing.T) {
 	if !errors.Is(err, ErrMigration) || ev.Kind != Rejected || !strings.Contains(ev.Diff.String(), "removed: fire()") ||
 		!strings.Contains(ev.Diff.String(), "added: increment()") {
 		t.Errorf("reload to an unrelated module: %v, diff %q", err, ev.Diff)
+	}
+	if _, ok := s.Interface().Export("increment"); ok {
+		t.Error("a rejected version's exports show in Interface")
 	}
 	st := h.Stats(s)
 	if st.Reloads != 1 || st.FailedReloads != 1 || st.Calls != 1 || st.Version != 2 {

@@ -101,7 +101,7 @@ func TestRunReloadsWhileRunning(t *testing.T) {
 }
 
 // TestRunScene covers the loop's handling of scripts: one without update is left
-// idle, a failing update is reported once and counted, a new file is loaded and
+// idle (reported once, never called, until a version adds update), a failing update is reported once and counted, a new file is loaded and
 // joins the scene, a .wat next to its .wasm is its source, a file that does not load
 // is reported, and Ctrl-C (a cancelled context) stops with a summary.
 func TestRunScene(t *testing.T) {
@@ -136,6 +136,15 @@ func TestRunScene(t *testing.T) {
 	saveFile(t, filepath.Join(dir, "enemy.wat"), readFile(t, "demo/enemy_v2.wat"))
 	out.waitFor(t, off, "enemy.wasm", "v1 -> v2", "committed")
 
+	// A new version of the idle script, still without update, is not reported idle
+	// again; one that adds update is called from then on.
+	idle := filepath.Join(dir, "idle.lua")
+	saveFile(t, idle, append([]byte("-- still idle\n"), readFile(t, "testdata/guest.lua")...))
+	out.waitFor(t, off, "idle.lua", "v1 -> v2", "committed")
+	saveFile(t, idle, []byte("local M = {}\nfunction M.update(dt)\n  print(\"awake\")\nend\nreturn M\n"))
+	out.waitFor(t, off, "idle.lua", "v2 -> v3", "committed")
+	out.waitFor(t, off, "idle.lua", "log", "awake")
+
 	if code := stop(); code != exitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
 	}
@@ -150,8 +159,11 @@ func TestRunScene(t *testing.T) {
 	if calls, errs := row[2], row[3]; calls != errs || calls == "0" || calls == "1" {
 		t.Errorf("fail.lua: %s calls, %s errors; want every call of many counted as an error", calls, errs)
 	}
-	if row := summaryRow(t, text, "idle.lua"); row[2] != "1" {
-		t.Errorf("idle.lua was called %s times, want once (to learn it has no update)", row[2])
+	if row := summaryRow(t, text, "idle.lua"); row[2] == "0" || row[3] != "0" {
+		t.Errorf("idle.lua summary %v, want calls (of v3's update) and no errors: v1 and v2, without update, are never called", row)
+	}
+	if n := strings.Count(text, "has no update(dt)"); n != 1 {
+		t.Errorf("idle.lua was reported idle %d times, want once", n)
 	}
 	if row := summaryRow(t, text, "enemy.wasm"); row[1] != "v2" || row[4] != "1" {
 		t.Errorf("enemy.wasm summary %v, want v2 after 1 reload", row)

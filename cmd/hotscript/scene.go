@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/ecs"
-	"github.com/hotscript/hotscript/lua"
-	"github.com/hotscript/hotscript/wasm"
 )
 
 // updateFunc is the function a scene calls on every script once per frame, with the
@@ -32,11 +29,11 @@ type scene struct {
 // actor is the component that attaches a script to an entity, with what the scene
 // has learned about the script's live version.
 type actor struct {
-	script   *hotscript.Script
-	version  int   // the version noUpdate and failing refer to
-	noUpdate bool  // this version has no update function: not called
-	failing  bool  // update failed in this version; the first error was printed
-	failures int64 // failed update calls of this version
+	script  *hotscript.Script
+	version int  // the version hasUpdate and failing refer to
+	idle    bool // some version had no update and was reported idle
+	update  bool // this version exports update: it is called every frame
+	failing bool // update failed in this version; the first error was printed
 }
 
 func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int) *scene {
@@ -46,9 +43,11 @@ func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int) *scene
 // attach spawns an entity for s.
 func (sc *scene) attach(s *hotscript.Script) ecs.Entity {
 	e := sc.world.Spawn()
-	// Insert cannot fail on an entity just spawned.
-	_ = ecs.Insert(sc.world, e, actor{script: s, version: s.Version()})
+	a := actor{script: s}
 	sc.out.seeName(s.Name())
+	sc.follow(&a)
+	// Insert cannot fail on an entity just spawned.
+	_ = ecs.Insert(sc.world, e, a)
 	return e
 }
 
@@ -71,25 +70,35 @@ func (sc *scene) step(ctx context.Context) {
 	}
 }
 
-// update calls a's update once, unless its version has none. A version's first
-// failure is printed; later ones are only counted, so a broken script does not flood
-// the terminal at 60 lines a second. A new version starts afresh.
-func (sc *scene) update(ctx context.Context, a *actor) {
-	if v := a.script.Version(); v != a.version {
-		*a = actor{script: a.script, version: v}
+// follow brings a up to date with its script's live version: whether the version
+// has an update to call (the host says so without a call), and a fresh failure
+// count. A script without update is reported once as idle, and again only if a
+// later version drops update after one had it.
+func (sc *scene) follow(a *actor) {
+	v, iface := a.script.Version(), a.script.Interface()
+	_, has := iface.Export(updateFunc)
+	*a = actor{script: a.script, version: v, update: has, idle: a.idle && !has}
+	if !has && !a.idle {
+		a.idle = true
+		sc.out.note(a.script.Name(), v, sc.out.st.dim("idle"), "has no update(dt); loaded, not called each frame")
 	}
-	if a.noUpdate {
+}
+
+// update calls a's update once, if its version has one. A version's first failure
+// is printed; later ones are only counted, so a broken script does not flood the
+// terminal at 60 lines a second. A new version starts afresh.
+func (sc *scene) update(ctx context.Context, a *actor) {
+	if a.script.Version() != a.version {
+		sc.follow(a)
+	}
+	if !a.update {
 		return
 	}
 	_, err := sc.h.Call(ctx, a.script, updateFunc, sc.dt)
 	switch {
 	case err == nil:
-	case errors.Is(err, wasm.ErrNoFunction) || errors.Is(err, lua.ErrNoFunction):
-		a.noUpdate = true
-		sc.out.note(a.script.Name(), a.version, sc.out.st.dim("idle"), "has no update(dt); loaded, not called each frame")
 	case ctx.Err() != nil:
 	default:
-		a.failures++
 		if !a.failing {
 			a.failing = true
 			sc.out.failure(a.script.Name(), a.version, err)
