@@ -18,8 +18,9 @@ const (
 	Loaded EventKind = iota + 1
 	// Committed: a reload was swapped in; calls now reach version To.
 	Committed
-	// Rejected: a reload or revert failed (Err says why); version From keeps running
-	// with its state untouched.
+	// Rejected: a load, reload or revert failed (Err says why). After a reload or
+	// revert, version From keeps running with its state untouched; after a load,
+	// From and To are 0 and nothing runs.
 	Rejected
 	// Reverted: Revert swapped version From out for the earlier version To.
 	Reverted
@@ -56,8 +57,10 @@ type Event struct {
 	Err error
 	// Diff compares the exports and imports of version To with version From.
 	Diff Diff
-	// CompileTime is how long staging took (compile and instantiate for WASM, compile
-	// and run the new chunk for Lua), off every caller's goroutine.
+	// CompileTime is how long the engine took to prepare the version (compile and
+	// instantiate for WASM, compile and run the chunk for Lua): for a reload, off
+	// every caller's goroutine; for a load (Loaded, or a load Rejected by the
+	// engine), within Load. Building a .wat is not included.
 	CompileTime time.Duration
 	// SwapTime is how long the script's callers were blocked: the swap itself,
 	// migration and self-check included.
@@ -74,6 +77,8 @@ func (e Event) String() string {
 	switch {
 	case e.Kind == Loaded || e.Kind == Removed:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
+	case e.From == 0 && e.To == 0:
+		fmt.Fprintf(&b, "%s: load %s", e.Script, e.Kind)
 	case e.To == 0:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, e.From)
 	default:

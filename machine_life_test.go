@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -133,13 +135,34 @@ func TestLoadErrors(t *testing.T) {
 		{"contract on first load", "c.wasm", "v1", &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}, ErrContract},
 		{"engine error", "d.wasm", "junk", nil, errFake},
 	}
+	<-h.Events() // a.wasm's Loaded
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := h.LoadBytes(context.Background(), tt.file, []byte(tt.code), tt.opts)
 			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.file) {
 				t.Errorf("LoadBytes = %v, want %v naming %s", err, tt.want, tt.file)
 			}
+			select {
+			case ev := <-h.Events():
+				if tt.want == ErrExists || ev.Kind != Rejected || ev.Script != tt.file || ev.From != 0 || ev.To != 0 ||
+					!errors.Is(ev.Err, tt.want) || ev.Err.Error() != err.Error() {
+					t.Errorf("event %+v; want rejected v0 with the error Load returned (none for ErrExists)", ev)
+				}
+			default:
+				if tt.want != ErrExists {
+					t.Error("no event for a failed load")
+				}
+			}
 		})
+	}
+	missing := filepath.Join(t.TempDir(), "missing.lua")
+	if _, err := h.Load(context.Background(), missing, nil); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(missing) = %v", err)
+	}
+	if ev := <-h.Events(); ev.Kind != Rejected || ev.Script != missing || !errors.Is(ev.Err, fs.ErrNotExist) {
+		t.Errorf("event for a missing file %+v", ev)
+	} else if got, want := ev.String(), missing+": load rejected: "; !strings.HasPrefix(got, want) {
+		t.Errorf("String() = %q, want it to start %q", got, want)
 	}
 	if _, ok := h.Script("d.wasm"); ok {
 		t.Error("a failed load left its name reserved")

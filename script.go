@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,73 +90,107 @@ func (s *Script) Interface() Interface { return s.live.Load().iface.clone() }
 // Load reads the script at path and loads it. Its kind comes from the extension:
 // .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
 // path is the script's name, and what Reload re-reads when given nil bytes. opts may
-// be nil. Safe for concurrent use.
+// be nil. The outcome is also an Event: Loaded, or Rejected with the error (except
+// for ErrExists and ErrClosed, where nothing was attempted). Safe for concurrent use.
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
 	code, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("hotscript: load %s: %w", path, err)
+		err = fmt.Errorf("hotscript: load %s: %w", path, err)
+		h.reportLoad(path, nil, 0, err)
+		return nil, err
 	}
 	return h.load(ctx, path, path, code, opts)
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind
 // as for Load. Such a script has no file: Reload must be given bytes. opts may be
-// nil. Safe for concurrent use.
+// nil. Its outcome is an Event, as for Load. Safe for concurrent use.
 func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *ScriptOptions) (*Script, error) {
 	return h.load(ctx, name, "", code, opts)
 }
 
 func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (*Script, error) {
+	s, compile, err := h.loadScript(ctx, name, path, code, opts)
+	if err != nil {
+		if ce := (*ContractError)(nil); !errors.As(err, &ce) {
+			err = fmt.Errorf("hotscript: load %s: %w", name, err)
+		}
+		s = nil
+	}
+	h.reportLoad(name, s, compile, err)
+	return s, err
+}
+
+// reportLoad emits the event of a load: Loaded, or Rejected with From and To 0. A
+// load refused because the name is taken or the Host is closed changed nothing and
+// is not reported.
+func (h *Host) reportLoad(name string, s *Script, compile time.Duration, err error) {
+	switch {
+	case err == nil:
+		h.ev.emit(Event{Script: name, Kind: Loaded, To: 1, CompileTime: compile,
+			Diff: diffInterfaces(Interface{}, s.live.Load().iface)})
+	case !errors.Is(err, ErrExists) && !errors.Is(err, ErrClosed):
+		h.ev.emit(Event{Script: name, Kind: Rejected, CompileTime: compile, Err: err})
+	}
+}
+
+// loadScript does the work of a load; compile is the time the engine spent, in
+// inspecting the code for a Contract and in loading it.
+func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (s *Script, compile time.Duration, err error) {
 	if opts == nil {
 		opts = &ScriptOptions{}
 	}
 	if !h.enter() { // Close waits for loads in progress before closing the engines
-		return nil, fmt.Errorf("hotscript: load %s: %w", name, ErrClosed)
+		return nil, 0, ErrClosed
 	}
 	defer h.wg.Done()
 	kind, needsWAT, err := kindOf(name)
 	if err != nil {
-		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+		return nil, 0, err
 	}
 	contract, err := compileContract(opts.Contract)
 	if err != nil {
-		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+		return nil, 0, err
 	}
-	s := &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
+	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
 	if code, err = s.prepare(ctx, code); err != nil {
-		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+		return nil, 0, err
 	}
 	if err := h.reserve(name); err != nil {
-		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+		return nil, 0, err
 	}
-	eng := h.engineFor(kind)
-	if len(contract) > 0 {
-		in, err := eng.inspect(ctx, name, code)
+	start := time.Now()
+	if s.u, err = h.engineLoad(ctx, s, code, opts); err != nil {
+		h.release(name)
+		return nil, time.Since(start), err
+	}
+	compile = time.Since(start)
+	s.hist = newHistory(h.cfg.History, code)
+	s.live.Store(&liveVersion{n: 1, iface: s.u.iface()})
+	h.mu.Lock()
+	h.scripts[name] = s
+	h.mu.Unlock()
+	return s, compile, nil
+}
+
+// engineLoad holds code to s's Contract, then loads it into s's engine.
+func (h *Host) engineLoad(ctx context.Context, s *Script, code []byte, opts *ScriptOptions) (unit, error) {
+	eng := h.engineFor(s.kind)
+	if len(s.contract) > 0 {
+		in, err := eng.inspect(ctx, s.name, code)
 		if err != nil {
-			h.release(name)
-			return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
+			return nil, err
 		}
-		if v := contract.violations(nil, in); len(v) > 0 {
-			h.release(name)
-			return nil, &ContractError{Script: name, Violations: v}
+		if v := s.contract.violations(nil, in); len(v) > 0 {
+			return nil, &ContractError{Script: s.name, Violations: v}
 		}
 	}
 	limits := opts.Limits
 	if limits == nil && h.cfg.Limits != (Limits{}) {
 		limits = &h.cfg.Limits
 	}
-	if s.u, err = eng.load(ctx, name, code, limits); err != nil {
-		h.release(name)
-		return nil, fmt.Errorf("hotscript: load %s: %w", name, err)
-	}
-	s.hist = newHistory(h.cfg.History, code)
-	s.live.Store(&liveVersion{n: 1, iface: s.u.iface()})
-	h.mu.Lock()
-	h.scripts[name] = s
-	h.mu.Unlock()
-	h.ev.emit(Event{Script: name, Kind: Loaded, To: 1, Diff: diffInterfaces(Interface{}, s.live.Load().iface)})
-	return s, nil
+	return eng.load(ctx, s.name, code, limits)
 }
 
 func cmpOr(a, b MigrationFunc) MigrationFunc {

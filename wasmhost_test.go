@@ -198,8 +198,14 @@ func TestWASMEventContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := lastEvent(t, h); ev.Kind != Loaded || ev.To != 1 || len(ev.Diff.Exports.Added) == 0 {
-		t.Errorf("load event %+v", ev)
+	if ev := lastEvent(t, h); ev.Kind != Loaded || ev.To != 1 || len(ev.Diff.Exports.Added) == 0 || ev.CompileTime <= 0 {
+		t.Errorf("load event %+v, want v1 with its exports and compile time", ev)
+	}
+	if _, err := h.LoadBytes(ctx, "junk.wasm", []byte("\x00asm\x01\x00\x00\x00\x7f"), nil); err == nil {
+		t.Error("a malformed module loaded")
+	}
+	if ev := lastEvent(t, h); ev.Kind != Rejected || ev.Script != "junk.wasm" || ev.To != 0 || ev.Err == nil || ev.CompileTime <= 0 {
+		t.Errorf("failed load event %+v, want rejected v0 with the error and compile time", ev)
 	}
 	call(t, h, s, "update", 0.5) // enemy_check_ok's self-check wants migrated state
 	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_check_ok")); err != nil {

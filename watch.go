@@ -2,7 +2,6 @@ package hotscript
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -121,15 +120,11 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 			path = ""
 		}
 	}
-	err = ev.Err
-	if err != nil {
-		err = buildError(ev)
-	} else {
-		_, err = wd.h.load(ctx, name, path, ev.Data, nil)
+	if ev.Err != nil {
+		wd.h.reportLoad(name, nil, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
+		return
 	}
-	if err != nil && !errors.Is(err, ErrExists) && !errors.Is(err, ErrClosed) {
-		wd.h.ev.emit(Event{Script: name, Kind: Rejected, Err: err})
-	}
+	_, _ = wd.h.load(ctx, name, path, ev.Data, nil) // the outcome is an event
 }
 
 func mustRel(base, path string) string {

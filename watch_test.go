@@ -2,6 +2,7 @@ package hotscript
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -71,6 +72,21 @@ func TestWatchFake(t *testing.T) {
 				b := mustScript(t, h, filepath.Join(dir, "b.lua"))
 				if callInt(t, h, b, "version") != 7 {
 					t.Error("new script does not answer")
+				}
+			}},
+		{"new file that does not load is rejected once", func() error {
+			return os.WriteFile(filepath.Join(dir, "c.lua"), []byte("garbage"), 0o600)
+		}, is(Rejected, filepath.Join(dir, "c.lua")),
+			func(t *testing.T, ev Event) {
+				if ev.From != 0 || ev.To != 0 || !errors.Is(ev.Err, errFake) {
+					t.Errorf("event %+v, want a rejected load (v0) with the engine's error", ev)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "d.lua"), []byte("v3"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				again := is(Rejected, filepath.Join(dir, "c.lua"))
+				if ev := nextEvent(t, h, func(ev Event) bool { return again(ev) || ev.Kind == Loaded }); again(ev) {
+					t.Errorf("a second event for one failed load: %+v", ev)
 				}
 			}},
 		{"other files are ignored, removal keeps the script", func() error {

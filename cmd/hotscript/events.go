@@ -84,7 +84,7 @@ func (p *printer) event(ev hotscript.Event) {
 	from, to := fmt.Sprintf("v%d", ev.From), fmt.Sprintf("v%d", ev.To)
 	timing := func() string {
 		if ev.Kind == hotscript.Loaded {
-			return "" // a load is not timed
+			return st.dim("compile " + duration(ev.CompileTime)) // nothing to swap
 		}
 		return st.dim("compile " + duration(ev.CompileTime) + "  swap " + duration(ev.SwapTime))
 	}

@@ -86,6 +86,8 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		Swap:      hotscript.SwapAtApply,
 		Migration: migrateAuto,
 		World:     world,
+		// Loads of a whole directory report before the loop reads events.
+		EventBuffer: 1024,
 	}, out.print)
 	if err != nil {
 		return err
@@ -115,8 +117,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		case errors.Is(err, hotscript.ErrExists):
 			continue // saved since Watch began: the watcher loaded it, the loop adopts it
 		case err != nil:
-			out.event(hotscript.Event{Script: path, Kind: hotscript.Rejected, Err: err})
-			continue
+			continue // the host's Rejected event says why
 		}
 		sc.attach(s)
 	}
