@@ -137,13 +137,14 @@ func TestRunScene(t *testing.T) {
 	out.waitFor(t, off, "enemy.wasm", "v1 -> v2", "committed")
 
 	// A new version of the idle script, still without update, is not reported idle
-	// again; one that adds update is called from then on.
-	idle := filepath.Join(dir, "idle.lua")
-	saveFile(t, idle, append([]byte("-- still idle\n"), readFile(t, "testdata/guest.lua")...))
+	// again; a version of another one that adds update is called from then on.
+	saveFile(t, filepath.Join(dir, "idle.lua"), append([]byte("-- still idle\n"), readFile(t, "testdata/guest.lua")...))
 	out.waitFor(t, off, "idle.lua", "v1 -> v2", "committed")
-	saveFile(t, idle, []byte("local M = {}\nfunction M.update(dt)\n  print(\"awake\")\nend\nreturn M\n"))
-	out.waitFor(t, off, "idle.lua", "v2 -> v3", "committed")
-	out.waitFor(t, off, "idle.lua", "log", "awake")
+	saveFile(t, filepath.Join(dir, "sleeper.lua"), []byte("return {}\n"))
+	out.waitFor(t, off, "sleeper.lua", "v1", "idle", "has no update(dt)")
+	saveFile(t, filepath.Join(dir, "sleeper.lua"), []byte("local M = {}\nfunction M.update(dt)\n  print(\"awake\")\nend\nreturn M\n"))
+	out.waitFor(t, off, "sleeper.lua", "v1 -> v2", "committed")
+	out.waitFor(t, off, "sleeper.lua", "log", "awake")
 
 	if code := stop(); code != exitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
@@ -159,11 +160,11 @@ func TestRunScene(t *testing.T) {
 	if calls, errs := row[2], row[3]; calls != errs || calls == "0" || calls == "1" {
 		t.Errorf("fail.lua: %s calls, %s errors; want every call of many counted as an error", calls, errs)
 	}
-	if row := summaryRow(t, text, "idle.lua"); row[2] == "0" || row[3] != "0" {
-		t.Errorf("idle.lua summary %v, want calls (of v3's update) and no errors: v1 and v2, without update, are never called", row)
+	if row := summaryRow(t, text, "idle.lua"); row[1] != "v2" || row[2] != "0" || row[3] != "0" {
+		t.Errorf("idle.lua summary %v, want v2, no calls and no errors: the host says it has no update", row)
 	}
-	if n := strings.Count(text, "has no update(dt)"); n != 1 {
-		t.Errorf("idle.lua was reported idle %d times, want once", n)
+	if n := strings.Count(text, "has no update(dt)"); n != 2 {
+		t.Errorf("%d idle notes, want 2: idle.lua and sleeper.lua once each", n)
 	}
 	if row := summaryRow(t, text, "enemy.wasm"); row[1] != "v2" || row[4] != "1" {
 		t.Errorf("enemy.wasm summary %v, want v2 after 1 reload", row)
