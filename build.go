@@ -3,11 +3,13 @@ package hotscript
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/hotscript/hotscript/watch"
 )
 
 var wasmMagic = []byte("\x00asm")
@@ -37,25 +39,29 @@ func (s *Script) prepare(ctx context.Context, code []byte) ([]byte, error) {
 	return buildWAT(ctx, s.name, code)
 }
 
-// buildWAT runs wat2wasm with every feature enabled, as scripts/build-guests.sh does.
+// buildWAT builds .wat text with the .wat step of watch.DefaultBuildSteps, the one
+// Watch rebuilds saved files with, so that a script is built the same way at load
+// and on every save. The text goes to a temporary file named like the script, and
+// the tool's messages come back naming the script.
 func buildWAT(ctx context.Context, name string, src []byte) ([]byte, error) {
-	tool, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s needs wat2wasm (wabt) on PATH: %w", ErrBuild, name, err)
-	}
 	dir, err := os.MkdirTemp("", "hotscript-wat-")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBuild, name, err)
 	}
 	defer os.RemoveAll(dir)
-	in, out := filepath.Join(dir, "in.wat"), filepath.Join(dir, "out.wasm")
+	in := filepath.Join(dir, filepath.Base(name))
 	if err := os.WriteFile(in, src, 0o600); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBuild, name, err)
 	}
-	msg, err := exec.CommandContext(ctx, tool, "--enable-all", "-o", out, in).CombinedOutput()
+	out, _, err := watch.DefaultBuildSteps()[".wat"].Build(ctx, in)
 	if err != nil {
-		text := strings.TrimSpace(strings.ReplaceAll(string(msg), in, filepath.Base(name)))
-		return nil, fmt.Errorf("%w: %s: wat2wasm: %s", ErrBuild, name, text)
+		var be *watch.BuildError
+		if errors.As(err, &be) {
+			named := *be
+			named.Path, named.Log = name, strings.ReplaceAll(be.Log, in, name)
+			err = &named
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBuild, err)
 	}
-	return os.ReadFile(out)
+	return out, nil
 }

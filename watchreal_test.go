@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotscript/hotscript/watch"
 )
 
 func TestLoadFileAndReloadFromDisk(t *testing.T) {
@@ -55,8 +57,11 @@ func TestLoadFileAndReloadFromDisk(t *testing.T) {
 	}
 	bad := filepath.Join(dir, "bad.wat")
 	os.WriteFile(bad, []byte("(module (func (export \"f\") i32.add))"), 0o600)
-	if _, err := h.Load(ctx, bad, nil); !errors.Is(err, ErrBuild) || !strings.Contains(err.Error(), "bad.wat") {
-		t.Errorf("Load of an invalid .wat = %v, want ErrBuild naming the file", err)
+	_, err := h.Load(ctx, bad, nil)
+	var be *watch.BuildError
+	if !errors.Is(err, ErrBuild) || !errors.As(err, &be) || be.Path != bad ||
+		!strings.Contains(be.Log, bad+":1:") || strings.Contains(err.Error(), "hotscript-wat-") {
+		t.Errorf("Load of an invalid .wat = %v, want ErrBuild with wat2wasm's message naming %s:1", err, bad)
 	}
 }
 

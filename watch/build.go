@@ -61,9 +61,15 @@ func DefaultBuildSteps() map[string]BuildStep {
 }
 
 func (s BuildStep) validate(ext string) error {
-	switch {
-	case len(ext) < 2 || ext[0] != '.' || strings.ContainsAny(ext[1:], `./\`):
+	if len(ext) < 2 || ext[0] != '.' || strings.ContainsAny(ext[1:], `./\`) {
 		return fmt.Errorf("%w: build extension %q must look like \".wat\"", ErrInvalidOptions, ext)
+	}
+	return s.check(ext)
+}
+
+// check validates the step itself; ext only names it in errors.
+func (s BuildStep) check(ext string) error {
+	switch {
 	case len(s.Command) == 0 || s.Command[0] == "":
 		return fmt.Errorf("%w: build step for %q has no command", ErrInvalidOptions, ext)
 	case s.Timeout < 0:
@@ -93,9 +99,23 @@ func (s BuildStep) output(src string) string {
 	return strings.TrimSuffix(src, filepath.Ext(src)) + s.outExt()
 }
 
-// run builds src and returns the built bytes and the tool's output. Cancelling
-// ctx kills the tool; the error is then ctx's.
-func (s BuildStep) run(ctx context.Context, src string) (data []byte, log string, err error) {
+// Build builds the source file src as a Watcher does when src is saved, and returns
+// the built bytes and what the tool printed (warnings included; capped at
+// MaxBuildLog). It is how a program builds a source outside a watch, for example to
+// load x.wat at startup, with the same tool and flags as the reloads that follow.
+//
+// A relative src is taken from the current directory; "{src}" is its absolute path
+// and the tool runs in its directory. A failed build is a *BuildError (ErrBuild),
+// wrapping ErrToolNotFound, ErrBuildTimeout or the tool's exit status; cancelling
+// ctx kills the tool and the *BuildError wraps ctx's error. A step without a command
+// or with a negative Timeout fails with ErrInvalidOptions. Safe for concurrent use.
+func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log string, err error) {
+	if err := s.check(filepath.Ext(src)); err != nil {
+		return nil, "", err
+	}
+	if abs, err := filepath.Abs(src); err == nil {
+		src = abs
+	}
 	tool := s.Command[0]
 	fail := func(err error, log string) ([]byte, string, error) {
 		return nil, log, &BuildError{Path: src, Tool: tool, Log: log, Err: err}

@@ -2,6 +2,8 @@ package watch
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -211,6 +213,56 @@ func TestDefaultBuildSteps(t *testing.T) {
 			want, _ := os.ReadFile(ref)
 			if !bytes.HasPrefix(ev.Data, []byte("\x00asm")) || !bytes.Equal(ev.Data, want) {
 				t.Fatalf("built %d bytes %q..., want the %d bytes of the reference build", len(ev.Data), ev.Data[:min(8, len(ev.Data))], len(want))
+			}
+		})
+	}
+}
+
+// TestBuildStepBuild runs a step directly, as a host does for a source it loads
+// outside a watch: the same tool invocation as a watched save.
+func TestBuildStepBuild(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "x.src")
+	if err := os.WriteFile(src, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	cases := []struct {
+		name string
+		ctx  context.Context
+		step BuildStep
+		src  string
+		data string  // want Data
+		log  string  // want in the log
+		err  []error // want errors.Is(err, each)
+	}{
+		{name: "success", step: fakeStep("copy"), src: src, data: "HELLO", log: "copied x.src"},
+		{name: "relative source", step: fakeStep("cwd"), src: "x.src", data: dir},
+		{name: "tool reports an error", step: fakeStep("fail"), src: src, log: "x.src:2:7: error: bad token", err: []error{ErrBuild}},
+		{name: "cancelled", ctx: cancelled, step: fakeStep("copy"), src: src, err: []error{ErrBuild, context.Canceled}},
+		{name: "no command", step: BuildStep{}, src: src, err: []error{ErrInvalidOptions}},
+		{name: "negative timeout", step: BuildStep{Command: []string{"true"}, Timeout: -1}, src: src, err: []error{ErrInvalidOptions}},
+	}
+	t.Chdir(dir)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := cmp.Or(tc.ctx, context.Background())
+			data, log, err := tc.step.Build(ctx, tc.src)
+			if string(data) != tc.data || !strings.Contains(log, tc.log) {
+				t.Errorf("Build = %q, log %q; want %q, log with %q", data, log, tc.data, tc.log)
+			}
+			for _, target := range tc.err {
+				if !errors.Is(err, target) {
+					t.Errorf("err = %v, want errors.Is %v", err, target)
+				}
+			}
+			if len(tc.err) == 0 && err != nil {
+				t.Errorf("err = %v", err)
+			}
+			var be *BuildError
+			if errors.As(err, &be) && (be.Path != src || be.Log != log) {
+				t.Errorf("BuildError %+v, want the absolute source and the log", be)
 			}
 		})
 	}

@@ -54,6 +54,8 @@
 // temporary directories, so they never trigger the watcher; a save that arrives
 // while the previous version is still building kills that build; builds run at
 // most one per CPU at a time, and each is bounded by its step's Timeout.
+// BuildStep.Build runs a step outside a watch (a host loading x.wat at startup),
+// so that a source is always built by one tool invocation.
 //
 // # Directories
 //

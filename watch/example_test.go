@@ -125,3 +125,24 @@ func ExampleDefaultIgnore() {
 	// enemy.lua~ true
 	// enemy.lua___jb_tmp___ true
 }
+
+// A program loading a source at startup builds it with the step its watcher will
+// use for every save after that.
+func ExampleBuildStep_Build() {
+	dir, _ := os.MkdirTemp("", "scripts")
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "add.wat")
+	os.WriteFile(src, []byte(`(module (func (export "add") (param i32 i32) (result i32)
+		local.get 0  local.get 1  i32.add))`), 0o644)
+
+	step := watch.DefaultBuildSteps()[".wat"]
+	module, _, err := step.Build(context.Background(), src)
+	fmt.Printf("%q %v\n", module[:4], err)
+
+	os.WriteFile(src, []byte(`(module (func (export "add") i32.addd))`), 0o644)
+	_, log, err := step.Build(context.Background(), src)
+	fmt.Println(errors.Is(err, watch.ErrBuild), strings.Contains(log, "add.wat:1:"))
+	// Output:
+	// "\x00asm" <nil>
+	// true true
+}

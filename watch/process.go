@@ -90,7 +90,7 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 		return r
 	}
 	defer func() { <-l.buildSlots }()
-	r.ev.Data, r.ev.BuildLog, r.ev.Err = step.run(ctx, path)
+	r.ev.Data, r.ev.BuildLog, r.ev.Err = step.Build(ctx, path)
 	return r
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hotscript/hotscript"
@@ -41,6 +43,8 @@ func describe(err error) (head string, detail []string) {
 		if head == "" {
 			head, detail = firstLine(berr.Err.Error())
 		}
+		// Tools name the source by the absolute path they were given.
+		head = strings.ReplaceAll(head, berr.Path, shortPath(berr.Path))
 	case errors.As(err, &perr):
 		head = perr.Path + ": " + perr.Err.Error()
 	default:
@@ -118,4 +122,18 @@ func firstLine(text string) (string, []string) {
 		}
 	}
 	return strings.TrimSpace(lines[0]), rest
+}
+
+// shortPath is path relative to the working directory when it lies under it, as a
+// person typing a command names files.
+func shortPath(path string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return path
+	}
+	rel, err := filepath.Rel(wd, path)
+	if err != nil || !filepath.IsLocal(rel) {
+		return path
+	}
+	return rel
 }

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/hotscript/hotscript/lua"
@@ -48,7 +46,8 @@ func inspectMain(ctx context.Context, e *env, file string) error {
 	case ".wasm":
 		return inspectWASM(ctx, e, file, code, "")
 	case ".wat":
-		built, err := buildSource(ctx, file, ".wat")
+		// The watch package's step: the build a watched directory does on save.
+		built, _, err := watch.DefaultBuildSteps()[ext].Build(ctx, file)
 		if err != nil {
 			return err
 		}
@@ -186,35 +185,6 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	fmt.Fprintln(e.stdout)
 	section(e.stdout, st, "notes", notes)
 	return nil
-}
-
-// buildSource builds a source file with the watch package's build step for ext, the
-// one a watched directory uses.
-func buildSource(ctx context.Context, file, ext string) ([]byte, error) {
-	step := watch.DefaultBuildSteps()[ext]
-	tmp, err := os.MkdirTemp("", "hotscript-build-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	src, err := filepath.Abs(file)
-	if err != nil {
-		return nil, err
-	}
-	out := filepath.Join(tmp, "out"+step.OutExt)
-	args := make([]string, len(step.Command))
-	for i, a := range step.Command {
-		args[i] = strings.NewReplacer("{src}", src, "{out}", out).Replace(a)
-	}
-	if _, err := exec.LookPath(args[0]); err != nil {
-		return nil, fmt.Errorf("%s: needs %s on PATH: %w", file, args[0], err)
-	}
-	msg, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
-	if err != nil {
-		text := strings.TrimSpace(strings.ReplaceAll(string(msg), src, file))
-		return nil, fmt.Errorf("%s", text)
-	}
-	return os.ReadFile(out)
 }
 
 func pages(n uint32) string {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -84,6 +86,25 @@ func TestInspect(t *testing.T) {
 				if !strings.Contains(r.stderr, want) {
 					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 				}
+			}
+		})
+	}
+}
+
+// TestBuildErrorNamesTheSource: a .wat that wat2wasm rejects, given to inspect (which
+// builds it with the watch package's step) and to call (through the host's Load),
+// fails with the tool's message, led by the file as the user named it.
+func TestBuildErrorNamesTheSource(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.wat"), []byte("(module\n  (func (export \"f\") i32.addd))\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	for _, args := range [][]string{{"inspect", "bad.wat"}, {"call", "bad.wat", "f"}} {
+		t.Run(args[0], func(t *testing.T) {
+			r := runCmd(t, args...)
+			if r.code != exitFail || !strings.HasPrefix(r.stderr, "error: bad.wat:2:") || strings.Contains(r.stderr, dir) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and the error at bad.wat:2, without the full path", r.code, r.stderr)
 			}
 		})
 	}
