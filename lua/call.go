@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -31,13 +32,17 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := s.live("call")
-	if err != nil {
-		return nil, err
+	v := s.cur
+	if v == nil {
+		return nil, s.gone("call")
 	}
-	f, err := v.function(ctx, s.name, fn)
-	if err != nil {
-		return nil, err
+	f, ok := v.module.RawGetString(fn).(*glua.LFunction)
+	if !ok { // absent (perhaps behind __index) or not a function: the general path
+		lv, err := v.function(ctx, s.name, fn)
+		if err != nil {
+			return nil, err
+		}
+		f = lv.(*glua.LFunction)
 	}
 	L := v.L
 	top := L.GetTop()
@@ -62,9 +67,27 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	if err := v.pcall(ctx, len(args), glua.MultRet); err != nil {
 		return nil, v.fail(err, "call", s.name, fn)
 	}
+	n := L.GetTop() - top
+	out, err := resultsJSON(L, top, n)
+	L.Pop(n)
+	if err != nil {
+		return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
+			Message: fmt.Sprintf("%s result: %v", fn, err)}
+	}
+	return out, nil
+}
+
+// resultsJSON converts the n results above top on L's stack to JSON: null for none,
+// the value for one, an array for several.
+func resultsJSON(L *glua.LState, top, n int) (json.RawMessage, error) {
+	if n == 1 {
+		if out, ok := scalarJSON(L.Get(top + 1)); ok {
+			return out, nil
+		}
+	}
 	var w walker
 	var out []byte
-	n := L.GetTop() - top
+	var err error
 	switch n {
 	case 0:
 		out = []byte("null")
@@ -83,15 +106,30 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 		}
 		out = append(out, ']')
 	}
-	L.Pop(n)
-	if err != nil {
-		return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
-			Message: fmt.Sprintf("%s result: %v", fn, err)}
-	}
-	return out, nil
+	return out, err
 }
 
-// function looks up the module's function name.
+// scalarJSON returns the JSON of a number or a boolean, the usual result of a hot
+// call: formatted on the stack and copied to an allocation of its exact size, which
+// the allocator serves from its tiny blocks. It reports false for other values and
+// for the numbers JSON cannot hold.
+func scalarJSON(lv glua.LValue) ([]byte, bool) {
+	var tmp [24]byte // the longest number: -1.2345678901234567e-308
+	var out []byte
+	ok := false
+	switch lv := lv.(type) {
+	case glua.LNumber:
+		out, ok = appendNumber(tmp[:0], float64(lv))
+	case glua.LBool:
+		out, ok = strconv.AppendBool(tmp[:0], bool(lv)), true
+	}
+	if !ok {
+		return nil, false
+	}
+	return append(make([]byte, 0, len(out)), out...), true
+}
+
+// function looks up the module's function name, __index included.
 func (v *version) function(ctx context.Context, script, name string) (glua.LValue, error) {
 	f, err := v.get(ctx, "call", script, name)
 	if err != nil {

@@ -144,14 +144,10 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 	case glua.LBool:
 		return strconv.AppendBool(buf, bool(v)), nil
 	case glua.LNumber:
-		f := float64(v)
-		switch {
-		case math.IsNaN(f) || math.IsInf(f, 0):
-			return buf, w.fail("cannot convert %v to JSON", v)
-		case isInteger(f):
-			return strconv.AppendInt(buf, int64(f), 10), nil
+		if out, ok := appendNumber(buf, float64(v)); ok {
+			return out, nil
 		}
-		return strconv.AppendFloat(buf, f, 'g', -1, 64), nil
+		return buf, w.fail("cannot convert %v to JSON", v)
 	case glua.LString:
 		return appendJSONString(buf, string(v)), nil
 	case *glua.LTable:
@@ -189,6 +185,19 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 		return append(buf, '}'), nil
 	}
 	return buf, w.fail("cannot convert %s", v.Type())
+}
+
+// appendNumber appends the JSON form of f to buf: integers without a fraction, other
+// numbers in the shortest form that reads back exactly. It reports false for NaN
+// and the infinities, which JSON cannot hold.
+func appendNumber(buf []byte, f float64) ([]byte, bool) {
+	switch {
+	case isInteger(f):
+		return strconv.AppendInt(buf, int64(f), 10), true
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return buf, false
+	}
+	return strconv.AppendFloat(buf, f, 'g', -1, 64), true
 }
 
 // toGo converts v to nil, bool, float64, string, []any or map[string]any.

@@ -34,18 +34,26 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 // and returns its first result: a number, or 0 when the function returns nothing or
 // nil. Any other result is an error matching ErrJSON; Lua errors and limits come as
 // an *Error, as from CallJSON.
+//
+// Each call reads the module's field afresh (one string-keyed map read), which is
+// how it follows reloads and reassignment; everything else about the call is the
+// same as a raw gopher-lua PCall, plus the script's mutex.
 func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	s := f.s
 	s.mu.Lock() // unlocked by hand on every path: a defer costs a measurable share here
-	v, err := s.live("call")
-	if err != nil {
+	v := s.cur
+	if v == nil {
 		s.mu.Unlock()
-		return 0, err
+		return 0, s.gone("call")
 	}
-	fn, err := v.function(ctx, s.name, f.name)
-	if err != nil {
-		s.mu.Unlock()
-		return 0, err
+	fn, ok := v.module.RawGetString(f.name).(*glua.LFunction)
+	if !ok { // absent (perhaps behind __index) or not a function: the general path
+		lv, err := v.function(ctx, s.name, f.name)
+		if err != nil {
+			s.mu.Unlock()
+			return 0, err
+		}
+		fn = lv.(*glua.LFunction)
 	}
 	L := v.L
 	L.Push(fn)

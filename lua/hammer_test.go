@@ -3,8 +3,10 @@ package lua_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,5 +183,67 @@ func TestConcurrentScripts(t *testing.T) {
 	}
 	if want := 2 * goroutines * iterations; total != want {
 		t.Errorf("%d increments in total, want %d", total, want)
+	}
+}
+
+// TestIDsWhileLoadingAndUnloading has goroutines load, call and unload scripts while
+// each also calls the script its neighbour loaded last, under -race. The registry
+// grows many times meanwhile; every id must answer as the script it was given to,
+// or, once unloaded, with ErrNotFound: never as another script.
+func TestIDsWhileLoadingAndUnloading(t *testing.T) {
+	const goroutines, iterations = 4, 300
+	rt := newRuntime(t, lua.Config{})
+	type loaded struct {
+		id   lua.ScriptID
+		name string
+	}
+	latest := make([]atomic.Pointer[loaded], goroutines)
+	kept := make([][]loaded, goroutines)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range iterations {
+				name := fmt.Sprintf(`"g%d-%d"`, g, i)
+				id, err := rt.LoadScript(context.Background(), "ids.lua", []byte(`return { who = function() return `+name+` end }`))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				latest[g].Store(&loaded{id, name})
+				if out, err := rt.CallJSON(context.Background(), id, "who"); err != nil || string(out) != name {
+					t.Errorf("script %d: %s, %v; want %s", id, out, err, name)
+					return
+				}
+				if other := latest[(g+1)%goroutines].Load(); other != nil {
+					out, err := rt.CallJSON(context.Background(), other.id, "who")
+					if (err == nil && string(out) != other.name) || (err != nil && !errors.Is(err, lua.ErrNotFound)) {
+						t.Errorf("neighbour's script %d: %s, %v; want %s or ErrNotFound", other.id, out, err, other.name)
+						return
+					}
+				}
+				if i%3 == 0 { // keep a third of them loaded
+					kept[g] = append(kept[g], loaded{id, name})
+				} else {
+					if err := rt.Unload(context.Background(), id); err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := rt.CallJSON(context.Background(), id, "who"); !errors.Is(err, lua.ErrNotFound) {
+						t.Errorf("script %d after Unload: %v, want ErrNotFound", id, err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, ks := range kept {
+		for _, k := range ks {
+			if got := call(t, rt, k.id, "who"); got != k.name {
+				t.Errorf("script %d answers %s, want %s", k.id, got, k.name)
+			}
+		}
 	}
 }

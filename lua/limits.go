@@ -74,6 +74,7 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 // need no synchronization; only the runtime's closing flag is shared.
 type budget struct {
 	limits  Limits
+	free    bool // no limit is set: see begin
 	closing *atomic.Bool
 
 	ctx      context.Context // the caller's, for host functions, Value and cancellation
@@ -90,9 +91,20 @@ type budget struct {
 
 // begin resets b for a call under ctx and reports whether b must be installed on the
 // LState: only when there is a limit to enforce or a context that can end the call.
+// Otherwise the VM runs its plain loop, without asking b anything, and begin does
+// no more than record ctx for host functions (small enough to be inlined).
 func (b *budget) begin(ctx context.Context) bool {
-	b.ctx, b.ctxDone = ctx, ctx.Done()
-	b.count, b.mem, b.spare, b.tripped = 0, 0, 0, nil
+	b.ctx, b.ctxDone, b.tripped = ctx, ctx.Done(), nil
+	if b.ctxDone == nil && b.free {
+		return false
+	}
+	b.arm()
+	return true
+}
+
+// arm resets the counters for a call that installs b.
+func (b *budget) arm() {
+	b.count, b.mem, b.spare = 0, 0, 0
 	b.next = checkEvery
 	if max := b.limits.MaxInstructions; max > 0 && max < checkEvery {
 		b.next = max + 1
@@ -101,11 +113,10 @@ func (b *budget) begin(ctx context.Context) bool {
 	if b.ctxDone != nil {
 		select {
 		case <-b.ctxDone: // ended already: fail at the first instruction
-			b.tripped, b.next = ctx.Err(), 0
+			b.tripped, b.next = b.ctx.Err(), 0
 		default:
 		}
 	}
-	return b.ctxDone != nil || b.limits.set()
 }
 
 // startClock starts the call's clock if it has a time limit and has not started.

@@ -46,7 +46,7 @@ type Runtime struct {
 	closing atomic.Bool // read by budgets: Close interrupts calls that have a budget
 	printMu sync.Mutex  // one print line at a time on cfg.Stdout
 
-	scripts atomic.Pointer[map[ScriptID]*script] // copy on write, read without locks
+	scripts atomic.Pointer[registry] // read without locks; replaced under mu
 
 	mu     sync.Mutex // guards the fields below and writes of scripts
 	hosts  map[string]map[string]HostFunc
@@ -71,7 +71,7 @@ func NewRuntimeWithConfig(ctx context.Context, cfg Config) (*Runtime, error) {
 	if rt.logger == nil {
 		rt.logger = slog.Default()
 	}
-	rt.scripts.Store(&map[ScriptID]*script{})
+	rt.scripts.Store(&registry{})
 	return rt, nil
 }
 
@@ -87,11 +87,13 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	rt.closed = true
 	rt.closing.Store(true)
-	all := *rt.scripts.Load()
-	rt.scripts.Store(&map[ScriptID]*script{})
+	all := rt.scripts.Load()
+	rt.scripts.Store(&registry{})
 	rt.mu.Unlock()
-	for _, s := range all {
-		s.unload()
+	for i := range all.slots {
+		if s := all.slots[i].Load(); s != nil {
+			s.unload()
+		}
 	}
 	return nil
 }
@@ -107,7 +109,28 @@ func (rt *Runtime) freeze() (map[string]map[string]HostFunc, error) {
 	return rt.hosts, nil
 }
 
-// add registers a new script and returns its id.
+// registry holds the loaded scripts, indexed by ScriptID, for the lookup every call
+// starts with: an atomic load, an index and another atomic load, whatever the number
+// of scripts (a map took 5 ns with one script and 24 ns with a hundred). Ids are
+// consecutive and never reused, so a new script takes the next slot: written in
+// place while the slice has room, in a copy of twice the size when it has not, and
+// published by storing a new registry. Unload clears the slot in place. A reader
+// holding an older registry may still find a script that was just unloaded; the
+// script itself then reports ErrNotFound, as it would had the call come a moment
+// earlier. The slots cost 8 bytes per script ever loaded.
+type registry struct {
+	slots []atomic.Pointer[script] // slot 0 is unused: ScriptID 0 is never given
+}
+
+// lookup returns the script with the given id, or nil.
+func (r *registry) lookup(id ScriptID) *script {
+	if uint64(id) < uint64(len(r.slots)) {
+		return r.slots[id].Load()
+	}
+	return nil
+}
+
+// add registers a new script and gives it its id.
 func (rt *Runtime) add(s *script) error {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -116,38 +139,35 @@ func (rt *Runtime) add(s *script) error {
 	}
 	rt.nextID++
 	s.id = rt.nextID
-	old := *rt.scripts.Load()
-	next := make(map[ScriptID]*script, len(old)+1)
-	for id, o := range old {
-		next[id] = o
+	slots := rt.scripts.Load().slots
+	if int(s.id) < cap(slots) {
+		slots = slots[:s.id+1]
+	} else {
+		grown := make([]atomic.Pointer[script], s.id+1, 2*(s.id+1))
+		for i := range slots {
+			grown[i].Store(slots[i].Load())
+		}
+		slots = grown
 	}
-	next[s.id] = s
-	rt.scripts.Store(&next)
+	slots[s.id].Store(s)
+	rt.scripts.Store(&registry{slots: slots})
 	return nil
 }
 
-// remove unregisters a script and returns it.
+// remove unregisters a script and returns it, or nil if id is not registered.
 func (rt *Runtime) remove(id ScriptID) *script {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	old := *rt.scripts.Load()
-	s, ok := old[id]
-	if !ok {
+	r := rt.scripts.Load()
+	if uint64(id) >= uint64(len(r.slots)) {
 		return nil
 	}
-	next := make(map[ScriptID]*script, len(old))
-	for i, o := range old {
-		if i != id {
-			next[i] = o
-		}
-	}
-	rt.scripts.Store(&next)
-	return s
+	return r.slots[id].Swap(nil)
 }
 
 // script returns the script with the given id, or an error for op naming it.
 func (rt *Runtime) script(op string, id ScriptID) (*script, error) {
-	if s, ok := (*rt.scripts.Load())[id]; ok {
+	if s := rt.scripts.Load().lookup(id); s != nil {
 		return s, nil
 	}
 	if rt.closing.Load() {

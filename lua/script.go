@@ -28,6 +28,8 @@ type version struct {
 	module  *glua.LTable
 	budget  *budget
 	numbers numberBoxes // for Func.Call's arguments
+
+	installed bool // budget is the LState's context
 }
 
 func (s *script) unload() {
@@ -42,9 +44,14 @@ func (s *script) unload() {
 // live returns the current version; the caller holds s.mu.
 func (s *script) live(op string) (*version, error) {
 	if s.cur == nil {
-		return nil, fmt.Errorf("lua: %s %s: %w", op, s.name, ErrNotFound)
+		return nil, s.gone(op)
 	}
 	return s.cur, nil
+}
+
+// gone is the error of op on a script that was unloaded.
+func (s *script) gone(op string) error {
+	return fmt.Errorf("lua: %s %s: %w", op, s.name, ErrNotFound)
 }
 
 // LoadScript compiles src, runs it in a new sandboxed LState and keeps the module
@@ -87,7 +94,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 		err.(*Error).Op = op
 		return nil, err
 	}
-	b := &budget{limits: s.limits, closing: &rt.closing}
+	b := &budget{limits: s.limits, free: !s.limits.set(), closing: &rt.closing}
 	v := &version{budget: b}
 	defer func() { // library setup runs Lua calls outside a pcall
 		if r := recover(); r != nil {
@@ -114,25 +121,29 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 }
 
 // pcall calls the function below the nargs arguments on top of v's stack, under a
-// fresh budget for ctx. Results are left on the stack as PCall leaves them.
+// fresh budget for ctx. Results are left on the stack as PCall leaves them. The
+// budget is the LState's context only while a call needs it (see budget.begin).
 //
 // A call during which a limit was hit fails even if Lua code caught the error: a
 // tail call such as "return pcall(f)" or "return coroutine.resume(co)" returns
 // without another instruction that would raise it again.
 func (v *version) pcall(ctx context.Context, nargs, nret int) error {
 	base := v.L.GetTop() - nargs - 1
-	if v.budget.begin(ctx) {
-		if v.L.Context() != context.Context(v.budget) {
-			v.L.SetContext(v.budget)
+	b := v.budget
+	if b.begin(ctx) {
+		if !v.installed {
+			v.L.SetContext(b)
+			v.installed = true
 		}
-	} else if v.L.Context() != nil {
+	} else if v.installed {
 		v.L.RemoveContext()
+		v.installed = false
 	}
 	err := v.L.PCall(nargs, nret, nil)
-	v.budget.end()
-	if err == nil && v.budget.tripped != nil {
+	b.end()
+	if err == nil && b.tripped != nil {
 		v.L.SetTop(base)
-		err = fmt.Errorf("%s (raised, then caught by the script)", v.budget.Err())
+		err = fmt.Errorf("%s (raised, then caught by the script)", b.Err())
 	}
 	return err
 }
