@@ -92,18 +92,12 @@ type budget struct {
 // begin resets b for a call under ctx and reports whether b must be installed on the
 // LState: only when there is a limit to enforce or a context that can end the call.
 // Otherwise the VM runs its plain loop, without asking b anything, and begin does
-// no more than record ctx for host functions (small enough to be inlined).
+// no more than record ctx for host functions.
 func (b *budget) begin(ctx context.Context) bool {
 	b.ctx, b.ctxDone, b.tripped = ctx, ctx.Done(), nil
 	if b.ctxDone == nil && b.free {
 		return false
 	}
-	b.arm()
-	return true
-}
-
-// arm resets the counters for a call that installs b.
-func (b *budget) arm() {
 	b.count, b.mem, b.spare = 0, 0, 0
 	b.next = checkEvery
 	if max := b.limits.MaxInstructions; max > 0 && max < checkEvery {
@@ -113,10 +107,11 @@ func (b *budget) arm() {
 	if b.ctxDone != nil {
 		select {
 		case <-b.ctxDone: // ended already: fail at the first instruction
-			b.tripped, b.next = b.ctx.Err(), 0
+			b.tripped, b.next = ctx.Err(), 0
 		default:
 		}
 	}
+	return true
 }
 
 // startClock starts the call's clock if it has a time limit and has not started.
