@@ -228,72 +228,61 @@ func (h *Host) release(name string) {
 // lua.Runtime.CallJSON). A call never sees a half-swapped script: it runs entirely on
 // the version live when it starts, and is blocked only while a swap is in progress.
 // Errors name the script and the function. Safe for concurrent use.
+//
+// Call adds to the engine's own call only an atomic counter and a few branches; the
+// call's duration is measured on a sample of calls (see Stats.CallTime).
 func (h *Host) Call(ctx context.Context, s *Script, fn string, args ...any) (json.RawMessage, error) {
-	if s == nil || s.h != h {
-		return nil, fmt.Errorf("hotscript: call %s: %w: script not loaded by this host", fn, ErrInvalid)
+	if s == nil || s.h != h || h.closed.Load() {
+		return nil, h.refuse(s, fn)
 	}
-	if h.closed.Load() {
-		return nil, fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrClosed)
+	if n := s.stats.calls.Add(1); sampled(n) {
+		return h.timedCall(ctx, s, fn, args)
 	}
-	start := time.Since(h.epoch) // monotonic clock only: cheaper than time.Now
-	var out json.RawMessage
-	var err error
-	// Calling the engines' concrete types lets escape analysis keep args on the
-	// caller's stack; a call through the unit interface would move it to the heap.
-	switch u := s.u.(type) {
-	case *wasmUnit:
-		out, err = u.rt.CallJSON(ctx, u.id, fn, args...)
-	case *luaUnit:
-		out, err = u.rt.CallJSON(ctx, u.id, fn, args...)
-	default:
-		out, err = s.u.call(ctx, fn, slices.Clone(args))
-	}
-	s.stats.call(time.Since(h.epoch)-start, err)
-	if err != nil && h.closed.Load() {
-		// The runtime was closed under the call: say so, whatever the engine said.
-		err = fmt.Errorf("hotscript: call %s.%s: %w: %w", s.name, fn, ErrClosed, err)
+	out, err := s.call(ctx, fn, args)
+	if err != nil {
+		err = h.failed(s, fn, err)
 	}
 	return out, err
 }
 
-// Stats are a script's counters since it was loaded.
-type Stats struct {
-	// Version is the live version number; Versions how many are kept for Revert,
-	// the live one included.
-	Version, Versions int
-	// Calls counts Host.Call on the script, Errors those that failed, CallTime
-	// their total duration.
-	Calls, Errors uint64
-	CallTime      time.Duration
-	// Reloads counts committed reloads, Reverts committed reverts, FailedReloads
-	// rejected reloads and reverts, Superseded reloads replaced before commit.
-	Reloads, Reverts, FailedReloads, Superseded uint64
-}
-
-type counters struct {
-	calls, errors, callNanos                    atomic.Uint64
-	reloads, reverts, failedReloads, superseded atomic.Uint64
-}
-
-func (c *counters) call(d time.Duration, err error) {
-	c.calls.Add(1)
-	c.callNanos.Add(uint64(d))
+// timedCall is Call for the calls sampled for Stats.CallTime.
+func (h *Host) timedCall(ctx context.Context, s *Script, fn string, args []any) (json.RawMessage, error) {
+	start := time.Since(h.epoch) // monotonic clock only: cheaper than time.Now
+	out, err := s.call(ctx, fn, args)
+	s.stats.timed(time.Since(h.epoch) - start)
 	if err != nil {
-		c.errors.Add(1)
+		err = h.failed(s, fn, err)
 	}
+	return out, err
 }
 
-// Stats returns s's counters. Counters are read one by one while calls go on, so
-// they need not be mutually consistent to the call. Safe for concurrent use.
-func (h *Host) Stats(s *Script) Stats {
-	s.mu.Lock()
-	versions := s.hist.versions()
-	s.mu.Unlock()
-	return Stats{
-		Version: s.Version(), Versions: versions,
-		Calls: s.stats.calls.Load(), Errors: s.stats.errors.Load(),
-		CallTime: time.Duration(s.stats.callNanos.Load()),
-		Reloads:  s.stats.reloads.Load(), Reverts: s.stats.reverts.Load(),
-		FailedReloads: s.stats.failedReloads.Load(), Superseded: s.stats.superseded.Load(),
+// call calls the live version through the engines' concrete types, which lets
+// escape analysis keep args on the caller's stack; a call through the unit
+// interface would move it to the heap.
+func (s *Script) call(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+	switch u := s.u.(type) {
+	case *wasmUnit:
+		return u.rt.CallJSON(ctx, u.id, fn, args...)
+	case *luaUnit:
+		return u.rt.CallJSON(ctx, u.id, fn, args...)
 	}
+	return s.u.call(ctx, fn, slices.Clone(args))
+}
+
+// refuse is the error of a call Call does not make.
+func (h *Host) refuse(s *Script, fn string) error {
+	if s == nil || s.h != h {
+		return fmt.Errorf("hotscript: call %s: %w: script not loaded by this host", fn, ErrInvalid)
+	}
+	return fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrClosed)
+}
+
+// failed counts a failed call and returns its error.
+func (h *Host) failed(s *Script, fn string, err error) error {
+	s.stats.errors.Add(1)
+	if h.closed.Load() {
+		// The runtime was closed under the call: say so, whatever the engine said.
+		return fmt.Errorf("hotscript: call %s.%s: %w: %w", s.name, fn, ErrClosed, err)
+	}
+	return err
 }
