@@ -1,8 +1,10 @@
 package wasm_test
 
-// Benchmarks compare each call path with the same guest work done on raw wazero, in
-// the same run: the "x-wazero" metric is ns/op divided by the raw figure, timed
-// right after each benchmark (the median of three runs of at least 100ms).
+// Benchmarks compare each call path with the same guest work done on raw wazero,
+// in the same run. The paired ones run raw and ours alternately, in blocks, in one
+// benchmark and report ours/raw as "x-raw": on a shared, noisy machine the load
+// hits both sides of a pair alike, where separate benchmarks drift by tens of
+// percent between runs. Run them with -count and look at the spread of x-raw.
 
 import (
 	"bytes"
@@ -26,7 +28,32 @@ func init() {
 	}
 }
 
-// rawModule instantiates a guest on a plain wazero runtime.
+// paired runs raw and ours alternately, block calls of each per iteration, and
+// reports ours/raw as x-raw, each side's time per call, and the allocations of
+// one call of ours.
+func paired(b *testing.B, block int, raw, ours func()) {
+	b.Helper()
+	var tr, to time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		for range block {
+			raw()
+		}
+		t1 := time.Now()
+		for range block {
+			ours()
+		}
+		to += time.Since(t1)
+		tr += t1.Sub(t0)
+	}
+	calls := float64(block * b.N)
+	b.ReportMetric(float64(to)/float64(tr), "x-raw")
+	b.ReportMetric(float64(tr.Nanoseconds())/calls, "raw-ns/call")
+	b.ReportMetric(float64(to.Nanoseconds())/calls, "ours-ns/call")
+	b.ReportMetric(testing.AllocsPerRun(1000, ours), "allocs/call")
+}
+
+// rawModule instantiates a guest on a plain wazero runtime, without limits.
 func rawModule(tb testing.TB, name string) api.Module {
 	r := wazero.NewRuntime(ctx)
 	tb.Cleanup(func() { r.Close(ctx) })
@@ -43,8 +70,8 @@ func rawAdd(tb testing.TB) func() {
 	stack := []uint64{2, 3}
 	return func() {
 		stack[0], stack[1] = 2, 3
-		if err := add.CallWithStack(ctx, stack); err != nil {
-			tb.Fatal(err)
+		if err := add.CallWithStack(ctx, stack); err != nil || stack[0] != 5 {
+			tb.Fatal(stack, err)
 		}
 	}
 }
@@ -79,176 +106,167 @@ func rawEcho(tb testing.TB) func() {
 	}
 }
 
-var rawOps = map[string]func(testing.TB) func(){"add": rawAdd, "echo": rawEcho}
-
-// benchRaw benchmarks a raw operation.
-func benchRaw(name string) func(*testing.B) {
-	return func(b *testing.B) {
-		op := rawOps[name](b)
-		b.ReportAllocs()
-		for b.Loop() {
-			op()
+// funcCall returns one call of fn through a Func handle, with args.
+func funcCall(tb testing.TB, rt *wasm.Runtime, id wasm.ScriptID, fn string, args ...uint64) func() {
+	f, err := rt.Func(id, fn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stack := make([]uint64, max(len(args), 1))
+	return func() {
+		copy(stack, args)
+		if err := f.Call(ctx, stack); err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
 
-// rawNsPerOp times a raw operation right after the benchmark it is compared with,
-// so both see the same machine load: the median of three runs of at least 100ms.
-func rawNsPerOp(tb testing.TB, name string) float64 {
-	op := rawOps[name](tb)
-	var runs []float64
-	for range 3 {
-		for n := 1000; ; n *= 2 {
-			start := time.Now()
-			for range n {
-				op()
-			}
-			if d := time.Since(start); d >= 100*time.Millisecond {
-				runs = append(runs, float64(d.Nanoseconds())/float64(n))
-				break
-			}
+// jsonCall returns one CallJSON of fn with args, checking the result's length.
+func jsonCall(tb testing.TB, rt *wasm.Runtime, id wasm.ScriptID, fn string, want int, args ...any) func() {
+	return func() {
+		out, err := rt.CallJSON(ctx, id, fn, args...)
+		if err != nil || len(out) != want {
+			tb.Fatal(string(out), err)
 		}
 	}
-	slices.Sort(runs)
-	return runs[1]
 }
 
-// reportRatio reports ns/op as a multiple of the raw operation's.
-func reportRatio(b *testing.B, raw string) {
-	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	b.ReportMetric(ns/rawNsPerOp(b, raw), "x-wazero")
-}
+// limited is an instruction budget and a time limit neither call comes close to.
+var limited = wasm.Limits{MaxInstructions: 1 << 40, MaxExecutionTime: time.Minute}
 
-// BenchmarkAdd calls add(2, 3): raw wazero CallWithStack, a Func handle, CallJSON.
+// BenchmarkAdd calls add(2, 3) through a Func handle and CallJSON, without limits
+// and metered, against raw wazero's CallWithStack.
 func BenchmarkAdd(b *testing.B) {
-	b.Run("wazero", benchRaw("add"))
-	rt := newRuntime(b, wasm.Limits{})
-	id := load(b, rt, "add_v1", nil)
-	b.Run("Func", func(b *testing.B) {
-		add, err := rt.Func(id, "add")
-		if err != nil {
-			b.Fatal(err)
-		}
-		stack := []uint64{2, 3}
+	b.Run("wazero", func(b *testing.B) {
+		raw := rawAdd(b)
 		b.ReportAllocs()
 		for b.Loop() {
-			stack[0], stack[1] = 2, 3
-			if err := add.Call(ctx, stack); err != nil {
-				b.Fatal(err)
-			}
+			raw()
 		}
-		reportRatio(b, "add")
 	})
-	b.Run("CallJSON", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := rt.CallJSON(ctx, id, "add", 2, 3); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportRatio(b, "add")
-	})
+	for _, lim := range []struct {
+		name   string
+		limits wasm.Limits
+	}{{"", wasm.Limits{}}, {"-limits", limited}} {
+		rt := newRuntime(b, lim.limits)
+		id := load(b, rt, "add_v1", nil)
+		b.Run("Func"+lim.name, func(b *testing.B) {
+			paired(b, 256, rawAdd(b), funcCall(b, rt, id, "add", 2, 3))
+		})
+		b.Run("CallJSON"+lim.name, func(b *testing.B) {
+			paired(b, 256, rawAdd(b), jsonCall(b, rt, id, "add", 1, 2, 3))
+		})
+	}
 }
 
-// BenchmarkEcho round-trips an 80-byte JSON document through echo(ptr, len).
+// BenchmarkEcho round-trips an 80-byte JSON document through echo(ptr, len),
+// against the same alloc, write, call, read and free by hand on raw wazero.
 func BenchmarkEcho(b *testing.B) {
-	b.Run("wazero", benchRaw("echo"))
+	b.Run("wazero", func(b *testing.B) {
+		raw := rawEcho(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			raw()
+		}
+	})
 	rt := newRuntime(b, wasm.Limits{})
 	id := load(b, rt, "json_state", nil)
 	b.Run("CallJSON", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			out, err := rt.CallJSON(ctx, id, "echo", doc80)
-			if err != nil || len(out) != len(doc80) {
-				b.Fatal(out, err)
-			}
-		}
-		reportRatio(b, "echo")
+		paired(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(doc80), doc80))
 	})
 	b.Run("CallJSON-map", func(b *testing.B) { // json.Marshal of a Go value, for scale
 		state := map[string]any{"id": 12345, "name": "enemy", "hp": 97.5}
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := rt.CallJSON(ctx, id, "echo", state); err != nil {
-				b.Fatal(err)
-			}
-		}
-		reportRatio(b, "echo")
+		paired(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", 39, state))
 	})
 }
 
-// BenchmarkLimits shows what limits cost per call of add(2, 3) (relative to raw
-// wazero): a memory cap, and a time limit on a module without fuel, which needs
-// wazero's context-done checks.
+// sumN is the length of the CPU-bound loop: the sum of 1e6 integers.
+const sumN = 1_000_000
+
+// BenchmarkSumLoop runs the sum of 1e6 integers metered, with an instruction
+// budget and a time limit, against the same loop on raw wazero without limits.
+func BenchmarkSumLoop(b *testing.B) {
+	sum := rawModule(b, "spin").ExportedFunction("sum")
+	raw := func() {
+		res, err := sum.Call(ctx, sumN)
+		if err != nil || res[0] != sumN*(sumN-1)/2 {
+			b.Fatal(res, err)
+		}
+	}
+	rt := newRuntime(b, limited)
+	id := load(b, rt, "spin", nil)
+	ours := funcCall(b, rt, id, "sum", sumN)
+	paired(b, 1, raw, ours)
+	u := usage(b, rt, id)
+	b.ReportMetric(float64(u.LastFuel), "fuel/call")
+}
+
+// BenchmarkLimits shows what each limit costs per call of add(2, 3), against raw
+// wazero without limits.
 func BenchmarkLimits(b *testing.B) {
 	for _, tt := range []struct {
 		name string
 		lim  wasm.Limits
 	}{
 		{"memory", wasm.Limits{MaxMemoryBytes: 1 << 20}},
-		{"time-without-fuel", wasm.Limits{MaxExecutionTime: time.Second}},
+		{"instructions", wasm.Limits{MaxInstructions: 1 << 40}},
+		{"time", wasm.Limits{MaxExecutionTime: time.Minute}},
+		{"all", wasm.Limits{MaxMemoryBytes: 1 << 20, MaxInstructions: 1 << 40, MaxExecutionTime: time.Minute}},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			rt := newRuntime(b, tt.lim)
 			id := load(b, rt, "add_v1", nil)
-			add, err := rt.Func(id, "add")
-			if err != nil {
-				b.Fatal(err)
-			}
-			stack := []uint64{2, 3}
-			b.ReportAllocs()
-			for b.Loop() {
-				stack[0], stack[1] = 2, 3
-				if err := add.Call(ctx, stack); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRatio(b, "add")
+			paired(b, 256, rawAdd(b), funcCall(b, rt, id, "add", 2, 3))
 		})
 	}
 }
 
-// BenchmarkFuel runs spin(10000) in the fuel-instrumented stand-in module, with no
-// limit and with an instruction budget: the cost of refuel checks.
-func BenchmarkFuel(b *testing.B) {
-	for _, tt := range []struct {
-		name string
-		lim  wasm.Limits
-	}{
-		{"unlimited", wasm.Limits{}},
-		{"budget", wasm.Limits{MaxInstructions: 1 << 40}},
-		{"deadline", wasm.Limits{MaxExecutionTime: time.Hour}},
-	} {
-		b.Run(tt.name, func(b *testing.B) {
-			rt := newRuntime(b, tt.lim)
-			id := load(b, rt, "metered", nil)
-			spin, err := rt.Func(id, "spin")
-			if err != nil {
-				b.Fatal(err)
-			}
-			stack := []uint64{10000}
-			for b.Loop() {
-				stack[0] = 10000
-				if err := spin.Call(ctx, stack); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+// BenchmarkTimeoutOverrun runs an infinite loop under a 5 ms time limit and
+// reports how long after the limit the call returned, from the caller's view:
+// the mean and the worst of the run.
+func BenchmarkTimeoutOverrun(b *testing.B) {
+	const limit = 5 * time.Millisecond
+	rt := newRuntime(b, wasm.Limits{MaxExecutionTime: limit})
+	id := load(b, rt, "spin", nil)
+	f, err := rt.Func(id, "forever")
+	if err != nil {
+		b.Fatal(err)
 	}
+	var overruns []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := f.Call(ctx, nil); err == nil {
+			b.Fatal("forever returned")
+		}
+		overruns = append(overruns, time.Since(start)-limit)
+	}
+	var sum time.Duration
+	for _, o := range overruns {
+		sum += o
+	}
+	b.ReportMetric(float64(sum.Microseconds())/float64(len(overruns)), "mean-overrun-µs")
+	b.ReportMetric(float64(slices.Max(overruns).Microseconds()), "max-overrun-µs")
 }
 
 // BenchmarkReload reloads a script with bytes whose compiled code is cached (the
 // case of every reload but the first of a new version): instantiate and swap.
 func BenchmarkReload(b *testing.B) {
-	rt := newRuntime(b, wasm.Limits{})
-	id := load(b, rt, "json_state", nil)
-	versions := [][]byte{guest.Bytes("json_state"), guest.Bytes("json_state_v2")}
-	i := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		i++
-		if err := rt.ReloadModule(ctx, id, versions[i%2]); err != nil {
-			b.Fatal(err)
-		}
+	for _, lim := range []struct {
+		name   string
+		limits wasm.Limits
+	}{{"plain", wasm.Limits{}}, {"metered", limited}} {
+		b.Run(lim.name, func(b *testing.B) {
+			rt := newRuntime(b, lim.limits)
+			id := load(b, rt, "json_state", nil)
+			versions := [][]byte{guest.Bytes("json_state"), guest.Bytes("json_state_v2")}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				i++
+				if err := rt.ReloadModule(ctx, id, versions[i%2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero"
 )
 
@@ -13,12 +14,11 @@ import (
 // back to a recent version of a script does not compile it again.
 const idleCodes = 16
 
-// codeKey identifies compiled code: the module's bytes and the engine it was
-// compiled for (the same bytes compile differently with interruption checks).
-type codeKey struct {
-	sum     [sha256.Size]byte
-	guarded bool
-}
+// codeKey identifies compiled code by the hash of the bytes compiled: for a
+// metered script, the instrumented bytes. Instrumentation is deterministic, so
+// identical bytes loaded with limits share one entry, and never one with the
+// same bytes loaded without.
+type codeKey [sha256.Size]byte
 
 // code is a compiled module and what the runtime derived from it once. Everything
 // but refs is immutable after ready is closed.
@@ -30,8 +30,8 @@ type code struct {
 	imports  []FuncInfo // every imported function, for linking
 	info     ModuleInfo // what Exports and Imports show
 	funcs    map[string]*funcSig
-	names    map[uint32]string // function index -> export name, for stack traces
-	maxStack int               // the largest stackLen of funcs
+	frames   frameNames // for stack traces
+	maxStack int        // the largest stackLen of funcs
 
 	ready chan struct{} // closed when compiled or err is set
 	err   error
@@ -67,21 +67,47 @@ type codeCache struct {
 	entries map[codeKey]*code
 	idle    []*code // unreferenced, least recently used first
 	closed  bool
+	// metered maps the hash of a module as given to the key of its instrumented
+	// code, for entries that exist, so that reloading a metered script with
+	// known bytes does not instrument them again.
+	metered map[codeKey]codeKey
 }
 
-// acquire returns the compiled code for b on eng, compiling it unless an entry
-// exists; concurrent acquires of the same bytes wait for one compilation. The
-// caller owns a reference and must release it.
-func (c *codeCache) acquire(ctx context.Context, eng *engine, b []byte, scan *moduleScan) (*code, error) {
-	key := codeKey{sha256.Sum256(b), eng.guarded}
+// acquire returns the compiled code for b on eng, instrumented first if metered,
+// compiling it unless an entry exists; concurrent acquires of the same bytes wait
+// for one compilation. The caller owns a reference and must release it.
+func (c *codeCache) acquire(ctx context.Context, eng *engine, b []byte, metered bool) (*code, error) {
+	src := codeKey(sha256.Sum256(b))
+	original, key := b, src
+	var mi *meter.Info
 	c.mu.Lock()
+	x, ok := c.entries[key]
+	if metered {
+		key, ok = c.metered[src]
+		if ok {
+			x, ok = c.entries[key]
+		}
+		if !ok { // instrument without holding the lock, then look again
+			c.mu.Unlock()
+			var err error
+			if b, mi, err = instrument(b); err != nil {
+				return nil, err
+			}
+			key = codeKey(sha256.Sum256(b))
+			c.mu.Lock()
+			x, ok = c.entries[key]
+		}
+	}
 	if c.closed {
 		c.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if x, ok := c.entries[key]; ok {
+	if ok {
 		x.refs++
 		c.unidle(x)
+		if metered {
+			c.metered[src] = key
+		}
 		c.mu.Unlock()
 		select {
 		case <-x.ready:
@@ -96,17 +122,23 @@ func (c *codeCache) acquire(ctx context.Context, eng *engine, b []byte, scan *mo
 		return x, nil
 	}
 	if c.entries == nil {
-		c.entries = map[codeKey]*code{}
+		c.entries, c.metered = map[codeKey]*code{}, map[codeKey]codeKey{}
 	}
-	x := &code{key: key, eng: eng, scan: scan, ready: make(chan struct{}), refs: 1}
+	x = &code{key: key, eng: eng, ready: make(chan struct{}), refs: 1}
 	c.entries[key] = x
+	if metered {
+		c.metered[src] = key
+	}
 	c.mu.Unlock()
 
-	x.err = x.compile(ctx, b)
+	x.err = x.compile(ctx, b, mi)
+	if x.err != nil && metered {
+		x.err = explainCompile(ctx, original, x.err)
+	}
 	if x.err != nil {
 		c.mu.Lock()
 		if c.entries[key] == x {
-			delete(c.entries, key) // failures are not cached
+			c.remove(x) // failures are not cached
 		}
 		c.mu.Unlock()
 	}
@@ -118,12 +150,15 @@ func (c *codeCache) acquire(ctx context.Context, eng *engine, b []byte, scan *mo
 	return x, nil
 }
 
-// retain adds a reference to code the caller already holds one to.
-func (c *codeCache) retain(x *code) *code {
-	c.mu.Lock()
-	x.refs++
-	c.mu.Unlock()
-	return x
+// remove deletes an entry and the instrumentation records that lead to it. The
+// caller holds c.mu.
+func (c *codeCache) remove(x *code) {
+	delete(c.entries, x.key)
+	for src, key := range c.metered {
+		if key == x.key {
+			delete(c.metered, src)
+		}
+	}
 }
 
 // release drops a reference; the last one makes the entry idle.
@@ -138,7 +173,7 @@ func (c *codeCache) release(x *code) {
 	if len(c.idle) > idleCodes {
 		old := c.idle[0]
 		c.idle = c.idle[1:]
-		delete(c.entries, old.key)
+		c.remove(old)
 		_ = old.compiled.Close(context.Background()) // frees engine memory; cannot fail
 	}
 }
@@ -156,7 +191,7 @@ func (c *codeCache) unidle(x *code) {
 func (c *codeCache) close() {
 	c.mu.Lock()
 	c.closed = true
-	c.entries, c.idle = nil, nil
+	c.entries, c.idle, c.metered = nil, nil, nil
 	c.mu.Unlock()
 }
 
@@ -167,11 +202,16 @@ func (c *codeCache) counts() (entries, idle int) {
 	return len(c.entries), len(c.idle)
 }
 
-func (x *code) compile(ctx context.Context, b []byte) error {
+func (x *code) compile(ctx context.Context, b []byte, mi *meter.Info) error {
+	scan, err := scanModule(b)
+	if err != nil {
+		return err
+	}
 	compiled, err := x.eng.rt.CompileModule(ctx, b)
 	if err != nil {
 		return err
 	}
+	x.scan = scan
 	x.compiled = compiled
 	imports := compiled.ImportedFunctions()
 	for _, def := range imports {
@@ -181,10 +221,13 @@ func (x *code) compile(ctx context.Context, b []byte) error {
 	exports := compiled.ExportedFunctions()
 	x.info = ModuleInfo{Imports: publicImports(imports), Exports: publicExports(exports), Memory: x.scan.memory}
 	x.funcs = make(map[string]*funcSig, len(exports))
-	x.names = make(map[uint32]string, len(exports))
+	x.frames.exports = make(map[uint32]string, len(exports))
+	if mi != nil {
+		meteredFrames(&x.frames, mi)
+	}
 	for name, def := range exports {
-		if old, ok := x.names[def.Index()]; !ok || name < old {
-			x.names[def.Index()] = name
+		if old, ok := x.frames.exports[def.Index()]; !ok || name < old {
+			x.frames.exports[def.Index()] = name
 		}
 		if strings.HasPrefix(name, reservedPrefix) {
 			continue

@@ -2,7 +2,9 @@ package wasm
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 )
@@ -86,5 +88,63 @@ func TestCodeCacheFailure(t *testing.T) {
 	}
 	if e, i := rt.cache.counts(); e != 0 || i != 0 {
 		t.Errorf("after failures: %d entries, %d idle", e, i)
+	}
+}
+
+// Compiled code is keyed by the bytes compiled: the same module with and without
+// metering compiles twice, and scripts metered by different limits share one.
+func TestCodeCacheMetered(t *testing.T) {
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	b := guest.Bytes("spin")
+	steps := []struct {
+		name    string
+		lim     Limits
+		entries int
+	}{
+		{"plain", Limits{}, 1},
+		{"metered by instructions", Limits{MaxInstructions: 1000}, 2},
+		{"metered by time", Limits{MaxExecutionTime: time.Second}, 2},
+		{"plain with a memory cap", Limits{MaxMemoryBytes: 1 << 20}, 2},
+	}
+	var ids []ScriptID
+	for _, st := range steps {
+		id, err := rt.Load(ctx, st.name, b, &ModuleOptions{Limits: &st.lim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		if e, _ := rt.cache.counts(); e != st.entries {
+			t.Errorf("after loading %s: %d entries, want %d", st.name, e, st.entries)
+		}
+	}
+	// Reloading a metered script with bytes it knows finds the instrumented code
+	// without instrumenting again.
+	if err := rt.ReloadModule(ctx, ids[1], b); err != nil {
+		t.Fatal(err)
+	}
+	rt.cache.mu.Lock()
+	memo := len(rt.cache.metered)
+	rt.cache.mu.Unlock()
+	if e, _ := rt.cache.counts(); e != 2 || memo != 1 {
+		t.Errorf("after reloading a metered script: %d entries, %d instrumented records; want 2, 1", e, memo)
+	}
+	// Unloading the first user of each entry leaves the others working.
+	for _, id := range ids[:2] {
+		if err := rt.Unload(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids[2:] {
+		if out, err := rt.CallJSON(ctx, id, "spin", 1000); err != nil || string(out) != "1000" {
+			t.Errorf("spin(1000) = %s, %v", out, err)
+		}
+	}
+	if _, err := rt.CallJSON(ctx, ids[2], "forever"); !errors.Is(err, ErrTimeout) {
+		t.Errorf("the time-limited script ran metered code? forever = %v", err)
 	}
 }

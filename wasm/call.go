@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -56,9 +57,6 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 		return nil, &Error{Op: "call", Script: s.name, Func: fn, Kind: err}
 	}
 	out, err := inst.callJSON(ctx, fn, args)
-	if err != nil && inst.lim != nil {
-		inst.restartIfClosed(ctx)
-	}
 	inst.mu.Unlock()
 	return out, err
 }
@@ -73,8 +71,7 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 		inst.last = e
 	}
 	if inst.lim != nil {
-		ctx = inst.lim.begin(ctx)
-		defer inst.lim.end()
+		inst.lim.begin()
 	}
 	stack := inst.stack[:e.sig.stackLen]
 	var docPtr, docLen uint32
@@ -82,7 +79,7 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 	if jsonArg {
 		var err error
 		if docPtr, docLen, err = inst.writeDoc(ctx, e, args[0]); err != nil {
-			return nil, err
+			return nil, inst.finish(e, err)
 		}
 		stack[0], stack[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
 	} else if err := encodeArgs(e.sig, args, stack); err != nil {
@@ -99,7 +96,22 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 			err = ferr
 		}
 	}
-	return out, err
+	if err = inst.finish(e, err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// finish ends the limits of a call that returned err: a metered call counts its
+// fuel and fails if it finished over budget.
+func (inst *instance) finish(e *export, err error) error {
+	if inst.lim == nil {
+		return err
+	}
+	if lerr := inst.lim.end(true); err == nil && lerr != nil {
+		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: ErrInstructionLimit, Err: lerr}
+	}
+	return err
 }
 
 // invoke calls an export with the stack wazero uses for parameters and results.
@@ -124,7 +136,7 @@ func (inst *instance) trapped(e *export, err error) error {
 		// keeps it: a new api.Function starts small again.
 		e.fn = nil
 	}
-	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind, Err: why, Trace: nameFrames(trace, inst.code.names)}
+	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind, Err: why, Trace: inst.code.frames.rewrite(trace)}
 }
 
 func (inst *instance) errorf(e *export, kind error, format string, args ...any) error {
@@ -134,8 +146,8 @@ func (inst *instance) errorf(e *export, kind error, format string, args ...any) 
 // noFunction explains a missing export: absent, or not a function.
 func (inst *instance) noFunction(fn string) error {
 	err := &Error{Op: "call", Script: inst.s.name, Func: fn, Kind: ErrNoFunction}
-	if kind, ok := inst.code.scan.exports[fn]; ok && kind != kindFunc {
-		err.Err = fmt.Errorf("%s is an exported %s, not a function", fn, kindName(kind))
+	if kind, ok := inst.code.scan.exports[fn]; ok && kind != meter.KindFunc {
+		err.Err = fmt.Errorf("%s is an exported %v, not a function", fn, kind)
 	}
 	return err
 }
@@ -204,11 +216,8 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 	if inst.lim == nil {
 		err = inst.invoke(ctx, b.e, stack)
 	} else {
-		err = inst.invoke(inst.lim.begin(ctx), b.e, stack)
-		inst.lim.end()
-		if err != nil {
-			inst.restartIfClosed(ctx)
-		}
+		inst.lim.begin()
+		err = inst.finish(b.e, inst.invoke(ctx, b.e, stack))
 	}
 	inst.mu.Unlock()
 	return err

@@ -71,7 +71,8 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 		text string
 	}{
 		{"too few", numbers, "add64", []any{1}, wasm.ErrSignature, "add64(i64, i64) takes 2 arguments, got 1"},
-		{"too many", numbers, "neg", []any{1, 2}, wasm.ErrSignature, "neg(i32) takes 1 arguments, got 2"},
+		{"too many", numbers, "neg", []any{1, 2}, wasm.ErrSignature, "neg(i32) takes 1 argument, got 2"},
+		{"none expected", numbers, "nothing", []any{1}, wasm.ErrSignature, "nothing() takes 0 arguments, got 1"},
 		{"fraction for i32", numbers, "neg", []any{2.5}, wasm.ErrSignature, "2.5 is not an integer"},
 		{"NaN for i32", numbers, "neg", []any{math.NaN()}, wasm.ErrSignature, "NaN is not an integer"},
 		{"i32 too big", numbers, "id32", []any{int64(1) << 32}, wasm.ErrSignature, "4294967296 is out of range for i32"},

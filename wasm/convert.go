@@ -167,7 +167,7 @@ func encodeArgs(sig *funcSig, args []any, stack []uint64) error {
 		if sig.jsonIn && len(args) == 1 {
 			return fmt.Errorf("%s takes 2 numbers or a JSON document, got 1 number", sig.info.call())
 		}
-		return fmt.Errorf("%s takes %d arguments, got %d", sig.info.call(), len(params), len(args))
+		return fmt.Errorf("%s takes %s, got %d", sig.info.call(), count(len(params), "argument"), len(args))
 	}
 	for i, a := range args {
 		switch x := a.(type) { // the common cases, without normalizing
@@ -200,6 +200,14 @@ func encodeArgs(sig *funcSig, args []any, stack []uint64) error {
 		}
 	}
 	return nil
+}
+
+// count says "1 argument" or "2 arguments".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // marshalDoc returns the JSON document for a CallJSON argument.

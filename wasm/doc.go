@@ -28,7 +28,8 @@
 // call sees either the whole old module or the whole new one, never a mix and never
 // a closed one.
 //
-// Compiled code is cached by the hash of the module's bytes and shared by the
+// Compiled code is cached by the hash of the bytes compiled (for a metered
+// script, the instrumented bytes) and shared by the
 // instances that run it, and the 16 most recently used versions no instance runs
 // are kept: reloading identical bytes, or going back to a recent version, does not
 // compile again. A CompiledModule is closed only when no instance uses it and it
@@ -50,15 +51,21 @@
 //
 // # Limits
 //
-// Limits cap memory per script exactly and cheaply. Execution time and instruction
-// counts need help: wazero has no fuel, and its only interruption (closing the
-// module from a context) costs about 60 times a plain call. This package speaks the
-// fuel protocol of internal/meter, an instrumenter that charges a global per block
-// of guest code and calls hotscript.refuel when it runs out; an instrumented module
-// is held to its time and instruction budgets at a cost of a few percent and keeps
-// its state when it hits one. Until the load path instruments modules itself, a
-// module without fuel gets time limits the expensive way; see Limits for what each
-// limit does. A script without limits pays nothing for them.
+// Limits cap a script's memory, the instructions one call runs and its
+// wall-clock time, per script. Memory is capped where the runtime allocates it,
+// so memory.grow past the cap returns -1 to the guest. Instructions and time need
+// a way to stop guest code, and wazero's own (closing the module from a
+// context) costs about 60 times a plain call and loses the module's state. So a
+// script with an instruction or time limit is metered instead: before compiling
+// it, the runtime rewrites its module (internal/meter) to charge a fuel counter,
+// kept in a register, for each stretch of straight-line code, and to call back
+// into the runtime only when a slice of 65,536 units runs out. There the runtime
+// checks the budget, the clock and the caller's ctx, and either grants the next
+// slice or stops the call, which fails with ErrInstructionLimit, ErrTimeout or
+// ctx's error while the module stays usable. Metering costs a few percent in
+// loops and a few nanoseconds per call; the count is deterministic, and Usage
+// reports it. A script without limits runs its module as given and pays nothing.
+// See Limits for the details.
 //
 // # Concurrency
 //

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/tetratelabs/wazero/sys"
 )
 
 // Sentinel errors. Every error the package returns wraps one of them (through
@@ -123,6 +121,17 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
+// limitHit is the error of a limit that stopped a call, saying by how much.
+type limitHit struct {
+	kind   error // ErrInstructionLimit or ErrTimeout
+	detail string
+}
+
+func (e *limitHit) Error() string { return e.detail }
+
+// Is matches the limit's sentinel and, through it, ErrLimit.
+func (e *limitHit) Is(target error) bool { return target == e.kind || errors.Is(e.kind, target) }
+
 // hostError is how a host function's error travels through wazero: the wrapper
 // panics with it, wazero recovers and wraps it, and classify finds it again.
 type hostError struct {
@@ -155,6 +164,9 @@ func classify(err error) (kind, why error, trace []string) {
 
 	var he *hostError
 	if errors.As(err, &he) {
+		if he.fn == reservedPrefix+refuelName { // a limit or ctx: say only why
+			why = &cause{msg: he.err.Error(), err: err}
+		}
 		for _, k := range []error{ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrStackOverflow} {
 			if errors.Is(he.err, k) {
 				return k, why, trace
@@ -165,16 +177,6 @@ func classify(err error) (kind, why error, trace []string) {
 			return ErrTimeout, why, trace
 		case errors.Is(he.err, context.Canceled):
 			return nil, why, trace
-		}
-		return ErrTrap, why, trace
-	}
-	var exit *sys.ExitError
-	if errors.As(err, &exit) {
-		switch exit.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			return ErrTimeout, why, trace
-		case sys.ExitCodeContextCanceled:
-			return nil, why, trace // why matches context.Canceled through ExitError.Is
 		}
 		return ErrTrap, why, trace
 	}
@@ -207,22 +209,50 @@ func splitTrace(s string) (msg string, trace []string) {
 	return msg, trace
 }
 
-// nameFrames rewrites wazero's frames for modules instantiated without a name and
+// frameNames names the frames of a module's stack traces.
+type frameNames struct {
+	exports map[uint32]string // function index -> export name
+	// In instrumented code, the refuel import sits at index refuel, so the
+	// functions after it are one past their index in the module the user gave,
+	// and the helpers internal/meter adds are [helpers[0], helpers[1]).
+	metered bool
+	refuel  uint32
+	helpers [2]uint32
+}
+
+// rewrite rewrites wazero's frames for modules instantiated without a name and
 // often without a name section (".$8(i32,i32) i32") to use the export's name
-// ("div(i32,i32) i32") where the function is exported.
-func nameFrames(trace []string, names map[uint32]string) []string {
-	for i, frame := range trace {
+// ("div(i32,i32) i32") where the function is exported, and the function's index
+// in the module as given otherwise. Frames of the instrumentation are dropped.
+func (n *frameNames) rewrite(trace []string) []string {
+	out := trace[:0]
+	for _, frame := range trace {
+		if strings.HasPrefix(frame, reservedPrefix) {
+			continue // the refuel host function
+		}
 		if !strings.HasPrefix(frame, ".") {
-			continue // a host function: "host.log(i32,i32)"
+			out = append(out, frame) // a host function: "host.log(i32,i32)"
+			continue
 		}
 		frame = frame[1:]
+		if strings.HasPrefix(frame, reservedPrefix) {
+			continue // a refuel helper, named by the name section
+		}
 		if rest, ok := strings.CutPrefix(frame, "$"); ok {
 			end := strings.IndexByte(rest, '(')
-			if n, err := strconv.ParseUint(rest[:max(end, 0)], 10, 32); err == nil && names[uint32(n)] != "" {
-				frame = names[uint32(n)] + rest[end:]
+			if i, err := strconv.ParseUint(rest[:max(end, 0)], 10, 32); err == nil {
+				idx := uint32(i)
+				switch {
+				case n.exports[idx] != "":
+					frame = n.exports[idx] + rest[end:]
+				case n.metered && idx >= n.helpers[0] && idx < n.helpers[1]:
+					continue
+				case n.metered && idx > n.refuel:
+					frame = "$" + strconv.FormatUint(uint64(idx-1), 10) + rest[end:]
+				}
 			}
 		}
-		trace[i] = frame
+		out = append(out, frame)
 	}
-	return trace
+	return out
 }

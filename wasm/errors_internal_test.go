@@ -29,12 +29,26 @@ func TestSplitTrace(t *testing.T) {
 	}
 }
 
-func TestNameFrames(t *testing.T) {
-	names := map[uint32]string{3: "tick", 1: "add"}
-	got := nameFrames([]string{".$3()", ".$1(i32,i32) i32", ".$2()", "host.log(i32,i32)", ".named()"}, names)
-	want := []string{"tick()", "add(i32,i32) i32", "$2()", "host.log(i32,i32)", "named()"}
-	if !slices.Equal(got, want) {
-		t.Errorf("nameFrames = %q, want %q", got, want)
+func TestFrameNames(t *testing.T) {
+	tests := []struct {
+		name   string
+		frames frameNames
+		in     []string
+		want   []string
+	}{
+		{"plain", frameNames{exports: map[uint32]string{3: "tick", 1: "add"}},
+			[]string{".$3()", ".$1(i32,i32) i32", ".$2()", "host.log(i32,i32)", ".named()"},
+			[]string{"tick()", "add(i32,i32) i32", "$2()", "host.log(i32,i32)", "named()"}},
+		{"instrumented", frameNames{exports: map[uint32]string{4: "run"}, metered: true, refuel: 1, helpers: [2]uint32{6, 8}},
+			[]string{"hotscript.refuel()", ".$7(i64) i64", ".hotscript.refuel.0(i64) i64", ".$3()", ".$4()", ".$0()", "host.log(i32,i32)"},
+			[]string{"$2()", "run()", "$0()", "host.log(i32,i32)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.frames.rewrite(tt.in); !slices.Equal(got, tt.want) {
+				t.Errorf("rewrite = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -62,30 +76,5 @@ func TestErrorFormat(t *testing.T) {
 		if !errors.Is(limit, ErrLimit) || errors.Is(limit, ErrTrap) {
 			t.Errorf("%v: Is(ErrLimit) = %v, Is(ErrTrap) = %v", limit, errors.Is(limit, ErrLimit), errors.Is(limit, ErrTrap))
 		}
-	}
-}
-
-// scanModule refuses malformed section framing with a message.
-func TestScanModule(t *testing.T) {
-	header := []byte{0, 'a', 's', 'm', 1, 0, 0, 0}
-	tests := []struct {
-		name string
-		body []byte
-		ok   bool
-	}{
-		{"no sections", nil, true},
-		{"section too long", []byte{1, 10, 0}, false},
-		{"unterminated size", []byte{1, 0x80, 0x80, 0x80, 0x80, 0x80}, false},
-		{"import name runs past section", []byte{2, 3, 1, 9, 'a'}, false},
-		{"unknown import kind", []byte{2, 7, 1, 1, 'a', 1, 'b', 9, 0}, false},
-		{"global import of a reference type", []byte{2, 9, 1, 1, 'a', 1, 'b', 3, 0x63, 0x70, 0}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := scanModule(append(append([]byte(nil), header...), tt.body...))
-			if (err == nil) != tt.ok {
-				t.Errorf("scanModule: %v, want ok=%v", err, tt.ok)
-			}
-		})
 	}
 }

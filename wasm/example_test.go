@@ -271,6 +271,47 @@ func ExampleLimits() {
 	// pages: 4
 }
 
+// An instruction budget stops an infinite loop, deterministically, and Usage
+// reports the fuel calls used, to tune the budget.
+func ExampleLimits_instructions() {
+	ctx := context.Background()
+	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{MaxInstructions: 100_000})
+	defer rt.Close(ctx)
+	id, _ := rt.Load(ctx, "spin.wasm", guest.Bytes("spin"), nil)
+
+	_, err := rt.CallJSON(ctx, id, "forever")
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, wasm.ErrInstructionLimit), errors.Is(err, wasm.ErrLimit))
+
+	out, _ := rt.CallJSON(ctx, id, "spin", 1000) // the script still answers
+	u, _ := rt.Usage(id)
+	fmt.Printf("spin(1000) = %s used %d fuel; %d calls used %d in all\n", out, u.LastFuel, u.Calls, u.TotalFuel)
+	// Output:
+	// wasm: call spin.wasm forever: instruction limit exceeded: used 100001, limit 100000
+	// wasm stack trace:
+	// 	forever()
+	// true true
+	// spin(1000) = 1000 used 9005 fuel; 2 calls used 109006 in all
+}
+
+// A time limit stops a call that runs too long; the module keeps its state and
+// answers the next call.
+func ExampleLimits_time() {
+	ctx := context.Background()
+	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{MaxExecutionTime: 10 * time.Millisecond})
+	defer rt.Close(ctx)
+	id, _ := rt.Load(ctx, "spin.wasm", guest.Bytes("spin"), nil)
+
+	rt.CallJSON(ctx, id, "bump")
+	_, err := rt.CallJSON(ctx, id, "forever")
+	fmt.Println(errors.Is(err, wasm.ErrTimeout))
+	n, _ := rt.CallJSON(ctx, id, "bump")
+	fmt.Println("bump:", string(n))
+	// Output:
+	// true
+	// bump: 2
+}
+
 // Inspect describes a module without running it.
 func ExampleInspect() {
 	info, err := wasm.Inspect(context.Background(), guest.Bytes("log_v1"))

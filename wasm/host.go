@@ -203,6 +203,9 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 		if inst == nil { // cannot happen: every guest module is registered or starting
 			panic(&hostError{fn: qualified, err: errors.New("called from an unknown module")})
 		}
+		if inst.lim != nil {
+			inst.lim.startClock() // time spent in the host counts against MaxExecutionTime
+		}
 		c := &inst.caller // calls on an instance are serialized, so its Caller is free
 		c.mod = mod
 		if err := runHost(ctx, f, c, stack); err != nil {

@@ -4,45 +4,70 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"sync/atomic"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Limits bound what one script may use. The zero value of each field means no
-// limit, and a script without limits pays nothing for them on its calls.
+// limit. Limits apply per script: each script's own limits (ModuleOptions) or
+// else the runtime's, and one script hitting a limit does not affect another.
 //
-// How each limit is enforced, and what hitting it does:
+//   - MaxMemoryBytes caps the script's linear memory. Loading a module whose
+//     declared initial memory is larger fails with ErrMemoryLimit; past the cap,
+//     memory.grow returns -1 to the guest, as the WebAssembly specification
+//     allows, and a call that then traps (as a guest allocator does when it runs
+//     out) fails with ErrMemoryLimit. It is exact, and costs nothing until the
+//     guest grows its memory.
+//   - MaxInstructions caps the fuel one call may use: one unit per WebAssembly
+//     instruction executed, except block, loop, else and end, which cost
+//     nothing, plus one unit per 64 bytes that memory.copy, memory.fill and
+//     memory.init move (and per 64 elements for their table forms). The count is
+//     deterministic: the same module, state, arguments and budget use the same
+//     fuel and stop at the same place on every run and machine. A call that
+//     uses more fails with ErrInstructionLimit, whether the guest was stopped at
+//     a check (every function entry and loop header) or finished its last
+//     straight-line stretch over budget.
+//   - MaxExecutionTime caps the wall-clock time of one call. The guest's clock
+//     is read each time a slice of 65,536 units of fuel runs out (tens of
+//     microseconds of guest code) and before each host function call, so a call
+//     stops within a fraction of a millisecond of its deadline with ErrTimeout
+//     (BenchmarkTimeoutOverrun measures it). The clock starts at the first of
+//     those points, not when the call begins: a call too short to reach one
+//     never reads the clock, and the up to 65,536 units before it are not timed.
+//     Time spent inside a host function is counted but not interrupted, and
+//     neither is wazero growing its call stack in deep recursion (copying up to
+//     hundreds of MiB), which can overrun the deadline by milliseconds.
 //
-//   - MaxMemoryBytes caps the script's linear memory. Loading a module whose initial
-//     memory is larger fails with ErrMemoryLimit; past the cap, memory.grow returns
-//     -1 as the WebAssembly specification allows, and a call that then traps (as a
-//     guest allocator does when it runs out) fails with ErrMemoryLimit. It is exact,
-//     per script, and costs nothing until the guest grows its memory.
-//   - MaxInstructions caps the work of one call, counted by the fuel that
-//     instrumentation (internal/meter) charges per block of guest code. A module
-//     without that instrumentation cannot be held to it, so loading one with this
-//     limit set fails with errors.ErrUnsupported. A call over budget fails with
-//     ErrInstructionLimit and the module keeps its state.
-//   - MaxExecutionTime caps the wall-clock time of one call (for CallJSON with a
-//     JSON argument, the allocation, the call and the free together). In an
-//     instrumented module it is checked each time fuel runs out, and a call over
-//     time fails with ErrTimeout while the module keeps its state. A module without
-//     instrumentation is compiled with wazero's context-done checks instead, which
-//     cost microseconds per call (wazero starts a goroutine for each) and make
-//     loops tens of times slower; and wazero stops a late call by closing the
-//     module, so after an ErrTimeout the runtime replaces it with a fresh instance
-//     of the same code: the script keeps answering, with its state reset as after
-//     a reload. The ctx given to a call on such a script interrupts it in the same
-//     way.
+// A CallJSON with a JSON argument counts alloc, the call and free together as
+// one call.
 //
-// Without MaxExecutionTime, ctx does not interrupt a call, and a guest that loops
-// forever with no MaxInstructions budget never returns. Deep recursion always
-// stops, with ErrStackOverflow, when wazero's call stack reaches its ceiling (about
-// 400 MiB, allocated on the way).
+// A script with MaxInstructions or MaxExecutionTime is metered: the runtime
+// rewrites its module before compiling it (internal/meter) so that the guest
+// counts its own fuel in a register and calls out to the runtime only when a
+// slice runs out. That costs a few percent in loops and some nanoseconds per
+// call, and instrumenting takes about 40 ms per MB of module, as long as
+// compiling it, when a version is first loaded (bytes seen before reuse their
+// instrumented, compiled code). A module the instrumenter cannot handle (an unknown opcode, or
+// exception handling) fails to load with ErrCompile naming the function and the
+// reason; it is never run unmetered. Only a metered script's calls watch ctx:
+// they stop with ctx's error when it is cancelled, checked as often as the
+// clock. Runtime.Usage reports the fuel a metered script's calls use.
+//
+// After a call stopped by a limit (or a trap) the script keeps working: the
+// next call runs normally. The guest's own state is what the interrupted call
+// left behind: globals and memory it wrote before it was stopped keep their
+// values, so a data structure it was halfway through updating stays half
+// updated. A script whose state must stay consistent can be reloaded, or can
+// export a function that repairs or resets it.
+//
+// Deep recursion always stops, with ErrStackOverflow, when wazero's call stack
+// reaches its ceiling (about 400 MiB, allocated on the way); a metered script
+// with a budget usually runs out of fuel first.
 type Limits struct {
 	MaxMemoryBytes   uint64
 	MaxInstructions  uint64
@@ -56,41 +81,117 @@ func (l Limits) validate() error {
 	return nil
 }
 
-// guarded reports whether a module must be compiled with wazero's interruption
-// checks: it has a time limit and no fuel to check it with.
-func (l Limits) guarded(metered bool) bool { return l.MaxExecutionTime > 0 && !metered }
+// metered reports whether scripts with these limits run instrumented code.
+func (l Limits) metered() bool { return l.MaxInstructions > 0 || l.MaxExecutionTime > 0 }
 
-// The fuel protocol internal/meter's instrumentation speaks: the module imports
-// hotscript.refuel ([] -> []) and exports the mutable i64 global hotscript.fuel,
-// which it decrements as it runs, calling refuel when it drops below zero.
 const (
-	refuelName   = "refuel"
-	fuelGlobal   = reservedPrefix + "fuel"
-	fuelInterval = 1 << 16 // fuel granted per refuel under a limit: time is checked this often
-	fuelForever  = math.MaxInt64
+	refuelName = meter.ImportName
+	fuelGlobal = meter.FuelExport
+	// fuelSlice is the fuel granted at a time: the guest calls refuel, which
+	// reads the clock and ctx, once per slice.
+	fuelSlice = 1 << 16
+	// maxBudget keeps the guest's arithmetic on the fuel global from
+	// overflowing, as internal/meter asks.
+	maxBudget = 1 << 62
 )
 
-// limiter holds an instance's limits and the state of the call in progress. Only the
-// goroutine holding the instance's mutex uses it; refuel reaches it through the
-// calling module.
-type limiter struct {
-	lim     Limits
-	guarded bool
-	mem     *cappedMemory     // nil without MaxMemoryBytes
-	fuel    api.MutableGlobal // nil until instantiated, and for modules without fuel
+// instrument rewrites a module to count its fuel, for a metered script.
+func instrument(b []byte) ([]byte, *meter.Info, error) {
+	out, info, err := meter.Instrument(b, meter.Config{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("instrumenting for MaxInstructions or MaxExecutionTime: %w", err)
+	}
+	return out, &info, nil
+}
 
-	cancel    context.CancelFunc
-	remaining uint64 // MaxInstructions left, not counting fuel already granted
-	deadline  time.Time
+// meteredFrames tells the frames of instrumented code from the user's.
+func meteredFrames(n *frameNames, mi *meter.Info) {
+	n.metered = true
+	n.refuel = mi.RefuelFunc
+	n.helpers[0] = uint32(mi.ImportedFunctions+mi.Functions) + 1
+	n.helpers[1] = n.helpers[0] + uint32(mi.Helpers)
+}
+
+// explainCompile turns a compile error of instrumented bytes into one about the
+// module the user gave: wazero's messages name functions by index, which the
+// instrumentation shifts. It runs on the failure path only, and compiles in a
+// runtime of its own so that no compiled code is shared with the live ones.
+func explainCompile(ctx context.Context, original []byte, err error) error {
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer r.Close(ctx)
+	if _, origErr := r.CompileModule(ctx, original); origErr != nil {
+		return origErr
+	}
+	return fmt.Errorf("the instrumented module does not compile (a bug in internal/meter): %w", err)
+}
+
+// Usage is what a metered script's calls have used so far, to tune
+// MaxInstructions. A call's fuel is counted as Limits describes; for a call
+// that trapped it is a lower bound (the guest had not yet reported the fuel of
+// its last stretch). Fuel used in a migrate function counts, that of start
+// functions does not.
+type Usage struct {
+	Metered   bool   // the script has MaxInstructions or MaxExecutionTime; otherwise the rest is zero
+	Calls     uint64 // calls counted, including those that failed
+	LastFuel  uint64 // fuel used by the call that finished last
+	MaxFuel   uint64 // the most fuel one call used
+	TotalFuel uint64 // fuel used by all calls, across reloads
+}
+
+// Usage reports the fuel a script's calls have used since it was loaded. It is
+// exact for the calls that have returned. Safe for concurrent use; it does not
+// wait for a call in progress.
+func (rt *Runtime) Usage(id ScriptID) (Usage, error) {
+	s, err := rt.script(id)
+	if err != nil {
+		return Usage{}, &Error{Op: "usage", Script: idName(id), Kind: err}
+	}
+	u := &s.usage
+	return Usage{
+		Metered:   s.limits.metered(),
+		Calls:     u.calls.Load(),
+		LastFuel:  u.last.Load(),
+		MaxFuel:   u.max.Load(),
+		TotalFuel: u.total.Load(),
+	}, nil
+}
+
+// usage is a script's Usage. Calls to a script are serialized, so it has one
+// writer at a time; atomics let Usage read it without waiting.
+type usage struct {
+	calls, last, max, total atomic.Uint64
+}
+
+func (u *usage) add(fuel uint64) {
+	u.calls.Store(u.calls.Load() + 1)
+	u.last.Store(fuel)
+	u.total.Store(u.total.Load() + fuel)
+	if fuel > u.max.Load() {
+		u.max.Store(fuel)
+	}
+}
+
+// limiter holds an instance's limits and the state of the call in progress. Only
+// the goroutine holding the instance's mutex uses it; refuel reaches it through
+// the calling module.
+type limiter struct {
+	lim    Limits
+	budget int64             // MaxInstructions, at most maxBudget; 0 without one
+	mem    *cappedMemory     // nil without MaxMemoryBytes
+	fuel   api.MutableGlobal // metered instances only; nil until instantiated
+	usage  *usage
+
+	granted  int64     // fuel put into the global during this call: used = granted - global
+	deadline time.Time // zero until the call's clock starts
 }
 
 // newLimiter returns nil when a script has no limits, which is what keeps the call
 // path free of limit code for it.
-func newLimiter(lim Limits, metered bool) *limiter {
+func newLimiter(lim Limits, u *usage) *limiter {
 	if lim == (Limits{}) {
 		return nil
 	}
-	l := &limiter{lim: lim, guarded: lim.guarded(metered)}
+	l := &limiter{lim: lim, budget: int64(min(lim.MaxInstructions, maxBudget)), usage: u}
 	if lim.MaxMemoryBytes > 0 {
 		l.mem = &cappedMemory{limit: lim.MaxMemoryBytes}
 	}
@@ -117,65 +218,76 @@ func (l *limiter) instantiateContext(ctx context.Context) context.Context {
 		func(_, _ uint64) experimental.LinearMemory { return l.mem }))
 }
 
-// begin starts the budget of one call and returns the context to call with; end
-// must follow.
-func (l *limiter) begin(ctx context.Context) context.Context {
+// begin starts the budget of one call; end must follow.
+func (l *limiter) begin() {
 	if l.mem != nil {
 		l.mem.refused = false
 	}
-	if l.guarded {
-		ctx, l.cancel = context.WithTimeout(ctx, l.lim.MaxExecutionTime)
-		return ctx
+	l.deadline = time.Time{}
+	l.granted = 0 // before instantiation the global is zero: the first check calls refuel
+	if l.fuel != nil {
+		l.granted = l.slice(0)
+		l.fuel.Set(uint64(l.granted))
 	}
-	if l.lim.MaxExecutionTime > 0 {
+}
+
+// end finishes a call begun by begin: it counts the fuel the call used and
+// returns ErrInstructionLimit for a call that completed over budget.
+func (l *limiter) end(count bool) error {
+	if l.fuel == nil {
+		return nil
+	}
+	used := l.granted - int64(l.fuel.Get())
+	if count {
+		l.usage.add(uint64(max(used, 0)))
+	}
+	if l.budget > 0 && used > l.budget {
+		return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", used, l.budget)}
+	}
+	return nil
+}
+
+// slice is the fuel to grant next, given the fuel used so far.
+func (l *limiter) slice(used int64) int64 {
+	if l.budget > 0 {
+		return max(min(l.budget-used, fuelSlice), 0)
+	}
+	return fuelSlice
+}
+
+// startClock starts the call's clock if it has a time limit and has not
+// started: see Limits for why it starts lazily.
+func (l *limiter) startClock() {
+	if l.lim.MaxExecutionTime > 0 && l.deadline.IsZero() {
 		l.deadline = time.Now().Add(l.lim.MaxExecutionTime)
 	}
-	l.remaining = l.lim.MaxInstructions
-	if l.fuel != nil {
-		l.fuel.Set(uint64(l.grant()))
-	}
-	return ctx
 }
 
-func (l *limiter) end() {
-	if l.cancel != nil {
-		l.cancel()
-		l.cancel = nil
-	}
-}
-
-// grant takes the next slice of fuel out of the budget.
-func (l *limiter) grant() int64 {
-	switch {
-	case l.lim.MaxInstructions > 0:
-		g := min(l.remaining, fuelInterval)
-		l.remaining -= g
-		return int64(g)
-	case l.lim.MaxExecutionTime > 0:
-		return fuelInterval
-	}
-	return fuelForever
-}
-
-// refuel charges the fuel overdrawn since the last grant, checks the budget, the
-// deadline and ctx, and grants more fuel or returns the limit that was hit.
+// refuel runs when the guest's fuel is below zero: it stops the call if it is
+// over budget, past its deadline or cancelled, and otherwise grants the next
+// slice. The global then holds the negative fuel left, already charged for the
+// code the guest is about to run, so used = granted - global counts it.
 func (l *limiter) refuel(ctx context.Context, fuel api.MutableGlobal) error {
-	if l.fuel == nil { // the start function runs before the instance is set up
+	if l.fuel == nil { // a start function runs before the instance is set up
 		l.fuel = fuel
 	}
-	if over := int64(fuel.Get()); over < 0 && l.lim.MaxInstructions > 0 {
-		if uint64(-over) > l.remaining {
-			return ErrInstructionLimit
-		}
-		l.remaining -= uint64(-over)
+	used := l.granted - int64(fuel.Get())
+	if l.budget > 0 && used > l.budget {
+		return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", used, l.budget)}
 	}
-	if l.lim.MaxExecutionTime > 0 && time.Now().After(l.deadline) {
-		return ErrTimeout
+	if l.lim.MaxExecutionTime > 0 {
+		if l.deadline.IsZero() {
+			l.startClock()
+		} else if now := time.Now(); !now.Before(l.deadline) {
+			return &limitHit{ErrTimeout, fmt.Sprintf("limit %v, over by %v", l.lim.MaxExecutionTime, now.Sub(l.deadline))}
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fuel.Set(uint64(l.grant()))
+	next := l.slice(used)
+	l.granted = used + next
+	fuel.Set(uint64(next))
 	return nil
 }
 
@@ -187,16 +299,11 @@ func (l *limiter) refine(kind error) error {
 	return kind
 }
 
-// setupFuel binds a metered instance's fuel global after instantiation. Without an
-// instruction or time limit the module gets fuel that never runs out.
+// setupFuel binds a metered instance's fuel global after instantiation.
 func setupFuel(inst *instance) error {
 	g, ok := inst.mod.ExportedGlobal(fuelGlobal).(api.MutableGlobal)
 	if !ok || g.Type() != api.ValueTypeI64 {
-		return fmt.Errorf("imports %s.%s but does not export the mutable i64 global %q", reservedModule, refuelName, fuelGlobal)
-	}
-	if inst.lim == nil {
-		g.Set(fuelForever)
-		return nil
+		return fmt.Errorf("the instrumented module does not export the mutable i64 global %q", fuelGlobal)
 	}
 	inst.lim.fuel = g
 	return nil
@@ -206,13 +313,9 @@ func setupFuel(inst *instance) error {
 func (rt *Runtime) defineRefuel(ctx context.Context, r wazero.Runtime) error {
 	refuel := api.GoModuleFunc(func(ctx context.Context, mod api.Module, _ []uint64) {
 		fuel, _ := mod.ExportedGlobal(fuelGlobal).(api.MutableGlobal)
-		if fuel == nil {
-			panic(&hostError{fn: reservedPrefix + refuelName, err: errors.New("no fuel global")})
-		}
 		inst := rt.instanceOf(ctx, mod)
-		if inst == nil || inst.lim == nil {
-			fuel.Set(fuelForever)
-			return
+		if fuel == nil || inst == nil || inst.lim == nil {
+			panic(&hostError{fn: reservedPrefix + refuelName, err: errors.New("called by a module the runtime did not meter")})
 		}
 		if err := inst.lim.refuel(ctx, fuel); err != nil {
 			panic(&hostError{fn: reservedPrefix + refuelName, err: err})
@@ -224,32 +327,12 @@ func (rt *Runtime) defineRefuel(ctx context.Context, r wazero.Runtime) error {
 	return err
 }
 
-// restartIfClosed replaces an instance that wazero closed to stop a guarded call (a
-// timeout or a cancelled context) with a fresh instance of the same code, so the
-// script keeps answering, with its state reset. The caller holds inst.mu and inst
-// is the script's live instance. If the fresh instance cannot be made, the closed
-// one stays and calls fail until a reload.
-func (inst *instance) restartIfClosed(ctx context.Context) {
-	if inst.lim == nil || !inst.lim.guarded || inst.retired || !inst.mod.IsClosed() {
-		return
-	}
-	s := inst.s
-	ctx = context.WithoutCancel(ctx)
-	fresh, err := s.rt.instantiate(ctx, "restart", s, s.rt.cache.retain(inst.code))
-	if err != nil {
-		return
-	}
-	if !s.cur.CompareAndSwap(inst, fresh) {
-		fresh.close(ctx)
-		return
-	}
-	inst.retired = true
-	inst.close(ctx)
-}
-
 // cappedMemory backs a linear memory that may not grow past limit bytes. wazero
 // calls Reallocate for the initial size and on every memory.grow; returning nil
-// makes memory.grow return -1.
+// makes memory.grow return -1. This, rather than lowering the declared maximum
+// in the module, is how MaxMemoryBytes is enforced: it needs no rewriting of
+// scripts without other limits, and it tells a trap after a refused growth from
+// any other.
 type cappedMemory struct {
 	limit     uint64
 	buf       []byte

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -26,6 +27,7 @@ func TestMemoryLimit(t *testing.T) {
 		{"script limit above the runtime's", wasm.Limits{MaxMemoryBytes: 4 * page}, &wasm.Limits{MaxMemoryBytes: 9 * page}, 9},
 		{"script limit below the runtime's", wasm.Limits{MaxMemoryBytes: 9 * page}, &wasm.Limits{MaxMemoryBytes: 3 * page}, 3},
 		{"script without limits", wasm.Limits{MaxMemoryBytes: 4 * page}, &wasm.Limits{}, 0},
+		{"metered script", wasm.Limits{MaxMemoryBytes: 4 * page, MaxInstructions: 1e9, MaxExecutionTime: time.Minute}, nil, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,121 +68,344 @@ func TestMemoryLimit(t *testing.T) {
 
 // A module whose initial memory exceeds the limit does not load.
 func TestMemoryLimitInitial(t *testing.T) {
-	rt := newRuntime(t, wasm.Limits{MaxMemoryBytes: page})
-	_, err := rt.Load(ctx, "json_state", guest.Bytes("json_state"), nil)
-	wantErr(t, err, []error{wasm.ErrMemoryLimit, wasm.ErrLimit}, "json_state", "131072")
+	for _, lim := range []wasm.Limits{{MaxMemoryBytes: page}, {MaxMemoryBytes: page, MaxInstructions: 1e6}} {
+		rt := newRuntime(t, lim)
+		_, err := rt.Load(ctx, "json_state", guest.Bytes("json_state"), nil)
+		wantErr(t, err, []error{wasm.ErrMemoryLimit, wasm.ErrLimit}, "json_state", "initial memory of 131072 bytes, limit 65536")
+	}
 }
 
-// MaxInstructions needs fuel instrumentation: a module without it is refused.
-func TestMaxInstructionsNeedsFuel(t *testing.T) {
-	rt := newRuntime(t, wasm.Limits{MaxInstructions: 1000})
-	_, err := rt.Load(ctx, "add", guest.Bytes("add_v1"), nil)
-	wantErr(t, err, []error{errors.ErrUnsupported}, "MaxInstructions")
-}
-
-// An instrumented module is held to its instruction budget exactly, and keeps its
-// state when it runs out.
-func TestInstructionLimit(t *testing.T) {
+// Runaway code stops at each limit, with the error of that limit, through
+// CallJSON and through a Func handle; the script keeps its state and answers
+// its next call.
+func TestRunawayStopped(t *testing.T) {
 	tests := []struct {
-		name   string
-		budget uint64
-		spins  int // spin costs 5 per iteration
+		name  string
+		lim   wasm.Limits
+		fn    string
+		args  []any
+		kinds []error
 	}{
-		{"within one grant", 10_000, 2000},
-		{"across refuels", 1_000_000, 200_000},
+		{"loop by instructions", wasm.Limits{MaxInstructions: 1_000_000}, "forever", nil, []error{wasm.ErrInstructionLimit}},
+		{"loop by time", wasm.Limits{MaxExecutionTime: 20 * time.Millisecond}, "forever", nil, []error{wasm.ErrTimeout}},
+		{"loop by the first limit hit", wasm.Limits{MaxInstructions: 1_000_000, MaxExecutionTime: time.Minute}, "forever", nil, []error{wasm.ErrInstructionLimit}},
+		{"recursion by instructions", wasm.Limits{MaxInstructions: 1_000_000}, "recurse", []any{0}, []error{wasm.ErrInstructionLimit}},
+		{"recursion by time", wasm.Limits{MaxExecutionTime: 20 * time.Millisecond}, "recurse", []any{0}, []error{wasm.ErrLimit}},
+		{"finite loop over budget", wasm.Limits{MaxInstructions: 1000}, "spin", []any{1000}, []error{wasm.ErrInstructionLimit}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rt := newRuntime(t, wasm.Limits{MaxInstructions: tt.budget})
-			id := load(t, rt, "metered", nil)
-			if got := callInt(t, rt, id, "bump"); got != 1 {
-				t.Fatalf("bump = %d", got)
-			}
-			if got := callInt(t, rt, id, "spin", tt.spins); got != tt.spins {
-				t.Errorf("spin(%d) using the whole budget = %d", tt.spins, got)
-			}
-			_, err := rt.CallJSON(ctx, id, "spin", tt.spins+1)
-			wantErr(t, err, []error{wasm.ErrInstructionLimit, wasm.ErrLimit}, "metered", "spin")
-			_, err = rt.CallJSON(ctx, id, "forever")
-			wantErr(t, err, []error{wasm.ErrInstructionLimit}, "forever")
+			rt := newRuntime(t, tt.lim)
+			id := load(t, rt, "spin", nil)
+			callInt(t, rt, id, "bump")
+			_, err := rt.CallJSON(ctx, id, tt.fn, tt.args...)
+			wantErr(t, err, append(tt.kinds, wasm.ErrLimit), "spin", tt.fn)
 
-			f, err := rt.Func(id, "spin")
+			f, err := rt.Func(id, tt.fn)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantErr(t, f.Call(ctx, []uint64{uint64(tt.spins + 1)}), []error{wasm.ErrInstructionLimit})
+			stack := make([]uint64, 1)
+			if len(tt.args) > 0 {
+				stack[0] = uint64(tt.args[0].(int))
+			}
+			wantErr(t, f.Call(ctx, stack), tt.kinds, tt.fn)
+
 			if got := callInt(t, rt, id, "bump"); got != 2 {
 				t.Errorf("bump after hitting the limit = %d, want 2 (state kept)", got)
 			}
+			if got := callInt(t, rt, id, "spin", 100); got != 100 {
+				t.Errorf("spin(100) after hitting the limit = %d", got)
+			}
 		})
 	}
 }
 
-// An instrumented module is held to its time limit without being closed.
-func TestTimeLimitWithFuel(t *testing.T) {
-	rt := newRuntime(t, wasm.Limits{MaxExecutionTime: 20 * time.Millisecond})
-	id := load(t, rt, "metered", nil)
-	call(t, rt, id, "bump")
-	_, err := rt.CallJSON(ctx, id, "forever")
-	wantErr(t, err, []error{wasm.ErrTimeout, wasm.ErrLimit}, "metered", "forever")
-	if got := callInt(t, rt, id, "bump"); got != 2 {
-		t.Errorf("bump after the timeout = %d, want 2 (state kept)", got)
-	}
-
-	cctx, cancel := context.WithCancel(ctx)
-	go func() { time.Sleep(5 * time.Millisecond); cancel() }()
-	limited := load(t, rt, "metered", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxExecutionTime: time.Hour}})
-	_, err = rt.CallJSON(cctx, limited, "forever")
-	wantErr(t, err, []error{context.Canceled}, "forever")
-}
-
-// Without limits an instrumented module runs freely.
-func TestFuelWithoutLimits(t *testing.T) {
+// Without any limit, deep recursion still ends in ErrStackOverflow.
+func TestRecursionWithoutLimits(t *testing.T) {
 	rt := newRuntime(t, wasm.Limits{})
-	id := load(t, rt, "metered", nil)
-	if got := callInt(t, rt, id, "spin", 1_000_000); got != 1_000_000 {
-		t.Errorf("spin = %d", got)
-	}
-	if imports, _ := rt.Imports(id); len(imports) != 0 {
-		t.Errorf("Imports() shows the reserved import: %v", imports)
+	id := load(t, rt, "spin", nil)
+	_, err := rt.CallJSON(ctx, id, "recurse", 0)
+	wantErr(t, err, []error{wasm.ErrStackOverflow, wasm.ErrLimit}, "recurse")
+	if got := callInt(t, rt, id, "add", 2, 3); got != 5 {
+		t.Errorf("add after a stack overflow = %d", got)
 	}
 }
 
-// A module without fuel is stopped by wazero, which closes it; the runtime
-// replaces it with a fresh instance, so the script answers again, state reset.
-func TestTimeLimitWithoutFuel(t *testing.T) {
-	rt := newRuntime(t, wasm.Limits{MaxExecutionTime: 50 * time.Millisecond})
-	id := load(t, rt, "json_state", nil)
-	f, err := rt.Func(id, "forever")
+// A call stops over time within a bound of its deadline. The bound here is
+// generous, for loaded test machines; BenchmarkTimeoutOverrun measures it.
+func TestTimeLimitOverrun(t *testing.T) {
+	const limit = 20 * time.Millisecond
+	rt := newRuntime(t, wasm.Limits{MaxExecutionTime: limit})
+	id := load(t, rt, "spin", nil)
+	start := time.Now()
+	_, err := rt.CallJSON(ctx, id, "forever")
+	elapsed := time.Since(start)
+	wantErr(t, err, []error{wasm.ErrTimeout}, "forever")
+	if elapsed < limit || elapsed > limit+500*time.Millisecond {
+		t.Errorf("a call with a %v limit stopped after %v", limit, elapsed)
+	}
+}
+
+// A call stopped by a limit leaves the state it wrote: count adds to a counter
+// one iteration at a time. Under an instruction budget where it stops is
+// deterministic.
+func TestInterruptedState(t *testing.T) {
+	progress := func() int {
+		rt := newRuntime(t, wasm.Limits{MaxInstructions: 10_000})
+		id := load(t, rt, "spin", nil)
+		_, err := rt.CallJSON(ctx, id, "count", 1_000_000)
+		wantErr(t, err, []error{wasm.ErrInstructionLimit}, "count")
+		return callInt(t, rt, id, "get")
+	}
+	first := progress()
+	if first <= 0 || first >= 1_000_000 {
+		t.Fatalf("after the interrupted call the counter is %d, want partial progress", first)
+	}
+	for range 3 {
+		if got := progress(); got != first {
+			t.Errorf("the interrupted call stopped at %d, and at %d in another run", got, first)
+		}
+	}
+}
+
+// usage returns a script's Usage, failing the test on error.
+func usage(t testing.TB, rt *wasm.Runtime, id wasm.ScriptID) wasm.Usage {
+	t.Helper()
+	u, err := rt.Usage(id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return u
+}
+
+// fuelOf runs fn once on a fresh script with limits and returns its fuel.
+func fuelOf(t *testing.T, lim wasm.Limits, fn string, args ...any) uint64 {
+	t.Helper()
+	rt := newRuntime(t, lim)
+	id := load(t, rt, "spin", nil)
+	call(t, rt, id, fn, args...)
+	return usage(t, rt, id).LastFuel
+}
+
+// The fuel of a call depends only on the module and its input: not on the run,
+// the runtime, or how the budget is sliced.
+func TestFuelDeterministic(t *testing.T) {
+	limits := []wasm.Limits{
+		{MaxExecutionTime: time.Minute},
+		{MaxInstructions: 1 << 40},
+		{MaxInstructions: 1 << 40, MaxExecutionTime: time.Minute, MaxMemoryBytes: 1 << 20},
+	}
+	for _, n := range []int{0, 10, 100_000} {
+		want := fuelOf(t, limits[0], "spin", n)
+		for _, lim := range limits {
+			for range 2 {
+				if got := fuelOf(t, lim, "spin", n); got != want {
+					t.Errorf("spin(%d) under %+v used %d, and %d in another run", n, lim, got, want)
+				}
+			}
+		}
+	}
+	// spin(n) runs 9 instructions per iteration (see internal/meter's cost model).
+	a, b := fuelOf(t, limits[0], "spin", 1000), fuelOf(t, limits[0], "spin", 2000)
+	if b-a != 9*1000 {
+		t.Errorf("spin(2000) - spin(1000) = %d units, want 9 per iteration", b-a)
+	}
+}
+
+// MaxInstructions is exact: a budget of exactly the fuel a call uses lets it
+// finish, one unit less stops it, whether the budget fits one slice of fuel or
+// takes many.
+func TestInstructionLimitExact(t *testing.T) {
+	for _, n := range []int{10, 1000, 100_000} {
+		need := fuelOf(t, wasm.Limits{MaxExecutionTime: time.Minute}, "spin", n)
+		for _, tt := range []struct {
+			budget uint64
+			ok     bool
+		}{{need, true}, {need - 1, false}} {
+			rt := newRuntime(t, wasm.Limits{MaxInstructions: tt.budget})
+			id := load(t, rt, "spin", nil)
+			_, err := rt.CallJSON(ctx, id, "spin", n)
+			if (err == nil) != tt.ok {
+				t.Errorf("spin(%d) needs %d, with a budget of %d: %v", n, need, tt.budget, err)
+			}
+			if !tt.ok && !errors.Is(err, wasm.ErrInstructionLimit) {
+				t.Errorf("spin(%d) over budget: %v, want ErrInstructionLimit", n, err)
+			}
+		}
+	}
+}
+
+// Usage counts every metered call and its fuel, and nothing for an unmetered
+// script.
+func TestUsage(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{MaxInstructions: 100_000})
+	id := load(t, rt, "spin", nil)
+	if u := usage(t, rt, id); u != (wasm.Usage{Metered: true}) {
+		t.Errorf("Usage before any call = %+v", u)
+	}
+	call(t, rt, id, "spin", 10)
+	small := usage(t, rt, id).LastFuel
+	call(t, rt, id, "spin", 1000)
+	big := usage(t, rt, id).LastFuel
+	if _, err := rt.CallJSON(ctx, id, "forever"); !errors.Is(err, wasm.ErrInstructionLimit) {
+		t.Fatalf("forever: %v", err)
+	}
+	u := usage(t, rt, id)
+	if u.Calls != 3 || small == 0 || big <= small || u.LastFuel <= 100_000 || u.MaxFuel != u.LastFuel ||
+		u.TotalFuel != small+big+u.LastFuel {
+		t.Errorf("Usage = %+v after spin(10) = %d, spin(1000) = %d and a runaway", u, small, big)
+	}
+	// A reload keeps the totals.
+	if err := rt.ReloadModule(ctx, id, guest.Bytes("spin")); err != nil {
+		t.Fatal(err)
+	}
+	call(t, rt, id, "spin", 10)
+	if got := usage(t, rt, id); got.Calls != 4 || got.TotalFuel != u.TotalFuel+small {
+		t.Errorf("Usage after a reload and spin(10) = %+v, was %+v", got, u)
+	}
+
+	plain := load(t, rt, "add_v1", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxMemoryBytes: 1 << 20}})
+	call(t, rt, plain, "add", 1, 2)
+	if u := usage(t, rt, plain); u != (wasm.Usage{}) {
+		t.Errorf("Usage of an unmetered script = %+v", u)
+	}
+	_, err := rt.Usage(99)
+	wantErr(t, err, []error{wasm.ErrNotFound})
+}
+
+// A metered call stops when its context ends; an unmetered one is not watched.
+func TestContextStopsMeteredCall(t *testing.T) {
 	tests := []struct {
 		name string
-		run  func() error
+		ctx  func() (context.Context, context.CancelFunc)
+		want []error
 	}{
-		{"CallJSON", func() error { _, err := rt.CallJSON(ctx, id, "forever"); return err }},
-		{"Func", func() error { return f.Call(ctx, nil) }},
+		{"cancel", func() (context.Context, context.CancelFunc) {
+			c, cancel := context.WithCancel(ctx)
+			time.AfterFunc(5*time.Millisecond, cancel)
+			return c, cancel
+		}, []error{context.Canceled}},
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(ctx, 5*time.Millisecond)
+		}, []error{context.DeadlineExceeded, wasm.ErrTimeout}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			call(t, rt, id, "set_state", map[string]int{"counter": 1})
-			wantErr(t, tt.run(), []error{wasm.ErrTimeout, wasm.ErrLimit}, "json_state", "forever")
-			if got := call(t, rt, id, "get_state"); got != `{"counter":0}` {
-				t.Errorf("state after the timeout = %s, want the default", got)
-			}
-			if got := callInt(t, rt, id, "div", 8, 2); got != 4 {
-				t.Errorf("div(8, 2) after the timeout = %d", got)
+			rt := newRuntime(t, wasm.Limits{MaxExecutionTime: time.Hour})
+			id := load(t, rt, "spin", nil)
+			c, cancel := tt.ctx()
+			defer cancel()
+			_, err := rt.CallJSON(c, id, "forever")
+			wantErr(t, err, tt.want, "forever")
+			if got := callInt(t, rt, id, "bump"); got != 1 {
+				t.Errorf("bump after the cancelled call = %d", got)
 			}
 		})
 	}
+}
 
-	cctx, cancel := context.WithCancel(ctx)
-	go func() { time.Sleep(5 * time.Millisecond); cancel() }()
-	limited := load(t, rt, "json_state", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxExecutionTime: time.Hour}})
-	_, err = rt.CallJSON(cctx, limited, "forever")
-	wantErr(t, err, []error{context.Canceled}, "forever")
-	call(t, rt, limited, "get_state")
+// A script that hits a limit, even continuously and from several goroutines,
+// leaves other scripts and their state alone.
+func TestLimitsIsolated(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	runaway := load(t, rt, "spin", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxExecutionTime: 2 * time.Millisecond}})
+	budgeted := load(t, rt, "spin", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxInstructions: 50_000}})
+	calm := load(t, rt, "spin", nil)
+
+	const workers, iterations = 3, 20
+	errs := make(chan error, 2*workers*iterations)
+	done := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range iterations {
+				if _, err := rt.CallJSON(ctx, runaway, "forever"); !errors.Is(err, wasm.ErrTimeout) {
+					errs <- err
+				}
+				if _, err := rt.CallJSON(ctx, budgeted, "recurse", 0); !errors.Is(err, wasm.ErrInstructionLimit) {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := 1; i <= 200; i++ {
+		if got := callInt(t, rt, calm, "bump"); got != i {
+			t.Fatalf("bump #%d of the calm script = %d", i, got)
+		}
+	}
+	for range workers {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Errorf("a limited script returned %v", err)
+	}
+	if u := usage(t, rt, budgeted); u.Calls != workers*iterations {
+		t.Errorf("Usage counted %d calls of the budgeted script, want %d", u.Calls, workers*iterations)
+	}
+	if got := callInt(t, rt, calm, "get"); got != 200 {
+		t.Errorf("the calm script's counter = %d, want 200", got)
+	}
+}
+
+// A module the instrumenter cannot handle fails to load with the reason; it is
+// never run unmetered.
+func TestMeterRejects(t *testing.T) {
+	// One function whose body is the opcode 0xfd 0x1ff (no such SIMD instruction).
+	unknown := []byte{0, 'a', 's', 'm', 1, 0, 0, 0,
+		1, 4, 1, 0x60, 0, 0, // type () -> ()
+		3, 2, 1, 0, // one function of type 0
+		10, 7, 1, 5, 0, 0xfd, 0xff, 0x03, 0x0b, // its body
+	}
+	rt := newRuntime(t, wasm.Limits{MaxInstructions: 1000})
+	_, err := rt.Load(ctx, "odd.wasm", unknown, nil)
+	wantErr(t, err, []error{wasm.ErrCompile, meter.ErrUnknownOpcode}, "odd.wasm", "function 0", "unknown opcode 0xfd 0x1ff")
+}
+
+// The names the instrumentation adds are the runtime's: a module may not use
+// them, and a metered script's introspection does not show them.
+func TestReservedNames(t *testing.T) {
+	instrumented, _, err := meter.Instrument(guest.Bytes("spin"), meter.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1000}} {
+		rt := newRuntime(t, lim)
+		_, err := rt.Load(ctx, "twice", instrumented, nil)
+		wantErr(t, err, []error{wasm.ErrInstantiate}, "twice", "hotscript.refuel", "reserved")
+	}
+
+	rt := newRuntime(t, wasm.Limits{MaxInstructions: 1000})
+	id := load(t, rt, "spin", nil)
+	imports, _ := rt.Imports(id)
+	exports, _ := rt.Exports(id)
+	plain, err := wasm.Inspect(ctx, guest.Bytes("spin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imports) != 0 || !equalInfos(exports, plain.Exports) {
+		t.Errorf("a metered script shows imports %v and exports %v, want none and %v", imports, exports, plain.Exports)
+	}
+	inspected, err := wasm.Inspect(ctx, instrumented)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inspected.Imports) != 0 || !equalInfos(inspected.Exports, plain.Exports) {
+		t.Errorf("Inspect of an instrumented module shows imports %v and exports %v", inspected.Imports, inspected.Exports)
+	}
+}
+
+func equalInfos(a, b []wasm.FuncInfo) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].String() != b[i].String() {
+			return false
+		}
+	}
+	return true
 }
 
 func TestLimitsValidation(t *testing.T) {

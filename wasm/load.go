@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -29,6 +30,7 @@ type script struct {
 	id     ScriptID
 	name   string
 	limits Limits
+	usage  usage
 	cur    atomic.Pointer[instance] // nil once unloaded or closed
 	swap   sync.Mutex               // serializes commits, unload and close
 }
@@ -145,7 +147,8 @@ func (rt *Runtime) liveCode(id ScriptID, op string) (*code, error) {
 
 func idName(id ScriptID) string { return "script " + strconv.FormatUint(uint64(id), 10) }
 
-// newInstance compiles (or reuses) and instantiates a module for script s.
+// newInstance instruments (for a metered script), compiles (or reuses) and
+// instantiates a module for script s.
 func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []byte) (*instance, error) {
 	fail := func(kind, err error) (*instance, error) {
 		return nil, &Error{Op: op, Script: s.name, Kind: kind, Err: err}
@@ -154,17 +157,16 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 	if err != nil {
 		return fail(ErrCompile, err)
 	}
-	metered := scan.metered()
-	if s.limits.MaxInstructions > 0 && !metered {
-		return fail(errors.ErrUnsupported, errors.New("MaxInstructions needs a module instrumented with fuel (internal/meter)"))
+	if err := scan.reserved(); err != nil {
+		return fail(ErrInstantiate, err)
 	}
-	eng, err := rt.engine(ctx, s.limits.guarded(metered))
+	eng, err := rt.engine(ctx)
 	if errors.Is(err, ErrClosed) {
 		return fail(ErrClosed, nil)
 	} else if err != nil {
 		return fail(ErrInstantiate, err)
 	}
-	c, err := rt.cache.acquire(ctx, eng, b, scan)
+	c, err := rt.cache.acquire(ctx, eng, b, s.limits.metered())
 	if errors.Is(err, ErrClosed) {
 		return fail(ErrClosed, nil)
 	} else if err != nil {
@@ -186,27 +188,30 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	if err := checkMemory(s.limits, c.scan); err != nil {
 		return fail(ErrMemoryLimit, err, nil)
 	}
-	inst := &instance{s: s, code: c, lim: newLimiter(s.limits, c.scan.metered())}
+	inst := &instance{s: s, code: c, lim: newLimiter(s.limits, &s.usage)}
 	inst.caller.inst = inst
 
 	ictx := context.WithValue(inst.lim.instantiateContext(ctx), startingKey{}, inst)
 	if inst.lim != nil {
-		ictx = inst.lim.begin(ictx)
+		inst.lim.begin() // start functions run under the limits of a call
 	}
 	mod, err := c.eng.rt.InstantiateModule(ictx, c.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
-	if inst.lim != nil {
-		inst.lim.end()
+	if err == nil && inst.lim != nil {
+		if err := inst.lim.end(false); err != nil { // the start functions finished over budget
+			_ = mod.Close(ctx)
+			return fail(ErrInstantiate, err, nil)
+		}
 	}
 	if err != nil {
 		kind, why, trace := classify(err)
 		if kind != ErrTrap && kind != nil {
 			why = fmt.Errorf("%w: %w", kind, why)
 		}
-		return fail(ErrInstantiate, why, nameFrames(trace, c.names))
+		return fail(ErrInstantiate, why, c.frames.rewrite(trace))
 	}
 	inst.mod = mod
-	if c.scan.metered() {
+	if inst.lim != nil && c.scan.metered() {
 		if err := setupFuel(inst); err != nil {
 			_ = mod.Close(ctx)
 			return fail(ErrInstantiate, err, nil)
@@ -235,8 +240,8 @@ func (inst *instance) exportWith(name string, sig FuncInfo) *export {
 // message before anything is instantiated.
 func (rt *Runtime) link(c *code) error {
 	for _, imp := range c.scan.imports {
-		if imp.kind != kindFunc {
-			return fmt.Errorf("imports the %s %s.%s: the runtime provides only functions", kindName(imp.kind), imp.module, imp.name)
+		if imp.Kind != meter.KindFunc {
+			return fmt.Errorf("imports the %v %s.%s: the runtime provides only functions", imp.Kind, imp.Module, imp.Name)
 		}
 	}
 	for _, f := range c.imports {
@@ -246,8 +251,6 @@ func (rt *Runtime) link(c *code) error {
 			return fmt.Errorf("missing host function %s.%s, imported as %s", f.Module, f.Name, f)
 		case !def.sameSignature(f):
 			return fmt.Errorf("host function %s is imported as %s", def, f)
-		case f.Module == reservedModule && !c.scan.metered():
-			return fmt.Errorf("imports %s but does not export the global %q", f, fuelGlobal)
 		}
 	}
 	return nil

@@ -2,7 +2,6 @@ package wasm
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -15,11 +14,11 @@ import (
 type Runtime struct {
 	limits Limits
 
-	mu      sync.Mutex // guards the fields below and writes to scripts
-	hosts   []hostDef
-	linked  map[string]FuncInfo // "module.name" -> signature, built when sealed
-	sealed  bool                // a load happened; hosts are final
-	engines [2]*engine          // indexed by guarded
+	mu     sync.Mutex // guards the fields below and writes to scripts
+	hosts  []hostDef
+	linked map[string]FuncInfo // "module.name" -> signature, built when sealed
+	sealed bool                // a load happened; hosts are final
+	eng    *engine             // created by the first load
 
 	closed  atomic.Bool
 	nextID  atomic.Uint64
@@ -28,12 +27,9 @@ type Runtime struct {
 	live    sync.Map // api.Module -> *instance, for host functions
 }
 
-// engine is one wazero runtime with the host modules instantiated in it. There are
-// at most two: the default one, and one whose code checks for interruption, for
-// scripts with a time limit and no fuel instrumentation (see Limits).
+// engine is the wazero runtime with the host modules instantiated in it.
 type engine struct {
-	rt      wazero.Runtime
-	guarded bool
+	rt wazero.Runtime
 }
 
 // NewRuntime returns a runtime whose scripts get limits unless they are loaded with
@@ -57,7 +53,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	rt.closed.Store(true)
-	engines := rt.engines
+	eng := rt.eng
 	rt.mu.Unlock()
 
 	for _, s := range *rt.scripts.Load() {
@@ -65,41 +61,34 @@ func (rt *Runtime) Close(ctx context.Context) error {
 			s.retire()
 		}
 	}
-	var errs []error
-	for _, e := range engines {
-		if e != nil {
-			errs = append(errs, e.rt.Close(ctx))
-		}
+	var err error
+	if eng != nil {
+		err = eng.rt.Close(ctx)
 	}
 	rt.cache.close()
 	rt.live.Clear()
-	return errors.Join(errs...)
+	return err
 }
 
-// engine returns the engine for guarded or unguarded code, creating it on first
-// use. The first call seals the host function definitions.
-func (rt *Runtime) engine(ctx context.Context, guarded bool) (*engine, error) {
+// engine returns the engine, creating it on first use. The first call seals the
+// host function definitions.
+func (rt *Runtime) engine(ctx context.Context) (*engine, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed.Load() {
 		return nil, ErrClosed
 	}
 	rt.seal()
-	i := 0
-	if guarded {
-		i = 1
+	if rt.eng != nil {
+		return rt.eng, nil
 	}
-	if e := rt.engines[i]; e != nil {
-		return e, nil
-	}
-	cfg := wazero.NewRuntimeConfig().WithCloseOnContextDone(guarded)
-	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	r := wazero.NewRuntime(ctx)
 	if err := rt.instantiateHosts(ctx, r); err != nil {
 		_ = r.Close(ctx)
 		return nil, err
 	}
-	rt.engines[i] = &engine{rt: r, guarded: guarded}
-	return rt.engines[i], nil
+	rt.eng = &engine{rt: r}
+	return rt.eng, nil
 }
 
 // script returns the script with the given ID.

@@ -99,7 +99,6 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 	}
 	if migrate != nil {
 		if err := runMigrate(ctx, migrate, old, next); err != nil {
-			old.restartIfClosed(ctx)
 			old.mu.Unlock()
 			next.close(ctx)
 			return &Error{Op: op, Script: s.name, Kind: ErrMigrate, Err: err}
@@ -122,13 +121,7 @@ func runMigrate(ctx context.Context, migrate MigrateFunc, old, next *instance) (
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	if err := migrate(ctx, o, n); err != nil {
-		return err
-	}
-	if next.mod.IsClosed() {
-		return fmt.Errorf("the staged instance was closed by a timeout during migrate")
-	}
-	return nil
+	return migrate(ctx, o, n)
 }
 
 // Discard drops the staged module. It is idempotent, and a no-op after Commit.

@@ -17,7 +17,7 @@
 //	grow (C)                            grows its memory on request
 //	numbers (C)                         i64, f32 and f64 functions
 //	multi                               several results, NaN and Inf, a (ptr, len) result, a global export
-//	metered                             a hand-instrumented module speaking the hotscript.refuel fuel protocol
+//	spin                                plain loops, a runaway loop and recursion, a sum loop: limit tests and benchmarks
 package guest
 
 import (

@@ -12,7 +12,7 @@ import (
 func TestBytes(t *testing.T) {
 	magic := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 	names := guest.Names()
-	for _, want := range []string{"counter_v1", "add_v2", "json_state", "numbers", "grow", "metered"} {
+	for _, want := range []string{"counter_v1", "add_v2", "json_state", "numbers", "grow", "spin"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("Names() = %v, missing %q", names, want)
 		}

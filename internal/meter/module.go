@@ -39,8 +39,11 @@ type section struct {
 // splitSections checks the header and the order of sections and returns
 // them in order.
 func splitSections(wasm []byte) ([]section, error) {
-	if len(wasm) < len(header) || !bytes.Equal(wasm[:4], header[:4]) {
-		return nil, errorf(ErrMalformed, "not a WebAssembly binary (bad magic)")
+	if len(wasm) < len(header) {
+		return nil, errorf(ErrMalformed, "truncated header: %d bytes, where a module starts with 8 (\\0asm and version 1)", len(wasm))
+	}
+	if !bytes.Equal(wasm[:4], header[:4]) {
+		return nil, errorf(ErrMalformed, "not a WebAssembly binary: bad magic in the header % x", wasm[:4])
 	}
 	if !bytes.Equal(wasm[4:8], header[4:]) {
 		return nil, errorf(ErrMalformed, "unsupported binary version % x", wasm[4:8])
