@@ -45,6 +45,30 @@ func stallVersions(n int) [][]byte {
 	return out
 }
 
+// call makes one call, records how long it took, and waits for the next period.
+func (w *waits) call(b *testing.B, wait func(start time.Time), call func() error) {
+	start := time.Now()
+	if err := call(); err != nil {
+		b.Fatal(err)
+	}
+	*w = append(*w, time.Since(start))
+	wait(start)
+}
+
+// callUntil calls, one period apart, until done is closed, then once more: the
+// first call after a reload is committed.
+func (w *waits) callUntil(b *testing.B, done <-chan struct{}, wait func(start time.Time), call func() error) {
+	for {
+		select {
+		case <-done:
+			w.call(b, wait, call)
+			return
+		default:
+			w.call(b, wait, call)
+		}
+	}
+}
+
 const framePeriod = 100 * time.Microsecond
 
 // pacings space the calls of the stall benchmark 100 µs apart. "sleep" is how a
@@ -83,10 +107,8 @@ func BenchmarkReloadStall(b *testing.B) {
 		callsPerReload := 250
 		b.Run("host/"+pacing.name, func(b *testing.B) {
 			h := newTestHost(b, Config{EventBuffer: 1})
-			s, err := h.LoadBytes(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := mustLoad(b, h, "big.wasm", synth.Module(synth.Config{}), nil)
+			call := func() error { _, err := h.Call(ctx, s, "add", 1, 2); return err }
 			var w waits
 			var swap, maxSwap time.Duration
 			n := 0
@@ -94,19 +116,7 @@ func BenchmarkReloadStall(b *testing.B) {
 			for b.Loop() {
 				p := h.ReloadAsync(ctx, s, versions[n%len(versions)])
 				n++
-				for done := false; !done; {
-					select {
-					case <-p.Done():
-						done = true
-					default:
-					}
-					start := time.Now()
-					if _, err := h.Call(ctx, s, "add", 1, 2); err != nil {
-						b.Fatal(err)
-					}
-					w = append(w, time.Since(start))
-					pacing.wait(start)
-				}
+				w.callUntil(b, p.Done(), pacing.wait, call)
 				if err := p.Err(); err != nil {
 					b.Fatal(err)
 				}
@@ -122,81 +132,70 @@ func BenchmarkReloadStall(b *testing.B) {
 			// The same background compiles with no host and no reload: calls to
 			// an untouched script, to tell the machine's own hiccups (scheduling
 			// under load, GC) from stalls the host causes.
-			rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close(ctx)
-			id, err := rt.Load(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			rt, id := bigScript(b)
+			call := func() error { _, err := rt.CallJSON(ctx, id, "add", 1, 2); return err }
 			other := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
 			defer other.Close(ctx)
 			var w waits
 			n := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				done := make(chan error, 1)
+				compiled, errc := make(chan struct{}), make(chan error, 1)
 				go func(bin []byte) {
+					defer close(compiled)
 					cm, err := other.CompileModule(ctx, bin)
 					if err == nil {
 						err = cm.Close(ctx)
 					}
-					done <- err
+					errc <- err
 				}(versions[n%len(versions)])
 				n++
-				for finished := false; !finished; {
-					select {
-					case err := <-done:
-						if err != nil {
-							b.Fatal(err)
-						}
-						finished = true
-					default:
-					}
-					start := time.Now()
-					if _, err := rt.CallJSON(ctx, id, "add", 1, 2); err != nil {
-						b.Fatal(err)
-					}
-					w = append(w, time.Since(start))
-					pacing.wait(start)
+				w.callUntil(b, compiled, pacing.wait, call)
+				if err := <-errc; err != nil {
+					b.Fatal(err)
 				}
 			}
 			w.report(b, n)
 		})
 		b.Run("raw-on-caller/"+pacing.name, func(b *testing.B) {
-			rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close(ctx)
-			id, err := rt.Load(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
-			if err != nil {
-				b.Fatal(err)
+			rt, id := bigScript(b)
+			call := func() error { _, err := rt.CallJSON(ctx, id, "add", 1, 2); return err }
+			var next []byte
+			reloadAndCall := func() error {
+				if err := rt.ReloadModule(ctx, id, next); err != nil {
+					return err
+				}
+				return call()
 			}
 			var w waits
 			n := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				for i := range callsPerReload {
-					start := time.Now()
-					if i == 0 {
-						if err := rt.ReloadModule(ctx, id, versions[n%len(versions)]); err != nil {
-							b.Fatal(err)
-						}
-						n++
-					}
-					if _, err := rt.CallJSON(ctx, id, "add", 1, 2); err != nil {
-						b.Fatal(err)
-					}
-					w = append(w, time.Since(start))
-					pacing.wait(start)
+				next = versions[n%len(versions)]
+				n++
+				w.call(b, pacing.wait, reloadAndCall)
+				for range callsPerReload - 1 {
+					w.call(b, pacing.wait, call)
 				}
 			}
 			w.report(b, n)
 		})
 	}
+}
+
+// bigScript returns a wasm runtime (closed with b) with a default synth module loaded.
+func bigScript(b *testing.B) (*wasm.Runtime, wasm.ScriptID) {
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(ctx) })
+	id, err := rt.Load(ctx, "big.wasm", synth.Module(synth.Config{}), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rt, id
 }
 
 // BenchmarkReloadCached reloads bytes the wasm runtime has compiled before
@@ -206,10 +205,7 @@ func BenchmarkReloadCached(b *testing.B) {
 	versions := [][]byte{guest.Bytes("counter_v1"), guest.Bytes("counter_v2")}
 	b.Run("host", func(b *testing.B) {
 		h := newTestHost(b, Config{EventBuffer: 1})
-		s, err := h.LoadBytes(ctx, "counter.wasm", versions[0], nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := mustLoad(b, h, "counter.wasm", versions[0], nil)
 		i := 0
 		b.ReportAllocs()
 		for b.Loop() {
@@ -254,10 +250,7 @@ func BenchmarkRevert(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			h := newTestHost(b, Config{EventBuffer: 1, Migration: tc.policy})
-			s, err := h.LoadBytes(ctx, "s.wasm", tc.v1, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := mustLoad(b, h, "s.wasm", tc.v1, nil)
 			var revert time.Duration
 			b.ReportAllocs()
 			for b.Loop() {
@@ -295,10 +288,7 @@ func BenchmarkCall(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			h := newTestHost(b, Config{})
-			s, err := h.LoadBytes(ctx, tc.file, tc.code, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := mustLoad(b, h, tc.file, tc.code, nil)
 			var engineCall func() error
 			switch u := s.u.(type) {
 			case *wasmUnit:

@@ -29,9 +29,8 @@ type Limits struct {
 	// and table growth the lua package can bound).
 	MaxMemoryBytes uint64
 	// MaxInstructions is a deterministic instruction budget per call: Lua VM
-	// instructions, or the fuel of a WASM module instrumented by internal/meter
-	// (package wasm refuses to load an uninstrumented module under this limit,
-	// with an error matching errors.ErrUnsupported).
+	// instructions, or WebAssembly instructions, which package wasm counts by
+	// instrumenting the module when it loads it under this limit.
 	MaxInstructions uint64
 	// MaxExecutionTime is a wall-clock budget per call.
 	MaxExecutionTime time.Duration

@@ -43,10 +43,7 @@ func TestConfigRuntimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := h.LoadBytes(ctx, "log.wasm", guest.Bytes("log_v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustLoad(t, h, "log.wasm", guest.Bytes("log_v1"), nil)
 	call(t, h, s, "run")
 	if err := h.Reload(ctx, s, guest.Bytes("log_v2")); err != nil {
 		t.Fatal(err)
@@ -74,10 +71,7 @@ func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	h := newTestHost(t, Config{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, nil))})
-	s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
 	h.Reload(ctx, s, guest.Bytes("counter_v2"))
 	h.Reload(ctx, s, []byte("junk"))
 	mu.Lock()
@@ -109,10 +103,7 @@ func TestLimitsReachTheEngines(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{Limits: Limits{MaxInstructions: 100_000}})
 	loop := []byte("return { spin = function() while true do end end, ok = function() return 1 end }")
-	tight, err := h.LoadBytes(ctx, "tight.lua", loop, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tight := mustLoad(t, h, "tight.lua", loop, nil)
 	if _, err := h.Call(ctx, tight, "spin"); !errors.Is(err, lua.ErrInstructionLimit) {
 		t.Errorf("spin under Config.Limits = %v, want lua.ErrInstructionLimit", err)
 	}
@@ -127,7 +118,8 @@ func TestLimitsReachTheEngines(t *testing.T) {
 	if _, err := h.Call(ctx, timed, "forever"); !errors.Is(err, wasm.ErrTimeout) {
 		t.Errorf("forever under ScriptOptions.Limits = %v, want wasm.ErrTimeout", err)
 	}
-	if _, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("an uninstrumented module under MaxInstructions = %v, want errors.ErrUnsupported", err)
+	metered := mustLoad(t, h, "spin.wasm", guest.Bytes("spin"), nil) // Config.Limits: the wasm runtime meters it
+	if _, err := h.Call(ctx, metered, "count", 1_000_000_000); !errors.Is(err, wasm.ErrInstructionLimit) {
+		t.Errorf("count(1e9) under Config.Limits = %v, want wasm.ErrInstructionLimit", err)
 	}
 }

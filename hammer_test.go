@@ -19,14 +19,8 @@ func TestHammerClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := h.LoadBytes(ctx, "c.lua", []byte("return { n = 0, tick = function() return 1 end }"), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
+		l := mustLoad(t, h, "c.lua", []byte("return { n = 0, tick = function() return 1 end }"), nil)
 		versions := [][]byte{guest.Bytes("counter_v1"), guest.Bytes("counter_v2")}
 		var wg sync.WaitGroup
 		var closed atomic.Bool

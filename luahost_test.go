@@ -2,7 +2,6 @@ package hotscript
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -45,28 +44,12 @@ func TestLuaReloadRollsBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newTestHost(t, Config{})
-			s, err := h.LoadBytes(ctx, "enemy.lua", []byte(enemyLua),
+			s := mustLoad(t, h, "enemy.lua", enemyLua,
 				&ScriptOptions{Limits: tt.limits, Contract: &Contract{Exports: []string{"update", "fire"}}})
-			if err != nil {
-				t.Fatal(err)
-			}
 			call(t, h, s, "update", 0.016)
 			call(t, h, s, "fire", 7)
 			before := call(t, h, s, "state")
-			err = h.Reload(ctx, s, []byte(tt.next))
-			for _, w := range tt.want {
-				if !errors.Is(err, w) {
-					t.Errorf("Reload error %v does not match %v", err, w)
-				}
-			}
-			if tt.want == nil && err != nil {
-				t.Fatalf("Reload: %v", err)
-			}
-			for _, m := range append(tt.message, "enemy.lua") {
-				if err != nil && !strings.Contains(err.Error(), m) {
-					t.Errorf("error %q lacks %q", err, m)
-				}
-			}
+			checkReloadErr(t, h.Reload(ctx, s, []byte(tt.next)), tt.want, append(tt.message, "enemy.lua"))
 			if after := call(t, h, s, "state"); after != before {
 				t.Errorf("state %s after the reload, want %s", after, before)
 			}
@@ -88,10 +71,7 @@ func TestLuaReloadRollsBack(t *testing.T) {
 func TestLuaRevertAndDiff(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
-	s, err := h.LoadBytes(ctx, "enemy.lua", []byte(enemyLua), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustLoad(t, h, "enemy.lua", []byte(enemyLua), nil)
 	call(t, h, s, "update", 1)
 	if err := h.Reload(ctx, s, []byte(enemyLuaV2("function M.jump() end"))); err != nil {
 		t.Fatal(err)

@@ -20,13 +20,32 @@ func newFakeHost(t *testing.T, cfg Config) (*Host, *fakeEngine) {
 	return h, e
 }
 
-func mustLoad(t *testing.T, h *Host, name, code string, opts *ScriptOptions) *Script {
+func mustLoad[C string | []byte](t testing.TB, h *Host, name string, code C, opts *ScriptOptions) *Script {
 	t.Helper()
 	s, err := h.LoadBytes(context.Background(), name, []byte(code), opts)
 	if err != nil {
 		t.Fatalf("LoadBytes(%s): %v", name, err)
 	}
 	return s
+}
+
+// checkReloadErr checks a reload's error: it matches every error of want (nil:
+// the reload must have committed) and its text contains each of message.
+func checkReloadErr(t *testing.T, err error, want []error, message []string) {
+	t.Helper()
+	if want == nil && err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	for _, w := range want {
+		if !errors.Is(err, w) {
+			t.Errorf("Reload error %v does not match %v", err, w)
+		}
+	}
+	for _, m := range message {
+		if err != nil && !strings.Contains(err.Error(), m) {
+			t.Errorf("error %q lacks %q", err, m)
+		}
+	}
 }
 
 func callInt(t *testing.T, h *Host, s *Script, fn string) int {

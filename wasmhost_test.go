@@ -65,31 +65,15 @@ func TestWASMReloadRollsBack(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newTestHost(t, Config{Migration: MigrateExports})
-			s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"),
+			s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"),
 				&ScriptOptions{Contract: enemyContract, Limits: tt.limits})
-			if err != nil {
-				t.Fatal(err)
-			}
 			for range 3 {
 				call(t, h, s, "update", 0.016)
 			}
 			call(t, h, s, "fire")
 			before := call(t, h, s, "get_state")
 
-			err = h.Reload(ctx, s, tt.next)
-			for _, w := range tt.want {
-				if !errors.Is(err, w) {
-					t.Errorf("Reload error %v does not match %v", err, w)
-				}
-			}
-			if tt.want == nil && err != nil {
-				t.Fatalf("Reload: %v", err)
-			}
-			for _, m := range append(tt.message, "enemy.wasm") {
-				if err != nil && !strings.Contains(err.Error(), m) {
-					t.Errorf("error %q lacks %q", err, m)
-				}
-			}
+			checkReloadErr(t, h.Reload(ctx, s, tt.next), tt.want, append(tt.message, "enemy.wasm"))
 			after := call(t, h, s, "get_state")
 			if after != before {
 				t.Errorf("state %s after the reload, want %s", after, before)
@@ -145,10 +129,7 @@ func TestWASMMigrationPolicies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newTestHost(t, Config{World: ecs.NewWorld(), Migration: tt.policy})
-			s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
 			for range 3 {
 				call(t, h, s, "increment")
 			}
@@ -168,10 +149,7 @@ func TestWASMMigrationPolicies(t *testing.T) {
 func TestWASMRevert(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{Migration: MigrateExports})
-	s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
 	call(t, h, s, "fire")
 	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2")); err != nil {
 		t.Fatal(err)
@@ -194,10 +172,7 @@ func TestWASMRevert(t *testing.T) {
 func TestWASMEventContent(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{Migration: MigrateExports})
-	s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
 	if ev := lastEvent(t, h); ev.Kind != Loaded || ev.To != 1 || len(ev.Diff.Exports.Added) == 0 || ev.CompileTime <= 0 {
 		t.Errorf("load event %+v, want v1 with its exports and compile time", ev)
 	}
@@ -224,7 +199,7 @@ func TestWASMEventContent(t *testing.T) {
 	if f, ok := s.Interface().Export("on_reload"); !ok || f.String() != "on_reload() i32" {
 		t.Errorf("Interface().Export(on_reload) = %v, %v; want the committed version's signature", f, ok)
 	}
-	err = h.Reload(ctx, s, guest.Bytes("counter_v1"))
+	err := h.Reload(ctx, s, guest.Bytes("counter_v1"))
 	ev = lastEvent(t, h)
 	// counter_v1 has no set_state, so MigrateExports rejects it; the event still
 	// carries the interface diff.
@@ -244,10 +219,7 @@ func TestWASMEventContent(t *testing.T) {
 func TestWASMStats(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
-	s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
 	for range 5 {
 		call(t, h, s, "increment")
 	}
@@ -268,10 +240,7 @@ func TestWASMReloadStorm(t *testing.T) {
 		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
 			ctx := context.Background()
 			h := newTestHost(t, Config{Swap: mode, EventBuffer: 1})
-			s, err := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for range 4 {
