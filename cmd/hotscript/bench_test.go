@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/internal/synth"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -34,7 +35,10 @@ func BenchmarkSaveToLive(b *testing.B) {
 		name, file string
 		code       func(n int) []byte
 	}{
-		{"wasm", "probe.wasm", versionModule},
+		{"wasm", "probe.wasm", func(n int) []byte {
+			// The smallest module internal/synth writes: version() returns n.
+			return synth.Module(synth.Config{Funcs: 1, Ops: 1, DataBytes: -1, Version: int32(n)})
+		}},
 		{"lua", "probe.lua", func(n int) []byte {
 			return fmt.Appendf(nil, "local M = { frames = 0 }\nfunction M.update(dt) M.frames = M.frames + 1 end\nfunction M.version() return %d end\nreturn M\n", n)
 		}},
@@ -117,33 +121,5 @@ func committedCompileTime(b *testing.B, h *hotscript.Host, script string) time.D
 		case <-timeout:
 			b.Fatal("no committed event within 10s")
 		}
-	}
-}
-
-// versionModule is a WebAssembly module exporting version() -> n, assembled by hand
-// so that every save has different code to compile.
-func versionModule(n int) []byte {
-	code := append([]byte{0x00, 0x41}, sleb128(int64(n))...) // no locals; i32.const n
-	code = append(code, 0x0b)                                // end
-	section := func(id byte, payload ...byte) []byte {
-		return append([]byte{id, byte(len(payload))}, payload...)
-	}
-	m := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
-	m = append(m, section(1, 0x01, 0x60, 0x00, 0x01, 0x7f)...) // type: () -> i32
-	m = append(m, section(3, 0x01, 0x00)...)                   // one function of type 0
-	m = append(m, section(7, append(append([]byte{0x01, 0x07}, "version"...), 0x00, 0x00)...)...)
-	m = append(m, section(10, append([]byte{0x01, byte(len(code))}, code...)...)...)
-	return m
-}
-
-func sleb128(v int64) []byte {
-	var out []byte
-	for {
-		b := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && b&0x40 == 0) || (v == -1 && b&0x40 != 0) {
-			return append(out, b)
-		}
-		out = append(out, b|0x80)
 	}
 }

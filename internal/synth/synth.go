@@ -24,7 +24,7 @@ package synth
 
 // Config describes a generated module. Its zero value is the Default size.
 type Config struct {
-	// Funcs is the number of generated arithmetic functions; 0 means 1500.
+	// Funcs is the number of generated arithmetic functions; 0 means 250.
 	Funcs int
 	// Ops is the number of arithmetic steps in each generated function; 0 means 53.
 	// Each step encodes to 10 bytes.
