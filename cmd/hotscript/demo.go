@@ -78,6 +78,7 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 	world := ecs.NewWorld()
 	out := newPrinter(e.stdout, e.out, dir)
 	out.indent = indent
+	out.showClock(false) // the tour narrates in order; the time of day adds nothing
 	h, closeHost, err := newHost(ctx, hotscript.Config{Swap: hotscript.SwapAtApply, World: world}, out.print)
 	if err != nil {
 		return err
@@ -132,6 +133,7 @@ func (d *demo) keepRunning(ctx context.Context) error {
 		d.say("module's source, enemy.wat, could be edited too).")
 	}
 	d.say("Ctrl-C stops.")
+	d.sc.out.showClock(true) // edits by hand come at any time
 	d.sc.adopt = true
 	d.sc.run(ctx, time.Second/demoTPS, 0, time.Time{}, nil)
 	d.say("Stopped after %s. The scripts stay in %s.", plural(d.sc.frames, "frame"), d.dir)

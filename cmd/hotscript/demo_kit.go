@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -25,8 +26,7 @@ type demo struct {
 
 	wasm, lua *hotscript.Script
 
-	seen []hotscript.Event          // every event the loop delivered
-	next int                        // first event of seen that await has not looked at
+	seen []hotscript.Event          // events the loop delivered that await has not taken
 	want func(hotscript.Event) bool // what await is waiting for
 }
 
@@ -80,6 +80,7 @@ func (d *demo) observe(ev hotscript.Event) bool {
 
 // await runs frames until the reload of script is decided (committed, rejected or
 // reverted) and returns its event. The loop keeps calling the live version meanwhile.
+// Events of other scripts stay for their own await, whichever order they came in.
 func (d *demo) await(ctx context.Context, script string) (hotscript.Event, error) {
 	match := func(ev hotscript.Event) bool {
 		switch ev.Kind {
@@ -92,11 +93,10 @@ func (d *demo) await(ctx context.Context, script string) (hotscript.Event, error
 	defer func() { d.want = nil }()
 	deadline := time.Now().Add(demoWait)
 	for {
-		for ; d.next < len(d.seen); d.next++ {
-			if ev := d.seen[d.next]; match(ev) {
-				d.next++
-				return ev, nil
-			}
+		if i := slices.IndexFunc(d.seen, match); i >= 0 {
+			ev := d.seen[i]
+			d.seen = slices.Delete(d.seen, i, i+1)
+			return ev, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return hotscript.Event{}, err
@@ -135,16 +135,17 @@ func (d *demo) saveBoth(ctx context.Context, wasmFile, luaFile string, want hots
 	return d.saveBothBytes(ctx, demoFile(wasmFile), demoFile(luaFile), want)
 }
 
+// saveBothBytes saves both files at once, as a person saving all open files
+// would, so that both reloads usually land in the same frame.
 func (d *demo) saveBothBytes(ctx context.Context, wasmCode, luaCode []byte, want hotscript.EventKind) error {
-	for _, f := range []struct {
-		s    *hotscript.Script
-		name string
-		code []byte
-	}{{d.wasm, "enemy.wasm", wasmCode}, {d.lua, "enemy.lua", luaCode}} {
-		if err := d.writeFile(f.name, f.code); err != nil {
-			return err
-		}
-		ev, err := d.await(ctx, f.s.Name())
+	if err := d.writeFile("enemy.wasm", wasmCode); err != nil {
+		return err
+	}
+	if err := d.writeFile("enemy.lua", luaCode); err != nil {
+		return err
+	}
+	for _, s := range []*hotscript.Script{d.wasm, d.lua} {
+		ev, err := d.await(ctx, s.Name())
 		if err != nil {
 			return err
 		}

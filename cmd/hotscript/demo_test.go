@@ -112,7 +112,7 @@ func TestDemo(t *testing.T) {
 	t.Run("founding document", func(t *testing.T) {
 		text := s["Why WASM state needs help"]
 		for _, re := range []string{
-			`increment\(\) three times +counter 3 +stored in ScriptState on entity \dv\d`,
+			`increment\(\) three times +counter 3 +copied into an ECS component, ScriptState`,
 			`reload to v2 \(MigrateReset\) +counter 0 `,
 			`set_counter\(ScriptState.Counter\) +counter 3 +restored from the ECS component`,
 			`counter.wasm +v1 -> v2 +committed .* carried nothing`,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -90,7 +91,10 @@ func (d *demo) counterStory(ctx context.Context) error {
 	if err := ecs.Insert(d.world, e, ScriptState{Counter: n3}); err != nil {
 		return err
 	}
-	if err := d.background(ctx, c, func() error { return d.h.Reload(ctx, c, demoFile("counter_v2.wasm")) }); err != nil {
+	err = d.background(ctx, []*hotscript.Script{c}, func(s *hotscript.Script) error {
+		return d.h.Reload(ctx, s, demoFile("counter_v2.wasm"))
+	})
+	if err != nil {
 		return err
 	}
 	n0, err := counter()
@@ -106,7 +110,7 @@ func (d *demo) counterStory(ctx context.Context) error {
 		return err
 	}
 	d.table([][]string{
-		{"increment() three times", fmt.Sprintf("counter %d", n3), fmt.Sprintf("stored in ScriptState on entity %s", e)},
+		{"increment() three times", fmt.Sprintf("counter %d", n3), "copied into an ECS component, ScriptState"},
 		{"reload to v2 (MigrateReset)", fmt.Sprintf("counter %d", n0), "a fresh instance"},
 		{"set_counter(ScriptState.Counter)", fmt.Sprintf("counter %d", back), "restored from the ECS component"},
 	})
@@ -118,13 +122,16 @@ func (d *demo) counterStory(ctx context.Context) error {
 
 func (d *demo) goodChange(ctx context.Context) error {
 	d.title("A good change")
-	d.say("Version 2 runs 5 px a frame, and its files say hp = 150. Saving both files (a")
-	d.say("temporary file renamed over the old one, as editors do); the scene keeps calling")
-	d.say("version 1 while version 2 compiles, and swaps it in between two frames:")
+	d.say("Version 2 runs 5 px a frame, and its files say hp = 150. Both files are saved")
+	d.say("the way editors save (a temporary file renamed over the old one). When saved,")
+	d.say("version 1 had reached:")
 	before, err := d.states(ctx)
 	if err != nil {
 		return err
 	}
+	d.showStates(before, "v1")
+	d.say("The scene keeps calling version 1 while version 2 compiles, then swaps it in")
+	d.say("between two frames:")
 	if err := d.saveBoth(ctx, "enemy_v2.wasm", "enemy_v2.lua", hotscript.Committed); err != nil {
 		return err
 	}
@@ -132,17 +139,15 @@ func (d *demo) goodChange(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.say("Version 1 had reached, when the files were saved:")
-	d.showStates(before, "v1")
-	d.say("The next %d frames, from the state at the swap:", demoFrames)
+	d.say("Version 2's next %d frames:", demoFrames)
 	if err := d.progress(ctx, at, func(*hotscript.Script, enemyState, enemyState) string {
 		return "(kept, not the file's 150)"
 	}); err != nil {
 		return err
 	}
-	d.say("New code: x grows 5 a frame. Kept state: frames and x went on from version 1's")
-	d.say("values instead of starting again from 0, and hp is still 100. Lua carried its")
-	d.say("fields by itself; WASM carried them through get_state and set_state.")
+	d.say("New code: x grows 5 a frame. Kept state: frames and x go on from version 1's")
+	d.say("instead of starting again from 0, and hp is still 100. Lua carried its fields")
+	d.say("by itself; WASM carried them through get_state and set_state.")
 	return nil
 }
 
@@ -150,17 +155,17 @@ func (d *demo) brokenSave(ctx context.Context) error {
 	d.title("A broken save")
 	full := demoFile("enemy_v3.wasm")
 	half := full[:len(full)/2]
-	d.say("enemy.wasm saved half-written (%d of %d bytes), and enemy.lua with a", len(half), len(full))
-	d.say("\"then\" missing:")
-	before, err := d.states(ctx)
-	if err != nil {
-		return err
-	}
+	d.say("Two bad saves: enemy.wasm cut off halfway (%d of %d bytes), and enemy.lua", len(half), len(full))
+	d.say("with a \"then\" missing. Neither gets past staging:")
 	if err := d.saveBothBytes(ctx, half, demoFile("enemy_v3_broken.lua"), hotscript.Rejected); err != nil {
 		return err
 	}
-	d.say("Both rejected; version 2 kept running with its state. The next %d frames:", demoFrames)
-	return d.progress(ctx, before, func(*hotscript.Script, enemyState, enemyState) string { return "(still v2)" })
+	at, err := d.states(ctx)
+	if err != nil {
+		return err
+	}
+	d.say("Version 2 keeps running, its state untouched. The next %d frames:", demoFrames)
+	return d.progress(ctx, at, func(*hotscript.Script, enemyState, enemyState) string { return "(still v2)" })
 }
 
 func (d *demo) fix(ctx context.Context) error {
@@ -188,53 +193,52 @@ func (d *demo) contractBreak(ctx context.Context) error {
 	d.title("A contract break")
 	d.say("Version 4 changes update: in WASM it takes an f64 instead of an f32, in Lua it")
 	d.say("is renamed tick. Both compile, but break the contract, so neither is swapped in:")
-	before, err := d.states(ctx)
-	if err != nil {
+	if err := d.saveBoth(ctx, "enemy_v4.wasm", "enemy_v4.lua", hotscript.Rejected); err != nil {
 		return err
 	}
-	if err := d.saveBoth(ctx, "enemy_v4.wasm", "enemy_v4.lua", hotscript.Rejected); err != nil {
+	at, err := d.states(ctx)
+	if err != nil {
 		return err
 	}
 	d.say("Each rejection lists how the interface differs from the contract; version 3")
 	d.say("keeps running. The next %d frames:", demoFrames)
-	return d.progress(ctx, before, func(*hotscript.Script, enemyState, enemyState) string { return "(still v3)" })
+	return d.progress(ctx, at, func(*hotscript.Script, enemyState, enemyState) string { return "(still v3)" })
 }
 
 func (d *demo) revert(ctx context.Context) error {
 	d.title("A revert")
 	d.say("Back one version, to version 2, through the same transaction as a reload (the")
 	d.say("host keeps each script's recent versions; compiled WASM comes from its cache):")
-	for _, s := range []*hotscript.Script{d.wasm, d.lua} {
-		if err := d.background(ctx, s, func() error { return d.h.Revert(ctx, s) }); err != nil {
-			return err
-		}
+	err := d.background(ctx, []*hotscript.Script{d.wasm, d.lua}, func(s *hotscript.Script) error {
+		return d.h.Revert(ctx, s)
+	})
+	if err != nil {
+		return err
 	}
 	at, err := d.states(ctx)
 	if err != nil {
 		return err
 	}
-	d.say("The next %d frames:", demoFrames)
+	d.say("Version 2's code again, going on from version 3's state. The next %d frames:", demoFrames)
 	return d.progress(ctx, at, func(*hotscript.Script, enemyState, enemyState) string { return "(state kept)" })
 }
 
-// background runs a blocking reload or revert of s on another goroutine, as a game's
-// tooling would: with SwapAtApply it returns only once a frame has applied it, so the
-// loop must keep running meanwhile.
-func (d *demo) background(ctx context.Context, s *hotscript.Script, op func() error) error {
-	var (
-		wg  sync.WaitGroup
-		err error
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		err = op()
-	}()
-	if _, err := d.await(ctx, s.Name()); err != nil {
-		return err // op returns when Close rejects what it waits for
+// background runs blocking reloads or reverts (op, once per script) on goroutines
+// of their own, as a game's tooling would, and runs frames until each is decided:
+// with SwapAtApply they return only once a frame has applied them.
+func (d *demo) background(ctx context.Context, scripts []*hotscript.Script, op func(*hotscript.Script) error) error {
+	errs := make([]error, len(scripts))
+	var wg sync.WaitGroup
+	for i, s := range scripts {
+		wg.Go(func() { errs[i] = op(s) })
+	}
+	for _, s := range scripts {
+		if _, err := d.await(ctx, s.Name()); err != nil {
+			return err // the ops return when Close rejects what they wait for
+		}
 	}
 	wg.Wait()
-	return err
+	return errors.Join(errs...)
 }
 
 func (d *demo) path(name string) string { return filepath.Join(d.dir, name) }

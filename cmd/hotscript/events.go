@@ -12,7 +12,8 @@ import (
 )
 
 // printer writes the one-line reports of run and demo: reloads, loads, errors, each
-// starting with the time of day and the script, in aligned columns.
+// starting with the time of day (unless the clock is off) and the script, in aligned
+// columns.
 type printer struct {
 	mu     sync.Mutex // one line at a time: scripts print from reload goroutines
 	w      io.Writer
@@ -20,12 +21,13 @@ type printer struct {
 	st     style
 	trim   *strings.Replacer // shortens paths under the scripts' directory
 	nameW  int               // width of the script column, the longest name seen
+	clock  bool              // lines start with the time of day; set with showClock
 	now    func() time.Time
 }
 
 // newPrinter returns a printer that shows paths under dir relative to it.
 func newPrinter(w io.Writer, st style, dir string) *printer {
-	p := &printer{w: w, st: st, now: time.Now}
+	p := &printer{w: w, st: st, clock: true, now: time.Now}
 	var pairs []string
 	if abs, err := filepath.Abs(dir); err == nil {
 		pairs = append(pairs, abs+string(filepath.Separator), "")
@@ -35,6 +37,13 @@ func newPrinter(w io.Writer, st style, dir string) *printer {
 	}
 	p.trim = strings.NewReplacer(pairs...)
 	return p
+}
+
+// showClock turns the time of day at the start of lines on or off.
+func (p *printer) showClock(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clock = on
 }
 
 // name is how a script's name is shown: relative to the directory.
@@ -52,15 +61,18 @@ func (p *printer) print(script, msg string) {
 	p.line(script, "", p.st.dim("log"), msg)
 }
 
-// line writes one report: time, script, version, status, then the details.
+// line writes one report: time (if clock), script, version, status, then the
+// details.
 func (p *printer) line(script, version, status string, details ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nameW = max(p.nameW, width(p.name(script)))
 	var b strings.Builder
 	b.WriteString(p.indent)
-	b.WriteString(p.st.dim(clock(p.now())))
-	b.WriteString("  ")
+	if p.clock {
+		b.WriteString(p.st.dim(clock(p.now())))
+		b.WriteString("  ")
+	}
 	b.WriteString(pad(p.st.name(p.name(script)), p.nameW))
 	b.WriteString("  ")
 	b.WriteString(pad(version, len("v10 -> v11")))

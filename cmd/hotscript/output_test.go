@@ -260,16 +260,23 @@ func TestEventLines(t *testing.T) {
 			"12:00:01.234  enemy.lua   v3          removed     file deleted; v3 keeps running"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			p := newPrinter(&b, style{}, "/game")
-			p.now = func() time.Time { return time.Date(2025, 1, 1, 12, 0, 1, 234e6, time.UTC) }
-			p.seeName("/game/enemy.wasm")
-			p.event(tt.ev)
-			if got := strings.TrimSuffix(b.String(), "\n"); got != tt.want {
-				t.Errorf("line\n%q\nwant\n%q", got, tt.want)
-			}
-		})
+		for _, clock := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s clock %v", tt.name, clock), func(t *testing.T) {
+				var b bytes.Buffer
+				p := newPrinter(&b, style{}, "/game")
+				p.now = func() time.Time { return time.Date(2025, 1, 1, 12, 0, 1, 234e6, time.UTC) }
+				p.showClock(clock)
+				p.seeName("/game/enemy.wasm")
+				p.event(tt.ev)
+				want := tt.want
+				if !clock {
+					want = strings.TrimPrefix(want, "12:00:01.234  ") // the demo's lines
+				}
+				if got := strings.TrimSuffix(b.String(), "\n"); got != want {
+					t.Errorf("line\n%q\nwant\n%q", got, want)
+				}
+			})
+		}
 	}
 }
 
