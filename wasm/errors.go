@@ -212,18 +212,16 @@ func splitTrace(s string) (msg string, trace []string) {
 // frameNames names the frames of a module's stack traces.
 type frameNames struct {
 	exports map[uint32]string // function index -> export name
-	// In instrumented code, the refuel import sits at index refuel, so the
-	// functions after it are one past their index in the module the user gave,
-	// and the helpers internal/meter adds are [helpers[0], helpers[1]).
+	// In instrumented code the refuel import sits at index refuel, so the
+	// functions after it are one past their index in the module the user gave.
 	metered bool
 	refuel  uint32
-	helpers [2]uint32
 }
 
 // rewrite rewrites wazero's frames for modules instantiated without a name and
 // often without a name section (".$8(i32,i32) i32") to use the export's name
 // ("div(i32,i32) i32") where the function is exported, and the function's index
-// in the module as given otherwise. Frames of the instrumentation are dropped.
+// in the module as given otherwise. The refuel host function's frame is dropped.
 func (n *frameNames) rewrite(trace []string) []string {
 	out := trace[:0]
 	for _, frame := range trace {
@@ -235,9 +233,6 @@ func (n *frameNames) rewrite(trace []string) []string {
 			continue
 		}
 		frame = frame[1:]
-		if strings.HasPrefix(frame, reservedPrefix) {
-			continue // a refuel helper, named by the name section
-		}
 		if rest, ok := strings.CutPrefix(frame, "$"); ok {
 			end := strings.IndexByte(rest, '(')
 			if i, err := strconv.ParseUint(rest[:max(end, 0)], 10, 32); err == nil {
@@ -245,8 +240,6 @@ func (n *frameNames) rewrite(trace []string) []string {
 				switch {
 				case n.exports[idx] != "":
 					frame = n.exports[idx] + rest[end:]
-				case n.metered && idx >= n.helpers[0] && idx < n.helpers[1]:
-					continue
 				case n.metered && idx > n.refuel:
 					frame = "$" + strconv.FormatUint(uint64(idx-1), 10) + rest[end:]
 				}

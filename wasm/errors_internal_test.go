@@ -39,8 +39,8 @@ func TestFrameNames(t *testing.T) {
 		{"plain", frameNames{exports: map[uint32]string{3: "tick", 1: "add"}},
 			[]string{".$3()", ".$1(i32,i32) i32", ".$2()", "host.log(i32,i32)", ".named()"},
 			[]string{"tick()", "add(i32,i32) i32", "$2()", "host.log(i32,i32)", "named()"}},
-		{"instrumented", frameNames{exports: map[uint32]string{4: "run"}, metered: true, refuel: 1, helpers: [2]uint32{6, 8}},
-			[]string{"hotscript.refuel()", ".$7(i64) i64", ".hotscript.refuel.0(i64) i64", ".$3()", ".$4()", ".$0()", "host.log(i32,i32)"},
+		{"instrumented", frameNames{exports: map[uint32]string{4: "run"}, metered: true, refuel: 1},
+			[]string{"hotscript.refuel()", ".$3()", ".$4()", ".$0()", "host.log(i32,i32)"},
 			[]string{"$2()", "run()", "$0()", "host.log(i32,i32)"}},
 	}
 	for _, tt := range tests {

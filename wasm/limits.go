@@ -106,10 +106,7 @@ func instrument(b []byte) ([]byte, *meter.Info, error) {
 
 // meteredFrames tells the frames of instrumented code from the user's.
 func meteredFrames(n *frameNames, mi *meter.Info) {
-	n.metered = true
-	n.refuel = mi.RefuelFunc
-	n.helpers[0] = uint32(mi.ImportedFunctions+mi.Functions) + 1
-	n.helpers[1] = n.helpers[0] + uint32(mi.Helpers)
+	n.metered, n.refuel = true, mi.RefuelFunc
 }
 
 // explainCompile turns a compile error of instrumented bytes into one about the

@@ -3,6 +3,7 @@ package meter
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,6 +123,74 @@ func BenchmarkWorkloads(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sumLayout is a module exporting the benchmark's sum loop (as in
+// testdata/sum.wat, without the mask) after a function of k statements,
+// which moves the loop's machine code by k steps in wazero's output.
+func sumLayout(k int) []byte {
+	var pad []byte
+	for i := range k {
+		pad = append(pad, 0x23, 0x00, 0x41, byte(i%64), 0x6a, 0x24, 0x00) // g += i
+	}
+	sum := []byte{
+		0x02, 0x40, 0x03, 0x40, // block, loop
+		0x20, 0x01, 0x20, 0x00, 0x4f, 0x0d, 0x01, // br_if 1 (i >= n)
+		0x20, 0x02, 0x20, 0x01, 0xad, 0x7c, 0x21, 0x02, // s += i
+		0x20, 0x01, 0x41, 0x01, 0x6a, 0x21, 0x01, // i++
+		0x0c, 0x00, opEnd, opEnd, // br 0, end, end
+		0x20, 0x02, // s
+	}
+	return module(
+		sec(secType, vec(fnType(nil, nil), fnType([]byte{valI32}, []byte{valI64}))),
+		sec(secFunction, vec(leb(0), leb(1))),
+		sec(secGlobal, vec([]byte{valI32, 0x01, 0x41, 0x00, opEnd})),
+		sec(secExport, vec(cat(str("sum"), []byte{0x00}, leb(1)))),
+		sec(secCode, vec(codeEntry(nil, pad...), codeEntry(vec(cat(leb(1), []byte{valI32}), cat(leb(1), []byte{valI64})), sum...))),
+	)
+}
+
+// BenchmarkSumLoopLayouts times the sum of 1e6 integers raw and metered
+// (refuel every 65,536 units, as package wasm does) in 16 code layouts,
+// alternating, and reports the median, lowest and highest ratio. wazero
+// does not align loops, and the same loop runs up to twice as fast in one
+// place as in another, so one layout's ratio says as much about luck as
+// about metering.
+func BenchmarkSumLoopLayouts(b *testing.B) {
+	const layouts = 16
+	var raw, metered [layouts]api.Function
+	var fuel [layouts]api.MutableGlobal
+	for k := range layouts {
+		wasm := sumLayout(k)
+		r := newPlainRuntime(b)
+		mod, err := r.InstantiateWithConfig(context.Background(), wasm, wazero.NewModuleConfig().WithName(""))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw[k] = mod.ExportedFunction("sum")
+		m := instantiateMetered(b, wasm, &tank{slice: 1 << 16, left: 1 << 62})
+		metered[k], fuel[k] = m.mod.ExportedFunction("sum"), m.fuel
+	}
+	var tr, tm [layouts]time.Duration
+	for b.Loop() {
+		for k := range layouts {
+			t0 := time.Now()
+			callSum(b, raw[k])
+			t1 := time.Now()
+			fuel[k].Set(0)
+			callSum(b, metered[k])
+			tm[k] += time.Since(t1)
+			tr[k] += t1.Sub(t0)
+		}
+	}
+	ratios := make([]float64, layouts)
+	for k := range layouts {
+		ratios[k] = float64(tm[k]) / float64(tr[k])
+	}
+	slices.Sort(ratios)
+	b.ReportMetric((ratios[layouts/2-1]+ratios[layouts/2])/2, "x-raw-median")
+	b.ReportMetric(ratios[0], "x-raw-min")
+	b.ReportMetric(ratios[layouts-1], "x-raw-max")
 }
 
 // BenchmarkInstrument measures the rewrite itself on a synthetic module of

@@ -3,9 +3,9 @@ package meter
 import "sort"
 
 const (
-	// maxSaved caps how many locals a refuel path passes through its helper.
-	// Locals beyond it stay live across the call, which is correct but lets
-	// the compiler spill them in the loop.
+	// maxSaved caps how many locals a refuel path saves in globals. Locals
+	// beyond it stay live across the call, which is correct but lets the
+	// compiler spill them in the loop.
 	maxSaved = 32
 	// maxLocals bounds the locals a body may declare, so a hostile count
 	// cannot make the rewrite allocate without limit.
@@ -77,6 +77,7 @@ func (rw *rewriter) analyze(b *body) ([]int64, error) {
 	t := &rw.track
 	t.reset(false)
 	costs := append(rw.costs[:0], 0)
+	rw.credits = append(rw.credits[:0], 0)
 	instrs := rw.instrs[:0]
 	d := decoder{numTypes: uint32(rw.types.orig), numFuncs: rw.numFuncs, numLocals: b.nLocals}
 	r := newReader(b.code, b.base)
@@ -94,13 +95,15 @@ func (rw *rewriter) analyze(b *body) ([]int64, error) {
 			costs[t.cur] += cost(&in)
 		}
 		b.hasBulk = b.hasBulk || in.info.kind == kindBulk
-		opened, _, err := t.step(&in, b.code, rw.scratch)
+		opened, closed, err := t.step(&in, b.code, rw.scratch)
 		if err != nil {
 			return nil, withOffset(err, b.base+in.start)
 		}
 		if opened >= 0 {
 			costs = append(costs, 0)
+			rw.credits = append(rw.credits, 0)
 		}
+		rw.trackMerge(t, &in, opened, closed, costs)
 	}
 	if !r.done() {
 		return nil, errorf(ErrMalformed, "%d bytes after the final end of the body", len(b.code)-r.pos)

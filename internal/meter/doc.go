@@ -19,15 +19,15 @@
 //     index of every defined function moves up by one;
 //   - a mutable i64 global after the existing globals, starting at zero and
 //     exported as FuelExport ("hotscript.fuel"): the fuel left;
-//   - small helper functions, after the defined functions, that the refuel
-//     paths call (see below).
+//   - after it, mutable "save" globals that carry a loop's locals across the
+//     call to refuel (see below), one per value type and position.
 //
 // Every reference to a function index is rewritten: call, return_call,
 // ref.func (in code and in constant expressions), all eight forms of element
 // segment, exports, the start function, and the name section (function,
-// local and label names move with their functions; the import, the helpers
-// and the fuel global get names). No existing type, global, table or memory
-// index changes.
+// local and label names move with their functions; the import, the fuel
+// global and the save globals get names). No existing type, global, table or
+// memory index changes.
 //
 // # Cost model
 //
@@ -85,6 +85,12 @@
 // and host functions see the exact fuel in the global (and may lower it to
 // charge for their own work).
 //
+// A while loop (a test that leaves the loop, then a body that branches back
+// to the test) has two regions per iteration; its header charges both and
+// the loop's entry credits the body's cost once, so the loop pays one
+// subtraction per iteration and every check sees exactly the fuel it would
+// see with two charges (merge.go gives the reasoning).
+//
 // The branch of a failed check leaves the loop instead of calling refuel in
 // the loop body. Each loop is wrapped as
 //
@@ -97,8 +103,9 @@
 //	      end
 //	      br $exit
 //	    end
-//	    fuel, locals = helper(fuel, locals)   ;; calls refuel
-//	    fuel += cost                          ;; the retry charges it again
+//	    save globals = locals; fuel global = fuel
+//	    call refuel
+//	    locals = save globals; fuel = fuel global + cost   ;; the retry charges it again
 //	    br $retry
 //	  end
 //	  unreachable
@@ -106,12 +113,18 @@
 //
 // and the function body the same way for the entry check. A call inside a
 // loop makes wazero's register allocator spill the loop's variables on every
-// iteration; keeping the call outside the loop, and passing the locals the
-// loop writes through the helper as arguments and results so that none is
-// live across the call, keeps the loop as tight as the original. Measured
-// under wazero's compiler, the sum of 1e6 integers runs at the speed of the
-// uninstrumented loop, where an inline call to refuel made it 3 to 4 times
-// slower (see BenchmarkSumLoopRatio).
+// iteration. Keeping the call outside the loop, and moving the locals the
+// loop writes into globals before it and out after it, so that none is live
+// across the call, keeps the loop's variables in registers. (Passing them to
+// a helper function as arguments did that too, but the allocator broke the
+// cycles of register moves the arguments needed through a stack slot, and
+// so stored a loop variable on every iteration.) Under wazero's compiler a
+// metered loop runs the original's instructions plus a subtraction, a
+// compare and a branch per iteration. For the tightest loops that is a real
+// share: the sum of 1e6 integers, six machine instructions per iteration,
+// runs 1.2 to 2 times as long metered, depending mostly on where wazero
+// places the uninstrumented loop's code (BenchmarkSumLoopLayouts); a loop
+// doing more work per iteration pays proportionally less.
 //
 // # The protocol for the host
 //

@@ -93,25 +93,38 @@ func (e *emitter) reload() {
 	e.opIdx(opLocalSet, e.fuel)
 }
 
-// refuel emits the out-of-line path taken when a check fails. It passes the
-// fuel and the saved locals through a helper that stores the fuel, calls the
-// host's refuel and hands everything back. Because the saved locals go
-// through the call as arguments and come back as results, no loop value is
-// live across the call and the compiler has no reason to spill loop
-// variables on the hot path. It then gives back the cost c of the region
-// about to be retried, which will charge it again.
+// refuel emits the out-of-line path taken when a check fails. It stores
+// the saved locals in save globals and the fuel in the fuel global, calls
+// the host's refuel, and loads them all back. A saved local is thus not live
+// across the call: the loop's value ends in a store and the value after the
+// call is a new one, so the compiler has no reason to spill it on the hot
+// path, and no register has to move into another (passing them as arguments
+// made the register allocator break move cycles through the stack, a store
+// in the loop). It then gives back the cost c of the region about to be
+// retried, which will charge it again.
 func (e *emitter) refuel(saved []uint32, c int64) {
-	e.opIdx(opLocalGet, e.fuel)
-	types := append(e.rw.sigBuf[:0], valI64)
-	for _, l := range saved {
+	globals := e.rw.scratch2[:0]
+	for i, l := range saved {
+		t := e.b.localType(l)
+		n := 0
+		for _, m := range saved[:i] {
+			if e.b.localType(m) == t {
+				n++
+			}
+		}
+		g := e.rw.saveGlobal(t, n)
+		globals = append(globals, g)
 		e.opIdx(opLocalGet, l)
-		types = append(types, e.b.localType(l))
+		e.opIdx(opGlobalSet, g)
 	}
-	e.rw.sigBuf = types
-	e.opIdx(opCall, e.rw.helper(types))
-	for i := len(saved) - 1; i >= 0; i-- {
-		e.opIdx(opLocalSet, saved[i])
+	e.rw.scratch2 = globals
+	e.flush()
+	e.opIdx(opCall, e.rw.numImportFuncs)
+	for i, l := range saved {
+		e.opIdx(opGlobalGet, globals[i])
+		e.opIdx(opLocalSet, l)
 	}
+	e.opIdx(opGlobalGet, e.rw.fuelGlobal)
 	if c != 0 {
 		e.i64(c)
 		e.op(opI64Add)
@@ -151,6 +164,9 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 		live := t.live()
 		switch in.info.kind {
 		case kindLoop:
+			if c := rw.credits[t.regions]; c != 0 && live {
+				e.credit(c)
+			}
 			params := rw.types.blockParams(in.bt)
 			e.op(opBlock)
 			e.out = append(e.out, raw[1:]...)

@@ -23,11 +23,15 @@ type tank struct {
 	left    int64 // fuel refuel may still grant
 	issued  int64 // fuel put into the global during the current call
 	refuels int
+	seen    []int64 // the fuel at each refuel, when not nil
 }
 
 func (tk *tank) refuel(_ context.Context, m api.Module, _ []uint64) {
 	g := m.ExportedGlobal(FuelExport).(api.MutableGlobal)
 	tk.refuels++
+	if tk.seen != nil {
+		tk.seen = append(tk.seen, int64(g.Get()))
+	}
 	if tk.left <= 0 {
 		panic(errOutOfFuel)
 	}

@@ -18,7 +18,7 @@ func Instrument(wasm []byte, cfg Config) (out []byte, info Info, err error) {
 			out, err = nil, errorf(ErrMalformed, "internal error on this input: %v", p)
 		}
 	}()
-	rw := &rewriter{cfg: cfg, info: &info, helperIndex: map[string]uint32{}}
+	rw := &rewriter{cfg: cfg, info: &info, saveIndex: map[byte][]uint32{}}
 	out, err = rw.run(wasm)
 	if err != nil {
 		return nil, Info{}, err
@@ -62,12 +62,11 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 	rw.numFuncs = rw.numImportFuncs + rw.numDefined
 	rw.fuelGlobal = rw.numGlobals
 	rw.refuelType = rw.types.intern(funcType{})
-	rw.helperBase = rw.numFuncs + 1
 	rw.info.ImportedFunctions = int(rw.numImportFuncs)
 	rw.info.RefuelFunc = rw.numImportFuncs
 	rw.info.FuelGlobal = rw.fuelGlobal
 
-	// The code goes first: it decides which types and helpers are added.
+	// The code goes first: it decides which types and globals are added.
 	var code []byte
 	if s := known[secCode]; s != nil {
 		if code, err = rw.code(*s); err != nil {
@@ -76,7 +75,7 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 	} else if rw.numDefined != 0 {
 		return nil, errorf(ErrMalformed, "%d functions declared but no code section", rw.numDefined)
 	}
-	rw.info.Helpers = len(rw.helperTypes)
+	rw.info.SaveGlobals = len(rw.saveTypes)
 
 	out := make([]byte, 0, len(wasm)+len(code)+128)
 	out = append(out, header...)
@@ -116,8 +115,6 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 			body = rw.typeSection(s)
 		case secImport:
 			body = rw.imports(s)
-		case secFunction:
-			body = rw.functions(s)
 		case secMemory:
 			body, err = rw.memories(*s)
 		case secGlobal:
@@ -159,6 +156,6 @@ func (rw *rewriter) custom(out []byte, s *section) []byte {
 
 // String summarizes the rewrite on one line.
 func (i Info) String() string {
-	return fmt.Sprintf("%d functions, %d loops, %d checks, %d charge points, %d helpers, %d -> %d bytes",
-		i.Functions, i.Loops, i.Checks, i.ChargePoints, i.Helpers, i.BytesIn, i.BytesOut)
+	return fmt.Sprintf("%d functions, %d loops, %d checks, %d charge points, %d save globals, %d -> %d bytes",
+		i.Functions, i.Loops, i.Checks, i.ChargePoints, i.SaveGlobals, i.BytesIn, i.BytesOut)
 }

@@ -33,9 +33,10 @@ type Info struct {
 	Functions int
 	// ImportedFunctions is the number of functions the input imports.
 	ImportedFunctions int
-	// Helpers is the number of small functions added for the refuel paths,
-	// one per distinct set of value types a refuel path carries.
-	Helpers int
+	// SaveGlobals is the number of mutable globals added, after the fuel
+	// global, that carry a loop's locals across the call to refuel, one per
+	// value type and position among the locals a refuel path saves.
+	SaveGlobals int
 	// Loops is the number of loops, each of which got a fuel check.
 	Loops int
 	// Checks is the number of fuel checks: one per function entry and one
@@ -79,17 +80,16 @@ type rewriter struct {
 	fuelGlobal     uint32
 	refuelType     uint32
 
-	helperBase  uint32 // function index of the first helper in the output
-	helperTypes []uint32
-	helperSigs  []funcType
-	helperIndex map[string]uint32
+	saveTypes []byte            // value type of each save global, in index order
+	saveIndex map[byte][]uint32 // value type -> its save globals, in order
 
 	funcNames map[uint32]string
 	track     tracker
 	instrs    []instr // the body being rewritten, decoded by analyze
 	costs     []int64
+	credits   []int64 // by region: fuel a loop header charges ahead, credited on entry
 	scratch   []uint32
-	sigBuf    []byte
+	scratch2  []uint32
 	body      body
 }
 
@@ -102,36 +102,34 @@ func (rw *rewriter) shift(f uint32) uint32 {
 	return f
 }
 
-// helper returns the function index of the refuel helper that passes
-// values of the given types through, adding it on first use.
-func (rw *rewriter) helper(types []byte) uint32 {
-	if i, ok := rw.helperIndex[string(types)]; ok {
-		return rw.helperBase + i
+// saveGlobal returns the index of the n-th global of type t that refuel
+// paths save locals in, adding it on first use. Save globals follow the fuel
+// global, so no existing global index moves.
+func (rw *rewriter) saveGlobal(t byte, n int) uint32 {
+	gs := rw.saveIndex[t]
+	for len(gs) <= n {
+		gs = append(gs, rw.fuelGlobal+1+uint32(len(rw.saveTypes)))
+		rw.saveTypes = append(rw.saveTypes, t)
 	}
-	i := uint32(len(rw.helperTypes))
-	sig := funcType{params: append([]byte(nil), types...)}
-	sig.results = sig.params
-	rw.helperTypes = append(rw.helperTypes, rw.types.intern(sig))
-	rw.helperSigs = append(rw.helperSigs, sig)
-	rw.helperIndex[string(types)] = i
-	return rw.helperBase + i
+	rw.saveIndex[t] = gs
+	return gs[n]
 }
 
-// helperBody is the code of a refuel helper: store the fuel passed in, call
-// the host, return the new fuel and the other arguments unchanged.
-func (rw *rewriter) helperBody(sig funcType) []byte {
-	b := []byte{0x00} // no locals
-	b = append(b, opLocalGet, 0x00, opGlobalSet)
-	b = appendULEB(b, uint64(rw.fuelGlobal))
-	b = append(b, opCall)
-	b = appendULEB(b, uint64(rw.numImportFuncs))
-	b = append(b, opGlobalGet)
-	b = appendULEB(b, uint64(rw.fuelGlobal))
-	for i := 1; i < len(sig.params); i++ {
-		b = append(b, opLocalGet)
-		b = appendULEB(b, uint64(i))
+// zeroInit is the constant expression of a global's zero value.
+func zeroInit(t byte) []byte {
+	switch t {
+	case valI32:
+		return []byte{0x41, 0x00, opEnd}
+	case valI64:
+		return []byte{opI64Const, 0x00, opEnd}
+	case valF32:
+		return []byte{0x43, 0, 0, 0, 0, opEnd}
+	case valF64:
+		return []byte{0x44, 0, 0, 0, 0, 0, 0, 0, 0, opEnd}
+	case valV128:
+		return append(append([]byte{0xfd, 0x0c}, make([]byte, 16)...), opEnd)
 	}
-	return append(b, opEnd)
+	return []byte{0xd0, t, opEnd} // ref.null of a reference type
 }
 
 // droppedCustom reports custom sections that locate code by byte offset.
@@ -187,12 +185,7 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 	if !r.done() {
 		return nil, errorf(ErrMalformed, "trailing bytes in the code section")
 	}
-	for _, sig := range rw.helperSigs {
-		start := len(bodies)
-		bodies = append(bodies, rw.helperBody(sig)...)
-		bodies = spliceSize(bodies, start)
-	}
-	out := appendULEB(make([]byte, 0, len(bodies)+5), uint64(n+len(rw.helperSigs)))
+	out := appendULEB(make([]byte, 0, len(bodies)+5), uint64(n))
 	return append(out, bodies...), nil
 }
 
@@ -203,22 +196,6 @@ func spliceSize(b []byte, start int) []byte {
 	copy(b[start+len(size):], b[start:len(b)-len(size)])
 	copy(b[start:], size)
 	return b
-}
-
-// functions rewrites the function section, adding the helpers' types.
-func (rw *rewriter) functions(s *section) []byte {
-	var entries []byte
-	if s != nil {
-		r := newReader(s.body, s.base)
-		r.count(1)
-		entries = s.body[r.pos:]
-	}
-	out := appendULEB(nil, uint64(rw.numDefined)+uint64(len(rw.helperTypes)))
-	out = append(out, entries...)
-	for _, t := range rw.helperTypes {
-		out = appendULEB(out, uint64(t))
-	}
-	return out
 }
 
 // typeSection re-encodes the types, the added ones appended.

@@ -35,8 +35,8 @@ func readFuncNames(s section) map[uint32]string {
 }
 
 // names rewrites the name section: function indices move up past the new
-// import, which is named ImportModule.ImportName, and the helpers and the
-// fuel global are named too when the section names functions or globals.
+// import, which is named ImportModule.ImportName, and the fuel and save
+// globals are named too when the section names globals.
 // It returns nil when the section is malformed; the caller drops it, since
 // engines ignore names they cannot read anyway.
 func (rw *rewriter) names(s section) []byte {
@@ -99,9 +99,6 @@ func (rw *rewriter) functionNames(r *reader) []byte {
 	if !placed {
 		add(rw.numImportFuncs, ImportModule+"."+ImportName)
 	}
-	for i := range rw.helperTypes {
-		add(rw.helperBase+uint32(i), fmt.Sprintf("%s.%s.%d", ImportModule, ImportName, i))
-	}
 	if r.err == nil && !r.done() {
 		r.fail("trailing bytes")
 	}
@@ -140,8 +137,13 @@ func (rw *rewriter) globalNames(r *reader) []byte {
 	if r.err == nil && !r.done() {
 		r.fail("trailing bytes")
 	}
-	out := appendULEB(nil, uint64(n)+1)
+	out := appendULEB(nil, uint64(n)+1+uint64(len(rw.saveTypes)))
 	out = append(out, r.buf[start:r.pos]...)
 	out = appendULEB(out, uint64(rw.fuelGlobal))
-	return appendName(out, FuelExport)
+	out = appendName(out, FuelExport)
+	for i := range rw.saveTypes {
+		out = appendULEB(out, uint64(rw.fuelGlobal)+1+uint64(i))
+		out = appendName(out, fmt.Sprintf("%s.save.%d", ImportModule, i))
+	}
+	return out
 }

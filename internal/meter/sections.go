@@ -61,8 +61,9 @@ func (rw *rewriter) funcIndex(r *reader, out []byte) []byte {
 	return appendULEB(out, uint64(rw.shift(f)))
 }
 
-// globals rewrites the global section, appending the fuel global: a mutable
-// i64 starting at zero, after every existing global so no index moves.
+// globals rewrites the global section, appending the fuel global (a mutable
+// i64 starting at zero) and the save globals after every existing global, so
+// no index moves.
 func (rw *rewriter) globals(s *section) ([]byte, error) {
 	var out []byte
 	var n int
@@ -71,7 +72,7 @@ func (rw *rewriter) globals(s *section) ([]byte, error) {
 		r = newReader(s.body, s.base)
 		n = r.count(3)
 	}
-	out = appendULEB(out, uint64(n)+1)
+	out = appendULEB(out, uint64(n)+1+uint64(len(rw.saveTypes)))
 	for i := 0; i < n && r.err == nil; i++ {
 		start := r.pos
 		readValType(r)
@@ -91,7 +92,12 @@ func (rw *rewriter) globals(s *section) ([]byte, error) {
 			return nil, r.err
 		}
 	}
-	return append(out, valI64, 0x01, opI64Const, 0x00, opEnd), nil
+	out = append(out, valI64, 0x01, opI64Const, 0x00, opEnd)
+	for _, t := range rw.saveTypes {
+		out = append(out, t, 0x01)
+		out = append(out, zeroInit(t)...)
+	}
+	return out, nil
 }
 
 // exports rewrites the export section, shifting function exports and

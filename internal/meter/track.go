@@ -14,6 +14,8 @@ type ctl struct {
 	header   int       // loop: the region that starts the body
 	loop     int       // stack index of the innermost loop at or below this frame, or -1
 	written  []uint32  // loop: locals set inside it, nested loops included
+	merge    int8      // loop: where analyze is in its shape (see merge.go)
+	tail     int       // loop: the region after the header's exit, if any
 }
 
 // tracker follows the control structure of a body and splits it into
