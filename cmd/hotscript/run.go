@@ -128,27 +128,12 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		until = start.Add(f.dur)
 	}
 	why := sc.run(ctx, time.Second/time.Duration(f.tps), f.frames, until, nil)
-	stop() // a second Ctrl-C while shutting down ends the process
-	drain(sc)
+	stop()          // a second Ctrl-C while shutting down ends the process
+	sc.deliver(nil) // what came after the last frame
 	if !f.quiet {
 		writeSummary(e, out, h, sc, why, time.Since(start))
 	}
 	return nil
-}
-
-// drain prints the events already delivered when the loop stops.
-func drain(sc *scene) {
-	for {
-		select {
-		case ev, ok := <-sc.h.Events():
-			if !ok {
-				return
-			}
-			sc.handle(ev)
-		default:
-			return
-		}
-	}
 }
 
 // scriptFiles lists the scripts under dir the host can load, and notes on the files

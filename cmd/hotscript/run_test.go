@@ -163,6 +163,10 @@ func TestRunScene(t *testing.T) {
 	if row := summaryRow(t, text, "idle.lua"); row[1] != "v2" || row[2] != "0" || row[3] != "0" {
 		t.Errorf("idle.lua summary %v, want v2, no calls and no errors: the host says it has no update", row)
 	}
+	if loaded := regexp.MustCompile(`idle\.lua +v1 +loaded`).FindStringIndex(text); loaded == nil ||
+		loaded[0] > strings.Index(text, "has no update(dt)") {
+		t.Errorf("idle.lua's idle note does not follow its load line:\n%s", text)
+	}
 	if n := strings.Count(text, "has no update(dt)"); n != 2 {
 		t.Errorf("%d idle notes, want 2: idle.lua and sleeper.lua once each", n)
 	}

@@ -43,11 +43,10 @@ func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int) *scene
 // attach spawns an entity for s.
 func (sc *scene) attach(s *hotscript.Script) ecs.Entity {
 	e := sc.world.Spawn()
-	a := actor{script: s}
 	sc.out.seeName(s.Name())
-	sc.follow(&a)
-	// Insert cannot fail on an entity just spawned.
-	_ = ecs.Insert(sc.world, e, a)
+	// Insert cannot fail on an entity just spawned. Version 0 makes the first
+	// frame look at the script's interface.
+	_ = ecs.Insert(sc.world, e, actor{script: s})
 	return e
 }
 
@@ -61,13 +60,47 @@ func (sc *scene) attached(s *hotscript.Script) bool {
 	return false
 }
 
-// step runs one frame.
-func (sc *scene) step(ctx context.Context) {
+// step runs one frame: it commits the reloads that are ready, reports what they and
+// anything before them did, then calls every script. The events come first so that
+// a frame's own lines (a script found idle, an update failing) follow the load or
+// reload that caused them. It returns why the loop must stop, or "".
+func (sc *scene) step(ctx context.Context, stop func(hotscript.Event) bool) string {
 	sc.h.Apply(ctx)
+	if why := sc.deliver(stop); why != "" {
+		return why
+	}
 	sc.frames++
 	for _, a := range ecs.Query[actor](sc.world) {
 		sc.update(ctx, a)
 	}
+	return ""
+}
+
+// deliver handles the events already waiting, without blocking, and returns why
+// the loop must stop, or "".
+func (sc *scene) deliver(stop func(hotscript.Event) bool) string {
+	for {
+		select {
+		case ev, ok := <-sc.h.Events():
+			if why := sc.take(ev, ok, stop); why != "" {
+				return why
+			}
+		default:
+			return ""
+		}
+	}
+}
+
+// take handles one receive from the Events channel.
+func (sc *scene) take(ev hotscript.Event, ok bool, stop func(hotscript.Event) bool) string {
+	if !ok {
+		return "host closed"
+	}
+	sc.handle(ev)
+	if stop != nil && stop(ev) {
+		return "event"
+	}
+	return ""
 }
 
 // follow brings a up to date with its script's live version: whether the version
@@ -127,15 +160,13 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 		case <-deadline:
 			return "time is up"
 		case ev, ok := <-events:
-			if !ok {
-				return "host closed"
-			}
-			sc.handle(ev)
-			if stop != nil && stop(ev) {
-				return "event"
+			if why := sc.take(ev, ok, stop); why != "" {
+				return why
 			}
 		case <-tick.C:
-			sc.step(ctx)
+			if why := sc.step(ctx, stop); why != "" {
+				return why
+			}
 			if frames > 0 && sc.frames >= frames {
 				return "frames done"
 			}
