@@ -9,13 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/watch"
 )
 
 func TestLoadFileAndReloadFromDisk(t *testing.T) {
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Fatal("wat2wasm (wabt) must be installed for .wat scripts:", err)
-	}
+	testtool.Need(t, "wat2wasm")
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
 	dir := t.TempDir()
@@ -66,6 +65,7 @@ func TestLoadFileAndReloadFromDisk(t *testing.T) {
 }
 
 func TestWatchRealEngines(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := newTestHost(t, Config{})
@@ -116,9 +116,7 @@ func TestWatchRealEngines(t *testing.T) {
 // TestWatchCSource: saving x.c reloads the script loaded from x.wasm with the module
 // clang built.
 func TestWatchCSource(t *testing.T) {
-	if _, err := exec.LookPath("clang"); err != nil {
-		t.Fatal("clang must be installed for C guests:", err)
-	}
+	testtool.Need(t, "clang", "wasm-ld")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := newTestHost(t, Config{})

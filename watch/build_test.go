@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hotscript/hotscript/internal/testtool"
 )
 
 const buildDebounce = 20 * time.Millisecond
@@ -188,11 +190,12 @@ func TestDefaultBuildSteps(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			ext := filepath.Ext(tc.file)
+			testtool.Need(t, map[string][]string{".wat": {"wat2wasm"}, ".c": {"clang", "wasm-ld"}}[ext]...)
 			t.Parallel()
 			h := newHarness(t, Options{Debounce: buildDebounce, Build: DefaultBuildSteps()}, nil)
 			h.write(tc.file, tc.source)
 			ev := h.next()
-			ext := filepath.Ext(tc.file)
 			if want := strings.TrimSuffix(h.path(tc.file), ext) + ".wasm"; ev.Output != want {
 				t.Errorf("Output = %q, want %q", ev.Output, want)
 			}

@@ -64,13 +64,19 @@ func Example_atomicSave() {
 	// enemy.lua Removed
 }
 
-// A build step turns a saved .wat file into the .wasm module the event carries, or
-// into the compiler's message.
+// A build step turns a saved source file into what its event carries, or into the
+// tool's own message. DefaultBuildSteps builds .wat with wat2wasm and .c with clang;
+// this example's "compiler" is a shell line, so that it runs anywhere: it turns a
+// .txt into upper case, and rejects a file that says "oops".
 func Example_build() {
 	dir, _ := os.MkdirTemp("", "guests")
 	defer os.RemoveAll(dir)
 
-	w, err := watch.New(watch.Options{Debounce: 20 * time.Millisecond, Build: watch.DefaultBuildSteps()})
+	upper := watch.BuildStep{
+		Command: []string{"sh", "-c", `if grep -n oops {src} >&2; then exit 1; fi; tr a-z A-Z < {src} > {out}`},
+		OutExt:  ".up",
+	}
+	w, err := watch.New(watch.Options{Debounce: 20 * time.Millisecond, Build: map[string]watch.BuildStep{".txt": upper}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -79,24 +85,16 @@ func Example_build() {
 		log.Fatal(err)
 	}
 
-	os.WriteFile(filepath.Join(dir, "add.wat"), []byte(`(module (func (export "add") (param i32 i32) (result i32)
-  local.get 0
-  local.get 1
-  i32.add))`), 0o644)
+	os.WriteFile(filepath.Join(dir, "note.txt"), []byte("hello"), 0o644)
 	ev := <-w.Events()
-	fmt.Printf("%s -> %s: %q...\n", filepath.Base(ev.Path), filepath.Base(ev.Output), ev.Data[:4])
+	fmt.Printf("%s -> %s: %s\n", filepath.Base(ev.Path), filepath.Base(ev.Output), ev.Data)
 
-	os.WriteFile(filepath.Join(dir, "add.wat"), []byte(`(module (func (export "add") (param i32 i32) (result i32)
-  local.get 0
-  local.get 1
-  i32.addd))`), 0o644)
+	os.WriteFile(filepath.Join(dir, "note.txt"), []byte("fine\noops\n"), 0o644)
 	ev = <-w.Events()
-	fmt.Println(errors.Is(ev.Err, watch.ErrBuild))
-	fmt.Println(strings.ReplaceAll(strings.SplitN(ev.BuildLog, "\n", 2)[0], dir+string(filepath.Separator), ""))
+	fmt.Println(errors.Is(ev.Err, watch.ErrBuild), strings.TrimSpace(ev.BuildLog))
 	// Output:
-	// add.wat -> add.wasm: "\x00asm"...
-	// true
-	// add.wat:4:3: error: unexpected token i32.addd, expected ).
+	// note.txt -> note.up: HELLO
+	// true 2:oops
 }
 
 // Options.Filter narrows the files reported; MatchExt builds the common filter.
@@ -131,18 +129,17 @@ func ExampleDefaultIgnore() {
 func ExampleBuildStep_Build() {
 	dir, _ := os.MkdirTemp("", "scripts")
 	defer os.RemoveAll(dir)
-	src := filepath.Join(dir, "add.wat")
-	os.WriteFile(src, []byte(`(module (func (export "add") (param i32 i32) (result i32)
-		local.get 0  local.get 1  i32.add))`), 0o644)
+	src := filepath.Join(dir, "note.txt")
+	os.WriteFile(src, []byte("hello"), 0o644)
 
-	step := watch.DefaultBuildSteps()[".wat"]
-	module, _, err := step.Build(context.Background(), src)
-	fmt.Printf("%q %v\n", module[:4], err)
+	upper := watch.BuildStep{Command: []string{"sh", "-c", `tr a-z A-Z < {src} > {out}`}, OutExt: ".up"}
+	out, _, err := upper.Build(context.Background(), src)
+	fmt.Printf("%s %v\n", out, err)
 
-	os.WriteFile(src, []byte(`(module (func (export "add") i32.addd))`), 0o644)
-	_, log, err := step.Build(context.Background(), src)
-	fmt.Println(errors.Is(err, watch.ErrBuild), strings.Contains(log, "add.wat:1:"))
+	broken := watch.BuildStep{Command: []string{"sh", "-c", `echo "{src}: cannot read" >&2; exit 1`}}
+	_, log, err := broken.Build(context.Background(), src)
+	fmt.Println(errors.Is(err, watch.ErrBuild), strings.Contains(log, "note.txt: cannot read"))
 	// Output:
-	// "\x00asm" <nil>
+	// HELLO <nil>
 	// true true
 }

@@ -44,6 +44,7 @@ func TestCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			needTools(t, tt.args...)
 			r := runCmd(t, append([]string{"call"}, tt.args...)...)
 			if r.code != tt.code {
 				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)

@@ -67,6 +67,7 @@ func TestInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			needTools(t, tt.file)
 			r := runCmd(t, "inspect", tt.file)
 			if r.code != tt.code {
 				t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tt.code, r.stdout, r.stderr)
@@ -95,6 +96,7 @@ func TestInspect(t *testing.T) {
 // builds it with the watch package's step) and to call (through the host's Load),
 // fails with the tool's message, led by the file as the user named it.
 func TestBuildErrorNamesTheSource(t *testing.T) {
+	needTools(t, "bad.wat")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bad.wat"), []byte("(module\n  (func (export \"f\") i32.addd))\n"), 0o644); err != nil {
 		t.Fatal(err)

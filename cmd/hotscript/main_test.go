@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotscript/hotscript/internal/testtool"
 )
 
 // result is what one invocation of the command produced.
@@ -23,6 +25,20 @@ func runCmd(t *testing.T, args ...string) result {
 	var out, errOut bytes.Buffer
 	code := run(args, &out, &errOut)
 	return result{code, out.String(), errOut.String()}
+}
+
+// needTools skips (or, in CI, fails) a test whose arguments name a source file that
+// needs a guest toolchain to build: .wat needs wat2wasm, .c needs clang and wasm-ld.
+func needTools(t *testing.T, args ...string) {
+	t.Helper()
+	for _, a := range args {
+		switch filepath.Ext(a) {
+		case ".wat":
+			testtool.Need(t, "wat2wasm")
+		case ".c":
+			testtool.Need(t, "clang", "wasm-ld")
+		}
+	}
 }
 
 // syncBuffer is an io.Writer that a test can read while a command writes to it.

@@ -105,6 +105,7 @@ func TestRunReloadsWhileRunning(t *testing.T) {
 // joins the scene, a .wat next to its .wasm is its source, a file that does not load
 // is reported, and Ctrl-C (a cancelled context) stops with a summary.
 func TestRunScene(t *testing.T) {
+	needTools(t, "enemy.wat")
 	dir := scriptDir(t, map[string]string{
 		"idle.lua":   "testdata/guest.lua",
 		"enemy.wasm": "demo/enemy_v1.wasm",
