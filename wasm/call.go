@@ -105,11 +105,8 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 // finish ends the limits of a call that returned err: a metered call counts its
 // fuel and fails if it finished over budget.
 func (inst *instance) finish(e *export, err error) error {
-	if inst.lim == nil {
-		return err
-	}
-	if lerr := inst.lim.end(true); err == nil && lerr != nil {
-		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: ErrInstructionLimit, Err: lerr}
+	if l := inst.lim; l != nil && l.end(true) && err == nil {
+		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: ErrInstructionLimit, Err: l.overBudget()}
 	}
 	return err
 }
@@ -123,6 +120,15 @@ func (inst *instance) invoke(ctx context.Context, e *export, stack []uint64) err
 		return inst.trapped(e, err)
 	}
 	return nil
+}
+
+// complete finishes a call of e that wazero returned err from, for a caller
+// that invoked e.fn itself: it reports a trap, and ends the call's limits.
+func (inst *instance) complete(e *export, err error) error {
+	if err != nil {
+		err = inst.trapped(e, err)
+	}
+	return inst.finish(e, err)
 }
 
 // trapped reports a failed call.
@@ -203,24 +209,42 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 		return &Error{Op: "call", Script: f.s.name, Func: f.info.Name, Kind: err}
 	}
 	b := f.bound.Load()
+	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen {
+		return f.callSlow(ctx, inst, stack)
+	}
+	l := inst.lim
+	if l == nil {
+		if err = b.e.fn.CallWithStack(ctx, stack); err != nil {
+			err = inst.trapped(b.e, err)
+		}
+		inst.mu.Unlock()
+		return err
+	}
+	l.begin()
+	err = b.e.fn.CallWithStack(ctx, stack)
+	err = inst.complete(b.e, err)
+	inst.mu.Unlock()
+	return err
+}
+
+// callSlow is Call on a locked instance the handle is not ready for: after a
+// reload, before the function's first call, or with a short stack.
+func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64) error {
+	defer inst.mu.Unlock()
+	b := f.bound.Load()
 	if b.inst != inst {
+		var err error
 		if b, err = f.rebind(inst); err != nil {
-			inst.mu.Unlock()
 			return err
 		}
 	}
 	if len(stack) < b.e.sig.stackLen {
-		inst.mu.Unlock()
 		return inst.errorf(b.e, ErrSignature, "%s needs a stack of %d values, got %d", f.info, b.e.sig.stackLen, len(stack))
 	}
-	if inst.lim == nil {
-		err = inst.invoke(ctx, b.e, stack)
-	} else {
+	if inst.lim != nil {
 		inst.lim.begin()
-		err = inst.finish(b.e, inst.invoke(ctx, b.e, stack))
 	}
-	inst.mu.Unlock()
-	return err
+	return inst.finish(b.e, inst.invoke(ctx, b.e, stack))
 }
 
 // rebind resolves the function in a new instance after a reload.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/meter"
@@ -135,37 +134,36 @@ type Usage struct {
 	TotalFuel uint64 // fuel used by all calls, across reloads
 }
 
-// Usage reports the fuel a script's calls have used since it was loaded. It is
-// exact for the calls that have returned. Safe for concurrent use; it does not
-// wait for a call in progress.
+// Usage reports the fuel a script's calls have used since it was loaded. It
+// waits for a call in progress on the script to return (calls to one script
+// are serialized, which is also what keeps the counts free of atomics on the
+// call path). Safe for concurrent use.
 func (rt *Runtime) Usage(id ScriptID) (Usage, error) {
 	s, err := rt.script(id)
 	if err != nil {
 		return Usage{}, &Error{Op: "usage", Script: idName(id), Kind: err}
 	}
-	u := &s.usage
-	return Usage{
-		Metered:   s.limits.metered(),
-		Calls:     u.calls.Load(),
-		LastFuel:  u.last.Load(),
-		MaxFuel:   u.max.Load(),
-		TotalFuel: u.total.Load(),
-	}, nil
+	inst, err := s.acquire()
+	if err != nil {
+		return Usage{}, &Error{Op: "usage", Script: s.name, Kind: err}
+	}
+	u := s.usage
+	inst.mu.Unlock()
+	return Usage{Metered: s.limits.metered(), Calls: u.calls, LastFuel: u.last, MaxFuel: u.max, TotalFuel: u.total}, nil
 }
 
-// usage is a script's Usage. Calls to a script are serialized, so it has one
-// writer at a time; atomics let Usage read it without waiting.
+// usage is a script's Usage, written by its calls, which are serialized: a
+// call holds the live instance's mutex, and a commit moves the script to a new
+// instance while holding the old one's.
 type usage struct {
-	calls, last, max, total atomic.Uint64
+	calls, last, max, total uint64
 }
 
 func (u *usage) add(fuel uint64) {
-	u.calls.Store(u.calls.Load() + 1)
-	u.last.Store(fuel)
-	u.total.Store(u.total.Load() + fuel)
-	if fuel > u.max.Load() {
-		u.max.Store(fuel)
-	}
+	u.calls++
+	u.last = fuel
+	u.total += fuel
+	u.max = max(u.max, fuel)
 }
 
 // limiter holds an instance's limits and the state of the call in progress. Only
@@ -179,20 +177,29 @@ type limiter struct {
 	usage  *usage
 
 	granted  int64     // fuel put into the global during this call: used = granted - global
+	left     int64     // the global after the last call, which the next may start with
 	deadline time.Time // zero until the call's clock starts
 }
 
-// newLimiter returns nil when a script has no limits, which is what keeps the call
-// path free of limit code for it.
-func newLimiter(lim Limits, u *usage) *limiter {
+// newInstanceLimited returns a new instance whose limiter, if any, is allocated
+// with it, next to the fields a call reads. An instance of a script without
+// limits has a nil limiter, which is what keeps the call path free of limit
+// code for it.
+func newInstanceLimited(lim Limits, u *usage) *instance {
 	if lim == (Limits{}) {
-		return nil
+		return &instance{}
 	}
-	l := &limiter{lim: lim, budget: int64(min(lim.MaxInstructions, maxBudget)), usage: u}
+	both := &struct {
+		inst instance
+		lim  limiter
+	}{}
+	l := &both.lim
+	*l = limiter{lim: lim, budget: int64(min(lim.MaxInstructions, maxBudget)), usage: u}
 	if lim.MaxMemoryBytes > 0 {
 		l.mem = &cappedMemory{limit: lim.MaxMemoryBytes}
 	}
-	return l
+	both.inst.lim = l
+	return &both.inst
 }
 
 // checkMemory refuses a module whose initial memory is over the cap.
@@ -215,7 +222,10 @@ func (l *limiter) instantiateContext(ctx context.Context) context.Context {
 		func(_, _ uint64) experimental.LinearMemory { return l.mem }))
 }
 
-// begin starts the budget of one call; end must follow.
+// begin starts the budget of one call; end must follow. A call starts with
+// the fuel the last one left in the global when that is a valid first slice,
+// which saves writing the global on most calls: what a call may use, and where
+// it stops, depends only on its budget, not on how the fuel is sliced.
 func (l *limiter) begin() {
 	if l.mem != nil {
 		l.mem.refused = false
@@ -223,25 +233,32 @@ func (l *limiter) begin() {
 	l.deadline = time.Time{}
 	l.granted = 0 // before instantiation the global is zero: the first check calls refuel
 	if l.fuel != nil {
-		l.granted = l.slice(0)
-		l.fuel.Set(uint64(l.granted))
+		if first := l.slice(0); l.left >= 0 && l.left <= first {
+			l.granted = l.left
+		} else {
+			l.granted = first
+			l.fuel.Set(uint64(first))
+		}
 	}
 }
 
 // end finishes a call begun by begin: it counts the fuel the call used and
-// returns ErrInstructionLimit for a call that completed over budget.
-func (l *limiter) end(count bool) error {
+// reports whether the call completed over its instruction budget.
+func (l *limiter) end(count bool) (over bool) {
 	if l.fuel == nil {
-		return nil
+		return false
 	}
-	used := l.granted - int64(l.fuel.Get())
+	l.left = int64(l.fuel.Get())
+	used := l.granted - l.left
 	if count {
 		l.usage.add(uint64(max(used, 0)))
 	}
-	if l.budget > 0 && used > l.budget {
-		return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", used, l.budget)}
-	}
-	return nil
+	return l.budget > 0 && used > l.budget
+}
+
+// overBudget describes the budget a call that end found over it exceeded.
+func (l *limiter) overBudget() error {
+	return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", l.granted-l.left, l.budget)}
 }
 
 // slice is the fuel to grant next, given the fuel used so far.
@@ -302,7 +319,7 @@ func setupFuel(inst *instance) error {
 	if !ok || g.Type() != api.ValueTypeI64 {
 		return fmt.Errorf("the instrumented module does not export the mutable i64 global %q", fuelGlobal)
 	}
-	inst.lim.fuel = g
+	inst.lim.fuel, inst.lim.left = g, int64(g.Get())
 	return nil
 }
 

@@ -188,7 +188,8 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	if err := checkMemory(s.limits, c.scan); err != nil {
 		return fail(ErrMemoryLimit, err, nil)
 	}
-	inst := &instance{s: s, code: c, lim: newLimiter(s.limits, &s.usage)}
+	inst := newInstanceLimited(s.limits, &s.usage)
+	inst.s, inst.code = s, c
 	inst.caller.inst = inst
 
 	ictx := context.WithValue(inst.lim.instantiateContext(ctx), startingKey{}, inst)
@@ -197,11 +198,9 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	}
 	mod, err := c.eng.rt.InstantiateModule(ictx, c.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
-	if err == nil && inst.lim != nil {
-		if err := inst.lim.end(false); err != nil { // the start functions finished over budget
-			_ = mod.Close(ctx)
-			return fail(ErrInstantiate, err, nil)
-		}
+	if err == nil && inst.lim != nil && inst.lim.end(false) { // the start functions finished over budget
+		_ = mod.Close(ctx)
+		return fail(ErrInstantiate, inst.lim.overBudget(), nil)
 	}
 	if err != nil {
 		kind, why, trace := classify(err)
@@ -266,6 +265,18 @@ func (inst *instance) close(ctx context.Context) {
 
 // acquire locks and returns the script's live instance.
 func (s *script) acquire() (*instance, error) {
+	if inst := s.cur.Load(); inst != nil {
+		inst.mu.Lock()
+		if !inst.retired {
+			return inst, nil
+		}
+		inst.mu.Unlock()
+	}
+	return s.acquireSlow()
+}
+
+// acquireSlow is acquire when the live instance changed or is gone.
+func (s *script) acquireSlow() (*instance, error) {
 	for {
 		inst := s.cur.Load()
 		if inst == nil {
