@@ -11,6 +11,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hotscript/hotscript/ecs"
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -38,22 +39,29 @@ func TestSpecCounterResetsOnReload(t *testing.T) {
 	}
 }
 
-// "External State Management": state read before a reload into an ECS-like
-// component and written back after survives.
+// "External State Management": state read before a reload into an ECS component
+// (ScriptState on an ecs.World entity) and written back after survives.
 func TestSpecExternalState(t *testing.T) {
 	rt := newRuntime(t, wasm.Limits{})
 	id := load(t, rt, "counter_v1", nil)
 	for range 5 {
 		call(t, rt, id, "increment")
 	}
-	world := map[int]ScriptState{} // entity -> component
-	const entity = 7
-	world[entity] = ScriptState{Counter: callInt(t, rt, id, "get_counter"), Health: 80.5, Position: [3]float64{1, 2, 3}}
+	world := ecs.NewWorld()
+	entity := world.Spawn()
+	saved := ScriptState{Counter: callInt(t, rt, id, "get_counter"), Health: 80.5, Position: [3]float64{1, 2, 3}}
+	if err := ecs.Insert(world, entity, saved); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := rt.ReloadModule(ctx, id, guest.Bytes("counter_v2")); err != nil {
 		t.Fatalf("ReloadModule: %v", err)
 	}
-	call(t, rt, id, "set_counter", world[entity].Counter)
+	state, ok := ecs.Get[ScriptState](world, entity)
+	if !ok || state != saved {
+		t.Fatalf("component after reload = %+v, %v; want %+v", state, ok, saved)
+	}
+	call(t, rt, id, "set_counter", state.Counter)
 
 	if got, want := callInt(t, rt, id, "get_counter"), 5; got != want {
 		t.Errorf("restored counter = %d, want %d", got, want)
