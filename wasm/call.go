@@ -38,6 +38,21 @@ import (
 //     5 for add(2, 3);
 //   - more: a JSON array of numbers: [-1,9007199254740993,1.5].
 //
+// The result is the caller's to keep and modify; later calls do not reuse it.
+// Small results are carved out of blocks of a few KiB that several results share,
+// each with its capacity capped at its length, so appending to one reallocates it
+// rather than writing into a neighbour. That makes a call allocate nothing in the
+// common case, at the price that a small result kept for long keeps its block
+// alive: copy results you store by the thousand.
+//
+// What a call costs: JSON documents are validated in one pass, and a document
+// identical to the last one the script's instance found valid (the same state
+// sent or returned again, an echo) is only compared; documents from json.Marshal
+// are not validated at all. Arguments are boxed in interfaces, which allocates
+// for a numeric variable outside [0, 255] and for a slice such as a
+// json.RawMessage (box one you pass often once: var arg any = doc); Func calls
+// with no conversion and no allocation.
+//
 // NaN and infinite results are an error, as JSON cannot hold them. Errors name the
 // script and the function and match ErrNotFound, ErrNoFunction, ErrSignature
 // ("add(i32, i32, i32) takes 3 arguments, got 2"), ErrJSON, ErrMemoryAccess,
@@ -70,27 +85,44 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 		}
 		inst.last = e
 	}
-	if inst.lim != nil {
-		inst.lim.begin()
+	if e.sig.jsonIn && len(args) == 1 && !isNumber(args[0]) {
+		return inst.callDoc(ctx, e, args[0])
 	}
 	stack := inst.stack[:e.sig.stackLen]
-	var docPtr, docLen uint32
-	jsonArg := e.sig.jsonIn && len(args) == 1 && !isNumber(args[0])
-	if jsonArg {
-		var err error
-		if docPtr, docLen, err = inst.writeDoc(ctx, e, args[0]); err != nil {
-			return nil, inst.finish(e, err)
-		}
-		stack[0], stack[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
-	} else if err := encodeArgs(e.sig, args, stack); err != nil {
-		return nil, inst.errorf(e, ErrSignature, "%w", err)
+	if !encodeArgs(e.sig.info.Params, args, stack) {
+		return nil, inst.errorf(e, ErrSignature, "%w", argsError(e.sig, args))
+	}
+	if inst.lim != nil {
+		inst.lim.begin()
 	}
 	err := inst.invoke(ctx, e, stack)
 	var out json.RawMessage
 	if err == nil {
 		out, err = inst.result(e, stack)
 	}
-	if jsonArg && inst.free != nil {
+	if err = inst.finish(e, err); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// callDoc runs CallJSON with one JSON document as the argument.
+func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.RawMessage, error) {
+	if inst.lim != nil {
+		inst.lim.begin()
+	}
+	stack := inst.stack[:e.sig.stackLen]
+	docPtr, docLen, err := inst.writeDoc(ctx, e, arg)
+	if err != nil {
+		return nil, inst.finish(e, err)
+	}
+	stack[0], stack[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
+	err = inst.invoke(ctx, e, stack)
+	var out json.RawMessage
+	if err == nil {
+		out, err = inst.result(e, stack)
+	}
+	if inst.free != nil {
 		inst.aux[0], inst.aux[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
 		if ferr := inst.invoke(ctx, inst.free, inst.aux[:]); err == nil {
 			err = ferr

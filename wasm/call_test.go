@@ -2,8 +2,11 @@ package wasm_test
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
@@ -226,19 +229,94 @@ func TestFunc(t *testing.T) {
 	wantErr(t, add.Call(ctx, stack), []error{wasm.ErrNotFound})
 }
 
-// The typed fast path allocates nothing, and CallJSON with numbers only its result.
+// The typed fast path allocates nothing, nor does CallJSON with numbers (its
+// results are carved from shared blocks) or with a repeated document, metered or
+// not.
 func TestCallAllocations(t *testing.T) {
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1 << 40, MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		id := load(t, rt, "add_v1", nil)
+		add, err := rt.Func(id, "add")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stack := []uint64{2, 3}
+		if n := testing.AllocsPerRun(100, func() { _ = add.Call(ctx, stack) }); n != 0 {
+			t.Errorf("%+v: Func.Call allocates %v times per call, want 0", lim, n)
+		}
+		if n := testing.AllocsPerRun(100, func() { _, _ = rt.CallJSON(ctx, id, "add", 2, 3) }); n != 0 {
+			t.Errorf("%+v: CallJSON(add, 2, 3) allocates %v times per call, want 0", lim, n)
+		}
+		state := load(t, rt, "json_state", nil)
+		var doc any = json.RawMessage(`{"counter":3}`) // boxed once: a slice in an interface is allocated
+		if n := testing.AllocsPerRun(100, func() { _, _ = rt.CallJSON(ctx, state, "echo", doc) }); n != 0 {
+			t.Errorf("%+v: CallJSON(echo, doc) allocates %v times per call, want 0", lim, n)
+		}
+	}
+}
+
+// Results carved from one block are independent: changing or appending to one
+// leaves the others as they were.
+func TestCallJSONResultsIndependent(t *testing.T) {
 	rt := newRuntime(t, wasm.Limits{})
 	id := load(t, rt, "add_v1", nil)
-	add, err := rt.Func(id, "add")
-	if err != nil {
-		t.Fatal(err)
+	var outs []json.RawMessage
+	for i := range 2000 { // many blocks' worth
+		out, err := rt.CallJSON(ctx, id, "add", i, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, out)
 	}
-	stack := []uint64{2, 3}
-	if n := testing.AllocsPerRun(100, func() { _ = add.Call(ctx, stack) }); n != 0 {
-		t.Errorf("Func.Call allocates %v times per call, want 0", n)
+	for i := range outs {
+		if i%2 == 0 {
+			outs[i] = append(outs[i], "99"...) // would spill into the next result
+		} else {
+			outs[i][0] = 'x'
+		}
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = rt.CallJSON(ctx, id, "add", 2, 3) }); n > 1 {
-		t.Errorf("CallJSON(add, 2, 3) allocates %v times per call, want at most 1 (the result)", n)
+	for i, out := range outs {
+		want := strconv.Itoa(i + 1000)
+		if i%2 == 0 {
+			want += "99"
+		} else {
+			want = "x" + want[1:]
+		}
+		if string(out) != want {
+			t.Fatalf("result %d = %s, want %s", i, out, want)
+		}
 	}
+}
+
+// A document is validated whenever its bytes differ from the last valid one,
+// even in the same buffer.
+func TestCallJSONRevalidates(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "json_state", nil)
+	doc := json.RawMessage(`{"counter":3}`)
+	steps := []struct {
+		name string
+		edit func()
+		ok   bool
+	}{
+		{"valid", func() {}, true},
+		{"same again", func() {}, true},
+		{"broken in place", func() { doc[len(doc)-1] = ']' }, false},
+		{"mended", func() { doc[len(doc)-1] = '}' }, true},
+		{"shortened", func() { doc = doc[:len(doc)-1] }, false},
+	}
+	for _, st := range steps {
+		st.edit()
+		out, err := rt.CallJSON(ctx, id, "echo", doc)
+		if st.ok && (err != nil || string(out) != string(doc)) {
+			t.Errorf("%s: echo = %s, %v", st.name, out, err)
+		}
+		if !st.ok && !errors.Is(err, wasm.ErrJSON) {
+			t.Errorf("%s: echo of %s = %s, %v; want ErrJSON", st.name, doc, out, err)
+		}
+	}
+	// The guest's bytes are checked the same way.
+	call(t, rt, id, "echo", json.RawMessage(`{"counter":3}`))
+	_, err := rt.CallJSON(ctx, id, "bad_json")
+	wantErr(t, err, []error{wasm.ErrJSON}, "bad_json")
 }

@@ -1,8 +1,10 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -160,14 +162,11 @@ func encode(t ValueType, n number) (uint64, error) {
 	return 0, fmt.Errorf("CallJSON cannot pass a %v", t)
 }
 
-// encodeArgs writes numeric arguments into stack.
-func encodeArgs(sig *funcSig, args []any, stack []uint64) error {
-	params := sig.info.Params
+// encodeArgs writes numeric arguments into stack and reports whether all of
+// them fit their parameters; argsError says why not.
+func encodeArgs(params []ValueType, args []any, stack []uint64) bool {
 	if len(args) != len(params) {
-		if sig.jsonIn && len(args) == 1 {
-			return fmt.Errorf("%s takes 2 numbers or a JSON document, got 1 number", sig.info.call())
-		}
-		return fmt.Errorf("%s takes %s, got %d", sig.info.call(), count(len(params), "argument"), len(args))
+		return false
 	}
 	for i, a := range args {
 		switch x := a.(type) { // the common cases, without normalizing
@@ -185,21 +184,45 @@ func encodeArgs(sig *funcSig, args []any, stack []uint64) error {
 				continue
 			}
 		}
-		n, ok, err := numberOf(a)
-		switch {
-		case err != nil:
-			return fmt.Errorf("%s argument %d: %w", sig.info.call(), i+1, err)
-		case !ok:
-			if _, doc := a.(JSONValue); doc {
-				return fmt.Errorf("%s argument %d: a JSON document needs a function taking (i32, i32) and no other argument", sig.info.call(), i+1)
-			}
-			return fmt.Errorf("%s argument %d: %T is not a number", sig.info.call(), i+1, a)
+		v, err := encodeArg(params[i], a)
+		if err != nil {
+			return false
 		}
-		if stack[i], err = encode(params[i], n); err != nil {
+		stack[i] = v
+	}
+	return true
+}
+
+// encodeArg converts any numeric argument for a parameter of type t.
+func encodeArg(t ValueType, a any) (uint64, error) {
+	n, ok, err := numberOf(a)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok:
+		if _, doc := a.(JSONValue); doc {
+			return 0, errors.New("a JSON document needs a function taking (i32, i32) and no other argument")
+		}
+		return 0, fmt.Errorf("%T is not a number", a)
+	}
+	return encode(t, n)
+}
+
+// argsError explains why encodeArgs refused args.
+func argsError(sig *funcSig, args []any) error {
+	params := sig.info.Params
+	if len(args) != len(params) {
+		if sig.jsonIn && len(args) == 1 {
+			return fmt.Errorf("%s takes 2 numbers or a JSON document, got 1 number", sig.info.call())
+		}
+		return fmt.Errorf("%s takes %s, got %d", sig.info.call(), count(len(params), "argument"), len(args))
+	}
+	for i, a := range args {
+		if _, err := encodeArg(params[i], a); err != nil {
 			return fmt.Errorf("%s argument %d: %w", sig.info.call(), i+1, err)
 		}
 	}
-	return nil
+	return errors.New("arguments refused") // unreachable: encodeArgs and encodeArg agree
 }
 
 // count says "1 argument" or "2 arguments".
@@ -210,13 +233,14 @@ func count(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
-// marshalDoc returns the JSON document for a CallJSON argument.
-func marshalDoc(v any) ([]byte, error) {
+// marshalDoc returns the JSON document for a CallJSON argument. What
+// json.Marshal returns is valid by construction; a json.RawMessage is checked.
+func (inst *instance) marshalDoc(v any) ([]byte, error) {
 	if w, ok := v.(JSONValue); ok {
 		v = w.V
 	}
 	if raw, ok := v.(json.RawMessage); ok {
-		if !validJSON(raw) {
+		if !inst.validDoc(raw) {
 			return nil, fmt.Errorf("json.RawMessage is not valid JSON: %s", excerpt(raw))
 		}
 		return raw, nil
@@ -224,9 +248,29 @@ func marshalDoc(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// knownValidMax is the largest document validDoc remembers.
+const knownValidMax = 16 << 10
+
+// validDoc reports whether b is valid JSON. It remembers the last document it
+// found valid, so a host that passes, or a guest that returns, the same
+// document call after call (an unchanged state, an echo) pays for a comparison
+// instead of a validation. The caller holds inst.mu.
+func (inst *instance) validDoc(b []byte) bool {
+	if len(b) > 0 && bytes.Equal(b, inst.knownValid) {
+		return true
+	}
+	if !validJSON(b) {
+		return false
+	}
+	if len(b) <= knownValidMax {
+		inst.knownValid = append(inst.knownValid[:0], b...)
+	}
+	return true
+}
+
 // writeDoc marshals a JSON argument into memory the guest allocated.
 func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n uint32, err error) {
-	doc, err := marshalDoc(arg)
+	doc, err := inst.marshalDoc(arg)
 	if err != nil {
 		return 0, 0, inst.errorf(e, ErrJSON, "%w", err)
 	}
@@ -250,25 +294,28 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 
 // result converts a call's results to JSON.
 func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error) {
-	if e.sig.jsonOut {
-		return inst.readDoc(e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
-	}
 	rs := e.sig.info.Results
-	switch len(rs) {
-	case 0:
-		return json.RawMessage("null"), nil
-	case 1:
-		// Format on the stack and allocate the exact size: a small number then
-		// costs a tiny allocation.
-		var buf [32]byte
-		out, err := appendValue(buf[:0], rs[0], stack[0])
-		if err != nil {
-			return nil, inst.errorf(e, ErrJSON, "result 1: %w", err)
-		}
-		return append(json.RawMessage(nil), out...), nil
+	switch {
+	case e.sig.jsonOut:
+		return inst.readDoc(e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
+	case len(rs) == 1 && rs[0] == I32:
+		var buf [12]byte
+		return inst.keep(strconv.AppendInt(buf[:0], int64(api.DecodeI32(stack[0])), 10)), nil
+	case len(rs) == 0:
+		return inst.keep(jsonNull), nil
 	}
-	out := make(json.RawMessage, 0, 24*len(rs)+1)
-	out = append(out, '[')
+	return inst.results(e, stack)
+}
+
+// results converts the results result does not handle itself.
+func (inst *instance) results(e *export, stack []uint64) (json.RawMessage, error) {
+	rs := e.sig.info.Results
+	// Format on the Go stack, then keep the exact bytes.
+	var buf [64]byte
+	out := buf[:0]
+	if len(rs) > 1 {
+		out = append(out, '[')
+	}
 	for i, t := range rs {
 		if i > 0 {
 			out = append(out, ',')
@@ -278,7 +325,37 @@ func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error)
 			return nil, inst.errorf(e, ErrJSON, "result %d: %w", i+1, err)
 		}
 	}
-	return append(out, ']'), nil
+	if len(rs) > 1 {
+		out = append(out, ']')
+	}
+	return inst.keep(out), nil
+}
+
+var jsonNull = []byte("null")
+
+// resultBlock is the size of the blocks that CallJSON carves small results
+// from, and resultSmall the largest result carved.
+const (
+	resultBlock = 2048
+	resultSmall = 256
+)
+
+// keep returns a copy of b for the caller to own. A small copy is carved out
+// of a block shared with other results, with its capacity capped at its
+// length, so that appending to it reallocates instead of writing into a
+// neighbour; a block is never reused, only dropped when full. One allocation
+// then serves many calls. The caller holds inst.mu.
+func (inst *instance) keep(b []byte) json.RawMessage {
+	n := len(b)
+	if n > resultSmall {
+		return append(make(json.RawMessage, 0, n), b...)
+	}
+	if cap(inst.block)-len(inst.block) < n {
+		inst.block = make([]byte, 0, resultBlock)
+	}
+	start := len(inst.block)
+	inst.block = append(inst.block, b...)
+	return inst.block[start:len(inst.block):len(inst.block)]
 }
 
 func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error) {
@@ -290,10 +367,10 @@ func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error)
 	if !ok {
 		return nil, inst.errorf(e, ErrMemoryAccess, "returned (ptr %d, len %d), outside the %d-byte memory", ptr, n, mem.Size())
 	}
-	if !validJSON(view) {
+	if !inst.validDoc(view) {
 		return nil, inst.errorf(e, ErrJSON, "returned bytes that are not JSON: %s", excerpt(view))
 	}
-	return append(make(json.RawMessage, 0, len(view)), view...), nil
+	return inst.keep(view), nil
 }
 
 // appendValue appends one result as a JSON number.

@@ -1,241 +1,237 @@
 package wasm
 
 // validJSON reports whether b is one JSON value, exactly as json.Valid does, in a
-// single pass without allocating. CallJSON checks every document that crosses the
-// guest boundary, and json.Valid's general scanner costs more than the rest of a
-// small JSON call.
+// single pass without allocating. CallJSON checks every document a guest returns
+// and every json.RawMessage it is given, and json.Valid's general scanner costs
+// more than the rest of a small JSON call.
 //
-// It runs a table-driven automaton: one table load per byte, with a small stack
-// of object/array bits (on the Go stack up to 256 levels) for the brackets.
+// It is a hand-written scanner: a loop over values and the separators after
+// them, with tight inner loops for strings, numbers and spaces, and one bit per
+// open bracket (on the Go stack up to 256 levels) to tell objects from arrays.
+// Its state is where the code is, so no step waits for a table load that the
+// previous step chose, as a table-driven automaton does on every byte.
 func validJSON(b []byte) bool {
-	var (
-		small [4]uint64
-		nest  = small[:] // bit set: the level is an object
-		depth int
-		s     = sValue
-	)
-	for i := 0; i < len(b); i++ {
-		t := jsonTable[s][b[i]]
-		if t < nStates {
-			s = t
-			if s == sStr || s == sKeyStr {
-				// Skip the plain bytes of a string without the state chain.
-				for i+1 < len(b) && plainString[b[i+1]] {
+	var small [4]uint64
+	nest := small[:] // bit set: the level is an object
+	depth := 0
+	i := 0
+	n := len(b)
+value:
+	for {
+		for i < n && isSpace[b[i]] {
+			i++
+		}
+		if i >= n {
+			return false
+		}
+		switch c := b[i]; c {
+		case '"':
+			i++
+			for {
+				for i < n && !stringSpecial[b[i]] {
 					i++
 				}
+				if i >= n || b[i] < 0x20 {
+					return false
+				}
+				if b[i] == '"' {
+					break
+				}
+				if i = skipEscape(b, i); i < 0 {
+					return false
+				}
 			}
-			continue
-		}
-		switch t {
-		case aPushObj, aPushArr:
+			i++
+		case '{', '[':
 			if depth == maxDepth {
 				return false
 			}
 			if depth>>6 == len(nest) {
 				nest = append(nest, 0)
 			}
-			if t == aPushObj {
+			obj := c == '{'
+			if obj {
 				nest[depth>>6] |= 1 << (depth & 63)
-				s = sObjectFirst
 			} else {
 				nest[depth>>6] &^= 1 << (depth & 63)
-				s = sArrayFirst
 			}
 			depth++
-		case aCloseObj, aCloseArr, aComma:
+			for i++; i < n && isSpace[b[i]]; i++ {
+			}
+			if i < n && b[i] == c+2 { // '}' and ']' follow '{' and '[' by two
+				depth--
+				i++
+				break // an empty object or array is a value
+			}
+			if obj {
+				if i = skipKey(b, i); i < 0 {
+					return false
+				}
+			}
+			continue value
+		case 't':
+			if n-i < 4 || string(b[i:i+4]) != "true" {
+				return false
+			}
+			i += 4
+		case 'f':
+			if n-i < 5 || string(b[i:i+5]) != "false" {
+				return false
+			}
+			i += 5
+		case 'n':
+			if n-i < 4 || string(b[i:i+4]) != "null" {
+				return false
+			}
+			i += 4
+		default:
+			if c != '-' && (c < '0' || c > '9') {
+				return false
+			}
+			if i = skipNumber(b, i); i < 0 {
+				return false
+			}
+		}
+		// After a value: the end, a comma, or the closing bracket of its level.
+		for {
+			for i < n && isSpace[b[i]] {
+				i++
+			}
+			if i == n {
+				return depth == 0
+			}
 			if depth == 0 {
 				return false
 			}
 			obj := nest[(depth-1)>>6]&(1<<((depth-1)&63)) != 0
-			switch {
-			case t == aComma && obj:
-				s = sKey
-			case t == aComma:
-				s = sValue
-			case obj != (t == aCloseObj):
-				return false
-			default:
+			switch c := b[i]; {
+			case c == ',':
+				i++
+				if obj {
+					if i = skipKey(b, i); i < 0 {
+						return false
+					}
+				}
+				continue value
+			case obj && c == '}', !obj && c == ']':
 				depth--
-				s = sAfter
+				i++
+			default:
+				return false
 			}
-		default:
-			return false
 		}
 	}
-	return depth == 0 && accepting[s]
-}
-
-// validNumber reports whether b is exactly one JSON number.
-func validNumber(b []byte) bool {
-	return len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') &&
-		b[len(b)-1] >= '0' && b[len(b)-1] <= '9' && validJSON(b)
 }
 
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
-// The automaton's states.
-const (
-	sValue       uint8 = iota // a value is expected
-	sArrayFirst               // after '[': a value or ']'
-	sObjectFirst              // after '{': a key or '}'
-	sKey                      // after ',' in an object: a key
-	sColon                    // after a key: ':'
-	sAfter                    // after a value: ',', a closing bracket, or the end
-	sStr                      // in a string value
-	sStrEsc
-	sStrU1
-	sStrU2
-	sStrU3
-	sStrU4
-	sKeyStr // in a key
-	sKeyEsc
-	sKeyU1
-	sKeyU2
-	sKeyU3
-	sKeyU4
-	sMinus     // after '-'
-	sZero      // a leading 0
-	sInt       // integer digits
-	sFracStart // after '.'
-	sFrac
-	sExpStart // after 'e'
-	sExpSign
-	sExp
-	sT1 // t
-	sT2 // tr
-	sT3 // tru
-	sF1 // f
-	sF2 // fa
-	sF3 // fal
-	sF4 // fals
-	sN1 // n
-	sN2 // nu
-	sN3 // nul
-	nStates
-)
+// skipKey checks `"key" :` and the space around it, from i, and returns the
+// index after it, or -1.
+func skipKey(b []byte, i int) int {
+	for i < len(b) && isSpace[b[i]] {
+		i++
+	}
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	for i++; ; {
+		for i < len(b) && !stringSpecial[b[i]] {
+			i++
+		}
+		if i >= len(b) || b[i] < 0x20 {
+			return -1
+		}
+		if b[i] == '"' {
+			break
+		}
+		if i = skipEscape(b, i); i < 0 {
+			return -1
+		}
+	}
+	for i++; i < len(b) && isSpace[b[i]]; i++ {
+	}
+	if i >= len(b) || b[i] != ':' {
+		return -1
+	}
+	return i + 1
+}
 
-// Actions the table returns instead of a state.
-const (
-	aError = nStates + iota
-	aPushObj
-	aPushArr
-	aCloseObj
-	aCloseArr
-	aComma
-)
+// skipEscape checks the escape at b[i], a backslash, and returns the index after
+// it, or -1.
+func skipEscape(b []byte, i int) int {
+	if i+1 >= len(b) {
+		return -1
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2
+	case 'u':
+		if len(b)-i < 6 || !isHex[b[i+2]] || !isHex[b[i+3]] || !isHex[b[i+4]] || !isHex[b[i+5]] {
+			return -1
+		}
+		return i + 6
+	}
+	return -1
+}
 
-// jsonTable[state][byte] is the next state or an action.
-var jsonTable [nStates][256]uint8
+// skipNumber checks a number starting at i and returns the index after it, or -1.
+func skipNumber(b []byte, i int) int {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return -1
+	case b[i] == '0':
+		i++
+	case b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i+1)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
 
-// accepting marks the states in which a complete top-level value may end.
-var accepting [nStates]bool
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
 
-// plainString marks the bytes that stand for themselves inside a string.
-var plainString [256]bool
+// validNumber reports whether b is exactly one JSON number.
+func validNumber(b []byte) bool { return len(b) > 0 && skipNumber(b, 0) == len(b) }
+
+// stringSpecial marks the bytes a string cannot hold as they are, isHex the
+// digits of a \u escape, and isSpace JSON's white space.
+var stringSpecial, isHex, isSpace [256]bool
 
 func init() {
-	for s := range jsonTable {
-		for c := range jsonTable[s] {
-			jsonTable[s][c] = aError
-		}
+	isSpace[' '], isSpace['\t'], isSpace['\n'], isSpace['\r'] = true, true, true, true
+	for c := 0; c < 0x20; c++ {
+		stringSpecial[c] = true
 	}
-	set := func(s uint8, chars string, t uint8) {
-		for i := 0; i < len(chars); i++ {
-			jsonTable[s][chars[i]] = t
-		}
-	}
-	const (
-		space  = " \t\n\r"
-		digits = "0123456789"
-		hex    = "0123456789abcdefABCDEF"
-	)
-	valueStart := func(s uint8) {
-		set(s, space, s)
-		set(s, `"`, sStr)
-		set(s, "-", sMinus)
-		set(s, "0", sZero)
-		set(s, digits[1:], sInt)
-		set(s, "t", sT1)
-		set(s, "f", sF1)
-		set(s, "n", sN1)
-		set(s, "{", aPushObj)
-		set(s, "[", aPushArr)
-	}
-	valueStart(sValue)
-	valueStart(sArrayFirst)
-	set(sArrayFirst, "]", aCloseArr)
-	set(sObjectFirst, space, sObjectFirst)
-	set(sObjectFirst, `"`, sKeyStr)
-	set(sObjectFirst, "}", aCloseObj)
-	set(sKey, space, sKey)
-	set(sKey, `"`, sKeyStr)
-	set(sColon, space, sColon)
-	set(sColon, ":", sValue)
-
-	// A value ends at a separator, a closing bracket or a space; numbers end
-	// there too, with no other marker.
-	after := func(s uint8) {
-		set(s, space, sAfter)
-		set(s, ",", aComma)
-		set(s, "}", aCloseObj)
-		set(s, "]", aCloseArr)
-		accepting[s] = true
-	}
-	after(sAfter)
-
-	for c := 0x20; c < 256; c++ {
-		plainString[c] = c != '"' && c != '\\'
-	}
-	str := func(body, esc, u1, u2, u3, u4, end uint8) {
-		for c := 0x20; c < 256; c++ {
-			jsonTable[body][c] = body
-		}
-		set(body, `"`, end)
-		set(body, `\`, esc)
-		set(esc, `"\/bfnrt`, body)
-		set(esc, "u", u1)
-		set(u1, hex, u2)
-		set(u2, hex, u3)
-		set(u3, hex, u4)
-		set(u4, hex, body)
-	}
-	str(sStr, sStrEsc, sStrU1, sStrU2, sStrU3, sStrU4, sAfter)
-	str(sKeyStr, sKeyEsc, sKeyU1, sKeyU2, sKeyU3, sKeyU4, sColon)
-
-	set(sMinus, "0", sZero)
-	set(sMinus, digits[1:], sInt)
-	after(sZero)
-	set(sZero, ".", sFracStart)
-	set(sZero, "eE", sExpStart)
-	after(sInt)
-	set(sInt, digits, sInt)
-	set(sInt, ".", sFracStart)
-	set(sInt, "eE", sExpStart)
-	set(sFracStart, digits, sFrac)
-	after(sFrac)
-	set(sFrac, digits, sFrac)
-	set(sFrac, "eE", sExpStart)
-	set(sExpStart, "+-", sExpSign)
-	set(sExpStart, digits, sExp)
-	set(sExpSign, digits, sExp)
-	after(sExp)
-	set(sExp, digits, sExp)
-
-	for _, lit := range []struct {
-		rest   string
-		states []uint8 // the state after each letter but the last
-	}{
-		{"rue", []uint8{sT1, sT2, sT3}},
-		{"alse", []uint8{sF1, sF2, sF3, sF4}},
-		{"ull", []uint8{sN1, sN2, sN3}},
-	} {
-		for i, s := range lit.states {
-			next := sAfter
-			if i+1 < len(lit.states) {
-				next = lit.states[i+1]
-			}
-			set(s, lit.rest[i:i+1], next)
-		}
+	stringSpecial['"'], stringSpecial['\\'] = true, true
+	for _, c := range "0123456789abcdefABCDEF" {
+		isHex[c] = true
 	}
 }

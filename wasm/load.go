@@ -42,17 +42,19 @@ type instance struct {
 	mu      sync.Mutex
 	retired bool // no longer the script's live instance; guarded by mu
 
-	s       *script
-	code    *code
-	mod     api.Module
-	exports map[string]*export
-	last    *export // the export callJSON looked up last
-	alloc   *export // alloc(i32) i32, if exported
-	free    *export // free(i32, i32), if exported
-	stack   []uint64
-	aux     [2]uint64 // stack for alloc and free
-	caller  Caller
-	lim     *limiter // nil without limits
+	s          *script
+	code       *code
+	mod        api.Module
+	exports    map[string]*export
+	last       *export // the export callJSON looked up last
+	alloc      *export // alloc(i32) i32, if exported
+	free       *export // free(i32, i32), if exported
+	stack      []uint64
+	aux        [2]uint64 // stack for alloc and free
+	block      []byte    // the block small results are carved from (see keep)
+	knownValid []byte    // the last JSON document found valid (see validDoc)
+	caller     Caller
+	lim        *limiter // nil without limits
 }
 
 // export is an exported function of one instance.
