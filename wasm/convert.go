@@ -298,9 +298,13 @@ func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error)
 	switch {
 	case e.sig.jsonOut:
 		return inst.readDoc(e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
-	case len(rs) == 1 && rs[0] == I32:
-		var buf [12]byte
-		return inst.keep(strconv.AppendInt(buf[:0], int64(api.DecodeI32(stack[0])), 10)), nil
+	case len(rs) == 1 && rs[0] == I32: // formatted right into the block
+		if cap(inst.block)-len(inst.block) < 11 {
+			inst.block = make([]byte, 0, resultBlock)
+		}
+		start := len(inst.block)
+		inst.block = strconv.AppendInt(inst.block, int64(api.DecodeI32(stack[0])), 10)
+		return inst.block[start:len(inst.block):len(inst.block)], nil
 	case len(rs) == 0:
 		return inst.keep(jsonNull), nil
 	}
