@@ -159,6 +159,12 @@
 // declares a minimum above the cap is rejected with ErrMemoryTooLarge.
 // Imported memories belong to the host and are left as declared.
 //
+// # Reading a module's interface
+//
+// Scan reads a module's imports, exports and memories with the same decoder,
+// without touching its code, for a host that checks a module before it
+// compiles or instruments it (package wasm's loader and Inspect use it).
+//
 // # What is supported
 //
 // Instrument decodes every instruction of WebAssembly 2.0 (MVP, sign
