@@ -52,7 +52,7 @@ import (
 // loop iteration and function entry, which is a few percent of a loop doing
 // real work and up to twice the time of the tightest loops (a sum of integers,
 // six machine instructions per iteration); about 30 ns per call, for the fuel
-// bookkeeping; and instrumenting takes about 40 ms per MB of module, as long as
+// bookkeeping; and instrumenting takes 40 to 60 ms per MB of module, about as long as
 // compiling it, when a version is first loaded (bytes seen before reuse their
 // instrumented, compiled code). A module the instrumenter cannot handle (an
 // unknown opcode, or exception handling) fails to load with ErrCompile naming
