@@ -63,7 +63,7 @@
 // checks the budget, the clock and the caller's ctx, and either grants the next
 // slice or stops the call, which fails with ErrInstructionLimit, ErrTimeout or
 // ctx's error while the module stays usable. Metering costs a few percent in
-// loops that do real work (more in the tightest ones) and about 30 ns per call;
+// loops that do real work (more in the tightest ones) and 30 to 45 ns per call;
 // the count is deterministic, and Usage reports it. A script without limits
 // runs its module as given and pays nothing.
 // See Limits for the details.

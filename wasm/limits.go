@@ -51,10 +51,10 @@ import (
 // slice runs out. What that costs: a subtraction, a compare and a branch per
 // loop iteration and function entry, which is a few percent of a loop doing
 // real work and up to twice the time of the tightest loops (a sum of integers,
-// six machine instructions per iteration); about 30 ns per call, for the fuel
-// bookkeeping; and instrumenting takes 40 to 60 ms per MB of module, about as long as
-// compiling it, when a version is first loaded (bytes seen before reuse their
-// instrumented, compiled code). A module the instrumenter cannot handle (an
+// six machine instructions per iteration); 30 to 45 ns per call, for the fuel
+// bookkeeping; and instrumenting takes 40 to 60 ms per MB of module, about as
+// long as compiling it, when a version is first loaded (bytes seen before reuse
+// their instrumented, compiled code). A module the instrumenter cannot handle (an
 // unknown opcode, or exception handling) fails to load with ErrCompile naming
 // the function and the reason; it is never run unmetered. Only a metered
 // script's calls watch ctx: they stop with ctx's error when it is cancelled,
