@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -51,6 +52,12 @@ type moduleScan struct {
 func scanModule(b []byte) (*moduleScan, error) {
 	m, err := meter.Scan(b)
 	if err != nil {
+		// A module that does not decode is the user's problem with their bytes, not
+		// the instrumenter's: say what is wrong without naming internal/meter.
+		var me *meter.Error
+		if errors.As(err, &me) {
+			return nil, fmt.Errorf("malformed module: %s", me.Detail)
+		}
 		return nil, err
 	}
 	scan := &moduleScan{imports: m.Imports, exports: make(map[string]meter.Kind, len(m.Exports))}
