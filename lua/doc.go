@@ -68,6 +68,13 @@
 // exactly its state: nothing the failed chunk did reaches it, and what a failed
 // hook's on_save changed in tables reachable from the module is undone.
 //
+// Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
+// script that assigns a new M.name at run time, at once. A Func binds the function
+// value it finds and re-resolves M[name] only when the script's live version changes
+// (a reload or a commit; a failed one changes nothing): it sees a script's own
+// M.name = g after the next reload, or through a Func made after the change. That
+// keeps a table read off the hot path.
+//
 // What step 3 carries, and what it does not:
 //
 //   - Nested tables are copied deeply; a table reached twice is copied once, so shared

@@ -10,18 +10,38 @@ import (
 )
 
 // Func is a handle on one function of a script, for hot loops: numbers in, a number
-// out, no JSON and no allocation per call. It names the function rather than holding
-// it, so it follows reloads (and a script that assigns a new M.name) with no action
-// from the caller. A Func is safe for concurrent use; calls into one script run one
-// at a time, whichever handle or method they come through.
+// out, no JSON and no allocation per call.
+//
+// A Func binds the function value it resolves, M[name] looked up like CallJSON does
+// (__index included), and keeps calling that value until the script's live version
+// changes: a reload (ReloadScript, or Stage then Commit) makes its next call resolve
+// M[name] again in the new version, with no action from the caller. So a Func follows
+// reloads, but not a script that replaces its own function at run time: after
+// M.name = g (or M.name = nil, or rawset, or a new metatable) CallJSON calls g at
+// once, while a Func already bound keeps calling the function it bound until the next
+// reload, and a Func made by Runtime.Func after the change binds g on its first call.
+// A Func that finds no function (Call fails with ErrNoFunction) binds nothing and
+// looks again on its next call. Whether the bound value is still current is one
+// comparison of version numbers per call; reading M[name] instead would cost more
+// than the rest of the handle's overhead over a raw gopher-lua call. Like wazero's
+// api.Function, a Func is a handle on code, not on a table slot.
+//
+// A Func is safe for concurrent use; calls into one script run one at a time,
+// whichever handle or method they come through.
 type Func struct {
 	s    *script
 	name string
+
+	// Guarded by s.mu. fn is the function resolved in the version numbered gen;
+	// gen is 0 (never a script's gen) while nothing is bound.
+	gen uint64
+	fn  *glua.LFunction
 }
 
 // Func returns a handle on the module's function name of script id. The function need
-// not exist yet: Call fails with ErrNoFunction for as long as it does not. Func is
-// safe for concurrent use.
+// not exist yet: Call fails with ErrNoFunction for as long as it does not. The handle
+// binds the function on its first successful call (see Func). Func is safe for
+// concurrent use.
 func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 	s, err := rt.script("func", id)
 	if err != nil {
@@ -35,28 +55,22 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 // nil. Any other result is an error matching ErrJSON; Lua errors and limits come as
 // an *Error, as from CallJSON.
 //
-// Each call reads the module's field afresh (one string-keyed map read), which is
-// how it follows reloads and reassignment; everything else about the call is the
-// same as a raw gopher-lua PCall, plus the script's mutex.
+// The first call after the handle is made or the script is reloaded resolves the
+// function (see Func); later calls compare one version number and call the bound
+// value. Everything else about the call is the same as a raw gopher-lua PCall, plus
+// the script's mutex.
 func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	s := f.s
 	s.mu.Lock() // unlocked by hand on every path: a defer costs a measurable share here
-	v := s.cur
-	if v == nil {
-		s.mu.Unlock()
-		return 0, s.gone("call")
-	}
-	fn, ok := v.module.RawGetString(f.name).(*glua.LFunction)
-	if !ok { // absent (perhaps behind __index) or not a function: the general path
-		lv, err := v.function(ctx, s.name, f.name)
-		if err != nil {
+	if f.gen != s.gen {
+		if err := f.bind(ctx); err != nil {
 			s.mu.Unlock()
 			return 0, err
 		}
-		fn = lv.(*glua.LFunction)
 	}
+	v := s.cur
 	L := v.L
-	L.Push(fn)
+	L.Push(f.fn)
 	for _, a := range args {
 		L.Push(v.numbers.box(a))
 	}
@@ -76,6 +90,23 @@ func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	}
 	return 0, &Error{Op: "call", Script: s.name, Function: f.name, Kind: ErrJSON,
 		Message: fmt.Sprintf("%s result: got %s, want a number", f.name, r.Type())}
+}
+
+// bind resolves the function in the script's live version and binds it, or leaves
+// the handle unbound and returns why not. The caller holds s.mu.
+func (f *Func) bind(ctx context.Context) error {
+	s := f.s
+	f.gen, f.fn = 0, nil // drop the old version's function even if this fails
+	v, err := s.live("call")
+	if err != nil {
+		return err
+	}
+	lv, err := v.function(ctx, s.name, f.name)
+	if err != nil {
+		return err
+	}
+	f.gen, f.fn = s.gen, lv.(*glua.LFunction)
+	return nil
 }
 
 // numberBoxes turns float64s into Lua values without a heap allocation each. An

@@ -104,6 +104,7 @@ func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
 	} else if err = swap(ctx, s.name, ov, nv, &rep); err == nil {
 		s.cur = nv
+		s.gen++
 	}
 	rep.Blocked = time.Since(start)
 	s.mu.Unlock()

@@ -19,6 +19,9 @@ type script struct {
 
 	mu  sync.Mutex
 	cur *version // nil once unloaded
+	// gen numbers the value of cur: 1 at load, one more at every commit and at unload.
+	// A Func bound under one gen re-resolves its function when gen moves on.
+	gen uint64
 }
 
 // version is one version of a script: a chunk run in its own LState, the module table
@@ -38,6 +41,7 @@ func (s *script) unload() {
 	if s.cur != nil {
 		s.cur.L.Close()
 		s.cur = nil
+		s.gen++
 	}
 }
 
@@ -66,7 +70,7 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // script's module. The chunk must return a table (ErrNotTable). Load is safe for
 // concurrent use; it fixes the host functions (see Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
-	s := &script{name: name, limits: rt.cfg.Limits}
+	s := &script{name: name, limits: rt.cfg.Limits, gen: 1}
 	if opts != nil && opts.Limits != nil {
 		s.limits = *opts.Limits
 	}
