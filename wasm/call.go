@@ -154,15 +154,6 @@ func (inst *instance) invoke(ctx context.Context, e *export, stack []uint64) err
 	return nil
 }
 
-// complete finishes a call of e that wazero returned err from, for a caller
-// that invoked e.fn itself: it reports a trap, and ends the call's limits.
-func (inst *instance) complete(e *export, err error) error {
-	if err != nil {
-		err = inst.trapped(e, err)
-	}
-	return inst.finish(e, err)
-}
-
 // trapped reports a failed call.
 func (inst *instance) trapped(e *export, err error) error {
 	kind, why, trace := classify(err)
@@ -240,29 +231,26 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 	if err != nil {
 		return &Error{Op: "call", Script: f.s.name, Func: f.info.Name, Kind: err}
 	}
-	b := f.bound.Load()
-	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen {
-		return f.callSlow(ctx, inst, stack)
-	}
-	l := inst.lim
-	if l == nil {
-		if err = b.e.fn.CallWithStack(ctx, stack); err != nil {
-			err = inst.trapped(b.e, err)
-		}
-		inst.mu.Unlock()
-		return err
-	}
-	l.begin()
-	err = b.e.fn.CallWithStack(ctx, stack)
-	err = inst.complete(b.e, err)
+	err = f.call(ctx, inst, stack)
 	inst.mu.Unlock()
 	return err
 }
 
-// callSlow is Call on a locked instance the handle is not ready for: after a
-// reload, before the function's first call, or with a short stack.
+// call is Call on inst, which the caller holds locked: a Func call or a Lease's.
+func (f *Func) call(ctx context.Context, inst *instance, stack []uint64) error {
+	b := f.bound.Load()
+	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen || inst.lim != nil {
+		return f.callSlow(ctx, inst, stack)
+	}
+	if err := b.e.fn.CallWithStack(ctx, stack); err != nil {
+		return inst.trapped(b.e, err)
+	}
+	return nil
+}
+
+// callSlow is call when the handle is not ready for inst (after a reload, before
+// the function's first call, or with a short stack) or the call is metered.
 func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64) error {
-	defer inst.mu.Unlock()
 	b := f.bound.Load()
 	if b.inst != inst {
 		var err error

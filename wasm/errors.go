@@ -46,6 +46,8 @@ var (
 	// ErrStale: a Staged module was already committed or discarded, or an
 	// *Instance was used after its migrate function returned.
 	ErrStale = errors.New("wasm: staged module no longer usable")
+	// ErrReleased: a call on a Lease after its Release.
+	ErrReleased = errors.New("wasm: lease released")
 )
 
 // The specific limits. Each matches ErrLimit too.
@@ -73,7 +75,7 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 // errors and Err the underlying cause. errors.Is matches both Kind and anything in
 // Err's chain (a host function's own error, context.Canceled...).
 type Error struct {
-	Op     string   // "load", "reload", "stage", "commit", "call", "define", "inspect"
+	Op     string   // "load", "reload", "stage", "commit", "call", "acquire", "define", "inspect"
 	Script string   // the script's name; empty for Define and Inspect
 	Func   string   // the function called, when there is one
 	Kind   error    // a sentinel error of this package

@@ -1,0 +1,226 @@
+package wasm_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// acquire leases a script, released when the test ends.
+func acquire(t testing.TB, rt *wasm.Runtime, id wasm.ScriptID) *wasm.Lease {
+	t.Helper()
+	l, err := rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	t.Cleanup(l.Release)
+	return l
+}
+
+// leaseTicks calls tick n times through l, alternating a Func and CallJSON, and
+// checks that the answers come from one version stepping its counter by its
+// version each call, as they must when no other call runs in between. It returns
+// the version and the last counter.
+func leaseTicks(t testing.TB, l *wasm.Lease, tick *wasm.Func, n int) (version, counter int) {
+	t.Helper()
+	stack := make([]uint64, 1)
+	for i := range n {
+		var answer int
+		if i%2 == 0 {
+			if err := l.Call(ctx, tick, stack); err != nil {
+				t.Fatalf("Lease.Call(tick): %v", err)
+			}
+			answer = int(api.DecodeI32(stack[0]))
+		} else {
+			out, err := l.CallJSON(ctx, "tick")
+			if err != nil {
+				t.Fatalf("Lease.CallJSON(tick): %v", err)
+			}
+			answer = atoi(t, out)
+		}
+		v, c := answer/1_000_000, answer%1_000_000
+		if i > 0 && (v != version || c != counter+v) {
+			t.Fatalf("call %d of a lease answered %d after version %d, counter %d: another call or a reload ran in between", i, answer, version, counter)
+		}
+		version, counter = v, c
+	}
+	return version, counter
+}
+
+// atoi decodes a JSON integer.
+func atoi(t testing.TB, out []byte) int {
+	t.Helper()
+	n, err := strconv.Atoi(string(out))
+	if err != nil {
+		t.Fatalf("want an integer, got %s", out)
+	}
+	return n
+}
+
+// yieldTo lets goroutines started just before run up to where they block.
+func yieldTo() {
+	for range 100 {
+		runtime.Gosched()
+	}
+}
+
+// The rules of a lease, one case each.
+func TestLease(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, rt *wasm.Runtime)
+	}{
+		{"calls through the lease run in order on one version", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "counter_v1", nil)
+			tick := newFunc(t, rt, id, "tick")
+			if v, c := leaseTicks(t, acquire(t, rt, id), tick, 10); v != 1 || c != 10 {
+				t.Errorf("10 ticks answered version %d, counter %d; want 1, 10", v, c)
+			}
+		}},
+		{"other goroutines' calls wait for Release", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "counter_v1", nil)
+			tick := newFunc(t, rt, id, "tick")
+			l := acquire(t, rt, id)
+			done := make(chan []byte)
+			go func() {
+				out, err := rt.CallJSON(ctx, id, "tick")
+				if err != nil {
+					t.Errorf("CallJSON while leased: %v", err)
+				}
+				done <- out
+			}()
+			yieldTo()
+			_, last := leaseTicks(t, l, tick, 50)
+			l.Release()
+			if got, want := atoi(t, <-done)%1_000_000, last+1; got != want {
+				t.Errorf("the waiting call answered counter %d, want %d (after the lease's calls)", got, want)
+			}
+		}},
+		{"a commit waits for Release, and Stage does not", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "counter_v1", nil)
+			tick := newFunc(t, rt, id, "tick")
+			l := acquire(t, rt, id)
+			st, err := rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+			if err != nil {
+				t.Fatalf("Stage while leased: %v", err)
+			}
+			done := make(chan error)
+			go func() { done <- st.Commit(ctx, nil) }()
+			yieldTo()
+			if v, _ := leaseTicks(t, l, tick, 50); v != 1 {
+				t.Errorf("the lease answered version %d during a commit, want 1", v)
+			}
+			l.Release()
+			if err := <-done; err != nil {
+				t.Fatalf("Commit: %v", err)
+			}
+			if v, _ := leaseTicks(t, acquire(t, rt, id), tick, 4); v != 2 {
+				t.Errorf("the next lease answered version %d, want 2", v)
+			}
+		}},
+		{"a trap leaves the lease usable", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "json_state", nil)
+			l := acquire(t, rt, id)
+			for _, fn := range []string{"trap_unreachable", "oob"} {
+				_, err := l.CallJSON(ctx, fn)
+				wantErr(t, err, []error{wasm.ErrTrap}, "json_state", fn)
+			}
+			if out, err := l.CallJSON(ctx, "div", 7, 2); err != nil || string(out) != "3" {
+				t.Errorf("div(7, 2) after traps = %s, %v; want 3", out, err)
+			}
+		}},
+		{"limits apply to each call and leave the lease usable", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "spin", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxInstructions: 1_000_000}})
+			forever, add := newFunc(t, rt, id, "forever"), newFunc(t, rt, id, "add")
+			l := acquire(t, rt, id)
+			stack := make([]uint64, 2)
+			for range 2 { // the budget is per call, not per lease
+				wantErr(t, l.Call(ctx, forever, stack), []error{wasm.ErrInstructionLimit, wasm.ErrLimit}, "spin", "forever")
+				_, err := l.CallJSON(ctx, "forever")
+				wantErr(t, err, []error{wasm.ErrInstructionLimit}, "spin", "forever")
+				stack[0], stack[1] = 2, 3
+				if err := l.Call(ctx, add, stack); err != nil || stack[0] != 5 {
+					t.Errorf("add(2, 3) after a limit = %d, %v; want 5", stack[0], err)
+				}
+			}
+		}},
+		{"calls after Release fail with ErrReleased", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "add_v1", nil)
+			add := newFunc(t, rt, id, "add")
+			l := acquire(t, rt, id)
+			l.Release()
+			l.Release() // idempotent: unlocking twice would crash
+			wantErr(t, l.Call(ctx, add, make([]uint64, 2)), []error{wasm.ErrReleased}, "add_v1", "add")
+			_, err := l.CallJSON(ctx, "add", 2, 3)
+			wantErr(t, err, []error{wasm.ErrReleased}, "add_v1", "add")
+			if got := callInt(t, rt, id, "add", 2, 3); got != 5 {
+				t.Errorf("add(2, 3) after Release = %d", got)
+			}
+		}},
+		{"a Func whose function changed fails as Func.Call does", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "add_v1", nil)
+			add := newFunc(t, rt, id, "add")
+			if err := rt.ReloadModule(ctx, id, guest.Bytes("add_v2")); err != nil {
+				t.Fatal(err)
+			}
+			stack := make([]uint64, 3)
+			want := add.Call(ctx, stack)
+			wantErr(t, want, []error{wasm.ErrSignature}, "add(i32, i32, i32)")
+			got := acquire(t, rt, id).Call(ctx, add, stack)
+			if got == nil || got.Error() != want.Error() {
+				t.Errorf("Lease.Call = %v, want Func.Call's %v", got, want)
+			}
+		}},
+		{"a Func whose function is missing fails as Func.Call does", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "counter_v1", nil)
+			inc := newFunc(t, rt, id, "increment")
+			if err := rt.ReloadModule(ctx, id, guest.Bytes("add_v1")); err != nil {
+				t.Fatal(err)
+			}
+			want := inc.Call(ctx, nil)
+			wantErr(t, want, []error{wasm.ErrNoFunction}, "increment")
+			got := acquire(t, rt, id).Call(ctx, inc, nil)
+			if got == nil || got.Error() != want.Error() {
+				t.Errorf("Lease.Call = %v, want Func.Call's %v", got, want)
+			}
+		}},
+		{"a Func of another script is refused", func(t *testing.T, rt *wasm.Runtime) {
+			a, b := load(t, rt, "add_v1", nil), load(t, rt, "spin", nil)
+			add := newFunc(t, rt, b, "add")
+			err := acquire(t, rt, a).Call(ctx, add, make([]uint64, 2))
+			wantErr(t, err, []error{wasm.ErrNoFunction}, "add_v1", "spin")
+		}},
+		{"Acquire fails on an unknown script, a done ctx and a closed runtime", func(t *testing.T, rt *wasm.Runtime) {
+			id := load(t, rt, "add_v1", nil)
+			_, err := rt.Acquire(ctx, id+1)
+			wantErr(t, err, []error{wasm.ErrNotFound}, "acquire")
+			done, cancel := context.WithCancel(ctx)
+			cancel()
+			_, err = rt.Acquire(done, id)
+			wantErr(t, err, []error{context.Canceled}, "acquire", "add_v1")
+			if err := rt.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, err = rt.Acquire(ctx, id)
+			wantErr(t, err, []error{wasm.ErrClosed}, "acquire")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, newRuntime(t, wasm.Limits{})) })
+	}
+}
+
+// newFunc returns a handle on fn.
+func newFunc(t testing.TB, rt *wasm.Runtime, id wasm.ScriptID, fn string) *wasm.Func {
+	t.Helper()
+	f, err := rt.Func(id, fn)
+	if err != nil {
+		t.Fatalf("Func(%s): %v", fn, err)
+	}
+	return f
+}
