@@ -231,16 +231,17 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 	if err != nil {
 		return &Error{Op: "call", Script: f.s.name, Func: f.info.Name, Kind: err}
 	}
-	err = f.call(ctx, inst, stack)
+	err = f.call(ctx, inst, stack, nil)
 	inst.mu.Unlock()
 	return err
 }
 
-// call is Call on inst, which the caller holds locked: a Func call or a Lease's.
-func (f *Func) call(ctx context.Context, inst *instance, stack []uint64) error {
+// call is Call on inst, which the caller holds locked: a Func call, or a call on
+// lease l, whose inst is then l.inst (nil once released).
+func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
 	b := f.bound.Load()
 	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen || inst.lim != nil {
-		return f.callSlow(ctx, inst, stack)
+		return f.callSlow(ctx, inst, stack, l)
 	}
 	if err := b.e.fn.CallWithStack(ctx, stack); err != nil {
 		return inst.trapped(b.e, err)
@@ -249,8 +250,12 @@ func (f *Func) call(ctx context.Context, inst *instance, stack []uint64) error {
 }
 
 // callSlow is call when the handle is not ready for inst (after a reload, before
-// the function's first call, or with a short stack) or the call is metered.
-func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64) error {
+// the function's first call, or with a short stack), the call is metered, or l is
+// released or leases another script: kept out of call, which a Lease inlines.
+func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
+	if l != nil && (inst == nil || f.s != l.s) {
+		return l.misuse(f.info.Name, f.s)
+	}
 	b := f.bound.Load()
 	if b.inst != inst {
 		var err error

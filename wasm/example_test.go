@@ -332,3 +332,37 @@ func ExampleInspect() {
 	// export version() i32
 	// memory pages: 1
 }
+
+// Lease a script for a frame's hot loop: one lock for all the calls.
+func ExampleRuntime_Acquire() {
+	ctx := context.Background()
+	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
+	defer rt.Close(ctx)
+	id, _ := rt.Load(ctx, "add.wasm", guest.Bytes("add_v1"), nil)
+	add, _ := rt.Func(id, "add")
+
+	l, err := rt.Acquire(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	stack := make([]uint64, 2)
+	for entity := range int32(3) {
+		stack[0], stack[1] = api.EncodeI32(entity), api.EncodeI32(10)
+		if err := l.Call(ctx, add, stack); err != nil {
+			panic(err)
+		}
+		fmt.Println("entity", entity, "->", api.DecodeI32(stack[0]))
+	}
+	out, _ := l.CallJSON(ctx, "add", 2, 3)
+	fmt.Println("add(2, 3) =", string(out))
+	l.Release() // before reloading: a commit waits for it
+
+	_, err = l.CallJSON(ctx, "add", 2, 3)
+	fmt.Println(errors.Is(err, wasm.ErrReleased), err)
+	// Output:
+	// entity 0 -> 10
+	// entity 1 -> 11
+	// entity 2 -> 12
+	// add(2, 3) = 5
+	// true wasm: call add.wasm add: lease released
+}

@@ -83,10 +83,7 @@ func (l *Lease) Script() string { return l.s.name }
 // ErrNoFunction). After Release it fails with ErrReleased. Not safe for concurrent
 // use.
 func (l *Lease) Call(ctx context.Context, f *Func, stack []uint64) error {
-	if l.inst == nil || f.s != l.s {
-		return l.misuse(f.info.Name, f.s)
-	}
-	return f.call(ctx, l.inst, stack)
+	return f.call(ctx, l.inst, stack, l) // the misuse checks are on its slow path
 }
 
 // CallJSON calls fn on the leased instance as Runtime.CallJSON does (the same

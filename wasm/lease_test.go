@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hotscript/hotscript/internal/guest"
@@ -25,7 +27,8 @@ func acquire(t testing.TB, rt *wasm.Runtime, id wasm.ScriptID) *wasm.Lease {
 // leaseTicks calls tick n times through l, alternating a Func and CallJSON, and
 // checks that the answers come from one version stepping its counter by its
 // version each call, as they must when no other call runs in between. It returns
-// the version and the last counter.
+// the version and the last counter, or zeros after reporting an error. Safe to
+// use from any goroutine.
 func leaseTicks(t testing.TB, l *wasm.Lease, tick *wasm.Func, n int) (version, counter int) {
 	t.Helper()
 	stack := make([]uint64, 1)
@@ -33,19 +36,22 @@ func leaseTicks(t testing.TB, l *wasm.Lease, tick *wasm.Func, n int) (version, c
 		var answer int
 		if i%2 == 0 {
 			if err := l.Call(ctx, tick, stack); err != nil {
-				t.Fatalf("Lease.Call(tick): %v", err)
+				t.Errorf("Lease.Call(tick): %v", err)
+				return 0, 0
 			}
 			answer = int(api.DecodeI32(stack[0]))
 		} else {
 			out, err := l.CallJSON(ctx, "tick")
 			if err != nil {
-				t.Fatalf("Lease.CallJSON(tick): %v", err)
+				t.Errorf("Lease.CallJSON(tick): %v", err)
+				return 0, 0
 			}
 			answer = atoi(t, out)
 		}
 		v, c := answer/1_000_000, answer%1_000_000
 		if i > 0 && (v != version || c != counter+v) {
-			t.Fatalf("call %d of a lease answered %d after version %d, counter %d: another call or a reload ran in between", i, answer, version, counter)
+			t.Errorf("call %d of a lease answered %d after version %d, counter %d: another call or a reload ran in between", i, answer, version, counter)
+			return 0, 0
 		}
 		version, counter = v, c
 	}
@@ -57,7 +63,7 @@ func atoi(t testing.TB, out []byte) int {
 	t.Helper()
 	n, err := strconv.Atoi(string(out))
 	if err != nil {
-		t.Fatalf("want an integer, got %s", out)
+		t.Errorf("want an integer, got %s", out)
 	}
 	return n
 }
@@ -223,4 +229,63 @@ func newFunc(t testing.TB, rt *wasm.Runtime, id wasm.ScriptID, fn string) *wasm.
 		t.Fatalf("Func(%s): %v", fn, err)
 	}
 	return f
+}
+
+// Goroutines lease the script and tick through the lease, another calls without
+// one, while another reloads alternating v1 and v2, waiting after each commit
+// until a lease taken after it has finished: every call succeeds, every lease
+// answers from one whole version with nothing in between, and reloads commit
+// between leases.
+func TestHammerLeaseWhileReloading(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "counter_v1", nil)
+	tick := newFunc(t, rt, id, "tick")
+	versions := [][]byte{guest.Bytes("counter_v1"), guest.Bytes("counter_v2")}
+
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var leases atomic.Int64
+	var seen [3]atomic.Int64 // leases per version
+	for range hammerCallers {
+		wg.Go(func() {
+			for !stop.Load() && !t.Failed() {
+				l, err := rt.Acquire(ctx, id)
+				if err != nil {
+					t.Errorf("Acquire during reloads: %v", err)
+					return
+				}
+				v, _ := leaseTicks(t, l, tick, 10)
+				l.Release()
+				seen[v].Add(1)
+				leases.Add(1)
+			}
+		})
+	}
+	wg.Go(func() { // a caller without a lease, between the leases
+		for !stop.Load() && !t.Failed() {
+			out, err := rt.CallJSON(ctx, id, "tick")
+			if err != nil {
+				t.Errorf("CallJSON during leases: %v", err)
+				return
+			}
+			checkTick(t, atoi(t, out))
+		}
+	})
+	for i := range hammerReloads {
+		if err := rt.ReloadModule(ctx, id, versions[(i+1)%2]); err != nil {
+			t.Errorf("reload %d: %v", i, err)
+			break
+		}
+		// A lease acquired before the commit may finish after it: wait for more
+		// leases than there are callers, so one was taken on the new version.
+		for n := leases.Load(); leases.Load() <= n+hammerCallers && !t.Failed(); {
+			runtime.Gosched()
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if seen[1].Load() == 0 || seen[2].Load() == 0 {
+		t.Errorf("leases saw v1 %d times and v2 %d times: reloads did not commit between leases", seen[1].Load(), seen[2].Load())
+	}
+	t.Logf("%d leases: %d on v1, %d on v2", leases.Load(), seen[1].Load(), seen[2].Load())
 }
