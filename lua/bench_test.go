@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/benchpair"
 	"github.com/hotscript/hotscript/lua"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -34,28 +35,6 @@ func rawState(b *testing.B) (*glua.LState, *glua.LTable) {
 	m := L.Get(-1).(*glua.LTable)
 	L.Pop(1)
 	return L, m
-}
-
-// paired runs raw and ours alternately, block calls of each per iteration, and
-// reports ours/raw as x-raw along with each side's time per call.
-func paired(b *testing.B, block int, raw, ours func()) {
-	var tr, to time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		for range block {
-			raw()
-		}
-		t1 := time.Now()
-		for range block {
-			ours()
-		}
-		to += time.Since(t1)
-		tr += t1.Sub(t0)
-	}
-	calls := float64(block * b.N)
-	b.ReportMetric(float64(to)/float64(tr), "x-raw")
-	b.ReportMetric(float64(tr.Nanoseconds())/calls, "raw-ns/call")
-	b.ReportMetric(float64(to.Nanoseconds())/calls, "ours-ns/call")
 }
 
 // rawCall returns a function calling the raw module's fn with args.
@@ -127,10 +106,10 @@ func BenchmarkCall(b *testing.B) {
 			}
 		})
 		b.Run("paired-CallJSON"+lim.name, func(b *testing.B) {
-			paired(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callJSON)
+			benchpair.Run(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callJSON)
 		})
 		b.Run("paired-Func"+lim.name, func(b *testing.B) {
-			paired(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callFunc)
+			benchpair.Run(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callFunc)
 		})
 	}
 	b.Run("Func-varying-args", func(b *testing.B) {
@@ -152,7 +131,7 @@ func BenchmarkCall(b *testing.B) {
 		rt, id := benchRuntime(b, limited)
 		add, _ := rt.Func(id, "add")
 		x, y := 0.5, 0.5
-		paired(b, 256, func() {
+		benchpair.Run(b, 256, func() {
 			x += 1
 			L.CallByParam(glua.P{Fn: f, NRet: 1, Protect: true}, glua.LNumber(x), glua.LNumber(x))
 			L.Pop(1)
@@ -190,7 +169,7 @@ func BenchmarkSumLoop(b *testing.B) {
 			f()
 		}
 	})
-	b.Run("paired", func(b *testing.B) { paired(b, 1, raw(b), ours(b)) })
+	b.Run("paired", func(b *testing.B) { benchpair.Run(b, 1, raw(b), ours(b)) })
 }
 
 // BenchmarkConcat measures the price of routing .. through the capped concat: 100
@@ -203,7 +182,7 @@ func BenchmarkConcat(b *testing.B) {
 		b.Run("paired-"+lim.name, func(b *testing.B) {
 			rt, id := benchRuntime(b, lim.limits)
 			concat, _ := rt.Func(id, "concat")
-			paired(b, 16, rawCall(b, "concat", glua.LNumber(100)), func() {
+			benchpair.Run(b, 16, rawCall(b, "concat", glua.LNumber(100)), func() {
 				if _, err := concat.Call(context.Background(), 100); err != nil {
 					b.Fatal(err)
 				}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/benchpair"
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
 	"github.com/tetratelabs/wazero"
@@ -27,31 +28,6 @@ func init() {
 	if len(doc80) != 80 || !json.Valid(doc80) {
 		panic("doc80 must be 80 bytes of JSON")
 	}
-}
-
-// paired runs raw and ours alternately, block calls of each per iteration, and
-// reports ours/raw as x-raw, each side's time per call, and the allocations of
-// one call of ours.
-func paired(b *testing.B, block int, raw, ours func()) {
-	b.Helper()
-	var tr, to time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		for range block {
-			raw()
-		}
-		t1 := time.Now()
-		for range block {
-			ours()
-		}
-		to += time.Since(t1)
-		tr += t1.Sub(t0)
-	}
-	calls := float64(block * b.N)
-	b.ReportMetric(float64(to)/float64(tr), "x-raw")
-	b.ReportMetric(float64(tr.Nanoseconds())/calls, "raw-ns/call")
-	b.ReportMetric(float64(to.Nanoseconds())/calls, "ours-ns/call")
-	b.ReportMetric(testing.AllocsPerRun(1000, ours), "allocs/call")
 }
 
 // rawModule instantiates a guest on a plain wazero runtime, without limits.
@@ -152,13 +128,13 @@ func BenchmarkAdd(b *testing.B) {
 		rt := newRuntime(b, lim.limits)
 		id := load(b, rt, "add_v1", nil)
 		b.Run("Func"+lim.name, func(b *testing.B) {
-			paired(b, 256, rawAdd(b), funcCall(b, rt, id, "add", 2, 3))
+			benchpair.Run(b, 256, rawAdd(b), funcCall(b, rt, id, "add", 2, 3))
 		})
 		b.Run("CallJSON"+lim.name, func(b *testing.B) {
-			paired(b, 256, rawAdd(b), jsonCall(b, rt, id, "add", 1, 2, 3))
+			benchpair.Run(b, 256, rawAdd(b), jsonCall(b, rt, id, "add", 1, 2, 3))
 		})
 		b.Run("Lease"+lim.name, func(b *testing.B) {
-			paired(b, 256, rawAdd(b), leaseCall(b, rt, id, "add", 2, 3))
+			benchpair.Run(b, 256, rawAdd(b), leaseCall(b, rt, id, "add", 2, 3))
 		})
 	}
 }
@@ -197,7 +173,7 @@ func BenchmarkEcho(b *testing.B) {
 	rt := newRuntime(b, wasm.Limits{})
 	id := load(b, rt, "json_state", nil)
 	b.Run("CallJSON", func(b *testing.B) {
-		paired(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(doc80), doc80))
+		benchpair.Run(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(doc80), doc80))
 	})
 	b.Run("CallJSON-changing", func(b *testing.B) {
 		// A different document on every call, as a game's state changes every
@@ -207,7 +183,7 @@ func BenchmarkEcho(b *testing.B) {
 			docs[i] = bytes.Replace(doc80, []byte("12345"), fmt.Appendf(nil, "%d", 10000+i), 1)
 		}
 		i := 0
-		paired(b, 64, rawEcho(b), func() {
+		benchpair.Run(b, 64, rawEcho(b), func() {
 			i++
 			out, err := rt.CallJSON(ctx, id, "echo", docs[i%len(docs)])
 			if err != nil || len(out) != len(doc80) {
@@ -218,7 +194,7 @@ func BenchmarkEcho(b *testing.B) {
 	b.Run("CallJSON-map", func(b *testing.B) { // json.Marshal of a Go value, for scale
 		state := map[string]any{"id": 12345, "name": "enemy", "hp": 97.5}
 		want, _ := json.Marshal(state)
-		paired(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(want), state))
+		benchpair.Run(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(want), state))
 	})
 }
 
@@ -238,7 +214,7 @@ func BenchmarkSumLoop(b *testing.B) {
 	rt := newRuntime(b, limited)
 	id := load(b, rt, "spin", nil)
 	ours := funcCall(b, rt, id, "sum", sumN)
-	paired(b, 1, raw, ours)
+	benchpair.Run(b, 1, raw, ours)
 	u := usage(b, rt, id)
 	b.ReportMetric(float64(u.LastFuel), "fuel/call")
 }
@@ -258,7 +234,7 @@ func BenchmarkLimits(b *testing.B) {
 		b.Run(tt.name, func(b *testing.B) {
 			rt := newRuntime(b, tt.lim)
 			id := load(b, rt, "add_v1", nil)
-			paired(b, 256, rawAdd(b), funcCall(b, rt, id, "add", 2, 3))
+			benchpair.Run(b, 256, rawAdd(b), funcCall(b, rt, id, "add", 2, 3))
 		})
 	}
 }
