@@ -65,7 +65,8 @@ func benchRuntime(b *testing.B, limits lua.Limits) (*lua.Runtime, lua.ScriptID) 
 
 var limited = lua.Limits{MaxInstructions: 1e9, MaxExecutionTime: 10 * time.Second, MaxMemoryBytes: 1 << 30}
 
-// BenchmarkCall calls add(a, b): raw CallByParam, CallJSON and Func.Call, without
+// BenchmarkCall calls add(a, b): raw CallByParam, CallJSON, Func.Call and Func on a
+// Lease, without
 // and with limits. Arguments are the constants 2 and 3 (raw then boxes nothing) or
 // vary per call (raw then allocates two boxes, Func none).
 func BenchmarkCall(b *testing.B) {
@@ -111,6 +112,9 @@ func BenchmarkCall(b *testing.B) {
 		b.Run("paired-Func"+lim.name, func(b *testing.B) {
 			benchpair.Run(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), callFunc)
 		})
+		b.Run("paired-Lease"+lim.name, func(b *testing.B) {
+			benchpair.Run(b, 256, rawCall(b, "add", glua.LNumber(2), glua.LNumber(3)), leaseCall(b, rt, id, add))
+		})
 	}
 	b.Run("Func-varying-args", func(b *testing.B) {
 		rt, id := benchRuntime(b, limited)
@@ -140,6 +144,22 @@ func BenchmarkCall(b *testing.B) {
 			add.Call(ctx, y, y)
 		})
 	})
+}
+
+// leaseCall returns one call of add(2, 3) through f on a lease held until the
+// benchmark ends: the hot loop a lease is for, its Acquire amortized away.
+func leaseCall(b *testing.B, rt *lua.Runtime, id lua.ScriptID, f *lua.Func) func() {
+	ctx := context.Background()
+	l, err := rt.Acquire(ctx, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(l.Release)
+	return func() {
+		if _, err := l.Call(ctx, f, 2, 3); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkSumLoop runs a 1e6-iteration loop in one call: raw gopher-lua without a

@@ -32,6 +32,11 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.callJSON(ctx, fn, args)
+}
+
+// callJSON is CallJSON with s.mu held by the caller: CallJSON or a Lease.
+func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
 	v := s.cur
 	if v == nil {
 		return nil, s.gone("call")

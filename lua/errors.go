@@ -36,6 +36,8 @@ var (
 	// ErrClosed means the Runtime was closed, or a Staged reload was already
 	// committed or discarded.
 	ErrClosed = errors.New("lua: closed")
+	// ErrReleased means a call was made on a Lease after its Release.
+	ErrReleased = errors.New("lua: lease released")
 	// ErrInvalid means an argument is unusable: a bad host function name, a
 	// Define after the first load.
 	ErrInvalid = errors.New("lua: invalid argument")

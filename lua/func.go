@@ -58,13 +58,21 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 // The first call after the handle is made or the script is reloaded resolves the
 // function (see Func); later calls compare one version number and call the bound
 // value. Everything else about the call is the same as a raw gopher-lua PCall, plus
-// the script's mutex.
+// the script's mutex; a Lease takes that mutex once for many calls (Lease.Call).
 func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	s := f.s
-	s.mu.Lock() // unlocked by hand on every path: a defer costs a measurable share here
+	s.mu.Lock() // unlocked by hand: a defer costs a measurable share here
+	r, err := f.call(ctx, args)
+	s.mu.Unlock()
+	return r, err
+}
+
+// call is Call with the script's mutex held by the caller: Func.Call, or a Lease,
+// which has checked that f is a handle on its script.
+func (f *Func) call(ctx context.Context, args []float64) (float64, error) {
+	s := f.s
 	if f.gen != s.gen {
 		if err := f.bind(ctx); err != nil {
-			s.mu.Unlock()
 			return 0, err
 		}
 	}
@@ -75,13 +83,10 @@ func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 		L.Push(v.numbers.box(a))
 	}
 	if err := v.pcall(ctx, len(args), 1); err != nil {
-		err = v.fail(err, "call", s.name, f.name)
-		s.mu.Unlock()
-		return 0, err
+		return 0, v.fail(err, "call", s.name, f.name)
 	}
 	r := L.Get(-1)
 	L.Pop(1)
-	s.mu.Unlock()
 	switch r := r.(type) {
 	case glua.LNumber:
 		return float64(r), nil
