@@ -66,8 +66,7 @@ func benchRuntime(b *testing.B, limits lua.Limits) (*lua.Runtime, lua.ScriptID) 
 var limited = lua.Limits{MaxInstructions: 1e9, MaxExecutionTime: 10 * time.Second, MaxMemoryBytes: 1 << 30}
 
 // BenchmarkCall calls add(a, b): raw CallByParam, CallJSON, Func.Call and Func on a
-// Lease, without
-// and with limits. Arguments are the constants 2 and 3 (raw then boxes nothing) or
+// Lease, without and with limits. Arguments are the constants 2 and 3 (raw then boxes nothing) or
 // vary per call (raw then allocates two boxes, Func none).
 func BenchmarkCall(b *testing.B) {
 	ctx := context.Background()
