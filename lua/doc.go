@@ -32,6 +32,30 @@
 // numbers. os (without os.exit), io, debug, package, channel and coroutine are
 // opened only on request, through Config.Libraries.
 //
+// # Calls
+//
+// CallJSON converts Go arguments to Lua and results to JSON; the rules are on
+// CallJSON. A Func handle takes and returns float64s, allocates nothing and costs
+// the script's mutex over gopher-lua's own call.
+//
+// That mutex is what keeps the LState, which is not goroutine-safe, from seeing two
+// calls at once, and on a small function it is most of what a Func adds to a raw
+// call. A hot loop that calls one script many times (update for every entity, each
+// frame) takes it once instead with a Lease:
+//
+//	l, _ := rt.Acquire(ctx, id) // waits for the call or commit in progress
+//	for i := range entities {
+//		_, _ = l.Call(ctx, update, float64(i)) // no lock; limits apply per call
+//	}
+//	l.Release()
+//
+// While the lease is held, calls from other goroutines and the commit of a reload
+// wait, so every call through it runs on one version that is never swapped or
+// closed under it; Stage still compiles and runs the new chunk in the background.
+// A lease belongs to one goroutine, which must Release it before reloading or
+// calling the script any other way, or it deadlocks. The rules are on Lease; they
+// are the same as package wasm's, so a host can treat both engines alike.
+//
 // # Limits
 //
 // Limits bound each call by instructions, wall-clock time and the memory of the
@@ -97,4 +121,10 @@
 // traceback; errors.Is matches their kind: ErrCompile, ErrRuntime, ErrNotTable,
 // ErrNoFunction, ErrJSON, or a limit. No panic from a script or a host function
 // crosses the API.
+//
+// # Concurrency
+//
+// Every method of Runtime, Staged and Func is safe for concurrent use; a Lease is
+// for one goroutine. Calls to one script are serialized; calls to different
+// scripts run in parallel.
 package lua
