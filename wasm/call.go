@@ -138,9 +138,14 @@ func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.Raw
 // fuel and fails if it finished over budget.
 func (inst *instance) finish(e *export, err error) error {
 	if l := inst.lim; l != nil && l.end(true) && err == nil {
-		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: ErrInstructionLimit, Err: l.overBudget()}
+		return inst.overBudget(e)
 	}
 	return err
+}
+
+// overBudget is the error of a call that finished over its instruction budget.
+func (inst *instance) overBudget(e *export) error {
+	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: ErrInstructionLimit, Err: inst.lim.overBudget()}
 }
 
 // invoke calls an export with the stack wazero uses for parameters and results.
@@ -240,8 +245,11 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 // lease l, whose inst is then l.inst (nil once released).
 func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
 	b := f.bound.Load()
-	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen || inst.lim != nil {
+	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen {
 		return f.callSlow(ctx, inst, stack, l)
+	}
+	if inst.lim != nil {
+		return inst.callLimited(ctx, b.e, stack)
 	}
 	if err := b.e.fn.CallWithStack(ctx, stack); err != nil {
 		return inst.trapped(b.e, err)
@@ -249,9 +257,25 @@ func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Leas
 	return nil
 }
 
+// callLimited is call with limits, for an export whose function is resolved:
+// one frame between the caller and wazero, as the per-call bookkeeping is the
+// bulk of what limits cost a short call.
+func (inst *instance) callLimited(ctx context.Context, e *export, stack []uint64) error {
+	l := inst.lim
+	l.begin()
+	err := e.fn.CallWithStack(ctx, stack)
+	if err != nil {
+		err = inst.trapped(e, err)
+	}
+	if l.end(true) && err == nil {
+		return inst.overBudget(e)
+	}
+	return err
+}
+
 // callSlow is call when the handle is not ready for inst (after a reload, before
-// the function's first call, or with a short stack), the call is metered, or l is
-// released or leases another script: kept out of call, which a Lease inlines.
+// the function's first call, or with a short stack), or l is released or leases
+// another script: kept out of call, which a Lease inlines.
 func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
 	if l != nil && (inst == nil || f.s != l.s) {
 		return l.misuse(f.info.Name, f.s)

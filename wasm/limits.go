@@ -180,9 +180,11 @@ type limiter struct {
 	fuel   api.MutableGlobal // metered instances only; nil until instantiated
 	usage  *usage
 
+	first    int64     // the first slice of a call: slice(0)
 	granted  int64     // fuel put into the global during this call: used = granted - global
 	left     int64     // the global after the last call, which the next may start with
-	deadline time.Time // zero until the call's clock starts
+	clock    bool      // the call's clock has started: deadline is set
+	deadline time.Time // the call's deadline once its clock has started
 }
 
 // newInstanceLimited returns a new instance whose limiter, if any, is allocated
@@ -199,6 +201,7 @@ func newInstanceLimited(lim Limits, u *usage) *instance {
 	}{}
 	l := &both.lim
 	*l = limiter{lim: lim, budget: int64(min(lim.MaxInstructions, maxBudget)), usage: u}
+	l.first = l.slice(0)
 	if lim.MaxMemoryBytes > 0 {
 		l.mem = &cappedMemory{limit: lim.MaxMemoryBytes}
 	}
@@ -234,15 +237,15 @@ func (l *limiter) begin() {
 	if l.mem != nil {
 		l.mem.refused = false
 	}
-	l.deadline = time.Time{}
-	l.granted = 0 // before instantiation the global is zero: the first check calls refuel
-	if l.fuel != nil {
-		if first := l.slice(0); l.left >= 0 && l.left <= first {
-			l.granted = l.left
-		} else {
-			l.granted = first
-			l.fuel.Set(uint64(first))
-		}
+	l.clock = false
+	switch {
+	case l.fuel == nil:
+		l.granted = 0 // before instantiation the global is zero: the first check calls refuel
+	case uint64(l.left) <= uint64(l.first): // 0 <= left <= first
+		l.granted = l.left
+	default:
+		l.granted = l.first
+		l.fuel.Set(uint64(l.first))
 	}
 }
 
@@ -276,8 +279,8 @@ func (l *limiter) slice(used int64) int64 {
 // startClock starts the call's clock if it has a time limit and has not
 // started: see Limits for why it starts lazily.
 func (l *limiter) startClock() {
-	if l.lim.MaxExecutionTime > 0 && l.deadline.IsZero() {
-		l.deadline = time.Now().Add(l.lim.MaxExecutionTime)
+	if l.lim.MaxExecutionTime > 0 && !l.clock {
+		l.clock, l.deadline = true, time.Now().Add(l.lim.MaxExecutionTime)
 	}
 }
 
@@ -294,7 +297,7 @@ func (l *limiter) refuel(ctx context.Context, fuel api.MutableGlobal) error {
 		return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", used, l.budget)}
 	}
 	if l.lim.MaxExecutionTime > 0 {
-		if l.deadline.IsZero() {
+		if !l.clock {
 			l.startClock()
 		} else if now := time.Now(); !now.Before(l.deadline) {
 			return &limitHit{ErrTimeout, fmt.Sprintf("limit %v, over by %v", l.lim.MaxExecutionTime, now.Sub(l.deadline))}
