@@ -137,9 +137,18 @@ var smallNumbers = func() (n [256]glua.LValue) {
 }()
 
 func (nb *numberBoxes) box(f float64) glua.LValue {
-	if i := int(f); float64(i) == f && i >= 0 && i < len(smallNumbers) && (i != 0 || math.Float64bits(f) == 0) {
+	// A negative f, NaN or -0 fails the test whatever uint(f) is.
+	if i := uint(f); i < uint(len(smallNumbers)) && float64(i) == f && math.Float64bits(f) != 1<<63 {
 		return smallNumbers[i]
 	}
+	return nb.boxBlock(f)
+}
+
+// boxBlock is box for the numbers outside smallNumbers; kept apart so that box,
+// small, is inlined into its callers.
+//
+//go:noinline
+func (nb *numberBoxes) boxBlock(f float64) glua.LValue {
 	if nb.block == nil || nb.next == len(nb.block) {
 		nb.block, nb.next = new([128]float64), 0
 	}

@@ -132,16 +132,20 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 // tail call such as "return pcall(f)" or "return coroutine.resume(co)" returns
 // without another instruction that would raise it again.
 func (v *version) pcall(ctx context.Context, nargs, nret int) error {
-	base := v.L.GetTop() - nargs - 1
 	b := v.budget
-	if b.begin(ctx) {
-		if !v.installed {
-			v.L.SetContext(b)
-			v.installed = true
+	if !b.begin(ctx) { // no budget to enforce, so none can trip
+		if v.installed {
+			v.L.RemoveContext()
+			v.installed = false
 		}
-	} else if v.installed {
-		v.L.RemoveContext()
-		v.installed = false
+		err := v.L.PCall(nargs, nret, nil)
+		b.end()
+		return err
+	}
+	base := v.L.GetTop() - nargs - 1
+	if !v.installed {
+		v.L.SetContext(b)
+		v.installed = true
 	}
 	err := v.L.PCall(nargs, nret, nil)
 	b.end()
