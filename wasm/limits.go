@@ -182,7 +182,8 @@ type limiter struct {
 
 	first    int64     // the first slice of a call: slice(0)
 	granted  int64     // fuel put into the global during this call: used = granted - global
-	left     int64     // the global after the last call, which the next may start with
+	used     int64     // the fuel the last call used, once end has run
+	left     int64     // the global between calls, a valid first slice: 0 <= left <= first
 	clock    bool      // the call's clock has started: deadline is set
 	deadline time.Time // the call's deadline once its clock has started
 }
@@ -230,7 +231,7 @@ func (l *limiter) instantiateContext(ctx context.Context) context.Context {
 }
 
 // begin starts the budget of one call; end must follow. A call starts with
-// the fuel the last one left in the global when that is a valid first slice,
+// the fuel the last one left in the global, which end made a valid first slice,
 // which saves writing the global on most calls: what a call may use, and where
 // it stops, depends only on its budget, not on how the fuel is sliced.
 func (l *limiter) begin() {
@@ -238,34 +239,40 @@ func (l *limiter) begin() {
 		l.mem.refused = false
 	}
 	l.clock = false
-	switch {
-	case l.fuel == nil:
-		l.granted = 0 // before instantiation the global is zero: the first check calls refuel
-	case uint64(l.left) <= uint64(l.first): // 0 <= left <= first
-		l.granted = l.left
-	default:
-		l.granted = l.first
-		l.fuel.Set(uint64(l.first))
-	}
+	l.granted = l.left // before instantiation both are zero: the first check calls refuel
 }
 
 // end finishes a call begun by begin: it counts the fuel the call used and
-// reports whether the call completed over its instruction budget.
+// reports whether the call completed over its instruction budget. Without a
+// fuel global (a script with only MaxMemoryBytes) it has nothing to count.
 func (l *limiter) end(count bool) (over bool) {
-	if l.fuel == nil {
-		return false
-	}
-	l.left = int64(l.fuel.Get())
-	used := l.granted - l.left
+	return l.fuel != nil && l.count(count)
+}
+
+// count is end for a metered instance.
+func (l *limiter) count(count bool) (over bool) {
+	left := int64(l.fuel.Get())
+	l.used = l.granted - left
 	if count {
-		l.usage.add(uint64(max(used, 0)))
+		l.usage.add(uint64(max(l.used, 0)))
 	}
-	return l.budget > 0 && used > l.budget
+	l.settle(left)
+	return l.budget > 0 && l.used > l.budget
+}
+
+// settle leaves the global, which holds left, ready to start the next call: as
+// it is when 0 <= left <= first, the usual case, or else set to first.
+func (l *limiter) settle(left int64) {
+	if uint64(left) > uint64(l.first) {
+		left = l.first
+		l.fuel.Set(uint64(left))
+	}
+	l.left = left
 }
 
 // overBudget describes the budget a call that end found over it exceeded.
 func (l *limiter) overBudget() error {
-	return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", l.granted-l.left, l.budget)}
+	return &limitHit{ErrInstructionLimit, fmt.Sprintf("used %d, limit %d", l.used, l.budget)}
 }
 
 // slice is the fuel to grant next, given the fuel used so far.
@@ -326,7 +333,8 @@ func setupFuel(inst *instance) error {
 	if !ok || g.Type() != api.ValueTypeI64 {
 		return fmt.Errorf("the instrumented module does not export the mutable i64 global %q", fuelGlobal)
 	}
-	inst.lim.fuel, inst.lim.left = g, int64(g.Get())
+	inst.lim.fuel = g
+	inst.lim.settle(int64(g.Get()))
 	return nil
 }
 
