@@ -51,7 +51,11 @@ func rawCall(b *testing.B, fn string, args ...glua.LValue) func() {
 }
 
 func benchRuntime(b *testing.B, limits lua.Limits) (*lua.Runtime, lua.ScriptID) {
-	rt, err := lua.NewRuntime(context.Background(), limits)
+	return benchRuntimeConfig(b, lua.Config{Limits: limits})
+}
+
+func benchRuntimeConfig(b *testing.B, cfg lua.Config) (*lua.Runtime, lua.ScriptID) {
+	rt, err := lua.NewRuntimeWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,10 +82,15 @@ func BenchmarkCall(b *testing.B) {
 		}
 	})
 	for _, lim := range []struct {
-		name   string
-		limits lua.Limits
-	}{{"", lua.Limits{}}, {"-limits", limited}} {
-		rt, id := benchRuntime(b, lim.limits)
+		name string
+		cfg  lua.Config
+	}{
+		{"", lua.Config{}},
+		{"-limits", lua.Config{Limits: limited}},
+		{"-fixed", lua.Config{FixedCallStack: true}},
+		{"-limits-fixed", lua.Config{Limits: limited, FixedCallStack: true}},
+	} {
+		rt, id := benchRuntimeConfig(b, lim.cfg)
 		add, _ := rt.Func(id, "add")
 		callJSON := func() {
 			if _, err := rt.CallJSON(ctx, id, "add", 2, 3); err != nil {

@@ -32,9 +32,9 @@ import (
 //     two checks can overrun by the time that allocation takes; MaxMemoryBytes
 //     closes that gap.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
-//     of strings built by the builtins above, plus 16 KiB per coroutine created. A
-//     builtin checks the size of its result before building it, so string.rep("x",
-//     1<<30) fails without allocating. Not counted: table growth through assignment
+//     of strings built by the builtins above, plus 16 KiB per coroutine created
+//     (96 KiB under Config.FixedCallStack). A builtin checks the size of its result
+//     before building it, so string.rep("x", 1<<30) fails without allocating. Not counted: table growth through assignment
 //     (t[k] = v, table.insert), which is one instruction per slot and so bounded by
 //     MaxInstructions; strings that Go host functions return; the LState itself.
 //
@@ -57,9 +57,10 @@ func (l Limits) set() bool {
 }
 
 const (
-	checkEvery   = 1024     // instructions between looks at the clock, the caller's context and Close
-	bytesPerUnit = 64       // bytes a builtin builds per instruction charged
-	threadBytes  = 16 << 10 // charged per coroutine
+	checkEvery          = 1024     // instructions between looks at the clock, the caller's context and Close
+	bytesPerUnit        = 64       // bytes a builtin builds per instruction charged
+	threadBytes  uint64 = 16 << 10 // charged per coroutine
+	fixedStack   uint64 = 80 << 10 // charged on top per coroutine under Config.FixedCallStack
 )
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -482,7 +483,8 @@ func capConcat(L *glua.LState) int {
 // openCoroutine opens the coroutine library with create, resume and wrap replaced so
 // that every coroutine runs on the budget of the call that resumes it: its
 // instructions count against that call's limits. Each coroutine is charged
-// threadBytes of memory when created.
+// threadBytes of memory when created, plus fixedStack when its call stack is
+// allocated up front (Config.FixedCallStack).
 func openCoroutine(L *glua.LState) {
 	L.Push(L.NewFunction(glua.OpenCoroutine))
 	L.Push(glua.LString(glua.CoroutineLibName))
@@ -491,7 +493,11 @@ func openCoroutine(L *glua.LState) {
 	create := co.RawGetString("create").(*glua.LFunction).GFunction
 	resume := co.RawGetString("resume").(*glua.LFunction).GFunction
 	newThread := func(L *glua.LState) *glua.LState {
-		budgetOf(L).alloc(L, threadBytes)
+		n := threadBytes
+		if !L.Options.MinimizeStackMemory {
+			n += fixedStack
+		}
+		budgetOf(L).alloc(L, n)
 		create(L)
 		return L.ToThread(-1)
 	}

@@ -32,8 +32,9 @@ const (
 	LibChannel
 )
 
-// stateOptions keep an LState small (about 26 KiB before libraries) and let its
+// stateOptions keep an LState small (about 28 KiB before libraries) and let its
 // stacks grow on demand: 1,024 nested calls, 256 Ki registry slots (4 MiB).
+// Config.FixedCallStack turns MinimizeStackMemory off.
 var stateOptions = glua.Options{
 	SkipOpenLibs:        true,
 	CallStackSize:       1024,
@@ -52,7 +53,9 @@ var sandboxHoles = []string{"getfenv", "setfenv", "dofile", "loadfile", "collect
 // newState builds a sandboxed LState for one version of a script: libraries, caps,
 // print, source-only load, a private random generator, and the host modules.
 func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]HostFunc) *glua.LState {
-	L := glua.NewState(stateOptions)
+	opts := stateOptions
+	opts.MinimizeStackMemory = !rt.cfg.FixedCallStack
+	L := glua.NewState(opts)
 	open := func(lib string, fn glua.LGFunction) {
 		L.Push(L.NewFunction(fn))
 		L.Push(glua.LString(lib))
