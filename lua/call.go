@@ -73,7 +73,7 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 		return nil, v.fail(err, "call", s.name, fn)
 	}
 	n := L.GetTop() - top
-	out, err := resultsJSON(L, top, n)
+	out, err := v.results.json(L, top, n)
 	L.Pop(n)
 	if err != nil {
 		return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
@@ -82,11 +82,21 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 	return out, nil
 }
 
-// resultsJSON converts the n results above top on L's stack to JSON: null for none,
-// the value for one, an array for several.
-func resultsJSON(L *glua.LState, top, n int) (json.RawMessage, error) {
+// resultBytes holds the bytes of the small results CallJSON returns, the number or
+// boolean of a hot call: each result is a slice of a shared 256-byte block, capped at
+// its own length so that appending to it copies and no two results overlap. That is
+// one allocation per block instead of one per result, the same trade as numberBoxes:
+// a result kept alive keeps its block alive. Like the LState it serves, it is used
+// only under the script's mutex.
+type resultBytes struct {
+	block []byte
+}
+
+// json converts the n results above top on L's stack to JSON: null for none, the
+// value for one, an array for several.
+func (rb *resultBytes) json(L *glua.LState, top, n int) (json.RawMessage, error) {
 	if n == 1 {
-		if out, ok := scalarJSON(L.Get(top + 1)); ok {
+		if out, ok := rb.scalar(L.Get(top + 1)); ok {
 			return out, nil
 		}
 	}
@@ -114,11 +124,10 @@ func resultsJSON(L *glua.LState, top, n int) (json.RawMessage, error) {
 	return out, err
 }
 
-// scalarJSON returns the JSON of a number or a boolean, the usual result of a hot
-// call: formatted on the stack and copied to an allocation of its exact size, which
-// the allocator serves from its tiny blocks. It reports false for other values and
-// for the numbers JSON cannot hold.
-func scalarJSON(lv glua.LValue) ([]byte, bool) {
+// scalar returns the JSON of a number or a boolean, the usual result of a hot call:
+// formatted on the stack and copied to the block. It reports false for other values
+// and for the numbers JSON cannot hold.
+func (rb *resultBytes) scalar(lv glua.LValue) ([]byte, bool) {
 	var tmp [24]byte // the longest number: -1.2345678901234567e-308
 	var out []byte
 	ok := false
@@ -131,7 +140,14 @@ func scalarJSON(lv glua.LValue) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return append(make([]byte, 0, len(out)), out...), true
+	if len(rb.block) < len(out) {
+		rb.block = make([]byte, 256)
+	}
+	n := len(out)
+	res := rb.block[:n:n]
+	copy(res, out)
+	rb.block = rb.block[n:]
+	return res, true
 }
 
 // function looks up the module's function name, __index included.

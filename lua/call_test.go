@@ -349,3 +349,43 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
+
+// TestCallJSONResultsStayIntact keeps many small results, which share blocks of
+// memory, and writes into and appends to each: no other result may change.
+func TestCallJSONResultsStayIntact(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "echo.lua", echoScript)
+	args := []any{7, -12.5, true, false, 123456789, 0.1}
+	var kept []json.RawMessage
+	for i := range 1000 {
+		a := args[i%len(args)]
+		out, err := rt.CallJSON(ctx, id, "echo", a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, out)
+	}
+	want := make([]string, len(kept))
+	for i, out := range kept {
+		j, _ := json.Marshal(args[i%len(args)])
+		if want[i] = string(j); string(out) != want[i] {
+			t.Fatalf("result %d is %s, want %s", i, out, want[i])
+		}
+	}
+	for i := range kept {
+		_ = append(kept[i], `,"clobbered"`...)
+		if i%2 == 0 {
+			kept[i][0] = 'X'
+		}
+	}
+	for i, out := range kept {
+		w := want[i]
+		if i%2 == 0 {
+			w = "X" + w[1:]
+		}
+		if string(out) != w {
+			t.Fatalf("result %d is %s after writes to the others, want %s", i, out, w)
+		}
+	}
+}

@@ -76,7 +76,13 @@ func isIdentifier(s string) bool {
 	return s != ""
 }
 
-func isInteger(f float64) bool { return f == math.Trunc(f) && math.Abs(f) <= 1<<53 }
+// isInteger reports whether f is an integer of at most 2^53 in magnitude. Converting
+// to int64 and back is exact for those and changes every other f (fractions, NaN,
+// infinities), or gives an int64 outside the range; it is cheaper than math.Trunc.
+func isInteger(f float64) bool {
+	i := int64(f)
+	return float64(i) == f && -1<<53 <= i && i <= 1<<53
+}
 
 // objectKey is one key of a table converted to an object.
 type objectKey struct {
@@ -191,10 +197,10 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 // numbers in the shortest form that reads back exactly. It reports false for NaN
 // and the infinities, which JSON cannot hold.
 func appendNumber(buf []byte, f float64) ([]byte, bool) {
-	switch {
-	case isInteger(f):
-		return strconv.AppendInt(buf, int64(f), 10), true
-	case math.IsNaN(f) || math.IsInf(f, 0):
+	if i := int64(f); float64(i) == f && -1<<53 <= i && i <= 1<<53 { // isInteger(f)
+		return strconv.AppendInt(buf, i, 10), true
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return buf, false
 	}
 	return strconv.AppendFloat(buf, f, 'g', -1, 64), true

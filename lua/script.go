@@ -31,6 +31,7 @@ type version struct {
 	module  *glua.LTable
 	budget  *budget
 	numbers numberBoxes // for Func.Call's arguments
+	results resultBytes // for CallJSON's results
 
 	installed bool // budget is the LState's context
 }
