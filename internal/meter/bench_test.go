@@ -234,7 +234,7 @@ func syntheticModule(funcs, units int) []byte {
 			)
 			if i > 0 {
 				code = append(code, 0x20, 0x00, 0x10)
-				code = appendULEB(code, uint64(i-1))
+				code = AppendULEB(code, uint64(i-1))
 				code = append(code, 0x21, 0x00) // l0 = f(i-1)(l0)
 			}
 		}

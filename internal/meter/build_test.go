@@ -11,7 +11,7 @@ func cat(parts ...[]byte) []byte {
 	return b
 }
 
-func leb(v uint64) []byte { return appendULEB(nil, v) }
+func leb(v uint64) []byte { return AppendULEB(nil, v) }
 
 func str(s string) []byte { return appendName(nil, s) }
 

@@ -46,12 +46,12 @@ func (e *emitter) op(ops ...byte) { e.out = append(e.out, ops...) }
 
 func (e *emitter) opIdx(op byte, idx uint32) {
 	e.out = append(e.out, op)
-	e.out = appendULEB(e.out, uint64(idx))
+	e.out = AppendULEB(e.out, uint64(idx))
 }
 
 func (e *emitter) i64(v int64) {
 	e.out = append(e.out, opI64Const)
-	e.out = appendSLEB(e.out, v)
+	e.out = AppendSLEB(e.out, v)
 }
 
 // charge subtracts a region's cost from the fuel local.
@@ -149,7 +149,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 	if b.hasBulk {
 		extra++
 	}
-	e.out = appendULEB(e.out, b.nDecls+extra)
+	e.out = AppendULEB(e.out, b.nDecls+extra)
 	e.out = append(e.out, b.decls...)
 	e.op(1, valI64)
 	if b.hasBulk {
@@ -214,9 +214,9 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 				e.flush()
 			}
 			e.op(opBrTable)
-			e.out = appendULEB(e.out, uint64(len(depths)-1))
+			e.out = AppendULEB(e.out, uint64(len(depths)-1))
 			for _, dd := range depths {
-				e.out = appendULEB(e.out, uint64(dd))
+				e.out = AppendULEB(e.out, uint64(dd))
 			}
 		case kindReturn, kindReturnCallIndirect:
 			if live {

@@ -18,7 +18,7 @@ func (rw *rewriter) memories(s section) ([]byte, error) {
 	if capPages > maxPages {
 		capPages = maxPages
 	}
-	out := appendULEB(nil, uint64(n))
+	out := AppendULEB(nil, uint64(n))
 	for i := 0; i < n && r.err == nil; i++ {
 		start := r.pos
 		flags, min, max, hasMax := readLimits(r, true)
@@ -39,8 +39,8 @@ func (rw *rewriter) memories(s section) ([]byte, error) {
 			rw.info.CappedMemories++
 		}
 		out = append(out, flags|0x01)
-		out = appendULEB(out, min)
-		out = appendULEB(out, max)
+		out = AppendULEB(out, min)
+		out = AppendULEB(out, max)
 	}
 	if r.err == nil && !r.done() {
 		r.fail("trailing bytes in the memory section")

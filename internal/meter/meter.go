@@ -185,13 +185,13 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 	if !r.done() {
 		return nil, errorf(ErrMalformed, "trailing bytes in the code section")
 	}
-	out := appendULEB(make([]byte, 0, len(bodies)+5), uint64(n))
+	out := AppendULEB(make([]byte, 0, len(bodies)+5), uint64(n))
 	return append(out, bodies...), nil
 }
 
 // spliceSize inserts before b[start:] its length as a LEB128 prefix.
 func spliceSize(b []byte, start int) []byte {
-	size := appendULEB(nil, uint64(len(b)-start))
+	size := AppendULEB(nil, uint64(len(b)-start))
 	b = append(b, size...)
 	copy(b[start+len(size):], b[start:len(b)-len(size)])
 	copy(b[start:], size)
@@ -200,7 +200,7 @@ func spliceSize(b []byte, start int) []byte {
 
 // typeSection re-encodes the types, the added ones appended.
 func (rw *rewriter) typeSection(s *section) []byte {
-	out := appendULEB(nil, uint64(len(rw.types.types)))
+	out := AppendULEB(nil, uint64(len(rw.types.types)))
 	if s != nil {
 		r := newReader(s.body, s.base)
 		r.count(3)
@@ -221,10 +221,10 @@ func (rw *rewriter) imports(s *section) []byte {
 		n = uint64(r.count(4))
 		entries = s.body[r.pos:]
 	}
-	out := appendULEB(nil, n+1)
+	out := AppendULEB(nil, n+1)
 	out = append(out, entries...)
 	out = appendName(out, ImportModule)
 	out = appendName(out, ImportName)
 	out = append(out, 0x00)
-	return appendULEB(out, uint64(rw.refuelType))
+	return AppendULEB(out, uint64(rw.refuelType))
 }

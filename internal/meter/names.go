@@ -64,7 +64,7 @@ func (rw *rewriter) names(s section) []byte {
 			return nil
 		}
 		out = append(out, id)
-		out = appendULEB(out, uint64(len(nb)))
+		out = AppendULEB(out, uint64(len(nb)))
 		out = append(out, nb...)
 	}
 	if r.err != nil {
@@ -78,7 +78,7 @@ func (rw *rewriter) functionNames(r *reader) []byte {
 	var entries []byte
 	count := 0
 	add := func(idx uint32, name string) {
-		entries = appendULEB(entries, uint64(idx))
+		entries = AppendULEB(entries, uint64(idx))
 		entries = appendName(entries, name)
 		count++
 	}
@@ -102,22 +102,22 @@ func (rw *rewriter) functionNames(r *reader) []byte {
 	if r.err == nil && !r.done() {
 		r.fail("trailing bytes")
 	}
-	return append(appendULEB(nil, uint64(count)), entries...)
+	return append(AppendULEB(nil, uint64(count)), entries...)
 }
 
 func (rw *rewriter) indirectNames(r *reader) []byte {
 	n := r.count(2)
-	out := appendULEB(nil, uint64(n))
+	out := AppendULEB(nil, uint64(n))
 	for i := 0; i < n && r.err == nil; i++ {
 		idx := r.u32()
 		if idx >= rw.numFuncs {
 			r.fail("function index out of range")
 		}
-		out = appendULEB(out, uint64(rw.shift(idx)))
+		out = AppendULEB(out, uint64(rw.shift(idx)))
 		m := r.count(2)
-		out = appendULEB(out, uint64(m))
+		out = AppendULEB(out, uint64(m))
 		for j := 0; j < m && r.err == nil; j++ {
-			out = appendULEB(out, uint64(r.u32()))
+			out = AppendULEB(out, uint64(r.u32()))
 			out = appendName(out, r.name())
 		}
 	}
@@ -137,12 +137,12 @@ func (rw *rewriter) globalNames(r *reader) []byte {
 	if r.err == nil && !r.done() {
 		r.fail("trailing bytes")
 	}
-	out := appendULEB(nil, uint64(n)+1+uint64(len(rw.saveTypes)))
+	out := AppendULEB(nil, uint64(n)+1+uint64(len(rw.saveTypes)))
 	out = append(out, r.buf[start:r.pos]...)
-	out = appendULEB(out, uint64(rw.fuelGlobal))
+	out = AppendULEB(out, uint64(rw.fuelGlobal))
 	out = appendName(out, FuelExport)
 	for i := range rw.saveTypes {
-		out = appendULEB(out, uint64(rw.fuelGlobal)+1+uint64(i))
+		out = AppendULEB(out, uint64(rw.fuelGlobal)+1+uint64(i))
 		out = appendName(out, fmt.Sprintf("%s.save.%d", ImportModule, i))
 	}
 	return out

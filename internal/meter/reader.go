@@ -140,7 +140,9 @@ func (r *reader) name() string {
 	return string(r.bytes(n))
 }
 
-func appendULEB(b []byte, v uint64) []byte {
+// AppendULEB appends v in the binary format's unsigned LEB128 encoding. It is
+// exported for internal/synth, which writes modules with the same encoding.
+func AppendULEB(b []byte, v uint64) []byte {
 	for {
 		c := byte(v & 0x7f)
 		v >>= 7
@@ -154,7 +156,8 @@ func appendULEB(b []byte, v uint64) []byte {
 	}
 }
 
-func appendSLEB(b []byte, v int64) []byte {
+// AppendSLEB appends v in the binary format's signed LEB128 encoding.
+func AppendSLEB(b []byte, v int64) []byte {
 	for {
 		c := byte(v & 0x7f)
 		v >>= 7
@@ -167,13 +170,13 @@ func appendSLEB(b []byte, v int64) []byte {
 
 // appendName appends a length-prefixed string.
 func appendName(b []byte, s string) []byte {
-	b = appendULEB(b, uint64(len(s)))
+	b = AppendULEB(b, uint64(len(s)))
 	return append(b, s...)
 }
 
 // appendSection appends a section with its id and size.
 func appendSection(b []byte, id byte, body []byte) []byte {
 	b = append(b, id)
-	b = appendULEB(b, uint64(len(body)))
+	b = AppendULEB(b, uint64(len(body)))
 	return append(b, body...)
 }

@@ -57,12 +57,12 @@ func TestLEB(t *testing.T) {
 // back.
 func TestLEBRoundTrip(t *testing.T) {
 	for _, v := range []int64{0, 1, -1, 63, 64, -64, -65, 127, 128, math.MaxInt32, math.MinInt32, math.MaxInt64, math.MinInt64} {
-		r := newReader(appendSLEB(nil, v), 0)
+		r := newReader(AppendSLEB(nil, v), 0)
 		if got := r.sleb(64); got != v || r.err != nil || !r.done() {
 			t.Errorf("sleb %d: got %d, %v", v, got, r.err)
 		}
 		u := uint64(v)
-		r = newReader(appendULEB(nil, u), 0)
+		r = newReader(AppendULEB(nil, u), 0)
 		if got := r.uleb(64); got != u || r.err != nil || !r.done() {
 			t.Errorf("uleb %d: got %d, %v", u, got, r.err)
 		}

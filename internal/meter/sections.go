@@ -34,7 +34,7 @@ func (rw *rewriter) constExpr(r *reader, out []byte) []byte {
 				r.err = errorf(ErrMalformed, "ref.func %d out of range (%d functions) at byte %d", f, rw.numFuncs, at)
 			}
 			out = append(out, opRefFunc)
-			out = appendULEB(out, uint64(rw.shift(f)))
+			out = AppendULEB(out, uint64(rw.shift(f)))
 			continue
 		case 0xfd: // v128.const
 			if sub := r.u32(); r.err == nil && sub != 0x0c {
@@ -58,7 +58,7 @@ func (rw *rewriter) funcIndex(r *reader, out []byte) []byte {
 	if r.err == nil && f >= rw.numFuncs {
 		r.err = errorf(ErrMalformed, "function index %d out of range (%d functions) at byte %d", f, rw.numFuncs, at)
 	}
-	return appendULEB(out, uint64(rw.shift(f)))
+	return AppendULEB(out, uint64(rw.shift(f)))
 }
 
 // globals rewrites the global section, appending the fuel global (a mutable
@@ -72,7 +72,7 @@ func (rw *rewriter) globals(s *section) ([]byte, error) {
 		r = newReader(s.body, s.base)
 		n = r.count(3)
 	}
-	out = appendULEB(out, uint64(n)+1+uint64(len(rw.saveTypes)))
+	out = AppendULEB(out, uint64(n)+1+uint64(len(rw.saveTypes)))
 	for i := 0; i < n && r.err == nil; i++ {
 		start := r.pos
 		readValType(r)
@@ -110,7 +110,7 @@ func (rw *rewriter) exports(s *section) ([]byte, error) {
 		r = newReader(s.body, s.base)
 		n = r.count(3)
 	}
-	out = appendULEB(out, uint64(n)+1)
+	out = AppendULEB(out, uint64(n)+1)
 	for i := 0; i < n && r.err == nil; i++ {
 		out = appendName(out, r.name())
 		at := r.offset()
@@ -120,7 +120,7 @@ func (rw *rewriter) exports(s *section) ([]byte, error) {
 		case 0x00:
 			out = rw.funcIndex(r, out)
 		case 0x01, 0x02, 0x03:
-			out = appendULEB(out, uint64(r.u32()))
+			out = AppendULEB(out, uint64(r.u32()))
 		default:
 			if r.err == nil {
 				r.err = errorf(ErrMalformed, "invalid export kind %#x at byte %d", kind, at)
@@ -137,7 +137,7 @@ func (rw *rewriter) exports(s *section) ([]byte, error) {
 	}
 	out = appendName(out, FuelExport)
 	out = append(out, 0x03)
-	return appendULEB(out, uint64(rw.fuelGlobal)), nil
+	return AppendULEB(out, uint64(rw.fuelGlobal)), nil
 }
 
 func (rw *rewriter) start(s section) ([]byte, error) {
@@ -156,17 +156,17 @@ func (rw *rewriter) start(s section) ([]byte, error) {
 func (rw *rewriter) elements(s section) ([]byte, error) {
 	r := newReader(s.body, s.base)
 	n := r.count(2)
-	out := appendULEB(nil, uint64(n))
+	out := AppendULEB(nil, uint64(n))
 	for i := 0; i < n && r.err == nil; i++ {
 		at := r.offset()
 		flags := r.u32()
 		if r.err == nil && flags > 7 {
 			return nil, errorf(ErrMalformed, "invalid element segment flags %d at byte %d", flags, at)
 		}
-		out = appendULEB(out, uint64(flags))
+		out = AppendULEB(out, uint64(flags))
 		active := flags&1 == 0
 		if active && flags&2 != 0 {
-			out = appendULEB(out, uint64(r.u32())) // table index
+			out = AppendULEB(out, uint64(r.u32())) // table index
 		}
 		if active {
 			out = rw.constExpr(r, out) // offset
@@ -184,7 +184,7 @@ func (rw *rewriter) elements(s section) ([]byte, error) {
 			out = append(out, b)
 		}
 		m := r.count(1)
-		out = appendULEB(out, uint64(m))
+		out = AppendULEB(out, uint64(m))
 		for j := 0; j < m && r.err == nil; j++ {
 			if flags&4 == 0 {
 				out = rw.funcIndex(r, out)

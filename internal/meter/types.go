@@ -8,17 +8,17 @@ type funcType struct {
 // key is a map key that identifies the type by its encoding.
 func (t funcType) key() string {
 	b := make([]byte, 0, len(t.params)+len(t.results)+2)
-	b = appendULEB(b, uint64(len(t.params)))
+	b = AppendULEB(b, uint64(len(t.params)))
 	b = append(b, t.params...)
-	b = appendULEB(b, uint64(len(t.results)))
+	b = AppendULEB(b, uint64(len(t.results)))
 	return string(append(b, t.results...))
 }
 
 func (t funcType) appendTo(b []byte) []byte {
 	b = append(b, 0x60)
-	b = appendULEB(b, uint64(len(t.params)))
+	b = AppendULEB(b, uint64(len(t.params)))
 	b = append(b, t.params...)
-	b = appendULEB(b, uint64(len(t.results)))
+	b = AppendULEB(b, uint64(len(t.results)))
 	return append(b, t.results...)
 }
 
@@ -70,5 +70,5 @@ func (tt *typeTable) appendBlockType(b []byte, params, results []byte) []byte {
 		return append(b, results[0])
 	}
 	idx := tt.intern(funcType{params: params, results: results})
-	return appendSLEB(b, int64(idx))
+	return AppendSLEB(b, int64(idx))
 }

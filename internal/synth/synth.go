@@ -22,6 +22,8 @@
 //	memory                 holds the data segment
 package synth
 
+import "github.com/hotscript/hotscript/internal/meter"
+
 // Config describes a generated module. Its zero value is the Default size.
 type Config struct {
 	// Funcs is the number of generated arithmetic functions; 0 means 250.
@@ -87,14 +89,14 @@ func Module(c Config) []byte {
 	pages := uint64(data+pageSize-1)/pageSize + 1
 	b = section(b, 5, vec(1, func(s []byte) []byte {
 		s = append(s, 0x00)
-		return uleb(s, pages)
+		return meter.AppendULEB(s, pages)
 	}))
 
 	b = section(b, 7, vec(4, func(s []byte) []byte {
 		s = export(s, "version", 0)
 		s = export(s, "add", 1)
 		s = export(s, "work", 2)
-		s = uleb(s, uint64(len("memory")))
+		s = meter.AppendULEB(s, uint64(len("memory")))
 		s = append(s, "memory"...)
 		return append(s, 0x02, 0)
 	}))
@@ -103,14 +105,14 @@ func Module(c Config) []byte {
 	b = section(b, 10, vec(n, func(s []byte) []byte {
 		s = body(s, func(f []byte) []byte { // version
 			f = append(f, 0x41)
-			return sleb(f, int64(c.Version))
+			return meter.AppendSLEB(f, int64(c.Version))
 		})
 		s = body(s, func(f []byte) []byte { // add
 			return append(f, 0x20, 0, 0x20, 1, 0x6a)
 		})
 		s = body(s, func(f []byte) []byte { // work: f0(x, x+1)
 			f = append(f, 0x20, 0, 0x20, 0, 0x41, 1, 0x6a, 0x10)
-			return uleb(f, fixed)
+			return meter.AppendULEB(f, fixed)
 		})
 		for range c.Funcs {
 			s = body(s, func(f []byte) []byte {
@@ -123,7 +125,7 @@ func Module(c Config) []byte {
 	if data > 0 {
 		b = section(b, 11, vec(1, func(s []byte) []byte {
 			s = append(s, 0x00, 0x41, 0x00, 0x0b) // memory 0, offset i32.const 0
-			s = uleb(s, uint64(data))
+			s = meter.AppendULEB(s, uint64(data))
 			for range data {
 				rng = rng*1664525 + 1013904223
 				s = append(s, byte(rng>>24))
@@ -146,55 +148,33 @@ func arithmetic(f []byte, ops int, rng *uint32) []byte {
 		op1 := binops[(*rng>>8)%uint32(len(binops))]
 		op2 := binops[(*rng>>12)%uint32(len(binops))]
 		f = append(f, 0x20, 0, 0x41)
-		f = sleb(f, k)
+		f = meter.AppendSLEB(f, k)
 		f = append(f, op1, 0x20, 1, op2, 0x21, 0)
 	}
 	return append(f, 0x20, 0)
 }
 
 func export(s []byte, name string, fn int) []byte {
-	s = uleb(s, uint64(len(name)))
+	s = meter.AppendULEB(s, uint64(len(name)))
 	s = append(s, name...)
 	s = append(s, 0x00)
-	return uleb(s, uint64(fn))
+	return meter.AppendULEB(s, uint64(fn))
 }
 
 // body writes one code entry: size, no locals, the instructions, end.
 func body(s []byte, code func([]byte) []byte) []byte {
 	f := code([]byte{0})
 	f = append(f, 0x0b)
-	s = uleb(s, uint64(len(f)))
+	s = meter.AppendULEB(s, uint64(len(f)))
 	return append(s, f...)
 }
 
 func vec(n int, items func([]byte) []byte) []byte {
-	return items(uleb(nil, uint64(n)))
+	return items(meter.AppendULEB(nil, uint64(n)))
 }
 
 func section(b []byte, id byte, content []byte) []byte {
 	b = append(b, id)
-	b = uleb(b, uint64(len(content)))
+	b = meter.AppendULEB(b, uint64(len(content)))
 	return append(b, content...)
-}
-
-func uleb(b []byte, v uint64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
-}
-
-func sleb(b []byte, v int64) []byte {
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(b, c)
-		}
-		b = append(b, c|0x80)
-	}
 }
