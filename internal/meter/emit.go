@@ -198,6 +198,9 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 				e.flush()
 			}
 			e.opIdx(in.op, uint32(e.h-1-t.stack[k].pos))
+			if top := len(t.stack) - 1; in.op == opBr && k == top && t.stack[k].kind == kindLoop {
+				t.stack[k].backEnd = len(e.out)
+			}
 		case kindBrTable:
 			rw.scratch = branchTargets(b.code, in, rw.scratch[:0])
 			depths := rw.scratch
@@ -271,6 +274,10 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 			top := &t.stack[len(t.stack)-1]
 			top.pos = e.h - 1
 			e.check(costs[opened], 1)
+			top.bodyAt = len(e.out)
+			if p := t.stack[len(t.stack)-2].loop; p >= 0 {
+				t.stack[p].inner = true
+			}
 			continue
 		case kindBlock, kindIf:
 			t.stack[len(t.stack)-1].pos = e.h - 1
@@ -279,7 +286,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 			case closed.fn:
 				e.epilogue(b)
 			case closed.kind == kindLoop:
-				e.closeLoop(closed)
+				e.closeLoop(closed, t.regions)
 			default:
 				e.op(opEnd)
 				e.h--
@@ -294,7 +301,8 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 
 // closeLoop ends an instrumented loop: the original loop, its refuel block
 // and retry loop, and the exit block that carries the loop's results out.
-func (e *emitter) closeLoop(l ctl) {
+func (e *emitter) closeLoop(l ctl, regions int) {
+	e.unroll(l, regions)
 	e.op(opEnd)   // the loop
 	e.op(opBr, 2) // to the exit block, with the loop's results
 	e.op(opEnd)   // the refuel block; its branch arrives with the loop params

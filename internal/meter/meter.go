@@ -39,13 +39,17 @@ type Info struct {
 	SaveGlobals int
 	// Loops is the number of loops, each of which got a fuel check.
 	Loops int
+	// UnrolledLoops is the number of small loops whose body was copied so
+	// that they check their fuel once per few iterations.
+	UnrolledLoops int
 	// Checks is the number of fuel checks: one per function entry and one
 	// per loop header. Only checks call refuel.
 	Checks int
 	// ChargePoints is the number of places that subtract a static cost.
 	ChargePoints int
 	// MaxFunctionCost is the largest static cost of one function body: the
-	// sum of the costs of all its regions. Between two checks, one frame
+	// sum of the costs of all its regions, each unrolled loop's counted once
+	// per copy of its body. Between two checks, one frame
 	// can run at most this far, so fuel may end up below zero by about this
 	// much per frame on the call stack when refuel is called.
 	MaxFunctionCost int64
@@ -90,7 +94,9 @@ type rewriter struct {
 	credits   []int64 // by region: fuel a loop header charges ahead, credited on entry
 	scratch   []uint32
 	scratch2  []uint32
-	body      body
+
+	unrolledCost int64 // fuel the current body's unrolled loops may run past a check
+	body         body
 }
 
 // shift maps a function index of the input to the output, where the refuel
@@ -162,6 +168,7 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 		b.params = rw.types.types[rw.funcTypes[idx]].params
 		err := parseBody(b, entry, at)
 		var costs []int64
+		rw.unrolledCost = 0
 		if err == nil {
 			costs, err = rw.analyze(b)
 		}
@@ -175,7 +182,7 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 		if err != nil {
 			return nil, inFunc(err, int(idx), rw.funcNames[idx], at)
 		}
-		var total int64
+		total := rw.unrolledCost
 		for _, c := range costs {
 			total += c
 		}

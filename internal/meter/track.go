@@ -16,6 +16,11 @@ type ctl struct {
 	written  []uint32  // loop: locals set inside it, nested loops included
 	merge    int8      // loop: where analyze is in its shape (see merge.go)
 	tail     int       // loop: the region after the header's exit, if any
+
+	// Set by the emitter, for unrolling (unroll.go).
+	bodyAt  int  // loop: output offset of its body, after the header's check
+	backEnd int  // loop: output length right after a br 0 back to its header
+	inner   bool // loop: another loop opens inside it
 }
 
 // tracker follows the control structure of a body and splits it into

@@ -1,0 +1,91 @@
+package meter
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Unrolling copies loop bodies but charges every copy as its iteration
+// would be charged: every function of the corpus returns the same and uses
+// the same fuel with and without it, whether the budget comes in one piece
+// or in slices small enough to refuel inside every loop.
+func TestUnrollSameFuel(t *testing.T) {
+	unrolled := 0
+	for name, wasm := range corpus(t) {
+		if notDifferential[name] {
+			continue
+		}
+		build := func(copies int) (*metered, Info) {
+			unrollCopies = copies
+			out, info, err := Instrument(wasm, Config{})
+			unrollCopies = defaultUnrollCopies
+			if err != nil {
+				t.Fatal(err)
+			}
+			tk := &tank{slice: 1 << 20, left: 1 << 40} // for start functions
+			r := newRuntime(t, tk)
+			bindTestImports(t, r)
+			mod, err := r.InstantiateWithConfig(context.Background(), out, wazero.NewModuleConfig().WithName(""))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return &metered{mod: mod, tank: tk, fuel: mod.ExportedGlobal(FuelExport).(api.MutableGlobal)}, info
+		}
+		plain, plainInfo := build(1)
+		copied, info := build(defaultUnrollCopies)
+		unrolled += info.UnrolledLoops
+		if plainInfo.UnrolledLoops != 0 {
+			t.Errorf("%s: %d loops unrolled with unrolling off", name, plainInfo.UnrolledLoops)
+		}
+		for _, slice := range []int64{64, 1 << 30} {
+			t.Run(fmt.Sprintf("%s/slice %d", name, slice), func(t *testing.T) {
+				for _, fn := range exportNames(t, wasm, 0x00) {
+					def := plain.mod.ExportedFunction(fn).Definition()
+					for _, args := range inputs(t, def.ParamTypes()) {
+						var res [2][]uint64
+						var used [2]int64
+						var errs [2]string
+						for i, m := range []*metered{plain, copied} {
+							*m.tank = tank{slice: slice, left: 1 << 40}
+							r, u, err := m.call(fn, args...)
+							res[i], used[i], errs[i] = r, u, firstLine(err)
+						}
+						if !slices.Equal(res[0], res[1]) || used[0] != used[1] || errs[0] != errs[1] {
+							t.Fatalf("%s%v: %v, fuel %d, error %q unrolled; %v, fuel %d, error %q not",
+								fn, args, res[1], used[1], errs[1], res[0], used[0], errs[0])
+						}
+					}
+				}
+			})
+		}
+	}
+	if unrolled == 0 {
+		t.Error("no loop of the corpus was unrolled")
+	}
+}
+
+// Which loops are unrolled: small innermost loops that end in a branch back
+// to their header, at the loop's own level. testdata/unroll.wat has one
+// function per shape and says which of its loops qualify.
+func TestUnrollWhichLoops(t *testing.T) {
+	for _, tt := range []struct {
+		module string
+		want   int
+	}{
+		{"unroll.wasm", 4},
+		{"sum.wasm", 2}, // count and sum; work5 and work50 end in br_if
+	} {
+		_, info, err := Instrument(readTestdata(t, tt.module), Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.UnrolledLoops != tt.want {
+			t.Errorf("%s: %d loops unrolled, want %d", tt.module, info.UnrolledLoops, tt.want)
+		}
+	}
+}
