@@ -30,9 +30,10 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.callJSON(ctx, fn, args)
+	s.mu.Lock() // unlocked by hand, as in Func.Call
+	out, err := s.callJSON(ctx, fn, args)
+	s.mu.Unlock()
+	return out, err
 }
 
 // callJSON is CallJSON with s.mu held by the caller: CallJSON or a Lease.
@@ -124,31 +125,32 @@ func (rb *resultBytes) json(L *glua.LState, top, n int) (json.RawMessage, error)
 	return out, err
 }
 
-// scalar returns the JSON of a number or a boolean, the usual result of a hot call:
-// formatted on the stack and copied to the block. It reports false for other values
-// and for the numbers JSON cannot hold.
+// scalar returns the JSON of a number or a boolean, the usual result of a hot call,
+// formatted straight into the block. It reports false for other values and for the
+// numbers JSON cannot hold.
 func (rb *resultBytes) scalar(lv glua.LValue) ([]byte, bool) {
-	var tmp [24]byte // the longest number: -1.2345678901234567e-308
-	var out []byte
-	ok := false
-	switch lv := lv.(type) {
-	case glua.LNumber:
-		out, ok = appendNumber(tmp[:0], float64(lv))
-	case glua.LBool:
-		out, ok = strconv.AppendBool(tmp[:0], bool(lv)), true
-	}
-	if !ok {
-		return nil, false
-	}
-	if len(rb.block) < len(out) {
+	if len(rb.block) < maxScalar {
 		rb.block = make([]byte, 256)
 	}
+	var out []byte // appended to rb.block[:0], whose capacity holds any scalar
+	switch lv := lv.(type) {
+	case glua.LNumber:
+		var ok bool
+		if out, ok = appendNumber(rb.block[:0], float64(lv)); !ok {
+			return nil, false
+		}
+	case glua.LBool:
+		out = strconv.AppendBool(rb.block[:0], bool(lv))
+	default:
+		return nil, false
+	}
 	n := len(out)
-	res := rb.block[:n:n]
-	copy(res, out)
 	rb.block = rb.block[n:]
-	return res, true
+	return out[:n:n], true
 }
+
+// maxScalar is the length of the longest scalar: -1.2345678901234567e-308.
+const maxScalar = 24
 
 // function looks up the module's function name, __index included.
 func (v *version) function(ctx context.Context, script, name string) (glua.LValue, error) {
