@@ -197,10 +197,9 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 			if k == 0 && live {
 				e.flush()
 			}
+			at := len(e.out)
 			e.opIdx(in.op, uint32(e.h-1-t.stack[k].pos))
-			if top := len(t.stack) - 1; in.op == opBr && k == top && t.stack[k].kind == kindLoop {
-				t.stack[k].backEnd = len(e.out)
-			}
+			noteBranch(t, k, in.op, at, len(e.out))
 		case kindBrTable:
 			rw.scratch = branchTargets(b.code, in, rw.scratch[:0])
 			depths := rw.scratch
@@ -212,6 +211,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 				}
 				toFunc = toFunc || k == 0
 				depths[i] = uint32(e.h - 1 - t.stack[k].pos)
+				noteBranch(t, k, opBrTable, 0, 0)
 			}
 			if toFunc && live {
 				e.flush()

@@ -17,10 +17,13 @@ type ctl struct {
 	merge    int8      // loop: where analyze is in its shape (see merge.go)
 	tail     int       // loop: the region after the header's exit, if any
 
-	// Set by the emitter, for unrolling (unroll.go).
-	bodyAt  int  // loop: output offset of its body, after the header's check
-	backEnd int  // loop: output length right after a br 0 back to its header
-	inner   bool // loop: another loop opens inside it
+	// Set by the emitter, for unrolling (unroll.go), on loops.
+	bodyAt  int  // output offset of the body, after the header's check
+	backEnd int  // output length right after a br 0 back to the header
+	exitAt  int  // output offset of the first br_if at the loop's level that leaves it
+	exitOK  bool // that br_if carries no values
+	outs    int  // branches to the loop or out of it, from anywhere inside
+	inner   bool // another loop opens inside it
 }
 
 // tracker follows the control structure of a body and splits it into

@@ -1,19 +1,40 @@
 package meter
 
 // defaultUnrollCopies is how many copies of a small loop's body run per
-// check, and unrollMaxBody the largest instrumented body, in bytes, that is
-// copied.
+// check, at most, and unrollBytes how many bytes of instrumented code the
+// copies of one body may take: a body of 64 bytes gets 8 copies, one of 200
+// bytes 2, a longer one none (its check is a small share of its work).
 const (
-	defaultUnrollCopies = 4
-	unrollMaxBody       = 160
+	defaultUnrollCopies = 8
+	unrollBytes         = 512
 )
 
 // unrollCopies is defaultUnrollCopies; tests set it to 1 to compare.
 var unrollCopies = defaultUnrollCopies
 
+// noteBranch records, for unroll, a branch to frame k emitted at out[at:end]
+// (a br_table: at and end 0), in the innermost loop around it.
+func noteBranch(t *tracker, k int, op byte, at, end int) {
+	top := len(t.stack) - 1
+	p := t.stack[top].loop
+	if p < 0 || k > p { // no loop, or a branch within the loop's body
+		return
+	}
+	l := &t.stack[p]
+	l.outs++
+	switch {
+	case top != p: // from inside a block in the body
+	case k == p && op == opBr:
+		l.backEnd = end
+	case k < p && op == opBrIf && l.exitAt == 0:
+		f := t.stack[k]
+		l.exitAt, l.exitOK = at, !f.fn && f.kind != kindLoop && f.bt.kind == btEmpty
+	}
+}
+
 // unroll copies the body of a small innermost loop that ends in an
 // unconditional branch back to its header, so that the loop checks its fuel
-// once per unrollCopies iterations instead of every time.
+// once per few iterations instead of every time.
 //
 //	loop                          loop
 //	  fuel -= c; check              fuel -= c; check
@@ -26,34 +47,78 @@ var unrollCopies = defaultUnrollCopies
 //
 // The final br 0 of each copy but the last becomes a fall-through into the
 // next copy, which charges the header's cost c as the header would have;
-// every other branch in a copy is unchanged and means what it meant, since
-// the copies sit at the same depth in the same loop: a branch to the loop
-// goes to its header, where the check is. So each iteration charges exactly
-// what it did, and the count is the same; only the checks are fewer, which
-// lets the fuel go further below zero before a check sees it (by the cost of
-// unrollCopies-1 iterations, which Info.MaxFunctionCost includes). A br 0
-// carries the loop's parameters, which is what a fall-through leaves for the
-// next copy, so any block type works.
+// every other branch in a copy means what it meant, since the copies sit at
+// the same depth in the same loop: a branch to the loop goes to its header,
+// where the check is. So each iteration charges exactly what it did, and
+// the count is the same; only the checks are fewer, which lets the fuel go
+// further below zero before a check sees it (by the cost of one iteration
+// per extra copy, which Info.MaxFunctionCost includes). A br 0 carries the
+// loop's parameters, which is what a fall-through leaves for the next copy,
+// so any block type works.
+//
+// A while loop, whose only ways out are one br_if at its own level and the
+// br 0 at its end, gets each copy's br_if its own landing block (see
+// landings).
 //
 // regions is the number of regions opened so far: the loop's are those from
 // its header on.
 func (e *emitter) unroll(l ctl, regions int) {
 	end := len(e.out) - 2 // the br 0
-	if unrollCopies < 2 || l.inner || l.backEnd != len(e.out) || end-l.bodyAt > unrollMaxBody {
+	k := min(unrollCopies, unrollBytes/max(1, end-l.bodyAt))
+	if k < 2 || l.inner || l.backEnd != len(e.out) {
 		return
 	}
 	body := append([]byte(nil), e.out[l.bodyAt:end]...)
-	e.out = e.out[:end]
 	c := e.costs[l.header]
-	for range unrollCopies - 1 {
-		e.charge(c)
-		e.out = append(e.out, body...)
+	if exit := l.exitAt - l.bodyAt; l.outs == 2 && l.exitOK && len(e.rw.types.blockParams(l.bt)) == 0 &&
+		int(body[exit+1])+k < 0x80 { // one-byte depths before and after
+		e.out = e.landings(e.out[:l.bodyAt], body, exit+1, c, k)
+	} else {
+		e.out = e.out[:end]
+		for range k - 1 {
+			e.charge(c)
+			e.out = append(e.out, body...)
+		}
+		e.op(opBr, 0)
 	}
-	e.op(opBr, 0)
 	e.rw.info.UnrolledLoops++
 	var cost int64
 	for _, c := range e.costs[l.header:regions] {
 		cost += c
 	}
-	e.rw.unrolledCost += int64(unrollCopies-1) * cost
+	e.rw.unrolledCost += int64(k-1) * cost
+}
+
+// landings lays out the copies of a while loop's body, whose only exit is
+// the br_if whose depth byte is body[depthAt], so that each copy's exit
+// branches to a block of its own:
+//
+//	block $x3 block $x2 block $x1 block $x0     ;; for 4 copies
+//	  body (br_if $x0), fuel -= c, body (br_if $x1), ..., body (br_if $x3)
+//	  br $loop
+//	end br $out end br $out end br $out end br $out
+//
+// Every exit edge then leads to a block with one way in. All copies leaving
+// through one block makes wazero v1.12 split each of those edges, and a
+// split edge loses the fusion of its compare and branch (see check), which
+// cost each copy three instructions more.
+func (e *emitter) landings(out, body []byte, depthAt int, c int64, k int) []byte {
+	d := int(body[depthAt]) // from the loop's level
+	e.out = out
+	for range k {
+		e.op(opBlock, blockEmpty)
+	}
+	for j := range k {
+		if j > 0 {
+			e.charge(c)
+		}
+		at := len(e.out)
+		e.out = append(e.out, body...)
+		e.out[at+depthAt] = byte(j)
+	}
+	e.op(opBr, byte(k))
+	for j := range k {
+		e.op(opEnd, opBr, byte(d+k-1-j))
+	}
+	return e.out
 }
