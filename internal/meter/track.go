@@ -18,12 +18,14 @@ type ctl struct {
 	tail     int       // loop: the region after the header's exit, if any
 
 	// Set by the emitter, for unrolling (unroll.go), on loops.
+	checkAt int  // output offset of the header's check
 	bodyAt  int  // output offset of the body, after the header's check
 	backEnd int  // output length right after a br 0 back to the header
 	exitAt  int  // output offset of the first br_if at the loop's level that leaves it
 	exitOK  bool // that br_if carries no values
 	outs    int  // branches to the loop or out of it, from anywhere inside
 	inner   bool // another loop opens inside it
+	leaves  bool // a call or a return inside it
 }
 
 // tracker follows the control structure of a body and splits it into

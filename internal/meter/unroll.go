@@ -32,6 +32,14 @@ func noteBranch(t *tracker, k int, op byte, at, end int) {
 	}
 }
 
+// noteLeave records, for unroll, a call or a return in the innermost loop
+// around it.
+func noteLeave(t *tracker) {
+	if p := t.stack[len(t.stack)-1].loop; p >= 0 {
+		t.stack[p].leaves = true
+	}
+}
+
 // unroll copies the body of a small innermost loop that ends in an
 // unconditional branch back to its header, so that the loop checks its fuel
 // once per few iterations instead of every time.
@@ -57,22 +65,22 @@ func noteBranch(t *tracker, k int, op byte, at, end int) {
 // so any block type works.
 //
 // A while loop, whose only ways out are one br_if at its own level and the
-// br 0 at its end, gets each copy's br_if its own landing block (see
-// landings).
+// br 0 at its end, is laid out with landing blocks instead (see landings).
 //
 // regions is the number of regions opened so far: the loop's are those from
-// its header on.
-func (e *emitter) unroll(l ctl, regions int) {
+// its header on. unroll returns the header's cost and the part of it charged
+// ahead for later copies, for the loop's refuel path.
+func (e *emitter) unroll(l ctl, regions int) (c, ahead int64) {
 	end := len(e.out) - 2 // the br 0
+	c = e.costs[l.header]
 	k := min(unrollCopies, unrollBytes/max(1, end-l.bodyAt))
 	if k < 2 || l.inner || l.backEnd != len(e.out) {
-		return
+		return c, 0
 	}
 	body := append([]byte(nil), e.out[l.bodyAt:end]...)
-	c := e.costs[l.header]
 	if exit := l.exitAt - l.bodyAt; l.outs == 2 && l.exitOK && len(e.rw.types.blockParams(l.bt)) == 0 &&
 		int(body[exit+1])+k < 0x80 { // one-byte depths before and after
-		e.out = e.landings(e.out[:l.bodyAt], body, exit+1, c, k)
+		ahead = e.landings(l, body, exit+1, k)
 	} else {
 		e.out = e.out[:end]
 		for range k - 1 {
@@ -87,10 +95,11 @@ func (e *emitter) unroll(l ctl, regions int) {
 		cost += c
 	}
 	e.rw.unrolledCost += int64(k-1) * cost
+	return c, ahead
 }
 
-// landings lays out the copies of a while loop's body, whose only exit is
-// the br_if whose depth byte is body[depthAt], so that each copy's exit
+// landings lays out k copies of the body of while loop l, whose only exit
+// is the br_if whose depth byte is body[depthAt], so that each copy's exit
 // branches to a block of its own:
 //
 //	block $x3 block $x2 block $x1 block $x0     ;; for 4 copies
@@ -102,14 +111,37 @@ func (e *emitter) unroll(l ctl, regions int) {
 // through one block makes wazero v1.12 split each of those edges, and a
 // split edge loses the fusion of its compare and branch (see check), which
 // cost each copy three instructions more.
-func (e *emitter) landings(out, body []byte, depthAt int, c int64, k int) []byte {
+//
+// When the body neither calls nor returns, nothing can see the fuel between
+// two copies, so the header charges all k copies at once and each landing
+// gives back what the copies after its exit did not use; the check branches
+// when the fuel before it could not pay one iteration, and the refuel path
+// gives back the copies' part before calling the host, so refuel is called
+// when, and sees the fuel that, a check of one iteration would. That saves a
+// subtraction per copy, a dependency chain through the fuel register. A trap
+// in a copy then leaves the later copies charged, as a trap in a region
+// leaves the rest of the region charged. landings returns the fuel charged
+// ahead: (k-1)·c, or 0 when each copy charges its own.
+func (e *emitter) landings(l ctl, body []byte, depthAt, k int) (ahead int64) {
+	c := e.costs[l.header]
 	d := int(body[depthAt]) // from the loop's level
-	e.out = out
+	prepay := !l.leaves
+	if prepay {
+		ahead = int64(k-1) * c
+		e.out = e.out[:l.checkAt] // the header's check, emitted again
+		e.rw.info.Checks--
+		if c != 0 {
+			e.rw.info.ChargePoints--
+		}
+		e.check(c+ahead, ahead, 1)
+	} else {
+		e.out = e.out[:l.bodyAt]
+	}
 	for range k {
 		e.op(opBlock, blockEmpty)
 	}
 	for j := range k {
-		if j > 0 {
+		if j > 0 && !prepay {
 			e.charge(c)
 		}
 		at := len(e.out)
@@ -118,7 +150,14 @@ func (e *emitter) landings(out, body []byte, depthAt int, c int64, k int) []byte
 	}
 	e.op(opBr, byte(k))
 	for j := range k {
-		e.op(opEnd, opBr, byte(d+k-1-j))
+		e.op(opEnd)
+		if back := int64(k-1-j) * c; prepay && back != 0 {
+			e.opIdx(opLocalGet, e.fuel)
+			e.i64(back)
+			e.op(opI64Add)
+			e.opIdx(opLocalSet, e.fuel)
+		}
+		e.op(opBr, byte(d+k-1-j))
 	}
-	return e.out
+	return ahead
 }
