@@ -40,6 +40,8 @@ type emitter struct {
 	fuel  uint32 // the fuel local
 	count uint32 // an i32 local for bulk-instruction lengths
 	costs []int64
+
+	growth int // bytes unroll may still add to the body
 }
 
 func (e *emitter) op(ops ...byte) { e.out = append(e.out, ops...) }
@@ -156,6 +158,7 @@ func (e *emitter) refuel(saved []uint32, c, ahead int64) {
 // emit is the second pass over b; costs come from analyze.
 func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 	e := &emitter{rw: rw, b: b, out: out, costs: costs}
+	e.growth = max(unrollGrowth, len(b.code)/2)
 	e.fuel = uint32(b.nLocals)
 	e.count = e.fuel + 1
 

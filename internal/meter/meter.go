@@ -94,6 +94,7 @@ type rewriter struct {
 	credits   []int64 // by region: fuel a loop header charges ahead, credited on entry
 	scratch   []uint32
 	scratch2  []uint32
+	scratchB  []byte
 
 	unrolledCost int64 // fuel the current body's unrolled loops may run past a check
 	body         body

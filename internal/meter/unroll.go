@@ -1,12 +1,16 @@
 package meter
 
 // defaultUnrollCopies is how many copies of a small loop's body run per
-// check, at most, and unrollBytes how many bytes of instrumented code the
-// copies of one body may take: a body of 64 bytes gets 8 copies, one of 200
-// bytes 2, a longer one none (its check is a small share of its work).
+// check, at most; unrollBytes is how many bytes of instrumented code the
+// copies of one body may take (a body of 24 bytes gets 8 copies, one of 64
+// bytes 3, one over 96 bytes none, its check being a small share of its
+// work); and a function may grow by unrollGrowth bytes or half its size,
+// whichever is more, so that no module's compile time more than about
+// doubles for it.
 const (
 	defaultUnrollCopies = 8
-	unrollBytes         = 512
+	unrollBytes         = 192
+	unrollGrowth        = 256
 )
 
 // unrollCopies is defaultUnrollCopies; tests set it to 1 to compare.
@@ -73,11 +77,14 @@ func noteLeave(t *tracker) {
 func (e *emitter) unroll(l ctl, regions int) (c, ahead int64) {
 	end := len(e.out) - 2 // the br 0
 	c = e.costs[l.header]
-	k := min(unrollCopies, unrollBytes/max(1, end-l.bodyAt))
+	size := max(1, end-l.bodyAt)
+	k := min(unrollCopies, unrollBytes/size, 1+e.growth/size)
 	if k < 2 || l.inner || l.backEnd != len(e.out) {
 		return c, 0
 	}
-	body := append([]byte(nil), e.out[l.bodyAt:end]...)
+	e.growth -= (k - 1) * size
+	e.rw.scratchB = append(e.rw.scratchB[:0], e.out[l.bodyAt:end]...)
+	body := e.rw.scratchB
 	if exit := l.exitAt - l.bodyAt; l.outs == 2 && l.exitOK && len(e.rw.types.blockParams(l.bt)) == 0 &&
 		int(body[exit+1])+k < 0x80 { // one-byte depths before and after
 		ahead = e.landings(l, body, exit+1, k)

@@ -93,3 +93,33 @@ func TestUnrollWhichLoops(t *testing.T) {
 		}
 	}
 }
+
+// A budget of exactly the fuel a call uses lets the unrolled loops finish,
+// however it is sliced: the header's check of a loop charged ahead for its
+// copies branches only when one iteration could not be paid, and its refuel
+// path gives the copies' part back before the host sees the fuel. (One unit
+// less is caught by the host after the call; package wasm tests that.)
+func TestUnrollExactBudget(t *testing.T) {
+	for _, mod := range []string{"sum.wasm", "unroll.wasm"} {
+		wasm := readTestdata(t, mod)
+		m := instantiateMetered(t, wasm, &tank{})
+		for _, fn := range []string{"count", "sum", "while", "nest", "params"} { // not continue: it counts calls
+			if m.mod.ExportedFunction(fn) == nil {
+				continue
+			}
+			for _, n := range []uint64{1, 9, 100} {
+				*m.tank = tank{slice: 1 << 30, left: 1 << 40}
+				want, need, err := m.call(fn, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, slice := range []int64{1, 7, 1 << 30} {
+					*m.tank = tank{slice: slice, left: need}
+					if got, _, err := m.call(fn, n); err != nil || !slices.Equal(got, want) {
+						t.Errorf("%s %s(%d), budget %d in slices of %d: %v, %v; want %v", mod, fn, n, need, slice, got, err, want)
+					}
+				}
+			}
+		}
+	}
+}
