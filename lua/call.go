@@ -74,6 +74,12 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 		return nil, v.fail(err, "call", s.name, fn)
 	}
 	n := L.GetTop() - top
+	if n == 1 { // one number or boolean, the result of a hot call
+		if out, ok := v.results.scalar(L.Get(-1)); ok {
+			L.Pop(1)
+			return out, nil
+		}
+	}
 	out, err := v.results.json(L, top, n)
 	L.Pop(n)
 	if err != nil {
@@ -96,11 +102,6 @@ type resultBytes struct {
 // json converts the n results above top on L's stack to JSON: null for none, the
 // value for one, an array for several.
 func (rb *resultBytes) json(L *glua.LState, top, n int) (json.RawMessage, error) {
-	if n == 1 {
-		if out, ok := rb.scalar(L.Get(top + 1)); ok {
-			return out, nil
-		}
-	}
 	var w walker
 	var out []byte
 	var err error
@@ -135,8 +136,22 @@ func (rb *resultBytes) scalar(lv glua.LValue) ([]byte, bool) {
 	var out []byte // appended to rb.block[:0], whose capacity holds any scalar
 	switch lv := lv.(type) {
 	case glua.LNumber:
+		f := float64(lv)
+		if u := uint64(f); float64(u) == f && u < 1e15 { // a count, an id, a score (or -0)
+			var digits [16]byte
+			i := len(digits)
+			for {
+				i--
+				digits[i] = byte('0' + u%10)
+				if u /= 10; u == 0 {
+					break
+				}
+			}
+			out = append(rb.block[:0], digits[i:]...)
+			break
+		}
 		var ok bool
-		if out, ok = appendNumber(rb.block[:0], float64(lv)); !ok {
+		if out, ok = appendNumber(rb.block[:0], f); !ok {
 			return nil, false
 		}
 	case glua.LBool:
