@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/benchpair"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -97,31 +98,27 @@ func BenchmarkWorkloads(b *testing.B) {
 	}{{"sum.wasm", "add3", 1}, {"loops.wasm", "fib", 15}, {"loops.wasm", "sort", 63}, {"loops.wasm", "matmul", 3}}
 	for _, c := range cases {
 		wasm := readTestdata(b, c.file)
-		b.Run(c.fn+"/raw", func(b *testing.B) {
+		b.Run(c.fn, func(b *testing.B) {
 			r := newPlainRuntime(b)
 			mod, err := r.InstantiateWithConfig(context.Background(), wasm, wazero.NewModuleConfig().WithName(""))
 			if err != nil {
 				b.Fatal(err)
 			}
-			f := mod.ExportedFunction(c.fn)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.Call(context.Background(), c.arg); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(c.fn+"/metered", func(b *testing.B) {
 			m := instantiateMetered(b, wasm, &tank{slice: 1 << 40, left: 1 << 62})
-			f := m.mod.ExportedFunction(c.fn)
 			m.fuel.Set(1 << 60)
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := f.Call(context.Background(), c.arg); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchpair.Run(b, 16, callOf(b, mod.ExportedFunction(c.fn), c.arg), callOf(b, m.mod.ExportedFunction(c.fn), c.arg))
 		})
+	}
+}
+
+// callOf returns a call of f with arg.
+func callOf(b *testing.B, f api.Function, arg uint64) func() {
+	stack := make([]uint64, 1)
+	return func() {
+		stack[0] = arg
+		if err := f.CallWithStack(context.Background(), stack); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

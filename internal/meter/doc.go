@@ -132,7 +132,11 @@
 // the raw loop (median about 0.85: the copies save the raw loop's jump),
 // depending mostly on where wazero places the two loops' code
 // (BenchmarkSumLoopLayouts); a loop doing more work per iteration pays
-// proportionally less.
+// proportionally less. Loops as clang writes them (a do-while ending in
+// br_if 0) are unrolled the same way: in BenchmarkWorkloads, fib(15) runs
+// 1.25-1.35 times as long metered, a bubble sort 1.24-1.26 times and an 8x8
+// matrix product 1.03-1.06 times (without unrolling: 1.48-1.50, 1.47-1.52,
+// 0.99).
 //
 // # The protocol for the host
 //

@@ -308,7 +308,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 			case closed.fn:
 				e.epilogue(b)
 			case closed.kind == kindLoop:
-				e.closeLoop(closed, t.regions)
+				e.closeLoop(closed, t.regions, i > 0 && rw.instrs[i-1].info.kind == kindBrIf && rw.instrs[i-1].a == 0)
 			default:
 				e.op(opEnd)
 				e.h--
@@ -323,8 +323,8 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 
 // closeLoop ends an instrumented loop: the original loop, its refuel block
 // and retry loop, and the exit block that carries the loop's results out.
-func (e *emitter) closeLoop(l ctl, regions int) {
-	c, ahead := e.unroll(l, regions)
+func (e *emitter) closeLoop(l ctl, regions int, doWhile bool) {
+	c, ahead := e.unroll(l, regions, doWhile)
 	e.op(opEnd)   // the loop
 	e.op(opBr, 2) // to the exit block, with the loop's results
 	e.op(opEnd)   // the refuel block; its branch arrives with the loop params

@@ -44,9 +44,12 @@ func noteLeave(t *tracker) {
 	}
 }
 
-// unroll copies the body of a small innermost loop that ends in an
-// unconditional branch back to its header, so that the loop checks its fuel
-// once per few iterations instead of every time.
+// unroll copies the body of a small innermost loop that ends in a branch
+// back to its header, so that the loop checks its fuel once per few
+// iterations instead of every time. Two shapes qualify: a loop whose body
+// ends in br 0 at its own level (a while loop, as written by hand), and a
+// loop whose body ends in br_if 0, taken to repeat and falling out of the
+// loop otherwise (a do-while loop, as compilers write them; see doWhile).
 //
 //	loop                          loop
 //	  fuel -= c; check              fuel -= c; check
@@ -72,23 +75,36 @@ func noteLeave(t *tracker) {
 // br 0 at its end, is laid out with landing blocks instead (see landings).
 //
 // regions is the number of regions opened so far: the loop's are those from
-// its header on. unroll returns the header's cost and the part of it charged
-// ahead for later copies, for the loop's refuel path.
-func (e *emitter) unroll(l ctl, regions int) (c, ahead int64) {
-	end := len(e.out) - 2 // the br 0
+// its header on; doWhile says the body's last instruction is br_if 0.
+// unroll returns the header's cost and the part of it charged ahead for
+// later copies, for the loop's refuel path.
+func (e *emitter) unroll(l ctl, regions int, doWhile bool) (c, ahead int64) {
 	c = e.costs[l.header]
+	end := len(e.out) // where the copied body ends
+	switch {
+	case l.inner:
+		return c, 0
+	case l.backEnd == len(e.out):
+		end -= 2 // the br 0
+	case !doWhile || l.outs != 1 || l.bt.kind != btEmpty:
+		return c, 0
+	}
 	size := max(1, end-l.bodyAt)
 	k := min(unrollCopies, unrollBytes/size, 1+e.growth/size)
-	if k < 2 || l.inner || l.backEnd != len(e.out) {
+	if k < 2 {
 		return c, 0
 	}
 	e.growth -= (k - 1) * size
 	e.rw.scratchB = append(e.rw.scratchB[:0], e.out[l.bodyAt:end]...)
 	body := e.rw.scratchB
-	if exit := l.exitAt - l.bodyAt; l.outs == 2 && l.exitOK && len(e.rw.types.blockParams(l.bt)) == 0 &&
-		int(body[exit+1])+k < 0x80 { // one-byte depths before and after
+	exit := l.exitAt - l.bodyAt
+	switch {
+	case end == len(e.out):
+		ahead = e.doWhile(l, body, k)
+	case l.outs == 2 && l.exitOK && len(e.rw.types.blockParams(l.bt)) == 0 &&
+		int(body[exit+1])+k < 0x80: // one-byte depths before and after
 		ahead = e.landings(l, body, exit+1, k)
-	} else {
+	default:
 		e.out = e.out[:end]
 		for range k - 1 {
 			e.charge(c)
@@ -103,6 +119,78 @@ func (e *emitter) unroll(l ctl, regions int) (c, ahead int64) {
 	}
 	e.rw.unrolledCost += int64(k-1) * cost
 	return c, ahead
+}
+
+// doWhile lays out k copies of the body of loop l, a loop of empty type
+// whose only branch to itself or out of it is the br_if 0 that ends body
+// (followed in body by the charge of the code after the loop, which runs
+// when the loop falls out):
+//
+//	block body (br_if 0: on to the next copy) br $exit end
+//	fuel -= c
+//	block body (br_if 0) br $exit end
+//	...
+//	fuel -= c
+//	body (br_if 0: to the loop's header)
+//
+// Each copy but the last sits in a block, so its br_if 0, unchanged, goes on
+// to the next copy, and its fall-through, the loop's exit, branches out of
+// the loop. Every edge out of a copy leads to code with one way in, and each
+// compare stays next to its branch. When the body neither calls nor
+// returns, the header charges for all k copies and each exit gives back what
+// the copies after it did not use, as in landings. doWhile returns the fuel
+// charged ahead.
+func (e *emitter) doWhile(l ctl, body []byte, k int) (ahead int64) {
+	c := e.costs[l.header]
+	prepay := e.prepay(l, c, k)
+	if prepay {
+		ahead = int64(k-1) * c
+	}
+	for j := range k {
+		if j > 0 && !prepay {
+			e.charge(c)
+		}
+		if j == k-1 {
+			e.out = append(e.out, body...)
+			break
+		}
+		e.op(opBlock, blockEmpty)
+		e.out = append(e.out, body...)
+		if prepay {
+			e.giveBack(int64(k-1-j) * c)
+		}
+		e.op(opBr, 4, opEnd) // past the loop, its refuel block and retry loop, to its exit block
+	}
+	return ahead
+}
+
+// prepay starts the copies of loop l's body: if nothing in the body can see
+// the fuel between copies (it neither calls nor returns), it emits the
+// loop's check again to charge k copies' cost c at once and reports true;
+// otherwise it keeps the check, which charges one.
+func (e *emitter) prepay(l ctl, c int64, k int) bool {
+	if l.leaves {
+		e.out = e.out[:l.bodyAt]
+		return false
+	}
+	e.out = e.out[:l.checkAt] // the header's check, emitted again
+	e.rw.info.Checks--
+	if c != 0 {
+		e.rw.info.ChargePoints--
+	}
+	ahead := int64(k-1) * c
+	e.check(c+ahead, ahead, 1)
+	return true
+}
+
+// giveBack returns fuel charged ahead and not used.
+func (e *emitter) giveBack(f int64) {
+	if f != 0 {
+		e.opIdx(opLocalGet, e.fuel)
+		e.i64(f)
+		e.op(opI64Add)
+		e.opIdx(opLocalSet, e.fuel)
+	}
 }
 
 // landings lays out k copies of the body of while loop l, whose only exit
@@ -132,17 +220,9 @@ func (e *emitter) unroll(l ctl, regions int) (c, ahead int64) {
 func (e *emitter) landings(l ctl, body []byte, depthAt, k int) (ahead int64) {
 	c := e.costs[l.header]
 	d := int(body[depthAt]) // from the loop's level
-	prepay := !l.leaves
+	prepay := e.prepay(l, c, k)
 	if prepay {
 		ahead = int64(k-1) * c
-		e.out = e.out[:l.checkAt] // the header's check, emitted again
-		e.rw.info.Checks--
-		if c != 0 {
-			e.rw.info.ChargePoints--
-		}
-		e.check(c+ahead, ahead, 1)
-	} else {
-		e.out = e.out[:l.bodyAt]
 	}
 	for range k {
 		e.op(opBlock, blockEmpty)
@@ -158,11 +238,8 @@ func (e *emitter) landings(l ctl, body []byte, depthAt, k int) (ahead int64) {
 	e.op(opBr, byte(k))
 	for j := range k {
 		e.op(opEnd)
-		if back := int64(k-1-j) * c; prepay && back != 0 {
-			e.opIdx(opLocalGet, e.fuel)
-			e.i64(back)
-			e.op(opI64Add)
-			e.opIdx(opLocalSet, e.fuel)
+		if prepay {
+			e.giveBack(int64(k-1-j) * c)
 		}
 		e.op(opBr, byte(d+k-1-j))
 	}

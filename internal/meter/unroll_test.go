@@ -74,15 +74,15 @@ func TestUnrollSameFuel(t *testing.T) {
 }
 
 // Which loops are unrolled: small innermost loops that end in a branch back
-// to their header, at the loop's own level. testdata/unroll.wat has one
-// function per shape and says which of its loops qualify.
+// to their header at the loop's own level, br 0 or br_if 0. testdata/unroll.wat
+// has one function per shape and says which of its loops qualify.
 func TestUnrollWhichLoops(t *testing.T) {
 	for _, tt := range []struct {
 		module string
 		want   int
 	}{
-		{"unroll.wasm", 4},
-		{"sum.wasm", 2}, // count and sum; work5 and work50 end in br_if
+		{"unroll.wasm", 6},
+		{"sum.wasm", 3}, // count, sum and work5; work50's body is too long
 	} {
 		_, info, err := Instrument(readTestdata(t, tt.module), Config{})
 		if err != nil {
@@ -103,7 +103,7 @@ func TestUnrollExactBudget(t *testing.T) {
 	for _, mod := range []string{"sum.wasm", "unroll.wasm"} {
 		wasm := readTestdata(t, mod)
 		m := instantiateMetered(t, wasm, &tank{})
-		for _, fn := range []string{"count", "sum", "while", "nest", "params"} { // not continue: it counts calls
+		for _, fn := range []string{"count", "sum", "work5", "while", "dowhile", "nest", "params"} { // not continue: it counts calls
 			if m.mod.ExportedFunction(fn) == nil {
 				continue
 			}

@@ -1,7 +1,8 @@
 ;; Loop shapes for unrolling (unroll.go): which loops are copied, and that
 ;; copies compute and charge exactly what the loop did. Counts are masked so
-;; that any input ends quickly. TestUnrollWhichLoops expects 4 unrolled loops:
-;; one each in while, continue, nest (the inner loop) and params.
+;; that any input ends quickly. TestUnrollWhichLoops expects 6 unrolled loops:
+;; one each in while, continue, dowhile, dowhilecall, nest (the inner loop) and
+;; params.
 (module
   (memory (export "memory") 1)
   (global $calls (export "calls") (mut i32) (i32.const 0))
@@ -38,7 +39,8 @@
       (br 0)))
     (local.get $s))
 
-  ;; A do-while loop ends in br_if: not unrolled.
+  ;; A do-while loop, ending in br_if 0: unrolled, each copy but the last in a
+  ;; block its br_if goes on from.
   (func (export "dowhile") (param $n i32) (result i32)
     (local $s i32)
     (local.set $n (i32.and (local.get $n) (i32.const 0xfff)))
@@ -48,7 +50,18 @@
       (br_if 0 (i32.gt_s (local.get $n) (i32.const 0))))
     (local.get $s))
 
-  ;; Nested while loops: the inner one is unrolled, the outer one not.
+;; A do-while loop that calls: unrolled, but each copy charges for itself,
+  ;; since the callee sees the fuel.
+  (func (export "dowhilecall") (param $n i32) (result i32)
+    (local $s i32)
+    (local.set $n (i32.and (local.get $n) (i32.const 0xfff)))
+    (loop
+      (local.set $s (i32.add (local.get $s) (call $tick)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if 0 (i32.gt_s (local.get $n) (i32.const 0))))
+    (local.get $s))
+
+    ;; Nested while loops: the inner one is unrolled, the outer one not.
   (func (export "nest") (param $n i32) (result i32)
     (local $i i32) (local $j i32) (local $s i32)
     (local.set $n (i32.and (local.get $n) (i32.const 0x3f)))
