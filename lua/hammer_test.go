@@ -247,3 +247,56 @@ func TestIDsWhileLoadingAndUnloading(t *testing.T) {
 		}
 	}
 }
+
+// Calls racing the runtime's Close, through every way into a script, either
+// complete or fail with ErrClosed: never ErrNotFound, even for a call that
+// found the script just before Close unloaded it.
+func TestCloseWhileCalling(t *testing.T) {
+	for round := range 20 {
+		rt, err := lua.NewRuntime(context.Background(), lua.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := load(t, rt, "s.lua", `return { n = 1, add = function(a, b) return a + b end }`)
+		f, err := rt.Func(id, "add")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ways := []func() error{
+			func() error { _, err := rt.CallJSON(context.Background(), id, "add", 1, 2); return err },
+			func() error { _, err := f.Call(context.Background(), 1, 2); return err },
+			func() error { _, err := rt.Field(context.Background(), id, "n"); return err },
+			func() error {
+				l, err := rt.Acquire(context.Background(), id)
+				if err == nil {
+					_, err = l.Call(context.Background(), f, 1, 2)
+					l.Release()
+				}
+				return err
+			},
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w, way := range ways {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				for range 200 {
+					if err := way(); err != nil {
+						if !errors.Is(err, lua.ErrClosed) {
+							t.Errorf("round %d, way %d: %v, want ErrClosed", round, w, err)
+						}
+						return
+					}
+				}
+			}()
+		}
+		close(start)
+		time.Sleep(time.Duration(round%4) * 50 * time.Microsecond)
+		if err := rt.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+	}
+}

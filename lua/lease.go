@@ -59,11 +59,9 @@ func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 	}
 	s.mu.Lock()
 	if s.cur == nil { // unloaded, or the runtime closed, while we looked it up
+		err := s.gone("acquire")
 		s.mu.Unlock()
-		if rt.closing.Load() {
-			return nil, fmt.Errorf("lua: acquire %s: %w", s.name, ErrClosed)
-		}
-		return nil, s.gone("acquire")
+		return nil, err
 	}
 	return &Lease{s: s, held: s}, nil
 }

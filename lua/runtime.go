@@ -99,7 +99,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Unlock()
 	for i := range all.slots {
 		if s := all.slots[i].Load(); s != nil {
-			s.unload()
+			s.unload(ErrClosed)
 		}
 	}
 	return nil
@@ -190,6 +190,6 @@ func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	if s == nil {
 		return fmt.Errorf("lua: unload script %d: %w", id, ErrNotFound)
 	}
-	s.unload()
+	s.unload(ErrNotFound)
 	return nil
 }

@@ -22,6 +22,9 @@ type script struct {
 	// gen numbers the value of cur: 1 at load, one more at every commit and at unload.
 	// A Func bound under one gen re-resolves its function when gen moves on.
 	gen uint64
+	// why is what ended the script once cur is nil: ErrNotFound for Unload,
+	// ErrClosed for the runtime's Close.
+	why error
 }
 
 // version is one version of a script: a chunk run in its own LState, the module table
@@ -36,13 +39,16 @@ type version struct {
 	installed bool // budget is the LState's context
 }
 
-func (s *script) unload() {
+// unload closes the script's live version; why (ErrNotFound or ErrClosed) is
+// what later calls that already hold the script report.
+func (s *script) unload(why error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != nil {
 		s.cur.L.Close()
 		s.cur = nil
 		s.gen++
+		s.why = why
 	}
 }
 
@@ -54,9 +60,14 @@ func (s *script) live(op string) (*version, error) {
 	return s.cur, nil
 }
 
-// gone is the error of op on a script that was unloaded.
+// gone is the error of op on a script that was unloaded, or whose runtime was
+// closed. The caller holds s.mu.
 func (s *script) gone(op string) error {
-	return fmt.Errorf("lua: %s %s: %w", op, s.name, ErrNotFound)
+	why := s.why
+	if why == nil {
+		why = ErrNotFound
+	}
+	return fmt.Errorf("lua: %s %s: %w", op, s.name, why)
 }
 
 // LoadScript compiles src, runs it in a new sandboxed LState and keeps the module
