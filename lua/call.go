@@ -42,9 +42,15 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 	if v == nil {
 		return nil, s.gone("call")
 	}
+	return v.callJSON(ctx, s.name, fn, args)
+}
+
+// callJSON is CallJSON on version v of script: the live one, or a staged one
+// being checked (Staged.CommitCheck).
+func (v *version) callJSON(ctx context.Context, script, fn string, args []any) (json.RawMessage, error) {
 	f, ok := v.module.RawGetString(fn).(*glua.LFunction)
 	if !ok { // absent (perhaps behind __index) or not a function: the general path
-		lv, err := v.function(ctx, s.name, fn)
+		lv, err := v.function(ctx, script, fn)
 		if err != nil {
 			return nil, err
 		}
@@ -65,13 +71,13 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 		lv, err := toLua(L, a)
 		if err != nil {
 			L.SetTop(top)
-			return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
+			return nil, &Error{Op: "call", Script: script, Function: fn, Kind: ErrJSON,
 				Message: fmt.Sprintf("%s argument %d: %v", fn, i+1, err)}
 		}
 		L.Push(lv)
 	}
 	if err := v.pcall(ctx, len(args), glua.MultRet); err != nil {
-		return nil, v.fail(err, "call", s.name, fn)
+		return nil, v.fail(err, "call", script, fn)
 	}
 	n := L.GetTop() - top
 	if n == 1 { // one number or boolean, the result of a hot call
@@ -83,7 +89,7 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 	out, err := v.results.json(L, top, n)
 	L.Pop(n)
 	if err != nil {
-		return nil, &Error{Op: "call", Script: s.name, Function: fn, Kind: ErrJSON,
+		return nil, &Error{Op: "call", Script: script, Function: fn, Kind: ErrJSON,
 			Message: fmt.Sprintf("%s result: %v", fn, err)}
 	}
 	return out, nil

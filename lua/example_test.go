@@ -108,6 +108,43 @@ return M`))
 	// gold: 60 cache: {"prices":"stale"}
 }
 
+// CommitCheck lets the host try the new version, with its carried state, before
+// it goes live: here a version whose invariant fails on the carried fields is
+// refused and the old one keeps running.
+func ExampleStaged_CommitCheck() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+
+	id, _ := rt.LoadScript(ctx, "unit.lua", []byte(`
+local M = { hp = 40 }
+function M.damage(n) M.hp = M.hp - n return M.hp end
+return M`))
+
+	check := func(ctx context.Context, next *lua.Version) error {
+		out, err := next.CallJSON(ctx, "healthy")
+		if err != nil {
+			return err
+		}
+		if string(out) != "true" {
+			return fmt.Errorf("healthy() = %s", out)
+		}
+		return nil
+	}
+	st, _ := rt.Stage(ctx, id, []byte(`
+local M = { hp = 100 }
+function M.damage(n) M.hp = M.hp - 2 * n return M.hp end
+function M.healthy() return M.hp >= 50 end -- the carried hp is 40
+return M`))
+	_, err := st.CommitCheck(ctx, check)
+	fmt.Println(err)
+	out, _ := rt.CallJSON(ctx, id, "damage", 1)
+	fmt.Println("still the old damage:", string(out))
+	// Output:
+	// lua: reload unit.lua: check: healthy() = false
+	// still the old damage: 39
+}
+
 // Host functions appear in every script as a global table per module.
 func ExampleRuntime_Define() {
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -87,6 +88,19 @@ func (st *Staged) Functions() []string {
 // was (what on_save changed in tables reachable from the module is undone) and
 // Commit returns an *Error naming the hook. Either way the Staged is spent.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
+	return st.CommitCheck(ctx, nil)
+}
+
+// CheckFunc decides whether a staged version may go live: it runs after the
+// version got the old one's fields and hooks, before it replaces it, and can call
+// its functions. Returning an error rolls the reload back.
+type CheckFunc func(ctx context.Context, next *Version) error
+
+// CommitCheck is Commit with a last step before the swap: check, when not nil,
+// runs with the script's callers still held, and an error from it (or a panic,
+// reported as an error) leaves the old version live exactly as Commit's failed
+// hooks do. The error returned wraps check's.
+func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadReport, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	rep := ReloadReport{Script: st.name}
@@ -102,7 +116,7 @@ func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	var err error
 	if ov == nil {
 		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
-	} else if err = swap(ctx, s.name, ov, nv, &rep); err == nil {
+	} else if err = swap(ctx, s.name, ov, nv, &rep, check); err == nil {
 		s.cur = nv
 		s.gen++
 	}
@@ -116,17 +130,77 @@ func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return rep, nil
 }
 
-// swap carries the state of ov into nv and runs the hooks; the caller swaps.
-func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport) error {
+// swap carries the state of ov into nv, runs the hooks and check; the caller
+// swaps.
+func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) error {
 	c := newCopier(nv.L)
 	rep.Carried = c.carry(ov.module, nv.module)
+	snap, err := hooks(ctx, name, ov, nv, c, rep)
+	if err != nil || check == nil {
+		return err
+	}
+	if err := runCheck(ctx, name, nv, check); err != nil {
+		snap.restore()
+		rep.Saved, rep.Restored = false, false
+		return err
+	}
+	return nil
+}
+
+// Version is a staged version of a script as a CheckFunc sees it: its module
+// already holds what the old version carried over. It is valid only until the
+// CheckFunc returns, and only on that goroutine.
+type Version struct {
+	v      *version
+	script string
+	valid  bool
+}
+
+// Script returns the script's name.
+func (n *Version) Script() string { return n.script }
+
+// Functions returns the sorted names of the version's functions.
+func (n *Version) Functions() []string {
+	_, funcs := moduleNames(n.v.module)
+	return funcs
+}
+
+// CallJSON calls the version's function fn as Runtime.CallJSON calls the live
+// one's, under the script's limits. After the CheckFunc returned it fails with
+// ErrClosed.
+func (n *Version) CallJSON(ctx context.Context, fn string, args ...any) (json.RawMessage, error) {
+	if !n.valid {
+		return nil, fmt.Errorf("lua: call %s.%s: %w: the check it was given to has returned", n.script, fn, ErrClosed)
+	}
+	return n.v.callJSON(ctx, n.script, fn, args)
+}
+
+// runCheck runs check on nv, turning a panic into an error.
+func runCheck(ctx context.Context, name string, nv *version, check CheckFunc) (err error) {
+	next := &Version{v: nv, script: name, valid: true}
+	defer func() {
+		next.valid = false
+		if r := recover(); r != nil {
+			err = fmt.Errorf("lua: reload %s: check panicked: %v", name, r)
+		}
+	}()
+	if err := check(ctx, next); err != nil {
+		return fmt.Errorf("lua: reload %s: check: %w", name, err)
+	}
+	return nil
+}
+
+// hooks runs the old module's on_save and the new one's on_restore, as Commit
+// describes, and returns the snapshot of the old module taken before on_save
+// (nil when it did not run), for undoing what on_save changed.
+func hooks(ctx context.Context, name string, ov, nv *version, c *copier, rep *ReloadReport) (snapshot, error) {
 	save := ov.module.RawGetString("on_save")
 	restore := nv.module.RawGetString("on_restore")
 	hasSave := save.Type() == glua.LTFunction
 	hasRestore := restore.Type() == glua.LTFunction
 	newHasSave := nv.module.RawGetString("on_save").Type() == glua.LTFunction
 	if !hasSave && !(newHasSave && hasRestore) {
-		return nil
+		return nil, nil
 	}
 	var saved glua.LValue = glua.LNil
 	var snap snapshot
@@ -135,7 +209,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport) 
 		ov.L.Push(save)
 		if err := ov.pcall(ctx, 0, 1); err != nil {
 			snap.restore()
-			return ov.fail(err, "reload", name, "on_save")
+			return nil, ov.fail(err, "reload", name, "on_save")
 		}
 		saved, _ = c.value(ov.L.Get(-1))
 		ov.L.Pop(1)
@@ -147,11 +221,11 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport) 
 		if err := nv.pcall(ctx, 1, 0); err != nil {
 			snap.restore()
 			rep.Saved = false
-			return nv.fail(err, "reload", name, "on_restore")
+			return nil, nv.fail(err, "reload", name, "on_restore")
 		}
 		rep.Restored = true
 	}
-	return nil
+	return snap, nil
 }
 
 // Discard drops the staged version. It is idempotent, and a no-op after Commit.
