@@ -73,9 +73,11 @@ type Config struct {
 	// MigrateReset. Lua scripts always carry their fields (see package lua).
 	Migration MigrationFunc
 
-	// SelfCheck is the export run on a new WASM version after migration, if the
-	// version exports it; "" means "on_reload". The reload is rolled back when it
-	// traps, hits a limit, or returns anything but nothing, 0 or true.
+	// SelfCheck is the function run on a new version before it goes live, if the
+	// version has it: a WASM export, after migration, or a Lua module function,
+	// after the fields are carried and on_restore ran; "" means "on_reload". The
+	// reload is rolled back when it traps or raises an error, hits a limit, or
+	// returns anything but nothing, 0 or true.
 	SelfCheck string
 
 	// World is handed to Migration funcs as Migration.World.

@@ -34,8 +34,9 @@
 // A new version goes through, in order: staging; the script's Contract, which may
 // require exports with given signatures; for WASM, the state migration
 // (MigrateReset, MigrateExports, or a MigrationFunc of your own, which can reach an
-// ecs.World) and the optional self-check export (Config.SelfCheck, "on_reload");
-// for Lua, the lua package's carry-over of the module table's fields. Any failure
+// ecs.World); for Lua, the lua package's carry-over of the module table's fields and
+// its on_save/on_restore hooks; then, for both, the optional self-check function
+// (Config.SelfCheck, "on_reload") on the new version, its state in place. Any failure
 // along the way (bad bytes, a missing host function, a broken contract, a trap in
 // set_state, a limit hit during migration, a failed self-check, a Lua syntax or
 // runtime error) rejects the reload: the old version, which is not closed until the

@@ -43,7 +43,7 @@ type commitPlan struct {
 	script    string
 	from, to  int
 	migrate   MigrationFunc // WASM: never nil (MigrateReset at least); Lua: unused
-	selfCheck string        // WASM: export run on the new instance after migration
+	selfCheck string        // function run on the new version before it goes live
 	migration *Migration    // filled in by the WASM adapter for runMigration
 }
 

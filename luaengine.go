@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 
 	"github.com/hotscript/hotscript/lua"
@@ -80,11 +81,19 @@ type luaStaged struct{ st *lua.Staged }
 
 func (s luaStaged) iface() Interface { return Interface{Exports: luaFuncs(s.st.Functions())} }
 
-// commit carries the module's fields with the lua package's rules; p's migration and
-// self-check are WASM-only.
-func (s luaStaged) commit(ctx context.Context, _ *commitPlan) (commitResult, error) {
+// commit carries the module's fields with the lua package's rules (p's migration is
+// WASM-only), then runs p's self-check function if the new module has one.
+func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
 	start := time.Now()
-	rep, err := s.st.Commit(ctx)
+	var check lua.CheckFunc
+	if slices.Contains(s.st.Functions(), p.selfCheck) {
+		check = func(ctx context.Context, next *lua.Version) error {
+			return p.runSelfCheck(ctx, func(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+				return next.CallJSON(ctx, fn, args...)
+			})
+		}
+	}
+	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {
 		return commitResult{blocked: time.Since(start)}, err
 	}

@@ -38,6 +38,12 @@ func TestLuaReloadRollsBack(t *testing.T) {
 			nil, []error{lua.ErrRuntime}, []string{"on_restore"}},
 		{"limit hit while staging", "local M = {}\nwhile true do end\nreturn M", &Limits{MaxInstructions: 100_000},
 			[]error{lua.ErrInstructionLimit, lua.ErrLimit}, nil},
+		{"self-check returns false", enemyLuaV2("function M.on_reload() return M.health > 100 end"),
+			nil, []error{ErrSelfCheck}, []string{"on_reload on v2 returned false"}},
+		{"self-check raises", enemyLuaV2("function M.on_reload() error('bad state') end"),
+			nil, []error{ErrSelfCheck, lua.ErrRuntime}, []string{"bad state"}},
+		{"self-check passes on the carried state", enemyLuaV2("function M.on_reload() return M.health == 99 and #M.kills == 1 end"),
+			nil, nil, nil},
 		{"commits", enemyLuaV2(""), nil, nil, nil},
 	}
 	ctx := context.Background()

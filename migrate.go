@@ -127,16 +127,25 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 		}
 		return nil, err
 	}
-	if p.selfCheck != "" && exports(next.exports(), p.selfCheck) {
-		out, err := next.callJSON(ctx, p.selfCheck, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s on v%d: %w", ErrSelfCheck, p.selfCheck, p.to, err)
-		}
-		if !passed(out) {
-			return nil, fmt.Errorf("%w: %s on v%d returned %s", ErrSelfCheck, p.selfCheck, p.to, out)
+	if exports(next.exports(), p.selfCheck) {
+		if err := p.runSelfCheck(ctx, next.callJSON); err != nil {
+			return nil, err
 		}
 	}
 	return m.carried, nil
+}
+
+// runSelfCheck calls the plan's self-check function on the new version through
+// call, and fails unless it passed.
+func (p *commitPlan) runSelfCheck(ctx context.Context, call func(ctx context.Context, fn string, args []any) (json.RawMessage, error)) error {
+	out, err := call(ctx, p.selfCheck, nil)
+	if err != nil {
+		return fmt.Errorf("%w: %s on v%d: %w", ErrSelfCheck, p.selfCheck, p.to, err)
+	}
+	if !passed(out) {
+		return fmt.Errorf("%w: %s on v%d returned %s", ErrSelfCheck, p.selfCheck, p.to, out)
+	}
+	return nil
 }
 
 // passed reports whether a self-check result means success: nothing, 0 or true.
