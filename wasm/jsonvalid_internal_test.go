@@ -63,3 +63,23 @@ func TestValidNumber(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkValidJSON validates the 80-byte document of the echo benchmark,
+// against json.Valid.
+func BenchmarkValidJSON(b *testing.B) {
+	doc := []byte(`{"id":12345,"name":"enemy","hp":97.5,"pos":[1.5,-2.25,3],"alive":true,"tag":123}`)
+	b.Run("ours", func(b *testing.B) {
+		for b.Loop() {
+			if !validJSON(doc) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+	b.Run("json.Valid", func(b *testing.B) {
+		for b.Loop() {
+			if !json.Valid(doc) {
+				b.Fatal("invalid")
+			}
+		}
+	})
+}
