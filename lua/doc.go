@@ -94,9 +94,11 @@
 // Steps 1 and 2 are Stage: they run without holding the script, so its callers keep
 // calling the old version meanwhile (a game reloads in the background and keeps its
 // frame rate). Steps 3 to 5 are Commit, during which the script's callers wait; the
-// ReloadReport says for how long. If anything fails, the old version stays live with
-// exactly its state: nothing the failed chunk did reaches it, and what a failed
-// hook's on_save changed in tables reachable from the module is undone.
+// ReloadReport says for how long. Staged.CommitCheck adds a host's check between
+// steps 4 and 5: it can call the new version, state in place, and refuse it. If
+// anything fails, the old version stays live with exactly its state: nothing the
+// failed chunk did reaches it, and what on_save changed in tables reachable from
+// the module is undone.
 //
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function
