@@ -125,9 +125,9 @@
 // share, so a small innermost loop that ends in a branch back to its header
 // has its body copied up to 8 times (unroll.go): the copies are charged
 // exactly what their iterations would be, so the counts stay the same, and
-// the compare and branch run once per 8 iterations; a while loop that calls
-// nothing is even charged for all 8 at its header, with the unused part
-// given back where it exits. The sum of 1e6 integers, six machine
+// the compare and branch run once per 8 iterations; a loop whose body
+// neither calls nor returns is even charged for all its copies at its
+// header, with the unused part given back where it exits. The sum of 1e6 integers, six machine
 // instructions per iteration, then runs 0.6 to 1.3 times as long metered as
 // the raw loop (median about 0.85: the copies save the raw loop's jump),
 // depending mostly on where wazero places the two loops' code
