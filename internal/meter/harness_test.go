@@ -123,16 +123,28 @@ func readTestdata(tb testing.TB, name string) []byte {
 // imports bound.
 func instantiateMeteredWithImports(tb testing.TB, wasm []byte) *metered {
 	tb.Helper()
-	tk := &tank{slice: 1 << 20, left: 1 << 40}
-	out, _, err := Instrument(wasm, Config{})
+	m, _ := instantiateUnrolled(tb, wasm, defaultUnrollCopies)
+	return m
+}
+
+// instantiateUnrolled instruments wasm with each small loop's body copied up
+// to copies times (1: no unrolling), binds the corpus's imports, and
+// instantiates it with a tank that can feed a start function; it returns
+// the instance and what Instrument reported.
+func instantiateUnrolled(tb testing.TB, wasm []byte, copies int) (*metered, Info) {
+	tb.Helper()
+	unrollCopies = copies
+	out, info, err := Instrument(wasm, Config{})
+	unrollCopies = defaultUnrollCopies
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tk := &tank{slice: 1 << 20, left: 1 << 40}
 	r := newRuntime(tb, tk)
 	bindTestImports(tb, r)
 	mod, err := r.InstantiateWithConfig(context.Background(), out, wazero.NewModuleConfig().WithName(""))
 	if err != nil {
 		tb.Fatalf("instantiate instrumented module: %v", err)
 	}
-	return &metered{mod: mod, tank: tk, fuel: mod.ExportedGlobal(FuelExport).(api.MutableGlobal)}
+	return &metered{mod: mod, tank: tk, fuel: mod.ExportedGlobal(FuelExport).(api.MutableGlobal)}, info
 }

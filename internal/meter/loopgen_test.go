@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 )
 
 // loopGen writes random, always terminating functions full of loops, for the
@@ -215,22 +214,11 @@ func TestUnrollRandomLoops(t *testing.T) {
 		}
 		var ms [2]*metered
 		for i, copies := range []int{1, defaultUnrollCopies} {
-			unrollCopies = copies
-			out, info, err := Instrument(wasm, Config{})
-			unrollCopies = defaultUnrollCopies
-			if err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			if i == 1 {
+			var info Info
+			ms[i], info = instantiateUnrolled(t, wasm, copies)
+			if copies > 1 {
 				unrolled += info.UnrolledLoops
 			}
-			tk := &tank{}
-			r := newRuntime(t, tk)
-			m, err := r.InstantiateWithConfig(ctx, out, wazero.NewModuleConfig().WithName(""))
-			if err != nil {
-				t.Fatalf("seed %d: instrumented module does not instantiate: %v", seed, err)
-			}
-			ms[i] = &metered{mod: m, tank: tk, fuel: m.ExportedGlobal(FuelExport).(api.MutableGlobal)}
 		}
 		for _, n := range []uint64{0, 1, 6, 13} {
 			// Metered first, on a budget: a generator bug that loops forever

@@ -1,13 +1,9 @@
 package meter
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
 )
 
 // Unrolling copies loop bodies but charges every copy as its iteration
@@ -21,24 +17,8 @@ func TestUnrollSameFuel(t *testing.T) {
 		if notDifferential[name] {
 			continue
 		}
-		build := func(copies int) (*metered, Info) {
-			unrollCopies = copies
-			out, info, err := Instrument(wasm, Config{})
-			unrollCopies = defaultUnrollCopies
-			if err != nil {
-				t.Fatal(err)
-			}
-			tk := &tank{slice: 1 << 20, left: 1 << 40} // for start functions
-			r := newRuntime(t, tk)
-			bindTestImports(t, r)
-			mod, err := r.InstantiateWithConfig(context.Background(), out, wazero.NewModuleConfig().WithName(""))
-			if err != nil {
-				t.Fatalf("%s: %v", name, err)
-			}
-			return &metered{mod: mod, tank: tk, fuel: mod.ExportedGlobal(FuelExport).(api.MutableGlobal)}, info
-		}
-		plain, plainInfo := build(1)
-		copied, info := build(defaultUnrollCopies)
+		plain, plainInfo := instantiateUnrolled(t, wasm, 1)
+		copied, info := instantiateUnrolled(t, wasm, defaultUnrollCopies)
 		unrolled += info.UnrolledLoops
 		if plainInfo.UnrolledLoops != 0 {
 			t.Errorf("%s: %d loops unrolled with unrolling off", name, plainInfo.UnrolledLoops)
