@@ -97,6 +97,17 @@ func (e *emitter) check(c, ahead int64, depth int) {
 	e.rw.info.Checks++
 }
 
+// handOver stores the fuel for code outside the frame, a callee or the
+// caller, that is about to run and may see it (when live), and tells unroll
+// that the innermost loop around does that, so its copies cannot be charged
+// ahead.
+func (e *emitter) handOver(t *tracker, live bool) {
+	if live {
+		e.flush()
+	}
+	noteLeave(t)
+}
+
 func (e *emitter) flush() {
 	e.opIdx(opLocalGet, e.fuel)
 	e.opIdx(opGlobalSet, e.rw.fuelGlobal)
@@ -187,10 +198,6 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 		raw := b.code[in.start:in.end]
 		live := t.live()
 		switch in.info.kind {
-		case kindReturn, kindReturnCallIndirect, kindReturnCall, kindCall, kindCallIndirect:
-			noteLeave(t)
-		}
-		switch in.info.kind {
 		case kindLoop:
 			if c := rw.credits[t.regions]; c != 0 && live {
 				e.credit(c)
@@ -243,27 +250,19 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 				e.out = AppendULEB(e.out, uint64(dd))
 			}
 		case kindReturn, kindReturnCallIndirect:
-			if live {
-				e.flush()
-			}
+			e.handOver(t, live)
 			e.out = append(e.out, raw...)
 		case kindReturnCall:
-			if live {
-				e.flush()
-			}
+			e.handOver(t, live)
 			e.opIdx(opReturnCall, rw.shift(in.a))
 		case kindCall:
-			if live {
-				e.flush()
-			}
+			e.handOver(t, live)
 			e.opIdx(opCall, rw.shift(in.a))
 			if live {
 				e.reload()
 			}
 		case kindCallIndirect:
-			if live {
-				e.flush()
-			}
+			e.handOver(t, live)
 			e.out = append(e.out, raw...)
 			if live {
 				e.reload()
