@@ -142,22 +142,8 @@ func (rb *resultBytes) scalar(lv glua.LValue) ([]byte, bool) {
 	var out []byte // appended to rb.block[:0], whose capacity holds any scalar
 	switch lv := lv.(type) {
 	case glua.LNumber:
-		f := float64(lv)
-		if u := uint64(f); float64(u) == f && u < 1e15 { // a count, an id, a score (or -0)
-			var digits [16]byte
-			i := len(digits)
-			for {
-				i--
-				digits[i] = byte('0' + u%10)
-				if u /= 10; u == 0 {
-					break
-				}
-			}
-			out = append(rb.block[:0], digits[i:]...)
-			break
-		}
 		var ok bool
-		if out, ok = appendNumber(rb.block[:0], f); !ok {
+		if out, ok = appendNumber(rb.block[:0], float64(lv)); !ok {
 			return nil, false
 		}
 	case glua.LBool:
