@@ -2,9 +2,11 @@ package hotscript
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -97,5 +99,69 @@ func TestLuaRevertAndDiff(t *testing.T) {
 	}
 	if ev := lastEvent(t, h); ev.Kind != Reverted || ev.Diff.String() != "removed: jump" {
 		t.Errorf("revert event %v diff %q", ev, ev.Diff)
+	}
+}
+
+// A script that asks the host, through a host function, to reload itself: a
+// Reload there, which waits for its own commit, fails with ErrReentrant at once
+// instead of deadlocking; a ReloadAsync commits once the call has returned.
+func TestReloadFromOwnHostFunction(t *testing.T) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *Host
+	var s *Script
+	var syncErr error
+	var pending *Pending
+	err = rt.Define("host", "reload_me", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		next := []byte(enemyLuaV2(""))
+		if c.Args[0] == "sync" {
+			syncErr = h.Reload(ctx, s, next)
+		} else {
+			pending = h.ReloadAsync(ctx, s, next)
+			// Stay in the host function while the reload reaches its commit,
+			// which must wait for this call, not take it for a call back.
+			time.Sleep(50 * time.Millisecond)
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = newTestHost(t, Config{Lua: rt})
+	t.Cleanup(func() { rt.Close(ctx) })
+	v1 := strings.Replace(enemyLua, "return M", "function M.reload(how) host.reload_me(how) end\nreturn M", 1)
+	s = mustLoad(t, h, "enemy.lua", v1, nil)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		call(t, h, s, "reload", "sync")
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Reload from the script's own host function deadlocked")
+	}
+	if !errors.Is(syncErr, lua.ErrReentrant) {
+		t.Fatalf("Reload from the script's own host function: %v, want lua.ErrReentrant", syncErr)
+	}
+	if got := call(t, h, s, "version"); got != "1" {
+		t.Fatalf("version %s after the refused reload, want 1", got)
+	}
+
+	call(t, h, s, "reload", "async")
+	select {
+	case <-pending.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReloadAsync from the script's own host function never finished")
+	}
+	if err := pending.Err(); err != nil {
+		t.Fatalf("ReloadAsync from the script's own host function: %v", err)
+	}
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Fatalf("version %s after the async reload, want 2", got)
 	}
 }

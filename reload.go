@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/reentry"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -24,17 +25,26 @@ import (
 // With SwapAtApply, Reload returns only after the Host.Apply that commits it: do not
 // call Reload from the goroutine that calls Apply; use ReloadAsync there.
 // Cancelling ctx before the commit rejects the reload. Safe for concurrent use.
+//
+// Called from a host function of s itself with the context it received, Reload
+// fails with the engine's ErrReentrant (wasm.ErrReentrant, lua.ErrReentrant): its
+// commit would wait for the call that is running the host function, which waits
+// for Reload. ReloadAsync from there is fine, as long as nothing waits for it
+// before the call returns.
 func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
-	p := h.ReloadAsync(ctx, s, code)
+	p := h.request(ctx, s, code, false)
 	<-p.Done()
 	return p.Err()
 }
 
 // ReloadAsync starts a reload like Reload and returns at once. The reload goes on
 // after ReloadAsync returns, until ctx is cancelled or it is resolved. Safe for
-// concurrent use.
+// concurrent use, and from a host function of s: the commit then waits for the
+// call running that host function to end.
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
-	return h.request(ctx, s, code, false)
+	// Nobody is known to wait here, so a host function's mark must not refuse
+	// the commit as a call back into its script (see package reentry).
+	return h.request(reentry.Detach(ctx), s, code, false)
 }
 
 // Revert goes back one version: the version before the live one (kept in the

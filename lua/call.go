@@ -30,7 +30,11 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock() // unlocked by hand, as in Func.Call
+	if !s.mu.TryLock() { // s.lock, inlined; unlocked by hand, as in Func.Call
+		if err := s.lockSlow(ctx, "call"); err != nil {
+			return nil, err
+		}
+	}
 	out, err := s.callJSON(ctx, fn, args)
 	s.mu.Unlock()
 	return out, err
@@ -179,7 +183,9 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	if err := s.lock(ctx, "field"); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	v, err := s.live("field")
 	if err != nil {
@@ -199,8 +205,9 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 }
 
 // Fields returns the sorted names of the module's data fields: its string keys whose
-// values are not functions. These are what a reload carries. Fields is safe for
-// concurrent use.
+// values are not functions. These are what a reload carries. Like Functions, it
+// waits for a call in progress, so a host function must not ask it about its own
+// script. Fields is safe for concurrent use.
 func (rt *Runtime) Fields(id ScriptID) ([]string, error) {
 	return rt.names(id, "fields", false)
 }

@@ -38,6 +38,9 @@ var (
 	ErrClosed = errors.New("lua: closed")
 	// ErrReleased means a call was made on a Lease after its Release.
 	ErrReleased = errors.New("lua: lease released")
+	// ErrReentrant means a host function called, reloaded or unloaded the script
+	// that is running it, which would wait for itself forever (see HostFunc).
+	ErrReentrant = errors.New("lua: host function called back into its own script")
 	// ErrInvalid means an argument is unusable: a bad host function name, a
 	// Define after the first load.
 	ErrInvalid = errors.New("lua: invalid argument")

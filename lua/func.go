@@ -61,7 +61,11 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 // the script's mutex; a Lease takes that mutex once for many calls (Lease.Call).
 func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	s := f.s
-	s.mu.Lock() // unlocked by hand: a defer costs a measurable share here
+	if !s.mu.TryLock() { // s.lock, inlined; unlocked by hand: a defer costs a measurable share here
+		if err := s.lockSlow(ctx, "call"); err != nil {
+			return 0, err
+		}
+	}
 	r, err := f.call(ctx, args)
 	s.mu.Unlock()
 	return r, err

@@ -15,8 +15,15 @@ import (
 // script can catch with pcall.
 //
 // ctx is the context of the call into the script that is running. A HostFunc runs on
-// the calling goroutine, with the script's mutex held: it must not call into the
-// same script (that would deadlock); calling other scripts is fine.
+// the calling goroutine, with the script's mutex held. It may call, reload and
+// unload other scripts. It cannot call, read a field of, commit a reload of or
+// unload the script that is calling it, nor close the runtime: those would wait
+// forever for the call running it. Made with ctx (or a context derived from it),
+// they fail at once with ErrReentrant instead, the package telling them by the
+// mark it puts on ctx; made with another context, they deadlock. The mark also
+// refuses a call made with ctx on another goroutine while the script is inside a
+// host function, which would only have waited: hand ctx only to work the
+// HostFunc waits for.
 type HostFunc func(ctx context.Context, call *Call) ([]any, error)
 
 // Call is one call of a HostFunc. It is valid only during that call.
@@ -93,7 +100,9 @@ func hostFunction(qualified, script string, fn HostFunc, b *budget) glua.LGFunct
 			call.Args[i] = v
 		}
 		b.startClock() // time spent in Go counts against MaxExecutionTime
-		results, err := invokeHost(fn, b.callCtx(), call)
+		hctx, prev := b.guard.Enter(b.callCtx())
+		results, err := invokeHost(fn, hctx, call)
+		b.guard.Leave(prev)
 		if err != nil {
 			L.RaiseError("%s: %v", qualified, err)
 		}

@@ -57,7 +57,9 @@ func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("lua: acquire %s: %w", s.name, err)
 	}
-	s.mu.Lock()
+	if err := s.lock(ctx, "acquire"); err != nil {
+		return nil, err
+	}
 	if s.cur == nil { // unloaded, or the runtime closed, while we looked it up
 		err := s.gone("acquire")
 		s.mu.Unlock()

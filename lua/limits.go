@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/reentry"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -88,6 +89,8 @@ type budget struct {
 	spare uint64 // bytes charged but not yet turned into a work unit
 
 	tripped error // ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrClosed or ctx.Err()
+
+	guard reentry.Guard // marks host functions' contexts (see script.lock)
 }
 
 // begin resets b for a call under ctx and reports whether b must be installed on the

@@ -110,14 +110,17 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	}
 	st.v = nil
 	s := st.s
-	s.mu.Lock()
+	if err := s.lock(ctx, "commit"); err != nil {
+		nv.L.Close()
+		return rep, err
+	}
 	start := time.Now()
 	ov := s.cur
 	var err error
 	if ov == nil {
 		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
 	} else if err = swap(ctx, s.name, ov, nv, &rep, check); err == nil {
-		s.cur = nv
+		s.setCur(nv)
 		s.gen++
 	}
 	rep.Blocked = time.Since(start)

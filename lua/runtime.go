@@ -92,9 +92,17 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		rt.mu.Unlock()
 		return nil
 	}
+	all := rt.scripts.Load()
+	for i := range all.slots {
+		if s := all.slots[i].Load(); s != nil {
+			if err := s.reentered(ctx, "close runtime from"); err != nil {
+				rt.mu.Unlock()
+				return err
+			}
+		}
+	}
 	rt.closed = true
 	rt.closing.Store(true)
-	all := rt.scripts.Load()
 	rt.scripts.Store(&registry{})
 	rt.mu.Unlock()
 	for i := range all.slots {
@@ -186,6 +194,11 @@ func (rt *Runtime) script(op string, id ScriptID) (*script, error) {
 // Unload closes a script: later calls with its id fail with ErrNotFound. It waits
 // for a call in progress on the script to return. Unload is safe for concurrent use.
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
+	if s, err := rt.script("unload", id); err == nil {
+		if err := s.reentered(ctx, "unload"); err != nil {
+			return err
+		}
+	}
 	s := rt.remove(id)
 	if s == nil {
 		return fmt.Errorf("lua: unload script %d: %w", id, ErrNotFound)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/reentry"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -25,6 +27,47 @@ type script struct {
 	// why is what ended the script once cur is nil: ErrNotFound for Unload,
 	// ErrClosed for the runtime's Close.
 	why error
+	// guard is cur's, readable without mu by a call that finds the script busy
+	// (see lock); nil once unloaded.
+	guard atomic.Pointer[reentry.Guard]
+}
+
+// setCur makes v the live version (nil: none). The caller holds s.mu, or is
+// the only one to know s.
+func (s *script) setCur(v *version) {
+	s.cur = v
+	if v == nil {
+		s.guard.Store(nil)
+	} else {
+		s.guard.Store(&v.budget.guard)
+	}
+}
+
+// lock locks s.mu for op, waiting for the call in progress, unless ctx comes
+// from a host function that call is running: then waiting would never end, and
+// lock fails with ErrReentrant.
+func (s *script) lock(ctx context.Context, op string) error {
+	if s.mu.TryLock() {
+		return nil
+	}
+	return s.lockSlow(ctx, op)
+}
+
+func (s *script) lockSlow(ctx context.Context, op string) error {
+	if err := s.reentered(ctx, op); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	return nil
+}
+
+// reentered is the error of op under ctx if ctx comes from a host function
+// the script's live version is running: op would wait for itself. Else nil.
+func (s *script) reentered(ctx context.Context, op string) error {
+	if g := s.guard.Load(); g != nil && g.Reentered(ctx) {
+		return fmt.Errorf("lua: %s %s: %w", op, s.name, ErrReentrant)
+	}
+	return nil
 }
 
 // version is one version of a script: a chunk run in its own LState, the module table
@@ -46,7 +89,7 @@ func (s *script) unload(why error) {
 	defer s.mu.Unlock()
 	if s.cur != nil {
 		s.cur.L.Close()
-		s.cur = nil
+		s.setCur(nil)
 		s.gen++
 		s.why = why
 	}
@@ -90,7 +133,7 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 	if err != nil {
 		return 0, err
 	}
-	s.cur = v
+	s.setCur(v)
 	if err := rt.add(s); err != nil {
 		v.L.Close()
 		return 0, fmt.Errorf("lua: load %s: %w", name, err)

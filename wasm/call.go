@@ -67,7 +67,7 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	if err != nil {
 		return nil, &Error{Op: "call", Script: idName(id), Func: fn, Kind: err}
 	}
-	inst, err := s.acquire()
+	inst, err := s.acquire(ctx)
 	if err != nil {
 		return nil, &Error{Op: "call", Script: s.name, Func: fn, Kind: err}
 	}
@@ -210,11 +210,12 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 	if err != nil {
 		return nil, &Error{Op: "func", Script: idName(id), Func: name, Kind: err}
 	}
-	inst, err := s.acquire()
-	if err != nil {
-		return nil, &Error{Op: "func", Script: s.name, Func: name, Kind: err}
+	// An instance's exports never change, so the live one's are read unlocked:
+	// no waiting for a call in progress, even from a host function it runs.
+	inst := s.cur.Load()
+	if inst == nil {
+		return nil, &Error{Op: "func", Script: s.name, Func: name, Kind: s.gone()}
 	}
-	defer inst.mu.Unlock()
 	e := inst.exports[name]
 	if e == nil {
 		return nil, inst.noFunction(name)
@@ -232,7 +233,7 @@ func (f *Func) Info() FuncInfo { return f.info.clone() }
 // results written over them from stack[0]. len(stack) must be at least
 // max(len(Params), len(Results)). Errors are those of CallJSON.
 func (f *Func) Call(ctx context.Context, stack []uint64) error {
-	inst, err := f.s.acquire()
+	inst, err := f.s.acquire(ctx)
 	if err != nil {
 		return &Error{Op: "call", Script: f.s.name, Func: f.info.Name, Kind: err}
 	}

@@ -48,6 +48,9 @@ var (
 	ErrStale = errors.New("wasm: staged module no longer usable")
 	// ErrReleased: a call on a Lease after its Release.
 	ErrReleased = errors.New("wasm: lease released")
+	// ErrReentrant: a host function called, reloaded or unloaded the script that
+	// is running it, which would wait for itself forever (see HostFunc).
+	ErrReentrant = errors.New("wasm: host function called back into its own script")
 )
 
 // The specific limits. Each matches ErrLimit too.

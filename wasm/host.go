@@ -21,9 +21,15 @@ import (
 // recovered and reported the same way.
 //
 // Func may run concurrently for calls from different scripts, so it must be safe
-// for concurrent use. It must not call, reload or unload the script that is calling
-// it (the script's calls are serialized, so that would deadlock); doing so to other
-// scripts, or staging a reload of any script, is fine.
+// for concurrent use. It may call, reload or unload other scripts, and stage a
+// reload of any script. It cannot call, commit a reload of, or unload the script
+// that is calling it, nor close the runtime: that script's calls are serialized,
+// so those would wait forever for the call running Func. Made with ctx (or a
+// context derived from it), they fail at once with ErrReentrant instead, the
+// package telling them by the mark it puts on ctx; made with another context,
+// they deadlock. The mark also refuses a call made with ctx on another goroutine
+// while the script is inside a host function, which would only have waited:
+// hand ctx only to work Func waits for.
 type HostFunc struct {
 	Params  []ValueType
 	Results []ValueType
@@ -208,7 +214,10 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 		}
 		c := &inst.caller // calls on an instance are serialized, so its Caller is free
 		c.mod = mod
-		if err := runHost(ctx, f, c, stack); err != nil {
+		hctx, prev := inst.guard.Enter(ctx)
+		err := runHost(hctx, f, c, stack)
+		inst.guard.Leave(prev)
+		if err != nil {
 			panic(&hostError{fn: qualified, err: err})
 		}
 	}

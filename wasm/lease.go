@@ -57,7 +57,7 @@ func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "acquire", Script: s.name, Err: err}
 	}
-	inst, err := s.acquire()
+	inst, err := s.acquire(ctx)
 	if err != nil {
 		return nil, &Error{Op: "acquire", Script: s.name, Kind: err}
 	}

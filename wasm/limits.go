@@ -143,13 +143,14 @@ type Usage struct {
 // Usage reports the fuel a script's calls have used since it was loaded. It
 // waits for a call in progress on the script to return (calls to one script
 // are serialized, which is also what keeps the counts free of atomics on the
-// call path). Safe for concurrent use.
+// call path), so a host function must not ask it about its own script. Safe for
+// concurrent use.
 func (rt *Runtime) Usage(id ScriptID) (Usage, error) {
 	s, err := rt.script(id)
 	if err != nil {
 		return Usage{}, &Error{Op: "usage", Script: idName(id), Kind: err}
 	}
-	inst, err := s.acquire()
+	inst, err := s.acquire(context.Background())
 	if err != nil {
 		return Usage{}, &Error{Op: "usage", Script: s.name, Kind: err}
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/hotscript/hotscript/internal/meter"
+	"github.com/hotscript/hotscript/internal/reentry"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -54,7 +55,8 @@ type instance struct {
 	block      []byte    // the block small results are carved from (see keep)
 	knownValid []byte    // the last JSON document found valid (see validDoc)
 	caller     Caller
-	lim        *limiter // nil without limits
+	guard      reentry.Guard // marks host functions' contexts (see acquire)
+	lim        *limiter      // nil without limits
 }
 
 // export is an exported function of one instance.
@@ -106,9 +108,9 @@ func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	if err != nil {
 		return &Error{Op: "unload", Script: idName(id), Kind: err}
 	}
-	inst := s.retire()
-	if inst == nil {
-		return &Error{Op: "unload", Script: s.name, Kind: ErrNotFound}
+	inst, err := s.retire(ctx)
+	if err != nil {
+		return &Error{Op: "unload", Script: s.name, Kind: err}
 	}
 	rt.unpublish(id)
 	inst.close(ctx)
@@ -265,29 +267,32 @@ func (inst *instance) close(ctx context.Context) {
 	rt.cache.release(inst.code)
 }
 
-// acquire locks and returns the script's live instance.
-func (s *script) acquire() (*instance, error) {
-	if inst := s.cur.Load(); inst != nil {
-		inst.mu.Lock()
+// acquire locks and returns the script's live instance, waiting for the call in
+// progress on it, unless ctx comes from a host function that call is running:
+// then waiting would never end, and acquire fails with ErrReentrant.
+func (s *script) acquire(ctx context.Context) (*instance, error) {
+	if inst := s.cur.Load(); inst != nil && inst.mu.TryLock() {
 		if !inst.retired {
 			return inst, nil
 		}
 		inst.mu.Unlock()
 	}
-	return s.acquireSlow()
+	return s.acquireSlow(ctx)
 }
 
-// acquireSlow is acquire when the live instance changed or is gone.
-func (s *script) acquireSlow() (*instance, error) {
+// acquireSlow is acquire when the live instance is busy, changed or is gone.
+func (s *script) acquireSlow(ctx context.Context) (*instance, error) {
 	for {
 		inst := s.cur.Load()
 		if inst == nil {
-			if s.rt.closed.Load() {
-				return nil, ErrClosed
-			}
-			return nil, ErrNotFound
+			return nil, s.gone()
 		}
-		inst.mu.Lock()
+		if !inst.mu.TryLock() {
+			if inst.guard.Reentered(ctx) {
+				return nil, ErrReentrant
+			}
+			inst.mu.Lock()
+		}
 		if !inst.retired {
 			return inst, nil
 		}
@@ -295,17 +300,27 @@ func (s *script) acquireSlow() (*instance, error) {
 	}
 }
 
+// gone is why a script has no live instance: it was unloaded, or the runtime
+// closed.
+func (s *script) gone() error {
+	if s.rt.closed.Load() {
+		return ErrClosed
+	}
+	return ErrNotFound
+}
+
 // retire detaches the live instance, waiting for its call in progress, and returns
-// it for the caller to close; nil if there was none.
-func (s *script) retire() *instance {
+// it for the caller to close; nil and the reason if there was none, or if ctx
+// comes from a host function that call is running (see acquire).
+func (s *script) retire(ctx context.Context) (*instance, error) {
 	s.swap.Lock()
 	defer s.swap.Unlock()
-	inst, err := s.acquire()
+	inst, err := s.acquire(ctx)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	s.cur.Store(nil)
 	inst.retired = true
 	inst.mu.Unlock()
-	return inst
+	return inst, nil
 }

@@ -45,12 +45,22 @@ func NewRuntime(ctx context.Context, limits Limits) (*Runtime, error) {
 
 // Close closes every script and releases everything the runtime made. Calls in
 // progress finish first; later calls return ErrClosed. Close is idempotent and safe
-// for concurrent use.
+// for concurrent use. Called from a host function, under its context, it fails with
+// ErrReentrant and closes nothing: it would wait for the call running that function.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed.Load() {
 		rt.mu.Unlock()
 		return nil
+	}
+	for _, s := range *rt.scripts.Load() {
+		if s == nil {
+			continue
+		}
+		if inst := s.cur.Load(); inst != nil && inst.guard.Reentered(ctx) {
+			rt.mu.Unlock()
+			return &Error{Op: "close", Script: s.name, Kind: ErrReentrant}
+		}
 	}
 	rt.closed.Store(true)
 	eng := rt.eng
@@ -58,7 +68,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 
 	for _, s := range *rt.scripts.Load() {
 		if s != nil {
-			s.retire()
+			_, _ = s.retire(ctx) // nil once unloaded; a host function's call ruled out above
 		}
 	}
 	var err error

@@ -92,7 +92,7 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 	}
 	s.swap.Lock()
 	defer s.swap.Unlock()
-	old, err := s.acquire()
+	old, err := s.acquire(ctx)
 	if err != nil {
 		next.close(ctx)
 		return &Error{Op: op, Script: s.name, Kind: err}

@@ -1,0 +1,168 @@
+package lua_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// reentrySrc calls host.poke from run, and reports a value that only
+// reentrySrcV2 changes.
+const (
+	reentrySrc   = "local M = {}\nfunction M.run() return host.poke() end\nfunction M.version() return 1 end\nreturn M"
+	reentrySrcV2 = "local M = {}\nfunction M.run() return host.poke() end\nfunction M.version() return 2 end\nreturn M"
+)
+
+// reentryRuntime loads reentrySrc as "a.lua" and "b.lua"; host.poke runs onPoke
+// for the script that called it.
+func reentryRuntime(t *testing.T, onPoke func(ctx context.Context, script string) error) (rt *lua.Runtime, a, b lua.ScriptID) {
+	t.Helper()
+	rt = newRuntime(t, lua.Config{})
+	err := rt.Define("host", "poke", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		return nil, onPoke(ctx, c.Script)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt, load(t, rt, "a.lua", reentrySrc), load(t, rt, "b.lua", reentrySrc)
+}
+
+// A host function that calls back into the script running it, in any of the
+// ways that would wait for that very call, gets ErrReentrant at once instead of
+// a deadlock; the script can catch it like any host error, and goes on working.
+func TestHostCallsBackIntoItsScript(t *testing.T) {
+	var rt *lua.Runtime
+	var a lua.ScriptID
+	tests := map[string]func(ctx context.Context) error{
+		"CallJSON": func(ctx context.Context) error {
+			_, err := rt.CallJSON(ctx, a, "version")
+			return err
+		},
+		"Field": func(ctx context.Context) error {
+			_, err := rt.Field(ctx, a, "x")
+			return err
+		},
+		"Func.Call": func(ctx context.Context) error {
+			f, err := rt.Func(a, "version")
+			if err != nil {
+				return err
+			}
+			_, err = f.Call(ctx)
+			return err
+		},
+		"Acquire": func(ctx context.Context) error {
+			l, err := rt.Acquire(ctx, a)
+			if err == nil {
+				l.Release()
+			}
+			return err
+		},
+		"ReloadScript": func(ctx context.Context) error {
+			return rt.ReloadScript(ctx, a, []byte(reentrySrcV2))
+		},
+		"Unload": func(ctx context.Context) error { return rt.Unload(ctx, a) },
+		"Close":  func(ctx context.Context) error { return rt.Close(ctx) },
+		"derived context": func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			_, err := rt.CallJSON(ctx, a, "version")
+			return err
+		},
+	}
+	for name, reenter := range tests {
+		t.Run(name, func(t *testing.T) {
+			var inner error
+			rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
+				inner = reenter(ctx)
+				return inner
+			})
+			done := make(chan error, 1)
+			go func() {
+				_, err := rt.CallJSON(context.Background(), a, "run")
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call back into the script deadlocked")
+			}
+			if !errors.Is(inner, lua.ErrReentrant) {
+				t.Fatalf("call back: got %v, want ErrReentrant", inner)
+			}
+			if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "called back into its own script") {
+				t.Fatalf("outer call: got %v, want a Lua error carrying the refusal", err)
+			}
+			if got := call(t, rt, a, "version"); got != "1" {
+				t.Fatalf("version after the refused call back = %s, want 1 (unchanged)", got)
+			}
+		})
+	}
+}
+
+// Everything that does not wait for the call running the host function still
+// works from it, and a call back through another script's host function is
+// caught too.
+func TestHostCallsOtherScripts(t *testing.T) {
+	var rt *lua.Runtime
+	var a, b lua.ScriptID
+	var errB error
+	rt, a, b = reentryRuntime(t, func(ctx context.Context, script string) error {
+		switch script {
+		case "a.lua": // a calls b, and b calls back into a
+			if _, err := rt.CallJSON(ctx, b, "version"); err != nil {
+				return err
+			}
+			if err := rt.ReloadScript(ctx, b, []byte(reentrySrcV2)); err != nil {
+				return err
+			}
+			_, err := rt.CallJSON(ctx, b, "run")
+			return err
+		case "b.lua":
+			_, errB = rt.CallJSON(ctx, a, "version")
+			return errB
+		}
+		return nil
+	})
+	_, err := rt.CallJSON(context.Background(), a, "run")
+	if !errors.Is(errB, lua.ErrReentrant) || err == nil || !strings.Contains(err.Error(), "called back into its own script") {
+		t.Fatalf("a -> b -> a: b's call got %v, a's call %v; want ErrReentrant", errB, err)
+	}
+	if got := call(t, rt, b, "version"); got != "2" {
+		t.Fatalf("b's version = %s after a's host function reloaded it, want 2", got)
+	}
+}
+
+// A host function's context does not refuse calls that merely wait: used after
+// the host function returned, while another goroutine holds the script, a call
+// with it waits for that goroutine as any call does.
+func TestHostContextLaterWaits(t *testing.T) {
+	var kept context.Context
+	rt, a, _ := reentryRuntime(t, func(ctx context.Context, _ string) error {
+		kept = ctx
+		return nil
+	})
+	call(t, rt, a, "run")
+	l, err := rt.Acquire(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var got error
+	go func() {
+		defer wg.Done()
+		_, got = rt.CallJSON(kept, a, "version")
+	}()
+	time.Sleep(20 * time.Millisecond) // let the call find the script busy
+	l.Release()
+	wg.Wait()
+	if got != nil {
+		t.Fatalf("a call with a finished host function's context, made while the script was busy: %v, want it to wait and succeed", got)
+	}
+}

@@ -1,0 +1,169 @@
+package wasm_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// reentryRuntime loads log_v1 as "a" and "b"; their run calls host.log, which
+// runs onLog for the script that called it.
+func reentryRuntime(t *testing.T, onLog func(ctx context.Context, script string) error) (rt *wasm.Runtime, a, b wasm.ScriptID) {
+	t.Helper()
+	rt = newRuntime(t, wasm.Limits{})
+	err := rt.Define("host", "log", wasm.HostFunc{
+		Params: []wasm.ValueType{wasm.I32, wasm.I32},
+		Func: func(ctx context.Context, c *wasm.Caller, _ []uint64) error {
+			return onLog(ctx, c.Script())
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b = loadAs(t, rt, "a", "log_v1"), loadAs(t, rt, "b", "log_v1")
+	return rt, a, b
+}
+
+func loadAs(t *testing.T, rt *wasm.Runtime, name, guestName string) wasm.ScriptID {
+	t.Helper()
+	id, err := rt.Load(ctx, name, guest.Bytes(guestName), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// A host function that calls back into the script running it, in any of the
+// ways that would wait for that very call, gets ErrReentrant at once instead of
+// a deadlock, and the script goes on working.
+func TestHostCallsBackIntoItsScript(t *testing.T) {
+	var rt *wasm.Runtime
+	var a wasm.ScriptID
+	tests := map[string]func(ctx context.Context) error{
+		"CallJSON": func(ctx context.Context) error {
+			_, err := rt.CallJSON(ctx, a, "version")
+			return err
+		},
+		"Func.Call": func(ctx context.Context) error {
+			f, err := rt.Func(a, "version")
+			if err != nil {
+				return err
+			}
+			return f.Call(ctx, make([]uint64, 1))
+		},
+		"Acquire": func(ctx context.Context) error {
+			l, err := rt.Acquire(ctx, a)
+			if err == nil {
+				l.Release()
+			}
+			return err
+		},
+		"ReloadModule": func(ctx context.Context) error {
+			return rt.ReloadModule(ctx, a, guest.Bytes("log_v2"))
+		},
+		"Unload": func(ctx context.Context) error { return rt.Unload(ctx, a) },
+		"Close":  func(ctx context.Context) error { return rt.Close(ctx) },
+		"derived context": func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			_, err := rt.CallJSON(ctx, a, "version")
+			return err
+		},
+	}
+	for name, reenter := range tests {
+		t.Run(name, func(t *testing.T) {
+			var inner error
+			rt, a, _ = reentryRuntime(t, func(ctx context.Context, script string) error {
+				inner = reenter(ctx)
+				return inner
+			})
+			done := make(chan error, 1)
+			go func() {
+				_, err := rt.CallJSON(ctx, a, "run")
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call back into the script deadlocked")
+			}
+			if !errors.Is(inner, wasm.ErrReentrant) {
+				t.Fatalf("call back: got %v, want ErrReentrant", inner)
+			}
+			if !errors.Is(err, wasm.ErrTrap) || !errors.Is(err, wasm.ErrReentrant) {
+				t.Fatalf("outer call: got %v, want a trap carrying ErrReentrant", err)
+			}
+			if got := call(t, rt, a, "version"); got != "1" {
+				t.Fatalf("version after the refused call back = %s, want 1 (unchanged)", got)
+			}
+		})
+	}
+}
+
+// Everything that does not wait for the call running the host function still
+// works from it: calling and reloading another script, and a script that calls
+// back through another script's host function is caught too.
+func TestHostCallsOtherScripts(t *testing.T) {
+	var rt *wasm.Runtime
+	var a, b wasm.ScriptID
+	var errB error
+	rt, a, b = reentryRuntime(t, func(ctx context.Context, script string) error {
+		switch script {
+		case "a": // a calls b, and b calls back into a
+			if _, err := rt.CallJSON(ctx, b, "version"); err != nil {
+				return err
+			}
+			if err := rt.ReloadModule(ctx, b, guest.Bytes("log_v2")); err != nil {
+				return err
+			}
+			_, err := rt.CallJSON(ctx, b, "run")
+			return err
+		case "b":
+			_, errB = rt.CallJSON(ctx, a, "version")
+			return errB
+		}
+		return nil
+	})
+	_, err := rt.CallJSON(ctx, a, "run")
+	if !errors.Is(errB, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrReentrant) {
+		t.Fatalf("a -> b -> a: b's call got %v, a's call %v; want ErrReentrant", errB, err)
+	}
+	if got := call(t, rt, b, "version"); got != "2" {
+		t.Fatalf("b's version = %s after a's host function reloaded it, want 2", got)
+	}
+}
+
+// A host function's context does not refuse calls that merely wait: used after
+// the host function returned, while another goroutine holds the script, a call
+// with it waits for that goroutine as any call does.
+func TestHostContextLaterWaits(t *testing.T) {
+	var kept context.Context
+	rt, a, _ := reentryRuntime(t, func(ctx context.Context, _ string) error {
+		kept = ctx
+		return nil
+	})
+	call(t, rt, a, "run")
+	l, err := rt.Acquire(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var got error
+	go func() {
+		defer wg.Done()
+		_, got = rt.CallJSON(kept, a, "version")
+	}()
+	time.Sleep(20 * time.Millisecond) // let the call find the script busy
+	l.Release()
+	wg.Wait()
+	if got != nil {
+		t.Fatalf("a call with a finished host function's context, made while the script was busy: %v, want it to wait and succeed", got)
+	}
+}
