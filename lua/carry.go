@@ -12,42 +12,56 @@ import (
 // userdata are copied by reference: a function kept in a data field keeps running
 // the old version's code. Coroutines and channels are not copied at all (they are
 // tied to the old LState); the new version keeps its own value for that field.
+//
+// The copy works through a list of tables to fill, not by recursion: a script can
+// nest tables millions deep (a long linked list), and recursing that deep would
+// overflow the Go stack, which kills the process.
 type copier struct {
 	L    *glua.LState // the new version's, to make tables
 	seen map[*glua.LTable]*glua.LTable
+	todo []*glua.LTable // tables of the old version whose copies are still empty
 }
 
 func newCopier(L *glua.LState) *copier {
 	return &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}}
 }
 
+// value returns the copy of v, complete, and false if v is not copied.
 func (c *copier) value(v glua.LValue) (glua.LValue, bool) {
+	cv, ok := c.ref(v)
+	for len(c.todo) > 0 {
+		t := c.todo[len(c.todo)-1]
+		c.todo = c.todo[:len(c.todo)-1]
+		n := c.seen[t]
+		t.ForEach(func(k, v glua.LValue) {
+			ck, okk := c.ref(k)
+			cv, okv := c.ref(v)
+			if okk && okv {
+				n.RawSet(ck, cv)
+			}
+		})
+	}
+	return cv, ok
+}
+
+// ref returns the copy of v, a table's copy perhaps still empty (on the todo list).
+func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 	switch v := v.(type) {
 	case *glua.LTable:
-		return c.table(v), true
+		if n, ok := c.seen[v]; ok {
+			return n, true
+		}
+		entries := 0
+		v.ForEach(func(glua.LValue, glua.LValue) { entries++ })
+		array := v.Len()
+		n := c.L.CreateTable(array, entries-array) // NewTable would reserve 32 of each
+		c.seen[v] = n
+		c.todo = append(c.todo, v)
+		return n, true
 	case *glua.LState, glua.LChannel:
 		return glua.LNil, false
 	}
 	return v, true
-}
-
-func (c *copier) table(t *glua.LTable) *glua.LTable {
-	if n, ok := c.seen[t]; ok {
-		return n
-	}
-	entries := 0
-	t.ForEach(func(glua.LValue, glua.LValue) { entries++ })
-	array := t.Len()
-	n := c.L.CreateTable(array, entries-array) // NewTable would reserve 32 of each
-	c.seen[t] = n
-	t.ForEach(func(k, v glua.LValue) {
-		ck, okk := c.value(k)
-		cv, okv := c.value(v)
-		if okk && okv {
-			n.RawSet(ck, cv)
-		}
-	})
-	return n
 }
 
 // carry copies every field of from whose value is not a function into to, where the
@@ -87,30 +101,30 @@ type tableRecord struct {
 	meta         glua.LValue
 }
 
+// takeSnapshot records every table reachable from t, through a list of tables
+// to visit rather than recursion, for the reason copier gives.
 func takeSnapshot(t *glua.LTable) snapshot {
 	s := snapshot{}
-	s.add(t)
-	return s
-}
-
-func (s snapshot) add(t *glua.LTable) {
-	if _, ok := s[t]; ok {
-		return
-	}
-	rec := tableRecord{meta: t.Metatable}
-	s[t] = rec
-	t.ForEach(func(k, v glua.LValue) {
-		rec.keys = append(rec.keys, k)
-		rec.values = append(rec.values, v)
-	})
-	s[t] = rec
-	for i := range rec.keys {
-		for _, x := range []glua.LValue{rec.keys[i], rec.values[i]} {
-			if sub, ok := x.(*glua.LTable); ok {
-				s.add(sub)
-			}
+	todo := []*glua.LTable{t}
+	for len(todo) > 0 {
+		t := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if _, ok := s[t]; ok {
+			continue
 		}
+		rec := tableRecord{meta: t.Metatable}
+		t.ForEach(func(k, v glua.LValue) {
+			rec.keys = append(rec.keys, k)
+			rec.values = append(rec.values, v)
+			for _, x := range [2]glua.LValue{k, v} {
+				if sub, ok := x.(*glua.LTable); ok {
+					todo = append(todo, sub)
+				}
+			}
+		})
+		s[t] = rec
 	}
+	return s
 }
 
 // restore puts every recorded table back as it was recorded.

@@ -30,6 +30,10 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 	}
 	var r concatRewriter
 	r.stmts(chunk)
+	if r.deepLine > 0 {
+		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
+			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
+	}
 	if r.found && len(chunk) > 0 {
 		read := &ast.IdentExpr{Value: concatName}
 		local := &ast.LocalAssignStmt{Names: []string{concatName}, Exprs: []ast.Expr{read}}
@@ -70,8 +74,34 @@ func syntaxError(name, src string, err error) *Error {
 	return e
 }
 
-// concatRewriter replaces every .. expression of a chunk with a call of concatName.
-type concatRewriter struct{ found bool }
+// maxSyntaxDepth bounds how deeply statements and expressions nest in a chunk.
+// gopher-lua compiles the syntax tree recursively, about a kilobyte of Go stack
+// per level, and Go stops a goroutine whose stack passes 1 GB by killing the
+// process, so a chunk of a million nested tables (two megabytes of "{") would
+// take the host down. Lua 5.1 itself allows 200 levels; this allows more, since
+// gopher-lua's tree also nests a long a + b + c chain one level per operator.
+const maxSyntaxDepth = 1000
+
+// concatRewriter replaces every .. expression of a chunk with a call of
+// concatName, and finds the first statement or expression that nests deeper than
+// maxSyntaxDepth, leaving what is below it alone.
+type concatRewriter struct {
+	found    bool
+	depth    int
+	deepLine int // the line of that statement or expression; 0 if none
+}
+
+// enter goes one level down to a node on line, or reports that it is too deep.
+func (r *concatRewriter) enter(line int) bool {
+	r.depth++
+	if r.depth <= maxSyntaxDepth {
+		return true
+	}
+	if r.deepLine == 0 {
+		r.deepLine = max(line, 1)
+	}
+	return false
+}
 
 func (r *concatRewriter) stmts(list []ast.Stmt) {
 	for _, s := range list {
@@ -80,6 +110,10 @@ func (r *concatRewriter) stmts(list []ast.Stmt) {
 }
 
 func (r *concatRewriter) stmt(s ast.Stmt) {
+	defer func() { r.depth-- }()
+	if !r.enter(s.Line()) {
+		return
+	}
 	switch s := s.(type) {
 	case *ast.AssignStmt:
 		r.exprs(s.Lhs)
@@ -120,13 +154,20 @@ func (r *concatRewriter) exprs(list []ast.Expr) {
 }
 
 func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
+	if e == nil {
+		return nil
+	}
+	defer func() { r.depth-- }()
+	if !r.enter(e.Line()) {
+		return e
+	}
 	switch e := e.(type) {
 	case *ast.StringConcatOpExpr:
 		r.found = true
 		fn := &ast.IdentExpr{Value: concatName}
 		fn.SetLine(e.Line())
 		fn.SetLastLine(e.LastLine())
-		call := &ast.FuncCallExpr{Func: fn, Args: r.operands(e, nil), AdjustRet: true}
+		call := &ast.FuncCallExpr{Func: fn, Args: r.operands(e), AdjustRet: true}
 		call.SetLine(e.Line())
 		call.SetLastLine(e.LastLine())
 		return call
@@ -159,10 +200,14 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 
 // operands flattens a right-nested chain a .. (b .. c) into [a, b, c], the order in
 // which Lua's single OP_CONCAT would take them.
-func (r *concatRewriter) operands(e *ast.StringConcatOpExpr, out []ast.Expr) []ast.Expr {
-	out = append(out, r.expr(e.Lhs))
-	if rhs, ok := e.Rhs.(*ast.StringConcatOpExpr); ok {
-		return r.operands(rhs, out)
+func (r *concatRewriter) operands(e *ast.StringConcatOpExpr) []ast.Expr {
+	var out []ast.Expr
+	for {
+		out = append(out, r.expr(e.Lhs))
+		rhs, ok := e.Rhs.(*ast.StringConcatOpExpr)
+		if !ok {
+			return append(out, r.expr(e.Rhs))
+		}
+		e = rhs
 	}
-	return append(out, r.expr(e.Rhs))
 }

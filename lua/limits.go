@@ -62,6 +62,8 @@ const (
 	bytesPerUnit        = 64       // bytes a builtin builds per instruction charged
 	threadBytes  uint64 = 16 << 10 // charged per coroutine
 	fixedStack   uint64 = 80 << 10 // charged on top per coroutine under Config.FixedCallStack
+
+	maxResumeDepth = 200 // coroutine resumes nested in one another (see openCoroutine)
 )
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -488,6 +490,12 @@ func capConcat(L *glua.LState) int {
 // instructions count against that call's limits. Each coroutine is charged
 // threadBytes of memory when created, plus fixedStack when its call stack is
 // allocated up front (Config.FixedCallStack).
+//
+// gopher-lua runs a resumed coroutine on the resumer's Go stack, so coroutines
+// resuming coroutines nest Go calls, and a script that does so without end would
+// overflow the Go stack, which kills the process. Resumes therefore nest at most
+// maxResumeDepth deep, as in Lua 5.1 (its C stack limit): one more fails like a
+// coroutine that raised "C stack overflow".
 func openCoroutine(L *glua.LState) {
 	L.Push(L.NewFunction(glua.OpenCoroutine))
 	L.Push(glua.LString(glua.CoroutineLibName))
@@ -511,20 +519,31 @@ func openCoroutine(L *glua.LState) {
 			th.RemoveContext()
 		}
 	}
+	nested := 0 // resumes in progress; the state's calls are serialized
+	resumeNested := func(L *glua.LState) int {
+		if nested >= maxResumeDepth {
+			L.Push(glua.LFalse)
+			L.Push(glua.LString("C stack overflow"))
+			return 2
+		}
+		nested++
+		defer func() { nested-- }()
+		return resume(L)
+	}
 	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
 		bind(L, newThread(L))
 		return 1
 	}))
 	co.RawSetString("resume", L.NewFunction(func(L *glua.LState) int {
 		bind(L, L.CheckThread(1))
-		return resume(L)
+		return resumeNested(L)
 	}))
 	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
 		th := newThread(L)
 		L.Push(L.NewFunction(func(L *glua.LState) int {
 			L.Insert(th, 1)
 			bind(L, th)
-			n := resume(L)
+			n := resumeNested(L)
 			if ok := L.Get(-n); ok != glua.LTrue {
 				L.Error(L.Get(-n+1), 0)
 			}

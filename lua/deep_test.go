@@ -1,0 +1,97 @@
+package lua_test
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// Go kills the process, without a recoverable panic, when a goroutine's stack
+// outgrows its maximum. These tests lower that maximum to 16 MiB, so that code
+// recursing once per level of a deep input would die here at depths a test
+// can afford (the default 1 GiB takes millions of levels).
+func lowMaxStack(t *testing.T) {
+	old := debug.SetMaxStack(16 << 20)
+	t.Cleanup(func() { debug.SetMaxStack(old) })
+}
+
+// A chunk nested deeper than a compiler can walk fails to compile, naming the
+// script and line, instead of overflowing the stack; as a reload it leaves the
+// old version running. Nesting a real script uses still compiles.
+func TestDeeplyNestedSource(t *testing.T) {
+	lowMaxStack(t)
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "deep.lua", "return { v = 1 }")
+	for name, src := range map[string]string{
+		"tables":     "return " + strings.Repeat("{", 50_000) + strings.Repeat("}", 50_000),
+		"operators":  "return { v = " + strings.Repeat("1 + ", 50_000) + "1 }",
+		"statements": "local M = { v = 2 }\n" + strings.Repeat("if true then ", 50_000) + strings.Repeat("end ", 50_000) + "\nreturn M",
+	} {
+		_, err := rt.LoadScript(context.Background(), "deep.lua", []byte(src))
+		if !errors.Is(err, lua.ErrCompile) || !strings.Contains(err.Error(), "deep.lua:") || !strings.Contains(err.Error(), "too many syntax levels") {
+			t.Errorf("%s nested 50,000 deep: %v, want a compile error naming deep.lua and the nesting", name, err)
+		}
+		if err := rt.ReloadScript(context.Background(), id, []byte(src)); !errors.Is(err, lua.ErrCompile) {
+			t.Errorf("reload with %s nested 50,000 deep: %v, want ErrCompile", name, err)
+		}
+		if got := field(t, rt, id, "v"); got != "1" {
+			t.Fatalf("v = %s after the failed reload, want 1", got)
+		}
+	}
+	nested := "local M = { v = 3 }\n" + strings.Repeat("if true then ", 150) + "M.w = { " + strings.Repeat("{", 100) + strings.Repeat("}", 100) +
+		" }" + strings.Repeat(" end", 150) + "\nreturn M"
+	reload(t, rt, id, nested)
+	if got := field(t, rt, id, "v"); got != "1" { // carried over the new default
+		t.Fatalf("v = %s after reloading a script nested 250 deep, want 1", got)
+	}
+}
+
+// A reload carries a table nested far deeper than any recursion could follow
+// (a long linked list), whole.
+func TestDeeplyNestedStateCarried(t *testing.T) {
+	lowMaxStack(t)
+	const src = `local M = {}
+function M.build(n) local t = {} for i = 1, n do t = { next = t } end M.list = t return n end
+function M.length() local n, t = 0, M.list while t.next do n = n + 1 t = t.next end return n end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "list.lua", src)
+	call(t, rt, id, "build", 100_000)
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "length"); got != "100000" {
+		t.Fatalf("length after the reload = %s, want 100000", got)
+	}
+}
+
+// Coroutines resuming coroutines without end fail as Lua 5.1 fails them, with a
+// catchable error, instead of nesting Go calls until the stack overflows.
+func TestCoroutinesNestedWithoutEnd(t *testing.T) {
+	lowMaxStack(t)
+	rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine})
+	id := load(t, rt, "co.lua", `local M = {}
+local function down(n) if n == 0 then return 0 end return coroutine.wrap(down)(n - 1) + 1 end
+local function resumed(n) if n == 0 then return 0 end
+  local ok, v = coroutine.resume(coroutine.create(resumed), n - 1)
+  if not ok then error(v, 0) end
+  return v + 1 end
+function M.wrap(n) return down(n) end
+function M.resume(n) return resumed(n) end
+function M.forever() local ok, err = pcall(down, -1) return err end
+return M`)
+	for _, fn := range []string{"wrap", "resume"} {
+		if got := call(t, rt, id, fn, 150); got != "150" {
+			t.Errorf("%s nested 150 deep = %s, want 150", fn, got)
+		}
+		_, err := rt.CallJSON(context.Background(), id, fn, 100_000)
+		if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "C stack overflow") {
+			t.Errorf("%s nested 100,000 deep: %v, want a runtime error saying C stack overflow", fn, err)
+		}
+	}
+	if got := call(t, rt, id, "forever"); got != `"C stack overflow"` {
+		t.Errorf("pcall of endless nesting returned %s, want the error", got)
+	}
+}
