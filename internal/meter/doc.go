@@ -187,8 +187,9 @@
 // know is ErrUnknownOpcode, naming the opcode and the function, never a
 // module left partly unmetered. Exception handling, typed function
 // references, GC and 64-bit memories are ErrUnsupported: exceptions would
-// unwind past the fuel bookkeeping of the frames they leave. Malformed input
-// is ErrMalformed, never a panic.
+// unwind past the fuel bookkeeping of the frames they leave. So are loops
+// nested more than 1,000 deep, which wazero would take minutes to compile.
+// Malformed input is ErrMalformed, never a panic.
 //
 // Custom sections that locate code by byte offset (DWARF .debug_*,
 // metadata.code.*, sourceMappingURL, external_debug_info) would be wrong for

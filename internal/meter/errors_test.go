@@ -67,6 +67,7 @@ func TestUnsupported(t *testing.T) {
 			sec(secType, vec(fnType(nil, nil))), sec(secFunction, vec(leb(0))),
 			sec(secCode, vec(codeEntry(vec(cat(leb(1), []byte{0x64, 0x70}))))),
 		), "typed function references"},
+		{"loops nested too deep", nestedLoops(maxLoopNesting + 1), "loops nested more than 1000 deep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,5 +173,24 @@ func TestReservedNames(t *testing.T) {
 				t.Fatalf("err = %v, want ErrReservedName", err)
 			}
 		})
+	}
+}
+
+// nestedLoops is a module whose one function nests n loops, each in a block.
+func nestedLoops(n int) []byte {
+	var code []byte
+	for range n {
+		code = append(code, 0x02, 0x40, 0x03, 0x40) // block loop
+	}
+	for range n {
+		code = append(code, opEnd, opEnd)
+	}
+	return oneFunc(code...)
+}
+
+// Loops nested as deep as the limit allows are metered.
+func TestLoopNestingLimit(t *testing.T) {
+	if _, _, err := Instrument(nestedLoops(maxLoopNesting), Config{}); err != nil {
+		t.Fatalf("%d nested loops: %v", maxLoopNesting, err)
 	}
 }

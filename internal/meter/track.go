@@ -13,6 +13,7 @@ type ctl struct {
 	bt       blockType // its block type
 	header   int       // loop: the region that starts the body
 	loop     int       // stack index of the innermost loop at or below this frame, or -1
+	loops    int       // loops at or below this frame
 	written  []uint32  // loop: locals set inside it, nested loops included
 	merge    int8      // loop: where analyze is in its shape (see merge.go)
 	tail     int       // loop: the region after the header's exit, if any
@@ -77,9 +78,10 @@ func (t *tracker) mark(d uint32) error {
 }
 
 func (t *tracker) push(c ctl) {
-	c.loop = t.stack[len(t.stack)-1].loop
+	c.loop, c.loops = t.stack[len(t.stack)-1].loop, t.stack[len(t.stack)-1].loops
 	if c.kind == kindLoop {
 		c.loop = len(t.stack)
+		c.loops++
 		if len(t.stack) < cap(t.stack) {
 			// Reuse the written list a closed frame left in this slot.
 			c.written = t.stack[:len(t.stack)+1][len(t.stack)].written[:0]
@@ -97,6 +99,9 @@ func (t *tracker) step(in *instr, code []byte, scratch []uint32) (opened int, cl
 	case kindBlock:
 		t.push(ctl{kind: kindBlock, bt: in.bt})
 	case kindLoop:
+		if t.stack[len(t.stack)-1].loops == maxLoopNesting {
+			return -1, closed, errorf(ErrUnsupported, "loops nested more than %d deep", maxLoopNesting)
+		}
 		opened = t.open()
 		t.push(ctl{kind: kindLoop, bt: in.bt, header: opened})
 	case kindIf:
