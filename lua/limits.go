@@ -38,6 +38,9 @@ import (
 //     before building it, so string.rep("x", 1<<30) fails without allocating. Not counted: table growth through assignment
 //     (t[k] = v, table.insert), which is one instruction per slot and so bounded by
 //     MaxInstructions; strings that Go host functions return; the LState itself.
+//     Without MaxMemoryBytes, those builtins still refuse to build any one string
+//     over 256 MiB: Go cannot recover from running out of memory, so a typo such as
+//     string.rep("x", 1e12) would otherwise kill the process.
 //
 // A call that hits a limit returns an *Error matching ErrInstructionLimit,
 // ErrTimeout or ErrMemoryLimit (and ErrLimit); the script stays usable, its state is
@@ -275,6 +278,23 @@ func (b *budget) reserve(L *glua.LState, n uint64) {
 	L.RaiseError("%s", b.Err().Error())
 }
 
+// maxString caps each string a builtin builds when Limits.MaxMemoryBytes is not
+// set (with it, the limit governs). Go cannot recover from running out of memory:
+// without a cap, string.rep("x", 1e12), one typo, would kill the whole process.
+const maxString = 256 << 20
+
+// checkSize raises a Lua error before a builtin builds a string of n bytes that is
+// over maxString, unless the call has a memory limit.
+func checkSize(L *glua.LState, n uint64) {
+	if n <= maxString {
+		return
+	}
+	if b := budgetOf(L); b != nil && b.limits.MaxMemoryBytes > 0 {
+		return
+	}
+	L.RaiseError("string of %d bytes is too large: a builtin builds at most %d MiB unless Limits.MaxMemoryBytes allows more", n, maxString>>20)
+}
+
 // installCaps replaces the string and table builtins that can build big strings, and
 // sets the function the compiler routes the .. operator through (see compile.go).
 func installCaps(L *glua.LState) {
@@ -304,6 +324,7 @@ func capRep(L *glua.LState) int {
 		L.RaiseError("resulting string too large")
 	}
 	total := len(s) * n
+	checkSize(L, uint64(total))
 	b := budgetOf(L)
 	b.reserve(L, uint64(total))
 	var w strings.Builder
@@ -362,9 +383,11 @@ func capReverse(L *glua.LState) int {
 // the real size.
 func capFormat(L *glua.LState, format glua.LGFunction) int {
 	f := L.CheckString(1)
+	bound := formatBound(L, f)
+	checkSize(L, bound)
 	b := budgetOf(L)
 	if b != nil {
-		b.reserve(L, formatBound(L, f))
+		b.reserve(L, bound)
 	}
 	n := format(L)
 	b.alloc(L, uint64(len(L.ToString(-1))))
@@ -422,6 +445,7 @@ func capTableConcat(L *glua.LState) int {
 		}
 		total += uint64(len(glua.LVAsString(v)))
 	}
+	checkSize(L, total)
 	budgetOf(L).alloc(L, total)
 	var w strings.Builder
 	w.Grow(int(total))
@@ -452,6 +476,7 @@ func capConcat(L *glua.LState) int {
 			for k := first; k <= i; k++ {
 				total += uint64(len(glua.LVAsString(L.Get(k))))
 			}
+			checkSize(L, total)
 			budgetOf(L).alloc(L, total)
 			var w strings.Builder
 			w.Grow(int(total))

@@ -225,3 +225,27 @@ func TestCloseInterruptsCalls(t *testing.T) {
 		t.Errorf("load after Close: %v, want ErrClosed", err)
 	}
 }
+
+// Without a memory limit, a builtin still refuses to build a string so large that
+// allocating it would kill the process (Go cannot recover from running out of
+// memory); the call fails, the script goes on.
+func TestHugeStringWithoutLimits(t *testing.T) {
+	rt := newRuntime(t, lua.Config{}) // no limits at all: no budget is even installed
+	id := load(t, rt, "huge.lua", `local M = {}
+function M.rep() return #string.rep("x", 1e12) end
+function M.concat() local s = string.rep("x", 2^27) s = s .. s .. s return #s end
+function M.tconcat() local s = string.rep("x", 2^27) return #table.concat({s, s, s}) end
+function M.format() return #string.format("%s%s%s", string.rep("x", 2^27), "", "") end
+function M.gsub() return #(string.gsub("aaa", "a", string.rep("y", 2^27))) end
+function M.ok() return #string.rep("x", 1000) end
+return M`)
+	for _, fn := range []string{"rep", "concat", "tconcat", "format", "gsub"} {
+		_, err := rt.CallJSON(context.Background(), id, fn)
+		if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "huge.lua:") || !strings.Contains(err.Error(), "too large") {
+			t.Errorf("%s: %v, want a runtime error naming the script and the size", fn, err)
+		}
+	}
+	if got := call(t, rt, id, "ok"); got != "1000" {
+		t.Errorf("ok = %s after the refusals, want 1000", got)
+	}
+}

@@ -153,6 +153,7 @@ func baseLoad(L *glua.LState) int {
 			L.Push(glua.LString("reader function must return a string"))
 			return 2
 		}
+		checkSize(L, uint64(src.Len()+len(s)))
 		budgetOf(L).alloc(L, uint64(len(s)))
 		src.WriteString(string(s))
 	}

@@ -103,6 +103,7 @@ func strGsub(L *glua.LState) int {
 	m := newMatcher(L, src, p)
 	var w strings.Builder
 	add := func(s string) {
+		checkSize(L, uint64(w.Len()+len(s)))
 		m.b.alloc(L, uint64(len(s)))
 		w.WriteString(s)
 	}
