@@ -284,7 +284,8 @@ func (b *budget) reserve(L *glua.LState, n uint64) {
 const maxString = 256 << 20
 
 // checkSize raises a Lua error before a builtin builds a string of n bytes that is
-// over maxString, unless the call has a memory limit.
+// over maxString, unless the call has a memory limit. Builtins call it after
+// charging the call's budget, so that a limit the host set is the one reported.
 func checkSize(L *glua.LState, n uint64) {
 	if n <= maxString {
 		return
@@ -324,9 +325,9 @@ func capRep(L *glua.LState) int {
 		L.RaiseError("resulting string too large")
 	}
 	total := len(s) * n
-	checkSize(L, uint64(total))
 	b := budgetOf(L)
 	b.reserve(L, uint64(total))
+	checkSize(L, uint64(total))
 	var w strings.Builder
 	w.Grow(total)
 	w.WriteString(s)
@@ -384,11 +385,11 @@ func capReverse(L *glua.LState) int {
 func capFormat(L *glua.LState, format glua.LGFunction) int {
 	f := L.CheckString(1)
 	bound := formatBound(L, f)
-	checkSize(L, bound)
 	b := budgetOf(L)
 	if b != nil {
 		b.reserve(L, bound)
 	}
+	checkSize(L, bound)
 	n := format(L)
 	b.alloc(L, uint64(len(L.ToString(-1))))
 	return n
@@ -445,8 +446,8 @@ func capTableConcat(L *glua.LState) int {
 		}
 		total += uint64(len(glua.LVAsString(v)))
 	}
-	checkSize(L, total)
 	budgetOf(L).alloc(L, total)
+	checkSize(L, total)
 	var w strings.Builder
 	w.Grow(int(total))
 	for k := i; k <= j; k++ {
@@ -476,8 +477,8 @@ func capConcat(L *glua.LState) int {
 			for k := first; k <= i; k++ {
 				total += uint64(len(glua.LVAsString(L.Get(k))))
 			}
-			checkSize(L, total)
 			budgetOf(L).alloc(L, total)
+			checkSize(L, total)
 			var w strings.Builder
 			w.Grow(int(total))
 			for k := first; k <= i; k++ {

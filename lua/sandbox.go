@@ -153,8 +153,8 @@ func baseLoad(L *glua.LState) int {
 			L.Push(glua.LString("reader function must return a string"))
 			return 2
 		}
-		checkSize(L, uint64(src.Len()+len(s)))
 		budgetOf(L).alloc(L, uint64(len(s)))
+		checkSize(L, uint64(src.Len()+len(s)))
 		src.WriteString(string(s))
 	}
 	return loadSource(L, src.String(), name)

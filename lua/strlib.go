@@ -103,8 +103,8 @@ func strGsub(L *glua.LState) int {
 	m := newMatcher(L, src, p)
 	var w strings.Builder
 	add := func(s string) {
-		checkSize(L, uint64(w.Len()+len(s)))
 		m.b.alloc(L, uint64(len(s)))
+		checkSize(L, uint64(w.Len()+len(s)))
 		w.WriteString(s)
 	}
 	n, s, kept := 0, 0, 0 // src[kept:s] is unmatched text not yet written
