@@ -18,8 +18,8 @@ package reentry
 
 import (
 	"context"
-	"reflect"
 	"sync/atomic"
+	"unsafe"
 )
 
 // A Guard belongs to one version of a script: a WebAssembly instance, a Lua
@@ -100,9 +100,12 @@ func (d detached) Value(k any) any {
 	return d.Context.Value(k)
 }
 
-// sameContext reports whether a and b are the same context, without the panic
-// that == raises on two values of one uncomparable type.
+// sameContext reports whether a and b are the same context: the same dynamic
+// type and the same data word, so the same pointer, or the same boxed copy of a
+// value (an interface's contents never change). It costs two comparisons where
+// reflect's check of comparability took 10 ns, and == itself could panic on two
+// values of an uncomparable type. Equal values boxed apart count as different,
+// which costs only a new mark.
 func sameContext(a, b context.Context) bool {
-	t := reflect.TypeOf(a)
-	return t != nil && t == reflect.TypeOf(b) && t.Comparable() && a == b
+	return *(*[2]unsafe.Pointer)(unsafe.Pointer(&a)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b))
 }
