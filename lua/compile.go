@@ -67,9 +67,11 @@ func syntaxError(name, src string, err error) *Error {
 		}
 		e.Line = perr.Pos.Line
 		e.Message = fmt.Sprintf("%s:%d: %s near '%s'", name, e.Line, perr.Message, perr.Token)
-	case errors.As(err, &cerr):
+	case errors.As(err, &cerr) && cerr.Line > 0:
 		e.Line = cerr.Line
 		e.Message = fmt.Sprintf("%s:%d: %s", name, e.Line, cerr.Message)
+	case errors.As(err, &cerr): // gopher-lua gave no line (a register overflow)
+		e.Message = fmt.Sprintf("%s: %s", name, cerr.Message)
 	}
 	return e
 }

@@ -49,10 +49,17 @@ type walker struct {
 
 func (w *walker) fail(format string, args ...any) error {
 	var b strings.Builder
-	for _, k := range w.path {
+	n := len(w.path)
+	for i, k := range w.path {
+		if n > 2*pathEnds && i >= pathEnds && i < n-pathEnds {
+			if i == pathEnds {
+				fmt.Fprintf(&b, " ... %d more ... ", n-2*pathEnds)
+			}
+			continue
+		}
 		if s, ok := k.(glua.LString); ok {
 			if isIdentifier(string(s)) {
-				if b.Len() > 0 {
+				if b.Len() > 0 && !(n > 2*pathEnds && i == n-pathEnds) {
 					b.WriteByte('.')
 				}
 				b.WriteString(string(s))
@@ -65,6 +72,10 @@ func (w *walker) fail(format string, args ...any) error {
 	}
 	return &convError{path: b.String(), msg: fmt.Sprintf(format, args...)}
 }
+
+// pathEnds is how many steps of a long path an error shows at each end: a table
+// nested 200 deep would otherwise make a 600-byte message.
+const pathEnds = 4
 
 func isIdentifier(s string) bool {
 	for i := 0; i < len(s); i++ {

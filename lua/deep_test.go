@@ -42,6 +42,12 @@ func TestDeeplyNestedSource(t *testing.T) {
 			t.Fatalf("v = %s after the failed reload, want 1", got)
 		}
 	}
+	// 300 nested tables are under the syntax limit but over gopher-lua's registers:
+	// still a compile error, and one that does not claim a line 0.
+	_, err := rt.LoadScript(context.Background(), "deep.lua", []byte("return "+strings.Repeat("{", 300)+strings.Repeat("}", 300)))
+	if !errors.Is(err, lua.ErrCompile) || !strings.Contains(err.Error(), "deep.lua: register overflow") {
+		t.Errorf("300 nested tables: %v, want a register overflow naming deep.lua without a line", err)
+	}
 	nested := "local M = { v = 3 }\n" + strings.Repeat("if true then ", 150) + "M.w = { " + strings.Repeat("{", 100) + strings.Repeat("}", 100) +
 		" }" + strings.Repeat(" end", 150) + "\nreturn M"
 	reload(t, rt, id, nested)
@@ -61,6 +67,11 @@ return M`
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "list.lua", src)
 	call(t, rt, id, "build", 100_000)
+	// Too deep for JSON: the error shows both ends of the path, not 200 steps.
+	_, err := rt.Field(context.Background(), id, "list")
+	if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "next.next.next.next ... 192 more ... next.next.next.next") || len(err.Error()) > 200 {
+		t.Errorf("Field of the list: %v, want a short ErrJSON naming both ends of the path", err)
+	}
 	reload(t, rt, id, src)
 	if got := call(t, rt, id, "length"); got != "100000" {
 		t.Fatalf("length after the reload = %s, want 100000", got)
