@@ -166,3 +166,30 @@ func TestHostContextLaterWaits(t *testing.T) {
 		t.Fatalf("a call with a finished host function's context, made while the script was busy: %v, want it to wait and succeed", got)
 	}
 }
+
+// A host function run by a reload's hook, while the commit holds the script,
+// is refused too: the hook fails, the reload rolls back, nothing hangs.
+func TestHostCallsBackFromReloadHook(t *testing.T) {
+	var rt *lua.Runtime
+	var a lua.ScriptID
+	var inner error
+	rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
+		_, inner = rt.CallJSON(ctx, a, "version")
+		return inner
+	})
+	next := strings.Replace(reentrySrcV2, "return M", "function M.on_save() return {} end\nfunction M.on_restore() host.poke() end\nreturn M", 1)
+	done := make(chan error, 1)
+	go func() { done <- rt.ReloadScript(context.Background(), a, []byte(next)) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call back from on_restore deadlocked")
+	}
+	if !errors.Is(inner, lua.ErrReentrant) || err == nil {
+		t.Fatalf("call back from on_restore: %v, reload: %v; want ErrReentrant and a failed reload", inner, err)
+	}
+	if got := call(t, rt, a, "version"); got != "1" {
+		t.Fatalf("version %s after the failed reload, want 1", got)
+	}
+}

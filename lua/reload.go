@@ -119,9 +119,13 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	var err error
 	if ov == nil {
 		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
-	} else if err = swap(ctx, s.name, ov, nv, &rep, check); err == nil {
-		s.setCur(nv)
-		s.gen++
+	} else {
+		s.next.Store(&nv.budget.guard)
+		if err = swap(ctx, s.name, ov, nv, &rep, check); err == nil {
+			s.setCur(nv)
+			s.gen++
+		}
+		s.next.Store(nil)
 	}
 	rep.Blocked = time.Since(start)
 	s.mu.Unlock()

@@ -28,8 +28,10 @@ type script struct {
 	// ErrClosed for the runtime's Close.
 	why error
 	// guard is cur's, readable without mu by a call that finds the script busy
-	// (see lock); nil once unloaded.
-	guard atomic.Pointer[reentry.Guard]
+	// (see lock); nil once unloaded. next is that of the version a commit is
+	// moving the state into while it holds mu (its hooks and check run host
+	// functions too); nil otherwise.
+	guard, next atomic.Pointer[reentry.Guard]
 }
 
 // setCur makes v the live version (nil: none). The caller holds s.mu, or is
@@ -64,8 +66,10 @@ func (s *script) lockSlow(ctx context.Context, op string) error {
 // reentered is the error of op under ctx if ctx comes from a host function
 // the script's live version is running: op would wait for itself. Else nil.
 func (s *script) reentered(ctx context.Context, op string) error {
-	if g := s.guard.Load(); g != nil && g.Reentered(ctx) {
-		return fmt.Errorf("lua: %s %s: %w", op, s.name, ErrReentrant)
+	for _, g := range [2]*reentry.Guard{s.guard.Load(), s.next.Load()} {
+		if g != nil && g.Reentered(ctx) {
+			return fmt.Errorf("lua: %s %s: %w", op, s.name, ErrReentrant)
+		}
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type script struct {
 	usage  usage
 	cur    atomic.Pointer[instance] // nil once unloaded or closed
 	swap   sync.Mutex               // serializes commits, unload and close
+	// next is the instance a commit is migrating into while it holds cur
+	// locked, for acquire to recognize its host functions too; nil otherwise.
+	next atomic.Pointer[instance]
 }
 
 // instance is one instantiation of a script's module. Calls hold mu, which is what
@@ -290,6 +293,9 @@ func (s *script) acquireSlow(ctx context.Context) (*instance, error) {
 		if !inst.mu.TryLock() {
 			if inst.guard.Reentered(ctx) {
 				return nil, ErrReentrant
+			}
+			if next := s.next.Load(); next != nil && next.guard.Reentered(ctx) {
+				return nil, ErrReentrant // a host function of the version a commit migrates into
 			}
 			inst.mu.Lock()
 		}

@@ -167,3 +167,38 @@ func TestHostContextLaterWaits(t *testing.T) {
 		t.Fatalf("a call with a finished host function's context, made while the script was busy: %v, want it to wait and succeed", got)
 	}
 }
+
+// A host function run by the new version during a commit's migration, while
+// the commit holds the script, is refused too: the migration fails, the old
+// version stays, nothing hangs.
+func TestHostCallsBackDuringMigration(t *testing.T) {
+	var rt *wasm.Runtime
+	var a wasm.ScriptID
+	var inner error
+	rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
+		_, inner = rt.CallJSON(ctx, a, "version")
+		return inner
+	})
+	st, err := rt.Stage(ctx, a, guest.Bytes("log_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+			_, err := next.CallJSON(ctx, "run") // calls host.log
+			return err
+		})
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a call back during migration deadlocked")
+	}
+	if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrMigrate) {
+		t.Fatalf("call back during migration: %v, commit: %v; want ErrReentrant and ErrMigrate", inner, err)
+	}
+	if got := call(t, rt, a, "version"); got != "1" {
+		t.Fatalf("version %s after the failed commit, want 1", got)
+	}
+}

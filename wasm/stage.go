@@ -98,7 +98,10 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 		return &Error{Op: op, Script: s.name, Kind: err}
 	}
 	if migrate != nil {
-		if err := runMigrate(ctx, migrate, old, next); err != nil {
+		s.next.Store(next)
+		err := runMigrate(ctx, migrate, old, next)
+		s.next.Store(nil)
+		if err != nil {
 			old.mu.Unlock()
 			next.close(ctx)
 			return &Error{Op: op, Script: s.name, Kind: ErrMigrate, Err: err}
