@@ -21,7 +21,9 @@ import (
 //     memory.grow returns -1 to the guest, as the WebAssembly specification
 //     allows, and a call that then traps (as a guest allocator does when it runs
 //     out) fails with ErrMemoryLimit. It is exact, and costs nothing until the
-//     guest grows its memory.
+//     guest grows its memory. Tables are not counted: their elements (8 bytes
+//     each) are memory on top, bounded by the module's declared table sizes
+//     and, for table.grow, by its fuel when metered.
 //   - MaxInstructions caps the fuel one call may use: one unit per WebAssembly
 //     instruction executed, except block, loop, else and end, which cost
 //     nothing, plus one unit per 64 bytes that memory.copy, memory.fill and
