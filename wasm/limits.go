@@ -22,8 +22,9 @@ import (
 //     allows, and a call that then traps (as a guest allocator does when it runs
 //     out) fails with ErrMemoryLimit. It is exact, and costs nothing until the
 //     guest grows its memory. Tables are not counted: their elements (8 bytes
-//     each) are memory on top, bounded by the module's declared table sizes
-//     and, for table.grow, by its fuel when metered.
+//     each) are memory on top, bounded by the module's declared table maximums
+//     (wazero's own limit, 2^27 elements, for a table without one) and, for
+//     table.grow, by its fuel when metered.
 //   - MaxInstructions caps the fuel one call may use: one unit per WebAssembly
 //     instruction executed, except block, loop, else and end, which cost
 //     nothing, plus one unit per 64 bytes that memory.copy, memory.fill and
