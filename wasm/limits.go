@@ -21,10 +21,12 @@ import (
 //     memory.grow returns -1 to the guest, as the WebAssembly specification
 //     allows, and a call that then traps (as a guest allocator does when it runs
 //     out) fails with ErrMemoryLimit. It is exact, and costs nothing until the
-//     guest grows its memory. Tables are not counted: their elements (8 bytes
-//     each) are memory on top, bounded by the module's declared table maximums
-//     (wazero's own limit, 2^27 elements, for a table without one) and, for
-//     table.grow, by its fuel when metered.
+//     guest grows its memory. The script's tables are held to the same cap on
+//     their own, at 8 bytes per element: a module whose tables start larger
+//     fails with ErrMemoryLimit, and each table's maximum is lowered to its
+//     minimum plus an equal share of the rest, so table.grow past it returns
+//     -1 (without the cap, a table declared without a maximum could grow to
+//     2^32 elements, 32 GiB, in one instruction).
 //   - MaxInstructions caps the fuel one call may use: one unit per WebAssembly
 //     instruction executed, except block, loop, else and end, which cost
 //     nothing, plus one unit per 64 bytes that memory.copy, memory.fill and
@@ -215,6 +217,10 @@ func newInstanceLimited(lim Limits, u *usage) *instance {
 	both.inst.lim = l
 	return &both.inst
 }
+
+// tableElemBytes is what MaxMemoryBytes counts per table element: wazero keeps
+// each as a pointer.
+const tableElemBytes = 8
 
 // checkMemory refuses a module whose initial memory is over the cap.
 func checkMemory(lim Limits, scan *moduleScan) error {

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -73,6 +74,38 @@ func TestMemoryLimitInitial(t *testing.T) {
 		_, err := rt.Load(ctx, "json_state", guest.Bytes("json_state"), nil)
 		wantErr(t, err, []error{wasm.ErrMemoryLimit, wasm.ErrLimit}, "json_state", "initial memory of 131072 bytes, limit 65536")
 	}
+}
+
+// MaxMemoryBytes holds a script's tables to the cap too, at 8 bytes per element:
+// tables declared without a maximum stop growing at their share, metered or
+// not, and a module whose tables start over the cap does not load.
+func TestTableLimit(t *testing.T) {
+	// 64 KiB is 8,192 elements; the tables start at 1 and 2, and each may grow
+	// by half of the other 8,189: to 4,095 and 4,096.
+	for _, lim := range []wasm.Limits{{MaxMemoryBytes: page}, {MaxMemoryBytes: page, MaxInstructions: 1e6}} {
+		rt := newRuntime(t, lim)
+		id := load(t, rt, "tables", nil)
+		for _, step := range []struct{ fn, arg, want string }{
+			{"grow", "4094", "1"}, {"grow", "1", "-1"}, {"size", "", "4095"},
+			{"grow_u", "4094", "2"}, {"grow_u", "1", "-1"},
+		} {
+			var args []any
+			if step.arg != "" {
+				n, _ := strconv.Atoi(step.arg)
+				args = []any{n}
+			}
+			if got := call(t, rt, id, step.fn, args...); got != step.want {
+				t.Errorf("metered %v: %s(%s) = %s, want %s", lim.MaxInstructions > 0, step.fn, step.arg, got, step.want)
+			}
+		}
+	}
+	rt := newRuntime(t, wasm.Limits{})
+	if got := call(t, rt, load(t, rt, "tables", nil), "grow", 100_000); got != "1" {
+		t.Errorf("without a memory limit, grow(100000) = %s, want 1 (old size)", got)
+	}
+	rt = newRuntime(t, wasm.Limits{MaxMemoryBytes: 16})
+	_, err := rt.Load(ctx, "tables", guest.Bytes("tables"), nil)
+	wantErr(t, err, []error{wasm.ErrMemoryLimit, wasm.ErrLimit}, "tables", "tables declare 3 elements (24 bytes) at start")
 }
 
 // Runaway code stops at each limit, with the error of that limit, through

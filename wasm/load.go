@@ -167,6 +167,13 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 	if err := scan.reserved(); err != nil {
 		return fail(ErrInstantiate, err)
 	}
+	if max := s.limits.MaxMemoryBytes; max > 0 {
+		if b, err = meter.CapTables(b, max/tableElemBytes); errors.Is(err, meter.ErrMemoryTooLarge) {
+			return fail(ErrMemoryLimit, err)
+		} else if err != nil {
+			return fail(ErrCompile, err)
+		}
+	}
 	eng, err := rt.engine(ctx)
 	if errors.Is(err, ErrClosed) {
 		return fail(ErrClosed, nil)

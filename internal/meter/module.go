@@ -104,17 +104,19 @@ func readLimits(r *reader, memory bool) (flags byte, min, max uint64, hasMax boo
 	return
 }
 
-func readTableType(r *reader) {
+// readTableType reads a table's element type and limits and reports them.
+func readTableType(r *reader) (typ byte, min, max uint64, hasMax bool) {
 	at := r.offset()
-	if b := r.byte(); r.err == nil && b != valFuncref && b != valExternref {
-		if b == 0x40 || (b >= 0x60 && b < 0x70) {
-			r.err = errorf(ErrUnsupported, "table type %#x at byte %d: typed function references are not supported", b, at)
+	if typ = r.byte(); r.err == nil && typ != valFuncref && typ != valExternref {
+		if typ == 0x40 || (typ >= 0x60 && typ < 0x70) {
+			r.err = errorf(ErrUnsupported, "table type %#x at byte %d: typed function references are not supported", typ, at)
 		} else {
-			r.err = errorf(ErrMalformed, "invalid table element type %#x at byte %d", b, at)
+			r.err = errorf(ErrMalformed, "invalid table element type %#x at byte %d", typ, at)
 		}
 		return
 	}
-	readLimits(r, false)
+	_, min, max, hasMax = readLimits(r, false)
+	return
 }
 
 func (rw *rewriter) parseTypes(s section) error {
