@@ -3,6 +3,9 @@ package hotscript
 import (
 	"errors"
 	"strings"
+
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 // Sentinel errors. Errors returned by the Host wrap one of these (or an engine's own
@@ -60,3 +63,15 @@ func (e *ContractError) Error() string {
 
 // Is reports whether target is ErrContract.
 func (e *ContractError) Is(target error) bool { return target == ErrContract }
+
+// reentrantClose is why Close refuses to run from a host function: it matches
+// both engines' ErrReentrant, as the refusals of Call and Reload do.
+type reentrantClose struct{}
+
+func (reentrantClose) Error() string {
+	return "called from a host function, it would wait for the call running it"
+}
+
+func (reentrantClose) Is(target error) bool {
+	return target == wasm.ErrReentrant || target == lua.ErrReentrant
+}

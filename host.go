@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotscript/hotscript/internal/reentry"
 )
 
 // Host runs WASM and Lua scripts and reloads them without stalling their callers.
@@ -145,7 +147,15 @@ func (h *Host) enter() bool {
 // the runtimes the Host created are closed (runtimes passed in Config are not).
 // Calls made after Close return ErrClosed. Close is idempotent; a second call returns
 // the first one's result once it is done. Safe for concurrent use.
+//
+// Called from a host function with the context it received (a script's "quit"),
+// Close fails at once, closing nothing, with an error matching wasm.ErrReentrant and
+// lua.ErrReentrant: it would wait for the call that is running the host function.
+// Signal the goroutine that owns the Host instead.
 func (h *Host) Close(ctx context.Context) error {
+	if reentry.Inside(ctx) {
+		return fmt.Errorf("hotscript: close: %w", reentrantClose{})
+	}
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
 		h.closed.Store(true)

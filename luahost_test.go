@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 const enemyLua = `local M = { health = 100, pos = { x = 1, y = 2 }, kills = {} }
@@ -163,5 +164,46 @@ func TestReloadFromOwnHostFunction(t *testing.T) {
 	}
 	if got := call(t, h, s, "version"); got != "2" {
 		t.Fatalf("version %s after the async reload, want 2", got)
+	}
+}
+
+// A script that asks the host, through a host function, to close the Host gets
+// an error instead of a deadlock, and the Host goes on.
+func TestCloseFromHostFunction(t *testing.T) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h *Host
+	var closeErr error
+	err = rt.Define("host", "quit", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		closeErr = h.Close(ctx)
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = newTestHost(t, Config{Lua: rt})
+	t.Cleanup(func() { rt.Close(ctx) })
+	s := mustLoad(t, h, "quit.lua", strings.Replace(enemyLua, "return M", "function M.quit() host.quit() end\nreturn M", 1), nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		call(t, h, s, "quit")
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close from a host function deadlocked")
+	}
+	if !errors.Is(closeErr, lua.ErrReentrant) || !errors.Is(closeErr, wasm.ErrReentrant) {
+		t.Fatalf("Close from a host function: %v, want an error matching both engines' ErrReentrant", closeErr)
+	}
+	if got := call(t, h, s, "version"); got != "1" {
+		t.Fatalf("version %s after the refused Close, want 1 (the Host still open)", got)
+	}
+	if err := h.Close(ctx); err != nil {
+		t.Fatalf("Close from outside afterwards: %v", err)
 	}
 }

@@ -82,6 +82,21 @@ func (g *Guard) Reentered(ctx context.Context) bool {
 	return false
 }
 
+// Inside reports whether ctx is, or derives from, the context of a host
+// function that has not returned, of any script: work that waits for every
+// script to be idle would wait for itself.
+func Inside(ctx context.Context) bool {
+	if ctx == nil {
+		return false
+	}
+	for m, _ := ctx.Value(key{}).(*mark); m != nil; m, _ = m.Context.Value(key{}).(*mark) {
+		if m.g.running.Load() == m {
+			return true
+		}
+	}
+	return false
+}
+
 // Detach returns ctx with its marks hidden, for work started from a host
 // function that it does not wait for: such work may wait for the script.
 func Detach(ctx context.Context) context.Context {

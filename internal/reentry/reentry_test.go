@@ -69,3 +69,17 @@ func TestSameContext(t *testing.T) {
 		t.Fatal("sameContext is wrong on comparable contexts")
 	}
 }
+
+func TestInside(t *testing.T) {
+	var g Guard
+	base := context.Background()
+	hctx, prev := g.Enter(base)
+	derived := context.WithValue(hctx, "k", 1)
+	if !Inside(hctx) || !Inside(derived) || Inside(base) || Inside(Detach(derived)) {
+		t.Fatal("Inside is wrong while the host function runs")
+	}
+	g.Leave(prev)
+	if Inside(hctx) {
+		t.Fatal("Inside after the host function returned")
+	}
+}
