@@ -30,7 +30,8 @@ import (
 //   - MaxInstructions caps the fuel one call may use: one unit per WebAssembly
 //     instruction executed, except block, loop, else and end, which cost
 //     nothing, plus one unit per 64 bytes that memory.copy, memory.fill and
-//     memory.init move (and per 64 elements for their table forms). The count is
+//     memory.init move (and per 64 elements for their table forms and for
+//     table.grow). The count is
 //     deterministic: the same module, state, arguments and budget use the same
 //     fuel and stop at the same place on every run and machine. A call that
 //     uses more fails with ErrInstructionLimit, whether the guest was stopped at

@@ -35,7 +35,8 @@
 // end, which compile to no work and cost nothing. The bulk instructions
 // memory.copy, memory.fill, memory.init, table.copy, table.fill and
 // table.init cost one more unit per 64 bytes or elements they move, charged
-// from their length operand when they run.
+// from their length operand when they run; so does table.grow per 64
+// elements asked for, which it fills with its operand (granted or not).
 //
 // Fuel is charged per region: a maximal run of instructions that always
 // execute together. A region starts at the function entry, at a loop

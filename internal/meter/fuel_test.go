@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -183,6 +184,21 @@ func TestHostSeesFuel(t *testing.T) {
 	}
 	if used != 4+100 {
 		t.Errorf("used %d fuel, want %d (4 for the guest, 100 charged by the host)", used, 4+100)
+	}
+}
+
+// table.grow fills its new elements with its operand, as table.fill does, so it
+// is charged like it: one unit per 64 elements asked for, granted or not.
+func TestTableGrowCharge(t *testing.T) {
+	m := instantiateMetered(t, guest.Bytes("tables"), &tank{slice: 1 << 30, left: 1 << 40})
+	_, base, err := m.call("grow", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []uint64{63, 64, 6400} {
+		if _, used, err := m.call("grow", n); err != nil || used != base+int64(n/64) {
+			t.Errorf("grow(%d) used %d fuel (%v), want %d", n, used, err, base+int64(n/64))
+		}
 	}
 }
 

@@ -24,7 +24,7 @@ const (
 	kindReturnCallIndirect
 	kindRefFunc  // ref.func f
 	kindLocalSet // local.set x, local.tee x
-	kindBulk     // memory.{init,copy,fill}, table.{init,copy,fill}: length on top of the stack
+	kindBulk     // memory.{init,copy,fill}, table.{init,copy,fill,grow}: length on top of the stack
 )
 
 // imm names the shape of an instruction's immediates.
@@ -126,7 +126,9 @@ func miscOp(sub uint32) opInfo {
 		return opInfo{kindPlain, immU32}
 	case sub == 0x0e: // table.copy table table
 		return opInfo{kindBulk, immU32x2}
-	case sub == 0x0f || sub == 0x10: // table.grow, table.size
+	case sub == 0x0f: // table.grow table: fills its new elements, as table.fill does
+		return opInfo{kindBulk, immU32}
+	case sub == 0x10: // table.size table
 		return opInfo{kindPlain, immU32}
 	case sub == 0x11: // table.fill
 		return opInfo{kindBulk, immU32}
