@@ -179,6 +179,38 @@ return M`))
 }
 
 // Limits stop runaway scripts without harming them or their neighbours.
+// A host function may call other scripts, but not back into the one running
+// it: with the context it was given, such a call fails at once with
+// ErrReentrant, which the script sees as an ordinary error.
+func ExampleHostFunc_reentrant() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+
+	var ids = map[string]lua.ScriptID{}
+	rt.Define("host", "ask", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		out, err := rt.CallJSON(ctx, ids[c.Args[0].(string)], "name")
+		if errors.Is(err, lua.ErrReentrant) {
+			return []any{"refused"}, nil
+		}
+		return []any{out}, err // a json.RawMessage reaches Lua decoded
+	})
+	src := `local M = {}
+function M.name() return "%s" end
+function M.ask(who) return host.ask(who) end
+return M`
+	ids["a"], _ = rt.LoadScript(ctx, "a.lua", []byte(fmt.Sprintf(src, "a")))
+	ids["b"], _ = rt.LoadScript(ctx, "b.lua", []byte(fmt.Sprintf(src, "b")))
+
+	out, _ := rt.CallJSON(ctx, ids["a"], "ask", "b") // a asks b: fine
+	fmt.Println(string(out))
+	out, _ = rt.CallJSON(ctx, ids["a"], "ask", "a") // a asks itself: refused, not a deadlock
+	fmt.Println(string(out))
+	// Output:
+	// "b"
+	// "refused"
+}
+
 func ExampleLimits() {
 	ctx := context.Background()
 	rt, _ := lua.NewRuntime(ctx, lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20})
