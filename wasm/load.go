@@ -298,11 +298,8 @@ func (s *script) acquireSlow(ctx context.Context) (*instance, error) {
 			return nil, s.gone()
 		}
 		if !inst.mu.TryLock() {
-			if inst.guard.Reentered(ctx) {
+			if s.reentered(ctx) {
 				return nil, ErrReentrant
-			}
-			if next := s.next.Load(); next != nil && next.guard.Reentered(ctx) {
-				return nil, ErrReentrant // a host function of the version a commit migrates into
 			}
 			inst.mu.Lock()
 		}
@@ -311,6 +308,18 @@ func (s *script) acquireSlow(ctx context.Context) (*instance, error) {
 		}
 		inst.mu.Unlock() // swapped while we waited: take the new one
 	}
+}
+
+// reentered reports whether ctx comes from a host function that the script's
+// live instance, or the instance a commit is migrating into, is running: the
+// caller holds the script (or waits for the commit that does), so waiting for
+// it from ctx would never end.
+func (s *script) reentered(ctx context.Context) bool {
+	if inst := s.cur.Load(); inst != nil && inst.guard.Reentered(ctx) {
+		return true
+	}
+	next := s.next.Load()
+	return next != nil && next.guard.Reentered(ctx)
 }
 
 // gone is why a script has no live instance: it was unloaded, or the runtime
@@ -326,6 +335,9 @@ func (s *script) gone() error {
 // it for the caller to close; nil and the reason if there was none, or if ctx
 // comes from a host function that call is running (see acquire).
 func (s *script) retire(ctx context.Context) (*instance, error) {
+	if s.reentered(ctx) { // before swap, which a commit waiting for that call holds
+		return nil, ErrReentrant
+	}
 	s.swap.Lock()
 	defer s.swap.Unlock()
 	inst, err := s.acquire(ctx)

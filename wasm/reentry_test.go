@@ -169,36 +169,48 @@ func TestHostContextLaterWaits(t *testing.T) {
 }
 
 // A host function run by the new version during a commit's migration, while
-// the commit holds the script, is refused too: the migration fails, the old
-// version stays, nothing hangs.
+// the commit holds the script, is refused too, whatever it tries: the migration
+// fails, the old version stays, nothing hangs.
 func TestHostCallsBackDuringMigration(t *testing.T) {
 	var rt *wasm.Runtime
 	var a wasm.ScriptID
-	var inner error
-	rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
-		_, inner = rt.CallJSON(ctx, a, "version")
-		return inner
-	})
-	st, err := rt.Stage(ctx, a, guest.Bytes("log_v2"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
-			_, err := next.CallJSON(ctx, "run") // calls host.log
+	for name, reenter := range map[string]func(ctx context.Context) error{
+		"CallJSON": func(ctx context.Context) error {
+			_, err := rt.CallJSON(ctx, a, "version")
 			return err
+		},
+		"Unload":       func(ctx context.Context) error { return rt.Unload(ctx, a) },
+		"ReloadModule": func(ctx context.Context) error { return rt.ReloadModule(ctx, a, guest.Bytes("log_v1")) },
+		"Close":        func(ctx context.Context) error { return rt.Close(ctx) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var inner error
+			rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
+				inner = reenter(ctx)
+				return inner
+			})
+			st, err := rt.Stage(ctx, a, guest.Bytes("log_v2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				done <- st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+					_, err := next.CallJSON(ctx, "run") // calls host.log
+					return err
+				})
+			}()
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("a call back during migration deadlocked")
+			}
+			if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrMigrate) {
+				t.Fatalf("call back during migration: %v, commit: %v; want ErrReentrant and ErrMigrate", inner, err)
+			}
+			if got := call(t, rt, a, "version"); got != "1" {
+				t.Fatalf("version %s after the failed commit, want 1", got)
+			}
 		})
-	}()
-	select {
-	case err = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("a call back during migration deadlocked")
-	}
-	if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrMigrate) {
-		t.Fatalf("call back during migration: %v, commit: %v; want ErrReentrant and ErrMigrate", inner, err)
-	}
-	if got := call(t, rt, a, "version"); got != "1" {
-		t.Fatalf("version %s after the failed commit, want 1", got)
 	}
 }

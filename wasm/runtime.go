@@ -54,10 +54,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		return nil
 	}
 	for _, s := range *rt.scripts.Load() {
-		if s == nil {
-			continue
-		}
-		if inst := s.cur.Load(); inst != nil && inst.guard.Reentered(ctx) {
+		if s != nil && s.reentered(ctx) {
 			rt.mu.Unlock()
 			return &Error{Op: "close", Script: s.name, Kind: ErrReentrant}
 		}

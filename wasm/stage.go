@@ -90,6 +90,10 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 	if next == nil {
 		return &Error{Op: op, Script: s.name, Kind: ErrStale}
 	}
+	if s.reentered(ctx) { // before swap, which a commit waiting for that call holds
+		next.close(ctx)
+		return &Error{Op: op, Script: s.name, Kind: ErrReentrant}
+	}
 	s.swap.Lock()
 	defer s.swap.Unlock()
 	old, err := s.acquire(ctx)
