@@ -27,9 +27,10 @@ import (
 // so those would wait forever for the call running Func. Made with ctx (or a
 // context derived from it), they fail at once with ErrReentrant instead, the
 // package telling them by the mark it puts on ctx; made with another context,
-// they deadlock. The mark also refuses a call made with ctx on another goroutine
-// while the script is inside a host function, which would only have waited:
-// hand ctx only to work Func waits for.
+// they deadlock. The same holds for a host function that a commit's migrate
+// function runs in the new instance. The mark also refuses a call made with ctx
+// on another goroutine while the script is inside a host function, which would
+// only have waited: hand ctx only to work Func waits for.
 type HostFunc struct {
 	Params  []ValueType
 	Results []ValueType
