@@ -20,7 +20,9 @@ import (
 // unload the script that is calling it, nor close the runtime: those would wait
 // forever for the call running it. Made with ctx (or a context derived from it),
 // they fail at once with ErrReentrant instead, the package telling them by the
-// mark it puts on ctx; made with another context, they deadlock. The mark also
+// mark it puts on ctx; made with another context, they deadlock. The same holds
+// for a HostFunc that a reload's hooks or CheckFunc run while the commit holds
+// the script. The mark also
 // refuses a call made with ctx on another goroutine while the script is inside a
 // host function, which would only have waited: hand ctx only to work the
 // HostFunc waits for.
