@@ -10,8 +10,11 @@ import (
 // implement it over package wasm and package lua; tests add a scripted fake to drive
 // the reload state machine into races the real engines make hard to hit.
 type engine interface {
-	// inspect returns the interface code would have, without loading it.
-	inspect(ctx context.Context, name string, code []byte) (Interface, error)
+	// inspect returns the interface code would have, without loading it, or
+	// ok false when only loading it can tell: a Lua chunk builds its module
+	// when it runs, and it may call host functions as it does, which only the
+	// real runtime has.
+	inspect(ctx context.Context, name string, code []byte) (in Interface, ok bool, err error)
 	// load loads code as a new script named name.
 	load(ctx context.Context, name string, code []byte, lim *Limits) (unit, error)
 	// close closes the runtime (only called for runtimes the host created).
@@ -26,6 +29,9 @@ type unit interface {
 	// stage prepares a new version (compile and instantiate, or compile and run the
 	// chunk) without blocking callers of the live version.
 	stage(ctx context.Context, code []byte) (staged, error)
+	// unload removes the script from its engine, for a load the host refuses
+	// after the fact.
+	unload(ctx context.Context)
 }
 
 // staged is a prepared version waiting to be committed or discarded.

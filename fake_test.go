@@ -77,9 +77,9 @@ func parseFake(code []byte) (fakeCode, error) {
 	return c, nil
 }
 
-func (e *fakeEngine) inspect(_ context.Context, _ string, code []byte) (Interface, error) {
+func (e *fakeEngine) inspect(_ context.Context, _ string, code []byte) (Interface, bool, error) {
 	c, err := parseFake(code)
-	return Interface{Exports: c.exports}, err
+	return Interface{Exports: c.exports}, err == nil, err
 }
 
 func (e *fakeEngine) load(_ context.Context, name string, code []byte, _ *Limits) (unit, error) {
@@ -161,6 +161,8 @@ func (u *fakeUnit) call(_ context.Context, fn string, args []any) (json.RawMessa
 }
 
 func (u *fakeUnit) iface() Interface { return Interface{Exports: u.live.Load().code.exports} }
+
+func (u *fakeUnit) unload(context.Context) {}
 
 func (u *fakeUnit) stage(ctx context.Context, code []byte) (staged, error) {
 	u.e.stages.Add(1)

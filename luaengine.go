@@ -24,12 +24,11 @@ func newLuaEngine(ctx context.Context, rt *lua.Runtime, lim Limits) (e engine, o
 	return luaEngine{rt}, true, nil
 }
 
-func (e luaEngine) inspect(_ context.Context, name string, code []byte) (Interface, error) {
-	info, err := lua.Inspect(name, code)
-	if err != nil {
-		return Interface{}, err
-	}
-	return Interface{Exports: luaFuncs(info.Functions)}, nil
+// inspect cannot tell a chunk's interface without running it, and running it
+// anywhere but in the runtime would miss its host functions (a chunk that logs
+// as it loads) or run them twice.
+func (e luaEngine) inspect(context.Context, string, []byte) (Interface, bool, error) {
+	return Interface{}, false, nil
 }
 
 func (e luaEngine) load(ctx context.Context, name string, code []byte, lim *Limits) (unit, error) {
@@ -68,6 +67,8 @@ func (u *luaUnit) iface() Interface {
 	fns, _ := u.rt.Functions(u.id)
 	return Interface{Exports: luaFuncs(fns)}
 }
+
+func (u *luaUnit) unload(ctx context.Context) { _ = u.rt.Unload(ctx, u.id) }
 
 func (u *luaUnit) stage(ctx context.Context, code []byte) (staged, error) {
 	st, err := u.rt.Stage(ctx, u.id, code)

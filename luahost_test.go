@@ -207,3 +207,45 @@ func TestCloseFromHostFunction(t *testing.T) {
 		t.Fatalf("Close from outside afterwards: %v", err)
 	}
 }
+
+// A Lua script's contract is checked on the script as the runtime loads it, host
+// functions and all: a chunk that calls a host function as it loads passes (it
+// failed in a sandbox without them), each load runs the chunk once, and a chunk
+// that breaks the contract is refused and leaves nothing loaded.
+func TestLuaContractOnFirstLoad(t *testing.T) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	err = rt.Define("host", "log", func(_ context.Context, c *lua.Call) ([]any, error) {
+		logged = append(logged, c.Script+": "+c.Args[0].(string))
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHost(t, Config{Lua: rt})
+	t.Cleanup(func() { rt.Close(ctx) })
+	contract := &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
+	const good = "host.log('loading')\nlocal M = {}\nfunction M.update() return 1 end\nreturn M"
+	const bad = "host.log('loading')\nlocal M = {}\nfunction M.fire() end\nreturn M"
+
+	_, err = h.LoadBytes(ctx, "bad.lua", []byte(bad), contract)
+	if !errors.Is(err, ErrContract) || !strings.Contains(err.Error(), "update") {
+		t.Fatalf("load breaking the contract: %v, want ErrContract naming update", err)
+	}
+	if _, ok := h.Script("bad.lua"); ok {
+		t.Fatal("a script refused by its contract is still listed")
+	}
+	s := mustLoad(t, h, "good.lua", good, contract)
+	if got := call(t, h, s, "update"); got != "1" {
+		t.Fatalf("update = %s, want 1", got)
+	}
+	if want := []string{"bad.lua: loading", "good.lua: loading"}; !slices.Equal(logged, want) {
+		t.Fatalf("host.log saw %q, want each chunk run once: %q", logged, want)
+	}
+	// The refused name is free again.
+	mustLoad(t, h, "bad.lua", good, contract)
+}

@@ -174,23 +174,37 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, o
 	return s, compile, nil
 }
 
-// engineLoad holds code to s's Contract, then loads it into s's engine.
+// engineLoad holds code to s's Contract and loads it into s's engine: the
+// contract is checked before the load when the engine can tell the interface
+// without running the code (WASM), after it otherwise (Lua), unloading it again
+// if it breaks the contract.
 func (h *Host) engineLoad(ctx context.Context, s *Script, code []byte, opts *ScriptOptions) (unit, error) {
 	eng := h.engineFor(s.kind)
+	known := true
 	if len(s.contract) > 0 {
-		in, err := eng.inspect(ctx, s.name, code)
+		in, ok, err := eng.inspect(ctx, s.name, code)
 		if err != nil {
 			return nil, err
 		}
-		if v := s.contract.violations(nil, in); len(v) > 0 {
-			return nil, &ContractError{Script: s.name, Violations: v}
+		if known = ok; ok {
+			if v := s.contract.violations(nil, in); len(v) > 0 {
+				return nil, &ContractError{Script: s.name, Violations: v}
+			}
 		}
 	}
 	limits := opts.Limits
 	if limits == nil && h.cfg.Limits != (Limits{}) {
 		limits = &h.cfg.Limits
 	}
-	return eng.load(ctx, s.name, code, limits)
+	u, err := eng.load(ctx, s.name, code, limits)
+	if err != nil || known {
+		return u, err
+	}
+	if v := s.contract.violations(nil, u.iface()); len(v) > 0 {
+		u.unload(ctx)
+		return nil, &ContractError{Script: s.name, Violations: v}
+	}
+	return u, nil
 }
 
 func cmpOr(a, b MigrationFunc) MigrationFunc {

@@ -23,12 +23,12 @@ func newWASMEngine(ctx context.Context, rt *wasm.Runtime, lim Limits) (e engine,
 	return wasmEngine{rt}, true, nil
 }
 
-func (e wasmEngine) inspect(ctx context.Context, _ string, code []byte) (Interface, error) {
+func (e wasmEngine) inspect(ctx context.Context, _ string, code []byte) (Interface, bool, error) {
 	info, err := wasm.Inspect(ctx, code)
 	if err != nil {
-		return Interface{}, err
+		return Interface{}, false, err
 	}
-	return Interface{Exports: wasmFuncs(info.Exports), Imports: wasmFuncs(info.Imports)}, nil
+	return Interface{Exports: wasmFuncs(info.Exports), Imports: wasmFuncs(info.Imports)}, true, nil
 }
 
 func (e wasmEngine) load(ctx context.Context, name string, code []byte, lim *Limits) (unit, error) {
@@ -79,6 +79,8 @@ func (u *wasmUnit) iface() Interface {
 	im, _ := u.rt.Imports(u.id)
 	return Interface{Exports: wasmFuncs(ex), Imports: wasmFuncs(im)}
 }
+
+func (u *wasmUnit) unload(ctx context.Context) { _ = u.rt.Unload(ctx, u.id) }
 
 func (u *wasmUnit) stage(ctx context.Context, code []byte) (staged, error) {
 	st, err := u.rt.Stage(ctx, u.id, code)
