@@ -63,8 +63,9 @@ func (s *script) lockSlow(ctx context.Context, op string) error {
 	return nil
 }
 
-// reentered is the error of op under ctx if ctx comes from a host function
-// the script's live version is running: op would wait for itself. Else nil.
+// reentered is the error of op under ctx if ctx comes from a host function that
+// the live version, or the version a commit is moving into, is running: op
+// would wait for itself. Else nil.
 func (s *script) reentered(ctx context.Context, op string) error {
 	for _, g := range [2]*reentry.Guard{s.guard.Load(), s.next.Load()} {
 		if g != nil && g.Reentered(ctx) {
