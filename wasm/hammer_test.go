@@ -205,3 +205,57 @@ func TestHammerClose(t *testing.T) {
 	_, err = rt.CallJSON(ctx, id, "tick")
 	wantErr(t, err, []error{wasm.ErrClosed})
 }
+
+// Goroutines call a script whose host function calls a second script, call both
+// scripts directly and reload the first, all at once: a call that finds a script
+// busy inside another goroutine's host function waits, and nothing is refused as
+// a call back or hangs.
+func TestHammerHostFunctionsCallOtherScripts(t *testing.T) {
+	var rt *wasm.Runtime
+	var b wasm.ScriptID
+	var a wasm.ScriptID
+	rt, a, b = reentryRuntime(t, func(ctx context.Context, script string) error {
+		if script != "a" {
+			return nil
+		}
+		runtime.Gosched() // let the others find a busy inside its host function
+		_, err := rt.CallJSON(ctx, b, "version") // a's host function calls b, never back
+		return err
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, hammerCallers+1)
+	for g := range hammerCallers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range hammerCalls / 4 {
+				target, fn := a, "run"
+				switch (g + i) % 3 {
+				case 1:
+					target = b // b's own host function does nothing
+				case 2:
+					fn = "version"
+				}
+				if _, err := rt.CallJSON(ctx, target, fn); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range hammerReloads / 4 {
+			if err := rt.ReloadModule(ctx, a, guest.Bytes([]string{"log_v1", "log_v2"}[i%2])); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
