@@ -218,7 +218,7 @@ func TestHammerHostFunctionsCallOtherScripts(t *testing.T) {
 		if script != "a" {
 			return nil
 		}
-		runtime.Gosched() // let the others find a busy inside its host function
+		runtime.Gosched()                        // let the others find a busy inside its host function
 		_, err := rt.CallJSON(ctx, b, "version") // a's host function calls b, never back
 		return err
 	})
