@@ -218,8 +218,10 @@ func TestHammerHostFunctionsCallOtherScripts(t *testing.T) {
 		if script != "a" {
 			return nil
 		}
-		runtime.Gosched()                        // let the others find a busy inside its host function
-		_, err := rt.CallJSON(ctx, b, "version") // a's host function calls b, never back
+		// Let the others find a busy inside its host function, then call b (never
+		// back into a).
+		runtime.Gosched()
+		_, err := rt.CallJSON(ctx, b, "version")
 		return err
 	})
 	var wg sync.WaitGroup
