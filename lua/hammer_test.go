@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -298,5 +299,61 @@ func TestCloseWhileCalling(t *testing.T) {
 			t.Fatal(err)
 		}
 		wg.Wait()
+	}
+}
+
+// Goroutines call a script whose host function calls a second script, call both
+// directly and reload the first, all at once: a call that finds a script busy
+// inside another goroutine's host function waits, and nothing is refused as a
+// call back or hangs.
+func TestHammerHostFunctionsCallOtherScripts(t *testing.T) {
+	var rt *lua.Runtime
+	var a, b lua.ScriptID
+	rt, a, b = reentryRuntime(t, func(ctx context.Context, script string) error {
+		if script != "a.lua" {
+			return nil
+		}
+		// Let the others find a busy inside its host function, then call b (never
+		// back into a).
+		runtime.Gosched()
+		_, err := rt.CallJSON(ctx, b, "version")
+		return err
+	})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 5)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				target, fn := a, "run"
+				switch (g + i) % 3 {
+				case 1:
+					target = b // b's own host function does nothing
+				case 2:
+					fn = "version"
+				}
+				if _, err := rt.CallJSON(ctx, target, fn); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range 50 {
+			if err := rt.ReloadScript(ctx, a, []byte([]string{reentrySrc, reentrySrcV2}[i%2])); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
