@@ -48,6 +48,12 @@ func TestDeeplyNestedSource(t *testing.T) {
 	if !errors.Is(err, lua.ErrCompile) || !strings.Contains(err.Error(), "deep.lua: register overflow") {
 		t.Errorf("300 nested tables: %v, want a register overflow naming deep.lua without a line", err)
 	}
+	// A long sum nests one level per operator in gopher-lua's tree; thousands of
+	// terms, as generated code may have, still compile.
+	chain := load(t, rt, "chain.lua", "local M = {}\nfunction M.f(x) return "+strings.Repeat("x + ", 3000)+"x end\nreturn M")
+	if got := call(t, rt, chain, "f", 1); got != "3001" {
+		t.Errorf("a 3,001-term sum = %s, want 3001", got)
+	}
 	nested := "local M = { v = 3 }\n" + strings.Repeat("if true then ", 150) + "M.w = { " + strings.Repeat("{", 100) + strings.Repeat("}", 100) +
 		" }" + strings.Repeat(" end", 150) + "\nreturn M"
 	reload(t, rt, id, nested)

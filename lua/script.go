@@ -128,7 +128,7 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // Load compiles src as a script named name (the name errors and tracebacks show),
 // runs the chunk under the script's limits, and keeps the table it returns as the
 // script's module. The chunk must return a table (ErrNotTable). A chunk whose
-// statements and expressions nest more than 1,000 levels deep fails to compile
+// statements and expressions nest more than 5,000 levels deep fails to compile
 // (ErrCompile). Load is safe for concurrent use; it fixes the host functions (see
 // Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
