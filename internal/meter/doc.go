@@ -189,7 +189,8 @@
 // module left partly unmetered. Exception handling, typed function
 // references, GC and 64-bit memories are ErrUnsupported: exceptions would
 // unwind past the fuel bookkeeping of the frames they leave. So are loops
-// nested more than 1,000 deep, which wazero would take minutes to compile.
+// nested more than 1,000 deep, and blocks, loops and ifs more than 10,000
+// deep, which wazero would take minutes to compile.
 // Malformed input is ErrMalformed, never a panic.
 //
 // Custom sections that locate code by byte offset (DWARF .debug_*,

@@ -68,6 +68,7 @@ func TestUnsupported(t *testing.T) {
 			sec(secCode, vec(codeEntry(vec(cat(leb(1), []byte{0x64, 0x70}))))),
 		), "typed function references"},
 		{"loops nested too deep", nestedLoops(maxLoopNesting + 1), "loops nested more than 1000 deep"},
+		{"blocks nested too deep", nestedBlocks(maxNesting + 1), "blocks, loops and ifs nested more than 10000 deep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,9 +189,24 @@ func nestedLoops(n int) []byte {
 	return oneFunc(code...)
 }
 
-// Loops nested as deep as the limit allows are metered.
-func TestLoopNestingLimit(t *testing.T) {
+// nestedBlocks is a module whose one function nests n blocks.
+func nestedBlocks(n int) []byte {
+	var code []byte
+	for range n {
+		code = append(code, 0x02, 0x40)
+	}
+	for range n {
+		code = append(code, opEnd)
+	}
+	return oneFunc(code...)
+}
+
+// Loops and blocks nested as deep as the limits allow are metered.
+func TestNestingLimits(t *testing.T) {
 	if _, _, err := Instrument(nestedLoops(maxLoopNesting), Config{}); err != nil {
-		t.Fatalf("%d nested loops: %v", maxLoopNesting, err)
+		t.Errorf("%d nested loops: %v", maxLoopNesting, err)
+	}
+	if _, _, err := Instrument(nestedBlocks(maxNesting), Config{}); err != nil {
+		t.Errorf("%d nested blocks: %v", maxNesting, err)
 	}
 }

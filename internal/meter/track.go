@@ -90,6 +90,18 @@ func (t *tracker) push(c ctl) {
 	t.stack = append(t.stack, c)
 }
 
+// tooDeep is the error of opening one more block, loop (if loop) or if past
+// maxNesting or maxLoopNesting, or nil.
+func (t *tracker) tooDeep(loop bool) error {
+	switch {
+	case len(t.stack) > maxNesting: // the function body is a frame too
+		return errorf(ErrUnsupported, "blocks, loops and ifs nested more than %d deep", maxNesting)
+	case loop && t.stack[len(t.stack)-1].loops == maxLoopNesting:
+		return errorf(ErrUnsupported, "loops nested more than %d deep", maxLoopNesting)
+	}
+	return nil
+}
+
 // step applies the control effect of in, whose cost the caller has already
 // charged to the current region. It returns the region that starts right
 // after in (or -1) and, for end, the frame that closed.
@@ -97,16 +109,19 @@ func (t *tracker) step(in *instr, code []byte, scratch []uint32) (opened int, cl
 	opened = -1
 	switch in.info.kind {
 	case kindBlock:
-		t.push(ctl{kind: kindBlock, bt: in.bt})
-	case kindLoop:
-		if t.stack[len(t.stack)-1].loops == maxLoopNesting {
-			return -1, closed, errorf(ErrUnsupported, "loops nested more than %d deep", maxLoopNesting)
+		if err = t.tooDeep(false); err == nil {
+			t.push(ctl{kind: kindBlock, bt: in.bt})
 		}
-		opened = t.open()
-		t.push(ctl{kind: kindLoop, bt: in.bt, header: opened})
+	case kindLoop:
+		if err = t.tooDeep(true); err == nil {
+			opened = t.open()
+			t.push(ctl{kind: kindLoop, bt: in.bt, header: opened})
+		}
 	case kindIf:
-		t.push(ctl{kind: kindIf, bt: in.bt})
-		opened = t.open()
+		if err = t.tooDeep(false); err == nil {
+			t.push(ctl{kind: kindIf, bt: in.bt})
+			opened = t.open()
+		}
 	case kindElse:
 		top := &t.stack[len(t.stack)-1]
 		if top.kind != kindIf {
