@@ -3,6 +3,7 @@ package wasm
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,8 +32,9 @@ func TestValidJSON(t *testing.T) {
 // and a few wrong ones, in random order: near misses are what a hand-written
 // scanner gets wrong.
 func TestValidJSONRandom(t *testing.T) {
-	pieces := []string{"{", "}", "[", "]", ",", ":", " ", "\n", `"`, `"a"`, `"\u00e9"`, `"\x"`, `\`, "0", "-", "1",
-		"12", ".", "5", "e", "E", "+", "true", "false", "null", "tru", "nul", "x", "\x01", `"k":`, `{"k":1}`, "[1,2]"}
+	pieces := []string{"{", "}", "[", "]", ",", ":", " ", "\n", "\t", `"`, `"a"`, `"\u00e9"`, `"\uZZZZ"`, `"\x"`, `\`, `\"`, "0", "-", "1",
+		"12", ".", "5", "e", "E", "+", "true", "false", "null", "tru", "nul", "x", "\x01", "\xff", `"k":`, `{"k":1}`, "[1,2]",
+		`"abcdefghijklm"`, `"a\"b"`, `"\\"`, "123456789012", "-0.5e+10", "01", "1.e5", `{"a" :1 , "b":[ ]}`, `{"":{}}`, "[[[", "]]]"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 200_000 {
 		var b []byte
@@ -42,8 +44,14 @@ func TestValidJSONRandom(t *testing.T) {
 		if got, want := validJSON(b), json.Valid(b); got != want {
 			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", b, got, want)
 		}
+		if got, want := validNumber(b), jsonNumber.Match(b); got != want {
+			t.Fatalf("validNumber(%q) = %v, want %v", b, got, want)
+		}
 	}
 }
+
+// jsonNumber is the grammar of a JSON number, as RFC 8259 gives it.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 func FuzzValidJSON(f *testing.F) {
 	for _, c := range jsonCases {
