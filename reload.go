@@ -69,7 +69,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	req.ctx, req.cancel = context.WithCancelCause(ctx)
 	req.stop = []func() bool{
 		context.AfterFunc(h.base, func() { req.cancel(ErrClosed) }),
-		context.AfterFunc(ctx, func() { s.abandon(req) }),
+		context.AfterFunc(ctx, func() { s.abandon(req, context.Cause(ctx)) }),
 	}
 	if !h.enter() {
 		s.finish(req, Event{Kind: Rejected}, ErrClosed)
@@ -174,8 +174,8 @@ func (s *Script) settle(it *stagedItem) {
 	s.ready = it
 	s.h.readyHint.Store(true) // under mu: whoever sees ready also sees the hint
 	s.mu.Unlock()
-	if context.Cause(it.req.ctx) != nil { // cancelled while staging: abandon ran before ready was set
-		s.abandon(it.req)
+	if cause := context.Cause(it.req.ctx); cause != nil { // cancelled while staging: abandon ran before ready was set
+		s.abandon(it.req, cause)
 	}
 }
 
@@ -249,7 +249,7 @@ func (s *Script) supersede(it *stagedItem) {
 // abandon resolves req if it is still waiting (queued or staged) after its context
 // was cancelled. A request being staged or committed notices the cancellation
 // itself.
-func (s *Script) abandon(req *request) {
+func (s *Script) abandon(req *request, cause error) {
 	if !s.h.enter() {
 		return // Close is draining everything
 	}
@@ -269,7 +269,9 @@ func (s *Script) abandon(req *request) {
 	if it != nil {
 		it.st.discard(context.Background())
 	}
-	s.finish(req, Event{Kind: Rejected, To: req.target(it)}, context.Cause(req.ctx))
+	// cause, not req.ctx's: this runs on its own goroutine as soon as ctx is done,
+	// possibly before ctx's cancellation has reached req.ctx, derived from it.
+	s.finish(req, Event{Kind: Rejected, To: req.target(it)}, cause)
 }
 
 func (r *request) target(it *stagedItem) int {
