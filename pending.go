@@ -51,6 +51,7 @@ func (p *Pending) resolve(ev Event, err error) {
 
 // request is one reload or revert asked of a script.
 type request struct {
+	caller context.Context // the context the reload was asked for with
 	ctx    context.Context // cancelled by the caller's context or by Close
 	cancel context.CancelCauseFunc
 	stop   []func() bool // context.AfterFunc registrations

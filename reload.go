@@ -65,7 +65,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		p.resolve(Event{Kind: Rejected}, fmt.Errorf("hotscript: reload: %w: script not loaded by this host", ErrInvalid))
 		return p
 	}
-	req := &request{code: code, revert: revert, p: p}
+	req := &request{caller: ctx, code: code, revert: revert, p: p}
 	req.ctx, req.cancel = context.WithCancelCause(ctx)
 	req.stop = []func() bool{
 		context.AfterFunc(h.base, func() { req.cancel(ErrClosed) }),
@@ -174,7 +174,10 @@ func (s *Script) settle(it *stagedItem) {
 	s.ready = it
 	s.h.readyHint.Store(true) // under mu: whoever sees ready also sees the hint
 	s.mu.Unlock()
-	if cause := context.Cause(it.req.ctx); cause != nil { // cancelled while staging: abandon ran before ready was set
+	// Cancelled while staging: abandon ran before ready was set. The caller's
+	// context is asked, not req.ctx, which its cancellation may not have
+	// reached yet (see abandon).
+	if cause := context.Cause(it.req.caller); cause != nil {
 		s.abandon(it.req, cause)
 	}
 }
