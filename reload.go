@@ -234,12 +234,16 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 	return true
 }
 
-// cause says why req must stop: the Host is closing or its context was cancelled.
-// The closed flag is checked first because Close cancels request contexts through
-// context.AfterFunc, asynchronously.
+// cause says why req must stop: the Host is closing or its caller's context was
+// cancelled. Both are read at their source, because they reach req.ctx
+// asynchronously (Close through context.AfterFunc, the caller's cancellation
+// child by child).
 func (h *Host) cause(req *request) error {
 	if h.closed.Load() {
 		return ErrClosed
+	}
+	if err := context.Cause(req.caller); err != nil {
+		return err
 	}
 	return context.Cause(req.ctx)
 }
