@@ -20,11 +20,11 @@ var (
 	// ErrTimeout and ErrMemoryLimit each also match ErrLimit.
 	ErrLimit = errors.New("lua: limit exceeded")
 	// ErrInstructionLimit means a call used more than Limits.MaxInstructions.
-	ErrInstructionLimit error = &limitError{"instruction limit exceeded"}
+	ErrInstructionLimit error = &limitError{what: "instruction limit exceeded"}
 	// ErrTimeout means a call ran longer than Limits.MaxExecutionTime.
-	ErrTimeout error = &limitError{"execution time limit exceeded"}
+	ErrTimeout error = &limitError{what: "execution time limit exceeded"}
 	// ErrMemoryLimit means a call produced more than Limits.MaxMemoryBytes.
-	ErrMemoryLimit error = &limitError{"memory limit exceeded"}
+	ErrMemoryLimit error = &limitError{what: "memory limit exceeded"}
 	// ErrNoFunction means the module has no function by the requested name.
 	ErrNoFunction = errors.New("lua: no such function")
 	// ErrNotTable means a chunk returned something other than a table.
@@ -47,10 +47,16 @@ var (
 )
 
 // limitError is the type of the three limit sentinels: each matches ErrLimit too.
-type limitError struct{ what string }
+// A variant of one of them with its own words names it as also.
+type limitError struct {
+	what string
+	also error
+}
 
-func (e *limitError) Error() string        { return "lua: " + e.what }
-func (e *limitError) Is(target error) bool { return target == ErrLimit }
+func (e *limitError) Error() string { return "lua: " + e.what }
+func (e *limitError) Is(target error) bool {
+	return target == ErrLimit || (e.also != nil && target == e.also)
+}
 
 // Error is a failure of a script: a compile error, an error raised by Lua code or a
 // host function, a limit hit, a value that cannot be converted. It names the script,

@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -31,7 +32,11 @@ import (
 //     short to reach one never read the clock, and the up to 1,024 instructions
 //     before it are not timed. A single builtin that allocates a huge string between
 //     two checks can overrun by the time that allocation takes; MaxMemoryBytes
-//     closes that gap.
+//     closes that gap. A script without MaxExecutionTime still has its chunk (at
+//     load and at each reload) and its reload hooks and check stopped after 10
+//     seconds, with an error matching ErrTimeout that says so: an edit that never
+//     returns would otherwise spin its reload forever, or hold the script's
+//     callers while a hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
 //     of strings built by the builtins above, plus 16 KiB per coroutine created
 //     (96 KiB under Config.FixedCallStack). A builtin checks the size of its result
@@ -94,6 +99,7 @@ type budget struct {
 	spare uint64 // bytes charged but not yet turned into a work unit
 
 	tripped error // ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrClosed or ctx.Err()
+	setup   bool  // MaxExecutionTime is setupTime, lent by forSetup
 
 	guard reentry.Guard // marks host functions' contexts (see script.lock)
 }
@@ -121,6 +127,24 @@ func (b *budget) begin(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// setupTime bounds a chunk run (at load and reload) and a reload's hooks and
+// check, for a script that has no MaxExecutionTime of its own. Without it, an
+// edit whose chunk never returns would keep its reload's goroutine spinning
+// forever, and an on_restore that never returns would hold the script's
+// callers for good. A variable so that tests can shorten it.
+var setupTime = 10 * time.Second
+
+// forSetup puts b under setupTime, if its script has no time limit, for the
+// chunk run or reload hooks about to run, and returns what undoes it.
+func (b *budget) forSetup() (undo func()) {
+	if b.limits.MaxExecutionTime > 0 {
+		return func() {}
+	}
+	free := b.free
+	b.limits.MaxExecutionTime, b.free, b.setup = setupTime, false, true
+	return func() { b.limits.MaxExecutionTime, b.free, b.setup = 0, free, false }
 }
 
 // startClock starts the call's clock if it has a time limit and has not started.
@@ -186,6 +210,10 @@ func (b *budget) exceeded() error {
 	case l.MaxMemoryBytes > 0 && b.mem > l.MaxMemoryBytes:
 		return ErrMemoryLimit
 	case b.limits.MaxExecutionTime > 0 && b.timeUp():
+		if b.setup {
+			return &limitError{what: fmt.Sprintf("execution time limit exceeded: a chunk or a reload hook ran past the %v "+
+				"allowed to a script without MaxExecutionTime", setupTime), also: ErrTimeout}
+		}
 		return ErrTimeout
 	case b.closing != nil && b.closing.Load():
 		return ErrClosed

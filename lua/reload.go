@@ -121,7 +121,11 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
 	} else {
 		s.next.Store(&nv.budget.guard)
-		if err = swap(ctx, s.name, ov, nv, &rep, check); err == nil {
+		undoOld, undoNew := ov.budget.forSetup(), nv.budget.forSetup()
+		err = swap(ctx, s.name, ov, nv, &rep, check)
+		undoOld()
+		undoNew()
+		if err == nil {
 			s.setCur(nv)
 			s.gen++
 		}

@@ -172,7 +172,10 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	}()
 	v.L = rt.newState(s.name, b, hosts)
 	v.L.Push(v.L.NewFunctionFromProto(proto))
-	if err := v.pcall(ctx, 0, 1); err != nil {
+	undo := b.forSetup()
+	err = v.pcall(ctx, 0, 1)
+	undo()
+	if err != nil {
 		return nil, v.fail(err, op, s.name, "main chunk")
 	}
 	ret := v.L.Get(-1)
