@@ -67,7 +67,11 @@ import (
 // the function and the reason; it is never run unmetered. Only a metered
 // script's calls watch ctx: they stop with ctx's error when it is cancelled,
 // checked as often as the clock. Runtime.Usage reports the fuel a metered
-// script's calls use.
+// script's calls use. An unmetered script's code cannot be stopped at all: a
+// start function or call that never returns keeps its goroutine (and, for a
+// call, the script) forever, so give scripts a MaxExecutionTime wherever an
+// edit could loop (package lua, which can stop Lua code cheaply, bounds
+// chunks and reload hooks even without one).
 //
 // After a call stopped by a limit (or a trap) the script keeps working: the
 // next call runs normally. The guest's own state is what the interrupted call
