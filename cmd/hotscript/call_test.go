@@ -37,6 +37,7 @@ func TestCall(t *testing.T) {
 		{"lua chunk not a table", []string{"testdata/number.lua", "update"}, exitFail, "", []string{"error: testdata/number.lua: the chunk returned number"}},
 		{"invalid module", []string{"testdata/junk.wasm", "add"}, exitFail, "", []string{"error: testdata/junk.wasm: compile failed"}},
 		{"wasm time limit", []string{"--max-time", "50ms", "testdata/guest.wasm", "spin"}, exitFail, "", []string{"error: testdata/guest.wasm: spin: execution time limit exceeded"}},
+		{"a call that never returns stops by default", []string{"testdata/guest.wasm", "spin"}, exitFail, "", []string{"error: testdata/guest.wasm: spin: execution time limit exceeded"}},
 		{"lua instruction limit", []string{"--max-instructions", "1000", "testdata/guest.lua", "spin"}, exitFail, "", []string{"error: testdata/guest.lua:", "instruction limit exceeded (in spin)"}},
 		{"lua time limit", []string{"--max-time", "50ms", "testdata/guest.lua", "spin"}, exitFail, "", []string{"error: testdata/guest.lua:", "execution time limit exceeded (in spin)"}},
 		{"wasm memory limit", []string{"--max-memory", "64KiB", "testdata/bigmem.wasm", "pages"}, exitFail, "", []string{"error: testdata/bigmem.wasm: memory limit exceeded: initial memory of 262144 bytes, limit 65536"}},

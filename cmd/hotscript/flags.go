@@ -13,18 +13,24 @@ import (
 )
 
 // limitFlags are the per-call limits shared by run and call. Zero means no limit, as in
-// the packages' Limits structs.
+// the packages' Limits structs, except that a call's time is limited by default: an
+// edit that loops forever then fails its calls, and saving the fix recovers, where
+// without a limit a WASM call that never returns would hang the frame loop for good.
 type limitFlags struct {
 	instructions uint64
 	time         time.Duration
 	memory       byteSize
 }
 
+// defaultMaxTime is --max-time's default: far above any frame's budget, so only a
+// call that is stuck hits it.
+const defaultMaxTime = time.Second
+
 func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&l.instructions, "max-instructions", 0,
 		"stop a call after `N` instructions (0: no limit)")
-	fs.DurationVar(&l.time, "max-time", 0,
-		"stop a call after `DURATION`, e.g. 50ms (0: no limit)")
+	fs.DurationVar(&l.time, "max-time", defaultMaxTime,
+		"stop a call after `DURATION`, e.g. 50ms (0: no limit, and WASM scripts run unmetered)")
 	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit)")
 }
 
