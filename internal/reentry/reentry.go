@@ -70,27 +70,22 @@ func (g *Guard) Leave(prev *mark) { g.running.Store(prev) }
 // wait for itself: the version is inside a host function, and ctx is, or
 // derives from, that host function's context.
 func (g *Guard) Reentered(ctx context.Context) bool {
-	running := g.running.Load()
-	if running == nil || ctx == nil {
-		return false
-	}
-	for m, _ := ctx.Value(key{}).(*mark); m != nil; m, _ = m.Context.Value(key{}).(*mark) {
-		if m == running {
-			return true
-		}
-	}
-	return false
+	return g.running.Load() != nil && inside(ctx, g)
 }
 
 // Inside reports whether ctx is, or derives from, the context of a host
 // function that has not returned, of any script: work that waits for every
 // script to be idle would wait for itself.
-func Inside(ctx context.Context) bool {
+func Inside(ctx context.Context) bool { return inside(ctx, nil) }
+
+// inside reports whether ctx carries the mark of a host function that is still
+// running, of g's version or, for a nil g, of any.
+func inside(ctx context.Context, g *Guard) bool {
 	if ctx == nil {
 		return false
 	}
 	for m, _ := ctx.Value(key{}).(*mark); m != nil; m, _ = m.Context.Value(key{}).(*mark) {
-		if m.g.running.Load() == m {
+		if (g == nil || m.g == g) && m.g.running.Load() == m {
 			return true
 		}
 	}
