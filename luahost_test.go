@@ -107,16 +107,11 @@ func TestLuaRevertAndDiff(t *testing.T) {
 // Reload there, which waits for its own commit, fails with ErrReentrant at once
 // instead of deadlocking; a ReloadAsync commits once the call has returned.
 func TestReloadFromOwnHostFunction(t *testing.T) {
-	ctx := context.Background()
-	rt, err := lua.NewRuntime(ctx, lua.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var h *Host
 	var s *Script
 	var syncErr error
 	var pending *Pending
-	err = rt.Define("host", "reload_me", func(ctx context.Context, c *lua.Call) ([]any, error) {
+	h = hostWithLuaFunc(t, "reload_me", func(ctx context.Context, c *lua.Call) ([]any, error) {
 		next := []byte(enemyLuaV2(""))
 		if c.Args[0] == "sync" {
 			syncErr = h.Reload(ctx, s, next)
@@ -128,11 +123,6 @@ func TestReloadFromOwnHostFunction(t *testing.T) {
 		}
 		return nil, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = newTestHost(t, Config{Lua: rt})
-	t.Cleanup(func() { rt.Close(ctx) })
 	v1 := strings.Replace(enemyLua, "return M", "function M.reload(how) host.reload_me(how) end\nreturn M", 1)
 	s = mustLoad(t, h, "enemy.lua", v1, nil)
 
@@ -171,21 +161,12 @@ func TestReloadFromOwnHostFunction(t *testing.T) {
 // an error instead of a deadlock, and the Host goes on.
 func TestCloseFromHostFunction(t *testing.T) {
 	ctx := context.Background()
-	rt, err := lua.NewRuntime(ctx, lua.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var h *Host
 	var closeErr error
-	err = rt.Define("host", "quit", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+	h = hostWithLuaFunc(t, "quit", func(ctx context.Context, _ *lua.Call) ([]any, error) {
 		closeErr = h.Close(ctx)
 		return nil, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = newTestHost(t, Config{Lua: rt})
-	t.Cleanup(func() { rt.Close(ctx) })
 	s := mustLoad(t, h, "quit.lua", strings.Replace(enemyLua, "return M", "function M.quit() host.quit() end\nreturn M", 1), nil)
 	done := make(chan struct{})
 	go func() {
@@ -214,25 +195,16 @@ func TestCloseFromHostFunction(t *testing.T) {
 // that breaks the contract is refused and leaves nothing loaded.
 func TestLuaContractOnFirstLoad(t *testing.T) {
 	ctx := context.Background()
-	rt, err := lua.NewRuntime(ctx, lua.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var logged []string
-	err = rt.Define("host", "log", func(_ context.Context, c *lua.Call) ([]any, error) {
+	h := hostWithLuaFunc(t, "log", func(_ context.Context, c *lua.Call) ([]any, error) {
 		logged = append(logged, c.Script+": "+c.Args[0].(string))
 		return nil, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newTestHost(t, Config{Lua: rt})
-	t.Cleanup(func() { rt.Close(ctx) })
 	contract := &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
 	const good = "host.log('loading')\nlocal M = {}\nfunction M.update() return 1 end\nreturn M"
 	const bad = "host.log('loading')\nlocal M = {}\nfunction M.fire() end\nreturn M"
 
-	_, err = h.LoadBytes(ctx, "bad.lua", []byte(bad), contract)
+	_, err := h.LoadBytes(ctx, "bad.lua", []byte(bad), contract)
 	if !errors.Is(err, ErrContract) || !strings.Contains(err.Error(), "update") {
 		t.Fatalf("load breaking the contract: %v, want ErrContract naming update", err)
 	}
@@ -248,4 +220,19 @@ func TestLuaContractOnFirstLoad(t *testing.T) {
 	}
 	// The refused name is free again.
 	mustLoad(t, h, "bad.lua", good, contract)
+}
+
+// hostWithLuaFunc returns a Host whose Lua runtime defines fn as host.name.
+func hostWithLuaFunc(t *testing.T, name string, fn lua.HostFunc) *Host {
+	t.Helper()
+	rt, err := lua.NewRuntime(context.Background(), lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Define("host", name, fn); err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHost(t, Config{Lua: rt})
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	return h
 }
