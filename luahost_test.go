@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -126,15 +127,12 @@ func TestReloadFromOwnHostFunction(t *testing.T) {
 	v1 := strings.Replace(enemyLua, "return M", "function M.reload(how) host.reload_me(how) end\nreturn M", 1)
 	s = mustLoad(t, h, "enemy.lua", v1, nil)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		call(t, h, s, "reload", "sync")
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Reload from the script's own host function deadlocked")
+	err := testtool.Returns(t, "Reload from the script's own host function", func() error {
+		_, err := h.Call(context.Background(), s, "reload", "sync")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !errors.Is(syncErr, lua.ErrReentrant) {
 		t.Fatalf("Reload from the script's own host function: %v, want lua.ErrReentrant", syncErr)
@@ -144,11 +142,10 @@ func TestReloadFromOwnHostFunction(t *testing.T) {
 	}
 
 	call(t, h, s, "reload", "async")
-	select {
-	case <-pending.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("ReloadAsync from the script's own host function never finished")
-	}
+	testtool.Returns(t, "ReloadAsync from the script's own host function", func() error {
+		<-pending.Done()
+		return nil
+	})
 	if err := pending.Err(); err != nil {
 		t.Fatalf("ReloadAsync from the script's own host function: %v", err)
 	}
@@ -168,15 +165,12 @@ func TestCloseFromHostFunction(t *testing.T) {
 		return nil, nil
 	})
 	s := mustLoad(t, h, "quit.lua", strings.Replace(enemyLua, "return M", "function M.quit() host.quit() end\nreturn M", 1), nil)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		call(t, h, s, "quit")
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close from a host function deadlocked")
+	err := testtool.Returns(t, "Close from a host function", func() error {
+		_, err := h.Call(context.Background(), s, "quit")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !errors.Is(closeErr, lua.ErrReentrant) || !errors.Is(closeErr, wasm.ErrReentrant) {
 		t.Fatalf("Close from a host function: %v, want an error matching both engines' ErrReentrant", closeErr)

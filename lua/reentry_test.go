@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/lua"
 )
 
@@ -81,17 +82,10 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 				inner = reenter(ctx)
 				return inner
 			})
-			done := make(chan error, 1)
-			go func() {
+			err := testtool.Returns(t, "the call back into the script", func() error {
 				_, err := rt.CallJSON(context.Background(), a, "run")
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the call back into the script deadlocked")
-			}
+				return err
+			})
 			if !errors.Is(inner, lua.ErrReentrant) {
 				t.Fatalf("call back: got %v, want ErrReentrant", inner)
 			}
@@ -178,14 +172,9 @@ func TestHostCallsBackFromReloadHook(t *testing.T) {
 		return inner
 	})
 	next := strings.Replace(reentrySrcV2, "return M", "function M.on_save() return {} end\nfunction M.on_restore() host.poke() end\nreturn M", 1)
-	done := make(chan error, 1)
-	go func() { done <- rt.ReloadScript(context.Background(), a, []byte(next)) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("a call back from on_restore deadlocked")
-	}
+	err := testtool.Returns(t, "a reload whose on_restore calls back", func() error {
+		return rt.ReloadScript(context.Background(), a, []byte(next))
+	})
 	if !errors.Is(inner, lua.ErrReentrant) || err == nil {
 		t.Fatalf("call back from on_restore: %v, reload: %v; want ErrReentrant and a failed reload", inner, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -82,17 +83,10 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 				inner = reenter(ctx)
 				return inner
 			})
-			done := make(chan error, 1)
-			go func() {
+			err := testtool.Returns(t, "the call back into the script", func() error {
 				_, err := rt.CallJSON(ctx, a, "run")
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("the call back into the script deadlocked")
-			}
+				return err
+			})
 			if !errors.Is(inner, wasm.ErrReentrant) {
 				t.Fatalf("call back: got %v, want ErrReentrant", inner)
 			}
@@ -193,18 +187,12 @@ func TestHostCallsBackDuringMigration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() {
-				done <- st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+			err = testtool.Returns(t, "a commit whose migration calls back", func() error {
+				return st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
 					_, err := next.CallJSON(ctx, "run") // calls host.log
 					return err
 				})
-			}()
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("a call back during migration deadlocked")
-			}
+			})
 			if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrMigrate) {
 				t.Fatalf("call back during migration: %v, commit: %v; want ErrReentrant and ErrMigrate", inner, err)
 			}

@@ -1,5 +1,7 @@
-// Package testtool lets tests that drive the guest toolchains (wat2wasm from wabt,
-// clang and wasm-ld) run wherever those are installed.
+// Package testtool holds what tests across packages share: Need, which lets tests
+// that drive the guest toolchains (wat2wasm from wabt, clang and wasm-ld) run
+// wherever those are installed, and Returns, for calls that would deadlock if the
+// behaviour under test broke.
 //
 // On a machine with only Go, `go test ./...` must pass: such a test is skipped and
 // says which tool is missing. CI installs the toolchains and sets
@@ -11,7 +13,26 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
+
+// Returns runs f on a goroutine of its own and returns its error, or fails the test
+// if f has not returned within 10 seconds, saying that what hung. It is for calls
+// that would deadlock if what the test checks broke: the failure then names the
+// call instead of ending in the test binary's timeout. A call that hangs is left
+// behind.
+func Returns(t testing.TB, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not return within 10 s: deadlocked", what)
+		return nil
+	}
+}
 
 // RequireEnv is the environment variable that makes a missing tool fail the test
 // instead of skipping it.

@@ -1,6 +1,7 @@
 package testtool
 
 import (
+	"errors"
 	"runtime"
 	"testing"
 )
@@ -42,5 +43,20 @@ func TestNeed(t *testing.T) {
 				t.Errorf("skipped %v, failed %v; want %v, %v", r.skipped, r.failed, tt.skipped, tt.failed)
 			}
 		})
+	}
+}
+
+// Returns hands back what the call returned, without failing the test. (A call
+// that hangs fails it after 10 s; the tests that use Returns were each checked to
+// fail that way with the behaviour they guard broken.)
+func TestReturns(t *testing.T) {
+	want := errors.New("the call's own error")
+	r := (&recorder{TB: t}).run(func(r *recorder) {
+		if got := Returns(r, "a call", func() error { return want }); got != want {
+			t.Errorf("Returns = %v, want %v", got, want)
+		}
+	})
+	if r.failed || r.skipped {
+		t.Error("Returns ended the test on a call that returned")
 	}
 }
