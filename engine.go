@@ -25,7 +25,7 @@ type engine interface {
 type unit interface {
 	call(ctx context.Context, fn string, args []any) (json.RawMessage, error)
 	// iface is the live version's interface.
-	iface() Interface
+	iface(ctx context.Context) (Interface, error)
 	// stage prepares a new version (compile and instantiate, or compile and run the
 	// chunk) without blocking callers of the live version.
 	stage(ctx context.Context, code []byte) (staged, error)

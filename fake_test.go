@@ -160,7 +160,9 @@ func (u *fakeUnit) call(_ context.Context, fn string, args []any) (json.RawMessa
 	}
 }
 
-func (u *fakeUnit) iface() Interface { return Interface{Exports: u.live.Load().code.exports} }
+func (u *fakeUnit) iface(context.Context) (Interface, error) {
+	return Interface{Exports: u.live.Load().code.exports}, nil
+}
 
 func (u *fakeUnit) unload(context.Context) {}
 

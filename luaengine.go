@@ -63,9 +63,12 @@ func (u *luaUnit) call(ctx context.Context, fn string, args []any) (json.RawMess
 	return u.rt.CallJSON(ctx, u.id, fn, args...)
 }
 
-func (u *luaUnit) iface() Interface {
-	fns, _ := u.rt.Functions(u.id)
-	return Interface{Exports: luaFuncs(fns)}
+func (u *luaUnit) iface(ctx context.Context) (Interface, error) {
+	fns, err := u.rt.Functions(ctx, u.id)
+	if err != nil {
+		return Interface{}, err
+	}
+	return Interface{Exports: luaFuncs(fns)}, nil
 }
 
 func (u *luaUnit) unload(ctx context.Context) { _ = u.rt.Unload(ctx, u.id) }

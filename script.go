@@ -161,34 +161,35 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, o
 		return nil, 0, err
 	}
 	start := time.Now()
-	if s.u, err = h.engineLoad(ctx, s, code, opts); err != nil {
+	var iface Interface
+	if s.u, iface, err = h.engineLoad(ctx, s, code, opts); err != nil {
 		h.release(name)
 		return nil, time.Since(start), err
 	}
 	compile = time.Since(start)
 	s.hist = newHistory(h.cfg.History, code)
-	s.live.Store(&liveVersion{n: 1, iface: s.u.iface()})
+	s.live.Store(&liveVersion{n: 1, iface: iface})
 	h.mu.Lock()
 	h.scripts[name] = s
 	h.mu.Unlock()
 	return s, compile, nil
 }
 
-// engineLoad holds code to s's Contract and loads it into s's engine: the
-// contract is checked before the load when the engine can tell the interface
-// without running the code (WASM), after it otherwise (Lua), unloading it again
-// if it breaks the contract.
-func (h *Host) engineLoad(ctx context.Context, s *Script, code []byte, opts *ScriptOptions) (unit, error) {
+// engineLoad holds code to s's Contract, loads it into s's engine and returns
+// the loaded unit with its interface. The contract is checked before the load
+// when the engine can tell the interface without running the code (WASM), after
+// it otherwise (Lua), unloading it again if it breaks the contract.
+func (h *Host) engineLoad(ctx context.Context, s *Script, code []byte, opts *ScriptOptions) (unit, Interface, error) {
 	eng := h.engineFor(s.kind)
-	known := true
-	if len(s.contract) > 0 {
+	checked := len(s.contract) == 0
+	if !checked {
 		in, ok, err := eng.inspect(ctx, s.name, code)
 		if err != nil {
-			return nil, err
+			return nil, Interface{}, err
 		}
-		if known = ok; ok {
+		if checked = ok; ok {
 			if v := s.contract.violations(nil, in); len(v) > 0 {
-				return nil, &ContractError{Script: s.name, Violations: v}
+				return nil, Interface{}, &ContractError{Script: s.name, Violations: v}
 			}
 		}
 	}
@@ -197,14 +198,20 @@ func (h *Host) engineLoad(ctx context.Context, s *Script, code []byte, opts *Scr
 		limits = &h.cfg.Limits
 	}
 	u, err := eng.load(ctx, s.name, code, limits)
-	if err != nil || known {
-		return u, err
+	if err != nil {
+		return nil, Interface{}, err
 	}
-	if v := s.contract.violations(nil, u.iface()); len(v) > 0 {
+	in, err := u.iface(ctx)
+	if err == nil && !checked {
+		if v := s.contract.violations(nil, in); len(v) > 0 {
+			err = &ContractError{Script: s.name, Violations: v}
+		}
+	}
+	if err != nil {
 		u.unload(ctx)
-		return nil, &ContractError{Script: s.name, Violations: v}
+		return nil, Interface{}, err
 	}
-	return u, nil
+	return u, in, nil
 }
 
 func cmpOr(a, b MigrationFunc) MigrationFunc {

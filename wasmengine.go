@@ -74,10 +74,16 @@ func (u *wasmUnit) call(ctx context.Context, fn string, args []any) (json.RawMes
 	return u.rt.CallJSON(ctx, u.id, fn, args...)
 }
 
-func (u *wasmUnit) iface() Interface {
-	ex, _ := u.rt.Exports(u.id)
-	im, _ := u.rt.Imports(u.id)
-	return Interface{Exports: wasmFuncs(ex), Imports: wasmFuncs(im)}
+func (u *wasmUnit) iface(context.Context) (Interface, error) {
+	ex, err := u.rt.Exports(u.id)
+	if err != nil {
+		return Interface{}, err
+	}
+	im, err := u.rt.Imports(u.id)
+	if err != nil {
+		return Interface{}, err
+	}
+	return Interface{Exports: wasmFuncs(ex), Imports: wasmFuncs(im)}, nil
 }
 
 func (u *wasmUnit) unload(ctx context.Context) { _ = u.rt.Unload(ctx, u.id) }

@@ -205,25 +205,28 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 }
 
 // Fields returns the sorted names of the module's data fields: its string keys whose
-// values are not functions. These are what a reload carries. Like Functions, it
-// waits for a call in progress, so a host function must not ask it about its own
-// script. Fields is safe for concurrent use.
-func (rt *Runtime) Fields(id ScriptID) ([]string, error) {
-	return rt.names(id, "fields", false)
+// values are not functions. These are what a reload carries. It waits for a call in
+// progress on the script, as a call does; a host function asking about its own
+// script, with the context it received, gets ErrReentrant instead. Fields is safe
+// for concurrent use.
+func (rt *Runtime) Fields(ctx context.Context, id ScriptID) ([]string, error) {
+	return rt.names(ctx, id, "fields", false)
 }
 
-// Functions returns the sorted names of the module's functions. Functions is safe for
-// concurrent use.
-func (rt *Runtime) Functions(id ScriptID) ([]string, error) {
-	return rt.names(id, "functions", true)
+// Functions returns the sorted names of the module's functions. It waits like
+// Fields. Functions is safe for concurrent use.
+func (rt *Runtime) Functions(ctx context.Context, id ScriptID) ([]string, error) {
+	return rt.names(ctx, id, "functions", true)
 }
 
-func (rt *Runtime) names(id ScriptID, op string, functions bool) ([]string, error) {
+func (rt *Runtime) names(ctx context.Context, id ScriptID, op string, functions bool) ([]string, error) {
 	s, err := rt.script(op, id)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	if err := s.lock(ctx, op); err != nil {
+		return nil, err
+	}
 	defer s.mu.Unlock()
 	v, err := s.live(op)
 	if err != nil {

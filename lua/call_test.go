@@ -210,15 +210,15 @@ return M`)
 	if got := call(t, rt, id, "hello"); got != `"hi"` {
 		t.Errorf("inherited function through __index: %s", got)
 	}
-	fields, err := rt.Fields(id)
+	fields, err := rt.Fields(context.Background(), id)
 	if err != nil || fmt.Sprint(fields) != "[a b]" {
 		t.Errorf("Fields = %v, %v", fields, err)
 	}
-	funcs, err := rt.Functions(id)
+	funcs, err := rt.Functions(context.Background(), id)
 	if err != nil || fmt.Sprint(funcs) != "[y z]" {
 		t.Errorf("Functions = %v, %v", funcs, err)
 	}
-	if _, err := rt.Fields(42); !errors.Is(err, lua.ErrNotFound) {
+	if _, err := rt.Fields(context.Background(), 42); !errors.Is(err, lua.ErrNotFound) {
 		t.Errorf("Fields of unknown id: %v", err)
 	}
 }

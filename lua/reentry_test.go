@@ -48,6 +48,14 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 			_, err := rt.Field(ctx, a, "x")
 			return err
 		},
+		"Fields": func(ctx context.Context) error {
+			_, err := rt.Fields(ctx, a)
+			return err
+		},
+		"Functions": func(ctx context.Context) error {
+			_, err := rt.Functions(ctx, a)
+			return err
+		},
 		"Func.Call": func(ctx context.Context) error {
 			f, err := rt.Func(a, "version")
 			if err != nil {

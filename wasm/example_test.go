@@ -284,7 +284,7 @@ func ExampleLimits_instructions() {
 	fmt.Println(errors.Is(err, wasm.ErrInstructionLimit), errors.Is(err, wasm.ErrLimit))
 
 	out, _ := rt.CallJSON(ctx, id, "spin", 1000) // the script still answers
-	u, _ := rt.Usage(id)
+	u, _ := rt.Usage(ctx, id)
 	fmt.Printf("spin(1000) = %s used %d fuel; %d calls used %d in all\n", out, u.LastFuel, u.Calls, u.TotalFuel)
 	// Output:
 	// wasm: call spin.wasm forever: instruction limit exceeded: used 100001, limit 100000

@@ -153,14 +153,15 @@ type Usage struct {
 // Usage reports the fuel a script's calls have used since it was loaded. It
 // waits for a call in progress on the script to return (calls to one script
 // are serialized, which is also what keeps the counts free of atomics on the
-// call path), so a host function must not ask it about its own script. Safe for
+// call path); asked about its own script by a host function, with the context
+// the host function received, it fails with ErrReentrant instead. Safe for
 // concurrent use.
-func (rt *Runtime) Usage(id ScriptID) (Usage, error) {
+func (rt *Runtime) Usage(ctx context.Context, id ScriptID) (Usage, error) {
 	s, err := rt.script(id)
 	if err != nil {
 		return Usage{}, &Error{Op: "usage", Script: idName(id), Kind: err}
 	}
-	inst, err := s.acquire(context.Background())
+	inst, err := s.acquire(ctx)
 	if err != nil {
 		return Usage{}, &Error{Op: "usage", Script: s.name, Kind: err}
 	}

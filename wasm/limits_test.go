@@ -205,7 +205,7 @@ func TestInterruptedState(t *testing.T) {
 // usage returns a script's Usage, failing the test on error.
 func usage(t testing.TB, rt *wasm.Runtime, id wasm.ScriptID) wasm.Usage {
 	t.Helper()
-	u, err := rt.Usage(id)
+	u, err := rt.Usage(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestUsage(t *testing.T) {
 	if u := usage(t, rt, plain); u != (wasm.Usage{}) {
 		t.Errorf("Usage of an unmetered script = %+v", u)
 	}
-	_, err := rt.Usage(99)
+	_, err := rt.Usage(ctx, 99)
 	wantErr(t, err, []error{wasm.ErrNotFound})
 }
 

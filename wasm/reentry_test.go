@@ -57,6 +57,10 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 			}
 			return f.Call(ctx, make([]uint64, 1))
 		},
+		"Usage": func(ctx context.Context) error {
+			_, err := rt.Usage(ctx, a)
+			return err
+		},
 		"Acquire": func(ctx context.Context) error {
 			l, err := rt.Acquire(ctx, a)
 			if err == nil {

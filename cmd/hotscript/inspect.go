@@ -147,11 +147,11 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	if err != nil {
 		return err
 	}
-	fields, err := rt.Fields(id)
+	fields, err := rt.Fields(ctx, id)
 	if err != nil {
 		return err
 	}
-	funcs, err := rt.Functions(id)
+	funcs, err := rt.Functions(ctx, id)
 	if err != nil {
 		return err
 	}
