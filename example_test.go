@@ -31,6 +31,41 @@ func ExampleHost_Load() {
 	// Output: lua version 1
 }
 
+func ExampleHost_Watch() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "enemy.lua")
+	os.WriteFile(path, []byte(`return { health = 100, speed = function() return 1 end }`), 0o600)
+
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, _ := h.Load(ctx, path, nil)
+	if err := h.Watch(ctx, dir); err != nil {
+		fmt.Println(err)
+		return
+	}
+	<-h.Events() // enemy.lua: loaded v1
+
+	// The user saves a broken edit, then the fix; each save is one reload.
+	os.WriteFile(path, []byte(`return { health = 0, speed = function() return 2 end`), 0o600)
+	ev := <-h.Events()
+	fmt.Println(ev.Kind, ev.Err != nil)
+	out, _ := h.Call(ctx, s, "speed")
+	fmt.Println("speed", string(out), "(the old version still runs)")
+
+	os.WriteFile(path, []byte(`return { health = 0, speed = function() return 2 end }`), 0o600)
+	ev = <-h.Events()
+	fmt.Println(ev.Kind, ev.Carried)
+	out, _ = h.Call(ctx, s, "speed")
+	fmt.Println("speed", string(out))
+	// Output:
+	// rejected true
+	// speed 1 (the old version still runs)
+	// committed [health]
+	// speed 2
+}
+
 func ExampleHost_Call() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{})
