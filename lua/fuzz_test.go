@@ -90,3 +90,43 @@ func luaView(v any) any {
 	}
 	return v
 }
+
+// FuzzLoadScript loads arbitrary source and, when it loads, reloads the same
+// script with it again: whatever the source, the load fails with one of the
+// errors a broken script can cause (never a panic, a hang or a crash), and the
+// script loaded first keeps answering.
+func FuzzLoadScript(f *testing.F) {
+	for _, src := range []string{
+		"return {}", "return", "return 1", "local M = {x = 1}\nfunction M.f(a) return a .. 'x' end\nreturn M",
+		"while true do end", "return {", "x = ", "return {f = function() return string.rep('x', 1e9) end}",
+		"local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t",
+		"return (function(...) return select('#', ...) end)(unpack({1, 2, 3}))",
+		"goto x", "::a:: ::a::", "local a <const> = 1", "return 0x1p4", "return '\\z  x'",
+		"local s = '' for i = 1, 100 do s = s .. i end return {s = s}",
+	} {
+		f.Add([]byte(src))
+	}
+	rt := newRuntime(f, lua.Config{Limits: lua.Limits{MaxInstructions: 100_000, MaxExecutionTime: 5e9, MaxMemoryBytes: 16 << 20}})
+	ctx := context.Background()
+	anchor := load(f, rt, "anchor.lua", "return {n = 1}")
+	f.Fuzz(func(t *testing.T, src []byte) {
+		id, err := rt.LoadScript(ctx, "fuzz.lua", src)
+		if err != nil {
+			if !errors.Is(err, lua.ErrCompile) && !errors.Is(err, lua.ErrRuntime) &&
+				!errors.Is(err, lua.ErrLimit) && !errors.Is(err, lua.ErrNotTable) {
+				t.Fatalf("load %q: %v, want a compile, runtime, limit or not-a-table error", src, err)
+			}
+		} else {
+			if err := rt.ReloadScript(ctx, id, src); err != nil && !errors.Is(err, lua.ErrLimit) &&
+				!errors.Is(err, lua.ErrRuntime) && !errors.Is(err, lua.ErrNotTable) {
+				t.Fatalf("reload with the same source %q: %v", src, err)
+			}
+			if err := rt.Unload(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := rt.Field(ctx, anchor, "n"); err != nil || string(got) != "1" {
+			t.Fatalf("another script after loading %q: %s, %v", src, got, err)
+		}
+	})
+}
