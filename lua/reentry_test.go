@@ -107,6 +107,49 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 	}
 }
 
+// A CommitCheck's check holds the script like a host function of a reload's
+// hooks: a call, Field, reload, Unload or Close of the script made with its
+// context is refused, and the reload rolls back.
+func TestCheckCallsBack(t *testing.T) {
+	var rt *lua.Runtime
+	var a lua.ScriptID
+	for name, reenter := range map[string]func(ctx context.Context) error{
+		"CallJSON": func(ctx context.Context) error {
+			_, err := rt.CallJSON(ctx, a, "version")
+			return err
+		},
+		"Field": func(ctx context.Context) error {
+			_, err := rt.Field(ctx, a, "x")
+			return err
+		},
+		"ReloadScript": func(ctx context.Context) error { return rt.ReloadScript(ctx, a, []byte(reentrySrc)) },
+		"Unload":       func(ctx context.Context) error { return rt.Unload(ctx, a) },
+		"Close":        func(ctx context.Context) error { return rt.Close(ctx) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt, a, _ = reentryRuntime(t, func(context.Context, string) error { return nil })
+			st, err := rt.Stage(context.Background(), a, []byte(reentrySrcV2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var inner error
+			err = testtool.Returns(t, "a commit whose check calls back", func() error {
+				_, err := st.CommitCheck(context.Background(), func(ctx context.Context, _ *lua.Version) error {
+					inner = reenter(ctx)
+					return inner
+				})
+				return err
+			})
+			if !errors.Is(inner, lua.ErrReentrant) || !errors.Is(err, lua.ErrReentrant) {
+				t.Fatalf("call back from the check: %v, commit: %v; want ErrReentrant for both", inner, err)
+			}
+			if got := call(t, rt, a, "version"); got != "1" {
+				t.Fatalf("version %s after the failed commit, want 1", got)
+			}
+		})
+	}
+}
+
 // Everything that does not wait for the call running the host function still
 // works from it, and a call back through another script's host function is
 // caught too.

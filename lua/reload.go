@@ -99,7 +99,10 @@ type CheckFunc func(ctx context.Context, next *Version) error
 // CommitCheck is Commit with a last step before the swap: check, when not nil,
 // runs with the script's callers still held, and an error from it (or a panic,
 // reported as an error) leaves the old version live exactly as Commit's failed
-// hooks do. The error returned wraps check's.
+// hooks do. The error returned wraps check's. check must reach the script only
+// through next: a call, Field, reload, Unload or Close of it through the Runtime,
+// made with the context check was given, fails with ErrReentrant (made with
+// another context, it would wait forever).
 func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadReport, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -150,7 +153,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 	if err != nil || check == nil {
 		return err
 	}
-	if err := runCheck(ctx, name, nv, check); err != nil {
+	if err := runCheck(ctx, name, ov, nv, check); err != nil {
 		snap.restore()
 		rep.Saved, rep.Restored = false, false
 		return err
@@ -186,10 +189,14 @@ func (n *Version) CallJSON(ctx context.Context, fn string, args ...any) (json.Ra
 	return n.v.callJSON(ctx, n.script, fn, args)
 }
 
-// runCheck runs check on nv, turning a panic into an error.
-func runCheck(ctx context.Context, name string, nv *version, check CheckFunc) (err error) {
+// runCheck runs check on nv, turning a panic into an error. check's context is
+// marked as the live version ov's host functions' are, so that what it does
+// through the Runtime to the script it holds fails instead of waiting for it.
+func runCheck(ctx context.Context, name string, ov, nv *version, check CheckFunc) (err error) {
 	next := &Version{v: nv, script: name, valid: true}
+	ctx, prev := ov.budget.guard.Enter(ctx)
 	defer func() {
+		ov.budget.guard.Leave(prev)
 		next.valid = false
 		if r := recover(); r != nil {
 			err = fmt.Errorf("lua: reload %s: check panicked: %v", name, r)

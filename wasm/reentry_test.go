@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -177,32 +178,44 @@ func TestHostCallsBackDuringMigration(t *testing.T) {
 			_, err := rt.CallJSON(ctx, a, "version")
 			return err
 		},
+		"Usage": func(ctx context.Context) error {
+			_, err := rt.Usage(ctx, a)
+			return err
+		},
 		"Unload":       func(ctx context.Context) error { return rt.Unload(ctx, a) },
 		"ReloadModule": func(ctx context.Context) error { return rt.ReloadModule(ctx, a, guest.Bytes("log_v1")) },
 		"Close":        func(ctx context.Context) error { return rt.Close(ctx) },
 	} {
-		t.Run(name, func(t *testing.T) {
-			var inner error
-			rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
-				inner = reenter(ctx)
-				return inner
-			})
-			st, err := rt.Stage(ctx, a, guest.Bytes("log_v2"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = testtool.Returns(t, "a commit whose migration calls back", func() error {
-				return st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
-					_, err := next.CallJSON(ctx, "run") // calls host.log
-					return err
+		// The migration calls back itself, or through a host function of the
+		// new version.
+		for _, direct := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/direct=%v", name, direct), func(t *testing.T) {
+				var inner error
+				rt, a, _ = reentryRuntime(t, func(ctx context.Context, _ string) error {
+					inner = reenter(ctx)
+					return inner
 				})
+				st, err := rt.Stage(ctx, a, guest.Bytes("log_v2"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = testtool.Returns(t, "a commit whose migration calls back", func() error {
+					return st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+						if direct {
+							inner = reenter(ctx)
+							return inner
+						}
+						_, err := next.CallJSON(ctx, "run") // calls host.log
+						return err
+					})
+				})
+				if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrMigrate) {
+					t.Fatalf("call back during migration: %v, commit: %v; want ErrReentrant and ErrMigrate", inner, err)
+				}
+				if got := call(t, rt, a, "version"); got != "1" {
+					t.Fatalf("version %s after the failed commit, want 1", got)
+				}
 			})
-			if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, wasm.ErrMigrate) {
-				t.Fatalf("call back during migration: %v, commit: %v; want ErrReentrant and ErrMigrate", inner, err)
-			}
-			if got := call(t, rt, a, "version"); got != "1" {
-				t.Fatalf("version %s after the failed commit, want 1", got)
-			}
-		})
+		}
 	}
 }

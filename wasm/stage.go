@@ -50,8 +50,9 @@ type Staged struct {
 // MigrateFunc moves state from the live instance of a script to the staged one
 // during Commit, or checks the staged one before it goes live. old and next are
 // valid only until it returns. It runs while the script's callers wait, so it must
-// reach the script only through old and next: calling it through the Runtime
-// would deadlock.
+// reach the script only through old and next: a call, Usage, reload, Unload or
+// Close of the script through the Runtime, made with the context it was given,
+// fails with ErrReentrant (made with another context, it would wait forever).
 type MigrateFunc func(ctx context.Context, old, next *Instance) error
 
 // Exports lists the functions the staged module exports, sorted by name.
@@ -119,10 +120,14 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 }
 
 // runMigrate calls migrate with old locked by the caller; next is not yet visible
-// to anyone else.
+// to anyone else. migrate's context is marked as old's host functions' are, so
+// that what it does through the Runtime to the script it holds fails instead of
+// waiting for it.
 func runMigrate(ctx context.Context, migrate MigrateFunc, old, next *instance) (err error) {
 	o, n := &Instance{inst: old, valid: true}, &Instance{inst: next, valid: true}
+	ctx, prev := old.guard.Enter(ctx)
 	defer func() {
+		old.guard.Leave(prev)
 		o.valid, n.valid = false, false
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
