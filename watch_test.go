@@ -54,6 +54,14 @@ func TestWatchFake(t *testing.T) {
 		event func(Event) bool
 		check func(t *testing.T, ev Event)
 	}{
+		// A chmod leaves the bytes as they were: no reload. Had it reloaded, the
+		// next step would see v1 -> v2 with version() 1.
+		{"chmod does not reload", func() error {
+			if err := os.Chmod(a, 0o644); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "marker.lua"), []byte("v1"), 0o600)
+		}, is(Loaded, filepath.Join(dir, "marker.lua")), func(t *testing.T, ev Event) {}},
 		{"save reloads", func() error { return os.WriteFile(a, []byte("v2"), 0o600) }, is(Committed, a),
 			func(t *testing.T, ev Event) {
 				if ev.From != 1 || ev.To != 2 || callInt(t, h, s, "version") != 2 {

@@ -36,8 +36,11 @@
 // A Changed event always reflects a change: when a path's debounce runs out and its
 // size, modification time and bytes are all as in its previous event (an attribute
 // change, or notifications that arrived late), no event is sent. Touching a file
-// gives it a new modification time, which makes it reload. The first activity on a
-// file after Add is always reported, since Add does not read the files it finds.
+// gives it a new modification time, which makes it reload. The same holds for the
+// first activity on a file Add found: Add hashes the files written in the last two
+// seconds, which could be written again without their modification time changing,
+// and keeps only the size and modification time of older ones, which any write
+// changes, so that adding a large tree does not read it.
 //
 // Reading late means the event carries the final bytes of the save. If a writer
 // pauses longer than the debounce in mid-save, the event carries the partial

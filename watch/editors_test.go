@@ -1,7 +1,9 @@
 package watch
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -248,6 +250,46 @@ func TestNoEventWithoutChange(t *testing.T) {
 			h.write("x.lua", "v1")
 			h.expect(want{"x.lua", Changed, "v1"})
 			tc.notify(h)
+			h.quiet()
+			h.write("x.lua", "v2")
+			h.expect(want{"x.lua", Changed, "v2"})
+		})
+	}
+}
+
+// TestNoEventWithoutChangeAfterAdd checks that the first notification on a file
+// Add found, when it leaves the file as it was (chmod), produces no event, whether
+// Add hashed the file (written just before) or kept its stamp (unmodified for
+// longer than settleTime), and that a save of bytes of the same size after it does.
+func TestNoEventWithoutChangeAfterAdd(t *testing.T) {
+	t.Parallel()
+	for _, age := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprintf("written %v before Add", age), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			x := filepath.Join(dir, "x.lua")
+			if err := os.WriteFile(x, []byte("v1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if age > 0 {
+				old := time.Now().Add(-age)
+				if err := os.Chtimes(x, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			opts := Options{Debounce: 20 * time.Millisecond}
+			w, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close(t.Context())
+			if err := w.Add(dir); err != nil {
+				t.Fatal(err)
+			}
+			h := &harness{t: t, w: w, dir: dir, opt: opts}
+			if err := os.Chmod(x, 0o600); err != nil {
+				t.Fatal(err)
+			}
 			h.quiet()
 			h.write("x.lua", "v2")
 			h.expect(want{"x.lua", Changed, "v2"})

@@ -20,13 +20,29 @@ type result struct {
 	ev        Event
 }
 
-// version identifies what a file held when it was last reported, to tell whether
-// notifications reflect a change. Late notifications, and attribute changes
-// (chmod, indexers), leave size, modification time and bytes as they were.
+// version identifies what a file held when it was last reported, or when Add found
+// it, to tell whether notifications reflect a change. Late notifications, and
+// attribute changes (chmod, indexers), leave size, modification time and bytes as
+// they were.
 type version struct {
 	stamp
 	sum    uint64 // hash of the bytes, valid when summed
 	summed bool
+	// settled: the stamp alone identifies the bytes, as for a file Add found
+	// unmodified for settleTime (see versionAtAdd); sum is not set.
+	settled bool
+}
+
+// matches reports whether v, read from the file now, is what last recorded. A file
+// with nothing recorded never matches: its first activity is reported.
+func (v version) matches(last version) bool {
+	switch {
+	case last.settled:
+		return v.stamp == last.stamp
+	case last.summed:
+		return v.stamp == last.stamp && v.sum == last.sum
+	}
+	return false
 }
 
 // stamp is the cheap part of a version, all a rescan compares.
@@ -75,7 +91,7 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 		return r
 	}
 	r.version = version{stamp: stampOf(info), sum: maphash.Bytes(l.seed, src), summed: true}
-	if r.version == last {
+	if r.version.matches(last) {
 		r.unchanged = true
 		return r
 	}

@@ -3,9 +3,12 @@ package watch
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // add watches dir recursively and records its files as known to the host.
@@ -53,7 +56,8 @@ func (l *loop) walk(root string, visit func(path string)) error {
 	return errors.Join(errs...)
 }
 
-// know records an existing file as one the host has loaded.
+// know records an existing file as one the host has loaded, with its version, so
+// that a notification that leaves the file as it is (a chmod) yields no event.
 func (l *loop) know(path string) {
 	info, err := os.Stat(path)
 	if err != nil || !info.Mode().IsRegular() {
@@ -65,8 +69,32 @@ func (l *loop) know(path string) {
 		l.files[path] = f
 	}
 	if !f.known {
-		f.known, f.seen = true, version{stamp: stampOf(info)}
+		f.known, f.seen = true, l.versionAtAdd(path, info, time.Now())
 	}
+}
+
+// settleTime is how old a file's modification time must be for its stamp alone to
+// identify its bytes: longer than the coarsest timestamp granularity of common file
+// systems (2 s on FAT, 1 s on ext3 and HFS+). Any later write then gives the file a
+// newer modification time.
+const settleTime = 2 * time.Second
+
+// versionAtAdd returns the version of a file found by Add. A file written within
+// settleTime could be written again without its stamp changing, so its bytes are
+// hashed; any other file keeps only its stamp, which keeps Add from reading a whole
+// tree of old files.
+func (l *loop) versionAtAdd(path string, info fs.FileInfo, now time.Time) version {
+	v := version{stamp: stampOf(info)}
+	if info.ModTime().Before(now.Add(-settleTime)) {
+		v.settled = true
+		return v
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return v // neither: its first notification is reported, whatever it holds
+	}
+	v.sum, v.summed = maphash.Bytes(l.seed, data), true
+	return v
 }
 
 // dirGone forgets a removed or renamed directory and everything under it. Its
