@@ -8,6 +8,7 @@ package wasm_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -196,6 +197,51 @@ func BenchmarkEcho(b *testing.B) {
 		want, _ := json.Marshal(state)
 		benchpair.Run(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(want), state))
 	})
+}
+
+// hostCalls is how many host calls one call of repeat makes in BenchmarkHostCall.
+const hostCalls = 100
+
+// BenchmarkHostCall calls repeat(100, 0), a loop of 100 calls of a host function
+// that does nothing, without limits and metered, against the same loop on raw
+// wazero: what the runtime adds to a host call.
+func BenchmarkHostCall(b *testing.B) {
+	r := wazero.NewRuntime(ctx)
+	b.Cleanup(func() { r.Close(ctx) })
+	noop := api.GoModuleFunc(func(context.Context, api.Module, []uint64) {})
+	_, err := r.NewHostModuleBuilder("host").NewFunctionBuilder().
+		WithGoModuleFunction(noop, []api.ValueType{api.ValueTypeI32}, nil).Export("wait").Instantiate(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mod, err := r.Instantiate(ctx, guest.Bytes("host_calls"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	repeat := mod.ExportedFunction("repeat")
+	stack := make([]uint64, 2)
+	raw := func() {
+		stack[0], stack[1] = hostCalls, 0
+		if err := repeat.CallWithStack(ctx, stack); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, lim := range []struct {
+		name   string
+		limits wasm.Limits
+	}{{"plain", wasm.Limits{}}, {"metered", limited}} {
+		b.Run(lim.name, func(b *testing.B) {
+			rt := newRuntime(b, lim.limits)
+			if err := rt.Define("host", "wait", wasm.HostFunc{
+				Params: []wasm.ValueType{wasm.I32},
+				Func:   func(context.Context, *wasm.Caller, []uint64) error { return nil },
+			}); err != nil {
+				b.Fatal(err)
+			}
+			id := load(b, rt, "host_calls", nil)
+			benchpair.Run(b, 16, raw, funcCall(b, rt, id, "repeat", hostCalls, 0))
+		})
+	}
 }
 
 // sumN is the length of the CPU-bound loop: the sum of 1e6 integers.

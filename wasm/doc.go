@@ -77,9 +77,10 @@
 // it, the runtime rewrites its module (internal/meter) to charge a fuel counter,
 // kept in a register, for each stretch of straight-line code, and to call back
 // into the runtime only when a slice of 65,536 units runs out. There the runtime
-// checks the budget, the clock and the caller's ctx, and either grants the next
-// slice or stops the call, which fails with ErrInstructionLimit, ErrTimeout or
-// ctx's error while the module stays usable. Metering costs a few percent in
+// checks the budget, the clock and the caller's ctx (the clock and ctx also
+// around each host function call), and either grants the next slice or stops
+// the call, which fails with ErrInstructionLimit, ErrTimeout or ctx's error
+// while the module stays usable. Metering costs a few percent in
 // loops that do real work (more in the tightest ones) and 30 to 45 ns per call;
 // the count is deterministic, and Usage reports it. A script without limits
 // runs its module as given and pays nothing.

@@ -140,8 +140,9 @@ func (e *limitHit) Is(target error) bool { return target == e.kind || errors.Is(
 // hostError is how a host function's error travels through wazero: the wrapper
 // panics with it, wazero recovers and wraps it, and classify finds it again.
 type hostError struct {
-	fn  string // "host.log"
-	err error
+	fn   string // "host.log"
+	err  error
+	stop bool // the runtime stopped the call at fn, for a limit or ctx (err)
 }
 
 func (e *hostError) Error() string { return e.fn + ": " + e.err.Error() }
@@ -169,7 +170,7 @@ func classify(err error) (kind, why error, trace []string) {
 
 	var he *hostError
 	if errors.As(err, &he) {
-		if he.fn == reservedPrefix+refuelName { // a limit or ctx: say only why
+		if he.stop { // a limit or ctx: say only why
 			why = &cause{msg: he.err.Error(), err: err}
 		}
 		for _, k := range []error{ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrStackOverflow} {

@@ -18,7 +18,10 @@ import (
 //
 // An error returned from Func traps the guest: the call in progress fails with an
 // *Error that matches ErrTrap and, through errors.Is, Func's error. A panic in Func is
-// recovered and reported the same way.
+// recovered and reported the same way. For a metered script (see Limits) the
+// call checks ctx before Func runs, and its deadline and ctx after Func
+// returns: a call cancelled or past its MaxExecutionTime stops there, with
+// ctx's error or ErrTimeout, as it would in guest code.
 //
 // Func may run concurrently for calls from different scripts, so it must be safe
 // for concurrent use. It may call, reload or unload other scripts, and stage a
@@ -210,8 +213,11 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 		if inst == nil { // cannot happen: every guest module is registered or starting
 			panic(&hostError{fn: qualified, err: errors.New("called from an unknown module")})
 		}
-		if inst.lim != nil {
-			inst.lim.startClock() // time spent in the host counts against MaxExecutionTime
+		metered := inst.lim != nil && inst.lim.lim.metered() // watches its deadline and ctx
+		if metered {
+			if err := inst.lim.beforeHost(ctx); err != nil {
+				panic(&hostError{fn: qualified, err: err, stop: true})
+			}
 		}
 		c := &inst.caller // calls on an instance are serialized, so its Caller is free
 		c.mod = mod
@@ -220,6 +226,11 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 		inst.guard.Leave(prev)
 		if err != nil {
 			panic(&hostError{fn: qualified, err: err})
+		}
+		if metered {
+			if err := inst.lim.interrupt(ctx); err != nil {
+				panic(&hostError{fn: qualified, err: err, stop: true})
+			}
 		}
 	}
 }

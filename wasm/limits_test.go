@@ -180,6 +180,71 @@ func TestTimeLimitOverrun(t *testing.T) {
 	}
 }
 
+// Time spent in host functions counts against MaxExecutionTime, and a metered
+// call watches ctx at host function calls: the call stops at the first check
+// after its deadline (before or after a host function) instead of running to
+// the end, with the error refuel would give, and the script keeps working.
+func TestLimitsAtHostCalls(t *testing.T) {
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	tests := []struct {
+		name      string
+		lim       wasm.Limits
+		ctx       context.Context
+		fn        string
+		args      []any
+		maxWaits  int // host calls that may run before the call stops
+		want      []error
+		substring string
+	}{
+		// The clock starts before the first wait: after the third (60 ms) at
+		// the latest, the call is past its 50 ms.
+		{"loop of waits", wasm.Limits{MaxExecutionTime: 50 * time.Millisecond}, ctx, "repeat", []any{20, 20}, 3,
+			[]error{wasm.ErrTimeout, wasm.ErrLimit}, "limit 50ms, over by"},
+		{"one wait past the deadline", wasm.Limits{MaxExecutionTime: 50 * time.Millisecond}, ctx, "three", []any{100}, 1,
+			[]error{wasm.ErrTimeout, wasm.ErrLimit}, "limit 50ms, over by"},
+		{"a last wait past the deadline", wasm.Limits{MaxExecutionTime: 50 * time.Millisecond}, ctx, "repeat", []any{1, 100}, 1,
+			[]error{wasm.ErrTimeout, wasm.ErrLimit}, "limit 50ms, over by"},
+		{"cancelled, time limit", wasm.Limits{MaxExecutionTime: time.Hour}, cancelled, "repeat", []any{5, 0}, 0,
+			[]error{context.Canceled}, "context canceled"},
+		{"cancelled, instruction limit", wasm.Limits{MaxInstructions: 1e9}, cancelled, "three", []any{0}, 0,
+			[]error{context.Canceled}, "context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, tt.lim)
+			waits := 0
+			err := rt.Define("host", "wait", wasm.HostFunc{
+				Params: []wasm.ValueType{wasm.I32},
+				Func: func(_ context.Context, _ *wasm.Caller, stack []uint64) error {
+					waits++
+					time.Sleep(time.Duration(stack[0]) * time.Millisecond)
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := load(t, rt, "host_calls", nil)
+			call(t, rt, id, "repeat", 1, 0) // the first call after a load refuels at once
+			waits = 0
+			_, err = rt.CallJSON(tt.ctx, id, tt.fn, tt.args...)
+			wantErr(t, err, tt.want, "host_calls", tt.fn, tt.substring)
+			if errors.Is(err, wasm.ErrTrap) {
+				t.Errorf("a stopped call reports a trap: %v", err)
+			}
+			if waits > tt.maxWaits {
+				t.Errorf("the host function ran %d times, want at most %d", waits, tt.maxWaits)
+			}
+			waits = 0
+			call(t, rt, id, "repeat", 3, 0)
+			if waits != 3 {
+				t.Errorf("after the stopped call, repeat(3, 0) waited %d times", waits)
+			}
+		})
+	}
+}
+
 // A call stopped by a limit leaves the state it wrote: count adds to a counter
 // one iteration at a time. Under an instruction budget where it stops is
 // deterministic.

@@ -18,6 +18,7 @@
 //	numbers (C)                         i64, f32 and f64 functions
 //	multi                               several results, NaN and Inf, a (ptr, len) result, a global export
 //	spin                                plain loops, a runaway loop and recursion, a sum loop: limit tests and benchmarks
+//	host_calls                          calls host.wait(ms) in a loop and in a straight line: limits around host calls
 //	tables                              two tables without a maximum, grown on request
 package guest
 
