@@ -9,6 +9,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/tetratelabs/wazero/api"
 )
@@ -28,9 +29,16 @@ type number struct {
 	i    int64
 	u    uint64
 	f    float64
+	// text is a json.Number that is not a plain integer, kind 'f': f is its
+	// float64 rounding, and text what integer and f32 parameters convert
+	// exactly.
+	text string
 }
 
 func (n number) String() string {
+	if n.text != "" {
+		return n.text
+	}
 	switch n.kind {
 	case 'i':
 		return strconv.FormatInt(n.i, 10)
@@ -85,7 +93,7 @@ func parseNumber(s string) (number, error) {
 	if !validNumber([]byte(s)) {
 		return number{}, fmt.Errorf("json.Number %q is not a JSON number", s)
 	}
-	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil && (i != 0 || s[0] != '-') { // -0 is a float
 		return number{kind: 'i', i: i}, nil
 	}
 	if u, err := strconv.ParseUint(s, 10, 64); err == nil {
@@ -95,13 +103,16 @@ func parseNumber(s string) (number, error) {
 	if err != nil {
 		return number{}, fmt.Errorf("json.Number %q: %w", s, err)
 	}
-	return number{kind: 'f', f: f}, nil
+	return number{kind: 'f', f: f, text: s}, nil
 }
 
 // integer converts an integral float to an integer number; other numbers pass.
 func (n number) integer() (number, error) {
-	if n.kind != 'f' {
+	switch {
+	case n.kind != 'f':
 		return n, nil
+	case n.text != "":
+		return decimalInteger(n.text)
 	}
 	switch f := n.f; {
 	case f != math.Trunc(f): // also NaN and ±Inf
@@ -112,6 +123,42 @@ func (n number) integer() (number, error) {
 		return number{kind: 'u', u: uint64(f)}, nil
 	}
 	return n, fmt.Errorf("%v is out of range for an integer", n)
+}
+
+// decimalInteger converts the text of a JSON number to an integer exactly,
+// where its float64 would have rounded it ("0.99999999999999999999" is 1), or
+// says why it is not one in [-2^63, 2^64-1]. It never builds more than 20
+// digits, whatever the exponent.
+func decimalInteger(s string) (number, error) {
+	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(mant, "-"), ".")
+	digits := strings.TrimLeft(whole+frac, "0")
+	if digits == "" {
+		return number{kind: 'i'}, nil // zero, -0 included
+	}
+	sig := strings.TrimRight(digits, "0")
+	e := 0
+	if exp != "" {
+		e, _ = strconv.Atoi(exp) // saturates out of range, which stays out of range below
+		e = max(min(e, 1<<30), -1<<30)
+	}
+	shift := e + len(digits) - len(sig) - len(frac) // the value is ±sig * 10^shift
+	switch {
+	case shift < 0: // sig does not end in 0
+		return number{}, fmt.Errorf("%s is not an integer", s)
+	case len(sig)+shift <= 20:
+		text := sig + strings.Repeat("0", shift)
+		if mant[0] == '-' {
+			text = "-" + text
+		}
+		if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return number{kind: 'i', i: i}, nil
+		}
+		if u, err := strconv.ParseUint(text, 10, 64); err == nil {
+			return number{kind: 'u', u: u}, nil
+		}
+	}
+	return number{}, fmt.Errorf("%s is out of range for an integer", s)
 }
 
 // encode converts a number to the stack encoding of a parameter of type t, refusing
@@ -150,6 +197,13 @@ func encode(t ValueType, n number) (uint64, error) {
 		}
 		if t == F64 {
 			return api.EncodeF64(f), nil
+		}
+		if n.text != "" { // rounded once, not through a float64
+			f32, err := strconv.ParseFloat(n.text, 32)
+			if err != nil {
+				return 0, fmt.Errorf("%v is out of range for f32", n)
+			}
+			return api.EncodeF32(float32(f32)), nil
 		}
 		if n.kind != 'f' && float64(float32(f)) != f {
 			return 0, fmt.Errorf("%v has no exact f32 form", n)
