@@ -18,7 +18,7 @@ import (
 //     value out of range instead of truncating: i32 accepts [-2^31, 2^32-1] and i64
 //     [-2^63, 2^64-1], the upper halves being passed as their two's complement
 //     (uint32(4294967295) arrives as -1). A float parameter refuses an integer it
-//     cannot hold exactly, and f32 a finite value beyond its range. A
+//     cannot hold exactly, and f32 a finite value that rounds past its range. A
 //     json.Number converts from its text, exactly: json.Number("1e3") passes
 //     1000 and "9007199254740993.0" passes 2^53+1 to an integer parameter,
 //     which refuses "0.99999999999999999999"; a float parameter gets the

@@ -208,7 +208,7 @@ func encode(t ValueType, n number) (uint64, error) {
 		if n.kind != 'f' && float64(float32(f)) != f {
 			return 0, fmt.Errorf("%v has no exact f32 form", n)
 		}
-		if math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
+		if math.IsInf(float64(float32(f)), 0) && !math.IsInf(f, 0) { // rounds past the largest f32
 			return 0, fmt.Errorf("%v is out of range for f32", n)
 		}
 		return api.EncodeF32(float32(f)), nil
