@@ -15,10 +15,13 @@ import (
 //   - A save of a loaded script's file (the path given to Load) reloads it through
 //     the same transactional reload as Reload, asynchronously: the outcome is an
 //     Event, and a broken save leaves the last good version running.
+//   - A script loaded with LoadBytes under a name that is the path of a file in
+//     dir counts as loaded from that file: a save reloads it.
 //   - Sources with a build step (.wat with wat2wasm, .c with clang, as in
 //     watch.DefaultBuildSteps) are reloaded from the built module. A .c file is the
-//     source of the script loaded from the .wasm next to it. A failed build is a
-//     Rejected event carrying the tool's message.
+//     source of the script of the .wasm next to it: loaded from that .wasm, or,
+//     for a .c without one, loaded from the built bytes under the .wasm's name.
+//     A failed build is a Rejected event carrying the tool's message.
 //   - A deleted script file leaves the last version running, and a Removed event
 //     says so.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
@@ -91,13 +94,15 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 	}
 }
 
-// find returns the loaded script whose file is path.
+// find returns the loaded script whose file is path: the script loaded from it, or
+// a script without a file named by it.
 func (wd *watchedDir) find(path string) *Script {
 	for _, s := range wd.h.Scripts() {
-		if s.path == "" {
-			continue
+		file := s.path
+		if file == "" {
+			file = s.name
 		}
-		if abs, err := filepath.Abs(s.path); err == nil && abs == path {
+		if abs, err := filepath.Abs(file); err == nil && abs == path {
 			return s
 		}
 	}
@@ -112,11 +117,11 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 	}
 	name := filepath.Join(wd.dir, rel)
 	path := filepath.Join(wd.dir, rel)
-	if ev.Output != ev.Path { // built from a source: reloads come from the watcher
-		if filepath.Ext(ev.Path) == ".wat" {
+	if ev.Output != ev.Path { // built from a source
+		if filepath.Ext(ev.Path) == ".wat" { // the host builds .wat itself
 			name = filepath.Join(wd.dir, mustRel(wd.abs, ev.Path))
 			path = name
-		} else {
+		} else { // no file: find knows the script by its name, x.wasm
 			path = ""
 		}
 	}

@@ -68,6 +68,17 @@ func TestWatchFake(t *testing.T) {
 					t.Errorf("event %+v, version() %d", ev, callInt(t, h, s, "version"))
 				}
 			}},
+		{"a script loaded from bytes under a file's path is reloaded by its saves", func() error {
+			if _, err := h.LoadBytes(context.Background(), filepath.Join(dir, "m.wasm"), []byte("v1"), nil); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "m.wasm"), []byte("v2"), 0o600)
+		}, is(Committed, filepath.Join(dir, "m.wasm")),
+			func(t *testing.T, ev Event) {
+				if ev.From != 1 || ev.To != 2 {
+					t.Errorf("event %+v, want v1 -> v2", ev)
+				}
+			}},
 		{"broken save is rejected", func() error { return os.WriteFile(a, []byte("garbage"), 0o600) }, is(Rejected, a),
 			func(t *testing.T, ev Event) {
 				if ev.Err == nil || callInt(t, h, s, "version") != 2 {

@@ -144,3 +144,44 @@ func TestWatchCSource(t *testing.T) {
 		t.Errorf("version() = %s after saving v.c", got)
 	}
 }
+
+// TestWatchStandaloneCSource: a .c without a .wasm next to it, saved while watched,
+// is loaded as the .wasm it builds; later saves reload that script, and a broken
+// save is rejected while the last good version runs.
+func TestWatchStandaloneCSource(t *testing.T) {
+	testtool.Need(t, "clang", "wasm-ld")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	cfile, name := filepath.Join(dir, "x.c"), filepath.Join(dir, "x.wasm")
+	save := func(n string) {
+		src := "__attribute__((export_name(\"version\"))) int version(void) { return " + n + "; }\n"
+		if err := os.WriteFile(cfile, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	is := func(kind EventKind) func(Event) bool {
+		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
+	}
+	save("1")
+	nextEvent(t, h, is(Loaded))
+	s := mustScript(t, h, name)
+	save("2")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == name }); ev.Kind != Committed || ev.From != 1 || ev.To != 2 {
+		t.Fatalf("second save: %v, want committed v1 -> v2", ev)
+	}
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s after the second save", got)
+	}
+	if err := os.WriteFile(cfile, []byte("int version(void) { return 3 }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, is(Rejected))
+	if ev.From != 2 || !errors.Is(ev.Err, ErrBuild) || call(t, h, s, "version") != "2" {
+		t.Errorf("broken save: %v, want rejected with v2 running", ev)
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/watch"
 )
 
 // maxTPS bounds --tps: beyond it a frame is shorter than a call into a script.
@@ -35,8 +36,9 @@ func runCommand() command {
 		name:    "run",
 		args:    "[flags] DIR",
 		summary: "run the scripts in DIR every frame; reload on save",
-		about: `Loads every script under DIR (.wasm, .lua, and .wat when wat2wasm is on PATH; a .wat
-or .c next to a .wasm of the same name is that module's source, rebuilt and reloaded
+		about: `Loads every script under DIR (.wasm, .lua, .wat when wat2wasm is on PATH, and .c when
+clang is, built into the .wasm of the same name, which names the script; a .wat or
+.c next to a .wasm of the same name is that module's source, rebuilt and reloaded
 when saved), attaches each to an entity of a scene, and calls each script's update(dt)
 every frame, dt being the fixed time step in seconds. Scripts without update are
 loaded and left idle.
@@ -112,7 +114,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		}
 	}
 	for _, path := range files {
-		s, err := h.Load(ctx, path, nil)
+		s, err := loadFile(ctx, h, out, path)
 		switch {
 		case errors.Is(err, hotscript.ErrExists):
 			continue // saved since Watch began: the watcher loaded it, the loop adopts it
@@ -137,10 +139,16 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 }
 
 // scriptFiles lists the scripts under dir the host can load, and notes on the files
-// left out. A .wat is loaded only if wat2wasm is on PATH and no .wasm of the same name
-// is there: that .wasm is then the script, and the watcher rebuilds it from the .wat.
+// left out. A .wat or .c is loaded only if its tool (wat2wasm, clang) is on PATH and
+// no .wasm of the same name is there: that .wasm is then the script, and the watcher
+// rebuilds it from the source.
 func scriptFiles(dir string) (files, skipped []string, err error) {
-	_, watErr := exec.LookPath("wat2wasm")
+	missing := map[string]string{} // extension -> the tool its sources need, if not on PATH
+	for ext, tool := range map[string]string{".wat": "wat2wasm", ".c": "clang"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing[ext] = tool
+		}
+	}
 	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -157,13 +165,13 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 		switch filepath.Ext(path) {
 		case ".wasm", ".lua":
 			files = append(files, path)
-		case ".wat":
-			twin := strings.TrimSuffix(path, ".wat") + ".wasm"
+		case ".wat", ".c":
+			twin := builtName(path)
 			switch {
 			case exists(twin):
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
-			case watErr != nil:
-				skipped = append(skipped, path+": not loaded: wat2wasm (wabt) is not on PATH")
+			case missing[filepath.Ext(path)] != "":
+				skipped = append(skipped, path+": not loaded: "+missing[filepath.Ext(path)]+" is not on PATH")
 			default:
 				files = append(files, path)
 			}
@@ -172,6 +180,26 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 	})
 	slices.Sort(files)
 	return files, skipped, err
+}
+
+// builtName is the .wasm a source (.wat, .c) builds.
+func builtName(src string) string { return strings.TrimSuffix(src, filepath.Ext(src)) + ".wasm" }
+
+// loadFile loads the script at path. A .c file is built by the watcher's build step
+// and loaded under the name of the .wasm it builds, as the watcher loads a .c saved
+// later, so that the watcher reloads it on save; a failed build is printed as a load
+// the host rejected.
+func loadFile(ctx context.Context, h *hotscript.Host, out *printer, path string) (*hotscript.Script, error) {
+	if filepath.Ext(path) != ".c" {
+		return h.Load(ctx, path, nil)
+	}
+	name := builtName(path)
+	code, _, err := watch.DefaultBuildSteps()[".c"].Build(ctx, path)
+	if err != nil {
+		out.event(hotscript.Event{Script: name, Kind: hotscript.Rejected, Err: err})
+		return nil, err
+	}
+	return h.LoadBytes(ctx, name, code, nil)
 }
 
 func exists(path string) bool {

@@ -233,3 +233,34 @@ func TestRunStops(t *testing.T) {
 		}
 	})
 }
+
+// TestRunCSource: a .c without a .wasm next to it is built and loaded at startup
+// under the name of that .wasm, each later save reloads it, and a broken save is
+// rejected while the last good version runs; a .c next to its .wasm is that
+// module's source.
+func TestRunCSource(t *testing.T) {
+	needTools(t, "x.c")
+	src := func(v string) []byte {
+		return []byte("__attribute__((export_name(\"update\"))) void update(float dt) {}\n" +
+			"__attribute__((export_name(\"version\"))) int version(void) { return " + v + "; }\n")
+	}
+	dir := scriptDir(t, map[string]string{"enemy.wasm": "demo/enemy_v1.wasm"})
+	if err := os.WriteFile(filepath.Join(dir, "x.c"), src("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "enemy.c"), []byte("int x;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	runBackground(t, out, errOut, "run", "--tps", "200", dir)
+
+	out.waitFor(t, 0, "enemy.c: the source of enemy.wasm")
+	_, off := out.waitFor(t, 0, "x.wasm", "v1", "loaded", "exports update, version")
+	saveFile(t, filepath.Join(dir, "x.c"), src("2"))
+	_, off = out.waitFor(t, off, "x.wasm", "v1 -> v2", "committed")
+	saveFile(t, filepath.Join(dir, "x.c"), append(src("3"), "garbage\n"...))
+	line, _ := out.waitFor(t, off, "x.wasm", "rejected")
+	if !strings.Contains(line, "x.c:3:") || !strings.HasSuffix(line, "(v2 keeps running)") {
+		t.Errorf("rejected line does not name x.c:3 and the running version: %s", line)
+	}
+}
