@@ -41,19 +41,34 @@ type code struct {
 // funcSig is an exported function's signature and how CallJSON treats it.
 type funcSig struct {
 	info     FuncInfo
-	stackLen int  // the []uint64 wazero needs: max(params, results)
+	stackLen int  // the []uint64 wazero needs: max(params, results), in slots
 	jsonIn   bool // params are exactly (i32, i32)
 	jsonOut  bool // results are exactly (i32, i32)
+	v128     bool // a param or result is a v128, which has no JSON form
 }
 
 func newFuncSig(info FuncInfo) *funcSig {
 	pair := func(ts []ValueType) bool { return len(ts) == 2 && ts[0] == I32 && ts[1] == I32 }
+	params, results := slots(info.Params), slots(info.Results)
 	return &funcSig{
 		info:     info,
-		stackLen: max(len(info.Params), len(info.Results)),
+		stackLen: max(params, results),
 		jsonIn:   pair(info.Params),
 		jsonOut:  pair(info.Results),
+		v128:     params != len(info.Params) || results != len(info.Results),
 	}
+}
+
+// slots counts the uint64 stack slots values of types ts take: two for a
+// v128, one for the others.
+func slots(ts []ValueType) int {
+	n := len(ts)
+	for _, t := range ts {
+		if t == V128 {
+			n++
+		}
+	}
+	return n
 }
 
 // codeCache shares compiled code between the versions of all scripts. An entry

@@ -43,6 +43,9 @@ import (
 //     5 for add(2, 3);
 //   - more: a JSON array of numbers: [-1,9007199254740993,1.5].
 //
+// A v128 has no JSON form: a function with a v128 parameter or result is
+// refused with ErrJSON, without being called (a Func calls it).
+//
 // The result is the caller's to keep and modify; later calls do not reuse it.
 // Small results are carved out of blocks of a few KiB that several results share,
 // each with its capacity capped at its length, so appending to one reallocates it
@@ -89,6 +92,9 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 			return nil, inst.noFunction(fn)
 		}
 		inst.last = e
+	}
+	if e.sig.v128 {
+		return nil, inst.errorf(e, ErrJSON, "%s: a v128 has no JSON form; call it with a Func", e.sig.info)
 	}
 	if e.sig.jsonIn && len(args) == 1 && !isNumber(args[0]) {
 		return inst.callDoc(ctx, e, args[0])
@@ -235,8 +241,10 @@ func (f *Func) Info() FuncInfo { return f.info.clone() }
 
 // Call calls the function with stack holding the parameters, encoded as by
 // wazero's api package (api.EncodeI32, api.EncodeF64...), and returns with the
-// results written over them from stack[0]. len(stack) must be at least
-// max(len(Params), len(Results)). Errors are those of CallJSON.
+// results written over them from stack[0]. A v128 takes two values, its low
+// 64 bits then its high ones, and every other type one: len(stack) must be at
+// least the larger of what the parameters and the results take, or Call
+// fails with ErrSignature. Errors are those of CallJSON.
 func (f *Func) Call(ctx context.Context, stack []uint64) error {
 	inst, err := f.s.acquire(ctx)
 	if err != nil {

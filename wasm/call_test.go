@@ -253,6 +253,48 @@ func TestFunc(t *testing.T) {
 	wantErr(t, add.Call(ctx, stack), []error{wasm.ErrNotFound})
 }
 
+// A v128 takes two stack values in a Func call, which a short stack is told
+// in values; CallJSON refuses it before calling, as it has no JSON form.
+// Metered or not, and through a Lease too.
+func TestV128(t *testing.T) {
+	for _, lim := range []wasm.Limits{{}, limited} {
+		rt := newRuntime(t, lim)
+		id := load(t, rt, "simd", nil)
+		_, err := rt.CallJSON(ctx, id, "rv")
+		wantErr(t, err, []error{wasm.ErrJSON}, "simd", "rv", "a v128 has no JSON form")
+		_, err = rt.CallJSON(ctx, id, "sum", 1, 2)
+		wantErr(t, err, []error{wasm.ErrJSON}, "simd", "sum", "a v128 has no JSON form")
+		rv, err := rt.Func(id, "rv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := rt.Func(id, "sum")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, rv.Call(ctx, make([]uint64, 1)), []error{wasm.ErrSignature}, "rv() v128 needs a stack of 2 values, got 1")
+		wantErr(t, sum.Call(ctx, make([]uint64, 2)), []error{wasm.ErrSignature}, "needs a stack of 3 values, got 2")
+		stack := make([]uint64, 2)
+		if err := rv.Call(ctx, stack); err != nil || stack[0] != 1 || stack[1] != 2 {
+			t.Errorf("rv() = %v, %v; want [1 2]", stack, err)
+		}
+		stack = []uint64{10, 20, 3}
+		if err := sum.Call(ctx, stack); err != nil || stack[0] != 33 {
+			t.Errorf("sum((10, 20), 3) = %d, %v; want 33", stack[0], err)
+		}
+		l, err := rt.Acquire(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stack = []uint64{1, 2, 3}
+		if err := l.Call(ctx, sum, stack); err != nil || stack[0] != 6 {
+			t.Errorf("sum((1, 2), 3) on a lease = %d, %v; want 6", stack[0], err)
+		}
+		wantErr(t, l.Call(ctx, sum, stack[:2]), []error{wasm.ErrSignature}, "needs a stack of 3 values")
+		l.Release()
+	}
+}
+
 // The typed fast path allocates nothing, nor does CallJSON with numbers (its
 // results are carved from shared blocks) or with a repeated document, metered or
 // not.

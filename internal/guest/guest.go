@@ -19,6 +19,7 @@
 //	multi                               several results, NaN and Inf, a (ptr, len) result, a global export
 //	spin                                plain loops, a runaway loop and recursion, a sum loop: limit tests and benchmarks
 //	host_calls                          calls host.wait(ms) in a loop and in a straight line: limits around host calls
+//	simd                                v128 parameters and results, two stack values each
 //	tables                              two tables without a maximum, grown on request
 package guest
 
