@@ -236,6 +236,7 @@ func (x *code) compile(ctx context.Context, b []byte, mi *meter.Info) error {
 	exports := compiled.ExportedFunctions()
 	x.info = ModuleInfo{Imports: publicImports(imports), Exports: publicExports(exports), Memory: x.scan.memory}
 	x.funcs = make(map[string]*funcSig, len(exports))
+	x.frames.module = compiled.Name()
 	x.frames.exports = make(map[uint32]string, len(exports))
 	if mi != nil {
 		meteredFrames(&x.frames, mi)

@@ -77,6 +77,11 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 // the script and, for calls, the function; Kind is one of the package's sentinel
 // errors and Err the underlying cause. errors.Is matches both Kind and anything in
 // Err's chain (a host function's own error, context.Canceled...).
+//
+// Trace names a function of the script by its name in the module's name
+// section, else by its export name, else by its index ("$3(i32) i32"), never
+// after the module's own name in that section, metered or not; it names a
+// host function after its module ("host.log(i32,i32)").
 type Error struct {
 	Op     string   // "load", "reload", "stage", "commit", "call", "acquire", "define", "inspect"
 	Script string   // the script's name; empty for Define and Inspect
@@ -217,6 +222,7 @@ func splitTrace(s string) (msg string, trace []string) {
 
 // frameNames names the frames of a module's stack traces.
 type frameNames struct {
+	module  string            // the module's name in its name section, if any
 	exports map[uint32]string // function index -> export name
 	// In instrumented code the refuel import sits at index refuel, so the
 	// functions after it are one past their index in the module the user gave.
@@ -224,21 +230,24 @@ type frameNames struct {
 	refuel  uint32
 }
 
-// rewrite rewrites wazero's frames for modules instantiated without a name and
-// often without a name section (".$8(i32,i32) i32") to use the export's name
-// ("div(i32,i32) i32") where the function is exported, and the function's index
-// in the module as given otherwise. The refuel host function's frame is dropped.
+// rewrite rewrites wazero's frames of the module's functions, which it names
+// after the module's name in its name section, if any, and the function's
+// name there or else its index (".$8(i32,i32) i32", "game.$8(i32,i32) i32"):
+// the module's name is dropped, and a function without a name is named after
+// its export ("div(i32,i32) i32") or else its index in the module as given, so
+// that a trace reads the same with or without a name section and metered or
+// not. The refuel host function's frame is dropped.
 func (n *frameNames) rewrite(trace []string) []string {
 	out := trace[:0]
 	for _, frame := range trace {
 		if strings.HasPrefix(frame, reservedPrefix) {
 			continue // the refuel host function
 		}
-		if !strings.HasPrefix(frame, ".") {
+		frame, ok := strings.CutPrefix(frame, n.module+".")
+		if !ok {
 			out = append(out, frame) // a host function: "host.log(i32,i32)"
 			continue
 		}
-		frame = frame[1:]
 		if rest, ok := strings.CutPrefix(frame, "$"); ok {
 			end := strings.IndexByte(rest, '(')
 			if i, err := strconv.ParseUint(rest[:max(end, 0)], 10, 32); err == nil {

@@ -42,6 +42,9 @@ func TestFrameNames(t *testing.T) {
 		{"instrumented", frameNames{exports: map[uint32]string{4: "run"}, metered: true, refuel: 1},
 			[]string{"hotscript.refuel()", ".$3()", ".$4()", ".$0()", "host.log(i32,i32)"},
 			[]string{"$2()", "run()", "$0()", "host.log(i32,i32)"}},
+		{"module name", frameNames{module: "game", exports: map[uint32]string{4: "run"}, metered: true, refuel: 1},
+			[]string{"hotscript.refuel()", "game.$3()", "game.$4()", "game.step()", "host.log(i32,i32)"},
+			[]string{"$2()", "run()", "step()", "host.log(i32,i32)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,7 @@
 //	spin                                plain loops, a runaway loop and recursion, a sum loop: limit tests and benchmarks
 //	host_calls                          calls host.wait(ms) in a loop and in a straight line: limits around host calls
 //	simd                                v128 parameters and results, two stack values each
+//	trace                               traps in a function that is not exported, called by one that is
 //	tables                              two tables without a maximum, grown on request
 package guest
 

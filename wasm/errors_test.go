@@ -1,0 +1,60 @@
+package wasm_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// withNames returns a module with a name section appended, giving the module
+// a name unless it is empty, and naming function 0 unless func0 is empty:
+// short names only, each length and size fitting in one byte.
+func withNames(b []byte, module, func0 string) []byte {
+	str := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
+	sub := func(id byte, body []byte) []byte { return append([]byte{id, byte(len(body))}, body...) }
+	body := str("name")
+	if module != "" {
+		body = append(body, sub(0, str(module))...)
+	}
+	if func0 != "" {
+		body = append(body, sub(1, append([]byte{1, 0}, str(func0)...))...)
+	}
+	return append(append(slices.Clip(b), 0, byte(len(body))), body...)
+}
+
+// A trap's trace names the script's functions the same way, metered or not,
+// whatever the module's name section says, if it has one: by their name there,
+// else by export name or index, and never after the module's own name.
+func TestTrapTraceNames(t *testing.T) {
+	b := guest.Bytes("trace")
+	tests := []struct {
+		name string
+		b    []byte
+		want []string
+	}{
+		{"no name section", b, []string{"$0(i32) i32", "outer() i32"}},
+		{"function name", withNames(b, "", "inner"), []string{"inner(i32) i32", "outer() i32"}},
+		{"module name", withNames(b, "mymod", ""), []string{"$0(i32) i32", "outer() i32"}},
+		{"module and function names", withNames(b, "mymod", "inner"), []string{"inner(i32) i32", "outer() i32"}},
+	}
+	for _, tt := range tests {
+		for _, lim := range []wasm.Limits{{}, limited} {
+			rt := newRuntime(t, lim)
+			id, err := rt.Load(ctx, "trace", tt.b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = rt.CallJSON(ctx, id, "outer")
+			var werr *wasm.Error
+			if !errors.As(err, &werr) || !errors.Is(err, wasm.ErrTrap) {
+				t.Fatalf("%s: outer() = %v, want a trap", tt.name, err)
+			}
+			if !slices.Equal(werr.Trace, tt.want) {
+				t.Errorf("%s, metered %v: Trace = %q, want %q", tt.name, lim != (wasm.Limits{}), werr.Trace, tt.want)
+			}
+		}
+	}
+}
