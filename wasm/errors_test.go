@@ -58,3 +58,37 @@ func TestTrapTraceNames(t *testing.T) {
 		}
 	}
 }
+
+// Every operation on a script of a closed runtime fails with ErrClosed.
+func TestClosedScript(t *testing.T) {
+	rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "add_v1", nil)
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		op string
+		fn func() error
+	}{
+		{"CallJSON", func() error { _, err := rt.CallJSON(ctx, id, "add", 1, 2); return err }},
+		{"Func", func() error { _, err := rt.Func(id, "add"); return err }},
+		{"Acquire", func() error { _, err := rt.Acquire(ctx, id); return err }},
+		{"Usage", func() error { _, err := rt.Usage(ctx, id); return err }},
+		{"Exports", func() error { _, err := rt.Exports(id); return err }},
+		{"Imports", func() error { _, err := rt.Imports(id); return err }},
+		{"ReloadModule", func() error { return rt.ReloadModule(ctx, id, guest.Bytes("add_v2")) }},
+		{"Unload", func() error { return rt.Unload(ctx, id) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op, func(t *testing.T) {
+			err := tt.fn()
+			wantErr(t, err, []error{wasm.ErrClosed}, "add_v1")
+			if errors.Is(err, wasm.ErrNotFound) {
+				t.Errorf("%s after Close also matches ErrNotFound: %v", tt.op, err)
+			}
+		})
+	}
+}

@@ -147,7 +147,7 @@ func (rt *Runtime) liveCode(id ScriptID, op string) (*code, error) {
 	}
 	inst := s.cur.Load()
 	if inst == nil {
-		return nil, &Error{Op: op, Script: s.name, Kind: ErrNotFound}
+		return nil, &Error{Op: op, Script: s.name, Kind: s.gone()}
 	}
 	return inst.code, nil
 }
