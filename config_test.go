@@ -44,6 +44,8 @@ func TestConfigRuntimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mustLoad(t, h, "log.wasm", guest.Bytes("log_v1"), nil)
+	l := mustLoad(t, h, "x.lua", "return {f = function() return 7 end}", nil)
+	wid, lid := s.u.(*wasmUnit).id, l.u.(*luaUnit).id
 	call(t, h, s, "run")
 	if err := h.Reload(ctx, s, guest.Bytes("log_v2")); err != nil {
 		t.Fatal(err)
@@ -60,6 +62,13 @@ func TestConfigRuntimes(t *testing.T) {
 	}
 	if _, err := wrt.LoadModule(ctx, guest.Bytes("counter_v1")); err != nil {
 		t.Errorf("the program's wasm runtime was closed by Host.Close: %v", err)
+	}
+	// but the Host's scripts are gone from them
+	if _, err := wrt.CallJSON(ctx, wid, "run"); !errors.Is(err, wasm.ErrNotFound) {
+		t.Errorf("the Host's WASM script after Close: %v, want ErrNotFound", err)
+	}
+	if _, err := lrt.CallJSON(ctx, lid, "f"); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("the Host's Lua script after Close: %v, want ErrNotFound", err)
 	}
 	if _, err := lrt.LoadScript(ctx, "x.lua", []byte("return {}")); err != nil {
 		t.Errorf("the program's lua runtime was closed by Host.Close: %v", err)

@@ -64,14 +64,16 @@ func (e *ContractError) Error() string {
 // Is reports whether target is ErrContract.
 func (e *ContractError) Is(target error) bool { return target == ErrContract }
 
-// reentrantClose is why Close refuses to run from a host function: it matches
-// both engines' ErrReentrant, as the refusals of Call and Reload do.
-type reentrantClose struct{}
+// reentrant is why the Host refuses work that would wait for the very call or
+// commit asking for it (Close from a host function, Reload from a migration): it
+// matches both engines' ErrReentrant, as their refusals of calls do. It says
+// where the work was asked from.
+type reentrant string
 
-func (reentrantClose) Error() string {
-	return "called from a host function, it would wait for the call running it"
+func (r reentrant) Error() string {
+	return "called from " + string(r) + ", it would wait for itself"
 }
 
-func (reentrantClose) Is(target error) bool {
+func (reentrant) Is(target error) bool {
 	return target == wasm.ErrReentrant || target == lua.ErrReentrant
 }

@@ -50,7 +50,8 @@ type Event struct {
 	Kind EventKind
 	// From is the version that was live before; To the version live after a commit or
 	// revert, or the version that would have been (Rejected, Superseded; 0 for a
-	// rejected revert with no earlier version). A first load has From 0.
+	// request that ended before it was staged: a revert with no earlier version, a
+	// reload superseded, cancelled or closed while queued). A first load has From 0.
 	From, To int
 	// Err is why a reload was rejected: for Lua it carries file:line, for WASM the
 	// function and the wasm stack trace. Nil for other kinds.

@@ -110,13 +110,22 @@ func (h *Host) Scripts() []*Script {
 // Apply commits every reload that is staged and waiting (SwapAtApply) and returns
 // how many were committed; rejected ones are reported as events. Call it at a safe
 // point, typically once between frames; each script's callers are blocked only while
-// that script is swapped. ctx bounds the migrations Apply runs. An Apply with nothing
-// waiting costs one atomic operation; with SwapImmediate there is never anything
-// waiting and Apply returns 0. Safe for concurrent use.
+// that script is swapped. The migrations Apply runs stop when ctx is done, or when
+// their reload's own context is or the Host closes (Close waits for Apply). An
+// Apply with nothing waiting costs one atomic operation; with SwapImmediate there
+// is never anything waiting and Apply returns 0. From a migration (with its
+// context), Apply does nothing and returns 0. Safe for concurrent use.
 func (h *Host) Apply(ctx context.Context) int {
-	if !h.readyHint.Swap(false) {
+	if !h.readyHint.Load() {
 		return 0
 	}
+	if c, _ := ctx.Value(committingKey{}).(*Script); c != nil && c.h == h {
+		return 0 // it would commit a version of c while c's commit runs it
+	}
+	if !h.readyHint.Swap(false) || !h.enter() {
+		return 0
+	}
+	defer h.wg.Done()
 	n := 0
 	for _, s := range h.Scripts() {
 		s.mu.Lock()
@@ -144,7 +153,8 @@ func (h *Host) enter() bool {
 
 // Close stops the Host: reloads still queued or staged are rejected with ErrClosed,
 // stages in flight are cancelled and waited for, the Events channel is closed, and
-// the runtimes the Host created are closed (runtimes passed in Config are not).
+// the runtimes the Host created are closed. Runtimes passed in Config are not
+// closed, but the scripts the Host loaded into them are unloaded.
 // Calls made after Close return ErrClosed. Close is idempotent; a second call returns
 // the first one's result once it is done. Safe for concurrent use.
 //
@@ -154,7 +164,7 @@ func (h *Host) enter() bool {
 // Signal the goroutine that owns the Host instead.
 func (h *Host) Close(ctx context.Context) error {
 	if reentry.Inside(ctx) {
-		return fmt.Errorf("hotscript: close: %w", reentrantClose{})
+		return fmt.Errorf("hotscript: close: %w", reentrant("a host function"))
 	}
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
@@ -164,6 +174,9 @@ func (h *Host) Close(ctx context.Context) error {
 		h.wg.Wait()
 		for _, s := range h.Scripts() {
 			s.drain(ctx)
+			if !slices.Contains(h.owned, h.engineFor(s.kind)) {
+				s.u.unload(ctx) // a runtime passed in Config outlives the Host, not its scripts
+			}
 		}
 		h.ev.close()
 		var errs []error

@@ -317,3 +317,100 @@ func TestCancelledReloadIsRejected(t *testing.T) {
 		})
 	}
 }
+
+// blockingMigration returns a MigrationFunc that, for the commit into version
+// to, signals entered and waits for release or for its context to end.
+func blockingMigration(to int) (mig MigrationFunc, entered chan struct{}, release chan struct{}) {
+	entered, release = make(chan struct{}, 1), make(chan struct{})
+	return func(ctx context.Context, m *Migration) error {
+		if m.To != to {
+			return nil
+		}
+		entered <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}, entered, release
+}
+
+func readyStaged(s *Script) func() bool {
+	return func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil }
+}
+
+// With SwapAtApply, a revert staged while an Apply commits another version of
+// the script goes back from the version that is live when it commits, instead
+// of being reported superseded by a request that does not exist.
+func TestRevertStagedDuringApply(t *testing.T) {
+	mig, entered, release := blockingMigration(3)
+	h, _ := newFakeHost(t, Config{Swap: SwapAtApply, Migration: mig})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	ctx := context.Background()
+	for _, code := range []string{"v2", "v3"} {
+		h.ReloadAsync(ctx, s, []byte(code))
+		waitFor(t, code+" staged", readyStaged(s))
+		if code == "v2" {
+			h.Apply(ctx)
+		}
+	}
+	applied := make(chan int)
+	go func() { applied <- h.Apply(ctx) }() // commits v3, held in its migration
+	<-entered
+	revert := make(chan error, 1)
+	go func() { revert <- h.Revert(ctx, s) }()
+	waitFor(t, "the revert staged", readyStaged(s)) // staged against history [1 2]
+	close(release)
+	if n := <-applied; n != 1 || s.Version() != 3 {
+		t.Fatalf("Apply committed %d, version %d; want 1, v3", n, s.Version())
+	}
+	for done := false; !done; { // the game loop: Apply until the revert resolves
+		h.Apply(ctx)
+		select {
+		case err := <-revert:
+			if err != nil {
+				t.Fatalf("Revert: %v, want it to go back from v3", err)
+			}
+			done = true
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if got := callInt(t, h, s, "version"); s.Version() != 2 || got != 2 {
+		t.Fatalf("after the revert: version %d, calls reach v%d; want v2", s.Version(), got)
+	}
+}
+
+// Close cancels a migration that an Apply is running, as it does one that a
+// reload's own goroutine runs, and waits for that Apply; the reload is
+// rejected with ErrClosed.
+func TestCloseCancelsApply(t *testing.T) {
+	mig, entered, _ := blockingMigration(2)
+	h, _ := newFakeHost(t, Config{Swap: SwapAtApply, Migration: mig})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	ctx := context.Background()
+	p := h.ReloadAsync(ctx, s, []byte("v2"))
+	waitFor(t, "v2 staged", readyStaged(s))
+	applied := make(chan int)
+	go func() { applied <- h.Apply(ctx) }()
+	<-entered
+	closed := make(chan error)
+	go func() { closed <- h.Close(ctx) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close waited for the migration instead of cancelling it")
+	}
+	select {
+	case <-p.Done(): // the Apply resolved it before Close returned
+	default:
+		t.Fatal("Close returned while the Apply was still committing")
+	}
+	if !errors.Is(p.Err(), ErrClosed) {
+		t.Errorf("reload: %v, want ErrClosed", p.Err())
+	}
+	if n := <-applied; n != 0 {
+		t.Errorf("Apply committed %d after Close, want 0", n)
+	}
+}

@@ -15,7 +15,9 @@ import (
 // during a reload. It runs inside the swap, while the script's callers wait, so keep
 // it short. If it returns an error or panics, or a call it makes traps or hits a
 // limit, the reload is rolled back: the old instance keeps running with exactly its
-// old state and the new one is discarded.
+// old state and the new one is discarded. (The rollback cannot undo what the
+// MigrationFunc's own calls into the old version changed, so it should only read
+// from it: get_state, not a function that changes it.)
 //
 // Two policies are provided: MigrateReset (the default) and MigrateExports. Write
 // your own to move state through an ECS world or to transform it between versions.
@@ -42,7 +44,8 @@ type instance interface {
 	exports() []Func
 }
 
-// CallOld calls fn on the version being replaced, the way Host.Call would.
+// CallOld calls fn on the version being replaced, the way Host.Call would. What
+// the call changes in the old version stays changed if the reload then fails.
 func (m *Migration) CallOld(ctx context.Context, fn string, args ...any) (json.RawMessage, error) {
 	return m.old.callJSON(ctx, fn, args)
 }

@@ -29,12 +29,34 @@ import (
 // Called from a host function of s itself with the context it received, Reload
 // fails with the engine's ErrReentrant (wasm.ErrReentrant, lua.ErrReentrant): its
 // commit would wait for the call that is running the host function, which waits
-// for Reload. ReloadAsync from there is fine, as long as nothing waits for it
-// before the call returns.
+// for Reload. So does a Reload from a MigrationFunc, with the context it was given,
+// of its own script (whose commit is the one running it) or, with SwapAtApply, of
+// any script (whose commit waits for an Apply, and this one is running).
+// ReloadAsync from there is fine, as long as nothing waits for it before the call
+// or the commit returns.
 func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
+	if err := h.waitsForItself(ctx, s, "reload"); err != nil {
+		return err
+	}
 	p := h.request(ctx, s, code, false)
 	<-p.Done()
 	return p.Err()
+}
+
+// committingKey is the context key under which commit passes the script it is
+// committing to migrations and self-checks.
+type committingKey struct{}
+
+// waitsForItself returns why a reload or revert (op) of s, asked with ctx and
+// waited for, could never finish: ctx comes from a migration of this Host, and
+// s is the script being committed or the commit runs in an Apply, which the
+// reload's commit would wait for. Else nil.
+func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
+	c, _ := ctx.Value(committingKey{}).(*Script)
+	if c == nil || c.h != h || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
+		return nil
+	}
+	return fmt.Errorf("hotscript: %s %s: %w", op, s.name, reentrant("a migration of "+c.name))
 }
 
 // ReloadAsync starts a reload like Reload and returns at once. The reload goes on
@@ -52,8 +74,12 @@ func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending
 // policy, and the live version is dropped from the history. A WASM version still in
 // the wasm runtime's compiled-code cache is back in well under a millisecond. It
 // returns an error matching ErrNoHistory when there is no earlier version, and obeys
-// the swap mode and the newest-wins rule like Reload. Safe for concurrent use.
+// the swap mode and the newest-wins rule like Reload, and is refused where Reload
+// is. Safe for concurrent use.
 func (h *Host) Revert(ctx context.Context, s *Script) error {
+	if err := h.waitsForItself(ctx, s, "revert"); err != nil {
+		return err
+	}
 	p := h.request(ctx, s, nil, true)
 	<-p.Done()
 	return p.Err()
@@ -90,12 +116,42 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		oldReady.st.discard(req.ctx)
 		s.finish(oldReady.req, Event{Kind: Superseded, To: oldReady.target}, ErrSuperseded)
 	}
-	if start {
-		go s.work() // owns the enter() above
-	} else {
-		h.wg.Done()
-	}
+	s.startWork(start)
 	return p
+}
+
+// startWork starts a worker for the script's queue if start, handing it the
+// h.enter() its caller made; else it releases that enter: the worker running
+// already will find the queue.
+func (s *Script) startWork(start bool) {
+	if start {
+		go s.work()
+	} else {
+		s.h.wg.Done()
+	}
+}
+
+// requeue stages req again, for a revert whose target moved while it was staged
+// (an Apply committed another version of the script meanwhile), unless a newer
+// request has taken its place.
+func (s *Script) requeue(it *stagedItem) {
+	it.st.discard(it.req.ctx)
+	if !s.h.enter() {
+		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrClosed)
+		return
+	}
+	s.mu.Lock()
+	if it.req.seq != s.latest {
+		s.mu.Unlock()
+		s.h.wg.Done()
+		s.finish(it.req, Event{Kind: Superseded, To: it.target, CompileTime: it.compile}, ErrSuperseded)
+		return
+	}
+	s.queued = it.req
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	s.startWork(start)
 }
 
 // work processes the script's requests one at a time until none is queued.
@@ -182,22 +238,38 @@ func (s *Script) settle(it *stagedItem) {
 	}
 }
 
-// commit swaps it in and reports whether it was committed. ctx bounds migration.
+// commit swaps it in and reports whether it was committed. ctx, the request's
+// own or Apply's, bounds migration.
 func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
+	if ctx != it.req.ctx { // Apply's: the request's caller and Close must still reach the migration
+		merged, cancel := context.WithCancelCause(ctx)
+		stop := context.AfterFunc(it.req.ctx, func() { cancel(context.Cause(it.req.ctx)) })
+		defer func() {
+			stop()
+			cancel(nil)
+		}()
+		ctx = merged
+	}
+	ctx = context.WithValue(ctx, committingKey{}, s)
 	s.swapMu.Lock()
 	defer s.swapMu.Unlock()
 	s.mu.Lock()
 	from := s.hist.live().n
 	to := s.hist.next
 	stale := it.req.seq != s.latest
+	moved := false
 	if it.req.revert {
 		prev, ok := s.hist.previous()
 		to = it.target
-		stale = stale || !ok || prev.n != it.target // history moved while staging
+		moved = !ok || prev.n != it.target // an Apply committed another version while this staged
 	}
 	s.mu.Unlock()
 	if stale {
 		s.supersede(it)
+		return false
+	}
+	if moved {
+		s.requeue(it)
 		return false
 	}
 	next := it.st.iface()

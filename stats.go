@@ -43,8 +43,12 @@ func (c *counters) callTime() time.Duration {
 }
 
 // Stats returns s's counters. Counters are read one by one while calls go on, so
-// they need not be mutually consistent to the call. Safe for concurrent use.
+// they need not be mutually consistent to the call. A nil Script, or one of another
+// Host, has zero Stats. Safe for concurrent use.
 func (h *Host) Stats(s *Script) Stats {
+	if s == nil || s.h != h {
+		return Stats{}
+	}
 	s.mu.Lock()
 	versions := s.hist.versions()
 	s.mu.Unlock()

@@ -13,6 +13,7 @@ import (
 	"github.com/hotscript/hotscript/ecs"
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/hostguest"
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -146,6 +147,78 @@ func TestWASMMigrationPolicies(t *testing.T) {
 	}
 }
 
+// A MigrationFunc runs while its script's callers wait: what it asks of that
+// script through the Host with its context (a call, a reload or revert waited
+// for, Close) fails at once with ErrReentrant, the reload rolls back and the
+// old version keeps its state; Apply from it does nothing. Calling and
+// reloading another script works, except a Reload waited for under
+// SwapAtApply, which would wait for the Apply running the migration.
+func TestMigrationCallsBack(t *testing.T) {
+	ctx := context.Background()
+	var h *Host
+	var s, other *Script
+	for name, tt := range map[string]struct {
+		swap   SwapMode
+		reject bool
+		do     func(ctx context.Context) error
+	}{
+		"Call": {do: func(ctx context.Context) error {
+			_, err := h.Call(ctx, s, "get_counter")
+			return err
+		}, reject: true},
+		"Reload":          {do: func(ctx context.Context) error { return h.Reload(ctx, s, guest.Bytes("counter_v1")) }, reject: true},
+		"Revert":          {do: func(ctx context.Context) error { return h.Revert(ctx, s) }, reject: true},
+		"Close":           {do: func(ctx context.Context) error { return h.Close(ctx) }, reject: true},
+		"Reload at Apply": {swap: SwapAtApply, do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) }, reject: true},
+		"Apply": {swap: SwapAtApply, do: func(ctx context.Context) error {
+			h.ReloadAsync(ctx, s, guest.Bytes("counter_v1")) // staged while s commits
+			for !readyStaged(s)() {
+				time.Sleep(time.Millisecond)
+			}
+			if n := h.Apply(ctx); n != 0 {
+				return fmt.Errorf("Apply from a migration committed %d", n)
+			}
+			return nil
+		}},
+		"Call other":   {do: func(ctx context.Context) error { _, err := h.Call(ctx, other, "get_counter"); return err }},
+		"Reload other": {do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var inner error
+			h = newTestHost(t, Config{Swap: tt.swap, Migration: func(ctx context.Context, m *Migration) error {
+				inner = tt.do(ctx)
+				return inner
+			}})
+			s = mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
+			other = mustLoad(t, h, "other.wasm", guest.Bytes("counter_v1"), &ScriptOptions{Migration: MigrateReset})
+			call(t, h, s, "increment")
+			p := h.ReloadAsync(ctx, s, guest.Bytes("counter_v2"))
+			err := testtool.Returns(t, "a reload whose migration calls back", func() error {
+				for {
+					h.Apply(ctx)
+					select {
+					case <-p.Done():
+						return p.Err()
+					case <-time.After(time.Millisecond):
+					}
+				}
+			})
+			if !tt.reject {
+				if inner != nil || err != nil {
+					t.Fatalf("from the migration: %v; reload: %v; want both to work", inner, err)
+				}
+				return
+			}
+			if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, ErrMigration) {
+				t.Fatalf("from the migration: %v; reload: %v; want ErrReentrant, then ErrMigration", inner, err)
+			}
+			if got := call(t, h, s, "get_counter"); got != "1" || s.Version() != 1 {
+				t.Fatalf("after the rollback: v%d, counter %s; want v1 with its counter 1", s.Version(), got)
+			}
+		})
+	}
+}
+
 func TestWASMRevert(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{Migration: MigrateExports})
@@ -229,6 +302,9 @@ func TestWASMStats(t *testing.T) {
 	st := h.Stats(s)
 	if st.Calls != 6 || st.Errors != 1 || st.CallTime <= 0 || st.Version != 1 || st.Versions != 1 {
 		t.Errorf("stats %+v", st)
+	}
+	if st := h.Stats(nil); st != (Stats{}) {
+		t.Errorf("stats of a nil script %+v, want zero", st)
 	}
 }
 
