@@ -92,8 +92,9 @@ func (c *copier) carry(from, to *glua.LTable) []string {
 }
 
 // snapshot records the contents and metatables of every table reachable from a
-// module, so that what an on_save hook changes in them can be undone if the reload
-// then fails. Changes to globals and upvalues are not recorded.
+// module and from its script's globals, so that what an on_save hook changes in
+// them can be undone if the reload then fails. Changes to upvalues (a closure's
+// local variables) cannot be recorded.
 type snapshot map[*glua.LTable]tableRecord
 
 type tableRecord struct {
@@ -101,11 +102,11 @@ type tableRecord struct {
 	meta         glua.LValue
 }
 
-// takeSnapshot records every table reachable from t, through a list of tables
-// to visit rather than recursion, for the reason copier gives.
-func takeSnapshot(t *glua.LTable) snapshot {
+// takeSnapshot records every table reachable from roots, through a list of
+// tables to visit rather than recursion, for the reason copier gives.
+func takeSnapshot(roots ...*glua.LTable) snapshot {
 	s := snapshot{}
-	todo := []*glua.LTable{t}
+	todo := roots
 	for len(todo) > 0 {
 		t := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]

@@ -98,7 +98,9 @@
 // steps 4 and 5: it can call the new version, state in place, and refuse it. If
 // anything fails, the old version stays live with exactly its state: nothing the
 // failed chunk did reaches it, and what on_save changed in tables reachable from
-// the module is undone.
+// the module or from the script's globals is undone. (What it changed in a
+// closure's local variables cannot be: on_save should only read the state it
+// returns.)
 //
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function

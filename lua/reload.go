@@ -84,8 +84,9 @@ func (st *Staged) Functions() []string {
 //     old on_save() runs, then the new on_restore(saved) with a copy of its result;
 //  3. the new version replaces the old, whose LState is closed.
 //
-// If a hook fails or hits a limit, the old version stays live with its module as it
-// was (what on_save changed in tables reachable from the module is undone) and
+// If a hook fails or hits a limit, the old version stays live with its state as it
+// was (what on_save changed in tables reachable from the module or the globals is
+// undone; changes to a closure's local variables cannot be) and
 // Commit returns an *Error naming the hook. Either way the Staged is spent.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return st.CommitCheck(ctx, nil)
@@ -223,7 +224,7 @@ func hooks(ctx context.Context, name string, ov, nv *version, c *copier, rep *Re
 	var saved glua.LValue = glua.LNil
 	var snap snapshot
 	if hasSave {
-		snap = takeSnapshot(ov.module)
+		snap = takeSnapshot(ov.module, ov.L.G.Global)
 		ov.L.Push(save)
 		if err := ov.pcall(ctx, 0, 1); err != nil {
 			snap.restore()

@@ -277,17 +277,19 @@ func TestFailedReloadKeepsOldVersion(t *testing.T) {
 	}
 }
 
-// TestFailedHookRollsBack checks that what on_save changed in the old module is
-// undone when on_restore then fails.
+// TestFailedHookRollsBack checks that what on_save changed in the old module
+// and in the script's globals is undone when on_restore then fails.
 func TestFailedHookRollsBack(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "s.lua", `
 local M = { items = {1, 2, 3}, pos = { x = 1 } }
+config = { speed = 2 }
 function M.on_save()
   M.items = nil; M.pos.x = 99; M.pos.y = 5; setmetatable(M.pos, {})
+  config.speed = 0; config = nil; saved = true
   return 1
 end
-function M.dump() return M.items, M.pos, getmetatable(M.pos) == nil end
+function M.dump() return M.items, M.pos, getmetatable(M.pos) == nil, config, saved == nil end
 return M`)
 	before := call(t, rt, id, "dump")
 	err := rt.ReloadScript(context.Background(), id, []byte(`
