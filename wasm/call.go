@@ -33,6 +33,9 @@ import (
 //     exported alloc(len i32) i32, and passes (ptr, len); after the call it calls
 //     free(ptr, len i32) if the guest exports it, so the guest must copy what it
 //     keeps. CallJSON(ctx, id, "set_state", map[string]any{"counter": 3}).
+//     If alloc or free fails, the call fails, with an error that says which
+//     ("wasm: call enemy.wasm take: trap: alloc: unreachable"); a free that
+//     fails after the function returned comes with the function's result.
 //
 // Results convert by the function's result types:
 //
@@ -135,14 +138,25 @@ func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.Raw
 	}
 	if inst.free != nil {
 		inst.aux[0], inst.aux[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
-		if ferr := inst.invoke(ctx, inst.free, inst.aux[:]); err == nil {
-			err = ferr
+		if ferr := inst.invokeFor(ctx, e, inst.free, inst.aux[:]); ferr != nil && err == nil {
+			return out, inst.finish(e, ferr) // e ran: say so with its result
 		}
 	}
 	if err = inst.finish(e, err); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// invokeFor runs h, alloc or free, for a call of e: a failure of h is one of
+// the call, saying that h failed.
+func (inst *instance) invokeFor(ctx context.Context, e, h *export, stack []uint64) error {
+	err := inst.invoke(ctx, h, stack)
+	if err != nil {
+		werr := err.(*Error) // as invoke's errors all are
+		werr.Func, werr.Err = e.sig.info.Name, fmt.Errorf("%s: %w", h.sig.info.Name, werr.Err)
+	}
+	return err
 }
 
 // finish ends the limits of a call that returned err: a metered call counts its

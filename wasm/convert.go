@@ -336,7 +336,7 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 		return 0, 0, inst.errorf(e, ErrJSON, "a %d-byte document does not fit in 32-bit memory", len(doc))
 	}
 	inst.aux[0] = api.EncodeU32(uint32(len(doc)))
-	if err := inst.invoke(ctx, inst.alloc, inst.aux[:1]); err != nil {
+	if err := inst.invokeFor(ctx, e, inst.alloc, inst.aux[:1]); err != nil {
 		return 0, 0, err
 	}
 	ptr = api.DecodeU32(inst.aux[0])

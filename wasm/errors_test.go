@@ -92,3 +92,41 @@ func TestClosedScript(t *testing.T) {
 		})
 	}
 }
+
+// When the alloc or free of a JSON argument fails, the error is the call's:
+// it names the function called and says which of the two failed, and a
+// failing free still returns the call's result.
+func TestDocHelperErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		lim    wasm.Limits
+		mode   int
+		result string // returned with the error
+		want   []error
+		text   string
+	}{
+		{"alloc traps", wasm.Limits{}, 1, "", []error{wasm.ErrTrap}, "wasm: call doc_helpers take: trap: alloc: "},
+		{"alloc over budget", wasm.Limits{MaxInstructions: 10_000}, 3, "", []error{wasm.ErrInstructionLimit, wasm.ErrLimit}, "wasm: call doc_helpers take: instruction limit exceeded: alloc: used"},
+		{"free traps", wasm.Limits{}, 2, "7", []error{wasm.ErrTrap}, "wasm: call doc_helpers take: trap: free: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, tt.lim)
+			id := load(t, rt, "doc_helpers", nil)
+			call(t, rt, id, "fail", tt.mode)
+			out, err := rt.CallJSON(ctx, id, "take", map[string]int{"a": 1})
+			wantErr(t, err, tt.want, tt.text)
+			var werr *wasm.Error
+			if !errors.As(err, &werr) || werr.Func != "take" {
+				t.Errorf("error %v names the function %q, want take", err, werr.Func)
+			}
+			if string(out) != tt.result {
+				t.Errorf("result = %q, want %q", out, tt.result)
+			}
+			call(t, rt, id, "fail", 0)
+			if got := call(t, rt, id, "take", map[string]int{"a": 1}); got != "7" {
+				t.Errorf("take after the failure = %s, want 7", got)
+			}
+		})
+	}
+}

@@ -21,6 +21,7 @@
 //	host_calls                          calls host.wait(ms) in a loop and in a straight line: limits around host calls
 //	simd                                v128 parameters and results, two stack values each
 //	trace                               traps in a function that is not exported, called by one that is
+//	doc_helpers                         alloc and free that trap or loop on request, and take(ptr, len)
 //	tables                              two tables without a maximum, grown on request
 package guest
 
