@@ -23,12 +23,16 @@ local M = {}
 function M.add(a, b) return a + b end
 function M.sum(n) local s = 0 for i = 1, n do s = s + i end return s end
 function M.concat(n) local s for i = 1, n do s = "item " .. i .. ": " .. (i * 2) end return #s end
+function M.hostcalls(n) for i = 1, n do host.nop(i) end return n end
 return M`
 
 // rawState is a plain gopher-lua state with the benchmark module, as a program
 // embedding gopher-lua directly would have it.
 func rawState(b *testing.B) (*glua.LState, *glua.LTable) {
 	L := glua.NewState()
+	host := L.NewTable()
+	host.RawSetString("nop", L.NewFunction(func(*glua.LState) int { return 0 }))
+	L.SetGlobal("host", host)
 	if err := L.DoString(benchSrc); err != nil {
 		b.Fatal(err)
 	}
@@ -60,6 +64,9 @@ func benchRuntimeConfig(b *testing.B, cfg lua.Config) (*lua.Runtime, lua.ScriptI
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { rt.Close(context.Background()) })
+	if err := rt.Define("host", "nop", func(context.Context, *lua.Call) ([]any, error) { return nil, nil }); err != nil {
+		b.Fatal(err)
+	}
 	id, err := rt.LoadScript(context.Background(), "bench.lua", []byte(benchSrc))
 	if err != nil {
 		b.Fatal(err)
@@ -198,6 +205,29 @@ func BenchmarkSumLoop(b *testing.B) {
 		}
 	})
 	b.Run("paired", func(b *testing.B) { benchpair.Run(b, 1, raw(b), ours(b)) })
+}
+
+// BenchmarkHostCall calls a host function that does nothing 100 times from a
+// Lua loop: raw, a gopher-lua Go function; ours, a HostFunc, whose arguments are
+// converted to Go values, without and with limits (with a time limit, each host
+// call ends with a check of the clock).
+func BenchmarkHostCall(b *testing.B) {
+	raw := func(b *testing.B) func() { return rawCall(b, "hostcalls", glua.LNumber(100)) }
+	for _, lim := range []struct {
+		name   string
+		limits lua.Limits
+	}{{"", lua.Limits{}}, {"-limits", limited}} {
+		ours := func(b *testing.B) func() {
+			rt, id := benchRuntime(b, lim.limits)
+			f, _ := rt.Func(id, "hostcalls")
+			return func() {
+				if _, err := f.Call(context.Background(), 100); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run("paired"+lim.name, func(b *testing.B) { benchpair.Run(b, 16, raw(b), ours(b)) })
+	}
 }
 
 // BenchmarkConcat measures the price of routing .. through the capped concat: 100

@@ -108,6 +108,12 @@ func hostFunction(qualified, script string, fn HostFunc, b *budget) glua.LGFunct
 		if err != nil {
 			L.RaiseError("%s: %v", qualified, err)
 		}
+		// The function's time counts: a call that it took past its deadline, or
+		// whose context ended meanwhile, stops now rather than at the next check,
+		// up to 1,024 instructions (and any number of host calls) later.
+		if (b.limits.MaxExecutionTime > 0 || b.ctxDone != nil) && b.check() != nil {
+			L.RaiseError("%s", b.Err().Error())
+		}
 		for i, r := range results {
 			lv, err := toLua(L, r)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,6 +102,44 @@ func TestTimeoutOverrun(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	t.Logf("stopped %v after a %v deadline", time.Since(start)-limit, limit)
+}
+
+// Time spent in host functions counts: a call that a host function takes past
+// its deadline, or whose context ends during one, stops when that host function
+// returns, not 1,024 instructions later (which a loop of host calls may never
+// reach).
+func TestHostTimeCounts(t *testing.T) {
+	const nap = 20 * time.Millisecond
+	// napper loads a script whose run(n) calls host.nap n times; each nap
+	// sleeps, and the third one runs during cancels.
+	napper := func(limits lua.Limits, during func()) (rt *lua.Runtime, id lua.ScriptID, naps *atomic.Int64) {
+		rt = newRuntime(t, lua.Config{Limits: limits})
+		naps = new(atomic.Int64)
+		err := rt.Define("host", "nap", func(context.Context, *lua.Call) ([]any, error) {
+			if naps.Add(1) == 3 && during != nil {
+				during()
+			}
+			time.Sleep(nap)
+			return nil, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rt, load(t, rt, "nap.lua", `return { run = function(n) for i = 1, n do host.nap() end return n end }`), naps
+	}
+
+	// 20 naps would take 400 ms; a 30 ms deadline passes during the second.
+	rt, id, naps := napper(lua.Limits{MaxExecutionTime: 30 * time.Millisecond}, nil)
+	_, err := rt.CallJSON(context.Background(), id, "run", 20)
+	if n := naps.Load(); !errors.Is(err, lua.ErrTimeout) || n > 2 {
+		t.Errorf("20 naps under a 30 ms limit: %v after %d naps, want ErrTimeout after 2 (1 on a slow machine)", err, n)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	rt, id, naps = napper(lua.Limits{}, cancel)
+	if _, err := rt.CallJSON(ctx, id, "run", 20); !errors.Is(err, context.Canceled) || naps.Load() != 3 {
+		t.Errorf("a context cancelled in the third nap: %v after %d naps, want context.Canceled after 3", err, naps.Load())
+	}
 }
 
 func TestLimitsLeaveOtherScriptsAlone(t *testing.T) {
