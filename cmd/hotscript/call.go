@@ -35,6 +35,9 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 	if len(args) < 2 {
 		return usageError("needs a FILE and a FUNC")
 	}
+	if err := limits.check(); err != nil {
+		return err
+	}
 	file, fn := args[0], args[1]
 	values := make([]any, 0, len(args)-2)
 	for _, a := range args[2:] {

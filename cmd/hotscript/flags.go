@@ -34,6 +34,15 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit)")
 }
 
+// check returns a usage error for a limit no engine can apply: a negative
+// --max-time. (--max-instructions and --max-memory do not parse negative values.)
+func (l *limitFlags) check() error {
+	if l.time < 0 {
+		return usageError("--max-time must not be negative (0 turns the limit off)")
+	}
+	return nil
+}
+
 // host converts the flags to the host's Limits.
 func (l *limitFlags) host() hotscript.Limits {
 	return hotscript.Limits{

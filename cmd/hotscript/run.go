@@ -72,6 +72,9 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	if f.tps <= 0 || f.tps > maxTPS || f.frames < 0 || f.dur < 0 {
 		return usageError("--tps must be 1 to %d, --frames and --for not negative", maxTPS)
 	}
+	if err := f.limits.check(); err != nil {
+		return err
+	}
 	dir := args[0]
 	if fi, err := os.Stat(dir); err != nil {
 		return err
