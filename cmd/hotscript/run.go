@@ -152,13 +152,16 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			missing[ext] = tool
 		}
 	}
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	// Through os.DirFS, a symbolic link given as dir is followed, as the watcher
+	// follows it; links below it are not.
+	err = fs.WalkDir(os.DirFS(dir), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
+		path := filepath.Join(dir, filepath.FromSlash(rel))
 		if d.IsDir() {
-			if path != dir && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
+			if rel != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
 			}
 			return nil
 		}

@@ -264,3 +264,20 @@ func TestRunCSource(t *testing.T) {
 		t.Errorf("rejected line does not name x.c:3 and the running version: %s", line)
 	}
 }
+
+// TestRunSymlinkedDir: DIR given as a symbolic link to a directory loads the
+// scripts in it, as the directory itself does.
+func TestRunSymlinkedDir(t *testing.T) {
+	real := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	link := filepath.Join(t.TempDir(), "scripts")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "run", "--tps", "500", "--frames", "5", link)
+	if r.code != exitOK || !regexp.MustCompile(`enemy\.lua +v1 +loaded`).MatchString(r.stdout) {
+		t.Errorf("exit %d, enemy.lua not loaded through the link:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if row := summaryRow(t, r.stdout, "enemy.lua"); row[2] != "5" {
+		t.Errorf("enemy.lua summary %v, want 5 calls", row)
+	}
+}
