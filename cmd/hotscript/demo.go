@@ -5,8 +5,6 @@ import (
 	"embed"
 	"flag"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -72,7 +70,7 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(ctx)
 	defer stop()
 
 	world := ecs.NewWorld()

@@ -17,6 +17,8 @@
 // Everything goes through run(args, stdout, stderr), which returns the exit code: 0 on
 // success, 1 when the work failed (a script error, a trap, a limit), 2 for a usage error
 // (unknown command, bad flag, wrong arguments). Tests drive the command the same way.
+// The first Ctrl-C (or SIGTERM) stops run and demo cleanly, exit code 0; a second one
+// ends the process at once with 130, as shells report a process Ctrl-C killed.
 //
 // Output is written for people: aligned columns, short lines, errors with file:line
 // first, and colour only when stdout is a terminal and NO_COLOR is unset.
@@ -39,6 +41,9 @@ const (
 	exitOK    = 0
 	exitFail  = 1
 	exitUsage = 2
+	// exitInterrupted: a second interrupt ended a command that had not stopped
+	// after the first (see interruptContext); 128 + SIGINT.
+	exitInterrupted = 130
 )
 
 // errUsage marks an error in how the command was invoked; run prints the command's usage

@@ -13,6 +13,18 @@ import (
 	"github.com/hotscript/hotscript/internal/testtool"
 )
 
+// mainEnv set to 1 makes the test binary run the command (main, with the binary's
+// arguments) instead of the tests, so that a test can run it as a process of its own
+// and send it signals.
+const mainEnv = "HOTSCRIPT_TEST_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
 // result is what one invocation of the command produced.
 type result struct {
 	code           int

@@ -8,11 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -50,7 +48,9 @@ version keeps running. A WASM script that exports get_state and set_state has it
 state moved to the new version; other WASM scripts start afresh. Lua scripts keep
 their fields.
 
-Stops after --frames frames, after --for, or on Ctrl-C, with a summary.`,
+Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary.
+A second Ctrl-C ends it at once, with exit code 130, even while a script's call
+without a time limit (--max-time 0) is running.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			f := &runFlags{}
 			fs.IntVar(&f.tps, "tps", 60, "run `N` frames a second")
@@ -81,7 +81,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	} else if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(ctx)
 	defer stop()
 
 	world := ecs.NewWorld()
@@ -133,7 +133,6 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		until = start.Add(f.dur)
 	}
 	why := sc.run(ctx, time.Second/time.Duration(f.tps), f.frames, until, nil)
-	stop()          // a second Ctrl-C while shutting down ends the process
 	sc.deliver(nil) // what came after the last frame
 	if !f.quiet {
 		writeSummary(e, out, h, sc, why, time.Since(start))
