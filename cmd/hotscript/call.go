@@ -47,6 +47,9 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 		}
 		values = append(values, v)
 	}
+	if err := checkRegular(file); err != nil {
+		return err
+	}
 	var logMu sync.Mutex
 	h, closeHost, err := newHost(ctx, hotscript.Config{Limits: limits.host()}, func(script, msg string) {
 		logMu.Lock()

@@ -38,6 +38,9 @@ exits 1.`,
 }
 
 func inspectMain(ctx context.Context, e *env, file string) error {
+	if err := checkRegular(file); err != nil {
+		return err
+	}
 	code, err := os.ReadFile(file)
 	if err != nil {
 		return err

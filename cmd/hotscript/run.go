@@ -167,7 +167,16 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 		if strings.HasPrefix(d.Name(), ".") {
 			return nil
 		}
-		switch filepath.Ext(path) {
+		ext := filepath.Ext(path)
+		if !slices.Contains([]string{".wasm", ".lua", ".wat", ".c"}, ext) {
+			return nil
+		}
+		var perr *fs.PathError
+		if err := checkRegular(path); errors.As(err, &perr) {
+			skipped = append(skipped, path+": not loaded: "+perr.Err.Error())
+			return nil
+		}
+		switch ext {
 		case ".wasm", ".lua":
 			files = append(files, path)
 		case ".wat", ".c":
@@ -175,8 +184,8 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			switch {
 			case exists(twin):
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
-			case missing[filepath.Ext(path)] != "":
-				skipped = append(skipped, path+": not loaded: "+missing[filepath.Ext(path)]+" is not on PATH")
+			case missing[ext] != "":
+				skipped = append(skipped, path+": not loaded: "+missing[ext]+" is not on PATH")
 			default:
 				files = append(files, path)
 			}
@@ -205,6 +214,23 @@ func loadFile(ctx context.Context, h *hotscript.Host, out *printer, path string)
 		return nil, err
 	}
 	return h.LoadBytes(ctx, name, code, nil)
+}
+
+// errNotRegular is the error for a script path that holds a named pipe, a device
+// or a directory: reading it could block for good, or fail.
+var errNotRegular = errors.New("not a regular file")
+
+// checkRegular returns a *fs.PathError unless path is a regular file, or a symbolic
+// link to one (the watcher takes the same files).
+func checkRegular(path string) error {
+	info, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return err
+	case !info.Mode().IsRegular():
+		return &fs.PathError{Op: "load", Path: path, Err: errNotRegular}
+	}
+	return nil
 }
 
 func exists(path string) bool {

@@ -5,9 +5,13 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotscript/hotscript/internal/testtool"
 )
 
 // TestSecondInterruptEnds: while run is stuck in a call that no context reaches (a
@@ -53,6 +57,38 @@ func TestSecondInterruptEnds(t *testing.T) {
 				case <-deadline:
 					t.Fatalf("still running after 10 s of %v every 100 ms; output:\n%s", sig, out)
 				}
+			}
+		})
+	}
+}
+
+// TestNamedPipeIsNotAScript: a named pipe with a script's name is not read (reading
+// it blocks until something writes to it): run skips it with a note, call and
+// inspect refuse it.
+func TestNamedPipeIsNotAScript(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	pipe := filepath.Join(dir, "pipe.lua")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--frames", "5", "--tps", "500", dir}, exitOK, "pipe.lua: not loaded: not a regular file"},
+		{[]string{"call", pipe, "update", "1"}, exitFail, "error: " + pipe + ": not a regular file"},
+		{[]string{"inspect", pipe}, exitFail, "error: " + pipe + ": not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			var r result
+			testtool.Returns(t, "hotscript "+tt.args[0], func() error {
+				r = runCmd(t, tt.args...)
+				return nil
+			})
+			if r.code != tt.code || !strings.Contains(r.stdout+r.stderr, tt.want) {
+				t.Errorf("exit %d, want %d with %q; output:\n%s%s", r.code, tt.code, tt.want, r.stdout, r.stderr)
 			}
 		})
 	}
