@@ -50,7 +50,7 @@ import (
 //     host functions counts, but a host function is not interrupted, and
 //     neither is wazero growing its call stack in deep recursion (copying up to
 //     hundreds of MiB), which can overrun the deadline by milliseconds. Reading
-//     the clock costs a time-limited script about 50 ns per host function
+//     the clock costs a time-limited script 50 to 100 ns per host function
 //     call.
 //
 // A CallJSON with a JSON argument counts alloc, the call and free together as
