@@ -28,10 +28,22 @@ const (
 	Superseded
 	// Removed: a watched script's file was deleted; the last version keeps running.
 	Removed
+	// WatchError: a problem of a directory under Host.Watch rather than of one
+	// script. Script is the directory as given to Watch; Err says what:
+	// watch.ErrDirRemoved (the directory is gone; Watch watches it again once it
+	// is back, and says so with WatchResumed), watch.ErrIncomplete (directories
+	// under it cannot be watched), watch.ErrOverflow (notifications were lost and
+	// the directory rescanned).
+	WatchError
+	// WatchResumed: a watched directory that was removed is back and watched
+	// again, and the scripts it holds are loaded or reloaded. Script is the
+	// directory as given to Watch.
+	WatchResumed
 )
 
 var kindNames = [...]string{Loaded: "loaded", Committed: "committed", Rejected: "rejected",
-	Reverted: "reverted", Superseded: "superseded", Removed: "removed"}
+	Reverted: "reverted", Superseded: "superseded", Removed: "removed",
+	WatchError: "watch error", WatchResumed: "watch resumed"}
 
 // String returns the kind's lower-case name ("committed").
 func (k EventKind) String() string {
@@ -41,10 +53,12 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("EventKind(%d)", int(k))
 }
 
-// Event reports one load, reload, revert or file removal. Events are delivered on the
-// channel returned by Host.Events.
+// Event reports one load, reload, revert or file removal, or a change in the state
+// of a watched directory. Events are delivered on the channel returned by
+// Host.Events.
 type Event struct {
-	// Script is the script's name.
+	// Script is the script's name (for WatchError and WatchResumed, the
+	// directory's).
 	Script string
 	// Kind says what happened.
 	Kind EventKind
@@ -76,6 +90,8 @@ type Event struct {
 func (e Event) String() string {
 	var b strings.Builder
 	switch {
+	case e.Kind == WatchError || e.Kind == WatchResumed:
+		fmt.Fprintf(&b, "%s: %s", e.Script, e.Kind)
 	case e.Kind == Loaded || e.Kind == Removed:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
 	case e.From == 0 && e.To == 0:
@@ -133,7 +149,7 @@ func (e *events) close() {
 func (e *events) logEvent(ev Event) {
 	level := slog.LevelInfo
 	switch ev.Kind {
-	case Rejected, Removed:
+	case Rejected, Removed, WatchError:
 		level = slog.LevelWarn
 	case Superseded:
 		level = slog.LevelDebug

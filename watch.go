@@ -2,8 +2,10 @@ package hotscript
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/hotscript/hotscript/watch"
 )
@@ -28,8 +30,15 @@ import (
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
 //     not loaded.
+//   - What concerns the directory rather than one script is a WatchError event:
+//     subdirectories that cannot be watched (the rest is), lost notifications.
+//     When dir itself is removed (a WatchError wrapping watch.ErrDirRemoved), its
+//     scripts keep running (each has a Removed event), and Watch looks for dir
+//     every half second; once it is back, a WatchResumed event says so, and the
+//     scripts in it are loaded or reloaded as if saved.
 //
-// Safe for concurrent use; a Host may watch several directories.
+// Watch fails only if dir itself cannot be watched. Safe for concurrent use; a
+// Host may watch several directories.
 func (h *Host) Watch(ctx context.Context, dir string) error {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
@@ -42,18 +51,25 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
 	}
-	if err := w.Add(absDir); err != nil {
+	addErr := w.Add(absDir)
+	if addErr != nil && !errors.Is(addErr, watch.ErrIncomplete) {
 		_ = w.Close(ctx)
-		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+		return fmt.Errorf("hotscript: watch %s: %w", dir, addErr)
 	}
 	if !h.enter() {
 		_ = w.Close(ctx)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, ErrClosed)
 	}
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
+	if addErr != nil {
+		wd.watchError(addErr)
+	}
 	go func() {
 		defer h.wg.Done()
 		defer w.Close(context.WithoutCancel(ctx))
+		rewatch := time.NewTicker(rewatchInterval)
+		rewatch.Stop() // runs while dir is gone
+		defer rewatch.Stop()
 		for {
 			select {
 			case ev, ok := <-w.Events():
@@ -61,6 +77,18 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 					return
 				}
 				wd.handle(ctx, ev)
+			case err, ok := <-w.Errors():
+				if !ok {
+					return
+				}
+				wd.watchError(err)
+				if errors.Is(err, watch.ErrDirRemoved) {
+					rewatch.Reset(rewatchInterval)
+				}
+			case <-rewatch.C:
+				if wd.rewatch(w) {
+					rewatch.Stop()
+				}
 			case <-ctx.Done():
 				return
 			case <-h.base.Done():
@@ -70,6 +98,10 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}()
 	return nil
 }
+
+// rewatchInterval is how often Watch looks for a watched directory that was
+// removed, to watch it again once it is back.
+const rewatchInterval = 500 * time.Millisecond
 
 type watchedDir struct {
 	h        *Host
@@ -92,6 +124,27 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 	default:
 		wd.load(ctx, ev)
 	}
+}
+
+// watchError reports an error of the watcher, which concerns the directory rather
+// than one script; the event names the directory, and the watcher's errors name the
+// paths they concern.
+func (wd *watchedDir) watchError(err error) {
+	wd.h.ev.emit(Event{Script: wd.dir, Kind: WatchError, Err: err})
+}
+
+// rewatch watches the directory again if it is back, and reports whether it is.
+// The watcher then reports every file in it, so each is loaded or reloaded.
+func (wd *watchedDir) rewatch(w *watch.Watcher) bool {
+	err := w.Add(wd.abs)
+	if err != nil && !errors.Is(err, watch.ErrIncomplete) {
+		return false
+	}
+	wd.h.ev.emit(Event{Script: wd.dir, Kind: WatchResumed})
+	if err != nil {
+		wd.watchError(err)
+	}
+	return true
 }
 
 // find returns the loaded script whose file is path: the script loaded from it, or

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hotscript/hotscript/watch"
 )
 
 // nextEvent waits for the next event matching want, skipping others.
@@ -130,5 +132,59 @@ func TestWatchFake(t *testing.T) {
 			}
 			st.check(t, nextEvent(t, h, st.event))
 		})
+	}
+}
+
+// TestWatchDirRemoved: removing the watched directory is a WatchError and leaves the
+// scripts running; once the directory is back, a WatchResumed event says so and
+// what is saved there is reloaded or loaded.
+func TestWatchDirRemoved(t *testing.T) {
+	h, _ := newFakeHost(t, Config{})
+	dir := filepath.Join(t.TempDir(), "scripts")
+	a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.lua")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(context.Background(), a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchError })
+	if ev.Script != dir || !errors.Is(ev.Err, watch.ErrDirRemoved) {
+		t.Errorf("event %v, want a WatchError for %s wrapping ErrDirRemoved", ev, dir)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Removed && ev.Script == a })
+
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for file, code := range map[string]string{a: "v2", b: "v3"} {
+		if err := os.WriteFile(file, []byte(code), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed }); ev.Script != dir {
+		t.Errorf("event %v, want WatchResumed for %s", ev, dir)
+	}
+	committed, loaded := false, false
+	for !committed || !loaded {
+		ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed || ev.Kind == Loaded })
+		committed = committed || ev.Kind == Committed && ev.Script == a
+		loaded = loaded || ev.Kind == Loaded && ev.Script == b
+	}
+	if callInt(t, h, s, "version") != 2 || callInt(t, h, mustScript(t, h, b), "version") != 3 {
+		t.Error("the scripts saved in the directory that came back do not answer with their new versions")
 	}
 }

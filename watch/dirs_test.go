@@ -91,7 +91,8 @@ func TestRemovedSubdirectoryIsWatchedWhenBack(t *testing.T) {
 }
 
 // TestRootRemoved checks that removing a directory given to Add reports its files
-// Removed and the directory on Errors.
+// Removed and the directory on Errors, and that adding it again once it is back
+// reports what it holds then and watches it as before.
 func TestRootRemoved(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"a.lua": "a", "mods/b.lua": "b"})
@@ -103,6 +104,16 @@ func TestRootRemoved(t *testing.T) {
 		t.Fatalf("error = %v, want ErrDirRemoved", err)
 	}
 	h.quiet()
+
+	h.write("a.lua", "a")
+	h.write("mods/c.lua", "c")
+	if err := h.w.Add(h.dir); err != nil {
+		t.Fatal(err)
+	}
+	h.expectSet(want{"a.lua", Changed, "a"}, want{"mods/c.lua", Changed, "c"})
+	h.quiet()
+	h.write("a.lua", "a2")
+	h.expect(want{"a.lua", Changed, "a2"})
 }
 
 // TestCreatedAndDeletedWithinDebounce checks that a file nobody saw, created and
@@ -146,6 +157,24 @@ func TestAddErrors(t *testing.T) {
 	if err := w.Add(dir); err != nil {
 		t.Fatalf("Add twice: %v", err)
 	}
+	t.Run("unreadable subdirectory", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root reads any directory")
+		}
+		top := t.TempDir()
+		locked := filepath.Join(top, "locked")
+		if err := os.Mkdir(locked, 0); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chmod(locked, 0o755) // so that TempDir can remove it
+		err := w.Add(top)
+		if !errors.Is(err, ErrIncomplete) || !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("Add = %v, want ErrIncomplete and the permission error", err)
+		}
+		if err := w.Add(locked); err == nil || errors.Is(err, ErrIncomplete) {
+			t.Errorf("Add of the unreadable directory itself = %v, want its error alone", err)
+		}
+	})
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

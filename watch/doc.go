@@ -66,7 +66,8 @@
 // they appear, and the files already in them when the watch begins are reported,
 // so that a save into a new directory is not lost. A directory removed or renamed
 // away reports its files Removed; a directory given to Add that goes away is also
-// reported on Errors with ErrDirRemoved. When the operating system drops
+// reported on Errors with ErrDirRemoved, and adding it again once it is back
+// reports the files it then holds. When the operating system drops
 // notifications (ErrOverflow), the watcher rescans and reports what differs.
 //
 // # Concurrency and delivery
@@ -83,6 +84,6 @@
 // deliver notifications at all. Each watched directory costs one inotify watch on
 // Linux (fs.inotify.max_user_watches) and one file descriptor per file on BSD and
 // macOS. A directory given to Add that is removed and then recreated must be added
-// again. A file written continuously, never quiet for the debounce interval, is
+// again (the watcher does not watch its parent). A file written continuously, never quiet for the debounce interval, is
 // reported only once it is.
 package watch

@@ -29,8 +29,13 @@ var (
 
 	// ErrDirRemoved is sent on Errors when a directory given to Add is removed or
 	// renamed. Its files are reported Removed; if the directory comes back, Add it
-	// again.
+	// again: the files it then holds are reported Changed, as new files.
 	ErrDirRemoved = errors.New("watch: watched directory removed")
+
+	// ErrIncomplete is wrapped by the error of an Add that watches the directory
+	// but not every directory under it (permissions, the inotify watch limit); the
+	// error goes on to name them and why.
+	ErrIncomplete = errors.New("watch: some directories are not watched")
 
 	// ErrOverflow is sent on Errors when the operating system dropped
 	// notifications. The watcher then rescans its directories and reports every

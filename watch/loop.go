@@ -41,6 +41,7 @@ type loop struct {
 
 	files map[string]*file // files the host knows, and files with activity
 	dirs  map[string]bool  // watched directories; true for those given to Add
+	lost  map[string]bool  // directories given to Add and removed since
 	due   []due            // pending debounces, in deadline order
 	seq   uint64           // last generation handed out
 	timer *time.Timer      // fires at due[0].at
@@ -77,6 +78,7 @@ func newLoop(w *Watcher, debounce time.Duration, ignore ignorer, filter func(str
 		buildSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		files:      make(map[string]*file),
 		dirs:       make(map[string]bool),
+		lost:       make(map[string]bool),
 		timer:      timer,
 	}
 }

@@ -11,13 +11,24 @@ import (
 	"time"
 )
 
-// add watches dir recursively and records its files as known to the host.
+// add watches dir recursively and records its files as known to the host, except
+// in a directory given to Add before and removed since: the host has seen none of
+// what it holds now, so its files are reported.
 func (l *loop) add(dir string) error {
-	err := l.walk(dir, l.know)
-	if _, ok := l.dirs[dir]; ok {
-		l.dirs[dir] = true
+	visit := l.know
+	if l.lost[dir] {
+		visit = l.touch
 	}
-	return err
+	err := l.walk(dir, visit)
+	if _, ok := l.dirs[dir]; !ok {
+		return err // dir itself is not watched
+	}
+	l.dirs[dir] = true
+	delete(l.lost, dir)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrIncomplete, err)
+	}
+	return nil
 }
 
 // walk watches root and every directory under it that is not ignored, and calls
@@ -110,6 +121,7 @@ func (l *loop) dirGone(dir string) {
 		delete(l.dirs, d)
 		_ = l.w.fsw.Remove(d) // the system has usually dropped the watch already
 		if root {
+			l.lost[d] = true
 			l.pushErr(fmt.Errorf("%w: %s", ErrDirRemoved, d))
 		}
 	}

@@ -109,10 +109,13 @@ func New(opts Options) (*Watcher, error) {
 // a host loads those itself, after Add so that no save falls in between. Those files
 // are known to the Watcher, so deleting one later reports Removed.
 //
-// Adding a directory twice, or one inside another, is harmless. Add fails with
-// ErrNotDir for a file and ErrClosed after Close. When some subdirectories cannot be
-// watched (permissions, the inotify watch limit), Add returns their errors joined
-// and keeps watching the rest. It is safe for concurrent use.
+// Adding a directory twice, or one inside another, is harmless. Adding again a
+// directory that was removed (ErrDirRemoved) and has come back reports the files it
+// holds, since none is one the host has seen. Add fails with ErrNotDir for a file
+// and ErrClosed after Close. When some subdirectories cannot be watched
+// (permissions, the inotify watch limit), Add returns an error wrapping
+// ErrIncomplete and theirs, and keeps watching the rest. It is safe for concurrent
+// use.
 func (w *Watcher) Add(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/watch"
 )
 
 // printer writes the one-line reports of run and demo: reloads, loads, errors, each
@@ -118,6 +120,15 @@ func (p *printer) event(ev hotscript.Event) {
 		p.line(ev.Script, from, st.dim("superseded"), st.dim(fmt.Sprintf("a newer save replaced %s before it went live", to)))
 	case hotscript.Removed:
 		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
+	case hotscript.WatchError:
+		if errors.Is(ev.Err, watch.ErrDirRemoved) {
+			p.line(ev.Script, "", st.warn("unwatched"), "directory removed; the scripts keep running, and it is watched again once it is back")
+			break
+		}
+		head, _ := firstLine(ev.Err.Error())
+		p.line(ev.Script, "", st.warn("watch"), p.name(strings.TrimPrefix(head, "watch: ")))
+	case hotscript.WatchResumed:
+		p.line(ev.Script, "", st.good("watching"), "directory back: its scripts are loaded again and reload on save")
 	default:
 		p.line(ev.Script, to, ev.Kind.String(), ev.String())
 	}

@@ -281,3 +281,31 @@ func TestRunSymlinkedDir(t *testing.T) {
 		t.Errorf("enemy.lua summary %v, want 5 calls", row)
 	}
 }
+
+// TestRunDirRemoved: removing DIR is reported and the scripts keep running; once it
+// is back, that is reported, and a script saved there is reloaded.
+func TestRunDirRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "scripts")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	enemy := filepath.Join(dir, "enemy.lua")
+	if err := os.WriteFile(enemy, readFile(t, "demo/enemy_v1.lua"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	runBackground(t, out, errOut, "run", "--tps", "200", dir)
+	_, off := out.waitFor(t, 0, "enemy.lua", "v1", "loaded")
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, off, dir, "unwatched", "directory removed")
+	_, off = out.waitFor(t, off, "enemy.lua", "removed", "v1 keeps running")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, off, dir, "watching", "directory back")
+	saveFile(t, enemy, readFile(t, "demo/enemy_v2.lua"))
+	out.waitFor(t, off, "enemy.lua", "v1 -> v2", "committed")
+}
