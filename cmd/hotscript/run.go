@@ -154,10 +154,17 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 	// Through os.DirFS, a symbolic link given as dir is followed, as the watcher
 	// follows it; links below it are not.
 	err = fs.WalkDir(os.DirFS(dir), ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil {
+		path := filepath.Join(dir, filepath.FromSlash(rel))
+		var perr *fs.PathError
+		switch {
+		case err != nil && rel == ".":
+			return err
+		case errors.As(err, &perr): // an unreadable subdirectory: the walk goes on
+			skipped = append(skipped, path+": not read: "+perr.Err.Error())
+			return nil
+		case err != nil:
 			return err
 		}
-		path := filepath.Join(dir, filepath.FromSlash(rel))
 		if d.IsDir() {
 			if rel != "." && strings.HasPrefix(d.Name(), ".") {
 				return fs.SkipDir
@@ -171,7 +178,6 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 		if !slices.Contains([]string{".wasm", ".lua", ".wat", ".c"}, ext) {
 			return nil
 		}
-		var perr *fs.PathError
 		if err := checkRegular(path); errors.As(err, &perr) {
 			skipped = append(skipped, path+": not loaded: "+perr.Err.Error())
 			return nil

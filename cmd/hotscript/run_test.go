@@ -309,3 +309,29 @@ func TestRunDirRemoved(t *testing.T) {
 	saveFile(t, enemy, readFile(t, "demo/enemy_v2.lua"))
 	out.waitFor(t, off, "enemy.lua", "v1 -> v2", "committed")
 }
+
+// TestRunUnreadableSubdir: a subdirectory that cannot be read is noted, and so is
+// its not being watched, and run goes on with the rest.
+func TestRunUnreadableSubdir(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads any directory")
+	}
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	locked := filepath.Join(dir, "locked")
+	if err := os.Mkdir(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(locked, 0o755) // so that TempDir can remove it
+	r := runCmd(t, "run", "--tps", "500", "--frames", "5", dir)
+	if r.code != exitOK {
+		t.Fatalf("exit %d; output:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"locked: not read: permission denied", "some directories are not watched", "enemy.lua"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if row := summaryRow(t, r.stdout, "enemy.lua"); row[2] != "5" {
+		t.Errorf("enemy.lua summary %v, want 5 calls", row)
+	}
+}
