@@ -83,3 +83,18 @@ func assertJSON(t *testing.T, got, want string) {
 		t.Errorf("printed %s, want %s", gb, wb)
 	}
 }
+
+// TestMissingBuildTool: a .wat that cannot be built because wat2wasm is not on PATH
+// fails naming the file and the tool.
+func TestMissingBuildTool(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	for _, args := range [][]string{{"call", "testdata/guest.wat", "add", "1", "2"}, {"inspect", "testdata/guest.wat"}} {
+		t.Run(args[0], func(t *testing.T) {
+			r := runCmd(t, args...)
+			want := `error: testdata/guest.wat: build tool not found: exec: "wat2wasm"`
+			if r.code != exitFail || !strings.Contains(r.stderr, want) {
+				t.Errorf("exit %d, stderr lacks %q:\n%s", r.code, want, r.stderr)
+			}
+		})
+	}
+}

@@ -40,8 +40,8 @@ func describe(err error) (head string, detail []string) {
 		head, detail = describeWASM(werr)
 	case errors.As(err, &berr):
 		head, detail = firstLine(strings.TrimSpace(berr.Log))
-		if head == "" {
-			head, detail = firstLine(berr.Err.Error())
+		if head == "" { // the tool said nothing, or did not run: name the source
+			head, detail = firstLine(berr.Path + ": " + strings.TrimPrefix(berr.Err.Error(), "watch: "))
 		}
 		// Tools name the source by the absolute path they were given.
 		head = strings.ReplaceAll(head, berr.Path, shortPath(berr.Path))

@@ -210,8 +210,8 @@ func TestDescribe(t *testing.T) {
 			Path: "/game/enemy.wat", Tool: "wat2wasm", Err: errors.New("exit status 1"),
 			Log: "enemy.wat:25:46: error: undefined global variable \"$nope\"\n  (global.get $nope)\n"}),
 			`enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"(global.get $nope)"}},
-		{"build without output", &watch.BuildError{Tool: "wat2wasm", Err: watch.ErrToolNotFound},
-			"watch: build tool not found", nil},
+		{"build without output", &watch.BuildError{Path: "/game/enemy.wat", Tool: "wat2wasm", Err: watch.ErrToolNotFound},
+			"/game/enemy.wat: build tool not found", nil},
 		{"other", errors.New("first\nsecond\n\nthird"), "first", []string{"second", "third"}},
 	}
 	for _, tt := range tests {
