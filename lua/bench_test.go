@@ -94,8 +94,6 @@ func BenchmarkCall(b *testing.B) {
 	}{
 		{"", lua.Config{}},
 		{"-limits", lua.Config{Limits: limited}},
-		{"-fixed", lua.Config{FixedCallStack: true}},
-		{"-limits-fixed", lua.Config{Limits: limited, FixedCallStack: true}},
 	} {
 		rt, id := benchRuntimeConfig(b, lim.cfg)
 		add, _ := rt.Func(id, "add")

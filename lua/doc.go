@@ -56,11 +56,11 @@
 // calling the script any other way, or it deadlocks. The rules are on Lease; they
 // are the same as package wasm's, so a host can treat both engines alike.
 //
-// Each LState's call stack grows on demand, which keeps a script small (about 28
-// KiB before libraries) but makes every call a little slower than stock
-// gopher-lua's preallocated stack. Config.FixedCallStack trades about 80 KiB per
-// script version for that speed (Func calls went from about 1.28x to 1.20x a raw
-// CallByParam in BenchmarkCall).
+// Each LState (and each coroutine) has a call stack of 1,024 frames, 80 KiB
+// allocated up front as in stock gopher-lua; deeper recursion fails with a Lua
+// "stack overflow" error naming the script and line. (gopher-lua's stacks that
+// grow on demand would save that memory, but overflowing one corrupts frames
+// shared with other scripts: see stateOptions.)
 //
 // # Limits
 //

@@ -40,8 +40,8 @@ import (
 //     returns would otherwise spin its reload forever, or hold the script's
 //     callers while a hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
-//     of strings built by the builtins above, plus 16 KiB per coroutine created
-//     (96 KiB under Config.FixedCallStack). A builtin checks the size of its result
+//     of strings built by the builtins above, plus 96 KiB per coroutine created
+//     (its stacks). A builtin checks the size of its result
 //     before building it, so string.rep("x", 1<<30) fails without allocating. Not counted: table growth through assignment
 //     (t[k] = v, table.insert), which is one instruction per slot and so bounded by
 //     MaxInstructions; strings that Go host functions return; the LState itself.
@@ -70,8 +70,7 @@ func (l Limits) set() bool {
 const (
 	checkEvery          = 1024     // instructions between looks at the clock, the caller's context and Close
 	bytesPerUnit        = 64       // bytes a builtin builds per instruction charged
-	threadBytes  uint64 = 16 << 10 // charged per coroutine
-	fixedStack   uint64 = 80 << 10 // charged on top per coroutine under Config.FixedCallStack
+	threadBytes  uint64 = 96 << 10 // charged per coroutine: its call stack (80 KiB) and first value stack
 
 	maxResumeDepth = 200 // coroutine resumes nested in one another (see openCoroutine)
 )
@@ -554,8 +553,7 @@ func capConcat(L *glua.LState) int {
 // openCoroutine opens the coroutine library with create, resume and wrap replaced so
 // that every coroutine runs on the budget of the call that resumes it: its
 // instructions count against that call's limits. Each coroutine is charged
-// threadBytes of memory when created, plus fixedStack when its call stack is
-// allocated up front (Config.FixedCallStack).
+// threadBytes of memory when created.
 //
 // gopher-lua runs a resumed coroutine on the resumer's Go stack, so coroutines
 // resuming coroutines nest Go calls, and a script that does so without end would
@@ -570,11 +568,7 @@ func openCoroutine(L *glua.LState) {
 	create := co.RawGetString("create").(*glua.LFunction).GFunction
 	resume := co.RawGetString("resume").(*glua.LFunction).GFunction
 	newThread := func(L *glua.LState) *glua.LState {
-		n := threadBytes
-		if !L.Options.MinimizeStackMemory {
-			n += fixedStack
-		}
-		budgetOf(L).alloc(L, n)
+		budgetOf(L).alloc(L, threadBytes)
 		create(L)
 		return L.ToThread(-1)
 	}

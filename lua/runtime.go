@@ -22,13 +22,6 @@ type Config struct {
 	Stdout io.Writer
 	// Logger receives print output when Stdout is nil. Nil means slog.Default().
 	Logger *slog.Logger
-	// FixedCallStack gives each script version's LState (and each coroutine) a
-	// call stack of 1,024 frames allocated up front, as stock gopher-lua does,
-	// instead of one that grows on demand. Calls into scripts get about 5 to 8
-	// percent faster (BenchmarkCall's -fixed cases), and each LState costs about
-	// 80 KiB more (about 106 KiB instead of 28 KiB before libraries). The zero
-	// value keeps the small, growing stack.
-	FixedCallStack bool
 }
 
 // ScriptOptions are per-script settings for Load. A nil *ScriptOptions means the

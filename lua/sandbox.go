@@ -33,16 +33,23 @@ const (
 	LibChannel
 )
 
-// stateOptions keep an LState small (about 28 KiB before libraries) and let its
-// stacks grow on demand: 1,024 nested calls, 256 Ki registry slots (4 MiB).
-// Config.FixedCallStack turns MinimizeStackMemory off.
+// stateOptions give an LState a call stack of 1,024 frames (80 KiB, allocated
+// up front) and a value stack that grows on demand to 256 Ki slots (4 MiB).
+//
+// The call stack must not grow on demand (MinimizeStackMemory), although that
+// would save 80 KiB per LState and per coroutine: in gopher-lua v1.1.2 such a
+// stack never reports itself full (autoGrowingCallFrameStack.IsFull compares
+// its segment index with one past the last), so runaway recursion overflows it
+// with a bare panic mid-call instead of a Lua "stack overflow" error; on some
+// paths (a tail-called pcall) the unwinding then returns a segment still in use
+// to a pool that every LState in the process shares, and another script's calls
+// write into frames this one still reads.
 var stateOptions = glua.Options{
-	SkipOpenLibs:        true,
-	CallStackSize:       1024,
-	RegistrySize:        1024,
-	RegistryMaxSize:     256 << 10,
-	RegistryGrowStep:    1024,
-	MinimizeStackMemory: true,
+	SkipOpenLibs:     true,
+	CallStackSize:    1024,
+	RegistrySize:     1024,
+	RegistryMaxSize:  256 << 10,
+	RegistryGrowStep: 1024,
 }
 
 // sandboxHoles are base-library globals no script gets: they reach the real
@@ -54,9 +61,7 @@ var sandboxHoles = []string{"getfenv", "setfenv", "dofile", "loadfile", "collect
 // newState builds a sandboxed LState for one version of a script: libraries, caps,
 // print, source-only load, a private random generator, and the host modules.
 func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]HostFunc) *glua.LState {
-	opts := stateOptions
-	opts.MinimizeStackMemory = !rt.cfg.FixedCallStack
-	L := glua.NewState(opts)
+	L := glua.NewState(stateOptions)
 	open := func(lib string, fn glua.LGFunction) {
 		L.Push(L.NewFunction(fn))
 		L.Push(glua.LString(lib))
