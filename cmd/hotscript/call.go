@@ -47,7 +47,7 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 		}
 		values = append(values, v)
 	}
-	if err := checkRegular(file); err != nil {
+	if err := checkScriptFile(file); err != nil {
 		return err
 	}
 	var logMu sync.Mutex

@@ -38,7 +38,7 @@ exits 1.`,
 }
 
 func inspectMain(ctx context.Context, e *env, file string) error {
-	if err := checkRegular(file); err != nil {
+	if err := checkScriptFile(file); err != nil {
 		return err
 	}
 	code, err := os.ReadFile(file)
@@ -55,10 +55,8 @@ func inspectMain(ctx context.Context, e *env, file string) error {
 			return err
 		}
 		return inspectWASM(ctx, e, file, built, fmt.Sprintf("text, %d bytes, built by wat2wasm into", len(code)))
-	case ".lua":
+	default: // .lua
 		return inspectLua(ctx, e, file, code)
-	default:
-		return usageError("%s: unknown kind of script %q (want .wasm, .wat or .lua)", file, ext)
 	}
 }
 

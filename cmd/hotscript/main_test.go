@@ -192,6 +192,8 @@ func TestUsage(t *testing.T) {
 		{"call without FUNC", []string{"call", "x.wasm"}, exitUsage, nil, []string{"needs a FILE and a FUNC"}},
 		{"inspect without FILE", []string{"inspect"}, exitUsage, nil, []string{"needs exactly one FILE"}},
 		{"inspect of an unknown kind", []string{"inspect", "main.go"}, exitUsage, nil, []string{"unknown kind of script", ".go"}},
+		{"call of an unknown kind", []string{"call", "main.go", "f"}, exitUsage, nil, []string{"hotscript call: main.go: unknown kind of script \".go\""}},
+		{"unknown kind, missing file", []string{"call", "x.txt", "f"}, exitUsage, nil, []string{"x.txt: unknown kind of script"}},
 		{"demo with an argument", []string{"demo", "now"}, exitUsage, nil, []string{"takes no arguments"}},
 	}
 	for _, tt := range tests {

@@ -239,6 +239,17 @@ func checkRegular(path string) error {
 	return nil
 }
 
+// checkScriptFile checks the FILE of call and inspect: a usage error unless its
+// extension is that of a script they take, then checkRegular's error.
+func checkScriptFile(file string) error {
+	switch ext := filepath.Ext(file); ext {
+	case ".wasm", ".wat", ".lua":
+		return checkRegular(file)
+	default:
+		return usageError("%s: unknown kind of script %q (want .wasm, .wat or .lua)", file, ext)
+	}
+}
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
