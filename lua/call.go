@@ -52,6 +52,9 @@ func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawM
 // callJSON is CallJSON on version v of script: the live one, or a staged one
 // being checked (Staged.CommitCheck).
 func (v *version) callJSON(ctx context.Context, script, fn string, args []any) (json.RawMessage, error) {
+	if len(args) > maxArgs {
+		return nil, tooManyArgs(script, fn, len(args))
+	}
 	f, ok := v.module.RawGetString(fn).(*glua.LFunction)
 	if !ok { // absent (perhaps behind __index) or not a function: the general path
 		lv, err := v.function(ctx, script, fn)
@@ -97,6 +100,16 @@ func (v *version) callJSON(ctx context.Context, script, fn string, args []any) (
 			Message: fmt.Sprintf("%s result: %v", fn, err)}
 	}
 	return out, nil
+}
+
+// maxArgs is the most arguments a call passes, as in Lua 5.1 (LUAI_MAXCSTACK):
+// more would overflow gopher-lua's value stack outside the call's protection,
+// in a Go panic.
+const maxArgs = 8000
+
+func tooManyArgs(script, fn string, n int) error {
+	return &Error{Op: "call", Script: script, Function: fn, Kind: ErrInvalid,
+		Message: fmt.Sprintf("%s: %d arguments, more than %d", fn, n, maxArgs)}
 }
 
 // resultBytes holds the bytes of the small results CallJSON returns, the number or

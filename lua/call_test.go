@@ -144,6 +144,11 @@ func TestCallJSONResultErrors(t *testing.T) {
 	}
 }
 
+// panicky is an argument whose MarshalJSON panics.
+type panicky struct{}
+
+func (panicky) MarshalJSON() ([]byte, error) { panic("boom") }
+
 func TestCallErrors(t *testing.T) {
 	ctx := context.Background()
 	rt := newRuntime(t, lua.Config{})
@@ -176,6 +181,21 @@ return M`)
 	}
 	if _, err := rt.CallJSON(ctx, 999, "on_update"); !errors.Is(err, lua.ErrNotFound) {
 		t.Errorf("unknown id: %v, want ErrNotFound", err)
+	}
+	// Arguments that cannot be passed fail the call, not the script: a
+	// MarshalJSON that panics, more arguments than a call can pass.
+	if _, err := rt.CallJSON(ctx, id, "on_update", panicky{}); !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "panicked: boom") {
+		t.Errorf("argument whose MarshalJSON panics: %v, want ErrJSON saying so", err)
+	}
+	if _, err := rt.CallJSON(ctx, id, "on_update", make([]any, 10_000)...); !errors.Is(err, lua.ErrInvalid) {
+		t.Errorf("10,000 arguments: %v, want ErrInvalid", err)
+	}
+	f, _ := rt.Func(id, "on_update")
+	if _, err := f.Call(ctx, make([]float64, 10_000)...); !errors.Is(err, lua.ErrInvalid) {
+		t.Errorf("Func.Call with 10,000 arguments: %v, want ErrInvalid", err)
+	}
+	if got := call(t, rt, id, "on_update", 1); got != "3" {
+		t.Errorf("call after the refused ones = %s, want 3", got)
 	}
 	if err := rt.Unload(ctx, id); err != nil {
 		t.Fatal(err)

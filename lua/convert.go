@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hotscript/hotscript/internal/safejson"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -351,7 +352,7 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		}
 		return toLuaDepth(L, x, depth)
 	}
-	data, err := json.Marshal(v) // structs, typed maps and slices, smaller integers
+	data, err := safejson.Marshal(v) // structs, typed maps and slices, smaller integers
 	if err != nil {
 		return glua.LNil, &convError{msg: err.Error()}
 	}

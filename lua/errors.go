@@ -42,7 +42,7 @@ var (
 	// that is running it, which would wait for itself forever (see HostFunc).
 	ErrReentrant = errors.New("lua: host function called back into its own script")
 	// ErrInvalid means an argument is unusable: a bad host function name, a
-	// Define after the first load.
+	// Define after the first load, more arguments than a call can pass (8,000).
 	ErrInvalid = errors.New("lua: invalid argument")
 )
 

@@ -80,6 +80,9 @@ func (f *Func) call(ctx context.Context, args []float64) (float64, error) {
 			return 0, err
 		}
 	}
+	if len(args) > maxArgs {
+		return 0, tooManyArgs(s.name, f.name, len(args))
+	}
 	v := s.cur
 	L := v.L
 	L.Push(f.fn)

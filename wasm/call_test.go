@@ -116,6 +116,7 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 		{"one number for (i32, i32)", state, "set_state", []any{1}, wasm.ErrSignature, "set_state(i32, i32) takes 2 numbers or a JSON document, got 1 number"},
 		{"invalid raw JSON", state, "set_state", []any{json.RawMessage(`{"a":`)}, wasm.ErrJSON, `{\"a\":`},
 		{"unmarshalable value", state, "set_state", []any{make(chan int)}, wasm.ErrJSON, "chan"},
+		{"MarshalJSON that panics", state, "set_state", []any{panicky{}}, wasm.ErrJSON, "panicked: boom"},
 		{"JSON without alloc", add, "add", []any{map[string]int{"a": 1}}, wasm.ErrNoFunction, "needs the module to export memory and alloc"},
 		{"unknown function", numbers, "nope", nil, wasm.ErrNoFunction, "nope"},
 		{"export that is not a function", multi, "answer", nil, wasm.ErrNoFunction, "answer is an exported global, not a function"},
@@ -128,7 +129,15 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 			wantErr(t, err, []error{tt.want}, tt.fn, tt.text)
 		})
 	}
+	if _, err := rt.CallJSON(ctx, state, "get_state"); err != nil {
+		t.Fatalf("get_state after the refused arguments: %v", err)
+	}
 }
+
+// panicky is an argument whose MarshalJSON panics.
+type panicky struct{}
+
+func (panicky) MarshalJSON() ([]byte, error) { panic("boom") }
 
 // Results convert by type: numbers, arrays, (ptr, len) documents; what JSON cannot
 // hold is an error.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hotscript/hotscript/internal/safejson"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -299,7 +300,7 @@ func (inst *instance) marshalDoc(v any) ([]byte, error) {
 		}
 		return raw, nil
 	}
-	return json.Marshal(v)
+	return safejson.Marshal(v)
 }
 
 // knownValidMax is the largest document validDoc remembers.
