@@ -66,10 +66,13 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 
 // carry copies every field of from whose value is not a function into to, where the
 // old value replaces the new one (step 3 of a reload), and returns the names of the
-// fields carried, sorted. A nested table is replaced as a whole, not merged. A field
+// fields carried, sorted. A nested table is replaced as a whole, not merged; where
+// it (or the field itself) refers back to the old module, the copy refers to the
+// new one, functions and all. A field
 // that is a function in the new module keeps it: functions always come from the new
 // source, even where the old version had data.
 func (c *copier) carry(from, to *glua.LTable) []string {
+	c.seen[from] = to // a field that refers back to the module refers to the new one
 	names := []string{}
 	from.ForEach(func(k, v glua.LValue) {
 		if v.Type() == glua.LTFunction || to.RawGet(k).Type() == glua.LTFunction {
@@ -92,7 +95,7 @@ func (c *copier) carry(from, to *glua.LTable) []string {
 }
 
 // snapshot records the contents and metatables of every table reachable from a
-// module and from its script's globals, so that what an on_save hook changes in
+// module and from its script's globals, metatables included, so that what an on_save hook changes in
 // them can be undone if the reload then fails. Changes to upvalues (a closure's
 // local variables) cannot be recorded.
 type snapshot map[*glua.LTable]tableRecord
@@ -114,6 +117,9 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 			continue
 		}
 		rec := tableRecord{meta: t.Metatable}
+		if mt, ok := t.Metatable.(*glua.LTable); ok { // a class table behind __index
+			todo = append(todo, mt)
+		}
 		t.ForEach(func(k, v glua.LValue) {
 			rec.keys = append(rec.keys, k)
 			rec.values = append(rec.values, v)

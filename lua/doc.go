@@ -112,8 +112,10 @@
 // What step 3 carries, and what it does not:
 //
 //   - Nested tables are copied deeply; a table reached twice is copied once, so shared
-//     subtables stay shared and cycles stay cycles. A nested table is replaced as a
-//     whole: fields the new source adds inside it appear only through on_restore.
+//     subtables stay shared and cycles stay cycles. A reference back to the module
+//     (M.self = M, entity.owner = M) refers to the new module. A nested table is
+//     replaced as a whole: fields the new source adds inside it appear only through
+//     on_restore.
 //   - Metatables are not carried: a carried table has none. Reattach them in
 //     on_restore.
 //   - A function stored in a data field (M.handlers.on_hit = function ...) is carried

@@ -103,6 +103,8 @@ func TestReloadCarriesData(t *testing.T) {
 			`M.a == M.b and M.a.n == 1`, []string{"a", "b"}},
 		{"cycles stay cycles", `M.node = {}; M.node.self = M.node; M.node.next = {back = M.node}`,
 			`M.node.self == M.node and M.node.next.back == M.node`, []string{"node"}},
+		{"references to the module follow it", `M.self = M; M.entity = {owner = M}`,
+			`M.self == M and M.entity.owner == M and M.self.speed() == 1`, []string{"entity", "self"}},
 		{"table keys are copied", `local k = {}; M.byKey = {[k] = "v"}; M.key = k`,
 			`M.byKey[M.key] == "v"`, []string{"byKey", "key"}},
 		{"new fields keep their initial value", ``, `M.fresh == "new"`, nil},
@@ -277,19 +279,21 @@ func TestFailedReloadKeepsOldVersion(t *testing.T) {
 	}
 }
 
-// TestFailedHookRollsBack checks that what on_save changed in the old module
-// and in the script's globals is undone when on_restore then fails.
+// TestFailedHookRollsBack checks that what on_save changed in the old module,
+// in tables behind its metatable and in the script's globals is undone when
+// on_restore then fails.
 func TestFailedHookRollsBack(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "s.lua", `
-local M = { items = {1, 2, 3}, pos = { x = 1 } }
+local defaults = { armor = 3 }
+local M = setmetatable({ items = {1, 2, 3}, pos = { x = 1 } }, { __index = defaults })
 config = { speed = 2 }
 function M.on_save()
   M.items = nil; M.pos.x = 99; M.pos.y = 5; setmetatable(M.pos, {})
-  config.speed = 0; config = nil; saved = true
+  config.speed = 0; config = nil; saved = true; defaults.armor = 0
   return 1
 end
-function M.dump() return M.items, M.pos, getmetatable(M.pos) == nil, config, saved == nil end
+function M.dump() return M.items, M.pos, getmetatable(M.pos) == nil, config, saved == nil, M.armor end
 return M`)
 	before := call(t, rt, id, "dump")
 	err := rt.ReloadScript(context.Background(), id, []byte(`
