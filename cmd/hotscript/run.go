@@ -42,7 +42,8 @@ every frame, dt being the fixed time step in seconds. Scripts without update are
 loaded and left idle.
 
 DIR is watched: a saved script is reloaded between two frames, and a saved new file
-is loaded. Each reload prints one line: what changed in the interface, how long the
+is loaded. If DIR is removed, the scripts keep running, and DIR is watched again
+once it is back. Each reload prints one line: what changed in the interface, how long the
 compile and the swap took, what state was carried, or why it was rejected and which
 version keeps running. A WASM script that exports get_state and set_state has its
 state moved to the new version; other WASM scripts start afresh. Lua scripts keep
