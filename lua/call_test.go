@@ -121,6 +121,7 @@ func TestCallJSONResultErrors(t *testing.T) {
 		{"function deep", `return {enemies = {{}, {ai = function() end}}}`, "f result: field enemies[2].ai: cannot convert function"},
 		{"cycle", `local t = {}; t.self = t; return t`, "f result: field self: cyclic table"},
 		{"float key", `return {[1.5] = true}`, "table key 1.5 is not an integer"},
+		{"key beyond 2^53", `return {[2^60] = true}`, "table key 1152921504606846976 is an integer beyond 2^53"},
 		{"boolean key", `return {[true] = 1}`, "table key of type boolean"},
 		{"odd string key", `return {["a b"] = {function() end}}`, `field ["a b"][1]: cannot convert function`},
 		{"NaN", `return 0/0`, "cannot convert"},

@@ -134,7 +134,11 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 				keys = append(keys, objectKey{strconv.FormatInt(int64(k), 10), k})
 				return
 			}
-			err = w.fail("table key %v is not an integer", k)
+			if f := float64(k); f == math.Trunc(f) && !math.IsInf(f, 0) {
+				err = w.fail("table key %v is an integer beyond 2^53, past which numbers are not exact", k)
+			} else {
+				err = w.fail("table key %v is not an integer", k)
+			}
 		default:
 			err = w.fail("table key of type %s", k.Type())
 		}

@@ -209,6 +209,11 @@ func pushRandom(L *glua.LState, rng *rand.Rand, lo, hi int64) int {
 	if lo > hi {
 		L.RaiseError("interval is empty")
 	}
-	L.Push(glua.LNumber(lo + rng.Int64N(hi-lo+1)))
+	span := uint64(hi) - uint64(lo) // the width minus one, which fits where hi-lo+1 may not
+	r := rng.Uint64()
+	if span != ^uint64(0) {
+		r = rng.Uint64N(span + 1)
+	}
+	L.Push(glua.LNumber(lo + int64(r))) // wraps to lo + r, which is at most hi
 	return 1
 }

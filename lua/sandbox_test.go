@@ -137,6 +137,8 @@ func TestRandomIsPerScript(t *testing.T) {
 	  seed = function(n) math.randomseed(n) end,
 	  draw = function() local t = {} for i = 1, 5 do t[i] = math.random(1, 1000) end return t end,
 	  range = function() for i = 1, 200 do local r = math.random(3, 5) if r < 3 or r > 5 then return r end end
+	    for i = 1, 200 do local r = math.random(-2^62, 2^62) if r < -2^62 or r > 2^62 then return r end end
+	    for i = 1, 200 do local r = math.random(-2^63, 2^63 - 1024) if r < -2^63 or r > 2^63 then return r end end
 	    local f = math.random() return f >= 0 and f < 1 end,
 	}`
 	a := load(t, rt, "a.lua", src)
