@@ -1,7 +1,8 @@
 // Package testtool holds what tests across packages share: Need, which lets tests
 // that drive the guest toolchains (wat2wasm from wabt, clang and wasm-ld) run
-// wherever those are installed, and Returns, for calls that would deadlock if the
-// behaviour under test broke.
+// wherever those are installed; Returns, for calls that would deadlock if the
+// behaviour under test broke; and UnreadableDir, for a directory that cannot be
+// read, as root too.
 //
 // On a machine with only Go, `go test ./...` must pass: such a test is skipped and
 // says which tool is missing. CI installs the toolchains and sets
@@ -12,9 +13,42 @@ package testtool
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
+
+// UnreadableDir makes parent/name and, below it, a chain of directories nested so
+// deep that the path of the last one is longer than the system allows (PATH_MAX,
+// 4,096 bytes on Linux): reading that one by its path fails for every user, root
+// included, where a directory with mode 0 only stops the others. It returns
+// parent/name, which reads fine. Removing parent removes the chain.
+func UnreadableDir(t testing.TB, parent, name string) string {
+	t.Helper()
+	top := filepath.Join(parent, name)
+	if err := os.Mkdir(top, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenRoot(top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := strings.Repeat("d", 200) // each under NAME_MAX; made relative to the last
+	for n := len(top); n <= 4096; n += len(step) + 1 {
+		if err := r.Mkdir(step, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		next, err := r.OpenRoot(step)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = next
+	}
+	r.Close()
+	return top
+}
 
 // Returns runs f on a goroutine of its own and returns its error, or fails the test
 // if f has not returned within 10 seconds, saying that what hung. It is for calls
