@@ -37,10 +37,11 @@
 // size, modification time and bytes are all as in its previous event (an attribute
 // change, or notifications that arrived late), no event is sent. Touching a file
 // gives it a new modification time, which makes it reload. The same holds for the
-// first activity on a file Add found: Add hashes the files written in the last two
-// seconds, which could be written again without their modification time changing,
-// and keeps only the size and modification time of older ones, which any write
-// changes, so that adding a large tree does not read it.
+// first activity on a file Add found unmodified for more than two seconds (any
+// write gives it a newer modification time; Add reads no file, so adding a large
+// tree is cheap). The first activity on a file written more recently is reported
+// whatever it holds: Add cannot tell its bytes from a save made while Add ran,
+// which the host has not seen.
 //
 // Reading late means the event carries the final bytes of the save. If a writer
 // pauses longer than the debounce in mid-save, the event carries the partial

@@ -29,7 +29,8 @@ type version struct {
 	sum    uint64 // hash of the bytes, valid when summed
 	summed bool
 	// settled: the stamp alone identifies the bytes, as for a file Add found
-	// unmodified for settleTime (see versionAtAdd); sum is not set.
+	// unmodified for settleTime (see versionAtAdd); sum is not set. A version
+	// neither summed nor settled matches nothing.
 	settled bool
 }
 

@@ -3,7 +3,6 @@ package watch
 import (
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,7 +79,7 @@ func (l *loop) know(path string) {
 		l.files[path] = f
 	}
 	if !f.known {
-		f.known, f.seen = true, l.versionAtAdd(path, info, time.Now())
+		f.known, f.seen = true, versionAtAdd(info, time.Now())
 	}
 }
 
@@ -90,22 +89,15 @@ func (l *loop) know(path string) {
 // newer modification time.
 const settleTime = 2 * time.Second
 
-// versionAtAdd returns the version of a file found by Add. A file written within
-// settleTime could be written again without its stamp changing, so its bytes are
-// hashed; any other file keeps only its stamp, which keeps Add from reading a whole
-// tree of old files.
-func (l *loop) versionAtAdd(path string, info fs.FileInfo, now time.Time) version {
-	v := version{stamp: stampOf(info)}
-	if info.ModTime().Before(now.Add(-settleTime)) {
-		v.settled = true
-		return v
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return v // neither: its first notification is reported, whatever it holds
-	}
-	v.sum, v.summed = maphash.Bytes(l.seed, data), true
-	return v
+// versionAtAdd returns the version of a file found by Add: its stamp, settled if
+// the file was last modified more than settleTime ago, so that a notification
+// that leaves it as it is (a chmod) yields no event. A newer file's stamp serves
+// only rescans: its first notification is reported whatever it holds, because
+// what Add would read may already be a save the host has not seen (one made
+// while Add ran), and a second write within the timestamp granularity would not
+// change its stamp.
+func versionAtAdd(info fs.FileInfo, now time.Time) version {
+	return version{stamp: stampOf(info), settled: info.ModTime().Before(now.Add(-settleTime))}
 }
 
 // dirGone forgets a removed or renamed directory and everything under it. Its
