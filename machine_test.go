@@ -414,3 +414,42 @@ func TestCloseCancelsApply(t *testing.T) {
 		t.Errorf("Apply committed %d after Close, want 0", n)
 	}
 }
+
+// A ReloadAsync from a migration, with the migration's context, goes on after
+// the commit that ran the migration (whose context then ends), in both modes.
+func TestReloadAsyncFromMigration(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			var h *Host
+			var s *Script
+			later := make(chan *Pending, 1)
+			h, _ = newFakeHost(t, Config{Swap: mode, Migration: func(ctx context.Context, m *Migration) error {
+				if m.To == 2 {
+					later <- h.ReloadAsync(ctx, s, []byte("v3"))
+				}
+				return nil
+			}})
+			s = mustLoad(t, h, "s.wasm", "v1", nil)
+			ctx := context.Background()
+			// settle runs frames (Apply) until p is resolved.
+			settle := func(p *Pending) {
+				for {
+					h.Apply(ctx)
+					select {
+					case <-p.Done():
+						if p.Err() != nil {
+							t.Fatalf("reload: %v", p.Err())
+						}
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}
+			settle(h.ReloadAsync(ctx, s, []byte("v2")))
+			settle(<-later)
+			if got := callInt(t, h, s, "version"); s.Version() != 3 || got != 3 {
+				t.Fatalf("version %d, calls reach v%d; want v3", s.Version(), got)
+			}
+		})
+	}
+}

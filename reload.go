@@ -62,8 +62,13 @@ func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
 // ReloadAsync starts a reload like Reload and returns at once. The reload goes on
 // after ReloadAsync returns, until ctx is cancelled or it is resolved. Safe for
 // concurrent use, and from a host function of s: the commit then waits for the
-// call running that host function to end.
+// call running that host function to end. From a MigrationFunc, with the context
+// it was given (which ends with its commit), the reload goes on after the commit,
+// until it is resolved or the Host closes.
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
+	if c, _ := ctx.Value(committingKey{}).(*Script); c != nil && c.h == h {
+		ctx = context.WithoutCancel(ctx)
+	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).
 	return h.request(reentry.Detach(ctx), s, code, false)
