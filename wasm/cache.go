@@ -229,14 +229,20 @@ func (x *code) compile(ctx context.Context, b []byte, mi *meter.Info) error {
 	x.scan = scan
 	x.compiled = compiled
 	imports := compiled.ImportedFunctions()
+	x.frames.module = compiled.Name()
 	for _, def := range imports {
 		module, name, _ := def.Import()
 		x.imports = append(x.imports, funcInfo(module, name, def))
+		if x.frames.module != "" { // a trace then cannot tell "host.log" by its prefix
+			if x.frames.imports == nil {
+				x.frames.imports = map[string]bool{}
+			}
+			x.frames.imports[module+"."+name] = true
+		}
 	}
 	exports := compiled.ExportedFunctions()
 	x.info = ModuleInfo{Imports: publicImports(imports), Exports: publicExports(exports), Memory: x.scan.memory}
 	x.funcs = make(map[string]*funcSig, len(exports))
-	x.frames.module = compiled.Name()
 	x.frames.exports = make(map[uint32]string, len(exports))
 	if mi != nil {
 		meteredFrames(&x.frames, mi)

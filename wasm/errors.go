@@ -223,6 +223,7 @@ func splitTrace(s string) (msg string, trace []string) {
 // frameNames names the frames of a module's stack traces.
 type frameNames struct {
 	module  string            // the module's name in its name section, if any
+	imports map[string]bool   // "host.log" for each imported function, when module is set
 	exports map[uint32]string // function index -> export name
 	// In instrumented code the refuel import sits at index refuel, so the
 	// functions after it are one past their index in the module the user gave.
@@ -242,6 +243,10 @@ func (n *frameNames) rewrite(trace []string) []string {
 	for _, frame := range trace {
 		if strings.HasPrefix(frame, reservedPrefix) {
 			continue // the refuel host function
+		}
+		if name, _, _ := strings.Cut(frame, "("); n.imports[name] {
+			out = append(out, frame) // a host function of a module named as this one is
+			continue
 		}
 		frame, ok := strings.CutPrefix(frame, n.module+".")
 		if !ok {

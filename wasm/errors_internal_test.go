@@ -45,6 +45,9 @@ func TestFrameNames(t *testing.T) {
 		{"module name", frameNames{module: "game", exports: map[uint32]string{4: "run"}, metered: true, refuel: 1},
 			[]string{"hotscript.refuel()", "game.$3()", "game.$4()", "game.step()", "host.log(i32,i32)"},
 			[]string{"$2()", "run()", "step()", "host.log(i32,i32)"}},
+		{"module named as a host module", frameNames{module: "host", imports: map[string]bool{"host.log": true}, exports: map[uint32]string{1: "run"}},
+			[]string{"host.log(i32,i32)", "host.$1()", "host.step()"},
+			[]string{"host.log(i32,i32)", "run()", "step()"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

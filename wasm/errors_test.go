@@ -1,6 +1,7 @@
 package wasm_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -55,6 +56,32 @@ func TestTrapTraceNames(t *testing.T) {
 			if !slices.Equal(werr.Trace, tt.want) {
 				t.Errorf("%s, metered %v: Trace = %q, want %q", tt.name, lim != (wasm.Limits{}), werr.Trace, tt.want)
 			}
+		}
+	}
+}
+
+// A host function's frame keeps its module's name, even where the script's
+// module is named the same in its name section (its own frames then lose it).
+func TestTrapTraceHostFrames(t *testing.T) {
+	for _, module := range []string{"", "game", "host"} {
+		rt := newRuntime(t, wasm.Limits{})
+		err := rt.Define("host", "wait", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32},
+			Func: func(context.Context, *wasm.Caller, []uint64) error { return errors.New("nope") }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := guest.Bytes("host_calls")
+		if module != "" {
+			b = withNames(b, module, "")
+		}
+		id, err := rt.Load(ctx, "hc", b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rt.CallJSON(ctx, id, "three", 1)
+		var werr *wasm.Error
+		if !errors.As(err, &werr) || !slices.Equal(werr.Trace, []string{"host.wait(i32)", "three(i32)"}) {
+			t.Errorf("module named %q: %v, trace %q; want host.wait(i32) over three(i32)", module, err, werr.Trace)
 		}
 	}
 }
