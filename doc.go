@@ -54,6 +54,9 @@
 // compiled code keyed by the module's bytes, so reverting to (or reloading) a version
 // seen before skips the compile.
 //
+// Unload removes a script (a plugin the user turned off): its pending reloads are
+// rejected with ErrUnloaded, its engine drops it, and its name is free again.
+//
 // # Concurrency
 //
 // A Host is safe for concurrent use. Calls to one WASM script are serialized by the

@@ -29,9 +29,9 @@ type unit interface {
 	// stage prepares a new version (compile and instantiate, or compile and run the
 	// chunk) without blocking callers of the live version.
 	stage(ctx context.Context, code []byte) (staged, error)
-	// unload removes the script from its engine, for a load the host refuses
-	// after the fact.
-	unload(ctx context.Context)
+	// unload removes the script from its engine: for a load the host refuses
+	// after the fact, for Unload, and at Close.
+	unload(ctx context.Context) error
 }
 
 // staged is a prepared version waiting to be committed or discarded.

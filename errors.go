@@ -40,6 +40,9 @@ var (
 	// ErrSuperseded resolves a reload that a newer reload or revert of the same script
 	// replaced before it was committed.
 	ErrSuperseded = errors.New("hotscript: superseded by a newer reload")
+	// ErrUnloaded is returned by every operation on a script after Unload, and
+	// resolves its reloads still queued or staged.
+	ErrUnloaded = errors.New("hotscript: script unloaded")
 )
 
 // ContractError is the error of a version rejected because it breaks its script's

@@ -39,11 +39,13 @@ const (
 	// again, and the scripts it holds are loaded or reloaded. Script is the
 	// directory as given to Watch.
 	WatchResumed
+	// Unloaded: Unload removed the script, whose last version was From.
+	Unloaded
 )
 
 var kindNames = [...]string{Loaded: "loaded", Committed: "committed", Rejected: "rejected",
 	Reverted: "reverted", Superseded: "superseded", Removed: "removed",
-	WatchError: "watch error", WatchResumed: "watch resumed"}
+	WatchError: "watch error", WatchResumed: "watch resumed", Unloaded: "unloaded"}
 
 // String returns the kind's lower-case name ("committed").
 func (k EventKind) String() string {
@@ -92,7 +94,7 @@ func (e Event) String() string {
 	switch {
 	case e.Kind == WatchError || e.Kind == WatchResumed:
 		fmt.Fprintf(&b, "%s: %s", e.Script, e.Kind)
-	case e.Kind == Loaded || e.Kind == Removed:
+	case e.Kind == Loaded || e.Kind == Removed || e.Kind == Unloaded:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
 	case e.From == 0 && e.To == 0:
 		fmt.Fprintf(&b, "%s: load %s", e.Script, e.Kind)

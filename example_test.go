@@ -66,6 +66,23 @@ func ExampleHost_Watch() {
 	// speed 2
 }
 
+func ExampleHost_Unload() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	plugin, _ := h.LoadBytes(ctx, "plugin.lua", []byte(`return { hello = function() return "hi" end }`), nil)
+
+	fmt.Println(h.Unload(ctx, plugin))
+	_, err := h.Call(ctx, plugin, "hello")
+	fmt.Println(errors.Is(err, hotscript.ErrUnloaded))
+	_, ok := h.Script("plugin.lua")
+	fmt.Println(ok)
+	// Output:
+	// <nil>
+	// true
+	// false
+}
+
 func ExampleHost_Call() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{})

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotscript/hotscript/wasm"
 )
 
 // fakeEngine is a scripted engine for driving the reload state machine into
@@ -142,13 +144,17 @@ func (i *fakeInst) do(fn string, args []any) (json.RawMessage, error) {
 }
 
 type fakeUnit struct {
-	e    *fakeEngine
-	name string
-	swap sync.Mutex
-	live atomic.Pointer[fakeInst]
+	e        *fakeEngine
+	name     string
+	swap     sync.Mutex
+	live     atomic.Pointer[fakeInst]
+	unloaded atomic.Bool
 }
 
 func (u *fakeUnit) call(_ context.Context, fn string, args []any) (json.RawMessage, error) {
+	if u.unloaded.Load() {
+		return nil, fmt.Errorf("fake: call %s: %w", u.name, wasm.ErrNotFound)
+	}
 	for {
 		in := u.live.Load()
 		in.mu.Lock()
@@ -164,7 +170,12 @@ func (u *fakeUnit) iface(context.Context) (Interface, error) {
 	return Interface{Exports: u.live.Load().code.exports}, nil
 }
 
-func (u *fakeUnit) unload(context.Context) {}
+func (u *fakeUnit) unload(context.Context) error {
+	if u.unloaded.Swap(true) {
+		return fmt.Errorf("fake: unload %s: %w", u.name, wasm.ErrNotFound)
+	}
+	return nil
+}
 
 func (u *fakeUnit) stage(ctx context.Context, code []byte) (staged, error) {
 	u.e.stages.Add(1)

@@ -175,7 +175,7 @@ func (h *Host) Close(ctx context.Context) error {
 		for _, s := range h.Scripts() {
 			s.drain(ctx)
 			if !slices.Contains(h.owned, h.engineFor(s.kind)) {
-				s.u.unload(ctx) // a runtime passed in Config outlives the Host, not its scripts
+				_ = s.u.unload(ctx) // a runtime passed in Config outlives the Host, not its scripts
 			}
 		}
 		h.ev.close()

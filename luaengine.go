@@ -71,7 +71,7 @@ func (u *luaUnit) iface(ctx context.Context) (Interface, error) {
 	return Interface{Exports: luaFuncs(fns)}, nil
 }
 
-func (u *luaUnit) unload(ctx context.Context) { _ = u.rt.Unload(ctx, u.id) }
+func (u *luaUnit) unload(ctx context.Context) error { return u.rt.Unload(ctx, u.id) }
 
 func (u *luaUnit) stage(ctx context.Context, code []byte) (staged, error) {
 	st, err := u.rt.Stage(ctx, u.id, code)

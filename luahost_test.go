@@ -183,6 +183,39 @@ func TestCloseFromHostFunction(t *testing.T) {
 	}
 }
 
+// A host function may unload another script, but not the one running it: that
+// Unload fails with ErrReentrant and changes nothing.
+func TestUnloadFromHostFunction(t *testing.T) {
+	var h *Host
+	var errs []error
+	h = hostWithLuaFunc(t, "unload", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		s, _ := h.Script(c.Args[0].(string))
+		errs = append(errs, h.Unload(ctx, s))
+		return nil, nil
+	})
+	src := strings.Replace(enemyLua, "return M", "function M.unload(name) host.unload(name) end\nreturn M", 1)
+	a, b := mustLoad(t, h, "a.lua", src, nil), mustLoad(t, h, "b.lua", src, nil)
+	err := testtool.Returns(t, "Unload from a host function", func() error {
+		if _, err := h.Call(context.Background(), a, "unload", "a.lua"); err != nil {
+			return err
+		}
+		_, err := h.Call(context.Background(), a, "unload", "b.lua")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(errs[0], lua.ErrReentrant) || errs[1] != nil {
+		t.Fatalf("Unload of its own script: %v, of another: %v; want ErrReentrant, then nil", errs[0], errs[1])
+	}
+	if got := call(t, h, a, "version"); got != "1" {
+		t.Fatalf("a after the refused Unload: version %s", got)
+	}
+	if _, err := h.Call(context.Background(), b, "version"); !errors.Is(err, ErrUnloaded) {
+		t.Fatalf("b after its Unload: %v, want ErrUnloaded", err)
+	}
+}
+
 // A Lua script's contract is checked on the script as the runtime loads it, host
 // functions and all: a chunk that calls a host function as it loads passes (it
 // failed in a sandbox without them), each load runs the chunk once, and a chunk

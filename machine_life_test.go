@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 func TestRevert(t *testing.T) {
@@ -320,4 +323,99 @@ func TestHammerInterface(t *testing.T) {
 	}
 	cancel()
 	wg.Wait()
+}
+
+// Unload resolves every reload of the script (staging, queued, staged for
+// Apply) with ErrUnloaded, removes it from the engine and the Host, frees its
+// name, and refuses whatever comes after.
+func TestUnload(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			h, e := newFakeHost(t, Config{Swap: mode})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			other := mustLoad(t, h, "t.wasm", "v1", nil)
+			ctx := context.Background()
+			var pending []*Pending
+			if mode == SwapAtApply { // one staged and waiting for Apply
+				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v2")))
+				waitFor(t, "staged", readyStaged(s))
+			} else { // one staging (until cancelled), one queued behind it
+				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v3;gate=never")))
+				waitFor(t, "staging", func() bool { return e.stages.Load() == 1 })
+				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v4")))
+			}
+			if err := h.Unload(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range pending {
+				select {
+				case <-p.Done():
+				case <-time.After(10 * time.Second):
+					t.Fatalf("reload %d unresolved 10 s after Unload", i)
+				}
+				if !errors.Is(p.Err(), ErrUnloaded) {
+					t.Errorf("reload %d: %v, want ErrUnloaded", i, p.Err())
+				}
+			}
+			if _, ok := h.Script("s.wasm"); ok || !s.u.(*fakeUnit).unloaded.Load() {
+				t.Error("the script is still in the Host or its engine")
+			}
+			if _, err := h.Call(ctx, s, "version"); !errors.Is(err, ErrUnloaded) {
+				t.Errorf("Call after Unload: %v", err)
+			}
+			if err := h.Reload(ctx, s, []byte("v5")); !errors.Is(err, ErrUnloaded) {
+				t.Errorf("Reload after Unload: %v", err)
+			}
+			if err := h.Revert(ctx, s); !errors.Is(err, ErrUnloaded) {
+				t.Errorf("Revert after Unload: %v", err)
+			}
+			if err := h.Unload(ctx, s); !errors.Is(err, ErrUnloaded) {
+				t.Errorf("second Unload: %v", err)
+			}
+			if got := callInt(t, h, other, "version"); got != 1 {
+				t.Errorf("the other script answers %d", got)
+			}
+			again := mustLoad(t, h, "s.wasm", "v7", nil) // the name is free
+			if got := callInt(t, h, again, "version"); got != 7 {
+				t.Errorf("the script loaded again answers %d", got)
+			}
+			if h.Apply(ctx) != 0 {
+				t.Error("Apply committed something of the unloaded script")
+			}
+			var unloaded bool
+			for drained := false; !drained; {
+				select {
+				case ev := <-h.Events():
+					unloaded = unloaded || (ev.Kind == Unloaded && ev.Script == "s.wasm" && ev.From == 1)
+				default:
+					drained = true
+				}
+			}
+			if !unloaded {
+				t.Error("no Unloaded event")
+			}
+		})
+	}
+}
+
+// Unload from a migration of the script itself is refused: the commit running
+// the migration holds the script.
+func TestUnloadFromMigration(t *testing.T) {
+	var h *Host
+	var s *Script
+	var inner error
+	h, _ = newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+		inner = h.Unload(ctx, s)
+		return inner
+	}})
+	s = mustLoad(t, h, "s.wasm", "v1", nil)
+	err := testtool.Returns(t, "a reload whose migration unloads its script", func() error {
+		return h.Reload(context.Background(), s, []byte("v2"))
+	})
+	if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, ErrMigration) {
+		t.Fatalf("Unload from the migration: %v; reload: %v; want ErrReentrant and a rolled-back reload", inner, err)
+	}
+	if got := callInt(t, h, s, "version"); got != 1 {
+		t.Fatalf("version %d after the refused Unload, want 1", got)
+	}
 }

@@ -107,6 +107,12 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		return p
 	}
 	s.mu.Lock()
+	if s.gone.Load() {
+		s.mu.Unlock()
+		h.wg.Done()
+		s.finish(req, Event{Kind: Rejected}, ErrUnloaded)
+		return p
+	}
 	s.seq++
 	req.seq, s.latest = s.seq, s.seq
 	old, oldReady := s.queued, s.ready
@@ -165,7 +171,7 @@ func (s *Script) work() {
 	for {
 		s.mu.Lock()
 		req := s.queued
-		s.queued = nil
+		s.queued, s.staging = nil, req
 		if req == nil {
 			s.running = false
 			s.mu.Unlock()
@@ -175,6 +181,9 @@ func (s *Script) work() {
 		if it := s.stage(req); it != nil {
 			s.settle(it)
 		}
+		s.mu.Lock()
+		s.staging = nil
+		s.mu.Unlock()
 	}
 }
 
@@ -227,6 +236,12 @@ func (s *Script) settle(it *stagedItem) {
 		return
 	}
 	s.mu.Lock()
+	if s.gone.Load() { // Unload drained the script while this staged
+		s.mu.Unlock()
+		it.st.discard(it.req.ctx)
+		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrUnloaded)
+		return
+	}
 	if it.req.seq != s.latest {
 		s.mu.Unlock()
 		s.supersede(it)
@@ -386,6 +401,9 @@ func (s *Script) drain(ctx context.Context) {
 func (s *Script) finish(req *request, ev Event, err error) {
 	for _, stop := range req.stop {
 		stop()
+	}
+	if ev.Kind == Rejected && (s.gone.Load() || engineNotFound(err)) {
+		err = ErrUnloaded // whatever the engine said of a script Unload took from it
 	}
 	req.cancel(nil)
 	op := "reload"

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 // Kind is a script's engine.
@@ -50,6 +53,7 @@ type Script struct {
 	migrate  MigrationFunc
 	stats    counters
 	live     atomic.Pointer[liveVersion] // replaced whole at each commit
+	gone     atomic.Bool                 // Unload ran; set under mu
 
 	swapMu sync.Mutex // serializes commits of this script
 
@@ -58,6 +62,7 @@ type Script struct {
 	seq     uint64   // last request number handed out
 	latest  uint64   // the request that wins; older ones are superseded
 	queued  *request // the next request for the worker
+	staging *request // the request the worker is staging, if any
 	running bool     // a worker goroutine is processing requests
 	ready   *stagedItem
 }
@@ -208,7 +213,7 @@ func (h *Host) engineLoad(ctx context.Context, s *Script, code []byte, opts *Scr
 		}
 	}
 	if err != nil {
-		u.unload(ctx)
+		_ = u.unload(ctx)
 		return nil, Interface{}, err
 	}
 	return u, in, nil
@@ -242,6 +247,67 @@ func (h *Host) release(name string) {
 	h.mu.Lock()
 	delete(h.scripts, name)
 	h.mu.Unlock()
+}
+
+// Unload removes script s from the Host and its engine, once the calls in progress
+// on it have returned and a commit in progress has ended. Its reloads still queued
+// or staged are rejected with ErrUnloaded; calls, reloads and reverts of s after it
+// fail with ErrUnloaded, and its name can be loaded again. The outcome is an
+// Unloaded event. A second Unload of s returns ErrUnloaded.
+//
+// Called from a host function or a migration of s itself, with the context it
+// received, Unload fails at once with an error matching the engines'
+// ErrReentrant, changing nothing: it would wait for the call or commit running
+// it. Safe for concurrent use.
+func (h *Host) Unload(ctx context.Context, s *Script) error {
+	if s == nil || s.h != h {
+		return fmt.Errorf("hotscript: unload: %w: script not loaded by this host", ErrInvalid)
+	}
+	if c, _ := ctx.Value(committingKey{}).(*Script); c == s {
+		return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a migration of "+s.name))
+	}
+	if !h.enter() {
+		return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrClosed)
+	}
+	defer h.wg.Done()
+	// The engine first: it waits for calls in progress, and refuses a call
+	// back from s's own host function before anything has changed.
+	if err := s.u.unload(ctx); err != nil {
+		if engineNotFound(err) {
+			return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrUnloaded)
+		}
+		return err
+	}
+	s.swapMu.Lock() // a commit in progress ends first
+	s.mu.Lock()
+	s.gone.Store(true)
+	req, it := s.queued, s.ready
+	s.queued, s.ready = nil, nil
+	if s.staging != nil {
+		s.staging.cancel(ErrUnloaded)
+	}
+	s.mu.Unlock()
+	s.swapMu.Unlock()
+	if req != nil {
+		s.finish(req, Event{Kind: Rejected}, ErrUnloaded)
+	}
+	if it != nil {
+		it.st.discard(ctx)
+		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrUnloaded)
+	}
+	h.mu.Lock()
+	if h.scripts[s.name] == s {
+		delete(h.scripts, s.name)
+	}
+	h.mu.Unlock()
+	h.ev.emit(Event{Script: s.name, Kind: Unloaded, From: s.Version()})
+	return nil
+}
+
+// engineNotFound reports whether err is an engine's ErrNotFound: for a script of
+// the Host, one that Unload removed.
+func engineNotFound(err error) bool {
+	return errors.Is(err, wasm.ErrNotFound) || errors.Is(err, lua.ErrNotFound)
 }
 
 // Call calls fn in script s with args, one parameter each, and returns the result as
@@ -301,9 +367,12 @@ func (h *Host) refuse(s *Script, fn string) error {
 // failed counts a failed call and returns its error.
 func (h *Host) failed(s *Script, fn string, err error) error {
 	s.stats.errors.Add(1)
-	if h.closed.Load() {
+	switch {
+	case h.closed.Load():
 		// The runtime was closed under the call: say so, whatever the engine said.
 		return fmt.Errorf("hotscript: call %s.%s: %w: %w", s.name, fn, ErrClosed, err)
+	case engineNotFound(err):
+		return fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrUnloaded)
 	}
 	return err
 }

@@ -86,7 +86,7 @@ func (u *wasmUnit) iface(context.Context) (Interface, error) {
 	return Interface{Exports: wasmFuncs(ex), Imports: wasmFuncs(im)}, nil
 }
 
-func (u *wasmUnit) unload(ctx context.Context) { _ = u.rt.Unload(ctx, u.id) }
+func (u *wasmUnit) unload(ctx context.Context) error { return u.rt.Unload(ctx, u.id) }
 
 func (u *wasmUnit) stage(ctx context.Context, code []byte) (staged, error) {
 	st, err := u.rt.Stage(ctx, u.id, code)

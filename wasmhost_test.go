@@ -368,3 +368,73 @@ func TestWASMReloadStorm(t *testing.T) {
 		})
 	}
 }
+
+// Unload while goroutines call and reload the script: every call and reload
+// ends in success, or, once Unload has begun, ErrUnloaded (a reload may also
+// be superseded by the next); nothing hangs and nothing else fails.
+func TestUnloadWhileBusy(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{Swap: mode})
+			s := mustLoad(t, h, "counter.wasm", guest.Bytes("counter_v1"), nil)
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			var mu sync.Mutex
+			var bad []error
+			report := func(err error, ok ...error) {
+				for _, o := range append(ok, ErrUnloaded) {
+					if err == nil || errors.Is(err, o) {
+						return
+					}
+				}
+				mu.Lock()
+				bad = append(bad, err)
+				mu.Unlock()
+			}
+			for range 2 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						_, err := h.Call(ctx, s, "increment")
+						report(err)
+						h.Apply(ctx)
+					}
+				})
+			}
+			var pending []*Pending
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					pending = append(pending, h.ReloadAsync(ctx, s, guest.Bytes([]string{"counter_v1", "counter_v2"}[i%2])))
+					time.Sleep(200 * time.Microsecond)
+				}
+			})
+			time.Sleep(50 * time.Millisecond)
+			if err := h.Unload(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			close(stop)
+			wg.Wait()
+			for _, p := range pending {
+				select {
+				case <-p.Done():
+					report(p.Err(), ErrSuperseded)
+				case <-time.After(10 * time.Second):
+					t.Fatal("a reload unresolved 10 s after Unload")
+				}
+			}
+			if len(bad) > 0 {
+				t.Fatalf("%d unexpected errors, first: %v", len(bad), bad[0])
+			}
+		})
+	}
+}
