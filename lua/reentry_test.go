@@ -33,31 +33,28 @@ func reentryRuntime(t *testing.T, onPoke func(ctx context.Context, script string
 	return rt, load(t, rt, "a.lua", reentrySrc), load(t, rt, "b.lua", reentrySrc)
 }
 
-// A host function that calls back into the script running it, in any of the
-// ways that would wait for that very call, gets ErrReentrant at once instead of
-// a deadlock; the script can catch it like any host error, and goes on working.
-func TestHostCallsBackIntoItsScript(t *testing.T) {
-	var rt *lua.Runtime
-	var a lua.ScriptID
-	tests := map[string]func(ctx context.Context) error{
+// reentryWays are the ways a host function (or a check) can call back into
+// script *a of *rt, each of which would wait for the call running it.
+func reentryWays(rt **lua.Runtime, a *lua.ScriptID) map[string]func(ctx context.Context) error {
+	return map[string]func(ctx context.Context) error{
 		"CallJSON": func(ctx context.Context) error {
-			_, err := rt.CallJSON(ctx, a, "version")
+			_, err := (*rt).CallJSON(ctx, *a, "version")
 			return err
 		},
 		"Field": func(ctx context.Context) error {
-			_, err := rt.Field(ctx, a, "x")
+			_, err := (*rt).Field(ctx, *a, "x")
 			return err
 		},
 		"Fields": func(ctx context.Context) error {
-			_, err := rt.Fields(ctx, a)
+			_, err := (*rt).Fields(ctx, *a)
 			return err
 		},
 		"Functions": func(ctx context.Context) error {
-			_, err := rt.Functions(ctx, a)
+			_, err := (*rt).Functions(ctx, *a)
 			return err
 		},
 		"Func.Call": func(ctx context.Context) error {
-			f, err := rt.Func(a, "version")
+			f, err := (*rt).Func(*a, "version")
 			if err != nil {
 				return err
 			}
@@ -65,24 +62,33 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 			return err
 		},
 		"Acquire": func(ctx context.Context) error {
-			l, err := rt.Acquire(ctx, a)
+			l, err := (*rt).Acquire(ctx, *a)
 			if err == nil {
 				l.Release()
 			}
 			return err
 		},
 		"ReloadScript": func(ctx context.Context) error {
-			return rt.ReloadScript(ctx, a, []byte(reentrySrcV2))
+			return (*rt).ReloadScript(ctx, *a, []byte(reentrySrcV2))
 		},
-		"Unload": func(ctx context.Context) error { return rt.Unload(ctx, a) },
-		"Close":  func(ctx context.Context) error { return rt.Close(ctx) },
+		"Unload": func(ctx context.Context) error { return (*rt).Unload(ctx, *a) },
+		"Close":  func(ctx context.Context) error { return (*rt).Close(ctx) },
 		"derived context": func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
-			_, err := rt.CallJSON(ctx, a, "version")
+			_, err := (*rt).CallJSON(ctx, *a, "version")
 			return err
 		},
 	}
+}
+
+// A host function that calls back into the script running it, in any of the
+// ways that would wait for that very call, gets ErrReentrant at once instead of
+// a deadlock; the script can catch it like any host error, and goes on working.
+func TestHostCallsBackIntoItsScript(t *testing.T) {
+	var rt *lua.Runtime
+	var a lua.ScriptID
+	tests := reentryWays(&rt, &a)
 	for name, reenter := range tests {
 		t.Run(name, func(t *testing.T) {
 			var inner error
@@ -113,19 +119,7 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 func TestCheckCallsBack(t *testing.T) {
 	var rt *lua.Runtime
 	var a lua.ScriptID
-	for name, reenter := range map[string]func(ctx context.Context) error{
-		"CallJSON": func(ctx context.Context) error {
-			_, err := rt.CallJSON(ctx, a, "version")
-			return err
-		},
-		"Field": func(ctx context.Context) error {
-			_, err := rt.Field(ctx, a, "x")
-			return err
-		},
-		"ReloadScript": func(ctx context.Context) error { return rt.ReloadScript(ctx, a, []byte(reentrySrc)) },
-		"Unload":       func(ctx context.Context) error { return rt.Unload(ctx, a) },
-		"Close":        func(ctx context.Context) error { return rt.Close(ctx) },
-	} {
+	for name, reenter := range reentryWays(&rt, &a) {
 		t.Run(name, func(t *testing.T) {
 			rt, a, _ = reentryRuntime(t, func(context.Context, string) error { return nil })
 			st, err := rt.Stage(context.Background(), a, []byte(reentrySrcV2))
