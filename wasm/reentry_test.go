@@ -40,47 +40,53 @@ func loadAs(t *testing.T, rt *wasm.Runtime, name, guestName string) wasm.ScriptI
 	return id
 }
 
-// A host function that calls back into the script running it, in any of the
-// ways that would wait for that very call, gets ErrReentrant at once instead of
-// a deadlock, and the script goes on working.
-func TestHostCallsBackIntoItsScript(t *testing.T) {
-	var rt *wasm.Runtime
-	var a wasm.ScriptID
-	tests := map[string]func(ctx context.Context) error{
+// reentryWays are the ways a host function (or a migration) can call back into
+// script *a of *rt, each of which would wait for the call running it.
+func reentryWays(rt **wasm.Runtime, a *wasm.ScriptID) map[string]func(ctx context.Context) error {
+	return map[string]func(ctx context.Context) error{
 		"CallJSON": func(ctx context.Context) error {
-			_, err := rt.CallJSON(ctx, a, "version")
+			_, err := (*rt).CallJSON(ctx, *a, "version")
 			return err
 		},
 		"Func.Call": func(ctx context.Context) error {
-			f, err := rt.Func(a, "version")
+			f, err := (*rt).Func(*a, "version")
 			if err != nil {
 				return err
 			}
 			return f.Call(ctx, make([]uint64, 1))
 		},
 		"Usage": func(ctx context.Context) error {
-			_, err := rt.Usage(ctx, a)
+			_, err := (*rt).Usage(ctx, *a)
 			return err
 		},
 		"Acquire": func(ctx context.Context) error {
-			l, err := rt.Acquire(ctx, a)
+			l, err := (*rt).Acquire(ctx, *a)
 			if err == nil {
 				l.Release()
 			}
 			return err
 		},
 		"ReloadModule": func(ctx context.Context) error {
-			return rt.ReloadModule(ctx, a, guest.Bytes("log_v2"))
+			return (*rt).ReloadModule(ctx, *a, guest.Bytes("log_v2"))
 		},
-		"Unload": func(ctx context.Context) error { return rt.Unload(ctx, a) },
-		"Close":  func(ctx context.Context) error { return rt.Close(ctx) },
+		"Unload": func(ctx context.Context) error { return (*rt).Unload(ctx, *a) },
+		"Close":  func(ctx context.Context) error { return (*rt).Close(ctx) },
 		"derived context": func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, time.Minute)
 			defer cancel()
-			_, err := rt.CallJSON(ctx, a, "version")
+			_, err := (*rt).CallJSON(ctx, *a, "version")
 			return err
 		},
 	}
+}
+
+// A host function that calls back into the script running it, in any of the
+// ways that would wait for that very call, gets ErrReentrant at once instead of
+// a deadlock, and the script goes on working.
+func TestHostCallsBackIntoItsScript(t *testing.T) {
+	var rt *wasm.Runtime
+	var a wasm.ScriptID
+	tests := reentryWays(&rt, &a)
 	for name, reenter := range tests {
 		t.Run(name, func(t *testing.T) {
 			var inner error
@@ -173,19 +179,7 @@ func TestHostContextLaterWaits(t *testing.T) {
 func TestHostCallsBackDuringMigration(t *testing.T) {
 	var rt *wasm.Runtime
 	var a wasm.ScriptID
-	for name, reenter := range map[string]func(ctx context.Context) error{
-		"CallJSON": func(ctx context.Context) error {
-			_, err := rt.CallJSON(ctx, a, "version")
-			return err
-		},
-		"Usage": func(ctx context.Context) error {
-			_, err := rt.Usage(ctx, a)
-			return err
-		},
-		"Unload":       func(ctx context.Context) error { return rt.Unload(ctx, a) },
-		"ReloadModule": func(ctx context.Context) error { return rt.ReloadModule(ctx, a, guest.Bytes("log_v1")) },
-		"Close":        func(ctx context.Context) error { return rt.Close(ctx) },
-	} {
+	for name, reenter := range reentryWays(&rt, &a) {
 		// The migration calls back itself, or through a host function of the
 		// new version.
 		for _, direct := range []bool{true, false} {
