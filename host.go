@@ -128,11 +128,7 @@ func (h *Host) Apply(ctx context.Context) int {
 	defer h.wg.Done()
 	n := 0
 	for _, s := range h.Scripts() {
-		s.mu.Lock()
-		it := s.ready
-		s.ready = nil
-		s.mu.Unlock()
-		if it != nil && s.commit(ctx, it) {
+		if s.commitReady(ctx) {
 			n++
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,6 +214,61 @@ func TestUnloadFromHostFunction(t *testing.T) {
 	}
 	if _, err := h.Call(context.Background(), b, "version"); !errors.Is(err, ErrUnloaded) {
 		t.Fatalf("b after its Unload: %v, want ErrUnloaded", err)
+	}
+}
+
+// A second Unload waits for the first, which waits for the call in progress, and
+// returns ErrUnloaded once the script is gone and its name free.
+func TestConcurrentUnloads(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	releaseCall := func() { once.Do(func() { close(release) }) }
+	defer releaseCall() // on failure too, so that the Host can close
+	h := hostWithLuaFunc(t, "block", func(context.Context, *lua.Call) ([]any, error) {
+		entered <- struct{}{}
+		<-release
+		return nil, nil
+	})
+	ctx := context.Background()
+	src := strings.Replace(enemyLua, "return M", "function M.block() host.block() end\nreturn M", 1)
+	s := mustLoad(t, h, "p.lua", src, nil)
+	go h.Call(ctx, s, "block")
+	<-entered
+	first, second := make(chan error, 1), make(chan error, 1)
+	go func() { first <- h.Unload(ctx, s) }()
+	time.Sleep(20 * time.Millisecond) // the first is waiting for the call
+	go func() { second <- h.Unload(ctx, s) }()
+	select {
+	case err := <-second:
+		t.Fatalf("the second Unload returned %v while the first waited for a call", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	releaseCall()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; !errors.Is(err, ErrUnloaded) {
+		t.Fatalf("second Unload: %v, want ErrUnloaded", err)
+	}
+	mustLoad(t, h, "p.lua", src, nil) // the name is free
+}
+
+// A reload whose new chunk unloads its own script as it loads is refused that
+// Unload (it would wait for the reload, which waits for the chunk) and goes on.
+func TestUnloadFromStagingChunk(t *testing.T) {
+	var h *Host
+	var unloadErr error
+	h = hostWithLuaFunc(t, "unload", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		s, _ := h.Script("p.lua")
+		unloadErr = h.Unload(ctx, s)
+		return nil, nil
+	})
+	s := mustLoad(t, h, "p.lua", enemyLua, nil)
+	err := testtool.Returns(t, "a reload whose chunk unloads its script", func() error {
+		return h.Reload(context.Background(), s, []byte("host.unload()\n"+enemyLua))
+	})
+	if err != nil || !errors.Is(unloadErr, lua.ErrReentrant) {
+		t.Fatalf("reload: %v; Unload from its chunk: %v; want the reload to commit and the Unload refused", err, unloadErr)
 	}
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -349,9 +351,9 @@ func TestUnload(t *testing.T) {
 			}
 			for i, p := range pending {
 				select {
-				case <-p.Done():
-				case <-time.After(10 * time.Second):
-					t.Fatalf("reload %d unresolved 10 s after Unload", i)
+				case <-p.Done(): // before Unload returned, and before its event
+				default:
+					t.Fatalf("reload %d unresolved when Unload returned", i)
 				}
 				if !errors.Is(p.Err(), ErrUnloaded) {
 					t.Errorf("reload %d: %v, want ErrUnloaded", i, p.Err())
@@ -382,17 +384,20 @@ func TestUnload(t *testing.T) {
 			if h.Apply(ctx) != 0 {
 				t.Error("Apply committed something of the unloaded script")
 			}
-			var unloaded bool
+			// The script's events end with Unloaded; then comes the new one's Loaded.
+			var kinds []EventKind
 			for drained := false; !drained; {
 				select {
 				case ev := <-h.Events():
-					unloaded = unloaded || (ev.Kind == Unloaded && ev.Script == "s.wasm" && ev.From == 1)
+					if ev.Script == "s.wasm" {
+						kinds = append(kinds, ev.Kind)
+					}
 				default:
 					drained = true
 				}
 			}
-			if !unloaded {
-				t.Error("no Unloaded event")
+			if n := len(kinds); n < 3 || kinds[n-2] != Unloaded || kinds[n-1] != Loaded || slices.Contains(kinds[:n-2], Unloaded) {
+				t.Errorf("events of s.wasm %v, want the reloads' rejections, then unloaded, then loaded", kinds)
 			}
 		})
 	}
@@ -418,4 +423,56 @@ func TestUnloadFromMigration(t *testing.T) {
 	if got := callInt(t, h, s, "version"); got != 1 {
 		t.Fatalf("version %d after the refused Unload, want 1", got)
 	}
+}
+
+// An engine's ErrNotFound in the chain of an error that has nothing to do with
+// Unload (a migration's lookup, a host function's call to another script) is
+// kept as it is, not reported as ErrUnloaded.
+func TestNotFoundIsNotUnloaded(t *testing.T) {
+	h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+		return fmt.Errorf("asset lookup: %w", wasm.ErrNotFound)
+	}})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	err := h.Reload(context.Background(), s, []byte("v2"))
+	if !errors.Is(err, ErrMigration) || errors.Is(err, ErrUnloaded) {
+		t.Fatalf("Reload whose migration fails with a wrapped ErrNotFound: %v, want ErrMigration", err)
+	}
+}
+
+// blockingHandler is a slog handler that blocks on records with message msg
+// until release is closed, after signalling entered.
+type blockingHandler struct {
+	msg              string
+	entered, release chan struct{}
+}
+
+func (b *blockingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (b *blockingHandler) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *blockingHandler) WithGroup(string) slog.Handler            { return b }
+func (b *blockingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == b.msg {
+		b.entered <- struct{}{}
+		<-b.release
+	}
+	return nil
+}
+
+// Unload emits its event before the name is free: a Load of the name racing it
+// fails until then, so its Loaded event cannot come before Unloaded.
+func TestUnloadedBeforeNameIsFree(t *testing.T) {
+	bh := &blockingHandler{msg: "hotscript: unloaded", entered: make(chan struct{}), release: make(chan struct{})}
+	h, _ := newFakeHost(t, Config{Logger: slog.New(bh)})
+	ctx := context.Background()
+	s := mustLoad(t, h, "x.wasm", "v1", nil)
+	done := make(chan error)
+	go func() { done <- h.Unload(ctx, s) }()
+	<-bh.entered // Unload is emitting Unloaded
+	if _, err := h.LoadBytes(ctx, "x.wasm", []byte("v2"), nil); !errors.Is(err, ErrExists) {
+		t.Errorf("Load of the name while Unload emits its event: %v, want ErrExists", err)
+	}
+	close(bh.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, h, "x.wasm", "v2", nil)
 }

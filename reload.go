@@ -44,8 +44,12 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 }
 
 // committingKey is the context key under which commit passes the script it is
-// committing to migrations and self-checks.
-type committingKey struct{}
+// committing to migrations and self-checks; stagingKey, the key under which stage
+// passes the script it is staging to what the new version runs as it loads.
+type (
+	committingKey struct{}
+	stagingKey    struct{}
+)
 
 // waitsForItself returns why a reload or revert (op) of s, asked with ctx and
 // waited for, could never finish: ctx comes from a migration of this Host, and
@@ -108,17 +112,21 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	}
 	s.mu.Lock()
 	if s.gone.Load() {
+		// No event: the name may belong to another script by now.
 		s.mu.Unlock()
 		h.wg.Done()
-		s.finish(req, Event{Kind: Rejected}, ErrUnloaded)
+		for _, stop := range req.stop {
+			stop()
+		}
+		req.cancel(nil)
+		p.resolve(Event{Script: s.name, Kind: Rejected}, fmt.Errorf("hotscript: %s %s: %w", req.op(), s.name, ErrUnloaded))
 		return p
 	}
 	s.seq++
 	req.seq, s.latest = s.seq, s.seq
 	old, oldReady := s.queued, s.ready
 	s.queued, s.ready = req, nil
-	start := !s.running
-	s.running = true
+	start := s.claimWorker()
 	s.mu.Unlock()
 	if old != nil {
 		s.finish(old, Event{Kind: Superseded}, ErrSuperseded)
@@ -129,6 +137,16 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	}
 	s.startWork(start)
 	return p
+}
+
+// claimWorker, under s.mu, reports whether a worker must be started for the
+// script's queue, none running, and counts it as running from now.
+func (s *Script) claimWorker() bool {
+	if s.running {
+		return false
+	}
+	s.running, s.idle = true, make(chan struct{})
+	return true
 }
 
 // startWork starts a worker for the script's queue if start, handing it the
@@ -159,8 +177,7 @@ func (s *Script) requeue(it *stagedItem) {
 		return
 	}
 	s.queued = it.req
-	start := !s.running
-	s.running = true
+	start := s.claimWorker()
 	s.mu.Unlock()
 	s.startWork(start)
 }
@@ -174,6 +191,7 @@ func (s *Script) work() {
 		s.queued, s.staging = nil, req
 		if req == nil {
 			s.running = false
+			close(s.idle)
 			s.mu.Unlock()
 			return
 		}
@@ -210,7 +228,7 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	start := time.Now()
-	st, err := s.u.stage(req.ctx, code)
+	st, err := s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
 	it.compile = time.Since(start)
 	if err != nil {
 		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
@@ -259,8 +277,31 @@ func (s *Script) settle(it *stagedItem) {
 }
 
 // commit swaps it in and reports whether it was committed. ctx, the request's
-// own or Apply's, bounds migration.
+// own, bounds migration.
 func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
+	s.swapMu.Lock()
+	return s.commitHeld(ctx, it)
+}
+
+// commitReady commits the version staged for Apply, if there is one, and reports
+// whether it was committed. It takes the version under swapMu, so that an Unload
+// cannot come between taking it and committing it. ctx is Apply's.
+func (s *Script) commitReady(ctx context.Context) bool {
+	s.swapMu.Lock()
+	s.mu.Lock()
+	it := s.ready
+	s.ready = nil
+	s.mu.Unlock()
+	if it == nil {
+		s.swapMu.Unlock()
+		return false
+	}
+	return s.commitHeld(ctx, it)
+}
+
+// commitHeld is commit with swapMu held, which it releases.
+func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
+	defer s.swapMu.Unlock()
 	if ctx != it.req.ctx { // Apply's: the request's caller and Close must still reach the migration
 		merged, cancel := context.WithCancelCause(ctx)
 		stop := context.AfterFunc(it.req.ctx, func() { cancel(context.Cause(it.req.ctx)) })
@@ -271,8 +312,6 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 		ctx = merged
 	}
 	ctx = context.WithValue(ctx, committingKey{}, s)
-	s.swapMu.Lock()
-	defer s.swapMu.Unlock()
 	s.mu.Lock()
 	from := s.hist.live().n
 	to := s.hist.next
@@ -373,6 +412,14 @@ func (s *Script) abandon(req *request, cause error) {
 	s.finish(req, Event{Kind: Rejected, To: req.target(it)}, cause)
 }
 
+// op names what r asks for, in errors.
+func (r *request) op() string {
+	if r.revert {
+		return "revert"
+	}
+	return "reload"
+}
+
 func (r *request) target(it *stagedItem) int {
 	if it == nil {
 		return 0
@@ -402,15 +449,11 @@ func (s *Script) finish(req *request, ev Event, err error) {
 	for _, stop := range req.stop {
 		stop()
 	}
-	if ev.Kind == Rejected && (s.gone.Load() || engineNotFound(err)) {
+	if ev.Kind == Rejected && s.unloaded(err) {
 		err = ErrUnloaded // whatever the engine said of a script Unload took from it
 	}
 	req.cancel(nil)
-	op := "reload"
-	if req.revert {
-		op = "revert"
-	}
-	ev, err = s.record(op, ev, err)
+	ev, err = s.record(req.op(), ev, err)
 	req.p.resolve(ev, err)
 }
 

@@ -53,17 +53,22 @@ type Script struct {
 	migrate  MigrationFunc
 	stats    counters
 	live     atomic.Pointer[liveVersion] // replaced whole at each commit
-	gone     atomic.Bool                 // Unload ran; set under mu
+
+	// unloading is set once Unload has begun, gone once it has taken the
+	// script from its engine (under mu); unloadMu serializes Unloads.
+	unloading, gone atomic.Bool
+	unloadMu        sync.Mutex
 
 	swapMu sync.Mutex // serializes commits of this script
 
 	mu      sync.Mutex // guards what follows
 	hist    history
-	seq     uint64   // last request number handed out
-	latest  uint64   // the request that wins; older ones are superseded
-	queued  *request // the next request for the worker
-	staging *request // the request the worker is staging, if any
-	running bool     // a worker goroutine is processing requests
+	seq     uint64        // last request number handed out
+	latest  uint64        // the request that wins; older ones are superseded
+	queued  *request      // the next request for the worker
+	staging *request      // the request the worker is staging, if any
+	running bool          // a worker goroutine is processing requests
+	idle    chan struct{} // closed when the running worker stops
 	ready   *stagedItem
 }
 
@@ -250,33 +255,43 @@ func (h *Host) release(name string) {
 }
 
 // Unload removes script s from the Host and its engine, once the calls in progress
-// on it have returned and a commit in progress has ended. Its reloads still queued
-// or staged are rejected with ErrUnloaded; calls, reloads and reverts of s after it
-// fail with ErrUnloaded, and its name can be loaded again. The outcome is an
-// Unloaded event. A second Unload of s returns ErrUnloaded.
+// on it have returned (however long they take: ctx serves to recognize calls back,
+// below) and a commit in progress has ended. Its reloads are rejected with
+// ErrUnloaded, the one being staged included, before Unload emits the Unloaded
+// event and frees the name for a new Load; calls, reloads and reverts of s after it
+// fail with ErrUnloaded. A second Unload of s waits for the first, then returns
+// ErrUnloaded. A script that Watch loaded from a file comes back, as a new script,
+// with the file's next save.
 //
-// Called from a host function or a migration of s itself, with the context it
-// received, Unload fails at once with an error matching the engines'
-// ErrReentrant, changing nothing: it would wait for the call or commit running
-// it. Safe for concurrent use.
+// Called from a host function, a migration or a reload being staged of s itself,
+// with the context it received, Unload fails at once with an error matching the
+// engines' ErrReentrant, changing nothing: it would wait for itself. Safe for
+// concurrent use.
 func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if s == nil || s.h != h {
 		return fmt.Errorf("hotscript: unload: %w: script not loaded by this host", ErrInvalid)
 	}
-	if c, _ := ctx.Value(committingKey{}).(*Script); c == s {
-		return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a migration of "+s.name))
+	for _, key := range []any{committingKey{}, stagingKey{}} {
+		if c, _ := ctx.Value(key).(*Script); c == s {
+			return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a reload of "+s.name))
+		}
 	}
 	if !h.enter() {
 		return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrClosed)
 	}
 	defer h.wg.Done()
+	s.unloadMu.Lock()
+	defer s.unloadMu.Unlock()
+	if s.gone.Load() {
+		return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrUnloaded)
+	}
 	// The engine first: it waits for calls in progress, and refuses a call
-	// back from s's own host function before anything has changed.
-	if err := s.u.unload(ctx); err != nil {
-		if engineNotFound(err) {
-			return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrUnloaded)
-		}
-		return err
+	// back from s's own host function before anything has changed. Calls that
+	// find s gone from it meanwhile report ErrUnloaded (see failed).
+	s.unloading.Store(true)
+	if err := s.u.unload(ctx); err != nil && !engineNotFound(err) {
+		s.unloading.Store(false)
+		return fmt.Errorf("hotscript: unload %s: %w", s.name, err)
 	}
 	s.swapMu.Lock() // a commit in progress ends first
 	s.mu.Lock()
@@ -285,6 +300,10 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	s.queued, s.ready = nil, nil
 	if s.staging != nil {
 		s.staging.cancel(ErrUnloaded)
+	}
+	var idle chan struct{}
+	if s.running {
+		idle = s.idle
 	}
 	s.mu.Unlock()
 	s.swapMu.Unlock()
@@ -295,19 +314,29 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 		it.st.discard(ctx)
 		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrUnloaded)
 	}
+	if idle != nil {
+		<-idle // the worker resolves what it was staging, and finds nothing more
+	}
+	h.ev.emit(Event{Script: s.name, Kind: Unloaded, From: s.Version()})
 	h.mu.Lock()
 	if h.scripts[s.name] == s {
 		delete(h.scripts, s.name)
 	}
 	h.mu.Unlock()
-	h.ev.emit(Event{Script: s.name, Kind: Unloaded, From: s.Version()})
 	return nil
 }
 
-// engineNotFound reports whether err is an engine's ErrNotFound: for a script of
-// the Host, one that Unload removed.
+// engineNotFound reports whether err is an engine's ErrNotFound.
 func engineNotFound(err error) bool {
 	return errors.Is(err, wasm.ErrNotFound) || errors.Is(err, lua.ErrNotFound)
+}
+
+// unloaded reports whether err, from s's engine, is due to Unload: s is gone, or
+// being unloaded and its engine says it no longer has it. (An engine's
+// ErrNotFound can come from elsewhere too: a host function's call to another
+// script, a migration's error.)
+func (s *Script) unloaded(err error) bool {
+	return s.gone.Load() || (s.unloading.Load() && engineNotFound(err))
 }
 
 // Call calls fn in script s with args, one parameter each, and returns the result as
@@ -371,7 +400,7 @@ func (h *Host) failed(s *Script, fn string, err error) error {
 	case h.closed.Load():
 		// The runtime was closed under the call: say so, whatever the engine said.
 		return fmt.Errorf("hotscript: call %s.%s: %w: %w", s.name, fn, ErrClosed, err)
-	case engineNotFound(err):
+	case s.unloaded(err):
 		return fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrUnloaded)
 	}
 	return err
