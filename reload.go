@@ -433,12 +433,18 @@ func (s *Script) drain(ctx context.Context) {
 	req, it := s.queued, s.ready
 	s.queued, s.ready = nil, nil
 	s.mu.Unlock()
+	s.reject(ctx, req, it, ErrClosed)
+}
+
+// reject rejects with cause a request taken from the script's queue and a staged
+// version taken from its ready slot, either of which may be nil.
+func (s *Script) reject(ctx context.Context, req *request, it *stagedItem, cause error) {
 	if req != nil {
-		s.finish(req, Event{Kind: Rejected}, ErrClosed)
+		s.finish(req, Event{Kind: Rejected}, cause)
 	}
 	if it != nil {
 		it.st.discard(ctx)
-		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrClosed)
+		s.finish(it.req, Event{Kind: Rejected, To: it.target}, cause)
 	}
 }
 

@@ -307,13 +307,7 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	}
 	s.mu.Unlock()
 	s.swapMu.Unlock()
-	if req != nil {
-		s.finish(req, Event{Kind: Rejected}, ErrUnloaded)
-	}
-	if it != nil {
-		it.st.discard(ctx)
-		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrUnloaded)
-	}
+	s.reject(ctx, req, it, ErrUnloaded)
 	if idle != nil {
 		<-idle // the worker resolves what it was staging, and finds nothing more
 	}
