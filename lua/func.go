@@ -128,7 +128,8 @@ func (f *Func) bind(ctx context.Context) error {
 // uses for the numbers the VM computes: one allocation per 128 numbers, and none for
 // the integers 0 to 255, which are boxed once for the whole process. A block is freed
 // once no value pointing into it is reachable. Like the LState it feeds, it is used
-// only under the script's mutex (by Func.Call and CallJSON).
+// only under the script's mutex (by Func.Call and CallJSON, and, through boxAny,
+// by host functions for their arguments).
 type numberBoxes struct {
 	block *[128]float64
 	next  int
@@ -150,6 +151,18 @@ func (nb *numberBoxes) box(f float64) glua.LValue {
 	}
 	return nb.boxBlock(f)
 }
+
+// boxAny is box for a Go any holding a float64, a HostFunc's argument: the same
+// slot under float64's type word, since an LNumber's data word points to the
+// float64 alone.
+func (nb *numberBoxes) boxAny(f float64) any {
+	lv := nb.box(f)
+	a := anyFloat64 // float64's type word, a static value's data
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&a))[1] = (*[2]unsafe.Pointer)(unsafe.Pointer(&lv))[1]
+	return a
+}
+
+var anyFloat64 any = float64(0)
 
 // boxBlock is box for the numbers outside smallNumbers; kept apart so that box,
 // small, is inlined into its callers.

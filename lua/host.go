@@ -81,25 +81,44 @@ func (rt *Runtime) Define(module, name string, fn HostFunc) error {
 
 // installHosts sets one global table per host module in L.
 func installHosts(L *glua.LState, script string, b *budget, hosts map[string]map[string]HostFunc) {
+	hc := new(hostCall)
 	for module, funcs := range hosts {
 		t := L.CreateTable(0, len(funcs))
 		for name, fn := range funcs {
-			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, fn, b)))
+			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, fn, b, hc)))
 		}
 		L.SetGlobal(module, t)
 	}
 }
 
-func hostFunction(qualified, script string, fn HostFunc, b *budget) glua.LGFunction {
+// hostCall is the Call that a version's host functions reuse, with room for
+// their first arguments and boxes for their numbers: a Call is valid only during
+// its HostFunc, and a version runs one host function at a time (a host function
+// cannot run its own script), so a host call with up to 8 arguments allocates
+// nothing for them but what tables and strings need.
+type hostCall struct {
+	call    Call
+	args    [8]any
+	numbers numberBoxes // numeric arguments, boxed without an allocation each
+}
+
+func hostFunction(qualified, script string, fn HostFunc, b *budget, hc *hostCall) glua.LGFunction {
 	return func(L *glua.LState) int {
-		call := &Call{Script: script, Function: qualified, Args: make([]any, L.GetTop())}
-		for i := range call.Args {
+		call := &hc.call
+		*call = Call{Script: script, Function: qualified, Args: hc.args[:0]}
+		defer clear(hc.args[:]) // keep no argument alive
+		for i := range L.GetTop() {
+			lv := L.Get(i + 1)
+			if n, ok := lv.(glua.LNumber); ok {
+				call.Args = append(call.Args, hc.numbers.boxAny(float64(n)))
+				continue
+			}
 			var w walker
-			v, err := w.toGo(L.Get(i + 1))
+			v, err := w.toGo(lv)
 			if err != nil {
 				L.RaiseError("%s: argument %d: %v", qualified, i+1, err)
 			}
-			call.Args[i] = v
+			call.Args = append(call.Args, v)
 		}
 		b.startClock() // time spent in Go counts against MaxExecutionTime
 		hctx, prev := b.guard.Enter(b.callCtx())

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -156,5 +158,32 @@ return M`)
 	defer mu.Unlock()
 	if world[1].X != 13 || world[2].X != 0 {
 		t.Errorf("world %v %v: the carried entity id must drive entity 1", *world[1], *world[2])
+	}
+}
+
+// A host function's arguments arrive intact, numbers included (they are boxed
+// in reused slots), more than the Call keeps room for, and a value the host
+// function keeps stays as it was through later calls.
+func TestHostArguments(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	var kept [][]any
+	err := rt.Define("host", "keep", func(_ context.Context, c *lua.Call) ([]any, error) {
+		kept = append(kept, slices.Clone(c.Args))
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "args.lua", `return { run = function(k)
+  host.keep(k, -0.0, 1e300, 255, 256, 3.5, "s", true, nil, {1, 2}, k * 2)
+end }`)
+	for k := range 300 {
+		call(t, rt, id, "run", k)
+	}
+	for k, args := range kept {
+		want := []any{float64(k), math.Copysign(0, -1), 1e300, 255.0, 256.0, 3.5, "s", true, nil, []any{1.0, 2.0}, float64(2 * k)}
+		if fmt.Sprint(args) != fmt.Sprint(want) || !math.Signbit(args[1].(float64)) {
+			t.Fatalf("call %d got %v, want %v", k, args, want)
+		}
 	}
 }
