@@ -28,7 +28,9 @@ import (
 // HostFunc waits for.
 type HostFunc func(ctx context.Context, call *Call) ([]any, error)
 
-// Call is one call of a HostFunc. It is valid only during that call.
+// Call is one call of a HostFunc. It is valid only during that call: the Call and its
+// Args slice are reused for the script's next host call, so copy what you keep (the
+// argument values themselves stay as they are).
 type Call struct {
 	// Script is the name of the calling script.
 	Script string

@@ -52,7 +52,7 @@ func TestHostFunctions(t *testing.T) {
 		}
 	}
 	must(rt.Define("host", "echo", func(ctx context.Context, c *lua.Call) ([]any, error) {
-		got = append(got, c)
+		got = append(got, &lua.Call{Script: c.Script, Function: c.Function, Args: slices.Clone(c.Args)}) // c is reused
 		ctxValue = ctx.Value(key{})
 		return c.Args, nil
 	}))
