@@ -217,8 +217,9 @@ func TestUnloadFromHostFunction(t *testing.T) {
 	}
 }
 
-// A second Unload waits for the first, which waits for the call in progress, and
-// returns ErrUnloaded once the script is gone and its name free.
+// Two Unloads at once: both wait for the call in progress (the second for the
+// first); then one unloads and the other returns ErrUnloaded, the script gone and
+// its name free.
 func TestConcurrentUnloads(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -234,21 +235,23 @@ func TestConcurrentUnloads(t *testing.T) {
 	s := mustLoad(t, h, "p.lua", src, nil)
 	go h.Call(ctx, s, "block")
 	<-entered
-	first, second := make(chan error, 1), make(chan error, 1)
-	go func() { first <- h.Unload(ctx, s) }()
-	time.Sleep(20 * time.Millisecond) // the first is waiting for the call
-	go func() { second <- h.Unload(ctx, s) }()
+	unloads := make(chan error, 2)
+	for range 2 {
+		go func() { unloads <- h.Unload(ctx, s) }()
+	}
 	select {
-	case err := <-second:
-		t.Fatalf("the second Unload returned %v while the first waited for a call", err)
+	case err := <-unloads:
+		t.Fatalf("an Unload returned %v while a call was in progress", err)
 	case <-time.After(50 * time.Millisecond):
 	}
 	releaseCall()
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	errs := []error{<-unloads}
+	if _, ok := h.Script("p.lua"); ok {
+		t.Fatalf("an Unload returned (%v) with the script still in the Host", errs[0])
 	}
-	if err := <-second; !errors.Is(err, ErrUnloaded) {
-		t.Fatalf("second Unload: %v, want ErrUnloaded", err)
+	errs = append(errs, <-unloads)
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), ErrUnloaded) {
+		t.Fatalf("Unloads returned %v, want one nil and one ErrUnloaded", errs)
 	}
 	mustLoad(t, h, "p.lua", src, nil) // the name is free
 }
