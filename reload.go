@@ -101,6 +101,9 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		return p
 	}
 	req := &request{caller: ctx, code: code, revert: revert, p: p}
+	s.mu.Lock()
+	s.open++ // until finish
+	s.mu.Unlock()
 	req.ctx, req.cancel = context.WithCancelCause(ctx)
 	req.stop = []func() bool{
 		context.AfterFunc(h.base, func() { req.cancel(ErrClosed) }),
@@ -113,6 +116,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	s.mu.Lock()
 	if s.gone.Load() {
 		// No event: the name may belong to another script by now.
+		s.open--
 		s.mu.Unlock()
 		h.wg.Done()
 		for _, stop := range req.stop {
@@ -455,6 +459,9 @@ func (s *Script) finish(req *request, ev Event, err error) {
 	for _, stop := range req.stop {
 		stop()
 	}
+	s.mu.Lock()
+	s.open--
+	s.mu.Unlock()
 	if ev.Kind == Rejected && s.unloaded(err) {
 		err = ErrUnloaded // whatever the engine said of a script Unload took from it
 	}

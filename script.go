@@ -68,6 +68,7 @@ type Script struct {
 	queued  *request      // the next request for the worker
 	staging *request      // the request the worker is staging, if any
 	running bool          // a worker goroutine is processing requests
+	open    int           // requests not resolved yet
 	idle    chan struct{} // closed when the running worker stops
 	ready   *stagedItem
 }

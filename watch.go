@@ -1,6 +1,7 @@
 package hotscript
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,11 @@ import (
 //
 //   - A save of a loaded script's file (the path given to Load) reloads it through
 //     the same transactional reload as Reload, asynchronously: the outcome is an
-//     Event, and a broken save leaves the last good version running.
+//     Event, and a broken save leaves the last good version running. A save whose
+//     bytes (built, for .wat and .c) are the live version's, with no reload of the
+//     script pending, changes nothing and reloads nothing: a touch, a comment
+//     edited in a .wat, a directory restored as it was would otherwise start a
+//     WASM script's state over. h.Reload still reloads identical bytes.
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it.
 //   - Sources with a build step (.wat with wat2wasm, .c with clang, as in
@@ -119,11 +124,22 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 	case ev.Op == watch.Removed:
 	case s != nil && ev.Err != nil:
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
+	case s != nil && s.unchanged(ev.Data):
+		// A save that changes nothing (a touch, a comment in a .wat): a reload
+		// would only start a WASM script's state over.
 	case s != nil:
 		wd.h.ReloadAsync(ctx, s, ev.Data)
 	default:
 		wd.load(ctx, ev)
 	}
+}
+
+// unchanged reports whether code is what s's live version runs, with no reload of
+// s pending (which a save of the live bytes must still overtake).
+func (s *Script) unchanged(code []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open == 0 && bytes.Equal(s.hist.live().code, code)
 }
 
 // watchError reports an error of the watcher, which concerns the directory rather

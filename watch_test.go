@@ -74,6 +74,19 @@ func TestWatchFake(t *testing.T) {
 					t.Errorf("event %+v, version() %d", ev, callInt(t, h, s, "version"))
 				}
 			}},
+		// A save of the bytes already live (v2) reloads nothing; the marker's
+		// event comes after a's, which the watcher debounced first.
+		{"a save of the live bytes reloads nothing", func() error {
+			if err := os.WriteFile(a, []byte("v2"), 0o600); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "marker2.lua"), []byte("v1"), 0o600)
+		}, is(Loaded, filepath.Join(dir, "marker2.lua")), func(t *testing.T, ev Event) {
+			waitFor(t, "no reload pending", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.open == 0 })
+			if s.Version() != 2 {
+				t.Errorf("a save of the live bytes made version %d, want 2 (no reload)", s.Version())
+			}
+		}},
 		{"a script loaded from bytes under a file's path is reloaded by its saves", func() error {
 			if _, err := h.LoadBytes(context.Background(), filepath.Join(dir, "m.wasm"), []byte("v1"), nil); err != nil {
 				return err
