@@ -234,6 +234,12 @@ func TestHammerFake(t *testing.T) {
 			if st.Reloads+st.Reverts+st.Superseded+st.FailedReloads != 300 {
 				t.Errorf("stats %+v do not add up to 300 requests", st)
 			}
+			s.mu.Lock()
+			open := s.open
+			s.mu.Unlock()
+			if open != 0 {
+				t.Errorf("%d requests counted open after all were resolved, want 0", open)
+			}
 		})
 	}
 }
