@@ -1,5 +1,7 @@
 package hotscript
 
+import "bytes"
+
 // version is one committed version of a script.
 type version struct {
 	n    int    // version number, counted from 1 per script
@@ -14,8 +16,10 @@ type history struct {
 	next  int // the number the next new version gets
 }
 
+// newHistory starts a history at version 1, first, which it copies: the caller
+// may reuse its buffer, and the history must keep what the engine was given.
 func newHistory(limit int, first []byte) history {
-	return history{limit: limit, vs: []version{{n: 1, code: first}}, next: 2}
+	return history{limit: limit, vs: []version{{n: 1, code: bytes.Clone(first)}}, next: 2}
 }
 
 func (h *history) live() version { return h.vs[len(h.vs)-1] }

@@ -453,3 +453,25 @@ func TestReloadAsyncFromMigration(t *testing.T) {
 		})
 	}
 }
+
+// The Host copies the bytes it is given: a caller may reuse its buffer once
+// LoadBytes or ReloadAsync returns, while the reload still stages and while the
+// history keeps the versions.
+func TestCallerMayReuseBuffers(t *testing.T) {
+	h, e := newFakeHost(t, Config{})
+	ctx := context.Background()
+	buf := []byte("v1")
+	s := mustLoad(t, h, "s.wasm", buf, nil)
+	copy(buf, "v9")
+	next := []byte("v2;gate=g")
+	p := h.ReloadAsync(ctx, s, next)
+	copy(next, "v8;gate=g") // while the reload waits to stage
+	e.open("g")
+	<-p.Done()
+	if p.Err() != nil || callInt(t, h, s, "version") != 2 {
+		t.Fatalf("reload: %v, version %d; want v2, the bytes given", p.Err(), callInt(t, h, s, "version"))
+	}
+	if err := h.Revert(ctx, s); err != nil || callInt(t, h, s, "version") != 1 {
+		t.Fatalf("revert: %v, version %d; want v1, the bytes first loaded", err, callInt(t, h, s, "version"))
+	}
+}

@@ -1,6 +1,7 @@
 package hotscript
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -100,7 +101,9 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		p.resolve(Event{Kind: Rejected}, fmt.Errorf("hotscript: reload: %w: script not loaded by this host", ErrInvalid))
 		return p
 	}
-	req := &request{caller: ctx, code: code, revert: revert, p: p}
+	// A copy: the reload stages on another goroutine, and the history keeps
+	// the bytes, while the caller may reuse its buffer as soon as this returns.
+	req := &request{caller: ctx, code: bytes.Clone(code), revert: revert, p: p}
 	s.mu.Lock()
 	s.open++ // until finish
 	s.mu.Unlock()
