@@ -119,8 +119,8 @@ func (h *Host) Apply(ctx context.Context) int {
 	if !h.readyHint.Load() {
 		return 0
 	}
-	if c, _ := ctx.Value(committingKey{}).(*Script); c != nil && c.h == h {
-		return 0 // it would commit a version of c while c's commit runs it
+	if h.reloading(ctx, committingKey{}) != nil {
+		return 0 // it would commit a version of a script whose commit runs it
 	}
 	if !h.readyHint.Swap(false) || !h.enter() {
 		return 0

@@ -52,13 +52,22 @@ type (
 	stagingKey    struct{}
 )
 
+// reloading returns the script of this Host whose commit (key committingKey{}) or
+// staging (stagingKey{}) ctx comes from, or nil.
+func (h *Host) reloading(ctx context.Context, key any) *Script {
+	if c, _ := ctx.Value(key).(*Script); c != nil && c.h == h {
+		return c
+	}
+	return nil
+}
+
 // waitsForItself returns why a reload or revert (op) of s, asked with ctx and
 // waited for, could never finish: ctx comes from a migration of this Host, and
 // s is the script being committed or the commit runs in an Apply, which the
 // reload's commit would wait for. Else nil.
 func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
-	c, _ := ctx.Value(committingKey{}).(*Script)
-	if c == nil || c.h != h || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
+	c := h.reloading(ctx, committingKey{})
+	if c == nil || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
 		return nil
 	}
 	return fmt.Errorf("hotscript: %s %s: %w", op, s.name, reentrant("a migration of "+c.name))
@@ -71,7 +80,7 @@ func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
 // it was given (which ends with its commit), the reload goes on after the commit,
 // until it is resolved or the Host closes.
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
-	if c, _ := ctx.Value(committingKey{}).(*Script); c != nil && c.h == h {
+	if h.reloading(ctx, committingKey{}) != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
@@ -118,14 +127,9 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	}
 	s.mu.Lock()
 	if s.gone.Load() {
-		// No event: the name may belong to another script by now.
-		s.open--
 		s.mu.Unlock()
 		h.wg.Done()
-		for _, stop := range req.stop {
-			stop()
-		}
-		req.cancel(nil)
+		s.release(req) // and no event: the name may belong to another script by now
 		p.resolve(Event{Script: s.name, Kind: Rejected}, fmt.Errorf("hotscript: %s %s: %w", req.op(), s.name, ErrUnloaded))
 		return p
 	}
@@ -459,18 +463,24 @@ func (s *Script) reject(ctx context.Context, req *request, it *stagedItem, cause
 // Pending. It is called exactly once per request, by whoever took it out of the
 // script's queue or ready slot.
 func (s *Script) finish(req *request, ev Event, err error) {
+	s.release(req)
+	if ev.Kind == Rejected && s.unloaded(err) {
+		err = ErrUnloaded // whatever the engine said of a script Unload took from it
+	}
+	ev, err = s.record(req.op(), ev, err)
+	req.p.resolve(ev, err)
+}
+
+// release ends what req holds before it is resolved: its context registrations,
+// its count among the script's open requests, its context.
+func (s *Script) release(req *request) {
 	for _, stop := range req.stop {
 		stop()
 	}
 	s.mu.Lock()
 	s.open--
 	s.mu.Unlock()
-	if ev.Kind == Rejected && s.unloaded(err) {
-		err = ErrUnloaded // whatever the engine said of a script Unload took from it
-	}
 	req.cancel(nil)
-	ev, err = s.record(req.op(), ev, err)
-	req.p.resolve(ev, err)
 }
 
 // record completes, counts and emits ev, and returns it with err wrapped with the

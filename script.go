@@ -272,10 +272,8 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if s == nil || s.h != h {
 		return fmt.Errorf("hotscript: unload: %w: script not loaded by this host", ErrInvalid)
 	}
-	for _, key := range []any{committingKey{}, stagingKey{}} {
-		if c, _ := ctx.Value(key).(*Script); c == s {
-			return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a reload of "+s.name))
-		}
+	if h.reloading(ctx, committingKey{}) == s || h.reloading(ctx, stagingKey{}) == s {
+		return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a reload of "+s.name))
 	}
 	if !h.enter() {
 		return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrClosed)
