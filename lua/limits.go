@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/monoclock"
 	"github.com/hotscript/hotscript/internal/reentry"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -92,7 +93,7 @@ type budget struct {
 
 	ctx     context.Context // the caller's, for host functions, Value and cancellation
 	ctxDone <-chan struct{}
-	due     time.Duration // the deadline, as time.Since(clockEpoch); 0 until the clock starts
+	due     time.Duration // the deadline, as a monoclock.Now value; 0 until the clock starts
 
 	count uint64 // instructions and work units so far
 	next  uint64 // count at which check runs
@@ -156,14 +157,9 @@ func (b *budget) forSetup() (undo func()) {
 // its clock starts, at most checkEvery instructions, is not counted.
 func (b *budget) startClock() {
 	if b.limits.MaxExecutionTime > 0 && b.due == 0 {
-		b.due = time.Since(clockEpoch) + b.limits.MaxExecutionTime
+		b.due = monoclock.Now() + b.limits.MaxExecutionTime
 	}
 }
-
-// clockEpoch anchors deadlines on the monotonic clock: time.Since(clockEpoch)
-// reads one clock, where time.Now reads two (wall and monotonic), which halves
-// the cost of every time check.
-var clockEpoch = time.Now()
 
 // timeUp reports whether the call's time is up, starting its clock if needed.
 func (b *budget) timeUp() bool {
@@ -171,7 +167,7 @@ func (b *budget) timeUp() bool {
 		b.startClock()
 		return false
 	}
-	return time.Since(clockEpoch) >= b.due
+	return monoclock.Now() >= b.due
 }
 
 // end drops the caller's context so that the budget does not keep it alive.
@@ -248,7 +244,7 @@ func (b *budget) Deadline() (time.Time, bool) {
 	if b.due == 0 {
 		return time.Time{}, false
 	}
-	return clockEpoch.Add(b.due), true
+	return monoclock.Time(b.due), true
 }
 
 // Value forwards to the caller's context.

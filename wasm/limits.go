@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript/internal/meter"
+	"github.com/hotscript/hotscript/internal/monoclock"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
@@ -203,13 +204,8 @@ type limiter struct {
 	used     int64         // the fuel the last call used, once end has run
 	left     int64         // the global between calls, a valid first slice: 0 <= left <= first
 	clock    bool          // the call's clock has started: deadline is set
-	deadline time.Duration // the call's deadline once its clock has started, as time.Since(clockEpoch)
+	deadline time.Duration // the call's deadline once its clock has started, as a monoclock.Now value
 }
-
-// clockEpoch anchors deadlines on the monotonic clock: time.Since(clockEpoch)
-// reads one clock, where time.Now reads two (wall and monotonic), which halves
-// the cost of a time check.
-var clockEpoch = time.Now()
 
 // newInstanceLimited returns a new instance whose limiter, if any, is allocated
 // with it, next to the fields a call reads. An instance of a script without
@@ -316,7 +312,7 @@ func (l *limiter) slice(used int64) int64 {
 // the host function returns, which is when the time it took counts.
 func (l *limiter) interrupt(ctx context.Context) error {
 	if l.lim.MaxExecutionTime > 0 {
-		now := time.Since(clockEpoch)
+		now := monoclock.Now()
 		if !l.clock {
 			l.clock, l.deadline = true, now+l.lim.MaxExecutionTime
 		} else if now >= l.deadline {
