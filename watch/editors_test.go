@@ -268,27 +268,15 @@ func TestNoEventWithoutChangeAfterAdd(t *testing.T) {
 	for _, age := range []time.Duration{0, time.Hour} {
 		t.Run(fmt.Sprintf("written %v before Add", age), func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			x := filepath.Join(dir, "x.lua")
-			if err := os.WriteFile(x, []byte("v1"), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			h := unwatchedHarness(t, Options{Debounce: 20 * time.Millisecond}, map[string]string{"x.lua": "v1"})
+			x := h.path("x.lua")
 			if age > 0 {
 				old := time.Now().Add(-age)
 				if err := os.Chtimes(x, old, old); err != nil {
 					t.Fatal(err)
 				}
 			}
-			opts := Options{Debounce: 20 * time.Millisecond}
-			w, err := New(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close(t.Context())
-			if err := w.Add(dir); err != nil {
-				t.Fatal(err)
-			}
-			h := &harness{t: t, w: w, dir: dir, opt: opts}
+			h.start()
 			if err := os.Chmod(x, 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -308,26 +296,13 @@ func TestNoEventWithoutChangeAfterAdd(t *testing.T) {
 // the saved bytes for what the host loaded.
 func TestSaveDuringAdd(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	x := filepath.Join(dir, "x.lua")
-	if err := os.WriteFile(x, []byte("v1"), 0o644); err != nil { // what the host loaded
-		t.Fatal(err)
-	}
 	var once sync.Once
 	opts := Options{Debounce: 20 * time.Millisecond, Filter: func(p string) bool {
-		if p == x { // Add asks the filter about x between setting the watch and reading x
-			once.Do(func() { os.WriteFile(x, []byte("v2"), 0o644) })
+		if filepath.Base(p) == "x.lua" { // Add asks about x between setting the watch and reading x
+			once.Do(func() { os.WriteFile(p, []byte("v2"), 0o644) })
 		}
 		return true
 	}}
-	w, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close(t.Context())
-	if err := w.Add(dir); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, w: w, dir: dir, opt: opts}
+	h := newHarness(t, opts, map[string]string{"x.lua": "v1"}) // v1: what the host loaded
 	h.expect(want{"x.lua", Changed, "v2"})
 }

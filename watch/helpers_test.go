@@ -27,11 +27,27 @@ type harness struct {
 // starts a Watcher with opts on it. The Watcher is closed when the test ends.
 func newHarness(t *testing.T, opts Options, files map[string]string) *harness {
 	t.Helper()
+	h := unwatchedHarness(t, opts, files)
+	h.start()
+	return h
+}
+
+// unwatchedHarness is newHarness before the watcher starts, for tests that set
+// up files further first.
+func unwatchedHarness(t *testing.T, opts Options, files map[string]string) *harness {
+	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), opt: opts}
 	for name, content := range files {
 		h.write(name, content)
 	}
-	w, err := New(opts)
+	return h
+}
+
+// start makes the harness's watcher and adds its directory.
+func (h *harness) start() {
+	t := h.t
+	t.Helper()
+	w, err := New(h.opt)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -46,7 +62,6 @@ func newHarness(t *testing.T, opts Options, files map[string]string) *harness {
 	if err := w.Add(h.dir); err != nil {
 		t.Fatalf("Add: %v", err)
 	}
-	return h
 }
 
 func (h *harness) path(name string) string { return filepath.Join(h.dir, filepath.FromSlash(name)) }
