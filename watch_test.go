@@ -30,14 +30,20 @@ func nextEvent(t *testing.T, h *Host, want func(Event) bool) Event {
 	}
 }
 
-func TestWatchFake(t *testing.T) {
+// watchedScript returns a fake Host watching dir (made if missing), and the script
+// it loaded from dir/a.wasm, which holds v1, saved an hour before (so that a chmod
+// is seen as one).
+func watchedScript(t *testing.T, dir string) (*Host, *Script) {
+	t.Helper()
 	h, _ := newFakeHost(t, Config{})
-	dir := t.TempDir()
 	a := filepath.Join(dir, "a.wasm")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(a, []byte("v1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Now().Add(-time.Hour) // saved before this run, so a chmod is seen as one
+	old := time.Now().Add(-time.Hour)
 	if err := os.Chtimes(a, old, old); err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +52,17 @@ func TestWatchFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
+	return h, s
+}
+
+func TestWatchFake(t *testing.T) {
+	dir := t.TempDir()
+	h, s := watchedScript(t, dir)
+	a := s.Name()
 	is := func(kind EventKind, name string) func(Event) bool {
 		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
 	}
@@ -156,24 +169,9 @@ func TestWatchFake(t *testing.T) {
 // scripts running; once the directory is back, a WatchResumed event says so and
 // what is saved there is reloaded or loaded.
 func TestWatchDirRemoved(t *testing.T) {
-	h, _ := newFakeHost(t, Config{})
 	dir := filepath.Join(t.TempDir(), "scripts")
-	a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.lua")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(a, []byte("v1"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.Load(context.Background(), a, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
+	h, s := watchedScript(t, dir)
+	a, b := s.Name(), filepath.Join(dir, "b.lua")
 
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
