@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -29,8 +30,9 @@ import (
 //     source of the script of the .wasm next to it: loaded from that .wasm, or,
 //     for a .c without one, loaded from the built bytes under the .wasm's name.
 //     A failed build is a Rejected event carrying the tool's message.
-//   - A deleted script file leaves the last version running, and a Removed event
-//     says so.
+//   - A deleted script file (for a .c without a .wasm, its source) leaves the
+//     last version running, and a Removed event says so. Deleting the source of
+//     a .wasm that stays says nothing.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
@@ -114,12 +116,15 @@ type watchedDir struct {
 }
 
 func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
-	s := wd.find(ev.Path)
+	s, fromSource := wd.find(ev.Path), false
 	if s == nil && ev.Output != ev.Path {
-		s = wd.find(ev.Output) // x.c builds the x.wasm a script was loaded from
+		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
 	}
 	switch {
-	case s != nil && ev.Op == watch.Removed:
+	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
+		// The script's file is gone: the one it was loaded from, or the source
+		// of a .wasm that is not there either. A deleted source of a .wasm that
+		// stays concerns nothing that runs.
 		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
 	case ev.Op == watch.Removed:
 	case s != nil && ev.Err != nil:
@@ -199,6 +204,12 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 		return
 	}
 	_, _ = wd.h.load(ctx, name, path, ev.Data, nil) // the outcome is an event
+}
+
+// exists reports whether there is a file at path.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func mustRel(base, path string) string {

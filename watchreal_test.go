@@ -143,6 +143,19 @@ func TestWatchCSource(t *testing.T) {
 	if got := call(t, h, s, "version"); got != "2" {
 		t.Errorf("version() = %s after saving v.c", got)
 	}
+
+	// Deleting v.c leaves v.wasm, the script's file: no Removed event (the
+	// marker's Loaded comes first); deleting v.wasm then is one.
+	os.Remove(cfile)
+	marker := filepath.Join(dir, "marker.lua")
+	os.WriteFile(marker, []byte("return {}"), 0o600)
+	if ev := nextEvent(t, h, func(ev Event) bool {
+		return ev.Script == wfile || ev.Kind == Loaded && ev.Script == marker
+	}); ev.Script != marker {
+		t.Errorf("deleting v.c, with v.wasm still there: %v", ev)
+	}
+	os.Remove(wfile)
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Removed && ev.Script == wfile })
 }
 
 // TestWatchStandaloneCSource: a .c without a .wasm next to it, saved while watched,
@@ -183,5 +196,10 @@ func TestWatchStandaloneCSource(t *testing.T) {
 	ev := nextEvent(t, h, is(Rejected))
 	if ev.From != 2 || !errors.Is(ev.Err, ErrBuild) || call(t, h, s, "version") != "2" {
 		t.Errorf("broken save: %v, want rejected with v2 running", ev)
+	}
+	// x.c is the script's only file: deleting it is a Removed event.
+	os.Remove(cfile)
+	if ev := nextEvent(t, h, is(Removed)); ev.From != 2 || call(t, h, s, "version") != "2" {
+		t.Errorf("deleting x.c: %v, want removed with v2 running", ev)
 	}
 }
