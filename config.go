@@ -73,11 +73,15 @@ type Config struct {
 	// MigrateReset. Lua scripts always carry their fields (see package lua).
 	Migration MigrationFunc
 
-	// SelfCheck is the function run on a new version before it goes live, if the
-	// version has it: a WASM export, after migration, or a Lua module function,
-	// after the fields are carried and on_restore ran; "" means "on_reload". The
-	// reload is rolled back when it traps or raises an error, hits a limit, or
-	// returns anything but nothing, 0 or true.
+	// SelfCheck is the function run on a new version before it goes live, on
+	// each reload and revert, if the version has it: a WASM export, after
+	// migration, or a Lua module function, after the fields are carried and
+	// on_restore ran; "" means "on_reload". It does not run on the first load,
+	// where there is no running version to keep. The reload is rolled back when
+	// the check traps or raises an error, hits a limit, or fails: a WASM check
+	// passes by returning nothing or 0, as C's main does (any other number,
+	// 1 included, is a failure code: a C function returning true fails); a
+	// Lua check passes by returning nothing, nil, 0 or true.
 	SelfCheck string
 
 	// World is handed to Migration funcs as Migration.World.

@@ -32,8 +32,8 @@ var (
 	// set_state export, a trap or limit in a migration call, an error from a Go
 	// migration func); the reload was rolled back.
 	ErrMigration = errors.New("hotscript: state migration failed")
-	// ErrSelfCheck reports that the new version's self-check export trapped or
-	// returned a failure status; the reload was rolled back.
+	// ErrSelfCheck reports that the new version's self-check (Config.SelfCheck)
+	// trapped, raised an error or returned a failure; the reload was rolled back.
 	ErrSelfCheck = errors.New("hotscript: self-check failed")
 	// ErrNoHistory is returned by Revert when the script has no earlier version.
 	ErrNoHistory = errors.New("hotscript: no earlier version to revert to")

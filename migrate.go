@@ -143,15 +143,40 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 func (p *commitPlan) runSelfCheck(ctx context.Context, call func(ctx context.Context, fn string, args []any) (json.RawMessage, error)) error {
 	out, err := call(ctx, p.selfCheck, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %s on v%d: %w", ErrSelfCheck, p.selfCheck, p.to, err)
+		return &selfCheckError{script: p.script, err: fmt.Errorf("%s on v%d: %w", p.selfCheck, p.to, err)}
 	}
 	if !passed(out) {
-		return fmt.Errorf("%w: %s on v%d returned %s", ErrSelfCheck, p.selfCheck, p.to, out)
+		return &selfCheckError{script: p.script, err: fmt.Errorf("%s on v%d returned %s", p.selfCheck, p.to, out)}
 	}
 	return nil
 }
 
-// passed reports whether a self-check result means success: nothing, 0 or true.
+// selfCheckError is a failed self-check. The engines run it inside their commit
+// step (for WASM, the step package wasm calls migrate), so the commit's error
+// wraps it in theirs; the Host reports it on its own (asSelfCheck), as what it is.
+type selfCheckError struct {
+	script string
+	err    error
+}
+
+func (e *selfCheckError) Error() string {
+	return "hotscript: reload " + e.script + ": self-check failed: " + e.err.Error()
+}
+
+func (e *selfCheckError) Is(target error) bool { return target == ErrSelfCheck }
+
+func (e *selfCheckError) Unwrap() error { return e.err }
+
+// asSelfCheck returns the failed self-check err wraps, or err.
+func asSelfCheck(err error) error {
+	if sc, ok := errors.AsType[*selfCheckError](err); ok {
+		return sc
+	}
+	return err
+}
+
+// passed reports whether a self-check result means success: nothing, 0 or true
+// (which only Lua can return: a WASM true is the i32 1).
 func passed(out json.RawMessage) bool {
 	out = bytes.TrimSpace(out)
 	switch string(out) {

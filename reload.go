@@ -357,7 +357,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	if err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
-		s.finish(it.req, ev, err)
+		s.finish(it.req, ev, asSelfCheck(err))
 		return false
 	}
 	s.mu.Lock()
