@@ -89,6 +89,10 @@
 //     values winning over the new file's initial values;
 //  4. if the new module has on_save and on_restore, or the old one has on_save, call
 //     the old on_save(), then the new on_restore(saved) with a copy of its result;
+//     on the reload that adds the hooks the old version has no on_save, and
+//     on_restore gets nil (write it to accept that: if saved then ... end). A new
+//     version with on_restore but no on_save is not restored from an old version
+//     without on_save either;
 //  5. swap: from now on calls go to the new table.
 //
 // Steps 1 and 2 are Stage: they run without holding the script, so its callers keep

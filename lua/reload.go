@@ -82,6 +82,8 @@ func (st *Staged) Functions() []string {
 //     the old value winning (the package documentation lists what is copied);
 //  2. if the new module has on_save and on_restore, or the old one has on_save, the
 //     old on_save() runs, then the new on_restore(saved) with a copy of its result;
+//     saved is nil when the old version has no on_save (the reload that adds
+//     the hooks);
 //  3. the new version replaces the old, whose LState is closed.
 //
 // If a hook fails or hits a limit, the old version stays live with its state as it
