@@ -78,13 +78,16 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 
 // MigrateExports moves state through the guest's own serialization exports: it calls
 // get_state() on the old instance just before the swap and set_state with that JSON
-// document on the new one. The old version must export get_state and the new one
-// set_state (both with the (ptr, len) JSON convention of package wasm); if either is
-// missing or a call traps, the reload is rolled back. The top-level keys of the state
-// document are reported as carried.
+// document on the new one (both with the (ptr, len) JSON convention of package
+// wasm). The top-level keys of the state document are reported as carried.
+//
+// An old version without get_state has no state to give: the new one starts from
+// its own, as under MigrateReset (so a script can gain get_state/set_state in a
+// reload). A new version without set_state, when the old has get_state, would
+// drop the state: the reload is rolled back, as it is when a call traps.
 func MigrateExports(ctx context.Context, m *Migration) error {
 	if !exports(m.OldExports(), "get_state") {
-		return fmt.Errorf("%w: v%d does not export get_state", ErrMigration, m.From)
+		return nil
 	}
 	if !exports(m.NewExports(), "set_state") {
 		return fmt.Errorf("%w: v%d does not export set_state", ErrMigration, m.To)

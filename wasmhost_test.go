@@ -147,6 +147,28 @@ func TestWASMMigrationPolicies(t *testing.T) {
 	}
 }
 
+// TestMigrateExportsGainsState: under MigrateExports, a version without
+// get_state has no state to give, so the version that adds the exports starts
+// from its own state, and from then on the state is carried.
+func TestMigrateExportsGainsState(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Migration: MigrateExports})
+	s := mustLoad(t, h, "enemy.wasm", guest.Bytes("counter_v1"), nil)
+	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_v1")); err != nil {
+		t.Fatalf("reload into a version with get_state/set_state: %v", err)
+	}
+	if ev := lastEvent(t, h); ev.Kind != Committed || len(ev.Carried) != 0 {
+		t.Errorf("event %v, want committed with nothing carried", ev)
+	}
+	call(t, h, s, "fire")
+	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2")); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, h, s, "shots"); got != "1" {
+		t.Errorf("shots = %s after the next reload, want 1 (carried)", got)
+	}
+}
+
 // A MigrationFunc runs while its script's callers wait: what it asks of that
 // script through the Host with its context (a call, a reload or revert waited
 // for, Close) fails at once with ErrReentrant, the reload rolls back and the
