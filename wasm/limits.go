@@ -37,20 +37,25 @@ import (
 //     fuel and stop at the same place on every run and machine. A call that
 //     uses more fails with ErrInstructionLimit, whether the guest was stopped at
 //     a check (every function entry and loop header; the header of a small
-//     unrolled loop checks once per up to 8 iterations) or finished its last
-//     straight-line stretch over budget.
+//     unrolled loop checks once per up to 8 iterations; each bulk instruction,
+//     before it runs, so a memory.fill that would break the budget fails
+//     unrun) or finished its last straight-line stretch over budget.
 //   - MaxExecutionTime caps the wall-clock time of one call. The call's clock
 //     starts at the first host function call or the first time a slice of
-//     65,536 units of fuel runs out, not when the call begins: a call too short
-//     to reach either never reads the clock, and the up to 65,536 units before
-//     it are not timed. From then on the clock is read each time a slice runs
+//     65,536 units of fuel runs out (or a bulk instruction's charge runs it
+//     out), not when the call begins: a call too short to reach either never
+//     reads the clock, and the up to 65,536 units before it are not timed.
+//     From then on the clock is read each time a slice runs
 //     out (tens of microseconds of guest code) and each time a host function
 //     returns, so a call stops with ErrTimeout within a fraction of a
 //     millisecond of its deadline (BenchmarkTimeoutOverrun measures it), or as
 //     soon as the host function running at the deadline returns. Time spent in
 //     host functions counts, but a host function is not interrupted, and
 //     neither is wazero growing its call stack in deep recursion (copying up to
-//     hundreds of MiB), which can overrun the deadline by milliseconds. Reading
+//     hundreds of MiB), which can overrun the deadline by milliseconds, nor a
+//     bulk instruction: a memory.fill or memory.copy over a large memory runs
+//     to its end (tens of milliseconds per 100 MiB), so its time can add to the
+//     overrun. MaxMemoryBytes bounds that too. Reading
 //     the clock costs a time-limited script about 50 ns per host function call
 //     (BenchmarkHostCall).
 //

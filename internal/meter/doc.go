@@ -69,7 +69,9 @@
 //
 // Charging is separate from checking. Every region subtracts its cost from
 // a counter, but only function entries and loop headers compare the counter
-// with zero. Any execution that does not end must pass a loop header or a
+// with zero, and bulk instructions, after their length charge: one of them
+// may move all of memory without a break, so it refuels before it runs, and
+// a budget it breaks stops it unrun. Any execution that does not end must pass a loop header or a
 // function entry again and again (that is the only way WebAssembly code can
 // repeat), and every instruction it runs is charged, so an infinite loop, an
 // infinite recursion, mutual recursion through call_indirect and endless
@@ -77,7 +79,8 @@
 // frame runs straight-line code, or a few iterations of an unrolled loop
 // (below), so the fuel can be below zero by at most about one function
 // body's cost per frame when refuel is called (Info.MaxFunctionCost, which
-// counts every copy of an unrolled body, bounds it).
+// counts every copy of an unrolled body, bounds it), and, at a bulk
+// instruction's own check, by that plus the instruction's length charge.
 //
 // The counter lives in a new i64 local for the duration of a call, where the
 // compiler keeps it in a register: a charge is one subtraction, and a check

@@ -5,6 +5,7 @@ const (
 	opUnreachable  = 0x00
 	opBlock        = 0x02
 	opLoop         = 0x03
+	opIf           = 0x04
 	opEnd          = 0x0b
 	opBr           = 0x0c
 	opBrIf         = 0x0d
@@ -116,6 +117,25 @@ func (e *emitter) flush() {
 func (e *emitter) reload() {
 	e.opIdx(opGlobalGet, e.rw.fuelGlobal)
 	e.opIdx(opLocalSet, e.fuel)
+}
+
+// bulkCheck refuels, with the fuel on the stack, before a bulk instruction
+// whose length charge ran the fuel below zero. One bulk instruction may fill
+// or copy all of memory, uninterrupted: checking only at the next loop
+// header or function entry would let it run past an instruction budget it
+// already broke, and start a time limit's clock (or read it) only after it.
+// The host sees the exact fuel, as at a call (so unroll charges no copies of
+// the loop around ahead), and nothing is retried: the instruction runs once
+// refuel returns, and the fuel it then holds is what is left.
+func (e *emitter) bulkCheck(t *tracker) {
+	e.i64(0)
+	e.op(opI64LtS, opIf, blockEmpty)
+	e.flush()
+	e.opIdx(opCall, e.rw.numImportFuncs)
+	e.reload()
+	e.op(opEnd)
+	e.rw.info.Checks++
+	noteLeave(t)
 }
 
 // refuel emits the out-of-line path taken when a check fails. It stores
@@ -278,7 +298,8 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 				e.op(opI64ExtendI32)
 				e.i64(bulkShift)
 				e.op(opI64ShrU, opI64Sub)
-				e.opIdx(opLocalSet, e.fuel)
+				e.opIdx(opLocalTee, e.fuel)
+				e.bulkCheck(t)
 			}
 			e.out = append(e.out, raw...)
 		default:

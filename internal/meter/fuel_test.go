@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/hotscript/hotscript/internal/guest"
@@ -222,5 +223,32 @@ func TestBulkCharge(t *testing.T) {
 				t.Errorf("big_copy(%d) used %d fuel, want %d", tt.length, used, tt.want)
 			}
 		})
+	}
+}
+
+// TestBulkChecksFirst: a bulk instruction whose length charge runs the fuel
+// out refuels before it runs, so a budget it breaks stops it unrun (a fill
+// of all memory is one uninterruptible instruction), and the host sees the
+// fuel with that charge in it.
+func TestBulkChecksFirst(t *testing.T) {
+	tk := &tank{slice: 100, left: 100, seen: []int64{}}
+	m := instantiateMetered(t, readTestdata(t, "memory.wasm"), tk)
+	_, _, err := m.call("big_copy", 32767) // copies "hello, world" from 16 to 4112
+	if !errors.Is(err, errOutOfFuel) {
+		t.Fatalf("big_copy over the budget: %v, want out of fuel", err)
+	}
+	if got, _ := m.mod.Memory().Read(4112, 5); string(got) == "hello" {
+		t.Error("the copy ran past the budget it broke")
+	}
+	if want := []int64{-6, 100 - 6 - 511}; !slices.Equal(tk.seen, want) {
+		t.Errorf("refuel saw the fuel at %v, want %v (the entry with its 6, then the copy with its 511)", tk.seen, want)
+	}
+
+	tk.left = 1 << 20 // with fuel to spare, the copy runs
+	if _, used, err := m.call("big_copy", 32767); err != nil || used != 6+511 {
+		t.Fatalf("big_copy with fuel: used %d, %v", used, err)
+	}
+	if got, _ := m.mod.Memory().Read(4112, 5); string(got) != "hello" {
+		t.Errorf("memory at 4112 = %q after the copy, want hello", got)
 	}
 }

@@ -51,7 +51,9 @@ type Info struct {
 	// sum of the costs of all its regions, each unrolled loop's counted once
 	// per copy of its body. Between two checks, one frame
 	// can run at most this far, so fuel may end up below zero by about this
-	// much per frame on the call stack when refuel is called.
+	// much per frame on the call stack when refuel is called, plus, when a
+	// bulk instruction's check calls it, that instruction's length charge
+	// (not a static cost: up to 2^26 for a 4 GiB fill).
 	MaxFunctionCost int64
 	// RefuelFunc is the function index of the refuel import in the output.
 	RefuelFunc uint32
