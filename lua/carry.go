@@ -95,9 +95,11 @@ func (c *copier) carry(from, to *glua.LTable) []string {
 }
 
 // snapshot records the contents and metatables of every table reachable from a
-// module and from its script's globals, metatables included, so that what an on_save hook changes in
-// them can be undone if the reload then fails. Changes to upvalues (a closure's
-// local variables) cannot be recorded.
+// module and from its script's globals, metatables included, so that what a
+// reload's hooks and check change in them (on_save directly, on_restore and the
+// check through old functions carried in data fields) can be undone if the
+// reload then fails. Changes to upvalues (a closure's local variables) cannot be
+// recorded.
 type snapshot map[*glua.LTable]tableRecord
 
 type tableRecord struct {

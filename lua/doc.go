@@ -101,10 +101,11 @@
 // ReloadReport says for how long. Staged.CommitCheck adds a host's check between
 // steps 4 and 5: it can call the new version, state in place, and refuse it. If
 // anything fails, the old version stays live with exactly its state: nothing the
-// failed chunk did reaches it, and what on_save changed in tables reachable from
-// the module or from the script's globals is undone. (What it changed in a
-// closure's local variables cannot be: on_save should only read the state it
-// returns.)
+// failed chunk did reaches it, and what on_save (or on_restore and the check,
+// through an old function carried in a data field) changed in the old version's
+// tables reachable from its module or its globals is undone. (What they changed
+// in a closure's local variables cannot be: on_save should only read the state
+// it returns.) What on_save returns reaches on_restore as on_save left it.
 //
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function

@@ -87,8 +87,8 @@ func (st *Staged) Functions() []string {
 //  3. the new version replaces the old, whose LState is closed.
 //
 // If a hook fails or hits a limit, the old version stays live with its state as it
-// was (what on_save changed in tables reachable from the module or the globals is
-// undone; changes to a closure's local variables cannot be) and
+// was (what the hooks changed in its tables reachable from its module or its
+// globals is undone; changes to a closure's local variables cannot be) and
 // Commit returns an *Error naming the hook. Either way the Staged is spent.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return st.CommitCheck(ctx, nil)
@@ -150,18 +150,24 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 // swap carries the state of ov into nv, runs the hooks and check; the caller
 // swaps.
 func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) error {
-	c := newCopier(nv.L)
-	rep.Carried = c.carry(ov.module, nv.module)
-	snap, err := hooks(ctx, name, ov, nv, c, rep)
-	if err != nil || check == nil {
-		return err
+	rep.Carried = newCopier(nv.L).carry(ov.module, nv.module)
+	h := hooksOf(ov, nv)
+	if !h.run && check == nil {
+		return nil
 	}
-	if err := runCheck(ctx, name, ov, nv, check); err != nil {
+	// What runs from here can change the old version's tables: on_save through
+	// its module, on_restore and check through functions carried in data fields
+	// (still the old version's closures). A failure must leave them as they were.
+	snap := takeSnapshot(ov.module, ov.L.G.Global)
+	err := h.call(ctx, name, ov, nv, rep)
+	if err == nil && check != nil {
+		err = runCheck(ctx, name, ov, nv, check)
+	}
+	if err != nil {
 		snap.restore()
 		rep.Saved, rep.Restored = false, false
-		return err
 	}
-	return nil
+	return err
 }
 
 // Version is a staged version of a script as a CheckFunc sees it: its module
@@ -211,42 +217,57 @@ func runCheck(ctx context.Context, name string, ov, nv *version, check CheckFunc
 	return nil
 }
 
-// hooks runs the old module's on_save and the new one's on_restore, as Commit
-// describes, and returns the snapshot of the old module taken before on_save
-// (nil when it did not run), for undoing what on_save changed.
-func hooks(ctx context.Context, name string, ov, nv *version, c *copier, rep *ReloadReport) (snapshot, error) {
-	save := ov.module.RawGetString("on_save")
-	restore := nv.module.RawGetString("on_restore")
-	hasSave := save.Type() == glua.LTFunction
-	hasRestore := restore.Type() == glua.LTFunction
+// hookSet is what step 2 of Commit runs: the old module's on_save and the new
+// one's on_restore, each when it is a function, and whether they run at all.
+type hookSet struct {
+	save, restore glua.LValue
+	run           bool
+}
+
+// hooksOf finds the hooks of a reload from ov to nv, as Commit describes.
+func hooksOf(ov, nv *version) hookSet {
+	h := hookSet{save: ov.module.RawGetString("on_save"), restore: nv.module.RawGetString("on_restore")}
+	if h.save.Type() != glua.LTFunction {
+		h.save = nil
+	}
+	if h.restore.Type() != glua.LTFunction {
+		h.restore = nil
+	}
 	newHasSave := nv.module.RawGetString("on_save").Type() == glua.LTFunction
-	if !hasSave && !(newHasSave && hasRestore) {
-		return nil, nil
+	h.run = h.save != nil || newHasSave && h.restore != nil
+	return h
+}
+
+// call runs the hooks. What on_save returns reaches on_restore as it was when
+// on_save returned, copied on its own: not through the copies of the carried
+// fields, made before on_save ran (a table it changed and returned would
+// arrive as it was before), except that a reference to the old module is one
+// to the new module.
+func (h hookSet) call(ctx context.Context, name string, ov, nv *version, rep *ReloadReport) error {
+	if !h.run {
+		return nil
 	}
 	var saved glua.LValue = glua.LNil
-	var snap snapshot
-	if hasSave {
-		snap = takeSnapshot(ov.module, ov.L.G.Global)
-		ov.L.Push(save)
+	if h.save != nil {
+		ov.L.Push(h.save)
 		if err := ov.pcall(ctx, 0, 1); err != nil {
-			snap.restore()
-			return nil, ov.fail(err, "reload", name, "on_save")
+			return ov.fail(err, "reload", name, "on_save")
 		}
+		c := newCopier(nv.L)
+		c.seen[ov.module] = nv.module
 		saved, _ = c.value(ov.L.Get(-1))
 		ov.L.Pop(1)
 		rep.Saved = true
 	}
-	if hasRestore {
-		nv.L.Push(restore)
+	if h.restore != nil {
+		nv.L.Push(h.restore)
 		nv.L.Push(saved)
 		if err := nv.pcall(ctx, 1, 0); err != nil {
-			snap.restore()
-			rep.Saved = false
-			return nil, nv.fail(err, "reload", name, "on_restore")
+			return nv.fail(err, "reload", name, "on_restore")
 		}
 		rep.Restored = true
 	}
-	return snap, nil
+	return nil
 }
 
 // Discard drops the staged version. It is idempotent, and a no-op after Commit.

@@ -308,6 +308,71 @@ return M`))
 	}
 }
 
+// TestFailedReloadUndoesCarriedFunctions: the new version's on_restore and a
+// host's check reach the old version's tables through a function carried in a
+// data field (an old closure); when the reload then fails, what they changed
+// is undone too, with or without an on_save.
+func TestFailedReloadUndoesCarriedFunctions(t *testing.T) {
+	const old = `local M = { hp = 100, inv = { "sword" } }
+M.handlers = { owner = function() return M end }
+function M.get() return M.hp, M.inv end
+return M`
+	const changeOld = `local o = M.handlers.owner(); o.hp = -1; table.insert(o.inv, "junk")`
+	tests := []struct {
+		name, src string
+		check     lua.CheckFunc
+	}{
+		{"on_restore", `local M = {}
+function M.on_save() return nil end
+function M.on_restore() ` + changeOld + `; error("refuse this version") end
+return M`, nil},
+		{"check", `local M = {}
+function M.spoil() ` + changeOld + ` end
+return M`, func(ctx context.Context, next *lua.Version) error {
+			if _, err := next.CallJSON(ctx, "spoil"); err != nil {
+				return err
+			}
+			return errors.New("refused")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "r.lua", old)
+			st, err := rt.Stage(context.Background(), id, []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.CommitCheck(context.Background(), tt.check); err == nil {
+				t.Fatal("the reload was committed")
+			}
+			if got := call(t, rt, id, "get"); got != `[100,["sword"]]` {
+				t.Errorf("after the failed reload the live version holds %s, want [100,[\"sword\"]]", got)
+			}
+		})
+	}
+}
+
+// TestOnRestoreSeesWhatOnSaveReturned: a table on_save changes and returns
+// reaches on_restore as on_save left it, not as the carried copy made before
+// on_save ran.
+func TestOnRestoreSeesWhatOnSaveReturned(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = { inventory = {"sword"} }
+function M.on_save()
+  table.insert(M.inventory, "shield")
+  return { items = M.inventory, n = #M.inventory, module = M }
+end
+return M`)
+	reload(t, rt, id, `local M = {}
+function M.on_save() return {} end
+function M.on_restore(saved) M.got = { n = saved.n, items = #saved.items, same = saved.module == M } end
+return M`)
+	if got := field(t, rt, id, "got"); got != `{"items":2,"n":2,"same":true}` {
+		t.Errorf("on_restore saw %s, want on_save's two items and the new module", got)
+	}
+}
+
 // TestReloadKnownLimits checks the documented limits of state carrying.
 func TestReloadKnownLimits(t *testing.T) {
 	rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine})
