@@ -1,6 +1,7 @@
 package hotscript
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -106,6 +107,20 @@ type ScriptOptions struct {
 	// Contract is what every version of the script must export. The first version
 	// is held to it too: Load fails if it breaks it.
 	Contract *Contract
+}
+
+// validate refuses options that mean nothing: a Swap that is not a SwapMode,
+// a negative History or EventBuffer.
+func (c Config) validate() error {
+	switch {
+	case c.Swap != SwapImmediate && c.Swap != SwapAtApply:
+		return fmt.Errorf("%w: Config.Swap %d is neither SwapImmediate nor SwapAtApply", ErrInvalid, c.Swap)
+	case c.History < 0:
+		return fmt.Errorf("%w: Config.History %d is negative", ErrInvalid, c.History)
+	case c.EventBuffer < 0:
+		return fmt.Errorf("%w: Config.EventBuffer %d is negative", ErrInvalid, c.EventBuffer)
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {

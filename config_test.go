@@ -75,6 +75,20 @@ func TestConfigRuntimes(t *testing.T) {
 	}
 }
 
+// TestConfigInvalid: an option out of its range is refused, not read as a
+// default.
+func TestConfigInvalid(t *testing.T) {
+	for _, cfg := range []Config{{Swap: 99}, {Swap: -1}, {History: -1}, {EventBuffer: -1}} {
+		h, err := New(context.Background(), cfg)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("New(%+v) = %v, want ErrInvalid", cfg, err)
+		}
+		if h != nil {
+			h.Close(context.Background())
+		}
+	}
+}
+
 func TestLogger(t *testing.T) {
 	ctx := context.Background()
 	var buf bytes.Buffer

@@ -44,8 +44,13 @@ type Host struct {
 }
 
 // New returns a Host configured by cfg (whose zero value is usable). It creates the
-// WASM and Lua runtimes cfg does not provide. ctx is used only to create them.
+// WASM and Lua runtimes cfg does not provide. ctx is used only to create them. An
+// option out of its range (a Swap that is not a SwapMode, a negative History or
+// EventBuffer) is ErrInvalid.
 func New(ctx context.Context, cfg Config) (*Host, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("hotscript: new host: %w", err)
+	}
 	w, ownW, err := newWASMEngine(ctx, cfg.WASM, cfg.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("hotscript: new host: %w", err)
