@@ -177,6 +177,46 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestForeignScript: a nil Script, or one of another Host, is ErrInvalid for
+// every operation, which the error names with the script.
+func TestForeignScript(t *testing.T) {
+	ctx := context.Background()
+	h, _ := newFakeHost(t, Config{})
+	other, _ := newFakeHost(t, Config{})
+	theirs := mustLoad(t, other, "theirs.wasm", "v1", nil)
+	ops := []struct {
+		op, fn string
+		do     func(s *Script) error
+	}{
+		{"call", ".update", func(s *Script) error { _, err := h.Call(ctx, s, "update"); return err }},
+		{"reload", "", func(s *Script) error { return h.Reload(ctx, s, []byte("v2")) }},
+		{"reload", "", func(s *Script) error {
+			p := h.ReloadAsync(ctx, s, []byte("v2"))
+			<-p.Done()
+			return p.Err()
+		}},
+		{"revert", "", func(s *Script) error { return h.Revert(ctx, s) }},
+		{"unload", "", func(s *Script) error { return h.Unload(ctx, s) }},
+	}
+	for _, o := range ops {
+		want := map[*Script]string{
+			nil:    "hotscript: " + o.op + strings.ReplaceAll(o.fn, ".", " ") + ": hotscript: invalid argument: nil Script",
+			theirs: "hotscript: " + o.op + " theirs.wasm" + o.fn + ": hotscript: invalid argument: a script of another Host",
+		}
+		for s, w := range want {
+			if err := o.do(s); !errors.Is(err, ErrInvalid) || err.Error() != w {
+				t.Errorf("%s: %v, want %q", o.op, err, w)
+			}
+		}
+	}
+	if st := h.Stats(theirs); st != (Stats{}) {
+		t.Errorf("Stats of another Host's script = %+v, want zero", st)
+	}
+	if got := call(t, other, theirs, "version"); got != "1" {
+		t.Errorf("the script changed in its own Host: version() = %s", got)
+	}
+}
+
 func mustScript(t *testing.T, h *Host, name string) *Script {
 	s, ok := h.Script(name)
 	if !ok {

@@ -106,8 +106,12 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 
 func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool) *Pending {
 	p := newPending()
-	if s == nil || s.h != h {
-		p.resolve(Event{Kind: Rejected}, fmt.Errorf("hotscript: reload: %w: script not loaded by this host", ErrInvalid))
+	op := "reload"
+	if revert {
+		op = "revert"
+	}
+	if err := h.notOurs(s, op, ""); err != nil {
+		p.resolve(Event{Kind: Rejected}, err)
 		return p
 	}
 	// A copy: the reload stages on another goroutine, and the history keeps

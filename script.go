@@ -269,8 +269,8 @@ func (h *Host) release(name string) {
 // engines' ErrReentrant, changing nothing: it would wait for itself. Safe for
 // concurrent use.
 func (h *Host) Unload(ctx context.Context, s *Script) error {
-	if s == nil || s.h != h {
-		return fmt.Errorf("hotscript: unload: %w: script not loaded by this host", ErrInvalid)
+	if err := h.notOurs(s, "unload", ""); err != nil {
+		return err
 	}
 	if h.reloading(ctx, committingKey{}) == s || h.reloading(ctx, stagingKey{}) == s {
 		return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a reload of "+s.name))
@@ -380,10 +380,29 @@ func (s *Script) call(ctx context.Context, fn string, args []any) (json.RawMessa
 
 // refuse is the error of a call Call does not make.
 func (h *Host) refuse(s *Script, fn string) error {
-	if s == nil || s.h != h {
-		return fmt.Errorf("hotscript: call %s: %w: script not loaded by this host", fn, ErrInvalid)
+	if err := h.notOurs(s, "call", fn); err != nil {
+		return err
 	}
 	return fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrClosed)
+}
+
+// notOurs is the ErrInvalid error of operation op (on function fn, if any) when
+// s is nil or another Host's script, and nil for a script of h.
+func (h *Host) notOurs(s *Script, op, fn string) error {
+	if s != nil && s.h == h {
+		return nil
+	}
+	what, why := fn, "nil Script"
+	if s != nil {
+		what, why = s.name, "a script of another Host"
+		if fn != "" {
+			what += "." + fn
+		}
+	}
+	if what != "" {
+		what = " " + what
+	}
+	return fmt.Errorf("hotscript: %s%s: %w: %s", op, what, ErrInvalid, why)
 }
 
 // failed counts a failed call and returns its error.
