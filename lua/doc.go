@@ -73,7 +73,9 @@
 // builtins that can run long or build huge strings in one instruction are replaced:
 // pattern matching (a port of Lua 5.1's matcher that counts its steps),
 // string.rep, format, upper, lower, reverse, table.concat, and the .. operator,
-// which the compiler routes through a capped function (see compile.go). See Limits
+// which the compiler routes through a capped function (see compile.go); and
+// table.insert, remove, sort, unpack and string.byte are charged for the elements
+// they move before they run. See Limits
 // for exactly what is counted. A call that hits a limit fails with an error matching
 // ErrLimit; the script stays usable.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,9 +23,12 @@ import (
 //   - MaxInstructions counts VM instructions (gopher-lua asks the context installed on
 //     the LState before each one), plus the work done inside the builtins that could
 //     otherwise run unbounded in a single instruction: one per pattern-matching step
-//     in string.find, match, gmatch and gsub, and one per 64 bytes of string built by
+//     in string.find, match, gmatch and gsub; one per 64 bytes of string built by
 //     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator
-//     and load. Instructions run in coroutines count against the caller's budget.
+//     and load; one per element that table.concat walks, table.insert and
+//     table.remove shift, and unpack and string.byte return; n*log2(n) for a
+//     table.sort of n elements (its comparator's instructions count besides).
+//     Instructions run in coroutines count against the caller's budget.
 //     The count is deterministic: the same call on the same state counts the same.
 //   - MaxExecutionTime is wall-clock time, read every 1,024 instructions (or work
 //     units) and after each host function call, so a call stops within a fraction
@@ -347,7 +351,78 @@ func installCaps(L *glua.LState) {
 	}
 	tbl := L.GetGlobal("table").(*glua.LTable)
 	tbl.RawSetString("concat", L.NewFunction(capTableConcat))
+	charge := func(lib *glua.LTable, name string, units func(*glua.LState) uint64) {
+		fn := lib.RawGetString(name).(*glua.LFunction).GFunction
+		lib.RawSetString(name, L.NewFunction(charged(fn, units)))
+	}
+	charge(tbl, "insert", insertWork)
+	charge(tbl, "remove", removeWork)
+	charge(tbl, "sort", sortWork)
+	charge(L.G.Global, "unpack", unpackWork)
+	charge(str, "byte", byteWork)
 	L.SetGlobal(concatName, L.NewFunction(capConcat))
+}
+
+// charged is the builtin fn with the work it does inside its one instruction charged
+// first, one unit per element it moves, pushes or compares, as units reckons from
+// the call's arguments: so that table.insert(t, 1, v) on a table of a million
+// elements costs what a Lua loop doing the same would, not one instruction.
+func charged(fn glua.LGFunction, units func(*glua.LState) uint64) glua.LGFunction {
+	return func(L *glua.LState) int {
+		if b := budgetOf(L); b != nil {
+			b.charge(L, units(L))
+		}
+		return fn(L)
+	}
+}
+
+// span is the number of integers in [i, j].
+func span(i, j int) uint64 {
+	if j < i {
+		return 0
+	}
+	return uint64(j) - uint64(i) + 1
+}
+
+// insertWork is table.insert(t, pos, v): the elements from pos on move up one.
+func insertWork(L *glua.LState) uint64 {
+	if L.GetTop() < 3 {
+		return 0 // table.insert(t, v) appends
+	}
+	t := L.CheckTable(1)
+	return span(L.CheckInt(2), t.Len())
+}
+
+// removeWork is table.remove(t, pos): the elements after pos move down one.
+func removeWork(L *glua.LState) uint64 {
+	if L.GetTop() < 2 {
+		return 0 // table.remove(t) removes the last
+	}
+	t := L.CheckTable(1)
+	return span(L.CheckInt(2)+1, t.Len())
+}
+
+// sortWork is table.sort(t [, comp]): n log2 n comparisons and swaps for n elements
+// (a comparator's own instructions count besides).
+func sortWork(L *glua.LState) uint64 {
+	n := L.CheckTable(1).Len()
+	return uint64(n) * uint64(bits.Len(uint(n)))
+}
+
+// unpackWork is unpack(t [, i [, j]]): the values pushed.
+func unpackWork(L *glua.LState) uint64 {
+	t := L.CheckTable(1)
+	return span(L.OptInt(2, 1), L.OptInt(3, t.Len()))
+}
+
+// byteWork is string.byte(s [, i [, j]]): at most the values gopher-lua pushes (its
+// j defaults to the end of s).
+func byteWork(L *glua.LState) uint64 {
+	n := len(L.CheckString(1))
+	if L.GetTop() == 2 {
+		return 1
+	}
+	return span(max(posRelative(L.OptInt(2, 1), n), 1), min(posRelative(L.OptInt(3, -1), n), n))
 }
 
 func capRep(L *glua.LState) int {
@@ -474,14 +549,16 @@ func capTableConcat(L *glua.LState) int {
 		return 1
 	}
 	total := uint64(j-i) * uint64(len(sep))
+	b := budgetOf(L)
 	for k := i; k <= j; k++ {
+		b.charge(L, 1) // the walk, which empty strings would make free
 		v := t.RawGetInt(k)
 		if !glua.LVCanConvToString(v) {
 			L.RaiseError("invalid value (at index %d) in table for 'concat'", k)
 		}
 		total += uint64(len(glua.LVAsString(v)))
 	}
-	budgetOf(L).alloc(L, total)
+	b.alloc(L, total)
 	checkSize(L, total)
 	var w strings.Builder
 	w.Grow(int(total))
