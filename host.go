@@ -33,6 +33,9 @@ type Host struct {
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
+	watchMu sync.Mutex
+	watched []string // absolute directories being watched
+
 	epoch time.Time // call durations are measured as time.Since(epoch) differences
 
 	// readyHint is set after a staged reload is parked for Apply, so that an Apply

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotscript/hotscript/watch"
@@ -44,11 +46,16 @@ import (
 //     every half second; once it is back, a WatchResumed event says so, and the
 //     scripts in it are loaded or reloaded as if saved.
 //
-// Watch fails only if dir itself cannot be watched. Safe for concurrent use; a
-// Host may watch several directories.
+// Watch fails if dir itself cannot be watched, and with ErrInvalid if dir is,
+// contains or is inside a directory this Host watches already (one save would
+// reload a script once per watch). Safe for concurrent use; a Host may watch
+// several directories apart.
 func (h *Host) Watch(ctx context.Context, dir string) error {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
+		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+	}
+	if err := h.claim(absDir); err != nil {
 		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
 	}
 	w, err := watch.New(watch.Options{
@@ -56,15 +63,18 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		Build:  watch.DefaultBuildSteps(),
 	})
 	if err != nil {
+		h.unclaim(absDir)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
 	}
 	addErr := w.Add(absDir)
 	if addErr != nil && !errors.Is(addErr, watch.ErrIncomplete) {
 		_ = w.Close(ctx)
+		h.unclaim(absDir)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, addErr)
 	}
 	if !h.enter() {
 		_ = w.Close(ctx)
+		h.unclaim(absDir)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, ErrClosed)
 	}
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
@@ -73,6 +83,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}
 	go func() {
 		defer h.wg.Done()
+		defer h.unclaim(absDir)
 		defer w.Close(context.WithoutCancel(ctx))
 		rewatch := time.NewTicker(rewatchInterval)
 		rewatch.Stop() // runs while dir is gone
@@ -104,6 +115,33 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		}
 	}()
 	return nil
+}
+
+// claim records that dir is watched, unless it overlaps a directory watched
+// already.
+func (h *Host) claim(dir string) error {
+	h.watchMu.Lock()
+	defer h.watchMu.Unlock()
+	for _, d := range h.watched {
+		if within(dir, d) || within(d, dir) {
+			return fmt.Errorf("%w: %s is watched already", ErrInvalid, d)
+		}
+	}
+	h.watched = append(h.watched, dir)
+	return nil
+}
+
+// unclaim records that dir is no longer watched.
+func (h *Host) unclaim(dir string) {
+	h.watchMu.Lock()
+	defer h.watchMu.Unlock()
+	h.watched = slices.DeleteFunc(h.watched, func(d string) bool { return d == dir })
+}
+
+// within reports whether path is dir or inside it; both are clean and absolute.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // rewatchInterval is how often Watch looks for a watched directory that was

@@ -203,3 +203,43 @@ func TestWatchDirRemoved(t *testing.T) {
 		t.Error("the scripts saved in the directory that came back do not answer with their new versions")
 	}
 }
+
+// TestWatchOverlap: a directory watched already, one inside it or one around it
+// is refused (a save would reload a script once per watch), a directory beside
+// it is not, and once a Watch has stopped its directory can be watched again.
+func TestWatchOverlap(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "scripts")
+	for _, d := range []string{filepath.Join(dir, "sub"), filepath.Join(root, "scripts2")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, _ := newFakeHost(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, dir + string(filepath.Separator), filepath.Join(dir, "sub"), root} {
+		if err := h.Watch(context.Background(), d); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Watch(%s) while %s is watched: %v, want ErrInvalid", d, dir, err)
+		}
+	}
+	sibling, stop := context.WithCancel(context.Background())
+	defer stop()
+	if err := h.Watch(sibling, filepath.Join(root, "scripts2")); err != nil {
+		t.Errorf("Watch of a directory beside it: %v", err)
+	}
+	cancel()
+	waitFor(t, "the first Watch to stop", func() bool {
+		again, stop := context.WithCancel(context.Background())
+		err := h.Watch(again, dir)
+		if err != nil {
+			stop()
+		} else {
+			t.Cleanup(stop)
+		}
+		return err == nil
+	})
+}
