@@ -16,8 +16,11 @@ import (
 //	"update(f32)"            takes one f32, returns nothing
 //	"add(i32, i32) i32"      one result
 //	"get_state() (i32, i32)" several results
-//	"fire"                   any signature (and the only form that Lua scripts, whose
-//	                         functions have no declared types, can be held to)
+//	"fire"                   any signature
+//
+// Lua functions have no declared types, so a Lua script is held to the names
+// only: "update(f32)" asks a Lua script for a function named update, which lets
+// one Contract serve a script in either language.
 //
 // The zero Contract requires nothing.
 type Contract struct {
