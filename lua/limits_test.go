@@ -3,7 +3,6 @@ package lua_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,11 +63,8 @@ func TestLimitsStopRunawayCode(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := newRuntime(t, lua.Config{Limits: tt.limits, Libraries: tt.libs})
 			id := load(t, rt, "bomb.lua", "local M = { calls = 0 }\nfunction M.f()\nM.calls = M.calls + 1\n"+tt.body+"\nend\nfunction M.ok() return M.calls end\nreturn M")
-			var before runtime.MemStats
-			runtime.ReadMemStats(&before)
-			_, err := rt.CallJSON(context.Background(), id, "f")
-			var after runtime.MemStats
-			runtime.ReadMemStats(&after)
+			var err error
+			grew := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "f") })
 			if !errors.Is(err, tt.kind) || !errors.Is(err, lua.ErrLimit) {
 				t.Fatalf("err = %v, want %v (an ErrLimit)", err, tt.kind)
 			}
@@ -78,7 +74,7 @@ func TestLimitsStopRunawayCode(t *testing.T) {
 			if e := asError(t, err); e.Script != "bomb.lua" || e.Function != "f" || (e.Line == 0) == inScript {
 				t.Errorf("error names %q %q line %d: %v", e.Script, e.Function, e.Line, err)
 			}
-			if grew := after.TotalAlloc - before.TotalAlloc; grew > 256<<20 {
+			if grew > 256<<20 {
 				t.Errorf("the call allocated %d MiB before it was stopped", grew>>20)
 			}
 			if got := call(t, rt, id, "ok"); got != "1" { // usable, state kept
@@ -324,6 +320,43 @@ func TestBuiltinsChargeElements(t *testing.T) {
 			}
 			if e := asError(t, err); e.Line != 3 {
 				t.Errorf("error at line %d, want 3: %v", e.Line, err)
+			}
+		})
+	}
+}
+
+// gsub's %0-%9 expansion is measured, charged and checked before it is built: a
+// short replacement such as ("%0"):rep(512) makes 512 copies of each match, and
+// was built whole (1.4 GiB for ("%0"):rep(4096) under a 1 MiB limit) before the
+// limit or the 256 MiB cap was looked at.
+func TestGsubExpansionChargedFirst(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits lua.Limits
+		expr   string
+		kind   error
+	}{
+		{"by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
+			`string.gsub(("x"):rep(65536), ".+", ("%0"):rep(512))`, lua.ErrMemoryLimit}, // 32 MiB
+		{"past the cap without limits", lua.Limits{},
+			`string.gsub(("x"):rep(2^20), ".+", ("%0"):rep(257))`, lua.ErrRuntime}, // 257 MiB
+		{"captures by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
+			`string.gsub(("x"):rep(65536), "(.+)", ("%1"):rep(512))`, lua.ErrMemoryLimit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{Limits: tt.limits})
+			id := load(t, rt, "gsub.lua", "return { f = function()\nreturn #"+tt.expr+"\nend }")
+			var err error
+			grew := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "f") })
+			if !errors.Is(err, tt.kind) || asError(t, err).Line != 2 {
+				t.Fatalf("err = %v, want %v at line 2", err, tt.kind)
+			}
+			if tt.kind == lua.ErrRuntime && !strings.Contains(err.Error(), "too large") {
+				t.Errorf("err = %v, want the string named too large", err)
+			}
+			if grew > 16<<20 {
+				t.Errorf("the call allocated %d MiB before it was stopped", grew>>20)
 			}
 		})
 	}

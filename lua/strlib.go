@@ -102,9 +102,12 @@ func strGsub(L *glua.LState) int {
 	}
 	m := newMatcher(L, src, p)
 	var w strings.Builder
+	grow := func(n int) { // charges and checks n bytes about to be written
+		m.b.alloc(L, uint64(n))
+		checkSize(L, uint64(w.Len()+n))
+	}
 	add := func(s string) {
-		m.b.alloc(L, uint64(len(s)))
-		checkSize(L, uint64(w.Len()+len(s)))
+		grow(len(s))
 		w.WriteString(s)
 	}
 	n, s, kept := 0, 0, 0 // src[kept:s] is unmatched text not yet written
@@ -114,7 +117,13 @@ func strGsub(L *glua.LState) int {
 		if e >= 0 {
 			n++
 			add(src[kept:s])
-			add(m.replacement(repl, s, e))
+			if repl.Type() == glua.LTString || repl.Type() == glua.LTNumber {
+				news := glua.LVAsString(repl)
+				grow(m.expand(nil, news, s, e))
+				m.expand(&w, news, s, e)
+			} else {
+				add(m.replacement(repl, s, e))
+			}
 			kept = e
 		}
 		if e > s {
@@ -135,7 +144,8 @@ func strGsub(L *glua.LState) int {
 	return 2
 }
 
-// replacement is the text gsub puts in place of the match src[s:e].
+// replacement is the text gsub puts in place of the match src[s:e] when repl is a
+// function or a table.
 func (m *matcher) replacement(repl glua.LValue, s, e int) string {
 	L := m.L
 	var v glua.LValue
@@ -147,8 +157,6 @@ func (m *matcher) replacement(repl glua.LValue, s, e int) string {
 		L.Pop(1)
 	case *glua.LTable:
 		v = L.GetTable(r, m.captureValue(0, s, e))
-	default:
-		return m.expand(glua.LVAsString(repl), s, e)
 	}
 	if !glua.LVAsBool(v) {
 		return m.src[s:e] // nil or false keeps the original text
@@ -159,29 +167,38 @@ func (m *matcher) replacement(repl glua.LValue, s, e int) string {
 	return glua.LVAsString(v)
 }
 
-// expand substitutes %0-%9 and %% in a gsub replacement string.
-func (m *matcher) expand(news string, s, e int) string {
-	if !strings.Contains(news, "%") {
-		return news
+// expand writes the gsub replacement string news for the match src[s:e] to w, with
+// %0-%9 and %% substituted, and returns its length; with a nil w it only measures.
+// gsub measures first and charges and checks the size before it writes: ("%0"):rep(4096)
+// is a short replacement that makes 4,096 copies of each match.
+func (m *matcher) expand(w *strings.Builder, news string, s, e int) int {
+	n := 0
+	put := func(piece string) {
+		n += len(piece)
+		if w != nil {
+			w.WriteString(piece)
+		}
 	}
-	var w strings.Builder
 	for i := 0; i < len(news); i++ {
-		c := news[i]
-		if c != '%' {
-			w.WriteByte(c)
-			continue
+		start := i
+		for i < len(news) && news[i] != '%' {
+			i++
+		}
+		put(news[start:i])
+		if i == len(news) {
+			break
 		}
 		if i++; i == len(news) {
 			m.L.RaiseError("%s", "invalid use of '%' in replacement string")
 		}
-		switch c = news[i]; {
+		switch c := news[i]; {
 		case c == '0':
-			w.WriteString(m.src[s:e])
+			put(m.src[s:e])
 		case '1' <= c && c <= '9':
-			w.WriteString(glua.LVAsString(m.captureValue(int(c-'1'), s, e)))
+			put(glua.LVAsString(m.captureValue(int(c-'1'), s, e)))
 		default:
-			w.WriteByte(c)
+			put(news[i : i+1])
 		}
 	}
-	return w.String()
+	return n
 }
