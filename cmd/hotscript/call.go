@@ -14,10 +14,10 @@ func callCommand() command {
 		name:    "call",
 		args:    "[flags] FILE FUNC [ARG...]",
 		summary: "call one function, print its JSON result",
-		about: `Loads FILE (.wasm, .lua, or .wat when wat2wasm is on PATH), calls FUNC with the
-arguments, each one JSON value, and prints the result as JSON. Strings need JSON
-quotes: hotscript call greet.lua hello '"world"'. A WASM function taking (ptr, len)
-can be given one JSON document, which goes into guest memory.
+		about: `Loads FILE (.wasm, .lua, .wat when wat2wasm is on PATH, or .c when clang is),
+calls FUNC with the arguments, each one JSON value, and prints the result as JSON.
+Strings need JSON quotes: hotscript call greet.lua hello '"world"'. A WASM function
+taking (ptr, len) can be given one JSON document, which goes into guest memory.
 
 Exits 1 with the error, naming the script and the function, when the call fails:
 a Lua error, a trap, a limit hit.`,
@@ -60,7 +60,7 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 		return err
 	}
 	defer closeHost()
-	s, err := h.Load(ctx, file, nil)
+	s, err := loadFile(ctx, h, file)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,8 @@ func inspectCommand() command {
 		name:    "inspect",
 		args:    "FILE",
 		summary: "show a script's interface and state",
-		about: `For a WebAssembly module (.wasm, or .wat when wat2wasm is on PATH): its imports and
-exports with their signatures, and its memory. For a Lua script: the fields of the
+		about: `For a WebAssembly module (.wasm, .wat when wat2wasm is on PATH, or .c when clang
+is): its imports and exports with their signatures, and its memory. For a Lua script: the fields of the
 table it returns, with their values, and its functions. Then notes, in plain words,
 on how hotscript will treat it. A file that does not compile prints the error and
 exits 1.`,
@@ -48,13 +48,17 @@ func inspectMain(ctx context.Context, e *env, file string) error {
 	switch ext := filepath.Ext(file); ext {
 	case ".wasm":
 		return inspectWASM(ctx, e, file, code, "")
-	case ".wat":
+	case ".wat", ".c":
 		// The watch package's step: the build a watched directory does on save.
 		built, _, err := watch.DefaultBuildSteps()[ext].Build(ctx, file)
 		if err != nil {
 			return err
 		}
-		return inspectWASM(ctx, e, file, built, fmt.Sprintf("text, %d bytes, built by wat2wasm into", len(code)))
+		kind, tool := "WebAssembly text", "wat2wasm"
+		if ext == ".c" {
+			kind, tool = "C source", "clang"
+		}
+		return inspectWASM(ctx, e, file, built, fmt.Sprintf("%s, %d bytes, built by %s into", kind, len(code), tool))
 	default: // .lua
 		return inspectLua(ctx, e, file, code)
 	}
@@ -88,7 +92,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	st := e.out
 	what := fmt.Sprintf("WebAssembly module, %d bytes", len(code))
 	if from != "" {
-		what = fmt.Sprintf("WebAssembly %s a %d-byte module", from, len(code))
+		what = fmt.Sprintf("%s a %d-byte module", from, len(code))
 	}
 	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), what)
 

@@ -111,3 +111,32 @@ func TestBuildErrorNamesTheSource(t *testing.T) {
 		})
 	}
 }
+
+// TestCSource: call and inspect take a .c, built with clang as run builds it;
+// a C error fails naming the file and line as the user gave them.
+func TestCSource(t *testing.T) {
+	needTools(t, "x.c")
+	dir := t.TempDir()
+	for name, src := range map[string]string{
+		"numbers.c": "__attribute__((export_name(\"add\"))) int add(int a, int b) { return a + b; }\n",
+		"bad.c":     "int add(int a, int b) {\n  return a + ;\n}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	if r := runCmd(t, "call", "numbers.c", "add", "40", "2"); r.code != exitOK || strings.TrimSpace(r.stdout) != "42" {
+		t.Errorf("call numbers.c add 40 2: exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r := runCmd(t, "inspect", "numbers.c")
+	if r.code != exitOK || !regexp.MustCompile(`(?m)^numbers.c  C source, \d+ bytes, built by clang into a \d+-byte module$`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^exports +add\(i32, i32\) i32$`).MatchString(r.stdout) {
+		t.Errorf("inspect numbers.c: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{{"inspect", "bad.c"}, {"call", "bad.c", "add"}} {
+		if r := runCmd(t, args...); r.code != exitFail || !strings.HasPrefix(r.stderr, "error: bad.c:2:") {
+			t.Errorf("%s bad.c: exit %d, stderr:\n%s\nwant exit 1 and the error at bad.c:2", args[0], r.code, r.stderr)
+		}
+	}
+}

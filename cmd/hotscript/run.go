@@ -118,10 +118,14 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		}
 	}
 	for _, path := range files {
-		s, err := loadFile(ctx, h, out, path)
+		s, err := loadFile(ctx, h, path)
+		var build *watch.BuildError
 		switch {
 		case errors.Is(err, hotscript.ErrExists):
 			continue // saved since Watch began: the watcher loaded it, the loop adopts it
+		case errors.As(err, &build):
+			out.event(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
+			continue
 		case err != nil:
 			continue // the host's Rejected event says why
 		}
@@ -208,19 +212,17 @@ func builtName(src string) string { return strings.TrimSuffix(src, filepath.Ext(
 
 // loadFile loads the script at path. A .c file is built by the watcher's build step
 // and loaded under the name of the .wasm it builds, as the watcher loads a .c saved
-// later, so that the watcher reloads it on save; a failed build is printed as a load
-// the host rejected.
-func loadFile(ctx context.Context, h *hotscript.Host, out *printer, path string) (*hotscript.Script, error) {
+// later, so that the watcher reloads it on save; a failed build is the step's
+// *watch.BuildError, which the host has not seen (no event).
+func loadFile(ctx context.Context, h *hotscript.Host, path string) (*hotscript.Script, error) {
 	if filepath.Ext(path) != ".c" {
 		return h.Load(ctx, path, nil)
 	}
-	name := builtName(path)
 	code, _, err := watch.DefaultBuildSteps()[".c"].Build(ctx, path)
 	if err != nil {
-		out.event(hotscript.Event{Script: name, Kind: hotscript.Rejected, Err: err})
 		return nil, err
 	}
-	return h.LoadBytes(ctx, name, code, nil)
+	return h.LoadBytes(ctx, builtName(path), code, nil)
 }
 
 // errNotRegular is the error for a script path that holds a named pipe, a device
@@ -244,10 +246,10 @@ func checkRegular(path string) error {
 // extension is that of a script they take, then checkRegular's error.
 func checkScriptFile(file string) error {
 	switch ext := filepath.Ext(file); ext {
-	case ".wasm", ".wat", ".lua":
+	case ".wasm", ".wat", ".c", ".lua":
 		return checkRegular(file)
 	default:
-		return usageError("%s: unknown kind of script %q (want .wasm, .wat or .lua)", file, ext)
+		return usageError("%s: unknown kind of script %q (want .wasm, .wat, .c or .lua)", file, ext)
 	}
 }
 
