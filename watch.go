@@ -28,10 +28,12 @@ import (
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it.
 //   - Sources with a build step (.wat with wat2wasm, .c with clang, as in
-//     watch.DefaultBuildSteps) are reloaded from the built module. A .c file is the
-//     source of the script of the .wasm next to it: loaded from that .wasm, or,
-//     for a .c without one, loaded from the built bytes under the .wasm's name.
-//     A failed build is a Rejected event carrying the tool's message.
+//     watch.DefaultBuildSteps) are reloaded from the built module. A .wat or .c
+//     file is the source of the script of the .wasm next to it, if one is
+//     loaded. Without one, a .wat is a script of its own, named x.wat (Load
+//     builds .wat itself), and a .c is loaded from the built bytes under the
+//     name of the .wasm it builds, x.wasm (Load does not build C). A failed
+//     build is a Rejected event carrying the tool's message.
 //   - A deleted script file (for a .c without a .wasm, its source) leaves the
 //     last version running, and a Removed event says so. Deleting the source of
 //     a .wasm that stays says nothing.

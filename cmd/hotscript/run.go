@@ -34,10 +34,10 @@ func runCommand() command {
 		name:    "run",
 		args:    "[flags] DIR",
 		summary: "run the scripts in DIR every frame; reload on save",
-		about: `Loads every script under DIR (.wasm, .lua, .wat when wat2wasm is on PATH, and .c when
-clang is, built into the .wasm of the same name, which names the script; a .wat or
-.c next to a .wasm of the same name is that module's source, rebuilt and reloaded
-when saved), attaches each to an entity of a scene, and calls each script's update(dt)
+		about: `Loads every script under DIR (.wasm, .lua, .wat when wat2wasm is on PATH, which
+names the script, and .c when clang is, built into the .wasm of the same name, which
+names the script; a .wat or .c next to a .wasm of the same name is that module's
+source, rebuilt and reloaded when saved), attaches each to an entity of a scene, and calls each script's update(dt)
 every frame, dt being the fixed time step in seconds. Scripts without update are
 loaded and left idle.
 
