@@ -88,6 +88,7 @@ func ExampleHost_Call() {
 	h, _ := hotscript.New(ctx, hotscript.Config{})
 	defer h.Close(ctx)
 
+	// add_v1 (internal/guest/add_v1.wat) exports add(i32, i32) i32.
 	add, _ := h.LoadBytes(ctx, "add.wasm", guest.Bytes("add_v1"), nil)
 	out, _ := h.Call(ctx, add, "add", 2, 3)
 	fmt.Println(string(out))
@@ -107,6 +108,8 @@ func ExampleHost_Reload() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{})
 	defer h.Close(ctx)
+	// counter_vN (internal/guest/counter_vN.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32, which returns N.
 	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
 
 	// The new version compiles on a background goroutine; callers of s keep
@@ -132,6 +135,8 @@ func ExampleHost_ReloadAsync() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{Swap: hotscript.SwapAtApply})
 	defer h.Close(ctx)
+	// counter_vN (internal/guest/counter_vN.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32, which returns N.
 	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
 
 	p := h.ReloadAsync(ctx, s, guest.Bytes("counter_v2"))
@@ -175,6 +180,8 @@ func ExampleHost_Revert() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{})
 	defer h.Close(ctx)
+	// counter_vN (internal/guest/counter_vN.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32, which returns N.
 	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
 	h.Reload(ctx, s, guest.Bytes("counter_v2"))
 	h.Reload(ctx, s, guest.Bytes("counter_v3"))
@@ -194,6 +201,9 @@ func ExampleMigrateExports() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{Migration: hotscript.MigrateExports})
 	defer h.Close(ctx)
+	// enemy_v1 (internal/hostguest/enemy_v1.wat) exports update(f32), fire(),
+	// shots() i32 and get_state/set_state, its state as a JSON document;
+	// enemy_v2 is the next version, enemy_set_trap one whose set_state traps.
 	s, _ := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
 	h.Call(ctx, s, "fire")
 	h.Call(ctx, s, "fire")
@@ -234,6 +244,8 @@ func ExampleMigrationFunc() {
 	}
 	h, _ := hotscript.New(ctx, hotscript.Config{World: world, Migration: viaWorld})
 	defer h.Close(ctx)
+	// counter_vN (internal/guest/counter_vN.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32, which returns N.
 	s, _ := h.LoadBytes(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
 	for range 3 {
 		h.Call(ctx, s, "increment")
@@ -248,6 +260,8 @@ func ExampleContract() {
 	ctx := context.Background()
 	h, _ := hotscript.New(ctx, hotscript.Config{})
 	defer h.Close(ctx)
+	// enemy_v1 (internal/hostguest/enemy_v1.wat) exports update(f32) and fire();
+	// enemy_f64 exports update(f64) and no fire.
 	s, _ := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"),
 		&hotscript.ScriptOptions{Contract: &hotscript.Contract{Exports: []string{"update(f32)", "fire()"}}})
 
