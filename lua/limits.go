@@ -24,8 +24,8 @@ import (
 //     the LState before each one), plus the work done inside the builtins that could
 //     otherwise run unbounded in a single instruction: one per pattern-matching step
 //     in string.find, match, gmatch and gsub; one per 64 bytes of string built by
-//     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator
-//     and load; one per element that table.concat walks, table.insert and
+//     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator,
+//     load and print; one per element that table.concat walks, table.insert and
 //     table.remove shift, and unpack and string.byte return; n*log2(n) for a
 //     table.sort of n elements (its comparator's instructions count besides).
 //     Instructions run in coroutines count against the caller's budget.

@@ -40,6 +40,8 @@ func TestLimitsStopRunawayCode(t *testing.T) {
 			`local s, t = ("x"):rep(1e6), {} for i = 1, 16 do t[i] = s end return #table.concat(t, s)`, lua.ErrMemoryLimit},
 		{"gsub expansion by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, 0,
 			`return #string.gsub(("x"):rep(1e5), "x", ("y"):rep(1e4))`, lua.ErrMemoryLimit},
+		{"print by memory", lua.Limits{MaxMemoryBytes: 1 << 20}, 0,
+			`local s, t = ("x"):rep(1e5), {} for i = 1, 100 do t[i] = s end print(unpack(t))`, lua.ErrMemoryLimit},
 		{"upper by memory", lua.Limits{MaxMemoryBytes: 12 << 20}, 0,
 			`local s = ("x"):rep(4e6) return #s:upper():lower():reverse()`, lua.ErrMemoryLimit},
 		{"pathological find by instructions", lua.Limits{MaxInstructions: 1_000_000}, 0,
@@ -272,9 +274,10 @@ function M.concat() local s = string.rep("x", 2^27) s = s .. s .. s return #s en
 function M.tconcat() local s = string.rep("x", 2^27) return #table.concat({s, s, s}) end
 function M.format() return #string.format("%s%s%s", string.rep("x", 2^27), "", "") end
 function M.gsub() return #(string.gsub("aaa", "a", string.rep("y", 2^27))) end
+function M.print() local s = string.rep("x", 2^27) print(s, s, s) end
 function M.ok() return #string.rep("x", 1000) end
 return M`)
-	for _, fn := range []string{"rep", "concat", "tconcat", "format", "gsub"} {
+	for _, fn := range []string{"rep", "concat", "tconcat", "format", "gsub", "print"} {
 		_, err := rt.CallJSON(context.Background(), id, fn)
 		if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "huge.lua:") || !strings.Contains(err.Error(), "too large") {
 			t.Errorf("%s: %v, want a runtime error naming the script and the size", fn, err)

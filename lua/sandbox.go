@@ -110,14 +110,26 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 }
 
 // print writes its arguments, separated by tabs, to Config.Stdout as one line, or
-// logs them on Config.Logger with the script's name.
+// logs them on Config.Logger with the script's name. The line is charged and
+// size-checked before it is joined, like the strings of the capped builtins:
+// print(unpack(t)) with many references to one big string would otherwise build a
+// huge line for free.
 func (rt *Runtime) print(L *glua.LState, name string) int {
+	parts := make([]string, L.GetTop())
+	total := uint64(len(parts)) // the tabs and the newline
+	for i := range parts {
+		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		total += uint64(len(parts[i]))
+	}
+	budgetOf(L).alloc(L, total)
+	checkSize(L, total)
 	var w strings.Builder
-	for i := 1; i <= L.GetTop(); i++ {
-		if i > 1 {
+	w.Grow(int(total))
+	for i, s := range parts {
+		if i > 0 {
 			w.WriteByte('\t')
 		}
-		w.WriteString(L.ToStringMeta(L.Get(i)).String())
+		w.WriteString(s)
 	}
 	if rt.cfg.Stdout == nil {
 		rt.logger.Info(w.String(), "script", name)
