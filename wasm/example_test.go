@@ -21,6 +21,8 @@ func ExampleRuntime_Load() {
 	}
 	defer rt.Close(ctx)
 
+	// counter_v1 (internal/guest/counter_v1.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32; counter_v2 is the next version.
 	id, err := rt.Load(ctx, "counter.wasm", guest.Bytes("counter_v1"), nil)
 	if err != nil {
 		panic(err)
@@ -41,6 +43,8 @@ func ExampleRuntime_ReloadModule() {
 	ctx := context.Background()
 	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
 	defer rt.Close(ctx)
+	// counter_v1 (internal/guest/counter_v1.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32; counter_v2 is the next version.
 	id, _ := rt.LoadModule(ctx, guest.Bytes("counter_v1"))
 	rt.CallJSON(ctx, id, "increment")
 
@@ -68,6 +72,7 @@ func ExampleRuntime_CallJSON() {
 	ctx := context.Background()
 	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
 	defer rt.Close(ctx)
+	// Modules of internal/guest: add_v1.wat exports add(i32, i32) i32.
 	add, _ := rt.LoadModule(ctx, guest.Bytes("add_v1"))
 	numbers, _ := rt.LoadModule(ctx, guest.Bytes("numbers"))
 	multi, _ := rt.LoadModule(ctx, guest.Bytes("multi"))
@@ -103,6 +108,8 @@ func ExampleRuntime_CallJSON_document() {
 	ctx := context.Background()
 	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
 	defer rt.Close(ctx)
+	// json_state (internal/guest/json_state.wat) keeps its state as a JSON
+	// document: get_state() (i32, i32), set_state(i32, i32), echo, alloc and free.
 	id, _ := rt.Load(ctx, "enemy.wasm", guest.Bytes("json_state"), nil)
 
 	type State struct {
@@ -146,6 +153,8 @@ func ExampleRuntime_Define() {
 	if err != nil {
 		panic(err)
 	}
+	// log_v1 (internal/guest/log_v1.wat) imports host.log(ptr, len i32) and
+	// exports run(), which logs a line.
 	id, _ := rt.Load(ctx, "greeter.wasm", guest.Bytes("log_v1"), nil)
 	rt.CallJSON(ctx, id, "run")
 	rt.ReloadModule(ctx, id, guest.Bytes("log_v2"))
@@ -192,6 +201,8 @@ func ExampleStaged_Commit() {
 	ctx := context.Background()
 	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
 	defer rt.Close(ctx)
+	// json_state (internal/guest/json_state.wat) keeps its state as a JSON
+	// document: get_state() (i32, i32), set_state(i32, i32), echo, alloc and free.
 	id, _ := rt.Load(ctx, "enemy.wasm", guest.Bytes("json_state"), nil)
 	rt.CallJSON(ctx, id, "set_state", map[string]int{"counter": 41})
 
@@ -233,6 +244,8 @@ func ExampleRuntime_Func() {
 	ctx := context.Background()
 	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
 	defer rt.Close(ctx)
+	// counter_v1 (internal/guest/counter_v1.wat) exports increment(),
+	// get_counter() i32, set_counter(i32) and version() i32; counter_v2 is the next version.
 	id, _ := rt.LoadModule(ctx, guest.Bytes("counter_v1"))
 	tick, err := rt.Func(id, "tick")
 	if err != nil {
