@@ -27,6 +27,13 @@ import (
 //     neither strings nor integers, and nesting deeper than maxDepth are errors
 //     naming the path of the value ("field enemies[2].ai: cannot convert
 //     function"). Nothing is dropped silently. Metatables are not consulted.
+//   - A value whose JSON form passes Limits.MaxMemoryBytes, or maxString (256 MiB)
+//     without it, is an error, found as soon as the output passes it. JSON has no
+//     references: a table (or a string) reached twice is written twice, so
+//     local t = {} for i = 1, 40 do t = {t, t} end is 2^40 empty tables, and
+//     many references to one big string make that string many times over. A host
+//     function's arguments are held to the same bound, as an estimate of their
+//     JSON size (the lengths of their strings and keys, and punctuation).
 
 const maxDepth = 200
 
@@ -46,6 +53,23 @@ func (e *convError) Is(target error) bool { return target == ErrJSON }
 type walker struct {
 	path     []glua.LValue
 	visiting []*glua.LTable
+	max      uint64 // Limits.MaxMemoryBytes: the most bytes of JSON it makes; 0 for maxString
+	size     int    // toGo's estimate of the JSON size of what it converted so far
+}
+
+// over reports whether a walk whose JSON has reached size bytes passed its bound.
+func (w *walker) over(size int) bool {
+	if w.max > 0 {
+		return uint64(size) > w.max
+	}
+	return size > maxString
+}
+
+func (w *walker) tooLarge() error {
+	if w.max > 0 {
+		return w.fail("too large: its JSON passes %d bytes, Limits.MaxMemoryBytes", w.max)
+	}
+	return w.fail("too large: its JSON passes %d MiB, the most a conversion makes without Limits.MaxMemoryBytes", maxString>>20)
 }
 
 func (w *walker) fail(format string, args ...any) error {
@@ -171,8 +195,11 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 		}
 		return buf, w.fail("cannot convert %v to JSON", v)
 	case glua.LString:
-		return appendJSONString(buf, string(v)), nil
+		return w.appendString(buf, string(v))
 	case *glua.LTable:
+		if w.over(len(buf)) {
+			return buf, w.tooLarge()
+		}
 		n, keys, err := w.enter(v)
 		if err != nil {
 			return buf, err
@@ -197,8 +224,11 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = append(appendJSONString(buf, k.name), ':')
 			w.path = append(w.path, k.key)
+			if buf, err = w.appendString(buf, k.name); err != nil {
+				return buf, err
+			}
+			buf = append(buf, ':')
 			if buf, err = w.appendJSON(buf, v.RawGet(k.key)); err != nil {
 				return buf, err
 			}
@@ -207,6 +237,19 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 		return append(buf, '}'), nil
 	}
 	return buf, w.fail("cannot convert %s", v.Type())
+}
+
+// appendString appends s as a JSON string, unless that passes w's bound: checked
+// before, so that one huge string is not copied only to be refused, and after, as
+// escapes can make the string up to six times longer.
+func (w *walker) appendString(buf []byte, s string) ([]byte, error) {
+	if w.over(len(buf) + len(s)) {
+		return buf, w.tooLarge()
+	}
+	if buf = appendJSONString(buf, s); w.over(len(buf)) {
+		return buf, w.tooLarge()
+	}
+	return buf, nil
 }
 
 // appendNumber appends the JSON form of f to buf: integers without a fraction, other
@@ -232,13 +275,20 @@ func (w *walker) toGo(v glua.LValue) (any, error) {
 	case glua.LNumber:
 		return float64(v), nil
 	case glua.LString:
+		if w.size += len(v) + 2; w.over(w.size) {
+			return nil, w.tooLarge()
+		}
 		return string(v), nil
 	case *glua.LTable:
+		if w.over(w.size) {
+			return nil, w.tooLarge()
+		}
 		n, keys, err := w.enter(v)
 		if err != nil {
 			return nil, err
 		}
 		defer w.leave()
+		w.size += 2 + n + len(keys) // brackets, and a comma or a number per element
 		if n > 0 {
 			out := make([]any, n)
 			for i := range out {
@@ -253,6 +303,7 @@ func (w *walker) toGo(v glua.LValue) (any, error) {
 		out := make(map[string]any, len(keys))
 		for _, k := range keys {
 			w.path = append(w.path, k.key)
+			w.size += len(k.name) + 3
 			if out[k.name], err = w.toGo(v.RawGet(k.key)); err != nil {
 				return nil, err
 			}

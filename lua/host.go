@@ -109,13 +109,14 @@ func hostFunction(qualified, script string, fn HostFunc, b *budget, hc *hostCall
 		call := &hc.call
 		*call = Call{Script: script, Function: qualified, Args: hc.args[:0]}
 		defer clear(hc.args[:]) // keep no argument alive
+		// One walker, so that one bound holds for all the arguments together.
+		w := walker{max: b.limits.MaxMemoryBytes}
 		for i := range L.GetTop() {
 			lv := L.Get(i + 1)
 			if n, ok := lv.(glua.LNumber); ok {
 				call.Args = append(call.Args, hc.numbers.boxAny(float64(n)))
 				continue
 			}
-			var w walker
 			v, err := w.toGo(lv)
 			if err != nil {
 				L.RaiseError("%s: argument %d: %v", qualified, i+1, err)

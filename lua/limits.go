@@ -52,7 +52,12 @@ import (
 //     MaxInstructions; strings that Go host functions return; the LState itself.
 //     Without MaxMemoryBytes, those builtins still refuse to build any one string
 //     over 256 MiB: Go cannot recover from running out of memory, so a typo such as
-//     string.rep("x", 1e12) would otherwise kill the process.
+//     string.rep("x", 1e12) would otherwise kill the process. The JSON that
+//     CallJSON and Field make of a value, and the Go values a host function gets
+//     as arguments, are held to the same bound (MaxMemoryBytes, else 256 MiB),
+//     since a value that reaches one table or string many times is converted as
+//     many times: past it CallJSON and Field fail with an error matching ErrJSON,
+//     and the call of the host function raises a Lua error.
 //
 // A call that hits a limit returns an *Error matching ErrInstructionLimit,
 // ErrTimeout or ErrMemoryLimit (and ErrLimit); the script stays usable, its state is
