@@ -341,8 +341,10 @@ func (m *matcher) matchCapture(s, digit int) int {
 	if l < 0 || l >= m.level || m.capture[l].len == capUnfinished {
 		m.L.RaiseError("invalid capture index")
 	}
+	// A position capture never matches, as in Lua 5.1: there its length,
+	// CAP_POSITION (-2), is compared as a size_t, larger than any subject.
 	c := m.capture[l]
-	if len(m.src)-s >= c.len && m.src[c.init:c.init+c.len] == m.src[s:s+c.len] {
+	if c.len >= 0 && len(m.src)-s >= c.len && m.src[c.init:c.init+c.len] == m.src[s:s+c.len] {
 		m.b.charge(m.L, uint64(c.len/bytesPerUnit))
 		return s + c.len
 	}
