@@ -27,7 +27,10 @@
 // loadfile (the file system), collectgarbage (it runs runtime.GC), _printregs, and
 // require and module; load and loadstring accept source only (never bytecode) and
 // compile it like the script itself, with the script's globals as environment;
-// string.dump is removed; print writes to Config.Stdout or a log; math.random has a
+// string.dump is removed; string.format takes Lua 5.1's formats only (the
+// conversions cdiouxXeEfgGqs and %%, the flags -+ #0, a width and a precision), not
+// every verb of Go's fmt, which gopher-lua's passed on, and a number conversion
+// takes a number or a string; print writes to Config.Stdout or a log; math.random has a
 // generator per LState, so math.randomseed in one script does not change another's
 // numbers. os (without os.exit), io, debug, package, channel and coroutine are
 // opened only on request, through Config.Libraries.

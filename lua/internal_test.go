@@ -3,6 +3,7 @@ package lua
 import (
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 
 	glua "github.com/yuin/gopher-lua"
@@ -38,36 +39,65 @@ func TestNumberBoxes(t *testing.T) {
 	}
 }
 
+// TestFormatBound checks that formatArgs bounds what string.format builds for every
+// conversion Lua 5.1 has, with every combination of flags, with and without a width
+// and a precision, and for arguments that make each conversion print the most: long
+// strings of bytes that %q and %x expand, numbers at the ends of the range.
 func TestFormatBound(t *testing.T) {
-	tests := []struct {
-		format string
-		args   []glua.LValue
-	}{
-		{"%d", []glua.LValue{glua.LNumber(123456789)}},
-		{"%999999d", []glua.LValue{glua.LNumber(1)}},
-		{"%.50f", []glua.LValue{glua.LNumber(1e300)}},
-		{"%s%s", []glua.LValue{glua.LString("abc"), glua.LString("defgh")}},
-		{"%q", []glua.LValue{glua.LString("\x00\x01\xff\"\\\n")}},
-		{"%x", []glua.LValue{glua.LString("\xff\xfe")}},
-		{"%[1]s%[1]s%[1]s", []glua.LValue{glua.LString("xyz")}},
-		{"%5.1s|%-20q|%%", []glua.LValue{glua.LString("long string"), glua.LString("q")}},
-	}
 	L := glua.NewState()
 	defer L.Close()
+	installCaps(L)
 	format := L.GetGlobal("string").(*glua.LTable).RawGetString("format").(*glua.LFunction)
-	for _, tt := range tests {
-		L.SetTop(0)
-		L.Push(glua.LString(tt.format))
-		for _, a := range tt.args {
-			L.Push(a)
+	var args []glua.LValue
+	for _, s := range []string{"", "12", "\x00\x01\xff\"\\\n", "\x01", "\xff", "\u00e9", "\u20ac", "\U0001F600", "\u2028"} {
+		args = append(args, glua.LString(s), glua.LString(strings.Repeat(s, 300)))
+	}
+	for _, f := range []float64{0, -1.5, 255, 1 << 62, 1 << 63, -1e308, 1e308, 5e-324, math.NaN(), math.Inf(-1)} {
+		args = append(args, glua.LNumber(f))
+	}
+	others := []glua.LValue{glua.LNil, glua.LTrue, L.NewTable(), L.NewFunction(func(*glua.LState) int { return 0 })}
+	const flags = "-+ #0"
+	checked := 0
+	for set := range 1 << len(flags) {
+		spec := "%"
+		for i := range len(flags) {
+			if set&(1<<i) != 0 {
+				spec += flags[i : i+1]
+			}
 		}
-		bound := formatBound(L, tt.format)
-		L.SetTop(0)
-		if err := L.CallByParam(glua.P{Fn: format, NRet: 1, Protect: true}, append([]glua.LValue{glua.LString(tt.format)}, tt.args...)...); err != nil {
-			t.Fatal(err)
+		for _, size := range []string{"", "7", ".3", "12.40"} {
+			for _, conv := range "cdiouxXeEfgGqs" {
+				f := "<" + spec + size + string(conv) + ">"
+				for _, a := range append(args, others...) {
+					var bound uint64
+					L.SetTop(0)
+					L.Push(L.NewFunction(func(L *glua.LState) int {
+						_, bound = formatArgs(L, f)
+						return 0
+					}))
+					L.Push(glua.LString(f))
+					L.Push(a)
+					err := L.PCall(2, 0, nil)
+					numeric := conv != 's' && conv != 'q'
+					if err != nil || (numeric && a.Type() != glua.LTNumber && a.Type() != glua.LTString) {
+						if err == nil || !numeric || !strings.Contains(err.Error(), "number expected") {
+							t.Errorf("format(%q, %s): error %v", f, a.Type(), err)
+						}
+						continue
+					}
+					L.SetTop(0)
+					if err := L.CallByParam(glua.P{Fn: format, NRet: 1, Protect: true}, glua.LString(f), a); err != nil {
+						t.Fatal(err)
+					}
+					if got := uint64(len(L.ToString(-1))); got > bound {
+						t.Errorf("format(%q, %.20q...) built %d bytes, bound %d", f, a, got, bound)
+					}
+					checked++
+				}
+			}
 		}
-		if got := uint64(len(L.ToString(-1))); got > bound {
-			t.Errorf("format(%q) built %d bytes, bound %d", tt.format, got, bound)
-		}
+	}
+	if checked < 10000 {
+		t.Errorf("only %d formats checked", checked)
 	}
 }

@@ -344,13 +344,12 @@ func checkSize(L *glua.LState, n uint64) {
 // sets the function the compiler routes the .. operator through (see compile.go).
 func installCaps(L *glua.LState) {
 	str := L.GetGlobal("string").(*glua.LTable)
-	format := str.RawGetString("format").(*glua.LFunction).GFunction
 	for name, fn := range map[string]glua.LGFunction{
 		"rep":     capRep,
 		"upper":   func(L *glua.LState) int { return mapBytes(L, upperByte) },
 		"lower":   func(L *glua.LState) int { return mapBytes(L, lowerByte) },
 		"reverse": capReverse,
-		"format":  func(L *glua.LState) int { return capFormat(L, format) },
+		"format":  capFormat,
 	} {
 		str.RawSetString(name, L.NewFunction(fn))
 	}
@@ -494,53 +493,79 @@ func capReverse(L *glua.LState) int {
 	return 1
 }
 
-// capFormat bounds gopher-lua's string.format (a thin layer over fmt.Sprintf) by an
-// upper bound of its result computed from the format and the arguments, then charges
-// the real size.
-func capFormat(L *glua.LState, format glua.LGFunction) int {
+// capFormat is string.format. gopher-lua's hands the format to fmt.Sprintf, which
+// took every Go verb and flag (%v, %T, %[1]d), printed the contents of a table given
+// to %d, and added arguments left over after a "%%" as "%!(EXTRA ...)", none of which
+// an upper bound of the result could foresee. capFormat accepts Lua 5.1's formats
+// only, checks them and their arguments as Lua does, bounds the result before
+// building it (see formatArgs), and charges the real size.
+func capFormat(L *glua.LState) int {
 	f := L.CheckString(1)
-	bound := formatBound(L, f)
+	args, bound := formatArgs(L, f)
 	b := budgetOf(L)
-	if b != nil {
-		b.reserve(L, bound)
-	}
+	b.reserve(L, bound)
 	checkSize(L, bound)
-	n := format(L)
-	b.alloc(L, uint64(len(L.ToString(-1))))
-	return n
+	out := fmt.Sprintf(f, args...) // fmt formats the Lua values as gopher-lua does
+	b.alloc(L, uint64(len(out)))
+	L.Push(glua.LString(out))
+	return 1
 }
 
-// formatBound is an upper bound of fmt.Sprintf's output: the format itself, plus for
-// each verb its numeric width and precision (fmt refuses more than 1e6) and the
-// longest argument as that verb could print it: four bytes per byte for %q, %x and
-// %X, one otherwise, and at least 400 bytes (a %f of a large number).
-func formatBound(L *glua.LState, f string) uint64 {
-	longest := uint64(0)
-	for i := 2; i <= L.GetTop(); i++ {
-		if s, ok := L.Get(i).(glua.LString); ok {
-			longest = max(longest, uint64(len(s)))
+// formatArgs checks the format f of string.format: each conversion is a '%', any of
+// the flags "-+ #0", a width, a precision, and one of Lua 5.1's conversions
+// "cdiouxXeEfgGqs" (or "%%"); the numeric ones take a number or a string, %s and %q
+// any value. It returns the arguments the conversions consume and an upper bound of
+// fmt.Sprintf's output: the format itself, plus for each conversion its width and
+// precision (fmt refuses more than 1e6) and its argument as that conversion prints
+// it at most: for a string, five bytes per byte for %x and %X ("% #x" is "0x61
+// 0x62"), four and the quotes for %q, one otherwise; at least 400 bytes (a %f of a
+// large number).
+func formatArgs(L *glua.LState, f string) (args []any, bound uint64) {
+	number := func(i *int) uint64 {
+		n := uint64(0)
+		for ; *i < len(f) && '0' <= f[*i] && f[*i] <= '9'; *i++ {
+			n = min(n*10+uint64(f[*i]-'0'), 1e6)
 		}
+		return n
 	}
-	bound := uint64(len(f))
+	bound = uint64(len(f))
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' {
 			continue
 		}
-		num := uint64(0)
-		for i++; i < len(f) && strings.IndexByte("0123456789.+- #[]*", f[i]) >= 0; i++ {
-			if c := f[i]; '0' <= c && c <= '9' {
-				num = min(num*10+uint64(c-'0'), 1e6)
-				continue
+		start := i
+		if i++; i < len(f) && f[i] == '%' {
+			continue
+		}
+		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
+			i++
+		}
+		width, precision := number(&i), uint64(0)
+		if i < len(f) && f[i] == '.' {
+			i++
+			precision = number(&i)
+		}
+		if i == len(f) || strings.IndexByte("cdiouxXeEfgGqs", f[i]) < 0 {
+			L.RaiseError("invalid option '%s' to 'format'", f[start:min(i+1, len(f))])
+		}
+		n := len(args) + 2 // the argument's index
+		v := L.CheckAny(n)
+		if t := v.Type(); f[i] != 's' && f[i] != 'q' && t != glua.LTNumber && t != glua.LTString {
+			L.TypeError(n, glua.LTNumber)
+		}
+		size := uint64(0)
+		if s, ok := v.(glua.LString); ok {
+			switch size = uint64(len(s)); f[i] {
+			case 'x', 'X':
+				size *= 5
+			case 'q':
+				size = 4*size + 2
 			}
-			bound, num = bound+num, 0
 		}
-		arg := longest
-		if i < len(f) && strings.IndexByte("qxX", f[i]) >= 0 {
-			arg = 4*longest + 2
-		}
-		bound += num + max(arg, 400) + 64
+		bound += width + precision + max(size, 400) + 64
+		args = append(args, v)
 	}
-	return bound
+	return args, bound
 }
 
 // capTableConcat is table.concat(t [, sep [, i [, j]]]) with the result's size

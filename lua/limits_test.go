@@ -272,7 +272,7 @@ func TestHugeStringWithoutLimits(t *testing.T) {
 function M.rep() return #string.rep("x", 1e12) end
 function M.concat() local s = string.rep("x", 2^27) s = s .. s .. s return #s end
 function M.tconcat() local s = string.rep("x", 2^27) return #table.concat({s, s, s}) end
-function M.format() return #string.format("%s%s%s", string.rep("x", 2^27), "", "") end
+function M.format() local s = string.rep("x", 2^27) return #string.format("%s%s%s", s, s, s) end
 function M.gsub() return #(string.gsub("aaa", "a", string.rep("y", 2^27))) end
 function M.print() local s = string.rep("x", 2^27) print(s, s, s) end
 function M.ok() return #string.rep("x", 1000) end
@@ -328,28 +328,36 @@ func TestBuiltinsChargeElements(t *testing.T) {
 	}
 }
 
-// gsub's %0-%9 expansion is measured, charged and checked before it is built: a
-// short replacement such as ("%0"):rep(512) makes 512 copies of each match, and
-// was built whole (1.4 GiB for ("%0"):rep(4096) under a 1 MiB limit) before the
-// limit or the 256 MiB cap was looked at.
-func TestGsubExpansionChargedFirst(t *testing.T) {
+// Builtins whose result can be many times their input check its size before they
+// build it. gsub's %0-%9 expansion: a short replacement such as ("%0"):rep(512)
+// makes 512 copies of each match, and was built whole (1.4 GiB for
+// ("%0"):rep(4096) under a 1 MiB limit) before the limit or the 256 MiB cap was
+// looked at. string.format's "% #x" prints five bytes per byte of a string, where
+// its bound allowed four.
+func TestBuiltinsCheckSizeFirst(t *testing.T) {
 	tests := []struct {
 		name   string
 		limits lua.Limits
 		expr   string
 		kind   error
+		most   uint64 // bytes the call may allocate, its input included
 	}{
-		{"by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
-			`string.gsub(("x"):rep(65536), ".+", ("%0"):rep(512))`, lua.ErrMemoryLimit}, // 32 MiB
-		{"past the cap without limits", lua.Limits{},
-			`string.gsub(("x"):rep(2^20), ".+", ("%0"):rep(257))`, lua.ErrRuntime}, // 257 MiB
-		{"captures by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
-			`string.gsub(("x"):rep(65536), "(.+)", ("%1"):rep(512))`, lua.ErrMemoryLimit},
+		{"gsub by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
+			`string.gsub(("x"):rep(65536), ".+", ("%0"):rep(512))`, lua.ErrMemoryLimit, 16 << 20}, // 32 MiB
+		{"gsub past the cap without limits", lua.Limits{},
+			`string.gsub(("x"):rep(2^20), ".+", ("%0"):rep(257))`, lua.ErrRuntime, 16 << 20}, // 257 MiB
+		{"gsub captures by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
+			`string.gsub(("x"):rep(65536), "(.+)", ("%1"):rep(512))`, lua.ErrMemoryLimit, 16 << 20},
+		// 2 MiB of input and 10 MiB of output pass 11 MiB; four bytes per byte would not.
+		{"format hex by memory", lua.Limits{MaxMemoryBytes: 11 << 20},
+			`string.format("% #x", ("\1"):rep(2^21))`, lua.ErrMemoryLimit, 8 << 20},
+		{"format hex past the cap without limits", lua.Limits{},
+			`string.format("% #x", ("\1"):rep(60 * 2^20))`, lua.ErrRuntime, 96 << 20}, // 300 MiB
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rt := newRuntime(t, lua.Config{Limits: tt.limits})
-			id := load(t, rt, "gsub.lua", "return { f = function()\nreturn #"+tt.expr+"\nend }")
+			id := load(t, rt, "big.lua", "return { f = function()\nreturn #"+tt.expr+"\nend }")
 			var err error
 			grew := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "f") })
 			if !errors.Is(err, tt.kind) || asError(t, err).Line != 2 {
@@ -358,7 +366,7 @@ func TestGsubExpansionChargedFirst(t *testing.T) {
 			if tt.kind == lua.ErrRuntime && !strings.Contains(err.Error(), "too large") {
 				t.Errorf("err = %v, want the string named too large", err)
 			}
-			if grew > 16<<20 {
+			if grew > tt.most {
 				t.Errorf("the call allocated %d MiB before it was stopped", grew>>20)
 			}
 		})

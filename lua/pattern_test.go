@@ -75,6 +75,8 @@ var patternCases = []struct {
 	{"concat in loop", `(function() local s = "" for i = 1, 5 do s = s .. i end return s end)()`, ""},
 	{"rep", `("ab"):rep(3) .. string.rep("x", 0) .. string.rep("y", -1)`, ""},
 	{"format", `string.format("%5.2f|%d|%s|%q|%x|%5s|%-5s|%%", 3.14159, 42, "x", "a\nb", 255, "r", "l")`, ""},
+	{"format flags", `string.format("%-5d|%+.3e|%05.1f|%#o|%#x|% d|%c|%i|%5.1s|%G|%X", 3, 2, 3.14159, 8, 255, 7, 65, 42, "abc", 1e20, "hi")`, ""},
+	{"format extra arguments", `string.format("%%%%|%s", "x", "y")`, "%%|x"},
 	{"upper lower", `("MiXeD 123"):upper() .. ("MiXeD 123"):lower()`, ""},
 	{"reverse", `("hello"):reverse()`, ""},
 	{"table.concat", `table.concat({1, "two", 3}, ", ")`, ""},
@@ -143,6 +145,13 @@ func TestPatternErrors(t *testing.T) {
 		{"concat nil", `"x" .. nil`, "<string>:1: attempt to concatenate a nil value"},
 		{"concat table", `{} .. "x"`, "<string>:1: attempt to concatenate a table value"},
 		{"table.concat bad value", `table.concat({1, {}, 3})`, "invalid value (at index 2) in table for 'concat'"},
+		{"format Go verb", `string.format("%#v", "x")`, "invalid option '%#v' to 'format'"},
+		{"format argument index", `string.format("%[1]d", 1)`, "invalid option '%[' to 'format'"},
+		{"format width argument", `string.format("%*d", 5, 1)`, "invalid option '%*' to 'format'"},
+		{"format percent with width", `string.format("%5%")`, "invalid option '%5%' to 'format'"},
+		{"format ends with percent", `string.format("50%")`, "invalid option '%' to 'format'"},
+		{"format table as number", `string.format("%d", {})`, "bad argument #2 to format (number expected, got table)"},
+		{"format missing argument", `string.format("%d %s", 1)`, "bad argument #3 to format (value expected)"},
 		{"rep too large", `string.rep("ab", 2^62)`, "resulting string too large"},
 	}
 	rt := newRuntime(t, lua.Config{})
