@@ -37,19 +37,18 @@ import (
 //     The same checks see the caller's context end. The clock starts at the first
 //     of those checks, or at the first host function call, whichever comes first:
 //     calls too short to reach one never read the clock, and the up to 1,024
-//     instructions before it are not timed. A single builtin that allocates a huge string between
-//     two checks can overrun by the time that allocation takes; MaxMemoryBytes
-//     closes that gap. A script without MaxExecutionTime still has its chunk (at
+//     instructions before it are not timed. A single builtin that allocates a huge
+//     string between two checks can overrun by the time that allocation takes;
+//     MaxMemoryBytes closes that gap (but see below for tables). A script without MaxExecutionTime still has its chunk (at
 //     load and at each reload) and its reload hooks and check stopped after 10
 //     seconds, with an error matching ErrTimeout that says so: an edit that never
 //     returns would otherwise spin its reload forever, or hold the script's
 //     callers while a hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
 //     of strings built by the builtins above, plus 96 KiB per coroutine created
-//     (its stacks). A builtin checks the size of its result
-//     before building it, so string.rep("x", 1<<30) fails without allocating. Not counted: table growth through assignment
-//     (t[k] = v, table.insert), which is one instruction per slot and so bounded by
-//     MaxInstructions; strings that Go host functions return; the LState itself.
+//     (its stacks). A builtin checks the size of its result before building it, so
+//     string.rep("x", 1<<30) fails without allocating. Not counted: tables (see
+//     below), strings that Go host functions return, the LState itself.
 //     Without MaxMemoryBytes, those builtins still refuse to build any one string
 //     over 256 MiB: Go cannot recover from running out of memory, so a typo such as
 //     string.rep("x", 1e12) would otherwise kill the process. The JSON that
@@ -58,6 +57,22 @@ import (
 //     since a value that reaches one table or string many times is converted as
 //     many times: past it CallJSON and Field fail with an error matching ErrJSON,
 //     and the call of the host function raises a Lua error.
+//
+// What no limit bounds is the work gopher-lua does on a table's array part inside
+// one instruction, which this package cannot reach without changing gopher-lua. The
+// array holds a table's integer keys from 1 up, and gopher-lua pads it with nils up
+// to any integer key below 2^26 that is assigned: t[16e6] = true makes a 256 MiB
+// array (over 1 GiB allocated while it grows), t[2^26-1] = true a 1 GiB one (about
+// 6 GiB allocated, seconds of CPU), each in one instruction, and table.insert(t, pos,
+// v) with pos past the end pads the same way. Once such an array ends in nils
+// (t[16e6] = nil), every #t, table.insert(t, v) and next (each step of pairs)
+// walks over all of them. A table constructor fed by a call returning many
+// values ({f()}) fills up to 256 Ki slots in one instruction. None of this is charged
+// to MaxInstructions or MaxMemoryBytes, and MaxExecutionTime and the caller's
+// context are only seen once the instruction in progress ends. The limits therefore
+// bound runaway scripts, not hostile ones: a hostile script can still take
+// gigabytes of memory and seconds per instruction, so run scripts that may be
+// hostile in a process of their own.
 //
 // A call that hits a limit returns an *Error matching ErrInstructionLimit,
 // ErrTimeout or ErrMemoryLimit (and ErrLimit); the script stays usable, its state is
