@@ -26,8 +26,9 @@ const (
 // are converted to wasm.Limits and lua.Limits; see those packages for exactly what
 // each engine counts.
 type Limits struct {
-	// MaxMemoryBytes caps a script's memory (WASM linear memory; Lua: the string
-	// and table growth the lua package can bound).
+	// MaxMemoryBytes caps a script's memory: WASM linear memory and tables; for
+	// Lua, the strings its builtins build, the JSON it converts and the
+	// coroutines it creates, not its tables (see package lua for why).
 	MaxMemoryBytes uint64
 	// MaxInstructions is a deterministic instruction budget per call: Lua VM
 	// instructions, or WebAssembly instructions, which package wasm counts by

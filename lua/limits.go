@@ -39,11 +39,12 @@ import (
 //     calls too short to reach one never read the clock, and the up to 1,024
 //     instructions before it are not timed. A single builtin that allocates a huge
 //     string between two checks can overrun by the time that allocation takes;
-//     MaxMemoryBytes closes that gap (but see below for tables). A script without MaxExecutionTime still has its chunk (at
-//     load and at each reload) and its reload hooks and check stopped after 10
-//     seconds, with an error matching ErrTimeout that says so: an edit that never
-//     returns would otherwise spin its reload forever, or hold the script's
-//     callers while a hook runs. Its calls stay unlimited.
+//     MaxMemoryBytes closes that gap (but see below for tables). A script
+//     without MaxExecutionTime still has its chunk (at load and at each reload)
+//     and its reload hooks and check stopped after 10 seconds, with an error
+//     matching ErrTimeout that says so: an edit that never returns would
+//     otherwise spin its reload forever, or hold the script's callers while a
+//     hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
 //     of strings built by the builtins above, plus 96 KiB per coroutine created
 //     (its stacks). A builtin checks the size of its result before building it, so
