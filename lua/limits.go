@@ -94,6 +94,7 @@ func (l Limits) set() bool {
 }
 
 const (
+	maxCharge           = 1 << 40  // the most one charge counts (see charge)
 	checkEvery          = 1024     // instructions between looks at the clock, the caller's context and Close
 	bytesPerUnit        = 64       // bytes a builtin builds per instruction charged
 	threadBytes  uint64 = 96 << 10 // charged per coroutine: its call stack (80 KiB) and first value stack
@@ -292,12 +293,14 @@ func budgetOf(L *glua.LState) *budget {
 }
 
 // charge counts units of builtin work and raises the limit error in Lua when the
-// budget is exhausted.
+// budget is exhausted. A charge counts at most maxCharge units: more is past any
+// budget, and the count must not wrap around (unpack({}, -2^63, 2^63) asks for
+// 2^64 units, which gave back what the script had used).
 func (b *budget) charge(L *glua.LState, units uint64) {
 	if b == nil {
 		return
 	}
-	b.count += units
+	b.count += min(units, maxCharge)
 	if b.count >= b.next && b.check() != nil {
 		L.RaiseError("%s", b.Err().Error())
 	}

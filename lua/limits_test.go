@@ -328,6 +328,25 @@ func TestBuiltinsChargeElements(t *testing.T) {
 	}
 }
 
+// A builtin asked for more work than a count can hold (unpack over the whole
+// integer range, caught by pcall) must not wrap the count around and so give
+// back what the call used: the loops after it still hit the limit.
+func TestHugeChargeDoesNotWrap(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 1_500_000}})
+	id := load(t, rt, "u.lua", `local M = {}
+function M.spin()
+  local n = 0
+  for k = 1, 600000 do n = n + 1 end
+  pcall(unpack, {}, -2^63, 2^63 - 2^20)
+  for k = 1, 600000 do n = n + 1 end
+  return n
+end
+return M`)
+	if out, err := rt.CallJSON(context.Background(), id, "spin"); !errors.Is(err, lua.ErrInstructionLimit) {
+		t.Errorf("2.4M instructions under MaxInstructions=1.5M: %s, %v; want ErrInstructionLimit", out, err)
+	}
+}
+
 // Builtins whose result can be many times their input check its size before they
 // build it. gsub's %0-%9 expansion: a short replacement such as ("%0"):rep(512)
 // makes 512 copies of each match, and was built whole (1.4 GiB for
