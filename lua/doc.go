@@ -110,7 +110,14 @@
 // through an old function carried in a data field) changed in the old version's
 // tables reachable from its module or its globals is undone. (What they changed
 // in a closure's local variables cannot be: on_save should only read the state
-// it returns.) What on_save returns reaches on_restore as on_save left it.
+// it returns.)
+//
+// What on_save returns is copied in the same copy as the fields of step 3: a table
+// both reach is one table in the new version (saved.items == M.items in
+// on_restore), and a saved reference to the old module is the new module. Such a
+// table holds what step 3 copied, before on_save ran; what on_save changes reaches
+// on_restore only in tables that are not also fields, one more reason for on_save
+// to only read.
 //
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function

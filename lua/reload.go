@@ -81,9 +81,9 @@ func (st *Staged) Functions() []string {
 //  1. every non-function field of the old module is deep-copied into the new one,
 //     the old value winning (the package documentation lists what is copied);
 //  2. if the new module has on_save and on_restore, or the old one has on_save, the
-//     old on_save() runs, then the new on_restore(saved) with a copy of its result;
-//     saved is nil when the old version has no on_save (the reload that adds
-//     the hooks);
+//     old on_save() runs, then the new on_restore(saved) with a copy of its result,
+//     made in the same copy as the fields; saved is nil when the old version has
+//     no on_save (the reload that adds the hooks);
 //  3. the new version replaces the old, whose LState is closed.
 //
 // If a hook fails or hits a limit, the old version stays live with its state as it
@@ -150,16 +150,16 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 // swap carries the state of ov into nv, runs the hooks and check; the caller
 // swaps.
 func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) error {
-	rep.Carried = newCopier(nv.L).carry(ov.module, nv.module)
 	h := hooksOf(ov, nv)
-	if !h.run && check == nil {
-		return nil
+	var snap snapshot
+	if h.run || check != nil {
+		// What runs from here can change the old version's tables: on_save
+		// through its module, on_restore and check through functions carried in
+		// data fields (still the old version's closures). A failure must leave
+		// them as they were.
+		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	// What runs from here can change the old version's tables: on_save through
-	// its module, on_restore and check through functions carried in data fields
-	// (still the old version's closures). A failure must leave them as they were.
-	snap := takeSnapshot(ov.module, ov.L.G.Global)
-	err := h.call(ctx, name, ov, nv, rep)
+	err := carry(ctx, name, ov, nv, h, rep)
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
@@ -168,6 +168,35 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 		rep.Saved, rep.Restored = false, false
 	}
 	return err
+}
+
+// carry copies the fields (step 3 of a reload), then runs the old on_save and
+// copies what it returns in the same copy (a table both reach is one table in
+// the new version, holding what was carried; a reference to the old module is
+// one to the new), then runs the new on_restore with it (step 4).
+func carry(ctx context.Context, name string, ov, nv *version, h hookSet, rep *ReloadReport) error {
+	c := newCopier(nv.L)
+	rep.Carried = c.carry(ov.module, nv.module)
+	var saved glua.LValue = glua.LNil
+	if h.save != nil {
+		ov.L.Push(h.save)
+		if err := ov.pcall(ctx, 0, 1); err != nil {
+			return ov.fail(err, "reload", name, "on_save")
+		}
+		saved, _ = c.value(ov.L.Get(-1))
+		ov.L.Pop(1)
+		rep.Saved = true
+	}
+	if h.restore == nil {
+		return nil
+	}
+	nv.L.Push(h.restore)
+	nv.L.Push(saved)
+	if err := nv.pcall(ctx, 1, 0); err != nil {
+		return nv.fail(err, "reload", name, "on_restore")
+	}
+	rep.Restored = true
+	return nil
 }
 
 // Version is a staged version of a script as a CheckFunc sees it: its module
@@ -217,57 +246,29 @@ func runCheck(ctx context.Context, name string, ov, nv *version, check CheckFunc
 	return nil
 }
 
-// hookSet is what step 2 of Commit runs: the old module's on_save and the new
-// one's on_restore, each when it is a function, and whether they run at all.
+// hookSet is the hooks a reload from one version to the next runs: the old
+// module's on_save and the new one's on_restore, each nil unless it is a
+// function and the pair runs.
 type hookSet struct {
 	save, restore glua.LValue
 	run           bool
 }
 
-// hooksOf finds the hooks of a reload from ov to nv, as Commit describes.
+// hooksOf finds the hooks of a reload from ov to nv: they run if the new module
+// has on_save and on_restore, or the old one has on_save.
 func hooksOf(ov, nv *version) hookSet {
-	h := hookSet{save: ov.module.RawGetString("on_save"), restore: nv.module.RawGetString("on_restore")}
-	if h.save.Type() != glua.LTFunction {
-		h.save = nil
-	}
-	if h.restore.Type() != glua.LTFunction {
-		h.restore = nil
-	}
-	newHasSave := nv.module.RawGetString("on_save").Type() == glua.LTFunction
-	h.run = h.save != nil || newHasSave && h.restore != nil
-	return h
-}
-
-// call runs the hooks. What on_save returns reaches on_restore as it was when
-// on_save returned, copied on its own: not through the copies of the carried
-// fields, made before on_save ran (a table it changed and returned would
-// arrive as it was before), except that a reference to the old module is one
-// to the new module.
-func (h hookSet) call(ctx context.Context, name string, ov, nv *version, rep *ReloadReport) error {
-	if !h.run {
+	fn := func(m *glua.LTable, name string) glua.LValue {
+		if v := m.RawGetString(name); v.Type() == glua.LTFunction {
+			return v
+		}
 		return nil
 	}
-	var saved glua.LValue = glua.LNil
-	if h.save != nil {
-		ov.L.Push(h.save)
-		if err := ov.pcall(ctx, 0, 1); err != nil {
-			return ov.fail(err, "reload", name, "on_save")
-		}
-		c := newCopier(nv.L)
-		c.seen[ov.module] = nv.module
-		saved, _ = c.value(ov.L.Get(-1))
-		ov.L.Pop(1)
-		rep.Saved = true
+	h := hookSet{save: fn(ov.module, "on_save"), restore: fn(nv.module, "on_restore")}
+	h.run = h.save != nil || fn(nv.module, "on_save") != nil && h.restore != nil
+	if !h.run {
+		h.restore = nil
 	}
-	if h.restore != nil {
-		nv.L.Push(h.restore)
-		nv.L.Push(saved)
-		if err := nv.pcall(ctx, 1, 0); err != nil {
-			return nv.fail(err, "reload", name, "on_restore")
-		}
-		rep.Restored = true
-	}
-	return nil
+	return h
 }
 
 // Discard drops the staged version. It is idempotent, and a no-op after Commit.

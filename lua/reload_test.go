@@ -353,23 +353,39 @@ return M`, func(ctx context.Context, next *lua.Version) error {
 	}
 }
 
-// TestOnRestoreSeesWhatOnSaveReturned: a table on_save changes and returns
-// reaches on_restore as on_save left it, not as the carried copy made before
-// on_save ran.
-func TestOnRestoreSeesWhatOnSaveReturned(t *testing.T) {
+// TestSavedSharesCarried: what on_save returns is copied in the same copy as
+// the fields, so a table both reach is one table in the new version, holding
+// what was carried before on_save ran; a module on_save returns is the new
+// module; a table only on_save's result reaches arrives as on_save left it.
+func TestSavedSharesCarried(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "s.lua", `local M = { inventory = {"sword"} }
+	id := load(t, rt, "m.lua", `local M = { count = 1, items = {"a"} }
 function M.on_save()
-  table.insert(M.inventory, "shield")
-  return { items = M.inventory, n = #M.inventory, module = M }
+  M.count = M.count + 1
+  local extra = { "x" }
+  table.insert(extra, "y")
+  return { items = M.items, m = M, extra = extra }
 end
 return M`)
-	reload(t, rt, id, `local M = {}
+	reload(t, rt, id, `local M = { count = 0, items = {} }
 function M.on_save() return {} end
-function M.on_restore(saved) M.got = { n = saved.n, items = #saved.items, same = saved.module == M } end
+function M.on_restore(s)
+  M.same = s.items == M.items and s.m == M
+  M.extra = #s.extra
+  table.insert(s.items, "restored")
+end
 return M`)
-	if got := field(t, rt, id, "got"); got != `{"items":2,"n":2,"same":true}` {
-		t.Errorf("on_restore saw %s, want on_save's two items and the new module", got)
+	if got := field(t, rt, id, "same"); got != "true" {
+		t.Errorf("in on_restore, saved.items == M.items and saved.m == M: %s", got)
+	}
+	if got := field(t, rt, id, "items"); got != `["a","restored"]` {
+		t.Errorf("M.items = %s after on_restore appended to saved.items", got)
+	}
+	if got := field(t, rt, id, "count"); got != "1" {
+		t.Errorf("count = %s, want 1: carried before on_save ran", got)
+	}
+	if got := field(t, rt, id, "extra"); got != "2" {
+		t.Errorf("#saved.extra = %s, want 2: as on_save left it", got)
 	}
 }
 
