@@ -20,6 +20,10 @@ type copier struct {
 	L    *glua.LState // the new version's, to make tables
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
+
+	// shared is set once a function or userdata is copied by reference: through
+	// it, code of the new version can reach the old version's tables.
+	shared bool
 }
 
 func newCopier(L *glua.LState) *copier {
@@ -60,6 +64,8 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		return n, true
 	case *glua.LState, glua.LChannel:
 		return glua.LNil, false
+	case *glua.LFunction, *glua.LUserData:
+		c.shared = true
 	}
 	return v, true
 }

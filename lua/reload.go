@@ -150,16 +150,19 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 // swap carries the state of ov into nv, runs the hooks and check; the caller
 // swaps.
 func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) error {
+	c := newCopier(nv.L)
+	rep.Carried = c.carry(ov.module, nv.module)
 	h := hooksOf(ov, nv)
 	var snap snapshot
-	if h.run || check != nil {
+	if h.save != nil || c.shared && (h.restore != nil || check != nil) {
 		// What runs from here can change the old version's tables: on_save
-		// through its module, on_restore and check through functions carried in
-		// data fields (still the old version's closures). A failure must leave
-		// them as they were.
+		// through its module, on_restore and check through old functions (or
+		// userdata) carried in data fields. A failure must leave them as they
+		// were. New code reaches them no other way: a carry of plain data
+		// needs no snapshot.
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	err := carry(ctx, name, ov, nv, h, rep)
+	err := h.call(ctx, name, ov, nv, c, rep)
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
@@ -170,13 +173,11 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 	return err
 }
 
-// carry copies the fields (step 3 of a reload), then runs the old on_save and
-// copies what it returns in the same copy (a table both reach is one table in
-// the new version, holding what was carried; a reference to the old module is
-// one to the new), then runs the new on_restore with it (step 4).
-func carry(ctx context.Context, name string, ov, nv *version, h hookSet, rep *ReloadReport) error {
-	c := newCopier(nv.L)
-	rep.Carried = c.carry(ov.module, nv.module)
+// call runs the old on_save, copies what it returns in the copy c made of the
+// fields (a table both reach is one table in the new version, holding what was
+// carried; a reference to the old module is one to the new), then runs the new
+// on_restore with it: step 4 of a reload.
+func (h hookSet) call(ctx context.Context, name string, ov, nv *version, c *copier, rep *ReloadReport) error {
 	var saved glua.LValue = glua.LNil
 	if h.save != nil {
 		ov.L.Push(h.save)
