@@ -322,3 +322,27 @@ func hostWithLuaFunc(t *testing.T, name string, fn lua.HostFunc) *Host {
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	return h
 }
+
+// TestSelfCheckOnRevert: a revert runs the self-check of the version it goes
+// back to, with the state in place, and a failure says it was a revert.
+func TestSelfCheckOnRevert(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	s := mustLoad(t, h, "enemy.lua", `local M = { health = 100 }
+function M.on_reload() return M.health > 50 end
+return M`, nil)
+	if err := h.Reload(ctx, s, []byte(`local M = { health = 100 }
+function M.hurt() M.health = 0 end
+return M`)); err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "hurt")
+	err := h.Revert(ctx, s)
+	want := "hotscript: revert enemy.lua: self-check failed: on_reload on v1 returned false"
+	if !errors.Is(err, ErrSelfCheck) || err == nil || err.Error() != want {
+		t.Errorf("Revert = %v, want %q", err, want)
+	}
+	if s.Version() != 2 {
+		t.Errorf("version %d after the failed revert, want 2", s.Version())
+	}
+}

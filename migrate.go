@@ -146,25 +146,23 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 func (p *commitPlan) runSelfCheck(ctx context.Context, call func(ctx context.Context, fn string, args []any) (json.RawMessage, error)) error {
 	out, err := call(ctx, p.selfCheck, nil)
 	if err != nil {
-		return &selfCheckError{script: p.script, err: fmt.Errorf("%s on v%d: %w", p.selfCheck, p.to, err)}
+		return &selfCheckError{fmt.Errorf("%s on v%d: %w", p.selfCheck, p.to, err)}
 	}
 	if !passed(out) {
-		return &selfCheckError{script: p.script, err: fmt.Errorf("%s on v%d returned %s", p.selfCheck, p.to, out)}
+		return &selfCheckError{fmt.Errorf("%s on v%d returned %s", p.selfCheck, p.to, out)}
 	}
 	return nil
 }
 
 // selfCheckError is a failed self-check. The engines run it inside their commit
 // step (for WASM, the step package wasm calls migrate), so the commit's error
-// wraps it in theirs; the Host reports it on its own (asSelfCheck), as what it is.
+// wraps it in theirs; the Host reports it on its own (asSelfCheck), as what it is,
+// with the operation and the script's name (Script.record).
 type selfCheckError struct {
-	script string
-	err    error
+	err error
 }
 
-func (e *selfCheckError) Error() string {
-	return "hotscript: reload " + e.script + ": self-check failed: " + e.err.Error()
-}
+func (e *selfCheckError) Error() string { return "self-check failed: " + e.err.Error() }
 
 func (e *selfCheckError) Is(target error) bool { return target == ErrSelfCheck }
 

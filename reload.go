@@ -515,8 +515,12 @@ func (s *Script) record(op string, ev Event, err error) (Event, error) {
 }
 
 // namesScript reports whether err already names the script and the operation: the
-// engines' errors and a *ContractError do.
+// engines' errors and a *ContractError do; a failed self-check does not, whatever
+// error of the check it wraps.
 func namesScript(err error) bool {
+	if _, ok := err.(*selfCheckError); ok {
+		return false
+	}
 	var (
 		ce *ContractError
 		we *wasm.Error
