@@ -34,7 +34,7 @@ type Host struct {
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
 	watchMu sync.Mutex
-	watched []string // absolute directories being watched
+	watched []*watchClaim // directories being watched
 
 	epoch time.Time // call durations are measured as time.Since(epoch) differences
 

@@ -57,7 +57,8 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
 	}
-	if err := h.claim(absDir); err != nil {
+	claim, err := h.claim(ctx, absDir)
+	if err != nil {
 		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
 	}
 	w, err := watch.New(watch.Options{
@@ -65,18 +66,18 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		Build:  watch.DefaultBuildSteps(),
 	})
 	if err != nil {
-		h.unclaim(absDir)
+		h.unclaim(claim)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
 	}
 	addErr := w.Add(absDir)
 	if addErr != nil && !errors.Is(addErr, watch.ErrIncomplete) {
 		_ = w.Close(ctx)
-		h.unclaim(absDir)
+		h.unclaim(claim)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, addErr)
 	}
 	if !h.enter() {
 		_ = w.Close(ctx)
-		h.unclaim(absDir)
+		h.unclaim(claim)
 		return fmt.Errorf("hotscript: watch %s: %w", dir, ErrClosed)
 	}
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
@@ -85,7 +86,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}
 	go func() {
 		defer h.wg.Done()
-		defer h.unclaim(absDir)
+		defer h.unclaim(claim)
 		defer w.Close(context.WithoutCancel(ctx))
 		rewatch := time.NewTicker(rewatchInterval)
 		rewatch.Stop() // runs while dir is gone
@@ -119,25 +120,39 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	return nil
 }
 
-// claim records that dir is watched, unless it overlaps a directory watched
-// already.
-func (h *Host) claim(dir string) error {
-	h.watchMu.Lock()
-	defer h.watchMu.Unlock()
-	for _, d := range h.watched {
-		if within(dir, d) || within(d, dir) {
-			return fmt.Errorf("%w: %s is watched already", ErrInvalid, d)
-		}
-	}
-	h.watched = append(h.watched, dir)
-	return nil
+// watchClaim is a directory a Watch holds, with its symbolic links resolved,
+// until its context is done.
+type watchClaim struct {
+	dir string
+	ctx context.Context
 }
 
-// unclaim records that dir is no longer watched.
-func (h *Host) unclaim(dir string) {
+// claim records that dir is watched under ctx, unless it overlaps a directory
+// watched already. A Watch whose context is done holds nothing, even while its
+// goroutine has not stopped yet: a program that cancels a Watch and starts
+// another may do so at once.
+func (h *Host) claim(ctx context.Context, dir string) (*watchClaim, error) {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
 	h.watchMu.Lock()
 	defer h.watchMu.Unlock()
-	h.watched = slices.DeleteFunc(h.watched, func(d string) bool { return d == dir })
+	h.watched = slices.DeleteFunc(h.watched, func(c *watchClaim) bool { return c.ctx.Err() != nil })
+	for _, c := range h.watched {
+		if within(dir, c.dir) || within(c.dir, dir) {
+			return nil, fmt.Errorf("%w: %s is watched already", ErrInvalid, c.dir)
+		}
+	}
+	c := &watchClaim{dir, ctx}
+	h.watched = append(h.watched, c)
+	return c, nil
+}
+
+// unclaim ends claim c, of a Watch that failed or stopped.
+func (h *Host) unclaim(c *watchClaim) {
+	h.watchMu.Lock()
+	defer h.watchMu.Unlock()
+	h.watched = slices.DeleteFunc(h.watched, func(d *watchClaim) bool { return d == c })
 }
 
 // within reports whether path is dir or inside it; both are clean and absolute.

@@ -204,9 +204,10 @@ func TestWatchDirRemoved(t *testing.T) {
 	}
 }
 
-// TestWatchOverlap: a directory watched already, one inside it or one around it
-// is refused (a save would reload a script once per watch), a directory beside
-// it is not, and once a Watch has stopped its directory can be watched again.
+// TestWatchOverlap: a directory watched already, one inside it or one around it,
+// also through a symbolic link, is refused (a save would reload a script once
+// per watch), a directory beside it is not, and a directory whose Watch was
+// cancelled can be watched again at once.
 func TestWatchOverlap(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "scripts")
@@ -215,13 +216,17 @@ func TestWatchOverlap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
 	h, _ := newFakeHost(t, Config{})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{dir, dir + string(filepath.Separator), filepath.Join(dir, "sub"), root} {
+	for _, d := range []string{dir, dir + string(filepath.Separator), filepath.Join(dir, "sub"), root, link, filepath.Join(link, "sub")} {
 		if err := h.Watch(context.Background(), d); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Watch(%s) while %s is watched: %v, want ErrInvalid", d, dir, err)
 		}
@@ -231,15 +236,13 @@ func TestWatchOverlap(t *testing.T) {
 	if err := h.Watch(sibling, filepath.Join(root, "scripts2")); err != nil {
 		t.Errorf("Watch of a directory beside it: %v", err)
 	}
-	cancel()
-	waitFor(t, "the first Watch to stop", func() bool {
-		again, stop := context.WithCancel(context.Background())
-		err := h.Watch(again, dir)
-		if err != nil {
-			stop()
-		} else {
-			t.Cleanup(stop)
+	for i := range 20 { // cancel, then watch again at once
+		cancel()
+		var next context.Context
+		next, cancel = context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		if err := h.Watch(next, dir); err != nil {
+			t.Fatalf("Watch %d right after cancelling the one before: %v", i, err)
 		}
-		return err == nil
-	})
+	}
 }
