@@ -21,8 +21,8 @@ import (
 // functions, userdata, coroutines, cyclic tables and non-integer number keys are
 // errors matching ErrJSON that name the path ("on_update result: field
 // enemies[2].ai: cannot convert function"), and so is a result whose JSON passes
-// Limits.MaxMemoryBytes, or 256 MiB without it: JSON has no references, so a table
-// or string the result reaches many times is written as many times. Conversion
+// 256 MiB: JSON has no references, so a table or string the result reaches many
+// times is written as many times. Conversion
 // never runs metamethods.
 //
 // A Lua error, a limit, or a missing function (ErrNoFunction) is returned as an
@@ -96,7 +96,7 @@ func (v *version) callJSON(ctx context.Context, script, fn string, args []any) (
 			return out, nil
 		}
 	}
-	out, err := v.results.json(L, top, n, v.budget.limits.MaxMemoryBytes)
+	out, err := v.results.json(L, top, n)
 	L.Pop(n)
 	if err != nil {
 		return nil, &Error{Op: "call", Script: script, Function: fn, Kind: ErrJSON,
@@ -126,9 +126,9 @@ type resultBytes struct {
 }
 
 // json converts the n results above top on L's stack to JSON: null for none, the
-// value for one, an array for several; at most max bytes of it (see walker.max).
-func (rb *resultBytes) json(L *glua.LState, top, n int, max uint64) (json.RawMessage, error) {
-	w := walker{max: max}
+// value for one, an array for several; at most maxString bytes of it.
+func (rb *resultBytes) json(L *glua.LState, top, n int) (json.RawMessage, error) {
+	var w walker
 	var out []byte
 	var err error
 	switch n {
@@ -211,7 +211,7 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	w := walker{max: v.budget.limits.MaxMemoryBytes}
+	var w walker
 	out, err := w.appendJSON(nil, lv)
 	if err != nil {
 		return nil, &Error{Op: "field", Script: s.name, Function: name, Kind: ErrJSON,

@@ -27,13 +27,15 @@ import (
 //     neither strings nor integers, and nesting deeper than maxDepth are errors
 //     naming the path of the value ("field enemies[2].ai: cannot convert
 //     function"). Nothing is dropped silently. Metatables are not consulted.
-//   - A value whose JSON form passes Limits.MaxMemoryBytes, or maxString (256 MiB)
-//     without it, is an error, found as soon as the output passes it. JSON has no
-//     references: a table (or a string) reached twice is written twice, so
-//     local t = {} for i = 1, 40 do t = {t, t} end is 2^40 empty tables, and
-//     many references to one big string make that string many times over. A host
-//     function's arguments are held to the same bound, as an estimate of their
-//     JSON size (the lengths of their strings and keys, and punctuation).
+//   - A value whose JSON form passes maxString (256 MiB) is an error, found as
+//     soon as the output passes it. JSON has no references: a table (or a string)
+//     reached twice is written twice, so local t = {} for i = 1, 40 do t = {t, t}
+//     end is 2^40 empty tables, and many references to one big string make that
+//     string many times over. A host function's arguments are held to the same
+//     bound, as an estimate of their JSON size (the lengths of their strings and
+//     keys, and punctuation). Limits.MaxMemoryBytes is not the bound: it is what
+//     one call may build, and a script's state, built over many calls, may rightly
+//     be larger.
 
 const maxDepth = 200
 
@@ -53,23 +55,14 @@ func (e *convError) Is(target error) bool { return target == ErrJSON }
 type walker struct {
 	path     []glua.LValue
 	visiting []*glua.LTable
-	max      uint64 // Limits.MaxMemoryBytes: the most bytes of JSON it makes; 0 for maxString
-	size     int    // toGo's estimate of the JSON size of what it converted so far
+	size     int // toGo's estimate of the JSON size of what it converted so far
 }
 
 // over reports whether a walk whose JSON has reached size bytes passed its bound.
-func (w *walker) over(size int) bool {
-	if w.max > 0 {
-		return uint64(size) > w.max
-	}
-	return size > maxString
-}
+func (w *walker) over(size int) bool { return size > maxString }
 
 func (w *walker) tooLarge() error {
-	if w.max > 0 {
-		return w.fail("too large: its JSON passes %d bytes, Limits.MaxMemoryBytes", w.max)
-	}
-	return w.fail("too large: its JSON passes %d MiB, the most a conversion makes without Limits.MaxMemoryBytes", maxString>>20)
+	return w.fail("too large: its JSON passes %d MiB, the most one conversion makes", maxString>>20)
 }
 
 func (w *walker) fail(format string, args ...any) error {

@@ -110,7 +110,7 @@ func hostFunction(qualified, script string, fn HostFunc, b *budget, hc *hostCall
 		*call = Call{Script: script, Function: qualified, Args: hc.args[:0]}
 		defer clear(hc.args[:]) // keep no argument alive
 		// One walker, so that one bound holds for all the arguments together.
-		w := walker{max: b.limits.MaxMemoryBytes}
+		var w walker
 		for i := range L.GetTop() {
 			lv := L.Get(i + 1)
 			if n, ok := lv.(glua.LNumber); ok {

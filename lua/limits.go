@@ -54,10 +54,11 @@ import (
 //     over 256 MiB: Go cannot recover from running out of memory, so a typo such as
 //     string.rep("x", 1e12) would otherwise kill the process. The JSON that
 //     CallJSON and Field make of a value, and the Go values a host function gets
-//     as arguments, are held to the same bound (MaxMemoryBytes, else 256 MiB),
-//     since a value that reaches one table or string many times is converted as
-//     many times: past it CallJSON and Field fail with an error matching ErrJSON,
-//     and the call of the host function raises a Lua error.
+//     as arguments, are held to 256 MiB, limits or not (MaxMemoryBytes bounds
+//     what one call builds, and a script's state may rightly be larger), since a
+//     value that reaches one table or string many times is converted as many
+//     times: past it CallJSON and Field fail with an error matching ErrJSON, and
+//     the call of the host function raises a Lua error.
 //
 // What no limit bounds is the work gopher-lua does on a table's array part inside
 // one instruction, which this package cannot reach without changing gopher-lua. The
