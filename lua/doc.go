@@ -29,8 +29,11 @@
 // compile it like the script itself, with the script's globals as environment;
 // string.dump is removed; string.format takes Lua 5.1's formats only (the
 // conversions cdiouxXeEfgGqs and %%, the flags -+ #0, a width and a precision), not
-// every verb of Go's fmt, which gopher-lua's passed on, and a number conversion
-// takes a number or a string; print writes to Config.Stdout or a log; math.random has a
+// every verb of Go's fmt, which gopher-lua's passed on, and follows Lua 5.1 where
+// gopher-lua's did not: a number conversion takes a number or a string that reads
+// as one ("255" for %x), %u is %d, %c writes one byte, %q quotes as Lua does (a
+// newline as a backslash and a newline, a zero byte as \000); print writes to
+// Config.Stdout or a log; math.random has a
 // generator per LState, so math.randomseed in one script does not change another's
 // numbers. os (without os.exit), io, debug, package, channel and coroutine are
 // opened only on request, through Config.Libraries.

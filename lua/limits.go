@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
 	"strings"
@@ -520,27 +521,27 @@ func capReverse(L *glua.LState) int {
 // only, checks them and their arguments as Lua does, bounds the result before
 // building it (see formatArgs), and charges the real size.
 func capFormat(L *glua.LState) int {
-	f := L.CheckString(1)
-	args, bound := formatArgs(L, f)
+	f, args, bound := formatArgs(L, L.CheckString(1))
 	b := budgetOf(L)
 	b.reserve(L, bound)
 	checkSize(L, bound)
-	out := fmt.Sprintf(f, args...) // fmt formats the Lua values as gopher-lua does
+	out := fmt.Sprintf(f, args...)
 	b.alloc(L, uint64(len(out)))
 	L.Push(glua.LString(out))
 	return 1
 }
 
-// formatArgs checks the format f of string.format: each conversion is a '%', any of
-// the flags "-+ #0", a width, a precision, and one of Lua 5.1's conversions
-// "cdiouxXeEfgGqs" (or "%%"); the numeric ones take a number or a string, %s and %q
-// any value. It returns the arguments the conversions consume and an upper bound of
-// fmt.Sprintf's output: the format itself, plus for each conversion its width and
-// precision (fmt refuses more than 1e6) and its argument as that conversion prints
-// it at most: for a string, five bytes per byte for %x and %X ("% #x" is "0x61
-// 0x62"), four and the quotes for %q, one otherwise; at least 400 bytes (a %f of a
-// large number).
-func formatArgs(L *glua.LState, f string) (args []any, bound uint64) {
+// formatArgs checks the format f of string.format as Lua 5.1 does: each conversion
+// is a '%', any of the flags "-+ #0", a width, a precision, and one of the
+// conversions "cdiouxXeEfgGqs" (or "%%"). It returns the format for fmt.Sprintf
+// and the arguments the conversions consume, converted as Lua converts them: a
+// numeric conversion takes a number or a string that reads as one (%u is %d, %c one
+// byte), %q a string or number, quoted as Lua quotes it, %s any value. And it
+// returns an upper bound of the output: the format itself, plus for each conversion
+// its width and precision (fmt refuses more than 1e6) and its argument as that
+// conversion prints it at most, four bytes per byte and the quotes for %q, one per
+// byte for %s, at least 400 bytes (a %f of a large number).
+func formatArgs(L *glua.LState, f string) (gof string, args []any, bound uint64) {
 	number := func(i *int) uint64 {
 		n := uint64(0)
 		for ; *i < len(f) && '0' <= f[*i] && f[*i] <= '9'; *i++ {
@@ -548,13 +549,16 @@ func formatArgs(L *glua.LState, f string) (args []any, bound uint64) {
 		}
 		return n
 	}
+	var g strings.Builder
 	bound = uint64(len(f))
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' {
+			g.WriteByte(f[i])
 			continue
 		}
 		start := i
 		if i++; i < len(f) && f[i] == '%' {
+			g.WriteString("%%")
 			continue
 		}
 		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
@@ -568,24 +572,67 @@ func formatArgs(L *glua.LState, f string) (args []any, bound uint64) {
 		if i == len(f) || strings.IndexByte("cdiouxXeEfgGqs", f[i]) < 0 {
 			L.RaiseError("invalid option '%s' to 'format'", f[start:min(i+1, len(f))])
 		}
-		n := len(args) + 2 // the argument's index
-		v := L.CheckAny(n)
-		if t := v.Type(); f[i] != 's' && f[i] != 'q' && t != glua.LTNumber && t != glua.LTString {
-			L.TypeError(n, glua.LTNumber)
-		}
+		spec, conv := f[start:i], f[i] // spec: '%', flags, width, precision
+		n := len(args) + 2             // the argument's index
+		var arg any
 		size := uint64(0)
-		if s, ok := v.(glua.LString); ok {
-			switch size = uint64(len(s)); f[i] {
-			case 'x', 'X':
-				size *= 5
-			case 'q':
-				size = 4*size + 2
+		switch conv {
+		case 's':
+			v := L.CheckAny(n)
+			if s, ok := v.(glua.LString); ok {
+				size = uint64(len(s))
 			}
+			arg = v
+		case 'q':
+			s := L.CheckString(n)
+			arg, size, spec, conv = quoted(s), 4*uint64(len(s))+2, "%", 's'
+		case 'c':
+			arg, conv = string([]byte{byte(int64(L.CheckNumber(n)))}), 's'
+		case 'u', 'i':
+			arg, conv = L.CheckNumber(n), 'd'
+		default:
+			arg = L.CheckNumber(n)
 		}
+		g.WriteString(spec)
+		g.WriteByte(conv)
 		bound += width + precision + max(size, 400) + 64
-		args = append(args, v)
+		args = append(args, arg)
 	}
-	return args, bound
+	return g.String(), args, bound
+}
+
+// quoted is a string that fmt prints as Lua 5.1's %q does: between double quotes,
+// with '"', '\\' and a newline escaped by a backslash, a carriage return as \r
+// and a zero byte as \000, every other byte as it is. It is written while fmt
+// builds the result, after string.format checked the result's size.
+type quoted string
+
+func (q quoted) Format(f fmt.State, _ rune) {
+	s := string(q)
+	io.WriteString(f, `"`)
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '\n':
+			esc = "\\\n"
+		case '\r':
+			esc = `\r`
+		case 0:
+			esc = `\000`
+		default:
+			continue
+		}
+		io.WriteString(f, s[start:i])
+		io.WriteString(f, esc)
+		start = i + 1
+	}
+	io.WriteString(f, s[start:])
+	io.WriteString(f, `"`)
 }
 
 // capTableConcat is table.concat(t [, sep [, i [, j]]]) with the result's size

@@ -367,11 +367,11 @@ func TestBuiltinsCheckSizeFirst(t *testing.T) {
 			`string.gsub(("x"):rep(2^20), ".+", ("%0"):rep(257))`, lua.ErrRuntime, 16 << 20}, // 257 MiB
 		{"gsub captures by memory", lua.Limits{MaxMemoryBytes: 1 << 20},
 			`string.gsub(("x"):rep(65536), "(.+)", ("%1"):rep(512))`, lua.ErrMemoryLimit, 16 << 20},
-		// 2 MiB of input and 10 MiB of output pass 11 MiB; four bytes per byte would not.
-		{"format hex by memory", lua.Limits{MaxMemoryBytes: 11 << 20},
-			`string.format("% #x", ("\1"):rep(2^21))`, lua.ErrMemoryLimit, 8 << 20},
-		{"format hex past the cap without limits", lua.Limits{},
-			`string.format("% #x", ("\1"):rep(60 * 2^20))`, lua.ErrRuntime, 96 << 20}, // 300 MiB
+		// 2 MiB of input and 8 MiB of output (%q writes a zero byte as \000) pass 9 MiB.
+		{"format quote by memory", lua.Limits{MaxMemoryBytes: 9 << 20},
+			`string.format("%q", ("\0"):rep(2^21))`, lua.ErrMemoryLimit, 8 << 20},
+		{"format quote past the cap without limits", lua.Limits{},
+			`string.format("%q", ("\0"):rep(70 * 2^20))`, lua.ErrRuntime, 96 << 20}, // 280 MiB
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
