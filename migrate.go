@@ -84,7 +84,9 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // An old version without get_state has no state to give: the new one starts from
 // its own, as under MigrateReset (so a script can gain get_state/set_state in a
 // reload). A new version without set_state, when the old has get_state, would
-// drop the state: the reload is rolled back, as it is when a call traps.
+// drop the state: the reload is rolled back, as it is when a call traps, and so
+// is a Revert to a version without set_state (to go back past the version that
+// added the exports, migrate with a MigrationFunc of your own, or MigrateReset).
 func MigrateExports(ctx context.Context, m *Migration) error {
 	if !exports(m.OldExports(), "get_state") {
 		return nil
