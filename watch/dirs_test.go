@@ -62,6 +62,14 @@ func TestDirectoryChanges(t *testing.T) {
 			h.write("mods/a.lua", "a2")
 		},
 		want: []want{{"mods/a.lua", Changed, "a2"}, {"mods/b.lua", Removed, ""}, {"mods/deep/c.lua", Removed, ""}},
+	}, {
+		// Its files are then looked for under a file (ENOTDIR), and gone.
+		name: "subdirectory replaced by a file",
+		change: func(h *harness) {
+			h.remove("mods")
+			h.write("mods", "m")
+		},
+		want: []want{{"mods/a.lua", Removed, ""}, {"mods/b.lua", Removed, ""}, {"mods/deep/c.lua", Removed, ""}, {"mods", Changed, "m"}},
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,8 +65,8 @@
 //
 // Add watches a directory tree. Directories created later are watched as soon as
 // they appear, and the files already in them when the watch begins are reported,
-// so that a save into a new directory is not lost. A directory removed or renamed
-// away reports its files Removed; a directory given to Add that goes away is also
+// so that a save into a new directory is not lost. A directory removed, renamed
+// away or replaced by a file of the same name reports its files Removed; a directory given to Add that goes away is also
 // reported on Errors with ErrDirRemoved, and adding it again once it is back
 // reports the files it then holds. When the operating system drops
 // notifications (ErrOverflow), the watcher rescans and reports what differs.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // result is what a worker learnt about one generation of one path.
@@ -74,7 +75,7 @@ func (l *loop) process(ctx context.Context, path string, gen uint64, last versio
 // event carries the bytes the file holds after the save.
 func (l *loop) load(ctx context.Context, path string, last version) result {
 	info, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && !info.Mode().IsRegular() {
+	if vanished(err) || err == nil && !info.Mode().IsRegular() {
 		return result{gone: true}
 	}
 	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed}}
@@ -83,7 +84,7 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 		src, err = l.read(ctx, path)
 	}
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case vanished(err):
 		return result{gone: true}
 	case ctx.Err() != nil:
 		return r // superseded or closing: the loop drops this result
@@ -109,6 +110,13 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 	defer func() { <-l.buildSlots }()
 	r.ev.Data, r.ev.BuildLog, r.ev.Err = step.Build(ctx, path)
 	return r
+}
+
+// vanished reports whether err says that nothing is at a path any more: it does
+// not exist, or a directory on the way to it is no longer one (ENOTDIR), as for a
+// file of a directory that was removed and whose name a file has taken.
+func vanished(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 // read reads path while holding one of the read slots.
