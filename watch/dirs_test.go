@@ -2,9 +2,11 @@ package watch
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,11 +80,7 @@ func TestDirectoryChanges(t *testing.T) {
 			tc.change(h)
 			h.expectSet(tc.want...)
 			h.quiet()
-			select {
-			case err := <-h.w.Errors():
-				t.Fatalf("unexpected error: %v", err)
-			default:
-			}
+			h.noErrors()
 		})
 	}
 }
@@ -138,6 +136,42 @@ func TestCreatedAndDeletedWithinDebounce(t *testing.T) {
 	h.remove("known.lua")
 	h.expect(want{"known.lua", Removed, ""})
 	h.quiet()
+}
+
+// TestShortLivedDirectories checks that directories removed as soon as they are
+// created (a tool's scratch directories) put no error on Errors: there was
+// nothing in them to watch.
+func TestShortLivedDirectories(t *testing.T) {
+	t.Parallel()
+	t.Run("removed before it is watched", func(t *testing.T) {
+		t.Parallel()
+		var once sync.Once
+		opts := Options{Debounce: dirDebounce, Filter: func(p string) bool {
+			if filepath.Base(p) == "a.lua" { // asked while new is listed, before new/scratch is watched
+				once.Do(func() { os.RemoveAll(filepath.Join(filepath.Dir(p), "scratch")) })
+			}
+			return true
+		}}
+		h := newHarness(t, opts, nil)
+		outside := unwatchedHarness(t, opts, map[string]string{"new/a.lua": "a", "new/scratch/b.lua": "b"})
+		if err := os.Rename(outside.path("new"), h.path("new")); err != nil {
+			t.Fatal(err)
+		}
+		h.expect(want{"new/a.lua", Changed, "a"})
+		h.quiet()
+		h.noErrors()
+	})
+	t.Run("200 created and removed", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{Debounce: dirDebounce}, nil)
+		for i := range 200 {
+			name := fmt.Sprintf("scratch%d", i)
+			h.write(name+"/x.lua", "x")
+			h.remove(name)
+		}
+		h.quiet()
+		h.noErrors()
+	})
 }
 
 func TestAddErrors(t *testing.T) {

@@ -182,6 +182,17 @@ func (h *harness) quiet() {
 	}
 }
 
+// noErrors fails if an error waits on Errors; after quiet, every error the
+// activity caused is waiting.
+func (h *harness) noErrors() {
+	h.t.Helper()
+	select {
+	case err := <-h.w.Errors():
+		h.t.Fatalf("unexpected error: %v", err)
+	default:
+	}
+}
+
 // nextError returns the next error from Errors, failing if none comes in time.
 func (h *harness) nextError() error {
 	h.t.Helper()

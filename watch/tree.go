@@ -19,8 +19,11 @@ func (l *loop) add(dir string) error {
 		visit = l.touch
 	}
 	err := l.walk(dir, visit)
-	if _, ok := l.dirs[dir]; !ok {
-		return err // dir itself is not watched
+	if _, ok := l.dirs[dir]; !ok { // dir itself is not watched
+		if err == nil { // it vanished since Add looked at it
+			err = fmt.Errorf("watch: watch %s: %w", dir, fs.ErrNotExist)
+		}
+		return err
 	}
 	l.dirs[dir] = true
 	delete(l.lost, dir)
@@ -35,20 +38,35 @@ func (l *loop) add(dir string) error {
 // listed, so a file created while walking is seen by the listing or by the watch,
 // possibly both; visit must tolerate that. Symbolic links to directories are not
 // followed, except root itself.
+//
+// A directory that vanishes before it is watched or listed (a tool's scratch
+// directory, removed at once) is skipped without an error: there is nothing in
+// it to watch, and the caller sees that it is not in l.dirs.
 func (l *loop) walk(root string, visit func(path string)) error {
 	var errs []error
 	var walkDir func(dir string)
 	walkDir = func(dir string) {
+		_, had := l.dirs[dir]
 		if err := l.w.fsw.Add(dir); err != nil {
-			errs = append(errs, fmt.Errorf("watch: watch %s: %w", dir, err))
+			if !vanished(err) {
+				errs = append(errs, fmt.Errorf("watch: watch %s: %w", dir, err))
+			}
 			return
 		}
-		if _, ok := l.dirs[dir]; !ok {
-			l.dirs[dir] = false
-		}
 		entries, err := os.ReadDir(dir) // on error, the entries read before it
-		if err != nil {
+		switch {
+		case vanished(err):
+			// Gone, or now a file, since the watch began. One watched
+			// before this walk is forgotten when its removal is notified.
+			if !had {
+				_ = l.w.fsw.Remove(dir)
+			}
+			return
+		case err != nil:
 			errs = append(errs, fmt.Errorf("watch: list %s: %w", dir, err))
+		}
+		if !had {
+			l.dirs[dir] = false
 		}
 		for _, e := range entries {
 			path := filepath.Join(dir, e.Name())
