@@ -261,3 +261,58 @@ func TestOverflowRescans(t *testing.T) {
 	h.write("same.lua", "s2")
 	h.expect(want{"same.lua", Changed, "s2"})
 }
+
+// TestOverflowForgetsVanishedDirectories simulates lost notifications of
+// directory removals: the rescan must forget the directories it no longer
+// reaches, as their notified removal does.
+func TestOverflowForgetsVanishedDirectories(t *testing.T) {
+	t.Parallel()
+	// lose drops the watches of dirs behind the watcher's back, so that what
+	// happens to them next goes unnoticed until an overflow is reported.
+	lose := func(h *harness, dirs ...string) {
+		for _, d := range dirs {
+			if err := h.w.fsw.Remove(h.path(d)); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+	}
+	overflow := func(h *harness) {
+		h.w.fsw.Errors <- fsnotify.ErrEventOverflow
+		if err := h.nextError(); !errors.Is(err, ErrOverflow) {
+			h.t.Fatalf("error = %v, want ErrOverflow", err)
+		}
+	}
+	t.Run("subdirectory", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"top.lua": "t", "mods/a.lua": "a"})
+		lose(h, ".", "mods")
+		h.remove("mods")
+		overflow(h)
+		h.expect(want{"mods/a.lua", Removed, ""})
+		h.write("mods", "m") // a file, where the watcher knew a directory
+		h.expect(want{"mods", Changed, "m"})
+		h.quiet()
+		h.noErrors()
+	})
+	t.Run("directory given to Add", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"a.lua": "a", "mods/b.lua": "b"})
+		lose(h, ".", "mods")
+		h.remove(".")
+		overflow(h)
+		if err := h.nextError(); !errors.Is(err, ErrDirRemoved) {
+			t.Fatalf("error = %v, want ErrDirRemoved", err)
+		}
+		h.expectSet(want{"a.lua", Removed, ""}, want{"mods/b.lua", Removed, ""})
+		h.quiet()
+		h.noErrors()
+
+		h.write("a.lua", "a2")
+		if err := h.w.Add(h.dir); err != nil {
+			t.Fatal(err)
+		}
+		h.expect(want{"a.lua", Changed, "a2"})
+		h.quiet()
+		h.noErrors()
+	})
+}

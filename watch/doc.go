@@ -69,7 +69,8 @@
 // away or replaced by a file of the same name reports its files Removed; a directory given to Add that goes away is also
 // reported on Errors with ErrDirRemoved, and adding it again once it is back
 // reports the files it then holds. When the operating system drops
-// notifications (ErrOverflow), the watcher rescans and reports what differs.
+// notifications (ErrOverflow), the watcher rescans and reports what differs,
+// directories removed in the meantime included.
 //
 // # Concurrency and delivery
 //

@@ -40,6 +40,9 @@ var (
 	// ErrOverflow is sent on Errors when the operating system dropped
 	// notifications. The watcher then rescans its directories and reports every
 	// file whose size or modification time differs from what it last reported.
+	// A directory the rescan no longer finds is handled as a removed one: its
+	// files are reported Removed and, for a directory given to Add, ErrDirRemoved
+	// follows.
 	ErrOverflow = errors.New("watch: event queue overflow")
 )
 

@@ -152,7 +152,7 @@ func (l *loop) handle(ev fsnotify.Event) {
 		// A directory that appears under a watched one is new, with all it
 		// holds, even when a concurrent Add has walked it already.
 		if info, err := os.Lstat(path); err == nil && info.IsDir() {
-			if err := l.walk(path, l.touch); err != nil {
+			if _, err := l.walk(path, l.touch); err != nil {
 				l.pushErr(err)
 			}
 			return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,7 @@ func (l *loop) add(dir string) error {
 	if l.lost[dir] {
 		visit = l.touch
 	}
-	err := l.walk(dir, visit)
+	_, err := l.walk(dir, visit)
 	if _, ok := l.dirs[dir]; !ok { // dir itself is not watched
 		if err == nil { // it vanished since Add looked at it
 			err = fmt.Errorf("watch: watch %s: %w", dir, fs.ErrNotExist)
@@ -33,8 +34,9 @@ func (l *loop) add(dir string) error {
 	return nil
 }
 
-// walk watches root and every directory under it that is not ignored, and calls
-// visit for every file the watcher wants. Each directory is watched before it is
+// walk watches root and every directory under it that is not ignored, calls visit
+// for every file the watcher wants, and returns the directories it watched and
+// listed. Each directory is watched before it is
 // listed, so a file created while walking is seen by the listing or by the watch,
 // possibly both; visit must tolerate that. Symbolic links to directories are not
 // followed, except root itself.
@@ -42,7 +44,7 @@ func (l *loop) add(dir string) error {
 // A directory that vanishes before it is watched or listed (a tool's scratch
 // directory, removed at once) is skipped without an error: there is nothing in
 // it to watch, and the caller sees that it is not in l.dirs.
-func (l *loop) walk(root string, visit func(path string)) error {
+func (l *loop) walk(root string, visit func(path string)) (reached []string, err error) {
 	var errs []error
 	var walkDir func(dir string)
 	walkDir = func(dir string) {
@@ -68,6 +70,7 @@ func (l *loop) walk(root string, visit func(path string)) error {
 		if !had {
 			l.dirs[dir] = false
 		}
+		reached = append(reached, dir)
 		for _, e := range entries {
 			path := filepath.Join(dir, e.Name())
 			switch {
@@ -81,7 +84,7 @@ func (l *loop) walk(root string, visit func(path string)) error {
 		}
 	}
 	walkDir(root)
-	return errors.Join(errs...)
+	return reached, errors.Join(errs...)
 }
 
 // know records an existing file as one the host has loaded, with its version, so
@@ -143,7 +146,9 @@ func (l *loop) dirGone(dir string) {
 }
 
 // rescan recovers from lost notifications: it walks every directory given to Add
-// again and gives activity to each file that is new, differs in size or
+// again, forgets the directories it no longer reaches as removed ones are
+// forgotten (dirGone: a directory given to Add is then lost, and reported with
+// ErrDirRemoved), and gives activity to each file that is new, differs in size or
 // modification time from when it was last known, or is gone.
 func (l *loop) rescan() {
 	seen := make(map[string]bool)
@@ -161,9 +166,19 @@ func (l *loop) rescan() {
 			roots = append(roots, dir)
 		}
 	}
+	stale := maps.Clone(l.dirs)
 	for _, dir := range roots {
-		if err := l.walk(dir, visit); err != nil {
+		reached, err := l.walk(dir, visit)
+		for _, d := range reached {
+			delete(stale, d)
+		}
+		if err != nil {
 			l.pushErr(err)
+		}
+	}
+	for dir := range stale {
+		if _, ok := l.dirs[dir]; ok { // not forgotten with a directory above it
+			l.dirGone(dir)
 		}
 	}
 	for path, f := range l.files {
