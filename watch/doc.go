@@ -33,15 +33,24 @@
 // (DefaultIgnore). The rename of a temporary file over the original is activity on
 // the original's path like any other, so it yields one Changed event.
 //
-// A Changed event always reflects a change: when a path's debounce runs out and its
+// A Changed event reflects a change: when a path's debounce runs out and its
 // size, modification time and bytes are all as in its previous event (an attribute
 // change, or notifications that arrived late), no event is sent. Touching a file
-// gives it a new modification time, which makes it reload. The same holds for the
-// first activity on a file Add found unmodified for more than two seconds (any
-// write gives it a newer modification time; Add reads no file, so adding a large
-// tree is cheap). The first activity on a file written more recently is reported
-// whatever it holds: Add cannot tell its bytes from a save made while Add ran,
-// which the host has not seen.
+// gives it a new modification time, which makes it reload.
+//
+// Add reads no file, so adding a large tree is cheap: it keeps what a stat says of
+// each. The first activity on a file that had not changed for more than two
+// seconds when Add found it is reported unless a stat still says the same: size
+// and modification time and, on Linux, macOS, the BSDs and Solaris, inode and
+// change time (ctime), which any write, chmod or rename sets and no program can
+// set back, unlike the modification time that tar, unzip, cp -p and cp -a carry
+// over. So a file renamed over it (mv) or rewritten and given its old
+// modification time back (cp -p) is reported, and so is a chmod alone, which a
+// stat cannot tell from such a rewrite; a notification that arrives late is not.
+// On other systems only size and modification time are compared, and a
+// replacement with the same ones goes unnoticed. The first activity on a file that
+// changed more recently is reported whatever it holds: Add cannot tell its bytes
+// from a save made while Add ran, which the host has not seen.
 //
 // Reading late means the event carries the final bytes of the save. If a writer
 // pauses longer than the debounce in mid-save, the event carries the partial

@@ -1,7 +1,6 @@
 package watch
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -258,35 +257,89 @@ func TestNoEventWithoutChange(t *testing.T) {
 	}
 }
 
-// TestNoEventWithoutChangeAfterAdd checks that the first notification on a file
-// Add found unmodified for longer than settleTime, when it leaves the file as it
-// was (chmod), produces no event, and that a save of bytes of the same size after
-// it does; and that the first notification on a file written just before Add is
-// reported even so: Add cannot tell its bytes from a save the host has not seen.
-func TestNoEventWithoutChangeAfterAdd(t *testing.T) {
+// TestFirstActivityAfterAdd checks what the first activity on a file Add found
+// reports. A file that had not changed for settleTime when Add found it is
+// reported unless its stat is as Add found it: size, modification time, inode and
+// change time. Its files are aged for real, since no program can set a change
+// time: one wait serves every case. A file that changed since is reported
+// whatever it holds, even with an old modification time.
+func TestFirstActivityAfterAdd(t *testing.T) {
 	t.Parallel()
-	for _, age := range []time.Duration{0, time.Hour} {
-		t.Run(fmt.Sprintf("written %v before Add", age), func(t *testing.T) {
-			t.Parallel()
-			h := unwatchedHarness(t, Options{Debounce: 20 * time.Millisecond}, map[string]string{"x.lua": "v1"})
-			x := h.path("x.lua")
-			if age > 0 {
-				old := time.Now().Add(-age)
-				if err := os.Chtimes(x, old, old); err != nil {
-					t.Fatal(err)
-				}
+	past := time.Now().Add(-time.Hour)
+	late := func(h *harness) {
+		for _, op := range []fsnotify.Op{fsnotify.Create, fsnotify.Write, fsnotify.Chmod} {
+			h.w.fsw.Events <- fsnotify.Event{Name: h.path("level1.lua"), Op: op}
+		}
+	}
+	cases := []struct {
+		name   string
+		fresh  bool // changed just before Add, with its modification time set back
+		change func(h *harness)
+		want   []want // in any order
+	}{{
+		name:   "late notifications",
+		change: late,
+	}, {
+		name:   "save of the same size",
+		change: func(h *harness) { h.write("level1.lua", "return 3333") },
+		want:   []want{{"level1.lua", Changed, "return 3333"}},
+	}, {
+		name:   "replaced by a file of the same size and modification time (mv)",
+		change: func(h *harness) { h.rename("level2.lua", "level1.lua") },
+		want:   []want{{"level1.lua", Changed, "return 2222"}, {"level2.lua", Removed, ""}},
+	}, {
+		name: "rewritten with its modification time set back (cp -p)",
+		change: func(h *harness) {
+			h.write("level1.lua", "return 2222")
+			if err := os.Chtimes(h.path("level1.lua"), past, past); err != nil {
+				h.t.Fatal(err)
 			}
-			h.start()
-			if err := os.Chmod(x, 0o600); err != nil {
+		},
+		want: []want{{"level1.lua", Changed, "return 2222"}},
+	}, {
+		name: "chmod, which a stat cannot tell from cp -p",
+		change: func(h *harness) {
+			if err := os.Chmod(h.path("level1.lua"), 0o600); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"level1.lua", Changed, "return 1111"}},
+	}, {
+		name:   "late notifications on a file changed just before Add",
+		fresh:  true,
+		change: late,
+		want:   []want{{"level1.lua", Changed, "return 1111"}},
+	}}
+	files := map[string]string{"level1.lua": "return 1111", "level2.lua": "return 2222"}
+	opts := Options{Debounce: 20 * time.Millisecond}
+	setUp := func(t *testing.T) *harness {
+		h := unwatchedHarness(t, opts, files)
+		for name := range files {
+			if err := os.Chtimes(h.path(name), past, past); err != nil {
 				t.Fatal(err)
 			}
-			if age == 0 {
-				h.expect(want{"x.lua", Changed, "v1"})
-			} else {
-				h.quiet()
+		}
+		return h
+	}
+	aged := make([]*harness, len(cases))
+	for i, tc := range cases {
+		if !tc.fresh {
+			aged[i] = setUp(t)
+		}
+	}
+	time.Sleep(settleTime + 100*time.Millisecond) // Chtimes set the change times
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := aged[i]
+			if tc.fresh {
+				h = setUp(t)
 			}
-			h.write("x.lua", "v2")
-			h.expect(want{"x.lua", Changed, "v2"})
+			h.t = t
+			h.start()
+			tc.change(h)
+			h.expectSet(tc.want...)
+			h.quiet()
 		})
 	}
 }

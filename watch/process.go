@@ -22,39 +22,65 @@ type result struct {
 }
 
 // version identifies what a file held when it was last reported, or when Add found
-// it, to tell whether notifications reflect a change. Late notifications, and
-// attribute changes (chmod, indexers), leave size, modification time and bytes as
-// they were.
+// it, to tell whether notifications reflect a change. Late notifications leave the
+// whole stamp as it was; attribute changes (chmod, indexers) leave size,
+// modification time and bytes as they were.
 type version struct {
 	stamp
 	sum    uint64 // hash of the bytes, valid when summed
 	summed bool
 	// settled: the stamp alone identifies the bytes, as for a file Add found
-	// unmodified for settleTime (see versionAtAdd); sum is not set. A version
+	// unchanged for settleTime (see versionAtAdd); sum is not set. A version
 	// neither summed nor settled matches nothing.
 	settled bool
 }
 
 // matches reports whether v, read from the file now, is what last recorded. A file
 // with nothing recorded never matches: its first activity is reported.
+//
+// A settled version matches only the same stamp, node included: a file renamed
+// over it has another inode, and one rewritten and given its old modification
+// time back (cp -p, tar) has a newer change time, though size and modification
+// time are the same. A chmod moves the change time too, and is reported, since
+// a stat cannot tell it from such a rewrite. A summed version compares the bytes
+// instead of the node: a chmod changes no byte, and an identical file renamed
+// over it changes nothing the host loads.
 func (v version) matches(last version) bool {
 	switch {
 	case last.settled:
 		return v.stamp == last.stamp
 	case last.summed:
-		return v.stamp == last.stamp && v.sum == last.sum
+		return v.size == last.size && v.modTime == last.modTime && v.sum == last.sum
 	}
 	return false
 }
 
-// stamp is the cheap part of a version, all a rescan compares.
+// stamp is what one stat says of a file: all a rescan compares, and all a settled
+// version holds.
 type stamp struct {
 	size    int64
 	modTime int64
+	node    node
+}
+
+// node identifies a file (its device and inode) and the last change to it of any
+// kind: its change time (ctime), which any write, chmod, rename or link sets to
+// the current time and which, unlike the modification time, no program can set.
+// nodeOf reads it where the system's stat has these fields (node_*.go); elsewhere
+// it is zero, and stamps compare size and modification time only.
+type node struct {
+	dev, ino uint64
+	changed  int64 // change time in Unix nanoseconds
 }
 
 func stampOf(info fs.FileInfo) stamp {
-	return stamp{size: info.Size(), modTime: info.ModTime().UnixNano()}
+	return stamp{size: info.Size(), modTime: info.ModTime().UnixNano(), node: nodeOf(info)}
+}
+
+// changed returns the time of the last change to the file the stamp says: the
+// later of its modification and change times.
+func (s stamp) changed() int64 {
+	return max(s.modTime, s.node.changed)
 }
 
 // process loads one generation of path and hands the result to the loop. It runs on

@@ -88,7 +88,8 @@ func (l *loop) walk(root string, visit func(path string)) (reached []string, err
 }
 
 // know records an existing file as one the host has loaded, with its version, so
-// that a notification that leaves the file as it is (a chmod) yields no event.
+// that a notification that leaves the file as it is (one that arrives late) yields
+// no event.
 func (l *loop) know(path string) {
 	info, err := os.Stat(path)
 	if err != nil || !info.Mode().IsRegular() {
@@ -104,21 +105,22 @@ func (l *loop) know(path string) {
 	}
 }
 
-// settleTime is how old a file's modification time must be for its stamp alone to
+// settleTime is how long ago a file must have last changed for its stamp alone to
 // identify its bytes: longer than the coarsest timestamp granularity of common file
 // systems (2 s on FAT, 1 s on ext3 and HFS+). Any later write then gives the file a
-// newer modification time.
+// newer change time (a newer modification time, where stamps have no change time).
 const settleTime = 2 * time.Second
 
 // versionAtAdd returns the version of a file found by Add: its stamp, settled if
-// the file was last modified more than settleTime ago, so that a notification
-// that leaves it as it is (a chmod) yields no event. A newer file's stamp serves
-// only rescans: its first notification is reported whatever it holds, because
-// what Add would read may already be a save the host has not seen (one made
-// while Add ran), and a second write within the timestamp granularity would not
-// change its stamp.
+// the file last changed (its modification or change time) more than settleTime
+// ago, so that a notification that leaves its stamp as it is (one that arrives
+// late) yields no event. A newer file's stamp serves only rescans: its first
+// notification is reported whatever it holds, because what Add would read may
+// already be a save the host has not seen (one made while Add ran), and a second
+// change within the timestamp granularity would not change its stamp.
 func versionAtAdd(info fs.FileInfo, now time.Time) version {
-	return version{stamp: stampOf(info), settled: info.ModTime().Before(now.Add(-settleTime))}
+	s := stampOf(info)
+	return version{stamp: s, settled: s.changed() < now.Add(-settleTime).UnixNano()}
 }
 
 // dirGone forgets a removed or renamed directory and everything under it. Its
