@@ -305,12 +305,28 @@ func TestFirstActivityAfterAdd(t *testing.T) {
 		},
 		want: []want{{"level1.lua", Changed, "return 1111"}},
 	}, {
+		// Moving a directory leaves the change times of its files as they
+		// were. Lost notifications hide the move, so that the files get their
+		// activity from the rescan, which ends before the loop takes the Add.
+		name: "Add again while files moved in wait for their debounce",
+		change: func(h *harness) {
+			if err := h.w.fsw.Remove(h.dir); err != nil {
+				h.t.Fatal(err)
+			}
+			h.rename("mods", "plugins")
+			h.w.fsw.Errors <- fsnotify.ErrEventOverflow
+			if err := h.w.Add(h.dir); err != nil {
+				h.t.Fatal(err)
+			}
+		},
+		want: []want{{"mods/level3.lua", Removed, ""}, {"plugins/level3.lua", Changed, "return 3333"}},
+	}, {
 		name:   "late notifications on a file changed just before Add",
 		fresh:  true,
 		change: late,
 		want:   []want{{"level1.lua", Changed, "return 1111"}},
 	}}
-	files := map[string]string{"level1.lua": "return 1111", "level2.lua": "return 2222"}
+	files := map[string]string{"level1.lua": "return 1111", "level2.lua": "return 2222", "mods/level3.lua": "return 3333"}
 	opts := Options{Debounce: 20 * time.Millisecond}
 	setUp := func(t *testing.T) *harness {
 		h := unwatchedHarness(t, opts, files)

@@ -89,20 +89,18 @@ func (l *loop) walk(root string, visit func(path string)) (reached []string, err
 
 // know records an existing file as one the host has loaded, with its version, so
 // that a notification that leaves the file as it is (one that arrives late) yields
-// no event.
+// no event. A file the watcher has already is left as it is: it is known, or it
+// has activity whose report must not be taken back (Add again while a file moved
+// in waits for its debounce).
 func (l *loop) know(path string) {
+	if l.files[path] != nil {
+		return
+	}
 	info, err := os.Stat(path)
 	if err != nil || !info.Mode().IsRegular() {
 		return
 	}
-	f := l.files[path]
-	if f == nil {
-		f = &file{}
-		l.files[path] = f
-	}
-	if !f.known {
-		f.known, f.seen = true, versionAtAdd(info, time.Now())
-	}
+	l.files[path] = &file{known: true, seen: versionAtAdd(info, time.Now())}
 }
 
 // settleTime is how long ago a file must have last changed for its stamp alone to

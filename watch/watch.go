@@ -109,7 +109,9 @@ func New(opts Options) (*Watcher, error) {
 // a host loads those itself, after Add so that no save falls in between. Those files
 // are known to the Watcher, so deleting one later reports Removed.
 //
-// Adding a directory twice, or one inside another, is harmless. Adding again a
+// Adding a directory twice, or one inside another, is harmless: a file whose
+// activity is still waiting for its debounce (one just moved in) is reported as it
+// would have been, not taken for a file the host has loaded. Adding again a
 // directory that was removed (ErrDirRemoved) and has come back reports the files it
 // holds, since none is one the host has seen. Add fails with ErrNotDir for a file
 // and ErrClosed after Close. When some subdirectories cannot be watched
