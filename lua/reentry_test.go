@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -225,5 +226,47 @@ func TestHostCallsBackFromReloadHook(t *testing.T) {
 	}
 	if got := call(t, rt, a, "version"); got != "1" {
 		t.Fatalf("version %s after the failed reload, want 1", got)
+	}
+}
+
+// TestScriptsCallEachOther: a and b each call the other from a host function,
+// on two goroutines, both inside their host functions at once: each waits for
+// the other's script, which waits for it. Instead of hanging for good, the
+// call that closes the cycle fails with ErrReentrant, and the other goes on.
+func TestScriptsCallEachOther(t *testing.T) {
+	var rt *lua.Runtime
+	var a, b lua.ScriptID
+	var inside sync.WaitGroup
+	var refused atomic.Int32
+	inside.Add(2)
+	rt, a, b = reentryRuntime(t, func(ctx context.Context, script string) error {
+		other := a
+		if script == "a.lua" {
+			other = b
+		}
+		inside.Done()
+		inside.Wait() // both scripts are busy in a host function
+		_, err := rt.CallJSON(ctx, other, "version")
+		if errors.Is(err, lua.ErrReentrant) {
+			refused.Add(1)
+		}
+		return err
+	})
+	done := make(chan struct{}, 2)
+	for _, id := range []lua.ScriptID{a, b} {
+		go func() {
+			rt.CallJSON(context.Background(), id, "run")
+			done <- struct{}{}
+		}()
+	}
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("scripts calling each other from two goroutines hung")
+		}
+	}
+	if refused.Load() == 0 {
+		t.Error("no call was refused, yet the two waited for each other")
 	}
 }

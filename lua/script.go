@@ -59,7 +59,11 @@ func (s *script) lockSlow(ctx context.Context, op string) error {
 	if err := s.reentered(ctx, op); err != nil {
 		return err
 	}
+	if reentry.Wait(ctx, [2]*reentry.Guard{s.guard.Load(), s.next.Load()}) {
+		return fmt.Errorf("lua: %s %s: %w: the script's call waits, through host functions, for this one", op, s.name, ErrReentrant)
+	}
 	s.mu.Lock()
+	reentry.Done(ctx)
 	return nil
 }
 

@@ -49,7 +49,9 @@ var (
 	// ErrReleased: a call on a Lease after its Release.
 	ErrReleased = errors.New("wasm: lease released")
 	// ErrReentrant: a host function called, reloaded or unloaded the script that
-	// is running it, which would wait for itself forever (see HostFunc).
+	// is running it, or a script whose call waits, through host functions on
+	// other goroutines, for this one (a calls b while b calls a): either would
+	// wait for itself forever (see HostFunc).
 	ErrReentrant = errors.New("wasm: host function called back into its own script")
 )
 

@@ -299,10 +299,11 @@ func (s *script) acquireSlow(ctx context.Context) (*instance, error) {
 			return nil, s.gone()
 		}
 		if !inst.mu.TryLock() {
-			if s.reentered(ctx) {
-				return nil, ErrReentrant
+			if s.reentered(ctx) || reentry.Wait(ctx, s.guards(inst)) {
+				return nil, ErrReentrant // the wait would never end
 			}
 			inst.mu.Lock()
+			reentry.Done(ctx)
 		}
 		if !inst.retired {
 			return inst, nil
@@ -321,6 +322,16 @@ func (s *script) reentered(ctx context.Context) bool {
 	}
 	next := s.next.Load()
 	return next != nil && next.guard.Reentered(ctx)
+}
+
+// guards returns the reentry guards of inst, the live instance, and of the
+// instance a commit is migrating into, if any.
+func (s *script) guards(inst *instance) [2]*reentry.Guard {
+	g := [2]*reentry.Guard{&inst.guard}
+	if next := s.next.Load(); next != nil {
+		g[1] = &next.guard
+	}
+	return g
 }
 
 // gone is why a script has no live instance: it was unloaded, or the runtime

@@ -32,6 +32,11 @@ type Guard struct {
 	// last is the mark made last, reused while calls come with its context.
 	// Used only under the script's lock.
 	last *mark
+	// waiting is what a call made from inside the version's running host
+	// function (directly or through the calls it made) waits to lock: the
+	// guards of a busy script's versions (see Wait); nil while it waits for
+	// none.
+	waiting atomic.Pointer[[2]*Guard]
 }
 
 // mark is a host function's context: its parent, the context of the call into
@@ -90,6 +95,61 @@ func inside(ctx context.Context, g *Guard) bool {
 		}
 	}
 	return false
+}
+
+// Wait records that a call under ctx is about to wait for a busy script, whose
+// live version (and the version a commit is moving it to, if any) targets
+// guard, and reports whether the wait would never end: the call comes from host
+// functions (ctx's marks) of versions that the script's holder waits for,
+// directly or through the holders of other scripts. Two goroutines whose
+// scripts call each other's through host functions would otherwise wait for
+// each other for good. Unless Wait reports a cycle, the caller must call
+// Done(ctx) once its wait is over.
+//
+// Each side records its wait before it looks for a cycle, so of two waits that
+// close one, the second to look sees the first.
+func Wait(ctx context.Context, targets [2]*Guard) (cycle bool) {
+	w := &targets
+	held := false
+	eachHeld(ctx, func(g *Guard) { g.waiting.Store(w); held = true })
+	if !held {
+		return false // the call holds no script: nothing can wait for it
+	}
+	todo := append(make([]*Guard, 0, 8), targets[:]...)
+	for steps := 0; len(todo) > 0 && steps < maxChain; steps++ {
+		g := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if g == nil {
+			continue
+		}
+		if inside(ctx, g) {
+			Done(ctx)
+			return true
+		}
+		if next := g.waiting.Load(); next != nil {
+			todo = append(todo, next[:]...)
+		}
+	}
+	return false
+}
+
+// maxChain bounds the versions Wait looks at, which other scripts' cycles
+// (not the caller's) could otherwise keep it following.
+const maxChain = 1024
+
+// Done ends the wait that Wait recorded for ctx.
+func Done(ctx context.Context) {
+	eachHeld(ctx, func(g *Guard) { g.waiting.Store(nil) })
+}
+
+// eachHeld calls f with the guard of each version whose running host function
+// ctx carries the mark of: the versions the caller holds.
+func eachHeld(ctx context.Context, f func(*Guard)) {
+	for m, _ := ctx.Value(key{}).(*mark); m != nil; m, _ = m.Context.Value(key{}).(*mark) {
+		if m.g.running.Load() == m {
+			f(m.g)
+		}
+	}
 }
 
 // Detach returns ctx with its marks hidden, for work started from a host

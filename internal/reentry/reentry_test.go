@@ -83,3 +83,62 @@ func TestInside(t *testing.T) {
 		t.Fatal("Inside after the host function returned")
 	}
 }
+
+// TestWait: a call that would close a cycle of scripts waiting for each other
+// through host functions is recognized, whichever of the waits looks last, over
+// two scripts and over three, and from a nested host function, whose caller
+// holds its script too; a wait that closes no cycle is not, nor one from a
+// context that holds no script.
+func TestWait(t *testing.T) {
+	base := context.Background()
+	var a, b, c Guard
+	actx, _ := a.Enter(base) // goroutine 1 is in a's host function
+	bctx, _ := b.Enter(base) // goroutine 2 in b's
+	cctx, _ := c.Enter(base) // goroutine 3 in c's
+
+	if Wait(base, [2]*Guard{&a}) {
+		t.Fatal("a call holding no script closes a cycle")
+	}
+	if Wait(actx, [2]*Guard{&b}) { // 1 waits for b: no cycle yet
+		t.Fatal("a wait for an idle chain closes a cycle")
+	}
+	if !Wait(bctx, [2]*Guard{nil, &a}) { // 2 waits for a, whose holder waits for b
+		t.Fatal("b waiting for a, which waits for b, is not a cycle")
+	}
+	if a.waiting.Load() == nil || b.waiting.Load() != nil {
+		t.Fatal("Wait that found a cycle left its wait recorded, or the other's was dropped")
+	}
+	Done(actx)
+
+	// Three scripts: 1 waits for b, 2 for c, 3 for a.
+	if Wait(actx, [2]*Guard{&b}) || Wait(bctx, [2]*Guard{&c}) {
+		t.Fatal("an open chain closes a cycle")
+	}
+	if !Wait(cctx, [2]*Guard{&a}) {
+		t.Fatal("a cycle over three scripts is not recognized")
+	}
+	Done(actx)
+	Done(bctx)
+
+	// 1 is in a's host function, which called b, now in its own host function
+	// (nested: the context holds a and b). 3, holding c, waits for a; then 1
+	// waits for c.
+	a.Leave(nil)
+	b.Leave(nil)
+	actx, _ = a.Enter(base)
+	nested, _ := b.Enter(actx)
+	if Wait(cctx, [2]*Guard{&a}) {
+		t.Fatal("an open chain closes a cycle")
+	}
+	if !Wait(nested, [2]*Guard{&c}) {
+		t.Fatal("a nested host function's wait for a script that waits for its caller is not a cycle")
+	}
+	Done(cctx)
+	if Wait(nested, [2]*Guard{&c}) {
+		t.Fatal("a wait still closes a cycle once the other wait is over")
+	}
+	Done(nested)
+	if a.waiting.Load() != nil || b.waiting.Load() != nil {
+		t.Fatal("Done left a wait recorded on a guard the context holds")
+	}
+}
