@@ -260,12 +260,17 @@ func exists(path string) bool {
 
 // migrateAuto moves a WASM script's state through its get_state and set_state exports
 // when the old version has one and the new version the other, and starts the new
-// version afresh otherwise.
+// version afresh otherwise, or when the old version's get_state fails: under
+// MigrateExports, a saved get_state that traps or never returns would reject every
+// later save, the fix included, and run must let the fix in.
 func migrateAuto(ctx context.Context, m *hotscript.Migration) error {
-	if hasFunc(m.OldExports(), "get_state") && hasFunc(m.NewExports(), "set_state") {
-		return hotscript.MigrateExports(ctx, m)
+	if !hasFunc(m.OldExports(), "get_state") || !hasFunc(m.NewExports(), "set_state") {
+		return hotscript.MigrateReset(ctx, m)
 	}
-	return hotscript.MigrateReset(ctx, m)
+	if _, err := m.CallOld(ctx, "get_state"); err != nil {
+		return hotscript.MigrateReset(ctx, m)
+	}
+	return hotscript.MigrateExports(ctx, m)
 }
 
 func hasFunc(fs []hotscript.Func, name string) bool {

@@ -6,6 +6,7 @@
 //	                     {"hp":NNN,"shots":NNN} through get_state/set_state
 //	enemy_f64            breaks enemy_v1's contract: update(f64), no fire()
 //	enemy_set_trap       set_state traps
+//	enemy_get_trap       get_state traps
 //	enemy_no_set         no set_state
 //	enemy_set_loop       set_state never returns
 //	enemy_check_fail     self-check on_reload returns 7

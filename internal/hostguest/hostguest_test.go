@@ -16,6 +16,7 @@ func TestModulesAreValid(t *testing.T) {
 		{"enemy_v2", []string{"update(f32)", "fire()", "set_state(i32, i32)"}},
 		{"enemy_f64", []string{"update(f64)"}},
 		{"enemy_set_trap", []string{"set_state(i32, i32)"}},
+		{"enemy_get_trap", []string{"get_state() (i32, i32)", "set_state(i32, i32)"}},
 		{"enemy_no_set", []string{"get_state() (i32, i32)"}},
 		{"enemy_set_loop", []string{"set_state(i32, i32)"}},
 		{"enemy_check_fail", []string{"on_reload() i32"}},
