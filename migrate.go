@@ -87,6 +87,10 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // drop the state: the reload is rolled back, as it is when a call traps, and so
 // is a Revert to a version without set_state (to go back past the version that
 // added the exports, migrate with a MigrationFunc of your own, or MigrateReset).
+// Likewise a live version whose get_state traps or hits a limit rolls back every
+// reload, the fix included: its state cannot be read. A MigrationFunc that calls
+// CallOld("get_state") first and falls back to MigrateReset when it fails lets the
+// fix in (hotscript run does that).
 func MigrateExports(ctx context.Context, m *Migration) error {
 	if !exports(m.OldExports(), "get_state") {
 		return nil
