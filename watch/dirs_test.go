@@ -125,6 +125,82 @@ func TestRootRemoved(t *testing.T) {
 	h.expect(want{"a.lua", Changed, "a2"})
 }
 
+// TestRootBackWithinDebounce checks a directory given to Add that goes away and is
+// back, as it was, before the debounce runs out: it is reported with
+// ErrDirRemoved, its files yield no event, and adding it again reports every file
+// it holds, as for any directory given to Add that came back, and every file it
+// held that is gone.
+func TestRootBackWithinDebounce(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"a.lua": "a", "mods/b.lua": "b"}
+	awayAndBack := func(h *harness) {
+		h.rename(".", "../away")
+		h.rename("../away", ".")
+	}
+	cases := []struct {
+		name      string
+		back      func(h *harness)
+		whileLost func(h *harness) // before Add
+		want      []want           // after Add; nil for every file Changed
+	}{{
+		name: "renamed away and back",
+		back: awayAndBack,
+	}, {
+		name:      "renamed away and back, then a file removed",
+		back:      awayAndBack,
+		whileLost: func(h *harness) { h.remove("a.lua") },
+		want:      []want{{"a.lua", Removed, ""}, {"mods/b.lua", Changed, "b"}},
+	}, {
+		name: "removed and copied back with its modification times (cp -a)",
+		back: func(h *harness) {
+			modTimes := make(map[string]time.Time)
+			for name := range files {
+				info, err := os.Stat(h.path(name))
+				if err != nil {
+					h.t.Fatal(err)
+				}
+				modTimes[name] = info.ModTime()
+			}
+			h.remove(".")
+			for name, content := range files {
+				h.write(name, content)
+				if err := os.Chtimes(h.path(name), modTimes[name], modTimes[name]); err != nil {
+					h.t.Fatal(err)
+				}
+			}
+		},
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{Debounce: editorDebounce}, nil)
+			var reported []want // once, so that the watcher has their bytes
+			for name, content := range files {
+				h.write(name, content)
+				reported = append(reported, want{name, Changed, content})
+			}
+			h.expectSet(reported...)
+			tc.back(h)
+			if err := h.nextError(); !errors.Is(err, ErrDirRemoved) {
+				t.Fatalf("error = %v, want ErrDirRemoved", err)
+			}
+			h.quiet()
+			if tc.whileLost != nil {
+				tc.whileLost(h)
+			}
+			if err := h.w.Add(h.dir); err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == nil {
+				tc.want = reported
+			}
+			h.expectSet(tc.want...)
+			h.quiet()
+			h.noErrors()
+		})
+	}
+}
+
 // TestCreatedAndDeletedWithinDebounce checks that a file nobody saw, created and
 // deleted within the debounce, yields nothing, while a known file deleted yields
 // Removed.

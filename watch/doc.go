@@ -75,11 +75,13 @@
 // Add watches a directory tree. Directories created later are watched as soon as
 // they appear, and the files already in them when the watch begins are reported,
 // so that a save into a new directory is not lost. A directory removed, renamed
-// away or replaced by a file of the same name reports its files Removed; a directory given to Add that goes away is also
-// reported on Errors with ErrDirRemoved, and adding it again once it is back
-// reports the files it then holds. When the operating system drops
-// notifications (ErrOverflow), the watcher rescans and reports what differs,
-// directories removed in the meantime included.
+// away or replaced by a file of the same name reports its files Removed. A
+// directory given to Add that goes away is no longer watched and is also reported
+// on Errors with ErrDirRemoved; adding it again once it is back reports every file
+// it then holds, even when it came back within the debounce interval with the
+// same files. When the operating system drops notifications (ErrOverflow), the
+// watcher rescans and reports what differs, directories removed in the meantime
+// included.
 //
 // # Concurrency and delivery
 //
@@ -95,6 +97,6 @@
 // deliver notifications at all. Each watched directory costs one inotify watch on
 // Linux (fs.inotify.max_user_watches) and one file descriptor per file on BSD and
 // macOS. A directory given to Add that is removed and then recreated must be added
-// again (the watcher does not watch its parent). A file written continuously, never quiet for the debounce interval, is
-// reported only once it is.
+// again (the watcher does not watch its parent). A file written continuously,
+// never quiet for the debounce interval, is reported only once it is.
 package watch

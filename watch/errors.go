@@ -28,8 +28,13 @@ var (
 	ErrBuildTimeout = errors.New("watch: build timed out")
 
 	// ErrDirRemoved is sent on Errors when a directory given to Add is removed or
-	// renamed. Its files are reported Removed; if the directory comes back, Add it
-	// again: the files it then holds are reported Changed, as new files.
+	// renamed, or found gone by a rescan (ErrOverflow); it is no longer watched.
+	// Its files are reported as removed files are: Removed, unless one is back
+	// before its debounce runs out (a directory renamed away and back), when it
+	// is reported only if it differs. Once the directory is back, Add it again:
+	// every file it then holds is reported Changed, as a new file, whatever was
+	// reported of it before, and a file it held that is gone since is reported
+	// Removed.
 	ErrDirRemoved = errors.New("watch: watched directory removed")
 
 	// ErrIncomplete is wrapped by the error of an Add that watches the directory

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -12,11 +13,18 @@ import (
 )
 
 // add watches dir recursively and records its files as known to the host, except
-// in a directory given to Add before and removed since: the host has seen none of
-// what it holds now, so its files are reported.
+// in a directory given to Add before and removed since (lost): the host has seen
+// none of what it holds now, so every file there is reported, whatever the
+// watcher recorded of it before the loss (it may have come back within the
+// debounce, as it was), and every file the host had seen there and is gone is
+// reported Removed.
 func (l *loop) add(dir string) error {
 	visit := l.know
 	if l.lost[dir] {
+		for path, f := range l.filesUnder(dir) {
+			f.seen = version{}
+			l.touch(path)
+		}
 		visit = l.touch
 	}
 	_, err := l.walk(dir, visit)
@@ -36,10 +44,10 @@ func (l *loop) add(dir string) error {
 
 // walk watches root and every directory under it that is not ignored, calls visit
 // for every file the watcher wants, and returns the directories it watched and
-// listed. Each directory is watched before it is
-// listed, so a file created while walking is seen by the listing or by the watch,
-// possibly both; visit must tolerate that. Symbolic links to directories are not
-// followed, except root itself.
+// listed. Each directory is watched before it is listed, so a file created while
+// walking is seen by the listing or by the watch, possibly both; visit must
+// tolerate that. Symbolic links to directories are not followed, except root
+// itself.
 //
 // A directory that vanishes before it is watched or listed (a tool's scratch
 // directory, removed at once) is skipped without an error: there is nothing in
@@ -138,9 +146,19 @@ func (l *loop) dirGone(dir string) {
 			l.pushErr(fmt.Errorf("%w: %s", ErrDirRemoved, d))
 		}
 	}
-	for path := range l.files {
-		if strings.HasPrefix(path, prefix) {
-			l.touch(path)
+	for path := range l.filesUnder(dir) {
+		l.touch(path)
+	}
+}
+
+// filesUnder yields the files the watcher has under dir.
+func (l *loop) filesUnder(dir string) iter.Seq2[string, *file] {
+	prefix := dir + string(filepath.Separator)
+	return func(yield func(string, *file) bool) {
+		for path, f := range l.files {
+			if strings.HasPrefix(path, prefix) && !yield(path, f) {
+				return
+			}
 		}
 	}
 }

@@ -112,8 +112,10 @@ func New(opts Options) (*Watcher, error) {
 // Adding a directory twice, or one inside another, is harmless: a file whose
 // activity is still waiting for its debounce (one just moved in) is reported as it
 // would have been, not taken for a file the host has loaded. Adding again a
-// directory that was removed (ErrDirRemoved) and has come back reports the files it
-// holds, since none is one the host has seen. Add fails with ErrNotDir for a file
+// directory that was removed (ErrDirRemoved) and has come back reports every file
+// it holds, since none is one the host has seen, even if the watcher found it as it
+// was before the removal; and it reports Removed a file it held that is gone
+// since. Add fails with ErrNotDir for a file
 // and ErrClosed after Close. When some subdirectories cannot be watched
 // (permissions, the inotify watch limit), Add returns an error wrapping
 // ErrIncomplete and theirs, and keeps watching the rest. It is safe for concurrent
