@@ -27,11 +27,13 @@
 // So every notification only marks its path as active and restarts that path's
 // debounce timer (Options.Debounce, 50 ms by default). When a path has been quiet
 // that long, the watcher looks at what is there now: the file's bytes go out in a
-// Changed event; a file that is gone goes out as Removed, if the host had seen it.
-// A path that was created and deleted within the interval (a temporary file of any
-// name) produces nothing, and helper files with known names are ignored outright
-// (DefaultIgnore). The rename of a temporary file over the original is activity on
-// the original's path like any other, so it yields one Changed event.
+// Changed event; a file that is gone goes out as Removed, if the host has it
+// (found by Add, or received in a Changed event, and not received as Removed
+// since). A path that was created and deleted within the interval (a temporary
+// file of any name) produces nothing, and helper files with known names are
+// ignored outright (DefaultIgnore). The rename of a temporary file over the
+// original is activity on the original's path like any other, so it yields one
+// Changed event.
 //
 // A Changed event reflects a change: when a path's debounce runs out and its
 // size, modification time and bytes are all as in its previous event (an attribute
@@ -88,8 +90,9 @@
 // One goroutine owns all the state and is the only sender on Events and Errors;
 // workers read and build files on goroutines of their own. Nothing a receiver does
 // blocks the watcher: an event waiting to be received is replaced by a newer one
-// for the same path. All methods are safe for concurrent use, and Close ends every
-// goroutine the Watcher started.
+// for the same path, or dropped when it is the first Changed event of a file that
+// is then removed (the host never had it). All methods are safe for concurrent
+// use, and Close ends every goroutine the Watcher started.
 //
 // # Limits
 //

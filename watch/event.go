@@ -11,9 +11,12 @@ const (
 	// the built bytes when a build step applies, or an error.
 	Changed Op = iota + 1
 
-	// Removed reports that a file the host had seen is gone and was not recreated
-	// within the debounce interval. The Event carries no data; a host typically
-	// keeps running the last version and says so.
+	// Removed reports that a file the host has is gone and was not recreated
+	// within the debounce interval. The host has a file it received in a Changed
+	// event or that Add found, until it receives a Removed event for it: a file
+	// removed while its first Changed event waits to be received yields no event
+	// at all. The Event carries no data; a host typically keeps running the last
+	// version and says so.
 	Removed
 )
 

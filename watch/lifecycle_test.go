@@ -207,3 +207,31 @@ func TestSlowReceiverSeesLatest(t *testing.T) {
 	h.expect(want{"a.lua", Changed, "a2"}, want{"b.lua", Changed, "b1"})
 	h.quiet()
 }
+
+// TestRemovedOnlyForFilesReceived checks that a file removed while its Changed
+// event waits, unreceived, yields a Removed event only if the host has the file
+// (received in an earlier event, or found by Add): a file the host never received
+// yields nothing.
+func TestRemovedOnlyForFilesReceived(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: 10 * time.Millisecond}, map[string]string{"known.lua": "k1"})
+	settle := func() { time.Sleep(5 * h.debounce()) } // let events fire and wait unreceived
+	h.write("new.lua", "n1")
+	h.write("known.lua", "k2")
+	settle()
+	h.remove("new.lua")
+	h.remove("known.lua")
+	settle()
+	h.write("known.lua", "k3") // replaces the waiting Removed: the host still has k1
+	settle()
+	h.remove("known.lua")
+	settle()
+	h.expect(want{"known.lua", Removed, ""})
+	h.quiet()
+
+	h.write("new.lua", "n2")
+	h.expect(want{"new.lua", Changed, "n2"})
+	h.remove("new.lua")
+	h.expect(want{"new.lua", Removed, ""})
+	h.quiet()
+}

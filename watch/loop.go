@@ -49,10 +49,13 @@ type loop struct {
 	errs  []error
 }
 
-// file is what the loop knows of one path.
+// file is what the loop knows of one path. An entry is known, or has activity or
+// an event waiting to be received; the others are deleted.
 type file struct {
-	gen    uint64             // generation of the latest activity
-	known  bool               // the host has seen this file: at Add, or in a Changed event
+	gen uint64 // generation of the latest activity
+	// known: the host has the file, found by Add or received in a Changed
+	// event, and has not received a Removed event since (see delivered).
+	known  bool
 	seen   version            // when last reported, or its stamp when found by Add
 	cancel context.CancelFunc // stops the worker loading generation gen, if any
 }
@@ -120,6 +123,7 @@ func (l *loop) run() {
 			l.apply(r)
 		case events <- next:
 			l.out.pop()
+			l.delivered(next)
 		case errs <- nextErr:
 			l.errs = l.errs[1:]
 		}
@@ -202,7 +206,9 @@ func (l *loop) wants(path string) (ok bool) {
 func (l *loop) touch(path string) {
 	f := l.files[path]
 	if f == nil {
-		f = &file{}
+		// Until a waiting Removed is received, the host has the file that was
+		// at path before.
+		f = &file{known: l.out.waiting(path, Removed)}
 		l.files[path] = f
 	}
 	if f.cancel != nil {
@@ -251,6 +257,8 @@ func (l *loop) apply(r result) {
 	if r.gone {
 		if f.known {
 			l.out.push(Event{Path: r.path, Output: l.output(r.path), Op: Removed})
+		} else {
+			l.out.drop(r.path, Changed) // the host never received it: nothing happened
 		}
 		delete(l.files, r.path)
 		return
@@ -258,8 +266,16 @@ func (l *loop) apply(r result) {
 	if r.unchanged {
 		return
 	}
-	f.known, f.seen = true, r.version
+	f.seen = r.version
 	l.out.push(r.ev)
+}
+
+// delivered records that the host has received ev: it has the file after a
+// Changed event, and no longer after a Removed one.
+func (l *loop) delivered(ev Event) {
+	if f := l.files[ev.Path]; f != nil {
+		f.known = ev.Op == Changed
+	}
 }
 
 // output is the name the data of path stands for (see Event.Output).

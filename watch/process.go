@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 )
 
@@ -171,6 +172,21 @@ func (o *outbox) push(ev Event) {
 		o.order = append(o.order, ev.Path)
 	}
 	o.byPath[ev.Path] = ev
+}
+
+// waiting reports whether an event with op waits for path.
+func (o *outbox) waiting(path string, op Op) bool {
+	ev, ok := o.byPath[path]
+	return ok && ev.Op == op
+}
+
+// drop removes the event waiting for path if it has op.
+func (o *outbox) drop(path string, op Op) {
+	if !o.waiting(path, op) {
+		return
+	}
+	delete(o.byPath, path)
+	o.order = slices.DeleteFunc(o.order, func(p string) bool { return p == path })
 }
 
 func (o *outbox) peek() (Event, bool) {

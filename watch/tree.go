@@ -98,8 +98,8 @@ func (l *loop) walk(root string, visit func(path string)) (reached []string, err
 // know records an existing file as one the host has loaded, with its version, so
 // that a notification that leaves the file as it is (one that arrives late) yields
 // no event. A file the watcher has already is left as it is: it is known, or it
-// has activity whose report must not be taken back (Add again while a file moved
-// in waits for its debounce).
+// has activity or an event whose report must not be taken back (Add again while a
+// file moved in waits for its debounce).
 func (l *loop) know(path string) {
 	if l.files[path] != nil {
 		return
@@ -166,15 +166,15 @@ func (l *loop) filesUnder(dir string) iter.Seq2[string, *file] {
 // rescan recovers from lost notifications: it walks every directory given to Add
 // again, forgets the directories it no longer reaches as removed ones are
 // forgotten (dirGone: a directory given to Add is then lost, and reported with
-// ErrDirRemoved), and gives activity to each file that is new, differs in size or
-// modification time from when it was last known, or is gone.
+// ErrDirRemoved), and gives activity to each file that is new, whose stamp differs
+// from the one last recorded, or is gone.
 func (l *loop) rescan() {
 	seen := make(map[string]bool)
 	visit := func(path string) {
 		seen[path] = true
 		f := l.files[path]
 		info, err := os.Stat(path)
-		if f == nil || !f.known || err != nil || stampOf(info) != f.seen.stamp {
+		if f == nil || err != nil || stampOf(info) != f.seen.stamp {
 			l.touch(path)
 		}
 	}
@@ -199,8 +199,8 @@ func (l *loop) rescan() {
 			l.dirGone(dir)
 		}
 	}
-	for path, f := range l.files {
-		if f.known && !seen[path] {
+	for path := range l.files {
+		if !seen[path] { // gone, known or not (its first Changed event may wait)
 			l.touch(path)
 		}
 	}

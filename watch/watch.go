@@ -146,7 +146,9 @@ func (w *Watcher) Add(dir string) error {
 //
 // The Watcher never blocks on a slow receiver: while an event waits to be received,
 // a newer event for the same path replaces it (in its place in the queue), so a
-// receiver that falls behind sees the latest state of each file, not a backlog.
+// receiver that falls behind sees the latest state of each file, not a backlog. A
+// new file removed while its Changed event waits yields nothing: the event is
+// dropped, since the receiver never had the file (see Removed).
 // Events for different paths are sent in the order they fired. Events is safe for
 // concurrent use, and several goroutines may receive from the channel.
 func (w *Watcher) Events() <-chan Event { return w.events }
