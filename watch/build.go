@@ -34,8 +34,9 @@ type BuildStep struct {
 	// with ".wasm" gives x.wasm) and the "{out}" file. Empty means ".wasm".
 	OutExt string
 
-	// Timeout bounds one run of the tool, which is killed when it expires; the
-	// event then carries ErrBuildTimeout. Zero means DefaultBuildTimeout.
+	// Timeout bounds one run of the tool, which is killed when it expires, with
+	// the processes it started (see Build); the event then carries
+	// ErrBuildTimeout. Zero means DefaultBuildTimeout.
 	Timeout time.Duration
 }
 
@@ -109,6 +110,15 @@ func (s BuildStep) output(src string) string {
 // wrapping ErrToolNotFound, ErrBuildTimeout or the tool's exit status; cancelling
 // ctx kills the tool and the *BuildError wraps ctx's error. A step without a command
 // or with a negative Timeout fails with ErrInvalidOptions. Safe for concurrent use.
+//
+// On Unix the tool runs in a process group of its own, and a tool killed (ctx
+// cancelled, Timeout) is killed with its group: the processes it started (clang's
+// wasm-ld, a shell's commands) end with it, and Build returns at once. A tool
+// that has exited leaves what it started alone. Being in a group of its own, the
+// tool does not get the signals a terminal sends the program's group (Ctrl-C): a
+// program that exits without cancelling ctx (or closing its Watcher) leaves a
+// running build to end by itself. Elsewhere only the tool is killed, and Build
+// waits up to a second for what it started to close its output.
 func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log string, err error) {
 	if err := s.check(filepath.Ext(src)); err != nil {
 		return nil, "", err
@@ -143,9 +153,10 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, bin, args...)
 	cmd.Dir = filepath.Dir(src)
+	ownGroup(cmd)
 	var printed capWriter
 	cmd.Stdout, cmd.Stderr = &printed, &printed
-	cmd.WaitDelay = time.Second // a killed driver (clang) may leave a child holding the pipe
+	cmd.WaitDelay = time.Second // a child out of the tool's reach may hold the pipe
 	err = cmd.Run()
 	log = printed.String()
 	switch {

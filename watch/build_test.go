@@ -5,9 +5,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +270,118 @@ func TestBuildStepBuild(t *testing.T) {
 				t.Errorf("BuildError %+v, want the absolute source and the log", be)
 			}
 		})
+	}
+}
+
+// TestKilledBuildLeavesNothing checks that a build killed by its Timeout, by its
+// context (a newer save) or by Close kills the processes its tool started, at once:
+// a shell's sleep here, clang's wasm-ld in life. Left running, they would hold the
+// output pipe open and delay the end of the build by exec's WaitDelay (a second).
+// Where /proc lists processes, it also checks that none is left.
+func TestKilledBuildLeavesNothing(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("builds are killed with their process group on Unix only")
+	}
+	t.Parallel()
+	const prompt = 500 * time.Millisecond // much less than WaitDelay
+	// step sleeps in a child of the shell; marker, the sleep's argument, names
+	// the processes of one case in /proc: the shell's and, once it has started,
+	// the sleep's ("sleep\x00" + marker).
+	step := func(marker string) BuildStep {
+		return BuildStep{Command: []string{"sh", "-c", `sleep ` + marker + `; cp "$0" "$1"`, "{src}", "{out}"}}
+	}
+	cases := []struct {
+		name string
+		kill func(t *testing.T, step BuildStep, marker string) error // returns the build's error, if it has one
+	}{{
+		name: "timeout",
+		kill: func(t *testing.T, step BuildStep, marker string) error {
+			step.Timeout = 200 * time.Millisecond
+			src := filepath.Join(t.TempDir(), "x.src")
+			os.WriteFile(src, []byte("x"), 0o644)
+			start := time.Now()
+			_, _, err := step.Build(t.Context(), src)
+			if took := time.Since(start); took > step.Timeout+prompt {
+				t.Errorf("a build with a Timeout of %v took %v", step.Timeout, took)
+			}
+			return err
+		},
+	}, {
+		name: "context cancelled",
+		kill: func(t *testing.T, step BuildStep, marker string) error {
+			src := filepath.Join(t.TempDir(), "x.src")
+			os.WriteFile(src, []byte("x"), 0o644)
+			ctx, cancel := context.WithCancel(t.Context())
+			go func() {
+				waitProcess(t, "sleep\x00"+marker)
+				cancel()
+			}()
+			_, _, err := step.Build(ctx, src)
+			return err
+		},
+	}, {
+		name: "Close",
+		kill: func(t *testing.T, step BuildStep, marker string) error {
+			h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": step}}, nil)
+			h.write("x.src", "x")
+			waitProcess(t, "sleep\x00"+marker)
+			start := time.Now()
+			if err := h.w.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took > prompt {
+				t.Errorf("Close took %v while a build ran", took)
+			}
+			return nil
+		},
+	}}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			marker := fmt.Sprintf("7.31415%07d%d", os.Getpid(), i) // all of one length: none contains another
+			err := tc.kill(t, step(marker), marker)
+			if err != nil && !errors.Is(err, ErrBuild) {
+				t.Errorf("err = %v, want a *BuildError", err)
+			}
+			deadline := time.Now().Add(prompt)
+			for running, _ := processRunning(marker); running; running, _ = processRunning(marker) {
+				if time.Now().After(deadline) {
+					t.Fatalf("a process running %q is left after the build was killed", marker)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// processRunning reports whether a process whose command line contains s is
+// running, and whether the system lists processes in /proc, so that it can tell.
+func processRunning(s string) (running, ok bool) {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, path := range cmdlines {
+		if data, err := os.ReadFile(path); err == nil && bytes.Contains(data, []byte(s)) {
+			return true, true
+		}
+	}
+	return false, len(cmdlines) > 0
+}
+
+// waitProcess waits until a process whose command line contains s runs, or, where
+// there is no /proc to tell, long enough for one to have started.
+func waitProcess(t *testing.T, s string) {
+	deadline := time.Now().Add(eventTimeout)
+	for {
+		running, ok := processRunning(s)
+		switch {
+		case !ok:
+			time.Sleep(300 * time.Millisecond)
+			return
+		case running:
+			return
+		case time.Now().After(deadline):
+			t.Errorf("no process running %q within %v", s, eventTimeout)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

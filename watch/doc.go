@@ -68,9 +68,12 @@
 // *BuildError with the tool's own message in Event.BuildLog. Builds write into
 // temporary directories, so they never trigger the watcher; a save that arrives
 // while the previous version is still building kills that build; builds run at
-// most one per CPU at a time, and each is bounded by its step's Timeout.
-// BuildStep.Build runs a step outside a watch (a host loading x.wat at startup),
-// so that a source is always built by one tool invocation.
+// most one per CPU at a time, and each is bounded by its step's Timeout. On Unix
+// a build killed, by a newer save, its Timeout or Close, is killed with every
+// process its tool started (its process group), so that none is left running;
+// elsewhere the tool alone is killed. BuildStep.Build runs a step outside a watch
+// (a host loading x.wat at startup), so that a source is always built by one tool
+// invocation.
 //
 // # Directories
 //

@@ -163,10 +163,11 @@ func (w *Watcher) Events() <-chan Event { return w.events }
 // after which the oldest are dropped. Errors is safe for concurrent use.
 func (w *Watcher) Errors() <-chan error { return w.errors }
 
-// Close stops watching, kills running builds, drops pending and undelivered
-// events, closes Events and Errors, and waits until every goroutine the Watcher
-// started has ended or ctx is done. It returns ctx's error if ctx ended the wait
-// (the goroutines still end shortly after), otherwise the error, if any, of closing
+// Close stops watching, kills running builds (on Unix with the processes their
+// tools started, see BuildStep.Build), drops pending and undelivered events,
+// closes Events and Errors, and waits until every goroutine the Watcher started
+// has ended or ctx is done. It returns ctx's error if ctx ended the wait (the
+// goroutines still end shortly after), otherwise the error, if any, of closing
 // fsnotify. Close is idempotent and safe to call from any goroutine, including one
 // ranging over Events.
 func (w *Watcher) Close(ctx context.Context) error {
