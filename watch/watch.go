@@ -115,11 +115,10 @@ func New(opts Options) (*Watcher, error) {
 // directory that was removed (ErrDirRemoved) and has come back reports every file
 // it holds, since none is one the host has seen, even if the watcher found it as it
 // was before the removal; and it reports Removed a file it held that is gone
-// since. Add fails with ErrNotDir for a file
-// and ErrClosed after Close. When some subdirectories cannot be watched
-// (permissions, the inotify watch limit), Add returns an error wrapping
-// ErrIncomplete and theirs, and keeps watching the rest. It is safe for concurrent
-// use.
+// since. Add fails with ErrNotDir for a file and ErrClosed after Close. When some
+// subdirectories cannot be watched (permissions, the inotify watch limit), Add
+// returns an error wrapping ErrIncomplete and theirs, and keeps watching the rest.
+// It is safe for concurrent use.
 func (w *Watcher) Add(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -148,9 +147,9 @@ func (w *Watcher) Add(dir string) error {
 // a newer event for the same path replaces it (in its place in the queue), so a
 // receiver that falls behind sees the latest state of each file, not a backlog. A
 // new file removed while its Changed event waits yields nothing: the event is
-// dropped, since the receiver never had the file (see Removed).
-// Events for different paths are sent in the order they fired. Events is safe for
-// concurrent use, and several goroutines may receive from the channel.
+// dropped, since the receiver never had the file (see Removed). Events for
+// different paths are sent in the order they fired. Events is safe for concurrent
+// use, and several goroutines may receive from the channel.
 func (w *Watcher) Events() <-chan Event { return w.events }
 
 // Errors returns the channel of errors that concern the watcher rather than one
@@ -158,9 +157,9 @@ func (w *Watcher) Events() <-chan Event { return w.events }
 // later that could not be watched or listed. A directory that is gone (or no
 // longer a directory) by the time the watcher watches or lists it, like a tool's
 // scratch directory removed at once, is not an error: nothing in it is left to
-// watch. It is the same channel on every call and is
-// closed by Close. Reading it is optional: up to 64 errors wait to be received,
-// after which the oldest are dropped. Errors is safe for concurrent use.
+// watch. It is the same channel on every call and is closed by Close. Reading it
+// is optional: up to 64 errors wait to be received, after which the oldest are
+// dropped. Errors is safe for concurrent use.
 func (w *Watcher) Errors() <-chan error { return w.errors }
 
 // Close stops watching, kills running builds (on Unix with the processes their
