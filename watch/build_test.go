@@ -312,11 +312,14 @@ func TestKilledBuildLeavesNothing(t *testing.T) {
 			src := filepath.Join(t.TempDir(), "x.src")
 			os.WriteFile(src, []byte("x"), 0o644)
 			ctx, cancel := context.WithCancel(t.Context())
+			waited := make(chan struct{})
 			go func() {
+				defer close(waited)
 				waitProcess(t, "sleep\x00"+marker)
 				cancel()
 			}()
 			_, _, err := step.Build(ctx, src)
+			<-waited // before the test ends: waitProcess may report
 			return err
 		},
 	}, {
