@@ -31,8 +31,7 @@ func nextEvent(t *testing.T, h *Host, want func(Event) bool) Event {
 }
 
 // watchedScript returns a fake Host watching dir (made if missing), and the script
-// it loaded from dir/a.wasm, which holds v1, saved an hour before (so that a chmod
-// is seen as one).
+// it loaded from dir/a.wasm, which holds v1, saved an hour before.
 func watchedScript(t *testing.T, dir string) (*Host, *Script) {
 	t.Helper()
 	h, _ := newFakeHost(t, Config{})
@@ -73,8 +72,10 @@ func TestWatchFake(t *testing.T) {
 		event func(Event) bool
 		check func(t *testing.T, ev Event)
 	}{
-		// A chmod leaves the bytes as they were: no reload. Had it reloaded, the
-		// next step would see v1 -> v2 with version() 1.
+		// A chmod leaves the bytes as they were: no reload (the watcher reports
+		// the file, as it cannot tell a chmod from cp -p, and Watch finds the
+		// live bytes). Had it reloaded, the next step would see v1 -> v2 with
+		// version() 1.
 		{"chmod does not reload", func() error {
 			if err := os.Chmod(a, 0o644); err != nil {
 				return err
