@@ -44,7 +44,8 @@ import (
 //   - What concerns the directory rather than one script is a WatchError event:
 //     subdirectories that cannot be watched (the rest is), lost notifications.
 //     When dir itself is removed (a WatchError wrapping watch.ErrDirRemoved), its
-//     scripts keep running (each has a Removed event), and Watch looks for dir
+//     scripts keep running (each has a Removed event, unless dir is back within
+//     the watcher's debounce), and Watch looks for dir
 //     every half second; once it is back, a WatchResumed event says so, and the
 //     scripts in it are loaded or reloaded as if saved.
 //
