@@ -27,8 +27,8 @@ const (
 // each engine counts.
 type Limits struct {
 	// MaxMemoryBytes caps a script's memory: WASM linear memory and tables; for
-	// Lua, the strings its builtins build, the JSON it converts and the
-	// coroutines it creates, not its tables (see package lua for why).
+	// Lua, the strings its builtins build and the coroutines it creates, not its
+	// tables (see package lua for why).
 	MaxMemoryBytes uint64
 	// MaxInstructions is a deterministic instruction budget per call: Lua VM
 	// instructions, or WebAssembly instructions, which package wasm counts by
