@@ -106,17 +106,14 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 
 func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool) *Pending {
 	p := newPending()
-	op := "reload"
-	if revert {
-		op = "revert"
-	}
-	if err := h.notOurs(s, op, ""); err != nil {
+	req := &request{caller: ctx, revert: revert, p: p}
+	if err := h.notOurs(s, req.op(), ""); err != nil {
 		p.resolve(Event{Kind: Rejected}, err)
 		return p
 	}
 	// A copy: the reload stages on another goroutine, and the history keeps
 	// the bytes, while the caller may reuse its buffer as soon as this returns.
-	req := &request{caller: ctx, code: bytes.Clone(code), revert: revert, p: p}
+	req.code = bytes.Clone(code)
 	s.mu.Lock()
 	s.open++ // until finish
 	s.mu.Unlock()
