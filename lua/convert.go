@@ -58,8 +58,8 @@ type walker struct {
 	size     int // toGo's estimate of the JSON size of what it converted so far
 }
 
-// over reports whether a walk whose JSON has reached size bytes passed its bound.
-func (w *walker) over(size int) bool { return size > maxString }
+// pastBound reports whether JSON of size bytes passes the bound of a conversion.
+func pastBound(size int) bool { return size > maxString }
 
 func (w *walker) tooLarge() error {
 	return w.fail("too large: its JSON passes %d MiB, the most one conversion makes", maxString>>20)
@@ -190,7 +190,7 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 	case glua.LString:
 		return w.appendString(buf, string(v))
 	case *glua.LTable:
-		if w.over(len(buf)) {
+		if pastBound(len(buf)) {
 			return buf, w.tooLarge()
 		}
 		n, keys, err := w.enter(v)
@@ -236,10 +236,10 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 // before, so that one huge string is not copied only to be refused, and after, as
 // escapes can make the string up to six times longer.
 func (w *walker) appendString(buf []byte, s string) ([]byte, error) {
-	if w.over(len(buf) + len(s)) {
+	if pastBound(len(buf) + len(s)) {
 		return buf, w.tooLarge()
 	}
-	if buf = appendJSONString(buf, s); w.over(len(buf)) {
+	if buf = appendJSONString(buf, s); pastBound(len(buf)) {
 		return buf, w.tooLarge()
 	}
 	return buf, nil
@@ -268,12 +268,12 @@ func (w *walker) toGo(v glua.LValue) (any, error) {
 	case glua.LNumber:
 		return float64(v), nil
 	case glua.LString:
-		if w.size += len(v) + 2; w.over(w.size) {
+		if w.size += len(v) + 2; pastBound(w.size) {
 			return nil, w.tooLarge()
 		}
 		return string(v), nil
 	case *glua.LTable:
-		if w.over(w.size) {
+		if pastBound(w.size) {
 			return nil, w.tooLarge()
 		}
 		n, keys, err := w.enter(v)
