@@ -158,5 +158,9 @@
 //
 // Every method of Runtime, Staged and Func is safe for concurrent use; a Lease is
 // for one goroutine. Calls to one script are serialized; calls to different
-// scripts run in parallel.
+// scripts run in parallel. A call, Acquire or commit that finds its script busy
+// waits its turn, first come first served once a wait passes a millisecond, and
+// gives up when its context ends, with an error that names the operation and
+// the script and matches the context's error (context.DeadlineExceeded...).
+// Unload and Runtime.Close wait for the call in progress whatever their context.
 package lua

@@ -36,8 +36,9 @@ import (
 // A lease is for the goroutine that acquired it: it is not safe for concurrent
 // use. That goroutine must not reload, commit, unload or call the same script
 // through anything but the lease (Runtime.CallJSON, Func.Call, another Acquire)
-// while it holds it: those wait for the Release that will never come, a deadlock
-// the package does not detect (Go has no cheap goroutine identity). Release first.
+// while it holds it: those wait for the Release that will never come, until
+// their context ends; the package cannot tell (Go has no cheap goroutine
+// identity). Release first.
 // Keep leases short, a frame at most: a held lease delays reloads. Host functions
 // run while the lease is held, with the same rule as for any call (see Define).
 type Lease struct {
@@ -46,9 +47,9 @@ type Lease struct {
 }
 
 // Acquire leases script id, waiting for the call, lease or commit in progress on
-// it; ctx is checked before waiting, which it does not cancel. The lease must be
-// released with Release. Errors match ErrNotFound, ErrClosed or ctx's error.
-// Acquire is safe for concurrent use.
+// it until ctx ends; a ctx already done fails at once. The lease must be
+// released with Release. Errors match ErrNotFound, ErrClosed, ErrReentrant or
+// ctx's error. Acquire is safe for concurrent use.
 func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 	s, err := rt.script("acquire", id)
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -331,5 +333,74 @@ func TestLeaseHammer(t *testing.T) {
 	}
 	if got := field(t, rt, id, "counter"); got != strconv.FormatInt(total.Load(), 10) {
 		t.Errorf("the carried counter is %s, want %d, the sum of every tick's step", got, total.Load())
+	}
+}
+
+// A call, lease, Field or commit that finds its script busy gives up when its
+// context ends, with an error naming the script, and leaves the script as it
+// was; Unload waits for the call in progress whatever its context.
+func TestWaitEndsWithContext(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "ticker.lua", tickSrc(1))
+	tick := newFunc(t, rt, id, "tick")
+	ways := map[string]func(ctx context.Context) error{
+		"CallJSON": func(ctx context.Context) error {
+			_, err := rt.CallJSON(ctx, id, "tick")
+			return err
+		},
+		"Func.Call": func(ctx context.Context) error {
+			_, err := tick.Call(ctx)
+			return err
+		},
+		"Field": func(ctx context.Context) error {
+			_, err := rt.Field(ctx, id, "counter")
+			return err
+		},
+		"Functions": func(ctx context.Context) error {
+			_, err := rt.Functions(ctx, id)
+			return err
+		},
+		"Acquire": func(ctx context.Context) error {
+			l, err := rt.Acquire(ctx, id)
+			if err == nil {
+				l.Release()
+			}
+			return err
+		},
+		"ReloadScript": func(ctx context.Context) error { return rt.ReloadScript(ctx, id, []byte(tickSrc(2))) },
+	}
+	l, err := rt.Acquire(ctx, id) // the call in progress
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wait := range ways {
+		t.Run(name, func(t *testing.T) {
+			short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+			defer cancel()
+			err := wait(short)
+			wantKind(t, err, context.DeadlineExceeded)
+			if err != nil && !strings.Contains(err.Error(), "ticker.lua") {
+				t.Errorf("error %q does not name the script", err)
+			}
+		})
+	}
+	l.Release()
+	if got := call(t, rt, id, "tick"); got != "1000001" {
+		t.Fatalf("tick() = %s after the calls and commit that gave up, want 1000001 (v1, first tick)", got)
+	}
+
+	l, err = rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		l.Release()
+	}()
+	short, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	if err := rt.Unload(short, id); err != nil {
+		t.Fatalf("Unload of a busy script with a short context: %v, want it to wait and succeed", err)
 	}
 }

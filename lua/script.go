@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/ctxlock"
 	"github.com/hotscript/hotscript/internal/reentry"
 	glua "github.com/yuin/gopher-lua"
 )
@@ -19,7 +19,7 @@ type script struct {
 	name   string
 	limits Limits
 
-	mu  sync.Mutex
+	mu  ctxlock.Mutex
 	cur *version // nil once unloaded
 	// gen numbers the value of cur: 1 at load, one more at every commit and at unload.
 	// A Func bound under one gen re-resolves its function when gen moves on.
@@ -45,9 +45,9 @@ func (s *script) setCur(v *version) {
 	}
 }
 
-// lock locks s.mu for op, waiting for the call in progress, unless ctx comes
-// from a host function that call is running: then waiting would never end, and
-// lock fails with ErrReentrant.
+// lock locks s.mu for op, waiting for the call in progress until ctx ends
+// (failing with ctx's error), unless ctx comes from a host function that call
+// is running: then waiting would never end, and lock fails with ErrReentrant.
 func (s *script) lock(ctx context.Context, op string) error {
 	if s.mu.TryLock() {
 		return nil
@@ -62,8 +62,11 @@ func (s *script) lockSlow(ctx context.Context, op string) error {
 	if reentry.Wait(ctx, [2]*reentry.Guard{s.guard.Load(), s.next.Load()}) {
 		return fmt.Errorf("lua: %s %s: %w: the script's call waits, through host functions, for this one", op, s.name, ErrReentrant)
 	}
-	s.mu.Lock()
+	err := s.mu.Lock(ctx)
 	reentry.Done(ctx)
+	if err != nil {
+		return fmt.Errorf("lua: %s %s: %w", op, s.name, err)
+	}
 	return nil
 }
 
@@ -94,7 +97,7 @@ type version struct {
 // unload closes the script's live version; why (ErrNotFound or ErrClosed) is
 // what later calls that already hold the script report.
 func (s *script) unload(why error) {
-	s.mu.Lock()
+	s.mu.Lock(context.Background())
 	defer s.mu.Unlock()
 	if s.cur != nil {
 		s.cur.L.Close()

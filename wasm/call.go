@@ -78,9 +78,9 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 	if err != nil {
 		return nil, &Error{Op: "call", Script: idName(id), Func: fn, Kind: err}
 	}
-	inst, err := s.acquire(ctx)
+	inst, err := s.acquire(ctx, "call", fn)
 	if err != nil {
-		return nil, &Error{Op: "call", Script: s.name, Func: fn, Kind: err}
+		return nil, err
 	}
 	out, err := inst.callJSON(ctx, fn, args)
 	inst.mu.Unlock()
@@ -260,9 +260,9 @@ func (f *Func) Info() FuncInfo { return f.info.clone() }
 // least the larger of what the parameters and the results take, or Call
 // fails with ErrSignature. Errors are those of CallJSON.
 func (f *Func) Call(ctx context.Context, stack []uint64) error {
-	inst, err := f.s.acquire(ctx)
+	inst, err := f.s.acquire(ctx, "call", f.info.Name)
 	if err != nil {
-		return &Error{Op: "call", Script: f.s.name, Func: f.info.Name, Kind: err}
+		return err
 	}
 	err = f.call(ctx, inst, stack, nil)
 	inst.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
@@ -288,4 +289,68 @@ func TestHammerLeaseWhileReloading(t *testing.T) {
 		t.Errorf("leases saw v1 %d times and v2 %d times: reloads did not commit between leases", seen[1].Load(), seen[2].Load())
 	}
 	t.Logf("%d leases: %d on v1, %d on v2", leases.Load(), seen[1].Load(), seen[2].Load())
+}
+
+// A call, lease, Usage or commit that finds its script busy gives up when its
+// context ends, with an error naming the script, and leaves the script as it
+// was; Unload waits for the call in progress whatever its context.
+func TestWaitEndsWithContext(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "add_v1", nil)
+	add := newFunc(t, rt, id, "add")
+	ways := map[string]func(ctx context.Context) error{
+		"CallJSON": func(ctx context.Context) error {
+			_, err := rt.CallJSON(ctx, id, "add", 2, 3)
+			return err
+		},
+		"Func.Call": func(ctx context.Context) error { return add.Call(ctx, []uint64{2, 3}) },
+		"Usage": func(ctx context.Context) error {
+			_, err := rt.Usage(ctx, id)
+			return err
+		},
+		"Acquire": func(ctx context.Context) error {
+			l, err := rt.Acquire(ctx, id)
+			if err == nil {
+				l.Release()
+			}
+			return err
+		},
+		"ReloadModule": func(ctx context.Context) error { return rt.ReloadModule(ctx, id, guest.Bytes("add_v2")) },
+		"Staged.Commit": func(ctx context.Context) error {
+			st, err := rt.Stage(ctx, id, guest.Bytes("add_v2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Commit(ctx, nil)
+		},
+	}
+	l, err := rt.Acquire(ctx, id) // the call in progress
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, wait := range ways {
+		t.Run(name, func(t *testing.T) {
+			short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+			defer cancel()
+			wantErr(t, wait(short), []error{context.DeadlineExceeded}, "add_v1")
+		})
+	}
+	l.Release()
+	if got := call(t, rt, id, "add", 2, 3); got != "5" {
+		t.Fatalf("add(2, 3) = %s after the commits that gave up, want 5 from v1", got)
+	}
+
+	l, err = rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		l.Release()
+	}()
+	short, cancel := context.WithTimeout(ctx, time.Millisecond)
+	defer cancel()
+	if err := rt.Unload(short, id); err != nil {
+		t.Fatalf("Unload of a busy script with a short context: %v, want it to wait and succeed", err)
+	}
 }

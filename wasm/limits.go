@@ -171,9 +171,9 @@ func (rt *Runtime) Usage(ctx context.Context, id ScriptID) (Usage, error) {
 	if err != nil {
 		return Usage{}, &Error{Op: "usage", Script: idName(id), Kind: err}
 	}
-	inst, err := s.acquire(ctx)
+	inst, err := s.acquire(ctx, "usage", "")
 	if err != nil {
-		return Usage{}, &Error{Op: "usage", Script: s.name, Kind: err}
+		return Usage{}, err
 	}
 	u := s.usage
 	inst.mu.Unlock()

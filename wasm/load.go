@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/ctxlock"
 	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/hotscript/hotscript/internal/reentry"
 	"github.com/tetratelabs/wazero"
@@ -43,7 +44,7 @@ type script struct {
 // makes a module (not goroutine-safe in wazero) usable from many goroutines, and
 // what a swap takes to retire it.
 type instance struct {
-	mu      sync.Mutex
+	mu      ctxlock.Mutex
 	retired bool // no longer the script's live instance; guarded by mu
 
 	s          *script
@@ -111,9 +112,9 @@ func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	if err != nil {
 		return &Error{Op: "unload", Script: idName(id), Kind: err}
 	}
-	inst, err := s.retire(ctx)
+	inst, err := s.retire(ctx, "unload")
 	if err != nil {
-		return &Error{Op: "unload", Script: s.name, Kind: err}
+		return err
 	}
 	rt.unpublish(id)
 	inst.close(ctx)
@@ -278,32 +279,37 @@ func (inst *instance) close(ctx context.Context) {
 	rt.cache.release(inst.code)
 }
 
-// acquire locks and returns the script's live instance, waiting for the call in
-// progress on it, unless ctx comes from a host function that call is running:
-// then waiting would never end, and acquire fails with ErrReentrant.
-func (s *script) acquire(ctx context.Context) (*instance, error) {
+// acquire locks and returns the script's live instance for op (on function fn,
+// if any), waiting for the call in progress on it until ctx ends, unless ctx
+// comes from a host function that call is running: then waiting would never
+// end, and acquire fails with ErrReentrant. Its errors are op's *Error, whose
+// Err is ctx's error when ctx ended the wait.
+func (s *script) acquire(ctx context.Context, op, fn string) (*instance, error) {
 	if inst := s.cur.Load(); inst != nil && inst.mu.TryLock() {
 		if !inst.retired {
 			return inst, nil
 		}
 		inst.mu.Unlock()
 	}
-	return s.acquireSlow(ctx)
+	return s.acquireSlow(ctx, op, fn)
 }
 
 // acquireSlow is acquire when the live instance is busy, changed or is gone.
-func (s *script) acquireSlow(ctx context.Context) (*instance, error) {
+func (s *script) acquireSlow(ctx context.Context, op, fn string) (*instance, error) {
 	for {
 		inst := s.cur.Load()
 		if inst == nil {
-			return nil, s.gone()
+			return nil, &Error{Op: op, Script: s.name, Func: fn, Kind: s.gone()}
 		}
 		if !inst.mu.TryLock() {
 			if s.reentered(ctx) || reentry.Wait(ctx, s.guards(inst)) {
-				return nil, ErrReentrant // the wait would never end
+				return nil, &Error{Op: op, Script: s.name, Func: fn, Kind: ErrReentrant} // the wait would never end
 			}
-			inst.mu.Lock()
+			err := inst.mu.Lock(ctx)
 			reentry.Done(ctx)
+			if err != nil {
+				return nil, &Error{Op: op, Script: s.name, Func: fn, Err: err}
+			}
 		}
 		if !inst.retired {
 			return inst, nil
@@ -343,16 +349,17 @@ func (s *script) gone() error {
 	return ErrNotFound
 }
 
-// retire detaches the live instance, waiting for its call in progress, and returns
-// it for the caller to close; nil and the reason if there was none, or if ctx
-// comes from a host function that call is running (see acquire).
-func (s *script) retire(ctx context.Context) (*instance, error) {
+// retire detaches the live instance, waiting for its call in progress whatever
+// ctx, and returns it for the caller to close; nil and an error (op's) if there
+// was none, or if ctx comes from a host function that call is running (see
+// acquire).
+func (s *script) retire(ctx context.Context, op string) (*instance, error) {
 	if s.reentered(ctx) { // before swap, which a commit waiting for that call holds
-		return nil, ErrReentrant
+		return nil, &Error{Op: op, Script: s.name, Kind: ErrReentrant}
 	}
 	s.swap.Lock()
 	defer s.swap.Unlock()
-	inst, err := s.acquire(ctx)
+	inst, err := s.acquire(context.WithoutCancel(ctx), op, "")
 	if err != nil {
 		return nil, err
 	}

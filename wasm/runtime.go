@@ -65,7 +65,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 
 	for _, s := range *rt.scripts.Load() {
 		if s != nil {
-			_, _ = s.retire(ctx) // nil once unloaded; a host function's call ruled out above
+			_, _ = s.retire(ctx, "close") // nil once unloaded; a host function's call ruled out above
 		}
 	}
 	var err error

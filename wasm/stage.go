@@ -97,10 +97,10 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 	}
 	s.swap.Lock()
 	defer s.swap.Unlock()
-	old, err := s.acquire(ctx)
+	old, err := s.acquire(ctx, op, "")
 	if err != nil {
 		next.close(ctx)
-		return &Error{Op: op, Script: s.name, Kind: err}
+		return err
 	}
 	if migrate != nil {
 		s.next.Store(next)
