@@ -42,8 +42,6 @@ func (rw *rewriter) memories(s section) ([]byte, error) {
 		out = AppendULEB(out, min)
 		out = AppendULEB(out, max)
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the memory section")
-	}
+	r.end("trailing bytes in the memory section")
 	return out, r.err
 }

@@ -192,8 +192,9 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 		rw.info.MaxFunctionCost = max(rw.info.MaxFunctionCost, total)
 		rw.info.Functions++
 	}
-	if !r.done() {
-		return nil, errorf(ErrMalformed, "trailing bytes in the code section")
+	r.end("trailing bytes in the code section")
+	if r.err != nil {
+		return nil, r.err
 	}
 	out := AppendULEB(make([]byte, 0, len(bodies)+5), uint64(n))
 	return append(out, bodies...), nil

@@ -142,9 +142,7 @@ func (rw *rewriter) parseTypes(s section) error {
 		}
 		types = append(types, t)
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the type section")
-	}
+	r.end("trailing bytes in the type section")
 	rw.types.init(types)
 	return r.err
 }
@@ -183,9 +181,7 @@ func (rw *rewriter) parseImports(s section) error {
 			}
 		}
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the import section")
-	}
+	r.end("trailing bytes in the import section")
 	return r.err
 }
 
@@ -199,9 +195,7 @@ func (rw *rewriter) parseFunctions(s section) error {
 		}
 		rw.funcTypes = append(rw.funcTypes, t)
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the function section")
-	}
+	r.end("trailing bytes in the function section")
 	rw.numDefined = uint32(n)
 	return r.err
 }

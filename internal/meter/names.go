@@ -99,9 +99,7 @@ func (rw *rewriter) functionNames(r *reader) []byte {
 	if !placed {
 		add(rw.numImportFuncs, ImportModule+"."+ImportName)
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes")
-	}
+	r.end("trailing bytes")
 	return append(AppendULEB(nil, uint64(count)), entries...)
 }
 
@@ -121,9 +119,7 @@ func (rw *rewriter) indirectNames(r *reader) []byte {
 			out = appendName(out, r.name())
 		}
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes")
-	}
+	r.end("trailing bytes")
 	return out
 }
 
@@ -134,9 +130,7 @@ func (rw *rewriter) globalNames(r *reader) []byte {
 		r.u32()
 		r.name()
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes")
-	}
+	r.end("trailing bytes")
 	out := AppendULEB(nil, uint64(n)+1+uint64(len(rw.saveTypes)))
 	out = append(out, r.buf[start:r.pos]...)
 	out = AppendULEB(out, uint64(rw.fuelGlobal))

@@ -20,6 +20,15 @@ func (r *reader) offset() int { return r.base + r.pos }
 
 func (r *reader) done() bool { return r.pos >= len(r.buf) }
 
+// end fails with the message unless an earlier read failed or every byte has
+// been read: a section or subsection must end where its last entry does, and
+// the specification makes any bytes left over malformed.
+func (r *reader) end(format string, args ...any) {
+	if r.err == nil && !r.done() {
+		r.fail(format, args...)
+	}
+}
+
 func (r *reader) fail(format string, args ...any) {
 	if r.err == nil {
 		r.err = errorf(ErrMalformed, format, args...)

@@ -90,9 +90,7 @@ func Scan(wasm []byte) (Interface, error) {
 		default:
 			continue
 		}
-		if r.err == nil && !r.done() {
-			r.fail("trailing bytes in section %d", s.id)
-		}
+		r.end("trailing bytes in section %d", s.id)
 		if r.err != nil {
 			return Interface{}, r.err
 		}

@@ -85,9 +85,7 @@ func (rw *rewriter) globals(s *section) ([]byte, error) {
 		}
 	}
 	if r != nil {
-		if r.err == nil && !r.done() {
-			r.fail("trailing bytes in the global section")
-		}
+		r.end("trailing bytes in the global section")
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -128,9 +126,7 @@ func (rw *rewriter) exports(s *section) ([]byte, error) {
 		}
 	}
 	if r != nil {
-		if r.err == nil && !r.done() {
-			r.fail("trailing bytes in the export section")
-		}
+		r.end("trailing bytes in the export section")
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -143,9 +139,7 @@ func (rw *rewriter) exports(s *section) ([]byte, error) {
 func (rw *rewriter) start(s section) ([]byte, error) {
 	r := newReader(s.body, s.base)
 	out := rw.funcIndex(r, nil)
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the start section")
-	}
+	r.end("trailing bytes in the start section")
 	return out, r.err
 }
 
@@ -193,8 +187,6 @@ func (rw *rewriter) elements(s section) ([]byte, error) {
 			}
 		}
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the element section")
-	}
+	r.end("trailing bytes in the element section")
 	return out, r.err
 }

@@ -47,9 +47,7 @@ func CapTables(wasm []byte, maxElems uint64) (out []byte, err error) {
 		t.typ, t.min, t.max, t.hasMax = readTableType(r)
 		sumMin += t.min
 	}
-	if r.err == nil && !r.done() {
-		r.fail("trailing bytes in the table section")
-	}
+	r.end("trailing bytes in the table section")
 	if r.err != nil {
 		return nil, r.err
 	}
