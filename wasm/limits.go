@@ -122,7 +122,7 @@ const (
 
 // instrument rewrites a module to count its fuel, for a metered script.
 func instrument(b []byte) ([]byte, *meter.Info, error) {
-	out, info, err := meter.Instrument(b, meter.Config{})
+	out, info, err := meter.Instrument(b)
 	if err != nil {
 		return nil, nil, fmt.Errorf("instrumenting for MaxInstructions or MaxExecutionTime: %w", err)
 	}

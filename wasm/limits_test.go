@@ -464,7 +464,7 @@ func TestMeterRejects(t *testing.T) {
 // The names the instrumentation adds are the runtime's: a module may not use
 // them, and a metered script's introspection does not show them.
 func TestReservedNames(t *testing.T) {
-	instrumented, _, err := meter.Instrument(guest.Bytes("spin"), meter.Config{})
+	instrumented, _, err := meter.Instrument(guest.Bytes("spin"))
 	if err != nil {
 		t.Fatal(err)
 	}

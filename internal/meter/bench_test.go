@@ -198,7 +198,7 @@ func BenchmarkInstrument(b *testing.B) {
 	b.SetBytes(int64(len(wasm)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := Instrument(wasm, Config{}); err != nil {
+		if _, _, err := Instrument(wasm); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -254,7 +254,7 @@ func syntheticModule(funcs, units int) []byte {
 // are valid, on a small instance.
 func TestSyntheticModule(t *testing.T) {
 	wasm := syntheticModule(5, 4)
-	out, _, err := Instrument(wasm, Config{})
+	out, _, err := Instrument(wasm)
 	if err != nil {
 		t.Fatal(err)
 	}

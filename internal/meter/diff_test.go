@@ -47,7 +47,7 @@ func differential(t *testing.T, wasm []byte) {
 		t.Fatalf("original module does not instantiate: %v", rawErr)
 	}
 	tk := &tank{slice: 1 << 20, left: 1 << 40}
-	out, _, err := Instrument(wasm, Config{})
+	out, _, err := Instrument(wasm)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -167,14 +167,6 @@
 // Host functions called by the guest see the exact fuel in the global and
 // may lower it to charge for their own work.
 //
-// # Memory cap
-//
-// With Config.MaxMemoryPages set, each memory the module defines gets a
-// maximum of at most the cap, and memory.grow past it returns -1 to the
-// guest, as the WebAssembly specification says. A module whose memory
-// declares a minimum above the cap is rejected with ErrMemoryTooLarge.
-// Imported memories belong to the host and are left as declared.
-//
 // # Reading a module's interface
 //
 // Scan reads a module's imports, exports and memories with the same decoder,

@@ -22,8 +22,8 @@ var (
 	// 64-bit memories.
 	ErrUnsupported = errors.New("meter: unsupported feature")
 
-	// ErrMemoryTooLarge reports a defined memory whose declared minimum size
-	// exceeds Config.MaxMemoryPages.
+	// ErrMemoryTooLarge reports tables whose declared minimums add up to
+	// more elements than CapTables was given.
 	ErrMemoryTooLarge = errors.New("meter: memory too large")
 
 	// ErrReservedName reports a module that already imports

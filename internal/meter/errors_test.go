@@ -33,7 +33,7 @@ func TestUnknownOpcode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := Instrument(tt.wasm, Config{})
+			_, _, err := Instrument(tt.wasm)
 			if !errors.Is(err, ErrUnknownOpcode) {
 				t.Fatalf("err = %v, want ErrUnknownOpcode", err)
 			}
@@ -72,7 +72,7 @@ func TestUnsupported(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := Instrument(tt.wasm, Config{})
+			_, _, err := Instrument(tt.wasm)
 			if !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("err = %v, want ErrUnsupported", err)
 			}
@@ -136,7 +136,7 @@ func TestMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, _, err := Instrument(tt.wasm, Config{})
+			out, _, err := Instrument(tt.wasm)
 			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
@@ -148,13 +148,13 @@ func TestMalformed(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := Instrument(valid, Config{}); err != nil {
+	if _, _, err := Instrument(valid); err != nil {
 		t.Fatalf("the valid base module fails: %v", err)
 	}
 }
 
 func TestReservedNames(t *testing.T) {
-	once, _, err := Instrument(readTestdata(t, "sum.wasm"), Config{})
+	once, _, err := Instrument(readTestdata(t, "sum.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestReservedNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, _, err := Instrument(tt.wasm, Config{}); !errors.Is(err, ErrReservedName) {
+			if _, _, err := Instrument(tt.wasm); !errors.Is(err, ErrReservedName) {
 				t.Fatalf("err = %v, want ErrReservedName", err)
 			}
 		})
@@ -203,10 +203,10 @@ func nestedBlocks(n int) []byte {
 
 // Loops and blocks nested as deep as the limits allow are metered.
 func TestNestingLimits(t *testing.T) {
-	if _, _, err := Instrument(nestedLoops(maxLoopNesting), Config{}); err != nil {
+	if _, _, err := Instrument(nestedLoops(maxLoopNesting)); err != nil {
 		t.Errorf("%d nested loops: %v", maxLoopNesting, err)
 	}
-	if _, _, err := Instrument(nestedBlocks(maxNesting), Config{}); err != nil {
+	if _, _, err := Instrument(nestedBlocks(maxNesting)); err != nil {
 		t.Errorf("%d nested blocks: %v", maxNesting, err)
 	}
 }

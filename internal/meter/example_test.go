@@ -36,7 +36,7 @@ func (b *budget) refuel(_ context.Context, m api.Module) {
 
 // instantiate instruments wasm and instantiates it with b as its refuel.
 func instantiate(ctx context.Context, r wazero.Runtime, wasm []byte, b *budget) api.Module {
-	out, _, err := meter.Instrument(wasm, meter.Config{})
+	out, _, err := meter.Instrument(wasm)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -100,43 +100,6 @@ func Example_runaway() {
 	// fuel granted: 50000
 }
 
-// Config.MaxMemoryPages caps the memories a module defines: memory.grow
-// past the cap returns -1 to the guest.
-func ExampleConfig() {
-	ctx := context.Background()
-	wasm, err := os.ReadFile("testdata/memory.wasm") // (memory 1 3)
-	if err != nil {
-		log.Fatal(err)
-	}
-	out, info, err := meter.Instrument(wasm, meter.Config{MaxMemoryPages: 2})
-	if err != nil {
-		log.Fatal(err)
-	}
-	r := wazero.NewRuntime(ctx)
-	defer r.Close(ctx)
-	_, err = r.NewHostModuleBuilder(meter.ImportModule).NewFunctionBuilder().
-		WithFunc(func(_ context.Context, m api.Module) {
-			m.ExportedGlobal(meter.FuelExport).(api.MutableGlobal).Set(1 << 40)
-		}).Export(meter.ImportName).Instantiate(ctx)
-	if err != nil {
-		log.Fatal(err)
-	}
-	mod, err := r.Instantiate(ctx, out)
-	if err != nil {
-		log.Fatal(err)
-	}
-	grow := mod.ExportedFunction("grow")
-	first, _ := grow.Call(ctx, 1)
-	second, _ := grow.Call(ctx, 1)
-	fmt.Println("capped memories:", info.CappedMemories)
-	fmt.Println("first grow:", int32(first[0]))
-	fmt.Println("second grow:", int32(second[0]))
-	// Output:
-	// capped memories: 1
-	// first grow: 1
-	// second grow: -1
-}
-
 // Errors name the function and say what is wrong; test them with
 // errors.Is.
 func ExampleError() {
@@ -146,7 +109,7 @@ func ExampleError() {
 		0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
 		0x0a, 0x07, 0x01, 0x05, 0x00, 0xfd, 0xff, 0x03, 0x0b, // code: 0xfd 0x1ff, end
 	}
-	_, _, err := meter.Instrument(wasm, meter.Config{})
+	_, _, err := meter.Instrument(wasm)
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, meter.ErrUnknownOpcode))
 	// Output:

@@ -154,7 +154,7 @@ func TestRunawayStops(t *testing.T) {
 // for its own work by lowering it.
 func TestHostSeesFuel(t *testing.T) {
 	ctx := context.Background()
-	out, _, err := Instrument(readTestdata(t, "probe.wasm"), Config{})
+	out, _, err := Instrument(readTestdata(t, "probe.wasm"))
 	if err != nil {
 		t.Fatal(err)
 	}

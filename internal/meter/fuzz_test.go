@@ -27,14 +27,14 @@ func FuzzInstrument(f *testing.F) {
 	f.Cleanup(func() { r.Close(ctx) })
 
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		out, _, err := Instrument(wasm, Config{MaxMemoryPages: 64})
+		out, _, err := Instrument(wasm)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "meter: ") || strings.Contains(err.Error(), "internal error") {
 				t.Fatalf("bad error: %v", err)
 			}
 			return
 		}
-		again, _, _ := Instrument(wasm, Config{MaxMemoryPages: 64})
+		again, _, _ := Instrument(wasm)
 		if !bytes.Equal(out, again) {
 			t.Fatal("two runs gave different output")
 		}

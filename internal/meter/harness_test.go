@@ -71,7 +71,7 @@ type metered struct {
 // instantiateMetered instruments wasm and instantiates it.
 func instantiateMetered(tb testing.TB, wasm []byte, tk *tank) *metered {
 	tb.Helper()
-	out, _, err := Instrument(wasm, Config{})
+	out, _, err := Instrument(wasm)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func instantiateMeteredWithImports(tb testing.TB, wasm []byte) *metered {
 func instantiateUnrolled(tb testing.TB, wasm []byte, copies int) (*metered, Info) {
 	tb.Helper()
 	unrollCopies = copies
-	out, info, err := Instrument(wasm, Config{})
+	out, info, err := Instrument(wasm)
 	unrollCopies = defaultUnrollCopies
 	if err != nil {
 		tb.Fatal(err)

@@ -4,21 +4,21 @@ import "fmt"
 
 // Instrument returns a copy of the WebAssembly module wasm that meters its
 // own execution, as the package documentation describes, together with a
-// summary of the rewrite. The output depends only on wasm and cfg: the same
-// input gives the same bytes.
+// summary of the rewrite. The output depends only on wasm: the same input
+// gives the same bytes.
 //
 // Errors wrap one of the sentinel errors of this package (test with
 // errors.Is) in an *Error that names the function at fault. Malformed
 // input is an error, never a panic.
 //
 // Instrument is safe for concurrent use; it does not modify wasm.
-func Instrument(wasm []byte, cfg Config) (out []byte, info Info, err error) {
+func Instrument(wasm []byte) (out []byte, info Info, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			out, err = nil, errorf(ErrMalformed, "internal error on this input: %v", p)
 		}
 	}()
-	rw := &rewriter{cfg: cfg, info: &info, saveIndex: map[byte][]uint32{}}
+	rw := &rewriter{info: &info, saveIndex: map[byte][]uint32{}}
 	out, err = rw.run(wasm)
 	if err != nil {
 		return nil, Info{}, err
@@ -49,6 +49,7 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 		{secType, rw.parseTypes},
 		{secImport, rw.parseImports},
 		{secFunction, rw.parseFunctions},
+		{secMemory, checkMemories},
 		{secGlobal, rw.countGlobals},
 		{secExport, func(s section) error { return checkExports(s) }},
 	}
@@ -115,8 +116,6 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 			body = rw.typeSection(s)
 		case secImport:
 			body = rw.imports(s)
-		case secMemory:
-			body, err = rw.memories(*s)
 		case secGlobal:
 			body, err = rw.globals(s)
 		case secExport:
@@ -127,7 +126,7 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 			body, err = rw.elements(*s)
 		case secCode:
 			body = code
-		default: // table, data count, data
+		default: // table, memory, data count, data
 			body = s.body
 		}
 		if err != nil {

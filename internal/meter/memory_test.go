@@ -1,8 +1,8 @@
 package meter
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -21,31 +21,35 @@ func memModule(limits ...byte) []byte {
 	)
 }
 
-func TestMemoryCap(t *testing.T) {
+// TestMemoriesAsDeclared shows that Instrument copies the memory section as
+// it is: the host limits memory where its engine allocates it (package wasm
+// gives wazero an allocator), so memory.grow reaches the declared maximum.
+func TestMemoriesAsDeclared(t *testing.T) {
 	tests := []struct {
 		name   string
-		limits []byte // flags, min[, max]
-		cap    uint32
+		limits []byte   // flags, min[, max]
 		grows  []uint64 // successive grow arguments
 		want   []int32  // their results
 		size   uint64   // pages at the end
 	}{
-		{"no max gets the cap", []byte{0x00, 0x01}, 4, []uint64{3, 1}, []int32{1, -1}, 4},
-		{"lower max kept", []byte{0x01, 0x01, 0x02}, 4, []uint64{1, 1}, []int32{1, -1}, 2},
-		{"higher max lowered", []byte{0x01, 0x01, 0x0a}, 4, []uint64{2, 2, 1}, []int32{1, -1, 3}, 4},
-		{"min equal to the cap", []byte{0x00, 0x04}, 4, []uint64{0, 1}, []int32{4, -1}, 4},
-		{"shared memory", []byte{0x03, 0x01, 0x08}, 2, []uint64{1, 1}, []int32{1, -1}, 2},
-		{"no cap", []byte{0x00, 0x01}, 0, []uint64{20}, []int32{1}, 21},
-		{"cap above the 32-bit limit", []byte{0x00, 0x01}, 1 << 20, []uint64{1}, []int32{1}, 2},
+		{"no max", []byte{0x00, 0x01}, []uint64{20}, []int32{1}, 21},
+		{"max", []byte{0x01, 0x01, 0x02}, []uint64{1, 1}, []int32{1, -1}, 2},
+		{"shared memory", []byte{0x03, 0x01, 0x08}, []uint64{7, 1}, []int32{1, -1}, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, info, err := Instrument(memModule(tt.limits...), Config{MaxMemoryPages: tt.cap})
+			out, _, err := Instrument(memModule(tt.limits...))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if capped := tt.cap != 0 && (tt.limits[0]&1 == 0 || tt.limits[2] > byte(tt.cap)); capped != (info.CappedMemories == 1) {
-				t.Errorf("CappedMemories = %d", info.CappedMemories)
+			secs, err := splitSections(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range secs {
+				if s.id == secMemory && !bytes.Equal(s.body, vec(tt.limits)) {
+					t.Errorf("memory section = % x, want % x", s.body, vec(tt.limits))
+				}
 			}
 			r := newRuntime(t, &tank{slice: 1 << 20, left: 1 << 30})
 			mod, err := r.InstantiateWithConfig(context.Background(), out, wazero.NewModuleConfig().WithName(""))
@@ -69,28 +73,13 @@ func TestMemoryCap(t *testing.T) {
 	}
 }
 
-func TestMemoryTooLarge(t *testing.T) {
-	_, _, err := Instrument(memModule(0x01, 0x05, 0x10), Config{MaxMemoryPages: 4})
-	if !errors.Is(err, ErrMemoryTooLarge) {
-		t.Fatalf("err = %v, want ErrMemoryTooLarge", err)
-	}
-	for _, want := range []string{"5 pages (327680 bytes)", "4 pages (262144 bytes)"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("err = %q, want it to say %q", err, want)
-		}
-	}
-}
-
 // TestImportedMemoryUntouched shows that imported memories are left to the
-// host, even when they are larger than the cap.
+// host.
 func TestImportedMemoryUntouched(t *testing.T) {
 	imp := sec(secImport, vec(cat(str("env"), str("mem"), []byte{0x02, 0x00, 0x10})))
-	out, info, err := Instrument(module(imp), Config{MaxMemoryPages: 1})
+	out, _, err := Instrument(module(imp))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if info.CappedMemories != 0 {
-		t.Errorf("CappedMemories = %d", info.CappedMemories)
 	}
 	secs, err := splitSections(out)
 	if err != nil {

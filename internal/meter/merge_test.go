@@ -17,7 +17,7 @@ func TestMergeSameChecks(t *testing.T) {
 	build := func(merge bool) (*metered, Info) {
 		mergeLoops = merge
 		defer func() { mergeLoops = true }()
-		_, info, err := Instrument(wasm, Config{})
+		_, info, err := Instrument(wasm)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,17 +16,6 @@ const (
 	FuelExport = "hotscript.fuel"
 )
 
-// Config tunes Instrument. The zero value meters code and leaves memories
-// as declared.
-type Config struct {
-	// MaxMemoryPages caps every memory the module defines, in 64 KiB pages:
-	// its maximum becomes the smaller of the declared maximum and this cap,
-	// or the cap when none is declared, so memory.grow past it returns -1.
-	// A declared minimum above the cap is ErrMemoryTooLarge. Imported
-	// memories are left as they are. Zero means no cap.
-	MaxMemoryPages uint32
-}
-
 // Info describes what Instrument did, for logs and for tuning budgets.
 type Info struct {
 	// Functions is the number of function bodies instrumented.
@@ -59,9 +48,6 @@ type Info struct {
 	RefuelFunc uint32
 	// FuelGlobal is the global index of the fuel global in the output.
 	FuelGlobal uint32
-	// CappedMemories is the number of memories whose maximum was lowered or
-	// set by Config.MaxMemoryPages.
-	CappedMemories int
 	// DroppedSections lists custom sections left out of the output because
 	// they describe code by byte offset (DWARF, code metadata, source maps)
 	// and would be wrong for the rewritten code, and "name" if the name
@@ -73,13 +59,11 @@ type Info struct {
 
 // rewriter holds the state of one Instrument call.
 type rewriter struct {
-	cfg  Config
 	info *Info
 
 	types          typeTable
 	funcTypes      []uint32 // type index of each function of the input
 	numImportFuncs uint32
-	numImportMems  uint32
 	numDefined     uint32
 	numFuncs       uint32 // functions in the input, imported and defined
 	numGlobals     uint32

@@ -168,7 +168,6 @@ func (rw *rewriter) parseImports(s section) error {
 			readTableType(r)
 		case 0x02:
 			readLimits(r, true)
-			rw.numImportMems++
 		case 0x03:
 			readValType(r)
 			r.byte()
@@ -197,6 +196,19 @@ func (rw *rewriter) parseFunctions(s section) error {
 	}
 	r.end("trailing bytes in the function section")
 	rw.numDefined = uint32(n)
+	return r.err
+}
+
+// checkMemories reads the memory section, which is copied as it is, so that
+// a 64-bit memory is ErrUnsupported (the decoder and the bulk charges assume
+// 32-bit addresses) and malformed limits are ErrMalformed.
+func checkMemories(s section) error {
+	r := newReader(s.body, s.base)
+	n := r.count(2)
+	for i := 0; i < n && r.err == nil; i++ {
+		readLimits(r, true)
+	}
+	r.end("trailing bytes in the memory section")
 	return r.err
 }
 

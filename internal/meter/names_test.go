@@ -37,7 +37,7 @@ func nameSubsections(t *testing.T, wasm []byte) map[byte][]byte {
 // names every function, and checks each name moved with its function.
 func TestNamesShifted(t *testing.T) {
 	wasm := readTestdata(t, "loops.wasm")
-	out, info, err := Instrument(wasm, Config{})
+	out, info, err := Instrument(wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestNameSubsections(t *testing.T) {
 		nameSub(nameGlobals, nameMap(0, "g")),
 		nameSub(9, nameMap(0, "data")),
 	))
-	out, info, err := Instrument(wasm, Config{})
+	out, info, err := Instrument(wasm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestCustomSections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, info, err := Instrument(cat(base, tt.custom), Config{})
+			out, info, err := Instrument(cat(base, tt.custom))
 			if err != nil {
 				t.Fatal(err)
 			}

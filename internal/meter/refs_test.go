@@ -75,7 +75,7 @@ func TestDeterministicOutput(t *testing.T) {
 	mods := corpus(t)
 	want := map[string][]byte{}
 	for name, wasm := range mods {
-		out, _, err := Instrument(wasm, Config{MaxMemoryPages: 16})
+		out, _, err := Instrument(wasm)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -88,7 +88,7 @@ func TestDeterministicOutput(t *testing.T) {
 		wg.Go(func() {
 			for range rounds {
 				for name, wasm := range mods {
-					out, _, err := Instrument(wasm, Config{MaxMemoryPages: 16})
+					out, _, err := Instrument(wasm)
 					if err != nil || !bytes.Equal(out, want[name]) {
 						errs <- name
 					}
@@ -107,7 +107,7 @@ func TestDeterministicOutput(t *testing.T) {
 func TestInputUnchanged(t *testing.T) {
 	for name, wasm := range corpus(t) {
 		before := bytes.Clone(wasm)
-		if _, _, err := Instrument(wasm, Config{MaxMemoryPages: 16}); err != nil {
+		if _, _, err := Instrument(wasm); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if !bytes.Equal(before, wasm) {

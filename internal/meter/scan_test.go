@@ -49,7 +49,7 @@ func TestScan(t *testing.T) {
 
 // Scan sees the names Instrument adds.
 func TestScanInstrumented(t *testing.T) {
-	out, _, err := Instrument(oneFunc(), Config{})
+	out, _, err := Instrument(oneFunc())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func TestUnrollWhichLoops(t *testing.T) {
 		{"unroll.wasm", 6},
 		{"sum.wasm", 3}, // count, sum and work5; work50's body is too long
 	} {
-		_, info, err := Instrument(readTestdata(t, tt.module), Config{})
+		_, info, err := Instrument(readTestdata(t, tt.module))
 		if err != nil {
 			t.Fatal(err)
 		}
