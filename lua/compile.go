@@ -13,7 +13,7 @@ import (
 // concatName is the name the compiler gives the .. operator. The VM's own OP_CONCAT
 // builds its string in one uninterruptible step (s = s .. s doubles a string per
 // instruction: 30 instructions make 1 GiB), so every a .. b .. c in a chunk is
-// rewritten to a call concat(a, b, c) of capConcat (limits.go), which charges what it
+// rewritten to a call concat(a, b, c) of capConcat (caps.go), which charges what it
 // builds. The name is not a Lua identifier: scripts cannot name it in source, and a
 // chunk reads it once into a local of the same name, which its functions then share as
 // an upvalue.

@@ -1,0 +1,247 @@
+package lua
+
+import (
+	"math"
+	"math/bits"
+	"strings"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// installCaps replaces the string and table builtins that can build big strings, and
+// sets the function the compiler routes the .. operator through (see compile.go).
+func installCaps(L *glua.LState) {
+	str := L.GetGlobal("string").(*glua.LTable)
+	for name, fn := range map[string]glua.LGFunction{
+		"rep":     capRep,
+		"upper":   func(L *glua.LState) int { return mapBytes(L, upperByte) },
+		"lower":   func(L *glua.LState) int { return mapBytes(L, lowerByte) },
+		"reverse": capReverse,
+		"format":  capFormat,
+	} {
+		str.RawSetString(name, L.NewFunction(fn))
+	}
+	tbl := L.GetGlobal("table").(*glua.LTable)
+	tbl.RawSetString("concat", L.NewFunction(capTableConcat))
+	charge := func(lib *glua.LTable, name string, units func(*glua.LState) uint64) {
+		fn := lib.RawGetString(name).(*glua.LFunction).GFunction
+		lib.RawSetString(name, L.NewFunction(charged(fn, units)))
+	}
+	charge(tbl, "insert", insertWork)
+	charge(tbl, "remove", removeWork)
+	charge(tbl, "sort", sortWork)
+	charge(L.G.Global, "unpack", unpackWork)
+	charge(str, "byte", byteWork)
+	L.SetGlobal(concatName, L.NewFunction(capConcat))
+}
+
+// charged is the builtin fn with the work it does inside its one instruction charged
+// first, one unit per element it moves, pushes or compares, as units reckons from
+// the call's arguments: so that table.insert(t, 1, v) on a table of a million
+// elements costs what a Lua loop doing the same would, not one instruction.
+func charged(fn glua.LGFunction, units func(*glua.LState) uint64) glua.LGFunction {
+	return func(L *glua.LState) int {
+		if b := budgetOf(L); b != nil {
+			b.charge(L, units(L))
+		}
+		return fn(L)
+	}
+}
+
+// span is the number of integers in [i, j].
+func span(i, j int) uint64 {
+	if j < i {
+		return 0
+	}
+	return uint64(j) - uint64(i) + 1
+}
+
+// insertWork is table.insert(t, pos, v): the elements from pos on move up one.
+func insertWork(L *glua.LState) uint64 {
+	if L.GetTop() < 3 {
+		return 0 // table.insert(t, v) appends
+	}
+	t := L.CheckTable(1)
+	return span(L.CheckInt(2), t.Len())
+}
+
+// removeWork is table.remove(t, pos): the elements after pos move down one.
+func removeWork(L *glua.LState) uint64 {
+	if L.GetTop() < 2 {
+		return 0 // table.remove(t) removes the last
+	}
+	t := L.CheckTable(1)
+	return span(L.CheckInt(2)+1, t.Len())
+}
+
+// sortWork is table.sort(t [, comp]): n log2 n comparisons and swaps for n elements
+// (a comparator's own instructions count besides).
+func sortWork(L *glua.LState) uint64 {
+	n := L.CheckTable(1).Len()
+	return uint64(n) * uint64(bits.Len(uint(n)))
+}
+
+// unpackWork is unpack(t [, i [, j]]): the values pushed.
+func unpackWork(L *glua.LState) uint64 {
+	t := L.CheckTable(1)
+	return span(L.OptInt(2, 1), L.OptInt(3, t.Len()))
+}
+
+// byteWork is string.byte(s [, i [, j]]): at most the values gopher-lua pushes (its
+// j defaults to the end of s).
+func byteWork(L *glua.LState) uint64 {
+	n := len(L.CheckString(1))
+	if L.GetTop() == 2 {
+		return 1
+	}
+	return span(max(posRelative(L.OptInt(2, 1), n), 1), min(posRelative(L.OptInt(3, -1), n), n))
+}
+
+func capRep(L *glua.LState) int {
+	s, n := L.CheckString(1), L.CheckInt(2)
+	if n <= 0 || s == "" {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	if uint64(n) > math.MaxInt/uint64(len(s)) {
+		L.RaiseError("resulting string too large")
+	}
+	total := len(s) * n
+	b := budgetOf(L)
+	b.reserve(L, uint64(total))
+	checkSize(L, uint64(total))
+	var w strings.Builder
+	w.Grow(total)
+	w.WriteString(s)
+	b.alloc(L, uint64(len(s)))
+	for w.Len() < total { // doubling, charged and checked per chunk of at most 1 MiB
+		chunk := min(w.Len(), total-w.Len(), 1<<20)
+		b.alloc(L, uint64(chunk))
+		w.WriteString(w.String()[:chunk])
+	}
+	L.Push(glua.LString(w.String()))
+	return 1
+}
+
+func upperByte(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - 'a' + 'A'
+	}
+	return c
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c - 'A' + 'a'
+	}
+	return c
+}
+
+// mapBytes is string.upper and string.lower: byte-wise ASCII, as in C Lua, so the
+// result is exactly as long as the input.
+func mapBytes(L *glua.LState, f func(byte) byte) int {
+	s := L.CheckString(1)
+	budgetOf(L).alloc(L, uint64(len(s)))
+	out := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		out[i] = f(s[i])
+	}
+	L.Push(glua.LString(out))
+	return 1
+}
+
+func capReverse(L *glua.LState) int {
+	s := L.CheckString(1)
+	budgetOf(L).alloc(L, uint64(len(s)))
+	out := make([]byte, len(s))
+	for i := 0; i < len(s); i++ {
+		out[len(s)-1-i] = s[i]
+	}
+	L.Push(glua.LString(out))
+	return 1
+}
+
+// capTableConcat is table.concat(t [, sep [, i [, j]]]) with the result's size
+// charged before it is built.
+func capTableConcat(L *glua.LState) int {
+	t := L.CheckTable(1)
+	sep := L.OptString(2, "")
+	i, j := L.OptInt(3, 1), L.OptInt(4, t.Len())
+	if i > j {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	total := uint64(j-i) * uint64(len(sep))
+	b := budgetOf(L)
+	for k := i; k <= j; k++ {
+		b.charge(L, 1) // the walk, which empty strings would make free
+		v := t.RawGetInt(k)
+		if !glua.LVCanConvToString(v) {
+			L.RaiseError("invalid value (at index %d) in table for 'concat'", k)
+		}
+		total += uint64(len(glua.LVAsString(v)))
+	}
+	b.alloc(L, total)
+	checkSize(L, total)
+	var w strings.Builder
+	w.Grow(int(total))
+	for k := i; k <= j; k++ {
+		w.WriteString(glua.LVAsString(t.RawGetInt(k)))
+		if k < j {
+			w.WriteString(sep)
+		}
+	}
+	L.Push(glua.LString(w.String()))
+	return 1
+}
+
+// capConcat is the .. operator: concat(a, b, c) is a .. b .. c. It keeps Lua's
+// semantics (right to left, strings and numbers joined, __concat otherwise) and charges
+// the bytes it builds.
+func capConcat(L *glua.LState) int {
+	top := L.GetTop()
+	rhs := L.Get(top)
+	for i := top - 1; i >= 1; {
+		lhs := L.Get(i)
+		if glua.LVCanConvToString(lhs) && glua.LVCanConvToString(rhs) {
+			first := i // join the longest run of strings and numbers at once
+			for first > 1 && glua.LVCanConvToString(L.Get(first-1)) {
+				first--
+			}
+			total := uint64(len(glua.LVAsString(rhs)))
+			for k := first; k <= i; k++ {
+				total += uint64(len(glua.LVAsString(L.Get(k))))
+			}
+			budgetOf(L).alloc(L, total)
+			checkSize(L, total)
+			var w strings.Builder
+			w.Grow(int(total))
+			for k := first; k <= i; k++ {
+				w.WriteString(glua.LVAsString(L.Get(k)))
+			}
+			w.WriteString(glua.LVAsString(rhs))
+			rhs, i = glua.LString(w.String()), first-1
+			continue
+		}
+		op := L.GetMetaField(lhs, "__concat")
+		if op == glua.LNil {
+			op = L.GetMetaField(rhs, "__concat")
+		}
+		if op == glua.LNil {
+			bad := lhs
+			if glua.LVCanConvToString(lhs) {
+				bad = rhs
+			}
+			L.RaiseError("attempt to concatenate a %s value", bad.Type().String())
+		}
+		L.Push(op)
+		L.Push(lhs)
+		L.Push(rhs)
+		L.Call(2, 1)
+		rhs = L.Get(-1)
+		L.Pop(1)
+		i--
+	}
+	L.Push(rhs)
+	return 1
+}
