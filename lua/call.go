@@ -34,7 +34,7 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 		return nil, err
 	}
 	if !s.mu.TryLock() { // s.lock, inlined; unlocked by hand, as in Func.Call
-		if err := s.lockSlow(ctx, "call"); err != nil {
+		if err := s.lockSlow(ctx, "call", fn); err != nil {
 			return nil, err
 		}
 	}
@@ -47,7 +47,7 @@ func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ..
 func (s *script) callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
 	v := s.cur
 	if v == nil {
-		return nil, s.gone("call")
+		return nil, s.gone("call", fn)
 	}
 	return v.callJSON(ctx, s.name, fn, args)
 }
@@ -199,11 +199,11 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 	if err != nil {
 		return nil, err
 	}
-	if err := s.lock(ctx, "field"); err != nil {
+	if err := s.lock(ctx, "field", name); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	v, err := s.live("field")
+	v, err := s.live("field", name)
 	if err != nil {
 		return nil, err
 	}
@@ -240,11 +240,11 @@ func (rt *Runtime) names(ctx context.Context, id ScriptID, op string, functions 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.lock(ctx, op); err != nil {
+	if err := s.lock(ctx, op, ""); err != nil {
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	v, err := s.live(op)
+	v, err := s.live(op, "")
 	if err != nil {
 		return nil, err
 	}

@@ -66,12 +66,15 @@ func (e *limitError) Is(target error) bool {
 //
 // Error matches its kind with errors.Is: ErrCompile, ErrRuntime, ErrNotTable,
 // ErrNoFunction, ErrJSON, ErrInstructionLimit (and so ErrLimit), ErrTimeout,
-// ErrMemoryLimit, or context.Canceled / context.DeadlineExceeded when the caller's
-// context ended the call.
+// ErrMemoryLimit, ErrNotFound, ErrClosed, ErrReentrant, ErrReleased, or
+// context.Canceled / context.DeadlineExceeded when the caller's context ended
+// the call or its wait for the script.
 type Error struct {
-	// Op is the operation: "load", "call", "field", "reload", "inspect".
+	// Op is the operation: "load", "call", "field", "fields", "functions",
+	// "acquire", "reload", "commit", "unload", "inspect".
 	Op string
-	// Script is the script's name, as given to Load.
+	// Script is the script's name, as given to Load ("script 7" for an unknown
+	// ScriptID).
 	Script string
 	// Function is the Lua function that failed ("on_update", "on_save"), or
 	// "main chunk" when the failure was while running the chunk itself.
@@ -101,6 +104,16 @@ func (e *Error) Error() string {
 	b.WriteString(": ")
 	b.WriteString(e.Message)
 	return b.String()
+}
+
+// newError is the error of op on script (on function fn, if any): kind,
+// explained by msg, or by kind's own text without the package prefix when msg
+// is empty.
+func newError(op, script, fn string, kind error, msg string) *Error {
+	if msg == "" {
+		msg = strings.TrimPrefix(kind.Error(), "lua: ")
+	}
+	return &Error{Op: op, Script: script, Function: fn, Kind: kind, Message: msg}
 }
 
 // Is reports whether target is e's kind (or, for limits, ErrLimit).

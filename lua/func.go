@@ -62,7 +62,7 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 func (f *Func) Call(ctx context.Context, args ...float64) (float64, error) {
 	s := f.s
 	if !s.mu.TryLock() { // s.lock, inlined; unlocked by hand: a defer costs a measurable share here
-		if err := s.lockSlow(ctx, "call"); err != nil {
+		if err := s.lockSlow(ctx, "call", f.name); err != nil {
 			return 0, err
 		}
 	}
@@ -109,7 +109,7 @@ func (f *Func) call(ctx context.Context, args []float64) (float64, error) {
 func (f *Func) bind(ctx context.Context) error {
 	s := f.s
 	f.gen, f.fn = 0, nil // drop the old version's function even if this fails
-	v, err := s.live("call")
+	v, err := s.live("call", f.name)
 	if err != nil {
 		return err
 	}

@@ -34,13 +34,17 @@ import (
 //     Lua error or a limit fails that call and leaves the lease usable.
 //
 // A lease is for the goroutine that acquired it: it is not safe for concurrent
-// use. That goroutine must not reload, commit, unload or call the same script
-// through anything but the lease (Runtime.CallJSON, Func.Call, another Acquire)
-// while it holds it: those wait for the Release that will never come, until
-// their context ends; the package cannot tell (Go has no cheap goroutine
-// identity). Release first.
-// Keep leases short, a frame at most: a held lease delays reloads. Host functions
-// run while the lease is held, with the same rule as for any call (see Define).
+// use. That goroutine must not reload, commit or call the same script through
+// anything but the lease (Runtime.CallJSON, Func.Call, another Acquire) while it
+// holds it: those wait for a Release that will never come, until their context
+// ends (Go has no cheap goroutine identity to tell that goroutine from another),
+// and Unload and Runtime.Close wait for good. Release first. For the same
+// reason, goroutines that lease several scripts must take the leases in one
+// order. A host function that the leased version is running may not call it
+// through the lease (the version would run inside its own call): that fails with
+// ErrReentrant. Keep leases short, a frame at most: a held lease delays reloads.
+// Host functions run while the lease is held, with the same rule as for any call
+// (see Define).
 type Lease struct {
 	s    *script
 	held *script // s while the lease holds s.mu; nil once released
@@ -58,11 +62,11 @@ func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("lua: acquire %s: %w", s.name, err)
 	}
-	if err := s.lock(ctx, "acquire"); err != nil {
+	if err := s.lock(ctx, "acquire", ""); err != nil {
 		return nil, err
 	}
 	if s.cur == nil { // unloaded, or the runtime closed, while we looked it up
-		err := s.gone("acquire")
+		err := s.gone("acquire", "")
 		s.mu.Unlock()
 		return nil, err
 	}
@@ -90,6 +94,9 @@ func (l *Lease) Call(ctx context.Context, f *Func, args ...float64) (float64, er
 	if f.s != l.held { // one comparison covers both misuses
 		return 0, l.misuse(f.name, f.s)
 	}
+	if l.held.guard.Load().InHost() {
+		return 0, l.reentered(f.name)
+	}
 	return f.call(ctx, args)
 }
 
@@ -100,7 +107,18 @@ func (l *Lease) CallJSON(ctx context.Context, fn string, args ...any) (json.RawM
 	if l.held == nil {
 		return nil, l.misuse(fn, l.s)
 	}
+	if l.held.guard.Load().InHost() {
+		return nil, l.reentered(fn)
+	}
 	return l.s.callJSON(ctx, fn, args)
+}
+
+// reentered is the error of a call of fn through the lease from a host function
+// that the leased version is running: the version would run inside its own
+// call, and the inner call would end the outer one's limits.
+func (l *Lease) reentered(fn string) error {
+	return &Error{Op: "call", Script: l.s.name, Function: fn, Kind: ErrReentrant,
+		Message: "called through the lease from a host function the leased version is running"}
 }
 
 // misuse is the error of a call on a released lease, or of a Func of script s on

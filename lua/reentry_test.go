@@ -270,3 +270,47 @@ func TestScriptsCallEachOther(t *testing.T) {
 		t.Error("no call was refused, yet the two waited for each other")
 	}
 }
+
+// A host function that the leased version runs cannot call it through the
+// lease: the version would run inside its own call, and the inner call would
+// end the outer one's limits and context. The call fails with ErrReentrant and
+// the lease stays usable.
+func TestHostCallsBackThroughLease(t *testing.T) {
+	ctx := context.Background()
+	var l *lua.Lease
+	var version *lua.Func
+	ways := map[string]func(ctx context.Context) error{
+		"Lease.CallJSON": func(ctx context.Context) error {
+			_, err := l.CallJSON(ctx, "version")
+			return err
+		},
+		"Lease.Call": func(ctx context.Context) error {
+			_, err := l.Call(ctx, version)
+			return err
+		},
+	}
+	for name, reenter := range ways {
+		t.Run(name, func(t *testing.T) {
+			var inner error
+			calls := 0
+			rt, a, _ := reentryRuntime(t, func(ctx context.Context, _ string) error {
+				calls++
+				inner = reenter(ctx)
+				return inner
+			})
+			version = newFunc(t, rt, a, "version")
+			l = acquire(t, rt, a)
+			_, err := l.CallJSON(ctx, "run")
+			if !errors.Is(inner, lua.ErrReentrant) || !strings.Contains(inner.Error(), "version") {
+				t.Fatalf("call back through the lease: got %v, want ErrReentrant naming the function", inner)
+			}
+			if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "called through the lease") || calls != 1 {
+				t.Fatalf("outer call: got %v after %d host calls, want one host call and a Lua error carrying the refusal", err, calls)
+			}
+			out, err := l.CallJSON(ctx, "version")
+			if err != nil || string(out) != "1" {
+				t.Fatalf("version through the lease afterwards = %s, %v; want 1", out, err)
+			}
+		})
+	}
+}

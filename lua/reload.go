@@ -116,7 +116,7 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	}
 	st.v = nil
 	s := st.s
-	if err := s.lock(ctx, "commit"); err != nil {
+	if err := s.lock(ctx, "commit", ""); err != nil {
 		nv.L.Close()
 		return rep, err
 	}

@@ -88,7 +88,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	all := rt.scripts.Load()
 	for i := range all.slots {
 		if s := all.slots[i].Load(); s != nil {
-			if err := s.reentered(ctx, "close runtime from"); err != nil {
+			if err := s.reentered(ctx, "close runtime from", ""); err != nil {
 				rt.mu.Unlock()
 				return err
 			}
@@ -178,17 +178,18 @@ func (rt *Runtime) script(op string, id ScriptID) (*script, error) {
 	if s := rt.scripts.Load().lookup(id); s != nil {
 		return s, nil
 	}
+	why := ErrNotFound
 	if rt.closing.Load() {
-		return nil, fmt.Errorf("lua: %s script %d: %w", op, id, ErrClosed)
+		why = ErrClosed
 	}
-	return nil, fmt.Errorf("lua: %s script %d: %w", op, id, ErrNotFound)
+	return nil, newError(op, fmt.Sprintf("script %d", id), "", why, "")
 }
 
 // Unload closes a script: later calls with its id fail with ErrNotFound. It waits
 // for a call in progress on the script to return. Unload is safe for concurrent use.
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	if s, err := rt.script("unload", id); err == nil {
-		if err := s.reentered(ctx, "unload"); err != nil {
+		if err := s.reentered(ctx, "unload", ""); err != nil {
 			return err
 		}
 	}

@@ -45,27 +45,28 @@ func (s *script) setCur(v *version) {
 	}
 }
 
-// lock locks s.mu for op, waiting for the call in progress until ctx ends
-// (failing with ctx's error), unless ctx comes from a host function that call
-// is running: then waiting would never end, and lock fails with ErrReentrant.
-func (s *script) lock(ctx context.Context, op string) error {
+// lock locks s.mu for op (on function fn, if any), waiting for the call in
+// progress until ctx ends (failing with ctx's error), unless ctx comes from a
+// host function that call is running: then waiting would never end, and lock
+// fails with ErrReentrant.
+func (s *script) lock(ctx context.Context, op, fn string) error {
 	if s.mu.TryLock() {
 		return nil
 	}
-	return s.lockSlow(ctx, op)
+	return s.lockSlow(ctx, op, fn)
 }
 
-func (s *script) lockSlow(ctx context.Context, op string) error {
-	if err := s.reentered(ctx, op); err != nil {
+func (s *script) lockSlow(ctx context.Context, op, fn string) error {
+	if err := s.reentered(ctx, op, fn); err != nil {
 		return err
 	}
 	if reentry.Wait(ctx, [2]*reentry.Guard{s.guard.Load(), s.next.Load()}) {
-		return fmt.Errorf("lua: %s %s: %w: the script's call waits, through host functions, for this one", op, s.name, ErrReentrant)
+		return s.failure(op, fn, ErrReentrant, "the script's call waits, through host functions, for this one")
 	}
 	err := s.mu.Lock(ctx)
 	reentry.Done(ctx)
 	if err != nil {
-		return fmt.Errorf("lua: %s %s: %w", op, s.name, err)
+		return s.failure(op, fn, err, "")
 	}
 	return nil
 }
@@ -73,13 +74,18 @@ func (s *script) lockSlow(ctx context.Context, op string) error {
 // reentered is the error of op under ctx if ctx comes from a host function that
 // the live version, or the version a commit is moving into, is running: op
 // would wait for itself. Else nil.
-func (s *script) reentered(ctx context.Context, op string) error {
+func (s *script) reentered(ctx context.Context, op, fn string) error {
 	for _, g := range [2]*reentry.Guard{s.guard.Load(), s.next.Load()} {
 		if g != nil && g.Reentered(ctx) {
-			return fmt.Errorf("lua: %s %s: %w", op, s.name, ErrReentrant)
+			return s.failure(op, fn, ErrReentrant, "")
 		}
 	}
 	return nil
+}
+
+// failure is the error of op (on function fn, if any) on s; see newError.
+func (s *script) failure(op, fn string, kind error, msg string) *Error {
+	return newError(op, s.name, fn, kind, msg)
 }
 
 // version is one version of a script: a chunk run in its own LState, the module table
@@ -108,21 +114,21 @@ func (s *script) unload(why error) {
 }
 
 // live returns the current version; the caller holds s.mu.
-func (s *script) live(op string) (*version, error) {
+func (s *script) live(op, fn string) (*version, error) {
 	if s.cur == nil {
-		return nil, s.gone(op)
+		return nil, s.gone(op, fn)
 	}
 	return s.cur, nil
 }
 
-// gone is the error of op on a script that was unloaded, or whose runtime was
-// closed. The caller holds s.mu.
-func (s *script) gone(op string) error {
+// gone is the error of op (on function fn, if any) on a script that was
+// unloaded, or whose runtime was closed. The caller holds s.mu.
+func (s *script) gone(op, fn string) error {
 	why := s.why
 	if why == nil {
 		why = ErrNotFound
 	}
-	return fmt.Errorf("lua: %s %s: %w", op, s.name, why)
+	return s.failure(op, fn, why, "")
 }
 
 // LoadScript compiles src, runs it in a new sandboxed LState and keeps the module

@@ -215,7 +215,9 @@ func (inst *instance) noFunction(fn string) error {
 // conversion and no allocation per call. It follows reloads: after one, Call runs
 // the new module's function of the same name, or fails with ErrNoFunction if the new
 // module lacks it, or ErrSignature if its signature changed from the one the handle
-// was made for. A Func is safe for concurrent use.
+// was made for. A Func refers to the instance it last ran on until its next
+// call; a call that finds its function, or its script, gone lets that instance
+// (and its memory) go. A Func is safe for concurrent use.
 type Func struct {
 	s     *script
 	info  FuncInfo
@@ -227,6 +229,11 @@ type binding struct {
 	inst *instance
 	e    *export
 }
+
+// unbound is the binding of a Func whose script's instance lacks its function,
+// or is gone: it keeps no closed instance, and its memory, alive. Its nil inst
+// and function send every call to callSlow.
+var unbound = &binding{e: &export{sig: &funcSig{}}}
 
 // Func returns a handle on the exported function name of a script's live module.
 // Safe for concurrent use.
@@ -262,6 +269,9 @@ func (f *Func) Info() FuncInfo { return f.info.clone() }
 func (f *Func) Call(ctx context.Context, stack []uint64) error {
 	inst, err := f.s.acquire(ctx, "call", f.info.Name)
 	if err != nil {
+		if f.s.cur.Load() == nil {
+			f.bound.Store(unbound) // the script is gone: let its last instance go
+		}
 		return err
 	}
 	err = f.call(ctx, inst, stack, nil)
@@ -273,7 +283,7 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 // lease l, whose inst is then l.inst (nil once released).
 func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
 	b := f.bound.Load()
-	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen {
+	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen || inst.guard.InHost() {
 		return f.callSlow(ctx, inst, stack, l)
 	}
 	if inst.lim != nil {
@@ -302,16 +312,21 @@ func (inst *instance) callLimited(ctx context.Context, e *export, stack []uint64
 }
 
 // callSlow is call when the handle is not ready for inst (after a reload, before
-// the function's first call, or with a short stack), or l is released or leases
-// another script: kept out of call, which a Lease inlines.
+// the function's first call, or with a short stack), or l is released, leases
+// another script or is used from a host function inst is running: kept out of
+// call, which a Lease inlines.
 func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
 	if l != nil && (inst == nil || f.s != l.s) {
 		return l.misuse(f.info.Name, f.s)
+	}
+	if l != nil && inst.guard.InHost() {
+		return l.reentered(f.info.Name)
 	}
 	b := f.bound.Load()
 	if b.inst != inst {
 		var err error
 		if b, err = f.rebind(inst); err != nil {
+			f.bound.Store(unbound)
 			return err
 		}
 	}

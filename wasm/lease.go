@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -35,12 +36,15 @@ import (
 //     trap or a limit fails that call and leaves the lease usable.
 //
 // A lease is for the goroutine that acquired it: it is not safe for concurrent
-// use. That goroutine must not reload, commit, unload or call the same script
-// through anything but the lease (Runtime.CallJSON, Func.Call, another Acquire)
-// while it holds it: those wait for the Release that will never come, until
-// their context ends; the package cannot tell (Go has no cheap goroutine
-// identity). Release first.
-// Keep leases short, a frame at most: a held lease delays reloads.
+// use. That goroutine must not reload, commit or call the same script through
+// anything but the lease (Runtime.CallJSON, Func.Call, another Acquire) while it
+// holds it: those wait for a Release that will never come, until their context
+// ends (Go has no cheap goroutine identity to tell that goroutine from another),
+// and Unload and Runtime.Close wait for good. Release first. For the same
+// reason, goroutines that lease several scripts must take the leases in one
+// order. A host function that the leased instance is running may not call it
+// through the lease (the instance would run inside its own call): that fails with
+// ErrReentrant. Keep leases short, a frame at most: a held lease delays reloads.
 type Lease struct {
 	s    *script
 	inst *instance // locked by the lease; nil once released
@@ -84,7 +88,7 @@ func (l *Lease) Script() string { return l.s.name }
 // ErrNoFunction). After Release it fails with ErrReleased. Not safe for concurrent
 // use.
 func (l *Lease) Call(ctx context.Context, f *Func, stack []uint64) error {
-	return f.call(ctx, l.inst, stack, l) // the misuse checks are on its slow path
+	return f.call(ctx, l.inst, stack, l) // the misuse and reentry checks are on its slow path
 }
 
 // CallJSON calls fn on the leased instance as Runtime.CallJSON does (the same
@@ -94,7 +98,19 @@ func (l *Lease) CallJSON(ctx context.Context, fn string, args ...any) (json.RawM
 	if l.inst == nil {
 		return nil, l.misuse(fn, l.s)
 	}
+	if l.inst.guard.InHost() {
+		return nil, l.reentered(fn)
+	}
 	return l.inst.callJSON(ctx, fn, args)
+}
+
+// reentered is the error of a call of fn through the lease from a host function
+// that the leased instance is running: the instance would run inside its own
+// call (wazero's functions cannot be re-entered), and the inner call would
+// restart the outer one's limits.
+func (l *Lease) reentered(fn string) error {
+	return &Error{Op: "call", Script: l.s.name, Func: fn, Kind: ErrReentrant,
+		Err: errors.New("called through the lease from a host function the leased instance is running")}
 }
 
 // misuse is the error of a call on a released lease, or of a Func of script s on

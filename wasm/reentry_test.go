@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -254,5 +255,46 @@ func TestScriptsCallEachOther(t *testing.T) {
 	}
 	if refused.Load() == 0 {
 		t.Error("no call was refused, yet the two waited for each other")
+	}
+}
+
+// A host function that the leased instance runs cannot call it through the
+// lease: the instance would run inside its own call (wazero's functions are
+// not reentrant) and restart the outer call's limits. The call fails with
+// ErrReentrant and the lease stays usable.
+func TestHostCallsBackThroughLease(t *testing.T) {
+	var l *wasm.Lease
+	var version *wasm.Func
+	ways := map[string]func(ctx context.Context) error{
+		"Lease.CallJSON": func(ctx context.Context) error {
+			_, err := l.CallJSON(ctx, "version")
+			return err
+		},
+		"Lease.Call": func(ctx context.Context) error { return l.Call(ctx, version, make([]uint64, 1)) },
+	}
+	for name, reenter := range ways {
+		t.Run(name, func(t *testing.T) {
+			var inner error
+			calls := 0
+			rt, a, _ := reentryRuntime(t, func(ctx context.Context, _ string) error {
+				calls++
+				inner = reenter(ctx)
+				return inner
+			})
+			version = newFunc(t, rt, a, "version")
+			l = acquire(t, rt, a)
+			run := newFunc(t, rt, a, "run")
+			err := l.Call(ctx, run, nil)
+			if !errors.Is(inner, wasm.ErrReentrant) || !strings.Contains(inner.Error(), "version") {
+				t.Fatalf("call back through the lease: got %v, want ErrReentrant naming the function", inner)
+			}
+			if !errors.Is(err, wasm.ErrReentrant) || calls != 1 {
+				t.Fatalf("outer call: got %v after %d host calls, want one host call and an error carrying ErrReentrant", err, calls)
+			}
+			out, err := l.CallJSON(ctx, "version")
+			if err != nil || string(out) != "1" {
+				t.Fatalf("version through the lease afterwards = %s, %v; want 1", out, err)
+			}
+		})
 	}
 }

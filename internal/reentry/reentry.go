@@ -71,6 +71,12 @@ func (g *Guard) Enter(ctx context.Context) (hostCtx context.Context, prev *mark)
 // Leave ends the host function that Enter began; prev is what Enter returned.
 func (g *Guard) Leave(prev *mark) { g.running.Store(prev) }
 
+// InHost reports whether the version is inside a host function. Only the
+// holder of the script's lock runs the version, so a call that skips that lock
+// (a lease's) while the version is inside a host function would run the
+// version inside its own call.
+func (g *Guard) InHost() bool { return g.running.Load() != nil }
+
 // Reentered reports whether a call under ctx that finds the version busy would
 // wait for itself: the version is inside a host function, and ctx is, or
 // derives from, that host function's context.
