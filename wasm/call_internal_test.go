@@ -1,0 +1,60 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"weak"
+
+	"github.com/hotscript/hotscript/internal/guest"
+)
+
+// A Func keeps no closed instance, and so no closed module's memory, alive once
+// a call finds its function gone from the new version or the script gone: the
+// old instance is collected although the Func lives on.
+func TestFuncLetsClosedInstancesGo(t *testing.T) {
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	id, err := rt.Load(ctx, "a", guest.Bytes("add_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := rt.Func(id, "add")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer runtime.KeepAlive(f) // the Func lives on: only what it points to may go
+	// collected calls f, changes the script, calls f again, which must fail
+	// with want, and reports whether the instance f first ran on was collected.
+	collected := func(change func() error, want error) bool {
+		t.Helper()
+		if err := f.Call(ctx, []uint64{2, 3}); err != nil {
+			t.Fatal(err)
+		}
+		old := weak.Make(f.bound.Load().inst)
+		if err := change(); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Call(ctx, []uint64{2, 3}); !errors.Is(err, want) {
+			t.Fatalf("Call = %v, want %v", err, want)
+		}
+		runtime.GC()
+		runtime.GC()
+		return old.Value() == nil
+	}
+	lacksAdd := func() error { return rt.ReloadModule(ctx, id, guest.Bytes("counter_v1")) }
+	if !collected(lacksAdd, ErrNoFunction) {
+		t.Error("a Func whose function the new version lacks keeps the old instance alive")
+	}
+	if err := rt.ReloadModule(ctx, id, guest.Bytes("add_v1")); err != nil {
+		t.Fatal(err)
+	}
+	if !collected(func() error { return rt.Unload(ctx, id) }, ErrNotFound) {
+		t.Error("a Func of an unloaded script keeps its last instance alive")
+	}
+}
