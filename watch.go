@@ -34,6 +34,10 @@ import (
 //     builds .wat itself), and a .c is loaded from the built bytes under the
 //     name of the .wasm it builds, x.wasm (Load does not build C). A failed
 //     build is a Rejected event carrying the tool's message.
+//   - An empty file is not a script yet: a save that leaves a script's file, or
+//     its source, empty (an editor's new file, a touch, a save read between its
+//     truncation and its write) is ignored, as is a new empty file. No script,
+//     WASM or Lua, can be empty, so nothing is lost: the next save counts.
 //   - A deleted script file (for a .c without a .wasm, its source) leaves the
 //     last version running, and a Removed event says so. Deleting the source of
 //     a .wasm that stays says nothing.
@@ -183,6 +187,7 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 		// stays concerns nothing that runs.
 		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
 	case ev.Op == watch.Removed:
+	case empty(ev):
 	case s != nil && ev.Err != nil:
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && s.unchanged(ev.Data):
@@ -193,6 +198,16 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 	default:
 		wd.load(ctx, ev)
 	}
+}
+
+// empty reports whether a Changed event found its file empty: no bytes, or a
+// source that failed to build because it is empty now.
+func empty(ev watch.Event) bool {
+	if ev.Err == nil {
+		return len(ev.Data) == 0
+	}
+	info, err := os.Stat(ev.Path)
+	return err == nil && info.Size() == 0
 }
 
 // unchanged reports whether code is what s's live version runs, with no reload of

@@ -247,3 +247,43 @@ func TestWatchOverlap(t *testing.T) {
 		}
 	}
 }
+
+// An empty file is not a script yet (an editor's new file, a save read between
+// its truncation and its write): a save that empties a script's file or its
+// source, and a new empty file, are ignored, where they were Rejected events.
+func TestWatchIgnoresEmptyFiles(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{})
+	a := filepath.Join(dir, "a.wasm")
+	s := mustLoad(t, h, a, "v1", nil)
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	emptyWat, brokenWat := filepath.Join(dir, "e.wat"), filepath.Join(dir, "b.wat")
+	if err := os.WriteFile(emptyWat, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(brokenWat, []byte("(module"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	buildFailed := &watch.BuildError{Tool: "wat2wasm"}
+	for _, ev := range []watch.Event{
+		{Path: a, Output: a, Op: watch.Changed, Data: []byte{}},
+		{Path: filepath.Join(dir, "n.lua"), Output: filepath.Join(dir, "n.lua"), Op: watch.Changed},
+		{Path: emptyWat, Output: filepath.Join(dir, "e.wasm"), Op: watch.Changed, Err: buildFailed},
+		{Path: brokenWat, Output: filepath.Join(dir, "b.wasm"), Op: watch.Changed, Err: buildFailed}, // not empty: reported
+	} {
+		wd.handle(ctx, ev)
+	}
+	s.mu.Lock()
+	pending := s.open
+	s.mu.Unlock()
+	if pending != 0 || s.Version() != 1 {
+		t.Errorf("an empty save of a.wasm started a reload (%d pending, version %d)", pending, s.Version())
+	}
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind != Loaded || ev.Script != a }); ev.Kind != Rejected || ev.Script != filepath.Join(dir, "b.wat") {
+		t.Errorf("first event after the empty files: %v, want the broken b.wat's Rejected", ev)
+	}
+	if _, ok := h.Script(filepath.Join(dir, "n.lua")); ok {
+		t.Error("an empty n.lua was loaded")
+	}
+}
