@@ -77,18 +77,20 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 
 // Error is the error every operation on a script returns. It names the operation,
 // the script and, for calls, the function; Kind is one of the package's sentinel
-// errors and Err the underlying cause. errors.Is matches both Kind and anything in
-// Err's chain (a host function's own error, context.Canceled...).
+// errors, or nil when the caller's context ended the call or its wait for the
+// script, and Err the underlying cause. errors.Is matches both Kind and anything
+// in Err's chain (a host function's own error, context.Canceled,
+// context.DeadlineExceeded...).
 //
 // Trace names a function of the script by its name in the module's name
 // section, else by its export name, else by its index ("$3(i32) i32"), never
 // after the module's own name in that section, metered or not; it names a
 // host function after its module ("host.log(i32,i32)").
 type Error struct {
-	Op     string   // "load", "reload", "stage", "commit", "call", "acquire", "define", "inspect"
-	Script string   // the script's name; empty for Define and Inspect
+	Op     string   // "load", "reload", "stage", "commit", "call", "func", "acquire", "usage", "exports", "imports", "unload", "close", "define", "inspect", "new runtime"
+	Script string   // the script's name; empty for Define, Inspect and NewRuntime
 	Func   string   // the function called, when there is one
-	Kind   error    // a sentinel error of this package
+	Kind   error    // a sentinel error of this package; nil when the caller's context ended the call
 	Err    error    // the cause; may be nil
 	Trace  []string // the wasm stack trace of a trap, innermost frame first
 }
@@ -185,11 +187,8 @@ func classify(err error) (kind, why error, trace []string) {
 				return k, why, trace
 			}
 		}
-		switch {
-		case errors.Is(he.err, context.DeadlineExceeded):
-			return ErrTimeout, why, trace
-		case errors.Is(he.err, context.Canceled):
-			return nil, why, trace
+		if errors.Is(he.err, context.Canceled) || errors.Is(he.err, context.DeadlineExceeded) {
+			return nil, why, trace // the caller's choice, not a limit of the script
 		}
 		return ErrTrap, why, trace
 	}

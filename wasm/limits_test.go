@@ -386,7 +386,7 @@ func TestContextStopsMeteredCall(t *testing.T) {
 		}, []error{context.Canceled}},
 		{"deadline", func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(ctx, 5*time.Millisecond)
-		}, []error{context.DeadlineExceeded, wasm.ErrTimeout}},
+		}, []error{context.DeadlineExceeded}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
