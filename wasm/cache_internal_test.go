@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -146,5 +147,39 @@ func TestCodeCacheMetered(t *testing.T) {
 	}
 	if _, err := rt.CallJSON(ctx, ids[2], "forever"); !errors.Is(err, ErrTimeout) {
 		t.Errorf("the time-limited script ran metered code? forever = %v", err)
+	}
+}
+
+// A load whose context ends while it waits for another load's compilation of
+// the same bytes fails with the context's error, not as a compile error.
+func TestCodeCacheWaitEndsWithContext(t *testing.T) {
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	if _, err := rt.engine(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := guest.Bytes("add_v1")
+	pending := &code{key: codeKey(sha256.Sum256(b)), ready: make(chan struct{}), refs: 1}
+	rt.cache.mu.Lock()
+	rt.cache.entries = map[codeKey]*code{pending.key: pending}
+	rt.cache.metered = map[codeKey]codeKey{}
+	rt.cache.mu.Unlock()
+	defer func() { // the compilation that never came fails
+		rt.cache.mu.Lock()
+		rt.cache.remove(pending)
+		rt.cache.mu.Unlock()
+		pending.err = errors.New("abandoned")
+		close(pending.ready)
+		rt.cache.release(pending)
+	}()
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	_, err = rt.Load(short, "a", b, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrCompile) {
+		t.Fatalf("Load whose wait for a compilation outlived its context: %v, want the context's error and not ErrCompile", err)
 	}
 }

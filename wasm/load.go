@@ -183,9 +183,12 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 		return fail(ErrInstantiate, err)
 	}
 	c, err := rt.cache.acquire(ctx, eng, b, s.limits.metered())
-	if errors.Is(err, ErrClosed) {
+	switch {
+	case errors.Is(err, ErrClosed):
 		return fail(ErrClosed, nil)
-	} else if err != nil {
+	case err != nil && err == ctx.Err(): // ended while another load compiled the same bytes
+		return fail(nil, err)
+	case err != nil:
 		return fail(ErrCompile, err)
 	}
 	return rt.instantiate(ctx, op, s, c)
