@@ -346,3 +346,24 @@ return M`)); err != nil {
 		t.Errorf("version %d after the failed revert, want 2", s.Version())
 	}
 }
+
+// A reload whose staging Close interrupts fails with ErrClosed, not with the
+// context error the engine saw (the Host cancels what is in flight).
+func TestCloseDuringStagingSaysClosed(t *testing.T) {
+	staging := make(chan struct{})
+	h := hostWithLuaFunc(t, "staging", func(context.Context, *lua.Call) ([]any, error) {
+		close(staging)
+		return nil, nil
+	})
+	opts := &ScriptOptions{Limits: &Limits{MaxExecutionTime: time.Hour}} // a budget, which watches the context
+	s := mustLoad(t, h, "p.lua", enemyLua, opts)
+	p := h.ReloadAsync(context.Background(), s, []byte("host.staging() while true do end\n"+enemyLua))
+	<-staging
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	if err := p.Err(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("reload interrupted by Close: %v, want ErrClosed", err)
+	}
+}

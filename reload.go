@@ -243,7 +243,7 @@ func (s *Script) stage(req *request) *stagedItem {
 	st, err := s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
 	it.compile = time.Since(start)
 	if err != nil {
-		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
+		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, s.h.why(req, err))
 		return nil
 	}
 	it.st, it.code = st, code
@@ -351,14 +351,14 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		s.finish(it.req, ev, err)
 		return false
 	}
-	plan := &commitPlan{script: s.name, from: from, to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
+	plan := &commitPlan{to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
 		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World}}
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
-		s.finish(it.req, ev, asSelfCheck(err))
+		s.finish(it.req, ev, s.h.why(it.req, asSelfCheck(err)))
 		return false
 	}
 	s.mu.Lock()
@@ -391,6 +391,20 @@ func (h *Host) cause(req *request) error {
 	return context.Cause(req.ctx)
 }
 
+// why is the error of req's stage or commit that failed with err: the cause
+// of req's end if the Host closed or req's context ended meanwhile (the engine
+// saw only a context cancelled, with Close's ErrClosed or the caller's cause
+// lost), else err.
+func (h *Host) why(req *request, err error) error {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if cause := h.cause(req); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w: %w", cause, err)
+	}
+	return err
+}
+
 func (s *Script) supersede(it *stagedItem) {
 	it.st.discard(it.req.ctx)
 	s.finish(it.req, Event{Kind: Superseded, From: s.Version(), To: it.target, CompileTime: it.compile}, ErrSuperseded)
@@ -421,7 +435,7 @@ func (s *Script) abandon(req *request, cause error) {
 	}
 	// cause, not req.ctx's: this runs on its own goroutine as soon as ctx is done,
 	// possibly before ctx's cancellation has reached req.ctx, derived from it.
-	s.finish(req, Event{Kind: Rejected, To: req.target(it)}, cause)
+	s.finish(req, Event{Kind: Rejected, To: it.to()}, cause)
 }
 
 // op names what r asks for, in errors.
@@ -432,7 +446,9 @@ func (r *request) op() string {
 	return "reload"
 }
 
-func (r *request) target(it *stagedItem) int {
+// to is the version it would have made live, 0 for none (a request that ended
+// before it was staged).
+func (it *stagedItem) to() int {
 	if it == nil {
 		return 0
 	}
