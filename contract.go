@@ -73,7 +73,7 @@ func parseTypes(entry, list string) ([]string, error) {
 	return out, nil
 }
 
-// compiled is a parsed Contract.
+// compiledContract is a parsed Contract.
 type compiledContract []Func
 
 func compileContract(c *Contract) (compiledContract, error) {

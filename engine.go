@@ -46,11 +46,10 @@ type staged interface {
 
 // commitPlan is what a commit needs to know beyond the staged code.
 type commitPlan struct {
-	script    string
-	from, to  int
+	to        int           // the number the new version gets, for the self-check's error
 	migrate   MigrationFunc // WASM: never nil (MigrateReset at least); Lua: unused
 	selfCheck string        // function run on the new version before it goes live
-	migration *Migration    // filled in by the WASM adapter for runMigration
+	migration *Migration    // what migrate is given (WASM)
 }
 
 type commitResult struct {

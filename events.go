@@ -69,8 +69,10 @@ type Event struct {
 	// request that ended before it was staged: a revert with no earlier version, a
 	// reload superseded, cancelled or closed while queued). A first load has From 0.
 	From, To int
-	// Err is why a reload was rejected: for Lua it carries file:line, for WASM the
-	// function and the wasm stack trace. Nil for other kinds.
+	// Err is why a load, reload or revert was rejected (for Lua it carries
+	// file:line, for WASM the function and the wasm stack trace), why a request
+	// was superseded (ErrSuperseded), or the watcher's error of a WatchError
+	// event. Nil for other kinds.
 	Err error
 	// Diff compares the exports and imports of version To with version From.
 	Diff Diff

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hotscript/hotscript/internal/reentry"
 )
@@ -35,8 +34,6 @@ type Host struct {
 
 	watchMu sync.Mutex
 	watched []*watchClaim // directories being watched
-
-	epoch time.Time // call durations are measured as time.Since(epoch) differences
 
 	// readyHint is set after a staged reload is parked for Apply, so that an Apply
 	// with nothing to do (most frames) costs one atomic swap.
@@ -77,7 +74,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 
 func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
-	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, epoch: time.Now()}
+	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
 	h.base, h.cancel = context.WithCancelCause(context.Background())
 	return h

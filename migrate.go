@@ -71,9 +71,9 @@ func exports(list []Func, name string) bool {
 	return ok
 }
 
-// MigrateReset carries nothing: the new version starts from its initial state, as in
-// the founding document. Keep state outside the module (in an ECS world) or use
-// MigrateExports to keep it.
+// MigrateReset carries nothing: the new version starts from its initial state, as a
+// WASM module's globals and memory do on any reload. Keep state outside the module
+// (in an ECS world) or use MigrateExports to keep it.
 func MigrateReset(context.Context, *Migration) error { return nil }
 
 // MigrateExports moves state through the guest's own serialization exports: it calls

@@ -66,6 +66,6 @@ type stagedItem struct {
 	req     *request
 	st      staged
 	code    []byte
-	target  int // for a revert, the version it goes back to
+	target  int // the version number the request would make live: a reload's next number, a revert's earlier version
 	compile time.Duration
 }

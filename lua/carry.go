@@ -71,8 +71,8 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 }
 
 // carry copies every field of from whose value is not a function into to, where the
-// old value replaces the new one (step 3 of a reload), and returns the names of the
-// fields carried, sorted. A nested table is replaced as a whole, not merged; where
+// old value replaces the new one (step 1 of Commit, 3 of the package doc's
+// reload), and returns the names of the fields carried, sorted. A nested table is replaced as a whole, not merged; where
 // it (or the field itself) refers back to the old module, the copy refers to the
 // new one, functions and all. A field
 // that is a function in the new module keeps it: functions always come from the new

@@ -60,7 +60,7 @@ func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("lua: acquire %s: %w", s.name, err)
+		return nil, s.failure("acquire", "", err, "")
 	}
 	if err := s.lock(ctx, "acquire", ""); err != nil {
 		return nil, err

@@ -31,10 +31,9 @@ type ReloadReport struct {
 // them only for the state copy, the hooks and the swap. A Staged is safe for
 // concurrent use; it is spent by its first Commit or Discard.
 type Staged struct {
-	mu   sync.Mutex
-	s    *script
-	v    *version // nil once spent
-	name string
+	mu sync.Mutex
+	s  *script
+	v  *version // nil once spent
 }
 
 // Stage compiles src and runs it as the next version of script id, in a fresh LState
@@ -51,7 +50,7 @@ func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged,
 	if err != nil {
 		return nil, err
 	}
-	return &Staged{s: s, v: v, name: s.name}, nil
+	return &Staged{s: s, v: v}, nil
 }
 
 // Fields returns the sorted data fields of the staged module, as its chunk left it.
@@ -109,10 +108,10 @@ type CheckFunc func(ctx context.Context, next *Version) error
 func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadReport, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	rep := ReloadReport{Script: st.name}
+	rep := ReloadReport{Script: st.s.name}
 	nv := st.v
 	if nv == nil {
-		return rep, fmt.Errorf("lua: commit %s: %w: already committed or discarded", st.name, ErrClosed)
+		return rep, newError("commit", st.s.name, "", ErrClosed, "already committed or discarded")
 	}
 	st.v = nil
 	s := st.s
@@ -124,7 +123,7 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	ov := s.cur
 	var err error
 	if ov == nil {
-		err = fmt.Errorf("lua: commit %s: %w", st.name, ErrNotFound)
+		err = newError("commit", st.s.name, "", ErrNotFound, "")
 	} else {
 		s.next.Store(&nv.budget.guard)
 		undoOld, undoNew := ov.budget.forSetup(), nv.budget.forSetup()
@@ -176,7 +175,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 // call runs the old on_save, copies what it returns in the copy c made of the
 // fields (a table both reach is one table in the new version, holding what was
 // carried; a reference to the old module is one to the new), then runs the new
-// on_restore with it: step 4 of a reload.
+// on_restore with it: step 2 of Commit (step 4 of the package doc's reload).
 func (h hookSet) call(ctx context.Context, name string, ov, nv *version, c *copier, rep *ReloadReport) error {
 	var saved glua.LValue = glua.LNil
 	if h.save != nil {
@@ -252,7 +251,6 @@ func runCheck(ctx context.Context, name string, ov, nv *version, check CheckFunc
 // function and the pair runs.
 type hookSet struct {
 	save, restore glua.LValue
-	run           bool
 }
 
 // hooksOf finds the hooks of a reload from ov to nv: they run if the new module
@@ -265,8 +263,7 @@ func hooksOf(ov, nv *version) hookSet {
 		return nil
 	}
 	h := hookSet{save: fn(ov.module, "on_save"), restore: fn(nv.module, "on_restore")}
-	h.run = h.save != nil || fn(nv.module, "on_save") != nil && h.restore != nil
-	if !h.run {
+	if run := h.save != nil || fn(nv.module, "on_save") != nil && h.restore != nil; !run {
 		h.restore = nil
 	}
 	return h

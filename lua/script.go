@@ -156,7 +156,7 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 	s.setCur(v)
 	if err := rt.add(s); err != nil {
 		v.L.Close()
-		return 0, fmt.Errorf("lua: load %s: %w", name, err)
+		return 0, newError("load", name, "", err, "")
 	}
 	return s.id, nil
 }
@@ -166,7 +166,7 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (_ *version, err error) {
 	hosts, err := rt.freeze()
 	if err != nil {
-		return nil, fmt.Errorf("lua: %s %s: %w", op, s.name, err)
+		return nil, s.failure(op, "", err, "")
 	}
 	proto, err := compileChunk(s.name, string(src))
 	if err != nil {

@@ -400,9 +400,9 @@ func (rt *Runtime) defineRefuel(ctx context.Context, r wazero.Runtime) error {
 // cappedMemory backs a linear memory that may not grow past limit bytes. wazero
 // calls Reallocate for the initial size and on every memory.grow; returning nil
 // makes memory.grow return -1. This, rather than lowering the declared maximum
-// in the module, is how MaxMemoryBytes is enforced: it needs no rewriting of
-// scripts without other limits, and it tells a trap after a refused growth from
-// any other.
+// in the module, is how MaxMemoryBytes caps linear memory: it keeps the memory
+// section as the module declares it (only tables are capped by rewriting, see
+// meter.CapTables), and it tells a trap after a refused growth from any other.
 type cappedMemory struct {
 	limit     uint64
 	buf       []byte

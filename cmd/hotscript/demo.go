@@ -12,7 +12,7 @@ import (
 )
 
 // demoFiles are the demo's scripts: the enemy in WebAssembly and in Lua, four versions
-// each, and the founding document's counter. The .wasm files are built from the .wat
+// each, and the classic counter. The .wasm files are built from the .wat
 // next to them by scripts/build-guests.sh, so the demo needs nothing but Go.
 //
 //go:embed demo/*.wasm demo/*.wat demo/*.lua
@@ -93,7 +93,7 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 	return d.keepRunning(ctx)
 }
 
-// tour runs the six steps, and the founding document's counter between the first two.
+// tour runs the six steps, and the counter example between the first two.
 func (d *demo) tour(ctx context.Context) error {
 	if err := d.loadAndCall(ctx); err != nil {
 		return err

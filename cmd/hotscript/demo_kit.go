@@ -37,8 +37,8 @@ type enemyState struct {
 	HP     int `json:"hp"`
 }
 
-// ScriptState is the founding document's ECS component: state a WASM module cannot
-// keep across a reload is kept here.
+// ScriptState is the ECS component of the WASM hot-reload spec's example: state a
+// WASM module cannot keep across a reload is kept here (the demo uses Counter).
 type ScriptState struct {
 	Counter  int
 	Health   float64

@@ -59,10 +59,10 @@ func (d *demo) loadAndCall(ctx context.Context) error {
 	return nil
 }
 
-// counterStory is the founding document's example: a module's global resets on
+// counterStory is the classic counter example: a module's global resets on
 // reload, and an ECS component carries the value across.
 func (d *demo) counterStory(ctx context.Context) error {
-	d.interlude("Why WASM state needs help (the founding document's counter)")
+	d.interlude("Why WASM state needs help (the classic counter example)")
 	d.say("A reload gives a WASM module fresh globals and memory. counter.wasm keeps a")
 	d.say("counter in a global; the host reloads it with MigrateReset, which moves nothing:")
 	c, err := d.h.LoadBytes(ctx, "counter.wasm", demoFile("counter_v1.wasm"),

@@ -30,7 +30,7 @@ type scene struct {
 // has learned about the script's live version.
 type actor struct {
 	script  *hotscript.Script
-	version int  // the version hasUpdate and failing refer to
+	version int  // the version update and failing refer to
 	idle    bool // some version had no update and was reported idle
 	update  bool // this version exports update: it is called every frame
 	failing bool // update failed in this version; the first error was printed

@@ -7,7 +7,7 @@
 // match their sources. C sources live in the c directory, where the go tool does not
 // take them for cgo. Modules are named by their file name without the extension:
 //
-//	counter_v1, counter_v2, counter_v3  the founding document's counter, plus version() and tick()
+//	counter_v1, counter_v2, counter_v3  the spec's counter example, plus version() and tick()
 //	add_v1, add_v2                      add(i32, i32) and add(i32, i32, i32)
 //	log_v1, log_v2                      import host.log(ptr, len) and call it with different messages
 //	log_init                            calls host.log from _initialize, while it is being instantiated
