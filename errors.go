@@ -46,7 +46,8 @@ var (
 )
 
 // ContractError is the error of a version rejected because it breaks its script's
-// Contract. It matches ErrContract with errors.Is.
+// Contract. It matches ErrContract with errors.Is. Its methods only read it and
+// are safe for concurrent use.
 type ContractError struct {
 	// Script is the script's name.
 	Script string

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// EventKind says what happened to a script.
+// EventKind says what happened to a script. Its method is safe for concurrent
+// use.
 type EventKind int
 
 const (
@@ -57,7 +58,8 @@ func (k EventKind) String() string {
 
 // Event reports one load, reload, revert or file removal, or a change in the state
 // of a watched directory. Events are delivered on the channel returned by
-// Host.Events.
+// Host.Events. An Event is a value owned by its receiver; its method only reads
+// it and is safe for concurrent use.
 type Event struct {
 	// Script is the script's name (for WatchError and WatchResumed, the
 	// directory's).

@@ -9,7 +9,9 @@ import (
 
 // Func describes one function a script exports or imports: its name and, for WASM, its
 // signature. Lua functions have no declared signature, so their Typed is false and only
-// the name takes part in comparisons.
+// the name takes part in comparisons. Func and the other values of this file
+// (Interface, Change, Changes, Diff) are owned by their receivers; their methods
+// only read them and are safe for concurrent use.
 type Func struct {
 	// Module is the import module ("host" in host.log); empty for exports.
 	Module string

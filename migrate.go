@@ -66,7 +66,8 @@ func (m *Migration) NewExports() []Func { return m.next.exports() }
 // reload's Event.Carried.
 func (m *Migration) Carry(names ...string) { m.carried = append(m.carried, names...) }
 
-func exports(list []Func, name string) bool {
+// hasExport reports whether list has a function named name.
+func hasExport(list []Func, name string) bool {
 	_, ok := findFunc(list, name)
 	return ok
 }
@@ -92,10 +93,10 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // CallOld("get_state") first and falls back to MigrateReset when it fails lets the
 // fix in (hotscript run does that).
 func MigrateExports(ctx context.Context, m *Migration) error {
-	if !exports(m.OldExports(), "get_state") {
+	if !hasExport(m.OldExports(), "get_state") {
 		return nil
 	}
-	if !exports(m.NewExports(), "set_state") {
+	if !hasExport(m.NewExports(), "set_state") {
 		return fmt.Errorf("%w: v%d does not export set_state", ErrMigration, m.To)
 	}
 	doc, err := m.CallOld(ctx, "get_state")
@@ -139,7 +140,7 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 		}
 		return nil, err
 	}
-	if exports(next.exports(), p.selfCheck) {
+	if hasExport(next.exports(), p.selfCheck) {
 		if err := p.runSelfCheck(ctx, next.callJSON); err != nil {
 			return nil, err
 		}

@@ -261,10 +261,10 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 		return
 	}
 	name := filepath.Join(wd.dir, rel)
-	path := filepath.Join(wd.dir, rel)
+	path := name
 	if ev.Output != ev.Path { // built from a source
 		if filepath.Ext(ev.Path) == ".wat" { // the host builds .wat itself
-			name = filepath.Join(wd.dir, mustRel(wd.abs, ev.Path))
+			name = filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Path))
 			path = name
 		} else { // no file: find knows the script by its name, x.wasm
 			path = ""
@@ -283,7 +283,8 @@ func exists(path string) bool {
 	return err == nil
 }
 
-func mustRel(base, path string) string {
+// relOrSelf is path relative to base, or path itself if it has no such form.
+func relOrSelf(base, path string) string {
 	rel, err := filepath.Rel(base, path)
 	if err != nil {
 		return path

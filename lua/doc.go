@@ -66,7 +66,7 @@
 // allocated up front as in stock gopher-lua; deeper recursion fails with a Lua
 // "stack overflow" error naming the script and line. (gopher-lua's stacks that
 // grow on demand would save that memory, but overflowing one corrupts frames
-// shared with other scripts: see stateOptions.)
+// shared with other scripts.)
 //
 // # Limits
 //
@@ -79,7 +79,7 @@
 // builtins that can run long or build huge strings in one instruction are replaced:
 // pattern matching (a port of Lua 5.1's matcher that counts its steps),
 // string.rep, format, upper, lower, reverse, table.concat, and the .. operator,
-// which the compiler routes through a capped function (see compile.go); and
+// which the compiler routes through a capped function; and
 // table.insert, remove, sort, unpack and string.byte are charged for the elements
 // they move before they run. See Limits
 // for exactly what is counted. A call that hits a limit fails with an error matching

@@ -68,7 +68,8 @@ func (e *limitError) Is(target error) bool {
 // ErrNoFunction, ErrJSON, ErrInstructionLimit (and so ErrLimit), ErrTimeout,
 // ErrMemoryLimit, ErrNotFound, ErrClosed, ErrReentrant, ErrReleased, or
 // context.Canceled / context.DeadlineExceeded when the caller's context ended
-// the call or its wait for the script.
+// the call or its wait for the script. Its methods only read it and are safe
+// for concurrent use.
 type Error struct {
 	// Op is the operation: "load", "call", "field", "fields", "functions",
 	// "acquire", "reload", "commit", "unload", "inspect".

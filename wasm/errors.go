@@ -86,6 +86,8 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 // section, else by its export name, else by its index ("$3(i32) i32"), never
 // after the module's own name in that section, metered or not; it names a
 // host function after its module ("host.log(i32,i32)").
+//
+// Its methods only read it and are safe for concurrent use.
 type Error struct {
 	Op     string   // "load", "reload", "stage", "commit", "call", "func", "acquire", "usage", "exports", "imports", "unload", "close", "define", "inspect", "new runtime"
 	Script string   // the script's name; empty for Define, Inspect and NewRuntime

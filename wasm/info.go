@@ -9,7 +9,8 @@ import (
 )
 
 // ValueType is the type of a WebAssembly parameter or result. Its values are the
-// type's encoding in the binary format, as in wazero's api.ValueType.
+// type's encoding in the binary format, as in wazero's api.ValueType. Its method
+// is safe for concurrent use.
 type ValueType byte
 
 // The value types. Host functions and CallJSON use the four numeric ones; the others
@@ -47,7 +48,8 @@ func (t ValueType) String() string {
 
 func (t ValueType) numeric() bool { return t == I32 || t == I64 || t == F32 || t == F64 }
 
-// FuncInfo describes an imported or exported function.
+// FuncInfo describes an imported or exported function. Its methods only read it
+// and are safe for concurrent use.
 type FuncInfo struct {
 	Module  string // the import's module ("host"); empty for exports
 	Name    string
