@@ -222,13 +222,35 @@ func ExampleMigrateExports() {
 	// true shots: 2
 }
 
+func ExampleMigrateExportsOrReset() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{Migration: hotscript.MigrateExportsOrReset})
+	defer h.Close(ctx)
+	// enemy_v1 and enemy_v2 (internal/hostguest) export fire(), shots() i32 and
+	// get_state/set_state; enemy_get_trap is a version whose get_state traps.
+	s, _ := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	h.Call(ctx, s, "fire")
+	h.Reload(ctx, s, hostguest.Bytes("enemy_get_trap"))
+	shots, _ := h.Call(ctx, s, "shots")
+	fmt.Println("carried:", string(shots))
+
+	// Its state cannot be read, so MigrateExports would reject every later
+	// reload: the fix goes live, started afresh.
+	err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2"))
+	shots, _ = h.Call(ctx, s, "shots")
+	fmt.Println("fix:", err, "shots:", string(shots))
+	// Output:
+	// carried: 1
+	// fix: <nil> shots: 0
+}
+
 func ExampleMigrationFunc() {
 	type ScriptState struct{ Counter int }
 	ctx := context.Background()
 	world := ecs.NewWorld()
 	entity := world.Spawn()
 
-	// The founding document's pattern: state goes through an ECS component.
+	// The spec's pattern: state goes through an ECS component.
 	viaWorld := func(ctx context.Context, m *hotscript.Migration) error {
 		out, err := m.CallOld(ctx, "get_counter")
 		if err != nil {

@@ -89,18 +89,38 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // is a Revert to a version without set_state (to go back past the version that
 // added the exports, migrate with a MigrationFunc of your own, or MigrateReset).
 // Likewise a live version whose get_state traps or hits a limit rolls back every
-// reload, the fix included: its state cannot be read. A MigrationFunc that calls
-// CallOld("get_state") first and falls back to MigrateReset when it fails lets the
-// fix in (hotscript run does that).
+// reload, the fix included: its state cannot be read. MigrateExportsOrReset lets
+// the fix in.
 func MigrateExports(ctx context.Context, m *Migration) error {
+	return migrateExports(ctx, m, false)
+}
+
+// MigrateExportsOrReset is MigrateExports for an edit-save-see loop, where every
+// save that loads should go live: where MigrateExports rolls a reload back
+// because the state cannot move (a new version without set_state, an old
+// get_state that traps or hits a limit), it starts the new version afresh, as
+// MigrateReset does. A set_state that fails still rolls the reload back, as the
+// new version would run on half-written state. hotscript run uses it.
+func MigrateExportsOrReset(ctx context.Context, m *Migration) error {
+	return migrateExports(ctx, m, true)
+}
+
+// migrateExports is MigrateExports, or with orReset MigrateExportsOrReset.
+func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 	if !hasExport(m.OldExports(), "get_state") {
 		return nil
 	}
 	if !hasExport(m.NewExports(), "set_state") {
+		if orReset {
+			return nil
+		}
 		return fmt.Errorf("%w: v%d does not export set_state", ErrMigration, m.To)
 	}
 	doc, err := m.CallOld(ctx, "get_state")
 	if err != nil {
+		if orReset && ctx.Err() == nil {
+			return nil
+		}
 		return fmt.Errorf("%w: get_state on v%d: %w", ErrMigration, m.From, err)
 	}
 	if _, err := m.CallNew(ctx, "set_state", json.RawMessage(doc)); err != nil {

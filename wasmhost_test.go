@@ -460,3 +460,39 @@ func TestUnloadWhileBusy(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateExportsOrReset: state moves through get_state/set_state; the fix of
+// a version whose get_state traps goes live, started afresh, where
+// MigrateExports rejects it (and every save after it); a version whose
+// set_state traps is still rejected, the state kept.
+func TestMigrateExportsOrReset(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		migrate MigrationFunc
+		fixLive bool
+	}{{"MigrateExportsOrReset", MigrateExportsOrReset, true}, {"MigrateExports", MigrateExports, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{Migration: tt.migrate})
+			s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+			h.Call(ctx, s, "fire")
+			if err := h.Reload(ctx, s, hostguest.Bytes("enemy_get_trap")); err != nil || call(t, h, s, "shots") != "1" {
+				t.Fatalf("reload into a version whose get_state traps: %v, shots %s (want 1, carried)", err, call(t, h, s, "shots"))
+			}
+			err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2"))
+			if !tt.fixLive {
+				if !errors.Is(err, ErrMigration) || call(t, h, s, "shots") != "1" {
+					t.Fatalf("the fix under MigrateExports: %v, shots %s (want rejected, 1 kept)", err, call(t, h, s, "shots"))
+				}
+				return
+			}
+			if err != nil || call(t, h, s, "shots") != "0" {
+				t.Fatalf("the fix of a broken get_state: %v, shots %s (want it live, started afresh)", err, call(t, h, s, "shots"))
+			}
+			h.Call(ctx, s, "fire")
+			if err := h.Reload(ctx, s, hostguest.Bytes("enemy_set_trap")); !errors.Is(err, ErrMigration) || call(t, h, s, "shots") != "1" {
+				t.Errorf("a version whose set_state traps: %v, shots %s (want rejected, 1 kept)", err, call(t, h, s, "shots"))
+			}
+		})
+	}
+}

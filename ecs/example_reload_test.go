@@ -7,7 +7,7 @@ import (
 	"github.com/hotscript/hotscript/ecs"
 )
 
-// ScriptState is the founding document's component: the state a script
+// ScriptState is the spec's component: the state a script
 // keeps across reloads of its WebAssembly module.
 type ScriptState struct {
 	Counter  int
@@ -35,7 +35,7 @@ func (m *fakeModule) getState() ([]byte, error) { return json.Marshal(m.state) }
 
 func (m *fakeModule) setState(b []byte) error { return json.Unmarshal(b, &m.state) }
 
-// The founding document's pattern: before a reload, read the script's state
+// The spec's pattern: before a reload, read the script's state
 // out of the module and insert it as a component on the script's entity;
 // after the reload, read the component back and hand it to the new module.
 func Example_scriptStateAcrossReload() {

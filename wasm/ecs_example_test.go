@@ -10,7 +10,7 @@ import (
 	"github.com/hotscript/hotscript/wasm"
 )
 
-// The founding document's pattern: WASM state does not survive a reload, so it is
+// The spec's pattern: WASM state does not survive a reload, so it is
 // read out before the reload into an ECS component, and written back after.
 func Example_ecsState() {
 	ctx := context.Background()

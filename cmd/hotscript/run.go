@@ -90,7 +90,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	h, closeHost, err := newHost(ctx, hotscript.Config{
 		Limits:    f.limits.host(),
 		Swap:      hotscript.SwapAtApply,
-		Migration: migrateAuto,
+		Migration: hotscript.MigrateExportsOrReset,
 		World:     world,
 		// Loads of a whole directory report before the loop reads events.
 		EventBuffer: 1024,
@@ -256,25 +256,6 @@ func checkScriptFile(file string) error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// migrateAuto moves a WASM script's state through its get_state and set_state exports
-// when the old version has one and the new version the other, and starts the new
-// version afresh otherwise, or when the old version's get_state fails: under
-// MigrateExports, a saved get_state that traps or never returns would reject every
-// later save, the fix included, and run must let the fix in.
-func migrateAuto(ctx context.Context, m *hotscript.Migration) error {
-	if !hasFunc(m.OldExports(), "get_state") || !hasFunc(m.NewExports(), "set_state") {
-		return hotscript.MigrateReset(ctx, m)
-	}
-	if _, err := m.CallOld(ctx, "get_state"); err != nil {
-		return hotscript.MigrateReset(ctx, m)
-	}
-	return hotscript.MigrateExports(ctx, m)
-}
-
-func hasFunc(fs []hotscript.Func, name string) bool {
-	return slices.ContainsFunc(fs, func(f hotscript.Func) bool { return f.Name == name })
 }
 
 // writeSummary prints why the loop stopped and each script's counters.

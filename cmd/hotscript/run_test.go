@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotscript/hotscript"
-	"github.com/hotscript/hotscript/internal/hostguest"
 	"github.com/hotscript/hotscript/internal/testtool"
 )
 
@@ -332,40 +328,5 @@ func TestRunUnreadableSubdir(t *testing.T) {
 	}
 	if row := summaryRow(t, r.stdout, "enemy.lua"); row[2] != "5" {
 		t.Errorf("enemy.lua summary %v, want 5 calls", row)
-	}
-}
-
-// TestMigrateAuto: run's migration moves state through get_state/set_state, lets
-// in the fix of a version whose get_state traps (starting it afresh: MigrateExports
-// would reject every save after it), and still rejects a version whose set_state
-// traps, keeping the state.
-func TestMigrateAuto(t *testing.T) {
-	ctx := context.Background()
-	h, err := hotscript.New(ctx, hotscript.Config{Migration: migrateAuto})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close(ctx)
-	s, err := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shots := func() string {
-		out, err := h.Call(ctx, s, "shots")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out)
-	}
-	h.Call(ctx, s, "fire")
-	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_get_trap")); err != nil || shots() != "1" {
-		t.Fatalf("reload into a version whose get_state traps: %v, shots %s (want 1, carried)", err, shots())
-	}
-	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2")); err != nil || shots() != "0" {
-		t.Fatalf("the fix of a broken get_state: %v, shots %s (want it live, started afresh)", err, shots())
-	}
-	h.Call(ctx, s, "fire")
-	if err := h.Reload(ctx, s, hostguest.Bytes("enemy_set_trap")); !errors.Is(err, hotscript.ErrMigration) || shots() != "1" {
-		t.Errorf("a version whose set_state traps: %v, shots %s (want rejected, 1 kept)", err, shots())
 	}
 }
