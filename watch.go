@@ -40,7 +40,11 @@ import (
 //     WASM or Lua, can be empty, so nothing is lost: the next save counts.
 //   - A deleted script file (for a .c without a .wasm, its source) leaves the
 //     last version running, and a Removed event says so. Deleting the source of
-//     a .wasm that stays says nothing.
+//     a .wasm that stays says nothing. A file renamed or moved within dir is a
+//     deletion and a new file: once the new file, holding the bytes the deleted
+//     one's script runs, has loaded, that script is unloaded (an Unloaded
+//     event), so that the same code does not run twice under two names. The new
+//     script starts from its initial state.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
@@ -274,7 +278,37 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 		wd.h.reportLoad(name, nil, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
 		return
 	}
-	_, _ = wd.h.load(ctx, name, path, ev.Data, nil) // the outcome is an event
+	renamed := wd.renamed(ev.Data)
+	if _, err := wd.h.load(ctx, name, path, ev.Data, nil); err != nil { // the outcome is an event
+		return
+	}
+	for _, old := range renamed {
+		_ = wd.h.Unload(ctx, old) // its event says so; a failure leaves it running, as before
+	}
+}
+
+// renamed returns the scripts a new file holding code was renamed or moved
+// from: loaded from a file in dir that is gone, and running code. They are
+// unloaded once the new file has loaded, so that the same code does not run
+// twice under two names.
+func (wd *watchedDir) renamed(code []byte) []*Script {
+	var out []*Script
+	for _, s := range wd.h.Scripts() {
+		if s.path == "" {
+			continue // loaded from bytes: no file to have moved
+		}
+		abs, err := filepath.Abs(s.path)
+		if err != nil || !within(abs, wd.abs) || exists(abs) {
+			continue
+		}
+		s.mu.Lock()
+		same := bytes.Equal(s.hist.live().code, code)
+		s.mu.Unlock()
+		if same {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // exists reports whether there is a file at path.

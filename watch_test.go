@@ -287,3 +287,36 @@ func TestWatchIgnoresEmptyFiles(t *testing.T) {
 		t.Error("an empty n.lua was loaded")
 	}
 }
+
+// A script file renamed within the watched directory runs under its new name
+// only: the new file loads, and the script of the old one, whose file is gone,
+// is unloaded. A copy (the old file still there) and a script loaded from bytes
+// are left alone.
+func TestWatchRename(t *testing.T) {
+	dir := t.TempDir()
+	h, s := watchedScript(t, dir)
+	a := s.Name()
+	fromBytes := mustLoad(t, h, "builtin.wasm", "v1", nil)
+	is := func(kind EventKind, name string) func(Event) bool {
+		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
+	}
+	c := filepath.Join(dir, "c.wasm")
+	if err := os.WriteFile(c, []byte("v1"), 0o600); err != nil { // a copy
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Loaded, c))
+	b := filepath.Join(dir, "b.wasm")
+	if err := os.Rename(c, b); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Loaded, b))
+	nextEvent(t, h, is(Unloaded, c))
+	if _, ok := h.Script(c); ok {
+		t.Error("the script of the renamed c.wasm is still loaded")
+	}
+	for _, name := range []string{a, b, fromBytes.Name()} {
+		if _, ok := h.Script(name); !ok {
+			t.Errorf("%s was unloaded; only the renamed file's script should be", name)
+		}
+	}
+}

@@ -120,6 +120,8 @@ func (p *printer) event(ev hotscript.Event) {
 		p.line(ev.Script, from, st.dim("superseded"), st.dim(fmt.Sprintf("a newer save replaced %s before it went live", to)))
 	case hotscript.Removed:
 		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
+	case hotscript.Unloaded:
+		p.line(ev.Script, from, st.warn("unloaded"), "its file was renamed or moved: it runs under its new name")
 	case hotscript.WatchError:
 		if errors.Is(ev.Err, watch.ErrDirRemoved) {
 			p.line(ev.Script, "", st.warn("unwatched"), "directory removed; the scripts keep running, and it is watched again once it is back")

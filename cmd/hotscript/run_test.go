@@ -330,3 +330,32 @@ func TestRunUnreadableSubdir(t *testing.T) {
 		t.Errorf("enemy.lua summary %v, want 5 calls", row)
 	}
 }
+
+// TestRunRename: a script file renamed while run runs moves: the new name loads
+// and runs, the old script is unloaded and no longer called (it ran under both
+// names, for good).
+func TestRunRename(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	stop, _, _ := runBackground(t, out, errOut, "run", "--tps", "200", dir)
+	_, off := out.waitFor(t, 0, "enemy.lua", "v1", "loaded")
+	if err := os.Rename(filepath.Join(dir, "enemy.lua"), filepath.Join(dir, "boss.lua")); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, off, "boss.lua", "v1", "loaded")
+	out.waitFor(t, off, "enemy.lua", "unloaded", "renamed")
+	time.Sleep(300 * time.Millisecond) // frames for boss.lua, and for a call of enemy.lua to fail if one were made
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
+	}
+	text := out.String()
+	if row := summaryRow(t, text, "boss.lua"); row[2] == "0" || row[3] != "0" {
+		t.Errorf("boss.lua summary %v, want calls and no errors", row)
+	}
+	if _, table, _ := strings.Cut(text, "\nstopped"); strings.Contains(table, "enemy.lua") {
+		t.Errorf("enemy.lua is still loaded after its file was renamed:\n%s", text)
+	}
+	if strings.Contains(text, "script unloaded") || errOut.String() != "" {
+		t.Errorf("a call of the unloaded script failed:\n%s%s", text, errOut.String())
+	}
+}

@@ -174,13 +174,29 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 	}
 }
 
-// handle prints ev and attaches a script the watcher loaded.
+// handle prints ev, attaches a script the watcher loaded and detaches one the
+// host unloaded (the watcher unloads a script whose file was renamed).
 func (sc *scene) handle(ev hotscript.Event) {
 	sc.out.event(ev)
-	if !sc.adopt || ev.Kind != hotscript.Loaded {
-		return
+	switch {
+	case ev.Kind == hotscript.Unloaded:
+		sc.detach(ev.Script)
+	case sc.adopt && ev.Kind == hotscript.Loaded:
+		if s, ok := sc.h.Script(ev.Script); ok && !sc.attached(s) {
+			sc.attach(s)
+		}
 	}
-	if s, ok := sc.h.Script(ev.Script); ok && !sc.attached(s) {
-		sc.attach(s)
+}
+
+// detach despawns the entity of the script named name, if it has one.
+func (sc *scene) detach(name string) {
+	var gone []ecs.Entity
+	for e, a := range ecs.Query[actor](sc.world) {
+		if a.script.Name() == name {
+			gone = append(gone, e)
+		}
+	}
+	for _, e := range gone {
+		sc.world.Despawn(e)
 	}
 }
