@@ -424,7 +424,7 @@ func TestInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			info, err := lua.Inspect("i.lua", []byte(tt.src))
+			info, err := lua.Inspect(context.Background(), "i.lua", []byte(tt.src))
 			if !errors.Is(err, tt.kind) || (tt.kind == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.kind)
 			}
@@ -438,6 +438,41 @@ func TestInspect(t *testing.T) {
 				t.Errorf("info %+v", info)
 			}
 		})
+	}
+}
+
+// Runtime.Inspect runs the chunk with the runtime's host functions and reports
+// the fields' values; nothing is loaded.
+func TestRuntimeInspect(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	var logged []string
+	if err := rt.Define("host", "log", func(_ context.Context, c *lua.Call) ([]any, error) {
+		logged = append(logged, fmt.Sprint(c.Script, ": ", c.Args[0]))
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := rt.Inspect(ctx, "i.lua", []byte(`host.log("loading")
+local M = { hp = 100, pos = { 1, 2 }, self = nil, f = function() end, bad = { function() end } }
+return M`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(info.Fields, info.Functions); got != "[bad hp pos] [f]" {
+		t.Errorf("fields and functions %s", got)
+	}
+	if got := fmt.Sprint(string(info.Values["hp"]), " ", string(info.Values["pos"])); got != "100 [1,2]" {
+		t.Errorf("values %s", got)
+	}
+	if _, ok := info.Values["bad"]; ok {
+		t.Error("a field with no JSON form has a value")
+	}
+	if fmt.Sprint(logged) != "[i.lua: loading]" {
+		t.Errorf("host.log calls %v, want the chunk's one", logged)
+	}
+	if _, err := rt.CallJSON(ctx, 1, "f"); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("after Inspect, script 1: %v, want ErrNotFound (nothing loaded)", err)
 	}
 }
 

@@ -255,14 +255,16 @@ func ExampleRuntime_Func() {
 
 // Inspect lists what a script's module holds, without a Runtime.
 func ExampleInspect() {
-	info, err := lua.Inspect("enemy.lua", []byte(`
+	info, err := lua.Inspect(context.Background(), "enemy.lua", []byte(`
 local M = { health = 100, target = 42 }
 function M.on_update(dt) end
 function M.on_save() return {} end
 return M`))
 	fmt.Println(info.Fields, info.Functions, err)
+	fmt.Println(string(info.Values["health"]))
 	// Output:
 	// [health target] [on_save on_update] <nil>
+	// 100
 }
 
 // A Lease holds a script for a batch of calls, such as every entity's update in one

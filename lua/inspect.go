@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 )
@@ -12,6 +13,10 @@ type ScriptInfo struct {
 	Name string
 	// Fields are the module's data fields, sorted: what a reload carries.
 	Fields []string
+	// Values holds each field's value as JSON, converted as Field converts it;
+	// a field whose value has no JSON form (a function inside, a cycle) is
+	// absent.
+	Values map[string]json.RawMessage
 	// Functions are the module's functions, sorted.
 	Functions []string
 }
@@ -20,22 +25,38 @@ type ScriptInfo struct {
 var inspectLimits = Limits{MaxInstructions: 10_000_000, MaxExecutionTime: time.Second, MaxMemoryBytes: 64 << 20}
 
 // Inspect compiles src and runs its chunk in a throwaway sandbox, to list the module's
-// fields and functions, for tools such as an inspect command or a reload diff. The
-// sandbox has no host functions (a chunk that calls one at load time fails), discards
-// print, and runs under 10 million instructions, one second and 64 MiB. Nothing is
-// kept. Inspect is safe for concurrent use.
-func Inspect(name string, src []byte) (ScriptInfo, error) {
-	rt, err := NewRuntimeWithConfig(context.Background(), Config{Limits: inspectLimits, Stdout: io.Discard})
+// fields, their values and its functions, for tools such as an inspect command or a
+// reload diff. The sandbox has no host functions (a chunk that calls one at load time
+// fails; Runtime.Inspect has the runtime's), discards print, and runs under 10 million
+// instructions, one second and 64 MiB. Nothing is kept. Inspect is safe for concurrent
+// use.
+func Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
+	rt, err := NewRuntimeWithConfig(ctx, Config{Limits: inspectLimits, Stdout: io.Discard})
 	if err != nil {
 		return ScriptInfo{}, err
 	}
-	defer rt.Close(context.Background())
-	v, err := rt.build(context.Background(), "inspect", &script{name: name, limits: inspectLimits}, src)
+	defer rt.Close(ctx)
+	return rt.Inspect(ctx, name, src)
+}
+
+// Inspect runs src's chunk as Load would, with the runtime's host functions and
+// sandbox, in a state of its own that it then closes, and describes the module
+// it returns: nothing is loaded. The chunk runs under the same bounds as the
+// package's Inspect (10 million instructions, one second, 64 MiB), and its
+// host function calls are real calls. Safe for concurrent use.
+func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
+	v, err := rt.build(ctx, "inspect", &script{name: name, limits: inspectLimits}, src)
 	if err != nil {
 		return ScriptInfo{}, err
 	}
 	defer v.L.Close()
-	info := ScriptInfo{Name: name}
+	info := ScriptInfo{Name: name, Values: map[string]json.RawMessage{}}
 	info.Fields, info.Functions = moduleNames(v.module)
+	for _, f := range info.Fields {
+		var w walker
+		if out, err := w.appendJSON(nil, v.module.RawGetString(f)); err == nil {
+			info.Values[f] = out
+		}
+	}
 	return info, nil
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
@@ -136,11 +135,9 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 }
 
 func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
-	// The chunk runs once, sandboxed and bounded, to build the module table.
-	rt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{
-		Limits: lua.Limits{MaxInstructions: 10_000_000, MaxExecutionTime: time.Second, MaxMemoryBytes: 64 << 20},
-		Stdout: io.Discard,
-	})
+	// The chunk runs once, sandboxed and bounded, to build the module table, with
+	// the host functions run defines as stubs.
+	rt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Stdout: io.Discard})
 	if err != nil {
 		return err
 	}
@@ -148,27 +145,18 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	if err := rt.Define("host", "log", func(context.Context, *lua.Call) ([]any, error) { return nil, nil }); err != nil {
 		return err
 	}
-	id, err := rt.LoadScript(ctx, file, src)
+	info, err := rt.Inspect(ctx, file, src)
 	if err != nil {
 		return err
 	}
-	fields, err := rt.Fields(ctx, id)
-	if err != nil {
-		return err
-	}
-	funcs, err := rt.Functions(ctx, id)
-	if err != nil {
-		return err
-	}
+	fields, funcs := info.Fields, info.Functions
 	st := e.out
 	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), fmt.Sprintf("Lua script, %d bytes, returns a table", len(src)))
 	var rows []string
 	for _, f := range fields {
-		v, err := rt.Field(ctx, id, f)
-		text := string(v)
-		if err != nil {
-			head, _ := describe(err)
-			text = st.dim("(" + head + ")")
+		text := st.dim("(no JSON form)")
+		if v, ok := info.Values[f]; ok {
+			text = string(v)
 		}
 		rows = append(rows, f+" = "+shorten(text, 60))
 	}
