@@ -337,7 +337,9 @@ func (s *Script) unloaded(err error) bool {
 // JSON. The conversion rules are those of the script's engine (wasm.Runtime.CallJSON,
 // lua.Runtime.CallJSON). A call never sees a half-swapped script: it runs entirely on
 // the version live when it starts, and is blocked only while a swap is in progress.
-// Errors name the script and the function. Safe for concurrent use.
+// Calls to one script are serialized: a call that finds s busy waits its turn
+// until ctx ends. Errors name the script and the function. Safe for concurrent
+// use.
 //
 // Call adds to the engine's own call only an atomic counter and a few branches; the
 // call's duration is measured on a sample of calls (see Stats.CallTime).
