@@ -88,6 +88,20 @@
 // watcher rescans and reports what differs, directories removed in the meantime
 // included.
 //
+// # Symbolic links
+//
+// A symbolic link to a file is reported as the file it leads to, wherever that
+// is: a save of its target, in place or by a rename over it, is a Changed event
+// for the link's path carrying the target's bytes, and so is the link
+// retargeted. A link whose target goes (a dangling link) is reported Removed, and
+// Changed once the target is back. For this the watcher also watches the
+// directory that holds the target and each directory that holds a link on the
+// way to it (a chain of links, or a link to a directory on the target's path),
+// for as long as a link leads there; while a directory on the way is missing, it
+// watches the nearest one above it instead, so that a target whose directory is
+// removed and recreated, or replaced by another, is found again. Two links to one
+// target each have their event, and a target in the tree has its own as well.
+//
 // # Concurrency and delivery
 //
 // One goroutine owns all the state and is the only sender on Events and Errors;
@@ -99,10 +113,15 @@
 //
 // # Limits
 //
-// Symbolic links to directories are not followed. Network file systems may not
-// deliver notifications at all. Each watched directory costs one inotify watch on
-// Linux (fs.inotify.max_user_watches) and one file descriptor per file on BSD and
-// macOS. A directory given to Add that is removed and then recreated must be added
-// again (the watcher does not watch its parent). A file written continuously,
-// never quiet for the debounce interval, is reported only once it is.
+// Symbolic links to directories are not followed: the watcher does not walk into
+// them, and reports nothing for them. Of the way to a link's target, only the
+// directories holding the target and the links on the way are watched: a directory
+// further up that is renamed or replaced goes unnoticed until the link or its
+// target has activity again, or a rescan. Network file systems may not deliver
+// notifications at all. Each watched directory, in the tree or holding a link's
+// target, costs one inotify watch on Linux (fs.inotify.max_user_watches) and one
+// file descriptor per file on BSD and macOS. A directory given to Add that is
+// removed and then recreated must be added again (the watcher does not watch its
+// parent). A file written continuously, never quiet for the debounce interval, is
+// reported only once it is.
 package watch

@@ -43,9 +43,10 @@ var (
 	ErrIncomplete = errors.New("watch: some directories are not watched")
 
 	// ErrOverflow is sent on Errors when the operating system dropped
-	// notifications. The watcher then rescans its directories and reports, as for
-	// any activity, every file that is new, gone, or whose stat differs from what
-	// it last recorded (size, modification time, and where the system gives them
+	// notifications. The watcher then rescans its directories, follows every
+	// symbolic link anew, and reports, as for any activity, every file that is
+	// new, gone, or whose stat (its target's, for a link) differs from what it
+	// last recorded (size, modification time, and where the system gives them
 	// inode and change time; see the package doc). A directory the rescan no
 	// longer finds is handled as a removed one: its files are reported Removed
 	// and, for a directory given to Add, ErrDirRemoved follows.

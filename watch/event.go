@@ -38,7 +38,8 @@ func (o Op) String() string {
 // is a value owned by its receiver; its method is safe for concurrent use.
 type Event struct {
 	// Path is the absolute, cleaned path of the file that changed: the source
-	// file, also for files that have a build step.
+	// file, also for files that have a build step, and the link's path for a
+	// symbolic link whose target changed.
 	Path string
 
 	// Output is the name the data stands for. It equals Path, except for a file

@@ -64,6 +64,32 @@ func Example_atomicSave() {
 	// enemy.lua Removed
 }
 
+// A symbolic link to a file elsewhere is reported as that file: a save of its
+// target is an event for the link, carrying the target's bytes.
+func Example_symbolicLink() {
+	dir, _ := os.MkdirTemp("", "game")
+	defer os.RemoveAll(dir)
+	scripts, shared := filepath.Join(dir, "scripts"), filepath.Join(dir, "shared")
+	os.Mkdir(scripts, 0o755)
+	os.Mkdir(shared, 0o755)
+	os.WriteFile(filepath.Join(shared, "ai.lua"), []byte("v1"), 0o644)
+	os.Symlink("../shared/ai.lua", filepath.Join(scripts, "ai.lua"))
+
+	w, err := watch.New(watch.Options{Debounce: 20 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if err := w.Add(scripts); err != nil {
+		log.Fatal(err)
+	}
+
+	os.WriteFile(filepath.Join(shared, "ai.lua"), []byte("v2"), 0o644)
+	ev := <-w.Events()
+	fmt.Println(filepath.Base(filepath.Dir(ev.Path)), filepath.Base(ev.Path), ev.Op, string(ev.Data))
+	// Output: scripts ai.lua Changed v2
+}
+
 // A build step turns a saved source file into what its event carries, or into the
 // tool's own message. DefaultBuildSteps builds .wat with wat2wasm and .c with clang;
 // this example's "compiler" is a shell line, so that it runs anywhere: it turns a

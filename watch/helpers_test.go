@@ -98,6 +98,15 @@ func (h *harness) remove(name string) {
 	}
 }
 
+// symlink makes name a symbolic link holding target, as ln -s target name does:
+// a relative target is taken from the link's directory.
+func (h *harness) symlink(target, name string) {
+	h.t.Helper()
+	if err := os.Symlink(filepath.FromSlash(target), h.path(name)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 func (h *harness) mkdir(name string) {
 	h.t.Helper()
 	if err := os.MkdirAll(h.path(name), 0o755); err != nil {

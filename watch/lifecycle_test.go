@@ -82,6 +82,13 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			waitStarted(h.t, marks)
 		},
 	}, {
+		name: "symbolic link to a file outside the tree",
+		setup: func(h *harness, marks string) {
+			h.write("../src/a.lua", "a")
+			h.symlink("../src/a.lua", "a.lua")
+			h.write("../src/a.lua", "a2")
+		},
+	}, {
 		name: "receiver ranging over Events",
 		setup: func(h *harness, marks string) {
 			go func() {

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +49,12 @@ type loop struct {
 	timer *time.Timer      // fires at due[0].at
 	out   outbox
 	errs  []error
+
+	// Symbolic links among the files (links.go).
+	roots    map[string]string          // directories given to Add and watched, with their links resolved
+	links    map[string]*link           // the files that are symbolic links, and what each hangs on
+	linked   map[string]map[string]bool // the links hanging on each name (see link), by path
+	linkDirs map[string]int             // directories watched for links, with how many links use each
 }
 
 // file is what the loop knows of one path. An entry is known, or has activity or
@@ -82,6 +90,10 @@ func newLoop(w *Watcher, debounce time.Duration, ignore ignorer, filter func(str
 		files:      make(map[string]*file),
 		dirs:       make(map[string]bool),
 		lost:       make(map[string]bool),
+		roots:      make(map[string]string),
+		links:      make(map[string]*link),
+		linked:     make(map[string]map[string]bool),
+		linkDirs:   make(map[string]int),
 		timer:      timer,
 	}
 }
@@ -141,13 +153,22 @@ func (l *loop) shutdown() {
 }
 
 // handle turns one fsnotify event into activity on a file, or into watching or
-// forgetting a directory.
+// forgetting a directory. An event on a name that a symbolic link hangs on (its
+// target, wherever that is) is activity on the link.
 func (l *loop) handle(ev fsnotify.Event) {
 	path := filepath.Clean(ev.Name)
+	if links := l.linked[path]; len(links) > 0 {
+		for _, link := range slices.Collect(maps.Keys(links)) { // touch follows them anew
+			l.touch(link)
+		}
+	}
 	_, isDir := l.dirs[path]
 	if isDir && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)) {
 		l.dirGone(path)
 		return
+	}
+	if _, ok := l.dirs[filepath.Dir(path)]; !ok {
+		return // not in the tree: in a directory watched for links only, or forgotten
 	}
 	if l.ignore.match(path) {
 		return
@@ -202,8 +223,9 @@ func (l *loop) wants(path string) (ok bool) {
 }
 
 // touch records activity on path: it supersedes any load in progress and restarts
-// the path's debounce.
+// the path's debounce. It follows path anew if it is a symbolic link.
 func (l *loop) touch(path string) {
+	l.follow(path)
 	f := l.files[path]
 	if f == nil {
 		// Until a waiting Removed is received, the host has the file that was

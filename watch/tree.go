@@ -18,7 +18,19 @@ import (
 // watcher recorded of it before the loss (it may have come back within the
 // debounce, as it was), and every file the host had seen there and is gone is
 // reported Removed.
+//
+// Symbolic links that lead into dir are followed under dir's names, also those
+// followed before dir was added (see alias and aliased).
 func (l *loop) add(dir string) error {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		l.roots[dir] = real
+		refollow := l.aliased(dir, real)
+		defer func() {
+			for _, path := range refollow {
+				l.touch(path) // its target was not watched for a moment
+			}
+		}()
+	}
 	visit := l.know
 	if l.lost[dir] {
 		for path, f := range l.filesUnder(dir) {
@@ -29,6 +41,7 @@ func (l *loop) add(dir string) error {
 	}
 	_, err := l.walk(dir, visit)
 	if _, ok := l.dirs[dir]; !ok { // dir itself is not watched
+		delete(l.roots, dir)
 		if err == nil { // it vanished since Add looked at it
 			err = fmt.Errorf("watch: watch %s: %w", dir, fs.ErrNotExist)
 		}
@@ -68,7 +81,7 @@ func (l *loop) walk(root string, visit func(path string)) (reached []string, err
 		case vanished(err):
 			// Gone, or now a file, since the watch began. One watched
 			// before this walk is forgotten when its removal is notified.
-			if !had {
+			if !had && l.linkDirs[dir] == 0 {
 				_ = l.w.fsw.Remove(dir)
 			}
 			return
@@ -99,8 +112,10 @@ func (l *loop) walk(root string, visit func(path string)) (reached []string, err
 // that a notification that leaves the file as it is (one that arrives late) yields
 // no event. A file the watcher has already is left as it is: it is known, or it
 // has activity or an event whose report must not be taken back (Add again while a
-// file moved in waits for its debounce).
+// file moved in waits for its debounce). A symbolic link is followed, also one
+// that leads nowhere yet.
 func (l *loop) know(path string) {
+	l.follow(path)
 	if l.files[path] != nil {
 		return
 	}
@@ -132,7 +147,9 @@ func versionAtAdd(info fs.FileInfo, now time.Time) version {
 // dirGone forgets a removed or renamed directory and everything under it. Its
 // known files get activity, so each becomes Removed, or Changed if it is back
 // within the debounce interval (a directory renamed within the tree is reported
-// by the Create of its new name).
+// by the Create of its new name). Its symbolic links are forgotten; one of its
+// directories that a link elsewhere hangs on stays watched until that link is
+// followed anew, which the directory's own notification brings about.
 func (l *loop) dirGone(dir string) {
 	prefix := dir + string(filepath.Separator)
 	for d, root := range l.dirs {
@@ -140,14 +157,22 @@ func (l *loop) dirGone(dir string) {
 			continue
 		}
 		delete(l.dirs, d)
-		_ = l.w.fsw.Remove(d) // the system has usually dropped the watch already
+		if l.linkDirs[d] == 0 {
+			_ = l.w.fsw.Remove(d) // the system has usually dropped the watch already
+		}
 		if root {
+			delete(l.roots, d)
 			l.lost[d] = true
 			l.pushErr(fmt.Errorf("%w: %s", ErrDirRemoved, d))
 		}
 	}
 	for path := range l.filesUnder(dir) {
 		l.touch(path)
+	}
+	for path := range l.links {
+		if strings.HasPrefix(path, prefix) {
+			l.unfollow(path)
+		}
 	}
 }
 
@@ -166,12 +191,14 @@ func (l *loop) filesUnder(dir string) iter.Seq2[string, *file] {
 // rescan recovers from lost notifications: it walks every directory given to Add
 // again, forgets the directories it no longer reaches as removed ones are
 // forgotten (dirGone: a directory given to Add is then lost, and reported with
-// ErrDirRemoved), and gives activity to each file that is new, whose stamp differs
-// from the one last recorded, or is gone.
+// ErrDirRemoved), follows every symbolic link anew, and gives activity to each
+// file that is new, whose stamp (its target's, for a link) differs from the one
+// last recorded, or is gone.
 func (l *loop) rescan() {
 	seen := make(map[string]bool)
 	visit := func(path string) {
 		seen[path] = true
+		l.follow(path)
 		f := l.files[path]
 		info, err := os.Stat(path)
 		if f == nil || err != nil || stampOf(info) != f.seen.stamp {
@@ -202,6 +229,11 @@ func (l *loop) rescan() {
 	for path := range l.files {
 		if !seen[path] { // gone, known or not (its first Changed event may wait)
 			l.touch(path)
+		}
+	}
+	for path := range l.links {
+		if !seen[path] {
+			l.unfollow(path)
 		}
 	}
 }

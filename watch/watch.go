@@ -153,8 +153,9 @@ func (w *Watcher) Add(dir string) error {
 func (w *Watcher) Events() <-chan Event { return w.events }
 
 // Errors returns the channel of errors that concern the watcher rather than one
-// file: errors from fsnotify, ErrOverflow, ErrDirRemoved, and directories created
-// later that could not be watched or listed. A directory that is gone (or no
+// file: errors from fsnotify, ErrOverflow, ErrDirRemoved, directories created
+// later that could not be watched or listed, and directories holding a symbolic
+// link's target that could not be watched. A directory that is gone (or no
 // longer a directory) by the time the watcher watches or lists it, like a tool's
 // scratch directory removed at once, is not an error: nothing in it is left to
 // watch. It is the same channel on every call and is closed by Close. Reading it
