@@ -349,7 +349,8 @@ func TestRunRename(t *testing.T) {
 		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
 	}
 	text := out.String()
-	if row := summaryRow(t, text, "boss.lua"); row[2] == "0" || row[3] != "0" {
+	// The call the stop interrupts may count as an error, and only that one.
+	if row := summaryRow(t, text, "boss.lua"); row[2] == "0" || (row[3] != "0" && row[3] != "1") {
 		t.Errorf("boss.lua summary %v, want calls and no errors", row)
 	}
 	if _, table, _ := strings.Cut(text, "\nstopped"); strings.Contains(table, "enemy.lua") {
