@@ -27,6 +27,9 @@ import (
 //     WASM script's state over. h.Reload still reloads identical bytes.
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it.
+//   - A script file that is a symbolic link, to a file in dir or outside it,
+//     reloads when its target is saved or the link is pointed elsewhere; links
+//     to directories below dir are not followed (see package watch).
 //   - Sources with a build step (.wat with wat2wasm, .c with clang, as in
 //     watch.DefaultBuildSteps) are reloaded from the built module. A .wat or .c
 //     file is the source of the script of the .wasm next to it, if one is
