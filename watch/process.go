@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -111,7 +112,7 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 		src, err = l.read(ctx, path)
 	}
 	switch {
-	case vanished(err):
+	case vanished(err) || errors.Is(err, errNotRegular):
 		return result{gone: true}
 	case ctx.Err() != nil:
 		return r // superseded or closing: the loop drops this result
@@ -154,7 +155,31 @@ func (l *loop) read(ctx context.Context, path string) ([]byte, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-l.readSlots }()
-	return os.ReadFile(path)
+	return readRegular(path)
+}
+
+// errNotRegular is readRegular's error for a path that holds something other
+// than a regular file.
+var errNotRegular = errors.New("not a regular file")
+
+// readRegular reads path if it is a regular file. It opens without blocking and
+// looks at what it opened, so that a named pipe put in the file's place after
+// the caller's stat cannot block the read, and Close with it, until a writer
+// comes.
+func readRegular(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errNotRegular}
+	}
+	return io.ReadAll(f)
 }
 
 // outbox holds events not yet received, one per path, in the order they fired. A
