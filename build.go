@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -22,7 +23,7 @@ func (s *Script) source(ctx context.Context, code []byte) ([]byte, error) {
 			return nil, ErrNoSource
 		}
 		var err error
-		if code, err = os.ReadFile(s.path); err != nil {
+		if code, err = fsread.File(s.path); err != nil {
 			return nil, err
 		}
 	}

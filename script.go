@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/internal/monoclock"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
@@ -105,7 +105,7 @@ func (s *Script) Interface() Interface { return s.live.Load().iface.clone() }
 // be nil. The outcome is also an Event: Loaded, or Rejected with the error (except
 // for ErrExists and ErrClosed, where nothing was attempted). Safe for concurrent use.
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
-	code, err := os.ReadFile(path)
+	code, err := fsread.File(path)
 	if err != nil {
 		err = fmt.Errorf("hotscript: load %s: %w", path, err)
 		h.reportLoad(path, nil, 0, err)

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
+
+	"github.com/hotscript/hotscript/internal/fsread"
 )
 
 // result is what a worker learnt about one generation of one path.
@@ -112,7 +113,7 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 		src, err = l.read(ctx, path)
 	}
 	switch {
-	case vanished(err) || errors.Is(err, errNotRegular):
+	case vanished(err) || errors.Is(err, fsread.ErrNotRegular):
 		return result{gone: true}
 	case ctx.Err() != nil:
 		return r // superseded or closing: the loop drops this result
@@ -155,31 +156,7 @@ func (l *loop) read(ctx context.Context, path string) ([]byte, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-l.readSlots }()
-	return readRegular(path)
-}
-
-// errNotRegular is readRegular's error for a path that holds something other
-// than a regular file.
-var errNotRegular = errors.New("not a regular file")
-
-// readRegular reads path if it is a regular file. It opens without blocking and
-// looks at what it opened, so that a named pipe put in the file's place after
-// the caller's stat cannot block the read, and Close with it, until a writer
-// comes.
-func readRegular(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: errNotRegular}
-	}
-	return io.ReadAll(f)
+	return fsread.File(path)
 }
 
 // outbox holds events not yet received, one per path, in the order they fired. A
