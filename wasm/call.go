@@ -283,7 +283,7 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 // lease l, whose inst is then l.inst (nil once released).
 func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Lease) error {
 	b := f.bound.Load()
-	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen || inst.guard.InHost() {
+	if b.inst != inst || b.e.fn == nil || len(stack) < b.e.sig.stackLen || l != nil && inst.guard.InHost() {
 		return f.callSlow(ctx, inst, stack, l)
 	}
 	if inst.lim != nil {

@@ -3,12 +3,12 @@
 //
 // A sync.Mutex cannot be given up on, so a call with a deadline that found its
 // script busy in a long call waited past that deadline, for good if the call
-// never ended. Mutex keeps sync.Mutex's costs where nobody waits (TryLock, and an
-// atomic load more in Unlock) and its fairness where somebody does: waiters
-// queue in order, the oldest is woken to try again at each Unlock, and once it
-// has waited more than starveAfter, Unlock hands the lock straight to the queue
-// until the queue is empty, so that a goroutine calling in a loop cannot keep
-// another out for good.
+// never ended. Mutex costs what sync.Mutex costs where nobody waits (TryLock and
+// Unlock are one compare-and-swap each, and inline) and keeps its fairness where
+// somebody does: waiters queue in order, the oldest is woken to try again at each
+// Unlock, and once it has waited more than starveAfter, Unlock hands the lock
+// straight to the queue until the queue is empty, so that a goroutine calling in
+// a loop cannot keep another out for good.
 package ctxlock
 
 import (
@@ -23,17 +23,22 @@ import (
 // instead of letting whoever comes first take it; sync.Mutex uses the same.
 const starveAfter = time.Millisecond
 
+// The bits of Mutex.state.
+const (
+	locked      = 1 << iota // held
+	handover                // Unlock hands the lock to the head of the queue
+	waiterShift = iota      // the number of queued waiters, above the flags
+)
+
 // Mutex is a mutual exclusion lock whose Lock gives up when its context ends.
 // The zero value is an unlocked Mutex. As with sync.Mutex, a Mutex is not tied
 // to a goroutine: one may lock it and another unlock it.
 type Mutex struct {
-	mu sync.Mutex // the lock itself; held by the owner, and across handovers
-	// waiters counts the queue, so that Unlock can tell without q that nobody
-	// waits.
-	waiters atomic.Int32
-	// handover is set once the oldest waiter has waited starveAfter: Unlock then
-	// hands the lock to the head of the queue rather than unlocking mu.
-	handover atomic.Bool
+	// state holds the flags and, shifted by waiterShift, the number of queued
+	// waiters. The locked bit is set by TryLock (compare-and-swap) and cleared
+	// by Unlock (compare-and-swap where nobody waits, else under q); the rest
+	// changes only under q.
+	state atomic.Int32
 
 	q     sync.Mutex // guards queue and each waiter's owned
 	queue []*waiter  // oldest first
@@ -46,30 +51,48 @@ type waiter struct {
 	owned bool // Unlock handed the lock to this waiter; set under q
 }
 
-// TryLock locks m if it is free and reports whether it did.
-func (m *Mutex) TryLock() bool { return m.mu.TryLock() }
+// TryLock locks m if it is free, and nobody is being handed it, and reports
+// whether it did.
+func (m *Mutex) TryLock() bool {
+	s := m.state.Load()
+	return s&(locked|handover) == 0 && m.state.CompareAndSwap(s, s|locked)
+}
 
 // Lock locks m, waiting while it is held, unless ctx ends first: then it
-// returns ctx.Err() without the lock. A ctx that is already
-// done does not stop a Lock that finds m free.
+// returns ctx.Err() without the lock. A ctx that is already done does not stop
+// a Lock that finds m free.
 func (m *Mutex) Lock(ctx context.Context) error {
-	if m.mu.TryLock() {
+	if m.TryLock() {
 		return nil
 	}
 	return m.lockSlow(ctx)
+}
+
+// take locks m if it is free, retrying while only the waiter count changes
+// under it (TryLock gives up then, which its callers may).
+func (m *Mutex) take() bool {
+	for {
+		s := m.state.Load()
+		if s&(locked|handover) != 0 {
+			return false
+		}
+		if m.state.CompareAndSwap(s, s|locked) {
+			return true
+		}
+	}
 }
 
 func (m *Mutex) lockSlow(ctx context.Context) error {
 	w := &waiter{wake: make(chan struct{}, 1)}
 	m.q.Lock()
 	m.queue = append(m.queue, w)
-	m.waiters.Add(1)
+	m.state.Add(1 << waiterShift)
 	m.q.Unlock()
 	start := time.Now()
 	for {
-		// An Unlock that read waiters before this waiter counted itself
-		// unlocked mu before this try.
-		if m.mu.TryLock() {
+		// Counted, this waiter makes every Unlock take the slow path, which
+		// signals the queue: an Unlock that did not see it came before this try.
+		if m.take() {
 			m.q.Lock()
 			m.remove(w)
 			m.q.Unlock()
@@ -93,7 +116,7 @@ func (m *Mutex) lockSlow(ctx context.Context) error {
 		m.q.Lock()
 		owned := w.owned
 		if !owned && time.Since(start) >= starveAfter {
-			m.handover.Store(true)
+			m.startHandover()
 		}
 		m.q.Unlock()
 		if owned {
@@ -102,46 +125,57 @@ func (m *Mutex) lockSlow(ctx context.Context) error {
 	}
 }
 
-// Unlock unlocks m, or hands it to the oldest waiter (see the package doc).
-// Unlocking an unlocked Mutex is a run-time error, as for sync.Mutex.
-func (m *Mutex) Unlock() {
-	if m.handover.Load() && m.handOver() {
-		return
-	}
-	m.mu.Unlock()
-	// A waiter counts itself before it tries the lock (lockSlow): if it is not
-	// counted yet, its try comes after this Unlock.
-	if m.waiters.Load() > 0 {
-		m.q.Lock()
-		m.signalHead()
-		m.q.Unlock()
+// startHandover makes Unlock hand the lock to the queue, if the lock is held:
+// a free lock would never be unlocked, and so never handed over. The caller
+// holds q, under which the holder's Unlock (there are waiters) clears locked.
+func (m *Mutex) startHandover() {
+	for {
+		s := m.state.Load()
+		if s&locked == 0 || m.state.CompareAndSwap(s, s|handover) {
+			return
+		}
 	}
 }
 
-// handOver gives the held lock to the head of the queue and reports whether
-// there was one to take it; the last waiter served ends the handovers.
-func (m *Mutex) handOver() bool {
+// Unlock unlocks m, or hands it to the oldest waiter (see the package doc).
+// Unlocking an unlocked Mutex panics, as it is a fatal error for sync.Mutex.
+func (m *Mutex) Unlock() {
+	if !m.state.CompareAndSwap(locked, 0) {
+		m.unlockSlow()
+	}
+}
+
+// unlockSlow is Unlock when waiters are queued or the lock is being handed
+// over.
+func (m *Mutex) unlockSlow() {
 	m.q.Lock()
 	defer m.q.Unlock()
-	if len(m.queue) == 0 {
-		m.handover.Store(false)
-		return false
+	s := m.state.Load()
+	if s&locked == 0 {
+		panic("ctxlock: unlock of unlocked Mutex")
 	}
-	w := m.queue[0]
-	m.remove(w)
-	w.owned = true
-	if len(m.queue) == 0 {
-		m.handover.Store(false)
+	if s&handover != 0 && len(m.queue) > 0 {
+		w := m.queue[0]
+		m.remove(w)
+		w.owned = true // m stays locked, now w's
+		signal(w)
+		return
 	}
-	signal(w)
-	return true
+	m.state.Add(-locked)
+	m.signalHead()
 }
 
-// remove takes w off the queue; the caller holds q.
+// remove takes w off the queue; the last waiter gone ends the handovers. The
+// caller holds q.
 func (m *Mutex) remove(w *waiter) {
-	if i := slices.Index(m.queue, w); i >= 0 {
-		m.queue = slices.Delete(m.queue, i, i+1)
-		m.waiters.Add(-1)
+	i := slices.Index(m.queue, w)
+	if i < 0 {
+		return
+	}
+	m.queue = slices.Delete(m.queue, i, i+1)
+	m.state.Add(-1 << waiterShift)
+	if len(m.queue) == 0 {
+		m.state.And(^int32(handover))
 	}
 }
 

@@ -21,7 +21,7 @@ func TestLockGivesUpWhenContextEnds(t *testing.T) {
 	if err := <-got; err != context.Canceled {
 		t.Fatalf("Lock = %v, want context.Canceled", err)
 	}
-	if n := m.waiters.Load(); n != 0 {
+	if n := m.waiters(); n != 0 {
 		t.Fatalf("%d waiters left after the only one gave up", n)
 	}
 	if m.TryLock() {
@@ -113,55 +113,73 @@ func TestWaiterNotStarved(t *testing.T) {
 	}
 }
 
-// TestHammer mixes waits that give up with waits that do not, under -race:
-// the count guarded by the lock must match the locks taken, and the lock must
-// end free (no waiter that gave up kept or lost it).
+// TestHammer mixes waits that give up with waits that do not, and TryLock
+// callers, with holds long enough for handovers, under -race: the count guarded
+// by the lock must match the locks taken, and the lock must end free with no
+// waiter and no handover left (no waiter that gave up kept or lost it).
 func TestHammer(t *testing.T) {
 	var m Mutex
 	count := 0
-	var taken sync.WaitGroup
+	var wg sync.WaitGroup
 	var mu sync.Mutex
 	total := 0
 	for g := range 8 {
-		taken.Go(func() {
+		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(g), 1))
 			mine := 0
-			for range 2000 {
-				ctx, cancel := context.Background(), context.CancelFunc(func() {})
-				if r.IntN(2) == 0 {
-					ctx, cancel = context.WithTimeout(ctx, time.Duration(r.IntN(50))*time.Microsecond)
+			for range 1500 {
+				got := false
+				if g%4 == 3 {
+					got = m.TryLock()
+				} else {
+					ctx, cancel := context.Background(), context.CancelFunc(func() {})
+					if r.IntN(2) == 0 {
+						ctx, cancel = context.WithTimeout(ctx, time.Duration(r.IntN(3000))*time.Microsecond)
+					}
+					got = m.Lock(ctx) == nil
+					cancel()
 				}
-				if m.Lock(ctx) == nil {
+				if got {
 					count++
 					mine++
-					if r.IntN(4) == 0 {
-						time.Sleep(time.Duration(r.IntN(20)) * time.Microsecond)
+					if r.IntN(8) == 0 {
+						time.Sleep(time.Duration(r.IntN(200)) * time.Microsecond)
 					}
 					m.Unlock()
 				}
-				cancel()
 			}
 			mu.Lock()
 			total += mine
 			mu.Unlock()
 		})
 	}
-	taken.Wait()
+	wg.Wait()
 	if count != total {
 		t.Fatalf("count %d under the lock, %d locks taken", count, total)
 	}
-	if !m.TryLock() {
-		t.Fatal("the lock ended held")
-	}
-	if n := m.waiters.Load(); n != 0 || len(m.queue) != 0 {
-		t.Fatalf("%d waiters (%d queued) left", n, len(m.queue))
+	if s := m.state.Load(); s != 0 || len(m.queue) != 0 {
+		t.Fatalf("state %#x with %d queued at the end, want a free lock and nobody waiting", s, len(m.queue))
 	}
 }
+
+// Unlocking an unlocked Mutex is a programming error, as for sync.Mutex.
+func TestUnlockOfUnlockedPanics(t *testing.T) {
+	var m Mutex
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Unlock of an unlocked Mutex did not panic")
+		}
+	}()
+	m.Unlock()
+}
+
+// waiters returns the number of queued waiters.
+func (m *Mutex) waiters() int32 { return m.state.Load() >> waiterShift }
 
 // waitQueued waits until n goroutines wait for m.
 func waitQueued(t *testing.T, m *Mutex, n int32) {
 	t.Helper()
-	for m.waiters.Load() < n {
+	for m.waiters() < n {
 		time.Sleep(time.Millisecond)
 	}
 }
