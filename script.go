@@ -72,6 +72,7 @@ type Script struct {
 	open    int           // requests not resolved yet
 	idle    chan struct{} // closed when the running worker stops
 	ready   *stagedItem
+	file    fileMark // the file Watch last saw the script come from (watch.go)
 }
 
 // Name returns the script's name: the path given to Load, or the name given to
@@ -111,7 +112,11 @@ func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Scr
 		h.reportLoad(path, nil, 0, err)
 		return nil, err
 	}
-	return h.load(ctx, path, path, code, opts)
+	s, err := h.load(ctx, path, path, code, opts)
+	if err == nil {
+		s.markFile(path, nil)
+	}
+	return s, err
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind

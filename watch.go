@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,11 +44,13 @@ import (
 //     WASM or Lua, can be empty, so nothing is lost: the next save counts.
 //   - A deleted script file (for a .c without a .wasm, its source) leaves the
 //     last version running, and a Removed event says so. Deleting the source of
-//     a .wasm that stays says nothing. A file renamed or moved within dir is a
-//     deletion and a new file: once the new file, holding the bytes the deleted
-//     one's script runs, has loaded, that script is unloaded (an Unloaded
-//     event), so that the same code does not run twice under two names. The new
-//     script starts from its initial state.
+//     a .wasm that stays says nothing. A script file renamed or moved within
+//     dir, onto a new name or over another script's file, is a deletion and a
+//     save: once the file has loaded (or reloaded the script it replaced), the
+//     script of its old name is unloaded (an Unloaded event), so that its code
+//     does not run on under two names. Watch knows the file by its identity
+//     (os.SameFile) from the load or save it last saw, within two seconds of
+//     the deletion; the script under the new name starts from its own state.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
@@ -95,6 +98,11 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
 	if addErr != nil {
 		wd.watchError(addErr)
+	}
+	for _, s := range h.Scripts() {
+		if file := s.file0(); file != "" && within(file, absDir) {
+			s.markFile(file, nil) // known before its first save, for a rename
+		}
 	}
 	go func() {
 		defer h.wg.Done()
@@ -192,6 +200,7 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 		// The script's file is gone: the one it was loaded from, or the source
 		// of a .wasm that is not there either. A deleted source of a .wasm that
 		// stays concerns nothing that runs.
+		s.fileGone(ev.Path)
 		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
 	case ev.Op == watch.Removed:
 	case empty(ev):
@@ -200,8 +209,14 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 	case s != nil && s.unchanged(ev.Data):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
 		// would only start a WASM script's state over.
+		s.markFile(ev.Path, ev.Data)
 	case s != nil:
-		wd.h.ReloadAsync(ctx, s, ev.Data)
+		moved := wd.movedTo(ev.Path, ev.Data, s)
+		s.markFile(ev.Path, ev.Data)
+		p := wd.h.ReloadAsync(ctx, s, ev.Data)
+		if len(moved) > 0 {
+			wd.unloadWhenDone(ctx, p, moved)
+		}
 	default:
 		wd.load(ctx, ev)
 	}
@@ -250,11 +265,7 @@ func (wd *watchedDir) rewatch(w *watch.Watcher) bool {
 // a script without a file named by it.
 func (wd *watchedDir) find(path string) *Script {
 	for _, s := range wd.h.Scripts() {
-		file := s.path
-		if file == "" {
-			file = s.name
-		}
-		if abs, err := filepath.Abs(file); err == nil && abs == path {
+		if s.file0() == path {
 			return s
 		}
 	}
@@ -281,37 +292,124 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 		wd.h.reportLoad(name, nil, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
 		return
 	}
-	renamed := wd.renamed(ev.Data)
-	if _, err := wd.h.load(ctx, name, path, ev.Data, nil); err != nil { // the outcome is an event
+	moved := wd.movedTo(ev.Path, ev.Data, nil)
+	s, err := wd.h.load(ctx, name, path, ev.Data, nil)
+	if err != nil { // the outcome is an event
 		return
 	}
-	for _, old := range renamed {
+	s.markFile(ev.Path, ev.Data)
+	for _, old := range moved {
 		_ = wd.h.Unload(ctx, old) // its event says so; a failure leaves it running, as before
 	}
 }
 
-// renamed returns the scripts a new file holding code was renamed or moved
-// from: loaded from a file in dir that is gone, and running code. They are
-// unloaded once the new file has loaded, so that the same code does not run
-// twice under two names.
-func (wd *watchedDir) renamed(code []byte) []*Script {
+// fileMark is the file Watch last saw a script come from: the file it was
+// loaded or saved from (for a .c without a .wasm, the source), with its identity,
+// to tell a file renamed or moved onto another name from a new one.
+type fileMark struct {
+	path string      // absolute
+	info os.FileInfo // from os.Stat: os.SameFile compares the identity
+	sum  uint64      // of the bytes the file gave (built, for a source)
+	gone time.Time   // when Watch reported the file deleted; zero before
+}
+
+// markSeed seeds the sums of fileMark.
+var markSeed = maphash.MakeSeed()
+
+// renameWindow is how long after Watch reported a script's file deleted a file
+// with that file's identity counts as it renamed: past it, the identity may be a
+// new file's that the system gave the number of the deleted one.
+const renameWindow = 2 * time.Second
+
+// markFile records path (absolute, or made so) as the file s comes from now,
+// which gave code (built, for a source); nil code stands for the live version's.
+func (s *Script) markFile(path string, code []byte) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if code == nil {
+		code = s.hist.live().code
+	}
+	s.file = fileMark{path: abs, info: info, sum: maphash.Bytes(markSeed, code)}
+	s.mu.Unlock()
+}
+
+// file0 is the absolute path of the file s was loaded from, or that its name
+// is (see find), or "".
+func (s *Script) file0() string {
+	file := s.path
+	if file == "" {
+		file = s.name
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return ""
+	}
+	return abs
+}
+
+// fileGone records that Watch found path, s's file, deleted.
+func (s *Script) fileGone(path string) {
+	s.mu.Lock()
+	if s.file.path == path && s.file.gone.IsZero() {
+		s.file.gone = time.Now()
+	}
+	s.mu.Unlock()
+}
+
+// movedTo returns the scripts whose file was renamed or moved to path, which
+// gave code (other than to, the script path belongs to, if any): their file is
+// gone, recently, and path is that same file (identity and modification time:
+// a new file the system gave the deleted one's number has a time of its own)
+// with the same bytes. Such a script would run on beside the one path now is,
+// so Watch unloads it once path's script has loaded or reloaded.
+func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	sum := maphash.Bytes(markSeed, code)
 	var out []*Script
 	for _, s := range wd.h.Scripts() {
-		if s.path == "" {
-			continue // loaded from bytes: no file to have moved
-		}
-		abs, err := filepath.Abs(s.path)
-		if err != nil || !within(abs, wd.abs) || exists(abs) {
+		if s == to {
 			continue
 		}
 		s.mu.Lock()
-		same := bytes.Equal(s.hist.live().code, code)
+		f := s.file
 		s.mu.Unlock()
-		if same {
-			out = append(out, s)
+		if f.info == nil || f.path == path || f.sum != sum || !within(f.path, wd.abs) ||
+			!os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
+			(!f.gone.IsZero() && time.Since(f.gone) > renameWindow) || exists(f.path) {
+			continue
 		}
+		out = append(out, s)
 	}
 	return out
+}
+
+// unloadWhenDone unloads moved once reload p has committed; a reload that
+// fails leaves them running, as the only copy of their code.
+func (wd *watchedDir) unloadWhenDone(ctx context.Context, p *Pending, moved []*Script) {
+	h := wd.h
+	if !h.enter() {
+		return
+	}
+	go func() {
+		defer h.wg.Done()
+		<-p.Done()
+		if p.Err() != nil {
+			return
+		}
+		for _, old := range moved {
+			_ = h.Unload(ctx, old)
+		}
+	}()
 }
 
 // exists reports whether there is a file at path.

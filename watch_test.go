@@ -290,8 +290,9 @@ func TestWatchIgnoresEmptyFiles(t *testing.T) {
 
 // A script file renamed within the watched directory runs under its new name
 // only: the new file loads, and the script of the old one, whose file is gone,
-// is unloaded. A copy (the old file still there) and a script loaded from bytes
-// are left alone.
+// is unloaded; renamed over another script's file, that script reloads and the
+// old one is unloaded. A copy (the old file still there), a new file with a
+// deleted one's bytes and a script loaded from bytes are left alone.
 func TestWatchRename(t *testing.T) {
 	dir := t.TempDir()
 	h, s := watchedScript(t, dir)
@@ -300,10 +301,20 @@ func TestWatchRename(t *testing.T) {
 	is := func(kind EventKind, name string) func(Event) bool {
 		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
 	}
-	c := filepath.Join(dir, "c.wasm")
-	if err := os.WriteFile(c, []byte("v1"), 0o600); err != nil { // a copy
-		t.Fatal(err)
+	write := func(name, code string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(code), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
+	gone := func(name string) {
+		t.Helper()
+		waitFor(t, name+"'s script gone", func() bool { _, ok := h.Script(name); return !ok }) // Unload emits, then frees the name
+	}
+
+	c := write("c.wasm", "v1") // a copy of a.wasm's bytes
 	nextEvent(t, h, is(Loaded, c))
 	b := filepath.Join(dir, "b.wasm")
 	if err := os.Rename(c, b); err != nil {
@@ -311,10 +322,73 @@ func TestWatchRename(t *testing.T) {
 	}
 	nextEvent(t, h, is(Loaded, b))
 	nextEvent(t, h, is(Unloaded, c))
-	waitFor(t, "the renamed c.wasm's script gone", func() bool { _, ok := h.Script(c); return !ok }) // Unload emits, then frees the name
-	for _, name := range []string{a, b, fromBytes.Name()} {
+	gone(c)
+
+	d := write("d.wasm", "v3")
+	nextEvent(t, h, is(Loaded, d))
+	if err := os.Rename(d, b); err != nil { // over b.wasm
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Committed, b))
+	nextEvent(t, h, is(Unloaded, d))
+	gone(d)
+	if got := callInt(t, h, mustScript(t, h, b), "version"); got != 3 {
+		t.Errorf("b.wasm after d.wasm was renamed over it: version %d, want 3", got)
+	}
+
+	e := write("e.wasm", "v4")
+	nextEvent(t, h, is(Loaded, e))
+	if err := os.Remove(e); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, e))
+	f := write("f.wasm", "v4") // the deleted file's bytes, perhaps its number: not it
+	nextEvent(t, h, is(Loaded, f))
+	marker := write("marker.lua", "v1")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded || ev.Script == marker }); ev.Script != marker {
+		t.Errorf("a new file with a deleted file's bytes: %v", ev)
+	}
+
+	for _, name := range []string{a, b, e, f, fromBytes.Name()} {
 		if _, ok := h.Script(name); !ok {
-			t.Errorf("%s was unloaded; only the renamed file's script should be", name)
+			t.Errorf("%s was unloaded; only renamed files' scripts should be", name)
 		}
+	}
+}
+
+// A file renamed while its last save waits for Apply moves too: the old
+// script, whose reload is still to commit, is unloaded, and the new name runs
+// the saved version.
+func TestWatchRenameWhileReloadWaits(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{Swap: SwapAtApply})
+	a := filepath.Join(dir, "a.wasm")
+	if err := os.WriteFile(a, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, []byte("v2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a.wasm's v2 staged for Apply", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	b := filepath.Join(dir, "b.wasm")
+	if err := os.Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == b })
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
+	h.Apply(ctx)
+	waitFor(t, "a.wasm's script gone", func() bool { _, ok := h.Script(a); return !ok })
+	if got := callInt(t, h, mustScript(t, h, b), "version"); got != 2 {
+		t.Errorf("b.wasm runs version %d, want the saved 2", got)
 	}
 }
