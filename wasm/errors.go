@@ -189,10 +189,10 @@ func classify(err error) (kind, why error, trace []string) {
 				return k, why, trace
 			}
 		}
-		if errors.Is(he.err, context.Canceled) || errors.Is(he.err, context.DeadlineExceeded) {
-			return nil, why, trace // the caller's choice, not a limit of the script
+		if he.stop && (errors.Is(he.err, context.Canceled) || errors.Is(he.err, context.DeadlineExceeded)) {
+			return nil, why, trace // the caller's context ended the call: its choice, not a limit
 		}
-		return ErrTrap, why, trace
+		return ErrTrap, why, trace // a host function failed, whatever its error says
 	}
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if t := reflect.TypeOf(e); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == wazeroTrapPkg {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
@@ -56,6 +57,14 @@ func TestHostFuncFailure(t *testing.T) {
 		{"error", func(context.Context, *wasm.Caller, []uint64) error { return errHost }, []error{wasm.ErrTrap, errHost}, "host.log: host says no"},
 		{"panic", func(context.Context, *wasm.Caller, []uint64) error { panic("boom") }, []error{wasm.ErrTrap}, "panic: boom"},
 		{"limit error", func(context.Context, *wasm.Caller, []uint64) error { return wasm.ErrTimeout }, []error{wasm.ErrTimeout, wasm.ErrLimit}, ""},
+		// A deadline of the host function's own, not the caller's: a failed
+		// host function, not a call the caller's context ended.
+		{"own deadline", func(context.Context, *wasm.Caller, []uint64) error {
+			c, cancel := context.WithTimeout(context.Background(), time.Microsecond)
+			defer cancel()
+			<-c.Done()
+			return c.Err()
+		}, []error{wasm.ErrTrap, context.DeadlineExceeded}, "host.log: context deadline exceeded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
