@@ -29,7 +29,7 @@ import (
 // *Error; the script stays usable for the next call. CallJSON is safe for concurrent
 // use; calls into one script run one at a time.
 func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ...any) (json.RawMessage, error) {
-	s, err := rt.script("call", id)
+	s, err := rt.script("call", fn, id)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (v *version) function(ctx context.Context, script, name string) (glua.LValu
 // Field returns the module's field name, M.name, as JSON (null when it is nil),
 // converted like CallJSON results. Field is safe for concurrent use.
 func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.RawMessage, error) {
-	s, err := rt.script("field", id)
+	s, err := rt.script("field", name, id)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (rt *Runtime) Functions(ctx context.Context, id ScriptID) ([]string, error)
 }
 
 func (rt *Runtime) names(ctx context.Context, id ScriptID, op string, functions bool) ([]string, error) {
-	s, err := rt.script(op, id)
+	s, err := rt.script(op, "", id)
 	if err != nil {
 		return nil, err
 	}

@@ -241,7 +241,7 @@ return M`)
 			t.Errorf("call %s: %v, want ErrNoFunction", fn, err)
 		}
 	}
-	if _, err := rt.CallJSON(ctx, 999, "on_update"); !errors.Is(err, lua.ErrNotFound) || err.Error() != "lua: call script 999: script not found" {
+	if _, err := rt.CallJSON(ctx, 999, "on_update"); !errors.Is(err, lua.ErrNotFound) || err.Error() != "lua: call script 999 on_update: script not found" {
 		t.Errorf("unknown id: %v, want ErrNotFound", err)
 	}
 	// Arguments that cannot be passed fail the call, not the script: a
@@ -262,14 +262,14 @@ return M`)
 	if err := rt.Unload(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rt.CallJSON(ctx, id, "on_update", 1); !errors.Is(err, lua.ErrNotFound) {
-		t.Errorf("after Unload: %v, want ErrNotFound", err)
+	if _, err := rt.CallJSON(ctx, id, "on_update", 1); !errors.Is(err, lua.ErrNotFound) || !strings.Contains(err.Error(), "on_update") {
+		t.Errorf("after Unload: %v, want ErrNotFound naming the function", err)
 	}
 	if _, err := f.Call(ctx, 1); !errors.Is(err, lua.ErrNotFound) || err.Error() != "lua: call enemy.lua on_update: script not found" {
 		t.Errorf("Func.Call after Unload: %v, want ErrNotFound naming the script and the function", err)
 	}
-	if err := rt.Unload(ctx, id); !errors.Is(err, lua.ErrNotFound) {
-		t.Errorf("second Unload: %v, want ErrNotFound", err)
+	if err := rt.Unload(ctx, id); !errors.Is(err, lua.ErrNotFound) || strings.Count(err.Error(), "lua:") != 1 {
+		t.Errorf("second Unload: %v, want ErrNotFound, prefixed once", err)
 	}
 }
 

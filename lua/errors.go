@@ -72,10 +72,10 @@ func (e *limitError) Is(target error) bool {
 // for concurrent use.
 type Error struct {
 	// Op is the operation: "load", "call", "field", "fields", "functions",
-	// "acquire", "reload", "commit", "unload", "inspect".
+	// "func", "acquire", "reload", "commit", "unload", "define", "inspect".
 	Op string
 	// Script is the script's name, as given to Load ("script 7" for an unknown
-	// ScriptID).
+	// ScriptID); empty for Define.
 	Script string
 	// Function is the Lua function that failed ("on_update", "on_save"), or
 	// "main chunk" when the failure was while running the chunk itself.
@@ -96,8 +96,10 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("lua: ")
 	b.WriteString(e.Op)
-	b.WriteByte(' ')
-	b.WriteString(e.Script)
+	if e.Script != "" {
+		b.WriteByte(' ')
+		b.WriteString(e.Script)
+	}
 	if e.Function != "" {
 		b.WriteByte(' ')
 		b.WriteString(e.Function)
@@ -112,10 +114,13 @@ func (e *Error) Error() string {
 // is empty.
 func newError(op, script, fn string, kind error, msg string) *Error {
 	if msg == "" {
-		msg = strings.TrimPrefix(kind.Error(), "lua: ")
+		msg = kindText(kind)
 	}
 	return &Error{Op: op, Script: script, Function: fn, Kind: kind, Message: msg}
 }
+
+// kindText is kind's text without the package prefix.
+func kindText(kind error) string { return strings.TrimPrefix(kind.Error(), "lua: ") }
 
 // Is reports whether target is e's kind (or, for limits, ErrLimit).
 func (e *Error) Is(target error) bool { return errors.Is(e.Kind, target) }

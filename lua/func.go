@@ -43,7 +43,7 @@ type Func struct {
 // binds the function on its first successful call (see Func). Func is safe for
 // concurrent use.
 func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
-	s, err := rt.script("func", id)
+	s, err := rt.script("func", name, id)
 	if err != nil {
 		return nil, err
 	}

@@ -60,25 +60,34 @@ var reservedGlobals = map[string]bool{
 func (rt *Runtime) Define(module, name string, fn HostFunc) error {
 	switch {
 	case !isIdentifier(module) || reservedGlobals[module]:
-		return fmt.Errorf("lua: define %s.%s: %w: module name %q is not an identifier or is taken", module, name, ErrInvalid, module)
+		return defineError(module, name, ErrInvalid, fmt.Sprintf("module name %q is not an identifier or is taken", module))
 	case !isIdentifier(name):
-		return fmt.Errorf("lua: define %s.%s: %w: %q is not an identifier", module, name, ErrInvalid, name)
+		return defineError(module, name, ErrInvalid, fmt.Sprintf("%q is not an identifier", name))
 	case fn == nil:
-		return fmt.Errorf("lua: define %s.%s: %w: nil function", module, name, ErrInvalid)
+		return defineError(module, name, ErrInvalid, "nil function")
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	switch {
 	case rt.closed:
-		return fmt.Errorf("lua: define %s.%s: %w", module, name, ErrClosed)
+		return defineError(module, name, ErrClosed, "")
 	case rt.frozen:
-		return fmt.Errorf("lua: define %s.%s: %w: host functions are fixed once a script is loaded", module, name, ErrInvalid)
+		return defineError(module, name, ErrInvalid, "host functions are fixed once a script is loaded")
 	}
 	if rt.hosts[module] == nil {
 		rt.hosts[module] = map[string]HostFunc{}
 	}
 	rt.hosts[module][name] = fn
 	return nil
+}
+
+// defineError is Define's error for module.name: kind, with why after its text.
+func defineError(module, name string, kind error, why string) error {
+	msg := kindText(kind)
+	if why != "" {
+		msg += ": " + why
+	}
+	return newError("define", "", module+"."+name, kind, msg)
 }
 
 // installHosts sets one global table per host module in L.

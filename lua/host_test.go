@@ -36,8 +36,9 @@ func TestDefine(t *testing.T) {
 		}
 	}
 	load(t, rt, "a.lua", `return {}`)
-	if err := rt.Define("host", "late", noop); !errors.Is(err, lua.ErrInvalid) {
-		t.Errorf("Define after Load: %v, want ErrInvalid", err)
+	err := rt.Define("host", "late", noop)
+	if want := "lua: define host.late: invalid argument: host functions are fixed once a script is loaded"; !errors.Is(err, lua.ErrInvalid) || err.Error() != want {
+		t.Errorf("Define after Load: %v, want ErrInvalid: %q", err, want)
 	}
 }
 

@@ -55,7 +55,7 @@ type Lease struct {
 // released with Release. Errors match ErrNotFound, ErrClosed, ErrReentrant or
 // ctx's error. Acquire is safe for concurrent use.
 func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
-	s, err := rt.script("acquire", id)
+	s, err := rt.script("acquire", "", id)
 	if err != nil {
 		return nil, err
 	}

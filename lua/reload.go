@@ -42,7 +42,7 @@ type Staged struct {
 // error, a runtime error, a limit or a chunk that returns a non-table fails Stage.
 // Stage is safe for concurrent use.
 func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged, error) {
-	s, err := rt.script("reload", id)
+	s, err := rt.script("reload", "", id)
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (n *Version) Functions() []string {
 // ErrClosed.
 func (n *Version) CallJSON(ctx context.Context, fn string, args ...any) (json.RawMessage, error) {
 	if !n.valid {
-		return nil, fmt.Errorf("lua: call %s.%s: %w: the check it was given to has returned", n.script, fn, ErrClosed)
+		return nil, newError("call", n.script, fn, ErrClosed, "closed: the check it was given to has returned")
 	}
 	return n.v.callJSON(ctx, n.script, fn, args)
 }

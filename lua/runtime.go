@@ -173,29 +173,36 @@ func (rt *Runtime) remove(id ScriptID) *script {
 	return r.slots[id].Swap(nil)
 }
 
-// script returns the script with the given id, or an error for op naming it.
-func (rt *Runtime) script(op string, id ScriptID) (*script, error) {
+// script returns the script with the given id, or an error for op (on function
+// fn, if any) naming it.
+func (rt *Runtime) script(op, fn string, id ScriptID) (*script, error) {
 	if s := rt.scripts.Load().lookup(id); s != nil {
 		return s, nil
 	}
+	return nil, rt.unknown(op, fn, id)
+}
+
+// unknown is the error of op (on function fn, if any) on an id the runtime
+// does not have.
+func (rt *Runtime) unknown(op, fn string, id ScriptID) error {
 	why := ErrNotFound
 	if rt.closing.Load() {
 		why = ErrClosed
 	}
-	return nil, newError(op, fmt.Sprintf("script %d", id), "", why, "")
+	return newError(op, fmt.Sprintf("script %d", id), fn, why, "")
 }
 
 // Unload closes a script: later calls with its id fail with ErrNotFound. It waits
 // for a call in progress on the script to return. Unload is safe for concurrent use.
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
-	if s, err := rt.script("unload", id); err == nil {
+	if s, err := rt.script("unload", "", id); err == nil {
 		if err := s.reentered(ctx, "unload", ""); err != nil {
 			return err
 		}
 	}
 	s := rt.remove(id)
 	if s == nil {
-		return fmt.Errorf("lua: unload script %d: %w", id, ErrNotFound)
+		return rt.unknown("unload", "", id)
 	}
 	s.unload(ErrNotFound)
 	return nil
