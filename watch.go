@@ -208,8 +208,13 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && s.unchanged(ev.Data):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
-		// would only start a WASM script's state over.
+		// would only start a WASM script's state over. A file with the same
+		// bytes renamed over this one's still moves: its old name goes.
+		moved := wd.movedTo(ev.Path, ev.Data, s)
 		s.markFile(ev.Path, ev.Data)
+		for _, old := range moved {
+			_ = wd.h.Unload(ctx, old)
+		}
 	case s != nil:
 		moved := wd.movedTo(ev.Path, ev.Data, s)
 		s.markFile(ev.Path, ev.Data)

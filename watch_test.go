@@ -336,6 +336,14 @@ func TestWatchRename(t *testing.T) {
 		t.Errorf("b.wasm after d.wasm was renamed over it: version %d, want 3", got)
 	}
 
+	g := write("g.wasm", "v3") // b.wasm's bytes: renamed over it, no reload, but g goes
+	nextEvent(t, h, is(Loaded, g))
+	if err := os.Rename(g, b); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Unloaded, g))
+	gone(g)
+
 	e := write("e.wasm", "v4")
 	nextEvent(t, h, is(Loaded, e))
 	if err := os.Remove(e); err != nil {
