@@ -112,11 +112,7 @@ func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Scr
 		h.reportLoad(path, nil, 0, err)
 		return nil, err
 	}
-	s, err := h.load(ctx, path, path, code, opts)
-	if err == nil {
-		s.markFile(path, nil)
-	}
-	return s, err
+	return h.load(ctx, path, path, code, opts)
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind
@@ -133,6 +129,8 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 			err = fmt.Errorf("hotscript: load %s: %w", name, err)
 		}
 		s = nil
+	} else {
+		s.markFile(s.file0(), nil) // for Watch, which may run already, to tell a rename
 	}
 	h.reportLoad(name, s, compile, err)
 	return s, err

@@ -212,16 +212,12 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 		// bytes renamed over this one's still moves: its old name goes.
 		moved := wd.movedTo(ev.Path, ev.Data, s)
 		s.markFile(ev.Path, ev.Data)
-		for _, old := range moved {
-			_ = wd.h.Unload(ctx, old)
-		}
+		wd.unloadMoved(ctx, nil, moved)
 	case s != nil:
 		moved := wd.movedTo(ev.Path, ev.Data, s)
 		s.markFile(ev.Path, ev.Data)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		if len(moved) > 0 {
-			wd.unloadWhenDone(ctx, p, moved)
-		}
+		wd.unloadMoved(ctx, p, moved)
 	default:
 		wd.load(ctx, ev)
 	}
@@ -303,9 +299,7 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 		return
 	}
 	s.markFile(ev.Path, ev.Data)
-	for _, old := range moved {
-		_ = wd.h.Unload(ctx, old) // its event says so; a failure leaves it running, as before
-	}
+	wd.unloadMoved(ctx, nil, moved)
 }
 
 // fileMark is the file Watch last saw a script come from: the file it was
@@ -333,7 +327,7 @@ func (s *Script) markFile(path string, code []byte) {
 	if err != nil {
 		return
 	}
-	info, err := os.Stat(abs)
+	info, err := os.Lstat(abs) // a link is itself: renaming its target moves not it
 	if err != nil {
 		return
 	}
@@ -375,7 +369,7 @@ func (s *Script) fileGone(path string) {
 // with the same bytes. Such a script would run on beside the one path now is,
 // so Watch unloads it once path's script has loaded or reloaded.
 func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
-	info, err := os.Stat(path)
+	info, err := os.Lstat(path)
 	if err != nil {
 		return nil
 	}
@@ -390,7 +384,7 @@ func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
 		s.mu.Unlock()
 		if f.info == nil || f.path == path || f.sum != sum || !within(f.path, wd.abs) ||
 			!os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
-			(!f.gone.IsZero() && time.Since(f.gone) > renameWindow) || exists(f.path) {
+			(!f.gone.IsZero() && time.Since(f.gone) > renameWindow) || lexists(f.path) {
 			continue
 		}
 		out = append(out, s)
@@ -398,21 +392,30 @@ func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
 	return out
 }
 
-// unloadWhenDone unloads moved once reload p has committed; a reload that
-// fails leaves them running, as the only copy of their code.
-func (wd *watchedDir) unloadWhenDone(ctx context.Context, p *Pending, moved []*Script) {
+// unloadMoved unloads the scripts moved from (see movedTo), once reload p, if
+// any, has committed or been superseded by a newer save of the file; a reload
+// that fails leaves them running, as the only copy of their code. It does so
+// on a goroutine of its own: Unload waits for calls in progress, however long,
+// and the watcher must go on. Close ends the wait for p.
+func (wd *watchedDir) unloadMoved(ctx context.Context, p *Pending, moved []*Script) {
 	h := wd.h
-	if !h.enter() {
+	if len(moved) == 0 || !h.enter() {
 		return
 	}
 	go func() {
 		defer h.wg.Done()
-		<-p.Done()
-		if p.Err() != nil {
-			return
+		if p != nil {
+			select {
+			case <-p.Done():
+			case <-h.base.Done(): // Close resolves p only after waiting for this
+				return
+			}
+			if err := p.Err(); err != nil && !errors.Is(err, ErrSuperseded) {
+				return
+			}
 		}
 		for _, old := range moved {
-			_ = h.Unload(ctx, old)
+			_ = h.Unload(ctx, old) // its event says so; a failure leaves it running
 		}
 	}()
 }
@@ -420,6 +423,12 @@ func (wd *watchedDir) unloadWhenDone(ctx context.Context, p *Pending, moved []*S
 // exists reports whether there is a file at path.
 func exists(path string) bool {
 	_, err := os.Stat(path)
+	return err == nil
+}
+
+// lexists reports whether there is anything at path, a dangling link included.
+func lexists(path string) bool {
+	_, err := os.Lstat(path)
 	return err == nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -399,4 +400,101 @@ func TestWatchRenameWhileReloadWaits(t *testing.T) {
 	if got := callInt(t, h, mustScript(t, h, b), "version"); got != 2 {
 		t.Errorf("b.wasm runs version %d, want the saved 2", got)
 	}
+}
+
+// Rename edge cases: Close while the old name waits for the reload of the file
+// it was renamed over (it hung); a newer save superseding that reload (the old
+// name stayed); a script that is a link whose target is renamed (the link did
+// not move: it stays); a script loaded from bytes under a file's name after
+// Watch started (never matched).
+func TestWatchRenameEdges(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T, cfg Config) (*Host, string) {
+		dir := t.TempDir()
+		h, _ := newFakeHost(t, cfg)
+		wctx, cancel := context.WithCancel(ctx)
+		t.Cleanup(cancel)
+		if err := h.Watch(wctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		return h, dir
+	}
+	write := func(t *testing.T, path, code string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(code), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loaded := func(t *testing.T, h *Host, path, code string) *Script {
+		t.Helper()
+		write(t, path, code)
+		s, err := h.Load(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	staged := func(t *testing.T, s *Script) {
+		waitFor(t, s.Name()+"'s reload staged for Apply", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	}
+	t.Run("Close while the old name waits", func(t *testing.T) {
+		h, dir := setup(t, Config{Swap: SwapAtApply})
+		a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
+		loaded(t, h, a, "v1")
+		sb := loaded(t, h, b, "v2")
+		if err := os.Rename(a, b); err != nil {
+			t.Fatal(err)
+		}
+		staged(t, sb)
+		testtool.Returns(t, "Close", func() error { return h.Close(ctx) })
+	})
+	t.Run("a newer save supersedes the reload", func(t *testing.T) {
+		h, dir := setup(t, Config{Swap: SwapAtApply})
+		a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
+		loaded(t, h, a, "v1")
+		sb := loaded(t, h, b, "v2")
+		if err := os.Rename(a, b); err != nil {
+			t.Fatal(err)
+		}
+		staged(t, sb)
+		write(t, b, "v3")
+		waitFor(t, "the newer save staged", func() bool {
+			sb.mu.Lock()
+			defer sb.mu.Unlock()
+			return sb.ready != nil && string(sb.ready.code) == "v3"
+		})
+		h.Apply(ctx)
+		waitFor(t, "a.wasm's script gone", func() bool { _, ok := h.Script(a); return !ok })
+	})
+	t.Run("a link whose target is renamed stays", func(t *testing.T) {
+		h, dir := setup(t, Config{})
+		target, link := filepath.Join(dir, "t.wasm"), filepath.Join(dir, "a.wasm")
+		write(t, target, "v1")
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Load(ctx, link, nil); err != nil {
+			t.Fatal(err)
+		}
+		u := filepath.Join(dir, "u.wasm")
+		if err := os.Rename(target, u); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == u })
+		marker := filepath.Join(dir, "marker.lua")
+		write(t, marker, "v1")
+		if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded || ev.Script == marker }); ev.Script != marker {
+			t.Errorf("renaming a link's target: %v", ev)
+		}
+	})
+	t.Run("loaded from bytes after Watch started", func(t *testing.T) {
+		h, dir := setup(t, Config{})
+		x, y := filepath.Join(dir, "x.wasm"), filepath.Join(dir, "y.wasm")
+		write(t, x, "v5")
+		mustLoad(t, h, x, "v5", nil)
+		if err := os.Rename(x, y); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == x })
+	})
 }
