@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 )
 
 // ErrNotRegular is File's error, inside a *fs.PathError, for a path that holds
@@ -19,7 +18,7 @@ var ErrNotRegular = errors.New("not a regular file")
 // without blocking and looks at what it opened, so that no stat before it can
 // be raced.
 func File(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|nonblock, 0)
 	if err != nil {
 		return nil, err
 	}
