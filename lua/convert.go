@@ -56,13 +56,22 @@ type walker struct {
 	path     []glua.LValue
 	visiting []*glua.LTable
 	size     int // toGo's estimate of the JSON size of what it converted so far
+	limit    int // the bound of the conversion's JSON in bytes; 0 for maxString
 }
 
-// pastBound reports whether JSON of size bytes passes the bound of a conversion.
-func pastBound(size int) bool { return size > maxString }
+// bound is the most JSON the conversion makes.
+func (w *walker) bound() int {
+	if w.limit > 0 {
+		return w.limit
+	}
+	return maxString
+}
+
+// pastBound reports whether JSON of size bytes passes the bound of the conversion.
+func (w *walker) pastBound(size int) bool { return size > w.bound() }
 
 func (w *walker) tooLarge() error {
-	return w.fail("too large: its JSON passes %d MiB, the most one conversion makes", maxString>>20)
+	return w.fail("too large: its JSON passes %d MiB, the most one conversion makes", w.bound()>>20)
 }
 
 func (w *walker) fail(format string, args ...any) error {
@@ -190,7 +199,7 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 	case glua.LString:
 		return w.appendString(buf, string(v))
 	case *glua.LTable:
-		if pastBound(len(buf)) {
+		if w.pastBound(len(buf)) {
 			return buf, w.tooLarge()
 		}
 		n, keys, err := w.enter(v)
@@ -236,10 +245,10 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 // before, so that one huge string is not copied only to be refused, and after, as
 // escapes can make the string up to six times longer.
 func (w *walker) appendString(buf []byte, s string) ([]byte, error) {
-	if pastBound(len(buf) + len(s)) {
+	if w.pastBound(len(buf) + len(s)) {
 		return buf, w.tooLarge()
 	}
-	if buf = appendJSONString(buf, s); pastBound(len(buf)) {
+	if buf = appendJSONString(buf, s); w.pastBound(len(buf)) {
 		return buf, w.tooLarge()
 	}
 	return buf, nil
@@ -268,12 +277,12 @@ func (w *walker) toGo(v glua.LValue) (any, error) {
 	case glua.LNumber:
 		return float64(v), nil
 	case glua.LString:
-		if w.size += len(v) + 2; pastBound(w.size) {
+		if w.size += len(v) + 2; w.pastBound(w.size) {
 			return nil, w.tooLarge()
 		}
 		return string(v), nil
 	case *glua.LTable:
-		if pastBound(w.size) {
+		if w.pastBound(w.size) {
 			return nil, w.tooLarge()
 		}
 		n, keys, err := w.enter(v)

@@ -15,7 +15,7 @@ type ScriptInfo struct {
 	Fields []string
 	// Values holds each field's value as JSON, converted as Field converts it;
 	// a field whose value has no JSON form (a function inside, a cycle) is
-	// absent.
+	// absent, as are those past 64 MiB of values in all.
 	Values map[string]json.RawMessage
 	// Functions are the module's functions, sorted.
 	Functions []string
@@ -41,9 +41,10 @@ func Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
 
 // Inspect runs src's chunk as Load would, with the runtime's host functions and
 // sandbox, in a state of its own that it then closes, and describes the module
-// it returns: nothing is loaded. The chunk runs under the same bounds as the
-// package's Inspect (10 million instructions, one second, 64 MiB), and its
-// host function calls are real calls. Safe for concurrent use.
+// it returns: nothing is loaded, and host functions can still be defined after
+// it. The chunk runs under the same bounds as the package's Inspect (10 million
+// instructions, one second, 64 MiB), and its host function calls are real
+// calls. Safe for concurrent use.
 func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
 	v, err := rt.build(ctx, "inspect", &script{name: name, limits: inspectLimits}, src)
 	if err != nil {
@@ -52,11 +53,19 @@ func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (Script
 	defer v.L.Close()
 	info := ScriptInfo{Name: name, Values: map[string]json.RawMessage{}}
 	info.Fields, info.Functions = moduleNames(v.module)
+	var buf []byte // every value, in one bound
 	for _, f := range info.Fields {
-		var w walker
-		if out, err := w.appendJSON(nil, v.module.RawGetString(f)); err == nil {
-			info.Values[f] = out
+		if err := ctx.Err(); err != nil {
+			return ScriptInfo{}, newError("inspect", name, "", err, "")
 		}
+		w := walker{limit: int(inspectLimits.MaxMemoryBytes)}
+		start := len(buf)
+		out, err := w.appendJSON(buf, v.module.RawGetString(f))
+		if err != nil {
+			buf = buf[:start]
+			continue
+		}
+		info.Values[f], buf = out[start:len(out):len(out)], out
 	}
 	return info, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -106,15 +107,26 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	return nil
 }
 
-// freeze marks the host functions as fixed and returns them, or ErrClosed.
-func (rt *Runtime) freeze() (map[string]map[string]HostFunc, error) {
+// hostFuncs returns the host functions, or ErrClosed. With fix (a load), they
+// are fixed from then on, and the map returned is the runtime's own, which no
+// Define changes any more; without (Inspect), a copy of what is defined so far.
+func (rt *Runtime) hostFuncs(fix bool) (map[string]map[string]HostFunc, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed {
 		return nil, ErrClosed
 	}
-	rt.frozen = true
-	return rt.hosts, nil
+	if fix {
+		rt.frozen = true
+	}
+	if rt.frozen {
+		return rt.hosts, nil
+	}
+	hosts := make(map[string]map[string]HostFunc, len(rt.hosts))
+	for module, fns := range rt.hosts {
+		hosts[module] = maps.Clone(fns)
+	}
+	return hosts, nil
 }
 
 // registry holds the loaded scripts, indexed by ScriptID, for the lookup every call

@@ -164,7 +164,7 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 // build compiles src and runs it in a new version of s. Nothing it does touches the
 // script's current version.
 func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (_ *version, err error) {
-	hosts, err := rt.freeze()
+	hosts, err := rt.hostFuncs(op != "inspect")
 	if err != nil {
 		return nil, s.failure(op, "", err, "")
 	}
