@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/watch"
@@ -202,4 +203,39 @@ func TestWatchStandaloneCSource(t *testing.T) {
 	if ev := nextEvent(t, h, is(Removed)); ev.From != 2 || call(t, h, s, "version") != "2" {
 		t.Errorf("deleting x.c: %v, want removed with v2 running", ev)
 	}
+}
+
+// The Unload of a renamed file's old name waits for that script's call in
+// progress; it runs off the watcher, which goes on loading other saves.
+func TestWatchRenameOfBusyScript(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Limits: Limits{MaxExecutionTime: time.Hour}}) // a budget: the call's context stops it
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.lua")
+	if err := os.WriteFile(a, []byte("local M = {} function M.spin() while true do end end return M"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	callCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go h.Call(callCtx, s, "spin")
+	time.Sleep(50 * time.Millisecond) // let the call start
+	b := filepath.Join(dir, "b.lua")
+	if err := os.Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == b })
+	c := filepath.Join(dir, "c.lua")
+	if err := os.WriteFile(c, []byte("return {}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == c })
+	stop()
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
 }
