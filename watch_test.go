@@ -434,29 +434,25 @@ func TestWatchRenameEdges(t *testing.T) {
 		}
 		return s
 	}
-	staged := func(t *testing.T, s *Script) {
-		waitFor(t, s.Name()+"'s reload staged for Apply", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
-	}
-	t.Run("Close while the old name waits", func(t *testing.T) {
+	// renamedOver renames a.wasm over b.wasm, both loaded, under SwapAtApply,
+	// and returns once b's reload waits for Apply.
+	renamedOver := func(t *testing.T) (h *Host, a, b string, sb *Script) {
 		h, dir := setup(t, Config{Swap: SwapAtApply})
-		a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
+		a, b = filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
 		loaded(t, h, a, "v1")
-		sb := loaded(t, h, b, "v2")
+		sb = loaded(t, h, b, "v2")
 		if err := os.Rename(a, b); err != nil {
 			t.Fatal(err)
 		}
-		staged(t, sb)
+		waitFor(t, "b's reload staged for Apply", func() bool { sb.mu.Lock(); defer sb.mu.Unlock(); return sb.ready != nil })
+		return h, a, b, sb
+	}
+	t.Run("Close while the old name waits", func(t *testing.T) {
+		h, _, _, _ := renamedOver(t)
 		testtool.Returns(t, "Close", func() error { return h.Close(ctx) })
 	})
 	t.Run("a newer save supersedes the reload", func(t *testing.T) {
-		h, dir := setup(t, Config{Swap: SwapAtApply})
-		a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
-		loaded(t, h, a, "v1")
-		sb := loaded(t, h, b, "v2")
-		if err := os.Rename(a, b); err != nil {
-			t.Fatal(err)
-		}
-		staged(t, sb)
+		h, a, b, sb := renamedOver(t)
 		write(t, b, "v3")
 		waitFor(t, "the newer save staged", func() bool {
 			sb.mu.Lock()
