@@ -212,12 +212,12 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 		// bytes renamed over this one's still moves: its old name goes.
 		moved := wd.movedTo(ev.Path, ev.Data, s)
 		s.markFile(ev.Path, ev.Data)
-		wd.unloadMoved(ctx, nil, moved)
+		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
 		moved := wd.movedTo(ev.Path, ev.Data, s)
 		s.markFile(ev.Path, ev.Data)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		wd.unloadMoved(ctx, p, moved)
+		wd.unloadMoved(ctx, s, p, moved)
 	default:
 		wd.load(ctx, ev)
 	}
@@ -299,7 +299,7 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 		return
 	}
 	s.markFile(ev.Path, ev.Data)
-	wd.unloadMoved(ctx, nil, moved)
+	wd.unloadMoved(ctx, nil, nil, moved)
 }
 
 // fileMark is the file Watch last saw a script come from: the file it was
@@ -392,32 +392,55 @@ func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
 	return out
 }
 
-// unloadMoved unloads the scripts moved from (see movedTo), once reload p, if
-// any, has committed or been superseded by a newer save of the file; a reload
-// that fails leaves them running, as the only copy of their code. It does so
-// on a goroutine of its own: Unload waits for calls in progress, however long,
-// and the watcher must go on. Close ends the wait for p.
-func (wd *watchedDir) unloadMoved(ctx context.Context, p *Pending, moved []*Script) {
+// unloadMoved unloads the scripts moved from (see movedTo), once reload p of
+// to, if any, has committed: a reload that fails leaves them running, as the
+// only copy of their code. If p is superseded, the newer request for to that
+// replaced it decides in its place (a broken save after the rename must not
+// unload them). It does so on a goroutine of its own: Unload waits for calls
+// in progress, however long, and the watcher must go on. Close ends the wait.
+func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, moved []*Script) {
 	h := wd.h
 	if len(moved) == 0 || !h.enter() {
 		return
 	}
 	go func() {
 		defer h.wg.Done()
-		if p != nil {
+		for p != nil {
 			select {
 			case <-p.Done():
 			case <-h.base.Done(): // Close resolves p only after waiting for this
 				return
 			}
-			if err := p.Err(); err != nil && !errors.Is(err, ErrSuperseded) {
+			err := p.Err()
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrSuperseded) {
 				return
+			}
+			if p = to.newest(); p == nil {
+				return // resolved before it could be followed: keep them, as when unsure
 			}
 		}
 		for _, old := range moved {
 			_ = h.Unload(ctx, old) // its event says so; a failure leaves it running
 		}
 	}()
+}
+
+// newest returns the Pending of s's newest request not yet resolved, or nil.
+func (s *Script) newest() *Pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, req := range []*request{s.queued, s.staging} {
+		if req != nil && req.seq == s.latest {
+			return req.p
+		}
+	}
+	if s.ready != nil && s.ready.req.seq == s.latest {
+		return s.ready.req.p
+	}
+	return nil
 }
 
 // exists reports whether there is a file at path.

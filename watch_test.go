@@ -462,6 +462,20 @@ func TestWatchRenameEdges(t *testing.T) {
 		h.Apply(ctx)
 		waitFor(t, "a.wasm's script gone", func() bool { _, ok := h.Script(a); return !ok })
 	})
+	t.Run("a broken save after the rename keeps the old name", func(t *testing.T) {
+		h, a, b, sb := renamedOver(t)
+		write(t, b, "garbage")
+		nextEvent(t, h, func(ev Event) bool { return ev.Kind == Rejected && ev.Script == b })
+		h.Apply(ctx)
+		marker := filepath.Join(filepath.Dir(a), "marker.lua")
+		write(t, marker, "v1")
+		if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded || ev.Script == marker }); ev.Script != marker {
+			t.Errorf("a broken save of the file renamed over b.wasm: %v; a.wasm's code runs nowhere else", ev)
+		}
+		if sb.Version() != 1 {
+			t.Errorf("b.wasm at version %d, want 1 (the rename's reload superseded, the save rejected)", sb.Version())
+		}
+	})
 	t.Run("a link whose target is renamed stays", func(t *testing.T) {
 		h, dir := setup(t, Config{})
 		target, link := filepath.Join(dir, "t.wasm"), filepath.Join(dir, "a.wasm")

@@ -15,7 +15,8 @@ type ScriptInfo struct {
 	Fields []string
 	// Values holds each field's value as JSON, converted as Field converts it;
 	// a field whose value has no JSON form (a function inside, a cycle) is
-	// absent, as are those past 64 MiB of values in all.
+	// absent, as are those (in name order) from the one whose value spends the
+	// 64 MiB all values share.
 	Values map[string]json.RawMessage
 	// Functions are the module's functions, sorted.
 	Functions []string
@@ -62,6 +63,9 @@ func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (Script
 		start := len(buf)
 		out, err := w.appendJSON(buf, v.module.RawGetString(f))
 		if err != nil {
+			if w.pastBound(len(out)) {
+				break // the bound is spent: no more work for the fields left
+			}
 			buf = buf[:start]
 			continue
 		}
