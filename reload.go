@@ -243,7 +243,7 @@ func (s *Script) stage(req *request) *stagedItem {
 	st, err := s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
 	it.compile = time.Since(start)
 	if err != nil {
-		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, s.h.why(req, err))
+		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
 		return nil
 	}
 	it.st, it.code = st, code
@@ -358,7 +358,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	if err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
-		s.finish(it.req, ev, s.h.why(it.req, asSelfCheck(err)))
+		s.finish(it.req, ev, asSelfCheck(err))
 		return false
 	}
 	s.mu.Lock()
@@ -391,7 +391,7 @@ func (h *Host) cause(req *request) error {
 	return context.Cause(req.ctx)
 }
 
-// why is the error of req's stage or commit that failed with err: the cause
+// why is the error of req, rejected with err: the cause
 // of req's end if the Host closed or req's context ended meanwhile (the engine
 // saw only a context cancelled, with Close's ErrClosed or the caller's cause
 // lost), else err.
@@ -480,6 +480,9 @@ func (s *Script) reject(ctx context.Context, req *request, it *stagedItem, cause
 // Pending. It is called exactly once per request, by whoever took it out of the
 // script's queue or ready slot.
 func (s *Script) finish(req *request, ev Event, err error) {
+	if ev.Kind == Rejected {
+		err = s.h.why(req, err) // before release, which cancels req.ctx
+	}
 	s.release(req)
 	if ev.Kind == Rejected && s.unloaded(err) {
 		err = ErrUnloaded // whatever the engine said of a script Unload took from it

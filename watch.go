@@ -298,7 +298,9 @@ func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
 	if err != nil { // the outcome is an event
 		return
 	}
-	s.markFile(ev.Path, ev.Data)
+	if ev.Output != ev.Path { // load marked the file its name is, not the source
+		s.markFile(ev.Path, ev.Data)
+	}
 	wd.unloadMoved(ctx, nil, nil, moved)
 }
 
