@@ -36,6 +36,8 @@ func (f fixture) pick(which string) ecs.Entity {
 		return f.without
 	case "dead":
 		return f.dead
+	case "forged": // never spawned: a garbage number a script handed back
+		return ecs.Entity(1<<32 | 1<<31) // index 2^31, negative as a 32-bit int
 	}
 	return 0
 }
@@ -52,6 +54,7 @@ func TestInsert(t *testing.T) {
 		{"replaces existing", "with", Position{Y: 3}, false, 1},
 		{"dead entity", "dead", Position{Y: 4}, true, 1},
 		{"zero entity", "zero", Position{Y: 5}, true, 1},
+		{"forged entity", "forged", Position{Y: 6}, true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,6 +98,7 @@ func TestReadOperations(t *testing.T) {
 		{"entity without", "without", false},
 		{"dead entity", "dead", false},
 		{"zero entity", "zero", false},
+		{"forged entity", "forged", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,6 +107,9 @@ func TestReadOperations(t *testing.T) {
 			want := Position{}
 			if tt.wantHas {
 				want = Position{X: float64(e.Index())}
+			}
+			if alive := tt.target == "with" || tt.target == "without"; f.w.Alive(e) != alive {
+				t.Errorf("Alive = %v, want %v", !alive, alive)
 			}
 			if got := ecs.Has[Position](f.w, e); got != tt.wantHas {
 				t.Errorf("Has = %v, want %v", got, tt.wantHas)
@@ -132,6 +139,7 @@ func TestRemove(t *testing.T) {
 		{"entity without", "without", false, 1},
 		{"dead entity", "dead", false, 1},
 		{"zero entity", "zero", false, 1},
+		{"forged entity", "forged", false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

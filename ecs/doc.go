@@ -30,11 +30,14 @@
 //
 // Each component type has its own sparse set: a sparse array from entity
 // index to a dense position, and dense arrays of entities and values.
-// Lookup is three array reads; iteration walks the dense arrays, contiguous
+// Lookup is four array reads; iteration walks the dense arrays, contiguous
 // in memory. A multi-component query walks the smallest of its storages and
-// looks the others up. Values live in fixed-size pages, so adding a
-// component never moves the others and pointers from Ref survive inserts;
-// see Store.Ref for exactly when a pointer goes stale.
+// looks the others up. Values live in fixed-size pages of about 16 KiB (one
+// value each for larger types), so adding a component never moves the others
+// and pointers from Ref survive inserts; see Store.Ref for exactly when a
+// pointer goes stale. Removing components frees the pages they no longer
+// fill; the sparse array stays as long as the largest entity index that held
+// the type, 4 bytes per index.
 //
 // The storage of a type is found through a map keyed by the address of the
 // Go runtime's type descriptor, read without calling into package reflect.

@@ -108,7 +108,7 @@ func (w *World) Spawn() Entity {
 // It reads the World only; see World for when reads may run concurrently.
 func (w *World) Alive(e Entity) bool {
 	idx := e.Index()
-	if int(idx) >= len(w.slots) {
+	if uint(idx) >= uint(len(w.slots)) { // uint: on 32-bit systems int(idx) can be negative
 		return false
 	}
 	s := w.slots[idx]

@@ -83,7 +83,9 @@ func TestPageShift(t *testing.T) {
 		{"24 bytes", 24, 512},
 		{"64 bytes", 64, 256},
 		{"1000 bytes", 1000, 16},
-		{"huge", 1 << 20, minPageLen},
+		{"5000 bytes", 5000, 2},
+		{"page size", pageBytes, 1},
+		{"huge", 1 << 20, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,5 +93,54 @@ func TestPageShift(t *testing.T) {
 				t.Errorf("page of %d-byte values holds %d, want %d", tt.size, got, tt.want)
 			}
 		})
+	}
+}
+
+// A store's pages follow what it holds: removals, and the compaction after a
+// query that removed, free the pages past the one the next insert fills, and
+// a value larger than a page gets a page of its own.
+func TestPagesFreed(t *testing.T) {
+	w := NewWorld()
+	s := StoreOf[compA](w)
+	perPage := 1 << s.shift
+	fill := func() []Entity {
+		var es []Entity
+		for range 3*perPage + 1 {
+			e := w.Spawn()
+			es = append(es, e)
+			if err := Insert(w, e, compA(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(s.pages) != 4 {
+			t.Fatalf("%d values in %d pages of %d, want 4 pages", len(es), len(s.pages), perPage)
+		}
+		return es
+	}
+	for _, e := range fill() {
+		Remove[compA](w, e)
+		if want := s.Len()/perPage + 1; len(s.pages) > want {
+			t.Fatalf("%d values left in %d pages of %d, want at most %d", s.Len(), len(s.pages), perPage, want)
+		}
+	}
+	if len(s.pages) != 1 {
+		t.Errorf("emptied store: %d pages, want 1", len(s.pages))
+	}
+
+	fill()
+	for e := range Query[compA](w) {
+		w.Despawn(e)
+	}
+	if s.Len() != 0 || len(s.pages) != 1 {
+		t.Errorf("store emptied by a query: %d values in %d pages, want 0 in 1", s.Len(), len(s.pages))
+	}
+
+	type chunk [64 << 10]byte
+	big := StoreOf[chunk](w)
+	if err := big.Insert(w.Spawn(), chunk{1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(big.pages) != 1 || len(big.pages[0]) != 1 {
+		t.Errorf("one 64 KiB value: %d pages of %d values, want 1 of 1", len(big.pages), len(big.pages[0]))
 	}
 }

@@ -23,10 +23,11 @@ import (
 // outermost query ends.
 
 // pageBytes is the target size of one page of component values. Pages hold
-// a power of two of values, between minPageLen and maxPageLen.
+// a power of two of values, at most maxPageLen, and one value of a type
+// larger than pageBytes: a store's memory follows what it holds, not a page
+// of 16 values of a 64 KiB type for its first one.
 const (
 	pageBytes  = 16 << 10
-	minPageLen = 16
 	maxPageLen = 1024
 )
 
@@ -34,7 +35,7 @@ const (
 func pageShift(size uintptr) uint {
 	n := uintptr(maxPageLen)
 	if size > 0 {
-		n = max(minPageLen, min(maxPageLen, pageBytes/size))
+		n = max(1, min(maxPageLen, pageBytes/size))
 	}
 	return uint(bits.Len(uint(n)) - 1) // round down to a power of two
 }
@@ -72,7 +73,7 @@ func (s *Store[T]) at(pos int) *T {
 // a newer entity.
 func (s *Store[T]) find(e Entity) int {
 	idx := e.Index()
-	if int(idx) < len(s.sparse) {
+	if uint(idx) < uint(len(s.sparse)) { // as in World.Alive
 		if p := int(s.sparse[idx]) - 1; p >= 0 && s.ents[p] == e {
 			return p
 		}
@@ -141,6 +142,13 @@ func (s *Store[T]) swapRemove(p int) {
 	var zero T
 	*s.at(last) = zero // drop references held by the vacated slot
 	s.ents = s.ents[:last]
+	// Free the pages past the one the next insert fills, which is kept
+	// (perhaps empty) so that a store hovering at a page boundary does not
+	// allocate a page each time it crosses it.
+	if keep := last>>s.shift + 1; len(s.pages) > keep {
+		clear(s.pages[keep:])
+		s.pages = s.pages[:keep]
+	}
 }
 
 // compact removes the holes left by a query. Going from the highest hole
