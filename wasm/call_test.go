@@ -93,7 +93,7 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 		{"fraction for i32", numbers, "neg", []any{2.5}, wasm.ErrSignature, "2.5 is not an integer"},
 		{"NaN for i32", numbers, "neg", []any{math.NaN()}, wasm.ErrSignature, "NaN is not an integer"},
 		{"i32 too big", numbers, "id32", []any{int64(1) << 32}, wasm.ErrSignature, "4294967296 is out of range for i32"},
-		{"i32 too small", numbers, "id32", []any{math.MinInt32 - 1}, wasm.ErrSignature, "out of range for i32"},
+		{"i32 too small", numbers, "id32", []any{int64(math.MinInt32) - 1}, wasm.ErrSignature, "out of range for i32"},
 		{"uint64 too big for i32", numbers, "id32", []any{uint64(math.MaxUint64)}, wasm.ErrSignature, "out of range for i32"},
 		{"float too big for i64", numbers, "id64", []any{1e20}, wasm.ErrSignature, "out of range"},
 		{"inexact f64", numbers, "addf64", []any{int64(1)<<53 + 1, 0}, wasm.ErrSignature, "no exact f64 form"},

@@ -226,7 +226,7 @@ func encodeArgs(params []ValueType, args []any, stack []uint64) bool {
 	for i, a := range args {
 		switch x := a.(type) { // the common cases, without normalizing
 		case int:
-			if params[i] == I32 && x >= math.MinInt32 && x <= math.MaxUint32 {
+			if params[i] == I32 && x >= math.MinInt32 && int64(x) <= math.MaxUint32 {
 				stack[i] = uint64(uint32(x))
 				continue
 			} else if params[i] == I64 {
