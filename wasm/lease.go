@@ -9,8 +9,8 @@ import (
 
 // Lease holds a script's live instance for one goroutine, so that it can make many
 // calls without taking the instance's lock for each: a game that calls update for
-// every entity leases the script once per frame. The per-call lock costs about as
-// much as the call of a small function; a lease takes it once.
+// every entity leases the script once per frame. The per-call lock costs up to about
+// half the call of a small function; a lease takes it once.
 //
 //	l, err := rt.Acquire(ctx, id)
 //	if err != nil {
