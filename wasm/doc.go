@@ -95,4 +95,12 @@
 // gives up when its context ends, with an error that names the operation and
 // the script and matches the context's error (context.DeadlineExceeded...).
 // Unload and Runtime.Close wait for the call in progress whatever their context.
+//
+// # Platforms
+//
+// wazero compiles modules to machine code on amd64 and arm64 (Linux, macOS,
+// Windows, FreeBSD); this package's tests and figures come from linux/amd64.
+// Elsewhere (386, 32-bit ARM, ...) the package builds and wazero interprets
+// modules instead: many times slower, with a smaller call stack, so a deep
+// recursion overflows it sooner.
 package wasm
