@@ -135,7 +135,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		return p
 	}
 	s.seq++
-	req.seq, s.latest = s.seq, s.seq
+	req.seq, s.latest, s.latestP = s.seq, s.seq, p
 	old, oldReady := s.queued, s.ready
 	s.queued, s.ready = req, nil
 	start := s.claimWorker()

@@ -66,6 +66,7 @@ type Script struct {
 	hist    history
 	seq     uint64        // last request number handed out
 	latest  uint64        // the request that wins; older ones are superseded
+	latestP *Pending      // its Pending, kept once resolved (newest, in watch.go)
 	queued  *request      // the next request for the worker
 	staging *request      // the request the worker is staging, if any
 	running bool          // a worker goroutine is processing requests

@@ -420,9 +420,11 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 			if !errors.Is(err, ErrSuperseded) {
 				return
 			}
-			if p = to.newest(); p == nil {
-				return // resolved before it could be followed: keep them, as when unsure
+			next := to.newest() // pending or resolved already: its outcome decides
+			if next == p {
+				return // a guard: a superseded request is never the newest
 			}
+			p = next
 		}
 		for _, old := range moved {
 			_ = h.Unload(ctx, old) // its event says so; a failure leaves it running
@@ -430,19 +432,12 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 	}()
 }
 
-// newest returns the Pending of s's newest request not yet resolved, or nil.
+// newest returns the Pending of s's newest request, resolved or not: the one
+// that decides for the requests it superseded.
 func (s *Script) newest() *Pending {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, req := range []*request{s.queued, s.staging} {
-		if req != nil && req.seq == s.latest {
-			return req.p
-		}
-	}
-	if s.ready != nil && s.ready.req.seq == s.latest {
-		return s.ready.req.p
-	}
-	return nil
+	return s.latestP
 }
 
 // exists reports whether there is a file at path.

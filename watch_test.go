@@ -249,6 +249,50 @@ func TestWatchOverlap(t *testing.T) {
 	}
 }
 
+// The reload of a file renamed over another script's, superseded by a newer
+// request that has resolved by the time the wait for the old name follows it:
+// the newer request's outcome still decides (the old name was kept running, and
+// TestWatchRenameEdges timed out now and then on a loaded machine).
+func TestUnloadMovedFollowsResolvedRequest(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		newer    string
+		wantGone bool
+	}{{"v3", true}, {"garbage", false}} {
+		t.Run(tt.newer, func(t *testing.T) {
+			h, _ := newFakeHost(t, Config{Swap: SwapAtApply})
+			a, b := mustLoad(t, h, "a.wasm", "v1", nil), mustLoad(t, h, "b.wasm", "v2", nil)
+			renamed := h.ReloadAsync(ctx, b, []byte("v1"))
+			newer := h.ReloadAsync(ctx, b, []byte(tt.newer))
+			<-renamed.Done()
+			if tt.wantGone {
+				waitFor(t, "the newer reload staged", func() bool {
+					b.mu.Lock()
+					defer b.mu.Unlock()
+					return b.ready != nil
+				})
+				h.Apply(ctx)
+			}
+			<-newer.Done()
+			if err := newer.Err(); (err == nil) != tt.wantGone {
+				t.Fatalf("the newer reload: %v", err)
+			}
+			wd := &watchedDir{h: h}
+			wd.unloadMoved(ctx, b, renamed, []*Script{a})
+			if tt.wantGone {
+				waitFor(t, "a.wasm unloaded", func() bool { _, ok := h.Script("a.wasm"); return !ok })
+				return
+			}
+			if err := h.Close(ctx); err != nil { // waits for unloadMoved's goroutine
+				t.Fatal(err)
+			}
+			if a.unloading.Load() {
+				t.Error("a.wasm unloaded though the newer reload failed")
+			}
+		})
+	}
+}
+
 // An empty file is not a script yet (an editor's new file, a save read between
 // its truncation and its write): a save that empties a script's file or its
 // source, and a new empty file, are ignored, where they were Rejected events.
