@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rebuilds every guest module in the tree from its source, next to the source:
 #   X.wat -> X.wasm with wat2wasm
-#   X.c   -> X.wasm with clang --target=wasm32 (no libc, every non-static function exported)
+#   X.c   -> X.wasm with clang --target=wasm32 (no libc, every non-static function exported:
+#            -fvisibility=default, as clang for wasm32 hides them otherwise)
 # With --check it builds into a temporary directory instead and fails if any committed
 # .wasm differs from its rebuild (CI runs it that way).
 set -euo pipefail
@@ -15,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 build() { # src out
 	case "$1" in
 	*.wat) wat2wasm --enable-all -o "$2" "$1" ;;
-	*.c) clang --target=wasm32 -O2 -nostdlib -fno-builtin -Wl,--no-entry -Wl,--export-dynamic \
+	*.c) clang --target=wasm32 -O2 -nostdlib -fno-builtin -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic \
 		-Wl,--strip-debug -o "$2" "$1" ;;
 	esac
 }

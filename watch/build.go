@@ -45,9 +45,16 @@ type BuildStep struct {
 // built on save is byte-for-byte the module the script would commit:
 //
 //	.wat  wat2wasm --enable-all {src} -o {out}                      (wabt)
-//	.c    clang --target=wasm32 -O2 -nostdlib -fno-builtin
+//	.c    clang --target=wasm32 -O2 -nostdlib -fno-builtin -fvisibility=default
 //	      -Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-debug
 //	      -o {out} {src}                                             (clang and wasm-ld)
+//
+// A C module has no libc, and every function not declared static is exported
+// under its C name (clang for wasm32 hides them unless told otherwise), as is
+// its memory. A C function returns one value: a function that gives back a JSON
+// document as (ptr, len i32) results, such as get_state, needs clang's multivalue
+// ABI (add -mmultivalue -Xclang -target-abi -Xclang experimental-mv to the step,
+// and return a struct of two ints), or is written in .wat.
 //
 // Both produce ".wasm". The tools must be on PATH (Debian packages wabt, clang and
 // lld); when one is missing, the events of that extension carry a *BuildError
@@ -56,7 +63,7 @@ type BuildStep struct {
 func DefaultBuildSteps() map[string]BuildStep {
 	return map[string]BuildStep{
 		".wat": {Command: []string{"wat2wasm", "--enable-all", "{src}", "-o", "{out}"}},
-		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-nostdlib", "-fno-builtin",
+		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-nostdlib", "-fno-builtin", "-fvisibility=default",
 			"-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-debug", "-o", "{out}", "{src}"}},
 	}
 }

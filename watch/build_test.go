@@ -10,11 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 const buildDebounce = 20 * time.Millisecond
@@ -178,16 +180,18 @@ func TestDefaultBuildSteps(t *testing.T) {
 	t.Parallel()
 	guestFlags := map[string][]string{ // scripts/build-guests.sh, with the output last
 		".wat": {"wat2wasm", "--enable-all", "-o"},
-		".c": {"clang", "--target=wasm32", "-O2", "-nostdlib", "-fno-builtin", "-Wl,--no-entry",
-			"-Wl,--export-dynamic", "-Wl,--strip-debug", "-o"},
+		".c": {"clang", "--target=wasm32", "-O2", "-nostdlib", "-fno-builtin", "-fvisibility=default",
+			"-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--strip-debug", "-o"},
 	}
 	cases := []struct {
 		name, file, source string
 		errLine            string // "" for a good source, else the "file:line:col: error" prefix
+		exports            []string
 	}{
 		{name: "wat", file: "add.wat", source: "(module\n  (func (export \"add\") (param i32 i32) (result i32)\n    local.get 0\n    local.get 1\n    i32.add))\n"},
 		{name: "wat syntax error", file: "bad.wat", source: "(module\n  (func (export \"add\") (param i32 i32) (result i32)\n    local.get 0\n    local.get 1\n    i32.addd))\n", errLine: "bad.wat:5:5: error"},
-		{name: "c", file: "add.c", source: "int add(int a, int b) { return a + b; }\n"},
+		{name: "c", file: "add.c", source: "static int twice(int a) { return 2 * a; }\nint add(int a, int b) { return twice(a) + b; }\n",
+			exports: []string{"add"}}, // a plain C function, not twice, which is static
 		{name: "c syntax error", file: "bad.c", source: "int add(int a, int b) {\n  return a + b\n}\n", errLine: "bad.c:2:15: error"},
 	}
 	for _, tc := range cases {
@@ -218,6 +222,19 @@ func TestDefaultBuildSteps(t *testing.T) {
 			want, _ := os.ReadFile(ref)
 			if !bytes.HasPrefix(ev.Data, []byte("\x00asm")) || !bytes.Equal(ev.Data, want) {
 				t.Fatalf("built %d bytes %q..., want the %d bytes of the reference build", len(ev.Data), ev.Data[:min(8, len(ev.Data))], len(want))
+			}
+			if tc.exports != nil {
+				info, err := wasm.Inspect(context.Background(), ev.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, f := range info.Exports {
+					got = append(got, f.Name)
+				}
+				if !slices.Equal(got, tc.exports) {
+					t.Errorf("exports %q, want %q", got, tc.exports)
+				}
 			}
 		})
 	}
