@@ -15,10 +15,15 @@ type SwapMode int
 
 const (
 	// SwapImmediate swaps a reload in as soon as it is staged and checked. The
-	// script's callers are blocked only for the swap itself.
+	// script's callers are blocked only for the swap itself. The commit, with the
+	// state migration, Lua's on_save and on_restore and the self-check, runs on
+	// the goroutine that staged the reload, not the caller's: host functions and
+	// MigrationFuncs that reach data the game loop also uses (an ecs.World, which
+	// is not safe for concurrent use) must lock it, or use SwapAtApply.
 	SwapImmediate SwapMode = iota
 	// SwapAtApply keeps staged reloads waiting until Host.Apply, which a game calls
-	// at a safe point between frames. Reload and Revert block until then.
+	// at a safe point between frames. Reload and Revert block until then. The
+	// commit, migration and hooks included, runs on the goroutine that calls Apply.
 	SwapAtApply
 )
 
