@@ -9,7 +9,9 @@
 //
 // The engines underneath are package wasm (wazero) and package lua (gopher-lua); a
 // Host puts one runtime of each behind one API and adds what a reload needs to be
-// safe in a running program.
+// safe in a running program. Hot loops that call a script many times a frame use
+// the engine's own handles, which follow the Host's reloads: Script.WASM and
+// Script.Lua give the runtime and the script's id for its Func and Lease.
 //
 // # Reloads do not stall callers
 //

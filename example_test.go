@@ -313,3 +313,60 @@ func ExampleScript_Interface() {
 	// v1 has update: false
 	// v2 has update: true
 }
+
+// A game's hot loop calls a WASM script through the engine's fast path: a Func
+// handle per function and a Lease per frame, with no JSON and no lock per call.
+// Both follow the script's reloads through the Host.
+func ExampleScript_WASM() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	// enemy_v1 exports fire() and shots() i32, among others.
+	s, _ := h.LoadBytes(ctx, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+
+	rt, id, _ := s.WASM()
+	fire, _ := rt.Func(id, "fire")
+	shots, _ := rt.Func(id, "shots")
+	stack := make([]uint64, 1)
+	for range 3 { // frames
+		l, _ := rt.Acquire(ctx, id)
+		for range 2 { // entities
+			_ = l.Call(ctx, fire, stack)
+		}
+		l.Release()
+	}
+	_ = shots.Call(ctx, stack)
+	fmt.Println("shots:", int32(stack[0]))
+
+	_ = h.Reload(ctx, s, hostguest.Bytes("enemy_v2")) // MigrateReset: v2 starts over
+	_ = fire.Call(ctx, stack)
+	_ = shots.Call(ctx, stack)
+	fmt.Println("shots after the reload:", int32(stack[0]))
+	// Output:
+	// shots: 6
+	// shots after the reload: 1
+}
+
+// The same for a Lua script: lua.Func takes and returns numbers.
+func ExampleScript_Lua() {
+	ctx := context.Background()
+	h, _ := hotscript.New(ctx, hotscript.Config{})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "enemy.lua", []byte(`local M = { hp = 100 }
+function M.hit(n) M.hp = M.hp - n return M.hp end
+return M`), nil)
+
+	rt, id, _ := s.Lua()
+	hit, _ := rt.Func(id, "hit")
+	hp, _ := hit.Call(ctx, 10)
+	fmt.Println("hp:", hp)
+
+	_ = h.Reload(ctx, s, []byte(`local M = { hp = 100 }
+function M.hit(n) M.hp = M.hp - 2 * n return M.hp end
+return M`))
+	hp, _ = hit.Call(ctx, 10) // the new hit, on the carried hp
+	fmt.Println("hp after the reload:", hp)
+	// Output:
+	// hp: 90
+	// hp after the reload: 70
+}

@@ -101,6 +101,35 @@ func (s *Script) Version() int { return s.live.Load().n }
 // though a program usually calls it only when Version changes.
 func (s *Script) Interface() Interface { return s.live.Load().iface.clone() }
 
+// WASM returns the runtime a WASM script runs in and the script's id there, for
+// the engine's hot-loop paths, which cost less per call than Call and its JSON: a
+// wasm.Func handle, or a wasm.Lease from Runtime.Acquire that a frame's calls
+// share. The id stays the script's across reloads and reverts, so a Func or a
+// Lease made from it calls the live version, as Call does; after Unload, calls
+// through it fail with wasm.ErrNotFound. ok is false for a Lua script.
+//
+// Reload, revert and unload the script through the Host: the runtime's own
+// ReloadModule, Stage or Unload would skip the Host's history, contract,
+// migration and events. Calls made through the runtime are not in Stats. Safe
+// for concurrent use.
+func (s *Script) WASM() (rt *wasm.Runtime, id wasm.ScriptID, ok bool) {
+	u, ok := s.u.(*wasmUnit)
+	if !ok {
+		return nil, 0, false
+	}
+	return u.rt, u.id, true
+}
+
+// Lua is WASM for a Lua script: the runtime and the id there, for lua.Func and
+// lua.Lease (or Field, Fields), with the same rules. ok is false for a WASM script.
+func (s *Script) Lua() (rt *lua.Runtime, id lua.ScriptID, ok bool) {
+	u, ok := s.u.(*luaUnit)
+	if !ok {
+		return nil, 0, false
+	}
+	return u.rt, u.id, true
+}
+
 // Load reads the script at path and loads it. Its kind comes from the extension:
 // .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
 // path is the script's name, and what Reload re-reads when given nil bytes. opts may

@@ -14,6 +14,7 @@ import (
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/hostguest"
 	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -495,4 +496,80 @@ func TestMigrateExportsOrReset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A script's engine handle (Script.WASM, Script.Lua) gives the engine's fast
+// paths, which follow the Host's reloads and reverts, under SwapAtApply only
+// once Apply commits, and fail with the engine's ErrNotFound after Unload.
+func TestEngineHandles(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply, Migration: MigrateExports})
+	ws := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	ls := mustLoad(t, h, "enemy.lua", `return { version = function() return 1 end }`, nil)
+	if _, _, ok := ws.Lua(); ok {
+		t.Error("a WASM script's Lua() reports ok")
+	}
+	if _, _, ok := ls.WASM(); ok {
+		t.Error("a Lua script's WASM() reports ok")
+	}
+	wrt, wid, _ := ws.WASM()
+	lrt, lid, _ := ls.Lua()
+	wf, err := wrt.Func(wid, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lf, err := lrt.Func(lid, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	versions := func() (w uint64, l float64) {
+		t.Helper()
+		lease, err := wrt.Acquire(ctx, wid) // a frame's lease, as a game takes it
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lease.Release()
+		stack := []uint64{0}
+		if err := lease.Call(ctx, wf, stack); err != nil {
+			t.Fatal(err)
+		}
+		if l, err = lf.Call(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return stack[0], l
+	}
+	if w, l := versions(); w != 1 || l != 1 {
+		t.Fatalf("versions %d and %v, want 1 and 1", w, l)
+	}
+	pw := h.ReloadAsync(ctx, ws, hostguest.Bytes("enemy_v2"))
+	pl := h.ReloadAsync(ctx, ls, []byte(`return { version = function() return 2 end }`))
+	for _, s := range []*Script{ws, ls} {
+		waitFor(t, s.name+"'s reload staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	}
+	if w, l := versions(); w != 1 || l != 1 {
+		t.Errorf("before Apply: versions %d and %v, want 1 and 1", w, l)
+	}
+	h.Apply(ctx)
+	if err := errors.Join(waitPending(pw), waitPending(pl)); err != nil {
+		t.Fatal(err)
+	}
+	if w, l := versions(); w != 2 || l != 2 {
+		t.Errorf("after Apply: versions %d and %v, want 2 and 2", w, l)
+	}
+	for _, s := range []*Script{ws, ls} {
+		if err := h.Unload(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wf.Call(ctx, []uint64{0}); !errors.Is(err, wasm.ErrNotFound) {
+		t.Errorf("WASM Func after Unload: %v, want wasm.ErrNotFound", err)
+	}
+	if _, err := lf.Call(ctx); !errors.Is(err, lua.ErrNotFound) {
+		t.Errorf("Lua Func after Unload: %v, want lua.ErrNotFound", err)
+	}
+}
+
+func waitPending(p *Pending) error {
+	<-p.Done()
+	return p.Err()
 }
