@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -53,6 +54,40 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 	}
 	return proto, nil
 }
+
+// compileUntil is compileChunk that gives up when ctx ends. gopher-lua's compiler
+// cannot be interrupted, and its time grows with the square of the distinct
+// constants in one function (a table constructor of 30,000 different numbers takes
+// it seconds: it looks each constant up in a list), so with a ctx that can end the
+// chunk compiles on a goroutine of its own, which, if ctx ends first, is left to
+// finish in the background and its result dropped. The error of a compile given up
+// is an *Error of ctx's error's kind.
+func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, error) {
+	if ctx.Done() == nil {
+		return compileChunk(name, src)
+	}
+	type compiled struct {
+		proto *glua.FunctionProto
+		err   error
+	}
+	done := make(chan compiled, 1)
+	compile := backgroundCompile
+	go func() {
+		proto, err := compile(name, src)
+		done <- compiled{proto, err}
+	}()
+	select {
+	case c := <-done:
+		return c.proto, c.err
+	case <-ctx.Done():
+		return nil, &Error{Script: name, Kind: ctx.Err(),
+			Message: fmt.Sprintf("%s: compiling stopped: %v", name, context.Cause(ctx))}
+	}
+}
+
+// backgroundCompile is what compileUntil runs on its goroutine: compileChunk; a
+// variable so that tests can make a compile take as long as they need.
+var backgroundCompile = compileChunk
 
 func syntaxError(name, src string, err error) *Error {
 	e := &Error{Script: name, Message: err.Error(), Kind: ErrCompile}

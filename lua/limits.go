@@ -31,6 +31,8 @@ import (
 //     units) and after each host function call, so a call stops within a fraction
 //     of a millisecond of its deadline (BenchmarkTimeoutOverrun measures it) or
 //     when a host function returns past it: time spent in host functions counts.
+//     A chunk that a call compiles (load, loadstring) is waited for only until the
+//     deadline, or until the caller's context ends (see Runtime.Load).
 //     The same checks see the caller's context end. The clock starts at the first
 //     of those checks, or at the first host function call, whichever comes first:
 //     calls too short to reach one never read the clock, and the up to 1,024
@@ -234,11 +236,7 @@ func (b *budget) exceeded() error {
 	case l.MaxMemoryBytes > 0 && b.mem > l.MaxMemoryBytes:
 		return ErrMemoryLimit
 	case b.limits.MaxExecutionTime > 0 && b.timeUp():
-		if b.setup {
-			return &limitError{what: fmt.Sprintf("execution time limit exceeded: a chunk or a reload hook ran past the %v "+
-				"allowed to a script without MaxExecutionTime", setupTime), also: ErrTimeout}
-		}
-		return ErrTimeout
+		return b.timeError()
 	case b.closing != nil && b.closing.Load():
 		return ErrClosed
 	}
@@ -250,6 +248,45 @@ func (b *budget) exceeded() error {
 		}
 	}
 	return nil
+}
+
+// timeError is the error of a call past its MaxExecutionTime.
+func (b *budget) timeError() error {
+	if b.setup {
+		return &limitError{what: fmt.Sprintf("execution time limit exceeded: a chunk or a reload hook ran past the %v "+
+			"allowed to a script without MaxExecutionTime", setupTime), also: ErrTimeout}
+	}
+	return ErrTimeout
+}
+
+// compile compiles a chunk that a call loads (load, loadstring) within the call's
+// time limit and context: the compile is one instruction, which the VM cannot
+// interrupt, and gopher-lua's compiler can take seconds over a large generated
+// chunk (see compileUntil). When the limit passes or the context ends first,
+// compile raises that error in Lua, as the next instruction would.
+func (b *budget) compile(L *glua.LState, name, src string) (*glua.FunctionProto, error) {
+	if b == nil || (b.ctxDone == nil && b.limits.MaxExecutionTime == 0) {
+		return compileChunk(name, src)
+	}
+	ctx := b.callCtx()
+	if b.limits.MaxExecutionTime > 0 {
+		b.startClock()
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, monoclock.Time(b.due))
+		defer cancel()
+	}
+	proto, err := compileUntil(ctx, name, src)
+	if err != nil && ctx.Err() != nil {
+		if b.tripped == nil {
+			b.tripped = b.timeError()
+			if b.ctxDone != nil && b.ctx.Err() != nil {
+				b.tripped = b.ctx.Err()
+			}
+		}
+		b.next = 0
+		L.RaiseError("%s", b.Err().Error())
+	}
+	return proto, err
 }
 
 // Err is the error the VM raises in Lua once Done has returned a closed channel: the

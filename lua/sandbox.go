@@ -183,8 +183,9 @@ func loadSource(L *glua.LState, src, name string) int {
 		L.Push(glua.LString("attempt to load a binary chunk"))
 		return 2
 	}
-	budgetOf(L).alloc(L, uint64(len(src)))
-	proto, err := compileChunk(name, src)
+	b := budgetOf(L)
+	b.alloc(L, uint64(len(src)))
+	proto, err := b.compile(L, name, src)
 	if err != nil {
 		L.Push(glua.LNil)
 		L.Push(glua.LString(err.(*Error).Message))

@@ -142,8 +142,13 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // runs the chunk under the script's limits, and keeps the table it returns as the
 // script's module. The chunk must return a table (ErrNotTable). A chunk whose
 // statements and expressions nest more than 5,000 levels deep fails to compile
-// (ErrCompile). Load is safe for concurrent use; it fixes the host functions (see
-// Define).
+// (ErrCompile). Load stops when ctx ends, with an error matching ctx's, even
+// while gopher-lua compiles, which it cannot interrupt and which takes time that
+// grows with the square of the distinct constants in one function (a table
+// constructor of 30,000 different numbers takes it about 3 seconds; keep such
+// data in a file a host function reads): the compile is then left to finish on
+// a goroutine of its own. The same holds for Stage and ReloadScript. Load is safe
+// for concurrent use; it fixes the host functions (see Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
 	s := &script{name: name, limits: rt.cfg.Limits, gen: 1}
 	if opts != nil && opts.Limits != nil {
@@ -168,7 +173,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	if err != nil {
 		return nil, s.failure(op, "", err, "")
 	}
-	proto, err := compileChunk(s.name, string(src))
+	proto, err := compileUntil(ctx, s.name, string(src))
 	if err != nil {
 		err.(*Error).Op = op
 		return nil, err
