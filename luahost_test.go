@@ -367,3 +367,25 @@ func TestCloseDuringStagingSaysClosed(t *testing.T) {
 		t.Fatalf("reload interrupted by Close: %v, want ErrClosed", err)
 	}
 }
+
+// Close ends a load in progress as it ends a reload: a chunk that runs on (or a
+// compile that takes long) is given up, and the load fails with ErrClosed. Close
+// waited for it, here for the hour of the script's limit.
+func TestCloseDuringLoadSaysClosed(t *testing.T) {
+	running := make(chan struct{})
+	h := hostWithLuaFunc(t, "running", func(context.Context, *lua.Call) ([]any, error) {
+		close(running)
+		return nil, nil
+	})
+	opts := &ScriptOptions{Limits: &Limits{MaxExecutionTime: time.Hour}}
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := h.LoadBytes(context.Background(), "p.lua", []byte("host.running() while true do end"), opts)
+		loaded <- err
+	}()
+	<-running
+	testtool.Returns(t, "Close during a load", func() error { return h.Close(context.Background()) })
+	if err := <-loaded; !errors.Is(err, ErrClosed) {
+		t.Fatalf("load interrupted by Close: %v, want ErrClosed", err)
+	}
+}

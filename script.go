@@ -134,7 +134,9 @@ func (s *Script) Lua() (rt *lua.Runtime, id lua.ScriptID, ok bool) {
 // .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
 // path is the script's name, and what Reload re-reads when given nil bytes. opts may
 // be nil. The outcome is also an Event: Loaded, or Rejected with the error (except
-// for ErrExists and ErrClosed, where nothing was attempted). Safe for concurrent use.
+// for ErrExists and ErrClosed, where nothing was attempted). A load stops when ctx
+// ends or the Host closes (ErrClosed), as far as its engine can stop: a Lua
+// compile or chunk, not a WASM compile. Safe for concurrent use.
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
 	code, err := fsread.File(path)
 	if err != nil {
@@ -189,6 +191,16 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, o
 		return nil, 0, ErrClosed
 	}
 	defer h.wg.Done()
+	// Close ends the load as it ends a reload: the engines give up what they can
+	// (a Lua compile, a chunk that runs long) when this context ends.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(h.base, func() { cancel(ErrClosed) })()
+	defer func() {
+		if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", cause, err) // the engine saw a cancelled context, not why
+		}
+	}()
 	kind, needsWAT, err := kindOf(name)
 	if err != nil {
 		return nil, 0, err
