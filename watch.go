@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hotscript/hotscript/watch"
@@ -54,7 +55,9 @@ import (
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
-//     not loaded.
+//     not loaded. Each such load runs on a goroutine of its own, so that a file
+//     that is slow to load holds up no other script's save; saves of the file
+//     while it loads wait for the load, and the newest of them is then handled.
 //   - What concerns the directory rather than one script is a WatchError event:
 //     subdirectories that cannot be watched (the rest is), lost notifications.
 //     When dir itself is removed (a WatchError wrapping watch.ErrDirRemoved), its
@@ -188,9 +191,34 @@ const rewatchInterval = 500 * time.Millisecond
 type watchedDir struct {
 	h        *Host
 	dir, abs string
+
+	mu sync.Mutex
+	// loading holds the names of the scripts whose file is loading, on a
+	// goroutine of its own, each with the newest event for it that came
+	// meanwhile, or nil.
+	loading map[string]*watch.Event
 }
 
+// handle handles an event of the watcher, on the watcher's goroutine. A file
+// that is not a script yet loads on a goroutine of its own: a large Lua file can
+// take seconds to compile, and the saves of the other scripts must not wait for
+// it. The events of a script that is loading wait for the load to end, the
+// newest in place of the others.
 func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
+	name, _ := wd.target(ev)
+	wd.mu.Lock()
+	if _, busy := wd.loading[name]; busy {
+		wd.loading[name] = &ev
+		wd.mu.Unlock()
+		return
+	}
+	wd.mu.Unlock()
+	wd.process(ctx, ev, false)
+}
+
+// process acts on an event. owner says that the caller is the goroutine of a
+// load of the event's script, which loads the file itself if it must.
+func (wd *watchedDir) process(ctx context.Context, ev watch.Event, owner bool) {
 	s, fromSource := wd.find(ev.Path), false
 	if s == nil && ev.Output != ev.Path {
 		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
@@ -218,9 +246,59 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 		s.markFile(ev.Path, ev.Data)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		wd.unloadMoved(ctx, s, p, moved)
-	default:
+	case owner:
 		wd.load(ctx, ev)
+	default:
+		wd.startLoad(ctx, ev)
 	}
+}
+
+// startLoad loads ev's file on a goroutine of its own, which then processes the
+// events that came for the script meanwhile.
+func (wd *watchedDir) startLoad(ctx context.Context, ev watch.Event) {
+	name, _ := wd.target(ev)
+	if !wd.h.enter() {
+		return
+	}
+	wd.mu.Lock()
+	if wd.loading == nil {
+		wd.loading = map[string]*watch.Event{}
+	}
+	wd.loading[name] = nil
+	wd.mu.Unlock()
+	go func() {
+		defer wd.h.wg.Done()
+		wd.load(ctx, ev)
+		for {
+			wd.mu.Lock()
+			next := wd.loading[name]
+			if next == nil || ctx.Err() != nil {
+				delete(wd.loading, name)
+				wd.mu.Unlock()
+				return
+			}
+			wd.loading[name] = nil
+			wd.mu.Unlock()
+			wd.process(ctx, *next, true)
+		}
+	}()
+}
+
+// target returns the name of the script ev's file is, or would be once loaded,
+// and the path that script reads its file from ("" for a .c, built into the
+// .wasm of the name).
+func (wd *watchedDir) target(ev watch.Event) (name, path string) {
+	name = filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))
+	path = name
+	if ev.Output != ev.Path { // built from a source
+		if filepath.Ext(ev.Path) == ".wat" { // the host builds .wat itself
+			name = filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Path))
+			path = name
+		} else { // no file: find knows the script by its name, x.wasm
+			path = ""
+		}
+	}
+	return name, path
 }
 
 // empty reports whether a Changed event found its file empty: no bytes, or a
@@ -275,20 +353,7 @@ func (wd *watchedDir) find(path string) *Script {
 
 // load loads a saved file that is not a script yet.
 func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
-	rel, err := filepath.Rel(wd.abs, ev.Output)
-	if err != nil {
-		return
-	}
-	name := filepath.Join(wd.dir, rel)
-	path := name
-	if ev.Output != ev.Path { // built from a source
-		if filepath.Ext(ev.Path) == ".wat" { // the host builds .wat itself
-			name = filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Path))
-			path = name
-		} else { // no file: find knows the script by its name, x.wasm
-			path = ""
-		}
-	}
+	name, path := wd.target(ev)
 	if ev.Err != nil {
 		wd.h.reportLoad(name, nil, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
 		return

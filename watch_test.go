@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -551,4 +553,57 @@ func TestWatchRenameEdges(t *testing.T) {
 		}
 		nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == x })
 	})
+}
+
+// A file that is not a script yet loads on a goroutine of its own: while a slow
+// load runs (here a chunk that waits), the saves of other scripts reload them,
+// and the saves of the loading file wait for it, the newest then reloading it.
+func TestWatchLoadsApart(t *testing.T) {
+	ctx := context.Background()
+	release, started := make(chan struct{}), make(chan struct{}, 1)
+	h := hostWithLuaFunc(t, "wait", func(context.Context, *lua.Call) ([]any, error) {
+		started <- struct{}{}
+		<-release
+		return nil, nil
+	})
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(open) // before the Host's Close, which waits for the load
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := write("a.lua", "return { v = function() return 1 end }")
+	sa, err := h.Load(ctx, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	slow := write("slow.lua", "host.wait() return { v = function() return 1 end }")
+	<-started
+	write("slow.lua", "return { v = function() return 2 end }")
+	write("a.lua", "return { v = function() return 2 end }")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Committed })
+	if v := call(t, h, sa, "v"); v != "2" {
+		t.Errorf("a.lua v = %s after its save, want 2", v)
+	}
+	open()
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == slow && ev.Kind == Loaded })
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == slow && ev.Kind == Committed })
+	s, ok := h.Script(slow)
+	if !ok {
+		t.Fatal("slow.lua not loaded")
+	}
+	if v := call(t, h, s, "v"); v != "2" {
+		t.Errorf("slow.lua v = %s, want 2: its save during the load reloads it after", v)
+	}
 }
