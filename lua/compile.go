@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
@@ -62,8 +64,13 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 // chunk compiles on a goroutine of its own, which, if ctx ends first, is left to
 // finish in the background and its result dropped. The error of a compile given up
 // is an *Error of ctx's error's kind.
+//
+// At most maxGivenUp compiles given up run at once in the process: past that,
+// compileUntil waits for the compile whatever ctx does, as before it could give
+// up, so that a script that loads a huge chunk every frame under a short time
+// limit cannot pile up goroutines that each compile for seconds.
 func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, error) {
-	if ctx.Done() == nil {
+	if ctx.Done() == nil || givenUp.Load() >= maxGivenUp {
 		return compileChunk(name, src)
 	}
 	type compiled struct {
@@ -71,19 +78,36 @@ func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, e
 		err   error
 	}
 	done := make(chan compiled, 1)
+	var state atomic.Int32 // running, then finished or given up, whichever is first
+	const running, finished, abandoned = 0, 1, 2
 	compile := backgroundCompile
 	go func() {
 		proto, err := compile(name, src)
 		done <- compiled{proto, err}
+		if !state.CompareAndSwap(running, finished) {
+			givenUp.Add(-1)
+		}
 	}()
 	select {
 	case c := <-done:
 		return c.proto, c.err
 	case <-ctx.Done():
+		if !state.CompareAndSwap(running, abandoned) { // it finished meanwhile
+			c := <-done
+			return c.proto, c.err
+		}
+		givenUp.Add(1)
 		return nil, &Error{Script: name, Kind: ctx.Err(),
 			Message: fmt.Sprintf("%s: compiling stopped: %v", name, context.Cause(ctx))}
 	}
 }
+
+// givenUp counts the compiles compileUntil gave up on that still run.
+var givenUp atomic.Int32
+
+// maxGivenUp bounds givenUp: one per processor the Go scheduler runs on, at
+// least two.
+var maxGivenUp = int32(max(2, runtime.GOMAXPROCS(0)))
 
 // backgroundCompile is what compileUntil runs on its goroutine: compileChunk; a
 // variable so that tests can make a compile take as long as they need.

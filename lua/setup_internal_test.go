@@ -77,6 +77,9 @@ func TestCompileGivesUp(t *testing.T) {
 		return compileChunk(name, src)
 	}
 	t.Cleanup(func() { backgroundCompile = old })
+	oldMax := maxGivenUp
+	maxGivenUp = givenUp.Load() + 3 // the three compiles this test gives up on
+	t.Cleanup(func() { maxGivenUp = oldMax })
 	ctx := context.Background()
 	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
 	if err != nil {
@@ -117,5 +120,16 @@ return M`), &ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Milliseco
 	}
 	if out, err := rt.Field(ctx, id, "n"); err != nil || string(out) != "2" {
 		t.Errorf("n = %s, %v after the call, want 2 (the state the call left)", out, err)
+	}
+
+	// With maxGivenUp compiles given up still running, a compile is waited
+	// for (here, not through the slow backgroundCompile: it succeeds).
+	if n := givenUp.Load(); n != maxGivenUp {
+		t.Fatalf("%d compiles given up still run, want %d", n, maxGivenUp)
+	}
+	short, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if _, err := rt.LoadScript(short, "data2.lua", []byte("return { slow = 1 }")); err != nil {
+		t.Errorf("a load past maxGivenUp compiles given up: %v, want it compiled in place", err)
 	}
 }
