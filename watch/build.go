@@ -51,7 +51,13 @@ type BuildStep struct {
 //
 // A C module has no libc, and every function not declared static is exported
 // under its C name (clang for wasm32 hides them unless told otherwise), as is
-// its memory. A C function returns one value: a function that gives back a JSON
+// its memory. A host function is declared with its import names, and a call to
+// a function declared without them fails to link ("undefined symbol"):
+//
+//	__attribute__((import_module("host"), import_name("log")))
+//	void host_log(const char *msg, int len);
+//
+// A C function returns one value: a function that gives back a JSON
 // document as (ptr, len i32) results, such as get_state, needs clang's multivalue
 // ABI (add -mmultivalue -Xclang -target-abi -Xclang experimental-mv to the step,
 // and return a struct of two ints), or is written in .wat.

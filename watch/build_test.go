@@ -405,3 +405,23 @@ func waitProcess(t *testing.T, s string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A build error's Summary is the first line that reports an error, not a
+// warning the tool printed first.
+func TestBuildErrorSummary(t *testing.T) {
+	for _, tc := range []struct{ log, want string }{
+		{"w.c:2:48: warning: shift count >= width of type\n  return x << 40;\n\nw.c:3:30: error: use of undeclared identifier 'y'\n1 warning and 1 error generated.\n",
+			"w.c:3:30: error: use of undeclared identifier 'y'"},
+		{"wasm-ld: error: /tmp/w-1.o: undefined symbol: f\nclang: error: linker command failed\n", "wasm-ld: error: /tmp/w-1.o: undefined symbol: f"},
+		{"\n  killed by a signal\n", "killed by a signal"},
+		{"", ""},
+	} {
+		e := &BuildError{Path: "w.c", Tool: "clang", Log: tc.log, Err: errors.New("exit status 1")}
+		if got := e.Summary(); got != tc.want {
+			t.Errorf("Summary of %q = %q, want %q", tc.log, got, tc.want)
+		}
+		if tc.want != "" && !strings.HasSuffix(e.Error(), ": "+tc.want) {
+			t.Errorf("Error() = %q, want it to end with the summary", e.Error())
+		}
+	}
+}

@@ -68,17 +68,29 @@ type BuildError struct {
 	Err error
 }
 
-// Error names the source, the tool and the cause, followed by the first line the
-// tool printed, which for compilers names the file and the line at fault:
+// Error names the source, the tool and the cause, followed by the Summary of what
+// the tool printed, which for compilers names the file and the line at fault:
 //
 //	watch: build /game/bad.wat with wat2wasm: exit status 1: /game/bad.wat:3:5: error: unexpected token
 func (e *BuildError) Error() string {
 	cause := strings.TrimPrefix(fmt.Sprint(e.Err), "watch: ") // a sentinel of ours: say "watch:" once
 	msg := fmt.Sprintf("watch: build %s with %s: %s", e.Path, e.Tool, cause)
-	if line := firstLine(e.Log); line != "" {
+	if line := e.Summary(); line != "" {
 		msg += ": " + line
 	}
 	return msg
+}
+
+// Summary returns the line of the log that says what failed: the first that
+// reports an error ("error:", as clang, wasm-ld and wat2wasm write it), not a
+// warning printed before it; else the first line; "" for an empty log.
+func (e *BuildError) Summary() string {
+	for line := range strings.Lines(e.Log) {
+		if line = strings.TrimSpace(line); strings.Contains(line, "error:") {
+			return line
+		}
+	}
+	return firstLine(e.Log)
 }
 
 // Is reports whether target is ErrBuild.
