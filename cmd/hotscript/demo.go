@@ -5,6 +5,7 @@ import (
 	"embed"
 	"flag"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -45,7 +46,10 @@ save (rejected, the old version keeps running), a fix, a contract break (rejecte
 with the interface diff) and a revert. Needs only Go: the WebAssembly is embedded.
 
 With --dir, the scripts are written to DIR and kept, and the loop keeps running
-after the tour so you can edit them yourself, until Ctrl-C.`,
+after the tour so you can edit them yourself, until Ctrl-C. The demo writes
+enemy.wasm, enemy.lua and, with wat2wasm on PATH, enemy.wat; if DIR holds one of
+them that is not as an earlier demo left it, the demo refuses to start rather
+than replace it.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			dir := fs.String("dir", "", "keep the scripts in `DIR` and keep running for your own edits")
 			return func(ctx context.Context, e *env, args []string) error {
@@ -67,6 +71,8 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 		}
 		defer os.RemoveAll(tmp)
 		dir = tmp
+	} else if err := checkDemoDir(dir); err != nil {
+		return err
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -118,7 +124,7 @@ func (d *demo) keepRunning(ctx context.Context) error {
 			return err
 		}
 	}
-	if hasWAT2WASM() {
+	if slices.Contains(demoWrites(), "enemy.wat") {
 		if err := d.writeFile("enemy.wat", demoFile("enemy_v2.wat")); err != nil {
 			return err
 		}

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -127,6 +131,66 @@ func (d *demo) writeFile(name string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(d.dir, name))
+}
+
+// demoWrites names the files the demo writes into its directory: the enemy in both
+// languages and, where wat2wasm can rebuild the module from it, the module's source.
+func demoWrites() []string {
+	names := []string{"enemy.wasm", "enemy.lua"}
+	if hasWAT2WASM() {
+		names = append(names, "enemy.wat")
+	}
+	return names
+}
+
+// checkDemoDir returns an error naming the first file of demoWrites in dir that the
+// demo would replace and did not write itself. A file holding one of the versions
+// the demo ever saves under its name (an earlier demo --dir left it, finished or
+// stopped) is the demo's own: replacing it loses nothing. Anything else, an edit
+// included, is the user's.
+func checkDemoDir(dir string) error {
+	for _, name := range demoWrites() {
+		path := filepath.Join(dir, name)
+		info, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return err
+		case info.Mode().IsRegular():
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(demoVersions(name), func(v []byte) bool { return bytes.Equal(v, b) }) {
+				continue
+			}
+		}
+		return fmt.Errorf("%s already exists and the demo did not write it; "+
+			"the demo would replace it, so give --dir a new or empty directory", path)
+	}
+	return nil
+}
+
+// demoVersions returns every content the demo saves under name ("enemy.lua"): the
+// embedded enemy_*.lua files, and for the module, the cut-off save too.
+func demoVersions(name string) [][]byte {
+	ext := filepath.Ext(name)
+	files, _ := fs.Glob(demoFiles, "demo/"+strings.TrimSuffix(name, ext)+"_*"+ext)
+	var out [][]byte
+	for _, f := range files {
+		out = append(out, demoFile(strings.TrimPrefix(f, "demo/")))
+	}
+	if name == "enemy.wasm" {
+		out = append(out, cutModule())
+	}
+	return out
+}
+
+// cutModule is the broken save of the tour: version 3's module cut off halfway.
+func cutModule() []byte {
+	full := demoFile("enemy_v3.wasm")
+	return full[:len(full)/2]
 }
 
 // saveBoth saves a new enemy.wasm and enemy.lua and waits until both reloads are

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // progressRow is one line of the demo's "next 10 frames" tables:
@@ -233,4 +234,48 @@ func TestDemoDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "enemy.lua")); err != nil {
 		t.Errorf("the scripts were not kept: %v", err)
 	}
+}
+
+// TestDemoDirKeepsYourFiles: demo --dir refuses a DIR holding a file it would write
+// that it did not write, naming the file and leaving it alone; files as an earlier
+// demo left them are its own, and it starts.
+func TestDemoDirKeepsYourFiles(t *testing.T) {
+	for _, name := range demoWrites() {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, name)
+			mine := []byte("-- mine\n")
+			if err := os.WriteFile(path, mine, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut := newSyncBuffer(), newSyncBuffer()
+			stop, done, _ := runBackground(t, out, errOut, "demo", "--dir", dir)
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Errorf("the demo did not refuse to start; output:\n%s", out)
+			}
+			if code := stop(); code != exitFail || !strings.Contains(errOut.String(), "error: "+path+" already exists and the demo did not write it") {
+				t.Errorf("exit %d, want 1 with an error naming %s; stderr:\n%s", code, path, errOut)
+			}
+			if got := readFile(t, path); !bytes.Equal(got, mine) {
+				t.Errorf("%s was replaced", name)
+			}
+		})
+	}
+	t.Run("an earlier demo's files", func(t *testing.T) {
+		dir := t.TempDir()
+		// As a demo stopped during its broken save leaves them.
+		for name, data := range map[string][]byte{"enemy.wasm": cutModule(), "enemy.lua": demoFile("enemy_v3_broken.lua")} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, errOut := newSyncBuffer(), newSyncBuffer()
+		stop, _, _ := runBackground(t, out, errOut, "demo", "--dir", dir)
+		out.waitFor(t, 0, "Ctrl-C stops.")
+		if code := stop(); code != exitOK {
+			t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
+		}
+	})
 }

@@ -153,8 +153,7 @@ func (d *demo) goodChange(ctx context.Context) error {
 
 func (d *demo) brokenSave(ctx context.Context) error {
 	d.title("A broken save")
-	full := demoFile("enemy_v3.wasm")
-	half := full[:len(full)/2]
+	full, half := demoFile("enemy_v3.wasm"), cutModule()
 	d.say("Two bad saves: enemy.wasm cut off halfway (%d of %d bytes), and enemy.lua", len(half), len(full))
 	d.say("with a \"then\" missing. Neither gets past staging:")
 	if err := d.saveBothBytes(ctx, half, demoFile("enemy_v3_broken.lua"), hotscript.Rejected); err != nil {
