@@ -90,6 +90,10 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 	defer closeHost()
 	d := &demo{e: e, h: h, world: world, dir: dir, sc: newScene(h, world, out, demoTPS), start: time.Now()}
 	if err := d.tour(ctx); err != nil {
+		if ctx.Err() != nil { // Ctrl-C: whatever the step was doing failed for it
+			d.say("Stopped during the tour.")
+			return nil
+		}
 		return err
 	}
 	if keepDir == "" {

@@ -279,3 +279,18 @@ func TestDemoDirKeepsYourFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestDemoStopsCleanly: Ctrl-C (here a cancelled context) during the tour stops the
+// demo with exit code 0 and no error, as it stops run.
+func TestDemoStopsCleanly(t *testing.T) {
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	stop, _, _ := runBackground(t, out, errOut, "demo")
+	out.waitFor(t, 0, "1. Load and call")
+	if code := stop(); code != exitOK || errOut.String() != "" {
+		t.Errorf("exit code %d, want 0; stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(out.String(), "Done in") {
+		t.Fatalf("the tour ended before the stop:\n%s", out)
+	}
+	out.waitFor(t, 0, "Stopped during the tour.")
+}
