@@ -46,10 +46,13 @@ func checkReloadErr(t *testing.T, err error, want []error, message []string) {
 			t.Errorf("error %q lacks %q", err, m)
 		}
 	}
-	// The engine runs the self-check inside its commit step; the error says
-	// what failed, not how the engine calls the step ("migrate failed").
-	if errors.Is(err, ErrSelfCheck) && (!strings.HasPrefix(err.Error(), "hotscript: reload ") || strings.Count(err.Error(), "hotscript:") != 1) {
-		t.Errorf("a failed self-check reads %q, want it said first, once", err)
+	// The engine runs the migration and the self-check inside its commit step;
+	// the error says what failed, not how the engine calls the step ("migrate
+	// failed"), and names the Host once.
+	if (errors.Is(err, ErrSelfCheck) || errors.Is(err, ErrMigration)) &&
+		(!strings.HasPrefix(err.Error(), "hotscript: reload ") || strings.Count(err.Error(), "hotscript:") != 1 ||
+			strings.Contains(err.Error(), "migrate failed")) {
+		t.Errorf("a failed migration or self-check reads %q, want it said first, once", err)
 	}
 }
 
@@ -201,6 +204,7 @@ func TestMigrationFuncErrorsRollBack(t *testing.T) {
 	}{
 		{"error", func(context.Context, *Migration) error { return boom }, boom},
 		{"panic", func(context.Context, *Migration) error { panic("bad migration") }, ErrMigration},
+		{"error that says so", func(context.Context, *Migration) error { return fmt.Errorf("%w: no room", ErrMigration) }, ErrMigration},
 		{"trap in new", func(ctx context.Context, m *Migration) error {
 			_, err := m.CallNew(ctx, "fail")
 			return err
@@ -214,6 +218,9 @@ func TestMigrationFuncErrorsRollBack(t *testing.T) {
 			err := h.Reload(context.Background(), s, []byte("v2"))
 			if !errors.Is(err, tt.want) || !errors.Is(err, ErrMigration) {
 				t.Fatalf("Reload = %v, want %v and ErrMigration", err, tt.want)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "hotscript: reload s.wasm: ") || strings.Contains(msg, "migrate failed") {
+				t.Errorf("Reload = %q, want it to say the Host's operation first and not the engine's step", msg)
 			}
 			if v, n := callInt(t, h, s, "version"), callInt(t, h, s, "get"); v != 1 || n != 1 {
 				t.Errorf("after rollback: version %d state %d, want 1 1", v, n)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hotscript/hotscript/ecs"
 )
@@ -114,17 +115,17 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		if orReset {
 			return nil
 		}
-		return fmt.Errorf("%w: v%d does not export set_state", ErrMigration, m.To)
+		return &stepError{ErrMigration, fmt.Errorf("v%d does not export set_state", m.To)}
 	}
 	doc, err := m.CallOld(ctx, "get_state")
 	if err != nil {
 		if orReset && ctx.Err() == nil {
 			return nil
 		}
-		return fmt.Errorf("%w: get_state on v%d: %w", ErrMigration, m.From, err)
+		return &stepError{ErrMigration, fmt.Errorf("get_state on v%d: %w", m.From, err)}
 	}
 	if _, err := m.CallNew(ctx, "set_state", json.RawMessage(doc)); err != nil {
-		return fmt.Errorf("%w: set_state on v%d: %w", ErrMigration, m.To, err)
+		return &stepError{ErrMigration, fmt.Errorf("set_state on v%d: %w", m.To, err)}
 	}
 	m.Carry(topLevelKeys(doc)...)
 	return nil
@@ -151,12 +152,12 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 	m.old, m.next, m.carried = old, next, nil
 	defer func() {
 		if r := recover(); r != nil {
-			carried, err = nil, fmt.Errorf("%w: migration panicked: %v", ErrMigration, r)
+			carried, err = nil, &stepError{ErrMigration, fmt.Errorf("the migration panicked: %v", r)}
 		}
 	}()
 	if err := p.migrate(ctx, m); err != nil {
-		if !errors.Is(err, ErrMigration) {
-			err = fmt.Errorf("%w: %w", ErrMigration, err)
+		if _, ok := err.(*stepError); !ok {
+			err = &stepError{ErrMigration, err}
 		}
 		return nil, err
 	}
@@ -173,32 +174,40 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 func (p *commitPlan) runSelfCheck(ctx context.Context, call func(ctx context.Context, fn string, args []any) (json.RawMessage, error)) error {
 	out, err := call(ctx, p.selfCheck, nil)
 	if err != nil {
-		return &selfCheckError{fmt.Errorf("%s on v%d: %w", p.selfCheck, p.to, err)}
+		return &stepError{ErrSelfCheck, fmt.Errorf("%s on v%d: %w", p.selfCheck, p.to, err)}
 	}
 	if !passed(out) {
-		return &selfCheckError{fmt.Errorf("%s on v%d returned %s", p.selfCheck, p.to, out)}
+		return &stepError{ErrSelfCheck, fmt.Errorf("%s on v%d returned %s", p.selfCheck, p.to, out)}
 	}
 	return nil
 }
 
-// selfCheckError is a failed self-check. The engines run it inside their commit
-// step (for WASM, the step package wasm calls migrate), so the commit's error
-// wraps it in theirs; the Host reports it on its own (asSelfCheck), as what it is,
-// with the operation and the script's name (Script.record).
-type selfCheckError struct {
-	err error
+// stepError is the failure of a step the Host runs inside an engine's commit:
+// the state migration (kind ErrMigration) or the self-check (ErrSelfCheck). The
+// engine's commit error wraps it in its own ("wasm: commit enemy.wasm: migrate
+// failed: ..."); the Host reports it on its own (asStep), as what it is, with the
+// operation and the script's name (Script.record): "hotscript: reload
+// enemy.wasm: state migration failed: set_state on v2: ...".
+type stepError struct {
+	kind error
+	err  error
 }
 
-func (e *selfCheckError) Error() string { return "self-check failed: " + e.err.Error() }
+func (e *stepError) Error() string {
+	if errors.Is(e.err, e.kind) { // a MigrationFunc's own error that says so
+		return e.err.Error()
+	}
+	return strings.TrimPrefix(e.kind.Error(), "hotscript: ") + ": " + e.err.Error()
+}
 
-func (e *selfCheckError) Is(target error) bool { return target == ErrSelfCheck }
+func (e *stepError) Is(target error) bool { return target == e.kind }
 
-func (e *selfCheckError) Unwrap() error { return e.err }
+func (e *stepError) Unwrap() error { return e.err }
 
-// asSelfCheck returns the failed self-check err wraps, or err.
-func asSelfCheck(err error) error {
-	if sc, ok := errors.AsType[*selfCheckError](err); ok {
-		return sc
+// asStep returns the failed step err wraps, or err.
+func asStep(err error) error {
+	if se, ok := errors.AsType[*stepError](err); ok {
+		return se
 	}
 	return err
 }

@@ -358,7 +358,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	if err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
-		s.finish(it.req, ev, asSelfCheck(err))
+		s.finish(it.req, ev, asStep(err))
 		return false
 	}
 	s.mu.Lock()
@@ -531,10 +531,10 @@ func (s *Script) record(op string, ev Event, err error) (Event, error) {
 }
 
 // namesScript reports whether err already names the script and the operation: the
-// engines' errors and a *ContractError do; a failed self-check does not, whatever
-// error of the check it wraps.
+// engines' errors and a *ContractError do; a failed migration or self-check does
+// not, whatever error of the step it wraps.
 func namesScript(err error) bool {
-	if _, ok := err.(*selfCheckError); ok {
+	if _, ok := err.(*stepError); ok {
 		return false
 	}
 	var (
