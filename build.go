@@ -47,12 +47,12 @@ func (s *Script) prepare(ctx context.Context, code []byte) ([]byte, error) {
 func buildWAT(ctx context.Context, name string, src []byte) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "hotscript-wat-")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrBuild, name, err)
+		return nil, &stepError{ErrBuild, fmt.Errorf("%s: %w", name, err)}
 	}
 	defer os.RemoveAll(dir)
 	in := filepath.Join(dir, filepath.Base(name))
 	if err := os.WriteFile(in, src, 0o600); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrBuild, name, err)
+		return nil, &stepError{ErrBuild, fmt.Errorf("%s: %w", name, err)}
 	}
 	out, _, err := watch.DefaultBuildSteps()[".wat"].Build(ctx, in)
 	if err != nil {
@@ -62,7 +62,7 @@ func buildWAT(ctx context.Context, name string, src []byte) ([]byte, error) {
 			named.Path, named.Log = name, strings.ReplaceAll(be.Log, in, name)
 			err = &named
 		}
-		return nil, fmt.Errorf("%w: %w", ErrBuild, err)
+		return nil, &stepError{ErrBuild, err}
 	}
 	return out, nil
 }

@@ -182,12 +182,14 @@ func (p *commitPlan) runSelfCheck(ctx context.Context, call func(ctx context.Con
 	return nil
 }
 
-// stepError is the failure of a step the Host runs inside an engine's commit:
-// the state migration (kind ErrMigration) or the self-check (ErrSelfCheck). The
-// engine's commit error wraps it in its own ("wasm: commit enemy.wasm: migrate
-// failed: ..."); the Host reports it on its own (asStep), as what it is, with the
-// operation and the script's name (Script.record): "hotscript: reload
-// enemy.wasm: state migration failed: set_state on v2: ...".
+// stepError is the failure of a step the Host runs besides the engine's own
+// work: a build (kind ErrBuild), the state migration (ErrMigration) or the
+// self-check (ErrSelfCheck). It says its kind in the kind's words, once, and the
+// Host adds the operation and the script's name: "hotscript: reload
+// enemy.wasm: state migration failed: set_state on v2: ...". Migration and
+// self-check run inside an engine's commit, whose error wraps them in its own
+// ("wasm: commit enemy.wasm: migrate failed: ..."); the Host reports the step's
+// error on its own (asStep, Script.record).
 type stepError struct {
 	kind error
 	err  error

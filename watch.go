@@ -527,5 +527,5 @@ func relOrSelf(base, path string) string {
 }
 
 func buildError(ev watch.Event) error {
-	return fmt.Errorf("%w: %w", ErrBuild, ev.Err)
+	return &stepError{ErrBuild, ev.Err}
 }
