@@ -60,7 +60,8 @@ func TestLoadFileAndReloadFromDisk(t *testing.T) {
 	_, err := h.Load(ctx, bad, nil)
 	var be *watch.BuildError
 	if !errors.Is(err, ErrBuild) || !errors.As(err, &be) || be.Path != bad ||
-		!strings.Contains(be.Log, bad+":1:") || strings.Contains(err.Error(), "hotscript-wat-") {
+		!strings.Contains(be.Log, bad+":1:") || strings.Contains(err.Error(), "hotscript-wat-") ||
+		!strings.HasPrefix(err.Error(), "hotscript: load "+bad+": build failed: ") || strings.Count(err.Error(), "hotscript:") != 1 {
 		t.Errorf("Load of an invalid .wat = %v, want ErrBuild with wat2wasm's message naming %s:1", err, bad)
 	}
 }
