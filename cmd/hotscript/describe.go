@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hotscript/hotscript"
@@ -39,12 +41,7 @@ func describe(err error) (head string, detail []string) {
 	case errors.As(err, &werr):
 		head, detail = describeWASM(werr)
 	case errors.As(err, &berr):
-		head, detail = firstLine(strings.TrimSpace(berr.Log))
-		if head == "" { // the tool said nothing, or did not run: name the source
-			head, detail = firstLine(berr.Path + ": " + strings.TrimPrefix(berr.Err.Error(), "watch: "))
-		}
-		// Tools name the source by the absolute path they were given.
-		head = strings.ReplaceAll(head, berr.Path, shortPath(berr.Path))
+		head, detail = describeBuild(berr)
 	case errors.As(err, &perr):
 		head = perr.Path + ": " + perr.Err.Error()
 	default:
@@ -110,6 +107,36 @@ func describeWASM(e *wasm.Error) (string, []string) {
 		parts = append(parts, msg)
 	}
 	return strings.Join(parts, ": "), append(detail, e.Trace...)
+}
+
+// linkError is how a linker reports an object: "wasm-ld: error: /tmp/w-49b4cd.o:
+// undefined symbol: f", where clang named the object after the source, w.c.
+var linkError = regexp.MustCompile(`^(\S+): error: (\S+\.o): (.*)$`)
+
+// describeBuild leads with the first error the tool reported, a warning before it
+// being only context, and names the source as the user did: tools name it by the
+// absolute path they were given, and a linker by clang's temporary object.
+func describeBuild(e *watch.BuildError) (string, []string) {
+	src, log := shortPath(e.Path), strings.TrimSpace(e.Log)
+	if log == "" { // the tool said nothing, or did not run: name the source
+		return firstLine(src + ": " + strings.TrimPrefix(e.Err.Error(), "watch: "))
+	}
+	lines := strings.Split(strings.ReplaceAll(log, e.Path, src), "\n")
+	at := max(0, slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "error:") }))
+	head := strings.TrimSpace(lines[at])
+	stem := strings.TrimSuffix(filepath.Base(e.Path), filepath.Ext(e.Path))
+	if m := linkError.FindStringSubmatch(head); m != nil && strings.HasPrefix(filepath.Base(m[2]), stem+"-") {
+		head = src + ": " + m[3] + " (" + m[1] + ")"
+	} else if !strings.HasPrefix(head, src) && !strings.HasPrefix(head, filepath.Base(e.Path)) {
+		head = src + ": " + head
+	}
+	var detail []string
+	for i, l := range lines {
+		if l = strings.TrimSpace(l); i != at && l != "" {
+			detail = append(detail, l)
+		}
+	}
+	return head, detail
 }
 
 // firstLine splits text into its first line and the non-empty lines after it.

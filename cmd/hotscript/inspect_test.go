@@ -140,3 +140,35 @@ func TestCSource(t *testing.T) {
 		}
 	}
 }
+
+// TestCBuildErrorHeading: when clang warns and then fails, the heading is the
+// error, not the warning before it; a link error names the source, not the
+// temporary object clang linked.
+func TestCBuildErrorHeading(t *testing.T) {
+	needTools(t, "x.c")
+	dir := t.TempDir()
+	const shift = "int f(int x) { return x << 40; }\n" // a warning
+	for name, src := range map[string]string{
+		"compile.c": shift + "int g(void) { return y; }\n",
+		"link.c":    shift + "int host_thing(int);\n__attribute__((export_name(\"h\"))) int h(int x) { return host_thing(x); }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	tests := []struct{ file, head string }{
+		{"compile.c", "error: compile.c:2:22: error: use of undeclared identifier 'y'"},
+		{"link.c", "error: link.c: undefined symbol: host_thing (wasm-ld"},
+	}
+	for _, tt := range tests {
+		for _, args := range [][]string{{"inspect", tt.file}, {"call", tt.file, "f"}} {
+			t.Run(args[0]+" "+tt.file, func(t *testing.T) {
+				r := runCmd(t, args...)
+				if r.code != exitFail || !strings.HasPrefix(r.stderr, tt.head) {
+					t.Errorf("exit %d, stderr:\n%s\nwant exit 1 and a first line starting %q", r.code, r.stderr, tt.head)
+				}
+			})
+		}
+	}
+}
