@@ -108,8 +108,11 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	section(e.stdout, st, "exports", funcStrings(info.Exports))
 
 	var notes []string
-	if f, ok := findFunc(info.Exports, updateFunc); ok {
+	if f, ok := findFunc(info.Exports, updateFunc); ok && takesDT(f) {
 		notes = append(notes, fmt.Sprintf("exports %s: hotscript run calls it every frame with dt in seconds", f))
+	} else if ok {
+		notes = append(notes, fmt.Sprintf("exports %s, which hotscript run cannot call: it calls update(dt) "+
+			"every frame, which needs one f32 or f64 parameter for dt in seconds", f))
 	} else {
 		notes = append(notes, "no update export: hotscript run loads it but never calls it")
 	}
@@ -178,6 +181,12 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	fmt.Fprintln(e.stdout)
 	section(e.stdout, st, "notes", notes)
 	return nil
+}
+
+// takesDT reports whether f can be called as the scene calls update: with one
+// number of seconds, a fraction.
+func takesDT(f wasm.FuncInfo) bool {
+	return len(f.Params) == 1 && (f.Params[0] == wasm.F32 || f.Params[0] == wasm.F64)
 }
 
 func pages(n uint32) string {

@@ -172,3 +172,31 @@ func TestCBuildErrorHeading(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectUpdateSignature: inspect says run calls update only when update can
+// take dt, one f32 or f64; otherwise it says what run needs.
+func TestInspectUpdateSignature(t *testing.T) {
+	needTools(t, "x.wat")
+	tests := []struct {
+		params string
+		note   string
+	}{
+		{"(param f32)", "exports update(f32): hotscript run calls it every frame with dt in seconds"},
+		{"(param f64)", "exports update(f64): hotscript run calls it every frame with dt in seconds"},
+		{"", "exports update(), which hotscript run cannot call: it calls update(dt) every frame, which needs one f32 or f64 parameter"},
+		{"(param i32)", "exports update(i32), which hotscript run cannot call"},
+		{"(param f32 f32)", "exports update(f32, f32), which hotscript run cannot call"},
+	}
+	for _, tt := range tests {
+		t.Run("update"+tt.params, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "u.wat")
+			if err := os.WriteFile(file, []byte(`(module (func (export "update") `+tt.params+`))`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCmd(t, "inspect", file)
+			if r.code != exitOK || !strings.Contains(r.stdout, tt.note) {
+				t.Errorf("exit %d, stdout lacks %q:\n%s%s", r.code, tt.note, r.stdout, r.stderr)
+			}
+		})
+	}
+}

@@ -38,8 +38,9 @@ func runCommand() command {
 names the script, and .c when clang is, built into the .wasm of the same name, which
 names the script; a .wat or .c next to a .wasm of the same name is that module's
 source, rebuilt and reloaded when saved), attaches each to an entity of a scene, and calls each script's update(dt)
-every frame, dt being the fixed time step in seconds. Scripts without update are
-loaded and left idle.
+every frame, dt being the fixed time step in seconds: a WASM update must take one
+f32 or f64, a Lua update gets a number. Scripts without update are loaded and left
+idle.
 
 DIR is watched: a saved script is reloaded between two frames, and a saved new file
 is loaded. If DIR is removed, the scripts keep running, and DIR is watched again
