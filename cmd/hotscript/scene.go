@@ -71,6 +71,9 @@ func (sc *scene) step(ctx context.Context, stop func(hotscript.Event) bool) stri
 	}
 	sc.frames++
 	for _, a := range ecs.Query[actor](sc.world) {
+		if ctx.Err() != nil {
+			return "interrupted" // a call now would fail, and count as the script's error
+		}
 		sc.update(ctx, a)
 	}
 	return ""
@@ -164,6 +167,10 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 				return why
 			}
 		case <-tick.C:
+			// With the stop and a tick both ready, select picks either.
+			if ctx.Err() != nil {
+				return "interrupted"
+			}
 			if why := sc.step(ctx, stop); why != "" {
 				return why
 			}
