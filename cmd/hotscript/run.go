@@ -125,7 +125,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		case errors.Is(err, hotscript.ErrExists):
 			continue // saved since Watch began: the watcher loaded it, the loop adopts it
 		case errors.As(err, &build):
-			out.event(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
+			sc.handle(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
 			continue
 		case err != nil:
 			continue // the host's Rejected event says why
@@ -259,7 +259,8 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// writeSummary prints why the loop stopped and each script's counters.
+// writeSummary prints why the loop stopped, the reloads and the rejected saves
+// (first loads included), and each loaded script's counters.
 func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string, took time.Duration) {
 	var reloads, failed uint64
 	rows := [][]string{{"script", "version", "calls", "errors", "reloads", "rejected", "reverts", "avg call"}}
@@ -277,8 +278,12 @@ func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string
 			fmt.Sprint(st.FailedReloads), fmt.Sprint(st.Reverts), avg,
 		})
 	}
-	fmt.Fprintf(e.stdout, "\n%s (%s) after %s in %s; %s, %d rejected\n", e.out.bold("stopped"), why,
-		plural(sc.frames, "frame"), duration(took), plural(int64(reloads), "reload"), failed)
+	rejected := fmt.Sprintf("%d rejected", int64(failed)+sc.rejectedLoads)
+	if sc.rejectedLoads > 0 {
+		rejected += fmt.Sprintf(" (%d on first load)", sc.rejectedLoads)
+	}
+	fmt.Fprintf(e.stdout, "\n%s (%s) after %s in %s; %s, %s\n", e.out.bold("stopped"), why,
+		plural(sc.frames, "frame"), duration(took), plural(int64(reloads), "reload"), rejected)
 	if len(rows) > 1 {
 		rows[0] = mapStrings(rows[0], e.out.dim)
 		writeColumns(e.stdout, rows, "  ")

@@ -360,3 +360,16 @@ func TestRunRename(t *testing.T) {
 		t.Errorf("a call of the unloaded script failed:\n%s%s", text, errOut.String())
 	}
 }
+
+// TestRunSummaryCountsRejectedLoads: a file whose first load is rejected counts in
+// the summary's rejected saves, though it has no row (it never loaded).
+func TestRunSummaryCountsRejectedLoads(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua", "number.lua": "testdata/number.lua"})
+	r := runCmd(t, "run", "--tps", "500", "--frames", "5", dir)
+	if r.code != exitOK || !strings.Contains(r.stdout, "number.lua") {
+		t.Fatalf("exit %d; output:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "; 0 reloads, 1 rejected (1 on first load)\n") {
+		t.Errorf("summary does not count the rejected first load:\n%s", r.stdout)
+	}
+}

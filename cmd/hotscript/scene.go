@@ -24,6 +24,9 @@ type scene struct {
 	dt     float64 // seconds per frame
 	frames int64   // frames stepped so far
 	adopt  bool    // attach scripts that a Loaded event reports (the watcher's)
+	// rejectedLoads counts the Rejected events of first loads: the host keeps no
+	// Stats for a script it never loaded.
+	rejectedLoads int64
 }
 
 // actor is the component that attaches a script to an entity, with what the scene
@@ -181,11 +184,14 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 	}
 }
 
-// handle prints ev, attaches a script the watcher loaded and detaches one the
-// host unloaded (the watcher unloads a script whose file was renamed).
+// handle prints ev, counts a rejected first load, attaches a script the watcher
+// loaded and detaches one the host unloaded (the watcher unloads a script whose
+// file was renamed).
 func (sc *scene) handle(ev hotscript.Event) {
 	sc.out.event(ev)
 	switch {
+	case ev.Kind == hotscript.Rejected && ev.From == 0:
+		sc.rejectedLoads++
 	case ev.Kind == hotscript.Unloaded:
 		sc.detach(ev.Script)
 	case sc.adopt && ev.Kind == hotscript.Loaded:
