@@ -147,9 +147,10 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 }
 
 // scriptFiles lists the scripts under dir the host can load, and notes on the files
-// left out. A .wat or .c is loaded only if its tool (wat2wasm, clang) is on PATH and
-// no .wasm of the same name is there: that .wasm is then the script, and the watcher
-// rebuilds it from the source.
+// left out. An empty file is left out, as the watcher ignores one. A .wat or .c is
+// loaded only if its tool (wat2wasm, clang) is on PATH and no .wasm of the same name
+// is there: that .wasm is then the script, and the watcher rebuilds it from the
+// source.
 func scriptFiles(dir string) (files, skipped []string, err error) {
 	missing := map[string]string{} // extension -> the tool its sources need, if not on PATH
 	for ext, tool := range map[string]string{".wat": "wat2wasm", ".c": "clang"} {
@@ -188,13 +189,17 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			skipped = append(skipped, path+": not loaded: "+perr.Err.Error())
 			return nil
 		}
+		if !hasContent(path) { // as the watcher ignores an empty save
+			skipped = append(skipped, path+": empty, not a script yet; it loads once saved with content")
+			return nil
+		}
 		switch ext {
 		case ".wasm", ".lua":
 			files = append(files, path)
 		case ".wat", ".c":
 			twin := builtName(path)
 			switch {
-			case exists(twin):
+			case hasContent(twin):
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
 			case missing[ext] != "":
 				skipped = append(skipped, path+": not loaded: "+missing[ext]+" is not on PATH")
@@ -254,9 +259,11 @@ func checkScriptFile(file string) error {
 	}
 }
 
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+// hasContent reports whether path is a file with something in it: an empty file is
+// not a script yet.
+func hasContent(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && info.Size() > 0
 }
 
 // writeSummary prints why the loop stopped, the reloads and the rejected saves

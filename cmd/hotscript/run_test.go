@@ -373,3 +373,27 @@ func TestRunSummaryCountsRejectedLoads(t *testing.T) {
 		t.Errorf("summary does not count the rejected first load:\n%s", r.stdout)
 	}
 }
+
+// TestRunSkipsEmptyFiles: an empty file at startup is not a script yet, as the
+// watcher treats one saved later: a note, no rejection; saved with content, it loads.
+func TestRunSkipsEmptyFiles(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	for _, name := range []string{"e.lua", "e.wasm"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	stop, _, _ := runBackground(t, out, errOut, "run", "--tps", "200", dir)
+	out.waitFor(t, 0, "e.lua: empty, not a script yet")
+	out.waitFor(t, 0, "e.wasm: empty, not a script yet")
+	_, off := out.waitFor(t, 0, "enemy.lua", "v1", "loaded")
+	saveFile(t, filepath.Join(dir, "e.lua"), readFile(t, "demo/enemy_v1.lua"))
+	out.waitFor(t, off, "e.lua", "v1", "loaded")
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut)
+	}
+	if text := out.String(); regexp.MustCompile(`(?m)^\S+ +e\.(lua|wasm) +\S+ +rejected`).MatchString(text) {
+		t.Errorf("an empty file was rejected:\n%s", text)
+	}
+}
