@@ -68,6 +68,10 @@ without a time limit (--max-time 0) is running.`,
 }
 
 func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
+	if i := slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }); i > 0 {
+		return usageError("flags go before DIR: hotscript run %s %s",
+			strings.Join(args[i:], " "), strings.Join(args[:i], " "))
+	}
 	if len(args) != 1 {
 		return usageError("needs exactly one DIR")
 	}
@@ -112,8 +116,8 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		return err
 	}
 	if !f.quiet {
-		fmt.Fprintf(e.stdout, "%s %s at %d frames a second, reloading on save (Ctrl-C stops)\n",
-			e.out.bold("hotscript run"), dir, f.tps)
+		fmt.Fprintf(e.stdout, "%s %s at %s a second, reloading on save (Ctrl-C stops)\n",
+			e.out.bold("hotscript run"), dir, plural(int64(f.tps), "frame"))
 		for _, s := range skipped {
 			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(s)))
 		}
@@ -199,6 +203,9 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 		case ".wat", ".c":
 			twin := builtName(path)
 			switch {
+			case hasContent(twin) && missing[ext] != "":
+				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; "+missing[ext]+
+					" is not on PATH, so saving it rebuilds nothing")
 			case hasContent(twin):
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
 			case missing[ext] != "":

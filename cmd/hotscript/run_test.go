@@ -397,3 +397,24 @@ func TestRunSkipsEmptyFiles(t *testing.T) {
 		t.Errorf("an empty file was rejected:\n%s", text)
 	}
 }
+
+// TestRunMessages: the banner's rate, and the note on a source whose build tool is
+// missing.
+func TestRunMessages(t *testing.T) {
+	t.Run("one frame a second", func(t *testing.T) {
+		dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+		r := runCmd(t, "run", "--tps", "1", "--frames", "1", dir)
+		if r.code != exitOK || !strings.Contains(r.stdout, dir+" at 1 frame a second,") {
+			t.Errorf("exit %d, banner does not say 1 frame a second:\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("source without its tool", func(t *testing.T) {
+		dir := scriptDir(t, map[string]string{"enemy.wasm": "demo/enemy_v1.wasm", "enemy.wat": "demo/enemy_v1.wat"})
+		t.Setenv("PATH", t.TempDir())
+		r := runCmd(t, "run", "--tps", "500", "--frames", "1", dir)
+		want := "enemy.wat: the source of enemy.wasm; wat2wasm is not on PATH, so saving it rebuilds nothing"
+		if r.code != exitOK || !strings.Contains(r.stdout, want) {
+			t.Errorf("exit %d, output lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
+		}
+	})
+}
