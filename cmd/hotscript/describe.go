@@ -113,17 +113,19 @@ func describeWASM(e *wasm.Error) (string, []string) {
 // undefined symbol: f", where clang named the object after the source, w.c.
 var linkError = regexp.MustCompile(`^(\S+): error: (\S+\.o): (.*)$`)
 
-// describeBuild leads with the first error the tool reported, a warning before it
-// being only context, and names the source as the user did: tools name it by the
-// absolute path they were given, and a linker by clang's temporary object.
+// describeBuild leads with the line that says what failed (BuildError.Summary: the
+// first error, not a warning before it) and names the source as the user did: tools
+// name it by the absolute path they were given, and a linker by clang's temporary
+// object.
 func describeBuild(e *watch.BuildError) (string, []string) {
 	src, log := shortPath(e.Path), strings.TrimSpace(e.Log)
 	if log == "" { // the tool said nothing, or did not run: name the source
 		return firstLine(src + ": " + strings.TrimPrefix(e.Err.Error(), "watch: "))
 	}
-	lines := strings.Split(strings.ReplaceAll(log, e.Path, src), "\n")
-	at := max(0, slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "error:") }))
-	head := strings.TrimSpace(lines[at])
+	lines := strings.Split(log, "\n")
+	summary := e.Summary()
+	at := max(0, slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == summary }))
+	head := strings.ReplaceAll(summary, e.Path, src)
 	stem := strings.TrimSuffix(filepath.Base(e.Path), filepath.Ext(e.Path))
 	if m := linkError.FindStringSubmatch(head); m != nil && strings.HasPrefix(filepath.Base(m[2]), stem+"-") {
 		head = src + ": " + m[3] + " (" + m[1] + ")"
@@ -133,7 +135,7 @@ func describeBuild(e *watch.BuildError) (string, []string) {
 	var detail []string
 	for i, l := range lines {
 		if l = strings.TrimSpace(l); i != at && l != "" {
-			detail = append(detail, l)
+			detail = append(detail, strings.ReplaceAll(l, e.Path, src))
 		}
 	}
 	return head, detail
