@@ -118,7 +118,7 @@ func expect(ev hotscript.Event, want hotscript.EventKind) error {
 	if ev.Kind == want {
 		return nil
 	}
-	head, _ := describe(ev.Err)
+	head, _ := describe(ev.Script, ev.Err)
 	return fmt.Errorf("%s: expected the reload to be %s, it was %s %s", ev.Script, want, ev.Kind, head)
 }
 

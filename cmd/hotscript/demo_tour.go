@@ -181,7 +181,7 @@ func (d *demo) fix(ctx context.Context) error {
 	return d.progress(ctx, at, func(s *hotscript.Script, _, b enemyState) string {
 		out, err := d.h.Call(ctx, s, "fire")
 		if err != nil {
-			head, _ := describe(err)
+			head, _ := describe(s.Name(), err)
 			return "fire() failed: " + head
 		}
 		return "fire() = " + string(out)

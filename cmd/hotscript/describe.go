@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hotscript/hotscript"
@@ -17,12 +18,16 @@ import (
 
 // describe formats err for a person: the place first (file:line for Lua and for build
 // tools, the script and function for WASM), then what went wrong, on one line. detail
-// holds what follows it, such as a stack trace, one line each.
+// holds what follows it, such as a stack trace, one line each. script names the
+// script err is about, if the caller knows it: it places an error that names no
+// script in a structured form (a self-check that returned a failure).
 //
 // The packages' own Error methods lead with the package and the operation
 // ("lua: reload enemy.lua: enemy.lua:9: ..."), which suits logs; a person at a
 // terminal wants the place first, so describe reads the structured errors instead.
-func describe(err error) (head string, detail []string) {
+// A failed state migration or self-check says so after the place:
+// "enemy.wasm: state migration failed: set_state: trap: unreachable".
+func describe(script string, err error) (head string, detail []string) {
 	if err == nil {
 		return "", nil
 	}
@@ -32,57 +37,86 @@ func describe(err error) (head string, detail []string) {
 		werr     *wasm.Error
 		berr     *watch.BuildError
 		perr     *fs.PathError
+		place    string
+		msg      string
 	)
 	switch {
 	case errors.As(err, &contract):
-		head = contract.Script + ": breaks its contract: " + strings.Join(contract.Violations, "; ")
-	case errors.As(err, &lerr):
-		head, detail = describeLua(lerr)
-	case errors.As(err, &werr):
-		head, detail = describeWASM(werr)
+		return contract.Script + ": breaks its contract: " + strings.Join(contract.Violations, "; "), nil
 	case errors.As(err, &berr):
-		head, detail = describeBuild(berr)
+		return describeBuild(berr)
 	case errors.As(err, &perr):
-		head = perr.Path + ": " + perr.Err.Error()
-	default:
-		head, detail = firstLine(err.Error())
+		return perr.Path + ": " + perr.Err.Error(), nil
+	case errors.As(err, &lerr):
+		place, msg, detail = describeLua(lerr)
+	case errors.As(err, &werr):
+		place, msg, detail = describeWASM(werr)
+	}
+	for _, step := range []error{hotscript.ErrMigration, hotscript.ErrSelfCheck} {
+		if !errors.Is(err, step) {
+			continue
+		}
+		if msg == "" { // no engine error inside: the step's own words
+			place, msg = script, stepCause(err, step)
+		}
+		msg = strings.TrimPrefix(step.Error(), "hotscript: ") + ": " + msg
 	}
 	switch {
-	case errors.Is(err, hotscript.ErrMigration) && werr != nil:
-		head = "state migration failed: " + head
-	case errors.Is(err, hotscript.ErrSelfCheck) && werr != nil:
-		head = "self-check failed: " + head
+	case msg == "":
+		return firstLine(err.Error())
+	case place == "":
+		return msg, detail
 	}
-	return head, detail
+	return place + ": " + msg, detail
 }
 
-// describeLua leads with the message, which Lua already prefixes with script:line.
-func describeLua(e *lua.Error) (string, []string) {
-	msg := e.Message
+// stepCause is what a failed step (step being ErrMigration or ErrSelfCheck) says
+// about itself, without the Host's operation and the step's name: the error the
+// step wraps ("on_reload on v2 returned false"), or the words after the sentinel
+// of an error made with fmt.Errorf("%w: ...", step).
+func stepCause(err, step error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		inner := errors.Unwrap(e)
+		switch {
+		case inner == step:
+			return strings.TrimPrefix(e.Error(), step.Error()+": ")
+		case inner != nil && errors.Is(e, step) && !errors.Is(inner, step):
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// describeLua places a Lua error at the script:line Lua puts before its message, or
+// at the script.
+func describeLua(e *lua.Error) (place, msg string, detail []string) {
+	msg = e.Message
 	if msg == "" && e.Kind != nil {
 		msg = strings.TrimPrefix(e.Kind.Error(), "lua: ")
 	}
-	if !strings.HasPrefix(msg, e.Script+":") {
-		msg = e.Script + ": " + msg
+	place = e.Script
+	if rest, ok := strings.CutPrefix(msg, e.Script+":"); ok { // "enemy.lua:12: attempt to ..."
+		line, text, ok := strings.Cut(rest, ": ")
+		if _, err := strconv.Atoi(line); ok && err == nil {
+			place, msg = e.Script+":"+line, text
+		}
 	}
+	msg = strings.TrimPrefix(msg, e.Script+": ")
 	if e.Function != "" && e.Function != "main chunk" {
 		msg += " (in " + e.Function + ")"
 	}
-	var detail []string
 	for _, l := range strings.Split(strings.TrimSpace(e.Traceback), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
 			detail = append(detail, l)
 		}
 	}
-	return msg, detail
+	return place, msg, detail
 }
 
-// describeWASM reads "enemy.wasm: update: trap: unreachable".
-func describeWASM(e *wasm.Error) (string, []string) {
+// describeWASM places a WASM error at its script: "enemy.wasm", "update: trap:
+// unreachable".
+func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 	var parts []string
-	if e.Script != "" {
-		parts = append(parts, e.Script)
-	}
 	if e.Func != "" {
 		parts = append(parts, e.Func)
 	}
@@ -90,23 +124,22 @@ func describeWASM(e *wasm.Error) (string, []string) {
 	if e.Kind != nil {
 		kind = strings.TrimPrefix(e.Kind.Error(), "wasm: ")
 	}
-	var detail []string
-	msg := ""
+	cause := ""
 	if e.Err != nil {
-		msg, detail = firstLine(e.Err.Error())
-		msg = strings.TrimPrefix(msg, "wasm: ")
+		cause, detail = firstLine(e.Err.Error())
+		cause = strings.TrimPrefix(cause, "wasm: ")
 	}
 	switch {
 	case kind == "":
-	case strings.HasPrefix(msg, kind):
+	case strings.HasPrefix(cause, kind):
 		// The cause already says what kind of failure it is.
 	default:
 		parts = append(parts, kind)
 	}
-	if msg != "" {
-		parts = append(parts, msg)
+	if cause != "" {
+		parts = append(parts, cause)
 	}
-	return strings.Join(parts, ": "), append(detail, e.Trace...)
+	return e.Script, strings.Join(parts, ": "), append(detail, e.Trace...)
 }
 
 // linkError is how a linker reports an object: "wasm-ld: error: /tmp/w-49b4cd.o:

@@ -110,7 +110,7 @@ func (p *printer) event(ev hotscript.Event) {
 	case hotscript.Reverted:
 		p.line(ev.Script, from+" -> "+to, st.warn("reverted"), timing(), carried(ev), p.diff(ev.Diff))
 	case hotscript.Rejected:
-		head, _ := describe(ev.Err)
+		head, _ := describe(ev.Script, ev.Err)
 		keeps := fmt.Sprintf("(%s keeps running)", from)
 		if ev.From == 0 {
 			keeps, from = "(not loaded)", "-"
@@ -138,7 +138,7 @@ func (p *printer) event(ev hotscript.Event) {
 
 // failure writes the line for a call that failed.
 func (p *printer) failure(script string, version int, err error) {
-	head, _ := describe(err)
+	head, _ := describe(script, err)
 	p.line(script, fmt.Sprintf("v%d", version), p.st.bad("error"), p.name(head))
 }
 

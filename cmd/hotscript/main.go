@@ -141,7 +141,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // printError writes err to stderr: the place and the message on the first line, a
 // stack trace, if any, indented below.
 func printError(e *env, err error) {
-	head, detail := describe(err)
+	head, detail := describe("", err)
 	fmt.Fprintf(e.stderr, "%s %s\n", e.errs.bad("error:"), head)
 	for _, l := range detail {
 		fmt.Fprintf(e.stderr, "    %s\n", e.errs.dim(l))

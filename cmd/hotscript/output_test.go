@@ -203,7 +203,7 @@ func TestDescribe(t *testing.T) {
 			"e.wasm: breaks its contract: update: was update(f32), now update(f64); removed: fire()", nil},
 		{"migration", fmt.Errorf("hotscript: reload e.wasm: %w: %w", hotscript.ErrMigration,
 			&wasm.Error{Script: "e.wasm", Func: "set_state", Kind: wasm.ErrTrap, Err: errors.New("unreachable")}),
-			"state migration failed: e.wasm: set_state: trap: unreachable", nil},
+			"e.wasm: state migration failed: set_state: trap: unreachable", nil},
 		{"missing file", fmt.Errorf("hotscript: load x.lua: %w", &fs.PathError{Op: "open", Path: "x.lua", Err: fs.ErrNotExist}),
 			"x.lua: file does not exist", nil},
 		{"build tool output", fmt.Errorf("hotscript: %w: %w", hotscript.ErrBuild, &watch.BuildError{
@@ -216,7 +216,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			head, detail := describe(tt.err)
+			head, detail := describe("", tt.err)
 			if head != tt.head {
 				t.Errorf("head %q, want %q", head, tt.head)
 			}
