@@ -167,7 +167,8 @@ func describeBuild(e *watch.BuildError) (string, []string) {
 	}
 	var detail []string
 	for i, l := range lines {
-		if l = strings.TrimSpace(l); i != at && l != "" {
+		// Indentation stays: a caret line points into the source line above it.
+		if l = strings.TrimRight(l, " \t\r"); i != at && l != "" {
 			detail = append(detail, strings.ReplaceAll(l, e.Path, src))
 		}
 	}

@@ -200,3 +200,25 @@ func TestInspectUpdateSignature(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildErrorCaret: the tool's caret line keeps its indentation, so that the
+// caret still points at the fault in the source line printed above it.
+func TestBuildErrorCaret(t *testing.T) {
+	needTools(t, "bad.wat")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bad.wat"), []byte("(module\n  (func (export \"f\") i32.addd))\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	r := runCmd(t, "inspect", "bad.wat")
+	lines := strings.Split(r.stderr, "\n")
+	for i, l := range lines[1:] {
+		if src := lines[i]; strings.Contains(src, "i32.addd") && strings.Contains(l, "^") {
+			if strings.Index(l, "^") != strings.Index(src, "i32.addd") {
+				t.Errorf("the caret points elsewhere than at i32.addd:\n%s", r.stderr)
+			}
+			return
+		}
+	}
+	t.Errorf("no source line with a caret line below it:\n%s", r.stderr)
+}

@@ -209,7 +209,7 @@ func TestDescribe(t *testing.T) {
 		{"build tool output", fmt.Errorf("hotscript: %w: %w", hotscript.ErrBuild, &watch.BuildError{
 			Path: "/game/enemy.wat", Tool: "wat2wasm", Err: errors.New("exit status 1"),
 			Log: "enemy.wat:25:46: error: undefined global variable \"$nope\"\n  (global.get $nope)\n"}),
-			`enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"(global.get $nope)"}},
+			`enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"  (global.get $nope)"}},
 		{"build without output", &watch.BuildError{Path: "/game/enemy.wat", Tool: "wat2wasm", Err: watch.ErrToolNotFound},
 			"/game/enemy.wat: build tool not found", nil},
 		{"other", errors.New("first\nsecond\n\nthird"), "first", []string{"second", "third"}},
