@@ -21,10 +21,10 @@ func inspectCommand() command {
 		args:    "FILE",
 		summary: "show a script's interface and state",
 		about: `For a WebAssembly module (.wasm, .wat when wat2wasm is on PATH, or .c when clang
-is): its imports and exports with their signatures, and its memory. For a Lua script: the fields of the
-table it returns, with their values, and its functions. Then notes, in plain words,
-on how hotscript will treat it. A file that does not compile prints the error and
-exits 1.`,
+is): its imports and exports with their signatures, and its memory. For a Lua
+script: the fields of the table it returns, with their values, and its functions.
+Then notes, in plain words, on how hotscript will treat it. A file that does not
+compile prints the error and exits 1.`,
 		setup: func(*flag.FlagSet) func(context.Context, *env, []string) error {
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 1 {

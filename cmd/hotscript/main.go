@@ -201,10 +201,34 @@ func writeUsage(w io.Writer, c command) {
 	writeFlags(w, c)
 }
 
+// helpWidth is the widest line of help text: the paragraphs are wrapped by hand to
+// it, and writeFlags wraps the flags' descriptions.
+const helpWidth = 90
+
+// wrap breaks text into lines of at most n columns at spaces; a word longer than n
+// has a line of its own.
+func wrap(text string, n int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case width(line)+1+width(word) <= n:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	return append(lines, line)
+}
+
+// writeFlags writes c's flags and what each does, in two columns.
 func writeFlags(w io.Writer, c command) {
 	fs := newFlagSet(c)
 	c.setup(fs)
-	var rows [][]string
+	var lefts, usages []string
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		left := "  --" + f.Name
@@ -214,8 +238,22 @@ func writeFlags(w io.Writer, c command) {
 		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
 			usage += " (default " + f.DefValue + ")"
 		}
-		rows = append(rows, []string{left, usage})
+		lefts, usages = append(lefts, left), append(usages, usage)
 	})
+	leftW := 0
+	for _, l := range lefts {
+		leftW = max(leftW, width(l))
+	}
+	var rows [][]string
+	for i, usage := range usages {
+		for j, line := range wrap(usage, helpWidth-leftW-2) {
+			left := lefts[i]
+			if j > 0 {
+				left = ""
+			}
+			rows = append(rows, []string{left, line})
+		}
+	}
 	if len(rows) > 0 {
 		fmt.Fprintf(w, "\nFlags (before the arguments):\n")
 		writeColumns(w, rows, "  ")

@@ -219,3 +219,16 @@ func TestUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpWidth: help text, the overview and each command's, fits in helpWidth
+// columns.
+func TestHelpWidth(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"help", "demo"}, {"help", "run"}, {"help", "call"}, {"help", "inspect"}} {
+		r := runCmd(t, args...)
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if width(l) > helpWidth {
+				t.Errorf("hotscript %s: a line of %d columns:\n%s", strings.Join(args, " "), width(l), l)
+			}
+		}
+	}
+}
