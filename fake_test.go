@@ -17,10 +17,11 @@ import (
 // fakeEngine is a scripted engine for driving the reload state machine into
 // interleavings the real engines make hard to hit. A script's code is text:
 //
-//	v<N>[;exports=a|b(f32)][;gate=NAME][;fail=stage|commit]
+//	v<N>[;exports=a|b(f32)][;gate=NAME][;loadgate=NAME][;fail=stage|commit]
 //
 // version() returns N; inc() and get() work a per-instance counter; get_state and
-// set_state move it as {"n":...}. gate=NAME blocks staging until the test opens it.
+// set_state move it as {"n":...}. gate=NAME blocks staging until the test opens it,
+// loadgate=NAME a first load.
 var errFake = errors.New("fake: failure")
 
 type fakeEngine struct {
@@ -49,6 +50,7 @@ type fakeCode struct {
 	version int
 	exports []Func
 	gate    string
+	load    string // loadgate
 	fail    string
 }
 
@@ -72,6 +74,8 @@ func parseFake(code []byte) (fakeCode, error) {
 			}
 		case "gate":
 			c.gate = v
+		case "loadgate":
+			c.load = v
 		case "fail":
 			c.fail = v
 		}
@@ -84,10 +88,17 @@ func (e *fakeEngine) inspect(_ context.Context, _ string, code []byte) (Interfac
 	return Interface{Exports: c.exports}, err == nil, err
 }
 
-func (e *fakeEngine) load(_ context.Context, name string, code []byte, _ *Limits) (unit, error) {
+func (e *fakeEngine) load(ctx context.Context, name string, code []byte, _ *Limits) (unit, error) {
 	c, err := parseFake(code)
 	if err != nil {
 		return nil, err
+	}
+	if c.load != "" {
+		select {
+		case <-e.gate(c.load):
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
 	}
 	u := &fakeUnit{e: e, name: name}
 	u.live.Store(&fakeInst{code: c})

@@ -194,31 +194,44 @@ type watchedDir struct {
 
 	mu sync.Mutex
 	// loading holds the names of the scripts whose file is loading, on a
-	// goroutine of its own, each with the newest event for it that came
-	// meanwhile, or nil.
-	loading map[string]*watch.Event
+	// goroutine of its own, each with the events for it that came meanwhile:
+	// the newest of each file, in the order they came.
+	loading map[string][]arrival
+}
+
+// arrival is an event of the watcher and when it came: a rename is told by the
+// time between a deletion and a save, not by when an event that waited for a
+// load is handled.
+type arrival struct {
+	ev watch.Event
+	at time.Time
 }
 
 // handle handles an event of the watcher, on the watcher's goroutine. A file
 // that is not a script yet loads on a goroutine of its own: a large Lua file can
 // take seconds to compile, and the saves of the other scripts must not wait for
-// it. The events of a script that is loading wait for the load to end, the
-// newest in place of the others.
+// it. The events of a script that is loading (by its name, or the .wasm its
+// source builds) wait for the load to end.
 func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
+	a := arrival{ev, time.Now()}
 	name, _ := wd.target(ev)
 	wd.mu.Lock()
-	if _, busy := wd.loading[name]; busy {
-		wd.loading[name] = &ev
-		wd.mu.Unlock()
-		return
+	for _, key := range []string{name, filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))} {
+		if q, busy := wd.loading[key]; busy {
+			q = slices.DeleteFunc(q, func(b arrival) bool { return b.ev.Path == ev.Path })
+			wd.loading[key] = append(q, a)
+			wd.mu.Unlock()
+			return
+		}
 	}
 	wd.mu.Unlock()
-	wd.process(ctx, ev, false)
+	wd.process(ctx, a, false)
 }
 
 // process acts on an event. owner says that the caller is the goroutine of a
 // load of the event's script, which loads the file itself if it must.
-func (wd *watchedDir) process(ctx context.Context, ev watch.Event, owner bool) {
+func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
+	ev := a.ev
 	s, fromSource := wd.find(ev.Path), false
 	if s == nil && ev.Output != ev.Path {
 		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
@@ -228,7 +241,7 @@ func (wd *watchedDir) process(ctx context.Context, ev watch.Event, owner bool) {
 		// The script's file is gone: the one it was loaded from, or the source
 		// of a .wasm that is not there either. A deleted source of a .wasm that
 		// stays concerns nothing that runs.
-		s.fileGone(ev.Path)
+		s.fileGone(ev.Path, a.at)
 		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
 	case ev.Op == watch.Removed:
 	case empty(ev):
@@ -238,48 +251,49 @@ func (wd *watchedDir) process(ctx context.Context, ev watch.Event, owner bool) {
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
 		// would only start a WASM script's state over. A file with the same
 		// bytes renamed over this one's still moves: its old name goes.
-		moved := wd.movedTo(ev.Path, ev.Data, s)
+		moved := wd.movedTo(a, s)
 		s.markFile(ev.Path, ev.Data)
 		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
-		moved := wd.movedTo(ev.Path, ev.Data, s)
+		moved := wd.movedTo(a, s)
 		s.markFile(ev.Path, ev.Data)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		wd.unloadMoved(ctx, s, p, moved)
 	case owner:
-		wd.load(ctx, ev)
+		wd.load(ctx, a)
 	default:
-		wd.startLoad(ctx, ev)
+		wd.startLoad(ctx, a)
 	}
 }
 
-// startLoad loads ev's file on a goroutine of its own, which then processes the
+// startLoad loads a's file on a goroutine of its own, which then processes the
 // events that came for the script meanwhile.
-func (wd *watchedDir) startLoad(ctx context.Context, ev watch.Event) {
-	name, _ := wd.target(ev)
+func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
+	name, _ := wd.target(a.ev)
 	if !wd.h.enter() {
 		return
 	}
 	wd.mu.Lock()
 	if wd.loading == nil {
-		wd.loading = map[string]*watch.Event{}
+		wd.loading = map[string][]arrival{}
 	}
 	wd.loading[name] = nil
 	wd.mu.Unlock()
 	go func() {
 		defer wd.h.wg.Done()
-		wd.load(ctx, ev)
+		wd.load(ctx, a)
 		for {
 			wd.mu.Lock()
-			next := wd.loading[name]
-			if next == nil || ctx.Err() != nil {
+			q := wd.loading[name]
+			if len(q) == 0 || ctx.Err() != nil {
 				delete(wd.loading, name)
 				wd.mu.Unlock()
 				return
 			}
-			wd.loading[name] = nil
+			next := q[0]
+			wd.loading[name] = q[1:]
 			wd.mu.Unlock()
-			wd.process(ctx, *next, true)
+			wd.process(ctx, next, true)
 		}
 	}()
 }
@@ -352,13 +366,14 @@ func (wd *watchedDir) find(path string) *Script {
 }
 
 // load loads a saved file that is not a script yet.
-func (wd *watchedDir) load(ctx context.Context, ev watch.Event) {
+func (wd *watchedDir) load(ctx context.Context, a arrival) {
+	ev := a.ev
 	name, path := wd.target(ev)
 	if ev.Err != nil {
 		wd.h.reportLoad(name, nil, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
 		return
 	}
-	moved := wd.movedTo(ev.Path, ev.Data, nil)
+	moved := wd.movedTo(a, nil)
 	s, err := wd.h.load(ctx, name, path, ev.Data, nil)
 	if err != nil { // the outcome is an event
 		return
@@ -382,10 +397,11 @@ type fileMark struct {
 // markSeed seeds the sums of fileMark.
 var markSeed = maphash.MakeSeed()
 
-// renameWindow is how long after Watch reported a script's file deleted a file
-// with that file's identity counts as it renamed: past it, the identity may be a
-// new file's that the system gave the number of the deleted one.
-const renameWindow = 2 * time.Second
+// renameWindow is how long after the deletion of a script's file a save of a
+// file with that file's identity counts as it renamed, both by when the watcher
+// reported them: past it, the identity may be a new file's that the system gave
+// the number of the deleted one. A variable so that tests can shorten it.
+var renameWindow = 2 * time.Second
 
 // markFile records path (absolute, or made so) as the file s comes from now,
 // which gave code (built, for a source); nil code stands for the live version's.
@@ -421,21 +437,23 @@ func (s *Script) file0() string {
 }
 
 // fileGone records that Watch found path, s's file, deleted.
-func (s *Script) fileGone(path string) {
+func (s *Script) fileGone(path string, at time.Time) {
 	s.mu.Lock()
 	if s.file.path == path && s.file.gone.IsZero() {
-		s.file.gone = time.Now()
+		s.file.gone = at
 	}
 	s.mu.Unlock()
 }
 
-// movedTo returns the scripts whose file was renamed or moved to path, which
-// gave code (other than to, the script path belongs to, if any): their file is
-// gone, recently, and path is that same file (identity and modification time:
-// a new file the system gave the deleted one's number has a time of its own)
-// with the same bytes. Such a script would run on beside the one path now is,
-// so Watch unloads it once path's script has loaded or reloaded.
-func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
+// movedTo returns the scripts whose file was renamed or moved to the path of
+// a's save, which gave its bytes (other than to, the script the path belongs to,
+// if any): their file is gone, its deletion reported within renameWindow before
+// the save, and the path is that same file (identity and modification time: a
+// new file the system gave the deleted one's number has a time of its own) with
+// the same bytes. Such a script would run on beside the one the path now is, so
+// Watch unloads it once that script has loaded or reloaded.
+func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
+	path, code := a.ev.Path, a.ev.Data
 	info, err := os.Lstat(path)
 	if err != nil {
 		return nil
@@ -451,7 +469,7 @@ func (wd *watchedDir) movedTo(path string, code []byte, to *Script) []*Script {
 		s.mu.Unlock()
 		if f.info == nil || f.path == path || f.sum != sum || !within(f.path, wd.abs) ||
 			!os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
-			(!f.gone.IsZero() && time.Since(f.gone) > renameWindow) || lexists(f.path) {
+			(!f.gone.IsZero() && a.at.Sub(f.gone) > renameWindow) || lexists(f.path) {
 			continue
 		}
 		out = append(out, s)

@@ -3,8 +3,11 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -606,4 +609,78 @@ func TestWatchLoadsApart(t *testing.T) {
 	if v := call(t, h, s, "v"); v != "2" {
 		t.Errorf("slow.lua v = %s, want 2: its save during the load reloads it after", v)
 	}
+}
+
+// The events of a script that is loading wait for the load, and are then
+// handled in order, the newest of each file: a .wat or .c saved while its .wasm
+// loads reloads that script rather than load a second one; a deletion of the
+// .wasm after a save of its .c is not lost to it; and a rename over the loading
+// file is told by when its events came, not by when they are handled.
+func TestWatchEventsWaitForLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	x, wat, c := filepath.Join(dir, "x.wasm"), filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.c")
+	changed := func(path, output, data string) watch.Event {
+		return watch.Event{Path: path, Output: output, Op: watch.Changed, Data: []byte(data)}
+	}
+	events := func(h *Host, n int) (out []string) {
+		t.Helper()
+		for range n {
+			ev := nextEvent(t, h, func(Event) bool { return true })
+			out = append(out, fmt.Sprintf("%s %s v%d", filepath.Base(ev.Script), ev.Kind, ev.To))
+		}
+		return out
+	}
+	t.Run("source saved while its .wasm loads", func(t *testing.T) {
+		h, e := newFakeHost(t, Config{})
+		wd := &watchedDir{h: h, dir: dir, abs: dir}
+		wd.handle(ctx, changed(x, x, "v1;loadgate=x"))
+		wd.handle(ctx, changed(wat, x, "v2"))
+		e.open("x")
+		got := events(h, 2)
+		if want := []string{"x.wasm loaded v1", "x.wasm committed v2"}; !slices.Equal(got, want) || len(h.Scripts()) != 1 {
+			t.Errorf("events %q and %d scripts, want %q and 1", got, len(h.Scripts()), want)
+		}
+	})
+	t.Run("events of two files for one script", func(t *testing.T) {
+		h, e := newFakeHost(t, Config{})
+		wd := &watchedDir{h: h, dir: dir, abs: dir}
+		wd.handle(ctx, changed(x, x, "v1;loadgate=x"))
+		wd.handle(ctx, changed(c, x, "v2"))
+		wd.handle(ctx, watch.Event{Path: x, Output: x, Op: watch.Removed})
+		e.open("x")
+		got := events(h, 3) // the reload commits on a goroutine of its own, so in any order after the load
+		if want := []string{"x.wasm loaded v1", "x.wasm committed v2", "x.wasm removed"}; got[0] != want[0] ||
+			!slices.ContainsFunc(got, func(s string) bool { return s == want[1] }) ||
+			!slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, want[2]) }) {
+			t.Errorf("events %q, want %q", got, want)
+		}
+	})
+	t.Run("renamed over the loading file", func(t *testing.T) {
+		old := renameWindow
+		renameWindow = 100 * time.Millisecond
+		t.Cleanup(func() { renameWindow = old })
+		h, e := newFakeHost(t, Config{})
+		wd := &watchedDir{h: h, dir: dir, abs: dir}
+		from, to := filepath.Join(dir, "from.wasm"), filepath.Join(dir, "to.wasm")
+		if err := os.WriteFile(from, []byte("v3"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sf, err := h.Load(ctx, from, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wd.handle(ctx, changed(to, to, "v1;loadgate=to"))
+		if err := os.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+		wd.handle(ctx, watch.Event{Path: from, Output: from, Op: watch.Removed})
+		wd.handle(ctx, changed(to, to, "v3"))
+		time.Sleep(3 * renameWindow) // the load takes longer than the window
+		e.open("to")
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == from && ev.Kind == Unloaded })
+		if _, ok := h.Script(from); ok || sf.Version() != 1 {
+			t.Errorf("from.wasm still loaded after its rename over to.wasm")
+		}
+	})
 }
