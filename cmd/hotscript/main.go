@@ -14,9 +14,22 @@
 // `run` attaches scripts to). It holds no engine logic of its own, so what it shows is
 // what a program embedding hotscript gets.
 //
-// Everything goes through run(args, stdout, stderr), which returns the exit code: 0 on
-// success, 1 when the work failed (a script error, a trap, a limit), 2 for a usage error
-// (unknown command, bad flag, wrong arguments). Tests drive the command the same way.
+// Everything goes through run(args, stdout, stderr), which returns the exit code. Tests
+// drive the command the same way. Every command exits 2 for a usage error (unknown
+// command, bad flag, wrong arguments), and otherwise:
+//
+//   - call: 0 when the function returned (its result printed); 1 when the script could
+//     not be read, built or loaded, or the call failed (a script error, a trap, a
+//     limit).
+//   - inspect: 0 when the script was shown; 1 when it could not be read, built or
+//     compiled, or its Lua chunk failed.
+//   - run: 0 when it ran its --frames or --for, or was stopped, whatever its scripts
+//     did: a script that fails to load, reload or update is reported and counted, and
+//     the loop goes on, as a running game does; 1 only when it could not start (DIR
+//     missing or not watchable).
+//   - demo: 0 when the tour ended or was stopped; 1 when it could not run (a DIR it
+//     would overwrite, a step that did not go as scripted).
+//
 // The first Ctrl-C (or SIGTERM) stops run and demo cleanly, exit code 0; a second one
 // ends the process at once with 130, as shells report a process Ctrl-C killed.
 //

@@ -170,7 +170,7 @@ func TestUsage(t *testing.T) {
 		{"help", []string{"help"}, exitOK, []string{"Usage:", "hotscript demo", "hotscript help [COMMAND]"}, nil},
 		{"-h", []string{"-h"}, exitOK, []string{"Usage:", "hotscript run"}, nil},
 		{"--help", []string{"--help"}, exitOK, []string{"Usage:"}, nil},
-		{"help run", []string{"help", "run"}, exitOK, []string{"Usage: hotscript run [flags] DIR", "--tps N", "--frames N", "--for DURATION", "--max-instructions N", "--max-time DURATION", "--max-memory SIZE", "--quiet", "(default 60)"}, nil},
+		{"help run", []string{"help", "run"}, exitOK, []string{"Usage: hotscript run [flags] DIR", "--tps N", "--frames N", "--for DURATION", "--max-instructions N", "--max-time DURATION", "--max-memory SIZE", "--quiet", "(default 60)", "exit code 0, even if scripts failed"}, nil},
 		{"help call", []string{"help", "call"}, exitOK, []string{"Usage: hotscript call [flags] FILE FUNC [ARG...]", "--max-time"}, nil},
 		{"help inspect", []string{"help", "inspect"}, exitOK, []string{"Usage: hotscript inspect FILE"}, nil},
 		{"help demo", []string{"help", "demo"}, exitOK, []string{"Usage: hotscript demo [--dir DIR]", "--dir DIR"}, nil},

@@ -50,8 +50,9 @@ and which version keeps running. A WASM script that exports get_state and
 set_state has its state moved to the new version; other WASM scripts start afresh.
 Lua scripts keep their fields.
 
-Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary.
-A second Ctrl-C ends it at once, with exit code 130, even while a script's call
+Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
+and exit code 0, even if scripts failed: their errors are reported and counted. A
+second Ctrl-C ends it at once, with exit code 130, even while a script's call
 without a time limit (--max-time 0) is running.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			f := &runFlags{}
