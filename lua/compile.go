@@ -92,13 +92,33 @@ func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, e
 	case c := <-done:
 		return c.proto, c.err
 	case <-ctx.Done():
-		if !state.CompareAndSwap(running, abandoned) { // it finished meanwhile
-			c := <-done
-			return c.proto, c.err
+	}
+	if !reserveGivenUp() { // as many given up as may be: wait for this one
+		c := <-done
+		return c.proto, c.err
+	}
+	if !state.CompareAndSwap(running, abandoned) { // it finished meanwhile
+		givenUp.Add(-1)
+		c := <-done
+		return c.proto, c.err
+	}
+	// The message says what ended the wait as the kind does (ctx.Err); a caller
+	// that knows why (context.Cause) says it in front.
+	return nil, &Error{Script: name, Kind: ctx.Err(),
+		Message: fmt.Sprintf("%s: compiling stopped: %v", name, ctx.Err())}
+}
+
+// reserveGivenUp counts one more compile given up, unless maxGivenUp run
+// already.
+func reserveGivenUp() bool {
+	for {
+		n := givenUp.Load()
+		if n >= maxGivenUp {
+			return false
 		}
-		givenUp.Add(1)
-		return nil, &Error{Script: name, Kind: ctx.Err(),
-			Message: fmt.Sprintf("%s: compiling stopped: %v", name, context.Cause(ctx))}
+		if givenUp.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +79,7 @@ func TestCompileGivesUp(t *testing.T) {
 	}
 	t.Cleanup(func() { backgroundCompile = old })
 	oldMax := maxGivenUp
-	maxGivenUp = givenUp.Load() + 3 // the three compiles this test gives up on
+	maxGivenUp = givenUp.Load() + 3 // the three compiles this test gives up on, besides any still running
 	t.Cleanup(func() { maxGivenUp = oldMax })
 	ctx := context.Background()
 	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
@@ -131,5 +132,72 @@ return M`), &ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Milliseco
 	defer cancel()
 	if _, err := rt.LoadScript(short, "data2.lua", []byte("return { slow = 1 }")); err != nil {
 		t.Errorf("a load past maxGivenUp compiles given up: %v, want it compiled in place", err)
+	}
+}
+
+// The bound on compiles given up holds for callers that give up at once, and a
+// compile given up says what ended its wait as its kind does, leaving the cause
+// to the caller that knows it (the Host says "host closed" in front, once).
+func TestCompilesGivenUpBounded(t *testing.T) {
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	// Compiles other tests gave up on end once those tests release them.
+	waitFor("no compile given up to run", func() bool { return givenUp.Load() == 0 })
+	old, oldMax := backgroundCompile, maxGivenUp
+	t.Cleanup(func() { backgroundCompile, maxGivenUp = old, oldMax })
+	release := make(chan struct{})
+	backgroundCompile = func(name, src string) (*glua.FunctionProto, error) {
+		<-release
+		return compileChunk(name, src)
+	}
+	maxGivenUp = 2
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("the reason"))
+	const callers = 10
+	start, errs := make(chan struct{}), make(chan error, callers)
+	for range callers {
+		go func() {
+			<-start
+			_, err := compileUntil(ctx, "x.lua", "return 1")
+			errs <- err
+		}()
+	}
+	var once sync.Once
+	open := func() { once.Do(func() { close(release) }) }
+	received := 0
+	t.Cleanup(func() { // first: the callers end before the variables are restored
+		open()
+		for ; received < callers; received++ {
+			<-errs
+		}
+	})
+	close(start)
+	// Two give up; the others wait for their compile, which ends once released,
+	// or compile in place (past the bound, compileUntil does not start one).
+	waitFor("two compiles given up", func() bool { return givenUp.Load() == 2 })
+	var givenUpErrs []error
+	for ; received < 2; received++ {
+		givenUpErrs = append(givenUpErrs, <-errs)
+	}
+	open()
+	for ; received < callers; received++ {
+		if err := <-errs; err != nil {
+			givenUpErrs = append(givenUpErrs, err)
+		}
+	}
+	if len(givenUpErrs) != 2 {
+		t.Errorf("%d compiles given up, want 2: %v", len(givenUpErrs), givenUpErrs)
+	}
+	for _, err := range givenUpErrs {
+		if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
+			t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
+		}
 	}
 }
