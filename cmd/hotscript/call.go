@@ -25,6 +25,9 @@ a Lua error, a trap, a limit hit.`,
 			var limits limitFlags
 			limits.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
+				if err := flagsAfter(fs, args, "FILE"); err != nil {
+					return err
+				}
 				return callMain(ctx, e, limits, args)
 			}
 		},

@@ -52,6 +52,22 @@ func (l *limitFlags) host() hotscript.Limits {
 	}
 }
 
+// flagsAfter returns a usage error if one of args, which the flag set left after
+// the flags (first names the first of them, "DIR"), is one of its flags ("-x", "--x" or "--x=v"): Go's flag package
+// stops at the first argument, so a flag typed after it would be taken as one.
+// The error shows the command line with the flags first. An argument that only
+// starts with "-" (a negative number for call) is not a flag.
+func flagsAfter(fs *flag.FlagSet, args []string, first string) error {
+	for i, a := range args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if i > 0 && strings.HasPrefix(a, "-") && fs.Lookup(name) != nil {
+			return usageError("flags go before %s: %s %s %s",
+				first, fs.Name(), strings.Join(args[i:], " "), strings.Join(args[:i], " "))
+		}
+	}
+	return nil
+}
+
 // byteSize is a flag value for sizes: a number of bytes with an optional unit, binary
 // (KiB, MiB, GiB, or K, M, G) or decimal (KB, MB, GB).
 type byteSize uint64

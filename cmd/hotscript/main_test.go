@@ -183,6 +183,7 @@ func TestUsage(t *testing.T) {
 		{"bad size", []string{"call", "--max-memory", "lots", "x.lua", "f"}, exitUsage, nil, []string{`"lots" is not a size`}},
 		{"run without DIR", []string{"run"}, exitUsage, nil, []string{"needs exactly one DIR"}},
 		{"run with flags after DIR", []string{"run", "dir", "--frames", "3"}, exitUsage, nil, []string{"flags go before DIR: hotscript run --frames 3 dir"}},
+		{"call with flags after FILE", []string{"call", "x.lua", "f", "--max-time=1s"}, exitUsage, nil, []string{"flags go before FILE: hotscript call --max-time=1s x.lua f"}},
 		{"run with zero tps", []string{"run", "--tps", "0", "."}, exitUsage, nil, []string{"--tps must be 1 to 10000"}},
 		{"run with too many tps", []string{"run", "--tps", "1000000000000", "."}, exitUsage, nil, []string{"--tps must be 1 to 10000"}},
 		{"run with negative frames", []string{"run", "--frames", "-1", "."}, exitUsage, nil, []string{"--frames and --for not negative"}},

@@ -62,6 +62,9 @@ without a time limit (--max-time 0) is running.`,
 			fs.BoolVar(&f.quiet, "quiet", false, "no banner and no summary: only loads, reloads, errors and what scripts print")
 			f.limits.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
+				if err := flagsAfter(fs, args, "DIR"); err != nil {
+					return err
+				}
 				return runMain(ctx, e, f, args)
 			}
 		},
@@ -69,10 +72,6 @@ without a time limit (--max-time 0) is running.`,
 }
 
 func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
-	if i := slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") }); i > 0 {
-		return usageError("flags go before DIR: hotscript run %s %s",
-			strings.Join(args[i:], " "), strings.Join(args[:i], " "))
-	}
 	if len(args) != 1 {
 		return usageError("needs exactly one DIR")
 	}
