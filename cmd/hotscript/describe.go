@@ -146,10 +146,21 @@ func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 // undefined symbol: f", where clang named the object after the source, w.c.
 var linkError = regexp.MustCompile(`^(\S+): error: (\S+\.o): (.*)$`)
 
+// diagnostic is a build tool's line that starts a report of its own: an error or
+// warning at a place ("w.c:2:25: error: ...") or from a tool ("clang: error: ...").
+// The source and caret lines after it, and the notes that explain it, belong to it.
+var diagnostic = regexp.MustCompile(`^(?:.+?:\d+(?::\d+)?|[\w.+-]+): (?:fatal error|error|warning):`)
+
+// tally is clang's last line, "1 warning and 2 errors generated.", which belongs to
+// no diagnostic.
+var tally = regexp.MustCompile(`^\d+ (?:warning|error)s?(?: and \d+ (?:warning|error)s?)? generated\.$`)
+
 // describeBuild leads with the line that says what failed (BuildError.Summary: the
 // first error, not a warning before it) and names the source as the user did: tools
 // name it by the absolute path they were given, and a linker by clang's temporary
-// object.
+// object. The heading's own source, caret and note lines come right under it, then
+// the rest of the log in order: left in place, they would read as part of the
+// diagnostic before the heading.
 func describeBuild(e *watch.BuildError) (string, []string) {
 	src, log := shortPath(e.Path), strings.TrimSpace(e.Log)
 	if log == "" { // the tool said nothing, or did not run: name the source
@@ -158,21 +169,50 @@ func describeBuild(e *watch.BuildError) (string, []string) {
 	lines := strings.Split(log, "\n")
 	summary := e.Summary()
 	at := max(0, slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == summary }))
-	head := strings.ReplaceAll(summary, e.Path, src)
-	stem := strings.TrimSuffix(filepath.Base(e.Path), filepath.Ext(e.Path))
-	if m := linkError.FindStringSubmatch(head); m != nil && strings.HasPrefix(filepath.Base(m[2]), stem+"-") {
-		head = src + ": " + m[3] + " (" + m[1] + ")"
-	} else if !strings.HasPrefix(head, src) && !strings.HasPrefix(head, filepath.Base(e.Path)) {
+	start, end := at, at+1 // the heading's report: lines[start:end]
+	for start > 0 && strings.HasPrefix(lines[start-1], includedFrom) {
+		start--
+	}
+	for end < len(lines) && !startsReport(lines[end]) {
+		end++
+	}
+	head := nameSource(e.Path, summary)
+	if !strings.HasPrefix(head, src) && !strings.HasPrefix(head, filepath.Base(e.Path)) {
 		head = src + ": " + head
 	}
 	var detail []string
-	for i, l := range lines {
+	for _, l := range slices.Concat(lines[start:at], lines[at+1:end], lines[:start], lines[end:]) {
 		// Indentation stays: a caret line points into the source line above it.
-		if l = strings.TrimRight(l, " \t\r"); i != at && l != "" {
-			detail = append(detail, strings.ReplaceAll(l, e.Path, src))
+		if l = strings.TrimRight(l, " \t\r"); l != "" {
+			detail = append(detail, nameSource(e.Path, l))
 		}
 	}
 	return head, detail
+}
+
+// includedFrom begins the lines with which clang leads a diagnostic in a header:
+// "In file included from w.c:1:".
+const includedFrom = "In file included from "
+
+// startsReport reports whether a build log's line begins a report of its own rather
+// than continuing the one above it.
+func startsReport(line string) bool {
+	line = strings.TrimRight(line, " \t\r")
+	return diagnostic.MatchString(line) || tally.MatchString(line) || strings.HasPrefix(line, includedFrom)
+}
+
+// nameSource rewrites a build log's line to name the source at path as the user did:
+// by its short path rather than the absolute one the tool was given, and by the
+// source rather than the object clang compiled it to when a linker reports an error
+// ("w.c: undefined symbol: f (wasm-ld)").
+func nameSource(path, line string) string {
+	src := shortPath(path)
+	line = strings.ReplaceAll(line, path, src)
+	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if m := linkError.FindStringSubmatch(line); m != nil && strings.HasPrefix(filepath.Base(m[2]), stem+"-") {
+		return src + ": " + m[3] + " (" + m[1] + ")"
+	}
+	return line
 }
 
 // firstLine splits text into its first line and the non-empty lines after it.

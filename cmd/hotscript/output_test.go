@@ -210,6 +210,39 @@ func TestDescribe(t *testing.T) {
 			Path: "/game/enemy.wat", Tool: "wat2wasm", Err: errors.New("exit status 1"),
 			Log: "enemy.wat:25:46: error: undefined global variable \"$nope\"\n  (global.get $nope)\n"}),
 			`enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"  (global.get $nope)"}},
+		{"build error after a warning keeps its own source and caret", &watch.BuildError{
+			Path: "/game/w.c", Tool: "clang", Err: errors.New("exit status 1"),
+			Log: "/game/w.c:1:2: warning: \"careful\" [-W#warnings]\n#warning \"careful\"\n ^\n" +
+				"/game/w.c:2:25: error: void function 'update' should not return a value\n" +
+				"void update(float dt) { return 1 }\n                        ^      ~\n" +
+				"/game/w.c:1:6: note: previous declaration is here\nvoid update(float);\n     ^\n" +
+				"/game/w.c:3:2: warning: \"later\" [-W#warnings]\n#warning \"later\"\n ^\n" +
+				"2 warnings and 1 error generated.\n"},
+			"/game/w.c:2:25: error: void function 'update' should not return a value", []string{
+				"void update(float dt) { return 1 }", "                        ^      ~",
+				"/game/w.c:1:6: note: previous declaration is here", "void update(float);", "     ^",
+				`/game/w.c:1:2: warning: "careful" [-W#warnings]`, `#warning "careful"`, " ^",
+				`/game/w.c:3:2: warning: "later" [-W#warnings]`, `#warning "later"`, " ^",
+				"2 warnings and 1 error generated.",
+			}},
+		{"build error in a header keeps the include lines", &watch.BuildError{
+			Path: "/game/w.c", Tool: "clang", Err: errors.New("exit status 1"),
+			Log: "/game/w.c:1:2: warning: \"careful\" [-W#warnings]\n#warning \"careful\"\n ^\n" +
+				"In file included from /game/w.c:2:\n/game/h.h:1:22: error: use of undeclared identifier 'z'\n" +
+				"int y(void) { return z; }\n                     ^\n"},
+			"/game/w.c: /game/h.h:1:22: error: use of undeclared identifier 'z'", []string{
+				"In file included from /game/w.c:2:", "int y(void) { return z; }", "                     ^",
+				`/game/w.c:1:2: warning: "careful" [-W#warnings]`, `#warning "careful"`, " ^",
+			}},
+		{"every link error names the source", &watch.BuildError{
+			Path: "/game/l.c", Tool: "clang", Err: errors.New("exit status 1"),
+			Log: "wasm-ld: error: /tmp/l-96c452.o: undefined symbol: g\n" +
+				"wasm-ld: error: /tmp/l-96c452.o: undefined symbol: h\n" +
+				"clang: error: linker command failed with exit code 1 (use -v to see invocation)\n"},
+			"/game/l.c: undefined symbol: g (wasm-ld)", []string{
+				"/game/l.c: undefined symbol: h (wasm-ld)",
+				"clang: error: linker command failed with exit code 1 (use -v to see invocation)",
+			}},
 		{"build without output", &watch.BuildError{Path: "/game/enemy.wat", Tool: "wat2wasm", Err: watch.ErrToolNotFound},
 			"/game/enemy.wat: build tool not found", nil},
 		{"other", errors.New("first\nsecond\n\nthird"), "first", []string{"second", "third"}},
