@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,13 +22,14 @@ import (
 //
 // version() returns N; inc() and get() work a per-instance counter; get_state and
 // set_state move it as {"n":...}. gate=NAME blocks staging until the test opens it,
-// loadgate=NAME a first load.
+// loadgate=NAME a first load under the script name NAME (its base name).
 var errFake = errors.New("fake: failure")
 
 type fakeEngine struct {
 	mu     sync.Mutex
 	gates  map[string]chan struct{}
 	stages atomic.Int64 // stages started
+	loads  atomic.Int64 // loads started
 	closed atomic.Bool
 }
 
@@ -89,11 +91,12 @@ func (e *fakeEngine) inspect(_ context.Context, _ string, code []byte) (Interfac
 }
 
 func (e *fakeEngine) load(ctx context.Context, name string, code []byte, _ *Limits) (unit, error) {
+	e.loads.Add(1)
 	c, err := parseFake(code)
 	if err != nil {
 		return nil, err
 	}
-	if c.load != "" {
+	if c.load != "" && c.load == filepath.Base(name) {
 		select {
 		case <-e.gate(c.load):
 		case <-ctx.Done():

@@ -389,3 +389,29 @@ func TestCloseDuringLoadSaysClosed(t *testing.T) {
 		t.Fatalf("load interrupted by Close: %v, want ErrClosed", err)
 	}
 }
+
+// A load that its context stops (Ctrl-C in hotscript run) says nothing of the
+// script: no Rejected event, as for a load the Host's Close stops.
+func TestLoadStoppedByContextNotRejected(t *testing.T) {
+	running := make(chan struct{})
+	h := hostWithLuaFunc(t, "running", func(context.Context, *lua.Call) ([]any, error) {
+		close(running)
+		return nil, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := h.LoadBytes(ctx, "p.lua", []byte("host.running() while true do end"),
+			&ScriptOptions{Limits: &Limits{MaxExecutionTime: time.Hour}})
+		loaded <- err
+	}()
+	<-running
+	cancel()
+	if err := <-loaded; !errors.Is(err, context.Canceled) {
+		t.Fatalf("load stopped by its context: %v, want context.Canceled", err)
+	}
+	mustLoad(t, h, "next.lua", "return {}", nil)
+	if ev := nextEvent(t, h, func(Event) bool { return true }); ev.Script != "next.lua" || ev.Kind != Loaded {
+		t.Errorf("first event after the stopped load: %v, want next.lua loaded", ev)
+	}
+}

@@ -134,9 +134,10 @@ func (s *Script) Lua() (rt *lua.Runtime, id lua.ScriptID, ok bool) {
 // .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
 // path is the script's name, and what Reload re-reads when given nil bytes. opts may
 // be nil. The outcome is also an Event: Loaded, or Rejected with the error (except
-// for ErrExists and ErrClosed, where nothing was attempted). A load stops when ctx
-// ends or the Host closes (ErrClosed), as far as its engine can stop: a Lua
-// compile or chunk, not a WASM compile. Safe for concurrent use.
+// for ErrExists and ErrClosed, where nothing was attempted, and for a load that ctx
+// stopped, which says nothing of the script). A load stops when ctx ends or the
+// Host closes (ErrClosed), as far as its engine can stop: a Lua compile or chunk,
+// not a WASM compile. Safe for concurrent use.
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
 	code, err := fsread.File(path)
 	if err != nil {
@@ -164,7 +165,9 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 	} else {
 		s.markFile(s.file0(), nil) // for Watch, which may run already, to tell a rename
 	}
-	h.reportLoad(name, s, compile, err)
+	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) { // not stopped by the caller
+		h.reportLoad(name, s, compile, err)
+	}
 	return s, err
 }
 

@@ -436,6 +436,15 @@ func (s *Script) file0() string {
 	return abs
 }
 
+// fileBack reports whether there is a file again at the path Watch last saw s
+// come from, after it found it deleted.
+func (s *Script) fileBack() bool {
+	s.mu.Lock()
+	path := s.file.path
+	s.mu.Unlock()
+	return path != "" && lexists(path)
+}
+
 // fileGone records that Watch found path, s's file, deleted.
 func (s *Script) fileGone(path string, at time.Time) {
 	s.mu.Lock()
@@ -510,6 +519,9 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 			p = next
 		}
 		for _, old := range moved {
+			if old.fileBack() {
+				continue // a new file at its path (saved while the rename's load ran): it stays
+			}
 			_ = h.Unload(ctx, old) // its event says so; a failure leaves it running
 		}
 	}()

@@ -634,9 +634,9 @@ func TestWatchEventsWaitForLoad(t *testing.T) {
 	t.Run("source saved while its .wasm loads", func(t *testing.T) {
 		h, e := newFakeHost(t, Config{})
 		wd := &watchedDir{h: h, dir: dir, abs: dir}
-		wd.handle(ctx, changed(x, x, "v1;loadgate=x"))
+		wd.handle(ctx, changed(x, x, "v1;loadgate=x.wasm"))
 		wd.handle(ctx, changed(wat, x, "v2"))
-		e.open("x")
+		e.open("x.wasm")
 		got := events(h, 2)
 		if want := []string{"x.wasm loaded v1", "x.wasm committed v2"}; !slices.Equal(got, want) || len(h.Scripts()) != 1 {
 			t.Errorf("events %q and %d scripts, want %q and 1", got, len(h.Scripts()), want)
@@ -645,10 +645,10 @@ func TestWatchEventsWaitForLoad(t *testing.T) {
 	t.Run("events of two files for one script", func(t *testing.T) {
 		h, e := newFakeHost(t, Config{})
 		wd := &watchedDir{h: h, dir: dir, abs: dir}
-		wd.handle(ctx, changed(x, x, "v1;loadgate=x"))
+		wd.handle(ctx, changed(x, x, "v1;loadgate=x.wasm"))
 		wd.handle(ctx, changed(c, x, "v2"))
 		wd.handle(ctx, watch.Event{Path: x, Output: x, Op: watch.Removed})
-		e.open("x")
+		e.open("x.wasm")
 		got := events(h, 3) // the reload commits on a goroutine of its own, so in any order after the load
 		if want := []string{"x.wasm loaded v1", "x.wasm committed v2", "x.wasm removed"}; got[0] != want[0] ||
 			!slices.ContainsFunc(got, func(s string) bool { return s == want[1] }) ||
@@ -670,17 +670,56 @@ func TestWatchEventsWaitForLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wd.handle(ctx, changed(to, to, "v1;loadgate=to"))
+		wd.handle(ctx, changed(to, to, "v1;loadgate=to.wasm"))
 		if err := os.Rename(from, to); err != nil {
 			t.Fatal(err)
 		}
 		wd.handle(ctx, watch.Event{Path: from, Output: from, Op: watch.Removed})
 		wd.handle(ctx, changed(to, to, "v3"))
 		time.Sleep(3 * renameWindow) // the load takes longer than the window
-		e.open("to")
+		e.open("to.wasm")
 		nextEvent(t, h, func(ev Event) bool { return ev.Script == from && ev.Kind == Unloaded })
 		if _, ok := h.Script(from); ok || sf.Version() != 1 {
 			t.Errorf("from.wasm still loaded after its rename over to.wasm")
 		}
 	})
+}
+
+// A script renamed away while the load of its new name runs, and its file
+// saved anew meanwhile, stays: the file at its path is not the one that moved.
+func TestWatchRenamedAwayAndBack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, e := newFakeHost(t, Config{})
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
+	const code = "v1;loadgate=b.wasm" // blocks a load under b.wasm only
+	if err := os.WriteFile(a, []byte(code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := h.Load(ctx, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	wd.handle(ctx, watch.Event{Path: a, Output: a, Op: watch.Removed})
+	wd.handle(ctx, watch.Event{Path: b, Output: b, Op: watch.Changed, Data: []byte(code)})
+	waitFor(t, "b.wasm's load to wait", func() bool { return e.loads.Load() == 2 }) // a.wasm's, then b.wasm's
+	if err := os.WriteFile(a, []byte("v7"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd.handle(ctx, watch.Event{Path: a, Output: a, Op: watch.Changed, Data: []byte("v7")})
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Committed })
+	e.open("b.wasm")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Loaded })
+	marker := filepath.Join(dir, "marker.wasm")
+	wd.handle(ctx, watch.Event{Path: marker, Output: marker, Op: watch.Changed, Data: []byte("v1")})
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded || ev.Script == marker }); ev.Script != marker {
+		t.Errorf("%v: a.wasm, saved anew during b.wasm's load, was unloaded", ev)
+	}
+	if sa.Version() != 2 {
+		t.Errorf("a.wasm at v%d, want 2", sa.Version())
+	}
 }
