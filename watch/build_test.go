@@ -414,6 +414,9 @@ func TestBuildErrorSummary(t *testing.T) {
 			"w.c:3:30: error: use of undeclared identifier 'y'"},
 		{"wasm-ld: error: /tmp/w-1.o: undefined symbol: f\nclang: error: linker command failed\n", "wasm-ld: error: /tmp/w-1.o: undefined symbol: f"},
 		{"\n  killed by a signal\n", "killed by a signal"},
+		{"s.c:2:33: warning: if statement has empty body\nvoid update(float dt) { if (dt > 1) ; say(\"x: error: slow\"); }\n  ^\ns.c:3:23: error: expected ';'\n",
+			"s.c:3:23: error: expected ';'"},
+		{"/my games/s.c:3:23: error: expected ';'\n", "/my games/s.c:3:23: error: expected ';'"},
 		{"", ""},
 	} {
 		e := &BuildError{Path: "w.c", Tool: "clang", Log: tc.log, Err: errors.New("exit status 1")}

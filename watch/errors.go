@@ -81,16 +81,32 @@ func (e *BuildError) Error() string {
 	return msg
 }
 
-// Summary returns the line of the log that says what failed: the first that
-// reports an error ("error:", as clang, wasm-ld and wat2wasm write it), not a
-// warning printed before it; else the first line; "" for an empty log.
+// Summary returns the line of the log that says what failed: the first
+// diagnostic that reports an error (isError), not a warning printed before it;
+// else the first line; "" for an empty log.
 func (e *BuildError) Summary() string {
 	for line := range strings.Lines(e.Log) {
-		if line = strings.TrimSpace(line); strings.Contains(line, "error:") {
+		if line = strings.TrimSpace(line); isError(line) {
 			return line
 		}
 	}
 	return firstLine(e.Log)
+}
+
+// isError reports whether a line of a tool's log is an error diagnostic, as clang,
+// wasm-ld and wat2wasm write them: "x.c:3:23: error: ...", "wasm-ld: error: ...".
+// What precedes ": error:" names a file, with its position, or the tool: a
+// source line the tool quotes under a diagnostic (say("error: slow")) does not
+// count.
+func isError(line string) bool {
+	at, _, ok := strings.Cut(line, ": error:")
+	if !ok || at == "" {
+		return false
+	}
+	if file, pos, ok := strings.Cut(at, ":"); ok && file != "" {
+		return strings.Trim(pos, "0123456789:") == "" // x.c:3:23, a path with spaces too
+	}
+	return !strings.ContainsAny(at, " \t\"'(){};,")
 }
 
 // Is reports whether target is ErrBuild.
