@@ -53,7 +53,9 @@ Lua scripts keep their fields.
 Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
 and exit code 0, even if scripts failed: their errors are reported and counted. A
 second Ctrl-C ends it at once, with exit code 130, even while a script's call
-without a time limit (--max-time 0) is running.`,
+without a time limit (--max-time 0) is running. The summary's totals count every
+reload and rejected save of the session, of scripts unloaded since (a file renamed)
+too; its table lists the scripts still loaded.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			f := &runFlags{}
 			fs.IntVar(&f.tps, "tps", 60, "run `N` frames a second")
@@ -273,15 +275,24 @@ func hasContent(path string) bool {
 	return err == nil && info.Size() > 0
 }
 
-// writeSummary prints why the loop stopped, the reloads and the rejected saves
-// (first loads included), and each loaded script's counters.
+// writeSummary prints why the loop stopped, the session's reloads and rejected saves
+// (first loads and scripts unloaded since included), and each loaded script's
+// counters.
 func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string, took time.Duration) {
 	var reloads, failed uint64
+	counted := map[*hotscript.Script]bool{} // once each, should a detached script still be loaded
+	count := func(s *hotscript.Script) hotscript.Stats {
+		st := h.Stats(s)
+		if !counted[s] {
+			counted[s] = true
+			reloads += st.Reloads + st.Reverts
+			failed += st.FailedReloads
+		}
+		return st
+	}
 	rows := [][]string{{"script", "version", "calls", "errors", "reloads", "rejected", "reverts", "avg call"}}
 	for _, s := range h.Scripts() {
-		st := h.Stats(s)
-		reloads += st.Reloads + st.Reverts
-		failed += st.FailedReloads
+		st := count(s)
 		avg := "-"
 		if st.Calls > 0 {
 			avg = duration(st.CallTime / time.Duration(st.Calls))
@@ -292,9 +303,16 @@ func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string
 			fmt.Sprint(st.FailedReloads), fmt.Sprint(st.Reverts), avg,
 		})
 	}
+	live := len(counted)
+	for _, s := range sc.unloaded {
+		count(s)
+	}
 	rejected := fmt.Sprintf("%d rejected", int64(failed)+sc.rejectedLoads)
 	if sc.rejectedLoads > 0 {
 		rejected += fmt.Sprintf(" (%d on first load)", sc.rejectedLoads)
+	}
+	if n := len(counted) - live; n > 0 { // they have no row: say the totals count them
+		rejected += fmt.Sprintf(", counting %s no longer loaded", plural(int64(n), "script"))
 	}
 	fmt.Fprintf(e.stdout, "\n%s (%s) after %s in %s; %s, %s\n", e.out.bold("stopped"), why,
 		plural(sc.frames, "frame"), duration(took), plural(int64(reloads), "reload"), rejected)

@@ -374,6 +374,32 @@ func TestRunSummaryCountsRejectedLoads(t *testing.T) {
 	}
 }
 
+// TestRunSummaryCountsUnloadedScripts: the summary's totals count the reloads and
+// rejected saves of a script unloaded since (its file renamed), though it has no row.
+func TestRunSummaryCountsUnloadedScripts(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	stop, _, _ := runBackground(t, out, errOut, "run", "--tps", "200", dir)
+	_, off := out.waitFor(t, 0, "enemy.lua", "v1", "loaded")
+	saveFile(t, filepath.Join(dir, "enemy.lua"), readFile(t, "demo/enemy_v2.lua"))
+	_, off = out.waitFor(t, off, "enemy.lua", "v1 -> v2", "committed")
+	saveFile(t, filepath.Join(dir, "enemy.lua"), readFile(t, "demo/enemy_v3_broken.lua"))
+	_, off = out.waitFor(t, off, "enemy.lua", "rejected")
+	saveFile(t, filepath.Join(dir, "enemy.lua"), readFile(t, "demo/enemy_v3.lua"))
+	_, off = out.waitFor(t, off, "enemy.lua", "v2 -> v3", "committed")
+	if err := os.Rename(filepath.Join(dir, "enemy.lua"), filepath.Join(dir, "boss.lua")); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, off, "enemy.lua", "unloaded", "renamed")
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "; 2 reloads, 1 rejected, counting 1 script no longer loaded\n") {
+		t.Errorf("summary does not count enemy.lua's reloads and rejected save:\n%s", text)
+	}
+}
+
 // TestRunSkipsEmptyFiles: an empty file at startup is not a script yet, as the
 // watcher treats one saved later: a note, no rejection; saved with content, it loads.
 func TestRunSkipsEmptyFiles(t *testing.T) {

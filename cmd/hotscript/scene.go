@@ -27,6 +27,10 @@ type scene struct {
 	// rejectedLoads counts the Rejected events of first loads: the host keeps no
 	// Stats for a script it never loaded.
 	rejectedLoads int64
+	// unloaded holds the scripts the host unloaded (the watcher unloads a script
+	// whose file was renamed): Host.Scripts no longer lists them, but their Stats
+	// still count in the session's totals.
+	unloaded []*hotscript.Script
 }
 
 // actor is the component that attaches a script to an entity, with what the scene
@@ -201,12 +205,14 @@ func (sc *scene) handle(ev hotscript.Event) {
 	}
 }
 
-// detach despawns the entity of the script named name, if it has one.
+// detach despawns the entity of the script named name, if it has one, and keeps the
+// script among the unloaded.
 func (sc *scene) detach(name string) {
 	var gone []ecs.Entity
 	for e, a := range ecs.Query[actor](sc.world) {
 		if a.script.Name() == name {
 			gone = append(gone, e)
+			sc.unloaded = append(sc.unloaded, a.script)
 		}
 	}
 	for _, e := range gone {
