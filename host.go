@@ -27,8 +27,9 @@ type Host struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
-	mu      sync.RWMutex // guards scripts; write-held to set closed
+	mu      sync.RWMutex // guards scripts and loads; write-held to set closed
 	scripts map[string]*Script
+	loads   map[string]chan struct{} // names reserved by a load in progress, closed when it ends
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
@@ -74,7 +75,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 
 func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
-	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}}
+	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, loads: map[string]chan struct{}{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
 	h.base, h.cancel = context.WithCancelCause(context.Background())
 	return h

@@ -231,6 +231,7 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, o
 	s.live.Store(&liveVersion{n: 1, iface: iface})
 	h.mu.Lock()
 	h.scripts[name] = s
+	h.loaded(name)
 	h.mu.Unlock()
 	return s, compile, nil
 }
@@ -295,13 +296,31 @@ func (h *Host) reserve(name string) error {
 		return ErrExists
 	}
 	h.scripts[name] = nil
+	h.loads[name] = make(chan struct{})
 	return nil
 }
 
+// release frees the name a failed load reserved.
 func (h *Host) release(name string) {
 	h.mu.Lock()
 	delete(h.scripts, name)
+	h.loaded(name)
 	h.mu.Unlock()
+}
+
+// loaded ends the load of name, under h.mu: the name holds its script now, or
+// nothing.
+func (h *Host) loaded(name string) {
+	close(h.loads[name])
+	delete(h.loads, name)
+}
+
+// loading returns a channel closed when the load in progress of name ends, or
+// nil if none runs.
+func (h *Host) loading(name string) <-chan struct{} {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.loads[name]
 }
 
 // Unload removes script s from the Host and its engine, once the calls in progress

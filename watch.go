@@ -375,6 +375,29 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	}
 	moved := wd.movedTo(a, nil)
 	s, err := wd.h.load(ctx, name, path, ev.Data, nil)
+	if errors.Is(err, ErrExists) {
+		// Another load of the name runs (the program's, or an earlier Watch's
+		// of this directory), or has just ended: once it has, the save reloads
+		// what it loaded, or loads the file if it failed. Else the save would
+		// be lost.
+		if done := wd.h.loading(name); done != nil {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return
+			case <-wd.h.base.Done():
+				return
+			}
+		}
+		_, taken := wd.h.Script(name)
+		switch {
+		case wd.find(ev.Path) != nil || wd.find(ev.Output) != nil: // loaded from this file
+			wd.process(ctx, a, true)
+		case !taken && wd.h.loading(name) == nil: // the other load failed
+			wd.process(ctx, a, true)
+		}
+		return
+	}
 	if err != nil { // the outcome is an event
 		return
 	}

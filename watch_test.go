@@ -723,3 +723,29 @@ func TestWatchRenamedAwayAndBack(t *testing.T) {
 		t.Errorf("a.wasm at v%d, want 2", sa.Version())
 	}
 }
+
+// A save of a file whose name another load holds (the program's own Load of it,
+// or an earlier Watch's) waits for that load, then reloads what it loaded: it
+// was lost (ErrExists, which no event reports).
+func TestWatchSaveDuringAnotherLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, e := newFakeHost(t, Config{})
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	x := filepath.Join(dir, "x.wasm")
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := h.LoadBytes(ctx, x, []byte("v1;loadgate=x.wasm"), nil)
+		loaded <- err
+	}()
+	waitFor(t, "the program's load to wait", func() bool { return e.loads.Load() == 1 })
+	wd.handle(ctx, watch.Event{Path: x, Output: x, Op: watch.Changed, Data: []byte("v2")})
+	e.open("x.wasm")
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == x && ev.Kind == Loaded })
+	if ev := nextEvent(t, h, func(Event) bool { return true }); ev.Script != x || ev.Kind != Committed || ev.To != 2 {
+		t.Errorf("after the program's load: %v, want the save committed as v2", ev)
+	}
+}
