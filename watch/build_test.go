@@ -417,6 +417,10 @@ func TestBuildErrorSummary(t *testing.T) {
 		{"s.c:2:33: warning: if statement has empty body\nvoid update(float dt) { if (dt > 1) ; say(\"x: error: slow\"); }\n  ^\ns.c:3:23: error: expected ';'\n",
 			"s.c:3:23: error: expected ';'"},
 		{"/my games/s.c:3:23: error: expected ';'\n", "/my games/s.c:3:23: error: expected ';'"},
+		{"w.c:1:2: warning: \"heads up\" [-W#warnings]\n#warning \"heads up\"\n ^\nw.c:2:10: fatal error: 'nothere.h' file not found\n",
+			"w.c:2:10: fatal error: 'nothere.h' file not found"},
+		{"In file included from w.c:1:\nh.h:1:10: fatal error: 'x.h' file not found\n", "h.h:1:10: fatal error: 'x.h' file not found"},
+		{"C:\\s\\e.c:1:21: warning: w\nC:\\s\\e.c:2:21: error: u\n", "C:\\s\\e.c:2:21: error: u"},
 		{"", ""},
 	} {
 		e := &BuildError{Path: "w.c", Tool: "clang", Log: tc.log, Err: errors.New("exit status 1")}

@@ -3,6 +3,7 @@ package watch
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -94,20 +95,13 @@ func (e *BuildError) Summary() string {
 }
 
 // isError reports whether a line of a tool's log is an error diagnostic, as clang,
-// wasm-ld and wat2wasm write them: "x.c:3:23: error: ...", "wasm-ld: error: ...".
-// What precedes ": error:" names a file, with its position, or the tool: a
-// source line the tool quotes under a diagnostic (say("error: slow")) does not
-// count.
-func isError(line string) bool {
-	at, _, ok := strings.Cut(line, ": error:")
-	if !ok || at == "" {
-		return false
-	}
-	if file, pos, ok := strings.Cut(at, ":"); ok && file != "" {
-		return strings.Trim(pos, "0123456789:") == "" // x.c:3:23, a path with spaces too
-	}
-	return !strings.ContainsAny(at, " \t\"'(){};,")
-}
+// wasm-ld and wat2wasm write them: "x.c:3:23: error: ...", "x.c:2:10: fatal
+// error: ...", "C:\game\x.c:3:23: error: ...", "wasm-ld: error: ...". What
+// precedes the severity is a file with its position, or the tool: a source line
+// the tool quotes under a diagnostic (say("x: error: slow")) does not count.
+func isError(line string) bool { return errorLine.MatchString(line) }
+
+var errorLine = regexp.MustCompile(`^(?:.+?:\d+(?::\d+)?|[\w./\\+-]+): (?:fatal )?error:`)
 
 // Is reports whether target is ErrBuild.
 func (e *BuildError) Is(target error) bool { return target == ErrBuild }
