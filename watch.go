@@ -380,8 +380,8 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		// of this directory), or has just ended: once it has, the save reloads
 		// what it loaded, or loads the file if it failed. Else the save would
 		// be lost.
-		if done := wd.h.loading(name); done != nil {
-			select {
+		for done := wd.h.loading(name); done != nil; done = wd.h.loading(name) {
+			select { // and for a load that took the name as it ended
 			case <-done:
 			case <-ctx.Done():
 				return
