@@ -29,7 +29,7 @@ type Host struct {
 
 	mu      sync.RWMutex // guards scripts and loads; write-held to set closed
 	scripts map[string]*Script
-	loads   map[string]chan struct{} // names reserved by a load in progress, closed when it ends
+	loads   map[string]chan struct{} // names a load in progress holds, each closed when it ends
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
@@ -95,8 +95,8 @@ func (h *Host) DroppedEvents() uint64 { return h.ev.dropped.Load() }
 func (h *Host) Script(name string) (*Script, bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	s := h.scripts[name]
-	return s, s != nil
+	s, ok := h.scripts[name]
+	return s, ok
 }
 
 // Scripts returns the loaded scripts sorted by name. Safe for concurrent use.
@@ -104,9 +104,7 @@ func (h *Host) Scripts() []*Script {
 	h.mu.RLock()
 	out := make([]*Script, 0, len(h.scripts))
 	for _, s := range h.scripts {
-		if s != nil { // nil: a load in progress
-			out = append(out, s)
-		}
+		out = append(out, s)
 	}
 	h.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Script) int { return cmp.Compare(a.name, b.name) })

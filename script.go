@@ -284,18 +284,19 @@ func cmpOr(a, b MigrationFunc) MigrationFunc {
 
 func (h *Host) engineFor(k Kind) engine { return h.engines[k] }
 
-// reserve claims name for a load in progress (a nil entry), so two concurrent loads
-// of one name cannot both reach the engine.
+// reserve claims name for a load in progress (an entry of h.loads, closed when
+// the load ends), so two concurrent loads of one name cannot both reach the
+// engine, and a save of the file can wait for the load (Host.loading).
 func (h *Host) reserve(name string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed.Load() {
 		return ErrClosed
 	}
-	if _, ok := h.scripts[name]; ok {
+	_, loaded := h.scripts[name]
+	if _, loading := h.loads[name]; loaded || loading {
 		return ErrExists
 	}
-	h.scripts[name] = nil
 	h.loads[name] = make(chan struct{})
 	return nil
 }
@@ -303,7 +304,6 @@ func (h *Host) reserve(name string) error {
 // release frees the name a failed load reserved.
 func (h *Host) release(name string) {
 	h.mu.Lock()
-	delete(h.scripts, name)
 	h.loaded(name)
 	h.mu.Unlock()
 }

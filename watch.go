@@ -389,11 +389,9 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 				return
 			}
 		}
-		_, taken := wd.h.Script(name)
-		switch {
-		case wd.find(ev.Path) != nil || wd.find(ev.Output) != nil: // loaded from this file
-			wd.process(ctx, a, true)
-		case !taken && wd.h.loading(name) == nil: // the other load failed
+		// Reload what was loaded from this file, or load it if the other load
+		// failed; a script of that name from elsewhere keeps it.
+		if _, taken := wd.h.Script(name); !taken || wd.find(ev.Path) != nil || wd.find(ev.Output) != nil {
 			wd.process(ctx, a, true)
 		}
 		return
