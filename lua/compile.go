@@ -65,12 +65,12 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 // finish in the background and its result dropped. The error of a compile given up
 // is an *Error of ctx's error's kind.
 //
-// At most maxGivenUp compiles given up run at once in the process: past that,
-// compileUntil waits for the compile whatever ctx does, as before it could give
-// up, so that a script that loads a huge chunk every frame under a short time
-// limit cannot pile up goroutines that each compile for seconds.
+// At most maxCompiling compiles run on goroutines of their own at once in the
+// process: past that, compileUntil compiles in place, whatever ctx does, so that a
+// script that loads a huge chunk every frame under a short time limit cannot pile
+// up goroutines that each compile for seconds.
 func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, error) {
-	if ctx.Done() == nil || givenUp.Load() >= maxGivenUp {
+	if ctx.Done() == nil || !claimCompile() {
 		return compileChunk(name, src)
 	}
 	type compiled struct {
@@ -78,56 +78,44 @@ func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, e
 		err   error
 	}
 	done := make(chan compiled, 1)
-	var state atomic.Int32 // running, then finished or given up, whichever is first
-	const running, finished, abandoned = 0, 1, 2
 	compile := backgroundCompile
 	go func() {
+		defer compiling.Add(-1)
 		proto, err := compile(name, src)
 		done <- compiled{proto, err}
-		if !state.CompareAndSwap(running, finished) {
-			givenUp.Add(-1)
-		}
 	}()
 	select {
 	case c := <-done:
 		return c.proto, c.err
 	case <-ctx.Done():
+		// The message says what ended the wait as the kind does (ctx.Err); a
+		// caller that knows why (context.Cause) says it in front.
+		return nil, &Error{Script: name, Kind: ctx.Err(),
+			Message: fmt.Sprintf("%s: compiling stopped: %v", name, ctx.Err())}
 	}
-	if !reserveGivenUp() { // as many given up as may be: wait for this one
-		c := <-done
-		return c.proto, c.err
-	}
-	if !state.CompareAndSwap(running, abandoned) { // it finished meanwhile
-		givenUp.Add(-1)
-		c := <-done
-		return c.proto, c.err
-	}
-	// The message says what ended the wait as the kind does (ctx.Err); a caller
-	// that knows why (context.Cause) says it in front.
-	return nil, &Error{Script: name, Kind: ctx.Err(),
-		Message: fmt.Sprintf("%s: compiling stopped: %v", name, ctx.Err())}
 }
 
-// reserveGivenUp counts one more compile given up, unless maxGivenUp run
-// already.
-func reserveGivenUp() bool {
+// claimCompile counts one more compile on a goroutine of its own, unless
+// maxCompiling run already.
+func claimCompile() bool {
 	for {
-		n := givenUp.Load()
-		if n >= maxGivenUp {
+		n := compiling.Load()
+		if n >= maxCompiling {
 			return false
 		}
-		if givenUp.CompareAndSwap(n, n+1) {
+		if compiling.CompareAndSwap(n, n+1) {
 			return true
 		}
 	}
 }
 
-// givenUp counts the compiles compileUntil gave up on that still run.
-var givenUp atomic.Int32
+// compiling counts the compiles running on goroutines of their own, given up on
+// or not.
+var compiling atomic.Int32
 
-// maxGivenUp bounds givenUp: one per processor the Go scheduler runs on, at
+// maxCompiling bounds compiling: one per processor the Go scheduler runs on, at
 // least two.
-var maxGivenUp = int32(max(2, runtime.GOMAXPROCS(0)))
+var maxCompiling = int32(max(2, runtime.GOMAXPROCS(0)))
 
 // backgroundCompile is what compileUntil runs on its goroutine: compileChunk; a
 // variable so that tests can make a compile take as long as they need.

@@ -78,9 +78,9 @@ func TestCompileGivesUp(t *testing.T) {
 		return compileChunk(name, src)
 	}
 	t.Cleanup(func() { backgroundCompile = old })
-	oldMax := maxGivenUp
-	maxGivenUp = givenUp.Load() + 3 // the three compiles this test gives up on, besides any still running
-	t.Cleanup(func() { maxGivenUp = oldMax })
+	oldMax := maxCompiling
+	maxCompiling = compiling.Load() + 3 // the three compiles this test gives up on, besides any still running
+	t.Cleanup(func() { maxCompiling = oldMax })
 	ctx := context.Background()
 	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
 	if err != nil {
@@ -123,15 +123,15 @@ return M`), &ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Milliseco
 		t.Errorf("n = %s, %v after the call, want 2 (the state the call left)", out, err)
 	}
 
-	// With maxGivenUp compiles given up still running, a compile is waited
+	// With maxCompiling compiles given up still running, a compile is waited
 	// for (here, not through the slow backgroundCompile: it succeeds).
-	if n := givenUp.Load(); n != maxGivenUp {
-		t.Fatalf("%d compiles given up still run, want %d", n, maxGivenUp)
+	if n := compiling.Load(); n != maxCompiling {
+		t.Fatalf("%d compiles given up still run, want %d", n, maxCompiling)
 	}
 	short, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	if _, err := rt.LoadScript(short, "data2.lua", []byte("return { slow = 1 }")); err != nil {
-		t.Errorf("a load past maxGivenUp compiles given up: %v, want it compiled in place", err)
+		t.Errorf("a load past maxCompiling compiles given up: %v, want it compiled in place", err)
 	}
 }
 
@@ -148,15 +148,15 @@ func TestCompilesGivenUpBounded(t *testing.T) {
 		}
 	}
 	// Compiles other tests gave up on end once those tests release them.
-	waitFor("no compile given up to run", func() bool { return givenUp.Load() == 0 })
-	old, oldMax := backgroundCompile, maxGivenUp
-	t.Cleanup(func() { backgroundCompile, maxGivenUp = old, oldMax })
+	waitFor("no compile given up to run", func() bool { return compiling.Load() == 0 })
+	old, oldMax := backgroundCompile, maxCompiling
+	t.Cleanup(func() { backgroundCompile, maxCompiling = old, oldMax })
 	release := make(chan struct{})
 	backgroundCompile = func(name, src string) (*glua.FunctionProto, error) {
 		<-release
 		return compileChunk(name, src)
 	}
-	maxGivenUp = 2
+	maxCompiling = 2
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	cancel(errors.New("the reason"))
@@ -181,7 +181,7 @@ func TestCompilesGivenUpBounded(t *testing.T) {
 	close(start)
 	// Two give up; the others wait for their compile, which ends once released,
 	// or compile in place (past the bound, compileUntil does not start one).
-	waitFor("two compiles given up", func() bool { return givenUp.Load() == 2 })
+	waitFor("two compiles given up", func() bool { return compiling.Load() == 2 })
 	var givenUpErrs []error
 	for ; received < 2; received++ {
 		givenUpErrs = append(givenUpErrs, <-errs)
