@@ -82,26 +82,33 @@ func (e *BuildError) Error() string {
 	return msg
 }
 
-// Summary returns the line of the log that says what failed: the first
-// diagnostic that reports an error (isError), not a warning printed before it;
-// else the first line; "" for an empty log.
+// Summary returns the line of the log that says what failed: the first error
+// Diagnostic, not a warning printed before it; else the first line; "" for an
+// empty log.
 func (e *BuildError) Summary() string {
 	for line := range strings.Lines(e.Log) {
-		if line = strings.TrimSpace(line); isError(line) {
-			return line
+		if sev, ok := Diagnostic(strings.TrimSpace(line)); ok && sev != "warning" {
+			return strings.TrimSpace(line)
 		}
 	}
 	return firstLine(e.Log)
 }
 
-// isError reports whether a line of a tool's log is an error diagnostic, as clang,
-// wasm-ld and wat2wasm write them: "x.c:3:23: error: ...", "x.c:2:10: fatal
-// error: ...", "C:\game\x.c:3:23: error: ...", "wasm-ld: error: ...". What
-// precedes the severity is a file with its position, or the tool: a source line
-// the tool quotes under a diagnostic (say("x: error: slow")) does not count.
-func isError(line string) bool { return errorLine.MatchString(line) }
+// Diagnostic reports whether a line of a build tool's log is a diagnostic as
+// clang, wasm-ld and wat2wasm write them, and returns its severity ("error",
+// "fatal error" or "warning"): a file with its position, or the tool, then the
+// severity: "x.c:3:23: error: ...", "C:\game\x.c:2:10: fatal error: ...",
+// "wasm-ld: warning: ...". A source line the tool quotes under a diagnostic
+// (say("x: error: slow")) is not one.
+func Diagnostic(line string) (severity string, ok bool) {
+	m := diagnosticLine.FindStringSubmatch(line)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
 
-var errorLine = regexp.MustCompile(`^(?:.+?:\d+(?::\d+)?|[\w./\\+-]+): (?:fatal )?error:`)
+var diagnosticLine = regexp.MustCompile(`^(?:.+?:\d+(?::\d+)?|[\w./\\+-]+): (fatal error|error|warning):`)
 
 // Is reports whether target is ErrBuild.
 func (e *BuildError) Is(target error) bool { return target == ErrBuild }

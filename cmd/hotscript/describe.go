@@ -146,11 +146,6 @@ func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 // undefined symbol: f", where clang named the object after the source, w.c.
 var linkError = regexp.MustCompile(`^(\S+): error: (\S+\.o): (.*)$`)
 
-// diagnostic is a build tool's line that starts a report of its own: an error or
-// warning at a place ("w.c:2:25: error: ...") or from a tool ("clang: error: ...").
-// The source and caret lines after it, and the notes that explain it, belong to it.
-var diagnostic = regexp.MustCompile(`^(?:.+?:\d+(?::\d+)?|[\w.+-]+): (?:fatal error|error|warning):`)
-
 // tally is clang's last line, "1 warning and 2 errors generated.", which belongs to
 // no diagnostic.
 var tally = regexp.MustCompile(`^\d+ (?:warning|error)s?(?: and \d+ (?:warning|error)s?)? generated\.$`)
@@ -198,7 +193,8 @@ const includedFrom = "In file included from "
 // than continuing the one above it.
 func startsReport(line string) bool {
 	line = strings.TrimRight(line, " \t\r")
-	return diagnostic.MatchString(line) || tally.MatchString(line) || strings.HasPrefix(line, includedFrom)
+	_, diagnostic := watch.Diagnostic(line) // the source, caret and note lines after one belong to it
+	return diagnostic || tally.MatchString(line) || strings.HasPrefix(line, includedFrom)
 }
 
 // nameSource rewrites a build log's line to name the source at path as the user did:
