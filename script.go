@@ -156,7 +156,7 @@ func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *Sc
 }
 
 func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (*Script, error) {
-	s, compile, err := h.loadScript(ctx, name, path, code, opts)
+	s, compile, reserved, err := h.loadScript(ctx, name, path, code, opts)
 	if err != nil {
 		if ce := (*ContractError)(nil); !errors.As(err, &ce) {
 			err = fmt.Errorf("hotscript: load %s: %w", name, err)
@@ -167,6 +167,9 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 	}
 	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) { // not stopped by the caller
 		h.reportLoad(name, s, compile, err)
+	}
+	if reserved { // after the event: a save that waits for this load follows it
+		h.loaded(name)
 	}
 	return s, err
 }
@@ -186,12 +189,15 @@ func (h *Host) reportLoad(name string, s *Script, compile time.Duration, err err
 
 // loadScript does the work of a load; compile is the time the engine spent, in
 // inspecting the code for a Contract and in loading it.
-func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (s *Script, compile time.Duration, err error) {
+//
+// reserved says that it reserved the name (see reserve), which the caller ends
+// with loaded once it has reported the load.
+func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (s *Script, compile time.Duration, reserved bool, err error) {
 	if opts == nil {
 		opts = &ScriptOptions{}
 	}
 	if !h.enter() { // Close waits for loads in progress before closing the engines
-		return nil, 0, ErrClosed
+		return nil, 0, false, ErrClosed
 	}
 	defer h.wg.Done()
 	// Close ends the load as it ends a reload: the engines give up what they can
@@ -206,34 +212,32 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, o
 	}()
 	kind, needsWAT, err := kindOf(name)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	contract, err := compileContract(opts.Contract)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
 	if code, err = s.prepare(ctx, code); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	if err := h.reserve(name); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	start := time.Now()
 	var iface Interface
 	if s.u, iface, err = h.engineLoad(ctx, s, code, opts); err != nil {
-		h.release(name)
-		return nil, time.Since(start), err
+		return nil, time.Since(start), true, err
 	}
 	compile = time.Since(start)
 	s.hist = newHistory(h.cfg.History, code)
 	s.live.Store(&liveVersion{n: 1, iface: iface})
 	h.mu.Lock()
 	h.scripts[name] = s
-	h.loaded(name)
 	h.mu.Unlock()
-	return s, compile, nil
+	return s, compile, true, nil
 }
 
 // engineLoad holds code to s's Contract, loads it into s's engine and returns
@@ -301,18 +305,13 @@ func (h *Host) reserve(name string) error {
 	return nil
 }
 
-// release frees the name a failed load reserved.
-func (h *Host) release(name string) {
-	h.mu.Lock()
-	h.loaded(name)
-	h.mu.Unlock()
-}
-
-// loaded ends the load of name, under h.mu: the name holds its script now, or
-// nothing.
+// loaded ends the load of name, which reserved it: the name holds its script
+// now, or nothing.
 func (h *Host) loaded(name string) {
+	h.mu.Lock()
 	close(h.loads[name])
 	delete(h.loads, name)
+	h.mu.Unlock()
 }
 
 // loading returns a channel closed when the load in progress of name ends, or
