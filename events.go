@@ -129,8 +129,15 @@ func newEvents(size int, log *slog.Logger) *events {
 	return &events{ch: make(chan Event, size), log: log}
 }
 
+// emit logs ev and sends it to the channel of Events.
 func (e *events) emit(ev Event) {
 	e.logEvent(ev)
+	e.send(ev)
+}
+
+// send sends ev to the channel of Events, unless it is full (ev is counted as
+// dropped) or closed.
+func (e *events) send(ev Event) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	if e.closed {

@@ -503,8 +503,9 @@ func (b *blockingHandler) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// Unload emits its event before the name is free: a Load of the name racing it
-// fails until then, so its Loaded event cannot come before Unloaded.
+// Unload logs its event before the name is free: a Load of the name racing it
+// fails until then, so its Loaded event cannot come before Unloaded. A program
+// that receives the event finds the name free.
 func TestUnloadedBeforeNameIsFree(t *testing.T) {
 	bh := &blockingHandler{msg: "hotscript: unloaded", entered: make(chan struct{}), release: make(chan struct{})}
 	h, _ := newFakeHost(t, Config{Logger: slog.New(bh)})
@@ -516,9 +517,20 @@ func TestUnloadedBeforeNameIsFree(t *testing.T) {
 	if _, err := h.LoadBytes(ctx, "x.wasm", []byte("v2"), nil); !errors.Is(err, ErrExists) {
 		t.Errorf("Load of the name while Unload emits its event: %v, want ErrExists", err)
 	}
+	// Held, the Host's lock keeps Unload from freeing the name: the event must
+	// not arrive meanwhile.
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded })
+	h.mu.RLock()
 	close(bh.release)
+	select {
+	case ev := <-h.Events():
+		t.Errorf("%v received while the name is taken", ev)
+	case <-time.After(100 * time.Millisecond):
+	}
+	h.mu.RUnlock()
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded })
+	mustLoad(t, h, "x.wasm", "v2", nil)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	mustLoad(t, h, "x.wasm", "v2", nil)
 }

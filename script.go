@@ -326,10 +326,12 @@ func (h *Host) loading(name string) <-chan struct{} {
 // on it have returned (however long they take: ctx serves to recognize calls back,
 // below) and a commit in progress has ended. Its reloads are rejected with
 // ErrUnloaded, the one being staged included, before Unload emits the Unloaded
-// event and frees the name for a new Load; calls, reloads and reverts of s after it
-// fail with ErrUnloaded. A second Unload of s waits for the first, then returns
-// ErrUnloaded. A script that Watch loaded from a file comes back, as a new script,
-// with the file's next save.
+// event and frees the name for a new Load: a Load of the name that races Unload
+// reports Loaded after Unloaded, and a program that receives Unloaded finds the
+// name free. Calls, reloads and reverts of s after it fail with ErrUnloaded. A
+// second Unload of s waits for the first, then returns ErrUnloaded. A script
+// that Watch loaded from a file comes back, as a new script, with the file's next
+// save.
 //
 // Called from a host function, a migration or a reload being staged of s itself,
 // with the context it received, Unload fails at once with an error matching the
@@ -377,11 +379,16 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if idle != nil {
 		<-idle // the worker resolves what it was staging, and finds nothing more
 	}
-	h.ev.emit(Event{Script: s.name, Kind: Unloaded, From: s.Version()})
+	// The event is logged before the name is free and sent as it is freed: a
+	// load of the name that races this one reports Loaded after Unloaded, and a
+	// program that receives Unloaded finds the name free.
+	ev := Event{Script: s.name, Kind: Unloaded, From: s.Version()}
+	h.ev.logEvent(ev)
 	h.mu.Lock()
 	if h.scripts[s.name] == s {
 		delete(h.scripts, s.name)
 	}
+	h.ev.send(ev)
 	h.mu.Unlock()
 	return nil
 }
