@@ -163,7 +163,7 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 		}
 		s = nil
 	} else {
-		s.markFile(s.file0(), nil) // for Watch, which may run already, to tell a rename
+		s.markFile(s.file0(), nil, nil) // for Watch, which may run already, to tell a rename
 	}
 	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) { // not stopped by the caller
 		h.reportLoad(name, s, compile, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,7 +105,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}
 	for _, s := range h.Scripts() {
 		if file := s.file0(); file != "" && within(file, absDir) {
-			s.markFile(file, nil) // known before its first save, for a rename
+			s.markFile(file, nil, nil) // known before its first save, for a rename
 		}
 	}
 	go func() {
@@ -193,18 +194,27 @@ type watchedDir struct {
 	dir, abs string
 
 	mu sync.Mutex
-	// loading holds the names of the scripts whose file is loading, on a
-	// goroutine of its own, each with the events for it that came meanwhile:
-	// the newest of each file, in the order they came.
-	loading map[string][]arrival
+	// loading maps the names of the scripts whose file is loading, on a
+	// goroutine of its own, to that load. A file renamed while it loads adds
+	// its new name to the same load.
+	loading map[string]*fileLoad
 }
 
-// arrival is an event of the watcher and when it came: a rename is told by the
-// time between a deletion and a save, not by when an event that waited for a
-// load is handled.
+// fileLoad is a load of a file that is not a script yet, with the events that
+// came meanwhile for its script: the newest of each file, in the order they came.
+type fileLoad struct {
+	first arrival
+	queue []arrival
+}
+
+// arrival is an event of the watcher, when it came and the identity of its file
+// then (nil if there was none): a rename is told by the time between a deletion
+// and a save, not by when an event that waited for a load is handled, and a file
+// renamed again meanwhile is still known.
 type arrival struct {
-	ev watch.Event
-	at time.Time
+	ev   watch.Event
+	at   time.Time
+	info os.FileInfo // from os.Lstat
 }
 
 // handle handles an event of the watcher, on the watcher's goroutine. A file
@@ -213,19 +223,47 @@ type arrival struct {
 // it. The events of a script that is loading (by its name, or the .wasm its
 // source builds) wait for the load to end.
 func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
-	a := arrival{ev, time.Now()}
+	a := arrival{ev: ev, at: time.Now()}
+	if ev.Op == watch.Changed {
+		a.info, _ = os.Lstat(ev.Path)
+	}
 	name, _ := wd.target(ev)
 	wd.mu.Lock()
-	for _, key := range []string{name, filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))} {
-		if q, busy := wd.loading[key]; busy {
-			q = slices.DeleteFunc(q, func(b arrival) bool { return b.ev.Path == ev.Path })
-			wd.loading[key] = append(q, a)
-			wd.mu.Unlock()
-			return
+	l := wd.loading[name]
+	if l == nil {
+		l = wd.loading[filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))]
+	}
+	if l == nil {
+		// A file renamed while its first load runs: its new name waits for that
+		// load, so that it then finds the script of its old name moved.
+		if l = wd.loadOf(a); l != nil {
+			wd.loading[name] = l
 		}
+	}
+	if l != nil {
+		l.queue = slices.DeleteFunc(l.queue, func(b arrival) bool { return b.ev.Path == ev.Path })
+		l.queue = append(l.queue, a)
+		wd.mu.Unlock()
+		return
 	}
 	wd.mu.Unlock()
 	wd.process(ctx, a, false)
+}
+
+// loadOf returns the load in progress of the file that a saved, renamed since
+// from the path it loads from, or nil. wd.mu is held.
+func (wd *watchedDir) loadOf(a arrival) *fileLoad {
+	if a.info == nil {
+		return nil
+	}
+	for _, l := range wd.loading {
+		f := l.first
+		if f.info != nil && f.ev.Path != a.ev.Path && os.SameFile(f.info, a.info) &&
+			f.info.ModTime().Equal(a.info.ModTime()) && !lexists(f.ev.Path) {
+			return l
+		}
+	}
+	return nil
 }
 
 // process acts on an event. owner says that the caller is the goroutine of a
@@ -252,11 +290,11 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		// would only start a WASM script's state over. A file with the same
 		// bytes renamed over this one's still moves: its old name goes.
 		moved := wd.movedTo(a, s)
-		s.markFile(ev.Path, ev.Data)
+		s.markFile(ev.Path, ev.Data, a.info)
 		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
 		moved := wd.movedTo(a, s)
-		s.markFile(ev.Path, ev.Data)
+		s.markFile(ev.Path, ev.Data, a.info)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		wd.unloadMoved(ctx, s, p, moved)
 	case owner:
@@ -273,25 +311,25 @@ func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
 	if !wd.h.enter() {
 		return
 	}
+	l := &fileLoad{first: a}
 	wd.mu.Lock()
 	if wd.loading == nil {
-		wd.loading = map[string][]arrival{}
+		wd.loading = map[string]*fileLoad{}
 	}
-	wd.loading[name] = nil
+	wd.loading[name] = l
 	wd.mu.Unlock()
 	go func() {
 		defer wd.h.wg.Done()
 		wd.load(ctx, a)
 		for {
 			wd.mu.Lock()
-			q := wd.loading[name]
-			if len(q) == 0 || ctx.Err() != nil {
-				delete(wd.loading, name)
+			if len(l.queue) == 0 || ctx.Err() != nil {
+				maps.DeleteFunc(wd.loading, func(_ string, m *fileLoad) bool { return m == l })
 				wd.mu.Unlock()
 				return
 			}
-			next := q[0]
-			wd.loading[name] = q[1:]
+			next := l.queue[0]
+			l.queue = l.queue[1:]
 			wd.mu.Unlock()
 			wd.process(ctx, next, true)
 		}
@@ -399,9 +437,9 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	if err != nil { // the outcome is an event
 		return
 	}
-	if ev.Output != ev.Path { // load marked the file its name is, not the source
-		s.markFile(ev.Path, ev.Data)
-	}
+	// The file as it was when it came: load marked the file of its name, which a
+	// rename meanwhile took away, and for a .c that is not the source.
+	s.markFile(ev.Path, ev.Data, a.info)
 	wd.unloadMoved(ctx, nil, nil, moved)
 }
 
@@ -426,14 +464,16 @@ var renameWindow = 2 * time.Second
 
 // markFile records path (absolute, or made so) as the file s comes from now,
 // which gave code (built, for a source); nil code stands for the live version's.
-func (s *Script) markFile(path string, code []byte) {
+// info is the file's identity when it gave code, nil to take it now.
+func (s *Script) markFile(path string, code []byte, info os.FileInfo) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return
 	}
-	info, err := os.Lstat(abs) // a link is itself: renaming its target moves not it
-	if err != nil {
-		return
+	if info == nil {
+		if info, err = os.Lstat(abs); err != nil { // a link is itself: renaming its target moves not it
+			return
+		}
 	}
 	s.mu.Lock()
 	if code == nil {
@@ -483,9 +523,8 @@ func (s *Script) fileGone(path string, at time.Time) {
 // the same bytes. Such a script would run on beside the one the path now is, so
 // Watch unloads it once that script has loaded or reloaded.
 func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
-	path, code := a.ev.Path, a.ev.Data
-	info, err := os.Lstat(path)
-	if err != nil {
+	path, code, info := a.ev.Path, a.ev.Data, a.info
+	if info == nil {
 		return nil
 	}
 	sum := maphash.Bytes(markSeed, code)

@@ -724,6 +724,48 @@ func TestWatchRenamedAwayAndBack(t *testing.T) {
 	}
 }
 
+// A new file renamed while its own first load runs runs under its new name
+// only: the new name's save waits for the load, then finds the script of the
+// old name moved and unloads it. Both names ran on before.
+func TestWatchRenamedDuringFirstLoad(t *testing.T) {
+	for _, removedFirst := range []bool{true, false} { // the watcher reports the two in either order
+		t.Run(fmt.Sprint("removed first ", removedFirst), func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			h, e := newFakeHost(t, Config{})
+			wd := &watchedDir{h: h, dir: dir, abs: dir}
+			a, b := filepath.Join(dir, "a.wasm"), filepath.Join(dir, "b.wasm")
+			const code = "v1;loadgate=a.wasm" // blocks a load under a.wasm only
+			if err := os.WriteFile(a, []byte(code), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			wd.handle(ctx, watch.Event{Path: a, Output: a, Op: watch.Changed, Data: []byte(code)})
+			waitFor(t, "a.wasm's load to wait", func() bool { return e.loads.Load() == 1 })
+			if err := os.Rename(a, b); err != nil {
+				t.Fatal(err)
+			}
+			removed := watch.Event{Path: a, Output: a, Op: watch.Removed}
+			saved := watch.Event{Path: b, Output: b, Op: watch.Changed, Data: []byte(code)}
+			if !removedFirst {
+				removed, saved = saved, removed
+			}
+			wd.handle(ctx, removed)
+			wd.handle(ctx, saved)
+			e.open("a.wasm")
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Loaded })
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Unloaded })
+			if _, ok := h.Script(a); ok {
+				t.Errorf("a.wasm still loaded after its rename to b.wasm")
+			}
+			// The new name's later saves are its own again.
+			wd.handle(ctx, watch.Event{Path: b, Output: b, Op: watch.Changed, Data: []byte("v2")})
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == b }); ev.Kind != Committed || ev.To != 2 {
+				t.Errorf("b.wasm's next save: %v, want committed v2", ev)
+			}
+		})
+	}
+}
+
 // A save of a file whose name another load holds (the program's own Load of it,
 // or an earlier Watch's) waits for that load, then reloads what it loaded: it
 // was lost (ErrExists, which no event reports).
