@@ -90,22 +90,59 @@ func defineError(module, name string, kind error, why string) error {
 	return newError("define", "", module+"."+name, kind, msg)
 }
 
-// installHosts sets one global table per host module in L.
+// installHosts sets one global table per host module in L, the state of the
+// version whose budget is b, and records b in L's registry for runningBudget.
 func installHosts(L *glua.LState, script string, b *budget, hosts map[string]map[string]HostFunc) {
+	if len(hosts) == 0 {
+		return
+	}
+	L.G.Registry.RawSetString(budgetKey, &glua.LUserData{Value: b})
+	own := &hostOwner{g: L.G, b: b}
 	hc := new(hostCall)
 	for module, funcs := range hosts {
 		t := L.CreateTable(0, len(funcs))
 		for name, fn := range funcs {
-			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, fn, b, hc)))
+			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, fn, own, hc)))
 		}
 		L.SetGlobal(module, t)
 	}
 }
 
+// budgetKey is the key, in the registry of a version's LState, of that
+// version's budget. Scripts cannot reach the registry.
+const budgetKey = "hotscript.budget"
+
+// hostOwner is the version whose LState made a host function: its Global,
+// shared with its coroutines, and its budget.
+type hostOwner struct {
+	g *glua.Global
+	b *budget
+}
+
+// runningBudget returns the budget of the version whose call is running L: the
+// owner's, unless L belongs to a later version. A function carried across a
+// reload in a data field keeps running the old version's code, host functions
+// included, inside the new version's calls; those calls' context, reentry
+// guard and limits are the new version's budget's, since the old one's belongs
+// to a state no call runs any more (its context is gone, and a call back into
+// the script with its guard's mark would wait for itself instead of failing
+// with ErrReentrant). It returns nil for a state that is no version's.
+func (o *hostOwner) runningBudget(L *glua.LState) *budget {
+	if L.G == o.g {
+		return o.b
+	}
+	if ud, ok := L.G.Registry.RawGetString(budgetKey).(*glua.LUserData); ok {
+		b, _ := ud.Value.(*budget)
+		return b
+	}
+	return nil
+}
+
 // hostCall is the Call that a version's host functions reuse, with room for
 // their first arguments and boxes for their numbers: a Call is valid only during
-// its HostFunc, and a version runs one host function at a time (a host function
-// cannot run its own script), so a host call with up to 8 arguments allocates
+// its HostFunc, and a script runs one host function at a time (a host function
+// cannot run its own script; a function carried across a reload runs its old
+// version's host functions only inside the script's calls), so a host call with up to 8 arguments allocates
 // nothing for them but what tables and strings need.
 type hostCall struct {
 	call    Call
@@ -113,8 +150,12 @@ type hostCall struct {
 	numbers numberBoxes // numeric arguments, boxed without an allocation each
 }
 
-func hostFunction(qualified, script string, fn HostFunc, b *budget, hc *hostCall) glua.LGFunction {
+func hostFunction(qualified, script string, fn HostFunc, own *hostOwner, hc *hostCall) glua.LGFunction {
 	return func(L *glua.LState) int {
+		b := own.runningBudget(L)
+		if b == nil {
+			L.RaiseError("%s: called from a state that is not a script's", qualified)
+		}
 		call := &hc.call
 		*call = Call{Script: script, Function: qualified, Args: hc.args[:0]}
 		defer clear(hc.args[:]) // keep no argument alive
