@@ -2,7 +2,8 @@
 # Rebuilds every guest module in the tree from its source, next to the source:
 #   X.wat -> X.wasm with wat2wasm
 #   X.c   -> X.wasm with clang --target=wasm32 (no libc, every non-static function exported:
-#            -fvisibility=default, as clang for wasm32 hides them otherwise)
+#            -fvisibility=default, as clang for wasm32 hides them otherwise), without debug
+#            information, except X_debug.c: with it, its paths relative to the repository
 # With --check it builds into a temporary directory instead and fails if any committed
 # .wasm differs from its rebuild (CI runs it that way).
 set -euo pipefail
@@ -16,6 +17,8 @@ trap 'rm -rf "$tmp"' EXIT
 build() { # src out
 	case "$1" in
 	*.wat) wat2wasm --enable-all -o "$2" "$1" ;;
+	*_debug.c) clang --target=wasm32 -O2 -g -fdebug-prefix-map="$PWD"=. -nostdlib -fno-builtin -fvisibility=default \
+		-Wl,--no-entry -Wl,--export-dynamic -o "$2" "$1" ;;
 	*.c) clang --target=wasm32 -O2 -nostdlib -fno-builtin -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic \
 		-Wl,--strip-debug -o "$2" "$1" ;;
 	esac

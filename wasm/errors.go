@@ -85,7 +85,11 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 // Trace names a function of the script by its name in the module's name
 // section, else by its export name, else by its index ("$3(i32) i32"), never
 // after the module's own name in that section, metered or not; it names a
-// host function after its module ("host.log(i32,i32)").
+// host function after its module ("host.log(i32,i32)"). In a module built with
+// DWARF debug information (clang -g), each frame of the script is followed by
+// its source position: "0x1a: enemy.c:12:9", the offset being the
+// instruction's in the module's code section, or "enemy.c:12:9" when limits
+// that meter instructions rewrote the code (see Limits).
 //
 // Its methods only read it and are safe for concurrent use.
 type Error struct {
@@ -246,6 +250,12 @@ func (n *frameNames) rewrite(trace []string) []string {
 	for _, frame := range trace {
 		if strings.HasPrefix(frame, reservedPrefix) {
 			continue // the refuel host function
+		}
+		if at, line, ok := strings.Cut(frame, ": "); ok && n.metered && strings.HasPrefix(at, "0x") {
+			// The source line of the frame before, from the line table the
+			// rewrite carried (see meter): the offset is the rewritten code's.
+			out = append(out, line)
+			continue
 		}
 		if name, _, _ := strings.Cut(frame, "("); n.imports[name] {
 			out = append(out, frame) // a host function of a module named as this one is

@@ -3,8 +3,12 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
@@ -155,5 +159,69 @@ func TestDocHelperErrors(t *testing.T) {
 				t.Errorf("take after the failure = %s, want 7", got)
 			}
 		})
+	}
+}
+
+// A trap in a module built with debug information names its source line under
+// each frame, metered or not: the rewrite that limits bring carries the line
+// table (without it, a metered trace had none).
+func TestTrapTraceSourceLines(t *testing.T) {
+	src, err := os.ReadFile("../internal/guest/c/lines_debug.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(mark string) string { // "lines_debug.c:10", the line marked "// at: mark"
+		for i, line := range strings.Split(string(src), "\n") {
+			if strings.HasSuffix(line, "// at: "+mark) {
+				return fmt.Sprintf("internal/guest/c/lines_debug.c:%d:", i+1)
+			}
+		}
+		t.Fatalf("no line marked %q", mark)
+		return ""
+	}
+	type frame struct{ fn, line string }
+	calls := []struct {
+		fn    string
+		args  []any
+		kind  error
+		trace []frame
+	}{
+		{"crash", []any{1, 0}, wasm.ErrTrap, []frame{{"divide(i32,i32) i32", at("divide")}, {"crash(i32,i32) i32", at("crash")}}},
+		{"fill", []any{0, 1 << 30}, wasm.ErrTrap, []frame{{"fill(i32,i32) i32", at("fill")}}},
+		{"spin", []any{1}, wasm.ErrLimit, []frame{{"spin(i32) i32", at("spin")}}},
+	}
+	for _, lim := range []wasm.Limits{{}, {MaxExecutionTime: 20 * time.Millisecond}, {MaxInstructions: 1e6}} {
+		rt := newRuntime(t, lim)
+		id, err := rt.Load(ctx, "lines", guest.Bytes("lines_debug"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range calls {
+			if c.fn == "spin" && lim == (wasm.Limits{}) {
+				continue // it would spin for good
+			}
+			_, err := rt.CallJSON(ctx, id, c.fn, c.args...)
+			var werr *wasm.Error
+			if !errors.As(err, &werr) || !errors.Is(err, c.kind) {
+				t.Fatalf("limits %+v: %s = %v, want %v", lim, c.fn, err, c.kind)
+			}
+			var want []string
+			for _, f := range c.trace {
+				want = append(want, f.fn, f.line)
+			}
+			ok := len(werr.Trace) == len(want)
+			for i := 0; ok && i < len(want); i++ {
+				got := werr.Trace[i]
+				if i%2 == 1 { // the source line: "0x1a: file:line:col" as given, "file:line:col" metered
+					if _, rest, cut := strings.Cut(got, ": "); cut && lim == (wasm.Limits{}) {
+						got = rest
+					}
+				}
+				ok = strings.HasPrefix(got, want[i])
+			}
+			if !ok {
+				t.Errorf("limits %+v: %s's trace %q, want frames and lines %q", lim, c.fn, werr.Trace, want)
+			}
+		}
 	}
 }

@@ -15,6 +15,7 @@
 //	json_state, json_state_v2           JSON state through alloc/get_state/set_state/echo; traps and runaway code (v1)
 //	start_trap                          its start function traps
 //	grow (C)                            grows its memory on request
+//	lines_debug (C)                     traps at marked lines, built with debug information: source lines in traces
 //	numbers (C)                         i64, f32 and f64 functions
 //	multi                               several results, NaN and Inf, a (ptr, len) result, a global export
 //	spin                                plain loops, a runaway loop and recursion, a sum loop: limit tests and benchmarks

@@ -190,7 +190,11 @@
 //
 // Custom sections that locate code by byte offset (DWARF .debug_*,
 // metadata.code.*, sourceMappingURL, external_debug_info) would be wrong for
-// the rewritten code and are dropped; Info.DroppedSections lists them. So an
-// instrumented module has function names in stack traces but no source
-// lines. Other custom sections are kept as they are.
+// the rewritten code and are dropped; Info.DroppedSections lists them. When
+// the input's DWARF has a line table, the output carries one of its own in
+// their place (Info.LineRows), which gives each instruction, wherever the
+// rewrite put it, the input's file, line and column: a runtime that reads
+// DWARF, as wazero does, names the source line of a trap in the instrumented
+// module as in the input. The rest of the DWARF (variables, types, inlined
+// calls) is not carried. Other custom sections are kept as they are.
 package meter

@@ -47,6 +47,47 @@ type emitter struct {
 
 func (e *emitter) op(ops ...byte) { e.out = append(e.out, ops...) }
 
+// note records that the input instruction at start in the body begins here,
+// for the output's line table (see lines.go); entry says that code added at
+// the function's entry begins here instead, to be given its first line.
+func (e *emitter) note(start int, entry bool) {
+	if e.rw.lines != nil {
+		e.rw.rows = append(e.rw.rows, lineRow{len(e.out), uint32(e.b.base + start - e.rw.codeStart), entry})
+	}
+}
+
+// cut truncates the output to its first n bytes, with their rows.
+func (e *emitter) cut(n int) {
+	e.out = e.out[:n]
+	rows := e.rw.rows
+	for len(rows) > 0 && rows[len(rows)-1].at >= n {
+		rows = rows[:len(rows)-1]
+	}
+	e.rw.rows = rows
+}
+
+// copyOut copies the output from bytes from to to, with their rows, into
+// rw.scratchB and rw.scratchR (at relative to from), for paste.
+func (e *emitter) copyOut(from, to int) []byte {
+	e.rw.scratchB = append(e.rw.scratchB[:0], e.out[from:to]...)
+	e.rw.scratchR = e.rw.scratchR[:0]
+	for _, r := range e.rw.rows {
+		if r.at >= from && r.at < to {
+			e.rw.scratchR = append(e.rw.scratchR, lineRow{r.at - from, r.old, r.entry})
+		}
+	}
+	return e.rw.scratchB
+}
+
+// paste appends what copyOut copied, with its rows.
+func (e *emitter) paste() {
+	at := len(e.out)
+	e.out = append(e.out, e.rw.scratchB...)
+	for _, r := range e.rw.scratchR {
+		e.rw.rows = append(e.rw.rows, lineRow{at + r.at, r.old, r.entry})
+	}
+}
+
 func (e *emitter) opIdx(op byte, idx uint32) {
 	e.out = append(e.out, op)
 	e.out = AppendULEB(e.out, uint64(idx))
@@ -206,6 +247,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 
 	// Prologue: load the fuel, then wrap the body in a loop whose header is
 	// the entry check, so a failed check can refuel and retry the entry.
+	e.note(0, true) // the entry's code is the first instruction's
 	e.reload()
 	e.op(opLoop, blockEmpty, opBlock, blockEmpty)
 	e.h = 3 // the function label, the retry loop, the refuel block
@@ -217,6 +259,7 @@ func (rw *rewriter) emit(b *body, costs []int64, out []byte) ([]byte, error) {
 		in := &rw.instrs[i]
 		raw := b.code[in.start:in.end]
 		live := t.live()
+		e.note(in.start, false)
 		switch in.info.kind {
 		case kindLoop:
 			if c := rw.credits[t.regions]; c != 0 && live {
@@ -370,6 +413,7 @@ func (e *emitter) epilogue(b *body) {
 		params = append(params, uint32(i))
 	}
 	e.rw.scratch = params
+	e.note(0, true) // the entry check's refuel path
 	e.refuel(params, e.costs[0], 0)
 	e.op(opBr, 0, opEnd, opUnreachable, opEnd)
 	e.h = 0

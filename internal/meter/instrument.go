@@ -42,6 +42,7 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 		}
 	}
 	rw.types.init(nil)
+	rw.lines = readLineTable(secs)
 	steps := []struct {
 		id    byte
 		parse func(section) error
@@ -135,6 +136,9 @@ func (rw *rewriter) run(wasm []byte) ([]byte, error) {
 		out = appendSection(out, s.id, body)
 	}
 	flush(len(sectionRank) + 1)
+	if rw.lines != nil {
+		out, rw.info.LineRows = appendLineSections(out, rw.lines, rw.rows, len(code))
+	}
 	return out, nil
 }
 

@@ -53,6 +53,10 @@ type Info struct {
 	// and would be wrong for the rewritten code, and "name" if the name
 	// section was malformed.
 	DroppedSections []string
+	// LineRows is the number of rows of the line table the output carries
+	// in place of the input's DWARF, 0 if the input has none: it gives the
+	// instructions of the output the input's source lines.
+	LineRows int
 	// BytesIn and BytesOut are the sizes of the input and output modules.
 	BytesIn, BytesOut int
 }
@@ -84,6 +88,13 @@ type rewriter struct {
 
 	unrolledCost int64 // fuel the current body's unrolled loops may run past a check
 	body         body
+
+	// Source lines (see lines.go): the input's line table, nil without one,
+	// and where its instructions land in the output.
+	lines     *lineTable
+	rows      []lineRow
+	scratchR  []lineRow
+	codeStart int // offset of the input's code section in the input
 }
 
 // shift maps a function index of the input to the output, where the refuel
@@ -141,6 +152,7 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 	if uint32(n) != rw.numDefined {
 		return nil, errorf(ErrMalformed, "the code section has %d bodies for %d functions", n, rw.numDefined)
 	}
+	rw.codeStart = s.base
 	bodies := make([]byte, 0, 2*len(s.body)+64)
 	b := &rw.body
 	for i := 0; i < n; i++ {
@@ -160,10 +172,14 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 			costs, err = rw.analyze(b)
 		}
 		if err == nil {
-			start := len(bodies)
+			start, firstRow := len(bodies), len(rw.rows)
 			bodies, err = rw.emit(b, costs, bodies)
 			if err == nil {
+				end := len(bodies)
 				bodies = spliceSize(bodies, start)
+				for j := firstRow; j < len(rw.rows); j++ {
+					rw.rows[j].at += len(bodies) - end // the size before the body
+				}
 			}
 		}
 		if err != nil {
@@ -181,6 +197,9 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 		return nil, r.err
 	}
 	out := AppendULEB(make([]byte, 0, len(bodies)+5), uint64(n))
+	for j := range rw.rows {
+		rw.rows[j].at += len(out)
+	}
 	return append(out, bodies...), nil
 }
 

@@ -95,8 +95,7 @@ func (e *emitter) unroll(l ctl, regions int, doWhile bool) (c, ahead int64) {
 		return c, 0
 	}
 	e.growth -= (k - 1) * size
-	e.rw.scratchB = append(e.rw.scratchB[:0], e.out[l.bodyAt:end]...)
-	body := e.rw.scratchB
+	body := e.copyOut(l.bodyAt, end)
 	exit := l.exitAt - l.bodyAt
 	switch {
 	case end == len(e.out):
@@ -105,10 +104,10 @@ func (e *emitter) unroll(l ctl, regions int, doWhile bool) (c, ahead int64) {
 		int(body[exit+1])+k < 0x80: // one-byte depths before and after
 		ahead = e.landings(l, body, exit+1, k)
 	default:
-		e.out = e.out[:end]
+		e.cut(end)
 		for range k - 1 {
 			e.charge(c)
-			e.out = append(e.out, body...)
+			e.paste()
 		}
 		e.op(opBr, 0)
 	}
@@ -151,11 +150,11 @@ func (e *emitter) doWhile(l ctl, body []byte, k int) (ahead int64) {
 			e.charge(c)
 		}
 		if j == k-1 {
-			e.out = append(e.out, body...)
+			e.paste()
 			break
 		}
 		e.op(opBlock, blockEmpty)
-		e.out = append(e.out, body...)
+		e.paste()
 		if prepay {
 			e.giveBack(int64(k-1-j) * c)
 		}
@@ -170,10 +169,10 @@ func (e *emitter) doWhile(l ctl, body []byte, k int) (ahead int64) {
 // otherwise it keeps the check, which charges one.
 func (e *emitter) prepay(l ctl, c int64, k int) bool {
 	if l.leaves {
-		e.out = e.out[:l.bodyAt]
+		e.cut(l.bodyAt)
 		return false
 	}
-	e.out = e.out[:l.checkAt] // the header's check, emitted again
+	e.cut(l.checkAt) // the header's check, emitted again
 	e.rw.info.Checks--
 	if c != 0 {
 		e.rw.info.ChargePoints--
@@ -232,7 +231,7 @@ func (e *emitter) landings(l ctl, body []byte, depthAt, k int) (ahead int64) {
 			e.charge(c)
 		}
 		at := len(e.out)
-		e.out = append(e.out, body...)
+		e.paste()
 		e.out[at+depthAt] = byte(j)
 	}
 	e.op(opBr, byte(k))
