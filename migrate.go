@@ -2,6 +2,7 @@ package hotscript
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +15,11 @@ import (
 
 // MigrationFunc moves a WASM script's state from the live version to the new one
 // during a reload. It runs inside the swap, while the script's callers wait, so keep
-// it short. If it returns an error or panics, or a call it makes traps or hits a
-// limit, the reload is rolled back: the old instance keeps running with exactly its
-// old state and the new one is discarded. (The rollback cannot undo what the
+// it short. If it returns an error or panics, or a call it makes traps, hits a
+// limit or is stopped by its context, the reload is rolled back: the old instance
+// keeps running with exactly its old state and the new one is discarded. A failed
+// call rolls the reload back even if the MigrationFunc ignores its error and
+// returns nil; the reload's error is then that call's (matching ErrMigration). (The rollback cannot undo what the
 // MigrationFunc's own calls into the old version changed, so it should only read
 // from it: get_state, not a function that changes it.)
 //
@@ -43,6 +46,10 @@ type Migration struct {
 type instance interface {
 	callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error)
 	exports() []Func
+	// err is the first call made through the instance that trapped, hit a
+	// limit or was stopped by its context, unless clearErr forgot it since.
+	err() error
+	clearErr()
 }
 
 // CallOld calls fn on the version being replaced, the way Host.Call would. What
@@ -120,6 +127,7 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 	doc, err := m.CallOld(ctx, "get_state")
 	if err != nil {
 		if orReset && ctx.Err() == nil {
+			m.old.clearErr() // handled: the new version starts afresh
 			return nil
 		}
 		return &stepError{ErrMigration, fmt.Errorf("get_state on v%d: %w", m.From, err)}
@@ -160,6 +168,11 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 			err = &stepError{ErrMigration, err}
 		}
 		return nil, err
+	}
+	// A call that broke off fails the migration even if migrate went on: the
+	// new version would run on the state it left half-written, or never got.
+	if err := cmp.Or(old.err(), next.err()); err != nil {
+		return nil, &stepError{ErrMigration, err}
 	}
 	if hasExport(next.exports(), p.selfCheck) {
 		if err := p.runSelfCheck(ctx, next.callJSON); err != nil {

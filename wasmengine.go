@@ -123,3 +123,7 @@ func (i wasmInstance) callJSON(ctx context.Context, fn string, args []any) (json
 }
 
 func (i wasmInstance) exports() []Func { return wasmFuncs(i.in.Exports()) }
+
+func (i wasmInstance) err() error { return i.in.Err() }
+
+func (i wasmInstance) clearErr() { i.in.ClearErr() }

@@ -2,6 +2,7 @@ package hotscript
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -457,6 +458,47 @@ func TestUnloadWhileBusy(t *testing.T) {
 			}
 			if len(bad) > 0 {
 				t.Fatalf("%d unexpected errors, first: %v", len(bad), bad[0])
+			}
+		})
+	}
+}
+
+// TestMigrationSwallowsFailedCall: a MigrationFunc that ignores the error of a
+// call that trapped or hit a limit still rolls the reload back, with that
+// call's error: the new version would run on state it never got.
+func TestMigrationSwallowsFailedCall(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name       string
+		live, next string
+		limits     *Limits
+		migrate    MigrationFunc
+		want       []error
+		message    string
+	}{
+		{"CallNew traps", "enemy_v1", "enemy_set_trap", nil, func(ctx context.Context, m *Migration) error {
+			doc, _ := m.CallOld(ctx, "get_state")
+			m.CallNew(ctx, "set_state", doc)
+			return nil
+		}, []error{ErrMigration, wasm.ErrTrap}, "set_state"},
+		{"CallOld hits a limit", "enemy_set_loop", "enemy_v2", &Limits{MaxExecutionTime: 20 * time.Millisecond},
+			func(ctx context.Context, m *Migration) error {
+				m.CallOld(ctx, "set_state", json.RawMessage(`{"hp":1,"shots":1}`))
+				return nil
+			}, []error{ErrMigration, wasm.ErrLimit}, "set_state"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newTestHost(t, Config{})
+			s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes(tt.live), &ScriptOptions{Migration: tt.migrate, Limits: tt.limits})
+			call(t, h, s, "update", 0.016)
+			before := call(t, h, s, "get_state")
+			checkReloadErr(t, h.Reload(ctx, s, hostguest.Bytes(tt.next)), tt.want,
+				[]string{"hotscript: reload enemy.wasm: state migration failed: ", tt.message})
+			if after := call(t, h, s, "get_state"); after != before || s.Version() != 1 {
+				t.Errorf("after the rollback: state %s (want %s), Version %d", after, before, s.Version())
+			}
+			if ev := lastEvent(t, h); ev.Kind != Rejected {
+				t.Errorf("event %v, want rejected", ev)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -53,6 +54,11 @@ type Staged struct {
 // reach the script only through old and next: a call, Usage, reload, Unload or
 // Close of the script through the Runtime, made with the context it was given,
 // fails with ErrReentrant (made with another context, it would wait forever).
+//
+// A call through old or next that traps, hits a limit or is stopped by its
+// context fails the Commit even if the MigrateFunc then returns nil, as a
+// set_state that trapped half-way would leave next on half-written state. A
+// MigrateFunc that handles such a failure on purpose says so with ClearErr.
 type MigrateFunc func(ctx context.Context, old, next *Instance) error
 
 // Exports lists the functions the staged module exports, sorted by name.
@@ -75,7 +81,9 @@ func (st *Staged) code() *code {
 // the staged one as next. If migrate returns an error or panics, or a call in it
 // traps or hits a limit, nothing changes: the old instance keeps running with its
 // state, the staged one is discarded, and Commit returns the error (matching
-// ErrMigrate and the cause). Otherwise callers move to the new instance and the old
+// ErrMigrate and the cause: migrate's error, or else the first failed call's
+// through old, then through next, even when migrate returned nil; see
+// MigrateFunc). Otherwise callers move to the new instance and the old
 // one is closed once its call in progress returns. Committing twice, or after
 // Discard, returns ErrStale.
 func (st *Staged) Commit(ctx context.Context, migrate MigrateFunc) error {
@@ -133,7 +141,13 @@ func runMigrate(ctx context.Context, migrate MigrateFunc, old, next *instance) (
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
-	return migrate(ctx, o, n)
+	if err := migrate(ctx, o, n); err != nil {
+		return err
+	}
+	if o.err != nil {
+		return o.err
+	}
+	return n.err
 }
 
 // Discard drops the staged module. It is idempotent, and a no-op after Commit.
@@ -152,6 +166,7 @@ func (st *Staged) Discard(ctx context.Context) {
 type Instance struct {
 	inst  *instance
 	valid bool
+	err   error // the first call that broke off (see broke), until ClearErr
 }
 
 // Script returns the script's name.
@@ -166,5 +181,31 @@ func (in *Instance) CallJSON(ctx context.Context, fn string, args ...any) (json.
 	if !in.valid {
 		return nil, &Error{Op: "call", Script: in.inst.s.name, Func: fn, Kind: ErrStale}
 	}
-	return in.inst.callJSON(ctx, fn, args)
+	out, err := in.inst.callJSON(ctx, fn, args)
+	if err != nil && in.err == nil && broke(err) {
+		in.err = err
+	}
+	return out, err
+}
+
+// Err returns the error of the first call through this version, since the
+// MigrateFunc began or since ClearErr, that trapped, hit a limit or was stopped
+// by its context, or nil. Such a call fails the Commit even if the MigrateFunc
+// returns nil. A call that did not run (no such function, arguments that do
+// not fit) is not counted: nothing of the version changed.
+func (in *Instance) Err() error { return in.err }
+
+// ClearErr forgets the failed calls through this version so far, so that they
+// do not fail the Commit: for a MigrateFunc that handles one on purpose, such
+// as one that starts next afresh when old's get_state traps. Use it only when
+// what the MigrateFunc goes on with does not depend on what those calls did,
+// not after a set_state on next that trapped half-way.
+func (in *Instance) ClearErr() { in.err = nil }
+
+// broke reports whether err is the error of a call that ran and broke off:
+// it trapped, hit a limit or was stopped by its context (an Error without a
+// Kind).
+func broke(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && (e.Kind == nil || e.Kind == ErrTrap || errors.Is(e.Kind, ErrLimit))
 }

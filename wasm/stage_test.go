@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/wasm"
@@ -69,6 +70,14 @@ func TestCommitMigrateFailure(t *testing.T) {
 			_, err := next.CallJSON(ctx, "get_counter")
 			return err
 		}, []error{wasm.ErrMigrate, wasm.ErrNoFunction}, "get_counter"},
+		{"swallows a trap of next", func(ctx context.Context, _, next *wasm.Instance) error {
+			next.CallJSON(ctx, "trap_unreachable")
+			return nil
+		}, []error{wasm.ErrMigrate, wasm.ErrTrap}, "trap_unreachable"},
+		{"swallows a limit hit in old", func(ctx context.Context, old, _ *wasm.Instance) error {
+			old.CallJSON(ctx, "recurse", 0)
+			return nil
+		}, []error{wasm.ErrMigrate, wasm.ErrStackOverflow, wasm.ErrLimit}, "recurse"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -86,6 +95,55 @@ func TestCommitMigrateFailure(t *testing.T) {
 			}
 			wantErr(t, st.Commit(ctx, nil), []error{wasm.ErrStale})
 		})
+	}
+}
+
+// A call of the migration that its context stopped half-way fails the Commit
+// too, even if the MigrateFunc returns nil.
+func TestCommitMigrateSwallowsCancel(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{MaxExecutionTime: time.Minute}) // metered: a call notices its context
+	id := load(t, rt, "json_state", nil)
+	call(t, rt, id, "set_state", map[string]int{"counter": 5})
+	st, err := rt.Stage(ctx, id, guest.Bytes("json_state_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Commit(ctx, func(ctx context.Context, old, _ *wasm.Instance) error {
+		done, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+		defer cancel()
+		old.CallJSON(done, "forever")
+		return nil
+	})
+	wantErr(t, err, []error{wasm.ErrMigrate, context.DeadlineExceeded}, "forever")
+	if v := callInt(t, rt, id, "version"); v != 1 {
+		t.Errorf("version after the failed commit = %d, want 1", v)
+	}
+}
+
+// A MigrateFunc that handles a failed call on purpose clears it with ClearErr;
+// a call that did not run (no such function) is not held against it.
+func TestCommitMigrateClearErr(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "json_state", nil)
+	st, err := rt.Stage(ctx, id, guest.Bytes("json_state_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		if _, err := old.CallJSON(ctx, "trap_unreachable"); !errors.Is(old.Err(), wasm.ErrTrap) || old.Err() != err {
+			t.Errorf("old.Err() = %v after the call failed with %v", old.Err(), err)
+		}
+		old.ClearErr()
+		if _, err := next.CallJSON(ctx, "get_counter"); !errors.Is(err, wasm.ErrNoFunction) || next.Err() != nil {
+			t.Errorf("a call of a missing function: %v, next.Err() = %v (want nil)", err, next.Err())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Commit after ClearErr: %v", err)
+	}
+	if v := callInt(t, rt, id, "version"); v != 2 {
+		t.Errorf("version after commit = %d, want 2", v)
 	}
 }
 
