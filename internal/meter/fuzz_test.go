@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/tetratelabs/wazero"
 )
 
@@ -18,6 +19,7 @@ func FuzzInstrument(f *testing.F) {
 		f.Add(wasm)
 	}
 	f.Add(refsModule())
+	f.Add(guest.Bytes("lines_debug")) // DWARF: the line table carried
 	f.Add(memModule(0x01, 0x01, 0x02))
 	f.Add(syntheticModule(2, 2))
 	f.Add(oneFunc(0xfd, 0x0c, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0x1a))
