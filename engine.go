@@ -37,8 +37,9 @@ type unit interface {
 // staged is a prepared version waiting to be committed or discarded.
 type staged interface {
 	iface() Interface
-	// commit swaps the staged version in, running p's migration while callers wait.
-	// On error the live version and its state are untouched.
+	// commit swaps the staged version in, running p's migration while callers wait,
+	// and p.swapped at the swap. On error the live version and its state are
+	// untouched, and p.swapped has not run.
 	commit(ctx context.Context, p *commitPlan) (commitResult, error)
 	// discard releases the staged version; idempotent, a no-op after commit.
 	discard(ctx context.Context)
@@ -50,6 +51,11 @@ type commitPlan struct {
 	migrate   MigrationFunc // WASM: never nil (MigrateReset at least); Lua: unused
 	selfCheck string        // function run on the new version before it goes live
 	migration *Migration    // what migrate is given (WASM)
+	// swapped records the new version as live (Script.Version, Interface).
+	// commit runs it once, at the swap: after every step that can fail, while
+	// the script's callers are still blocked, before any call can reach the
+	// new version.
+	swapped func()
 }
 
 type commitResult struct {

@@ -241,6 +241,7 @@ func (s *fakeStaged) commit(ctx context.Context, p *commitPlan) (commitResult, e
 	if err != nil {
 		return commitResult{blocked: time.Since(start)}, err
 	}
+	p.swapped()
 	old.retired = true
 	s.u.live.Store(s.in)
 	s.committed = true

@@ -2,12 +2,16 @@ package hotscript
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/synth"
 )
 
 // TestHammerClose: calls, reloads, reverts and Apply from many goroutines while
@@ -94,4 +98,72 @@ func TestConcurrentLoadsOfOneName(t *testing.T) {
 	if wins.Load() != 1 || exists.Load() != 7 {
 		t.Errorf("%d loads won, %d got ErrExists; want 1 and 7", wins.Load(), exists.Load())
 	}
+}
+
+// TestHammerVersionFollowsCalls: Version changes exactly when calls move to the
+// new version: a call never runs code older than Version read before it, nor
+// newer than Version read after it returns. Calls come from P goroutines,
+// through Call and through the engine's lease, while versions are reloaded in
+// turn, each version's code returning its number.
+func TestHammerVersionFollowsCalls(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		code func(v int) []byte
+	}{
+		{"v.wasm", func(v int) []byte {
+			return synth.Module(synth.Config{Funcs: 1, Ops: 1, DataBytes: -1, Version: int32(v)})
+		}},
+		{"v.lua", func(v int) []byte {
+			return fmt.Appendf(nil, "return { version = function() return %d end }", v)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			s := mustLoad(t, h, tt.name, tt.code(1), nil)
+			var stop atomic.Bool
+			var wg sync.WaitGroup
+			for g := range 3 {
+				wg.Go(func() {
+					for n := 0; !stop.Load(); n++ {
+						before := s.Version()
+						var out json.RawMessage
+						var err error
+						if g == 0 && s.kind == KindWASM {
+							out, err = leaseCall(ctx, s)
+						} else {
+							out, err = h.Call(ctx, s, "version")
+						}
+						after := s.Version()
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if ran, _ := strconv.Atoi(string(out)); ran < before || ran > after {
+							t.Errorf("call %d ran version %d, while Version said %d before it and %d after it", n, ran, before, after)
+							return
+						}
+					}
+				})
+			}
+			for v := 2; v <= 150 && !t.Failed(); v++ {
+				if err := h.Reload(ctx, s, tt.code(v)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stop.Store(true)
+			wg.Wait()
+		})
+	}
+}
+
+// leaseCall calls version through a lease on WASM script s, as a frame does.
+func leaseCall(ctx context.Context, s *Script) (json.RawMessage, error) {
+	rt, id, _ := s.WASM()
+	l, err := rt.Acquire(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
+	return l.CallJSON(ctx, "version")
 }

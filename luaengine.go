@@ -87,15 +87,24 @@ func (s luaStaged) iface() Interface { return Interface{Exports: luaFuncs(s.st.F
 
 // commit carries the module's fields with the lua package's rules (p's migration is
 // WASM-only), then runs p's self-check function if the new module has one.
+//
+// The check is the last step of the lua package's commit before it swaps,
+// with the script held: p.swapped runs at its end, when nothing can fail any
+// more, so it runs even when there is no self-check.
 func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
 	start := time.Now()
-	var check lua.CheckFunc
-	if slices.Contains(s.st.Functions(), p.selfCheck) {
-		check = func(ctx context.Context, next *lua.Version) error {
-			return p.runSelfCheck(ctx, func(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
+	selfCheck := slices.Contains(s.st.Functions(), p.selfCheck)
+	check := func(ctx context.Context, next *lua.Version) error {
+		if selfCheck {
+			err := p.runSelfCheck(ctx, func(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
 				return next.CallJSON(ctx, fn, args...)
 			})
+			if err != nil {
+				return err
+			}
 		}
+		p.swapped()
+		return nil
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {

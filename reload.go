@@ -352,7 +352,8 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		return false
 	}
 	plan := &commitPlan{to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
-		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World}}
+		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World},
+		swapped:   func() { s.swapped(it, to, next) }}
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
@@ -361,20 +362,27 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		s.finish(it.req, ev, asStep(err))
 		return false
 	}
-	s.mu.Lock()
-	if it.req.revert {
-		s.hist.pop()
-	} else {
-		s.hist.push(version{n: s.hist.number(), code: it.code})
-	}
-	s.live.Store(&liveVersion{n: to, iface: next})
-	s.mu.Unlock()
 	ev.Kind, ev.Carried = Committed, res.carried
 	if it.req.revert {
 		ev.Kind = Reverted
 	}
 	s.finish(it.req, ev, nil)
 	return true
+}
+
+// swapped records it, committed as version to with interface next, in the
+// history and as the live version. The engine's commit runs it at the swap
+// (commitPlan.swapped), so that Version and Interface change exactly when
+// calls move to the new version.
+func (s *Script) swapped(it *stagedItem, to int, next Interface) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it.req.revert {
+		s.hist.pop()
+	} else {
+		s.hist.push(version{n: s.hist.number(), code: it.code})
+	}
+	s.live.Store(&liveVersion{n: to, iface: next})
 }
 
 // cause says why req must stop: the Host is closing or its caller's context was

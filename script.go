@@ -93,10 +93,18 @@ type liveVersion struct {
 
 // Version returns the live version number: 1 after the load, one more for each
 // committed reload, and the earlier number again after a Revert.
+//
+// It changes at the swap itself, while the script's callers are blocked, so it
+// never lags behind the code calls reach nor runs ahead of it: a call that ran
+// version N was made while Version already said N (read after the call
+// returns, Version is N or later), and a call that starts after Version
+// returned N runs version N or later. The same holds for calls through the
+// engine handles (Script.WASM, Script.Lua). Safe for concurrent use.
 func (s *Script) Version() int { return s.live.Load().n }
 
-// Interface returns the exports and imports of the live version, as of the last
-// commit: for example, whether it exports update, without calling it. The result is
+// Interface returns the exports and imports of the live version: for example,
+// whether it exports update, without calling it. It changes with Version, and
+// a program reading both between two commits gets a matching pair. The result is
 // the caller's to modify. Safe for concurrent use; cheap enough to call once a frame,
 // though a program usually calls it only when Version changes.
 func (s *Script) Interface() Interface { return s.live.Load().iface.clone() }

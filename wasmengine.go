@@ -108,6 +108,12 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 	err := s.st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
 		var err error
 		carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
+		if err == nil {
+			// Nothing fails after a migrate that returned nil and whose calls
+			// all succeeded (runMigration checked): next goes live as this
+			// returns, old still locked.
+			p.swapped()
+		}
 		return err
 	})
 	return commitResult{carried: carried, blocked: time.Since(start)}, err
