@@ -84,7 +84,9 @@ type Event struct {
 	// engine), within Load. Building a .wat is not included.
 	CompileTime time.Duration
 	// SwapTime is how long the script's callers were blocked: the swap itself,
-	// migration and self-check included.
+	// migration and self-check included, from the moment the commit held the
+	// script. The wait for a call or lease in progress before that, which
+	// blocked no caller, is not included.
 	SwapTime time.Duration
 	// Carried lists the state carried into the new version: Lua field names, the
 	// top-level keys of the state document under MigrateExports, what a Migration

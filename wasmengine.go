@@ -102,12 +102,17 @@ func (s wasmStaged) iface() Interface {
 	return Interface{Exports: wasmFuncs(s.st.Exports()), Imports: wasmFuncs(s.st.Imports())}
 }
 
+// commit commits through the wasm package, p's migration as its migrate func.
+// The time callers were blocked is that func's: Commit runs it once it holds
+// the script (after the call or lease in progress, which callers were not
+// waiting for), and swaps and lets them go as it returns.
 func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
-	var carried []string
-	start := time.Now()
+	var res commitResult
 	err := s.st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		start := time.Now()
+		defer func() { res.blocked = time.Since(start) }()
 		var err error
-		carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
+		res.carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
 		if err == nil {
 			// Nothing fails after a migrate that returned nil and whose calls
 			// all succeeded (runMigration checked): next goes live as this
@@ -116,7 +121,7 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 		}
 		return err
 	})
-	return commitResult{carried: carried, blocked: time.Since(start)}, err
+	return res, err
 }
 
 func (s wasmStaged) discard(ctx context.Context) { s.st.Discard(ctx) }

@@ -504,6 +504,42 @@ func TestMigrationSwallowsFailedCall(t *testing.T) {
 	}
 }
 
+// TestSwapTimeExcludesWait: a reload that waits for a lease in progress
+// reports as SwapTime only the time it held the script, for both engines.
+func TestSwapTimeExcludesWait(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
+	ls := mustLoad(t, h, "c.lua", "return {}", nil)
+	wrt, wid, _ := ws.WASM()
+	lrt, lid, _ := ls.Lua()
+	const held = 150 * time.Millisecond
+	for _, tt := range []struct {
+		s       *Script
+		acquire func() (release func(), err error)
+		next    []byte
+	}{
+		{ws, func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err }, guest.Bytes("counter_v2")},
+		{ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err }, []byte("return { n = 1 }")},
+	} {
+		t.Run(tt.s.Name(), func(t *testing.T) {
+			release, err := tt.acquire()
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := h.ReloadAsync(ctx, tt.s, tt.next)
+			time.Sleep(held)
+			release()
+			if err := waitPending(p); err != nil {
+				t.Fatal(err)
+			}
+			if ev := p.Event(); ev.SwapTime <= 0 || ev.SwapTime >= held/2 {
+				t.Errorf("SwapTime %v after a lease held %v during the reload, want the swap's alone", ev.SwapTime, held)
+			}
+		})
+	}
+}
+
 // TestMigrateExportsOrReset: state moves through get_state/set_state; the fix of
 // a version whose get_state traps goes live, started afresh, where
 // MigrateExports rejects it (and every save after it); a version whose
