@@ -258,6 +258,35 @@ func TestNewestReloadWins(t *testing.T) {
 	}
 }
 
+// TestFailureAfterNewerRequest: a reload that fails to stage after a newer
+// one was requested is superseded, not rejected, in its error, its event and
+// the script's Stats: it could not have won.
+func TestFailureAfterNewerRequest(t *testing.T) {
+	for _, tt := range []struct{ name, code string }{
+		{"engine fails to stage", "v2;gate=a;fail=stage"},
+		{"contract broken", "v2;gate=a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, e := newFakeHost(t, Config{})
+			s := mustLoad(t, h, "s.wasm", "v1;exports=fire()", &ScriptOptions{Contract: &Contract{Exports: []string{"fire()"}}})
+			ctx := context.Background()
+			a := h.ReloadAsync(ctx, s, []byte(tt.code))
+			waitFor(t, "a to start staging", func() bool { return e.stages.Load() == 1 })
+			b := h.ReloadAsync(ctx, s, []byte("v3;exports=fire()"))
+			e.open("a")
+			if err := waitPending(a); !errors.Is(err, ErrSuperseded) || a.Event().Kind != Superseded || a.Event().Err != err {
+				t.Errorf("a: %v, event %v; want superseded", err, a.Event())
+			}
+			if err := waitPending(b); err != nil {
+				t.Fatalf("b: %v", err)
+			}
+			if st := h.Stats(s); st.Superseded != 1 || st.FailedReloads != 0 || st.Reloads != 1 {
+				t.Errorf("stats = %+v, want 1 superseded, 0 failed, 1 reload", st)
+			}
+		})
+	}
+}
+
 func TestSwapAtApply(t *testing.T) {
 	h, _ := newFakeHost(t, Config{Swap: SwapAtApply})
 	s := mustLoad(t, h, "s.wasm", "v1", nil)

@@ -21,7 +21,9 @@ import (
 // version keeps running with exactly its state, and the error names the script.
 //
 // If a newer reload or revert of s is requested before this one commits, this one
-// is superseded (ErrSuperseded): the newest request wins, even if it then fails.
+// is superseded (ErrSuperseded), whether it would have committed or it fails
+// after that: the newest request wins, even if it then fails. (Close and Unload
+// reject every request, with ErrClosed and ErrUnloaded.)
 //
 // With SwapAtApply, Reload returns only after the Host.Apply that commits it: do not
 // call Reload from the goroutine that calls Apply; use ReloadAsync there.
@@ -227,23 +229,23 @@ func (s *Script) stage(req *request) *stagedItem {
 	s.mu.Unlock()
 	if req.revert {
 		if !ok {
-			s.finish(req, Event{Kind: Rejected}, ErrNoHistory)
+			s.fail(req, Event{Kind: Rejected}, ErrNoHistory)
 			return nil
 		}
 		code, it.target = prev.code, prev.n
 	} else if code, err = s.source(req.ctx, code); err != nil {
-		s.finish(req, Event{Kind: Rejected, To: it.target}, err)
+		s.fail(req, Event{Kind: Rejected, To: it.target}, err)
 		return nil
 	}
 	if err := s.h.cause(req); err != nil {
-		s.finish(req, Event{Kind: Rejected, To: it.target}, err)
+		s.fail(req, Event{Kind: Rejected, To: it.target}, err)
 		return nil
 	}
 	start := time.Now()
 	st, err := s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
 	it.compile = time.Since(start)
 	if err != nil {
-		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
+		s.fail(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
 		return nil
 	}
 	it.st, it.code = st, code
@@ -252,7 +254,7 @@ func (s *Script) stage(req *request) *stagedItem {
 	if v := s.contract.violations(&live, next); len(v) > 0 {
 		st.discard(req.ctx)
 		d := diffInterfaces(live, next)
-		s.finish(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile, Diff: d},
+		s.fail(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile, Diff: d},
 			&ContractError{Script: s.name, Violations: v, Diff: d})
 		return nil
 	}
@@ -348,7 +350,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	if err := s.h.cause(it.req); err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
-		s.finish(it.req, ev, err)
+		s.fail(it.req, ev, err)
 		return false
 	}
 	plan := &commitPlan{to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
@@ -359,7 +361,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	if err != nil {
 		it.st.discard(ctx)
 		ev.Kind = Rejected
-		s.finish(it.req, ev, asStep(err))
+		s.fail(it.req, ev, asStep(err))
 		return false
 	}
 	ev.Kind, ev.Carried = Committed, res.carried
@@ -411,6 +413,21 @@ func (h *Host) why(req *request, err error) error {
 		return fmt.Errorf("%w: %w", cause, err)
 	}
 	return err
+}
+
+// fail resolves req, which failed with err while it was staged or committed:
+// as Rejected (ev), or as Superseded if a newer reload or revert of s was
+// requested meanwhile, which wins even if it then fails, as it would have had
+// req succeeded. A failure due to Close or Unload stays a rejection with their
+// error, which every request of s gets.
+func (s *Script) fail(req *request, ev Event, err error) {
+	s.mu.Lock()
+	newer := req.seq != s.latest
+	s.mu.Unlock()
+	if newer && !s.h.closed.Load() && !s.unloaded(err) {
+		ev.Kind, ev.Diff, err = Superseded, Diff{}, ErrSuperseded
+	}
+	s.finish(req, ev, err)
 }
 
 func (s *Script) supersede(it *stagedItem) {
