@@ -8,6 +8,8 @@ import (
 	"maps"
 	"sync"
 	"sync/atomic"
+
+	"github.com/hotscript/hotscript/internal/idtable"
 )
 
 // Config configures a Runtime. The zero value is usable: no limits, no optional
@@ -47,9 +49,9 @@ type Runtime struct {
 	closing atomic.Bool // read by budgets: Close interrupts calls that have a budget
 	printMu sync.Mutex  // one print line at a time on cfg.Stdout
 
-	scripts atomic.Pointer[registry] // read without locks; replaced under mu
+	scripts idtable.Table[script] // by ScriptID
 
-	mu     sync.Mutex // guards the fields below and writes of scripts
+	mu     sync.Mutex // guards the fields below
 	hosts  map[string]map[string]HostFunc
 	frozen bool // hosts are fixed once a script is loaded
 	closed bool
@@ -72,7 +74,6 @@ func NewRuntimeWithConfig(ctx context.Context, cfg Config) (*Runtime, error) {
 	if rt.logger == nil {
 		rt.logger = slog.Default()
 	}
-	rt.scripts.Store(&registry{})
 	return rt, nil
 }
 
@@ -86,23 +87,18 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		rt.mu.Unlock()
 		return nil
 	}
-	all := rt.scripts.Load()
-	for i := range all.slots {
-		if s := all.slots[i].Load(); s != nil {
-			if err := s.reentered(ctx, "close runtime from", ""); err != nil {
-				rt.mu.Unlock()
-				return err
-			}
+	for _, s := range rt.scripts.All() {
+		if err := s.reentered(ctx, "close runtime from", ""); err != nil {
+			rt.mu.Unlock()
+			return err
 		}
 	}
 	rt.closed = true
 	rt.closing.Store(true)
-	rt.scripts.Store(&registry{})
+	all := rt.scripts.Reset()
 	rt.mu.Unlock()
-	for i := range all.slots {
-		if s := all.slots[i].Load(); s != nil {
-			s.unload(ErrClosed)
-		}
+	for _, s := range all {
+		s.unload(ErrClosed)
 	}
 	return nil
 }
@@ -129,27 +125,6 @@ func (rt *Runtime) hostFuncs(fix bool) (map[string]map[string]HostFunc, error) {
 	return hosts, nil
 }
 
-// registry holds the loaded scripts, indexed by ScriptID, for the lookup every call
-// starts with: an atomic load, an index and another atomic load, whatever the number
-// of scripts (a map took 5 ns with one script and 24 ns with a hundred). Ids are
-// consecutive and never reused, so a new script takes the next slot: written in
-// place while the slice has room, in a copy of twice the size when it has not, and
-// published by storing a new registry. Unload clears the slot in place. A reader
-// holding an older registry may still find a script that was just unloaded; the
-// script itself then reports ErrNotFound, as it would had the call come a moment
-// earlier. The slots cost 8 bytes per script ever loaded.
-type registry struct {
-	slots []atomic.Pointer[script] // slot 0 is unused: ScriptID 0 is never given
-}
-
-// lookup returns the script with the given id, or nil.
-func (r *registry) lookup(id ScriptID) *script {
-	if uint64(id) < uint64(len(r.slots)) {
-		return r.slots[id].Load()
-	}
-	return nil
-}
-
 // add registers a new script and gives it its id.
 func (rt *Runtime) add(s *script) error {
 	rt.mu.Lock()
@@ -159,36 +134,19 @@ func (rt *Runtime) add(s *script) error {
 	}
 	rt.nextID++
 	s.id = rt.nextID
-	slots := rt.scripts.Load().slots
-	if int(s.id) < cap(slots) {
-		slots = slots[:s.id+1]
-	} else {
-		grown := make([]atomic.Pointer[script], s.id+1, 2*(s.id+1))
-		for i := range slots {
-			grown[i].Store(slots[i].Load())
-		}
-		slots = grown
-	}
-	slots[s.id].Store(s)
-	rt.scripts.Store(&registry{slots: slots})
+	rt.scripts.Put(uint64(s.id), s)
 	return nil
 }
 
 // remove unregisters a script and returns it, or nil if id is not registered.
 func (rt *Runtime) remove(id ScriptID) *script {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	r := rt.scripts.Load()
-	if uint64(id) >= uint64(len(r.slots)) {
-		return nil
-	}
-	return r.slots[id].Swap(nil)
+	return rt.scripts.Clear(uint64(id))
 }
 
 // script returns the script with the given id, or an error for op (on function
 // fn, if any) naming it.
 func (rt *Runtime) script(op, fn string, id ScriptID) (*script, error) {
-	if s := rt.scripts.Load().lookup(id); s != nil {
+	if s := rt.scripts.Get(uint64(id)); s != nil {
 		return s, nil
 	}
 	return nil, rt.unknown(op, fn, id)

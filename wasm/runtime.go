@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/idtable"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -22,7 +23,7 @@ type Runtime struct {
 
 	closed  atomic.Bool
 	nextID  atomic.Uint64
-	scripts atomic.Pointer[[]*script] // copy-on-write, indexed by ScriptID-1
+	scripts idtable.Table[script] // by ScriptID
 	cache   codeCache
 	live    sync.Map // api.Module -> *instance, for host functions
 }
@@ -38,9 +39,7 @@ func NewRuntime(ctx context.Context, limits Limits) (*Runtime, error) {
 	if err := limits.validate(); err != nil {
 		return nil, &Error{Op: "new runtime", Kind: ErrLimit, Err: err}
 	}
-	rt := &Runtime{limits: limits}
-	rt.scripts.Store(&[]*script{})
-	return rt, nil
+	return &Runtime{limits: limits}, nil
 }
 
 // Close closes every script and releases everything the runtime made. Calls in
@@ -53,8 +52,8 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		rt.mu.Unlock()
 		return nil
 	}
-	for _, s := range *rt.scripts.Load() {
-		if s != nil && s.reentered(ctx) {
+	for _, s := range rt.scripts.All() {
+		if s.reentered(ctx) {
 			rt.mu.Unlock()
 			return &Error{Op: "close", Script: s.name, Kind: ErrReentrant}
 		}
@@ -63,10 +62,8 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	eng := rt.eng
 	rt.mu.Unlock()
 
-	for _, s := range *rt.scripts.Load() {
-		if s != nil {
-			_, _ = s.retire(ctx, "close") // nil once unloaded; a host function's call ruled out above
-		}
+	for _, s := range rt.scripts.All() {
+		_, _ = s.retire(ctx, "close") // a host function's call ruled out above
 	}
 	var err error
 	if eng != nil {
@@ -100,11 +97,8 @@ func (rt *Runtime) engine(ctx context.Context) (*engine, error) {
 
 // script returns the script with the given ID.
 func (rt *Runtime) script(id ScriptID) (*script, error) {
-	list := *rt.scripts.Load()
-	if id > 0 && uint64(id) <= uint64(len(list)) {
-		if s := list[id-1]; s != nil {
-			return s, nil
-		}
+	if s := rt.scripts.Get(uint64(id)); s != nil {
+		return s, nil
 	}
 	if rt.closed.Load() {
 		return nil, ErrClosed
@@ -119,23 +113,13 @@ func (rt *Runtime) publish(s *script) error {
 	if rt.closed.Load() {
 		return ErrClosed
 	}
-	old := *rt.scripts.Load()
-	list := make([]*script, max(len(old), int(s.id)))
-	copy(list, old)
-	list[s.id-1] = s
-	rt.scripts.Store(&list)
+	rt.scripts.Put(uint64(s.id), s)
 	return nil
 }
 
 // unpublish removes a script's ID.
 func (rt *Runtime) unpublish(id ScriptID) {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	old := *rt.scripts.Load()
-	list := make([]*script, len(old))
-	copy(list, old)
-	list[id-1] = nil
-	rt.scripts.Store(&list)
+	rt.scripts.Clear(uint64(id))
 }
 
 // instanceOf finds the instance a host function was called from: a live one by its
