@@ -32,10 +32,15 @@ import (
 //     reached twice is written twice, so local t = {} for i = 1, 40 do t = {t, t}
 //     end is 2^40 empty tables, and many references to one big string make that
 //     string many times over. A host function's arguments are held to the same
-//     bound, as an estimate of their JSON size (the lengths of their strings and
-//     keys, and punctuation). Limits.MaxMemoryBytes is not the bound: it is what
-//     one call may build, and a script's state, built over many calls, may rightly
-//     be larger.
+//     bound, counted as the Go memory they take (see goValue): a number's JSON
+//     may be one byte, its Go value takes 24. Limits.MaxMemoryBytes is not the
+//     bound: it is what one call may build, and a script's state, built over
+//     many calls, may rightly be larger.
+//   - Since a table reached many times is walked as many times, a few
+//     instructions of Lua can ask for seconds of conversion: the walk is charged
+//     to the call it is part of (one unit per table and per entry, two per
+//     entry of an object, one per 64 bytes of a string), which stops it at the
+//     call's limits or when the caller's context ends, as it stops Lua code.
 
 const maxDepth = 200
 
@@ -53,10 +58,34 @@ func (e *convError) Is(target error) bool { return target == ErrJSON }
 
 // walker walks a Lua value, keeping the path and the tables being visited.
 type walker struct {
-	path     []glua.LValue
+	path     []pathStep
 	visiting []*glua.LTable
-	size     int // toGo's estimate of the JSON size of what it converted so far
-	limit    int // the bound of the conversion's JSON in bytes; 0 for maxString
+	keyBufs  [][]objectKey // enter's key slices, one per depth, reused
+	size     int           // toGo's estimate of the Go memory of what it converted so far
+	limit    int           // the bound of the conversion's JSON in bytes; 0 for maxString
+
+	// b is the budget of the call the conversion is part of, charged for its
+	// work; nil for none. A value that reaches one table many times makes the
+	// walker visit it as many times: without a charge, a few instructions of
+	// Lua would buy seconds of conversion.
+	b *budget
+}
+
+// pathStep is one step of the path to the value being converted: a key of an
+// object, or (key nil) the index of an array's element, kept as an int since
+// boxing it in an LValue would allocate.
+type pathStep struct {
+	key   glua.LValue
+	index int
+}
+
+// charge counts units of the conversion's work against w.b, and returns the
+// call's limit error (or its context's) once its budget is exhausted.
+func (w *walker) charge(units int) error {
+	if w.b == nil {
+		return nil
+	}
+	return w.b.work(uint64(units))
 }
 
 // bound is the most JSON the conversion makes.
@@ -74,14 +103,24 @@ func (w *walker) tooLarge() error {
 	return w.fail("too large: its JSON passes %d MiB, the most one conversion makes", w.bound()>>20)
 }
 
+// tooLargeGo is toGo's tooLarge.
+func (w *walker) tooLargeGo() error {
+	return w.fail("too large: as Go values it passes %d MiB, the most one conversion makes", w.bound()>>20)
+}
+
 func (w *walker) fail(format string, args ...any) error {
 	var b strings.Builder
 	n := len(w.path)
-	for i, k := range w.path {
+	for i, step := range w.path {
 		if n > 2*pathEnds && i >= pathEnds && i < n-pathEnds {
 			if i == pathEnds {
 				fmt.Fprintf(&b, " ... %d more ... ", n-2*pathEnds)
 			}
+			continue
+		}
+		k := step.key
+		if k == nil {
+			fmt.Fprintf(&b, "[%d]", step.index)
 			continue
 		}
 		if s, ok := k.(glua.LString); ok {
@@ -128,8 +167,9 @@ type objectKey struct {
 	key  glua.LValue
 }
 
-// enter checks t for cycles and depth, and classifies it: n > 0 means an array of
-// n elements, otherwise keys holds the object's keys, sorted.
+// enter checks t for cycles and depth, charges the walk of its entries, and
+// classifies it: n > 0 means an array of n elements, otherwise keys holds the
+// object's keys, sorted, valid until the next table at the same depth.
 func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 	if slices.Contains(w.visiting, t) {
 		return 0, nil, w.fail("cyclic table")
@@ -137,40 +177,60 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 	if len(w.visiting) >= maxDepth {
 		return 0, nil, w.fail("tables nested deeper than %d", maxDepth)
 	}
-	count, maxIndex, array := 0, 0, true
-	t.ForEach(func(k, _ glua.LValue) {
-		count++
-		if f, ok := k.(glua.LNumber); ok && isInteger(float64(f)) && f >= 1 {
-			maxIndex = max(maxIndex, int(f))
-		} else {
-			array = false
+	if n := arrayLen(t); n > 0 {
+		if err := w.charge(1 + n); err != nil {
+			return 0, nil, err
 		}
-	})
-	if array && count > 0 && maxIndex == count {
 		w.visiting = append(w.visiting, t)
-		return count, nil, nil
+		return n, nil, nil
 	}
-	keys = make([]objectKey, 0, count)
+	// One walk collects the keys and tells whether they are 1..n after all.
+	depth := len(w.visiting)
+	for len(w.keyBufs) <= depth {
+		w.keyBufs = append(w.keyBufs, nil)
+	}
+	keys = w.keyBufs[depth][:0]
+	maxIndex, array := 0, true
 	t.ForEach(func(k, _ glua.LValue) {
 		switch k := k.(type) {
 		case glua.LString:
+			array = false
 			keys = append(keys, objectKey{string(k), k})
+			return
 		case glua.LNumber:
 			if isInteger(float64(k)) {
-				keys = append(keys, objectKey{strconv.FormatInt(int64(k), 10), k})
+				if k >= 1 {
+					maxIndex = max(maxIndex, int(k))
+				} else {
+					array = false
+				}
+				keys = append(keys, objectKey{key: k}) // named below, if an object
 				return
 			}
-			if f := float64(k); f == math.Trunc(f) && !math.IsInf(f, 0) {
-				err = w.fail("table key %v is an integer beyond 2^53, past which numbers are not exact", k)
-			} else {
-				err = w.fail("table key %v is not an integer", k)
-			}
-		default:
-			err = w.fail("table key of type %s", k.Type())
+		}
+		array = false
+		if err == nil {
+			err = w.keyError(k)
 		}
 	})
+	w.keyBufs[depth] = keys
+	if count := len(keys); array && count > 0 && maxIndex == count {
+		if err := w.charge(1 + count); err != nil {
+			return 0, nil, err
+		}
+		w.visiting = append(w.visiting, t)
+		return count, nil, nil
+	}
 	if err != nil {
 		return 0, nil, err
+	}
+	if err := w.charge(1 + 2*len(keys)); err != nil { // the walk and the sort
+		return 0, nil, err
+	}
+	for i, k := range keys {
+		if n, ok := k.key.(glua.LNumber); ok {
+			keys[i].name = strconv.FormatInt(int64(n), 10)
+		}
 	}
 	slices.SortFunc(keys, func(a, b objectKey) int { return strings.Compare(a.name, b.name) })
 	for i := 1; i < len(keys); i++ {
@@ -180,6 +240,35 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 	}
 	w.visiting = append(w.visiting, t)
 	return 0, keys, nil
+}
+
+// keyError is the error of a table key that is neither a string nor an integer.
+func (w *walker) keyError(k glua.LValue) error {
+	if n, ok := k.(glua.LNumber); ok {
+		if f := float64(n); f == math.Trunc(f) && !math.IsInf(f, 0) {
+			return w.fail("table key %v is an integer beyond 2^53, past which numbers are not exact", n)
+		}
+		return w.fail("table key %v is not an integer", n)
+	}
+	return w.fail("table key of type %s", k.Type())
+}
+
+// arrayLen returns n if t's keys are exactly 1..n, as they are in the arrays
+// that gopher-lua keeps in a table's array part, and 0 if it cannot tell
+// without a walk of t that boxes every integer key (ForEach does).
+func arrayLen(t *glua.LTable) int {
+	n := t.MaxN() // the array part's last non-nil element
+	for i := 1; i <= n; i++ {
+		if t.RawGetInt(i) == glua.LNil {
+			return 0
+		}
+	}
+	if n > 0 {
+		if k, _ := t.Next(glua.LNumber(n)); k != glua.LNil { // keys besides 1..n
+			return 0
+		}
+	}
+	return n
 }
 
 func (w *walker) leave() { w.visiting = w.visiting[:len(w.visiting)-1] }
@@ -213,7 +302,7 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 				if i > 1 {
 					buf = append(buf, ',')
 				}
-				w.path = append(w.path, glua.LNumber(i))
+				w.path = append(w.path, pathStep{index: i})
 				if buf, err = w.appendJSON(buf, v.RawGetInt(i)); err != nil {
 					return buf, err
 				}
@@ -226,7 +315,7 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			w.path = append(w.path, k.key)
+			w.path = append(w.path, pathStep{key: k.key})
 			if buf, err = w.appendString(buf, k.name); err != nil {
 				return buf, err
 			}
@@ -267,7 +356,28 @@ func appendNumber(buf []byte, f float64) ([]byte, bool) {
 	return strconv.AppendFloat(buf, f, 'g', -1, 64), true
 }
 
-// toGo converts v to nil, bool, float64, string, []any or map[string]any.
+// The Go memory toGo counts for a value: goValue for the interface that holds
+// it (in a []any, a map or Call.Args), counted by its container, plus what the
+// interface points to. Strings are counted with their bytes each time they are
+// reached, although the Go strings share them, as their JSON would repeat them.
+const (
+	goValue  = 16 // an interface
+	goNumber = 8  // a boxed float64
+	goString = 16 // a boxed string header, besides the bytes
+	goSlice  = 24 // a boxed slice header, besides the elements' interfaces
+)
+
+// goMap is about what a map[string]any of n entries takes (Go 1.24 maps, 8
+// slots a group at most 7/8 full, measured), its keys' bytes aside.
+func goMap(n int) int {
+	if n <= 8 {
+		return 336
+	}
+	return 84 * n
+}
+
+// toGo converts v to nil, bool, float64, string, []any or map[string]any, at
+// most w's bound of Go memory in all (see goValue).
 func (w *walker) toGo(v glua.LValue) (any, error) {
 	switch v := v.(type) {
 	case *glua.LNilType:
@@ -275,26 +385,34 @@ func (w *walker) toGo(v glua.LValue) (any, error) {
 	case glua.LBool:
 		return bool(v), nil
 	case glua.LNumber:
+		w.size += goNumber // checked at the next table or string
 		return float64(v), nil
 	case glua.LString:
-		if w.size += len(v) + 2; w.pastBound(w.size) {
-			return nil, w.tooLarge()
+		if len(v) >= bytesPerUnit {
+			if err := w.charge(len(v) / bytesPerUnit); err != nil {
+				return nil, err
+			}
+		}
+		if w.size += goString + len(v); w.pastBound(w.size) {
+			return nil, w.tooLargeGo()
 		}
 		return string(v), nil
 	case *glua.LTable:
 		if w.pastBound(w.size) {
-			return nil, w.tooLarge()
+			return nil, w.tooLargeGo()
 		}
 		n, keys, err := w.enter(v)
 		if err != nil {
 			return nil, err
 		}
 		defer w.leave()
-		w.size += 2 + n + len(keys) // brackets, and a comma or a number per element
 		if n > 0 {
+			if w.size += goSlice + n*goValue; w.pastBound(w.size) {
+				return nil, w.tooLargeGo()
+			}
 			out := make([]any, n)
 			for i := range out {
-				w.path = append(w.path, glua.LNumber(i+1))
+				w.path = append(w.path, pathStep{index: i + 1})
 				if out[i], err = w.toGo(v.RawGetInt(i + 1)); err != nil {
 					return nil, err
 				}
@@ -302,10 +420,13 @@ func (w *walker) toGo(v glua.LValue) (any, error) {
 			}
 			return out, nil
 		}
+		if w.size += goMap(len(keys)); w.pastBound(w.size) {
+			return nil, w.tooLargeGo()
+		}
 		out := make(map[string]any, len(keys))
 		for _, k := range keys {
-			w.path = append(w.path, k.key)
-			w.size += len(k.name) + 3
+			w.path = append(w.path, pathStep{key: k.key})
+			w.size += len(k.name)
 			if out[k.name], err = w.toGo(v.RawGet(k.key)); err != nil {
 				return nil, err
 			}

@@ -9,10 +9,11 @@ import (
 
 // HostFunc is a Go function that scripts call as module.name(...). Its arguments
 // arrive as Go values (nil, bool, float64, string, []any, map[string]any), converted
-// by the rules CallJSON applies to results; its results are converted back to Lua as
-// CallJSON converts arguments. A returned error, or
-// a panic, raises a Lua error naming the function ("host.log: disk full") that the
-// script can catch with pcall.
+// by the rules CallJSON applies to results, a conversion that counts against the
+// limits of the call running the script (see Limits); its results are converted
+// back to Lua as CallJSON converts arguments. A returned error, or a panic, raises
+// a Lua error naming the function ("host.log: disk full") that the script can
+// catch with pcall.
 //
 // ctx is the context of the call into the script that is running. A HostFunc runs on
 // the calling goroutine, with the script's mutex held. It may call, reload and
@@ -159,8 +160,10 @@ func hostFunction(qualified, script string, fn HostFunc, own *hostOwner, hc *hos
 		call := &hc.call
 		*call = Call{Script: script, Function: qualified, Args: hc.args[:0]}
 		defer clear(hc.args[:]) // keep no argument alive
-		// One walker, so that one bound holds for all the arguments together.
-		var w walker
+		// One walker, so that one bound holds for all the arguments together;
+		// their conversion is charged to the call (b, when it has a budget
+		// installed: budgetOf(L) is b then, or nil).
+		w := walker{b: budgetOf(L)}
 		for i := range L.GetTop() {
 			lv := L.Get(i + 1)
 			if n, ok := lv.(glua.LNumber); ok {
@@ -169,6 +172,9 @@ func hostFunction(qualified, script string, fn HostFunc, own *hostOwner, hc *hos
 			}
 			v, err := w.toGo(lv)
 			if err != nil {
+				if w.b != nil && w.b.tripped != nil { // a limit, raised as the VM raises it
+					L.RaiseError("%s", w.b.Err().Error())
+				}
 				L.RaiseError("%s: argument %d: %v", qualified, i+1, err)
 			}
 			call.Args = append(call.Args, v)

@@ -24,7 +24,10 @@ import (
 //     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator,
 //     load and print; one per element that table.concat walks, table.insert and
 //     table.remove shift, and unpack and string.byte return; n*log2(n) for a
-//     table.sort of n elements (its comparator's instructions count besides).
+//     table.sort of n elements (its comparator's instructions count besides);
+//     one per table, one per array element and two per object entry that the
+//     conversion of a host function's arguments to Go values walks, and one per
+//     64 bytes of their strings, each time the arguments reach them.
 //     Instructions run in coroutines count against the caller's budget.
 //     The count is deterministic: the same call on the same state counts the same.
 //   - MaxExecutionTime is wall-clock time, read every 1,024 instructions (or work
@@ -57,7 +60,11 @@ import (
 //     what one call builds, and a script's state may rightly be larger), since a
 //     value that reaches one table or string many times is converted as many
 //     times: past it CallJSON and Field fail with an error matching ErrJSON, and
-//     the call of the host function raises a Lua error.
+//     the call of the host function raises a Lua error. The Go values count
+//     what they take in Go: 16 bytes for each value's interface, 8 more for a
+//     number, 16 more and its bytes for a string, 24 more for a slice, a map's
+//     buckets (about 84 bytes an entry); a string's bytes count each time it is
+//     reached, as in JSON, although the Go strings share them.
 //
 // What no limit bounds is the work gopher-lua does on a table's array part inside
 // one instruction, which this package cannot reach without changing gopher-lua. The
@@ -196,6 +203,17 @@ func (b *budget) timeUp() bool {
 
 // end drops the caller's context so that the budget does not keep it alive.
 func (b *budget) end() { b.ctx, b.ctxDone = nil, nil }
+
+// work counts units of work that a conversion does outside the VM for the call
+// b serves, and returns the limit error (as b.tripped holds it) once the budget
+// is exhausted: a conversion returns its error rather than raise it in Lua.
+func (b *budget) work(units uint64) error {
+	b.count += min(units, maxCharge)
+	if b.count >= b.next && b.check() != nil {
+		return b.tripped
+	}
+	return nil
+}
 
 // callCtx is the context of the call in progress, for host functions.
 func (b *budget) callCtx() context.Context {

@@ -1,0 +1,51 @@
+package lua
+
+import (
+	"runtime"
+	"testing"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// TestToGoCountsWhatItKeeps: the Go memory toGo counts against its bound is
+// about what the converted values keep, never much less (the race detector
+// makes a boxed number take 16 bytes, not 8), and what the conversion
+// allocates in all is within a small multiple of it, whatever the arguments
+// hold: else the bound would not bound memory.
+func TestToGoCountsWhatItKeeps(t *testing.T) {
+	L := glua.NewState(glua.Options{SkipOpenLibs: true})
+	defer L.Close()
+	if err := L.DoString(`
+numbers = {} for i = 1, 1000 do numbers[i] = i + 0.5 end
+strings = {} for i = 1, 1000 do strings[i] = "s" .. i end
+small = { x = 1.5, y = 2, name = "orc" }
+objects = {} for i = 1, 200 do objects[i] = { x = i + 0.5, y = -i - 0.5, name = "orc", tags = { "a", "b" } } end
+wide = {} for i = 1, 1000 do wide["k" .. i] = i + 0.5 end
+keyed = {} for i = 1, 1000 do keyed[i * 2] = true end
+nested = {} for i = 1, 100 do nested[i] = { numbers, { numbers } } end`); err != nil {
+		t.Fatal(err)
+	}
+	const runs, slack = 20, 2 << 10 // slack: the walker's own slices
+	for _, name := range []string{"numbers", "strings", "small", "objects", "wide", "keyed", "nested"} {
+		v := L.GetGlobal(name)
+		kept := make([]any, runs)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var w walker
+		for i := range kept {
+			w = walker{}
+			kept[i], _ = w.toGo(v)
+		}
+		runtime.ReadMemStats(&after)
+		allocated := (after.TotalAlloc - before.TotalAlloc) / runs
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(kept)
+		held := (after.HeapAlloc - before.HeapAlloc) / runs
+		counted := uint64(w.size)
+		if held > counted+counted/2+slack/runs || allocated > 3*counted+slack {
+			t.Errorf("%s: toGo's values hold %d bytes, it allocates %d, counts %d", name, held, allocated, counted)
+		}
+	}
+}
