@@ -8,10 +8,12 @@ import (
 
 // copier deep-copies values from an old version's LState into a new one. Tables
 // become new tables, and a table reached twice is copied once, so shared subtables
-// stay shared and cycles stay cycles. Metatables are not copied. Functions and
-// userdata are copied by reference: a function kept in a data field keeps running
-// the old version's code. Coroutines and channels are not copied at all (they are
-// tied to the old LState); the new version keeps its own value for that field.
+// stay shared and cycles stay cycles. A copy is filled in the order pairs walks the
+// original (see inOrder), so it iterates as the original did. Metatables are not
+// copied. Functions and userdata are copied by reference: a function kept in a data
+// field keeps running the old version's code. Coroutines and channels are not
+// copied at all (they are tied to the old LState); the new version keeps its own
+// value for that field.
 //
 // The copy works through a list of tables to fill, not by recursion: a script can
 // nest tables millions deep (a long linked list), and recursing that deep would
@@ -37,7 +39,7 @@ func (c *copier) value(v glua.LValue) (glua.LValue, bool) {
 		t := c.todo[len(c.todo)-1]
 		c.todo = c.todo[:len(c.todo)-1]
 		n := c.seen[t]
-		t.ForEach(func(k, v glua.LValue) {
+		inOrder(t, func(k, v glua.LValue) {
 			ck, okk := c.ref(k)
 			cv, okv := c.ref(v)
 			if okk && okv {
@@ -56,7 +58,7 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 			return n, true
 		}
 		entries := 0
-		v.ForEach(func(glua.LValue, glua.LValue) { entries++ })
+		v.ForEach(func(glua.LValue, glua.LValue) { entries++ }) // any order will do to count
 		array := v.Len()
 		n := c.L.CreateTable(array, entries-array) // NewTable would reserve 32 of each
 		c.seen[v] = n
@@ -72,15 +74,19 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 
 // carry copies every field of from whose value is not a function into to, where the
 // old value replaces the new one (step 1 of Commit, 3 of the package doc's
-// reload), and returns the names of the fields carried, sorted. A nested table is replaced as a whole, not merged; where
-// it (or the field itself) refers back to the old module, the copy refers to the
-// new one, functions and all. A field
-// that is a function in the new module keeps it: functions always come from the new
+// reload), and returns the names of the fields carried, sorted. A nested table is
+// replaced as a whole, not merged; where it (or the field itself) refers back to
+// the old module, the copy refers to the new one, functions and all. A field that
+// is a function in the new module keeps it: functions always come from the new
 // source, even where the old version had data.
+//
+// The fields are set in from's pairs order. A field the new chunk set keeps the
+// place in to's pairs order that the chunk gave it (gopher-lua places a key where
+// it was first set); the others follow, in from's order.
 func (c *copier) carry(from, to *glua.LTable) []string {
 	c.seen[from] = to // a field that refers back to the module refers to the new one
 	names := []string{}
-	from.ForEach(func(k, v glua.LValue) {
+	inOrder(from, func(k, v glua.LValue) {
 		if v.Type() == glua.LTFunction || to.RawGet(k).Type() == glua.LTFunction {
 			return
 		}
@@ -98,6 +104,19 @@ func (c *copier) carry(from, to *glua.LTable) []string {
 	})
 	slices.Sort(names)
 	return names
+}
+
+// inOrder calls fn with each entry of t in the order pairs and next give them
+// (LTable.Next): the array part (keys 1 up to the last non-nil element below 2^26)
+// by index, then the other keys in the order they were first set in t, a key
+// removed and set again keeping its first place. That order is the same every run
+// for the same script; LTable.ForEach's is not, as it ranges over Go maps, and a
+// copy filled in it would make pairs order, and all that follows from it, differ
+// from run to run after a reload. fn must not change t.
+func inOrder(t *glua.LTable, fn func(k, v glua.LValue)) {
+	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
+		fn(k, v)
+	}
 }
 
 // snapshot records the contents and metatables of every table reachable from a
@@ -142,7 +161,10 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 	return s
 }
 
-// restore puts every recorded table back as it was recorded.
+// restore puts every recorded table back as it was recorded. The order it sets the
+// keys back in does not matter: gopher-lua keeps a key's place in pairs order from
+// its first setting even while it is removed, and every recorded key was set, so
+// each table iterates as it did when recorded.
 func (s snapshot) restore() {
 	for t, rec := range s {
 		var keys []glua.LValue

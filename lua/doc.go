@@ -136,6 +136,16 @@
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table is
 //     replaced as a whole: fields the new source adds inside it appear only through
 //     on_restore.
+//   - A carried table iterates (pairs, next) in the order the old one did when it
+//     was copied, so pairs order, which is the same every run before a reload, is
+//     the same every run after one: first the array part (the integer keys from 1
+//     to 2^26-1) by index, then the other keys in the old table's order, which in
+//     gopher-lua is the order they were first set. The copy starts that order
+//     afresh: a key the old table had removed, set again after the reload, goes
+//     last, where the old table would have put it back in its first place. The
+//     module table is the new chunk's: a field the chunk set keeps the place the
+//     chunk first gave it, and the carried fields it did not set follow in the old
+//     module's order. What on_save returns is copied the same way.
 //   - Metatables are not carried: a carried table has none. Reattach them in
 //     on_restore.
 //   - A function stored in a data field (M.handlers.on_hit = function ...) is carried

@@ -1,0 +1,135 @@
+package lua_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// TestReloadKeepsPairsOrder is the reviewer's case: before a reload pairs
+// follows insertion order, the same every run; a reload must not change it.
+// Copying in Go map order gave one of 8 rotations per reload, so ten reloads
+// keep the order by chance about once in a billion runs.
+func TestReloadKeepsPairsOrder(t *testing.T) {
+	const src = `local M = { ents = {} }
+function M.spawn(n) for i = 1, n do M.ents["e" .. i] = { hp = 10 } end end
+function M.order() local s = "" for k in pairs(M.ents) do s = s .. k .. "," end return s end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "ents.lua", src)
+	call(t, rt, id, "spawn", 8)
+	const want = `"e1,e2,e3,e4,e5,e6,e7,e8,"`
+	if got := call(t, rt, id, "order"); got != want {
+		t.Fatalf("order before any reload = %s, want %s", got, want)
+	}
+	for i := range 10 {
+		reload(t, rt, id, src+strings.Repeat("\n-- edit", i+1))
+		if got := call(t, rt, id, "order"); got != want {
+			t.Fatalf("order after reload %d = %s, want %s as before", i+1, got, want)
+		}
+	}
+}
+
+// orderSrc lists, with order(t), the keys of t and of every table reached from
+// its values, each in pairs order; table keys are named by their id field.
+const orderSrc = `
+local M = { ents = {}, sparse = {}, nested = {}, restored = false }
+local function name(k)
+  if type(k) == "table" then return "t" .. tostring(k.id) end
+  return type(k) .. ":" .. tostring(k)
+end
+local function walk(t, seen, out)
+  if seen[t] then out[#out + 1] = "^" return end
+  seen[t] = true
+  for k, v in pairs(t) do
+    out[#out + 1] = name(k)
+    if type(v) == "table" then
+      out[#out + 1] = "{"
+      walk(v, seen, out)
+      out[#out + 1] = "}"
+    end
+  end
+end
+function M.order(t) local out = {} walk(t or M, {}, out) return table.concat(out, ",") end
+function M.on_save()
+  if not M.savedKeys then return nil end
+  local t = {}
+  for i = 1, 100 do t["s" .. (i * 41 % 101)] = i end
+  return { payload = t, order = M.order(t) }
+end
+function M.on_restore(saved)
+  if saved then M.restored = M.order(saved.payload) == saved.order end
+end
+function M.setup(kind)
+  if kind == "strings" then
+    for i = 0, 199 do M.ents["e" .. (i * 73 % 200)] = { hp = i } end
+  elseif kind == "removed" then
+    for i = 0, 199 do M.ents["e" .. (i * 73 % 200)] = i end
+    for i = 0, 199, 3 do M.ents["e" .. i] = nil end
+    M.ents.e3 = 3 -- back in its first place in the old table
+  elseif kind == "outside the array part" then
+    for i = 1, 60 do
+      local j = i * 37 % 61
+      M.sparse[2^30 + j] = j; M.sparse[-j] = j; M.sparse[j + 0.5] = j
+    end
+    M.sparse[0] = 0; M.sparse[true] = 1; M.sparse[false] = 2
+    for i = 1, 5 do M.sparse[i] = i end
+    M.sparse[3] = nil
+  elseif kind == "nested and table keys" then
+    for i = 1, 50 do M.nested[{ id = i * 13 % 51 }] = { ["x" .. i] = i, ["y" .. (50 - i)] = { z = i, w = i } } end
+    M.nested.self = M.nested
+  elseif kind == "undeclared fields" then
+    for i = 1, 80 do M["u" .. (i * 29 % 81)] = i end
+  elseif kind == "saved" then
+    M.savedKeys = true
+  end
+end
+return M`
+
+// TestReloadKeepsPairsOrderOfEveryKind checks that a carried table iterates as
+// the old one did, for each kind of key and table a reload copies. Each case
+// has enough keys, and reloads often enough, that map order cannot match by
+// chance.
+func TestReloadKeepsPairsOrderOfEveryKind(t *testing.T) {
+	for _, kind := range []string{"strings", "removed", "outside the array part", "nested and table keys", "undeclared fields", "saved"} {
+		t.Run(kind, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "order.lua", orderSrc)
+			call(t, rt, id, "setup", kind)
+			want := call(t, rt, id, "order")
+			for i := range 5 {
+				reload(t, rt, id, orderSrc+strings.Repeat("\n-- edit", i+1))
+				if got := call(t, rt, id, "order"); got != want {
+					t.Fatalf("after reload %d the module iterates as\n%s\nwant as before the reload\n%s", i+1, got, want)
+				}
+				if kind == "saved" {
+					if got := field(t, rt, id, "restored"); got != "true" {
+						t.Fatalf("after reload %d on_restore's saved table iterates in another order than on_save's", i+1)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFailedReloadKeepsPairsOrder checks that undoing what on_save changed, after
+// on_restore fails, leaves the old tables iterating as before.
+func TestFailedReloadKeepsPairsOrder(t *testing.T) {
+	const src = `local M = { ents = {} }
+for i = 1, 50 do M.ents["e" .. (i * 7 % 51)] = i end
+function M.on_save() for i = 1, 50, 2 do M.ents["e" .. i] = nil end M.ents.extra = 1 end
+function M.order() local out = {} for k in pairs(M.ents) do out[#out + 1] = k end return table.concat(out, ",") end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "ents.lua", src)
+	want := call(t, rt, id, "order")
+	bad := strings.Replace(src, "return M", `function M.on_restore() error("refused") end return M`, 1)
+	if err := rt.ReloadScript(context.Background(), id, []byte(bad)); err == nil {
+		t.Fatal("reload whose on_restore fails succeeded")
+	}
+	if got := call(t, rt, id, "order"); got != want {
+		t.Fatalf("after a failed reload ents iterates as\n%s\nwant as before\n%s", got, want)
+	}
+}
