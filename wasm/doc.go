@@ -86,6 +86,21 @@
 // runs its module as given and pays nothing.
 // See Limits for the details.
 //
+// Whatever the limits, a module is refused (ErrCompile, from Load, a reload or
+// Inspect) if wazero would run the process out of memory decoding or compiling
+// it, which no recover can stop. wazero's decoder allocates for each count it
+// reads (of types, imports, functions, segments, names, a segment's bytes...)
+// before it reads what the count claims, so 15 bytes that claim 2^32 data
+// segments would end the process; and its compilers keep state for every
+// local, so 4,000 functions of a million locals each fit in 32 KB. Before
+// wazero sees a module, every count in it, nested ones included, is checked
+// against the bytes left to hold what it counts, and a module may declare at
+// most 50,000 locals in a function, 1,000 parameters and 1,000 results in a
+// function type (the limits browsers enforce), and 2^20 locals in all, or one
+// per two bytes of its code section if that is more. Compilers stay far
+// below these. The check reads the module once and costs under 1% of its
+// compile.
+//
 // # Concurrency
 //
 // Every method of Runtime, Staged and Func is safe for concurrent use; a Lease is

@@ -14,7 +14,8 @@ import (
 // their signatures, and its memory. It instantiates nothing and runs no guest code;
 // ctx bounds the validation. Inspect is safe for concurrent use.
 //
-// An invalid module returns an *Error matching ErrCompile.
+// An invalid module returns an *Error matching ErrCompile, and so does one
+// refused before wazero decodes it (see the package documentation).
 func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 	fail := func(err error) (ModuleInfo, error) {
 		return ModuleInfo{}, &Error{Op: "inspect", Kind: ErrCompile, Err: err}
@@ -47,18 +48,29 @@ type moduleScan struct {
 }
 
 // scanModule reads a module's imports, exports and memory with internal/meter's
-// decoder, the one that instruments modules. It checks only what it reads;
-// wazero validates the rest when compiling.
+// decoder, the one that instruments modules, and refuses a module whose counts
+// claim more entries than its bytes hold, or that declares more locals or
+// parameters than meter.Scan allows: wazero allocates for every count it reads
+// before reading the entries, and for every local, so such a module could end
+// the process. Every module passes here before wazero sees it. wazero
+// validates the rest when compiling.
 func scanModule(b []byte) (*moduleScan, error) {
 	m, err := meter.Scan(b)
 	if err != nil {
 		// A module that does not decode is the user's problem with their bytes, not
 		// the instrumenter's: say what is wrong without naming internal/meter.
 		var me *meter.Error
-		if errors.As(err, &me) {
-			return nil, fmt.Errorf("malformed module: %s", me.Detail)
+		if !errors.As(err, &me) {
+			return nil, err
 		}
-		return nil, err
+		what := "malformed module"
+		if me.Err != meter.ErrMalformed {
+			what = "module refused"
+		}
+		if me.Func >= 0 {
+			return nil, fmt.Errorf("%s: function %d: %s", what, me.Func, me.Detail)
+		}
+		return nil, fmt.Errorf("%s: %s", what, me.Detail)
 	}
 	scan := &moduleScan{imports: m.Imports, exports: make(map[string]meter.Kind, len(m.Exports))}
 	for _, e := range m.Exports {

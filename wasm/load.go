@@ -155,9 +155,10 @@ func (rt *Runtime) liveCode(id ScriptID, op string) (*code, error) {
 
 func idName(id ScriptID) string { return "script " + strconv.FormatUint(uint64(id), 10) }
 
-// newInstance caps the tables (for a script with MaxMemoryBytes), instruments
-// (for a metered script), compiles (or reuses) and instantiates a module for
-// script s.
+// newInstance checks the module's counts and locals (scanModule: no bytes
+// reach wazero unchecked), caps the tables (for a script with MaxMemoryBytes),
+// instruments (for a metered script), compiles (or reuses) and instantiates a
+// module for script s.
 func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []byte) (*instance, error) {
 	fail := func(kind, err error) (*instance, error) {
 		return nil, &Error{Op: op, Script: s.name, Kind: kind, Err: err}

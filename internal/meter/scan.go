@@ -57,60 +57,317 @@ type Interface struct {
 	Memories []Memory // imported memories first, as in the index space
 }
 
+// Limits Scan enforces on what a module declares. wazero has none of its
+// own, and its costs grow with each of these numbers; no module a real
+// compiler writes comes near them.
+const (
+	// MaxParams and MaxResults bound the parameters and the results of
+	// one function type, and MaxFunctionLocals the locals one function
+	// body declares, parameters aside. They are the limits of the
+	// JavaScript embedding API (https://webassembly.github.io/spec/js-api/#limits),
+	// which browsers enforce, so toolchains stay under them. wazero builds
+	// a type's name by concatenation, in time and garbage quadratic in its
+	// parameters (100,000 of them: 4.5 s and 14 GB allocated), and its
+	// compilers keep state for every local of every function.
+	MaxParams         = 1000
+	MaxResults        = 1000
+	MaxFunctionLocals = 50_000
+
+	// MaxModuleLocals bounds the locals all the bodies of a module declare
+	// together, or, if the module's code section is larger than twice
+	// that many bytes, one local per two bytes of it. A local that code
+	// uses takes at least one local.get or local.set of two bytes, and
+	// compilers declare far fewer: 10 to 50 per KiB of code in the TinyGo,
+	// Rust and Zig modules of wazero's tests, 100 to 125 in clang's -O0
+	// output. Without a bound in all, the bound per function is no bound:
+	// 4,000 functions of 50,000 locals fit in 32 KB and take wazero's
+	// compiler 4.6 s and 1.6 GB of memory. Up to this bound, its compiler
+	// spends about 8 bytes and 50 ns per local, its interpreter about 64
+	// bytes: 8 MB and 64 MB at 2^20.
+	MaxModuleLocals = 1 << 20
+)
+
+// instrumentLocals is how many locals Instrument adds to a body at most:
+// the fuel counter and a length for bulk instructions.
+const instrumentLocals = 2
+
 // Scan reads the imports, exports and memories of a module, with the
-// decoder Instrument uses, and checks the framing of every section and
-// the entries it reads; it does not decode code, so a module Scan accepts
-// may still be invalid. Errors are those of Instrument for the same
-// problems (ErrMalformed, ErrUnsupported). Scan is safe for concurrent use.
+// decoder Instrument uses, and checks the structure of every section down
+// to its entries, though not the instructions of the code.
+//
+// It exists so that a host can refuse a module before an engine decodes
+// it: wazero's decoder trusts the counts it reads, allocating for a vector
+// before it reads the entries, so a few bytes that claim 2^32 of them would
+// end the process. Scan checks every count (of types and their parameters
+// and results, imports, functions, tables, memories, globals, exports,
+// element segments and their entries, bodies and their locals, data
+// segments and their bytes, and the names of the name section) against the
+// bytes left for it, and refuses more locals or parameters than the limits
+// above; a module that imports ImportModule.ImportName, as Instrument's
+// output does, may have the locals Instrument adds on top of them. What
+// it does not refuse (typed references outside imports, tables with
+// initializers, recursion groups) it reads byte for byte as wazero does,
+// so that wazero meets only counts Scan has checked.
+// Of the name section it reads the subsections wazero decodes (the module,
+// function and local names); engines skip the others by their size.
+//
+// Scan reads the module once and allocates nothing in proportion to the
+// counts it reads. A module it accepts may still be invalid. Errors are those of Instrument
+// for the same problems: ErrMalformed for input that is not a module, or
+// whose counts exceed its bytes; ErrUnsupported for a module over a limit
+// or using a feature the decoder does not read. Scan is safe for
+// concurrent use.
 func Scan(wasm []byte) (Interface, error) {
 	secs, err := splitSections(wasm)
 	if err != nil {
 		return Interface{}, err
 	}
-	var m Interface
-	for _, s := range secs {
-		r := newReader(s.body, s.base)
-		switch s.id {
-		case secImport:
-			m.scanImports(r)
-		case secMemory:
-			n := r.count(2)
-			for i := 0; i < n && r.err == nil; i++ {
-				m.Memories = append(m.Memories, memoryOf(r, false))
-			}
-		case secExport:
-			n := r.count(3)
-			for i := 0; i < n && r.err == nil; i++ {
-				e := Export{Name: r.name(), Kind: Kind(r.byte()), Index: r.u32()}
-				if r.err == nil && e.Kind > KindGlobal {
-					r.err = errorf(ErrMalformed, "export %q has the invalid kind %#x", e.Name, byte(e.Kind))
-				}
-				m.Exports = append(m.Exports, e)
-			}
-		default:
-			continue
-		}
-		r.end("trailing bytes in section %d", s.id)
-		if r.err != nil {
-			return Interface{}, r.err
+	var s scanner
+	for i := range secs {
+		if err := s.section(&secs[i]); err != nil {
+			return Interface{}, err
 		}
 	}
-	return m, nil
+	return s.m, nil
 }
 
-func (m *Interface) scanImports(r *reader) {
-	n := r.count(4)
+// scanner is the state of Scan across sections.
+type scanner struct {
+	m             Interface
+	importedFuncs int
+	instrumented  bool // imports ImportModule.ImportName
+}
+
+var sectionNames = [...]string{
+	secCustom: "custom section", secType: "type section", secImport: "import section",
+	secFunction: "function section", secTable: "table section", secMemory: "memory section",
+	secGlobal: "global section", secExport: "export section", secStart: "start section",
+	secElement: "element section", secCode: "code section", secData: "data section",
+	secDataCount: "data count section", secTag: "tag section",
+}
+
+func (s *scanner) section(sec *section) error {
+	r := newReader(sec.body, sec.base)
+	where := part{sectionNames[sec.id], -1}
+	switch sec.id {
+	case secCustom:
+		if sec.name != "name" {
+			return nil // engines do not decode it, or only copy it
+		}
+		r.bytes(r.count(1)) // the name, "name"
+		scanNames(r)
+	case secType:
+		scanTypes(r, where)
+	case secImport:
+		s.scanImports(r, where)
+	case secFunction:
+		n := vecLen(r, 1, "functions", where)
+		for i := 0; i < n && r.err == nil; i++ {
+			r.u32()
+		}
+	case secTable:
+		n := vecLen(r, 3, "tables", where)
+		for i := 0; i < n && r.err == nil; i++ {
+			scanTable(r)
+		}
+	case secMemory:
+		n := vecLen(r, 2, "memories", where)
+		for i := 0; i < n && r.err == nil; i++ {
+			s.m.Memories = append(s.m.Memories, memoryOf(r, false))
+		}
+	case secGlobal:
+		n := vecLen(r, 3, "globals", where)
+		for i := 0; i < n && r.err == nil; i++ {
+			skipValType(r)
+			r.byte() // mutability
+			skipConstExpr(r)
+		}
+	case secExport:
+		s.scanExports(r, where)
+	case secStart, secDataCount:
+		r.u32()
+	case secElement:
+		scanElements(r, where)
+	case secCode:
+		s.scanCode(r, where)
+	case secData:
+		scanData(r, where)
+	}
+	if r.err == nil && !r.done() {
+		r.fail("trailing bytes in the %s", where) // formatted only on failure
+	}
+	return r.err
+}
+
+// part names a part of a module in errors: format, with index in place of
+// its %d unless index is negative. It is formatted only on failure, so that
+// a scan that succeeds allocates nothing for it.
+type part struct {
+	format string
+	index  int
+}
+
+func (p part) String() string {
+	if p.index < 0 {
+		return p.format
+	}
+	return fmt.Sprintf(p.format, p.index)
+}
+
+func (p part) prefix() string {
+	if p.format == "" {
+		return ""
+	}
+	return p.String() + ": "
+}
+
+// vecLen reads the length of a vector of what, found in where, whose
+// entries take at least minSize bytes each, and fails if the bytes left
+// cannot hold that many.
+func vecLen(r *reader, minSize int, what string, where part) int {
+	at := r.offset()
+	n := r.u32()
+	if r.err != nil {
+		return 0
+	}
+	if left := len(r.buf) - r.pos; uint64(n)*uint64(minSize) > uint64(left) {
+		r.err = errorf(ErrMalformed, "%s%d %s at byte %d, more than the %d bytes left can hold",
+			where.prefix(), n, what, at, left)
+		return 0
+	}
+	return int(n)
+}
+
+// span reads a length-prefixed run of bytes (a name, a body, a segment's
+// contents), what in where, and fails if it runs past the bytes left.
+func span(r *reader, what string, where part) []byte {
+	at := r.offset()
+	n := r.u32()
+	if r.err != nil {
+		return nil
+	}
+	if left := len(r.buf) - r.pos; uint64(n) > uint64(left) {
+		r.err = errorf(ErrMalformed, "%s%s of %d bytes at byte %d, more than the %d bytes left",
+			where.prefix(), what, n, at, left)
+		return nil
+	}
+	return r.bytes(int(n))
+}
+
+// Encodings wazero reads that the instrumenter rejects.
+const (
+	refNull    = 0x63 // (ref null ht), ht a signed 33-bit heap type
+	refNonNull = 0x64 // (ref ht)
+	valExnref  = 0x69
+	formFunc   = 0x60
+	formRec    = 0x4e
+	tableInit  = 0x40 // a table type with an initializer follows
+)
+
+// skipValType reads a value type as wazero does: one byte, or a reference
+// type prefix and its heap type. wazero checks what it means.
+func skipValType(r *reader) {
+	if b := r.byte(); b == refNull || b == refNonNull {
+		r.sleb(33)
+	}
+}
+
+// skipConstExpr reads a constant expression with the instructions wazero
+// accepts in one, through its end.
+func skipConstExpr(r *reader) {
+	for r.err == nil {
+		at := r.offset()
+		switch op := r.byte(); op {
+		case opEnd:
+			return
+		case 0x41: // i32.const
+			r.sleb(32)
+		case 0x42: // i64.const
+			r.sleb(64)
+		case 0x43: // f32.const
+			r.bytes(4)
+		case 0x44: // f64.const
+			r.bytes(8)
+		case 0x23, opRefFunc: // global.get, ref.func
+			r.u32()
+		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constants
+		case 0xd0: // ref.null: a reference type byte, or a type index
+			if b := r.byte(); r.err == nil && b != valFuncref && b != valExternref && b != valExnref {
+				r.pos--
+				r.u32()
+			}
+		case 0xfd: // v128.const, whose opcode wazero reads as one byte
+			if sub := r.byte(); r.err == nil && sub != 0x0c {
+				r.err = errorf(ErrMalformed, "opcode 0xfd %#x is not constant, at byte %d", sub, at)
+			}
+			r.bytes(16)
+		default:
+			if r.err == nil {
+				r.err = errorf(ErrMalformed, "opcode %#x is not constant, at byte %d", op, at)
+			}
+		}
+	}
+}
+
+func scanTypes(r *reader, where part) {
+	n := vecLen(r, 2, "types", where)
+	t := 0 // index of the next type; a recursion group holds several
 	for i := 0; i < n && r.err == nil; i++ {
-		imp := Import{Module: r.name(), Name: r.name()}
+		at := r.offset()
+		switch form := r.byte(); {
+		case r.err != nil:
+		case form == formFunc:
+			scanFuncType(r, t)
+			t++
+		case form == formRec:
+			k := vecLen(r, 3, "types", part{"recursion group at type %d", t})
+			for j := 0; j < k && r.err == nil; j++ {
+				at := r.offset()
+				if f := r.byte(); r.err == nil && f != formFunc {
+					r.err = errorf(ErrUnsupported, "type %d: type form %#x at byte %d: GC types are not supported", t, f, at)
+				}
+				scanFuncType(r, t)
+				t++
+			}
+		case form == 0x50 || form == 0x4f || form == 0x5e || form == 0x5f:
+			r.err = errorf(ErrUnsupported, "type %d: type form %#x at byte %d: GC types are not supported", t, form, at)
+		default:
+			r.err = errorf(ErrMalformed, "type %d: invalid type form %#x at byte %d", t, form, at)
+		}
+	}
+}
+
+func scanFuncType(r *reader, t int) {
+	where := part{"type %d", t}
+	for _, v := range [2]struct {
+		what string
+		max  int
+	}{{"parameters", MaxParams}, {"results", MaxResults}} {
+		n := vecLen(r, 1, v.what, where)
+		if n > v.max {
+			r.err = errorf(ErrUnsupported, "type %d: %d %s, more than the %d a function type may have", t, n, v.what, v.max)
+		}
+		for i := 0; i < n && r.err == nil; i++ {
+			skipValType(r)
+		}
+	}
+}
+
+func (s *scanner) scanImports(r *reader, where part) {
+	n := vecLen(r, 4, "imports", where)
+	for i := 0; i < n && r.err == nil; i++ {
+		imp := Import{Module: string(span(r, "module name", where)), Name: string(span(r, "name", where))}
 		at := r.offset()
 		imp.Kind = Kind(r.byte())
 		switch imp.Kind {
 		case KindFunc:
 			r.u32()
+			s.importedFuncs++
+			s.instrumented = s.instrumented || imp.Module == ImportModule && imp.Name == ImportName
 		case KindTable:
 			readTableType(r)
 		case KindMemory:
-			m.Memories = append(m.Memories, memoryOf(r, true))
+			s.m.Memories = append(s.m.Memories, memoryOf(r, true))
 		case KindGlobal:
 			readValType(r)
 			r.byte()
@@ -121,7 +378,173 @@ func (m *Interface) scanImports(r *reader) {
 				r.err = errorf(ErrMalformed, "invalid import kind %#x at byte %d", byte(imp.Kind), at)
 			}
 		}
-		m.Imports = append(m.Imports, imp)
+		s.m.Imports = append(s.m.Imports, imp)
+	}
+}
+
+func (s *scanner) scanExports(r *reader, where part) {
+	n := vecLen(r, 3, "exports", where)
+	for i := 0; i < n && r.err == nil; i++ {
+		e := Export{Name: string(span(r, "name", where)), Kind: Kind(r.byte()), Index: r.u32()}
+		if r.err == nil && e.Kind > KindGlobal {
+			r.err = errorf(ErrMalformed, "export %q has the invalid kind %#x", e.Name, byte(e.Kind))
+		}
+		s.m.Exports = append(s.m.Exports, e)
+	}
+}
+
+// scanTable reads a table type as wazero does, which accepts an
+// initializer and typed references.
+func scanTable(r *reader) {
+	at := r.offset()
+	b := r.byte()
+	init := b == tableInit
+	if init {
+		if z := r.byte(); r.err == nil && z != 0 {
+			r.err = errorf(ErrMalformed, "invalid table type %#x %#x at byte %d", b, z, at)
+		}
+		b = r.byte()
+	}
+	if b == refNull || b == refNonNull {
+		r.sleb(33)
+	}
+	readLimits(r, false)
+	if init {
+		skipConstExpr(r)
+	}
+}
+
+// scanElements reads the element section's eight forms of segment (see
+// rewriter.elements).
+func scanElements(r *reader, where part) {
+	n := vecLen(r, 3, "segments", where)
+	for i := 0; i < n && r.err == nil; i++ {
+		seg := part{"element segment %d", i}
+		at := r.offset()
+		flags := r.u32()
+		if r.err == nil && flags > 7 {
+			r.err = errorf(ErrMalformed, "element segment %d: invalid flags %d at byte %d", i, flags, at)
+		}
+		if flags&1 == 0 { // active
+			if flags&2 != 0 {
+				r.u32() // table index
+			}
+			skipConstExpr(r)
+		}
+		if flags&3 != 0 { // an element kind or reference type is present
+			if flags&4 == 0 {
+				r.byte()
+			} else {
+				skipValType(r)
+			}
+		}
+		if flags&4 == 0 {
+			m := vecLen(r, 1, "function indices", seg)
+			for j := 0; j < m && r.err == nil; j++ {
+				r.u32()
+			}
+		} else {
+			m := vecLen(r, 1, "expressions", seg)
+			for j := 0; j < m && r.err == nil; j++ {
+				skipConstExpr(r)
+			}
+		}
+	}
+}
+
+func scanData(r *reader, where part) {
+	n := vecLen(r, 2, "segments", where)
+	for i := 0; i < n && r.err == nil; i++ {
+		at := r.offset()
+		switch flags := r.u32(); {
+		case r.err != nil:
+		case flags == 0: // active, memory 0
+			skipConstExpr(r)
+		case flags == 1: // passive
+		case flags == 2: // active, memory given
+			r.u32()
+			skipConstExpr(r)
+		default:
+			r.err = errorf(ErrMalformed, "data segment %d: invalid flags %d at byte %d", i, flags, at)
+		}
+		span(r, "contents", part{"data segment %d", i})
+	}
+}
+
+// scanCode reads the bodies' sizes and local declarations, and holds the
+// locals to the limits.
+func (s *scanner) scanCode(r *reader, where part) {
+	n := vecLen(r, 2, "bodies", where)
+	perFunc, inAll := uint64(MaxFunctionLocals), max(uint64(MaxModuleLocals), uint64(len(r.buf))/2)
+	if s.instrumented {
+		perFunc += instrumentLocals
+		inAll += instrumentLocals * uint64(n)
+	}
+	var total uint64
+	for i := 0; i < n && r.err == nil; i++ {
+		fn, at := s.importedFuncs+i, r.offset()
+		b := span(r, "body", part{})
+		body := newReader(b, r.offset()-len(b))
+		if r.err != nil {
+			r.err = inFunc(r.err, fn, "", at)
+			return
+		}
+		k := vecLen(body, 2, "local declarations", part{})
+		var locals uint64
+		for j := 0; j < k && body.err == nil; j++ {
+			locals += uint64(body.u32())
+			skipValType(body)
+		}
+		total += locals
+		switch {
+		case body.err != nil:
+		case locals > perFunc:
+			body.err = errorf(ErrUnsupported, "declares %d locals, more than the %d a function may have", locals, MaxFunctionLocals)
+		case total > inAll:
+			body.err = errorf(ErrUnsupported, "brings the locals in all to %d, more than the %d this module may declare "+
+				"(%d, or one per two bytes of the code section if that is more)", total, inAll, MaxModuleLocals)
+		}
+		if body.err != nil {
+			r.err = inFunc(body.err, fn, "", at)
+		}
+	}
+}
+
+// scanNames reads the name section after its name: the subsections that
+// wazero decodes entry by entry, and the framing of the others.
+func scanNames(r *reader) {
+	where := part{"name section", -1}
+	for !r.done() && r.err == nil {
+		id := r.byte()
+		b := span(r, "subsection", where)
+		sub := newReader(b, r.offset()-len(b))
+		switch id {
+		case nameModule:
+			span(sub, "module name", where)
+		case nameFunctions:
+			scanNameMap(sub, "function names", where)
+		case nameLocals:
+			n := vecLen(sub, 2, "functions with local names", where)
+			for i := 0; i < n && sub.err == nil; i++ {
+				sub.u32()
+				scanNameMap(sub, "local names", where)
+			}
+		default:
+			continue
+		}
+		sub.end("trailing bytes in subsection %d of the name section", id)
+		if r.err == nil {
+			r.err = sub.err
+		}
+	}
+}
+
+// scanNameMap reads a name map: what, as index and name pairs.
+func scanNameMap(r *reader, what string, where part) {
+	n := vecLen(r, 2, what, where)
+	for i := 0; i < n && r.err == nil; i++ {
+		r.u32()
+		span(r, "name", where)
 	}
 }
 
