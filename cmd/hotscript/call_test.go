@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hotscript/hotscript/internal/testtool"
 )
 
 func TestCall(t *testing.T) {
@@ -61,6 +65,24 @@ func TestCall(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A trap in a C script names its source line, under the time limit call sets by
+// default (which rewrites the code to meter it) and without one: call builds C
+// with debug information.
+func TestCallTrapNamesCLine(t *testing.T) {
+	testtool.Need(t, "clang", "wasm-ld")
+	src := filepath.Join(t.TempDir(), "enemy.c")
+	code := "int divide(int a, int b) {\n\treturn a / b;\n}\n\n__attribute__((noinline)) int hit(int a) {\n\treturn divide(a, a - 1) + 1;\n}\n"
+	if err := os.WriteFile(src, []byte(code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, flags := range [][]string{nil, {"--max-time", "0"}} {
+		r := runCmd(t, append(append([]string{"call"}, flags...), src, "hit", "1")...)
+		if r.code != exitFail || !strings.Contains(r.stderr, "trap: integer divide by zero") || !strings.Contains(r.stderr, "enemy.c:2:") {
+			t.Errorf("call %v: exit %d, stderr:\n%s\nwant the trap and enemy.c:2", flags, r.code, r.stderr)
+		}
 	}
 }
 
