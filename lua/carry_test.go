@@ -2,6 +2,7 @@ package lua_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -131,5 +132,88 @@ return M`
 	}
 	if got := call(t, rt, id, "order"); got != want {
 		t.Fatalf("after a failed reload ents iterates as\n%s\nwant as before\n%s", got, want)
+	}
+}
+
+// diceSrc rolls math.random; handlers holds its roll in a data field, which a
+// reload carries by reference, so that new code can reach the old generator.
+const diceSrc = `local M = { handlers = {} }
+function M.init(seed) math.randomseed(seed) M.handlers.roll = M.roll end
+function M.roll() local t = {} for i = 1, 4 do t[i] = math.random(1, 1000000) end return t end
+function M.on_save() M.roll() end
+function M.via_old() return M.handlers.roll() end
+return M`
+
+// TestReloadCarriesRandom checks that a reload carries math.random's generator:
+// a script the host seeded rolls after any reload, failed or committed, what a
+// script never reloaded rolls. Each new LState seeded itself at random, so
+// without the carry the rolls after a reload differed from run to run.
+func TestReloadCarriesRandom(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// reload reloads id, rolling ref (never reloaded) along with it where
+		// the script rolls between Stage and Commit.
+		reload func(t *testing.T, rt *lua.Runtime, id, ref lua.ScriptID)
+	}{
+		{"whitespace edits", func(t *testing.T, rt *lua.Runtime, id, _ lua.ScriptID) {
+			for i := range 3 {
+				reload(t, rt, id, diceSrc+strings.Repeat("\n-- edit", i+1))
+			}
+		}},
+		{"a chunk that seeds at top level", func(t *testing.T, rt *lua.Runtime, id, _ lua.ScriptID) {
+			reload(t, rt, id, "math.randomseed(7) math.random()\n"+diceSrc)
+		}},
+		{"staged, rolled, committed", func(t *testing.T, rt *lua.Runtime, id, ref lua.ScriptID) {
+			st, err := rt.Stage(ctx, id, []byte(diceSrc+"\n-- edit"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a, b := call(t, rt, id, "roll"), call(t, rt, ref, "roll"); a != b {
+				t.Fatalf("rolls differ before the commit: %s, %s", a, b)
+			}
+			if _, err := st.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"on_restore fails after on_save rolled", func(t *testing.T, rt *lua.Runtime, id, _ lua.ScriptID) {
+			bad := strings.Replace(diceSrc, "\nreturn M", "\nfunction M.on_restore() error(\"refused\") end\nreturn M", 1)
+			if err := rt.ReloadScript(ctx, id, []byte(bad)); err == nil {
+				t.Fatal("reload whose on_restore fails succeeded")
+			}
+		}},
+		{"check refuses after rolling the old generator", func(t *testing.T, rt *lua.Runtime, id, _ lua.ScriptID) {
+			st, err := rt.Stage(ctx, id, []byte(diceSrc+"\n-- edit"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = st.CommitCheck(ctx, func(ctx context.Context, next *lua.Version) error {
+				if _, err := next.CallJSON(ctx, "via_old"); err != nil {
+					return err
+				}
+				return errors.New("refused")
+			})
+			if err == nil {
+				t.Fatal("reload whose check fails succeeded")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			ref := load(t, rt, "ref.lua", diceSrc)
+			id := load(t, rt, "dice.lua", diceSrc)
+			call(t, rt, ref, "init", 42)
+			call(t, rt, id, "init", 42)
+			if a, b := call(t, rt, id, "roll"), call(t, rt, ref, "roll"); a != b {
+				t.Fatalf("same seed, different rolls: %s, %s", a, b)
+			}
+			tt.reload(t, rt, id, ref)
+			for range 2 {
+				if got, want := call(t, rt, id, "roll"), call(t, rt, ref, "roll"); got != want {
+					t.Fatalf("after the reload the script rolls %s, want %s as it would have without the reload", got, want)
+				}
+			}
+		})
 	}
 }

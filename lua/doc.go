@@ -34,9 +34,11 @@
 // as one ("255" for %x), %u is %d, %c writes one byte, %q quotes as Lua does (a
 // newline as a backslash and a newline, a zero byte as \000); print writes to
 // Config.Stdout or a log; math.random has a
-// generator per LState, so math.randomseed in one script does not change another's
-// numbers. os (without os.exit), io, debug, package, channel and coroutine are
-// opened only on request, through Config.Libraries.
+// generator per LState, seeded at random when the script loads, so
+// math.randomseed in one script does not change another's numbers (a reload
+// carries the generator: see Reloads). os (without os.exit), io, debug,
+// package, channel and coroutine are opened only on request, through
+// Config.Libraries.
 //
 // # Calls
 //
@@ -94,7 +96,8 @@
 //  2. run it in a fresh LState to get the new module table (a runtime error, a limit,
 //     or a chunk that returns a non-table fails the reload);
 //  3. deep-copy every non-function field of the old table into the new one, the old
-//     values winning over the new file's initial values;
+//     values winning over the new file's initial values, and carry math.random's
+//     generator;
 //  4. if the new module has on_save and on_restore, or the old one has on_save, call
 //     the old on_save(), then the new on_restore(saved) with a copy of its result;
 //     on the reload that adds the hooks the old version has no on_save, and
@@ -111,7 +114,8 @@
 // anything fails, the old version stays live with exactly its state: nothing the
 // failed chunk did reaches it, and what on_save (or on_restore and the check,
 // through an old function carried in a data field) changed in the old version's
-// tables reachable from its module or its globals is undone. (What they changed
+// tables reachable from its module or its globals, or drew from its math.random
+// generator, is undone. (What they changed
 // in a closure's local variables cannot be: on_save should only read the state
 // it returns.)
 //
@@ -146,6 +150,15 @@
 //     module table is the new chunk's: a field the chunk set keeps the place the
 //     chunk first gave it, and the carried fields it did not set follow in the old
 //     module's order. What on_save returns is copied the same way.
+//   - math.random's generator is carried: the new version draws next the number
+//     the old one would have drawn next, so a script the host seeded
+//     (math.randomseed) draws the same numbers every run, reloads or not. Like the
+//     fields, the carried generator replaces what the new chunk's top-level code
+//     made of its own: a math.randomseed there does not last past the reload (to
+//     reseed on a reload, call it in on_restore, which draws from the carried
+//     generator). It is carried as it was before on_save ran, so what on_save
+//     draws does not reach the new version, and a failed reload puts the old
+//     version's generator back as it was, as it does the old tables.
 //   - Metatables are not carried: a carried table has none. Reattach them in
 //     on_restore.
 //   - A function stored in a data field (M.handlers.on_hit = function ...) is carried

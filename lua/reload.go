@@ -78,7 +78,8 @@ func (st *Staged) Functions() []string {
 // Commit makes the staged version live, with the script's callers held meanwhile:
 //
 //  1. every non-function field of the old module is deep-copied into the new one,
-//     the old value winning (the package documentation lists what is copied);
+//     the old value winning, and math.random's generator is carried (the package
+//     documentation lists what is copied);
 //  2. if the new module has on_save and on_restore, or the old one has on_save, the
 //     old on_save() runs, then the new on_restore(saved) with a copy of its result,
 //     made in the same copy as the fields; saved is nil when the old version has
@@ -87,7 +88,8 @@ func (st *Staged) Functions() []string {
 //
 // If a hook fails or hits a limit, the old version stays live with its state as it
 // was (what the hooks changed in its tables reachable from its module or its
-// globals is undone; changes to a closure's local variables cannot be) and
+// globals, and in its math.random generator, is undone; changes to a closure's
+// local variables cannot be) and
 // Commit returns an *Error naming the hook. Either way the Staged is spent.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return st.CommitCheck(ctx, nil)
@@ -148,7 +150,15 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 
 // swap carries the state of ov into nv, runs the hooks and check; the caller
 // swaps.
+//
+// math.random's generator is carried with the fields, before on_save runs, and
+// like them replaces what the new chunk made of its own: the new version draws
+// next what the old one would have. Old code run by the hooks or check (on_save,
+// or an old function carried in a data field) draws from the old generator,
+// which a failure puts back as the reload found it, like the old tables.
 func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) error {
+	random := *ov.random
+	*nv.random = random
 	c := newCopier(nv.L)
 	rep.Carried = c.carry(ov.module, nv.module)
 	h := hooksOf(ov, nv)
@@ -167,6 +177,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 	}
 	if err != nil {
 		snap.restore()
+		*ov.random = random
 		rep.Saved, rep.Restored = false, false
 	}
 	return err

@@ -59,8 +59,9 @@ var stateOptions = glua.Options{
 var sandboxHoles = []string{"getfenv", "setfenv", "dofile", "loadfile", "collectgarbage", "_printregs", "require", "module"}
 
 // newState builds a sandboxed LState for one version of a script: libraries, caps,
-// print, source-only load, a private random generator, and the host modules.
-func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]HostFunc) *glua.LState {
+// print, source-only load, a private random generator, and the host modules. It
+// returns the state and the generator behind its math.random (see installRandom).
+func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]HostFunc) (*glua.LState, *rand.PCG) {
 	L := glua.NewState(stateOptions)
 	open := func(lib string, fn glua.LGFunction) {
 		L.Push(L.NewFunction(fn))
@@ -84,7 +85,7 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int { return rt.print(L, name) }))
 	L.SetGlobal("loadstring", L.NewFunction(baseLoadString))
 	L.SetGlobal("load", L.NewFunction(baseLoad))
-	installRandom(L)
+	random := installRandom(L)
 
 	if libs&LibCoroutine != 0 {
 		openCoroutine(L)
@@ -106,7 +107,7 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 		open(glua.ChannelLibName, glua.OpenChannel)
 	}
 	installHosts(L, name, b, hosts)
-	return L
+	return L, random
 }
 
 // print writes its arguments, separated by tabs, to Config.Stdout as one line, or
@@ -195,10 +196,14 @@ func loadSource(L *glua.LState, src, name string) int {
 	return 1
 }
 
-// installRandom gives the state its own generator: gopher-lua's math.random uses the
-// process-wide one, so math.randomseed in one script changed the numbers of all.
-func installRandom(L *glua.LState) {
-	rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+// installRandom gives the state its own generator, seeded at random, and returns
+// it: gopher-lua's math.random uses the process-wide one, so math.randomseed in one
+// script changed the numbers of all. The PCG is the generator's whole state (a Rand
+// holds nothing but its source), and math.randomseed seeds it in place, so a
+// reload carries the generator by copying the PCG's value (see swap).
+func installRandom(L *glua.LState) *rand.PCG {
+	src := rand.NewPCG(rand.Uint64(), rand.Uint64())
+	rng := rand.New(src)
 	math := L.GetGlobal(glua.MathLibName).(*glua.LTable)
 	math.RawSetString("random", L.NewFunction(func(L *glua.LState) int {
 		switch L.GetTop() {
@@ -213,9 +218,10 @@ func installRandom(L *glua.LState) {
 	}))
 	math.RawSetString("randomseed", L.NewFunction(func(L *glua.LState) int {
 		seed := uint64(L.CheckInt64(1))
-		rng = rand.New(rand.NewPCG(seed, seed))
+		src.Seed(seed, seed)
 		return 0
 	}))
+	return src
 }
 
 func pushRandom(L *glua.LState, rng *rand.Rand, lo, hi int64) int {

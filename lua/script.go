@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 
@@ -94,6 +95,7 @@ type version struct {
 	L       *glua.LState
 	module  *glua.LTable
 	budget  *budget
+	random  *rand.PCG   // math.random's generator, which a reload carries
 	numbers numberBoxes // for Func.Call's arguments
 	results resultBytes // for CallJSON's results
 
@@ -188,7 +190,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 			v.L.Close()
 		}
 	}()
-	v.L = rt.newState(s.name, b, hosts)
+	v.L, v.random = rt.newState(s.name, b, hosts)
 	v.L.Push(v.L.NewFunctionFromProto(proto))
 	undo := b.forSetup()
 	err = v.pcall(ctx, 0, 1)
