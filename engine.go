@@ -39,7 +39,8 @@ type staged interface {
 	iface() Interface
 	// commit swaps the staged version in, running p's migration while callers wait,
 	// and p.swapped at the swap. On error the live version and its state are
-	// untouched, and p.swapped has not run.
+	// untouched, p.swapped has not run, and the staged version is spent unless
+	// the result says it was kept.
 	commit(ctx context.Context, p *commitPlan) (commitResult, error)
 	// discard releases the staged version; idempotent, a no-op after commit.
 	discard(ctx context.Context)
@@ -61,4 +62,8 @@ type commitPlan struct {
 type commitResult struct {
 	carried []string
 	blocked time.Duration
+	// kept says that the commit failed before it held the script (its
+	// context ended while it waited for a call or lease in progress) and the
+	// version is still staged: it may be committed again.
+	kept bool
 }

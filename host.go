@@ -115,9 +115,17 @@ func (h *Host) Scripts() []*Script {
 // how many were committed; rejected ones are reported as events. Call it at a safe
 // point, typically once between frames; each script's callers are blocked only while
 // that script is swapped. The migrations Apply runs stop when ctx is done, or when
-// their reload's own context is or the Host closes (Close waits for Apply). An
-// Apply with nothing waiting costs one atomic operation; with SwapImmediate there
-// is never anything waiting and Apply returns 0. From a migration (with its
+// their reload's own context is or the Host closes (Close waits for Apply).
+//
+// A reload that ctx stops before it is swapped in (waiting for a call or lease in
+// progress on its script, or in its migration) is not rejected: it stays for a
+// later Apply. A WASM version waiting for the script stays staged as it is; one
+// whose migration was stopped, and a Lua version, which its engine does not
+// keep, are staged again from the same bytes (a Lua chunk runs again). Its own
+// context's end or Close rejects it, as ever.
+//
+// An Apply with nothing waiting costs one atomic operation; with SwapImmediate
+// there is never anything waiting and Apply returns 0. From a migration (with its
 // context), Apply does nothing and returns 0. Safe for concurrent use.
 func (h *Host) Apply(ctx context.Context) int {
 	if !h.readyHint.Load() {

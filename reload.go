@@ -316,7 +316,11 @@ func (s *Script) commitReady(ctx context.Context) bool {
 // commitHeld is commit with swapMu held, which it releases.
 func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	defer s.swapMu.Unlock()
-	if ctx != it.req.ctx { // Apply's: the request's caller and Close must still reach the migration
+	// Apply's context, if Apply commits: the request's caller and Close must
+	// still reach the migration.
+	var frame context.Context
+	if ctx != it.req.ctx {
+		frame = ctx
 		merged, cancel := context.WithCancelCause(ctx)
 		stop := context.AfterFunc(it.req.ctx, func() { cancel(context.Cause(it.req.ctx)) })
 		defer func() {
@@ -359,6 +363,10 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
+		if frame != nil && s.h.frameEnded(frame, it.req, err) {
+			s.postpone(it, res.kept)
+			return false
+		}
 		it.st.discard(ctx)
 		ev.Kind = Rejected
 		s.fail(it.req, ev, asStep(err))
@@ -370,6 +378,46 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	s.finish(it.req, ev, nil)
 	return true
+}
+
+// frameEnded reports whether err, the failure of req's commit in an Apply, is
+// due to Apply's context (frame) alone: it ended, and req's own context and
+// the Host did not.
+func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
+	cause := context.Cause(frame)
+	if cause == nil || h.cause(req) != nil {
+		return false
+	}
+	return errors.Is(err, cause) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// postpone keeps it for a later Apply, whose context ended before it was
+// swapped in: that says nothing of the version. A version its engine kept
+// staged (kept) waits in the ready slot again; one its engine gave up (a Lua
+// version, or one whose migration the frame's end stopped) is staged anew
+// from the same bytes. A newer request supersedes it, as ever.
+func (s *Script) postpone(it *stagedItem, kept bool) {
+	if !kept {
+		if !it.req.revert { // a revert finds its target in the history again
+			it.req.code = it.code
+		}
+		s.requeue(it)
+		return
+	}
+	s.mu.Lock()
+	if it.req.seq != s.latest {
+		s.mu.Unlock()
+		s.supersede(it)
+		return
+	}
+	s.ready = it
+	s.h.readyHint.Store(true)
+	s.mu.Unlock()
+	// As in settle: the caller's context may have ended while it was out of
+	// the ready slot, where abandon did not find it.
+	if cause := context.Cause(it.req.caller); cause != nil {
+		s.abandon(it.req, cause)
+	}
 }
 
 // swapped records it, committed as version to with interface next, in the
@@ -557,9 +605,13 @@ func (s *Script) record(op string, ev Event, err error) (Event, error) {
 
 // namesScript reports whether err already names the script and the operation: the
 // engines' errors and a *ContractError do; a failed migration or self-check does
-// not, whatever error of the step it wraps.
+// not, whatever error of the step it wraps, nor a context's end (the reload's
+// own, or Close's), which the engine saw as a context like any other.
 func namesScript(err error) bool {
 	if _, ok := err.(*stepError); ok {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	var (

@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/hotscript/hotscript/wasm"
@@ -108,7 +109,9 @@ func (s wasmStaged) iface() Interface {
 // waiting for), and swaps and lets them go as it returns.
 func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
 	var res commitResult
+	held := false
 	err := s.st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		held = true
 		start := time.Now()
 		defer func() { res.blocked = time.Since(start) }()
 		var err error
@@ -121,6 +124,10 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 		}
 		return err
 	})
+	var we *wasm.Error
+	// An error without a Kind before migrate ran: ctx ended the wait for the
+	// script, and Commit keeps the module staged.
+	res.kept = err != nil && !held && errors.As(err, &we) && we.Kind == nil
 	return res, err
 }
 

@@ -540,6 +540,83 @@ func TestSwapTimeExcludesWait(t *testing.T) {
 	}
 }
 
+// TestApplyFrameEnds: under SwapAtApply, a reload that Apply's context stops
+// while a lease holds its script stays for the next Apply, for both engines;
+// the reload's own context ending meanwhile rejects it, as the Host says.
+func TestApplyFrameEnds(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
+	ls := mustLoad(t, h, "c.lua", "return { version = function() return 1 end }", nil)
+	wrt, wid, _ := ws.WASM()
+	lrt, lid, _ := ls.Lua()
+	acquire := map[*Script]func() (func(), error){
+		ws: func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err },
+		ls: func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err },
+	}
+	staged := func(s *Script) func() bool {
+		return func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil }
+	}
+	for _, tt := range []struct {
+		s    *Script
+		next []byte
+	}{
+		{ws, guest.Bytes("counter_v2")},
+		{ls, []byte("return { version = function() return 2 end }")},
+	} {
+		t.Run(tt.s.Name(), func(t *testing.T) {
+			p := h.ReloadAsync(ctx, tt.s, tt.next)
+			waitFor(t, "the reload staged", staged(tt.s))
+			release, err := acquire[tt.s]()
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			n := h.Apply(frame)
+			cancel()
+			if tt.s == ws && !staged(ws)() {
+				t.Error("the WASM version is not staged right after Apply: it was given up")
+			}
+			release()
+			if n != 0 {
+				t.Errorf("Apply while a lease outlives its context = %d, want 0", n)
+			}
+			select {
+			case <-p.Done():
+				t.Fatalf("the reload was resolved by Apply's context: %v", p.Err())
+			default:
+			}
+			waitFor(t, "the reload staged again", staged(tt.s))
+			if n := h.Apply(ctx); n != 1 {
+				t.Errorf("the next Apply = %d, want 1", n)
+			}
+			if err := waitPending(p); err != nil {
+				t.Fatal(err)
+			}
+			if v := call(t, h, tt.s, "version"); v != "2" || tt.s.Version() != 2 {
+				t.Errorf("after the next Apply: version() %s, Version %d, want 2", v, tt.s.Version())
+			}
+		})
+	}
+	t.Run("reload's context", func(t *testing.T) {
+		rctx, rcancel := context.WithCancel(ctx)
+		p := h.ReloadAsync(rctx, ws, guest.Bytes("counter_v1"))
+		waitFor(t, "the reload staged", staged(ws))
+		release, err := acquire[ws]()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.AfterFunc(20*time.Millisecond, rcancel)
+		n := h.Apply(ctx) // waits for the lease until the reload's context ends
+		release()
+		err = waitPending(p)
+		if n != 0 || p.Event().Kind != Rejected || !errors.Is(err, context.Canceled) ||
+			!strings.HasPrefix(err.Error(), "hotscript: reload c.wasm: ") {
+			t.Errorf("Apply = %d; reload %v: %v, want rejected, context canceled, named by the Host", n, p.Event().Kind, err)
+		}
+	})
+}
+
 // TestMigrateExportsOrReset: state moves through get_state/set_state; the fix of
 // a version whose get_state traps goes live, started afresh, where
 // MigrateExports rejects it (and every save after it); a version whose

@@ -16,7 +16,9 @@ func (rt *Runtime) ReloadModule(ctx context.Context, id ScriptID, wasmBytes []by
 	if err != nil {
 		return err
 	}
-	return st.commit(ctx, "reload", nil)
+	err = st.commit(ctx, "reload", nil)
+	st.Discard(ctx) // one that ctx stopped before the swap is still staged
+	return err
 }
 
 // Stage compiles and instantiates new bytes for a script without touching its live
@@ -43,9 +45,10 @@ func (rt *Runtime) stage(ctx context.Context, op string, id ScriptID, b []byte) 
 // Staged is a new version of a script, instantiated and waiting to replace the live
 // one. Its methods are safe for concurrent use.
 type Staged struct {
-	s    *script
-	mu   sync.Mutex
-	inst *instance // nil once committed or discarded
+	s         *script
+	mu        sync.Mutex
+	inst      *instance // nil once committed or discarded, and while a Commit runs
+	discarded bool      // by Discard: a Commit that gives inst back closes it
 }
 
 // MigrateFunc moves state from the live instance of a script to the staged one
@@ -86,6 +89,11 @@ func (st *Staged) code() *code {
 // MigrateFunc). Otherwise callers move to the new instance and the old
 // one is closed once its call in progress returns. Committing twice, or after
 // Discard, returns ErrStale.
+//
+// Commit waits for the call or lease in progress on the script, if any, until
+// ctx ends. If ctx ends first, Commit returns an *Error with no Kind whose Err
+// is ctx's error, and the module stays staged: it may be committed again (at
+// the next frame, say) or discarded.
 func (st *Staged) Commit(ctx context.Context, migrate MigrateFunc) error {
 	return st.commit(ctx, "commit", migrate)
 }
@@ -107,7 +115,11 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 	defer s.swap.Unlock()
 	old, err := s.acquire(ctx, op, "")
 	if err != nil {
-		next.close(ctx)
+		if e, ok := err.(*Error); ok && e.Kind == nil { // ctx ended the wait: nothing was tried
+			st.giveBack(ctx, next)
+		} else {
+			next.close(ctx)
+		}
 		return err
 	}
 	if migrate != nil {
@@ -150,11 +162,25 @@ func runMigrate(ctx context.Context, migrate MigrateFunc, old, next *instance) (
 	return n.err
 }
 
+// giveBack makes next, taken by a Commit that failed before it held the
+// script, staged again, unless Discard was called meanwhile.
+func (st *Staged) giveBack(ctx context.Context, next *instance) {
+	st.mu.Lock()
+	discarded := st.discarded
+	if !discarded {
+		st.inst = next
+	}
+	st.mu.Unlock()
+	if discarded {
+		next.close(ctx)
+	}
+}
+
 // Discard drops the staged module. It is idempotent, and a no-op after Commit.
 func (st *Staged) Discard(ctx context.Context) {
 	st.mu.Lock()
 	inst := st.inst
-	st.inst = nil
+	st.inst, st.discarded = nil, true
 	st.mu.Unlock()
 	if inst != nil {
 		inst.close(ctx)

@@ -147,6 +147,61 @@ func TestCommitMigrateClearErr(t *testing.T) {
 	}
 }
 
+// A Commit whose context ends while it waits for a lease in progress leaves
+// the module staged, to be committed later, or discarded.
+func TestCommitWaitEnds(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "counter_v1", nil)
+	st, err := rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	err = st.Commit(frame, nil)
+	var werr *wasm.Error
+	if !errors.As(err, &werr) || werr.Kind != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Commit while a lease is held past its deadline: %v, want ctx's error and no Kind", err)
+	}
+	lease.Release()
+	if got := callInt(t, rt, id, "version"); got != 1 {
+		t.Errorf("version after the Commit that gave up = %d, want 1", got)
+	}
+	if err := st.Commit(ctx, nil); err != nil {
+		t.Fatalf("Commit again: %v", err)
+	}
+	if got := callInt(t, rt, id, "version"); got != 2 {
+		t.Errorf("version after the second Commit = %d, want 2", got)
+	}
+
+	// Discarded while a Commit waits: the Commit gives up, and the module is gone.
+	st, err = rt.Stage(ctx, id, guest.Bytes("counter_v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lease, err = rt.Acquire(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	frame, cancel = context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- st.Commit(frame, nil) }()
+	for len(st.Exports()) > 0 { // until Commit has taken the module and waits
+		time.Sleep(time.Millisecond)
+	}
+	st.Discard(ctx)
+	cancel()
+	wantErr(t, <-done, []error{context.Canceled})
+	lease.Release()
+	wantErr(t, st.Commit(ctx, nil), []error{wasm.ErrStale})
+	if got := callInt(t, rt, id, "version"); got != 2 {
+		t.Errorf("version after the discarded commit = %d, want 2", got)
+	}
+}
+
 // Stage does not hold the script while it instantiates: a call to the live module
 // completes while the staged module's _initialize is still running.
 func TestStageDoesNotBlockCallers(t *testing.T) {
