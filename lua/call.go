@@ -22,8 +22,9 @@ import (
 // errors matching ErrJSON that name the path ("on_update result: field
 // enemies[2].ai: cannot convert function"), and so is a result whose JSON passes
 // 256 MiB: JSON has no references, so a table or string the result reaches many
-// times is written as many times. Conversion
-// never runs metamethods.
+// times is written as many times. The conversion is part of the call: its work
+// counts against the call's limits, which stop it, or the end of ctx, with the
+// error they give a call (see Limits). Conversion never runs metamethods.
 //
 // A Lua error, a limit, or a missing function (ErrNoFunction) is returned as an
 // *Error; the script stays usable for the next call. CallJSON is safe for concurrent
@@ -96,13 +97,25 @@ func (v *version) callJSON(ctx context.Context, script, fn string, args []any) (
 			return out, nil
 		}
 	}
-	out, err := v.results.json(L, top, n)
+	out, err := v.results.json(ctx, L, top, n)
 	L.Pop(n)
 	if err != nil {
-		return nil, &Error{Op: "call", Script: script, Function: fn, Kind: ErrJSON,
-			Message: fmt.Sprintf("%s result: %v", fn, err)}
+		return nil, conversionError("call", script, fn, fn+" result", budgetOf(L), err)
 	}
 	return out, nil
+}
+
+// conversionError is the error of op on function fn of script when converting
+// what to JSON failed with err: a limit of b, the budget the conversion was
+// charged to (or its context's error), or else a value that cannot be
+// converted (ErrJSON).
+func conversionError(op, script, fn, what string, b *budget, err error) error {
+	if b != nil && b.tripped != nil {
+		return &Error{Op: op, Script: script, Function: fn, Kind: b.tripped,
+			Message: fmt.Sprintf("%s: %v (converting it to JSON)", what, b.Err())}
+	}
+	return &Error{Op: op, Script: script, Function: fn, Kind: ErrJSON,
+		Message: fmt.Sprintf("%s: %v", what, err)}
 }
 
 // maxArgs is the most arguments a call passes, as in Lua 5.1 (LUAI_MAXCSTACK):
@@ -126,9 +139,16 @@ type resultBytes struct {
 }
 
 // json converts the n results above top on L's stack to JSON: null for none, the
-// value for one, an array for several; at most maxString bytes of it.
-func (rb *resultBytes) json(L *glua.LState, top, n int) (json.RawMessage, error) {
+// value for one, an array for several; at most maxString bytes of it. The call
+// under ctx that returned them pays for the conversion: it goes on under the
+// call's budget, if it had one installed.
+func (rb *resultBytes) json(ctx context.Context, L *glua.LState, top, n int) (json.RawMessage, error) {
 	var w walker
+	if b := budgetOf(L); b != nil {
+		b.resume(ctx)
+		defer b.end()
+		w.b = b
+	}
 	var out []byte
 	var err error
 	switch n {
@@ -193,7 +213,8 @@ func (v *version) function(ctx context.Context, script, name string) (glua.LValu
 }
 
 // Field returns the module's field name, M.name, as JSON (null when it is nil),
-// converted like CallJSON results. Field is safe for concurrent use.
+// converted like CallJSON results, under the script's limits and ctx as a call
+// would be. Field is safe for concurrent use.
 func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.RawMessage, error) {
 	s, err := rt.script("field", name, id)
 	if err != nil {
@@ -211,11 +232,15 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 	if err != nil {
 		return nil, err
 	}
+	// The conversion runs under a budget of its own, as a call would.
 	var w walker
+	if v.budget.begin(ctx) {
+		w.b = v.budget
+	}
+	defer v.budget.end()
 	out, err := w.appendJSON(nil, lv)
 	if err != nil {
-		return nil, &Error{Op: "field", Script: s.name, Function: name, Kind: ErrJSON,
-			Message: fmt.Sprintf("%s: %v", name, err)}
+		return nil, conversionError("field", s.name, name, name, w.b, err)
 	}
 	return out, nil
 }

@@ -38,9 +38,10 @@ import (
 //     many calls, may rightly be larger.
 //   - Since a table reached many times is walked as many times, a few
 //     instructions of Lua can ask for seconds of conversion: the walk is charged
-//     to the call it is part of (one unit per table and per entry, two per
-//     entry of an object, one per 64 bytes of a string), which stops it at the
-//     call's limits or when the caller's context ends, as it stops Lua code.
+//     to the call it is part of (Field's to a budget of its own), one unit per
+//     table and array element, two per object entry, one per 64 bytes of a
+//     string, which stops it at the call's limits or when the caller's context
+//     ends, as it stops Lua code.
 
 const maxDepth = 200
 
@@ -296,6 +297,7 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 			return buf, err
 		}
 		defer w.leave()
+		buf = w.grow(buf, 4<<10)
 		if n > 0 {
 			buf = append(buf, '[')
 			for i := 1; i <= n; i++ {
@@ -330,12 +332,31 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 	return buf, w.fail("cannot convert %s", v.Type())
 }
 
+// grow makes room for need more bytes in a large buf by doubling its capacity,
+// up to a little past the bound: append grows a large slice by a quarter at a
+// time, which allocates about five times the final size of a large JSON in all.
+func (w *walker) grow(buf []byte, need int) []byte {
+	const small = 64 << 10 // append's growth is fine below
+	if len(buf) < small || cap(buf)-len(buf) >= need {
+		return buf
+	}
+	out := make([]byte, len(buf), max(len(buf)+need, min(2*cap(buf), w.bound()+need)))
+	copy(out, buf)
+	return out
+}
+
 // appendString appends s as a JSON string, unless that passes w's bound: checked
 // before, so that one huge string is not copied only to be refused, and after, as
 // escapes can make the string up to six times longer.
 func (w *walker) appendString(buf []byte, s string) ([]byte, error) {
 	if w.pastBound(len(buf) + len(s)) {
 		return buf, w.tooLarge()
+	}
+	if len(s) >= bytesPerUnit {
+		if err := w.charge(len(s) / bytesPerUnit); err != nil {
+			return buf, err
+		}
+		buf = w.grow(buf, len(s)+2)
 	}
 	if buf = appendJSONString(buf, s); w.pastBound(len(buf)) {
 		return buf, w.tooLarge()

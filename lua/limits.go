@@ -25,9 +25,13 @@ import (
 //     load and print; one per element that table.concat walks, table.insert and
 //     table.remove shift, and unpack and string.byte return; n*log2(n) for a
 //     table.sort of n elements (its comparator's instructions count besides);
-//     one per table, one per array element and two per object entry that the
-//     conversion of a host function's arguments to Go values walks, and one per
-//     64 bytes of their strings, each time the arguments reach them.
+//     one per table, one per array element and two per object entry that a
+//     conversion walks (a host function's arguments to Go values, CallJSON's
+//     results and Field's value to JSON), and one per 64 bytes of their
+//     strings, each time the value reaches them. CallJSON converts its results
+//     as part of the call, and Field under a budget of its own, as for a call:
+//     the limits and the caller's context stop a conversion as they stop Lua
+//     code, with the same errors.
 //     Instructions run in coroutines count against the caller's budget.
 //     The count is deterministic: the same call on the same state counts the same.
 //   - MaxExecutionTime is wall-clock time, read every 1,024 instructions (or work
@@ -203,6 +207,11 @@ func (b *budget) timeUp() bool {
 
 // end drops the caller's context so that the budget does not keep it alive.
 func (b *budget) end() { b.ctx, b.ctxDone = nil, nil }
+
+// resume reopens b, ended by the call it served, under that call's ctx for work
+// that counts as part of the call: converting its results to JSON. end closes
+// it again.
+func (b *budget) resume(ctx context.Context) { b.ctx, b.ctxDone = ctx, ctx.Done() }
 
 // work counts units of work that a conversion does outside the VM for the call
 // b serves, and returns the limit error (as b.tripped holds it) once the budget
