@@ -3,6 +3,7 @@ package lua_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -389,5 +390,41 @@ func TestBuiltinsCheckSizeFirst(t *testing.T) {
 				t.Errorf("the call allocated %d MiB before it was stopped", grew>>20)
 			}
 		})
+	}
+}
+
+// The value stack grows in large steps: filled to 250,000 values by one
+// unpack, it used to grow 1,024 slots at a time, copying itself at each step,
+// 468 MiB and most of a second for one instruction that a time limit cannot
+// interrupt (and a coroutine's stack starts small again).
+func TestValueStackGrowsInLargeSteps(t *testing.T) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Libraries: lua.LibCoroutine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	id, err := rt.Load(ctx, "u.lua", []byte(`
+local M = {}
+local t = {}
+for i = 1, 250000 do t[i] = i end
+function M.fill()
+  local co = coroutine.create(function() return select('#', unpack(t)) end)
+  local ok, n = coroutine.resume(co)
+  return n
+end
+return M`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, err := rt.CallJSON(ctx, id, "fill")
+	runtime.ReadMemStats(&after)
+	if err != nil || string(out) != "250000" {
+		t.Fatalf("fill = %s, %v", out, err)
+	}
+	if mib := (after.TotalAlloc - before.TotalAlloc) >> 20; mib > 100 {
+		t.Errorf("a stack of 250,000 values allocated %d MiB on its way (4 MiB when done)", mib)
 	}
 }

@@ -34,7 +34,11 @@ const (
 )
 
 // stateOptions give an LState a call stack of 1,024 frames (80 KiB, allocated
-// up front) and a value stack that grows on demand to 256 Ki slots (4 MiB).
+// up front) and a value stack that grows on demand to 256 Ki slots (4 MiB), 16 Ki
+// slots (256 KiB) at a time: gopher-lua grows it by a fixed step, copying it
+// each time, so filling it costs the square of the size over the step. At
+// 1,024 slots a step, one unpack of 250,000 values (one instruction, which no
+// time limit interrupts) copied 468 MiB and took most of a second.
 //
 // The call stack must not grow on demand (MinimizeStackMemory), although that
 // would save 80 KiB per LState and per coroutine: in gopher-lua v1.1.2 such a
@@ -49,7 +53,7 @@ var stateOptions = glua.Options{
 	CallStackSize:    1024,
 	RegistrySize:     1024,
 	RegistryMaxSize:  256 << 10,
-	RegistryGrowStep: 1024,
+	RegistryGrowStep: 16 << 10,
 }
 
 // sandboxHoles are base-library globals no script gets: they reach the real
