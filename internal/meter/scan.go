@@ -73,9 +73,10 @@ const (
 	MaxResults        = 1000
 	MaxFunctionLocals = 50_000
 
-	// MaxModuleLocals bounds the locals all the bodies of a module declare
-	// together, or, if the module's code section is larger than twice
-	// that many bytes, one local per two bytes of it. A local that code
+	// MaxModuleLocals bounds the locals of all the functions a module
+	// defines, their parameters included (a parameter is a local), or,
+	// if the module's code section is larger than twice that many bytes,
+	// one local per two bytes of it. A local that code
 	// uses takes at least one local.get or local.set of two bytes, and
 	// compilers declare far fewer: 10 to 50 per KiB of code in the TinyGo,
 	// Rust and Zig modules of wazero's tests, 100 to 125 in clang's -O0
@@ -135,7 +136,9 @@ func Scan(wasm []byte) (Interface, error) {
 type scanner struct {
 	m             Interface
 	importedFuncs int
-	instrumented  bool // imports ImportModule.ImportName
+	instrumented  bool     // imports ImportModule.ImportName
+	params        []uint16 // of each type (at most MaxParams)
+	defParams     uint64   // of the defined functions in all: locals too
 }
 
 var sectionNames = [...]string{
@@ -157,13 +160,15 @@ func (s *scanner) section(sec *section) error {
 		r.bytes(r.count(1)) // the name, "name"
 		scanNames(r)
 	case secType:
-		scanTypes(r, where)
+		s.scanTypes(r, where)
 	case secImport:
 		s.scanImports(r, where)
 	case secFunction:
 		n := vecLen(r, 1, "functions", where)
 		for i := 0; i < n && r.err == nil; i++ {
-			r.u32()
+			if t := r.u32(); int(t) < len(s.params) {
+				s.defParams += uint64(s.params[t])
+			}
 		}
 	case secTable:
 		n := vecLen(r, 3, "tables", where)
@@ -309,7 +314,7 @@ func skipConstExpr(r *reader) {
 	}
 }
 
-func scanTypes(r *reader, where part) {
+func (s *scanner) scanTypes(r *reader, where part) {
 	n := vecLen(r, 2, "types", where)
 	t := 0 // index of the next type; a recursion group holds several
 	for i := 0; i < n && r.err == nil; i++ {
@@ -317,7 +322,7 @@ func scanTypes(r *reader, where part) {
 		switch form := r.byte(); {
 		case r.err != nil:
 		case form == formFunc:
-			scanFuncType(r, t)
+			s.params = append(s.params, scanFuncType(r, t))
 			t++
 		case form == formRec:
 			k := vecLen(r, 3, "types", part{"recursion group at type %d", t})
@@ -326,7 +331,7 @@ func scanTypes(r *reader, where part) {
 				if f := r.byte(); r.err == nil && f != formFunc {
 					r.err = errorf(ErrUnsupported, "type %d: type form %#x at byte %d: GC types are not supported", t, f, at)
 				}
-				scanFuncType(r, t)
+				s.params = append(s.params, scanFuncType(r, t))
 				t++
 			}
 		case form == 0x50 || form == 0x4f || form == 0x5e || form == 0x5f:
@@ -337,9 +342,10 @@ func scanTypes(r *reader, where part) {
 	}
 }
 
-func scanFuncType(r *reader, t int) {
+// scanFuncType reads function type t and returns its number of parameters.
+func scanFuncType(r *reader, t int) (params uint16) {
 	where := part{"type %d", t}
-	for _, v := range [2]struct {
+	for k, v := range [2]struct {
 		what string
 		max  int
 	}{{"parameters", MaxParams}, {"results", MaxResults}} {
@@ -350,7 +356,11 @@ func scanFuncType(r *reader, t int) {
 		for i := 0; i < n && r.err == nil; i++ {
 			skipValType(r)
 		}
+		if k == 0 && r.err == nil {
+			params = uint16(n)
+		}
 	}
+	return params
 }
 
 func (s *scanner) scanImports(r *reader, where part) {
@@ -480,7 +490,12 @@ func (s *scanner) scanCode(r *reader, where part) {
 		perFunc += instrumentLocals
 		inAll += instrumentLocals * uint64(n)
 	}
-	var total uint64
+	total := s.defParams // parameters are locals, which a compiler keeps state for
+	if total > inAll {
+		r.err = errorf(ErrUnsupported, "the parameters of its functions are %d locals in all, more than the %d this module may have "+
+			"(%d, or one per two bytes of the code section if that is more)", total, inAll, MaxModuleLocals)
+		return
+	}
 	for i := 0; i < n && r.err == nil; i++ {
 		fn, at := s.importedFuncs+i, r.offset()
 		b := span(r, "body", part{})

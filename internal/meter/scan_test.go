@@ -167,6 +167,7 @@ var hostileCounts = []struct {
 	{"a function's locals", localsModule(1, 1<<32-1), ErrUnsupported, "function 0: declares 4294967295 locals, more than the 50000"},
 	{"locals one over", localsModule(1, MaxFunctionLocals+1), ErrUnsupported, "function 0: declares 50001 locals"},
 	{"locals in all", localsModule(MaxModuleLocals/MaxFunctionLocals+1, MaxFunctionLocals), ErrUnsupported, "function 20: brings the locals in all to 1050000, more than the 1048576"},
+	{"parameters as locals", paramsModule(MaxModuleLocals/MaxParams+1, MaxParams), ErrUnsupported, "the parameters of its functions are 1049000 locals in all, more than the 1048576"},
 	{"params one over", module(sec(secType, vec(fnType(bytes.Repeat([]byte{valI32}, MaxParams+1), nil)))), ErrUnsupported, "type 0: 1001 parameters, more than the 1000"},
 	{"results one over", module(sec(secType, vec(fnType(nil, bytes.Repeat([]byte{valI32}, MaxResults+1))))), ErrUnsupported, "type 0: 1001 results, more than the 1000"},
 }
@@ -190,6 +191,17 @@ func localsModule(n int, locals uint64) []byte {
 		sec(secType, vec(fnType(nil, nil))),
 		sec(secFunction, leb(uint64(n)), make([]byte, n)),
 		sec(secCode, leb(uint64(n)), bytes.Repeat(entry, n)),
+	)
+}
+
+// paramsModule is a module of n functions of one type of params i32
+// parameters, with empty bodies: 1,000 parameters each made 60,000 of them,
+// 240 KB, take wazero 6 s to load, 15 s metered.
+func paramsModule(n, params int) []byte {
+	return module(
+		sec(secType, vec(fnType(bytes.Repeat([]byte{valI32}, params), nil))),
+		sec(secFunction, leb(uint64(n)), make([]byte, n)),
+		sec(secCode, leb(uint64(n)), bytes.Repeat(codeEntry(nil), n)),
 	)
 }
 
