@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,18 +49,18 @@ type Host struct {
 // EventBuffer) is ErrInvalid.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("hotscript: new host: %w", err)
+		return nil, opErr("new host", "", err)
 	}
 	w, ownW, err := newWASMEngine(ctx, cfg.WASM, cfg.Limits)
 	if err != nil {
-		return nil, fmt.Errorf("hotscript: new host: %w", err)
+		return nil, opErr("new host", "", err)
 	}
 	l, ownL, err := newLuaEngine(ctx, cfg.Lua, cfg.Limits)
 	if err != nil {
 		if ownW {
 			_ = w.close(ctx)
 		}
-		return nil, fmt.Errorf("hotscript: new host: %w", err)
+		return nil, opErr("new host", "", err)
 	}
 	var owned []engine
 	if ownW {
@@ -172,7 +171,7 @@ func (h *Host) enter() bool {
 // Signal the goroutine that owns the Host instead.
 func (h *Host) Close(ctx context.Context) error {
 	if reentry.Inside(ctx) {
-		return fmt.Errorf("hotscript: close: %w", reentrant("a host function"))
+		return opErr("close", "", reentrant("a host function"))
 	}
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
@@ -192,7 +191,7 @@ func (h *Host) Close(ctx context.Context) error {
 			errs = append(errs, e.close(ctx))
 		}
 		if err := errors.Join(errs...); err != nil {
-			h.closeErr = fmt.Errorf("hotscript: close: %w", err)
+			h.closeErr = opErr("close", "", err)
 		}
 	})
 	return h.closeErr

@@ -200,8 +200,8 @@ func TestForeignScript(t *testing.T) {
 	}
 	for _, o := range ops {
 		want := map[*Script]string{
-			nil:    "hotscript: " + o.op + strings.ReplaceAll(o.fn, ".", " ") + ": hotscript: invalid argument: nil Script",
-			theirs: "hotscript: " + o.op + " theirs.wasm" + o.fn + ": hotscript: invalid argument: a script of another Host",
+			nil:    "hotscript: " + o.op + strings.ReplaceAll(o.fn, ".", " ") + ": invalid argument: nil Script",
+			theirs: "hotscript: " + o.op + " theirs.wasm" + o.fn + ": invalid argument: a script of another Host",
 		}
 		for s, w := range want {
 			if err := o.do(s); !errors.Is(err, ErrInvalid) || err.Error() != w {
@@ -226,6 +226,55 @@ func mustScript(t *testing.T, h *Host, name string) *Script {
 }
 
 // TestHammerFake: callers, reloads, reverts and Apply from many goroutines.
+// TestErrorsSayPrefixOnce: the Host's operations wrap its sentinel errors
+// with the operation and the script's name, and the package's prefix is said
+// once: "hotscript: revert s.wasm: no earlier version to revert to".
+func TestErrorsSayPrefixOnce(t *testing.T) {
+	ctx := context.Background()
+	h, e := newFakeHost(t, Config{})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	u := mustLoad(t, h, "u.wasm", "v1", nil)
+	if err := h.Unload(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	_, errExists := h.LoadBytes(ctx, "s.wasm", []byte("v1"), nil)
+	a := h.ReloadAsync(ctx, s, []byte("v2;gate=a"))
+	waitFor(t, "a to start staging", func() bool { return e.stages.Load() == 1 })
+	b := h.ReloadAsync(ctx, s, []byte("v3"))
+	e.open("a")
+	if err := waitPending(b); err != nil {
+		t.Fatal(err)
+	}
+	_, errCallUnloaded := h.Call(ctx, u, "version")
+	closed, _ := newFakeHost(t, Config{})
+	c := mustLoad(t, closed, "c.wasm", "v1", nil)
+	if err := closed.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, errCallClosed := closed.Call(ctx, c, "version")
+	_, errNew := New(ctx, Config{Swap: 7})
+	for _, tt := range []struct {
+		err  error
+		is   error
+		want string
+	}{
+		{h.Revert(ctx, mustLoad(t, h, "r.wasm", "v1", nil)), ErrNoHistory, "hotscript: revert r.wasm: no earlier version to revert to"},
+		{waitPending(a), ErrSuperseded, "hotscript: reload s.wasm: superseded by a newer reload"},
+		{errExists, ErrExists, "hotscript: load s.wasm: script already loaded"},
+		{h.Reload(ctx, u, []byte("v2")), ErrUnloaded, "hotscript: reload u.wasm: script unloaded"},
+		{errCallUnloaded, ErrUnloaded, "hotscript: call u.wasm.version: script unloaded"},
+		{h.Unload(ctx, u), ErrUnloaded, "hotscript: unload u.wasm: script unloaded"},
+		{errCallClosed, ErrClosed, "hotscript: call c.wasm.version: host closed"},
+		{closed.Reload(ctx, c, []byte("v2")), ErrClosed, "hotscript: reload c.wasm: host closed"},
+		{closed.Unload(ctx, c), ErrClosed, "hotscript: unload c.wasm: host closed"},
+		{errNew, ErrInvalid, "hotscript: new host: invalid argument: Config.Swap 7 is neither SwapImmediate nor SwapAtApply"},
+	} {
+		if !errors.Is(tt.err, tt.is) || tt.err.Error() != tt.want {
+			t.Errorf("error %v, want %q, matching %v", tt.err, tt.want, tt.is)
+		}
+	}
+}
+
 func TestHammerFake(t *testing.T) {
 	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
 		t.Run(fmt.Sprint("mode ", mode), func(t *testing.T) {

@@ -72,7 +72,7 @@ func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
 	if c == nil || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
 		return nil
 	}
-	return fmt.Errorf("hotscript: %s %s: %w", op, s.name, reentrant("a migration of "+c.name))
+	return opErr(op, s.name, reentrant("a migration of "+c.name))
 }
 
 // ReloadAsync starts a reload like Reload and returns at once. The reload goes on
@@ -133,7 +133,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		s.mu.Unlock()
 		h.wg.Done()
 		s.release(req) // and no event: the name may belong to another script by now
-		p.resolve(Event{Script: s.name, Kind: Rejected}, fmt.Errorf("hotscript: %s %s: %w", req.op(), s.name, ErrUnloaded))
+		p.resolve(Event{Script: s.name, Kind: Rejected}, opErr(req.op(), s.name, ErrUnloaded))
 		return p
 	}
 	s.seq++
@@ -595,7 +595,7 @@ func (s *Script) record(op string, ev Event, err error) (Event, error) {
 	}
 	if err != nil {
 		if !namesScript(err) {
-			err = fmt.Errorf("hotscript: %s %s: %w", op, s.name, err)
+			err = opErr(op, s.name, err)
 		}
 		ev.Err = err
 	}

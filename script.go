@@ -149,7 +149,7 @@ func (s *Script) Lua() (rt *lua.Runtime, id lua.ScriptID, ok bool) {
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
 	code, err := fsread.File(path)
 	if err != nil {
-		err = fmt.Errorf("hotscript: load %s: %w", path, err)
+		err = opErr("load", path, err)
 		h.reportLoad(path, nil, 0, err)
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *S
 	s, compile, reserved, err := h.loadScript(ctx, name, path, code, opts)
 	if err != nil {
 		if ce := (*ContractError)(nil); !errors.As(err, &ce) {
-			err = fmt.Errorf("hotscript: load %s: %w", name, err)
+			err = opErr("load", name, err)
 		}
 		s = nil
 	} else {
@@ -350,16 +350,16 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 		return err
 	}
 	if h.reloading(ctx, committingKey{}) == s || h.reloading(ctx, stagingKey{}) == s {
-		return fmt.Errorf("hotscript: unload %s: %w", s.name, reentrant("a reload of "+s.name))
+		return opErr("unload", s.name, reentrant("a reload of "+s.name))
 	}
 	if !h.enter() {
-		return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrClosed)
+		return opErr("unload", s.name, ErrClosed)
 	}
 	defer h.wg.Done()
 	s.unloadMu.Lock()
 	defer s.unloadMu.Unlock()
 	if s.gone.Load() {
-		return fmt.Errorf("hotscript: unload %s: %w", s.name, ErrUnloaded)
+		return opErr("unload", s.name, ErrUnloaded)
 	}
 	// The engine first: it waits for calls in progress, and refuses a call
 	// back from s's own host function before anything has changed. Calls that
@@ -367,7 +367,7 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	s.unloading.Store(true)
 	if err := s.u.unload(ctx); err != nil && !engineNotFound(err) {
 		s.unloading.Store(false)
-		return fmt.Errorf("hotscript: unload %s: %w", s.name, err)
+		return opErr("unload", s.name, err)
 	}
 	s.swapMu.Lock() // a commit in progress ends first
 	s.mu.Lock()
@@ -467,7 +467,7 @@ func (h *Host) refuse(s *Script, fn string) error {
 	if err := h.notOurs(s, "call", fn); err != nil {
 		return err
 	}
-	return fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrClosed)
+	return opErr("call", s.name+"."+fn, ErrClosed)
 }
 
 // notOurs is the ErrInvalid error of operation op (on function fn, if any) when
@@ -483,11 +483,30 @@ func (h *Host) notOurs(s *Script, op, fn string) error {
 			what += "." + fn
 		}
 	}
-	if what != "" {
-		what = " " + what
-	}
-	return fmt.Errorf("hotscript: %s%s: %w: %s", op, what, ErrInvalid, why)
+	return opErr(op, what, fmt.Errorf("%w: %s", ErrInvalid, why))
 }
+
+// opError is the error of the Host's operation op on what (a script, a
+// script's function; "" for none), caused by err: "hotscript: revert
+// enemy.wasm: no earlier version to revert to". The package's prefix is said
+// once: err's own, which the sentinel errors have, is left out of the text;
+// errors.Is and errors.As still see err.
+type opError struct {
+	op, what string
+	err      error
+}
+
+func opErr(op, what string, err error) error { return &opError{op, what, err} }
+
+func (e *opError) Error() string {
+	head := "hotscript: " + e.op
+	if e.what != "" {
+		head += " " + e.what
+	}
+	return head + ": " + strings.TrimPrefix(e.err.Error(), "hotscript: ")
+}
+
+func (e *opError) Unwrap() error { return e.err }
 
 // failed counts a failed call and returns its error.
 func (h *Host) failed(s *Script, fn string, err error) error {
@@ -495,9 +514,9 @@ func (h *Host) failed(s *Script, fn string, err error) error {
 	switch {
 	case h.closed.Load():
 		// The runtime was closed under the call: say so, whatever the engine said.
-		return fmt.Errorf("hotscript: call %s.%s: %w: %w", s.name, fn, ErrClosed, err)
+		return opErr("call", s.name+"."+fn, fmt.Errorf("%w: %w", ErrClosed, err))
 	case s.unloaded(err):
-		return fmt.Errorf("hotscript: call %s.%s: %w", s.name, fn, ErrUnloaded)
+		return opErr("call", s.name+"."+fn, ErrUnloaded)
 	}
 	return err
 }
