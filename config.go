@@ -19,11 +19,21 @@ const (
 	// state migration, Lua's on_save and on_restore and the self-check, runs on
 	// the goroutine that staged the reload, not the caller's: host functions and
 	// MigrationFuncs that reach data the game loop also uses (an ecs.World, which
-	// is not safe for concurrent use) must lock it, or use SwapAtApply.
+	// is not safe for concurrent use) must lock it, or use SwapAtApply, which
+	// runs the commit, not the staging, on the goroutine that calls Apply.
 	SwapImmediate SwapMode = iota
 	// SwapAtApply keeps staged reloads waiting until Host.Apply, which a game calls
 	// at a safe point between frames. Reload and Revert block until then. The
-	// commit, migration and hooks included, runs on the goroutine that calls Apply.
+	// commit runs on the goroutine that calls Apply: the state migration, Lua's
+	// on_save and on_restore, and the self-check.
+	//
+	// Staging does not wait for Apply. A new version's top-level Lua chunk, and a
+	// WASM module's start function (_initialize included), run when the reload is
+	// staged, on a goroutine of the Host's, before any Apply; the host functions
+	// they call run then, on that goroutine, and what they did stays even if the
+	// reload is then superseded or rejected. Keep calls of host functions that
+	// touch the game's data (an ecs.World) out of a chunk's top level and a start
+	// function, or make those host functions safe for concurrent use.
 	SwapAtApply
 )
 
@@ -56,9 +66,10 @@ func (l Limits) lua() lua.Limits {
 // the "on_reload" self-check, no ECS world, no logging, 64 buffered events.
 type Config struct {
 	// Limits are the default per-call limits of every script, and the limits of the
-	// runtimes the host creates. ScriptOptions.Limits overrides them per script.
-	// When Limits is zero, scripts loaded into a runtime passed in WASM or Lua get
-	// that runtime's own limits.
+	// runtimes the host creates. A script's ScriptOptions.Limits replaces them as a
+	// whole, not field by field: a field it leaves zero means no limit for that
+	// script, whatever Limits says. When Limits is zero, scripts loaded into a
+	// runtime passed in WASM or Lua get that runtime's own limits.
 	Limits Limits
 
 	// WASM is a runtime to load WASM scripts into, typically one on which the host
@@ -106,7 +117,9 @@ type Config struct {
 // ScriptOptions are per-script settings for Load and LoadBytes. A nil *ScriptOptions
 // and zero fields mean the Host's defaults.
 type ScriptOptions struct {
-	// Limits override Config.Limits for this script.
+	// Limits, if not nil, replace Config.Limits for this script as a whole: a
+	// zero field means no limit, not Config.Limits's value, so set every limit
+	// the script should have (copy Config.Limits and change what differs).
 	Limits *Limits
 	// Migration overrides Config.Migration for this script (WASM only).
 	Migration MigrationFunc

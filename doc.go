@@ -26,6 +26,9 @@
 //
 // When swaps must happen at a known point of the frame, Config.Swap = SwapAtApply
 // keeps staged versions waiting until the program calls Host.Apply between frames.
+// Staging itself, which runs a new version's Lua chunk or WASM start function and
+// the host functions they call, still happens on the Host's goroutine, before
+// Apply (see SwapAtApply).
 //
 // Several reloads of one script in quick succession (an editor saving repeatedly)
 // collapse: the newest request wins, and the ones it replaced are reported as
