@@ -110,7 +110,9 @@ const instrumentLocals = 2
 // initializers, recursion groups) it reads byte for byte as wazero does,
 // so that wazero meets only counts Scan has checked.
 // Of the name section it reads the subsections wazero decodes (the module,
-// function and local names); engines skip the others by their size.
+// function and local names); engines skip the others by their size. Of the
+// DWARF sections it checks that opening them takes work in proportion to
+// their size (see checkAbbrevs).
 //
 // Scan reads the module once and allocates nothing in proportion to the
 // counts it reads. A module it accepts may still be invalid. Errors are those of Instrument
@@ -129,8 +131,99 @@ func Scan(wasm []byte) (Interface, error) {
 			return Interface{}, err
 		}
 	}
+	if err := checkAbbrevs(secs); err != nil {
+		return Interface{}, err
+	}
 	return s.m, nil
 }
+
+// checkAbbrevs refuses DWARF that would take quadratic work to open. Go's
+// debug/dwarf, which wazero runs on every module with DWARF sections (and
+// Instrument, to carry the line table), parses the abbreviation table at the
+// offset each unit of .debug_info names, once per distinct offset, each up to
+// its terminator. Compilers give each unit a table of its own, or share one:
+// the tables parsed then add up to at most the section. Units naming
+// thousands of offsets into one long table add up to its square: 95 KB took
+// 2.8 s and 1.9 GB to open, 228 KB ran the process out of memory. Malformed
+// headers end the check, as they end debug/dwarf's parsing.
+func checkAbbrevs(secs []section) error {
+	var info, abbrev []byte
+	for i := range secs {
+		if s := &secs[i]; s.id == secCustom && (s.name == ".debug_info" || s.name == ".debug_abbrev") {
+			r := newReader(s.body, s.base)
+			r.name()
+			if s.name == ".debug_info" {
+				info = s.body[r.pos:]
+			} else {
+				abbrev = s.body[r.pos:]
+			}
+		}
+	}
+	if info == nil || abbrev == nil {
+		return nil
+	}
+	budget := 2*len(abbrev) + 64<<10
+	seen := map[uint64]bool{}
+	for off := 0; off+4 <= len(info); {
+		length, hdr, size := uint64(le32(info[off:])), 4, 4 // size: of an offset
+		if length == 0xffffffff && off+12 <= len(info) {
+			length, hdr, size = le64(info[off+4:]), 12, 8
+		}
+		at := off + hdr + 2 // past the length and the version
+		if at > len(info) {
+			break
+		}
+		if le16(info[at-2:]) >= 5 {
+			at += 2 // the unit type and the address size
+		}
+		if at+size > len(info) {
+			break
+		}
+		table := uint64(le32(info[at:]))
+		if size == 8 {
+			table = le64(info[at:])
+		}
+		if !seen[table] && table < uint64(len(abbrev)) {
+			seen[table] = true
+			if budget -= abbrevTableLen(abbrev[table:]); budget < 0 {
+				return errorf(ErrUnsupported, ".debug_abbrev: %d units name abbreviation tables that overlap, "+
+					"more than twice the section's %d bytes to parse", len(seen), len(abbrev))
+			}
+		}
+		if length > uint64(len(info)-off-hdr) {
+			break
+		}
+		off += hdr + int(length)
+	}
+	return nil
+}
+
+// abbrevTableLen returns the bytes of the abbreviation table b starts with,
+// through its terminator, or all of b.
+func abbrevTableLen(b []byte) int {
+	r := newReader(b, 0)
+	for !r.done() && r.err == nil {
+		if r.uleb(64) == 0 { // the table's end
+			break
+		}
+		r.uleb(64) // tag
+		r.byte()   // children
+		for !r.done() && r.err == nil {
+			attr, form := r.uleb(64), r.uleb(64)
+			if attr == 0 && form == 0 {
+				break
+			}
+			if form == 0x21 { // DW_FORM_implicit_const
+				r.sleb(64)
+			}
+		}
+	}
+	return min(r.pos, len(b))
+}
+
+func le16(b []byte) uint16 { return uint16(b[0]) | uint16(b[1])<<8 }
+func le32(b []byte) uint32 { return uint32(le16(b)) | uint32(le16(b[2:]))<<16 }
+func le64(b []byte) uint64 { return uint64(le32(b)) | uint64(le32(b[4:]))<<32 }
 
 // scanner is the state of Scan across sections.
 type scanner struct {
