@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -221,6 +224,56 @@ func TestTrapTraceSourceLines(t *testing.T) {
 			}
 			if !ok {
 				t.Errorf("limits %+v: %s's trace %q, want frames and lines %q", lim, c.fn, werr.Trace, want)
+			}
+		}
+	}
+}
+
+// Code without debug information has no source line, metered or not: a
+// function linked from an object built without -g was given the line of
+// the function before it in a metered trace.
+func TestTrapTraceNoLineWithoutSource(t *testing.T) {
+	testtool.Need(t, "clang", "wasm-ld")
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := write("a.c", "int withsrc(int a, int b) {\n\treturn a / b;\n}\n")
+	b := write("b.c", "int nosrc(int a, int b) {\n\treturn a / b;\n}\n")
+	flags := []string{"--target=wasm32", "-O2", "-nostdlib", "-fno-builtin", "-fvisibility=default", "-c"}
+	out := filepath.Join(dir, "mixed.wasm")
+	for _, cmd := range [][]string{
+		append(append([]string{"clang"}, flags...), "-g", a, "-o", a+".o"),
+		append(append([]string{"clang"}, flags...), b, "-o", b+".o"),
+		{"wasm-ld", "--no-entry", "--export-dynamic", a + ".o", b + ".o", "-o", out},
+	} {
+		if msg, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", cmd, err, msg)
+		}
+	}
+	mod, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1e9}} {
+		rt := newRuntime(t, lim)
+		id, err := rt.Load(ctx, "mixed", mod, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for fn, want := range map[string]string{"withsrc": "a.c:2:", "nosrc": ""} {
+			_, err := rt.CallJSON(ctx, id, fn, 1, 0)
+			var werr *wasm.Error
+			if !errors.As(err, &werr) || len(werr.Trace) == 0 {
+				t.Fatalf("%s: %v, want a trap with a trace", fn, err)
+			}
+			got := strings.Join(werr.Trace[1:], " | ")
+			if (want == "" && got != "") || !strings.Contains(got, want) {
+				t.Errorf("limits %+v: %s's source %q, want %q", lim, fn, got, want)
 			}
 		}
 	}

@@ -75,20 +75,25 @@ func readLineTable(secs []section) (lt *lineTable) {
 		}
 	}
 	lt = &lineTable{}
-	if lt.read(d) != nil {
+	if lt.read(d, len(data[".debug_line"])) != nil {
 		return nil
 	}
 	return lt
 }
 
-// read reads the rows of every compile unit of d.
-func (lt *lineTable) read(d *dwarf.Data) error {
+// read reads the rows of the line programs of the compile units of d, each
+// program once however many units name it. A row takes at least a byte of a
+// program, so more rows than lineBytes, the size of the section that holds
+// them, means programs that overlap: read fails rather than read them over
+// and over.
+func (lt *lineTable) read(d *dwarf.Data, lineBytes int) error {
 	type row struct {
 		addr uint64
 		p    place
 		end  bool
 	}
 	var rows []row
+	programs := map[int64]bool{} // by offset
 	r := d.Reader()
 	for {
 		e, err := r.Next()
@@ -102,9 +107,17 @@ func (lt *lineTable) read(d *dwarf.Data) error {
 		if e.Tag != dwarf.TagCompileUnit {
 			continue
 		}
+		off, ok := e.Val(dwarf.AttrStmtList).(int64)
+		if !ok || programs[off] {
+			continue // no line program, or one read already
+		}
+		programs[off] = true
 		lr, err := d.LineReader(e)
-		if err != nil || lr == nil {
+		if err != nil {
 			return err
+		}
+		if lr == nil {
+			continue
 		}
 		var le dwarf.LineEntry
 		dead := false // a sequence of code the linker removed
@@ -127,7 +140,9 @@ func (lt *lineTable) read(d *dwarf.Data) error {
 			if le.File != nil {
 				p = place{file: le.File.Name, line: le.Line, col: le.Column}
 			}
-			rows = append(rows, row{le.Address, p, le.EndSequence})
+			if rows = append(rows, row{le.Address, p, le.EndSequence}); len(rows) > lineBytes {
+				return errors.New("line programs overlap")
+			}
 		}
 	}
 	// By address; the end of one sequence before the start of the next at
@@ -162,9 +177,8 @@ const (
 	dwAtName          = 0x03
 	dwAtStmtList      = 0x10
 	dwAtLowPC         = 0x11
-	dwAtHighPC        = 0x12
+	dwAtRanges        = 0x55
 	dwFormAddr        = 0x01
-	dwFormData4       = 0x06
 	dwFormString      = 0x08
 	dwFormSecOffset   = 0x17
 	dwLnsCopy         = 0x01
@@ -182,25 +196,44 @@ const (
 )
 
 // appendLineSections appends to out the DWARF sections of the output (abbrev,
-// info and line, as custom sections) for rows, the input's instructions in
-// the output's code section, sorted by where they are, in an output code
-// section of codeLen bytes. It appends nothing if no row has a source, and
-// returns the number of rows of the table it wrote.
+// info, ranges and line, as custom sections) for rows, the input's
+// instructions in the output's code section, sorted by where they are, in an
+// output code section of codeLen bytes. It appends nothing if no row has a
+// source, and returns the number of rows of the table it wrote.
+//
+// The unit covers only the code that has a source: its ranges end where an
+// instruction without one begins (a function compiled without debug
+// information, or outside the input's units), so that no line is given to it,
+// as in the input, where no unit covers it; wazero gives an address the last
+// row at or before it within the unit that covers it.
 func appendLineSections(out []byte, lt *lineTable, rows []lineRow, codeLen int) ([]byte, int) {
 	files := map[string]uint64{}
 	var names []string
-	var prog []byte
+	var prog, ranges []byte
 	var addr, file, line, col uint64 = 0, 1, 1, 0
 	var last place
-	n := 0
+	n, open := 0, -1 // open: where the range being written began, or -1
+	closeRange := func(at int) {
+		if open >= 0 && at > open {
+			ranges = appendU32(appendU32(ranges, uint32(open)), uint32(at))
+		}
+		open = -1
+	}
 	for _, r := range rows {
+		if n > 0 && uint64(r.at) < addr { // rows only go forward
+			continue
+		}
 		p, ok := lt.find(r.old)
-		if !ok || (n > 0 && (p == last || uint64(r.at) < addr)) { // rows only go forward
+		if !ok {
+			closeRange(r.at)
+			continue
+		}
+		if open < 0 {
+			open = r.at // never 0, where no code begins: wazero takes a range from 0 for a removed function's
+		} else if p == last {
 			continue
 		}
 		if n == 0 {
-			// The first row sets the address: 0 would make wazero take the
-			// unit for a removed one (see read), and no code begins there.
 			addr = uint64(r.at)
 			prog = append(prog, 0, 1+dwarfAddrSize, dwLneSetAddress)
 			prog = appendU32(prog, uint32(addr))
@@ -234,13 +267,8 @@ func appendLineSections(out []byte, lt *lineTable, rows []lineRow, codeLen int) 
 	if n == 0 {
 		return out, 0
 	}
-	low := rows[0].at
-	for _, r := range rows { // the first row written
-		if _, ok := lt.find(r.old); ok {
-			low = r.at
-			break
-		}
-	}
+	closeRange(codeLen)
+	ranges = appendU32(appendU32(ranges, 0), 0) // the list's end
 	if d := uint64(codeLen) - addr; d != 0 {
 		prog = append(prog, dwLnsAdvancePC)
 		prog = AppendULEB(prog, d)
@@ -266,14 +294,14 @@ func appendLineSections(out []byte, lt *lineTable, rows []lineRow, codeLen int) 
 	// .debug_abbrev: one compile unit without children.
 	abbrev := []byte{1, dwTagCompileUnit, 0,
 		dwAtName, dwFormString, dwAtStmtList, dwFormSecOffset,
-		dwAtLowPC, dwFormAddr, dwAtHighPC, dwFormData4, 0, 0, 0}
+		dwAtLowPC, dwFormAddr, dwAtRanges, dwFormSecOffset, 0, 0, 0}
 
-	// .debug_info: that unit, covering the code from its first row on.
+	// .debug_info: that unit, over the ranges of code with a source.
 	die := append([]byte{1}, lineUnitName...)
 	die = append(die, 0)
 	die = appendU32(die, 0) // the line table's offset
-	die = appendU32(die, uint32(low))
-	die = appendU32(die, uint32(codeLen-low))
+	die = appendU32(die, 0) // the base address of the ranges
+	die = appendU32(die, 0) // the ranges' offset
 	var info []byte
 	info = appendU32(info, uint32(2+4+1+len(die)))
 	info = append(info, dwarfVersion, 0)
@@ -284,7 +312,7 @@ func appendLineSections(out []byte, lt *lineTable, rows []lineRow, codeLen int) 
 	for _, s := range []struct {
 		name string
 		body []byte
-	}{{".debug_abbrev", abbrev}, {".debug_info", info}, {".debug_line", line4}} {
+	}{{".debug_abbrev", abbrev}, {".debug_info", info}, {".debug_ranges", ranges}, {".debug_line", line4}} {
 		out = appendSection(out, secCustom, append(appendName(nil, s.name), s.body...))
 	}
 	return out, n

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 
 	"github.com/hotscript/hotscript/internal/guest"
@@ -98,5 +99,50 @@ func TestLinesBroken(t *testing.T) {
 	}
 	if info.LineRows != 0 || bytes.Contains(out, []byte(".debug_line")) {
 		t.Errorf("%d rows from broken debug information", info.LineRows)
+	}
+}
+
+// A line program that many units name is read once: 1,000 units naming one
+// program of 10,000 rows (26 KB) took Instrument 5.9 s and 4.4 GB.
+func TestLinesProgramReadOnce(t *testing.T) {
+	const units, rows = 1000, 10000
+	m := append([]byte{}, header...)
+	m = appendSection(m, secType, []byte{1, 0x60, 0, 0})
+	m = appendSection(m, secFunction, []byte{1, 0})
+	m = appendSection(m, secCode, []byte{1, 2, 0, opEnd})
+	abbrev := []byte{1, dwTagCompileUnit, 0, dwAtStmtList, dwFormSecOffset, 0, 0, 0}
+	var info []byte
+	for range units { // each names the program at offset 0
+		info = appendU32(info, 2+4+1+1+4)
+		info = append(info, 4, 0)
+		info = appendU32(info, 0)
+		info = append(info, 4, 1)
+		info = appendU32(info, 0)
+	}
+	hdr := []byte{1, 1, 1, byte(0x100 - 5), 14, lineOpcodeBase, 0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0}
+	hdr = append(append(hdr, "a.c"...), 0, 0, 0, 0, 0)
+	prog := appendU32([]byte{0, 5, dwLneSetAddress}, 1)
+	prog = append(prog, bytes.Repeat([]byte{dwLnsCopy}, rows)...)
+	prog = append(prog, 0, 1, dwLneEndSequence)
+	var line []byte
+	line = appendU32(line, uint32(2+4+len(hdr)+len(prog)))
+	line = append(line, 4, 0)
+	line = appendU32(line, uint32(len(hdr)))
+	line = append(append(line, hdr...), prog...)
+	for _, s := range []struct {
+		name string
+		body []byte
+	}{{".debug_abbrev", abbrev}, {".debug_info", info}, {".debug_line", line}} {
+		m = appendSection(m, secCustom, append(appendName(nil, s.name), s.body...))
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, info2, err := Instrument(m)
+	runtime.ReadMemStats(&after)
+	if err != nil || info2.LineRows != 1 {
+		t.Fatalf("Instrument: %v, %d rows", err, info2.LineRows)
+	}
+	if mib := (after.TotalAlloc - before.TotalAlloc) >> 20; mib > 64 {
+		t.Errorf("Instrument allocated %d MiB for a %d-byte module", mib, len(m))
 	}
 }
