@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 build() { # src out
 	case "$1" in
 	*.wat) wat2wasm --enable-all -o "$2" "$1" ;;
-	*_debug.c) clang --target=wasm32 -O2 -g -fdebug-prefix-map="$PWD"=. -nostdlib -fno-builtin -fvisibility=default \
+	*_debug.c) clang --target=wasm32 -O2 -gdwarf-4 -fdebug-prefix-map="$PWD"=. -nostdlib -fno-builtin -fvisibility=default \
 		-Wl,--no-entry -Wl,--export-dynamic -o "$2" "$1" ;;
 	*.c) clang --target=wasm32 -O2 -nostdlib -fno-builtin -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic \
 		-Wl,--strip-debug -o "$2" "$1" ;;

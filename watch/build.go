@@ -42,18 +42,19 @@ type BuildStep struct {
 
 // DefaultBuildSteps returns build steps for WebAssembly guest sources, using the
 // same tools and flags as the repository's scripts/build-guests.sh, except that
-// a C module keeps its debug information (-g), which the script strips from the
-// modules it commits:
+// a C module keeps its debug information (-gdwarf-4), which the script strips
+// from the modules it commits:
 //
 //	.wat  wat2wasm --enable-all {src} -o {out}                      (wabt)
-//	.c    clang --target=wasm32 -O2 -g -nostdlib -fno-builtin -fvisibility=default
-//	      -Wl,--no-entry -Wl,--export-dynamic
+//	.c    clang --target=wasm32 -O2 -gdwarf-4 -nostdlib -fno-builtin
+//	      -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic
 //	      -o {out} {src}                                             (clang and wasm-ld)
 //
 // With it, a trap in a C module names the source line of each frame, limits or
 // not (see wasm.Error's Trace): "enemy.c:12:9". It changes no code, only the
 // module's custom sections, which also hold the source's path and line numbers:
-// a save that moves code to other lines changes the built module.
+// a save that moves code to other lines changes the built module. DWARF 4, not
+// clang's later default of 5, whose line tables wazero cannot read.
 //
 // A C module has no libc, and every function not declared static is exported
 // under its C name (clang for wasm32 hides them unless told otherwise), as is
@@ -75,7 +76,7 @@ type BuildStep struct {
 func DefaultBuildSteps() map[string]BuildStep {
 	return map[string]BuildStep{
 		".wat": {Command: []string{"wat2wasm", "--enable-all", "{src}", "-o", "{out}"}},
-		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-g", "-nostdlib", "-fno-builtin", "-fvisibility=default",
+		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-nostdlib", "-fno-builtin", "-fvisibility=default",
 			"-Wl,--no-entry", "-Wl,--export-dynamic", "-o", "{out}", "{src}"}},
 	}
 }

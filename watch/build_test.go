@@ -181,7 +181,7 @@ func TestDefaultBuildSteps(t *testing.T) {
 	t.Parallel()
 	guestFlags := map[string][]string{ // as documented, with the output last
 		".wat": {"wat2wasm", "--enable-all", "-o"},
-		".c": {"clang", "--target=wasm32", "-O2", "-g", "-nostdlib", "-fno-builtin", "-fvisibility=default",
+		".c": {"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-nostdlib", "-fno-builtin", "-fvisibility=default",
 			"-Wl,--no-entry", "-Wl,--export-dynamic", "-o"},
 	}
 	cases := []struct {
