@@ -13,8 +13,8 @@ import (
 // A new id's value is written in place while the slice has room, in a copy of
 // twice the size when it has not, which is then published; Clear empties a
 // slot in place. So a Put or Clear costs the same with a million ids as with
-// one, and the table costs 8 bytes per id stored since the beginning, which
-// it keeps. A reader holding an older slice may still find a value just
+// one, and the table costs 8 to 16 bytes per id given since the beginning
+// (the slice doubles), which it keeps. A reader holding an older slice may still find a value just
 // cleared, as it would had it come a moment earlier.
 //
 // The zero Table is empty and ready to use. Its methods are safe for concurrent
