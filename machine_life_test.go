@@ -253,6 +253,7 @@ func TestErrorsSayPrefixOnce(t *testing.T) {
 	}
 	_, errCallClosed := closed.Call(ctx, c, "version")
 	_, errNew := New(ctx, Config{Swap: 7})
+	errWatchClosed := closed.Watch(ctx, t.TempDir())
 	for _, tt := range []struct {
 		err  error
 		is   error
@@ -268,7 +269,14 @@ func TestErrorsSayPrefixOnce(t *testing.T) {
 		{closed.Reload(ctx, c, []byte("v2")), ErrClosed, "hotscript: reload c.wasm: host closed"},
 		{closed.Unload(ctx, c), ErrClosed, "hotscript: unload c.wasm: host closed"},
 		{errNew, ErrInvalid, "hotscript: new host: invalid argument: Config.Swap 7 is neither SwapImmediate nor SwapAtApply"},
+		{errWatchClosed, ErrClosed, ""},
 	} {
+		if tt.want == "" { // the watch of a temporary directory
+			if msg := tt.err.Error(); !errors.Is(tt.err, tt.is) || strings.Count(msg, "hotscript: ") != 1 || !strings.HasSuffix(msg, ": host closed") {
+				t.Errorf("error %v, want \"hotscript: watch DIR: host closed\"", tt.err)
+			}
+			continue
+		}
 		if !errors.Is(tt.err, tt.is) || tt.err.Error() != tt.want {
 			t.Errorf("error %v, want %q, matching %v", tt.err, tt.want, tt.is)
 		}

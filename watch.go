@@ -74,11 +74,11 @@ import (
 func (h *Host) Watch(ctx context.Context, dir string) error {
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
-		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+		return opErr("watch", dir, err)
 	}
 	claim, err := h.claim(ctx, absDir)
 	if err != nil {
-		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+		return opErr("watch", dir, err)
 	}
 	w, err := watch.New(watch.Options{
 		Filter: watch.MatchExt(".wasm", ".wat", ".c", ".lua"),
@@ -86,18 +86,18 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	})
 	if err != nil {
 		h.unclaim(claim)
-		return fmt.Errorf("hotscript: watch %s: %w", dir, err)
+		return opErr("watch", dir, err)
 	}
 	addErr := w.Add(absDir)
 	if addErr != nil && !errors.Is(addErr, watch.ErrIncomplete) {
 		_ = w.Close(ctx)
 		h.unclaim(claim)
-		return fmt.Errorf("hotscript: watch %s: %w", dir, addErr)
+		return opErr("watch", dir, addErr)
 	}
 	if !h.enter() {
 		_ = w.Close(ctx)
 		h.unclaim(claim)
-		return fmt.Errorf("hotscript: watch %s: %w", dir, ErrClosed)
+		return opErr("watch", dir, ErrClosed)
 	}
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
 	if addErr != nil {
