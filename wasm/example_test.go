@@ -239,6 +239,37 @@ func ExampleStaged_Commit() {
 	// true - still version 2
 }
 
+// A call that traps during a migration fails the Commit, even when migrate
+// ignores its error and returns nil; ClearErr is for a migrate that handles
+// such a failure on purpose, here by starting the new version afresh.
+func ExampleInstance_ClearErr() {
+	ctx := context.Background()
+	rt, _ := wasm.NewRuntime(ctx, wasm.Limits{})
+	defer rt.Close(ctx)
+	id, _ := rt.Load(ctx, "enemy.wasm", guest.Bytes("json_state"), nil)
+	ignore := func(ctx context.Context, old, next *wasm.Instance) error {
+		old.CallJSON(ctx, "trap_unreachable") // say, a get_state that traps; its error ignored
+		return nil
+	}
+	startAfresh := func(ctx context.Context, old, next *wasm.Instance) error {
+		if _, err := old.CallJSON(ctx, "trap_unreachable"); err != nil {
+			old.ClearErr() // the old state is lost: next keeps its own
+		}
+		return nil
+	}
+	st, _ := rt.Stage(ctx, id, guest.Bytes("json_state_v2"))
+	err := st.Commit(ctx, ignore)
+	version, _ := rt.CallJSON(ctx, id, "version")
+	fmt.Println("ignored:", errors.Is(err, wasm.ErrTrap), "- still version", string(version))
+	st, _ = rt.Stage(ctx, id, guest.Bytes("json_state_v2"))
+	err = st.Commit(ctx, startAfresh)
+	version, _ = rt.CallJSON(ctx, id, "version")
+	fmt.Println("cleared:", err, "- version", string(version))
+	// Output:
+	// ignored: true - still version 1
+	// cleared: <nil> - version 2
+}
+
 // A Func handle calls without lookups or conversions and follows reloads.
 func ExampleRuntime_Func() {
 	ctx := context.Background()
