@@ -62,8 +62,10 @@ type commitPlan struct {
 type commitResult struct {
 	carried []string
 	blocked time.Duration
-	// kept says that the commit failed before it held the script (its
-	// context ended while it waited for a call or lease in progress) and the
-	// version is still staged: it may be committed again.
-	kept bool
+	// held says that the commit held the script: it ran the migration or
+	// the hooks, whatever came of them. A commit that failed without it
+	// (its context ended while it waited for a call or lease in progress)
+	// changed nothing; kept then says that the version is still staged: it
+	// may be committed again.
+	held, kept bool
 }

@@ -116,12 +116,12 @@ func (h *Host) Scripts() []*Script {
 // that script is swapped. The migrations Apply runs stop when ctx is done, or when
 // their reload's own context is or the Host closes (Close waits for Apply).
 //
-// A reload that ctx stops before it is swapped in (waiting for a call or lease in
-// progress on its script, or in its migration) is not rejected: it stays for a
-// later Apply. A WASM version waiting for the script stays staged as it is; one
-// whose migration was stopped, and a Lua version, which its engine does not
-// keep, are staged again from the same bytes (a Lua chunk runs again). Its own
-// context's end or Close rejects it, as ever.
+// A reload that ctx stops while it waits for a call or lease in progress on its
+// script is not rejected: it stays for a later Apply. A WASM version stays staged
+// as it is; a Lua version, which its engine does not keep, is staged again from
+// the same bytes (its chunk runs again). A reload that ctx stops in its migration
+// or hooks is rejected with ctx's error: it would need more than ctx gives it
+// every time. Its own context's end or Close rejects it, as ever.
 //
 // An Apply with nothing waiting costs one atomic operation; with SwapImmediate
 // there is never anything waiting and Apply returns 0. From a migration (with its

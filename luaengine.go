@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"time"
 
@@ -108,9 +109,19 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {
-		return commitResult{blocked: time.Since(start)}, err
+		return commitResult{blocked: time.Since(start), held: !waitEnded(err)}, err
 	}
-	return commitResult{carried: rep.Carried, blocked: rep.Blocked}, nil
+	return commitResult{carried: rep.Carried, blocked: rep.Blocked, held: true}, nil
+}
+
+// waitEnded reports whether err, from a Lua commit, says that its context
+// ended while it waited for the script: the lua package's commit fails so
+// ("lua: commit x.lua: context deadline exceeded") before it runs any hook,
+// whose failures name the hook's operation, "reload".
+func waitEnded(err error) bool {
+	var le *lua.Error
+	return errors.As(err, &le) && le.Op == "commit" &&
+		(errors.Is(le.Kind, context.Canceled) || errors.Is(le.Kind, context.DeadlineExceeded))
 }
 
 func (s luaStaged) discard(ctx context.Context) { s.st.Discard(ctx) }

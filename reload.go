@@ -363,7 +363,11 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
-		if frame != nil && s.h.frameEnded(frame, it.req, err) {
+		if frame != nil && !res.held && s.h.frameEnded(frame, it.req, err) {
+			// Apply's context ended while the commit waited for the script:
+			// the version waits for a later Apply. One whose migration or
+			// hooks the frame's end stopped is rejected: they would need more
+			// than a frame every time.
 			s.postpone(it, res.kept)
 			return false
 		}
@@ -391,11 +395,11 @@ func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
 	return errors.Is(err, cause) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// postpone keeps it for a later Apply, whose context ended before it was
-// swapped in: that says nothing of the version. A version its engine kept
-// staged (kept) waits in the ready slot again; one its engine gave up (a Lua
-// version, or one whose migration the frame's end stopped) is staged anew
-// from the same bytes. A newer request supersedes it, as ever.
+// postpone keeps it for a later Apply, whose context ended while its commit
+// waited for the script: that says nothing of the version. A version its
+// engine kept staged (kept) waits in the ready slot again; one its engine gave
+// up (a Lua version) is staged anew from the same bytes. A newer request
+// supersedes it, as ever.
 func (s *Script) postpone(it *stagedItem, kept bool) {
 	if !kept {
 		if !it.req.revert { // a revert finds its target in the history again

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -615,6 +616,71 @@ func TestApplyFrameEnds(t *testing.T) {
 			t.Errorf("Apply = %d; reload %v: %v, want rejected, context canceled, named by the Host", n, p.Event().Kind, err)
 		}
 	})
+}
+
+// resolved reports whether p is resolved.
+func resolved(p *Pending) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// TestApplyFrameTooShort: under SwapAtApply, a reload whose migration (WASM)
+// or hooks (Lua) Apply's context stops is rejected with that context's error,
+// the old version and its state kept. It was staged again for the next Apply,
+// which stopped it again, forever: the reload never resolved, and its
+// migration or hooks ran again every frame.
+func TestApplyFrameTooShort(t *testing.T) {
+	ctx := context.Background()
+	var migrations atomic.Int64
+	slow := func(ctx context.Context, m *Migration) error {
+		migrations.Add(1)
+		select {
+		case <-time.After(time.Second):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	h := newTestHost(t, Config{Swap: SwapAtApply, Migration: slow})
+	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
+	ls := mustLoad(t, h, "c.lua", "return { v = 1, on_save = function() return {} end }", nil)
+	for _, tt := range []struct {
+		s    *Script
+		next []byte
+	}{
+		{ws, guest.Bytes("counter_v2")},
+		{ls, []byte("local M = {} function M.on_restore() while true do end end return M")},
+	} {
+		t.Run(tt.s.Name(), func(t *testing.T) {
+			p := h.ReloadAsync(ctx, tt.s, tt.next)
+			for i := 0; i < 3; i++ {
+				waitFor(t, "the reload staged", func() bool {
+					tt.s.mu.Lock()
+					defer tt.s.mu.Unlock()
+					return tt.s.ready != nil || resolved(p)
+				})
+				frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+				h.Apply(frame)
+				cancel()
+				if resolved(p) {
+					break
+				}
+			}
+			if !resolved(p) {
+				t.Fatal("three Applies stopped the reload in its migration or hooks, and it is still pending")
+			}
+			if err := waitPending(p); p.Event().Kind != Rejected || !errors.Is(err, context.DeadlineExceeded) || tt.s.Version() != 1 {
+				t.Errorf("reload %v: %v, Version %d; want rejected by the frame's deadline, version 1", p.Event().Kind, err, tt.s.Version())
+			}
+		})
+	}
+	if n := migrations.Load(); n != 1 {
+		t.Errorf("the WASM migration ran %d times, want 1", n)
+	}
 }
 
 // TestMigrateExportsOrReset: state moves through get_state/set_state; the fix of
