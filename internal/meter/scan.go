@@ -1,6 +1,9 @@
 package meter
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Kind is the kind of an import or export, as the binary format encodes it.
 type Kind byte
@@ -162,26 +165,31 @@ func checkAbbrevs(secs []section) error {
 	if info == nil || abbrev == nil {
 		return nil
 	}
+	// The byte order, as debug/dwarf tells it: by the first unit's version.
+	var order binary.ByteOrder = binary.LittleEndian
+	if len(info) >= 6 && info[4] == 0 && info[5] != 0 {
+		order = binary.BigEndian
+	}
 	budget := 2*len(abbrev) + 64<<10
 	seen := map[uint64]bool{}
 	for off := 0; off+4 <= len(info); {
-		length, hdr, size := uint64(le32(info[off:])), 4, 4 // size: of an offset
+		length, hdr, size := uint64(order.Uint32(info[off:])), 4, 4 // size: of an offset
 		if length == 0xffffffff && off+12 <= len(info) {
-			length, hdr, size = le64(info[off+4:]), 12, 8
+			length, hdr, size = order.Uint64(info[off+4:]), 12, 8
 		}
 		at := off + hdr + 2 // past the length and the version
 		if at > len(info) {
 			break
 		}
-		if le16(info[at-2:]) >= 5 {
+		if order.Uint16(info[at-2:]) >= 5 {
 			at += 2 // the unit type and the address size
 		}
 		if at+size > len(info) {
 			break
 		}
-		table := uint64(le32(info[at:]))
+		table := uint64(order.Uint32(info[at:]))
 		if size == 8 {
-			table = le64(info[at:])
+			table = order.Uint64(info[at:])
 		}
 		if !seen[table] && table < uint64(len(abbrev)) {
 			seen[table] = true
@@ -199,31 +207,44 @@ func checkAbbrevs(secs []section) error {
 }
 
 // abbrevTableLen returns the bytes of the abbreviation table b starts with,
-// through its terminator, or all of b.
+// through its terminator, or all of b. It reads numbers as debug/dwarf does,
+// of any length: a number too long for a reader that stops at ten bytes
+// must still count all of its bytes.
 func abbrevTableLen(b []byte) int {
-	r := newReader(b, 0)
-	for !r.done() && r.err == nil {
-		if r.uleb(64) == 0 { // the table's end
-			break
-		}
-		r.uleb(64) // tag
-		r.byte()   // children
-		for !r.done() && r.err == nil {
-			attr, form := r.uleb(64), r.uleb(64)
-			if attr == 0 && form == 0 {
+	pos := 0
+	number := func() (zero bool) { // skips one LEB128 number, reporting whether it is 0
+		zero = true
+		for pos < len(b) {
+			c := b[pos]
+			pos++
+			if c&0x7f != 0 {
+				zero = false
+			}
+			if c&0x80 == 0 {
 				break
 			}
-			if form == 0x21 { // DW_FORM_implicit_const
-				r.sleb(64)
+		}
+		return zero
+	}
+	for pos < len(b) {
+		if number() { // the table's end
+			break
+		}
+		number() // tag
+		pos++    // children
+		for pos < len(b) {
+			attrZero, formAt := number(), pos
+			formZero := number()
+			if attrZero && formZero {
+				break
+			}
+			if formAt < len(b) && b[formAt] == 0x21 { // DW_FORM_implicit_const
+				number()
 			}
 		}
 	}
-	return min(r.pos, len(b))
+	return min(pos, len(b))
 }
-
-func le16(b []byte) uint16 { return uint16(b[0]) | uint16(b[1])<<8 }
-func le32(b []byte) uint32 { return uint32(le16(b)) | uint32(le16(b[2:]))<<16 }
-func le64(b []byte) uint64 { return uint64(le32(b)) | uint64(le32(b[4:]))<<32 }
 
 // scanner is the state of Scan across sections.
 type scanner struct {

@@ -3,6 +3,7 @@ package meter
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"strings"
@@ -308,26 +309,39 @@ func BenchmarkScan(b *testing.B) {
 // entries cost n² (5,000 of them, 95 KB: 2.8 s and 1.9 GB). Real DWARF,
 // tables of their own or shared, passes.
 func TestScanOverlappingAbbrevs(t *testing.T) {
-	abbrevModule := func(n int, overlap bool) []byte {
+	const (
+		overlap   = 1 << iota
+		longCodes // each code an 11-byte number, which a strict reader refuses
+		bigEndian // debug/dwarf reads big-endian DWARF too
+	)
+	abbrevModule := func(n int, how int) []byte {
 		var abbrev []byte
 		offs := make([]int, n)
 		for i := range n {
 			offs[i] = len(abbrev)
-			abbrev = AppendULEB(abbrev, uint64(i+1))
+			if how&longCodes != 0 {
+				abbrev = append(abbrev, byte(i%127+1)|0x80)
+				abbrev = append(abbrev, bytes.Repeat([]byte{0x80}, 9)...)
+				abbrev = append(abbrev, 0)
+			} else {
+				abbrev = AppendULEB(abbrev, uint64(i+1))
+			}
 			abbrev = append(abbrev, 0x11, 0, 0, 0) // a compile unit, no children, no attributes
-			if !overlap {
+			if how&overlap == 0 {
 				abbrev = append(abbrev, 0) // each its own table
 			}
 		}
 		abbrev = append(abbrev, 0)
+		var order binary.AppendByteOrder = binary.LittleEndian
+		if how&bigEndian != 0 {
+			order = binary.BigEndian
+		}
 		var info []byte
 		for i := range n {
-			code := AppendULEB(nil, uint64(i+1))
-			info = appendU32(info, uint32(2+4+1+len(code)))
-			info = append(info, 4, 0)
-			info = appendU32(info, uint32(offs[i]))
-			info = append(info, 4)
-			info = append(info, code...)
+			info = order.AppendUint32(info, 2+4+1+1)
+			info = order.AppendUint16(info, 4)
+			info = order.AppendUint32(info, uint32(offs[i]))
+			info = append(info, 4, 1) // the address size, a unit of abbreviation 1
 		}
 		m := append([]byte{}, header...)
 		for _, s := range []struct {
@@ -338,11 +352,18 @@ func TestScanOverlappingAbbrevs(t *testing.T) {
 		}
 		return m
 	}
-	if _, err := Scan(abbrevModule(5000, true)); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "overlap") {
-		t.Errorf("overlapping tables: Scan = %v, want ErrUnsupported", err)
+	for _, tt := range []struct {
+		name string
+		how  int
+	}{{"overlapping", overlap}, {"overlapping, long codes", overlap | longCodes}, {"overlapping, big-endian", overlap | bigEndian}} {
+		if _, err := Scan(abbrevModule(5000, tt.how)); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "overlap") {
+			t.Errorf("%s tables: Scan = %v, want ErrUnsupported", tt.name, err)
+		}
 	}
-	if _, err := Scan(abbrevModule(5000, false)); err != nil {
-		t.Errorf("a table per unit: Scan = %v", err)
+	for _, how := range []int{0, longCodes, bigEndian} {
+		if _, err := Scan(abbrevModule(5000, how)); err != nil {
+			t.Errorf("a table per unit (%d): Scan = %v", how, err)
+		}
 	}
 	if _, err := Scan(guest.Bytes("lines_debug")); err != nil {
 		t.Errorf("clang's DWARF: Scan = %v", err)
