@@ -117,7 +117,8 @@ func (h *Host) Scripts() []*Script {
 // their reload's own context is or the Host closes (Close waits for Apply).
 //
 // A reload that ctx stops while it waits for a call or lease in progress on its
-// script is not rejected: it stays for a later Apply. A WASM version stays staged
+// script, or whose turn comes after ctx ended, is not rejected: it stays for a
+// later Apply. A WASM version stays staged
 // as it is; a Lua version, which its engine does not keep, is staged again from
 // the same bytes (its chunk runs again). A reload that ctx stops in its migration
 // or hooks is rejected with ctx's error: it would need more than ctx gives it

@@ -360,6 +360,13 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	plan := &commitPlan{to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
 		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World},
 		swapped:   func() { s.swapped(it, to, next) }}
+	if frame != nil && s.h.frameEnded(frame, it.req, frame.Err()) {
+		// Apply's context ended before this commit's turn (another script's
+		// migration took the frame): nothing of it ran, and the next Apply
+		// commits it, as one that waited for the script.
+		s.postpone(it, true)
+		return false
+	}
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {

@@ -618,6 +618,33 @@ func TestApplyFrameEnds(t *testing.T) {
 	})
 }
 
+// TestApplyFrameOverBeforeItsTurn: a reload whose turn comes after Apply's
+// context ended (another script's migration took the frame, or the frame was
+// over when Apply was called) stays for the next Apply: nothing of it ran.
+// A Lua version with hooks was rejected, its hooks failing at once.
+func TestApplyFrameOverBeforeItsTurn(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	ls := mustLoad(t, h, "b.lua", "return { v = 1, on_save = function() return {} end }", nil)
+	p := h.ReloadAsync(ctx, ls, []byte("local M = { v = 2 } function M.on_restore() end return M"))
+	waitFor(t, "the reload staged", func() bool {
+		ls.mu.Lock()
+		defer ls.mu.Unlock()
+		return ls.ready != nil
+	})
+	over, cancel := context.WithCancel(ctx)
+	cancel()
+	if n := h.Apply(over); n != 0 || resolved(p) {
+		t.Fatalf("Apply with its context over = %d, reload resolved %v (%v): want it kept", n, resolved(p), p.Err())
+	}
+	if n := h.Apply(ctx); n != 1 {
+		t.Errorf("the next Apply = %d, want 1", n)
+	}
+	if err := waitPending(p); err != nil || ls.Version() != 2 {
+		t.Errorf("reload: %v, Version %d; want committed as v2", err, ls.Version())
+	}
+}
+
 // resolved reports whether p is resolved.
 func resolved(p *Pending) bool {
 	select {
