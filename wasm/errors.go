@@ -86,11 +86,12 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 // section, else by its export name, else by its index ("$3(i32) i32"), never
 // after the module's own name in that section, metered or not; it names a
 // host function after its module ("host.log(i32,i32)"). In a module built with
-// DWARF 4 debug information (clang -gdwarf-4; wazero cannot read the line
-// tables of DWARF 5), each frame of the script is followed by
-// its source position: "0x1a: enemy.c:12:9", the offset being the
-// instruction's in the module's code section, or "enemy.c:12:9" when limits
-// that meter instructions rewrote the code (see Limits).
+// DWARF 4 debug information (clang -gdwarf-4), each frame of the script that
+// has a source is followed by its source position: "0x1a: enemy.c:12:9", the
+// offset being the instruction's in the module's code section, or
+// "enemy.c:12:9" when limits that meter instructions rewrote the code (see
+// Limits). Of DWARF 5, whose line tables wazero cannot read, only a metered
+// script's frames get their lines.
 //
 // Its methods only read it and are safe for concurrent use.
 type Error struct {
