@@ -118,11 +118,10 @@ func (h *Host) Scripts() []*Script {
 //
 // A reload that ctx stops while it waits for a call or lease in progress on its
 // script, or whose turn comes after ctx ended, is not rejected: it stays for a
-// later Apply. A WASM version stays staged
-// as it is; a Lua version, which its engine does not keep, is staged again from
-// the same bytes (its chunk runs again). A reload that ctx stops in its migration
-// or hooks is rejected with ctx's error: it would need more than ctx gives it
-// every time. Its own context's end or Close rejects it, as ever.
+// later Apply, staged as it is (its code does not run again). A reload that ctx
+// stops in its migration or hooks is rejected with ctx's error: it would need
+// more than ctx gives it every time. Its own context's end or Close rejects it,
+// as ever.
 //
 // An Apply with nothing waiting costs one atomic operation; with SwapImmediate
 // there is never anything waiting and Apply returns 0. From a migration (with its

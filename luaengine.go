@@ -109,7 +109,8 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {
-		return commitResult{blocked: time.Since(start), held: !waitEnded(err)}, err
+		waited := waitEnded(err) // the version stays staged then
+		return commitResult{blocked: time.Since(start), held: !waited, kept: waited}, err
 	}
 	return commitResult{carried: rep.Carried, blocked: rep.Blocked, held: true}, nil
 }

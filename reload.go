@@ -403,10 +403,10 @@ func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
 }
 
 // postpone keeps it for a later Apply, whose context ended while its commit
-// waited for the script: that says nothing of the version. A version its
-// engine kept staged (kept) waits in the ready slot again; one its engine gave
-// up (a Lua version) is staged anew from the same bytes. A newer request
-// supersedes it, as ever.
+// waited for the script, or before its turn: that says nothing of the
+// version. A version its engine kept staged (kept) waits in the ready slot
+// again; one its engine gave up is staged anew from the same bytes. A newer
+// request supersedes it, as ever.
 func (s *Script) postpone(it *stagedItem, kept bool) {
 	if !kept {
 		if !it.req.revert { // a revert finds its target in the history again

@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -91,6 +92,11 @@ func (st *Staged) Functions() []string {
 // globals, and in its math.random generator, is undone; changes to a closure's
 // local variables cannot be) and
 // Commit returns an *Error naming the hook. Either way the Staged is spent.
+//
+// Commit waits for the call or lease in progress on the script, if any, until
+// ctx ends. If ctx ends first, Commit returns an *Error of op "commit" matching
+// ctx's error, nothing has run, and the version stays staged: it may be
+// committed again (at the next frame, say) or discarded.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return st.CommitCheck(ctx, nil)
 }
@@ -118,7 +124,11 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	st.v = nil
 	s := st.s
 	if err := s.lock(ctx, "commit", ""); err != nil {
-		nv.L.Close()
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) { // the wait ended: nothing ran
+			st.v = nv
+		} else {
+			nv.L.Close()
+		}
 		return rep, err
 	}
 	start := time.Now()
@@ -300,5 +310,6 @@ func (rt *Runtime) ReloadScript(ctx context.Context, id ScriptID, src []byte) er
 		return err
 	}
 	_, err = st.Commit(ctx)
+	st.Discard(ctx) // a Commit whose wait ended keeps the version staged
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -454,5 +455,48 @@ func TestStagedLifecycle(t *testing.T) {
 	}
 	if _, err := st.Commit(ctx); !errors.Is(err, lua.ErrClosed) {
 		t.Errorf("second Commit: %v, want ErrClosed", err)
+	}
+}
+
+// A commit whose context ends while a lease holds the script keeps the
+// version staged: nothing ran, and it commits later. ReloadScript, whose
+// commit this is, discards it.
+func TestCommitWaitKeepsStaged(t *testing.T) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	id, err := rt.Load(ctx, "s.lua", []byte("return { v = 1 }"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := rt.Stage(ctx, id, []byte("return { w = 2 }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err = st.Commit(frame)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Commit while a lease holds the script: %v, want its context's error", err)
+	}
+	if err := rt.ReloadScript(frame, id, []byte("return {}")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ReloadScript with its context over: %v", err)
+	}
+	lease.Release()
+	if len(st.Functions()) != 0 || st.Fields() == nil {
+		t.Errorf("the staged version was given up: fields %q", st.Fields())
+	}
+	if _, err := st.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := rt.Field(ctx, id, "w"); string(out) != "2" {
+		t.Errorf("after the second Commit: w = %s, want 2", out)
 	}
 }
