@@ -147,8 +147,13 @@ func Scan(wasm []byte) (Interface, error) {
 // its terminator. Compilers give each unit a table of its own, or share one:
 // the tables parsed then add up to at most the section. Units naming
 // thousands of offsets into one long table add up to its square: 95 KB took
-// 2.8 s and 1.9 GB to open, 228 KB ran the process out of memory. Malformed
-// headers end the check, as they end debug/dwarf's parsing.
+// 2.8 s and 1.9 GB to open, 228 KB ran the process out of memory.
+//
+// The check must read what debug/dwarf reads, byte for byte, or a module
+// written to read one way to it and another to debug/dwarf passes: it follows
+// debug/dwarf's New and parseUnits (the byte order from the first unit's
+// version; no table parsed unless every unit's length fits) and its
+// parseAbbrev (numbers of any length, their bits past 64 dropped).
 func checkAbbrevs(secs []section) error {
 	var info, abbrev []byte
 	for i := range secs {
@@ -162,34 +167,75 @@ func checkAbbrevs(secs []section) error {
 			}
 		}
 	}
-	if info == nil || abbrev == nil {
-		return nil
+	if len(info) < 6 || abbrev == nil {
+		return nil // debug/dwarf refuses it at once, or parses no table
 	}
-	// The byte order, as debug/dwarf tells it: by the first unit's version.
-	var order binary.ByteOrder = binary.LittleEndian
-	if len(info) >= 6 && info[4] == 0 && info[5] != 0 {
+	at := 4 // the first unit's version
+	if info[0] == 0xff && info[1] == 0xff && info[2] == 0xff && info[3] == 0xff {
+		if len(info) < 14 {
+			return nil
+		}
+		at = 12
+	}
+	var order binary.ByteOrder
+	switch x, y := info[at], info[at+1]; {
+	case x == 0 && y != 0:
 		order = binary.BigEndian
+	case y == 0 && x != 0:
+		order = binary.LittleEndian
+	default:
+		return nil // debug/dwarf refuses it
+	}
+	unit := func(off int) (length uint64, hdr int, ok bool) { // as buf.unitLength
+		if off+4 > len(info) {
+			return 0, 0, false
+		}
+		if l := order.Uint32(info[off:]); l == 0xffffffff {
+			if off+12 > len(info) {
+				return 0, 0, false
+			}
+			return order.Uint64(info[off+4:]), 12, true
+		} else if l >= 0xfffffff0 {
+			return 0, 0, false
+		} else {
+			return uint64(l), 4, true
+		}
+	}
+	for off := 0; off < len(info); { // parseUnits' first pass: a length that does not fit stops all
+		length, hdr, ok := unit(off)
+		if !ok || length != uint64(uint32(length)) || length > uint64(len(info)-off-hdr) {
+			return nil
+		}
+		off += hdr + int(length)
 	}
 	budget := 2*len(abbrev) + 64<<10
 	seen := map[uint64]bool{}
-	for off := 0; off+4 <= len(info); {
-		length, hdr, size := uint64(order.Uint32(info[off:])), 4, 4 // size: of an offset
-		if length == 0xffffffff && off+12 <= len(info) {
-			length, hdr, size = order.Uint64(info[off+4:]), 12, 8
+	for off := 0; off < len(info); {
+		length, hdr, _ := unit(off)
+		off += hdr
+		if length == 0 {
+			continue // parseUnits reads the next length
 		}
-		at := off + hdr + 2 // past the length and the version
-		if at > len(info) {
+		next := off + int(length)
+		if off+2 > len(info) {
 			break
 		}
-		if order.Uint16(info[at-2:]) >= 5 {
-			at += 2 // the unit type and the address size
+		vers := order.Uint16(info[off:])
+		if vers < 2 || vers > 5 {
+			break // parseUnits stops
 		}
-		if at+size > len(info) {
-			break
+		p := off + 2
+		if vers >= 5 {
+			p += 2 // the unit type and the address size
 		}
-		table := uint64(order.Uint32(info[at:]))
-		if size == 8 {
-			table = order.Uint64(info[at:])
+		var table uint64
+		switch {
+		case hdr == 12 && p+8 <= len(info):
+			table = order.Uint64(info[p:])
+		case hdr == 4 && p+4 <= len(info):
+			table = uint64(order.Uint32(info[p:]))
+		default:
+			return nil
 		}
 		if !seen[table] && table < uint64(len(abbrev)) {
 			seen[table] = true
@@ -198,52 +244,45 @@ func checkAbbrevs(secs []section) error {
 					"more than twice the section's %d bytes to parse", len(seen), len(abbrev))
 			}
 		}
-		if length > uint64(len(info)-off-hdr) {
-			break
-		}
-		off += hdr + int(length)
+		off = next
 	}
 	return nil
 }
 
-// abbrevTableLen returns the bytes of the abbreviation table b starts with,
-// through its terminator, or all of b. It reads numbers as debug/dwarf does,
-// of any length: a number too long for a reader that stops at ten bytes
-// must still count all of its bytes.
+// abbrevTableLen returns the bytes debug/dwarf's parseAbbrev reads of the
+// abbreviation table b starts with.
 func abbrevTableLen(b []byte) int {
 	pos := 0
-	number := func() (zero bool) { // skips one LEB128 number, reporting whether it is 0
-		zero = true
-		for pos < len(b) {
-			c := b[pos]
-			pos++
-			if c&0x7f != 0 {
-				zero = false
-			}
-			if c&0x80 == 0 {
-				break
+	number := func() uint64 { // as buf.varint
+		var c uint64
+		var bits uint
+		for i := pos; i < len(b); i++ {
+			c |= uint64(b[i]&0x7f) << bits // past 64 bits, shifted out
+			bits += 7
+			if b[i]&0x80 == 0 {
+				pos = i + 1
+				return c
 			}
 		}
-		return zero
+		return 0 // one that runs off the end reads 0, consuming nothing
 	}
-	for pos < len(b) {
-		if number() { // the table's end
-			break
-		}
+	for uint32(number()) != 0 { // an entry; 0 ends the table
 		number() // tag
-		pos++    // children
-		for pos < len(b) {
-			attrZero, formAt := number(), pos
-			formZero := number()
-			if attrZero && formZero {
+		if pos >= len(b) {
+			break // the children byte underflows: an error, which ends the parse
+		}
+		pos++
+		for {
+			attr, form := number(), number()
+			if attr == 0 && form == 0 {
 				break
 			}
-			if formAt < len(b) && b[formAt] == 0x21 { // DW_FORM_implicit_const
+			if uint32(form) == 0x21 { // DW_FORM_implicit_const
 				number()
 			}
 		}
 	}
-	return min(pos, len(b))
+	return pos
 }
 
 // scanner is the state of Scan across sections.
