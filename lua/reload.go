@@ -30,7 +30,9 @@ type ReloadReport struct {
 // does the slow part of a reload (compiling and running the chunk) without holding
 // the script, so callers keep calling the old version meanwhile; Commit then holds
 // them only for the state copy, the hooks and the swap. A Staged is safe for
-// concurrent use; it is spent by its first Commit or Discard.
+// concurrent use; it is spent by its first Commit or Discard, unless that
+// Commit's context ended while it waited for the script (see Commit): then it
+// may be committed again, or must be discarded.
 type Staged struct {
 	mu sync.Mutex
 	s  *script
@@ -93,10 +95,10 @@ func (st *Staged) Functions() []string {
 // local variables cannot be) and
 // Commit returns an *Error naming the hook. Either way the Staged is spent.
 //
-// Commit waits for the call or lease in progress on the script, if any, until
-// ctx ends. If ctx ends first, Commit returns an *Error of op "commit" matching
-// ctx's error, nothing has run, and the version stays staged: it may be
-// committed again (at the next frame, say) or discarded.
+// Commit first waits for the call or lease in progress on the script, if any,
+// until ctx ends. If ctx ends first, Commit returns an *Error of op "commit"
+// matching ctx's error, nothing has run, and the Staged is not spent: commit it
+// again (at the next frame, say) or discard it, or its LState stays open.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return st.CommitCheck(ctx, nil)
 }
@@ -135,7 +137,7 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	ov := s.cur
 	var err error
 	if ov == nil {
-		err = newError("commit", st.s.name, "", ErrNotFound, "")
+		err = s.gone("commit", "") // ErrNotFound, or ErrClosed after Close
 	} else {
 		s.next.Store(&nv.budget.guard)
 		undoOld, undoNew := ov.budget.forSetup(), nv.budget.forSetup()

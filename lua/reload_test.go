@@ -500,3 +500,27 @@ func TestCommitWaitKeepsStaged(t *testing.T) {
 		t.Errorf("after the second Commit: w = %s, want 2", out)
 	}
 }
+
+// A Staged committed after its runtime closed fails with ErrClosed, as Close
+// says of later calls (it said ErrNotFound).
+func TestCommitAfterClose(t *testing.T) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := rt.Load(ctx, "s.lua", []byte("return { v = 1 }"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := rt.Stage(ctx, id, []byte("return { v = 2 }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Commit(ctx); !errors.Is(err, lua.ErrClosed) {
+		t.Errorf("Commit after Close: %v, want ErrClosed", err)
+	}
+}
