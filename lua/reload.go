@@ -105,7 +105,9 @@ func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 
 // CheckFunc decides whether a staged version may go live: it runs after the
 // version got the old one's fields and hooks, before it replaces it, and can call
-// its functions. Returning an error rolls the reload back.
+// its functions. Returning an error rolls the reload back, and so does a call
+// through next that fails as it runs, even if the CheckFunc returns nil (see
+// Version.Err).
 type CheckFunc func(ctx context.Context, next *Version) error
 
 // CommitCheck is Commit with a last step before the swap: check, when not nil,
@@ -229,6 +231,7 @@ type Version struct {
 	v      *version
 	script string
 	valid  bool
+	err    error // the first call that failed as it ran (see Err)
 }
 
 // Script returns the script's name.
@@ -247,7 +250,34 @@ func (n *Version) CallJSON(ctx context.Context, fn string, args ...any) (json.Ra
 	if !n.valid {
 		return nil, newError("call", n.script, fn, ErrClosed, "closed: the check it was given to has returned")
 	}
-	return n.v.callJSON(ctx, n.script, fn, args)
+	out, err := n.v.callJSON(ctx, n.script, fn, args)
+	if err != nil && n.err == nil && failedRunning(err) {
+		n.err = err
+	}
+	return out, err
+}
+
+// Err returns the error of the first call through this version, since the
+// CheckFunc began or since ClearErr, that failed as it ran (a runtime error, a
+// limit, its context's end), or nil. Such a call fails the commit even if the
+// CheckFunc returns nil: it may have left the version's state half-changed. A
+// call that did not run (no such function, arguments that do not convert) is
+// not counted. As wasm.Instance.Err.
+func (n *Version) Err() error { return n.err }
+
+// ClearErr forgets the failed calls through this version so far, so that they
+// do not fail the commit: for a CheckFunc that expects a call to fail, and whose
+// version's state does not depend on what that call did.
+func (n *Version) ClearErr() { n.err = nil }
+
+// failedRunning reports whether err, a call's, says that it failed as it ran.
+func failedRunning(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return errors.Is(e.Kind, ErrRuntime) || errors.Is(e.Kind, ErrLimit) ||
+		errors.Is(e.Kind, context.Canceled) || errors.Is(e.Kind, context.DeadlineExceeded)
 }
 
 // runCheck runs check on nv, turning a panic into an error. check's context is
@@ -265,6 +295,9 @@ func runCheck(ctx context.Context, name string, ov, nv *version, check CheckFunc
 	}()
 	if err := check(ctx, next); err != nil {
 		return fmt.Errorf("lua: reload %s: check: %w", name, err)
+	}
+	if next.err != nil { // a call that failed, its error dropped
+		return fmt.Errorf("lua: reload %s: check: a call failed: %w", name, next.err)
 	}
 	return nil
 }

@@ -524,3 +524,48 @@ func TestCommitAfterClose(t *testing.T) {
 		t.Errorf("Commit after Close: %v, want ErrClosed", err)
 	}
 }
+
+// A call through the version being checked that fails as it runs fails the
+// commit, even when the CheckFunc drops its error: it may have left the
+// version half-changed. ClearErr is for a check that expects the failure. As
+// package wasm's migrations.
+func TestCheckSwallowsFailedCall(t *testing.T) {
+	ctx := context.Background()
+	for _, clear := range []bool{false, true} {
+		rt, err := lua.NewRuntime(ctx, lua.Limits{MaxInstructions: 10_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := rt.Load(ctx, "s.lua", []byte("return { v = 1 }"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := rt.Stage(ctx, id, []byte(`local M = { v = 2 }
+function M.boom() M.v = 3 error("half-way") end
+function M.spin() while true do end end
+return M`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = st.CommitCheck(ctx, func(ctx context.Context, next *lua.Version) error {
+			next.CallJSON(ctx, "nothing") // did not run: not counted
+			next.CallJSON(ctx, "boom")    // its error dropped
+			next.CallJSON(ctx, "spin")
+			if first := next.Err(); !errors.Is(first, lua.ErrRuntime) {
+				t.Errorf("Err = %v, want boom's runtime error", first)
+			}
+			if clear {
+				next.ClearErr()
+			}
+			return nil
+		})
+		v, _ := rt.Field(ctx, id, "v")
+		switch {
+		case !clear && (!errors.Is(err, lua.ErrRuntime) || string(v) != "1"):
+			t.Errorf("a check that dropped a failed call: %v, v = %s; want the runtime error, v 1", err, v)
+		case clear && (err != nil || string(v) != "3"):
+			t.Errorf("a check that cleared it: %v, v = %s; want committed, v 3", err, v)
+		}
+		rt.Close(ctx)
+	}
+}
