@@ -145,6 +145,30 @@ return M`))
 	// still the old damage: 39
 }
 
+// A check that expects a call to fail clears it: a failed call it leaves
+// recorded rolls the reload back, as its error would.
+func ExampleVersion_ClearErr() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+	id, _ := rt.LoadScript(ctx, "door.lua", []byte(`return { open = false }`))
+
+	st, _ := rt.Stage(ctx, id, []byte(`
+local M = { open = false }
+function M.unlock(key) if key ~= "brass" then error("wrong key") end M.open = true end
+return M`))
+	_, err := st.CommitCheck(ctx, func(ctx context.Context, next *lua.Version) error {
+		if _, err := next.CallJSON(ctx, "unlock", "iron"); err == nil {
+			return errors.New("unlock took the wrong key")
+		}
+		next.ClearErr() // the failure was the point, and changed nothing
+		return nil
+	})
+	fmt.Println("committed:", err == nil)
+	// Output:
+	// committed: true
+}
+
 // Host functions appear in every script as a global table per module.
 func ExampleRuntime_Define() {
 	ctx := context.Background()
