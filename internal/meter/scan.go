@@ -152,8 +152,9 @@ func Scan(wasm []byte) (Interface, error) {
 // The check must read what debug/dwarf reads, byte for byte, or a module
 // written to read one way to it and another to debug/dwarf passes: it follows
 // debug/dwarf's New and parseUnits (the byte order from the first unit's
-// version; no table parsed unless every unit's length fits) and its
-// parseAbbrev (numbers of any length, their bits past 64 dropped).
+// version; 64-bit lengths cut to 32 bits; no table parsed unless every unit's
+// length fits) and its parseAbbrev (numbers of any length, their bits past 64
+// dropped), as of Go 1.26.
 func checkAbbrevs(secs []section) error {
 	var info, abbrev []byte
 	for i := range secs {
@@ -194,7 +195,8 @@ func checkAbbrevs(secs []section) error {
 			if off+12 > len(info) {
 				return 0, 0, false
 			}
-			return order.Uint64(info[off+4:]), 12, true
+			// debug/dwarf keeps a 64-bit length in its Offset, 32 bits
+			return uint64(uint32(order.Uint64(info[off+4:]))), 12, true
 		} else if l >= 0xfffffff0 {
 			return 0, 0, false
 		} else {
@@ -203,7 +205,7 @@ func checkAbbrevs(secs []section) error {
 	}
 	for off := 0; off < len(info); { // parseUnits' first pass: a length that does not fit stops all
 		length, hdr, ok := unit(off)
-		if !ok || length != uint64(uint32(length)) || length > uint64(len(info)-off-hdr) {
+		if !ok || length > uint64(len(info)-off-hdr) {
 			return nil
 		}
 		off += hdr + int(length)

@@ -343,13 +343,20 @@ func TestScanOverlappingAbbrevs(t *testing.T) {
 		abbrev = append(abbrev, 0)
 		for i := range n {
 			switch variant {
-			case "64-bit big-endian", "64-bit little-endian":
+			case "64-bit big-endian", "64-bit little-endian", "64-bit length past 32 bits":
 				var order binary.AppendByteOrder = binary.BigEndian
-				length := uint64(2 + 8 + 1 + 1)
-				if variant == "64-bit little-endian" {
+				length, pad := uint64(2+8+1+1), uint64(0)
+				switch {
+				case variant == "64-bit little-endian":
 					order = binary.LittleEndian
 					if i == 0 {
 						length = 0x100 // a zero low byte, where a sniff at 4 finds a version 0x??00
+						pad = length - 12
+					}
+				case variant == "64-bit length past 32 bits":
+					order = binary.LittleEndian
+					if i == 0 {
+						length |= 1 << 32 // debug/dwarf keeps 32 bits of it: 12
 					}
 				}
 				info = append(info, 0xff, 0xff, 0xff, 0xff)
@@ -357,7 +364,7 @@ func TestScanOverlappingAbbrevs(t *testing.T) {
 				info = order.AppendUint16(info, 4)
 				info = order.AppendUint64(info, uint64(offs[i]))
 				info = append(info, 4, 1)
-				info = append(info, make([]byte, length-12)...)
+				info = append(info, make([]byte, pad)...)
 			default:
 				var order binary.AppendByteOrder = binary.LittleEndian
 				if variant == "big-endian" {
@@ -379,7 +386,7 @@ func TestScanOverlappingAbbrevs(t *testing.T) {
 		return m
 	}
 	for _, variant := range []string{"plain", "long codes", "big-endian", "implicit_const in two bytes",
-		"numbers past 64 bits", "64-bit big-endian", "64-bit little-endian"} {
+		"numbers past 64 bits", "64-bit big-endian", "64-bit little-endian", "64-bit length past 32 bits"} {
 		if _, err := Scan(abbrevModule(5000, variant, true)); !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "overlap") {
 			t.Errorf("%s, overlapping: Scan = %v, want ErrUnsupported", variant, err)
 		}
