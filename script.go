@@ -339,7 +339,7 @@ func (h *Host) loading(name string) <-chan struct{} {
 // name free. Calls, reloads and reverts of s after it fail with ErrUnloaded. A
 // second Unload of s waits for the first, then returns ErrUnloaded. A script
 // that Watch loaded from a file comes back, as a new script, with the file's next
-// save.
+// save, or any activity that leaves the file there (a rename away and back).
 //
 // Called from a host function, a migration or a reload being staged of s itself,
 // with the context it received, Unload fails at once with an error matching the
@@ -398,6 +398,10 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	}
 	h.ev.send(ev)
 	h.mu.Unlock()
+	s.mu.Lock()
+	mark := s.file.path
+	s.mu.Unlock()
+	h.forgetFiles(s.file0(), mark) // Watch loads the file again on its next activity, whatever it is
 	return nil
 }
 

@@ -100,6 +100,9 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		return opErr("watch", dir, ErrClosed)
 	}
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
+	h.watchMu.Lock()
+	claim.abs, claim.w = absDir, w
+	h.watchMu.Unlock()
 	if addErr != nil {
 		wd.watchError(addErr)
 	}
@@ -145,10 +148,39 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 }
 
 // watchClaim is a directory a Watch holds, with its symbolic links resolved,
-// until its context is done.
+// until its context is done; and, once it watches, the directory as the
+// watcher names its files and the watcher.
 type watchClaim struct {
 	dir string
 	ctx context.Context
+	abs string
+	w   *watch.Watcher
+}
+
+// forgetFiles tells the watchers of the directories that hold paths that the
+// Host no longer has what it loaded from them (Unload): a file's next activity
+// loads it again, even one that leaves it as the watcher last reported it (a
+// file renamed away, its old name unloaded as moved, and straight back).
+func (h *Host) forgetFiles(paths ...string) {
+	type watcher struct {
+		abs string
+		w   *watch.Watcher
+	}
+	var ws []watcher
+	h.watchMu.Lock()
+	for _, c := range h.watched {
+		if c.w != nil {
+			ws = append(ws, watcher{c.abs, c.w})
+		}
+	}
+	h.watchMu.Unlock()
+	for _, w := range ws {
+		for _, p := range paths {
+			if p != "" && within(p, w.abs) {
+				w.w.Forget(p)
+			}
+		}
+	}
 }
 
 // claim records that dir is watched under ctx, unless it overlaps a directory
@@ -167,7 +199,7 @@ func (h *Host) claim(ctx context.Context, dir string) (*watchClaim, error) {
 			return nil, fmt.Errorf("%w: %s is watched already", ErrInvalid, c.dir)
 		}
 	}
-	c := &watchClaim{dir, ctx}
+	c := &watchClaim{dir: dir, ctx: ctx}
 	h.watched = append(h.watched, c)
 	return c, nil
 }

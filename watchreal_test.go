@@ -240,3 +240,39 @@ func TestWatchRenameOfBusyScript(t *testing.T) {
 	stop()
 	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
 }
+
+// After Unload, a watched script's file comes back with its next activity,
+// even one that leaves it as it was (renamed away and back, which keeps its
+// bytes and time): the Host tells the watcher it no longer has the file. It
+// stayed unloaded: the watcher, never told, saw nothing new.
+func TestWatchUnloadedFileComesBack(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	a := filepath.Join(dir, "a.lua")
+	if err := os.WriteFile(a, []byte("return { v = 1 }"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Loaded })
+	s, ok := h.Script(a)
+	if !ok {
+		t.Fatal("a.lua not loaded")
+	}
+	if err := h.Unload(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	away := filepath.Join(dir, "a.txt") // not a script: the watcher sees a.lua go and come back
+	if err := os.Rename(a, away); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(away, a); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind != Unloaded })
+	if ev.Kind != Loaded {
+		t.Errorf("after the rename back: %v, want a.lua loaded again", ev)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -241,4 +242,35 @@ func TestRemovedOnlyForFilesReceived(t *testing.T) {
 	h.remove("new.lua")
 	h.expect(want{"new.lua", Removed, ""})
 	h.quiet()
+}
+
+// TestForget: after Forget, a file left as the host last received it (renamed
+// away and back, copied over with its time kept) is reported again, and its
+// removal, which the host no longer cares for, is not; without Forget the same
+// activity is no event.
+func TestForget(t *testing.T) {
+	h := newHarness(t, Options{Debounce: 30 * time.Millisecond}, nil)
+	h.write("a.lua", "v1")
+	h.expect(want{"a.lua", Changed, "v1"})
+	info, err := os.Stat(h.path("a.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameAgain := func() { // the same bytes and modification time
+		h.write("a.lua", "v1")
+		if err := os.Chtimes(h.path("a.lua"), info.ModTime(), info.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameAgain()
+	h.quiet()
+	h.w.Forget(h.path("a.lua"))
+	sameAgain()
+	h.expect(want{"a.lua", Changed, "v1"})
+	h.w.Forget(h.path("a.lua"))
+	h.remove("a.lua")
+	h.quiet()
+	h.w.Forget(h.path("never.lua")) // unknown: nothing
+	h.write("b.lua", "v1")
+	h.expect(want{"b.lua", Changed, "v1"})
 }

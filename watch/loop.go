@@ -129,6 +129,8 @@ func (l *loop) run() {
 			l.handleError(err)
 		case req := <-l.w.adds:
 			req.reply <- l.add(req.dir)
+		case path := <-l.w.forgets:
+			l.forget(path)
 		case <-l.timer.C:
 			l.fire()
 		case r := <-l.results:
@@ -290,6 +292,19 @@ func (l *loop) apply(r result) {
 	}
 	f.seen = r.version
 	l.out.push(r.ev)
+}
+
+// forget records that the host no longer has the file at path (see
+// Watcher.Forget): its next activity is reported whatever it leaves.
+func (l *loop) forget(path string) {
+	f := l.files[path]
+	if f == nil {
+		return
+	}
+	f.known, f.seen = false, version{} // a version neither summed nor settled matches nothing
+	if f.cancel == nil && !slices.ContainsFunc(l.due, func(d due) bool { return d.path == path && d.gen == f.gen }) {
+		delete(l.files, path) // no activity: an entry neither known nor active is dropped
+	}
 }
 
 // delivered records that the host has received ev: it has the file after a

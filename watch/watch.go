@@ -52,6 +52,7 @@ type Watcher struct {
 	events   chan Event
 	errors   chan error
 	adds     chan addRequest
+	forgets  chan string
 	done     chan struct{} // closed by Close
 	finished chan struct{} // closed once every goroutine has ended
 
@@ -96,6 +97,7 @@ func New(opts Options) (*Watcher, error) {
 		events:   make(chan Event),
 		errors:   make(chan error),
 		adds:     make(chan addRequest),
+		forgets:  make(chan string),
 		done:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
@@ -137,6 +139,25 @@ func (w *Watcher) Add(dir string) error {
 		return <-req.reply
 	case <-w.done:
 		return fmt.Errorf("watch: add %s: %w", dir, ErrClosed)
+	}
+}
+
+// Forget tells the Watcher that the host no longer has the file at path: it
+// dropped what it loaded from it, though the Watcher has not reported the file
+// removed (a host that took the file for renamed away, say). The file's next
+// activity is then reported as a Changed event even if it leaves the file as the
+// host last received it (renamed back, copied over with cp -p), as for a file
+// the host never had, and its removal is not reported. Forget of a path the
+// Watcher does not know does nothing. It is safe for concurrent use, and does
+// nothing after Close.
+func (w *Watcher) Forget(path string) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return
+	}
+	select {
+	case w.forgets <- abs:
+	case <-w.done:
 	}
 }
 
