@@ -33,6 +33,36 @@ func Example() {
 	// Output: enemy.lua Changed return { health = 100 }
 }
 
+// A host that drops what it loaded from a file without the watcher reporting
+// the file removed (it unloaded the script) says so with Forget: a file renamed
+// away and back, unchanged, is then reported again.
+func ExampleWatcher_Forget() {
+	dir, _ := os.MkdirTemp("", "scripts")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "enemy.lua")
+
+	w, err := watch.New(watch.Options{Debounce: 20 * time.Millisecond})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if err := w.Add(dir); err != nil {
+		log.Fatal(err)
+	}
+	os.WriteFile(path, []byte("v1"), 0o644)
+	ev := <-w.Events()
+	fmt.Println(filepath.Base(ev.Path), ev.Op, string(ev.Data))
+
+	w.Forget(path) // the host unloaded enemy.lua
+	os.Rename(path, path+".bak")
+	os.Rename(path+".bak", path)
+	ev = <-w.Events()
+	fmt.Println(filepath.Base(ev.Path), ev.Op, string(ev.Data))
+	// Output:
+	// enemy.lua Changed v1
+	// enemy.lua Changed v1
+}
+
 // An editor's atomic save, with its swap file and a temporary file renamed over the
 // original, is one event; the helper files produce none.
 func Example_atomicSave() {
