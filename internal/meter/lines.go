@@ -53,14 +53,7 @@ func readLineTable(secs []section) (lt *lineTable) {
 			lt = nil
 		}
 	}()
-	data := map[string][]byte{}
-	for i := range secs {
-		if s := &secs[i]; s.id == secCustom && strings.HasPrefix(s.name, ".debug_") {
-			r := newReader(s.body, s.base)
-			r.name()
-			data[s.name] = s.body[r.pos:]
-		}
-	}
+	data := debugSections(secs)
 	if data[".debug_info"] == nil || data[".debug_line"] == nil {
 		return nil
 	}
@@ -79,6 +72,18 @@ func readLineTable(secs []section) (lt *lineTable) {
 		return nil
 	}
 	return lt
+}
+
+// debugSections returns the contents of the DWARF sections (.debug_*) by
+// name; of a name given twice, the last, as wazero takes it.
+func debugSections(secs []section) map[string][]byte {
+	data := map[string][]byte{}
+	for i := range secs {
+		if s := &secs[i]; s.id == secCustom && strings.HasPrefix(s.name, ".debug_") {
+			data[s.name] = s.data
+		}
+	}
+	return data
 }
 
 // read reads the rows of the line programs of the compile units of d, each

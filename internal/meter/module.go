@@ -32,6 +32,7 @@ var header = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
 type section struct {
 	id   byte
 	name string // custom sections
+	data []byte // custom sections: the body after the name
 	body []byte
 	base int // offset of body in the module
 }
@@ -68,6 +69,7 @@ func splitSections(wasm []byte) ([]section, error) {
 			if nr.err != nil {
 				return nil, nr.err
 			}
+			s.data = body[nr.pos:]
 		case int(id) >= len(sectionRank):
 			return nil, errorf(ErrMalformed, "unknown section id %d at byte %d", id, at)
 		case id == secTag:

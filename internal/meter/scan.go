@@ -156,18 +156,8 @@ func Scan(wasm []byte) (Interface, error) {
 // length fits) and its parseAbbrev (numbers of any length, their bits past 64
 // dropped), as of Go 1.26.
 func checkAbbrevs(secs []section) error {
-	var info, abbrev []byte
-	for i := range secs {
-		if s := &secs[i]; s.id == secCustom && (s.name == ".debug_info" || s.name == ".debug_abbrev") {
-			r := newReader(s.body, s.base)
-			r.name()
-			if s.name == ".debug_info" {
-				info = s.body[r.pos:]
-			} else {
-				abbrev = s.body[r.pos:]
-			}
-		}
-	}
+	dwarf := debugSections(secs)
+	info, abbrev := dwarf[".debug_info"], dwarf[".debug_abbrev"]
 	if len(info) < 6 || abbrev == nil {
 		return nil // debug/dwarf refuses it at once, or parses no table
 	}
