@@ -68,7 +68,7 @@ func TestCloseResolvesEverything(t *testing.T) {
 			var other *Pending
 			if mode == SwapAtApply {
 				other = h.ReloadAsync(ctx, s2, []byte("v2"))
-				waitFor(t, "staged", func() bool { s2.mu.Lock(); defer s2.mu.Unlock(); return s2.ready != nil })
+				waitFor(t, "staged", readyStaged(s2))
 			}
 			if err := h.Close(ctx); err != nil {
 				t.Fatal(err)

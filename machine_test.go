@@ -296,11 +296,7 @@ func TestSwapAtApply(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- h.Reload(ctx, s, []byte("v2")) }()
-	waitFor(t, "v2 staged", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.ready != nil
-	})
+	waitFor(t, "v2 staged", readyStaged(s))
 	select {
 	case err := <-done:
 		t.Fatalf("Reload returned %v before Apply", err)
@@ -321,13 +317,13 @@ func TestSwapAtApply(t *testing.T) {
 
 	// A newer staged reload replaces an older one waiting for Apply.
 	p1 := h.ReloadAsync(ctx, s, []byte("v3"))
-	waitFor(t, "v3 staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	waitFor(t, "v3 staged", readyStaged(s))
 	p2 := h.ReloadAsync(ctx, s, []byte("v4"))
 	<-p1.Done()
 	if !errors.Is(p1.Err(), ErrSuperseded) {
 		t.Errorf("older staged reload: %v, want superseded", p1.Err())
 	}
-	waitFor(t, "v4 staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	waitFor(t, "v4 staged", readyStaged(s))
 	if n := h.Apply(ctx); n != 1 || p2.Err() != nil || callInt(t, h, s, "version") != 4 {
 		t.Errorf("Apply = %d, err %v, version %d; want 1, nil, 4", n, p2.Err(), callInt(t, h, s, "version"))
 	}
@@ -345,7 +341,7 @@ func TestCancelledReloadIsRejected(t *testing.T) {
 				waitFor(t, "staging", func() bool { return e.stages.Load() == 1 })
 			} else {
 				p = h.ReloadAsync(ctx, s, []byte("v2"))
-				waitFor(t, "staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+				waitFor(t, "staged", readyStaged(s))
 			}
 			cancel()
 			<-p.Done()
@@ -377,6 +373,8 @@ func blockingMigration(to int) (mig MigrationFunc, entered chan struct{}, releas
 	}, entered, release
 }
 
+// readyStaged reports, when called, whether a version of s waits in its ready
+// slot for Apply.
 func readyStaged(s *Script) func() bool {
 	return func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil }
 }

@@ -555,9 +555,6 @@ func TestApplyFrameEnds(t *testing.T) {
 		ws: func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err },
 		ls: func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err },
 	}
-	staged := func(s *Script) func() bool {
-		return func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil }
-	}
 	for _, tt := range []struct {
 		s    *Script
 		next []byte
@@ -567,7 +564,7 @@ func TestApplyFrameEnds(t *testing.T) {
 	} {
 		t.Run(tt.s.Name(), func(t *testing.T) {
 			p := h.ReloadAsync(ctx, tt.s, tt.next)
-			waitFor(t, "the reload staged", staged(tt.s))
+			waitFor(t, "the reload staged", readyStaged(tt.s))
 			release, err := acquire[tt.s]()
 			if err != nil {
 				t.Fatal(err)
@@ -575,7 +572,7 @@ func TestApplyFrameEnds(t *testing.T) {
 			frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 			n := h.Apply(frame)
 			cancel()
-			if !staged(tt.s)() {
+			if !readyStaged(tt.s)() {
 				t.Error("the version is not staged right after Apply: it was given up (and staged again)")
 			}
 			release()
@@ -587,7 +584,7 @@ func TestApplyFrameEnds(t *testing.T) {
 				t.Fatalf("the reload was resolved by Apply's context: %v", p.Err())
 			default:
 			}
-			waitFor(t, "the reload staged again", staged(tt.s))
+			waitFor(t, "the reload staged again", readyStaged(tt.s))
 			if n := h.Apply(ctx); n != 1 {
 				t.Errorf("the next Apply = %d, want 1", n)
 			}
@@ -602,7 +599,7 @@ func TestApplyFrameEnds(t *testing.T) {
 	t.Run("reload's context", func(t *testing.T) {
 		rctx, rcancel := context.WithCancel(ctx)
 		p := h.ReloadAsync(rctx, ws, guest.Bytes("counter_v1"))
-		waitFor(t, "the reload staged", staged(ws))
+		waitFor(t, "the reload staged", readyStaged(ws))
 		release, err := acquire[ws]()
 		if err != nil {
 			t.Fatal(err)
@@ -627,11 +624,7 @@ func TestApplyFrameOverBeforeItsTurn(t *testing.T) {
 	h := newTestHost(t, Config{Swap: SwapAtApply})
 	ls := mustLoad(t, h, "b.lua", "return { v = 1, on_save = function() return {} end }", nil)
 	p := h.ReloadAsync(ctx, ls, []byte("local M = { v = 2 } function M.on_restore() end return M"))
-	waitFor(t, "the reload staged", func() bool {
-		ls.mu.Lock()
-		defer ls.mu.Unlock()
-		return ls.ready != nil
-	})
+	waitFor(t, "the reload staged", readyStaged(ls))
 	over, cancel := context.WithCancel(ctx)
 	cancel()
 	if n := h.Apply(over); n != 0 || resolved(p) {
@@ -685,11 +678,7 @@ func TestApplyFrameTooShort(t *testing.T) {
 		t.Run(tt.s.Name(), func(t *testing.T) {
 			p := h.ReloadAsync(ctx, tt.s, tt.next)
 			for i := 0; i < 3; i++ {
-				waitFor(t, "the reload staged", func() bool {
-					tt.s.mu.Lock()
-					defer tt.s.mu.Unlock()
-					return tt.s.ready != nil || resolved(p)
-				})
+				waitFor(t, "the reload staged", func() bool { return readyStaged(tt.s)() || resolved(p) })
 				frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 				h.Apply(frame)
 				cancel()
@@ -792,7 +781,7 @@ func TestEngineHandles(t *testing.T) {
 	pw := h.ReloadAsync(ctx, ws, hostguest.Bytes("enemy_v2"))
 	pl := h.ReloadAsync(ctx, ls, []byte(`return { version = function() return 2 end }`))
 	for _, s := range []*Script{ws, ls} {
-		waitFor(t, s.name+"'s reload staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+		waitFor(t, s.name+"'s reload staged", readyStaged(s))
 	}
 	if w, l := versions(); w != 1 || l != 1 {
 		t.Errorf("before Apply: versions %d and %v, want 1 and 1", w, l)

@@ -271,11 +271,7 @@ func TestUnloadMovedFollowsResolvedRequest(t *testing.T) {
 			newer := h.ReloadAsync(ctx, b, []byte(tt.newer))
 			<-renamed.Done()
 			if tt.wantGone {
-				waitFor(t, "the newer reload staged", func() bool {
-					b.mu.Lock()
-					defer b.mu.Unlock()
-					return b.ready != nil
-				})
+				waitFor(t, "the newer reload staged", readyStaged(b))
 				h.Apply(ctx)
 			}
 			<-newer.Done()
@@ -437,7 +433,7 @@ func TestWatchRenameWhileReloadWaits(t *testing.T) {
 	if err := os.WriteFile(a, []byte("v2"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a.wasm's v2 staged for Apply", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	waitFor(t, "a.wasm's v2 staged for Apply", readyStaged(s))
 	b := filepath.Join(dir, "b.wasm")
 	if err := os.Rename(a, b); err != nil {
 		t.Fatal(err)
@@ -493,7 +489,7 @@ func TestWatchRenameEdges(t *testing.T) {
 		if err := os.Rename(a, b); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "b's reload staged for Apply", func() bool { sb.mu.Lock(); defer sb.mu.Unlock(); return sb.ready != nil })
+		waitFor(t, "b's reload staged for Apply", readyStaged(sb))
 		return h, a, b, sb
 	}
 	t.Run("Close while the old name waits", func(t *testing.T) {
