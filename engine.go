@@ -62,10 +62,8 @@ type commitPlan struct {
 type commitResult struct {
 	carried []string
 	blocked time.Duration
-	// held says that the commit may have held the script and run the
-	// migration or the hooks; false says that it failed as its context
-	// ended while it waited for a call or lease in progress, changing
-	// nothing. kept then says that the version is still staged: it may be
-	// committed again.
-	held, kept bool
+	// kept says that the commit failed as its context ended while it
+	// waited for a call or lease in progress, changing nothing, and that
+	// the version is still staged: it may be committed again.
+	kept bool
 }

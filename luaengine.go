@@ -109,16 +109,16 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {
-		waited := waitEnded(err) // the version stays staged then
-		return commitResult{blocked: time.Since(start), held: !waited, kept: waited}, err
+		return commitResult{blocked: time.Since(start), kept: waitEnded(err)}, err
 	}
-	return commitResult{carried: rep.Carried, blocked: rep.Blocked, held: true}, nil
+	return commitResult{carried: rep.Carried, blocked: rep.Blocked}, nil
 }
 
 // waitEnded reports whether err, from a Lua commit, says that its context
-// ended while it waited for the script: the lua package's commit fails so
-// ("lua: commit x.lua: context deadline exceeded") before it runs any hook,
-// whose failures name the hook's operation, "reload".
+// ended while it waited for the script, which keeps the version staged: the
+// lua package's commit fails so ("lua: commit x.lua: context deadline
+// exceeded") before it runs any hook, whose failures name the hook's
+// operation, "reload".
 func waitEnded(err error) bool {
 	var le *lua.Error
 	return errors.As(err, &le) && le.Op == "commit" &&

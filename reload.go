@@ -364,18 +364,18 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		// Apply's context ended before this commit's turn (another script's
 		// migration took the frame): nothing of it ran, and the next Apply
 		// commits it, as one that waited for the script.
-		s.postpone(it, true)
+		s.postpone(it)
 		return false
 	}
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
-		if frame != nil && !res.held && s.h.frameEnded(frame, it.req, err) {
+		if frame != nil && res.kept && s.h.frameEnded(frame, it.req, err) {
 			// Apply's context ended while the commit waited for the script:
-			// the version waits for a later Apply. One whose migration or
-			// hooks the frame's end stopped is rejected: they would need more
-			// than a frame every time.
-			s.postpone(it, res.kept)
+			// the version, still staged, waits for a later Apply. One whose
+			// migration or hooks the frame's end stopped is rejected: they
+			// would need more than a frame every time.
+			s.postpone(it)
 			return false
 		}
 		it.st.discard(ctx)
@@ -402,19 +402,11 @@ func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
 	return errors.Is(err, cause) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// postpone keeps it for a later Apply, whose context ended while its commit
-// waited for the script, or before its turn: that says nothing of the
-// version. A version its engine kept staged (kept) waits in the ready slot
-// again; one its engine gave up is staged anew from the same bytes. A newer
-// request supersedes it, as ever.
-func (s *Script) postpone(it *stagedItem, kept bool) {
-	if !kept {
-		if !it.req.revert { // a revert finds its target in the history again
-			it.req.code = it.code
-		}
-		s.requeue(it)
-		return
-	}
+// postpone puts it, still staged, back in the ready slot for a later Apply,
+// whose context ended while its commit waited for the script, or before its
+// turn: that says nothing of the version. A newer request supersedes it, as
+// ever.
+func (s *Script) postpone(it *stagedItem) {
 	s.mu.Lock()
 	if it.req.seq != s.latest {
 		s.mu.Unlock()

@@ -127,7 +127,6 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 	var we *wasm.Error
 	// An error without a Kind before migrate ran: ctx ended the wait for the
 	// script, and Commit keeps the module staged.
-	res.held = held
 	res.kept = err != nil && !held && errors.As(err, &we) && we.Kind == nil
 	return res, err
 }
