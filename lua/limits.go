@@ -357,11 +357,7 @@ func budgetOf(L *glua.LState) *budget {
 // budget, and the count must not wrap around (unpack({}, -2^63, 2^63) asks for
 // 2^64 units, which gave back what the script had used).
 func (b *budget) charge(L *glua.LState, units uint64) {
-	if b == nil {
-		return
-	}
-	b.count += min(units, maxCharge)
-	if b.count >= b.next && b.check() != nil {
+	if b != nil && b.work(units) != nil {
 		L.RaiseError("%s", b.Err().Error())
 	}
 }
