@@ -19,9 +19,10 @@ import (
 // limit or is stopped by its context, the reload is rolled back: the old instance
 // keeps running with exactly its old state and the new one is discarded. A failed
 // call rolls the reload back even if the MigrationFunc ignores its error and
-// returns nil; the reload's error is then that call's (matching ErrMigration). (The rollback cannot undo what the
-// MigrationFunc's own calls into the old version changed, so it should only read
-// from it: get_state, not a function that changes it.)
+// returns nil; the reload's error is then that call's (matching ErrMigration).
+// (The rollback cannot undo what the MigrationFunc's own calls into the old
+// version changed, so it should only read from it: get_state, not a function
+// that changes it.)
 //
 // Two policies are provided: MigrateReset (the default) and MigrateExports. Write
 // your own to move state through an ECS world or to transform it between versions.
