@@ -143,8 +143,8 @@ func (o *hostOwner) runningBudget(L *glua.LState) *budget {
 // their first arguments and boxes for their numbers: a Call is valid only during
 // its HostFunc, and a script runs one host function at a time (a host function
 // cannot run its own script; a function carried across a reload runs its old
-// version's host functions only inside the script's calls), so a host call with up to 8 arguments allocates
-// nothing for them but what tables and strings need.
+// version's host functions only inside the script's calls), so a host call with
+// up to 8 arguments allocates nothing for them but what tables and strings need.
 type hostCall struct {
 	call    Call
 	args    [8]any

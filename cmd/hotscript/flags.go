@@ -53,8 +53,9 @@ func (l *limitFlags) host() hotscript.Limits {
 }
 
 // flagsAfter returns a usage error if one of args, which the flag set left after
-// the flags (first names the first of them, "DIR"), is one of its flags ("-x", "--x" or "--x=v"): Go's flag package
-// stops at the first argument, so a flag typed after it would be taken as one.
+// the flags (first names the first of them, "DIR"), is one of its flags ("-x",
+// "--x" or "--x=v"): Go's flag package stops at the first argument, so a flag
+// typed after it would be taken as one.
 // The error shows the command line with the flags first. An argument that only
 // starts with "-" (a negative number for call) is not a flag.
 func flagsAfter(fs *flag.FlagSet, args []string, first string) error {
