@@ -98,15 +98,17 @@ func byteWork(L *glua.LState) uint64 {
 }
 
 func capRep(L *glua.LState) int {
-	s, n := L.CheckString(1), L.CheckInt(2)
-	if n <= 0 || s == "" {
+	// The count is checked as the number it is: CheckInt would wrap 2^62 to 0
+	// where int has 32 bits, and rep would return "" instead of failing.
+	s, f := L.CheckString(1), float64(L.CheckNumber(2))
+	if !(f >= 1) || s == "" { // NaN too
 		L.Push(glua.LString(""))
 		return 1
 	}
-	if uint64(n) > math.MaxInt/uint64(len(s)) {
+	if f >= float64(math.MaxInt/len(s))+1 {
 		L.RaiseError("resulting string too large")
 	}
-	total := len(s) * n
+	total := len(s) * int(f)
 	b := budgetOf(L)
 	b.reserve(L, uint64(total))
 	checkSize(L, uint64(total))
