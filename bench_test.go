@@ -134,7 +134,7 @@ func BenchmarkReloadStall(b *testing.B) {
 			// under load, GC) from stalls the host causes.
 			rt, id := bigScript(b)
 			call := func() error { _, err := rt.CallJSON(ctx, id, "add", 1, 2); return err }
-			other := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+			other := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
 			defer other.Close(ctx)
 			var w waits
 			n := 0

@@ -89,7 +89,7 @@ func differential(t *testing.T, wasm []byte) {
 func newPlainRuntime(tb testing.TB) wazero.Runtime {
 	tb.Helper()
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCoreFeatures(features))
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(features))
 	tb.Cleanup(func() { r.Close(ctx) })
 	bindTestImports(tb, r)
 	return r

@@ -50,7 +50,7 @@ var features = api.CoreFeaturesV2 | experimental.CoreFeaturesTailCall |
 func newRuntime(tb testing.TB, tk *tank) wazero.Runtime {
 	tb.Helper()
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCoreFeatures(features))
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCoreFeatures(features))
 	tb.Cleanup(func() { r.Close(ctx) })
 	_, err := r.NewHostModuleBuilder(ImportModule).NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(tk.refuel), nil, nil).Export(ImportName).

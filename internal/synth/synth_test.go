@@ -68,7 +68,7 @@ func TestModule(t *testing.T) {
 		{"many small funcs", Config{Funcs: 2000, Ops: 2, DataBytes: 70000, Version: 3}},
 	}
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
 	defer r.Close(ctx)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestDefaultSize(t *testing.T) {
 // benchmark depends on.
 func TestDefaultCompileTime(t *testing.T) {
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
 	defer r.Close(ctx)
 	bin := Module(Config{Version: 11})
 	start := time.Now()
@@ -123,7 +123,7 @@ func TestDefaultCompileTime(t *testing.T) {
 
 func BenchmarkCompileDefault(b *testing.B) {
 	ctx := context.Background()
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
+	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
 	defer r.Close(ctx)
 	b.ReportAllocs()
 	v := int32(0)
