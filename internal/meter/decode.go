@@ -36,6 +36,57 @@ func readValType(r *reader) byte {
 	return b
 }
 
+// constInstr reads one instruction of a constant expression, immediates
+// included, and returns its opcode, with the function index of a ref.func.
+// asWazero reads as wazero's decoder does, which Scan must accept exactly:
+// v128.const's sub-opcode as one byte, ref.null of any heap type. The rewriter,
+// which must understand what it copies, reads the sub-opcode as the LEB128 it
+// is and refuses the heap types of typed function references.
+func constInstr(r *reader, asWazero bool) (op byte, f uint32) {
+	at := r.offset()
+	switch op = r.byte(); op {
+	case opEnd:
+	case 0x41: // i32.const
+		r.sleb(32)
+	case 0x42: // i64.const
+		r.sleb(64)
+	case 0x43: // f32.const
+		r.bytes(4)
+	case 0x44: // f64.const
+		r.bytes(8)
+	case 0x23: // global.get
+		r.u32()
+	case opRefFunc:
+		f = r.u32()
+	case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constants: i32/i64 add, sub, mul
+	case 0xd0: // ref.null: a reference type byte, or a type index
+		switch b := r.byte(); {
+		case r.err != nil || b == valFuncref || b == valExternref:
+		case !asWazero:
+			r.err = errorf(ErrUnsupported, "ref.null heap type %#x at byte %d: typed function references are not supported", b, at)
+		case b != valExnref:
+			r.pos--
+			r.u32()
+		}
+	case 0xfd: // v128.const
+		var sub uint32
+		if asWazero {
+			sub = uint32(r.byte())
+		} else {
+			sub = r.u32()
+		}
+		if r.err == nil && sub != 0x0c {
+			r.err = errorf(ErrMalformed, "opcode 0xfd %#x is not constant, at byte %d", sub, at)
+		}
+		r.bytes(16)
+	default:
+		if r.err == nil {
+			r.err = errorf(ErrMalformed, "opcode %#x is not constant, at byte %d", op, at)
+		}
+	}
+	return op, f
+}
+
 type btKind uint8
 
 const (

@@ -426,35 +426,8 @@ func skipValType(r *reader) {
 // accepts in one, through its end.
 func skipConstExpr(r *reader) {
 	for r.err == nil {
-		at := r.offset()
-		switch op := r.byte(); op {
-		case opEnd:
+		if op, _ := constInstr(r, true); op == opEnd {
 			return
-		case 0x41: // i32.const
-			r.sleb(32)
-		case 0x42: // i64.const
-			r.sleb(64)
-		case 0x43: // f32.const
-			r.bytes(4)
-		case 0x44: // f64.const
-			r.bytes(8)
-		case 0x23, opRefFunc: // global.get, ref.func
-			r.u32()
-		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constants
-		case 0xd0: // ref.null: a reference type byte, or a type index
-			if b := r.byte(); r.err == nil && b != valFuncref && b != valExternref && b != valExnref {
-				r.pos--
-				r.u32()
-			}
-		case 0xfd: // v128.const, whose opcode wazero reads as one byte
-			if sub := r.byte(); r.err == nil && sub != 0x0c {
-				r.err = errorf(ErrMalformed, "opcode 0xfd %#x is not constant, at byte %d", sub, at)
-			}
-			r.bytes(16)
-		default:
-			if r.err == nil {
-				r.err = errorf(ErrMalformed, "opcode %#x is not constant, at byte %d", op, at)
-			}
 		}
 	}
 }

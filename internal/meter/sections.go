@@ -7,44 +7,18 @@ package meter
 // It accepts the instructions of the extended-const proposal.
 func (rw *rewriter) constExpr(r *reader, out []byte) []byte {
 	for r.err == nil {
-		start := r.pos
-		at := r.offset()
-		op := r.byte()
-		switch op {
-		case opEnd:
+		start, at := r.pos, r.offset()
+		switch op, f := constInstr(r, false); {
+		case r.err != nil:
+		case op == opEnd:
 			return append(out, opEnd)
-		case 0x41: // i32.const
-			r.sleb(32)
-		case 0x42: // i64.const
-			r.sleb(64)
-		case 0x43: // f32.const
-			r.bytes(4)
-		case 0x44: // f64.const
-			r.bytes(8)
-		case 0x23: // global.get
-			r.u32()
-		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // i32/i64 add, sub, mul
-		case 0xd0: // ref.null
-			if b := r.byte(); r.err == nil && b != valFuncref && b != valExternref {
-				r.err = errorf(ErrUnsupported, "ref.null heap type %#x at byte %d: typed function references are not supported", b, at)
-			}
-		case opRefFunc:
-			f := r.u32()
-			if r.err == nil && f >= rw.numFuncs {
+		case op == opRefFunc:
+			if f >= rw.numFuncs {
 				r.err = errorf(ErrMalformed, "ref.func %d out of range (%d functions) at byte %d", f, rw.numFuncs, at)
 			}
 			out = append(out, opRefFunc)
 			out = AppendULEB(out, uint64(rw.shift(f)))
 			continue
-		case 0xfd: // v128.const
-			if sub := r.u32(); r.err == nil && sub != 0x0c {
-				r.err = errorf(ErrMalformed, "opcode 0xfd %#x is not constant, at byte %d", sub, at)
-			}
-			r.bytes(16)
-		default:
-			if r.err == nil {
-				r.err = errorf(ErrMalformed, "opcode %#x is not constant, at byte %d", op, at)
-			}
 		}
 		out = append(out, r.buf[start:r.pos]...)
 	}
