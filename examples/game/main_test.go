@@ -1,0 +1,209 @@
+package main
+
+import (
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/watch"
+)
+
+const dt = 1.0 / fps
+
+// The Lua script is edited while the game runs: the new movement shows from the
+// frame that committed it, steps counts on, and broken saves are rejected while
+// the last good version keeps moving the entities, its steps intact.
+func TestLuaReload(t *testing.T) {
+	g, dir := startGame(t)
+	file := filepath.Join(dir, "mover.lua")
+	frames(t, g, 30)
+	checkSteps(t, g)
+
+	v2 := strings.Replace(read(t, file), "x + M.speed * dt, y", "x, y + M.speed * dt", 1)
+	write(t, file, v2) // moves along y instead of x
+	ev := next(t, g, "mover.lua")
+	if ev.Kind != hotscript.Committed || ev.To != 2 || !slices.Contains(ev.Carried, "steps") {
+		t.Fatalf("after an edit: %v, want committed v1 -> v2 carrying steps", ev)
+	}
+	// Apply committed v2 at the top of this frame: v1 ran the frames before it.
+	moved := float64(g.frame-1) * 2 * dt
+	at := positions(g, "mover.lua")
+	for e, p := range at {
+		if !near(p.X, moved) {
+			t.Errorf("%v at frame %d: x = %v, want %v from %d frames of v1", e, g.frame, p.X, moved, g.frame-1)
+		}
+	}
+	checkMoves(t, g, "mover.lua", at, 0, 2)
+	checkSteps(t, g)
+
+	for _, tc := range []struct {
+		name, src string
+		want      error
+	}{
+		{"syntax error", strings.Replace(v2, "\nend\n", "\n", 1), lua.ErrCompile},
+		{"update renamed", strings.Replace(v2, "M.update", "M.tick", 1), hotscript.ErrContract},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			write(t, file, tc.src)
+			ev := next(t, g, "mover.lua")
+			if ev.Kind != hotscript.Rejected || ev.From != 2 || !errors.Is(ev.Err, tc.want) {
+				t.Fatalf("after a broken save: %v, want v2 -> v3 rejected with %v", ev, tc.want)
+			}
+			checkMoves(t, g, "mover.lua", positions(g, "mover.lua"), 0, 2)
+			checkSteps(t, g)
+			if v := g.mover.Version(); v != 2 {
+				t.Errorf("mover.lua runs v%d, want v2", v)
+			}
+		})
+	}
+}
+
+// The WASM script's source is edited while the game runs: the watcher builds it and
+// the new module moves the entity on from where the old one left it; a save that
+// does not build is rejected.
+func TestWASMReload(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	g, dir := startGame(t)
+	file := filepath.Join(dir, "drifter.wat")
+	frames(t, g, 30)
+
+	v2 := strings.Replace(read(t, file), "f64.const 1.5", "f64.const -1.5", 1)
+	write(t, file, v2) // moves down instead of up
+	ev := next(t, g, "drifter.wasm")
+	if ev.Kind != hotscript.Committed || ev.To != 2 {
+		t.Fatalf("after an edit: %v, want committed v1 -> v2", ev)
+	}
+	// v1 moved it up for the frames before this one, v2 down in this one.
+	want := Position{5, float64(g.frame-2) * 1.5 * dt}
+	at := positions(g, "drifter.wasm")
+	for e, p := range at {
+		if !near(p.X, want.X) || !near(p.Y, want.Y) {
+			t.Errorf("%v at frame %d: %v, want %v", e, g.frame, p, want)
+		}
+	}
+	checkMoves(t, g, "drifter.wasm", at, 0, -1.5)
+
+	write(t, file, strings.Replace(v2, "(module", "(module (oops)", 1))
+	ev = next(t, g, "drifter.wasm")
+	var build *watch.BuildError
+	if ev.Kind != hotscript.Rejected || ev.From != 2 || !errors.As(ev.Err, &build) {
+		t.Fatalf("after a save that does not build: %v, want v2 -> v3 rejected with a *watch.BuildError", ev)
+	}
+	checkMoves(t, g, "drifter.wasm", positions(g, "drifter.wasm"), 0, -1.5)
+}
+
+// run plays the given number of frames and prints the loads and the end.
+func TestRun(t *testing.T) {
+	var out strings.Builder
+	if err := run(t.Context(), copyScripts(t), 3, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"mover.lua: loaded v1", "drifter.wasm: loaded v1", "stopped after 3 frames"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// startGame starts a game on a copy of the scripts, closed at the end of the test.
+func startGame(t *testing.T) (*game, string) {
+	dir := copyScripts(t)
+	g, err := newGame(t.Context(), dir, t.Output())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.close)
+	return g, dir
+}
+
+func copyScripts(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("scripts")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// next steps g, a frame a millisecond, until a frame reports an event of the
+// script whose file is base, and returns it.
+func next(t *testing.T, g *game, base string) hotscript.Event {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		for _, ev := range g.step(t.Context()) {
+			if filepath.Base(ev.Script) == base {
+				return ev
+			}
+		}
+	}
+	t.Fatalf("no event of %s within 10 s", base)
+	return hotscript.Event{}
+}
+
+func frames(t *testing.T, g *game, n int) {
+	for range n {
+		if evs := g.step(t.Context()); len(evs) > 0 {
+			t.Fatalf("unexpected events: %v", evs)
+		}
+	}
+}
+
+// checkMoves plays 10 frames and checks that each entity of script moved from at
+// by (vx, vy) units a second.
+func checkMoves(t *testing.T, g *game, script string, at map[ecs.Entity]Position, vx, vy float64) {
+	t.Helper()
+	frames(t, g, 10)
+	for e, p := range positions(g, script) {
+		want := Position{at[e].X + vx*10*dt, at[e].Y + vy*10*dt}
+		if !near(p.X, want.X) || !near(p.Y, want.Y) {
+			t.Errorf("%v moved from %v to %v in 10 frames, want to %v", e, at[e], p, want)
+		}
+	}
+}
+
+// checkSteps checks that the mover's steps counts every update of its two
+// entities since the game began, whatever the reloads.
+func checkSteps(t *testing.T, g *game) {
+	t.Helper()
+	rt, id, _ := g.mover.Lua()
+	steps, err := rt.Field(t.Context(), id, "steps")
+	if want := strconv.Itoa(2 * g.frame); err != nil || string(steps) != want {
+		t.Errorf("after %d frames: steps = %s, %v; want %s", g.frame, steps, err, want)
+	}
+}
+
+// positions returns where the entities moved by the script whose file is base are.
+func positions(g *game, base string) map[ecs.Entity]Position {
+	m := map[ecs.Entity]Position{}
+	for e, p := range ecs.Query2[Driver, Position](g.world) {
+		if filepath.Base(p.A.Script.Name()) == base {
+			m[e] = *p.B
+		}
+	}
+	return m
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+func read(t *testing.T, file string) string {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func write(t *testing.T, file, src string) {
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
