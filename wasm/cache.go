@@ -146,7 +146,7 @@ func (c *codeCache) acquire(ctx context.Context, eng *engine, b []byte, metered 
 	}
 	c.mu.Unlock()
 
-	x.err = x.compile(ctx, b, mi)
+	x.err = x.compile(b, mi)
 	if x.err != nil && metered {
 		x.err = explainCompile(ctx, original, x.err)
 	}
@@ -217,12 +217,16 @@ func (c *codeCache) counts() (entries, idle int) {
 	return len(c.entries), len(c.idle)
 }
 
-func (x *code) compile(ctx context.Context, b []byte, mi *meter.Info) error {
+// compile compiles b under no caller's context: the code serves every load of
+// these bytes, and a context's values reach wazero's compile (a function
+// listener asked for with a wazero experimental option would watch every
+// script that shares the code).
+func (x *code) compile(b []byte, mi *meter.Info) error {
 	scan, err := scanModule(b)
 	if err != nil {
 		return err
 	}
-	compiled, err := x.eng.rt.CompileModule(ctx, b)
+	compiled, err := x.eng.rt.CompileModule(context.Background(), b)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // variant returns b with a custom section that makes its bytes, and so its hash,
@@ -150,6 +153,43 @@ func TestCodeCacheMetered(t *testing.T) {
 	}
 }
 
+// Code shared by two scripts is compiled under neither load's context: a
+// function listener that wazero builds from one context's values at compile
+// time would see the other script's calls.
+func TestCodeCacheCompilesWithoutContext(t *testing.T) {
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	var seen atomic.Int64
+	traced := experimental.WithFunctionListenerFactory(ctx, experimental.FunctionListenerFactoryFunc(
+		func(api.FunctionDefinition) experimental.FunctionListener { return countingListener{&seen} }))
+	b := guest.Bytes("add_v1")
+	if _, err := rt.Load(traced, "traced", b, nil); err != nil {
+		t.Fatal(err)
+	}
+	other, err := rt.Load(ctx, "other", b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.CallJSON(ctx, other, "add", 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := seen.Load(); n != 0 {
+		t.Errorf("the listener in the first load's context saw %d calls of the other script", n)
+	}
+}
+
+type countingListener struct{ n *atomic.Int64 }
+
+func (l countingListener) Before(context.Context, api.Module, api.FunctionDefinition, []uint64, experimental.StackIterator) {
+	l.n.Add(1)
+}
+func (countingListener) After(context.Context, api.Module, api.FunctionDefinition, []uint64) {}
+func (countingListener) Abort(context.Context, api.Module, api.FunctionDefinition, error)    {}
+
 // A load whose context ends while it waits for another load's compilation of
 // the same bytes fails with the context's error, not as a compile error.
 func TestCodeCacheWaitEndsWithContext(t *testing.T) {
@@ -159,9 +199,10 @@ func TestCodeCacheWaitEndsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	if _, err := rt.engine(ctx); err != nil {
+	if _, err := rt.enter(ctx); err != nil {
 		t.Fatal(err)
 	}
+	rt.busy.Done()
 	b := guest.Bytes("add_v1")
 	pending := &code{key: codeKey(sha256.Sum256(b)), ready: make(chan struct{}), refs: 1}
 	rt.cache.mu.Lock()

@@ -34,7 +34,12 @@
 // are kept: reloading identical bytes, or going back to a recent version, does not
 // compile again. A CompiledModule is closed only when no instance uses it and it
 // leaves that list, which matters because wazero shares compiled code between
-// modules with the same bytes.
+// modules with the same bytes. Code is compiled under no caller's context, as
+// it serves every load of its bytes: wazero options carried by a load's
+// context (function listeners) do not reach it. What wazero keeps for the
+// Runtime's life is one record per distinct function signature it has seen
+// (about 100 bytes each): versions that keep declaring new signatures, as
+// generated code may, grow a long-lived Runtime by that much per signature.
 //
 // # Calls
 //

@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/synth"
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -124,6 +126,87 @@ func TestClosedScript(t *testing.T) {
 				t.Errorf("%s after Close also matches ErrNotFound: %v", tt.op, err)
 			}
 		})
+	}
+}
+
+// Close waits for a load or reload running a start function, which then fails
+// with ErrClosed: it closed nothing under it (the start function's next host
+// call would fail as "already closed", an ErrInstantiate).
+func TestCloseWaitsForStartFunctions(t *testing.T) {
+	for _, op := range []string{"Load", "ReloadModule", "Stage"} {
+		t.Run(op, func(t *testing.T) {
+			rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var armed atomic.Bool
+			entered, release := make(chan struct{}), make(chan struct{})
+			err = rt.Define("host", "log", wasm.LogFunc(func(string, string) {
+				if armed.Load() {
+					close(entered)
+					<-release
+				}
+			}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := load(t, rt, "log_init", nil)
+			armed.Store(true)
+			loaded := make(chan error, 1)
+			go func() {
+				var err error
+				switch op {
+				case "Load":
+					_, err = rt.Load(ctx, "second", guest.Bytes("log_init"), nil)
+				case "ReloadModule":
+					err = rt.ReloadModule(ctx, id, guest.Bytes("log_init"))
+				case "Stage":
+					var st *wasm.Staged
+					if st, err = rt.Stage(ctx, id, guest.Bytes("log_init")); err == nil {
+						err = st.Commit(ctx, nil)
+					}
+				}
+				loaded <- err
+			}()
+			<-entered
+			closed := make(chan error, 1)
+			go func() { closed <- rt.Close(ctx) }()
+			select {
+			case err := <-closed:
+				t.Fatalf("Close returned (%v) while a start function ran", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(release)
+			if err := <-closed; err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			wantErr(t, <-loaded, []error{wasm.ErrClosed})
+		})
+	}
+}
+
+// Close while a module compiles (at some point of it: the offsets spread over
+// a compile of about 10 ms, more under -race) waits for it: wazero's compile
+// panics if it ends in a closed runtime, on the loading goroutine, taking the
+// process.
+func TestCloseDuringCompile(t *testing.T) {
+	big := func(v int32) []byte { return synth.Module(synth.Config{Funcs: 1000, DataBytes: -1, Version: v}) }
+	for i := range 5 {
+		rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		load(t, rt, "add_v1", nil) // the engine exists: the load below goes straight to compiling
+		b := big(int32(i))
+		loaded := make(chan error, 1)
+		go func() { _, err := rt.Load(ctx, "big", b, nil); loaded <- err }()
+		time.Sleep(time.Duration(i) * 2 * time.Millisecond)
+		if err := rt.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := <-loaded; err != nil && !errors.Is(err, wasm.ErrClosed) {
+			t.Errorf("load cut by Close: %v, want success or ErrClosed", err)
+		}
 	}
 }
 

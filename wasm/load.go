@@ -177,12 +177,13 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 			return fail(ErrCompile, err)
 		}
 	}
-	eng, err := rt.engine(ctx)
+	eng, err := rt.enter(ctx)
 	if errors.Is(err, ErrClosed) {
 		return fail(ErrClosed, nil)
 	} else if err != nil {
 		return fail(ErrInstantiate, err)
 	}
+	defer rt.busy.Done()
 	c, err := rt.cache.acquire(ctx, eng, b, s.limits.metered())
 	switch {
 	case errors.Is(err, ErrClosed):

@@ -22,6 +22,7 @@ type Runtime struct {
 	eng    *engine             // created by the first load
 
 	closed  atomic.Bool
+	busy    sync.WaitGroup // loads and stages between enter and the end of their instantiation
 	nextID  atomic.Uint64
 	scripts idtable.Table[script] // by ScriptID
 	cache   codeCache
@@ -43,7 +44,8 @@ func NewRuntime(ctx context.Context, limits Limits) (*Runtime, error) {
 }
 
 // Close closes every script and releases everything the runtime made. Calls in
-// progress finish first; later calls return ErrClosed. Close is idempotent and safe
+// progress finish first, and so do loads and reloads compiling or running a
+// start function, which then fail with ErrClosed; later calls return ErrClosed. Close is idempotent and safe
 // for concurrent use. Called from a host function, under its context, it fails with
 // ErrReentrant and closes nothing: it would wait for the call running that function.
 func (rt *Runtime) Close(ctx context.Context) error {
@@ -65,6 +67,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, s := range rt.scripts.All() {
 		_, _ = s.retire(ctx, "close") // a host function's call ruled out above
 	}
+	// A compile that ends in a closed wazero runtime panics (it records its
+	// code in a map Close has dropped), and a start function's calls fail.
+	rt.busy.Wait()
 	var err error
 	if eng != nil {
 		err = eng.rt.Close(ctx)
@@ -74,24 +79,26 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	return err
 }
 
-// engine returns the engine, creating it on first use. The first call seals the
-// host function definitions.
-func (rt *Runtime) engine(ctx context.Context) (*engine, error) {
+// enter returns the engine for a load or a stage, creating it on first use (the
+// first call seals the host function definitions), and counts the caller as
+// busy in it: Close waits for the caller's rt.busy.Done before it closes the
+// engine. On error the caller is not counted.
+func (rt *Runtime) enter(ctx context.Context) (*engine, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed.Load() {
 		return nil, ErrClosed
 	}
 	rt.seal()
-	if rt.eng != nil {
-		return rt.eng, nil
+	if rt.eng == nil {
+		r := wazero.NewRuntime(ctx)
+		if err := rt.instantiateHosts(ctx, r); err != nil {
+			_ = r.Close(ctx)
+			return nil, err
+		}
+		rt.eng = &engine{rt: r}
 	}
-	r := wazero.NewRuntime(ctx)
-	if err := rt.instantiateHosts(ctx, r); err != nil {
-		_ = r.Close(ctx)
-		return nil, err
-	}
-	rt.eng = &engine{rt: r}
+	rt.busy.Add(1) // under mu, before Close can set closed and Wait
 	return rt.eng, nil
 }
 
