@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	"github.com/hotscript/hotscript/internal/ctxlock"
@@ -34,7 +33,7 @@ type script struct {
 	limits Limits
 	usage  usage
 	cur    atomic.Pointer[instance] // nil once unloaded or closed
-	swap   sync.Mutex               // serializes commits, unload and close
+	swap   ctxlock.Mutex            // serializes commits, unload and close
 	// next is the instance a commit is migrating into while it holds cur
 	// locked, for acquire to recognize its host functions too; nil otherwise.
 	next atomic.Pointer[instance]
@@ -362,9 +361,10 @@ func (s *script) retire(ctx context.Context, op string) (*instance, error) {
 	if s.reentered(ctx) { // before swap, which a commit waiting for that call holds
 		return nil, &Error{Op: op, Script: s.name, Kind: ErrReentrant}
 	}
-	s.swap.Lock()
+	ctx = context.WithoutCancel(ctx)
+	_ = s.swap.Lock(ctx) // cannot fail: ctx does not end
 	defer s.swap.Unlock()
-	inst, err := s.acquire(context.WithoutCancel(ctx), op, "")
+	inst, err := s.acquire(ctx, op, "")
 	if err != nil {
 		return nil, err
 	}

@@ -90,8 +90,8 @@ func (st *Staged) code() *code {
 // one is closed once its call in progress returns. Committing twice, or after
 // Discard, returns ErrStale.
 //
-// Commit waits for the call or lease in progress on the script, if any, until
-// ctx ends. If ctx ends first, Commit returns an *Error with no Kind whose Err
+// Commit waits for the call or lease in progress on the script, and for
+// another Commit, Unload or Close of it in progress, until ctx ends. If ctx ends first, Commit returns an *Error with no Kind whose Err
 // is ctx's error, and the module stays staged: it may be committed again (at
 // the next frame, say) or discarded.
 func (st *Staged) Commit(ctx context.Context, migrate MigrateFunc) error {
@@ -111,7 +111,10 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 		next.close(ctx)
 		return &Error{Op: op, Script: s.name, Kind: ErrReentrant}
 	}
-	s.swap.Lock()
+	if err := s.swap.Lock(ctx); err != nil { // another commit, an unload or Close runs
+		st.giveBack(ctx, next)
+		return &Error{Op: op, Script: s.name, Err: err}
+	}
 	defer s.swap.Unlock()
 	old, err := s.acquire(ctx, op, "")
 	if err != nil {

@@ -202,6 +202,57 @@ func TestCommitWaitEnds(t *testing.T) {
 	}
 }
 
+// A Commit that waits behind another Commit of the script gives up when its
+// context ends, as it does waiting for a call, and stays staged.
+func TestCommitWaitEndsBehindAnotherCommit(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "counter_v1", nil)
+	first, err := rt.Stage(ctx, id, guest.Bytes("counter_v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := rt.Stage(ctx, id, guest.Bytes("counter_v3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease, err := rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- first.Commit(ctx, nil) }()
+	for len(first.Exports()) > 0 { // until the first Commit has taken its module
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // and, most likely, the script's commit lock
+	frame, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	secondDone := make(chan error, 1)
+	go func() { secondDone <- second.Commit(frame, nil) }()
+	select {
+	case err := <-secondDone:
+		var werr *wasm.Error
+		if !errors.As(err, &werr) || werr.Kind != nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("second Commit past its deadline: %v, want ctx's error and no Kind", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the second Commit still waits, 5 s after its deadline")
+	}
+	lease.Release()
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first Commit: %v", err)
+	}
+	if got := callInt(t, rt, id, "version"); got != 2 {
+		t.Errorf("version after the first Commit = %d, want 2", got)
+	}
+	if err := second.Commit(ctx, nil); err != nil { // still staged
+		t.Fatalf("second Commit again: %v", err)
+	}
+	if got := callInt(t, rt, id, "version"); got != 3 {
+		t.Errorf("version after the second Commit = %d, want 3", got)
+	}
+}
+
 // Stage does not hold the script while it instantiates: a call to the live module
 // completes while the staged module's _initialize is still running.
 func TestStageDoesNotBlockCallers(t *testing.T) {
