@@ -55,6 +55,10 @@ func TestCommitCheck(t *testing.T) {
 			_, err := next.CallJSON(ctx, "fail")
 			return err
 		}, true, lua.ErrRuntime},
+		{"a Lua error in the new version, dropped", func(ctx context.Context, next *lua.Version) error {
+			_, _ = next.CallJSON(ctx, "fail")
+			return nil
+		}, true, lua.ErrRuntime},
 		{"panics", func(context.Context, *lua.Version) error { panic("boom") }, true, nil},
 	}
 	for _, tt := range tests {
@@ -79,8 +83,8 @@ func TestCommitCheck(t *testing.T) {
 					t.Errorf("live x() = %s, want 1", got)
 				}
 			} else {
-				if err == nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-					t.Fatalf("CommitCheck error %v, want %v", err, tt.wantErr)
+				if !errors.Is(err, lua.ErrCheck) || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+					t.Fatalf("CommitCheck error %v, want ErrCheck and %v", err, tt.wantErr)
 				}
 				if rep.Saved || rep.Restored {
 					t.Errorf("report %+v after a refused check", rep)

@@ -46,7 +46,21 @@ var (
 	// ErrInvalid means an argument is unusable: a bad host function name, a
 	// Define after the first load, more arguments than a call can pass (8,000).
 	ErrInvalid = errors.New("lua: invalid argument")
+	// ErrCheck means a CommitCheck's CheckFunc refused the new version: it
+	// returned an error (which the error also matches), panicked, or made a
+	// call that failed.
+	ErrCheck = errors.New("lua: reload check failed")
 )
+
+// checkError is the error of a CheckFunc that refused a version: it matches
+// ErrCheck and wraps the cause.
+type checkError struct {
+	script string
+	err    error
+}
+
+func (e *checkError) Error() string   { return "lua: reload " + e.script + ": check: " + e.err.Error() }
+func (e *checkError) Unwrap() []error { return []error{ErrCheck, e.err} }
 
 // limitError is the type of the three limit sentinels: each matches ErrLimit too.
 // A variant of one of them with its own words names it as also.

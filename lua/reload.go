@@ -113,7 +113,7 @@ type CheckFunc func(ctx context.Context, next *Version) error
 // CommitCheck is Commit with a last step before the swap: check, when not nil,
 // runs with the script's callers still held, and an error from it (or a panic,
 // reported as an error) leaves the old version live exactly as Commit's failed
-// hooks do. The error returned wraps check's. check must reach the script only
+// hooks do. The error returned matches ErrCheck and wraps check's. check must reach the script only
 // through next: a call, Field, reload, Unload or Close of it through the Runtime,
 // made with the context check was given, fails with ErrReentrant (made with
 // another context, it would wait forever).
@@ -290,14 +290,14 @@ func runCheck(ctx context.Context, name string, ov, nv *version, check CheckFunc
 		ov.budget.guard.Leave(prev)
 		next.valid = false
 		if r := recover(); r != nil {
-			err = fmt.Errorf("lua: reload %s: check panicked: %v", name, r)
+			err = &checkError{name, fmt.Errorf("panicked: %v", r)}
 		}
 	}()
 	if err := check(ctx, next); err != nil {
-		return fmt.Errorf("lua: reload %s: check: %w", name, err)
+		return &checkError{name, err}
 	}
 	if next.err != nil { // a call that failed, its error dropped
-		return fmt.Errorf("lua: reload %s: check: a call failed: %w", name, next.err)
+		return &checkError{name, fmt.Errorf("a call failed: %w", next.err)}
 	}
 	return nil
 }
