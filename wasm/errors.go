@@ -90,8 +90,10 @@ func (e *limitError) Is(target error) bool { return target == ErrLimit }
 // has a source is followed by its source position: "0x1a: enemy.c:12:9", the
 // offset being the instruction's in the module's code section, or
 // "enemy.c:12:9" when limits that meter instructions rewrote the code (see
-// Limits). Of DWARF 5, whose line tables wazero cannot read, only a metered
-// script's frames get their lines.
+// Limits). Unmetered, code the compiler inlined adds a line per inlined call
+// ("0x1a: enemy.c:4:11 (inlined)" then the caller's); metered, a frame names the
+// innermost inlined position only. Of DWARF 5, whose line tables wazero cannot
+// read, only a metered script's frames get their lines.
 //
 // Its methods only read it and are safe for concurrent use.
 type Error struct {

@@ -25,8 +25,8 @@ const (
 // the source, so a build never triggers the watcher and never leaves files behind.
 type BuildStep struct {
 	// Command is the tool followed by its arguments. In every argument "{src}"
-	// becomes the absolute path of the source file and "{out}" the path of the
-	// file the tool must write. The tool is looked up on PATH when a build runs,
+	// becomes the absolute path of the source file, "{dir}" that of its
+	// directory and "{out}" the path of the file the tool must write. The tool is looked up on PATH when a build runs,
 	// and runs in the source file's directory so that relative includes resolve.
 	Command []string
 
@@ -42,19 +42,20 @@ type BuildStep struct {
 
 // DefaultBuildSteps returns build steps for WebAssembly guest sources, using the
 // same tools and flags as the repository's scripts/build-guests.sh, except that
-// a C module keeps its debug information (-gdwarf-4), which the script strips
-// from the modules it commits:
+// a C module keeps its debug information (-gdwarf-4), which the script leaves
+// out of the modules it commits (but those of *_debug.c files):
 //
 //	.wat  wat2wasm --enable-all {src} -o {out}                      (wabt)
-//	.c    clang --target=wasm32 -O2 -gdwarf-4 -nostdlib -fno-builtin
-//	      -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic
-//	      -o {out} {src}                                             (clang and wasm-ld)
+//	.c    clang --target=wasm32 -O2 -gdwarf-4 -fdebug-prefix-map={dir}=.
+//	      -nostdlib -fno-builtin -fvisibility=default
+//	      -Wl,--no-entry -Wl,--export-dynamic -o {out} {src}        (clang and wasm-ld)
 //
 // With it, a trap in a C module names the source line of each frame, limits or
-// not (see wasm.Error's Trace): "enemy.c:12:9". It changes no code, only the
-// module's custom sections, which also hold the source's path and line numbers:
-// a save that moves code to other lines changes the built module. DWARF 4, not
-// clang's later default of 5, whose line tables wazero cannot read.
+// not (see wasm.Error's Trace): "enemy.c:12:9", the source's path relative to
+// its directory. It changes no code, only the module's custom sections, which
+// also hold that path and the line numbers: a save that moves code to other
+// lines changes the built module. DWARF 4, not clang's later default of 5, whose
+// line tables wazero cannot read.
 //
 // A C module has no libc, and every function not declared static is exported
 // under its C name (clang for wasm32 hides them unless told otherwise), as is
@@ -76,8 +77,8 @@ type BuildStep struct {
 func DefaultBuildSteps() map[string]BuildStep {
 	return map[string]BuildStep{
 		".wat": {Command: []string{"wat2wasm", "--enable-all", "{src}", "-o", "{out}"}},
-		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-nostdlib", "-fno-builtin", "-fvisibility=default",
-			"-Wl,--no-entry", "-Wl,--export-dynamic", "-o", "{out}", "{src}"}},
+		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-fdebug-prefix-map={dir}=.",
+			"-nostdlib", "-fno-builtin", "-fvisibility=default", "-Wl,--no-entry", "-Wl,--export-dynamic", "-o", "{out}", "{src}"}},
 	}
 }
 
@@ -125,8 +126,8 @@ func (s BuildStep) output(src string) string {
 // MaxBuildLog). It is how a program builds a source outside a watch, for example to
 // load x.wat at startup, with the same tool and flags as the reloads that follow.
 //
-// A relative src is taken from the current directory; "{src}" is its absolute path
-// and the tool runs in its directory. A failed build is a *BuildError (ErrBuild),
+// A relative src is taken from the current directory; "{src}" is its absolute path,
+// "{dir}" its directory's, and the tool runs there. A failed build is a *BuildError (ErrBuild),
 // wrapping ErrToolNotFound, ErrBuildTimeout or the tool's exit status; cancelling
 // ctx kills the tool and the *BuildError wraps ctx's error. A step without a command
 // or with a negative Timeout fails with ErrInvalidOptions. Safe for concurrent use.
@@ -164,7 +165,7 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, filepath.Base(s.output(src)))
 
-	expand := strings.NewReplacer("{src}", src, "{out}", out)
+	expand := strings.NewReplacer("{src}", src, "{dir}", filepath.Dir(src), "{out}", out)
 	args := make([]string, len(s.Command)-1)
 	for i, a := range s.Command[1:] {
 		args[i] = expand.Replace(a)
