@@ -20,7 +20,8 @@ var (
 	ErrInvalid = errors.New("hotscript: invalid argument")
 	// ErrExists is returned by Load and LoadBytes for a name already loaded.
 	ErrExists = errors.New("hotscript: script already loaded")
-	// ErrBuild reports that a source needing a build step (.wat) could not be built.
+	// ErrBuild reports that a source needing a build step (.wat, and .c under
+	// Watch) could not be built.
 	ErrBuild = errors.New("hotscript: build failed")
 	// ErrNoSource is returned by a Reload with nil bytes of a script that was loaded
 	// from bytes rather than from a file.

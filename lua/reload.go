@@ -325,7 +325,8 @@ func hooksOf(ov, nv *version) hookSet {
 	return h
 }
 
-// Discard drops the staged version. It is idempotent, and a no-op after Commit.
+// Discard drops the staged version. It is idempotent, and a no-op after a
+// Commit that took the version (one whose context ended waiting left it staged).
 func (st *Staged) Discard(ctx context.Context) {
 	st.mu.Lock()
 	defer st.mu.Unlock()

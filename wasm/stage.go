@@ -179,7 +179,8 @@ func (st *Staged) giveBack(ctx context.Context, next *instance) {
 	}
 }
 
-// Discard drops the staged module. It is idempotent, and a no-op after Commit.
+// Discard drops the staged module. It is idempotent, and a no-op after a
+// Commit that took the module (one whose context ended waiting left it staged).
 func (st *Staged) Discard(ctx context.Context) {
 	st.mu.Lock()
 	inst := st.inst

@@ -38,7 +38,10 @@
 // A Changed event reflects a change: when a path's debounce runs out and its
 // size, modification time and bytes are all as in its previous event (an attribute
 // change, or notifications that arrived late), no event is sent. Touching a file
-// gives it a new modification time, which makes it reload.
+// gives it a new modification time, which makes it reload. Forget makes the
+// watcher drop what it knows of a file, as a host does that unloads its script:
+// the file's next activity is a Changed event even if it is unchanged, and its
+// deletion before then is not reported.
 //
 // Add reads no file, so adding a large tree is cheap: it keeps what a stat says of
 // each. The first activity on a file that had not changed for more than two

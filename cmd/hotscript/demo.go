@@ -38,7 +38,7 @@ func demoCommand() command {
 	return command{
 		name:    "demo",
 		args:    "[--dir DIR]",
-		summary: "a tour: change, break, fix, revert",
+		summary: "a tour: change, break, fix, contract, revert",
 		about: `Writes two scripts, the same enemy in WebAssembly and in Lua, to a temporary
 directory, runs them in a 60 fps loop, and edits their files the way an editor saves
 them, narrating each step: a good change (code changes, state carried), a broken

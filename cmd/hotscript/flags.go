@@ -30,7 +30,7 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&l.instructions, "max-instructions", 0,
 		"stop a call after `N` instructions (0: no limit)")
 	fs.DurationVar(&l.time, "max-time", defaultMaxTime,
-		"stop a call after `DURATION`, e.g. 50ms (0: no limit, and WASM scripts run unmetered)")
+		"stop a call after `DURATION`, e.g. 50ms (0: no limit; with no --max-instructions either, WASM scripts run unmetered)")
 	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit)")
 }
 

@@ -3,11 +3,11 @@
 //
 // Usage:
 //
-//	hotscript demo [--dir DIR]            the tour: load, edit, break, fix, revert
-//	hotscript run [flags] DIR             run every script in DIR and reload on save
-//	hotscript call [flags] FILE FUNC ARG  call one function once, print its JSON result
-//	hotscript inspect FILE                show a script's interface
-//	hotscript help [COMMAND]              usage
+//	hotscript demo [--dir DIR]                 the tour: change, break, fix, contract, revert
+//	hotscript run [flags] DIR                  run every script in DIR and reload on save
+//	hotscript call [flags] FILE FUNC [ARG...]  call one function once, print its JSON result
+//	hotscript inspect FILE                     show a script's interface
+//	hotscript help [COMMAND]                   usage
 //
 // The command is a thin layer over the public packages: the root package hotscript
 // (load, call, reload, watch, events), wasm and lua (inspect, call) and ecs (the scene
