@@ -94,7 +94,9 @@ type Event struct {
 	Carried []string
 }
 
-// String is a one-line summary: "enemy.lua: committed v1 -> v2 (carried health, pos)".
+// String is a one-line summary: "enemy.lua: committed v1 -> v2 (carried health,
+// pos)", "enemy.lua: rejected v3, v2 keeps running: lua: reload enemy.lua:
+// enemy.lua:1: syntax error at end of file".
 func (e Event) String() string {
 	var b strings.Builder
 	switch {
@@ -104,6 +106,10 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
 	case e.From == 0 && e.To == 0:
 		fmt.Fprintf(&b, "%s: load %s", e.Script, e.Kind)
+	case e.Kind == Rejected && e.To == 0: // not built, or nothing to revert to
+		fmt.Fprintf(&b, "%s: %s, v%d keeps running", e.Script, e.Kind, e.From)
+	case e.Kind == Rejected:
+		fmt.Fprintf(&b, "%s: %s v%d, v%d keeps running", e.Script, e.Kind, e.To, e.From)
 	case e.To == 0:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, e.From)
 	default:

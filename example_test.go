@@ -173,7 +173,7 @@ return M`))
 	// enemy.lua: loaded v1
 	// enemy.lua: committed v1 -> v2 (carried health, pos)
 	//   diff: added: hit
-	// enemy.lua: rejected v2 -> v3: lua: reload enemy.lua: enemy.lua:1: syntax error at end of file
+	// enemy.lua: rejected v3, v2 keeps running: lua: reload enemy.lua: enemy.lua:1: syntax error at end of file
 }
 
 func ExampleHost_Revert() {

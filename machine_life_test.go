@@ -591,3 +591,28 @@ func TestUnloadedBeforeNameIsFree(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Event.String says what happened in one line, and for a rejection which
+// version keeps running.
+func TestEventString(t *testing.T) {
+	errBad := errors.New("bad")
+	tests := []struct {
+		ev   Event
+		want string
+	}{
+		{Event{Script: "a.lua", Kind: Loaded, To: 1}, "a.lua: loaded v1"},
+		{Event{Script: "a.lua", Kind: Committed, From: 1, To: 2, Carried: []string{"hp", "pos"}}, "a.lua: committed v1 -> v2 (carried hp, pos)"},
+		{Event{Script: "a.lua", Kind: Rejected, Err: errBad}, "a.lua: load rejected: bad"},
+		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: errBad}, "a.lua: rejected v3, v2 keeps running: bad"},
+		{Event{Script: "a.wat", Kind: Rejected, From: 2, Err: errBad}, "a.wat: rejected, v2 keeps running: bad"},
+		{Event{Script: "a.lua", Kind: Reverted, From: 3, To: 2}, "a.lua: reverted v3 -> v2"},
+		{Event{Script: "a.lua", Kind: Superseded, From: 1, To: 2, Err: ErrSuperseded}, "a.lua: superseded v1 -> v2: " + ErrSuperseded.Error()},
+		{Event{Script: "a.lua", Kind: Removed, From: 4}, "a.lua: removed v4"},
+		{Event{Script: "scripts", Kind: WatchResumed}, "scripts: watch resumed"},
+	}
+	for _, tt := range tests {
+		if got := tt.ev.String(); got != tt.want {
+			t.Errorf("%+v: String() = %q, want %q", tt.ev, got, tt.want)
+		}
+	}
+}

@@ -272,10 +272,7 @@ func (g *game) events() []hotscript.Event {
 		select {
 		case ev := <-g.h.Events():
 			evs = append(evs, ev)
-			fmt.Fprintln(g.out, ev)
-			if ev.Kind == hotscript.Rejected && ev.From > 0 {
-				fmt.Fprintf(g.out, "  v%d keeps running\n", ev.From)
-			}
+			fmt.Fprintln(g.out, ev) // a rejection says which version keeps running
 		default:
 			return evs
 		}
