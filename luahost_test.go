@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
@@ -413,5 +414,69 @@ func TestLoadStoppedByContextNotRejected(t *testing.T) {
 	mustLoad(t, h, "next.lua", "return {}", nil)
 	if ev := nextEvent(t, h, func(Event) bool { return true }); ev.Script != "next.lua" || ev.Kind != Loaded {
 		t.Errorf("first event after the stopped load: %v, want next.lua loaded", ev)
+	}
+}
+
+// Staging tells a host function that a reload's new version calls it as it
+// stages, on the Host's goroutine; its error rejects the reload. A first load
+// and the calls of the live version are not staging.
+func TestStagingFromHostFunctions(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var seen []bool
+	refuse := func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, Staging(ctx))
+		if Staging(ctx) {
+			return errors.New("not while staging")
+		}
+		return nil
+	}
+	lrt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lrt.Close(ctx)
+	err = lrt.Define("host", "touch", func(ctx context.Context, _ *lua.Call) ([]any, error) { return nil, refuse(ctx) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wrt.Close(ctx)
+	err = wrt.Define("host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32, wasm.I32},
+		Func: func(ctx context.Context, _ *wasm.Caller, _ []uint64) error { return refuse(ctx) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mode, name := range map[SwapMode]string{SwapImmediate: "SwapImmediate", SwapAtApply: "SwapAtApply"} {
+		h := newTestHost(t, Config{Lua: lrt, WASM: wrt, Swap: mode})
+		seen = nil
+		chunk := "host.touch()\nreturn { f = function() host.touch() end }"
+		l := mustLoad(t, h, "a.lua", chunk, nil)
+		w, err := h.LoadBytes(ctx, "a.wasm", guest.Bytes("log_init"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Call(ctx, l, "f"); err != nil {
+			t.Fatal(err)
+		}
+		for s, code := range map[*Script][]byte{l: []byte(chunk + "\n"), w: guest.Bytes("log_init")} {
+			p := h.ReloadAsync(ctx, s, code)
+			<-p.Done() // a reload refused as it stages never waits for Apply
+			if err := p.Err(); err == nil || !strings.Contains(err.Error(), "not while staging") {
+				t.Errorf("%s: reload of %s: %v, want it rejected by its host function", name, s.Name(), err)
+			}
+			if s.Version() != 1 {
+				t.Errorf("%s: %s at v%d after the rejected reload, want 1", name, s.Name(), s.Version())
+			}
+		}
+		if want := []bool{false, false, false, true, true}; !slices.Equal(seen, want) {
+			t.Errorf("%s: Staging in load, load, call, reload, reload = %v, want %v", name, seen, want)
+		}
+		h.Close(ctx)
 	}
 }

@@ -54,6 +54,22 @@ type (
 	stagingKey    struct{}
 )
 
+// Staging reports whether ctx is that of code a reload runs as it stages a new
+// version, on a goroutine of the Host's while the program's own goroutines go
+// on: a new Lua chunk's top level, a new WASM module's start function
+// (_initialize included), and the host functions they call. A host function
+// that touches what the program's loop owns, such as an ecs.World used without
+// a lock, can refuse when Staging(ctx) is true: its error fails the new
+// version's load, which rejects the reload, and the live version keeps
+// running, instead of racing with the loop. Staging is false in what a first
+// Load runs (on its caller's goroutine) and in commits (migrations, on_save and
+// on_restore, self-checks), which run in Apply under SwapAtApply and on the
+// Host's goroutine, with the script's callers held, under SwapImmediate.
+func Staging(ctx context.Context) bool {
+	_, ok := ctx.Value(stagingKey{}).(*Script)
+	return ok
+}
+
 // reloading returns the script of this Host whose commit (key committingKey{}) or
 // staging (stagingKey{}) ctx comes from, or nil.
 func (h *Host) reloading(ctx context.Context, key any) *Script {
