@@ -11,6 +11,7 @@ import (
 	"github.com/hotscript/hotscript/ecs"
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/hostguest"
+	"github.com/hotscript/hotscript/lua"
 )
 
 func ExampleHost_Load() {
@@ -369,4 +370,36 @@ return M`))
 	// Output:
 	// hp: 90
 	// hp after the reload: 70
+}
+
+// A host function that moves entities refuses to run for a version being
+// staged (a Lua chunk's top level, a WASM start function), which runs on a
+// goroutine of the Host's while the game loop may be using the world.
+func ExampleStaging() {
+	ctx := context.Background()
+	world := ecs.NewWorld()
+	hero := world.Spawn()
+	_ = ecs.Insert(world, hero, 0.0)
+
+	lrt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer lrt.Close(ctx)
+	lrt.Define("game", "push", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		if hotscript.Staging(ctx) {
+			return nil, errors.New("push: not from a script's top level")
+		}
+		*ecs.Ref[float64](world, hero) += c.Args[0].(float64)
+		return nil, nil
+	})
+	h, _ := hotscript.New(ctx, hotscript.Config{Lua: lrt})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "hero.lua", []byte(`return { step = function() game.push(1) end }`), nil)
+	h.Call(ctx, s, "step")
+
+	err := h.Reload(ctx, s, []byte(`game.push(100) return { step = function() game.push(2) end }`))
+	fmt.Println("reload rejected:", err != nil, "- version", s.Version(), "runs on")
+	h.Call(ctx, s, "step")
+	fmt.Println("x:", *ecs.Ref[float64](world, hero))
+	// Output:
+	// reload rejected: true - version 1 runs on
+	// x: 2
 }
