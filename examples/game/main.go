@@ -160,13 +160,16 @@ func (g *game) start(ctx context.Context, dir string) error {
 //	game.get_pos(e) -> x, y   WASM: (i64) -> (f64, f64)
 //	game.set_pos(e, x, y)     WASM: (i64, f64, f64)
 //
-// An entity travels as a number: an ecs.Entity is below 2^53, which a Lua number
-// holds exactly. They use the World without a lock, as scripts call them from
-// update, on the frame loop's goroutine. A script must not call them from its top
-// level (a Lua chunk's, a WASM start function): that runs when a reload is staged,
-// on a goroutine of the Host's.
+// An entity travels as a number: an ecs.World entity is below 2^53, which a Lua
+// number holds exactly. They use the World without a lock, as scripts call them
+// from update, on the frame loop's goroutine. They refuse a script's top level (a
+// Lua chunk's, a WASM start function), which runs when a reload is staged, on a
+// goroutine of the Host's: the reload is rejected, instead of racing the loop.
 func (g *game) define() error {
-	pos := func(e ecs.Entity) (*Position, error) {
+	pos := func(ctx context.Context, e ecs.Entity) (*Position, error) {
+		if hotscript.Staging(ctx) {
+			return nil, errors.New("game functions cannot run at a script's top level")
+		}
 		if p := ecs.Ref[Position](g.world, e); p != nil {
 			return p, nil
 		}
@@ -177,8 +180,8 @@ func (g *game) define() error {
 		// WASM values come and go as their bits, as in wazero's api package.
 		g.wasm.Define("game", "get_pos", wasm.HostFunc{
 			Params: []wasm.ValueType{i64}, Results: []wasm.ValueType{f64, f64},
-			Func: func(_ context.Context, _ *wasm.Caller, stack []uint64) error {
-				p, err := pos(ecs.Entity(stack[0]))
+			Func: func(ctx context.Context, _ *wasm.Caller, stack []uint64) error {
+				p, err := pos(ctx, ecs.Entity(stack[0]))
 				if err == nil {
 					stack[0], stack[1] = math.Float64bits(p.X), math.Float64bits(p.Y)
 				}
@@ -187,31 +190,31 @@ func (g *game) define() error {
 		}),
 		g.wasm.Define("game", "set_pos", wasm.HostFunc{
 			Params: []wasm.ValueType{i64, f64, f64},
-			Func: func(_ context.Context, _ *wasm.Caller, stack []uint64) error {
-				p, err := pos(ecs.Entity(stack[0]))
+			Func: func(ctx context.Context, _ *wasm.Caller, stack []uint64) error {
+				p, err := pos(ctx, ecs.Entity(stack[0]))
 				if err == nil {
 					*p = Position{math.Float64frombits(stack[1]), math.Float64frombits(stack[2])}
 				}
 				return err
 			},
 		}),
-		g.lua.Define("game", "get_pos", func(_ context.Context, c *lua.Call) ([]any, error) {
+		g.lua.Define("game", "get_pos", func(ctx context.Context, c *lua.Call) ([]any, error) {
 			var e float64
 			if err := luaArgs(c, &e); err != nil {
 				return nil, err
 			}
-			p, err := pos(ecs.Entity(e))
+			p, err := pos(ctx, ecs.Entity(e))
 			if err != nil {
 				return nil, err
 			}
 			return []any{p.X, p.Y}, nil
 		}),
-		g.lua.Define("game", "set_pos", func(_ context.Context, c *lua.Call) ([]any, error) {
+		g.lua.Define("game", "set_pos", func(ctx context.Context, c *lua.Call) ([]any, error) {
 			var e, x, y float64
 			if err := luaArgs(c, &e, &x, &y); err != nil {
 				return nil, err
 			}
-			p, err := pos(ecs.Entity(e))
+			p, err := pos(ctx, ecs.Entity(e))
 			if err == nil {
 				*p = Position{x, y}
 			}

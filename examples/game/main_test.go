@@ -49,15 +49,20 @@ func TestLuaReload(t *testing.T) {
 	for _, tc := range []struct {
 		name, src string
 		want      error
+		text      string
 	}{
-		{"syntax error", strings.Replace(v2, "\nend\n", "\n", 1), lua.ErrCompile},
-		{"update renamed", strings.Replace(v2, "M.update", "M.tick", 1), hotscript.ErrContract},
+		{"syntax error", strings.Replace(v2, "\nend\n", "\n", 1), lua.ErrCompile, ""},
+		{"update renamed", strings.Replace(v2, "M.update", "M.tick", 1), hotscript.ErrContract, ""},
+		{"game function at the top level", "game.set_pos(1, 0, 0)\n" + v2, lua.ErrRuntime, "top level"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			write(t, file, tc.src)
 			ev := next(t, g, "mover.lua")
 			if ev.Kind != hotscript.Rejected || ev.From != 2 || !errors.Is(ev.Err, tc.want) {
 				t.Fatalf("after a broken save: %v, want v2 -> v3 rejected with %v", ev, tc.want)
+			}
+			if !strings.Contains(ev.Err.Error(), tc.text) {
+				t.Errorf("rejected with %v, want it to say %q", ev.Err, tc.text)
 			}
 			checkMoves(t, g, "mover.lua", positions(g, "mover.lua"), 0, 2)
 			checkSteps(t, g)
