@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,6 +48,7 @@ type Script struct {
 	h        *Host
 	name     string
 	path     string // "" when loaded from bytes
+	readSum  uint64 // of the bytes Load read from path; 0 for a script it did not read
 	kind     Kind
 	needsWAT bool
 	u        unit
@@ -153,18 +155,19 @@ func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Scr
 		h.reportLoad(path, nil, 0, err)
 		return nil, err
 	}
-	return h.load(ctx, path, path, code, opts)
+	return h.load(ctx, path, path, code, true, opts)
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind
 // as for Load. Such a script has no file: Reload must be given bytes. opts may be
 // nil. Its outcome is an Event, as for Load. Safe for concurrent use.
 func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *ScriptOptions) (*Script, error) {
-	return h.load(ctx, name, "", code, opts)
+	return h.load(ctx, name, "", code, false, opts)
 }
 
-func (h *Host) load(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (*Script, error) {
-	s, compile, reserved, err := h.loadScript(ctx, name, path, code, opts)
+// load loads code; read says that Load read it from path just now.
+func (h *Host) load(ctx context.Context, name, path string, code []byte, read bool, opts *ScriptOptions) (*Script, error) {
+	s, compile, reserved, err := h.loadScript(ctx, name, path, code, read, opts)
 	if err != nil {
 		if ce := (*ContractError)(nil); !errors.As(err, &ce) {
 			err = opErr("load", name, err)
@@ -200,7 +203,7 @@ func (h *Host) reportLoad(name string, s *Script, compile time.Duration, err err
 //
 // reserved says that it reserved the name (see reserve), which the caller ends
 // with loaded once it has reported the load.
-func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, opts *ScriptOptions) (s *Script, compile time.Duration, reserved bool, err error) {
+func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, read bool, opts *ScriptOptions) (s *Script, compile time.Duration, reserved bool, err error) {
 	if opts == nil {
 		opts = &ScriptOptions{}
 	}
@@ -228,6 +231,9 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, o
 	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
+	if read {
+		s.readSum = maphash.Bytes(markSeed, code) // before a build: what the file held
+	}
 	if code, err = s.prepare(ctx, code); err != nil {
 		return nil, 0, false, err
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -23,7 +24,9 @@ import (
 //
 //   - A save of a loaded script's file (the path given to Load) reloads it through
 //     the same transactional reload as Reload, asynchronously: the outcome is an
-//     Event, and a broken save leaves the last good version running. A save whose
+//     Event, and a broken save leaves the last good version running. So does a
+//     save made after Load read the file and before Watch began, which Watch
+//     finds as it begins by reading the file again. A save whose
 //     bytes (built, for .wat and .c) are the live version's, with no reload of the
 //     script pending, changes nothing and reloads nothing: a touch, a comment
 //     edited in a .wat, a directory restored as it was would otherwise start a
@@ -106,15 +109,22 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if addErr != nil {
 		wd.watchError(addErr)
 	}
+	var changed []*Script
 	for _, s := range h.Scripts() {
 		if file := s.file0(); file != "" && within(file, absDir) {
 			s.markFile(file, nil, nil) // known before its first save, for a rename
+			if s.changedSinceLoad() {
+				changed = append(changed, s)
+			}
 		}
 	}
 	go func() {
 		defer h.wg.Done()
 		defer h.unclaim(claim)
 		defer w.Close(context.WithoutCancel(ctx))
+		for _, s := range changed {
+			wd.catchUp(ctx, s)
+		}
 		rewatch := time.NewTicker(rewatchInterval)
 		rewatch.Stop() // runs while dir is gone
 		defer rewatch.Stop()
@@ -336,6 +346,33 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	}
 }
 
+// changedSinceLoad reports whether the file Load read s from holds other bytes
+// now: a save between Load and Watch, which the watcher, started after it, does
+// not report. Its bytes are compared, as a save within the file system's clock
+// tick may leave its size and time as they were.
+func (s *Script) changedSinceLoad() bool {
+	if s.readSum == 0 {
+		return false
+	}
+	code, err := fsread.File(s.path)
+	return err == nil && len(code) > 0 && maphash.Bytes(markSeed, code) != s.readSum
+}
+
+// catchUp handles the file of s, changed since Load read it, as the watcher
+// would have reported its save: read (and built, for a .wat) now, and reloaded
+// if that is not what s runs.
+func (wd *watchedDir) catchUp(ctx context.Context, s *Script) {
+	ev := watch.Event{Path: s.file0(), Op: watch.Changed}
+	ev.Output = ev.Path
+	if step, ok := watch.DefaultBuildSteps()[filepath.Ext(ev.Path)]; ok {
+		ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
+		ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, ev.Path)
+	} else if ev.Data, ev.Err = fsread.File(ev.Path); ev.Err != nil {
+		return // gone since: its next save counts
+	}
+	wd.handle(ctx, ev)
+}
+
 // startLoad loads a's file on a goroutine of its own, which then processes the
 // events that came for the script meanwhile.
 func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
@@ -444,7 +481,7 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		return
 	}
 	moved := wd.movedTo(a, nil)
-	s, err := wd.h.load(ctx, name, path, ev.Data, nil)
+	s, err := wd.h.load(ctx, name, path, ev.Data, false, nil)
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's
 		// of this directory), or has just ended: once it has, the save reloads

@@ -276,3 +276,101 @@ func TestWatchUnloadedFileComesBack(t *testing.T) {
 		t.Errorf("after the rename back: %v, want a.lua loaded again", ev)
 	}
 }
+
+// A file saved after Load read it but before Watch began is reloaded when Watch
+// begins, as its save would have been: the watcher, not yet running, never saw
+// it. A file touched in between (new time, same bytes) is not reloaded, and one
+// left alone is not read again.
+func TestWatchCatchesUpWithSavesBeforeIt(t *testing.T) {
+	guestFile := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("internal", "guest", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	lua1, lua2 := []byte("return { version = function() return 1 end }"), []byte("return { version = function() return 2 end }")
+	t.Run("lua and wasm", func(t *testing.T) {
+		testCatchUp(t, []catchUpFile{
+			{"saved.lua", lua1, lua2, "save"},
+			{"saved.wasm", guestFile("counter_v1.wasm"), guestFile("counter_v2.wasm"), "save"},
+			{"touched.wasm", guestFile("counter_v1.wasm"), nil, "touch"},
+			{"touched.lua", lua1, nil, "touch"},
+		})
+	})
+	t.Run("wat", func(t *testing.T) {
+		testtool.Need(t, "wat2wasm")
+		testCatchUp(t, []catchUpFile{
+			{"saved.wat", guestFile("counter_v1.wat"), guestFile("counter_v2.wat"), "save"},
+			{"touched.wat", guestFile("counter_v1.wat"), nil, "touch"},
+		})
+	})
+}
+
+type catchUpFile struct {
+	name    string
+	v1, v2  []byte
+	changes string // "save", "touch" or ""
+}
+
+func testCatchUp(t *testing.T, files []catchUpFile) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	files = append(files, catchUpFile{"left.lua", []byte("return { version = function() return 1 end }"), nil, ""})
+	scripts := map[string]*Script{}
+	for _, f := range files {
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path, f.v1, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := h.Load(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scripts[f.name] = s
+		later := time.Now().Add(time.Second)
+		switch f.changes {
+		case "save":
+			err = os.WriteFile(path, f.v2, 0o600)
+		case "touch":
+			err = os.Chtimes(path, later, later)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	waiting := map[string]bool{} // reloads commit in any order
+	for _, f := range files {
+		if f.changes == "save" {
+			waiting[scripts[f.name].Name()] = true
+		}
+	}
+	for len(waiting) > 0 {
+		ev := nextEvent(t, h, func(ev Event) bool { return waiting[ev.Script] && ev.Kind == Committed })
+		delete(waiting, ev.Script)
+	}
+	for _, f := range files {
+		if s := scripts[f.name]; f.changes == "save" {
+			if got := call(t, h, s, "version"); got != "2" {
+				t.Errorf("%s: version() = %s after Watch began, want 2", f.name, got)
+			}
+		}
+	}
+	// Watch handles what it finds in order, then the watcher's events: a save
+	// of the file left alone, handled last, shows the touched ones were
+	// handled (or skipped) before it.
+	last := scripts["left.lua"]
+	if err := os.WriteFile(last.Name(), []byte("return { version = function() return 3 end }"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == last.Name() && ev.Kind == Committed })
+	for _, f := range files {
+		if v := scripts[f.name].Version(); f.changes == "touch" && v != 1 {
+			t.Errorf("%s at v%d, want 1: its bytes did not change", f.name, v)
+		}
+	}
+}
