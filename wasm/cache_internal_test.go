@@ -153,9 +153,10 @@ func TestCodeCacheMetered(t *testing.T) {
 	}
 }
 
-// Code shared by two scripts is compiled under neither load's context: a
-// function listener that wazero builds from one context's values at compile
-// time would see the other script's calls.
+// Code shared by two scripts is compiled under neither load's context, nor
+// are the host modules under the first load's: a function listener that
+// wazero builds from one context's values at compile time would see the other
+// script's calls, or every script's calls of host functions.
 func TestCodeCacheCompilesWithoutContext(t *testing.T) {
 	ctx := context.Background()
 	rt, err := NewRuntime(ctx, Limits{})
@@ -163,6 +164,9 @@ func TestCodeCacheCompilesWithoutContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
+	if err := rt.Define("host", "log", LogFunc(func(string, string) {})); err != nil {
+		t.Fatal(err)
+	}
 	var seen atomic.Int64
 	traced := experimental.WithFunctionListenerFactory(ctx, experimental.FunctionListenerFactoryFunc(
 		func(api.FunctionDefinition) experimental.FunctionListener { return countingListener{&seen} }))
@@ -179,6 +183,16 @@ func TestCodeCacheCompilesWithoutContext(t *testing.T) {
 	}
 	if n := seen.Load(); n != 0 {
 		t.Errorf("the listener in the first load's context saw %d calls of the other script", n)
+	}
+	logger, err := rt.Load(ctx, "logger", guest.Bytes("log_v1"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.CallJSON(ctx, logger, "run"); err != nil {
+		t.Fatal(err)
+	}
+	if n := seen.Load(); n != 0 {
+		t.Errorf("the listener in the first load's context saw %d calls, of host functions", n)
 	}
 }
 
@@ -199,7 +213,7 @@ func TestCodeCacheWaitEndsWithContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	if _, err := rt.enter(ctx); err != nil {
+	if _, err := rt.enter(); err != nil {
 		t.Fatal(err)
 	}
 	rt.busy.Done()

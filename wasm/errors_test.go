@@ -185,6 +185,47 @@ func TestCloseWaitsForStartFunctions(t *testing.T) {
 	}
 }
 
+// Close from a host function that a start function calls, under its context,
+// fails with ErrReentrant at once (it would wait for that load), and the load
+// goes on.
+func TestCloseFromStartFunction(t *testing.T) {
+	for _, op := range []string{"Load", "Stage"} {
+		t.Run(op, func(t *testing.T) {
+			var rt *wasm.Runtime
+			var armed atomic.Bool
+			var closeErr error
+			rt = newRuntime(t, wasm.Limits{})
+			err := rt.Define("host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32, wasm.I32},
+				Func: func(ctx context.Context, _ *wasm.Caller, _ []uint64) error {
+					if armed.CompareAndSwap(true, false) {
+						closeErr = rt.Close(ctx)
+					}
+					return nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := load(t, rt, "log_init", nil)
+			armed.Store(true)
+			err = testtool.Returns(t, op+" whose start function closes the runtime", func() error {
+				if op == "Load" {
+					_, err := rt.Load(ctx, "second", guest.Bytes("log_init"), nil)
+					return err
+				}
+				st, err := rt.Stage(ctx, id, guest.Bytes("log_init"))
+				if err == nil {
+					err = st.Commit(ctx, nil)
+				}
+				return err
+			})
+			if err != nil {
+				t.Errorf("%s: %v, want it to go on", op, err)
+			}
+			wantErr(t, closeErr, []error{wasm.ErrReentrant})
+		})
+	}
+}
+
 // Close while a module compiles (at some point of it: the offsets spread over
 // a compile of about 10 ms, more under -race) waits for it: wazero's compile
 // panics if it ends in a closed runtime, on the loading goroutine, taking the

@@ -176,7 +176,7 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 			return fail(ErrCompile, err)
 		}
 	}
-	eng, err := rt.enter(ctx)
+	eng, err := rt.enter()
 	if errors.Is(err, ErrClosed) {
 		return fail(ErrClosed, nil)
 	} else if err != nil {

@@ -45,9 +45,11 @@ func NewRuntime(ctx context.Context, limits Limits) (*Runtime, error) {
 
 // Close closes every script and releases everything the runtime made. Calls in
 // progress finish first, and so do loads and reloads compiling or running a
-// start function, which then fail with ErrClosed; later calls return ErrClosed. Close is idempotent and safe
-// for concurrent use. Called from a host function, under its context, it fails with
-// ErrReentrant and closes nothing: it would wait for the call running that function.
+// start function, which then fail with ErrClosed; later calls return
+// ErrClosed. Close is idempotent and safe for concurrent use. Called from a
+// host function, under its context, it fails with ErrReentrant and closes
+// nothing: it would wait for the call, or the load running a start function,
+// that runs that function.
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	if rt.closed.Load() {
@@ -59,6 +61,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 			rt.mu.Unlock()
 			return &Error{Op: "close", Script: s.name, Kind: ErrReentrant}
 		}
+	}
+	// A start function's host function: Close would wait for its load (busy).
+	if inst, _ := ctx.Value(startingKey{}).(*instance); inst != nil && inst.s.rt == rt {
+		rt.mu.Unlock()
+		return &Error{Op: "close", Script: inst.s.name, Kind: ErrReentrant}
 	}
 	rt.closed.Store(true)
 	eng := rt.eng
@@ -83,7 +90,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 // first call seals the host function definitions), and counts the caller as
 // busy in it: Close waits for the caller's rt.busy.Done before it closes the
 // engine. On error the caller is not counted.
-func (rt *Runtime) enter(ctx context.Context) (*engine, error) {
+func (rt *Runtime) enter() (*engine, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed.Load() {
@@ -91,9 +98,12 @@ func (rt *Runtime) enter(ctx context.Context) (*engine, error) {
 	}
 	rt.seal()
 	if rt.eng == nil {
-		r := wazero.NewRuntime(ctx)
-		if err := rt.instantiateHosts(ctx, r); err != nil {
-			_ = r.Close(ctx)
+		// Not under ctx: its values reach wazero's compile of the host modules,
+		// which every script calls (see code.compile).
+		bg := context.Background()
+		r := wazero.NewRuntime(bg)
+		if err := rt.instantiateHosts(bg, r); err != nil {
+			_ = r.Close(bg)
 			return nil, err
 		}
 		rt.eng = &engine{rt: r}
