@@ -25,8 +25,9 @@ const (
 // the source, so a build never triggers the watcher and never leaves files behind.
 type BuildStep struct {
 	// Command is the tool followed by its arguments. In every argument "{src}"
-	// becomes the absolute path of the source file, "{dir}" that of its
-	// directory and "{out}" the path of the file the tool must write. The tool is looked up on PATH when a build runs,
+	// becomes the absolute path of the source file, "{name}" its file name (a
+	// path from the directory the tool runs in) and "{out}" the path of the file
+	// the tool must write. The tool is looked up on PATH when a build runs,
 	// and runs in the source file's directory so that relative includes resolve.
 	Command []string
 
@@ -46,9 +47,9 @@ type BuildStep struct {
 // out of the modules it commits (but those of *_debug.c files):
 //
 //	.wat  wat2wasm --enable-all {src} -o {out}                      (wabt)
-//	.c    clang --target=wasm32 -O2 -gdwarf-4 -fdebug-prefix-map={dir}=.
+//	.c    clang --target=wasm32 -O2 -gdwarf-4 -fdebug-compilation-dir=.
 //	      -nostdlib -fno-builtin -fvisibility=default
-//	      -Wl,--no-entry -Wl,--export-dynamic -o {out} {src}        (clang and wasm-ld)
+//	      -Wl,--no-entry -Wl,--export-dynamic -o {out} {name}       (clang and wasm-ld)
 //
 // With it, a trap in a C module names the source line of each frame, limits or
 // not (see wasm.Error's Trace): "enemy.c:12:9", the source's path relative to
@@ -77,8 +78,8 @@ type BuildStep struct {
 func DefaultBuildSteps() map[string]BuildStep {
 	return map[string]BuildStep{
 		".wat": {Command: []string{"wat2wasm", "--enable-all", "{src}", "-o", "{out}"}},
-		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-fdebug-prefix-map={dir}=.",
-			"-nostdlib", "-fno-builtin", "-fvisibility=default", "-Wl,--no-entry", "-Wl,--export-dynamic", "-o", "{out}", "{src}"}},
+		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-fdebug-compilation-dir=.",
+			"-nostdlib", "-fno-builtin", "-fvisibility=default", "-Wl,--no-entry", "-Wl,--export-dynamic", "-o", "{out}", "{name}"}},
 	}
 }
 
@@ -127,7 +128,7 @@ func (s BuildStep) output(src string) string {
 // load x.wat at startup, with the same tool and flags as the reloads that follow.
 //
 // A relative src is taken from the current directory; "{src}" is its absolute path,
-// "{dir}" its directory's, and the tool runs there. A failed build is a *BuildError (ErrBuild),
+// "{name}" its file name, and the tool runs in its directory. A failed build is a *BuildError (ErrBuild),
 // wrapping ErrToolNotFound, ErrBuildTimeout or the tool's exit status; cancelling
 // ctx kills the tool and the *BuildError wraps ctx's error. A step without a command
 // or with a negative Timeout fails with ErrInvalidOptions. Safe for concurrent use.
@@ -165,7 +166,7 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, filepath.Base(s.output(src)))
 
-	expand := strings.NewReplacer("{src}", src, "{dir}", filepath.Dir(src), "{out}", out)
+	expand := strings.NewReplacer("{src}", src, "{name}", filepath.Base(src), "{out}", out)
 	args := make([]string, len(s.Command)-1)
 	for i, a := range s.Command[1:] {
 		args[i] = expand.Replace(a)

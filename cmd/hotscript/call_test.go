@@ -69,12 +69,17 @@ func TestCall(t *testing.T) {
 	}
 }
 
-// A trap in a C script names its source line, by the file's name, under the time
-// limit call sets by default (which rewrites the code to meter it) and without
-// one: call builds C with debug information.
+// A trap in a C script names its source line, by the file's name (whatever its
+// directory's holds: a space, an '=' that clang's path options split at), under
+// the time limit call sets by default (which rewrites the code to meter it) and
+// without one: call builds C with debug information.
 func TestCallTrapNamesCLine(t *testing.T) {
 	testtool.Need(t, "clang", "wasm-ld")
-	src := filepath.Join(t.TempDir(), "enemy.c")
+	dir := filepath.Join(t.TempDir(), "a=b c")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "enemy.c")
 	code := "int divide(int a, int b) {\n\treturn a / b;\n}\n\n__attribute__((noinline)) int hit(int a) {\n\treturn divide(a, a - 1) + 1;\n}\n"
 	if err := os.WriteFile(src, []byte(code), 0o600); err != nil {
 		t.Fatal(err)
