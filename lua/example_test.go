@@ -324,3 +324,34 @@ return M`))
 	// [1.5 11.5 21.5] 102 4
 	// true
 }
+
+// Call.Number and Call.Int read a host function's numeric arguments; their
+// errors reach the script naming the function and the argument.
+func ExampleCall_Number() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+	rt.Define("game", "damage", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		entity, err := c.Int(0)
+		if err != nil {
+			return nil, err
+		}
+		amount, err := c.Number(1)
+		if err != nil {
+			return nil, err
+		}
+		return []any{fmt.Sprintf("entity %d takes %.1f", entity, amount)}, nil
+	})
+	id, _ := rt.LoadScript(ctx, "ai.lua", []byte(`
+local M = {}
+function M.hit(e, n) return game.damage(e, n) end
+function M.safe_hit(e, n) local ok, err = pcall(game.damage, e, n) return err end
+return M`))
+	out, _ := rt.CallJSON(ctx, id, "hit", 3, 12.5)
+	fmt.Println(string(out))
+	out, _ = rt.CallJSON(ctx, id, "safe_hit", 3, "lots")
+	fmt.Println(string(out))
+	// Output:
+	// "entity 3 takes 12.5"
+	// "ai.lua:4: game.damage: argument #2: number expected, got string"
+}

@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"fmt"
+	"math"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -39,6 +40,47 @@ type Call struct {
 	Function string
 	// Args are the arguments, converted to Go values.
 	Args []any
+}
+
+// Number returns the argument at index i (from 0) as a number, or an error for
+// the HostFunc to return when it is missing or is not one: the script's error
+// then reads "host.move: argument #2: number expected, got string".
+func (c *Call) Number(i int) (float64, error) {
+	if i < 0 || i >= len(c.Args) {
+		return 0, fmt.Errorf("argument #%d: number expected, got no value", i+1)
+	}
+	f, ok := c.Args[i].(float64)
+	if !ok {
+		return 0, fmt.Errorf("argument #%d: number expected, got %s", i+1, luaType(c.Args[i]))
+	}
+	return f, nil
+}
+
+// Int is Number for an integer argument, such as an ecs.Entity: a fraction, or
+// an integer beyond ±2^53, which a Lua number does not hold exactly, is an
+// error.
+func (c *Call) Int(i int) (int64, error) {
+	f, err := c.Number(i)
+	if err == nil && (f != math.Trunc(f) || math.Abs(f) > 1<<53) {
+		err = fmt.Errorf("argument #%d: integer expected, got %v", i+1, f)
+	}
+	return int64(f), err
+}
+
+// luaType is the Lua type name of a host function argument.
+func luaType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nil"
+	case bool:
+		return "boolean"
+	case float64:
+		return "number"
+	case string:
+		return "string"
+	default: // []any, map[string]any
+		return "table"
+	}
 }
 
 // reservedGlobals are the names a host module may not take.

@@ -188,3 +188,47 @@ end }`)
 		}
 	}
 }
+
+// Call.Number and Call.Int read numeric arguments, and their errors, returned
+// by the host function, reach the script naming the function and the argument.
+func TestCallNumberArguments(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	err := rt.Define("host", "move", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		e, err := c.Int(0)
+		if err != nil {
+			return nil, err
+		}
+		dx, err := c.Number(1)
+		if err != nil {
+			return nil, err
+		}
+		return []any{float64(e) + dx}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "m.lua", `return { move = function(...) return host.move(...) end }`)
+	tests := []struct {
+		args []any
+		want string // the result, or a part of the error
+	}{
+		{[]any{7, 0.5}, "7.5"},
+		{[]any{-(1 << 53), 1}, "-9007199254740991"},
+		{[]any{7, "far"}, "host.move: argument #2: number expected, got string"},
+		{[]any{7}, "host.move: argument #2: number expected, got no value"},
+		{[]any{true, 1}, "argument #1: number expected, got boolean"},
+		{[]any{map[string]any{"x": 1}, 1}, "argument #1: number expected, got table"},
+		{[]any{7.25, 1}, "argument #1: integer expected, got 7.25"},
+		{[]any{float64(1<<53 + 2), 1}, "argument #1: integer expected"},
+	}
+	for _, tt := range tests {
+		out, err := rt.CallJSON(ctx, id, "move", tt.args...)
+		switch {
+		case err == nil && string(out) != tt.want:
+			t.Errorf("move(%v) = %s, want %s", tt.args, out, tt.want)
+		case err != nil && (!strings.Contains(err.Error(), tt.want) || !errors.Is(err, lua.ErrRuntime)):
+			t.Errorf("move(%v): %v, want a runtime error with %q", tt.args, err, tt.want)
+		}
+	}
+}

@@ -199,8 +199,8 @@ func (g *game) define() error {
 			},
 		}),
 		g.lua.Define("game", "get_pos", func(ctx context.Context, c *lua.Call) ([]any, error) {
-			var e float64
-			if err := luaArgs(c, &e); err != nil {
+			e, err := c.Int(0)
+			if err != nil {
 				return nil, err
 			}
 			p, err := pos(ctx, ecs.Entity(e))
@@ -210,8 +210,10 @@ func (g *game) define() error {
 			return []any{p.X, p.Y}, nil
 		}),
 		g.lua.Define("game", "set_pos", func(ctx context.Context, c *lua.Call) ([]any, error) {
-			var e, x, y float64
-			if err := luaArgs(c, &e, &x, &y); err != nil {
+			e, err1 := c.Int(0)
+			x, err2 := c.Number(1)
+			y, err3 := c.Number(2)
+			if err := errors.Join(err1, err2, err3); err != nil {
 				return nil, err
 			}
 			p, err := pos(ctx, ecs.Entity(e))
@@ -221,22 +223,6 @@ func (g *game) define() error {
 			return nil, err
 		}),
 	)
-}
-
-// luaArgs reads the arguments of a Lua call to a host function into nums: Lua
-// numbers arrive as float64.
-func luaArgs(c *lua.Call, nums ...*float64) error {
-	if len(c.Args) != len(nums) {
-		return fmt.Errorf("takes %d arguments, got %d", len(nums), len(c.Args))
-	}
-	for i, a := range c.Args {
-		f, ok := a.(float64)
-		if !ok {
-			return fmt.Errorf("argument %d is not a number: %v", i+1, a)
-		}
-		*nums[i] = f
-	}
-	return nil
 }
 
 // spawn adds an entity at pos, moved by s.
