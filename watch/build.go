@@ -25,9 +25,9 @@ const (
 // the source, so a build never triggers the watcher and never leaves files behind.
 type BuildStep struct {
 	// Command is the tool followed by its arguments. In every argument "{src}"
-	// becomes the absolute path of the source file, "{name}" its file name (a
-	// path from the directory the tool runs in) and "{out}" the path of the file
-	// the tool must write. The tool is looked up on PATH when a build runs,
+	// becomes the absolute path of the source file, "{name}" its path from the
+	// directory the tool runs in ("./x.c", never read as an option) and "{out}"
+	// the path of the file the tool must write. The tool is looked up on PATH when a build runs,
 	// and runs in the source file's directory so that relative includes resolve.
 	Command []string
 
@@ -128,7 +128,7 @@ func (s BuildStep) output(src string) string {
 // load x.wat at startup, with the same tool and flags as the reloads that follow.
 //
 // A relative src is taken from the current directory; "{src}" is its absolute path,
-// "{name}" its file name, and the tool runs in its directory. A failed build is a *BuildError (ErrBuild),
+// "{name}" its path from its directory ("./x.c"), where the tool runs. A failed build is a *BuildError (ErrBuild),
 // wrapping ErrToolNotFound, ErrBuildTimeout or the tool's exit status; cancelling
 // ctx kills the tool and the *BuildError wraps ctx's error. A step without a command
 // or with a negative Timeout fails with ErrInvalidOptions. Safe for concurrent use.
@@ -166,7 +166,7 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, filepath.Base(s.output(src)))
 
-	expand := strings.NewReplacer("{src}", src, "{name}", filepath.Base(src), "{out}", out)
+	expand := strings.NewReplacer("{src}", src, "{name}", "./"+filepath.Base(src), "{out}", out)
 	args := make([]string, len(s.Command)-1)
 	for i, a := range s.Command[1:] {
 		args[i] = expand.Replace(a)

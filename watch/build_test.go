@@ -194,6 +194,7 @@ func TestDefaultBuildSteps(t *testing.T) {
 		{name: "wat syntax error", file: "bad.wat", source: "(module\n  (func (export \"add\") (param i32 i32) (result i32)\n    local.get 0\n    local.get 1\n    i32.addd))\n", errLine: "bad.wat:5:5: error"},
 		{name: "c", file: "add.c", source: "static int twice(int a) { return 2 * a; }\nint add(int a, int b) { return twice(a) + b; }\n",
 			exports: []string{"add"}}, // a plain C function, not twice, which is static
+		{name: "c named like an option", file: "-E.c", source: "int add(int a, int b) { return a + b; }\n", exports: []string{"add"}},
 		{name: "c syntax error", file: "bad.c", source: "int add(int a, int b) {\n  return a + b\n}\n", errLine: "bad.c:2:15: error"},
 	}
 	for _, tc := range cases {
@@ -219,7 +220,7 @@ func TestDefaultBuildSteps(t *testing.T) {
 			ref := filepath.Join(t.TempDir(), "ref.wasm")
 			src := h.path(tc.file)
 			if ext == ".c" {
-				src = filepath.Base(src) // its name, from its directory
+				src = "./" + filepath.Base(src) // its path from its directory
 			}
 			refBuild := exec.Command(guestFlags[ext][0], append(guestFlags[ext][1:], ref, src)...)
 			refBuild.Dir = filepath.Dir(h.path(tc.file)) // as the step runs it: the debug information holds it

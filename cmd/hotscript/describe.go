@@ -197,12 +197,21 @@ func startsReport(line string) bool {
 	return diagnostic || tally.MatchString(line) || strings.HasPrefix(line, includedFrom)
 }
 
+// fileRef is the file a diagnostic, or clang's "In file included from" line,
+// begins with.
+var fileRef = regexp.MustCompile(`^(` + includedFrom + `)?([^\s:]+):\d`)
+
 // nameSource rewrites a build log's line to name the source at path as the user did:
-// by its short path rather than the absolute one the tool was given, and by the
-// source rather than the object clang compiled it to when a linker reports an error
-// ("w.c: undefined symbol: f (wasm-ld)").
+// by its short path rather than the absolute one the tool was given, or the one
+// from the source's directory, where the tool runs ("./w.c:2:5: error: ..."; a
+// header's "./../h.h"), and by the source rather than the object clang compiled it
+// to when a linker reports an error ("w.c: undefined symbol: f (wasm-ld)").
 func nameSource(path, line string) string {
 	src := shortPath(path)
+	m := fileRef.FindStringSubmatchIndex(line)
+	if m != nil && filepath.IsAbs(path) && !filepath.IsAbs(line[m[4]:m[5]]) { // the tool ran in path's directory
+		line = line[:m[4]] + shortPath(filepath.Join(filepath.Dir(path), line[m[4]:m[5]])) + line[m[5]:]
+	}
 	line = strings.ReplaceAll(line, path, src)
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	if m := linkError.FindStringSubmatch(line); m != nil && strings.HasPrefix(filepath.Base(m[2]), stem+"-") {

@@ -113,13 +113,20 @@ func TestBuildErrorNamesTheSource(t *testing.T) {
 }
 
 // TestCSource: call and inspect take a .c, built with clang as run builds it;
-// a C error fails naming the file and line as the user gave them.
+// a C error fails naming the file and line as the user gave them, a header's
+// by its path from the working directory.
 func TestCSource(t *testing.T) {
 	needTools(t, "x.c")
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "ai"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, src := range map[string]string{
 		"numbers.c": "__attribute__((export_name(\"add\"))) int add(int a, int b) { return a + b; }\n",
 		"bad.c":     "int add(int a, int b) {\n  return a + ;\n}\n",
+		"ai/bad.c":  "int add(int a, int b) {\n  return a + ;\n}\n",
+		"ai/inc.c":  "#include \"../common.h\"\n",
+		"common.h":  "int y(void) { return z; }\n",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
@@ -134,9 +141,15 @@ func TestCSource(t *testing.T) {
 		!regexp.MustCompile(`(?m)^exports +add\(i32, i32\) i32$`).MatchString(r.stdout) {
 		t.Errorf("inspect numbers.c: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, args := range [][]string{{"inspect", "bad.c"}, {"call", "bad.c", "add"}} {
-		if r := runCmd(t, args...); r.code != exitFail || !strings.HasPrefix(r.stderr, "error: bad.c:2:") {
-			t.Errorf("%s bad.c: exit %d, stderr:\n%s\nwant exit 1 and the error at bad.c:2", args[0], r.code, r.stderr)
+	for file, head := range map[string]string{
+		"bad.c":    "error: bad.c:2:",
+		"ai/bad.c": "error: ai/bad.c:2:",
+		"ai/inc.c": "error: ai/inc.c: common.h:1:22: error:",
+	} {
+		for _, args := range [][]string{{"inspect", file}, {"call", file, "add"}} {
+			if r := runCmd(t, args...); r.code != exitFail || !strings.HasPrefix(r.stderr, head) {
+				t.Errorf("%s %s: exit %d, stderr:\n%s\nwant exit 1 and %q", args[0], file, r.code, r.stderr, head)
+			}
 		}
 	}
 }

@@ -209,7 +209,11 @@ func TestDescribe(t *testing.T) {
 		{"build tool output", fmt.Errorf("hotscript: %w: %w", hotscript.ErrBuild, &watch.BuildError{
 			Path: "/game/enemy.wat", Tool: "wat2wasm", Err: errors.New("exit status 1"),
 			Log: "enemy.wat:25:46: error: undefined global variable \"$nope\"\n  (global.get $nope)\n"}),
-			`enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"  (global.get $nope)"}},
+			`/game/enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"  (global.get $nope)"}},
+		{"build tool output of a script named by a relative path", fmt.Errorf("hotscript: %w: %w", hotscript.ErrBuild, &watch.BuildError{
+			Path: "ai/enemy.wat", Tool: "wat2wasm", Err: errors.New("exit status 1"),
+			Log: "ai/enemy.wat:25:46: error: undefined global variable \"$nope\"\n  (global.get $nope)\n"}),
+			`ai/enemy.wat:25:46: error: undefined global variable "$nope"`, []string{"  (global.get $nope)"}},
 		{"build error after a warning keeps its own source and caret", &watch.BuildError{
 			Path: "/game/w.c", Tool: "clang", Err: errors.New("exit status 1"),
 			Log: "/game/w.c:1:2: warning: \"careful\" [-W#warnings]\n#warning \"careful\"\n ^\n" +
@@ -233,6 +237,14 @@ func TestDescribe(t *testing.T) {
 			"/game/w.c: /game/h.h:1:22: error: use of undeclared identifier 'z'", []string{
 				"In file included from /game/w.c:2:", "int y(void) { return z; }", "                     ^",
 				`/game/w.c:1:2: warning: "careful" [-W#warnings]`, `#warning "careful"`, " ^",
+			}},
+		{"build error named from the source's directory", &watch.BuildError{
+			Path: "/game/ai/w.c", Tool: "clang", Err: errors.New("exit status 1"),
+			Log: "In file included from ./w.c:2:\n./../h.h:1:22: error: use of undeclared identifier 'z'\n" +
+				"int y(void) { return z; }\n                     ^\n./w.c:3:1: warning: w [-W#warnings]\n"},
+			"/game/ai/w.c: /game/h.h:1:22: error: use of undeclared identifier 'z'", []string{
+				"In file included from /game/ai/w.c:2:", "int y(void) { return z; }", "                     ^",
+				"/game/ai/w.c:3:1: warning: w [-W#warnings]",
 			}},
 		{"every link error names the source", &watch.BuildError{
 			Path: "/game/l.c", Tool: "clang", Err: errors.New("exit status 1"),
