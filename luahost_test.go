@@ -3,6 +3,8 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -478,5 +480,29 @@ func TestStagingFromHostFunctions(t *testing.T) {
 			t.Errorf("%s: Staging in load, load, call, reload, reload = %v, want %v", name, seen, want)
 		}
 		h.Close(ctx)
+	}
+}
+
+// A new file that Watch loads runs its top level on a goroutine of the Host's:
+// Staging says so to the host functions it calls.
+func TestStagingInWatchLoads(t *testing.T) {
+	ctx := context.Background()
+	h := hostWithLuaFunc(t, "touch", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		if Staging(ctx) {
+			return nil, errors.New("not while staging")
+		}
+		return nil, nil
+	})
+	dir := t.TempDir()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "new.lua")
+	if err := os.WriteFile(file, []byte("host.touch()\nreturn {}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == file })
+	if ev.Kind != Rejected || ev.Err == nil || !strings.Contains(ev.Err.Error(), "not while staging") {
+		t.Errorf("load of a new file calling host.touch at its top level: %v, want it rejected by Staging", ev)
 	}
 }

@@ -48,26 +48,29 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 
 // committingKey is the context key under which commit passes the script it is
 // committing to migrations and self-checks; stagingKey, the key under which stage
-// passes the script it is staging to what the new version runs as it loads.
+// passes the script it is staging to what the new version runs as it loads;
+// watchLoadKey marks the context of a file's first load under Watch.
 type (
 	committingKey struct{}
 	stagingKey    struct{}
+	watchLoadKey  struct{}
 )
 
-// Staging reports whether ctx is that of code a reload runs as it stages a new
-// version, on a goroutine of the Host's while the program's own goroutines go
-// on: a new Lua chunk's top level, a new WASM module's start function
-// (_initialize included), and the host functions they call. A host function
-// that touches what the program's loop owns, such as an ecs.World used without
-// a lock, can refuse when Staging(ctx) is true: its error fails the new
-// version's load, which rejects the reload, and the live version keeps
-// running, instead of racing with the loop. Staging is false in what a first
-// Load runs (on its caller's goroutine) and in commits (migrations, on_save and
-// on_restore, self-checks), which run in Apply under SwapAtApply and on the
-// Host's goroutine, with the script's callers held, under SwapImmediate.
+// Staging reports whether ctx is that of code that runs on a goroutine of the
+// Host's while the program's own goroutines go on, as a new version is staged:
+// a reload's new Lua chunk's top level or new WASM module's start function
+// (_initialize included), or those of a file's first load under Watch, and the
+// host functions they call. A host function that touches what the program's
+// loop owns, such as an ecs.World used without a lock, can refuse when
+// Staging(ctx) is true: its error fails that load, which rejects the reload
+// (the live version keeps running) or the new file, instead of racing with the
+// loop. Staging is false in what Load and LoadBytes run (on their caller's
+// goroutine) and in commits (migrations, on_save and on_restore, self-checks),
+// which run in Apply under SwapAtApply and on the Host's goroutine, with the
+// script's callers held, under SwapImmediate.
 func Staging(ctx context.Context) bool {
 	_, ok := ctx.Value(stagingKey{}).(*Script)
-	return ok
+	return ok || ctx.Value(watchLoadKey{}) != nil
 }
 
 // reloading returns the script of this Host whose commit (key committingKey{}) or

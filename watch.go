@@ -481,7 +481,8 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		return
 	}
 	moved := wd.movedTo(a, nil)
-	s, err := wd.h.load(ctx, name, path, ev.Data, false, nil)
+	// The load runs on a goroutine of the Host's, as a reload's staging does.
+	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, false, nil)
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's
 		// of this directory), or has just ended: once it has, the save reloads
