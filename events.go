@@ -2,6 +2,7 @@ package hotscript
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -104,6 +105,12 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, "%s: %s", e.Script, e.Kind)
 	case e.Kind == Loaded || e.Kind == Removed || e.Kind == Unloaded:
 		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
+	case e.Kind == Rejected && e.From != 0 && (errors.Is(e.Err, ErrUnloaded) || errors.Is(e.Err, ErrClosed)):
+		// A reload cut off by Unload or Close: no version keeps running.
+		fmt.Fprintf(&b, "%s: %s", e.Script, e.Kind)
+		if e.To != 0 {
+			fmt.Fprintf(&b, " v%d", e.To)
+		}
 	case e.From == 0 && e.To == 0:
 		fmt.Fprintf(&b, "%s: load %s", e.Script, e.Kind)
 	case e.Kind == Rejected && e.To == 0: // not built, or nothing to revert to

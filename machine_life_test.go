@@ -605,6 +605,8 @@ func TestEventString(t *testing.T) {
 		{Event{Script: "a.lua", Kind: Rejected, Err: errBad}, "a.lua: load rejected: bad"},
 		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: errBad}, "a.lua: rejected v3, v2 keeps running: bad"},
 		{Event{Script: "a.wat", Kind: Rejected, From: 2, Err: errBad}, "a.wat: rejected, v2 keeps running: bad"},
+		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: ErrUnloaded}, "a.lua: rejected v3: " + ErrUnloaded.Error()},
+		{Event{Script: "a.lua", Kind: Rejected, From: 2, Err: ErrClosed}, "a.lua: rejected: " + ErrClosed.Error()},
 		{Event{Script: "a.lua", Kind: Reverted, From: 3, To: 2}, "a.lua: reverted v3 -> v2"},
 		{Event{Script: "a.lua", Kind: Superseded, From: 1, To: 2, Err: ErrSuperseded}, "a.lua: superseded v1 -> v2: " + ErrSuperseded.Error()},
 		{Event{Script: "a.lua", Kind: Removed, From: 4}, "a.lua: removed v4"},
@@ -613,6 +615,30 @@ func TestEventString(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.ev.String(); got != tt.want {
 			t.Errorf("%+v: String() = %q, want %q", tt.ev, got, tt.want)
+		}
+	}
+}
+
+// A request refused before it began (a script unloaded, or not this Host's)
+// resolves with an event that names the script and carries the error.
+func TestPendingEventOfRefusedRequest(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	other := newTestHost(t, Config{})
+	s := mustLoad(t, h, "a.lua", "return {}", nil)
+	foreign := mustLoad(t, other, "b.lua", "return {}", nil)
+	if err := h.Unload(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		s    *Script
+		want error
+	}{{s, ErrUnloaded}, {foreign, ErrInvalid}} {
+		p := h.ReloadAsync(ctx, tt.s, []byte("return {}"))
+		<-p.Done()
+		ev := p.Event()
+		if ev.Kind != Rejected || ev.Script != tt.s.Name() || !errors.Is(ev.Err, tt.want) || !errors.Is(p.Err(), tt.want) {
+			t.Errorf("reload of %s: event %+v, error %v; want it rejected, named, with %v", tt.s.Name(), ev, p.Err(), tt.want)
 		}
 	}
 }

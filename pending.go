@@ -43,6 +43,9 @@ func (p *Pending) Event() Event {
 }
 
 func (p *Pending) resolve(ev Event, err error) {
+	if ev.Kind == Rejected && ev.Err == nil {
+		ev.Err = err // a request refused before it began, which no event reports
+	}
 	p.once.Do(func() {
 		p.ev, p.err = ev, err
 		close(p.done)

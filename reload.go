@@ -129,7 +129,11 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	p := newPending()
 	req := &request{caller: ctx, revert: revert, p: p}
 	if err := h.notOurs(s, req.op(), ""); err != nil {
-		p.resolve(Event{Kind: Rejected}, err)
+		ev := Event{Kind: Rejected}
+		if s != nil {
+			ev.Script = s.name
+		}
+		p.resolve(ev, err)
 		return p
 	}
 	// A copy: the reload stages on another goroutine, and the history keeps
