@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ func (s *Script) source(ctx context.Context, code []byte) ([]byte, error) {
 		if code, err = fsread.File(s.path); err != nil {
 			return nil, err
 		}
+		s.readSum.Store(maphash.Bytes(markSeed, code))
 	}
 	return s.prepare(ctx, code)
 }

@@ -48,7 +48,6 @@ type Script struct {
 	h        *Host
 	name     string
 	path     string // "" when loaded from bytes
-	readSum  uint64 // of the bytes Load read from path; 0 for a script it did not read
 	kind     Kind
 	needsWAT bool
 	u        unit
@@ -56,6 +55,11 @@ type Script struct {
 	migrate  MigrationFunc
 	stats    counters
 	live     atomic.Pointer[liveVersion] // replaced whole at each commit
+
+	// readSum is a hash of the bytes the Host last read from path itself (Load,
+	// Reload with nil bytes), for Watch to tell a save it did not see; 0 once
+	// Watch has handled an event of the file, or for a script not read so.
+	readSum atomic.Uint64
 
 	// unloading is set once Unload has begun, gone once it has taken the
 	// script from its engine (under mu); unloadMu serializes Unloads.
@@ -149,13 +153,25 @@ func (s *Script) Lua() (rt *lua.Runtime, id lua.ScriptID, ok bool) {
 // Host closes (ErrClosed), as far as its engine can stop: a Lua compile or chunk,
 // not a WASM compile. Safe for concurrent use.
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
+	h.mu.RLock()
+	watches := h.watches
+	h.mu.RUnlock()
 	code, err := fsread.File(path)
 	if err != nil {
 		err = opErr("load", path, err)
 		h.reportLoad(path, nil, 0, err)
 		return nil, err
 	}
-	return h.load(ctx, path, path, code, true, opts)
+	s, err := h.load(ctx, path, path, code, true, opts)
+	if err == nil {
+		h.mu.RLock()
+		missed := h.watches != watches
+		h.mu.RUnlock()
+		if missed { // a Watch began while this load ran: its files might not be as read
+			h.catchUpLoad(s)
+		}
+	}
+	return s, err
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind
@@ -232,7 +248,7 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
 	if read {
-		s.readSum = maphash.Bytes(markSeed, code) // before a build: what the file held
+		s.readSum.Store(maphash.Bytes(markSeed, code)) // before a build: what the file held
 	}
 	if code, err = s.prepare(ctx, code); err != nil {
 		return nil, 0, false, err

@@ -104,26 +104,35 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	}
 	wd := &watchedDir{h: h, dir: dir, abs: absDir}
 	h.watchMu.Lock()
-	claim.abs, claim.w = absDir, w
+	claim.abs, claim.w, claim.wd = absDir, w, wd
 	h.watchMu.Unlock()
 	if addErr != nil {
 		wd.watchError(addErr)
 	}
-	var changed []*Script
-	for _, s := range h.Scripts() {
+	// A Load that publishes its script after this looks sees watches change,
+	// and catches up itself (catchUpLoad).
+	h.mu.Lock()
+	h.watches++
+	scripts := slices.Collect(maps.Values(h.scripts))
+	h.mu.Unlock()
+	var loaded []*Script
+	for _, s := range scripts {
 		if file := s.file0(); file != "" && within(file, absDir) {
 			s.markFile(file, nil, nil) // known before its first save, for a rename
-			if s.changedSinceLoad() {
-				changed = append(changed, s)
-			}
+			loaded = append(loaded, s)
 		}
 	}
 	go func() {
 		defer h.wg.Done()
 		defer h.unclaim(claim)
 		defer w.Close(context.WithoutCancel(ctx))
-		for _, s := range changed {
-			wd.catchUp(ctx, s)
+		for _, s := range loaded {
+			if ctx.Err() != nil || h.base.Err() != nil {
+				break
+			}
+			if s.changedSinceLoad() {
+				wd.catchUp(ctx, s)
+			}
 		}
 		rewatch := time.NewTicker(rewatchInterval)
 		rewatch.Stop() // runs while dir is gone
@@ -165,6 +174,7 @@ type watchClaim struct {
 	ctx context.Context
 	abs string
 	w   *watch.Watcher
+	wd  *watchedDir
 }
 
 // forgetFiles tells the watchers of the directories that hold paths that the
@@ -316,6 +326,9 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s == nil && ev.Output != ev.Path {
 		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
 	}
+	if s != nil && !fromSource {
+		s.readSum.Store(0) // the Host has seen what the watcher saw: nothing to catch up
+	}
 	switch {
 	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
 		// The script's file is gone: the one it was loaded from, or the source
@@ -346,16 +359,41 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	}
 }
 
-// changedSinceLoad reports whether the file Load read s from holds other bytes
-// now: a save between Load and Watch, which the watcher, started after it, does
-// not report. Its bytes are compared, as a save within the file system's clock
-// tick may leave its size and time as they were.
+// changedSinceLoad reports whether the file the Host read s from holds other
+// bytes now: a save between Load and Watch, which the watcher, started after
+// it, does not report. Its bytes are compared, as a save within the file
+// system's clock tick may leave its size and time as they were.
 func (s *Script) changedSinceLoad() bool {
-	if s.readSum == 0 {
+	sum := s.readSum.Load()
+	if sum == 0 {
 		return false
 	}
 	code, err := fsread.File(s.path)
-	return err == nil && len(code) > 0 && maphash.Bytes(markSeed, code) != s.readSum
+	return err == nil && len(code) > 0 && maphash.Bytes(markSeed, code) != sum
+}
+
+// catchUpLoad gives s, which Load read before a Watch of its directory began
+// and published after that Watch looked at the scripts, the catch-up that Watch
+// gives those it found.
+func (h *Host) catchUpLoad(s *Script) {
+	file := s.file0()
+	h.watchMu.Lock()
+	var c *watchClaim
+	for _, w := range h.watched {
+		if w.wd != nil && w.ctx.Err() == nil && within(file, w.abs) {
+			c = w
+		}
+	}
+	h.watchMu.Unlock()
+	if c == nil || !h.enter() {
+		return
+	}
+	go func() {
+		defer h.wg.Done()
+		if s.changedSinceLoad() {
+			c.wd.catchUp(c.ctx, s)
+		}
+	}()
 }
 
 // catchUp handles the file of s, changed since Load read it, as the watcher

@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -372,5 +373,83 @@ func testCatchUp(t *testing.T, files []catchUpFile) {
 		if v := scripts[f.name].Version(); f.changes == "touch" && v != 1 {
 			t.Errorf("%s at v%d, want 1: its bytes did not change", f.name, v)
 		}
+	}
+}
+
+// A Load still running when Watch begins catches up itself: the save made
+// after it read its file, before Watch began, reloads the script once loaded.
+func TestWatchCatchesUpWithLoadInProgress(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "slow.lua")
+	// The chunk spins for a while after Load read it.
+	slow := func(v int) []byte {
+		return fmt.Appendf(nil, "for i = 1, 2e6 do end\nreturn { version = function() return %d end }", v)
+	}
+	if err := os.WriteFile(path, slow(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded := make(chan error, 1)
+	var s *Script
+	go func() {
+		var err error
+		s, err = h.Load(ctx, path, nil)
+		loaded <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // Load has read the file and runs the chunk
+	if err := os.WriteFile(path, slow(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s, want 2", got)
+	}
+}
+
+// A second Watch of a directory does not replay a save the first one handled:
+// here it would undo the Revert that followed it.
+func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.lua")
+	version := func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
+	if err := os.WriteFile(path, version(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, version(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	if err := h.Revert(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	// A save of another file, handled after whatever the second Watch found.
+	other := filepath.Join(dir, "b.lua")
+	if err := os.WriteFile(other, version(9), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == other && ev.Kind == Loaded })
+	if got := call(t, h, s, "version"); got != "1" {
+		t.Errorf("version() = %s after the second Watch, want 1 (reverted)", got)
 	}
 }
