@@ -214,7 +214,7 @@ func TestCallNumberArguments(t *testing.T) {
 		want string // the result, or a part of the error
 	}{
 		{[]any{7, 0.5}, "7.5"},
-		{[]any{-(1 << 53), 1}, "-9007199254740991"},
+		{[]any{float64(-(1 << 53)), 1}, "-9007199254740991"},
 		{[]any{7, "far"}, "host.move: argument #2: number expected, got string"},
 		{[]any{7}, "host.move: argument #2: number expected, got no value"},
 		{[]any{true, 1}, "argument #1: number expected, got boolean"},
