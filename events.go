@@ -100,27 +100,29 @@ type Event struct {
 // enemy.lua:1: syntax error at end of file".
 func (e Event) String() string {
 	var b strings.Builder
+	if e.Script != "" { // "" only for a request refused for lack of a script
+		b.WriteString(e.Script + ": ")
+	}
 	switch {
 	case e.Kind == WatchError || e.Kind == WatchResumed:
-		fmt.Fprintf(&b, "%s: %s", e.Script, e.Kind)
+		b.WriteString(e.Kind.String())
 	case e.Kind == Loaded || e.Kind == Removed || e.Kind == Unloaded:
-		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, max(e.To, e.From))
-	case e.Kind == Rejected && e.From != 0 && (errors.Is(e.Err, ErrUnloaded) || errors.Is(e.Err, ErrClosed)):
-		// A reload cut off by Unload or Close: no version keeps running.
-		fmt.Fprintf(&b, "%s: %s", e.Script, e.Kind)
+		fmt.Fprintf(&b, "%s v%d", e.Kind, max(e.To, e.From))
+	case e.From == 0 && e.To == 0, e.Kind == Rejected && ended(e.Err):
+		// A load (its error says so), a request refused before it began, or
+		// a reload cut off by Unload or Close: no version of it runs.
+		b.WriteString(e.Kind.String())
 		if e.To != 0 {
 			fmt.Fprintf(&b, " v%d", e.To)
 		}
-	case e.From == 0 && e.To == 0:
-		fmt.Fprintf(&b, "%s: load %s", e.Script, e.Kind)
 	case e.Kind == Rejected && e.To == 0: // not built, or nothing to revert to
-		fmt.Fprintf(&b, "%s: %s, v%d keeps running", e.Script, e.Kind, e.From)
+		fmt.Fprintf(&b, "%s, v%d keeps running", e.Kind, e.From)
 	case e.Kind == Rejected:
-		fmt.Fprintf(&b, "%s: %s v%d, v%d keeps running", e.Script, e.Kind, e.To, e.From)
+		fmt.Fprintf(&b, "%s v%d, v%d keeps running", e.Kind, e.To, e.From)
 	case e.To == 0:
-		fmt.Fprintf(&b, "%s: %s v%d", e.Script, e.Kind, e.From)
+		fmt.Fprintf(&b, "%s v%d", e.Kind, e.From)
 	default:
-		fmt.Fprintf(&b, "%s: %s v%d -> v%d", e.Script, e.Kind, e.From, e.To)
+		fmt.Fprintf(&b, "%s v%d -> v%d", e.Kind, e.From, e.To)
 	}
 	if len(e.Carried) > 0 {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))
@@ -129,6 +131,17 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, ": %v", e.Err)
 	}
 	return b.String()
+}
+
+// ended reports whether err, a reload's, says that its script was unloaded or
+// the Host closed under it ("hotscript: reload a.lua: script unloaded"), not
+// that something the reload ran met another script's end.
+func ended(err error) bool {
+	var oe *opError
+	if errors.As(err, &oe) {
+		err = oe.err
+	}
+	return err == ErrUnloaded || err == ErrClosed
 }
 
 // events delivers events without ever blocking the reload that emits them.

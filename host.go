@@ -26,10 +26,9 @@ type Host struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
-	mu      sync.RWMutex // guards scripts, loads and watches; write-held to set closed
+	mu      sync.RWMutex // guards scripts and loads; write-held to set closed
 	scripts map[string]*Script
 	loads   map[string]chan struct{} // names a load in progress holds, each closed when it ends
-	watches uint64                   // Watch calls that have looked at the scripts (see catchUp)
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 

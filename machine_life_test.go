@@ -166,7 +166,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if ev := <-h.Events(); ev.Kind != Rejected || ev.Script != missing || !errors.Is(ev.Err, fs.ErrNotExist) {
 		t.Errorf("event for a missing file %+v", ev)
-	} else if got, want := ev.String(), missing+": load rejected: "; !strings.HasPrefix(got, want) {
+	} else if got, want := ev.String(), missing+": rejected: hotscript: load "+missing; !strings.HasPrefix(got, want) {
 		t.Errorf("String() = %q, want it to start %q", got, want)
 	}
 	if _, ok := h.Script("d.wasm"); ok {
@@ -602,11 +602,16 @@ func TestEventString(t *testing.T) {
 	}{
 		{Event{Script: "a.lua", Kind: Loaded, To: 1}, "a.lua: loaded v1"},
 		{Event{Script: "a.lua", Kind: Committed, From: 1, To: 2, Carried: []string{"hp", "pos"}}, "a.lua: committed v1 -> v2 (carried hp, pos)"},
-		{Event{Script: "a.lua", Kind: Rejected, Err: errBad}, "a.lua: load rejected: bad"},
+		{Event{Script: "a.lua", Kind: Rejected, Err: opErr("load", "a.lua", errBad)}, "a.lua: rejected: hotscript: load a.lua: bad"},
+		{Event{Kind: Rejected, Err: opErr("reload", "", ErrInvalid)}, "rejected: hotscript: reload: invalid argument"},
 		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: errBad}, "a.lua: rejected v3, v2 keeps running: bad"},
 		{Event{Script: "a.wat", Kind: Rejected, From: 2, Err: errBad}, "a.wat: rejected, v2 keeps running: bad"},
 		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: ErrUnloaded}, "a.lua: rejected v3: " + ErrUnloaded.Error()},
 		{Event{Script: "a.lua", Kind: Rejected, From: 2, Err: ErrClosed}, "a.lua: rejected: " + ErrClosed.Error()},
+		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: opErr("reload", "a.lua", ErrUnloaded)},
+			"a.lua: rejected v3: hotscript: reload a.lua: script unloaded"},
+		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: opErr("reload", "a.lua", fmt.Errorf("%w: %w", ErrMigration, opErr("call", "b.lua.f", ErrUnloaded)))},
+			"a.lua: rejected v3, v2 keeps running: hotscript: reload a.lua: state migration failed: hotscript: call b.lua.f: script unloaded"},
 		{Event{Script: "a.lua", Kind: Reverted, From: 3, To: 2}, "a.lua: reverted v3 -> v2"},
 		{Event{Script: "a.lua", Kind: Superseded, From: 1, To: 2, Err: ErrSuperseded}, "a.lua: superseded v1 -> v2: " + ErrSuperseded.Error()},
 		{Event{Script: "a.lua", Kind: Removed, From: 4}, "a.lua: removed v4"},

@@ -153,25 +153,13 @@ func (s *Script) Lua() (rt *lua.Runtime, id lua.ScriptID, ok bool) {
 // Host closes (ErrClosed), as far as its engine can stop: a Lua compile or chunk,
 // not a WASM compile. Safe for concurrent use.
 func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Script, error) {
-	h.mu.RLock()
-	watches := h.watches
-	h.mu.RUnlock()
 	code, err := fsread.File(path)
 	if err != nil {
 		err = opErr("load", path, err)
 		h.reportLoad(path, nil, 0, err)
 		return nil, err
 	}
-	s, err := h.load(ctx, path, path, code, true, opts)
-	if err == nil {
-		h.mu.RLock()
-		missed := h.watches != watches
-		h.mu.RUnlock()
-		if missed { // a Watch began while this load ran: its files might not be as read
-			h.catchUpLoad(s)
-		}
-	}
-	return s, err
+	return h.load(ctx, path, path, code, true, opts)
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind

@@ -25,8 +25,9 @@ import (
 //   - A save of a loaded script's file (the path given to Load) reloads it through
 //     the same transactional reload as Reload, asynchronously: the outcome is an
 //     Event, and a broken save leaves the last good version running. So does a
-//     save made after Load read the file and before Watch began, which Watch
-//     finds as it begins by reading the file again. A save whose
+//     save made between a Load that has returned and Watch, which Watch finds
+//     as it begins by reading the file again (a Load still running then does
+//     not know of Watch: a save before it returns waits for the next). A save whose
 //     bytes (built, for .wat and .c) are the live version's, with no reload of the
 //     script pending, changes nothing and reloads nothing: a touch, a comment
 //     edited in a .wat, a directory restored as it was would otherwise start a
@@ -91,6 +92,19 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		h.unclaim(claim)
 		return opErr("watch", dir, err)
 	}
+	// What the loaded scripts' files hold before the watcher looks: a save
+	// between a Load and now is caught up below, one after it the watcher
+	// reports.
+	var loaded []*Script
+	var changed []catchUp
+	for _, s := range h.Scripts() {
+		if file := s.file0(); file != "" && within(file, absDir) {
+			loaded = append(loaded, s)
+			if code, ok := s.changedSinceLoad(); ok {
+				changed = append(changed, catchUp{s, code})
+			}
+		}
+	}
 	addErr := w.Add(absDir)
 	if addErr != nil && !errors.Is(addErr, watch.ErrIncomplete) {
 		_ = w.Close(ctx)
@@ -109,31 +123,14 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if addErr != nil {
 		wd.watchError(addErr)
 	}
-	// A Load that publishes its script after this looks sees watches change,
-	// and catches up itself (catchUpLoad).
-	h.mu.Lock()
-	h.watches++
-	scripts := slices.Collect(maps.Values(h.scripts))
-	h.mu.Unlock()
-	var loaded []*Script
-	for _, s := range scripts {
-		if file := s.file0(); file != "" && within(file, absDir) {
-			s.markFile(file, nil, nil) // known before its first save, for a rename
-			loaded = append(loaded, s)
-		}
+	for _, s := range loaded {
+		s.markFile(s.file0(), nil, nil) // known before its first save, for a rename
 	}
 	go func() {
 		defer h.wg.Done()
 		defer h.unclaim(claim)
 		defer w.Close(context.WithoutCancel(ctx))
-		for _, s := range loaded {
-			if ctx.Err() != nil || h.base.Err() != nil {
-				break
-			}
-			if s.changedSinceLoad() {
-				wd.catchUp(ctx, s)
-			}
-		}
+		wd.catchUp(ctx, changed)
 		rewatch := time.NewTicker(rewatchInterval)
 		rewatch.Stop() // runs while dir is gone
 		defer rewatch.Stop()
@@ -359,56 +356,55 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	}
 }
 
-// changedSinceLoad reports whether the file the Host read s from holds other
-// bytes now: a save between Load and Watch, which the watcher, started after
-// it, does not report. Its bytes are compared, as a save within the file
-// system's clock tick may leave its size and time as they were.
-func (s *Script) changedSinceLoad() bool {
+// changedSinceLoad returns what the file the Host read s from holds now, if
+// that is not what it read: a save between Load and Watch, which the watcher,
+// started after it, does not report. Bytes are compared, as a save within the
+// file system's clock tick may leave its size and time as they were.
+func (s *Script) changedSinceLoad() ([]byte, bool) {
 	sum := s.readSum.Load()
 	if sum == 0 {
-		return false
+		return nil, false
 	}
 	code, err := fsread.File(s.path)
-	return err == nil && len(code) > 0 && maphash.Bytes(markSeed, code) != sum
+	if err != nil || len(code) == 0 || maphash.Bytes(markSeed, code) == sum {
+		return nil, false
+	}
+	return code, true
 }
 
-// catchUpLoad gives s, which Load read before a Watch of its directory began
-// and published after that Watch looked at the scripts, the catch-up that Watch
-// gives those it found.
-func (h *Host) catchUpLoad(s *Script) {
-	file := s.file0()
-	h.watchMu.Lock()
-	var c *watchClaim
-	for _, w := range h.watched {
-		if w.wd != nil && w.ctx.Err() == nil && within(file, w.abs) {
-			c = w
-		}
-	}
-	h.watchMu.Unlock()
-	if c == nil || !h.enter() {
-		return
-	}
-	go func() {
-		defer h.wg.Done()
-		if s.changedSinceLoad() {
-			c.wd.catchUp(c.ctx, s)
-		}
-	}()
+// catchUp is a script whose file changed between its Load and Watch, and what
+// the file held as Watch began.
+type catchUp struct {
+	s    *Script
+	code []byte
 }
 
-// catchUp handles the file of s, changed since Load read it, as the watcher
-// would have reported its save: read (and built, for a .wat) now, and reloaded
-// if that is not what s runs.
-func (wd *watchedDir) catchUp(ctx context.Context, s *Script) {
-	ev := watch.Event{Path: s.file0(), Op: watch.Changed}
-	ev.Output = ev.Path
-	if step, ok := watch.DefaultBuildSteps()[filepath.Ext(ev.Path)]; ok {
-		ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
-		ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, ev.Path)
-	} else if ev.Data, ev.Err = fsread.File(ev.Path); ev.Err != nil {
-		return // gone since: its next save counts
+// catchUp handles the files that changed between their Load and Watch as the
+// watcher would have reported their saves, built (a .wat) from what they held
+// as Watch began: a later save is the watcher's to report. It stops when the
+// Watch's context ends or the Host closes.
+func (wd *watchedDir) catchUp(ctx context.Context, changed []catchUp) {
+	bctx, cancel := context.WithCancel(ctx) // a build ends when the Host closes too
+	defer cancel()
+	defer context.AfterFunc(wd.h.base, cancel)()
+	for _, c := range changed {
+		if bctx.Err() != nil {
+			return
+		}
+		ev := watch.Event{Path: c.s.file0(), Op: watch.Changed, Data: c.code}
+		ev.Output = ev.Path
+		if c.s.needsWAT {
+			ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
+			var err error
+			if ev.Data, err = buildWAT(bctx, c.s.name, c.code); err != nil {
+				var be *watch.BuildError
+				if ev.Err = err; errors.As(err, &be) {
+					ev.Err = be // as the watcher's event carries it
+				}
+			}
+		}
+		wd.handle(ctx, ev)
 	}
-	wd.handle(ctx, ev)
 }
 
 // startLoad loads a's file on a goroutine of its own, which then processes the

@@ -8,10 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -376,43 +378,6 @@ func testCatchUp(t *testing.T, files []catchUpFile) {
 	}
 }
 
-// A Load still running when Watch begins catches up itself: the save made
-// after it read its file, before Watch began, reloads the script once loaded.
-func TestWatchCatchesUpWithLoadInProgress(t *testing.T) {
-	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	dir := t.TempDir()
-	path := filepath.Join(dir, "slow.lua")
-	// The chunk spins for a while after Load read it.
-	slow := func(v int) []byte {
-		return fmt.Appendf(nil, "for i = 1, 2e6 do end\nreturn { version = function() return %d end }", v)
-	}
-	if err := os.WriteFile(path, slow(1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	loaded := make(chan error, 1)
-	var s *Script
-	go func() {
-		var err error
-		s, err = h.Load(ctx, path, nil)
-		loaded <- err
-	}()
-	time.Sleep(50 * time.Millisecond) // Load has read the file and runs the chunk
-	if err := os.WriteFile(path, slow(2), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-loaded; err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
-	if got := call(t, h, s, "version"); got != "2" {
-		t.Errorf("version() = %s, want 2", got)
-	}
-}
-
 // A second Watch of a directory does not replay a save the first one handled:
 // here it would undo the Revert that followed it.
 func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
@@ -451,5 +416,63 @@ func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == other && ev.Kind == Loaded })
 	if got := call(t, h, s, "version"); got != "1" {
 		t.Errorf("version() = %s after the second Watch, want 1 (reverted)", got)
+	}
+}
+
+// A save made just after Watch returns is the watcher's to report, once: the
+// catch-up looks only at what the files held before the watcher began.
+func TestWatchSaveAfterItBeginsStagedOnce(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	staged := map[string]int{}
+	h := hostWithLuaFunc(t, "staged", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		if Staging(ctx) {
+			mu.Lock()
+			staged[c.Script]++
+			mu.Unlock()
+		}
+		return nil, nil
+	})
+	dir := t.TempDir()
+	version := func(v int) []byte {
+		return fmt.Appendf(nil, "host.staged()\nreturn { version = function() return %d end }", v)
+	}
+	const n = 40
+	var paths []string
+	for i := range n {
+		path := filepath.Join(dir, fmt.Sprintf("s%02d.lua", i))
+		if err := os.WriteFile(path, version(1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Load(ctx, path, nil); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	waiting := map[string]bool{}
+	for _, path := range paths {
+		if err := os.WriteFile(path, version(2), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		waiting[path] = true
+	}
+	for len(waiting) > 0 {
+		ev := nextEvent(t, h, func(ev Event) bool { return waiting[ev.Script] && ev.Kind == Committed })
+		delete(waiting, ev.Script)
+	}
+	last := filepath.Join(dir, "last.lua") // handled after anything still queued
+	if err := os.WriteFile(last, []byte("return {}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == last && ev.Kind == Loaded })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, path := range paths {
+		if staged[path] != 1 {
+			t.Errorf("%s: one save staged %d times, want 1", filepath.Base(path), staged[path])
+		}
 	}
 }
