@@ -208,9 +208,18 @@ var fileRef = regexp.MustCompile(`^(` + includedFrom + `)?([^\s:]+):\d`)
 // to when a linker reports an error ("w.c: undefined symbol: f (wasm-ld)").
 func nameSource(path, line string) string {
 	src := shortPath(path)
+	_, diagnostic := watch.Diagnostic(line) // not a source line the tool quotes
 	m := fileRef.FindStringSubmatchIndex(line)
-	if m != nil && filepath.IsAbs(path) && !filepath.IsAbs(line[m[4]:m[5]]) { // the tool ran in path's directory
-		line = line[:m[4]] + shortPath(filepath.Join(filepath.Dir(path), line[m[4]:m[5]])) + line[m[5]:]
+	if m != nil && (diagnostic || m[2] >= 0) && filepath.IsAbs(path) && !filepath.IsAbs(line[m[4]:m[5]]) {
+		// The tool ran in path's directory, which ".." leaves as the file
+		// system does: through a link, from its target.
+		file := filepath.Join(filepath.Dir(path), line[m[4]:m[5]])
+		if _, err := os.Stat(file); err != nil {
+			if real, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+				file = filepath.Join(real, line[m[4]:m[5]])
+			}
+		}
+		line = line[:m[4]] + shortPath(file) + line[m[5]:]
 	}
 	line = strings.ReplaceAll(line, path, src)
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))

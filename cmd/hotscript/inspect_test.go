@@ -141,10 +141,24 @@ func TestCSource(t *testing.T) {
 		!regexp.MustCompile(`(?m)^exports +add\(i32, i32\) i32$`).MatchString(r.stdout) {
 		t.Errorf("inspect numbers.c: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+	// Through a link to a directory, ".." is the target's parent, as for clang.
+	if err := os.MkdirAll(filepath.Join(dir, "real", "ai"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "real", "h.h"), []byte("int y(void) { return z; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "real", "ai", "w.c"), []byte("#include \"../h.h\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("real", "ai"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
 	for file, head := range map[string]string{
 		"bad.c":    "error: bad.c:2:",
 		"ai/bad.c": "error: ai/bad.c:2:",
 		"ai/inc.c": "error: ai/inc.c: common.h:1:22: error:",
+		"link/w.c": "error: link/w.c: real/h.h:1:22: error:",
 	} {
 		for _, args := range [][]string{{"inspect", file}, {"call", file, "add"}} {
 			if r := runCmd(t, args...); r.code != exitFail || !strings.HasPrefix(r.stderr, head) {

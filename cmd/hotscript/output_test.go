@@ -246,6 +246,10 @@ func TestDescribe(t *testing.T) {
 				"In file included from /game/ai/w.c:2:", "int y(void) { return z; }", "                     ^",
 				"/game/ai/w.c:3:1: warning: w [-W#warnings]",
 			}},
+		{"a quoted source line is not a file name", &watch.BuildError{
+			Path: "/game/ai/e.c", Tool: "clang", Err: errors.New("exit status 1"),
+			Log: "./e.c:2:9: error: expected expression\nr=a?1:2+;\n        ^\n"},
+			"/game/ai/e.c:2:9: error: expected expression", []string{"r=a?1:2+;", "        ^"}},
 		{"every link error names the source", &watch.BuildError{
 			Path: "/game/l.c", Tool: "clang", Err: errors.New("exit status 1"),
 			Log: "wasm-ld: error: /tmp/l-96c452.o: undefined symbol: g\n" +
