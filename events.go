@@ -119,8 +119,8 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, "%s, v%d keeps running", e.Kind, e.From)
 	case e.Kind == Rejected:
 		fmt.Fprintf(&b, "%s v%d, v%d keeps running", e.Kind, e.To, e.From)
-	case e.To == 0:
-		fmt.Fprintf(&b, "%s v%d", e.Kind, e.From)
+	case e.To == 0: // a request superseded before it was staged
+		fmt.Fprintf(&b, "%s, v%d keeps running", e.Kind, e.From)
 	default:
 		fmt.Fprintf(&b, "%s v%d -> v%d", e.Kind, e.From, e.To)
 	}
@@ -140,6 +140,9 @@ func ended(err error) bool {
 	var oe *opError
 	if errors.As(err, &oe) {
 		err = oe.err
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok && len(joined.Unwrap()) > 0 {
+		err = joined.Unwrap()[0] // "host closed: <what the engine said when stopped>"
 	}
 	return err == ErrUnloaded || err == ErrClosed
 }

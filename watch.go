@@ -27,11 +27,12 @@ import (
 //     Event, and a broken save leaves the last good version running. So does a
 //     save made between a Load that has returned and Watch, which Watch finds
 //     as it begins by reading the file again (a Load still running then does
-//     not know of Watch: a save before it returns waits for the next). A save whose
-//     bytes (built, for .wat and .c) are the live version's, with no reload of the
-//     script pending, changes nothing and reloads nothing: a touch, a comment
-//     edited in a .wat, a directory restored as it was would otherwise start a
-//     WASM script's state over. h.Reload still reloads identical bytes.
+//     not know of Watch: a save before it returns waits for the next). A save
+//     whose bytes (built, for .wat and .c) are the live version's, with no
+//     reload of the script pending, or those of the newest reload pending,
+//     changes nothing and reloads nothing: a touch, a comment edited in a .wat,
+//     a directory restored as it was would otherwise start a WASM script's
+//     state over. h.Reload still reloads identical bytes.
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it.
 //   - A script file that is a symbolic link, to a file in dir or outside it,
@@ -92,19 +93,6 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		h.unclaim(claim)
 		return opErr("watch", dir, err)
 	}
-	// What the loaded scripts' files hold before the watcher looks: a save
-	// between a Load and now is caught up below, one after it the watcher
-	// reports.
-	var loaded []*Script
-	var changed []catchUp
-	for _, s := range h.Scripts() {
-		if file := s.file0(); file != "" && within(file, absDir) {
-			loaded = append(loaded, s)
-			if code, ok := s.changedSinceLoad(); ok {
-				changed = append(changed, catchUp{s, code})
-			}
-		}
-	}
 	addErr := w.Add(absDir)
 	if addErr != nil && !errors.Is(addErr, watch.ErrIncomplete) {
 		_ = w.Close(ctx)
@@ -123,14 +111,18 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if addErr != nil {
 		wd.watchError(addErr)
 	}
-	for _, s := range loaded {
-		s.markFile(s.file0(), nil, nil) // known before its first save, for a rename
+	var loaded []*Script
+	for _, s := range h.Scripts() {
+		if file := s.file0(); file != "" && within(file, absDir) {
+			s.markFile(file, nil, nil) // known before its first save, for a rename
+			loaded = append(loaded, s)
+		}
 	}
 	go func() {
 		defer h.wg.Done()
 		defer h.unclaim(claim)
 		defer w.Close(context.WithoutCancel(ctx))
-		wd.catchUp(ctx, changed)
+		wd.catchUp(ctx, loaded)
 		rewatch := time.NewTicker(rewatchInterval)
 		rewatch.Stop() // runs while dir is gone
 		defer rewatch.Stop()
@@ -372,38 +364,42 @@ func (s *Script) changedSinceLoad() ([]byte, bool) {
 	return code, true
 }
 
-// catchUp is a script whose file changed between its Load and Watch, and what
-// the file held as Watch began.
-type catchUp struct {
-	s    *Script
-	code []byte
-}
-
-// catchUp handles the files that changed between their Load and Watch as the
-// watcher would have reported their saves, built (a .wat) from what they held
-// as Watch began: a later save is the watcher's to report. It stops when the
-// Watch's context ends or the Host closes.
-func (wd *watchedDir) catchUp(ctx context.Context, changed []catchUp) {
+// catchUp handles the files of scripts that changed between their Load and
+// Watch as the watcher would have reported their saves, before any event of
+// the watcher, which runs already: a save it reports too brings the bytes of
+// the reload the catch-up asked for, and changes nothing (see unchanged). It
+// stops when the Watch's context ends or the Host closes.
+func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	bctx, cancel := context.WithCancel(ctx) // a build ends when the Host closes too
 	defer cancel()
 	defer context.AfterFunc(wd.h.base, cancel)()
-	for _, c := range changed {
+	for _, s := range scripts {
+		code, changed := s.changedSinceLoad()
 		if bctx.Err() != nil {
 			return
 		}
-		ev := watch.Event{Path: c.s.file0(), Op: watch.Changed, Data: c.code}
+		if !changed || s.gone.Load() {
+			continue
+		}
+		ev := watch.Event{Path: s.file0(), Op: watch.Changed, Data: code}
 		ev.Output = ev.Path
-		if c.s.needsWAT {
+		if s.needsWAT {
 			ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
 			var err error
-			if ev.Data, err = buildWAT(bctx, c.s.name, c.code); err != nil {
+			ev.Data, err = buildWAT(bctx, s.name, code)
+			if bctx.Err() != nil { // a build the Watch's end or Close killed says nothing
+				return
+			}
+			if err != nil {
 				var be *watch.BuildError
 				if ev.Err = err; errors.As(err, &be) {
 					ev.Err = be // as the watcher's event carries it
 				}
 			}
 		}
-		wd.handle(ctx, ev)
+		if !s.gone.Load() { // unloaded meanwhile: not a new file to load
+			wd.handle(ctx, ev)
+		}
 	}
 }
 
@@ -467,11 +463,24 @@ func empty(ev watch.Event) bool {
 }
 
 // unchanged reports whether code is what s's live version runs, with no reload of
-// s pending (which a save of the live bytes must still overtake).
+// s pending (which a save of the live bytes must still overtake), or what the
+// reload that wins among those pending brings (a save that Watch's catch-up
+// read as the watcher reported it).
 func (s *Script) unchanged(code []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.open == 0 && bytes.Equal(s.hist.live().code, code)
+	if s.open == 0 {
+		return bytes.Equal(s.hist.live().code, code)
+	}
+	for _, req := range []*request{s.queued, s.staging} {
+		if req != nil && req.seq == s.latest && req.code != nil {
+			return bytes.Equal(req.code, code)
+		}
+	}
+	if s.ready != nil && s.ready.req.seq == s.latest && s.ready.req.code != nil {
+		return bytes.Equal(s.ready.req.code, code)
+	}
+	return false
 }
 
 // watchError reports an error of the watcher, which concerns the directory rather

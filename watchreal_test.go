@@ -419,9 +419,10 @@ func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
 	}
 }
 
-// A save made just after Watch returns is the watcher's to report, once: the
-// catch-up looks only at what the files held before the watcher began.
-func TestWatchSaveAfterItBeginsStagedOnce(t *testing.T) {
+// Saves made while Watch begins are each staged once, none lost: the catch-up
+// or the watcher sees each, and a save both see changes nothing the second
+// time.
+func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	staged := map[string]int{}
@@ -449,14 +450,22 @@ func TestWatchSaveAfterItBeginsStagedOnce(t *testing.T) {
 		}
 		paths = append(paths, path)
 	}
+	saved := make(chan error, 1)
+	go func() {
+		var err error
+		for _, path := range paths {
+			err = errors.Join(err, os.WriteFile(path, version(2), 0o600))
+		}
+		saved <- err
+	}()
 	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-saved; err != nil {
 		t.Fatal(err)
 	}
 	waiting := map[string]bool{}
 	for _, path := range paths {
-		if err := os.WriteFile(path, version(2), 0o600); err != nil {
-			t.Fatal(err)
-		}
 		waiting[path] = true
 	}
 	for len(waiting) > 0 {
