@@ -197,9 +197,9 @@ func startsReport(line string) bool {
 	return diagnostic || tally.MatchString(line) || strings.HasPrefix(line, includedFrom)
 }
 
-// fileRef is the file a diagnostic, or clang's "In file included from" line,
-// begins with.
-var fileRef = regexp.MustCompile(`^(` + includedFrom + `)?([^\s:]+):\d`)
+// fileRef is the file that a diagnostic (a note too) or clang's "In file
+// included from" line begins with.
+var fileRef = regexp.MustCompile(`^(?:` + includedFrom + `([^\s:]+):\d|([^\s:]+):\d+(?::\d+)?: (?:fatal error|error|warning|note):)`)
 
 // nameSource rewrites a build log's line to name the source at path as the user did:
 // by its short path rather than the absolute one the tool was given, or the one
@@ -208,18 +208,14 @@ var fileRef = regexp.MustCompile(`^(` + includedFrom + `)?([^\s:]+):\d`)
 // to when a linker reports an error ("w.c: undefined symbol: f (wasm-ld)").
 func nameSource(path, line string) string {
 	src := shortPath(path)
-	_, diagnostic := watch.Diagnostic(line) // not a source line the tool quotes
-	m := fileRef.FindStringSubmatchIndex(line)
-	if m != nil && (diagnostic || m[2] >= 0) && filepath.IsAbs(path) && !filepath.IsAbs(line[m[4]:m[5]]) {
-		// The tool ran in path's directory, which ".." leaves as the file
-		// system does: through a link, from its target.
-		file := filepath.Join(filepath.Dir(path), line[m[4]:m[5]])
-		if _, err := os.Stat(file); err != nil {
-			if real, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
-				file = filepath.Join(real, line[m[4]:m[5]])
-			}
+	if m := fileRef.FindStringSubmatchIndex(line); m != nil && filepath.IsAbs(path) {
+		at, end := m[2], m[3] // the file's place in the line
+		if at < 0 {
+			at, end = m[4], m[5]
 		}
-		line = line[:m[4]] + shortPath(file) + line[m[5]:]
+		if ref := line[at:end]; !filepath.IsAbs(ref) {
+			line = line[:at] + fromSourceDir(path, ref) + line[end:]
+		}
 	}
 	line = strings.ReplaceAll(line, path, src)
 	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -227,6 +223,26 @@ func nameSource(path, line string) string {
 		return src + ": " + m[3] + " (" + m[1] + ")"
 	}
 	return line
+}
+
+// fromSourceDir names ref, a path from the directory of the source at path where
+// the tool ran, from the working directory: ".." taken as the file system takes
+// it, from a linked directory's target.
+func fromSourceDir(path, ref string) string {
+	dir := filepath.Dir(path)
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil || real == dir {
+		return shortPath(filepath.Join(dir, ref))
+	}
+	file := filepath.Join(real, ref)
+	if wd, err := os.Getwd(); err == nil { // the working directory resolved alike
+		if wd, err = filepath.EvalSymlinks(wd); err == nil {
+			if rel, err := filepath.Rel(wd, file); err == nil && filepath.IsLocal(rel) {
+				return rel
+			}
+		}
+	}
+	return file
 }
 
 // firstLine splits text into its first line and the non-empty lines after it.

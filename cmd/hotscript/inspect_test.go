@@ -127,6 +127,7 @@ func TestCSource(t *testing.T) {
 		"ai/bad.c":  "int add(int a, int b) {\n  return a + ;\n}\n",
 		"ai/inc.c":  "#include \"../common.h\"\n",
 		"common.h":  "int y(void) { return z; }\n",
+		"h.h":       "int unrelated;\n", // where ../h.h from link/ is, read as text
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
 			t.Fatal(err)

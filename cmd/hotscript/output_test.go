@@ -248,8 +248,8 @@ func TestDescribe(t *testing.T) {
 			}},
 		{"a quoted source line is not a file name", &watch.BuildError{
 			Path: "/game/ai/e.c", Tool: "clang", Err: errors.New("exit status 1"),
-			Log: "./e.c:2:9: error: expected expression\nr=a?1:2+;\n        ^\n"},
-			"/game/ai/e.c:2:9: error: expected expression", []string{"r=a?1:2+;", "        ^"}},
+			Log: "./e.c:2:9: error: expected expression\nr=a?1:2+;\n        ^\n./e.c:1:6: note: previous declaration is here\n"},
+			"/game/ai/e.c:2:9: error: expected expression", []string{"r=a?1:2+;", "        ^", "/game/ai/e.c:1:6: note: previous declaration is here"}},
 		{"every link error names the source", &watch.BuildError{
 			Path: "/game/l.c", Tool: "clang", Err: errors.New("exit status 1"),
 			Log: "wasm-ld: error: /tmp/l-96c452.o: undefined symbol: g\n" +
