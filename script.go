@@ -56,9 +56,9 @@ type Script struct {
 	stats    counters
 	live     atomic.Pointer[liveVersion] // replaced whole at each commit
 
-	// readSum is a hash of the bytes the Host last read from path itself (Load,
-	// Reload with nil bytes), for Watch to tell a save it did not see; 0 once
-	// Watch has handled an event of the file, or for a script not read so.
+	// readSum is a hash of the bytes the Host last read from path (Load, Reload
+	// with nil bytes, a Watch's event), for a later Watch to tell a save none
+	// saw; 0 for a script not read so, or a .wat a Watch reported (built).
 	readSum atomic.Uint64
 
 	// unloading is set once Unload has begun, gone once it has taken the

@@ -315,8 +315,12 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s == nil && ev.Output != ev.Path {
 		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
 	}
-	if s != nil && !fromSource {
-		s.readSum.Store(0) // the Host has seen what the watcher saw: nothing to catch up
+	if s != nil && !fromSource { // the Host has seen what the watcher saw
+		if s.needsWAT || ev.Op != watch.Changed {
+			s.readSum.Store(0) // built bytes, or none: no file bytes to compare with
+		} else {
+			s.readSum.Store(maphash.Bytes(markSeed, ev.Data))
+		}
 	}
 	switch {
 	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):

@@ -485,3 +485,38 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 		}
 	}
 }
+
+// A save made between two Watches of a directory is caught up by the second.
+func TestSaveBetweenWatchesCaughtUp(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.lua")
+	version := func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
+	if err := os.WriteFile(path, version(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, version(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	stop()
+	if err := os.WriteFile(path, version(3), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	if got := call(t, h, s, "version"); got != "3" {
+		t.Errorf("version() = %s after the second Watch, want 3", got)
+	}
+}
