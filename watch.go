@@ -104,7 +104,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		h.unclaim(claim)
 		return opErr("watch", dir, ErrClosed)
 	}
-	wd := &watchedDir{h: h, dir: dir, abs: absDir}
+	wd := &watchedDir{h: h, dir: dir, abs: absDir, caught: map[string]uint64{}}
 	h.watchMu.Lock()
 	claim.abs, claim.w, claim.wd = absDir, w, wd
 	h.watchMu.Unlock()
@@ -239,6 +239,9 @@ type watchedDir struct {
 	// goroutine of its own, to that load. A file renamed while it loads adds
 	// its new name to the same load.
 	loading map[string]*fileLoad
+	// caught holds, by path, the hash of the bytes the catch-up handled of a
+	// .lua or .wasm file as Watch began (see caughtUp).
+	caught map[string]uint64
 }
 
 // fileLoad is a load of a file that is not a script yet, with the events that
@@ -253,9 +256,10 @@ type fileLoad struct {
 // and a save, not by when an event that waited for a load is handled, and a file
 // renamed again meanwhile is still known.
 type arrival struct {
-	ev   watch.Event
-	at   time.Time
-	info os.FileInfo // from os.Lstat
+	ev      watch.Event
+	at      time.Time
+	info    os.FileInfo // from os.Lstat
+	catchUp bool        // made by catchUp: a loaded script's, never a new file's
 }
 
 // handle handles an event of the watcher, on the watcher's goroutine. A file
@@ -264,7 +268,12 @@ type arrival struct {
 // it. The events of a script that is loading (by its name, or the .wasm its
 // source builds) wait for the load to end.
 func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
-	a := arrival{ev: ev, at: time.Now()}
+	wd.handleArrival(ctx, arrival{ev: ev})
+}
+
+func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
+	ev := a.ev
+	a.at = time.Now()
 	if ev.Op == watch.Changed {
 		a.info, _ = os.Lstat(ev.Path)
 	}
@@ -315,12 +324,15 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s == nil && ev.Output != ev.Path {
 		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
 	}
-	if s != nil && !fromSource { // the Host has seen what the watcher saw
-		if s.needsWAT || ev.Op != watch.Changed {
-			s.readSum.Store(0) // built bytes, or none: no file bytes to compare with
-		} else {
-			s.readSum.Store(maphash.Bytes(markSeed, ev.Data))
-		}
+	if a.catchUp && s == nil {
+		return // unloaded since the catch-up read its file: not a new file
+	}
+	var sum uint64 // of the file's bytes, for a later Watch (see readSum)
+	if s != nil && !fromSource && !s.needsWAT && ev.Op == watch.Changed {
+		sum = maphash.Bytes(markSeed, ev.Data)
+	}
+	if s != nil && !a.catchUp && sum != 0 && wd.caughtUp(ev.Path, sum) {
+		return // the save the catch-up read as the watcher began, reported now
 	}
 	switch {
 	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
@@ -339,11 +351,21 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		// bytes renamed over this one's still moves: its old name goes.
 		moved := wd.movedTo(a, s)
 		s.markFile(ev.Path, ev.Data, a.info)
+		if sum != 0 {
+			s.readSum.Store(sum)
+		}
 		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
 		moved := wd.movedTo(a, s)
 		s.markFile(ev.Path, ev.Data, a.info)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
+		if sum != 0 { // once committed: a save whose reload was cut off is caught up later
+			go func() {
+				if <-p.Done(); p.Err() == nil {
+					s.readSum.Store(sum)
+				}
+			}()
+		}
 		wd.unloadMoved(ctx, s, p, moved)
 	case owner:
 		wd.load(ctx, a)
@@ -370,9 +392,9 @@ func (s *Script) changedSinceLoad() ([]byte, bool) {
 
 // catchUp handles the files of scripts that changed between their Load and
 // Watch as the watcher would have reported their saves, before any event of
-// the watcher, which runs already: a save it reports too brings the bytes of
-// the reload the catch-up asked for, and changes nothing (see unchanged). It
-// stops when the Watch's context ends or the Host closes.
+// the watcher, which runs already: if the watcher reports the same save, its
+// event is dropped (caughtUp). It stops when the Watch's context ends or the
+// Host closes.
 func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	bctx, cancel := context.WithCancel(ctx) // a build ends when the Host closes too
 	defer cancel()
@@ -401,10 +423,24 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 				}
 			}
 		}
-		if !s.gone.Load() { // unloaded meanwhile: not a new file to load
-			wd.handle(ctx, ev)
+		if ev.Err == nil && !s.needsWAT {
+			wd.mu.Lock()
+			wd.caught[ev.Path] = maphash.Bytes(markSeed, code)
+			wd.mu.Unlock()
 		}
+		wd.handleArrival(ctx, arrival{ev: ev, catchUp: true})
 	}
+}
+
+// caughtUp reports whether the catch-up handled these bytes of path as the
+// watcher began, and forgets what it handled of path: the watcher's first
+// event of the file after it is that save, reported again, or a later one.
+func (wd *watchedDir) caughtUp(path string, sum uint64) bool {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	caught, ok := wd.caught[path]
+	delete(wd.caught, path)
+	return ok && caught == sum
 }
 
 // startLoad loads a's file on a goroutine of its own, which then processes the
@@ -467,24 +503,11 @@ func empty(ev watch.Event) bool {
 }
 
 // unchanged reports whether code is what s's live version runs, with no reload of
-// s pending (which a save of the live bytes must still overtake), or what the
-// reload that wins among those pending brings (a save that Watch's catch-up
-// read as the watcher reported it).
+// s pending (which a save of the live bytes must still overtake).
 func (s *Script) unchanged(code []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.open == 0 {
-		return bytes.Equal(s.hist.live().code, code)
-	}
-	for _, req := range []*request{s.queued, s.staging} {
-		if req != nil && req.seq == s.latest && req.code != nil {
-			return bytes.Equal(req.code, code)
-		}
-	}
-	if s.ready != nil && s.ready.req.seq == s.latest && s.ready.req.code != nil {
-		return bytes.Equal(s.ready.req.code, code)
-	}
-	return false
+	return s.open == 0 && bytes.Equal(s.hist.live().code, code)
 }
 
 // watchError reports an error of the watcher, which concerns the directory rather

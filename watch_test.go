@@ -787,27 +787,3 @@ func TestWatchSaveDuringAnotherLoad(t *testing.T) {
 		t.Errorf("after the program's load: %v, want the save committed as v2", ev)
 	}
 }
-
-// A save whose bytes are those of the reload that wins among those pending
-// changes nothing (Watch's catch-up and its watcher may both see one save);
-// other bytes, or the live ones while a reload is pending, still reload.
-func TestUnchangedWhileReloadPending(t *testing.T) {
-	ctx := context.Background()
-	h := newTestHost(t, Config{Swap: SwapAtApply}) // a staged reload waits for Apply
-	v1, v2 := []byte("return { v = 1 }"), []byte("return { v = 2 }")
-	s := mustLoad(t, h, "a.lua", v1, nil)
-	if !s.unchanged(v1) || s.unchanged(v2) {
-		t.Fatal("with no reload pending, only the live bytes are unchanged")
-	}
-	p := h.ReloadAsync(ctx, s, v2)
-	if !s.unchanged(v2) || s.unchanged(v1) {
-		t.Error("with v2 pending: v2 should be unchanged, v1 (the live bytes) not")
-	}
-	for p.Err() == nil && p.Event().Kind == 0 { // until Apply commits it
-		h.Apply(ctx)
-		time.Sleep(time.Millisecond)
-	}
-	if p.Err() != nil || !s.unchanged(v2) {
-		t.Error("after the commit, v2 (live) should be unchanged")
-	}
-}

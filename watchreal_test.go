@@ -419,9 +419,9 @@ func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
 	}
 }
 
-// Saves made while Watch begins are each staged once, none lost: the catch-up
-// or the watcher sees each, and a save both see changes nothing the second
-// time.
+// Saves made while Watch begins are each staged once, none lost, broken ones
+// too: the catch-up or the watcher sees each, and the watcher's report of a
+// save the catch-up handled is dropped.
 func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
@@ -438,7 +438,7 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 	version := func(v int) []byte {
 		return fmt.Appendf(nil, "host.staged()\nreturn { version = function() return %d end }", v)
 	}
-	const n = 40
+	const n = 100
 	var paths []string
 	for i := range n {
 		path := filepath.Join(dir, fmt.Sprintf("s%02d.lua", i))
@@ -450,11 +450,16 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 		}
 		paths = append(paths, path)
 	}
+	broken := func(i int) bool { return i%2 == 1 }
 	saved := make(chan error, 1)
 	go func() {
 		var err error
-		for _, path := range paths {
-			err = errors.Join(err, os.WriteFile(path, version(2), 0o600))
+		for i, path := range paths {
+			code := version(2)
+			if broken(i) {
+				code = []byte("host.staged()\nerror('broken save')")
+			}
+			err = errors.Join(err, os.WriteFile(path, code, 0o600))
 		}
 		saved <- err
 	}()
@@ -469,7 +474,9 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 		waiting[path] = true
 	}
 	for len(waiting) > 0 {
-		ev := nextEvent(t, h, func(ev Event) bool { return waiting[ev.Script] && ev.Kind == Committed })
+		ev := nextEvent(t, h, func(ev Event) bool {
+			return waiting[ev.Script] && (ev.Kind == Committed || ev.Kind == Rejected)
+		})
 		delete(waiting, ev.Script)
 	}
 	last := filepath.Join(dir, "last.lua") // handled after anything still queued
@@ -479,9 +486,9 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == last && ev.Kind == Loaded })
 	mu.Lock()
 	defer mu.Unlock()
-	for _, path := range paths {
+	for i, path := range paths {
 		if staged[path] != 1 {
-			t.Errorf("%s: one save staged %d times, want 1", filepath.Base(path), staged[path])
+			t.Errorf("%s: one save (broken: %v) staged %d times, want 1", filepath.Base(path), broken(i), staged[path])
 		}
 	}
 }
@@ -518,5 +525,74 @@ func TestSaveBetweenWatchesCaughtUp(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
 	if got := call(t, h, s, "version"); got != "3" {
 		t.Errorf("version() = %s after the second Watch, want 3", got)
+	}
+}
+
+// A save whose reload the end of its Watch cut off (staged, waiting for Apply)
+// is caught up by the next Watch; and a save of the bytes a program's own
+// pending reload brings still reloads, so that it is not lost when the
+// program's request is then cancelled.
+func TestSavesNotLostToCutOffReloads(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.lua")
+	version := func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
+	if err := os.WriteFile(path, version(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applyUntil := func(kind EventKind) Event {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			h.Apply(ctx)
+			select {
+			case ev := <-h.Events():
+				if ev.Script == path && ev.Kind == kind {
+					return ev
+				}
+			default:
+			}
+		}
+		t.Fatalf("no %v event of a.lua within 10 s", kind)
+		return Event{}
+	}
+
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, version(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	staged := func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil }
+	for !staged() { // staged, waiting for an Apply that does not come
+		time.Sleep(time.Millisecond)
+	}
+	stop()
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded }); ev.Kind != Rejected {
+		t.Fatalf("the staged reload of a stopped Watch: %v, want it rejected", ev)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	applyUntil(Committed)
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Fatalf("version() = %s after the next Watch, want 2 (the cut-off save)", got)
+	}
+
+	program, cancel := context.WithCancel(ctx)
+	p := h.ReloadAsync(program, s, version(3))
+	if err := os.WriteFile(path, version(3), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done() // superseded by the save's reload
+	cancel()
+	applyUntil(Committed)
+	if got := call(t, h, s, "version"); got != "3" {
+		t.Errorf("version() = %s, want 3 (the save of the program's bytes)", got)
 	}
 }
