@@ -230,6 +230,9 @@ func nameSource(path, line string) string {
 // it, from a linked directory's target.
 func fromSourceDir(path, ref string) string {
 	dir := filepath.Dir(path)
+	if !slices.Contains(strings.Split(filepath.ToSlash(ref), "/"), "..") { // the source itself, "./w.c"
+		return shortPath(filepath.Join(dir, ref))
+	}
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil || real == dir {
 		return shortPath(filepath.Join(dir, ref))

@@ -152,14 +152,18 @@ func TestCSource(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "real", "ai", "w.c"), []byte("#include \"../h.h\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "real", "ai", "bad.c"), []byte("int add(int a, int b) {\n  return a + ;\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Symlink(filepath.Join("real", "ai"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
 	for file, head := range map[string]string{
-		"bad.c":    "error: bad.c:2:",
-		"ai/bad.c": "error: ai/bad.c:2:",
-		"ai/inc.c": "error: ai/inc.c: common.h:1:22: error:",
-		"link/w.c": "error: link/w.c: real/h.h:1:22: error:",
+		"bad.c":      "error: bad.c:2:",
+		"ai/bad.c":   "error: ai/bad.c:2:",
+		"ai/inc.c":   "error: ai/inc.c: common.h:1:22: error:",
+		"link/w.c":   "error: link/w.c: real/h.h:1:22: error:",
+		"link/bad.c": "error: link/bad.c:2:",
 	} {
 		for _, args := range [][]string{{"inspect", file}, {"call", file, "add"}} {
 			if r := runCmd(t, args...); r.code != exitFail || !strings.HasPrefix(r.stderr, head) {
