@@ -27,12 +27,13 @@ import (
 //     Event, and a broken save leaves the last good version running. So does a
 //     save made between a Load that has returned and Watch, which Watch finds
 //     as it begins by reading the file again (a Load still running then does
-//     not know of Watch: a save before it returns waits for the next). A save
-//     whose bytes (built, for .wat and .c) are the live version's, with no
-//     reload of the script pending, or those of the newest reload pending,
-//     changes nothing and reloads nothing: a touch, a comment edited in a .wat,
-//     a directory restored as it was would otherwise start a WASM script's
-//     state over. h.Reload still reloads identical bytes.
+//     not know of Watch: a save before it returns waits for the next), and a
+//     save made while no Watch of dir ran, since the Host last saw the file.
+//     A save whose bytes (built, for .wat and .c) are the live version's, with
+//     no reload of the script pending, changes nothing and reloads nothing: a
+//     touch, a comment edited in a .wat, a directory restored as it was would
+//     otherwise start a WASM script's state over. h.Reload still reloads
+//     identical bytes.
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it.
 //   - A script file that is a symbolic link, to a file in dir or outside it,
