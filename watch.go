@@ -105,7 +105,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		h.unclaim(claim)
 		return opErr("watch", dir, ErrClosed)
 	}
-	wd := &watchedDir{h: h, dir: dir, abs: absDir, caught: map[string]uint64{}}
+	wd := &watchedDir{h: h, dir: dir, abs: absDir, caught: map[string]caughtFile{}}
 	h.watchMu.Lock()
 	claim.abs, claim.w, claim.wd = absDir, w, wd
 	h.watchMu.Unlock()
@@ -240,9 +240,17 @@ type watchedDir struct {
 	// goroutine of its own, to that load. A file renamed while it loads adds
 	// its new name to the same load.
 	loading map[string]*fileLoad
-	// caught holds, by path, the hash of the bytes the catch-up handled of a
-	// .lua or .wasm file as Watch began (see caughtUp).
-	caught map[string]uint64
+	// caught holds, by path, what the catch-up found of a file as Watch began
+	// (see caughtUp).
+	caught map[string]caughtFile
+}
+
+// caughtFile is what the catch-up found of a file: its size and time, and for
+// a .lua or .wasm file the hash of its bytes (0 for a .wat's).
+type caughtFile struct {
+	size int64
+	mod  time.Time
+	sum  uint64
 }
 
 // fileLoad is a load of a file that is not a script yet, with the events that
@@ -332,7 +340,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s != nil && !fromSource && !s.needsWAT && ev.Op == watch.Changed {
 		sum = maphash.Bytes(markSeed, ev.Data)
 	}
-	if s != nil && !a.catchUp && sum != 0 && wd.caughtUp(ev.Path, sum) {
+	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
 	switch {
@@ -360,9 +368,9 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		moved := wd.movedTo(a, s)
 		s.markFile(ev.Path, ev.Data, a.info)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		if sum != 0 { // once committed: a save whose reload was cut off is caught up later
+		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
 			go func() {
-				if <-p.Done(); p.Err() == nil {
+				if <-p.Done(); !cutOff(p.Err()) {
 					s.readSum.Store(sum)
 				}
 			}()
@@ -424,24 +432,42 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 				}
 			}
 		}
-		if ev.Err == nil && !s.needsWAT {
+		if info, err := os.Stat(ev.Path); err == nil {
+			c := caughtFile{size: info.Size(), mod: info.ModTime()}
+			if !s.needsWAT {
+				c.sum = maphash.Bytes(markSeed, code)
+			}
 			wd.mu.Lock()
-			wd.caught[ev.Path] = maphash.Bytes(markSeed, code)
+			wd.caught[ev.Path] = c
 			wd.mu.Unlock()
 		}
 		wd.handleArrival(ctx, arrival{ev: ev, catchUp: true})
 	}
 }
 
-// caughtUp reports whether the catch-up handled these bytes of path as the
-// watcher began, and forgets what it handled of path: the watcher's first
-// event of the file after it is that save, reported again, or a later one.
+// caughtUp reports whether the watcher's event of path, whose bytes hash to sum
+// (0 for a .wat's), reports the save the catch-up handled as the watcher began:
+// the file is as the catch-up found it, size, time and bytes. It forgets what
+// the catch-up found of path: the watcher's first event of the file after it
+// is that save, reported again, or a later one (a touch to retry a reload
+// that failed has a new time).
 func (wd *watchedDir) caughtUp(path string, sum uint64) bool {
 	wd.mu.Lock()
-	defer wd.mu.Unlock()
-	caught, ok := wd.caught[path]
+	c, ok := wd.caught[path]
 	delete(wd.caught, path)
-	return ok && caught == sum
+	wd.mu.Unlock()
+	if !ok || c.sum != sum {
+		return false
+	}
+	info, err := os.Stat(path)
+	return err == nil && info.Size() == c.size && info.ModTime().Equal(c.mod)
+}
+
+// cutOff reports whether err, a reload's, says it was cut off before it could
+// say anything of its bytes: by its context, the Host's Close, a newer save.
+func cutOff(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrClosed) || errors.Is(err, ErrSuperseded) || errors.Is(err, ErrUnloaded)
 }
 
 // startLoad loads a's file on a goroutine of its own, which then processes the

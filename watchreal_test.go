@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -594,5 +595,101 @@ func TestSavesNotLostToCutOffReloads(t *testing.T) {
 	applyUntil(Committed)
 	if got := call(t, h, s, "version"); got != "3" {
 		t.Errorf("version() = %s, want 3 (the save of the program's bytes)", got)
+	}
+}
+
+// A broken save a Watch rejected is not staged again by the next Watch (the
+// Host saw it); and after the catch-up's reload of a save failed, touching the
+// file retries it (the watcher's report of a touch is not taken for the
+// catch-up's save reported again).
+func TestCatchUpNeitherRepeatsNorSwallowsSaves(t *testing.T) {
+	ctx := context.Background()
+	var staged, failing atomic.Int64
+	h := hostWithLuaFunc(t, "env", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		if Staging(ctx) {
+			staged.Add(1)
+		}
+		if failing.Load() != 0 {
+			return nil, errors.New("not ready")
+		}
+		return nil, nil
+	})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.lua")
+	version := func(v int) []byte {
+		return fmt.Appendf(nil, "host.env()\nreturn { version = function() return %d end }", v)
+	}
+	if err := os.WriteFile(path, version(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Load(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	events := func(want EventKind) {
+		t.Helper()
+		if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded }); ev.Kind != want {
+			t.Fatalf("event %v, want %v", ev, want)
+		}
+	}
+
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("host.env()\nerror('broken save')"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events(Rejected)
+	stop()
+	staged.Store(0)
+	time.Sleep(100 * time.Millisecond) // the first Watch's goroutine ends
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "b.lua") // handled after what the second Watch caught up
+	if err := os.WriteFile(other, []byte("return {}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == other && ev.Kind == Loaded })
+	if n := staged.Load(); n != 0 {
+		t.Errorf("the broken save was staged %d more times by the next Watch, want 0", n)
+	}
+
+	// A transient failure of the catch-up's reload, then a touch to retry.
+	h2 := hostWithLuaFunc(t, "env", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		if failing.Load() != 0 && Staging(ctx) {
+			return nil, errors.New("not ready")
+		}
+		return nil, nil
+	})
+	dir2 := t.TempDir()
+	path2 := filepath.Join(dir2, "a.lua")
+	if err := os.WriteFile(path2, version(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := h2.Load(ctx, path2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path2, version(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	failing.Store(1)
+	if err := h2.Watch(ctx, dir2); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, h2, func(ev Event) bool { return ev.Script == path2 && ev.Kind != Loaded }); ev.Kind != Rejected {
+		t.Fatalf("catch-up while the host function fails: %v, want rejected", ev)
+	}
+	failing.Store(0)
+	later := time.Now().Add(time.Second)
+	if err := os.Chtimes(path2, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, h2, func(ev Event) bool { return ev.Script == path2 }); ev.Kind != Committed {
+		t.Fatalf("touch after the failed catch-up: %v, want committed", ev)
+	}
+	if got := call(t, h2, s2, "version"); got != "2" {
+		t.Errorf("version() = %s, want 2", got)
 	}
 }
