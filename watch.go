@@ -409,6 +409,9 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	defer cancel()
 	defer context.AfterFunc(wd.h.base, cancel)()
 	for _, s := range scripts {
+		// The file's size and time before its bytes are read: a save after
+		// that has others, and is not taken for this one (caughtUp).
+		info, statErr := os.Stat(s.file0())
 		code, changed := s.changedSinceLoad()
 		if bctx.Err() != nil {
 			return
@@ -432,7 +435,7 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 				}
 			}
 		}
-		if info, err := os.Stat(ev.Path); err == nil {
+		if statErr == nil {
 			c := caughtFile{size: info.Size(), mod: info.ModTime()}
 			if !s.needsWAT {
 				c.sum = maphash.Bytes(markSeed, code)

@@ -427,7 +427,12 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	staged := map[string]int{}
-	h := hostWithLuaFunc(t, "staged", func(ctx context.Context, c *lua.Call) ([]any, error) {
+	lrt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lrt.Close(ctx)
+	err = lrt.Define("host", "staged", func(ctx context.Context, c *lua.Call) ([]any, error) {
 		if Staging(ctx) {
 			mu.Lock()
 			staged[c.Script]++
@@ -435,6 +440,10 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 		}
 		return nil, nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHost(t, Config{Lua: lrt, EventBuffer: 1024}) // two events a script, unread until the saves
 	dir := t.TempDir()
 	version := func(v int) []byte {
 		return fmt.Appendf(nil, "host.staged()\nreturn { version = function() return %d end }", v)
@@ -691,5 +700,62 @@ func TestCatchUpNeitherRepeatsNorSwallowsSaves(t *testing.T) {
 	}
 	if got := call(t, h2, s2, "version"); got != "2" {
 		t.Errorf("version() = %s, want 2", got)
+	}
+}
+
+// A .wat saved while the catch-up builds the save before it is the watcher's
+// to report, not taken for the save the catch-up read.
+func TestWatSaveDuringCatchUpBuild(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	real, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	slow := filepath.Join(bin, "slow") // while it exists, the next build waits a second
+	wrapper := "#!/bin/sh\nif [ -e " + slow + " ]; then rm -f " + slow + "; touch " + slow + ".started; sleep 1; fi\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	guestFile := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("internal", "guest", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.wat")
+	if err := os.WriteFile(path, guestFile("counter_v1.wat"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, guestFile("counter_v2.wat"), 0o600); err != nil { // between Load and Watch
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(slow, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for !exists(slow + ".started") {
+		time.Sleep(time.Millisecond)
+	}
+	if err := os.WriteFile(path, guestFile("counter_v3.wat"), 0o600); err != nil { // during the catch-up's build
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if got := call(t, h, s, "version"); got == "3" {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("version() = %s 10 s after the save of v3, want 3", got)
+		}
 	}
 }
