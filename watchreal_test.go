@@ -379,14 +379,14 @@ func testCatchUp(t *testing.T, files []catchUpFile) {
 	}
 }
 
-// A second Watch of a directory does not replay a save the first one handled:
-// here it would undo the Revert that followed it.
-func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
+// savedUnderWatch loads a.lua of a new directory at version 1, watches the
+// directory until stop, and saves version 2 there, which commits.
+func savedUnderWatch(t *testing.T) (h *Host, s *Script, dir string, version func(int) []byte, stop func()) {
 	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	dir := t.TempDir()
+	h = newTestHost(t, Config{})
+	dir = t.TempDir()
 	path := filepath.Join(dir, "a.lua")
-	version := func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
+	version = func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
 	if err := os.WriteFile(path, version(1), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -402,6 +402,14 @@ func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
 		t.Fatal(err)
 	}
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	return h, s, dir, version, stop
+}
+
+// A second Watch of a directory does not replay a save the first one handled:
+// here it would undo the Revert that followed it.
+func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
+	ctx := context.Background()
+	h, s, dir, version, stop := savedUnderWatch(t)
 	if err := h.Revert(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -506,25 +514,8 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 // A save made between two Watches of a directory is caught up by the second.
 func TestSaveBetweenWatchesCaughtUp(t *testing.T) {
 	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	dir := t.TempDir()
-	path := filepath.Join(dir, "a.lua")
-	version := func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
-	if err := os.WriteFile(path, version(1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.Load(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, stop := context.WithCancel(ctx)
-	if err := h.Watch(first, dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, version(2), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	h, s, dir, version, stop := savedUnderWatch(t)
+	path := s.Name()
 	stop()
 	if err := os.WriteFile(path, version(3), 0o600); err != nil {
 		t.Fatal(err)
