@@ -245,8 +245,8 @@ type watchedDir struct {
 	caught map[string]caughtFile
 }
 
-// caughtFile is what the catch-up found of a file: its size and time, and for
-// a .lua or .wasm file the hash of its bytes (0 for a .wat's).
+// caughtFile is what the catch-up found of a file: its size and time, and the
+// hash of its bytes (a .wat's text).
 type caughtFile struct {
 	size int64
 	mod  time.Time
@@ -269,6 +269,7 @@ type arrival struct {
 	at      time.Time
 	info    os.FileInfo // from os.Lstat
 	catchUp bool        // made by catchUp: a loaded script's, never a new file's
+	sum     uint64      // catchUp's: the hash of the bytes it read of the file
 }
 
 // handle handles an event of the watcher, on the watcher's goroutine. A file
@@ -337,7 +338,15 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		return // unloaded since the catch-up read its file: not a new file
 	}
 	var sum uint64 // of the file's bytes, for a later Watch (see readSum)
-	if s != nil && !fromSource && !s.needsWAT && ev.Op == watch.Changed {
+	switch {
+	case s == nil || fromSource || ev.Op != watch.Changed:
+	case a.catchUp:
+		sum = a.sum
+	case s.needsWAT: // the event carries the built module: the text is read again
+		if text, err := fsread.File(ev.Path); err == nil {
+			sum = maphash.Bytes(markSeed, text)
+		}
+	default:
 		sum = maphash.Bytes(markSeed, ev.Data)
 	}
 	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, sum) {
@@ -354,6 +363,9 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	case empty(ev):
 	case s != nil && ev.Err != nil:
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
+		if sum != 0 {
+			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
+		}
 	case s != nil && s.unchanged(ev.Data):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
 		// would only start a WASM script's state over. A file with the same
@@ -435,21 +447,18 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 				}
 			}
 		}
+		sum := maphash.Bytes(markSeed, code)
 		if statErr == nil {
-			c := caughtFile{size: info.Size(), mod: info.ModTime()}
-			if !s.needsWAT {
-				c.sum = maphash.Bytes(markSeed, code)
-			}
 			wd.mu.Lock()
-			wd.caught[ev.Path] = c
+			wd.caught[ev.Path] = caughtFile{size: info.Size(), mod: info.ModTime(), sum: sum}
 			wd.mu.Unlock()
 		}
-		wd.handleArrival(ctx, arrival{ev: ev, catchUp: true})
+		wd.handleArrival(ctx, arrival{ev: ev, catchUp: true, sum: sum})
 	}
 }
 
 // caughtUp reports whether the watcher's event of path, whose bytes hash to sum
-// (0 for a .wat's), reports the save the catch-up handled as the watcher began:
+// (a .wat's text), reports the save the catch-up handled as the watcher began:
 // the file is as the catch-up found it, size, time and bytes. It forgets what
 // the catch-up found of path: the watcher's first event of the file after it
 // is that save, reported again, or a later one (a touch to retry a reload
@@ -459,7 +468,7 @@ func (wd *watchedDir) caughtUp(path string, sum uint64) bool {
 	c, ok := wd.caught[path]
 	delete(wd.caught, path)
 	wd.mu.Unlock()
-	if !ok || c.sum != sum {
+	if !ok || sum == 0 || c.sum != sum {
 		return false
 	}
 	info, err := os.Stat(path)

@@ -695,7 +695,8 @@ func TestCatchUpNeitherRepeatsNorSwallowsSaves(t *testing.T) {
 }
 
 // A .wat saved while the catch-up builds the save before it is the watcher's
-// to report, not taken for the save the catch-up read.
+// to report, not taken for the save the catch-up read, even with the same size
+// and time (a coarse clock, cp -p): its text differs.
 func TestWatSaveDuringCatchUpBuild(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
 	ctx := context.Background()
@@ -730,6 +731,10 @@ func TestWatSaveDuringCatchUpBuild(t *testing.T) {
 	if err := os.WriteFile(path, guestFile("counter_v2.wat"), 0o600); err != nil { // between Load and Watch
 		t.Fatal(err)
 	}
+	v2, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(slow, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -739,7 +744,14 @@ func TestWatSaveDuringCatchUpBuild(t *testing.T) {
 	for !exists(slow + ".started") {
 		time.Sleep(time.Millisecond)
 	}
-	if err := os.WriteFile(path, guestFile("counter_v3.wat"), 0o600); err != nil { // during the catch-up's build
+	v3 := guestFile("counter_v3.wat")
+	if int64(len(v3)) != v2.Size() {
+		t.Fatalf("counter_v3.wat has %d bytes, v2 %d: the test wants them alike", len(v3), v2.Size())
+	}
+	if err := os.WriteFile(path, v3, 0o600); err != nil { // during the catch-up's build
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, v2.ModTime(), v2.ModTime()); err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -748,5 +760,44 @@ func TestWatSaveDuringCatchUpBuild(t *testing.T) {
 		} else if time.Now().After(deadline) {
 			t.Fatalf("version() = %s 10 s after the save of v3, want 3", got)
 		}
+	}
+}
+
+// A broken .wat save one Watch rejected is not handled again by the next.
+func TestWatchDoesNotRepeatARejectedWatSave(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.wat")
+	v1, err := os.ReadFile(filepath.Join("internal", "guest", "counter_v1.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, v1, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Load(ctx, path, nil); err != nil {
+		t.Fatal(err)
+	}
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("(module (func $broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected })
+	stop()
+	time.Sleep(100 * time.Millisecond) // the first Watch's goroutine ends
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "b.lua") // handled after what the second Watch caught up
+	if err := os.WriteFile(other, []byte("return {}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path || ev.Script == other }); ev.Script == path {
+		t.Errorf("the second Watch handled the rejected save again: %v", ev)
 	}
 }
