@@ -326,6 +326,26 @@ func (wd *watchedDir) loadOf(a arrival) *fileLoad {
 	return nil
 }
 
+// fileSum is the hash of the bytes of the file a saved, for a later Watch (see
+// Script.readSum): what the catch-up read, a .wat's text (read again: the event
+// carries the built module), or the bytes the event carries. It is 0 for an
+// event that is not a save of script s's own file.
+func fileSum(a arrival, s *Script, fromSource bool) uint64 {
+	switch {
+	case s == nil || fromSource || a.ev.Op != watch.Changed:
+		return 0
+	case a.catchUp:
+		return a.sum
+	case s.needsWAT:
+		text, err := fsread.File(a.ev.Path)
+		if err != nil {
+			return 0
+		}
+		return maphash.Bytes(markSeed, text)
+	}
+	return maphash.Bytes(markSeed, a.ev.Data)
+}
+
 // process acts on an event. owner says that the caller is the goroutine of a
 // load of the event's script, which loads the file itself if it must.
 func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
@@ -337,18 +357,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if a.catchUp && s == nil {
 		return // unloaded since the catch-up read its file: not a new file
 	}
-	var sum uint64 // of the file's bytes, for a later Watch (see readSum)
-	switch {
-	case s == nil || fromSource || ev.Op != watch.Changed:
-	case a.catchUp:
-		sum = a.sum
-	case s.needsWAT: // the event carries the built module: the text is read again
-		if text, err := fsread.File(ev.Path); err == nil {
-			sum = maphash.Bytes(markSeed, text)
-		}
-	default:
-		sum = maphash.Bytes(markSeed, ev.Data)
-	}
+	sum := fileSum(a, s, fromSource)
 	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
