@@ -28,7 +28,8 @@
 // keeps staged versions waiting until the program calls Host.Apply between frames.
 // Staging itself, which runs a new version's Lua chunk or WASM start function and
 // the host functions they call, still happens on the Host's goroutine, before
-// Apply (see SwapAtApply).
+// Apply (see SwapAtApply); a host function that must not run there (it touches
+// data the program's loop owns) can tell with Staging(ctx) and refuse.
 //
 // Several reloads of one script in quick succession (an editor saving repeatedly)
 // collapse: the newest request wins, and the ones it replaced are reported as
