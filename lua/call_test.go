@@ -159,14 +159,7 @@ M.dag, M.refs = dag, refs
 function M.f(name) return M[name] end
 function M.pass(name) return pcall(host.take, M[name]) end
 return M`
-	rt := newRuntime(t, lua.Config{})
-	took := 0
-	if err := rt.Define("host", "take", func(context.Context, *lua.Call) ([]any, error) {
-		took++
-		return nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rt, took := takingRuntime(t, lua.Config{})
 	id := load(t, rt, "big.lua", src)
 	tooLarge := func(what string, err error) {
 		t.Helper()
@@ -185,8 +178,8 @@ return M`
 			t.Errorf("a host function given %s: %s, want a Lua error saying it is too large", name, out)
 		}
 	}
-	if took != 0 {
-		t.Errorf("host.take ran %d times with arguments too large", took)
+	if *took != 0 {
+		t.Errorf("host.take ran %d times with arguments too large", *took)
 	}
 
 	// 100 KB of state built 1 KB a call, under a 64 KiB MaxMemoryBytes, reads out.

@@ -25,6 +25,21 @@ func newRuntime(t testing.TB, cfg lua.Config) *lua.Runtime {
 	return rt
 }
 
+// takingRuntime is newRuntime with a host function host.take that does nothing
+// but count its calls in *took: a script hands it the values whose conversion
+// a test looks at.
+func takingRuntime(t testing.TB, cfg lua.Config) (rt *lua.Runtime, took *int) {
+	t.Helper()
+	rt, took = newRuntime(t, cfg), new(int)
+	if err := rt.Define("host", "take", func(context.Context, *lua.Call) ([]any, error) {
+		*took++
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return rt, took
+}
+
 // load loads src as name into rt and fails the test on error.
 func load(t testing.TB, rt *lua.Runtime, name, src string) lua.ScriptID {
 	t.Helper()

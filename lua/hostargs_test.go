@@ -47,14 +47,7 @@ func TestHostArgumentConversionBounded(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := newRuntime(t, lua.Config{Limits: tc.limits})
-			took := 0
-			if err := rt.Define("host", "take", func(context.Context, *lua.Call) ([]any, error) {
-				took++
-				return nil, nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			rt, took := takingRuntime(t, lua.Config{Limits: tc.limits})
 			id := load(t, rt, "args.lua", sharedTablesSrc)
 			ctx := context.Background()
 			if tc.timeout > 0 {
@@ -67,8 +60,8 @@ func TestHostArgumentConversionBounded(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Errorf("pass(%d): %v, want %v", tc.top, err, tc.want)
 			}
-			if took != 0 {
-				t.Errorf("host.take ran %d times", took)
+			if *took != 0 {
+				t.Errorf("host.take ran %d times", *took)
 			}
 			// A million numbers are 24 MB of Go values; all of them, 24 MB times top.
 			if bytes > 200<<20 {
@@ -89,14 +82,7 @@ func TestHostArgumentGoMemoryBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds 256 MiB of Go values")
 	}
-	rt := newRuntime(t, lua.Config{})
-	took := 0
-	if err := rt.Define("host", "take", func(context.Context, *lua.Call) ([]any, error) {
-		took++
-		return nil, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rt, took := takingRuntime(t, lua.Config{})
 	id := load(t, rt, "args.lua", sharedTablesSrc)
 	var out string
 	bytes := allocated(func() { out = call(t, rt, id, "pass", 16) })
@@ -104,8 +90,8 @@ func TestHostArgumentGoMemoryBound(t *testing.T) {
 	if !strings.HasPrefix(out, want) || !strings.Contains(out, "too large: as Go values it passes 256 MiB") {
 		t.Errorf("pass(16) = %.200s, want %s... too large", out, want)
 	}
-	if took != 0 {
-		t.Errorf("host.take ran %d times", took)
+	if *took != 0 {
+		t.Errorf("host.take ran %d times", *took)
 	}
 	// All 16 million numbers would take 384 MiB, their arrays 256 MiB more.
 	if bytes > 450<<20 { // 617 MiB before the bound counted Go memory

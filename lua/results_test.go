@@ -32,12 +32,7 @@ func TestResultConversionBounded(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := newRuntime(t, lua.Config{Limits: tc.limits})
-			if err := rt.Define("host", "take", func(context.Context, *lua.Call) ([]any, error) {
-				return nil, nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			rt, _ := takingRuntime(t, lua.Config{Limits: tc.limits})
 			id := load(t, rt, "results.lua", sharedTablesSrc)
 			ctx := context.Background()
 			if tc.timeout > 0 {
