@@ -314,6 +314,12 @@ func TestLuaContractOnFirstLoad(t *testing.T) {
 // hostWithLuaFunc returns a Host whose Lua runtime defines fn as host.name.
 func hostWithLuaFunc(t *testing.T, name string, fn lua.HostFunc) *Host {
 	t.Helper()
+	return hostWithLuaFuncConfig(t, Config{}, name, fn)
+}
+
+// hostWithLuaFuncConfig is hostWithLuaFunc with cfg (whose Lua it sets).
+func hostWithLuaFuncConfig(t *testing.T, cfg Config, name string, fn lua.HostFunc) *Host {
+	t.Helper()
 	rt, err := lua.NewRuntime(context.Background(), lua.Limits{})
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +327,8 @@ func hostWithLuaFunc(t *testing.T, name string, fn lua.HostFunc) *Host {
 	if err := rt.Define("host", name, fn); err != nil {
 		t.Fatal(err)
 	}
-	h := newTestHost(t, Config{Lua: rt})
+	cfg.Lua = rt
+	h := newTestHost(t, cfg)
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	return h
 }

@@ -379,6 +379,18 @@ func testCatchUp(t *testing.T, files []catchUpFile) {
 	}
 }
 
+// handledBefore writes a new script into dir, which Watch watches, and waits for
+// its load: Watch handles what it finds and what its watcher reports in order,
+// so what it had to handle before is handled.
+func handledBefore(t *testing.T, h *Host, dir string) {
+	t.Helper()
+	marker := filepath.Join(dir, "marker.lua")
+	if err := os.WriteFile(marker, []byte("return {}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == marker && ev.Kind == Loaded })
+}
+
 // savedUnderWatch loads a.lua of a new directory at version 1, watches the
 // directory until stop, and saves version 2 there, which commits.
 func savedUnderWatch(t *testing.T) (h *Host, s *Script, dir string, version func(int) []byte, stop func()) {
@@ -409,7 +421,7 @@ func savedUnderWatch(t *testing.T) (h *Host, s *Script, dir string, version func
 // here it would undo the Revert that followed it.
 func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
 	ctx := context.Background()
-	h, s, dir, version, stop := savedUnderWatch(t)
+	h, s, dir, _, stop := savedUnderWatch(t)
 	if err := h.Revert(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -417,12 +429,7 @@ func TestSecondWatchDoesNotReplaySaves(t *testing.T) {
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	// A save of another file, handled after whatever the second Watch found.
-	other := filepath.Join(dir, "b.lua")
-	if err := os.WriteFile(other, version(9), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == other && ev.Kind == Loaded })
+	handledBefore(t, h, dir) // whatever the second Watch found
 	if got := call(t, h, s, "version"); got != "1" {
 		t.Errorf("version() = %s after the second Watch, want 1 (reverted)", got)
 	}
@@ -435,12 +442,8 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	staged := map[string]int{}
-	lrt, err := lua.NewRuntime(ctx, lua.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lrt.Close(ctx)
-	err = lrt.Define("host", "staged", func(ctx context.Context, c *lua.Call) ([]any, error) {
+	// Two events a script, unread until the saves.
+	h := hostWithLuaFuncConfig(t, Config{EventBuffer: 1024}, "staged", func(ctx context.Context, c *lua.Call) ([]any, error) {
 		if Staging(ctx) {
 			mu.Lock()
 			staged[c.Script]++
@@ -448,10 +451,6 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 		}
 		return nil, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newTestHost(t, Config{Lua: lrt, EventBuffer: 1024}) // two events a script, unread until the saves
 	dir := t.TempDir()
 	version := func(v int) []byte {
 		return fmt.Appendf(nil, "host.staged()\nreturn { version = function() return %d end }", v)
@@ -497,11 +496,7 @@ func TestWatchSavesAsItBeginsStagedOnce(t *testing.T) {
 		})
 		delete(waiting, ev.Script)
 	}
-	last := filepath.Join(dir, "last.lua") // handled after anything still queued
-	if err := os.WriteFile(last, []byte("return {}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == last && ev.Kind == Loaded })
+	handledBefore(t, h, dir) // anything still queued
 	mu.Lock()
 	defer mu.Unlock()
 	for i, path := range paths {
@@ -646,11 +641,7 @@ func TestCatchUpNeitherRepeatsNorSwallowsSaves(t *testing.T) {
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	other := filepath.Join(dir, "b.lua") // handled after what the second Watch caught up
-	if err := os.WriteFile(other, []byte("return {}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == other && ev.Kind == Loaded })
+	handledBefore(t, h, dir) // what the second Watch caught up
 	if n := staged.Load(); n != 0 {
 		t.Errorf("the broken save was staged %d more times by the next Watch, want 0", n)
 	}
