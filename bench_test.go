@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/benchpair"
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/synth"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 	"github.com/tetratelabs/wazero"
 )
@@ -343,3 +345,81 @@ func BenchmarkApplyIdle(b *testing.B) {
 		h.Apply(ctx)
 	}
 }
+
+// BenchmarkHostFunc compares a HostFunc, defined once for both engines, with the
+// same no-op host function defined on the engine itself (reported as raw), each
+// called 100 times from a loop in a script: host.wait(0) from a WASM guest
+// (repeat), and from a Lua one.
+func BenchmarkHostFunc(b *testing.B) {
+	ctx := context.Background()
+	const luaLoop = `return { repeat_ = function(n) for i = 1, n do host.wait(0) end end }`
+	for _, tc := range []struct {
+		name   string
+		file   string
+		code   []byte
+		fn     string
+		native func(*testing.B) Config
+	}{
+		{"wasm", "calls.wasm", guest.Bytes("host_calls"), "repeat", func(b *testing.B) Config {
+			rt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { rt.Close(ctx) })
+			err = rt.Define("host", "wait", wasm.HostFunc{
+				Params: []wasm.ValueType{wasm.I32},
+				Func:   func(context.Context, *wasm.Caller, []uint64) error { return nil },
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return Config{WASM: rt}
+		}},
+		{"lua", "calls.lua", []byte(luaLoop), "repeat_", func(b *testing.B) Config {
+			rt, err := lua.NewRuntime(ctx, lua.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { rt.Close(ctx) })
+			err = rt.Define("host", "wait", func(context.Context, *lua.Call) ([]any, error) { return nil, nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+			return Config{Lua: rt}
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			loop := func(cfg Config) func() {
+				h := newTestHost(b, cfg)
+				s := mustLoad(b, h, tc.file, tc.code, nil)
+				var call func() error
+				if rt, id, ok := s.WASM(); ok {
+					f, err := rt.Func(id, tc.fn)
+					if err != nil {
+						b.Fatal(err)
+					}
+					stack := make([]uint64, 2)
+					call = func() error { stack[0], stack[1] = hostCalls, 0; return f.Call(ctx, stack) }
+				} else {
+					rt, id, _ := s.Lua()
+					f, err := rt.Func(id, tc.fn)
+					if err != nil {
+						b.Fatal(err)
+					}
+					call = func() error { _, err := f.Call(ctx, hostCalls); return err }
+				}
+				return func() {
+					if err := call(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			wait := HostFunc{Module: "host", Name: "wait", Params: []Type{I32},
+				Func: func(context.Context, HostCall) error { return nil }}
+			benchpair.Run(b, 16, loop(tc.native(b)), loop(Config{Funcs: []HostFunc{wait}}))
+		})
+	}
+}
+
+// hostCalls is how many host calls one call of a loop makes in BenchmarkHostFunc.
+const hostCalls = 100

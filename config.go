@@ -79,6 +79,13 @@ type Config struct {
 	// Lua is the same for Lua scripts.
 	Lua *lua.Runtime
 
+	// Funcs are host functions for scripts of both kinds, defined by New on
+	// both runtimes (those given in WASM and Lua, or those it creates), before
+	// any script loads: a runtime given here must not have loaded one yet. A
+	// name defined twice, or a definition either engine refuses, fails New;
+	// functions defined on a given runtime before the failure stay defined.
+	Funcs []HostFunc
+
 	// Swap says when reloads are swapped in; the zero value is SwapImmediate.
 	Swap SwapMode
 
@@ -138,6 +145,17 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: Config.History %d is negative", ErrInvalid, c.History)
 	case c.EventBuffer < 0:
 		return fmt.Errorf("%w: Config.EventBuffer %d is negative", ErrInvalid, c.EventBuffer)
+	}
+	names := map[[2]string]bool{}
+	for i := range c.Funcs {
+		f := &c.Funcs[i]
+		if err := f.check(); err != nil {
+			return err
+		}
+		if names[[2]string{f.Module, f.Name}] {
+			return fmt.Errorf("%w: host function %s.%s is defined twice", ErrInvalid, f.Module, f.Name)
+		}
+		names[[2]string{f.Module, f.Name}] = true
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/ecs"
@@ -402,4 +403,43 @@ func ExampleStaging() {
 	// Output:
 	// reload rejected: true - version 1 runs on
 	// x: 2
+}
+
+// A host function defined once serves WASM and Lua scripts alike: here
+// game.spawn(kind, x), which WASM imports with the signature (i32, i32, f64) ->
+// i64, the string as (ptr, len).
+func ExampleHostFunc() {
+	ctx := context.Background()
+	var spawned atomic.Int64
+	spawn := hotscript.HostFunc{
+		Module: "game", Name: "spawn",
+		Params:  []hotscript.Type{hotscript.String, hotscript.F64},
+		Results: []hotscript.Type{hotscript.I64},
+		Func: func(ctx context.Context, c hotscript.HostCall) error {
+			id := spawned.Add(1)
+			fmt.Printf("%s spawns %s %d at x=%v\n", c.Script(), c.Str(0), id, c.Float(1))
+			c.SetInt(0, id)
+			return nil
+		},
+	}
+	h, _ := hotscript.New(ctx, hotscript.Config{Funcs: []hotscript.HostFunc{spawn}})
+	defer h.Close(ctx)
+	w, _ := h.LoadBytes(ctx, "waves.wasm", hostguest.Bytes("spawner"), nil)
+	l, _ := h.LoadBytes(ctx, "waves.lua", []byte(`
+local M = {}
+function M.wave(x) return game.spawn("orc", x) end
+function M.bad() return game.spawn(7, 0) end
+return M`), nil)
+	out, _ := h.Call(ctx, w, "wave", 1.5)
+	fmt.Println("wasm got", string(out))
+	out, _ = h.Call(ctx, l, "wave", 2.5)
+	fmt.Println("lua got", string(out))
+	_, err := h.Call(ctx, l, "bad")
+	fmt.Println(err)
+	// Output:
+	// waves.wasm spawns goblin 1 at x=1.5
+	// wasm got 1
+	// waves.lua spawns orc 2 at x=2.5
+	// lua got 2
+	// lua: call waves.lua bad: waves.lua:4: game.spawn: argument #1: string expected, got number
 }

@@ -44,9 +44,10 @@ type Host struct {
 }
 
 // New returns a Host configured by cfg (whose zero value is usable). It creates the
-// WASM and Lua runtimes cfg does not provide. ctx is used only to create them. An
-// option out of its range (a Swap that is not a SwapMode, a negative History or
-// EventBuffer) is ErrInvalid.
+// WASM and Lua runtimes cfg does not provide, and defines cfg.Funcs on both. ctx is
+// used only to create them. An option out of its range (a Swap that is not a
+// SwapMode, a negative History or EventBuffer, a HostFunc whose Func is nil or
+// whose types are not Types) is ErrInvalid.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, opErr("new host", "", err)
@@ -68,6 +69,14 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	if ownL {
 		owned = append(owned, l)
+	}
+	for i := range cfg.Funcs {
+		if err := cfg.Funcs[i].define(w.rt, l.rt); err != nil {
+			for _, e := range owned {
+				_ = e.close(ctx)
+			}
+			return nil, opErr("new host", "", err)
+		}
 	}
 	return newHost(cfg, map[Kind]engine{KindWASM: w, KindLua: l}, owned), nil
 }

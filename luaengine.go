@@ -15,12 +15,12 @@ import (
 // imports (host functions are globals every script sees).
 type luaEngine struct{ rt *lua.Runtime }
 
-func newLuaEngine(ctx context.Context, rt *lua.Runtime, lim Limits) (e engine, owned bool, err error) {
+func newLuaEngine(ctx context.Context, rt *lua.Runtime, lim Limits) (e luaEngine, owned bool, err error) {
 	if rt != nil {
 		return luaEngine{rt}, false, nil
 	}
 	if rt, err = lua.NewRuntime(ctx, lim.lua()); err != nil {
-		return nil, false, err
+		return e, false, err
 	}
 	return luaEngine{rt}, true, nil
 }

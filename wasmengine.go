@@ -14,12 +14,12 @@ type wasmEngine struct{ rt *wasm.Runtime }
 
 // newWASMEngine wraps rt, or creates a runtime from lim when rt is nil; owned says
 // whether the Host created it (and must close it).
-func newWASMEngine(ctx context.Context, rt *wasm.Runtime, lim Limits) (e engine, owned bool, err error) {
+func newWASMEngine(ctx context.Context, rt *wasm.Runtime, lim Limits) (e wasmEngine, owned bool, err error) {
 	if rt != nil {
 		return wasmEngine{rt}, false, nil
 	}
 	if rt, err = wasm.NewRuntime(ctx, lim.wasm()); err != nil {
-		return nil, false, err
+		return e, false, err
 	}
 	return wasmEngine{rt}, true, nil
 }

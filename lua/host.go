@@ -67,6 +67,20 @@ func (c *Call) Int(i int) (int64, error) {
 	return int64(f), err
 }
 
+// Str is Number for a string argument: a number, which Lua's own library would
+// turn into its text, is an error here ("argument #1: string expected, got
+// number"), as is any other value.
+func (c *Call) Str(i int) (string, error) {
+	if i < 0 || i >= len(c.Args) {
+		return "", fmt.Errorf("argument #%d: string expected, got no value", i+1)
+	}
+	s, ok := c.Args[i].(string)
+	if !ok {
+		return "", fmt.Errorf("argument #%d: string expected, got %s", i+1, luaType(c.Args[i]))
+	}
+	return s, nil
+}
+
 // luaType is the Lua type name of a host function argument.
 func luaType(v any) string {
 	switch v.(type) {

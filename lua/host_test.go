@@ -232,3 +232,41 @@ func TestCallNumberArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestCallStrArguments: Call.Str takes a string and refuses anything else,
+// numbers included, naming the argument.
+func TestCallStrArguments(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	err := rt.Define("host", "greet", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		who, err := c.Str(1)
+		if err != nil {
+			return nil, err
+		}
+		return []any{"hello " + who}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "m.lua", `return { greet = function(...) return host.greet(...) end }`)
+	tests := []struct {
+		args []any
+		want string // the result, or a part of the error
+	}{
+		{[]any{0, "ann"}, `"hello ann"`},
+		{[]any{0, ""}, `"hello "`},
+		{[]any{0, 7}, "host.greet: argument #2: string expected, got number"},
+		{[]any{0}, "host.greet: argument #2: string expected, got no value"},
+		{[]any{0, nil}, "argument #2: string expected, got nil"},
+		{[]any{0, []any{"a"}}, "argument #2: string expected, got table"},
+	}
+	for _, tt := range tests {
+		out, err := rt.CallJSON(ctx, id, "greet", tt.args...)
+		switch {
+		case err == nil && string(out) != tt.want:
+			t.Errorf("greet(%v) = %s, want %s", tt.args, out, tt.want)
+		case err != nil && (!strings.Contains(err.Error(), tt.want) || !errors.Is(err, lua.ErrRuntime)):
+			t.Errorf("greet(%v): %v, want a runtime error with %q", tt.args, err, tt.want)
+		}
+	}
+}

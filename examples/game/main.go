@@ -28,7 +28,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,8 +35,6 @@ import (
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/ecs"
-	"github.com/hotscript/hotscript/lua"
-	"github.com/hotscript/hotscript/wasm"
 )
 
 // fps is the game's fixed frame rate.
@@ -97,8 +94,6 @@ loop:
 // game is the state of one run. It is used by one goroutine, the frame loop's.
 type game struct {
 	world  *ecs.World
-	wasm   *wasm.Runtime
-	lua    *lua.Runtime
 	h      *hotscript.Host
 	mover  *hotscript.Script
 	out    io.Writer
@@ -116,21 +111,9 @@ func newGame(ctx context.Context, dir string, out io.Writer) (*game, error) {
 	return g, nil
 }
 
-func (g *game) start(ctx context.Context, dir string) error {
-	// The game makes the runtimes, to define its host functions on them.
-	var err error
-	if g.wasm, err = wasm.NewRuntime(ctx, wasm.Limits{}); err != nil {
-		return err
-	}
-	if g.lua, err = lua.NewRuntime(ctx, lua.Limits{}); err != nil {
-		return err
-	}
-	if err := g.define(); err != nil {
-		return err
-	}
+func (g *game) start(ctx context.Context, dir string) (err error) {
 	g.h, err = hotscript.New(ctx, hotscript.Config{
-		WASM: g.wasm,
-		Lua:  g.lua,
+		Funcs: g.funcs(),
 		// Reloads commit in Apply, at the top of a frame, on this goroutine: what
 		// they run may call host functions, which touch the World.
 		Swap:   hotscript.SwapAtApply,
@@ -155,7 +138,8 @@ func (g *game) start(ctx context.Context, dir string) error {
 	return g.h.Watch(ctx, dir)
 }
 
-// define gives scripts the host functions of the module "game":
+// funcs are the host functions of the module "game", defined once for the
+// scripts of both kinds:
 //
 //	game.get_pos(e) -> x, y   WASM: (i64) -> (f64, f64)
 //	game.set_pos(e, x, y)     WASM: (i64, f64, f64)
@@ -165,64 +149,37 @@ func (g *game) start(ctx context.Context, dir string) error {
 // from update, on the frame loop's goroutine. They refuse a script's top level (a
 // Lua chunk's, a WASM start function), which runs when a reload is staged, on a
 // goroutine of the Host's: the reload is rejected, instead of racing the loop.
-func (g *game) define() error {
-	pos := func(ctx context.Context, e ecs.Entity) (*Position, error) {
+func (g *game) funcs() []hotscript.HostFunc {
+	pos := func(ctx context.Context, c hotscript.HostCall) (*Position, error) {
 		if hotscript.Staging(ctx) {
 			return nil, errors.New("game functions cannot run at a script's top level")
 		}
+		e := ecs.Entity(c.Int(0))
 		if p := ecs.Ref[Position](g.world, e); p != nil {
 			return p, nil
 		}
 		return nil, fmt.Errorf("entity %v has no position", e)
 	}
-	f64, i64 := wasm.F64, wasm.I64
-	return errors.Join(
-		// WASM values come and go as their bits, as in wazero's api package.
-		g.wasm.Define("game", "get_pos", wasm.HostFunc{
-			Params: []wasm.ValueType{i64}, Results: []wasm.ValueType{f64, f64},
-			Func: func(ctx context.Context, _ *wasm.Caller, stack []uint64) error {
-				p, err := pos(ctx, ecs.Entity(stack[0]))
+	i64, f64 := hotscript.I64, hotscript.F64
+	return []hotscript.HostFunc{
+		{Module: "game", Name: "get_pos", Params: []hotscript.Type{i64}, Results: []hotscript.Type{f64, f64},
+			Func: func(ctx context.Context, c hotscript.HostCall) error {
+				p, err := pos(ctx, c)
 				if err == nil {
-					stack[0], stack[1] = math.Float64bits(p.X), math.Float64bits(p.Y)
+					c.SetFloat(0, p.X)
+					c.SetFloat(1, p.Y)
 				}
 				return err
-			},
-		}),
-		g.wasm.Define("game", "set_pos", wasm.HostFunc{
-			Params: []wasm.ValueType{i64, f64, f64},
-			Func: func(ctx context.Context, _ *wasm.Caller, stack []uint64) error {
-				p, err := pos(ctx, ecs.Entity(stack[0]))
+			}},
+		{Module: "game", Name: "set_pos", Params: []hotscript.Type{i64, f64, f64},
+			Func: func(ctx context.Context, c hotscript.HostCall) error {
+				p, err := pos(ctx, c)
 				if err == nil {
-					*p = Position{math.Float64frombits(stack[1]), math.Float64frombits(stack[2])}
+					*p = Position{c.Float(1), c.Float(2)}
 				}
 				return err
-			},
-		}),
-		g.lua.Define("game", "get_pos", func(ctx context.Context, c *lua.Call) ([]any, error) {
-			e, err := c.Int(0)
-			if err != nil {
-				return nil, err
-			}
-			p, err := pos(ctx, ecs.Entity(e))
-			if err != nil {
-				return nil, err
-			}
-			return []any{p.X, p.Y}, nil
-		}),
-		g.lua.Define("game", "set_pos", func(ctx context.Context, c *lua.Call) ([]any, error) {
-			e, err1 := c.Int(0)
-			x, err2 := c.Number(1)
-			y, err3 := c.Number(2)
-			if err := errors.Join(err1, err2, err3); err != nil {
-				return nil, err
-			}
-			p, err := pos(ctx, ecs.Entity(e))
-			if err == nil {
-				*p = Position{x, y}
-			}
-			return nil, err
-		}),
-	)
+			}},
+	}
 }
 
 // spawn adds an entity at pos, moved by s.
@@ -286,16 +243,10 @@ func (g *game) status(ctx context.Context) {
 	fmt.Fprintf(g.out, " mover steps %s\n", steps)
 }
 
-// close closes the host, then the runtimes, which a Host does not close.
+// close closes the host, and with it the runtimes it made.
 func (g *game) close() {
 	ctx := context.Background()
 	if g.h != nil {
 		g.h.Close(ctx)
-	}
-	if g.lua != nil {
-		g.lua.Close(ctx)
-	}
-	if g.wasm != nil {
-		g.wasm.Close(ctx)
 	}
 }

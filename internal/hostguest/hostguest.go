@@ -11,6 +11,7 @@
 //	enemy_set_loop       set_state never returns
 //	enemy_check_fail     self-check on_reload returns 7
 //	enemy_check_ok       self-check on_reload passes once state was migrated
+//	hostfunc, spawner    call host functions defined once for both engines (HostFunc)
 //
 // The modules of internal/guest (counter_v1...) are used as well.
 package hostguest
