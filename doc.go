@@ -53,6 +53,15 @@
 // difference between the two versions' exports and imports (a Diff), whether or not
 // a Contract asked for it.
 //
+// # Host functions
+//
+// Scripts reach the program through host functions. Config.Funcs defines one
+// function for scripts of both kinds: a HostFunc's types are its WebAssembly
+// signature (a String parameter is a (ptr, len) pair in the script's memory)
+// and what a Lua script's arguments are checked against. Functions only one
+// engine can express are defined on that engine's runtime (wasm.Runtime.Define,
+// lua.Runtime.Define), which the Host then takes in Config.WASM or Config.Lua.
+//
 // # History
 //
 // The bytes of the last Config.History versions of each script are kept, and Revert
