@@ -50,8 +50,9 @@ const maxHostParams = 8
 // with the WebAssembly signature Params and Results give, and on its Lua runtime,
 // where scripts call Module.Name(...). Func reads its arguments from the HostCall,
 // which has checked them against Params first (a Lua script passing a string for
-// an I64 gets "enemy.lua:4: game.hit: argument #1: number expected, got string"),
-// and sets its results there; a result it does not set is 0.
+// an I64 gets "enemy.lua:4: game.hit: argument #1: number expected, got string";
+// arguments past Params are ignored, as Lua functions ignore them), and sets its
+// results there; a result it does not set is 0.
 //
 // An error Func returns, or a panic, fails the script's call as a host function
 // of its engine does (a trap in WASM, a Lua error the script can catch with
