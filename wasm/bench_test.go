@@ -56,9 +56,13 @@ func rawAdd(tb testing.TB) func() {
 
 // rawEcho returns what CallJSON does for echo(doc80), by hand: alloc, write, call,
 // read and copy the result, free.
-func rawEcho(tb testing.TB) func() {
+func rawEcho(tb testing.TB) func() { return rawDocCall(tb, "echo") }
+
+// rawDocCall is rawEcho for any function of json_state taking and returning an
+// 80-byte document.
+func rawDocCall(tb testing.TB, fn string) func() {
 	mod := rawModule(tb, "json_state")
-	alloc, echo, free := mod.ExportedFunction("alloc"), mod.ExportedFunction("echo"), mod.ExportedFunction("free")
+	alloc, echo, free := mod.ExportedFunction("alloc"), mod.ExportedFunction(fn), mod.ExportedFunction("free")
 	mem := mod.Memory()
 	stack := make([]uint64, 2)
 	return func() {
@@ -175,6 +179,11 @@ func BenchmarkEcho(b *testing.B) {
 	id := load(b, rt, "json_state", nil)
 	b.Run("CallJSON", func(b *testing.B) {
 		benchpair.Run(b, 64, rawEcho(b), jsonCall(b, rt, id, "echo", len(doc80), doc80))
+	})
+	b.Run("CallJSON-reply", func(b *testing.B) {
+		// A result other than the argument, the same each call (an update's
+		// output): both are compared with the last ones, not validated.
+		benchpair.Run(b, 64, rawDocCall(b, "reply"), jsonCall(b, rt, id, "reply", len(doc80), doc80))
 	})
 	b.Run("CallJSON-changing", func(b *testing.B) {
 		// A different document on every call, as a game's state changes every

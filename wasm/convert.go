@@ -295,7 +295,7 @@ func (inst *instance) marshalDoc(v any) ([]byte, error) {
 		v = w.V
 	}
 	if raw, ok := v.(json.RawMessage); ok {
-		if !inst.validDoc(raw) {
+		if !inst.validDoc(raw, docArg) {
 			return nil, fmt.Errorf("json.RawMessage is not valid JSON: %s", excerpt(raw))
 		}
 		return raw, nil
@@ -306,19 +306,28 @@ func (inst *instance) marshalDoc(v any) ([]byte, error) {
 // knownValidMax is the largest document validDoc remembers.
 const knownValidMax = 16 << 10
 
-// validDoc reports whether b is valid JSON. It remembers the last document it
-// found valid, so a host that passes, or a guest that returns, the same
-// document call after call (an unchanged state, an echo) pays for a comparison
-// instead of a validation. The caller holds inst.mu.
-func (inst *instance) validDoc(b []byte) bool {
-	if len(b) > 0 && bytes.Equal(b, inst.knownValid) {
+// Which document validDoc remembers: the last argument, or the last result.
+const (
+	docArg = iota
+	docResult
+)
+
+// validDoc reports whether b, an argument or a result (which), is valid JSON.
+// It remembers the last argument and the last result it found valid, so a host
+// that passes, or a guest that returns, the same document call after call (an
+// unchanged state, an echo, an update's output), or passes back the last
+// result, pays for a comparison instead of a validation. The caller holds
+// inst.mu.
+func (inst *instance) validDoc(b []byte, which int) bool {
+	if len(b) > 0 && (bytes.Equal(b, inst.knownValid[docArg]) || bytes.Equal(b, inst.knownValid[docResult])) {
 		return true
 	}
+	known := &inst.knownValid[which]
 	if !validJSON(b) {
 		return false
 	}
 	if len(b) <= knownValidMax {
-		inst.knownValid = append(inst.knownValid[:0], b...)
+		*known = append((*known)[:0], b...)
 	}
 	return true
 }
@@ -426,7 +435,7 @@ func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error)
 	if !ok {
 		return nil, inst.errorf(e, ErrMemoryAccess, "returned (ptr %d, len %d), outside the %d-byte memory", ptr, n, mem.Size())
 	}
-	if !inst.validDoc(view) {
+	if !inst.validDoc(view, docResult) {
 		return nil, inst.errorf(e, ErrJSON, "returned bytes that are not JSON: %s", excerpt(view))
 	}
 	return inst.keep(view), nil

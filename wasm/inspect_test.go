@@ -20,7 +20,7 @@ func TestInspect(t *testing.T) {
 		{"json_state", nil, []string{
 			"alloc(i32) i32", "bad_json() (i32, i32)", "bad_ptr() (i32, i32)", "div(i32, i32) i32",
 			"echo(i32, i32) (i32, i32)", "forever()", "free(i32, i32)", "get_state() (i32, i32)",
-			"init(i32, i32)", "oob() i32", "recurse(i32) i32", "set_state(i32, i32)",
+			"init(i32, i32)", "oob() i32", "recurse(i32) i32", "reply(i32, i32) (i32, i32)", "set_state(i32, i32)",
 			"trap_unreachable()", "version() i32",
 		}, &wasm.MemoryInfo{Min: 2}},
 		{"numbers", nil, []string{

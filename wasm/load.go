@@ -56,7 +56,7 @@ type instance struct {
 	stack      []uint64
 	aux        [2]uint64 // stack for alloc and free
 	block      []byte    // the block small results are carved from (see keep)
-	knownValid []byte    // the last JSON document found valid (see validDoc)
+	knownValid [2][]byte // the last argument and result found valid (see validDoc)
 	caller     Caller
 	guard      reentry.Guard // marks host functions' contexts (see acquire)
 	lim        *limiter      // nil without limits

@@ -10,6 +10,7 @@
   (memory (export "memory") 2)
   (data (i32.const 1024) "{\"counter\":0}")
   (data (i32.const 1100) "{not json")
+  (data (i32.const 1200) "{\"id\":12345,\"name\":\"enemy\",\"hp\":96.5,\"pos\":[1.5,-2.25,3],\"alive\":true,\"tag\":124}")
 
   (global $state_ptr (mut i32) (i32.const 1024))
   (global $state_len (mut i32) (i32.const 13))
@@ -96,6 +97,12 @@
   (func (export "echo") (param i32 i32) (result i32 i32)
     local.get 0
     local.get 1)
+
+;; reply answers any document with the same other 80-byte one, as an update
+  ;; function answers a frame's input with its output.
+  (func (export "reply") (param i32 i32) (result i32 i32)
+    i32.const 1200
+    i32.const 80)
 
   (func (export "bad_json") (result i32 i32)
     i32.const 1100
