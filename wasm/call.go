@@ -57,8 +57,9 @@ import (
 // alive: copy results you store by the thousand.
 //
 // What a call costs: JSON documents are validated in one pass, and a document
-// identical to the last one the script's instance found valid (the same state
-// sent or returned again, an echo) is only compared; documents from json.Marshal
+// identical to the last argument or the last result the script's instance found
+// valid (the same state sent or returned again, an echo, a result passed back)
+// is only compared; documents from json.Marshal
 // are not validated at all. Arguments are boxed in interfaces, which allocates
 // for a numeric variable outside [0, 255] and for a slice such as a
 // json.RawMessage (box one you pass often once: var arg any = doc); Func calls
