@@ -13,7 +13,7 @@ func (s *Store[T]) Len() int { return s.length }
 // Insert may be called while ranging over a Query; see Query for what the
 // loop then sees. It changes the World and is not safe for concurrent use.
 func (s *Store[T]) Insert(e Entity, v T) error {
-	if !s.w.Alive(e) {
+	if !s.world().Alive(e) {
 		return fmt.Errorf("insert %s on entity %v: %w", typeName[T](), e, ErrNoEntity)
 	}
 	s.put(e, v)

@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -284,5 +285,34 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestZeroStore: the zero Store reads as empty, and the methods that change it
+// panic with a message saying how to get a Store, not a nil dereference.
+func TestZeroStore(t *testing.T) {
+	e := ecs.NewWorld().Spawn()
+	var s ecs.Store[int]
+	if s.Len() != 0 || s.Has(e) || s.Ref(e) != nil || s.Remove(e) {
+		t.Error("the zero Store is not empty")
+	}
+	if _, ok := s.Get(e); ok {
+		t.Error("the zero Store's Get found a value")
+	}
+	for name, use := range map[string]func(){
+		"Insert": func() { _ = s.Insert(e, 1) },
+		"All": func() {
+			for range s.All() {
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if r := fmt.Sprint(recover()); !strings.Contains(r, "zero Store[int] belongs to no World: get one with StoreOf") {
+					t.Errorf("panic %q", r)
+				}
+			}()
+			use()
+		})
 	}
 }

@@ -32,12 +32,14 @@
 // index to a dense position, and dense arrays of entities and values.
 // Lookup is four array reads; iteration walks the dense arrays, contiguous
 // in memory. A multi-component query walks the smallest of its storages and
-// looks the others up. Values live in fixed-size pages of about 16 KiB (one
-// value each for larger types), so adding a component never moves the others
-// and pointers from Ref survive inserts; see Store.Ref for exactly when a
-// pointer goes stale. Removing components frees the pages they no longer
-// fill; the sparse array stays as long as the largest entity index that held
-// the type, 4 bytes per index.
+// looks the others up. Values live in fixed-size pages of at most 16 KiB and
+// 1,024 values (one value each for larger types), so adding a component never
+// moves the others and pointers from Ref survive inserts; see Store.Ref for
+// exactly when a pointer goes stale. Removing components frees the pages they
+// no longer fill. The index arrays keep the size of the World's peak, which
+// they are reused up to, and never shrink: 4 bytes per entity index that held
+// the type (the sparse array) and 8 per component at the type's peak count,
+// and 12 bytes per entity at the World's peak (slots and the free list).
 //
 // The storage of a type is found through a map keyed by the address of the
 // Go runtime's type descriptor, read without calling into package reflect.

@@ -64,9 +64,11 @@ type slot struct {
 // other while nothing changes the World. Iterating a Query counts as a
 // change, because it tracks its own progress in the World.
 //
-// A World must not be copied after first use. The zero World is empty and
-// ready to use; NewWorld returns a pointer to one.
+// A World must not be copied after first use (go vet reports a copy): the
+// copy's Stores would still belong to the original. The zero World is empty
+// and ready to use; NewWorld returns a pointer to one.
 type World struct {
+	_     noCopy
 	slots []slot
 	free  []uint32 // despawned indices ready for reuse, most recent last
 	live  int
@@ -77,6 +79,12 @@ type World struct {
 	querying int       // depth of running queries; removals leave holes while > 0
 	dirty    []storage // storages with holes to compact when querying drops to 0
 }
+
+// noCopy makes go vet's copylocks check report a World copied by value.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 // NewWorld returns an empty World.
 func NewWorld() *World { return &World{} }

@@ -64,7 +64,7 @@ func Query[T any](w *World) iter.Seq2[Entity, *T] {
 func (s *Store[T]) All() iter.Seq2[Entity, *T] { return s.each }
 
 func (s *Store[T]) each(yield func(Entity, *T) bool) {
-	s.w.querying++
+	s.world().querying++
 	defer s.w.endQuery()
 	n := len(s.ents)
 	for base := 0; base < n; base += 1 << s.shift {

@@ -40,7 +40,9 @@ func pageShift(size uintptr) uint {
 	return uint(bits.Len(uint(n)) - 1) // round down to a power of two
 }
 
-// Store holds every component of type T in one World. Get one with StoreOf.
+// Store holds every component of type T in one World. Get one with StoreOf:
+// the zero Store belongs to no World, and its methods that change it (Insert,
+// All) panic.
 // The package-level functions (Insert, Get, Ref, ...) are shorthands for
 // the methods of the Store their type parameter selects.
 //
@@ -57,6 +59,14 @@ type Store[T any] struct {
 	holes  []uint32 // dense positions emptied during a query
 	dirty  bool     // listed in w.dirty
 	length int      // live components (len(ents) minus holes)
+}
+
+// world returns the Store's World, panicking on the zero Store, which has none.
+func (s *Store[T]) world() *World {
+	if s.w == nil {
+		panic("ecs: a zero Store[" + typeName[T]() + "] belongs to no World: get one with StoreOf")
+	}
+	return s.w
 }
 
 func newStore[T any](w *World) *Store[T] {
