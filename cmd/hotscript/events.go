@@ -17,27 +17,25 @@ import (
 // starting with the time of day (unless the clock is off) and the script, in aligned
 // columns.
 type printer struct {
-	mu     sync.Mutex // one line at a time: scripts print from reload goroutines
-	w      io.Writer
-	indent string // before every line
-	st     style
-	trim   *strings.Replacer // shortens paths under the scripts' directory
-	nameW  int               // width of the script column, the longest name seen
-	clock  bool              // lines start with the time of day; set with showClock
-	now    func() time.Time
+	mu       sync.Mutex // one line at a time: scripts print from reload goroutines
+	w        io.Writer
+	indent   string // before every line
+	st       style
+	prefixes []string // the scripts' directory, as paths under it start
+	nameW    int      // width of the script column, the longest name seen
+	clock    bool     // lines start with the time of day; set with showClock
+	now      func() time.Time
 }
 
 // newPrinter returns a printer that shows paths under dir relative to it.
 func newPrinter(w io.Writer, st style, dir string) *printer {
 	p := &printer{w: w, st: st, clock: true, now: time.Now}
-	var pairs []string
 	if abs, err := filepath.Abs(dir); err == nil {
-		pairs = append(pairs, abs+string(filepath.Separator), "")
+		p.prefixes = append(p.prefixes, abs+string(filepath.Separator))
 	}
 	if dir != "" && dir != "." {
-		pairs = append(pairs, filepath.Clean(dir)+string(filepath.Separator), "")
+		p.prefixes = append(p.prefixes, filepath.Clean(dir)+string(filepath.Separator))
 	}
-	p.trim = strings.NewReplacer(pairs...)
 	return p
 }
 
@@ -48,8 +46,42 @@ func (p *printer) showClock(on bool) {
 	p.clock = on
 }
 
-// name is how a script's name is shown: relative to the directory.
-func (p *printer) name(s string) string { return p.trim.Replace(s) }
+// name is how a script's name, or a message naming scripts, is shown: paths
+// under the directory relative to it.
+func (p *printer) name(s string) string {
+	for _, prefix := range p.prefixes {
+		s = trimDir(s, prefix)
+	}
+	return s
+}
+
+// trimDir removes prefix, a directory ending in a separator, where it starts a
+// path in s: at the start of s or after a character that no path holds
+// unquoted (a space, a quote, a parenthesis...), so that "a/" inside
+// "data/a/x" stays.
+func trimDir(s, prefix string) string {
+	var b strings.Builder
+	last := 0 // s[last:] is not written yet
+	for i := 0; ; {
+		j := strings.Index(s[i:], prefix)
+		if j < 0 {
+			break
+		}
+		j += i
+		if j == 0 || strings.ContainsRune(" \t\n'\"`(<[{=,;:", rune(s[j-1])) {
+			b.WriteString(s[last:j])
+			last = j + len(prefix)
+			i = last
+		} else {
+			i = j + 1
+		}
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
 
 // seeName widens the script column for name.
 func (p *printer) seeName(name string) {

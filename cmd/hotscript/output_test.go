@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -325,6 +327,31 @@ func TestEventLines(t *testing.T) {
 					t.Errorf("line\n%q\nwant\n%q", got, want)
 				}
 			})
+		}
+	}
+}
+
+// TestPrinterNames: paths under the scripts' directory are shown relative to
+// it, only where they start a path: the directory's name inside another path,
+// or a script's text, stays.
+func TestPrinterNames(t *testing.T) {
+	abs, err := filepath.Abs("game")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPrinter(io.Discard, style{}, "game")
+	for _, tt := range []struct{ in, want string }{
+		{"game/enemy.lua", "enemy.lua"},
+		{"game/endgame/boss.lua", "endgame/boss.lua"},
+		{abs + "/endgame/boss.lua", "endgame/boss.lua"},
+		{"game/endgame/boss.lua:1: see data/game/readme", "endgame/boss.lua:1: see data/game/readme"},
+		{"reload game/a.lua: game/a.lua:3: x (in 'game/b.lua')", "reload a.lua: a.lua:3: x (in 'b.lua')"},
+		{"mygame/x.lua", "mygame/x.lua"},
+		{"game/game/x.lua", "game/x.lua"},
+		{"", ""},
+	} {
+		if got := p.name(tt.in); got != tt.want {
+			t.Errorf("name(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
