@@ -133,10 +133,13 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		case errors.As(err, &build):
 			sc.handle(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
 			continue
-		case err != nil:
-			continue // the host's Rejected event says why
+		case err == nil:
+			sc.attach(s)
 		}
-		sc.attach(s)
+		// Report as the loads go (a failed one's Rejected event says why), so
+		// that a directory of more scripts than the event buffer holds loses
+		// none of its reports.
+		sc.deliver(nil)
 	}
 
 	start := time.Now()

@@ -374,6 +374,26 @@ func TestRunSummaryCountsRejectedLoads(t *testing.T) {
 	}
 }
 
+// TestRunReportsEveryLoad: a directory of more scripts than the event buffer
+// holds (1,024) still reports the one whose first load fails.
+func TestRunReportsEveryLoad(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"zz_broken.lua": "testdata/number.lua"})
+	for i := range 1030 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%04d.lua", i)), []byte("return {}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := runCmd(t, "run", "--tps", "500", "--frames", "2", dir)
+	if r.code != exitOK {
+		t.Fatalf("exit %d; output:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`zz_broken\.lua +- +rejected`).MatchString(r.stdout) ||
+		!strings.Contains(r.stdout, "; 0 reloads, 1 rejected (1 on first load)\n") ||
+		strings.Contains(r.stdout, "not shown") {
+		t.Errorf("the rejected load is not reported, or events were dropped:\n%s", lastLines(r.stdout, 8))
+	}
+}
+
 // TestRunSummaryCountsUnloadedScripts: the summary's totals count the reloads and
 // rejected saves of a script unloaded since (its file renamed), though it has no row.
 func TestRunSummaryCountsUnloadedScripts(t *testing.T) {
@@ -443,4 +463,10 @@ func TestRunMessages(t *testing.T) {
 			t.Errorf("exit %d, output lacks %q:\n%s%s", r.code, want, r.stdout, r.stderr)
 		}
 	})
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
