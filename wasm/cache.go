@@ -8,6 +8,7 @@ import (
 
 	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
 // idleCodes is how many compiled modules no instance uses are kept, so that going
@@ -215,6 +216,16 @@ func (c *codeCache) counts() (entries, idle int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries), len(c.idle)
+}
+
+// memory returns mod's memory, mod being an instance of x, or nil if the module
+// has none: wazero's Module.Memory then returns a non-nil api.Memory that holds
+// nothing and panics when used.
+func (x *code) memory(mod api.Module) api.Memory {
+	if x.scan.memory == nil {
+		return nil
+	}
+	return mod.Memory()
 }
 
 // compile compiles b under no caller's context: the code serves every load of

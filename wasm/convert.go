@@ -338,7 +338,7 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 	if err != nil {
 		return 0, 0, inst.errorf(e, ErrJSON, "%w", err)
 	}
-	mem := inst.mod.Memory()
+	mem := inst.code.memory(inst.mod)
 	if inst.alloc == nil || mem == nil {
 		return 0, 0, inst.errorf(e, ErrNoFunction, "%s takes a JSON document, which needs the module to export memory and alloc(i32) i32", e.sig.info)
 	}
@@ -427,7 +427,7 @@ func (inst *instance) keep(b []byte) json.RawMessage {
 }
 
 func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error) {
-	mem := inst.mod.Memory()
+	mem := inst.code.memory(inst.mod)
 	if mem == nil {
 		return nil, inst.errorf(e, ErrMemoryAccess, "%s returns (ptr, len) but the module has no memory", e.sig.info)
 	}

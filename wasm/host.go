@@ -75,12 +75,15 @@ func (c *Caller) Write(ptr uint32, b []byte) error {
 	if _, err := c.view(ptr, uint32(len(b))); err != nil {
 		return err
 	}
-	c.mod.Memory().Write(ptr, b)
+	c.memory().Write(ptr, b)
 	return nil
 }
 
+// memory returns the script's memory, or nil if its module has none.
+func (c *Caller) memory() api.Memory { return c.inst.code.memory(c.mod) }
+
 func (c *Caller) view(ptr, n uint32) ([]byte, error) {
-	mem := c.mod.Memory()
+	mem := c.memory()
 	if mem == nil {
 		return nil, fmt.Errorf("%w: script %s has no memory", ErrMemoryAccess, c.Script())
 	}
@@ -93,7 +96,7 @@ func (c *Caller) view(ptr, n uint32) ([]byte, error) {
 
 func (c *Caller) outOfRange(ptr uint32, n uint64) error {
 	var size uint32
-	if mem := c.mod.Memory(); mem != nil {
+	if mem := c.memory(); mem != nil {
 		size = mem.Size()
 	}
 	return fmt.Errorf("%w: script %s: bytes [%d, %d) are outside its %d-byte memory",

@@ -174,3 +174,26 @@ func TestHostSignatureMismatch(t *testing.T) {
 	_, err = rt.Load(ctx, "log_v1", guest.Bytes("log_v1"), nil)
 	wantErr(t, err, []error{wasm.ErrInstantiate}, "host.log(i64)", "host.log(i32, i32)")
 }
+
+// TestNoMemory: a module without memory that logs, takes a JSON argument or
+// returns a JSON result gets an error saying so, not a nil dereference (wazero
+// hands out a non-nil api.Memory holding nothing for such a module).
+func TestNoMemory(t *testing.T) {
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1 << 30, MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		var l logger
+		if err := rt.Define("host", "log", wasm.LogFunc(l.log)); err != nil {
+			t.Fatal(err)
+		}
+		id := load(t, rt, "no_memory", nil)
+		_, err := rt.CallJSON(ctx, id, "log_it")
+		wantErr(t, err, []error{wasm.ErrTrap, wasm.ErrMemoryAccess}, "host.log", "script no_memory has no memory")
+		_, err = rt.CallJSON(ctx, id, "take", map[string]any{"a": 1})
+		wantErr(t, err, []error{wasm.ErrNoFunction}, "take(i32, i32) takes a JSON document, which needs the module to export memory")
+		_, err = rt.CallJSON(ctx, id, "give")
+		wantErr(t, err, []error{wasm.ErrMemoryAccess}, "give() (i32, i32) returns (ptr, len) but the module has no memory")
+		if msgs := l.take(); len(msgs) != 0 {
+			t.Errorf("logged %q", msgs)
+		}
+	}
+}

@@ -24,6 +24,7 @@
 //	trace                               traps in a function that is not exported, called by one that is
 //	doc_helpers                         alloc and free that trap or loop on request, and take(ptr, len)
 //	tables                              two tables without a maximum, grown on request
+//	no_memory                           no memory, yet calls host.log, exports alloc and returns (ptr, len)
 package guest
 
 import (
