@@ -513,3 +513,62 @@ func TestStagingInWatchLoads(t *testing.T) {
 		t.Errorf("load of a new file calling host.touch at its top level: %v, want it rejected by Staging", ev)
 	}
 }
+
+// TestReloadOfItselfWhileStaged: what a new version runs as it is staged (a
+// Lua chunk's top level, a WASM _initialize) cannot Reload or Revert its own
+// script, whose reloads wait for that staging: it fails with ErrReentrant,
+// which rejects the version being staged, instead of waiting for good (and
+// Close with it).
+func TestReloadOfItselfWhileStaged(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, file string
+		v1, v2     []byte
+		revert     bool
+	}{
+		{"lua reload", "s.lua", []byte("return {}"), []byte("host.log('again')\nreturn {}"), false},
+		{"lua revert", "s.lua", []byte("return {}"), []byte("host.log('back')\nreturn {}"), true},
+		{"wasm reload", "s.wasm", guest.Bytes("counter_v1"), guest.Bytes("log_init"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var h *Host
+			var s *Script
+			inner := make(chan error, 1)
+			again := func(ctx context.Context) error {
+				var err error
+				if tt.revert {
+					err = h.Revert(ctx, s)
+				} else {
+					err = h.Reload(ctx, s, tt.v1)
+				}
+				inner <- err
+				return err
+			}
+			lrt, err := lua.NewRuntime(ctx, lua.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lrt.Close(ctx)
+			wrt, err := wasm.NewRuntime(ctx, wasm.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer wrt.Close(ctx)
+			lrt.Define("host", "log", func(ctx context.Context, _ *lua.Call) ([]any, error) { return nil, again(ctx) })
+			wrt.Define("host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32, wasm.I32},
+				Func: func(ctx context.Context, _ *wasm.Caller, _ []uint64) error { return again(ctx) }})
+			h = newTestHost(t, Config{Lua: lrt, WASM: wrt})
+			s = mustLoad(t, h, tt.file, tt.v1, nil)
+			err = testtool.Returns(t, "the staged version's own reload", func() error {
+				return h.Reload(ctx, s, tt.v2)
+			})
+			if innerErr := <-inner; err == nil || !errors.Is(innerErr, lua.ErrReentrant) || !errors.Is(innerErr, wasm.ErrReentrant) {
+				t.Fatalf("reload: %v; want it rejected by an ErrReentrant from the inner one", err)
+			}
+			if s.Version() != 1 {
+				t.Errorf("version %d, want 1", s.Version())
+			}
+			testtool.Returns(t, "Close", func() error { return h.Close(ctx) })
+		})
+	}
+}

@@ -83,10 +83,14 @@ func (h *Host) reloading(ctx context.Context, key any) *Script {
 }
 
 // waitsForItself returns why a reload or revert (op) of s, asked with ctx and
-// waited for, could never finish: ctx comes from a migration of this Host, and
-// s is the script being committed or the commit runs in an Apply, which the
+// waited for, could never finish: ctx comes from the staging of a new version
+// of s (s's reloads wait for it), or from a migration of this Host, and s is
+// the script being committed or the commit runs in an Apply, which the
 // reload's commit would wait for. Else nil.
 func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
+	if s != nil && h.reloading(ctx, stagingKey{}) == s {
+		return opErr(op, s.name, reentrant("a reload being staged of "+s.name))
+	}
 	c := h.reloading(ctx, committingKey{})
 	if c == nil || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
 		return nil
