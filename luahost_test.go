@@ -572,3 +572,38 @@ func TestReloadOfItselfWhileStaged(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadFromOwnHostFunctionAtApply: under SwapAtApply, a Reload from the
+// script's own host function (its call made on another goroutine) fails with
+// ErrReentrant at the Apply that would commit it, instead of holding that
+// Apply, and every Apply after, for the call that waits for it.
+func TestReloadFromOwnHostFunctionAtApply(t *testing.T) {
+	var h *Host
+	var s *Script
+	inner := make(chan error, 1)
+	h = hostWithLuaFuncConfig(t, Config{Swap: SwapAtApply}, "reload_me", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		err := h.Reload(ctx, s, []byte(enemyLuaV2("")))
+		inner <- err
+		return nil, err
+	})
+	s = mustLoad(t, h, "enemy.lua", strings.Replace(enemyLua, "return M", "function M.reload() host.reload_me() end\nreturn M", 1), nil)
+	called := make(chan error, 1)
+	go func() { _, err := h.Call(context.Background(), s, "reload"); called <- err }()
+	for done := false; !done; {
+		testtool.Returns(t, "Apply", func() error { h.Apply(context.Background()); return nil })
+		select {
+		case err := <-inner:
+			if !errors.Is(err, lua.ErrReentrant) {
+				t.Fatalf("Reload from the script's own host function: %v, want lua.ErrReentrant", err)
+			}
+			done = true
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if err := <-called; err == nil || !strings.Contains(err.Error(), "host.reload_me: lua: commit enemy.lua: host function called back into its own script") {
+		t.Errorf("the call: %v, want the host function's error", err)
+	}
+	if got := call(t, h, s, "version"); got != "1" {
+		t.Errorf("version %s, want 1", got)
+	}
+}

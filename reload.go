@@ -354,7 +354,10 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 			stop()
 			cancel(nil)
 		}()
-		ctx = merged
+		// A Reload from a host function waits for this commit: the engine
+		// must see that caller, to refuse at once a commit that would wait
+		// for the call running it (s's own), rather than hold Apply.
+		ctx = reentry.OnBehalfOf(merged, it.req.caller)
 	}
 	ctx = context.WithValue(ctx, committingKey{}, s)
 	s.mu.Lock()

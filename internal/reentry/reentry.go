@@ -176,6 +176,31 @@ func (d detached) Value(k any) any {
 	return d.Context.Value(k)
 }
 
+// OnBehalfOf returns ctx carrying the marks of waiter instead of its own, if
+// waiter carries any: for work that runs under ctx (its deadline, its values)
+// while waiter's caller waits for it, such as a commit that Host.Apply runs for
+// a Reload called from a host function. The work then tells a wait on that
+// caller's own script for what it is.
+func OnBehalfOf(ctx, waiter context.Context) context.Context {
+	m, _ := waiter.Value(key{}).(*mark)
+	if m == nil {
+		return ctx
+	}
+	return onBehalf{ctx, m}
+}
+
+type onBehalf struct {
+	context.Context
+	m *mark
+}
+
+func (o onBehalf) Value(k any) any {
+	if k == (key{}) {
+		return o.m
+	}
+	return o.Context.Value(k)
+}
+
 // sameContext reports whether a and b are the same context: the same dynamic
 // type and the same data word, so the same pointer, or the same boxed copy of a
 // value (an interface's contents never change). It costs two comparisons where
