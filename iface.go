@@ -139,8 +139,10 @@ func (d Diff) String() string {
 	return strings.Join(lines, "; ")
 }
 
-// diffInterfaces compares the interface of a live version with a new one.
+// diffInterfaces compares the interface of a live version with a new one. The
+// Diff shares no memory with them: it goes to an Event's receiver, who owns it.
 func diffInterfaces(old, next Interface) Diff {
+	old, next = old.clone(), next.clone()
 	return Diff{Exports: diffFuncs(old.Exports, next.Exports), Imports: diffFuncs(old.Imports, next.Imports)}
 }
 

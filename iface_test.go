@@ -3,6 +3,8 @@ package hotscript
 import (
 	"errors"
 	"testing"
+
+	"github.com/hotscript/hotscript/internal/hostguest"
 )
 
 func TestParseFunc(t *testing.T) {
@@ -110,5 +112,30 @@ func TestContractViolations(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEventDiffOwned: an Event's Diff is its receiver's: changing it changes
+// neither the script's Interface nor later diffs.
+func TestEventDiffOwned(t *testing.T) {
+	h := newTestHost(t, Config{})
+	s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	ev := lastEvent(t, h)
+	for _, changes := range []Changes{ev.Diff.Exports, ev.Diff.Imports} {
+		for _, f := range changes.Added {
+			for i := range f.Params {
+				f.Params[i] = "v128"
+			}
+			for i := range f.Results {
+				f.Results[i] = "v128"
+			}
+		}
+	}
+	for _, f := range append(s.Interface().Exports, s.Interface().Imports...) {
+		for _, p := range append(f.Params, f.Results...) {
+			if p == "v128" {
+				t.Fatalf("changing a Loaded event's Diff changed the script's Interface: %v", f)
+			}
+		}
 	}
 }
