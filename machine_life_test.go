@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -647,6 +649,72 @@ func TestPendingEventOfRefusedRequest(t *testing.T) {
 		ev := p.Event()
 		if ev.Kind != Rejected || ev.Script != tt.s.Name() || !errors.Is(ev.Err, tt.want) || !errors.Is(p.Err(), tt.want) {
 			t.Errorf("reload of %s: event %+v, error %v; want it rejected, named, with %v", tt.s.Name(), ev, p.Err(), tt.want)
+		}
+	}
+}
+
+// takeEvents returns the events waiting on h's channel.
+func takeEvents(h *Host) []Event {
+	var out []Event
+	for {
+		select {
+		case ev := <-h.Events():
+			out = append(out, ev)
+		default:
+			return out
+		}
+	}
+}
+
+// TestEventsOfAScriptBetweenLoadedAndUnloaded: a script's events come after
+// its Loaded event, even for a reload asked as soon as the script can be found,
+// and none comes after its Unloaded event, even for reloads superseded as
+// Unload runs.
+func TestEventsOfAScriptBetweenLoadedAndUnloaded(t *testing.T) {
+	ctx := context.Background()
+	v1, v2 := guest.Bytes("counter_v1"), guest.Bytes("counter_v2")
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		h := newTestHost(t, Config{Swap: mode, EventBuffer: 1 << 16})
+		for i := range 200 {
+			found := make(chan struct{})
+			go func() { // reload the script as soon as it is found
+				defer close(found)
+				for {
+					if s, ok := h.Script("x.wasm"); ok {
+						h.ReloadAsync(ctx, s, v2)
+						return
+					}
+					runtime.Gosched()
+				}
+			}()
+			s := mustLoad(t, h, "x.wasm", v1, nil)
+			<-found
+			var wg sync.WaitGroup
+			for g := range 3 { // reloads superseding each other as Unload runs
+				wg.Go(func() {
+					for j := range 10 {
+						h.ReloadAsync(ctx, s, [][]byte{v1, v2}[(g+j)%2])
+					}
+				})
+			}
+			time.Sleep(time.Duration(i%10) * 20 * time.Microsecond)
+			if err := h.Unload(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+		}
+		state := ""
+		for _, ev := range takeEvents(h) {
+			switch ev.Kind {
+			case Loaded:
+				state = "loaded"
+			case Unloaded:
+				state = "unloaded"
+			default:
+				if state != "loaded" {
+					t.Fatalf("swap mode %d: %v while the script is %q", mode, ev, state)
+				}
+			}
 		}
 	}
 }

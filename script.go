@@ -78,8 +78,12 @@ type Script struct {
 	running bool          // a worker goroutine is processing requests
 	open    int           // requests not resolved yet
 	idle    chan struct{} // closed when the running worker stops
-	ready   *stagedItem
-	file    fileMark // the file Watch last saw the script come from (watch.go)
+	// superseding counts requests resolving the ones they replaced, which
+	// they do after s.mu: Unload waits for them before it reports Unloaded.
+	// Added to under s.mu while s is not gone, so before Unload waits.
+	superseding sync.WaitGroup
+	ready       *stagedItem
+	file        fileMark // the file Watch last saw the script come from (watch.go)
 }
 
 // Name returns the script's name: the path given to Load, or the name given to
@@ -180,8 +184,8 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, read bo
 	} else {
 		s.markFile(s.file0(), nil, nil) // for Watch, which may run already, to tell a rename
 	}
-	if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) { // not stopped by the caller
-		h.reportLoad(name, s, compile, err)
+	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) { // not stopped by the caller
+		h.reportLoad(name, nil, compile, err)
 	}
 	if reserved { // after the event: a save that waits for this load follows it
 		h.loaded(name)
@@ -189,15 +193,12 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, read bo
 	return s, err
 }
 
-// reportLoad emits the event of a load: Loaded, or Rejected with From and To 0. A
-// load refused because the name is taken or the Host is closed changed nothing and
+// reportLoad emits the event of a failed load: Rejected with From and To 0 (a
+// load that succeeds is Loaded as it is published, by loadScript). A load
+// refused because the name is taken or the Host is closed changed nothing and
 // is not reported.
-func (h *Host) reportLoad(name string, s *Script, compile time.Duration, err error) {
-	switch {
-	case err == nil:
-		h.ev.emit(Event{Script: name, Kind: Loaded, To: 1, CompileTime: compile,
-			Diff: diffInterfaces(Interface{}, s.live.Load().iface)})
-	case !errors.Is(err, ErrExists) && !errors.Is(err, ErrClosed):
+func (h *Host) reportLoad(name string, _ *Script, compile time.Duration, err error) {
+	if !errors.Is(err, ErrExists) && !errors.Is(err, ErrClosed) {
 		h.ev.emit(Event{Script: name, Kind: Rejected, CompileTime: compile, Err: err})
 	}
 }
@@ -252,8 +253,13 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	compile = time.Since(start)
 	s.hist = newHistory(h.cfg.History, code)
 	s.live.Store(&liveVersion{n: 1, iface: iface})
+	// Loaded is sent as the script is published, so that its events (a reload
+	// asked by whoever finds it published) follow it.
+	ev := Event{Script: name, Kind: Loaded, To: 1, CompileTime: compile, Diff: diffInterfaces(Interface{}, iface)}
+	h.ev.logEvent(ev)
 	h.mu.Lock()
 	h.scripts[name] = s
+	h.ev.send(ev)
 	h.mu.Unlock()
 	return s, compile, true, nil
 }
@@ -397,6 +403,7 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if idle != nil {
 		<-idle // the worker resolves what it was staging, and finds nothing more
 	}
+	s.superseding.Wait()
 	// The event is logged before the name is free and sent as it is freed: a
 	// load of the name that races this one reports Loaded after Unloaded, and a
 	// program that receives Unloaded finds the name free.
