@@ -53,6 +53,15 @@ type Limits struct {
 	MaxExecutionTime time.Duration
 }
 
+// validate refuses limits that mean nothing: a negative MaxExecutionTime (in
+// what, Config.Limits or ScriptOptions.Limits).
+func (l Limits) validate(what string) error {
+	if l.MaxExecutionTime < 0 {
+		return fmt.Errorf("%w: %s.MaxExecutionTime %v is negative", ErrInvalid, what, l.MaxExecutionTime)
+	}
+	return nil
+}
+
 func (l Limits) wasm() wasm.Limits {
 	return wasm.Limits{MaxMemoryBytes: l.MaxMemoryBytes, MaxInstructions: l.MaxInstructions, MaxExecutionTime: l.MaxExecutionTime}
 }
@@ -136,7 +145,8 @@ type ScriptOptions struct {
 }
 
 // validate refuses options that mean nothing: a Swap that is not a SwapMode,
-// a negative History or EventBuffer.
+// a negative History, EventBuffer or MaxExecutionTime, a HostFunc the engines
+// could not define.
 func (c Config) validate() error {
 	switch {
 	case c.Swap != SwapImmediate && c.Swap != SwapAtApply:
@@ -145,6 +155,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: Config.History %d is negative", ErrInvalid, c.History)
 	case c.EventBuffer < 0:
 		return fmt.Errorf("%w: Config.EventBuffer %d is negative", ErrInvalid, c.EventBuffer)
+	}
+	if err := c.Limits.validate("Config.Limits"); err != nil {
+		return err
 	}
 	names := map[[2]string]bool{}
 	for i := range c.Funcs {

@@ -141,6 +141,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad contract", "b.wasm", "v1", &ScriptOptions{Contract: &Contract{Exports: []string{"f(i33)"}}}, ErrInvalid},
 		{"contract on first load", "c.wasm", "v1", &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}, ErrContract},
 		{"engine error", "d.wasm", "junk", nil, errFake},
+		{"negative time limit", "e.lua", "v1", &ScriptOptions{Limits: &Limits{MaxExecutionTime: -time.Second}}, ErrInvalid},
 	}
 	<-h.Events() // a.wasm's Loaded
 	for _, tt := range tests {

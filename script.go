@@ -234,6 +234,11 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	if err != nil {
 		return nil, 0, false, err
 	}
+	if opts.Limits != nil {
+		if err := opts.Limits.validate("ScriptOptions.Limits"); err != nil {
+			return nil, 0, false, err
+		}
+	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
 	if read {
