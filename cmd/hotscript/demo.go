@@ -69,16 +69,15 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		remove := func() { _ = os.RemoveAll(tmp) }
+		defer remove()
+		onForcedExit(ctx, remove)
 		dir = tmp
 	} else if err := checkDemoDir(dir); err != nil {
 		return err
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ctx, stop := interruptContext(ctx)
-	defer stop()
-
 	world := ecs.NewWorld()
 	out := newPrinter(e.stdout, e.out, dir)
 	out.indent = indent
@@ -88,7 +87,7 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 		return err
 	}
 	defer closeHost()
-	d := &demo{e: e, h: h, world: world, dir: dir, sc: newScene(h, world, out, demoTPS), start: time.Now()}
+	d := &demo{e: e, h: h, world: world, dir: dir, sc: newScene(h, world, out, demoTPS, ctx.Done()), start: time.Now()}
 	if err := d.tour(ctx); err != nil {
 		if ctx.Err() != nil { // Ctrl-C: whatever the step was doing failed for it
 			d.say("Stopped during the tour.")

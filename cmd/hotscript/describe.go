@@ -208,7 +208,14 @@ var fileRef = regexp.MustCompile(`^(?:` + includedFrom + `([^\s:]+):\d|([^\s:]+)
 // to when a linker reports an error ("w.c: undefined symbol: f (wasm-ld)").
 func nameSource(path, line string) string {
 	src := shortPath(path)
-	if m := fileRef.FindStringSubmatchIndex(line); m != nil && filepath.IsAbs(path) {
+	// The source as the tool names it, which fileRef does not match if the name
+	// has a space in it.
+	own := "./" + filepath.Base(path) + ":"
+	if rest, ok := strings.CutPrefix(line, own); ok && filepath.IsAbs(path) {
+		line = src + ":" + rest
+	} else if rest, ok := strings.CutPrefix(line, includedFrom+own); ok && filepath.IsAbs(path) {
+		line = includedFrom + src + ":" + rest
+	} else if m := fileRef.FindStringSubmatchIndex(line); m != nil && filepath.IsAbs(path) {
 		at, end := m[2], m[3] // the file's place in the line
 		if at < 0 {
 			at, end = m[4], m[5]

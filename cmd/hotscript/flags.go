@@ -31,7 +31,8 @@ func (l *limitFlags) register(fs *flag.FlagSet) {
 		"stop a call after `N` instructions (0: no limit)")
 	fs.DurationVar(&l.time, "max-time", defaultMaxTime,
 		"stop a call after `DURATION`, e.g. 50ms (0: no limit; with no --max-instructions either, WASM scripts run unmetered)")
-	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit)")
+	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit): "+
+		"a WASM module's linear memory; for Lua, the strings one call builds and its coroutines' stacks, not tables")
 }
 
 // check returns a usage error for a limit no engine can apply: a negative
@@ -116,6 +117,9 @@ func (s *byteSize) Set(text string) error {
 	v := f * float64(mult)
 	if v >= math.MaxUint64 {
 		return fmt.Errorf("%q is too large", text)
+	}
+	if v < 1 && v != 0 { // 0.5 would be 0 bytes, which means no limit at all
+		return fmt.Errorf("%q is less than one byte (0 turns the limit off)", text)
 	}
 	*s = byteSize(v)
 	return nil

@@ -123,10 +123,16 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	} else {
 		notes = append(notes, "no get_state/set_state pair: a reload starts it from its initial state")
 	}
+	logFunc := wasm.LogFunc(nil) // as newEngines defines it
+	hostLog := wasm.FuncInfo{Module: "host", Name: "log", Params: logFunc.Params, Results: logFunc.Results}
 	for _, f := range info.Imports {
-		if f.Module != "host" || f.Name != "log" {
+		switch {
+		case f.Module != hostLog.Module || f.Name != hostLog.Name:
 			notes = append(notes, fmt.Sprintf("imports %s, which hotscript run and call do not define: "+
 				"they cannot load it (a program embedding hotscript must Define it)", f))
+		case f.String() != hostLog.String():
+			notes = append(notes, fmt.Sprintf("host function %s is imported as %s: "+
+				"hotscript run and call cannot load it", hostLog, f))
 		}
 	}
 	if m := info.Memory; m != nil && !m.HasMax {

@@ -254,3 +254,45 @@ func TestBuildErrorCaret(t *testing.T) {
 	}
 	t.Errorf("no source line with a caret line below it:\n%s", r.stderr)
 }
+
+// TestInspectHostLogSignature: inspect warns about an import of host.log only when
+// its signature is not the one run and call define, in the words with which they
+// then refuse the module.
+func TestInspectHostLogSignature(t *testing.T) {
+	needTools(t, "x.wat")
+	const warning = "host function host.log(i32, i32) is imported as "
+	tests := []struct {
+		name, sig string
+		want      string // in inspect's notes and call's error; "" for no warning
+	}{
+		{"right", "(param i32 i32)", ""},
+		{"wrong params", "(param i64)", warning + "host.log(i64)"},
+		{"a result", "(param i32 i32) (result i32)", warning + "host.log(i32, i32) i32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "l.wat")
+			src := `(module (import "host" "log" (func ` + tt.sig + `)) (func (export "f") (result i32) i32.const 7))`
+			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCmd(t, "inspect", file)
+			if r.code != exitOK {
+				t.Fatalf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			if n := strings.Count(r.stdout, "host.log"); tt.want == "" && n != 1 { // its line under imports
+				t.Errorf("inspect warns about a host.log run and call load:\n%s", r.stdout)
+			}
+			if !strings.Contains(r.stdout, tt.want) {
+				t.Errorf("inspect's notes lack %q:\n%s", tt.want, r.stdout)
+			}
+			c := runCmd(t, "call", file, "f")
+			switch {
+			case tt.want == "" && c.code != exitOK:
+				t.Errorf("call: exit %d, want 0\n%s", c.code, c.stderr)
+			case tt.want != "" && (c.code != exitFail || !strings.Contains(c.stderr, tt.want)):
+				t.Errorf("call: exit %d, want 1 with %q\n%s", c.code, tt.want, c.stderr)
+			}
+		})
+	}
+}

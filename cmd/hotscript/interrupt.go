@@ -9,23 +9,39 @@ import (
 )
 
 // interruptContext returns a context that the first SIGINT (Ctrl-C) or SIGTERM
-// cancels, so that a long-running command stops cleanly, with its summary. Any later
-// one ends the process at once with exitInterrupted: the command may be stuck where
-// the context is not looked at (a WASM call without a time limit, a read from a
-// named pipe), and the second Ctrl-C must always work. stop cancels the context and
-// gives the signals back their default action, which ends the process too.
+// cancels, so that a command stops cleanly: run and demo with their summary, a
+// build that call or inspect started with its tool's process group killed and its
+// temporary directory removed. Any later one ends the process at once with
+// exitInterrupted, after the cleanups registered with onForcedExit (os.Exit skips
+// deferred calls): the command may be stuck where the context is not looked at (a
+// WASM call without a time limit, a read from a named pipe), and the second
+// Ctrl-C must always work.
+//
+// A SIGPIPE (stdout is a pipe whose reader is gone: hotscript demo | head) cancels
+// the context too, as often as it comes: writes to the pipe then fail with EPIPE
+// instead of killing the process, so the command stops and cleans up. stop cancels
+// the context and gives the signals back their default action, which ends the
+// process too.
 func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	hooks := &exitHooks{}
+	ctx = context.WithValue(ctx, exitHooksKey{}, hooks)
 	sigs := make(chan os.Signal, 2) // two signals in quick succession are both seen
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	pipe := make(chan os.Signal, 1)
+	signal.Notify(pipe, syscall.SIGPIPE)
 	done := make(chan struct{})
 	go func() {
-		for first := true; ; first = false {
+		for first := true; ; {
 			select {
 			case <-sigs:
 				if !first {
+					hooks.run()
 					os.Exit(exitInterrupted)
 				}
+				first = false
+				cancel()
+			case <-pipe:
 				cancel()
 			case <-done:
 				return
@@ -36,8 +52,37 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 	return ctx, func() {
 		once.Do(func() {
 			signal.Stop(sigs)
+			signal.Stop(pipe)
 			close(done)
 		})
 		cancel()
+	}
+}
+
+// exitHooks are the cleanups a forced exit runs.
+type exitHooks struct {
+	mu    sync.Mutex
+	hooks []func()
+}
+
+type exitHooksKey struct{}
+
+// onForcedExit registers f to run before a second interrupt ends the process, if
+// ctx comes from interruptContext. f runs on another goroutine while the command
+// may still be running, so it must be safe for that (os.RemoveAll of a temporary
+// directory is). The command still cleans up as usual when it returns.
+func onForcedExit(ctx context.Context, f func()) {
+	if h, ok := ctx.Value(exitHooksKey{}).(*exitHooks); ok {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.hooks = append(h.hooks, f)
+	}
+}
+
+func (h *exitHooks) run() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range h.hooks {
+		f()
 	}
 }

@@ -3,11 +3,11 @@
 //
 // Usage:
 //
-//	hotscript demo [--dir DIR]                 the tour: change, break, fix, contract, revert
-//	hotscript run [flags] DIR                  run every script in DIR and reload on save
-//	hotscript call [flags] FILE FUNC [ARG...]  call one function once, print its JSON result
-//	hotscript inspect FILE                     show a script's interface
-//	hotscript help [COMMAND]                   usage
+//	hotscript demo [--dir DIR]                 a tour: change, break, fix, contract, revert
+//	hotscript run [flags] DIR                  run the scripts in DIR; reload them on save
+//	hotscript call [flags] FILE FUNC [ARG...]  call one function, print its JSON result
+//	hotscript inspect FILE                     show a script's interface and state
+//	hotscript help [COMMAND]                   usage of a command
 //
 // The command is a thin layer over the public packages: the root package hotscript
 // (load, call, reload, watch, events), wasm and lua (inspect, call) and ecs (the scene
@@ -30,8 +30,11 @@
 //   - demo: 0 when the tour ended or was stopped; 1 when it could not run (a DIR it
 //     would overwrite, a step that did not go as scripted).
 //
-// The first Ctrl-C (or SIGTERM) stops run and demo cleanly, exit code 0; a second one
-// ends the process at once with 130, as shells report a process Ctrl-C killed.
+// The first Ctrl-C (or SIGTERM) stops run and demo cleanly, exit code 0, and stops
+// call and inspect with 130, as shells report a process Ctrl-C killed, once the build
+// of a source they had started is killed and its files removed; a second one ends
+// the process at once with 130. A reader of stdout that goes away (hotscript demo |
+// head) stops a command as the first Ctrl-C does.
 //
 // Output is written for people: aligned columns, short lines, errors with file:line
 // first, and colour only when stdout is a terminal and NO_COLOR is unset.
@@ -54,8 +57,9 @@ const (
 	exitOK    = 0
 	exitFail  = 1
 	exitUsage = 2
-	// exitInterrupted: a second interrupt ended a command that had not stopped
-	// after the first (see interruptContext); 128 + SIGINT.
+	// exitInterrupted: an interrupt cut short a command that has no result
+	// without finishing (call, inspect), or a second one ended a command that had
+	// not stopped after the first (see interruptContext); 128 + SIGINT.
 	exitInterrupted = 130
 )
 
@@ -137,6 +141,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		writeShortUsage(stderr, c)
 		return exitUsage
 	}
+	ctx, stop := interruptContext(ctx)
+	defer stop()
 	err := runner(ctx, e, fs.Args())
 	switch {
 	case err == nil:
@@ -145,6 +151,9 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "hotscript %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 		writeShortUsage(stderr, c)
 		return exitUsage
+	case ctx.Err() != nil: // what failed, failed for the stop: not the script's error
+		fmt.Fprintf(stderr, "hotscript %s: interrupted\n", c.name)
+		return exitInterrupted
 	default:
 		printError(e, err)
 		return exitFail

@@ -171,7 +171,7 @@ func TestUsage(t *testing.T) {
 		{"-h", []string{"-h"}, exitOK, []string{"Usage:", "hotscript run"}, nil},
 		{"--help", []string{"--help"}, exitOK, []string{"Usage:"}, nil},
 		{"help run", []string{"help", "run"}, exitOK, []string{"Usage: hotscript run [flags] DIR", "--tps N", "--frames N", "--for DURATION", "--max-instructions N", "--max-time DURATION", "--max-memory SIZE", "--quiet", "(default 60)", "exit code 0, even if scripts failed"}, nil},
-		{"help call", []string{"help", "call"}, exitOK, []string{"Usage: hotscript call [flags] FILE FUNC [ARG...]", "--max-time"}, nil},
+		{"help call", []string{"help", "call"}, exitOK, []string{"Usage: hotscript call [flags] FILE FUNC [ARG...]", "--max-time", "for Lua, the strings one call builds", "not tables"}, nil},
 		{"help inspect", []string{"help", "inspect"}, exitOK, []string{"Usage: hotscript inspect FILE"}, nil},
 		{"help demo", []string{"help", "demo"}, exitOK, []string{"Usage: hotscript demo [--dir DIR]", "--dir DIR"}, nil},
 		{"run -h", []string{"run", "-h"}, exitOK, []string{"Usage: hotscript run"}, nil},
@@ -182,6 +182,9 @@ func TestUsage(t *testing.T) {
 		{"bad flag value", []string{"run", "--tps", "many", "dir"}, exitUsage, nil, []string{"invalid value \"many\" for flag -tps", "Usage: hotscript run"}},
 		{"bad size", []string{"call", "--max-memory", "lots", "x.lua", "f"}, exitUsage, nil, []string{`"lots" is not a size`}},
 		{"run without DIR", []string{"run"}, exitUsage, nil, []string{"needs exactly one DIR"}},
+		{"run with an empty DIR", []string{"run", ""}, exitUsage, nil, []string{`hotscript run: DIR is "": name a directory`}},
+		{"call with an empty FILE", []string{"call", "", "f"}, exitUsage, nil, []string{`hotscript call: FILE is "": name a script file`}},
+		{"inspect with an empty FILE", []string{"inspect", ""}, exitUsage, nil, []string{`hotscript inspect: FILE is "": name a script file`}},
 		{"run with flags after DIR", []string{"run", "dir", "--frames", "3"}, exitUsage, nil, []string{"flags go before DIR: hotscript run --frames 3 dir"}},
 		{"call with flags after FILE", []string{"call", "x.lua", "f", "--max-time=1s"}, exitUsage, nil, []string{"flags go before FILE: hotscript call --max-time=1s x.lua f"}},
 		{"run with zero tps", []string{"run", "--tps", "0", "."}, exitUsage, nil, []string{"--tps must be 1 to 10000"}},
@@ -190,6 +193,7 @@ func TestUsage(t *testing.T) {
 		{"call with a negative time limit", []string{"call", "--max-time", "-1s", "x.lua", "f"}, exitUsage, nil, []string{"--max-time must not be negative"}},
 		{"run with a negative time limit", []string{"run", "--max-time", "-1s", "no-such-dir"}, exitUsage, nil, []string{"--max-time must not be negative"}},
 		{"negative instructions", []string{"call", "--max-instructions", "-1", "x.lua", "f"}, exitUsage, nil, []string{"invalid value \"-1\" for flag -max-instructions"}},
+		{"memory under a byte", []string{"call", "--max-memory", "0.5", "x.lua", "f"}, exitUsage, nil, []string{`"0.5" is less than one byte`}},
 		{"negative memory", []string{"run", "--max-memory", "-1MiB", "."}, exitUsage, nil, []string{`"-1MiB" is not a size`}},
 		{"call without FUNC", []string{"call", "x.wasm"}, exitUsage, nil, []string{"needs a FILE and a FUNC"}},
 		{"inspect without FILE", []string{"inspect"}, exitUsage, nil, []string{"needs exactly one FILE"}},
@@ -231,5 +235,28 @@ func TestHelpWidth(t *testing.T) {
 				t.Errorf("hotscript %s: a line of %d columns:\n%s", strings.Join(args, " "), width(l), l)
 			}
 		}
+	}
+}
+
+// TestREADMEUsage: the README's table of commands is the overview `hotscript help`
+// prints.
+func TestREADMEUsage(t *testing.T) {
+	_, cli, ok := strings.Cut(string(readFile(t, "../../README.md")), "### The CLI\n")
+	if !ok {
+		t.Fatal("README.md has no CLI section")
+	}
+	var readme, help []string
+	for _, l := range strings.Split(cli, "\n") {
+		if strings.HasPrefix(l, "    hotscript ") {
+			readme = append(readme, strings.TrimSpace(l))
+		}
+	}
+	for _, l := range strings.Split(runCmd(t, "help").stdout, "\n") {
+		if strings.HasPrefix(l, "  hotscript ") {
+			help = append(help, strings.TrimSpace(l))
+		}
+	}
+	if strings.Join(readme, "\n") != strings.Join(help, "\n") {
+		t.Errorf("README.md lists\n%s\n\nhotscript help lists\n%s", strings.Join(readme, "\n"), strings.Join(help, "\n"))
 	}
 }

@@ -42,6 +42,10 @@ func TestByteSize(t *testing.T) {
 		{"-1MiB", 0, true},
 		{"MiB", 0, true},
 		{"1e30GiB", 0, true},
+		{"0.5", 0, true},     // 0 bytes would mean no limit
+		{"0.4b", 0, true},    // likewise
+		{"0.0MiB", 0, false}, // exactly 0: no limit, as asked
+		{"0.5k", 512, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -252,6 +256,14 @@ func TestDescribe(t *testing.T) {
 			Path: "/game/ai/e.c", Tool: "clang", Err: errors.New("exit status 1"),
 			Log: "./e.c:2:9: error: expected expression\nr=a?1:2+;\n        ^\n./e.c:1:6: note: previous declaration is here\n"},
 			"/game/ai/e.c:2:9: error: expected expression", []string{"r=a?1:2+;", "        ^", "/game/ai/e.c:1:6: note: previous declaration is here"}},
+		{"a source whose name has spaces", &watch.BuildError{
+			Path: "/game/ai/my enemy.c", Tool: "clang", Err: errors.New("exit status 1"),
+			Log: "./my enemy.c:2:9: error: expected expression\nr=a?1:2+;\n        ^\n" +
+				"In file included from ./my enemy.c:3:\n./h.h:1:1: warning: w [-W#warnings]\n" +
+				"./my enemy.c:1:6: note: previous declaration is here\n"},
+			"/game/ai/my enemy.c:2:9: error: expected expression", []string{"r=a?1:2+;", "        ^",
+				"In file included from /game/ai/my enemy.c:3:", "/game/ai/h.h:1:1: warning: w [-W#warnings]",
+				"/game/ai/my enemy.c:1:6: note: previous declaration is here"}},
 		{"every link error names the source", &watch.BuildError{
 			Path: "/game/l.c", Tool: "clang", Err: errors.New("exit status 1"),
 			Log: "wasm-ld: error: /tmp/l-96c452.o: undefined symbol: g\n" +

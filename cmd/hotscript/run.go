@@ -84,14 +84,14 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		return err
 	}
 	dir := args[0]
+	if dir == "" {
+		return usageError(`DIR is "": name a directory, such as .`)
+	}
 	if fi, err := os.Stat(dir); err != nil {
 		return err
 	} else if !fi.IsDir() {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
-	ctx, stop := interruptContext(ctx)
-	defer stop()
-
 	world := ecs.NewWorld()
 	out := newPrinter(e.stdout, e.out, dir)
 	h, closeHost, err := newHost(ctx, hotscript.Config{
@@ -107,7 +107,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 	}
 	defer closeHost()
 
-	sc := newScene(h, world, out, f.tps)
+	sc := newScene(h, world, out, f.tps, ctx.Done())
 	sc.adopt = true
 	files, skipped, err := scriptFiles(dir)
 	if err != nil {
@@ -125,6 +125,9 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		}
 	}
 	for _, path := range files {
+		if ctx.Err() != nil {
+			break // Ctrl-C: the loads left would fail for it, not for their scripts
+		}
 		s, err := loadFile(ctx, h, path)
 		var build *watch.BuildError
 		switch {
@@ -263,6 +266,9 @@ func checkRegular(path string) error {
 // checkScriptFile checks the FILE of call and inspect: a usage error unless its
 // extension is that of a script they take, then checkRegular's error.
 func checkScriptFile(file string) error {
+	if file == "" {
+		return usageError(`FILE is "": name a script file`)
+	}
 	switch ext := filepath.Ext(file); ext {
 	case ".wasm", ".wat", ".c", ".lua":
 		return checkRegular(file)
@@ -285,7 +291,7 @@ func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string
 	var reloads, failed uint64
 	counted := map[*hotscript.Script]bool{} // once each, should a detached script still be loaded
 	count := func(s *hotscript.Script) hotscript.Stats {
-		st := h.Stats(s)
+		st := sc.stats(s)
 		if !counted[s] {
 			counted[s] = true
 			reloads += st.Reloads + st.Reverts

@@ -470,3 +470,44 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// TestRunInterruptIsNoFailure: what Ctrl-C (a cancelled context) cuts short is not
+// a failure of the script's: neither a call in progress (the summary counts no
+// error) nor a reload in progress (no rejected line, none counted).
+func TestRunInterruptIsNoFailure(t *testing.T) {
+	tests := []struct {
+		name  string
+		v1    string
+		save  string // saved once v1 printed "started"; "" for none
+		await string // printed when the cut is due
+	}{
+		{"call", "local M = {}\nfunction M.update(dt)\n  print(\"spinning\")\n  while true do end\nend\nreturn M\n", "", "spinning"},
+		{"reload", "return {}\n", "print(\"reloading\")\nwhile true do end\nreturn {}\n", "reloading"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "a.lua"), []byte(tt.v1), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut := newSyncBuffer(), newSyncBuffer()
+			stop, _, _ := runBackground(t, out, errOut, "run", "--max-time", "1h", "--tps", "100", dir)
+			out.waitFor(t, 0, "a.lua", "loaded")
+			if tt.save != "" {
+				saveFile(t, filepath.Join(dir, "a.lua"), []byte(tt.save))
+			}
+			out.waitFor(t, 0, "a.lua", tt.await)
+			if code := stop(); code != exitOK {
+				t.Fatalf("exit code %d; stderr:\n%s", code, errOut)
+			}
+			text := out.String()
+			if row := summaryRow(t, text, "a.lua"); row[3] != "0" || row[5] != "0" {
+				t.Errorf("a.lua summary %v, want no error and nothing rejected", row)
+			}
+			lines, _, _ := strings.Cut(text, "\nstopped")
+			if regexp.MustCompile(` (rejected|error) `).MatchString(lines) || !strings.Contains(text, "; 0 reloads, 0 rejected\n") {
+				t.Errorf("the stop is reported as the script's failure:\n%s", text)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -31,7 +32,17 @@ type scene struct {
 	// whose file was renamed): Host.Scripts no longer lists them, but their Stats
 	// still count in the session's totals.
 	unloaded []*hotscript.Script
+	// stopped is closed by Ctrl-C. What that stop makes fail (a build, a load or a
+	// reload in progress, a call it cuts short) is no failure of the script's: it
+	// is neither printed nor counted.
+	stopped <-chan struct{}
+	// cut counts, by script name, the calls and reloads that failed because the
+	// stop cut them short: the host counts them in the script's Stats, stats not.
+	cut map[string]cutShort
 }
+
+// cutShort counts a script's calls and reloads that Ctrl-C cut short.
+type cutShort struct{ calls, reloads uint64 }
 
 // actor is the component that attaches a script to an entity, with what the scene
 // has learned about the script's live version.
@@ -43,8 +54,29 @@ type actor struct {
 	failing bool // update failed in this version; the first error was printed
 }
 
-func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int) *scene {
-	return &scene{h: h, world: world, out: out, dt: 1 / float64(tps)}
+// newScene returns a scene stepped tps times a second; stopped is closed on Ctrl-C
+// (ctx.Done()).
+func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int, stopped <-chan struct{}) *scene {
+	return &scene{h: h, world: world, out: out, dt: 1 / float64(tps), stopped: stopped,
+		cut: map[string]cutShort{}}
+}
+
+// stats is s's Stats without the failures that Ctrl-C caused.
+func (sc *scene) stats(s *hotscript.Script) hotscript.Stats {
+	st, cut := sc.h.Stats(s), sc.cut[s.Name()]
+	st.Errors -= min(st.Errors, cut.calls)
+	st.FailedReloads -= min(st.FailedReloads, cut.reloads)
+	return st
+}
+
+// cancelled reports whether err is a cancellation that Ctrl-C caused.
+func (sc *scene) cancelled(err error) bool {
+	select {
+	case <-sc.stopped:
+		return errors.Is(err, context.Canceled)
+	default:
+		return false
+	}
 }
 
 // attach spawns an entity for s.
@@ -141,6 +173,9 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
+		c := sc.cut[a.script.Name()]
+		c.calls++
+		sc.cut[a.script.Name()] = c
 	default:
 		if !a.failing {
 			a.failing = true
@@ -190,8 +225,16 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 
 // handle prints ev, counts a rejected first load, attaches a script the watcher
 // loaded and detaches one the host unloaded (the watcher unloads a script whose
-// file was renamed).
+// file was renamed). A load or reload that Ctrl-C cut short is left out.
 func (sc *scene) handle(ev hotscript.Event) {
+	if ev.Kind == hotscript.Rejected && sc.cancelled(ev.Err) {
+		if ev.From > 0 { // a reload, which the host counts
+			c := sc.cut[ev.Script]
+			c.reloads++
+			sc.cut[ev.Script] = c
+		}
+		return
+	}
 	sc.out.event(ev)
 	switch {
 	case ev.Kind == hotscript.Rejected && ev.From == 0:

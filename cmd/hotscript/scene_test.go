@@ -28,7 +28,7 @@ func TestSceneStopsAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		world := ecs.NewWorld()
-		sc := newScene(h, world, newPrinter(io.Discard, style{}, ""), 1000)
+		sc := newScene(h, world, newPrinter(io.Discard, style{}, ""), 1000, ctx.Done())
 		var scripts []*hotscript.Script
 		for _, name := range []string{"a.lua", "b.lua"} {
 			s, err := h.LoadBytes(ctx, name, []byte("local M = {}\nfunction M.update(dt) print(\"stop\") end\nreturn M\n"), nil)

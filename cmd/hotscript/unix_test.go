@@ -3,9 +3,12 @@
 package main
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -92,4 +95,214 @@ func TestNamedPipeIsNotAScript(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterruptEndsBuild: Ctrl-C while call or inspect builds a source ends the
+// build tool and what it started, which Ctrl-C at a terminal does not reach (the
+// tool runs in a process group of its own), and removes the build's temporary
+// directory; the command exits 130.
+func TestInterruptEndsBuild(t *testing.T) {
+	tests := []struct{ tool, file, cmd string }{
+		{"clang", "x.c", "call"},
+		{"clang", "x.c", "inspect"},
+		{"wat2wasm", "x.wat", "call"},
+		{"wat2wasm", "x.wat", "inspect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cmd+" "+tt.file, func(t *testing.T) {
+			bin, pids := slowTool(t, tt.tool)
+			tmp, dir := t.TempDir(), t.TempDir()
+			src := filepath.Join(dir, tt.file)
+			if err := os.WriteFile(src, []byte("not built anyway\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{tt.cmd, src}
+			if tt.cmd == "call" {
+				args = append(args, "get")
+			}
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Env = append(os.Environ(), mainEnv+"=1", "PATH="+bin+":"+os.Getenv("PATH"), "TMPDIR="+tmp)
+			out := newSyncBuffer()
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan struct{})
+			go func() {
+				defer close(exited)
+				_ = cmd.Wait()
+			}()
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				<-exited
+			})
+
+			ids := toolStarted(t, pids)
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still running 10 s after SIGINT; output:\n%s", out)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(out.String(), "interrupted") {
+				t.Errorf("exit code %d (%v), want %d, saying interrupted; output:\n%s", code, cmd.ProcessState, exitInterrupted, out)
+			}
+			for _, id := range ids {
+				waitUntil(t, "the tool's process "+strconv.Itoa(id)+" to end", func() bool { return !alive(id) })
+			}
+			left, _ := filepath.Glob(filepath.Join(tmp, "hotscript-build-*"))
+			if len(left) > 0 {
+				t.Errorf("the build's temporary directory is left: %s", left)
+			}
+		})
+	}
+}
+
+// slowTool writes a build tool named name, in a directory it returns, that starts
+// a child and writes both their process ids to the file pids, then waits.
+func slowTool(t *testing.T, name string) (dir, pids string) {
+	dir = t.TempDir()
+	pids = filepath.Join(dir, "pids")
+	tool := "#!/bin/sh\nsleep 30 &\necho \"$$ $!\" > " + pids + ".tmp && mv " + pids + ".tmp " + pids + "\nwait\n"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(tool), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir, pids
+}
+
+// toolStarted waits for a slowTool to start and returns its process ids. The
+// test ends by killing them, should they still run.
+func toolStarted(t *testing.T, pids string) []int {
+	t.Helper()
+	var ids []int
+	waitUntil(t, "the tool to start", func() bool {
+		b, err := os.ReadFile(pids)
+		for _, f := range strings.Fields(string(b)) {
+			id, _ := strconv.Atoi(f)
+			ids = append(ids, id)
+		}
+		return err == nil
+	})
+	t.Cleanup(func() { _ = syscall.Kill(-ids[0], syscall.SIGKILL) })
+	return ids
+}
+
+// TestRunInterruptedBuild: Ctrl-C (a cancelled context) while run builds a .c at
+// startup kills the build, and is no failure of the script's: nothing is
+// reported rejected or counted.
+func TestRunInterruptedBuild(t *testing.T) {
+	bin, pids := slowTool(t, "clang")
+	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "c.c"), []byte("int get(void) { return 1; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := newSyncBuffer(), newSyncBuffer()
+	stop, _, _ := runBackground(t, out, errOut, "run", dir)
+	ids := toolStarted(t, pids)
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut)
+	}
+	for _, id := range ids {
+		waitUntil(t, "the tool's process "+strconv.Itoa(id)+" to end", func() bool { return !alive(id) })
+	}
+	text := out.String()
+	if lines, _, _ := strings.Cut(text, "\nstopped"); strings.Contains(lines, "rejected") ||
+		!strings.Contains(text, "; 0 reloads, 0 rejected\n") {
+		t.Errorf("the stop is reported as the script's failure:\n%s", text)
+	}
+}
+
+// waitUntil fails the test unless done returns true within 10 s.
+func waitUntil(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+	}
+}
+
+// alive reports whether process id runs: a zombie, which a container's first
+// process may never reap, does not.
+func alive(id int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(id) + "/stat")
+	if err == nil {
+		_, state, _ := strings.Cut(string(stat), ") ")
+		return !strings.HasPrefix(state, "Z") && !strings.HasPrefix(state, "X")
+	}
+	return syscall.Kill(id, 0) == nil
+}
+
+// TestDemoCutShortCleansUp: the demo removes its temporary directory however it
+// is cut short: by its reader going away (hotscript demo | head -3, where it would
+// otherwise die of SIGPIPE), or by two quick Ctrl-Cs, whose second ends it at once.
+func TestDemoCutShortCleansUp(t *testing.T) {
+	start := func(t *testing.T, tmp string) *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "demo")
+		cmd.Env = append(os.Environ(), mainEnv+"=1", "TMPDIR="+tmp)
+		return cmd
+	}
+	wait := func(t *testing.T, cmd *exec.Cmd, tmp string, codes ...int) {
+		t.Helper()
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatal("the demo did not end within 20 s")
+		}
+		if code := cmd.ProcessState.ExitCode(); !slices.Contains(codes, code) {
+			t.Errorf("exit code %d (%v), want one of %v", code, cmd.ProcessState, codes)
+		}
+		if left, _ := filepath.Glob(filepath.Join(tmp, "hotscript-demo-*")); len(left) > 0 {
+			t.Errorf("the demo's directory is left: %s", left)
+		}
+	}
+	t.Run("reader gone", func(t *testing.T) {
+		tmp := t.TempDir()
+		cmd := start(t, tmp)
+		r, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(r)
+		for i := 0; i < 3 && lines.Scan(); i++ {
+		}
+		r.Close() // as head does once it has its lines
+		wait(t, cmd, tmp, exitOK)
+	})
+	t.Run("two Ctrl-Cs", func(t *testing.T) {
+		tmp := t.TempDir()
+		cmd := start(t, tmp)
+		out := newSyncBuffer()
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		out.waitFor(t, 0, "1. Load and call") // the directory is there
+		// Signals sent together may arrive as one: keep sending until it ends,
+		// so that the second comes while the first's clean stop is under way.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_ = cmd.Process.Signal(syscall.SIGINT)
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+		wait(t, cmd, tmp, exitOK, exitInterrupted)
+	})
 }
