@@ -443,3 +443,32 @@ return M`), nil)
 	// lua got 2
 	// lua: call waves.lua bad: waves.lua:4: game.spawn: argument #1: string expected, got number
 }
+
+// A migration that converts the World's data for the new version registers
+// how to put it back: the new version's self-check fails, the reload is
+// rejected, and the old version goes on with the data it had.
+func ExampleMigration_Undo() {
+	type Health struct{ Points int }
+	ctx := context.Background()
+	world := ecs.NewWorld()
+	boss := world.Spawn()
+	ecs.Insert(world, boss, Health{100})
+	toTenths := func(ctx context.Context, m *hotscript.Migration) error {
+		hp := ecs.Ref[Health](m.World, boss)
+		was := *hp
+		hp.Points *= 10 // v2 counts tenths of a point
+		m.Undo(func() { *hp = was })
+		return nil
+	}
+	h, _ := hotscript.New(ctx, hotscript.Config{World: world, Migration: toTenths})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "boss.wasm", hostguest.Bytes("enemy_v1"), nil)
+	// enemy_check_fail's self-check, on_reload, returns 7: a failure.
+	err := h.Reload(ctx, s, hostguest.Bytes("enemy_check_fail"))
+	hp, _ := ecs.Get[Health](world, boss)
+	fmt.Println(err)
+	fmt.Println("version", s.Version(), "health", hp.Points)
+	// Output:
+	// hotscript: reload boss.wasm: self-check failed: on_reload on v2 returned 7
+	// version 1 health 100
+}

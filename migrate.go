@@ -22,7 +22,8 @@ import (
 // returns nil; the reload's error is then that call's (matching ErrMigration).
 // (The rollback cannot undo what the MigrationFunc's own calls into the old
 // version changed, so it should only read from it: get_state, not a function
-// that changes it.)
+// that changes it. What it changes outside the scripts, such as an ecs.World,
+// it puts back through Migration.Undo.)
 //
 // Two policies are provided: MigrateReset (the default) and MigrateExports. Write
 // your own to move state through an ECS world or to transform it between versions.
@@ -41,6 +42,35 @@ type Migration struct {
 
 	old, next instance
 	carried   []string
+	undo      []func()
+}
+
+// Undo registers f to run if the reload is rejected after this migration
+// began: its own error or panic, a failed call through CallOld or CallNew, a
+// failed self-check. The functions run most recent first, before the script's
+// callers go on with the old version. A migration that changes what the old
+// version also uses, such as components of the World converted for the new
+// version, registers how to put them back, so that the old version keeps
+// running on exactly the state it had. A panic in f is recovered and reported
+// with the reload's error. Not safe for concurrent use: call it from the
+// migration's goroutine.
+func (m *Migration) Undo(f func()) { m.undo = append(m.undo, f) }
+
+// rollback runs the functions registered with Undo, most recent first, and
+// returns err with what their panics said.
+func (m *Migration) rollback(err error) error {
+	for i := len(m.undo) - 1; i >= 0; i-- {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("%w (and an Undo function panicked: %v)", err, r)
+				}
+			}()
+			m.undo[i]()
+		}()
+	}
+	m.undo = nil
+	return err
 }
 
 // instance is one WASM instance as a migration sees it.
@@ -158,10 +188,15 @@ func topLevelKeys(doc []byte) []string {
 // instance. It is the migrate step of a WASM commit; any error rolls the commit back.
 func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, err error) {
 	m := p.migration
-	m.old, m.next, m.carried = old, next, nil
+	m.old, m.next, m.carried, m.undo = old, next, nil, nil
 	defer func() {
 		if r := recover(); r != nil {
 			carried, err = nil, &stepError{ErrMigration, fmt.Errorf("the migration panicked: %v", r)}
+		}
+		if se, ok := err.(*stepError); ok { // as every error here is
+			se.err = m.rollback(se.err)
+		} else if err != nil {
+			err = m.rollback(err)
 		}
 	}()
 	if err := p.migrate(ctx, m); err != nil {

@@ -810,3 +810,60 @@ func waitPending(p *Pending) error {
 	<-p.Done()
 	return p.Err()
 }
+
+// TestMigrationUndo: what a MigrationFunc changed in the World is put back by
+// the functions it registered with Undo, most recent first, when the reload is
+// rejected after it (its own error, a failed self-check), and left alone when
+// the reload commits.
+func TestMigrationUndo(t *testing.T) {
+	type HP struct{ N int }
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		next   []byte
+		fail   bool // the migration fails after its changes
+		panics bool // an Undo function panics
+		want   []error
+	}{
+		{"commit", hostguest.Bytes("enemy_v2"), false, false, nil},
+		{"self-check fails", hostguest.Bytes("enemy_check_fail"), false, false, []error{ErrSelfCheck}},
+		{"migration fails", hostguest.Bytes("enemy_v2"), true, false, []error{ErrMigration}},
+		{"undo panics", hostguest.Bytes("enemy_check_fail"), false, true, []error{ErrSelfCheck}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			world := ecs.NewWorld()
+			e := world.Spawn()
+			ecs.Insert(world, e, HP{100})
+			var order []string
+			migrate := func(ctx context.Context, m *Migration) error {
+				hp := ecs.Ref[HP](m.World, e)
+				was := *hp
+				hp.N *= 10 // the new version counts tenths
+				m.Undo(func() { order = append(order, "first"); *hp = was })
+				m.Undo(func() {
+					order = append(order, "second")
+					if tt.panics {
+						panic("undo broke")
+					}
+				})
+				if tt.fail {
+					return errors.New("no room")
+				}
+				return nil
+			}
+			h := newTestHost(t, Config{World: world, Migration: migrate})
+			s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+			err := h.Reload(ctx, s, tt.next)
+			checkReloadErr(t, err, tt.want, nil)
+			hp, _ := ecs.Get[HP](world, e)
+			switch {
+			case tt.want == nil && (hp.N != 1000 || len(order) != 0):
+				t.Errorf("committed: hp %d, undo ran %v; want 1000 and none", hp.N, order)
+			case tt.want != nil && (hp.N != 100 || strings.Join(order, ",") != "second,first"):
+				t.Errorf("rejected: hp %d, undo ran %v; want 100, second then first", hp.N, order)
+			case tt.panics && !strings.Contains(err.Error(), "an Undo function panicked: undo broke"):
+				t.Errorf("the reload's error does not report the panic: %v", err)
+			}
+		})
+	}
+}
