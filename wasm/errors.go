@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -213,12 +214,23 @@ func classify(err error) (kind, why error, trace []string) {
 	return ErrTrap, why, trace
 }
 
+var (
+	startDesc = regexp.MustCompile(`^start function\[\d+\](?: export\[.*?\])? failed: `)
+	initDesc  = regexp.MustCompile(`^module\[[^\]]*\] function\[(.*?)\] failed: `)
+)
+
 // splitTrace separates wazero's "<message>\nwasm stack trace:\n\t<frames>" and
 // drops any Go stack trace wazero appends after a blank line.
 func splitTrace(s string) (msg string, trace []string) {
 	msg, rest, found := strings.Cut(s, "\nwasm stack trace:\n\t")
 	msg = strings.Replace(msg, "wasm error: ", "", 1)
 	msg = strings.TrimSuffix(msg, " (recovered by wazero)")
+	// wazero names a failed start function by an index that counts imported
+	// functions twice (and, in a metered module, the import the
+	// instrumentation added), with the export found there, often another
+	// function: the trace names it right.
+	msg = startDesc.ReplaceAllString(msg, "start function failed: ")
+	msg = initDesc.ReplaceAllString(msg, "$1 failed: ")
 	if !found {
 		return msg, nil
 	}

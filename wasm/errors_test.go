@@ -402,3 +402,25 @@ func TestTrapTraceNoLineWithoutSource(t *testing.T) {
 		}
 	}
 }
+
+// TestStartFunctionFailureText: a failed start function is named the same way
+// metered or not, without wazero's index (which counts imports twice, and the
+// instrumentation's import too) or the export it finds there (another
+// function: "version").
+func TestStartFunctionFailureText(t *testing.T) {
+	fail := errors.New("no log today")
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1 << 30, MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		if err := rt.Define("host", "log", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32, wasm.I32},
+			Func: func(context.Context, *wasm.Caller, []uint64) error { return fail }}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := rt.Load(ctx, "st.wasm", guest.Bytes("start_trap"), nil)
+		wantErr(t, err, []error{wasm.ErrInstantiate}, "wasm: load st.wasm: instantiate failed: start function failed: unreachable")
+		if strings.Contains(err.Error(), "export[") {
+			t.Errorf("%v names an export", err)
+		}
+		_, err = rt.Load(ctx, "init.wasm", guest.Bytes("log_init"), nil)
+		wantErr(t, err, []error{wasm.ErrInstantiate, fail}, "wasm: load init.wasm: instantiate failed: _initialize failed: ")
+	}
+}
