@@ -17,7 +17,9 @@ func TestSplitTrace(t *testing.T) {
 		{"trap", "wasm error: unreachable\nwasm stack trace:\n\t.$3()\n\t.$1(i32) i32", "unreachable", []string{".$3()", ".$1(i32) i32"}},
 		{"host error", "host.log: no (recovered by wazero)\nwasm stack trace:\n\thost.log(i32,i32)\n\t.$2()", "host.log: no", []string{"host.log(i32,i32)", ".$2()"}},
 		{"go panic", "runtime error: x (recovered by wazero)\nwasm stack trace:\n\t.$0()\n\nGo runtime stack trace:\ngoroutine 1", "runtime error: x", []string{".$0()"}},
-		{"wrapped", "start function[0] failed: wasm error: unreachable\nwasm stack trace:\n\t.$0()", "start function[0] failed: unreachable", []string{".$0()"}},
+		{"start", "start function[0] failed: wasm error: unreachable\nwasm stack trace:\n\t.$0()", "start function failed: unreachable", []string{".$0()"}},
+		{"start export", `start function[1] export["a]b","f"] failed: wasm error: unreachable`, "start function failed: unreachable", nil},
+		{"initialize", "module[] function[_initialize] failed: host.log: no (recovered by wazero)", "_initialize failed: host.log: no", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
