@@ -45,7 +45,14 @@ import (
 //     loaded. Without one, a .wat is a script of its own, named x.wat (Load
 //     builds .wat itself), and a .c is loaded from the built bytes under the
 //     name of the .wasm it builds, x.wasm (Load does not build C). A failed
-//     build is a Rejected event carrying the tool's message.
+//     build is a Rejected event carrying the tool's message. Watch builds a
+//     source into its script but does not write the .wasm beside it (the
+//     program's own build does): of the two, the one saved last runs. A file
+//     Watch reports as it last saw it (same file, time and bytes: a directory
+//     moved away and back, a file renamed away and back) while the script has
+//     come since from the other reloads nothing, so that the .wasm a save of
+//     its source superseded does not run again; a .wasm saved since (rebuilt,
+//     copied, touched) does.
 //   - An empty file is not a script yet: a save that leaves a script's file, or
 //     its source, empty (an editor's new file, a touch, a save read between its
 //     truncation and its write) is ignored, as is a new empty file. No script,
@@ -57,8 +64,10 @@ import (
 //     save: once the file has loaded (or reloaded the script it replaced), the
 //     script of its old name is unloaded (an Unloaded event), so that its code
 //     does not run on under two names. Watch knows the file by its identity
-//     (os.SameFile) from the load or save it last saw, within two seconds of
-//     the deletion; the script under the new name starts from its own state.
+//     (os.SameFile), time and bytes (a source's text: a C module's debug
+//     information names its source, so a renamed one builds to other bytes)
+//     from the load or save it last saw, within two seconds of the deletion;
+//     the script under the new name starts from its own state.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
@@ -115,7 +124,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	var loaded []*Script
 	for _, s := range h.Scripts() {
 		if file := s.file0(); file != "" && within(file, absDir) {
-			s.markFile(file, nil, nil) // known before its first save, for a rename
+			s.markWatched(file)
 			loaded = append(loaded, s)
 		}
 	}
@@ -269,7 +278,9 @@ type arrival struct {
 	at      time.Time
 	info    os.FileInfo // from os.Lstat
 	catchUp bool        // made by catchUp: a loaded script's, never a new file's
-	sum     uint64      // catchUp's: the hash of the bytes it read of the file
+	// sum is the hash of the file's own bytes, a source's text (see
+	// textSum), for a Changed event; catchUp's, of the bytes it read.
+	sum uint64
 }
 
 // handle handles an event of the watcher, on the watcher's goroutine. A file
@@ -286,6 +297,9 @@ func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 	a.at = time.Now()
 	if ev.Op == watch.Changed {
 		a.info, _ = os.Lstat(ev.Path)
+		if !a.catchUp {
+			a.sum = textSum(ev)
+		}
 	}
 	name, _ := wd.target(ev)
 	wd.mu.Lock()
@@ -326,24 +340,35 @@ func (wd *watchedDir) loadOf(a arrival) *fileLoad {
 	return nil
 }
 
-// fileSum is the hash of the bytes of the file a saved, for a later Watch (see
-// Script.readSum): what the catch-up read, a .wat's text (read again: the event
-// carries the built module), or the bytes the event carries. It is 0 for an
-// event that is not a save of script s's own file.
-func fileSum(a arrival, s *Script, fromSource bool) uint64 {
-	switch {
-	case s == nil || fromSource || a.ev.Op != watch.Changed:
-		return 0
-	case a.catchUp:
-		return a.sum
-	case s.needsWAT:
-		text, err := fsread.File(a.ev.Path)
-		if err != nil {
+// textSum is the hash of the bytes of the file a Changed event reports, as the
+// Host hashes what it reads from a script's file (Script.readSum) and what
+// Watch saw of a file (fileMark): the bytes the event carries or, for a source
+// with a build step, its text, read again (the event carries the built module).
+// A source is known by its text, not its build: a C module's debug information
+// names its source, so x.c and an identical y.c build to different bytes. It is
+// 0 if there are no bytes to hash.
+func textSum(ev watch.Event) uint64 {
+	if ev.Output == ev.Path {
+		if ev.Err != nil {
 			return 0
 		}
-		return maphash.Bytes(markSeed, text)
+		return maphash.Bytes(markSeed, ev.Data)
 	}
-	return maphash.Bytes(markSeed, a.ev.Data)
+	text, err := fsread.File(ev.Path)
+	if err != nil {
+		return 0
+	}
+	return maphash.Bytes(markSeed, text)
+}
+
+// fileSum is the hash of the bytes of the file a saved, for a later Watch (see
+// Script.readSum): a.sum, a .wat's text. It is 0 for an event that is not a
+// save of script s's own file.
+func fileSum(a arrival, s *Script, fromSource bool) uint64 {
+	if s == nil || fromSource || a.ev.Op != watch.Changed {
+		return 0
+	}
+	return a.sum
 }
 
 // process acts on an event. owner says that the caller is the goroutine of a
@@ -375,19 +400,28 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		if sum != 0 {
 			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
 		}
+	case s != nil && s.superseded(a):
+		// The file is as Watch last saw it, and the script has come since
+		// from its other file (see superseded): not a save. Above all a .wasm
+		// whose source was saved after it: loading it would run the code that
+		// save replaced, until the source's build, reported too, replaced it
+		// again, and start the script's state over twice.
+		if sum != 0 {
+			s.readSum.Store(sum)
+		}
 	case s != nil && s.unchanged(ev.Data):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
 		// would only start a WASM script's state over. A file with the same
 		// bytes renamed over this one's still moves: its old name goes.
 		moved := wd.movedTo(a, s)
-		s.markFile(ev.Path, ev.Data, a.info)
+		s.mark(ev.Path, a.sum, a.info)
 		if sum != 0 {
 			s.readSum.Store(sum)
 		}
 		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
 		moved := wd.movedTo(a, s)
-		s.markFile(ev.Path, ev.Data, a.info)
+		s.mark(ev.Path, a.sum, a.info)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
 			go func() {
@@ -627,18 +661,23 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	}
 	// The file as it was when it came: load marked the file of its name, which a
 	// rename meanwhile took away, and for a .c that is not the source.
-	s.markFile(ev.Path, ev.Data, a.info)
+	s.mark(ev.Path, a.sum, a.info)
 	wd.unloadMoved(ctx, nil, nil, moved)
 }
 
 // fileMark is the file Watch last saw a script come from: the file it was
-// loaded or saved from (for a .c without a .wasm, the source), with its identity,
-// to tell a file renamed or moved onto another name from a new one.
+// loaded or saved from, its own or its source (x.c or x.wat, for x.wasm; for a
+// .c without a .wasm, always the source), with its identity, to tell a file
+// renamed or moved onto another name from a new one.
 type fileMark struct {
 	path string      // absolute
-	info os.FileInfo // from os.Stat: os.SameFile compares the identity
-	sum  uint64      // of the bytes the file gave (built, for a source)
+	info os.FileInfo // from os.Lstat: os.SameFile compares the identity
+	sum  uint64      // of the file's bytes, a source's text (see textSum)
 	gone time.Time   // when Watch reported the file deleted; zero before
+	// prev is the file the script came from before path, as Watch last saw
+	// it (its gone and prev unset): the other of a .wasm and its source,
+	// superseded by the save of path (see superseded).
+	prev *fileMark
 }
 
 // markSeed seeds the sums of fileMark.
@@ -650,10 +689,38 @@ var markSeed = maphash.MakeSeed()
 // the number of the deleted one. A variable so that tests can shorten it.
 var renameWindow = 2 * time.Second
 
-// markFile records path (absolute, or made so) as the file s comes from now,
-// which gave code (built, for a source); nil code stands for the live version's.
-// info is the file's identity when it gave code, nil to take it now.
+// markFile records path (absolute, or made so), the file of s's name, as the
+// file s comes from now, which held code; nil code stands for the live
+// version's bytes or, for a .wat, whose live version is built, the text the
+// Host last read from the file (Script.readSum), or if it read none
+// (LoadBytes) the file's text now. info is the file's identity when it gave
+// code, nil to take it now.
 func (s *Script) markFile(path string, code []byte, info os.FileInfo) {
+	var sum uint64
+	switch {
+	case code != nil:
+		sum = maphash.Bytes(markSeed, code)
+	case !s.needsWAT:
+		s.mu.Lock()
+		sum = maphash.Bytes(markSeed, s.hist.live().code)
+		s.mu.Unlock()
+	default:
+		if sum = s.readSum.Load(); sum == 0 {
+			text, err := fsread.File(path)
+			if err != nil {
+				return
+			}
+			sum = maphash.Bytes(markSeed, text)
+		}
+	}
+	s.mark(path, sum, info)
+}
+
+// mark records path (absolute, or made so) as the file s comes from now, whose
+// bytes (a source's text) hash to sum; info is its identity when it gave them,
+// nil to take it now. A mark of another path than the last keeps the last as
+// prev.
+func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return
@@ -664,11 +731,49 @@ func (s *Script) markFile(path string, code []byte, info os.FileInfo) {
 		}
 	}
 	s.mu.Lock()
-	if code == nil {
-		code = s.hist.live().code
+	defer s.mu.Unlock()
+	prev := s.file.prev
+	if s.file.path != abs && s.file.info != nil {
+		prev = &fileMark{path: s.file.path, info: s.file.info, sum: s.file.sum}
 	}
-	s.file = fileMark{path: abs, info: info, sum: maphash.Bytes(markSeed, code)}
+	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev}
+}
+
+// markWatched marks file, the file of s's name, as Watch begins: known before
+// its first save, for a rename. If s came last from another file that is still
+// there, its source, whose save superseded file, that mark stays: the .wasm
+// beside the source stays superseded (see superseded) from one Watch to the
+// next.
+func (s *Script) markWatched(file string) {
+	s.mu.Lock()
+	from := s.file.path
 	s.mu.Unlock()
+	if from != "" && from != file && lexists(from) {
+		return
+	}
+	s.markFile(file, nil, nil)
+}
+
+// superseded reports whether the file of a's save is the one s came from
+// before the one it comes from now, and as Watch last saw it then: the same
+// file, with the same time and bytes. Of a .wasm and its source, the one saved
+// last is what runs: Watch builds the source into the script when it is saved,
+// but does not write the .wasm (a build of the program's does, such as
+// scripts/build-guests.sh), which is then older than the source and holds the
+// code the source's save replaced. A
+// watcher reports such a file that nobody saved when its directory is moved
+// away and back, or when it is renamed away and back; it is not a save. A .wasm
+// saved since (rebuilt, copied over, touched) is, and runs.
+func (s *Script) superseded(a arrival) bool {
+	if a.info == nil || a.sum == 0 {
+		return false
+	}
+	s.mu.Lock()
+	f := s.file
+	s.mu.Unlock()
+	p := f.prev
+	return p != nil && p.path == a.ev.Path && f.path != a.ev.Path && p.sum == a.sum &&
+		os.SameFile(p.info, a.info) && p.info.ModTime().Equal(a.info.ModTime())
 }
 
 // file0 is the absolute path of the file s was loaded from, or that its name
@@ -711,11 +816,10 @@ func (s *Script) fileGone(path string, at time.Time) {
 // the same bytes. Such a script would run on beside the one the path now is, so
 // Watch unloads it once that script has loaded or reloaded.
 func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
-	path, code, info := a.ev.Path, a.ev.Data, a.info
-	if info == nil {
+	path, sum, info := a.ev.Path, a.sum, a.info
+	if info == nil || sum == 0 {
 		return nil
 	}
-	sum := maphash.Bytes(markSeed, code)
 	var out []*Script
 	for _, s := range wd.h.Scripts() {
 		if s == to {

@@ -787,3 +787,127 @@ func TestWatchSaveDuringAnotherLoad(t *testing.T) {
 		t.Errorf("after the program's load: %v, want the save committed as v2", ev)
 	}
 }
+
+// Of a script's .wasm and its source, the one saved last runs. A file that
+// Watch reports as it last saw it (same file, time and bytes: the directory
+// moved away and back, which reports every file again), while the script has
+// come since from the other, reloads nothing: the stale .wasm that a save of
+// its source superseded ran for a while, and the script's state started over
+// twice. A file saved since, even with the same bytes, runs.
+func TestWatchSupersededFileReloadsNothing(t *testing.T) {
+	ctx := context.Background()
+	later := time.Now().Add(time.Hour)
+	tests := []struct {
+		name string
+		// saveModule saves the module after its source; act then changes
+		// the files (nil: leaves them) before the watcher reports both.
+		saveModule bool
+		act        func(t *testing.T, h *Host, src, mod string)
+		want       int  // the live version's code is v<want>
+		reloads    bool // once, from the file saved since
+	}{
+		{name: "module restored as it was", want: 2},
+		{name: "source restored as it was", saveModule: true, want: 3},
+		{name: "module restored as it was, after another Watch began", act: func(t *testing.T, h *Host, _, mod string) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := h.Watch(ctx, filepath.Dir(mod)); err != nil { // marks the files of its scripts
+				t.Fatal(err)
+			}
+		}, want: 2},
+		{name: "module renamed away and back", act: func(t *testing.T, _ *Host, _, mod string) {
+			renameBack(t, mod)
+		}, want: 2},
+		{name: "source renamed away and back", saveModule: true, act: func(t *testing.T, _ *Host, src, _ string) {
+			renameBack(t, src)
+		}, want: 3},
+		{name: "module touched after the source's save", act: func(t *testing.T, _ *Host, _, mod string) {
+			if err := os.Chtimes(mod, later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, want: 1, reloads: true},
+		{name: "module rewritten after the source's save", act: func(t *testing.T, _ *Host, _, mod string) {
+			writeFile(t, mod, "v4")
+		}, want: 4, reloads: true},
+		{name: "source touched after the module's save", saveModule: true, act: func(t *testing.T, _ *Host, src, _ string) {
+			if err := os.Chtimes(src, later, later); err != nil {
+				t.Fatal(err)
+			}
+		}, want: 2, reloads: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			h, _ := newFakeHost(t, Config{})
+			wd := &watchedDir{h: h, dir: dir, abs: dir}
+			src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+			// The fake engine's "vN" stands for the module built from the text "(module) ;; vN".
+			built := func(path string) watch.Event {
+				t.Helper()
+				ev := watch.Event{Path: path, Output: mod, Op: watch.Changed}
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.Data = data; path == src {
+					ev.Data = []byte(strings.TrimPrefix(string(data), "(module) ;; "))
+				}
+				return ev
+			}
+			save := func(path, code string, to int) {
+				t.Helper()
+				writeFile(t, path, code)
+				wd.handle(ctx, built(path))
+				if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); ev.Kind != Committed || ev.To != to {
+					t.Fatalf("saving %s: %v, want committed v%d", filepath.Base(path), ev, to)
+				}
+			}
+			writeFile(t, src, "(module) ;; v1")
+			writeFile(t, mod, "v1")
+			s, err := h.Load(ctx, mod, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			save(src, "(module) ;; v2", 2)
+			if tt.saveModule {
+				save(mod, "v3", 3)
+			}
+			version := s.Version()
+			if tt.act != nil {
+				tt.act(t, h, src, mod)
+			}
+			for _, path := range []string{mod, src} { // as the watcher reports the directory back
+				wd.handle(ctx, built(path))
+			}
+			pending := func() int { s.mu.Lock(); defer s.mu.Unlock(); return s.open }
+			if tt.reloads {
+				nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Committed })
+				waitFor(t, "the reload resolved", func() bool { return pending() == 0 })
+				version++
+			}
+			if open := pending(); open != 0 || s.Version() != version || callInt(t, h, s, "version") != tt.want {
+				t.Errorf("x.wasm at v%d running v%d (%d reloads pending), want v%d running v%d",
+					s.Version(), callInt(t, h, s, "version"), open, version, tt.want)
+			}
+		})
+	}
+}
+
+// writeFile writes code to path.
+func writeFile(t *testing.T, path, code string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(code), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// renameBack renames path away and back: the same file, time and bytes.
+func renameBack(t *testing.T, path string) {
+	t.Helper()
+	if err := os.Rename(path, path+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".away", path); err != nil {
+		t.Fatal(err)
+	}
+}

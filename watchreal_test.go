@@ -792,3 +792,120 @@ func TestWatchDoesNotRepeatARejectedWatSave(t *testing.T) {
 		t.Errorf("the second Watch handled the rejected save again: %v", ev)
 	}
 }
+
+// A source without a .wasm beside it, renamed, runs under its new name only:
+// the new name loads and the old one is unloaded. A C module's debug
+// information names its source, so x.c and y.c build to different bytes: Watch
+// knows the move by the source's text. x.wasm ran on beside y.wasm.
+func TestWatchRenameSource(t *testing.T) {
+	tests := []struct {
+		ext      string
+		tools    []string
+		code     string
+		from, to string // the scripts' names, in dir
+	}{
+		{".c", []string{"clang", "wasm-ld"}, "__attribute__((export_name(\"version\"))) int version(void) { return 7; }\n", "x.wasm", "y.wasm"},
+		{".wat", []string{"wat2wasm"}, "(module (func (export \"version\") (result i32) i32.const 7))\n", "x.wat", "y.wat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ext, func(t *testing.T) {
+			testtool.Need(t, tt.tools...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h := newTestHost(t, Config{})
+			dir := t.TempDir()
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			from, to := filepath.Join(dir, tt.from), filepath.Join(dir, tt.to)
+			x, y := filepath.Join(dir, "x"+tt.ext), filepath.Join(dir, "y"+tt.ext)
+			if err := os.WriteFile(x, []byte(tt.code), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == from })
+			if err := os.Rename(x, y); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == to })
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == from })
+			waitFor(t, tt.from+"'s script gone", func() bool { _, ok := h.Script(from); return !ok })
+			if got := h.Scripts(); len(got) != 1 || got[0].Name() != to || call(t, h, got[0], "version") != "7" {
+				t.Errorf("after renaming x%s to y%s: scripts %v, want only %s answering 7", tt.ext, tt.ext, names(got), tt.to)
+			}
+		})
+	}
+}
+
+// names returns the names of scripts.
+func names(scripts []*Script) []string {
+	out := make([]string, len(scripts))
+	for i, s := range scripts {
+		out[i] = s.Name()
+	}
+	return out
+}
+
+// The directory moved away and back after a save of a .wasm's source: the
+// watcher reports both files, and neither reloads. The .wasm, which the save
+// superseded, ran for a while (version 1 again), and the state started over
+// twice. A save after that is the next version.
+func TestWatchDirRestoredAfterSourceSave(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newTestHost(t, Config{})
+	root := t.TempDir()
+	dir := filepath.Join(root, "scripts")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	guest := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("internal", "guest", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	for path, code := range map[string][]byte{src: guest("counter_v1.wat"), mod: guest("counter_v1.wasm")} {
+		if err := os.WriteFile(path, code, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := h.Load(ctx, mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	reloaded := func(ev Event) bool { return ev.Script == mod && (ev.Kind == Committed || ev.Kind == Rejected) }
+	save := func(name string, want int) {
+		t.Helper()
+		if err := os.WriteFile(src, guest(name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, h, reloaded); ev.Kind != Committed || ev.From != want-1 || ev.To != want {
+			t.Fatalf("saving %s: %v, want committed v%d -> v%d", name, ev, want-1, want)
+		}
+		if got := call(t, h, s, "version"); got != fmt.Sprint(want) {
+			t.Fatalf("saving %s: version() = %s", name, got)
+		}
+	}
+	save("counter_v2.wat", 2)
+	away := filepath.Join(root, "scripts.away")
+	if err := os.Rename(dir, away); err != nil {
+		t.Fatal(err)
+	}
+	back := func(ev Event) bool { return reloaded(ev) || ev.Kind == WatchResumed }
+	if ev := nextEvent(t, h, func(ev Event) bool { return back(ev) || ev.Kind == WatchError }); ev.Kind != WatchError || !errors.Is(ev.Err, watch.ErrDirRemoved) {
+		t.Fatalf("moving the directory away: %v, want a WatchError wrapping ErrDirRemoved", ev)
+	}
+	if err := os.Rename(away, dir); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, h, back); ev.Kind != WatchResumed {
+		t.Fatalf("moving the directory back: %v, want it resumed and nothing reloaded", ev)
+	}
+	save("counter_v3.wat", 3)
+}
