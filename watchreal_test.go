@@ -830,14 +830,14 @@ func TestWatchRenameSource(t *testing.T) {
 			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == from })
 			waitFor(t, tt.from+"'s script gone", func() bool { _, ok := h.Script(from); return !ok })
 			if got := h.Scripts(); len(got) != 1 || got[0].Name() != to || call(t, h, got[0], "version") != "7" {
-				t.Errorf("after renaming x%s to y%s: scripts %v, want only %s answering 7", tt.ext, tt.ext, names(got), tt.to)
+				t.Errorf("after renaming x%s to y%s: scripts %v, want only %s answering 7", tt.ext, tt.ext, scriptNames(got), tt.to)
 			}
 		})
 	}
 }
 
-// names returns the names of scripts.
-func names(scripts []*Script) []string {
+// scriptNames returns the names of scripts.
+func scriptNames(scripts []*Script) []string {
 	out := make([]string, len(scripts))
 	for i, s := range scripts {
 		out[i] = s.Name()
