@@ -160,7 +160,7 @@ func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Scr
 	code, err := fsread.File(path)
 	if err != nil {
 		err = opErr("load", path, err)
-		h.reportLoad(path, nil, 0, err)
+		h.reportLoad(path, 0, err)
 		return nil, err
 	}
 	return h.load(ctx, path, path, code, true, opts)
@@ -182,10 +182,10 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, read bo
 		}
 		s = nil
 	} else {
-		s.markFile(s.file0(), nil, nil) // for Watch, which may run already, to tell a rename
+		s.markFile(s.file0()) // for Watch, which may run already, to tell a rename
 	}
 	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) { // not stopped by the caller
-		h.reportLoad(name, nil, compile, err)
+		h.reportLoad(name, compile, err)
 	}
 	if reserved { // after the event: a save that waits for this load follows it
 		h.loaded(name)
@@ -197,7 +197,7 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, read bo
 // load that succeeds is Loaded as it is published, by loadScript). A load
 // refused because the name is taken or the Host is closed changed nothing and
 // is not reported.
-func (h *Host) reportLoad(name string, _ *Script, compile time.Duration, err error) {
+func (h *Host) reportLoad(name string, compile time.Duration, err error) {
 	if !errors.Is(err, ErrExists) && !errors.Is(err, ErrClosed) {
 		h.ev.emit(Event{Script: name, Kind: Rejected, CompileTime: compile, Err: err})
 	}
