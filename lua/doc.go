@@ -28,11 +28,18 @@
 // require and module; load and loadstring accept source only (never bytecode) and
 // compile it like the script itself, with the script's globals as environment;
 // string.dump is removed; string.format takes Lua 5.1's formats only (the
-// conversions cdiouxXeEfgGqs and %%, the flags -+ #0, a width and a precision), not
-// every verb of Go's fmt, which gopher-lua's passed on, and follows Lua 5.1 where
-// gopher-lua's did not: a number conversion takes a number or a string that reads
-// as one ("255" for %x), %u is %d, %c writes one byte, %q quotes as Lua does (a
-// newline as a backslash and a newline, a zero byte as \000); print writes to
+// conversions cdiouxXeEfgGqs and %%, at most five flag characters of -+ #0, a
+// width and a precision of at most two digits each: "%100d" is an error, as in
+// 5.1), not every verb of Go's fmt, which gopher-lua's passed on, and prints as
+// Lua 5.1 on Linux (C's sprintf) where gopher-lua's did not: a number conversion
+// takes a number or a string that reads as one ("255" for %x); %s and %q take a
+// string or a number, and a table is an error whatever its __tostring (5.1's
+// rule, not 5.2's); %g and %G print six significant digits by default; inf,
+// -inf, nan and -nan are spelled as C spells them; %o, %u, %x and %X print a
+// negative number as an unsigned 64-bit integer (-1 is ffffffffffffffff); %s
+// counts width and precision in bytes and pads with spaces; %c writes one byte;
+// %q quotes as Lua does (a newline as a backslash and a newline, a zero byte as
+// \000); print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload

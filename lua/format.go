@@ -2,7 +2,8 @@ package lua
 
 import (
 	"fmt"
-	"io"
+	"math"
+	"strconv"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -13,97 +14,245 @@ import (
 // to %d, and added arguments left over after a "%%" as "%!(EXTRA ...)", none of which
 // an upper bound of the result could foresee. capFormat accepts Lua 5.1's formats
 // only, checks them and their arguments as Lua does, bounds the result before
-// building it (see formatArgs), and charges the real size.
+// building it (see parseFormat), and charges the real size.
 func capFormat(L *glua.LState) int {
-	f, args, bound := formatArgs(L, L.CheckString(1))
+	f := L.CheckString(1)
+	items, bound := parseFormat(L, f)
 	b := budgetOf(L)
 	b.reserve(L, bound)
 	checkSize(L, bound)
-	out := fmt.Sprintf(f, args...)
-	b.alloc(L, uint64(len(out)))
-	L.Push(glua.LString(out))
+	var w strings.Builder
+	lit := 0 // f[lit:] is the text not yet written
+	for _, it := range items {
+		w.WriteString(f[lit:it.start])
+		lit = it.end
+		it.write(&w)
+	}
+	w.WriteString(f[lit:])
+	b.alloc(L, uint64(w.Len()))
+	L.Push(glua.LString(w.String()))
 	return 1
 }
 
-// formatArgs checks the format f of string.format as Lua 5.1 does: each conversion
-// is a '%', any of the flags "-+ #0", a width, a precision, and one of the
-// conversions "cdiouxXeEfgGqs" (or "%%"). It returns the format for fmt.Sprintf
-// and the arguments the conversions consume, converted as Lua converts them: a
-// numeric conversion takes a number or a string that reads as one (%u is %d, %c one
-// byte), %q a string or number, quoted as Lua quotes it, %s any value. And it
-// returns an upper bound of the output: the format itself, plus for each conversion
-// its width and precision (fmt refuses more than 1e6) and its argument as that
-// conversion prints it at most, four bytes per byte and the quotes for %q, one per
-// byte for %s, at least 400 bytes (a %f of a large number).
-func formatArgs(L *glua.LState, f string) (gof string, args []any, bound uint64) {
-	number := func(i *int) uint64 {
-		n := uint64(0)
-		for ; *i < len(f) && '0' <= f[*i] && f[*i] <= '9'; *i++ {
-			n = min(n*10+uint64(f[*i]-'0'), 1e6)
+// formatFlags are Lua 5.1's (and C's) conversion flags.
+const formatFlags = "-+ #0"
+
+// conversion is one '%' item of a format, f[start:end], with its argument.
+type conversion struct {
+	start, end                      int
+	minus, plus, space, sharp, zero bool
+	width, prec                     int // prec is -1 when the item has none
+	conv                            byte
+	num                             float64 // the argument of a numeric conversion
+	str                             string  // the argument of %s, %q and %c
+}
+
+// parseFormat checks the format f of string.format as Lua 5.1's scanformat does:
+// each item is a '%', at most five flag characters ("-+ #0"), a width and a
+// precision of at most two digits each, and one of the conversions
+// "cdiouxXeEfgGqs", or "%%". It checks each item's argument as Lua does: a numeric
+// conversion takes a number or a string that reads as one, %s and %q a string or
+// a number (a table is an error, as in Lua 5.1, whatever its __tostring). And it
+// returns an upper bound of the output: the format itself, plus for each item its
+// width and precision and its argument as the item prints it at most (four bytes
+// per byte and the quotes for %q, one per byte for %s, at least 400 bytes: a %f of
+// a large number).
+func parseFormat(L *glua.LState, f string) (items []conversion, bound uint64) {
+	digits := func(i *int) int {
+		n := 0
+		for k := 0; k < 2 && *i < len(f) && '0' <= f[*i] && f[*i] <= '9'; k++ {
+			n = n*10 + int(f[*i]-'0')
+			*i++
 		}
 		return n
 	}
-	var g strings.Builder
 	bound = uint64(len(f))
+	arg := 0 // the conversions so far that take an argument
 	for i := 0; i < len(f); i++ {
 		if f[i] != '%' {
-			g.WriteByte(f[i])
 			continue
 		}
-		start := i
+		c := conversion{start: i, prec: -1}
 		if i++; i < len(f) && f[i] == '%' {
-			g.WriteString("%%")
+			items = append(items, conversion{start: i - 1, end: i + 1, conv: '%'})
 			continue
 		}
-		for i < len(f) && strings.IndexByte("-+ #0", f[i]) >= 0 {
-			i++
+		flags := i
+		for ; i < len(f) && strings.IndexByte(formatFlags, f[i]) >= 0; i++ {
+			switch f[i] {
+			case '-':
+				c.minus = true
+			case '+':
+				c.plus = true
+			case ' ':
+				c.space = true
+			case '#':
+				c.sharp = true
+			case '0':
+				c.zero = true
+			}
 		}
-		width, precision := number(&i), uint64(0)
+		if i-flags > len(formatFlags) {
+			L.RaiseError("invalid format (repeated flags)")
+		}
+		c.width = digits(&i)
 		if i < len(f) && f[i] == '.' {
 			i++
-			precision = number(&i)
+			c.prec = digits(&i)
+		}
+		if i < len(f) && '0' <= f[i] && f[i] <= '9' {
+			L.RaiseError("invalid format (width or precision too long)")
 		}
 		if i == len(f) || strings.IndexByte("cdiouxXeEfgGqs", f[i]) < 0 {
-			L.RaiseError("invalid option '%s' to 'format'", f[start:min(i+1, len(f))])
+			L.RaiseError("invalid option '%s' to 'format'", f[c.start:min(i+1, len(f))])
 		}
-		spec, conv := f[start:i], f[i] // spec: '%', flags, width, precision
-		n := len(args) + 2             // the argument's index
-		var arg any
+		c.conv, c.end = f[i], i+1
+		arg++
+		n := arg + 1 // the argument's index: the format is the first
+		L.CheckAny(n)
 		size := uint64(0)
-		switch conv {
-		case 's':
-			v := L.CheckAny(n)
-			if s, ok := v.(glua.LString); ok {
-				size = uint64(len(s))
+		switch c.conv {
+		case 's', 'q':
+			c.str = L.CheckString(n)
+			size = uint64(len(c.str))
+			if c.conv == 'q' {
+				size = 4*size + 2
 			}
-			arg = v
-		case 'q':
-			s := L.CheckString(n)
-			arg, size, spec, conv = quoted(s), 4*uint64(len(s))+2, "%", 's'
 		case 'c':
-			arg, conv = string([]byte{byte(int64(L.CheckNumber(n)))}), 's'
-		case 'u', 'i':
-			arg, conv = L.CheckNumber(n), 'd'
+			c.str = string([]byte{byte(truncate(float64(L.CheckNumber(n))))})
 		default:
-			arg = L.CheckNumber(n)
+			c.num = float64(L.CheckNumber(n))
 		}
-		g.WriteString(spec)
-		g.WriteByte(conv)
-		bound += width + precision + max(size, 400) + 64
-		args = append(args, arg)
+		bound += uint64(c.width+max(c.prec, 0)) + max(size, 400) + 64
+		items = append(items, c)
 	}
-	return g.String(), args, bound
+	return items, bound
 }
 
-// quoted is a string that fmt prints as Lua 5.1's %q does: between double quotes,
-// with '"', '\\' and a newline escaped by a backslash, a carriage return as \r
-// and a zero byte as \000, every other byte as it is. It is written while fmt
-// builds the result, after string.format checked the result's size.
-type quoted string
+// write writes the item to w as Lua 5.1 (C's sprintf) prints it.
+func (c *conversion) write(w *strings.Builder) {
+	switch c.conv {
+	case '%':
+		w.WriteByte('%')
+	case 'q':
+		writeQuoted(w, c.str)
+	case 's', 'c':
+		s := c.str
+		if c.conv == 's' && c.prec >= 0 && c.prec < len(s) {
+			s = s[:c.prec] // bytes, not runes
+		}
+		c.pad(w, s)
+	case 'd', 'i':
+		fmt.Fprintf(w, c.spec("-+ 0", 'd'), truncate(c.num))
+	case 'o', 'u', 'x', 'X':
+		u, flags := unsigned(c.num), "-#0"
+		if u == 0 && c.conv != 'o' {
+			flags = "-0" // C writes no 0x before a zero
+		}
+		verb := c.conv
+		if verb == 'u' {
+			verb = 'd'
+		}
+		if (verb == 'x' || verb == 'X') && u != 0 && c.sharp && c.zero && !c.minus && c.prec < 0 {
+			c.width = max(c.width-2, 0) // C counts the 0x in the width, fmt does not
+		}
+		fmt.Fprintf(w, c.spec(flags, verb), u)
+	default: // eEfgG
+		if math.IsInf(c.num, 0) || math.IsNaN(c.num) {
+			c.writeNonFinite(w)
+			return
+		}
+		if c.prec < 0 {
+			c.prec = 6 // C's default, where Go's %g prints the shortest form
+		}
+		fmt.Fprintf(w, c.spec("-+ #0", c.conv), c.num)
+	}
+}
 
-func (q quoted) Format(f fmt.State, _ rune) {
-	s := string(q)
-	io.WriteString(f, `"`)
+// spec is the fmt format for the item, with only the flags in allowed: C ignores
+// '+' and ' ' on unsigned conversions, where fmt would print them.
+func (c *conversion) spec(allowed string, verb byte) string {
+	var b []byte
+	b = append(b, '%')
+	for _, fl := range []struct {
+		on bool
+		ch byte
+	}{{c.minus, '-'}, {c.plus, '+'}, {c.space, ' '}, {c.sharp, '#'}, {c.zero, '0'}} {
+		if fl.on && strings.IndexByte(allowed, fl.ch) >= 0 {
+			b = append(b, fl.ch)
+		}
+	}
+	if c.width > 0 {
+		b = strconv.AppendInt(b, int64(c.width), 10)
+	}
+	if c.prec >= 0 {
+		b = append(b, '.')
+		b = strconv.AppendInt(b, int64(c.prec), 10)
+	}
+	return string(append(b, verb))
+}
+
+// pad writes s padded with spaces to the item's width in bytes, on the left unless
+// the '-' flag is set: fmt counts runes, and pads with zeros under the '0' flag,
+// which glibc ignores for strings and for inf and nan.
+func (c *conversion) pad(w *strings.Builder, s string) {
+	fill := strings.Repeat(" ", max(c.width-len(s), 0))
+	if c.minus {
+		w.WriteString(s)
+		w.WriteString(fill)
+		return
+	}
+	w.WriteString(fill)
+	w.WriteString(s)
+}
+
+// writeNonFinite writes an infinity or a NaN as C does: inf, -inf, nan or -nan
+// (the sign bit of a NaN shows), upper-case for %E and %G, after '+' or ' ' when
+// those flags ask for a sign.
+func (c *conversion) writeNonFinite(w *strings.Builder) {
+	s := "inf"
+	if math.IsNaN(c.num) {
+		s = "nan"
+	}
+	switch {
+	case math.Signbit(c.num):
+		s = "-" + s
+	case c.plus:
+		s = "+" + s
+	case c.space:
+		s = " " + s
+	}
+	if c.conv == 'E' || c.conv == 'G' {
+		s = strings.ToUpper(s)
+	}
+	c.pad(w, s)
+}
+
+// truncate converts a number to an integer as Lua 5.1 does on amd64 (a C cast, the
+// cvttsd2si instruction): toward zero, and -2^63 for a NaN or a number out of
+// range. Go leaves the out-of-range conversion to the platform, and 386 differs.
+func truncate(f float64) int64 {
+	if !(f >= -(1<<63) && f < 1<<63) {
+		return math.MinInt64
+	}
+	return int64(f)
+}
+
+// unsigned converts a number as Lua 5.1's %o, %u, %x and %X do (a C cast to an
+// unsigned 64-bit integer, as gcc compiles it for amd64): -1 is
+// 0xffffffffffffffff, and numbers from 2^63 on are offset by 2^63 first.
+func unsigned(f float64) uint64 {
+	if f < 1<<63 {
+		return uint64(truncate(f))
+	}
+	return uint64(truncate(f-(1<<63))) ^ 1<<63
+}
+
+// writeQuoted writes s as Lua 5.1's %q does: between double quotes, with '"', '\\'
+// and a newline escaped by a backslash, a carriage return as \r and a zero byte
+// as \000, every other byte as it is.
+func writeQuoted(w *strings.Builder, s string) {
+	w.WriteByte('"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		var esc string
@@ -121,10 +270,10 @@ func (q quoted) Format(f fmt.State, _ rune) {
 		default:
 			continue
 		}
-		io.WriteString(f, s[start:i])
-		io.WriteString(f, esc)
+		w.WriteString(s[start:i])
+		w.WriteString(esc)
 		start = i + 1
 	}
-	io.WriteString(f, s[start:])
-	io.WriteString(f, `"`)
+	w.WriteString(s[start:])
+	w.WriteByte('"')
 }

@@ -36,7 +36,7 @@ func TestLimitsStopRunawayCode(t *testing.T) {
 		{"format by memory", lua.Limits{MaxMemoryBytes: 8 << 20}, 0,
 			`local s = ("x"):rep(4e6) return #string.format("%s%s%s", s, s, s)`, lua.ErrMemoryLimit},
 		{"format width by memory", lua.Limits{MaxMemoryBytes: 1 << 20}, 0,
-			`local t = {} for i = 1, 100 do t[i] = string.format("%999999d", i) end`, lua.ErrMemoryLimit},
+			`local t = {} for i = 1, 1e5 do t[i] = string.format("%99d", i) end`, lua.ErrMemoryLimit},
 		{"table.concat by memory", lua.Limits{MaxMemoryBytes: 8 << 20}, 0,
 			`local s, t = ("x"):rep(1e6), {} for i = 1, 16 do t[i] = s end return #table.concat(t, s)`, lua.ErrMemoryLimit},
 		{"gsub expansion by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, 0,
