@@ -660,8 +660,10 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		return
 	}
 	// The file as it was when it came: load marked the file of its name, which a
-	// rename meanwhile took away, and for a .c that is not the source.
+	// rename meanwhile took away, and for a .c that is not the source. What it
+	// held is what a later Watch's catch-up compares the file with.
 	s.mark(ev.Path, a.sum, a.info)
+	s.readSum.Store(a.sum)
 	wd.unloadMoved(ctx, nil, nil, moved)
 }
 

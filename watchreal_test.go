@@ -909,3 +909,34 @@ func TestWatchDirRestoredAfterSourceSave(t *testing.T) {
 	}
 	save("counter_v3.wat", 3)
 }
+
+// A script that Watch loaded itself (a file saved while it watched) is caught
+// up like one the program loaded: a save made while no Watch ran reloads it
+// when the next Watch begins.
+func TestSaveBetweenWatchesOfAWatchLoadedScript(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.lua")
+	version := func(v int) []byte { return fmt.Appendf(nil, "return { version = function() return %d end }", v) }
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, version(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Loaded })
+	stop()
+	if err := os.WriteFile(path, version(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	s, _ := h.Script(path)
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s after the second Watch, want 2", got)
+	}
+}
