@@ -78,4 +78,12 @@
 // wasm runtime (a module instance is not goroutine-safe), as are calls to one Lua
 // script (an LState is not); different scripts run in parallel. Each exported method
 // documents what it blocks on.
+//
+// Work that would wait for itself fails with the engines' ErrReentrant instead:
+// a host function calling, reloading or unloading its own script, scripts whose
+// host functions call each other on two goroutines. A cycle that passes through
+// a wait for another script's reload or unload is not detected (a's host
+// function unloading b while b's migration calls a): from host functions and
+// migrations, reload other scripts with ReloadAsync, and unload them from the
+// goroutine that owns the Host.
 package hotscript
