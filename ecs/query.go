@@ -46,6 +46,9 @@ type Triple[A, B, C any] struct {
 //     the loop leave holes that are compacted when it ends (including by
 //     break or panic), and that compaction may move values as described at
 //     Store.Ref.
+//   - A query driven by hand with iter.Pull2 runs until its stop function
+//     is called: call it (defer stop()), or the World stays in a query, and
+//     every later removal leaves a hole that is never compacted.
 //
 // The iterator looks the storage up each time it is ranged over, so it can
 // be built once and reused. Ranging over it changes the World (see World
