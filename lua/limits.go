@@ -20,7 +20,8 @@ import (
 //   - MaxInstructions counts VM instructions (gopher-lua asks the context installed on
 //     the LState before each one), plus the work done inside the builtins that could
 //     otherwise run unbounded in a single instruction: one per pattern-matching step
-//     in string.find, match, gmatch and gsub; one per 64 bytes of string built by
+//     in string.find, match, gmatch and gsub, and one per byte of a bracket class
+//     ([...], %f[...]) each time the matcher scans it; one per 64 bytes of string built by
 //     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator,
 //     load and print; one per element that table.concat walks, table.insert and
 //     table.remove shift, and unpack and string.byte return; n*log2(n) for a

@@ -38,11 +38,17 @@ func newMatcher(L *glua.LState, src, pat string) *matcher {
 	return &matcher{L: L, b: budgetOf(L), src: src, pat: pat}
 }
 
-func (m *matcher) step() {
-	m.steps++
-	if m.steps == stepBatch {
+func (m *matcher) step() { m.work(1) }
+
+// work counts n steps: a bracket class such as [a-z_] costs one per byte of the
+// class each time it is scanned (its end looked for, or a byte tested against
+// it), or a class of 8 MB tested at 300 positions would run for seconds on 300
+// steps.
+func (m *matcher) work(n int) {
+	m.steps += uint64(n)
+	if m.steps >= stepBatch {
+		m.b.charge(m.L, m.steps)
 		m.steps = 0
-		m.b.charge(m.L, stepBatch)
 	}
 }
 
@@ -71,6 +77,7 @@ func (m *matcher) classEnd(p int) int {
 		}
 		return p + 1
 	case '[':
+		start := p
 		if m.pc(p) == '^' {
 			p++
 		}
@@ -84,6 +91,7 @@ func (m *matcher) classEnd(p int) int {
 				p++ // skip escapes such as %]
 			}
 			if m.pc(p) == ']' {
+				m.work(p - start)
 				return p + 1
 			}
 		}
@@ -127,6 +135,7 @@ func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 // matchBracketClass matches c against the set [ ... ] spanning pat[p:ec+1].
 func (m *matcher) matchBracketClass(c byte, p, ec int) bool {
+	m.work(ec - p)
 	sig := true
 	if m.pc(p+1) == '^' {
 		sig = false
