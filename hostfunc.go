@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
@@ -205,8 +206,10 @@ func (f *HostFunc) check() error {
 	return nil
 }
 
-// define defines f on both runtimes.
-func (f *HostFunc) define(w *wasm.Runtime, l *lua.Runtime) error {
+// define defines f on both runtimes, as it is now: the program may change or
+// reuse its HostFunc afterwards.
+func (f HostFunc) define(w *wasm.Runtime, l *lua.Runtime) error {
+	f.Params, f.Results = slices.Clone(f.Params), slices.Clone(f.Results)
 	if err := l.Define(f.Module, f.Name, f.luaFunc()); err != nil {
 		return err
 	}
