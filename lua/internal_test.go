@@ -102,3 +102,13 @@ func TestFormatBound(t *testing.T) {
 		t.Errorf("only %d formats checked", checked)
 	}
 }
+
+// stackSlots reads gopher-lua's value stack: were its layout to change, every
+// coroutine would be charged its largest stack (4 MiB) when created.
+func TestStackSlotsReadsTheStack(t *testing.T) {
+	L := glua.NewState(stateOptions)
+	defer L.Close()
+	if got := stackSlots(L); got != stateOptions.RegistrySize {
+		t.Fatalf("stackSlots = %d, want the initial %d", got, stateOptions.RegistrySize)
+	}
+}

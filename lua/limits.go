@@ -53,10 +53,17 @@ import (
 //     otherwise spin its reload forever, or hold the script's callers while a
 //     hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
-//     of strings built by the builtins above, plus 96 KiB per coroutine created
-//     (its stacks). A builtin checks the size of its result before building it, so
+//     of strings built by the builtins above, plus the stacks of coroutines: 96 KiB
+//     for each coroutine the call creates (its call stack of 1,024 frames and its
+//     first 1,024 value slots), and 16 bytes for each slot by which the value stack
+//     of a coroutine the call resumes grows (it grows on demand, 16 Ki slots at a
+//     time, to at most 256 Ki slots, 4 MiB). That growth is seen at each resume
+//     and yield and every 1,024 instructions, so a call can pass the limit by
+//     what one coroutine's stack grows in that time, at most 4 MiB, before it
+//     stops. A builtin checks the size of its result before building it, so
 //     string.rep("x", 1<<30) fails without allocating. Not counted: tables (see
-//     below), strings that Go host functions return, the LState itself.
+//     below), strings that Go host functions return, the LState itself (its own
+//     value stack, which grows the same way, included).
 //     Without MaxMemoryBytes, those builtins still refuse to build any one string
 //     over 256 MiB: Go cannot recover from running out of memory, so a typo such as
 //     string.rep("x", 1e12) would otherwise kill the process. The JSON that
@@ -109,7 +116,7 @@ const (
 	maxCharge           = 1 << 40  // the most one charge counts (see charge)
 	checkEvery          = 1024     // instructions between looks at the clock, the caller's context and Close
 	bytesPerUnit        = 64       // bytes a builtin builds per instruction charged
-	threadBytes  uint64 = 96 << 10 // charged per coroutine: its call stack (80 KiB) and first value stack
+	threadBytes  uint64 = 96 << 10 // charged per coroutine: its call stack (80 KiB) and first value stack (16 KiB)
 )
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -136,6 +143,8 @@ type budget struct {
 	mem   uint64 // bytes charged so far
 	spare uint64 // bytes charged but not yet turned into a work unit
 
+	resumed []resumed // the coroutines the call is resuming, innermost last (see enter)
+
 	tripped error // ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrClosed or ctx.Err()
 	setup   bool  // MaxExecutionTime is setupTime, lent by forSetup
 
@@ -148,6 +157,7 @@ type budget struct {
 // no more than record ctx for host functions.
 func (b *budget) begin(ctx context.Context) bool {
 	b.ctx, b.ctxDone, b.tripped = ctx, ctx.Done(), nil
+	b.resumed = b.resumed[:0]
 	if b.ctxDone == nil && b.free {
 		return false
 	}
@@ -244,6 +254,7 @@ func (b *budget) Done() <-chan struct{} {
 }
 
 func (b *budget) check() <-chan struct{} {
+	b.measureStack()
 	if b.tripped == nil {
 		if b.tripped = b.exceeded(); b.tripped == nil {
 			b.next = b.count + checkEvery

@@ -14,7 +14,8 @@ type Libraries uint32
 
 const (
 	// LibCoroutine opens coroutine. A coroutine runs on the budget of the call that
-	// resumes it: its instructions count against that call's limits. Resumes nest
+	// resumes it: its instructions count against that call's limits, and so does
+	// the growth of its value stack against MaxMemoryBytes (see Limits). Resumes nest
 	// at most 200 deep, as in Lua 5.1: one more fails with "C stack overflow".
 	LibCoroutine Libraries = 1 << iota
 	// LibOS opens os without os.exit, which would end the host process. os.execute,
@@ -239,69 +240,4 @@ func pushRandom(L *glua.LState, rng *rand.Rand, lo, hi int64) int {
 	}
 	L.Push(glua.LNumber(lo + int64(r))) // wraps to lo + r, which is at most hi
 	return 1
-}
-
-const maxResumeDepth = 200 // coroutine resumes nested in one another (see openCoroutine)
-
-// openCoroutine opens the coroutine library with create, resume and wrap replaced so
-// that every coroutine runs on the budget of the call that resumes it: its
-// instructions count against that call's limits. Each coroutine is charged
-// threadBytes of memory when created.
-//
-// gopher-lua runs a resumed coroutine on the resumer's Go stack, so coroutines
-// resuming coroutines nest Go calls, and a script that does so without end would
-// overflow the Go stack, which kills the process. Resumes therefore nest at most
-// maxResumeDepth deep, as in Lua 5.1 (its C stack limit): one more fails like a
-// coroutine that raised "C stack overflow".
-func openCoroutine(L *glua.LState) {
-	L.Push(L.NewFunction(glua.OpenCoroutine))
-	L.Push(glua.LString(glua.CoroutineLibName))
-	L.Call(1, 0)
-	co := L.GetGlobal(glua.CoroutineLibName).(*glua.LTable)
-	create := co.RawGetString("create").(*glua.LFunction).GFunction
-	resume := co.RawGetString("resume").(*glua.LFunction).GFunction
-	newThread := func(L *glua.LState) *glua.LState {
-		budgetOf(L).alloc(L, threadBytes)
-		create(L)
-		return L.ToThread(-1)
-	}
-	bind := func(L, th *glua.LState) {
-		if ctx := L.Context(); ctx != nil {
-			th.SetContext(ctx)
-		} else {
-			th.RemoveContext()
-		}
-	}
-	nested := 0 // resumes in progress; the state's calls are serialized
-	resumeNested := func(L *glua.LState) int {
-		if nested >= maxResumeDepth {
-			L.Push(glua.LFalse)
-			L.Push(glua.LString("C stack overflow"))
-			return 2
-		}
-		nested++
-		defer func() { nested-- }()
-		return resume(L)
-	}
-	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
-		bind(L, newThread(L))
-		return 1
-	}))
-	co.RawSetString("resume", L.NewFunction(func(L *glua.LState) int {
-		bind(L, L.CheckThread(1))
-		return resumeNested(L)
-	}))
-	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
-		th := newThread(L)
-		L.Push(L.NewFunction(func(L *glua.LState) int {
-			L.Insert(th, 1)
-			bind(L, th)
-			n := resumeNested(L)
-			if ok := L.Get(-n); ok != glua.LTrue {
-				L.Error(L.Get(-n+1), 0)
-			}
-			return n - 1
-		}))
-		return 1
-	}))
 }

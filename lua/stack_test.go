@@ -78,3 +78,47 @@ end }`)
 		t.Fatalf("24 coroutines under 2 MiB: %v, want ErrMemoryLimit", err)
 	}
 }
+
+// A coroutine's value stack grows on demand to 4 MiB, and the growth is
+// charged to the call that resumes it: coroutines recursing 200 deep through a
+// function of 190 locals hold about 700 KiB of stack each, where their
+// creation is charged 96 KiB. Eight of them, kept suspended, pass a 4 MiB
+// MaxMemoryBytes (80 such coroutines recursing 1,000 deep used to hold 250 MiB
+// under 16 MiB), whether the call that grows them created them or not; four
+// stay under it.
+func TestCoroutineStackGrowthCounts(t *testing.T) {
+	locals := make([]string, 190)
+	for i := range locals {
+		locals[i] = "a" + strconv.Itoa(i)
+	}
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxMemoryBytes: 4 << 20}, Libraries: lua.LibCoroutine})
+	id := load(t, rt, "co.lua", `
+local M = {}
+local keep = {}
+local function deep(n)
+  local `+strings.Join(locals, ", ")+`
+  if n == 0 then coroutine.yield() return end
+  deep(n - 1)
+end
+function M.make(k)
+  keep = {}
+  for i = 1, k do keep[i] = coroutine.create(function() deep(200) end) end
+end
+function M.grow()
+  for _, co in ipairs(keep) do assert(coroutine.resume(co)) end
+  return #keep
+end
+function M.both(k) M.make(k) return M.grow() end
+return M`)
+	ctx := context.Background()
+	if got := call(t, rt, id, "both", 4); got != "4" {
+		t.Fatalf("4 coroutines under 4 MiB: %s", got)
+	}
+	if _, err := rt.CallJSON(ctx, id, "both", 8); !errors.Is(err, lua.ErrMemoryLimit) {
+		t.Errorf("8 coroutines created and grown by one call: %v, want ErrMemoryLimit", err)
+	}
+	call(t, rt, id, "make", 8) // 768 KiB
+	if _, err := rt.CallJSON(ctx, id, "grow"); !errors.Is(err, lua.ErrMemoryLimit) {
+		t.Errorf("8 coroutines grown by the call after the one that made them: %v, want ErrMemoryLimit", err)
+	}
+}

@@ -1,0 +1,168 @@
+package lua
+
+import (
+	"reflect"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+const (
+	maxResumeDepth = 200 // coroutine resumes nested in one another (see openCoroutine)
+	slotBytes      = 16  // a value stack slot: an interface (8 bytes on 32-bit platforms; charged as 16 on all)
+)
+
+// openCoroutine opens the coroutine library with create, resume and wrap replaced so
+// that every coroutine runs on the budget of the call that resumes it: its
+// instructions count against that call's limits, and so does its memory:
+// threadBytes when it is created, and its value stack's growth while the call
+// resumes it (see budget.enter).
+//
+// gopher-lua runs a resumed coroutine on the resumer's Go stack, so coroutines
+// resuming coroutines nest Go calls, and a script that does so without end would
+// overflow the Go stack, which kills the process. Resumes therefore nest at most
+// maxResumeDepth deep, as in Lua 5.1 (its C stack limit): one more fails like a
+// coroutine that raised "C stack overflow".
+func openCoroutine(L *glua.LState) {
+	L.Push(L.NewFunction(glua.OpenCoroutine))
+	L.Push(glua.LString(glua.CoroutineLibName))
+	L.Call(1, 0)
+	co := L.GetGlobal(glua.CoroutineLibName).(*glua.LTable)
+	create := co.RawGetString("create").(*glua.LFunction).GFunction
+	resume := co.RawGetString("resume").(*glua.LFunction).GFunction
+	newThread := func(L *glua.LState) *glua.LState {
+		b := budgetOf(L)
+		b.alloc(L, threadBytes)
+		create(L)
+		th := L.ToThread(-1)
+		if extra := stackSlots(th) - stateOptions.RegistrySize; extra > 0 {
+			b.alloc(L, uint64(extra)*slotBytes) // only if stackSlots cannot see the stack
+		}
+		return th
+	}
+	bind := func(L, th *glua.LState) {
+		if ctx := L.Context(); ctx != nil {
+			th.SetContext(ctx)
+		} else {
+			th.RemoveContext()
+		}
+	}
+	nested := 0 // resumes in progress; the state's calls are serialized
+	resumeNested := func(L, th *glua.LState) int {
+		if nested >= maxResumeDepth {
+			L.Push(glua.LFalse)
+			L.Push(glua.LString("C stack overflow"))
+			return 2
+		}
+		nested++
+		defer func() { nested-- }()
+		if b := budgetOf(L); b != nil {
+			b.enter(th)
+			defer b.leave()
+		}
+		return resume(L)
+	}
+	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
+		bind(L, newThread(L))
+		return 1
+	}))
+	co.RawSetString("resume", L.NewFunction(func(L *glua.LState) int {
+		th := L.CheckThread(1)
+		bind(L, th)
+		return resumeNested(L, th)
+	}))
+	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
+		th := newThread(L)
+		L.Push(L.NewFunction(func(L *glua.LState) int {
+			L.Insert(th, 1)
+			bind(L, th)
+			n := resumeNested(L, th)
+			if ok := L.Get(-n); ok != glua.LTrue {
+				L.Error(L.Get(-n+1), 0)
+			}
+			return n - 1
+		}))
+		return 1
+	}))
+}
+
+// resumed is a coroutine that a call is resuming, with the size of its value
+// stack, in slots, that the call has been charged for.
+type resumed struct {
+	th    *glua.LState
+	slots int
+}
+
+// enter notes that the call resumes th, after charging the resumer's stack
+// growth if the resumer is a coroutine itself. A coroutine's value stack grows
+// on demand up to stateOptions.RegistryMaxSize slots (4 MiB), and only a
+// coroutine that is running can grow its own, so the call is charged for the
+// growth of the innermost coroutine it resumes: here, at leave, and at every
+// check (every checkEvery instructions). 80 coroutines recursing deep and
+// yielding held 250 MiB under a 16 MiB MaxMemoryBytes, charged 96 KiB each.
+func (b *budget) enter(th *glua.LState) {
+	b.measureStack()
+	b.resumed = append(b.resumed, resumed{th, stackSlots(th)})
+}
+
+// leave notes that the innermost resume has returned (the coroutine yielded,
+// returned or failed), charging its growth and the resumer's: resume moves the
+// results onto the resumer's stack.
+func (b *budget) leave() {
+	b.measureStack()
+	b.resumed = b.resumed[:len(b.resumed)-1]
+	b.measureStack()
+}
+
+// measureStack charges the growth of the innermost resumed coroutine's value
+// stack since it was last measured, as memory and as work (the stack is copied
+// as it grows). It raises nothing: an exceeded limit stops the call at its next
+// instruction.
+func (b *budget) measureStack() {
+	if len(b.resumed) == 0 {
+		return
+	}
+	r := &b.resumed[len(b.resumed)-1]
+	slots := stackSlots(r.th)
+	if slots <= r.slots {
+		return
+	}
+	n := uint64(slots-r.slots) * slotBytes
+	r.slots = slots
+	b.mem += n
+	b.count += n / bytesPerUnit
+	if max := b.limits.MaxMemoryBytes; max > 0 && b.mem > max && b.tripped == nil {
+		b.tripped = ErrMemoryLimit
+	}
+	if b.tripped != nil || b.count >= b.next {
+		b.next = 0 // the next instruction checks, and raises the error
+	}
+}
+
+// regIndex and arrayIndex reach gopher-lua's value stack, LState.reg.array, which
+// it does not export: its capacity is the memory the stack holds. Both are nil if
+// a gopher-lua version lays its state out differently; see stackSlots.
+var regIndex, arrayIndex = func() ([]int, []int) {
+	reg, ok := reflect.TypeFor[glua.LState]().FieldByName("reg")
+	if !ok || reg.Type.Kind() != reflect.Pointer || reg.Type.Elem().Kind() != reflect.Struct {
+		return nil, nil
+	}
+	array, ok := reg.Type.Elem().FieldByName("array")
+	if !ok || array.Type.Kind() != reflect.Slice {
+		return nil, nil
+	}
+	return reg.Index, array.Index
+}()
+
+// stackSlots is the capacity of th's value stack, in slots. If gopher-lua's
+// layout cannot be read, it is the most the stack can grow to, so that a
+// coroutine is charged its whole stack when it is created.
+func stackSlots(th *glua.LState) int {
+	if regIndex == nil {
+		return stateOptions.RegistryMaxSize
+	}
+	reg := reflect.ValueOf(th).Elem().FieldByIndex(regIndex)
+	if reg.IsNil() {
+		return 0
+	}
+	return reg.Elem().FieldByIndex(arrayIndex).Cap()
+}
