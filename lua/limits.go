@@ -21,11 +21,14 @@ import (
 //     the LState before each one), plus the work done inside the builtins that could
 //     otherwise run unbounded in a single instruction: one per pattern-matching step
 //     in string.find, match, gmatch and gsub, and one per byte of a bracket class
-//     ([...], %f[...]) each time the matcher scans it; one per 64 bytes of string built by
-//     string.rep, format, gsub, upper, lower, reverse, table.concat, the .. operator,
-//     load and print; one per element that table.concat walks, table.insert and
-//     table.remove shift, and unpack and string.byte return; n*log2(n) for a
-//     table.sort of n elements (its comparator's instructions count besides);
+//     ([...], %f[...]) each time the matcher scans it; one per 64 bytes of string
+//     built by string.rep, format, gsub, upper, lower, reverse, table.concat, the
+//     .. operator, load and print, and by error and assert (a message with its
+//     position in front is a new string; load and loadstring cut a chunk's name
+//     to 60 bytes, as Lua does); one per element that table.concat walks,
+//     table.insert and table.remove shift, and unpack and string.byte return;
+//     n*log2(n) for a table.sort of n elements (its comparator's instructions
+//     count besides);
 //     one per table, one per array element and two per object entry that a
 //     conversion walks (a host function's arguments to Go values, CallJSON's
 //     results and Field's value to JSON), and one per 64 bytes of their

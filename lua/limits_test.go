@@ -57,6 +57,10 @@ func TestLimitsStopRunawayCode(t *testing.T) {
 			`return string.find(("c"):rep(300), "[" .. ("a"):rep(1e6) .. "]")`, lua.ErrInstructionLimit},
 		{"long frontier class by time", lua.Limits{MaxExecutionTime: 50 * time.Millisecond}, 0,
 			`return string.find(("c"):rep(300), "%f[" .. ("a"):rep(1e6) .. "]")`, lua.ErrTimeout},
+		{"kept error messages by memory", lua.Limits{MaxMemoryBytes: 4 << 20}, 0,
+			`local s, keep = ("x"):rep(1e6), {} for i = 1, 20 do local ok, e = pcall(function() error(s) end) keep[i] = e end`, lua.ErrMemoryLimit},
+		{"kept assert messages by memory", lua.Limits{MaxMemoryBytes: 4 << 20}, 0,
+			`local s, keep = ("x"):rep(1e6), {} for i = 1, 20 do local ok, e = pcall(assert, false, s) keep[i] = e end`, lua.ErrMemoryLimit},
 		{"loadstring of a bomb", lua.Limits{MaxMemoryBytes: 1 << 20}, 0,
 			`return loadstring("local s = 'x' while true do s = s .. s end")()`, lua.ErrMemoryLimit},
 		{"coroutine loop by instructions", lua.Limits{MaxInstructions: 100_000}, lua.LibCoroutine,
@@ -430,5 +434,30 @@ return M`), nil)
 	}
 	if mib := (after.TotalAlloc - before.TotalAlloc) >> 20; mib > 100 {
 		t.Errorf("a stack of 250,000 values allocated %d MiB on its way (4 MiB when done)", mib)
+	}
+}
+
+// error and assert put the position in front of a message, a new string that
+// is charged (see TestLimitsStopRunawayCode); error(s, 0) raises s itself,
+// which costs nothing. A chunk's name, which every error raised in it repeats,
+// is cut to 60 bytes, as in Lua.
+func TestErrorMessages(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxMemoryBytes: 4 << 20}})
+	id := load(t, rt, "e.lua", `local M = {}
+function M.level0()
+  local s, keep = ("x"):rep(1e6), {}
+  for i = 1, 20 do local ok, e = pcall(error, s, 0) keep[i] = e end
+  return #keep[20]
+end
+function M.named()
+  local ok, e = pcall(loadstring("error('boom')", ("n"):rep(1000)))
+  return e
+end
+return M`)
+	if got := call(t, rt, id, "level0"); got != "1000000" {
+		t.Errorf("level 0 errors = %s, want the message itself", got)
+	}
+	if got, want := call(t, rt, id, "named"), `"`+strings.Repeat("n", 60)+`:1: boom"`; got != want {
+		t.Errorf("error in a chunk with a long name = %.80s..., want %s", got, want)
 	}
 }

@@ -183,7 +183,12 @@ func baseLoad(L *glua.LState) int {
 	return loadSource(L, src.String(), name)
 }
 
+// maxChunkName is the longest chunk name load and loadstring keep, as Lua's
+// LUA_IDSIZE: every error raised in the chunk starts with its name.
+const maxChunkName = 60
+
 func loadSource(L *glua.LState, src, name string) int {
+	name = name[:min(len(name), maxChunkName)]
 	if strings.HasPrefix(src, "\x1b") {
 		L.Push(glua.LNil)
 		L.Push(glua.LString("attempt to load a binary chunk"))
