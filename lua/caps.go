@@ -32,6 +32,7 @@ func installCaps(L *glua.LState) {
 	charge(tbl, "sort", sortWork)
 	charge(L.G.Global, "unpack", unpackWork)
 	charge(str, "byte", byteWork)
+	charge(L.G.Global, "tonumber", tonumberWork)
 	L.SetGlobal(concatName, L.NewFunction(capConcat))
 	chargeMessage(L, "error", func(L *glua.LState) int {
 		if L.OptInt(2, 1) > 0 {
@@ -116,6 +117,15 @@ func sortWork(L *glua.LState) uint64 {
 func unpackWork(L *glua.LState) uint64 {
 	t := L.CheckTable(1)
 	return span(L.OptInt(2, 1), L.OptInt(3, t.Len()))
+}
+
+// tonumberWork is tonumber(s [, base]): it reads all of s, one unit per
+// bytesPerUnit bytes.
+func tonumberWork(L *glua.LState) uint64 {
+	if s, ok := L.Get(1).(glua.LString); ok {
+		return uint64(len(s)) / bytesPerUnit
+	}
+	return 0
 }
 
 // byteWork is string.byte(s [, i [, j]]): at most the values gopher-lua pushes (its

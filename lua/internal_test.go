@@ -1,10 +1,12 @@
 package lua
 
 import (
+	"context"
 	"math"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -110,5 +112,33 @@ func TestStackSlotsReadsTheStack(t *testing.T) {
 	defer L.Close()
 	if got := stackSlots(L); got != stateOptions.RegistrySize {
 		t.Fatalf("stackSlots = %d, want the initial %d", got, stateOptions.RegistrySize)
+	}
+}
+
+// The clock is read every checkEvery instructions while they run fast, and every
+// minCheckEvery once they turn slow (a comparison of two long strings is one
+// instruction that takes milliseconds): a call past its deadline then stops
+// within a few such instructions rather than up to 1,024 of them.
+func TestChecksFollowSlowInstructions(t *testing.T) {
+	b := &budget{limits: Limits{MaxExecutionTime: time.Hour}}
+	b.begin(context.Background())
+	for b.due == 0 { // the first check starts the clock
+		b.Done()
+	}
+	if b.every != minCheckEvery {
+		t.Fatalf("checks every %d instructions once the clock starts, want %d", b.every, minCheckEvery)
+	}
+	for b.every < checkEvery && b.count < 1e7 { // fast instructions
+		b.Done()
+	}
+	if b.every != checkEvery {
+		t.Fatalf("checks every %d fast instructions, want %d", b.every, checkEvery)
+	}
+	time.Sleep(2 * time.Millisecond) // the instructions until the next check take 2 µs each, or more
+	for next := b.next; b.count < next; {
+		b.Done()
+	}
+	if b.every != minCheckEvery {
+		t.Fatalf("checks every %d slow instructions, want %d", b.every, minCheckEvery)
 	}
 }

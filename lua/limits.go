@@ -27,9 +27,8 @@ import (
 //     position in front is a new string; load and loadstring cut a chunk's name
 //     to 60 bytes, as Lua does); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
-//     n*log2(n) for a table.sort of n elements (its comparator's instructions
-//     count besides);
-//     one per table, one per array element and two per object entry that a
+//     one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
+//     elements (its comparator's instructions count besides); one per table, one per array element and two per object entry that a
 //     conversion walks (a host function's arguments to Go values, CallJSON's
 //     results and Field's value to JSON), and one per 64 bytes of their
 //     strings, each time the value reaches them. CallJSON converts its results
@@ -39,7 +38,9 @@ import (
 //     Instructions run in coroutines count against the caller's budget.
 //     The count is deterministic: the same call on the same state counts the same.
 //   - MaxExecutionTime is wall-clock time, read every 1,024 instructions (or work
-//     units) and after each host function call, so a call stops within a fraction
+//     units) while they run fast, every 16 once they average a microsecond or
+//     more (and every 16 just after the clock starts), and after each host
+//     function call, so a call stops within a fraction
 //     of a millisecond of its deadline (BenchmarkTimeoutOverrun measures it) or
 //     when a host function returns past it: time spent in host functions counts.
 //     A chunk that a call compiles (load, loadstring) is waited for only until the
@@ -90,9 +91,23 @@ import (
 // v) with pos past the end pads the same way. Once such an array ends in nils
 // (t[16e6] = nil), every #t, table.insert(t, v) and next (each step of pairs)
 // walks over all of them. A table constructor fed by a call returning many
-// values ({f()}) fills up to 256 Ki slots in one instruction. None of this is charged
-// to MaxInstructions or MaxMemoryBytes, and MaxExecutionTime and the caller's
-// context are only seen once the instruction in progress ends. The limits therefore
+// values ({f()}) fills up to 256 Ki slots in one instruction.
+//
+// Nor is the work of reading a long string in the VM: s1 == s2 and s1 < s2
+// compare two strings byte by byte (unless they are the same string), and
+// t[s], t[s] = v and a field access hash all of s, each in one instruction,
+// whose time grows with the strings' length up to that of the largest string a
+// script can hold (one call builds at most MaxMemoryBytes of strings, or 256 MiB
+// in one string without it, and a host function can hand over longer ones, a
+// script's state can keep strings of many calls). Two equal strings of 50 MB
+// take about 9 ms to compare, and a lookup of one in a table of a dozen string
+// keys about 6 ms, so a loop doing either runs its first 1,024 instructions,
+// a second or more, before its call's clock starts; past that the clock is
+// read every 16 such instructions. tonumber is charged for the bytes it reads.
+//
+// None of this is charged to MaxInstructions or MaxMemoryBytes, and
+// MaxExecutionTime and the caller's context are only seen once the instruction
+// in progress ends. The limits therefore
 // bound runaway scripts, not hostile ones: a hostile script can still take
 // gigabytes of memory and seconds per instruction, so run scripts that may be
 // hostile in a process of their own.
@@ -140,6 +155,9 @@ type budget struct {
 	ctx     context.Context // the caller's, for host functions, Value and cancellation
 	ctxDone <-chan struct{}
 	due     time.Duration // the deadline, as a monoclock.Now value; 0 until the clock starts
+	every   uint64        // instructions between checks: checkEvery, less while they run slow (see pace)
+	seen    time.Duration // when the clock was last read, as a monoclock.Now value
+	seenAt  uint64        // count when the clock was last read
 
 	count uint64 // instructions and work units so far
 	next  uint64 // count at which check runs
@@ -165,7 +183,7 @@ func (b *budget) begin(ctx context.Context) bool {
 		return false
 	}
 	b.count, b.mem, b.spare = 0, 0, 0
-	b.next = checkEvery
+	b.next, b.every = checkEvery, checkEvery
 	if max := b.limits.MaxInstructions; max > 0 && max < checkEvery {
 		b.next = max + 1
 	}
@@ -206,7 +224,9 @@ func (b *budget) forSetup() (undo func()) {
 // its clock starts, at most checkEvery instructions, is not counted.
 func (b *budget) startClock() {
 	if b.limits.MaxExecutionTime > 0 && b.due == 0 {
-		b.due = monoclock.Now() + b.limits.MaxExecutionTime
+		b.seen, b.seenAt = monoclock.Now(), b.count
+		b.due = b.seen + b.limits.MaxExecutionTime
+		b.every = minCheckEvery // until pace has seen how fast instructions run
 	}
 }
 
@@ -216,7 +236,32 @@ func (b *budget) timeUp() bool {
 		b.startClock()
 		return false
 	}
-	return monoclock.Now() >= b.due
+	now := monoclock.Now()
+	b.pace(now)
+	return now >= b.due
+}
+
+const (
+	minCheckEvery = 16                   // the fewest instructions between checks
+	slowUnit      = 1 * time.Microsecond // an instruction this slow on average makes checks more frequent
+)
+
+// pace sets how many instructions run until the next look at the clock, from how
+// long those since the last look took: from minCheckEvery when the clock starts,
+// doubling up to checkEvery while they are fast, back to minCheckEvery as soon as
+// they average slowUnit or more. Some instructions take long
+// and no budget sees inside them (comparing or hashing a long string, see
+// Limits): 1,024 comparisons of two equal strings of 50 MB take over a second,
+// which a call past its MaxExecutionTime would otherwise run before it stopped.
+// Only the time between checks changes, so the instruction count stays
+// deterministic.
+func (b *budget) pace(now time.Duration) {
+	if units := b.count - b.seenAt; now-b.seen > time.Duration(units)*slowUnit {
+		b.every = minCheckEvery
+	} else {
+		b.every = min(2*b.every, checkEvery)
+	}
+	b.seen, b.seenAt = now, b.count
 }
 
 // end drops the caller's context so that the budget does not keep it alive.
@@ -260,7 +305,7 @@ func (b *budget) check() <-chan struct{} {
 	b.measureStack()
 	if b.tripped == nil {
 		if b.tripped = b.exceeded(); b.tripped == nil {
-			b.next = b.count + checkEvery
+			b.next = b.count + b.every
 			if max := b.limits.MaxInstructions; max > 0 && b.next > max {
 				b.next = max + 1
 			}

@@ -309,6 +309,7 @@ func TestBuiltinsChargeElements(t *testing.T) {
 		{"table.sort", `for i = 1, 100 do table.sort(t) end`},
 		{"unpack", `for i = 1, 100 do select("#", unpack(t)) end`},
 		{"string.byte", `for i = 1, 100 do s:byte(1, -1) end`},
+		{"tonumber", `for i = 1, 1000 do tonumber(s) end`},
 	}
 	elements := func(n int) (t []any, s string) {
 		t = make([]any, n)
