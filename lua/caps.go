@@ -31,7 +31,6 @@ func installCaps(L *glua.LState) {
 	charge(tbl, "remove", removeWork)
 	charge(tbl, "sort", sortWork)
 	charge(L.G.Global, "unpack", unpackWork)
-	charge(str, "byte", byteWork)
 	charge(L.G.Global, "tonumber", tonumberWork)
 	L.SetGlobal(concatName, L.NewFunction(capConcat))
 	chargeMessage(L, "error", func(L *glua.LState) int {
@@ -94,7 +93,7 @@ func insertWork(L *glua.LState) uint64 {
 		return 0 // table.insert(t, v) appends
 	}
 	t := L.CheckTable(1)
-	return span(L.CheckInt(2), t.Len())
+	return span(intArg(L, 2), t.Len())
 }
 
 // removeWork is table.remove(t, pos): the elements after pos move down one.
@@ -103,7 +102,7 @@ func removeWork(L *glua.LState) uint64 {
 		return 0 // table.remove(t) removes the last
 	}
 	t := L.CheckTable(1)
-	return span(L.CheckInt(2)+1, t.Len())
+	return span(intArg(L, 2)+1, t.Len())
 }
 
 // sortWork is table.sort(t [, comp]): n log2 n comparisons and swaps for n elements
@@ -116,7 +115,7 @@ func sortWork(L *glua.LState) uint64 {
 // unpackWork is unpack(t [, i [, j]]): the values pushed.
 func unpackWork(L *glua.LState) uint64 {
 	t := L.CheckTable(1)
-	return span(L.OptInt(2, 1), L.OptInt(3, t.Len()))
+	return span(optIntArg(L, 2, 1), optIntArg(L, 3, t.Len()))
 }
 
 // tonumberWork is tonumber(s [, base]): it reads all of s, one unit per
@@ -126,16 +125,6 @@ func tonumberWork(L *glua.LState) uint64 {
 		return uint64(len(s)) / bytesPerUnit
 	}
 	return 0
-}
-
-// byteWork is string.byte(s [, i [, j]]): at most the values gopher-lua pushes (its
-// j defaults to the end of s).
-func byteWork(L *glua.LState) uint64 {
-	n := len(L.CheckString(1))
-	if L.GetTop() == 2 {
-		return 1
-	}
-	return span(max(posRelative(L.OptInt(2, 1), n), 1), min(posRelative(L.OptInt(3, -1), n), n))
 }
 
 func capRep(L *glua.LState) int {
@@ -209,14 +198,17 @@ func capReverse(L *glua.LState) int {
 func capTableConcat(L *glua.LState) int {
 	t := L.CheckTable(1)
 	sep := L.OptString(2, "")
-	i, j := L.OptInt(3, 1), L.OptInt(4, t.Len())
+	i, j := optIntArg(L, 3, 1), optIntArg(L, 4, t.Len())
 	if i > j {
 		L.Push(glua.LString(""))
 		return 1
 	}
-	total := uint64(j-i) * uint64(len(sep))
+	// The loops count the elements rather than compare k with j, which could be
+	// the largest int: k <= j would then hold forever.
+	n := span(i, j)
+	total := (n - 1) * uint64(len(sep))
 	b := budgetOf(L)
-	for k := i; k <= j; k++ {
+	for c, k := uint64(0), i; c < n; c, k = c+1, k+1 {
 		b.charge(L, 1) // the walk, which empty strings would make free
 		v := t.RawGetInt(k)
 		if !glua.LVCanConvToString(v) {
@@ -228,11 +220,11 @@ func capTableConcat(L *glua.LState) int {
 	checkSize(L, total)
 	var w strings.Builder
 	w.Grow(int(total))
-	for k := i; k <= j; k++ {
-		w.WriteString(glua.LVAsString(t.RawGetInt(k)))
-		if k < j {
+	for c, k := uint64(0), i; c < n; c, k = c+1, k+1 {
+		if c > 0 {
 			w.WriteString(sep)
 		}
+		w.WriteString(glua.LVAsString(t.RawGetInt(k)))
 	}
 	L.Push(glua.LString(w.String()))
 	return 1

@@ -39,7 +39,11 @@
 // negative number as an unsigned 64-bit integer (-1 is ffffffffffffffff); %s
 // counts width and precision in bytes and pads with spaces; %c writes one byte;
 // %q quotes as Lua does (a newline as a backslash and a newline, a zero byte as
-// \000); print writes to
+// \000); string.sub, byte, char, find, match and gsub and table.concat read their
+// positions and counts as Lua 5.1 does, a string that reads as a number included,
+// and alike on 32-bit platforms (2^31 is not wrapped around), string.byte(s)
+// returns the first byte only, and string.char refuses a value that is not a
+// byte; print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload

@@ -28,10 +28,11 @@ import (
 //     to 60 bytes, as Lua does); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
-//     elements (its comparator's instructions count besides); one per table, one per array element and two per object entry that a
-//     conversion walks (a host function's arguments to Go values, CallJSON's
-//     results and Field's value to JSON), and one per 64 bytes of their
-//     strings, each time the value reaches them. CallJSON converts its results
+//     elements (its comparator's instructions count besides); one per table,
+//     one per array element and two per object entry that a conversion walks
+//     (a host function's arguments to Go values, CallJSON's results and Field's
+//     value to JSON), and one per 64 bytes of their strings, each time the
+//     value reaches them. CallJSON converts its results
 //     as part of the call, and Field under a budget of its own, as for a call:
 //     the limits and the caller's context stop a conversion as they stop Lua
 //     code, with the same errors.

@@ -82,6 +82,32 @@ var patternCases = []struct {
 	{"format %q as Lua quotes", `string.format("%q", "a\0b\r\n\"\\")`, "\"a\\000b\\r\\\n\\\"\\\\\""},
 	{"format %c one byte", `#string.format("%c", 200)`, "1"},
 	{"format extra arguments", `string.format("%%%%|%s", "x", "y")`, "%%|x"},
+	// Positions and counts as Lua 5.1 reads them on amd64, on 386 too, where
+	// gopher-lua's CheckInt wrapped 2^31 and more around (a string that reads
+	// as a number is one, as in Lua 5.1).
+	{"find past the end", `string.find("hello", "o", 2^31)`, "nil"},
+	{"find from far before the start", `string.find("hello", "l", -2^31)`, "3|3"},
+	{"find from nan", `string.find("hello", "l", 0/0)`, "3|3"},
+	{"match past the end", `string.match("hello", ".", 2^53)`, "nil"},
+	{"sub to far past the end", `string.sub("hello", 2, 2^32)`, "ello"},
+	{"sub from far before the start", `string.sub("hello", -2^40, 2)`, "he"},
+	{"sub from past the end", `string.sub("hello", 2^31)`, ""},
+	{"gsub a large count", `string.gsub("aaa", "a", "b", 2^32)`, "bbb|3"},
+	{"byte past the end", `select("#", string.byte("hello", 2^31))`, "0"},
+	{"table.concat to far past the end", `pcall(table.concat, {"a", "b"}, ",", 1, 2^32)`, "false|<string>:1: invalid value (at index 3) in table for 'concat'"},
+	{"table.concat a large empty range", `table.concat({}, ",", 2^32, 1)`, ""},
+	{"byte default", `string.byte("hello")`, "104"},
+	{"byte from zero", `string.byte("hello", 0, 2)`, "104|101"},
+	{"byte last", `string.byte("hello", -1)`, "111"},
+	{"byte range", `string.byte("hello", 2, -2)`, "101|108|108"},
+	{"sub numeric strings", `string.sub("hello", "2") .. string.sub("hello", "2", "3.5")`, "elloel"},
+	{"char numeric strings", `string.char("65", 66.9)`, "AB"},
+	{"char none", `string.char()`, ""},
+	{"find numeric init", `string.find("hello", "l", "4")`, "4|4"},
+	{"byte numeric position", `string.byte("hello", "2")`, "101"},
+	{"gsub numeric count", `string.gsub("aaa", "a", "b", "2")`, "bba|2"},
+	{"table.concat numeric range", `table.concat({1, 2, 3}, "", "2") .. table.concat({1, 2, 3}, "-", 2, "3")`, "232-3"},
+	{"match numeric init", `string.match("hello", "l+", "-2")`, "l"},
 	{"upper lower", `("MiXeD 123"):upper() .. ("MiXeD 123"):lower()`, ""},
 	{"reverse", `("hello"):reverse()`, ""},
 	{"table.concat", `table.concat({1, "two", 3}, ", ")`, ""},
@@ -160,6 +186,9 @@ func TestPatternErrors(t *testing.T) {
 		{"format %q of a table", `string.format("%q", {})`, "bad argument #2 to format (string expected, got table)"},
 		{"format missing argument", `string.format("%d %s", 1)`, "bad argument #3 to format (value expected)"},
 		{"rep too large", `string.rep("ab", 2^62)`, "resulting string too large"},
+		{"char past a byte", `string.char(256)`, "bad argument #1 to char (invalid value)"},
+		{"char below a byte", `string.char(65, -1)`, "bad argument #2 to char (invalid value)"},
+		{"sub without a position", `string.sub("hello")`, "bad argument #2 to sub (number expected, got nil)"},
 	}
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "p.lua", `return { eval = function(src) return assert(loadstring("return " .. src))() end }`)

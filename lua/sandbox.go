@@ -86,7 +86,7 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	str := L.GetGlobal("string").(*glua.LTable)
 	str.RawSetString("dump", glua.LNil)
 	installCaps(L)
-	installPatterns(L)
+	installStrlib(L)
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int { return rt.print(L, name) }))
 	L.SetGlobal("loadstring", L.NewFunction(baseLoadString))
 	L.SetGlobal("load", L.NewFunction(baseLoad))

@@ -1,16 +1,20 @@
 package lua
 
 import (
+	"math"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
 )
 
-// installPatterns replaces string.find, match, gmatch (and its alias gfind) and gsub
-// with versions on the step-counting matcher of pattern.go. They follow Lua 5.1:
-// gmatch is lazy (one match per call of the iterator, where gopher-lua computed all of
-// them up front) and '^' anchors find, match and gsub but not gmatch.
-func installPatterns(L *glua.LState) {
+// installStrlib replaces string.find, match, gmatch (and its alias gfind) and gsub
+// with versions on the step-counting matcher of pattern.go, and string.sub, byte and
+// char with versions that read their positions as Lua 5.1 does (see intArg). They
+// follow Lua 5.1: gmatch is lazy (one match per call of the iterator, where
+// gopher-lua computed all of them up front), '^' anchors find, match and gsub but
+// not gmatch, string.byte(s) returns only the first byte, and string.char refuses a
+// value that is not a byte.
+func installStrlib(L *glua.LState) {
 	str := L.GetGlobal("string").(*glua.LTable)
 	gmatch := L.NewFunction(strGmatch)
 	for name, fn := range map[string]glua.LValue{
@@ -19,12 +23,40 @@ func installPatterns(L *glua.LState) {
 		"gmatch": gmatch,
 		"gfind":  gmatch,
 		"gsub":   L.NewFunction(strGsub),
+		"sub":    L.NewFunction(strSub),
+		"byte":   L.NewFunction(strByte),
+		"char":   L.NewFunction(strChar),
 	} {
 		str.RawSetString(name, fn)
 	}
 }
 
 const patternSpecials = "^$*+?.([%-"
+
+// intArg is argument n as an integer, read as Lua 5.1's luaL_checkinteger reads
+// it: a number, or a string that reads as one ("2"), truncated toward zero. It is
+// clamped to the range of int as the float it is, so that a position such as 2^32
+// means the same on 386, where gopher-lua's CheckInt wrapped it to 0, as on amd64;
+// a NaN is the lowest int, as C's cast makes it on amd64. No string is as long as
+// the bounds, so a clamped position falls past the same end as the real one.
+func intArg(L *glua.LState, n int) int {
+	f := float64(L.CheckNumber(n))
+	switch {
+	case !(f > math.MinInt+1):
+		return math.MinInt + 1 // room for posRelative's pos + n + 1
+	case f >= math.MaxInt:
+		return math.MaxInt
+	}
+	return int(f)
+}
+
+// optIntArg is intArg, or def when argument n is nil or absent.
+func optIntArg(L *glua.LState, n, def int) int {
+	if L.Get(n) == glua.LNil {
+		return def
+	}
+	return intArg(L, n)
+}
 
 // posRelative turns a Lua string position (negative counts from the end) into a
 // 1-based position that is at least 0.
@@ -35,10 +67,63 @@ func posRelative(pos, n int) int {
 	return max(pos, 0)
 }
 
+// strSub is string.sub(s, i [, j]).
+func strSub(L *glua.LState) int {
+	s := L.CheckString(1)
+	start := max(posRelative(intArg(L, 2), len(s)), 1)
+	end := min(posRelative(optIntArg(L, 3, -1), len(s)), len(s))
+	if start > end {
+		L.Push(glua.LString(""))
+		return 1
+	}
+	L.Push(glua.LString(s[start-1 : end]))
+	return 1
+}
+
+// strByte is string.byte(s [, i [, j]]), whose j is i by default, as in Lua 5.1
+// (gopher-lua's returned every byte from i on). It is charged one unit per value
+// it returns, and returns at most as many as the value stack holds, as Lua 5.1
+// refuses a slice its stack cannot take.
+func strByte(L *glua.LState) int {
+	s := L.CheckString(1)
+	i := posRelative(optIntArg(L, 2, 1), len(s))
+	j := min(posRelative(optIntArg(L, 3, i), len(s)), len(s))
+	i = max(i, 1)
+	if i > j {
+		return 0
+	}
+	n := j - i + 1
+	budgetOf(L).charge(L, uint64(n))
+	if n > stateOptions.RegistryMaxSize {
+		L.RaiseError("string slice too long")
+	}
+	for k := i - 1; k < j; k++ {
+		L.Push(glua.LNumber(s[k]))
+	}
+	return n
+}
+
+// strChar is string.char(...): each argument must be a byte value, 0 to 255, as in
+// Lua 5.1 (gopher-lua kept the low byte of 256).
+func strChar(L *glua.LState) int {
+	top := L.GetTop()
+	budgetOf(L).alloc(L, uint64(top))
+	out := make([]byte, top)
+	for i := range out {
+		c := intArg(L, i+1)
+		if c < 0 || c > 255 {
+			L.ArgError(i+1, "invalid value")
+		}
+		out[i] = byte(c)
+	}
+	L.Push(glua.LString(out))
+	return 1
+}
+
 // strFind is string.find (find) and string.match (!find).
 func strFind(L *glua.LState, find bool) int {
 	s, p := L.CheckString(1), L.CheckString(2)
-	init := min(max(posRelative(L.OptInt(3, 1), len(s))-1, 0), len(s))
+	init := min(max(posRelative(optIntArg(L, 3, 1), len(s))-1, 0), len(s))
 	if find && (glua.LVAsBool(L.Get(4)) || !strings.ContainsAny(p, patternSpecials)) {
 		budgetOf(L).charge(L, uint64((len(s)-init)/bytesPerUnit))
 		if i := strings.Index(s[init:], p); i >= 0 {
@@ -95,7 +180,7 @@ func strGsub(L *glua.LState) int {
 	default:
 		L.ArgError(3, "string/function/table expected")
 	}
-	limit := L.OptInt(4, len(src)+1)
+	limit := optIntArg(L, 4, len(src)+1)
 	anchor := strings.HasPrefix(p, "^")
 	if anchor {
 		p = p[1:]
