@@ -109,6 +109,7 @@ func (b *budget) enter(th *glua.LState) {
 // results onto the resumer's stack.
 func (b *budget) leave() {
 	b.measureStack()
+	b.resumed[len(b.resumed)-1] = resumed{} // no reference kept to the coroutine
 	b.resumed = b.resumed[:len(b.resumed)-1]
 	b.measureStack()
 }
