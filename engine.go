@@ -63,7 +63,8 @@ type commitResult struct {
 	carried []string
 	blocked time.Duration
 	// kept says that the commit failed as its context ended while it
-	// waited for a call or lease in progress, changing nothing, and that
-	// the version is still staged: it may be committed again.
+	// waited for a call or lease in progress, or as that wait would never
+	// end (ErrReentrant), changing nothing, and that the version is still
+	// staged: it may be committed again.
 	kept bool
 }

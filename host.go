@@ -127,7 +127,9 @@ func (h *Host) Scripts() []*Script {
 //
 // A reload that ctx stops while it waits for a call or lease in progress on its
 // script, or whose turn comes after ctx ended, is not rejected: it stays for a
-// later Apply, staged as it is (its code does not run again). A reload that ctx
+// later Apply, staged as it is (its code does not run again). So does one whose
+// script's host function is running this Apply (with its context): the commit
+// would wait for that very call. A reload that ctx
 // stops in its migration or hooks is rejected with ctx's error: it would need
 // more than ctx gives it every time. Its own context's end or Close rejects it,
 // as ever.

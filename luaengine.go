@@ -109,20 +109,20 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {
-		return commitResult{blocked: time.Since(start), kept: waitEnded(err)}, err
+		return commitResult{blocked: time.Since(start), kept: unspent(err)}, err
 	}
 	return commitResult{carried: rep.Carried, blocked: rep.Blocked}, nil
 }
 
-// waitEnded reports whether err, from a Lua commit, says that its context
-// ended while it waited for the script, which keeps the version staged: the
-// lua package's commit fails so ("lua: commit x.lua: context deadline
-// exceeded") before it runs any hook, whose failures name the hook's
-// operation, "reload".
-func waitEnded(err error) bool {
+// unspent reports whether err, from a Lua commit, says that it did not wait
+// for the script, which keeps the version staged: its context ended while it
+// waited, or the wait would never end (ErrReentrant). The lua package's commit
+// fails so ("lua: commit x.lua: context deadline exceeded") before it runs any
+// hook, whose failures name the hook's operation, "reload".
+func unspent(err error) bool {
 	var le *lua.Error
-	return errors.As(err, &le) && le.Op == "commit" &&
-		(errors.Is(le.Kind, context.Canceled) || errors.Is(le.Kind, context.DeadlineExceeded))
+	return errors.As(err, &le) && le.Op == "commit" && (errors.Is(le.Kind, context.Canceled) ||
+		errors.Is(le.Kind, context.DeadlineExceeded) || errors.Is(le.Kind, lua.ErrReentrant))
 }
 
 func (s luaStaged) discard(ctx context.Context) { s.st.Discard(ctx) }

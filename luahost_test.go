@@ -607,3 +607,39 @@ func TestReloadFromOwnHostFunctionAtApply(t *testing.T) {
 		t.Errorf("version %s, want 1", got)
 	}
 }
+
+// TestApplyFromOwnHostFunction: an Apply called from a host function of a
+// script whose reload is staged cannot commit it (the commit would wait for
+// the call running the host function): the reload stays staged, and the next
+// Apply from outside commits it. WASM's engine keeps it staged the same way
+// (TestCommitFromOwnHostFunctionKeepsStaged in package wasm).
+func TestApplyFromOwnHostFunction(t *testing.T) {
+	ctx := context.Background()
+	var h *Host
+	var inner int
+	h = hostWithLuaFuncConfig(t, Config{Swap: SwapAtApply}, "apply", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		inner = h.Apply(ctx)
+		return nil, nil
+	})
+	src := strings.Replace(enemyLua, "return M", "function M.apply() host.apply() end\nreturn M", 1)
+	s := mustLoad(t, h, "enemy.lua", src, nil)
+	p := h.ReloadAsync(ctx, s, []byte(strings.Replace(src, "return 1 end", "return 2 end", 1)))
+	waitFor(t, "the reload staged", func() bool { return h.readyHint.Load() })
+	if _, err := h.Call(ctx, s, "apply"); err != nil {
+		t.Fatal(err)
+	}
+	if inner != 0 || s.Version() != 1 {
+		t.Fatalf("Apply from the script's host function committed %d, version %d; want 0 and 1", inner, s.Version())
+	}
+	select {
+	case <-p.Done():
+		t.Fatalf("the reload was resolved by the inner Apply: %v", p.Err())
+	default:
+	}
+	if n := h.Apply(ctx); n != 1 || s.Version() != 2 {
+		t.Fatalf("the next Apply committed %d, version %d; want 1 and 2", n, s.Version())
+	}
+	if err := p.Err(); err != nil {
+		t.Fatalf("the reload: %v", err)
+	}
+}

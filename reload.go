@@ -402,11 +402,13 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
-		if frame != nil && res.kept && s.h.frameEnded(frame, it.req, err) {
-			// Apply's context ended while the commit waited for the script:
-			// the version, still staged, waits for a later Apply. One whose
-			// migration or hooks the frame's end stopped is rejected: they
-			// would need more than a frame every time.
+		if frame != nil && res.kept && (s.h.frameEnded(frame, it.req, err) || s.h.applyInside(it.req, err)) {
+			// Apply's context ended while the commit waited for the script,
+			// or Apply runs in a host function of the script, whose call the
+			// commit would wait for: the version, still staged, waits for a
+			// later Apply. One whose migration or hooks the frame's end
+			// stopped is rejected: they would need more than a frame every
+			// time.
 			s.postpone(it)
 			return false
 		}
@@ -421,6 +423,15 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	s.finish(it.req, ev, nil)
 	return true
+}
+
+// applyInside reports whether err, the failure of req's commit in an Apply, is
+// the engine's refusal to wait for a call of the script that the Apply itself
+// runs in (a host function of the script called Apply), and not one that
+// req's caller waits in (a Reload from such a host function, refused for
+// good).
+func (h *Host) applyInside(req *request, err error) bool {
+	return (errors.Is(err, wasm.ErrReentrant) || errors.Is(err, lua.ErrReentrant)) && !reentry.Inside(req.caller)
 }
 
 // frameEnded reports whether err, the failure of req's commit in an Apply, is

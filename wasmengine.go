@@ -126,8 +126,9 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 	})
 	var we *wasm.Error
 	// An error without a Kind before migrate ran: ctx ended the wait for the
-	// script, and Commit keeps the module staged.
-	res.kept = err != nil && !held && errors.As(err, &we) && we.Kind == nil
+	// script; or ErrReentrant: the wait would never end. Commit keeps the
+	// module staged.
+	res.kept = err != nil && !held && errors.As(err, &we) && (we.Kind == nil || we.Kind == wasm.ErrReentrant)
 	return res, err
 }
 

@@ -314,3 +314,40 @@ func TestHostCallsBackThroughLease(t *testing.T) {
 		})
 	}
 }
+
+// A staged version committed from a host function of its own script is
+// refused with ErrReentrant and stays staged: committed once the call has
+// returned, it goes live.
+func TestCommitFromOwnHostFunctionKeepsStaged(t *testing.T) {
+	ctx := context.Background()
+	var st *lua.Staged
+	var inner error
+	rt, a, _ := reentryRuntime(t, func(ctx context.Context, _ string) error {
+		if st != nil {
+			_, inner = st.Commit(ctx)
+		}
+		return nil
+	})
+	var err error
+	if st, err = rt.Stage(ctx, a, []byte(reentrySrcV2)); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Returns(t, "the call committing its own script", func() error {
+		_, err := rt.CallJSON(ctx, a, "run")
+		return err
+	})
+	if !errors.Is(inner, lua.ErrReentrant) {
+		t.Fatalf("Commit from the script's own host function: %v, want ErrReentrant", inner)
+	}
+	if got := call(t, rt, a, "version"); got != "1" {
+		t.Fatalf("version %s after the refused commit, want 1", got)
+	}
+	st2 := st
+	st = nil
+	if _, err := st2.Commit(ctx); err != nil {
+		t.Fatalf("Commit after the call returned: %v", err)
+	}
+	if got := call(t, rt, a, "version"); got != "2" {
+		t.Fatalf("version %s after the commit, want 2", got)
+	}
+}

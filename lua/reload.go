@@ -98,7 +98,9 @@ func (st *Staged) Functions() []string {
 // Commit first waits for the call or lease in progress on the script, if any,
 // until ctx ends. If ctx ends first, Commit returns an *Error of op "commit"
 // matching ctx's error, nothing has run, and the Staged is not spent: commit it
-// again (at the next frame, say) or discard it, or its LState stays open.
+// again (at the next frame, say) or discard it, or its LState stays open. So
+// it is when the wait would never end, ctx coming from a host function of the
+// script itself (ErrReentrant): commit it once that call has returned.
 func (st *Staged) Commit(ctx context.Context) (ReloadReport, error) {
 	return st.CommitCheck(ctx, nil)
 }
@@ -128,7 +130,7 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 	st.v = nil
 	s := st.s
 	if err := s.lock(ctx, "commit", ""); err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) { // the wait ended: nothing ran
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) || errors.Is(err, ErrReentrant) { // nothing ran
 			st.v = nv
 		} else {
 			nv.L.Close()

@@ -298,3 +298,41 @@ func TestHostCallsBackThroughLease(t *testing.T) {
 		})
 	}
 }
+
+// A staged module committed from a host function of its own script is
+// refused with ErrReentrant and stays staged: committed once the call has
+// returned, it goes live.
+func TestCommitFromOwnHostFunctionKeepsStaged(t *testing.T) {
+	var rt *wasm.Runtime
+	var a wasm.ScriptID
+	var st *wasm.Staged
+	var inner error
+	rt, a, _ = reentryRuntime(t, func(ctx context.Context, script string) error {
+		if st != nil {
+			inner = st.Commit(ctx, nil)
+		}
+		return nil
+	})
+	var err error
+	if st, err = rt.Stage(ctx, a, guest.Bytes("log_v2")); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Returns(t, "the call committing its own script", func() error {
+		_, err := rt.CallJSON(ctx, a, "run")
+		return err
+	})
+	if !errors.Is(inner, wasm.ErrReentrant) {
+		t.Fatalf("Commit from the script's own host function: %v, want ErrReentrant", inner)
+	}
+	if got := call(t, rt, a, "version"); got != "1" {
+		t.Fatalf("version %s after the refused commit, want 1", got)
+	}
+	st2 := st
+	st = nil
+	if err := st2.Commit(ctx, nil); err != nil {
+		t.Fatalf("Commit after the call returned: %v", err)
+	}
+	if got := call(t, rt, a, "version"); got != "2" {
+		t.Fatalf("version %s after the commit, want 2", got)
+	}
+}

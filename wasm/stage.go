@@ -91,9 +91,12 @@ func (st *Staged) code() *code {
 // Discard, returns ErrStale.
 //
 // Commit waits for the call or lease in progress on the script, and for
-// another Commit, Unload or Close of it in progress, until ctx ends. If ctx ends first, Commit returns an *Error with no Kind whose Err
-// is ctx's error, and the module stays staged: it may be committed again (at
-// the next frame, say) or discarded.
+// another Commit, Unload or Close of it in progress, until ctx ends. If ctx
+// ends first, Commit returns an *Error with no Kind whose Err is ctx's error,
+// and the module stays staged: it may be committed again (at the next frame,
+// say) or discarded. So it does when the wait would never end, ctx coming from
+// a host function of the script itself (ErrReentrant): commit it once that
+// call has returned.
 func (st *Staged) Commit(ctx context.Context, migrate MigrateFunc) error {
 	return st.commit(ctx, "commit", migrate)
 }
@@ -108,7 +111,7 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 		return &Error{Op: op, Script: s.name, Kind: ErrStale}
 	}
 	if s.reentered(ctx) { // before swap, which a commit waiting for that call holds
-		next.close(ctx)
+		st.giveBack(ctx, next)
 		return &Error{Op: op, Script: s.name, Kind: ErrReentrant}
 	}
 	if err := s.swap.Lock(ctx); err != nil { // another commit, an unload or Close runs
@@ -118,7 +121,7 @@ func (st *Staged) commit(ctx context.Context, op string, migrate MigrateFunc) er
 	defer s.swap.Unlock()
 	old, err := s.acquire(ctx, op, "")
 	if err != nil {
-		if e, ok := err.(*Error); ok && e.Kind == nil { // ctx ended the wait: nothing was tried
+		if e, ok := err.(*Error); ok && (e.Kind == nil || e.Kind == ErrReentrant) { // nothing was tried
 			st.giveBack(ctx, next)
 		} else {
 			next.close(ctx)
