@@ -643,3 +643,41 @@ func TestApplyFromOwnHostFunction(t *testing.T) {
 		t.Fatalf("the reload: %v", err)
 	}
 }
+
+// TestApplyFromHostFunctionWhileAnotherWaits: under SwapAtApply, script a's
+// host function reloads script c and waits for the Apply that commits it,
+// while c's host function runs that Apply: the commit of c would wait for c's
+// call, which runs Apply. The commit carries the marks of both callers, so it
+// is refused instead: Apply returns, and a's Reload fails with ErrReentrant.
+func TestApplyFromHostFunctionWhileAnotherWaits(t *testing.T) {
+	var h *Host
+	var c *Script
+	reloadErr, applied := make(chan error, 1), make(chan int, 1)
+	staged := make(chan struct{})
+	h = newTestHost(t, Config{Swap: SwapAtApply, Funcs: []HostFunc{
+		{Module: "host", Name: "reload_c", Func: func(ctx context.Context, _ HostCall) error {
+			reloadErr <- h.Reload(ctx, c, []byte("return { apply = function() host.apply() end, v = function() return 2 end }"))
+			return nil
+		}},
+		{Module: "host", Name: "apply", Func: func(ctx context.Context, _ HostCall) error {
+			<-staged
+			applied <- h.Apply(ctx)
+			return nil
+		}},
+	}})
+	a := mustLoad(t, h, "a.lua", "return { f = function() host.reload_c() end }", nil)
+	c = mustLoad(t, h, "c.lua", "return { apply = function() host.apply() end, v = function() return 1 end }", nil)
+	go h.Call(context.Background(), a, "f")
+	waitFor(t, "a's reload of c staged", func() bool { return h.readyHint.Load() })
+	go h.Call(context.Background(), c, "apply")
+	close(staged)
+	testtool.Returns(t, "Apply from c's host function", func() error { <-applied; return nil })
+	var err error
+	testtool.Returns(t, "a's Reload of c", func() error { err = <-reloadErr; return nil })
+	if !errors.Is(err, lua.ErrReentrant) {
+		t.Errorf("a's Reload of c: %v, want ErrReentrant", err)
+	}
+	if c.Version() != 1 {
+		t.Errorf("c at v%d, want 1", c.Version())
+	}
+}

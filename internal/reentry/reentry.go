@@ -95,9 +95,26 @@ func inside(ctx context.Context, g *Guard) bool {
 	if ctx == nil {
 		return false
 	}
-	for m, _ := ctx.Value(key{}).(*mark); m != nil; m, _ = m.Context.Value(key{}).(*mark) {
-		if (g == nil || m.g == g) && m.g.running.Load() == m {
-			return true
+	return walk(ctx.Value(key{}), func(m *mark) bool {
+		return (g == nil || m.g == g) && m.g.running.Load() == m
+	})
+}
+
+// walk calls f with each mark of the chain that v, a context's value for key,
+// begins (both chains of a context made by OnBehalfOf), until f returns true,
+// and reports whether it did.
+func walk(v any, f func(*mark) bool) bool {
+	for v != nil {
+		switch x := v.(type) {
+		case *mark:
+			if f(x) {
+				return true
+			}
+			v = x.Context.Value(key{})
+		case both:
+			return walk(x[0].Value(key{}), f) || walk(x[1].Value(key{}), f)
+		default:
+			return false
 		}
 	}
 	return false
@@ -151,11 +168,12 @@ func Done(ctx context.Context) {
 // eachHeld calls f with the guard of each version whose running host function
 // ctx carries the mark of: the versions the caller holds.
 func eachHeld(ctx context.Context, f func(*Guard)) {
-	for m, _ := ctx.Value(key{}).(*mark); m != nil; m, _ = m.Context.Value(key{}).(*mark) {
+	walk(ctx.Value(key{}), func(m *mark) bool {
 		if m.g.running.Load() == m {
 			f(m.g)
 		}
-	}
+		return false
+	})
 }
 
 // Detach returns ctx with its marks hidden, for work started from a host
@@ -176,29 +194,35 @@ func (d detached) Value(k any) any {
 	return d.Context.Value(k)
 }
 
-// OnBehalfOf returns ctx carrying the marks of waiter instead of its own, if
+// OnBehalfOf returns ctx carrying the marks of waiter besides its own, if
 // waiter carries any: for work that runs under ctx (its deadline, its values)
 // while waiter's caller waits for it, such as a commit that Host.Apply runs for
-// a Reload called from a host function. The work then tells a wait on that
+// a Reload called from a host function. The work then tells a wait on either
 // caller's own script for what it is.
 func OnBehalfOf(ctx, waiter context.Context) context.Context {
-	m, _ := waiter.Value(key{}).(*mark)
-	if m == nil {
+	if waiter.Value(key{}) == nil {
 		return ctx
 	}
-	return onBehalf{ctx, m}
+	return onBehalf{ctx, waiter}
 }
 
+// onBehalf is OnBehalfOf's context.
 type onBehalf struct {
 	context.Context
-	m *mark
+	waiter context.Context
 }
 
+// both holds the two contexts whose marks a context made by OnBehalfOf carries.
+type both [2]context.Context
+
 func (o onBehalf) Value(k any) any {
-	if k == (key{}) {
-		return o.m
+	if k != (key{}) {
+		return o.Context.Value(k)
 	}
-	return o.Context.Value(k)
+	if o.Context.Value(key{}) == nil {
+		return o.waiter.Value(key{})
+	}
+	return both{o.waiter, o.Context}
 }
 
 // sameContext reports whether a and b are the same context: the same dynamic

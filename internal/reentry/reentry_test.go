@@ -142,3 +142,45 @@ func TestWait(t *testing.T) {
 		t.Fatal("Done left a wait recorded on a guard the context holds")
 	}
 }
+
+// TestOnBehalfOf: work under a context made by OnBehalfOf carries the marks of
+// both its contexts: a wait on either caller's own version is recognized, and
+// a cycle through either is found; without marks on the waiter, it is ctx.
+func TestOnBehalfOf(t *testing.T) {
+	var a, b, c Guard
+	base := context.Background()
+	actx, aprev := a.Enter(base)
+	bctx, bprev := b.Enter(context.WithValue(base, "k", "v"))
+	both := OnBehalfOf(bctx, actx)
+	if !a.Reentered(both) || !b.Reentered(both) || c.Reentered(both) {
+		t.Fatal("a context made on behalf of another does not carry both marks")
+	}
+	if both.Value("k") != "v" {
+		t.Fatal("OnBehalfOf lost ctx's values")
+	}
+	if OnBehalfOf(bctx, base) != bctx {
+		t.Fatal("OnBehalfOf of a waiter without marks is not ctx")
+	}
+	if only := OnBehalfOf(base, actx); !a.Reentered(only) || b.Reentered(only) {
+		t.Fatal("OnBehalfOf of an unmarked ctx carries not just the waiter's mark")
+	}
+	// c's holder waits for b's version: a wait from both on c closes a cycle.
+	c.waiting.Store(&[2]*Guard{&b})
+	if !Wait(both, [2]*Guard{&c}) {
+		t.Fatal("a cycle through the ctx side of OnBehalfOf is not found")
+	}
+	c.waiting.Store(&[2]*Guard{&a})
+	if !Wait(both, [2]*Guard{&c}) {
+		t.Fatal("a cycle through the waiter side of OnBehalfOf is not found")
+	}
+	c.waiting.Store(nil)
+	if Wait(both, [2]*Guard{&c}) {
+		t.Fatal("a wait that closes no cycle was taken for one")
+	}
+	Done(both)
+	b.Leave(bprev)
+	a.Leave(aprev)
+	if Inside(both) {
+		t.Fatal("Inside after both host functions returned")
+	}
+}
