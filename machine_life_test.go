@@ -719,3 +719,46 @@ func TestEventsOfAScriptBetweenLoadedAndUnloaded(t *testing.T) {
 		}
 	}
 }
+
+// slowRejections is a log handler that takes 2 ms over each record of a
+// rejection, as a slow log sink would: it widens the window between a
+// request's resolution and its event.
+type slowRejections struct{}
+
+func (slowRejections) Enabled(context.Context, slog.Level) bool { return true }
+func (slowRejections) Handle(_ context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn {
+		time.Sleep(2 * time.Millisecond)
+	}
+	return nil
+}
+func (h slowRejections) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h slowRejections) WithGroup(string) slog.Handler      { return h }
+
+// TestAbandonedReloadBeforeUnloaded: a staged reload whose context ends as its
+// script is unloaded reports its rejection before the script's Unloaded.
+func TestAbandonedReloadBeforeUnloaded(t *testing.T) {
+	const n = 30
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply, EventBuffer: 10 * n, Logger: slog.New(slowRejections{})})
+	for i := range n {
+		s := mustLoad(t, h, fmt.Sprintf("s%d.lua", i), "return { v = function() return 1 end }", nil)
+		rctx, cancel := context.WithCancel(ctx)
+		p := h.ReloadAsync(rctx, s, []byte("return { v = function() return 2 end }"))
+		waitFor(t, "the reload staged", func() bool { return h.readyHint.Load() })
+		cancel()
+		time.Sleep(200 * time.Microsecond) // the abandon logs its rejection
+		if err := h.Unload(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		<-p.Done()
+		h.readyHint.Store(false)
+	}
+	last := map[string]EventKind{}
+	for _, ev := range takeEvents(h) {
+		if last[ev.Script] == Unloaded {
+			t.Fatalf("%v after the script's Unloaded", ev)
+		}
+		last[ev.Script] = ev.Kind
+	}
+}

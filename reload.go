@@ -168,7 +168,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	old, oldReady := s.queued, s.ready
 	s.queued, s.ready = req, nil
 	start := s.claimWorker()
-	s.superseding.Add(1)
+	s.resolving.Add(1)
 	s.mu.Unlock()
 	if old != nil {
 		s.finish(old, Event{Kind: Superseded}, ErrSuperseded)
@@ -177,7 +177,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		oldReady.st.discard(req.ctx)
 		s.finish(oldReady.req, Event{Kind: Superseded, To: oldReady.target}, ErrSuperseded)
 	}
-	s.superseding.Done()
+	s.resolving.Done()
 	s.startWork(start)
 	return p
 }
@@ -548,7 +548,9 @@ func (s *Script) abandon(req *request, cause error) {
 		s.mu.Unlock()
 		return
 	}
+	s.resolving.Add(1)
 	s.mu.Unlock()
+	defer s.resolving.Done()
 	if it != nil {
 		it.st.discard(context.Background())
 	}

@@ -78,12 +78,13 @@ type Script struct {
 	running bool          // a worker goroutine is processing requests
 	open    int           // requests not resolved yet
 	idle    chan struct{} // closed when the running worker stops
-	// superseding counts requests resolving the ones they replaced, which
-	// they do after s.mu: Unload waits for them before it reports Unloaded.
-	// Added to under s.mu while s is not gone, so before Unload waits.
-	superseding sync.WaitGroup
-	ready       *stagedItem
-	file        fileMark // the file Watch last saw the script come from (watch.go)
+	// resolving counts requests taken out of queued or ready and resolved
+	// after s.mu (the ones a new request superseded, the ones their context
+	// abandoned): Unload waits for them before it reports Unloaded. Added to
+	// under s.mu while s is not gone, so before Unload waits.
+	resolving sync.WaitGroup
+	ready     *stagedItem
+	file      fileMark // the file Watch last saw the script come from (watch.go)
 }
 
 // Name returns the script's name: the path given to Load, or the name given to
@@ -408,7 +409,7 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if idle != nil {
 		<-idle // the worker resolves what it was staging, and finds nothing more
 	}
-	s.superseding.Wait()
+	s.resolving.Wait()
 	// The event is logged before the name is free and sent as it is freed: a
 	// load of the name that races this one reports Loaded after Unloaded, and a
 	// program that receives Unloaded finds the name free.
