@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hotscript/hotscript/internal/testtool"
@@ -127,3 +132,41 @@ func TestMissingBuildTool(t *testing.T) {
 		})
 	}
 }
+
+// brokenPipe is a stdout whose reader has gone: every write fails as a write to
+// such a pipe does.
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) {
+	return 0, &fs.PathError{Op: "write", Path: "/dev/stdout", Err: syscall.EPIPE}
+}
+
+// TestCallReaderGone: a result that cannot be written because the reader of
+// stdout has gone (hotscript call f.lua f | true) stops call as the first Ctrl-C
+// does, exit code 130 and "interrupted", whether or not the SIGPIPE has cancelled
+// the context yet; another write error is a failure.
+func TestCallReaderGone(t *testing.T) {
+	tests := []struct {
+		name   string
+		stdout io.Writer
+		code   int
+		stderr string
+	}{
+		{"broken pipe", brokenPipe{}, exitInterrupted, "hotscript call: interrupted\n"},
+		{"other write error", failingWriter{}, exitFail, "error: disk full\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			code := run([]string{"call", "testdata/guest.lua", "add", "2", "3"}, tt.stdout, &errOut)
+			if code != tt.code || errOut.String() != tt.stderr {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, errOut.String(), tt.code, tt.stderr)
+			}
+		})
+	}
+}
+
+// failingWriter fails every write with an error that is no broken pipe.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

@@ -19,7 +19,8 @@ import (
 //
 // A SIGPIPE (stdout is a pipe whose reader is gone: hotscript demo | head) cancels
 // the context too, as often as it comes: writes to the pipe then fail with EPIPE
-// instead of killing the process, so the command stops and cleans up. stop cancels
+// instead of killing the process, so the command stops and cleans up (runContext
+// takes such an EPIPE for the stop too, as it may come before the signal). stop cancels
 // the context and gives the signals back their default action, which ends the
 // process too.
 func interruptContext(ctx context.Context) (_ context.Context, stop func()) {

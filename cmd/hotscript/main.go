@@ -48,6 +48,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -151,7 +152,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "hotscript %s: %s\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 		writeShortUsage(stderr, c)
 		return exitUsage
-	case ctx.Err() != nil: // what failed, failed for the stop: not the script's error
+	case ctx.Err() != nil || readerGone(err): // what failed, failed for the stop: not the script's error
 		fmt.Fprintf(stderr, "hotscript %s: interrupted\n", c.name)
 		return exitInterrupted
 	default:
@@ -159,6 +160,11 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitFail
 	}
 }
+
+// readerGone reports whether err is a write to a pipe whose reader has gone
+// (hotscript call f.lua f | true): a stop like the first Ctrl-C, whether or not
+// the SIGPIPE that came with it has cancelled the context yet.
+func readerGone(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
 // printError writes err to stderr: the place and the message on the first line, a
 // stack trace, if any, indented below.

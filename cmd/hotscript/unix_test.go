@@ -306,3 +306,25 @@ func TestDemoCutShortCleansUp(t *testing.T) {
 		wait(t, cmd, tmp, exitOK, exitInterrupted)
 	})
 }
+
+// TestCallIntoClosedPipe: call into a pipe whose reader has gone (hotscript call
+// f.lua f | true) exits 130 saying it was interrupted, every time: the write's
+// EPIPE and the SIGPIPE that cancels the context race, and either is the stop.
+func TestCallIntoClosedPipe(t *testing.T) {
+	for i := range 8 {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close() // gone before the result is written
+		cmd := exec.Command(os.Args[0], "call", "testdata/guest.lua", "add", "2", "3")
+		cmd.Env = append(os.Environ(), mainEnv+"=1")
+		var errOut strings.Builder
+		cmd.Stdout, cmd.Stderr = w, &errOut
+		err = cmd.Run()
+		w.Close()
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || errOut.String() != "hotscript call: interrupted\n" {
+			t.Fatalf("run %d: exit code %d (%v), stderr %q; want %d and interrupted", i, code, err, errOut.String(), exitInterrupted)
+		}
+	}
+}
