@@ -142,6 +142,14 @@ func TestHostFuncRefused(t *testing.T) {
 	if _, err := loaded.LoadScript(ctx, "a.lua", []byte("return {}")); err != nil {
 		t.Fatal(err)
 	}
+	defined, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer defined.Close(ctx)
+	if err := defined.Define("g", "f", func(context.Context, *lua.Call) ([]any, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name string
 		cfg  Config
@@ -156,6 +164,7 @@ func TestHostFuncRefused(t *testing.T) {
 		{"lua global", Config{Funcs: []HostFunc{{Module: "string", Name: "f", Func: ok}}}, lua.ErrInvalid, "module name \"string\""},
 		{"wasm reserved module", Config{Funcs: []HostFunc{{Module: "hotscript", Name: "f", Func: ok}}}, wasm.ErrDefine, "hotscript.f"},
 		{"runtime already loaded", Config{Lua: loaded, Funcs: []HostFunc{{Module: "g", Name: "f", Func: ok}}}, lua.ErrInvalid, "fixed once a script is loaded"},
+		{"defined on the runtime", Config{Lua: defined, Funcs: []HostFunc{{Module: "g", Name: "f", Func: ok}}}, lua.ErrInvalid, "g.f: invalid argument: defined twice"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h, err := New(ctx, tt.cfg)

@@ -112,8 +112,9 @@ var reservedGlobals = map[string]bool{
 // Define("host", "log", fn) gives scripts host.log(...). The functions are installed
 // in each new LState, so they are kept across reloads. Define must be called before
 // the first Load (it returns ErrInvalid after); module must be a Lua identifier that
-// is not a standard global, name any Lua identifier. Define is safe for concurrent
-// use.
+// is not a standard global, name any Lua identifier, and module.name defined once
+// (a second definition is ErrInvalid, as in package wasm). Define is safe for
+// concurrent use.
 func (rt *Runtime) Define(module, name string, fn HostFunc) error {
 	switch {
 	case !isIdentifier(module) || reservedGlobals[module]:
@@ -133,6 +134,9 @@ func (rt *Runtime) Define(module, name string, fn HostFunc) error {
 	}
 	if rt.hosts[module] == nil {
 		rt.hosts[module] = map[string]HostFunc{}
+	}
+	if rt.hosts[module][name] != nil {
+		return defineError(module, name, ErrInvalid, "defined twice")
 	}
 	rt.hosts[module][name] = fn
 	return nil

@@ -28,6 +28,7 @@ func TestDefine(t *testing.T) {
 		{"base function", "print", "x", noop, lua.ErrInvalid},
 		{"bad name", "host", "1log", noop, lua.ErrInvalid},
 		{"nil func", "host", "nothing", nil, lua.ErrInvalid},
+		{"defined twice", "host", "log", noop, lua.ErrInvalid},
 	}
 	rt := newRuntime(t, lua.Config{})
 	for _, tt := range tests {
