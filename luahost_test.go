@@ -681,3 +681,35 @@ func TestApplyFromHostFunctionWhileAnotherWaits(t *testing.T) {
 		t.Errorf("c at v%d, want 1", c.Version())
 	}
 }
+
+// TestStagedVersionsReloadingEachOther: a new version of s whose top level
+// reloads t, whose new version's top level reloads s, would have each staging
+// wait for the other for good (and Close with them): a Reload from what a
+// version being staged runs is refused, so s's reload is rejected at once.
+func TestStagedVersionsReloadingEachOther(t *testing.T) {
+	var h *Host
+	scripts := map[string]*Script{}
+	next := map[string]string{
+		"s.lua": `host.reload("t.lua") return { v = function() return 2 end }`,
+		"t.lua": `host.reload("s.lua") return { v = function() return 2 end }`,
+	}
+	h = newTestHost(t, Config{Funcs: []HostFunc{{Module: "host", Name: "reload", Params: []Type{String},
+		Func: func(ctx context.Context, c HostCall) error {
+			return h.Reload(ctx, scripts[c.Str(0)], []byte(next[c.Str(0)]))
+		}}}})
+	for name := range next {
+		scripts[name] = mustLoad(t, h, name, `return { v = function() return 1 end }`, nil)
+	}
+	err := testtool.Returns(t, "the reload of s", func() error {
+		return h.Reload(context.Background(), scripts["s.lua"], []byte(next["s.lua"]))
+	})
+	if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "host.reload: hotscript: reload t.lua: called from a reload being staged of s.lua") {
+		t.Fatalf("reload of s: %v, want the staging's Reload of t refused", err)
+	}
+	for name, s := range scripts {
+		if s.Version() != 1 {
+			t.Errorf("%s at v%d, want 1", name, s.Version())
+		}
+	}
+	testtool.Returns(t, "Close", func() error { return h.Close(context.Background()) })
+}

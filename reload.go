@@ -34,9 +34,12 @@ import (
 // commit would wait for the call that is running the host function, which waits
 // for Reload. So does a Reload from a MigrationFunc, with the context it was given,
 // of its own script (whose commit is the one running it) or, with SwapAtApply, of
-// any script (whose commit waits for an Apply, and this one is running).
-// ReloadAsync from there is fine, as long as nothing waits for it before the call
-// or the commit returns.
+// any script (whose commit waits for an Apply, and this one is running), and
+// one from what a new version of any script runs as it is staged (its Lua
+// chunk's top level, its WASM start function): a reload of that script waits
+// for the staging, and two new versions reloading each other's script would
+// wait for each other. ReloadAsync from there is fine, as long as nothing waits
+// for it before the call or the commit returns.
 func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 	if err := h.waitsForItself(ctx, s, "reload"); err != nil {
 		return err
@@ -83,13 +86,17 @@ func (h *Host) reloading(ctx context.Context, key any) *Script {
 }
 
 // waitsForItself returns why a reload or revert (op) of s, asked with ctx and
-// waited for, could never finish: ctx comes from the staging of a new version
-// of s (s's reloads wait for it), or from a migration of this Host, and s is
-// the script being committed or the commit runs in an Apply, which the
-// reload's commit would wait for. Else nil.
+// waited for, could never finish, or might not: ctx comes from the staging of
+// a new version of a script (s's reloads wait for a staging of s, and another
+// script's for a staging that may wait for this one), or from a migration of
+// this Host, and s is the script being committed or the commit runs in an
+// Apply, which the reload's commit would wait for. Else nil.
 func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
-	if s != nil && h.reloading(ctx, stagingKey{}) == s {
-		return opErr(op, s.name, reentrant("a reload being staged of "+s.name))
+	if st := h.reloading(ctx, stagingKey{}); st != nil && s != nil {
+		// s's reloads wait for a staging of s; another script's may wait
+		// for a staging that waits for this one (each new version reloading
+		// the other's script).
+		return opErr(op, s.name, reentrant("a reload being staged of "+st.name))
 	}
 	c := h.reloading(ctx, committingKey{})
 	if c == nil || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {

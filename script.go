@@ -365,14 +365,20 @@ func (h *Host) loading(name string) <-chan struct{} {
 //
 // Called from a host function, a migration or a reload being staged of s itself,
 // with the context it received, Unload fails at once with an error matching the
-// engines' ErrReentrant, changing nothing: it would wait for itself. Safe for
+// engines' ErrReentrant, changing nothing: it would wait for itself. So does an
+// Unload from what a new version of any script runs as it is staged, which
+// could wait for a staging that waits for it. Safe for
 // concurrent use.
 func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if err := h.notOurs(s, "unload", ""); err != nil {
 		return err
 	}
-	if h.reloading(ctx, committingKey{}) == s || h.reloading(ctx, stagingKey{}) == s {
+	if h.reloading(ctx, committingKey{}) == s {
 		return opErr("unload", s.name, reentrant("a reload of "+s.name))
+	}
+	if st := h.reloading(ctx, stagingKey{}); st != nil {
+		// s's staging of a new version, or another's, which s's may wait for
+		return opErr("unload", s.name, reentrant("a reload being staged of "+st.name))
 	}
 	if !h.enter() {
 		return opErr("unload", s.name, ErrClosed)
