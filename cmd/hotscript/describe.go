@@ -27,7 +27,17 @@ import (
 // terminal wants the place first, so describe reads the structured errors instead.
 // A failed state migration or self-check says so after the place:
 // "enemy.wasm: state migration failed: set_state: trap: unreachable".
+//
+// A build's source is named relative to the working directory, as a person typing
+// a command names files.
 func describe(script string, err error) (head string, detail []string) {
+	return describeNaming(shortPath, script, err)
+}
+
+// describeNaming is describe naming a build's source, and the files of its log,
+// by short(path) of their absolute path: run's printer keeps them absolute, and
+// names everything under DIR relative to it alike.
+func describeNaming(short func(string) string, script string, err error) (head string, detail []string) {
 	if err == nil {
 		return "", nil
 	}
@@ -44,7 +54,7 @@ func describe(script string, err error) (head string, detail []string) {
 	case errors.As(err, &contract):
 		return contract.Script + ": breaks its contract: " + strings.Join(contract.Violations, "; "), nil
 	case errors.As(err, &berr):
-		return describeBuild(berr)
+		return describeBuild(berr, short)
 	case errors.As(err, &perr):
 		return perr.Path + ": " + perr.Err.Error(), nil
 	case errors.As(err, &lerr):
@@ -156,8 +166,8 @@ var tally = regexp.MustCompile(`^\d+ (?:warning|error)s?(?: and \d+ (?:warning|e
 // object. The heading's own source, caret and note lines come right under it, then
 // the rest of the log in order: left in place, they would read as part of the
 // diagnostic before the heading.
-func describeBuild(e *watch.BuildError) (string, []string) {
-	src, log := shortPath(e.Path), strings.TrimSpace(e.Log)
+func describeBuild(e *watch.BuildError, short func(string) string) (string, []string) {
+	src, log := short(e.Path), strings.TrimSpace(e.Log)
 	if log == "" { // the tool said nothing, or did not run: name the source
 		return firstLine(src + ": " + strings.TrimPrefix(e.Err.Error(), "watch: "))
 	}
@@ -171,7 +181,7 @@ func describeBuild(e *watch.BuildError) (string, []string) {
 	for end < len(lines) && !startsReport(lines[end]) {
 		end++
 	}
-	head := nameSource(e.Path, summary)
+	head := nameSource(e.Path, summary, short)
 	if !strings.HasPrefix(head, src) && !strings.HasPrefix(head, filepath.Base(e.Path)) {
 		head = src + ": " + head
 	}
@@ -179,7 +189,7 @@ func describeBuild(e *watch.BuildError) (string, []string) {
 	for _, l := range slices.Concat(lines[start:at], lines[at+1:end], lines[:start], lines[end:]) {
 		// Indentation stays: a caret line points into the source line above it.
 		if l = strings.TrimRight(l, " \t\r"); l != "" {
-			detail = append(detail, nameSource(e.Path, l))
+			detail = append(detail, nameSource(e.Path, l, short))
 		}
 	}
 	return head, detail
@@ -202,12 +212,12 @@ func startsReport(line string) bool {
 var fileRef = regexp.MustCompile(`^(?:` + includedFrom + `([^\s:]+):\d|([^\s:]+):\d+(?::\d+)?: (?:fatal error|error|warning|note):)`)
 
 // nameSource rewrites a build log's line to name the source at path as the user did:
-// by its short path rather than the absolute one the tool was given, or the one
+// by short(path) rather than the absolute one the tool was given, or the one
 // from the source's directory, where the tool runs ("./w.c:2:5: error: ..."; a
 // header's "./../h.h"), and by the source rather than the object clang compiled it
 // to when a linker reports an error ("w.c: undefined symbol: f (wasm-ld)").
-func nameSource(path, line string) string {
-	src := shortPath(path)
+func nameSource(path, line string, short func(string) string) string {
+	src := short(path)
 	// The source as the tool names it, which fileRef does not match if the name
 	// has a space in it.
 	own := "./" + filepath.Base(path) + ":"
@@ -221,7 +231,7 @@ func nameSource(path, line string) string {
 			at, end = m[4], m[5]
 		}
 		if ref := line[at:end]; !filepath.IsAbs(ref) {
-			line = line[:at] + fromSourceDir(path, ref) + line[end:]
+			line = line[:at] + short(fromSourceDir(path, ref)) + line[end:]
 		}
 	}
 	line = strings.ReplaceAll(line, path, src)
@@ -232,27 +242,19 @@ func nameSource(path, line string) string {
 	return line
 }
 
-// fromSourceDir names ref, a path from the directory of the source at path where
-// the tool ran, from the working directory: ".." taken as the file system takes
-// it, from a linked directory's target.
+// fromSourceDir is the absolute path of ref, a path from the directory of the
+// source at path where the tool ran: ".." taken as the file system takes it, from
+// a linked directory's target.
 func fromSourceDir(path, ref string) string {
 	dir := filepath.Dir(path)
 	if !slices.Contains(strings.Split(filepath.ToSlash(ref), "/"), "..") { // the source itself, "./w.c"
-		return shortPath(filepath.Join(dir, ref))
+		return filepath.Join(dir, ref)
 	}
 	real, err := filepath.EvalSymlinks(dir)
-	if err != nil || real == dir {
-		return shortPath(filepath.Join(dir, ref))
+	if err != nil {
+		return filepath.Join(dir, ref)
 	}
-	file := filepath.Join(real, ref)
-	if wd, err := os.Getwd(); err == nil { // the working directory resolved alike
-		if wd, err = filepath.EvalSymlinks(wd); err == nil {
-			if rel, err := filepath.Rel(wd, file); err == nil && filepath.IsLocal(rel) {
-				return rel
-			}
-		}
-	}
-	return file
+	return filepath.Join(real, ref)
 }
 
 // firstLine splits text into its first line and the non-empty lines after it.
@@ -268,15 +270,20 @@ func firstLine(text string) (string, []string) {
 }
 
 // shortPath is path relative to the working directory when it lies under it, as a
-// person typing a command names files.
+// person typing a command names files, or under the directory the working
+// directory links to (a header that fromSourceDir found through a link).
 func shortPath(path string) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		return path
 	}
-	rel, err := filepath.Rel(wd, path)
-	if err != nil || !filepath.IsLocal(rel) {
-		return path
+	if rel, err := filepath.Rel(wd, path); err == nil && filepath.IsLocal(rel) {
+		return rel
 	}
-	return rel
+	if wd, err = filepath.EvalSymlinks(wd); err == nil {
+		if rel, err := filepath.Rel(wd, path); err == nil && filepath.IsLocal(rel) {
+			return rel
+		}
+	}
+	return path
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,15 +28,24 @@ type printer struct {
 	now      func() time.Time
 }
 
-// newPrinter returns a printer that shows paths under dir relative to it.
+// newPrinter returns a printer that shows paths under dir relative to it, whether
+// they start as dir was given or from the root.
 func newPrinter(w io.Writer, st style, dir string) *printer {
 	p := &printer{w: w, st: st, clock: true, now: time.Now}
+	add := func(d string) {
+		if d != "" && d != "." && !slices.Contains(p.prefixes, d+string(filepath.Separator)) {
+			p.prefixes = append(p.prefixes, d+string(filepath.Separator))
+		}
+	}
 	if abs, err := filepath.Abs(dir); err == nil {
-		p.prefixes = append(p.prefixes, abs+string(filepath.Separator))
+		add(abs)
 	}
-	if dir != "" && dir != "." {
-		p.prefixes = append(p.prefixes, filepath.Clean(dir)+string(filepath.Separator))
+	if dir != "" {
+		add(filepath.Clean(dir))
 	}
+	// The longest first: where two match ("/w/game/" and "game/"), the whole
+	// directory goes, and only it.
+	slices.SortFunc(p.prefixes, func(a, b string) int { return len(b) - len(a) })
 	return p
 }
 
@@ -48,32 +58,27 @@ func (p *printer) showClock(on bool) {
 
 // name is how a script's name, or a message naming scripts, is shown: paths
 // under the directory relative to it.
-func (p *printer) name(s string) string {
-	for _, prefix := range p.prefixes {
-		s = trimDir(s, prefix)
-	}
-	return s
-}
+func (p *printer) name(s string) string { return trimDir(s, p.prefixes) }
 
-// trimDir removes prefix, a directory ending in a separator, where it starts a
-// path in s: at the start of s or after a character that no path holds
-// unquoted (a space, a quote, a parenthesis...), so that "a/" inside
-// "data/a/x" stays.
-func trimDir(s, prefix string) string {
+// trimDir removes the first of prefixes, directories ending in a separator, that
+// starts a path in s, where one starts: at the start of s or after a character
+// that no path holds unquoted (a space, a quote, a parenthesis...), so that "a/"
+// inside "data/a/x" stays. A path loses one prefix at most: "game/game/x.lua"
+// under "game/" is "game/x.lua".
+func trimDir(s string, prefixes []string) string {
 	var b strings.Builder
 	last := 0 // s[last:] is not written yet
-	for i := 0; ; {
-		j := strings.Index(s[i:], prefix)
-		if j < 0 {
-			break
+	for i := 0; i < len(s); i++ {
+		if i > 0 && !strings.ContainsRune(" \t\n'\"`(<[{=,;:", rune(s[i-1])) {
+			continue
 		}
-		j += i
-		if j == 0 || strings.ContainsRune(" \t\n'\"`(<[{=,;:", rune(s[j-1])) {
-			b.WriteString(s[last:j])
-			last = j + len(prefix)
-			i = last
-		} else {
-			i = j + 1
+		for _, prefix := range prefixes {
+			if strings.HasPrefix(s[i:], prefix) {
+				b.WriteString(s[last:i])
+				last = i + len(prefix)
+				i = last - 1 // the byte before the next start is a separator: no start
+				break
+			}
 		}
 	}
 	if last == 0 {
@@ -142,7 +147,7 @@ func (p *printer) event(ev hotscript.Event) {
 	case hotscript.Reverted:
 		p.line(ev.Script, from+" -> "+to, st.warn("reverted"), timing(), carried(ev), p.diff(ev.Diff))
 	case hotscript.Rejected:
-		head, _ := describe(ev.Script, ev.Err)
+		head, _ := p.describe(ev.Script, ev.Err)
 		keeps := fmt.Sprintf("(%s keeps running)", from)
 		if ev.From == 0 {
 			keeps, from = "(not loaded)", "-"
@@ -170,8 +175,16 @@ func (p *printer) event(ev hotscript.Event) {
 
 // failure writes the line for a call that failed.
 func (p *printer) failure(script string, version int, err error) {
-	head, _ := describe(script, err)
+	head, _ := p.describe(script, err)
 	p.line(script, fmt.Sprintf("v%d", version), p.st.bad("error"), p.name(head))
+}
+
+// describe is describe naming a build's files by their absolute paths, which name
+// then shows relative to the directory as it shows the scripts: named relative to
+// the working directory, the source of script d3/bad.wasm under DIR /tmp/x/d3
+// would read x/d3/d3/bad.c when run from /tmp.
+func (p *printer) describe(script string, err error) (string, []string) {
+	return describeNaming(func(path string) string { return path }, script, err)
 }
 
 // note writes a line about a script that is not an event, e.g. "no update(dt)".

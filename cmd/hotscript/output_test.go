@@ -360,6 +360,8 @@ func TestPrinterNames(t *testing.T) {
 		{"reload game/a.lua: game/a.lua:3: x (in 'game/b.lua')", "reload a.lua: a.lua:3: x (in 'b.lua')"},
 		{"mygame/x.lua", "mygame/x.lua"},
 		{"game/game/x.lua", "game/x.lua"},
+		{abs + "/game/x.lua", "game/x.lua"}, // one directory off, not both forms of it
+		{"see " + abs + "/game/x.lua and game/game/y.lua", "see game/x.lua and game/y.lua"},
 		{"", ""},
 	} {
 		if got := p.name(tt.in); got != tt.want {
