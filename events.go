@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -214,4 +215,10 @@ func (e *events) logEvent(ev Event) {
 		attrs = append(attrs, slog.Any("err", ev.Err))
 	}
 	e.log.LogAttrs(ctx, level, "hotscript: "+ev.Kind.String(), attrs...)
+}
+
+// clone copies ev with what it shares with other copies: Carried and Diff.
+func (ev Event) clone() Event {
+	ev.Carried, ev.Diff = slices.Clone(ev.Carried), ev.Diff.clone()
+	return ev
 }

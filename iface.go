@@ -65,15 +65,28 @@ type Interface struct {
 func (i Interface) Export(name string) (Func, bool) { return findFunc(i.Exports, name) }
 
 func (i Interface) clone() Interface {
-	c := func(fs []Func) []Func {
-		out := slices.Clone(fs)
-		for j := range out {
-			out[j].Params, out[j].Results = slices.Clone(out[j].Params), slices.Clone(out[j].Results)
-		}
-		return out
-	}
-	return Interface{Exports: c(i.Exports), Imports: c(i.Imports)}
+	return Interface{Exports: cloneFuncs(i.Exports), Imports: cloneFuncs(i.Imports)}
 }
+
+// cloneFuncs copies fs, their signatures included.
+func cloneFuncs(fs []Func) []Func {
+	out := slices.Clone(fs)
+	for j := range out {
+		out[j].Params, out[j].Results = slices.Clone(out[j].Params), slices.Clone(out[j].Results)
+	}
+	return out
+}
+
+func (c Changes) clone() Changes {
+	changed := slices.Clone(c.Changed)
+	for j, ch := range changed {
+		pair := cloneFuncs([]Func{ch.Old, ch.New})
+		changed[j] = Change{Old: pair[0], New: pair[1]}
+	}
+	return Changes{Added: cloneFuncs(c.Added), Removed: cloneFuncs(c.Removed), Changed: changed}
+}
+
+func (d Diff) clone() Diff { return Diff{Exports: d.Exports.clone(), Imports: d.Imports.clone()} }
 
 // findFunc returns the function of list named name that is not an import.
 func findFunc(list []Func, name string) (Func, bool) {

@@ -1,6 +1,7 @@
 package hotscript
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -137,5 +138,27 @@ func TestEventDiffOwned(t *testing.T) {
 				t.Fatalf("changing a Loaded event's Diff changed the script's Interface: %v", f)
 			}
 		}
+	}
+}
+
+// TestPendingEventOwned: the event a Pending hands out and the one the Events
+// channel delivers share nothing: each receiver may change its own.
+func TestPendingEventOwned(t *testing.T) {
+	h := newTestHost(t, Config{})
+	s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), nil)
+	lastEvent(t, h) // Loaded
+	p := h.ReloadAsync(context.Background(), s, hostguest.Bytes("enemy_f64"))
+	<-p.Done()
+	ev := lastEvent(t, h)
+	if len(ev.Diff.Exports.Changed) == 0 || len(ev.Diff.Exports.Removed) == 0 {
+		t.Fatalf("no diff to change: %v", ev.Diff)
+	}
+	want := p.Event().Diff.String()
+	ev.Diff.Exports.Removed[0].Name = "changed"
+	ev.Diff.Exports.Changed[0].New.Params[0] = "v128"
+	mine := p.Event()
+	mine.Diff.Exports.Changed[0].Old.Params[0] = "v128"
+	if got := p.Event().Diff.String(); got != want {
+		t.Errorf("the Pending's event changed with the channel's or a caller's copy: %q, want %q", got, want)
 	}
 }

@@ -32,11 +32,13 @@ func (p *Pending) Err() error {
 	}
 }
 
-// Event returns the reload's event once Done is closed (the zero Event before).
+// Event returns the reload's event once Done is closed (the zero Event before),
+// a copy of its own for each caller: the Events channel's receiver owns the one
+// it got.
 func (p *Pending) Event() Event {
 	select {
 	case <-p.done:
-		return p.ev
+		return p.ev.clone()
 	default:
 		return Event{}
 	}
@@ -47,7 +49,7 @@ func (p *Pending) resolve(ev Event, err error) {
 		ev.Err = err // a request refused before it began, which no event reports
 	}
 	p.once.Do(func() {
-		p.ev, p.err = ev, err
+		p.ev, p.err = ev.clone(), err // the Events channel's receiver owns ev
 		close(p.done)
 	})
 }
