@@ -144,7 +144,8 @@ func (c HostCall) SetInt(i int, v int64) {
 	}
 }
 
-// SetFloat sets result i, an F32 or F64 result (an F32 rounds v to float32).
+// SetFloat sets result i, an F32 or F64 result (an F32 rounds v to float32, and
+// a finite v past its range to ±Inf, as a conversion in C would).
 func (c HostCall) SetFloat(i int, v float64) {
 	switch c.result(i, "SetFloat") {
 	case F32:
