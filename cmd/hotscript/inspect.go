@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 	"github.com/hotscript/hotscript/watch"
@@ -95,6 +96,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	}
 	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), what)
 
+	imports, importNotes, memFrom := describeImports(code, info)
 	mem := []string{"no memory"}
 	if m := info.Memory; m != nil {
 		max := "no maximum"
@@ -102,9 +104,12 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 			max = "at most " + pages(m.Max)
 		}
 		mem = []string{pages(m.Min) + " at start, " + max}
+		if memFrom != "" {
+			mem[0] = "imported from " + memFrom + ": " + mem[0]
+		}
 	}
 	section(e.stdout, st, "memory", mem)
-	section(e.stdout, st, "imports", funcStrings(info.Imports))
+	section(e.stdout, st, "imports", imports)
 	section(e.stdout, st, "exports", funcStrings(info.Exports))
 
 	var notes []string
@@ -123,9 +128,30 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	} else {
 		notes = append(notes, "no get_state/set_state pair: a reload starts it from its initial state")
 	}
+	notes = append(notes, importNotes...)
+	if m := info.Memory; m != nil && !m.HasMax && memFrom == "" {
+		notes = append(notes, "its memory may grow without bound; --max-memory caps it")
+	}
+	fmt.Fprintln(e.stdout)
+	section(e.stdout, st, "notes", notes)
+	return nil
+}
+
+// describeImports lists a module's imports in their order, functions with their
+// signatures, and notes on those that run and call cannot provide: a function
+// they do not define, host.log with another signature, anything but a function
+// (a global, a memory, a table), an import from the module name reserved for the
+// instrumentation. memFrom names the import that provides the module's memory, if
+// one does.
+//
+// wasm.ModuleInfo lists imported functions only, and describes an imported memory
+// as it does the module's own, so the other imports come from internal/meter's
+// Scan, the decoder with which package wasm refuses them when it loads a module.
+func describeImports(code []byte, info wasm.ModuleInfo) (lines, notes []string, memFrom string) {
 	logFunc := wasm.LogFunc(nil) // as newEngines defines it
 	hostLog := wasm.FuncInfo{Module: "host", Name: "log", Params: logFunc.Params, Results: logFunc.Results}
-	for _, f := range info.Imports {
+	function := func(f wasm.FuncInfo) {
+		lines = append(lines, f.String())
 		switch {
 		case f.Module != hostLog.Module || f.Name != hostLog.Name:
 			notes = append(notes, fmt.Sprintf("imports %s, which hotscript run and call do not define: "+
@@ -135,13 +161,39 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 				"hotscript run and call cannot load it", hostLog, f))
 		}
 	}
-	if m := info.Memory; m != nil && !m.HasMax {
-		notes = append(notes, "its memory may grow without bound; --max-memory caps it")
+	scan, err := meter.Scan(code)
+	if err != nil { // wasm.Inspect read it: cannot happen; show what it found
+		for _, f := range info.Imports {
+			function(f)
+		}
+		return lines, notes, ""
 	}
-	fmt.Fprintln(e.stdout)
-	section(e.stdout, st, "notes", notes)
-	return nil
+	funcs := info.Imports // the function imports Inspect lists, in the same order
+	for _, imp := range scan.Imports {
+		name := imp.Module + "." + imp.Name
+		switch {
+		case imp.Module == reservedImports:
+			lines = append(lines, imp.Kind.String()+" "+name)
+			notes = append(notes, fmt.Sprintf("imports %s from %q, a module name reserved for hotscript's "+
+				"instrumentation: hotscript run and call cannot load it", name, imp.Module))
+		case imp.Kind == meter.KindFunc && len(funcs) > 0 && funcs[0].Module == imp.Module && funcs[0].Name == imp.Name:
+			function(funcs[0])
+			funcs = funcs[1:]
+		default:
+			lines = append(lines, imp.Kind.String()+" "+name)
+			if imp.Kind == meter.KindMemory && memFrom == "" {
+				memFrom = name
+			}
+			notes = append(notes, fmt.Sprintf("imports the %s %s: hotscript run and call cannot load it, "+
+				"as they provide functions only", imp.Kind, name))
+		}
+	}
+	return lines, notes, memFrom
 }
+
+// reservedImports is the import module of the instrumentation that meters a
+// module's instructions, which package wasm refuses in a module it loads.
+const reservedImports = "hotscript"
 
 func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	// The chunk runs once, sandboxed and bounded, to build the module table, with

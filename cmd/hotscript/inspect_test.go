@@ -296,3 +296,66 @@ func TestInspectHostLogSignature(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectOtherImports: inspect lists the imports that are not functions (a
+// global, a memory, a table) and those from the module name reserved for the
+// instrumentation, with a note that run and call cannot load the module, which
+// call then refuses; an imported memory is said to be imported.
+func TestInspectOtherImports(t *testing.T) {
+	needTools(t, "x.wat")
+	tests := []struct {
+		name, imports string
+		lines         []string // each starts a line of inspect's output
+		note          string   // in inspect's notes
+		refused       string   // in call's error
+	}{
+		{"global named host.log", `(import "host" "log" (global i32))`,
+			[]string{"imports    global host.log\n"},
+			"imports the global host.log: hotscript run and call cannot load it",
+			"imports the global host.log: the runtime provides only functions"},
+		{"global", `(import "env" "foo" (global i32))`,
+			[]string{"imports    global env.foo\n"},
+			"imports the global env.foo: hotscript run and call cannot load it",
+			"imports the global env.foo"},
+		{"memory", `(import "env" "memory" (memory 1))`,
+			[]string{"memory     imported from env.memory: 1 page (64KiB) at start, no maximum\n", "imports    memory env.memory\n"},
+			"imports the memory env.memory: hotscript run and call cannot load it",
+			"imports the memory env.memory"},
+		{"table", `(import "env" "t" (table 1 funcref))`,
+			[]string{"imports    table env.t\n"},
+			"imports the table env.t: hotscript run and call cannot load it",
+			"imports the table env.t"},
+		{"reserved module", `(import "hotscript" "refuel" (func))`,
+			[]string{"imports    function hotscript.refuel\n"},
+			`imports hotscript.refuel from "hotscript", a module name reserved for hotscript's instrumentation: hotscript run and call cannot load it`,
+			`the import module "hotscript" is reserved`},
+		{"among functions", `(import "host" "log" (func (param i32 i32))) (import "env" "g" (global i32)) (import "env" "f" (func (param i32)))`,
+			[]string{"imports    host.log(i32, i32)\n           global env.g\n           env.f(i32)\n"},
+			"imports the global env.g: hotscript run and call cannot load it",
+			"imports the global env.g"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "m.wat")
+			src := `(module ` + tt.imports + ` (func (export "f") (result i32) i32.const 7))`
+			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCmd(t, "inspect", file)
+			if r.code != exitOK {
+				t.Fatalf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, want := range tt.lines {
+				if !strings.Contains("\n"+r.stdout, "\n"+want) {
+					t.Errorf("inspect lacks the lines %q:\n%s", want, r.stdout)
+				}
+			}
+			if _, notes, _ := strings.Cut(r.stdout, "\nnotes "); !strings.Contains(notes, tt.note) {
+				t.Errorf("inspect's notes lack %q:\n%s", tt.note, r.stdout)
+			}
+			if c := runCmd(t, "call", file, "f"); c.code != exitFail || !strings.Contains(c.stderr, tt.refused) {
+				t.Errorf("call: exit %d, want 1 with %q\n%s", c.code, tt.refused, c.stderr)
+			}
+		})
+	}
+}
