@@ -24,9 +24,8 @@ import (
 // the context and gives the signals back their default action, which ends the
 // process too.
 func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	hooks := &exitHooks{}
-	ctx = context.WithValue(ctx, exitHooksKey{}, hooks)
+	ctx, cancel := context.WithCancel(withExitHooks(ctx))
+	hooks := ctx.Value(exitHooksKey{}).(*exitHooks)
 	sigs := make(chan os.Signal, 2) // two signals in quick succession are both seen
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	pipe := make(chan os.Signal, 1)
@@ -67,6 +66,15 @@ type exitHooks struct {
 }
 
 type exitHooksKey struct{}
+
+// withExitHooks returns ctx with a list of exit hooks, unless it has one: main
+// registers its cleanups before the command's context is made.
+func withExitHooks(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(exitHooksKey{}).(*exitHooks); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, exitHooksKey{}, &exitHooks{})
+}
 
 // onForcedExit registers f to run before a second interrupt ends the process, if
 // ctx comes from interruptContext. f runs on another goroutine while the command

@@ -34,7 +34,9 @@
 // call and inspect with 130, as shells report a process Ctrl-C killed, once the build
 // of a source they had started is killed and its files removed; a second one ends
 // the process at once with 130. A reader of stdout that goes away (hotscript demo |
-// head) stops a command as the first Ctrl-C does.
+// head) stops a command as the first Ctrl-C does. What the command and the build
+// tools it starts write to temporary files goes in a directory of its own under
+// TMPDIR, which it removes when it ends, after a second Ctrl-C too.
 //
 // Output is written for people: aligned columns, short lines, errors with file:line
 // first, and colour only when stdout is a terminal and NO_COLOR is unset.
@@ -51,7 +53,12 @@ import (
 	"syscall"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	ctx, removeTemp := ownTempDir(context.Background())
+	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	removeTemp()
+	os.Exit(code)
+}
 
 // Exit codes.
 const (
