@@ -284,14 +284,19 @@ func hasContent(path string) bool {
 	return err == nil && info.Size() > 0
 }
 
+// settleWait bounds how long the summary waits for the events of reloads that the
+// host has counted: it emits each right after it counts it.
+const settleWait = time.Second
+
 // writeSummary prints why the loop stopped, the session's reloads and rejected saves
 // (first loads and scripts unloaded since included), and each loaded script's
-// counters.
+// counters, once the events of the reloads these count are handled (and printed).
 func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string, took time.Duration) {
+	stats := sc.settledStats(settleWait)
 	var reloads, failed uint64
 	counted := map[*hotscript.Script]bool{} // once each, should a detached script still be loaded
 	count := func(s *hotscript.Script) hotscript.Stats {
-		st := sc.stats(s)
+		st := stats(s)
 		if !counted[s] {
 			counted[s] = true
 			reloads += st.Reloads + st.Reverts

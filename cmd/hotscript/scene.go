@@ -39,6 +39,11 @@ type scene struct {
 	// cut counts, by script name, the calls and reloads that failed because the
 	// stop cut them short: the host counts them in the script's Stats, stats not.
 	cut map[string]cutShort
+	// outcomes counts, by script name, the events of reloads and reverts that
+	// ended (committed, reverted, rejected, superseded), Ctrl-C's included: the
+	// host counts each in Stats just before it emits its event, so a script
+	// whose Stats count more has an event still coming (see settledStats).
+	outcomes map[string]uint64
 }
 
 // cutShort counts a script's calls and reloads that Ctrl-C cut short.
@@ -58,15 +63,63 @@ type actor struct {
 // (ctx.Done()).
 func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int, stopped <-chan struct{}) *scene {
 	return &scene{h: h, world: world, out: out, dt: 1 / float64(tps), stopped: stopped,
-		cut: map[string]cutShort{}}
+		cut: map[string]cutShort{}, outcomes: map[string]uint64{}}
 }
 
 // stats is s's Stats without the failures that Ctrl-C caused.
-func (sc *scene) stats(s *hotscript.Script) hotscript.Stats {
-	st, cut := sc.h.Stats(s), sc.cut[s.Name()]
+func (sc *scene) stats(s *hotscript.Script) hotscript.Stats { return sc.discount(s, sc.h.Stats(s)) }
+
+// discount takes the failures that Ctrl-C caused out of st, s's Stats.
+func (sc *scene) discount(s *hotscript.Script, st hotscript.Stats) hotscript.Stats {
+	cut := sc.cut[s.Name()]
 	st.Errors -= min(st.Errors, cut.calls)
 	st.FailedReloads -= min(st.FailedReloads, cut.reloads)
 	return st
+}
+
+// settledStats returns a function giving each script's stats (as stats does) as
+// they stood once the scene had handled the event of every reload they count,
+// waiting at most wait for those events: the host counts a reload's outcome just
+// before it emits the event, so Stats read as the last events are handled may
+// count a reload that Ctrl-C cut short as rejected, which its event, handled,
+// would have taken back. The snapshot covers the loaded scripts and the unloaded
+// ones; a script loaded since reads its stats afresh. If the host dropped
+// events, they cannot be matched, and nothing is waited for.
+func (sc *scene) settledStats(wait time.Duration) func(*hotscript.Script) hotscript.Stats {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		snap := map[*hotscript.Script]hotscript.Stats{}
+		ended := map[string]uint64{} // by name: a name reused counts with the script unloaded
+		for _, s := range append(sc.h.Scripts(), sc.unloaded...) {
+			if _, ok := snap[s]; ok {
+				continue
+			}
+			st := sc.h.Stats(s)
+			snap[s] = sc.discount(s, st)
+			ended[s.Name()] += st.Reloads + st.Reverts + st.FailedReloads + st.Superseded
+		}
+		behind := false
+		for name, n := range ended {
+			behind = behind || n > sc.outcomes[name]
+		}
+		if behind && sc.h.DroppedEvents() == 0 {
+			select {
+			case ev, ok := <-sc.h.Events():
+				if ok {
+					sc.handle(ev)
+					continue
+				}
+			case <-deadline.C:
+			}
+		}
+		return func(s *hotscript.Script) hotscript.Stats {
+			if st, ok := snap[s]; ok {
+				return st
+			}
+			return sc.stats(s)
+		}
+	}
 }
 
 // cancelled reports whether err is a cancellation that Ctrl-C caused.
@@ -227,6 +280,14 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 // loaded and detaches one the host unloaded (the watcher unloads a script whose
 // file was renamed). A load or reload that Ctrl-C cut short is left out.
 func (sc *scene) handle(ev hotscript.Event) {
+	switch ev.Kind {
+	case hotscript.Committed, hotscript.Reverted, hotscript.Superseded:
+		sc.outcomes[ev.Script]++
+	case hotscript.Rejected:
+		if ev.From > 0 { // a reload's, not a first load's
+			sc.outcomes[ev.Script]++
+		}
+	}
 	if ev.Kind == hotscript.Rejected && sc.cancelled(ev.Err) {
 		if ev.From > 0 { // a reload, which the host counts
 			c := sc.cut[ev.Script]

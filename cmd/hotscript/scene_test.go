@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +58,61 @@ func TestSceneStopsAtOnce(t *testing.T) {
 		}
 		closeHost()
 		cancel()
+	}
+}
+
+// TestSummaryWaitsForReloadEvents: the summary counts a reload as the scene
+// handles its event, however late that comes: the host counts a reload's outcome
+// in Stats before it emits the event, so a reload that Ctrl-C cut short, read
+// from Stats alone before its event, was counted as rejected (once in 45 runs),
+// and a rejected save went unprinted. Here the events are still waiting when the
+// summary is written.
+func TestSummaryWaitsForReloadEvents(t *testing.T) {
+	tests := []struct {
+		name     string
+		cut      bool   // the reload's context is cancelled, as Ctrl-C does
+		code     string // the new version
+		totals   string // in the summary's first line
+		rejected bool   // a rejected line is printed
+	}{
+		{"cut short", true, "return {}\n", "; 0 reloads, 0 rejected\n", false},
+		{"broken save", false, "return {\n", "; 0 reloads, 1 rejected\n", true},
+		{"good save", false, "return { x = 1 }\n", "; 1 reload, 0 rejected\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, stop := context.WithCancel(context.Background())
+			defer stop()
+			h, closeHost, err := newHost(context.Background(), hotscript.Config{}, func(string, string) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeHost()
+			var b bytes.Buffer
+			out := newPrinter(&b, style{}, "")
+			sc := newScene(h, ecs.NewWorld(), out, 60, ctx.Done())
+			s, err := h.LoadBytes(ctx, "a.lua", []byte("return {}\n"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.attach(s)
+			sc.deliver(nil) // its Loaded event
+			reloadCtx := context.Background()
+			if tt.cut {
+				stop()
+				reloadCtx = ctx
+			}
+			_ = h.Reload(reloadCtx, s, []byte(tt.code))
+			stop() // Ctrl-C, now in every case: the loop ended
+			e := &env{stdout: &b, stderr: io.Discard}
+			writeSummary(e, out, h, sc, "interrupted", time.Second)
+			text := b.String()
+			if !strings.Contains(text, tt.totals) {
+				t.Errorf("summary lacks %q:\n%s", tt.totals, text)
+			}
+			if got := regexp.MustCompile(`(?m)^\S+  a\.lua +v1 +rejected `).MatchString(text); got != tt.rejected {
+				t.Errorf("a rejected line printed: %v, want %v:\n%s", got, tt.rejected, text)
+			}
+		})
 	}
 }
