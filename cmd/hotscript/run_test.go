@@ -511,37 +511,3 @@ func TestRunInterruptIsNoFailure(t *testing.T) {
 		})
 	}
 }
-
-// TestRunNamesSourcesFromDir: run names a build's source relative to DIR, as it
-// names the script, wherever it runs from and however DIR is given: from /w,
-// DIR /w/x/d3 with a broken d3/bad.c reads "d3/bad.wasm ... d3/bad.c:1:8: error",
-// not x/d3/d3/bad.c.
-func TestRunNamesSourcesFromDir(t *testing.T) {
-	needTools(t, "bad.c")
-	root := t.TempDir()
-	dir := filepath.Join(root, "x", "d3")
-	if err := os.MkdirAll(filepath.Join(dir, "d3"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "d3", "bad.c"), []byte("int f( { return 1; }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct{ name, wd, dir string }{
-		{"absolute DIR under the working directory", root, dir},
-		{"relative DIR", root, filepath.Join("x", "d3")},
-		{"DIR named as its subdirectory is", filepath.Join(root, "x"), "d3"},
-		{"working directory DIR", dir, "."},
-		{"working directory in DIR", filepath.Join(dir, "d3"), ".."},
-		{"absolute DIR above the working directory", filepath.Join(dir, "d3"), dir},
-	}
-	rejected := regexp.MustCompile(`(?m)^\S+  d3/bad\.wasm +- +rejected +d3/bad\.c:1:\d+: error: `)
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Chdir(tt.wd)
-			r := runCmd(t, "run", "--tps", "500", "--frames", "1", tt.dir)
-			if r.code != exitOK || !rejected.MatchString(r.stdout) {
-				t.Errorf("exit %d, want the rejected line to name d3/bad.wasm and d3/bad.c:\n%s%s", r.code, r.stdout, r.stderr)
-			}
-		})
-	}
-}

@@ -306,28 +306,6 @@ func TestDemoCutShortCleansUp(t *testing.T) {
 	})
 }
 
-// TestCallIntoClosedPipe: call into a pipe whose reader has gone (hotscript call
-// f.lua f | true) exits 130 saying it was interrupted, every time: the write's
-// EPIPE and the SIGPIPE that cancels the context race, and either is the stop.
-func TestCallIntoClosedPipe(t *testing.T) {
-	for i := range 8 {
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Close() // gone before the result is written
-		cmd := exec.Command(os.Args[0], "call", "testdata/guest.lua", "add", "2", "3")
-		cmd.Env = append(os.Environ(), mainEnv+"=1")
-		var errOut strings.Builder
-		cmd.Stdout, cmd.Stderr = w, &errOut
-		err = cmd.Run()
-		w.Close()
-		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || errOut.String() != "hotscript call: interrupted\n" {
-			t.Fatalf("run %d: exit code %d (%v), stderr %q; want %d and interrupted", i, code, err, errOut.String(), exitInterrupted)
-		}
-	}
-}
-
 // dirNames lists the names in dir.
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
@@ -340,89 +318,4 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
-}
-
-// escapeEnv set to a file's name makes the test binary a build tool's child that
-// leaves the tool's process group, which Ctrl-C kills, writes its process id to
-// the file and keeps the tool's output open for 30 s, as a compiler's server may:
-// the build then waits a second (watch's WaitDelay) before it removes its
-// directory.
-const escapeEnv = "HOTSCRIPT_TEST_ESCAPE"
-
-func init() {
-	if pids := os.Getenv(escapeEnv); pids != "" {
-		_ = syscall.Setpgid(0, 0)
-		if os.WriteFile(pids+".tmp", []byte(strconv.Itoa(os.Getpid())), 0o644) == nil {
-			_ = os.Rename(pids+".tmp", pids)
-		}
-		time.Sleep(30 * time.Second)
-		os.Exit(0)
-	}
-}
-
-// TestSecondInterruptDuringBuild: a second Ctrl-C while the first is still
-// stopping a build of call or inspect (its tool killed, the build waiting for the
-// tool's output to close) ends the process at once, skipping the build's own
-// removal of its temporary directory: nothing of it may be left in TMPDIR.
-func TestSecondInterruptDuringBuild(t *testing.T) {
-	for _, name := range []string{"call", "inspect"} {
-		t.Run(name, func(t *testing.T) {
-			bin, tmp, dir := t.TempDir(), t.TempDir(), t.TempDir()
-			pids := filepath.Join(bin, "pid")
-			tool := "#!/bin/sh\n" + escapeEnv + "=" + pids + " " + os.Args[0] + " &\nwait\n"
-			if err := os.WriteFile(filepath.Join(bin, "clang"), []byte(tool), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			src := filepath.Join(dir, "x.c")
-			if err := os.WriteFile(src, []byte("not built anyway\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			args := []string{name, src}
-			if name == "call" {
-				args = append(args, "get")
-			}
-			cmd := exec.Command(os.Args[0], args...)
-			cmd.Env = append(os.Environ(), mainEnv+"=1", "PATH="+bin+":"+os.Getenv("PATH"), "TMPDIR="+tmp)
-			out := newSyncBuffer()
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() {
-				defer close(exited)
-				_ = cmd.Wait()
-			}()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-			})
-			var child int
-			waitUntil(t, "the tool's child to start", func() bool {
-				b, err := os.ReadFile(pids)
-				child, _ = strconv.Atoi(string(b))
-				return err == nil
-			})
-			t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
-
-			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(200 * time.Millisecond) // the build waits a second for the child
-			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("still running 10 s after two SIGINTs; output:\n%s", out)
-			}
-			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-				t.Errorf("exit code %d (%v), want %d; output:\n%s", code, cmd.ProcessState, exitInterrupted, out)
-			}
-			if left := dirNames(t, tmp); len(left) > 0 {
-				t.Errorf("temporary files are left: %s", left)
-			}
-		})
-	}
 }
