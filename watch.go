@@ -29,11 +29,19 @@ import (
 //     as it begins by reading the file again (a Load still running then does
 //     not know of Watch: a save before it returns waits for the next), and a
 //     save made while no Watch of dir ran, since the Host last saw the file.
+//     For a .wasm, that file may be its source (below): a save of x.c or x.wat
+//     since the load of x.wasm, or since the save of it Watch last built into
+//     the script, is built and reloaded as Watch begins, as the watcher's
+//     report of it would have been (if x.wasm was saved too, the later of the
+//     two runs).
 //     A save whose bytes (built, for .wat and .c) are the live version's, with
 //     no reload of the script pending, changes nothing and reloads nothing: a
 //     touch, a comment edited in a .wat, a directory restored as it was would
-//     otherwise start a WASM script's state over. h.Reload still reloads
-//     identical bytes.
+//     otherwise start a WASM script's state over. Nor does a report of the
+//     file the script comes from exactly as Watch last saw it (same file,
+//     time and bytes: a directory moved away and back), whatever a Revert or
+//     a program's Reload made run since. h.Reload still reloads identical
+//     bytes.
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it.
 //   - A script file that is a symbolic link, to a file in dir or outside it,
@@ -44,7 +52,9 @@ import (
 //     file is the source of the script of the .wasm next to it, if one is
 //     loaded. Without one, a .wat is a script of its own, named x.wat (Load
 //     builds .wat itself), and a .c is loaded from the built bytes under the
-//     name of the .wasm it builds, x.wasm (Load does not build C). A failed
+//     name of the .wasm it builds, x.wasm (Load does not build C). A script
+//     the program loaded so itself (LoadBytes of its built source, under the
+//     name of a .wasm that is not there) comes from that source. A failed
 //     build is a Rejected event carrying the tool's message. Watch builds a
 //     source into its script but does not write the .wasm beside it (the
 //     program's own build does): of the two, the one saved last runs. A file
@@ -95,9 +105,10 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 	if err != nil {
 		return opErr("watch", dir, err)
 	}
+	build := watch.DefaultBuildSteps()
 	w, err := watch.New(watch.Options{
 		Filter: watch.MatchExt(".wasm", ".wat", ".c", ".lua"),
-		Build:  watch.DefaultBuildSteps(),
+		Build:  build,
 	})
 	if err != nil {
 		h.unclaim(claim)
@@ -114,7 +125,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		h.unclaim(claim)
 		return opErr("watch", dir, ErrClosed)
 	}
-	wd := &watchedDir{h: h, dir: dir, abs: absDir, caught: map[string]caughtFile{}}
+	wd := &watchedDir{h: h, dir: dir, abs: absDir, build: build, caught: map[string]caughtFile{}}
 	h.watchMu.Lock()
 	claim.abs, claim.w, claim.wd = absDir, w, wd
 	h.watchMu.Unlock()
@@ -243,6 +254,7 @@ const rewatchInterval = 500 * time.Millisecond
 type watchedDir struct {
 	h        *Host
 	dir, abs string
+	build    map[string]watch.BuildStep // the watcher's, for the catch-up's builds
 
 	mu sync.Mutex
 	// loading maps the names of the scripts whose file is loading, on a
@@ -383,7 +395,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		return // unloaded since the catch-up read its file: not a new file
 	}
 	sum := fileSum(a, s, fromSource)
-	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, sum) {
+	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, a.sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
 	switch {
@@ -399,6 +411,13 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 		if sum != 0 {
 			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
+		}
+	case s != nil && !a.catchUp && s.asSeen(a):
+		// The file the script comes from, as Watch last saw it (a directory
+		// moved away and back, a file renamed away and back): not a save.
+		// What runs since, after a Revert or a program's Reload, stays.
+		if sum != 0 {
+			s.readSum.Store(sum)
 		}
 	case s != nil && s.superseded(a):
 		// The file is as Watch last saw it, and the script has come since
@@ -423,13 +442,13 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		moved := wd.movedTo(a, s)
 		s.mark(ev.Path, a.sum, a.info)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
-			go func() {
-				if <-p.Done(); !cutOff(p.Err()) {
-					s.readSum.Store(sum)
-				}
-			}()
-		}
+		go func() { // once resolved: a save whose reload was cut off is caught up later
+			if <-p.Done(); cutOff(p.Err()) {
+				s.markCut(ev.Path, a.sum)
+			} else if sum != 0 {
+				s.readSum.Store(sum)
+			}
+		}()
 		wd.unloadMoved(ctx, s, p, moved)
 	case owner:
 		wd.load(ctx, a)
@@ -444,7 +463,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 // file system's clock tick may leave its size and time as they were.
 func (s *Script) changedSinceLoad() ([]byte, bool) {
 	sum := s.readSum.Load()
-	if sum == 0 {
+	if sum == 0 || s.path == "" {
 		return nil, false
 	}
 	code, err := fsread.File(s.path)
@@ -454,50 +473,115 @@ func (s *Script) changedSinceLoad() ([]byte, bool) {
 	return code, true
 }
 
-// catchUp handles the files of scripts that changed between their Load and
-// Watch as the watcher would have reported their saves, before any event of
-// the watcher, which runs already: if the watcher reports the same save, its
-// event is dropped (caughtUp). It stops when the Watch's context ends or the
-// Host closes.
+// catchUp handles the files of scripts that changed while no Watch of the
+// directory ran (between their Load and Watch, or between two Watches) as the
+// watcher would have reported their saves, before any event of the watcher,
+// which runs already: if the watcher reports the same save, its event is
+// dropped (caughtUp). A script's files are its own (Script.readSum says what
+// the Host last read from it) and, for a .wasm, the source beside it (what
+// Watch last saw of it: see lastSource), built as the watcher builds it; if
+// both changed, the one saved last is handled last, and runs. It stops when
+// the Watch's context ends or the Host closes.
 func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	bctx, cancel := context.WithCancel(ctx) // a build ends when the Host closes too
 	defer cancel()
 	defer context.AfterFunc(wd.h.base, cancel)()
 	for _, s := range scripts {
-		// The file's size and time before its bytes are read: a save after
-		// that has others, and is not taken for this one (caughtUp).
-		info, statErr := os.Stat(s.file0())
-		code, changed := s.changedSinceLoad()
-		if bctx.Err() != nil {
+		var saves []caughtSave
+		if c, ok := wd.ownSave(bctx, s); ok {
+			saves = append(saves, c)
+		}
+		if c, ok := wd.sourceSave(bctx, s); ok {
+			saves = append(saves, c)
+		}
+		if bctx.Err() != nil { // a build the Watch's end or Close killed says nothing
 			return
 		}
-		if !changed || s.gone.Load() {
+		if s.gone.Load() {
 			continue
 		}
-		ev := watch.Event{Path: s.file0(), Op: watch.Changed, Data: code}
-		ev.Output = ev.Path
-		if s.needsWAT {
-			ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
-			var err error
-			ev.Data, err = buildWAT(bctx, s.name, code)
-			if bctx.Err() != nil { // a build the Watch's end or Close killed says nothing
-				return
+		slices.SortStableFunc(saves, func(a, b caughtSave) int { return a.mod.Compare(b.mod) })
+		for _, c := range saves {
+			if c.info != nil {
+				wd.mu.Lock()
+				wd.caught[c.a.ev.Path] = caughtFile{size: c.info.Size(), mod: c.info.ModTime(), sum: c.a.sum}
+				wd.mu.Unlock()
 			}
-			if err != nil {
-				var be *watch.BuildError
-				if ev.Err = err; errors.As(err, &be) {
-					ev.Err = be // as the watcher's event carries it
-				}
-			}
+			wd.handleArrival(ctx, c.a)
 		}
-		sum := maphash.Bytes(markSeed, code)
-		if statErr == nil {
-			wd.mu.Lock()
-			wd.caught[ev.Path] = caughtFile{size: info.Size(), mod: info.ModTime(), sum: sum}
-			wd.mu.Unlock()
-		}
-		wd.handleArrival(ctx, arrival{ev: ev, catchUp: true, sum: sum})
 	}
+}
+
+// caughtSave is a save the catch-up found: the event it makes of it, and its
+// file's size and time before its bytes were read (nil if unknown), so that a
+// save after that, which has others, is not taken for this one (caughtUp).
+type caughtSave struct {
+	a    arrival
+	info os.FileInfo
+	mod  time.Time
+}
+
+// ownSave returns a save of s's own file (the path given to Load) since the
+// Host last read it, built if s is a .wat.
+func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
+	file := s.file0()
+	info, statErr := os.Stat(file)
+	code, changed := s.changedSinceLoad()
+	if !changed || ctx.Err() != nil {
+		return caughtSave{}, false
+	}
+	ev := watch.Event{Path: file, Op: watch.Changed, Data: code}
+	ev.Output = ev.Path
+	if s.needsWAT {
+		ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
+		var err error
+		if ev.Data, err = buildWAT(ctx, s.name, code); err != nil {
+			var be *watch.BuildError
+			if ev.Err = err; errors.As(err, &be) {
+				ev.Err = be // as the watcher's event carries it
+			}
+		}
+	}
+	return newCaughtSave(ev, code, info, statErr), true
+}
+
+// sourceSave returns a save of the source of s, a .wasm, that Watch has not
+// seen: the source it last saw s come from, changed or its reload cut off, or
+// the one beside the .wasm, changed since a load or save of the .wasm (or new),
+// built with the watcher's build step.
+func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bool) {
+	if s.needsWAT || s.kind != KindWASM {
+		return caughtSave{}, false
+	}
+	wasm := s.file0()
+	src, mark, last := s.lastSource(wasm)
+	step, ok := wd.build[filepath.Ext(src)]
+	if src == "" || !ok {
+		return caughtSave{}, false
+	}
+	info, statErr := os.Stat(src)
+	text, err := fsread.File(src)
+	if err != nil || len(text) == 0 || ctx.Err() != nil {
+		return caughtSave{}, false
+	}
+	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.cut) {
+		return caughtSave{}, false
+	}
+	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed}
+	if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
+		ev.Data = nil
+	}
+	return newCaughtSave(ev, text, info, statErr), true
+}
+
+// newCaughtSave makes the catch-up's save of ev, whose file held bytes (a
+// source's text) after it had info.
+func newCaughtSave(ev watch.Event, bytes []byte, info os.FileInfo, statErr error) caughtSave {
+	c := caughtSave{a: arrival{ev: ev, catchUp: true, sum: maphash.Bytes(markSeed, bytes)}}
+	if statErr == nil {
+		c.info, c.mod = info, info.ModTime()
+	}
+	return c
 }
 
 // caughtUp reports whether the watcher's event of path, whose bytes hash to sum

@@ -10,6 +10,8 @@ import (
 	"hash/maphash"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/fsread"
@@ -25,9 +27,15 @@ type fileMark struct {
 	sum  uint64      // of the file's bytes, a source's text (see textSum)
 	gone time.Time   // when Watch reported the file deleted; zero before
 	// prev is the file the script came from before path, as Watch last saw
-	// it (its gone and prev unset): the other of a .wasm and its source,
-	// superseded by the save of path (see superseded).
+	// it (its gone, prev and cut unset): the other of a .wasm and its source,
+	// superseded by the save of path (see superseded), or the source beside
+	// the .wasm a load read (see markFile).
 	prev *fileMark
+	// cut says that the reload of the save that gave path was cut off (see
+	// cutOff) before it said anything of its bytes: the file is not as the
+	// script runs it, and a later report of it (or a later Watch's catch-up)
+	// is a save.
+	cut bool
 }
 
 // markSeed seeds the sums of fileMark.
@@ -40,23 +48,111 @@ var markSeed = maphash.MakeSeed()
 var renameWindow = 2 * time.Second
 
 // markFile records path (absolute, or made so), the file of s's name, as the
-// file s comes from now, with the live version's bytes or, for a .wat, whose
-// live version is built, the text the Host last read from the file
-// (Script.readSum), or if it read none (LoadBytes) the file's text now.
+// file s comes from now, as a load does. Its sum is that of the bytes the Host
+// last read from the file (Script.readSum) or, if it read none (LoadBytes), of
+// the live version's bytes (for a .wat, the file's text now). A script loaded
+// from bytes under the name of a .wasm that is not there (a .c or .wat the
+// program built itself, as `hotscript run` loads a .c) comes from its source,
+// known by its text. For a .wasm that is there, the source beside it, if any, is
+// recorded as prev, as it is now: a report of it as it is reloads nothing
+// (superseded), and a save of it before Watch begins is caught up (catchUp).
 func (s *Script) markFile(path string) {
-	var sum uint64
-	if !s.needsWAT {
-		s.mu.Lock()
-		sum = maphash.Bytes(markSeed, s.hist.live().code)
-		s.mu.Unlock()
-	} else if sum = s.readSum.Load(); sum == 0 {
-		text, err := fsread.File(path)
-		if err != nil {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return
+	}
+	if s.path == "" && !s.needsWAT && !lexists(abs) {
+		if src := sourceOf(abs); src != "" {
+			s.markText(src)
+		}
+		return
+	}
+	s.markOwn(abs)
+	if src := sourceOf(abs); src != "" {
+		info, err := os.Lstat(src)
+		text, rerr := fsread.File(src)
+		if err != nil || rerr != nil {
 			return
 		}
-		sum = maphash.Bytes(markSeed, text)
+		s.mu.Lock()
+		if s.file.path == abs && s.file.prev == nil {
+			s.file.prev = &fileMark{path: src, info: info, sum: maphash.Bytes(markSeed, text)}
+		}
+		s.mu.Unlock()
+	}
+}
+
+// markOwn records path, absolute and the file of s's name, as the file s comes
+// from now (see markFile), if it is there.
+func (s *Script) markOwn(path string) {
+	var sum uint64
+	if !s.needsWAT {
+		if sum = s.readSum.Load(); sum == 0 || s.path == "" {
+			s.mu.Lock()
+			sum = maphash.Bytes(markSeed, s.hist.live().code)
+			s.mu.Unlock()
+		}
+	} else if sum = s.readSum.Load(); sum == 0 {
+		s.markText(path)
+		return
 	}
 	s.mark(path, sum, nil)
+}
+
+// markText records src as the file s comes from now, known by its text.
+func (s *Script) markText(src string) {
+	info, err := os.Lstat(src) // before the read: a save after it has another time
+	if err != nil {
+		return
+	}
+	text, err := fsread.File(src)
+	if err != nil {
+		return
+	}
+	s.mark(src, maphash.Bytes(markSeed, text), info)
+}
+
+// sourceExts are the extensions of the sources Watch builds into a .wasm beside
+// them (watch.DefaultBuildSteps), in the order sourceOf looks for them.
+var sourceExts = []string{".c", ".wat"}
+
+// sourceOf returns the source beside wasm, a .wasm file's path (x.c or x.wat
+// for x.wasm), if there is one, else "".
+func sourceOf(wasm string) string {
+	if filepath.Ext(wasm) != ".wasm" {
+		return ""
+	}
+	for _, ext := range sourceExts {
+		if src := strings.TrimSuffix(wasm, ".wasm") + ext; lexists(src) {
+			return src
+		}
+	}
+	return ""
+}
+
+// isSourceOf reports whether src is a source that builds wasm (x.c, x.wat for
+// x.wasm).
+func isSourceOf(src, wasm string) bool {
+	ext := filepath.Ext(src)
+	return filepath.Ext(wasm) == ".wasm" && slices.Contains(sourceExts, ext) &&
+		strings.TrimSuffix(src, ext)+".wasm" == wasm
+}
+
+// lastSource returns the source of wasm, s's file, that Watch last saw s come
+// from or, if s came last from wasm, the one beside it, with what Watch saw of
+// it: mark is s.file or its prev, nil if Watch never saw that source; last says
+// that mark is s.file. src is "" if there is no source.
+func (s *Script) lastSource(wasm string) (src string, mark *fileMark, last bool) {
+	s.mu.Lock()
+	f := s.file
+	s.mu.Unlock()
+	switch {
+	case isSourceOf(f.path, wasm):
+		return f.path, &f, true
+	case f.prev != nil && isSourceOf(f.prev.path, wasm) && lexists(f.prev.path):
+		return f.prev.path, f.prev, false
+	}
+	return sourceOf(wasm), nil, false
 }
 
 // mark records path (absolute, or made so) as the file s comes from now, whose
@@ -82,11 +178,22 @@ func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
 	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev}
 }
 
+// markCut records that the reload of the save of path, whose bytes hash to sum,
+// was cut off (see fileMark.cut), if Watch has not seen another save since.
+func (s *Script) markCut(path string, sum uint64) {
+	s.mu.Lock()
+	if s.file.path == path && s.file.sum == sum {
+		s.file.cut = true
+	}
+	s.mu.Unlock()
+}
+
 // markWatched marks file, the file of s's name, as Watch begins: known before
 // its first save, for a rename. If s came last from another file that is still
 // there, its source, whose save superseded file, that mark stays: the .wasm
 // beside the source stays superseded (see superseded) from one Watch to the
-// next.
+// next. What it found of the source beside file stays too, or stays unknown:
+// a save of the source since is caught up (catchUp), not taken as seen.
 func (s *Script) markWatched(file string) {
 	s.mu.Lock()
 	from := s.file.path
@@ -94,7 +201,23 @@ func (s *Script) markWatched(file string) {
 	if from != "" && from != file && lexists(from) {
 		return
 	}
-	s.markFile(file)
+	s.markOwn(file)
+}
+
+// asSeen reports whether a's file is the one s comes from now, as Watch last
+// saw it: the same file, time and bytes, whose reload (if any) was not cut
+// off. A watcher reports such a file when its directory is moved away and
+// back, or when it is renamed away and back; nobody saved it, and what runs
+// since (a Revert, a program's Reload) stays.
+func (s *Script) asSeen(a arrival) bool {
+	if a.info == nil || a.sum == 0 {
+		return false
+	}
+	s.mu.Lock()
+	f := s.file
+	s.mu.Unlock()
+	return f.path == a.ev.Path && f.info != nil && !f.cut && f.sum == a.sum &&
+		os.SameFile(f.info, a.info) && f.info.ModTime().Equal(a.info.ModTime())
 }
 
 // superseded reports whether the file of a's save is the one s came from

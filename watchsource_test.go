@@ -1,0 +1,302 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/watch"
+)
+
+// sourceText is the text of a guest source (ext ".c" or ".wat") whose version()
+// returns v and whose tick() counts its calls.
+func sourceText(ext string, v int) string {
+	if ext == ".c" {
+		return fmt.Sprintf("static int n;\n"+
+			"__attribute__((export_name(\"version\"))) int version(void) { return %d; }\n"+
+			"__attribute__((export_name(\"tick\"))) int tick(void) { return ++n; }\n", v)
+	}
+	return fmt.Sprintf("(module (global $n (mut i32) (i32.const 0))\n"+
+		"  (func (export \"version\") (result i32) i32.const %d)\n"+
+		"  (func (export \"tick\") (result i32) global.get $n i32.const 1 i32.add global.set $n global.get $n))\n", v)
+}
+
+// sourceTools are the tools a source of ext needs.
+func sourceTools(ext string) []string {
+	if ext == ".c" {
+		return []string{"clang", "wasm-ld"}
+	}
+	return []string{"wat2wasm"}
+}
+
+// buildSource builds src as the program's own build does (without the debug
+// information of the watcher's build of a .c): the built module differs from
+// the watcher's.
+func buildSource(t *testing.T, src string) []byte {
+	t.Helper()
+	step := watch.DefaultBuildSteps()[filepath.Ext(src)]
+	step.Command = slicesDelete(step.Command, "-gdwarf-4")
+	code, _, err := step.Build(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// slicesDelete returns args without arg.
+func slicesDelete(args []string, arg string) []string {
+	var out []string
+	for _, a := range args {
+		if a != arg {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// A .c or .wat the program built and loaded itself under the name of the .wasm
+// it builds, with no .wasm written (as `hotscript run` loads a .c), comes from
+// its source: renamed under Watch, it runs under its new name only.
+func TestWatchRenameSourceOfBytes(t *testing.T) {
+	tests := []struct {
+		ext string
+		to  string // the new script's name, in dir
+	}{
+		{".c", "y.wasm"},
+		{".wat", "y.wat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ext, func(t *testing.T) {
+			testtool.Need(t, sourceTools(tt.ext)...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h := newTestHost(t, Config{})
+			dir := t.TempDir()
+			x := filepath.Join(dir, "x"+tt.ext)
+			writeFile(t, x, sourceText(tt.ext, 7))
+			from, to := filepath.Join(dir, "x.wasm"), filepath.Join(dir, tt.to)
+			if _, err := h.LoadBytes(ctx, from, buildSource(t, x), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(x, filepath.Join(dir, "y"+tt.ext)); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == to })
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == from })
+			waitFor(t, "x.wasm's script gone", func() bool { _, ok := h.Script(from); return !ok })
+			if got := h.Scripts(); len(got) != 1 || got[0].Name() != to || call(t, h, got[0], "version") != "7" {
+				t.Errorf("after renaming x%s to y%s: scripts %v, want only %s answering 7", tt.ext, tt.ext, scriptNames(got), tt.to)
+			}
+		})
+	}
+}
+
+// A save of a .wasm's source (or of a .c without a .wasm) made while no Watch
+// of its directory ran is caught up when one begins, as the watcher would have
+// reported it: built, and reloaded. Whichever loaded the script, the program or
+// an earlier Watch, and whether the save came between Load and the first
+// Watch or between two Watches. A source left as it was, or only touched, is
+// not built into the script.
+func TestWatchCatchesUpSourceSaves(t *testing.T) {
+	const (
+		programLoad = "program loads x.wasm" // built by the program's build, from x.c
+		bytesLoad   = "program loads the built source, no x.wasm"
+		watchLoad   = "an earlier Watch loads the saved source"
+	)
+	tests := []struct {
+		load    string
+		ext     string
+		between bool   // the save comes between two Watches, else before the first
+		change  string // "save", "touch" or "nothing"
+	}{
+		{watchLoad, ".c", true, "save"},
+		{watchLoad, ".c", true, "touch"},
+		{programLoad, ".c", true, "save"},
+		{programLoad, ".wat", true, "save"},
+		{programLoad, ".c", false, "save"},
+		{programLoad, ".wat", false, "save"},
+		{programLoad, ".c", false, "touch"},
+		{programLoad, ".c", false, "nothing"},
+		{bytesLoad, ".c", false, "save"},
+		{bytesLoad, ".wat", false, "save"},
+		{bytesLoad, ".c", true, "save"},
+		{bytesLoad, ".c", false, "touch"},
+	}
+	for _, tt := range tests {
+		when := "before the first Watch"
+		if tt.between {
+			when = "between Watches"
+		}
+		t.Run(fmt.Sprintf("%s/%s/%s %s", tt.load, tt.ext, tt.change, when), func(t *testing.T) {
+			testtool.Need(t, sourceTools(tt.ext)...)
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			dir := t.TempDir()
+			src, mod := filepath.Join(dir, "x"+tt.ext), filepath.Join(dir, "x.wasm")
+			old := time.Now().Add(-time.Hour) // the save's time differs from the load's
+			writeFile(t, src, sourceText(tt.ext, 1))
+			if err := os.Chtimes(src, old, old); err != nil {
+				t.Fatal(err)
+			}
+			var s *Script
+			var err error
+			switch tt.load {
+			case programLoad:
+				if err = os.WriteFile(mod, buildSource(t, src), 0o600); err == nil {
+					s, err = h.Load(ctx, mod, nil)
+				}
+			case bytesLoad:
+				s, err = h.LoadBytes(ctx, mod, buildSource(t, src), nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.between || tt.load == watchLoad {
+				first, stop := context.WithCancel(ctx)
+				if err := h.Watch(first, dir); err != nil {
+					t.Fatal(err)
+				}
+				if tt.load == watchLoad {
+					writeFile(t, src, sourceText(tt.ext, 1))
+					nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Loaded })
+					s, _ = h.Script(mod)
+				}
+				settle(t, h, dir, "first.lua", nil)
+				stop()
+				waitFor(t, "the first Watch's end", func() bool {
+					h.watchMu.Lock()
+					defer h.watchMu.Unlock()
+					return len(h.watched) == 0
+				})
+			}
+			call(t, h, s, "tick") // state the script keeps unless it reloads
+			later := time.Now().Add(time.Second)
+			switch tt.change {
+			case "save":
+				writeFile(t, src, sourceText(tt.ext, 2))
+			case "touch":
+				err = os.Chtimes(src, later, later)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := s.Version()
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			if tt.change == "save" {
+				ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && (ev.Kind == Committed || ev.Kind == Rejected) })
+				if ev.Kind != Committed {
+					t.Fatalf("the catch-up of the source's save: %v, want it committed", ev)
+				}
+				if got := call(t, h, s, "version"); got != "2" {
+					t.Errorf("version() = %s after Watch began, want 2 (the save)", got)
+				}
+				return
+			}
+			settle(t, h, dir, "second.lua", s)
+			if n := call(t, h, s, "tick"); s.Version() != before || n != "2" {
+				t.Errorf("the source %q: x.wasm at v%d (was v%d), tick %s, want nothing reloaded (tick 2)",
+					tt.change, s.Version(), before, n)
+			}
+		})
+	}
+}
+
+// A file Watch reports exactly as it last saw it (its directory moved away and
+// back) reloads nothing, whatever a Revert did since: the reverted version runs
+// on with its state. The file is the script's own, or the source whose save the
+// Revert undid.
+func TestWatchRevertThenDirBack(t *testing.T) {
+	lua := func(v int) string {
+		return fmt.Sprintf("local n = 0\nreturn { version = function() return %d end, tick = function() n = n + 1 return n end }\n", v)
+	}
+	tests := []struct {
+		name  string
+		tools []string
+		files map[string]string // the files as the script loads
+		load  string            // the file the program loads
+		save  string            // the file saved, and its new text
+		text  string
+	}{
+		{"lua", nil, map[string]string{"a.lua": lua(1)}, "a.lua", "a.lua", lua(2)},
+		{"wat source", []string{"wat2wasm"}, map[string]string{"x.wat": sourceText(".wat", 1)}, "x.wasm", "x.wat", sourceText(".wat", 2)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			testtool.Need(t, tt.tools...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h := newTestHost(t, Config{})
+			root := t.TempDir()
+			dir := filepath.Join(root, "scripts")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for name, text := range tt.files {
+				writeFile(t, filepath.Join(dir, name), text)
+			}
+			load := filepath.Join(dir, tt.load)
+			if !lexists(load) {
+				if err := os.WriteFile(load, buildSource(t, filepath.Join(dir, "x.wat")), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := h.Load(ctx, load, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dir, tt.save), tt.text)
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == load && (ev.Kind == Committed || ev.Kind == Rejected) }); ev.Kind != Committed {
+				t.Fatalf("the save: %v, want it committed", ev)
+			}
+			if err := h.Revert(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			call(t, h, s, "tick")
+			reverted := s.Version()
+
+			away := filepath.Join(root, "scripts.away")
+			if err := os.Rename(dir, away); err != nil {
+				t.Fatal(err)
+			}
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchError }); !errors.Is(ev.Err, watch.ErrDirRemoved) {
+				t.Fatalf("moving the directory away: %v, want a WatchError wrapping ErrDirRemoved", ev)
+			}
+			if err := os.Rename(away, dir); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed })
+			settle(t, h, dir, "marker.lua", s)
+			if v, got, n := s.Version(), call(t, h, s, "version"), call(t, h, s, "tick"); v != reverted || got != "1" || n != "2" {
+				t.Errorf("after the directory came back: v%d running version %s, tick %s; want v%d running version 1, tick 2 (reverted, state kept)",
+					v, got, n, reverted)
+			}
+		})
+	}
+}
+
+// settle writes the new script name into dir, which Watch watches, and waits
+// for its load: Watch handles what it finds and what its watcher reports in
+// order, so what it had to handle before is handled. It then waits for the
+// reloads of s (if not nil) that this started to resolve.
+func settle(t *testing.T, h *Host, dir, name string, s *Script) {
+	t.Helper()
+	marker := filepath.Join(dir, name)
+	writeFile(t, marker, "return {}")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == marker && ev.Kind == Loaded })
+	if s != nil {
+		waitFor(t, s.Name()+" settled", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.open == 0 })
+	}
+}
