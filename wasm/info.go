@@ -114,6 +114,12 @@ type ModuleInfo struct {
 	Imports []FuncInfo  // imported functions, in import order
 	Exports []FuncInfo  // exported functions, sorted by name
 	Memory  *MemoryInfo // nil if the module has no memory
+	// Unlinkable lists, from Inspect, what the module imports that no Runtime
+	// provides, in import order: globals, memories and tables ("global
+	// env.g", "memory env.mem"), and anything from the module "hotscript",
+	// reserved for the instrumentation ("function hotscript.refuel"). A
+	// module importing any of them does not load.
+	Unlinkable []string
 }
 
 func cloneInfos(fs []FuncInfo) []FuncInfo {

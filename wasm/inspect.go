@@ -31,11 +31,17 @@ func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 	if err != nil {
 		return fail(err)
 	}
-	return ModuleInfo{
+	info := ModuleInfo{
 		Imports: publicImports(compiled.ImportedFunctions()),
 		Exports: publicExports(compiled.ExportedFunctions()),
 		Memory:  scan.memory,
-	}, nil
+	}
+	for _, imp := range scan.imports {
+		if imp.Kind != meter.KindFunc || imp.Module == reservedModule {
+			info.Unlinkable = append(info.Unlinkable, imp.Kind.String()+" "+imp.Module+"."+imp.Name)
+		}
+	}
+	return info, nil
 }
 
 // moduleScan is what the runtime needs before compiling and what wazero's

@@ -123,3 +123,32 @@ func TestRuntimeIntrospection(t *testing.T) {
 		t.Error("modifying the result of Imports changed the runtime's")
 	}
 }
+
+// TestInspectUnlinkable: Inspect lists, in import order, the imports no
+// Runtime provides: globals, memories, tables, and anything from the module
+// reserved for the instrumentation; a host function import is not one.
+func TestInspectUnlinkable(t *testing.T) {
+	import1 := func(module, name string, desc ...byte) []byte {
+		b := append(uleb(uint64(len(module))), module...)
+		b = append(append(b, uleb(uint64(len(name)))...), name...)
+		return append(b, desc...)
+	}
+	types := sectionOf(1, uleb(1), []byte{0x60, 0, 0})
+	imports := sectionOf(2, uleb(5),
+		import1("host", "log", 0x00, 0),          // function of type 0
+		import1("env", "g", 0x03, 0x7f, 0),       // immutable i32 global
+		import1("env", "mem", 0x02, 0x00, 1),     // memory, 1 page
+		import1("hotscript", "refuel", 0x00, 0),  // reserved module
+		import1("env", "t", 0x01, 0x70, 0x00, 1)) // funcref table
+	info, err := wasm.Inspect(ctx, moduleOf(types, imports))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"global env.g", "memory env.mem", "function hotscript.refuel", "table env.t"}
+	if !slices.Equal(info.Unlinkable, want) {
+		t.Errorf("Unlinkable = %q, want %q", info.Unlinkable, want)
+	}
+	if len(info.Imports) != 1 || info.Imports[0].String() != "host.log()" {
+		t.Errorf("Imports = %v, want host.log() alone", info.Imports)
+	}
+}

@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
-	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 	"github.com/hotscript/hotscript/watch"
@@ -96,7 +96,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	}
 	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), what)
 
-	imports, importNotes, memFrom := describeImports(code, info)
+	imports, importNotes, memFrom := describeImports(info)
 	mem := []string{"no memory"}
 	if m := info.Memory; m != nil {
 		max := "no maximum"
@@ -137,20 +137,16 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	return nil
 }
 
-// describeImports lists a module's imports in their order, functions with their
-// signatures, and notes on those that run and call cannot provide: a function
-// they do not define, host.log with another signature, anything but a function
-// (a global, a memory, a table), an import from the module name reserved for the
-// instrumentation. memFrom names the import that provides the module's memory, if
-// one does.
-//
-// wasm.ModuleInfo lists imported functions only, and describes an imported memory
-// as it does the module's own, so the other imports come from internal/meter's
-// Scan, the decoder with which package wasm refuses them when it loads a module.
-func describeImports(code []byte, info wasm.ModuleInfo) (lines, notes []string, memFrom string) {
+// describeImports lists a module's imports, functions with their signatures,
+// then what no Runtime provides (wasm.ModuleInfo.Unlinkable), and notes on those
+// that run and call cannot provide: a function they do not define, host.log
+// with another signature, anything but a function (a global, a memory, a
+// table), an import from the module name reserved for the instrumentation.
+// memFrom names the import that provides the module's memory, if one does.
+func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom string) {
 	logFunc := wasm.LogFunc(nil) // as newEngines defines it
 	hostLog := wasm.FuncInfo{Module: "host", Name: "log", Params: logFunc.Params, Results: logFunc.Results}
-	function := func(f wasm.FuncInfo) {
+	for _, f := range info.Imports {
 		lines = append(lines, f.String())
 		switch {
 		case f.Module != hostLog.Module || f.Name != hostLog.Name:
@@ -161,31 +157,19 @@ func describeImports(code []byte, info wasm.ModuleInfo) (lines, notes []string, 
 				"hotscript run and call cannot load it", hostLog, f))
 		}
 	}
-	scan, err := meter.Scan(code)
-	if err != nil { // wasm.Inspect read it: cannot happen; show what it found
-		for _, f := range info.Imports {
-			function(f)
-		}
-		return lines, notes, ""
-	}
-	funcs := info.Imports // the function imports Inspect lists, in the same order
-	for _, imp := range scan.Imports {
-		name := imp.Module + "." + imp.Name
+	for _, imp := range info.Unlinkable {
+		lines = append(lines, imp)
+		kind, name, _ := strings.Cut(imp, " ")
 		switch {
-		case imp.Module == reservedImports:
-			lines = append(lines, imp.Kind.String()+" "+name)
+		case strings.HasPrefix(name, reservedImports+"."):
 			notes = append(notes, fmt.Sprintf("imports %s from %q, a module name reserved for hotscript's "+
-				"instrumentation: hotscript run and call cannot load it", name, imp.Module))
-		case imp.Kind == meter.KindFunc && len(funcs) > 0 && funcs[0].Module == imp.Module && funcs[0].Name == imp.Name:
-			function(funcs[0])
-			funcs = funcs[1:]
+				"instrumentation: hotscript run and call cannot load it", name, reservedImports))
 		default:
-			lines = append(lines, imp.Kind.String()+" "+name)
-			if imp.Kind == meter.KindMemory && memFrom == "" {
+			if kind == "memory" && memFrom == "" {
 				memFrom = name
 			}
 			notes = append(notes, fmt.Sprintf("imports the %s %s: hotscript run and call cannot load it, "+
-				"as they provide functions only", imp.Kind, name))
+				"as they provide functions only", kind, name))
 		}
 	}
 	return lines, notes, memFrom

@@ -330,7 +330,7 @@ func TestInspectOtherImports(t *testing.T) {
 			`imports hotscript.refuel from "hotscript", a module name reserved for hotscript's instrumentation: hotscript run and call cannot load it`,
 			`the import module "hotscript" is reserved`},
 		{"among functions", `(import "host" "log" (func (param i32 i32))) (import "env" "g" (global i32)) (import "env" "f" (func (param i32)))`,
-			[]string{"imports    host.log(i32, i32)\n           global env.g\n           env.f(i32)\n"},
+			[]string{"imports    host.log(i32, i32)\n           env.f(i32)\n           global env.g\n"},
 			"imports the global env.g: hotscript run and call cannot load it",
 			"imports the global env.g"},
 	}
