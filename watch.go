@@ -408,10 +408,12 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	case ev.Op == watch.Removed:
 	case empty(ev):
 	case s != nil && ev.Err != nil:
-		s.record("reload", Event{Kind: Rejected}, buildError(ev))
-		if sum != 0 {
+		if sum != 0 { // before the event: a Watch begun on it leaves the save
 			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
+		} else if fromSource {
+			s.refusedSource(ev.Path, a.sum, a.info) // so is a source
 		}
+		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && !a.catchUp && s.asSeen(a):
 		// The file the script comes from, as Watch last saw it (a directory
 		// moved away and back, a file renamed away and back): not a save.
@@ -441,12 +443,14 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	case s != nil:
 		moved := wd.movedTo(a, s)
 		s.mark(ev.Path, a.sum, a.info)
+		s.markOpen(ev.Path, a.sum, true)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		go func() { // once resolved: a save whose reload was cut off is caught up later
-			if <-p.Done(); cutOff(p.Err()) {
-				s.markCut(ev.Path, a.sum)
-			} else if sum != 0 {
-				s.readSum.Store(sum)
+			if <-p.Done(); !cutOff(p.Err()) {
+				s.markOpen(ev.Path, a.sum, false)
+				if sum != 0 {
+					s.readSum.Store(sum)
+				}
 			}
 		}()
 		wd.unloadMoved(ctx, s, p, moved)
@@ -546,9 +550,9 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 }
 
 // sourceSave returns a save of the source of s, a .wasm, that Watch has not
-// seen: the source it last saw s come from, changed or its reload cut off, or
-// the one beside the .wasm, changed since a load or save of the .wasm (or new),
-// built with the watcher's build step.
+// seen, built with the watcher's build step: the source it last saw s come
+// from, changed or its reload open or cut off, or the one beside the .wasm,
+// changed since a load or save of the .wasm (or new).
 func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bool) {
 	if s.needsWAT || s.kind != KindWASM {
 		return caughtSave{}, false
@@ -564,7 +568,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if err != nil || len(text) == 0 || ctx.Err() != nil {
 		return caughtSave{}, false
 	}
-	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.cut) {
+	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open) {
 		return caughtSave{}, false
 	}
 	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed}

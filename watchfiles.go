@@ -27,15 +27,16 @@ type fileMark struct {
 	sum  uint64      // of the file's bytes, a source's text (see textSum)
 	gone time.Time   // when Watch reported the file deleted; zero before
 	// prev is the file the script came from before path, as Watch last saw
-	// it (its gone, prev and cut unset): the other of a .wasm and its source,
+	// it (its gone, prev and open unset): the other of a .wasm and its source,
 	// superseded by the save of path (see superseded), or the source beside
 	// the .wasm a load read (see markFile).
 	prev *fileMark
-	// cut says that the reload of the save that gave path was cut off (see
-	// cutOff) before it said anything of its bytes: the file is not as the
-	// script runs it, and a later report of it (or a later Watch's catch-up)
-	// is a save.
-	cut bool
+	// open says that the reload of the save that gave path has not resolved
+	// yet, or was cut off (see cutOff) before it said anything of its bytes:
+	// the script may not run them, and a later report of the file (or a later
+	// Watch's catch-up) is a save. It is set as the reload starts, so that a
+	// Watch that begins as the last one's reload is cut off catches it up.
+	open bool
 }
 
 // markSeed seeds the sums of fileMark.
@@ -178,14 +179,33 @@ func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
 	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev}
 }
 
-// markCut records that the reload of the save of path, whose bytes hash to sum,
-// was cut off (see fileMark.cut), if Watch has not seen another save since.
-func (s *Script) markCut(path string, sum uint64) {
+// markOpen records whether the reload of the save of path, whose bytes hash
+// to sum, is open (see fileMark.open), if Watch has not seen another save since.
+func (s *Script) markOpen(path string, sum uint64, open bool) {
 	s.mu.Lock()
 	if s.file.path == path && s.file.sum == sum {
-		s.file.cut = true
+		s.file.open = open
 	}
 	s.mu.Unlock()
+}
+
+// refusedSource records that Watch saw src, a source of s, with the text of
+// sum when it had info, and that it did not build: a later Watch does not take
+// it for a save it has not seen (catchUp), nor does a report of it as it is
+// (asSeen, superseded). If s came last from src, src is now known by that text;
+// if it came from the .wasm, src is recorded beside it, as prev.
+func (s *Script) refusedSource(src string, sum uint64, info os.FileInfo) {
+	if sum == 0 || info == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.file.path == src:
+		s.file.sum, s.file.info, s.file.open = sum, info, false
+	case s.file.prev == nil || s.file.prev.path == src:
+		s.file.prev = &fileMark{path: src, info: info, sum: sum}
+	}
 }
 
 // markWatched marks file, the file of s's name, as Watch begins: known before
@@ -205,10 +225,10 @@ func (s *Script) markWatched(file string) {
 }
 
 // asSeen reports whether a's file is the one s comes from now, as Watch last
-// saw it: the same file, time and bytes, whose reload (if any) was not cut
-// off. A watcher reports such a file when its directory is moved away and
-// back, or when it is renamed away and back; nobody saved it, and what runs
-// since (a Revert, a program's Reload) stays.
+// saw it: the same file, time and bytes, whose reload (if any) has resolved
+// and was not cut off. A watcher reports such a file when its directory is
+// moved away and back, or when it is renamed away and back; nobody saved it,
+// and what runs since (a Revert, a program's Reload) stays.
 func (s *Script) asSeen(a arrival) bool {
 	if a.info == nil || a.sum == 0 {
 		return false
@@ -216,7 +236,7 @@ func (s *Script) asSeen(a arrival) bool {
 	s.mu.Lock()
 	f := s.file
 	s.mu.Unlock()
-	return f.path == a.ev.Path && f.info != nil && !f.cut && f.sum == a.sum &&
+	return f.path == a.ev.Path && f.info != nil && !f.open && f.sum == a.sum &&
 		os.SameFile(f.info, a.info) && f.info.ModTime().Equal(a.info.ModTime())
 }
 

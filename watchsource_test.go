@@ -300,3 +300,82 @@ func settle(t *testing.T, h *Host, dir, name string, s *Script) {
 		waitFor(t, s.Name()+" settled", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.open == 0 })
 	}
 }
+
+// A save of a .wasm's source whose reload the end of its Watch cut off (staged,
+// waiting for an Apply that does not come) is caught up by the next Watch,
+// although that Watch saw the source's text already.
+func TestWatchCatchesUpCutOffSourceSave(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	dir := t.TempDir()
+	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	writeFile(t, src, sourceText(".wat", 1))
+	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, sourceText(".wat", 2))
+	waitFor(t, "the save staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+	stop()
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); ev.Kind != Rejected {
+		t.Fatalf("the staged reload of a stopped Watch: %v, want it rejected", ev)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.Version() == 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cut-off save of x.wat not committed within 10 s of the next Watch")
+		}
+		h.Apply(ctx)
+	}
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s after the next Watch, want 2 (the cut-off save)", got)
+	}
+}
+
+// A save of a .wasm's source that does not build is rejected once: the next
+// Watch does not build it again.
+func TestWatchDoesNotRepeatARejectedSourceSave(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	writeFile(t, src, sourceText(".wat", 1))
+	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, stop := context.WithCancel(ctx)
+	if err := h.Watch(first, dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, "(module (func (export \"version\") (result i32) i32.const")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); ev.Kind != Rejected || !errors.Is(ev.Err, ErrBuild) {
+		t.Fatalf("the broken save: %v, want it rejected as a build error", ev)
+	}
+	stop()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "marker.lua")
+	writeFile(t, marker, "return {}")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod || ev.Script == marker }); ev.Script != marker {
+		t.Errorf("the next Watch: %v, want nothing of x.wasm (its broken source was seen)", ev)
+	}
+	if got := call(t, h, s, "version"); got != "1" || s.Version() != 1 {
+		t.Errorf("x.wasm at v%d answering %s, want v1 answering 1", s.Version(), got)
+	}
+}
