@@ -379,3 +379,67 @@ func TestWatchDoesNotRepeatARejectedSourceSave(t *testing.T) {
 		t.Errorf("x.wasm at v%d answering %s, want v1 answering 1", s.Version(), got)
 	}
 }
+
+// When both a loaded .wasm and its source were saved while no Watch ran, the
+// one saved last runs once Watch begins, and the next Watch takes neither for
+// a save again.
+func TestWatchCatchesUpModuleAndSourceSaves(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	tests := []struct {
+		last string // the file saved last
+		want string // version() then
+	}{
+		{"x.wasm", "3"},
+		{"x.wat", "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.last+" last", func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			dir := t.TempDir()
+			src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+			writeFile(t, src, sourceText(".wat", 1))
+			if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := h.Load(ctx, mod, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := filepath.Join(t.TempDir(), "x.wat")
+			writeFile(t, other, sourceText(".wat", 3))
+			if err := os.WriteFile(mod, buildSource(t, other), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, src, sourceText(".wat", 2))
+			earlier, later := time.Now().Add(time.Second), time.Now().Add(2*time.Second)
+			for path, at := range map[string]time.Time{mod: earlier, src: earlier, filepath.Join(dir, tt.last): later} {
+				if err := os.Chtimes(path, at, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			first, stop := context.WithCancel(ctx)
+			if err := h.Watch(first, dir); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, h, dir, "first.lua", s)
+			if got := call(t, h, s, "version"); got != tt.want {
+				t.Fatalf("version() = %s once Watch began, want %s (%s, saved last)", got, tt.want, tt.last)
+			}
+			stop()
+			waitFor(t, "the first Watch's end", func() bool {
+				h.watchMu.Lock()
+				defer h.watchMu.Unlock()
+				return len(h.watched) == 0
+			})
+			v := s.Version()
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, h, dir, "second.lua", s)
+			if s.Version() != v {
+				t.Errorf("the next Watch reloaded x.wasm (v%d to v%d): it took a save it had seen for a new one", v, s.Version())
+			}
+		})
+	}
+}
