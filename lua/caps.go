@@ -87,13 +87,17 @@ func span(i, j int) uint64 {
 	return uint64(j) - uint64(i) + 1
 }
 
+// The work of table.insert, table.remove and unpack reads positions as those
+// builtins, gopher-lua's, read them (CheckInt, OptInt), so that what is charged
+// is what they do; it is at most what the table, or the value stack, holds.
+
 // insertWork is table.insert(t, pos, v): the elements from pos on move up one.
 func insertWork(L *glua.LState) uint64 {
 	if L.GetTop() < 3 {
 		return 0 // table.insert(t, v) appends
 	}
-	t := L.CheckTable(1)
-	return span(intArg(L, 2), t.Len())
+	n := L.CheckTable(1).Len()
+	return min(span(L.CheckInt(2), n), uint64(n))
 }
 
 // removeWork is table.remove(t, pos): the elements after pos move down one.
@@ -101,8 +105,8 @@ func removeWork(L *glua.LState) uint64 {
 	if L.GetTop() < 2 {
 		return 0 // table.remove(t) removes the last
 	}
-	t := L.CheckTable(1)
-	return span(intArg(L, 2)+1, t.Len())
+	n := L.CheckTable(1).Len()
+	return min(span(L.CheckInt(2), n), uint64(n))
 }
 
 // sortWork is table.sort(t [, comp]): n log2 n comparisons and swaps for n elements
@@ -112,10 +116,11 @@ func sortWork(L *glua.LState) uint64 {
 	return uint64(n) * uint64(bits.Len(uint(n)))
 }
 
-// unpackWork is unpack(t [, i [, j]]): the values pushed.
+// unpackWork is unpack(t [, i [, j]]): the values pushed, as many as the value
+// stack takes at most.
 func unpackWork(L *glua.LState) uint64 {
 	t := L.CheckTable(1)
-	return span(optIntArg(L, 2, 1), optIntArg(L, 3, t.Len()))
+	return min(span(L.OptInt(2, 1), L.OptInt(3, t.Len())), uint64(stateOptions.RegistryMaxSize))
 }
 
 // tonumberWork is tonumber(s [, base]): it reads all of s, one unit per

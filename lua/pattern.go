@@ -83,6 +83,7 @@ func (m *matcher) classEnd(p int) int {
 		}
 		for { // look for a ']'
 			if p >= len(m.pat) {
+				m.work(p - start) // scanned to the end, as far as to a ']'
 				m.L.RaiseError("malformed pattern (missing ']')")
 			}
 			c := m.pat[p]

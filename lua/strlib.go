@@ -34,16 +34,21 @@ func installStrlib(L *glua.LState) {
 const patternSpecials = "^$*+?.([%-"
 
 // intArg is argument n as an integer, read as Lua 5.1's luaL_checkinteger reads
-// it: a number, or a string that reads as one ("2"), truncated toward zero. It is
-// clamped to the range of int as the float it is, so that a position such as 2^32
-// means the same on 386, where gopher-lua's CheckInt wrapped it to 0, as on amd64;
-// a NaN is the lowest int, as C's cast makes it on amd64. No string is as long as
-// the bounds, so a clamped position falls past the same end as the real one.
+// it on amd64: a number, or a string that reads as one ("2"), truncated toward
+// zero; a NaN, or a number beyond the 64-bit integers (math.huge, 2^63), is the
+// lowest integer, as C's cast makes it there. Where int has 32 bits (386), a
+// number between its bounds and 2^63 is clamped to them as the float it is, so
+// that a position such as 2^32 means what it means on amd64 (gopher-lua's
+// CheckInt wrapped it to 0): no string is as long as the bounds, so a clamped
+// position falls past the same end as the real one.
 func intArg(L *glua.LState, n int) int {
+	const lowest = math.MinInt + 1 // room for posRelative's pos + n + 1
 	f := float64(L.CheckNumber(n))
 	switch {
-	case !(f > math.MinInt+1):
-		return math.MinInt + 1 // room for posRelative's pos + n + 1
+	case !(f >= -(1<<63) && f < 1<<63):
+		return lowest
+	case f <= lowest:
+		return lowest
 	case f >= math.MaxInt:
 		return math.MaxInt
 	}
@@ -124,6 +129,8 @@ func strChar(L *glua.LState) int {
 func strFind(L *glua.LState, find bool) int {
 	s, p := L.CheckString(1), L.CheckString(2)
 	init := min(max(posRelative(optIntArg(L, 3, 1), len(s))-1, 0), len(s))
+	// The pattern is read in full to tell a plain one, the subject at most in full.
+	budgetOf(L).charge(L, uint64(len(p)/bytesPerUnit))
 	if find && (glua.LVAsBool(L.Get(4)) || !strings.ContainsAny(p, patternSpecials)) {
 		budgetOf(L).charge(L, uint64((len(s)-init)/bytesPerUnit))
 		if i := strings.Index(s[init:], p); i >= 0 {
