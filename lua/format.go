@@ -143,9 +143,28 @@ func (c *conversion) write(w *strings.Builder) {
 		}
 		c.pad(w, s)
 	case 'd', 'i':
-		fmt.Fprintf(w, c.spec("-+ 0", 'd'), truncate(c.num))
+		n := truncate(c.num)
+		if n == 0 && c.prec == 0 { // fmt writes nothing, C the sign the flags ask for
+			sign := ""
+			if c.plus {
+				sign = "+"
+			} else if c.space {
+				sign = " "
+			}
+			c.pad(w, sign)
+			return
+		}
+		fmt.Fprintf(w, c.spec("-+ 0", 'd'), n)
 	case 'o', 'u', 'x', 'X':
 		u, flags := unsigned(c.num), "-#0"
+		if u == 0 && c.prec == 0 { // fmt writes nothing; C too, but the 0 that # asks of %o
+			zero := ""
+			if c.conv == 'o' && c.sharp {
+				zero = "0"
+			}
+			c.pad(w, zero)
+			return
+		}
 		if u == 0 && c.conv != 'o' {
 			flags = "-0" // C writes no 0x before a zero
 		}
@@ -240,9 +259,10 @@ func truncate(f float64) int64 {
 
 // unsigned converts a number as Lua 5.1's %o, %u, %x and %X do (a C cast to an
 // unsigned 64-bit integer, as gcc compiles it for amd64): -1 is
-// 0xffffffffffffffff, and numbers from 2^63 on are offset by 2^63 first.
+// 0xffffffffffffffff, a NaN or -inf 0x8000000000000000, and numbers from 2^63
+// on (+inf included) are offset by 2^63 first.
 func unsigned(f float64) uint64 {
-	if f < 1<<63 {
+	if !(f >= 1<<63) { // a NaN too, as gcc's comparison sends it this way
 		return uint64(truncate(f))
 	}
 	return uint64(truncate(f-(1<<63))) ^ 1<<63
