@@ -274,10 +274,18 @@ func TestWatchRevertThenDirBack(t *testing.T) {
 			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchError }); !errors.Is(ev.Err, watch.ErrDirRemoved) {
 				t.Fatalf("moving the directory away: %v, want a WatchError wrapping ErrDirRemoved", ev)
 			}
+			// Its files reported deleted: the watcher reports them again once
+			// the directory is back.
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Removed && ev.Script == load })
 			if err := os.Rename(away, dir); err != nil {
 				t.Fatal(err)
 			}
 			nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed })
+			// The watcher reports the files again as it rescans the directory,
+			// which may take a while: nothing of the script's may come of it.
+			if ev, ok := eventWithin(h, 2*time.Second, func(ev Event) bool { return ev.Script == load && ev.Kind != Removed }); ok {
+				t.Errorf("after the directory came back: %v, want nothing", ev)
+			}
 			settle(t, h, dir, "marker.lua", s)
 			if v, got, n := s.Version(), call(t, h, s, "version"), call(t, h, s, "tick"); v != reverted || got != "1" || n != "2" {
 				t.Errorf("after the directory came back: v%d running version %s, tick %s; want v%d running version 1, tick 2 (reverted, state kept)",
@@ -441,5 +449,21 @@ func TestWatchCatchesUpModuleAndSourceSaves(t *testing.T) {
 				t.Errorf("the next Watch reloaded x.wasm (v%d to v%d): it took a save it had seen for a new one", v, s.Version())
 			}
 		})
+	}
+}
+
+// eventWithin returns the first event matching want that comes within d, if
+// one does. It is for what must not happen: a wait that ends first passes.
+func eventWithin(h *Host, d time.Duration, want func(Event) bool) (Event, bool) {
+	timeout := time.After(d)
+	for {
+		select {
+		case ev := <-h.Events():
+			if want(ev) {
+				return ev, true
+			}
+		case <-timeout:
+			return Event{}, false
+		}
 	}
 }
