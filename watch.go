@@ -443,16 +443,15 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	case s != nil:
 		moved := wd.movedTo(a, s)
 		s.mark(ev.Path, a.sum, a.info)
-		s.markOpen(ev.Path, a.sum, true)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		go func() { // once resolved: a save whose reload was cut off is caught up later
-			if <-p.Done(); !cutOff(p.Err()) {
-				s.markOpen(ev.Path, a.sum, false)
-				if sum != 0 {
+		s.markReload(ev.Path, a.sum, p)
+		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
+			go func() {
+				if <-p.Done(); !cutOff(p.Err()) {
 					s.readSum.Store(sum)
 				}
-			}
-		}()
+			}()
+		}
 		wd.unloadMoved(ctx, s, p, moved)
 	case owner:
 		wd.load(ctx, a)
@@ -526,12 +525,19 @@ type caughtSave struct {
 }
 
 // ownSave returns a save of s's own file (the path given to Load) since the
-// Host last read it, built if s is a .wat.
+// Host last read it, built if s is a .wat. A save an earlier Watch reloaded
+// is not one, once its reload has resolved without being cut off, even if
+// the Host has not recorded it read yet.
 func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
 	file := s.file0()
 	info, statErr := os.Stat(file)
 	code, changed := s.changedSinceLoad()
 	if !changed || ctx.Err() != nil {
+		return caughtSave{}, false
+	}
+	sum := maphash.Bytes(markSeed, code)
+	if f := s.settledMark(ctx); f.path == file && f.reload != nil && !f.open() && f.sum == sum {
+		s.readSum.Store(sum)
 		return caughtSave{}, false
 	}
 	ev := watch.Event{Path: file, Op: watch.Changed, Data: code}
@@ -558,7 +564,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 		return caughtSave{}, false
 	}
 	wasm := s.file0()
-	src, mark, last := s.lastSource(wasm)
+	src, mark, last := s.lastSource(ctx, wasm)
 	step, ok := wd.build[filepath.Ext(src)]
 	if src == "" || !ok {
 		return caughtSave{}, false
@@ -568,7 +574,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if err != nil || len(text) == 0 || ctx.Err() != nil {
 		return caughtSave{}, false
 	}
-	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open) {
+	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
 		return caughtSave{}, false
 	}
 	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed}

@@ -27,16 +27,29 @@ type fileMark struct {
 	sum  uint64      // of the file's bytes, a source's text (see textSum)
 	gone time.Time   // when Watch reported the file deleted; zero before
 	// prev is the file the script came from before path, as Watch last saw
-	// it (its gone, prev and open unset): the other of a .wasm and its source,
+	// it (its gone, prev and reload unset): the other of a .wasm and its source,
 	// superseded by the save of path (see superseded), or the source beside
 	// the .wasm a load read (see markFile).
 	prev *fileMark
-	// open says that the reload of the save that gave path has not resolved
-	// yet, or was cut off (see cutOff) before it said anything of its bytes:
-	// the script may not run them, and a later report of the file (or a later
-	// Watch's catch-up) is a save. It is set as the reload starts, so that a
-	// Watch that begins as the last one's reload is cut off catches it up.
-	open bool
+	// reload is the reload of the save that gave path, if any: until it
+	// resolves, or if it was cut off (see cutOff) before it said anything of
+	// its bytes, the mark is open (see open): the script may not run them,
+	// and a later report of the file (or a later Watch's catch-up) is a save.
+	reload *Pending
+}
+
+// open reports whether the reload of the save m records has not resolved, or
+// was cut off.
+func (m *fileMark) open() bool {
+	if m.reload == nil {
+		return false
+	}
+	select {
+	case <-m.reload.Done():
+		return cutOff(m.reload.Err())
+	default:
+		return true
+	}
 }
 
 // markSeed seeds the sums of fileMark.
@@ -141,12 +154,11 @@ func isSourceOf(src, wasm string) bool {
 
 // lastSource returns the source of wasm, s's file, that Watch last saw s come
 // from or, if s came last from wasm, the one beside it, with what Watch saw of
-// it: mark is s.file or its prev, nil if Watch never saw that source; last says
-// that mark is s.file. src is "" if there is no source.
-func (s *Script) lastSource(wasm string) (src string, mark *fileMark, last bool) {
-	s.mu.Lock()
-	f := s.file
-	s.mu.Unlock()
+// it: mark is s.file (once its reload has resolved: see settledMark) or its
+// prev, nil if Watch never saw that source; last says that mark is s.file. src
+// is "" if there is no source.
+func (s *Script) lastSource(ctx context.Context, wasm string) (src string, mark *fileMark, last bool) {
+	f := s.settledMark(ctx)
 	switch {
 	case isSourceOf(f.path, wasm):
 		return f.path, &f, true
@@ -179,14 +191,30 @@ func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
 	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev}
 }
 
-// markOpen records whether the reload of the save of path, whose bytes hash
-// to sum, is open (see fileMark.open), if Watch has not seen another save since.
-func (s *Script) markOpen(path string, sum uint64, open bool) {
+// markReload records p, the reload of the save of path, whose bytes hash to
+// sum (see fileMark.reload), if Watch has not seen another save since.
+func (s *Script) markReload(path string, sum uint64, p *Pending) {
 	s.mu.Lock()
 	if s.file.path == path && s.file.sum == sum {
-		s.file.open = open
+		s.file.reload = p
 	}
 	s.mu.Unlock()
+}
+
+// settledMark returns s.file once the reload it records, if any, has resolved
+// (the reload of a Watch that has ended, which resolves as it is cut off or
+// commits), or ctx is done.
+func (s *Script) settledMark(ctx context.Context) fileMark {
+	s.mu.Lock()
+	f := s.file
+	s.mu.Unlock()
+	if f.reload != nil {
+		select {
+		case <-f.reload.Done():
+		case <-ctx.Done():
+		}
+	}
+	return f
 }
 
 // refusedSource records that Watch saw src, a source of s, with the text of
@@ -202,7 +230,7 @@ func (s *Script) refusedSource(src string, sum uint64, info os.FileInfo) {
 	defer s.mu.Unlock()
 	switch {
 	case s.file.path == src:
-		s.file.sum, s.file.info, s.file.open = sum, info, false
+		s.file.sum, s.file.info, s.file.reload = sum, info, nil
 	case s.file.prev == nil || s.file.prev.path == src:
 		s.file.prev = &fileMark{path: src, info: info, sum: sum}
 	}
@@ -236,7 +264,7 @@ func (s *Script) asSeen(a arrival) bool {
 	s.mu.Lock()
 	f := s.file
 	s.mu.Unlock()
-	return f.path == a.ev.Path && f.info != nil && !f.open && f.sum == a.sum &&
+	return f.path == a.ev.Path && f.info != nil && !f.open() && f.sum == a.sum &&
 		os.SameFile(f.info, a.info) && f.info.ModTime().Equal(a.info.ModTime())
 }
 

@@ -226,9 +226,12 @@ func TestWatchRevertThenDirBack(t *testing.T) {
 		load  string            // the file the program loads
 		save  string            // the file saved, and its new text
 		text  string
+		again bool // the directory moves under a new Watch, begun after the Revert
 	}{
-		{"lua", nil, map[string]string{"a.lua": lua(1)}, "a.lua", "a.lua", lua(2)},
-		{"wat source", []string{"wat2wasm"}, map[string]string{"x.wat": sourceText(".wat", 1)}, "x.wasm", "x.wat", sourceText(".wat", 2)},
+		{"lua", nil, map[string]string{"a.lua": lua(1)}, "a.lua", "a.lua", lua(2), false},
+		{"lua, next Watch", nil, map[string]string{"a.lua": lua(1)}, "a.lua", "a.lua", lua(2), true},
+		{"wat source", []string{"wat2wasm"}, map[string]string{"x.wat": sourceText(".wat", 1)}, "x.wasm", "x.wat", sourceText(".wat", 2), false},
+		{"wat source, next Watch", []string{"wat2wasm"}, map[string]string{"x.wat": sourceText(".wat", 1)}, "x.wasm", "x.wat", sourceText(".wat", 2), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,7 +257,9 @@ func TestWatchRevertThenDirBack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := h.Watch(ctx, dir); err != nil {
+			first, stop := context.WithCancel(ctx)
+			defer stop()
+			if err := h.Watch(first, dir); err != nil {
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(dir, tt.save), tt.text)
@@ -266,6 +271,13 @@ func TestWatchRevertThenDirBack(t *testing.T) {
 			}
 			call(t, h, s, "tick")
 			reverted := s.Version()
+			if tt.again {
+				stop()
+				if err := h.Watch(ctx, dir); err != nil {
+					t.Fatal(err)
+				}
+				settle(t, h, dir, "first.lua", s)
+			}
 
 			away := filepath.Join(root, "scripts.away")
 			if err := os.Rename(dir, away); err != nil {
