@@ -241,12 +241,14 @@ func (s *Script) refusedSource(src string, sum uint64, info os.FileInfo) {
 // there, its source, whose save superseded file, that mark stays: the .wasm
 // beside the source stays superseded (see superseded) from one Watch to the
 // next. What it found of the source beside file stays too, or stays unknown:
-// a save of the source since is caught up (catchUp), not taken as seen.
+// a save of the source since is caught up (catchUp), not taken as seen. So
+// does the mark of a save of file an earlier Watch reloaded, which tells the
+// catch-up whether that reload went through (see ownSave).
 func (s *Script) markWatched(file string) {
 	s.mu.Lock()
-	from := s.file.path
+	from, saved := s.file.path, s.file.reload != nil
 	s.mu.Unlock()
-	if from != "" && from != file && lexists(from) {
+	if from != "" && (from != file || saved) && lexists(from) {
 		return
 	}
 	s.markOwn(file)
