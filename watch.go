@@ -442,9 +442,8 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
 		moved := wd.movedTo(a, s)
-		s.mark(ev.Path, a.sum, a.info)
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		s.markReload(ev.Path, a.sum, p)
+		s.markSaved(ev.Path, a.sum, a.info, p)
 		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
 			go func() {
 				if <-p.Done(); !cutOff(p.Err()) {

@@ -173,6 +173,14 @@ func (s *Script) lastSource(ctx context.Context, wasm string) (src string, mark 
 // nil to take it now. A mark of another path than the last keeps the last as
 // prev.
 func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
+	s.markSaved(path, sum, info, nil)
+}
+
+// markSaved is mark of a save whose reload is p (see fileMark.reload), asked
+// before the mark: a Watch that begins once the reload has started finds
+// either the mark with its reload or the mark before, with which the save is
+// not seen either.
+func (s *Script) markSaved(path string, sum uint64, info os.FileInfo, p *Pending) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return
@@ -188,17 +196,7 @@ func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
 	if s.file.path != abs && s.file.info != nil {
 		prev = &fileMark{path: s.file.path, info: s.file.info, sum: s.file.sum}
 	}
-	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev}
-}
-
-// markReload records p, the reload of the save of path, whose bytes hash to
-// sum (see fileMark.reload), if Watch has not seen another save since.
-func (s *Script) markReload(path string, sum uint64, p *Pending) {
-	s.mu.Lock()
-	if s.file.path == path && s.file.sum == sum {
-		s.file.reload = p
-	}
-	s.mu.Unlock()
+	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev, reload: p}
 }
 
 // settledMark returns s.file once the reload it records, if any, has resolved
