@@ -727,7 +727,10 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	}
 	moved := wd.movedTo(a, nil)
 	// The load runs on a goroutine of the Host's, as a reload's staging does.
-	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, false, nil)
+	// Bytes that are the file's (not built) are what the Host read from it,
+	// known before the Loaded event: a Watch begun on that event catches up a
+	// save made after it.
+	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, ev.Output == ev.Path, nil)
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's
 		// of this directory), or has just ended: once it has, the save reloads
