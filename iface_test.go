@@ -162,3 +162,23 @@ func TestPendingEventOwned(t *testing.T) {
 		t.Errorf("the Pending's event changed with the channel's or a caller's copy: %q, want %q", got, want)
 	}
 }
+
+// TestContractErrorOwned: a rejected reload's ContractError shares no Diff with
+// the event that reported it.
+func TestContractErrorOwned(t *testing.T) {
+	h := newTestHost(t, Config{})
+	s := mustLoad(t, h, "enemy.wasm", hostguest.Bytes("enemy_v1"), &ScriptOptions{Contract: &Contract{Exports: []string{"update(f32)", "fire"}}})
+	lastEvent(t, h) // Loaded
+	p := h.ReloadAsync(context.Background(), s, hostguest.Bytes("enemy_f64"))
+	<-p.Done()
+	var ce *ContractError
+	if !errors.As(p.Err(), &ce) || len(ce.Diff.Exports.Removed) == 0 {
+		t.Fatalf("reload: %v, want a ContractError with a diff", p.Err())
+	}
+	want := ce.Diff.String()
+	ev := lastEvent(t, h)
+	ev.Diff.Exports.Removed[0].Name = "changed"
+	if got := ce.Diff.String(); got != want {
+		t.Errorf("the ContractError's diff changed with the event's: %q, want %q", got, want)
+	}
+}

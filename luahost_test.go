@@ -646,9 +646,10 @@ func TestApplyFromOwnHostFunction(t *testing.T) {
 
 // TestApplyFromHostFunctionWhileAnotherWaits: under SwapAtApply, script a's
 // host function reloads script c and waits for the Apply that commits it,
-// while c's host function runs that Apply: the commit of c would wait for c's
-// call, which runs Apply. The commit carries the marks of both callers, so it
-// is refused instead: Apply returns, and a's Reload fails with ErrReentrant.
+// while c's host function runs an Apply: the commit of c would wait for c's
+// call, which runs that Apply. The commit carries the marks of both callers,
+// so that Apply does not wait for itself: it leaves the reload staged, and the
+// next Apply, from the program's loop, commits it.
 func TestApplyFromHostFunctionWhileAnotherWaits(t *testing.T) {
 	var h *Host
 	var c *Script
@@ -669,16 +670,54 @@ func TestApplyFromHostFunctionWhileAnotherWaits(t *testing.T) {
 	c = mustLoad(t, h, "c.lua", "return { apply = function() host.apply() end, v = function() return 1 end }", nil)
 	go h.Call(context.Background(), a, "f")
 	waitFor(t, "a's reload of c staged", func() bool { return h.readyHint.Load() })
-	go h.Call(context.Background(), c, "apply")
+	called := make(chan struct{})
+	go func() { h.Call(context.Background(), c, "apply"); close(called) }()
 	close(staged)
-	testtool.Returns(t, "Apply from c's host function", func() error { <-applied; return nil })
+	var n int
+	testtool.Returns(t, "Apply from c's host function", func() error { n = <-applied; return nil })
+	<-called
+	if n != 0 || c.Version() != 1 {
+		t.Fatalf("Apply from c's host function committed %d, c at v%d; want 0 and v1", n, c.Version())
+	}
+	if n := h.Apply(context.Background()); n != 1 {
+		t.Fatalf("the next Apply committed %d, want 1", n)
+	}
 	var err error
 	testtool.Returns(t, "a's Reload of c", func() error { err = <-reloadErr; return nil })
-	if !errors.Is(err, lua.ErrReentrant) {
-		t.Errorf("a's Reload of c: %v, want ErrReentrant", err)
+	if err != nil || c.Version() != 2 {
+		t.Errorf("a's Reload of c: %v, c at v%d; want it committed, v2", err, c.Version())
 	}
-	if c.Version() != 1 {
-		t.Errorf("c at v%d, want 1", c.Version())
+}
+
+// TestReloadAsyncFromStaging: what a new version runs as it is staged may
+// start reloads of other scripts with ReloadAsync: they go on after that
+// staging's reload resolves, and their own commits are no staging.
+func TestReloadAsyncFromStaging(t *testing.T) {
+	var h *Host
+	var b *Script
+	var p *Pending
+	stagingInHook := make(chan bool, 1)
+	h = newTestHost(t, Config{Funcs: []HostFunc{
+		{Module: "host", Name: "kick", Func: func(ctx context.Context, _ HostCall) error {
+			p = h.ReloadAsync(ctx, b, []byte("local M = { v = function() return 2 end }\nfunction M.on_reload() host.seen() end\nreturn M"))
+			return nil
+		}},
+		{Module: "host", Name: "seen", Func: func(ctx context.Context, _ HostCall) error {
+			stagingInHook <- Staging(ctx)
+			return nil
+		}},
+	}})
+	a := mustLoad(t, h, "a.lua", "return { v = function() return 1 end }", nil)
+	b = mustLoad(t, h, "b.lua", "return { v = function() return 1 end }", nil)
+	if err := h.Reload(context.Background(), a, []byte("host.kick() return { v = function() return 2 end }")); err != nil {
+		t.Fatal(err)
+	}
+	testtool.Returns(t, "b's reload", func() error { <-p.Done(); return nil })
+	if err := p.Err(); err != nil || b.Version() != 2 {
+		t.Fatalf("b's reload from a's staging: %v, b at v%d; want it committed", err, b.Version())
+	}
+	if <-stagingInHook {
+		t.Error("Staging(ctx) is true in b's self-check, a commit")
 	}
 }
 

@@ -762,3 +762,35 @@ func TestAbandonedReloadBeforeUnloaded(t *testing.T) {
 		last[ev.Script] = ev.Kind
 	}
 }
+
+// TestNoEventAfterUnloadedAsTheHostCloses: a reload of an unloaded script
+// asked once Close has begun reports no event: the name's events ended with
+// its Unloaded.
+func TestNoEventAfterUnloadedAsTheHostCloses(t *testing.T) {
+	ctx := context.Background()
+	release, entered := make(chan struct{}), make(chan struct{})
+	h := newTestHost(t, Config{Funcs: []HostFunc{{Module: "host", Name: "block",
+		Func: func(context.Context, HostCall) error { close(entered); <-release; return nil }}}})
+	s := mustLoad(t, h, "s.lua", "return {}", nil)
+	other := mustLoad(t, h, "t.lua", "return {}", nil)
+	h.ReloadAsync(ctx, other, []byte("host.block() return {}")) // Close waits for its staging
+	<-entered
+	if err := h.Unload(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- h.Close(ctx) }()
+	waitFor(t, "Close to begin", func() bool { return h.closed.Load() })
+	if err := h.Reload(ctx, s, []byte("return {}")); !errors.Is(err, ErrUnloaded) {
+		t.Errorf("Reload of the unloaded script: %v, want ErrUnloaded", err)
+	}
+	close(release)
+	<-closed
+	after := false
+	for ev := range h.Events() {
+		if ev.Script == "s.lua" && after {
+			t.Errorf("%v after s.lua's Unloaded", ev)
+		}
+		after = after || ev.Script == "s.lua" && ev.Kind == Unloaded
+	}
+}

@@ -49,6 +49,19 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 	return p.Err()
 }
 
+// reloadOf is the context of a reload asked from a migration or a staging:
+// that commit's or staging's keys do not go with it, so that its own staging
+// and commit see theirs.
+type reloadOf struct{ context.Context }
+
+func (c reloadOf) Value(k any) any {
+	switch k.(type) {
+	case committingKey, stagingKey, watchLoadKey:
+		return nil
+	}
+	return c.Context.Value(k)
+}
+
 // committingKey is the context key under which commit passes the script it is
 // committing to migrations and self-checks; stagingKey, the key under which stage
 // passes the script it is staging to what the new version runs as it loads;
@@ -108,12 +121,13 @@ func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
 // ReloadAsync starts a reload like Reload and returns at once. The reload goes on
 // after ReloadAsync returns, until ctx is cancelled or it is resolved. Safe for
 // concurrent use, and from a host function of s: the commit then waits for the
-// call running that host function to end. From a MigrationFunc, with the context
-// it was given (which ends with its commit), the reload goes on after the commit,
-// until it is resolved or the Host closes.
+// call running that host function to end. From a MigrationFunc, or from what a
+// new version runs as it is staged, with the context it was given (which ends
+// with that commit or staging), the reload goes on after it, until it is
+// resolved or the Host closes.
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
-	if h.reloading(ctx, committingKey{}) != nil {
-		ctx = context.WithoutCancel(ctx)
+	if h.reloading(ctx, committingKey{}) != nil || Staging(ctx) {
+		ctx = reloadOf{context.WithoutCancel(ctx)}
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).
@@ -159,6 +173,11 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 		context.AfterFunc(ctx, func() { s.abandon(req, context.Cause(ctx)) }),
 	}
 	if !h.enter() {
+		if s.gone.Load() { // no event: the name may belong to another script by now
+			s.release(req)
+			p.resolve(Event{Script: s.name, Kind: Rejected}, opErr(req.op(), s.name, ErrUnloaded))
+			return p
+		}
 		s.finish(req, Event{Kind: Rejected}, ErrClosed)
 		return p
 	}
@@ -291,7 +310,7 @@ func (s *Script) stage(req *request) *stagedItem {
 		st.discard(req.ctx)
 		d := diffInterfaces(live, next)
 		s.fail(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile, Diff: d},
-			&ContractError{Script: s.name, Violations: v, Diff: d})
+			&ContractError{Script: s.name, Violations: v, Diff: d.clone()}) // the event's receiver owns d
 		return nil
 	}
 	return it
@@ -409,7 +428,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if err != nil {
-		if frame != nil && res.kept && (s.h.frameEnded(frame, it.req, err) || s.h.applyInside(it.req, err)) {
+		if frame != nil && res.kept && (s.h.frameEnded(frame, it.req, err) || applyInside(frame, err)) {
 			// Apply's context ended while the commit waited for the script,
 			// or Apply runs in a host function of the script, whose call the
 			// commit would wait for: the version, still staged, waits for a
@@ -432,13 +451,14 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	return true
 }
 
-// applyInside reports whether err, the failure of req's commit in an Apply, is
-// the engine's refusal to wait for a call of the script that the Apply itself
-// runs in (a host function of the script called Apply), and not one that
-// req's caller waits in (a Reload from such a host function, refused for
-// good).
-func (h *Host) applyInside(req *request, err error) bool {
-	return (errors.Is(err, wasm.ErrReentrant) || errors.Is(err, lua.ErrReentrant)) && !reentry.Inside(req.caller)
+// applyInside reports whether err, the failure of a commit in an Apply under
+// frame, Apply's context, is the engine's refusal to wait for a call of the
+// script that may be the one the Apply runs in (a host function called
+// Apply): the commit can go through at another Apply. A refusal because the
+// reload's own caller waits in a host function of the script is for good,
+// and an Apply from the program's loop rejects it.
+func applyInside(frame context.Context, err error) bool {
+	return (errors.Is(err, wasm.ErrReentrant) || errors.Is(err, lua.ErrReentrant)) && reentry.Inside(frame)
 }
 
 // frameEnded reports whether err, the failure of req's commit in an Apply, is
