@@ -92,7 +92,8 @@ type Config struct {
 	// both runtimes (those given in WASM and Lua, or those it creates), before
 	// any script loads: a runtime given here must not have loaded one yet. A
 	// name defined twice, or a definition either engine refuses, fails New;
-	// functions defined on a given runtime before the failure stay defined.
+	// functions defined on a given runtime before the failure stay defined
+	// (a retry with a corrected Config needs new runtimes, or fails on them).
 	Funcs []HostFunc
 
 	// Swap says when reloads are swapped in; the zero value is SwapImmediate.
