@@ -56,9 +56,11 @@ type Script struct {
 	stats    counters
 	live     atomic.Pointer[liveVersion] // replaced whole at each commit
 
-	// readSum is a hash of the bytes the Host last read from path (Load, Reload
-	// with nil bytes, a Watch's event), for a later Watch to tell a save none
-	// saw; 0 for a script not read so, or a .wat a Watch reported (built).
+	// readSum is a hash of the bytes the Host last read from the script's own
+	// file, path (Load, Reload with nil bytes, a Watch's load or save of it,
+	// its catch-up), for a later Watch to tell a save none saw; 0 for a script
+	// not read so. A source (x.c, x.wat beside x.wasm) is not counted here:
+	// Watch keeps what it saw of each file in the script's fileMark.
 	readSum atomic.Uint64
 
 	// unloading is set once Unload has begun, gone once it has taken the

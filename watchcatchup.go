@@ -1,0 +1,171 @@
+package hotscript
+
+// Watch's catch-up: as a Watch begins, the saves it could not see (made
+// between a Load and the Watch, or while no Watch ran) are found by reading
+// the files again, and handled as the watcher's reports would have been.
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hotscript/hotscript/internal/fsread"
+	"github.com/hotscript/hotscript/watch"
+)
+
+// changedSinceLoad returns what the file the Host read s from holds now, if
+// that is not what it read: a save between Load and Watch, which the watcher,
+// started after it, does not report. Bytes are compared, as a save within the
+// file system's clock tick may leave its size and time as they were.
+func (s *Script) changedSinceLoad() ([]byte, bool) {
+	sum := s.readSum.Load()
+	if sum == 0 || s.path == "" {
+		return nil, false
+	}
+	code, err := fsread.File(s.path)
+	if err != nil || len(code) == 0 || maphash.Bytes(markSeed, code) == sum {
+		return nil, false
+	}
+	return code, true
+}
+
+// catchUp handles the files of scripts that changed while no Watch of the
+// directory ran (between their Load and Watch, or between two Watches) as the
+// watcher would have reported their saves, before any event of the watcher,
+// which runs already: if the watcher reports the same save, its event is
+// dropped (caughtUp). A script's files are its own (Script.readSum says what
+// the Host last read from it) and, for a .wasm, the source beside it (what
+// Watch last saw of it: see lastSource), built as the watcher builds it; if
+// both changed, the one saved last is handled last, and runs. It stops when
+// the Watch's context ends or the Host closes.
+func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
+	bctx, cancel := context.WithCancel(ctx) // a build ends when the Host closes too
+	defer cancel()
+	defer context.AfterFunc(wd.h.base, cancel)()
+	for _, s := range scripts {
+		var saves []caughtSave
+		if c, ok := wd.ownSave(bctx, s); ok {
+			saves = append(saves, c)
+		}
+		if c, ok := wd.sourceSave(bctx, s); ok {
+			saves = append(saves, c)
+		}
+		if bctx.Err() != nil { // a build the Watch's end or Close killed says nothing
+			return
+		}
+		if s.gone.Load() {
+			continue
+		}
+		slices.SortStableFunc(saves, func(a, b caughtSave) int { return a.mod.Compare(b.mod) })
+		for _, c := range saves {
+			if c.info != nil {
+				wd.mu.Lock()
+				wd.caught[c.a.ev.Path] = caughtFile{size: c.info.Size(), mod: c.info.ModTime(), sum: c.a.sum}
+				wd.mu.Unlock()
+			}
+			wd.handleArrival(ctx, c.a)
+		}
+	}
+}
+
+// caughtSave is a save the catch-up found: the event it makes of it, and its
+// file's size and time before its bytes were read (nil if unknown), so that a
+// save after that, which has others, is not taken for this one (caughtUp).
+type caughtSave struct {
+	a    arrival
+	info os.FileInfo
+	mod  time.Time
+}
+
+// ownSave returns a save of s's own file (the path given to Load) since the
+// Host last read it, built if s is a .wat. A save an earlier Watch reloaded
+// is not one, once its reload has resolved without being cut off, even if
+// the Host has not recorded it read yet.
+func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
+	file := s.file0()
+	info, statErr := os.Stat(file)
+	code, changed := s.changedSinceLoad()
+	if !changed || ctx.Err() != nil {
+		return caughtSave{}, false
+	}
+	sum := maphash.Bytes(markSeed, code)
+	if f := s.settledMark(ctx); f.path == file && f.reload != nil && !f.open() && f.sum == sum {
+		s.readSum.Store(sum)
+		return caughtSave{}, false
+	}
+	ev := watch.Event{Path: file, Op: watch.Changed, Data: code}
+	ev.Output = ev.Path
+	if s.needsWAT {
+		ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
+		var err error
+		if ev.Data, err = buildWAT(ctx, s.name, code); err != nil {
+			var be *watch.BuildError
+			if ev.Err = err; errors.As(err, &be) {
+				ev.Err = be // as the watcher's event carries it
+			}
+		}
+	}
+	return newCaughtSave(ev, code, info, statErr), true
+}
+
+// sourceSave returns a save of the source of s, a .wasm, that Watch has not
+// seen, built with the watcher's build step: the source it last saw s come
+// from, changed or its reload open or cut off, or the one beside the .wasm,
+// changed since a load or save of the .wasm (or new).
+func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bool) {
+	if s.needsWAT || s.kind != KindWASM {
+		return caughtSave{}, false
+	}
+	wasm := s.file0()
+	src, mark, last := s.lastSource(ctx, wasm)
+	step, ok := wd.build[filepath.Ext(src)]
+	if src == "" || !ok {
+		return caughtSave{}, false
+	}
+	info, statErr := os.Stat(src)
+	text, err := fsread.File(src)
+	if err != nil || len(text) == 0 || ctx.Err() != nil {
+		return caughtSave{}, false
+	}
+	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
+		return caughtSave{}, false
+	}
+	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed}
+	if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
+		ev.Data = nil
+	}
+	return newCaughtSave(ev, text, info, statErr), true
+}
+
+// newCaughtSave makes the catch-up's save of ev, whose file held bytes (a
+// source's text) after it had info.
+func newCaughtSave(ev watch.Event, bytes []byte, info os.FileInfo, statErr error) caughtSave {
+	c := caughtSave{a: arrival{ev: ev, catchUp: true, sum: maphash.Bytes(markSeed, bytes)}}
+	if statErr == nil {
+		c.info, c.mod = info, info.ModTime()
+	}
+	return c
+}
+
+// caughtUp reports whether the watcher's event of path, whose bytes hash to sum
+// (a .wat's text), reports the save the catch-up handled as the watcher began:
+// the file is as the catch-up found it, size, time and bytes. It forgets what
+// the catch-up found of path: the watcher's first event of the file after it
+// is that save, reported again, or a later one (a touch to retry a reload
+// that failed has a new time).
+func (wd *watchedDir) caughtUp(path string, sum uint64) bool {
+	wd.mu.Lock()
+	c, ok := wd.caught[path]
+	delete(wd.caught, path)
+	wd.mu.Unlock()
+	if !ok || sum == 0 || c.sum != sum {
+		return false
+	}
+	info, err := os.Stat(path)
+	return err == nil && info.Size() == c.size && info.ModTime().Equal(c.mod)
+}
