@@ -2,7 +2,6 @@ package lua_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -36,23 +35,10 @@ var formatCases = []struct{ name, expr, want string }{
 }
 
 func TestFormatFollowsLua51(t *testing.T) {
-	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 1_000_000}})
-	id := load(t, rt, "f.lua", `
-local M = {}
-function M.eval(src)
-  local parts, f = {}, assert(loadstring("return " .. src))
-  local r = { f() }
-  for i = 1, select("#", f()) do parts[i] = tostring(r[i]) end
-  return table.concat(parts, "|")
-end
-return M`)
+	eval := evaluator(t)
 	for _, tt := range formatCases {
 		t.Run(tt.name, func(t *testing.T) {
-			var got string
-			if err := json.Unmarshal([]byte(call(t, rt, id, "eval", tt.expr)), &got); err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
+			if got := eval(tt.expr); got != tt.want {
 				t.Errorf("%s = %q, want %q", tt.expr, got, tt.want)
 			}
 		})

@@ -136,9 +136,12 @@ func evalAll(t *testing.T, L *glua.LState, expr string) string {
 	return strings.Join(parts, "|")
 }
 
-func TestPatterns(t *testing.T) {
+// evaluator returns a function evaluating a Lua expression in a script of a
+// runtime with an instruction budget, its results as tostring shows them,
+// joined by "|".
+func evaluator(t *testing.T) func(expr string) string {
 	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 1_000_000}})
-	id := load(t, rt, "p.lua", `
+	id := load(t, rt, "eval.lua", `
 local M = {}
 function M.eval(src)
   local parts, f = {}, assert(loadstring("return " .. src))
@@ -147,6 +150,18 @@ function M.eval(src)
   return table.concat(parts, "|")
 end
 return M`)
+	return func(expr string) string {
+		t.Helper()
+		var got string
+		if err := json.Unmarshal([]byte(call(t, rt, id, "eval", expr)), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	eval := evaluator(t)
 	raw := glua.NewState()
 	defer raw.Close()
 	for _, tt := range patternCases {
@@ -155,11 +170,7 @@ return M`)
 			if want == "" {
 				want = evalAll(t, raw, tt.expr)
 			}
-			var got string
-			if err := json.Unmarshal([]byte(call(t, rt, id, "eval", tt.expr)), &got); err != nil {
-				t.Fatal(err)
-			}
-			if got != want {
+			if got := eval(tt.expr); got != want {
 				t.Errorf("%s = %q, want %q", tt.expr, got, want)
 			}
 		})
