@@ -29,7 +29,9 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 	sigs := make(chan os.Signal, 2) // two signals in quick succession are both seen
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	pipe := make(chan os.Signal, 1)
-	signal.Notify(pipe, syscall.SIGPIPE)
+	if len(pipeSignals) > 0 {
+		signal.Notify(pipe, pipeSignals...)
+	}
 	done := make(chan struct{})
 	go func() {
 		for first := true; ; {

@@ -74,22 +74,7 @@ func TestSecondInterruptDuringBuild(t *testing.T) {
 			if name == "call" {
 				args = append(args, "get")
 			}
-			cmd := exec.Command(os.Args[0], args...)
-			cmd.Env = append(os.Environ(), mainEnv+"=1", "PATH="+bin+":"+os.Getenv("PATH"), "TMPDIR="+tmp)
-			out := newSyncBuffer()
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() {
-				defer close(exited)
-				_ = cmd.Wait()
-			}()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-			})
+			cmd, out, exited := startMain(t, []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "TMPDIR=" + tmp}, args...)
 			var child int
 			waitUntil(t, "the tool's child to start", func() bool {
 				b, err := os.ReadFile(pids)

@@ -25,22 +25,7 @@ func TestSecondInterruptEnds(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := scriptDir(t, map[string]string{"spin.wasm": "testdata/spin.wasm"})
-			cmd := exec.Command(os.Args[0], "run", "--max-time", "0", dir)
-			cmd.Env = append(os.Environ(), mainEnv+"=1")
-			out := newSyncBuffer()
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() {
-				defer close(exited)
-				_ = cmd.Wait()
-			}()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-			})
+			cmd, out, exited := startMain(t, nil, "run", "--max-time", "0", dir)
 
 			out.waitFor(t, 0, "spin.wasm", "log", "spinning") // update is running
 			// Signals sent together may arrive as one, so keep sending: from
@@ -120,22 +105,7 @@ func TestInterruptEndsBuild(t *testing.T) {
 			if tt.cmd == "call" {
 				args = append(args, "get")
 			}
-			cmd := exec.Command(os.Args[0], args...)
-			cmd.Env = append(os.Environ(), mainEnv+"=1", "PATH="+bin+":"+os.Getenv("PATH"), "TMPDIR="+tmp)
-			out := newSyncBuffer()
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan struct{})
-			go func() {
-				defer close(exited)
-				_ = cmd.Wait()
-			}()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-exited
-			})
+			cmd, out, exited := startMain(t, []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "TMPDIR=" + tmp}, args...)
 
 			ids := toolStarted(t, pids)
 			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -318,4 +288,28 @@ func dirNames(t *testing.T, dir string) []string {
 		names = append(names, e.Name())
 	}
 	return names
+}
+
+// startMain runs the test binary as the command line args, with env added to
+// its environment and its output in out; exited is closed once it has exited,
+// and the test's end kills it if it has not.
+func startMain(t *testing.T, env []string, args ...string) (cmd *exec.Cmd, out *syncBuffer, exited <-chan struct{}) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), mainEnv+"=1"), env...)
+	out = newSyncBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	return cmd, out, done
 }
