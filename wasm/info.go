@@ -119,8 +119,17 @@ type ModuleInfo struct {
 	// env.g", "memory env.mem"), and anything from the module "hotscript",
 	// reserved for the instrumentation ("function hotscript.refuel"). A
 	// module importing any of them does not load.
-	Unlinkable []string
+	Unlinkable []ImportInfo
 }
+
+// ImportInfo is one import of a module: its kind ("function", "global",
+// "memory" or "table") and its name.
+type ImportInfo struct {
+	Kind, Module, Name string
+}
+
+// String formats the import as "global env.g".
+func (i ImportInfo) String() string { return i.Kind + " " + i.Module + "." + i.Name }
 
 func cloneInfos(fs []FuncInfo) []FuncInfo {
 	out := make([]FuncInfo, len(fs))

@@ -38,7 +38,7 @@ func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 	}
 	for _, imp := range scan.imports {
 		if imp.Kind != meter.KindFunc || imp.Module == reservedModule {
-			info.Unlinkable = append(info.Unlinkable, imp.Kind.String()+" "+imp.Module+"."+imp.Name)
+			info.Unlinkable = append(info.Unlinkable, ImportInfo{Kind: imp.Kind.String(), Module: imp.Module, Name: imp.Name})
 		}
 	}
 	return info, nil

@@ -144,7 +144,7 @@ func TestInspectUnlinkable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"global env.g", "memory env.mem", "function hotscript.refuel", "table env.t"}
+	want := []wasm.ImportInfo{{"global", "env", "g"}, {"memory", "env", "mem"}, {"function", "hotscript", "refuel"}, {"table", "env", "t"}}
 	if !slices.Equal(info.Unlinkable, want) {
 		t.Errorf("Unlinkable = %q, want %q", info.Unlinkable, want)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
@@ -158,10 +157,10 @@ func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom strin
 		}
 	}
 	for _, imp := range info.Unlinkable {
-		lines = append(lines, imp)
-		kind, name, _ := strings.Cut(imp, " ")
+		lines = append(lines, imp.String())
+		kind, name := imp.Kind, imp.Module+"."+imp.Name
 		switch {
-		case strings.HasPrefix(name, reservedImports+"."):
+		case imp.Module == reservedImports:
 			notes = append(notes, fmt.Sprintf("imports %s from %q, a module name reserved for hotscript's "+
 				"instrumentation: hotscript run and call cannot load it", name, reservedImports))
 		default:

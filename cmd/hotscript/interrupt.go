@@ -27,7 +27,7 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(withExitHooks(ctx))
 	hooks := ctx.Value(exitHooksKey{}).(*exitHooks)
 	sigs := make(chan os.Signal, 2) // two signals in quick succession are both seen
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, append([]os.Signal{os.Interrupt, syscall.SIGTERM}, hangupSignals...)...)
 	pipe := make(chan os.Signal, 1)
 	if len(pipeSignals) > 0 {
 		signal.Notify(pipe, pipeSignals...)

@@ -104,3 +104,46 @@ func TestSecondInterruptDuringBuild(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnTempDirRemoved: the command's own temporary directory is gone once it
+// ends, whether its help went into a pipe whose reader had left (which killed
+// it, before its signals were watched) or the terminal hung up (SIGHUP).
+func TestOwnTempDirRemoved(t *testing.T) {
+	left := func(t *testing.T, tmp string) {
+		t.Helper()
+		if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+			t.Errorf("left in TMPDIR: %v", entries)
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"run", "--help"}, {"bogus"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			tmp := t.TempDir()
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Close()
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Env = append(os.Environ(), mainEnv+"=1", "TMPDIR="+tmp)
+			cmd.Stdout, cmd.Stderr = w, w
+			_ = cmd.Run()
+			w.Close()
+			left(t, tmp)
+		})
+	}
+	t.Run("SIGHUP", func(t *testing.T) {
+		tmp := t.TempDir()
+		dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+		cmd, out, exited := startMain(t, []string{"TMPDIR=" + tmp}, "run", dir)
+		out.waitFor(t, 0, "enemy.lua", "loaded")
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run did not stop on SIGHUP; output:\n%s", out)
+		}
+		left(t, tmp)
+	})
+}

@@ -49,11 +49,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
-	"syscall"
 )
 
 func main() {
+	// Until interruptContext watches them (help is printed before), a
+	// departed reader makes writes fail instead of ending the process, so
+	// that the temporary directory is still removed.
+	signal.Notify(make(chan os.Signal, 1), pipeSignals...)
 	ctx, removeTemp := ownTempDir(context.Background())
 	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	removeTemp()
@@ -171,7 +175,14 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // readerGone reports whether err is a write to a pipe whose reader has gone
 // (hotscript call f.lua f | true): a stop like the first Ctrl-C, whether or not
 // the SIGPIPE that came with it has cancelled the context yet.
-func readerGone(err error) bool { return errors.Is(err, syscall.EPIPE) }
+func readerGone(err error) bool {
+	for _, e := range pipeErrors {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // printError writes err to stderr: the place and the message on the first line, a
 // stack trace, if any, indented below.

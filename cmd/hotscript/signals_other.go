@@ -2,8 +2,15 @@
 
 package main
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
-// pipeSignals say that stdout is a pipe whose reader is gone, which systems
-// other than Unix do not signal (see interruptContext).
-var pipeSignals []os.Signal
+// pipeSignals and hangupSignals are Unix's (see signals_unix.go); other
+// systems send neither.
+var pipeSignals, hangupSignals []os.Signal
+
+// pipeErrors are the errors of a write to a pipe whose reader is gone: on
+// Windows ERROR_NO_DATA (232) and ERROR_BROKEN_PIPE (109).
+var pipeErrors = []error{syscall.EPIPE, syscall.Errno(232), syscall.Errno(109)}
