@@ -407,13 +407,6 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
 	case ev.Op == watch.Removed:
 	case empty(ev):
-	case s != nil && ev.Err != nil:
-		if sum != 0 { // before the event: a Watch begun on it leaves the save
-			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
-		} else if fromSource {
-			s.refusedSource(ev.Path, a.sum, a.info) // so is a source
-		}
-		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && !a.catchUp && s.asSeen(a):
 		// The file the script comes from, as Watch last saw it (a directory
 		// moved away and back, a file renamed away and back): not a save.
@@ -430,6 +423,13 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		if sum != 0 {
 			s.readSum.Store(sum)
 		}
+	case s != nil && ev.Err != nil: // after asSeen: a broken file reported as it was is no new save
+		if sum != 0 { // before the event: a Watch begun on it leaves the save
+			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
+		} else if fromSource {
+			s.refusedSource(ev.Path, a.sum, a.info) // so is a source
+		}
+		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && s.unchanged(ev.Data):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
 		// would only start a WASM script's state over. A file with the same

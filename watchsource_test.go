@@ -479,3 +479,60 @@ func eventWithin(h *Host, d time.Duration, want func(Event) bool) (Event, bool) 
 		}
 	}
 }
+
+// TestWatchRejectedSaveThenDirBack: a broken save, rejected, is not rejected
+// again when the watcher reports the file as it was (its directory moved away
+// and back): a broken source's report came before the check that it was as
+// last seen.
+func TestWatchRejectedSaveThenDirBack(t *testing.T) {
+	for _, kind := range []string{"lua", "wat source"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			root := t.TempDir()
+			dir := filepath.Join(root, "scripts")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			var load, save string
+			if kind == "lua" {
+				load = filepath.Join(dir, "a.lua")
+				save = load
+				writeFile(t, load, "return { version = function() return 1 end }\n")
+			} else {
+				testtool.Need(t, "wat2wasm")
+				save, load = filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+				writeFile(t, save, sourceText(".wat", 1))
+				if err := os.WriteFile(load, buildSource(t, save), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := h.Load(ctx, load, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			if kind == "lua" {
+				writeFile(t, save, "return { version = function() return 2 end \n")
+			} else {
+				writeFile(t, save, "(module (func (export \"version\") (result i32) i32.const")
+			}
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == load && (ev.Kind == Committed || ev.Kind == Rejected) }); ev.Kind != Rejected {
+				t.Fatalf("broken save: %v", ev)
+			}
+			away := filepath.Join(root, "scripts.away")
+			if err := os.Rename(dir, away); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchError })
+			if err := os.Rename(away, dir); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed })
+			if ev, ok := eventWithin(h, 3*time.Second, func(ev Event) bool { return ev.Script == load && (ev.Kind == Rejected || ev.Kind == Committed) }); ok {
+				t.Errorf("after the directory came back: %v (%v), want nothing: the broken save was rejected already", ev.Kind, ev.Err)
+			}
+		})
+	}
+}
