@@ -328,16 +328,7 @@ func TestWatchCatchesUpCutOffSourceSave(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
 	ctx := context.Background()
 	h := newTestHost(t, Config{Swap: SwapAtApply})
-	dir := t.TempDir()
-	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
-	writeFile(t, src, sourceText(".wat", 1))
-	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.Load(ctx, mod, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, src, mod, s := loadBuiltWat(t, h)
 	first, stop := context.WithCancel(ctx)
 	if err := h.Watch(first, dir); err != nil {
 		t.Fatal(err)
@@ -368,16 +359,7 @@ func TestWatchDoesNotRepeatARejectedSourceSave(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
-	dir := t.TempDir()
-	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
-	writeFile(t, src, sourceText(".wat", 1))
-	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.Load(ctx, mod, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, src, mod, s := loadBuiltWat(t, h)
 	first, stop := context.WithCancel(ctx)
 	if err := h.Watch(first, dir); err != nil {
 		t.Fatal(err)
@@ -416,16 +398,7 @@ func TestWatchCatchesUpModuleAndSourceSaves(t *testing.T) {
 		t.Run(tt.last+" last", func(t *testing.T) {
 			ctx := context.Background()
 			h := newTestHost(t, Config{})
-			dir := t.TempDir()
-			src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
-			writeFile(t, src, sourceText(".wat", 1))
-			if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			s, err := h.Load(ctx, mod, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dir, src, mod, s := loadBuiltWat(t, h)
 			other := filepath.Join(t.TempDir(), "x.wat")
 			writeFile(t, other, sourceText(".wat", 3))
 			if err := os.WriteFile(mod, buildSource(t, other), 0o600); err != nil {
@@ -535,4 +508,21 @@ func TestWatchRejectedSaveThenDirBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadBuiltWat writes x.wat at version 1 in a new directory, builds it into
+// x.wasm beside it, and loads x.wasm into h.
+func loadBuiltWat(t *testing.T, h *Host) (dir, src, mod string, s *Script) {
+	t.Helper()
+	dir = t.TempDir()
+	src, mod = filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	writeFile(t, src, sourceText(".wat", 1))
+	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(context.Background(), mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, src, mod, s
 }
