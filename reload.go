@@ -105,17 +105,28 @@ func (h *Host) reloading(ctx context.Context, key any) *Script {
 // this Host, and s is the script being committed or the commit runs in an
 // Apply, which the reload's commit would wait for. Else nil.
 func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
-	if st := h.reloading(ctx, stagingKey{}); st != nil && s != nil {
-		// s's reloads wait for a staging of s; another script's may wait
-		// for a staging that waits for this one (each new version reloading
-		// the other's script).
-		return opErr(op, s.name, reentrant("a reload being staged of "+st.name))
+	if s == nil {
+		return nil
+	}
+	if err := h.waitsFromStaging(ctx, s, op); err != nil {
+		return err
 	}
 	c := h.reloading(ctx, committingKey{})
 	if c == nil || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
 		return nil
 	}
 	return opErr(op, s.name, reentrant("a migration of "+c.name))
+}
+
+// waitsFromStaging refuses op on s, which waits for s's reloads, from what a
+// new version runs as it is staged: s's reloads wait for a staging of s, and
+// another script's may wait for a staging that waits for this one (each new
+// version reloading, or unloading, the other's script).
+func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error {
+	if st := h.reloading(ctx, stagingKey{}); st != nil {
+		return opErr(op, s.name, reentrant("a reload being staged of "+st.name))
+	}
+	return nil
 }
 
 // ReloadAsync starts a reload like Reload and returns at once. The reload goes on

@@ -378,9 +378,8 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	if h.reloading(ctx, committingKey{}) == s {
 		return opErr("unload", s.name, reentrant("a reload of "+s.name))
 	}
-	if st := h.reloading(ctx, stagingKey{}); st != nil {
-		// s's staging of a new version, or another's, which s's may wait for
-		return opErr("unload", s.name, reentrant("a reload being staged of "+st.name))
+	if err := h.waitsFromStaging(ctx, s, "unload"); err != nil {
+		return err
 	}
 	if !h.enter() {
 		return opErr("unload", s.name, ErrClosed)
