@@ -100,24 +100,34 @@ func (c HostCall) Script() string {
 
 // Int returns argument i (from 0), an I32 or I64 parameter.
 func (c HostCall) Int(i int) int64 {
-	switch c.param(i, "Int") {
-	case I32:
-		return int64(int32(c.in[i]))
-	case I64:
-		return int64(c.in[i])
+	if t := c.param(i, "Int"); t == I32 || t == I64 {
+		return t.int(c.in[i])
 	}
 	panic(c.misuse("Int", "argument", i, c.f.Params[i]))
 }
 
 // Float returns argument i, an F32 or F64 parameter.
 func (c HostCall) Float(i int) float64 {
-	switch c.param(i, "Float") {
-	case F32:
-		return float64(math.Float32frombits(uint32(c.in[i])))
-	case F64:
-		return math.Float64frombits(c.in[i])
+	if t := c.param(i, "Float"); t == F32 || t == F64 {
+		return t.float(c.in[i])
 	}
 	panic(c.misuse("Float", "argument", i, c.f.Params[i]))
+}
+
+// int decodes bits, an I32 or I64 as WebAssembly encodes it.
+func (t Type) int(bits uint64) int64 {
+	if t == I32 {
+		return int64(int32(bits))
+	}
+	return int64(bits)
+}
+
+// float decodes bits, an F32 or F64 as WebAssembly encodes it.
+func (t Type) float(bits uint64) float64 {
+	if t == F32 {
+		return float64(math.Float32frombits(uint32(bits)))
+	}
+	return math.Float64frombits(bits)
 }
 
 // Str returns argument i, a String parameter.
@@ -299,15 +309,10 @@ func (f *HostFunc) luaFunc() lua.HostFunc {
 		}
 		results := make([]any, len(c.out))
 		for i, bits := range c.out {
-			switch f.Results[i] {
-			case I32:
-				results[i] = float64(int32(bits))
-			case I64:
-				results[i] = float64(int64(bits))
-			case F32:
-				results[i] = float64(math.Float32frombits(uint32(bits)))
-			default:
-				results[i] = math.Float64frombits(bits)
+			if t := f.Results[i]; t == I32 || t == I64 {
+				results[i] = float64(t.int(bits))
+			} else {
+				results[i] = t.float(bits)
 			}
 		}
 		return results, nil
