@@ -445,11 +445,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		s.markSaved(ev.Path, a.sum, a.info, p)
 		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
-			go func() {
-				if <-p.Done(); !cutOff(p.Err()) {
-					s.readSum.Store(sum)
-				}
-			}()
+			go s.seeSave(p, sum)
 		}
 		wd.unloadMoved(ctx, s, p, moved)
 	case owner:

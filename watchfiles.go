@@ -32,23 +32,61 @@ type fileMark struct {
 	// the .wasm a load read (see markFile).
 	prev *fileMark
 	// reload is the reload of the save that gave path, if any: until it
-	// resolves, or if it was cut off (see cutOff) before it said anything of
-	// its bytes, the mark is open (see open): the script may not run them,
+	// resolves, or if it was cut off (see saveCutOff) before it said anything
+	// of its bytes, the mark is open (see open): the script may not run them,
 	// and a later report of the file (or a later Watch's catch-up) is a save.
 	reload *Pending
 }
 
-// open reports whether the reload of the save m records has not resolved, or
-// was cut off.
-func (m *fileMark) open() bool {
+// open reports whether the reload of the save m records, a mark of s, has not
+// resolved, or was cut off (see saveCutOff).
+func (m *fileMark) open(s *Script) bool {
 	if m.reload == nil {
 		return false
 	}
 	select {
 	case <-m.reload.Done():
-		return cutOff(m.reload.Err())
+		return s.saveCutOff(m.reload, s.newest())
 	default:
 		return true
+	}
+}
+
+// saveCutOff reports whether p, the resolved reload of a Watch's save of s,
+// was cut off before it could say anything of the save's bytes (see cutOff).
+// A reload superseded by a request of the program's (Reload, ReloadAsync,
+// Revert) is not, unless newest, the request that decides for it, was cut off
+// in turn: what the program asked for after the save runs, or is on its way,
+// and a later Watch does not replay the save over it. (A reload superseded by
+// a later save is replaced by that save's mark: its own reload decides.)
+func (s *Script) saveCutOff(p, newest *Pending) bool {
+	if !errors.Is(p.Err(), ErrSuperseded) {
+		return cutOff(p.Err())
+	}
+	select {
+	case <-newest.Done():
+		return cutOff(newest.Err())
+	default:
+		return false
+	}
+}
+
+// seeSave records sum, the hash of the bytes of a save of s's own file whose
+// reload is p, as read (Script.readSum) once p has resolved, and the request
+// that decides for it if a program's superseded it, unless it was cut off
+// (see saveCutOff) or a later save's mark replaced its own.
+func (s *Script) seeSave(p *Pending, sum uint64) {
+	<-p.Done()
+	newest := s.newest()
+	if errors.Is(p.Err(), ErrSuperseded) {
+		for <-newest.Done(); s.newest() != newest; <-newest.Done() {
+			newest = s.newest()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.file.reload == p && !s.saveCutOff(p, newest) {
+		s.readSum.Store(sum)
 	}
 }
 
@@ -264,7 +302,7 @@ func (s *Script) asSeen(a arrival) bool {
 	s.mu.Lock()
 	f := s.file
 	s.mu.Unlock()
-	return f.path == a.ev.Path && f.info != nil && !f.open() && f.sum == a.sum &&
+	return f.path == a.ev.Path && f.info != nil && !f.open(s) && f.sum == a.sum &&
 		os.SameFile(f.info, a.info) && f.info.ModTime().Equal(a.info.ModTime())
 }
 

@@ -940,3 +940,90 @@ func TestSaveBetweenWatchesOfAWatchLoadedScript(t *testing.T) {
 		t.Errorf("version() = %s after the second Watch, want 2", got)
 	}
 }
+
+// A save whose reload the program's own reload superseded (its bytes, asked
+// while the save was staged) is not replayed by the next Watch: the program's
+// version, newer than the save, keeps running. If the program's request is
+// cut off instead, the save is caught up.
+func TestSaveSupersededByProgramNotReplayed(t *testing.T) {
+	luaText := func(v int) string { return fmt.Sprintf("return { version = function() return %d end }", v) }
+	tests := []struct {
+		name  string
+		tools []string
+		// load loads the script as v1 and returns it, the file the test
+		// saves, its text as v2, and the bytes of v3.
+		load func(t *testing.T, h *Host) (s *Script, save, text string, v3 []byte)
+	}{
+		{"lua", nil, func(t *testing.T, h *Host) (*Script, string, string, []byte) {
+			path := filepath.Join(t.TempDir(), "a.lua")
+			writeFile(t, path, luaText(1))
+			s, err := h.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, path, luaText(2), []byte(luaText(3))
+		}},
+		{"wat source", []string{"wat2wasm"}, func(t *testing.T, h *Host) (*Script, string, string, []byte) {
+			_, src, _, s := loadBuiltWat(t, h)
+			other := filepath.Join(t.TempDir(), "x.wat")
+			writeFile(t, other, sourceText(".wat", 3))
+			return s, src, sourceText(".wat", 2), buildSource(t, other)
+		}},
+	}
+	for _, tt := range tests {
+		for _, cancelProgram := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, program cancelled %v", tt.name, cancelProgram), func(t *testing.T) {
+				testtool.Need(t, tt.tools...)
+				ctx := context.Background()
+				h := newTestHost(t, Config{Swap: SwapAtApply})
+				s, save, text, v3 := tt.load(t, h)
+				dir := filepath.Dir(save)
+				first, stop := context.WithCancel(ctx)
+				if err := h.Watch(first, dir); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, save, text)
+				waitFor(t, "the save staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+				program, cancel := context.WithCancel(ctx)
+				defer cancel()
+				p := h.ReloadAsync(program, s, v3)
+				if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded }); ev.Kind != Superseded {
+					t.Fatalf("the save's reload: %v, want it superseded", ev)
+				}
+				want := "3"
+				if cancelProgram {
+					cancel()
+					want = "2"
+				}
+				for !isDone(p) {
+					h.Apply(ctx)
+					time.Sleep(time.Millisecond)
+				}
+				if err := p.Err(); (err != nil) != cancelProgram {
+					t.Fatalf("the program's reload: %v", err)
+				}
+				stop()
+				time.Sleep(100 * time.Millisecond) // the first Watch's goroutine ends
+				if err := h.Watch(ctx, dir); err != nil {
+					t.Fatal(err)
+				}
+				for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					h.Apply(ctx) // whatever the catch-up staged commits
+				}
+				if got := call(t, h, s, "version"); got != want {
+					t.Errorf("version() = %s after the next Watch, want %s", got, want)
+				}
+			})
+		}
+	}
+}
+
+// isDone reports whether p has resolved.
+func isDone(p *Pending) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
+}
