@@ -33,7 +33,9 @@ import (
 //     since the load of x.wasm, or since the save of it Watch last built into
 //     the script, is built and reloaded as Watch begins, as the watcher's
 //     report of it would have been (if x.wasm was saved too, the later of the
-//     two runs).
+//     two runs). A save whose reload the program's own Reload, ReloadAsync or
+//     Revert superseded was seen: a later Watch does not run it over what the
+//     program asked for since (unless that request was cut off in turn).
 //     A save whose bytes (built, for .wat and .c) are the live version's, with
 //     no reload of the script pending, changes nothing and reloads nothing: a
 //     touch, a comment edited in a .wat, a directory restored as it was would
