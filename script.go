@@ -166,19 +166,21 @@ func (h *Host) Load(ctx context.Context, path string, opts *ScriptOptions) (*Scr
 		h.reportLoad(path, 0, err)
 		return nil, err
 	}
-	return h.load(ctx, path, path, code, true, opts)
+	return h.load(ctx, path, path, code, maphash.Bytes(markSeed, code), opts)
 }
 
 // LoadBytes loads code as a script named name; the name's extension gives its kind
 // as for Load. Such a script has no file: Reload must be given bytes. opts may be
 // nil. Its outcome is an Event, as for Load. Safe for concurrent use.
 func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *ScriptOptions) (*Script, error) {
-	return h.load(ctx, name, "", code, false, opts)
+	return h.load(ctx, name, "", code, 0, opts)
 }
 
-// load loads code; read says that Load read it from path just now.
-func (h *Host) load(ctx context.Context, name, path string, code []byte, read bool, opts *ScriptOptions) (*Script, error) {
-	s, compile, reserved, err := h.loadScript(ctx, name, path, code, read, opts)
+// load loads code; readSum is the hash of the bytes the caller read from path
+// just now (a .wat's text, which code is built from), 0 if it read none: what
+// the script's file held (see Script.readSum) is known as it is published.
+func (h *Host) load(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (*Script, error) {
+	s, compile, reserved, err := h.loadScript(ctx, name, path, code, readSum, opts)
 	if err != nil {
 		if ce := (*ContractError)(nil); !errors.As(err, &ce) {
 			err = opErr("load", name, err)
@@ -211,7 +213,7 @@ func (h *Host) reportLoad(name string, compile time.Duration, err error) {
 //
 // reserved says that it reserved the name (see reserve), which the caller ends
 // with loaded once it has reported the load.
-func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, read bool, opts *ScriptOptions) (s *Script, compile time.Duration, reserved bool, err error) {
+func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (s *Script, compile time.Duration, reserved bool, err error) {
 	if opts == nil {
 		opts = &ScriptOptions{}
 	}
@@ -244,9 +246,7 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
-	if read {
-		s.readSum.Store(maphash.Bytes(markSeed, code)) // before a build: what the file held
-	}
+	s.readSum.Store(readSum)
 	if code, err = s.prepare(ctx, code); err != nil {
 		return nil, 0, false, err
 	}

@@ -573,10 +573,9 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	}
 	moved := wd.movedTo(a, nil)
 	// The load runs on a goroutine of the Host's, as a reload's staging does.
-	// Bytes that are the file's (not built) are what the Host read from it,
-	// known before the Loaded event: a Watch begun on that event catches up a
-	// save made after it.
-	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, ev.Output == ev.Path, nil)
+	// What the file held (a .wat's text) is known before the Loaded event: a
+	// Watch begun on that event catches up a save made after it.
+	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's
 		// of this directory), or has just ended: once it has, the save reloads
@@ -602,10 +601,8 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		return
 	}
 	// The file as it was when it came: load marked the file of its name, which a
-	// rename meanwhile took away, and for a .c that is not the source. What it
-	// held is what a later Watch's catch-up compares the file with.
+	// rename meanwhile took away, and for a .c that is not the source.
 	s.mark(ev.Path, a.sum, a.info)
-	s.readSum.Store(a.sum)
 	wd.unloadMoved(ctx, nil, nil, moved)
 }
 
