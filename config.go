@@ -79,6 +79,14 @@ type Config struct {
 	// whole, not field by field: a field it leaves zero means no limit for that
 	// script, whatever Limits says. When Limits is zero, scripts loaded into a
 	// runtime passed in WASM or Lua get that runtime's own limits.
+	//
+	// A WASM script with neither MaxInstructions nor MaxExecutionTime runs
+	// unmetered, and nothing can stop its code (see wasm.Limits): a start
+	// function, a migration's set_state or a call that never returns holds
+	// its reload (which its context no longer ends), its callers and Close
+	// for good. Give WASM scripts a MaxExecutionTime wherever an edit could
+	// loop. (A Lua script's chunk and reload hooks stop after 10 s without
+	// one.)
 	Limits Limits
 
 	// WASM is a runtime to load WASM scripts into, typically one on which the host

@@ -174,7 +174,9 @@ func (h *Host) enter() bool {
 // the runtimes the Host created are closed. Runtimes passed in Config are not
 // closed, but the scripts the Host loaded into them are unloaded.
 // Calls made after Close return ErrClosed. Close is idempotent; a second call returns
-// the first one's result once it is done. Safe for concurrent use.
+// the first one's result once it is done. Safe for concurrent use. An unmetered WASM
+// script's code cannot be stopped (see Config.Limits): Close waits for a start
+// function, migration or call of one that never returns.
 //
 // Called from a host function with the context it received (a script's "quit"),
 // Close fails at once, closing nothing, with an error matching wasm.ErrReentrant and
