@@ -463,7 +463,7 @@ func (h *Host) Call(ctx context.Context, s *Script, fn string, args ...any) (jso
 		return nil, h.refuse(s, fn)
 	}
 	if n := s.stats.calls.Add(1); sampled(n) {
-		return h.timedCall(ctx, s, fn, args)
+		return h.timedCall(ctx, s, n, fn, args)
 	}
 	out, err := s.call(ctx, fn, args)
 	if err != nil {
@@ -472,11 +472,11 @@ func (h *Host) Call(ctx context.Context, s *Script, fn string, args ...any) (jso
 	return out, err
 }
 
-// timedCall is Call for the calls sampled for Stats.CallTime.
-func (h *Host) timedCall(ctx context.Context, s *Script, fn string, args []any) (json.RawMessage, error) {
+// timedCall is Call for call number n of s, sampled for Stats.CallTime.
+func (h *Host) timedCall(ctx context.Context, s *Script, n uint64, fn string, args []any) (json.RawMessage, error) {
 	start := monoclock.Now()
 	out, err := s.call(ctx, fn, args)
-	s.stats.timed(monoclock.Now() - start)
+	s.stats.timed(n, monoclock.Now()-start)
 	if err != nil {
 		err = h.failed(s, fn, err)
 	}

@@ -14,9 +14,10 @@ type Stats struct {
 	Calls, Errors uint64
 	// CallTime estimates the total time spent in those calls. Call reads the
 	// clock for the first 8 calls of a script and then for about one call in 64,
-	// picked evenly whatever the mix of functions called; CallTime is the average
-	// of the timed calls times Calls. Timing every call would slow each small call
-	// by about a quarter.
+	// picked evenly whatever the mix of functions called; CallTime is the time of
+	// the first 8 plus the average of the sampled calls times the calls after
+	// them (so a slow first call, a setup, counts once). Timing every call would
+	// slow each small call by about a quarter.
 	CallTime time.Duration
 	// Reloads counts committed reloads, Reverts committed reverts, FailedReloads
 	// rejected reloads and reverts, Superseded reloads replaced before commit.
@@ -24,22 +25,38 @@ type Stats struct {
 }
 
 type counters struct {
-	calls, errors, timedCalls, timedNanos       atomic.Uint64
+	calls, errors                               atomic.Uint64
+	warmCalls, warmNanos                        atomic.Uint64 // the first timedWarmup calls
+	sampledCalls, sampledNanos                  atomic.Uint64 // the calls timed after them
 	reloads, reverts, failedReloads, superseded atomic.Uint64
 }
 
-func (c *counters) timed(d time.Duration) {
-	c.timedNanos.Add(uint64(d))
-	c.timedCalls.Add(1)
+// timed records the duration d of call number n, a sampled one.
+func (c *counters) timed(n uint64, d time.Duration) {
+	if n <= timedWarmup {
+		c.warmNanos.Add(uint64(d))
+		c.warmCalls.Add(1)
+		return
+	}
+	c.sampledNanos.Add(uint64(d))
+	c.sampledCalls.Add(1)
 }
 
-// callTime scales the timed calls' duration to all calls.
+// callTime is the first calls' time plus the sampled calls' average scaled to
+// the calls after the first ones (the first ones' average until a call after
+// them is sampled).
 func (c *counters) callTime() time.Duration {
-	timed := c.timedCalls.Load()
-	if timed == 0 {
-		return 0
+	warm, warmNanos := c.warmCalls.Load(), c.warmNanos.Load()
+	sampled, sampledNanos := c.sampledCalls.Load(), c.sampledNanos.Load()
+	rest := c.calls.Load()
+	rest -= min(rest, warm)
+	switch {
+	case sampled > 0:
+		return time.Duration(float64(warmNanos) + float64(sampledNanos)/float64(sampled)*float64(rest))
+	case warm > 0:
+		return time.Duration(float64(warmNanos) + float64(warmNanos)/float64(warm)*float64(rest))
 	}
-	return time.Duration(float64(c.timedNanos.Load()) / float64(timed) * float64(c.calls.Load()))
+	return 0
 }
 
 // Stats returns s's counters. Counters are read one by one while calls go on, so

@@ -35,22 +35,28 @@ func TestCallSampling(t *testing.T) {
 	}
 }
 
+// TestCallTimeEstimate: the first calls count as timed, the sampled ones stand
+// for the calls after the first ones.
 func TestCallTimeEstimate(t *testing.T) {
 	tests := []struct {
-		name                          string
-		calls, timedCalls, timedNanos uint64
-		want                          time.Duration
+		name  string
+		calls uint64
+		times map[uint64]time.Duration // by call number
+		want  time.Duration
 	}{
-		{"no calls", 0, 0, 0, 0},
-		{"every call timed", 5, 5, 500, 500},
-		{"sampled", 640, 10, 1000, 64000},
+		{"no calls", 0, nil, 0},
+		{"first calls only", 5, map[uint64]time.Duration{1: 100, 2: 100, 3: 100, 4: 100, 5: 100}, 500},
+		{"sampled", 648, map[uint64]time.Duration{1: 10, 2: 10, 3: 10, 4: 10, 5: 10, 6: 10, 7: 10, 8: 10, 100: 100, 200: 300}, 80 + 200*640},
+		{"a slow setup counts once", 6408, map[uint64]time.Duration{1: time.Second, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1000, 99: 1000}, time.Second + 7 + 1000*6400},
+		{"no sample after the first calls yet", 10, map[uint64]time.Duration{1: 10, 2: 10, 3: 10, 4: 10, 5: 10, 6: 10, 7: 10, 8: 10}, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c counters
 			c.calls.Store(tt.calls)
-			c.timedCalls.Store(tt.timedCalls)
-			c.timedNanos.Store(tt.timedNanos)
+			for n, d := range tt.times {
+				c.timed(n, d)
+			}
 			if got := c.callTime(); got != tt.want {
 				t.Errorf("callTime() = %v, want %v", got, tt.want)
 			}
@@ -84,8 +90,9 @@ func TestHammerCallStats(t *testing.T) {
 		}
 	}
 	st := h.Stats(s)
-	if st.Calls != goroutines*each || st.Errors != goroutines*each/10 || s.stats.timedCalls.Load() != timed || st.CallTime <= 0 {
-		t.Errorf("stats %+v, %d calls timed; want %d calls, %d errors, %d timed", st, s.stats.timedCalls.Load(),
+	got := s.stats.warmCalls.Load() + s.stats.sampledCalls.Load()
+	if st.Calls != goroutines*each || st.Errors != goroutines*each/10 || got != timed || st.CallTime <= 0 {
+		t.Errorf("stats %+v, %d calls timed; want %d calls, %d errors, %d timed", st, got,
 			goroutines*each, goroutines*each/10, timed)
 	}
 }
