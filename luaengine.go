@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -93,7 +92,6 @@ func (s luaStaged) iface() Interface { return Interface{Exports: luaFuncs(s.st.F
 // with the script held: p.swapped runs at its end, when nothing can fail any
 // more, so it runs even when there is no self-check.
 func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
-	start := time.Now()
 	selfCheck := slices.Contains(s.st.Functions(), p.selfCheck)
 	check := func(ctx context.Context, next *lua.Version) error {
 		if selfCheck {
@@ -109,7 +107,7 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {
-		return commitResult{blocked: time.Since(start), kept: unspent(err)}, err
+		return commitResult{blocked: rep.Blocked, kept: unspent(err)}, err // 0 if it never held the script
 	}
 	return commitResult{carried: rep.Carried, blocked: rep.Blocked}, nil
 }

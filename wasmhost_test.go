@@ -506,7 +506,8 @@ func TestMigrationSwallowsFailedCall(t *testing.T) {
 }
 
 // TestSwapTimeExcludesWait: a reload that waits for a lease in progress
-// reports as SwapTime only the time it held the script, for both engines.
+// reports as SwapTime only the time it held the script, for both engines,
+// whether it commits or its self-check rejects it.
 func TestSwapTimeExcludesWait(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
@@ -516,14 +517,18 @@ func TestSwapTimeExcludesWait(t *testing.T) {
 	lrt, lid, _ := ls.Lua()
 	const held = 150 * time.Millisecond
 	for _, tt := range []struct {
-		s       *Script
-		acquire func() (release func(), err error)
-		next    []byte
+		name     string
+		s        *Script
+		acquire  func() (release func(), err error)
+		next     []byte
+		rejected bool
 	}{
-		{ws, func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err }, guest.Bytes("counter_v2")},
-		{ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err }, []byte("return { n = 1 }")},
+		{"wasm", ws, func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err }, guest.Bytes("counter_v2"), false},
+		{"lua", ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err }, []byte("return { n = 1 }"), false},
+		{"lua rejected", ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err },
+			[]byte("return { on_reload = function() return false end }"), true},
 	} {
-		t.Run(tt.s.Name(), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			release, err := tt.acquire()
 			if err != nil {
 				t.Fatal(err)
@@ -531,8 +536,8 @@ func TestSwapTimeExcludesWait(t *testing.T) {
 			p := h.ReloadAsync(ctx, tt.s, tt.next)
 			time.Sleep(held)
 			release()
-			if err := waitPending(p); err != nil {
-				t.Fatal(err)
+			if err := waitPending(p); (err != nil) != tt.rejected {
+				t.Fatalf("reload: %v, want rejected %v", err, tt.rejected)
 			}
 			if ev := p.Event(); ev.SwapTime <= 0 || ev.SwapTime >= held/2 {
 				t.Errorf("SwapTime %v after a lease held %v during the reload, want the swap's alone", ev.SwapTime, held)
