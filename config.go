@@ -133,9 +133,10 @@ type Config struct {
 	// Logger receives one record per event; nil discards them.
 	Logger *slog.Logger
 
-	// EventBuffer is the capacity of the Events channel; 0 means 64. When the buffer
-	// is full, events are dropped (a reload never waits for a reader) and counted in
-	// Host.DroppedEvents.
+	// EventBuffer is the capacity of the Events channel; 0 means 64, and at most
+	// 65,536 (MaxEventBuffer: the channel is allocated whole, 240 bytes an event).
+	// When the buffer is full, events are dropped (a reload never waits for a
+	// reader) and counted in Host.DroppedEvents.
 	EventBuffer int
 }
 
@@ -153,8 +154,12 @@ type ScriptOptions struct {
 	Contract *Contract
 }
 
+// MaxEventBuffer is the largest Config.EventBuffer.
+const MaxEventBuffer = 1 << 16
+
 // validate refuses options that mean nothing: a Swap that is not a SwapMode,
-// a negative History, EventBuffer or MaxExecutionTime, a HostFunc the engines
+// a negative History, EventBuffer or MaxExecutionTime, an EventBuffer over
+// MaxEventBuffer, a HostFunc the engines
 // could not define.
 func (c Config) validate() error {
 	switch {
@@ -164,6 +169,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: Config.History %d is negative", ErrInvalid, c.History)
 	case c.EventBuffer < 0:
 		return fmt.Errorf("%w: Config.EventBuffer %d is negative", ErrInvalid, c.EventBuffer)
+	case c.EventBuffer > MaxEventBuffer:
+		return fmt.Errorf("%w: Config.EventBuffer %d is over MaxEventBuffer (%d)", ErrInvalid, c.EventBuffer, MaxEventBuffer)
 	}
 	if err := c.Limits.validate("Config.Limits"); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -78,7 +79,7 @@ func TestConfigRuntimes(t *testing.T) {
 // TestConfigInvalid: an option out of its range is refused, not read as a
 // default.
 func TestConfigInvalid(t *testing.T) {
-	for _, cfg := range []Config{{Swap: 99}, {Swap: -1}, {History: -1}, {EventBuffer: -1}, {Limits: Limits{MaxExecutionTime: -1}}} {
+	for _, cfg := range []Config{{Swap: 99}, {Swap: -1}, {History: -1}, {EventBuffer: -1}, {EventBuffer: MaxEventBuffer + 1}, {EventBuffer: math.MaxInt}, {Limits: Limits{MaxExecutionTime: -1}}} {
 		h, err := New(context.Background(), cfg)
 		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("New(%+v) = %v, want ErrInvalid", cfg, err)
