@@ -128,6 +128,23 @@ func TestEventsDropWhenFull(t *testing.T) {
 	}
 }
 
+// TestLoadErrorsNameTheScriptOnce: an engine's error, which names the script
+// and the load, is not wrapped in the Host's naming them again; one of the
+// Host's own is.
+func TestLoadErrorsNameTheScriptOnce(t *testing.T) {
+	h := newTestHost(t, Config{})
+	for _, tt := range []struct{ name, code, want string }{
+		{"junk.wasm", "junk", "wasm: load junk.wasm: "},
+		{"bad.lua", "return {", "lua: load bad.lua: "},
+		{"bad.py", "x", "hotscript: load bad.py: "},
+	} {
+		_, err := h.LoadBytes(context.Background(), tt.name, []byte(tt.code), nil)
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Count(err.Error(), "load "+tt.name) != 1 {
+			t.Errorf("LoadBytes(%s) = %v, want an error starting %q, naming the load once", tt.name, err, tt.want)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	h, _ := newFakeHost(t, Config{})
 	mustLoad(t, h, "a.wasm", "v1", nil)

@@ -182,7 +182,7 @@ func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *Sc
 func (h *Host) load(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (*Script, error) {
 	s, compile, reserved, err := h.loadScript(ctx, name, path, code, readSum, opts)
 	if err != nil {
-		if ce := (*ContractError)(nil); !errors.As(err, &ce) {
+		if !namesScript(err) {
 			err = opErr("load", name, err)
 		}
 		s = nil
