@@ -71,7 +71,8 @@ type Event struct {
 	// From is the version that was live before; To the version live after a commit or
 	// revert, or the version that would have been (Rejected, Superseded; 0 for a
 	// request that ended before it was staged: a revert with no earlier version, a
-	// reload superseded, cancelled or closed while queued). A first load has From 0.
+	// reload with no file to re-read or whose file could not be read or built, one
+	// superseded, cancelled or closed while queued). A first load has From 0.
 	From, To int
 	// Err is why a load, reload or revert was rejected (for Lua it carries
 	// file:line, for WASM the function and the wasm stack trace), why a request

@@ -195,6 +195,10 @@ func TestLoadErrors(t *testing.T) {
 	if err := h.Reload(context.Background(), mustScript(t, h, "a.wasm"), nil); !errors.Is(err, ErrNoSource) {
 		t.Errorf("Reload(nil) of a script loaded from bytes = %v, want ErrNoSource", err)
 	}
+	// Nothing was built: no version was refused.
+	if ev := <-h.Events(); ev.Kind != Rejected || ev.To != 0 || !strings.HasPrefix(ev.String(), "a.wasm: rejected, v1 keeps running: ") {
+		t.Errorf("event %+v (%s), want rejected with no version To, v1 running", ev, ev.String())
+	}
 }
 
 // TestForeignScript: a nil Script, or one of another Host, is ErrInvalid for

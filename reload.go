@@ -299,12 +299,12 @@ func (s *Script) stage(req *request) *stagedItem {
 			return nil
 		}
 		code, it.target = prev.code, prev.n
-	} else if code, err = s.source(req.ctx, code); err != nil {
-		s.fail(req, Event{Kind: Rejected, To: it.target}, err)
+	} else if code, err = s.source(req.ctx, code); err != nil { // nothing to stage: no To
+		s.fail(req, Event{Kind: Rejected}, err)
 		return nil
 	}
 	if err := s.h.cause(req); err != nil {
-		s.fail(req, Event{Kind: Rejected, To: it.target}, err)
+		s.fail(req, Event{Kind: Rejected}, err)
 		return nil
 	}
 	start := time.Now()
