@@ -184,7 +184,11 @@ func (h *Host) enter() bool {
 // Signal the goroutine that owns the Host instead.
 func (h *Host) Close(ctx context.Context) error {
 	if reentry.Inside(ctx) {
-		return opErr("close", "", reentrant("a host function"))
+		from := "a host function"
+		if c := h.reloading(ctx, committingKey{}); c != nil {
+			from = "a migration of " + c.name
+		}
+		return opErr("close", "", reentrant(from))
 	}
 	h.closeOnce.Do(func() {
 		h.mu.Lock()

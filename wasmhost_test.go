@@ -186,6 +186,7 @@ func TestMigrationCallsBack(t *testing.T) {
 		swap   SwapMode
 		reject bool
 		do     func(ctx context.Context) error
+		says   string // in the error from the migration
 	}{
 		"Call": {do: func(ctx context.Context) error {
 			_, err := h.Call(ctx, s, "get_counter")
@@ -193,7 +194,7 @@ func TestMigrationCallsBack(t *testing.T) {
 		}, reject: true},
 		"Reload":          {do: func(ctx context.Context) error { return h.Reload(ctx, s, guest.Bytes("counter_v1")) }, reject: true},
 		"Revert":          {do: func(ctx context.Context) error { return h.Revert(ctx, s) }, reject: true},
-		"Close":           {do: func(ctx context.Context) error { return h.Close(ctx) }, reject: true},
+		"Close":           {do: func(ctx context.Context) error { return h.Close(ctx) }, reject: true, says: "called from a migration of counter.wasm"},
 		"Reload at Apply": {swap: SwapAtApply, do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) }, reject: true},
 		"Apply": {swap: SwapAtApply, do: func(ctx context.Context) error {
 			h.ReloadAsync(ctx, s, guest.Bytes("counter_v1")) // staged while s commits
@@ -236,6 +237,9 @@ func TestMigrationCallsBack(t *testing.T) {
 			}
 			if !errors.Is(inner, wasm.ErrReentrant) || !errors.Is(err, ErrMigration) {
 				t.Fatalf("from the migration: %v; reload: %v; want ErrReentrant, then ErrMigration", inner, err)
+			}
+			if !strings.Contains(inner.Error(), tt.says) {
+				t.Errorf("from the migration: %v, want it to say %q", inner, tt.says)
 			}
 			if got := call(t, h, s, "get_counter"); got != "1" || s.Version() != 1 {
 				t.Fatalf("after the rollback: v%d, counter %s; want v1 with its counter 1", s.Version(), got)
