@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync/atomic"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
@@ -60,18 +58,30 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 // compileUntil is compileChunk that gives up when ctx ends. gopher-lua's compiler
 // cannot be interrupted, and its time grows with the square of the distinct
 // constants in one function (a table constructor of 30,000 different numbers takes
-// it seconds: it looks each constant up in a list), so with a ctx that can end the
-// chunk compiles on a goroutine of its own, which, if ctx ends first, is left to
-// finish in the background and its result dropped. The error of a compile given up
-// is an *Error of ctx's error's kind.
+// it seconds: it looks each constant up in a list), so with a ctx that can end, a
+// chunk of compileInPlace bytes or more compiles on a goroutine of its own, which,
+// if ctx ends first, is left to finish in the background and its result dropped.
+// A smaller chunk compiles in place (4 KiB compile in 5 ms at worst). The error of
+// a compile given up is an *Error of ctx's error's kind.
 //
-// At most maxCompiling compiles run on goroutines of their own at once in the
-// process: past that, compileUntil compiles in place, whatever ctx does, so that a
-// script that loads a huge chunk every frame under a short time limit cannot pile
-// up goroutines that each compile for seconds.
-func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, error) {
-	if ctx.Done() == nil || !claimCompile() {
+// slot, if not nil, bounds the compiles of one caller on goroutines of their own
+// to its capacity: a compile waits for a free place, given up like the compile
+// when ctx ends first, so that a script that loads a huge chunk every frame under
+// a short time limit cannot pile up goroutines that each compile for seconds (nor
+// make other scripts' compiles, which have places of their own, wait).
+func compileUntil(ctx context.Context, name, src string, slot chan struct{}) (*glua.FunctionProto, error) {
+	if ctx.Done() == nil || len(src) < compileInPlace {
 		return compileChunk(name, src)
+	}
+	if ctx.Err() != nil {
+		return nil, compileStopped(ctx, name)
+	}
+	if slot != nil {
+		select {
+		case slot <- struct{}{}:
+		case <-ctx.Done():
+			return nil, compileStopped(ctx, name)
+		}
 	}
 	type compiled struct {
 		proto *glua.FunctionProto
@@ -80,7 +90,9 @@ func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, e
 	done := make(chan compiled, 1)
 	compile := backgroundCompile
 	go func() {
-		defer compiling.Add(-1)
+		if slot != nil {
+			defer func() { <-slot }()
+		}
 		proto, err := compile(name, src)
 		done <- compiled{proto, err}
 	}()
@@ -88,34 +100,20 @@ func compileUntil(ctx context.Context, name, src string) (*glua.FunctionProto, e
 	case c := <-done:
 		return c.proto, c.err
 	case <-ctx.Done():
-		// The message says what ended the wait as the kind does (ctx.Err); a
-		// caller that knows why (context.Cause) says it in front.
-		return nil, &Error{Script: name, Kind: ctx.Err(),
-			Message: fmt.Sprintf("%s: compiling stopped: %v", name, ctx.Err())}
+		return nil, compileStopped(ctx, name)
 	}
 }
 
-// claimCompile counts one more compile on a goroutine of its own, unless
-// maxCompiling run already.
-func claimCompile() bool {
-	for {
-		n := compiling.Load()
-		if n >= maxCompiling {
-			return false
-		}
-		if compiling.CompareAndSwap(n, n+1) {
-			return true
-		}
-	}
+// compileStopped is the error of a compile ctx stopped: the message says what
+// ended the wait as the kind does (ctx.Err); a caller that knows why
+// (context.Cause) says it in front.
+func compileStopped(ctx context.Context, name string) error {
+	return &Error{Script: name, Kind: ctx.Err(), Message: fmt.Sprintf("%s: compiling stopped: %v", name, ctx.Err())}
 }
 
-// compiling counts the compiles running on goroutines of their own, given up on
-// or not.
-var compiling atomic.Int32
-
-// maxCompiling bounds compiling: one per processor the Go scheduler runs on, at
-// least two.
-var maxCompiling = int32(max(2, runtime.GOMAXPROCS(0)))
+// compileInPlace is the size from which compileUntil compiles on a goroutine of
+// its own; a variable so that tests can put small chunks there.
+var compileInPlace = 4 << 10
 
 // backgroundCompile is what compileUntil runs on its goroutine: compileChunk; a
 // variable so that tests can make a compile take as long as they need.

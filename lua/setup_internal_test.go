@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,31 +62,39 @@ return M`
 	}
 }
 
+// slowCompiles makes the compiles compileUntil runs on goroutines of their own,
+// of any size, wait until the test ends when their chunk says "slow", and
+// returns how many of those run.
+func slowCompiles(t *testing.T) *atomic.Int32 {
+	var running atomic.Int32
+	release := make(chan struct{})
+	old, oldInPlace := backgroundCompile, compileInPlace
+	backgroundCompile = func(name, src string) (*glua.FunctionProto, error) {
+		if strings.Contains(src, "slow") {
+			running.Add(1)
+			defer running.Add(-1)
+			<-release
+		}
+		return compileChunk(name, src)
+	}
+	compileInPlace = 0
+	t.Cleanup(func() {
+		close(release)
+		for deadline := time.Now().Add(10 * time.Second); running.Load() != 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		backgroundCompile, compileInPlace = old, oldInPlace
+	})
+	return &running
+}
+
 // gopher-lua's compiler cannot be interrupted and may take seconds over a large
 // chunk (its time grows with the square of a function's distinct constants). A
 // load or reload stops waiting for it when its context ends, and a call that
 // loads a chunk (loadstring) when its time limit passes or its context ends;
 // the compile, here one that waits until the test ends, is left behind.
 func TestCompileGivesUp(t *testing.T) {
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	old := backgroundCompile
-	backgroundCompile = func(name, src string) (*glua.FunctionProto, error) {
-		if strings.Contains(src, "slow") {
-			<-release
-		}
-		return compileChunk(name, src)
-	}
-	t.Cleanup(func() { backgroundCompile = old })
-	// Compiles other tests gave up on end once those tests release them.
-	for deadline := time.Now().Add(10 * time.Second); compiling.Load() != 0; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("compiles of other tests still run")
-		}
-	}
-	oldMax := maxCompiling
-	maxCompiling = 3 // the three compiles this test gives up on
-	t.Cleanup(func() { maxCompiling = oldMax })
+	running := slowCompiles(t)
 	ctx := context.Background()
 	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
 	if err != nil {
@@ -118,92 +126,70 @@ return M`), &ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Milliseco
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a reload whose context ends while it compiles: %v", err)
 	}
-	err = testtool.Returns(t, "a call that loads a slow chunk", func() error {
-		_, err := rt.CallJSON(ctx, id, "gen")
-		return err
-	})
-	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "gen.lua") {
-		t.Errorf("loadstring past the call's time limit, in a pcall: %v, want ErrTimeout", err)
+	for i := range 2 { // the second waits for the first's compile, given up
+		err = testtool.Returns(t, "a call that loads a slow chunk", func() error {
+			_, err := rt.CallJSON(ctx, id, "gen")
+			return err
+		})
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "gen.lua") {
+			t.Errorf("call %d: loadstring past the call's time limit, in a pcall: %v, want ErrTimeout", i+1, err)
+		}
 	}
-	if out, err := rt.Field(ctx, id, "n"); err != nil || string(out) != "2" {
-		t.Errorf("n = %s, %v after the call, want 2 (the state the call left)", out, err)
+	if out, err := rt.Field(ctx, id, "n"); err != nil || string(out) != "3" {
+		t.Errorf("n = %s, %v after two calls, want 3 (the state the calls left)", out, err)
 	}
-
-	// With maxCompiling compiles given up still running, a compile is waited
-	// for (here, not through the slow backgroundCompile: it succeeds).
-	if n := compiling.Load(); n != maxCompiling {
-		t.Fatalf("%d compiles given up still run, want %d", n, maxCompiling)
+	if n := running.Load(); n != 3 {
+		t.Errorf("%d compiles given up run, want 3 (the load's, the reload's, the first call's)", n)
 	}
-	short, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
+	// The program's own loads are not held up by the compiles given up.
+	short, cancel = context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if _, err := rt.LoadScript(short, "data2.lua", []byte("return { slow = 1 }")); err != nil {
-		t.Errorf("a load past maxCompiling compiles given up: %v, want it compiled in place", err)
+	if _, err := rt.LoadScript(short, "data2.lua", []byte("return { quick = 1 }")); err != nil {
+		t.Errorf("a load while compiles given up run: %v", err)
 	}
 }
 
-// The bound on compiles given up holds for callers that give up at once, and a
-// compile given up says what ended its wait as its kind does, leaving the cause
+// A script's chunks given up on, however many its calls load, run on one
+// goroutine at a time, and no other script's wait for them; a compile asked with
+// a context ended already says what ended it as its kind does, leaving the cause
 // to the caller that knows it (the Host says "host closed" in front, once).
 func TestCompilesGivenUpBounded(t *testing.T) {
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
+	running := slowCompiles(t)
+	ctx := context.Background()
+	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(ctx) })
+	src := []byte(`return { gen = function() return pcall(loadstring, "return 'slow'") end }`)
+	limits := &ScriptOptions{Limits: &Limits{MaxExecutionTime: 10 * time.Millisecond}}
+	a, err := rt.Load(ctx, "a.lua", src, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rt.Load(ctx, "b.lua", src, limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := rt.CallJSON(ctx, a, "gen"); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("call %d of a.lua: %v, want ErrTimeout", i+1, err)
 		}
 	}
-	// Compiles other tests gave up on end once those tests release them.
-	waitFor("no compile given up to run", func() bool { return compiling.Load() == 0 })
-	old, oldMax := backgroundCompile, maxCompiling
-	t.Cleanup(func() { backgroundCompile, maxCompiling = old, oldMax })
-	release := make(chan struct{})
-	backgroundCompile = func(name, src string) (*glua.FunctionProto, error) {
-		<-release
-		return compileChunk(name, src)
+	if n := running.Load(); n != 1 {
+		t.Errorf("%d compiles given up run after five calls of a.lua, want 1", n)
 	}
-	maxCompiling = 2
+	if _, err := rt.CallJSON(ctx, b, "gen"); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("call of b.lua: %v, want ErrTimeout", err)
+	}
+	if n := running.Load(); n != 2 {
+		t.Errorf("%d compiles given up run after b.lua's call, want 2 (b.lua's started)", n)
+	}
 
-	ctx, cancel := context.WithCancelCause(context.Background())
+	ended, cancel := context.WithCancelCause(ctx)
 	cancel(errors.New("the reason"))
-	const callers = 10
-	start, errs := make(chan struct{}), make(chan error, callers)
-	for range callers {
-		go func() {
-			<-start
-			_, err := compileUntil(ctx, "x.lua", "return 1")
-			errs <- err
-		}()
-	}
-	var once sync.Once
-	open := func() { once.Do(func() { close(release) }) }
-	received := 0
-	t.Cleanup(func() { // first: the callers end before the variables are restored
-		open()
-		for ; received < callers; received++ {
-			<-errs
-		}
-	})
-	close(start)
-	// Two start a compile on a goroutine (held until released) and give up on
-	// it; the others compile in place (past the bound, compileUntil does not
-	// start one), and succeed. All return before the release.
-	var givenUpErrs []error
-	for ; received < callers; received++ {
-		if err := <-errs; err != nil {
-			givenUpErrs = append(givenUpErrs, err)
-		}
-	}
-	if n := compiling.Load(); n != 2 {
-		t.Errorf("%d compiles on goroutines of their own, want 2", n)
-	}
-	open()
-	if len(givenUpErrs) != 2 {
-		t.Errorf("%d compiles given up, want 2: %v", len(givenUpErrs), givenUpErrs)
-	}
-	for _, err := range givenUpErrs {
-		if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
-			t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
-		}
+	_, err = compileUntil(ended, "x.lua", "return 1", nil)
+	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
+		t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
 	}
 }
