@@ -2,6 +2,7 @@ package lua
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/monoclock"
@@ -34,7 +35,9 @@ func (b *budget) forSetup() (undo func()) {
 func (b *budget) startClock() {
 	if b.limits.MaxExecutionTime > 0 && b.due == 0 {
 		b.seen, b.seenAt = monoclock.Now(), b.count
-		b.due = b.seen + b.limits.MaxExecutionTime
+		// Saturated: a limit near math.MaxInt64 (no limit, in effect) would
+		// otherwise wrap the deadline into the past and time the call out at once.
+		b.due = b.seen + min(b.limits.MaxExecutionTime, math.MaxInt64-b.seen)
 		b.every = minCheckEvery // until pace has seen how fast instructions run
 	}
 }

@@ -3,6 +3,7 @@ package lua_test
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"strings"
 	"sync"
@@ -115,6 +116,28 @@ func TestTimeoutOverrun(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	t.Logf("stopped %v after a %v deadline", time.Since(start)-limit, limit)
+}
+
+// A MaxExecutionTime too long to ever pass is no limit: the deadline it gives,
+// counted from the clock's start, saturates rather than wrapping into the past,
+// where every call timed out at its first check and every chunk it loaded failed
+// to compile at once.
+func TestHugeExecutionTime(t *testing.T) {
+	for _, limit := range []time.Duration{math.MaxInt64, math.MaxInt64 - time.Second, 1 << 62} {
+		t.Run(limit.String(), func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxExecutionTime: limit}})
+			id := load(t, rt, "long.lua", `local M = {}
+function M.f(n)
+  local x = 0
+  for i = 1, n do x = x + 1 end
+  return x + loadstring(string.rep(" ", 8192) .. "return 1")()
+end
+return M`)
+			if got := call(t, rt, id, "f", 100_000); got != "100001" {
+				t.Errorf("f(100000) = %s, want 100001", got)
+			}
+		})
+	}
 }
 
 // Time spent in host functions counts: a call that a host function takes past
