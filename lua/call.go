@@ -15,7 +15,14 @@ import (
 //
 // Each Go argument becomes one Lua parameter: nil, bools, numbers and strings
 // directly, json.RawMessage decoded, []any and map[string]any as tables, anything
-// else (structs, typed maps and slices) through encoding/json. Results follow the
+// else (structs, typed maps and slices) through encoding/json. A map's keys (a
+// struct's fields, a JSON object's) are set in sorted order, the order pairs then
+// walks them in, so the same arguments give the same iteration, results and
+// instruction count every call. An integer beyond ±2^53, which a Lua number would
+// hold rounded (a Go integer, or a JSON number written without a fraction or an
+// exponent), is an error matching ErrJSON naming the argument and the path in it
+// ("argument 1: field ids[2]: integer 9007199254740993 is beyond 2^53 ..."), never
+// a rounded number. Results follow the
 // same rules back: a table with keys exactly 1..n is an array, any other table an
 // object with sorted keys (the empty table is {}), integers print without a fraction;
 // functions, userdata, coroutines, cyclic tables and non-integer number keys are
@@ -76,8 +83,10 @@ func (v *version) callJSON(ctx context.Context, script, fn string, args []any) (
 			L.Push(v.numbers.box(n))
 			continue
 		case int:
-			L.Push(v.numbers.box(float64(n)))
-			continue
+			if i := int64(n); -1<<53 <= i && i <= 1<<53 { // else refused by toLua
+				L.Push(v.numbers.box(float64(n)))
+				continue
+			}
 		}
 		lv, err := toLua(L, a)
 		if err != nil {

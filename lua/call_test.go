@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,6 +72,116 @@ func TestCallJSONArguments(t *testing.T) {
 	_, err = rt.CallJSON(context.Background(), id, "echo", make(chan int))
 	if !errors.Is(err, lua.ErrJSON) {
 		t.Errorf("channel argument: %v, want ErrJSON", err)
+	}
+}
+
+// Integers that a Lua number would round, beyond ±2^53, are refused with an
+// error naming the argument and the path inside it, whether they come as Go
+// integers, inside structs or maps, or as JSON: nothing is rounded silently.
+// Integers up to 2^53 and numbers written as floats pass as they are.
+func TestCallJSONInexactIntegers(t *testing.T) {
+	const big = 1<<53 + 1
+	type entity struct {
+		ID int64 `json:"id"`
+	}
+	refused := []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{"int64", int64(big), "argument 1: integer 9007199254740993 is beyond 2^53"},
+		{"negative int64", int64(-big), "argument 1: integer -9007199254740993 is beyond 2^53"},
+		{"uint64", uint64(math.MaxUint64), "argument 1: integer 18446744073709551615 is beyond 2^53"},
+		{"raw number", json.RawMessage(`9007199254740993`), "argument 1: integer 9007199254740993 is beyond 2^53"},
+		{"raw number past int64", json.RawMessage(`-99999999999999999999`), "argument 1: integer -99999999999999999999 is beyond 2^53"},
+		{"raw nested", json.RawMessage(`{"ids":[1,9007199254740993]}`), "argument 1: field ids[2]: integer 9007199254740993"},
+		{"struct field", []entity{{1}, {big}}, "argument 1: field [2].id: integer 9007199254740993"},
+		{"map key", map[string]any{"a b": []any{int64(big)}}, `argument 1: field ["a b"][1]: integer 9007199254740993`},
+		{"json.Number", json.Number("9007199254740993"), "argument 1: integer 9007199254740993"},
+	}
+	if strconv.IntSize == 64 {
+		n := int64(big)
+		refused = append(refused, struct {
+			name string
+			arg  any
+			want string
+		}{"int", int(n), "argument 1: integer 9007199254740993 is beyond 2^53"})
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "echo.lua", echoScript)
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := rt.CallJSON(context.Background(), id, "echo", tt.arg)
+			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("echo(%v) = %s, %v; want ErrJSON containing %q", tt.arg, out, err, tt.want)
+			}
+		})
+	}
+	passed := []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{"int64 2^53", int64(1 << 53), "9007199254740992"},
+		{"negative int64 2^53", int64(-1 << 53), "-9007199254740992"},
+		{"uint64 2^53", uint64(1 << 53), "9007199254740992"},
+		{"raw 2^53", json.RawMessage(`9007199254740992`), "9007199254740992"},
+		{"raw float", json.RawMessage(`1e300`), "1e+300"},
+		{"raw fraction", json.RawMessage(`[0.5,-2.25E2]`), "[0.5,-225]"},
+		{"struct", entity{1 << 53}, `{"id":9007199254740992}`},
+	}
+	for _, tt := range passed {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := call(t, rt, id, "echo", tt.arg); got != tt.want {
+				t.Errorf("echo(%v) = %s, want %s", tt.arg, got, tt.want)
+			}
+		})
+	}
+	_, err := rt.CallJSON(context.Background(), id, "echo", json.RawMessage(`1 2`))
+	if !errors.Is(err, lua.ErrJSON) {
+		t.Errorf("raw message of two values: %v, want ErrJSON", err)
+	}
+}
+
+// A map reaches Lua with its keys set in sorted order, which is the order pairs
+// walks them in: the same argument gives the same iteration every call, as a
+// Go map's own order would not, and so the same results and instruction count.
+func TestCallJSONMapArgumentOrder(t *testing.T) {
+	type letters struct{ A, B, C, D, E, F, G, H int }
+	m := map[string]any{}
+	for _, k := range "hgfedcba" {
+		m[string(k)] = int(k)
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "order.lua", `local M = {}
+function M.keys(t)
+  local ks = {}
+  for k, v in pairs(t) do
+    ks[#ks+1] = k
+    if type(v) == "table" then ks[#ks+1] = "(" .. M.keys(v) .. ")" end
+  end
+  return table.concat(ks, ",")
+end
+return M`)
+	tests := []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{"map", m, "a,b,c,d,e,f,g,h"},
+		{"nested map", map[string]any{"z": m, "y": []any{m}}, "y,(1,(a,b,c,d,e,f,g,h)),z,(a,b,c,d,e,f,g,h)"},
+		{"struct", letters{}, "A,B,C,D,E,F,G,H"},
+		{"typed map", map[string]int{"q": 1, "p": 2, "o": 3, "n": 4, "m": 5, "l": 6}, "l,m,n,o,p,q"},
+		{"raw message", json.RawMessage(`{"b":1,"a":2,"d":3,"c":4}`), "a,b,c,d"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 20 {
+				if got := call(t, rt, id, "keys", tt.arg); got != `"`+tt.want+`"` {
+					t.Fatalf("pairs walked %s, want %s", got, tt.want)
+				}
+			}
+		})
 	}
 }
 

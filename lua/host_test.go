@@ -2,6 +2,7 @@ package lua_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -112,6 +113,50 @@ return M`)
 			t.Errorf("%s = %s, %v; want %s", tt.fn, out, err, tt.want)
 		case tt.kind != nil && (!errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("%s: err %v, want %v containing %q", tt.fn, err, tt.kind, tt.want)
+		}
+	}
+}
+
+// A host function's results follow CallJSON's rules for arguments: a map's keys
+// reach Lua in sorted order, the order pairs walks them in, and an integer a Lua
+// number would round is a Lua error naming the result, not a rounded number.
+func TestHostResultsOrderedAndExact(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	results := map[string][]any{
+		"map":    {map[string]any{"h": 1, "g": 2, "f": 3, "e": 4, "d": 5, "c": 6, "b": 7, "a": 8}},
+		"struct": {struct{ Z, Y, X, W, V, U int }{}},
+		"big":    {1, map[string]any{"ids": []any{int64(1<<53 + 1)}}},
+		"huge":   {uint64(math.MaxUint64)},
+		"raw":    {json.RawMessage(`[9007199254740993]`)},
+	}
+	for name, res := range results {
+		if err := rt.Define("host", name, func(context.Context, *lua.Call) ([]any, error) { return res, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := load(t, rt, "r.lua", `local M = {}
+function M.keys(name)
+  local ks = {}
+  for k in pairs(host[name]()) do ks[#ks+1] = k end
+  return table.concat(ks, ",")
+end
+function M.get(name) return host[name]() end
+return M`)
+	for fn, want := range map[string]string{"map": "a,b,c,d,e,f,g,h", "struct": "U,V,W,X,Y,Z"} {
+		for range 20 {
+			if got := call(t, rt, id, "keys", fn); got != `"`+want+`"` {
+				t.Fatalf("pairs over host.%s's result walked %s, want %s", fn, got, want)
+			}
+		}
+	}
+	for fn, want := range map[string]string{
+		"big":  "host.big: result 2: field ids[1]: integer 9007199254740993 is beyond 2^53",
+		"huge": "host.huge: result 1: integer 18446744073709551615 is beyond 2^53",
+		"raw":  "host.raw: result 1: field [1]: integer 9007199254740993 is beyond 2^53",
+	} {
+		out, err := rt.CallJSON(context.Background(), id, "get", fn)
+		if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), want) {
+			t.Errorf("host.%s = %s, %v; want a Lua error containing %q", fn, out, err, want)
 		}
 	}
 }
