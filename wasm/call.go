@@ -36,6 +36,10 @@ import (
 //     If alloc or free fails, the call fails, with an error that says which
 //     ("wasm: call enemy.wasm take: trap: alloc: unreachable"); a free that
 //     fails after the function returned comes with the function's result.
+//     alloc returning 0 is a failure too, as C's malloc returns NULL when
+//     out of memory: nothing is written and the function is not called; the
+//     error matches ErrMemoryLimit if the runtime refused to grow the
+//     script's memory during the call (MaxMemoryBytes), ErrTrap otherwise.
 //
 // Results convert by the function's result types:
 //

@@ -2,6 +2,7 @@ package wasm_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -284,6 +285,38 @@ func TestDocHelperErrors(t *testing.T) {
 			call(t, rt, id, "fail", 0)
 			if got := call(t, rt, id, "take", map[string]int{"a": 1}); got != "7" {
 				t.Errorf("take after the failure = %s, want 7", got)
+			}
+		})
+	}
+}
+
+// An alloc that returns 0 (NULL, as malloc does when the heap cannot grow)
+// fails the call before anything is written or called: the document is not
+// written over the static data at address 0.
+func TestDocAllocNull(t *testing.T) {
+	tests := []struct {
+		name string
+		lim  wasm.Limits
+	}{
+		{"memory limit", wasm.Limits{MaxMemoryBytes: page}},
+		{"memory limit, metered", wasm.Limits{MaxMemoryBytes: page, MaxInstructions: 1e6}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, tt.lim)
+			id := loadTest(t, rt, "docs", nil)
+			before := call(t, rt, id, "state")
+			doc := json.RawMessage(`{"pad":"` + strings.Repeat("x", 100) + `"}`)
+			out, err := rt.CallJSON(ctx, id, "take", doc)
+			wantErr(t, err, []error{wasm.ErrMemoryLimit}, fmt.Sprintf("wasm: call docs take: memory limit exceeded: alloc: returned 0 (NULL) for a %d-byte document", len(doc)))
+			if out != nil {
+				t.Errorf("take returned %s with the error", out)
+			}
+			if after := call(t, rt, id, "state"); after != before {
+				t.Errorf("the static data at address 0 changed from %s to %.40q", before, after)
+			}
+			if got := call(t, rt, id, "take", 1, 2); got != "2" {
+				t.Errorf("take(1, 2) after the failure = %s, want 2", got)
 			}
 		})
 	}

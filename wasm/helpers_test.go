@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +35,27 @@ func newRuntime(t testing.TB, lim wasm.Limits) *wasm.Runtime {
 func load(t testing.TB, rt *wasm.Runtime, name string, opts *wasm.ModuleOptions) wasm.ScriptID {
 	t.Helper()
 	id, err := rt.Load(ctx, name, guest.Bytes(name), opts)
+	if err != nil {
+		t.Fatalf("Load(%s): %v", name, err)
+	}
+	return id
+}
+
+// testModule returns a module of this package's testdata, built from the .wat
+// next to it by scripts/build-guests.sh.
+func testModule(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// loadTest loads a module of testdata as a script named after it.
+func loadTest(t testing.TB, rt *wasm.Runtime, name string, opts *wasm.ModuleOptions) wasm.ScriptID {
+	t.Helper()
+	id, err := rt.Load(ctx, name, testModule(t, name), opts)
 	if err != nil {
 		t.Fatalf("Load(%s): %v", name, err)
 	}
