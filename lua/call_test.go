@@ -240,6 +240,8 @@ func TestCallJSONResultErrors(t *testing.T) {
 		{"userdata", `return newproxy()`, "cannot convert userdata"},
 		{"second result", `return 1, print`, "result 2: cannot convert function"},
 		{"duplicate key", `return {[1] = 1, ["1"] = 2, x = 3}`, `duplicate key "1"`},
+		{"invalid UTF-8 keys", `return {["\255"] = 1, ["\254"] = 2}`, `field ["\xfe"]: key is not valid UTF-8`},
+		{"invalid UTF-8 key deep", `return {a = {{["ok\192"] = 1}}}`, `field a[1]["ok\xc0"]: key is not valid UTF-8`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,6 +255,38 @@ func TestCallJSONResultErrors(t *testing.T) {
 				t.Errorf("error names %q %q", e.Script, e.Function)
 			}
 		})
+	}
+}
+
+// Object keys that are not valid UTF-8 are refused, by CallJSON, Field and
+// Inspect alike: written with U+FFFD for their bad bytes, as string values are,
+// two keys could become one and the JSON hold a duplicate. Valid keys, and
+// invalid bytes in values, convert as before.
+func TestJSONInvalidUTF8Keys(t *testing.T) {
+	const src = `local M = {
+  bad = {["\255"] = 1, ["\254"] = 2},
+  good = {["\195\169"] = "\255"},
+}
+function M.f() return M.bad end
+return M`
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "k.lua", src)
+	if out, err := rt.CallJSON(ctx, id, "f"); !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), `field ["\xfe"]: key is not valid UTF-8`) {
+		t.Errorf("CallJSON = %s, %v; want ErrJSON naming the key", out, err)
+	}
+	if out, err := rt.Field(ctx, id, "bad"); !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), `field ["\xfe"]: key is not valid UTF-8`) {
+		t.Errorf("Field = %s, %v; want ErrJSON naming the key", out, err)
+	}
+	if got := field(t, rt, id, "good"); got != `{"é":"\ufffd"}` {
+		t.Errorf("Field(good) = %s", got)
+	}
+	info, err := lua.Inspect(ctx, "k.lua", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := info.Values["bad"]; ok || string(info.Values["good"]) != `{"é":"\ufffd"}` {
+		t.Errorf("Inspect values: bad %s (%v), good %s; want bad absent", v, ok, info.Values["good"])
 	}
 }
 

@@ -27,7 +27,9 @@ import (
 //     strings. The empty table is the empty object {}, as in lua-cjson. Object keys
 //     are sorted, so the same table always gives the same JSON.
 //   - Functions, userdata, coroutines, channels, cyclic tables, keys that are
-//     neither strings nor integers, and nesting deeper than maxDepth are errors
+//     neither strings nor integers, keys that are not valid UTF-8 in JSON (a
+//     string value's invalid bytes become U+FFFD, as in encoding/json, but two
+//     keys could become one), and nesting deeper than maxDepth are errors
 //     naming the path of the value ("field enemies[2].ai: cannot convert
 //     function"). Nothing is dropped silently. Metatables are not consulted.
 //   - A value whose JSON form passes maxString (256 MiB) is an error, found as
@@ -323,6 +325,10 @@ func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			w.path = append(w.path, pathStep{key: k.key})
+			if !utf8.ValidString(k.name) {
+				// Written with U+FFFD for its bad bytes, it could repeat another key.
+				return buf, w.fail("key is not valid UTF-8, which JSON cannot hold")
+			}
 			if buf, err = w.appendString(buf, k.name); err != nil {
 				return buf, err
 			}
