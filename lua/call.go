@@ -22,12 +22,13 @@ import (
 // hold rounded (a Go integer, or a JSON number written without a fraction or an
 // exponent), is an error matching ErrJSON naming the argument and the path in it
 // ("argument 1: field ids[2]: integer 9007199254740993 is beyond 2^53 ..."), never
-// a rounded number. Results follow the
-// same rules back: a table with keys exactly 1..n is an array, any other table an
-// object with sorted keys (the empty table is {}), integers print without a fraction;
-// functions, userdata, coroutines, cyclic tables and non-integer number keys are
-// errors matching ErrJSON that name the path ("on_update result: field
-// enemies[2].ai: cannot convert function"), and so is a result whose JSON passes
+// a rounded number. Results follow the same rules back: a table with keys exactly
+// 1..n is an array, any other table an object with sorted keys (the empty table is
+// {}), integers print without a fraction; functions, userdata, coroutines, cyclic
+// tables, non-integer number keys and keys that are not valid UTF-8 (a string
+// value's invalid bytes become U+FFFD, as in encoding/json, but two such keys
+// could become one) are errors matching ErrJSON that name the path ("on_update
+// result: field enemies[2].ai: cannot convert function"), and so is a result whose JSON passes
 // 256 MiB: JSON has no references, so a table or string the result reaches many
 // times is written as many times. The conversion is part of the call: its work
 // counts against the call's limits, which stop it, or the end of ctx, with the
