@@ -185,34 +185,50 @@ const wazeroTrapPkg = "github.com/tetratelabs/wazero/internal/wasmruntime"
 // classify turns an error from a wazero call into a Kind, a cause and the wasm
 // stack trace. Only the failure path runs it.
 func classify(err error) (kind, why error, trace []string) {
-	msg, trace := splitTrace(err.Error())
-	why = &cause{msg: msg, err: err}
-
 	var he *hostError
-	if errors.As(err, &he) {
-		if he.stop { // a limit or ctx: say only why
-			why = &cause{msg: he.err.Error(), err: err}
-		}
-		for _, k := range []error{ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrStackOverflow} {
-			if errors.Is(he.err, k) {
-				return k, why, trace
+	if !errors.As(err, &he) {
+		msg, trace := splitTrace(err.Error())
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			if t := reflect.TypeOf(e); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == wazeroTrapPkg {
+				if e.Error() == "stack overflow" {
+					return ErrStackOverflow, &cause{msg: "call stack exhausted", err: err}, trace
+				}
+				break
 			}
 		}
-		if he.stop && (errors.Is(he.err, context.Canceled) || errors.Is(he.err, context.DeadlineExceeded)) {
-			return nil, why, trace // the caller's context ended the call: its choice, not a limit
-		}
-		return ErrTrap, why, trace // a host function failed, whatever its error says
+		return ErrTrap, &cause{msg: msg, err: err}, trace
 	}
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if t := reflect.TypeOf(e); t.Kind() == reflect.Pointer && t.Elem().PkgPath() == wazeroTrapPkg {
-			if e.Error() == "stack overflow" {
-				return ErrStackOverflow, &cause{msg: "call stack exhausted", err: err}, trace
-			}
-			break
+	// The host function's error may hold a stack trace of its own (another
+	// script's, returned by a call it made): the trace of this call is what
+	// wazero wrote after the host function's text.
+	s, text := err.Error(), he.Error()
+	var msg string
+	if i := strings.Index(s, text+recovered); i >= 0 {
+		msg, trace = splitTrace(s[:i] + s[i+len(text):])
+		msg += text
+	} else { // not as wazero writes it: the first trace is the best guess
+		msg, trace = splitTrace(s)
+	}
+	if !he.stop {
+		// A host function failed, whatever its error says: a limit or a
+		// context its error matches is not this call's.
+		return ErrTrap, &cause{msg: msg, err: err}, trace
+	}
+	why = &cause{msg: he.err.Error(), err: err} // a limit or ctx: say only why
+	for _, k := range []error{ErrInstructionLimit, ErrTimeout} {
+		if errors.Is(he.err, k) {
+			return k, why, trace
 		}
+	}
+	if errors.Is(he.err, context.Canceled) || errors.Is(he.err, context.DeadlineExceeded) {
+		return nil, why, trace // the caller's context ended the call: its choice, not a limit
 	}
 	return ErrTrap, why, trace
 }
+
+// recovered is what wazero writes after the error a host function panicked
+// with, before the stack trace.
+const recovered = " (recovered by wazero)\nwasm stack trace:\n\t"
 
 var (
 	startDesc = regexp.MustCompile(`^start function\[\d+\](?: export\[.*?\])? failed: `)

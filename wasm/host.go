@@ -17,8 +17,11 @@ import (
 // len(Results)) values. No reflection happens per call.
 //
 // An error returned from Func traps the guest: the call in progress fails with an
-// *Error that matches ErrTrap and, through errors.Is, Func's error. A panic in Func is
-// recovered and reported the same way. For a metered script (see Limits) the
+// *Error whose Kind is ErrTrap and that matches, through errors.Is, Func's error.
+// That holds for the error of another script's call too (Func called a script
+// that ran out of instructions): the limit was that call's, not this one's,
+// and the Trace is this call's own frames. A panic in Func is recovered and
+// reported the same way. For a metered script (see Limits) the
 // call checks ctx before Func runs, and its deadline and ctx after Func
 // returns: a call cancelled or past its MaxExecutionTime stops there, with
 // ctx's error or ErrTimeout, as it would in guest code.

@@ -56,7 +56,8 @@ func TestHostFuncFailure(t *testing.T) {
 	}{
 		{"error", func(context.Context, *wasm.Caller, []uint64) error { return errHost }, []error{wasm.ErrTrap, errHost}, "host.log: host says no"},
 		{"panic", func(context.Context, *wasm.Caller, []uint64) error { panic("boom") }, []error{wasm.ErrTrap}, "panic: boom"},
-		{"limit error", func(context.Context, *wasm.Caller, []uint64) error { return wasm.ErrTimeout }, []error{wasm.ErrTimeout, wasm.ErrLimit}, ""},
+		// A limit error is the host function's, not a limit the call hit.
+		{"limit error", func(context.Context, *wasm.Caller, []uint64) error { return wasm.ErrTimeout }, []error{wasm.ErrTrap, wasm.ErrTimeout, wasm.ErrLimit}, "trap: host.log: wasm: execution time limit exceeded"},
 		// A deadline of the host function's own, not the caller's: a failed
 		// host function, not a call the caller's context ended.
 		{"own deadline", func(context.Context, *wasm.Caller, []uint64) error {
@@ -85,8 +86,68 @@ func TestHostFuncFailure(t *testing.T) {
 			id := load(t, rt, "log_v1", nil)
 			_, err = rt.CallJSON(ctx, id, "run")
 			wantErr(t, err, tt.want, "log_v1", "run", tt.text)
+			if werr := (*wasm.Error)(nil); errors.As(err, &werr) && werr.Kind != wasm.ErrTrap {
+				t.Errorf("Kind = %v, want ErrTrap", werr.Kind)
+			}
 			fail = false
 			call(t, rt, id, "run")
+		})
+	}
+}
+
+// A host function that returns the error of a call it made to another script
+// fails its own call as any host function error does: ErrTrap, with the other
+// script's error in the chain but not its Kind, and a trace of the calling
+// script's frames alone, the same as for any other error.
+func TestHostFuncReturnsScriptError(t *testing.T) {
+	tests := []struct {
+		name string
+		fn   string // of spin or trace
+		want []error
+	}{
+		{"instruction limit", "forever", []error{wasm.ErrInstructionLimit, wasm.ErrLimit}},
+		{"trap", "outer", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, wasm.Limits{})
+			var other wasm.ScriptID
+			var fromOther bool
+			err := rt.Define("host", "log", wasm.HostFunc{
+				Params: []wasm.ValueType{wasm.I32, wasm.I32},
+				Func: func(ctx context.Context, _ *wasm.Caller, _ []uint64) error {
+					if !fromOther {
+						return errHost
+					}
+					_, err := rt.CallJSON(ctx, other, tt.fn)
+					return err
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := load(t, rt, "log_v1", nil)
+			other = load(t, rt, "spin", &wasm.ModuleOptions{Limits: &wasm.Limits{MaxInstructions: 1000}})
+			if tt.fn == "outer" {
+				other = load(t, rt, "trace", nil)
+			}
+			_, plain := rt.CallJSON(ctx, id, "run")
+			var want *wasm.Error
+			if !errors.As(plain, &want) || len(want.Trace) == 0 {
+				t.Fatalf("a host function's error %v has no trace", plain)
+			}
+
+			fromOther = true
+			_, err = rt.CallJSON(ctx, id, "run")
+			_, otherErr := rt.CallJSON(ctx, other, tt.fn)
+			wantErr(t, err, append(tt.want, wasm.ErrTrap), "wasm: call log_v1 run: trap: host.log: "+otherErr.Error())
+			var werr *wasm.Error
+			if !errors.As(err, &werr) || werr.Kind != wasm.ErrTrap {
+				t.Fatalf("Kind of %v is not ErrTrap", err)
+			}
+			if !slices.Equal(werr.Trace, want.Trace) {
+				t.Errorf("Trace = %q, want the calling script's own %q", werr.Trace, want.Trace)
+			}
 		})
 	}
 }
