@@ -53,10 +53,8 @@ type conversion struct {
 // "cdiouxXeEfgGqs", or "%%". It checks each item's argument as Lua does: a numeric
 // conversion takes a number or a string that reads as one, %s and %q a string or
 // a number (a table is an error, as in Lua 5.1, whatever its __tostring). And it
-// returns an upper bound of the output: the format itself, plus for each item its
-// width and precision and its argument as the item prints it at most (four bytes
-// per byte and the quotes for %q, one per byte for %s, at least 400 bytes: a %f of
-// a large number).
+// returns an upper bound of the output: the format itself, plus for each item
+// what it writes, within a few bytes (see conversion.size).
 func parseFormat(L *glua.LState, f string) (items []conversion, bound uint64) {
 	digits := func(i *int) int {
 		n := 0
@@ -110,23 +108,99 @@ func parseFormat(L *glua.LState, f string) (items []conversion, bound uint64) {
 		arg++
 		n := arg + 1 // the argument's index: the format is the first
 		L.CheckAny(n)
-		size := uint64(0)
 		switch c.conv {
 		case 's', 'q':
 			c.str = L.CheckString(n)
-			size = uint64(len(c.str))
-			if c.conv == 'q' {
-				size = 4*size + 2
-			}
 		case 'c':
 			c.str = string([]byte{byte(truncate(float64(L.CheckNumber(n))))})
 		default:
 			c.num = float64(L.CheckNumber(n))
 		}
-		bound += uint64(c.width+max(c.prec, 0)) + max(size, 400) + 64
+		bound += c.size()
 		items = append(items, c)
 	}
 	return items, bound
+}
+
+// size is an upper bound of what write writes, within a few bytes of it: %q's
+// exact length (a pass over the string, much cheaper than writing it), a
+// string's length or precision, and a number's digits, sign, prefix, point and
+// exponent, each at least the width. A bound far above the output, such as four
+// bytes a byte for %q, made formats whose result fits fail the memory and
+// instruction limits.
+func (c *conversion) size() uint64 {
+	var n int
+	switch c.conv {
+	case 'q':
+		return uint64(quotedLen(c.str))
+	case 's':
+		n = len(c.str)
+		if c.prec >= 0 {
+			n = min(n, c.prec)
+		}
+	case 'c':
+		n = 1
+	case 'd', 'i':
+		n = max(c.prec, digits(absInt(truncate(c.num)), 10)) + 1 // the sign
+	case 'o', 'u', 'x', 'X':
+		base := uint64(16)
+		switch c.conv {
+		case 'o':
+			base = 8
+		case 'u':
+			base = 10
+		}
+		n = max(c.prec, digits(unsigned(c.num), base)) + 2 // 0x, or the 0 of %#o
+	default: // eEfgG
+		p := c.prec
+		if p < 0 {
+			p = 6
+		}
+		switch c.conv {
+		case 'e', 'E': // -d.ddde+308
+			n = p + 8
+		case 'f':
+			whole := 1
+			if a := math.Abs(c.num); a >= 1 && !math.IsInf(a, 0) {
+				whole = int(math.Log10(a)) + 2 // a digit more, for rounding up and Log10's error
+			}
+			n = 2 + whole + p // sign, digits, point, fraction
+		default: // gG: -0.0000ddd, or -d.ddde+308
+			n = max(p, 1) + 8
+		}
+	}
+	return uint64(max(c.width, n))
+}
+
+// digits is the number of digits of u in base.
+func digits(u, base uint64) int {
+	n := 1
+	for ; u >= base; u /= base {
+		n++
+	}
+	return n
+}
+
+// absInt is the magnitude of i, -2^63 included.
+func absInt(i int64) uint64 {
+	if i < 0 {
+		return uint64(-(i + 1)) + 1
+	}
+	return uint64(i)
+}
+
+// quotedLen is the length of what writeQuoted writes for s.
+func quotedLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"', '\\', '\n', '\r':
+			n++
+		case 0:
+			n += 3
+		}
+	}
+	return n
 }
 
 // write writes the item to w as Lua 5.1 (C's sprintf) prints it.

@@ -76,3 +76,37 @@ func TestFormatErrors(t *testing.T) {
 		})
 	}
 }
+
+// A format whose result fits the call's limits succeeds: the bound checked
+// before the result is built is within a few bytes of it. It was four bytes a
+// byte for %q and 464 bytes for each number, so that %q of a 5 MiB string
+// failed under a 16 MiB MaxMemoryBytes, which '"' .. s .. '"' did not, and a
+// format of 200 small numbers under 64 KiB or 1,000 instructions.
+func TestFormatFitsLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits lua.Limits
+		expr   string
+		want   string
+	}{
+		{"q of 5 MiB by memory", lua.Limits{MaxMemoryBytes: 16 << 20},
+			`#string.format("%q", string.rep("a", 5 * 2^20))`, "5242882"},
+		{"q with escapes by memory", lua.Limits{MaxMemoryBytes: 8 << 20},
+			`#string.format("%q", string.rep("a\n", 2^20) .. "\0")`, "3145734"},
+		{"numbers by memory", lua.Limits{MaxMemoryBytes: 64 << 10},
+			`#string.format(string.rep("%d,", 200), string.byte(string.rep("a", 200), 1, 200))`, "600"},
+		{"numbers by instructions", lua.Limits{MaxInstructions: 1000},
+			`#string.format(string.rep("%x", 200), string.byte(string.rep("a", 200), 1, 200))`, "400"},
+		{"floats by instructions", lua.Limits{MaxInstructions: 1000},
+			`#string.format(string.rep("%g", 200), string.byte(string.rep("a", 200), 1, 200))`, "400"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{Limits: tt.limits})
+			id := load(t, rt, "f.lua", "local M = {}\nfunction M.f() return "+tt.expr+" end\nreturn M")
+			if got := call(t, rt, id, "f"); got != tt.want {
+				t.Errorf("%s = %s, want %s", tt.expr, got, tt.want)
+			}
+		})
+	}
+}

@@ -41,10 +41,14 @@ func TestNumberBoxes(t *testing.T) {
 	}
 }
 
+// maxFormatSlack is how far past what a conversion writes its bound may be.
+const maxFormatSlack = 16
+
 // TestFormatBound checks that parseFormat bounds what string.format builds for every
 // conversion Lua 5.1 has, with every combination of flags, with and without a width
 // and a precision, and for arguments that make each conversion print the most: long
-// strings of bytes that %q and %x expand, numbers at the ends of the range.
+// strings of bytes that %q and %x expand, numbers at the ends of the range; and
+// that the bound is tight, at most the format and maxFormatSlack bytes past it.
 func TestFormatBound(t *testing.T) {
 	L := glua.NewState()
 	defer L.Close()
@@ -92,8 +96,12 @@ func TestFormatBound(t *testing.T) {
 					if err := L.CallByParam(glua.P{Fn: format, NRet: 1, Protect: true}, glua.LString(f), a); err != nil {
 						t.Fatal(err)
 					}
-					if got := uint64(len(L.ToString(-1))); got > bound {
+					switch got := uint64(len(L.ToString(-1))); {
+					case got > bound:
 						t.Errorf("format(%q, %.20q...) built %d bytes, bound %d", f, a, got, bound)
+					case bound > got+uint64(len(f))+maxFormatSlack:
+						// A loose bound fails formats whose result fits the limits.
+						t.Errorf("format(%q, %.20q...) built %d bytes, bound %d: more than the format and %d bytes over", f, a, got, bound, maxFormatSlack)
 					}
 					checked++
 				}
