@@ -6,14 +6,17 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // interruptContext returns a context that the first SIGINT (Ctrl-C) or SIGTERM
 // cancels, so that a command stops cleanly: run and demo with their summary, a
 // build that call or inspect started with its tool's process group killed and its
 // temporary directory removed. Any later one ends the process at once with
-// exitInterrupted, after the cleanups registered with onForcedExit (os.Exit skips
-// deferred calls): the command may be stuck where the context is not looked at (a
+// exitInterrupted (no sooner than forcedExitGrace after the first, unless the
+// command has stopped), after the cleanups registered with onForcedExit (os.Exit
+// skips deferred calls): the command may be stuck where the context is not
+// looked at (a
 // WASM call without a time limit, a read from a named pipe), and the second
 // Ctrl-C must always work.
 //
@@ -33,15 +36,35 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 		signal.Notify(pipe, pipeSignals...)
 	}
 	done := make(chan struct{})
+	var (
+		mu      sync.Mutex
+		exiting bool // a forced exit is under way: stop leaves the signals to it
+		stopped bool
+	)
 	go func() {
-		for first := true; ; {
+		var first time.Time
+		for {
 			select {
 			case <-sigs:
-				if !first {
+				if !first.IsZero() {
+					mu.Lock()
+					if stopped {
+						mu.Unlock()
+						return
+					}
+					exiting = true
+					mu.Unlock()
+					// What the first one set off in goroutines of its own
+					// (exec's kill of a build's process group) is done first,
+					// unless the command is done already.
+					select {
+					case <-time.After(time.Until(first.Add(forcedExitGrace))):
+					case <-done:
+					}
 					hooks.run()
 					os.Exit(exitInterrupted)
 				}
-				first = false
+				first = time.Now()
 				cancel()
 			case <-pipe:
 				cancel()
@@ -53,6 +76,15 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 	var once sync.Once
 	return ctx, func() {
 		once.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if exiting {
+				// The forced exit ends the process; signals given back
+				// their default action meanwhile would end it by a signal.
+				close(done)
+				select {}
+			}
+			stopped = true
 			signal.Stop(sigs)
 			signal.Stop(pipe)
 			close(done)
@@ -60,6 +92,11 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 		cancel()
 	}
 }
+
+// forcedExitGrace is how long after the first interrupt a forced exit comes at
+// the soonest: two sent together (a double Ctrl-C) would otherwise end the process
+// before the build tool the first one has exec kill is killed, about once in 200.
+const forcedExitGrace = 100 * time.Millisecond
 
 // exitHooks are the cleanups a forced exit runs.
 type exitHooks struct {

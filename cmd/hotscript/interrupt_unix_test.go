@@ -147,3 +147,56 @@ func TestOwnTempDirRemoved(t *testing.T) {
 		left(t, tmp)
 	})
 }
+
+// TestTwoInterruptsAtOnceKillTheBuild: two Ctrl-Cs sent together during a
+// build of call or inspect end the process with the build's tool killed: the
+// second one's exit does not outrun the kill the first one set off.
+func TestTwoInterruptsAtOnceKillTheBuild(t *testing.T) {
+	for _, name := range []string{"call", "inspect"} {
+		t.Run(name, func(t *testing.T) {
+			bin, dir := t.TempDir(), t.TempDir()
+			pids := filepath.Join(bin, "pid")
+			tool := "#!/bin/sh\necho $$ > " + pids + ".tmp && mv " + pids + ".tmp " + pids + "\nexec sleep 30\n"
+			if err := os.WriteFile(filepath.Join(bin, "clang"), []byte(tool), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			src := filepath.Join(dir, "x.c")
+			if err := os.WriteFile(src, []byte("not built anyway\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{name, src}
+			if name == "call" {
+				args = append(args, "get")
+			}
+			for round := range 10 {
+				os.Remove(pids)
+				cmd, out, exited := startMain(t, []string{"PATH=" + bin + ":" + os.Getenv("PATH")}, args...)
+				var tool int
+				waitUntil(t, "the tool to start", func() bool {
+					b, err := os.ReadFile(pids)
+					tool, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+					return err == nil && tool > 0
+				})
+				t.Cleanup(func() { _ = syscall.Kill(tool, syscall.SIGKILL) })
+				for range 2 {
+					if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+						t.Fatal(err)
+					}
+				}
+				select {
+				case <-exited:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("still running 10 s after two SIGINTs; output:\n%s", out)
+				}
+				if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+					t.Errorf("round %d: exit code %d, want %d; output:\n%s", round, code, exitInterrupted, out)
+				}
+				for deadline := time.Now().Add(2 * time.Second); alive(tool); time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("round %d: the build's tool (pid %d) runs on after the command ended", round, tool)
+					}
+				}
+			}
+		})
+	}
+}
