@@ -639,6 +639,40 @@ return M`))
 	}
 }
 
+// Converting Inspect's values is work under one budget for them all, as a call's
+// conversion is (10 million units: see Limits for how a conversion counts): a
+// field that walks a large value and then fails, on a function after it, gives
+// back its bytes but not its work, so fields that each walk 2 million units
+// spend the budget by the fifth, and the fields after it, even small ones, are
+// absent. Without the budget, fifty of them walked for half a minute.
+func TestInspectConversionBounded(t *testing.T) {
+	const src = `local t = {} for i = 1, 19 do t = {t, t} end -- 2^19 leaves, 2 million units
+local M = { zsmall = 1 }
+for i = 1, 10 do M[string.format("f%02d", i)] = {t, print} end
+return M`
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	for name, inspect := range map[string]func() (lua.ScriptInfo, error){
+		"Inspect":         func() (lua.ScriptInfo, error) { return lua.Inspect(ctx, "i.lua", []byte(src)) },
+		"Runtime.Inspect": func() (lua.ScriptInfo, error) { return rt.Inspect(ctx, "i.lua", []byte(src)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			info, err := inspect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(info.Fields) != 11 || len(info.Values) != 0 {
+				t.Errorf("%d fields with values %v; want 11, none with a value (ten have none, the budget is spent before zsmall)", len(info.Fields), info.Values)
+			}
+		})
+	}
+	// The bound leaves a value that fits alone.
+	info, err := lua.Inspect(ctx, "i.lua", []byte(`local t = {} for i = 1, 19 do t = {t, t} end return { a = {t, print}, b = 1 }`))
+	if err != nil || string(info.Values["b"]) != "1" {
+		t.Errorf("a small field after one large failing one: %s, %v; want 1", info.Values["b"], err)
+	}
+}
+
 // TestCallJSONResultsStayIntact keeps many small results, which share blocks of
 // memory, and writes into and appends to each: no other result may change.
 func TestCallJSONResultsStayIntact(t *testing.T) {

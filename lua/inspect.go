@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"time"
 )
@@ -16,7 +17,8 @@ type ScriptInfo struct {
 	// Values holds each field's value as JSON, converted as Field converts it;
 	// a field whose value has no JSON form (a function inside, a cycle) is
 	// absent, as are those (in name order) from the one whose value spends the
-	// 64 MiB all values share.
+	// 64 MiB or the work (10 million units, counted as Limits counts a
+	// conversion's, within one second) that all values share.
 	Values map[string]json.RawMessage
 	// Functions are the module's functions, sorted.
 	Functions []string
@@ -29,8 +31,9 @@ var inspectLimits = Limits{MaxInstructions: 10_000_000, MaxExecutionTime: time.S
 // fields, their values and its functions, for tools such as an inspect command or a
 // reload diff. The sandbox has no host functions (a chunk that calls one at load time
 // fails; Runtime.Inspect has the runtime's), discards print, and runs under 10 million
-// instructions, one second and 64 MiB. Nothing is kept. Inspect is safe for concurrent
-// use.
+// instructions, one second and 64 MiB; converting the values to JSON then has the
+// same bounds again, shared by all the values (see ScriptInfo.Values). Nothing is
+// kept. Inspect is safe for concurrent use.
 func Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
 	rt, err := NewRuntimeWithConfig(ctx, Config{Limits: inspectLimits, Stdout: io.Discard})
 	if err != nil {
@@ -44,8 +47,9 @@ func Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
 // sandbox, in a state of its own that it then closes, and describes the module
 // it returns: nothing is loaded, and host functions can still be defined after
 // it. The chunk runs under the same bounds as the package's Inspect (10 million
-// instructions, one second, 64 MiB), and its host function calls are real
-// calls. Safe for concurrent use.
+// instructions, one second, 64 MiB), as does the conversion of the values after
+// it, and its host function calls are real calls. The end of ctx, during the run
+// or the conversion, is an error. Safe for concurrent use.
 func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
 	v, err := rt.build(ctx, "inspect", &script{name: name, limits: inspectLimits}, src)
 	if err != nil {
@@ -54,17 +58,27 @@ func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (Script
 	defer v.L.Close()
 	info := ScriptInfo{Name: name, Values: map[string]json.RawMessage{}}
 	info.Fields, info.Functions = moduleNames(v.module)
-	var buf []byte // every value, in one bound
+	// Every value, in one bound of bytes and one budget of work: a value that
+	// reaches one table many times is walked as many times, and a field whose
+	// conversion fails late (a function after a large table) gives back its
+	// bytes, not its work.
+	b := v.budget
+	b.begin(ctx)
+	defer b.end()
+	var buf []byte
 	for _, f := range info.Fields {
 		if err := ctx.Err(); err != nil {
 			return ScriptInfo{}, newError("inspect", name, "", err, "")
 		}
-		w := walker{limit: int(inspectLimits.MaxMemoryBytes)}
+		w := walker{limit: int(inspectLimits.MaxMemoryBytes), b: b}
 		start := len(buf)
 		out, err := w.appendJSON(buf, v.module.RawGetString(f))
 		if err != nil {
-			if w.pastBound(len(out)) {
-				break // the bound is spent: no more work for the fields left
+			if b.tripped != nil && !errors.Is(b.tripped, ErrLimit) {
+				return ScriptInfo{}, newError("inspect", name, "", b.tripped, "")
+			}
+			if b.tripped != nil || w.pastBound(len(out)) {
+				break // the budget or the bound is spent: no more work for the fields left
 			}
 			buf = buf[:start]
 			continue
