@@ -60,20 +60,10 @@ func init() {
 func TestSecondInterruptDuringBuild(t *testing.T) {
 	for _, name := range []string{"call", "inspect"} {
 		t.Run(name, func(t *testing.T) {
-			bin, tmp, dir := t.TempDir(), t.TempDir(), t.TempDir()
-			pids := filepath.Join(bin, "pid")
-			tool := "#!/bin/sh\n" + escapeEnv + "=" + pids + " " + os.Args[0] + " &\nwait\n"
-			if err := os.WriteFile(filepath.Join(bin, "clang"), []byte(tool), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			src := filepath.Join(dir, "x.c")
-			if err := os.WriteFile(src, []byte("not built anyway\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			args := []string{name, src}
-			if name == "call" {
-				args = append(args, "get")
-			}
+			tmp := t.TempDir()
+			bin, pids, args := buildWithTool(t, name, func(pids string) string {
+				return escapeEnv + "=" + pids + " " + os.Args[0] + " &\nwait\n"
+			})
 			cmd, out, exited := startMain(t, []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "TMPDIR=" + tmp}, args...)
 			var child int
 			waitUntil(t, "the tool's child to start", func() bool {
@@ -154,20 +144,9 @@ func TestOwnTempDirRemoved(t *testing.T) {
 func TestTwoInterruptsAtOnceKillTheBuild(t *testing.T) {
 	for _, name := range []string{"call", "inspect"} {
 		t.Run(name, func(t *testing.T) {
-			bin, dir := t.TempDir(), t.TempDir()
-			pids := filepath.Join(bin, "pid")
-			tool := "#!/bin/sh\necho $$ > " + pids + ".tmp && mv " + pids + ".tmp " + pids + "\nexec sleep 30\n"
-			if err := os.WriteFile(filepath.Join(bin, "clang"), []byte(tool), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			src := filepath.Join(dir, "x.c")
-			if err := os.WriteFile(src, []byte("not built anyway\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			args := []string{name, src}
-			if name == "call" {
-				args = append(args, "get")
-			}
+			bin, pids, args := buildWithTool(t, name, func(pids string) string {
+				return "echo $$ > " + pids + ".tmp && mv " + pids + ".tmp " + pids + "\nexec sleep 30\n"
+			})
 			for round := range 10 {
 				os.Remove(pids)
 				cmd, out, exited := startMain(t, []string{"PATH=" + bin + ":" + os.Getenv("PATH")}, args...)
@@ -199,4 +178,25 @@ func TestTwoInterruptsAtOnceKillTheBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// buildWithTool returns a directory holding a clang that runs the shell script
+// script(pids) (pids: a file in that directory for the script's process ids),
+// and the arguments of command (call or inspect) for a .c it builds with it.
+func buildWithTool(t *testing.T, command string, script func(pids string) string) (bin, pids string, args []string) {
+	t.Helper()
+	bin = t.TempDir()
+	pids = filepath.Join(bin, "pid")
+	if err := os.WriteFile(filepath.Join(bin, "clang"), []byte("#!/bin/sh\n"+script(pids)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "x.c")
+	if err := os.WriteFile(src, []byte("not built anyway\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args = []string{command, src}
+	if command == "call" {
+		args = append(args, "get")
+	}
+	return bin, pids, args
 }
