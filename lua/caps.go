@@ -33,6 +33,7 @@ func installCaps(L *glua.LState) {
 	charge(L.G.Global, "unpack", unpackWork)
 	charge(L.G.Global, "tonumber", tonumberWork)
 	L.SetGlobal(concatName, L.NewFunction(capConcat))
+	installProtected(L)
 	chargeMessage(L, "error", func(L *glua.LState) int {
 		if L.OptInt(2, 1) > 0 {
 			return 1
