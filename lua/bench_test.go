@@ -24,6 +24,9 @@ function M.add(a, b) return a + b end
 function M.sum(n) local s = 0 for i = 1, n do s = s + i end return s end
 function M.concat(n) local s for i = 1, n do s = "item " .. i .. ": " .. (i * 2) end return #s end
 function M.hostcalls(n) for i = 1, n do host.nop(i) end return n end
+local function pass(...) return ... end
+local function wrap(...) return pass(...) end
+function M.varargs(n) local s = 0 for i = 1, n do local a, b = wrap(i, 2) s = s + a + b end return s end
 return M`
 
 // rawState is a plain gopher-lua state with the benchmark module, as a program
@@ -240,6 +243,26 @@ func BenchmarkConcat(b *testing.B) {
 			concat, _ := rt.Func(id, "concat")
 			benchpair.Run(b, 16, rawCall(b, "concat", glua.LNumber(100)), func() {
 				if _, err := concat.Call(context.Background(), 100); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkVarargs measures the price of routing ... through the charged
+// varargs: 100 iterations of a call through two vararg wrappers, each passing
+// its two values on (return pass(...), return ...).
+func BenchmarkVarargs(b *testing.B) {
+	for _, lim := range []struct {
+		name   string
+		limits lua.Limits
+	}{{"no-limits", lua.Limits{}}, {"limits", limited}} {
+		b.Run("paired-"+lim.name, func(b *testing.B) {
+			rt, id := benchRuntime(b, lim.limits)
+			varargs, _ := rt.Func(id, "varargs")
+			benchpair.Run(b, 16, rawCall(b, "varargs", glua.LNumber(100)), func() {
+				if _, err := varargs.Call(context.Background(), 100); err != nil {
 					b.Fatal(err)
 				}
 			})

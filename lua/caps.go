@@ -33,6 +33,7 @@ func installCaps(L *glua.LState) {
 	charge(L.G.Global, "unpack", unpackWork)
 	charge(L.G.Global, "tonumber", tonumberWork)
 	L.SetGlobal(concatName, L.NewFunction(capConcat))
+	L.SetGlobal(varargsName, L.NewFunction(capVarargs))
 	installProtected(L)
 	chargeMessage(L, "error", func(L *glua.LState) int {
 		if L.OptInt(2, 1) > 0 {
@@ -234,6 +235,15 @@ func capTableConcat(L *glua.LState) int {
 	}
 	L.Push(glua.LString(w.String()))
 	return 1
+}
+
+// capVarargs passes its arguments through, one unit charged per value: the
+// compiler routes through it each ... that expands to all its values (see
+// varargsName), which the VM copies in one instruction.
+func capVarargs(L *glua.LState) int {
+	n := L.GetTop()
+	budgetOf(L).charge(L, uint64(n))
+	return n
 }
 
 // capConcat is the .. operator: concat(a, b, c) is a .. b .. c. It keeps Lua's

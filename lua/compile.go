@@ -20,8 +20,20 @@ import (
 // an upvalue.
 const concatName = ".."
 
+// varargsName is the name the compiler gives the function that every ... expanding
+// to all its values (the last argument of a call, the last item of a table
+// constructor, the last value returned) is routed through: the VM's OP_VARARG
+// copies them all in one instruction, up to 256 Ki values, and a function given
+// many values once (f(unpack(t))) could copy them again at each step of a loop
+// (select("#", ...)), uncounted. capVarargs (caps.go) charges one unit per
+// value, as unpack does. A ... adjusted to a fixed number of values (local a, b
+// = ..., or (...)) copies only those, and is left alone. The name is not a Lua
+// identifier, as concatName.
+const varargsName = "(...)"
+
 // compileChunk parses and compiles src as a chunk named name (the name errors and
-// tracebacks show), with the .. operator routed through the capped concat. A failure
+// tracebacks show), with the .. operator routed through the capped concat and
+// ... through the charged varargs. A failure
 // is an *Error of kind ErrCompile with the line and a Lua-style message
 // ("enemy.lua:3: syntax error near 'end'"); its Op is left for the caller.
 func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
@@ -35,13 +47,19 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
-	if r.found && len(chunk) > 0 {
-		read := &ast.IdentExpr{Value: concatName}
-		local := &ast.LocalAssignStmt{Names: []string{concatName}, Exprs: []ast.Expr{read}}
+	for _, local := range []struct {
+		name string
+		used bool
+	}{{concatName, r.concat}, {varargsName, r.varargs}} {
+		if !local.used || len(chunk) == 0 {
+			continue
+		}
+		read := &ast.IdentExpr{Value: local.name}
+		stmt := &ast.LocalAssignStmt{Names: []string{local.name}, Exprs: []ast.Expr{read}}
 		read.SetLine(chunk[0].Line())
-		local.SetLine(chunk[0].Line())
-		local.SetLastLine(chunk[0].Line())
-		chunk = append([]ast.Stmt{local}, chunk...)
+		stmt.SetLine(chunk[0].Line())
+		stmt.SetLastLine(chunk[0].Line())
+		chunk = append([]ast.Stmt{stmt}, chunk...)
 	}
 	defer func() { // Compile re-panics anything that is not a *CompileError
 		if r := recover(); r != nil {
@@ -153,10 +171,12 @@ func syntaxError(name, src string, err error) *Error {
 const maxSyntaxDepth = 5000
 
 // concatRewriter replaces every .. expression of a chunk with a call of
-// concatName, and finds the first statement or expression that nests deeper than
-// maxSyntaxDepth, leaving what is below it alone.
+// concatName, and every ... that expands to all its values with a call of
+// varargsName, and finds the first statement or expression that nests deeper
+// than maxSyntaxDepth, leaving what is below it alone.
 type concatRewriter struct {
-	found    bool
+	concat   bool // a call of concatName was made
+	varargs  bool // a call of varargsName was made
 	depth    int
 	deepLine int // the line of that statement or expression; 0 if none
 }
@@ -214,7 +234,36 @@ func (r *concatRewriter) stmt(s ast.Stmt) {
 		r.stmts(s.Func.Stmts)
 	case *ast.ReturnStmt:
 		r.exprs(s.Exprs)
+		r.expandLast(s.Exprs)
 	}
+}
+
+// expandLast routes the last expression of list through varargsName if it is a
+// ... that expands to all its values: list is a call's arguments or a return's values.
+func (r *concatRewriter) expandLast(list []ast.Expr) {
+	if n := len(list); n > 0 {
+		list[n-1] = r.expand(list[n-1])
+	}
+}
+
+// expand returns e, or varargsName(e) if e is a ... that expands to all its values.
+func (r *concatRewriter) expand(e ast.Expr) ast.Expr {
+	if v, ok := e.(*ast.Comma3Expr); !ok || v.AdjustRet {
+		return e
+	}
+	r.varargs = true
+	return r.call(varargsName, e, []ast.Expr{e})
+}
+
+// call is a call of the function name with args, at the place of e.
+func (r *concatRewriter) call(name string, e ast.Expr, args []ast.Expr) *ast.FuncCallExpr {
+	fn := &ast.IdentExpr{Value: name}
+	fn.SetLine(e.Line())
+	fn.SetLastLine(e.LastLine())
+	call := &ast.FuncCallExpr{Func: fn, Args: args}
+	call.SetLine(e.Line())
+	call.SetLastLine(e.LastLine())
+	return call
 }
 
 func (r *concatRewriter) exprs(list []ast.Expr) {
@@ -233,13 +282,9 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 	}
 	switch e := e.(type) {
 	case *ast.StringConcatOpExpr:
-		r.found = true
-		fn := &ast.IdentExpr{Value: concatName}
-		fn.SetLine(e.Line())
-		fn.SetLastLine(e.LastLine())
-		call := &ast.FuncCallExpr{Func: fn, Args: r.operands(e), AdjustRet: true}
-		call.SetLine(e.Line())
-		call.SetLastLine(e.LastLine())
+		r.concat = true
+		call := r.call(concatName, e, r.operands(e))
+		call.AdjustRet = true
 		return call
 	case *ast.AttrGetExpr:
 		e.Object, e.Key = r.expr(e.Object), r.expr(e.Key)
@@ -247,9 +292,13 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		for _, f := range e.Fields {
 			f.Key, f.Value = r.expr(f.Key), r.expr(f.Value)
 		}
+		if n := len(e.Fields); n > 0 && e.Fields[n-1].Key == nil {
+			e.Fields[n-1].Value = r.expand(e.Fields[n-1].Value)
+		}
 	case *ast.FuncCallExpr:
 		e.Func, e.Receiver = r.expr(e.Func), r.expr(e.Receiver)
 		r.exprs(e.Args)
+		r.expandLast(e.Args)
 	case *ast.LogicalOpExpr:
 		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
 	case *ast.RelationalOpExpr:

@@ -26,7 +26,10 @@ import (
 //     position in front is a new string; load and loadstring cut a chunk's name
 //     to 60 bytes, as Lua does); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
-//     one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
+//     one per value that a ... passes on whole (as the last argument of a call,
+//     the last item of a table constructor or the last value returned, the VM
+//     copies them all in one instruction; local a, b = ... copies two and is
+//     not charged); one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
 //     elements (its comparator's instructions count besides); one per table,
 //     one per array element and two per object entry that a conversion walks
 //     (a host function's arguments to Go values, CallJSON's results and Field's

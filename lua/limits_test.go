@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,53 @@ func TestTimeoutOverrun(t *testing.T) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
 	t.Logf("stopped %v after a %v deadline", time.Since(start)-limit, limit)
+}
+
+// A ... that expands to all its values copies them all in one VM instruction,
+// so it is charged one unit per value, as unpack is: a function given 20,000
+// values once could otherwise copy them at every step of a loop, for a few
+// instructions each (a loop of select("#", ...) given 120,000 values ran 47 s
+// within 500,000 instructions). A ... adjusted to a few values copies only
+// those and is charged nothing more. Each form runs until the limit stops it;
+// what it counted says what each step was charged.
+func TestVarargsCharged(t *testing.T) {
+	const values, limit = 20_000, 200_000
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: limit}})
+	id := load(t, rt, "va.lua", `local M = { n = 0 }
+local big = {string.byte(string.rep("a", 20000), 1, -1)}
+local function none() end
+local function id(...) return ... end
+local forms = {
+  select = function(...) while true do local k = select("#", ...) M.n = M.n + 1 end end,
+  call = function(...) while true do none(...) M.n = M.n + 1 end end,
+  method = function(...) local o = {m = none} while true do o:m(...) M.n = M.n + 1 end end,
+  table = function(...) while true do local t = {1, ...} M.n = M.n + 1 end end,
+  ["return"] = function(...) while true do id(1, ...) M.n = M.n + 1 end end,
+  locals = function(...) while true do local a, b = ... M.n = M.n + 1 end end,
+  parenthesized = function(...) while true do none((...)) M.n = M.n + 1 end end,
+  first = function(...) while true do none(..., 1) M.n = M.n + 1 end end,
+}
+function M.run(form) M.n = 0 forms[form](unpack(big)) end
+function M.count() return M.n end
+return M`)
+	for form, charged := range map[string]bool{
+		"select": true, "call": true, "method": true, "table": true, "return": true,
+		"locals": false, "parenthesized": false, "first": false,
+	} {
+		t.Run(form, func(t *testing.T) {
+			_, err := rt.CallJSON(context.Background(), id, "run", form)
+			if !errors.Is(err, lua.ErrInstructionLimit) {
+				t.Fatalf("err = %v, want ErrInstructionLimit", err)
+			}
+			steps, _ := strconv.Atoi(call(t, rt, id, "count"))
+			if most := limit / values; charged && steps > most {
+				t.Errorf("%d steps within %d instructions, each passing %d values: want at most %d", steps, limit, values, most)
+			}
+			if !charged && steps < 1000 {
+				t.Errorf("%d steps within %d instructions, each passing one value: want thousands", steps, limit)
+			}
+		})
+	}
 }
 
 // A MaxExecutionTime too long to ever pass is no limit: the deadline it gives,

@@ -27,7 +27,8 @@ const (
 	// metatable: it defeats the sandbox.
 	LibDebug
 	// LibPackage opens package and require/module, which load Lua files from
-	// package.path. Loaded code is not routed through the capped .. operator.
+	// package.path. Loaded code is not routed through the capped .. operator,
+	// nor its ... through the charged varargs (see Limits).
 	LibPackage
 	// LibChannel opens gopher-lua's channel library. A channel.select or receive
 	// that blocks cannot be interrupted by any limit.
