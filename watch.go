@@ -75,7 +75,9 @@ import (
 //     dir, onto a new name or over another script's file, is a deletion and a
 //     save: once the file has loaded (or reloaded the script it replaced), the
 //     script of its old name is unloaded (an Unloaded event), so that its code
-//     does not run on under two names. Watch knows the file by its identity
+//     does not run on under two names. (The source of a .wasm that stays, renamed,
+//     moves nothing: the .wasm's script runs on, and the new name is a script of
+//     its own.) Watch knows the file by its identity
 //     (os.SameFile), time and bytes (a source's text: a C module's debug
 //     information names its source, so a renamed one builds to other bytes)
 //     from the load or save it last saw, within two seconds of the deletion;
@@ -404,9 +406,13 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
 		// The script's file is gone: the one it was loaded from, or the source
 		// of a .wasm that is not there either. A deleted source of a .wasm that
-		// stays concerns nothing that runs.
+		// stays concerns nothing that runs. The source of a script loaded from
+		// its .wasm is a file it came from (a rename of it moves the script),
+		// but the deletion is the .wasm's, reported once, by its own event.
 		s.fileGone(ev.Path, a.at)
-		wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
+		if !fromSource || s.path == "" {
+			wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
+		}
 	case ev.Op == watch.Removed:
 	case empty(ev):
 	case s != nil && !a.catchUp && s.asSeen(a):

@@ -365,8 +365,9 @@ func (s *Script) fileGone(path string, at time.Time) {
 // if any): their file is gone, its deletion reported within renameWindow before
 // the save, and the path is that same file (identity and modification time: a
 // new file the system gave the deleted one's number has a time of its own) with
-// the same bytes. Such a script would run on beside the one the path now is, so
-// Watch unloads it once that script has loaded or reloaded.
+// the same bytes, and its own file, if it is not that file (a .wasm, whose source
+// moved), is gone too. Such a script would run on beside the one the path now
+// is, so Watch unloads it once that script has loaded or reloaded.
 func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
 	path, sum, info := a.ev.Path, a.sum, a.info
 	if info == nil || sum == 0 {
@@ -384,6 +385,9 @@ func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
 			!os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
 			(!f.gone.IsZero() && a.at.Sub(f.gone) > renameWindow) || lexists(f.path) {
 			continue
+		}
+		if own := s.file0(); own != f.path && lexists(own) {
+			continue // a .wasm whose source moved: it stays, and runs on
 		}
 		out = append(out, s)
 	}

@@ -526,3 +526,58 @@ func loadBuiltWat(t *testing.T, h *Host) (dir, src, mod string, s *Script) {
 	}
 	return dir, src, mod, s
 }
+
+// A .wasm and its source deleted together (git rm) are one script's deletion:
+// one Removed event.
+func TestWatchModuleAndSourceRemovedOnce(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir, src, mod, _ := loadBuiltWat(t, h)
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, sourceText(".wat", 2)) // the script comes from its source now
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Committed })
+	for _, path := range []string{mod, src} {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Removed })
+	if ev, ok := eventWithin(h, time.Second, func(ev Event) bool { return ev.Script == mod }); ok {
+		t.Errorf("after the Removed event: %v, want none", ev)
+	}
+}
+
+// A source renamed beside a .wasm that stays (saved under Watch or not) does
+// not move the .wasm's script: it runs on, as a deleted source of a .wasm that
+// stays says nothing; the new name is a script of its own.
+func TestWatchRenameSourceOfStayingModule(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	for _, saved := range []bool{false, true} {
+		t.Run(fmt.Sprintf("saved %v", saved), func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			dir, src, mod, s := loadBuiltWat(t, h)
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			if saved {
+				writeFile(t, src, sourceText(".wat", 2))
+				nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Committed })
+			}
+			renamed := filepath.Join(dir, "n.wat")
+			if err := os.Rename(src, renamed); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == renamed && ev.Kind == Loaded })
+			if ev, ok := eventWithin(h, time.Second, func(ev Event) bool { return ev.Script == mod && ev.Kind == Unloaded }); ok {
+				t.Errorf("%v: the .wasm's script unloaded though x.wasm is there", ev)
+			}
+			if got, ok := h.Script(mod); !ok || got != s {
+				t.Errorf("x.wasm's script is gone")
+			}
+		})
+	}
+}
