@@ -30,8 +30,13 @@ func TestIgnoredFilesNeverProduceEvents(t *testing.T) {
 		name:  "VS Code and other atomic writers",
 		files: []string{"x.lua.vsctmp", "x.lua.tmp", "x-1f3a.tmp", ".x.lua.tmp-1700000000", "x.lua.crswap", "x.temp"},
 	}, {
+		name: "git mergetool and patch",
+		files: []string{"x_BASE_4242.lua", "x_LOCAL_4242.lua", "x_REMOTE_4242.lua", "x_BACKUP_4242.lua",
+			"Makefile_BASE_4242", "x.lua.BASE.4242", "x.lua.LOCAL.4242", "x.lua.REMOTE.4242", "x.lua.BACKUP.4242",
+			"x.lua.orig", "x.lua.rej"},
+	}, {
 		name:  "dotfiles and backups",
-		files: []string{".DS_Store", ".gitignore", "x.lua.bak", "x.lua.kate-swp", "~$x.docx"},
+		files: []string{".DS_Store", ".gitignore", "x.lua.bak", "x.lua.~1~", "x.lua.kate-swp", "~$x.docx", ".goutputstream-AB12CD", ".x.lua.Xy12Zq"},
 	}, {
 		name:  "inside ignored directories",
 		files: []string{".git/HEAD", ".git/objects/ab/cdef", ".idea/workspace.xml", "mods/.cache/x.lua"},
@@ -87,6 +92,22 @@ func TestIgnoreMatch(t *testing.T) {
 		{"/g/enemy.lua___jb_tmp___", true},
 		{"/g/enemy.lua.vsctmp", true},
 		{"/g/server.log", true},
+		{"/g/enemy_BASE_4242.lua", true},
+		{"/g/enemy_LOCAL_4242.lua", true},
+		{"/g/enemy_REMOTE_4242.lua", true},
+		{"/g/enemy_BACKUP_4242.lua", true},
+		{"/g/enemy.lua.LOCAL.4242", true},
+		{"/g/enemy.lua.orig", true},
+		{"/g/enemy.lua.rej", true},
+		{"/g/enemy.lua.swx", true},
+		{"/g/enemy.lua.tmp", true},
+		{"/g/.#enemy.lua", true},
+		{"/g/.goutputstream-AB12CD", true},
+		{"/g/enemy.lua___jb_old___", true},
+		{"/g/enemy_base_4242.lua", false}, // git writes the kind in capitals
+		{"/g/enemy_BASE.lua", false},      // and the process id after it
+		{"/g/BASE_LOCAL.lua", false},
+		{"/g/original.lua", false},
 	}
 	for _, tc := range cases {
 		t.Run(filepath.Base(tc.path), func(t *testing.T) {
