@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -441,6 +442,34 @@ func TestRunSkipsEmptyFiles(t *testing.T) {
 	}
 	if text := out.String(); regexp.MustCompile(`(?m)^\S+ +e\.(lua|wasm) +\S+ +rejected`).MatchString(text) {
 		t.Errorf("an empty file was rejected:\n%s", text)
+	}
+}
+
+// TestScriptFilesSkipsIgnored: run loads no file the watcher ignores (it would
+// never reload it): dot names, editors' temporary and backup names, and what is
+// under an ignored directory.
+func TestScriptFilesSkipsIgnored(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a.lua", "sub/b.lua", ".hidden.lua", "~$lock.lua", "old.bak/c.lua", ".git/d.lua", "e.lua.tmp/f.lua"} {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte("return {}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, _, err := scriptFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		got = append(got, filepath.ToSlash(rel))
+	}
+	if want := []string{"a.lua", "sub/b.lua"}; !slices.Equal(got, want) {
+		t.Errorf("scriptFiles = %q, want %q", got, want)
 	}
 }
 
