@@ -68,6 +68,11 @@ type Script struct {
 	unloading, gone atomic.Bool
 	unloadMu        sync.Mutex
 
+	// canon is file0 with the links in its directory resolved, once Watch
+	// first asks (see canonFile).
+	canonOnce sync.Once
+	canon     string
+
 	swapMu sync.Mutex // serializes commits of this script
 
 	mu      sync.Mutex // guards what follows

@@ -45,7 +45,11 @@ import (
 //     a program's Reload made run since. h.Reload still reloads identical
 //     bytes.
 //   - A script loaded with LoadBytes under a name that is the path of a file in
-//     dir counts as loaded from that file: a save reloads it.
+//     dir counts as loaded from that file: a save reloads it. The path given to
+//     Load may reach dir another way (through a symbolic link to it, or to the
+//     directory a watched link names): a script is known by its file. dir, if a
+//     link, is resolved as Watch begins: pointing it elsewhere later leaves
+//     Watch on the directory it named (watch the new one with another Watch).
 //   - A script file that is a symbolic link, to a file in dir or outside it,
 //     reloads when its target is saved or the link is pointed elsewhere; links
 //     to directories below dir are not followed (see package watch).
@@ -137,8 +141,9 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		wd.watchError(addErr)
 	}
 	var loaded []*Script
+	realDir := claim.dir // links resolved
 	for _, s := range h.Scripts() {
-		if file := s.file0(); file != "" && within(file, absDir) {
+		if file := s.file0(); file != "" && (within(file, absDir) || within(s.canonFile(), realDir)) {
 			s.markWatched(file)
 			loaded = append(loaded, s)
 		}
@@ -559,10 +564,18 @@ func (wd *watchedDir) rewatch(w *watch.Watcher) bool {
 }
 
 // find returns the loaded script whose file is path: the script loaded from it, or
-// a script without a file named by it.
+// a script without a file named by it, through this path or another way to the
+// same directory (see canonFile).
 func (wd *watchedDir) find(path string) *Script {
-	for _, s := range wd.h.Scripts() {
+	scripts := wd.h.Scripts()
+	for _, s := range scripts {
 		if s.file0() == path {
+			return s
+		}
+	}
+	canon := canonPath(path)
+	for _, s := range scripts {
+		if s.canonFile() == canon {
 			return s
 		}
 	}

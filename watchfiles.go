@@ -342,6 +342,28 @@ func (s *Script) file0() string {
 	return abs
 }
 
+// canonFile is file0 with the symbolic links of its directory resolved (not the
+// file itself: a script file that is a link is known by the link), taken once: a
+// script loaded through another path to a watched directory (a link to it, or
+// the directory a watched link names) is the script of its file's events.
+func (s *Script) canonFile() string {
+	s.canonOnce.Do(func() { s.canon = canonPath(s.file0()) })
+	return s.canon
+}
+
+// canonPath is path with the symbolic links of its directory resolved, or path if
+// they cannot be.
+func canonPath(path string) string {
+	if path == "" {
+		return ""
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+	if err != nil {
+		return path
+	}
+	return filepath.Join(dir, filepath.Base(path))
+}
+
 // fileBack reports whether there is a file again at the path Watch last saw s
 // come from, after it found it deleted.
 func (s *Script) fileBack() bool {

@@ -1039,3 +1039,44 @@ func isDone(p *Pending) bool {
 		return false
 	}
 }
+
+// A script loaded through one path to a directory and watched through another
+// (a link to the directory, or the directory a link names) is the script of its
+// file's saves: they reload it, and no second script loads.
+func TestWatchDirThroughAnotherPath(t *testing.T) {
+	for _, tt := range []struct{ name, load, watch string }{
+		{"load through the link, watch it", "link", "link"},
+		{"load the directory, watch the link", "real", "link"},
+		{"load through the link, watch the directory", "link", "real"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			base := t.TempDir()
+			dirs := map[string]string{"real": filepath.Join(base, "real"), "link": filepath.Join(base, "scripts")}
+			if err := os.Mkdir(dirs["real"], 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(dirs["real"], dirs["link"]); err != nil {
+				t.Fatal(err)
+			}
+			version := func(v int) string { return fmt.Sprintf("return { version = function() return %d end }", v) }
+			writeFile(t, filepath.Join(dirs["real"], "x.lua"), version(1))
+			s, err := h.Load(ctx, filepath.Join(dirs[tt.load], "x.lua"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Watch(ctx, dirs[tt.watch]); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, filepath.Join(dirs["real"], "x.lua"), version(2))
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Committed })
+			if got := call(t, h, s, "version"); got != "2" {
+				t.Errorf("version() = %s after the save, want 2", got)
+			}
+			if n := len(h.Scripts()); n != 1 {
+				t.Errorf("%d scripts after the save, want 1", n)
+			}
+		})
+	}
+}
