@@ -284,7 +284,7 @@ func (w *walker) leave() { w.visiting = w.visiting[:len(w.visiting)-1] }
 // appendJSON appends the JSON form of v to buf.
 func (w *walker) appendJSON(buf []byte, v glua.LValue) ([]byte, error) {
 	switch v := v.(type) {
-	case *glua.LNilType:
+	case *glua.LNilType, nil: // nil: no Lua value, but what a gopher-lua bug may leave in a slot
 		return append(buf, "null"...), nil
 	case glua.LBool:
 		return strconv.AppendBool(buf, bool(v)), nil
@@ -412,7 +412,7 @@ func goMap(n int) int {
 // most w's bound of Go memory in all (see goValue).
 func (w *walker) toGo(v glua.LValue) (any, error) {
 	switch v := v.(type) {
-	case *glua.LNilType:
+	case *glua.LNilType, nil: // nil: see appendJSON
 		return nil, nil
 	case glua.LBool:
 		return bool(v), nil

@@ -49,3 +49,16 @@ nested = {} for i = 1, 100 do nested[i] = { numbers, { numbers } } end`); err !=
 		}
 	}
 }
+
+// A Go nil in place of a Lua value, which only a gopher-lua bug leaves (an
+// upvalue left open by xpcall read a freed slot), converts as nil: it made the
+// conversion panic, past the API, with the script's lock held.
+func TestConvertGoNil(t *testing.T) {
+	var w walker
+	if out, err := w.appendJSON(nil, nil); err != nil || string(out) != "null" {
+		t.Errorf("appendJSON(nil) = %s, %v; want null", out, err)
+	}
+	if v, err := w.toGo(nil); err != nil || v != nil {
+		t.Errorf("toGo(nil) = %v, %v; want nil", v, err)
+	}
+}

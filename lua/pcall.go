@@ -40,8 +40,9 @@ func untraced(L *glua.LState) int {
 // installProtected replaces pcall and xpcall.
 func installProtected(L *glua.LState) {
 	through := L.NewFunction(untraced)
+	closer := L.NewFunction(func(L *glua.LState) int { L.RaiseError("closing upvalues"); return 0 })
 	L.SetGlobal("pcall", L.NewFunction(func(L *glua.LState) int { return capPcall(L, through) }))
-	L.SetGlobal("xpcall", L.NewFunction(func(L *glua.LState) int { return capXpcall(L, through) }))
+	L.SetGlobal("xpcall", L.NewFunction(func(L *glua.LState) int { return capXpcall(L, through, closer) }))
 }
 
 // capPcall is gopher-lua's pcall, calling the function through untraced.
@@ -66,7 +67,15 @@ func capPcall(L *glua.LState, through *glua.LFunction) int {
 // an error function of its own: the handler still runs where gopher-lua runs it,
 // above the frames of the error (debug.traceback sees them), and when it fails,
 // xpcall still returns false and the handler's error.
-func capXpcall(L *glua.LState, through *glua.LFunction) int {
+//
+// The error function then closes the upvalues of the frames the error leaves,
+// which gopher-lua leaves open when a PCall has an error function: a closure
+// made in one of them went on reading its variable's old slot of the value
+// stack, other values or a Go nil, which no Lua value is (its conversion to
+// JSON panicked). Raising an error closes them (as pcall's do): an error
+// function runs with gopher-lua's flag for one cleared, so the error function
+// raises one and catches it.
+func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 	fn := L.CheckFunction(1)
 	handler := L.CheckFunction(2)
 	top := L.GetTop()
@@ -77,6 +86,9 @@ func capXpcall(L *glua.LState, through *glua.LFunction) int {
 		if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
 			pushFailure(L, err)
 		}
+		L.Push(through)
+		L.Push(closer)
+		_ = L.PCall(1, 0, nil) // fails, as it must
 		return 1
 	}))
 	if err != nil {

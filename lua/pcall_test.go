@@ -29,6 +29,8 @@ func TestPcallResults(t *testing.T) {
 		{"xpcall failing handler", `return xpcall(function() error("e", 0) end, function(m) error("h", 0) end)`, `[false,"h"]`},
 		{"upvalue after error", `local f pcall(function() local x = 42 f = function() return x end error("e") end)
 local a, b, c = 1, 2, 3 return f()`, `42`},
+		{"upvalue after xpcall error", `local f xpcall(function() local x = 42 f = function() return x end error("e") end, print)
+local a, b, c = 1, 2, 3 return f()`, `42`},
 	}
 	rt := newRuntime(t, lua.Config{})
 	for _, tt := range tests {
