@@ -114,6 +114,17 @@
 // is then removed (the host never had it). All methods are safe for concurrent
 // use, and Close ends every goroutine the Watcher started.
 //
+// Reads and builds finish in any order, but events are sent in the order they
+// fired: an event that is ready waits for the events that fired before it, except
+// for the builds of other outputs. A host that has a module and its source (x.wasm
+// and x.wat) must run the one saved last, and receiving them in firing order is
+// all it needs to; holding every event behind the slowest build (a C file can take
+// seconds) would instead delay every other script's reload for nothing. Reading a
+// file takes a moment, so the events of files without a build step keep their
+// firing order. Each event also says what the file was when it fired
+// (Event.Info, and Event.Source for a built file), since a host that handles it
+// later would otherwise look at a file that a later save has changed already.
+//
 // # Limits
 //
 // Symbolic links to directories are not followed: the watcher does not walk into

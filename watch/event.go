@@ -1,6 +1,9 @@
 package watch
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+)
 
 // Op says what happened to a watched file. Its method is safe for concurrent use.
 type Op uint8
@@ -55,6 +58,26 @@ type Event struct {
 	// whenever Err is set. It may be empty, or hold a half-written file: a later
 	// write to the file yields a later event with the newer bytes.
 	Data []byte
+
+	// Source holds, for a file with a build step, the source's bytes as read
+	// when the event fired, before the build ran: what the save held, to compare
+	// or display without reading the file again (it may have changed since). It
+	// is nil for files without a build step (Data holds their bytes), for
+	// Removed events, and when the source could not be read; it is set when the
+	// build failed. The tool reads the source itself, so a save landing between
+	// this read and the build may be what Data was built from; that save is
+	// activity of its own and yields a later event, with its own Source.
+	Source []byte
+
+	// Info is what os.Lstat said of Path just before the event's bytes (Data,
+	// or Source for a file with a build step) were read, when the event fired:
+	// the save the event reports, not whatever the file is when the event is
+	// received. For a symbolic link it describes the link itself, as os.Lstat
+	// does. It is nil for Removed events and when the Lstat failed. A save that
+	// lands between the Lstat and the read may give the event its bytes; it
+	// yields a later event, whose Info is newer (a later ModTime, unless the
+	// file system's timestamps are coarser than the debounce interval).
+	Info os.FileInfo
 
 	// Err is set on a Changed event whose bytes could not be read or built. Build
 	// failures are a *BuildError (errors.Is(Err, ErrBuild)).

@@ -1,6 +1,10 @@
 package watch
 
-import "testing"
+import (
+	"os"
+	"testing"
+	"time"
+)
 
 func TestEventString(t *testing.T) {
 	t.Parallel()
@@ -18,4 +22,127 @@ func TestEventString(t *testing.T) {
 			t.Errorf("String() = %q, want %q", got, tc.want)
 		}
 	}
+}
+
+// TestEventInfoAndSource checks what an event says of the file when it fired: its
+// os.Lstat, and for a built file the source's bytes the build started from.
+func TestEventInfoAndSource(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		build  BuildStep // zero: no build step for .src
+		files  map[string]string
+		act    func(h *harness)
+		path   string
+		op     Op
+		info   string // Info's name, "" for a nil Info
+		size   int64
+		link   bool // Info describes a symbolic link
+		source string
+		err    bool
+	}{{
+		name: "file without a build step",
+		act:  func(h *harness) { h.write("x.lua", "abc") },
+		path: "x.lua", op: Changed, info: "x.lua", size: 3,
+	}, {
+		name:  "built file",
+		build: fakeStep("copy"),
+		act:   func(h *harness) { h.write("x.src", "v1") },
+		path:  "x.src", op: Changed, info: "x.src", size: 2, source: "v1",
+	}, {
+		name:  "failed build",
+		build: fakeStep("fail"),
+		act:   func(h *harness) { h.write("x.src", "bad") },
+		path:  "x.src", op: Changed, info: "x.src", size: 3, source: "bad", err: true,
+	}, {
+		name:  "symbolic link",
+		files: map[string]string{"real/x.lua": "target"},
+		act:   func(h *harness) { h.symlink("real/x.lua", "x.lua") },
+		path:  "x.lua", op: Changed, info: "x.lua", size: int64(len("real/x.lua")), link: true,
+	}, {
+		name:  "removed",
+		build: fakeStep("copy"),
+		files: map[string]string{"x.src": "v1"},
+		act:   func(h *harness) { h.remove("x.src") },
+		path:  "x.src", op: Removed,
+	}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			opts := Options{Debounce: buildDebounce, Ignore: []string{"real"}}
+			if tc.build.Command != nil {
+				opts.Build = map[string]BuildStep{".src": tc.build}
+			}
+			h := newHarness(t, opts, tc.files)
+			tc.act(h)
+			ev := h.next()
+			if ev.Path != h.path(tc.path) || ev.Op != tc.op || (ev.Err != nil) != tc.err {
+				t.Fatalf("event %v, want %s %s (error %v)", ev, tc.op, tc.path, tc.err)
+			}
+			if string(ev.Source) != tc.source || (ev.Source == nil) != (tc.source == "") {
+				t.Errorf("Source %q, want %q", ev.Source, tc.source)
+			}
+			switch {
+			case tc.info == "" && ev.Info != nil:
+				t.Errorf("Info %s, want nil", ev.Info.Name())
+			case tc.info == "":
+			case ev.Info == nil:
+				t.Errorf("Info nil, want %s", tc.info)
+			case ev.Info.Name() != tc.info || ev.Info.Size() != tc.size || (ev.Info.Mode()&os.ModeSymlink != 0) != tc.link:
+				t.Errorf("Info %s, %d bytes, mode %v; want %s, %d bytes, link %v",
+					ev.Info.Name(), ev.Info.Size(), ev.Info.Mode(), tc.info, tc.size, tc.link)
+			}
+			h.quiet()
+		})
+	}
+}
+
+// TestEventInfoIsFromWhenItFired lets an event wait unreceived while the file's
+// mode changes (which changes no byte and yields no event): the event still
+// says what the file was when it fired.
+func TestEventInfoIsFromWhenItFired(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: 10 * time.Millisecond}, nil)
+	h.write("x.lua", "v1")
+	if err := os.Chmod(h.path("x.lua"), 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	time.Sleep(10 * h.debounce()) // fired, read, waiting
+	if err := os.Chmod(h.path("x.lua"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * h.debounce())
+	ev := h.next()
+	if ev.Info == nil || ev.Info.Mode().Perm() != 0o644 {
+		t.Fatalf("Info %v, want the mode x.lua had when its event fired (-rw-r--r--)", ev.Info)
+	}
+	if now, err := os.Lstat(h.path("x.lua")); err != nil || now.Mode().Perm() != 0o600 {
+		t.Fatalf("Lstat now: %v, %v", now, err)
+	}
+	h.quiet()
+}
+
+// TestSourceOfASaveDuringTheBuild saves the source again as its build starts (the
+// tool itself appends to it): whether or not the first build finishes, a later
+// event carries the new source, built.
+func TestSourceOfASaveDuringTheBuild(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("resave")}}, nil)
+	h.write("x.src", "v1")
+	for {
+		ev := h.next()
+		if ev.Err != nil {
+			t.Fatalf("event %v (log %q)", ev, ev.BuildLog)
+		}
+		if string(ev.Source) == "v1+" {
+			if string(ev.Data) != "V1+" {
+				t.Fatalf("Source %q built into %q", ev.Source, ev.Data)
+			}
+			break
+		}
+		if string(ev.Source) != "v1" {
+			t.Fatalf("Source %q, want v1 or, later, v1+", ev.Source)
+		}
+	}
+	h.quiet()
 }

@@ -144,13 +144,46 @@ func Example_build() {
 	os.WriteFile(filepath.Join(dir, "note.txt"), []byte("hello"), 0o644)
 	ev := <-w.Events()
 	fmt.Printf("%s -> %s: %s\n", filepath.Base(ev.Path), filepath.Base(ev.Output), ev.Data)
+	fmt.Printf("built from %q (%s, %d bytes)\n", ev.Source, ev.Info.Name(), ev.Info.Size())
 
 	os.WriteFile(filepath.Join(dir, "note.txt"), []byte("fine\noops\n"), 0o644)
 	ev = <-w.Events()
 	fmt.Println(errors.Is(ev.Err, watch.ErrBuild), strings.TrimSpace(ev.BuildLog))
 	// Output:
 	// note.txt -> note.up: HELLO
+	// built from "hello" (note.txt, 5 bytes)
 	// true 2:oops
+}
+
+// Events of a source and of its built module come in the order the files were
+// saved, however long the build takes, so that the one saved last is received
+// last; a build holds up no other file.
+func Example_order() {
+	dir, _ := os.MkdirTemp("", "guests")
+	defer os.RemoveAll(dir)
+
+	slowUpper := watch.BuildStep{Command: []string{"sh", "-c", `sleep 0.3; tr a-z A-Z < {src} > {out}`}, OutExt: ".up"}
+	w, err := watch.New(watch.Options{Debounce: 20 * time.Millisecond, Build: map[string]watch.BuildStep{".txt": slowUpper}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if err := w.Add(dir); err != nil {
+		log.Fatal(err)
+	}
+
+	os.WriteFile(filepath.Join(dir, "note.txt"), []byte("hello"), 0o644)
+	time.Sleep(2 * time.Millisecond)
+	os.WriteFile(filepath.Join(dir, "note.up"), []byte("HAND-MADE"), 0o644) // saved last
+	os.WriteFile(filepath.Join(dir, "other.lua"), []byte("return 1"), 0o644)
+	for range 3 {
+		ev := <-w.Events()
+		fmt.Printf("%s (%s): %s\n", filepath.Base(ev.Path), filepath.Base(ev.Output), ev.Data)
+	}
+	// Output:
+	// other.lua (other.lua): return 1
+	// note.txt (note.up): HELLO
+	// note.up (note.up): HAND-MADE
 }
 
 // Options.Filter narrows the files reported; MatchExt builds the common filter.
@@ -163,7 +196,7 @@ func ExampleMatchExt() {
 // DefaultIgnore lists the names that never produce events; Options.Ignore adds
 // more.
 func ExampleDefaultIgnore() {
-	for _, name := range []string{"enemy.lua", ".enemy.lua.swp", "4913", "enemy.lua~", "enemy.lua___jb_tmp___"} {
+	for _, name := range []string{"enemy.lua", ".enemy.lua.swp", "4913", "enemy.lua~", "enemy.lua___jb_tmp___", "enemy_BASE_4242.lua"} {
 		ignored := false
 		for _, pattern := range watch.DefaultIgnore() {
 			if ok, _ := filepath.Match(pattern, name); ok {
@@ -178,6 +211,7 @@ func ExampleDefaultIgnore() {
 	// 4913 true
 	// enemy.lua~ true
 	// enemy.lua___jb_tmp___ true
+	// enemy_BASE_4242.lua true
 }
 
 // A program loading a source at startup builds it with the step its watcher will

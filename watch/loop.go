@@ -45,6 +45,7 @@ type loop struct {
 	dirs  map[string]bool  // watched directories; true for those given to Add
 	lost  map[string]bool  // directories given to Add and removed since
 	due   []due            // pending debounces, in deadline order
+	fired []*load          // loads not yet applied, in firing order (order.go)
 	seq   uint64           // last generation handed out
 	timer *time.Timer      // fires at due[0].at
 	out   outbox
@@ -63,9 +64,9 @@ type file struct {
 	gen uint64 // generation of the latest activity
 	// known: the host has the file, found by Add or received in a Changed
 	// event, and has not received a Removed event since (see delivered).
-	known  bool
-	seen   version            // when last reported, or its stamp when found by Add
-	cancel context.CancelFunc // stops the worker loading generation gen, if any
+	known bool
+	seen  version // when last reported, or its stamp when found by Add
+	load  *load   // the load of generation gen, from its firing until it is applied
 }
 
 // due is a debounce deadline. Every activity appends one, so deadlines arrive in
@@ -134,7 +135,7 @@ func (l *loop) run() {
 		case <-l.timer.C:
 			l.fire()
 		case r := <-l.results:
-			l.apply(r)
+			l.arrived(r)
 		case events <- next:
 			l.out.pop()
 			l.delivered(next)
@@ -235,10 +236,7 @@ func (l *loop) touch(path string) {
 		f = &file{known: l.out.waiting(path, Removed)}
 		l.files[path] = f
 	}
-	if f.cancel != nil {
-		f.cancel()
-		f.cancel = nil
-	}
+	l.supersede(f)
 	l.seq++
 	f.gen = l.seq
 	l.due = append(l.due, due{path: path, gen: f.gen, at: time.Now().Add(l.debounce)})
@@ -258,7 +256,8 @@ func (l *loop) fire() {
 			continue
 		}
 		ctx, cancel := context.WithCancel(l.ctx)
-		f.cancel = cancel
+		f.load = &load{path: d.path, output: l.output(d.path), gen: d.gen, cancel: cancel}
+		l.fired = append(l.fired, f.load)
 		l.workers.Add(1)
 		go l.process(ctx, d.path, d.gen, f.seen)
 	}
@@ -269,15 +268,9 @@ func (l *loop) fire() {
 	l.timer.Reset(time.Until(l.due[0].at))
 }
 
-// apply turns the result of a load into an event, unless newer activity on the
-// path has superseded it or the file is as in its previous event.
-func (l *loop) apply(r result) {
-	f := l.files[r.path]
-	if f == nil || f.gen != r.gen {
-		return
-	}
-	f.cancel()
-	f.cancel = nil
+// apply turns the result of the load of f that applyInOrder lets through into an
+// event, unless the file is as in its previous event.
+func (l *loop) apply(f *file, r result) {
 	if r.gone {
 		if f.known {
 			l.out.push(Event{Path: r.path, Output: l.output(r.path), Op: Removed})
@@ -302,7 +295,7 @@ func (l *loop) forget(path string) {
 		return
 	}
 	f.known, f.seen = false, version{} // a version neither summed nor settled matches nothing
-	if f.cancel == nil && !slices.ContainsFunc(l.due, func(d due) bool { return d.path == path && d.gen == f.gen }) {
+	if f.load == nil && !slices.ContainsFunc(l.due, func(d due) bool { return d.path == path && d.gen == f.gen }) {
 		delete(l.files, path) // no activity: an entry neither known nor active is dropped
 	}
 }

@@ -8,16 +8,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 
 	"github.com/hotscript/hotscript/internal/fsread"
 )
 
-// result is what a worker learnt about one generation of one path.
+// result is what a worker learnt about one generation of one path: its outcome,
+// or, sent before the outcome, that the file has been read and its build begins.
 type result struct {
 	path      string
 	gen       uint64
+	building  bool // the build begins; the other fields are unset
 	gone      bool // no regular file at path
 	unchanged bool // the file is as in its previous event: no new event
 	version   version
@@ -91,7 +92,7 @@ func (s stamp) changed() int64 {
 // version of the path's previous event.
 func (l *loop) process(ctx context.Context, path string, gen uint64, last version) {
 	defer l.workers.Done()
-	r := l.load(ctx, path, last)
+	r := l.load(ctx, path, gen, last)
 	r.path, r.gen = path, gen
 	select {
 	case l.results <- r:
@@ -99,15 +100,23 @@ func (l *loop) process(ctx context.Context, path string, gen uint64, last versio
 	}
 }
 
-// load reads path and, when a build step applies to its extension, builds it. The
-// file is read now, when its debounce has run out, not when it was written: the
-// event carries the bytes the file holds after the save.
-func (l *loop) load(ctx context.Context, path string, last version) result {
-	info, err := os.Stat(path)
+// load reads path and, when a build step applies to its extension, tells the loop
+// and builds it. The file is read now, when its debounce has run out, not when it
+// was written: the event carries the bytes the file holds after the save.
+//
+// The stat comes before the read, so that a save landing in between, whose bytes
+// the event may carry, leaves a newer stamp and Info than the event's: its own
+// event, which follows, is not taken for this one.
+func (l *loop) load(ctx context.Context, path string, gen uint64, last version) result {
+	lst, err := os.Lstat(path)
+	info := lst
+	if err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		info, err = os.Stat(path) // a link stands for its target
+	}
 	if vanished(err) || err == nil && !info.Mode().IsRegular() {
 		return result{gone: true}
 	}
-	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed}}
+	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed, Info: lst}}
 	var src []byte
 	if err == nil {
 		src, err = l.read(ctx, path)
@@ -129,6 +138,12 @@ func (l *loop) load(ctx context.Context, path string, last version) result {
 	step, ok := l.builds[filepath.Ext(path)]
 	if !ok {
 		r.ev.Data = src
+		return r
+	}
+	r.ev.Source = src
+	select {
+	case l.results <- result{path: path, gen: gen, building: true}:
+	case <-l.ctx.Done():
 		return r
 	}
 	select {
@@ -157,51 +172,4 @@ func (l *loop) read(ctx context.Context, path string) ([]byte, error) {
 	}
 	defer func() { <-l.readSlots }()
 	return fsread.File(path)
-}
-
-// outbox holds events not yet received, one per path, in the order they fired. A
-// newer event for a path replaces the waiting one in its place.
-type outbox struct {
-	order  []string
-	byPath map[string]Event
-}
-
-func (o *outbox) push(ev Event) {
-	if o.byPath == nil {
-		o.byPath = make(map[string]Event)
-	}
-	if _, waiting := o.byPath[ev.Path]; !waiting {
-		o.order = append(o.order, ev.Path)
-	}
-	o.byPath[ev.Path] = ev
-}
-
-// waiting reports whether an event with op waits for path.
-func (o *outbox) waiting(path string, op Op) bool {
-	ev, ok := o.byPath[path]
-	return ok && ev.Op == op
-}
-
-// drop removes the event waiting for path if it has op.
-func (o *outbox) drop(path string, op Op) {
-	if !o.waiting(path, op) {
-		return
-	}
-	delete(o.byPath, path)
-	o.order = slices.DeleteFunc(o.order, func(p string) bool { return p == path })
-}
-
-func (o *outbox) peek() (Event, bool) {
-	if len(o.order) == 0 {
-		return Event{}, false
-	}
-	return o.byPath[o.order[0]], true
-}
-
-func (o *outbox) pop() {
-	delete(o.byPath, o.order[0])
-	o.order = o.order[1:]
-	if len(o.order) == 0 {
-		o.order = nil
-	}
 }

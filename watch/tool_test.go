@@ -43,6 +43,8 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	slow     creates MARKDIR/started-PID, sleeps 300 ms, copies, creates MARKDIR/finished-PID
 //	hang     creates MARKDIR/started-PID and sleeps for a minute
 //	cwd      writes its working directory to OUT
+//	resave   appends "+" to SRC unless it ends with one (a save landing as the
+//	         build starts), then copies
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -69,6 +71,26 @@ func fakeTool(args []string) int {
 		return 1
 	case "silent":
 		return 0
+	case "resave":
+		data, err := os.ReadFile(src)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if !strings.HasSuffix(string(data), "+") {
+			// One append, not a rewrite: the watcher kills the tool as the
+			// save reaches it, which must not leave the source truncated.
+			f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0)
+			if err == nil {
+				_, err = f.Write([]byte("+"))
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		return copyUpper()
 	case "cwd":
 		wd, _ := os.Getwd()
 		os.WriteFile(out, []byte(wd), 0o644)

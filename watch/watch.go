@@ -164,13 +164,21 @@ func (w *Watcher) Forget(path string) {
 // Events returns the channel of file events; it is the same channel on every call
 // and is closed by Close.
 //
+// Events are sent in the order they fired (their file's debounce ran out), with
+// one exception: an event does not wait for the build of a file with another
+// Output. Events with the same Output (x.wat or x.c, and x.wasm) are always sent
+// in firing order, however long a build takes, so that of a source and its built
+// module the one saved last is received last. A build holds up nothing else:
+// events of other files that fired while it runs are sent once they are read (or
+// built). Events of files without a build step keep their firing order among
+// themselves.
+//
 // The Watcher never blocks on a slow receiver: while an event waits to be received,
-// a newer event for the same path replaces it (in its place in the queue), so a
-// receiver that falls behind sees the latest state of each file, not a backlog. A
-// new file removed while its Changed event waits yields nothing: the event is
-// dropped, since the receiver never had the file (see Removed). Events for
-// different paths are sent in the order they fired. Events is safe for concurrent
-// use, and several goroutines may receive from the channel.
+// a newer event for the same path replaces it, after the events that fired in
+// between, so a receiver that falls behind sees the latest state of each file, not
+// a backlog. A new file removed while its Changed event waits yields nothing: the
+// event is dropped, since the receiver never had the file (see Removed). Events is
+// safe for concurrent use, and several goroutines may receive from the channel.
 func (w *Watcher) Events() <-chan Event { return w.events }
 
 // Errors returns the channel of errors that concern the watcher rather than one
