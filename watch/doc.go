@@ -132,9 +132,10 @@
 // directories holding the target and the links on the way are watched: a directory
 // further up that is renamed or replaced goes unnoticed until the link or its
 // target has activity again, or a rescan. Network file systems may not deliver
-// notifications at all. Each watched directory, in the tree or holding a link's
-// target, costs one inotify watch on Linux (fs.inotify.max_user_watches) and one
-// file descriptor per file on BSD and macOS. A directory given to Add that is
+// notifications at all, and a read that hangs there holds up every event that fired
+// after it (see Watcher.Events). Each watched directory, in the tree or holding a
+// link's target, costs one inotify watch on Linux (fs.inotify.max_user_watches) and
+// one file descriptor per file on BSD and macOS. A directory given to Add that is
 // removed and then recreated must be added again (the watcher does not watch its
 // parent). A file written continuously, never quiet for the debounce interval, is
 // reported only once it is.
