@@ -16,6 +16,9 @@ func TestPcallResults(t *testing.T) {
 		{"error string", `return pcall(error, "x")`, `[false,"p.lua:3: x"]`},
 		{"error with position", `return pcall(function() error("boom") end)`, `[false,"p.lua:3: boom"]`},
 		{"error level 2", `local function f() error("up", 2) end return pcall(function() f() end)`, `[false,"p.lua:3: up"]`},
+		{"error level 2 through pcall", `return pcall(function() error("up", 2) end)`, `[false,"p.lua:3: up"]`},
+		{"error level 3", `local function f() error("up", 3) end local function g() f() end
+return pcall(g)`, `[false,"p.lua:3: up"]`},
 		{"error table", `local ok, e = pcall(error, {code = 7}) return ok, e.code`, `[false,7]`},
 		{"runtime error", `return pcall(function() return nil + 1 end)`, `[false,"p.lua:3: cannot perform add operation between nil and number"]`},
 		{"results", `return pcall(function(a, b) return a + b, a * b end, 3, 4)`, `[true,7,12]`},
