@@ -92,7 +92,11 @@
 // builtins that can run long or build huge strings in one instruction are replaced:
 // pattern matching (a port of Lua 5.1's matcher that counts its steps),
 // string.rep, format, upper, lower, reverse, table.concat, and the .. operator,
-// which the compiler routes through a capped function; and
+// which the compiler routes through a capped function; a ... that passes all its
+// values on, which the compiler routes through a function charging one unit per
+// value; pcall and xpcall, which no longer build the traceback gopher-lua's built
+// (and threw away) for every error they caught, in time that grows with the square
+// of the call depth; and
 // table.insert, remove, sort, unpack and string.byte are charged for the elements
 // they move before they run. See Limits
 // for exactly what is counted. A call that hits a limit fails with an error matching
