@@ -36,6 +36,8 @@ import (
 //     If alloc or free fails, the call fails, with an error that says which
 //     ("wasm: call enemy.wasm take: trap: alloc: unreachable"); a free that
 //     fails after the function returned comes with the function's result.
+//     free runs even after the function was stopped by a limit or ctx, on a
+//     budget of its own (see Limits), so that no call leaks its document.
 //     alloc returning 0 is a failure too, as C's malloc returns NULL when
 //     out of memory: nothing is written and the function is not called; the
 //     error matches ErrMemoryLimit if the runtime refused to grow the
@@ -142,8 +144,7 @@ func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.Raw
 		out, err = inst.result(e, stack)
 	}
 	if inst.free != nil {
-		inst.aux[0], inst.aux[1] = api.EncodeU32(docPtr), api.EncodeU32(docLen)
-		if ferr := inst.invokeFor(ctx, e, inst.free, inst.aux[:]); ferr != nil && err == nil {
+		if ferr := inst.freeDoc(ctx, e, docPtr, docLen); ferr != nil && err == nil {
 			return out, inst.finish(e, ferr) // e ran: say so with its result
 		}
 	}
@@ -151,6 +152,27 @@ func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.Raw
 		return nil, err
 	}
 	return out, nil
+}
+
+// freeDoc calls free for the document of a call of e. In a metered script it
+// runs on a budget and a clock of its own, and past the end of ctx: it is the
+// runtime's bookkeeping, which a call stopped by a limit or ctx must still
+// do (the budget or the deadline spent would stop it at once, and every
+// stopped call would leak its document in the guest), and its fuel is not
+// the call's.
+func (inst *instance) freeDoc(ctx context.Context, e *export, ptr, n uint32) error {
+	inst.aux[0], inst.aux[1] = api.EncodeU32(ptr), api.EncodeU32(n)
+	l := inst.lim
+	if l == nil || l.fuel == nil {
+		return inst.invokeFor(ctx, e, inst.free, inst.aux[:])
+	}
+	if ctx.Err() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	used, budget := l.aside(freeBudget)
+	err := inst.invokeFor(ctx, e, inst.free, inst.aux[:])
+	l.resume(used, budget)
+	return err
 }
 
 // invokeFor runs h, alloc or free, for a call of e: a failure of h is one of

@@ -59,8 +59,14 @@ import (
 //     the clock costs a time-limited script about 50 ns per host function call
 //     (BenchmarkHostCall).
 //
-// A CallJSON with a JSON argument counts alloc, the call and free together as
-// one call.
+// A CallJSON with a JSON argument counts alloc and the call together as one
+// call. The free that follows is the runtime's bookkeeping and runs on a
+// budget of its own: in a metered script, up to 2^20 units of fuel (a
+// millisecond or so) and MaxExecutionTime from its start, whatever the call
+// used, and even after the call was stopped by a limit or by ctx, which does
+// not stop it; its fuel counts neither in Usage nor against MaxInstructions.
+// A free that runs past that budget fails the call (returned with the
+// function's result, if it returned).
 //
 // A script with MaxInstructions or MaxExecutionTime is metered: the runtime
 // rewrites its module before compiling it (internal/meter) so that the guest
@@ -115,6 +121,9 @@ const (
 	// fuelSlice is the fuel granted at a time: the guest calls refuel, which
 	// reads the clock and ctx, once per slice.
 	fuelSlice = 1 << 16
+	// freeBudget is the fuel CallJSON's free may use after a call, on a
+	// budget of its own (see freeDoc).
+	freeBudget = 1 << 20
 	// maxBudget keeps the guest's arithmetic on the fuel global from
 	// overflowing, as internal/meter asks.
 	maxBudget = 1 << 62
@@ -296,6 +305,25 @@ func (l *limiter) settle(left int64) {
 		l.fuel.Set(uint64(left))
 	}
 	l.left = left
+}
+
+// aside sets the budget of the call in progress aside for bookkeeping that
+// runs after it (CallJSON's free), with a budget of n units and a clock of its
+// own, and returns what resume needs to go on with the call's: the fuel the
+// call used and its budget.
+func (l *limiter) aside(n int64) (used, budget int64) {
+	used, budget = l.granted-int64(l.fuel.Get()), l.budget
+	next := min(n, fuelSlice)
+	l.budget, l.granted, l.clock = n, next, false
+	l.fuel.Set(uint64(next))
+	return used, budget
+}
+
+// resume ends the bookkeeping aside began: the call's count goes on from
+// used, without the fuel the bookkeeping used.
+func (l *limiter) resume(used, budget int64) {
+	l.budget = budget
+	l.granted = used + int64(l.fuel.Get())
 }
 
 // overBudget describes the budget a call that end found over it exceeded.

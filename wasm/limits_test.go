@@ -251,6 +251,56 @@ func TestLimitsAtHostCalls(t *testing.T) {
 	}
 }
 
+// The free of a JSON argument runs after a call that a limit or ctx stopped,
+// on a budget of its own: the guest gets its document back. A free that never
+// returns is stopped by that budget, whatever the script's limits.
+func TestFreeAfterStop(t *testing.T) {
+	tests := []struct {
+		name    string
+		lim     wasm.Limits
+		timeout time.Duration // of the call's ctx; 0 for none
+		fn      string
+		loops   bool // free never returns
+		want    []error
+		result  string // returned with the error
+	}{
+		{"instruction limit", wasm.Limits{MaxInstructions: 100_000}, 0, "spin", false, []error{wasm.ErrInstructionLimit}, ""},
+		{"time limit", wasm.Limits{MaxExecutionTime: 5 * time.Millisecond}, 0, "spin", false, []error{wasm.ErrTimeout}, ""},
+		{"ctx", wasm.Limits{MaxExecutionTime: time.Minute}, 5 * time.Millisecond, "spin", false, []error{context.DeadlineExceeded}, ""},
+		{"free loops, instruction limit", wasm.Limits{MaxInstructions: 1 << 40}, 0, "take", true, []error{wasm.ErrInstructionLimit}, "7"},
+		{"free loops, time limit", wasm.Limits{MaxExecutionTime: time.Hour}, 0, "take", true, []error{wasm.ErrInstructionLimit}, "7"},
+		{"free loops after a stop", wasm.Limits{MaxInstructions: 100_000}, 0, "spin", true, []error{wasm.ErrInstructionLimit}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, tt.lim)
+			id := loadTest(t, rt, "docs", nil)
+			if tt.loops {
+				call(t, rt, id, "free_loops", 1)
+			}
+			for range 3 {
+				cctx := ctx
+				if tt.timeout > 0 {
+					var cancel context.CancelFunc
+					cctx, cancel = context.WithTimeout(ctx, tt.timeout)
+					defer cancel()
+				}
+				out, err := rt.CallJSON(cctx, id, tt.fn, map[string]int{"a": 1})
+				wantErr(t, err, tt.want, "docs "+tt.fn)
+				if string(out) != tt.result {
+					t.Errorf("result %q, want %q", out, tt.result)
+				}
+			}
+			if tt.loops {
+				return
+			}
+			if live := callInt(t, rt, id, "live"); live != 0 {
+				t.Errorf("the guest holds %d bytes of documents CallJSON did not free", live)
+			}
+		})
+	}
+}
+
 // A call stopped by a limit leaves the state it wrote: count adds to a counter
 // one iteration at a time. Under an instruction budget where it stops is
 // deterministic.
