@@ -166,6 +166,34 @@ return M`)
 	}
 }
 
+// Routing ... through the charged varargs changes no value: holes of nil,
+// the count, the values a return, a constructor or a method call passes on.
+func TestVarargsKeepValues(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"count with nils", `local function n(...) return select("#", ...) end return n(nil, nil, 3, nil)`, `4`},
+		{"return", `local function id(...) return ... end return id(1, nil, "x")`, `[1,null,"x"]`},
+		{"return after values", `local function f(...) return 0, ... end return f(1, 2)`, `[0,1,2]`},
+		{"none", `local function id(...) return ... end return select("#", id())`, `0`},
+		{"table", `local function t(...) return {...} end return t(1, 2, 3)`, `[1,2,3]`},
+		{"table after items", `local function t(...) local x = {9, ...} return #x, x[4] end return t(1, 2, 3)`, `[4,3]`},
+		{"table call syntax", `local function n(t) return #t end local function f(...) return n{...} end return f(5, 6)`, `2`},
+		{"method", `local o = {m = function(self, ...) return select("#", ...) end} local function f(...) return o:m(...) end return f(1, 2, 3)`, `3`},
+		{"first value only", `local function f(...) return (...) end return f(7, 8)`, `7`},
+		{"locals", `local function f(...) local a, b = ... return b end return f(7, 8)`, `8`},
+		{"chunk varargs", `return select("#", loadstring("return ...")(1, 2))`, `2`},
+		{"tail call", `local function g(...) return select("#", ...) end local function f(...) return g(...) end return f(1, 2, 3, 4, 5)`, `5`},
+	}
+	rt := newRuntime(t, lua.Config{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := load(t, rt, "va.lua", "local M = {}\nfunction M.f()\n"+tt.body+"\nend\nreturn M")
+			if got := call(t, rt, id, "f"); got != tt.want {
+				t.Errorf("%s = %s, want %s", tt.body, got, tt.want)
+			}
+		})
+	}
+}
+
 // A MaxExecutionTime too long to ever pass is no limit: the deadline it gives,
 // counted from the clock's start, saturates rather than wrapping into the past,
 // where every call timed out at its first check and every chunk it loaded failed
