@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/meter"
@@ -347,7 +348,8 @@ func (l *limiter) interrupt(ctx context.Context) error {
 	if l.lim.MaxExecutionTime > 0 {
 		now := monoclock.Now()
 		if !l.clock {
-			l.clock, l.deadline = true, now+l.lim.MaxExecutionTime
+			// saturated: a limit near math.MaxInt64 means none, not a deadline past
+			l.clock, l.deadline = true, now+min(l.lim.MaxExecutionTime, math.MaxInt64-now)
 		} else if now >= l.deadline {
 			return &limitHit{ErrTimeout, fmt.Sprintf("limit %v, over by %v", l.lim.MaxExecutionTime, now-l.deadline)}
 		}

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"strconv"
 	"testing"
@@ -168,6 +169,18 @@ func TestRecursionWithoutLimits(t *testing.T) {
 	wantErr(t, err, []error{wasm.ErrStackOverflow, wasm.ErrLimit}, "recurse")
 	if got := callInt(t, rt, id, "add", 2, 3); got != 5 {
 		t.Errorf("add after a stack overflow = %d", got)
+	}
+}
+
+// A MaxExecutionTime too large for a deadline to be represented means no
+// practical limit: a call does not time out at once.
+func TestHugeTimeLimit(t *testing.T) {
+	for _, limit := range []time.Duration{math.MaxInt64, math.MaxInt64 - time.Second} {
+		rt := newRuntime(t, wasm.Limits{MaxExecutionTime: limit})
+		id := load(t, rt, "spin", nil)
+		if _, err := rt.CallJSON(ctx, id, "sum", 1_000_000); err != nil {
+			t.Errorf("MaxExecutionTime %v: a loop of 1e6 iterations failed: %v", limit, err)
+		}
 	}
 }
 
