@@ -126,6 +126,10 @@ func LogFunc(log func(script, msg string)) HostFunc {
 	}
 }
 
+// importName is the two-part name of an import. Joined with a dot the parts
+// would be ambiguous: "a.b" "c" and "a" "b.c" are two functions.
+type importName struct{ module, name string }
+
 type hostDef struct {
 	module, name string
 	fn           HostFunc
@@ -177,11 +181,11 @@ func (rt *Runtime) seal() {
 		return
 	}
 	rt.sealed = true
-	rt.linked = map[string]FuncInfo{
-		reservedModule + "." + refuelName: {Module: reservedModule, Name: refuelName},
+	rt.linked = map[importName]FuncInfo{
+		{reservedModule, refuelName}: {Module: reservedModule, Name: refuelName},
 	}
 	for _, d := range rt.hosts {
-		rt.linked[d.module+"."+d.name] = FuncInfo{Module: d.module, Name: d.name, Params: d.fn.Params, Results: d.fn.Results}
+		rt.linked[importName{d.module, d.name}] = FuncInfo{Module: d.module, Name: d.name, Params: d.fn.Params, Results: d.fn.Results}
 	}
 }
 

@@ -236,6 +236,31 @@ func TestHostSignatureMismatch(t *testing.T) {
 	wantErr(t, err, []error{wasm.ErrInstantiate}, "host.log(i64)", "host.log(i32, i32)")
 }
 
+// Host functions are told apart by module and name, not by the two joined:
+// "a.b" "c" and "a" "b.c" are two functions, each linked with its signature,
+// whichever is defined first.
+func TestHostNamesWithDots(t *testing.T) {
+	noop := func(context.Context, *wasm.Caller, []uint64) error { return nil }
+	defs := []struct {
+		module, name string
+		param        wasm.ValueType
+	}{{"a.b", "c", wasm.I32}, {"a", "b.c", wasm.I64}}
+	for _, order := range [][]int{{0, 1}, {1, 0}} {
+		rt := newRuntime(t, wasm.Limits{})
+		for _, i := range order {
+			d := defs[i]
+			if err := rt.Define(d.module, d.name, wasm.HostFunc{Params: []wasm.ValueType{d.param}, Func: noop}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id := loadTest(t, rt, "dotted", nil)
+		imports, err := rt.Imports(id)
+		if got, want := infoStrings(imports), []string{"a.b.c(i32)", "a.b.c(i64)"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("Imports() = %q, %v; want %q", got, err, want)
+		}
+	}
+}
+
 // TestNoMemory: a module without memory that logs, takes a JSON argument or
 // returns a JSON result gets an error saying so, not a nil dereference (wazero
 // hands out a non-nil api.Memory holding nothing for such a module).

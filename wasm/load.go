@@ -264,7 +264,7 @@ func (rt *Runtime) link(c *code) error {
 		}
 	}
 	for _, f := range c.imports {
-		def, ok := rt.linked[f.Module+"."+f.Name]
+		def, ok := rt.linked[importName{f.Module, f.Name}]
 		switch {
 		case !ok:
 			return fmt.Errorf("missing host function %s.%s, imported as %s", f.Module, f.Name, f)

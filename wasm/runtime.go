@@ -17,9 +17,9 @@ type Runtime struct {
 
 	mu     sync.Mutex // guards the fields below and writes to scripts
 	hosts  []hostDef
-	linked map[string]FuncInfo // "module.name" -> signature, built when sealed
-	sealed bool                // a load happened; hosts are final
-	eng    *engine             // created by the first load
+	linked map[importName]FuncInfo // signatures, built when sealed
+	sealed bool                    // a load happened; hosts are final
+	eng    *engine                 // created by the first load
 
 	closed  atomic.Bool
 	busy    sync.WaitGroup // loads and stages between enter and the end of their instantiation
