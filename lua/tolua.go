@@ -1,0 +1,164 @@
+package lua
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hotscript/hotscript/internal/safejson"
+	glua "github.com/yuin/gopher-lua"
+)
+
+// toLua converts a Go value to Lua: nil, bools, numbers, strings, json.RawMessage,
+// json.Number, []any and map[string]any directly, anything else (structs, typed
+// maps and slices) through encoding/json. A map's keys are set in sorted order,
+// which is the order pairs then walks them in: ranging over a Go map would make
+// it differ from run to run, and with it what a script computes from the same
+// arguments and the instructions that counts. An integer beyond ±2^53 (a Go
+// integer, or a JSON number written without a fraction or an exponent) is an
+// error naming its path: a Lua number would hold it rounded.
+func toLua(L *glua.LState, v any) (glua.LValue, error) { return toLuaDepth(L, v, 0) }
+
+func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
+	if depth > maxDepth {
+		return glua.LNil, &convError{msg: fmt.Sprintf("values nested deeper than %d", maxDepth)}
+	}
+	switch v := v.(type) {
+	case nil:
+		return glua.LNil, nil
+	case bool:
+		return glua.LBool(v), nil
+	case float64:
+		return glua.LNumber(v), nil
+	case int:
+		return intNumber(int64(v))
+	case int64:
+		return intNumber(v)
+	case int32:
+		return glua.LNumber(v), nil
+	case uint32:
+		return glua.LNumber(v), nil
+	case uint64:
+		if v > 1<<53 {
+			return glua.LNil, inexact(strconv.FormatUint(v, 10))
+		}
+		return glua.LNumber(v), nil
+	case float32:
+		return glua.LNumber(v), nil
+	case string:
+		return glua.LString(v), nil
+	case json.Number:
+		return jsonNumber(v)
+	case []any:
+		t := L.CreateTable(len(v), 0)
+		for i, e := range v {
+			lv, err := toLuaDepth(L, e, depth+1)
+			if err != nil {
+				return glua.LNil, inside(err, i+1, "")
+			}
+			t.RawSetInt(i+1, lv)
+		}
+		return t, nil
+	case map[string]any:
+		t := L.CreateTable(0, len(v))
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			lv, err := toLuaDepth(L, v[k], depth+1)
+			if err != nil {
+				return glua.LNil, inside(err, 0, k)
+			}
+			t.RawSetString(k, lv)
+		}
+		return t, nil
+	case json.RawMessage:
+		x, err := decodeJSON(v)
+		if err != nil {
+			return glua.LNil, &convError{msg: err.Error()}
+		}
+		return toLuaDepth(L, x, depth)
+	}
+	data, err := safejson.Marshal(v) // structs, typed maps and slices, smaller integers
+	if err != nil {
+		return glua.LNil, &convError{msg: err.Error()}
+	}
+	return toLuaDepth(L, json.RawMessage(data), depth)
+}
+
+// decodeJSON decodes data as json.Unmarshal into an any would, with numbers
+// kept as json.Number, so that jsonNumber can tell an integer a float64 would
+// round.
+func decodeJSON(data []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var x any
+	if err := d.Decode(&x); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("invalid JSON: more after the top-level value")
+	}
+	return x, nil
+}
+
+// jsonNumber converts a JSON number: an integer (no fraction, no exponent) must
+// be at most 2^53 in magnitude, as for a Go integer; other numbers are floats,
+// rounded as encoding/json rounds them.
+func jsonNumber(n json.Number) (glua.LValue, error) {
+	s := string(n)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return glua.LNil, &convError{msg: fmt.Sprintf("number %s: %v", s, err)}
+	}
+	if math.Abs(f) < 1<<53 || strings.ContainsAny(s, ".eE") { // exact, or a float
+		return glua.LNumber(f), nil
+	}
+	i, err := strconv.ParseInt(s, 10, 64)
+	if err != nil { // past int64: past 2^53
+		return glua.LNil, inexact(s)
+	}
+	return intNumber(i)
+}
+
+// intNumber converts an integer, refusing one a Lua number would round.
+func intNumber(i int64) (glua.LValue, error) {
+	if i < -1<<53 || i > 1<<53 {
+		return glua.LNil, inexact(strconv.FormatInt(i, 10))
+	}
+	return glua.LNumber(i), nil
+}
+
+func inexact(digits string) error {
+	return &convError{msg: "integer " + digits + " is beyond 2^53, past which Lua numbers are not exact"}
+}
+
+// inside puts err, from an element of a value, under that element's path: an
+// array's index (key "", index i) or an object's key, written as fail writes
+// paths ("enemies[2].id").
+func inside(err error, i int, key string) error {
+	var ce *convError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	step := fmt.Sprintf("[%d]", i)
+	switch {
+	case key == "" && i > 0:
+	case isIdentifier(key):
+		step = key
+	default:
+		step = fmt.Sprintf("[%q]", key)
+	}
+	if ce.path != "" && ce.path[0] != '[' {
+		step += "."
+	}
+	return &convError{path: step + ce.path, msg: ce.msg}
+}
