@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"strings"
 	"sync"
 
@@ -45,19 +46,30 @@ type funcSig struct {
 	stackLen int  // the []uint64 wazero needs: max(params, results), in slots
 	jsonIn   bool // params are exactly (i32, i32)
 	jsonOut  bool // results are exactly (i32, i32)
-	v128     bool // a param or result is a v128, which has no JSON form
+	// noJSON is the first type of a param or result that has no JSON form:
+	// V128, FuncRef or ExternRef; 0 if there is none.
+	noJSON ValueType
+	// ref is a param or result of a reference type, FuncRef or ExternRef,
+	// which no uint64 a caller makes can stand for.
+	ref bool
 }
 
 func newFuncSig(info FuncInfo) *funcSig {
 	pair := func(ts []ValueType) bool { return len(ts) == 2 && ts[0] == I32 && ts[1] == I32 }
 	params, results := slots(info.Params), slots(info.Results)
-	return &funcSig{
+	sig := &funcSig{
 		info:     info,
 		stackLen: max(params, results),
 		jsonIn:   pair(info.Params),
 		jsonOut:  pair(info.Results),
-		v128:     params != len(info.Params) || results != len(info.Results),
 	}
+	for _, t := range append(slices.Clip(info.Params), info.Results...) {
+		if !t.numeric() && sig.noJSON == 0 {
+			sig.noJSON = t
+		}
+		sig.ref = sig.ref || t == FuncRef || t == ExternRef
+	}
+	return sig
 }
 
 // slots counts the uint64 stack slots values of types ts take: two for a

@@ -52,8 +52,9 @@ import (
 //     5 for add(2, 3);
 //   - more: a JSON array of numbers: [-1,9007199254740993,1.5].
 //
-// A v128 has no JSON form: a function with a v128 parameter or result is
-// refused with ErrJSON, without being called (a Func calls it).
+// A v128 has no JSON form, nor does a reference (funcref, externref): a
+// function with such a parameter or result is refused with ErrJSON, without
+// being called (a Func calls one with v128s, not one with references).
 //
 // The result is the caller's to keep and modify; later calls do not reuse it.
 // Small results are carved out of blocks of a few KiB that several results share,
@@ -103,8 +104,11 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 		}
 		inst.last = e
 	}
-	if e.sig.v128 {
+	switch t := e.sig.noJSON; {
+	case t == V128:
 		return nil, inst.errorf(e, ErrJSON, "%s: a v128 has no JSON form; call it with a Func", e.sig.info)
+	case t != 0:
+		return nil, inst.errorf(e, ErrJSON, "%s: a %v has no JSON form", e.sig.info, t)
 	}
 	if e.sig.jsonIn && len(args) == 1 && !isNumber(args[0]) {
 		return inst.callDoc(ctx, e, args[0])
@@ -263,7 +267,9 @@ type binding struct {
 var unbound = &binding{e: &export{sig: &funcSig{}}}
 
 // Func returns a handle on the exported function name of a script's live module.
-// Safe for concurrent use.
+// A function that takes or returns a reference (funcref, externref) is refused
+// with ErrSignature: a reference is a pointer into the runtime, which no
+// uint64 a caller makes may stand for. Safe for concurrent use.
 func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 	s, err := rt.script(id)
 	if err != nil {
@@ -278,6 +284,10 @@ func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 	e := inst.exports[name]
 	if e == nil {
 		return nil, inst.noFunction(name)
+	}
+	if e.sig.ref {
+		return nil, &Error{Op: "func", Script: s.name, Func: name, Kind: ErrSignature,
+			Err: fmt.Errorf("%s takes or returns a reference, which a Func cannot pass", e.sig.info)}
 	}
 	f := &Func{s: s, info: e.sig.info}
 	f.bound.Store(&binding{inst, e})

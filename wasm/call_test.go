@@ -305,6 +305,36 @@ func TestV128(t *testing.T) {
 	}
 }
 
+// A reference (funcref, externref) has no JSON form and no uint64 a caller
+// could make: CallJSON refuses a function taking or returning one before
+// calling it, and Func refuses to make a handle on it.
+func TestReferenceTypes(t *testing.T) {
+	for _, lim := range []wasm.Limits{{}, limited} {
+		rt := newRuntime(t, lim)
+		id := loadTest(t, rt, "refs", nil)
+		tests := []struct {
+			fn   string
+			args []any
+			sig  string
+			ref  string
+		}{
+			{"ret_funcref", nil, "ret_funcref() funcref", "funcref"},
+			{"ret_externref", nil, "ret_externref() externref", "externref"},
+			{"take_externref", []any{0}, "take_externref(externref) i32", "externref"},
+			{"take_funcref", []any{0}, "take_funcref(funcref) i32", "funcref"},
+		}
+		for _, tt := range tests {
+			_, err := rt.CallJSON(ctx, id, tt.fn, tt.args...)
+			wantErr(t, err, []error{wasm.ErrJSON}, "wasm: call refs "+tt.fn+": invalid JSON: "+tt.sig+": a "+tt.ref+" has no JSON form")
+			_, err = rt.Func(id, tt.fn)
+			wantErr(t, err, []error{wasm.ErrSignature}, "wasm: func refs "+tt.fn+": signature mismatch: "+tt.sig+" takes or returns a reference")
+		}
+		if n := callInt(t, rt, id, "calls"); n != 0 {
+			t.Errorf("limits %+v: %d of the refused functions ran", lim, n)
+		}
+	}
+}
+
 // The typed fast path allocates nothing, nor does CallJSON with numbers (its
 // results are carved from shared blocks) or with a repeated document, metered or
 // not: nothing beyond what wazero's own call allocates, which is nothing where
