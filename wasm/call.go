@@ -107,6 +107,8 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 	switch t := e.sig.noJSON; {
 	case t == V128:
 		return nil, inst.errorf(e, ErrJSON, "%s: a v128 has no JSON form; call it with a Func", e.sig.info)
+	case t == ExternRef:
+		return nil, inst.errorf(e, ErrJSON, "%s: an externref has no JSON form", e.sig.info)
 	case t != 0:
 		return nil, inst.errorf(e, ErrJSON, "%s: a %v has no JSON form", e.sig.info, t)
 	}

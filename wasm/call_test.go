@@ -121,7 +121,7 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 		{"JSON without alloc", add, "add", []any{map[string]int{"a": 1}}, wasm.ErrNoFunction, "needs the module to export memory and alloc"},
 		{"unknown function", numbers, "nope", nil, wasm.ErrNoFunction, "nope"},
 		{"export that is not a function", multi, "answer", nil, wasm.ErrNoFunction, "answer is an exported global, not a function"},
-		{"externref parameter", multi, "takes_externref", []any{1}, wasm.ErrSignature, "cannot pass a externref"},
+		{"externref parameter", multi, "takes_externref", []any{1}, wasm.ErrJSON, "takes_externref(externref): an externref has no JSON form"},
 		{"unknown script", wasm.ScriptID(999), "add", nil, wasm.ErrNotFound, "script 999"},
 	}
 	for _, tt := range tests {
@@ -318,14 +318,14 @@ func TestReferenceTypes(t *testing.T) {
 			sig  string
 			ref  string
 		}{
-			{"ret_funcref", nil, "ret_funcref() funcref", "funcref"},
-			{"ret_externref", nil, "ret_externref() externref", "externref"},
-			{"take_externref", []any{0}, "take_externref(externref) i32", "externref"},
-			{"take_funcref", []any{0}, "take_funcref(funcref) i32", "funcref"},
+			{"ret_funcref", nil, "ret_funcref() funcref", "a funcref"},
+			{"ret_externref", nil, "ret_externref() externref", "an externref"},
+			{"take_externref", []any{0}, "take_externref(externref) i32", "an externref"},
+			{"take_funcref", []any{0}, "take_funcref(funcref) i32", "a funcref"},
 		}
 		for _, tt := range tests {
 			_, err := rt.CallJSON(ctx, id, tt.fn, tt.args...)
-			wantErr(t, err, []error{wasm.ErrJSON}, "wasm: call refs "+tt.fn+": invalid JSON: "+tt.sig+": a "+tt.ref+" has no JSON form")
+			wantErr(t, err, []error{wasm.ErrJSON}, "wasm: call refs "+tt.fn+": invalid JSON: "+tt.sig+": "+tt.ref+" has no JSON form")
 			_, err = rt.Func(id, tt.fn)
 			wantErr(t, err, []error{wasm.ErrSignature}, "wasm: func refs "+tt.fn+": signature mismatch: "+tt.sig+" takes or returns a reference")
 		}
