@@ -178,6 +178,26 @@ type cause struct {
 func (c *cause) Error() string { return c.msg }
 func (c *cause) Unwrap() error { return c.err }
 
+// kindCause is the cause of an *Error that names a kind its Kind does not (a
+// start function stopped by a limit fails a load with ErrInstantiate): it
+// reads as the kind without the package's prefix, which the *Error already
+// says, and matches it.
+type kindCause struct{ kind, err error }
+
+func (c *kindCause) Error() string {
+	return strings.TrimPrefix(c.kind.Error(), "wasm: ") + ": " + c.err.Error()
+}
+func (c *kindCause) Unwrap() []error { return []error{c.kind, c.err} }
+
+// meterCause is an error of internal/meter as the cause of one of this
+// package's: without meter's prefix, as the user gave no module to meter.
+func meterCause(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), "meter: "); ok {
+		return &cause{msg: msg, err: err}
+	}
+	return err
+}
+
 // wazeroTrapPkg is the package of wazero's trap values (*wasmruntime.Error), which
 // is internal and so recognised by its type's package path.
 const wazeroTrapPkg = "github.com/tetratelabs/wazero/internal/wasmruntime"

@@ -134,7 +134,7 @@ const (
 func instrument(b []byte) ([]byte, *meter.Info, error) {
 	out, info, err := meter.Instrument(b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("instrumenting for MaxInstructions or MaxExecutionTime: %w", err)
+		return nil, nil, fmt.Errorf("instrumenting for MaxInstructions or MaxExecutionTime: %w", meterCause(err))
 	}
 	return out, &info, nil
 }
@@ -248,13 +248,14 @@ func newInstanceLimited(lim Limits, u *usage) *instance {
 // each as a pointer.
 const tableElemBytes = 8
 
-// checkMemory refuses a module whose initial memory is over the cap.
+// checkMemory refuses a module whose initial memory is over the cap; its
+// error goes with the Kind ErrMemoryLimit.
 func checkMemory(lim Limits, scan *moduleScan) error {
 	if lim.MaxMemoryBytes == 0 || scan.memory == nil {
 		return nil
 	}
 	if need := uint64(scan.memory.Min) * 65536; need > lim.MaxMemoryBytes {
-		return fmt.Errorf("%w: initial memory of %d bytes, limit %d", ErrMemoryLimit, need, lim.MaxMemoryBytes)
+		return fmt.Errorf("initial memory of %d bytes, limit %d", need, lim.MaxMemoryBytes)
 	}
 	return nil
 }

@@ -3,9 +3,11 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -513,6 +515,42 @@ func TestLimitsIsolated(t *testing.T) {
 	}
 	if got := callInt(t, rt, calm, "get"); got != 200 {
 		t.Errorf("the calm script's counter = %d, want 200", got)
+	}
+}
+
+// A load refused for a limit says the package and the limit once, and names
+// no internal package.
+func TestLoadLimitErrorTexts(t *testing.T) {
+	// One function whose body is the opcode 0xfd 0x1ff (no such SIMD instruction).
+	unknown := moduleOf(
+		sectionOf(1, uleb(1), []byte{0x60, 0, 0}),
+		sectionOf(3, uleb(1), []byte{0}),
+		sectionOf(10, uleb(1), []byte{5, 0, 0xfd, 0xff, 0x03, 0x0b}))
+	tests := []struct {
+		name   string
+		lim    wasm.Limits
+		module []byte
+		want   []error
+		text   string
+	}{
+		{"initial memory", wasm.Limits{MaxMemoryBytes: 100}, moduleOf(sectionOf(5, uleb(1), []byte{0, 1})),
+			[]error{wasm.ErrMemoryLimit}, fmt.Sprintf("wasm: load m: memory limit exceeded: initial memory of %d bytes, limit 100", page)},
+		{"tables", wasm.Limits{MaxMemoryBytes: 100}, moduleOf(sectionOf(4, uleb(1), []byte{0x70, 0, 20})),
+			[]error{wasm.ErrMemoryLimit, meter.ErrMemoryTooLarge}, "wasm: load m: memory limit exceeded: the tables declare 20 elements"},
+		{"start function", wasm.Limits{MaxInstructions: 1000}, testModule(t, "start_loop"),
+			[]error{wasm.ErrInstantiate, wasm.ErrInstructionLimit}, "wasm: load m: instantiate failed: instruction limit exceeded: "},
+		{"instrumenting", wasm.Limits{MaxInstructions: 1000}, unknown,
+			[]error{wasm.ErrCompile}, "wasm: load m: compile failed: instrumenting for MaxInstructions or MaxExecutionTime: function 0: unknown opcode 0xfd 0x1ff"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, tt.lim)
+			_, err := rt.Load(ctx, "m", tt.module, nil)
+			wantErr(t, err, tt.want, tt.text)
+			if msg := err.Error(); strings.Count(msg, "wasm:") != 1 || strings.Contains(msg, "meter:") {
+				t.Errorf("error %q repeats the package's prefix or names internal/meter", msg)
+			}
+		})
 	}
 }
 

@@ -171,9 +171,9 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 	}
 	if max := s.limits.MaxMemoryBytes; max > 0 {
 		if b, err = meter.CapTables(b, max/tableElemBytes); errors.Is(err, meter.ErrMemoryTooLarge) {
-			return fail(ErrMemoryLimit, err)
+			return fail(ErrMemoryLimit, meterCause(err))
 		} else if err != nil {
-			return fail(ErrCompile, err)
+			return fail(ErrCompile, meterCause(err))
 		}
 	}
 	eng, err := rt.enter()
@@ -220,12 +220,12 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
 	if err == nil && inst.lim != nil && inst.lim.end(false) { // the start functions finished over budget
 		_ = mod.Close(ctx)
-		return fail(ErrInstantiate, inst.lim.overBudget(), nil)
+		return fail(ErrInstantiate, &kindCause{ErrInstructionLimit, inst.lim.overBudget()}, nil)
 	}
 	if err != nil {
 		kind, why, trace := classify(err)
 		if kind != ErrTrap && kind != nil {
-			why = fmt.Errorf("%w: %w", kind, why)
+			why = &kindCause{kind, why}
 		}
 		return fail(ErrInstantiate, why, c.frames.rewrite(trace))
 	}

@@ -1,0 +1,5 @@
+;; Its start function never returns.
+(module
+  (func $start
+    (loop $forever (br $forever)))
+  (start $start))
