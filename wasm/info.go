@@ -109,7 +109,8 @@ type MemoryInfo struct {
 
 // ModuleInfo is what Inspect reports about a module. The names internal/meter's
 // instrumentation adds (the "hotscript" imports and "hotscript." exports) are not
-// listed.
+// listed in Imports and Exports; Unlinkable and ReservedExports show them in a
+// module given to Inspect, which does not load.
 type ModuleInfo struct {
 	Imports []FuncInfo  // imported functions, in import order
 	Exports []FuncInfo  // exported functions, sorted by name
@@ -120,6 +121,11 @@ type ModuleInfo struct {
 	// reserved for the instrumentation ("function hotscript.refuel"). A
 	// module importing any of them does not load.
 	Unlinkable []ImportInfo
+	// ReservedExports lists, from Inspect and sorted, the exports of any kind
+	// whose names start with "hotscript.", a prefix reserved for the
+	// instrumentation ("hotscript.fuel"). A module exporting any of them does
+	// not load.
+	ReservedExports []string
 }
 
 // ImportInfo is one import of a module: its kind ("function", "global",

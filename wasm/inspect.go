@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hotscript/hotscript/internal/meter"
@@ -15,7 +16,9 @@ import (
 // ctx bounds the validation. Inspect is safe for concurrent use.
 //
 // An invalid module returns an *Error matching ErrCompile, and so does one
-// refused before wazero decodes it (see the package documentation).
+// refused before wazero decodes it (see the package documentation). A valid
+// module that no Runtime would load, for what it imports (Unlinkable) or the
+// reserved names it exports (ReservedExports), is described with no error.
 func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 	fail := func(err error) (ModuleInfo, error) {
 		return ModuleInfo{}, &Error{Op: "inspect", Kind: ErrCompile, Err: err}
@@ -41,6 +44,7 @@ func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 			info.Unlinkable = append(info.Unlinkable, ImportInfo{Kind: imp.Kind.String(), Module: imp.Module, Name: imp.Name})
 		}
 	}
+	info.ReservedExports = scan.reservedExports()
 	return info, nil
 }
 
@@ -108,10 +112,21 @@ func (m *moduleScan) reserved() error {
 			return fmt.Errorf("imports %s.%s: the import module %q is reserved for the runtime's instrumentation", imp.Module, imp.Name, reservedModule)
 		}
 	}
-	for name := range m.exports {
-		if strings.HasPrefix(name, reservedPrefix) {
-			return fmt.Errorf("exports %q: names starting with %q are reserved for the runtime's instrumentation", name, reservedPrefix)
-		}
+	if names := m.reservedExports(); names != nil {
+		return fmt.Errorf("exports %q: names starting with %q are reserved for the runtime's instrumentation", names[0], reservedPrefix)
 	}
 	return nil
+}
+
+// reservedExports lists the module's exports named with the reserved
+// prefix, sorted.
+func (m *moduleScan) reservedExports() []string {
+	var names []string
+	for name := range m.exports {
+		if strings.HasPrefix(name, reservedPrefix) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

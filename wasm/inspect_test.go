@@ -152,3 +152,37 @@ func TestInspectUnlinkable(t *testing.T) {
 		t.Errorf("Imports = %v, want host.log() alone", info.Imports)
 	}
 }
+
+// TestInspectReservedExports: Inspect lists, sorted, the exports of any kind
+// whose names Load refuses as reserved for the instrumentation, as it lists
+// the imports Load refuses, without an error.
+func TestInspectReservedExports(t *testing.T) {
+	name := func(s string) []byte { return append(uleb(uint64(len(s))), s...) }
+	b := moduleOf(
+		sectionOf(1, uleb(1), []byte{0x60, 0, 0}),
+		sectionOf(3, uleb(1), []byte{0}),
+		sectionOf(6, uleb(1), []byte{0x7f, 0, 0x41, 0, 0x0b}), // immutable i32 global, 0
+		sectionOf(7, uleb(3),
+			name("hotscript.x"), []byte{0, 0}, // function 0
+			name("ok"), []byte{0, 0},
+			name("hotscript.g"), []byte{3, 0}), // global 0
+		sectionOf(10, uleb(1), []byte{2, 0, 0x0b}))
+	info, err := wasm.Inspect(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"hotscript.g", "hotscript.x"}; !slices.Equal(info.ReservedExports, want) {
+		t.Errorf("ReservedExports = %q, want %q", info.ReservedExports, want)
+	}
+	if got := infoStrings(info.Exports); !slices.Equal(got, []string{"ok()"}) {
+		t.Errorf("Exports = %q, want ok() alone", got)
+	}
+	rt := newRuntime(t, wasm.Limits{})
+	_, err = rt.Load(ctx, "reserved", b, nil)
+	wantErr(t, err, []error{wasm.ErrInstantiate}, `exports "hotscript.g": names starting with "hotscript." are reserved`)
+
+	plain, err := wasm.Inspect(ctx, guest.Bytes("spin"))
+	if err != nil || plain.ReservedExports != nil {
+		t.Errorf("Inspect(spin): ReservedExports = %q, %v; want none", plain.ReservedExports, err)
+	}
+}
