@@ -52,6 +52,8 @@ type funcSig struct {
 	// ref is a param or result of a reference type, FuncRef or ExternRef,
 	// which no uint64 a caller makes can stand for.
 	ref bool
+	// host: the function is an imported host function the module exports.
+	host bool
 }
 
 func newFuncSig(info FuncInfo) *funcSig {
@@ -282,6 +284,7 @@ func (x *code) compile(b []byte, mi *meter.Info) error {
 			continue
 		}
 		sig := newFuncSig(funcInfo("", name, def))
+		_, _, sig.host = def.Import()
 		x.funcs[name] = sig
 		x.maxStack = max(x.maxStack, sig.stackLen)
 	}

@@ -209,9 +209,25 @@ func (inst *instance) overBudget(e *export) error {
 // invoke calls an export with the stack wazero uses for parameters and results.
 func (inst *instance) invoke(ctx context.Context, e *export, stack []uint64) error {
 	if e.fn == nil {
+		if e.sig.host {
+			return inst.invokeHost(ctx, e, stack)
+		}
 		e.fn = inst.mod.ExportedFunction(e.sig.info.Name)
 	}
 	if err := e.fn.CallWithStack(ctx, stack); err != nil {
+		return inst.trapped(e, err)
+	}
+	return nil
+}
+
+// invokeHost is invoke for an imported host function the module exports:
+// wazero calls it in the host module, which does not tell the host function
+// which script it runs for, so ctx does.
+func (inst *instance) invokeHost(ctx context.Context, e *export, stack []uint64) error {
+	if e.host == nil {
+		e.host = inst.mod.ExportedFunction(e.sig.info.Name)
+	}
+	if err := e.host.CallWithStack(context.WithValue(ctx, callerKey{}, inst), stack); err != nil {
 		return inst.trapped(e, err)
 	}
 	return nil

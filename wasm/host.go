@@ -45,6 +45,12 @@ type HostFunc struct {
 
 // Caller is the script calling a host function. It is valid only during that call
 // and on its goroutine: do not keep it.
+//
+// A module may export a function it imports. Calling that export (with
+// CallJSON or a Func, or the runtime running it as _initialize) runs the host
+// function for the script with no code of the script's calling it: its Caller
+// names the script, but Read, ReadString and Write fail with ErrMemoryAccess,
+// there being no caller's memory to use.
 type Caller struct {
 	inst *instance
 	mod  api.Module
@@ -82,11 +88,20 @@ func (c *Caller) Write(ptr uint32, b []byte) error {
 	return nil
 }
 
-// memory returns the script's memory, or nil if its module has none.
-func (c *Caller) memory() api.Memory { return c.inst.code.memory(c.mod) }
+// memory returns the script's memory, or nil if its module has none or the
+// host function was called through the script's export of it.
+func (c *Caller) memory() api.Memory {
+	if c.mod == nil {
+		return nil
+	}
+	return c.inst.code.memory(c.mod)
+}
 
 func (c *Caller) view(ptr, n uint32) ([]byte, error) {
 	mem := c.memory()
+	if mem == nil && c.mod == nil {
+		return nil, fmt.Errorf("%w: script %s called the host function through its export of it, not from its code: no memory is the caller's", ErrMemoryAccess, c.Script())
+	}
 	if mem == nil {
 		return nil, fmt.Errorf("%w: script %s has no memory", ErrMemoryAccess, c.Script())
 	}
@@ -220,7 +235,7 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 	f := d.fn.Func
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
 		inst := rt.instanceOf(ctx, mod)
-		if inst == nil { // cannot happen: every guest module is registered or starting
+		if inst == nil { // cannot happen: every guest module is registered or in ctx
 			panic(&hostError{fn: qualified, err: errors.New("called from an unknown module")})
 		}
 		metered := inst.lim != nil && inst.lim.lim.metered() // watches its deadline and ctx
@@ -231,6 +246,9 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 		}
 		c := &inst.caller // calls on an instance are serialized, so its Caller is free
 		c.mod = mod
+		if mod.Name() != "" { // a host module: the script exports the function, and no code of its calls it
+			c.mod = nil
+		}
 		hctx, prev := inst.guard.Enter(ctx)
 		err := runHost(hctx, f, c, stack)
 		inst.guard.Leave(prev)

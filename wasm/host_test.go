@@ -261,6 +261,86 @@ func TestHostNamesWithDots(t *testing.T) {
 	}
 }
 
+// A module that exports a host function it imports: calling the export, or
+// the runtime running it as _initialize, runs the host function for the
+// script, whose Caller then has no memory to read.
+func TestReexportedHostFunc(t *testing.T) {
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1 << 30, MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		type seen struct {
+			script string
+			err    error
+		}
+		var got []seen
+		record := func(c *wasm.Caller) error {
+			_, err := c.Read(0, 4)
+			got = append(got, seen{c.Script(), err})
+			return nil
+		}
+		initFails := false
+		err := errors.Join(
+			rt.Define("host", "seven", wasm.HostFunc{Results: []wasm.ValueType{wasm.I32},
+				Func: func(_ context.Context, c *wasm.Caller, stack []uint64) error {
+					stack[0] = 7
+					return record(c)
+				}}),
+			rt.Define("host", "init", wasm.HostFunc{
+				Func: func(_ context.Context, c *wasm.Caller, _ []uint64) error {
+					if initFails {
+						_, err := c.Read(0, 4)
+						return err
+					}
+					return record(c)
+				}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noMemory := func(what string, s seen, script string) {
+			t.Helper()
+			if s.script != script || !errors.Is(s.err, wasm.ErrMemoryAccess) || !strings.Contains(s.err.Error(), "called the host function through its export of it") {
+				t.Errorf("limits %+v, %s: Caller of %q read: %v; want %s and ErrMemoryAccess", lim, what, s.script, s.err, script)
+			}
+		}
+
+		id := loadTest(t, rt, "reexport", nil)
+		if out := call(t, rt, id, "via_code"); out != "7" || len(got) != 1 || got[0] != (seen{"reexport", nil}) {
+			t.Errorf("via_code() = %s, Caller %+v", out, got)
+		}
+		got = nil
+		if out := call(t, rt, id, "seven"); out != "7" || len(got) != 1 {
+			t.Fatalf("seven() = %s, %d calls", out, len(got))
+		}
+		noMemory("CallJSON", got[0], "reexport")
+		f, err := rt.Func(id, "seven")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the first call binds the handle, the second takes its direct path
+			if stack := []uint64{0}; f.Call(ctx, stack) != nil || stack[0] != 7 {
+				t.Errorf("Func seven() = %d", stack[0])
+			}
+		}
+		l := acquire(t, rt, id)
+		if stack := []uint64{0}; l.Call(ctx, f, stack) != nil || stack[0] != 7 {
+			t.Errorf("seven() on a lease = %d", stack[0])
+		}
+		l.Release()
+		for _, s := range got[1:] {
+			noMemory("Func", s, "reexport")
+		}
+
+		got = nil
+		loadTest(t, rt, "reexport_init", nil)
+		if len(got) != 1 {
+			t.Fatalf("_initialize ran host.init %d times", len(got))
+		}
+		noMemory("_initialize", got[0], "reexport_init")
+		initFails = true
+		_, err = rt.Load(ctx, "reexport_init", testModule(t, "reexport_init"), nil)
+		wantErr(t, err, []error{wasm.ErrInstantiate, wasm.ErrMemoryAccess}, "wasm: load reexport_init: instantiate failed: _initialize failed: host.init: ")
+	}
+}
+
 // TestNoMemory: a module without memory that logs, takes a JSON argument or
 // returns a JSON result gets an error saying so, not a nil dereference (wazero
 // hands out a non-nil api.Memory holding nothing for such a module).

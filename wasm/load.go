@@ -66,6 +66,10 @@ type instance struct {
 type export struct {
 	sig *funcSig
 	fn  api.Function // created on first call: each costs a 10 KiB stack in wazero
+	// host is fn for an exported host function (sig.host), which is called
+	// with the instance in its ctx: fn stays nil to keep it off a Func's
+	// direct path.
+	host api.Function
 }
 
 // LoadModule loads an unnamed script, named "module#<id>" in errors, with the
@@ -212,7 +216,7 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	inst.s, inst.code = s, c
 	inst.caller.inst = inst
 
-	ictx := context.WithValue(inst.lim.instantiateContext(ctx), startingKey{}, inst)
+	ictx := context.WithValue(inst.lim.instantiateContext(ctx), callerKey{}, inst)
 	if inst.lim != nil {
 		inst.lim.begin() // start functions run under the limits of a call
 	}

@@ -63,7 +63,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		}
 	}
 	// A start function's host function: Close would wait for its load (busy).
-	if inst, _ := ctx.Value(startingKey{}).(*instance); inst != nil && inst.s.rt == rt {
+	if inst, _ := ctx.Value(callerKey{}).(*instance); inst != nil && inst.s.rt == rt {
 		rt.mu.Unlock()
 		return &Error{Op: "close", Script: inst.s.name, Kind: ErrReentrant}
 	}
@@ -140,15 +140,18 @@ func (rt *Runtime) unpublish(id ScriptID) {
 }
 
 // instanceOf finds the instance a host function was called from: a live one by its
-// module, or one whose start function is running, through ctx.
+// module, else the one ctx names (see callerKey).
 func (rt *Runtime) instanceOf(ctx context.Context, mod api.Module) *instance {
 	if v, ok := rt.live.Load(mod); ok {
 		return v.(*instance)
 	}
-	inst, _ := ctx.Value(startingKey{}).(*instance)
+	inst, _ := ctx.Value(callerKey{}).(*instance)
 	return inst
 }
 
-// startingKey is the context key under which an instance being created is found
-// by host functions its start function calls.
-type startingKey struct{}
+// callerKey is the context key under which a host function finds the
+// instance it was called for when its module does not tell: one being created,
+// whose start functions run before it is live, or one whose export of an
+// imported host function was called, which wazero runs in the host module.
+// The innermost call's instance is the one found.
+type callerKey struct{}
