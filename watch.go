@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -317,7 +316,11 @@ func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 	ev := a.ev
 	a.at = time.Now()
 	if ev.Op == watch.Changed {
-		a.info, _ = os.Lstat(ev.Path)
+		// What the file was when the watcher read it, not now: handled late,
+		// a save taken for the next one's file would drop that one as seen.
+		if a.info = ev.Info; a.info == nil {
+			a.info, _ = os.Lstat(ev.Path)
+		}
 		if !a.catchUp {
 			a.sum = textSum(ev)
 		}
@@ -364,10 +367,11 @@ func (wd *watchedDir) loadOf(a arrival) *fileLoad {
 // textSum is the hash of the bytes of the file a Changed event reports, as the
 // Host hashes what it reads from a script's file (Script.readSum) and what
 // Watch saw of a file (fileMark): the bytes the event carries or, for a source
-// with a build step, its text, read again (the event carries the built module).
-// A source is known by its text, not its build: a C module's debug information
-// names its source, so x.c and an identical y.c build to different bytes. It is
-// 0 if there are no bytes to hash.
+// with a build step, its text as the watcher read it before the build (the
+// event carries the built module). A source is known by its text, not its
+// build: a C module's debug information names its source, so x.c and an
+// identical y.c build to different bytes. It is 0 if there are no bytes to
+// hash.
 func textSum(ev watch.Event) uint64 {
 	if ev.Output == ev.Path {
 		if ev.Err != nil {
@@ -375,11 +379,10 @@ func textSum(ev watch.Event) uint64 {
 		}
 		return maphash.Bytes(markSeed, ev.Data)
 	}
-	text, err := fsread.File(ev.Path)
-	if err != nil {
+	if ev.Source == nil {
 		return 0
 	}
-	return maphash.Bytes(markSeed, text)
+	return maphash.Bytes(markSeed, ev.Source)
 }
 
 // fileSum is the hash of the bytes of the file a saved, for a later Watch (see

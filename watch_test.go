@@ -845,12 +845,16 @@ func TestWatchSupersededFileReloadsNothing(t *testing.T) {
 			built := func(path string) watch.Event {
 				t.Helper()
 				ev := watch.Event{Path: path, Output: mod, Op: watch.Changed}
+				var err error
+				if ev.Info, err = os.Lstat(path); err != nil {
+					t.Fatal(err)
+				}
 				data, err := os.ReadFile(path)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if ev.Data = data; path == src {
-					ev.Data = []byte(strings.TrimPrefix(string(data), "(module) ;; "))
+					ev.Data, ev.Source = []byte(strings.TrimPrefix(string(data), "(module) ;; ")), data
 				}
 				return ev
 			}
@@ -909,5 +913,46 @@ func renameBack(t *testing.T, path string) {
 	}
 	if err := os.Rename(path+".away", path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A save of a source that Watch handles late, once the source has been saved
+// again, is known by what the watcher read (Event.Info, Event.Source), not by
+// the file as it is then: the next save's event is not taken for it and
+// dropped as seen.
+func TestWatchLateSourceSaveNotTakenForTheNext(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{})
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	// What the watcher reports of a save of the source: the fake engine's
+	// "vN" stands for the module built from the text "(module) ;; vN".
+	saved := func(v int) watch.Event {
+		t.Helper()
+		writeFile(t, src, fmt.Sprintf("(module) ;; v%d", v))
+		info, err := os.Lstat(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return watch.Event{Path: src, Output: mod, Op: watch.Changed, Info: info,
+			Data: fmt.Appendf(nil, "v%d", v), Source: fmt.Appendf(nil, "(module) ;; v%d", v)}
+	}
+	writeFile(t, src, "(module) ;; v1")
+	writeFile(t, mod, "v1")
+	s, err := h.Load(ctx, mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := saved(2)
+	third := saved(3) // before Watch handles the second
+	for _, ev := range []watch.Event{second, third} {
+		wd.handle(ctx, ev)
+		if got := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); got.Kind != Committed {
+			t.Fatalf("%s: %v, want committed", ev.Data, got)
+		}
+	}
+	if got := callInt(t, h, s, "version"); got != 3 {
+		t.Errorf("x.wasm runs v%d, want v3 (the source's last save)", got)
 	}
 }

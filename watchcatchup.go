@@ -101,7 +101,7 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 	ev := watch.Event{Path: file, Op: watch.Changed, Data: code}
 	ev.Output = ev.Path
 	if s.needsWAT {
-		ev.Output = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path)) + ".wasm"
+		ev.Output, ev.Source = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path))+".wasm", code
 		var err error
 		if ev.Data, err = buildWAT(ctx, s.name, code); err != nil {
 			var be *watch.BuildError
@@ -135,7 +135,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open(s)) {
 		return caughtSave{}, false
 	}
-	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed}
+	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text}
 	if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
 		ev.Data = nil
 	}
