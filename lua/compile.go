@@ -28,20 +28,23 @@ const concatName = ".."
 // (select("#", ...)), uncounted. capVarargs (caps.go) charges one unit per
 // value, as unpack does. A ... adjusted to a fixed number of values (local a, b
 // = ..., or (...)) copies only those, and is left alone. The name is not a Lua
-// identifier, as concatName.
+// identifier, as concatName. Only a script with MaxInstructions is compiled so:
+// the extra call costs a tiny wrapper (return f(...)) half its time again, and
+// MaxExecutionTime, which reads the clock more often while instructions run
+// slow, bounds such copies without it.
 const varargsName = "(...)"
 
 // compileChunk parses and compiles src as a chunk named name (the name errors and
-// tracebacks show), with the .. operator routed through the capped concat and
-// ... through the charged varargs. A failure
+// tracebacks show), with the .. operator routed through the capped concat and,
+// if varargs, ... through the charged varargs. A failure
 // is an *Error of kind ErrCompile with the line and a Lua-style message
 // ("enemy.lua:3: syntax error near 'end'"); its Op is left for the caller.
-func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
+func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, err error) {
 	chunk, perr := parse.Parse(strings.NewReader(src), name)
 	if perr != nil {
 		return nil, syntaxError(name, src, perr)
 	}
-	var r concatRewriter
+	r := concatRewriter{chargeVarargs: varargs}
 	r.stmts(chunk)
 	if r.deepLine > 0 {
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
@@ -87,9 +90,9 @@ func compileChunk(name, src string) (proto *glua.FunctionProto, err error) {
 // when ctx ends first, so that a script that loads a huge chunk every frame under
 // a short time limit cannot pile up goroutines that each compile for seconds (nor
 // make other scripts' compiles, which have places of their own, wait).
-func compileUntil(ctx context.Context, name, src string, slot chan struct{}) (*glua.FunctionProto, error) {
+func compileUntil(ctx context.Context, name, src string, varargs bool, slot chan struct{}) (*glua.FunctionProto, error) {
 	if ctx.Done() == nil || len(src) < compileInPlace {
-		return compileChunk(name, src)
+		return compileChunk(name, src, varargs)
 	}
 	if ctx.Err() != nil {
 		return nil, compileStopped(ctx, name)
@@ -111,7 +114,7 @@ func compileUntil(ctx context.Context, name, src string, slot chan struct{}) (*g
 		if slot != nil {
 			defer func() { <-slot }()
 		}
-		proto, err := compile(name, src)
+		proto, err := compile(name, src, varargs)
 		done <- compiled{proto, err}
 	}()
 	select {
@@ -175,10 +178,11 @@ const maxSyntaxDepth = 5000
 // varargsName, and finds the first statement or expression that nests deeper
 // than maxSyntaxDepth, leaving what is below it alone.
 type concatRewriter struct {
-	concat   bool // a call of concatName was made
-	varargs  bool // a call of varargsName was made
-	depth    int
-	deepLine int // the line of that statement or expression; 0 if none
+	chargeVarargs bool // route ... through varargsName
+	concat        bool // a call of concatName was made
+	varargs       bool // a call of varargsName was made
+	depth         int
+	deepLine      int // the line of that statement or expression; 0 if none
 }
 
 // enter goes one level down to a node on line, or reports that it is too deep.
@@ -248,7 +252,7 @@ func (r *concatRewriter) expandLast(list []ast.Expr) {
 
 // expand returns e, or varargsName(e) if e is a ... that expands to all its values.
 func (r *concatRewriter) expand(e ast.Expr) ast.Expr {
-	if v, ok := e.(*ast.Comma3Expr); !ok || v.AdjustRet {
+	if v, ok := e.(*ast.Comma3Expr); !ok || v.AdjustRet || !r.chargeVarargs {
 		return e
 	}
 	r.varargs = true

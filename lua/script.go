@@ -175,7 +175,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	if err != nil {
 		return nil, s.failure(op, "", err, "")
 	}
-	proto, err := compileUntil(ctx, s.name, string(src), nil) // as often as the program asks
+	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, nil) // as often as the program asks
 	if err != nil {
 		err.(*Error).Op = op
 		return nil, err

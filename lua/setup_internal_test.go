@@ -69,13 +69,13 @@ func slowCompiles(t *testing.T) *atomic.Int32 {
 	var running atomic.Int32
 	release := make(chan struct{})
 	old, oldInPlace := backgroundCompile, compileInPlace
-	backgroundCompile = func(name, src string) (*glua.FunctionProto, error) {
+	backgroundCompile = func(name, src string, varargs bool) (*glua.FunctionProto, error) {
 		if strings.Contains(src, "slow") {
 			running.Add(1)
 			defer running.Add(-1)
 			<-release
 		}
-		return compileChunk(name, src)
+		return compileChunk(name, src, varargs)
 	}
 	compileInPlace = 0
 	t.Cleanup(func() {
@@ -188,7 +188,7 @@ func TestCompilesGivenUpBounded(t *testing.T) {
 
 	ended, cancel := context.WithCancelCause(ctx)
 	cancel(errors.New("the reason"))
-	_, err = compileUntil(ended, "x.lua", "return 1", nil)
+	_, err = compileUntil(ended, "x.lua", "return 1", false, nil)
 	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
 		t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
 	}
