@@ -140,7 +140,8 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 // then what no Runtime provides (wasm.ModuleInfo.Unlinkable), and notes on those
 // that run and call cannot provide: a function they do not define, host.log
 // with another signature, anything but a function (a global, a memory, a
-// table), an import from the module name reserved for the instrumentation.
+// table), an import from the module name reserved for the instrumentation; and
+// notes on the exports named with its prefix (wasm.ModuleInfo.ReservedExports).
 // memFrom names the import that provides the module's memory, if one does.
 func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom string) {
 	logFunc := wasm.LogFunc(nil) // as newEngines defines it
@@ -170,6 +171,10 @@ func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom strin
 			notes = append(notes, fmt.Sprintf("imports the %s %s: hotscript run and call cannot load it, "+
 				"as they provide functions only", kind, name))
 		}
+	}
+	for _, name := range info.ReservedExports {
+		notes = append(notes, fmt.Sprintf("exports %s, a name reserved for hotscript's instrumentation "+
+			"(names starting with %q): hotscript run and call cannot load it", name, reservedImports+"."))
 	}
 	return lines, notes, memFrom
 }

@@ -299,8 +299,9 @@ func TestInspectHostLogSignature(t *testing.T) {
 
 // TestInspectOtherImports: inspect lists the imports that are not functions (a
 // global, a memory, a table) and those from the module name reserved for the
-// instrumentation, with a note that run and call cannot load the module, which
-// call then refuses; an imported memory is said to be imported.
+// instrumentation, and notes exports named with its prefix, with a note that run
+// and call cannot load the module, which call then refuses; an imported memory
+// is said to be imported.
 func TestInspectOtherImports(t *testing.T) {
 	needTools(t, "x.wat")
 	tests := []struct {
@@ -333,6 +334,10 @@ func TestInspectOtherImports(t *testing.T) {
 			[]string{"imports    global hotscript.ext.g\n"},
 			"imports the global hotscript.ext.g: hotscript run and call cannot load it",
 			"imports the global hotscript.ext.g"},
+		{"reserved export", `(func (export "hotscript.x"))`,
+			nil,
+			`exports hotscript.x, a name reserved for hotscript's instrumentation (names starting with "hotscript."): hotscript run and call cannot load it`,
+			`exports "hotscript.x": names starting with "hotscript." are reserved`},
 		{"among functions", `(import "host" "log" (func (param i32 i32))) (import "env" "g" (global i32)) (import "env" "f" (func (param i32)))`,
 			[]string{"imports    host.log(i32, i32)\n           env.f(i32)\n           global env.g\n"},
 			"imports the global env.g: hotscript run and call cannot load it",
