@@ -21,13 +21,9 @@ func TestSetupTimeWithoutLimits(t *testing.T) {
 	setupTime = 20 * time.Millisecond
 	t.Cleanup(func() { setupTime = old })
 	ctx := context.Background()
-	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(ctx) })
+	rt := quietRuntime(t)
 
-	_, err = rt.LoadScript(ctx, "spin.lua", []byte("while true do end"))
+	_, err := rt.LoadScript(ctx, "spin.lua", []byte("while true do end"))
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "spin.lua") ||
 		!strings.Contains(err.Error(), "allowed to a script without MaxExecutionTime") {
 		t.Fatalf("a chunk that never returns: %v, want ErrTimeout naming the script and why", err)
@@ -96,15 +92,11 @@ func slowCompiles(t *testing.T) *atomic.Int32 {
 func TestCompileGivesUp(t *testing.T) {
 	running := slowCompiles(t)
 	ctx := context.Background()
-	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(ctx) })
+	rt := quietRuntime(t)
 
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	err = testtool.Returns(t, "LoadScript of a slow chunk", func() error {
+	err := testtool.Returns(t, "LoadScript of a slow chunk", func() error {
 		_, err := rt.LoadScript(short, "data.lua", []byte("return { slow = 1 }"))
 		return err
 	})
@@ -156,11 +148,7 @@ return M`), &ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Milliseco
 func TestCompilesGivenUpBounded(t *testing.T) {
 	running := slowCompiles(t)
 	ctx := context.Background()
-	rt, err := NewRuntimeWithConfig(ctx, Config{Stdout: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rt.Close(ctx) })
+	rt := quietRuntime(t)
 	src := []byte(`return { gen = function() return pcall(loadstring, "return 'slow'") end }`)
 	limits := &ScriptOptions{Limits: &Limits{MaxExecutionTime: 10 * time.Millisecond}}
 	a, err := rt.Load(ctx, "a.lua", src, limits)
@@ -192,4 +180,15 @@ func TestCompilesGivenUpBounded(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
 		t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
 	}
+}
+
+// quietRuntime is a Runtime printing nothing, closed when the test ends.
+func quietRuntime(t *testing.T) *Runtime {
+	t.Helper()
+	rt, err := NewRuntimeWithConfig(context.Background(), Config{Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	return rt
 }
