@@ -841,23 +841,7 @@ func TestWatchSupersededFileReloadsNothing(t *testing.T) {
 			h, _ := newFakeHost(t, Config{})
 			wd := &watchedDir{h: h, dir: dir, abs: dir}
 			src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
-			// The fake engine's "vN" stands for the module built from the text "(module) ;; vN".
-			built := func(path string) watch.Event {
-				t.Helper()
-				ev := watch.Event{Path: path, Output: mod, Op: watch.Changed}
-				var err error
-				if ev.Info, err = os.Lstat(path); err != nil {
-					t.Fatal(err)
-				}
-				data, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ev.Data = data; path == src {
-					ev.Data, ev.Source = []byte(strings.TrimPrefix(string(data), "(module) ;; ")), data
-				}
-				return ev
-			}
+			built := func(path string) watch.Event { return fakeBuilt(t, path, mod) }
 			save := func(path, code string, to int) {
 				t.Helper()
 				writeFile(t, path, code)
@@ -926,17 +910,10 @@ func TestWatchLateSourceSaveNotTakenForTheNext(t *testing.T) {
 	h, _ := newFakeHost(t, Config{})
 	wd := &watchedDir{h: h, dir: dir, abs: dir}
 	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
-	// What the watcher reports of a save of the source: the fake engine's
-	// "vN" stands for the module built from the text "(module) ;; vN".
 	saved := func(v int) watch.Event {
 		t.Helper()
 		writeFile(t, src, fmt.Sprintf("(module) ;; v%d", v))
-		info, err := os.Lstat(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return watch.Event{Path: src, Output: mod, Op: watch.Changed, Info: info,
-			Data: fmt.Appendf(nil, "v%d", v), Source: fmt.Appendf(nil, "(module) ;; v%d", v)}
+		return fakeBuilt(t, src, mod)
 	}
 	writeFile(t, src, "(module) ;; v1")
 	writeFile(t, mod, "v1")
@@ -955,4 +932,24 @@ func TestWatchLateSourceSaveNotTakenForTheNext(t *testing.T) {
 	if got := callInt(t, h, s, "version"); got != 3 {
 		t.Errorf("x.wasm runs v%d, want v3 (the source's last save)", got)
 	}
+}
+
+// fakeBuilt is the watcher's event of a save of path, x.wasm or its source x.wat
+// (mod is x.wasm), for the fake engine, whose "vN" stands for the module built
+// from the text "(module) ;; vN".
+func fakeBuilt(t *testing.T, path, mod string) watch.Event {
+	t.Helper()
+	ev := watch.Event{Path: path, Output: mod, Op: watch.Changed}
+	var err error
+	if ev.Info, err = os.Lstat(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Data = data; path != mod {
+		ev.Data, ev.Source = []byte(strings.TrimPrefix(string(data), "(module) ;; ")), data
+	}
+	return ev
 }
