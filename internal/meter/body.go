@@ -11,13 +11,13 @@ const (
 	// cannot make the rewrite allocate without limit.
 	maxLocals = 1 << 20
 	// maxLoopNesting bounds how many loops nest in one another, and
-	// maxNesting how many blocks, loops and ifs. wazero's compile time
-	// grows faster than the square of the nesting, more so for loops with
-	// a check at every header: 1,000 nested loops compile in 0.2 s
-	// metered, 4,000 in 6 s and 10,000 in three minutes; 10,000 nested
-	// blocks in 0.8 s, 100,000 in over six minutes. A small hostile module
-	// could stall a load. Real code nests loops a few deep, and blocks
-	// about as deep as its largest switch has cases.
+	// maxNesting how many blocks, loops and ifs, which bounds the
+	// instrumenter's frames. wazero's compile time grows faster than the
+	// square of the nesting; the check of MaxFlowCost, which Instrument
+	// runs on its output as Scan does on every module, holds it to about a
+	// second, and refuses shallower nests than these when code follows
+	// each end. Real code nests loops a few deep, and blocks about as deep
+	// as its largest switch has cases.
 	maxLoopNesting = 1000
 	maxNesting     = 10000
 	// bulkShift sets the dynamic charge of bulk memory and table

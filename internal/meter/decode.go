@@ -123,6 +123,12 @@ type decoder struct {
 	numTypes  uint32
 	numFuncs  uint32
 	numLocals uint64
+	// asWazero reads the sub-opcode after a 0xfd or 0xfe prefix as one
+	// byte, as wazero does, rather than as the LEB128 it is: a sub-opcode
+	// from 0x80 on then reads as two instructions, the second its LEB128's
+	// last byte (0x01 for the ones defined, a nop). Scan's walk must read
+	// a body as the engine will, or bytes could hide a block from it.
+	asWazero bool
 }
 
 // next decodes the instruction at r's position. Errors are latched in r.err.
@@ -133,7 +139,11 @@ func (d *decoder) next(r *reader) instr {
 	in.info = mvp[in.op]
 	if in.info.imm == immPrefix {
 		in.prefixed = true
-		in.sub = r.u32()
+		if d.asWazero && in.op != 0xfc {
+			in.sub = uint32(r.byte())
+		} else {
+			in.sub = r.u32()
+		}
 		switch in.op {
 		case 0xfc:
 			in.info = miscOp(in.sub)

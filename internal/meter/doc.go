@@ -184,8 +184,12 @@
 // module left partly unmetered. Exception handling, typed function
 // references, GC and 64-bit memories are ErrUnsupported: exceptions would
 // unwind past the fuel bookkeeping of the frames they leave. So are loops
-// nested more than 1,000 deep, and blocks, loops and ifs more than 10,000
-// deep, which wazero would take minutes to compile.
+// nested more than 1,000 deep, blocks, loops and ifs more than 10,000
+// deep, and, in every module Scan or Instrument reads, a function whose
+// blocks, loops, ifs and branches, once instrumented, follow or nest in one
+// another so deep that wazero would take more than about a second to
+// compile it (see MaxFlowCost): a few thousand deep, far beyond compilers'
+// code.
 // Malformed input is ErrMalformed, never a panic.
 //
 // Custom sections that locate code by byte offset (DWARF .debug_*,

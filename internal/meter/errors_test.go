@@ -177,24 +177,29 @@ func TestReservedNames(t *testing.T) {
 	}
 }
 
-// nestedLoops is a module whose one function nests n loops, each in a block.
+// nestedLoops is a module whose one function nests n loops, each in a block,
+// and returns from the innermost: no code follows the ends, which keeps the
+// control flow cheap to compile (see TestFlowLimits).
 func nestedLoops(n int) []byte {
 	var code []byte
 	for range n {
 		code = append(code, 0x02, 0x40, 0x03, 0x40) // block loop
 	}
+	code = append(code, 0x0f)
 	for range n {
 		code = append(code, opEnd, opEnd)
 	}
 	return oneFunc(code...)
 }
 
-// nestedBlocks is a module whose one function nests n blocks.
+// nestedBlocks is a module whose one function nests n blocks and returns
+// from the innermost.
 func nestedBlocks(n int) []byte {
 	var code []byte
 	for range n {
 		code = append(code, 0x02, 0x40)
 	}
+	code = append(code, 0x0f)
 	for range n {
 		code = append(code, opEnd)
 	}

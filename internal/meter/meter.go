@@ -1,6 +1,9 @@
 package meter
 
-import "strings"
+import (
+	"math"
+	"strings"
+)
 
 // Names the instrumented module uses to talk to its host.
 const (
@@ -64,6 +67,7 @@ type Info struct {
 // rewriter holds the state of one Instrument call.
 type rewriter struct {
 	info *Info
+	flow flowCheck // the output's control flow, which wazero compiles
 
 	types          typeTable
 	funcTypes      []uint32 // type index of each function of the input
@@ -153,6 +157,7 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 		return nil, errorf(ErrMalformed, "the code section has %d bodies for %d functions", n, rw.numDefined)
 	}
 	rw.codeStart = s.base
+	rw.flow.reset(math.MaxUint64)
 	bodies := make([]byte, 0, 2*len(s.body)+64)
 	b := &rw.body
 	for i := 0; i < n; i++ {
@@ -175,6 +180,13 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 			start, firstRow := len(bodies), len(rw.rows)
 			bodies, err = rw.emit(b, costs, bodies)
 			if err == nil {
+				err = rw.flow.body(entryCode(bodies[start:]), -1)
+			}
+			if err != nil {
+				if e, ok := err.(*Error); ok && e.Err == ErrUnsupported {
+					e.Detail = "instrumented, " + e.Detail
+				}
+			} else {
 				end := len(bodies)
 				bodies = spliceSize(bodies, start)
 				for j := firstRow; j < len(rw.rows); j++ {
@@ -195,6 +207,11 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 	r.end("trailing bytes in the code section")
 	if r.err != nil {
 		return nil, r.err
+	}
+	if rw.flow.budget = flowBudget(len(bodies)); rw.flow.total > rw.flow.budget {
+		err := rw.flow.overBudget()
+		err.Detail = "instrumented, " + err.Detail
+		return nil, err
 	}
 	out := AppendULEB(make([]byte, 0, len(bodies)+5), uint64(n))
 	for j := range rw.rows {

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -97,7 +98,7 @@ const instrumentLocals = 2
 
 // Scan reads the imports, exports and memories of a module, with the
 // decoder Instrument uses, and checks the structure of every section down
-// to its entries, though not the instructions of the code.
+// to its entries, and the control flow of every function body.
 //
 // It exists so that a host can refuse a module before an engine decodes
 // it: wazero's decoder trusts the counts it reads, allocating for a vector
@@ -115,10 +116,19 @@ const instrumentLocals = 2
 // Of the name section it reads the subsections wazero decodes (the module,
 // function and local names); engines skip the others by their size. Of the
 // DWARF sections it checks that opening them takes work in proportion to
-// their size (see checkAbbrevs).
+// their size (see checkAbbrevs). Of the code it walks the instructions of
+// every body as wazero reads them, and refuses a function whose blocks,
+// loops, ifs and branches would take wazero's compiler more than about a
+// second, or a module whose functions would in all (see MaxFlowCost): its
+// compiler spends time superlinear in how deep they follow or nest in one
+// another, and nothing stops it. It does not validate the instructions:
+// where one cannot be read, wazero refuses the body, and the walk stops.
+// A refused function is named by index, and by name if the name section
+// has one.
 //
 // Scan reads the module once and allocates nothing in proportion to the
-// counts it reads. A module it accepts may still be invalid. Errors are those of Instrument
+// counts it reads (the walk of a body keeps a frame per open block, at most
+// one per two bytes). A module it accepts may still be invalid. Errors are those of Instrument
 // for the same problems: ErrMalformed for input that is not a module, or
 // whose counts exceed its bytes; ErrUnsupported for a module over a limit
 // or using a feature the decoder does not read. Scan is safe for
@@ -131,13 +141,28 @@ func Scan(wasm []byte) (Interface, error) {
 	var s scanner
 	for i := range secs {
 		if err := s.section(&secs[i]); err != nil {
-			return Interface{}, err
+			return Interface{}, withName(err, secs)
 		}
 	}
 	if err := checkAbbrevs(secs); err != nil {
 		return Interface{}, err
 	}
 	return s.m, nil
+}
+
+// withName names the function an error of Scan is about, if the module's
+// name section does: Scan reads the code before the names.
+func withName(err error, secs []section) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Func < 0 || e.FuncName != "" {
+		return err
+	}
+	for _, s := range secs {
+		if s.id == secCustom && s.name == "name" {
+			e.FuncName = readFuncNames(s)[uint32(e.Func)]
+		}
+	}
+	return err
 }
 
 // checkAbbrevs refuses DWARF that would take quadratic work to open. Go's
@@ -284,6 +309,7 @@ type scanner struct {
 	instrumented  bool     // imports ImportModule.ImportName
 	params        []uint16 // of each type (at most MaxParams)
 	defParams     uint64   // of the defined functions in all: locals too
+	flow          flowCheck
 }
 
 var sectionNames = [...]string{
@@ -608,6 +634,7 @@ func (s *scanner) scanCode(r *reader, where part) {
 		perFunc += instrumentLocals
 		inAll += instrumentLocals * uint64(n)
 	}
+	s.flow.reset(flowBudget(len(r.buf)))
 	total := s.defParams // parameters are locals, which a compiler keeps state for
 	if total > inAll {
 		r.err = errorf(ErrUnsupported, "the parameters of its functions are %d locals in all, more than the %d this module may have "+
@@ -636,6 +663,8 @@ func (s *scanner) scanCode(r *reader, where part) {
 		case total > inAll:
 			body.err = errorf(ErrUnsupported, "brings the locals in all to %d, more than the %d this module may declare "+
 				"(%d, or one per two bytes of the code section if that is more)", total, inAll, MaxModuleLocals)
+		default:
+			body.err = s.flow.body(b[body.pos:], body.offset())
 		}
 		if body.err != nil {
 			r.err = inFunc(body.err, fn, "", at)
