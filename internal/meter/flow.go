@@ -28,7 +28,7 @@ const MaxFlowCost = 1 << 25
 // flowPerByte is the budget of a module's control flow per byte of its code.
 const flowPerByte = 16
 
-// flowFrame is an open block, loop or if of the body flowCost walks.
+// flowFrame is an open block, loop or if of the body flow.walk walks.
 type flowFrame struct {
 	kind    kind  // kindBlock, kindLoop, kindIf or kindElse
 	at      int64 // if: the depth of the block holding the if
@@ -70,10 +70,13 @@ func (f *flow) edge(k int, from, chain int64) {
 }
 
 // walk walks the instructions of a body (code, at offset base in the
-// module) as wazero's decoder reads them, and returns an upper bound on the
-// work its compiler spends walking the dominator tree of the body's basic
-// blocks: the sum of the depths in that tree of every basic block the
-// compiler makes and of every branch's source, and the deepest block.
+// module) as wazero's decoder reads them, and sets f.cost to an upper bound
+// on the work its compiler spends walking the body's basic blocks: the sum
+// of the depths in the dominator tree of every basic block the compiler
+// makes and of every branch's source, plus, for every instruction, the
+// length of the chain of one-predecessor blocks that leads to its block
+// (a local is looked up back through them); and f.deepest to the deepest
+// block.
 //
 // A block's depth is at most one more than the least depth of the blocks
 // that branch to it, its immediate dominator dominating them all: so the
