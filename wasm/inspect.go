@@ -77,7 +77,10 @@ func scanModule(b []byte) (*moduleScan, error) {
 		if me.Err != meter.ErrMalformed {
 			what = "module refused"
 		}
-		if me.Func >= 0 {
+		switch {
+		case me.Func >= 0 && me.FuncName != "":
+			return nil, fmt.Errorf("%s: function %d %q: %s", what, me.Func, me.FuncName, me.Detail)
+		case me.Func >= 0:
 			return nil, fmt.Errorf("%s: function %d: %s", what, me.Func, me.Detail)
 		}
 		return nil, fmt.Errorf("%s: %s", what, me.Detail)

@@ -1,6 +1,7 @@
 package wasm_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -526,6 +527,17 @@ func TestLoadLimitErrorTexts(t *testing.T) {
 		sectionOf(1, uleb(1), []byte{0x60, 0, 0}),
 		sectionOf(3, uleb(1), []byte{0}),
 		sectionOf(10, uleb(1), []byte{5, 0, 0xfd, 0xff, 0x03, 0x0b}))
+	// One function, named "deep", of 5,000 nested blocks: more than wazero
+	// compiles in about a second.
+	body := append(uleb(0), bytes.Repeat([]byte{0x02, 0x40}, 5000)...)
+	body = append(body, bytes.Repeat([]byte{0x0b}, 5001)...)
+	names := append([]byte{4}, "name"...)
+	names = append(names, sectionOf(1, uleb(1), uleb(0), uleb(4), []byte("deep"))...)
+	deep := moduleOf(
+		sectionOf(1, uleb(1), []byte{0x60, 0, 0}),
+		sectionOf(3, uleb(1), []byte{0}),
+		sectionOf(10, uleb(1), uleb(uint64(len(body))), body),
+		sectionOf(0, names))
 	tests := []struct {
 		name   string
 		lim    wasm.Limits
@@ -533,6 +545,8 @@ func TestLoadLimitErrorTexts(t *testing.T) {
 		want   []error
 		text   string
 	}{
+		{"control flow too deep", wasm.Limits{}, deep,
+			[]error{wasm.ErrCompile}, `wasm: load m: compile failed: module refused: function 0 "deep": its blocks, loops, ifs and branches follow or nest in one another`},
 		{"initial memory", wasm.Limits{MaxMemoryBytes: 100}, moduleOf(sectionOf(5, uleb(1), []byte{0, 1})),
 			[]error{wasm.ErrMemoryLimit}, fmt.Sprintf("wasm: load m: memory limit exceeded: initial memory of %d bytes, limit 100", page)},
 		{"tables", wasm.Limits{MaxMemoryBytes: 100}, moduleOf(sectionOf(4, uleb(1), []byte{0x70, 0, 20})),
