@@ -201,8 +201,7 @@ func TestHammerClose(t *testing.T) {
 }
 
 // TestSlowReceiverSeesLatest checks delivery to a receiver that falls behind: a
-// waiting event is replaced by the newer one for its path, which comes after the
-// events that fired before it.
+// waiting event is replaced by the newer one for its path, keeping its place.
 func TestSlowReceiverSeesLatest(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Options{Debounce: 10 * time.Millisecond}, nil)
@@ -213,7 +212,7 @@ func TestSlowReceiverSeesLatest(t *testing.T) {
 	settle()
 	h.write("a.lua", "a2")
 	settle()
-	h.expect(want{"b.lua", Changed, "b1"}, want{"a.lua", Changed, "a2"})
+	h.expect(want{"a.lua", Changed, "a2"}, want{"b.lua", Changed, "b1"})
 	h.quiet()
 }
 

@@ -85,9 +85,11 @@ scan:
 }
 
 // outbox holds events not yet received, one per path, in the order they were
-// applied. A newer event for a path replaces the waiting one and takes its place
-// at the end, after the events applied in between: it fired after them, and a
-// source's event must not overtake its module's that fired in between.
+// applied. A newer event for a path replaces the waiting one in its place, so
+// that files saved over and over while the receiver lags are each received in
+// turn; but if an event of the same Output waits behind it (a module's, behind
+// its source's), the newer one goes to the end, after it: it fired after it,
+// and of a source and its module the one saved last must be received last.
 //
 // Replaced and dropped events leave their entry in order, skipped when it comes
 // to the front, and compacted away once they outnumber the events waiting.
@@ -111,12 +113,26 @@ func (o *outbox) push(ev Event) {
 	if o.byPath == nil {
 		o.byPath = make(map[string]waitingEvent)
 	}
+	if w, ok := o.byPath[ev.Path]; ok && !o.outputAfter(w.seq, ev.Output) {
+		o.byPath[ev.Path] = waitingEvent{ev: ev, seq: w.seq}
+		return
+	}
 	o.seq++
 	o.byPath[ev.Path] = waitingEvent{ev: ev, seq: o.seq}
 	o.order = append(o.order, queued{path: ev.Path, seq: o.seq})
 	if len(o.order) > 2*len(o.byPath)+16 {
 		o.order = slices.DeleteFunc(o.order, func(q queued) bool { return !o.live(q) })
 	}
+}
+
+// outputAfter reports whether an event of output waits behind the entry seq.
+func (o *outbox) outputAfter(seq uint64, output string) bool {
+	for _, q := range o.order {
+		if q.seq > seq && o.live(q) && o.byPath[q.path].ev.Output == output {
+			return true
+		}
+	}
+	return false
 }
 
 // live reports whether q is the entry of the event waiting for its path.

@@ -186,30 +186,51 @@ func TestApplyInOrder(t *testing.T) {
 }
 
 // TestOutboxReplaced checks the queue of events waiting to be received: a newer
-// event for a path replaces the waiting one and goes after those pushed in
-// between, a dropped event is skipped, and replaced entries do not pile up.
+// event for a path replaces the waiting one in its place, unless an event of
+// the same output waits behind it (then it goes after that one), a dropped
+// event is skipped, replaced entries do not pile up, and files saved over and
+// over while the receiver takes one event at a time are each received in turn.
 func TestOutboxReplaced(t *testing.T) {
 	t.Parallel()
 	var o outbox
-	push := func(path, data string) { o.push(Event{Path: path, Op: Changed, Data: []byte(data)}) }
-	push("a", "a1")
-	push("b", "b1")
-	push("c", "c1")
-	push("a", "a2")
+	push := func(path, output, data string) {
+		o.push(Event{Path: path, Output: output, Op: Changed, Data: []byte(data)})
+	}
+	received := func() (got []string) {
+		for ev, ok := o.peek(); ok; ev, ok = o.peek() {
+			o.pop()
+			got = append(got, string(ev.Data))
+		}
+		return got
+	}
+	push("a", "a", "a1")
+	push("b", "b", "b1")
+	push("c", "c", "c1")
+	push("a", "a", "a2")
+	push("x.wat", "x.wasm", "wat1")
+	push("x.wasm", "x.wasm", "wasm1")
+	push("x.wat", "x.wasm", "wat2") // saved after the module: received after it
 	o.drop("c", Changed)
 	o.drop("b", Removed) // not the op waiting: kept
 	for range 1000 {
-		push("d", "d")
+		push("d", "d", "d")
 	}
 	if len(o.order) > 2*len(o.byPath)+17 {
 		t.Errorf("%d entries queued for %d events", len(o.order), len(o.byPath))
 	}
-	var got []string
-	for ev, ok := o.peek(); ok; ev, ok = o.peek() {
-		o.pop()
-		got = append(got, string(ev.Data))
-	}
-	if want := []string{"b1", "a2", "d"}; !slices.Equal(got, want) {
+	if got, want := received(), []string{"a2", "b1", "wasm1", "wat2", "d"}; !slices.Equal(got, want) {
 		t.Fatalf("received %q, want %q", got, want)
+	}
+
+	counts := map[string]int{}
+	for range 10 {
+		push("a", "a", "a")
+		push("b", "b", "b")
+		ev, _ := o.peek()
+		o.pop()
+		counts[string(ev.Data)]++
+	}
+	if counts["a"] != 5 || counts["b"] != 5 {
+		t.Errorf("two files saved over and over, one event received each time: %v, want each in turn", counts)
 	}
 }

@@ -174,9 +174,9 @@ func (w *Watcher) Forget(path string) {
 // themselves.
 //
 // The Watcher never blocks on a slow receiver: while an event waits to be received,
-// a newer event for the same path replaces it, after the events that fired in
-// between, so a receiver that falls behind sees the latest state of each file, not
-// a backlog. A new file removed while its Changed event waits yields nothing: the
+// a newer event for the same path replaces it in its place (after the events of
+// the same Output that fired in between), so a receiver that falls behind sees the
+// latest state of each file, each in turn, not a backlog. A new file removed while its Changed event waits yields nothing: the
 // event is dropped, since the receiver never had the file (see Removed). Events is
 // safe for concurrent use, and several goroutines may receive from the channel.
 func (w *Watcher) Events() <-chan Event { return w.events }
