@@ -13,6 +13,9 @@ type Pending struct {
 	once sync.Once
 	ev   Event
 	err  error
+	// by is, for a superseded request, the newest request of its script when
+	// it was resolved: the one that decided for it (see decider).
+	by *Pending
 }
 
 func newPending() *Pending { return &Pending{done: make(chan struct{})} }
@@ -44,14 +47,34 @@ func (p *Pending) Event() Event {
 	}
 }
 
-func (p *Pending) resolve(ev Event, err error) {
+func (p *Pending) resolve(ev Event, err error) { p.resolveBy(ev, err, nil) }
+
+// resolveBy is resolve of a request superseded by the request by.
+func (p *Pending) resolveBy(ev Event, err error, by *Pending) {
 	if ev.Kind == Rejected && ev.Err == nil {
 		ev.Err = err // a request refused before it began, which no event reports
 	}
 	p.once.Do(func() {
-		p.ev, p.err = ev.clone(), err // the Events channel's receiver owns ev
+		p.ev, p.err, p.by = ev.clone(), err, by // the Events channel's receiver owns ev
 		close(p.done)
 	})
+}
+
+// decider returns the request that decides for p: p itself, or, once p is
+// superseded, the one that superseded it, followed as far as it is superseded in
+// turn. The last one may not be resolved yet.
+func (p *Pending) decider() *Pending {
+	for {
+		select {
+		case <-p.done:
+		default:
+			return p
+		}
+		if p.by == nil {
+			return p
+		}
+		p = p.by
+	}
 }
 
 // request is one reload or revert asked of a script.

@@ -646,8 +646,16 @@ func (s *Script) finish(req *request, ev Event, err error) {
 	if ev.Kind == Rejected && s.unloaded(err) {
 		err = ErrUnloaded // whatever the engine said of a script Unload took from it
 	}
+	var by *Pending
+	if errors.Is(err, ErrSuperseded) {
+		s.mu.Lock()
+		if by = s.latestP; by == req.p {
+			by = nil
+		}
+		s.mu.Unlock()
+	}
 	ev, err = s.record(req.op(), ev, err)
-	req.p.resolve(ev, err)
+	req.p.resolveBy(ev, err, by)
 }
 
 // release ends what req holds before it is resolved: its context registrations,

@@ -94,7 +94,7 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 		return caughtSave{}, false
 	}
 	sum := maphash.Bytes(markSeed, code)
-	if f := s.settledMark(ctx); f.path == file && f.reload != nil && !f.open(s) && f.sum == sum {
+	if f := s.settledMark(ctx); f.path == file && f.reload != nil && !f.open() && f.sum == sum {
 		s.readSum.Store(sum)
 		return caughtSave{}, false
 	}
@@ -132,7 +132,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if err != nil || len(text) == 0 || ctx.Err() != nil {
 		return caughtSave{}, false
 	}
-	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open(s)) {
+	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
 		return caughtSave{}, false
 	}
 	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text}

@@ -38,54 +38,54 @@ type fileMark struct {
 	reload *Pending
 }
 
-// open reports whether the reload of the save m records, a mark of s, has not
-// resolved, or was cut off (see saveCutOff).
-func (m *fileMark) open(s *Script) bool {
+// open reports whether the reload of the save m records has not resolved, or
+// was cut off (see saveCutOff).
+func (m *fileMark) open() bool {
 	if m.reload == nil {
 		return false
 	}
 	select {
 	case <-m.reload.Done():
-		return s.saveCutOff(m.reload, s.newest())
+		return saveCutOff(m.reload)
 	default:
 		return true
 	}
 }
 
-// saveCutOff reports whether p, the resolved reload of a Watch's save of s,
-// was cut off before it could say anything of the save's bytes (see cutOff).
-// A reload superseded by a request of the program's (Reload, ReloadAsync,
-// Revert) is not, unless newest, the request that decides for it, was cut off
-// in turn: what the program asked for after the save runs, or is on its way,
-// and a later Watch does not replay the save over it. (A reload superseded by
-// a later save is replaced by that save's mark: its own reload decides.)
-func (s *Script) saveCutOff(p, newest *Pending) bool {
+// saveCutOff reports whether p, the resolved reload of a Watch's save, was cut
+// off before it could say anything of the save's bytes (see cutOff). A reload
+// superseded by a request of the program's (Reload, ReloadAsync, Revert) is
+// not, unless the request that decided for it (see Pending.decider) was cut
+// off in turn: what the program asked for after the save runs, or is on its
+// way, and a later Watch does not replay the save over it. (A reload superseded
+// by a later save is replaced by that save's mark: its own reload decides.)
+func saveCutOff(p *Pending) bool {
 	if !errors.Is(p.Err(), ErrSuperseded) {
 		return cutOff(p.Err())
 	}
+	d := p.decider()
 	select {
-	case <-newest.Done():
-		return cutOff(newest.Err())
+	case <-d.Done():
+		return cutOff(d.Err())
 	default:
 		return false
 	}
 }
 
 // seeSave records sum, the hash of the bytes of a save of s's own file whose
-// reload is p, as read (Script.readSum) once p has resolved, and the request
-// that decides for it if a program's superseded it, unless it was cut off
-// (see saveCutOff) or a later save's mark replaced its own.
+// reload is p, as read (Script.readSum) once p and, if it was superseded, the
+// request that decided for it have resolved, unless it was cut off (see
+// saveCutOff) or a later save's mark replaced its own.
 func (s *Script) seeSave(p *Pending, sum uint64) {
-	<-p.Done()
-	newest := s.newest()
-	if errors.Is(p.Err(), ErrSuperseded) {
-		for <-newest.Done(); s.newest() != newest; <-newest.Done() {
-			newest = s.newest()
+	for d := p; ; d = d.decider() {
+		<-d.Done()
+		if d.decider() == d {
+			break
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.file.reload == p && !s.saveCutOff(p, newest) {
+	if s.file.reload == p && !saveCutOff(p) {
 		s.readSum.Store(sum)
 	}
 }
@@ -302,7 +302,7 @@ func (s *Script) asSeen(a arrival) bool {
 	s.mu.Lock()
 	f := s.file
 	s.mu.Unlock()
-	return f.path == a.ev.Path && f.info != nil && !f.open(s) && f.sum == a.sum &&
+	return f.path == a.ev.Path && f.info != nil && !f.open() && f.sum == a.sum &&
 		os.SameFile(f.info, a.info) && f.info.ModTime().Equal(a.info.ModTime())
 }
 

@@ -955,8 +955,8 @@ func TestSaveBetweenWatchesOfAWatchLoadedScript(t *testing.T) {
 
 // A save whose reload the program's own reload superseded (its bytes, asked
 // while the save was staged) is not replayed by the next Watch: the program's
-// version, newer than the save, keeps running. If the program's request is
-// cut off instead, the save is caught up.
+// version, newer than the save, keeps running, whatever later requests do. If
+// the program's request is cut off instead, the save is caught up.
 func TestSaveSupersededByProgramNotReplayed(t *testing.T) {
 	luaText := func(v int) string { return fmt.Sprintf("return { version = function() return %d end }", v) }
 	tests := []struct {
@@ -983,8 +983,12 @@ func TestSaveSupersededByProgramNotReplayed(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		for _, cancelProgram := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s, program cancelled %v", tt.name, cancelProgram), func(t *testing.T) {
+		for _, c := range []struct {
+			cancelProgram bool // the program's request is cut off
+			laterCutOff   bool // a later request of the program's, after it committed, is
+		}{{false, false}, {true, false}, {false, true}} {
+			cancelProgram := c.cancelProgram
+			t.Run(fmt.Sprintf("%s, program cancelled %v, a later request cut off %v", tt.name, cancelProgram, c.laterCutOff), func(t *testing.T) {
 				testtool.Need(t, tt.tools...)
 				ctx := context.Background()
 				h := newTestHost(t, Config{Swap: SwapAtApply})
@@ -1013,6 +1017,13 @@ func TestSaveSupersededByProgramNotReplayed(t *testing.T) {
 				}
 				if err := p.Err(); (err != nil) != cancelProgram {
 					t.Fatalf("the program's reload: %v", err)
+				}
+				if c.laterCutOff {
+					later, cancel := context.WithCancel(ctx)
+					p := h.ReloadAsync(later, s, v3)
+					waitFor(t, "the later request staged", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil })
+					cancel()
+					<-p.Done()
 				}
 				stop()
 				time.Sleep(100 * time.Millisecond) // the first Watch's goroutine ends
