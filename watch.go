@@ -132,7 +132,7 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		h.unclaim(claim)
 		return opErr("watch", dir, ErrClosed)
 	}
-	wd := &watchedDir{h: h, dir: dir, abs: absDir, build: build, caught: map[string]caughtFile{}}
+	wd := &watchedDir{h: h, dir: dir, abs: absDir, real: claim.dir, build: build, caught: map[string]caughtFile{}}
 	h.watchMu.Lock()
 	claim.abs, claim.w, claim.wd = absDir, w, wd
 	h.watchMu.Unlock()
@@ -140,9 +140,8 @@ func (h *Host) Watch(ctx context.Context, dir string) error {
 		wd.watchError(addErr)
 	}
 	var loaded []*Script
-	realDir := claim.dir // links resolved
 	for _, s := range h.Scripts() {
-		if file := s.file0(); file != "" && (within(file, absDir) || within(s.canonFile(), realDir)) {
+		if file := s.file0(); file != "" && (within(file, absDir) || within(s.canonFile(), wd.real)) {
 			s.markWatched(file)
 			loaded = append(loaded, s)
 		}
@@ -262,6 +261,7 @@ const rewatchInterval = 500 * time.Millisecond
 type watchedDir struct {
 	h        *Host
 	dir, abs string
+	real     string                     // abs with its links resolved; "" is abs
 	build    map[string]watch.BuildStep // the watcher's, for the catch-up's builds
 
 	mu sync.Mutex
@@ -410,15 +410,17 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, a.sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
+	if s != nil && ev.Op == watch.Changed {
+		s.unsayRemoved() // a file of it is there: its deletion is news again
+	}
 	switch {
 	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
 		// The script's file is gone: the one it was loaded from, or the source
 		// of a .wasm that is not there either. A deleted source of a .wasm that
-		// stays concerns nothing that runs. The source of a script loaded from
-		// its .wasm is a file it came from (a rename of it moves the script),
-		// but the deletion is the .wasm's, reported once, by its own event.
+		// stays concerns nothing that runs. A .wasm and its source deleted
+		// together are one deletion, reported once (see sayRemoved).
 		s.fileGone(ev.Path, a.at)
-		if !fromSource || s.path == "" {
+		if s.sayRemoved() {
 			wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
 		}
 	case ev.Op == watch.Removed:
@@ -564,6 +566,19 @@ func (wd *watchedDir) rewatch(w *watch.Watcher) bool {
 		wd.watchError(err)
 	}
 	return true
+}
+
+// contains reports whether path is in the directory, reached through abs or
+// through another path to it (see canonFile).
+func (wd *watchedDir) contains(path string) bool {
+	if within(path, wd.abs) {
+		return true
+	}
+	real := wd.real
+	if real == "" {
+		real = wd.abs
+	}
+	return within(canonPath(path), real)
 }
 
 // find returns the loaded script whose file is path: the script loaded from it, or

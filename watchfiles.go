@@ -26,6 +26,9 @@ type fileMark struct {
 	info os.FileInfo // from os.Lstat: os.SameFile compares the identity
 	sum  uint64      // of the file's bytes, a source's text (see textSum)
 	gone time.Time   // when Watch reported the file deleted; zero before
+	// removed says that a Removed event of the script was sent since the mark
+	// or since a file of the script's was last reported saved (see sayRemoved).
+	removed bool
 	// prev is the file the script came from before path, as Watch last saw
 	// it (its gone, prev and reload unset): the other of a .wasm and its source,
 	// superseded by the save of path (see superseded), or the source beside
@@ -351,6 +354,30 @@ func (s *Script) canonFile() string {
 	return s.canon
 }
 
+// sayRemoved reports whether a Removed event of s is due, for a deletion of a
+// file it comes from, and records it said: a .wasm and its source deleted
+// together (git rm) are one deletion, and a source deleted after its .wasm
+// vanished while no Watch ran is the one reported.
+func (s *Script) sayRemoved() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	said := s.file.removed
+	s.file.removed = true
+	return !said
+}
+
+// unsayRemoved records that a file of s was reported saved: a later deletion is
+// reported again.
+func (s *Script) unsayRemoved() {
+	s.mu.Lock()
+	s.file.removed = false
+	s.mu.Unlock()
+}
+
+// samePath reports whether a and b name the same file, alike or through other
+// paths to its directory (see canonFile).
+func samePath(a, b string) bool { return a == b || canonPath(a) == canonPath(b) }
+
 // canonPath is path with the symbolic links of its directory resolved, or path if
 // they cannot be.
 func canonPath(path string) string {
@@ -376,7 +403,7 @@ func (s *Script) fileBack() bool {
 // fileGone records that Watch found path, s's file, deleted.
 func (s *Script) fileGone(path string, at time.Time) {
 	s.mu.Lock()
-	if s.file.path == path && s.file.gone.IsZero() {
+	if s.file.gone.IsZero() && samePath(s.file.path, path) {
 		s.file.gone = at
 	}
 	s.mu.Unlock()
@@ -403,12 +430,12 @@ func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
 		s.mu.Lock()
 		f := s.file
 		s.mu.Unlock()
-		if f.info == nil || f.path == path || f.sum != sum || !within(f.path, wd.abs) ||
-			!os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
-			(!f.gone.IsZero() && a.at.Sub(f.gone) > renameWindow) || lexists(f.path) {
+		if f.info == nil || f.sum != sum || !os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
+			(!f.gone.IsZero() && a.at.Sub(f.gone) > renameWindow) || lexists(f.path) ||
+			samePath(f.path, path) || !wd.contains(f.path) {
 			continue
 		}
-		if own := s.file0(); own != f.path && lexists(own) {
+		if own := s.file0(); !samePath(own, f.path) && lexists(own) {
 			continue // a .wasm whose source moved: it stays, and runs on
 		}
 		out = append(out, s)

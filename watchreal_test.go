@@ -1053,7 +1053,8 @@ func isDone(p *Pending) bool {
 
 // A script loaded through one path to a directory and watched through another
 // (a link to the directory, or the directory a link names) is the script of its
-// file's saves: they reload it, and no second script loads.
+// file's saves: they reload it, and no second script loads; renamed, it is
+// unloaded once its new name has loaded.
 func TestWatchDirThroughAnotherPath(t *testing.T) {
 	for _, tt := range []struct{ name, load, watch string }{
 		{"load through the link, watch it", "link", "link"},
@@ -1087,6 +1088,14 @@ func TestWatchDirThroughAnotherPath(t *testing.T) {
 			}
 			if n := len(h.Scripts()); n != 1 {
 				t.Errorf("%d scripts after the save, want 1", n)
+			}
+			// Renamed: the script of the old name goes once the new one loads.
+			if err := os.Rename(filepath.Join(dirs["real"], "x.lua"), filepath.Join(dirs["real"], "z.lua")); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Unloaded })
+			if names := scriptNames(h.Scripts()); len(names) != 1 || filepath.Base(names[0]) != "z.lua" {
+				t.Errorf("scripts after the rename: %q, want z.lua alone", names)
 			}
 		})
 	}

@@ -581,3 +581,23 @@ func TestWatchRenameSourceOfStayingModule(t *testing.T) {
 		})
 	}
 }
+
+// A .wasm deleted while no Watch ran, and then its source under Watch: the
+// script's last file is gone, and a Removed event says so.
+func TestWatchSourceRemovedAfterModuleGoneBetweenWatches(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir, src, mod, _ := loadBuiltWat(t, h)
+	if err := os.Remove(mod); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, h, dir, "marker.lua", nil)
+	if err := os.Remove(src); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Removed })
+}
