@@ -116,7 +116,11 @@ func parseFormat(L *glua.LState, f string) (items []conversion, bound uint64) {
 		default:
 			c.num = float64(L.CheckNumber(n))
 		}
+		// Checked item by item: sizing a %q reads its string, and a format of
+		// many large ones must stop at the limit, not after reading them all.
 		bound += c.size()
+		budgetOf(L).reserve(L, bound)
+		checkSize(L, bound)
 		items = append(items, c)
 	}
 	return items, bound

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/lua"
 )
 
@@ -82,6 +84,27 @@ func TestFormatErrors(t *testing.T) {
 // byte for %q and 464 bytes for each number, so that %q of a 5 MiB string
 // failed under a 16 MiB MaxMemoryBytes, which '"' .. s .. '"' did not, and a
 // format of 200 small numbers under 64 KiB or 1,000 instructions.
+// TestFormatOfManyLargeStringsStops: sizing a %q reads its string, so a format
+// of thousands of 16 MiB strings stops at the memory limit as its bound passes
+// it, not after reading every string (50 s under a 100 ms limit).
+func TestFormatOfManyLargeStringsStops(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxExecutionTime: 100 * time.Millisecond, MaxMemoryBytes: 64 << 20}})
+	id := load(t, rt, "q.lua", `local M = {}
+function M.f(n)
+  local s, t = string.rep("a", 16 * 2^20), {}
+  for i = 1, n do t[i] = s end
+  return string.format(string.rep("%q", n), unpack(t))
+end
+return M`)
+	err := testtool.Returns(t, "string.format of 5,000 strings of 16 MiB", func() error {
+		_, err := rt.CallJSON(context.Background(), id, "f", 5000)
+		return err
+	})
+	if !errors.Is(err, lua.ErrMemoryLimit) {
+		t.Errorf("string.format of 5,000 strings of 16 MiB: %v, want ErrMemoryLimit", err)
+	}
+}
+
 func TestFormatFitsLimits(t *testing.T) {
 	tests := []struct {
 		name   string
