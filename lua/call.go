@@ -18,11 +18,11 @@ import (
 // else (structs, typed maps and slices) through encoding/json. A map's keys (a
 // struct's fields, a JSON object's) are set in sorted order, the order pairs then
 // walks them in, so the same arguments give the same iteration, results and
-// instruction count every call. An integer beyond ±2^53, which a Lua number would
+// instruction count every call. An integer beyond ±2^53 that a Lua number would
 // hold rounded (a Go integer, or a JSON number written without a fraction or an
-// exponent), is an error matching ErrJSON naming the argument and the path in it
-// ("argument 1: field ids[2]: integer 9007199254740993 is beyond 2^53 ..."), never
-// a rounded number. Results follow the same rules back: a table with keys exactly
+// exponent; 2^60 and a float64's 1e20 are exact) is an error matching ErrJSON
+// naming the argument and the path in it ("argument 1: field ids[2]: integer
+// 9007199254740993 is beyond 2^53 ..."), never a rounded number. Results follow the same rules back: a table with keys exactly
 // 1..n is an array, any other table an object with sorted keys (the empty table is
 // {}), integers print without a fraction; functions, userdata, coroutines, cyclic
 // tables, non-integer number keys and keys that are not valid UTF-8 (a string

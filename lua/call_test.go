@@ -129,6 +129,11 @@ func TestCallJSONInexactIntegers(t *testing.T) {
 		{"raw float", json.RawMessage(`1e300`), "1e+300"},
 		{"raw fraction", json.RawMessage(`[0.5,-2.25E2]`), "[0.5,-225]"},
 		{"struct", entity{1 << 53}, `{"id":9007199254740992}`},
+		// Past 2^53, integers a float64 holds exactly: 2^60, and a float64
+		// field, which encoding/json writes with all its digits.
+		{"int64 2^60", int64(1 << 60), "1.152921504606847e+18"},
+		{"float field 1e20", struct{ Mass float64 }{1e20}, `{"Mass":1e+20}`},
+		{"float slice", []float64{1<<53 + 2}, "[9.007199254740994e+15]"},
 	}
 	for _, tt := range passed {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +22,8 @@ import (
 // which is the order pairs then walks them in: ranging over a Go map would make
 // it differ from run to run, and with it what a script computes from the same
 // arguments and the instructions that counts. An integer beyond ±2^53 (a Go
-// integer, or a JSON number written without a fraction or an exponent) is an
-// error naming its path: a Lua number would hold it rounded.
+// integer, or a JSON number written without a fraction or an exponent) that a
+// Lua number would hold rounded is an error naming its path.
 func toLua(L *glua.LState, v any) (glua.LValue, error) { return toLuaDepth(L, v, 0) }
 
 func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
@@ -46,7 +47,7 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		return glua.LNumber(v), nil
 	case uint64:
 		if v > 1<<53 {
-			return glua.LNil, inexact(strconv.FormatUint(v, 10))
+			return exactInteger(strconv.FormatUint(v, 10))
 		}
 		return glua.LNumber(v), nil
 	case float32:
@@ -110,9 +111,10 @@ func decodeJSON(data []byte) (any, error) {
 	return x, nil
 }
 
-// jsonNumber converts a JSON number: an integer (no fraction, no exponent) must
-// be at most 2^53 in magnitude, as for a Go integer; other numbers are floats,
-// rounded as encoding/json rounds them.
+// jsonNumber converts a JSON number: an integer (no fraction, no exponent) past
+// 2^53 in magnitude must be one a float64 holds exactly, as for a Go integer
+// (encoding/json writes a float64 such as 1e20 with all its digits); other
+// numbers are floats, rounded as encoding/json rounds them.
 func jsonNumber(n json.Number) (glua.LValue, error) {
 	s := string(n)
 	f, err := strconv.ParseFloat(s, 64)
@@ -122,23 +124,34 @@ func jsonNumber(n json.Number) (glua.LValue, error) {
 	if math.Abs(f) < 1<<53 || strings.ContainsAny(s, ".eE") { // exact, or a float
 		return glua.LNumber(f), nil
 	}
-	i, err := strconv.ParseInt(s, 10, 64)
-	if err != nil { // past int64: past 2^53
-		return glua.LNil, inexact(s)
-	}
-	return intNumber(i)
+	return exactInteger(s)
 }
 
 // intNumber converts an integer, refusing one a Lua number would round.
 func intNumber(i int64) (glua.LValue, error) {
 	if i < -1<<53 || i > 1<<53 {
-		return glua.LNil, inexact(strconv.FormatInt(i, 10))
+		return exactInteger(strconv.FormatInt(i, 10))
 	}
 	return glua.LNumber(i), nil
 }
 
+// exactInteger converts the decimal integer digits (with an optional sign), if
+// a Lua number, a float64, holds it exactly: past 2^53 only some integers are
+// (2^60, 1e20), and the others would be rounded.
+func exactInteger(digits string) (glua.LValue, error) {
+	i, ok := new(big.Int).SetString(digits, 10)
+	if !ok {
+		return glua.LNil, &convError{msg: "number " + digits + " is not an integer"}
+	}
+	f, acc := new(big.Float).SetInt(i).Float64()
+	if acc != big.Exact {
+		return glua.LNil, inexact(digits)
+	}
+	return glua.LNumber(f), nil
+}
+
 func inexact(digits string) error {
-	return &convError{msg: "integer " + digits + " is beyond 2^53, past which Lua numbers are not exact"}
+	return &convError{msg: "integer " + digits + " is beyond 2^53 and not one a Lua number holds exactly"}
 }
 
 // inside puts err, from an element of a value, under that element's path: an
