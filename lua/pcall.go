@@ -40,8 +40,9 @@ func untraced(L *glua.LState) int {
 // installProtected replaces pcall and xpcall.
 func installProtected(L *glua.LState) {
 	through := L.NewFunction(untraced)
+	closer := L.NewFunction(func(L *glua.LState) int { L.RaiseError("closing upvalues"); return 0 })
 	L.SetGlobal("pcall", L.NewFunction(func(L *glua.LState) int { return capPcall(L, through) }))
-	L.SetGlobal("xpcall", L.NewFunction(func(L *glua.LState) int { return capXpcall(L, through) }))
+	L.SetGlobal("xpcall", L.NewFunction(func(L *glua.LState) int { return capXpcall(L, through, closer) }))
 }
 
 // capPcall is gopher-lua's pcall, calling the function through untraced.
@@ -67,16 +68,19 @@ func capPcall(L *glua.LState, through *glua.LFunction) int {
 // above the frames of the error (debug.traceback sees them), and when it fails,
 // xpcall still returns false and the handler's error.
 //
-// Upvalues behave as in gopher-lua, which differs from Lua 5.1 after an error
-// is caught: pcall's error closes every open upvalue, those of the live
-// frames below it included (a closure made before the pcall then updates a
-// copy of its variable, which the function no longer sees), and xpcall's
-// closes none, not even those of the frames the error leaves (a closure made
-// in one of them reads its variable's old slot of the value stack, other
-// values, until it is written). Closing only the frames left needs gopher-lua's
-// unexported closeUpvalues; closing every one in xpcall too broke counters
-// that closures keep across a per-entity xpcall loop.
-func capXpcall(L *glua.LState, through *glua.LFunction) int {
+// The error function then closes the upvalues of the frames the error leaves,
+// which gopher-lua leaves open when a PCall has an error function: a closure
+// made in one of them went on reading its variable's old slot of the value
+// stack, other values or a Go nil, which no Lua value is (stored in a field,
+// it ended the process at the next reload). Raising an error closes them, as
+// pcall's errors do: an error function runs with gopher-lua's flag for one
+// cleared, so the error function raises one and catches it. Like pcall's, it
+// closes every open upvalue, those of the live frames below included
+// (gopher-lua's closeAllUpvalues): a closure made before the call and called
+// after a caught error updates a copy of its variable, which the function that
+// made it no longer sees. Closing only the frames the error left needs
+// gopher-lua's unexported closeUpvalues.
+func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 	fn := L.CheckFunction(1)
 	handler := L.CheckFunction(2)
 	top := L.GetTop()
@@ -87,6 +91,9 @@ func capXpcall(L *glua.LState, through *glua.LFunction) int {
 		if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
 			pushFailure(L, err)
 		}
+		L.Push(through)
+		L.Push(closer)
+		_ = L.PCall(1, 0, nil) // fails, as it must
 		return 1
 	}))
 	if err != nil {

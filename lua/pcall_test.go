@@ -32,9 +32,10 @@ return pcall(g)`, `[false,"p.lua:3: up"]`},
 		{"xpcall failing handler", `return xpcall(function() error("e", 0) end, function(m) error("h", 0) end)`, `[false,"h"]`},
 		{"upvalue after error", `local f pcall(function() local x = 42 f = function() return x end error("e") end)
 local a, b, c = 1, 2, 3 return f()`, `42`},
-		{"live upvalue across caught xpcall errors", `local n = 0 local function add() n = n + 1 end
-for i = 1, 3 do xpcall(function() add() if i == 2 then error("x") end end, function(e) return e end) end
-return n`, `3`},
+		{"upvalue after xpcall error", `local f xpcall(function() local x = 42 f = function() return x end error("e") end, print)
+local a, b, c = 1, 2, 3 return f()`, `42`},
+		{"stale upvalue in a field", `local f xpcall(function() local x = {} f = function() return x end error("e") end, print)
+local t = {} t[f()] = 1 return type(f())`, `"table"`},
 	}
 	rt := newRuntime(t, lua.Config{})
 	for _, tt := range tests {
