@@ -37,7 +37,9 @@ import (
 //     bound: it is what one call may build, and a script's state, built over
 //     many calls, may rightly be larger.
 //   - Go to Lua, map keys are set in sorted order, which pairs follows, and
-//     integers beyond ±2^53 are errors rather than rounded numbers (see toLua).
+//     integers beyond ±2^53 that a Lua number would round are errors (see
+//     toLua); back to JSON, integral numbers below 1e21 are written with all
+//     their digits, as encoding/json writes a float64.
 //   - Since a table reached many times is walked as many times, a few
 //     instructions of Lua can ask for seconds of conversion: the walk is charged
 //     to the call it is part of (Field's to a budget of its own), one unit per
@@ -370,12 +372,17 @@ func (w *walker) appendString(buf []byte, s string) ([]byte, error) {
 	return buf, nil
 }
 
-// appendNumber appends the JSON form of f to buf: integers without a fraction, other
-// numbers in the shortest form that reads back exactly. It reports false for NaN
-// and the infinities, which JSON cannot hold.
+// appendNumber appends the JSON form of f to buf: integers below 1e21 in
+// magnitude with all their digits, as encoding/json writes a float64 (so that
+// 2^60, which an argument may bring, decodes back into an int64), other numbers
+// in the shortest form that reads back exactly. It reports false for NaN and the
+// infinities, which JSON cannot hold.
 func appendNumber(buf []byte, f float64) ([]byte, bool) {
 	if i := int64(f); float64(i) == f && -1<<53 <= i && i <= 1<<53 { // isInteger(f)
 		return strconv.AppendInt(buf, i, 10), true
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		return strconv.AppendFloat(buf, f, 'f', 0, 64), true
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return buf, false
