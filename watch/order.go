@@ -97,6 +97,10 @@ type outbox struct {
 	order  []queued
 	byPath map[string]waitingEvent
 	seq    uint64
+	// outputs counts the waiting events of each output: a replaced event
+	// whose output has no other one waiting keeps its place without a look
+	// at the queue.
+	outputs map[string]int
 }
 
 type queued struct {
@@ -111,11 +115,15 @@ type waitingEvent struct {
 
 func (o *outbox) push(ev Event) {
 	if o.byPath == nil {
-		o.byPath = make(map[string]waitingEvent)
+		o.byPath, o.outputs = make(map[string]waitingEvent), make(map[string]int)
 	}
-	if w, ok := o.byPath[ev.Path]; ok && !o.outputAfter(w.seq, ev.Output) {
+	w, ok := o.byPath[ev.Path]
+	if ok && (o.outputs[ev.Output] == 1 || !o.outputAfter(w.seq, ev.Output)) {
 		o.byPath[ev.Path] = waitingEvent{ev: ev, seq: w.seq}
 		return
+	}
+	if !ok {
+		o.outputs[ev.Output]++
 	}
 	o.seq++
 	o.byPath[ev.Path] = waitingEvent{ev: ev, seq: o.seq}
@@ -150,7 +158,7 @@ func (o *outbox) waiting(path string, op Op) bool {
 // drop removes the event waiting for path if it has op.
 func (o *outbox) drop(path string, op Op) {
 	if o.waiting(path, op) {
-		delete(o.byPath, path)
+		o.remove(path)
 	}
 }
 
@@ -169,6 +177,15 @@ func (o *outbox) peek() (Event, bool) {
 
 // pop removes the event peek returned.
 func (o *outbox) pop() {
-	delete(o.byPath, o.order[0].path)
+	o.remove(o.order[0].path)
 	o.order = o.order[1:]
+}
+
+// remove takes the event waiting for path out, leaving its entry in order.
+func (o *outbox) remove(path string) {
+	output := o.byPath[path].ev.Output
+	delete(o.byPath, path)
+	if o.outputs[output]--; o.outputs[output] <= 0 {
+		delete(o.outputs, output)
+	}
 }
