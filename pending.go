@@ -87,6 +87,9 @@ type request struct {
 	revert bool
 	seq    uint64
 	p      *Pending
+	// by is the request that superseded this one, set as it did (under the
+	// script's mu); nil until then (see Pending.decider).
+	by *Pending
 }
 
 // stagedItem is a request whose new version is staged and checked.

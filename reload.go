@@ -204,6 +204,12 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	req.seq, s.latest, s.latestP = s.seq, s.seq, p
 	old, oldReady := s.queued, s.ready
 	s.queued, s.ready = req, nil
+	if old != nil {
+		old.by = p
+	}
+	if oldReady != nil {
+		oldReady.req.by = p
+	}
 	start := s.claimWorker()
 	s.resolving.Add(1)
 	s.mu.Unlock()
@@ -649,7 +655,10 @@ func (s *Script) finish(req *request, ev Event, err error) {
 	var by *Pending
 	if errors.Is(err, ErrSuperseded) {
 		s.mu.Lock()
-		if by = s.latestP; by == req.p {
+		if by = req.by; by == nil { // superseded while staged or committed: by the newest
+			by = s.latestP
+		}
+		if by == req.p {
 			by = nil
 		}
 		s.mu.Unlock()
