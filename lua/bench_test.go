@@ -233,36 +233,25 @@ func BenchmarkHostCall(b *testing.B) {
 
 // BenchmarkConcat measures the price of routing .. through the capped concat: 100
 // iterations of s = "item " .. i .. ": " .. (i * 2).
-func BenchmarkConcat(b *testing.B) {
-	for _, lim := range []struct {
-		name   string
-		limits lua.Limits
-	}{{"no-limits", lua.Limits{}}, {"limits", limited}} {
-		b.Run("paired-"+lim.name, func(b *testing.B) {
-			rt, id := benchRuntime(b, lim.limits)
-			concat, _ := rt.Func(id, "concat")
-			benchpair.Run(b, 16, rawCall(b, "concat", glua.LNumber(100)), func() {
-				if _, err := concat.Call(context.Background(), 100); err != nil {
-					b.Fatal(err)
-				}
-			})
-		})
-	}
-}
+func BenchmarkConcat(b *testing.B) { benchRewrite(b, "concat") }
 
 // BenchmarkVarargs measures the price of routing ... through the charged
-// varargs: 100 iterations of a call through two vararg wrappers, each passing
-// its two values on (return pass(...), return ...).
-func BenchmarkVarargs(b *testing.B) {
+// varargs (with MaxInstructions only): 100 iterations of a call through two
+// vararg wrappers, each passing its two values on (return pass(...), return ...).
+func BenchmarkVarargs(b *testing.B) { benchRewrite(b, "varargs") }
+
+// benchRewrite runs the benchmark module's fn(100), without limits and with
+// them, paired with raw gopher-lua running the unrewritten chunk.
+func benchRewrite(b *testing.B, fn string) {
 	for _, lim := range []struct {
 		name   string
 		limits lua.Limits
 	}{{"no-limits", lua.Limits{}}, {"limits", limited}} {
 		b.Run("paired-"+lim.name, func(b *testing.B) {
 			rt, id := benchRuntime(b, lim.limits)
-			varargs, _ := rt.Func(id, "varargs")
-			benchpair.Run(b, 16, rawCall(b, "varargs", glua.LNumber(100)), func() {
-				if _, err := varargs.Call(context.Background(), 100); err != nil {
+			f, _ := rt.Func(id, fn)
+			benchpair.Run(b, 16, rawCall(b, fn, glua.LNumber(100)), func() {
+				if _, err := f.Call(context.Background(), 100); err != nil {
 					b.Fatal(err)
 				}
 			})
