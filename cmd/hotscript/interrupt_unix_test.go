@@ -80,14 +80,7 @@ func TestSecondInterruptDuringBuild(t *testing.T) {
 			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 				t.Fatal(err)
 			}
-			select {
-			case <-exited:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("still running 10 s after two SIGINTs; output:\n%s", out)
-			}
-			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-				t.Errorf("exit code %d (%v), want %d; output:\n%s", code, cmd.ProcessState, exitInterrupted, out)
-			}
+			endsInterrupted(t, cmd, exited, out)
 			if left := dirNames(t, tmp); len(left) > 0 {
 				t.Errorf("temporary files are left: %s", left)
 			}
@@ -162,14 +155,7 @@ func TestTwoInterruptsAtOnceKillTheBuild(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				select {
-				case <-exited:
-				case <-time.After(10 * time.Second):
-					t.Fatalf("still running 10 s after two SIGINTs; output:\n%s", out)
-				}
-				if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
-					t.Errorf("round %d: exit code %d, want %d; output:\n%s", round, code, exitInterrupted, out)
-				}
+				endsInterrupted(t, cmd, exited, out)
 				for deadline := time.Now().Add(2 * time.Second); alive(tool); time.Sleep(10 * time.Millisecond) {
 					if time.Now().After(deadline) {
 						t.Fatalf("round %d: the build's tool (pid %d) runs on after the command ended", round, tool)
@@ -199,4 +185,18 @@ func buildWithTool(t *testing.T, command string, script func(pids string) string
 		args = append(args, "get")
 	}
 	return bin, pids, args
+}
+
+// endsInterrupted waits for cmd, started by startMain, to end after two
+// SIGINTs, with exitInterrupted.
+func endsInterrupted(t *testing.T, cmd *exec.Cmd, exited <-chan struct{}, out *syncBuffer) {
+	t.Helper()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after two SIGINTs; output:\n%s", out)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit code %d (%v), want %d; output:\n%s", code, cmd.ProcessState, exitInterrupted, out)
+	}
 }
