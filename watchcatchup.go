@@ -89,7 +89,6 @@ type caughtSave struct {
 func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
 	file := s.file0()
 	info, statErr := os.Stat(file)
-	linfo, _ := os.Lstat(file) // the event's Info, as the watcher's: before the read
 	code, changed := s.changedSinceLoad()
 	if !changed || ctx.Err() != nil {
 		return caughtSave{}, false
@@ -99,7 +98,7 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 		s.readSum.Store(sum)
 		return caughtSave{}, false
 	}
-	ev := watch.Event{Path: file, Op: watch.Changed, Data: code, Info: linfo}
+	ev := watch.Event{Path: file, Op: watch.Changed, Data: code}
 	ev.Output = ev.Path
 	if s.needsWAT {
 		ev.Output, ev.Source = strings.TrimSuffix(ev.Path, filepath.Ext(ev.Path))+".wasm", code
@@ -129,7 +128,6 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 		return caughtSave{}, false
 	}
 	info, statErr := os.Stat(src)
-	linfo, _ := os.Lstat(src)
 	text, err := fsread.File(src)
 	if err != nil || len(text) == 0 || ctx.Err() != nil {
 		return caughtSave{}, false
@@ -137,7 +135,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
 		return caughtSave{}, false
 	}
-	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text, Info: linfo}
+	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text}
 	if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
 		ev.Data = nil
 	}
