@@ -17,10 +17,8 @@ import (
 // building it (see parseFormat), and charges the real size.
 func capFormat(L *glua.LState) int {
 	f := L.CheckString(1)
-	items, bound := parseFormat(L, f)
+	items, _ := parseFormat(L, f) // which checked the bound against the limits
 	b := budgetOf(L)
-	b.reserve(L, bound)
-	checkSize(L, bound)
 	var w strings.Builder
 	lit := 0 // f[lit:] is the text not yet written
 	for _, it := range items {
@@ -54,8 +52,11 @@ type conversion struct {
 // conversion takes a number or a string that reads as one, %s and %q a string or
 // a number (a table is an error, as in Lua 5.1, whatever its __tostring). And it
 // returns an upper bound of the output: the format itself, plus for each item
-// what it writes, within a few bytes (see conversion.size).
+// what it writes, within a few bytes (see conversion.size), which it checks
+// against the call's limits item by item, raising their error as soon as it
+// passes one.
 func parseFormat(L *glua.LState, f string) (items []conversion, bound uint64) {
+	b := budgetOf(L)
 	digits := func(i *int) int {
 		n := 0
 		for k := 0; k < 2 && *i < len(f) && '0' <= f[*i] && f[*i] <= '9'; k++ {
@@ -119,7 +120,7 @@ func parseFormat(L *glua.LState, f string) (items []conversion, bound uint64) {
 		// Checked item by item: sizing a %q reads its string, and a format of
 		// many large ones must stop at the limit, not after reading them all.
 		bound += c.size()
-		budgetOf(L).reserve(L, bound)
+		b.reserve(L, bound)
 		checkSize(L, bound)
 		items = append(items, c)
 	}
