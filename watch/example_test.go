@@ -193,17 +193,11 @@ func ExampleMatchExt() {
 	// Output: true true false
 }
 
-// DefaultIgnore lists the names that never produce events; Options.Ignore adds
+// Ignored tells the names that never produce events (DefaultIgnore); Options.Ignore adds
 // more.
-func ExampleDefaultIgnore() {
+func ExampleIgnored() {
 	for _, name := range []string{"enemy.lua", ".enemy.lua.swp", "4913", "enemy.lua~", "enemy.lua___jb_tmp___", "enemy_BASE_4242.lua"} {
-		ignored := false
-		for _, pattern := range watch.DefaultIgnore() {
-			if ok, _ := filepath.Match(pattern, name); ok {
-				ignored = true
-			}
-		}
-		fmt.Println(name, ignored)
+		fmt.Println(name, watch.Ignored(name))
 	}
 	// Output:
 	// enemy.lua false

@@ -71,6 +71,11 @@ var defaultIgnore = []string{
 // event.
 func DefaultIgnore() []string { return slices.Clone(defaultIgnore) }
 
+// Ignored reports whether a file or directory named name (a base name) is one
+// every Watcher ignores (DefaultIgnore): a program listing the files it loads
+// before it watches them leaves out the same ones. Safe for concurrent use.
+func Ignored(name string) bool { return ignorer(defaultIgnore).match(name) }
+
 // MatchExt returns a filter for Options.Filter that accepts files whose extension
 // is one of exts (".lua", ".wasm"), compared exactly. The filter keeps its own copy
 // of exts and is safe for concurrent use.

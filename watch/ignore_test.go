@@ -114,6 +114,11 @@ func TestIgnoreMatch(t *testing.T) {
 			if got := ig.match(tc.path); got != tc.ignored {
 				t.Errorf("match(%q) = %v, want %v", tc.path, got, tc.ignored)
 			}
+			// Ignored knows the defaults alone: not the extra *.log.
+			base := filepath.Base(tc.path)
+			if got, want := Ignored(base), tc.ignored && filepath.Ext(base) != ".log"; got != want {
+				t.Errorf("Ignored(%q) = %v, want %v", base, got, want)
+			}
 		})
 	}
 }

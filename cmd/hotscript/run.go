@@ -160,7 +160,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 
 // scriptFiles lists the scripts under dir the host can load, and notes on the files
 // left out. An empty file is left out, as the watcher ignores one, and so is what
-// the watcher ignores (see ignored). A .wat or .c is
+// the watcher ignores (watch.Ignored), which it would never reload. A .wat or .c is
 // loaded only if its tool (wat2wasm, clang) is on PATH and no .wasm of the same name
 // is there: that .wasm is then the script, and the watcher rebuilds it from the
 // source.
@@ -186,12 +186,12 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			return err
 		}
 		if d.IsDir() {
-			if rel != "." && ignored(d.Name()) {
+			if rel != "." && watch.Ignored(d.Name()) {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		if ignored(d.Name()) {
+		if watch.Ignored(d.Name()) {
 			return nil
 		}
 		ext := filepath.Ext(path)
@@ -346,16 +346,4 @@ func mapStrings(in []string, f func(string) string) []string {
 		out[i] = f(s)
 	}
 	return out
-}
-
-// ignored reports whether name, a file's or directory's base name, is one the
-// watcher ignores (watch.DefaultIgnore: dot names, editors' swap, backup and
-// temporary files): run does not load what Watch would never reload.
-func ignored(name string) bool {
-	for _, p := range watch.DefaultIgnore() {
-		if ok, _ := filepath.Match(p, name); ok {
-			return true
-		}
-	}
-	return false
 }
