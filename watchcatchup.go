@@ -64,13 +64,22 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 		slices.SortStableFunc(saves, func(a, b caughtSave) int { return a.mod.Compare(b.mod) })
 		for _, c := range saves {
 			if c.info != nil {
-				wd.mu.Lock()
-				wd.caught[c.a.ev.Path] = caughtFile{size: c.info.Size(), mod: c.info.ModTime(), sum: c.a.sum}
-				wd.mu.Unlock()
+				wd.remember(c.a.ev.Path, caughtFile{size: c.info.Size(), mod: c.info.ModTime(), sum: c.a.sum})
 			}
 			wd.handleArrival(ctx, c.a)
 		}
 	}
+}
+
+// remember records what the catch-up found of the file at path (see caughtUp),
+// by its path with its directory's links resolved: the catch-up spells a
+// script's file as it was loaded, the watcher as the directory is watched, and
+// the two may be other paths to one directory (see canonFile).
+func (wd *watchedDir) remember(path string, c caughtFile) {
+	key := canonPath(path)
+	wd.mu.Lock()
+	wd.caught[key] = c
+	wd.mu.Unlock()
 }
 
 // caughtSave is a save the catch-up found: the event it makes of it, and its
@@ -159,9 +168,10 @@ func newCaughtSave(ev watch.Event, bytes []byte, info os.FileInfo, statErr error
 // is that save, reported again, or a later one (a touch to retry a reload
 // that failed has a new time).
 func (wd *watchedDir) caughtUp(path string, sum uint64) bool {
+	key := canonPath(path)
 	wd.mu.Lock()
-	c, ok := wd.caught[path]
-	delete(wd.caught, path)
+	c, ok := wd.caught[key]
+	delete(wd.caught, key)
 	wd.mu.Unlock()
 	if !ok || sum == 0 || c.sum != sum {
 		return false

@@ -1100,3 +1100,38 @@ func TestWatchDirThroughAnotherPath(t *testing.T) {
 		})
 	}
 }
+
+// The catch-up's save, found through the path a script was loaded from, is
+// known when the watcher reports it through another path to the directory (a
+// link to it): it is not reloaded twice.
+func TestCaughtUpThroughAnotherPath(t *testing.T) {
+	base := t.TempDir()
+	real, link := filepath.Join(base, "real"), filepath.Join(base, "scripts")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(real, "x.lua"), "return {}")
+	info, err := os.Stat(filepath.Join(real, "x.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, caught, reported string }{
+		{"loaded through the link, watched directly", link, real},
+		{"loaded directly, watched through the link", real, link},
+		{"alike", real, real},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wd := &watchedDir{caught: map[string]caughtFile{}}
+			wd.remember(filepath.Join(tt.caught, "x.lua"), caughtFile{size: info.Size(), mod: info.ModTime(), sum: 7})
+			if !wd.caughtUp(filepath.Join(tt.reported, "x.lua"), 7) {
+				t.Error("the watcher's report of the caught-up save is not known for it")
+			}
+			if wd.caughtUp(filepath.Join(tt.reported, "x.lua"), 7) {
+				t.Error("known twice: the catch-up's record is not forgotten")
+			}
+		})
+	}
+}
