@@ -1,0 +1,355 @@
+package hotscript
+
+// How Watch handles each event of the watcher: a save of a script reloads it,
+// a new file loads (on a goroutine of its own), a deletion is reported, and
+// what a file's identity says was a rename or nothing new is told apart.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/hotscript/hotscript/watch"
+)
+
+// fileLoad is a load of a file that is not a script yet, with the events that
+// came meanwhile for its script: the newest of each file, in the order they came.
+type fileLoad struct {
+	first arrival
+	queue []arrival
+}
+
+// arrival is an event of the watcher, when it came and the identity of its file
+// then (nil if there was none): a rename is told by the time between a deletion
+// and a save, not by when an event that waited for a load is handled, and a file
+// renamed again meanwhile is still known.
+type arrival struct {
+	ev      watch.Event
+	at      time.Time
+	info    os.FileInfo // from os.Lstat
+	catchUp bool        // made by catchUp: a loaded script's, never a new file's
+	// sum is the hash of the file's own bytes, a source's text (see
+	// textSum), for a Changed event; catchUp's, of the bytes it read.
+	sum uint64
+}
+
+// handle handles an event of the watcher, on the watcher's goroutine. A file
+// that is not a script yet loads on a goroutine of its own: a large Lua file can
+// take seconds to compile, and the saves of the other scripts must not wait for
+// it. The events of a script that is loading (by its name, or the .wasm its
+// source builds) wait for the load to end.
+func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
+	wd.handleArrival(ctx, arrival{ev: ev})
+}
+
+func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
+	ev := a.ev
+	a.at = time.Now()
+	if ev.Op == watch.Changed {
+		// What the file was when the watcher read it, not now: handled late,
+		// a save taken for the next one's file would drop that one as seen.
+		if a.info = ev.Info; a.info == nil {
+			a.info, _ = os.Lstat(ev.Path)
+		}
+		if !a.catchUp {
+			a.sum = textSum(ev)
+		}
+	}
+	name, _ := wd.target(ev)
+	wd.mu.Lock()
+	l := wd.loading[name]
+	if l == nil {
+		l = wd.loading[filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))]
+	}
+	if l == nil {
+		// A file renamed while its first load runs: its new name waits for that
+		// load, so that it then finds the script of its old name moved.
+		if l = wd.loadOf(a); l != nil {
+			wd.loading[name] = l
+		}
+	}
+	if l != nil {
+		l.queue = slices.DeleteFunc(l.queue, func(b arrival) bool { return b.ev.Path == ev.Path })
+		l.queue = append(l.queue, a)
+		wd.mu.Unlock()
+		return
+	}
+	wd.mu.Unlock()
+	wd.process(ctx, a, false)
+}
+
+// loadOf returns the load in progress of the file that a saved, renamed since
+// from the path it loads from, or nil. wd.mu is held.
+func (wd *watchedDir) loadOf(a arrival) *fileLoad {
+	if a.info == nil {
+		return nil
+	}
+	for _, l := range wd.loading {
+		f := l.first
+		if f.info != nil && f.ev.Path != a.ev.Path && os.SameFile(f.info, a.info) &&
+			f.info.ModTime().Equal(a.info.ModTime()) && !lexists(f.ev.Path) {
+			return l
+		}
+	}
+	return nil
+}
+
+// textSum is the hash of the bytes of the file a Changed event reports, as the
+// Host hashes what it reads from a script's file (Script.readSum) and what
+// Watch saw of a file (fileMark): the bytes the event carries or, for a source
+// with a build step, its text as the watcher read it before the build (the
+// event carries the built module). A source is known by its text, not its
+// build: a C module's debug information names its source, so x.c and an
+// identical y.c build to different bytes. It is 0 if there are no bytes to
+// hash.
+func textSum(ev watch.Event) uint64 {
+	if ev.Output == ev.Path {
+		if ev.Err != nil {
+			return 0
+		}
+		return maphash.Bytes(markSeed, ev.Data)
+	}
+	if ev.Source == nil {
+		return 0
+	}
+	return maphash.Bytes(markSeed, ev.Source)
+}
+
+// fileSum is the hash of the bytes of the file a saved, for a later Watch (see
+// Script.readSum): a.sum, a .wat's text. It is 0 for an event that is not a
+// save of script s's own file.
+func fileSum(a arrival, s *Script, fromSource bool) uint64 {
+	if s == nil || fromSource || a.ev.Op != watch.Changed {
+		return 0
+	}
+	return a.sum
+}
+
+// process acts on an event. owner says that the caller is the goroutine of a
+// load of the event's script, which loads the file itself if it must.
+func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
+	ev := a.ev
+	s, fromSource := wd.find(ev.Path), false
+	if s == nil && ev.Output != ev.Path {
+		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
+	}
+	if a.catchUp && s == nil {
+		return // unloaded since the catch-up read its file: not a new file
+	}
+	sum := fileSum(a, s, fromSource)
+	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, a.sum) {
+		return // the save the catch-up read as the watcher began, reported now
+	}
+	if s != nil && ev.Op == watch.Changed {
+		s.unsayRemoved() // a file of it is there: its deletion is news again
+	}
+	switch {
+	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
+		// The script's file is gone: the one it was loaded from, or the source
+		// of a .wasm that is not there either. A deleted source of a .wasm that
+		// stays concerns nothing that runs. A .wasm and its source deleted
+		// together are one deletion, reported once (see sayRemoved).
+		s.fileGone(ev.Path, a.at)
+		if s.sayRemoved() {
+			wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
+		}
+	case ev.Op == watch.Removed:
+	case empty(ev):
+	case s != nil && !a.catchUp && s.asSeen(a):
+		// The file the script comes from, as Watch last saw it (a directory
+		// moved away and back, a file renamed away and back): not a save.
+		// What runs since, after a Revert or a program's Reload, stays.
+		if sum != 0 {
+			s.readSum.Store(sum)
+		}
+	case s != nil && s.superseded(a):
+		// The file is as Watch last saw it, and the script has come since
+		// from its other file (see superseded): not a save. Above all a .wasm
+		// whose source was saved after it: loading it would run the code that
+		// save replaced, until the source's build, reported too, replaced it
+		// again, and start the script's state over twice.
+		if sum != 0 {
+			s.readSum.Store(sum)
+		}
+	case s != nil && ev.Err != nil: // after asSeen: a broken file reported as it was is no new save
+		if sum != 0 { // before the event: a Watch begun on it leaves the save
+			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
+		} else if fromSource {
+			s.refusedSource(ev.Path, a.sum, a.info) // so is a source
+		}
+		s.record("reload", Event{Kind: Rejected}, buildError(ev))
+	case s != nil && s.unchanged(ev.Data):
+		// A save that changes nothing (a touch, a comment in a .wat): a reload
+		// would only start a WASM script's state over. A file with the same
+		// bytes renamed over this one's still moves: its old name goes.
+		moved := wd.movedTo(a, s)
+		s.mark(ev.Path, a.sum, a.info)
+		if sum != 0 {
+			s.readSum.Store(sum)
+		}
+		wd.unloadMoved(ctx, nil, nil, moved)
+	case s != nil:
+		moved := wd.movedTo(a, s)
+		p := wd.h.ReloadAsync(ctx, s, ev.Data)
+		s.markSaved(ev.Path, a.sum, a.info, p)
+		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
+			go s.seeSave(p, sum)
+		}
+		wd.unloadMoved(ctx, s, p, moved)
+	case owner:
+		wd.load(ctx, a)
+	default:
+		wd.startLoad(ctx, a)
+	}
+}
+
+// cutOff reports whether err, a reload's, says it was cut off before it could
+// say anything of its bytes: by its context, the Host's Close, a newer save.
+func cutOff(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrClosed) || errors.Is(err, ErrSuperseded) || errors.Is(err, ErrUnloaded)
+}
+
+// startLoad loads a's file on a goroutine of its own, which then processes the
+// events that came for the script meanwhile.
+func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
+	name, _ := wd.target(a.ev)
+	if !wd.h.enter() {
+		return
+	}
+	l := &fileLoad{first: a}
+	wd.mu.Lock()
+	if wd.loading == nil {
+		wd.loading = map[string]*fileLoad{}
+	}
+	wd.loading[name] = l
+	wd.mu.Unlock()
+	go func() {
+		defer wd.h.wg.Done()
+		wd.load(ctx, a)
+		for {
+			wd.mu.Lock()
+			if len(l.queue) == 0 || ctx.Err() != nil {
+				maps.DeleteFunc(wd.loading, func(_ string, m *fileLoad) bool { return m == l })
+				wd.mu.Unlock()
+				return
+			}
+			next := l.queue[0]
+			l.queue = l.queue[1:]
+			wd.mu.Unlock()
+			wd.process(ctx, next, true)
+		}
+	}()
+}
+
+// target returns the name of the script ev's file is, or would be once loaded,
+// and the path that script reads its file from ("" for a .c, built into the
+// .wasm of the name).
+func (wd *watchedDir) target(ev watch.Event) (name, path string) {
+	name = filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))
+	path = name
+	if ev.Output != ev.Path { // built from a source
+		if filepath.Ext(ev.Path) == ".wat" { // the host builds .wat itself
+			name = filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Path))
+			path = name
+		} else { // no file: find knows the script by its name, x.wasm
+			path = ""
+		}
+	}
+	return name, path
+}
+
+// empty reports whether a Changed event found its file empty: no bytes, or a
+// source that failed to build because it is empty now.
+func empty(ev watch.Event) bool {
+	if ev.Err == nil {
+		return len(ev.Data) == 0
+	}
+	info, err := os.Stat(ev.Path)
+	return err == nil && info.Size() == 0
+}
+
+// unchanged reports whether code is what s's live version runs, with no reload of
+// s pending (which a save of the live bytes must still overtake).
+func (s *Script) unchanged(code []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open == 0 && bytes.Equal(s.hist.live().code, code)
+}
+
+// find returns the loaded script whose file is path: the script loaded from it, or
+// a script without a file named by it, through this path or another way to the
+// same directory (see canonFile).
+func (wd *watchedDir) find(path string) *Script {
+	scripts := wd.h.Scripts()
+	for _, s := range scripts {
+		if s.file0() == path {
+			return s
+		}
+	}
+	canon := canonPath(path)
+	for _, s := range scripts {
+		if s.canonFile() == canon {
+			return s
+		}
+	}
+	return nil
+}
+
+// load loads a saved file that is not a script yet.
+func (wd *watchedDir) load(ctx context.Context, a arrival) {
+	ev := a.ev
+	name, path := wd.target(ev)
+	if ev.Err != nil {
+		wd.h.reportLoad(name, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
+		return
+	}
+	moved := wd.movedTo(a, nil)
+	// The load runs on a goroutine of the Host's, as a reload's staging does.
+	// What the file held (a .wat's text) is known before the Loaded event: a
+	// Watch begun on that event catches up a save made after it.
+	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
+	if errors.Is(err, ErrExists) {
+		// Another load of the name runs (the program's, or an earlier Watch's
+		// of this directory), or has just ended: once it has, the save reloads
+		// what it loaded, or loads the file if it failed. Else the save would
+		// be lost.
+		for done := wd.h.loading(name); done != nil; done = wd.h.loading(name) {
+			select { // and for a load that took the name as it ended
+			case <-done:
+			case <-ctx.Done():
+				return
+			case <-wd.h.base.Done():
+				return
+			}
+		}
+		// Reload what was loaded from this file, or load it if the other load
+		// failed; a script of that name from elsewhere keeps it.
+		if _, taken := wd.h.Script(name); !taken || wd.find(ev.Path) != nil || wd.find(ev.Output) != nil {
+			wd.process(ctx, a, true)
+		}
+		return
+	}
+	if err != nil { // the outcome is an event
+		return
+	}
+	// The file as it was when it came: load marked the file of its name, which a
+	// rename meanwhile took away, and for a .c that is not the source.
+	s.mark(ev.Path, a.sum, a.info)
+	wd.unloadMoved(ctx, nil, nil, moved)
+}
+
+// newest returns the Pending of s's newest request, resolved or not: the one
+// that decides for the requests it superseded.
+func (s *Script) newest() *Pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.latestP
+}

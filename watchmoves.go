@@ -1,0 +1,124 @@
+package hotscript
+
+// Files that go: a script's file deleted (reported once, however many of its
+// files go), renamed or moved onto another script's name.
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+)
+
+// sayRemoved reports whether a Removed event of s is due, for a deletion of a
+// file it comes from, and records it said: a .wasm and its source deleted
+// together (git rm) are one deletion, and a source deleted after its .wasm
+// vanished while no Watch ran is the one reported.
+func (s *Script) sayRemoved() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	said := s.file.removed
+	s.file.removed = true
+	return !said
+}
+
+// unsayRemoved records that a file of s was reported saved: a later deletion is
+// reported again.
+func (s *Script) unsayRemoved() {
+	s.mu.Lock()
+	s.file.removed = false
+	s.mu.Unlock()
+}
+
+// fileBack reports whether there is a file again at the path Watch last saw s
+// come from, after it found it deleted.
+func (s *Script) fileBack() bool {
+	s.mu.Lock()
+	path := s.file.path
+	s.mu.Unlock()
+	return path != "" && lexists(path)
+}
+
+// fileGone records that Watch found path, s's file, deleted.
+func (s *Script) fileGone(path string, at time.Time) {
+	s.mu.Lock()
+	if s.file.gone.IsZero() && samePath(s.file.path, path) {
+		s.file.gone = at
+	}
+	s.mu.Unlock()
+}
+
+// movedTo returns the scripts whose file was renamed or moved to the path of
+// a's save, which gave its bytes (other than to, the script the path belongs to,
+// if any): their file is gone, its deletion reported within renameWindow before
+// the save, and the path is that same file (identity and modification time: a
+// new file the system gave the deleted one's number has a time of its own) with
+// the same bytes, and its own file, if it is not that file (a .wasm, whose source
+// moved), is gone too. Such a script would run on beside the one the path now
+// is, so Watch unloads it once that script has loaded or reloaded.
+func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
+	path, sum, info := a.ev.Path, a.sum, a.info
+	if info == nil || sum == 0 {
+		return nil
+	}
+	var out []*Script
+	for _, s := range wd.h.Scripts() {
+		if s == to {
+			continue
+		}
+		s.mu.Lock()
+		f := s.file
+		s.mu.Unlock()
+		if f.info == nil || f.sum != sum || !os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
+			(!f.gone.IsZero() && a.at.Sub(f.gone) > renameWindow) || lexists(f.path) ||
+			samePath(f.path, path) || !wd.contains(f.path) {
+			continue
+		}
+		if own := s.file0(); !samePath(own, f.path) && lexists(own) {
+			continue // a .wasm whose source moved: it stays, and runs on
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// unloadMoved unloads the scripts moved from (see movedTo), once reload p of
+// to, if any, has committed: a reload that fails leaves them running, as the
+// only copy of their code. If p is superseded, the newer request for to that
+// replaced it decides in its place (a broken save after the rename must not
+// unload them). It does so on a goroutine of its own: Unload waits for calls
+// in progress, however long, and the watcher must go on. Close ends the wait.
+func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, moved []*Script) {
+	h := wd.h
+	if len(moved) == 0 || !h.enter() {
+		return
+	}
+	go func() {
+		defer h.wg.Done()
+		for p != nil {
+			select {
+			case <-p.Done():
+			case <-h.base.Done(): // Close resolves p only after waiting for this
+				return
+			}
+			err := p.Err()
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrSuperseded) {
+				return
+			}
+			next := to.newest() // pending or resolved already: its outcome decides
+			if next == p {
+				return // a guard: a superseded request is never the newest
+			}
+			p = next
+		}
+		for _, old := range moved {
+			if old.fileBack() {
+				continue // a new file at its path (saved while the rename's load ran): it stays
+			}
+			_ = h.Unload(ctx, old) // its event says so; a failure leaves it running
+		}
+	}()
+}
