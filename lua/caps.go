@@ -153,8 +153,12 @@ func capRep(L *glua.LState) int {
 	w.Grow(total)
 	w.WriteString(s)
 	b.alloc(L, uint64(len(s)))
-	for w.Len() < total { // doubling, charged and checked per chunk of at most 1 MiB
-		chunk := min(w.Len(), total-w.Len(), 1<<20)
+	// Doubling, charged and checked per chunk of about 1 MiB. Each chunk is a whole
+	// number of copies of s, so that what is copied from the start lands in phase:
+	// a chunk of exactly 1 MiB shifted the rest of string.rep("abc", 1e6).
+	step := max(1<<20/len(s), 1) * len(s)
+	for w.Len() < total {
+		chunk := min(w.Len(), total-w.Len(), step)
 		b.alloc(L, uint64(chunk))
 		w.WriteString(w.String()[:chunk])
 	}
