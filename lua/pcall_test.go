@@ -94,3 +94,41 @@ return M`)
 		t.Errorf("error %v has traceback %q; want one naming tb.lua:2 and f at tb.lua:3", err, e.Traceback)
 	}
 }
+
+// A caught error closes the upvalues of every function running, as gopher-lua's
+// pcall does (the README says so): a local a closure shares with the running
+// function stops being shared, while a table keeps being shared.
+func TestCaughtErrorClosesUpvalues(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "u.lua", `local M = {}
+function M.local_count(catch)
+  local n = 0
+  local function bump() n = n + 1 end
+  bump(); catch(); bump()
+  return n
+end
+function M.table_count(catch)
+  local s = {n = 0}
+  local function bump() s.n = s.n + 1 end
+  bump(); catch(); bump()
+  return s.n
+end
+M.catchers = {
+  none = function() end,
+  pcall = function() pcall(error, "x") end,
+  xpcall = function() xpcall(function() error("x") end, function(e) return e end) end,
+}
+function M.run(f, c) return M[f](M.catchers[c]) end
+return M`)
+	for _, tt := range []struct{ f, catch, want string }{
+		{"local_count", "none", "2"},
+		{"local_count", "pcall", "1"},
+		{"local_count", "xpcall", "1"},
+		{"table_count", "pcall", "2"},
+		{"table_count", "xpcall", "2"},
+	} {
+		if got := call(t, rt, id, "run", tt.f, tt.catch); got != tt.want {
+			t.Errorf("%s with %s: %s, want %s", tt.f, tt.catch, got, tt.want)
+		}
+	}
+}
