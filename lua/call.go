@@ -215,7 +215,7 @@ func (v *version) function(ctx context.Context, script, name string) (glua.LValu
 	if err != nil {
 		return nil, err
 	}
-	if f.Type() != glua.LTFunction {
+	if f = orNil(f); f.Type() != glua.LTFunction {
 		return nil, &Error{Op: "call", Script: script, Function: name, Kind: ErrNoFunction,
 			Message: fmt.Sprintf("%s: the module's %s is %s, not a function", script, name, f.Type())}
 	}
@@ -242,6 +242,7 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 	if err != nil {
 		return nil, err
 	}
+	lv = orNil(lv)
 	// The conversion runs under a budget of its own, as a call would.
 	var w walker
 	if v.budget.begin(ctx) {
@@ -291,10 +292,10 @@ func (rt *Runtime) names(ctx context.Context, id ScriptID, op string, functions 
 }
 
 // moduleNames lists a module table's string keys, split into data fields and
-// functions, each sorted.
+// functions, each sorted. A key whose value is a Go nil is neither (see orNil).
 func moduleNames(t *glua.LTable) (fields, functions []string) {
 	fields, functions = []string{}, []string{}
-	t.ForEach(func(k, v glua.LValue) {
+	inOrder(t, func(k, v glua.LValue) {
 		name, ok := k.(glua.LString)
 		switch {
 		case !ok:

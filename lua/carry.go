@@ -87,7 +87,7 @@ func (c *copier) carry(from, to *glua.LTable) []string {
 	c.seen[from] = to // a field that refers back to the module refers to the new one
 	names := []string{}
 	inOrder(from, func(k, v glua.LValue) {
-		if v.Type() == glua.LTFunction || to.RawGet(k).Type() == glua.LTFunction {
+		if v.Type() == glua.LTFunction || orNil(to.RawGet(k)).Type() == glua.LTFunction {
 			return
 		}
 		ck, okk := c.value(k)
@@ -112,11 +112,29 @@ func (c *copier) carry(from, to *glua.LTable) []string {
 // removed and set again keeping its first place. That order is the same every run
 // for the same script; LTable.ForEach's is not, as it ranges over Go maps, and a
 // copy filled in it would make pairs order, and all that follows from it, differ
-// from run to run after a reload. fn must not change t.
+// from run to run after a reload. An entry whose key or value is a Go nil is
+// absent (see orNil): fn never sees one. fn must not change t.
 func inOrder(t *glua.LTable, fn func(k, v glua.LValue)) {
 	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
-		fn(k, v)
+		if orNil(k) != glua.LNil && orNil(v) != glua.LNil {
+			fn(k, v)
+		}
 	}
+}
+
+// orNil returns v, or LNil for a Go nil. A Go nil is no Lua value, but a
+// gopher-lua flaw puts one in a script's tables: a coroutine that yields inside
+// pcall leaves a closure's upvalue open on a value-stack slot that the yield
+// then clears, and what the closure reads there, which the script may store as
+// a key or a value, is a Go nil. Whatever reads a script's tables reads their
+// entries through orNil (and inOrder), so that such an entry is absent, as an
+// LNil one would be, rather than a panic (a Go nil has no Type) with the
+// script's lock held.
+func orNil(v glua.LValue) glua.LValue {
+	if v == nil {
+		return glua.LNil
+	}
+	return v
 }
 
 // snapshot records the contents and metatables of every table reachable from a

@@ -196,7 +196,10 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 	}
 	keys = w.keyBufs[depth][:0]
 	maxIndex, array := 0, true
-	t.ForEach(func(k, _ glua.LValue) {
+	t.ForEach(func(k, v glua.LValue) {
+		if orNil(k) == glua.LNil || orNil(v) == glua.LNil {
+			return // absent: see orNil
+		}
 		switch k := k.(type) {
 		case glua.LString:
 			array = false
@@ -262,9 +265,9 @@ func (w *walker) keyError(k glua.LValue) error {
 // that gopher-lua keeps in a table's array part, and 0 if it cannot tell
 // without a walk of t that boxes every integer key (ForEach does).
 func arrayLen(t *glua.LTable) int {
-	n := t.MaxN() // the array part's last non-nil element
+	n := t.MaxN() // the array part's last element that is not LNil
 	for i := 1; i <= n; i++ {
-		if t.RawGetInt(i) == glua.LNil {
+		if orNil(t.RawGetInt(i)) == glua.LNil {
 			return 0
 		}
 	}

@@ -93,7 +93,9 @@ func (st *Staged) Functions() []string {
 // was (what the hooks changed in its tables reachable from its module or its
 // globals, and in its math.random generator, is undone; changes to a closure's
 // local variables cannot be) and
-// Commit returns an *Error naming the hook. Either way the Staged is spent.
+// Commit returns an *Error naming the hook. So it is, with an *Error of
+// ErrRuntime, if the Go code of the commit itself panics (a gopher-lua flaw
+// might make it): the script is never left held. Either way the Staged is spent.
 //
 // Commit first waits for the call or lease in progress on the script, if any,
 // until ctx ends. If ctx ends first, Commit returns an *Error of op "commit"
@@ -137,31 +139,40 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 		}
 		return rep, err
 	}
-	start := time.Now()
-	ov := s.cur
-	var err error
-	if ov == nil {
-		err = s.gone("commit", "") // ErrNotFound, or ErrClosed after Close
-	} else {
-		s.next.Store(&nv.budget.guard)
-		undoOld, undoNew := ov.budget.forSetup(), nv.budget.forSetup()
-		err = swap(ctx, s.name, ov, nv, &rep, check)
-		undoOld()
-		undoNew()
-		if err == nil {
-			s.setCur(nv)
-			s.gen++
-		}
-		s.next.Store(nil)
-	}
-	rep.Blocked = time.Since(start)
-	s.mu.Unlock()
+	ov, err := s.commit(ctx, nv, &rep, check)
 	if err != nil {
 		nv.L.Close()
 		return rep, err
 	}
 	ov.L.Close()
 	return rep, nil
+}
+
+// commit makes nv live in place of the version it returns, the old one, with
+// s.mu held by the caller, which it unlocks on every path: a panic in swap is
+// an error, but one anywhere else must not leave the script locked for good.
+// It does not close either version.
+func (s *script) commit(ctx context.Context, nv *version, rep *ReloadReport, check CheckFunc) (ov *version, err error) {
+	start := time.Now()
+	defer func() {
+		rep.Blocked = time.Since(start)
+		s.mu.Unlock()
+	}()
+	if ov = s.cur; ov == nil {
+		return nil, s.gone("commit", "") // ErrNotFound, or ErrClosed after Close
+	}
+	s.next.Store(&nv.budget.guard)
+	defer s.next.Store(nil)
+	undoOld, undoNew := ov.budget.forSetup(), nv.budget.forSetup()
+	err = swap(ctx, s.name, ov, nv, rep, check)
+	undoOld()
+	undoNew()
+	if err != nil {
+		return nil, err
+	}
+	s.setCur(nv)
+	s.gen++
+	return ov, nil
 }
 
 // swap carries the state of ov into nv, runs the hooks and check; the caller
@@ -172,13 +183,28 @@ func (st *Staged) CommitCheck(ctx context.Context, check CheckFunc) (ReloadRepor
 // next what the old one would have. Old code run by the hooks or check (on_save,
 // or an old function carried in a data field) draws from the old generator,
 // which a failure puts back as the reload found it, like the old tables.
-func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) error {
+//
+// A Go panic in it (the Lua code it runs is protected; this is for the Go code
+// around it, which a gopher-lua flaw could trip as the Go nils of orNil once
+// did) fails the reload like a hook's error: an *Error of ErrRuntime naming the
+// script, with the old version's state put back.
+func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) (err error) {
 	random := *ov.random
+	var snap snapshot
+	defer func() {
+		if r := recover(); r != nil {
+			err = newError("reload", name, "", ErrRuntime, fmt.Sprintf("commit panicked: %v", r))
+		}
+		if err != nil {
+			snap.restore()
+			*ov.random = random
+			rep.Saved, rep.Restored = false, false
+		}
+	}()
 	*nv.random = random
 	c := newCopier(nv.L)
 	rep.Carried = c.carry(ov.module, nv.module)
 	h := hooksOf(ov, nv)
-	var snap snapshot
 	if h.save != nil || c.shared && (h.restore != nil || check != nil) {
 		// What runs from here can change the old version's tables: on_save
 		// through its module, on_restore and check through old functions (or
@@ -187,14 +213,9 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 		// needs no snapshot.
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	err := h.call(ctx, name, ov, nv, c, rep)
+	err = h.call(ctx, name, ov, nv, c, rep)
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
-	}
-	if err != nil {
-		snap.restore()
-		*ov.random = random
-		rep.Saved, rep.Restored = false, false
 	}
 	return err
 }
@@ -315,7 +336,7 @@ type hookSet struct {
 // has on_save and on_restore, or the old one has on_save.
 func hooksOf(ov, nv *version) hookSet {
 	fn := func(m *glua.LTable, name string) glua.LValue {
-		if v := m.RawGetString(name); v.Type() == glua.LTFunction {
+		if v := orNil(m.RawGetString(name)); v.Type() == glua.LTFunction {
 			return v
 		}
 		return nil
