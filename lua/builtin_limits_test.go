@@ -3,8 +3,10 @@ package lua_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -57,4 +59,50 @@ return M`)
 	if got := call(t, rt, id, "loads", "a={} ", 800000); got != "true" {
 		t.Errorf("load(string.rep(\"a={} \", 800000)) = %s, want a function", got)
 	}
+}
+
+// limitCase is a script body run under limits that must stop it with kind,
+// within a generous bound of its MaxExecutionTime when it has one.
+type limitCase struct {
+	name   string
+	limits lua.Limits
+	body   string
+	kind   error
+}
+
+// runLimitCases runs each case's body as a function of a fresh script and
+// checks that the call fails with the case's limit error.
+func runLimitCases(t *testing.T, tests []limitCase) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{Limits: tc.limits})
+			id := load(t, rt, "limit.lua", "local M = {}\nfunction M.f()\n"+tc.body+"\nend\nreturn M")
+			start := time.Now()
+			out, err := rt.CallJSON(context.Background(), id, "f")
+			took := time.Since(start)
+			if !errors.Is(err, tc.kind) {
+				t.Fatalf("got %.40s, %v after %v; want an error matching %v", out, err, took, tc.kind)
+			}
+			if d := tc.limits.MaxExecutionTime; d > 0 && took > 20*d {
+				t.Errorf("stopped after %v, over 20 times MaxExecutionTime %v", took, d)
+			}
+		})
+	}
+}
+
+// gsub reads its replacement string at every match; "%1" of an empty capture
+// writes nothing, so only counting that reading stops a replacement of a
+// million of them.
+func TestGsubReplacementCharged(t *testing.T) {
+	const gsub = `local repl = string.rep("%1", 1000000)
+return #(string.gsub(string.rep("a", 40), "(x*)", repl))`
+	runLimitCases(t, []limitCase{
+		{"by instructions", lua.Limits{MaxInstructions: 1_000_000}, gsub, lua.ErrInstructionLimit},
+		{"by time", lua.Limits{MaxExecutionTime: 100 * time.Millisecond}, gsub, lua.ErrTimeout},
+		{"under all three limits", lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20, MaxExecutionTime: 100 * time.Millisecond},
+			gsub, lua.ErrInstructionLimit},
+		{"whole empty match by instructions", lua.Limits{MaxInstructions: 1_000_000},
+			`return #(string.gsub(string.rep("a", 40), "x*", string.rep("%0", 1000000)))`, lua.ErrInstructionLimit},
+	})
 }

@@ -20,7 +20,10 @@ import (
 //     the LState before each one), plus the work done inside the builtins that could
 //     otherwise run unbounded in a single instruction: one per pattern-matching step
 //     in string.find, match, gmatch and gsub, and one per byte of a bracket class
-//     ([...], %f[...]) each time the matcher scans it; one per 64 bytes of string
+//     ([...], %f[...]) each time the matcher scans it, and one per % escape and
+//     per 64 bytes of other text of gsub's replacement string each time gsub reads
+//     it (twice per match: to measure, then to write what it makes, which an
+//     empty capture makes nothing of); one per 64 bytes of string
 //     built by string.rep, format, gsub, upper, lower, reverse, table.concat, the
 //     .. operator, load and print, and by error and assert (a message with its
 //     position in front is a new string; load and loadstring cut a chunk's name

@@ -401,6 +401,18 @@ func (m *matcher) captureValue(i, s, e int) glua.LValue {
 	return glua.LNil
 }
 
+// captureString is capture i of the match src[s:e] as a string, as gsub's
+// replacement string puts it: captureValue without boxing a string capture in
+// an interface, which the 1,000,000 "%1" of a replacement would allocate one
+// by one at every match.
+func (m *matcher) captureString(i, s, e int) string {
+	if i < m.level && m.capture[i].len >= 0 {
+		c := m.capture[i]
+		return m.src[c.init : c.init+c.len]
+	}
+	return glua.LVAsString(m.captureValue(i, s, e))
+}
+
 // pushCaptures pushes the captures of the match src[s:e] (the whole match if the
 // pattern has none, when whole is set) and returns how many it pushed.
 func (m *matcher) pushCaptures(s, e int, whole bool) int {

@@ -263,6 +263,11 @@ func (m *matcher) replacement(repl glua.LValue, s, e int) string {
 // %0-%9 and %% substituted, and returns its length; with a nil w it only measures.
 // gsub measures first and charges and checks the size before it writes: ("%0"):rep(4096)
 // is a short replacement that makes 4,096 copies of each match.
+//
+// Each pass is charged as matcher steps, one per escape and one per bytesPerUnit
+// bytes of text between escapes, since it may write nothing: string.gsub(("a"):rep(150),
+// "(x*)", ("%1"):rep(1e6)) reads 2 MB twice per match to write 150 bytes, and ran
+// for 100 s under a MaxInstructions of a million when only the bytes written were.
 func (m *matcher) expand(w *strings.Builder, news string, s, e int) int {
 	n := 0
 	put := func(piece string) {
@@ -271,26 +276,29 @@ func (m *matcher) expand(w *strings.Builder, news string, s, e int) int {
 			w.WriteString(piece)
 		}
 	}
-	for i := 0; i < len(news); i++ {
-		start := i
-		for i < len(news) && news[i] != '%' {
-			i++
+	for len(news) > 0 {
+		i := strings.IndexByte(news, '%')
+		if i < 0 {
+			i = len(news)
 		}
-		put(news[start:i])
+		put(news[:i])
+		m.work(i / bytesPerUnit)
 		if i == len(news) {
 			break
 		}
-		if i++; i == len(news) {
+		if i+1 == len(news) {
 			m.L.RaiseError("%s", "invalid use of '%' in replacement string")
 		}
-		switch c := news[i]; {
+		m.work(1)
+		switch c := news[i+1]; {
 		case c == '0':
 			put(m.src[s:e])
 		case '1' <= c && c <= '9':
-			put(glua.LVAsString(m.captureValue(int(c-'1'), s, e)))
+			put(m.captureString(int(c-'1'), s, e))
 		default:
-			put(news[i : i+1])
+			put(news[i+1 : i+2])
 		}
+		news = news[i+2:]
 	}
 	return n
 }
