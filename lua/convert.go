@@ -39,7 +39,7 @@ import (
 //   - Go to Lua, map keys are set in sorted order, which pairs follows, and
 //     integers beyond ±2^53 that a Lua number would round are errors (see
 //     toLua); back to JSON, integral numbers below 1e21 are written with all
-//     their digits, as encoding/json writes a float64.
+//     their digits, and -0 as -0, as encoding/json writes a float64.
 //   - Since a table reached many times is walked as many times, a few
 //     instructions of Lua can ask for seconds of conversion: the walk is charged
 //     to the call it is part of (Field's to a budget of its own), one unit per
@@ -377,11 +377,14 @@ func (w *walker) appendString(buf []byte, s string) ([]byte, error) {
 
 // appendNumber appends the JSON form of f to buf: integers below 1e21 in
 // magnitude with all their digits, as encoding/json writes a float64 (so that
-// 2^60, which an argument may bring, decodes back into an int64), other numbers
-// in the shortest form that reads back exactly. It reports false for NaN and the
-// infinities, which JSON cannot hold.
+// 2^60, which an argument may bring, decodes back into an int64), and -0 as
+// -0, as it does too; other numbers in the shortest form that reads back
+// exactly. It reports false for NaN and the infinities, which JSON cannot hold.
 func appendNumber(buf []byte, f float64) ([]byte, bool) {
 	if i := int64(f); float64(i) == f && -1<<53 <= i && i <= 1<<53 { // isInteger(f)
+		if i == 0 && math.Signbit(f) {
+			return append(buf, "-0"...), true
+		}
 		return strconv.AppendInt(buf, i, 10), true
 	}
 	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
