@@ -16,7 +16,10 @@ import (
 //
 //   - nil <-> null (nil); booleans; strings; numbers are float64, and a number with
 //     no fraction is written without one ("3", not "3.0"). NaN and infinities are
-//     errors in JSON.
+//     errors in JSON. A Go float32 becomes the float64 encoding/json makes of it,
+//     the shortest decimal that reads back as the same float32, read as a float64
+//     (float32(0.1) is 0.1, not 0.10000000149011612), whether it comes alone, in
+//     a []any or in a []float32 or a struct (which go through encoding/json).
 //   - A table whose keys are exactly 1..n (n >= 1) is an array ([]any); any other
 //     table is an object (map[string]any), its integer keys written as decimal
 //     strings. The empty table is the empty object {}, as in lua-cjson. Object keys

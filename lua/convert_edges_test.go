@@ -68,3 +68,55 @@ func TestNegativeZero(t *testing.T) {
 		t.Errorf("a host function got %#v; want -0", got)
 	}
 }
+
+// A float32 reaches a script as the number encoding/json writes for it, the
+// shortest decimal that reads back as the same float32 (0.1, not
+// 0.10000000149011612), whatever holds it: passed alone, in a []any or a
+// map[string]any, or in a typed slice or a struct, which go through
+// encoding/json. A host function's float32 results follow the same rule.
+func TestFloat32Arguments(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	var give float32
+	if err := rt.Define("host", "give", func(context.Context, *lua.Call) ([]any, error) {
+		return []any{give, []any{give}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "f32.lua", `local M = {}
+local function first(x)
+  if type(x) ~= "table" then return x end
+  return x[1] or x.x or x.X
+end
+function M.same(x, want) return first(x) == want end
+function M.fromhost(want) local a, b = host.give() return a == want and b[1] == want end
+return M`)
+	type S struct{ X float32 }
+	for _, f := range []float32{0.1, 1.0 / 3, 1e-7, 16777216, 3.4028235e38, -2.5, math.SmallestNonzeroFloat32} {
+		data, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want float64 // what encoding/json makes of it
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name string
+			arg  any
+		}{
+			{"alone", f},
+			{"in []any", []any{f}},
+			{"in map[string]any", map[string]any{"x": f}},
+			{"in []float32", []float32{f}},
+			{"in a struct", S{f}},
+		} {
+			if got := call(t, rt, id, "same", c.arg, want); got != "true" {
+				t.Errorf("float32 %v %s: not %v, what encoding/json makes of it", f, c.name, want)
+			}
+		}
+		give = f
+		if got := call(t, rt, id, "fromhost", want); got != "true" {
+			t.Errorf("float32 %v from a host function: not %v", f, want)
+		}
+	}
+}

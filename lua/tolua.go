@@ -18,12 +18,13 @@ import (
 
 // toLua converts a Go value to Lua: nil, bools, numbers, strings, json.RawMessage,
 // json.Number, []any and map[string]any directly, anything else (structs, typed
-// maps and slices) through encoding/json. A map's keys are set in sorted order,
-// which is the order pairs then walks them in: ranging over a Go map would make
-// it differ from run to run, and with it what a script computes from the same
-// arguments and the instructions that counts. An integer beyond ±2^53 (a Go
-// integer, or a JSON number written without a fraction or an exponent) that a
-// Lua number would hold rounded is an error naming its path.
+// maps and slices) through encoding/json. A float32 becomes the number
+// encoding/json writes for it (see float32Number), wherever it is. A map's keys
+// are set in sorted order, which is the order pairs then walks them in: ranging
+// over a Go map would make it differ from run to run, and with it what a script
+// computes from the same arguments and the instructions that counts. An integer
+// beyond ±2^53 (a Go integer, or a JSON number written without a fraction or an
+// exponent) that a Lua number would hold rounded is an error naming its path.
 func toLua(L *glua.LState, v any) (glua.LValue, error) { return toLuaDepth(L, v, 0) }
 
 func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
@@ -51,7 +52,7 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		}
 		return glua.LNumber(v), nil
 	case float32:
-		return glua.LNumber(v), nil
+		return glua.LNumber(float32Number(v)), nil
 	case string:
 		return glua.LString(v), nil
 	case json.Number:
@@ -93,6 +94,22 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		return glua.LNil, &convError{msg: err.Error()}
 	}
 	return toLuaDepth(L, json.RawMessage(data), depth)
+}
+
+// float32Number converts f as encoding/json does, which writes the shortest
+// decimal that reads back as f in 32 bits, and reads that as a float64: 0.1,
+// where float64(f) is 0.10000000149011612. A float32 in a []float32 or a struct
+// goes through encoding/json, and would otherwise reach a script as another
+// number than the same float32 in a []any. NaN and the infinities, which
+// encoding/json refuses, are kept as a float64 argument's are.
+func float32Number(f float32) float64 {
+	x := float64(f)
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return x
+	}
+	var b [32]byte
+	x, _ = strconv.ParseFloat(string(strconv.AppendFloat(b[:0], x, 'g', -1, 32)), 64)
+	return x
 }
 
 // decodeJSON decodes data as json.Unmarshal into an any would, with numbers
