@@ -3,7 +3,10 @@ package lua_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/hotscript/hotscript/lua"
@@ -118,5 +121,43 @@ return M`)
 		if got := call(t, rt, id, "fromhost", want); got != "true" {
 			t.Errorf("float32 %v from a host function: not %v", f, want)
 		}
+	}
+}
+
+// A json.Number argument must be a JSON number, as encoding/json requires of
+// one it writes (it writes the empty json.Number as 0): anything else is an
+// error matching ErrJSON that names the argument and the text, not a number
+// strconv.ParseFloat happens to read ("1_000", "0x1p60", "Inf").
+func TestJSONNumberArguments(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "num.lua", edgesModule)
+	for _, c := range []struct{ in, want string }{
+		{"12", "12"},
+		{"-0", "-0"},
+		{"0", "0"},
+		{"1.5e3", "1500"},
+		{"-2.5E-1", "-0.25"},
+		{"1e+2", "100"},
+		{"", "0"},
+		{"1152921504606846976", "1152921504606846976"}, // 2^60, exact
+	} {
+		if got := call(t, rt, id, "id", json.Number(c.in)); got != c.want {
+			t.Errorf("json.Number(%q) came back as %s; want %s", c.in, got, c.want)
+		}
+	}
+	for _, in := range []string{
+		"1_000", "+5", ".5", "1.", "0x1p60", "0x10", "Inf", "-Inf", "NaN", "infinity",
+		" 12", "12 ", "abc", "01", "-01", "1e", "1e+", "-", `"1"`, "true", "null", "[1]", "1 2",
+	} {
+		t.Run(in, func(t *testing.T) {
+			_, err := rt.CallJSON(context.Background(), id, "id", 1, json.Number(in))
+			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "argument 2") ||
+				!strings.Contains(err.Error(), fmt.Sprintf("%q is not a JSON number", in)) {
+				t.Errorf("json.Number(%q): %v; want ErrJSON naming argument 2 and %q as not a JSON number", in, err, in)
+			}
+			if _, jerr := json.Marshal(json.Number(in)); jerr == nil {
+				t.Errorf("encoding/json writes json.Number(%q): the case is wrong", in)
+			}
+		})
 	}
 }

@@ -18,7 +18,8 @@ import (
 
 // toLua converts a Go value to Lua: nil, bools, numbers, strings, json.RawMessage,
 // json.Number, []any and map[string]any directly, anything else (structs, typed
-// maps and slices) through encoding/json. A float32 becomes the number
+// maps and slices) through encoding/json. A json.Number must be a JSON number
+// (the empty one is 0), as encoding/json requires of one it writes. A float32 becomes the number
 // encoding/json writes for it (see float32Number), wherever it is. A map's keys
 // are set in sorted order, which is the order pairs then walks them in: ranging
 // over a Go map would make it differ from run to run, and with it what a script
@@ -56,6 +57,12 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 	case string:
 		return glua.LString(v), nil
 	case json.Number:
+		if v == "" {
+			v = "0" // as encoding/json writes it
+		}
+		if !isJSONNumber(string(v)) {
+			return glua.LNil, &convError{msg: fmt.Sprintf("json.Number %q is not a JSON number", string(v))}
+		}
 		return jsonNumber(v)
 	case []any:
 		t := L.CreateTable(len(v), 0)
@@ -126,6 +133,19 @@ func decodeJSON(data []byte) (any, error) {
 		return nil, errors.New("invalid JSON: more after the top-level value")
 	}
 	return x, nil
+}
+
+// isJSONNumber reports whether s is a number as JSON writes one, the test
+// encoding/json makes of a json.Number it writes: strconv.ParseFloat reads more
+// ("1_000", "0x1p60", "+5", "Inf"). A JSON text that begins with '-' or a digit
+// and ends with a digit can only be a number, with no space around it.
+func isJSONNumber(s string) bool {
+	if s == "" {
+		return false
+	}
+	first, last := s[0], s[len(s)-1]
+	return (first == '-' || '0' <= first && first <= '9') && '0' <= last && last <= '9' &&
+		json.Valid([]byte(s))
 }
 
 // jsonNumber converts a JSON number: an integer (no fraction, no exponent) past
