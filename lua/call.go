@@ -14,9 +14,10 @@ import (
 // JSON: one result as that value, several as an array, none as null.
 //
 // Each Go argument becomes one Lua parameter: nil, bools, numbers and strings
-// directly, json.RawMessage decoded, json.Number read (it must be a JSON number,
-// as encoding/json requires), []any and map[string]any as tables, anything
-// else (structs, typed maps and slices) through encoding/json. A map's keys (a
+// directly, json.RawMessage decoded (a nil one is null), json.Number read (it
+// must be a JSON number, as encoding/json requires), []any and map[string]any
+// as tables, anything else (structs, typed maps and slices) through
+// encoding/json. A map's keys (a
 // struct's fields, a JSON object's) are set in sorted order, the order pairs then
 // walks them in, so the same arguments give the same iteration, results and
 // instruction count every call. An integer beyond ±2^53 that a Lua number would

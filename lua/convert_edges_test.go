@@ -161,3 +161,39 @@ func TestJSONNumberArguments(t *testing.T) {
 		})
 	}
 }
+
+// A nil json.RawMessage argument is null, as encoding/json writes it; other
+// RawMessages must hold one JSON value.
+func TestRawMessageArguments(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "raw.lua", edgesModule)
+	for _, c := range []struct {
+		name string
+		arg  any
+		want string
+	}{
+		{"nil", json.RawMessage(nil), "[1,null,2]"},
+		{"nil in []any", []any{json.RawMessage(nil)}, "[1,{},2]"}, // a table of nils is the empty table
+		{"null", json.RawMessage("null"), "[1,null,2]"},
+		{"value", json.RawMessage(` {"a": [1]} `), `[1,{"a":[1]},2]`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := call(t, rt, id, "id", 1, c.arg, 2); got != c.want {
+				t.Errorf("got %s; want %s", got, c.want)
+			}
+		})
+	}
+	for _, c := range []struct{ name, raw string }{
+		{"empty, not nil", ""},
+		{"blank", " "},
+		{"two values", `{"a":1} x`},
+		{"not JSON", "{"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := rt.CallJSON(context.Background(), id, "id", json.RawMessage(c.raw))
+			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "argument 1") {
+				t.Errorf("json.RawMessage(%q): %v; want ErrJSON naming argument 1", c.raw, err)
+			}
+		})
+	}
+}

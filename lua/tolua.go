@@ -19,11 +19,13 @@ import (
 // toLua converts a Go value to Lua: nil, bools, numbers, strings, json.RawMessage,
 // json.Number, []any and map[string]any directly, anything else (structs, typed
 // maps and slices) through encoding/json. A json.Number must be a JSON number
-// (the empty one is 0), as encoding/json requires of one it writes. A float32 becomes the number
-// encoding/json writes for it (see float32Number), wherever it is. A map's keys
-// are set in sorted order, which is the order pairs then walks them in: ranging
-// over a Go map would make it differ from run to run, and with it what a script
-// computes from the same arguments and the instructions that counts. An integer
+// (the empty one is 0), as encoding/json requires of one it writes, and a
+// json.RawMessage one JSON value (a nil one is null, as encoding/json writes
+// it). A float32 becomes the number encoding/json writes for it (see
+// float32Number), wherever it is. A map's keys are set in sorted order, which is
+// the order pairs then walks them in: ranging over a Go map would make it differ
+// from run to run, and with it what a script computes from the same arguments
+// and the instructions that counts. An integer
 // beyond ±2^53 (a Go integer, or a JSON number written without a fraction or an
 // exponent) that a Lua number would hold rounded is an error naming its path.
 func toLua(L *glua.LState, v any) (glua.LValue, error) { return toLuaDepth(L, v, 0) }
@@ -90,6 +92,9 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		}
 		return t, nil
 	case json.RawMessage:
+		if v == nil {
+			return glua.LNil, nil // null, as encoding/json writes it
+		}
 		x, err := decodeJSON(v)
 		if err != nil {
 			return glua.LNil, &convError{msg: err.Error()}
