@@ -183,16 +183,16 @@ func TestRawMessageArguments(t *testing.T) {
 			}
 		})
 	}
-	for _, c := range []struct{ name, raw string }{
-		{"empty, not nil", ""},
-		{"blank", " "},
-		{"two values", `{"a":1} x`},
-		{"not JSON", "{"},
+	for _, c := range []struct{ name, raw, want string }{
+		{"empty, not nil", "", "no value"},
+		{"blank", " ", "no value"},
+		{"two values", `{"a":1} x`, "more after"},
+		{"not JSON", "{", "unexpected EOF"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := rt.CallJSON(context.Background(), id, "id", json.RawMessage(c.raw))
-			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "argument 1") {
-				t.Errorf("json.RawMessage(%q): %v; want ErrJSON naming argument 1", c.raw, err)
+			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "argument 1") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("json.RawMessage(%q): %v; want ErrJSON naming argument 1 and saying %q", c.raw, err, c.want)
 			}
 		})
 	}

@@ -131,7 +131,9 @@ func decodeJSON(data []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	var x any
-	if err := d.Decode(&x); err != nil {
+	if err := d.Decode(&x); err == io.EOF {
+		return nil, errors.New("invalid JSON: no value (only a nil json.RawMessage is null)")
+	} else if err != nil {
 		return nil, err
 	}
 	if _, err := d.Token(); err != io.EOF {
