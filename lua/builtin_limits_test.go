@@ -1,14 +1,19 @@
 package lua_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/benchpair"
 	"github.com/hotscript/hotscript/lua"
+	glua "github.com/yuin/gopher-lua"
 )
 
 // string.rep builds its result by doubling in chunks of about 1 MiB; each
@@ -105,4 +110,131 @@ return #(string.gsub(string.rep("a", 40), "(x*)", repl))`
 		{"whole empty match by instructions", lua.Limits{MaxInstructions: 1_000_000},
 			`return #(string.gsub(string.rep("a", 40), "x*", string.rep("%0", 1000000)))`, lua.ErrInstructionLimit},
 	})
+}
+
+// table.sort without a comparator charges the common prefixes of the strings
+// it compares: suffixes of one 8 MB string of equal bytes are distinct strings
+// that compare over megabytes each, in the sort's one instruction.
+func TestSortLongStringsCharged(t *testing.T) {
+	const sort = `local big = string.rep("a", 8e6)
+local t = {}
+for i = 1, 1000 do t[i] = big:sub(i) end -- shares big's bytes: nothing built
+table.sort(t)
+return #t`
+	runLimitCases(t, []limitCase{
+		{"by instructions", lua.Limits{MaxInstructions: 1_000_000}, sort, lua.ErrInstructionLimit},
+		{"by time", lua.Limits{MaxExecutionTime: 100 * time.Millisecond}, sort, lua.ErrTimeout},
+		{"under all three limits", lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20, MaxExecutionTime: 100 * time.Millisecond},
+			sort, lua.ErrInstructionLimit},
+	})
+}
+
+// table.sort orders strings as Go does (bytewise), however long their common
+// prefix, with limits (which charge it) and without; numbers and comparators
+// are unchanged, and the sort covers t[1] to t[#t].
+func TestSortOrder(t *testing.T) {
+	long := strings.Repeat("p", 3000)
+	words := []any{long + "b", long + "a", long, long + "ab", "q", long[:2500], long + "~", long + "a", "", "p"}
+	src := `local M = {}
+function M.sort(t) table.sort(t) return t end
+function M.desc(t) table.sort(t, function(a, b) return a > b end) return t end
+function M.trailing(t) local n = #t t[n + 1] = 0 t[n + 1] = nil table.sort(t) return t end
+return M`
+	asc := func(v []any) []any {
+		v = slices.Clone(v)
+		slices.SortFunc(v, func(a, b any) int {
+			if x, ok := a.(float64); ok {
+				return cmp.Compare(x, b.(float64))
+			}
+			return strings.Compare(a.(string), b.(string))
+		})
+		return v
+	}
+	desc := func(v []any) []any { v = asc(v); slices.Reverse(v); return v }
+	tests := []struct {
+		name string
+		fn   string
+		in   []any
+		want func([]any) []any
+	}{
+		{"numbers", "sort", []any{5.0, 3.5, -1.0, 10.0, 0.0, 3.5}, asc},
+		{"short strings", "sort", []any{"pear", "apple", "fig", "apples", "Fig"}, asc},
+		{"long common prefixes", "sort", words, asc},
+		{"comparator", "desc", words, desc},
+		{"nil past the length", "trailing", []any{3.0, 1.0, 2.0}, asc},
+	}
+	for _, limits := range []lua.Limits{{}, limited} {
+		rt := newRuntime(t, lua.Config{Limits: limits})
+		id := load(t, rt, "sort.lua", src)
+		for _, tc := range tests {
+			t.Run(fmt.Sprintf("%s/limits=%v", tc.name, limits.MaxInstructions > 0), func(t *testing.T) {
+				out, err := rt.CallJSON(context.Background(), id, tc.fn, tc.in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []any
+				if err := json.Unmarshal(out, &got); err != nil {
+					t.Fatal(err)
+				}
+				want := tc.want(tc.in)
+				if i := slices.IndexFunc(want, func(w any) bool { return !slices.Contains(got, w) }); i >= 0 || len(got) != len(want) {
+					t.Fatalf("got %d values, want %d, among them %.20q", len(got), len(want), want[max(i, 0)])
+				}
+				for i := range want {
+					if got[i] != want[i] {
+						t.Errorf("[%d] = %.20q... (%d bytes), want %.20q... (%d bytes)", i, got[i], len(fmt.Sprint(got[i])), want[i], len(fmt.Sprint(want[i])))
+					}
+				}
+			})
+		}
+	}
+}
+
+// sortSrc sorts 1,000 values of a kind, shuffled the same way at each call.
+const sortSrc = `
+local M = {}
+local src = {{}, {}, {}} -- numbers, short strings, strings with a long common prefix
+for i = 1, 1000 do
+  src[1][i] = i * 1.5
+  src[2][i] = "key" .. i
+  src[3][i] = string.rep("p", 200) .. i
+end
+function M.sort(kind)
+  local s, t = src[kind], {}
+  for i = 1, 1000 do t[i] = s[(i * 7919) % 1000 + 1] end
+  table.sort(t)
+  return #t
+end
+return M`
+
+// BenchmarkSort sorts 1,000 numbers, short strings and strings with a common
+// prefix of 200 bytes, paired with raw gopher-lua running the same chunk; with
+// limits, each comparison of two strings counts the bytes it reads.
+func BenchmarkSort(b *testing.B) {
+	for i, kind := range []string{"numbers", "short", "prefixed"} {
+		b.Run("paired-limits-"+kind, func(b *testing.B) {
+			L := glua.NewState()
+			b.Cleanup(L.Close)
+			if err := L.DoString(sortSrc); err != nil {
+				b.Fatal(err)
+			}
+			sort := L.Get(-1).(*glua.LTable).RawGetString("sort")
+			raw := func() {
+				if err := L.CallByParam(glua.P{Fn: sort, NRet: 1, Protect: true}, glua.LNumber(i+1)); err != nil {
+					b.Fatal(err)
+				}
+				L.Pop(1)
+			}
+			rt := newRuntime(b, lua.Config{Limits: limited})
+			f, err := rt.Func(load(b, rt, "sort.lua", sortSrc), "sort")
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchpair.Run(b, 1, raw, func() {
+				if _, err := f.Call(context.Background(), float64(i+1)); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
 }

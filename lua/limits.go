@@ -33,7 +33,9 @@ import (
 //     the last item of a table constructor or the last value returned, the VM
 //     copies them all in one instruction; local a, b = ... copies two and is
 //     not charged); one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
-//     elements (its comparator's instructions count besides); one per table,
+//     elements (its comparator's instructions count besides), and, without a
+//     comparator, one per 64 bytes of the common prefix of two strings it
+//     compares, once that prefix is over 1 KiB; one per table,
 //     one per array element and two per object entry that a conversion walks
 //     (a host function's arguments to Go values, CallJSON's results and Field's
 //     value to JSON), and one per 64 bytes of their strings, each time the
