@@ -197,3 +197,38 @@ func TestRawMessageArguments(t *testing.T) {
 		})
 	}
 }
+
+// string.format's %s and %q print a number as tostring does in gopher-lua (the
+// shortest form that reads back), not as Lua 5.1's %.14g, as the package
+// documentation says.
+func TestFormatStringOfNumber(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	for _, c := range []struct {
+		name, format, expr, want string
+	}{
+		{"sum", "%s", "0.1 + 0.2", "0.30000000000000004"},
+		{"third quoted", "%q", "1/3", `"0.3333333333333333"`},
+		{"infinity", "%s", "1/0", "+Inf"},
+		{"minus infinity", "%s", "-1/0", "-Inf"},
+		{"not a number", "%s", "0/0", "NaN"},
+		{"2^63", "%s", "2^63", "9.223372036854776e+18"},
+		{"integer", "%s", "100", "100"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := "local M = {}\nfunction M.f() local x = " + c.expr +
+				" return string.format(\"" + c.format + "\", x), tostring(x) end\nreturn M"
+			sid := load(t, rt, c.name+".lua", src)
+			var got [2]string
+			if err := json.Unmarshal([]byte(call(t, rt, sid, "f")), &got); err != nil {
+				t.Fatal(err)
+			}
+			quoted := got[1]
+			if c.format == "%q" {
+				quoted = `"` + got[1] + `"`
+			}
+			if got[0] != c.want || got[0] != quoted {
+				t.Errorf("string.format(%q, %s) = %s, tostring %s; want %s, tostring's", c.format, c.expr, got[0], got[1], c.want)
+			}
+		})
+	}
+}

@@ -30,16 +30,20 @@
 // string.dump is removed; string.format takes Lua 5.1's formats only (the
 // conversions cdiouxXeEfgGqs and %%, at most five flag characters of -+ #0, a
 // width and a precision of at most two digits each: "%100d" is an error, as in
-// 5.1), not every verb of Go's fmt, which gopher-lua's passed on, and prints as
-// Lua 5.1 on Linux (C's sprintf) where gopher-lua's did not: a number conversion
-// takes a number or a string that reads as one ("255" for %x); %s and %q take a
-// string or a number, and a table is an error whatever its __tostring (5.1's
-// rule, not 5.2's); %g and %G print six significant digits by default; inf,
-// -inf, nan and -nan are spelled as C spells them; %o, %u, %x and %X print a
-// negative number as an unsigned 64-bit integer (-1 is ffffffffffffffff); %s
-// counts width and precision in bytes and pads with spaces; %c writes one byte;
-// %q quotes as Lua does (a newline as a backslash and a newline, a zero byte as
-// \000); string.sub, byte, char, find, match and gsub and table.concat read their
+// 5.1), not every verb of Go's fmt, which gopher-lua's passed on, and its
+// number conversions print as Lua 5.1 on Linux (C's sprintf) where gopher-lua's
+// did not: a number conversion takes a number or a string that reads as one
+// ("255" for %x); %g and %G print six significant digits by default; inf, -inf,
+// nan and -nan are spelled as C spells them; %o, %u, %x and %X print a negative
+// number as an unsigned 64-bit integer (-1 is ffffffffffffffff); %c writes one
+// byte. %s and %q take a string or a number, and a table is an error whatever
+// its __tostring (5.1's rule, not 5.2's); a number they print as tostring (and
+// the .. operator) does in gopher-lua, not as Lua 5.1's %.14g: the shortest form
+// that reads back as the same number, so 0.1 + 0.2 is 0.30000000000000004 (5.1:
+// 0.3), 2^63 is 9.223372036854776e+18, 1/0 is +Inf and 0/0 is NaN (5.1: inf and
+// -nan). %s counts width and precision in bytes and pads with spaces; %q quotes
+// as Lua does (a newline as a backslash and a newline, a zero byte as \000);
+// string.sub, byte, char, find, match and gsub and table.concat read their
 // positions and counts as Lua 5.1 does, a string that reads as a number included,
 // and alike on 32-bit platforms (2^31 is not wrapped around), string.byte(s)
 // returns the first byte only, and string.char refuses a value that is not a
