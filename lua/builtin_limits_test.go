@@ -75,24 +75,28 @@ type limitCase struct {
 	kind   error
 }
 
-// runLimitCases runs each case's body as a function of a fresh script and
-// checks that the call fails with the case's limit error.
+// runLimitCases runs each case as a subtest of its own (see runLimitCase).
 func runLimitCases(t *testing.T, tests []limitCase) {
 	t.Helper()
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rt := newRuntime(t, lua.Config{Limits: tc.limits})
-			id := load(t, rt, "limit.lua", "local M = {}\nfunction M.f()\n"+tc.body+"\nend\nreturn M")
-			start := time.Now()
-			out, err := rt.CallJSON(context.Background(), id, "f")
-			took := time.Since(start)
-			if !errors.Is(err, tc.kind) {
-				t.Fatalf("got %.40s, %v after %v; want an error matching %v", out, err, took, tc.kind)
-			}
-			if d := tc.limits.MaxExecutionTime; d > 0 && took > 20*d {
-				t.Errorf("stopped after %v, over 20 times MaxExecutionTime %v", took, d)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { runLimitCase(t, tc) })
+	}
+}
+
+// runLimitCase runs the case's body as a function of a fresh script and checks
+// that the call fails with the case's limit error.
+func runLimitCase(t *testing.T, tc limitCase) {
+	t.Helper()
+	rt := newRuntime(t, lua.Config{Limits: tc.limits})
+	id := load(t, rt, "limit.lua", "local M = {}\nfunction M.f()\n"+tc.body+"\nend\nreturn M")
+	start := time.Now()
+	out, err := rt.CallJSON(context.Background(), id, "f")
+	took := time.Since(start)
+	if !errors.Is(err, tc.kind) {
+		t.Fatalf("got %.40s, %v after %v; want an error matching %v", out, err, took, tc.kind)
+	}
+	if d := tc.limits.MaxExecutionTime; d > 0 && took > 20*d {
+		t.Errorf("stopped after %v, over 20 times MaxExecutionTime %v", took, d)
 	}
 }
 
@@ -106,7 +110,7 @@ return #(string.gsub(string.rep("a", 40), "(x*)", repl))`
 		{"by instructions", lua.Limits{MaxInstructions: 1_000_000}, gsub, lua.ErrInstructionLimit},
 		{"by time", lua.Limits{MaxExecutionTime: 100 * time.Millisecond}, gsub, lua.ErrTimeout},
 		{"under all three limits", lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20, MaxExecutionTime: 100 * time.Millisecond},
-			gsub, lua.ErrInstructionLimit},
+			gsub, lua.ErrLimit},
 		{"whole empty match by instructions", lua.Limits{MaxInstructions: 1_000_000},
 			`return #(string.gsub(string.rep("a", 40), "x*", string.rep("%0", 1000000)))`, lua.ErrInstructionLimit},
 	})
@@ -125,7 +129,7 @@ return #t`
 		{"by instructions", lua.Limits{MaxInstructions: 1_000_000}, sort, lua.ErrInstructionLimit},
 		{"by time", lua.Limits{MaxExecutionTime: 100 * time.Millisecond}, sort, lua.ErrTimeout},
 		{"under all three limits", lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20, MaxExecutionTime: 100 * time.Millisecond},
-			sort, lua.ErrInstructionLimit},
+			sort, lua.ErrLimit},
 	})
 }
 
@@ -187,6 +191,117 @@ return M`
 				}
 			})
 		}
+	}
+}
+
+// load and loadstring charge the compile of a chunk from its source before
+// it starts: gopher-lua's parser and compiler run in one instruction, and
+// compiled 4 MB of a=1 in 6.7 s and 607 MiB under limits that charged only the
+// source's bytes. A refused compile allocates nothing much past the source.
+func TestLoadCompileCharged(t *testing.T) {
+	const plain = `local src = string.rep("a=1 ", 1e6) return load(src) ~= nil`
+	const funcs = `local src = string.rep("f=function() end ", 3000) return load(src) ~= nil`
+	tests := []struct {
+		limitCase
+		maxAlloc uint64
+	}{
+		{limitCase{"4 MB by instructions", lua.Limits{MaxInstructions: 1_000_000}, plain, lua.ErrInstructionLimit}, 32 << 20},
+		{limitCase{"4 MB by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, plain, lua.ErrMemoryLimit}, 32 << 20},
+		{limitCase{"4 MB under all three limits", lua.Limits{MaxInstructions: 1_000_000, MaxMemoryBytes: 16 << 20, MaxExecutionTime: 100 * time.Millisecond},
+			plain, lua.ErrLimit}, 32 << 20},
+		{limitCase{"functions by instructions", lua.Limits{MaxInstructions: 1_000_000}, funcs, lua.ErrInstructionLimit}, 8 << 20},
+		{limitCase{"functions by memory", lua.Limits{MaxMemoryBytes: 16 << 20}, funcs, lua.ErrMemoryLimit}, 8 << 20},
+		{limitCase{"pcall cannot swallow it", lua.Limits{MaxInstructions: 1_000_000},
+			`local ok = pcall(loadstring, string.rep("a=1 ", 1e6)) return ok`, lua.ErrInstructionLimit}, 32 << 20},
+		{limitCase{"loaded in pieces", lua.Limits{MaxMemoryBytes: 16 << 20},
+			`local n = 0
+return load(function() n = n + 1 if n <= 10000 then return "a=1 a=2 a=3 a=4 " end end) ~= nil`, lua.ErrMemoryLimit}, 8 << 20},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			grew := allocated(func() { runLimitCase(t, tc.limitCase) })
+			if grew > tc.maxAlloc {
+				t.Errorf("a refused compile allocated %d MiB, want at most %d MiB", grew>>20, tc.maxAlloc>>20)
+			}
+		})
+	}
+}
+
+// A small load costs a few hundred units, the same every time, and each byte
+// more of source 16 units more.
+func TestLoadChargeSmallAndDeterministic(t *testing.T) {
+	const src = `local M = {}
+function M.f(src) return load(src)() end
+return M`
+	need := func(chunk string) uint64 {
+		t.Helper()
+		lo, hi := uint64(64), uint64(1_000_000) // 64: enough to load the module
+		for lo < hi {
+			mid := (lo + hi) / 2
+			rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: mid}})
+			id := load(t, rt, "small.lua", src)
+			if _, err := rt.CallJSON(context.Background(), id, "f", chunk); err == nil {
+				hi = mid
+			} else if errors.Is(err, lua.ErrInstructionLimit) {
+				lo = mid + 1
+			} else {
+				t.Fatal(err)
+			}
+		}
+		return lo
+	}
+	const small = "return 1 + 2"
+	base := need(small)
+	t.Logf("load(%q)() needs %d instructions", small, base)
+	if base > 2000 {
+		t.Errorf("load(%q)() needs %d instructions, want a few hundred", small, base)
+	}
+	if again := need(small); again != base {
+		t.Errorf("the same call needs %d instructions, then %d", base, again)
+	}
+	if padded := need(strings.Repeat(" ", 100) + small); padded != base+100*16 {
+		t.Errorf("100 bytes more of source need %d instructions more, want %d", padded-base, 100*16)
+	}
+}
+
+// loadShapes are sources of about 64 KiB of several shapes, to measure what
+// compiling a byte of each takes.
+var loadShapes = []struct{ name, src string }{
+	{"statements", strings.Repeat("a=1 ", 16<<10)},
+	{"calls", strings.Repeat("f(1, 2, 'x')\n", 5000)},
+	{"nested blocks", strings.Repeat(strings.Repeat("do ", 100)+strings.Repeat("end ", 100), 100)},
+	{"functions", strings.Repeat("f = function() end ", 3400)},
+	{"table fields", "t = {" + strings.Repeat("a = 1, ", 9000) + "}"},
+	{"long string", "s = '" + strings.Repeat("x", 64<<10) + "'"},
+}
+
+// BenchmarkLoad compiles each of loadShapes by load(), paired with raw
+// gopher-lua's LoadString of the same source (x-raw), and reports per byte of
+// source the time of a compile (ns/B, both sides' average) and the bytes one
+// load allocates (alloc-B/B): what load charges per byte (see Limits) is drawn
+// from such numbers, against BenchmarkSumLoop's time per VM instruction.
+func BenchmarkLoad(b *testing.B) {
+	for _, sh := range loadShapes {
+		b.Run("paired-"+sh.name, func(b *testing.B) {
+			L := glua.NewState()
+			b.Cleanup(L.Close)
+			raw := func() {
+				if _, err := L.LoadString(sh.src); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rt := newRuntime(b, lua.Config{})
+			id := load(b, rt, "load.lua", `return { f = function(src) return load(src) ~= nil end }`)
+			ours := func() {
+				if out, err := rt.CallJSON(context.Background(), id, "f", sh.src); err != nil || string(out) != "true" {
+					b.Fatal(out, err)
+				}
+			}
+			grew := allocated(ours)
+			benchpair.Run(b, 1, raw, ours)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/2/float64(len(sh.src)), "ns/B")
+			b.ReportMetric(float64(grew)/float64(len(sh.src)), "alloc-B/B")
+		})
 	}
 }
 

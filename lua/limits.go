@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,9 +26,17 @@ import (
 //     it (twice per match: to measure, then to write what it makes, which an
 //     empty capture makes nothing of); one per 64 bytes of string
 //     built by string.rep, format, gsub, upper, lower, reverse, table.concat, the
-//     .. operator, load and print, and by error and assert (a message with its
-//     position in front is a new string; load and loadstring cut a chunk's name
-//     to 60 bytes, as Lua does); one per element that table.concat walks,
+//     .. operator, print, load's joining of the pieces its reader function
+//     returns, and by error and assert (a message with its position in front is
+//     a new string; load and loadstring cut a chunk's name to 60 bytes, as Lua
+//     does); for each chunk that load and loadstring compile, charged before the
+//     compile starts (which is one instruction) from the source alone, so that
+//     a chunk past what is left is refused with the limit's error: 512 units
+//     and 32 KiB, plus 16 units and 160 bytes per byte of source, plus 512 units
+//     and 16 KiB per "function" in it (upper bounds of the time and memory
+//     gopher-lua's parser and compiler take on code; whitespace, comments and
+//     long string literals cost far less, and are charged the same); one per
+//     element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM
@@ -69,7 +78,8 @@ import (
 //     otherwise spin its reload forever, or hold the script's callers while a
 //     hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
-//     of strings built by the builtins above, plus the stacks of coroutines: 96 KiB
+//     of strings built by the builtins above, plus the bytes charged for each
+//     compile by load and loadstring (above), plus the stacks of coroutines: 96 KiB
 //     for each coroutine the call creates (its call stack of 1,024 frames and its
 //     first 1,024 value slots), and 16 bytes for each slot by which the value stack
 //     of a coroutine the call resumes grows (it grows on demand, 16 Ki slots at a
@@ -378,14 +388,20 @@ func (b *budget) alloc(L *glua.LState, n uint64) {
 	if b == nil {
 		return
 	}
-	b.mem += n
-	if max := b.limits.MaxMemoryBytes; max > 0 && b.mem > max && b.tripped == nil {
-		b.tripped, b.next = ErrMemoryLimit, 0
-	}
+	b.hold(n)
 	b.spare += n
 	units := b.spare / bytesPerUnit
 	b.spare %= bytesPerUnit
 	b.charge(L, units)
+}
+
+// hold counts n bytes against MaxMemoryBytes; past it, the next charge or
+// instruction raises ErrMemoryLimit.
+func (b *budget) hold(n uint64) {
+	b.mem += min(n, maxCharge)
+	if max := b.limits.MaxMemoryBytes; max > 0 && b.mem > max && b.tripped == nil {
+		b.tripped, b.next = ErrMemoryLimit, 0
+	}
 }
 
 // reserve fails the call if n more bytes could not be charged, without charging them:
@@ -405,6 +421,49 @@ func (b *budget) reserve(L *glua.LState, n uint64) {
 	}
 	b.next = 0
 	L.RaiseError("%s", b.Err().Error())
+}
+
+// What load and loadstring charge for compiling a chunk (see Limits): gopher-lua's
+// parser and compiler run in the one instruction of the call, and took 6.7 s and
+// 607 MiB for load(string.rep("a=1 ", 1e6)) under a MaxInstructions of a million
+// and a MaxMemoryBytes of 16 MiB when only the source's bytes were charged.
+// Measured on dense code of several shapes (statements such as a=1, calls,
+// concatenations, nested blocks, table constructors), a byte of source takes
+// 4 to 18 times a VM instruction's time and allocates 90 to 160 bytes, mostly
+// garbage; each function (its prototype) about 500 instructions' time and 17 KiB
+// more, most of it kept while the function lives; and each compile, however
+// small, 500 to 1,300 instructions' time and 30 to 50 KiB. A chunk is charged
+// from its length and the times "function" occurs in it, so the same source
+// always costs the same. Whitespace, comments and long string literals compile
+// 50 times faster than code and are charged as code; the one shape the charge
+// does not cover is a function with thousands of distinct constants, whose
+// compile time grows with their square (gopher-lua looks each up in a list):
+// MaxExecutionTime bounds it (see budget.compile).
+const (
+	compileUnits        = 512      // per chunk
+	compileBytes        = 32 << 10 // per chunk
+	compileUnitsPerByte = 16       // per byte of source
+	compileBytesPerByte = 160      // per byte of source
+	compileUnitsPerFunc = 512      // per "function" in the source
+	compileBytesPerFunc = 16 << 10 // per "function" in the source
+)
+
+// compileCost is what compiling src is charged: work units and bytes.
+func compileCost(src string) (units, bytes uint64) {
+	n, f := uint64(len(src)), uint64(strings.Count(src, "function"))
+	return compileUnits + n*compileUnitsPerByte + f*compileUnitsPerFunc,
+		compileBytes + n*compileBytesPerByte + f*compileBytesPerFunc
+}
+
+// chargeCompile charges the compile of src before it starts, and raises the limit
+// error in Lua, the compile not started, when the charge is past what is left.
+func (b *budget) chargeCompile(L *glua.LState, src string) {
+	if b == nil {
+		return
+	}
+	units, bytes := compileCost(src)
+	b.hold(bytes)
+	b.charge(L, units)
 }
 
 // maxString caps each string a builtin builds when Limits.MaxMemoryBytes is not

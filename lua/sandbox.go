@@ -196,7 +196,7 @@ func loadSource(L *glua.LState, src, name string) int {
 		return 2
 	}
 	b := budgetOf(L)
-	b.alloc(L, uint64(len(src)))
+	b.chargeCompile(L, src)
 	proto, err := b.compile(L, name, src)
 	if err != nil {
 		L.Push(glua.LNil)
