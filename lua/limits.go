@@ -2,7 +2,6 @@ package lua
 
 import (
 	"context"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -421,49 +420,6 @@ func (b *budget) reserve(L *glua.LState, n uint64) {
 	}
 	b.next = 0
 	L.RaiseError("%s", b.Err().Error())
-}
-
-// What load and loadstring charge for compiling a chunk (see Limits): gopher-lua's
-// parser and compiler run in the one instruction of the call, and took 6.7 s and
-// 607 MiB for load(string.rep("a=1 ", 1e6)) under a MaxInstructions of a million
-// and a MaxMemoryBytes of 16 MiB when only the source's bytes were charged.
-// Measured on dense code of several shapes (statements such as a=1, calls,
-// concatenations, nested blocks, table constructors), a byte of source takes
-// 4 to 18 times a VM instruction's time and allocates 90 to 160 bytes, mostly
-// garbage; each function (its prototype) about 500 instructions' time and 17 KiB
-// more, most of it kept while the function lives; and each compile, however
-// small, 500 to 1,300 instructions' time and 30 to 50 KiB. A chunk is charged
-// from its length and the times "function" occurs in it, so the same source
-// always costs the same. Whitespace, comments and long string literals compile
-// 50 times faster than code and are charged as code; the one shape the charge
-// does not cover is a function with thousands of distinct constants, whose
-// compile time grows with their square (gopher-lua looks each up in a list):
-// MaxExecutionTime bounds it (see budget.compile).
-const (
-	compileUnits        = 512      // per chunk
-	compileBytes        = 32 << 10 // per chunk
-	compileUnitsPerByte = 16       // per byte of source
-	compileBytesPerByte = 160      // per byte of source
-	compileUnitsPerFunc = 512      // per "function" in the source
-	compileBytesPerFunc = 16 << 10 // per "function" in the source
-)
-
-// compileCost is what compiling src is charged: work units and bytes.
-func compileCost(src string) (units, bytes uint64) {
-	n, f := uint64(len(src)), uint64(strings.Count(src, "function"))
-	return compileUnits + n*compileUnitsPerByte + f*compileUnitsPerFunc,
-		compileBytes + n*compileBytesPerByte + f*compileBytesPerFunc
-}
-
-// chargeCompile charges the compile of src before it starts, and raises the limit
-// error in Lua, the compile not started, when the charge is past what is left.
-func (b *budget) chargeCompile(L *glua.LState, src string) {
-	if b == nil {
-		return
-	}
-	units, bytes := compileCost(src)
-	b.hold(bytes)
-	b.charge(L, units)
 }
 
 // maxString caps each string a builtin builds when Limits.MaxMemoryBytes is not
