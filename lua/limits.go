@@ -32,10 +32,12 @@ import (
 //     compile starts (which is one instruction) from the source alone, so that
 //     a chunk past what is left is refused with the limit's error: 512 units
 //     and 32 KiB, plus 16 units and 160 bytes per byte of source, plus 512 units
-//     and 16 KiB per "function" in it (upper bounds of the time and memory
-//     gopher-lua's parser and compiler take on code; whitespace, comments and
-//     long string literals cost far less, and are charged the same); one per
-//     element that table.concat walks,
+//     and 16 KiB per "function" in it (about the most time and memory that
+//     gopher-lua's parser and compiler were measured to take on code;
+//     whitespace, comments and long string literals cost far less, and are
+//     charged the same, and a function of thousands of distinct constants
+//     compiles in time that grows with their square, which only
+//     MaxExecutionTime bounds); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM
@@ -43,7 +45,8 @@ import (
 //     not charged); one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
 //     elements (its comparator's instructions count besides), and, without a
 //     comparator, one per 64 bytes of the common prefix of two strings it
-//     compares, once that prefix is over 1 KiB; one per table,
+//     compares, counted in whole KiB (a prefix under 1 KiB costs nothing
+//     more); one per table,
 //     one per array element and two per object entry that a conversion walks
 //     (a host function's arguments to Go values, CallJSON's results and Field's
 //     value to JSON), and one per 64 bytes of their strings, each time the
