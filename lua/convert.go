@@ -396,7 +396,18 @@ func appendNumber(buf []byte, f float64) ([]byte, bool) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return buf, false
 	}
-	return strconv.AppendFloat(buf, f, 'g', -1, 64), true
+	// As encoding/json writes a float64: plain below 1e21 and from 1e-6, an
+	// exponent of one digit without a leading zero (1e-7, not 1e-07).
+	format := byte('f')
+	if abs := math.Abs(f); abs < 1e-6 || abs >= 1e21 {
+		format = 'e'
+	}
+	buf = strconv.AppendFloat(buf, f, format, -1, 64)
+	if n := len(buf); format == 'e' && n >= 4 && buf[n-4] == 'e' && buf[n-3] == '-' && buf[n-2] == '0' {
+		buf[n-2] = buf[n-1]
+		buf = buf[:n-1]
+	}
+	return buf, true
 }
 
 // The Go memory toGo counts for a value: goValue for the interface that holds

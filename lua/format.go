@@ -208,7 +208,8 @@ func quotedLen(s string) int {
 	return n
 }
 
-// write writes the item to w as Lua 5.1 (C's sprintf) prints it.
+// write writes the item to w as Lua 5.1 (C's sprintf) prints it; a number
+// given to %s or %q has become its string as gopher-lua's tostring writes it.
 func (c *conversion) write(w *strings.Builder) {
 	switch c.conv {
 	case '%':

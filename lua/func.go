@@ -97,7 +97,7 @@ func (f *Func) call(ctx context.Context, args []float64) (float64, error) {
 	switch r := r.(type) {
 	case glua.LNumber:
 		return float64(r), nil
-	case *glua.LNilType:
+	case *glua.LNilType, nil: // nil: a Go nil, which an open upvalue can hold (see orNil)
 		return 0, nil
 	}
 	return 0, &Error{Op: "call", Script: s.name, Function: f.name, Kind: ErrJSON,

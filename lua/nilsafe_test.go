@@ -227,3 +227,29 @@ func TestCommitPanicUnlocks(t *testing.T) {
 		t.Errorf("g after the failed reload = %s, %v; want 1, the old version", out, err)
 	}
 }
+
+// A Go nil returned to the program reads as nil: Func.Call's result is 0,
+// and a chunk that returns one is refused as one returning nil is.
+func TestGoNilReturned(t *testing.T) {
+	ctx := context.Background()
+	rt := nilRuntime(t)
+	id, err := rt.LoadScript(ctx, "ret.lua", []byte(goNilLua+"return { get = gonil }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := rt.Func(id, "get")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPanic(t, "Func.Call", func() {
+		if got, err := f.Call(ctx); err != nil || got != 0 {
+			t.Errorf("Func.Call of a Go nil = %v, %v; want 0, nil", got, err)
+		}
+	})
+	noPanic(t, "LoadScript", func() {
+		_, err := rt.LoadScript(ctx, "chunk.lua", []byte(goNilLua+"return gonil()"))
+		if !errors.Is(err, ErrNotTable) || !strings.Contains(err.Error(), "returned nil") {
+			t.Errorf("a chunk returning a Go nil: %v; want ErrNotTable, as for nil", err)
+		}
+	})
+}

@@ -198,7 +198,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	if err != nil {
 		return nil, v.fail(err, op, s.name, "main chunk")
 	}
-	ret := v.L.Get(-1)
+	ret := orNil(v.L.Get(-1))
 	v.L.Pop(1)
 	t, ok := ret.(*glua.LTable)
 	if !ok {
@@ -265,7 +265,7 @@ func (v *version) fail(err error, op, script, function string) *Error {
 // get reads module[key] like Lua would, __index included. A metamethod runs
 // protected, under a budget for ctx.
 func (v *version) get(ctx context.Context, op, script, key string) (glua.LValue, error) {
-	if lv := v.module.RawGetString(key); lv != glua.LNil || v.module.Metatable == glua.LNil {
+	if lv := orNil(v.module.RawGetString(key)); lv != glua.LNil || v.module.Metatable == glua.LNil {
 		return lv, nil
 	}
 	L := v.L
