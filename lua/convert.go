@@ -151,6 +151,9 @@ func (w *walker) fail(format string, args ...any) error {
 // nested 200 deep would otherwise make a 600-byte message.
 const pathEnds = 4
 
+// isIdentifier reports whether s is a Lua name: letters, digits and
+// underscores, not starting with a digit, and not a reserved word (a script
+// could not write t.end or end.x).
 func isIdentifier(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -158,7 +161,16 @@ func isIdentifier(s string) bool {
 			return false
 		}
 	}
-	return s != ""
+	return s != "" && !keywords[s]
+}
+
+// keywords are Lua 5.1's reserved words.
+var keywords = map[string]bool{
+	"and": true, "break": true, "do": true, "else": true, "elseif": true,
+	"end": true, "false": true, "for": true, "function": true, "if": true,
+	"in": true, "local": true, "nil": true, "not": true, "or": true,
+	"repeat": true, "return": true, "then": true, "true": true, "until": true,
+	"while": true,
 }
 
 // isInteger reports whether f is an integer of at most 2^53 in magnitude. Converting

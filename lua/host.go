@@ -61,8 +61,12 @@ func (c *Call) Number(i int) (float64, error) {
 // error.
 func (c *Call) Int(i int) (int64, error) {
 	f, err := c.Number(i)
-	if err == nil && (f != math.Trunc(f) || math.Abs(f) > 1<<53) {
+	switch {
+	case err != nil:
+	case f != math.Trunc(f): // fractions, NaN, infinities
 		err = fmt.Errorf("argument #%d: integer expected, got %v", i+1, f)
+	case math.Abs(f) > 1<<53:
+		err = fmt.Errorf("argument #%d: %.0f is out of range: an integer within ±2^53 expected", i+1, f)
 	}
 	return int64(f), err
 }

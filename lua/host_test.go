@@ -28,6 +28,9 @@ func TestDefine(t *testing.T) {
 		{"standard library", "string", "log", noop, lua.ErrInvalid},
 		{"base function", "print", "x", noop, lua.ErrInvalid},
 		{"bad name", "host", "1log", noop, lua.ErrInvalid},
+		{"reserved word as name", "host", "end", noop, lua.ErrInvalid},
+		{"reserved word as module", "and", "x", noop, lua.ErrInvalid},
+		{"name holding a reserved word", "host", "ending", noop, nil},
 		{"nil func", "host", "nothing", nil, lua.ErrInvalid},
 		{"defined twice", "host", "log", noop, lua.ErrInvalid},
 	}
@@ -266,7 +269,8 @@ func TestCallNumberArguments(t *testing.T) {
 		{[]any{true, 1}, "argument #1: number expected, got boolean"},
 		{[]any{map[string]any{"x": 1}, 1}, "argument #1: number expected, got table"},
 		{[]any{7.25, 1}, "argument #1: integer expected, got 7.25"},
-		{[]any{float64(1<<53 + 2), 1}, "argument #1: integer expected"},
+		{[]any{float64(1<<53 + 2), 1}, "argument #1: 9007199254740994 is out of range: an integer within ±2^53 expected"},
+		{[]any{math.Inf(-1), 1}, "argument #1: -Inf is out of range: an integer within ±2^53 expected"},
 	}
 	for _, tt := range tests {
 		out, err := rt.CallJSON(ctx, id, "move", tt.args...)

@@ -213,6 +213,10 @@ func help(e *env, args []string) int {
 			writeUsage(e.stdout, c)
 			return exitOK
 		}
+		if args[0] == "help" { // listed in the overview as help [COMMAND]
+			writeOverview(e.stdout)
+			return exitOK
+		}
 		fmt.Fprintf(e.stderr, "hotscript help: unknown command %q\n\n", args[0])
 	default:
 		fmt.Fprintf(e.stderr, "hotscript help: takes at most one command name\n\n")

@@ -174,6 +174,7 @@ func TestUsage(t *testing.T) {
 		{"help call", []string{"help", "call"}, exitOK, []string{"Usage: hotscript call [flags] FILE FUNC [ARG...]", "--max-time", "for Lua, the strings one call builds", "not tables"}, nil},
 		{"help inspect", []string{"help", "inspect"}, exitOK, []string{"Usage: hotscript inspect FILE"}, nil},
 		{"help demo", []string{"help", "demo"}, exitOK, []string{"Usage: hotscript demo [--dir DIR]", "--dir DIR"}, nil},
+		{"help help", []string{"help", "help"}, exitOK, []string{"Usage:", "hotscript help [COMMAND]"}, nil},
 		{"run -h", []string{"run", "-h"}, exitOK, []string{"Usage: hotscript run"}, nil},
 		{"help of an unknown command", []string{"help", "fly"}, exitUsage, nil, []string{`unknown command "fly"`, "Usage:"}},
 		{"help with two names", []string{"help", "run", "call"}, exitUsage, nil, []string{"at most one command"}},
