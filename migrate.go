@@ -119,7 +119,9 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // MigrateExports moves state through the guest's own serialization exports: it calls
 // get_state() on the old instance just before the swap and set_state with that JSON
 // document on the new one (both with the (ptr, len) JSON convention of package
-// wasm). The top-level keys of the state document are reported as carried.
+// wasm), or, when get_state returns a number and set_state takes one (C's
+// int get_state(void) and void set_state(int)), with that number. The top-level
+// keys of a state document are reported as carried.
 //
 // An old version without get_state has no state to give: the new one starts from
 // its own, as under MigrateReset (so a script can gain get_state/set_state in a
@@ -163,11 +165,26 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		}
 		return &stepError{ErrMigration, fmt.Errorf("get_state on v%d: %w", m.From, err)}
 	}
-	if _, err := m.CallNew(ctx, "set_state", json.RawMessage(doc)); err != nil {
+	var state any = json.RawMessage(doc)
+	if set, _ := findFunc(m.NewExports(), "set_state"); isNumberState(doc, set) {
+		state = json.Number(bytes.TrimSpace(doc))
+	}
+	if _, err := m.CallNew(ctx, "set_state", state); err != nil {
 		return &stepError{ErrMigration, fmt.Errorf("set_state on v%d: %w", m.To, err)}
 	}
 	m.Carry(topLevelKeys(doc)...)
 	return nil
+}
+
+// isNumberState reports whether doc, what get_state returned, is a number
+// that set_state takes as its one numeric parameter (a C module's
+// int get_state(void) and void set_state(int)), rather than a JSON document.
+func isNumberState(doc []byte, set Func) bool {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 || doc[0] != '-' && (doc[0] < '0' || doc[0] > '9') {
+		return false
+	}
+	return set.Typed && len(set.Params) == 1 && slices.Contains([]string{"i32", "i64", "f32", "f64"}, set.Params[0])
 }
 
 // topLevelKeys returns the sorted keys of a JSON object, or nil for other values.

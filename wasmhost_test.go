@@ -172,6 +172,28 @@ func TestMigrateExportsGainsState(t *testing.T) {
 	}
 }
 
+// MigrateExports moves a state that is one number, from get_state() i32 to
+// set_state(i32), as it moves a JSON document (C's int get_state(void) and
+// void set_state(int): such a module cannot return (ptr, len) without
+// -mmultivalue, and every reload of it was rolled back).
+func TestMigrateExportsNumberState(t *testing.T) {
+	ctx := context.Background()
+	for _, migrate := range []MigrationFunc{MigrateExports, MigrateExportsOrReset} {
+		h := newTestHost(t, Config{Migration: migrate})
+		s := mustLoad(t, h, "n.wasm", guest.Bytes("number_state"), nil)
+		call(t, h, s, "bump", -7)
+		if err := h.Reload(ctx, s, guest.Bytes("number_state")); err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+		if got := call(t, h, s, "get_state"); got != "-7" {
+			t.Errorf("state after the reload = %s, want -7 (moved)", got)
+		}
+		if ev := lastEvent(t, h); ev.Kind != Committed || len(ev.Carried) != 0 {
+			t.Errorf("event %v, want committed, no document's keys carried", ev)
+		}
+	}
+}
+
 // A MigrationFunc runs while its script's callers wait: what it asks of that
 // script through the Host with its context (a call, a reload or revert waited
 // for, Close) fails at once with ErrReentrant, the reload rolls back and the

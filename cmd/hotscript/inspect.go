@@ -115,16 +115,20 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	if f, ok := findFunc(info.Exports, updateFunc); ok && takesDT(f) {
 		notes = append(notes, fmt.Sprintf("exports %s: hotscript run calls it every frame with dt in seconds", f))
 	} else if ok {
-		notes = append(notes, fmt.Sprintf("exports %s, which hotscript run cannot call: it calls update(dt) "+
+		notes = append(notes, fmt.Sprintf("exports %s, which hotscript run leaves idle: it calls update(dt) "+
 			"every frame, which needs one f32 or f64 parameter for dt in seconds", f))
 	} else {
 		notes = append(notes, "no update export: hotscript run loads it but never calls it")
 	}
-	_, get := findFunc(info.Exports, "get_state")
-	_, set := findFunc(info.Exports, "set_state")
-	if get && set {
+	getF, get := findFunc(info.Exports, "get_state")
+	setF, set := findFunc(info.Exports, "set_state")
+	switch {
+	case get && set && movesState(getF, setF):
 		notes = append(notes, "exports get_state and set_state: hotscript run moves its state to each new version")
-	} else {
+	case get && set:
+		notes = append(notes, fmt.Sprintf("exports %s and %s, whose state hotscript run cannot move: "+
+			"get_state must return a JSON document as (ptr, len) or one number, and set_state take it back", getF, setF))
+	default:
 		notes = append(notes, "no get_state/set_state pair: a reload starts it from its initial state")
 	}
 	notes = append(notes, importNotes...)
@@ -231,6 +235,17 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 
 // takesDT reports whether f can be called as the scene calls update: with one
 // number of seconds, a fraction.
+// movesState reports whether MigrateExports can move state from get to set:
+// a JSON document, (ptr, len) both ways, or one number.
+func movesState(get, set wasm.FuncInfo) bool {
+	doc := []wasm.ValueType{wasm.I32, wasm.I32}
+	number := func(ts []wasm.ValueType) bool {
+		return len(ts) == 1 && slices.Contains([]wasm.ValueType{wasm.I32, wasm.I64, wasm.F32, wasm.F64}, ts[0])
+	}
+	return len(get.Params) == 0 && (slices.Equal(get.Results, doc) && slices.Equal(set.Params, doc) ||
+		number(get.Results) && number(set.Params))
+}
+
 func takesDT(f wasm.FuncInfo) bool {
 	return len(f.Params) == 1 && (f.Params[0] == wasm.F32 || f.Params[0] == wasm.F64)
 }

@@ -215,14 +215,44 @@ func TestInspectUpdateSignature(t *testing.T) {
 	}{
 		{"(param f32)", "exports update(f32): hotscript run calls it every frame with dt in seconds"},
 		{"(param f64)", "exports update(f64): hotscript run calls it every frame with dt in seconds"},
-		{"", "exports update(), which hotscript run cannot call: it calls update(dt) every frame, which needs one f32 or f64 parameter"},
-		{"(param i32)", "exports update(i32), which hotscript run cannot call"},
-		{"(param f32 f32)", "exports update(f32, f32), which hotscript run cannot call"},
+		{"", "exports update(), which hotscript run leaves idle: it calls update(dt) every frame, which needs one f32 or f64 parameter"},
+		{"(param i32)", "exports update(i32), which hotscript run leaves idle"},
+		{"(param f32 f32)", "exports update(f32, f32), which hotscript run leaves idle"},
 	}
 	for _, tt := range tests {
 		t.Run("update"+tt.params, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "u.wat")
 			if err := os.WriteFile(file, []byte(`(module (func (export "update") `+tt.params+`))`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCmd(t, "inspect", file)
+			if r.code != exitOK || !strings.Contains(r.stdout, tt.note) {
+				t.Errorf("exit %d, stdout lacks %q:\n%s%s", r.code, tt.note, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestInspectStateSignature: inspect says run moves a script's state only when
+// its get_state and set_state can carry it: a (ptr, len) document, or one number.
+func TestInspectStateSignature(t *testing.T) {
+	needTools(t, "x.wat")
+	moves := "exports get_state and set_state: hotscript run moves its state"
+	tests := []struct {
+		name, get, set, note string
+	}{
+		{"document", "(result i32 i32) i32.const 0 i32.const 0", "(param i32 i32)", moves},
+		{"number", "(result i32) i32.const 0", "(param i32)", moves},
+		{"float", "(result f64) f64.const 0", "(param f64)", moves},
+		{"two numbers", "(result i32 f32) i32.const 0 f32.const 0", "(param i32 f32)",
+			"exports get_state() (i32, f32) and set_state(i32, f32), whose state hotscript run cannot move"},
+		{"get takes a parameter", "(param i32) (result i32) i32.const 0", "(param i32)", "whose state hotscript run cannot move"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "s.wat")
+			src := `(module (func (export "get_state") ` + tt.get + `) (func (export "set_state") ` + tt.set + `))`
+			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			r := runCmd(t, "inspect", file)

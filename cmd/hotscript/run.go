@@ -40,15 +40,15 @@ names the script; a .wat or .c next to a .wasm of the same name is that module's
 source, rebuilt and reloaded when saved), attaches each to an entity of a scene,
 and calls each script's update(dt) every frame, dt being the fixed time step in
 seconds: a WASM update must take one f32 or f64, a Lua update gets a number.
-Scripts without update are loaded and left idle.
+Scripts without such an update are loaded and left idle.
 
 DIR is watched: a saved script is reloaded between two frames, and a saved new file
 is loaded. If DIR is removed, the scripts keep running, and DIR is watched again
 once it is back. Each reload prints one line: what changed in the interface, how
 long the compile and the swap took, what state was carried, or why it was rejected
 and which version keeps running. A WASM script that exports get_state and
-set_state has its state moved to the new version; other WASM scripts start afresh.
-Lua scripts keep their fields.
+set_state has its state moved to the new version (a JSON document as (ptr, len),
+or one number); other WASM scripts start afresh. Lua scripts keep their fields.
 
 Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
 and exit code 0, even if scripts failed: their errors are reported and counted. A

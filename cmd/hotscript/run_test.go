@@ -119,6 +119,10 @@ func TestRunScene(t *testing.T) {
 		"local M = {}\nfunction M.update(dt)\n  error(\"no luck\")\nend\nreturn M\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "ticks.wat"), []byte(
+		`(module (func (export "update") (param i32) unreachable))`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out, errOut := newSyncBuffer(), newSyncBuffer()
 	stop, _, _ := runBackground(t, out, errOut, "run", "--tps", "200", dir)
 
@@ -126,6 +130,7 @@ func TestRunScene(t *testing.T) {
 	out.waitFor(t, 0, "enemy.wat: the source of enemy.wasm")
 	out.waitFor(t, 0, "number.lua", "rejected", "the chunk returned number", "(not loaded)")
 	out.waitFor(t, 0, "idle.lua", "v1", "idle", "has no update(dt)")
+	out.waitFor(t, 0, "ticks.wat", "v1", "idle", "exports update(i32), not update(dt)")
 	_, off := out.waitFor(t, 0, "fail.lua", "v1", "error", "fail.lua:3: no luck (in update)")
 
 	// A new file is loaded by the watcher and called every frame from then on.
@@ -166,6 +171,9 @@ func TestRunScene(t *testing.T) {
 	}
 	if row := summaryRow(t, text, "idle.lua"); row[1] != "v2" || row[2] != "0" || row[3] != "0" {
 		t.Errorf("idle.lua summary %v, want v2, no calls and no errors: the host says it has no update", row)
+	}
+	if row := summaryRow(t, text, "ticks.wat"); row[2] != "0" || row[3] != "0" {
+		t.Errorf("ticks.wat summary %v, want no calls and no errors: its update takes no dt", row)
 	}
 	if loaded := regexp.MustCompile(`idle\.lua +v1 +loaded`).FindStringIndex(text); loaded == nil ||
 		loaded[0] > strings.Index(text, "has no update(dt)") {

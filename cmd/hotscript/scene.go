@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -204,12 +205,24 @@ func (sc *scene) take(ev hotscript.Event, ok bool, stop func(hotscript.Event) bo
 // later version drops update after one had it.
 func (sc *scene) follow(a *actor) {
 	v, iface := a.script.Version(), a.script.Interface()
-	_, has := iface.Export(updateFunc)
+	f, exported := iface.Export(updateFunc)
+	has := exported && updateTakesDT(f)
 	*a = actor{script: a.script, version: v, update: has, idle: a.idle && !has}
 	if !has && !a.idle {
 		a.idle = true
-		sc.out.note(a.script.Name(), v, sc.out.st.dim("idle"), "has no update(dt); loaded, not called each frame")
+		why := "has no update(dt); loaded, not called each frame"
+		if exported {
+			why = fmt.Sprintf("exports %s, not update(dt), which takes one f32 or f64; loaded, not called each frame", f)
+		}
+		sc.out.note(a.script.Name(), v, sc.out.st.dim("idle"), why)
 	}
+}
+
+// updateTakesDT reports whether f, a script's update, can be given dt: a Lua
+// function (its parameters are not known) or a WASM function of one f32 or
+// f64 parameter.
+func updateTakesDT(f hotscript.Func) bool {
+	return !f.Typed || len(f.Params) == 1 && (f.Params[0] == "f32" || f.Params[0] == "f64")
 }
 
 // update calls a's update once, if its version has one. A version's first failure
