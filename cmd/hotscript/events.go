@@ -6,9 +6,12 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/watch"
@@ -58,7 +61,39 @@ func (p *printer) showClock(on bool) {
 
 // name is how a script's name, or a message naming scripts, is shown: paths
 // under the directory relative to it.
-func (p *printer) name(s string) string { return trimDir(s, p.prefixes) }
+func (p *printer) name(s string) string { return trimDir(printable(s), p.prefixes) }
+
+// printable is s fit for one line of a terminal: a line break, another control
+// character (an escape sequence would act on the terminal) or a byte that is
+// not UTF-8 is written as Go writes it in a string literal (\n, \x1b, \x8f).
+// Tabs stay.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || r != '\t' && unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r != '\t' && unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
 
 // trimDir removes the first of prefixes, directories ending in a separator, that
 // starts a path in s, where one starts: at the start of s or after a character
@@ -95,9 +130,12 @@ func (p *printer) seeName(name string) {
 	p.nameW = max(p.nameW, width(p.name(name)))
 }
 
-// print writes what a script printed or logged; safe for concurrent use.
+// print writes what a script printed or logged, a line of output for each
+// of its lines; safe for concurrent use.
 func (p *printer) print(script, msg string) {
-	p.line(script, "", p.st.dim("log"), msg)
+	for l := range strings.Lines(msg) {
+		p.line(script, "", p.st.dim("log"), printable(strings.TrimRight(l, "\r\n")))
+	}
 }
 
 // line writes one report: time (if clock), script, version, status, then the
@@ -158,7 +196,7 @@ func (p *printer) event(ev hotscript.Event) {
 	case hotscript.Removed:
 		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
 	case hotscript.Unloaded:
-		p.line(ev.Script, from, st.warn("unloaded"), "its file was renamed or moved: it runs under its new name")
+		p.line(ev.Script, from, st.warn("unloaded"), "its file was renamed or moved: loaded afresh under its new name")
 	case hotscript.WatchError:
 		if errors.Is(ev.Err, watch.ErrDirRemoved) {
 			p.line(ev.Script, "", st.warn("unwatched"), "directory removed; the scripts keep running, and it is watched again once it is back")

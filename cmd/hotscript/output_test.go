@@ -408,3 +408,30 @@ func TestPrinterHammer(t *testing.T) {
 		}
 	}
 }
+
+// TestPrinterOneLinePerReport: what a script prints comes out a line of output
+// per line it printed, each with its script; an error's line breaks, escape
+// sequences and bytes that are not UTF-8 are written escaped, so that neither
+// breaks the one-line-per-report output nor acts on the terminal.
+func TestPrinterOneLinePerReport(t *testing.T) {
+	var b bytes.Buffer
+	p := newPrinter(&b, style{}, "game")
+	p.clock = false
+	p.print("game/a.lua", "first\nsecond\r\n")
+	p.failure("game/a.lua", 1, &lua.Error{Script: "game/a.lua", Function: "update", Kind: lua.ErrRuntime,
+		Message: "game/a.lua:3: e1\ne2 \x1b[2J\x8f\ttab é"})
+	got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := []string{
+		`a.lua  log first`,
+		`a.lua  log second`,
+		`a.lua  v1 error a.lua:3: e1\ne2 \x1b[2J\x8f` + "\ttab é (in update)",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(got), len(want), b.String())
+	}
+	for i, line := range got {
+		if strings.Join(strings.Fields(line), " ") != strings.Join(strings.Fields(want[i]), " ") {
+			t.Errorf("line %d = %q, want %q", i, line, want[i])
+		}
+	}
+}
