@@ -1,6 +1,9 @@
 package meter
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // MaxFlowCost bounds the work wazero's compiler does on the control flow of
 // one function body, as flow.walk estimates it, and of all the bodies of a
@@ -12,44 +15,148 @@ import "math"
 // the nearest loop header), and finds the value of a local by walking back
 // through the blocks that have one predecessor: work in the blocks (or the
 // locals read) times the depth of that tree (or the length of that chain).
-// Nothing interrupts it, neither a context nor closing the runtime. Code in
-// which each block, loop, if or branch follows or nests in the one before
-// makes the tree as deep as the function is long, and takes it seconds to
-// minutes: 16,000 ifs in a row (80 KB) 23 s, 10,000 nested ifs (50 KB) 10 s,
-// 4,000 br_ifs followed by 50,000 local.gets 7 s. MaxFlowCost is about a
-// second at worst on the machine this was measured on (a 2-core x86-64;
-// 10 to 70 ns per unit). Compilers' code stays far below it: a C switch of
-// 2,000 cases, dispatched by one br_table into 2,500 nested blocks, costs
-// little, since every case hangs off the dispatch, and the functions of the
-// C, Rust, Zig and TinyGo modules of wazero's tests cost under 1% of it and
-// a few units per byte.
+// Its SSA builder also does work that grows with the square of what a
+// block joins: each predecessor added to a block is compared with those it
+// has; a local read after a join is looked up in every join back to its
+// definition, leaving a value and a map entry in each (about 100 bytes);
+// a local read in nested loops leaves a placeholder in every loop's
+// header; and eliminating the parameters these become resolves every
+// argument of every branch into a block once per parameter. Nothing
+// interrupts it, neither a context nor closing the runtime. Code in which
+// each block, loop, if or branch follows or nests in the one before makes
+// the tree as deep as the function is long, and takes it seconds to
+// minutes: 16,000 ifs in a row (80 KB) 23 s, 10,000 nested ifs (50 KB)
+// 10 s, 4,000 br_ifs followed by 50,000 local.gets 7 s; so does code that
+// joins much: a br_table of 150,000 targets to one block (150 KB) 11 s,
+// 5,000 locals read in 200 nested loops (20 KB) 7.5 to 14 s, 5,000 locals
+// live across 1,000 nested loops (77 KB) 8.5 min, 8,000 locals live across
+// a switch of 8,000 cases that fall through (200 KB) more than 4 GB.
+// MaxFlowCost is about a second at worst on the machine this was measured
+// on (a 2-core x86-64; 10 to 70 ns per unit; see BenchmarkCompileAtFlowLimit
+// and BenchmarkCompileFlowShapes), and a few hundred MB. Compilers' code
+// stays below it: a C switch of 2,000 cases, dispatched by one br_table into
+// 2,500 nested blocks, costs little, since every case hangs off the
+// dispatch; the functions of the C, Rust and TinyGo modules of wazero's
+// tests cost under 2.5% of it, of Zig's under 9%, and their modules under
+// 70 units per byte (the Zig module compiles in 100 ms, 2.2 µs a byte).
 const MaxFlowCost = 1 << 25
 
-// flowPerByte is the budget of a module's control flow per byte of its code.
-const flowPerByte = 16
+// flowPerByte is the budget of a module's control flow per byte of its code:
+// about 4 µs a byte, twice what wazero takes on Zig's C.
+const flowPerByte = 128
+
+// The weights, in units of flow cost, of the work wazero's SSA builder and
+// its passes do per local, per predecessor and per block parameter, measured
+// with BenchmarkCompileFlowShapes (see TestFlowShapeLimits).
+const (
+	// joinCost is finding a local's value at a block with several
+	// predecessors, per local and block: a temporary value, an entry in the
+	// block's map of definitions (about 100 bytes, which stay) and a look-up
+	// in each predecessor, which costs one unit more each.
+	joinCost = 32
+	// placeholderCost is a local read in a loop whose header is not sealed
+	// yet, per local and open loop: a placeholder value and map entry in the
+	// header, which becomes a parameter when the loop ends.
+	placeholderCost = 32
+	// predShift: adding a predecessor to a block compares it with every one
+	// the block has (1 ns each), 1/32 of a unit.
+	predShift = 4
+	// phiShift: eliminating redundant block parameters resolves every
+	// argument of every branch into a block once per parameter (2 ns each),
+	// k*k*p for a block of k parameters and p predecessors, 1/16 of a unit.
+	phiShift = 2
+)
 
 // flowFrame is an open block, loop or if of the body flow.walk walks.
 type flowFrame struct {
-	kind    kind  // kindBlock, kindLoop, kindIf or kindElse
-	at      int64 // if: the depth of the block holding the if
-	chainAt int64 // if: the chain of the block holding the if
-	in      int64 // least depth of a block that branches to the end, or noFlow
-	preds   int   // branches to the end (counted up to 2)
-	chainIn int64 // the chain of the block of the last of them
-	live    bool  // if: the if is reachable, and so is its else arm
+	kind    kind     // kindBlock, kindLoop, kindIf or kindElse
+	at      int64    // if: the depth of the block holding the if
+	chainAt int64    // if: the chain of the block holding the if
+	in      int64    // least depth of a block that branches to the end, or noFlow
+	preds   int      // branches to the end (counted up to 2)
+	chainIn int64    // the chain of the block of the last of them
+	live    bool     // if: the if is reachable, and so is its else arm
+	n       int64    // every branch to its label (a loop's header), fall-through included
+	id      int32    // unique in the body; an else arm gets a new one
+	loops   int32    // loops open from the function's frame to this one
+	params  int64    // placeholders in the headers of the loops from this frame up, less those below
+	defs    int64    // locals first written since they opened, of the frames from this one up, less those below
+	openPos int32    // flow.pos when it opened
+	open    flowPath // the path of the block it opened in
+	all     flowPath // flow.all when it opened
+	edges   flowPath // the paths of the branches to its label, less open, summed
 }
 
 const noFlow = math.MaxInt64
+
+// flowPath sums the joins a local's look-up may pass through, back from a
+// block to the function's entry: the joins on some path there, each counted
+// once (flow.all bounds what a frame adds).
+type flowPath struct {
+	w     int64 // joinCost plus the predecessors of each
+	loopP int64 // the predecessors of each loop header among them
+	defW  int64 // of each other join, its predecessors times 2d+1, d the locals written in the frame it ends
+}
+
+func (p flowPath) add(q flowPath) flowPath {
+	return flowPath{p.w + q.w, p.loopP + q.loopP, p.defW + q.defW}
+}
+
+func (p flowPath) sub(q flowPath) flowPath { // at least 0 each
+	return flowPath{max(p.w-q.w, 0), max(p.loopP-q.loopP, 0), max(p.defW-q.defW, 0)}
+}
+
+func (p flowPath) min(q flowPath) flowPath {
+	return flowPath{min(p.w, q.w), min(p.loopP, q.loopP), min(p.defW, q.defW)}
+}
+
+// joinPath is a join of p predecessors ending a frame in which d locals
+// are written, a loop header if loop.
+func joinPath(p, d int64, loop bool) flowPath {
+	jp := flowPath{w: joinCost + p}
+	if loop {
+		jp.loopP = p
+	} else {
+		jp.defW = p * (2*d + 1)
+	}
+	return jp
+}
+
+// flowAccess is a read or write of a local, which later reads in the code
+// it dominates (its frame still open) need not look up past.
+type flowAccess struct {
+	id, h, pos int32 // the frame, its index in the stack, flow.pos
+	path       flowPath
+	prev       int32 // 1 + index of the access before it, or 0
+}
+
+// flowLocal is what flow.walk knows of one local.
+type flowLocal struct {
+	head int32 // 1 + index in flow.acc of its last access that may dominate, or 0
+	def  int32 // flow.pos of its last write
+}
+
+// maxFlowLocal is the highest local index tracked apart: Scan refuses more
+// locals (MaxFunctionLocals) whatever flow.walk finds.
+const maxFlowLocal = 1 << 17
 
 // flow follows the basic blocks wazero's compiler builds for a body, with
 // an upper bound on the depth of each in the dominator tree.
 type flow struct {
 	stack   []flowFrame
-	depth   int64 // of the current block
-	chain   int64 // blocks with one predecessor leading to the current one
-	live    bool  // the current code is reachable
+	depth   int64    // of the current block
+	chain   int64    // blocks with one predecessor leading to the current one
+	path    flowPath // of the current block
+	live    bool     // the current code is reachable
 	cost    uint64
 	deepest int64
+
+	pos     int32    // instructions walked
+	ids     int32    // frame ids given
+	all     flowPath // every join so far
+	acc     []flowAccess
+	locals  []flowLocal
+	touched []uint32 // locals whose flowLocal is set
 }
 
 // block is a new basic block at depth d and chain c, which becomes the
@@ -60,23 +167,180 @@ func (f *flow) block(d, c int64) {
 	f.deepest = max(f.deepest, d)
 }
 
+// push opens a frame.
+func (f *flow) push(fr flowFrame) {
+	f.ids++
+	fr.id, fr.open, fr.all, fr.openPos = f.ids, f.path, f.all, f.pos
+	if fr.loops = 0; len(f.stack) > 0 {
+		fr.loops = f.stack[len(f.stack)-1].loops
+	}
+	if fr.kind == kindLoop {
+		fr.loops++
+	}
+	f.stack = append(f.stack, fr)
+}
+
+// pred adds a predecessor, from a block of path p, to the block of frame
+// k's label: wazero compares it with each the block has.
+func (f *flow) pred(k int, p flowPath) {
+	fr := &f.stack[k]
+	f.cost += uint64(fr.n) >> predShift
+	fr.n++
+	fr.edges = fr.edges.add(p.sub(fr.open))
+}
+
 // edge is a branch from a block at depth from to the label of frame k (the
 // function's own frame included): its end, or a loop's header.
 func (f *flow) edge(k int, from, chain int64) {
 	f.cost += uint64(from)
+	f.pred(k, f.path)
 	if fr := &f.stack[k]; fr.kind != kindLoop { // a loop's label is its header
 		fr.in, fr.preds, fr.chainIn = min(fr.in, from), min(fr.preds+1, 2), chain
 	}
 }
 
+// joined returns the path of the block after frame fr, whose own look-ups
+// of a local start from src (nil if the block has n predecessors, which
+// are fr's edges), adding a join of n predecessors if n > 1.
+func (f *flow) joined(fr *flowFrame, src *flowPath, n int64, loop bool) flowPath {
+	var in flowPath
+	if src != nil {
+		in = src.sub(fr.open)
+	}
+	if n < 2 {
+		return fr.open.add(in.add(fr.edges))
+	}
+	jp := joinPath(n, fr.defs, loop)
+	f.all = f.all.add(jp)
+	return fr.open.add(in.add(fr.edges).min(f.all.sub(fr.all))).add(jp)
+}
+
+// local returns what the walk knows of local i.
+func (f *flow) local(i uint32) *flowLocal {
+	i = min(i, maxFlowLocal)
+	if int(i) >= len(f.locals) {
+		f.locals = append(f.locals, make([]flowLocal, int(i)+1-len(f.locals))...)
+	}
+	l := &f.locals[i]
+	if *l == (flowLocal{}) {
+		f.touched = append(f.touched, i)
+	}
+	return l
+}
+
+// anchor returns the last access of l that dominates the current code, or
+// one at the function's entry (frame -1), where every local is defined.
+func (f *flow) anchor(l *flowLocal) flowAccess {
+	for l.head > 0 {
+		a := f.acc[l.head-1]
+		if int(a.h) < len(f.stack) && f.stack[a.h].id == a.id {
+			return a
+		}
+		l.head = a.prev
+	}
+	return flowAccess{h: -1}
+}
+
+// access records an access of l in the current frame.
+func (f *flow) access(l *flowLocal) {
+	top := len(f.stack) - 1
+	a := flowAccess{id: f.stack[top].id, h: int32(top), pos: f.pos, path: f.path, prev: l.head}
+	if l.head > 0 {
+		if last := &f.acc[l.head-1]; last.h == a.h && last.id == a.id {
+			a.prev = last.prev
+			*last = a
+			return
+		}
+	}
+	f.acc = append(f.acc, a)
+	l.head = int32(len(f.acc))
+}
+
+// write is a local.set or local.tee of l, a local written in the frames
+// opened since its last write.
+func (f *flow) write(l *flowLocal) {
+	f.anchor(l)
+	f.access(l)
+	i := sort.Search(len(f.stack), func(i int) bool { return f.stack[i].openPos > l.def })
+	if top := len(f.stack) - 1; i <= top {
+		f.stack[top].defs++ // the frames from i to top (as flowFrame.params)
+		if i > 0 {
+			f.stack[i-1].defs--
+		}
+	}
+	l.def = f.pos
+}
+
+// read is a local.get of l. wazero looks for its value back from the
+// current block: through every join on the way to the last access that
+// dominates it, a temporary value and a look-up in each predecessor each,
+// and up to the header of every loop opened since, which is not sealed yet
+// (a placeholder, a parameter once sealed). At a loop header, and at any
+// join if l was written since that access, the value may become a
+// parameter, which adds 2k+1 resolutions per predecessor to the
+// elimination of a block's k parameters (k at most the locals accessed).
+func (f *flow) read(l *flowLocal) {
+	a := f.anchor(l)
+	d := f.path.sub(a.path)
+	c := uint64(d.w) + phiCost(d.loopP, 2*int64(len(f.touched))+1)
+	if l.def > a.pos { // written since: a parameter at other joins too
+		c += phiCost(d.defW, 1)
+	}
+	f.cost += c
+	top := len(f.stack) - 1
+	open := f.stack[top].loops
+	if a.h >= 0 {
+		open -= f.stack[a.h].loops
+	}
+	if open > 0 {
+		f.cost += placeholderCost * uint64(open)
+		f.stack[top].params++ // the loops from a.h+1 to top (see flowFrame.params)
+		if a.h >= 0 {
+			f.stack[a.h].params--
+		}
+	}
+	f.access(l)
+}
+
+// seal ends loop frame fr, whose body falls through from a block of path
+// src: wazero seals its header, looking up each placeholder in each
+// predecessor, back through the joins in the loop, and eliminates the
+// parameters. It returns the path of the block after the loop.
+func (f *flow) seal(fr *flowFrame, src *flowPath) flowPath {
+	if k := fr.params; k > 0 && fr.n > 0 {
+		f.cost += uint64(k)*uint64(min(fr.edges.w, f.all.sub(fr.all).w)) + phiCost(k*fr.n, k)
+	}
+	if src == nil {
+		return flowPath{}
+	}
+	return f.joined(fr, src, fr.n, true)
+}
+
+// phiCost is the cost of a*b resolutions of a block parameter's alias.
+func phiCost(a, b int64) uint64 {
+	c := float64(a) * float64(b) / (1 << phiShift)
+	if c >= 1<<62 {
+		return 1 << 62
+	}
+	return uint64(c)
+}
+
 // walk walks the instructions of a body (code, at offset base in the
 // module) as wazero's decoder reads them, and sets f.cost to an upper bound
-// on the work its compiler spends walking the body's basic blocks: the sum
-// of the depths in the dominator tree of every basic block the compiler
-// makes and of every branch's source, plus, for every instruction, the
-// length of the chain of one-predecessor blocks that leads to its block
-// (a local is looked up back through them); and f.deepest to the deepest
-// block.
+// on the work its compiler spends on the body's basic blocks and locals,
+// and f.deepest to the deepest block. The cost is the sum of:
+//
+//   - the depth in the dominator tree of every basic block the compiler
+//     makes and of every branch's source;
+//   - for every instruction, the length of the chain of one-predecessor
+//     blocks that leads to its block (a local is looked up back through
+//     them);
+//   - for every branch, the predecessors its target already has;
+//   - for every local.get, the joins it is looked up through and the
+//     headers of the open loops it gets a placeholder in (see read and
+//     seal);
+//   - for every join and loop header, the square of its parameters times
+//     its predecessors (see params).
 //
 // A block's depth is at most one more than the least depth of the blocks
 // that branch to it, its immediate dominator dominating them all: so the
@@ -93,8 +357,13 @@ func (f *flow) edge(k int, from, chain int64) {
 // at an instruction it cannot read: wazero refuses the module then, having
 // read no more of the body than the walk has.
 func (f *flow) walk(code []byte, base int, limit uint64) {
-	f.stack = append(f.stack[:0], flowFrame{kind: kindBlock, in: noFlow})
+	f.stack, f.ids, f.pos, f.path, f.all = f.stack[:0], 0, 0, flowPath{}, flowPath{}
+	f.push(flowFrame{kind: kindBlock, in: noFlow})
 	f.depth, f.chain, f.live, f.cost, f.deepest = 0, 0, true, 0, 0
+	for _, i := range f.touched {
+		f.locals[i] = flowLocal{}
+	}
+	f.touched, f.acc = f.touched[:0], f.acc[:0]
 	d := decoder{numTypes: math.MaxUint32, numFuncs: math.MaxUint32, numLocals: math.MaxUint64, asWazero: true}
 	r := newReader(code, base)
 	for len(f.stack) > 0 && f.cost <= limit {
@@ -102,6 +371,7 @@ func (f *flow) walk(code []byte, base int, limit uint64) {
 		if r.err != nil {
 			return
 		}
+		f.pos++
 		f.step(&in, code[in.start:in.end])
 	}
 }
@@ -111,6 +381,12 @@ func (f *flow) step(in *instr, raw []byte) {
 		// Reading a local (or the memory's base) looks for its definition
 		// back through every block of the chain that has one predecessor.
 		f.cost += uint64(f.chain)
+		switch {
+		case in.info.kind == kindLocalSet:
+			f.write(f.local(in.a))
+		case in.op == 0x20 && !in.prefixed: // local.get
+			f.read(f.local(in.a))
+		}
 	}
 	top := len(f.stack) - 1
 	target := func(depth uint32) int { // -1 if out of range: wazero refuses the body
@@ -118,15 +394,16 @@ func (f *flow) step(in *instr, raw []byte) {
 	}
 	switch in.info.kind {
 	case kindBlock:
-		f.stack = append(f.stack, flowFrame{kind: kindBlock, in: noFlow})
+		f.push(flowFrame{kind: kindBlock, in: noFlow})
 	case kindLoop:
-		f.stack = append(f.stack, flowFrame{kind: kindLoop, in: noFlow})
+		f.push(flowFrame{kind: kindLoop, in: noFlow})
 		if f.live {
 			f.cost += uint64(f.depth) // the jump to the header
-			f.block(f.depth+1, 0)     // the header has the back branches too
+			f.pred(top+1, f.path)
+			f.block(f.depth+1, 0) // the header has the back branches too
 		}
 	case kindIf:
-		f.stack = append(f.stack, flowFrame{kind: kindIf, at: f.depth, chainAt: f.chain, in: noFlow, live: f.live})
+		f.push(flowFrame{kind: kindIf, at: f.depth, chainAt: f.chain, in: noFlow, live: f.live})
 		if f.live {
 			f.cost += 2*uint64(f.depth) + uint64(f.depth+1) // two branches, the else arm
 			f.block(f.depth+1, f.chain+1)                   // the then arm
@@ -140,30 +417,45 @@ func (f *flow) step(in *instr, raw []byte) {
 		if f.live {
 			f.edge(top, f.depth, f.chain)
 		}
-		fr.kind = kindElse
+		f.ids++
+		fr.kind, fr.id = kindElse, f.ids // the then arm dominates nothing in the else arm
 		if f.live = fr.live; f.live {
-			f.depth, f.chain = fr.at+1, fr.chainAt+1
+			f.depth, f.chain, f.path = fr.at+1, fr.chainAt+1, fr.open
 		}
 	case kindEnd:
+		fr := &f.stack[top]
+		var src *flowPath // a loop's fall through
 		if f.live {
-			f.edge(top, f.depth, f.chain)
-			if f.stack[top].kind == kindLoop { // the fall through is the only way out of a loop
-				fr := &f.stack[top]
+			if fr.kind == kindLoop { // the fall through is the only way out of a loop
+				f.cost += uint64(f.depth)
 				fr.in, fr.preds, fr.chainIn = f.depth, 1, f.chain
+				src = &f.path
+			} else {
+				f.edge(top, f.depth, f.chain)
 			}
 		}
-		fr := f.stack[top]
-		f.stack = f.stack[:top]
 		if fr.kind == kindIf && fr.live { // the else arm falls through
 			f.cost += uint64(fr.at + 1)
+			f.pred(top, fr.open)
 			fr.in, fr.preds, fr.chainIn = min(fr.in, fr.at+1), min(fr.preds+1, 2), fr.chainAt+1
 		}
+		if top > 0 {
+			f.stack[top-1].params += fr.params
+			f.stack[top-1].defs += fr.defs
+		}
+		if fr.kind == kindLoop {
+			f.path = f.seal(fr, src)
+		} else {
+			f.path = f.joined(fr, nil, fr.n, false)
+		}
+		ended := *fr
+		f.stack = f.stack[:top]
 		f.live = false
 		switch {
-		case fr.preds == 1:
-			f.block(fr.in+1, fr.chainIn+1)
-		case fr.preds > 1:
-			f.block(fr.in+1, 0)
+		case ended.preds == 1:
+			f.block(ended.in+1, ended.chainIn+1)
+		case ended.preds > 1:
+			f.block(ended.in+1, 0)
 		}
 	case kindBr:
 		if k := target(in.a); k >= 0 && f.live {

@@ -1,0 +1,215 @@
+package meter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// A localShape is a kind of code whose cost to wazero's SSA builder grows
+// faster than its size through the locals it reads or the predecessors of
+// its blocks rather than the depth of its blocks (see flow.read, flow.pred):
+// code(n) is the body of a function of type [i32] -> [i32], declaring
+// locals(n) i32 locals.
+type localShape struct {
+	name   string
+	locals func(n int) int
+	code   func(n int) []byte
+}
+
+// sumLocals adds locals 1 to m to the i32 on the stack.
+func sumLocals(m int) []byte {
+	var c []byte
+	for k := 1; k <= m; k++ {
+		c = append(append(append(c, 0x20), leb(uint64(k))...), 0x6a) // local.get k; i32.add
+	}
+	return c
+}
+
+// setLocals sets locals 1 to m from the parameter.
+func setLocals(m int) []byte {
+	var c []byte
+	for k := 1; k <= m; k++ { // local.set k (local.get 0 + k)
+		c = append(append(c, 0x20, 0x00, 0x41), leb(uint64(k))...)
+		c = append(append(c, 0x6a, 0x21), leb(uint64(k))...)
+	}
+	return c
+}
+
+// fanIn is a block left by a br_table of n targets, all to its end, then
+// the sum of m locals: the block after it has n+1 predecessors, and every
+// local is looked up in each.
+func fanIn(n, m int) []byte {
+	c := cat([]byte{0x02, 0x40, 0x20, 0x00, 0x0e}, leb(uint64(n)), make([]byte, n+1), []byte{opEnd, 0x41, 0x00})
+	return append(c, sumLocals(m)...)
+}
+
+// loopsAround is d nested loops around the sum of m locals: each local
+// gets a placeholder in every loop's header, a parameter once sealed.
+func loopsAround(d, m int) []byte {
+	c := cat(bytes.Repeat([]byte{0x03, 0x40}, d), []byte{0x41, 0x00}, sumLocals(m), []byte{0x1a})
+	return cat(c, bytes.Repeat([]byte{opEnd}, d), []byte{0x41, 0x00})
+}
+
+// loopsLive is m locals set, then d nested loops each counting the
+// parameter down, then the sum of the locals: each is looked up through
+// every loop's header, and is a parameter of each.
+func loopsLive(d, m int) []byte {
+	loop := []byte{0x03, 0x40, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00}
+	c := cat(setLocals(m), bytes.Repeat(loop, d), bytes.Repeat([]byte{opEnd}, d), []byte{0x41, 0x00})
+	return append(c, sumLocals(m)...)
+}
+
+// switchLive is m locals set, then a switch of b cases that fall through
+// (one br_table into b nested blocks, as clang makes it), then the sum of
+// the locals: each is looked up through every case's block.
+func switchLive(b, m int) []byte {
+	c := cat(setLocals(m), bytes.Repeat([]byte{0x02, 0x40}, b), []byte{0x20, 0x00, 0x0e}, leb(uint64(b)))
+	for i := range b {
+		c = append(c, leb(uint64(i))...)
+	}
+	c = append(c, 0x00)
+	c = append(c, bytes.Repeat([]byte{opEnd, 0x20, 0x00, 0x41, 0x01, 0x6a, 0x21, 0x00}, b)...) // end; local.set 0 (local.get 0 + 1)
+	return append(append(c, 0x41, 0x00), sumLocals(m)...)
+}
+
+// localShapes are the shapes a reviewer found to pass the limit of depth
+// alone and stall a load for 10 s to 8 min, or exhaust memory.
+var localShapes = []localShape{
+	{"br_table targets to one block", func(int) int { return 0 }, func(n int) []byte { return fanIn(n, 0) }},
+	{"locals read after a br_table to one block", func(n int) int { return n }, func(n int) []byte { return fanIn(n, n) }},
+	{"locals read in 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsAround(100, n) }},
+	{"locals live across 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsLive(100, n) }},
+	{"nested loops, 2,000 locals live across them", func(int) int { return 2000 }, func(n int) []byte { return loopsLive(n, 2000) }},
+	{"locals live across a switch of as many cases", func(n int) int { return n }, func(n int) []byte { return switchLive(n, n) }},
+}
+
+// module is the shape made n times, in a function named "deep".
+func (s localShape) module(n int) []byte {
+	var locals []byte
+	if m := s.locals(n); m > 0 {
+		locals = cat(leb(1), leb(uint64(m)), []byte{valI32})
+	}
+	return module(
+		sec(secType, vec(fnType([]byte{valI32}, []byte{valI32}))),
+		sec(secFunction, vec(leb(0))),
+		sec(secCode, vec(codeEntry(locals, s.code(n)...))),
+		nameSection(nameSub(nameFunctions, nameMap(0, "deep"))),
+	)
+}
+
+// limit returns the largest n for which ok(s.module(n)).
+func (s localShape) limit(tb testing.TB, ok func([]byte) bool) int {
+	lo, hi := 0, 1
+	for ok(s.module(hi)) {
+		lo, hi = hi, 2*hi
+		if hi > 1<<22 {
+			tb.Fatalf("%s: accepted %d of them", s.name, hi)
+		}
+	}
+	for hi-lo > 1 {
+		if mid := (lo + hi) / 2; ok(s.module(mid)) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// Every shape whose cost to wazero grows with its predecessors or its
+// locals rather than its depth is refused past a limit, naming the
+// function; the module at the limit is valid and accepted, metered or not.
+func TestFlowShapeLimits(t *testing.T) {
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	for _, s := range localShapes {
+		t.Run(s.name, func(t *testing.T) {
+			n := s.limit(t, scans)
+			if n < 2 {
+				t.Fatalf("limit %d: even the smallest is refused", n)
+			}
+			if _, err := r.CompileModule(ctx, s.module(2)); err != nil {
+				t.Fatalf("wazero refuses the shape: %v", err)
+			}
+			_, err := Scan(s.module(n + 1))
+			if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `function 0 "deep"`) {
+				t.Fatalf("%d: %v, want ErrUnsupported naming the function", n+1, err)
+			}
+			if out, _, err := Instrument(s.module(n)); err == nil {
+				if _, err := Scan(out); err != nil {
+					t.Errorf("%d, instrumented: Scan: %v", n, err)
+				}
+			} else if !errors.Is(err, ErrUnsupported) {
+				t.Errorf("%d: Instrument: %v", n, err)
+			}
+			t.Logf("limit %d (%d bytes)", n, len(s.module(n)))
+		})
+	}
+}
+
+// The modules the reviewer measured are refused, metered or not.
+func TestFlowShapesRefused(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		code []byte
+		m    int
+	}{
+		{"br_table of 150,000 targets to one block (10-12 s)", fanIn(150_000, 0), 0},
+		{"br_table of 20,000 targets, 20,000 locals read after (6.5-16.5 s)", fanIn(20_000, 20_000), 20_000},
+		{"5,000 locals read in 200 nested loops (7.5-14 s)", loopsAround(200, 5000), 5000},
+		{"5,000 locals read in 100 nested loops (4.4 s)", loopsAround(100, 5000), 5000},
+		{"5,000 locals live across 1,000 nested loops (8.5 min)", loopsLive(1000, 5000), 5000},
+		{"2,000 locals live across 300 nested loops (17-22 s)", loopsLive(300, 2000), 2000},
+		{"3,000 locals live across a switch of 3,000 cases (7-13 s)", switchLive(3000, 3000), 3000},
+		{"8,000 locals live across a switch of 8,000 cases (over 4 GB)", switchLive(8000, 8000), 8000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := localShape{c.name, func(int) int { return c.m }, func(int) []byte { return c.code }}
+			b := s.module(0)
+			if _, err := Scan(b); !errors.Is(err, ErrUnsupported) {
+				t.Errorf("Scan: %v, want ErrUnsupported", err)
+			}
+			if _, _, err := Instrument(b); !errors.Is(err, ErrUnsupported) {
+				t.Errorf("Instrument: %v, want ErrUnsupported", err)
+			}
+		})
+	}
+}
+
+// BenchmarkCompileFlowShapes measures wazero compiling the costliest
+// module of each localShape that Scan accepts, as written and instrumented
+// (the largest Instrument accepts): each should take about a second or
+// less. Run it with -benchtime=1x: it compiles without a cache.
+func BenchmarkCompileFlowShapes(b *testing.B) {
+	ctx := context.Background()
+	for _, s := range localShapes {
+		n := s.limit(b, scans)
+		out, _, err := Instrument(s.module(s.limit(b, instruments)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []struct {
+			name string
+			wasm []byte
+		}{{fmt.Sprintf("plain n=%d", n), s.module(n)}, {"metered", out}} {
+			b.Run(s.name+"/"+m.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.ReportMetric(float64(len(m.wasm)), "bytes")
+				for b.Loop() {
+					r := wazero.NewRuntime(ctx)
+					if _, err := r.CompileModule(ctx, m.wasm); err != nil {
+						b.Fatal(err)
+					}
+					r.Close(ctx)
+				}
+			})
+		}
+	}
+}
