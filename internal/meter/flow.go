@@ -18,7 +18,8 @@ import (
 // Its SSA builder also does work that grows with the square of what a
 // block joins: each predecessor added to a block is compared with those it
 // has; a local read after a join is looked up in every join back to its
-// definition, leaving a value and a map entry in each (about 100 bytes);
+// definition, leaving a value and a map entry in each (about 100 bytes),
+// and from each of its predecessors back through their chains of blocks;
 // a local read in nested loops leaves a placeholder in every loop's
 // header; and eliminating the parameters these become resolves every
 // argument of every branch into a block once per parameter. Nothing
@@ -37,8 +38,8 @@ import (
 // stays below it: a C switch of 2,000 cases, dispatched by one br_table into
 // 2,500 nested blocks, costs little, since every case hangs off the
 // dispatch; the functions of the C, Rust and TinyGo modules of wazero's
-// tests cost under 2.5% of it, of Zig's under 9%, and their modules under
-// 70 units per byte (the Zig module compiles in 100 ms, 2.2 µs a byte).
+// tests cost under 3.5% of it, of Zig's under 10%, and their modules under
+// 120 units per byte (the Zig module compiles in 100 ms, 2.2 µs a byte).
 const MaxFlowCost = 1 << 25
 
 // flowPerByte is the budget of a module's control flow per byte of its code:
@@ -85,6 +86,7 @@ type flowFrame struct {
 	open    flowPath // the path of the block it opened in
 	all     flowPath // flow.all when it opened
 	edges   flowPath // the paths of the branches to its label, less open, summed
+	chains  int64    // the chains of the blocks of the branches to its label, summed
 }
 
 const noFlow = math.MaxInt64
@@ -110,10 +112,11 @@ func (p flowPath) min(q flowPath) flowPath {
 	return flowPath{min(p.w, q.w), min(p.loopP, q.loopP), min(p.defW, q.defW)}
 }
 
-// joinPath is a join of p predecessors ending a frame in which d locals
-// are written, a loop header if loop.
-func joinPath(p, d int64, loop bool) flowPath {
-	jp := flowPath{w: joinCost + p}
+// joinPath is a join of p predecessors, whose chains of one-predecessor
+// blocks (a look-up walks each) sum to chains, ending a frame in which d
+// locals are written, a loop header if loop.
+func joinPath(p, chains, d int64, loop bool) flowPath {
+	jp := flowPath{w: joinCost + p + chains}
 	if loop {
 		jp.loopP = p
 	} else {
@@ -180,12 +183,13 @@ func (f *flow) push(fr flowFrame) {
 	f.stack = append(f.stack, fr)
 }
 
-// pred adds a predecessor, from a block of path p, to the block of frame
-// k's label: wazero compares it with each the block has.
-func (f *flow) pred(k int, p flowPath) {
+// pred adds a predecessor, from a block of path p and chain chain, to the
+// block of frame k's label: wazero compares it with each the block has.
+func (f *flow) pred(k int, p flowPath, chain int64) {
 	fr := &f.stack[k]
 	f.cost += uint64(fr.n) >> predShift
 	fr.n++
+	fr.chains += chain
 	fr.edges = fr.edges.add(p.sub(fr.open))
 }
 
@@ -193,7 +197,7 @@ func (f *flow) pred(k int, p flowPath) {
 // function's own frame included): its end, or a loop's header.
 func (f *flow) edge(k int, from, chain int64) {
 	f.cost += uint64(from)
-	f.pred(k, f.path)
+	f.pred(k, f.path, chain)
 	if fr := &f.stack[k]; fr.kind != kindLoop { // a loop's label is its header
 		fr.in, fr.preds, fr.chainIn = min(fr.in, from), min(fr.preds+1, 2), chain
 	}
@@ -210,7 +214,7 @@ func (f *flow) joined(fr *flowFrame, src *flowPath, n int64, loop bool) flowPath
 	if n < 2 {
 		return fr.open.add(in.add(fr.edges))
 	}
-	jp := joinPath(n, fr.defs, loop)
+	jp := joinPath(n, fr.chains, fr.defs, loop)
 	f.all = f.all.add(jp)
 	return fr.open.add(in.add(fr.edges).min(f.all.sub(fr.all))).add(jp)
 }
@@ -399,7 +403,7 @@ func (f *flow) step(in *instr, raw []byte) {
 		f.push(flowFrame{kind: kindLoop, in: noFlow})
 		if f.live {
 			f.cost += uint64(f.depth) // the jump to the header
-			f.pred(top+1, f.path)
+			f.pred(top+1, f.path, f.chain)
 			f.block(f.depth+1, 0) // the header has the back branches too
 		}
 	case kindIf:
@@ -436,7 +440,7 @@ func (f *flow) step(in *instr, raw []byte) {
 		}
 		if fr.kind == kindIf && fr.live { // the else arm falls through
 			f.cost += uint64(fr.at + 1)
-			f.pred(top, fr.open)
+			f.pred(top, fr.open, fr.chainAt+1)
 			fr.in, fr.preds, fr.chainIn = min(fr.in, fr.at+1), min(fr.preds+1, 2), fr.chainAt+1
 		}
 		if top > 0 {

@@ -78,6 +78,14 @@ func switchLive(b, m int) []byte {
 	return append(append(c, 0x41, 0x00), sumLocals(m)...)
 }
 
+// backEdges is a loop of n br_ifs back to its header, then the sum of n
+// locals: the header has n+1 predecessors, each local is a parameter, and
+// is looked up from each br_if back through the blocks of those before it.
+func backEdges(n int) []byte {
+	c := cat([]byte{0x03, 0x40}, bytes.Repeat(brIf0, n), []byte{opEnd, 0x41, 0x00})
+	return append(c, sumLocals(n)...)
+}
+
 // localShapes are the shapes a reviewer found to pass the limit of depth
 // alone and stall a load for 10 s to 8 min, or exhaust memory.
 var localShapes = []localShape{
@@ -87,6 +95,7 @@ var localShapes = []localShape{
 	{"locals live across 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsLive(100, n) }},
 	{"nested loops, 2,000 locals live across them", func(int) int { return 2000 }, func(n int) []byte { return loopsLive(n, 2000) }},
 	{"locals live across a switch of as many cases", func(n int) int { return n }, func(n int) []byte { return switchLive(n, n) }},
+	{"br_ifs back to a loop's header, as many locals read after", func(n int) int { return n }, func(n int) []byte { return backEdges(n) }},
 }
 
 // module is the shape made n times, in a function named "deep".
