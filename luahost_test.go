@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -751,4 +752,38 @@ func TestStagedVersionsReloadingEachOther(t *testing.T) {
 		}
 	}
 	testtool.Returns(t, "Close", func() error { return h.Close(context.Background()) })
+}
+
+// A version still being built when a newer request comes stops being built:
+// the newer one does not wait for it (a Lua chunk that waits at its top level,
+// runs for seconds or compiles for seconds would hold every later save back).
+func TestSupersededBuildStops(t *testing.T) {
+	var started atomic.Bool
+	h := hostWithLuaFunc(t, "wait", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+		started.Store(true)
+		<-ctx.Done() // as a host function waiting on the staging's context
+		return nil, context.Cause(ctx)
+	})
+	ctx := context.Background()
+	s, err := h.LoadBytes(ctx, "s.lua", []byte("return { version = function() return 1 end }"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := h.ReloadAsync(ctx, s, []byte("host.wait() return {}"))
+	waitFor(t, "a to run its chunk", started.Load)
+	b := h.ReloadAsync(ctx, s, []byte("return { version = function() return 3 end }"))
+	select {
+	case <-b.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the newer reload waits for the older one, which is not stopped")
+	}
+	if err := b.Err(); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+	if err := waitPending(a); !errors.Is(err, ErrSuperseded) || a.Event().Kind != Superseded {
+		t.Errorf("a: %v, event %v; want superseded", err, a.Event())
+	}
+	if got := call(t, h, s, "version"); got != "3" {
+		t.Errorf("version() = %s, want 3", got)
+	}
 }

@@ -64,9 +64,11 @@ func TestCloseResolvesEverything(t *testing.T) {
 			s := mustLoad(t, h, "s.wasm", "v1", nil)
 			s2 := mustLoad(t, h, "t.wasm", "v1", nil)
 			ctx := context.Background()
-			staging := h.ReloadAsync(ctx, s, []byte("v2;gate=never"))
+			superseded := h.ReloadAsync(ctx, s, []byte("v2;gate=never"))
 			waitFor(t, "staging", func() bool { return e.stages.Load() == 1 })
-			queued := h.ReloadAsync(ctx, s, []byte("v3"))
+			// A newer request stops the staging of the older one, and stages.
+			staging := h.ReloadAsync(ctx, s, []byte("v3;gate=never"))
+			waitFor(t, "the newer one staging", func() bool { return e.stages.Load() == 2 })
 			var other *Pending
 			if mode == SwapAtApply {
 				other = h.ReloadAsync(ctx, s2, []byte("v2"))
@@ -75,7 +77,10 @@ func TestCloseResolvesEverything(t *testing.T) {
 			if err := h.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range []*Pending{staging, queued, other} {
+			if !errors.Is(superseded.Err(), ErrSuperseded) {
+				t.Errorf("superseded while staging: %v, want ErrSuperseded", superseded.Err())
+			}
+			for _, p := range []*Pending{staging, other} {
 				if p == nil {
 					continue
 				}

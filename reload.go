@@ -17,7 +17,10 @@ import (
 //
 // If a newer reload or revert of s is requested before this one commits, this one
 // is superseded (ErrSuperseded), whether it would have committed or it fails
-// after that: the newest request wins, even if it then fails. (Close and Unload
+// after that: the newest request wins, even if it then fails. A version still
+// being built then stops being built, as far as the engine can stop it (a Lua
+// compile is given up, a chunk or a WASM start function stopped; a WASM
+// compile runs to its end), so that the newer one does not wait for it. (Close and Unload
 // reject every request, with ErrClosed and ErrUnloaded.)
 //
 // With SwapAtApply, Reload returns only after the Host.Apply that commits it: do not
@@ -204,6 +207,12 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	}
 	if oldReady != nil {
 		oldReady.req.by = p
+	}
+	if s.building != nil {
+		// A version being built is dropped once built: stop building it (a
+		// Lua compile or chunk gives up, a WASM start function stops), so that
+		// this one does not wait for it.
+		s.building.cancel(ErrSuperseded)
 	}
 	start := s.claimWorker()
 	s.resolving.Add(1)

@@ -103,7 +103,17 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	start := time.Now()
+	s.mu.Lock()
+	if req.seq == s.latest {
+		s.building = req
+	} else { // superseded already: its version would be dropped
+		req.cancel(ErrSuperseded)
+	}
+	s.mu.Unlock()
 	st, err := s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
+	s.mu.Lock()
+	s.building = nil
+	s.mu.Unlock()
 	it.compile = time.Since(start)
 	if err != nil {
 		s.fail(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)

@@ -24,6 +24,11 @@ import (
 type fileLoad struct {
 	first arrival
 	queue []arrival
+	// path is the file being loaded, and stop, while it loads, stops that
+	// load: a newer save of the file replaces it (a file that takes seconds
+	// to compile, or whose chunk never returns, must not hold up its fix).
+	path string
+	stop context.CancelCauseFunc
 }
 
 // arrival is an event of the watcher, when it came and the identity of its file
@@ -76,6 +81,9 @@ func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 		}
 	}
 	if l != nil {
+		if ev.Op == watch.Changed && l.stop != nil && ev.Path == l.path {
+			l.stop(ErrSuperseded)
+		}
 		l.queue = slices.DeleteFunc(l.queue, func(b arrival) bool { return b.ev.Path == ev.Path })
 		l.queue = append(l.queue, a)
 		wd.mu.Unlock()
@@ -315,7 +323,13 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	// The load runs on a goroutine of the Host's, as a reload's staging does.
 	// What the file held (a .wat's text) is known before the Loaded event: a
 	// Watch begun on that event catches up a save made after it.
-	s, err := wd.h.load(context.WithValue(ctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
+	lctx, stop := wd.stoppable(ctx, name, ev.Path)
+	s, err := wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
+	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
+	stop()
+	if err != nil && superseded {
+		return // stopped by a newer save, which the load's fileLoad loads next
+	}
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's
 		// of this directory), or has just ended: once it has, the save reloads
@@ -344,6 +358,27 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	// rename meanwhile took away, and for a .c that is not the source.
 	s.mark(ev.Path, a.sum, a.info)
 	wd.unloadMoved(ctx, nil, nil, moved)
+}
+
+// stoppable returns ctx for the load of path as the script name, which a newer
+// save of path stops (see fileLoad.stop), and what ends that: the load stopped
+// says nothing (no event), and the loop of its fileLoad loads the newer save.
+func (wd *watchedDir) stoppable(ctx context.Context, name, path string) (context.Context, func()) {
+	ctx, stop := context.WithCancelCause(ctx)
+	wd.mu.Lock()
+	l := wd.loading[name]
+	if l != nil {
+		l.path, l.stop = path, stop
+	}
+	wd.mu.Unlock()
+	return ctx, func() {
+		if l != nil {
+			wd.mu.Lock()
+			l.stop = nil
+			wd.mu.Unlock()
+		}
+		stop(nil)
+	}
 }
 
 // newest returns the Pending of s's newest request, resolved or not: the one
