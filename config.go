@@ -37,6 +37,17 @@ const (
 	SwapAtApply
 )
 
+// String returns the mode's name, "SwapImmediate" or "SwapAtApply".
+func (m SwapMode) String() string {
+	switch m {
+	case SwapImmediate:
+		return "SwapImmediate"
+	case SwapAtApply:
+		return "SwapAtApply"
+	}
+	return fmt.Sprintf("SwapMode(%d)", int(m))
+}
+
 // Limits bounds what one call into a script may use. Zero fields mean no limit. They
 // are converted to wasm.Limits and lua.Limits; see those packages for exactly what
 // each engine counts.

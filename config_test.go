@@ -147,3 +147,11 @@ func TestLimitsReachTheEngines(t *testing.T) {
 		t.Errorf("count(1e9) under Config.Limits = %v, want wasm.ErrInstructionLimit", err)
 	}
 }
+
+func TestSwapModeString(t *testing.T) {
+	for m, want := range map[SwapMode]string{SwapImmediate: "SwapImmediate", SwapAtApply: "SwapAtApply", 7: "SwapMode(7)"} {
+		if got := m.String(); got != want {
+			t.Errorf("SwapMode(%d).String() = %q, want %q", int(m), got, want)
+		}
+	}
+}

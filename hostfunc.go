@@ -80,7 +80,9 @@ type HostFunc struct {
 // HostCall is one call of a HostFunc: its arguments, its results and the script
 // making it. It is valid only during the call; its methods panic on an index
 // that is not a parameter (or result) of the right type, a mistake in the
-// HostFunc that fails the script's call with the panic's message.
+// HostFunc that fails the script's call with the panic's message. A HostCall
+// belongs to the goroutine running the HostFunc: its methods are not safe for
+// concurrent use, nor after the HostFunc returns.
 type HostCall struct {
 	f    *HostFunc
 	in   [maxHostParams]uint64 // numeric arguments, as WebAssembly encodes them
