@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/hotscript/hotscript/internal/guest"
@@ -56,5 +57,22 @@ func TestFuncLetsClosedInstancesGo(t *testing.T) {
 	}
 	if !collected(func() error { return rt.Unload(ctx, id) }, ErrNotFound) {
 		t.Error("a Func of an unloaded script keeps its last instance alive")
+	}
+}
+
+func TestRoughly(t *testing.T) {
+	for _, tt := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{75584737, "75.6ms"},
+		{999, "999ns"},
+		{1234, "1.23µs"},
+		{2*time.Second + 345678901, "2.35s"},
+		{0, "0s"},
+	} {
+		if got := roughly(tt.in).String(); got != tt.want {
+			t.Errorf("roughly(%d) = %s, want %s", int64(tt.in), got, tt.want)
+		}
 	}
 }

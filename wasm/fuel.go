@@ -148,7 +148,7 @@ func (l *limiter) interrupt(ctx context.Context) error {
 			// saturated: a limit near math.MaxInt64 means none, not a deadline past
 			l.clock, l.deadline = true, now+min(l.lim.MaxExecutionTime, math.MaxInt64-now)
 		} else if now >= l.deadline {
-			return &limitHit{ErrTimeout, fmt.Sprintf("limit %v, over by %v", l.lim.MaxExecutionTime, now-l.deadline)}
+			return &limitHit{ErrTimeout, fmt.Sprintf("limit %v, over by %v", l.lim.MaxExecutionTime, roughly(now-l.deadline))}
 		}
 	}
 	return ctx.Err()
@@ -222,4 +222,14 @@ func (rt *Runtime) defineRefuel(ctx context.Context, r wazero.Runtime) error {
 		NewFunctionBuilder().WithGoModuleFunction(refuel, nil, nil).Export(refuelName).
 		Instantiate(ctx)
 	return err
+}
+
+// roughly is d to three significant digits (75.6ms, not 75.584737ms), for
+// errors a person reads.
+func roughly(d time.Duration) time.Duration {
+	unit := time.Duration(1)
+	for d/unit >= 1000 {
+		unit *= 10
+	}
+	return d.Round(unit)
 }

@@ -121,6 +121,9 @@ func (s *byteSize) Set(text string) error {
 	if v < 1 && v != 0 { // 0.5 would be 0 bytes, which means no limit at all
 		return fmt.Errorf("%q is less than one byte (0 turns the limit off)", text)
 	}
+	if mult == 1 && v != math.Trunc(v) { // 1.5 bytes is a mistake, 1.5MiB is not
+		return fmt.Errorf("%q is not a whole number of bytes (with a unit: %sMiB)", text, strings.TrimSpace(text))
+	}
 	*s = byteSize(v)
 	return nil
 }
