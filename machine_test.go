@@ -235,18 +235,18 @@ func TestNewestReloadWins(t *testing.T) {
 	ctx := context.Background()
 	a := h.ReloadAsync(ctx, s, []byte("v2;gate=a")) // the worker blocks staging a
 	waitFor(t, "a to start staging", func() bool { return e.stages.Load() == 1 })
-	b := h.ReloadAsync(ctx, s, []byte("v3")) // queued behind a
-	c := h.ReloadAsync(ctx, s, []byte("v4")) // replaces b in the queue
+	b := h.ReloadAsync(ctx, s, []byte("v3;gate=b")) // stops a's staging, and stages
+	<-a.Done()
+	if !errors.Is(a.Err(), ErrSuperseded) || a.Event().Kind != Superseded {
+		t.Errorf("a: %v %v, want superseded (b was requested while a was staging)", a.Err(), a.Event().Kind)
+	}
+	waitFor(t, "b to start staging", func() bool { return e.stages.Load() == 2 })
+	c := h.ReloadAsync(ctx, s, []byte("v4")) // stops b's
 	<-b.Done()
 	if !errors.Is(b.Err(), ErrSuperseded) || b.Event().Kind != Superseded {
 		t.Errorf("b: %v %v, want superseded", b.Err(), b.Event().Kind)
 	}
-	e.open("a")
-	<-a.Done()
 	<-c.Done()
-	if !errors.Is(a.Err(), ErrSuperseded) {
-		t.Errorf("a: %v, want superseded (c was requested while a was staging)", a.Err())
-	}
 	if c.Err() != nil || c.Event().Kind != Committed || c.Event().From != 1 || c.Event().To != 2 {
 		t.Errorf("c: %v %+v, want committed v1 -> v2", c.Err(), c.Event())
 	}
