@@ -312,7 +312,7 @@ func (f *flow) read(l *flowLocal) {
 // parameters. It returns the path of the block after the loop.
 func (f *flow) seal(fr *flowFrame, src *flowPath) flowPath {
 	if k := fr.params; k > 0 && fr.n > 0 {
-		f.cost += uint64(k)*uint64(min(fr.edges.w, f.all.sub(fr.all).w)) + phiCost(k*fr.n, k)
+		f.cost += phiCost(k<<phiShift, min(fr.edges.w, f.all.sub(fr.all).w)) + phiCost(k*fr.n, k)
 	}
 	if src == nil {
 		return flowPath{}
@@ -320,7 +320,8 @@ func (f *flow) seal(fr *flowFrame, src *flowPath) flowPath {
 	return f.joined(fr, src, fr.n, true)
 }
 
-// phiCost is the cost of a*b resolutions of a block parameter's alias.
+// phiCost is the cost of a*b resolutions of a block parameter's alias, at
+// most 1<<62.
 func phiCost(a, b int64) uint64 {
 	c := float64(a) * float64(b) / (1 << phiShift)
 	if c >= 1<<62 {
