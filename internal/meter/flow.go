@@ -160,6 +160,16 @@ type flow struct {
 	acc     []flowAccess
 	locals  []flowLocal
 	touched []uint32 // locals whose flowLocal is set
+
+	joinedCost uint64 // the part of cost for predecessors, locals and parameters
+	maxPreds   int64  // the most branches to one block
+}
+
+// joinCost adds c to the cost, for the predecessors of a block or a look-up
+// of a local.
+func (f *flow) joinCost(c uint64) {
+	f.cost += c
+	f.joinedCost += c
 }
 
 // block is a new basic block at depth d and chain c, which becomes the
@@ -187,7 +197,8 @@ func (f *flow) push(fr flowFrame) {
 // block of frame k's label: wazero compares it with each the block has.
 func (f *flow) pred(k int, p flowPath, chain int64) {
 	fr := &f.stack[k]
-	f.cost += uint64(fr.n) >> predShift
+	f.joinCost(uint64(fr.n) >> predShift)
+	f.maxPreds = max(f.maxPreds, fr.n+1)
 	fr.n++
 	fr.chains += chain
 	fr.edges = fr.edges.add(p.sub(fr.open))
@@ -290,14 +301,14 @@ func (f *flow) read(l *flowLocal) {
 	if l.def > a.pos { // written since: a parameter at other joins too
 		c += phiCost(d.defW, 1)
 	}
-	f.cost += c
+	f.joinCost(c)
 	top := len(f.stack) - 1
 	open := f.stack[top].loops
 	if a.h >= 0 {
 		open -= f.stack[a.h].loops
 	}
 	if open > 0 {
-		f.cost += placeholderCost * uint64(open)
+		f.joinCost(placeholderCost * uint64(open))
 		f.stack[top].params++ // the loops from a.h+1 to top (see flowFrame.params)
 		if a.h >= 0 {
 			f.stack[a.h].params--
@@ -312,7 +323,7 @@ func (f *flow) read(l *flowLocal) {
 // parameters. It returns the path of the block after the loop.
 func (f *flow) seal(fr *flowFrame, src *flowPath) flowPath {
 	if k := fr.params; k > 0 && fr.n > 0 {
-		f.cost += phiCost(k<<phiShift, min(fr.edges.w, f.all.sub(fr.all).w)) + phiCost(k*fr.n, k)
+		f.joinCost(phiCost(k<<phiShift, min(fr.edges.w, f.all.sub(fr.all).w)) + phiCost(k*fr.n, k))
 	}
 	if src == nil {
 		return flowPath{}
@@ -364,7 +375,7 @@ func phiCost(a, b int64) uint64 {
 func (f *flow) walk(code []byte, base int, limit uint64) {
 	f.stack, f.ids, f.pos, f.path, f.all = f.stack[:0], 0, 0, flowPath{}, flowPath{}
 	f.push(flowFrame{kind: kindBlock, in: noFlow})
-	f.depth, f.chain, f.live, f.cost, f.deepest = 0, 0, true, 0, 0
+	f.depth, f.chain, f.live, f.cost, f.deepest, f.joinedCost, f.maxPreds = 0, 0, true, 0, 0, 0, 0
 	for _, i := range f.touched {
 		f.locals[i] = flowLocal{}
 	}
@@ -521,6 +532,10 @@ func (c *flowCheck) body(code []byte, base int) error {
 	c.walk(code, base, MaxFlowCost)
 	c.total += c.cost
 	switch {
+	case c.cost > MaxFlowCost && c.joinedCost > c.cost/2:
+		return errorf(ErrUnsupported, "its blocks, loops, ifs and branches join so much (up to %d branches to one block, "+
+			"%d locals used) that wazero cannot compile it in about a second (cost over %d)",
+			c.maxPreds, len(c.touched), MaxFlowCost)
 	case c.cost > MaxFlowCost:
 		return errorf(ErrUnsupported, "its blocks, loops, ifs and branches follow or nest in one another %d deep or more, "+
 			"more than wazero can compile in a function in about a second (cost over %d)", c.deepest, MaxFlowCost)
