@@ -34,7 +34,7 @@ import (
 // a switch of 8,000 cases that fall through (200 KB) more than 4 GB.
 // MaxFlowCost is about a second at worst on the machine this was measured
 // on (a 2-core x86-64; 10 to 70 ns per unit; see BenchmarkCompileAtFlowLimit
-// and BenchmarkCompileFlowShapes), and a few hundred MB. Compilers' code
+// and BenchmarkCompileFlowShapes), and 130 MB. Compilers' code
 // stays below it: a C switch of 2,000 cases, dispatched by one br_table into
 // 2,500 nested blocks, costs little, since every case hangs off the
 // dispatch; the functions of the C, Rust and TinyGo modules of wazero's
@@ -60,11 +60,12 @@ const (
 	// header, which becomes a parameter when the loop ends.
 	placeholderCost = 32
 	// predShift: adding a predecessor to a block compares it with every one
-	// the block has (1 ns each), 1/32 of a unit.
+	// the block has (about 1 ns each), 1/16 of a unit.
 	predShift = 4
 	// phiShift: eliminating redundant block parameters resolves every
-	// argument of every branch into a block once per parameter (2 ns each),
-	// k*k*p for a block of k parameters and p predecessors, 1/16 of a unit.
+	// argument of every branch into a block once per parameter, k*k*p for a
+	// block of k parameters and p predecessors, 1/4 of a unit each: 2 ns,
+	// up to 5 ns in metered code, whose aliases chain longer.
 	phiShift = 2
 )
 
@@ -95,7 +96,7 @@ const noFlow = math.MaxInt64
 // block to the function's entry: the joins on some path there, each counted
 // once (flow.all bounds what a frame adds).
 type flowPath struct {
-	w     int64 // joinCost plus the predecessors of each
+	w     int64 // joinCost plus the predecessors of each and the chains of blocks behind them
 	loopP int64 // the predecessors of each loop header among them
 	defW  int64 // of each other join, its predecessors times 2d+1, d the locals written in the frame it ends
 }
@@ -139,9 +140,9 @@ type flowLocal struct {
 	def  int32 // flow.pos of its last write
 }
 
-// maxFlowLocal is the highest local index tracked apart: Scan refuses more
-// locals (MaxFunctionLocals) whatever flow.walk finds.
-const maxFlowLocal = 1 << 17
+// maxFlowLocal is the highest local index tracked apart: no body has more
+// locals (maxLocals; Scan allows fewer, MaxFunctionLocals).
+const maxFlowLocal = maxLocals
 
 // flow follows the basic blocks wazero's compiler builds for a body, with
 // an upper bound on the depth of each in the dominator tree.
@@ -352,11 +353,16 @@ func phiCost(a, b int64) uint64 {
 //     blocks that leads to its block (a local is looked up back through
 //     them);
 //   - for every branch, the predecessors its target already has;
-//   - for every local.get, the joins it is looked up through and the
-//     headers of the open loops it gets a placeholder in (see read and
-//     seal);
-//   - for every join and loop header, the square of its parameters times
-//     its predecessors (see params).
+//   - for every local.get, the joins it is looked up through, the headers
+//     of the open loops it gets a placeholder in, and what the parameters
+//     it may become add to their elimination (see read);
+//   - for every loop, the look-ups of its placeholders when its header is
+//     sealed, and the elimination of the parameters they become (see seal).
+//
+// Each is meant as an upper bound on the work, in weights measured on
+// wazero's compiler (joinCost to phiShift), but the elimination of
+// parameters, which wazero repeats over every block until nothing changes,
+// is charged for a pass or two: what the shapes measured took.
 //
 // A block's depth is at most one more than the least depth of the blocks
 // that branch to it, its immediate dominator dominating them all: so the
