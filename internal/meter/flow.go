@@ -320,11 +320,11 @@ func (f *flow) read(l *flowLocal) {
 
 // seal ends loop frame fr, whose body falls through from a block of path
 // src: wazero seals its header, looking up each placeholder in each
-// predecessor, back through the joins in the loop, and eliminates the
-// parameters. It returns the path of the block after the loop.
+// predecessor, back through the joins in the loop and the chain of blocks
+// behind each back branch, and eliminates the parameters. It returns the path of the block after the loop.
 func (f *flow) seal(fr *flowFrame, src *flowPath) flowPath {
 	if k := fr.params; k > 0 && fr.n > 0 {
-		f.joinCost(phiCost(k<<phiShift, min(fr.edges.w, f.all.sub(fr.all).w)) + phiCost(k*fr.n, k))
+		f.joinCost(phiCost(k<<phiShift, min(fr.edges.w, f.all.sub(fr.all).w)+fr.chains) + phiCost(k*fr.n, k))
 	}
 	if src == nil {
 		return flowPath{}

@@ -86,6 +86,14 @@ func backEdges(n int) []byte {
 	return append(c, sumLocals(n)...)
 }
 
+// backEdgesAfter is a loop reading n locals, then n br_ifs back to its
+// header: each local's placeholder is looked up from each br_if back
+// through the blocks of those before it when the header is sealed.
+func backEdgesAfter(n int) []byte {
+	c := cat([]byte{0x03, 0x40, 0x41, 0x00}, sumLocals(n), []byte{0x1a}, bytes.Repeat(brIf0, n))
+	return append(c, opEnd, 0x41, 0x00)
+}
+
 // localShapes are the shapes a reviewer found to pass the limit of depth
 // alone and stall a load for 10 s to 8 min, or exhaust memory.
 var localShapes = []localShape{
@@ -96,6 +104,7 @@ var localShapes = []localShape{
 	{"nested loops, 2,000 locals live across them", func(int) int { return 2000 }, func(n int) []byte { return loopsLive(n, 2000) }},
 	{"locals live across a switch of as many cases", func(n int) int { return n }, func(n int) []byte { return switchLive(n, n) }},
 	{"br_ifs back to a loop's header, as many locals read after", func(n int) int { return n }, func(n int) []byte { return backEdges(n) }},
+	{"locals read in a loop, as many br_ifs back to its header", func(n int) int { return n }, func(n int) []byte { return backEdgesAfter(n) }},
 }
 
 // module is the shape made n times, in a function named "deep".
