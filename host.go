@@ -14,7 +14,7 @@ import (
 // Host runs WASM and Lua scripts and reloads them without stalling their callers.
 //
 // A Host is safe for concurrent use: calls, reloads, reverts, Apply and Close may come
-// from any number of goroutines.
+// from any number of goroutines. Make one with New; the zero Host is not usable.
 type Host struct {
 	cfg     Config
 	engines map[Kind]engine

@@ -35,7 +35,9 @@ func kindOf(name string) (Kind, bool, error) {
 	return "", false, fmt.Errorf("%w: %s: unknown script kind (want .wasm, .wat or .lua)", ErrInvalid, name)
 }
 
-// Script is a handle to one loaded script. Its methods are safe for concurrent use.
+// Script is a handle to one loaded script, made by Host.Load or Host.LoadBytes (or
+// found with Host.Script); a Script of another making, the zero one included, is
+// not usable. Its methods are safe for concurrent use.
 type Script struct {
 	h        *Host
 	name     string
