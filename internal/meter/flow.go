@@ -2,7 +2,6 @@ package meter
 
 import (
 	"math"
-	"sort"
 )
 
 // MaxFlowCost bounds the work wazero's compiler does on the control flow of
@@ -67,7 +66,15 @@ const (
 	// block of k parameters and p predecessors, 1/4 of a unit each: 2 ns,
 	// up to 5 ns in metered code, whose aliases chain longer.
 	phiShift = 2
+	// valueShift: a block of k parameters (the values a block, if or loop of
+	// a multi-value type passes on) costs the phi elimination k*k for each
+	// of its predecessors, 1/16 of a unit each (about 2 ns): 2,000 nested
+	// blocks of 1,000 results took wazero 3.7 s.
+	valueShift = 4
 )
+
+// arity is what a function type takes and gives, for a block of that type.
+type arity struct{ params, results uint16 }
 
 // flowFrame is an open block, loop or if of the body flow.walk walks.
 type flowFrame struct {
@@ -88,61 +95,10 @@ type flowFrame struct {
 	all     flowPath // flow.all when it opened
 	edges   flowPath // the paths of the branches to its label, less open, summed
 	chains  int64    // the chains of the blocks of the branches to its label, summed
+	values  int64    // the values its label takes: a loop's parameters, else its results
 }
 
 const noFlow = math.MaxInt64
-
-// flowPath sums the joins a local's look-up may pass through, back from a
-// block to the function's entry: the joins on some path there, each counted
-// once (flow.all bounds what a frame adds).
-type flowPath struct {
-	w     int64 // joinCost plus the predecessors of each and the chains of blocks behind them
-	loopP int64 // the predecessors of each loop header among them
-	defW  int64 // of each other join, its predecessors times 2d+1, d the locals written in the frame it ends
-}
-
-func (p flowPath) add(q flowPath) flowPath {
-	return flowPath{p.w + q.w, p.loopP + q.loopP, p.defW + q.defW}
-}
-
-func (p flowPath) sub(q flowPath) flowPath { // at least 0 each
-	return flowPath{max(p.w-q.w, 0), max(p.loopP-q.loopP, 0), max(p.defW-q.defW, 0)}
-}
-
-func (p flowPath) min(q flowPath) flowPath {
-	return flowPath{min(p.w, q.w), min(p.loopP, q.loopP), min(p.defW, q.defW)}
-}
-
-// joinPath is a join of p predecessors, whose chains of one-predecessor
-// blocks (a look-up walks each) sum to chains, ending a frame in which d
-// locals are written, a loop header if loop.
-func joinPath(p, chains, d int64, loop bool) flowPath {
-	jp := flowPath{w: joinCost + p + chains}
-	if loop {
-		jp.loopP = p
-	} else {
-		jp.defW = p * (2*d + 1)
-	}
-	return jp
-}
-
-// flowAccess is a read or write of a local, which later reads in the code
-// it dominates (its frame still open) need not look up past.
-type flowAccess struct {
-	id, h, pos int32 // the frame, its index in the stack, flow.pos
-	path       flowPath
-	prev       int32 // 1 + index of the access before it, or 0
-}
-
-// flowLocal is what flow.walk knows of one local.
-type flowLocal struct {
-	head int32 // 1 + index in flow.acc of its last access that may dominate, or 0
-	def  int32 // flow.pos of its last write
-}
-
-// maxFlowLocal is the highest local index tracked apart: no body has more
-// locals (maxLocals; Scan allows fewer, MaxFunctionLocals).
-const maxFlowLocal = maxLocals
 
 // flow follows the basic blocks wazero's compiler builds for a body, with
 // an upper bound on the depth of each in the dominator tree.
@@ -164,13 +120,12 @@ type flow struct {
 
 	joinedCost uint64 // the part of cost for predecessors, locals and parameters
 	maxPreds   int64  // the most branches to one block
-}
+	valueCost  uint64 // the part of cost for the values blocks pass on
+	maxValues  int64  // the most values a block passes on
 
-// joinCost adds c to the cost, for the predecessors of a block or a look-up
-// of a local.
-func (f *flow) joinCost(c uint64) {
-	f.cost += c
-	f.joinedCost += c
+	// types are the arities of the module's function types, for blocks
+	// typed by index; a block of a type not in it passes on nothing.
+	types []arity
 }
 
 // block is a new basic block at depth d and chain c, which becomes the
@@ -192,154 +147,6 @@ func (f *flow) push(fr flowFrame) {
 		fr.loops++
 	}
 	f.stack = append(f.stack, fr)
-}
-
-// pred adds a predecessor, from a block of path p and chain chain, to the
-// block of frame k's label: wazero compares it with each the block has.
-func (f *flow) pred(k int, p flowPath, chain int64) {
-	fr := &f.stack[k]
-	f.joinCost(uint64(fr.n) >> predShift)
-	f.maxPreds = max(f.maxPreds, fr.n+1)
-	fr.n++
-	fr.chains += chain
-	fr.edges = fr.edges.add(p.sub(fr.open))
-}
-
-// edge is a branch from a block at depth from to the label of frame k (the
-// function's own frame included): its end, or a loop's header.
-func (f *flow) edge(k int, from, chain int64) {
-	f.cost += uint64(from)
-	f.pred(k, f.path, chain)
-	if fr := &f.stack[k]; fr.kind != kindLoop { // a loop's label is its header
-		fr.in, fr.preds, fr.chainIn = min(fr.in, from), min(fr.preds+1, 2), chain
-	}
-}
-
-// joined returns the path of the block after frame fr, whose own look-ups
-// of a local start from src (nil if the block has n predecessors, which
-// are fr's edges), adding a join of n predecessors if n > 1.
-func (f *flow) joined(fr *flowFrame, src *flowPath, n int64, loop bool) flowPath {
-	var in flowPath
-	if src != nil {
-		in = src.sub(fr.open)
-	}
-	if n < 2 {
-		return fr.open.add(in.add(fr.edges))
-	}
-	jp := joinPath(n, fr.chains, fr.defs, loop)
-	f.all = f.all.add(jp)
-	return fr.open.add(in.add(fr.edges).min(f.all.sub(fr.all))).add(jp)
-}
-
-// local returns what the walk knows of local i.
-func (f *flow) local(i uint32) *flowLocal {
-	i = min(i, maxFlowLocal)
-	if int(i) >= len(f.locals) {
-		f.locals = append(f.locals, make([]flowLocal, int(i)+1-len(f.locals))...)
-	}
-	l := &f.locals[i]
-	if *l == (flowLocal{}) {
-		f.touched = append(f.touched, i)
-	}
-	return l
-}
-
-// anchor returns the last access of l that dominates the current code, or
-// one at the function's entry (frame -1), where every local is defined.
-func (f *flow) anchor(l *flowLocal) flowAccess {
-	for l.head > 0 {
-		a := f.acc[l.head-1]
-		if int(a.h) < len(f.stack) && f.stack[a.h].id == a.id {
-			return a
-		}
-		l.head = a.prev
-	}
-	return flowAccess{h: -1}
-}
-
-// access records an access of l in the current frame.
-func (f *flow) access(l *flowLocal) {
-	top := len(f.stack) - 1
-	a := flowAccess{id: f.stack[top].id, h: int32(top), pos: f.pos, path: f.path, prev: l.head}
-	if l.head > 0 {
-		if last := &f.acc[l.head-1]; last.h == a.h && last.id == a.id {
-			a.prev = last.prev
-			*last = a
-			return
-		}
-	}
-	f.acc = append(f.acc, a)
-	l.head = int32(len(f.acc))
-}
-
-// write is a local.set or local.tee of l, a local written in the frames
-// opened since its last write.
-func (f *flow) write(l *flowLocal) {
-	f.anchor(l)
-	f.access(l)
-	i := sort.Search(len(f.stack), func(i int) bool { return f.stack[i].openPos > l.def })
-	if top := len(f.stack) - 1; i <= top {
-		f.stack[top].defs++ // the frames from i to top (as flowFrame.params)
-		if i > 0 {
-			f.stack[i-1].defs--
-		}
-	}
-	l.def = f.pos
-}
-
-// read is a local.get of l. wazero looks for its value back from the
-// current block: through every join on the way to the last access that
-// dominates it, a temporary value and a look-up in each predecessor each,
-// and up to the header of every loop opened since, which is not sealed yet
-// (a placeholder, a parameter once sealed). At a loop header, and at any
-// join if l was written since that access, the value may become a
-// parameter, which adds 2k+1 resolutions per predecessor to the
-// elimination of a block's k parameters (k at most the locals accessed).
-func (f *flow) read(l *flowLocal) {
-	a := f.anchor(l)
-	d := f.path.sub(a.path)
-	c := uint64(d.w) + phiCost(d.loopP, 2*int64(len(f.touched))+1)
-	if l.def > a.pos { // written since: a parameter at other joins too
-		c += phiCost(d.defW, 1)
-	}
-	f.joinCost(c)
-	top := len(f.stack) - 1
-	open := f.stack[top].loops
-	if a.h >= 0 {
-		open -= f.stack[a.h].loops
-	}
-	if open > 0 {
-		f.joinCost(placeholderCost * uint64(open))
-		f.stack[top].params++ // the loops from a.h+1 to top (see flowFrame.params)
-		if a.h >= 0 {
-			f.stack[a.h].params--
-		}
-	}
-	f.access(l)
-}
-
-// seal ends loop frame fr, whose body falls through from a block of path
-// src: wazero seals its header, looking up each placeholder in each
-// predecessor, back through the joins in the loop and the chain of blocks
-// behind each back branch, and eliminates the parameters. It returns the path of the block after the loop.
-func (f *flow) seal(fr *flowFrame, src *flowPath) flowPath {
-	if k := fr.params; k > 0 && fr.n > 0 {
-		f.joinCost(phiCost(k<<phiShift, min(fr.edges.w, f.all.sub(fr.all).w)+fr.chains) + phiCost(k*fr.n, k))
-	}
-	if src == nil {
-		return flowPath{}
-	}
-	return f.joined(fr, src, fr.n, true)
-}
-
-// phiCost is the cost of a*b resolutions of a block parameter's alias, at
-// most 1<<62.
-func phiCost(a, b int64) uint64 {
-	c := float64(a) * float64(b) / (1 << phiShift)
-	if c >= 1<<62 {
-		return 1 << 62
-	}
-	return uint64(c)
 }
 
 // walk walks the instructions of a body (code, at offset base in the
@@ -382,6 +189,7 @@ func (f *flow) walk(code []byte, base int, limit uint64) {
 	f.stack, f.ids, f.pos, f.path, f.all = f.stack[:0], 0, 0, flowPath{}, flowPath{}
 	f.push(flowFrame{kind: kindBlock, in: noFlow})
 	f.depth, f.chain, f.live, f.cost, f.deepest, f.joinedCost, f.maxPreds = 0, 0, true, 0, 0, 0, 0
+	f.valueCost, f.maxValues = 0, 0
 	for _, i := range f.touched {
 		f.locals[i] = flowLocal{}
 	}
@@ -416,16 +224,16 @@ func (f *flow) step(in *instr, raw []byte) {
 	}
 	switch in.info.kind {
 	case kindBlock:
-		f.push(flowFrame{kind: kindBlock, in: noFlow})
+		f.push(flowFrame{kind: kindBlock, in: noFlow, values: f.values(in.bt, false)})
 	case kindLoop:
-		f.push(flowFrame{kind: kindLoop, in: noFlow})
+		f.push(flowFrame{kind: kindLoop, in: noFlow, values: f.values(in.bt, true)})
 		if f.live {
 			f.cost += uint64(f.depth) // the jump to the header
 			f.pred(top+1, f.path, f.chain)
 			f.block(f.depth+1, 0) // the header has the back branches too
 		}
 	case kindIf:
-		f.push(flowFrame{kind: kindIf, at: f.depth, chainAt: f.chain, in: noFlow, live: f.live})
+		f.push(flowFrame{kind: kindIf, at: f.depth, chainAt: f.chain, in: noFlow, live: f.live, values: f.values(in.bt, false)})
 		if f.live {
 			f.cost += 2*uint64(f.depth) + uint64(f.depth+1) // two branches, the else arm
 			f.block(f.depth+1, f.chain+1)                   // the then arm
@@ -471,6 +279,7 @@ func (f *flow) step(in *instr, raw []byte) {
 			f.path = f.joined(fr, nil, fr.n, false)
 		}
 		ended := *fr
+		f.passValues(&ended)
 		f.stack = f.stack[:top]
 		f.live = false
 		switch {
@@ -538,6 +347,9 @@ func (c *flowCheck) body(code []byte, base int) error {
 	c.walk(code, base, MaxFlowCost)
 	c.total += c.cost
 	switch {
+	case c.cost > MaxFlowCost && c.valueCost > c.cost/2:
+		return errorf(ErrUnsupported, "its blocks pass on so many values (up to %d to one block) that wazero "+
+			"cannot compile it in about a second (cost over %d)", c.maxValues, MaxFlowCost)
 	case c.cost > MaxFlowCost && c.joinedCost > c.cost/2:
 		return errorf(ErrUnsupported, "its blocks, loops, ifs and branches join so much (up to %d branches to one block, "+
 			"%d locals used) that wazero cannot compile it in about a second (cost over %d)",

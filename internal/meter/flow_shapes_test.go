@@ -20,6 +20,17 @@ type localShape struct {
 	name   string
 	locals func(n int) int
 	code   func(n int) []byte
+	// results, if not 0, adds type 1, taking nothing and giving results
+	// i32s, for blocks of the code; and the refusal then says so.
+	results int
+}
+
+// valueBlocks is n nested blocks of type 1, which gives k i32s (see
+// localShape.results), their values made in the innermost and dropped after
+// the outermost: each block's end takes the k values, a block parameter each.
+func valueBlocks(n, k int) []byte {
+	c := cat(bytes.Repeat([]byte{0x02, 0x01}, n), bytes.Repeat([]byte{0x41, 0x01}, k), bytes.Repeat([]byte{opEnd}, n))
+	return cat(c, bytes.Repeat([]byte{0x1a}, k), []byte{0x20, 0x00})
 }
 
 // sumLocals adds locals 1 to m to the i32 on the stack.
@@ -95,16 +106,19 @@ func backEdgesAfter(n int) []byte {
 }
 
 // localShapes are the shapes a reviewer found to pass the limit of depth
-// alone and stall a load for 10 s to 8 min, or exhaust memory.
+// alone and stall a load for 10 s to 8 min, or exhaust memory, and blocks
+// passing on many values (multi-value types), which did so too.
 var localShapes = []localShape{
-	{"br_table targets to one block", func(int) int { return 0 }, func(n int) []byte { return fanIn(n, 0) }},
-	{"locals read after a br_table to one block", func(n int) int { return n }, func(n int) []byte { return fanIn(n, n) }},
-	{"locals read in 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsAround(100, n) }},
-	{"locals live across 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsLive(100, n) }},
-	{"nested loops, 2,000 locals live across them", func(int) int { return 2000 }, func(n int) []byte { return loopsLive(n, 2000) }},
-	{"locals live across a switch of as many cases", func(n int) int { return n }, func(n int) []byte { return switchLive(n, n) }},
-	{"br_ifs back to a loop's header, as many locals read after", func(n int) int { return n }, func(n int) []byte { return backEdges(n) }},
-	{"locals read in a loop, as many br_ifs back to its header", func(n int) int { return n }, func(n int) []byte { return backEdgesAfter(n) }},
+	{"br_table targets to one block", func(int) int { return 0 }, func(n int) []byte { return fanIn(n, 0) }, 0},
+	{"locals read after a br_table to one block", func(n int) int { return n }, func(n int) []byte { return fanIn(n, n) }, 0},
+	{"locals read in 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsAround(100, n) }, 0},
+	{"locals live across 100 nested loops", func(n int) int { return n }, func(n int) []byte { return loopsLive(100, n) }, 0},
+	{"nested loops, 2,000 locals live across them", func(int) int { return 2000 }, func(n int) []byte { return loopsLive(n, 2000) }, 0},
+	{"locals live across a switch of as many cases", func(n int) int { return n }, func(n int) []byte { return switchLive(n, n) }, 0},
+	{"br_ifs back to a loop's header, as many locals read after", func(n int) int { return n }, func(n int) []byte { return backEdges(n) }, 0},
+	{"locals read in a loop, as many br_ifs back to its header", func(n int) int { return n }, func(n int) []byte { return backEdgesAfter(n) }, 0},
+	{"nested blocks of 1,000 results", func(int) int { return 0 }, func(n int) []byte { return valueBlocks(n, 1000) }, 1000},
+	{"2,000 nested blocks of as many results", func(int) int { return 0 }, func(n int) []byte { return valueBlocks(2000, n) }, -1},
 }
 
 // module is the shape made n times, in a function named "deep".
@@ -113,8 +127,15 @@ func (s localShape) module(n int) []byte {
 	if m := s.locals(n); m > 0 {
 		locals = cat(leb(1), leb(uint64(m)), []byte{valI32})
 	}
+	types := [][]byte{fnType([]byte{valI32}, []byte{valI32})}
+	if k := s.results; k != 0 {
+		if k < 0 { // as many as n
+			k = n
+		}
+		types = append(types, fnType(nil, bytes.Repeat([]byte{valI32}, k)))
+	}
 	return module(
-		sec(secType, vec(fnType([]byte{valI32}, []byte{valI32}))),
+		sec(secType, vec(types...)),
 		sec(secFunction, vec(leb(0))),
 		sec(secCode, vec(codeEntry(locals, s.code(n)...))),
 		nameSection(nameSub(nameFunctions, nameMap(0, "deep"))),
@@ -160,7 +181,11 @@ func TestFlowShapeLimits(t *testing.T) {
 			if !errors.Is(err, ErrUnsupported) {
 				t.Fatalf("%d: %v, want ErrUnsupported", n+1, err)
 			}
-			for _, want := range []string{`function 0 "deep": `, "join so much", "that wazero cannot compile it"} {
+			says := "join so much"
+			if s.results != 0 {
+				says = "pass on so many values"
+			}
+			for _, want := range []string{`function 0 "deep": `, says, "that wazero cannot compile it"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("%d: %q does not contain %q", n+1, err, want)
 				}
@@ -180,21 +205,23 @@ func TestFlowShapeLimits(t *testing.T) {
 // The modules the reviewer measured are refused, metered or not.
 func TestFlowShapesRefused(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		code []byte
-		m    int
+		name    string
+		code    []byte
+		m       int
+		results int
 	}{
-		{"br_table of 150,000 targets to one block (10-12 s)", fanIn(150_000, 0), 0},
-		{"br_table of 20,000 targets, 20,000 locals read after (6.5-16.5 s)", fanIn(20_000, 20_000), 20_000},
-		{"5,000 locals read in 200 nested loops (7.5-14 s)", loopsAround(200, 5000), 5000},
-		{"5,000 locals read in 100 nested loops (4.4 s)", loopsAround(100, 5000), 5000},
-		{"5,000 locals live across 1,000 nested loops (8.5 min)", loopsLive(1000, 5000), 5000},
-		{"2,000 locals live across 300 nested loops (17-22 s)", loopsLive(300, 2000), 2000},
-		{"3,000 locals live across a switch of 3,000 cases (7-13 s)", switchLive(3000, 3000), 3000},
-		{"8,000 locals live across a switch of 8,000 cases (over 4 GB)", switchLive(8000, 8000), 8000},
+		{"br_table of 150,000 targets to one block (10-12 s)", fanIn(150_000, 0), 0, 0},
+		{"br_table of 20,000 targets, 20,000 locals read after (6.5-16.5 s)", fanIn(20_000, 20_000), 20_000, 0},
+		{"5,000 locals read in 200 nested loops (7.5-14 s)", loopsAround(200, 5000), 5000, 0},
+		{"5,000 locals read in 100 nested loops (4.4 s)", loopsAround(100, 5000), 5000, 0},
+		{"5,000 locals live across 1,000 nested loops (8.5 min)", loopsLive(1000, 5000), 5000, 0},
+		{"2,000 locals live across 300 nested loops (17-22 s)", loopsLive(300, 2000), 2000, 0},
+		{"3,000 locals live across a switch of 3,000 cases (7-13 s)", switchLive(3000, 3000), 3000, 0},
+		{"8,000 locals live across a switch of 8,000 cases (over 4 GB)", switchLive(8000, 8000), 8000, 0},
+		{"2,000 nested blocks of 1,000 results (3.7 s)", valueBlocks(2000, 1000), 0, 1000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := localShape{c.name, func(int) int { return c.m }, func(int) []byte { return c.code }}
+			s := localShape{c.name, func(int) int { return c.m }, func(int) []byte { return c.code }, c.results}
 			b := s.module(0)
 			if _, err := Scan(b); !errors.Is(err, ErrUnsupported) {
 				t.Errorf("Scan: %v, want ErrUnsupported", err)

@@ -158,6 +158,10 @@ func (rw *rewriter) code(s section) ([]byte, error) {
 	}
 	rw.codeStart = s.base
 	rw.flow.reset(math.MaxUint64)
+	rw.flow.types = rw.flow.types[:0]
+	for _, t := range rw.types.types {
+		rw.flow.types = append(rw.flow.types, arity{uint16(len(t.params)), uint16(len(t.results))})
+	}
 	bodies := make([]byte, 0, 2*len(s.body)+64)
 	b := &rw.body
 	for i := 0; i < n; i++ {

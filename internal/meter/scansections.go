@@ -96,7 +96,7 @@ func (s *scanner) scanTypes(r *reader, where part) {
 		switch form := r.byte(); {
 		case r.err != nil:
 		case form == formFunc:
-			s.params = append(s.params, scanFuncType(r, t))
+			s.funcType(scanFuncType(r, t))
 			t++
 		case form == formRec:
 			k := vecLen(r, 3, "types", part{"recursion group at type %d", t})
@@ -105,7 +105,7 @@ func (s *scanner) scanTypes(r *reader, where part) {
 				if f := r.byte(); r.err == nil && f != formFunc {
 					r.err = errorf(ErrUnsupported, "type %d: type form %#x at byte %d: GC types are not supported", t, f, at)
 				}
-				s.params = append(s.params, scanFuncType(r, t))
+				s.funcType(scanFuncType(r, t))
 				t++
 			}
 		case form == 0x50 || form == 0x4f || form == 0x5e || form == 0x5f:
@@ -116,8 +116,15 @@ func (s *scanner) scanTypes(r *reader, where part) {
 	}
 }
 
-// scanFuncType reads function type t and returns its number of parameters.
-func scanFuncType(r *reader, t int) (params uint16) {
+// funcType records the next function type's arity.
+func (s *scanner) funcType(a arity) {
+	s.params = append(s.params, a.params)
+	s.flow.types = append(s.flow.types, a)
+}
+
+// scanFuncType reads function type t and returns its numbers of parameters
+// and results.
+func scanFuncType(r *reader, t int) (a arity) {
 	where := part{"type %d", t}
 	for k, v := range [2]struct {
 		what string
@@ -130,11 +137,15 @@ func scanFuncType(r *reader, t int) (params uint16) {
 		for i := 0; i < n && r.err == nil; i++ {
 			skipValType(r)
 		}
-		if k == 0 && r.err == nil {
-			params = uint16(n)
+		if r.err == nil {
+			if k == 0 {
+				a.params = uint16(n)
+			} else {
+				a.results = uint16(n)
+			}
 		}
 	}
-	return params
+	return a
 }
 
 func (s *scanner) scanImports(r *reader, where part) {
