@@ -144,21 +144,7 @@ func (s localShape) module(n int) []byte {
 
 // limit returns the largest n for which ok(s.module(n)).
 func (s localShape) limit(tb testing.TB, ok func([]byte) bool) int {
-	lo, hi := 0, 1
-	for ok(s.module(hi)) {
-		lo, hi = hi, 2*hi
-		if hi > 1<<22 {
-			tb.Fatalf("%s: accepted %d of them", s.name, hi)
-		}
-	}
-	for hi-lo > 1 {
-		if mid := (lo + hi) / 2; ok(s.module(mid)) {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	return largest(tb, s.name, s.module, ok)
 }
 
 // Every shape whose cost to wazero grows with its predecessors or its

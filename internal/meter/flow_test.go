@@ -63,16 +63,22 @@ func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
 func (s shape) flowLimit(tb testing.TB) int { return s.limit(tb, scans) }
 
 // limit returns the largest n for which ok(s.module(n)).
-func (s shape) limit(tb testing.TB, scans func([]byte) bool) int {
+func (s shape) limit(tb testing.TB, ok func([]byte) bool) int {
+	return largest(tb, s.name, s.module, ok)
+}
+
+// largest returns the largest n for which ok(module(n)), for the shape named
+// name, which ok must refuse below 2^22.
+func largest(tb testing.TB, name string, module func(int) []byte, ok func([]byte) bool) int {
 	lo, hi := 0, 1
-	for scans(s.module(hi)) {
+	for ok(module(hi)) {
 		lo, hi = hi, 2*hi
 		if hi > 1<<22 {
-			tb.Fatalf("%s: Scan accepts %d of them", s.name, hi)
+			tb.Fatalf("%s: accepted %d of them", name, hi)
 		}
 	}
 	for hi-lo > 1 {
-		if mid := (lo + hi) / 2; scans(s.module(mid)) {
+		if mid := (lo + hi) / 2; ok(module(mid)) {
 			lo = mid
 		} else {
 			hi = mid
