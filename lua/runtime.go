@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -50,6 +51,9 @@ type Runtime struct {
 	printMu sync.Mutex  // one print line at a time on cfg.Stdout
 
 	scripts idtable.Table[script] // by ScriptID
+	// loads bounds the compiles of loads running on goroutines of their own
+	// (see compileUntil), those given up included.
+	loads chan struct{}
 
 	mu     sync.Mutex // guards the fields below
 	hosts  map[string]map[string]HostFunc
@@ -70,7 +74,8 @@ func NewRuntimeWithConfig(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rt := &Runtime{cfg: cfg, logger: cfg.Logger, hosts: map[string]map[string]HostFunc{}}
+	rt := &Runtime{cfg: cfg, logger: cfg.Logger, hosts: map[string]map[string]HostFunc{},
+		loads: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 	if rt.logger == nil {
 		rt.logger = slog.Default()
 	}

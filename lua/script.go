@@ -33,6 +33,10 @@ type script struct {
 	// moving the state into while it holds mu (its hooks and check run host
 	// functions too); nil otherwise.
 	guard, next atomic.Pointer[reentry.Guard]
+	// compiles bounds the compiles of new versions of the script running on
+	// goroutines of their own (see compileUntil): the one a reload waits for,
+	// and one a newer reload gave up; a third waits for a place.
+	compiles chan struct{}
 }
 
 // setCur makes v the live version (nil: none). The caller holds s.mu, or is
@@ -152,7 +156,7 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // a goroutine of its own. The same holds for Stage and ReloadScript. Load is safe
 // for concurrent use; it fixes the host functions (see Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
-	s := &script{name: name, limits: rt.cfg.Limits, gen: 1}
+	s := &script{name: name, limits: rt.cfg.Limits, gen: 1, compiles: make(chan struct{}, 2)}
 	if opts != nil && opts.Limits != nil {
 		s.limits = *opts.Limits
 	}
@@ -175,7 +179,14 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	if err != nil {
 		return nil, s.failure(op, "", err, "")
 	}
-	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, nil) // as often as the program asks
+	// Bounded, so that reloads given up as newer ones come (each save of a
+	// file that compiles for seconds) do not pile up compiles: per script for
+	// reloads, per runtime for loads, whose script is new each time.
+	slot := s.compiles
+	if op == "load" {
+		slot = rt.loads
+	}
+	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, slot)
 	if err != nil {
 		err.(*Error).Op = op
 		return nil, err

@@ -3,7 +3,9 @@ package lua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -191,4 +193,41 @@ func quietRuntime(t *testing.T) *Runtime {
 	}
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	return rt
+}
+
+// Reloads given up one after another (each save of a file that compiles for
+// seconds, stopped by the next) leave at most two compiles of the script
+// running, the next waiting for a place; loads given up, at most
+// max(2, GOMAXPROCS) in the runtime.
+func TestReloadCompilesBounded(t *testing.T) {
+	running := slowCompiles(t)
+	ctx := context.Background()
+	rt := quietRuntime(t)
+	id, err := rt.Load(ctx, "a.lua", []byte("return {}"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		rctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := rt.ReloadScript(rctx, id, []byte("-- slow\nreturn {}"))
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("reload %d: %v, want it given up", i+1, err)
+		}
+	}
+	if n := running.Load(); n != 2 {
+		t.Errorf("%d compiles given up run after six reloads, want 2", n)
+	}
+	loads := max(2, runtime.GOMAXPROCS(0))
+	for i := range loads + 3 {
+		lctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := rt.Load(lctx, fmt.Sprintf("b%d.lua", i), []byte("-- slow\nreturn {}"), nil)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("load %d: %v, want it given up", i+1, err)
+		}
+	}
+	if n := running.Load(); n != int32(2+loads) {
+		t.Errorf("%d compiles given up run after the loads, want %d (2 of the reloads, %d of the loads)", n, 2+loads, loads)
+	}
 }
