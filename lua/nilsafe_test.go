@@ -253,3 +253,30 @@ func TestGoNilReturned(t *testing.T) {
 		}
 	})
 }
+
+// An error raised with a Go nil fails the call as error(nil) does, and the
+// script answers after it: it panicked out of CallJSON with the script locked.
+func TestGoNilRaised(t *testing.T) {
+	ctx := context.Background()
+	rt := nilRuntime(t)
+	id, err := rt.LoadScript(ctx, "raise.lua", []byte(goNilLua+`return {
+  raise = function() error(gonil()) end,
+  caught = function() local ok, e = pcall(error, gonil()) return {ok, e == nil} end,
+  fine = function() return 1 end,
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noPanic(t, "CallJSON", func() {
+		_, err := rt.CallJSON(ctx, id, "raise")
+		if !errors.Is(err, ErrRuntime) || !strings.Contains(err.Error(), "nil") {
+			t.Errorf("raise: %v, want ErrRuntime saying nil", err)
+		}
+	})
+	if out, err := rt.CallJSON(ctx, id, "caught"); err != nil || string(out) != "[false,true]" {
+		t.Errorf("pcall of error(Go nil) = %s, %v; want [false,true]", out, err)
+	}
+	if out, err := rt.CallJSON(ctx, id, "fine"); err != nil || string(out) != "1" {
+		t.Errorf("the next call = %s, %v; want 1", out, err)
+	}
+}

@@ -107,7 +107,7 @@ func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 func pushFailure(L *glua.LState, err error) int {
 	L.Push(glua.LFalse)
 	if aerr, ok := err.(*glua.ApiError); ok {
-		L.Push(aerr.Object)
+		L.Push(orNil(aerr.Object)) // error() of a Go nil (see orNil)
 	} else {
 		L.Push(glua.LString(err.Error()))
 	}

@@ -255,12 +255,15 @@ func (v *version) pcall(ctx context.Context, nargs, nret int) error {
 // fail turns an error from pcall into an *Error: its kind is the limit that ended the
 // call, if one did, else ErrRuntime.
 func (v *version) fail(err error, op, script, function string) *Error {
+	var api *glua.ApiError
+	if errors.As(err, &api) {
+		api.Object = orNil(api.Object) // error() of a Go nil, which has no String
+	}
 	e := &Error{Op: op, Script: script, Function: function, Kind: ErrRuntime, Message: err.Error()}
 	if v.budget.tripped != nil {
 		e.Kind = v.budget.tripped
 	}
-	var api *glua.ApiError
-	if errors.As(err, &api) {
+	if api != nil {
 		e.Message = api.Object.String()
 		e.Traceback = api.StackTrace
 		if function != "main chunk" { // gopher-lua names the bottom frame so whatever it is
