@@ -54,7 +54,9 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, readSum
 	} else {
 		s.markFile(s.file0()) // for Watch, which may run already, to tell a rename
 	}
-	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) { // not stopped by the caller
+	// Not stopped by the caller, nor by a newer save (Watch: it says nothing
+	// of the file, whatever error a host function made of it).
+	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) && !errors.Is(context.Cause(ctx), ErrSuperseded) {
 		h.reportLoad(name, compile, err)
 	}
 	if reserved { // after the event: a save that waits for this load follows it

@@ -958,3 +958,53 @@ func fakeBuilt(t *testing.T, path, mod string) watch.Event {
 	}
 	return ev
 }
+
+// A save of a file Watch is loading for the first time stops that load and is
+// loaded instead, without an event for the load it stopped (the fake's load
+// returns the context's cause, as a host function may); a save of the same
+// bytes, a save that fails to build and an empty one do not stop it.
+func TestWatchSaveStopsFirstLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	x := filepath.Join(dir, "x.wasm")
+	changed := func(data string) watch.Event {
+		return watch.Event{Path: x, Output: x, Op: watch.Changed, Data: []byte(data)}
+	}
+	broken := watch.Event{Path: x, Output: x, Op: watch.Changed, Err: &watch.BuildError{Path: x, Tool: "wat2wasm", Err: errors.New("exit status 1")}}
+	for _, tt := range []struct {
+		name  string
+		then  []watch.Event
+		want  []string // the script's events, in order
+		stops bool
+	}{
+		{"a save of other bytes", []watch.Event{changed("v2")}, []string{"loaded v1 2"}, true},
+		{"a save of the same bytes", []watch.Event{changed("v1;loadgate=x.wasm")}, []string{"loaded v1 1"}, false},
+		{"a save that fails to build", []watch.Event{broken}, []string{"loaded v1 1", "rejected v0 1"}, false},
+		{"an empty save", []watch.Event{changed("")}, []string{"loaded v1 1"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, e := newFakeHost(t, Config{})
+			wd := &watchedDir{h: h, dir: dir, abs: dir}
+			wd.handle(ctx, changed("v1;loadgate=x.wasm"))
+			waitFor(t, "the load to start", func() bool { return e.loads.Load() == 1 })
+			for _, ev := range tt.then {
+				wd.handle(ctx, ev)
+			}
+			if !tt.stops {
+				e.open("x.wasm")
+			}
+			var got []string
+			for range tt.want {
+				ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == x })
+				s, _ := h.Script(x)
+				got = append(got, fmt.Sprintf("%s v%d %d", ev.Kind, ev.To, callInt(t, h, s, "version")))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("events %q, want %q", got, tt.want)
+			}
+			if ev, ok := eventWithin(h, 50*time.Millisecond, func(ev Event) bool { return ev.Script == x }); ok {
+				t.Errorf("then %v, want nothing more", ev)
+			}
+		})
+	}
+}

@@ -24,11 +24,22 @@ import (
 type fileLoad struct {
 	first arrival
 	queue []arrival
-	// path is the file being loaded, and stop, while it loads, stops that
-	// load: a newer save of the file replaces it (a file that takes seconds
-	// to compile, or whose chunk never returns, must not hold up its fix).
+	// path is the file being loaded, sum the hash of its bytes (see
+	// arrival.sum), and stop, while it loads, stops that load: a newer save
+	// of the file replaces it (a file that takes seconds to compile, or whose
+	// chunk never returns, must not hold up its fix).
 	path string
+	sum  uint64
+	ctx  context.Context // of that load
 	stop context.CancelCauseFunc
+}
+
+// supersedes reports whether a, an event of the file a load is loading, whose
+// bytes hash to sum, replaces it: a save of other bytes that builds. A save
+// that fails to build is reported after the load, as it would be for a loaded
+// script, and one of the same bytes (a touch) or an empty one changes nothing.
+func supersedes(a arrival, sum uint64) bool {
+	return a.ev.Op == watch.Changed && a.ev.Err == nil && !empty(a.ev) && a.sum != sum
 }
 
 // arrival is an event of the watcher, when it came and the identity of its file
@@ -81,7 +92,7 @@ func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 		}
 	}
 	if l != nil {
-		if ev.Op == watch.Changed && l.stop != nil && ev.Path == l.path {
+		if l.stop != nil && ev.Path == l.path && supersedes(a, l.sum) {
 			l.stop(ErrSuperseded)
 		}
 		l.queue = slices.DeleteFunc(l.queue, func(b arrival) bool { return b.ev.Path == ev.Path })
@@ -232,7 +243,10 @@ func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
 	if !wd.h.enter() {
 		return
 	}
-	l := &fileLoad{first: a}
+	// Stoppable from now, by the next event, which may come before the load
+	// starts.
+	lctx, stop := context.WithCancelCause(ctx)
+	l := &fileLoad{first: a, path: a.ev.Path, sum: a.sum, ctx: lctx, stop: stop}
 	wd.mu.Lock()
 	if wd.loading == nil {
 		wd.loading = map[string]*fileLoad{}
@@ -242,6 +256,12 @@ func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
 	go func() {
 		defer wd.h.wg.Done()
 		wd.load(ctx, a)
+		wd.mu.Lock()
+		if l.ctx == lctx { // not taken by the load (a build error)
+			l.ctx, l.stop = nil, nil
+		}
+		wd.mu.Unlock()
+		stop(nil)
 		for {
 			wd.mu.Lock()
 			if len(l.queue) == 0 || ctx.Err() != nil {
@@ -323,7 +343,7 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	// The load runs on a goroutine of the Host's, as a reload's staging does.
 	// What the file held (a .wat's text) is known before the Loaded event: a
 	// Watch begun on that event catches up a save made after it.
-	lctx, stop := wd.stoppable(ctx, name, ev.Path)
+	lctx, stop := wd.stoppable(ctx, name, ev.Path, a.sum)
 	s, err := wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
 	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
 	stop()
@@ -360,23 +380,28 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	wd.unloadMoved(ctx, nil, nil, moved)
 }
 
-// stoppable returns ctx for the load of path as the script name, which a newer
-// save of path stops (see fileLoad.stop), and what ends that: the load stopped
+// stoppable returns ctx for the load of path, whose bytes hash to sum, as the
+// script name, which a newer save of path stops (see fileLoad.stop), and what ends that: the load stopped
 // says nothing (no event), and the loop of its fileLoad loads the newer save.
-func (wd *watchedDir) stoppable(ctx context.Context, name, path string) (context.Context, func()) {
-	ctx, stop := context.WithCancelCause(ctx)
+func (wd *watchedDir) stoppable(ctx context.Context, name, path string, sum uint64) (context.Context, func()) {
 	wd.mu.Lock()
+	defer wd.mu.Unlock()
 	l := wd.loading[name]
-	if l != nil {
-		l.path, l.stop = path, stop
+	if l == nil {
+		lctx, stop := context.WithCancelCause(ctx)
+		return lctx, func() { stop(nil) }
 	}
-	wd.mu.Unlock()
-	return ctx, func() {
-		if l != nil {
-			wd.mu.Lock()
-			l.stop = nil
-			wd.mu.Unlock()
+	if l.ctx == nil || l.path != path || l.sum != sum { // else made by startLoad
+		l.ctx, l.stop = context.WithCancelCause(ctx)
+		l.path, l.sum = path, sum
+	}
+	lctx, stop := l.ctx, l.stop
+	return lctx, func() {
+		wd.mu.Lock()
+		if l.ctx == lctx {
+			l.ctx, l.stop = nil, nil
 		}
+		wd.mu.Unlock()
 		stop(nil)
 	}
 }
