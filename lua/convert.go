@@ -163,10 +163,11 @@ func isIdentifier(s string) bool {
 	return s != "" && !keywords[s]
 }
 
-// keywords are Lua 5.1's reserved words.
+// keywords are Lua 5.1's reserved words, and goto, which gopher-lua's lexer
+// reserves too.
 var keywords = map[string]bool{
 	"and": true, "break": true, "do": true, "else": true, "elseif": true,
-	"end": true, "false": true, "for": true, "function": true, "if": true,
+	"end": true, "false": true, "for": true, "function": true, "goto": true, "if": true,
 	"in": true, "local": true, "nil": true, "not": true, "or": true,
 	"repeat": true, "return": true, "then": true, "true": true, "until": true,
 	"while": true,

@@ -63,7 +63,7 @@ func (c *Call) Int(i int) (int64, error) {
 	f, err := c.Number(i)
 	switch {
 	case err != nil:
-	case f != math.Trunc(f): // fractions, NaN, infinities
+	case f != math.Trunc(f): // fractions, NaN (an infinity is out of range)
 		err = fmt.Errorf("argument #%d: integer expected, got %v", i+1, f)
 	case math.Abs(f) > 1<<53:
 		err = fmt.Errorf("argument #%d: %.0f is out of range: an integer within ±2^53 expected", i+1, f)

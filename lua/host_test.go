@@ -30,6 +30,7 @@ func TestDefine(t *testing.T) {
 		{"bad name", "host", "1log", noop, lua.ErrInvalid},
 		{"reserved word as name", "host", "end", noop, lua.ErrInvalid},
 		{"reserved word as module", "and", "x", noop, lua.ErrInvalid},
+		{"goto, which gopher-lua reserves", "host", "goto", noop, lua.ErrInvalid},
 		{"name holding a reserved word", "host", "ending", noop, nil},
 		{"nil func", "host", "nothing", nil, lua.ErrInvalid},
 		{"defined twice", "host", "log", noop, lua.ErrInvalid},

@@ -57,7 +57,9 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 	h, closeHost, err := newHost(ctx, hotscript.Config{Limits: limits.host()}, func(script, msg string) {
 		logMu.Lock()
 		defer logMu.Unlock()
-		fmt.Fprintf(e.stderr, "%s: %s\n", script, msg)
+		for _, l := range logLines(msg) { // a line each, as run writes them
+			fmt.Fprintf(e.stderr, "%s: %s\n", printable(script), l)
+		}
 	})
 	if err != nil {
 		return err

@@ -63,6 +63,16 @@ func (p *printer) showClock(on bool) {
 // under the directory relative to it.
 func (p *printer) name(s string) string { return trimDir(printable(s), p.prefixes) }
 
+// logLines are the lines of what a script printed, each printable: one for
+// every line, an empty one included (print("")), a line break at the end aside.
+func logLines(msg string) []string {
+	lines := strings.Split(strings.TrimSuffix(msg, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = printable(strings.TrimSuffix(l, "\r"))
+	}
+	return lines
+}
+
 // printable is s fit for one line of a terminal: a line break, another control
 // character (an escape sequence would act on the terminal) or a byte that is
 // not UTF-8 is written as Go writes it in a string literal (\n, \x1b, \x8f).
@@ -133,8 +143,8 @@ func (p *printer) seeName(name string) {
 // print writes what a script printed or logged, a line of output for each
 // of its lines; safe for concurrent use.
 func (p *printer) print(script, msg string) {
-	for l := range strings.Lines(msg) {
-		p.line(script, "", p.st.dim("log"), printable(strings.TrimRight(l, "\r\n")))
+	for _, l := range logLines(msg) {
+		p.line(script, "", p.st.dim("log"), l)
 	}
 }
 
@@ -235,7 +245,7 @@ func carried(ev hotscript.Event) string {
 	if len(ev.Carried) == 0 {
 		return "carried nothing"
 	}
-	return "carried " + strings.Join(ev.Carried, ",")
+	return "carried " + printable(strings.Join(ev.Carried, ","))
 }
 
 // diff is the compact interface diff: +added -removed ~old->new, imports marked.
@@ -243,13 +253,13 @@ func (p *printer) diff(d hotscript.Diff) string {
 	var parts []string
 	add := func(c hotscript.Changes, prefix string) {
 		for _, f := range c.Added {
-			parts = append(parts, p.st.good("+"+prefix+f.String()))
+			parts = append(parts, p.st.good("+"+prefix+printable(f.String())))
 		}
 		for _, f := range c.Removed {
-			parts = append(parts, p.st.bad("-"+prefix+f.String()))
+			parts = append(parts, p.st.bad("-"+prefix+printable(f.String())))
 		}
 		for _, ch := range c.Changed {
-			parts = append(parts, p.st.warn("~"+prefix+ch.Old.String()+"->"+ch.New.String()))
+			parts = append(parts, p.st.warn("~"+prefix+printable(ch.Old.String()+"->"+ch.New.String())))
 		}
 	}
 	add(d.Exports, "")
@@ -270,7 +280,7 @@ func exportList(fs []hotscript.Func) string {
 			names = append(names, fmt.Sprintf("and %d more", len(fs)-most))
 			break
 		}
-		names = append(names, f.Name)
+		names = append(names, printable(f.Name))
 	}
 	return "exports " + strings.Join(names, ", ")
 }

@@ -122,7 +122,7 @@ func (s *byteSize) Set(text string) error {
 		return fmt.Errorf("%q is less than one byte (0 turns the limit off)", text)
 	}
 	if mult == 1 && v != math.Trunc(v) { // 1.5 bytes is a mistake, 1.5MiB is not
-		return fmt.Errorf("%q is not a whole number of bytes (with a unit: %sMiB)", text, strings.TrimSpace(text))
+		return fmt.Errorf("%q is not a whole number of bytes (with a unit: %sMiB)", text, t)
 	}
 	*s = byteSize(v)
 	return nil

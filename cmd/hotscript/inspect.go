@@ -233,19 +233,19 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	return nil
 }
 
-// takesDT reports whether f can be called as the scene calls update: with one
-// number of seconds, a fraction.
 // movesState reports whether MigrateExports can move state from get to set:
-// a JSON document, (ptr, len) both ways, or one number.
+// a JSON document, (ptr, len) both ways, or one number of the same type.
 func movesState(get, set wasm.FuncInfo) bool {
 	doc := []wasm.ValueType{wasm.I32, wasm.I32}
 	number := func(ts []wasm.ValueType) bool {
 		return len(ts) == 1 && slices.Contains([]wasm.ValueType{wasm.I32, wasm.I64, wasm.F32, wasm.F64}, ts[0])
 	}
 	return len(get.Params) == 0 && (slices.Equal(get.Results, doc) && slices.Equal(set.Params, doc) ||
-		number(get.Results) && number(set.Params))
+		number(get.Results) && slices.Equal(get.Results, set.Params))
 }
 
+// takesDT reports whether f can be called as the scene calls update: with one
+// number of seconds, a fraction.
 func takesDT(f wasm.FuncInfo) bool {
 	return len(f.Params) == 1 && (f.Params[0] == wasm.F32 || f.Params[0] == wasm.F64)
 }

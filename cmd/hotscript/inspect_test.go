@@ -244,6 +244,7 @@ func TestInspectStateSignature(t *testing.T) {
 		{"document", "(result i32 i32) i32.const 0 i32.const 0", "(param i32 i32)", moves},
 		{"number", "(result i32) i32.const 0", "(param i32)", moves},
 		{"float", "(result f64) f64.const 0", "(param f64)", moves},
+		{"float to integer", "(result f64) f64.const 0", "(param i32)", "whose state hotscript run cannot move"},
 		{"two numbers", "(result i32 f32) i32.const 0 f32.const 0", "(param i32 f32)",
 			"exports get_state() (i32, f32) and set_state(i32, f32), whose state hotscript run cannot move"},
 		{"get takes a parameter", "(param i32) (result i32) i32.const 0", "(param i32)", "whose state hotscript run cannot move"},

@@ -188,9 +188,9 @@ func readerGone(err error) bool {
 // stack trace, if any, indented below.
 func printError(e *env, err error) {
 	head, detail := describe("", err)
-	fmt.Fprintf(e.stderr, "%s %s\n", e.errs.bad("error:"), head)
+	fmt.Fprintf(e.stderr, "%s %s\n", e.errs.bad("error:"), printable(head))
 	for _, l := range detail {
-		fmt.Fprintf(e.stderr, "    %s\n", e.errs.dim(l))
+		fmt.Fprintf(e.stderr, "    %s\n", e.errs.dim(printable(l)))
 	}
 }
 

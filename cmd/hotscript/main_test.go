@@ -196,6 +196,7 @@ func TestUsage(t *testing.T) {
 		{"negative instructions", []string{"call", "--max-instructions", "-1", "x.lua", "f"}, exitUsage, nil, []string{"invalid value \"-1\" for flag -max-instructions"}},
 		{"memory under a byte", []string{"call", "--max-memory", "0.5", "x.lua", "f"}, exitUsage, nil, []string{`"0.5" is less than one byte`}},
 		{"memory in part bytes", []string{"call", "--max-memory", "1.5", "x.lua", "f"}, exitUsage, nil, []string{`"1.5" is not a whole number of bytes (with a unit: 1.5MiB)`}},
+		{"memory in part bytes, unit b", []string{"call", "--max-memory", "1.5 B", "x.lua", "f"}, exitUsage, nil, []string{`"1.5 B" is not a whole number of bytes (with a unit: 1.5MiB)`}},
 		{"negative memory", []string{"run", "--max-memory", "-1MiB", "."}, exitUsage, nil, []string{`"-1MiB" is not a size`}},
 		{"call without FUNC", []string{"call", "x.wasm"}, exitUsage, nil, []string{"needs a FILE and a FUNC"}},
 		{"inspect without FILE", []string{"inspect"}, exitUsage, nil, []string{"needs exactly one FILE"}},

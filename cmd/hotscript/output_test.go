@@ -418,13 +418,20 @@ func TestPrinterOneLinePerReport(t *testing.T) {
 	p := newPrinter(&b, style{}, "game")
 	p.clock = false
 	p.print("game/a.lua", "first\nsecond\r\n")
+	p.print("game/a.lua", "")
 	p.failure("game/a.lua", 1, &lua.Error{Script: "game/a.lua", Function: "update", Kind: lua.ErrRuntime,
 		Message: "game/a.lua:3: e1\ne2 \x1b[2J\x8f\ttab é"})
+	p.event(hotscript.Event{Script: "game/a.lua", Kind: hotscript.Committed, From: 1, To: 2, Carried: []string{"\x1b[31mRED\nx"},
+		Diff: hotscript.Diff{Exports: hotscript.Changes{Added: []hotscript.Func{{Name: "f\x1b[2J"}}}}})
+	p.event(hotscript.Event{Script: "game/b.lua", Kind: hotscript.Loaded, To: 1, Diff: hotscript.Diff{Exports: hotscript.Changes{Added: []hotscript.Func{{Name: "g\n"}}}}})
 	got := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
 	want := []string{
 		`a.lua  log first`,
 		`a.lua  log second`,
+		`a.lua  log`,
 		`a.lua  v1 error a.lua:3: e1\ne2 \x1b[2J\x8f` + "\ttab é (in update)",
+		`a.lua  v1 -> v2 committed compile 0 swap 0 carried \x1b[31mRED\nx +f\x1b[2J`,
+		`b.lua  v1 loaded compile 0 exports g\n`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(got), len(want), b.String())
