@@ -459,8 +459,8 @@ func TestHammerInterface(t *testing.T) {
 	wg.Wait()
 }
 
-// Unload resolves every reload of the script (staging, queued, staged for
-// Apply) with ErrUnloaded, removes it from the engine and the Host, frees its
+// Unload resolves every reload of the script (staging, staged for Apply) with
+// ErrUnloaded, removes it from the engine and the Host, frees its
 // name, and refuses whatever comes after.
 func TestUnload(t *testing.T) {
 	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
@@ -473,10 +473,14 @@ func TestUnload(t *testing.T) {
 			if mode == SwapAtApply { // one staged and waiting for Apply
 				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v2")))
 				waitFor(t, "staged", readyStaged(s))
-			} else { // one staging (until cancelled), one queued behind it
-				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v3;gate=never")))
+			} else { // one staging (until cancelled), after one it stopped
+				superseded := h.ReloadAsync(ctx, s, []byte("v3;gate=never"))
 				waitFor(t, "staging", func() bool { return e.stages.Load() == 1 })
-				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v4")))
+				pending = append(pending, h.ReloadAsync(ctx, s, []byte("v4;gate=never")))
+				waitFor(t, "the newer one staging", func() bool { return e.stages.Load() == 2 })
+				if <-superseded.Done(); !errors.Is(superseded.Err(), ErrSuperseded) {
+					t.Errorf("the reload stopped by the newer one: %v, want ErrSuperseded", superseded.Err())
+				}
 			}
 			if err := h.Unload(ctx, s); err != nil {
 				t.Fatal(err)
