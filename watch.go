@@ -86,11 +86,12 @@ import (
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
 //     not loaded. Each such load runs on a goroutine of its own, so that a file
-//     that is slow to load holds up no other script's save. A save of the file
-//     while it loads stops that load, as far as it can be stopped (a Lua
-//     compile or chunk stops, a WASM compile runs to its end; the load stopped
-//     has no event), and is loaded next; saves of the script's other files (a
-//     .wasm's source) wait for the load, and the newest of each is then handled.
+//     that is slow to load holds up no other script's save. A save of other
+//     bytes of the file while it loads stops that load, as far as it can be
+//     stopped (a Lua compile or chunk stops, a WASM compile runs to its end;
+//     the load stopped has no event), and is loaded next; other events of the
+//     script's files (a touch, a save that fails to build, a .wasm's source)
+//     wait for the load, and the newest of each is then handled.
 //     A reload (a save of a loaded script, or a program's Reload) likewise
 //     stops the version the script's last reload is still building.
 //   - What concerns the directory rather than one script is a WatchError event:
