@@ -102,11 +102,14 @@ import (
 //     every half second; once it is back, a WatchResumed event says so, and the
 //     scripts in it are loaded or reloaded as if saved.
 //
-// Watch fails if dir itself cannot be watched, and with ErrInvalid if dir is,
+// Watch fails if dir itself cannot be watched, with ErrInvalid if dir is,
 // contains or is inside a directory this Host watches already (one save would
-// reload a script once per watch). Safe for concurrent use; a Host may watch
-// several directories apart.
+// reload a script once per watch), and with ctx's error if ctx is done already.
+// Safe for concurrent use; a Host may watch several directories apart.
 func (h *Host) Watch(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
+		return opErr("watch", dir, err)
+	}
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		return opErr("watch", dir, err)

@@ -1008,3 +1008,18 @@ func TestWatchSaveStopsFirstLoad(t *testing.T) {
 		})
 	}
 }
+
+// Watch with a context that is done already fails with its error, watching
+// nothing, and the directory can be watched after it.
+func TestWatchDoneContext(t *testing.T) {
+	h, _ := newFakeHost(t, Config{})
+	dir := t.TempDir()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.Watch(done, dir); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "watch "+dir) {
+		t.Errorf("Watch with a done context: %v, want context.Canceled naming the directory", err)
+	}
+	if err := h.Watch(context.Background(), dir); err != nil {
+		t.Errorf("Watch after it: %v", err)
+	}
+}

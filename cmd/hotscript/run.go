@@ -114,7 +114,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		return err
 	}
 	// Watch first, so that no save between the loads and the loop is lost.
-	if err := h.Watch(ctx, dir); err != nil {
+	if err := h.Watch(ctx, dir); err != nil && ctx.Err() == nil { // Ctrl-C already: the loop stops at once
 		return err
 	}
 	if !f.quiet {
