@@ -59,7 +59,11 @@ func openCoroutine(L *glua.LState) {
 			b.enter(th)
 			defer b.leave()
 		}
-		return resume(L)
+		n := resume(L)
+		for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
+			L.Replace(i, orNil(L.Get(i))) // an error() of a Go nil (see orNil)
+		}
+		return n
 	}
 	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
 		bind(L, newThread(L))

@@ -262,6 +262,11 @@ func TestGoNilRaised(t *testing.T) {
 	id, err := rt.LoadScript(ctx, "raise.lua", []byte(goNilLua+`return {
   raise = function() error(gonil()) end,
   caught = function() local ok, e = pcall(error, gonil()) return {ok, e == nil} end,
+  handled = function() return {xpcall(function() error(gonil()) end, function(e) return e == nil end)} end,
+  resumed = function()
+    local ok, e = coroutine.resume(coroutine.create(function() error(gonil()) end))
+    return {ok, e == nil}
+  end,
   fine = function() return 1 end,
 }`))
 	if err != nil {
@@ -273,8 +278,10 @@ func TestGoNilRaised(t *testing.T) {
 			t.Errorf("raise: %v, want ErrRuntime saying nil", err)
 		}
 	})
-	if out, err := rt.CallJSON(ctx, id, "caught"); err != nil || string(out) != "[false,true]" {
-		t.Errorf("pcall of error(Go nil) = %s, %v; want [false,true]", out, err)
+	for _, f := range []string{"caught", "handled", "resumed"} {
+		if out, err := rt.CallJSON(ctx, id, f); err != nil || string(out) != "[false,true]" {
+			t.Errorf("%s: error(Go nil) caught = %s, %v; want [false,true], as error(nil)", f, out, err)
+		}
 	}
 	if out, err := rt.CallJSON(ctx, id, "fine"); err != nil || string(out) != "1" {
 		t.Errorf("the next call = %s, %v; want 1", out, err)

@@ -86,6 +86,7 @@ func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 	top := L.GetTop()
 	L.Push(fn)
 	err := L.PCall(0, glua.MultRet, L.NewFunction(func(L *glua.LState) int {
+		L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
 		L.Insert(handler, 1)
 		L.Insert(through, 1)
 		if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {

@@ -181,9 +181,10 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	}
 	// Bounded, so that reloads given up as newer ones come (each save of a
 	// file that compiles for seconds) do not pile up compiles: per script for
-	// reloads, per runtime for loads, whose script is new each time.
+	// reloads, per runtime for loads and inspections, whose script is new
+	// each time.
 	slot := s.compiles
-	if op == "load" {
+	if op == "load" || op == "inspect" {
 		slot = rt.loads
 	}
 	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, slot)

@@ -197,8 +197,8 @@ func quietRuntime(t *testing.T) *Runtime {
 
 // Reloads given up one after another (each save of a file that compiles for
 // seconds, stopped by the next) leave at most two compiles of the script
-// running, the next waiting for a place; loads given up, at most
-// max(2, GOMAXPROCS) in the runtime.
+// running, the next waiting for a place; loads and inspections given up, at
+// most max(2, GOMAXPROCS) in the runtime.
 func TestReloadCompilesBounded(t *testing.T) {
 	running := slowCompiles(t)
 	ctx := context.Background()
@@ -229,5 +229,16 @@ func TestReloadCompilesBounded(t *testing.T) {
 	}
 	if n := running.Load(); n != int32(2+loads) {
 		t.Errorf("%d compiles given up run after the loads, want %d (2 of the reloads, %d of the loads)", n, 2+loads, loads)
+	}
+	for i := range 3 { // inspections share the loads' places
+		ictx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err := rt.Inspect(ictx, "c.lua", []byte("-- slow\nreturn {}"))
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("inspection %d: %v, want it given up", i+1, err)
+		}
+	}
+	if n := running.Load(); n != int32(2+loads) {
+		t.Errorf("%d compiles given up run after the inspections, want still %d", n, 2+loads)
 	}
 }
