@@ -981,6 +981,8 @@ func TestWatchSaveStopsFirstLoad(t *testing.T) {
 		{"a save of the same bytes", []watch.Event{changed("v1;loadgate=x.wasm")}, []string{"loaded v1 1"}, false},
 		{"a save that fails to build", []watch.Event{broken}, []string{"loaded v1 1", "rejected v0 1"}, false},
 		{"an empty save", []watch.Event{changed("")}, []string{"loaded v1 1"}, false},
+		{"a save of other bytes, then one that fails to build", []watch.Event{changed("v2"), broken}, []string{"loaded v1 2", "rejected v0 2"}, true},
+		{"a save of other bytes, then an empty one", []watch.Event{changed("v2"), changed("")}, []string{"loaded v1 2"}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h, e := newFakeHost(t, Config{})

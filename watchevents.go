@@ -39,7 +39,12 @@ type fileLoad struct {
 // that fails to build is reported after the load, as it would be for a loaded
 // script, and one of the same bytes (a touch) or an empty one changes nothing.
 func supersedes(a arrival, sum uint64) bool {
-	return a.ev.Op == watch.Changed && a.ev.Err == nil && !empty(a.ev) && a.sum != sum
+	return builds(a) && a.sum != sum
+}
+
+// builds reports whether a is a save that builds: not empty, nor failed.
+func builds(a arrival) bool {
+	return a.ev.Op == watch.Changed && a.ev.Err == nil && !empty(a.ev)
 }
 
 // arrival is an event of the watcher, when it came and the identity of its file
@@ -95,7 +100,13 @@ func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 		if l.stop != nil && ev.Path == l.path && supersedes(a, l.sum) {
 			l.stop(ErrSuperseded)
 		}
-		l.queue = slices.DeleteFunc(l.queue, func(b arrival) bool { return b.ev.Path == ev.Path })
+		// The newest event of each file waits, but a save that fails to build
+		// or is empty goes after a save of the file that builds rather than
+		// in its place, as a loaded script's would: that save still loads.
+		keep := a.ev.Op == watch.Changed && (a.ev.Err != nil || empty(a.ev))
+		l.queue = slices.DeleteFunc(l.queue, func(b arrival) bool {
+			return b.ev.Path == ev.Path && !(keep && builds(b))
+		})
 		l.queue = append(l.queue, a)
 		wd.mu.Unlock()
 		return
