@@ -73,14 +73,19 @@ func logLines(msg string) []string {
 	return lines
 }
 
+// bidi reports whether r reorders the text after it (an embedding, override or
+// isolate of Unicode's bidirectional algorithm): a name holding one can show
+// other text than it is.
+func bidi(r rune) bool { return '\u202a' <= r && r <= '\u202e' || '\u2066' <= r && r <= '\u2069' }
+
 // printable is s fit for one line of a terminal: a line break, another control
-// character (an escape sequence would act on the terminal) or a byte that is
-// not UTF-8 is written as Go writes it in a string literal (\n, \x1b, \x8f).
-// Tabs stay.
+// character (an escape sequence would act on the terminal), a byte that is not
+// UTF-8 or a bidirectional override is written as Go writes it in a string
+// literal (\n, \x1b, \x8f, \u202e). Tabs stay.
 func printable(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || r != '\t' && unicode.IsControl(r) {
+		if r == utf8.RuneError || r != '\t' && unicode.IsControl(r) || bidi(r) {
 			clean = false
 			break
 		}
@@ -94,7 +99,7 @@ func printable(s string) string {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r != '\t' && unicode.IsControl(r):
+		case r != '\t' && unicode.IsControl(r) || bidi(r):
 			q := strconv.QuoteRune(r)
 			b.WriteString(q[1 : len(q)-1])
 		default:

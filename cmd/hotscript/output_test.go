@@ -419,6 +419,7 @@ func TestPrinterOneLinePerReport(t *testing.T) {
 	p.clock = false
 	p.print("game/a.lua", "first\nsecond\r\n")
 	p.print("game/a.lua", "")
+	p.print("game/a.lua", "gnp.\u202eexe")
 	p.failure("game/a.lua", 1, &lua.Error{Script: "game/a.lua", Function: "update", Kind: lua.ErrRuntime,
 		Message: "game/a.lua:3: e1\ne2 \x1b[2J\x8f\ttab é"})
 	p.event(hotscript.Event{Script: "game/a.lua", Kind: hotscript.Committed, From: 1, To: 2, Carried: []string{"\x1b[31mRED\nx"},
@@ -429,6 +430,7 @@ func TestPrinterOneLinePerReport(t *testing.T) {
 		`a.lua  log first`,
 		`a.lua  log second`,
 		`a.lua  log`,
+		`a.lua  log gnp.\u202eexe`,
 		`a.lua  v1 error a.lua:3: e1\ne2 \x1b[2J\x8f` + "\ttab é (in update)",
 		`a.lua  v1 -> v2 committed compile 0 swap 0 carried \x1b[31mRED\nx +f\x1b[2J`,
 		`b.lua  v1 loaded compile 0 exports g\n`,
