@@ -224,28 +224,13 @@ func TestFlowShapesRefused(t *testing.T) {
 // (the largest Instrument accepts): each should take about a second or
 // less. Run it with -benchtime=1x: it compiles without a cache.
 func BenchmarkCompileFlowShapes(b *testing.B) {
-	ctx := context.Background()
 	for _, s := range localShapes {
 		n := s.limit(b, scans)
 		out, _, err := Instrument(s.module(s.limit(b, instruments)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, m := range []struct {
-			name string
-			wasm []byte
-		}{{fmt.Sprintf("plain n=%d", n), s.module(n)}, {"metered", out}} {
-			b.Run(s.name+"/"+m.name, func(b *testing.B) {
-				b.ReportAllocs()
-				b.ReportMetric(float64(len(m.wasm)), "bytes")
-				for b.Loop() {
-					r := wazero.NewRuntime(ctx)
-					if _, err := r.CompileModule(ctx, m.wasm); err != nil {
-						b.Fatal(err)
-					}
-					r.Close(ctx)
-				}
-			})
-		}
+		benchCompile(b, fmt.Sprintf("%s/plain n=%d", s.name, n), s.module(n))
+		benchCompile(b, s.name+"/metered", out)
 	}
 }

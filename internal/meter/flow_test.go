@@ -237,29 +237,14 @@ func flowCostOf(b []byte) (maxCost uint64, deepest int64) {
 // Instrument accepts it): each should take about a second or less. Run it
 // with -benchtime=1x: it compiles without a cache.
 func BenchmarkCompileAtFlowLimit(b *testing.B) {
-	ctx := context.Background()
 	for _, s := range shapes {
 		in := s.module(s.flowLimit(b))
 		out, _, err := Instrument(s.module(s.limit(b, instruments)))
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, m := range []struct {
-			name string
-			wasm []byte
-		}{{"plain", in}, {"metered", out}} {
-			b.Run(s.name+"/"+m.name, func(b *testing.B) {
-				b.ReportAllocs()
-				b.ReportMetric(float64(len(m.wasm)), "bytes")
-				for b.Loop() {
-					r := wazero.NewRuntime(ctx)
-					if _, err := r.CompileModule(ctx, m.wasm); err != nil {
-						b.Fatal(err)
-					}
-					r.Close(ctx)
-				}
-			})
-		}
+		benchCompile(b, s.name+"/plain", in)
+		benchCompile(b, s.name+"/metered", out)
 	}
 }
 
@@ -291,4 +276,20 @@ func TestFlowModuleBudget(t *testing.T) {
 	if _, err := Scan(many(2, 2*MaxFlowCost/flowPerByte)); err != nil {
 		t.Errorf("two functions in a large module: %v", err)
 	}
+}
+
+// benchCompile measures wazero compiling wasm without a cache, as name.
+func benchCompile(b *testing.B, name string, wasm []byte) {
+	ctx := context.Background()
+	b.Run(name, func(b *testing.B) {
+		b.ReportAllocs()
+		b.ReportMetric(float64(len(wasm)), "bytes")
+		for b.Loop() {
+			r := wazero.NewRuntime(ctx)
+			if _, err := r.CompileModule(ctx, wasm); err != nil {
+				b.Fatal(err)
+			}
+			r.Close(ctx)
+		}
+	})
 }
