@@ -208,13 +208,7 @@ func TestFlowShapesRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := localShape{c.name, func(int) int { return c.m }, func(int) []byte { return c.code }, c.results}
-			b := s.module(0)
-			if _, err := Scan(b); !errors.Is(err, ErrUnsupported) {
-				t.Errorf("Scan: %v, want ErrUnsupported", err)
-			}
-			if _, _, err := Instrument(b); !errors.Is(err, ErrUnsupported) {
-				t.Errorf("Instrument: %v, want ErrUnsupported", err)
-			}
+			refused(t, s.module(0))
 		})
 	}
 }

@@ -133,13 +133,7 @@ func TestFlowRefused(t *testing.T) {
 		{"local.gets after 1000 br_ifs", 50_000},
 	} {
 		t.Run(fmt.Sprintf("%s %d", c.shape, c.n), func(t *testing.T) {
-			b := byName[c.shape].module(c.n)
-			if _, err := Scan(b); !errors.Is(err, ErrUnsupported) {
-				t.Errorf("Scan: %v, want ErrUnsupported", err)
-			}
-			if _, _, err := Instrument(b); !errors.Is(err, ErrUnsupported) {
-				t.Errorf("Instrument: %v, want ErrUnsupported", err)
-			}
+			refused(t, byName[c.shape].module(c.n))
 		})
 	}
 }
@@ -292,4 +286,15 @@ func benchCompile(b *testing.B, name string, wasm []byte) {
 			r.Close(ctx)
 		}
 	})
+}
+
+// refused checks that Scan and Instrument both refuse b with ErrUnsupported.
+func refused(t *testing.T, b []byte) {
+	t.Helper()
+	if _, err := Scan(b); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Scan: %v, want ErrUnsupported", err)
+	}
+	if _, _, err := Instrument(b); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Instrument: %v, want ErrUnsupported", err)
+	}
 }
