@@ -235,20 +235,7 @@ function M.f(src) return load(src)() end
 return M`
 	need := func(chunk string) uint64 {
 		t.Helper()
-		lo, hi := uint64(64), uint64(1_000_000) // 64: enough to load the module
-		for lo < hi {
-			mid := (lo + hi) / 2
-			rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: mid}})
-			id := load(t, rt, "small.lua", src)
-			if _, err := rt.CallJSON(context.Background(), id, "f", chunk); err == nil {
-				hi = mid
-			} else if errors.Is(err, lua.ErrInstructionLimit) {
-				lo = mid + 1
-			} else {
-				t.Fatal(err)
-			}
-		}
-		return lo
+		return leastInstructions(t, 64, "small.lua", src, "f", chunk) // 64: enough to load the module
 	}
 	const small = "return 1 + 2"
 	base := need(small)

@@ -286,23 +286,7 @@ function M.work(n)
   return s + #string.gsub(words, "(%a)(%a*)", "%2%1")
 end
 return M`
-	need := func() uint64 {
-		lo, hi := uint64(1), uint64(1_000_000)
-		for lo < hi {
-			mid := (lo + hi) / 2
-			lim := lua.Limits{MaxInstructions: mid}
-			rt := newRuntime(t, lua.Config{Limits: lim})
-			id := load(t, rt, "det.lua", src)
-			if _, err := rt.CallJSON(context.Background(), id, "work", 500); err == nil {
-				hi = mid
-			} else if errors.Is(err, lua.ErrInstructionLimit) {
-				lo = mid + 1
-			} else {
-				t.Fatal(err)
-			}
-		}
-		return lo
-	}
+	need := func() uint64 { return leastInstructions(t, 1, "det.lua", src, "work", 500) }
 	first := need()
 	if first < 1000 || first >= 1_000_000 {
 		t.Fatalf("the call needs %d instructions: not a plausible count", first)
@@ -566,4 +550,25 @@ return M`)
 	if got, want := call(t, rt, id, "named"), `"`+strings.Repeat("n", 60)+`:1: boom"`; got != want {
 		t.Errorf("error in a chunk with a long name = %.80s..., want %s", got, want)
 	}
+}
+
+// leastInstructions returns the least MaxInstructions, from lo up to a
+// million, under which calling fn(args...) of the script src (named name)
+// succeeds; an error other than the instruction limit fails the test.
+func leastInstructions(t *testing.T, lo uint64, name, src, fn string, args ...any) uint64 {
+	t.Helper()
+	hi := uint64(1_000_000)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: mid}})
+		id := load(t, rt, name, src)
+		if _, err := rt.CallJSON(context.Background(), id, fn, args...); err == nil {
+			hi = mid
+		} else if errors.Is(err, lua.ErrInstructionLimit) {
+			lo = mid + 1
+		} else {
+			t.Fatal(err)
+		}
+	}
+	return lo
 }
