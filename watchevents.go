@@ -254,25 +254,20 @@ func (wd *watchedDir) startLoad(ctx context.Context, a arrival) {
 	if !wd.h.enter() {
 		return
 	}
-	// Stoppable from now, by the next event, which may come before the load
-	// starts.
-	lctx, stop := context.WithCancelCause(ctx)
-	l := &fileLoad{first: a, path: a.ev.Path, sum: a.sum, ctx: lctx, stop: stop}
+	l := &fileLoad{first: a}
 	wd.mu.Lock()
 	if wd.loading == nil {
 		wd.loading = map[string]*fileLoad{}
 	}
 	wd.loading[name] = l
 	wd.mu.Unlock()
+	// Stoppable from now, by the next event, which may come before the load
+	// starts: the load takes this context (see stoppable).
+	_, release := wd.stoppable(ctx, name, a.ev.Path, a.sum)
 	go func() {
 		defer wd.h.wg.Done()
 		wd.load(ctx, a)
-		wd.mu.Lock()
-		if l.ctx == lctx { // not taken by the load (a build error)
-			l.ctx, l.stop = nil, nil
-		}
-		wd.mu.Unlock()
-		stop(nil)
+		release() // if the load did not take it (a build error)
 		for {
 			wd.mu.Lock()
 			if len(l.queue) == 0 || ctx.Err() != nil {
