@@ -309,6 +309,42 @@ func BenchmarkReload(b *testing.B) {
 	b.ReportMetric(float64(blocked.Nanoseconds())/float64(b.N), "blocked-ns/op")
 }
 
+// BenchmarkLoadDataTable loads a script whose module holds a table of 10,000
+// distinct numbers, as gopher-lua compiles it (raw, in time quadratic in the
+// constants) and as Load does, which builds large tables of literals in pieces.
+func BenchmarkLoadDataTable(b *testing.B) {
+	var src strings.Builder
+	src.WriteString("return {data = {")
+	for i := range 10000 {
+		fmt.Fprintf(&src, "%d.25, ", i)
+	}
+	src.WriteString("}}\n")
+	b.Run("raw", func(b *testing.B) {
+		for b.Loop() {
+			L := glua.NewState()
+			if err := L.DoString(src.String()); err != nil {
+				b.Fatal(err)
+			}
+			L.Close()
+		}
+	})
+	b.Run("Load", func(b *testing.B) {
+		ctx := context.Background()
+		rt, err := lua.NewRuntime(ctx, lua.Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		for b.Loop() {
+			id, err := rt.LoadScript(ctx, "data.lua", []byte(src.String()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt.Unload(ctx, id)
+		}
+	})
+}
+
 // BenchmarkTimeoutOverrun reports how far past a 10 ms MaxExecutionTime an infinite
 // loop runs before it stops (overrun-ms), the figure behind the "within 10 ms" goal.
 // Run it with -benchtime=20x.

@@ -50,6 +50,7 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
+	splitConstants(chunk)
 	for _, local := range []struct {
 		name string
 		used bool
@@ -78,8 +79,8 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 
 // compileUntil is compileChunk that gives up when ctx ends. gopher-lua's compiler
 // cannot be interrupted, and its time grows with the square of the distinct
-// constants in one function (a table constructor of 30,000 different numbers takes
-// it seconds: it looks each constant up in a list), so with a ctx that can end, a
+// constants in one function (it looks each constant up in a list; see
+// splitConstants for the tables of data), so with a ctx that can end, a
 // chunk of compileInPlace bytes or more compiles on a goroutine of its own, which,
 // if ctx ends first, is left to finish in the background and its result dropped.
 // A smaller chunk compiles in place (4 KiB compile in 5 ms at worst). The error of

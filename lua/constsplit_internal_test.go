@@ -1,0 +1,183 @@
+package lua
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/ast"
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// dump is a Lua function that writes a value as text: a table as its length and
+// its pairs in the order next gives them, recursively; a function as its type.
+const dump = `
+function dump(v, out)
+	if type(v) == "function" then
+		out[#out+1] = "function"
+		return
+	elseif type(v) ~= "table" then
+		out[#out+1] = type(v) .. ":" .. tostring(v)
+		return
+	end
+	out[#out+1] = "{#" .. #v
+	for k, x in pairs(v) do
+		dump(k, out)
+		out[#out+1] = "="
+		dump(x, out)
+	end
+	out[#out+1] = "}"
+end
+function show(v) local out = {} dump(v, out) return out end`
+
+// listOf returns n literals made by item from each index, comma-separated.
+func listOf(n int, item func(i int) string) string {
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(item(i))
+		b.WriteString(",\n")
+	}
+	return b.String()
+}
+
+// shown runs proto, or src compiled by gopher-lua itself if proto is nil, and
+// returns what dump writes of the value it returns.
+func shown(t *testing.T, src string, proto *glua.FunctionProto) string {
+	t.Helper()
+	L := glua.NewState()
+	defer L.Close()
+	if err := L.DoString(dump); err != nil {
+		t.Fatal(err)
+	}
+	fn, err := L.LoadString(src)
+	if proto != nil {
+		fn, err = L.NewFunctionFromProto(proto), nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	L.Push(L.GetGlobal("show"))
+	L.Push(fn)
+	if err := L.PCall(0, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := L.PCall(1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	L.Get(-1).(*glua.LTable).ForEach(func(_, v glua.LValue) { out = append(out, v.String()) })
+	return strings.Join(out, " ")
+}
+
+// protos counts the functions under p, p not included.
+func protos(p *glua.FunctionProto) int {
+	n := -1
+	for range allProtos(p) {
+		n++
+	}
+	return n
+}
+
+func mustParse(t *testing.T, src string) []ast.Stmt {
+	t.Helper()
+	chunk, err := parse.Parse(strings.NewReader(src), "data.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chunk
+}
+
+// TestSplitConstants checks that a large table of literals is built apart, in
+// functions of few constants each, and is the table gopher-lua builds from the
+// source as written: the same length, and the same pairs in the same order.
+func TestSplitConstants(t *testing.T) {
+	numbers := func(i int) string { return [...]string{"%d", "-%d.5", "0x%x", "%de3"}[i%4] }
+	for _, c := range []struct {
+		name, src string
+	}{
+		{"numbers", "return {" + listOf(3000, func(i int) string { return fmt.Sprintf(numbers(i), i) }) + "}"},
+		{"records", "return {" + listOf(1000, func(i int) string {
+			return fmt.Sprintf(`{name = "e%d", x = %d, y = -%d, alive = %v, tags = {"a%d", "b"}}`, i, i, i*2, i%2 == 0, i)
+		}) + "}"},
+		{"keyed", "return {" + listOf(3000, func(i int) string {
+			return fmt.Sprintf([...]string{`k%d = "v%[1]d"`, `["with space %d"] = true`, `dup = %d`, `gone%d = nil`, `[%d.5] = false`}[i%5], i)
+		}) + "}"},
+		{"nested", "return {small = {1, 2}, big = {" + listOf(3000, func(i int) string { return fmt.Sprint(i) }) +
+			"}, after = {" + listOf(600, func(i int) string { return fmt.Sprintf("%q", fmt.Sprint("s", i)) }) + "}}"},
+		{"in code", "local M = {}\nM.data = {" + listOf(2500, func(i int) string { return fmt.Sprint(i * 7) }) +
+			"}\nlocal extra = {10, 20, 30}\nfunction M:size() for i = 1, 2, 1 do end return #self.data end\n" +
+			"M.n = M:size() + #extra\nreturn M"},
+		{"deep", "return {" + strings.Repeat("{"+listOf(30, func(i int) string { return fmt.Sprintf("k%d = %[1]d", i) })+"deeper = ", 150) +
+			"true" + strings.Repeat("}", 150) + "}"},
+		{"in a function", "local function make() return {" + listOf(2500, func(i int) string { return fmt.Sprint(-i) }) +
+			"} end\nreturn {a = make(), b = make()}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			proto, err := compileChunk("data.lua", c.src, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := shown(t, c.src, nil)
+			raw, err := glua.Compile(mustParse(t, c.src), "data.lua")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if protos(proto) <= protos(raw) {
+				t.Fatalf("compiled into %d functions, as written %d: nothing was split", protos(proto), protos(raw))
+			}
+			for p := range allProtos(proto) {
+				if len(p.Constants) > splitAbove {
+					t.Errorf("a function kept %d constants", len(p.Constants))
+				}
+			}
+			if got := shown(t, c.src, proto); got != want {
+				t.Errorf("split table differs:\n got %.300s\nwant %.300s", got, want)
+			}
+		})
+	}
+}
+
+// TestSplitConstantsLeavesWhole checks the tables that are not split: those of a
+// function with few constants, and those whose building in order could show.
+func TestSplitConstantsLeavesWhole(t *testing.T) {
+	many := listOf(3000, func(i int) string { return fmt.Sprint(i) })
+	for _, c := range []struct{ name, src string }{
+		{"few constants", "return {" + listOf(500, func(i int) string { return fmt.Sprint(i) }) + "}"},
+		{"list and a number key", "return {" + many + "[1] = 'x'}"},
+		{"nil in the list", "return {" + many + "nil, 5}"},
+		{"not literals", "local x = 1\nreturn {x, " + many + "}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			proto, err := compileChunk("data.lua", c.src, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := protos(proto); n != 0 {
+				t.Errorf("compiled into %d functions; want the table whole", n)
+			}
+			if got, want := shown(t, c.src, proto), shown(t, c.src, nil); got != want {
+				t.Errorf("table differs:\n got %.300s\nwant %.300s", got, want)
+			}
+		})
+	}
+}
+
+// allProtos yields p and every function under it.
+func allProtos(p *glua.FunctionProto) func(func(*glua.FunctionProto) bool) {
+	return func(yield func(*glua.FunctionProto) bool) {
+		var walk func(*glua.FunctionProto) bool
+		walk = func(p *glua.FunctionProto) bool {
+			if !yield(p) {
+				return false
+			}
+			for _, c := range p.FunctionPrototypes {
+				if !walk(c) {
+					return false
+				}
+			}
+			return true
+		}
+		walk(p)
+	}
+}
