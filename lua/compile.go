@@ -50,7 +50,7 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
-	splitConstants(chunk)
+	chunk = splitConstants(chunk)
 	for _, local := range []struct {
 		name string
 		used bool

@@ -9,12 +9,12 @@ import (
 // gopher-lua's compiler finds a function's constants (its numbers and strings, the
 // names of the globals and fields it reads) in a list it searches from the start
 // for each one, so a function compiles in time quadratic in its distinct constants:
-// a data file of one table of 40,000 numbers, or 20,000 names and texts, compiles
-// in 4 s, 100,000 numbers in 24 s, and the compile cannot be interrupted. Data is
-// what has that many constants, so splitConstants moves a function's large
-// constructors of literals into functions of their own, each building a share of
-// the table with fewer than splitChunk constants. A function with fewer than
-// splitAbove is left as written.
+// a data file of one table of 40,000 numbers, or of 20,000 statements
+// L["key"] = "text", compiles in 4 s, 100,000 numbers in 24 s, and the compile
+// cannot be interrupted. Data is what has that many constants, so splitConstants
+// moves a function's large constructors of literals, and then its runs of
+// assignments and calls, into functions of their own, each with fewer than
+// splitChunk constants. A function with fewer than splitAbove is left as written.
 const (
 	splitAbove = 2048 // constants a function may have before its tables are split
 	splitChunk = 64   // constants at most in each function a split table is built by
@@ -27,17 +27,21 @@ const (
 // name it.
 const splitName = "(table)"
 
-// splitConstants splits the large constructors of literals of each function of
-// chunk that has more than splitAbove constants (see splitAbove). A constructor
+// splitConstants splits each function of chunk that has more than splitAbove
+// constants (see splitAbove), and returns the chunk. A constructor of literals
 // split so builds the same table: a literal cannot fail or see the table, and
 // those whose order could show (a position also given as a key, a nil in the
-// list part, whose length would tell) are left whole. What a script can tell is a
-// traceback through a split table's functions (a memory limit passed while it is
-// built) and the instructions its building takes under MaxInstructions (one
-// per item, and one call per share).
-func splitConstants(chunk []ast.Stmt) {
+// list part, whose length would tell) are left whole. A run of statements moved
+// into a function does what it did: only assignments and calls move, which
+// declare no local and cannot return, break or jump, and not those that use the
+// function's ... . What a script can tell is the traceback of an error in what
+// moved (one more function, at the same lines), an error's level counted from
+// it (error(msg, 3)), and the instructions split code takes under
+// MaxInstructions (one call more per share).
+func splitConstants(chunk []ast.Stmt) []ast.Stmt {
 	s := splitter{pure: map[*ast.TableExpr]int{}}
-	s.function(chunk)
+	s.function(&chunk)
+	return chunk
 }
 
 type splitter struct {
@@ -46,13 +50,18 @@ type splitter struct {
 	pure map[*ast.TableExpr]int
 }
 
-// function splits the tables of the function whose body is body, and then those
-// of the functions defined in it.
-func (sp *splitter) function(body []ast.Stmt) {
+// function splits the tables of the function whose body is *body, then, if it
+// still has too many constants, its runs of statements (see runs), and then
+// what the functions defined in it have.
+func (sp *splitter) function(body *[]ast.Stmt) {
 	var (
-		consts int
-		tables []*ast.Expr // where each large constructor of literals is
-		nested []*ast.FunctionExpr
+		consts   int           // the function's constants
+		inTables int           // those in tables split
+		tables   []*ast.Expr   // where each table to split is
+		blocks   []*[]ast.Stmt // the function's blocks
+		nested   []*ast.FunctionExpr
+		varargs  bool                 // the statement looked at uses the function's ...
+		cost     = map[ast.Stmt]int{} // the constants a statement that can move keeps
 	)
 	var visit func(slot *ast.Expr)
 	visit = func(slot *ast.Expr) {
@@ -66,6 +75,7 @@ func (sp *splitter) function(body []ast.Stmt) {
 				consts += n
 				if n >= splitLeast {
 					tables = append(tables, slot)
+					inTables += n
 				}
 				return
 			}
@@ -75,18 +85,81 @@ func (sp *splitter) function(body []ast.Stmt) {
 			if e.Method != "" {
 				consts++
 			}
+		case *ast.Comma3Expr:
+			varargs = true
 		}
 		exprSlots(*slot, visit)
 	}
-	stmtSlots(body, visit, func(f *ast.FunctionExpr) { nested = append(nested, f) })
+	var block func(list *[]ast.Stmt)
+	block = func(list *[]ast.Stmt) {
+		blocks = append(blocks, list)
+		for _, s := range *list {
+			before, split := consts, inTables
+			varargs = false
+			stmtSlots(s, visit, block, func(f *ast.FunctionExpr) { nested = append(nested, f) })
+			if movable(s) && !varargs {
+				cost[s] = consts - before - (inTables - split)
+			}
+		}
+	}
+	block(body)
 	if consts > splitAbove {
 		for _, slot := range tables {
 			*slot = sp.build((*slot).(*ast.TableExpr), 1)
 		}
+		if consts-inTables > splitAbove {
+			for _, list := range blocks {
+				*list = runs(*list, cost)
+			}
+		}
 	}
 	for _, f := range nested {
-		sp.function(f.Stmts)
+		sp.function(&f.Stmts)
 	}
+}
+
+// movable reports whether s means the same moved into a function of its own,
+// called where it was (given that it does not use the function's ...): an
+// assignment or a call, which declare no local, and do not return, break or
+// jump. The locals it names are the function's upvalues there.
+func movable(s ast.Stmt) bool {
+	switch s.(type) {
+	case *ast.AssignStmt, *ast.FuncCallStmt:
+		return true
+	}
+	return false
+}
+
+// runs returns list with its runs of statements that can move (those in cost,
+// with the constants they have) moved into functions called where they were,
+// (function() ... end)(), each with fewer than splitChunk constants.
+func runs(list []ast.Stmt, cost map[ast.Stmt]int) []ast.Stmt {
+	var out, run []ast.Stmt
+	consts := 0
+	flush := func() {
+		if consts >= splitLeast {
+			line := run[0].Line()
+			fn := at(line, &ast.FunctionExpr{ParList: &ast.ParList{}, Stmts: run})
+			out = append(out, atStmt(line, &ast.FuncCallStmt{Expr: at(line, &ast.FuncCallExpr{Func: fn})}))
+		} else {
+			out = append(out, run...)
+		}
+		run, consts = nil, 0
+	}
+	for _, s := range list {
+		n, ok := cost[s]
+		if !ok || consts+n > splitChunk {
+			flush()
+		}
+		if !ok {
+			out = append(out, s)
+			continue
+		}
+		run = append(run, s)
+		consts += n
+	}
+	flush()
+	return out
 }
 
 // literals returns the constants of t if it holds only literals (numbers,
@@ -207,51 +280,49 @@ func atStmt[S ast.Stmt](line int, s S) S {
 	return s
 }
 
-// stmtSlots calls visit with where each expression of the statements list (and of
-// the blocks in them) is held (some hold nil), and fn with each function a
-// statement defines.
-func stmtSlots(list []ast.Stmt, visit func(*ast.Expr), fn func(*ast.FunctionExpr)) {
+// stmtSlots calls visit with where each expression of s is held (some hold nil),
+// block with each block of statements in s, and fn with the function s defines,
+// if it does.
+func stmtSlots(s ast.Stmt, visit func(*ast.Expr), block func(*[]ast.Stmt), fn func(*ast.FunctionExpr)) {
 	each := func(exprs []ast.Expr) {
 		for i := range exprs {
 			visit(&exprs[i])
 		}
 	}
-	for _, s := range list {
-		switch s := s.(type) {
-		case *ast.AssignStmt:
-			each(s.Lhs)
-			each(s.Rhs)
-		case *ast.LocalAssignStmt:
-			each(s.Exprs)
-		case *ast.FuncCallStmt:
-			visit(&s.Expr)
-		case *ast.DoBlockStmt:
-			stmtSlots(s.Stmts, visit, fn)
-		case *ast.WhileStmt:
-			visit(&s.Condition)
-			stmtSlots(s.Stmts, visit, fn)
-		case *ast.RepeatStmt:
-			visit(&s.Condition)
-			stmtSlots(s.Stmts, visit, fn)
-		case *ast.IfStmt:
-			visit(&s.Condition)
-			stmtSlots(s.Then, visit, fn)
-			stmtSlots(s.Else, visit, fn)
-		case *ast.NumberForStmt:
-			visit(&s.Init)
-			visit(&s.Limit)
-			visit(&s.Step)
-			stmtSlots(s.Stmts, visit, fn)
-		case *ast.GenericForStmt:
-			each(s.Exprs)
-			stmtSlots(s.Stmts, visit, fn)
-		case *ast.FuncDefStmt:
-			visit(&s.Name.Func)
-			visit(&s.Name.Receiver)
-			fn(s.Func)
-		case *ast.ReturnStmt:
-			each(s.Exprs)
-		}
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		each(s.Lhs)
+		each(s.Rhs)
+	case *ast.LocalAssignStmt:
+		each(s.Exprs)
+	case *ast.FuncCallStmt:
+		visit(&s.Expr)
+	case *ast.DoBlockStmt:
+		block(&s.Stmts)
+	case *ast.WhileStmt:
+		visit(&s.Condition)
+		block(&s.Stmts)
+	case *ast.RepeatStmt:
+		block(&s.Stmts)
+		visit(&s.Condition)
+	case *ast.IfStmt:
+		visit(&s.Condition)
+		block(&s.Then)
+		block(&s.Else)
+	case *ast.NumberForStmt:
+		visit(&s.Init)
+		visit(&s.Limit)
+		visit(&s.Step)
+		block(&s.Stmts)
+	case *ast.GenericForStmt:
+		each(s.Exprs)
+		block(&s.Stmts)
+	case *ast.FuncDefStmt:
+		visit(&s.Name.Func)
+		visit(&s.Name.Receiver)
+		fn(s.Func)
+	case *ast.ReturnStmt:
+		each(s.Exprs)
 	}
 }
 

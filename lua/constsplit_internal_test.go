@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -31,12 +33,15 @@ function dump(v, out)
 end
 function show(v) local out = {} dump(v, out) return out end`
 
-// listOf returns n literals made by item from each index, comma-separated.
-func listOf(n int, item func(i int) string) string {
+// listOf returns n literals made by item from each index, each followed by a comma.
+func listOf(n int, item func(i int) string) string { return linesOf(n, ",", item) }
+
+// linesOf returns n lines made by item from each index, each ending with end.
+func linesOf(n int, end string, item func(i int) string) string {
 	var b strings.Builder
 	for i := range n {
 		b.WriteString(item(i))
-		b.WriteString(",\n")
+		b.WriteString(end + "\n")
 	}
 	return b.String()
 }
@@ -110,6 +115,11 @@ func TestSplitConstants(t *testing.T) {
 			"M.n = M:size() + #extra\nreturn M"},
 		{"deep", "return {" + strings.Repeat("{"+listOf(30, func(i int) string { return fmt.Sprintf("k%d = %[1]d", i) })+"deeper = ", 150) +
 			"true" + strings.Repeat("}", 150) + "}"},
+		{"statements", "local L, calls = {}, {}\nlocal function note(k, v) calls[#calls+1] = string.format('%s=%s', k, tostring(v)) end\n" +
+			linesOf(3000, "", func(i int) string {
+				return fmt.Sprintf([...]string{`do local x = %d; X = x end`, `for i = 1, 2 do L[i + %d] = "loop %[1]d" end`,
+					`Seen%d = select("#", ...)`, `L["key %d"] = "text %[1]d"`, `note("n%d", %[1]d)`}[min(i%25, 3+i%2)], i)
+			}) + "\nreturn {L = L, calls = calls, seen = Seen2}"},
 		{"in a function", "local function make() return {" + listOf(2500, func(i int) string { return fmt.Sprint(-i) }) +
 			"} end\nreturn {a = make(), b = make()}"},
 	} {
@@ -179,5 +189,34 @@ func allProtos(p *glua.FunctionProto) func(func(*glua.FunctionProto) bool) {
 			return true
 		}
 		walk(p)
+	}
+}
+
+// TestSplitKeepsLines checks that an error in a statement moved into a function
+// of its own names the statement's line, as it would where it was written.
+func TestSplitKeepsLines(t *testing.T) {
+	src := "local M = {}\n" + linesOf(3000, "", func(i int) string {
+		if i == 1500 {
+			return "M.missing.field = 1"
+		}
+		return fmt.Sprintf(`M.key%d = "text %[1]d"`, i)
+	}) + "return M"
+	ctx := context.Background()
+	rt, err := NewRuntime(ctx, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	_, err = rt.LoadScript(ctx, "data.lua", []byte(src))
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v; want an *Error at data.lua:1502", err)
+	}
+	if e.Line != 1502 || !strings.Contains(e.Message, "data.lua:1502:") {
+		t.Fatalf("error %v (line %d); want one at data.lua:1502", err, e.Line)
+	}
+	proto, err := compileChunk("data.lua", src, false)
+	if err != nil || protos(proto) == 0 {
+		t.Fatalf("compiled into %d functions (%v); want the statements split", protos(proto), err)
 	}
 }

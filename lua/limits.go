@@ -36,8 +36,8 @@ import (
 //     gopher-lua's parser and compiler were measured to take on code;
 //     whitespace, comments and long string literals cost far less, and are
 //     charged the same, and a function of thousands of distinct constants
-//     outside tables of literals compiles in time that grows with their
-//     square, which only MaxExecutionTime bounds); one per element that table.concat walks,
+//     that splitConstants does not split compiles in time that grows with
+//     their square, which only MaxExecutionTime bounds); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM

@@ -220,9 +220,9 @@ func loadSource(L *glua.LState, src, name string) int {
 // from its length and the times "function" occurs in it, so the same source
 // always costs the same. Whitespace, comments and long string literals compile
 // 50 times faster than code and are charged as code; the one shape the charge
-// does not cover is a function with thousands of distinct constants outside
-// tables of literals (which splitConstants builds in pieces), whose compile time
-// grows with their square (gopher-lua looks each up in a list):
+// does not cover is a function with thousands of distinct constants that
+// splitConstants leaves (it splits tables of literals and runs of assignments),
+// whose compile time grows with their square (gopher-lua looks each up in a list):
 // MaxExecutionTime bounds it (see budget.compile).
 const (
 	compileUnits        = 512      // per chunk

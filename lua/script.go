@@ -151,9 +151,10 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // (ErrCompile). Load stops when ctx ends, with an error matching ctx's, even
 // while gopher-lua compiles, which it cannot interrupt and which takes time that
 // grows with the square of the distinct constants in one function (Load builds
-// large tables of literals in pieces, so that data files compile in time that
-// grows with their size, but 20,000 statements t.key = "text" in one function
-// take seconds): the compile is then left to finish on a goroutine of its own. The same holds for Stage and ReloadScript. Load is safe
+// large tables of literals, and runs long runs of assignments and calls, in
+// pieces, so that data files compile in time that grows with their size, but an
+// if-elseif chain of thousands of cases takes seconds): the compile is then left
+// to finish on a goroutine of its own. The same holds for Stage and ReloadScript. Load is safe
 // for concurrent use; it fixes the host functions (see Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
 	s := &script{name: name, limits: rt.cfg.Limits, gen: 1, compiles: make(chan struct{}, 2)}
