@@ -120,11 +120,12 @@ func (sp *splitter) function(body *[]ast.Stmt) {
 
 // movable reports whether s means the same moved into a function of its own,
 // called where it was (given that it does not use the function's ...): an
-// assignment or a call, which declare no local, and do not return, break or
-// jump. The locals it names are the function's upvalues there.
+// assignment, a call or a function statement (function M.f() ... end, an
+// assignment too), which declare no local, and do not return, break or jump.
+// The locals it names are the function's upvalues there.
 func movable(s ast.Stmt) bool {
 	switch s.(type) {
-	case *ast.AssignStmt, *ast.FuncCallStmt:
+	case *ast.AssignStmt, *ast.FuncCallStmt, *ast.FuncDefStmt:
 		return true
 	}
 	return false

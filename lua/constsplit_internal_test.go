@@ -118,7 +118,8 @@ func TestSplitConstants(t *testing.T) {
 		{"statements", "local L, calls = {}, {}\nlocal function note(k, v) calls[#calls+1] = string.format('%s=%s', k, tostring(v)) end\n" +
 			linesOf(3000, "", func(i int) string {
 				return fmt.Sprintf([...]string{`do local x = %d; X = x end`, `for i = 1, 2 do L[i + %d] = "loop %[1]d" end`,
-					`Seen%d = select("#", ...)`, `L["key %d"] = "text %[1]d"`, `note("n%d", %[1]d)`}[min(i%25, 3+i%2)], i)
+					`Seen%d = select("#", ...)`, `L["key %d"] = "text %[1]d"`, `note("n%d", %[1]d)`,
+					`function L.f%d() return %[1]d end`}[min(i%25, 3+i%3)], i)
 			}) + "\nreturn {L = L, calls = calls, seen = Seen2}"},
 		{"in a function", "local function make() return {" + listOf(2500, func(i int) string { return fmt.Sprint(-i) }) +
 			"} end\nreturn {a = make(), b = make()}"},
