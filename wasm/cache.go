@@ -251,6 +251,11 @@ func (x *code) compile(b []byte, mi *meter.Info) error {
 	if err != nil {
 		return err
 	}
+	if scan.hasStackPointer { // so that a call that breaks off can put it back (see resetStack)
+		if b, err = meter.ExportGlobal(b, scan.stackPointer, meter.StackPointerExport); err != nil {
+			return err
+		}
+	}
 	compiled, err := x.eng.rt.CompileModule(context.Background(), b)
 	if err != nil {
 		return err

@@ -233,8 +233,9 @@ func (inst *instance) invokeHost(ctx context.Context, e *export, stack []uint64)
 	return nil
 }
 
-// trapped reports a failed call.
+// trapped reports a failed call, once it has reset the stack pointer.
 func (inst *instance) trapped(e *export, err error) error {
+	inst.resetStack()
 	kind, why, trace := classify(err)
 	if inst.lim != nil {
 		kind = inst.lim.refine(kind)
@@ -245,6 +246,19 @@ func (inst *instance) trapped(e *export, err error) error {
 		e.fn = nil
 	}
 	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind, Err: why, Trace: inst.code.frames.rewrite(trace)}
+}
+
+// resetStack puts the module's C stack pointer back where it was between calls
+// (as the instance started): a call that breaks off (a trap, a limit, a host
+// function's error) leaves it where its frames had moved it, below the frames
+// it no longer has, and enough such calls would move the stack over the
+// module's own data. Compilers keep it the same between the calls of an
+// export; a module without one (see meter.Interface.StackPointer) keeps its
+// stack to itself.
+func (inst *instance) resetStack() {
+	if inst.sp != nil {
+		inst.sp.Set(inst.spAtRest)
+	}
 }
 
 func (inst *instance) errorf(e *export, kind error, format string, args ...any) error {

@@ -69,7 +69,15 @@
 // A guest that traps, or a host function that returns an error or panics, fails
 // the call with an *Error that names the script and the function and carries the
 // wasm stack trace; the runtime, the script and other scripts keep working. No panic
-// crosses the API.
+// crosses the API. Such a call, like one a limit stops, ends without the epilogues
+// of the functions it was in, which in C (and Rust, Zig) give back their frames on
+// the stack the module keeps in its memory; so the runtime puts the module's stack
+// pointer back where it was between calls, as the instance started, else a few
+// hundred of them would walk the stack over the module's static data. It knows the
+// stack pointer by its name, __stack_pointer, in the module's name section, which
+// clang and wasm-ld write unless told to strip it (-Wl,--strip-all, wasm-opt
+// --strip): a module stripped of it keeps a frame per such call. What the call had
+// written to memory and globals stays.
 //
 // # Limits
 //

@@ -55,6 +55,10 @@ type moduleScan struct {
 	imports []meter.Import
 	exports map[string]meter.Kind
 	memory  *MemoryInfo
+	// stackPointer is the index of the module's C stack pointer global, if
+	// hasStackPointer (see meter.Interface.StackPointer).
+	stackPointer    uint32
+	hasStackPointer bool
 }
 
 // scanModule reads a module's imports, exports and memory with internal/meter's
@@ -85,7 +89,8 @@ func scanModule(b []byte) (*moduleScan, error) {
 		}
 		return nil, fmt.Errorf("%s: %s", what, me.Detail)
 	}
-	scan := &moduleScan{imports: m.Imports, exports: make(map[string]meter.Kind, len(m.Exports))}
+	scan := &moduleScan{imports: m.Imports, exports: make(map[string]meter.Kind, len(m.Exports)),
+		stackPointer: m.StackPointer, hasStackPointer: m.HasStackPointer}
 	for _, e := range m.Exports {
 		scan.exports[e.Name] = e.Kind
 	}

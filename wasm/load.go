@@ -60,6 +60,10 @@ type instance struct {
 	caller     Caller
 	guard      reentry.Guard // marks host functions' contexts (see acquire)
 	lim        *limiter      // nil without limits
+	// sp is the module's C stack pointer, if it has one, and spAtRest its
+	// value between calls, read as the instance started (see resetStack).
+	sp       api.MutableGlobal
+	spAtRest uint64
 }
 
 // export is an exported function of one instance.
@@ -247,6 +251,9 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	inst.alloc = inst.exportWith("alloc", FuncInfo{Params: []ValueType{I32}, Results: []ValueType{I32}})
 	inst.free = inst.exportWith("free", FuncInfo{Params: []ValueType{I32, I32}})
 	inst.stack = make([]uint64, c.maxStack)
+	if sp, ok := mod.ExportedGlobal(meter.StackPointerExport).(api.MutableGlobal); ok {
+		inst.sp, inst.spAtRest = sp, sp.Get()
+	}
 	rt.live.Store(mod, inst)
 	return inst, nil
 }

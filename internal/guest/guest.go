@@ -17,6 +17,7 @@
 //	grow (C)                            grows its memory on request
 //	lines_debug (C)                     traps at marked lines, built with debug information: source lines in traces
 //	numbers (C)                         i64, f32 and f64 functions
+//	frames (C)                          static state and a stack frame; calls that spin, trap or fail in host.fail inside it
 //	multi                               several results, NaN and Inf, a (ptr, len) result, a global export
 //	spin                                plain loops, a runaway loop and recursion, a sum loop: limit tests and benchmarks
 //	host_calls                          calls host.wait(ms) in a loop and in a straight line: limits around host calls

@@ -59,7 +59,21 @@ type Interface struct {
 	Imports  []Import // in import order
 	Exports  []Export // in export order
 	Memories []Memory // imported memories first, as in the index space
+	// StackPointer is the index of the global that the module's name section
+	// names __stack_pointer, if it is a mutable i32 the module defines: the
+	// C stack pointer of clang's output (and Rust's, Zig's), which a call
+	// that breaks off leaves where the call had moved it. HasStackPointer
+	// says whether there is one.
+	StackPointer    uint32
+	HasStackPointer bool
 }
+
+// StackPointerName is the name LLVM gives the C stack pointer's global.
+const StackPointerName = "__stack_pointer"
+
+// StackPointerExport is the name under which ExportGlobal exports the stack
+// pointer for the runtime.
+const StackPointerExport = "hotscript.stack_pointer"
 
 // Limits Scan enforces on what a module declares. wazero has none of its
 // own, and its costs grow with each of these numbers; no module a real
@@ -138,7 +152,7 @@ func Scan(wasm []byte) (Interface, error) {
 	if err != nil {
 		return Interface{}, err
 	}
-	var s scanner
+	s := scanner{namedSP: -1}
 	for i := range secs {
 		if err := s.section(&secs[i]); err != nil {
 			return Interface{}, withName(err, secs)
@@ -146,6 +160,9 @@ func Scan(wasm []byte) (Interface, error) {
 	}
 	if err := checkAbbrevs(secs); err != nil {
 		return Interface{}, err
+	}
+	if sp := s.namedSP; sp >= 0 && sp >= s.importedGlobals && sp-s.importedGlobals < len(s.mutableI32) {
+		s.m.StackPointer, s.m.HasStackPointer = uint32(sp), s.mutableI32[sp-s.importedGlobals]
 	}
 	return s.m, nil
 }
@@ -310,6 +327,12 @@ type scanner struct {
 	params        []uint16 // of each type (at most MaxParams)
 	defParams     uint64   // of the defined functions in all: locals too
 	flow          flowCheck
+	// importedGlobals counts the imported globals; mutableI32 says of each
+	// defined global whether it is a mutable i32; namedSP is the index of
+	// the global the name section names StackPointerName, or -1.
+	importedGlobals int
+	mutableI32      []bool
+	namedSP         int
 }
 
 var sectionNames = [...]string{
@@ -329,7 +352,11 @@ func (s *scanner) section(sec *section) error {
 			return nil // engines do not decode it, or only copy it
 		}
 		r.bytes(r.count(1)) // the name, "name"
-		scanNames(r)
+		scanNames(r, func(global uint32, name []byte) {
+			if string(name) == StackPointerName {
+				s.namedSP = int(global)
+			}
+		})
 	case secType:
 		s.scanTypes(r, where)
 	case secImport:
@@ -354,9 +381,10 @@ func (s *scanner) section(sec *section) error {
 	case secGlobal:
 		n := vecLen(r, 3, "globals", where)
 		for i := 0; i < n && r.err == nil; i++ {
-			skipValType(r)
-			r.byte() // mutability
+			t := skipValType(r)
+			mutable := r.byte() == 1
 			skipConstExpr(r)
+			s.mutableI32 = append(s.mutableI32, t == valI32 && mutable)
 		}
 	case secExport:
 		s.scanExports(r, where)

@@ -72,10 +72,12 @@ const (
 
 // skipValType reads a value type as wazero does: one byte, or a reference
 // type prefix and its heap type. wazero checks what it means.
-func skipValType(r *reader) {
-	if b := r.byte(); b == refNull || b == refNonNull {
+func skipValType(r *reader) byte {
+	b := r.byte()
+	if b == refNull || b == refNonNull {
 		r.sleb(33)
 	}
+	return b
 }
 
 // skipConstExpr reads a constant expression with the instructions wazero
@@ -166,6 +168,7 @@ func (s *scanner) scanImports(r *reader, where part) {
 		case KindGlobal:
 			readValType(r)
 			r.byte()
+			s.importedGlobals++
 		case 0x04:
 			r.err = errorf(ErrUnsupported, "tag import at byte %d: exception handling is not supported", at)
 		default:
@@ -314,8 +317,10 @@ func (s *scanner) scanCode(r *reader, where part) {
 }
 
 // scanNames reads the name section after its name: the subsections that
-// wazero decodes entry by entry, and the framing of the others.
-func scanNames(r *reader) {
+// wazero decodes entry by entry, and the framing of the others, and calls
+// global with each global name it can read (wazero skips their subsection:
+// a malformed one is not refused).
+func scanNames(r *reader, global func(index uint32, name []byte)) {
 	where := part{"name section", -1}
 	for !r.done() && r.err == nil {
 		id := r.byte()
@@ -325,13 +330,16 @@ func scanNames(r *reader) {
 		case nameModule:
 			span(sub, "module name", where)
 		case nameFunctions:
-			scanNameMap(sub, "function names", where)
+			scanNameMap(sub, "function names", where, nil)
 		case nameLocals:
 			n := vecLen(sub, 2, "functions with local names", where)
 			for i := 0; i < n && sub.err == nil; i++ {
 				sub.u32()
-				scanNameMap(sub, "local names", where)
+				scanNameMap(sub, "local names", where, nil)
 			}
+		case nameGlobals:
+			scanNameMap(sub, "global names", where, global)
+			continue
 		default:
 			continue
 		}
@@ -342,12 +350,15 @@ func scanNames(r *reader) {
 	}
 }
 
-// scanNameMap reads a name map: what, as index and name pairs.
-func scanNameMap(r *reader, what string, where part) {
+// scanNameMap reads a name map: what, as index and name pairs, each given to
+// each if it is not nil.
+func scanNameMap(r *reader, what string, where part, each func(index uint32, name []byte)) {
 	n := vecLen(r, 2, what, where)
 	for i := 0; i < n && r.err == nil; i++ {
-		r.u32()
-		span(r, "name", where)
+		idx, name := r.u32(), span(r, "name", where)
+		if each != nil && r.err == nil {
+			each(idx, name)
+		}
 	}
 }
 

@@ -1,0 +1,59 @@
+package wasm_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/wasm"
+)
+
+// TestBrokenOffCallsKeepTheStack checks that calls that break off inside a C
+// function's stack frame (a limit, a trap, a host function's error) leave the
+// C stack where it was: each left its frame behind, and a few hundred of them
+// walked the stack down over the module's static data, rewriting its state
+// without an error, and then every call failed.
+func TestBrokenOffCallsKeepTheStack(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		lim  wasm.Limits
+		how  int // work's way of breaking off
+		kind error
+	}{
+		{"instruction limit", wasm.Limits{MaxInstructions: 100_000}, 1, wasm.ErrInstructionLimit},
+		{"time limit", wasm.Limits{MaxExecutionTime: time.Millisecond}, 1, wasm.ErrTimeout},
+		{"trap", wasm.Limits{}, 2, wasm.ErrTrap},
+		{"trap, metered", wasm.Limits{MaxInstructions: 1 << 30}, 2, wasm.ErrTrap},
+		{"host function error", wasm.Limits{}, 3, wasm.ErrTrap},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rt := newRuntime(t, c.lim)
+			err := rt.Define("host", "fail", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32},
+				Func: func(context.Context, *wasm.Caller, []uint64) error { return errors.New("failed on purpose") }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := rt.Load(ctx, "frames", guest.Bytes("frames"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const broken = 400 // 272 bytes each: more than the 64 KiB of stack
+			for i := range broken {
+				_, err := rt.CallJSON(ctx, id, "work", c.how)
+				if !errors.Is(err, c.kind) {
+					t.Fatalf("call %d: %v, want %v", i, err, c.kind)
+				}
+			}
+			if got := callInt(t, rt, id, "work", 0); got != 100-broken-1 {
+				t.Errorf("work(0) = %d, want %d: the state was written over", got, 100-broken-1)
+			}
+			for i, want := range []int{7, 0, 0, 63: 0} {
+				if got := callInt(t, rt, id, "item", i); got != want {
+					t.Errorf("item(%d) = %d, want %d: the state was written over", i, got, want)
+				}
+			}
+		})
+	}
+}
