@@ -29,6 +29,9 @@ type unit interface {
 	// stage prepares a new version (compile and instantiate, or compile and run the
 	// chunk) without blocking callers of the live version.
 	stage(ctx context.Context, code []byte) (staged, error)
+	// reentered reports whether ctx comes from a host function the script is
+	// running: waiting for its calls from there would never end.
+	reentered(ctx context.Context) bool
 	// unload removes the script from its engine: for a load the host refuses
 	// after the fact, for Unload, and at Close.
 	unload(ctx context.Context) error

@@ -185,6 +185,8 @@ func (u *fakeUnit) call(_ context.Context, fn string, args []any) (json.RawMessa
 	}
 }
 
+func (u *fakeUnit) reentered(context.Context) bool { return false } // a fake unit runs no host functions
+
 func (u *fakeUnit) iface(context.Context) (Interface, error) {
 	return Interface{Exports: u.live.Load().code.exports}, nil
 }

@@ -59,6 +59,8 @@ type luaUnit struct {
 	id lua.ScriptID
 }
 
+func (u *luaUnit) reentered(ctx context.Context) bool { return u.rt.Reentered(ctx, u.id) }
+
 func (u *luaUnit) call(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
 	return u.rt.CallJSON(ctx, u.id, fn, args...)
 }

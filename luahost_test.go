@@ -574,38 +574,59 @@ func TestReloadOfItselfWhileStaged(t *testing.T) {
 	}
 }
 
-// TestReloadFromOwnHostFunctionAtApply: under SwapAtApply, a Reload from the
-// script's own host function (its call made on another goroutine) fails with
-// ErrReentrant at the Apply that would commit it, instead of holding that
-// Apply, and every Apply after, for the call that waits for it.
+// TestReloadFromOwnHostFunctionAtApply: under SwapAtApply, a Reload or Revert
+// from the script's own host function, made in a call on the goroutine that
+// calls Apply (a game's frame loop), fails at once with ErrReentrant: it could
+// never commit (the commit waits for the call), and it waited for an Apply that
+// the stuck goroutine would never make. Nothing is requested: no pending
+// reload is superseded, no failed reload counted.
 func TestReloadFromOwnHostFunctionAtApply(t *testing.T) {
-	var h *Host
-	var s *Script
-	inner := make(chan error, 1)
-	h = hostWithLuaFuncConfig(t, Config{Swap: SwapAtApply}, "reload_me", func(ctx context.Context, _ *lua.Call) ([]any, error) {
-		err := h.Reload(ctx, s, []byte(enemyLuaV2("")))
-		inner <- err
-		return nil, err
-	})
-	s = mustLoad(t, h, "enemy.lua", strings.Replace(enemyLua, "return M", "function M.reload() host.reload_me() end\nreturn M", 1), nil)
-	called := make(chan error, 1)
-	go func() { _, err := h.Call(context.Background(), s, "reload"); called <- err }()
-	for done := false; !done; {
-		testtool.Returns(t, "Apply", func() error { h.Apply(context.Background()); return nil })
-		select {
-		case err := <-inner:
-			if !errors.Is(err, lua.ErrReentrant) {
-				t.Fatalf("Reload from the script's own host function: %v, want lua.ErrReentrant", err)
+	for _, op := range []string{"reload", "revert"} {
+		t.Run(op, func(t *testing.T) {
+			var h *Host
+			var s *Script
+			var inner error
+			h = hostWithLuaFuncConfig(t, Config{Swap: SwapAtApply}, "reload_me", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+				if op == "reload" {
+					inner = h.Reload(ctx, s, []byte(enemyLuaV2("")))
+				} else {
+					inner = h.Revert(ctx, s)
+				}
+				return nil, inner
+			})
+			src := strings.Replace(enemyLua, "return M", "function M.reload() host.reload_me() end\nreturn M", 1)
+			s = mustLoad(t, h, "enemy.lua", src, nil)
+			if op == "revert" { // something to revert to
+				p := h.ReloadAsync(context.Background(), s, []byte(src+"\n"))
+				for h.Apply(context.Background()) == 0 {
+					time.Sleep(time.Millisecond)
+				}
+				if err := p.Err(); err != nil {
+					t.Fatal(err)
+				}
 			}
-			done = true
-		case <-time.After(time.Millisecond):
-		}
-	}
-	if err := <-called; err == nil || !strings.Contains(err.Error(), "host.reload_me: lua: commit enemy.lua: host function called back into its own script") {
-		t.Errorf("the call: %v, want the host function's error", err)
-	}
-	if got := call(t, h, s, "version"); got != "1" {
-		t.Errorf("version %s, want 1", got)
+			version := s.Version()
+			pending := h.ReloadAsync(context.Background(), s, []byte(src+"\n\n")) // not superseded by the refusal
+			err := testtool.Returns(t, "a call whose host function reloads its script", func() error {
+				_, err := h.Call(context.Background(), s, "reload")
+				return err
+			})
+			if !errors.Is(inner, lua.ErrReentrant) || !strings.Contains(inner.Error(), "called from a host function of enemy.lua") {
+				t.Fatalf("%s from the script's own host function: %v, want lua.ErrReentrant", op, inner)
+			}
+			if err == nil || !strings.Contains(err.Error(), "host.reload_me: hotscript: "+op+" enemy.lua: called from a host function") {
+				t.Errorf("the call: %v, want the host function's error", err)
+			}
+			for h.Apply(context.Background()) == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			if err := pending.Err(); err != nil || s.Version() != version+1 {
+				t.Errorf("the pending reload: %v, version %d; want it committed as version %d", err, s.Version(), version+1)
+			}
+			if st := h.Stats(s); st.FailedReloads != 0 || st.Superseded != 0 {
+				t.Errorf("stats %+v: the refusal counted as a reload", st)
+			}
+		})
 	}
 }
 

@@ -28,9 +28,9 @@ import (
 // Cancelling ctx before the commit rejects the reload. Safe for concurrent use.
 //
 // Called from a host function of s itself with the context it received, Reload
-// fails with the engine's ErrReentrant (wasm.ErrReentrant, lua.ErrReentrant): its
-// commit would wait for the call that is running the host function, which waits
-// for Reload. So does a Reload from a MigrationFunc, with the context it was given,
+// fails at once with the engine's ErrReentrant (wasm.ErrReentrant,
+// lua.ErrReentrant), requesting nothing: its commit would wait for the call that
+// is running the host function, which waits for Reload. So does a Reload from a MigrationFunc, with the context it was given,
 // of its own script (whose commit is the one running it) or, with SwapAtApply, of
 // any script (whose commit waits for an Apply, and this one is running), and
 // one from what a new version of any script runs as it is staged (its Lua
@@ -97,14 +97,20 @@ func (h *Host) reloading(ctx context.Context, key any) *Script {
 }
 
 // waitsForItself returns why a reload or revert (op) of s, asked with ctx and
-// waited for, could never finish, or might not: ctx comes from the staging of
-// a new version of a script (s's reloads wait for a staging of s, and another
+// waited for, could never finish, or might not: ctx comes from a host function
+// s is running (the commit would wait for that call, which waits for it: with
+// SwapAtApply, if the program calls Apply on the goroutine making the call,
+// the wait would never even end in a refusal), from the staging of a new
+// version of a script (s's reloads wait for a staging of s, and another
 // script's for a staging that may wait for this one), or from a migration of
 // this Host, and s is the script being committed or the commit runs in an
 // Apply, which the reload's commit would wait for. Else nil.
 func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
 	if s == nil {
 		return nil
+	}
+	if s.u.reentered(ctx) {
+		return opErr(op, s.name, reentrant("a host function of "+s.name))
 	}
 	if err := h.waitsFromStaging(ctx, s, op); err != nil {
 		return err
@@ -149,7 +155,9 @@ func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending
 // the wasm runtime's compiled-code cache is back in well under a millisecond. It
 // returns an error matching ErrNoHistory when there is no earlier version, and obeys
 // the swap mode and the newest-wins rule like Reload, and is refused where Reload
-// is. Safe for concurrent use.
+// is. Like Reload, with SwapAtApply it returns only after the Apply that commits
+// it: do not call it from the goroutine that calls Apply (there is no
+// RevertAsync; start a goroutine for it). Safe for concurrent use.
 func (h *Host) Revert(ctx context.Context, s *Script) error {
 	if err := h.waitsForItself(ctx, s, "revert"); err != nil {
 		return err

@@ -71,6 +71,8 @@ type wasmUnit struct {
 	id wasm.ScriptID
 }
 
+func (u *wasmUnit) reentered(ctx context.Context) bool { return u.rt.Reentered(ctx, u.id) }
+
 func (u *wasmUnit) call(ctx context.Context, fn string, args []any) (json.RawMessage, error) {
 	return u.rt.CallJSON(ctx, u.id, fn, args...)
 }

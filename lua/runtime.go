@@ -167,6 +167,16 @@ func (rt *Runtime) unknown(op, fn string, id ScriptID) error {
 	return newError(op, fmt.Sprintf("script %d", id), fn, why, "")
 }
 
+// Reentered reports whether ctx comes from a host function that script id is
+// running (in its live version, or the one a commit is moving into): work on
+// the script that waits for its calls to end, such as a reload committed while
+// the caller waits, would wait for itself. It is false for an id the runtime
+// does not have. Safe for concurrent use.
+func (rt *Runtime) Reentered(ctx context.Context, id ScriptID) bool {
+	s, err := rt.script("", "", id)
+	return err == nil && s.reentered(ctx, "", "") != nil
+}
+
 // Unload closes a script: later calls with its id fail with ErrNotFound. It waits
 // for a call in progress on the script to return. Unload is safe for concurrent use.
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {

@@ -112,6 +112,16 @@ func (rt *Runtime) Load(ctx context.Context, name string, wasmBytes []byte, opts
 	return id, nil
 }
 
+// Reentered reports whether ctx comes from a host function that script id is
+// running (in its live instance, or the one a commit is migrating into): work
+// on the script that waits for its calls to end, such as a reload committed
+// while the caller waits, would wait for itself. It is false for an id the
+// runtime does not have. Safe for concurrent use.
+func (rt *Runtime) Reentered(ctx context.Context, id ScriptID) bool {
+	s, err := rt.script(id)
+	return err == nil && s.reentered(ctx)
+}
+
 // Unload closes a script; its ID is not found afterwards. Calls in progress finish
 // first. Safe for concurrent use.
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
