@@ -1,6 +1,8 @@
 package lua
 
 import (
+	"math"
+	"slices"
 	"strconv"
 
 	"github.com/yuin/gopher-lua/ast"
@@ -13,13 +15,14 @@ import (
 // L["key"] = "text", compiles in 4 s, 100,000 numbers in 24 s, and the compile
 // cannot be interrupted. Data is what has that many constants, so splitConstants
 // moves a function's large constructors of literals, and then its runs of
-// assignments and calls, into functions of their own, each with fewer than
-// splitChunk constants. A function with fewer than splitAbove is left as written.
+// assignments and calls, into functions of their own, each with about
+// splitChunk constants. A function with at most splitAbove distinct constants
+// is left as written.
 const (
-	splitAbove = 2048 // constants a function may have before its tables are split
-	splitChunk = 64   // constants at most in each function a split table is built by
+	splitAbove = 2048 // distinct constants a function may have before it is split
+	splitChunk = 64   // constants in each function a split table or run moves to, about
 	splitLeast = 32   // constants a table needs to be worth splitting
-	splitDepth = 8    // tables in a split table that are built apart, one in another
+	splitDepth = 32   // tables in a split table that are built apart, one in another
 )
 
 // splitName is the name of the table a split constructor builds in the functions
@@ -28,19 +31,29 @@ const (
 const splitName = "(table)"
 
 // splitConstants splits each function of chunk that has more than splitAbove
-// constants (see splitAbove), and returns the chunk. A constructor of literals
-// split so builds the same table: a literal cannot fail or see the table, and
-// those whose order could show (a position also given as a key, a nil in the
-// list part, whose length would tell) are left whole. A run of statements moved
-// into a function does what it did: only assignments and calls move, which
-// declare no local and cannot return, break or jump, and not those that use the
-// function's ... . What a script can tell is the traceback of an error in what
-// moved (one more function, at the same lines), an error's level counted from
-// it (error(msg, 3)), and the instructions split code takes under
-// MaxInstructions (one call more per share).
+// distinct constants (see splitAbove), and returns the chunk.
+//
+// A constructor split so builds the same table: it holds only literals, tables
+// of them and names read (which cannot see the table), and those whose order
+// could show (a position also given as a key, a nil in the list part, whose
+// length would tell) are left whole. A run of statements moved into a function
+// does what it did: only assignments and calls move, which declare no local and
+// cannot return, break or jump, and not those that assign a local of the
+// function (a caught error closes the upvalues it would be reached through, and
+// gopher-lua compiles a, b = b, a on locals differently from upvalues) or use
+// its ... . A function whose constants include both 0 and -0 is left whole:
+// gopher-lua takes the first of the two for both, and a piece moved apart would
+// have its own first.
+//
+// What a script can tell is the traceback of an error in what moved (one more
+// function, at the same lines), an error's level counted from it (error(msg,
+// 3)), the calls the moved code adds to the call stack (one or two, of
+// CallStackSize's 1,024), and the instructions split code takes under
+// MaxInstructions (one call more per piece). Tables nested more than splitDepth
+// deep in a split table are built whole, however many constants they hold.
 func splitConstants(chunk []ast.Stmt) []ast.Stmt {
 	s := splitter{pure: map[*ast.TableExpr]int{}}
-	s.function(&chunk)
+	s.function(&chunk, nil)
 	return chunk
 }
 
@@ -50,90 +63,226 @@ type splitter struct {
 	pure map[*ast.TableExpr]int
 }
 
-// function splits the tables of the function whose body is *body, then, if it
-// still has too many constants, its runs of statements (see runs), and then
-// what the functions defined in it have.
-func (sp *splitter) function(body *[]ast.Stmt) {
+// constants is a set of a function's distinct constants, as gopher-lua keeps
+// them: strings (the names of fields among them) and numbers, and the names
+// used bare, which are constants (strings) where they are globals.
+type constants struct {
+	strs, nums, names map[string]bool
+	zero, negZero     bool // 0 is a constant; -0 is (a literal, or what the compiler folds)
+	n                 int  // the constants added, distinct or not
+}
+
+func newConstants() *constants {
+	return &constants{strs: map[string]bool{}, nums: map[string]bool{}, names: map[string]bool{}}
+}
+
+// count returns how many distinct constants c holds, given the function's
+// locals: the names that are not globals.
+func (c *constants) count(locals map[string]bool) int {
+	n := len(c.strs) + len(c.nums)
+	for name := range c.names {
+		if !locals[name] && !c.strs[name] {
+			n++
+		}
+	}
+	return n
+}
+
+// number adds the number constant v.
+func (c *constants) number(v float64) {
+	c.n++
+	c.nums[strconv.FormatFloat(v, 'g', -1, 64)] = true
+	if v == 0 {
+		c.zero = c.zero || !math.Signbit(v)
+		c.negZero = c.negZero || math.Signbit(v)
+	}
+}
+
+// add adds e's own constant, if it has one, and reports whether e is a number
+// the compiler folds into one constant (whose operands are then none).
+func (c *constants) add(e ast.Expr) (folded bool) {
+	switch e := e.(type) {
+	case *ast.StringExpr:
+		c.strs[e.Value] = true
+		c.n++
+	case *ast.IdentExpr:
+		c.names[e.Value] = true
+		c.n++
+	case *ast.FuncCallExpr:
+		if e.Method != "" {
+			c.strs[e.Method] = true
+			c.n++
+		}
+	case *ast.NumberExpr, *ast.UnaryMinusOpExpr, *ast.ArithmeticOpExpr:
+		if v, ok := constValue(e); ok {
+			c.number(v)
+			return true
+		}
+	}
+	return false
+}
+
+// constValue returns the number e is, if gopher-lua's compiler folds it into a
+// constant: a numeric literal, or the negation or arithmetic of such numbers.
+func constValue(e ast.Expr) (float64, bool) {
+	switch e := e.(type) {
+	case *ast.NumberExpr:
+		if v, err := strconv.ParseFloat(e.Value, 64); err == nil {
+			return v, true
+		}
+		if len(e.Value) > 2 && (e.Value[:2] == "0x" || e.Value[:2] == "0X") {
+			v, err := strconv.ParseUint(e.Value[2:], 16, 64)
+			return float64(v), err == nil
+		}
+	case *ast.UnaryMinusOpExpr:
+		v, ok := constValue(e.Expr)
+		return -v, ok
+	case *ast.ArithmeticOpExpr:
+		a, ok1 := constValue(e.Lhs)
+		b, ok2 := constValue(e.Rhs)
+		if !ok1 || !ok2 {
+			return 0, false
+		}
+		switch e.Operator {
+		case "+":
+			return a + b, true
+		case "-":
+			return a - b, true
+		case "*":
+			return a * b, true
+		case "/":
+			return a / b, true
+		case "%":
+			return a - math.Floor(a/b)*b, true
+		case "^":
+			return math.Pow(a, b), true
+		}
+	}
+	return 0, false
+}
+
+// function splits the tables of the function whose body is *body and whose
+// parameters are params, then, if it still has too many constants, its runs
+// of statements (see runs), and then what the functions defined in it have.
+func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 	var (
-		consts   int           // the function's constants
-		inTables int           // those in tables split
-		tables   []*ast.Expr   // where each table to split is
-		blocks   []*[]ast.Stmt // the function's blocks
-		nested   []*ast.FunctionExpr
-		varargs  bool                 // the statement looked at uses the function's ...
-		cost     = map[ast.Stmt]int{} // the constants a statement that can move keeps
+		all, kept = newConstants(), newConstants() // kept: outside the tables to split
+		locals    = map[string]bool{}
+		tables    []*ast.Expr // where each table to split is
+		blocks    []*[]ast.Stmt
+		nested    []*ast.FunctionExpr
+		inTable   bool                      // visit is inside a table to split
+		varargs   bool                      // the statement looked at uses the function's ...
+		cost      = map[ast.Stmt]int{}      // the constants of each statement that can move
+		assigned  = map[ast.Stmt][]string{} // the names each one assigns
 	)
+	for _, p := range params {
+		locals[p] = true
+	}
 	var visit func(slot *ast.Expr)
 	visit = func(slot *ast.Expr) {
-		switch e := (*slot).(type) {
-		case nil: // a for without a step, a method's name without a function
+		e := *slot
+		if e == nil { // a for without a step, a method's name without a function
+			return
+		}
+		folded := all.add(e)
+		if !inTable {
+			kept.add(e)
+		}
+		switch e := e.(type) {
 		case *ast.FunctionExpr:
 			nested = append(nested, e)
 			return
 		case *ast.TableExpr:
-			if n := sp.literals(e); n >= 0 {
-				consts += n
-				if n >= splitLeast {
-					tables = append(tables, slot)
-					inTables += n
-				}
+			if n := sp.literals(e); n >= splitLeast && !inTable {
+				tables = append(tables, slot)
+				inTable = true
+				exprSlots(e, visit)
+				inTable = false
 				return
-			}
-		case *ast.NumberExpr, *ast.StringExpr, *ast.IdentExpr: // a global's name is one
-			consts++
-		case *ast.FuncCallExpr:
-			if e.Method != "" {
-				consts++
 			}
 		case *ast.Comma3Expr:
 			varargs = true
 		}
-		exprSlots(*slot, visit)
+		if !folded {
+			exprSlots(e, visit)
+		}
 	}
 	var block func(list *[]ast.Stmt)
 	block = func(list *[]ast.Stmt) {
 		blocks = append(blocks, list)
 		for _, s := range *list {
-			before, split := consts, inTables
 			varargs = false
+			before := kept.n
 			stmtSlots(s, visit, block, func(f *ast.FunctionExpr) { nested = append(nested, f) })
-			if movable(s) && !varargs {
-				cost[s] = consts - before - (inTables - split)
+			switch s := s.(type) {
+			case *ast.LocalAssignStmt:
+				for _, n := range s.Names {
+					locals[n] = true
+				}
+			case *ast.NumberForStmt:
+				locals[s.Name] = true
+			case *ast.GenericForStmt:
+				for _, n := range s.Names {
+					locals[n] = true
+				}
+			}
+			if names, ok := movable(s); ok && !varargs {
+				cost[s] = kept.n - before
+				assigned[s] = names
 			}
 		}
 	}
 	block(body)
-	if consts > splitAbove {
+	if all.count(locals) > splitAbove && !(all.zero && all.negZero) {
 		for _, slot := range tables {
 			*slot = sp.build((*slot).(*ast.TableExpr), 1)
 		}
-		if consts-inTables > splitAbove {
+		if kept.count(locals) > splitAbove {
+			for s, names := range assigned {
+				if slices.ContainsFunc(names, func(n string) bool { return locals[n] }) {
+					delete(cost, s) // it assigns a local of the function
+				}
+			}
 			for _, list := range blocks {
 				*list = runs(*list, cost)
 			}
 		}
 	}
 	for _, f := range nested {
-		sp.function(&f.Stmts)
+		sp.function(&f.Stmts, f.ParList.Names)
 	}
 }
 
 // movable reports whether s means the same moved into a function of its own,
-// called where it was (given that it does not use the function's ...): an
-// assignment, a call or a function statement (function M.f() ... end, an
-// assignment too), which declare no local, and do not return, break or jump.
-// The locals it names are the function's upvalues there.
-func movable(s ast.Stmt) bool {
-	switch s.(type) {
-	case *ast.AssignStmt, *ast.FuncCallStmt, *ast.FuncDefStmt:
-		return true
+// called where it was, given that it does not use the function's ... and
+// assigns none of its locals: an assignment, a call or a function statement
+// (function M.f() ... end, an assignment too), which declare no local, and do
+// not return, break or jump. It returns the names s assigns bare, which must
+// not be the function's locals.
+func movable(s ast.Stmt) (assigns []string, ok bool) {
+	switch s := s.(type) {
+	case *ast.AssignStmt:
+		for _, e := range s.Lhs {
+			if id, ok := e.(*ast.IdentExpr); ok {
+				assigns = append(assigns, id.Value)
+			}
+		}
+		return assigns, true
+	case *ast.FuncDefStmt:
+		if id, ok := s.Name.Func.(*ast.IdentExpr); ok && s.Name.Receiver == nil {
+			assigns = append(assigns, id.Value)
+		}
+		return assigns, true
+	case *ast.FuncCallStmt:
+		return nil, true
 	}
-	return false
+	return nil, false
 }
 
 // runs returns list with its runs of statements that can move (those in cost,
 // with the constants they have) moved into functions called where they were,
-// (function() ... end)(), each with fewer than splitChunk constants.
+// (function() ... end)(), each with about splitChunk constants.
 func runs(list []ast.Stmt, cost map[ast.Stmt]int) []ast.Stmt {
 	var out, run []ast.Stmt
 	consts := 0
@@ -163,30 +312,30 @@ func runs(list []ast.Stmt, cost map[ast.Stmt]int) []ast.Stmt {
 	return out
 }
 
-// literals returns the constants of t if it holds only literals (numbers,
-// strings, booleans, nil as a keyed value, constructors of them) under keys that
-// are strings, or numbers in a table without a list part, and -1 if it does not.
+// literals returns the constants of t (as many as it holds, not the distinct
+// ones) if it holds only literals, names read and tables of them, under keys
+// that are strings or numbers none of which is a position of its list part; -1
+// if it does not, or if its list holds a nil.
 func (sp *splitter) literals(t *ast.TableExpr) int {
 	if n, ok := sp.pure[t]; ok {
 		return n
 	}
-	n, list, numKeys := 0, false, false
+	n, list := 0, 0
+	var numKeys []float64
 	for _, f := range t.Fields {
-		switch f.Key.(type) {
-		case nil:
-			list = true
+		if f.Key == nil {
+			list++
 			if _, isNil := f.Value.(*ast.NilExpr); isNil {
 				n = -1
+				break
 			}
-		case *ast.StringExpr:
+		} else if _, ok := f.Key.(*ast.StringExpr); ok {
 			n++
-		case *ast.NumberExpr:
-			numKeys = true
+		} else if v, ok := constValue(f.Key); ok {
+			numKeys = append(numKeys, v)
 			n++
-		default:
+		} else {
 			n = -1
-		}
-		if n < 0 {
 			break
 		}
 		v := sp.literal(f.Value)
@@ -196,26 +345,28 @@ func (sp *splitter) literals(t *ast.TableExpr) int {
 		}
 		n += v
 	}
-	if list && numKeys {
-		n = -1
+	for _, k := range numKeys {
+		if k >= 1 && k <= float64(list) && k == math.Trunc(k) {
+			n = -1 // where the value lands depends on the order of the building
+		}
 	}
 	sp.pure[t] = n
 	return n
 }
 
-// literal returns the constants of e if it is a literal, and -1 if it is not.
+// literal returns the constants of e if it is a literal, a name read or a table
+// of them, and -1 if it is not.
 func (sp *splitter) literal(e ast.Expr) int {
 	switch e := e.(type) {
-	case *ast.NumberExpr, *ast.StringExpr:
+	case *ast.StringExpr, *ast.IdentExpr:
 		return 1
 	case *ast.TrueExpr, *ast.FalseExpr, *ast.NilExpr:
 		return 0
-	case *ast.UnaryMinusOpExpr:
-		if _, ok := e.Expr.(*ast.NumberExpr); ok {
-			return 1
-		}
 	case *ast.TableExpr:
 		return sp.literals(e)
+	}
+	if _, ok := constValue(e); ok {
+		return 1
 	}
 	return -1
 }
@@ -226,8 +377,8 @@ func (sp *splitter) literal(e ast.Expr) int {
 //
 // each inner function setting fields of fewer than splitChunk constants, in
 // the constructor's order, and a field's own table of more built the same way,
-// unless depth tables are built so one in another: each takes two calls, and
-// gopher-lua's call stack is 256 deep.
+// unless depth tables are built so one in another: each takes two calls, of
+// a script's 1,024 (see splitConstants).
 func (sp *splitter) build(t *ast.TableExpr, depth int) ast.Expr {
 	line := t.Line()
 	name := func() ast.Expr { return at(line, &ast.IdentExpr{Value: splitName}) }
