@@ -40,7 +40,7 @@ var (
 	ErrNoHistory = errors.New("hotscript: no earlier version to revert to")
 	// ErrSuperseded resolves a reload that a newer reload or revert of the same script
 	// replaced before it was committed.
-	ErrSuperseded = errors.New("hotscript: superseded by a newer reload")
+	ErrSuperseded = errors.New("hotscript: superseded by a newer reload or revert")
 	// ErrUnloaded is returned by every operation on a script after Unload, and
 	// resolves its reloads still queued or staged.
 	ErrUnloaded = errors.New("hotscript: script unloaded")

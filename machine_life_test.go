@@ -289,7 +289,7 @@ func TestErrorsSayPrefixOnce(t *testing.T) {
 		want string
 	}{
 		{h.Revert(ctx, mustLoad(t, h, "r.wasm", "v1", nil)), ErrNoHistory, "hotscript: revert r.wasm: no earlier version to revert to"},
-		{waitPending(a), ErrSuperseded, "hotscript: reload s.wasm: superseded by a newer reload"},
+		{waitPending(a), ErrSuperseded, "hotscript: reload s.wasm: superseded by a newer reload or revert"},
 		{errExists, ErrExists, "hotscript: load s.wasm: script already loaded"},
 		{h.Reload(ctx, u, []byte("v2")), ErrUnloaded, "hotscript: reload u.wasm: script unloaded"},
 		{errCallUnloaded, ErrUnloaded, "hotscript: call u.wasm.version: script unloaded"},
