@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 // MigrationFunc moves a WASM script's state from the live version to the new one
@@ -138,10 +139,13 @@ func MigrateExports(ctx context.Context, m *Migration) error {
 
 // MigrateExportsOrReset is MigrateExports for an edit-save-see loop, where every
 // save that loads should go live: where MigrateExports rolls a reload back
-// because the state cannot move (a new version without set_state, an old
-// get_state that traps or hits a limit), it starts the new version afresh, as
-// MigrateReset does. A set_state that fails still rolls the reload back, as the
-// new version would run on half-written state. hotscript run uses it.
+// because the state cannot move (a new version without set_state, or whose
+// set_state cannot take what the old get_state gives, such as a document where
+// it takes a number: ErrSignature, refused before it runs; an old get_state
+// that traps or hits a limit), it starts the new version afresh, as
+// MigrateReset does. A set_state that fails once it runs still rolls the
+// reload back, as the new version would run on half-written state. hotscript
+// run uses it.
 func MigrateExportsOrReset(ctx context.Context, m *Migration) error {
 	return migrateExports(ctx, m, true)
 }
@@ -170,6 +174,9 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		state = json.Number(bytes.TrimSpace(doc))
 	}
 	if _, err := m.CallNew(ctx, "set_state", state); err != nil {
+		if orReset && errors.Is(err, wasm.ErrSignature) {
+			return nil // refused before it ran: the state cannot move, and nothing is half-written
+		}
 		return &stepError{ErrMigration, fmt.Errorf("set_state on v%d: %w", m.To, err)}
 	}
 	m.Carry(topLevelKeys(doc)...)

@@ -194,6 +194,30 @@ func TestMigrateExportsNumberState(t *testing.T) {
 	}
 }
 
+// TestMigrateExportsOrResetSignature: a new set_state that cannot take the old
+// state (a number where get_state gives a document) is refused before it runs:
+// MigrateExports rolls the reload back, MigrateExportsOrReset starts the new
+// version afresh (it rolled every save back, under hotscript run).
+func TestMigrateExportsOrResetSignature(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		migrate MigrationFunc
+		commits bool
+	}{{MigrateExports, false}, {MigrateExportsOrReset, true}} {
+		h := newTestHost(t, Config{Migration: c.migrate})
+		s := mustLoad(t, h, "s.wasm", guest.Bytes("json_state"), nil)
+		err := h.Reload(ctx, s, guest.Bytes("number_state"))
+		switch {
+		case c.commits && err != nil:
+			t.Errorf("MigrateExportsOrReset: %v, want the new version live, afresh", err)
+		case c.commits && call(t, h, s, "get_state") != "0":
+			t.Errorf("state %s after the reload, want 0 (afresh)", call(t, h, s, "get_state"))
+		case !c.commits && !errors.Is(err, wasm.ErrSignature):
+			t.Errorf("MigrateExports: %v, want the reload rolled back with ErrSignature", err)
+		}
+	}
+}
+
 // A MigrationFunc runs while its script's callers wait: what it asks of that
 // script through the Host with its context (a call, a reload or revert waited
 // for, Close) fails at once with ErrReentrant, the reload rolls back and the
