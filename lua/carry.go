@@ -1,7 +1,9 @@
 package lua
 
 import (
+	"reflect"
 	"slices"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -148,6 +150,7 @@ type snapshot map[*glua.LTable]tableRecord
 type tableRecord struct {
 	keys, values []glua.LValue
 	meta         glua.LValue
+	order        int // the keys of the hash part's pairs order (see pairsOrder)
 }
 
 // takeSnapshot records every table reachable from roots, through a list of
@@ -162,6 +165,9 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 			continue
 		}
 		rec := tableRecord{meta: t.Metatable}
+		if keys, _ := pairsOrder(t); keys != nil {
+			rec.order = len(*keys)
+		}
 		if mt, ok := t.Metatable.(*glua.LTable); ok { // a class table behind __index
 			todo = append(todo, mt)
 		}
@@ -182,7 +188,9 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 // restore puts every recorded table back as it was recorded. The order it sets the
 // keys back in does not matter: gopher-lua keeps a key's place in pairs order from
 // its first setting even while it is removed, and every recorded key was set, so
-// each table iterates as it did when recorded.
+// each table iterates as it did when recorded. The places of keys first set since
+// are taken back, else such a key set again later would iterate where it was set
+// in the rolled-back reload.
 func (s snapshot) restore() {
 	for t, rec := range s {
 		var keys []glua.LValue
@@ -194,5 +202,36 @@ func (s snapshot) restore() {
 			t.RawSet(k, rec.values[i])
 		}
 		t.Metatable = rec.meta
+		if order, index := pairsOrder(t); order != nil && len(*order) > rec.order {
+			for _, k := range (*order)[rec.order:] {
+				delete(*index, k)
+			}
+			clear((*order)[rec.order:])
+			*order = (*order)[:rec.order]
+		}
 	}
 }
+
+// pairsOrder returns t's pairs order for the keys of its hash part, which
+// gopher-lua does not export: the keys in the order they were first set
+// (removed ones too), and each one's index in that list. It returns nils if
+// gopher-lua's LTable has no such fields (another version).
+func pairsOrder(t *glua.LTable) (*[]glua.LValue, *map[glua.LValue]int) {
+	if orderField.keys == nil {
+		return nil, nil
+	}
+	p := unsafe.Pointer(t)
+	return (*[]glua.LValue)(unsafe.Add(p, orderField.keys.Offset)), (*map[glua.LValue]int)(unsafe.Add(p, orderField.index.Offset))
+}
+
+// orderField holds where LTable keeps its pairs order: its fields keys and k2i,
+// if they have the types pairsOrder takes them for.
+var orderField = func() (f struct{ keys, index *reflect.StructField }) {
+	lt := reflect.TypeFor[glua.LTable]()
+	keys, ok1 := lt.FieldByName("keys")
+	index, ok2 := lt.FieldByName("k2i")
+	if ok1 && ok2 && keys.Type == reflect.TypeFor[[]glua.LValue]() && index.Type == reflect.TypeFor[map[glua.LValue]int]() {
+		f.keys, f.index = &keys, &index
+	}
+	return f
+}()

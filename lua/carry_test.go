@@ -121,6 +121,7 @@ func TestFailedReloadKeepsPairsOrder(t *testing.T) {
 	const src = `local M = { ents = {} }
 for i = 1, 50 do M.ents["e" .. (i * 7 % 51)] = i end
 function M.on_save() for i = 1, 50, 2 do M.ents["e" .. i] = nil end M.ents.extra = 1 end
+function M.step() M.ents.b = 2 M.ents.extra = 3 end
 function M.order() local out = {} for k in pairs(M.ents) do out[#out + 1] = k end return table.concat(out, ",") end
 return M`
 	rt := newRuntime(t, lua.Config{})
@@ -132,6 +133,14 @@ return M`
 	}
 	if got := call(t, rt, id, "order"); got != want {
 		t.Fatalf("after a failed reload ents iterates as\n%s\nwant as before\n%s", got, want)
+	}
+	// A key on_save added (extra), set again by the old code, iterates where
+	// it would have had the reload never been tried, not where on_save put it.
+	control := load(t, rt, "control.lua", src)
+	call(t, rt, control, "step")
+	call(t, rt, id, "step")
+	if got, want := call(t, rt, id, "order"), call(t, rt, control, "order"); got != want {
+		t.Fatalf("after a failed reload and a step ents iterates as\n%s\nwant as without the reload\n%s", got, want)
 	}
 }
 
