@@ -140,12 +140,15 @@ func orNil(v glua.LValue) glua.LValue {
 }
 
 // snapshot records the contents and metatables of every table reachable from a
-// module and from its script's globals, metatables included, so that what a
-// reload's hooks and check change in them (on_save directly, on_restore and the
-// check through old functions carried in data fields) can be undone if the
-// reload then fails. Changes to upvalues (a closure's local variables) cannot be
-// recorded.
-type snapshot map[*glua.LTable]tableRecord
+// module and from its script's globals, metatables and the upvalues of the
+// functions they hold (a closure's local variables) included, and the values
+// of those upvalues, so that what a reload's hooks and check change in them
+// (on_save directly, on_restore and the check through old functions carried in
+// data fields) can be undone if the reload then fails.
+type snapshot struct {
+	tables   map[*glua.LTable]tableRecord
+	upvalues map[*glua.Upvalue]glua.LValue
+}
 
 type tableRecord struct {
 	keys, values []glua.LValue
@@ -156,12 +159,36 @@ type tableRecord struct {
 // takeSnapshot records every table reachable from roots, through a list of
 // tables to visit rather than recursion, for the reason copier gives.
 func takeSnapshot(roots ...*glua.LTable) snapshot {
-	s := snapshot{}
+	s := snapshot{tables: map[*glua.LTable]tableRecord{}, upvalues: map[*glua.Upvalue]glua.LValue{}}
 	todo := roots
+	seen := map[*glua.LFunction]bool{}
+	var reach func(x glua.LValue)
+	reach = func(x glua.LValue) { // through a list as well: closures may nest deep
+		fns := []glua.LValue{x}
+		for len(fns) > 0 {
+			x, fns = fns[len(fns)-1], fns[:len(fns)-1]
+			switch x := x.(type) {
+			case *glua.LTable:
+				todo = append(todo, x)
+			case *glua.LFunction:
+				if seen[x] {
+					continue
+				}
+				seen[x] = true
+				for _, uv := range x.Upvalues {
+					if _, ok := s.upvalues[uv]; !ok && uv != nil {
+						v := orNil(uv.Value())
+						s.upvalues[uv] = v
+						fns = append(fns, v)
+					}
+				}
+			}
+		}
+	}
 	for len(todo) > 0 {
 		t := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		if _, ok := s[t]; ok {
+		if _, ok := s.tables[t]; ok {
 			continue
 		}
 		rec := tableRecord{meta: t.Metatable}
@@ -174,13 +201,10 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 		t.ForEach(func(k, v glua.LValue) {
 			rec.keys = append(rec.keys, k)
 			rec.values = append(rec.values, v)
-			for _, x := range [2]glua.LValue{k, v} {
-				if sub, ok := x.(*glua.LTable); ok {
-					todo = append(todo, sub)
-				}
-			}
+			reach(k)
+			reach(v)
 		})
-		s[t] = rec
+		s.tables[t] = rec
 	}
 	return s
 }
@@ -192,7 +216,10 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 // are taken back, else such a key set again later would iterate where it was set
 // in the rolled-back reload.
 func (s snapshot) restore() {
-	for t, rec := range s {
+	for uv, v := range s.upvalues {
+		uv.SetValue(v)
+	}
+	for t, rec := range s.tables {
 		var keys []glua.LValue
 		t.ForEach(func(k, _ glua.LValue) { keys = append(keys, k) })
 		for _, k := range keys {

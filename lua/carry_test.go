@@ -144,6 +144,33 @@ return M`
 	}
 }
 
+// TestFailedReloadRestoresUpvalues: what a failed reload's on_save changed in
+// a closure's local variables, and in tables reached only through them, is put
+// back with the rest of the old version's state.
+func TestFailedReloadRestoresUpvalues(t *testing.T) {
+	const src = `local hidden, count = {hp = 100, inner = {n = 1}}, 0
+local M = {}
+local function bump() count = count + 1 end
+function M.get() return {hidden.hp, hidden.inner.n, count} end
+function M.hit() bump() hidden.hp = hidden.hp - 1 end
+function M.on_save() hidden.hp = 0 hidden.inner.n = 0 hidden.extra = true count = 99 end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "hidden.lua", src)
+	call(t, rt, id, "hit")
+	bad := strings.Replace(src, "return M", `function M.on_restore() error("refused") end return M`, 1)
+	if err := rt.ReloadScript(context.Background(), id, []byte(bad)); err == nil {
+		t.Fatal("reload whose on_restore fails succeeded")
+	}
+	if got := call(t, rt, id, "get"); got != "[99,1,1]" {
+		t.Fatalf("after a failed reload get() = %s, want [99,1,1] as before it", got)
+	}
+	call(t, rt, id, "hit")
+	if got := call(t, rt, id, "get"); got != "[98,1,2]" {
+		t.Fatalf("after another hit get() = %s, want [98,1,2]", got)
+	}
+}
+
 // diceSrc rolls math.random; handlers holds its roll in a data field, which a
 // reload carries by reference, so that new code can reach the old generator.
 const diceSrc = `local M = { handlers = {} }

@@ -133,10 +133,10 @@
 // anything fails, the old version stays live with exactly its state: nothing the
 // failed chunk did reaches it, and what on_save (or on_restore and the check,
 // through an old function carried in a data field) changed in the old version's
-// tables reachable from its module or its globals, or drew from its math.random
-// generator, is undone. (What they changed
-// in a closure's local variables cannot be: on_save should only read the state
-// it returns.)
+// tables reachable from its module or its globals, in the local variables its
+// functions close over (and the tables they reach), or drew from its
+// math.random generator, is undone. (A coroutine resumed is not rewound: on_save
+// should only read the state it returns.)
 //
 // What on_save returns is copied in the same copy as the fields of step 3: a table
 // both reach is one table in the new version (saved.items == M.items in

@@ -91,8 +91,8 @@ func (st *Staged) Functions() []string {
 //
 // If a hook fails or hits a limit, the old version stays live with its state as it
 // was (what the hooks changed in its tables reachable from its module or its
-// globals, and in its math.random generator, is undone; changes to a closure's
-// local variables cannot be) and
+// globals, in the local variables its functions close over and the tables they
+// reach, and in its math.random generator, is undone) and
 // Commit returns an *Error naming the hook. So it is, with an *Error of
 // ErrRuntime, if the Go code of the commit itself panics (a gopher-lua flaw
 // might make it): the script is never left held. Either way the Staged is spent.
