@@ -223,7 +223,7 @@ func (f *HostFunc) check() error {
 // reuse its HostFunc afterwards.
 func (f HostFunc) define(w *wasm.Runtime, l *lua.Runtime) error {
 	f.Params, f.Results = slices.Clone(f.Params), slices.Clone(f.Results)
-	if err := l.Define(f.Module, f.Name, f.luaFunc()); err != nil {
+	if err := l.DefineArgs(f.Module, f.Name, len(f.Params), f.luaFunc()); err != nil {
 		return err
 	}
 	return w.Define(f.Module, f.Name, f.wasmFunc())

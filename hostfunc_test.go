@@ -51,6 +51,7 @@ function M.move(e, dx, dy) return {game.move(e, dx, dy)} end
 function M.tag(s, n) return game.tag(s, n) end
 function M.misuse(e) return game.misuse(e) end
 function M.unset(e) return {game.unset(e)} end
+function M.extra(s) return game.tag(s, 1, function() end, M) end
 return M`
 
 // TestHostFuncBothEngines: one definition serves a WASM and a Lua script alike,
@@ -86,6 +87,11 @@ func TestHostFuncBothEngines(t *testing.T) {
 	want := fmt.Sprint(1 + 0.5 + third)
 	if got := call(t, h, l, "move", 1, 0.5, 1.0/3); got != "["+want+",-1]" {
 		t.Errorf("lua move with 1/3 = %s, want [%s,-1]", got, want)
+	}
+	// Lua arguments past Params are ignored, not converted: a function or a
+	// table of functions there does not fail the call.
+	if got := call(t, h, l, "extra", "abc"); got != "3001" {
+		t.Errorf("lua tag with extra arguments = %s, want 3001", got)
 	}
 	for _, s := range []*Script{w, l} {
 		if got := call(t, h, s, "unset", 5); got != "[0,0]" {

@@ -328,7 +328,7 @@ return M`
 	tooLarge("Field of 100 references to a 3 MiB string", err)
 	for _, name := range []string{"dag", "refs"} {
 		out := call(t, rt, id, "pass", name)
-		if !strings.HasPrefix(out, `[false,"big.lua:7: host.take: argument 1: `) || !strings.Contains(out, "too large") {
+		if !strings.HasPrefix(out, `[false,"big.lua:7: host.take: argument #1: `) || !strings.Contains(out, "too large") {
 			t.Errorf("a host function given %s: %s, want a Lua error saying it is too large", name, out)
 		}
 	}

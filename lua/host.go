@@ -120,6 +120,30 @@ var reservedGlobals = map[string]bool{
 // (a second definition is ErrInvalid, as in package wasm). Define is safe for
 // concurrent use.
 func (rt *Runtime) Define(module, name string, fn HostFunc) error {
+	return rt.define(module, name, hostDef{fn: fn, args: -1})
+}
+
+// DefineArgs is Define for a function of nargs arguments: those a script passes
+// past nargs are dropped unconverted, as a Lua function drops the arguments it
+// has no parameters for, so that they may be anything (a table of functions, a
+// cycle) without failing the call or counting against its limits. Call.Args
+// then holds at most nargs values. DefineArgs is safe for concurrent use.
+func (rt *Runtime) DefineArgs(module, name string, nargs int, fn HostFunc) error {
+	if nargs < 0 {
+		return defineError(module, name, ErrInvalid, fmt.Sprintf("%d arguments", nargs))
+	}
+	return rt.define(module, name, hostDef{fn: fn, args: nargs})
+}
+
+// hostDef is a host function as defined: fn, and the arguments it takes, or -1
+// for all.
+type hostDef struct {
+	fn   HostFunc
+	args int
+}
+
+func (rt *Runtime) define(module, name string, d hostDef) error {
+	fn := d.fn
 	switch {
 	case !isIdentifier(module) || reservedGlobals[module]:
 		return defineError(module, name, ErrInvalid, fmt.Sprintf("module name %q is not an identifier or is taken", module))
@@ -137,12 +161,12 @@ func (rt *Runtime) Define(module, name string, fn HostFunc) error {
 		return defineError(module, name, ErrInvalid, "host functions are fixed once a script is loaded")
 	}
 	if rt.hosts[module] == nil {
-		rt.hosts[module] = map[string]HostFunc{}
+		rt.hosts[module] = map[string]hostDef{}
 	}
-	if rt.hosts[module][name] != nil {
+	if _, ok := rt.hosts[module][name]; ok {
 		return defineError(module, name, ErrInvalid, "defined twice")
 	}
-	rt.hosts[module][name] = fn
+	rt.hosts[module][name] = d
 	return nil
 }
 
@@ -157,7 +181,7 @@ func defineError(module, name string, kind error, why string) error {
 
 // installHosts sets one global table per host module in L, the state of the
 // version whose budget is b, and records b in L's registry for runningBudget.
-func installHosts(L *glua.LState, script string, b *budget, hosts map[string]map[string]HostFunc) {
+func installHosts(L *glua.LState, script string, b *budget, hosts map[string]map[string]hostDef) {
 	if len(hosts) == 0 {
 		return
 	}
@@ -166,8 +190,8 @@ func installHosts(L *glua.LState, script string, b *budget, hosts map[string]map
 	hc := new(hostCall)
 	for module, funcs := range hosts {
 		t := L.CreateTable(0, len(funcs))
-		for name, fn := range funcs {
-			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, fn, own, hc)))
+		for name, d := range funcs {
+			t.RawSetString(name, L.NewFunction(hostFunction(module+"."+name, script, d, own, hc)))
 		}
 		L.SetGlobal(module, t)
 	}
@@ -215,7 +239,8 @@ type hostCall struct {
 	numbers numberBoxes // numeric arguments, boxed without an allocation each
 }
 
-func hostFunction(qualified, script string, fn HostFunc, own *hostOwner, hc *hostCall) glua.LGFunction {
+func hostFunction(qualified, script string, d hostDef, own *hostOwner, hc *hostCall) glua.LGFunction {
+	fn := d.fn
 	return func(L *glua.LState) int {
 		b := own.runningBudget(L)
 		if b == nil {
@@ -228,7 +253,11 @@ func hostFunction(qualified, script string, fn HostFunc, own *hostOwner, hc *hos
 		// their conversion is charged to the call (b, when it has a budget
 		// installed: budgetOf(L) is b then, or nil).
 		w := walker{b: budgetOf(L)}
-		for i := range L.GetTop() {
+		n := L.GetTop()
+		if d.args >= 0 {
+			n = min(n, d.args)
+		}
+		for i := range n {
 			lv := L.Get(i + 1)
 			if n, ok := lv.(glua.LNumber); ok {
 				call.Args = append(call.Args, hc.numbers.boxAny(float64(n)))
@@ -239,7 +268,7 @@ func hostFunction(qualified, script string, fn HostFunc, own *hostOwner, hc *hos
 				if w.b != nil && w.b.tripped != nil { // a limit, raised as the VM raises it
 					L.RaiseError("%s", w.b.Err().Error())
 				}
-				L.RaiseError("%s: argument %d: %v", qualified, i+1, err)
+				L.RaiseError("%s: argument #%d: %v", qualified, i+1, err)
 			}
 			call.Args = append(call.Args, v)
 		}

@@ -107,7 +107,7 @@ return M`)
 		{"uncaught", "h.lua:5: host.fail: disk full", lua.ErrRuntime},
 		{"panics", `[false,"h.lua:6: host.panics: panic: oops"]`, nil},
 		{"struct", `[{"X":1,"Y":2},[3],null,"s"]`, nil},
-		{"badarg", "host.echo: argument 1: field f: cannot convert function", lua.ErrRuntime},
+		{"badarg", "host.echo: argument #1: field f: cannot convert function", lua.ErrRuntime},
 		{"badresult", "host.bad: result 1:", lua.ErrRuntime},
 	}
 	for _, tt := range tests {
@@ -236,6 +236,37 @@ end }`)
 		if fmt.Sprint(args) != fmt.Sprint(want) || !math.Signbit(args[1].(float64)) {
 			t.Fatalf("call %d got %v, want %v", k, args, want)
 		}
+	}
+}
+
+// TestDefineArgs: a function defined with DefineArgs gets only its first nargs
+// arguments; those past them are dropped unconverted, so that a function, a
+// cycle or a table of functions there does not fail the call.
+func TestDefineArgs(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	var got []any
+	err := rt.DefineArgs("host", "first", 1, func(_ context.Context, c *lua.Call) ([]any, error) {
+		got = slices.Clone(c.Args)
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.DefineArgs("host", "bad", -1, func(context.Context, *lua.Call) ([]any, error) { return nil, nil }); !errors.Is(err, lua.ErrInvalid) {
+		t.Errorf("DefineArgs with -1 arguments: %v, want ErrInvalid", err)
+	}
+	id := load(t, rt, "args.lua", `local M = {}
+local cycle = {} cycle.self = cycle
+function M.run() host.first(7, function() end, cycle, M) end
+function M.none() host.first() end
+return M`)
+	call(t, rt, id, "run")
+	if fmt.Sprint(got) != "[7]" {
+		t.Errorf("Args %v, want [7]", got)
+	}
+	call(t, rt, id, "none")
+	if len(got) != 0 {
+		t.Errorf("Args %v, want none", got)
 	}
 }
 

@@ -86,7 +86,7 @@ func TestHostArgumentGoMemoryBound(t *testing.T) {
 	id := load(t, rt, "args.lua", sharedTablesSrc)
 	var out string
 	bytes := allocated(func() { out = call(t, rt, id, "pass", 16) })
-	want := fmt.Sprintf(`[false,"args.lua:9: host.take: argument 1: field [`)
+	want := fmt.Sprintf(`[false,"args.lua:9: host.take: argument #1: field [`)
 	if !strings.HasPrefix(out, want) || !strings.Contains(out, "too large: as Go values it passes 256 MiB") {
 		t.Errorf("pass(16) = %.200s, want %s... too large", out, want)
 	}

@@ -56,7 +56,7 @@ type Runtime struct {
 	loads chan struct{}
 
 	mu     sync.Mutex // guards the fields below
-	hosts  map[string]map[string]HostFunc
+	hosts  map[string]map[string]hostDef
 	frozen bool // hosts are fixed once a script is loaded
 	closed bool
 	nextID ScriptID
@@ -74,7 +74,7 @@ func NewRuntimeWithConfig(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rt := &Runtime{cfg: cfg, logger: cfg.Logger, hosts: map[string]map[string]HostFunc{},
+	rt := &Runtime{cfg: cfg, logger: cfg.Logger, hosts: map[string]map[string]hostDef{},
 		loads: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 	if rt.logger == nil {
 		rt.logger = slog.Default()
@@ -111,7 +111,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 // hostFuncs returns the host functions, or ErrClosed. With fix (a load), they
 // are fixed from then on, and the map returned is the runtime's own, which no
 // Define changes any more; without (Inspect), a copy of what is defined so far.
-func (rt *Runtime) hostFuncs(fix bool) (map[string]map[string]HostFunc, error) {
+func (rt *Runtime) hostFuncs(fix bool) (map[string]map[string]hostDef, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed {
@@ -123,7 +123,7 @@ func (rt *Runtime) hostFuncs(fix bool) (map[string]map[string]HostFunc, error) {
 	if rt.frozen {
 		return rt.hosts, nil
 	}
-	hosts := make(map[string]map[string]HostFunc, len(rt.hosts))
+	hosts := make(map[string]map[string]hostDef, len(rt.hosts))
 	for module, fns := range rt.hosts {
 		hosts[module] = maps.Clone(fns)
 	}

@@ -67,7 +67,7 @@ var sandboxHoles = []string{"getfenv", "setfenv", "dofile", "loadfile", "collect
 // newState builds a sandboxed LState for one version of a script: libraries, caps,
 // print, source-only load, a private random generator, and the host modules. It
 // returns the state and the generator behind its math.random (see installRandom).
-func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]HostFunc) (*glua.LState, *rand.PCG) {
+func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]hostDef) (*glua.LState, *rand.PCG) {
 	L := glua.NewState(stateOptions)
 	open := func(lib string, fn glua.LGFunction) {
 		L.Push(L.NewFunction(fn))
