@@ -52,8 +52,9 @@ const maxHostParams = 8
 // where scripts call Module.Name(...). Func reads its arguments from the HostCall,
 // which has checked them against Params first (a Lua script passing a string for
 // an I64 gets "enemy.lua:4: game.hit: argument #1: number expected, got string";
-// arguments past Params are ignored, as Lua functions ignore them), and sets its
-// results there; a result it does not set is 0.
+// arguments past Params are ignored, unconverted, as Lua functions ignore them,
+// unless Func asks for them through HostCall.Lua), and sets its results there;
+// a result it does not set is 0.
 //
 // An error Func returns, or a panic, fails the script's call as a host function
 // of its engine does (a trap in WASM, a Lua error the script can catch with
@@ -173,9 +174,20 @@ func (c HostCall) SetFloat(i int, v float64) {
 // or nil when a Lua script is calling.
 func (c HostCall) WASM() *wasm.Caller { return c.wasm }
 
-// Lua returns the engine's view of a Lua script's call (its raw arguments), or
-// nil when a WASM script is calling.
-func (c HostCall) Lua() *lua.Call { return c.lua }
+// Lua returns the engine's view of a Lua script's call, or nil when a WASM script
+// is calling. Its Args holds every argument the script passed, converted by
+// the lua package's rules, those past Params included: they are converted here
+// (see lua.Call.Rest; until Lua is called they are not, so that a call may pass
+// anything there). An argument that cannot be converted fails the call, as a
+// misuse of HostCall does, with the error naming it.
+func (c HostCall) Lua() *lua.Call {
+	if c.lua != nil {
+		if _, err := c.lua.Rest(); err != nil {
+			panic(err)
+		}
+	}
+	return c.lua
+}
 
 func (c HostCall) param(i int, method string) Type {
 	if i < 0 || i >= len(c.f.Params) {

@@ -220,3 +220,31 @@ func TestHostFuncRuntimesGiven(t *testing.T) {
 		t.Errorf("lua move without a definition: %v", err)
 	}
 }
+
+// TestHostFuncLuaRest: HostCall.Lua gives a HostFunc every argument a Lua script
+// passed, those past Params converted on the way (the way to take a table),
+// and an argument there that cannot be converted fails the call, naming it,
+// only if the HostFunc asks for them.
+func TestHostFuncLuaRest(t *testing.T) {
+	ctx := context.Background()
+	var got []any
+	h := newTestHost(t, Config{Funcs: []HostFunc{
+		{Module: "game", Name: "spawn", Params: []Type{String}, Func: func(ctx context.Context, c HostCall) error {
+			got = append([]any(nil), c.Lua().Args...)
+			return nil
+		}},
+		{Module: "game", Name: "name", Params: []Type{String}, Func: func(context.Context, HostCall) error { return nil }},
+	}})
+	s := mustLoad(t, h, "spawner.lua", `return {
+	go = function() game.spawn("orc", {hp = 5}, 2) end,
+	bad = function() game.spawn("orc", function() end) end,
+	ignored = function() game.name("orc", function() end) end }`, nil)
+	call(t, h, s, "go")
+	if fmt.Sprint(got) != "[orc map[hp:5] 2]" {
+		t.Errorf("HostCall.Lua().Args = %v, want [orc map[hp:5] 2]", got)
+	}
+	if _, err := h.Call(ctx, s, "bad"); err == nil || !strings.Contains(err.Error(), "game.spawn: panic: argument #2: cannot convert function") {
+		t.Errorf("an argument past Params that cannot be converted, asked for: %v, want the call failed naming it", err)
+	}
+	call(t, h, s, "ignored")
+}

@@ -38,8 +38,41 @@ type Call struct {
 	Script string
 	// Function is the qualified name that was called, "host.log".
 	Function string
-	// Args are the arguments, converted to Go values.
+	// Args are the arguments, converted to Go values: for a function defined
+	// with DefineArgs, only those it takes, until Rest converts the others.
 	Args []any
+
+	// l and rest are for Rest: the calling state, and the place (from 1) of
+	// the first argument not converted yet, or 0 if there is none.
+	l    *glua.LState
+	rest int
+}
+
+// Rest converts the arguments a script passed to a function defined with
+// DefineArgs past those it takes, as Define converts every argument (their
+// conversion counts against the call's limits), appends them to Args and
+// returns Args. Unless Rest is called they are dropped unconverted. Once they
+// are converted, or for a function defined with Define, Rest returns Args. An
+// error names the argument that could not be converted ("argument #3:
+// cannot convert function"), or is the limit's.
+func (c *Call) Rest() ([]any, error) {
+	if c.rest == 0 {
+		return c.Args, nil
+	}
+	L, from := c.l, c.rest
+	c.l, c.rest = nil, 0
+	w := walker{b: budgetOf(L)}
+	for i := from; i <= L.GetTop(); i++ {
+		v, err := w.toGo(L.Get(i))
+		if err != nil {
+			if w.b != nil && w.b.tripped != nil {
+				return c.Args, w.b.Err()
+			}
+			return c.Args, fmt.Errorf("argument #%d: %v", i, err)
+		}
+		c.Args = append(c.Args, v)
+	}
+	return c.Args, nil
 }
 
 // Number returns the argument at index i (from 0) as a number, or an error for
@@ -126,8 +159,9 @@ func (rt *Runtime) Define(module, name string, fn HostFunc) error {
 // DefineArgs is Define for a function of nargs arguments: those a script passes
 // past nargs are dropped unconverted, as a Lua function drops the arguments it
 // has no parameters for, so that they may be anything (a table of functions, a
-// cycle) without failing the call or counting against its limits. Call.Args
-// then holds at most nargs values. DefineArgs is safe for concurrent use.
+// cycle) without failing the call or counting against its limits, unless the
+// function asks for them (Call.Rest). Call.Args holds at most nargs values
+// until then. DefineArgs is safe for concurrent use.
 func (rt *Runtime) DefineArgs(module, name string, nargs int, fn HostFunc) error {
 	if nargs < 0 {
 		return defineError(module, name, ErrInvalid, fmt.Sprintf("%d arguments", nargs))
@@ -271,6 +305,9 @@ func hostFunction(qualified, script string, d hostDef, own *hostOwner, hc *hostC
 				L.RaiseError("%s: argument #%d: %v", qualified, i+1, err)
 			}
 			call.Args = append(call.Args, v)
+		}
+		if n < L.GetTop() {
+			call.l, call.rest = L, n+1
 		}
 		b.startClock() // time spent in Go counts against MaxExecutionTime
 		hctx, prev := b.guard.Enter(b.callCtx())

@@ -252,6 +252,15 @@ func TestDefineArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rest []any
+	err = rt.DefineArgs("host", "rest", 1, func(_ context.Context, c *lua.Call) ([]any, error) {
+		args, err := c.Rest()
+		rest = slices.Clone(args)
+		return nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := rt.DefineArgs("host", "bad", -1, func(context.Context, *lua.Call) ([]any, error) { return nil, nil }); !errors.Is(err, lua.ErrInvalid) {
 		t.Errorf("DefineArgs with -1 arguments: %v, want ErrInvalid", err)
 	}
@@ -259,6 +268,8 @@ func TestDefineArgs(t *testing.T) {
 local cycle = {} cycle.self = cycle
 function M.run() host.first(7, function() end, cycle, M) end
 function M.none() host.first() end
+function M.rest() host.rest(1, "a", {2}) end
+function M.restBad() host.rest(1, "a", function() end) end
 return M`)
 	call(t, rt, id, "run")
 	if fmt.Sprint(got) != "[7]" {
@@ -267,6 +278,14 @@ return M`)
 	call(t, rt, id, "none")
 	if len(got) != 0 {
 		t.Errorf("Args %v, want none", got)
+	}
+	// Rest converts the others on request.
+	call(t, rt, id, "rest")
+	if fmt.Sprint(rest) != "[1 a [2]]" {
+		t.Errorf("Rest = %v, want [1 a [2]]", rest)
+	}
+	if _, err := rt.CallJSON(context.Background(), id, "restBad"); err == nil || !strings.Contains(err.Error(), "host.rest: argument #3: cannot convert function") {
+		t.Errorf("Rest of a function: %v, want an error naming argument #3", err)
 	}
 }
 
