@@ -47,8 +47,9 @@ const splitName = "(table)"
 //
 // What a script can tell is the traceback of an error in what moved (one more
 // function, at the same lines), an error's level counted from it (error(msg,
-// 3)), the calls the moved code adds to the call stack (one or two, of
-// CallStackSize's 1,024), and the instructions split code takes under
+// 3)), the calls the moved code adds to the call stack (of CallStackSize's
+// 1,024: one for a run, two for a table and for each table built apart in it,
+// up to 2*splitDepth), and the instructions split code takes under
 // MaxInstructions (one call more per piece). Tables nested more than splitDepth
 // deep in a split table are built whole, however many constants they hold.
 func splitConstants(chunk []ast.Stmt) []ast.Stmt {
@@ -152,8 +153,12 @@ func constValue(e ast.Expr) (float64, bool) {
 			return a * b, true
 		case "/":
 			return a / b, true
-		case "%":
-			return a - math.Floor(a/b)*b, true
+		case "%": // as gopher-lua's luaModulo: -5 % 5 is -0
+			v := math.Mod(a, b)
+			if b > 0 && v < 0 || b < 0 && v > 0 {
+				v += b
+			}
+			return v, true
 		case "^":
 			return math.Pow(a, b), true
 		}
@@ -170,7 +175,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 		locals    = map[string]bool{}
 		tables    []*ast.Expr // where each table to split is
 		blocks    []*[]ast.Stmt
-		nested    []*ast.FunctionExpr
+		nested    []nestedFunc
 		inTable   bool                      // visit is inside a table to split
 		varargs   bool                      // the statement looked at uses the function's ...
 		cost      = map[ast.Stmt]int{}      // the constants of each statement that can move
@@ -191,7 +196,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 		}
 		switch e := e.(type) {
 		case *ast.FunctionExpr:
-			nested = append(nested, e)
+			nested = append(nested, nestedFunc{e, false})
 			return
 		case *ast.TableExpr:
 			if n := sp.literals(e); n >= splitLeast && !inTable {
@@ -214,7 +219,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 		for _, s := range *list {
 			varargs = false
 			before := kept.n
-			stmtSlots(s, visit, block, func(f *ast.FunctionExpr) { nested = append(nested, f) })
+			stmtSlots(s, visit, block, func(f *ast.FunctionExpr, method bool) { nested = append(nested, nestedFunc{f, method}) })
 			switch s := s.(type) {
 			case *ast.LocalAssignStmt:
 				for _, n := range s.Names {
@@ -249,9 +254,29 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 			}
 		}
 	}
-	for _, f := range nested {
-		sp.function(&f.Stmts, f.ParList.Names)
+	for _, n := range nested {
+		sp.function(&n.f.Stmts, n.locals())
 	}
+}
+
+// nestedFunc is a function defined in the one being split; method says it is
+// defined as function a:m(), with the parameter self.
+type nestedFunc struct {
+	f      *ast.FunctionExpr
+	method bool
+}
+
+// locals returns the locals the function starts with: its parameters, self
+// for a method, and arg for a function of ... (gopher-lua's CompatVarArg).
+func (n nestedFunc) locals() []string {
+	locals := slices.Clone(n.f.ParList.Names)
+	if n.method {
+		locals = append(locals, "self")
+	}
+	if n.f.ParList.HasVargs {
+		locals = append(locals, "arg")
+	}
+	return locals
 }
 
 // movable reports whether s means the same moved into a function of its own,
@@ -434,8 +459,8 @@ func atStmt[S ast.Stmt](line int, s S) S {
 
 // stmtSlots calls visit with where each expression of s is held (some hold nil),
 // block with each block of statements in s, and fn with the function s defines,
-// if it does.
-func stmtSlots(s ast.Stmt, visit func(*ast.Expr), block func(*[]ast.Stmt), fn func(*ast.FunctionExpr)) {
+// if it does, and whether it is a method (function a:m()).
+func stmtSlots(s ast.Stmt, visit func(*ast.Expr), block func(*[]ast.Stmt), fn func(f *ast.FunctionExpr, method bool)) {
 	each := func(exprs []ast.Expr) {
 		for i := range exprs {
 			visit(&exprs[i])
@@ -472,7 +497,7 @@ func stmtSlots(s ast.Stmt, visit func(*ast.Expr), block func(*[]ast.Stmt), fn fu
 	case *ast.FuncDefStmt:
 		visit(&s.Name.Func)
 		visit(&s.Name.Receiver)
-		fn(s.Func)
+		fn(s.Func, s.Name.Method != "")
 	case *ast.ReturnStmt:
 		each(s.Exprs)
 	}

@@ -36,6 +36,11 @@ function show(v) local out = {} dump(v, out) return out end`
 // listOf returns n literals made by item from each index, each followed by a comma.
 func listOf(n int, item func(i int) string) string { return linesOf(n, ",", item) }
 
+// filler returns n statements M.k<i> = <number>, each of two constants of its own.
+func filler(n int) string {
+	return linesOf(n, "", func(i int) string { return fmt.Sprintf("M.k%d = %d", i, i+1000) })
+}
+
 // linesOf returns n lines made by item from each index, each ending with end.
 func linesOf(n int, end string, item func(i int) string) string {
 	var b strings.Builder
@@ -128,6 +133,11 @@ func TestSplitConstants(t *testing.T) {
 					`Seen%d = select("#", ...)`, `a, b = b, a; count = count + %d`, `L["key %d"] = "text %[1]d"`,
 					`note("n%d", %[1]d)`, `function L.f%d() return %[1]d end`}[min(i%25, 4+i%3)], i)
 			}) + "\nreturn {L = L, calls = calls, seen = Seen2, count = count, a = a, b = b}"},
+		// self (of a method) and arg (of a function of ...) are locals
+		// too, which the statements that assign them must not move off.
+		{"method", "local M = {name = 'M'}\nlocal other = {name = 'other'}\nfunction M:f(...)\n" + filler(3000) +
+			"self, other = other, self\narg = {n = 0}\nreturn self, arg.n\nend\nlocal r, n = M:f(1, 2)\n" +
+			"return {r = r.name, o = other.name, n = n}"},
 		{"in a function", "local function make() return {" + listOf(2500, func(i int) string { return fmt.Sprint(-i) }) +
 			"} end\nreturn {a = make(), b = make()}"},
 	} {
@@ -168,6 +178,7 @@ func TestSplitConstantsLeavesWhole(t *testing.T) {
 		{"not literals", "local function f() return 1 end\nreturn {f(), " + many + "}"},
 		{"few distinct constants", "return {" + listOf(5000, func(i int) string { return fmt.Sprintf(`{x = %d, y = "s"}`, i%100) }) + "}"},
 		{"0 and -0", "return {zero = 0, " + many + "neg = -0, folded = -1 * 0}"},
+		{"0 and a -0 folded from %", "local M = {}\nM.z = 0\n" + filler(3000) + "M.x = -5 % 5\nreturn {x = 1 / M.x}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			proto, err := compileChunk("data.lua", c.src, false)
