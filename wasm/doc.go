@@ -77,7 +77,9 @@
 // stack pointer by its name, __stack_pointer, in the module's name section, which
 // clang and wasm-ld write unless told to strip it (-Wl,--strip-all, wasm-opt
 // --strip): a module stripped of it keeps a frame per such call. What the call had
-// written to memory and globals stays.
+// written to memory and globals stays; so does nothing a module keeps on its
+// stack between calls on purpose (an Emscripten stackAlloc the host holds on
+// to), which such a call gives back.
 //
 // # Limits
 //
