@@ -14,13 +14,17 @@ check=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# The flags of watch.DefaultBuildSteps (see its godoc): no libc, every function
+# exported, structs returned as two results, the stack below the static data,
+# constructors run once by the runtime.
+cflags="-nostdlib -fno-builtin -fvisibility=default -mmultivalue -Xclang -target-abi -Xclang experimental-mv"
+ldflags="-Wl,--no-entry -Wl,--export-dynamic -Wl,--stack-first -Wl,--export=__wasm_call_ctors"
+
 build() { # src out
 	case "$1" in
 	*.wat) wat2wasm --enable-all -o "$2" "$1" ;;
-	*_debug.c) clang --target=wasm32 -O2 -gdwarf-4 -fdebug-prefix-map="$PWD"=. -nostdlib -fno-builtin -fvisibility=default \
-		-Wl,--no-entry -Wl,--export-dynamic -o "$2" "$1" ;;
-	*.c) clang --target=wasm32 -O2 -nostdlib -fno-builtin -fvisibility=default -Wl,--no-entry -Wl,--export-dynamic \
-		-Wl,--strip-debug -o "$2" "$1" ;;
+	*_debug.c) clang --target=wasm32 -O2 -gdwarf-4 -fdebug-prefix-map="$PWD"=. $cflags $ldflags -o "$2" "$1" ;;
+	*.c) clang --target=wasm32 -O2 $cflags $ldflags -Wl,--strip-debug -o "$2" "$1" ;;
 	esac
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/hotscript/hotscript/internal/meter"
@@ -285,7 +284,7 @@ func (x *code) compile(b []byte, mi *meter.Info) error {
 		if old, ok := x.frames.exports[def.Index()]; !ok || name < old {
 			x.frames.exports[def.Index()] = name
 		}
-		if strings.HasPrefix(name, reservedPrefix) {
+		if hidden(name) {
 			continue
 		}
 		sig := newFuncSig(funcInfo("", name, def))

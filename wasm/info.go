@@ -184,12 +184,21 @@ func publicImports(defs []api.FunctionDefinition) []FuncInfo {
 	return out
 }
 
+// ctorsExport is the C constructors' function, which an instance runs as it
+// starts (see code.initializer) and nothing else may call: calling it again
+// would start the module's static state over.
+const ctorsExport = "__wasm_call_ctors"
+
+// hidden reports whether the export name is not the script's to call: the
+// instrumentation's (reservedPrefix) and ctorsExport.
+func hidden(name string) bool { return strings.HasPrefix(name, reservedPrefix) || name == ctorsExport }
+
 // publicExports lists the exported functions of a compiled module by name, hiding
-// reserved ones.
+// those that are not the script's (see hidden).
 func publicExports(defs map[string]api.FunctionDefinition) []FuncInfo {
 	out := make([]FuncInfo, 0, len(defs))
 	for name, def := range defs {
-		if !strings.HasPrefix(name, reservedPrefix) {
+		if !hidden(name) {
 			out = append(out, funcInfo("", name, def))
 		}
 	}

@@ -27,7 +27,7 @@ func TestInspect(t *testing.T) {
 			"add64(i64, i64) i64", "addf32(f32, f32) f32", "addf64(f64, f64) f64", "divf64(f64, f64) f64",
 			"id32(i32) i32", "id64(i64) i64", "idf32(f32) f32", "mix(i32, i64, f32, f64) f64",
 			"neg(i32) i32", "nothing()",
-		}, &wasm.MemoryInfo{Min: 2}},
+		}, &wasm.MemoryInfo{Min: 1}},
 		{"multi", nil, []string{
 			"inf32() f32", "multi() (i32, i64, f64)", "nan() f64", "noop()", "pair() (i32, i32)",
 			"takes_externref(externref)", "tiny() f64",

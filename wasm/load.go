@@ -84,7 +84,9 @@ func (rt *Runtime) LoadModule(ctx context.Context, wasmBytes []byte) (ScriptID, 
 
 // Load compiles and instantiates a module as a new script called name (used in
 // errors and passed to host functions; names need not be unique). The module's
-// exported _initialize function, if any, runs once, after its start function.
+// exported _initialize function, if any, runs once, after its start function;
+// without one, an exported __wasm_call_ctors (a C module's constructors, as
+// watch.DefaultBuildSteps exports them) runs in its place.
 // Errors match ErrCompile, ErrInstantiate (an import the runtime does not define,
 // or a start function that trapped), ErrLimit or ErrClosed. Safe for concurrent use.
 func (rt *Runtime) Load(ctx context.Context, name string, wasmBytes []byte, opts *ModuleOptions) (ScriptID, error) {
@@ -235,7 +237,7 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 		inst.lim.begin() // start functions run under the limits of a call
 	}
 	mod, err := c.eng.rt.InstantiateModule(ictx, c.compiled,
-		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+		wazero.NewModuleConfig().WithName("").WithStartFunctions(c.initializer()))
 	if err == nil && inst.lim != nil && inst.lim.end(false) { // the start functions finished over budget
 		_ = mod.Close(ctx)
 		return fail(ErrInstantiate, &kindCause{ErrInstructionLimit, inst.lim.overBudget()}, nil)
@@ -266,6 +268,19 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	}
 	rt.live.Store(mod, inst)
 	return inst, nil
+}
+
+// initializer is the function an instance of c runs as it starts, after its
+// start function: _initialize, as WASI reactors have, or else the
+// __wasm_call_ctors a C module built by clang with no entry point exports to
+// run its constructors once (see watch.DefaultBuildSteps), or none.
+func (c *code) initializer() string {
+	for _, name := range []string{"_initialize", ctorsExport} {
+		if kind, ok := c.scan.exports[name]; ok && kind == meter.KindFunc {
+			return name
+		}
+	}
+	return ""
 }
 
 func (inst *instance) exportWith(name string, sig FuncInfo) *export {

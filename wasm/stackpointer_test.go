@@ -47,7 +47,7 @@ func TestBrokenOffCallsKeepTheStack(t *testing.T) {
 				}
 			}
 			if got := callInt(t, rt, id, "work", 0); got != 100-broken-1 {
-				t.Errorf("work(0) = %d, want %d: the state was written over", got, 100-broken-1)
+				t.Errorf("work(0) = %d, want %d: the state was written over (or its constructor ran again)", got, 100-broken-1)
 			}
 			for i, want := range []int{7, 0, 0, 63: 0} {
 				if got := callInt(t, rt, id, "item", i); got != want {
@@ -55,5 +55,43 @@ func TestBrokenOffCallsKeepTheStack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCGuest checks what the C build flags (scripts/build-guests.sh, as
+// watch.DefaultBuildSteps) give a C guest: its constructors run once, as the
+// module starts (wasm-ld ran them before every call of an export, starting
+// the state over each time), and cannot be called again; a recursion past the
+// stack traps without writing over the static data (the stack lay above it,
+// growing down over it); and a function returning a struct of two ints
+// returns a JSON document as (ptr, len).
+func TestCGuest(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	if err := rt.Define("host", "fail", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32},
+		Func: func(context.Context, *wasm.Caller, []uint64) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := rt.Load(ctx, "frames", guest.Bytes("frames"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want := 99; want > 96; want-- {
+		if got := callInt(t, rt, id, "work", 0); got != want {
+			t.Fatalf("work(0) = %d, want %d: the constructor ran again", got, want)
+		}
+	}
+	if _, err := rt.CallJSON(ctx, id, "__wasm_call_ctors"); !errors.Is(err, wasm.ErrNoFunction) {
+		t.Errorf("calling the constructors: %v, want ErrNoFunction", err)
+	}
+	for range 3 {
+		if _, err := rt.CallJSON(ctx, id, "dive", 100_000); !errors.Is(err, wasm.ErrTrap) {
+			t.Fatalf("dive past the stack: %v, want a trap", err)
+		}
+	}
+	if got := call(t, rt, id, "doc"); got != `{"hp":97}` {
+		t.Errorf("doc() = %s, want {\"hp\":97}: the state was written over", got)
+	}
+	if got := callInt(t, rt, id, "item", 0); got != 7 {
+		t.Errorf("item(0) = %d, want 7: the state was written over", got)
 	}
 }

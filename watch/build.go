@@ -49,7 +49,9 @@ type BuildStep struct {
 //	.wat  wat2wasm --enable-all {src} -o {out}                      (wabt)
 //	.c    clang --target=wasm32 -O2 -gdwarf-4 -fdebug-compilation-dir=.
 //	      -nostdlib -fno-builtin -fvisibility=default
-//	      -Wl,--no-entry -Wl,--export-dynamic -o {out} {name}       (clang and wasm-ld)
+//	      -mmultivalue -Xclang -target-abi -Xclang experimental-mv
+//	      -Wl,--no-entry -Wl,--export-dynamic -Wl,--stack-first
+//	      -Wl,--export=__wasm_call_ctors -o {out} {name}            (clang and wasm-ld)
 //
 // With it, a trap in a C module names the source line of each frame, limits or
 // not (see wasm.Error's Trace): "enemy.c:12:9", the source's path relative to
@@ -66,10 +68,18 @@ type BuildStep struct {
 //	__attribute__((import_module("host"), import_name("log")))
 //	void host_log(const char *msg, int len);
 //
-// A C function returns one value: a function that gives back a JSON
-// document as (ptr, len i32) results, such as get_state, needs clang's multivalue
-// ABI (add -mmultivalue -Xclang -target-abi -Xclang experimental-mv to the step,
-// and return a struct of two ints), or is written in .wat.
+// A C function that gives back a JSON document as (ptr, len i32) results, such
+// as get_state, returns a struct of two ints: clang's multivalue ABI
+// (-mmultivalue and experimental-mv) returns it as two results, where the
+// standard ABI returns a struct through a pointer argument.
+//
+// The stack comes first in memory (--stack-first), below the static data, so a
+// runaway recursion traps at address 0 instead of writing over the script's
+// state on its way down. The constructors (__attribute__((constructor)), C++
+// globals) are exported as __wasm_call_ctors, which package wasm runs once as
+// the module starts, where it has no _initialize; without the export, wasm-ld
+// wraps every exported function in a call of them, and a constructor would
+// start the script's state over on every call.
 //
 // Both produce ".wasm". The tools must be on PATH (Debian packages wabt, clang and
 // lld); when one is missing, the events of that extension carry a *BuildError
@@ -79,7 +89,8 @@ func DefaultBuildSteps() map[string]BuildStep {
 	return map[string]BuildStep{
 		".wat": {Command: []string{"wat2wasm", "--enable-all", "{src}", "-o", "{out}"}},
 		".c": {Command: []string{"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-fdebug-compilation-dir=.",
-			"-nostdlib", "-fno-builtin", "-fvisibility=default", "-Wl,--no-entry", "-Wl,--export-dynamic", "-o", "{out}", "{name}"}},
+			"-nostdlib", "-fno-builtin", "-fvisibility=default", "-mmultivalue", "-Xclang", "-target-abi", "-Xclang", "experimental-mv",
+			"-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--stack-first", "-Wl,--export=__wasm_call_ctors", "-o", "{out}", "{name}"}},
 	}
 }
 

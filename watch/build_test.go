@@ -183,7 +183,8 @@ func TestDefaultBuildSteps(t *testing.T) {
 	guestFlags := map[string][]string{ // as documented, with the output last
 		".wat": {"wat2wasm", "--enable-all", "-o"},
 		".c": {"clang", "--target=wasm32", "-O2", "-gdwarf-4", "-fdebug-compilation-dir=.", "-nostdlib", "-fno-builtin",
-			"-fvisibility=default", "-Wl,--no-entry", "-Wl,--export-dynamic", "-o"},
+			"-fvisibility=default", "-mmultivalue", "-Xclang", "-target-abi", "-Xclang", "experimental-mv",
+			"-Wl,--no-entry", "-Wl,--export-dynamic", "-Wl,--stack-first", "-Wl,--export=__wasm_call_ctors", "-o"},
 	}
 	cases := []struct {
 		name, file, source string
