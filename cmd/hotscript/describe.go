@@ -149,7 +149,27 @@ func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 	if cause != "" {
 		parts = append(parts, cause)
 	}
-	return e.Script, strings.Join(parts, ": "), append(detail, e.Trace...)
+	msg = strings.Join(parts, ": ")
+	if at := traceSource(e.Trace); at != "" { // a module built with debug information
+		msg += " (at " + at + ")"
+	}
+	return e.Script, msg, append(detail, e.Trace...)
+}
+
+// sourceFrame is a frame's source position in a wasm stack trace, "enemy.c:10:11",
+// after its code offset where the module is not metered ("0x46f: enemy.c:10:11").
+var sourceFrame = regexp.MustCompile(`^(?:0x[0-9a-f]+: )?(\S+:\d+(?::\d+)?)$`)
+
+// traceSource returns the source position of the innermost frame of trace that
+// has one, or "": run's one line about a trap says where it was, as a Lua
+// error's does.
+func traceSource(trace []string) string {
+	for _, frame := range trace {
+		if m := sourceFrame.FindStringSubmatch(frame); m != nil {
+			return m[1]
+		}
+	}
+	return ""
 }
 
 // linkError is how a linker reports an object: "wasm-ld: error: /tmp/w-49b4cd.o:
