@@ -122,7 +122,8 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // document on the new one (both with the (ptr, len) JSON convention of package
 // wasm), or, when get_state returns a number and set_state takes one (C's
 // int get_state(void) and void set_state(int)), with that number. The top-level
-// keys of a state document are reported as carried.
+// keys of a state document are reported as carried (Event.Carried), and a number
+// as "state".
 //
 // An old version without get_state has no state to give: the new one starts from
 // its own, as under MigrateReset (so a script can gain get_state/set_state in a
@@ -141,7 +142,8 @@ func MigrateExports(ctx context.Context, m *Migration) error {
 // save that loads should go live: where MigrateExports rolls a reload back
 // because the state cannot move (a new version without set_state, or whose
 // set_state cannot take what the old get_state gives, such as a document where
-// it takes a number: ErrSignature, refused before it runs; an old get_state
+// it takes a number, or a document in a module without alloc: refused before
+// it runs; an old get_state
 // that traps or hits a limit), it starts the new version afresh, as
 // MigrateReset does. A set_state that fails once it runs still rolls the
 // reload back, as the new version would run on half-written state. hotscript
@@ -170,18 +172,26 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		return &stepError{ErrMigration, fmt.Errorf("get_state on v%d: %w", m.From, err)}
 	}
 	var state any = json.RawMessage(doc)
+	carried := topLevelKeys(doc)
 	if set, _ := findFunc(m.NewExports(), "set_state"); isNumberState(doc, set) {
-		state = json.Number(bytes.TrimSpace(doc))
+		state, carried = json.Number(bytes.TrimSpace(doc)), []string{numberStateName}
 	}
 	if _, err := m.CallNew(ctx, "set_state", state); err != nil {
-		if orReset && errors.Is(err, wasm.ErrSignature) {
-			return nil // refused before it ran: the state cannot move, and nothing is half-written
+		// Refused before it ran (a number where it takes a document, a
+		// document for a module without alloc): the state cannot move, and
+		// nothing is half-written.
+		if orReset && (errors.Is(err, wasm.ErrSignature) || errors.Is(err, wasm.ErrNoFunction)) {
+			return nil
 		}
 		return &stepError{ErrMigration, fmt.Errorf("set_state on v%d: %w", m.To, err)}
 	}
-	m.Carry(topLevelKeys(doc)...)
+	m.Carry(carried...)
 	return nil
 }
+
+// numberStateName is what Event.Carried names a state of one number by: it has no
+// keys of its own to list.
+const numberStateName = "state"
 
 // isNumberState reports whether doc, what get_state returned, is a number
 // that set_state takes as its one numeric parameter (a C module's

@@ -188,32 +188,40 @@ func TestMigrateExportsNumberState(t *testing.T) {
 		if got := call(t, h, s, "get_state"); got != "-7" {
 			t.Errorf("state after the reload = %s, want -7 (moved)", got)
 		}
-		if ev := lastEvent(t, h); ev.Kind != Committed || len(ev.Carried) != 0 {
-			t.Errorf("event %v, want committed, no document's keys carried", ev)
+		if ev := lastEvent(t, h); ev.Kind != Committed || !slices.Equal(ev.Carried, []string{"state"}) {
+			t.Errorf("event %v, want committed, carrying state", ev)
 		}
 	}
 }
 
 // TestMigrateExportsOrResetSignature: a new set_state that cannot take the old
-// state (a number where get_state gives a document) is refused before it runs:
-// MigrateExports rolls the reload back, MigrateExportsOrReset starts the new
-// version afresh (it rolled every save back, under hotscript run).
+// state (a number where get_state gives a document; a document, in a module
+// without alloc to write it with) is refused before it runs: MigrateExports
+// rolls the reload back, MigrateExportsOrReset starts the new version afresh
+// (it rolled every save back, under hotscript run).
 func TestMigrateExportsOrResetSignature(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range []struct {
-		migrate MigrationFunc
-		commits bool
-	}{{MigrateExports, false}, {MigrateExportsOrReset, true}} {
-		h := newTestHost(t, Config{Migration: c.migrate})
-		s := mustLoad(t, h, "s.wasm", guest.Bytes("json_state"), nil)
-		err := h.Reload(ctx, s, guest.Bytes("number_state"))
-		switch {
-		case c.commits && err != nil:
-			t.Errorf("MigrateExportsOrReset: %v, want the new version live, afresh", err)
-		case c.commits && call(t, h, s, "get_state") != "0":
-			t.Errorf("state %s after the reload, want 0 (afresh)", call(t, h, s, "get_state"))
-		case !c.commits && !errors.Is(err, wasm.ErrSignature):
-			t.Errorf("MigrateExports: %v, want the reload rolled back with ErrSignature", err)
+	for _, next := range []struct {
+		module string
+		kind   error  // of MigrateExports' refusal
+		fresh  string // what the fresh version's probe returns
+		probe  string
+	}{
+		{"number_state", wasm.ErrSignature, "0", "get_state"},
+		{"no_alloc", wasm.ErrNoFunction, "0", "was_set"},
+	} {
+		for _, orReset := range []bool{false, true} {
+			h := newTestHost(t, Config{Migration: map[bool]MigrationFunc{false: MigrateExports, true: MigrateExportsOrReset}[orReset]})
+			s := mustLoad(t, h, "s.wasm", guest.Bytes("json_state"), nil)
+			err := h.Reload(ctx, s, guest.Bytes(next.module))
+			switch {
+			case orReset && err != nil:
+				t.Errorf("%s, MigrateExportsOrReset: %v, want the new version live, afresh", next.module, err)
+			case orReset && call(t, h, s, next.probe) != next.fresh:
+				t.Errorf("%s: %s() = %s after the reload, want %s (afresh)", next.module, next.probe, call(t, h, s, next.probe), next.fresh)
+			case !orReset && !errors.Is(err, next.kind):
+				t.Errorf("%s, MigrateExports: %v, want the reload rolled back with %v", next.module, err, next.kind)
+			}
 		}
 	}
 }

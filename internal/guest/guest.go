@@ -26,6 +26,7 @@
 //	doc_helpers                         alloc and free that trap or loop on request, and take(ptr, len)
 //	tables                              two tables without a maximum, grown on request
 //	no_memory                           no memory, yet calls host.log, exports alloc and returns (ptr, len)
+//	no_alloc                            set_state(ptr, len) without alloc to write a document with
 package guest
 
 import (
