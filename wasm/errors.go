@@ -65,7 +65,9 @@ var (
 	// ErrMemoryLimit: the module needs more memory than Limits.MaxMemoryBytes, or a
 	// call trapped after the runtime refused to grow its memory.
 	ErrMemoryLimit error = &limitError{"wasm: memory limit exceeded"}
-	// ErrStackOverflow: the guest recursed too deeply.
+	// ErrStackOverflow: the guest recursed too deeply. Its Error has no Trace:
+	// wazero gives none for it. (A C guest's own stack, in its memory, runs
+	// out first, as a trap: see the package doc.)
 	ErrStackOverflow error = &limitError{"wasm: stack overflow"}
 )
 

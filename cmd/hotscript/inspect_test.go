@@ -264,6 +264,28 @@ func TestInspectStateSignature(t *testing.T) {
 	}
 }
 
+// TestInspectFreeSignature: a free that is not free(ptr, len i32), such as C's
+// void free(void *), is never called, and inspect says the documents
+// hotscript writes then stay allocated; free(i32, i32) gets no note.
+func TestInspectFreeSignature(t *testing.T) {
+	needTools(t, "x.wat")
+	const note = "which hotscript never calls"
+	for _, tt := range []struct {
+		params string
+		noted  bool
+	}{{"(param i32)", true}, {"(param i32 i32)", false}} {
+		file := filepath.Join(t.TempDir(), "f.wat")
+		src := `(module (memory (export "memory") 1) (func (export "free") ` + tt.params + `))`
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, "inspect", file)
+		if r.code != exitOK || strings.Contains(r.stdout, note) != tt.noted {
+			t.Errorf("free%s: exit %d, note %q given %v, want %v:\n%s%s", tt.params, r.code, note, !tt.noted, tt.noted, r.stdout, r.stderr)
+		}
+	}
+}
+
 // TestBuildErrorCaret: the tool's caret line keeps its indentation, so that the
 // caret still points at the fault in the source line printed above it.
 func TestBuildErrorCaret(t *testing.T) {
