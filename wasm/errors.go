@@ -66,8 +66,9 @@ var (
 	// call trapped after the runtime refused to grow its memory.
 	ErrMemoryLimit error = &limitError{"wasm: memory limit exceeded"}
 	// ErrStackOverflow: the guest recursed too deeply. Its Error has no Trace:
-	// wazero gives none for it. (A C guest's own stack, in its memory, runs
-	// out first, as a trap: see the package doc.)
+	// wazero gives none for it. (A C guest built as watch.DefaultBuildSteps
+	// builds it usually runs out of its own stack, in its memory, first: a
+	// trap, with its trace.)
 	ErrStackOverflow error = &limitError{"wasm: stack overflow"}
 )
 
