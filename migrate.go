@@ -122,8 +122,8 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // document on the new one (both with the (ptr, len) JSON convention of package
 // wasm), or, when get_state returns a number and set_state takes one (C's
 // int get_state(void) and void set_state(int)), with that number. The top-level
-// keys of a state document are reported as carried (Event.Carried), and a number
-// as "state".
+// keys of a state document are reported as carried (Event.Carried), and a state
+// without keys (a number, a string, a list) as "state".
 //
 // An old version without get_state has no state to give: the new one starts from
 // its own, as under MigrateReset (so a script can gain get_state/set_state in a
@@ -173,8 +173,11 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 	}
 	var state any = json.RawMessage(doc)
 	carried := topLevelKeys(doc)
+	if len(carried) == 0 { // a number, a string, a list: one state without keys
+		carried = []string{wholeStateName}
+	}
 	if set, _ := findFunc(m.NewExports(), "set_state"); isNumberState(doc, set) {
-		state, carried = json.Number(bytes.TrimSpace(doc)), []string{numberStateName}
+		state = json.Number(bytes.TrimSpace(doc))
 	}
 	if _, err := m.CallNew(ctx, "set_state", state); err != nil {
 		// Refused before it ran (a number where it takes a document, a
@@ -189,9 +192,9 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 	return nil
 }
 
-// numberStateName is what Event.Carried names a state of one number by: it has no
-// keys of its own to list.
-const numberStateName = "state"
+// wholeStateName is what Event.Carried names a state by that has no keys of its
+// own to list: a number, a string, a list (or an object without keys).
+const wholeStateName = "state"
 
 // isNumberState reports whether doc, what get_state returned, is a number
 // that set_state takes as its one numeric parameter (a C module's

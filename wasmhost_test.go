@@ -194,6 +194,27 @@ func TestMigrateExportsNumberState(t *testing.T) {
 	}
 }
 
+// TestCarriedStateWithoutKeys: a state document without keys of its own (a
+// number, a string, a list) is reported carried as "state"; an object by its
+// keys.
+func TestCarriedStateWithoutKeys(t *testing.T) {
+	ctx := context.Background()
+	for doc, want := range map[string][]string{`42`: {"state"}, `"hello"`: {"state"}, `[1,2]`: {"state"}, `{"b":1,"a":2}`: {"a", "b"}} {
+		h := newTestHost(t, Config{Migration: MigrateExports})
+		s := mustLoad(t, h, "s.wasm", guest.Bytes("json_state"), nil)
+		call(t, h, s, "set_state", json.RawMessage(doc))
+		if err := h.Reload(ctx, s, guest.Bytes("json_state")); err != nil {
+			t.Fatal(err)
+		}
+		if got := call(t, h, s, "get_state"); got != doc {
+			t.Errorf("state %s after the reload, want %s", got, doc)
+		}
+		if ev := lastEvent(t, h); !slices.Equal(ev.Carried, want) {
+			t.Errorf("state %s: Carried %q, want %q", doc, ev.Carried, want)
+		}
+	}
+}
+
 // TestMigrateExportsOrResetSignature: a new set_state that cannot take the old
 // state (a number where get_state gives a document; a document, in a module
 // without alloc to write it with) is refused before it runs: MigrateExports

@@ -33,6 +33,7 @@ type code struct {
 	funcs    map[string]*funcSig
 	frames   frameNames // for stack traces
 	maxStack int        // the largest stackLen of funcs
+	starts   []string   // what an instance runs as it starts (see initializer)
 
 	ready chan struct{} // closed when compiled or err is set
 	err   error
@@ -274,7 +275,11 @@ func (x *code) compile(b []byte, mi *meter.Info) error {
 		}
 	}
 	exports := compiled.ExportedFunctions()
-	x.info = ModuleInfo{Imports: publicImports(imports), Exports: publicExports(exports), Memory: x.scan.memory}
+	init := initializer(exports, scan)
+	if init != "" {
+		x.starts = []string{init}
+	}
+	x.info = ModuleInfo{Imports: publicImports(imports), Exports: publicExports(exports, init), Memory: x.scan.memory}
 	x.funcs = make(map[string]*funcSig, len(exports))
 	x.frames.exports = make(map[uint32]string, len(exports))
 	if mi != nil {
@@ -284,7 +289,7 @@ func (x *code) compile(b []byte, mi *meter.Info) error {
 		if old, ok := x.frames.exports[def.Index()]; !ok || name < old {
 			x.frames.exports[def.Index()] = name
 		}
-		if hidden(name) {
+		if hidden(name, init) {
 			continue
 		}
 		sig := newFuncSig(funcInfo("", name, def))

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -184,21 +185,39 @@ func publicImports(defs []api.FunctionDefinition) []FuncInfo {
 	return out
 }
 
-// ctorsExport is the C constructors' function, which an instance runs as it
-// starts (see code.initializer) and nothing else may call: calling it again
-// would start the module's static state over.
-const ctorsExport = "__wasm_call_ctors"
+// initializer returns the export of a module (its exported functions defs, and
+// what scanModule read of it) that an instance runs as it starts, after its
+// start function, or "": _initialize, as WASI reactors have, or else the
+// constructors of a C module built by clang with no entry point, exported as
+// __wasm_call_ctors for the runtime to run once (see watch.DefaultBuildSteps),
+// unless the module calls them itself (from an init function of its own).
+// Either must be a function of no parameters and no results.
+func initializer(defs map[string]api.FunctionDefinition, scan *moduleScan) string {
+	for _, name := range []string{"_initialize", meter.CtorsName} {
+		def, ok := defs[name]
+		if !ok || len(def.ParamTypes()) > 0 || len(def.ResultTypes()) > 0 ||
+			name == meter.CtorsName && scan.callsCtors {
+			continue
+		}
+		return name
+	}
+	return ""
+}
 
 // hidden reports whether the export name is not the script's to call: the
-// instrumentation's (reservedPrefix) and ctorsExport.
-func hidden(name string) bool { return strings.HasPrefix(name, reservedPrefix) || name == ctorsExport }
+// instrumentation's (reservedPrefix), and the constructors the runtime runs
+// as the module starts (init, its initializer, if that is __wasm_call_ctors:
+// calling them again would start the module's static state over).
+func hidden(name, init string) bool {
+	return strings.HasPrefix(name, reservedPrefix) || name == init && init == meter.CtorsName
+}
 
 // publicExports lists the exported functions of a compiled module by name, hiding
-// those that are not the script's (see hidden).
-func publicExports(defs map[string]api.FunctionDefinition) []FuncInfo {
+// those that are not the script's (see hidden; init is its initializer).
+func publicExports(defs map[string]api.FunctionDefinition, init string) []FuncInfo {
 	out := make([]FuncInfo, 0, len(defs))
 	for name, def := range defs {
-		if !hidden(name) {
+		if !hidden(name, init) {
 			out = append(out, funcInfo("", name, def))
 		}
 	}

@@ -36,7 +36,7 @@ func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 	}
 	info := ModuleInfo{
 		Imports: publicImports(compiled.ImportedFunctions()),
-		Exports: publicExports(compiled.ExportedFunctions()),
+		Exports: publicExports(compiled.ExportedFunctions(), initializer(compiled.ExportedFunctions(), scan)),
 		Memory:  scan.memory,
 	}
 	for _, imp := range scan.imports {
@@ -59,6 +59,7 @@ type moduleScan struct {
 	// hasStackPointer (see meter.Interface.StackPointer).
 	stackPointer    uint32
 	hasStackPointer bool
+	callsCtors      bool // see meter.Interface.CallsCtors
 }
 
 // scanModule reads a module's imports, exports and memory with internal/meter's
@@ -90,7 +91,7 @@ func scanModule(b []byte) (*moduleScan, error) {
 		return nil, fmt.Errorf("%s: %s", what, me.Detail)
 	}
 	scan := &moduleScan{imports: m.Imports, exports: make(map[string]meter.Kind, len(m.Exports)),
-		stackPointer: m.StackPointer, hasStackPointer: m.HasStackPointer}
+		stackPointer: m.StackPointer, hasStackPointer: m.HasStackPointer, callsCtors: m.CallsCtors}
 	for _, e := range m.Exports {
 		scan.exports[e.Name] = e.Kind
 	}

@@ -237,7 +237,7 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 		inst.lim.begin() // start functions run under the limits of a call
 	}
 	mod, err := c.eng.rt.InstantiateModule(ictx, c.compiled,
-		wazero.NewModuleConfig().WithName("").WithStartFunctions(c.initializer()))
+		wazero.NewModuleConfig().WithName("").WithStartFunctions(c.starts...))
 	if err == nil && inst.lim != nil && inst.lim.end(false) { // the start functions finished over budget
 		_ = mod.Close(ctx)
 		return fail(ErrInstantiate, &kindCause{ErrInstructionLimit, inst.lim.overBudget()}, nil)
@@ -268,19 +268,6 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	}
 	rt.live.Store(mod, inst)
 	return inst, nil
-}
-
-// initializer is the function an instance of c runs as it starts, after its
-// start function: _initialize, as WASI reactors have, or else the
-// __wasm_call_ctors a C module built by clang with no entry point exports to
-// run its constructors once (see watch.DefaultBuildSteps), or none.
-func (c *code) initializer() string {
-	for _, name := range []string{"_initialize", ctorsExport} {
-		if kind, ok := c.scan.exports[name]; ok && kind == meter.KindFunc {
-			return name
-		}
-	}
-	return ""
 }
 
 func (inst *instance) exportWith(name string, sig FuncInfo) *export {

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,5 +94,33 @@ func TestCGuest(t *testing.T) {
 	}
 	if got := callInt(t, rt, id, "item", 0); got != 7 {
 		t.Errorf("item(0) = %d, want 7: the state was written over", got)
+	}
+}
+
+// TestInitializerShapes: the runtime runs a module's _initialize, or else its
+// __wasm_call_ctors, once as it starts, only if it takes and returns nothing,
+// and not __wasm_call_ctors where the module calls it itself (from an init
+// export of its own: they would run twice); nor an export named "". Only the
+// constructors it runs are hidden.
+func TestInitializerShapes(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	self := loadTest(t, rt, "ctors_self", nil)
+	call(t, rt, self, "init")
+	if got := callInt(t, rt, self, "runs"); got != 1 {
+		t.Errorf("a module that runs its constructors from init: they ran %d times, want once", got)
+	}
+	if _, err := rt.CallJSON(ctx, self, "__wasm_call_ctors"); err != nil {
+		t.Errorf("constructors the runtime does not run are an ordinary export: %v", err)
+	}
+	shapes := loadTest(t, rt, "ctors_shapes", nil)
+	if got := callInt(t, rt, shapes, "runs"); got != 0 {
+		t.Errorf("exports of other shapes, or named \"\": %d ran as the module started, want none", got)
+	}
+	info, err := wasm.Inspect(ctx, testModule(t, "ctors_shapes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := infoStrings(info.Exports); !slices.Contains(got, "__wasm_call_ctors(i32)") || !slices.Contains(got, "_initialize() i32") {
+		t.Errorf("Exports = %q, want __wasm_call_ctors(i32) and _initialize() i32 listed", got)
 	}
 }

@@ -71,7 +71,11 @@ type BuildStep struct {
 // A C function that gives back a JSON document as (ptr, len i32) results, such
 // as get_state, returns a struct of two ints: clang's multivalue ABI
 // (-mmultivalue and experimental-mv) returns it as two results, where the
-// standard ABI returns a struct through a pointer argument.
+// standard ABI returns a struct through a pointer argument. Every struct is
+// returned so, one result per field (CallJSON gives them as a JSON list), and
+// passed as one parameter per field; since (i32, i32) results are a document
+// to CallJSON (see package wasm), return a pair of ints that is not one as
+// something else.
 //
 // The stack comes first in memory (--stack-first), below the static data, so a
 // runaway recursion traps at address 0 instead of writing over the script's

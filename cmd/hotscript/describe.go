@@ -159,7 +159,7 @@ func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 // sourceFrame is a frame's source position in a wasm stack trace, "enemy.c:10:11",
 // after its code offset where the module is not metered ("0x46f: enemy.c:10:11",
 // "0x1a: enemy.c:4:11 (inlined)").
-var sourceFrame = regexp.MustCompile(`^(?:0x[0-9a-f]+: )?(\S+:\d+(?::\d+)?)(?: \(inlined\))?$`)
+var sourceFrame = regexp.MustCompile(`^(?:0x[0-9a-f]+: )?(.+:\d+(?::\d+)?)(?: \(inlined\))?$`)
 
 // traceSource returns the source position of the innermost frame of trace that
 // has one, or "": run's one line about a trap says where it was, as a Lua

@@ -131,7 +131,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	default:
 		notes = append(notes, "no get_state/set_state pair: a reload starts it from its initial state")
 	}
-	if f, ok := findFunc(info.Exports, "free"); ok && !slices.Equal(f.Params, []wasm.ValueType{wasm.I32, wasm.I32}) {
+	if f, ok := findFunc(info.Exports, "free"); ok && (!slices.Equal(f.Params, []wasm.ValueType{wasm.I32, wasm.I32}) || len(f.Results) > 0) {
 		notes = append(notes, fmt.Sprintf("exports %s, which hotscript never calls: it gives back the JSON documents "+
 			"it writes with free(ptr, len i32), so with this one they stay allocated", f))
 	}

@@ -273,7 +273,7 @@ func TestInspectFreeSignature(t *testing.T) {
 	for _, tt := range []struct {
 		params string
 		noted  bool
-	}{{"(param i32)", true}, {"(param i32 i32)", false}} {
+	}{{"(param i32)", true}, {"(param i32 i32) (result i32) i32.const 0", true}, {"(param i32 i32)", false}} {
 		file := filepath.Join(t.TempDir(), "f.wat")
 		src := `(module (memory (export "memory") 1) (func (export "free") ` + tt.params + `))`
 		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {

@@ -103,6 +103,11 @@ const noFlow = math.MaxInt64
 // flow follows the basic blocks wazero's compiler builds for a body, with
 // an upper bound on the depth of each in the dominator tree.
 type flow struct {
+	// callee is a function whose direct calls walk notes in called, if
+	// watching: Scan's look for a module calling its constructors itself.
+	callee           uint32
+	watching, called bool
+
 	stack   []flowFrame
 	depth   int64    // of the current block
 	chain   int64    // blocks with one predecessor leading to the current one
@@ -200,6 +205,9 @@ func (f *flow) walk(code []byte, base int, limit uint64) {
 		in := d.next(r)
 		if r.err != nil {
 			return
+		}
+		if f.watching && in.op == opCall && !in.prefixed && in.a == f.callee {
+			f.called = true
 		}
 		f.pos++
 		f.step(&in, code[in.start:in.end])

@@ -66,7 +66,15 @@ type Interface struct {
 	// says whether there is one.
 	StackPointer    uint32
 	HasStackPointer bool
+	// CallsCtors says that a function of the module calls the function it
+	// exports as CtorsName (a C module that runs its constructors itself,
+	// from an init function of its own), directly.
+	CallsCtors bool
 }
+
+// CtorsName is the name under which wasm-ld can export a C module's
+// constructors (-Wl,--export=__wasm_call_ctors).
+const CtorsName = "__wasm_call_ctors"
 
 // StackPointerName is the name LLVM gives the C stack pointer's global.
 const StackPointerName = "__stack_pointer"
@@ -393,7 +401,13 @@ func (s *scanner) section(sec *section) error {
 	case secElement:
 		scanElements(r, where)
 	case secCode:
+		for _, e := range s.m.Exports {
+			if e.Name == CtorsName && e.Kind == KindFunc {
+				s.flow.callee, s.flow.watching = e.Index, true
+			}
+		}
 		s.scanCode(r, where)
+		s.m.CallsCtors = s.flow.called
 	case secData:
 		scanData(r, where)
 	}
