@@ -106,6 +106,13 @@
 // for exactly what is counted. A call that hits a limit fails with an error matching
 // ErrLimit; the script stays usable.
 //
+// Limits do not see one growth: a gopher-lua table never forgets a key it once had
+// outside its array part (it keeps its place in pairs order), so a table whose keys
+// churn, one new entity's name set and an old one's cleared each frame, grows for
+// good, about 100 bytes a key, and pairs over it walks every key it ever had. A
+// reload starts each carried table afresh with its live keys; between reloads,
+// reuse keys, or rebuild such a table now and then.
+//
 // # Reloads
 //
 // A reload (Runtime.ReloadScript, or Runtime.Stage then Staged.Commit) follows five
