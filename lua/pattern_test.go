@@ -97,12 +97,12 @@ var patternCases = []struct {
 	{"table.concat to far past the end", `pcall(table.concat, {"a", "b"}, ",", 1, 2^32)`, "false|<string>:1: invalid value (at index 3) in table for 'concat'"},
 	{"table.concat a large empty range", `table.concat({}, ",", 2^32, 1)`, ""},
 	// Beyond the 64-bit integers, C's cast on amd64 gives the lowest integer.
-	{"sub to math.huge", `string.sub("hello", 2, math.huge)`, ""},
+	{"sub to math.huge", `"[" .. string.sub("hello", 2, math.huge) .. "]"`, "[]"}, // on every platform (gopher-lua's own saturates on arm64)
 	{"byte to math.huge", `select("#", string.byte("hello", 1, math.huge))`, "0"},
 	{"gsub a math.huge count", `string.gsub("hello", "l", "L", math.huge)`, "hello|0"},
 	{"find from math.huge", `string.find("hello", "l", math.huge)`, "3|3"},
 	{"find from 2^63", `string.find("hello", "l", 2^63)`, "3|3"},
-	{"table.concat to math.huge", `table.concat({1, 2, 3}, ",", 1, math.huge)`, ""},
+	{"table.concat to math.huge", `"[" .. table.concat({1, 2, 3}, ",", 1, math.huge) .. "]"`, "[]"},
 	{"byte default", `string.byte("hello")`, "104"},
 	{"byte from zero", `string.byte("hello", 0, 2)`, "104|101"},
 	{"byte last", `string.byte("hello", -1)`, "111"},
