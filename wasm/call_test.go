@@ -434,5 +434,5 @@ func TestCallJSONRevalidates(t *testing.T) {
 	// The guest's bytes are checked the same way.
 	call(t, rt, id, "echo", json.RawMessage(`{"counter":3}`))
 	_, err := rt.CallJSON(ctx, id, "bad_json")
-	wantErr(t, err, []error{wasm.ErrJSON}, "bad_json")
+	wantErr(t, err, []error{wasm.ErrJSON}, "bad_json", "not JSON (invalid character 'n' looking for beginning of object key string, at byte 2)")
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -148,6 +149,22 @@ func (inst *instance) keep(b []byte) json.RawMessage {
 	return inst.block[start:len(inst.block):len(inst.block)]
 }
 
+// whyNotJSON says why b, which validJSON refused, is not JSON, as encoding/json
+// does ("invalid character '}' looking for beginning of object key string",
+// "exceeded max depth"), with where for a syntax error. Only a failure pays for it.
+func whyNotJSON(b []byte) string {
+	var v any
+	err := json.Unmarshal(b, &v)
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("%v, at byte %d", err, syn.Offset)
+	case err != nil:
+		return err.Error()
+	}
+	return "not one JSON value" // not seen: validJSON refuses what Unmarshal does
+}
+
 func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error) {
 	mem := inst.code.memory(inst.mod)
 	if mem == nil {
@@ -158,7 +175,7 @@ func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error)
 		return nil, inst.errorf(e, ErrMemoryAccess, "returned (ptr %d, len %d), outside the %d-byte memory", ptr, n, mem.Size())
 	}
 	if !inst.validDoc(view, docResult) {
-		return nil, inst.errorf(e, ErrJSON, "returned bytes that are not JSON: %s", excerpt(view))
+		return nil, inst.errorf(e, ErrJSON, "returned bytes that are not JSON (%s): %s", whyNotJSON(view), excerpt(view))
 	}
 	return inst.keep(view), nil
 }
