@@ -205,6 +205,17 @@ func TestCBuildErrorHeading(t *testing.T) {
 	}
 }
 
+// writeWAT writes src as a file called name in a directory of its own and
+// returns its path.
+func writeWAT(t *testing.T, name, src string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
 // TestInspectUpdateSignature: inspect says run calls update only when update can
 // take dt, one f32 or f64; otherwise it says what run needs.
 func TestInspectUpdateSignature(t *testing.T) {
@@ -221,10 +232,7 @@ func TestInspectUpdateSignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run("update"+tt.params, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "u.wat")
-			if err := os.WriteFile(file, []byte(`(module (func (export "update") `+tt.params+`))`), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file := writeWAT(t, "u.wat", `(module (func (export "update") `+tt.params+`))`)
 			r := runCmd(t, "inspect", file)
 			if r.code != exitOK || !strings.Contains(r.stdout, tt.note) {
 				t.Errorf("exit %d, stdout lacks %q:\n%s%s", r.code, tt.note, r.stdout, r.stderr)
@@ -251,11 +259,7 @@ func TestInspectStateSignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "s.wat")
-			src := `(module (func (export "get_state") ` + tt.get + `) (func (export "set_state") ` + tt.set + `))`
-			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file := writeWAT(t, "s.wat", `(module (func (export "get_state") `+tt.get+`) (func (export "set_state") `+tt.set+`))`)
 			r := runCmd(t, "inspect", file)
 			if r.code != exitOK || !strings.Contains(r.stdout, tt.note) {
 				t.Errorf("exit %d, stdout lacks %q:\n%s%s", r.code, tt.note, r.stdout, r.stderr)
@@ -274,11 +278,7 @@ func TestInspectFreeSignature(t *testing.T) {
 		params string
 		noted  bool
 	}{{"(param i32)", true}, {"(param i32 i32) (result i32) i32.const 0", true}, {"(param i32 i32)", false}} {
-		file := filepath.Join(t.TempDir(), "f.wat")
-		src := `(module (memory (export "memory") 1) (func (export "free") ` + tt.params + `))`
-		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		file := writeWAT(t, "f.wat", `(module (memory (export "memory") 1) (func (export "free") `+tt.params+`))`)
 		r := runCmd(t, "inspect", file)
 		if r.code != exitOK || strings.Contains(r.stdout, note) != tt.noted {
 			t.Errorf("free%s: exit %d, note %q given %v, want %v:\n%s%s", tt.params, r.code, note, !tt.noted, tt.noted, r.stdout, r.stderr)
@@ -324,11 +324,7 @@ func TestInspectHostLogSignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "l.wat")
-			src := `(module (import "host" "log" (func ` + tt.sig + `)) (func (export "f") (result i32) i32.const 7))`
-			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file := writeWAT(t, "l.wat", `(module (import "host" "log" (func `+tt.sig+`)) (func (export "f") (result i32) i32.const 7))`)
 			r := runCmd(t, "inspect", file)
 			if r.code != exitOK {
 				t.Fatalf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
@@ -398,11 +394,7 @@ func TestInspectOtherImports(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			file := filepath.Join(t.TempDir(), "m.wat")
-			src := `(module ` + tt.imports + ` (func (export "f") (result i32) i32.const 7))`
-			if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			file := writeWAT(t, "m.wat", `(module `+tt.imports+` (func (export "f") (result i32) i32.const 7))`)
 			r := runCmd(t, "inspect", file)
 			if r.code != exitOK {
 				t.Fatalf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
