@@ -209,39 +209,14 @@ func (r *concatRewriter) stmt(s ast.Stmt) {
 	if !r.enter(s.Line()) {
 		return
 	}
-	switch s := s.(type) {
-	case *ast.AssignStmt:
-		r.exprs(s.Lhs)
-		r.exprs(s.Rhs)
-	case *ast.LocalAssignStmt:
-		r.exprs(s.Exprs)
-	case *ast.FuncCallStmt:
-		s.Expr = r.expr(s.Expr)
-	case *ast.DoBlockStmt:
-		r.stmts(s.Stmts)
-	case *ast.WhileStmt:
-		s.Condition = r.expr(s.Condition)
-		r.stmts(s.Stmts)
-	case *ast.RepeatStmt:
-		s.Condition = r.expr(s.Condition)
-		r.stmts(s.Stmts)
-	case *ast.IfStmt:
-		s.Condition = r.expr(s.Condition)
-		r.stmts(s.Then)
-		r.stmts(s.Else)
-	case *ast.NumberForStmt:
-		s.Init, s.Limit, s.Step = r.expr(s.Init), r.expr(s.Limit), r.expr(s.Step)
-		r.stmts(s.Stmts)
-	case *ast.GenericForStmt:
-		r.exprs(s.Exprs)
-		r.stmts(s.Stmts)
-	case *ast.FuncDefStmt:
-		r.stmts(s.Func.Stmts)
-	case *ast.ReturnStmt:
-		r.exprs(s.Exprs)
-		r.expandLast(s.Exprs)
+	stmtSlots(s, r.slot, func(b *[]ast.Stmt) { r.stmts(*b) }, func(f *ast.FunctionExpr, _ bool) { r.stmts(f.Stmts) })
+	if ret, ok := s.(*ast.ReturnStmt); ok {
+		r.expandLast(ret.Exprs)
 	}
 }
+
+// slot rewrites the expression held at p.
+func (r *concatRewriter) slot(p *ast.Expr) { *p = r.expr(*p) }
 
 // expandLast routes the last expression of list through varargsName if it is a
 // ... that expands to all its values: list is a call's arguments or a return's values.
@@ -271,12 +246,6 @@ func (r *concatRewriter) call(name string, e ast.Expr, args []ast.Expr) *ast.Fun
 	return call
 }
 
-func (r *concatRewriter) exprs(list []ast.Expr) {
-	for i := range list {
-		list[i] = r.expr(list[i])
-	}
-}
-
 func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 	if e == nil {
 		return nil
@@ -291,33 +260,18 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		call := r.call(concatName, e, r.operands(e))
 		call.AdjustRet = true
 		return call
-	case *ast.AttrGetExpr:
-		e.Object, e.Key = r.expr(e.Object), r.expr(e.Key)
+	case *ast.FunctionExpr:
+		r.stmts(e.Stmts)
+		return e
+	}
+	exprSlots(e, r.slot)
+	switch e := e.(type) {
 	case *ast.TableExpr:
-		for _, f := range e.Fields {
-			f.Key, f.Value = r.expr(f.Key), r.expr(f.Value)
-		}
 		if n := len(e.Fields); n > 0 && e.Fields[n-1].Key == nil {
 			e.Fields[n-1].Value = r.expand(e.Fields[n-1].Value)
 		}
 	case *ast.FuncCallExpr:
-		e.Func, e.Receiver = r.expr(e.Func), r.expr(e.Receiver)
-		r.exprs(e.Args)
 		r.expandLast(e.Args)
-	case *ast.LogicalOpExpr:
-		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
-	case *ast.RelationalOpExpr:
-		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
-	case *ast.ArithmeticOpExpr:
-		e.Lhs, e.Rhs = r.expr(e.Lhs), r.expr(e.Rhs)
-	case *ast.UnaryMinusOpExpr:
-		e.Expr = r.expr(e.Expr)
-	case *ast.UnaryNotOpExpr:
-		e.Expr = r.expr(e.Expr)
-	case *ast.UnaryLenOpExpr:
-		e.Expr = r.expr(e.Expr)
-	case *ast.FunctionExpr:
-		r.stmts(e.Stmts)
 	}
 	return e
 }
