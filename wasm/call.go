@@ -237,9 +237,7 @@ func (inst *instance) invokeHost(ctx context.Context, e *export, stack []uint64)
 func (inst *instance) trapped(e *export, err error) error {
 	inst.resetStack()
 	kind, why, trace := classify(err)
-	if inst.lim != nil {
-		kind = inst.lim.refine(kind)
-	}
+	kind = inst.lim.refine(kind)
 	if kind == ErrStackOverflow {
 		// wazero grew this function's stack to hundreds of MiB before giving up and
 		// keeps it: a new api.Function starts small again.

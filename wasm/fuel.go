@@ -57,12 +57,31 @@ func newInstanceLimited(lim Limits, u *usage) *instance {
 }
 
 // instantiateContext adds the memory cap to the context wazero instantiates with.
+// Without a cap it hides the cap of the instance whose start function is running,
+// if any: a host function it calls gets that context, and a module it loads or
+// reloads with it would otherwise be given the other instance's memory.
 func (l *limiter) instantiateContext(ctx context.Context) context.Context {
 	if l == nil || l.mem == nil {
-		return ctx
+		return uncapped{ctx}
 	}
-	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
-		func(_, _ uint64) experimental.LinearMemory { return l.mem }))
+	return experimental.WithMemoryAllocator(ctx, capAllocator{l.mem})
+}
+
+// capAllocator gives wazero an instance's capped memory.
+type capAllocator struct{ mem *cappedMemory }
+
+func (a capAllocator) Allocate(_, _ uint64) experimental.LinearMemory { return a.mem }
+
+// uncapped is a context without the capAllocator of any instance (a memory
+// allocator of the program's own stays).
+type uncapped struct{ context.Context }
+
+func (c uncapped) Value(key any) any {
+	v := c.Context.Value(key)
+	if _, ours := v.(capAllocator); ours {
+		return nil
+	}
+	return v
 }
 
 // begin starts the budget of one call; end must follow. A call starts with
@@ -188,8 +207,9 @@ func (l *limiter) refuel(ctx context.Context, fuel api.MutableGlobal) error {
 }
 
 // refine reports a trap that followed a refused memory.grow as ErrMemoryLimit.
+// A nil limiter (a script without limits) keeps kind.
 func (l *limiter) refine(kind error) error {
-	if kind == ErrTrap && l.mem != nil && l.mem.refused {
+	if kind == ErrTrap && l != nil && l.mem != nil && l.mem.refused {
 		return ErrMemoryLimit
 	}
 	return kind

@@ -73,6 +73,65 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
+// A start function that traps after MaxMemoryBytes refused it memory fails the
+// load with ErrMemoryLimit, as a call does: it said only ErrTrap.
+func TestMemoryLimitInitializer(t *testing.T) {
+	for _, lim := range []wasm.Limits{{MaxMemoryBytes: 4 * page}, {MaxMemoryBytes: 4 * page, MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		_, err := rt.Load(ctx, "init_grow", testModule(t, "init_grow"), nil)
+		wantErr(t, err, []error{wasm.ErrInstantiate, wasm.ErrMemoryLimit, wasm.ErrLimit}, "init_grow", "unreachable")
+	}
+	rt := newRuntime(t, wasm.Limits{})
+	id := loadTest(t, rt, "init_grow", nil)
+	if got := call(t, rt, id, "f"); got != "1" {
+		t.Errorf("f() = %s without limits", got)
+	}
+}
+
+// A script loaded by a host function that a capped script's start function
+// calls, with the context it was given, gets a memory of its own under its own
+// limits: it was given the capped script's (each read the other's writes, and
+// it could not grow past the other's cap), and lost it when that one reloaded.
+func TestMemoryOfNestedLoad(t *testing.T) {
+	for _, lim := range []wasm.Limits{{}, {MaxInstructions: 1e6}} {
+		rt := newRuntime(t, wasm.Limits{})
+		var inner wasm.ScriptID
+		err := rt.Define("host", "load_other", wasm.HostFunc{Func: func(ctx context.Context, _ *wasm.Caller, _ []uint64) error {
+			if inner != 0 {
+				return nil
+			}
+			var err error
+			inner, err = rt.Load(ctx, "cell", testModule(t, "cell"), &wasm.ModuleOptions{Limits: &lim})
+			return err
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outer, err := rt.Load(ctx, "cell_loader", testModule(t, "cell_loader"),
+			&wasm.ModuleOptions{Limits: &wasm.Limits{MaxMemoryBytes: 2 * page}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		call(t, rt, outer, "poke", 12345)
+		call(t, rt, inner, "poke", 777)
+		if got := callInt(t, rt, outer, "peek"); got != 12345 {
+			t.Errorf("%+v: the loader reads %d after the script it loaded wrote 777", lim, got)
+		}
+		if err := rt.ReloadModule(ctx, outer, testModule(t, "cell_loader")); err != nil {
+			t.Fatal(err)
+		}
+		if got := callInt(t, rt, inner, "peek"); got != 777 {
+			t.Errorf("%+v: the loaded script reads %d after the loader's reload, want 777", lim, got)
+		}
+		for i := range 4 {
+			if callInt(t, rt, inner, "grow") == -1 {
+				t.Errorf("%+v: a script without MaxMemoryBytes could not grow to %d pages", lim, i+2)
+				break
+			}
+		}
+	}
+}
+
 // A module whose initial memory exceeds the limit does not load.
 func TestMemoryLimitInitial(t *testing.T) {
 	for _, lim := range []wasm.Limits{{MaxMemoryBytes: page}, {MaxMemoryBytes: page, MaxInstructions: 1e6}} {

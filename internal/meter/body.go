@@ -89,7 +89,7 @@ func (rw *rewriter) analyze(b *body) ([]int64, error) {
 	costs := append(rw.costs[:0], 0)
 	rw.credits = append(rw.credits[:0], 0)
 	instrs := rw.instrs[:0]
-	d := decoder{numTypes: uint32(rw.types.orig), numFuncs: rw.numFuncs, numLocals: b.nLocals}
+	d := decoder{numTypes: uint32(rw.types.orig), numFuncs: rw.numFuncs, numGlobals: rw.numGlobals, numLocals: b.nLocals}
 	r := newReader(b.code, b.base)
 	b.hasBulk = false
 	for len(t.stack) > 0 {

@@ -118,11 +118,13 @@ type instr struct {
 }
 
 // decoder reads the instructions of one function body, checking the
-// indices the rewrite depends on.
+// indices the rewrite depends on, and those the types, functions and globals
+// it adds would otherwise make valid.
 type decoder struct {
-	numTypes  uint32
-	numFuncs  uint32
-	numLocals uint64
+	numTypes   uint32
+	numFuncs   uint32
+	numGlobals uint32
+	numLocals  uint64
 	// asWazero reads the sub-opcode after a 0xfd or 0xfe prefix as one
 	// byte, as wazero does, rather than as the LEB128 it is: a sub-opcode
 	// from 0x80 on then reads as two instructions, the second its LEB128's
@@ -220,10 +222,17 @@ func (d *decoder) next(r *reader) instr {
 		if in.a >= d.numFuncs {
 			r.err = errorf(ErrMalformed, "function index %d out of range (%d functions) at byte %d", in.a, d.numFuncs, at)
 		}
+	case kindCallIndirect, kindReturnCallIndirect:
+		if in.a >= d.numTypes {
+			r.err = errorf(ErrMalformed, "type index %d out of range (%d types) at byte %d", in.a, d.numTypes, at)
+		}
 	case kindLocalSet:
 		if uint64(in.a) >= d.numLocals {
 			r.err = errorf(ErrMalformed, "local index %d out of range (%d locals) at byte %d", in.a, d.numLocals, at)
 		}
+	}
+	if (in.op == 0x23 || in.op == 0x24) && !in.prefixed && in.a >= d.numGlobals { // global.get, global.set
+		r.err = errorf(ErrMalformed, "global index %d out of range (%d globals) at byte %d", in.a, d.numGlobals, at)
 	}
 	in.end = r.pos
 	return in

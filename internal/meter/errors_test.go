@@ -115,6 +115,11 @@ func TestMalformed(t *testing.T) {
 		{"ref.func out of range", oneFunc(0xd2, 0x05, 0x1a)},
 		{"local.set out of range", oneFunc(0x41, 0x00, 0x21, 0x00)},
 		{"block type out of range", oneFunc(0x02, 0x05, opEnd)},
+		// Out of range before the rewrite, in range after it: the fuel global, the
+		// refuel function's type.
+		{"global.get out of range", oneFunc(0x23, 0x00, 0x1a)},
+		{"global.set out of range", oneFunc(0x42, 0x00, 0x24, 0x00)},
+		{"call_indirect type out of range", oneFunc(0x41, 0x00, 0x11, 0x01, 0x00)},
 		{"i32.const too long", oneFunc(0x41, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00)},
 		{"i32.const bits beyond 32", oneFunc(0x41, 0x80, 0x80, 0x80, 0x80, 0x70)},
 		{"i64.const truncated", oneFunc(0x42, 0x80)},

@@ -199,7 +199,7 @@ func (f *flow) walk(code []byte, base int, limit uint64) {
 		f.locals[i] = flowLocal{}
 	}
 	f.touched, f.acc = f.touched[:0], f.acc[:0]
-	d := decoder{numTypes: math.MaxUint32, numFuncs: math.MaxUint32, numLocals: math.MaxUint64, asWazero: true}
+	d := decoder{numTypes: math.MaxUint32, numFuncs: math.MaxUint32, numGlobals: math.MaxUint32, numLocals: math.MaxUint64, asWazero: true}
 	r := newReader(code, base)
 	for len(f.stack) > 0 && f.cost <= limit {
 		in := d.next(r)
