@@ -208,8 +208,10 @@ func (rb *resultBytes) scalar(lv glua.LValue) ([]byte, bool) {
 	return out[:n:n], true
 }
 
-// maxScalar is the length of the longest scalar: -1.2345678901234567e-308.
-const maxScalar = 24
+// maxScalar is the length of the longest scalar, a number with 17 significant
+// digits from 1e-6 on: -0.0000012345678901234567 (-1.2345678901234567e-308 is
+// one byte shorter).
+const maxScalar = 25
 
 // function looks up the module's function name, __index included.
 func (v *version) function(ctx context.Context, script, name string) (glua.LValue, error) {

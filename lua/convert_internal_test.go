@@ -1,7 +1,10 @@
 package lua
 
 import (
+	"math"
+	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"testing"
 
 	glua "github.com/yuin/gopher-lua"
@@ -60,5 +63,38 @@ func TestConvertGoNil(t *testing.T) {
 	}
 	if v, err := w.toGo(nil); err != nil || v != nil {
 		t.Errorf("toGo(nil) = %v, %v; want nil", v, err)
+	}
+}
+
+// TestScalarFitsTheBlock: every number and boolean fits in the room scalar
+// leaves for it, maxScalar bytes, and comes out as the general writer writes
+// it. A number longer than maxScalar, met with the block that full, panicked
+// in CallJSON with the script locked for good.
+func TestScalarFitsTheBlock(t *testing.T) {
+	values := []glua.LValue{glua.LTrue, glua.LFalse}
+	for _, f := range []float64{
+		-1.2345678901234567e-6, -1.0000000000000002e-6, -9.999999999999999e-6, -1.2345678901234567e-7,
+		-1.2345678901234567e-308, -math.MaxFloat64, -math.SmallestNonzeroFloat64,
+		-999999999999999900000, -1e21, -(1 << 53), -0.1234567890123456, math.Copysign(0, -1),
+	} {
+		values = append(values, glua.LNumber(f))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		values = append(values, glua.LNumber(math.Float64frombits(r.Uint64())))
+	}
+	for _, v := range values {
+		var want []byte
+		wantOK := true
+		if n, ok := v.(glua.LNumber); ok {
+			want, wantOK = appendNumber(nil, float64(n))
+		} else {
+			want = strconv.AppendBool(nil, bool(v.(glua.LBool)))
+		}
+		rb := resultBytes{block: make([]byte, maxScalar)}
+		out, ok := rb.scalar(v)
+		if ok != wantOK || string(out) != string(want) {
+			t.Errorf("scalar(%v) = %s, %v; want %s, %v", v, out, ok, want, wantOK)
+		}
 	}
 }
