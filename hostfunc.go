@@ -21,7 +21,9 @@ const (
 	// is what a Lua number holds exactly; a result past that reaches Lua rounded.
 	I64
 	// F32 is a WebAssembly f32. A Lua number is rounded to it; a finite one past
-	// its range is an error.
+	// its range is an error. A result reaches Lua as package lua converts a Go
+	// float32: the shortest number that rounds to it (0.1 for float32(0.1), not
+	// 0.10000000149011612), which is what a WASM script's f32 result becomes in JSON.
 	F32
 	// F64 is a WebAssembly f64, and a Lua number as it is.
 	F64
@@ -323,9 +325,12 @@ func (f *HostFunc) luaFunc() lua.HostFunc {
 		}
 		results := make([]any, len(c.out))
 		for i, bits := range c.out {
-			if t := f.Results[i]; t == I32 || t == I64 {
+			switch t := f.Results[i]; t {
+			case I32, I64:
 				results[i] = float64(t.int(bits))
-			} else {
+			case F32: // the number encoding/json writes for it, as package lua converts a float32
+				results[i] = float32(t.float(bits))
+			default:
 				results[i] = t.float(bits)
 			}
 		}

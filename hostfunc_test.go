@@ -136,6 +136,25 @@ func TestHostFuncBothEngines(t *testing.T) {
 }
 
 // TestHostFuncRefused: New refuses a HostFunc the engines could not define as
+// TestHostFuncF32Result: an F32 result reaches a Lua script as the shortest
+// number that rounds to it, as a WASM script's f32 result is written in JSON
+// and as package lua converts a float32: it arrived as 0.10000000149011612.
+func TestHostFuncF32Result(t *testing.T) {
+	h := newTestHost(t, Config{Funcs: []HostFunc{{Module: "game", Name: "scale", Params: []Type{F64}, Results: []Type{F32, F64},
+		Func: func(_ context.Context, c HostCall) error {
+			c.SetFloat(0, c.Float(0))
+			c.SetFloat(1, c.Float(0))
+			return nil
+		}}}})
+	l := mustLoad(t, h, "s.lua", `return {scale = function(x) local a, b = game.scale(x) return {a, b, a * 10 == 1} end}`, nil)
+	if got, want := call(t, h, l, "scale", 0.1), "[0.1,0.1,true]"; got != want {
+		t.Errorf("scale(0.1) = %s, want %s", got, want)
+	}
+	if got, want := call(t, h, l, "scale", 1e-40), "[1e-40,1e-40,false]"; got != want { // a subnormal float32
+		t.Errorf("scale(1e-40) = %s, want %s", got, want)
+	}
+}
+
 // one, and closes the runtimes it made.
 func TestHostFuncRefused(t *testing.T) {
 	ctx := context.Background()
