@@ -33,8 +33,6 @@ func installCaps(L *glua.LState) {
 	tbl.RawSetString("sort", L.NewFunction(charged(tableSort, sortWork)))
 	charge(L.G.Global, "unpack", unpackWork)
 	charge(L.G.Global, "tonumber", tonumberWork)
-	L.SetGlobal(concatName, L.NewFunction(capConcat))
-	L.SetGlobal(varargsName, L.NewFunction(capVarargs))
 	installProtected(L)
 	chargeMessage(L, "error", func(L *glua.LState) int {
 		if L.OptInt(2, 1) > 0 {

@@ -15,9 +15,9 @@ import (
 // builds its string in one uninterruptible step (s = s .. s doubles a string per
 // instruction: 30 instructions make 1 GiB), so every a .. b .. c in a chunk is
 // rewritten to a call concat(a, b, c) of capConcat (caps.go), which charges what it
-// builds. The name is not a Lua identifier: scripts cannot name it in source, and a
-// chunk reads it once into a local of the same name, which its functions then share as
-// an upvalue.
+// builds. The name is not a Lua identifier: scripts cannot name it in source. A chunk
+// gets capConcat as an argument (see takeCapped), into a local of that name which its
+// functions share as an upvalue.
 const concatName = ".."
 
 // varargsName is the name the compiler gives the function that every ... expanding
@@ -36,7 +36,8 @@ const varargsName = "(...)"
 
 // compileChunk parses and compiles src as a chunk named name (the name errors and
 // tracebacks show), with the .. operator routed through the capped concat and,
-// if varargs, ... through the charged varargs. A failure
+// if varargs, ... through the charged varargs: make its function with chunkFunction,
+// which hands it those. A failure
 // is an *Error of kind ErrCompile with the line and a Lua-style message
 // ("enemy.lua:3: syntax error near 'end'"); its Op is left for the caller.
 func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, err error) {
@@ -50,21 +51,7 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
-	chunk = splitConstants(chunk)
-	for _, local := range []struct {
-		name string
-		used bool
-	}{{concatName, r.concat}, {varargsName, r.varargs}} {
-		if !local.used || len(chunk) == 0 {
-			continue
-		}
-		read := &ast.IdentExpr{Value: local.name}
-		stmt := &ast.LocalAssignStmt{Names: []string{local.name}, Exprs: []ast.Expr{read}}
-		read.SetLine(chunk[0].Line())
-		stmt.SetLine(chunk[0].Line())
-		stmt.SetLastLine(chunk[0].Line())
-		chunk = append([]ast.Stmt{stmt}, chunk...)
-	}
+	chunk = takeCapped(splitConstants(chunk))
 	defer func() { // Compile re-panics anything that is not a *CompileError
 		if r := recover(); r != nil {
 			proto, err = nil, &Error{Script: name, Message: fmt.Sprint(r), Kind: ErrCompile}
@@ -75,6 +62,44 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 		return nil, syntaxError(name, src, cerr)
 	}
 	return proto, nil
+}
+
+// takeCapped wraps a chunk in a function that takes capConcat and capVarargs as
+// arguments, into locals named concatName and varargsName, and returns the chunk
+// as a function: chunkFunction calls it. Were they globals the chunk reads, a
+// script could replace them (_G[".."] = f, with rawset if need be) and run the
+// chunks it loads uncharged.
+func takeCapped(chunk []ast.Stmt) []ast.Stmt {
+	first, last := 0, 0
+	if len(chunk) > 0 {
+		first, last = chunk[0].Line(), chunk[len(chunk)-1].LastLine()
+	}
+	args := &ast.Comma3Expr{}
+	take := &ast.LocalAssignStmt{Names: []string{concatName, varargsName}, Exprs: []ast.Expr{args}}
+	fn := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: chunk}
+	ret := &ast.ReturnStmt{Exprs: []ast.Expr{fn}}
+	for _, n := range []interface {
+		SetLine(int)
+		SetLastLine(int)
+	}{args, take, fn, ret} {
+		n.SetLine(first)
+		n.SetLastLine(last)
+	}
+	fn.SetLine(0) // as gopher-lua's own chunk function: LineDefined 0
+	return []ast.Stmt{take, ret}
+}
+
+// chunkFunction makes the function of a chunk compiled by compileChunk, in L's
+// environment. It runs the Lua code of takeCapped, which cannot fail but by a
+// limit or L's context, which it raises as a Lua error.
+func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
+	L.Push(L.NewFunctionFromProto(proto))
+	L.Push(L.NewFunction(capConcat))
+	L.Push(L.NewFunction(capVarargs))
+	L.Call(2, 1)
+	fn := L.Get(-1).(*glua.LFunction)
+	L.Pop(1)
+	return fn
 }
 
 // compileUntil is compileChunk that gives up when ctx ends. gopher-lua's compiler

@@ -126,7 +126,8 @@ func TestTimeoutOverrun(t *testing.T) {
 // values once could otherwise copy them at every step of a loop, for a few
 // instructions each (a loop of select("#", ...) given 120,000 values ran 47 s
 // within 500,000 instructions). A ... adjusted to a few values copies only
-// those and is charged nothing more. Each form runs until the limit stops it;
+// those and is charged nothing more, and a chunk that load compiles is charged
+// whatever globals the script replaced. Each form runs until the limit stops it;
 // what it counted says what each step was charged.
 func TestVarargsCharged(t *testing.T) {
 	const values, limit = 20_000, 200_000
@@ -144,12 +145,18 @@ local forms = {
   locals = function(...) while true do local a, b = ... M.n = M.n + 1 end end,
   parenthesized = function(...) while true do none((...)) M.n = M.n + 1 end end,
   first = function(...) while true do none(..., 1) M.n = M.n + 1 end end,
+  -- a chunk loaded after the script replaced the names the compiler gives the
+  -- charged ... and .. (assert passes its arguments on, uncharged)
+  load = function(...)
+    rawset(_G, "(...)", assert) _G[".."] = nil counted = M
+    load('while true do local k = select("#", ...) counted.n = counted.n + #("a" .. "b") - 1 end')(...)
+  end,
 }
 function M.run(form) M.n = 0 forms[form](unpack(big)) end
 function M.count() return M.n end
 return M`)
 	for form, charged := range map[string]bool{
-		"select": true, "call": true, "method": true, "table": true, "return": true,
+		"select": true, "call": true, "method": true, "table": true, "return": true, "load": true,
 		"locals": false, "parenthesized": false, "first": false,
 	} {
 		t.Run(form, func(t *testing.T) {

@@ -203,7 +203,7 @@ func loadSource(L *glua.LState, src, name string) int {
 		L.Push(glua.LString(err.(*Error).Message))
 		return 2
 	}
-	L.Push(L.NewFunctionFromProto(proto))
+	L.Push(chunkFunction(L, proto))
 	return 1
 }
 

@@ -204,7 +204,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 		}
 	}()
 	v.L, v.random = rt.newState(s.name, b, hosts)
-	v.L.Push(v.L.NewFunctionFromProto(proto))
+	v.L.Push(chunkFunction(v.L, proto))
 	undo := b.forSetup()
 	err = v.pcall(ctx, 0, 1)
 	undo()
