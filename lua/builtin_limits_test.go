@@ -83,11 +83,11 @@ func runLimitCases(t *testing.T, tests []limitCase) {
 	}
 }
 
-// runLimitCase runs the case's body as a function of a fresh script and checks
-// that the call fails with the case's limit error.
+// runLimitCase runs the case's body as a function of a fresh script (with the
+// coroutine library) and checks that the call fails with the case's limit error.
 func runLimitCase(t *testing.T, tc limitCase) {
 	t.Helper()
-	rt := newRuntime(t, lua.Config{Limits: tc.limits})
+	rt := newRuntime(t, lua.Config{Limits: tc.limits, Libraries: lua.LibCoroutine})
 	id := load(t, rt, "limit.lua", "local M = {}\nfunction M.f()\n"+tc.body+"\nend\nreturn M")
 	start := time.Now()
 	out, err := rt.CallJSON(context.Background(), id, "f")
@@ -339,4 +339,27 @@ func BenchmarkSort(b *testing.B) {
 			})
 		})
 	}
+}
+
+// The error messages that pcall, xpcall and coroutine.resume catch count against
+// MaxMemoryBytes: gopher-lua's own errors copy what they name (an index of nil
+// with a string key, select's invalid argument), and 60 caught errors of a
+// 4 MB key, kept, held 232 MiB under a 16 MiB limit. Here 40 of a 1 MB key.
+func TestCaughtErrorsCharged(t *testing.T) {
+	const keep = `local k = ("k"):rep(1e6) local keep = {}
+for i = 1, 40 do keep[i] = %s end
+return #keep`
+	limits := lua.Limits{MaxMemoryBytes: 8 << 20}
+	var tests []limitCase
+	for name, catch := range map[string]string{
+		"index by pcall":            `select(2, pcall(function() return nothing[k] end))`,
+		"select by pcall":           `select(2, pcall(select, k))`,
+		"error by pcall":            `select(2, pcall(error, k))`,
+		"index by xpcall":           `select(2, xpcall(function() return nothing[k] end, function(e) return e end))`,
+		"index by xpcall's handler": `select(2, xpcall(function() return nothing[k] end, function(e) keep[#keep + 1] = e return 1 end))`,
+		"index by resume":           `select(2, coroutine.resume(coroutine.create(function() return nothing[k] end)))`,
+	} {
+		tests = append(tests, limitCase{name, limits, fmt.Sprintf(keep, catch), lua.ErrMemoryLimit})
+	}
+	runLimitCases(t, tests)
 }

@@ -131,12 +131,15 @@ func (w *walker) fail(format string, args ...any) error {
 			continue
 		}
 		if s, ok := k.(glua.LString); ok {
-			if isIdentifier(string(s)) {
+			switch {
+			case len(s) > maxPathKey: // a message the size of the key: quoted, up to four times it
+				fmt.Fprintf(&b, "[%q...(%d bytes)]", string(s[:maxPathKey]), len(s))
+			case isIdentifier(string(s)):
 				if b.Len() > 0 && !(n > 2*pathEnds && i == n-pathEnds) {
 					b.WriteByte('.')
 				}
 				b.WriteString(string(s))
-			} else {
+			default:
 				fmt.Fprintf(&b, "[%q]", string(s))
 			}
 			continue
@@ -149,6 +152,9 @@ func (w *walker) fail(format string, args ...any) error {
 // pathEnds is how many steps of a long path an error shows at each end: a table
 // nested 200 deep would otherwise make a 600-byte message.
 const pathEnds = 4
+
+// maxPathKey is the most of a string key an error's path shows.
+const maxPathKey = 40
 
 // isIdentifier reports whether s is a Lua name: letters, digits and
 // underscores, not starting with a digit, and not a reserved word (a script

@@ -63,6 +63,9 @@ func openCoroutine(L *glua.LState) {
 		for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
 			L.Replace(i, orNil(L.Get(i))) // an error() of a Go nil (see orNil)
 		}
+		if n == 2 && L.Get(-2) == glua.LFalse {
+			holdError(L, L.Get(-1))
+		}
 		return n
 	}
 	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {

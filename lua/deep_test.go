@@ -84,6 +84,20 @@ return M`
 	}
 }
 
+// A conversion error's path shows the start of a long string key and its
+// length: the whole key, quoted, made an error up to four times its size (12
+// MB from a 3 MB key).
+func TestLongKeyInErrorPath(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "keys.lua", `return {long = {[("\1"):rep(1e5)] = print}, name = {[("a"):rep(1e5)] = print}}`)
+	for _, name := range []string{"long", "name"} {
+		_, err := rt.Field(context.Background(), id, name)
+		if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "...(100000 bytes)]") || len(err.Error()) > 300 {
+			t.Errorf("Field(%s): %.400v; want a short ErrJSON naming the key's start and length", name, err)
+		}
+	}
+}
+
 // Coroutines resuming coroutines without end fail as Lua 5.1 fails them, with a
 // catchable error, instead of nesting Go calls until the stack overflows.
 func TestCoroutinesNestedWithoutEnd(t *testing.T) {

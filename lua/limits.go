@@ -81,7 +81,11 @@ import (
 //     hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
 //     of strings built by the builtins above, plus the bytes charged for each
-//     compile by load and loadstring (above), plus the stacks of coroutines: 96 KiB
+//     compile by load and loadstring (above), plus the messages of the errors that
+//     pcall, xpcall (for its handler and for its result) and coroutine.resume
+//     catch, unless error or assert raised them, each time one is caught
+//     (gopher-lua's own errors copy what they name: indexing nil with a string
+//     key copies the key), plus the stacks of coroutines: 96 KiB
 //     for each coroutine the call creates (its call stack of 1,024 frames and its
 //     first 1,024 value slots), and 16 bytes for each slot by which the value stack
 //     of a coroutine the call resumes grows (it grows on demand, 16 Ki slots at a
@@ -198,6 +202,7 @@ type budget struct {
 
 	tripped error // ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrClosed or ctx.Err()
 	setup   bool  // MaxExecutionTime is setupTime, lent by forSetup
+	raised  bool  // the error in flight was raised by error or assert, which charged it (see holdError)
 
 	guard reentry.Guard // marks host functions' contexts (see script.lock)
 
@@ -211,7 +216,7 @@ type budget struct {
 // Otherwise the VM runs its plain loop, without asking b anything, and begin does
 // no more than record ctx for host functions.
 func (b *budget) begin(ctx context.Context) bool {
-	b.ctx, b.ctxDone, b.tripped = ctx, ctx.Done(), nil
+	b.ctx, b.ctxDone, b.tripped, b.raised = ctx, ctx.Done(), nil, false
 	b.resumed = b.resumed[:0]
 	if b.ctxDone == nil && b.free {
 		return false

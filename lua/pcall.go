@@ -87,6 +87,7 @@ func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 	L.Push(fn)
 	err := L.PCall(0, glua.MultRet, L.NewFunction(func(L *glua.LState) int {
 		L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
+		holdError(L, L.Get(1))
 		L.Insert(handler, 1)
 		L.Insert(through, 1)
 		if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
@@ -112,5 +113,6 @@ func pushFailure(L *glua.LState, err error) int {
 	} else {
 		L.Push(glua.LString(err.Error()))
 	}
+	holdError(L, L.Get(-1))
 	return 2
 }
