@@ -60,8 +60,10 @@ const (
 
 // pace sets how many instructions run until the next look at the clock, from
 // how long those since the last look took: minCheckEvery when the clock starts,
-// doubling up to checkEvery while they are fast, back to minCheckEvery as soon
-// as they average slowUnit or more. Some instructions take long, and no budget
+// doubling up to checkEvery while they are fast, back to minCheckEvery at the
+// first look that finds they averaged slowUnit or more since the last (slow
+// instructions that follow fast ones all run until that look, up to checkEvery
+// of them). Some instructions take long, and no budget
 // sees inside them (comparing or hashing a long string, see Limits): 1,024
 // comparisons of two equal strings of 50 MB take about 9 seconds, which a call
 // past its MaxExecutionTime would otherwise run before it stopped. Only the

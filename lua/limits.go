@@ -122,16 +122,20 @@ import (
 // values ({f()}) fills up to 256 Ki slots in one instruction.
 //
 // Nor is the work of reading a long string in the VM: s1 == s2 and s1 < s2
-// compare two strings byte by byte (unless they are the same string), and
-// t[s], t[s] = v and a field access hash all of s, each in one instruction,
-// whose time grows with the strings' length up to that of the largest string a
-// script can hold (one call builds at most MaxMemoryBytes of strings, or 256 MiB
-// in one string without it, and a host function can hand over longer ones, a
-// script's state can keep strings of many calls). Two equal strings of 50 MB
-// take about 9 ms to compare, and a lookup of one in a table of a dozen string
-// keys about 6 ms, so a loop doing either runs its first 1,024 instructions,
-// a second or more, before its call's clock starts; past that the clock is
-// read every 16 such instructions. tonumber is charged for the bytes it reads.
+// compare two strings byte by byte (unless they are the same string), t[s],
+// t[s] = v and a field access hash all of s, and arithmetic on a string (s + 1)
+// and a builtin given a string for a number (math.floor(s), ("x"):rep(s)) read
+// all of s as a number, each in one instruction, whose time grows with the
+// strings' length up to that of the largest string a script can hold (one call
+// builds at most MaxMemoryBytes of strings, or 256 MiB in one string without
+// it, and a host function can hand over longer ones, a script's state can keep
+// strings of many calls). Two equal strings of 50 MB take about 9 ms to
+// compare, and a lookup of one in a table of a dozen string keys about 6 ms,
+// so a loop doing either runs its first 1,024 instructions, a second or more,
+// before its call's clock starts. Once a look at the clock has seen such
+// instructions, it looks every 16 of them; but after a stretch of fast ones it
+// looks every 1,024, so up to 1,024 slow ones can run past the deadline before
+// the call stops. tonumber is charged for the bytes it reads.
 //
 // Nor the traceback of an error that ends a call, which gopher-lua builds from
 // the whole call stack in time that grows with the square of its depth: about
