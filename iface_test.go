@@ -3,6 +3,8 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/hotscript/hotscript/internal/hostguest"
@@ -161,6 +163,44 @@ func TestPendingEventOwned(t *testing.T) {
 	if got := p.Event().Diff.String(); got != want {
 		t.Errorf("the Pending's event changed with the channel's or a caller's copy: %q, want %q", got, want)
 	}
+}
+
+// TestEventOwnedAsItArrives: a receiver may change the event it got at once,
+// while the Host resolves the reload's Pending: the Host copied the event for
+// the Pending after sending it, reading what the receiver wrote (a data race
+// under -race, and the receiver's changes in the Pending's event).
+func TestEventOwnedAsItArrives(t *testing.T) {
+	h := newTestHost(t, Config{EventBuffer: 1024})
+	src := func(i int) string { return fmt.Sprintf("local M = {a = 1, b = 2}\nfunction M.f%d() end\nreturn M", i) }
+	s := mustLoad(t, h, "s.lua", src(0), nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range h.Events() {
+			for i := range ev.Carried {
+				ev.Carried[i] = "mine"
+			}
+			for i := range ev.Diff.Exports.Added {
+				ev.Diff.Exports.Added[i].Name = "mine"
+			}
+		}
+	}()
+	var ps []*Pending
+	for i := 1; i < 100; i++ {
+		p := h.ReloadAsync(context.Background(), s, []byte(src(i)))
+		<-p.Done()
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		ev := p.Event()
+		if slices.Contains(ev.Carried, "mine") || len(ev.Diff.Exports.Added) != 1 || ev.Diff.Exports.Added[0].Name == "mine" {
+			t.Fatalf("a Pending's event has what the Events receiver wrote: %v %v", ev.Carried, ev.Diff)
+		}
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-done
 }
 
 // TestContractErrorOwned: a rejected reload's ContractError shares no Diff with

@@ -55,7 +55,7 @@ func (p *Pending) resolveBy(ev Event, err error, by *Pending) {
 		ev.Err = err // a request refused before it began, which no event reports
 	}
 	p.once.Do(func() {
-		p.ev, p.err, p.by = ev.clone(), err, by // the Events channel's receiver owns ev
+		p.ev, p.err, p.by = ev, err, by // the Events channel got a copy (see record)
 		close(p.done)
 	})
 }

@@ -189,7 +189,7 @@ func (s *Script) record(op string, ev Event, err error) (Event, error) {
 		}
 		ev.Err = err
 	}
-	s.h.ev.emit(ev)
+	s.h.ev.emit(ev.clone()) // the Events channel's receiver owns what it gets; the Pending keeps ev
 	return ev, err
 }
 
