@@ -109,14 +109,19 @@ func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
 	if s == nil {
 		return nil
 	}
+	// A migration's context carries the engine's mark of a call into the
+	// script, as a host function's does: asked first, so that it is named.
+	c := h.reloading(ctx, committingKey{})
+	if c == s {
+		return opErr(op, s.name, reentrant("a migration of "+c.name))
+	}
 	if s.u.reentered(ctx) {
 		return opErr(op, s.name, reentrant("a host function of "+s.name))
 	}
 	if err := h.waitsFromStaging(ctx, s, op); err != nil {
 		return err
 	}
-	c := h.reloading(ctx, committingKey{})
-	if c == nil || s == nil || (c != s && h.cfg.Swap != SwapAtApply) {
+	if c == nil || h.cfg.Swap != SwapAtApply {
 		return nil
 	}
 	return opErr(op, s.name, reentrant("a migration of "+c.name))

@@ -267,10 +267,12 @@ func TestMigrationCallsBack(t *testing.T) {
 			_, err := h.Call(ctx, s, "get_counter")
 			return err
 		}, reject: true},
-		"Reload":          {do: func(ctx context.Context) error { return h.Reload(ctx, s, guest.Bytes("counter_v1")) }, reject: true},
-		"Revert":          {do: func(ctx context.Context) error { return h.Revert(ctx, s) }, reject: true},
-		"Close":           {do: func(ctx context.Context) error { return h.Close(ctx) }, reject: true, says: "called from a migration of counter.wasm"},
-		"Reload at Apply": {swap: SwapAtApply, do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) }, reject: true},
+		"Reload": {do: func(ctx context.Context) error { return h.Reload(ctx, s, guest.Bytes("counter_v1")) }, reject: true,
+			says: "called from a migration of counter.wasm"},
+		"Revert": {do: func(ctx context.Context) error { return h.Revert(ctx, s) }, reject: true, says: "called from a migration of counter.wasm"},
+		"Close":  {do: func(ctx context.Context) error { return h.Close(ctx) }, reject: true, says: "called from a migration of counter.wasm"},
+		"Reload at Apply": {swap: SwapAtApply, do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) },
+			reject: true, says: "called from a migration of counter.wasm"},
 		"Apply": {swap: SwapAtApply, do: func(ctx context.Context) error {
 			h.ReloadAsync(ctx, s, guest.Bytes("counter_v1")) // staged while s commits
 			for !readyStaged(s)() {
