@@ -41,9 +41,9 @@ type unit interface {
 type staged interface {
 	iface() Interface
 	// commit swaps the staged version in, running p's migration while callers wait,
-	// and p.swapped at the swap. On error the live version and its state are
-	// untouched, p.swapped has not run, and the staged version is spent unless
-	// the result says it was kept.
+	// and p.swap at the swap, failing with its error. On error the live version
+	// and its state are untouched, p.swapped has not run, and the staged version
+	// is spent unless the result says it was kept.
 	commit(ctx context.Context, p *commitPlan) (commitResult, error)
 	// discard releases the staged version; idempotent, a no-op after commit.
 	discard(ctx context.Context)
@@ -56,10 +56,24 @@ type commitPlan struct {
 	selfCheck string        // function run on the new version before it goes live
 	migration *Migration    // what migrate is given (WASM)
 	// swapped records the new version as live (Script.Version, Interface).
-	// commit runs it once, at the swap: after every step that can fail, while
-	// the script's callers are still blocked, before any call can reach the
-	// new version.
+	// commit runs it once, through swap, at the swap: after every step that
+	// can fail, while the script's callers are still blocked, before any call
+	// can reach the new version.
 	swapped func()
+	// superseded reports whether a newer request of the script came while the
+	// commit waited for the script (a call or lease in progress) or ran.
+	superseded func() bool
+}
+
+// swap is the last step of a commit: it runs swapped, unless a newer request
+// of the script has come since the commit began, which wins (see Reload): it
+// then fails with ErrSuperseded, and the commit rolls back.
+func (p *commitPlan) swap() error {
+	if p.superseded() {
+		return ErrSuperseded
+	}
+	p.swapped()
+	return nil
 }
 
 type commitResult struct {

@@ -91,8 +91,8 @@ func (s luaStaged) iface() Interface { return Interface{Exports: luaFuncs(s.st.F
 // WASM-only), then runs p's self-check function if the new module has one.
 //
 // The check is the last step of the lua package's commit before it swaps,
-// with the script held: p.swapped runs at its end, when nothing can fail any
-// more, so it runs even when there is no self-check.
+// with the script held: p.swap runs at its end, when nothing else can fail,
+// so it runs even when there is no self-check.
 func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, error) {
 	selfCheck := slices.Contains(s.st.Functions(), p.selfCheck)
 	check := func(ctx context.Context, next *lua.Version) error {
@@ -104,8 +104,7 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 				return err
 			}
 		}
-		p.swapped()
-		return nil
+		return p.swap()
 	}
 	rep, err := s.st.CommitCheck(ctx, check)
 	if err != nil {

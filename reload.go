@@ -17,7 +17,9 @@ import (
 //
 // If a newer reload or revert of s is requested before this one commits, this one
 // is superseded (ErrSuperseded), whether it would have committed or it fails
-// after that: the newest request wins, even if it then fails. A version still
+// after that: the newest request wins, even if it then fails. That includes a
+// request made while this one's commit waits for a call or lease in progress or
+// runs its migration and hooks, which are then rolled back. A version still
 // being built then stops being built, as far as the engine can stop it (a Lua
 // compile is given up, a chunk or a WASM start function stopped; a WASM
 // compile runs to its end), so that the newer one does not wait for it. (Close and Unload
@@ -144,7 +146,8 @@ func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error
 // call running that host function to end. From a MigrationFunc, or from what a
 // new version runs as it is staged, with the context it was given (which ends
 // with that commit or staging), the reload goes on after it, until it is
-// resolved or the Host closes.
+// resolved or the Host closes; from a MigrationFunc, a reload of its own script
+// supersedes the one whose commit runs the migration.
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
 	if h.reloading(ctx, committingKey{}) != nil || Staging(ctx) {
 		ctx = reloadOf{context.WithoutCancel(ctx)}

@@ -233,7 +233,12 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	plan := &commitPlan{to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
 		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World},
-		swapped:   func() { s.swapped(it, to, next) }}
+		swapped:   func() { s.swapped(it, to, next) },
+		superseded: func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return it.req.seq != s.latest
+		}}
 	if frame != nil && s.h.frameEnded(frame, it.req, frame.Err()) {
 		// Apply's context ended before this commit's turn (another script's
 		// migration took the frame): nothing of it ran, and the next Apply
@@ -243,6 +248,10 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
+	if errors.Is(err, ErrSuperseded) { // at the swap: a newer request came while it waited or ran
+		s.supersede(it)
+		return false
+	}
 	if err != nil {
 		if frame != nil && res.kept && (s.h.frameEnded(frame, it.req, err) || applyInside(frame, err)) {
 			// Apply's context ended while the commit waited for the script,

@@ -119,10 +119,10 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 		var err error
 		res.carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
 		if err == nil {
-			// Nothing fails after a migrate that returned nil and whose calls
-			// all succeeded (runMigration checked): next goes live as this
-			// returns, old still locked.
-			p.swapped()
+			// Nothing else fails after a migrate that returned nil and whose
+			// calls all succeeded (runMigration checked): next goes live as
+			// this returns, old still locked.
+			err = p.swap()
 		}
 		return err
 	})

@@ -274,8 +274,8 @@ func TestMigrationCallsBack(t *testing.T) {
 		"Reload at Apply": {swap: SwapAtApply, do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) },
 			reject: true, says: "called from a migration of counter.wasm"},
 		"Apply": {swap: SwapAtApply, do: func(ctx context.Context) error {
-			h.ReloadAsync(ctx, s, guest.Bytes("counter_v1")) // staged while s commits
-			for !readyStaged(s)() {
+			h.ReloadAsync(ctx, other, guest.Bytes("counter_v2")) // staged while s commits
+			for !readyStaged(other)() {
 				time.Sleep(time.Millisecond)
 			}
 			if n := h.Apply(ctx); n != 0 {
@@ -622,6 +622,53 @@ func TestSwapTimeExcludesWait(t *testing.T) {
 			}
 			if ev := p.Event(); ev.SwapTime <= 0 || ev.SwapTime >= held/2 {
 				t.Errorf("SwapTime %v after a lease held %v during the reload, want the swap's alone", ev.SwapTime, held)
+			}
+		})
+	}
+}
+
+// TestNewerRequestWhileCommitWaits: a reload whose commit waits for a lease in
+// progress is superseded by a request made meanwhile, for both engines, as
+// Reload says (the newest wins): it committed once the lease ended, and the
+// newer one after it.
+func TestNewerRequestWhileCommitWaits(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
+	ls := mustLoad(t, h, "c.lua", "return {}", nil)
+	wrt, wid, _ := ws.WASM()
+	lrt, lid, _ := ls.Lua()
+	for _, tt := range []struct {
+		s            *Script
+		acquire      func() (release func(), err error)
+		older, newer []byte
+	}{
+		{ws, func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err }, guest.Bytes("counter_v2"), guest.Bytes("counter_v3")},
+		{ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err }, []byte("return { n = 2 }"), []byte("return { n = 3 }")},
+	} {
+		t.Run(tt.s.Name(), func(t *testing.T) {
+			release, err := tt.acquire()
+			if err != nil {
+				t.Fatal(err)
+			}
+			older := h.ReloadAsync(ctx, tt.s, tt.older)
+			waitFor(t, "the commit waiting for the lease", func() bool {
+				if tt.s.swapMu.TryLock() {
+					tt.s.swapMu.Unlock()
+					return false
+				}
+				return true
+			})
+			newer := h.ReloadAsync(ctx, tt.s, tt.newer)
+			release()
+			if err := waitPending(older); !errors.Is(err, ErrSuperseded) {
+				t.Errorf("the older reload: %v, want ErrSuperseded", err)
+			}
+			if err := waitPending(newer); err != nil {
+				t.Fatalf("the newer reload: %v", err)
+			}
+			if ev := newer.Event(); ev.Kind != Committed || tt.s.Version() != ev.To {
+				t.Errorf("the newer reload's event %v, live version %d", ev, tt.s.Version())
 			}
 		})
 	}
