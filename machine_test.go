@@ -379,9 +379,10 @@ func readyStaged(s *Script) func() bool {
 	return func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.ready != nil }
 }
 
-// With SwapAtApply, a revert staged while an Apply commits another version of
-// the script goes back from the version that is live when it commits, instead
-// of being reported superseded by a request that does not exist.
+// With SwapAtApply, a revert requested while an Apply commits another version
+// of the script goes back from the version that commit makes live, instead of
+// being reported superseded by a request that does not exist, or finding no
+// history (TestRevertDuringFirstCommit).
 func TestRevertStagedDuringApply(t *testing.T) {
 	mig, entered, release := blockingMigration(3)
 	h, _ := newFakeHost(t, Config{Swap: SwapAtApply, Migration: mig})
@@ -397,9 +398,9 @@ func TestRevertStagedDuringApply(t *testing.T) {
 	applied := make(chan int)
 	go func() { applied <- h.Apply(ctx) }() // commits v3, held in its migration
 	<-entered
-	revert := make(chan error, 1)
+	revert, requested := make(chan error, 1), requestedSince(s)
 	go func() { revert <- h.Revert(ctx, s) }()
-	waitFor(t, "the revert staged", readyStaged(s)) // staged against history [1 2]
+	waitFor(t, "the revert requested", requested)
 	close(release)
 	if n := <-applied; n != 1 || s.Version() != 3 {
 		t.Fatalf("Apply committed %d, version %d; want 1, v3", n, s.Version())
@@ -418,6 +419,57 @@ func TestRevertStagedDuringApply(t *testing.T) {
 	}
 	if got := callInt(t, h, s, "version"); s.Version() != 2 || got != 2 {
 		t.Fatalf("after the revert: version %d, calls reach v%d; want v2", s.Version(), got)
+	}
+}
+
+// requestedSince returns what reports whether a request of s has been made
+// since requestedSince was called.
+func requestedSince(s *Script) func() bool {
+	s.mu.Lock()
+	before := s.latest
+	s.mu.Unlock()
+	return func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.latest > before }
+}
+
+// A revert requested while the first reload of a script commits goes back from
+// the version that reload makes live, in both modes: under SwapAtApply it found
+// no history and failed (ErrNoHistory), and the reload went live.
+func TestRevertDuringFirstCommit(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(mode.String(), func(t *testing.T) {
+			mig, entered, release := blockingMigration(2)
+			h, _ := newFakeHost(t, Config{Swap: mode, Migration: mig})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			ctx := context.Background()
+			reload := h.ReloadAsync(ctx, s, []byte("v2"))
+			if mode == SwapAtApply {
+				waitFor(t, "v2 staged", readyStaged(s))
+				go h.Apply(ctx) // commits v2, held in its migration
+			}
+			<-entered
+			revert, requested := make(chan error, 1), requestedSince(s)
+			go func() { revert <- h.Revert(ctx, s) }()
+			waitFor(t, "the revert requested", requested)
+			close(release)
+			for done := false; !done; { // the game loop: Apply until the revert resolves
+				h.Apply(ctx)
+				select {
+				case err := <-revert:
+					if err != nil {
+						t.Fatalf("Revert: %v, want it to go back from v2", err)
+					}
+					done = true
+				default:
+					time.Sleep(time.Millisecond)
+				}
+			}
+			if err := reload.Err(); err != nil {
+				t.Errorf("the reload the revert came during: %v, want it committed", err)
+			}
+			if got := callInt(t, h, s, "version"); s.Version() != 1 || got != 1 {
+				t.Fatalf("after the revert: version %d, calls reach v%d; want v1", s.Version(), got)
+			}
+		})
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 // If a newer reload or revert of s is requested before this one commits, this one
 // is superseded (ErrSuperseded), whether it would have committed or it fails
 // after that: the newest request wins, even if it then fails. That includes a
-// request made while this one's commit waits for a call or lease in progress or
-// runs its migration and hooks, which are then rolled back. A version still
+// reload requested while this one's commit waits for a call or lease in progress
+// or runs its migration and hooks, which are then rolled back (a revert requested
+// then goes back from the version this one commits). A version still
 // being built then stops being built, as far as the engine can stop it (a Lua
 // compile is given up, a chunk or a WASM start function stopped; a WASM
 // compile runs to its end), so that the newer one does not wait for it. (Close and Unload
@@ -44,7 +45,7 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 	if err := h.waitsForItself(ctx, s, "reload"); err != nil {
 		return err
 	}
-	p := h.request(ctx, s, code, false)
+	p := h.request(ctx, s, code, false, true)
 	<-p.Done()
 	return p.Err()
 }
@@ -146,15 +147,16 @@ func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error
 // call running that host function to end. From a MigrationFunc, or from what a
 // new version runs as it is staged, with the context it was given (which ends
 // with that commit or staging), the reload goes on after it, until it is
-// resolved or the Host closes; from a MigrationFunc, a reload of its own script
-// supersedes the one whose commit runs the migration.
+// resolved or the Host closes (of its own script, from a MigrationFunc, after
+// the commit running it, which it does not supersede).
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
+	follows := h.reloading(ctx, committingKey{}) == s
 	if h.reloading(ctx, committingKey{}) != nil || Staging(ctx) {
 		ctx = reloadOf{context.WithoutCancel(ctx)}
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).
-	return h.request(reentry.Detach(ctx), s, code, false)
+	return h.request(reentry.Detach(ctx), s, code, false, !follows)
 }
 
 // Revert goes back one version: the version before the live one (kept in the
@@ -170,12 +172,16 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 	if err := h.waitsForItself(ctx, s, "revert"); err != nil {
 		return err
 	}
-	p := h.request(ctx, s, nil, true)
+	p := h.request(ctx, s, nil, true, false)
 	<-p.Done()
 	return p.Err()
 }
 
-func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool) *Pending {
+// request asks for a reload, or a revert, of s. A request that overtakes wins
+// over a commit of s in progress, which gives up at its swap (see
+// commitPlan.swap); one that does not, a revert or a reload asked by the
+// migration of that commit, comes after it.
+func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, overtakes bool) *Pending {
 	p := newPending()
 	req := &request{caller: ctx, revert: revert, p: p}
 	if err := h.notOurs(s, req.op(), ""); err != nil {
@@ -216,6 +222,9 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert bool)
 	}
 	s.seq++
 	req.seq, s.latest, s.latestP = s.seq, s.seq, p
+	if overtakes {
+		s.overtake = s.seq
+	}
 	old, oldReady := s.queued, s.ready
 	s.queued, s.ready = req, nil
 	if old != nil {

@@ -84,10 +84,18 @@ func (s *Script) work() {
 func (s *Script) stage(req *request) *stagedItem {
 	it := &stagedItem{req: req}
 	code, err := req.code, error(nil)
+	if req.revert {
+		// A revert goes back from the version a commit in progress (in an
+		// Apply) makes live, which it would not find in the history yet.
+		s.swapMu.Lock()
+	}
 	s.mu.Lock()
 	prev, ok := s.hist.previous()
 	it.target = s.hist.next // the number a reload would get; commit decides
 	s.mu.Unlock()
+	if req.revert {
+		s.swapMu.Unlock()
+	}
 	if req.revert {
 		if !ok {
 			s.fail(req, Event{Kind: Rejected}, ErrNoHistory)
@@ -237,7 +245,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		superseded: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return it.req.seq != s.latest
+			return s.overtake > it.req.seq
 		}}
 	if frame != nil && s.h.frameEnded(frame, it.req, frame.Err()) {
 		// Apply's context ended before this commit's turn (another script's

@@ -74,6 +74,7 @@ type Script struct {
 	seq      uint64        // last request number handed out
 	latest   uint64        // the request that wins; older ones are superseded
 	latestP  *Pending      // its Pending, kept once resolved (newest, in watch.go)
+	overtake uint64        // the newest request that wins over a commit in progress (see commitPlan.swap)
 	queued   *request      // the next request for the worker
 	staging  *request      // the request the worker is staging, if any
 	building *request      // the request whose version the engine builds: a newer one stops it

@@ -274,8 +274,8 @@ func TestMigrationCallsBack(t *testing.T) {
 		"Reload at Apply": {swap: SwapAtApply, do: func(ctx context.Context) error { return h.Reload(ctx, other, guest.Bytes("counter_v2")) },
 			reject: true, says: "called from a migration of counter.wasm"},
 		"Apply": {swap: SwapAtApply, do: func(ctx context.Context) error {
-			h.ReloadAsync(ctx, other, guest.Bytes("counter_v2")) // staged while s commits
-			for !readyStaged(other)() {
+			h.ReloadAsync(ctx, s, guest.Bytes("counter_v1")) // staged while s commits
+			for !readyStaged(s)() {
 				time.Sleep(time.Millisecond)
 			}
 			if n := h.Apply(ctx); n != 0 {
