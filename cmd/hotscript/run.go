@@ -37,7 +37,8 @@ func runCommand() command {
 		about: `Loads every script under DIR (.wasm, .lua, .wat when wat2wasm is on PATH, which
 names the script, and .c when clang is, built into the .wasm of the same name, which
 names the script; a .wat or .c next to a .wasm of the same name is that module's
-source, rebuilt and reloaded when saved), attaches each to an entity of a scene,
+source, rebuilt and reloaded when saved, and its build runs at the start if it was
+saved after the .wasm), attaches each to an entity of a scene,
 and calls each script's update(dt) every frame, dt being the fixed time step in
 seconds: a WASM update must take one f32 or f64, a Lua update gets a number.
 Scripts without such an update are loaded and left idle.
@@ -130,12 +131,18 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		}
 		s, err := loadFile(ctx, h, path)
 		var build *watch.BuildError
+		if errors.As(err, &build) && selfBuilt(path) { // else the host reported it
+			sc.handle(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
+			if !hasContent(builtName(path)) {
+				continue
+			}
+			// The .wasm the source was saved after runs: the version its
+			// broken edit would have replaced.
+			s, err = h.Load(ctx, builtName(path), nil)
+		}
 		switch {
 		case errors.Is(err, hotscript.ErrExists):
 			continue // saved since Watch began: the watcher loaded it, the loop adopts it
-		case errors.As(err, &build):
-			sc.handle(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
-			continue
 		case err == nil:
 			sc.attach(s)
 		}
@@ -161,10 +168,12 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 // scriptFiles lists the scripts under dir the host can load, and notes on the files
 // left out. An empty file is left out, as the watcher ignores one, and so is what
 // the watcher ignores (watch.Ignored), which it would never reload. A .wat or .c is
-// loaded only if its tool (wat2wasm, clang) is on PATH and no .wasm of the same name
-// is there: that .wasm is then the script, and the watcher rebuilds it from the
-// source.
+// loaded only if its tool (wat2wasm, clang) is on PATH; if a .wasm of the same name
+// is there, that .wasm is the script, which the watcher rebuilds from the source,
+// and it runs the source's build if the source was saved after it (an edit a
+// past run made live, building the source in memory), else its own bytes.
 func scriptFiles(dir string) (files, skipped []string, err error) {
+	stale := map[string]bool{}     // .wasm files whose source was saved after them
 	missing := map[string]string{} // extension -> the tool its sources need, if not on PATH
 	for ext, tool := range map[string]string{".wat": "wat2wasm", ".c": "clang"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -215,6 +224,10 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			case hasContent(twin) && missing[ext] != "":
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; "+missing[ext]+
 					" is not on PATH, so saving it rebuilds nothing")
+			case hasContent(twin) && savedAfter(path, twin):
+				stale[twin] = true
+				files = append(files, path)
+				skipped = append(skipped, twin+": older than its source "+filepath.Base(path)+", whose build runs as it")
 			case hasContent(twin):
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
 			case missing[ext] != "":
@@ -225,26 +238,42 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 		}
 		return nil
 	})
+	files = slices.DeleteFunc(files, func(f string) bool { return stale[f] })
 	slices.Sort(files)
 	return files, skipped, err
+}
+
+// savedAfter reports whether the file at a was modified after the one at b.
+func savedAfter(a, b string) bool {
+	ai, aerr := os.Stat(a)
+	bi, berr := os.Stat(b)
+	return aerr == nil && berr == nil && ai.ModTime().After(bi.ModTime())
 }
 
 // builtName is the .wasm a source (.wat, .c) builds.
 func builtName(src string) string { return strings.TrimSuffix(src, filepath.Ext(src)) + ".wasm" }
 
-// loadFile loads the script at path. A .c file is built by the watcher's build step
-// and loaded under the name of the .wasm it builds, as the watcher loads a .c saved
-// later, so that the watcher reloads it on save; a failed build is the step's
-// *watch.BuildError, which the host has not seen (no event).
+// loadFile loads the script at path. A .c file, and a .wat beside its .wasm
+// (see selfBuilt), is built by the watcher's build step and loaded under the name
+// of the .wasm it builds, as the watcher loads a .c saved later, so that the
+// watcher reloads it on save; a failed build is the step's *watch.BuildError,
+// which the host has not seen (no event).
 func loadFile(ctx context.Context, h *hotscript.Host, path string) (*hotscript.Script, error) {
-	if filepath.Ext(path) != ".c" {
+	if !selfBuilt(path) {
 		return h.Load(ctx, path, nil)
 	}
-	code, _, err := watch.DefaultBuildSteps()[".c"].Build(ctx, path)
+	code, _, err := watch.DefaultBuildSteps()[filepath.Ext(path)].Build(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	return h.LoadBytes(ctx, builtName(path), code, nil)
+}
+
+// selfBuilt reports whether loadFile builds the script at path itself: a .c, or
+// a .wat whose .wasm is there (the host would load a .wat under its own name).
+func selfBuilt(path string) bool {
+	ext := filepath.Ext(path)
+	return ext == ".c" || ext == ".wat" && hasContent(builtName(path))
 }
 
 // errNotRegular is the error for a script path that holds a named pipe, a device

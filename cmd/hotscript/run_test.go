@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -544,6 +545,77 @@ func TestRunInterruptIsNoFailure(t *testing.T) {
 			lines, _, _ := strings.Cut(text, "\nstopped")
 			if regexp.MustCompile(` (rejected|error) `).MatchString(lines) || !strings.Contains(text, "; 0 reloads, 0 rejected\n") {
 				t.Errorf("the stop is reported as the script's failure:\n%s", text)
+			}
+		})
+	}
+}
+
+// TestRunSourceAndModule: of a .wasm and its source (.wat) there at the start,
+// the one saved last runs, as the watcher runs the one saved last while run
+// runs: an edit of the source that a past run made live (building it in
+// memory) ran the stale .wasm again. A source saved last that does not build
+// is reported once, under the .wasm's name, and the .wasm runs. A .wat alone
+// that does not build is reported once, under its own name.
+func TestRunSourceAndModule(t *testing.T) {
+	needTools(t, "x.wat")
+	module := func(msg string) string {
+		return `(module (import "host" "log" (func $log (param i32 i32))) (memory 1) (data (i32.const 0) "` + msg + `")
+  (func (export "update") (param f32) (call $log (i32.const 0) (i32.const ` + fmt.Sprint(len(msg)) + `))))`
+	}
+	for _, tt := range []struct {
+		name     string
+		wasm     string // the module's text, "" for none
+		wat      string
+		watLater bool
+		want     []string // in the output, in order
+		logs     string   // what the running version logs
+	}{
+		{"source saved last", module("module"), module("source"), true,
+			[]string{"m.wasm: older than its source m.wat, whose build runs as it", "m.wasm  v1", "loaded"}, "source"},
+		{"module saved last", module("module"), module("source"), false,
+			[]string{"m.wat: the source of m.wasm; saving it rebuilds and reloads that", "m.wasm  v1", "loaded"}, "module"},
+		{"broken source saved last", module("module"), "(module", true,
+			[]string{"m.wasm", "rejected", "m.wat:1:"}, "module"},
+		{"broken source alone", "", "(module", false, []string{"m.wat", "rejected", "m.wat:1:"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src, mod := filepath.Join(dir, "m.wat"), filepath.Join(dir, "m.wasm")
+			if tt.wasm != "" {
+				saveFile(t, src, []byte(tt.wasm))
+				build := exec.Command("wat2wasm", src, "-o", mod)
+				if out, err := build.CombinedOutput(); err != nil {
+					t.Fatalf("wat2wasm: %v\n%s", err, out)
+				}
+			}
+			saveFile(t, src, []byte(tt.wat))
+			earlier, later := time.Now().Add(-time.Hour), time.Now().Add(-time.Minute)
+			if !tt.watLater {
+				earlier, later = later, earlier
+			}
+			if err := os.Chtimes(src, later, later); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(mod, earlier, earlier); err != nil && tt.wasm != "" {
+				t.Fatal(err)
+			}
+			r := runCmd(t, "run", "--tps", "500", "--frames", "2", dir)
+			if r.code != exitOK {
+				t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			rest := r.stdout
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("output lacks %q (in order %q):\n%s", w, tt.want, r.stdout)
+				}
+				rest = rest[i+len(w):]
+			}
+			if n := len(regexp.MustCompile(` - +rejected `).FindAllString(r.stdout, -1)); n > 1 || strings.Contains(tt.name, "broken") && !strings.Contains(r.stdout, "1 rejected (1 on first load)") {
+				t.Errorf("%d rejected lines, want one counted once:\n%s", n, r.stdout)
+			}
+			if tt.logs != "" && !regexp.MustCompile(`log +`+tt.logs+`\n`).MatchString(r.stdout) {
+				t.Errorf("the running version does not log %q:\n%s", tt.logs, r.stdout)
 			}
 		})
 	}
