@@ -25,7 +25,7 @@
 // reload half-written or missing files.
 //
 // So every notification only marks its path as active and restarts that path's
-// debounce timer (Options.Debounce, 50 ms by default). When a path has been quiet
+// debounce timer (Options.Debounce, 16 ms by default). When a path has been quiet
 // that long, the watcher looks at what is there now: the file's bytes go out in a
 // Changed event; a file that is gone goes out as Removed, if the host has it
 // (found by Add, or received in a Changed event, and not received as Removed

@@ -12,12 +12,16 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// DefaultDebounce is the debounce interval of Options whose Debounce is zero: long
-// enough to span the steps of any editor's save, short enough to stay within a few
-// frames at 60 fps.
-const DefaultDebounce = 50 * time.Millisecond
+// DefaultDebounce is the debounce interval of Options whose Debounce is zero, a
+// frame at 60 fps: long enough to span the steps of an editor's save, which
+// follow each other within a millisecond or two (what comes later is handled
+// anyway: an empty file is no save, and bytes already sent are not sent again),
+// short enough that a save is live within a frame or two. A file written in
+// pieces more than that apart (a slow copy) can go out half-written, and its
+// reload fail, before the whole of it goes out.
+const DefaultDebounce = 16 * time.Millisecond
 
-// Options configures a Watcher. The zero value is ready to use: a 50 ms debounce,
+// Options configures a Watcher. The zero value is ready to use: a 16 ms debounce,
 // every file reported except those DefaultIgnore names, no build steps.
 type Options struct {
 	// Debounce is how long a file must stay quiet after its last change before
