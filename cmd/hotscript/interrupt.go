@@ -18,7 +18,8 @@ import (
 // skips deferred calls): the command may be stuck where the context is not
 // looked at (a
 // WASM call without a time limit, a read from a named pipe), and the second
-// Ctrl-C must always work.
+// Ctrl-C must always work. If the command has not stopped stillStoppingAfter
+// the first, still is called, to say that a second one ends it.
 //
 // A SIGPIPE (stdout is a pipe whose reader is gone: hotscript demo | head) cancels
 // the context too, as often as it comes: writes to the pipe then fail with EPIPE
@@ -26,7 +27,7 @@ import (
 // takes such an EPIPE for the stop too, as it may come before the signal). stop cancels
 // the context and gives the signals back their default action, which ends the
 // process too.
-func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
+func interruptContext(ctx context.Context, still func()) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(withExitHooks(ctx))
 	hooks := ctx.Value(exitHooksKey{}).(*exitHooks)
 	sigs := make(chan os.Signal, 2) // two signals in quick succession are both seen
@@ -43,8 +44,15 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 	)
 	go func() {
 		var first time.Time
+		var nag <-chan time.Time
 		for {
 			select {
+			case <-nag:
+				mu.Lock()
+				if !stopped && !exiting {
+					still()
+				}
+				mu.Unlock()
 			case <-sigs:
 				if !first.IsZero() {
 					mu.Lock()
@@ -65,6 +73,7 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 					os.Exit(exitInterrupted)
 				}
 				first = time.Now()
+				nag = time.After(stillStoppingAfter)
 				cancel()
 			case <-pipe:
 				cancel()
@@ -92,6 +101,10 @@ func interruptContext(ctx context.Context) (_ context.Context, stop func()) {
 		cancel()
 	}
 }
+
+// stillStoppingAfter is how long after the first interrupt a command that has
+// not stopped says that a second one ends it.
+const stillStoppingAfter = time.Second
 
 // forcedExitGrace is how long after the first interrupt a forced exit comes at
 // the soonest: two sent together (a double Ctrl-C) would otherwise end the process

@@ -33,7 +33,9 @@
 // The first Ctrl-C (or SIGTERM) stops run and demo cleanly, exit code 0, and stops
 // call and inspect with 130, as shells report a process Ctrl-C killed, once the build
 // of a source they had started is killed and its files removed; a second one ends
-// the process at once with 130. A reader of stdout that goes away (hotscript demo |
+// the process at once with 130. A command still running a second after the first
+// (stuck in a WASM call without a time limit, which nothing can stop) says that a
+// second one ends it. A reader of stdout that goes away (hotscript demo |
 // head) stops a command as the first Ctrl-C does. What the command and the build
 // tools it starts write to temporary files goes in a directory of its own under
 // TMPDIR, which it removes when it ends, after a second Ctrl-C too.
@@ -153,7 +155,9 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		writeShortUsage(stderr, c)
 		return exitUsage
 	}
-	ctx, stop := interruptContext(ctx)
+	ctx, stop := interruptContext(ctx, func() {
+		fmt.Fprintf(stderr, "hotscript %s: still stopping; press Ctrl-C again to end it now\n", c.name)
+	})
 	defer stop()
 	err := runner(ctx, e, fs.Args())
 	switch {

@@ -50,6 +50,29 @@ func TestSecondInterruptEnds(t *testing.T) {
 	}
 }
 
+// TestStillStoppingSaysSo: a command the first Ctrl-C has not stopped after a
+// second (call stuck in an unmetered WASM loop) says that a second one ends it,
+// which it then does; it said nothing, as if the Ctrl-C was lost.
+func TestStillStoppingSaysSo(t *testing.T) {
+	cmd, out, exited := startMain(t, nil, "call", "--max-time", "0", "testdata/spin.wasm", "update", "0.5")
+	time.Sleep(200 * time.Millisecond) // in the call
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, 0, "hotscript call: still stopping; press Ctrl-C again to end it now")
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+			t.Errorf("exit code %d, want %d; output:\n%s", code, exitInterrupted, out)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after the second Ctrl-C; output:\n%s", out)
+	}
+}
+
 // TestNamedPipeIsNotAScript: a named pipe with a script's name is not read (reading
 // it blocks until something writes to it): run skips it with a note, call and
 // inspect refuse it.
