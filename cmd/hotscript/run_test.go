@@ -263,6 +263,10 @@ func TestRunCSource(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "enemy.c"), []byte("int x;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	old := time.Now().Add(-time.Hour) // saved before enemy.wasm: the module runs
+	if err := os.Chtimes(filepath.Join(dir, "enemy.c"), old, old); err != nil {
+		t.Fatal(err)
+	}
 	out, errOut := newSyncBuffer(), newSyncBuffer()
 	runBackground(t, out, errOut, "run", "--tps", "200", dir)
 
