@@ -221,8 +221,9 @@ func topLevelKeys(doc []byte) []string {
 	return keys
 }
 
-// runMigration runs the plan's migration and then the self-check export on the new
-// instance. It is the migrate step of a WASM commit; any error rolls the commit back.
+// runMigration runs the plan's migration, then the self-check export on the new
+// instance, then the swap (commitPlan.swap). It is the migrate step of a WASM
+// commit; any error runs the migration's Undo functions and rolls the commit back.
 func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, err error) {
 	m := p.migration
 	m.old, m.next, m.carried, m.undo = old, next, nil, nil
@@ -251,6 +252,10 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 		if err := p.runSelfCheck(ctx, next.callJSON); err != nil {
 			return nil, err
 		}
+	}
+	// The swap, last: a newer request fails it, and the Undo functions run.
+	if err := p.swap(); err != nil {
+		return nil, err
 	}
 	return m.carried, nil
 }

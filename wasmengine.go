@@ -117,13 +117,9 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 		start := time.Now()
 		defer func() { res.blocked = time.Since(start) }()
 		var err error
+		// runMigration swaps (p.swap) once nothing else can fail: next goes
+		// live as this returns, old still locked.
 		res.carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
-		if err == nil {
-			// Nothing else fails after a migrate that returned nil and whose
-			// calls all succeeded (runMigration checked): next goes live as
-			// this returns, old still locked.
-			err = p.swap()
-		}
 		return err
 	})
 	var we *wasm.Error

@@ -1000,3 +1000,51 @@ func TestMigrationUndo(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrationUndoWhenSuperseded: a reload superseded at its swap by a request
+// made while its migration ran runs the migration's Undo functions, in both
+// modes, as a failed one does: the old version keeps running, and it ran on
+// the state converted for the new one (helper-126).
+func TestMigrationUndoWhenSuperseded(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(mode.String(), func(t *testing.T) {
+			ctx := context.Background()
+			var converted atomic.Int32
+			entered, release := make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			mig := func(ctx context.Context, m *Migration) error {
+				converted.Add(1)
+				m.Undo(func() { converted.Add(-1) })
+				if first.CompareAndSwap(false, true) {
+					close(entered)
+					<-release
+				}
+				return nil
+			}
+			h := newTestHost(t, Config{Swap: mode, Migration: mig})
+			s := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
+			older := h.ReloadAsync(ctx, s, guest.Bytes("counter_v2"))
+			applied := make(chan int, 1)
+			if mode == SwapAtApply {
+				waitFor(t, "v2 staged", readyStaged(s))
+				go func() { applied <- h.Apply(ctx) }()
+			}
+			<-entered
+			newer := h.ReloadAsync(ctx, s, []byte("not wasm")) // the newest wins, even if it then fails
+			waitFor(t, "newer requested", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.overtake > 1 })
+			close(release)
+			if err := waitPending(older); !errors.Is(err, ErrSuperseded) {
+				t.Fatalf("older: %v, want ErrSuperseded", err)
+			}
+			if err := waitPending(newer); err == nil {
+				t.Fatalf("newer committed")
+			}
+			if s.Version() != 1 {
+				t.Fatalf("version %d, want 1", s.Version())
+			}
+			if n := converted.Load(); n != 0 {
+				t.Fatalf("v1 still runs, but the superseded migration's Undo did not run: converted=%d, want 0", n)
+			}
+		})
+	}
+}
