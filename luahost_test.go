@@ -808,3 +808,64 @@ func TestSupersededBuildStops(t *testing.T) {
 		t.Errorf("version() = %s, want 3", got)
 	}
 }
+
+// TestRevertDuringPostponedCommit: under SwapAtApply, a revert requested while
+// a reload's commit waits for a lease, whose wait Apply's frame then ends, goes
+// back from that reload once a later Apply commits it, as it does when the
+// lease ends within the frame: the reload was superseded, and the revert went
+// back one version further than asked (helper-126).
+func TestRevertDuringPostponedCommit(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	src := func(v string) []byte { return []byte("local M = {}\nfunction M.v() return " + v + " end\nreturn M") }
+	s := mustLoad(t, h, "s.lua", string(src("1")), nil)
+	p := h.ReloadAsync(ctx, s, src("2"))
+	waitFor(t, "v2 staged", readyStaged(s))
+	h.Apply(ctx)
+	if err := waitPending(p); err != nil || s.Version() != 2 {
+		t.Fatal(err, s.Version())
+	}
+	rt, id, _ := s.Lua()
+	lease, err := rt.Acquire(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3 := h.ReloadAsync(ctx, s, src("3"))
+	waitFor(t, "v3 staged", readyStaged(s))
+	frame, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	applied := make(chan int)
+	go func() { applied <- h.Apply(frame) }() // waits for the lease
+	waitFor(t, "commit waiting", func() bool {
+		if s.swapMu.TryLock() {
+			s.swapMu.Unlock()
+			return false
+		}
+		return true
+	})
+	revert, requested := make(chan error, 1), requestedSince(s)
+	go func() { revert <- h.Revert(ctx, s) }()
+	waitFor(t, "revert requested", requested)
+	if n := <-applied; n != 0 { // the frame ended while the commit waited for the lease
+		t.Fatalf("Apply committed %d while the lease was held", n)
+	}
+	lease.Release()
+	for done := false; !done; {
+		h.Apply(ctx)
+		select {
+		case err := <-revert:
+			if err != nil {
+				t.Fatalf("revert: %v", err)
+			}
+			done = true
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := waitPending(v3); err != nil {
+		t.Errorf("the reload the revert came during: %v, want it committed", err)
+	}
+	if got := callInt(t, h, s, "v"); got != 2 || s.Version() != 2 {
+		t.Fatalf("after the revert: version %d, v() = %d; want v2 (the revert goes back from v3)", s.Version(), got)
+	}
+}

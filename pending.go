@@ -99,4 +99,7 @@ type stagedItem struct {
 	code    []byte
 	target  int // the version number the request would make live: a reload's next number, a revert's earlier version
 	compile time.Duration
+	// postponed: an Apply began its commit, then postponed it (see postpone):
+	// only a newer request that overtakes supersedes it.
+	postponed bool
 }

@@ -84,6 +84,10 @@ func (s *Script) work() {
 func (s *Script) stage(req *request) *stagedItem {
 	it := &stagedItem{req: req}
 	code, err := req.code, error(nil)
+	if err := s.waitOlder(req); err != nil {
+		s.fail(req, Event{Kind: Rejected}, err)
+		return nil
+	}
 	if req.revert {
 		// A revert goes back from the version a commit in progress (in an
 		// Apply) makes live, which it would not find in the history yet.
@@ -138,6 +142,27 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	return it
+}
+
+// waitOlder waits, before req stages, until no older request waits in the ready
+// slot: one whose commit an Apply postponed (see postpone) while req came, a
+// revert or a reload asked by a migration, neither of which supersedes it. It
+// goes first, and req after it (a revert goes back from it). It fails as req's
+// context ends (Close, or the caller gave up).
+func (s *Script) waitOlder(req *request) error {
+	for {
+		s.mu.Lock()
+		older := s.ready
+		s.mu.Unlock()
+		if older == nil || older.req.seq > req.seq {
+			return nil
+		}
+		select {
+		case <-older.req.p.Done():
+		case <-req.ctx.Done():
+			return context.Cause(req.ctx)
+		}
+	}
 }
 
 // settle commits a staged item now (SwapImmediate) or parks it for Apply.
@@ -215,7 +240,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	s.mu.Lock()
 	from := s.hist.live().n
 	to := s.hist.next
-	stale := it.req.seq != s.latest
+	stale := it.req.seq != s.latest && (!it.postponed || s.overtake > it.req.seq)
 	moved := false
 	if it.req.revert {
 		prev, ok := s.hist.previous()
@@ -311,11 +336,12 @@ func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
 // ever.
 func (s *Script) postpone(it *stagedItem) {
 	s.mu.Lock()
-	if it.req.seq != s.latest {
+	if s.overtake > it.req.seq { // a newer revert or follow-up waits for it (see waitOlder)
 		s.mu.Unlock()
 		s.supersede(it)
 		return
 	}
+	it.postponed = true
 	s.ready = it
 	s.h.readyHint.Store(true)
 	s.mu.Unlock()
