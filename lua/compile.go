@@ -51,7 +51,10 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
-	chunk = takeCapped(splitConstants(chunk))
+	chunk = splitConstants(chunk)
+	if r.concat || r.varargs {
+		chunk = takeCapped(chunk)
+	}
 	defer func() { // Compile re-panics anything that is not a *CompileError
 		if r := recover(); r != nil {
 			proto, err = nil, &Error{Script: name, Message: fmt.Sprint(r), Kind: ErrCompile}
@@ -64,9 +67,9 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 	return proto, nil
 }
 
-// takeCapped wraps a chunk in a function that takes capConcat and capVarargs as
-// arguments, into locals named concatName and varargsName, and returns the chunk
-// as a function: chunkFunction calls it. Were they globals the chunk reads, a
+// takeCapped wraps a chunk that calls concatName or varargsName in a function
+// that takes capConcat and capVarargs as arguments, into locals of those names,
+// and returns the chunk as a function: chunkFunction calls it. Were they globals the chunk reads, a
 // script could replace them (_G[".."] = f, with rawset if need be) and run the
 // chunks it loads uncharged.
 func takeCapped(chunk []ast.Stmt) []ast.Stmt {
@@ -89,15 +92,25 @@ func takeCapped(chunk []ast.Stmt) []ast.Stmt {
 	return []ast.Stmt{take, ret}
 }
 
+// tookCapped reports whether compileChunk compiled proto with takeCapped: its
+// first local is named concatName, which no script can name.
+func tookCapped(proto *glua.FunctionProto) bool {
+	return len(proto.DbgLocals) > 0 && proto.DbgLocals[0].Name == concatName
+}
+
 // chunkFunction makes the function of a chunk compiled by compileChunk, in L's
-// environment. It runs the Lua code of takeCapped, which cannot fail but by a
-// limit or L's context, which it raises as a Lua error.
+// environment. For a chunk that takeCapped wrapped, it runs the wrapper, which
+// cannot fail but by a limit or L's context, which it raises as a Lua error.
 func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
-	L.Push(L.NewFunctionFromProto(proto))
+	fn := L.NewFunctionFromProto(proto)
+	if !tookCapped(proto) {
+		return fn
+	}
+	L.Push(fn)
 	L.Push(L.NewFunction(capConcat))
 	L.Push(L.NewFunction(capVarargs))
 	L.Call(2, 1)
-	fn := L.Get(-1).(*glua.LFunction)
+	fn = L.Get(-1).(*glua.LFunction)
 	L.Pop(1)
 	return fn
 }

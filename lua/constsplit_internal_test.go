@@ -82,8 +82,13 @@ func shown(t *testing.T, src string, proto *glua.FunctionProto) string {
 
 // protos counts the functions under p, p not included.
 // chunkProtos is protos of a chunk compiled by compileChunk, without the
-// function takeCapped wraps around it.
-func chunkProtos(p *glua.FunctionProto) int { return protos(p) - 1 }
+// function takeCapped may have wrapped around it.
+func chunkProtos(p *glua.FunctionProto) int {
+	if tookCapped(p) {
+		return protos(p) - 1
+	}
+	return protos(p)
+}
 
 func protos(p *glua.FunctionProto) int {
 	n := -1
