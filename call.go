@@ -75,7 +75,11 @@ func (h *Host) notOurs(s *Script, op, fn string) error {
 		return nil
 	}
 	what, why := fn, "nil Script"
-	if s != nil {
+	switch {
+	case s == nil:
+	case s.h == nil:
+		why = "a zero Script, which no Host made"
+	default:
 		what, why = s.name, "a script of another Host"
 		if fn != "" {
 			what += "." + fn

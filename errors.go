@@ -16,7 +16,7 @@ var (
 	// still queued or staged when Close runs.
 	ErrClosed = errors.New("hotscript: host closed")
 	// ErrInvalid reports a bad argument or option: an unknown script kind, a malformed
-	// Contract, a Script from another Host.
+	// Contract, a nil or zero Script, or one from another Host.
 	ErrInvalid = errors.New("hotscript: invalid argument")
 	// ErrExists is returned by Load and LoadBytes for a name already loaded.
 	ErrExists = errors.New("hotscript: script already loaded")

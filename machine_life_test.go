@@ -206,8 +206,9 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// TestForeignScript: a nil Script, or one of another Host, is ErrInvalid for
-// every operation, which the error names with the script.
+// TestForeignScript: a nil Script, a zero one, or one of another Host, is
+// ErrInvalid for every operation, which the error names with the script (a
+// zero Script made Reload and Revert panic).
 func TestForeignScript(t *testing.T) {
 	ctx := context.Background()
 	h, _ := newFakeHost(t, Config{})
@@ -229,8 +230,9 @@ func TestForeignScript(t *testing.T) {
 	}
 	for _, o := range ops {
 		want := map[*Script]string{
-			nil:    "hotscript: " + o.op + strings.ReplaceAll(o.fn, ".", " ") + ": invalid argument: nil Script",
-			theirs: "hotscript: " + o.op + " theirs.wasm" + o.fn + ": invalid argument: a script of another Host",
+			nil:         "hotscript: " + o.op + strings.ReplaceAll(o.fn, ".", " ") + ": invalid argument: nil Script",
+			theirs:      "hotscript: " + o.op + " theirs.wasm" + o.fn + ": invalid argument: a script of another Host",
+			new(Script): "hotscript: " + o.op + strings.ReplaceAll(o.fn, ".", " ") + ": invalid argument: a zero Script, which no Host made",
 		}
 		for s, w := range want {
 			if err := o.do(s); !errors.Is(err, ErrInvalid) || err.Error() != w {

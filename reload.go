@@ -109,7 +109,7 @@ func (h *Host) reloading(ctx context.Context, key any) *Script {
 // this Host, and s is the script being committed or the commit runs in an
 // Apply, which the reload's commit would wait for. Else nil.
 func (h *Host) waitsForItself(ctx context.Context, s *Script, op string) error {
-	if s == nil {
+	if s == nil || s.u == nil { // not a Script of New's making: request says so
 		return nil
 	}
 	// A migration's context carries the engine's mark of a call into the

@@ -19,6 +19,9 @@ calls FUNC with the arguments, each one JSON value, and prints the result as JSO
 Strings need JSON quotes: hotscript call greet.lua hello '"world"'. A WASM function
 taking (ptr, len) can be given one JSON document, which goes into guest memory.
 
+The script gets host.log, as under run (see hotscript help run); what it logs and
+prints goes to stderr.
+
 Exits 1 with the error, naming the script and the function, when the call fails:
 a Lua error, a trap, a limit hit.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {

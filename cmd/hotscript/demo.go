@@ -131,8 +131,9 @@ func (d *demo) keepRunning(ctx context.Context) error {
 		if err := d.writeFile("enemy.wat", demoFile("enemy_v2.wat")); err != nil {
 			return err
 		}
-		d.say("enemy.wat is the module's source: saving it rebuilds enemy.wasm, then reloads it")
-		d.say("if the bytes changed. Edit %s or %s, save, and watch.", d.path("enemy.lua"), d.path("enemy.wat"))
+		d.say("enemy.wat is the module's source: saving it builds the module in memory (enemy.wasm")
+		d.say("on disk stays as it is) and reloads it if the bytes changed. Edit %s", d.path("enemy.lua"))
+		d.say("or %s, save, and watch.", d.path("enemy.wat"))
 	} else {
 		d.say("Edit %s, save, and watch (with wabt's wat2wasm on PATH, the", d.path("enemy.lua"))
 		d.say("module's source, enemy.wat, could be edited too).")

@@ -51,6 +51,11 @@ and which version keeps running. A WASM script that exports get_state and
 set_state has its state moved to the new version (a JSON document as (ptr, len),
 or one number); other WASM scripts start afresh. Lua scripts keep their fields.
 
+Scripts get one host function, host.log: a WASM module imports it as
+(import "host" "log" (func (param i32 i32))), a UTF-8 message as (ptr, len) in
+its memory; a Lua script calls host.log(...) with any values, as print. Each
+message, and each Lua print, is a line naming its script.
+
 Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
 and exit code 0, even if scripts failed: their errors are reported and counted. A
 second Ctrl-C ends it at once, with exit code 130, even while a script's call
@@ -59,7 +64,7 @@ reload and rejected save of the session, of scripts unloaded since (a file renam
 too; its table lists the scripts still loaded.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
 			f := &runFlags{}
-			fs.IntVar(&f.tps, "tps", 60, "run `N` frames a second")
+			fs.IntVar(&f.tps, "tps", 60, "run `N` frames a second, 1 to 10000")
 			fs.Int64Var(&f.frames, "frames", 0, "stop after `N` frames (0: no limit)")
 			fs.DurationVar(&f.dur, "for", 0, "stop after `DURATION`, e.g. 10s (0: no limit)")
 			fs.BoolVar(&f.quiet, "quiet", false, "no banner and no summary: only loads, reloads, errors and what scripts print")
