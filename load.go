@@ -265,7 +265,7 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 		s.unloading.Store(false)
 		return opErr("unload", s.name, err)
 	}
-	s.swapMu.Lock() // a commit in progress ends first
+	_ = s.swapMu.Lock(context.Background()) // a commit in progress ends first
 	s.mu.Lock()
 	s.gone.Store(true)
 	req, it := s.queued, s.ready

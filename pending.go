@@ -86,7 +86,11 @@ type request struct {
 	code   []byte        // nil: re-read the file
 	revert bool
 	seq    uint64
-	p      *Pending
+	// committing: its commit has begun (under the script's mu), after which only
+	// a request that overtakes supersedes it (see Script.overtake), even if it
+	// then fails.
+	committing bool
+	p          *Pending
 	// by is the request that superseded this one, set as it did (under the
 	// script's mu); nil until then (see Pending.decider).
 	by *Pending

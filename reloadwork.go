@@ -91,7 +91,10 @@ func (s *Script) stage(req *request) *stagedItem {
 	if req.revert {
 		// A revert goes back from the version a commit in progress (in an
 		// Apply) makes live, which it would not find in the history yet.
-		s.swapMu.Lock()
+		if err := s.swapMu.Lock(req.ctx); err != nil {
+			s.fail(req, Event{Kind: Rejected}, context.Cause(req.ctx))
+			return nil
+		}
 	}
 	s.mu.Lock()
 	prev, ok := s.hist.previous()
@@ -183,6 +186,15 @@ func (s *Script) settle(it *stagedItem) {
 		s.supersede(it)
 		return
 	}
+	if s.ready != nil {
+		// An older version an Apply postponed (see postpone), which a revert
+		// or a follow-up does not supersede, came back while this one staged
+		// (waitOlder found the slot empty): it goes first, and this one stages
+		// again after it (a revert goes back from it).
+		s.mu.Unlock()
+		s.requeue(it)
+		return
+	}
 	s.ready = it
 	s.h.readyHint.Store(true) // under mu: whoever sees ready also sees the hint
 	s.mu.Unlock()
@@ -197,7 +209,7 @@ func (s *Script) settle(it *stagedItem) {
 // commit swaps it in and reports whether it was committed. ctx, the request's
 // own, bounds migration.
 func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
-	s.swapMu.Lock()
+	_ = s.swapMu.Lock(context.Background())
 	return s.commitHeld(ctx, it)
 }
 
@@ -205,7 +217,7 @@ func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 // whether it was committed. It takes the version under swapMu, so that an Unload
 // cannot come between taking it and committing it. ctx is Apply's.
 func (s *Script) commitReady(ctx context.Context) bool {
-	s.swapMu.Lock()
+	_ = s.swapMu.Lock(context.Background())
 	s.mu.Lock()
 	it := s.ready
 	s.ready = nil
@@ -238,6 +250,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	ctx = context.WithValue(ctx, committingKey{}, s)
 	s.mu.Lock()
+	it.req.committing = true
 	from := s.hist.live().n
 	to := s.hist.next
 	stale := it.req.seq != s.latest && (!it.postponed || s.overtake > it.req.seq)

@@ -48,6 +48,9 @@ func (h *Host) why(req *request, err error) error {
 func (s *Script) fail(req *request, ev Event, err error) {
 	s.mu.Lock()
 	newer := req.seq != s.latest
+	if req.committing {
+		newer = s.overtake > req.seq
+	}
 	s.mu.Unlock()
 	if newer && !s.h.closed.Load() && !s.unloaded(err) {
 		ev.Kind, ev.Diff, err = Superseded, Diff{}, ErrSuperseded

@@ -2,6 +2,7 @@ package hotscript
 
 import (
 	"fmt"
+	"github.com/hotscript/hotscript/internal/ctxlock"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ type Script struct {
 	canonOnce sync.Once
 	canon     string
 
-	swapMu sync.Mutex // serializes commits of this script
+	swapMu ctxlock.Mutex // serializes commits of this script; a revert waits on it as it stages
 
 	mu       sync.Mutex // guards what follows
 	hist     history
