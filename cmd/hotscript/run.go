@@ -138,12 +138,16 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		var build *watch.BuildError
 		if errors.As(err, &build) && selfBuilt(path) { // else the host reported it
 			sc.handle(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
-			if !hasContent(builtName(path)) {
-				continue
-			}
+		}
+		if twin := builtName(path); err != nil && !errors.Is(err, hotscript.ErrExists) && ctx.Err() == nil &&
+			selfBuilt(path) && hasContent(twin) {
 			// The .wasm the source was saved after runs: the version its
 			// broken edit would have replaced.
-			s, err = h.Load(ctx, builtName(path), nil)
+			sc.deliver(nil) // the rejection first
+			if !f.quiet {
+				fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(twin)+": its source did not load (above), so it runs as it is"))
+			}
+			s, err = h.Load(ctx, twin, nil)
 		}
 		switch {
 		case errors.Is(err, hotscript.ErrExists):

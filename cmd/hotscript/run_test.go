@@ -557,9 +557,9 @@ func TestRunInterruptIsNoFailure(t *testing.T) {
 // TestRunSourceAndModule: of a .wasm and its source (.wat) there at the start,
 // the one saved last runs, as the watcher runs the one saved last while run
 // runs: an edit of the source that a past run made live (building it in
-// memory) ran the stale .wasm again. A source saved last that does not build
-// is reported once, under the .wasm's name, and the .wasm runs. A .wat alone
-// that does not build is reported once, under its own name.
+// memory) ran the stale .wasm again. A source saved last that does not build,
+// or does not load, is reported once, under the .wasm's name, and the .wasm
+// runs. A .wat alone that does not build is reported once, under its own name.
 func TestRunSourceAndModule(t *testing.T) {
 	needTools(t, "x.wat")
 	module := func(msg string) string {
@@ -579,7 +579,9 @@ func TestRunSourceAndModule(t *testing.T) {
 		{"module saved last", module("module"), module("source"), false,
 			[]string{"m.wat: the source of m.wasm; saving it rebuilds and reloads that", "m.wasm  v1", "loaded"}, "module"},
 		{"broken source saved last", module("module"), "(module", true,
-			[]string{"m.wasm", "rejected", "m.wat:1:"}, "module"},
+			[]string{"m.wasm", "rejected", "m.wat:1:", "m.wasm: its source did not load (above), so it runs as it is"}, "module"},
+		{"source saved last that does not load", module("module"), `(module (import "host" "nosuch" (func)))`, true,
+			[]string{"m.wasm", "rejected", "missing host function host.nosuch", "m.wasm: its source did not load (above)"}, "module"},
 		{"broken source alone", "", "(module", false, []string{"m.wat", "rejected", "m.wat:1:"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
