@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -67,14 +68,18 @@ type commitPlan struct {
 
 // swap is the last step of a commit: it runs swapped, unless a newer request
 // of the script has come since the commit began, which wins (see Reload): it
-// then fails with ErrSuperseded, and the commit rolls back.
+// then fails with errSwapSuperseded, and the commit rolls back.
 func (p *commitPlan) swap() error {
 	if p.superseded() {
-		return ErrSuperseded
+		return errSwapSuperseded
 	}
 	p.swapped()
 	return nil
 }
+
+// errSwapSuperseded is swap's error: ErrSuperseded, told apart from the same
+// sentinel in a migration's own error (a reload of another script it made).
+var errSwapSuperseded = fmt.Errorf("%w at the swap", ErrSuperseded)
 
 type commitResult struct {
 	carried []string

@@ -64,7 +64,7 @@ func (m *Migration) rollback(err error) error {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					err = fmt.Errorf("%w (and an Undo function panicked: %v)", err, r)
+					err = &undoPanic{err: err, r: r}
 				}
 			}()
 			m.undo[i]()
@@ -73,6 +73,19 @@ func (m *Migration) rollback(err error) error {
 	m.undo = nil
 	return err
 }
+
+// undoPanic is err, the failure a rollback undid, with the value an Undo
+// function panicked with.
+type undoPanic struct {
+	err error
+	r   any
+}
+
+func (e *undoPanic) Error() string {
+	return fmt.Sprintf("%v (and an Undo function panicked: %v)", e.err, e.r)
+}
+
+func (e *undoPanic) Unwrap() error { return e.err }
 
 // instance is one WASM instance as a migration sees it.
 type instance interface {

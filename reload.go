@@ -226,7 +226,13 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, over
 		s.overtake = s.seq
 	}
 	old, oldReady := s.queued, s.ready
-	s.queued, s.ready = req, nil
+	if oldReady != nil && oldReady.postponed && !overtakes {
+		oldReady = nil // its commit began: req comes after it (see waitOlder)
+	}
+	s.queued = req
+	if oldReady != nil {
+		s.ready = nil
+	}
 	if old != nil {
 		old.by = p
 	}

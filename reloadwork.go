@@ -294,8 +294,13 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
-	if errors.Is(err, ErrSuperseded) { // at the swap: a newer request came while it waited or ran
-		s.supersede(it)
+	if errors.Is(err, errSwapSuperseded) { // a newer request came while it waited or ran
+		why := error(ErrSuperseded)
+		var up *undoPanic
+		if errors.As(err, &up) { // said with the reload's error, as Migration.Undo promises
+			why = &undoPanic{err: ErrSuperseded, r: up.r}
+		}
+		s.supersedeBy(it, why)
 		return false
 	}
 	if err != nil {
@@ -345,8 +350,9 @@ func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
 
 // postpone puts it, still staged, back in the ready slot for a later Apply,
 // whose context ended while its commit waited for the script, or before its
-// turn: that says nothing of the version. A newer request supersedes it, as
-// ever.
+// turn: that says nothing of the version. A newer request that overtakes
+// (Script.overtake) supersedes it, as ever; a newer revert or follow-up, before
+// or after, waits for it (see waitOlder).
 func (s *Script) postpone(it *stagedItem) {
 	s.mu.Lock()
 	if s.overtake > it.req.seq { // a newer revert or follow-up waits for it (see waitOlder)

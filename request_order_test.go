@@ -363,3 +363,144 @@ func TestHammerRequestOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestRevertWhilePostponed: under SwapAtApply, a revert requested while a
+// reload's commit is postponed (its lease held over several frames, the usual
+// case with short frames: the version back in the ready slot between two
+// Apply calls) goes back from that reload once it commits, as under
+// SwapImmediate and as one requested while an Apply runs the commit; it
+// superseded the reload and went back one version further (helper-129).
+func TestRevertWhilePostponed(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(mode.String(), func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{Swap: mode})
+			src := func(v string) []byte { return []byte("local M = {}\nfunction M.v() return " + v + " end\nreturn M") }
+			s := mustLoad(t, h, "s.lua", string(src("1")), nil)
+			apply := func() {
+				if mode == SwapAtApply {
+					f, c := context.WithTimeout(ctx, 5*time.Millisecond)
+					h.Apply(f)
+					c()
+				}
+			}
+			p := h.ReloadAsync(ctx, s, src("2"))
+			for s.Version() != 2 {
+				apply()
+				time.Sleep(time.Millisecond)
+			}
+			if err := waitPending(p); err != nil {
+				t.Fatal(err)
+			}
+			rt, id, _ := s.Lua()
+			lease, err := rt.Acquire(ctx, id) // e.g. the render thread's lease, over a few frames
+			if err != nil {
+				t.Fatal(err)
+			}
+			v3 := h.ReloadAsync(ctx, s, src("3"))
+			if mode == SwapAtApply {
+				waitFor(t, "v3 staged", readyStaged(s))
+				apply() // frame ends while the commit waits for the lease: postponed
+				waitFor(t, "v3 postponed", func() bool {
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					return s.ready != nil && s.ready.postponed
+				})
+			} else {
+				time.Sleep(20 * time.Millisecond) // the worker's commit waits for the lease
+			}
+			revert := make(chan error, 1)
+			go func() { revert <- h.Revert(ctx, s) }() // the user asks to go back one version
+			time.Sleep(20 * time.Millisecond)
+			lease.Release()
+			deadline := time.Now().Add(5 * time.Second)
+			for done := false; !done; {
+				apply()
+				select {
+				case err := <-revert:
+					if err != nil {
+						t.Errorf("revert: %v", err)
+					}
+					done = true
+				default:
+					if time.Now().After(deadline) {
+						t.Fatal("revert never resolved")
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}
+			<-v3.Done()
+			t.Logf("v3: %v; final version %d", v3.Err(), s.Version())
+			if v3.Err() != nil || s.Version() != 2 {
+				t.Errorf("v3 = %v, final version %d; want v3 committed and the revert going back from it to v2 (as under SwapImmediate, and as when the revert lands during Apply's wait)", v3.Err(), s.Version())
+			}
+		})
+	}
+}
+
+// TestMigrationErrorWrappingSuperseded: a migration that fails with an error
+// wrapping ErrSuperseded (a reload of another script it made, which a newer
+// save of that script superseded) makes its own reload fail with that error,
+// counted in FailedReloads: it was reported superseded, though nothing
+// superseded it, its error lost (helper-129).
+func TestMigrationErrorWrappingSuperseded(t *testing.T) {
+	var h *Host
+	var dep *Script
+	var e *fakeEngine
+	h, e = newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+		if m.Script != "s.wasm" {
+			return nil
+		}
+		// reload the dependent script first; a newer save of it comes meanwhile
+		done := make(chan error, 1)
+		go func() { done <- h.Reload(context.Background(), dep, []byte("v2;gate=dep")) }()
+		waitFor(t, "dep staging", func() bool { return e.stages.Load() >= 2 })
+		newer := h.ReloadAsync(context.Background(), dep, []byte("v3"))
+		e.open("dep")
+		<-newer.Done()
+		if err := <-done; err != nil {
+			return fmt.Errorf("reloading dep.wasm first: %w", err)
+		}
+		return nil
+	}})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	dep = mustLoad(t, h, "dep.wasm", "v1", nil)
+	err := h.Reload(context.Background(), s, []byte("v2"))
+	st := h.Stats(s)
+	t.Logf("Reload(s.wasm) = %v; stats %+v", err, st)
+	if !errors.Is(err, ErrMigration) || st.FailedReloads != 1 || st.Superseded != 0 {
+		t.Errorf("Reload(s.wasm) = %v (FailedReloads %d, Superseded %d); want the migration's failure (ErrMigration, its text), counted as a failed reload: no newer request of s.wasm was ever made", err, st.FailedReloads, st.Superseded)
+	}
+}
+
+// TestUndoPanicWhenSuperseded: a reload superseded at its swap reports, with
+// ErrSuperseded, an Undo function's panic, as Migration.Undo promises: its
+// error and event said only "superseded" (helper-129).
+func TestUndoPanicWhenSuperseded(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+		if !first.CompareAndSwap(false, true) {
+			return nil
+		}
+		m.Undo(func() { panic("could not put the World back") })
+		close(entered)
+		<-release
+		return nil
+	}})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	ctx := context.Background()
+	v2 := h.ReloadAsync(ctx, s, []byte("v2"))
+	<-entered
+	v3 := h.ReloadAsync(ctx, s, []byte("v3")) // supersedes v2 at its swap
+	close(release)
+	<-v2.Done()
+	<-v3.Done()
+	t.Logf("v2: %v (event err %v); v3: %v", v2.Err(), v2.Event().Err, v3.Err())
+	if !errors.Is(v2.Err(), ErrSuperseded) {
+		t.Errorf("v2: %v, want ErrSuperseded", v2.Err())
+	}
+	if !strings.Contains(v2.Err().Error(), "panicked") && !strings.Contains(v2.Event().Err.Error(), "panicked") {
+		t.Errorf("v2's Undo function panicked; its error %q and event say nothing of it", v2.Err())
+	}
+}

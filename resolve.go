@@ -58,9 +58,12 @@ func (s *Script) fail(req *request, ev Event, err error) {
 	s.finish(req, ev, err)
 }
 
-func (s *Script) supersede(it *stagedItem) {
+func (s *Script) supersede(it *stagedItem) { s.supersedeBy(it, ErrSuperseded) }
+
+// supersedeBy is supersede with why, an error matching ErrSuperseded.
+func (s *Script) supersedeBy(it *stagedItem, why error) {
 	it.st.discard(it.req.ctx)
-	s.finish(it.req, Event{Kind: Superseded, From: s.Version(), To: it.target, CompileTime: it.compile}, ErrSuperseded)
+	s.finish(it.req, Event{Kind: Superseded, From: s.Version(), To: it.target, CompileTime: it.compile}, why)
 }
 
 // abandon resolves req if it is still waiting (queued or staged) after its context
