@@ -37,18 +37,7 @@ func TestFollowUpDoesNotSupersedeFailure(t *testing.T) {
 			}})
 			s = mustLoad(t, h, "s.wasm", "v1", nil)
 			ctx := context.Background()
-			settle := func(p *Pending) error {
-				deadline := time.Now().Add(3 * time.Second)
-				for time.Now().Before(deadline) {
-					h.Apply(ctx)
-					select {
-					case <-p.Done():
-						return p.Err()
-					case <-time.After(time.Millisecond):
-					}
-				}
-				return fmt.Errorf("never resolved")
-			}
+			settle := func(p *Pending) error { return applyUntil(t, func() { h.Apply(ctx) }, p) }
 			err := settle(h.ReloadAsync(ctx, s, []byte("v2")))
 			if !errors.Is(err, boom) {
 				t.Errorf("v2, whose migration failed: %v; want the migration's error (boom), not superseded", err)
@@ -80,18 +69,7 @@ func TestRevertDuringFailingMigration(t *testing.T) {
 			}})
 			s := mustLoad(t, h, "s.wasm", "v1", nil)
 			ctx := context.Background()
-			settle := func(p *Pending) error {
-				deadline := time.Now().Add(3 * time.Second)
-				for time.Now().Before(deadline) {
-					h.Apply(ctx)
-					select {
-					case <-p.Done():
-						return p.Err()
-					case <-time.After(time.Millisecond):
-					}
-				}
-				return fmt.Errorf("never resolved")
-			}
+			settle := func(p *Pending) error { return applyUntil(t, func() { h.Apply(ctx) }, p) }
 			if err := settle(h.ReloadAsync(ctx, s, []byte("v2"))); err != nil {
 				t.Fatal(err)
 			}
@@ -121,82 +99,113 @@ func TestRevertDuringFailingMigration(t *testing.T) {
 	}
 }
 
-// TestRevertDuringPostponedCommit with a pause (a game frame) between the Apply
-// whose frame ended and the next Apply. The revert's worker, waiting on swapMu
-// while the commit waited, read the history right after postpone put v3 back
-// in the ready slot, staged a revert to v1, and settle overwrote the ready
-// slot: v3 was never resolved, and the revert went back from v2 (helper-127).
-// settle now stages it again after v3.
-func TestPostponedNotOverwritten(t *testing.T) {
-	ctx := context.Background()
-	h := newTestHost(t, Config{Swap: SwapAtApply})
-	src := func(v string) []byte { return []byte("local M = {}\nfunction M.v() return " + v + " end\nreturn M") }
-	s := mustLoad(t, h, "s.lua", string(src("1")), nil)
-	p := h.ReloadAsync(ctx, s, src("2"))
-	waitFor(t, "v2 staged", readyStaged(s))
-	h.Apply(ctx)
-	if err := waitPending(p); err != nil || s.Version() != 2 {
-		t.Fatal(err, s.Version())
+// TestRevertDuringPostponedCommit: under SwapAtApply, a revert requested while
+// a reload's commit waits for a lease, whose wait Apply's frame then ends, goes
+// back from that reload once a later Apply commits it, as it does when the
+// lease ends within the frame. The reload was superseded, and the revert went
+// back one version further than asked (helper-126); and with a frame's pause
+// before the next Apply, the revert, which had waited on swapMu, staged as the
+// reload went back to the ready slot and overwrote it there: the reload never
+// resolved (Reload and Close hung; helper-127).
+func TestRevertDuringPostponedCommit(t *testing.T) {
+	for _, pause := range []time.Duration{0, 50 * time.Millisecond} {
+		t.Run(fmt.Sprint("pause ", pause), func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{Swap: SwapAtApply})
+			apply := func() { h.Apply(ctx) }
+			s, release := leasedAtV2(t, h, apply)
+			v3 := h.ReloadAsync(ctx, s, versionSrc(3))
+			waitFor(t, "v3 staged", readyStaged(s))
+			frame, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancel()
+			applied := make(chan int)
+			go func() { applied <- h.Apply(frame) }() // waits for the lease
+			waitFor(t, "the commit waiting", committing(s))
+			revert, requested := make(chan error, 1), requestedSince(s)
+			go func() { revert <- h.Revert(ctx, s) }()
+			waitFor(t, "the revert requested", requested)
+			if n := <-applied; n != 0 { // the frame ended while the commit waited for the lease
+				t.Fatalf("Apply committed %d while the lease was held", n)
+			}
+			time.Sleep(pause)
+			release()
+			if err := applyUntilSent(t, apply, revert); err != nil {
+				t.Fatalf("revert: %v", err)
+			}
+			if err := applyUntil(t, apply, v3); err != nil {
+				t.Errorf("the reload the revert came during: %v, want it committed", err)
+			}
+			if got := callInt(t, h, s, "v"); got != 2 || s.Version() != 2 {
+				t.Errorf("after the revert: version %d, v() = %d; want v2 (the revert goes back from v3)", s.Version(), got)
+			}
+		})
+	}
+}
+
+// versionSrc is a Lua script whose v() returns v.
+func versionSrc(v int) []byte {
+	return []byte(fmt.Sprintf("local M = {}\nfunction M.v() return %d end\nreturn M", v))
+}
+
+// leasedAtV2 loads s.lua, commits its v2 (apply runs a frame), and leases it:
+// release ends the lease, as the end of the test does.
+func leasedAtV2(t *testing.T, h *Host, apply func()) (s *Script, release func()) {
+	t.Helper()
+	s = mustLoad(t, h, "s.lua", versionSrc(1), nil)
+	if err := applyUntil(t, apply, h.ReloadAsync(context.Background(), s, versionSrc(2))); err != nil || s.Version() != 2 {
+		t.Fatalf("reload to v2: %v (version %d)", err, s.Version())
 	}
 	rt, id, _ := s.Lua()
-	lease, err := rt.Acquire(ctx, id)
+	lease, err := rt.Acquire(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v3 := h.ReloadAsync(ctx, s, src("3"))
-	waitFor(t, "v3 staged", readyStaged(s))
-	frame, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	applied := make(chan int)
-	go func() { applied <- h.Apply(frame) }() // waits for the lease
-	waitFor(t, "commit waiting", func() bool {
+	var once sync.Once
+	release = func() { once.Do(lease.Release) }
+	t.Cleanup(release)
+	return s, release
+}
+
+// committing reports whether a commit of s is in progress (holds swapMu).
+func committing(s *Script) func() bool {
+	return func() bool {
 		if s.swapMu.TryLock() {
 			s.swapMu.Unlock()
 			return false
 		}
 		return true
-	})
-	revert, requested := make(chan error, 1), requestedSince(s)
-	go func() { revert <- h.Revert(ctx, s) }()
-	waitFor(t, "revert requested", requested)
-	if n := <-applied; n != 0 {
-		t.Fatalf("Apply committed %d while the lease was held", n)
 	}
-	time.Sleep(50 * time.Millisecond) // the next frame
-	lease.Release()
+}
+
+// applyUntil runs frames (apply) until p is resolved, 3 s at most, and
+// returns its error.
+func applyUntil(t *testing.T, apply func(), p *Pending) error {
+	t.Helper()
+	return applyUntilSent(t, apply, pendingErr(p))
+}
+
+// applyUntilSent runs frames (apply) until errc delivers, 3 s at most.
+func applyUntilSent(t *testing.T, apply func(), errc <-chan error) error {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
-	for done := false; !done; {
-		h.Apply(ctx)
+	for {
+		apply()
 		select {
-		case err := <-revert:
-			if err != nil {
-				t.Fatalf("revert: %v", err)
-			}
-			done = true
-		default:
+		case err := <-errc:
+			return err
+		case <-time.After(time.Millisecond):
 			if time.Now().After(deadline) {
-				t.Fatal("revert never resolved")
+				t.Fatal("never resolved")
 			}
-			time.Sleep(time.Millisecond)
 		}
 	}
-	if got := callInt(t, h, s, "v"); got != 2 || s.Version() != 2 {
-		t.Errorf("after the revert: version %d, v() = %d; want v2 (the revert goes back from v3)", s.Version(), got)
-	}
-	select {
-	case <-v3.Done():
-		if err := v3.Err(); err != nil {
-			t.Errorf("v3: %v, want committed", err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Errorf("v3's Pending never resolved (Done never closed)")
-		h.Close(ctx)
-		select {
-		case <-v3.Done():
-		case <-time.After(2 * time.Second):
-			t.Errorf("... not even by Close")
-		}
-	}
+}
+
+// pendingErr delivers p's error once it is resolved.
+func pendingErr(p *Pending) <-chan error {
+	c := make(chan error, 1)
+	go func() { <-p.Done(); c <- p.Err() }()
+	return c
 }
 
 // Cancelling ctx before the commit rejects a Revert, as a Reload: a Revert
@@ -206,30 +215,11 @@ func TestPostponedNotOverwritten(t *testing.T) {
 func TestRevertCtxWhileCommitWaits(t *testing.T) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{Swap: SwapAtApply})
-	src := func(v string) []byte { return []byte("local M = {}\nfunction M.v() return " + v + " end\nreturn M") }
-	s := mustLoad(t, h, "s.lua", string(src("1")), nil)
-	p := h.ReloadAsync(ctx, s, src("2"))
-	waitFor(t, "v2 staged", readyStaged(s))
-	h.Apply(ctx)
-	if err := waitPending(p); err != nil {
-		t.Fatal(err)
-	}
-	rt, id, _ := s.Lua()
-	lease, err := rt.Acquire(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lease.Release()
-	h.ReloadAsync(ctx, s, src("3"))
+	s, _ := leasedAtV2(t, h, func() { h.Apply(ctx) })
+	h.ReloadAsync(ctx, s, versionSrc(3))
 	waitFor(t, "v3 staged", readyStaged(s))
 	go h.Apply(ctx) // the game's loader thread: waits for the lease
-	waitFor(t, "commit waiting", func() bool {
-		if s.swapMu.TryLock() {
-			s.swapMu.Unlock()
-			return false
-		}
-		return true
-	})
+	waitFor(t, "the commit waiting", committing(s))
 	rctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
@@ -253,76 +243,60 @@ func TestHammerRequestOrder(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			ctx := context.Background()
 			h := newTestHost(t, Config{Swap: mode, EventBuffer: 60000})
-			src := func(v int) []byte {
-				return []byte(fmt.Sprintf("local M = {}\nfunction M.v() return %d end\nreturn M", v))
-			}
-			s := mustLoad(t, h, "s.lua", string(src(1)), nil)
+			src := versionSrc
+			s := mustLoad(t, h, "s.lua", src(1), nil)
 			rt, id, _ := s.Lua()
 			stop := make(chan struct{})
 			var bg sync.WaitGroup
-			bg.Add(2)
-			go func() { // leases
-				defer bg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
+			until := func(f func()) { // f again and again, until stop
+				bg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+							f()
+						}
 					}
-					l, err := rt.Acquire(ctx, id)
-					if err == nil {
-						time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
-						l.Release()
-					}
-					time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
+				})
+			}
+			until(func() { // leases
+				if l, err := rt.Acquire(ctx, id); err == nil {
+					time.Sleep(time.Duration(rand.IntN(30)) * time.Millisecond)
+					l.Release()
 				}
-			}()
-			go func() { // frames
-				defer bg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					f, c := context.WithTimeout(ctx, time.Duration(1+rand.IntN(10))*time.Millisecond)
-					h.Apply(f)
-					c()
-					time.Sleep(2 * time.Millisecond)
-				}
-			}()
+				time.Sleep(time.Duration(rand.IntN(5)) * time.Millisecond)
+			})
+			until(func() { // frames
+				f, c := context.WithTimeout(ctx, time.Duration(1+rand.IntN(10))*time.Millisecond)
+				h.Apply(f)
+				c()
+				time.Sleep(2 * time.Millisecond)
+			})
 			var ps []*Pending
 			var mu sync.Mutex
 			var wg sync.WaitGroup
 			for i := range 150 {
-				switch rand.IntN(3) {
+				switch n := rand.IntN(3); n {
 				case 0:
 					pp := h.ReloadAsync(ctx, s, src(100+i))
 					mu.Lock()
 					ps = append(ps, pp)
 					mu.Unlock()
-				case 1:
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
+				default: // waited for, on goroutines of their own
+					wg.Go(func() {
+						var err error
+						if n == 1 {
+							err = h.Revert(ctx, s)
+						} else {
+							err = h.Reload(ctx, s, src(100+i))
+						}
 						p := newPending()
-						err := h.Revert(ctx, s)
 						p.resolve(Event{}, err)
 						mu.Lock()
 						ps = append(ps, p)
 						mu.Unlock()
-					}()
-				case 2:
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						p := newPending()
-						err := h.Reload(ctx, s, src(100+i))
-						p.resolve(Event{}, err)
-						mu.Lock()
-						ps = append(ps, p)
-						mu.Unlock()
-					}()
+					})
 				}
 				time.Sleep(time.Duration(rand.IntN(8)) * time.Millisecond)
 			}
@@ -375,8 +349,6 @@ func TestRevertWhilePostponed(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			ctx := context.Background()
 			h := newTestHost(t, Config{Swap: mode})
-			src := func(v string) []byte { return []byte("local M = {}\nfunction M.v() return " + v + " end\nreturn M") }
-			s := mustLoad(t, h, "s.lua", string(src("1")), nil)
 			apply := func() {
 				if mode == SwapAtApply {
 					f, c := context.WithTimeout(ctx, 5*time.Millisecond)
@@ -384,20 +356,8 @@ func TestRevertWhilePostponed(t *testing.T) {
 					c()
 				}
 			}
-			p := h.ReloadAsync(ctx, s, src("2"))
-			for s.Version() != 2 {
-				apply()
-				time.Sleep(time.Millisecond)
-			}
-			if err := waitPending(p); err != nil {
-				t.Fatal(err)
-			}
-			rt, id, _ := s.Lua()
-			lease, err := rt.Acquire(ctx, id) // e.g. the render thread's lease, over a few frames
-			if err != nil {
-				t.Fatal(err)
-			}
-			v3 := h.ReloadAsync(ctx, s, src("3"))
+			s, release := leasedAtV2(t, h, apply) // e.g. the render thread's lease, over a few frames
+			v3 := h.ReloadAsync(ctx, s, versionSrc(3))
 			if mode == SwapAtApply {
 				waitFor(t, "v3 staged", readyStaged(s))
 				apply() // frame ends while the commit waits for the lease: postponed
@@ -412,22 +372,9 @@ func TestRevertWhilePostponed(t *testing.T) {
 			revert := make(chan error, 1)
 			go func() { revert <- h.Revert(ctx, s) }() // the user asks to go back one version
 			time.Sleep(20 * time.Millisecond)
-			lease.Release()
-			deadline := time.Now().Add(5 * time.Second)
-			for done := false; !done; {
-				apply()
-				select {
-				case err := <-revert:
-					if err != nil {
-						t.Errorf("revert: %v", err)
-					}
-					done = true
-				default:
-					if time.Now().After(deadline) {
-						t.Fatal("revert never resolved")
-					}
-					time.Sleep(time.Millisecond)
-				}
+			release()
+			if err := applyUntilSent(t, apply, revert); err != nil {
+				t.Errorf("revert: %v", err)
 			}
 			<-v3.Done()
 			t.Logf("v3: %v; final version %d", v3.Err(), s.Version())

@@ -594,8 +594,6 @@ func TestSwapTimeExcludesWait(t *testing.T) {
 	h := newTestHost(t, Config{})
 	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
 	ls := mustLoad(t, h, "c.lua", "return {}", nil)
-	wrt, wid, _ := ws.WASM()
-	lrt, lid, _ := ls.Lua()
 	const held = 150 * time.Millisecond
 	for _, tt := range []struct {
 		name     string
@@ -604,9 +602,9 @@ func TestSwapTimeExcludesWait(t *testing.T) {
 		next     []byte
 		rejected bool
 	}{
-		{"wasm", ws, func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err }, guest.Bytes("counter_v2"), false},
-		{"lua", ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err }, []byte("return { n = 1 }"), false},
-		{"lua rejected", ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err },
+		{"wasm", ws, acquirer(ws), guest.Bytes("counter_v2"), false},
+		{"lua", ls, acquirer(ls), []byte("return { n = 1 }"), false},
+		{"lua rejected", ls, acquirer(ls),
 			[]byte("return { on_reload = function() return false end }"), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -636,15 +634,13 @@ func TestNewerRequestWhileCommitWaits(t *testing.T) {
 	h := newTestHost(t, Config{})
 	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
 	ls := mustLoad(t, h, "c.lua", "return {}", nil)
-	wrt, wid, _ := ws.WASM()
-	lrt, lid, _ := ls.Lua()
 	for _, tt := range []struct {
 		s            *Script
 		acquire      func() (release func(), err error)
 		older, newer []byte
 	}{
-		{ws, func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err }, guest.Bytes("counter_v2"), guest.Bytes("counter_v3")},
-		{ls, func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err }, []byte("return { n = 2 }"), []byte("return { n = 3 }")},
+		{ws, acquirer(ws), guest.Bytes("counter_v2"), guest.Bytes("counter_v3")},
+		{ls, acquirer(ls), []byte("return { n = 2 }"), []byte("return { n = 3 }")},
 	} {
 		t.Run(tt.s.Name(), func(t *testing.T) {
 			release, err := tt.acquire()
@@ -652,13 +648,7 @@ func TestNewerRequestWhileCommitWaits(t *testing.T) {
 				t.Fatal(err)
 			}
 			older := h.ReloadAsync(ctx, tt.s, tt.older)
-			waitFor(t, "the commit waiting for the lease", func() bool {
-				if tt.s.swapMu.TryLock() {
-					tt.s.swapMu.Unlock()
-					return false
-				}
-				return true
-			})
+			waitFor(t, "the commit waiting for the lease", committing(tt.s))
 			newer := h.ReloadAsync(ctx, tt.s, tt.newer)
 			release()
 			if err := waitPending(older); !errors.Is(err, ErrSuperseded) {
@@ -682,12 +672,6 @@ func TestApplyFrameEnds(t *testing.T) {
 	h := newTestHost(t, Config{Swap: SwapAtApply})
 	ws := mustLoad(t, h, "c.wasm", guest.Bytes("counter_v1"), nil)
 	ls := mustLoad(t, h, "c.lua", "return { version = function() return 1 end }", nil)
-	wrt, wid, _ := ws.WASM()
-	lrt, lid, _ := ls.Lua()
-	acquire := map[*Script]func() (func(), error){
-		ws: func() (func(), error) { l, err := wrt.Acquire(ctx, wid); return l.Release, err },
-		ls: func() (func(), error) { l, err := lrt.Acquire(ctx, lid); return l.Release, err },
-	}
 	for _, tt := range []struct {
 		s    *Script
 		next []byte
@@ -698,7 +682,7 @@ func TestApplyFrameEnds(t *testing.T) {
 		t.Run(tt.s.Name(), func(t *testing.T) {
 			p := h.ReloadAsync(ctx, tt.s, tt.next)
 			waitFor(t, "the reload staged", readyStaged(tt.s))
-			release, err := acquire[tt.s]()
+			release, err := acquirer(tt.s)()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -733,7 +717,7 @@ func TestApplyFrameEnds(t *testing.T) {
 		rctx, rcancel := context.WithCancel(ctx)
 		p := h.ReloadAsync(rctx, ws, guest.Bytes("counter_v1"))
 		waitFor(t, "the reload staged", readyStaged(ws))
-		release, err := acquire[ws]()
+		release, err := acquirer(ws)()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1047,4 +1031,15 @@ func TestMigrationUndoWhenSuperseded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// acquirer returns what leases s through its engine's Acquire, returning the
+// lease's Release.
+func acquirer(s *Script) func() (release func(), err error) {
+	ctx := context.Background()
+	if rt, id, ok := s.WASM(); ok {
+		return func() (func(), error) { l, err := rt.Acquire(ctx, id); return l.Release, err }
+	}
+	rt, id, _ := s.Lua()
+	return func() (func(), error) { l, err := rt.Acquire(ctx, id); return l.Release, err }
 }
