@@ -60,32 +60,56 @@ func (m *Migration) Undo(f func()) { m.undo = append(m.undo, f) }
 // rollback runs the functions registered with Undo, most recent first, and
 // returns err with what their panics said.
 func (m *Migration) rollback(err error) error {
+	var panics []any
 	for i := len(m.undo) - 1; i >= 0; i-- {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					err = &undoPanic{err: err, r: r}
+					panics = append(panics, r)
 				}
 			}()
 			m.undo[i]()
 		}()
 	}
 	m.undo = nil
+	if len(panics) > 0 {
+		err = &undoPanic{err: err, panics: panics}
+	}
 	return err
 }
 
-// undoPanic is err, the failure a rollback undid, with the value an Undo
-// function panicked with.
+// undoPanic is err, the failure a rollback undid, with the values Undo
+// functions panicked with, in the order they ran.
 type undoPanic struct {
-	err error
-	r   any
+	err    error
+	panics []any
 }
 
 func (e *undoPanic) Error() string {
-	return fmt.Sprintf("%v (and an Undo function panicked: %v)", e.err, e.r)
+	if len(e.panics) == 1 {
+		return fmt.Sprintf("%v (and an Undo function panicked: %v)", e.err, e.panics[0])
+	}
+	var b strings.Builder
+	for i, r := range e.panics {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprint(&b, r)
+	}
+	return fmt.Sprintf("%v (and %d Undo functions panicked: %s)", e.err, len(e.panics), b.String())
 }
 
 func (e *undoPanic) Unwrap() error { return e.err }
+
+// superseded is ErrSuperseded for a request whose failure was err, with the
+// panics of its Undo functions if err had any: they are said with the
+// reload's error, whatever it becomes.
+func superseded(err error) error {
+	if up, ok := errors.AsType[*undoPanic](err); ok {
+		return &undoPanic{err: ErrSuperseded, panics: up.panics}
+	}
+	return ErrSuperseded
+}
 
 // instance is one WASM instance as a migration sees it.
 type instance interface {

@@ -16,6 +16,9 @@ type Pending struct {
 	// by is, for a superseded request, the newest request of its script when
 	// it was resolved: the one that decided for it (see decider).
 	by *Pending
+	// cut: it was cut off before it could say anything of its bytes: by its
+	// context, Close, Unload, or a newer request (see Script.finish).
+	cut bool
 }
 
 func newPending() *Pending { return &Pending{done: make(chan struct{})} }
@@ -47,15 +50,18 @@ func (p *Pending) Event() Event {
 	}
 }
 
-func (p *Pending) resolve(ev Event, err error) { p.resolveBy(ev, err, nil) }
+// resolve resolves a request the Host refused before it began, with err, an
+// error of the Host's own (ErrClosed, ErrUnloaded, ErrInvalid).
+func (p *Pending) resolve(ev Event, err error) { p.resolveBy(ev, err, nil, cutOff(err)) }
 
-// resolveBy is resolve of a request superseded by the request by.
-func (p *Pending) resolveBy(ev Event, err error, by *Pending) {
+// resolveBy resolves p; by is the request that superseded it, if any, and cut
+// says whether it was cut off (see Pending.cut).
+func (p *Pending) resolveBy(ev Event, err error, by *Pending, cut bool) {
 	if ev.Kind == Rejected && ev.Err == nil {
 		ev.Err = err // a request refused before it began, which no event reports
 	}
 	p.once.Do(func() {
-		p.ev, p.err, p.by = ev, err, by // the Events channel got a copy (see record)
+		p.ev, p.err, p.by, p.cut = ev, err, by, cut // the Events channel got a copy (see record)
 		close(p.done)
 	})
 }

@@ -295,12 +295,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	res, err := it.st.commit(ctx, plan)
 	ev.SwapTime = res.blocked
 	if errors.Is(err, errSwapSuperseded) { // a newer request came while it waited or ran
-		why := error(ErrSuperseded)
-		var up *undoPanic
-		if errors.As(err, &up) { // said with the reload's error, as Migration.Undo promises
-			why = &undoPanic{err: ErrSuperseded, r: up.r}
-		}
-		s.supersedeBy(it, why)
+		s.supersedeBy(it, superseded(err))
 		return false
 	}
 	if err != nil {

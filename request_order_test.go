@@ -451,3 +451,208 @@ func TestUndoPanicWhenSuperseded(t *testing.T) {
 		t.Errorf("v2's Undo function panicked; its error %q and event say nothing of it", v2.Err())
 	}
 }
+
+// Two Undo functions panic in a reload superseded at its swap: both panics
+// are reported, as they are when the reload fails otherwise.
+func TestTwoUndoPanicsWhenSuperseded(t *testing.T) {
+	for _, supersede := range []bool{false, true} {
+		t.Run(map[bool]string{false: "failed", true: "superseded"}[supersede], func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+				if !first.CompareAndSwap(false, true) {
+					return nil
+				}
+				m.Undo(func() { panic("first undo") })
+				m.Undo(func() { panic("second undo") })
+				close(entered)
+				<-release
+				if !supersede {
+					return context.Canceled
+				}
+				return nil
+			}})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			ctx := context.Background()
+			v2 := h.ReloadAsync(ctx, s, []byte("v2"))
+			<-entered
+			var v3 *Pending
+			if supersede {
+				v3 = h.ReloadAsync(ctx, s, []byte("v3"))
+			}
+			close(release)
+			<-v2.Done()
+			if v3 != nil {
+				<-v3.Done()
+			}
+			msg := v2.Err().Error()
+			t.Logf("v2: %v", msg)
+			if !strings.Contains(msg, "first undo") || !strings.Contains(msg, "second undo") {
+				t.Errorf("v2's error %q: want both Undo panics reported", msg)
+			}
+		})
+	}
+}
+
+// postponedWithRevert: v3's commit postponed (ready slot), a Revert waiting
+// for it.
+func postponedWithRevert(t *testing.T, rctx context.Context) (*Host, *Script, *Pending, chan error, func()) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	s, release := leasedAtV2(t, h, func() { h.Apply(ctx) })
+	v3 := h.ReloadAsync(ctx, s, versionSrc(3))
+	waitFor(t, "v3 staged", readyStaged(s))
+	f, c := context.WithTimeout(ctx, 5*time.Millisecond)
+	h.Apply(f)
+	c()
+	waitFor(t, "v3 postponed", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.ready != nil && s.ready.postponed
+	})
+	revert := make(chan error, 1)
+	requested := requestedSince(s)
+	go func() { revert <- h.Revert(rctx, s) }()
+	waitFor(t, "revert requested", requested)
+	time.Sleep(20 * time.Millisecond)
+	return h, s, v3, revert, release
+}
+
+// Close while a revert waits for a postponed commit, with no Apply to come,
+// returns and resolves both.
+func TestCloseWithRevertWaiting(t *testing.T) {
+	h, s, v3, revert, release := postponedWithRevert(t, context.Background())
+	release()
+	done := make(chan error, 1)
+	go func() { done <- h.Close(context.Background()) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung")
+	}
+	select {
+	case err := <-revert:
+		t.Logf("revert: %v", err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("revert hung")
+	}
+	<-v3.Done()
+	t.Logf("v3: %v; stats %+v", v3.Err(), h.Stats(s))
+}
+
+// Unload while a revert waits for a postponed commit returns and resolves both
+// with ErrUnloaded.
+func TestUnloadWithRevertWaiting(t *testing.T) {
+	h, s, v3, revert, release := postponedWithRevert(t, context.Background())
+	release()
+	done := make(chan error, 1)
+	go func() { done <- h.Unload(context.Background(), s) }()
+	select {
+	case err := <-done:
+		t.Logf("unload: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Unload hung")
+	}
+	select {
+	case err := <-revert:
+		t.Logf("revert: %v", err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("revert hung")
+	}
+	<-v3.Done()
+	t.Logf("v3: %v", v3.Err())
+}
+
+// A postponed reload whose caller gives up while a revert waits for it is
+// resolved in the ready slot, and the revert goes back from the live version.
+func TestCancelV3WhileRevertWaits(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply})
+	s, release := leasedAtV2(t, h, func() { h.Apply(ctx) })
+	vctx, vcancel := context.WithCancel(ctx)
+	v3 := h.ReloadAsync(vctx, s, versionSrc(3))
+	waitFor(t, "v3 staged", readyStaged(s))
+	f, c := context.WithTimeout(ctx, 5*time.Millisecond)
+	h.Apply(f)
+	c()
+	waitFor(t, "v3 postponed", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.ready != nil && s.ready.postponed
+	})
+	revert := make(chan error, 1)
+	go func() { revert <- h.Revert(ctx, s) }()
+	time.Sleep(20 * time.Millisecond)
+	vcancel()
+	<-v3.Done()
+	release()
+	err := applyUntilSent(t, func() { h.Apply(ctx) }, revert)
+	t.Logf("v3 %v; revert %v; version %d; stats %+v", v3.Err(), err, s.Version(), h.Stats(s))
+	if err != nil || s.Version() != 1 {
+		t.Errorf("revert %v, version %d; want v1", err, s.Version())
+	}
+}
+
+// A revert waiting for a postponed commit gives up with its context; the
+// reload still commits at a later Apply.
+func TestRevertCtxWhileWaiting(t *testing.T) {
+	rctx, cancel := context.WithCancel(context.Background())
+	h, s, v3, revert, release := postponedWithRevert(t, rctx)
+	cancel()
+	select {
+	case err := <-revert:
+		t.Logf("revert: %v", err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("revert hung after its ctx was cancelled")
+	}
+	release()
+	ctx := context.Background()
+	if err := applyUntil(t, func() { h.Apply(ctx) }, v3); err != nil || s.Version() != 3 {
+		t.Errorf("v3 %v, version %d", err, s.Version())
+	}
+	t.Logf("stats %+v", h.Stats(s))
+}
+
+// A reload that overtakes supersedes both a postponed reload and the revert
+// waiting for it, and commits.
+func TestOvertakeWhileRevertWaits(t *testing.T) {
+	ctx := context.Background()
+	h, s, v3, revert, release := postponedWithRevert(t, ctx)
+	v4 := h.ReloadAsync(ctx, s, versionSrc(4))
+	release()
+	err := applyUntil(t, func() { h.Apply(ctx) }, v4)
+	rerr := <-revert
+	<-v3.Done()
+	t.Logf("v3 %v; revert %v; v4 %v; version %d; stats %+v", v3.Err(), rerr, err, s.Version(), h.Stats(s))
+	if err != nil || s.Version() != 3 || callInt(t, h, s, "v") != 4 {
+		t.Errorf("want v4 live")
+	}
+}
+
+// A reload whose migration fails, and is superseded as it ran, reports its
+// Undo function's panic with ErrSuperseded, as one superseded at its swap does.
+func TestUndoPanicWhenFailedAndSuperseded(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+		if !first.CompareAndSwap(false, true) {
+			return nil
+		}
+		m.Undo(func() { panic("could not put the World back") })
+		close(entered)
+		<-release
+		return context.Canceled // e.g. a call it made gave up
+	}})
+	s := mustLoad(t, h, "s.wasm", "v1", nil)
+	ctx := context.Background()
+	v2 := h.ReloadAsync(ctx, s, []byte("v2"))
+	<-entered
+	v3 := h.ReloadAsync(ctx, s, []byte("v3"))
+	close(release)
+	<-v2.Done()
+	<-v3.Done()
+	t.Logf("v2: %v (event %v)", v2.Err(), v2.Event().Err)
+	if !strings.Contains(v2.Err().Error(), "panicked") && !strings.Contains(v2.Event().Err.Error(), "panicked") {
+		t.Errorf("v2's Undo function panicked; its error %q and event say nothing of it", v2.Err())
+	}
+}

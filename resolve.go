@@ -53,7 +53,7 @@ func (s *Script) fail(req *request, ev Event, err error) {
 	}
 	s.mu.Unlock()
 	if newer && !s.h.closed.Load() && !s.unloaded(err) {
-		ev.Kind, ev.Diff, err = Superseded, Diff{}, ErrSuperseded
+		ev.Kind, ev.Diff, err = Superseded, Diff{}, superseded(err)
 	}
 	s.finish(req, ev, err)
 }
@@ -138,15 +138,20 @@ func (s *Script) reject(ctx context.Context, req *request, it *stagedItem, cause
 // Pending. It is called exactly once per request, by whoever took it out of the
 // script's queue or ready slot.
 func (s *Script) finish(req *request, ev Event, err error) {
+	// Cut off, or a verdict on the bytes: decided by the kind and by what ended
+	// the request, not by the error, which a migration's may wrap (see cutOff).
+	cut := ev.Kind == Superseded
 	if ev.Kind == Rejected {
+		cut = s.h.cause(req) != nil
 		err = s.h.why(req, err) // before release, which cancels req.ctx
 	}
 	s.release(req)
 	if ev.Kind == Rejected && s.unloaded(err) {
 		err = ErrUnloaded // whatever the engine said of a script Unload took from it
+		cut = true
 	}
 	var by *Pending
-	if errors.Is(err, ErrSuperseded) {
+	if ev.Kind == Superseded {
 		s.mu.Lock()
 		if by = req.by; by == nil { // superseded while staged or committed: by the newest
 			by = s.latestP
@@ -157,7 +162,7 @@ func (s *Script) finish(req *request, ev Event, err error) {
 		s.mu.Unlock()
 	}
 	ev, err = s.record(req.op(), ev, err)
-	req.p.resolveBy(ev, err, by)
+	req.p.resolveBy(ev, err, by, cut)
 }
 
 // release ends what req holds before it is resolved: its context registrations,

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1023,5 +1024,58 @@ func TestWatchDoneContext(t *testing.T) {
 	}
 	if err := h.Watch(context.Background(), dir); err != nil {
 		t.Errorf("Watch after it: %v", err)
+	}
+}
+
+// TestWatchKeepsRejectedSave: a save whose reload a migration rejects is not
+// reloaded again by a later Watch, whatever the migration's error wraps: one
+// wrapping ErrSuperseded (a reload of another script it made) was taken for a
+// save cut off, and replayed, its migration run twice (helper-130).
+func TestWatchKeepsRejectedSave(t *testing.T) {
+	for _, wrapped := range []bool{false, true} {
+		t.Run(fmt.Sprint("wraps ErrSuperseded ", wrapped), func(t *testing.T) {
+			dir := t.TempDir()
+			var migrations atomic.Int64
+			h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+				migrations.Add(1)
+				if wrapped {
+					return fmt.Errorf("reloading dep.wasm first: %w", opErr("reload", "dep.wasm", ErrSuperseded))
+				}
+				return errors.New("reloading dep.wasm first: it failed")
+			}})
+			a := filepath.Join(dir, "a.wasm")
+			if err := os.WriteFile(a, []byte("v1"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-time.Hour)
+			os.Chtimes(a, old, old)
+			s, err := h.Load(context.Background(), a, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(a, []byte("v2"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the save's reload rejected", func() bool { return h.Stats(s).FailedReloads >= 1 })
+			time.Sleep(300 * time.Millisecond)
+			n := migrations.Load()
+			cancel()
+			time.Sleep(100 * time.Millisecond)
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			defer cancel2()
+			if err := h.Watch(ctx2, dir); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(500 * time.Millisecond)
+			st := h.Stats(s)
+			t.Logf("migrations %d then %d; stats %+v", n, migrations.Load(), st)
+			if migrations.Load() != n {
+				t.Errorf("the later Watch reloaded the rejected save again (%d migrations, %d before)", migrations.Load(), n)
+			}
+		})
 	}
 }

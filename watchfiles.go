@@ -6,7 +6,6 @@ package hotscript
 
 import (
 	"context"
-	"errors"
 	"hash/maphash"
 	"os"
 	"path/filepath"
@@ -63,13 +62,13 @@ func (m *fileMark) open() bool {
 // way, and a later Watch does not replay the save over it. (A reload superseded
 // by a later save is replaced by that save's mark: its own reload decides.)
 func saveCutOff(p *Pending) bool {
-	if !errors.Is(p.Err(), ErrSuperseded) {
-		return cutOff(p.Err())
+	if p.ev.Kind != Superseded { // p is resolved: ev and cut are set
+		return p.cut
 	}
 	d := p.decider()
 	select {
 	case <-d.Done():
-		return cutOff(d.Err())
+		return d.cut
 	default:
 		return false
 	}

@@ -5,7 +5,6 @@ package hotscript
 
 import (
 	"context"
-	"errors"
 	"os"
 	"time"
 )
@@ -101,11 +100,10 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 			case <-h.base.Done(): // Close resolves p only after waiting for this
 				return
 			}
-			err := p.Err()
-			if err == nil {
+			if p.Err() == nil {
 				break
 			}
-			if !errors.Is(err, ErrSuperseded) {
+			if p.ev.Kind != Superseded { // resolved: ev is set
 				return
 			}
 			next := to.newest() // pending or resolved already: its outcome decides
