@@ -420,35 +420,42 @@ func TestMigrationErrorWrappingSuperseded(t *testing.T) {
 	}
 }
 
-// TestUndoPanicWhenSuperseded: a reload superseded at its swap reports, with
-// ErrSuperseded, an Undo function's panic, as Migration.Undo promises: its
-// error and event said only "superseded" (helper-129).
+// TestUndoPanicWhenSuperseded: a reload superseded by a request made while its
+// migration ran reports, with ErrSuperseded, an Undo function's panic, as
+// Migration.Undo promises, whether the migration then succeeded (superseded at
+// the swap) or failed: its error and event said only "superseded" (helper-129,
+// helper-130).
 func TestUndoPanicWhenSuperseded(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	var first atomic.Bool
-	h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
-		if !first.CompareAndSwap(false, true) {
-			return nil
-		}
-		m.Undo(func() { panic("could not put the World back") })
-		close(entered)
-		<-release
-		return nil
-	}})
-	s := mustLoad(t, h, "s.wasm", "v1", nil)
-	ctx := context.Background()
-	v2 := h.ReloadAsync(ctx, s, []byte("v2"))
-	<-entered
-	v3 := h.ReloadAsync(ctx, s, []byte("v3")) // supersedes v2 at its swap
-	close(release)
-	<-v2.Done()
-	<-v3.Done()
-	t.Logf("v2: %v (event err %v); v3: %v", v2.Err(), v2.Event().Err, v3.Err())
-	if !errors.Is(v2.Err(), ErrSuperseded) {
-		t.Errorf("v2: %v, want ErrSuperseded", v2.Err())
-	}
-	if !strings.Contains(v2.Err().Error(), "panicked") && !strings.Contains(v2.Event().Err.Error(), "panicked") {
-		t.Errorf("v2's Undo function panicked; its error %q and event say nothing of it", v2.Err())
+	for _, result := range []error{nil, context.Canceled} {
+		t.Run(fmt.Sprint("migration returns ", result), func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
+				if !first.CompareAndSwap(false, true) {
+					return nil
+				}
+				m.Undo(func() { panic("could not put the World back") })
+				close(entered)
+				<-release
+				return result
+			}})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			ctx := context.Background()
+			v2 := h.ReloadAsync(ctx, s, []byte("v2"))
+			<-entered
+			v3 := h.ReloadAsync(ctx, s, []byte("v3")) // supersedes v2
+			close(release)
+			<-v2.Done()
+			<-v3.Done()
+			if !errors.Is(v2.Err(), ErrSuperseded) {
+				t.Errorf("v2: %v, want ErrSuperseded", v2.Err())
+			}
+			for _, err := range []error{v2.Err(), v2.Event().Err} {
+				if !strings.Contains(err.Error(), "an Undo function panicked: could not put the World back") {
+					t.Errorf("v2's Undo function panicked; its error %q says nothing of it", err)
+				}
+			}
+		})
 	}
 }
 
@@ -494,13 +501,13 @@ func TestTwoUndoPanicsWhenSuperseded(t *testing.T) {
 	}
 }
 
-// postponedWithRevert: v3's commit postponed (ready slot), a Revert waiting
-// for it.
-func postponedWithRevert(t *testing.T, rctx context.Context) (*Host, *Script, *Pending, chan error, func()) {
+// postponedWithRevert: v3's commit (asked with vctx) postponed in the ready
+// slot, a Revert (asked with rctx) waiting for it.
+func postponedWithRevert(t *testing.T, vctx, rctx context.Context) (*Host, *Script, *Pending, chan error, func()) {
 	ctx := context.Background()
 	h := newTestHost(t, Config{Swap: SwapAtApply})
 	s, release := leasedAtV2(t, h, func() { h.Apply(ctx) })
-	v3 := h.ReloadAsync(ctx, s, versionSrc(3))
+	v3 := h.ReloadAsync(vctx, s, versionSrc(3))
 	waitFor(t, "v3 staged", readyStaged(s))
 	f, c := context.WithTimeout(ctx, 5*time.Millisecond)
 	h.Apply(f)
@@ -521,7 +528,7 @@ func postponedWithRevert(t *testing.T, rctx context.Context) (*Host, *Script, *P
 // Close while a revert waits for a postponed commit, with no Apply to come,
 // returns and resolves both.
 func TestCloseWithRevertWaiting(t *testing.T) {
-	h, s, v3, revert, release := postponedWithRevert(t, context.Background())
+	h, s, v3, revert, release := postponedWithRevert(t, context.Background(), context.Background())
 	release()
 	done := make(chan error, 1)
 	go func() { done <- h.Close(context.Background()) }()
@@ -543,7 +550,7 @@ func TestCloseWithRevertWaiting(t *testing.T) {
 // Unload while a revert waits for a postponed commit returns and resolves both
 // with ErrUnloaded.
 func TestUnloadWithRevertWaiting(t *testing.T) {
-	h, s, v3, revert, release := postponedWithRevert(t, context.Background())
+	h, s, v3, revert, release := postponedWithRevert(t, context.Background(), context.Background())
 	release()
 	done := make(chan error, 1)
 	go func() { done <- h.Unload(context.Background(), s) }()
@@ -567,22 +574,8 @@ func TestUnloadWithRevertWaiting(t *testing.T) {
 // resolved in the ready slot, and the revert goes back from the live version.
 func TestCancelV3WhileRevertWaits(t *testing.T) {
 	ctx := context.Background()
-	h := newTestHost(t, Config{Swap: SwapAtApply})
-	s, release := leasedAtV2(t, h, func() { h.Apply(ctx) })
 	vctx, vcancel := context.WithCancel(ctx)
-	v3 := h.ReloadAsync(vctx, s, versionSrc(3))
-	waitFor(t, "v3 staged", readyStaged(s))
-	f, c := context.WithTimeout(ctx, 5*time.Millisecond)
-	h.Apply(f)
-	c()
-	waitFor(t, "v3 postponed", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.ready != nil && s.ready.postponed
-	})
-	revert := make(chan error, 1)
-	go func() { revert <- h.Revert(ctx, s) }()
-	time.Sleep(20 * time.Millisecond)
+	h, s, v3, revert, release := postponedWithRevert(t, vctx, ctx)
 	vcancel()
 	<-v3.Done()
 	release()
@@ -597,7 +590,7 @@ func TestCancelV3WhileRevertWaits(t *testing.T) {
 // reload still commits at a later Apply.
 func TestRevertCtxWhileWaiting(t *testing.T) {
 	rctx, cancel := context.WithCancel(context.Background())
-	h, s, v3, revert, release := postponedWithRevert(t, rctx)
+	h, s, v3, revert, release := postponedWithRevert(t, context.Background(), rctx)
 	cancel()
 	select {
 	case err := <-revert:
@@ -617,7 +610,7 @@ func TestRevertCtxWhileWaiting(t *testing.T) {
 // waiting for it, and commits.
 func TestOvertakeWhileRevertWaits(t *testing.T) {
 	ctx := context.Background()
-	h, s, v3, revert, release := postponedWithRevert(t, ctx)
+	h, s, v3, revert, release := postponedWithRevert(t, ctx, ctx)
 	v4 := h.ReloadAsync(ctx, s, versionSrc(4))
 	release()
 	err := applyUntil(t, func() { h.Apply(ctx) }, v4)
@@ -626,33 +619,5 @@ func TestOvertakeWhileRevertWaits(t *testing.T) {
 	t.Logf("v3 %v; revert %v; v4 %v; version %d; stats %+v", v3.Err(), rerr, err, s.Version(), h.Stats(s))
 	if err != nil || s.Version() != 3 || callInt(t, h, s, "v") != 4 {
 		t.Errorf("want v4 live")
-	}
-}
-
-// A reload whose migration fails, and is superseded as it ran, reports its
-// Undo function's panic with ErrSuperseded, as one superseded at its swap does.
-func TestUndoPanicWhenFailedAndSuperseded(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	var first atomic.Bool
-	h, _ := newFakeHost(t, Config{Migration: func(ctx context.Context, m *Migration) error {
-		if !first.CompareAndSwap(false, true) {
-			return nil
-		}
-		m.Undo(func() { panic("could not put the World back") })
-		close(entered)
-		<-release
-		return context.Canceled // e.g. a call it made gave up
-	}})
-	s := mustLoad(t, h, "s.wasm", "v1", nil)
-	ctx := context.Background()
-	v2 := h.ReloadAsync(ctx, s, []byte("v2"))
-	<-entered
-	v3 := h.ReloadAsync(ctx, s, []byte("v3"))
-	close(release)
-	<-v2.Done()
-	<-v3.Done()
-	t.Logf("v2: %v (event %v)", v2.Err(), v2.Event().Err)
-	if !strings.Contains(v2.Err().Error(), "panicked") && !strings.Contains(v2.Event().Err.Error(), "panicked") {
-		t.Errorf("v2's Undo function panicked; its error %q and event say nothing of it", v2.Err())
 	}
 }
