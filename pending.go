@@ -92,9 +92,8 @@ type request struct {
 	code   []byte        // nil: re-read the file
 	revert bool
 	seq    uint64
-	// committing: its commit has begun (under the script's mu), after which only
-	// a request that overtakes supersedes it (see Script.overtake), even if it
-	// then fails.
+	// committing: its commit has begun (under the script's mu), and it has
+	// not gone back to the queue since; see Script.lost.
 	committing bool
 	p          *Pending
 	// by is the request that superseded this one, set as it did (under the
@@ -109,7 +108,4 @@ type stagedItem struct {
 	code    []byte
 	target  int // the version number the request would make live: a reload's next number, a revert's earlier version
 	compile time.Duration
-	// postponed: an Apply began its commit, then postponed it (see postpone):
-	// only a newer request that overtakes supersedes it.
-	postponed bool
 }

@@ -150,13 +150,13 @@ func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error
 // resolved or the Host closes (of its own script, from a MigrationFunc, after
 // the commit running it, which it does not supersede).
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
-	follows := h.reloading(ctx, committingKey{}) == s
-	if h.reloading(ctx, committingKey{}) != nil || Staging(ctx) {
+	c := h.reloading(ctx, committingKey{})
+	if c != nil || Staging(ctx) {
 		ctx = reloadOf{context.WithoutCancel(ctx)}
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).
-	return h.request(reentry.Detach(ctx), s, code, false, !follows)
+	return h.request(reentry.Detach(ctx), s, code, false, c != s)
 }
 
 // Revert goes back one version: the version before the live one (kept in the
@@ -226,8 +226,8 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, over
 		s.overtake = s.seq
 	}
 	old, oldReady := s.queued, s.ready
-	if oldReady != nil && oldReady.postponed && !overtakes {
-		oldReady = nil // its commit began: req comes after it (see waitOlder)
+	if oldReady != nil && !s.lost(oldReady.req) {
+		oldReady = nil // a commit an Apply postponed: req comes after it (see waitOlder)
 	}
 	s.queued = req
 	if oldReady != nil {

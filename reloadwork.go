@@ -45,7 +45,8 @@ func (s *Script) requeue(it *stagedItem) {
 		return
 	}
 	s.mu.Lock()
-	if it.req.seq != s.latest {
+	it.req.committing = false // back in the queue: any newer request wins again
+	if s.lost(it.req) {
 		s.mu.Unlock()
 		s.h.wg.Done()
 		s.finish(it.req, Event{Kind: Superseded, To: it.target, CompileTime: it.compile}, ErrSuperseded)
@@ -102,8 +103,6 @@ func (s *Script) stage(req *request) *stagedItem {
 	s.mu.Unlock()
 	if req.revert {
 		s.swapMu.Unlock()
-	}
-	if req.revert {
 		if !ok {
 			s.fail(req, Event{Kind: Rejected}, ErrNoHistory)
 			return nil
@@ -119,7 +118,7 @@ func (s *Script) stage(req *request) *stagedItem {
 	}
 	start := time.Now()
 	s.mu.Lock()
-	if req.seq == s.latest {
+	if !s.lost(req) {
 		s.building = req
 	} else { // superseded already: its version would be dropped
 		req.cancel(ErrSuperseded)
@@ -181,7 +180,7 @@ func (s *Script) settle(it *stagedItem) {
 		s.finish(it.req, Event{Kind: Rejected, To: it.target}, ErrUnloaded)
 		return
 	}
-	if it.req.seq != s.latest {
+	if s.lost(it.req) {
 		s.mu.Unlock()
 		s.supersede(it)
 		return
@@ -250,10 +249,10 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 	}
 	ctx = context.WithValue(ctx, committingKey{}, s)
 	s.mu.Lock()
+	stale := s.lost(it.req) // a commit postponed before has begun already
 	it.req.committing = true
 	from := s.hist.live().n
 	to := s.hist.next
-	stale := it.req.seq != s.latest && (!it.postponed || s.overtake > it.req.seq)
 	moved := false
 	if it.req.revert {
 		prev, ok := s.hist.previous()
@@ -283,7 +282,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		superseded: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return s.overtake > it.req.seq
+			return s.lost(it.req)
 		}}
 	if frame != nil && s.h.frameEnded(frame, it.req, frame.Err()) {
 		// Apply's context ended before this commit's turn (another script's
@@ -350,12 +349,11 @@ func (h *Host) frameEnded(frame context.Context, req *request, err error) bool {
 // or after, waits for it (see waitOlder).
 func (s *Script) postpone(it *stagedItem) {
 	s.mu.Lock()
-	if s.overtake > it.req.seq { // a newer revert or follow-up waits for it (see waitOlder)
+	if s.lost(it.req) { // a newer revert or follow-up does not: it waits for it (see waitOlder)
 		s.mu.Unlock()
 		s.supersede(it)
 		return
 	}
-	it.postponed = true
 	s.ready = it
 	s.h.readyHint.Store(true)
 	s.mu.Unlock()

@@ -364,7 +364,7 @@ func TestRevertWhilePostponed(t *testing.T) {
 				waitFor(t, "v3 postponed", func() bool {
 					s.mu.Lock()
 					defer s.mu.Unlock()
-					return s.ready != nil && s.ready.postponed
+					return s.ready != nil && s.ready.req.committing
 				})
 			} else {
 				time.Sleep(20 * time.Millisecond) // the worker's commit waits for the lease
@@ -515,7 +515,7 @@ func postponedWithRevert(t *testing.T, vctx, rctx context.Context) (*Host, *Scri
 	waitFor(t, "v3 postponed", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.ready != nil && s.ready.postponed
+		return s.ready != nil && s.ready.req.committing
 	})
 	revert := make(chan error, 1)
 	requested := requestedSince(s)

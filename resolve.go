@@ -47,15 +47,23 @@ func (h *Host) why(req *request, err error) error {
 // error, which every request of s gets.
 func (s *Script) fail(req *request, ev Event, err error) {
 	s.mu.Lock()
-	newer := req.seq != s.latest
-	if req.committing {
-		newer = s.overtake > req.seq
-	}
+	newer := s.lost(req)
 	s.mu.Unlock()
 	if newer && !s.h.closed.Load() && !s.unloaded(err) {
 		ev.Kind, ev.Diff, err = Superseded, Diff{}, superseded(err)
 	}
 	s.finish(req, ev, err)
+}
+
+// lost reports whether a newer request of s wins over req: any newer one until
+// req's commit begins, then only one that overtakes (Script.overtake), which
+// its commit gives up for at its swap, and a commit an Apply postponed for at
+// its next turn. The caller holds s.mu.
+func (s *Script) lost(req *request) bool {
+	if req.committing {
+		return s.overtake > req.seq
+	}
+	return req.seq != s.latest
 }
 
 func (s *Script) supersede(it *stagedItem) { s.supersedeBy(it, ErrSuperseded) }
