@@ -525,49 +525,45 @@ func postponedWithRevert(t *testing.T, vctx, rctx context.Context) (*Host, *Scri
 	return h, s, v3, revert, release
 }
 
-// Close while a revert waits for a postponed commit, with no Apply to come,
-// returns and resolves both.
-func TestCloseWithRevertWaiting(t *testing.T) {
-	h, s, v3, revert, release := postponedWithRevert(t, context.Background(), context.Background())
-	release()
-	done := make(chan error, 1)
-	go func() { done <- h.Close(context.Background()) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close hung")
+// TestEndWithRevertWaiting: Close, or Unload, while a revert waits for a
+// postponed commit, with no Apply to come, returns and resolves both with its
+// error.
+func TestEndWithRevertWaiting(t *testing.T) {
+	for _, end := range []struct {
+		name string
+		do   func(*Host, *Script) error
+		want error
+	}{
+		{"Close", func(h *Host, _ *Script) error { return h.Close(context.Background()) }, ErrClosed},
+		{"Unload", func(h *Host, s *Script) error { return h.Unload(context.Background(), s) }, ErrUnloaded},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			h, s, v3, revert, release := postponedWithRevert(t, context.Background(), context.Background())
+			release()
+			done := make(chan error, 1)
+			go func() { done <- end.do(h, s) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s: %v", end.name, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s hung", end.name)
+			}
+			select {
+			case err := <-revert:
+				if !errors.Is(err, end.want) {
+					t.Errorf("revert: %v, want %v", err, end.want)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatal("revert hung")
+			}
+			<-v3.Done()
+			if !errors.Is(v3.Err(), end.want) {
+				t.Errorf("v3: %v, want %v", v3.Err(), end.want)
+			}
+		})
 	}
-	select {
-	case err := <-revert:
-		t.Logf("revert: %v", err)
-	case <-time.After(2 * time.Second):
-		t.Fatal("revert hung")
-	}
-	<-v3.Done()
-	t.Logf("v3: %v; stats %+v", v3.Err(), h.Stats(s))
-}
-
-// Unload while a revert waits for a postponed commit returns and resolves both
-// with ErrUnloaded.
-func TestUnloadWithRevertWaiting(t *testing.T) {
-	h, s, v3, revert, release := postponedWithRevert(t, context.Background(), context.Background())
-	release()
-	done := make(chan error, 1)
-	go func() { done <- h.Unload(context.Background(), s) }()
-	select {
-	case err := <-done:
-		t.Logf("unload: %v", err)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Unload hung")
-	}
-	select {
-	case err := <-revert:
-		t.Logf("revert: %v", err)
-	case <-time.After(2 * time.Second):
-		t.Fatal("revert hung")
-	}
-	<-v3.Done()
-	t.Logf("v3: %v", v3.Err())
 }
 
 // A postponed reload whose caller gives up while a revert waits for it is
