@@ -11,11 +11,13 @@ import (
 // copier deep-copies values from an old version's LState into a new one. Tables
 // become new tables, and a table reached twice is copied once, so shared subtables
 // stay shared and cycles stay cycles. A copy is filled in the order pairs walks the
-// original (see inOrder), so it iterates as the original did. Metatables are not
-// copied. Functions and userdata are copied by reference: a function kept in a data
-// field keeps running the old version's code. Coroutines and channels are not
-// copied at all (they are tied to the old LState); the new version keeps its own
-// value for that field.
+// original (see inOrder), so it iterates as the original did, and has the
+// original's metatable, copied the same way. Code the new version defines in the
+// same place as the old (see sites) is not copied but stands for the old: a class
+// or a function the old version's data refers to is the new version's. Other
+// functions, and userdata, are copied by reference: such a function keeps running
+// the old version's code. Coroutines and channels are not copied at all (they are
+// tied to the old LState); the new version keeps its own value for that field.
 //
 // The copy works through a list of tables to fill, not by recursion: a script can
 // nest tables millions deep (a long linked list), and recursing that deep would
@@ -25,13 +27,18 @@ type copier struct {
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
 
+	// The code of the two versions (see carry), and the old functions looked
+	// up in it so far: each one's counterpart, or nil.
+	old, new *sites
+	fns      map[*glua.LFunction]*glua.LFunction
+
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
 	shared bool
 }
 
 func newCopier(L *glua.LState) *copier {
-	return &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}}
+	return &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: map[*glua.LFunction]*glua.LFunction{}}
 }
 
 // value returns the copy of v, complete, and false if v is not copied.
@@ -48,6 +55,9 @@ func (c *copier) value(v glua.LValue) (glua.LValue, bool) {
 				n.RawSet(ck, cv)
 			}
 		})
+		if mt, ok := t.Metatable.(*glua.LTable); ok {
+			n.Metatable, _ = c.ref(mt)
+		}
 	}
 	return cv, ok
 }
@@ -68,32 +78,89 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		return n, true
 	case *glua.LState, glua.LChannel:
 		return glua.LNil, false
-	case *glua.LFunction, *glua.LUserData:
+	case *glua.LFunction:
+		if g := c.counterpart(v); g != nil {
+			return g, true
+		}
+		c.shared = true
+	case *glua.LUserData:
 		c.shared = true
 	}
 	return v, true
 }
 
-// carry copies every field of from whose value is not a function into to, where the
-// old value replaces the new one (step 1 of Commit, 3 of the package doc's
-// reload), and returns the names of the fields carried, sorted. A nested table is
-// replaced as a whole, not merged; where it (or the field itself) refers back to
-// the old module, the copy refers to the new one, functions and all. A field that
-// is a function in the new module keeps it: functions always come from the new
-// source, even where the old version had data.
+// carry copies the state of ov into nv (step 1 of Commit, 3 of the package doc's
+// reload) and returns the names of the module's fields carried, sorted.
+//
+// First it matches the old version's code with the new one's: each code table
+// and function of ov whose site's path reaches code in nv (see sites) stands
+// for that from now on. Then every field of the old module whose value is not
+// a function is copied into the new module, where the old value replaces the
+// new one; and so for each code table that a path from the module matched (a
+// class, a table of functions): its data comes from the old, its functions from
+// the new. Any other table is replaced as a whole, not merged. A field that is
+// a function in the new version keeps it: functions always come from the new
+// source, even where the old version had data. A field the old version's code
+// set to a function after the chunk ran (the current state of a state machine)
+// is set to the new version's function in that function's place, if there is
+// one.
 //
 // The fields are set in from's pairs order. A field the new chunk set keeps the
 // place in to's pairs order that the chunk gave it (gopher-lua places a key where
 // it was first set); the others follow, in from's order.
-func (c *copier) carry(from, to *glua.LTable) []string {
-	c.seen[from] = to // a field that refers back to the module refers to the new one
+func (c *copier) carry(ov, nv *version) []string {
+	c.seen[ov.module] = nv.module // a field that refers back to the module refers to the new one
+	c.old, c.new = ov.sites, nv.sites
+	var merges [][2]*glua.LTable
+	if c.old != nil && c.new != nil {
+		for _, p := range c.old.tables {
+			o := p.v.(*glua.LTable)
+			if _, ok := c.seen[o]; ok {
+				continue
+			}
+			// (Never into the globals: the old table's data would become globals.)
+			if n, ok := c.new.follow(p).(*glua.LTable); ok && (n != nv.L.G.Global || o == ov.L.G.Global) {
+				c.seen[o] = n
+				if p.root == 0 {
+					merges = append(merges, [2]*glua.LTable{o, n})
+				}
+			}
+		}
+	}
+	names := c.merge(ov.module, nv.module)
+	for _, m := range merges {
+		c.merge(m[0], m[1])
+	}
+	return names
+}
+
+// counterpart returns the new version's function in the place of the old
+// version's f, or nil.
+func (c *copier) counterpart(f *glua.LFunction) *glua.LFunction {
+	g, ok := c.fns[f]
+	if !ok && c.old != nil && c.new != nil {
+		if p, ok := c.old.funcs[f]; ok {
+			g, _ = c.new.follow(p).(*glua.LFunction)
+		}
+		c.fns[f] = g
+	}
+	return g
+}
+
+// merge carries from's fields into to, as carry says, and returns their names,
+// sorted.
+func (c *copier) merge(from, to *glua.LTable) []string {
 	names := []string{}
 	inOrder(from, func(k, v glua.LValue) {
-		if v.Type() == glua.LTFunction || orNil(to.RawGet(k)).Type() == glua.LTFunction {
+		if f, ok := v.(*glua.LFunction); ok {
+			if c.old == nil || c.old.held[slot{from, k}] == f || c.counterpart(f) == nil {
+				return
+			}
+		} else if orNil(to.RawGet(k)).Type() == glua.LTFunction {
 			return
 		}
 		ck, okk := c.value(k)
-		cv, okv := c.value(v)
+		cv, okv := c.value(v) // a function: the new version's in its place
 		if !okk || !okv {
 			return
 		}

@@ -123,7 +123,8 @@
 //     or a chunk that returns a non-table fails the reload);
 //  3. deep-copy every non-function field of the old table into the new one, the old
 //     values winning over the new file's initial values, and carry math.random's
-//     generator;
+//     generator; the classes and functions the old data refers to become the new
+//     version's (see below);
 //  4. if the new module has on_save and on_restore, or the old one has on_save, call
 //     the old on_save(), then the new on_restore(saved) with a copy of its result;
 //     on the reload that adds the hooks the old version has no on_save, and
@@ -163,9 +164,15 @@
 //
 //   - Nested tables are copied deeply; a table reached twice is copied once, so shared
 //     subtables stay shared and cycles stay cycles. A reference back to the module
-//     (M.self = M, entity.owner = M) refers to the new module. A nested table is
-//     replaced as a whole: fields the new source adds inside it appear only through
-//     on_restore.
+//     (M.self = M, entity.owner = M) refers to the new module. A nested table of
+//     data is replaced as a whole: fields the new source adds inside it appear
+//     only through on_restore. A table of code (one that holds a function, as a
+//     class or a table of handlers does, or that is a metatable) which the new
+//     chunk has in the same place is merged instead, as the module is: its data
+//     from the old version, its functions from the new. A place is a path from
+//     the module (or from the globals) through table keys, metatables and the
+//     upvalues of functions (a local class that the module's functions use),
+//     taken as each version's chunk returned, and at most 12 steps long.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1
@@ -185,11 +192,23 @@
 //     generator). It is carried as it was before on_save ran, so what on_save
 //     draws does not reach the new version, and a failed reload puts the old
 //     version's generator back as it was, as it does the old tables.
-//   - Metatables are not carried: a carried table has none. Reattach them in
-//     on_restore.
-//   - A function stored in a data field (M.handlers.on_hit = function ...) is carried
-//     by reference and keeps running the old code. Keep functions in the module
-//     table itself, where the new version's replace them.
+//   - Objects keep their class: a carried table keeps its metatable, and where
+//     the new version has a table in the metatable's place (M.Enemy, a local
+//     Enemy, a global Enemy, a subclass's metatable), that table is the object's
+//     metatable. An object made before the reload runs the new version's methods,
+//     edited and added ones, and a method the new version removed is gone. A
+//     class's own data (Enemy.count) is carried as the module's fields are;
+//     a global class's is not, as globals are not. A metatable with no place in
+//     the new version (a class it no longer has, one made for a single object) is
+//     copied with the object, and its functions run the old code.
+//   - A function stored in a data field (M.fsm.current = M.attack, a queue of
+//     actions) is, after the reload, the new version's function in its place
+//     (the new M.attack); so is a module field the script set to another of
+//     its functions (M.scene = M.play). A module field that still holds the
+//     function the chunk gave it takes the new chunk's, as functions come from
+//     the new source. A function with no place in the new version (a closure
+//     made as the script ran, one the new version no longer has) is carried
+//     by reference and keeps running the old code.
 //   - Closure upvalues are not carried: local variables of the old chunk start over.
 //   - Coroutines (and channels) are not carried; the new version keeps its own value
 //     for such a field. Userdata is carried by reference, and survives only as far

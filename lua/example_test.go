@@ -75,6 +75,46 @@ return M`))
 	// x = 22
 }
 
+// Objects keep their class across a reload, and the class is the new version's:
+// an enemy made before the edit runs the edited method and one the edit added.
+func ExampleRuntime_ReloadScript_classes() {
+	ctx := context.Background()
+	rt, _ := lua.NewRuntime(ctx, lua.Limits{})
+	defer rt.Close(ctx)
+
+	src := func(greeting, extra string) []byte {
+		return []byte(`
+local Enemy = {}
+Enemy.__index = Enemy
+function Enemy.new(name) return setmetatable({ name = name, hp = 10 }, Enemy) end
+function Enemy:greet() return "` + greeting + `, " .. self.name end
+local M = { enemies = {} }
+function M.spawn(name) table.insert(M.enemies, Enemy.new(name)) end
+function M.greet_all()
+  local out = {}
+  for i, e in ipairs(M.enemies) do out[i] = e:greet() end
+  return out
+end
+` + extra + `
+return M`)
+	}
+	id, _ := rt.LoadScript(ctx, "enemy.lua", src("hello", ""))
+	rt.CallJSON(ctx, id, "spawn", "orc")
+	out, _ := rt.CallJSON(ctx, id, "greet_all")
+	fmt.Println(string(out))
+
+	rt.ReloadScript(ctx, id, src("grr", `function Enemy:hurt(n) self.hp = self.hp - n return self.hp end
+function M.hurt_first(n) return M.enemies[1]:hurt(n) end`))
+	out, _ = rt.CallJSON(ctx, id, "greet_all")
+	fmt.Println(string(out))
+	out, _ = rt.CallJSON(ctx, id, "hurt_first", 3)
+	fmt.Println("hp:", string(out))
+	// Output:
+	// ["hello, orc"]
+	// ["grr, orc"]
+	// hp: 7
+}
+
 // on_save and on_restore take control of what a reload keeps on top of the automatic
 // copy of data fields.
 func ExampleStaged_Commit() {

@@ -203,7 +203,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 	}()
 	*nv.random = random
 	c := newCopier(nv.L)
-	rep.Carried = c.carry(ov.module, nv.module)
+	rep.Carried = c.carry(ov, nv)
 	h := hooksOf(ov, nv)
 	if h.save != nil || c.shared && (h.restore != nil || check != nil) {
 		// What runs from here can change the old version's tables: on_save

@@ -104,6 +104,8 @@ type version struct {
 	results resultBytes // for CallJSON's results
 
 	installed bool // budget is the LState's context
+
+	sites *sites // where the chunk left the version's code
 }
 
 // unload closes the script's live version; why (ErrNotFound or ErrClosed) is
@@ -219,6 +221,9 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 			Message: fmt.Sprintf("%s: the chunk returned %s, want the module table", s.name, ret.Type())}
 	}
 	v.module = t
+	if op != "inspect" { // a version a reload may carry from or into
+		v.sites = findSites(t, v.L.G.Global)
+	}
 	return v, nil
 }
 
