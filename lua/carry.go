@@ -12,8 +12,8 @@ import (
 // become new tables, and a table reached twice is copied once, so shared subtables
 // stay shared and cycles stay cycles. A copy is filled in the order pairs walks the
 // original (see inOrder), so it iterates as the original did, and has the
-// original's metatable, copied the same way. Code the new version defines in the
-// same place as the old (see sites) is not copied but stands for the old: a class
+// original's metatable, copied the same way. Code the new version has in the
+// place of the old (see matchCode) is not copied but stands for the old: a class
 // or a function the old version's data refers to is the new version's. Other
 // functions, and userdata, are copied by reference: such a function keeps running
 // the old version's code. Coroutines and channels are not copied at all (they are
@@ -26,19 +26,21 @@ type copier struct {
 	L    *glua.LState // the new version's, to make tables
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
-
-	// The code of the two versions (see carry), and the old functions looked
-	// up in it so far: each one's counterpart, or nil.
-	old, new *sites
-	fns      map[*glua.LFunction]*glua.LFunction
+	fns  map[*glua.LFunction]*glua.LFunction
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
 	shared bool
 }
 
-func newCopier(L *glua.LState) *copier {
-	return &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: map[*glua.LFunction]*glua.LFunction{}}
+// newCopier returns a copier into L that starts from m: each old table and
+// function m matched is its counterpart.
+func newCopier(L *glua.LState, m *codeMatch) *copier {
+	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs}
+	for o, n := range m.tables {
+		c.seen[o] = n
+	}
+	return c
 }
 
 // value returns the copy of v, complete, and false if v is not copied.
@@ -79,7 +81,7 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 	case *glua.LState, glua.LChannel:
 		return glua.LNil, false
 	case *glua.LFunction:
-		if g := c.counterpart(v); g != nil {
+		if g, ok := c.fns[v]; ok {
 			return g, true
 		}
 		c.shared = true
@@ -89,78 +91,76 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 	return v, true
 }
 
-// carry copies the state of ov into nv (step 1 of Commit, 3 of the package doc's
-// reload) and returns the names of the module's fields carried, sorted.
+// carry copies the state of the old version into the new one, as m matched
+// their code (step 1 of Commit, 3 of the package doc's reload), and returns the
+// names of the module's fields carried, sorted.
 //
-// First it matches the old version's code with the new one's: each code table
-// and function of ov whose site's path reaches code in nv (see sites) stands
-// for that from now on. Then every field of the old module whose value is not
-// a function is copied into the new module, where the old value replaces the
-// new one; and so for each code table that a path from the module matched (a
-// class, a table of functions): its data comes from the old, its functions from
-// the new. Any other table is replaced as a whole, not merged. A field that is
-// a function in the new version keeps it: functions always come from the new
-// source, even where the old version had data. A field the old version's code
-// set to a function after the chunk ran (the current state of a state machine)
-// is set to the new version's function in that function's place, if there is
-// one.
+// Every field of the old module whose value is not a function is copied into
+// the new module, where the old value replaces the new one: functions always
+// come from the new source, and a field that is a function in the new version
+// keeps it even where the old version had data.
+//
+// So for each table m merges (a class, a table of functions the module
+// holds), but for the functions the old version's code changed as it ran
+// (M.fsm.current = M.attack), which are the state's, not the source's: such
+// a function is carried (the new version's of it, if m matched one), and
+// one it removed stays removed. The table's entries of number keys (a list)
+// are the old table's, all of them and only them; its metatable is the new
+// table's, unless the old version's code changed the old one's after its
+// chunk ran. Any other table is copied whole.
 //
 // The fields are set in from's pairs order. A field the new chunk set keeps the
 // place in to's pairs order that the chunk gave it (gopher-lua places a key where
 // it was first set); the others follow, in from's order.
-func (c *copier) carry(ov, nv *version) []string {
-	c.seen[ov.module] = nv.module // a field that refers back to the module refers to the new one
-	c.old, c.new = ov.sites, nv.sites
-	var merges [][2]*glua.LTable
-	if c.old != nil && c.new != nil {
-		for _, p := range c.old.tables {
-			o := p.v.(*glua.LTable)
-			if _, ok := c.seen[o]; ok {
-				continue
-			}
-			// (Never into the globals: the old table's data would become globals.)
-			if n, ok := c.new.follow(p).(*glua.LTable); ok && (n != nv.L.G.Global || o == ov.L.G.Global) {
-				c.seen[o] = n
-				if p.root == 0 {
-					merges = append(merges, [2]*glua.LTable{o, n})
-				}
-			}
+func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
+	names := c.merge(ov.module, nv.module, nil)
+	for _, mg := range m.merges {
+		c.merge(mg.old, mg.new, mg.at)
+		meta := mg.at.meta.Value()
+		if mt := orNil(mg.old.Metatable); mt != glua.LValue(meta) && (meta != nil || mt != glua.LNil) {
+			mg.new.Metatable, _ = c.value(mt) // changed as the script ran
 		}
-	}
-	names := c.merge(ov.module, nv.module)
-	for _, m := range merges {
-		c.merge(m[0], m[1])
 	}
 	return names
 }
 
-// counterpart returns the new version's function in the place of the old
-// version's f, or nil.
-func (c *copier) counterpart(f *glua.LFunction) *glua.LFunction {
-	g, ok := c.fns[f]
-	if !ok && c.old != nil && c.new != nil {
-		if p, ok := c.old.funcs[f]; ok {
-			g, _ = c.new.follow(p).(*glua.LFunction)
-		}
-		c.fns[f] = g
-	}
-	return g
-}
-
 // merge carries from's fields into to, as carry says, and returns their names,
-// sorted.
-func (c *copier) merge(from, to *glua.LTable) []string {
+// sorted. at is nil for the module, else from's site, which says what functions
+// its chunk left in it.
+func (c *copier) merge(from, to *glua.LTable, at *siteNode) []string {
+	var loaded map[glua.LValue]*glua.LFunction
+	if at != nil {
+		loaded = make(map[glua.LValue]*glua.LFunction, len(at.fns))
+		for _, h := range at.fns {
+			f := h.fn.Value()
+			loaded[h.key] = f
+			if f != nil && orNil(from.RawGet(h.key)) == glua.LNil && orNil(to.RawGet(h.key)).Type() == glua.LTFunction {
+				to.RawSet(h.key, glua.LNil) // removed as the script ran
+			}
+		}
+		var numbers []glua.LValue
+		inOrder(to, func(k, _ glua.LValue) {
+			if k.Type() == glua.LTNumber {
+				numbers = append(numbers, k)
+			}
+		})
+		for _, k := range numbers {
+			to.RawSet(k, glua.LNil)
+		}
+	}
 	names := []string{}
 	inOrder(from, func(k, v glua.LValue) {
-		if f, ok := v.(*glua.LFunction); ok {
-			if c.old == nil || c.old.held[slot{from, k}] == f || c.counterpart(f) == nil {
-				return
+		switch {
+		case at != nil && k.Type() == glua.LTNumber: // a list's entries: the old ones
+		case v.Type() == glua.LTFunction:
+			if f, ok := loaded[k]; at == nil || ok && f == v {
+				return // the source's: the new version's
 			}
-		} else if orNil(to.RawGet(k)).Type() == glua.LTFunction {
+		case orNil(to.RawGet(k)).Type() == glua.LTFunction:
 			return
 		}
 		ck, okk := c.value(k)
-		cv, okv := c.value(v) // a function: the new version's in its place
+		cv, okv := c.value(v)
 		if !okk || !okv {
 			return
 		}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -40,7 +42,8 @@ return M`, decl, version, extra)
 // class is the new version's, whether the module holds it, a local the
 // module's functions use does, the globals do, or the module is the class:
 // edited methods run, added ones are there, class fields are carried as the
-// module's are (a global class's are not: globals are not carried).
+// module's are (a local or global class's are not: locals and globals are
+// not carried).
 func TestReloadCarriesClasses(t *testing.T) {
 	for _, style := range []string{"module", "local", "global", "self"} {
 		t.Run(style, func(t *testing.T) {
@@ -61,9 +64,9 @@ func TestReloadCarriesClasses(t *testing.T) {
 			reload(t, rt, id, classSrc(style, "v2", `function Enemy:heal(n) self.hp = self.hp + n end
 function M.heal_all(n) for _, e in ipairs(M.enemies) do e:heal(n) end end`))
 			call(t, rt, id, "heal_all", 5)
-			count := "2"
-			if style == "global" {
-				count = "0"
+			count := "2" // carried with the class
+			if style == "local" || style == "global" {
+				count = "0" // locals and globals start over
 			}
 			if got, want := call(t, rt, id, "show"), `[["v2 15","v2 25"],`+count+`,true]`; got != want {
 				t.Errorf("after the reload: show = %s, want %s", got, want)
@@ -117,9 +120,10 @@ return M`
 
 // TestReloadCarriesStateFunctions: a data field that holds one of the
 // version's functions (a state machine's state, a queue of actions) holds the
-// new version's of it after a reload; so does a module field the script set
-// to another of its functions. A module field that still holds what the
-// chunk gave it takes the new chunk's, as functions always do.
+// new version's of it after a reload, where the script set it as it ran; where
+// it still holds what the chunk gave it, it takes what the new chunk gives.
+// A module field that holds a function takes the new chunk's, as the module's
+// functions always come from the new source.
 func TestReloadCarriesStateFunctions(t *testing.T) {
 	src := func(v string) string {
 		return fmt.Sprintf(`local M = { fsm = { current = nil }, queue = {} }
@@ -138,7 +142,7 @@ return M`, v)
 	id := load(t, rt, "fsm.lua", src("v1"))
 	call(t, rt, id, "go")
 	reload(t, rt, id, src("v2"))
-	if got := call(t, rt, id, "probe"); got != `["attack v2","flee v2","idle v2","play v2","menu v2"]` {
+	if got := call(t, rt, id, "probe"); got != `["attack v2","flee v2","idle v2","menu v2","menu v2"]` {
 		t.Errorf("probe = %s, want each function state carried as the new version's", got)
 	}
 
@@ -204,5 +208,271 @@ function M.probe() return rawget(_G, "leaked") == nil end
 return M`)
 	if got := call(t, rt, id, "probe"); got != "true" {
 		t.Errorf("probe = %s: the old table's data was merged into the globals", got)
+	}
+}
+
+// TestReloadClassMatchedByAnyPath: a class that two module functions use is
+// matched through either: renaming one of them keeps the match.
+func TestReloadClassMatchedByAnyPath(t *testing.T) {
+	const v1 = `local M = { enemies = {} }
+local Enemy = {}
+Enemy.__index = Enemy
+function Enemy:describe() return "VERSION" end
+function M.spawn() table.insert(M.enemies, setmetatable({}, Enemy)) end
+function M.reset() M.enemies = { setmetatable({}, Enemy) } end
+function M.show() return M.enemies[1]:describe() end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "e.lua", strings.Replace(v1, "VERSION", "v1", 1))
+	call(t, rt, id, "spawn")
+	// v2: the same class, edited; spawn renamed to add (reset still uses Enemy).
+	v2 := strings.Replace(strings.Replace(v1, "VERSION", "v2", 1), "M.spawn", "M.add", 1)
+	reload(t, rt, id, v2)
+	if got := call(t, rt, id, "show"); got != `"v2"` {
+		t.Errorf("after renaming M.spawn: show = %s, want \"v2\" (Enemy is still a local the module's functions use)", got)
+	}
+}
+
+// TestReloadFunctionAliasDoesNotDecide: a field that only names a function
+// (M.start = idle) is not where the function is: a new version that names
+// another one there does not turn the carried states into it.
+func TestReloadFunctionAliasDoesNotDecide(t *testing.T) {
+	const v1 = `local M = {}
+local function idle() return "idle" end
+local function walk() return "walk" end
+M.start = idle
+M.agents = {}
+function M.spawn() table.insert(M.agents, { state = M.start }) end
+function M.go(i) M.agents[i].state = walk end
+function M.states() local out = {} for i, a in ipairs(M.agents) do out[i] = a.state() end return out end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "fsm.lua", v1)
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "go", 2)
+	if got := call(t, rt, id, "states"); got != `["idle","walk"]` {
+		t.Fatalf("before: %s", got)
+	}
+	reload(t, rt, id, strings.Replace(v1, "M.start = idle", "M.start = walk", 1))
+	if got := call(t, rt, id, "states"); got != `["idle","walk"]` {
+		t.Errorf("after changing only the initial state: states = %s, want [\"idle\",\"walk\"]", got)
+	}
+}
+
+// TestReloadClassAliasDoesNotDecide: the same for a class: changing which
+// class M.default names does not turn the carried objects into the other.
+func TestReloadClassAliasDoesNotDecide(t *testing.T) {
+	const v1 = `local M = {}
+local Enemy = {} Enemy.__index = Enemy
+function Enemy:kind() return "enemy" end
+local Boss = {} Boss.__index = Boss
+function Boss:kind() return "boss" end
+M.default = Enemy
+M.objs = {}
+function M.spawn_boss() table.insert(M.objs, setmetatable({}, Boss)) end
+function M.spawn() table.insert(M.objs, setmetatable({}, M.default)) end
+function M.kinds() local out = {} for i, o in ipairs(M.objs) do out[i] = o:kind() end return out end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "cls.lua", v1)
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "spawn_boss")
+	reload(t, rt, id, strings.Replace(v1, "M.default = Enemy", "M.default = Boss", 1))
+	if got := call(t, rt, id, "kinds"); got != `["enemy","boss"]` {
+		t.Errorf("after changing the default class: kinds = %s, want [\"enemy\",\"boss\"]", got)
+	}
+}
+
+// TestReloadLocalCodeTableStartsOver: a local table that holds a function
+// is matched but not carried (locals start over): an edited constant in it
+// takes effect.
+func TestReloadLocalCodeTableStartsOver(t *testing.T) {
+	const v1 = `local M = {}
+local tuning = { gravity = 10, ease = function(x) return x end }
+function M.g() return tuning.gravity end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "t.lua", v1)
+	reload(t, rt, id, strings.Replace(v1, "gravity = 10", "gravity = 20", 1))
+	if got := call(t, rt, id, "g"); got != `20` {
+		t.Errorf("after editing a local table's constant: g = %s, want 20 (the new chunk's local)", got)
+	}
+}
+
+// TestFailedReloadsKeepClasses: whatever fails a reload (a limit or an error
+// in on_restore, a syntax error, a chunk that never returns, a check that
+// refuses), the old classes and objects are as they were.
+func TestFailedReloadsKeepClasses(t *testing.T) {
+	const v1 = `local M = { objs = {} }
+local Enemy = { n = 0 } Enemy.__index = Enemy
+function Enemy:kind() return "v1" end
+function M.spawn() Enemy.n = Enemy.n + 1 table.insert(M.objs, setmetatable({}, Enemy)) end
+function M.kinds() local out = {} for i, o in ipairs(M.objs) do out[i] = o:kind() end return out, Enemy.n, getmetatable(M.objs[1]) == Enemy end
+function M.on_save() Enemy.n = 99 setmetatable(M.objs[1], nil) Enemy.kind = nil return { cls = Enemy } end
+return M`
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 100000, MaxExecutionTime: time.Second}})
+	id := load(t, rt, "f.lua", v1)
+	call(t, rt, id, "spawn")
+	want := call(t, rt, id, "kinds")
+	for name, v2 := range map[string]string{
+		"loop":   strings.Replace(v1, "return M", "function M.on_restore(s) while true do end end\nreturn M", 1),
+		"error":  strings.Replace(v1, "return M", "function M.on_restore(s) s.cls.n = 5 error('no') end\nreturn M", 1),
+		"syntax": v1 + " end",
+		"chunk":  strings.Replace(v1, "return M", "while true do end", 1),
+	} {
+		if err := rt.ReloadScript(context.Background(), id, []byte(v2)); err == nil {
+			t.Fatalf("%s: reload succeeded", name)
+		}
+		if got := call(t, rt, id, "kinds"); got != want {
+			t.Errorf("%s: after the failed reload kinds = %s, want %s", name, got, want)
+		}
+	}
+	ctx := context.Background()
+	st, err := rt.Stage(ctx, id, []byte(strings.Replace(v1, `"v1"`, `"v2"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.CommitCheck(ctx, func(ctx context.Context, n *lua.Version) error {
+		n.CallJSON(ctx, "spawn")
+		return fmt.Errorf("refused")
+	})
+	st.Discard(ctx)
+	if err == nil {
+		t.Fatal("check refused, commit succeeded")
+	}
+	if got := call(t, rt, id, "kinds"); got != want {
+		t.Errorf("check: after the refused reload kinds = %s, want %s", got, want)
+	}
+}
+
+// TestSitesDoNotKeepDroppedCode: what a reload records of a version's code
+// does not keep alive what the script drops (a level that held a function
+// when the chunk returned).
+func TestSitesDoNotKeepDroppedCode(t *testing.T) {
+	const src = `local M = {}
+M.level = { tiles = {} DRAW }
+for i = 1, 1000000 do M.level.tiles[i] = i + 0.5 end
+function M.drop() M.level = nil end
+return M`
+	measure := func(draw string) float64 {
+		rt := newRuntime(t, lua.Config{})
+		base := heapMiB()
+		id := load(t, rt, "lvl.lua", strings.Replace(src, "DRAW", draw, 1))
+		call(t, rt, id, "drop")
+		after := heapMiB()
+		runtime.KeepAlive(rt)
+		return after - base
+	}
+	data := measure("")
+	code := measure(", draw = function() end")
+	if code > data+10 {
+		t.Errorf("a dropped table that held a function is kept alive: %.1f MiB held, %.1f MiB without the function", code, data)
+	}
+}
+
+func heapMiB() float64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// TestReloadMergedTableKeepsRuntimeFunctions: in a table of functions the
+// module holds, what the script changed as it ran is state, kept: a handler
+// it removed stays removed, one it replaced stays replaced (by the new
+// version's of the replacement, or by reference for a closure). The rest is
+// the new source's: edited handlers, and one the edit added.
+func TestReloadMergedTableKeepsRuntimeFunctions(t *testing.T) {
+	src := func(v, extra string) string {
+		return fmt.Sprintf(`local M = {}
+function M.alt_hit() return "alt hit %[1]s" end
+M.handlers = {
+  on_hit = function() return "hit %[1]s" end,
+  on_die = function() return "die %[1]s" end,
+  on_tick = function() return "tick %[1]s" end,
+  %[2]s
+}
+function M.change(word)
+  M.handlers.on_die = nil
+  M.handlers.on_hit = M.alt_hit
+  M.handlers.on_jump = function() return "jump " .. word end
+end
+function M.probe()
+  local h = M.handlers
+  return h.on_hit(), h.on_die == nil, h.on_tick(), h.on_jump(), h.on_spawn and h.on_spawn()
+end
+return M`, v, extra)
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "h.lua", src("v1", ""))
+	call(t, rt, id, "change", "old closure")
+	reload(t, rt, id, src("v2", `on_spawn = function() return "spawn v2" end,`))
+	if got := call(t, rt, id, "probe"); got != `["alt hit v2",true,"tick v2","jump old closure","spawn v2"]` {
+		t.Errorf("probe = %s", got)
+	}
+}
+
+// TestReloadSameSourceKeepsState reloads a script's own source after its
+// calls changed its state, which must all be carried:
+//   - a table of functions is merged, but its list entries are the old
+//     table's, all of them and only them (a handler removed stays removed,
+//     none comes back twice), also in an object with its method on itself;
+//   - a class whose metatable the script set after the chunk ran (classes
+//     wired in an init function) keeps it: inherited methods still work;
+//   - an object the module holds that is also a global is the module's
+//     state, carried, not taken as the new chunk's global.
+func TestReloadSameSourceKeepsState(t *testing.T) {
+	tests := []struct {
+		name, src string
+		calls     []string
+		probe     string // a function returning the state
+		want      string
+	}{
+		{"handler list", `local M = {}
+function M.a() return "a" end
+function M.b() return "b" end
+function M.c() return "c" end
+M.handlers = { M.a, M.b, M.c }
+function M.drop_first() table.remove(M.handlers, 1) end
+function M.run() local out = {} for i, h in ipairs(M.handlers) do out[i] = h() end return out end
+return M`, []string{"drop_first"}, "run", `["b","c"]`},
+		{"queue object", `local M = {}
+M.queue = { "x", "y", "z" }
+function M.queue.pop(q) return table.remove(q, 1) end
+function M.take() return M.queue:pop() end
+function M.left() local n = 0 for _ in ipairs(M.queue) do n = n + 1 end return n end
+return M`, []string{"take", "take"}, "left", `1`},
+		{"metatable set as it ran", `local M = { objs = {} }
+M.Base = {} M.Base.__index = M.Base
+function M.Base:hello() return "hello" end
+M.Derived = {} M.Derived.__index = M.Derived
+function M.Derived:kind() return "derived" end
+function M.init() setmetatable(M.Derived, M.Base) end
+function M.spawn() table.insert(M.objs, setmetatable({}, M.Derived)) end
+function M.greet() return M.objs[1]:hello() end
+return M`, []string{"init", "spawn"}, "greet", `"hello"`},
+		{"module state also global", `player = { hp = 100, hit = function(self) self.hp = self.hp - 10 end }
+local M = { party = { members = { player } } }
+function M.hit() M.party.members[1]:hit() end
+function M.hp() return M.party.members[1].hp end
+return M`, []string{"hit", "hit"}, "hp", `80`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", tt.src)
+			for _, fn := range tt.calls {
+				call(t, rt, id, fn)
+			}
+			if got := call(t, rt, id, tt.probe); got != tt.want {
+				t.Fatalf("before the reload: %s() = %s, want %s", tt.probe, got, tt.want)
+			}
+			reload(t, rt, id, tt.src)
+			if got := call(t, rt, id, tt.probe); got != tt.want {
+				t.Errorf("after reloading the same source: %s() = %s, want %s", tt.probe, got, tt.want)
+			}
+		})
 	}
 }

@@ -166,13 +166,27 @@
 //     subtables stay shared and cycles stay cycles. A reference back to the module
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table of
 //     data is replaced as a whole: fields the new source adds inside it appear
-//     only through on_restore. A table of code (one that holds a function, as a
-//     class or a table of handlers does, or that is a metatable) which the new
-//     chunk has in the same place is merged instead, as the module is: its data
-//     from the old version, its functions from the new. A place is a path from
-//     the module (or from the globals) through table keys, metatables and the
-//     upvalues of functions (a local class that the module's functions use),
-//     taken as each version's chunk returned, and at most 12 steps long.
+//     only through on_restore.
+//   - Code is matched: each class (a metatable), table holding functions and
+//     function of the old version that the new version has in the same place
+//     stands for the new one. A place is a path from the module (or from the
+//     globals) through table keys, metatables and the upvalues of functions by
+//     name (a local class that the module's functions use), at most 12 steps
+//     long, taken as each version's chunk returned; a piece of code has up to
+//     four. The new code most of the old one's places reach is its counterpart,
+//     preferring a local's name to a field on a tie, and one piece of new code
+//     stands for one piece of old code at most: where a field only names code
+//     that has a place of its own (M.default = Enemy, M.start = idle, Enemy and
+//     idle being locals the module's functions use), changing what it names
+//     does not turn the old code into the new code it names.
+//   - A matched table of code that the module holds (M.Enemy, M.handlers, but
+//     not a local's or a global's, which start over with the new chunk) is
+//     merged as the module is: its data from the old version, its functions
+//     from the new, edited, added and removed ones; but a function the old
+//     version's code set or removed in it as it ran (M.fsm.current = M.attack)
+//     is its state, and kept. Its entries of number keys (a list) are the old
+//     ones, all of them and only them, and its metatable the new table's,
+//     unless the old version's code changed the old one's as it ran.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1
@@ -192,23 +206,21 @@
 //     generator). It is carried as it was before on_save ran, so what on_save
 //     draws does not reach the new version, and a failed reload puts the old
 //     version's generator back as it was, as it does the old tables.
-//   - Objects keep their class: a carried table keeps its metatable, and where
-//     the new version has a table in the metatable's place (M.Enemy, a local
-//     Enemy, a global Enemy, a subclass's metatable), that table is the object's
-//     metatable. An object made before the reload runs the new version's methods,
-//     edited and added ones, and a method the new version removed is gone. A
-//     class's own data (Enemy.count) is carried as the module's fields are;
-//     a global class's is not, as globals are not. A metatable with no place in
-//     the new version (a class it no longer has, one made for a single object) is
+//   - Objects keep their class: a carried table keeps its metatable, which is
+//     the new version's class where the old one was matched (M.Enemy, a local
+//     Enemy, a global Enemy, a subclass's metatable). An object made before
+//     the reload runs the new version's methods, edited and added ones, and a
+//     method the new version removed is gone. A metatable with no counterpart
+//     (a class the new version no longer has, one made for a single object) is
 //     copied with the object, and its functions run the old code.
-//   - A function stored in a data field (M.fsm.current = M.attack, a queue of
-//     actions) is, after the reload, the new version's function in its place
-//     (the new M.attack); so is a module field the script set to another of
-//     its functions (M.scene = M.play). A module field that still holds the
-//     function the chunk gave it takes the new chunk's, as functions come from
-//     the new source. A function with no place in the new version (a closure
-//     made as the script ran, one the new version no longer has) is carried
-//     by reference and keeps running the old code.
+//   - A function stored in data (an entity's state = M.attack, a queue of
+//     actions) is, after the reload, its counterpart, the new version's; one
+//     with none (a closure made as the script ran, one the new version no
+//     longer has) is carried by reference and keeps running the old code.
+//     The module's own fields that hold functions always take the new
+//     chunk's: a script that switches M.update to M.update_menu as it runs
+//     finds M.update again after a reload (keep such a choice in data:
+//     M.scene = "menu", or M.state = { update = M.update_menu }).
 //   - Closure upvalues are not carried: local variables of the old chunk start over.
 //   - Coroutines (and channels) are not carried; the new version keeps its own value
 //     for such a field. Userdata is carried by reference, and survives only as far

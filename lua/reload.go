@@ -53,6 +53,9 @@ func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged,
 	if err != nil {
 		return nil, err
 	}
+	if ov := s.latest.Load(); ov != nil { // ahead of Commit, which holds the callers
+		v.match = matchCode(ctx, ov, v)
+	}
 	return &Staged{s: s, v: v}, nil
 }
 
@@ -202,8 +205,13 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 		}
 	}()
 	*nv.random = random
-	c := newCopier(nv.L)
-	rep.Carried = c.carry(ov, nv)
+	m := nv.match
+	if m == nil || m.old != ov { // the live version changed since nv staged
+		m = matchCode(nil, ov, nv)
+	}
+	nv.match = nil
+	c := newCopier(nv.L, m)
+	rep.Carried = c.carry(m, ov, nv)
 	h := hooksOf(ov, nv)
 	if h.save != nil || c.shared && (h.restore != nil || check != nil) {
 		// What runs from here can change the old version's tables: on_save

@@ -33,6 +33,9 @@ type script struct {
 	// moving the state into while it holds mu (its hooks and check run host
 	// functions too); nil otherwise.
 	guard, next atomic.Pointer[reentry.Guard]
+	// latest is cur, readable without mu by Stage, which matches the code of
+	// the version it stages with it (see matchCode).
+	latest atomic.Pointer[version]
 	// compiles bounds the compiles of new versions of the script running on
 	// goroutines of their own (see compileUntil): the one a reload waits for,
 	// and one a newer reload gave up; a third waits for a place.
@@ -43,6 +46,7 @@ type script struct {
 // the only one to know s.
 func (s *script) setCur(v *version) {
 	s.cur = v
+	s.latest.Store(v)
 	if v == nil {
 		s.guard.Store(nil)
 	} else {
@@ -105,7 +109,8 @@ type version struct {
 
 	installed bool // budget is the LState's context
 
-	sites *sites // where the chunk left the version's code
+	sites *sites     // where the chunk left the version's code
+	match *codeMatch // a staged version's code matched with the live one's as it staged
 }
 
 // unload closes the script's live version; why (ErrNotFound or ErrClosed) is

@@ -1,35 +1,52 @@
 package lua
 
 import (
+	"context"
+	"slices"
+	"weak"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
 // sites records where a version's chunk left its code, so that a reload can
 // tell which of the new version's classes and functions stand for which of the
-// old one's: the class an object's metatable is, the method or state function a
-// data field holds. A version's sites are found once, as its chunk returns,
-// before anything else runs in it.
+// old one's: the class an object's metatable is, the function a data field
+// holds. A version's sites are found once, as its chunk returns, before
+// anything else runs in it.
 //
-// Code is every function, and every code table: the module table, the globals
-// table, a table that holds a function, and a table that is another's
+// Code is every Lua function, and every code table: the module table, the
+// globals table, a table that holds a function, and a table that is another's
 // metatable (a class, whose methods may sit behind __index). Each is placed by
-// the first path that reaches it from the module, else from the globals,
-// breadth first in pairs order: through a table's entries by key (strings,
-// numbers, booleans), its metatable, and a Lua function's upvalues by name
-// (a local class that the module's functions use). Paths are followed
+// up to maxPaths paths that reach it, first from the module, then from the
+// globals, breadth first in pairs order: through a table's entries by key
+// (strings, numbers, booleans), its metatable, and a Lua function's upvalues
+// by name (a local class that the module's functions use). Paths are followed
 // maxSiteDepth steps deep at most; code deeper than that has no site.
+//
+// Sites hold the code weakly: code the script drops later is collected, as it
+// would be without them.
 type sites struct {
-	tables []placed                   // the code tables, breadth first
-	funcs  map[*glua.LFunction]placed // the functions
-	code   map[*glua.LTable]bool      // the code tables
-	held   map[slot]*glua.LFunction   // each function a code table held
-	roots  [2]*glua.LTable            // the module, the globals
+	nodes []siteNode // the code, in the order found; the module first
 }
 
-// placed is a piece of code and its path.
-type placed struct {
-	v     glua.LValue // a *glua.LTable or *glua.LFunction
-	root  int         // where path starts: 0 the module, 1 the globals
+// siteNode is one piece of code.
+type siteNode struct {
+	table weak.Pointer[glua.LTable]
+	fn    weak.Pointer[glua.LFunction]
+	meta  weak.Pointer[glua.LTable] // a table's metatable as the chunk left it
+	fns   []heldFn                  // a table's functions as the chunk left them
+	paths []path
+}
+
+// heldFn is an entry of a table whose value is a function.
+type heldFn struct {
+	key glua.LValue
+	fn  weak.Pointer[glua.LFunction]
+}
+
+type path struct {
+	root  int // 0 the module, 1 the globals
+	from  int // the code node the last step is from (its index in nodes), or -1
 	steps []step
 }
 
@@ -42,35 +59,37 @@ const (
 )
 
 type step struct {
-	kind stepKind
-	key  glua.LValue // the entry's key, or the upvalue's name
+	kind  stepKind
+	key   glua.LValue // the entry's key, or the upvalue's name
+	index int         // the upvalue's index where the path was found
 }
 
-// slot is an entry of a table.
-type slot struct {
-	t *glua.LTable
-	k glua.LValue
-}
-
-// maxSiteDepth bounds the paths sites follow: classes and functions sit a few
-// steps from the module, and a bound keeps the walk linear in what it visits,
-// however deep a chunk nests its tables.
-const maxSiteDepth = 12
+const (
+	// maxSiteDepth bounds the paths sites follow: classes and functions sit a
+	// few steps from the module, and a bound keeps the walk linear in what it
+	// visits, however deep a chunk nests its tables.
+	maxSiteDepth = 12
+	// maxPaths bounds the paths kept for one piece of code.
+	maxPaths = 4
+)
 
 // findSites walks the code reachable from module and globals. It reads raw
 // (no metamethod runs), through a queue rather than recursion.
 func findSites(module, globals *glua.LTable) *sites {
+	type via struct {
+		from int // the node reached from, by its first path
+		st   step
+	}
 	type reached struct {
-		v      glua.LValue
-		parent int // index in seen's order, -1 for a root
-		st     step
-		depth  int
-		root   int
+		v     glua.LValue
+		root  int
+		depth int
+		vias  []via // the first is the node's first path's last step
+		code  bool
+		fns   []heldFn
 	}
 	var order []reached
 	index := map[glua.LValue]int{}
-	s := &sites{funcs: map[*glua.LFunction]placed{}, code: map[*glua.LTable]bool{},
-		held: map[slot]*glua.LFunction{}, roots: [2]*glua.LTable{module, globals}}
 	visit := func(v glua.LValue, from int, st step) {
 		switch x := v.(type) {
 		case *glua.LFunction:
@@ -81,119 +100,340 @@ func findSites(module, globals *glua.LTable) *sites {
 		default:
 			return
 		}
-		if _, ok := index[v]; ok {
+		if i, ok := index[v]; ok {
+			if r := &order[i]; r.depth > 0 && len(r.vias) < maxPaths {
+				for j := from; j != i; j = order[j].vias[0].from {
+					if j < 0 { // not through v itself (Enemy.__index = Enemy)
+						r.vias = append(r.vias, via{from, st})
+						break
+					}
+				}
+			}
 			return
 		}
-		r := reached{v: v, parent: from, st: st}
+		r := reached{v: v, vias: []via{{from, st}}}
 		if from >= 0 {
 			r.depth, r.root = order[from].depth+1, order[from].root
 		}
+		_, r.code = v.(*glua.LFunction)
 		index[v] = len(order)
 		order = append(order, r)
 	}
-	visit(module, -1, step{})
-	s.code[module] = true
-	if globals != nil {
-		visit(globals, -1, step{})
-		order[len(order)-1].root = 1
-		s.code[globals] = true
-	}
-	for i := 0; i < len(order); i++ {
-		r := order[i]
-		if r.depth >= maxSiteDepth {
-			continue
+	expand := func(i int) {
+		if order[i].depth >= maxSiteDepth {
+			return
 		}
-		switch v := r.v.(type) {
+		switch v := order[i].v.(type) {
 		case *glua.LTable:
-			code := false
 			inOrder(v, func(k, x glua.LValue) {
 				if f, ok := x.(*glua.LFunction); ok {
-					code = true
-					if !f.IsG {
-						s.held[slot{v, k}] = f
+					order[i].code = true
+					if order[i].root == 0 { // a table a reload may merge into
+						order[i].fns = append(order[i].fns, heldFn{k, weak.Make(f)})
 					}
 				}
 				switch k.(type) {
 				case glua.LString, glua.LNumber, glua.LBool:
-					visit(x, i, step{entry, k})
+					visit(x, i, step{kind: entry, key: k})
 				}
 			})
-			if code {
-				s.code[v] = true
-			}
 			if mt, ok := v.Metatable.(*glua.LTable); ok {
-				s.code[mt] = true
 				visit(mt, i, step{kind: meta})
+				order[index[mt]].code = true
 			}
 		case *glua.LFunction:
 			for n, uv := range v.Upvalues {
 				if uv != nil && n < len(v.Proto.DbgUpvalues) {
-					visit(orNil(uv.Value()), i, step{upvalue, glua.LString(v.Proto.DbgUpvalues[n])})
+					visit(orNil(uv.Value()), i, step{kind: upvalue, key: glua.LString(v.Proto.DbgUpvalues[n]), index: n})
 				}
 			}
 		}
 	}
-	for _, r := range order {
-		if t, ok := r.v.(*glua.LTable); ok && !s.code[t] {
+	// The module's reach first, whole, so that code the module reaches is
+	// placed by its paths from the module before any from the globals.
+	visit(module, -1, step{})
+	order[0].code = true
+	i := 0
+	for ; i < len(order); i++ {
+		expand(i)
+	}
+	if globals != nil {
+		if _, ok := index[globals]; !ok {
+			visit(globals, -1, step{})
+			order[len(order)-1].root = 1
+		}
+		order[index[globals]].code = true
+		for ; i < len(order); i++ {
+			expand(i)
+		}
+	}
+
+	// firstPath returns node i's first path, of depth steps.
+	firstPath := func(i int) []step {
+		steps := make([]step, order[i].depth)
+		for at, j := len(steps)-1, i; at >= 0; at, j = at-1, order[j].vias[0].from {
+			steps[at] = order[j].vias[0].st
+		}
+		return steps
+	}
+	nodeOf := make([]int, len(order)) // each code node's index in s.nodes, -1 for the rest
+	count := 0
+	for i, r := range order {
+		nodeOf[i] = -1
+		if r.code {
+			nodeOf[i] = count
+			count++
+		}
+	}
+	s := &sites{nodes: make([]siteNode, 0, count)}
+	for i, r := range order {
+		if !r.code {
 			continue
 		}
-		steps := make([]step, r.depth)
-		for at, j := r.depth-1, index[r.v]; at >= 0; at, j = at-1, order[j].parent {
-			steps[at] = order[j].st
+		n := siteNode{fns: r.fns}
+		switch v := r.v.(type) {
+		case *glua.LTable:
+			n.table = weak.Make(v)
+			if mt, ok := v.Metatable.(*glua.LTable); ok {
+				n.meta = weak.Make(mt)
+			}
+		case *glua.LFunction:
+			n.fn = weak.Make(v)
 		}
-		p := placed{v: r.v, root: r.root, steps: steps}
-		if f, ok := r.v.(*glua.LFunction); ok {
-			s.funcs[f] = p
-		} else {
-			s.tables = append(s.tables, p)
+		if r.depth > 0 {
+			for k, w := range r.vias {
+				steps := firstPath(i)
+				if k > 0 {
+					steps = append(firstPath(w.from), w.st)
+				}
+				n.paths = append(n.paths, path{root: order[w.from].root, from: nodeOf[w.from], steps: steps})
+			}
 		}
+		s.nodes = append(s.nodes, n)
 	}
 	return s
 }
 
-// follow returns what p's path reaches in the code of s, a table or function
-// only if it is code there, or nil.
-func (s *sites) follow(p placed) glua.LValue {
-	root := s.roots[p.root]
-	if root == nil {
-		return nil
+// value returns n's table or function, or nil if it was collected.
+func (n *siteNode) value() glua.LValue {
+	if t := n.table.Value(); t != nil {
+		return t
 	}
-	var at glua.LValue = root
-	for _, st := range p.steps {
-		switch st.kind {
-		case entry:
-			t, ok := at.(*glua.LTable)
-			if !ok {
-				return nil
-			}
-			at = orNil(t.RawGet(st.key))
-		case meta:
-			t, ok := at.(*glua.LTable)
-			if !ok {
-				return nil
-			}
-			at = orNil(t.Metatable)
-		case upvalue:
-			f, ok := at.(*glua.LFunction)
-			if !ok || f.IsG || f.Proto == nil {
-				return nil
-			}
-			at = glua.LNil
-			for n, name := range f.Proto.DbgUpvalues {
-				if glua.LString(name) == st.key && n < len(f.Upvalues) && f.Upvalues[n] != nil {
-					at = orNil(f.Upvalues[n].Value())
-					break
-				}
-			}
-		}
-	}
-	switch v := at.(type) {
-	case *glua.LTable:
-		if s.code[v] {
-			return v
-		}
-	case *glua.LFunction:
-		return v
+	if f := n.fn.Value(); f != nil {
+		return f
 	}
 	return nil
+}
+
+// codeMatch says which code of an old version stands for which of a new one:
+// for each piece of old code, the piece of new code that its paths reach in
+// the new version, if they agree enough (see matchCode).
+type codeMatch struct {
+	old    *version
+	tables map[*glua.LTable]*glua.LTable
+	funcs  map[*glua.LFunction]*glua.LFunction
+	// merges are the matched tables placed from the module without an upvalue
+	// on the way (classes, tables of functions the module holds), in the old
+	// version's order, each with its metatable as the old chunk left it:
+	// carried into as the module is.
+	merges []merged
+}
+
+type merged struct {
+	old, new *glua.LTable
+	at       *siteNode // the old table's, with its metatable and functions as its chunk left them
+}
+
+// matchCode matches the code of ov with that of nv. Each piece of old code
+// follows its paths in nv; the new code most of them reach (and of as many,
+// one an upvalue's name reaches: a local's name is where it is declared; then
+// the first) is its candidate. A piece of new code is the counterpart of at
+// most one piece of old code, the candidate with the best claim, in the same
+// terms: the others have none (M.default = Enemy in the old version and
+// M.default = Boss in the new do not make the old Enemy the new Boss, whose
+// own paths claim it). The modules and the globals match each other.
+//
+// A path's last step is taken from the counterpart of the code it leaves
+// from, once there is one: the methods of the old Enemy above, which has
+// none, are matched with none of the new Boss's. So the matching repeats
+// until it no longer changes (a few rounds at most; paths from code are
+// followed from the roots in the first).
+//
+// It reads ov's sites, which do not change, and nv's tables, which nothing
+// else touches before nv is committed; so it runs as a reload stages, without
+// holding the script. It stops when ctx ends, returning nil.
+func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
+	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, funcs: map[*glua.LFunction]*glua.LFunction{}}
+	m.tables[ov.module] = nv.module
+	m.tables[ov.L.G.Global] = nv.L.G.Global
+	if ov.sites == nil || nv.sites == nil {
+		return m
+	}
+	code := map[glua.LValue]bool{}
+	for i := range nv.sites.nodes {
+		if v := nv.sites.nodes[i].value(); v != nil {
+			code[v] = true
+		}
+	}
+	roots := [2]*glua.LTable{nv.module, nv.L.G.Global}
+	nodes := ov.sites.nodes
+	olds := make([]glua.LValue, len(nodes))
+	for i := range nodes {
+		olds[i] = nodes[i].value()
+	}
+	type claim struct {
+		old       int // index in nodes
+		votes     int
+		declared  bool // reached by a path ending in an upvalue
+		mergeable bool // reached by a path from the module without an upvalue
+	}
+	better := func(a, b claim) bool {
+		if a.votes != b.votes {
+			return a.votes > b.votes
+		}
+		if a.declared != b.declared {
+			return a.declared
+		}
+		return a.old < b.old
+	}
+	type candidate struct {
+		v glua.LValue
+		claim
+	}
+	var (
+		matched []glua.LValue // each node's counterpart in the last round
+		best    map[glua.LValue]claim
+		cands   []candidate
+		work    int
+	)
+	for round := 0; round < 4; round++ {
+		best = map[glua.LValue]claim{}
+		for i, o := range olds {
+			if o == nil || o == ov.module || o == ov.L.G.Global {
+				continue
+			}
+			cands = cands[:0]
+			for _, p := range nodes[i].paths {
+				if work++; work%1024 == 0 && ctx != nil && ctx.Err() != nil {
+					return nil
+				}
+				var v glua.LValue
+				switch from := p.from; {
+				case matched == nil || from < 0:
+					v = follow(roots, p.root, p.steps, code)
+				case olds[from] == ov.module || olds[from] == ov.L.G.Global:
+					v = follow(roots, p.root, p.steps, code)
+				case matched[from] != nil:
+					if v = take(matched[from], p.steps[len(p.steps)-1]); !code[v] {
+						v = nil
+					}
+				}
+				if v == nil || v == roots[0] || v == roots[1] || v.Type() != o.Type() {
+					continue
+				}
+				at := slices.IndexFunc(cands, func(c candidate) bool { return c.v == v })
+				if at < 0 {
+					at = len(cands)
+					cands = append(cands, candidate{v: v, claim: claim{old: i}})
+				}
+				c := &cands[at].claim
+				c.votes++
+				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue
+				c.mergeable = c.mergeable || p.root == 0 && !slices.ContainsFunc(p.steps, func(s step) bool { return s.kind == upvalue })
+			}
+			if len(cands) == 0 {
+				continue
+			}
+			top := slices.MinFunc(cands, func(a, b candidate) int {
+				if better(a.claim, b.claim) {
+					return -1
+				}
+				return 1
+			})
+			if prev, ok := best[top.v]; !ok || better(top.claim, prev) {
+				best[top.v] = top.claim
+			}
+		}
+		next := make([]glua.LValue, len(nodes))
+		for v, c := range best {
+			next[c.old] = v
+		}
+		if matched != nil && slices.Equal(next, matched) {
+			break
+		}
+		matched = next
+	}
+	for i, v := range matched {
+		switch o := olds[i].(type) {
+		case *glua.LTable:
+			if t, ok := v.(*glua.LTable); ok {
+				m.tables[o] = t
+				if best[v].mergeable {
+					m.merges = append(m.merges, merged{old: o, new: t, at: &nodes[i]})
+				}
+			}
+		case *glua.LFunction:
+			if f, ok := v.(*glua.LFunction); ok {
+				m.funcs[o] = f
+			}
+		}
+	}
+	return m
+}
+
+// follow returns what steps reach from roots[root], if it is code (in code),
+// or nil.
+func follow(roots [2]*glua.LTable, root int, steps []step, code map[glua.LValue]bool) glua.LValue {
+	var at glua.LValue = roots[root]
+	for _, st := range steps {
+		if at = take(at, st); at == nil {
+			return nil
+		}
+	}
+	if !code[at] {
+		return nil
+	}
+	return at
+}
+
+// take returns what st reaches from at, or nil if nothing does.
+func take(at glua.LValue, st step) glua.LValue {
+	switch st.kind {
+	case entry:
+		t, ok := at.(*glua.LTable)
+		if !ok {
+			return nil
+		}
+		at = orNil(t.RawGet(st.key))
+	case meta:
+		t, ok := at.(*glua.LTable)
+		if !ok {
+			return nil
+		}
+		at = orNil(t.Metatable)
+	case upvalue:
+		f, ok := at.(*glua.LFunction)
+		if !ok || f.IsG || f.Proto == nil {
+			return nil
+		}
+		at = upvalueNamed(f, st)
+	}
+	if at == glua.LNil {
+		return nil
+	}
+	return at
+}
+
+// upvalueNamed returns f's upvalue of st's name: the one at st's index, if
+// it has that name, else the first of that name.
+func upvalueNamed(f *glua.LFunction, st step) glua.LValue {
+	names, name := f.Proto.DbgUpvalues, string(st.key.(glua.LString))
+	n := st.index
+	if n >= len(names) || names[n] != name {
+		n = slices.Index(names, name)
+	}
+	if n < 0 || n >= len(f.Upvalues) || f.Upvalues[n] == nil {
+		return glua.LNil
+	}
+	return orNil(f.Upvalues[n].Value())
 }
