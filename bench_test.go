@@ -2,6 +2,7 @@ package hotscript
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"slices"
 	"testing"
@@ -350,6 +351,50 @@ func BenchmarkApplyIdle(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.Apply(ctx)
+	}
+}
+
+// BenchmarkApplyOne is the cost of an Apply that commits one staged reload,
+// with 10 and with 1,000 scripts loaded: it grows with the reloads waiting,
+// not with the scripts.
+func BenchmarkApplyOne(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("scripts=%d", n), func(b *testing.B) {
+			h := newTestHost(b, Config{Swap: SwapAtApply})
+			var first *Script
+			for i := range n {
+				s, err := h.LoadBytes(ctx, fmt.Sprintf("s%04d.lua", i), []byte("return { n = 1 }"), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i == n/2 {
+					first = s
+				}
+			}
+			srcs := [][]byte{[]byte("return { n = 2 }"), []byte("return { n = 3 }")}
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				p := h.ReloadAsync(ctx, first, srcs[i%2])
+				for staged := false; !staged; {
+					first.mu.Lock()
+					staged = first.ready != nil
+					first.mu.Unlock()
+					runtime.Gosched()
+				}
+				b.StartTimer()
+				if h.Apply(ctx) != 1 {
+					b.Fatal("Apply did not commit the staged reload")
+				}
+				b.StopTimer()
+				if err := p.Err(); err != nil {
+					b.Fatal(err)
+				}
+				i++
+				b.StartTimer()
+			}
+		})
 	}
 }
 

@@ -38,6 +38,11 @@ type Host struct {
 	// readyHint is set after a staged reload is parked for Apply, so that an Apply
 	// with nothing to do (most frames) costs one atomic swap.
 	readyHint atomic.Bool
+	// ready holds the scripts a staged reload was parked in since the last
+	// Apply took them, so that an Apply's work grows with the reloads waiting,
+	// not with the scripts loaded.
+	readyMu sync.Mutex
+	ready   map[*Script]struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -148,13 +153,33 @@ func (h *Host) Apply(ctx context.Context) int {
 		return 0
 	}
 	defer h.wg.Done()
+	h.readyMu.Lock()
+	waiting := make([]*Script, 0, len(h.ready))
+	for s := range h.ready {
+		waiting = append(waiting, s)
+	}
+	clear(h.ready)
+	h.readyMu.Unlock()
+	slices.SortFunc(waiting, func(a, b *Script) int { return cmp.Compare(a.name, b.name) })
 	n := 0
-	for _, s := range h.Scripts() {
+	for _, s := range waiting {
 		if s.commitReady(ctx) {
 			n++
 		}
 	}
 	return n
+}
+
+// parked records that s has a reload parked for Apply; the caller holds s.mu
+// and has set s.ready.
+func (h *Host) parked(s *Script) {
+	h.readyMu.Lock()
+	if h.ready == nil {
+		h.ready = map[*Script]struct{}{}
+	}
+	h.ready[s] = struct{}{}
+	h.readyMu.Unlock()
+	h.readyHint.Store(true) // after: an Apply that sees the hint finds s
 }
 
 // enter registers work that Close must wait for (a load, a reload worker, a watcher,

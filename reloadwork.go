@@ -195,7 +195,7 @@ func (s *Script) settle(it *stagedItem) {
 		return
 	}
 	s.ready = it
-	s.h.readyHint.Store(true) // under mu: whoever sees ready also sees the hint
+	s.h.parked(s) // under mu: whoever sees ready also sees the hint
 	s.mu.Unlock()
 	// Cancelled while staging: abandon ran before ready was set. The caller's
 	// context is asked, not req.ctx, which its cancellation may not have
@@ -355,7 +355,7 @@ func (s *Script) postpone(it *stagedItem) {
 		return
 	}
 	s.ready = it
-	s.h.readyHint.Store(true)
+	s.h.parked(s)
 	s.mu.Unlock()
 	// As in settle: the caller's context may have ended while it was out of
 	// the ready slot, where abandon did not find it.
