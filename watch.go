@@ -81,7 +81,10 @@ import (
 //     (os.SameFile), time and bytes (a source's text: a C module's debug
 //     information names its source, so a renamed one builds to other bytes)
 //     from the load or save it last saw, within two seconds of the deletion;
-//     the script under the new name starts from its own state.
+//     the script under the new name starts from its own state. A save that
+//     Watch had not seen yet when the file moved (saved and renamed within its
+//     debounce, as a storm of changes may) makes it another file to Watch: the
+//     old name's script runs on, as a deleted file's does, until unloaded.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are

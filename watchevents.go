@@ -32,6 +32,10 @@ type fileLoad struct {
 	sum  uint64
 	ctx  context.Context // of that load
 	stop context.CancelCauseFunc
+	// moved are the scripts whose file a load that a newer save stopped had
+	// found renamed to this one (see movedTo): the load of the newer save,
+	// whose bytes no longer match theirs, unloads them.
+	moved []*Script
 }
 
 // supersedes reports whether a, an event of the file a load is loading, whose
@@ -346,6 +350,16 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		return
 	}
 	moved := wd.movedTo(a, nil)
+	wd.mu.Lock()
+	if l := wd.loading[name]; l != nil {
+		for _, m := range l.moved {
+			if !slices.Contains(moved, m) {
+				moved = append(moved, m)
+			}
+		}
+		l.moved = nil
+	}
+	wd.mu.Unlock()
 	// The load runs on a goroutine of the Host's, as a reload's staging does.
 	// What the file held (a .wat's text) is known before the Loaded event: a
 	// Watch begun on that event catches up a save made after it.
@@ -354,7 +368,14 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
 	stop()
 	if err != nil && superseded {
-		return // stopped by a newer save, which the load's fileLoad loads next
+		// Stopped by a newer save, which the load's fileLoad loads next, and
+		// which unloads what this one would have.
+		wd.mu.Lock()
+		if l := wd.loading[name]; l != nil {
+			l.moved = moved
+		}
+		wd.mu.Unlock()
+		return
 	}
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's

@@ -245,6 +245,63 @@ func TestWatchRenameOfBusyScript(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
 }
 
+// A file renamed, then saved while the load of its new name runs: the save
+// stops that load, and the load of the newer bytes, which no longer match the
+// old name's file, still unloads the script of the old name, so that its code
+// does not run on under two names.
+func TestWatchRenameThenSaveWhileLoading(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
+	entered := make(chan struct{})
+	var once sync.Once
+	gate := HostFunc{Module: "test", Name: "gate", Func: func(ctx context.Context, c HostCall) error {
+		if c.Script() != b {
+			return nil
+		}
+		held := false
+		once.Do(func() { held = true })
+		if held { // the first load of b.lua: until a newer save stops it
+			close(entered)
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	}}
+	h := newTestHost(t, Config{Funcs: []HostFunc{gate}})
+	src := func(v int) []byte {
+		return []byte(fmt.Sprintf("test.gate()\nreturn { version = function() return %d end }", v))
+	}
+	if err := os.WriteFile(a, src(1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Load(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the load of the renamed file did not start")
+	}
+	if err := os.WriteFile(b, src(2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
+	s, ok := h.Script(b)
+	if !ok || call(t, h, s, "version") != "2" {
+		t.Errorf("b.lua: loaded %v, want its newer save running", ok)
+	}
+	if _, ok := h.Script(a); ok {
+		t.Error("a.lua's script still runs")
+	}
+}
+
 // After Unload, a watched script's file comes back with its next activity,
 // even one that leaves it as it was (renamed away and back, which keeps its
 // bytes and time): the Host tells the watcher it no longer has the file. It
