@@ -3,6 +3,7 @@ package lua
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -107,7 +108,11 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 // one it removed stays removed. The table's entries of number keys (a list)
 // are the old table's, all of them and only them; its metatable is the new
 // table's, unless the old version's code changed the old one's after its
-// chunk ran. Any other table is copied whole.
+// chunk ran. The other tables m matched (a local class, a global one) keep
+// the new chunk's data, but get the old ones' metamethods (fields named
+// __...) they lack and a metatable changed as the script ran: the wiring of
+// a class its first new() does (self.__index = self). Any other table is
+// copied whole.
 //
 // The fields are set in from's pairs order. A field the new chunk set keeps the
 // place in to's pairs order that the chunk gave it (gopher-lua places a key where
@@ -116,12 +121,28 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	names := c.merge(ov.module, nv.module, nil)
 	for _, mg := range m.merges {
 		c.merge(mg.old, mg.new, mg.at)
-		meta := mg.at.meta.Value()
-		if mt := orNil(mg.old.Metatable); mt != glua.LValue(meta) && (meta != nil || mt != glua.LNil) {
-			mg.new.Metatable, _ = c.value(mt) // changed as the script ran
-		}
+		c.rewire(mg)
+	}
+	for _, w := range m.wired {
+		inOrder(w.old, func(k, v glua.LValue) {
+			if s, ok := k.(glua.LString); ok && strings.HasPrefix(string(s), "__") && orNil(w.new.RawGet(k)) == glua.LNil {
+				if cv, ok := c.value(v); ok {
+					w.new.RawSet(k, cv)
+				}
+			}
+		})
+		c.rewire(w)
 	}
 	return names
+}
+
+// rewire gives mg's new table the old one's metatable, if the old version's
+// code changed it as it ran.
+func (c *copier) rewire(mg merged) {
+	meta := mg.at.meta.Value()
+	if mt := orNil(mg.old.Metatable); mt != glua.LValue(meta) && (meta != nil || mt != glua.LNil) {
+		mg.new.Metatable, _ = c.value(mt)
+	}
 }
 
 // merge carries from's fields into to, as carry says, and returns their names,

@@ -476,3 +476,41 @@ return M`, []string{"hit", "hit"}, "hp", `80`},
 		})
 	}
 }
+
+// TestReloadCarriesClassWiring: a class wired as the script ran, as
+// Programming in Lua's idiom does in its first new() (self.__index = self),
+// and one whose base class an init function set, keep that wiring in the new
+// version, wherever the class is held: a reload that only edits a method
+// leaves every object working.
+func TestReloadCarriesClassWiring(t *testing.T) {
+	const pil = `local Base = {}
+function Base:greet() return "hello VERSION" end
+local Enemy = { hp = 10 }
+function Enemy:new(o)
+  o = o or {}
+  setmetatable(o, self)
+  self.__index = self
+  return o
+end
+function Enemy:describe() return "VERSION " .. self.kind end
+local M = { list = {} }
+function M.init() Base.__index = Base setmetatable(Enemy, Base) end
+function M.spawn() M.init() M.list[1] = Enemy:new{ kind = "orc" } end
+function M.describe() return M.list[1]:describe() .. ", " .. M.list[1]:greet() end
+return M`
+	for name, src := range map[string]string{
+		"local":  pil,
+		"global": strings.NewReplacer("local Enemy =", "Enemy =", "local Base =", "Base =").Replace(pil),
+		"module": strings.Replace(pil, "local M = { list = {} }", "local M = { list = {}, Enemy = Enemy, Base = Base }", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "pil.lua", strings.ReplaceAll(src, "VERSION", "v1"))
+			call(t, rt, id, "spawn")
+			reload(t, rt, id, strings.ReplaceAll(src, "VERSION", "v2"))
+			if got := call(t, rt, id, "describe"); got != `"v2 orc, hello v2"` {
+				t.Errorf("after the reload: describe = %s", got)
+			}
+		})
+	}
+}

@@ -186,7 +186,12 @@
 //     version's code set or removed in it as it ran (M.fsm.current = M.attack)
 //     is its state, and kept. Its entries of number keys (a list) are the old
 //     ones, all of them and only them, and its metatable the new table's,
-//     unless the old version's code changed the old one's as it ran.
+//     unless the old version's code changed the old one's as it ran. A matched
+//     local's or global's table keeps the new chunk's data, but gets the
+//     wiring the old version's code gave the old one as it ran: metamethods
+//     (fields named __...) it lacks, as the self.__index = self of
+//     Programming in Lua's class idiom, which its first new() sets, and a
+//     metatable changed as the script ran.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1

@@ -235,8 +235,12 @@ type codeMatch struct {
 	// merges are the matched tables placed from the module without an upvalue
 	// on the way (classes, tables of functions the module holds), in the old
 	// version's order, each with its metatable as the old chunk left it:
-	// carried into as the module is.
-	merges []merged
+	// carried into as the module is. wired are the other matched tables (a
+	// local's, a global's), which keep the new chunk's data, but into which
+	// the wiring the old version's code gave the old ones as it ran is
+	// carried: metamethods (a class's self.__index = self in its first new())
+	// and a metatable.
+	merges, wired []merged
 }
 
 type merged struct {
@@ -370,6 +374,8 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				m.tables[o] = t
 				if best[v].mergeable {
 					m.merges = append(m.merges, merged{old: o, new: t, at: &nodes[i]})
+				} else {
+					m.wired = append(m.wired, merged{old: o, new: t, at: &nodes[i]})
 				}
 			}
 		case *glua.LFunction:
