@@ -95,6 +95,11 @@ type Event struct {
 	// top-level keys of the state document under MigrateExports, what a Migration
 	// func declared with Carry; none under MigrateReset.
 	Carried []string
+	// Reset, for a commit, is why its migration let the new version start from
+	// its initial state rather than carry the old one's (Migration.Reset):
+	// MigrateExportsOrReset's "get_state on v1: ... trap", for one. Nil when
+	// the state was carried, or when nothing was to carry.
+	Reset error
 }
 
 // String is a one-line summary: "enemy.lua: committed v1 -> v2 (carried health,
@@ -128,6 +133,9 @@ func (e Event) String() string {
 	}
 	if len(e.Carried) > 0 {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))
+	}
+	if e.Reset != nil {
+		fmt.Fprintf(&b, " (state reset: %v)", e.Reset)
 	}
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
@@ -211,6 +219,9 @@ func (e *events) logEvent(ev Event) {
 	}
 	if len(ev.Carried) > 0 {
 		attrs = append(attrs, slog.Any("carried", ev.Carried))
+	}
+	if ev.Reset != nil {
+		attrs = append(attrs, slog.Any("reset", ev.Reset))
 	}
 	if ev.Err != nil {
 		attrs = append(attrs, slog.Any("err", ev.Err))

@@ -239,14 +239,14 @@ func (s *fakeStaged) commit(ctx context.Context, p *commitPlan) (commitResult, e
 	if s.in.code.fail == "commit" {
 		return commitResult{blocked: time.Since(start)}, fmt.Errorf("%w: commit of v%d", errFake, s.in.code.version)
 	}
-	carried, err := runMigration(ctx, p, lockedInst{old}, s.in)
+	carried, reset, err := runMigration(ctx, p, lockedInst{old}, s.in)
 	if err != nil {
 		return commitResult{blocked: time.Since(start)}, err
 	}
 	old.retired = true
 	s.u.live.Store(s.in)
 	s.committed = true
-	return commitResult{carried: carried, blocked: time.Since(start)}, nil
+	return commitResult{carried: carried, reset: reset, blocked: time.Since(start)}, nil
 }
 
 // lockedInst calls an instance whose mutex the commit already holds.

@@ -43,6 +43,7 @@ type Migration struct {
 
 	old, next instance
 	carried   []string
+	reset     error
 	undo      []func()
 }
 
@@ -143,6 +144,12 @@ func (m *Migration) NewExports() []Func { return m.next.exports() }
 // reload's Event.Carried.
 func (m *Migration) Carry(names ...string) { m.carried = append(m.carried, names...) }
 
+// Reset records that the migration lets the new version start from its
+// initial state instead of carrying the old one's, and why: the commit's
+// event says so (Event.Reset), so that state dropped on purpose is not
+// dropped in silence. The last call counts.
+func (m *Migration) Reset(why error) { m.reset = why }
+
 // hasExport reports whether list has a function named name.
 func hasExport(list []Func, name string) bool {
 	_, ok := findFunc(list, name)
@@ -182,7 +189,8 @@ func MigrateExports(ctx context.Context, m *Migration) error {
 // it takes a number, or a document in a module without alloc: refused before
 // it runs; an old get_state
 // that traps or hits a limit), it starts the new version afresh, as
-// MigrateReset does. A set_state that fails once it runs still rolls the
+// MigrateReset does, and the commit's event says so and why (Event.Reset:
+// "state reset: get_state on v3: ..."). A set_state that fails once it runs still rolls the
 // reload back, as the new version would run on half-written state. hotscript
 // run uses it.
 func MigrateExportsOrReset(ctx context.Context, m *Migration) error {
@@ -195,18 +203,22 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		return nil
 	}
 	if !hasExport(m.NewExports(), "set_state") {
+		err := fmt.Errorf("v%d does not export set_state", m.To)
 		if orReset {
+			m.Reset(err)
 			return nil
 		}
-		return &stepError{ErrMigration, fmt.Errorf("v%d does not export set_state", m.To)}
+		return &stepError{ErrMigration, err}
 	}
 	doc, err := m.CallOld(ctx, "get_state")
 	if err != nil {
+		err = fmt.Errorf("get_state on v%d: %w", m.From, err)
 		if orReset && ctx.Err() == nil {
 			m.old.clearErr() // handled: the new version starts afresh
+			m.Reset(err)
 			return nil
 		}
-		return &stepError{ErrMigration, fmt.Errorf("get_state on v%d: %w", m.From, err)}
+		return &stepError{ErrMigration, err}
 	}
 	var state any = json.RawMessage(doc)
 	carried := topLevelKeys(doc)
@@ -217,13 +229,15 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		state = json.Number(bytes.TrimSpace(doc))
 	}
 	if _, err := m.CallNew(ctx, "set_state", state); err != nil {
+		err = fmt.Errorf("set_state on v%d: %w", m.To, err)
 		// Refused before it ran (a number where it takes a document, a
 		// document for a module without alloc): the state cannot move, and
 		// nothing is half-written.
 		if orReset && (errors.Is(err, wasm.ErrSignature) || errors.Is(err, wasm.ErrNoFunction)) {
+			m.Reset(err)
 			return nil
 		}
-		return &stepError{ErrMigration, fmt.Errorf("set_state on v%d: %w", m.To, err)}
+		return &stepError{ErrMigration, err}
 	}
 	m.Carry(carried...)
 	return nil
@@ -261,12 +275,12 @@ func topLevelKeys(doc []byte) []string {
 // runMigration runs the plan's migration, then the self-check export on the new
 // instance, then the swap (commitPlan.swap). It is the migrate step of a WASM
 // commit; any error runs the migration's Undo functions and rolls the commit back.
-func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, err error) {
+func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, reset error, err error) {
 	m := p.migration
-	m.old, m.next, m.carried, m.undo = old, next, nil, nil
+	m.old, m.next, m.carried, m.reset, m.undo = old, next, nil, nil, nil
 	defer func() {
 		if r := recover(); r != nil {
-			carried, err = nil, &stepError{ErrMigration, fmt.Errorf("the migration panicked: %v", r)}
+			carried, reset, err = nil, nil, &stepError{ErrMigration, fmt.Errorf("the migration panicked: %v", r)}
 		}
 		if se, ok := err.(*stepError); ok { // as every error here is
 			se.err = m.rollback(se.err)
@@ -278,23 +292,23 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 		if _, ok := err.(*stepError); !ok {
 			err = &stepError{ErrMigration, err}
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	// A call that broke off fails the migration even if migrate went on: the
 	// new version would run on the state it left half-written, or never got.
 	if err := cmp.Or(old.err(), next.err()); err != nil {
-		return nil, &stepError{ErrMigration, err}
+		return nil, nil, &stepError{ErrMigration, err}
 	}
 	if hasExport(next.exports(), p.selfCheck) {
 		if err := p.runSelfCheck(ctx, next.callJSON); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	// The swap, last: a newer request fails it, and the Undo functions run.
 	if err := p.swap(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m.carried, nil
+	return m.carried, m.reset, nil
 }
 
 // runSelfCheck calls the plan's self-check function on the new version through

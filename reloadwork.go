@@ -313,7 +313,7 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		s.fail(it.req, ev, asStep(err))
 		return false
 	}
-	ev.Kind, ev.Carried = Committed, res.carried
+	ev.Kind, ev.Carried, ev.Reset = Committed, res.carried, res.reset
 	if it.req.revert {
 		ev.Kind = Reverted
 	}

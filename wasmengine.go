@@ -119,7 +119,7 @@ func (s wasmStaged) commit(ctx context.Context, p *commitPlan) (commitResult, er
 		var err error
 		// runMigration swaps (p.swap) once nothing else can fail: next goes
 		// live as this returns, old still locked.
-		res.carried, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
+		res.carried, res.reset, err = runMigration(ctx, p, wasmInstance{old}, wasmInstance{next})
 		return err
 	})
 	var we *wasm.Error

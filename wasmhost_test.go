@@ -240,6 +240,10 @@ func TestMigrateExportsOrResetSignature(t *testing.T) {
 				t.Errorf("%s, MigrateExportsOrReset: %v, want the new version live, afresh", next.module, err)
 			case orReset && call(t, h, s, next.probe) != next.fresh:
 				t.Errorf("%s: %s() = %s after the reload, want %s (afresh)", next.module, next.probe, call(t, h, s, next.probe), next.fresh)
+			case orReset:
+				if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed }); !errors.Is(ev.Reset, next.kind) || !strings.Contains(ev.Reset.Error(), "set_state on v2") {
+					t.Errorf("%s: the event's reset %v, want set_state on v2 refused with %v", next.module, ev.Reset, next.kind)
+				}
 			case !orReset && !errors.Is(err, next.kind):
 				t.Errorf("%s, MigrateExports: %v, want the reload rolled back with %v", next.module, err, next.kind)
 			}
@@ -834,6 +838,9 @@ func TestMigrateExportsOrReset(t *testing.T) {
 			if err := h.Reload(ctx, s, hostguest.Bytes("enemy_get_trap")); err != nil || call(t, h, s, "shots") != "1" {
 				t.Fatalf("reload into a version whose get_state traps: %v, shots %s (want 1, carried)", err, call(t, h, s, "shots"))
 			}
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed }); ev.Reset != nil || len(ev.Carried) == 0 {
+				t.Errorf("a carried state: %v, want no reset", ev)
+			}
 			err := h.Reload(ctx, s, hostguest.Bytes("enemy_v2"))
 			if !tt.fixLive {
 				if !errors.Is(err, ErrMigration) || call(t, h, s, "shots") != "1" {
@@ -843,6 +850,11 @@ func TestMigrateExportsOrReset(t *testing.T) {
 			}
 			if err != nil || call(t, h, s, "shots") != "0" {
 				t.Fatalf("the fix of a broken get_state: %v, shots %s (want it live, started afresh)", err, call(t, h, s, "shots"))
+			}
+			// The event says why the state was dropped.
+			ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed })
+			if !errors.Is(ev.Reset, wasm.ErrTrap) || !strings.Contains(ev.String(), "(state reset: get_state on v2: ") {
+				t.Errorf("the fix's event: %v (reset %v), want the state reset, get_state on v2's trap the reason", ev, ev.Reset)
 			}
 			h.Call(ctx, s, "fire")
 			if err := h.Reload(ctx, s, hostguest.Bytes("enemy_set_trap")); !errors.Is(err, ErrMigration) || call(t, h, s, "shots") != "1" {

@@ -247,6 +247,9 @@ func (p *printer) note(script string, version int, status, text string) {
 
 // carried says which state went into the new version.
 func carried(ev hotscript.Event) string {
+	if ev.Reset != nil {
+		return "state reset: " + printable(ev.Reset.Error())
+	}
 	if len(ev.Carried) == 0 {
 		return "carried nothing"
 	}
