@@ -28,6 +28,8 @@ type copier struct {
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
 	fns  map[*glua.LFunction]*glua.LFunction
+	// classes stand for the new tables as metatables only (codeMatch.classes).
+	classes map[*glua.LTable]*glua.LTable
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
@@ -37,7 +39,7 @@ type copier struct {
 // newCopier returns a copier into L that starts from m: each old table and
 // function m matched is its counterpart.
 func newCopier(L *glua.LState, m *codeMatch) *copier {
-	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs}
+	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes}
 	for o, n := range m.tables {
 		c.seen[o] = n
 	}
@@ -47,6 +49,12 @@ func newCopier(L *glua.LState, m *codeMatch) *copier {
 // value returns the copy of v, complete, and false if v is not copied.
 func (c *copier) value(v glua.LValue) (glua.LValue, bool) {
 	cv, ok := c.ref(v)
+	c.fill()
+	return cv, ok
+}
+
+// fill fills the copies on the todo list, and those their filling begins.
+func (c *copier) fill() {
 	for len(c.todo) > 0 {
 		t := c.todo[len(c.todo)-1]
 		c.todo = c.todo[:len(c.todo)-1]
@@ -58,11 +66,20 @@ func (c *copier) value(v glua.LValue) (glua.LValue, bool) {
 				n.RawSet(ck, cv)
 			}
 		})
-		if mt, ok := t.Metatable.(*glua.LTable); ok {
-			n.Metatable, _ = c.ref(mt)
+		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
+			n.Metatable = c.meta(mt)
 		}
 	}
-	return cv, ok
+}
+
+// meta returns the copy of mt as a metatable: a class's counterpart, if it has
+// one, else ref's copy.
+func (c *copier) meta(mt *glua.LTable) glua.LValue {
+	if n, ok := c.classes[mt]; ok {
+		return n
+	}
+	v, _ := c.ref(mt)
+	return v
 }
 
 // ref returns the copy of v, a table's copy perhaps still empty (on the todo list).
@@ -101,32 +118,29 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 // come from the new source, and a field that is a function in the new version
 // keeps it even where the old version had data.
 //
-// So for each table m merges (a class, a table of functions the module
-// holds), but for the functions the old version's code changed as it ran
-// (M.fsm.current = M.attack), which are the state's, not the source's: such
-// a function is carried (the new version's of it, if m matched one), and
-// one it removed stays removed. The table's entries of number keys (a list)
-// are the old table's, all of them and only them; its metatable is the new
-// table's, unless the old version's code changed the old one's after its
-// chunk ran. The other tables m matched (a local class, a global one) keep
-// the new chunk's data, but get the old ones' metamethods (fields named
-// __...) they lack and a metatable changed as the script ran: the wiring of
-// a class its first new() does (self.__index = self). Any other table is
-// copied whole.
+// A table m merges (a class, a table of functions the module holds) keeps
+// what the old version's code changed in it as it ran, and follows the new
+// chunk for the rest (see mergeCode). A table m wires (a local or global
+// class) is the new chunk's, with the wiring the old code gave the old one:
+// metamethods (fields named __...) it lacks, as the self.__index = self of a
+// class's first new(), and a metatable changed as the script ran. Any other
+// table is copied whole.
 //
 // The fields are set in from's pairs order. A field the new chunk set keeps the
 // place in to's pairs order that the chunk gave it (gopher-lua places a key where
 // it was first set); the others follow, in from's order.
 func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
-	names := c.merge(ov.module, nv.module, nil)
+	names := c.carryFields(ov.module, nv.module)
 	for _, mg := range m.merges {
-		c.merge(mg.old, mg.new, mg.at)
-		c.rewire(mg)
+		c.mergeCode(mg)
 	}
 	for _, w := range m.wired {
 		inOrder(w.old, func(k, v glua.LValue) {
 			if s, ok := k.(glua.LString); ok && strings.HasPrefix(string(s), "__") && orNil(w.new.RawGet(k)) == glua.LNil {
-				if cv, ok := c.value(v); ok {
+				if t, ok := v.(*glua.LTable); ok {
+					w.new.RawSet(k, c.meta(t)) // self.__index = self: the class
+					c.fill()
+				} else if cv, ok := c.value(v); ok {
 					w.new.RawSet(k, cv)
 				}
 			}
@@ -136,48 +150,12 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	return names
 }
 
-// rewire gives mg's new table the old one's metatable, if the old version's
-// code changed it as it ran.
-func (c *copier) rewire(mg merged) {
-	meta := mg.at.meta.Value()
-	if mt := orNil(mg.old.Metatable); mt != glua.LValue(meta) && (meta != nil || mt != glua.LNil) {
-		mg.new.Metatable, _ = c.value(mt)
-	}
-}
-
-// merge carries from's fields into to, as carry says, and returns their names,
-// sorted. at is nil for the module, else from's site, which says what functions
-// its chunk left in it.
-func (c *copier) merge(from, to *glua.LTable, at *siteNode) []string {
-	var loaded map[glua.LValue]*glua.LFunction
-	if at != nil {
-		loaded = make(map[glua.LValue]*glua.LFunction, len(at.fns))
-		for _, h := range at.fns {
-			f := h.fn.Value()
-			loaded[h.key] = f
-			if f != nil && orNil(from.RawGet(h.key)) == glua.LNil && orNil(to.RawGet(h.key)).Type() == glua.LTFunction {
-				to.RawSet(h.key, glua.LNil) // removed as the script ran
-			}
-		}
-		var numbers []glua.LValue
-		inOrder(to, func(k, _ glua.LValue) {
-			if k.Type() == glua.LTNumber {
-				numbers = append(numbers, k)
-			}
-		})
-		for _, k := range numbers {
-			to.RawSet(k, glua.LNil)
-		}
-	}
+// carryFields copies from's fields into to, the module's, as carry says, and
+// returns their names, sorted.
+func (c *copier) carryFields(from, to *glua.LTable) []string {
 	names := []string{}
 	inOrder(from, func(k, v glua.LValue) {
-		switch {
-		case at != nil && k.Type() == glua.LTNumber: // a list's entries: the old ones
-		case v.Type() == glua.LTFunction:
-			if f, ok := loaded[k]; at == nil || ok && f == v {
-				return // the source's: the new version's
-			}
-		case orNil(to.RawGet(k)).Type() == glua.LTFunction:
+		if v.Type() == glua.LTFunction || orNil(to.RawGet(k)).Type() == glua.LTFunction {
 			return
 		}
 		ck, okk := c.value(k)
@@ -194,6 +172,72 @@ func (c *copier) merge(from, to *glua.LTable, at *siteNode) []string {
 	})
 	slices.Sort(names)
 	return names
+}
+
+// mergeCode carries the old table of mg into the new one, as carry says: what
+// the old version's code changed in it as it ran (set, replaced, removed) is
+// kept, the rest is the new chunk's, but for the list entries (number keys),
+// which are the old table's whole.
+func (c *copier) mergeCode(mg merged) {
+	from, to := mg.old, mg.new
+	var numbers []glua.LValue
+	inOrder(to, func(k, _ glua.LValue) {
+		if k.Type() == glua.LTNumber {
+			numbers = append(numbers, k)
+		}
+	})
+	for _, k := range numbers {
+		to.RawSet(k, glua.LNil)
+	}
+	loaded := make(map[glua.LValue]heldValue, len(mg.at.entries))
+	for _, e := range mg.at.entries {
+		loaded[e.key] = e.val
+		if orNil(from.RawGet(e.key)) == glua.LNil {
+			to.RawSet(e.key, glua.LNil) // removed as the script ran
+		}
+	}
+	inOrder(from, func(k, v glua.LValue) {
+		if k.Type() != glua.LTNumber {
+			if h, ok := loaded[k]; ok && h.is(v) {
+				return // as the old chunk left it: the new chunk's
+			}
+			if v.Type() != glua.LTFunction && orNil(to.RawGet(k)).Type() == glua.LTFunction {
+				return // data become a function: the new source's
+			}
+		}
+		ck, okk := c.value(k)
+		cv, okv := c.value(v) // a function: its counterpart, or by reference
+		if okk && okv {
+			to.RawSet(ck, cv)
+		}
+	})
+	c.rewire(mg)
+}
+
+// rewire gives mg's new table the old one's metatable, if the old version's
+// code changed it as it ran (and it is not protected: see copier.value).
+func (c *copier) rewire(mg merged) {
+	mt := orNil(mg.old.Metatable)
+	if mg.at.meta.is(mt) {
+		return
+	}
+	switch t := mt.(type) {
+	case *glua.LTable:
+		if !protected(t) {
+			mg.new.Metatable = c.meta(t)
+			c.fill()
+		}
+	default:
+		mg.new.Metatable = glua.LNil
+	}
+}
+
+// protected reports whether mt, a metatable, has a __metatable field, which
+// makes setmetatable fail on the tables it is the metatable of: a copy does
+// not get such a metatable, so that an on_restore that reattaches one (as
+// scripts did when no metatable was carried) still works.
+func protected(mt *glua.LTable) bool {
+	return orNil(mt.RawGetString("__metatable")) != glua.LNil
 }
 
 // inOrder calls fn with each entry of t in the order pairs and next give them

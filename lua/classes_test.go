@@ -260,30 +260,6 @@ return M`
 	}
 }
 
-// TestReloadClassAliasDoesNotDecide: the same for a class: changing which
-// class M.default names does not turn the carried objects into the other.
-func TestReloadClassAliasDoesNotDecide(t *testing.T) {
-	const v1 = `local M = {}
-local Enemy = {} Enemy.__index = Enemy
-function Enemy:kind() return "enemy" end
-local Boss = {} Boss.__index = Boss
-function Boss:kind() return "boss" end
-M.default = Enemy
-M.objs = {}
-function M.spawn_boss() table.insert(M.objs, setmetatable({}, Boss)) end
-function M.spawn() table.insert(M.objs, setmetatable({}, M.default)) end
-function M.kinds() local out = {} for i, o in ipairs(M.objs) do out[i] = o:kind() end return out end
-return M`
-	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "cls.lua", v1)
-	call(t, rt, id, "spawn")
-	call(t, rt, id, "spawn_boss")
-	reload(t, rt, id, strings.Replace(v1, "M.default = Enemy", "M.default = Boss", 1))
-	if got := call(t, rt, id, "kinds"); got != `["enemy","boss"]` {
-		t.Errorf("after changing the default class: kinds = %s, want [\"enemy\",\"boss\"]", got)
-	}
-}
-
 // TestReloadLocalCodeTableStartsOver: a local table that holds a function
 // is matched but not carried (locals start over): an edited constant in it
 // takes effect.
@@ -512,5 +488,223 @@ return M`
 				t.Errorf("after the reload: describe = %s", got)
 			}
 		})
+	}
+}
+
+// TestReloadChangedBaseClass: a subclass whose base class the edit changes:
+// old and new objects run the new version's class, which inherits from the
+// new base (the metatable's __index, as the chunk left it, is the source's).
+func TestReloadChangedBaseClass(t *testing.T) {
+	const v1 = `local M = { objs = {} }
+M.Walker = {} M.Walker.__index = M.Walker
+function M.Walker:move() return "walks" end
+M.Flyer = {} M.Flyer.__index = M.Flyer
+function M.Flyer:move() return "flies" end
+M.Bird = setmetatable({}, { __index = M.Walker })
+M.Bird.__index = M.Bird
+function M.Bird:name() return "bird" end
+function M.spawn() table.insert(M.objs, setmetatable({}, M.Bird)) end
+function M.probe() return M.objs[1]:move(), M.objs[2]:move() end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "b.lua", v1)
+	call(t, rt, id, "spawn")
+	reload(t, rt, id, strings.Replace(v1, "{ __index = M.Walker }", "{ __index = M.Flyer }", 1))
+	call(t, rt, id, "spawn") // an object made by the new version
+	if got := call(t, rt, id, "probe"); got != `["flies","flies"]` {
+		t.Errorf("after making Bird inherit from Flyer: probe = %s, want [\"flies\",\"flies\"]", got)
+	}
+}
+
+// TestReloadRemovedDataStaysRemoved: a data field of a table of code the
+// module holds, which the script removed as it ran, stays removed.
+func TestReloadRemovedDataStaysRemoved(t *testing.T) {
+	const src = `local M = {}
+M.player = { hp = 100, shield = { hp = 50 } }
+function M.player.hit(self, n) if self.shield then self.shield.hp = self.shield.hp - n if self.shield.hp <= 0 then self.shield = nil end else self.hp = self.hp - n end end
+function M.hit(n) M.player:hit(n) end
+function M.probe() return M.player.hp, M.player.shield ~= nil end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "p.lua", src)
+	call(t, rt, id, "hit", 60)
+	call(t, rt, id, "hit", 10)
+	want := call(t, rt, id, "probe")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != want {
+		t.Errorf("after reloading the same source: probe = %s, want %s (the broken shield is back)", got, want)
+	}
+}
+
+// TestReloadEditedFunctionList: functions in a list have no place (a list's
+// places are data): editing the list in the source leaves the carried list
+// as it was, its functions running their old code, not the second step twice.
+func TestReloadEditedFunctionList(t *testing.T) {
+	const v1 = `local M = {}
+M.pipeline = {
+  function() return "a1" end,
+  function() return "b1" end,
+}
+function M.run() local out = {} for i, f in ipairs(M.pipeline) do out[i] = f() end return out end
+return M`
+	const v2 = `local M = {}
+M.pipeline = {
+  function() return "b2" end,
+}
+function M.run() local out = {} for i, f in ipairs(M.pipeline) do out[i] = f() end return out end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "p.lua", v1)
+	reload(t, rt, id, v2)
+	if got := call(t, rt, id, "run"); got != `["a1","b1"]` {
+		t.Errorf("after removing the first step from the source: run = %s, want the old list", got)
+	}
+}
+
+// TestReloadProtectedMetatableReattached: a protected metatable
+// (__metatable) is not carried, so that an on_restore that reattaches it, as
+// scripts did when no metatable was carried, still works.
+func TestReloadProtectedMetatableReattached(t *testing.T) {
+	const src = `local M = { enemies = {} }
+local Enemy = { __metatable = "locked" }
+Enemy.__index = Enemy
+function Enemy:kind() return "VERSION" end
+function M.spawn() table.insert(M.enemies, setmetatable({}, Enemy)) end
+function M.on_save() return {} end
+function M.on_restore(saved)
+  for _, e in ipairs(M.enemies) do setmetatable(e, Enemy) end
+end
+function M.probe() return M.enemies[1]:kind() end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "e.lua", strings.Replace(src, "VERSION", "v1", 1))
+	call(t, rt, id, "spawn")
+	reload(t, rt, id, strings.Replace(src, "VERSION", "v2", 1))
+	if got := call(t, rt, id, "probe"); got != `"v2"` {
+		t.Errorf("probe = %s", got)
+	}
+}
+
+// TestReloadClassObjects: a class library's class object (a table with data
+// of its own that holds its instances' metatable, as middleclass's does) is
+// the new version's after a reload: objects' class field, the module's field
+// and the chunk's local are one table, and methods run the new code.
+func TestReloadClassObjects(t *testing.T) {
+	const src = `local function class(name)
+  local methods = {}
+  methods.__index = methods
+  local cls = { name = name, methods = methods }
+  return setmetatable(cls, { __call = function(c, ...)
+    local o = setmetatable({ class = c }, c.methods)
+    if o.init then o:init(...) end
+    return o
+  end })
+end
+local Enemy = class("Enemy")
+function Enemy.methods:init(hp) self.hp = hp end
+function Enemy.methods:describe() return "VERSION " .. self.hp end
+local M = { Enemy = Enemy, objs = {} }
+function M.spawn(hp) table.insert(M.objs, Enemy(hp)) end
+function M.probe()
+  local o = M.objs[1]
+  return o:describe(), o.class == Enemy, M.Enemy == Enemy, o.class.name
+end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "c.lua", strings.Replace(src, "VERSION", "v1", 1))
+	call(t, rt, id, "spawn", 5)
+	reload(t, rt, id, strings.Replace(src, "VERSION", "v2", 1))
+	if got := call(t, rt, id, "probe"); got != `["v2 5",true,true,"Enemy"]` {
+		t.Errorf("after the reload: probe = %s", got)
+	}
+}
+
+// TestReloadClassFollowsTheSource: in a class the module holds, what the
+// script did not change as it ran follows the new source (an edited constant,
+// a removed method), and what it changed is kept (a counter).
+func TestReloadClassFollowsTheSource(t *testing.T) {
+	const v1 = `local M = { objs = {} }
+M.Enemy = { speed = 5, spawned = 0, GONE }
+M.Enemy.__index = M.Enemy
+function M.Enemy.new() M.Enemy.spawned = M.Enemy.spawned + 1 return setmetatable({}, M.Enemy) end
+function M.spawn() table.insert(M.objs, M.Enemy.new()) end
+function M.probe() local e = M.objs[1] return e.speed, M.Enemy.spawned, e.gone == nil end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "c.lua", strings.Replace(v1, "GONE", "gone = function() end", 1))
+	call(t, rt, id, "spawn")
+	reload(t, rt, id, strings.NewReplacer("speed = 5", "speed = 7", "GONE", "").Replace(v1))
+	if got := call(t, rt, id, "probe"); got != `[7,1,true]` {
+		t.Errorf("after the reload: probe = %s, want the edited speed 7, the count 1 kept, the removed method gone", got)
+	}
+}
+
+// TestReloadRemovalsStayRemoved: a handler, or a class's metatable, that the
+// script removed as it ran stays removed after a reload, whether or not what
+// it removed has been collected since, and after a second reload too (the new
+// version's sites record what its chunk made, which the carry then removed).
+func TestReloadRemovalsStayRemoved(t *testing.T) {
+	for name, src := range map[string]string{
+		"handler": `local M = {}
+M.handlers = {
+  on_hit = function() return "hit" end,
+  on_die = function() return "die" end,
+}
+function M.change() M.handlers.on_die = nil end
+function M.probe() return M.handlers.on_die == nil end
+return M`,
+		"metatable": `local M = { objs = {} }
+M.Thing = setmetatable({}, { __index = { hello = function() return "base" end } })
+M.Thing.__index = M.Thing
+function M.Thing:name() return "thing" end
+function M.change() setmetatable(M.Thing, nil) end
+function M.probe() return getmetatable(M.Thing) == nil end
+return M`,
+	} {
+		for _, gc := range []bool{false, true} {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "r.lua", src)
+			call(t, rt, id, "change")
+			for round := 1; round <= 2; round++ {
+				if gc {
+					runtime.GC()
+					runtime.GC()
+				}
+				reload(t, rt, id, src)
+				if got := call(t, rt, id, "probe"); got != "true" {
+					t.Errorf("%s, collected %v: after reload %d the removed one is back", name, gc, round)
+				}
+			}
+		}
+	}
+}
+
+// TestReloadClassAliasesDoNotDecide: a field that only names a class
+// (M.default = Enemy), or a list of classes (a list's places are data), does
+// not decide the match: changing what it names (M.default = Boss, the wave
+// reordered) leaves the carried objects their classes.
+func TestReloadClassAliasesDoNotDecide(t *testing.T) {
+	for _, tt := range []struct{ name, alias, edited, spawn string }{
+		{"field", "M.default = Enemy", "M.default = Boss", "M.default"},
+		{"list", "M.wave = { Enemy, Enemy, Boss }", "M.wave = { Boss, Boss, Enemy }", "Enemy"},
+	} {
+		v1 := `local M = { objs = {} }
+local Enemy = {} Enemy.__index = Enemy
+function Enemy:kind() return "enemy" end
+local Boss = {} Boss.__index = Boss
+function Boss:kind() return "boss" end
+` + tt.alias + `
+function M.spawn() table.insert(M.objs, setmetatable({}, ` + tt.spawn + `)) end
+function M.spawn_boss() table.insert(M.objs, setmetatable({}, Boss)) end
+function M.kinds() local out = {} for i, o in ipairs(M.objs) do out[i] = o:kind() end return out end
+return M`
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "cls.lua", v1)
+		call(t, rt, id, "spawn")
+		call(t, rt, id, "spawn_boss")
+		reload(t, rt, id, strings.Replace(v1, tt.alias, tt.edited, 1))
+		if got := call(t, rt, id, "kinds"); got != `["enemy","boss"]` {
+			t.Errorf("%s: after %s: kinds = %s, want [\"enemy\",\"boss\"]", tt.name, tt.edited, got)
+		}
 	}
 }

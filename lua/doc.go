@@ -167,31 +167,33 @@
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table of
 //     data is replaced as a whole: fields the new source adds inside it appear
 //     only through on_restore.
-//   - Code is matched: each class (a metatable), table holding functions and
-//     function of the old version that the new version has in the same place
-//     stands for the new one. A place is a path from the module (or from the
-//     globals) through table keys, metatables and the upvalues of functions by
-//     name (a local class that the module's functions use), at most 12 steps
-//     long, taken as each version's chunk returned; a piece of code has up to
-//     four. The new code most of the old one's places reach is its counterpart,
-//     preferring a local's name to a field on a tie, and one piece of new code
-//     stands for one piece of old code at most: where a field only names code
-//     that has a place of its own (M.default = Enemy, M.start = idle, Enemy and
-//     idle being locals the module's functions use), changing what it names
-//     does not turn the old code into the new code it names.
-//   - A matched table of code that the module holds (M.Enemy, M.handlers, but
-//     not a local's or a global's, which start over with the new chunk) is
-//     merged as the module is: its data from the old version, its functions
-//     from the new, edited, added and removed ones; but a function the old
-//     version's code set or removed in it as it ran (M.fsm.current = M.attack)
-//     is its state, and kept. Its entries of number keys (a list) are the old
-//     ones, all of them and only them, and its metatable the new table's,
-//     unless the old version's code changed the old one's as it ran. A matched
-//     local's or global's table keeps the new chunk's data, but gets the
-//     wiring the old version's code gave the old one as it ran: metamethods
-//     (fields named __...) it lacks, as the self.__index = self of
-//     Programming in Lua's class idiom, which its first new() sets, and a
-//     metatable changed as the script ran.
+//   - Code is matched: each function and table of code of the old version
+//     that the new version has in the same place stands for the new one. A
+//     table of code holds a function, or is a class: a metatable, a table made
+//     to be one (with fields named __...), or a class object holding one. A
+//     place is a path from the module (or from the globals) through fields
+//     named by strings, metatables and the upvalues of functions by name (a
+//     local class that the module's functions use), at most 12 steps long,
+//     taken as each version's chunk returned; a piece of code has up to four.
+//     A list's places (number keys) are data, not names. The new code that
+//     a local's name reaches is the counterpart, else the one most places
+//     reach, and one piece of new code stands for one piece of old code at
+//     most: where a field only names code that has a place of its own
+//     (M.default = Enemy, Enemy being a local the module's functions use),
+//     changing what it names does not turn the old code into the new.
+//   - A matched table of code that the module holds (M.Enemy, M.handlers) is
+//     merged: what the old version's code changed in it as it ran (a field
+//     set, replaced or removed, data or function, as M.fsm.current =
+//     M.attack, Enemy.count = Enemy.count + 1; its metatable) is state, and
+//     kept; what it left as the old chunk made it follows the new chunk
+//     (edited methods and constants, added and removed ones). Its entries of
+//     number keys (a list) are the old ones, all of them and only them. A
+//     table of code a local or a global holds (a local class) is the new
+//     chunk's, as locals and globals start over, but for the wiring the old
+//     version's code gave the old one as it ran: metamethods it lacks (the
+//     self.__index = self of Programming in Lua's class idiom, which its first
+//     new() sets) and a metatable; and for an object with data of its own
+//     (a global player with its methods), which is copied, as data.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1
@@ -217,7 +219,9 @@
 //     the reload runs the new version's methods, edited and added ones, and a
 //     method the new version removed is gone. A metatable with no counterpart
 //     (a class the new version no longer has, one made for a single object) is
-//     copied with the object, and its functions run the old code.
+//     copied with the object, and its functions run the old code. A protected
+//     metatable (with a __metatable field) is not carried: an on_restore that
+//     sets it again, as scripts did before metatables were carried, works.
 //   - A function stored in data (an entity's state = M.attack, a queue of
 //     actions) is, after the reload, its counterpart, the new version's; one
 //     with none (a closure made as the script ran, one the new version no

@@ -227,7 +227,9 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	}
 	v.module = t
 	if op != "inspect" { // a version a reload may carry from or into
-		v.sites = findSites(t, v.L.G.Global)
+		if v.sites, err = findSites(ctx, t, v.L.G.Global); err != nil {
+			return nil, &Error{Op: op, Script: s.name, Kind: err, Message: fmt.Sprintf("%s: stopped: %v", s.name, err)}
+		}
 	}
 	return v, nil
 }

@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"slices"
+	"strings"
 	"weak"
 
 	glua "github.com/yuin/gopher-lua"
@@ -15,12 +16,14 @@ import (
 // anything else runs in it.
 //
 // Code is every Lua function, and every code table: the module table, the
-// globals table, a table that holds a function, and a table that is another's
-// metatable (a class, whose methods may sit behind __index). Each is placed by
-// up to maxPaths paths that reach it, first from the module, then from the
-// globals, breadth first in pairs order: through a table's entries by key
-// (strings, numbers, booleans), its metatable, and a Lua function's upvalues
-// by name (a local class that the module's functions use). Paths are followed
+// globals table, a table that holds a function, a class (a table that is
+// another's metatable, or has fields named __..., made to be one), and a
+// table that holds a class (a class object of a class library, holding the
+// metatable of its instances). Each is placed by up to maxPaths paths that reach it,
+// first from the module, then from the globals, breadth first in pairs order:
+// through a table's entries by key (strings and booleans: a list's places are
+// data, not names), its metatable, and a Lua function's upvalues by name (a
+// local class that the module's functions use). Paths are followed
 // maxSiteDepth steps deep at most; code deeper than that has no site.
 //
 // Sites hold the code weakly: code the script drops later is collected, as it
@@ -33,15 +36,58 @@ type sites struct {
 type siteNode struct {
 	table weak.Pointer[glua.LTable]
 	fn    weak.Pointer[glua.LFunction]
-	meta  weak.Pointer[glua.LTable] // a table's metatable as the chunk left it
-	fns   []heldFn                  // a table's functions as the chunk left them
 	paths []path
+	// stateless says that a table is a class (a metatable, or a class object
+	// holding one), holds only functions and tables, or is a root: one that a
+	// reload may take the new version's of without merging, losing no state.
+	stateless bool
+	// A table's metatable as the chunk left it, and for a code table a reload
+	// may merge into (see codeMatch.merges) its entries (not those of number
+	// keys: a list is carried whole); entries is nil for a table of more than
+	// maxEntries of them, which a reload copies whole instead.
+	meta    heldValue
+	entries []heldEntry
 }
 
-// heldFn is an entry of a table whose value is a function.
-type heldFn struct {
+// heldEntry is an entry of a table as its chunk left it.
+type heldEntry struct {
 	key glua.LValue
-	fn  weak.Pointer[glua.LFunction]
+	val heldValue
+}
+
+// heldValue is a value as a chunk left it: a table or function weakly, other
+// values as they are. Go values (userdata, channels) are not held: no value
+// is the same as one of them.
+type heldValue struct {
+	plain glua.LValue // a number, string, boolean or LNil
+	table weak.Pointer[glua.LTable]
+	fn    weak.Pointer[glua.LFunction]
+}
+
+func holdValue(v glua.LValue) heldValue {
+	switch v := v.(type) {
+	case *glua.LTable:
+		return heldValue{table: weak.Make(v)}
+	case *glua.LFunction:
+		return heldValue{fn: weak.Make(v)}
+	case glua.LNumber, glua.LString, glua.LBool, *glua.LNilType:
+		return heldValue{plain: v}
+	}
+	return heldValue{}
+}
+
+// is reports whether v is the value h holds: the same table or function (one
+// collected since is no value's), or an equal number, string or boolean.
+func (h heldValue) is(v glua.LValue) bool {
+	switch v := v.(type) {
+	case *glua.LTable:
+		return h.table.Value() == v
+	case *glua.LFunction:
+		return h.fn.Value() == v
+	case glua.LNumber, glua.LString, glua.LBool, *glua.LNilType:
+		return h.plain == v
+	}
+	return false
 }
 
 type path struct {
@@ -71,34 +117,40 @@ const (
 	maxSiteDepth = 12
 	// maxPaths bounds the paths kept for one piece of code.
 	maxPaths = 4
+	// maxEntries bounds the entries recorded of a code table a reload may
+	// merge into: classes and tables of functions are small.
+	maxEntries = 1024
 )
 
 // findSites walks the code reachable from module and globals. It reads raw
-// (no metamethod runs), through a queue rather than recursion.
-func findSites(module, globals *glua.LTable) *sites {
+// (no metamethod runs), through a queue rather than recursion. It gives up when
+// ctx ends, returning ctx's error.
+func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error) {
 	type via struct {
 		from int // the node reached from, by its first path
 		st   step
 	}
 	type reached struct {
-		v     glua.LValue
-		root  int
-		depth int
-		vias  []via // the first is the node's first path's last step
-		code  bool
-		fns   []heldFn
+		v      glua.LValue
+		root   int
+		depth  int
+		vias   []via // the first is the node's first path's last step
+		code   bool
+		isMeta bool  // another's metatable, or made to be one (fields named __...)
+		data   bool  // holds a value other than a function or table
+		holds  []int // the tables it holds, by index in order
 	}
 	var order []reached
 	index := map[glua.LValue]int{}
-	visit := func(v glua.LValue, from int, st step) {
+	visit := func(v glua.LValue, from int, st step) int {
 		switch x := v.(type) {
 		case *glua.LFunction:
 			if x.IsG || x.Proto == nil { // a Go function: nothing to place by
-				return
+				return -1
 			}
 		case *glua.LTable:
 		default:
-			return
+			return -1
 		}
 		if i, ok := index[v]; ok {
 			if r := &order[i]; r.depth > 0 && len(r.vias) < maxPaths {
@@ -109,7 +161,7 @@ func findSites(module, globals *glua.LTable) *sites {
 					}
 				}
 			}
-			return
+			return i
 		}
 		r := reached{v: v, vias: []via{{from, st}}}
 		if from >= 0 {
@@ -118,6 +170,7 @@ func findSites(module, globals *glua.LTable) *sites {
 		_, r.code = v.(*glua.LFunction)
 		index[v] = len(order)
 		order = append(order, r)
+		return len(order) - 1
 	}
 	expand := func(i int) {
 		if order[i].depth >= maxSiteDepth {
@@ -126,20 +179,26 @@ func findSites(module, globals *glua.LTable) *sites {
 		switch v := order[i].v.(type) {
 		case *glua.LTable:
 			inOrder(v, func(k, x glua.LValue) {
-				if f, ok := x.(*glua.LFunction); ok {
+				switch x.Type() {
+				case glua.LTFunction:
 					order[i].code = true
-					if order[i].root == 0 { // a table a reload may merge into
-						order[i].fns = append(order[i].fns, heldFn{k, weak.Make(f)})
-					}
+				case glua.LTTable:
+				default:
+					order[i].data = true
+				}
+				if s, ok := k.(glua.LString); ok && strings.HasPrefix(string(s), "__") {
+					order[i].code, order[i].isMeta = true, true // made to be a metatable
 				}
 				switch k.(type) {
-				case glua.LString, glua.LNumber, glua.LBool:
-					visit(x, i, step{kind: entry, key: k})
+				case glua.LString, glua.LBool:
+					if j := visit(x, i, step{kind: entry, key: k}); j >= 0 && x.Type() == glua.LTTable {
+						order[i].holds = append(order[i].holds, j)
+					}
 				}
 			})
 			if mt, ok := v.Metatable.(*glua.LTable); ok {
-				visit(mt, i, step{kind: meta})
-				order[index[mt]].code = true
+				j := visit(mt, i, step{kind: meta})
+				order[j].code, order[j].isMeta = true, true
 			}
 		case *glua.LFunction:
 			for n, uv := range v.Upvalues {
@@ -149,13 +208,22 @@ func findSites(module, globals *glua.LTable) *sites {
 			}
 		}
 	}
+	walk := func(from int) (int, error) {
+		for i := from; i < len(order); i++ {
+			if i%4096 == 4095 && ctx.Err() != nil {
+				return i, ctx.Err()
+			}
+			expand(i)
+		}
+		return len(order), nil
+	}
 	// The module's reach first, whole, so that code the module reaches is
 	// placed by its paths from the module before any from the globals.
 	visit(module, -1, step{})
 	order[0].code = true
-	i := 0
-	for ; i < len(order); i++ {
-		expand(i)
+	i, err := walk(0)
+	if err != nil {
+		return nil, err
 	}
 	if globals != nil {
 		if _, ok := index[globals]; !ok {
@@ -163,8 +231,16 @@ func findSites(module, globals *glua.LTable) *sites {
 			order[len(order)-1].root = 1
 		}
 		order[index[globals]].code = true
-		for ; i < len(order); i++ {
-			expand(i)
+		if _, err := walk(i); err != nil {
+			return nil, err
+		}
+	}
+	holdsMeta := make([]bool, len(order))
+	for i := range order { // a class object holds its instances' metatable
+		for _, j := range order[i].holds {
+			if order[j].isMeta {
+				order[i].code, holdsMeta[i] = true, true
+			}
 		}
 	}
 
@@ -190,12 +266,12 @@ func findSites(module, globals *glua.LTable) *sites {
 		if !r.code {
 			continue
 		}
-		n := siteNode{fns: r.fns}
+		n := siteNode{stateless: r.isMeta || holdsMeta[i] || !r.data || r.depth == 0}
 		switch v := r.v.(type) {
 		case *glua.LTable:
-			n.table = weak.Make(v)
-			if mt, ok := v.Metatable.(*glua.LTable); ok {
-				n.meta = weak.Make(mt)
+			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
+			if r.root == 0 && r.depth > 0 {
+				n.entries = heldEntries(v)
 			}
 		case *glua.LFunction:
 			n.fn = weak.Make(v)
@@ -211,7 +287,21 @@ func findSites(module, globals *glua.LTable) *sites {
 		}
 		s.nodes = append(s.nodes, n)
 	}
-	return s
+	return s, nil
+}
+
+// heldEntries returns t's entries but those of number keys, or nil if there
+// are more than maxEntries of them.
+func heldEntries(t *glua.LTable) []heldEntry {
+	entries := []heldEntry{}
+	inOrder(t, func(k, v glua.LValue) {
+		if entries != nil && k.Type() != glua.LTNumber {
+			if entries = append(entries, heldEntry{k, holdValue(v)}); len(entries) > maxEntries {
+				entries = nil
+			}
+		}
+	})
+	return entries
 }
 
 // value returns n's table or function, or nil if it was collected.
@@ -231,7 +321,10 @@ func (n *siteNode) value() glua.LValue {
 type codeMatch struct {
 	old    *version
 	tables map[*glua.LTable]*glua.LTable
-	funcs  map[*glua.LFunction]*glua.LFunction
+	// classes are the matched tables that stand for the new ones only as
+	// metatables (see matchCode).
+	classes map[*glua.LTable]*glua.LTable
+	funcs   map[*glua.LFunction]*glua.LFunction
 	// merges are the matched tables placed from the module without an upvalue
 	// on the way (classes, tables of functions the module holds), in the old
 	// version's order, each with its metatable as the old chunk left it:
@@ -249,9 +342,9 @@ type merged struct {
 }
 
 // matchCode matches the code of ov with that of nv. Each piece of old code
-// follows its paths in nv; the new code most of them reach (and of as many,
-// one an upvalue's name reaches: a local's name is where it is declared; then
-// the first) is its candidate. A piece of new code is the counterpart of at
+// follows its paths in nv; the new code an upvalue's name reaches (a local's
+// name is where it is declared), else the one most of them reach (then the
+// first), is its candidate. A piece of new code is the counterpart of at
 // most one piece of old code, the candidate with the best claim, in the same
 // terms: the others have none (M.default = Enemy in the old version and
 // M.default = Boss in the new do not make the old Enemy the new Boss, whose
@@ -267,7 +360,8 @@ type merged struct {
 // else touches before nv is committed; so it runs as a reload stages, without
 // holding the script. It stops when ctx ends, returning nil.
 func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
-	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, funcs: map[*glua.LFunction]*glua.LFunction{}}
+	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, classes: map[*glua.LTable]*glua.LTable{},
+		funcs: map[*glua.LFunction]*glua.LFunction{}}
 	m.tables[ov.module] = nv.module
 	m.tables[ov.L.G.Global] = nv.L.G.Global
 	if ov.sites == nil || nv.sites == nil {
@@ -292,11 +386,11 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		mergeable bool // reached by a path from the module without an upvalue
 	}
 	better := func(a, b claim) bool {
-		if a.votes != b.votes {
-			return a.votes > b.votes
-		}
 		if a.declared != b.declared {
 			return a.declared
+		}
+		if a.votes != b.votes {
+			return a.votes > b.votes
 		}
 		return a.old < b.old
 	}
@@ -371,12 +465,21 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		switch o := olds[i].(type) {
 		case *glua.LTable:
 			if t, ok := v.(*glua.LTable); ok {
-				m.tables[o] = t
-				if best[v].mergeable {
+				switch {
+				case best[v].mergeable && nodes[i].entries != nil:
 					m.merges = append(m.merges, merged{old: o, new: t, at: &nodes[i]})
-				} else {
+				case nodes[i].stateless:
 					m.wired = append(m.wired, merged{old: o, new: t, at: &nodes[i]})
+				default:
+					// A local's or global's table with data of its own: a
+					// class only where the old one is an object's metatable
+					// (the data of Programming in Lua's classes), else an
+					// object, copied as data.
+					m.classes[o] = t
+					m.wired = append(m.wired, merged{old: o, new: t, at: &nodes[i]})
+					continue
 				}
+				m.tables[o] = t
 			}
 		case *glua.LFunction:
 			if f, ok := v.(*glua.LFunction); ok {
