@@ -108,8 +108,11 @@ var renameWindow = 2 * time.Second
 // from bytes under the name of a .wasm that is not there (a .c or .wat the
 // program built itself, as `hotscript run` loads a .c) comes from its source,
 // known by its text. For a .wasm that is there, the source beside it, if any, is
-// recorded as prev, as it is now: a report of it as it is reloads nothing
-// (superseded), and a save of it before Watch begins is caught up (catchUp).
+// recorded as prev, as it is now, unless it was saved after the .wasm: a report
+// of it as it is reloads nothing (superseded), and a save of it before Watch
+// begins is caught up (catchUp). A source saved after its .wasm (edited under
+// an earlier Watch, which does not write the .wasm) is caught up too: the
+// one saved last runs.
 func (s *Script) markFile(path string) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -127,6 +130,9 @@ func (s *Script) markFile(path string) {
 		text, rerr := fsread.File(src)
 		if err != nil || rerr != nil {
 			return
+		}
+		if own, err := os.Stat(abs); err == nil && info.ModTime().After(own.ModTime()) {
+			return // saved after the .wasm was: not seen, so that Watch builds it as it begins
 		}
 		s.mu.Lock()
 		if s.file.path == abs && s.file.prev == nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/watch"
@@ -299,6 +300,57 @@ func TestWatchRenameThenSaveWhileLoading(t *testing.T) {
 	}
 	if _, ok := h.Script(a); ok {
 		t.Error("a.lua's script still runs")
+	}
+}
+
+// A .wat saved after its .wasm (edited under an earlier Watch, which does not
+// write the .wasm) is built and runs as Watch begins: of the two, the one
+// saved last runs. A .wat older than its .wasm is left alone.
+func TestWatchBuildsSourceSavedAfterItsWasm(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	for _, sourceNewer := range []bool{true, false} {
+		dir := t.TempDir()
+		wat, wasmFile := filepath.Join(dir, "counter.wat"), filepath.Join(dir, "counter.wasm")
+		v2, err := os.ReadFile(filepath.Join("internal", "guest", "counter_v2.wat"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(wasmFile, guest.Bytes("counter_v1"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(wat, v2, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		older := time.Now().Add(-time.Hour)
+		stale := map[bool]string{true: wasmFile, false: wat}[sourceNewer]
+		if err := os.Chtimes(stale, older, older); err != nil {
+			t.Fatal(err)
+		}
+		h := newTestHost(t, Config{})
+		s, err := h.Load(ctx, wasmFile, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Watch(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		if sourceNewer {
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed })
+			if got := call(t, h, s, "version"); got != "2" {
+				t.Errorf("counter.wat saved after counter.wasm: version() = %s, want 2", got)
+			}
+			continue
+		}
+		// The catch-up is done once a save made now is reported.
+		other := filepath.Join(dir, "other.lua")
+		if err := os.WriteFile(other, []byte("return {}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == other })
+		if got := call(t, h, s, "version"); got != "1" || s.Version() != 1 {
+			t.Errorf("counter.wat older than counter.wasm: version() = %s at v%d, want 1 at v1", got, s.Version())
+		}
 	}
 }
 
