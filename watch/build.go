@@ -29,6 +29,8 @@ type BuildStep struct {
 	// directory the tool runs in ("./x.c", never read as an option) and "{out}"
 	// the path of the file the tool must write. The tool is looked up on PATH when a build runs,
 	// and runs in the source file's directory so that relative includes resolve.
+	// Only a saved source builds: a file it includes (a C header) is not
+	// watched, so after editing one, save or touch the sources that include it.
 	Command []string
 
 	// OutExt is the extension of the built file: it names Event.Output (x.wat
