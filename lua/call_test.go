@@ -420,6 +420,37 @@ return M`)
 	}
 }
 
+// TestCallFailureNamesTheCallee: a call that finds no function names what it
+// called, as Lua 5.1 does: a typo in a live edit is the commonest broken one.
+// A line with two calls that could have failed names neither; a call of a
+// global that holds a function cannot have.
+func TestCallFailureNamesTheCallee(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "e.lua", `local M = {}
+local E = {} E.__index = E
+local helper
+function M.method() local e = setmetatable({}, E) return e:descrbe() end
+function M.global() return spwan() end
+function M.field() return M.nope() end
+function M.upvalue() return helper() end
+function M.param(f) return f() end
+function M.two() return M.nope(), M.nada() end
+return M`)
+	for fn, want := range map[string]string{
+		"method":  "e.lua:4: attempt to call a non-function object (method 'descrbe')",
+		"global":  "e.lua:5: attempt to call a non-function object (global 'spwan')",
+		"field":   "e.lua:6: attempt to call a non-function object (field 'nope')",
+		"upvalue": "e.lua:7: attempt to call a non-function object (upvalue 'helper')",
+		"param":   "e.lua:8: attempt to call a non-function object (local 'f')",
+		"two":     "e.lua:9: attempt to call a non-function object",
+	} {
+		_, err := rt.CallJSON(context.Background(), id, fn)
+		if e := asError(t, err); e.Message != want || e.Line == 0 {
+			t.Errorf("%s: %q (line %d), want %q", fn, e.Message, e.Line, want)
+		}
+	}
+}
+
 func TestFieldAndNames(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "m.lua", `

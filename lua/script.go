@@ -109,8 +109,9 @@ type version struct {
 
 	installed bool // budget is the LState's context
 
-	sites *sites     // where the chunk left the version's code
-	match *codeMatch // a staged version's code matched with the live one's as it staged
+	sites *sites              // where the chunk left the version's code
+	proto *glua.FunctionProto // the chunk's, which names what a failed call called (see calledAt)
+	match *codeMatch          // a staged version's code matched with the live one's as it staged
 }
 
 // unload closes the script's live version; why (ErrNotFound or ErrClosed) is
@@ -212,6 +213,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	}()
 	v.L, v.random = rt.newState(s.name, b, hosts)
 	v.L.Push(chunkFunction(v.L, proto))
+	v.proto = proto
 	undo := b.forSetup()
 	err = v.pcall(ctx, 0, 1)
 	undo()
@@ -287,6 +289,11 @@ func (v *version) fail(err error, op, script, function string) *Error {
 		}
 	}
 	e.Line = lineOf(script, e.Message)
+	if e.Line > 0 && v.proto != nil && strings.HasSuffix(e.Message, callFailure) {
+		if what := calledAt(v.proto, e.Line, v.L.G.Global); what != "" {
+			e.Message += " (" + what + ")"
+		}
+	}
 	return e
 }
 

@@ -1,0 +1,71 @@
+package lua
+
+import (
+	"fmt"
+
+	glua "github.com/yuin/gopher-lua"
+)
+
+// callFailure is how gopher-lua says a call found no function, without naming
+// what it called (Lua 5.1 says "attempt to call method 'descrbe' (a nil
+// value)"): a typo in a live edit, the commonest broken one.
+const callFailure = "attempt to call a non-function object"
+
+// calledAt names what the call of proto's chunk at line calls, as Lua 5.1's
+// message does ("method 'descrbe'", "global 'spwan'", "field 'hit'", "local
+// 'f'", "upvalue 'f'"), if the chunk makes one call on that line that can
+// have failed (a call of a global that globals hold a function in cannot)
+// and the compiler named its callee; else "".
+func calledAt(proto *glua.FunctionProto, line int, globals *glua.LTable) string {
+	var named []string
+	for protos := []*glua.FunctionProto{proto}; len(protos) > 0; {
+		p := protos[len(protos)-1]
+		protos = append(protos[:len(protos)-1], p.FunctionPrototypes...)
+		for _, c := range p.DbgCalls {
+			if c.Pc >= len(p.DbgSourcePositions) || c.Pc >= len(p.Code) || p.DbgSourcePositions[c.Pc] != line {
+				continue
+			}
+			kind := calleeKind(p, c.Pc)
+			if kind == "global " && orNil(globals.RawGetString(c.Name)).Type() == glua.LTFunction {
+				continue
+			}
+			if c.Name == "" || c.Name == "?" || c.Name == "(anonymous)" {
+				return "" // a call it cannot name may be the one
+			}
+			named = append(named, fmt.Sprintf("%s'%s'", kind, c.Name))
+		}
+	}
+	if len(named) != 1 {
+		return ""
+	}
+	return named[0]
+}
+
+// calleeKind says how the function register of p's call at pc was loaded:
+// "method ", "global ", "field ", "upvalue ", "local ", or "" if unknown. It
+// looks back at the instructions before the call for the last one writing
+// that register.
+func calleeKind(p *glua.FunctionProto, pc int) string {
+	reg := int(p.Code[pc]>>18) & 0xff
+	for i := pc - 1; i >= 0; i-- {
+		inst := p.Code[i]
+		op, a := int(inst>>26), int(inst>>18)&0xff
+		if a != reg {
+			continue
+		}
+		switch op {
+		case glua.OP_SELF:
+			return "method "
+		case glua.OP_GETGLOBAL:
+			return "global "
+		case glua.OP_GETTABLEKS, glua.OP_GETTABLE:
+			return "field "
+		case glua.OP_GETUPVAL:
+			return "upvalue "
+		case glua.OP_MOVE:
+			return "local "
+		}
+		return ""
+	}
+	return "local " // a parameter or local never loaded since
+}
