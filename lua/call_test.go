@@ -423,7 +423,9 @@ return M`)
 // TestCallFailureNamesTheCallee: a call that finds no function names what it
 // called, as Lua 5.1 does: a typo in a live edit is the commonest broken one.
 // A line with two calls that could have failed names neither; a call of a
-// global that holds a function cannot have.
+// global that holds a function cannot have; nor does a line where a for loop
+// calls its iterator (for _, e in t, pairs forgotten), nor code a reload kept
+// from an older version, whose lines are another source's.
 func TestCallFailureNamesTheCallee(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "e.lua", `local M = {}
@@ -435,6 +437,9 @@ function M.field() return M.nope() end
 function M.upvalue() return helper() end
 function M.param(f) return f() end
 function M.two() return M.nope(), M.nada() end
+function M.iter() local t = { {} } for _, e in t do e:update() end end
+M.handlers = { function() return M.missing() end }
+function M.old() return M.handlers[1]() end
 return M`)
 	for fn, want := range map[string]string{
 		"method":  "e.lua:4: attempt to call a non-function object (method 'descrbe')",
@@ -443,11 +448,30 @@ return M`)
 		"upvalue": "e.lua:7: attempt to call a non-function object (upvalue 'helper')",
 		"param":   "e.lua:8: attempt to call a non-function object (local 'f')",
 		"two":     "e.lua:9: attempt to call a non-function object",
+		"iter":    "e.lua:10: attempt to call a non-function object",
 	} {
 		_, err := rt.CallJSON(context.Background(), id, fn)
 		if e := asError(t, err); e.Message != want || e.Line == 0 {
 			t.Errorf("%s: %q (line %d), want %q", fn, e.Message, e.Line, want)
 		}
+	}
+	// The handler keeps its old code (a list's functions have no place):
+	// line 11 of the new source calls something else.
+	reload(t, rt, id, `local M = { handlers = {} }
+function M.old() return M.handlers[1]() end
+for i = 1, 8 do M["f" .. i] = function() end end
+M.other = {}
+function M.x() end
+function M.y() end
+function M.z() end
+function M.w() end
+function M.v() end
+function M.u() end
+function M.t() return M.other:describe() end
+return M`)
+	_, err := rt.CallJSON(context.Background(), id, "old")
+	if e := asError(t, err); e.Message != "e.lua:11: attempt to call a non-function object" {
+		t.Errorf("old code failing: %q, want no name", e.Message)
 	}
 }
 

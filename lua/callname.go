@@ -15,12 +15,18 @@ const callFailure = "attempt to call a non-function object"
 // message does ("method 'descrbe'", "global 'spwan'", "field 'hit'", "local
 // 'f'", "upvalue 'f'"), if the chunk makes one call on that line that can
 // have failed (a call of a global that globals hold a function in cannot)
-// and the compiler named its callee; else "".
+// and the compiler named its callee, and no for loop there calls its
+// iterator; else "".
 func calledAt(proto *glua.FunctionProto, line int, globals *glua.LTable) string {
 	var named []string
 	for protos := []*glua.FunctionProto{proto}; len(protos) > 0; {
 		p := protos[len(protos)-1]
 		protos = append(protos[:len(protos)-1], p.FunctionPrototypes...)
+		for pc, inst := range p.Code {
+			if int(inst>>26) == glua.OP_TFORLOOP && pc < len(p.DbgSourcePositions) && p.DbgSourcePositions[pc] == line {
+				return "" // a for loop calls its iterator, which has no name
+			}
+		}
 		for _, c := range p.DbgCalls {
 			if c.Pc >= len(p.DbgSourcePositions) || c.Pc >= len(p.Code) || p.DbgSourcePositions[c.Pc] != line {
 				continue

@@ -225,6 +225,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
+	nv.oldCode = c.shared
 	return err
 }
 

@@ -111,6 +111,10 @@ type version struct {
 
 	sites *sites              // where the chunk left the version's code
 	proto *glua.FunctionProto // the chunk's, which names what a failed call called (see calledAt)
+	// oldCode says that a reload carried functions (or userdata) of an
+	// older version into this one by reference: code whose lines are not
+	// proto's, which calledAt could not name from it.
+	oldCode bool
 	match *codeMatch          // a staged version's code matched with the live one's as it staged
 }
 
@@ -289,7 +293,7 @@ func (v *version) fail(err error, op, script, function string) *Error {
 		}
 	}
 	e.Line = lineOf(script, e.Message)
-	if e.Line > 0 && v.proto != nil && strings.HasSuffix(e.Message, callFailure) {
+	if e.Line > 0 && v.proto != nil && !v.oldCode && strings.HasSuffix(e.Message, callFailure) {
 		if what := calledAt(v.proto, e.Line, v.L.G.Global); what != "" {
 			e.Message += " (" + what + ")"
 		}
