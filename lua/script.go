@@ -110,12 +110,12 @@ type version struct {
 	installed bool // budget is the LState's context
 
 	sites *sites              // where the chunk left the version's code
+	match *codeMatch          // a staged version's code matched with the live one's as it staged
 	proto *glua.FunctionProto // the chunk's, which names what a failed call called (see calledAt)
 	// oldCode says that a reload carried functions (or userdata) of an
 	// older version into this one by reference: code whose lines are not
 	// proto's, which calledAt could not name from it.
 	oldCode bool
-	match *codeMatch          // a staged version's code matched with the live one's as it staged
 }
 
 // unload closes the script's live version; why (ErrNotFound or ErrClosed) is
