@@ -3,7 +3,6 @@ package lua
 import (
 	"reflect"
 	"slices"
-	"strings"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -28,8 +27,9 @@ type copier struct {
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
 	fns  map[*glua.LFunction]*glua.LFunction
-	// classes stand for the new tables as metatables only (codeMatch.classes).
-	classes map[*glua.LTable]*glua.LTable
+	// classes stand for the new tables as metatables only (codeMatch.classes);
+	// code are the tables matched as code (codeMatch.tables).
+	classes, code map[*glua.LTable]*glua.LTable
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
@@ -39,7 +39,7 @@ type copier struct {
 // newCopier returns a copier into L that starts from m: each old table and
 // function m matched is its counterpart.
 func newCopier(L *glua.LState, m *codeMatch) *copier {
-	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes}
+	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes, code: m.tables}
 	for o, n := range m.tables {
 		c.seen[o] = n
 	}
@@ -135,8 +135,12 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		c.mergeCode(mg)
 	}
 	for _, w := range m.wired {
+		loaded := heldByKey(w.at.entries)
 		inOrder(w.old, func(k, v glua.LValue) {
-			if s, ok := k.(glua.LString); ok && strings.HasPrefix(string(s), "__") && orNil(w.new.RawGet(k)) == glua.LNil {
+			if h, ok := loaded[k]; ok && h.is(v) {
+				return // as the old chunk left it: the new chunk decides
+			}
+			if isWiring(k) && orNil(w.new.RawGet(k)) == glua.LNil {
 				if t, ok := v.(*glua.LTable); ok {
 					w.new.RawSet(k, c.meta(t)) // self.__index = self: the class
 					c.fill()
@@ -189,17 +193,16 @@ func (c *copier) mergeCode(mg merged) {
 	for _, k := range numbers {
 		to.RawSet(k, glua.LNil)
 	}
-	loaded := make(map[glua.LValue]heldValue, len(mg.at.entries))
+	loaded := heldByKey(mg.at.entries)
 	for _, e := range mg.at.entries {
-		loaded[e.key] = e.val
 		if orNil(from.RawGet(e.key)) == glua.LNil {
 			to.RawSet(e.key, glua.LNil) // removed as the script ran
 		}
 	}
 	inOrder(from, func(k, v glua.LValue) {
 		if k.Type() != glua.LTNumber {
-			if h, ok := loaded[k]; ok && h.is(v) {
-				return // as the old chunk left it: the new chunk's
+			if h, ok := loaded[k]; ok && h.is(v) && !c.isData(v) {
+				return // as the old chunk left it: the new chunk's; a table of data, though, the old one's
 			}
 			if v.Type() != glua.LTFunction && orNil(to.RawGet(k)).Type() == glua.LTFunction {
 				return // data become a function: the new source's
@@ -212,6 +215,27 @@ func (c *copier) mergeCode(mg merged) {
 		}
 	})
 	c.rewire(mg)
+}
+
+// isData reports whether v is a table of data: one matchCode did not match as
+// code, whose contents the old version's code may have changed even where it
+// is the table the old chunk made.
+func (c *copier) isData(v glua.LValue) bool {
+	t, ok := v.(*glua.LTable)
+	if !ok {
+		return false
+	}
+	_, code := c.code[t]
+	return !code
+}
+
+// heldByKey returns entries by key.
+func heldByKey(entries []heldEntry) map[glua.LValue]heldValue {
+	m := make(map[glua.LValue]heldValue, len(entries))
+	for _, e := range entries {
+		m[e.key] = e.val
+	}
+	return m
 }
 
 // rewire gives mg's new table the old one's metatable, if the old version's

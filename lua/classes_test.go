@@ -390,6 +390,22 @@ return M`, v, extra)
 	}
 }
 
+// classesHeld is a local class that four module functions use before hold
+// gives the module it (so that its first places are upvalues).
+func classesHeld(hold string) string {
+	return `local M = {}
+local Enemy = { count = 0 }
+Enemy.__index = Enemy
+function M.spawn() Enemy.count = Enemy.count + 1 return 1 end
+function M.a() return Enemy end
+function M.b() return Enemy end
+function M.c() return Enemy end
+function M.d() return Enemy end
+` + hold + `
+function M.probe() for _, c in pairs(M.classes) do return c.count end end
+return M`
+}
+
 // TestReloadSameSourceKeepsState reloads a script's own source after its
 // calls changed its state, which must all be carried:
 //   - a table of functions is merged, but its list entries are the old
@@ -398,7 +414,11 @@ return M`, v, extra)
 //   - a class whose metatable the script set after the chunk ran (classes
 //     wired in an init function) keeps it: inherited methods still work;
 //   - an object the module holds that is also a global is the module's
-//     state, carried, not taken as the new chunk's global.
+//     state, carried, not taken as the new chunk's global;
+//   - a class the module holds keeps its counter when it is too big to merge
+//     (copied as data), when module functions use it as a local first (its
+//     place from the module is kept among its paths), or when a list of the
+//     module holds it (copied as data, a class only as a metatable).
 func TestReloadSameSourceKeepsState(t *testing.T) {
 	tests := []struct {
 		name, src string
@@ -429,6 +449,15 @@ function M.init() setmetatable(M.Derived, M.Base) end
 function M.spawn() table.insert(M.objs, setmetatable({}, M.Derived)) end
 function M.greet() return M.objs[1]:hello() end
 return M`, []string{"init", "spawn"}, "greet", `"hello"`},
+		{"class too big to merge", `local M = {}
+M.Enemy = { count = 0 }
+M.Enemy.__index = M.Enemy
+for i = 1, 1100 do M.Enemy["m" .. i] = function() return i end end
+function M.spawn() M.Enemy.count = M.Enemy.count + 1 end
+function M.probe() return M.Enemy.count end
+return M`, []string{"spawn", "spawn"}, "probe", `2`},
+		{"class a local first, then the module", classesHeld("M.classes = { Enemy = Enemy }"), []string{"spawn", "spawn"}, "probe", `2`},
+		{"class a list of the module holds", classesHeld("M.classes = { Enemy }"), []string{"spawn", "spawn"}, "probe", `2`},
 		{"module state also global", `player = { hp = 100, hit = function(self) self.hp = self.hp - 10 end }
 local M = { party = { members = { player } } }
 function M.hit() M.party.members[1]:hit() end

@@ -174,26 +174,31 @@
 //     place is a path from the module (or from the globals) through fields
 //     named by strings, metatables and the upvalues of functions by name (a
 //     local class that the module's functions use), at most 12 steps long,
-//     taken as each version's chunk returned; a piece of code has up to four.
-//     A list's places (number keys) are data, not names. The new code that
-//     a local's name reaches is the counterpart, else the one most places
-//     reach, and one piece of new code stands for one piece of old code at
-//     most: where a field only names code that has a place of its own
-//     (M.default = Enemy, Enemy being a local the module's functions use),
-//     changing what it names does not turn the old code into the new.
-//   - A matched table of code that the module holds (M.Enemy, M.handlers) is
-//     merged: what the old version's code changed in it as it ran (a field
-//     set, replaced or removed, data or function, as M.fsm.current =
-//     M.attack, Enemy.count = Enemy.count + 1; its metatable) is state, and
-//     kept; what it left as the old chunk made it follows the new chunk
-//     (edited methods and constants, added and removed ones). Its entries of
-//     number keys (a list) are the old ones, all of them and only them. A
-//     table of code a local or a global holds (a local class) is the new
-//     chunk's, as locals and globals start over, but for the wiring the old
-//     version's code gave the old one as it ran: metamethods it lacks (the
-//     self.__index = self of Programming in Lua's class idiom, which its first
-//     new() sets) and a metatable; and for an object with data of its own
-//     (a global player with its methods), which is copied, as data.
+//     taken as each version's chunk returned; a piece of code has up to four,
+//     the first found, breadth first from the module, among them. A list's
+//     places (number keys) are data, not names. The new code the first place
+//     reaches is the counterpart, else the one a local's name reaches, else
+//     the one most places reach; and one piece of new code stands for one
+//     piece of old code at most, the one with the best claim in those terms:
+//     where a field or a local only names code that has a place of its own
+//     (M.default = Enemy, local Default = M.Enemy), changing what it names
+//     does not turn the old code into the new code it names.
+//   - A matched table of code the module holds (a path from the module
+//     without an upvalue reaches it: M.Enemy, M.handlers) is merged: what the
+//     old version's code changed in it as it ran (a field set, replaced or
+//     removed, as M.fsm.current = M.attack or Enemy.count = Enemy.count + 1;
+//     its metatable) is state, and kept; a number, string, boolean or
+//     function it left as the old chunk made it follows the new chunk (edited
+//     methods and constants, added and removed ones); a table of data in it
+//     is carried whole, as the module's are; its entries of number keys (a
+//     list) are the old ones, all of them and only them. One of more than
+//     1,024 fields is copied whole instead. A table of code only a local or a
+//     global holds (a local class) is the new chunk's, as locals and globals
+//     start over, but for the wiring the old version's code gave the old one
+//     as it ran: metamethods it lacks (the self.__index = self of Programming
+//     in Lua's class idiom, which its first new() sets) and a metatable; and
+//     for one with data of its own that the module's data holds (a global
+//     player, a class in a list of the module), which is copied, as data.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1

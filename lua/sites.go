@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"weak"
@@ -37,10 +38,11 @@ type siteNode struct {
 	table weak.Pointer[glua.LTable]
 	fn    weak.Pointer[glua.LFunction]
 	paths []path
-	// stateless says that a table is a class (a metatable, or a class object
-	// holding one), holds only functions and tables, or is a root: one that a
-	// reload may take the new version's of without merging, losing no state.
-	stateless bool
+	// stateless says that a table holds only functions and tables, or is a
+	// root: one that a reload may take the new version's of without merging,
+	// losing no state. mergeable says that a path from the module without an
+	// upvalue reaches it: the module holds it, and a reload merges it.
+	stateless, mergeable bool
 	// A table's metatable as the chunk left it, and for a code table a reload
 	// may merge into (see codeMatch.merges) its entries (not those of number
 	// keys: a list is carried whole); entries is nil for a table of more than
@@ -84,7 +86,10 @@ func (h heldValue) is(v glua.LValue) bool {
 		return h.table.Value() == v
 	case *glua.LFunction:
 		return h.fn.Value() == v
-	case glua.LNumber, glua.LString, glua.LBool, *glua.LNilType:
+	case glua.LNumber:
+		n, ok := h.plain.(glua.LNumber)
+		return ok && math.Float64bits(float64(n)) == math.Float64bits(float64(v)) // NaN is NaN, -0 is not 0
+	case glua.LString, glua.LBool, *glua.LNilType:
 		return h.plain == v
 	}
 	return false
@@ -135,10 +140,14 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		root   int
 		depth  int
 		vias   []via // the first is the node's first path's last step
-		code   bool
-		isMeta bool  // another's metatable, or made to be one (fields named __...)
-		data   bool  // holds a value other than a function or table
-		holds  []int // the tables it holds, by index in order
+		direct bool  // reached from the module without an upvalue (some via)
+		// firstDirect: the first path is such a path; paths through a node
+		// are its first path and a step.
+		firstDirect bool
+		code        bool
+		isMeta      bool  // another's metatable, or made to be one (fields named __...)
+		data        bool  // holds a value other than a function or table
+		holds       []int // the tables it holds, by index in order
 	}
 	var order []reached
 	index := map[glua.LValue]int{}
@@ -152,18 +161,22 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		default:
 			return -1
 		}
+		// direct: this path comes from the module without an upvalue; a
+		// node's first direct path is kept past maxPaths (see mergeable).
+		direct := from < 0 && v == module || from >= 0 && order[from].firstDirect && st.kind != upvalue
 		if i, ok := index[v]; ok {
-			if r := &order[i]; r.depth > 0 && len(r.vias) < maxPaths {
+			if r := &order[i]; r.depth > 0 && (len(r.vias) < maxPaths || direct && !r.direct) {
 				for j := from; j != i; j = order[j].vias[0].from {
 					if j < 0 { // not through v itself (Enemy.__index = Enemy)
 						r.vias = append(r.vias, via{from, st})
+						r.direct = r.direct || direct
 						break
 					}
 				}
 			}
 			return i
 		}
-		r := reached{v: v, vias: []via{{from, st}}}
+		r := reached{v: v, vias: []via{{from, st}}, direct: direct, firstDirect: direct}
 		if from >= 0 {
 			r.depth, r.root = order[from].depth+1, order[from].root
 		}
@@ -186,7 +199,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 				default:
 					order[i].data = true
 				}
-				if s, ok := k.(glua.LString); ok && strings.HasPrefix(string(s), "__") {
+				if isWiring(k) {
 					order[i].code, order[i].isMeta = true, true // made to be a metatable
 				}
 				switch k.(type) {
@@ -266,12 +279,15 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: r.isMeta || holdsMeta[i] || !r.data || r.depth == 0}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: r.direct && r.depth > 0}
 		switch v := r.v.(type) {
 		case *glua.LTable:
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
-			if r.root == 0 && r.depth > 0 {
-				n.entries = heldEntries(v)
+			switch {
+			case n.mergeable:
+				n.entries = heldEntries(v, false)
+			case r.depth > 0:
+				n.entries = heldEntries(v, true) // its wiring, which a reload carries (see codeMatch.wired)
 			}
 		case *glua.LFunction:
 			n.fn = weak.Make(v)
@@ -290,11 +306,14 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 	return s, nil
 }
 
-// heldEntries returns t's entries but those of number keys, or nil if there
-// are more than maxEntries of them.
-func heldEntries(t *glua.LTable) []heldEntry {
+// heldEntries returns t's entries but those of number keys (only those named
+// __..., if wiring), or nil if there are more than maxEntries of them.
+func heldEntries(t *glua.LTable, wiring bool) []heldEntry {
 	entries := []heldEntry{}
 	inOrder(t, func(k, v glua.LValue) {
+		if wiring && !isWiring(k) {
+			return
+		}
 		if entries != nil && k.Type() != glua.LTNumber {
 			if entries = append(entries, heldEntry{k, holdValue(v)}); len(entries) > maxEntries {
 				entries = nil
@@ -302,6 +321,13 @@ func heldEntries(t *glua.LTable) []heldEntry {
 		}
 	})
 	return entries
+}
+
+// isWiring reports whether k names a metamethod or the like: a string
+// beginning with "__".
+func isWiring(k glua.LValue) bool {
+	s, ok := k.(glua.LString)
+	return ok && strings.HasPrefix(string(s), "__")
 }
 
 // value returns n's table or function, or nil if it was collected.
@@ -342,9 +368,9 @@ type merged struct {
 }
 
 // matchCode matches the code of ov with that of nv. Each piece of old code
-// follows its paths in nv; the new code an upvalue's name reaches (a local's
-// name is where it is declared), else the one most of them reach (then the
-// first), is its candidate. A piece of new code is the counterpart of at
+// follows its paths in nv; the new code its first path reaches (where it was
+// found first), else the one an upvalue's name reaches (a local's name is
+// where it is declared), else the one most of them reach, is its candidate. A piece of new code is the counterpart of at
 // most one piece of old code, the candidate with the best claim, in the same
 // terms: the others have none (M.default = Enemy in the old version and
 // M.default = Boss in the new do not make the old Enemy the new Boss, whose
@@ -380,12 +406,15 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		olds[i] = nodes[i].value()
 	}
 	type claim struct {
-		old       int // index in nodes
-		votes     int
-		declared  bool // reached by a path ending in an upvalue
-		mergeable bool // reached by a path from the module without an upvalue
+		old      int // index in nodes
+		votes    int
+		first    bool // reached by the old code's first path: where it was found first
+		declared bool // reached by a path ending in an upvalue
 	}
 	better := func(a, b claim) bool {
+		if a.first != b.first {
+			return a.first
+		}
 		if a.declared != b.declared {
 			return a.declared
 		}
@@ -411,7 +440,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				continue
 			}
 			cands = cands[:0]
-			for _, p := range nodes[i].paths {
+			for k, p := range nodes[i].paths {
 				if work++; work%1024 == 0 && ctx != nil && ctx.Err() != nil {
 					return nil
 				}
@@ -436,8 +465,8 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				}
 				c := &cands[at].claim
 				c.votes++
+				c.first = c.first || k == 0
 				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue
-				c.mergeable = c.mergeable || p.root == 0 && !slices.ContainsFunc(p.steps, func(s step) bool { return s.kind == upvalue })
 			}
 			if len(cands) == 0 {
 				continue
@@ -465,18 +494,25 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		switch o := olds[i].(type) {
 		case *glua.LTable:
 			if t, ok := v.(*glua.LTable); ok {
-				switch {
-				case best[v].mergeable && nodes[i].entries != nil:
-					m.merges = append(m.merges, merged{old: o, new: t, at: &nodes[i]})
-				case nodes[i].stateless:
-					m.wired = append(m.wired, merged{old: o, new: t, at: &nodes[i]})
+				switch n := &nodes[i]; {
+				case n.mergeable && n.entries != nil:
+					m.merges = append(m.merges, merged{old: o, new: t, at: n})
+				case n.mergeable:
+					// Too big to merge: copied as data, as before classes
+					// were carried, and a class only where the old one is an
+					// object's metatable.
+					m.classes[o] = t
+					continue
+				case n.stateless:
+					m.wired = append(m.wired, merged{old: o, new: t, at: n})
 				default:
 					// A local's or global's table with data of its own: a
 					// class only where the old one is an object's metatable
-					// (the data of Programming in Lua's classes), else an
-					// object, copied as data.
+					// (Programming in Lua's classes hold data), else an
+					// object, or a class a list of the module holds, copied
+					// as data.
 					m.classes[o] = t
-					m.wired = append(m.wired, merged{old: o, new: t, at: &nodes[i]})
+					m.wired = append(m.wired, merged{old: o, new: t, at: n})
 					continue
 				}
 				m.tables[o] = t

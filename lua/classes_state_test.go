@@ -1,0 +1,160 @@
+package lua_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// TestReloadLocalAliasDoesNotDecide: a local that only aliases a class the
+// module holds (local Default = M.Enemy), edited to alias another (M.Boss),
+// does not decide the match: the class's first place (M.Enemy) does, so each
+// object keeps its class, the new version's, and each class its count.
+func TestReloadLocalAliasDoesNotDecide(t *testing.T) {
+	const v1 = `local M = { objs = {} }
+M.Enemy = { count = 0 } M.Enemy.__index = M.Enemy
+function M.Enemy:kind() return "enemy VERSION" end
+M.Boss = { count = 0 } M.Boss.__index = M.Boss
+function M.Boss:kind() return "boss VERSION" end
+local Default = M.Enemy
+function M.spawn() Default.count = Default.count + 1 table.insert(M.objs, setmetatable({}, Default)) end
+function M.spawn_boss() M.Boss.count = M.Boss.count + 1 table.insert(M.objs, setmetatable({}, M.Boss)) end
+function M.probe() local out = {} for i, o in ipairs(M.objs) do out[i] = o:kind() end return out, M.Enemy.count, M.Boss.count end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "a.lua", strings.ReplaceAll(v1, "VERSION", "v1"))
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "spawn_boss")
+	v2 := strings.Replace(strings.ReplaceAll(v1, "VERSION", "v2"), "local Default = M.Enemy", "local Default = M.Boss", 1)
+	reload(t, rt, id, v2)
+	if got := call(t, rt, id, "probe"); got != `[["enemy v2","boss v2"],1,1]` {
+		t.Errorf("after re-aliasing Default to M.Boss: probe = %s, want [[\"enemy v2\",\"boss v2\"],1,1]", got)
+	}
+}
+
+// TestReloadNaNConstantFollowsTheSource: a class constant the chunk set to
+// NaN and the script left alone follows an edit of the source (NaN is the
+// value the chunk left, bit for bit).
+func TestReloadNaNConstantFollowsTheSource(t *testing.T) {
+	const v1 = `local M = { objs = {} }
+M.Enemy = { limit = LIMIT }
+M.Enemy.__index = M.Enemy
+function M.Enemy:get() return self.limit end
+function M.probe() return tostring(M.Enemy.limit) end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "n.lua", strings.Replace(v1, "LIMIT", "0/0", 1))
+	reload(t, rt, id, strings.Replace(v1, "LIMIT", "5", 1))
+	if got := call(t, rt, id, "probe"); got != `"5"` {
+		t.Errorf("after editing limit = 0/0 to limit = 5 (the script never touched it): limit = %s, want 5", got)
+	}
+}
+
+// TestReloadOddModules: a chunk that returns _G as its module, or a module
+// that is its own metatable, reloads.
+func TestReloadOddModules(t *testing.T) {
+	for name, src := range map[string]string{
+		"_G": `count = 0
+Enemy = { n = 0 } Enemy.__index = Enemy
+function Enemy:hi() return "VERSION" end
+objs = {}
+function spawn() count = count + 1 objs[#objs+1] = setmetatable({}, Enemy) end
+function probe() return count, objs[1]:hi() end
+return _G`,
+		"self-meta": `local M = { count = 0 }
+M.__index = M
+setmetatable(M, M)
+function M.spawn() M.count = M.count + 1 M.obj = setmetatable({}, M) end
+function M.hi() return "VERSION" end
+function M.probe() return M.count, M.obj.hi() end
+return M`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "o.lua", strings.Replace(src, "VERSION", "v1", 1))
+			call(t, rt, id, "spawn")
+			reload(t, rt, id, strings.Replace(src, "VERSION", "v2", 1))
+			if got := call(t, rt, id, "probe"); got != `[1,"v2"]` {
+				t.Errorf("probe = %s", got)
+			}
+		})
+	}
+}
+
+// TestReloadNestedDataInMergedTableKept: a table of data inside a table of
+// code the module holds (an object's shield, a class's registry), which the
+// chunk made and the script changed, is carried whole, as the module's data
+// is, though it is the table the chunk made.
+func TestReloadNestedDataInMergedTableKept(t *testing.T) {
+	for name, src := range map[string]string{
+		"shield": `local M = {}
+M.player = { hp = 100, shield = { hp = 50 } }
+function M.player.hit(self, n) self.shield.hp = self.shield.hp - n end
+function M.hit(n) M.player:hit(n) end
+function M.probe() return M.player.shield.hp end
+return M`,
+		"inventory": `local M = {}
+M.inventory = { items = {}, counts = { gold = 0 } }
+function M.inventory:add(x) table.insert(self.items, x) self.counts.gold = self.counts.gold + 1 end
+function M.hit(n) M.inventory:add("sword") end
+function M.probe() return #M.inventory.items, M.inventory.counts.gold end
+return M`,
+		"class registry": `local M = {}
+M.Enemy = { byName = {} }
+M.Enemy.__index = M.Enemy
+function M.Enemy.new(name) local e = setmetatable({ name = name }, M.Enemy) M.Enemy.byName[name] = e return e end
+function M.hit(n) M.Enemy.new("orc" .. n) end
+function M.probe() local n = 0 for _ in pairs(M.Enemy.byName) do n = n + 1 end return n end
+return M`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "p.lua", src)
+			call(t, rt, id, "hit", 10)
+			call(t, rt, id, "hit", 5)
+			want := call(t, rt, id, "probe")
+			reload(t, rt, id, src) // the same source
+			if got := call(t, rt, id, "probe"); got != want {
+				t.Errorf("after reloading the same source: probe = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestReloadRemovedMetamethodStaysRemoved: a metamethod the edit removes
+// from a local or global class is gone after the reload: only the wiring the
+// old code set as it ran is carried, not what the old chunk set.
+func TestReloadRemovedMetamethodStaysRemoved(t *testing.T) {
+	const v1 = `local M = { objs = {} }
+DECL Vec = {}
+Vec.__index = Vec
+Vec.__tostring = function(v) return "Vec(" .. v.x .. ")" end
+Vec.__newindex = function(t, k, v) error("frozen") end
+function M.spawn() table.insert(M.objs, setmetatable({ x = 1 }, Vec)) end
+function M.probe() local ok = pcall(function() M.objs[1].y = 2 end) return tostring(M.objs[1]):sub(1, 4), ok end
+return M`
+	for _, decl := range []string{"local", ""} {
+		t.Run("decl="+decl, func(t *testing.T) {
+			src1 := strings.Replace(v1, "DECL", decl, 1)
+			src2 := strings.NewReplacer(`Vec.__tostring = function(v) return "Vec(" .. v.x .. ")" end`, "",
+				`Vec.__newindex = function(t, k, v) error("frozen") end`, "").Replace(src1)
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "v.lua", src1)
+			call(t, rt, id, "spawn")
+			if got := call(t, rt, id, "probe"); got != `["Vec(",false]` {
+				t.Fatalf("before: %s", got)
+			}
+			reload(t, rt, id, src2)
+			if got := call(t, rt, id, "probe"); got != `["tabl",true]` {
+				t.Errorf("after removing __tostring and __newindex from the source: probe = %s, want [\"tabl\",true]", got)
+			}
+			// a fresh load of src2 for comparison
+			id2 := load(t, rt, "v2.lua", src2)
+			call(t, rt, id2, "spawn")
+			if got := call(t, rt, id2, "probe"); got != `["tabl",true]` {
+				t.Errorf("fresh load: %s", got)
+			}
+		})
+	}
+}
