@@ -281,6 +281,9 @@ type watchedDir struct {
 	// caught holds, by path, what the catch-up found of a file as Watch began
 	// (see caughtUp).
 	caught map[string]caughtFile
+	// moved holds, by script name, the scripts renamed to its file that its
+	// failed load or reload has not unloaded (see keepMoved).
+	moved map[string][]*Script
 }
 
 // caughtFile is what the catch-up found of a file: its size and time, and the

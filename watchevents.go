@@ -32,10 +32,6 @@ type fileLoad struct {
 	sum  uint64
 	ctx  context.Context // of that load
 	stop context.CancelCauseFunc
-	// moved are the scripts whose file a load that a newer save stopped had
-	// found renamed to this one (see movedTo): the load of the newer save,
-	// whose bytes no longer match theirs, unloads them.
-	moved []*Script
 }
 
 // supersedes reports whether a, an event of the file a load is loading, whose
@@ -223,14 +219,14 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
 		// would only start a WASM script's state over. A file with the same
 		// bytes renamed over this one's still moves: its old name goes.
-		moved := wd.movedTo(a, s)
+		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
 		s.mark(ev.Path, a.sum, a.info)
 		if sum != 0 {
 			s.readSum.Store(sum)
 		}
 		wd.unloadMoved(ctx, nil, nil, moved)
 	case s != nil:
-		moved := wd.movedTo(a, s)
+		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
 		s.markSaved(ev.Path, a.sum, a.info, p)
 		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
@@ -349,17 +345,7 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		wd.h.reportLoad(name, 0, fmt.Errorf("hotscript: load %s: %w", name, buildError(ev)))
 		return
 	}
-	moved := wd.movedTo(a, nil)
-	wd.mu.Lock()
-	if l := wd.loading[name]; l != nil {
-		for _, m := range l.moved {
-			if !slices.Contains(moved, m) {
-				moved = append(moved, m)
-			}
-		}
-		l.moved = nil
-	}
-	wd.mu.Unlock()
+	moved := wd.movedAlso(name, wd.movedTo(a, nil))
 	// The load runs on a goroutine of the Host's, as a reload's staging does.
 	// What the file held (a .wat's text) is known before the Loaded event: a
 	// Watch begun on that event catches up a save made after it.
@@ -367,14 +353,13 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	s, err := wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
 	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
 	stop()
+	if err != nil {
+		// Stopped by a newer save, which the load's fileLoad loads next, or
+		// failed: the next save of the file that loads unloads what this one
+		// would have (its bytes no longer match theirs).
+		wd.keepMoved(name, moved)
+	}
 	if err != nil && superseded {
-		// Stopped by a newer save, which the load's fileLoad loads next, and
-		// which unloads what this one would have.
-		wd.mu.Lock()
-		if l := wd.loading[name]; l != nil {
-			l.moved = moved
-		}
-		wd.mu.Unlock()
 		return
 	}
 	if errors.Is(err, ErrExists) {

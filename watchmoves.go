@@ -6,6 +6,7 @@ package hotscript
 import (
 	"context"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -81,9 +82,43 @@ func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
 	return out
 }
 
+// keepMoved keeps moved, scripts whose file was renamed to the file of the
+// script name that did not load or reload (a broken save came after the
+// rename): the next save of that file that does unloads them (movedAlso).
+func (wd *watchedDir) keepMoved(name string, moved []*Script) {
+	if len(moved) == 0 {
+		return
+	}
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.moved == nil {
+		wd.moved = map[string][]*Script{}
+	}
+	for _, s := range moved {
+		if !slices.Contains(wd.moved[name], s) {
+			wd.moved[name] = append(wd.moved[name], s)
+		}
+	}
+}
+
+// movedAlso returns moved with the scripts kept for name (keepMoved), which it
+// forgets.
+func (wd *watchedDir) movedAlso(name string, moved []*Script) []*Script {
+	wd.mu.Lock()
+	kept := wd.moved[name]
+	delete(wd.moved, name)
+	wd.mu.Unlock()
+	for _, s := range kept {
+		if !slices.Contains(moved, s) {
+			moved = append(moved, s)
+		}
+	}
+	return moved
+}
+
 // unloadMoved unloads the scripts moved from (see movedTo), once reload p of
 // to, if any, has committed: a reload that fails leaves them running, as the
-// only copy of their code. If p is superseded, the newer request for to that
+// only copy of their code, until a save of to's file that reloads it. If p is superseded, the newer request for to that
 // replaced it decides in its place (a broken save after the rename must not
 // unload them). It does so on a goroutine of its own: Unload waits for calls
 // in progress, however long, and the watcher must go on. Close ends the wait.
@@ -104,6 +139,9 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 				break
 			}
 			if p.ev.Kind != Superseded { // resolved: ev is set
+				if p.ev.Kind == Rejected && to != nil {
+					wd.keepMoved(to.name, moved) // for the save that fixes it
+				}
 				return
 			}
 			next := to.newest() // pending or resolved already: its outcome decides

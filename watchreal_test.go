@@ -249,57 +249,84 @@ func TestWatchRenameOfBusyScript(t *testing.T) {
 // A file renamed, then saved while the load of its new name runs: the save
 // stops that load, and the load of the newer bytes, which no longer match the
 // old name's file, still unloads the script of the old name, so that its code
-// does not run on under two names.
+// does not run on under two names. So does the load of a fix, if that save
+// was broken: the broken one leaves the old name running (its only working
+// copy) until then. So too for a file renamed over another script's, which
+// that script's reload takes.
 func TestWatchRenameThenSaveWhileLoading(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
-	entered := make(chan struct{})
-	var once sync.Once
-	gate := HostFunc{Module: "test", Name: "gate", Func: func(ctx context.Context, c HostCall) error {
-		if c.Script() != b {
+	for _, tt := range []struct{ broken, over bool }{{false, false}, {true, false}, {true, true}} {
+		broken := tt.broken
+		ctx := context.Background()
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
+		entered := make(chan struct{})
+		var once sync.Once
+		var armed atomic.Bool // once Watch runs: b.lua's own first load is not held
+		gate := HostFunc{Module: "test", Name: "gate", Func: func(ctx context.Context, c HostCall) error {
+			if c.Script() != b || !armed.Load() {
+				return nil
+			}
+			held := false
+			once.Do(func() { held = true })
+			if held { // the first load of b.lua: until a newer save stops it
+				close(entered)
+				<-ctx.Done()
+				return ctx.Err()
+			}
 			return nil
+		}}
+		h := newTestHost(t, Config{Funcs: []HostFunc{gate}})
+		src := func(v int) []byte {
+			return []byte(fmt.Sprintf("test.gate()\nreturn { version = function() return %d end }", v))
 		}
-		held := false
-		once.Do(func() { held = true })
-		if held { // the first load of b.lua: until a newer save stops it
-			close(entered)
-			<-ctx.Done()
-			return ctx.Err()
+		if err := os.WriteFile(a, src(1), 0o600); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	}}
-	h := newTestHost(t, Config{Funcs: []HostFunc{gate}})
-	src := func(v int) []byte {
-		return []byte(fmt.Sprintf("test.gate()\nreturn { version = function() return %d end }", v))
-	}
-	if err := os.WriteFile(a, src(1), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Load(ctx, a, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(a, b); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the load of the renamed file did not start")
-	}
-	if err := os.WriteFile(b, src(2), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
-	s, ok := h.Script(b)
-	if !ok || call(t, h, s, "version") != "2" {
-		t.Errorf("b.lua: loaded %v, want its newer save running", ok)
-	}
-	if _, ok := h.Script(a); ok {
-		t.Error("a.lua's script still runs")
+		if _, err := h.Load(ctx, a, nil); err != nil {
+			t.Fatal(err)
+		}
+		if tt.over { // renamed over another script's file: a reload of it
+			if err := os.WriteFile(b, src(0), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Load(ctx, b, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := h.Watch(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		if err := os.Rename(a, b); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-entered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the load of the renamed file did not start")
+		}
+		want := "2"
+		if broken {
+			if err := os.WriteFile(b, []byte("test.gate()\nreturn { version = function() return 2 end"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Kind == Rejected && ev.Script == b })
+			if _, ok := h.Script(a); !ok {
+				t.Fatal("a.lua's script was unloaded though its renamed file did not load")
+			}
+			want = "3"
+		}
+		if err := os.WriteFile(b, src(map[bool]int{false: 2, true: 3}[broken]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
+		s, ok := h.Script(b)
+		if !ok || call(t, h, s, "version") != want {
+			t.Errorf("%+v: b.lua loaded %v, want its last save running", tt, ok)
+		}
+		if _, ok := h.Script(a); ok {
+			t.Errorf("%+v: a.lua's script still runs", tt)
+		}
 	}
 }
 
