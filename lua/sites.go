@@ -20,12 +20,14 @@ import (
 // globals table, a table that holds a function, a class (a table that is
 // another's metatable, or has fields named __..., made to be one), and a
 // table that holds a class (a class object of a class library, holding the
-// metatable of its instances). Each is placed by up to maxPaths paths that reach it,
+// metatable of its instances). Each is placed by the paths that reach it,
 // first from the module, then from the globals, breadth first in pairs order:
 // through a table's entries by key (strings and booleans: a list's places are
 // data, not names), its metatable, and a Lua function's upvalues by name (a
-// local class that the module's functions use). Paths are followed
-// maxSiteDepth steps deep at most; code deeper than that has no site.
+// local class that the module's functions use). A piece of code keeps its
+// first maxPaths paths, and its first path from the module without an
+// upvalue if they do not hold one. Paths are followed maxSiteDepth steps
+// deep at most; code deeper than that has no site.
 //
 // Sites hold the code weakly: code the script drops later is collected, as it
 // would be without them.
@@ -43,10 +45,11 @@ type siteNode struct {
 	// losing no state. mergeable says that a path from the module without an
 	// upvalue reaches it: the module holds it, and a reload merges it.
 	stateless, mergeable bool
-	// A table's metatable as the chunk left it, and for a code table a reload
-	// may merge into (see codeMatch.merges) its entries (not those of number
-	// keys: a list is carried whole); entries is nil for a table of more than
-	// maxEntries of them, which a reload copies whole instead.
+	// A table's metatable as the chunk left it, and its entries: for one a
+	// reload may merge into (see codeMatch.merges), all but those of number
+	// keys (a list is carried whole), nil if there are more than maxEntries
+	// of them (the reload copies it whole instead); for another, those
+	// named __... (its wiring: see codeMatch.wired).
 	meta    heldValue
 	entries []heldEntry
 }
