@@ -27,9 +27,11 @@ type copier struct {
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
 	fns  map[*glua.LFunction]*glua.LFunction
-	// classes stand for the new tables as metatables only (codeMatch.classes);
-	// code are the tables matched as code (codeMatch.tables).
+	// classes stand for the new tables as metatables (codeMatch.classes);
+	// where data refers to one, the new table adopts its data (adopted,
+	// filled by adopt). code are the tables matched as code (codeMatch.tables).
 	classes, code map[*glua.LTable]*glua.LTable
+	adopted       [][2]*glua.LTable
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
@@ -89,6 +91,11 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		if n, ok := c.seen[v]; ok {
 			return n, true
 		}
+		if n, ok := c.classes[v]; ok {
+			c.seen[v] = n
+			c.adopted = append(c.adopted, [2]*glua.LTable{v, n})
+			return n, true
+		}
 		entries := 0
 		v.ForEach(func(glua.LValue, glua.LValue) { entries++ }) // any order will do to count
 		array := v.Len()
@@ -116,7 +123,8 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 // Every field of the old module whose value is not a function is copied into
 // the new module, where the old value replaces the new one: functions always
 // come from the new source, and a field that is a function in the new version
-// keeps it even where the old version had data.
+// keeps it even where the old version had data. A data field the old chunk
+// set that the script removed as it ran stays removed.
 //
 // A table m merges (a class, a table of functions the module holds) keeps
 // what the old version's code changed in it as it ran, and follows the new
@@ -130,10 +138,15 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 // place in to's pairs order that the chunk gave it (gopher-lua places a key where
 // it was first set); the others follow, in from's order.
 func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
-	names := c.carryFields(ov.module, nv.module)
+	var loaded []glua.LValue
+	if ov.sites != nil && len(ov.sites.nodes) > 0 {
+		loaded = ov.sites.nodes[0].fields // the module's
+	}
+	names := c.carryFields(ov.module, nv.module, loaded)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
 	}
+	c.adopt()
 	for _, w := range m.wired {
 		loaded := heldByKey(w.at.entries)
 		inOrder(w.old, func(k, v glua.LValue) {
@@ -154,9 +167,28 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	return names
 }
 
+// adopt carries into each class the copy met as data (a class with data of its
+// own that the module's data holds, or a local or global object with methods)
+// the old one's data, as carryFields carries the module's, so that it is one
+// table with the old one's state, wherever it is used.
+func (c *copier) adopt() {
+	for len(c.adopted) > 0 {
+		a := c.adopted[0]
+		c.adopted = c.adopted[1:]
+		c.carryFields(a[0], a[1], nil)
+	}
+}
+
 // carryFields copies from's fields into to, the module's, as carry says, and
-// returns their names, sorted.
-func (c *copier) carryFields(from, to *glua.LTable) []string {
+// returns their names, sorted. loaded are the fields that held data as the old
+// chunk left from: one the script removed as it ran stays out of to (a target
+// gone must not come back), unless to holds a function there.
+func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue) []string {
+	for _, k := range loaded {
+		if orNil(from.RawGet(k)) == glua.LNil && orNil(to.RawGet(k)).Type() != glua.LTFunction {
+			to.RawSet(k, glua.LNil)
+		}
+	}
 	names := []string{}
 	inOrder(from, func(k, v glua.LValue) {
 		if v.Type() == glua.LTFunction || orNil(to.RawGet(k)).Type() == glua.LTFunction {

@@ -122,7 +122,8 @@
 //  2. run it in a fresh LState to get the new module table (a runtime error, a limit,
 //     or a chunk that returns a non-table fails the reload);
 //  3. deep-copy every non-function field of the old table into the new one, the old
-//     values winning over the new file's initial values, and carry math.random's
+//     values winning over the new file's initial values (a data field the old
+//     chunk set and the script removed stays removed), and carry math.random's
 //     generator; the classes and functions the old data refers to become the new
 //     version's (see below);
 //  4. if the new module has on_save and on_restore, or the old one has on_save, call
@@ -196,9 +197,11 @@
 //     global holds (a local class) is the new chunk's, as locals and globals
 //     start over, but for the wiring the old version's code gave the old one
 //     as it ran: metamethods it lacks (the self.__index = self of Programming
-//     in Lua's class idiom, which its first new() sets) and a metatable; and
-//     for one with data of its own that the module's data holds (a global
-//     player, a class in a list of the module), which is copied, as data.
+//     in Lua's class idiom, which its first new() sets) and a metatable; but
+//     one with data of its own that the module's data holds (a global player,
+//     a class in a list of the module, a registry's class) gets the old one's
+//     data as the module does. A table with a metatable is an instance, of
+//     code too: a prototype (Fast = Enemy:new{ speed = 9 }) stays one table.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1

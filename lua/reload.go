@@ -241,6 +241,7 @@ func (h hookSet) call(ctx context.Context, name string, ov, nv *version, c *copi
 			return ov.fail(err, "reload", name, "on_save")
 		}
 		saved, _ = c.value(ov.L.Get(-1))
+		c.adopt()
 		ov.L.Pop(1)
 		rep.Saved = true
 	}

@@ -45,6 +45,12 @@ type siteNode struct {
 	// losing no state. mergeable says that a path from the module without an
 	// upvalue reaches it: the module holds it, and a reload merges it.
 	stateless, mergeable bool
+	// class says that a table is a metatable, or made to be one, or holds one.
+	class bool
+	// fields are the module's fields that held data as the chunk left it
+	// (not those of number keys), nil if more than maxFields: a reload keeps
+	// out of the new module those the script removed.
+	fields []glua.LValue
 	// A table's metatable as the chunk left it, and its entries: for one a
 	// reload may merge into (see codeMatch.merges), all but those of number
 	// keys (a list is carried whole), nil if there are more than maxEntries
@@ -128,6 +134,8 @@ const (
 	// maxEntries bounds the entries recorded of a code table a reload may
 	// merge into: classes and tables of functions are small.
 	maxEntries = 1024
+	// maxFields bounds the module's data fields recorded (see siteNode.fields).
+	maxFields = 1 << 16
 )
 
 // findSites walks the code reachable from module and globals. It reads raw
@@ -215,6 +223,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			if mt, ok := v.Metatable.(*glua.LTable); ok {
 				j := visit(mt, i, step{kind: meta})
 				order[j].code, order[j].isMeta = true, true
+				order[i].code = true // an instance, perhaps a prototype (Programming in Lua's Fast = Enemy:new{})
 			}
 		case *glua.LFunction:
 			for n, uv := range v.Upvalues {
@@ -282,7 +291,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: r.direct && r.depth > 0}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: r.direct && r.depth > 0, class: r.isMeta || holdsMeta[i]}
 		switch v := r.v.(type) {
 		case *glua.LTable:
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
@@ -291,6 +300,8 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 				n.entries = heldEntries(v, false)
 			case r.depth > 0:
 				n.entries = heldEntries(v, true) // its wiring, which a reload carries (see codeMatch.wired)
+			case v == module:
+				n.fields = dataFields(v)
 			}
 		case *glua.LFunction:
 			n.fn = weak.Make(v)
@@ -324,6 +335,20 @@ func heldEntries(t *glua.LTable, wiring bool) []heldEntry {
 		}
 	})
 	return entries
+}
+
+// dataFields returns the keys of t's fields whose values are not functions,
+// but those of number keys, or nil if there are more than maxFields of them.
+func dataFields(t *glua.LTable) []glua.LValue {
+	keys := []glua.LValue{}
+	inOrder(t, func(k, v glua.LValue) {
+		if keys != nil && k.Type() != glua.LTNumber && v.Type() != glua.LTFunction {
+			if keys = append(keys, k); len(keys) > maxFields {
+				keys = nil
+			}
+		}
+	})
+	return keys
 }
 
 // isWiring reports whether k names a metamethod or the like: a string
@@ -501,19 +526,16 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				case n.mergeable && n.entries != nil:
 					m.merges = append(m.merges, merged{old: o, new: t, at: n})
 				case n.mergeable:
-					// Too big to merge: copied as data, as before classes
-					// were carried, and a class only where the old one is an
-					// object's metatable.
-					m.classes[o] = t
-					continue
+					continue // too big to merge: copied as data, as before classes were carried
 				case n.stateless:
 					m.wired = append(m.wired, merged{old: o, new: t, at: n})
 				default:
-					// A local's or global's table with data of its own: a
-					// class only where the old one is an object's metatable
-					// (Programming in Lua's classes hold data), else an
-					// object, or a class a list of the module holds, copied
-					// as data.
+					// A local's or global's table with data of its own (a
+					// class, an object with methods): the new one where the
+					// old one is an object's metatable, its data starting
+					// over as locals do; but where the module's data holds
+					// it (a class in a list of the module, a registry), the
+					// new one with the old one's data (see copier.adopt).
 					m.classes[o] = t
 					m.wired = append(m.wired, merged{old: o, new: t, at: n})
 					continue
