@@ -737,3 +737,22 @@ return M`
 		}
 	}
 }
+
+// TestReloadLastFunctionRemoved: a table of functions the module holds whose
+// last function the edit removes is merged still: the function is gone, and
+// an unchanged constant follows the source, as with one function left.
+func TestReloadLastFunctionRemoved(t *testing.T) {
+	for _, left := range []string{"", "keep = function() end"} {
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "r.lua", `local M = {}
+M.cfg = { speed = 5, boost = function() return "old boost" end, `+left+` }
+return M`)
+		reload(t, rt, id, `local M = {}
+M.cfg = { speed = 7, `+left+` }
+function M.probe() return M.cfg.speed, M.cfg.boost ~= nil end
+return M`)
+		if got := call(t, rt, id, "probe"); got != `[7,false]` {
+			t.Errorf("%q left: probe = %s, want [7,false]", left, got)
+		}
+	}
+}

@@ -125,7 +125,12 @@
 //     values winning over the new file's initial values (a data field the old
 //     chunk set and the script removed stays removed), and carry math.random's
 //     generator; the classes and functions the old data refers to become the new
-//     version's (see below);
+//     version's, and tables of code the module holds (classes, objects, tables
+//     of functions) are merged: what the script changed in them as it ran
+//     wins, the rest follows the new source (see below). The spec this
+//     package follows has the old values win everywhere and metatables and
+//     functions in data carried as they are; the differences are the ones
+//     below;
 //  4. if the new module has on_save and on_restore, or the old one has on_save, call
 //     the old on_save(), then the new on_restore(saved) with a copy of its result;
 //     on the reload that adds the hooks the old version has no on_save, and
@@ -166,14 +171,18 @@
 //   - Nested tables are copied deeply; a table reached twice is copied once, so shared
 //     subtables stay shared and cycles stay cycles. A reference back to the module
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table of
-//     data is replaced as a whole: fields the new source adds inside it appear
-//     only through on_restore.
+//     data is replaced as a whole: fields the new source adds inside it, functions
+//     too, appear only through on_restore. A coroutine or channel inside one is
+//     dropped. A table of data the module and a local both hold (local
+//     enemies = {}; M.enemies = enemies) is two tables after a reload: M.enemies
+//     holds the carried state, the functions' local the new chunk's, empty;
+//     reach state through M.
 //   - Code is matched: each function and table of code of the old version
 //     that the new version has in the same place stands for the new one. A
 //     table of code holds a function, or is a class: a metatable, a table made
 //     to be one (with fields named __...), or a class object holding one. A
 //     place is a path from the module (or from the globals) through fields
-//     named by strings, metatables and the upvalues of functions by name (a
+//     named by strings or booleans, metatables and the upvalues of functions by name (a
 //     local class that the module's functions use), at most 12 steps long,
 //     taken as each version's chunk returned; a piece of code has up to four,
 //     the first found, breadth first from the module, among them. A list's
@@ -192,8 +201,10 @@
 //     function it left as the old chunk made it follows the new chunk (edited
 //     methods and constants, added and removed ones); a table of data in it
 //     is carried whole, as the module's are; its entries of number keys (a
-//     list) are the old ones, all of them and only them. One of more than
-//     1,024 fields is copied whole instead. A table of code only a local or a
+//     list) are the old ones, all of them and only them. One whose last
+//     function the edit removed is merged too. One of more than 1,024 fields
+//     is copied whole instead, for its objects too: its methods run the old
+//     code, methods the new source adds are missing. A table of code only a local or a
 //     global holds (a local class) is the new chunk's, as locals and globals
 //     start over, but for the wiring the old version's code gave the old one
 //     as it ran: metamethods it lacks (the self.__index = self of Programming
@@ -227,20 +238,33 @@
 //     the reload runs the new version's methods, edited and added ones, and a
 //     method the new version removed is gone. A metatable with no counterpart
 //     (a class the new version no longer has, one made for a single object) is
-//     copied with the object, and its functions run the old code. A protected
-//     metatable (with a __metatable field) is not carried: an on_restore that
-//     sets it again, as scripts did before metatables were carried, works.
+//     copied with the object, and its functions run the old code; so is a
+//     class the script made as it ran (in an init function), which has no
+//     place: places are taken as the chunk returns. A protected metatable
+//     (with a __metatable field) is not carried: its objects come out with
+//     none, their methods failing until on_restore sets it again, as scripts
+//     did before metatables were carried (and setmetatable would refuse to
+//     change a carried one). The module's own metatable is the new chunk's.
 //   - A function stored in data (an entity's state = M.attack, a queue of
-//     actions) is, after the reload, its counterpart, the new version's; one
-//     with none (a closure made as the script ran, one the new version no
-//     longer has) is carried by reference and keeps running the old code.
+//     M.attack-like named functions) is, after the reload, its counterpart,
+//     the new version's; one with none (a closure made as the script ran, a
+//     function literal in a list such as M.steps = { function() ... end },
+//     one the new version no longer has) is carried by reference and keeps
+//     running the old code, against the old version's locals and globals,
+//     its M included: what it writes to M.x goes to the old module, no longer
+//     live, and is lost. Store named module functions (or their names) rather
+//     than closures.
 //     The module's own fields that hold functions always take the new
 //     chunk's: a script that switches M.update to M.update_menu as it runs
 //     finds M.update again after a reload (keep such a choice in data:
 //     M.scene = "menu", or M.state = { update = M.update_menu }).
 //   - Closure upvalues are not carried: local variables of the old chunk start over.
+//     Nor are globals: the new chunk's globals are its own.
+//   - A data field removed as the script ran stays removed for modules of up
+//     to 65,536 data fields; past that, it comes back with the new chunk's
+//     value.
 //   - Coroutines (and channels) are not carried; the new version keeps its own value
-//     for such a field. Userdata is carried by reference, and survives only as far
+//     for such a module field. Userdata is carried by reference, and survives only as far
 //     as whatever created it does.
 //
 // # Errors

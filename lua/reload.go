@@ -84,8 +84,9 @@ func (st *Staged) Functions() []string {
 // Commit makes the staged version live, with the script's callers held meanwhile:
 //
 //  1. every non-function field of the old module is deep-copied into the new one,
-//     the old value winning, and math.random's generator is carried (the package
-//     documentation lists what is copied);
+//     the old value winning, tables of code the module holds are merged (what
+//     the script changed in them as it ran wins), and math.random's generator
+//     is carried (the package documentation lists what is copied);
 //  2. if the new module has on_save and on_restore, or the old one has on_save, the
 //     old on_save() runs, then the new on_restore(saved) with a copy of its result,
 //     made in the same copy as the fields; saved is nil when the old version has

@@ -475,13 +475,17 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				var v glua.LValue
 				switch from := p.from; {
 				case matched == nil || from < 0:
-					v = follow(roots, p.root, p.steps, code)
+					v = follow(roots, p.root, p.steps)
 				case olds[from] == ov.module || olds[from] == ov.L.G.Global:
-					v = follow(roots, p.root, p.steps, code)
+					v = follow(roots, p.root, p.steps)
 				case matched[from] != nil:
-					if v = take(matched[from], p.steps[len(p.steps)-1]); !code[v] {
-						v = nil
-					}
+					v = take(matched[from], p.steps[len(p.steps)-1])
+				}
+				// Code, or for a table of code the module holds, any table
+				// in its place: one whose last function the edit removed is
+				// merged too, and loses it.
+				if _, table := v.(*glua.LTable); !code[v] && !(table && nodes[i].mergeable) {
+					continue
 				}
 				if v == nil || v == roots[0] || v == roots[1] || v.Type() != o.Type() {
 					continue
@@ -551,17 +555,13 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	return m
 }
 
-// follow returns what steps reach from roots[root], if it is code (in code),
-// or nil.
-func follow(roots [2]*glua.LTable, root int, steps []step, code map[glua.LValue]bool) glua.LValue {
+// follow returns what steps reach from roots[root], or nil.
+func follow(roots [2]*glua.LTable, root int, steps []step) glua.LValue {
 	var at glua.LValue = roots[root]
 	for _, st := range steps {
 		if at = take(at, st); at == nil {
 			return nil
 		}
-	}
-	if !code[at] {
-		return nil
 	}
 	return at
 }
