@@ -142,6 +142,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	if ov.sites != nil && len(ov.sites.nodes) > 0 {
 		loaded = ov.sites.nodes[0].fields // the module's
 	}
+	c.intoChunk(m, ov.module, nv.module)
 	names := c.carryFields(ov.module, nv.module, loaded)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
@@ -165,6 +166,48 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		c.rewire(w)
 	}
 	return names
+}
+
+// intoChunk makes the module's tables of data the new chunk's tables: where
+// the old module holds a table of data in a field and the new chunk's module
+// holds one of its own there, the old one is copied into the new one, so that
+// a local of the new chunk that holds it too (local enemies = {}; M.enemies =
+// enemies) holds the carried state. The new table is emptied first, and
+// filled in the old one's pairs order; a table the new version holds as code,
+// or one two such fields would claim, is left alone (the old one is copied
+// into a table of its own, as any other).
+func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
+	if m.newCode == nil { // no sites: nothing known of the new tables
+		return
+	}
+	claimed := map[*glua.LTable]bool{to: true}
+	inOrder(from, func(k, v glua.LValue) {
+		old, ok := v.(*glua.LTable)
+		if !ok || c.code[old] != nil || c.classes[old] != nil {
+			return
+		}
+		if _, seen := c.seen[old]; seen {
+			return
+		}
+		n, ok := orNil(to.RawGet(k)).(*glua.LTable)
+		if !ok || claimed[n] || m.newCode[n] {
+			return
+		}
+		claimed[n] = true
+		var keys []glua.LValue
+		n.ForEach(func(k, _ glua.LValue) { keys = append(keys, k) })
+		for _, k := range keys {
+			n.RawSet(k, glua.LNil)
+		}
+		if order, index := pairsOrder(n); order != nil {
+			clear(*order)
+			*order = (*order)[:0]
+			clear(*index)
+		}
+		n.Metatable = glua.LNil
+		c.seen[old] = n
+		c.todo = append(c.todo, old) // filled as carryFields copies the field
+	})
 }
 
 // adopt carries into each class the copy met as data (a class with data of its

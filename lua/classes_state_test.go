@@ -288,3 +288,42 @@ return M`
 		t.Errorf("after reloading the same source: probe = %s, want [true,true]", got)
 	}
 }
+
+// TestReloadLocalAliasOfData: a table of data that the module and a local of
+// the chunk both hold (local state = {...}; M.state = state), which the
+// module's functions change through the local, is one table after a reload,
+// holding the carried state in the old pairs order: the functions' local is
+// M.state, so nothing they do is lost at the next reload. A table two fields
+// of the new chunk share is filled once, and a library table is never filled.
+func TestReloadLocalAliasOfData(t *testing.T) {
+	const src = `local state = { hp = 100, z = 1 }
+local M = { state = state, other = {}, lib = string }
+function M.hit() state.hp = state.hp - 10 state.a = true end
+function M.probe()
+  local keys = {}
+  for k in pairs(M.state) do keys[#keys + 1] = k end
+  return state.hp, M.state.hp, state == M.state, table.concat(keys, ","), string.rep ~= nil
+end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src)
+	call(t, rt, id, "hit")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != `[90,90,true,"hp,z,a",true]` {
+		t.Errorf("after a reload: probe = %s", got)
+	}
+	call(t, rt, id, "hit")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != `[80,80,true,"hp,z,a",true]` {
+		t.Errorf("after a second reload: probe = %s, want the hits made in between kept", got)
+	}
+	// The new chunk holds one table in two fields the old one held apart,
+	// and a library where the old one held data.
+	reload(t, rt, id, `local shared = { hp = 0 }
+local M = { state = shared, other = shared, lib = string }
+function M.probe() return M.state.hp, M.other == M.state, string.rep("x", 2) end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[80,false,"xx"]` {
+		t.Errorf("a table two fields share: probe = %s, want state carried, other its own copy, string intact", got)
+	}
+}

@@ -388,6 +388,9 @@ type codeMatch struct {
 	// carried: metamethods (a class's self.__index = self in its first new())
 	// and a metatable.
 	merges, wired []merged
+	// newCode is the new version's code (see sites), which a carry never
+	// fills with old data (see copier.into).
+	newCode map[glua.LValue]bool
 }
 
 type merged struct {
@@ -427,6 +430,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 			code[v] = true
 		}
 	}
+	m.newCode = code
 	roots := [2]*glua.LTable{nv.module, nv.L.G.Global}
 	nodes := ov.sites.nodes
 	olds := make([]glua.LValue, len(nodes))
