@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"unsafe"
+	"weak"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -32,6 +33,8 @@ type copier struct {
 	// filled by adopt). code are the tables matched as code (codeMatch.tables).
 	classes, code map[*glua.LTable]*glua.LTable
 	adopted       [][2]*glua.LTable
+	classSites    map[*glua.LTable]*siteNode
+	newCode       map[glua.LValue]bool // the new version's (codeMatch.newCode)
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
@@ -41,7 +44,8 @@ type copier struct {
 // newCopier returns a copier into L that starts from m: each old table and
 // function m matched is its counterpart.
 func newCopier(L *glua.LState, m *codeMatch) *copier {
-	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes, code: m.tables}
+	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes, code: m.tables,
+		classSites: m.classSites, newCode: m.newCode}
 	for o, n := range m.tables {
 		c.seen[o] = n
 	}
@@ -70,6 +74,9 @@ func (c *copier) fill() {
 		})
 		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
 			n.Metatable = c.meta(mt)
+		}
+		if a := arrayPart(t); a != nil {
+			setArrayLen(n, len(*a)) // its nil slots too (see arrayPart)
 		}
 	}
 }
@@ -199,6 +206,7 @@ func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
 		for _, k := range keys {
 			n.RawSet(k, glua.LNil)
 		}
+		setArrayLen(n, 0)
 		if order, index := pairsOrder(n); order != nil {
 			clear(*order)
 			*order = (*order)[:0]
@@ -218,17 +226,26 @@ func (c *copier) adopt() {
 	for len(c.adopted) > 0 {
 		a := c.adopted[0]
 		c.adopted = c.adopted[1:]
-		c.carryFields(a[0], a[1], nil)
+		var loaded []glua.LValue // its data fields as its chunk left them
+		if at := c.classSites[a[0]]; at != nil {
+			for _, e := range at.entries {
+				if e.val.fn == (weak.Pointer[glua.LFunction]{}) {
+					loaded = append(loaded, e.key)
+				}
+			}
+		}
+		c.carryFields(a[0], a[1], loaded)
 	}
 }
 
 // carryFields copies from's fields into to, the module's, as carry says, and
 // returns their names, sorted. loaded are the fields that held data as the old
 // chunk left from: one the script removed as it ran stays out of to (a target
-// gone must not come back), unless to holds a function there.
+// gone must not come back), unless to holds code there (a function, a table
+// of code: the new source's).
 func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue) []string {
 	for _, k := range loaded {
-		if orNil(from.RawGet(k)) == glua.LNil && orNil(to.RawGet(k)).Type() != glua.LTFunction {
+		if v := orNil(to.RawGet(k)); orNil(from.RawGet(k)) == glua.LNil && v.Type() != glua.LTFunction && !c.newCode[v] {
 			to.RawSet(k, glua.LNil)
 		}
 	}
@@ -268,6 +285,7 @@ func (c *copier) mergeCode(mg merged) {
 	for _, k := range numbers {
 		to.RawSet(k, glua.LNil)
 	}
+	setArrayLen(to, 0)
 	loaded := heldByKey(mg.at.entries)
 	for _, e := range mg.at.entries {
 		if orNil(from.RawGet(e.key)) == glua.LNil {
@@ -289,6 +307,9 @@ func (c *copier) mergeCode(mg merged) {
 			to.RawSet(ck, cv)
 		}
 	})
+	if a := arrayPart(from); a != nil {
+		setArrayLen(to, len(*a))
+	}
 	c.rewire(mg)
 }
 
@@ -385,6 +406,7 @@ type tableRecord struct {
 	keys, values []glua.LValue
 	meta         glua.LValue
 	order        int // the keys of the hash part's pairs order (see pairsOrder)
+	array        int // the length of the array part (see arrayPart)
 }
 
 // takeSnapshot records every table reachable from roots, through a list of
@@ -426,6 +448,9 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 		if keys, _ := pairsOrder(t); keys != nil {
 			rec.order = len(*keys)
 		}
+		if a := arrayPart(t); a != nil {
+			rec.array = len(*a)
+		}
 		if mt, ok := t.Metatable.(*glua.LTable); ok { // a class table behind __index
 			todo = append(todo, mt)
 		}
@@ -456,9 +481,11 @@ func (s snapshot) restore() {
 		for _, k := range keys {
 			t.RawSet(k, glua.LNil)
 		}
+		setArrayLen(t, 0)
 		for i, k := range rec.keys {
 			t.RawSet(k, rec.values[i])
 		}
+		setArrayLen(t, rec.array)
 		t.Metatable = rec.meta
 		if order, index := pairsOrder(t); order != nil && len(*order) > rec.order {
 			for _, k := range (*order)[rec.order:] {
@@ -480,6 +507,42 @@ func pairsOrder(t *glua.LTable) (*[]glua.LValue, *map[glua.LValue]int) {
 	}
 	p := unsafe.Pointer(t)
 	return (*[]glua.LValue)(unsafe.Add(p, orderField.keys.Offset)), (*map[glua.LValue]int)(unsafe.Add(p, orderField.index.Offset))
+}
+
+// arrayPart returns t's array part, which gopher-lua does not export, or nil
+// (another version). gopher-lua never shortens it but in table.remove: a key
+// set to nil leaves a nil slot, which table.remove(t) then pops as the last
+// element. A reload that empties a table (into the new chunk's, or its list
+// entries before a merge) or puts one back as it was sets its length with it.
+func arrayPart(t *glua.LTable) *[]glua.LValue {
+	if arrayField == nil {
+		return nil
+	}
+	return (*[]glua.LValue)(unsafe.Add(unsafe.Pointer(t), arrayField.Offset))
+}
+
+// arrayField is where LTable keeps its array part, if it has the type
+// arrayPart takes it for.
+var arrayField = func() *reflect.StructField {
+	f, ok := reflect.TypeFor[glua.LTable]().FieldByName("array")
+	if !ok || f.Type != reflect.TypeFor[[]glua.LValue]() {
+		return nil
+	}
+	return &f
+}()
+
+// setArrayLen cuts t's array part to n slots (or pads it with nils), as it
+// was when it had n.
+func setArrayLen(t *glua.LTable, n int) {
+	a := arrayPart(t)
+	if a == nil {
+		return
+	}
+	for len(*a) < n {
+		*a = append(*a, glua.LNil)
+	}
+	clear((*a)[n:])
+	*a = (*a)[:n]
 }
 
 // orderField holds where LTable keeps its pairs order: its fields keys and k2i,

@@ -1,6 +1,7 @@
 package lua_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -325,5 +326,138 @@ function M.probe() return M.state.hp, M.other == M.state, string.rep("x", 2) end
 return M`)
 	if got := call(t, rt, id, "probe"); got != `[80,false,"xx"]` {
 		t.Errorf("a table two fields share: probe = %s, want state carried, other its own copy, string intact", got)
+	}
+}
+
+// TestReloadIntoChunkList: a module list carried into the new chunk's
+// longer list has the old length: table.remove pops its last element, not
+// a nil slot the emptying left (gopher-lua never shortens an array part but
+// in table.remove).
+func TestReloadIntoChunkList(t *testing.T) {
+	const src = `local scores = { 5, 3, 9 }
+local M = { scores = scores }
+function M.pop() return table.remove(M.scores) end
+function M.sorted() table.sort(M.scores) return M.scores end
+function M.sortdesc() table.sort(M.scores, function(a, b) return a > b end) return M.scores end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src)
+	call(t, rt, id, "pop")
+	call(t, rt, id, "pop") // scores = {5}
+	if got := call(t, rt, id, "sorted"); got != `[5]` {
+		t.Fatalf("before reload: %s", got)
+	}
+	reload(t, rt, id, src)
+	out, err := rt.CallJSON(context.Background(), id, "sorted")
+	if err != nil || string(out) != `[5]` {
+		t.Errorf("after reload, sorted = %s, %v; want [5]", out, err)
+	}
+	out, err = rt.CallJSON(context.Background(), id, "sortdesc")
+	if err != nil || string(out) != `[5]` {
+		t.Errorf("after reload, sortdesc = %s, %v; want [5]", out, err)
+	}
+	if got := call(t, rt, id, "pop"); got != `5` {
+		t.Errorf("after reload, table.remove(scores) = %s, want 5", got)
+	}
+}
+
+// TestReloadRemovedFieldBecomesCode: a data field the script removed as it
+// ran stays removed, but where the new source puts code there (a table of
+// functions, a function), the code is kept.
+func TestReloadRemovedFieldBecomesCode(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = { ui = {}, hook = {} }
+function M.close() M.ui = nil M.hook = nil end
+return M`)
+	call(t, rt, id, "close")
+	reload(t, rt, id, `local M = { ui = { draw = function() return "drawn" end }, hook = function() return "hooked" end }
+function M.close() M.ui = nil M.hook = nil end
+function M.probe() return M.hook ~= nil, M.ui ~= nil end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[true,true]` {
+		t.Errorf("after reload: [hook kept, ui kept] = %s, want [true,true]: the new source's table of code removed as if it were the old data", got)
+	}
+}
+
+// TestReloadHooksSeeIntoChunk: on_save and on_restore see the table a
+// module field was carried into, the local alias included.
+func TestReloadHooksSeeIntoChunk(t *testing.T) {
+	const src = `local items = { "a" }
+local M = { items = items }
+function M.add(x) items[#items + 1] = x end
+function M.on_save() return { items = M.items } end
+function M.on_restore(saved) if saved then M.same = (saved.items == M.items) and (items == M.items) saved.items[#saved.items + 1] = "r" end end
+function M.probe() return M.same, items end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src)
+	call(t, rt, id, "add", "b")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != `[true,["a","b","r"]]` {
+		t.Errorf("probe = %s", got)
+	}
+}
+
+// TestReloadAdoptedClassRemovedField: a local class with data of its own
+// that the module's data holds (adopted) keeps a data field the script
+// removed from it removed, as the module and merged classes do.
+func TestReloadAdoptedClassRemovedField(t *testing.T) {
+	const src = `local Enemy = { count = 0, target = { x = 1 } }
+Enemy.__index = Enemy
+function Enemy.new() Enemy.count = Enemy.count + 1 return setmetatable({}, Enemy) end
+local M = { kinds = { Enemy }, list = {} }
+function M.spawn() M.list[#M.list + 1] = Enemy.new() end
+function M.forget() Enemy.target = nil end
+function M.probe() return Enemy.count, Enemy.target == nil, M.kinds[1] == Enemy, getmetatable(M.list[1]) == Enemy end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src)
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "forget")
+	if got := call(t, rt, id, "probe"); got != `[1,true,true,true]` {
+		t.Fatalf("before: %s", got)
+	}
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != `[1,true,true,true]` {
+		t.Errorf("after reload with the same source: probe = %s, want [1,true,true,true]", got)
+	}
+}
+
+// TestReloadMergedList: a merged table's list, shorter than the new chunk's,
+// pops its own last element.
+func TestReloadMergedList(t *testing.T) {
+	const src = `local M = {}
+M.steps = { "a", "b", "c", run = function() end }
+function M.pop() return table.remove(M.steps) end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src)
+	call(t, rt, id, "pop")
+	call(t, rt, id, "pop") // steps = { "a" }
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "pop"); got != `"a"` {
+		t.Errorf("after reload, table.remove(M.steps) = %s, want \"a\"", got)
+	}
+}
+
+// TestFailedReloadRestoresList: a failed reload puts back a list on_save
+// appended to with its length: table.remove pops its last element, not a nil
+// slot.
+func TestFailedReloadRestoresList(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = { list = { "a" } }
+function M.on_save() M.list[#M.list + 1] = "saving" return {} end
+function M.on_restore() end
+function M.pop() return table.remove(M.list) end
+return M`)
+	err := rt.ReloadScript(context.Background(), id, []byte(`local M = {}
+function M.on_save() return {} end
+function M.on_restore() error("refuse") end
+return M`))
+	if err == nil {
+		t.Fatal("reload succeeded")
+	}
+	if got := call(t, rt, id, "pop"); got != `"a"` {
+		t.Errorf("after a failed reload, table.remove(M.list) = %s, want \"a\"", got)
 	}
 }

@@ -226,7 +226,7 @@ func (g *rgen) genOps() {
 		if c.style == "classobj" {
 			methods += ".proto"
 		}
-		switch g.r.Intn(38) {
+		switch g.r.Intn(40) {
 		case 0, 1, 2:
 			body = fmt.Sprintf(`M.list[#M.list + 1] = %s`, c.newExpr(g.r.Intn(100)))
 		case 3:
@@ -333,6 +333,8 @@ func (g *rgen) genOps() {
 			body = g.pick(`M.data1.y.f = M.st_b`, `M.data1.y.g = st_c`, fmt.Sprintf(`M.data1.y.m = %s.who`, methods))
 		case 37: // the module refers to itself
 			body = `M.self = M M.data1.mod = M`
+		case 38, 39: // a list of the chunk's, popped and pushed
+			body = "if M.arr then " + g.pick(`M.popped = table.remove(M.arr) or false`, `M.arr[#M.arr + 1] = M.n1`, `M.popped = table.remove(M.arr) or false M.popped2 = table.remove(M.arr) or false`) + " end"
 		case 29: // an object made from a class found in data
 			body = fmt.Sprintf(`M.byname = M.byname or {} M.byname.%s = %s`, c.name, c.ref)
 		}

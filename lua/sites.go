@@ -299,7 +299,10 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			case n.mergeable:
 				n.entries = heldEntries(v, false)
 			case r.depth > 0:
-				n.entries = heldEntries(v, true) // its wiring, which a reload carries (see codeMatch.wired)
+				// Its wiring, which a reload carries (see codeMatch.wired),
+				// and for one with data of its own all of them (see
+				// copier.adopt).
+				n.entries = heldEntries(v, n.stateless)
 			case v == module:
 				n.fields = dataFields(v)
 			}
@@ -376,9 +379,10 @@ type codeMatch struct {
 	old    *version
 	tables map[*glua.LTable]*glua.LTable
 	// classes are the matched tables that stand for the new ones only as
-	// metatables (see matchCode).
-	classes map[*glua.LTable]*glua.LTable
-	funcs   map[*glua.LFunction]*glua.LFunction
+	// metatables (see matchCode), classSites their sites.
+	classes    map[*glua.LTable]*glua.LTable
+	classSites map[*glua.LTable]*siteNode
+	funcs      map[*glua.LFunction]*glua.LFunction
 	// merges are the matched tables placed from the module without an upvalue
 	// on the way (classes, tables of functions the module holds), in the old
 	// version's order, each with its metatable as the old chunk left it:
@@ -418,7 +422,8 @@ type merged struct {
 // holding the script. It stops when ctx ends, returning nil.
 func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, classes: map[*glua.LTable]*glua.LTable{},
-		funcs: map[*glua.LFunction]*glua.LFunction{}}
+		classSites: map[*glua.LTable]*siteNode{},
+		funcs:      map[*glua.LFunction]*glua.LFunction{}}
 	m.tables[ov.module] = nv.module
 	m.tables[ov.L.G.Global] = nv.L.G.Global
 	if ov.sites == nil || nv.sites == nil {
@@ -545,6 +550,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 					// it (a class in a list of the module, a registry), the
 					// new one with the old one's data (see copier.adopt).
 					m.classes[o] = t
+					m.classSites[o] = n
 					m.wired = append(m.wired, merged{old: o, new: t, at: n})
 					continue
 				}
