@@ -201,17 +201,8 @@ func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
 			return
 		}
 		claimed[n] = true
-		var keys []glua.LValue
-		n.ForEach(func(k, _ glua.LValue) { keys = append(keys, k) })
-		for _, k := range keys {
-			n.RawSet(k, glua.LNil)
-		}
-		setArrayLen(n, 0)
-		if order, index := pairsOrder(n); order != nil {
-			clear(*order)
-			*order = (*order)[:0]
-			clear(*index)
-		}
+		emptyTable(n, false)
+		cutOrder(n, 0)
 		n.Metatable = glua.LNil
 		c.seen[old] = n
 		c.todo = append(c.todo, old) // filled as carryFields copies the field
@@ -276,16 +267,7 @@ func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue) []stri
 // which are the old table's whole.
 func (c *copier) mergeCode(mg merged) {
 	from, to := mg.old, mg.new
-	var numbers []glua.LValue
-	inOrder(to, func(k, _ glua.LValue) {
-		if k.Type() == glua.LTNumber {
-			numbers = append(numbers, k)
-		}
-	})
-	for _, k := range numbers {
-		to.RawSet(k, glua.LNil)
-	}
-	setArrayLen(to, 0)
+	emptyTable(to, true)
 	loaded := heldByKey(mg.at.entries)
 	for _, e := range mg.at.entries {
 		if orNil(from.RawGet(e.key)) == glua.LNil {
@@ -476,24 +458,13 @@ func (s snapshot) restore() {
 		uv.SetValue(v)
 	}
 	for t, rec := range s.tables {
-		var keys []glua.LValue
-		t.ForEach(func(k, _ glua.LValue) { keys = append(keys, k) })
-		for _, k := range keys {
-			t.RawSet(k, glua.LNil)
-		}
-		setArrayLen(t, 0)
+		emptyTable(t, false)
 		for i, k := range rec.keys {
 			t.RawSet(k, rec.values[i])
 		}
 		setArrayLen(t, rec.array)
 		t.Metatable = rec.meta
-		if order, index := pairsOrder(t); order != nil && len(*order) > rec.order {
-			for _, k := range (*order)[rec.order:] {
-				delete(*index, k)
-			}
-			clear((*order)[rec.order:])
-			*order = (*order)[:rec.order]
-		}
+		cutOrder(t, rec.order)
 	}
 }
 
@@ -530,6 +501,35 @@ var arrayField = func() *reflect.StructField {
 	}
 	return &f
 }()
+
+// emptyTable removes t's entries, or only those of number keys, with the nil
+// slots of its array part.
+func emptyTable(t *glua.LTable, numbersOnly bool) {
+	var keys []glua.LValue
+	t.ForEach(func(k, _ glua.LValue) {
+		if !numbersOnly || k.Type() == glua.LTNumber {
+			keys = append(keys, k)
+		}
+	})
+	for _, k := range keys {
+		t.RawSet(k, glua.LNil)
+	}
+	setArrayLen(t, 0)
+}
+
+// cutOrder forgets the places in t's pairs order of the keys of its hash part
+// past the first n (see pairsOrder): a key set again takes a place after them.
+func cutOrder(t *glua.LTable, n int) {
+	order, index := pairsOrder(t)
+	if order == nil || len(*order) <= n {
+		return
+	}
+	for _, k := range (*order)[n:] {
+		delete(*index, k)
+	}
+	clear((*order)[n:])
+	*order = (*order)[:n]
+}
 
 // setArrayLen cuts t's array part to n slots (or pads it with nils), as it
 // was when it had n.

@@ -180,40 +180,6 @@ return M`
 	}
 }
 
-// TestReloadPrototypeSubclass: a Programming in Lua subclass made by
-// Base:new() with no method of its own (a prototype: Fast = Enemy:new{ speed
-// = 9 }), which the module and a local hold, stays one table: objects made
-// after the reload are of M.Fast, and what the script sets on Fast reaches
-// M.Fast.
-func TestReloadPrototypeSubclass(t *testing.T) {
-	const src = `local M = { objs = {} }
-local Enemy = {}
-M.Enemy = Enemy
-function Enemy:new(o) o = o or {} setmetatable(o, self) self.__index = self return o end
-function Enemy:speed_of() return self.speed end
-local Fast = Enemy:new({ speed = 9 })
-M.Fast = Fast
-function M.spawn() M.objs[#M.objs + 1] = Fast:new() end
-function M.boost() Fast.speed = Fast.speed + 1 end
-function M.probe()
-  local o = M.objs[#M.objs]
-  return getmetatable(o) == M.Fast, o:speed_of(), M.Fast.speed
-end
-return M`
-	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "p.lua", src)
-	call(t, rt, id, "spawn")
-	if got := call(t, rt, id, "probe"); got != `[true,9,9]` {
-		t.Fatalf("before: %s", got)
-	}
-	reload(t, rt, id, src)
-	call(t, rt, id, "spawn")
-	call(t, rt, id, "boost")
-	if got := call(t, rt, id, "probe"); got != `[true,10,10]` {
-		t.Errorf("after reloading the same source, spawn, boost: probe = %s, want [true,10,10]", got)
-	}
-}
-
 // TestReloadRegisteredLocalClass: a local (or global) class with a data field
 // of its own that the module's data refers to (a registry by name) is one
 // table after a reload: objects' metatable is the registry's entry, the new
@@ -242,51 +208,6 @@ return M`
 				t.Errorf("after reloading the same source: probe = %s, want [true,true] (objects are of the registered class)", got)
 			}
 		})
-	}
-}
-
-// TestReloadPrototypeSubclassLocalOnly: the prototype subclass only a local
-// holds is the objects' class after the reload: what the script sets on
-// Fast reaches objects made before it.
-func TestReloadPrototypeSubclassLocalOnly(t *testing.T) {
-	const src = `local M = { objs = {} }
-local Enemy = {}
-function Enemy:new(o) o = o or {} setmetatable(o, self) self.__index = self return o end
-function Enemy:speed_of() return self.speed end
-local Fast = Enemy:new({ speed = 9 })
-function M.spawn() M.objs[#M.objs + 1] = Fast:new() end
-function M.boost() Fast.speed = 20 end
-function M.probe() local o = M.objs[1] return getmetatable(o) == Fast, o:speed_of() end
-return M`
-	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "p.lua", src)
-	call(t, rt, id, "spawn")
-	reload(t, rt, id, src)
-	call(t, rt, id, "boost")
-	if got := call(t, rt, id, "probe"); got != `[true,20]` {
-		t.Errorf("after reloading the same source and Fast.speed = 20: probe = %s, want [true,20] (the object is a Fast)", got)
-	}
-}
-
-// TestReloadBigClassStaysOne: a class the module holds with more than 1,024
-// fields, copied whole rather than merged, is one table: M.Item and the
-// objects' metatable.
-func TestReloadBigClassStaysOne(t *testing.T) {
-	const src = `local M = { objs = {} }
-M.Item = {}
-M.Item.__index = M.Item
-for i = 1, 1100 do M.Item["k" .. i] = i end
-function M.Item.new() return setmetatable({}, M.Item) end
-function M.spawn() M.objs[#M.objs + 1] = M.Item.new() end
-function M.probe() return getmetatable(M.objs[1]) == M.Item, getmetatable(M.objs[#M.objs]) == M.Item end
-return M`
-	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "big.lua", src)
-	call(t, rt, id, "spawn")
-	reload(t, rt, id, src)
-	call(t, rt, id, "spawn")
-	if got := call(t, rt, id, "probe"); got != `[true,true]` {
-		t.Errorf("after reloading the same source: probe = %s, want [true,true]", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package lua_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -425,6 +426,8 @@ func TestReloadSameSourceKeepsState(t *testing.T) {
 		calls     []string
 		probe     string // a function returning the state
 		want      string
+		after     []string // calls after the reload, before the probe
+		before    string   // what the probe returns before the reload, if not want ("": not checked when after is set)
 	}{
 		{"handler list", `local M = {}
 function M.a() return "a" end
@@ -433,13 +436,13 @@ function M.c() return "c" end
 M.handlers = { M.a, M.b, M.c }
 function M.drop_first() table.remove(M.handlers, 1) end
 function M.run() local out = {} for i, h in ipairs(M.handlers) do out[i] = h() end return out end
-return M`, []string{"drop_first"}, "run", `["b","c"]`},
+return M`, []string{"drop_first"}, "run", `["b","c"]`, nil, ""},
 		{"queue object", `local M = {}
 M.queue = { "x", "y", "z" }
 function M.queue.pop(q) return table.remove(q, 1) end
 function M.take() return M.queue:pop() end
 function M.left() local n = 0 for _ in ipairs(M.queue) do n = n + 1 end return n end
-return M`, []string{"take", "take"}, "left", `1`},
+return M`, []string{"take", "take"}, "left", `1`, nil, ""},
 		{"metatable set as it ran", `local M = { objs = {} }
 M.Base = {} M.Base.__index = M.Base
 function M.Base:hello() return "hello" end
@@ -448,21 +451,52 @@ function M.Derived:kind() return "derived" end
 function M.init() setmetatable(M.Derived, M.Base) end
 function M.spawn() table.insert(M.objs, setmetatable({}, M.Derived)) end
 function M.greet() return M.objs[1]:hello() end
-return M`, []string{"init", "spawn"}, "greet", `"hello"`},
+return M`, []string{"init", "spawn"}, "greet", `"hello"`, nil, ""},
 		{"class too big to merge", `local M = {}
 M.Enemy = { count = 0 }
 M.Enemy.__index = M.Enemy
 for i = 1, 1100 do M.Enemy["m" .. i] = function() return i end end
 function M.spawn() M.Enemy.count = M.Enemy.count + 1 end
 function M.probe() return M.Enemy.count end
-return M`, []string{"spawn", "spawn"}, "probe", `2`},
-		{"class a local first, then the module", classesHeld("M.classes = { Enemy = Enemy }"), []string{"spawn", "spawn"}, "probe", `2`},
-		{"class a list of the module holds", classesHeld("M.classes = { Enemy }"), []string{"spawn", "spawn"}, "probe", `2`},
+return M`, []string{"spawn", "spawn"}, "probe", `2`, nil, ""},
+		{"class a local first, then the module", classesHeld("M.classes = { Enemy = Enemy }"), []string{"spawn", "spawn"}, "probe", `2`, nil, ""},
+		{"class a list of the module holds", classesHeld("M.classes = { Enemy }"), []string{"spawn", "spawn"}, "probe", `2`, nil, ""},
+		{"class too big to merge, one table with its objects' metatable", `local M = { objs = {} }
+M.Item = {}
+M.Item.__index = M.Item
+for i = 1, 1100 do M.Item["k" .. i] = i end
+function M.Item.new() return setmetatable({}, M.Item) end
+function M.spawn() M.objs[#M.objs + 1] = M.Item.new() end
+function M.probe() return getmetatable(M.objs[1]) == M.Item, getmetatable(M.objs[#M.objs]) == M.Item end
+return M`, []string{"spawn"}, "probe", `[true,true]`, []string{"spawn"}, ""},
+		{"prototype subclass the module and a local hold", `local M = { objs = {} }
+local Enemy = {}
+M.Enemy = Enemy
+function Enemy:new(o) o = o or {} setmetatable(o, self) self.__index = self return o end
+function Enemy:speed_of() return self.speed end
+local Fast = Enemy:new({ speed = 9 })
+M.Fast = Fast
+function M.spawn() M.objs[#M.objs + 1] = Fast:new() end
+function M.boost() Fast.speed = Fast.speed + 1 end
+function M.probe()
+  local o = M.objs[#M.objs]
+  return getmetatable(o) == M.Fast, o:speed_of(), M.Fast.speed
+end
+return M`, []string{"spawn"}, "probe", `[true,10,10]`, []string{"spawn", "boost"}, `[true,9,9]`},
+		{"prototype subclass only a local holds", `local M = { objs = {} }
+local Enemy = {}
+function Enemy:new(o) o = o or {} setmetatable(o, self) self.__index = self return o end
+function Enemy:speed_of() return self.speed end
+local Fast = Enemy:new({ speed = 9 })
+function M.spawn() M.objs[#M.objs + 1] = Fast:new() end
+function M.boost() Fast.speed = 20 end
+function M.probe() local o = M.objs[1] return getmetatable(o) == Fast, o:speed_of() end
+return M`, []string{"spawn"}, "probe", `[true,20]`, []string{"boost"}, ""},
 		{"module state also global", `player = { hp = 100, hit = function(self) self.hp = self.hp - 10 end }
 local M = { party = { members = { player } } }
 function M.hit() M.party.members[1]:hit() end
 function M.hp() return M.party.members[1].hp end
-return M`, []string{"hit", "hit"}, "hp", `80`},
+return M`, []string{"hit", "hit"}, "hp", `80`, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -471,10 +505,14 @@ return M`, []string{"hit", "hit"}, "hp", `80`},
 			for _, fn := range tt.calls {
 				call(t, rt, id, fn)
 			}
-			if got := call(t, rt, id, tt.probe); got != tt.want {
-				t.Fatalf("before the reload: %s() = %s, want %s", tt.probe, got, tt.want)
+			before := cmp.Or(tt.before, tt.want)
+			if got := call(t, rt, id, tt.probe); got != before && (tt.after == nil || tt.before != "") {
+				t.Fatalf("before the reload: %s() = %s, want %s", tt.probe, got, before)
 			}
 			reload(t, rt, id, tt.src)
+			for _, fn := range tt.after {
+				call(t, rt, id, fn)
+			}
 			if got := call(t, rt, id, tt.probe); got != tt.want {
 				t.Errorf("after reloading the same source: %s() = %s, want %s", tt.probe, got, tt.want)
 			}

@@ -45,8 +45,6 @@ type siteNode struct {
 	// losing no state. mergeable says that a path from the module without an
 	// upvalue reaches it: the module holds it, and a reload merges it.
 	stateless, mergeable bool
-	// class says that a table is a metatable, or made to be one, or holds one.
-	class bool
 	// fields are the module's fields that held data as the chunk left it
 	// (not those of number keys), nil if more than maxFields: a reload keeps
 	// out of the new module those the script removed.
@@ -260,11 +258,10 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			return nil, err
 		}
 	}
-	holdsMeta := make([]bool, len(order))
 	for i := range order { // a class object holds its instances' metatable
 		for _, j := range order[i].holds {
 			if order[j].isMeta {
-				order[i].code, holdsMeta[i] = true, true
+				order[i].code = true
 			}
 		}
 	}
@@ -291,7 +288,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: r.direct && r.depth > 0, class: r.isMeta || holdsMeta[i]}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: r.direct && r.depth > 0}
 		switch v := r.v.(type) {
 		case *glua.LTable:
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
