@@ -2,6 +2,7 @@ package lua
 
 import (
 	"reflect"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -22,6 +23,9 @@ const (
 // overflow the Go stack, which kills the process. Resumes therefore nest at most
 // maxResumeDepth deep, as in Lua 5.1 (its C stack limit): one more fails like a
 // coroutine that raised "C stack overflow".
+//
+// yield is replaced too, to refuse a yield that Lua 5.1 refuses: see
+// yieldCrossesGo.
 func openCoroutine(L *glua.LState) {
 	L.Push(L.NewFunction(glua.OpenCoroutine))
 	L.Push(glua.LString(glua.CoroutineLibName))
@@ -68,6 +72,12 @@ func openCoroutine(L *glua.LState) {
 		}
 		return n
 	}
+	co.RawSetString("yield", L.NewFunction(func(L *glua.LState) int {
+		if yieldCrossesGo(L) {
+			L.RaiseError("attempt to yield across metamethod/C-call boundary")
+		}
+		return -1 // gopher-lua's yield
+	}))
 	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
 		bind(L, newThread(L))
 		return 1
@@ -174,3 +184,67 @@ func stackSlots(th *glua.LState) int {
 	}
 	return reg.Elem().FieldByIndex(arrayIndex).Cap()
 }
+
+// yieldCrossesGo reports whether a coroutine.yield running on L would leave a
+// function that Go called: one called by a builtin (pcall's, xpcall's handler,
+// a table.sort comparator, a gsub replacement, a load reader, a __tostring
+// tostring calls) or by the VM outside a call instruction (a metamethod such
+// as __index or __concat, a generic for's iterator). gopher-lua runs each of
+// those in a loop of its own on the Go stack, which a yield ends as if the
+// function had returned: the builtin or instruction went on with a broken
+// stack (a Go nil pointer dereference, "register underflow", a coroutine left
+// "running", an xpcall that never returned). Lua 5.1 refuses such a yield
+// with a catchable error, and so does this package.
+//
+// It walks L's call frames from yield's caller down to the coroutine's first
+// (whose parent is nil): every one must have been called by a Lua function's
+// CALL or TAILCALL instruction. If gopher-lua's frames cannot be read (see
+// frameLayout), every yield is let through, as gopher-lua does.
+func yieldCrossesGo(L *glua.LState) bool {
+	fl := &frameLayout
+	if !fl.ok {
+		return false
+	}
+	cf := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), fl.current)) // yield's own frame
+	for cf != nil {
+		parent := *(*unsafe.Pointer)(unsafe.Add(cf, fl.parent))
+		if parent == nil {
+			return false
+		}
+		fn := *(**glua.LFunction)(unsafe.Add(parent, fl.fn))
+		if fn == nil || fn.IsG || fn.Proto == nil {
+			return true
+		}
+		pc := *(*int)(unsafe.Add(parent, fl.pc))
+		if pc < 1 || pc > len(fn.Proto.Code) {
+			return true
+		}
+		if op := int(fn.Proto.Code[pc-1] >> 26); op != glua.OP_CALL && op != glua.OP_TAILCALL {
+			return true
+		}
+		cf = parent
+	}
+	return false
+}
+
+// frameLayout is where gopher-lua keeps an LState's current call frame and a
+// frame's function, parent and next instruction, which it does not export;
+// ok is false if a gopher-lua version lays them out differently.
+var frameLayout = func() (l struct {
+	current, fn, parent, pc uintptr
+	ok                      bool
+}) {
+	cur, ok := reflect.TypeFor[glua.LState]().FieldByName("currentFrame")
+	if !ok || cur.Type.Kind() != reflect.Pointer || cur.Type.Elem().Kind() != reflect.Struct {
+		return l
+	}
+	frame := cur.Type.Elem()
+	fn, ok1 := frame.FieldByName("Fn")
+	parent, ok2 := frame.FieldByName("Parent")
+	pc, ok3 := frame.FieldByName("Pc")
+	if !ok1 || !ok2 || !ok3 || fn.Type != reflect.TypeFor[*glua.LFunction]() || parent.Type != cur.Type || pc.Type != reflect.TypeFor[int]() {
+		return l
+	}
+	l.current, l.fn, l.parent, l.pc, l.ok = cur.Offset, fn.Offset, parent.Offset, pc.Offset, true
+	return l
+}()
