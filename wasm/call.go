@@ -63,6 +63,12 @@ import (
 // common case, at the price that a small result kept for long keeps its block
 // alive: copy results you store by the thousand.
 //
+// Validated means as json.Valid validates: the syntax, not the encoding of the
+// strings, which JSON wants in UTF-8; a guest writing Latin-1 (or any bytes
+// that are not UTF-8) in a string gets its document through unchanged, and
+// json.Unmarshal then reads each invalid byte as U+FFFD. A guest that may
+// produce such bytes escapes them (\u00e9) or writes UTF-8.
+//
 // What a call costs: JSON documents are validated in one pass, and a document
 // identical to the last argument or the last result the script's instance found
 // valid (the same state sent or returned again, an echo, a result passed back)
