@@ -27,6 +27,8 @@ function M.hostcalls(n) for i = 1, n do host.nop(i) end return n end
 local function pass(...) return ... end
 local function wrap(...) return pass(...) end
 function M.varargs(n) local s = 0 for i = 1, n do local a, b = wrap(i, 2) s = s + a + b end return s end
+local map = {} for i = 1, 20 do map["k" .. i] = i map[i] = i end
+function M.pairs(n) local s = 0 for _ = 1, n do for _, v in pairs(map) do s = s + v end end return s end
 return M`
 
 // rawState is a plain gopher-lua state with the benchmark module, as a program
@@ -239,6 +241,10 @@ func BenchmarkConcat(b *testing.B) { benchRewrite(b, "concat") }
 // varargs (with MaxInstructions only): 100 iterations of a call through two
 // vararg wrappers, each passing its two values on (return pass(...), return ...).
 func BenchmarkVarargs(b *testing.B) { benchRewrite(b, "varargs") }
+
+// BenchmarkPairs measures the price of the charged next, pairs' step: 100
+// loops of pairs over a table of 20 string and 20 integer keys.
+func BenchmarkPairs(b *testing.B) { benchRewrite(b, "pairs") }
 
 // benchRewrite runs the benchmark module's fn(100), without limits and with
 // them, paired with raw gopher-lua running the unrewritten chunk.

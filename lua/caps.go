@@ -31,6 +31,7 @@ func installCaps(L *glua.LState) {
 	charge(tbl, "insert", insertWork)
 	charge(tbl, "remove", removeWork)
 	tbl.RawSetString("sort", L.NewFunction(charged(tableSort, sortWork)))
+	installNext(L)
 	charge(L.G.Global, "unpack", unpackWork)
 	charge(L.G.Global, "tonumber", tonumberWork)
 	installProtected(L)
@@ -394,4 +395,50 @@ func capConcat(L *glua.LState) int {
 	}
 	L.Push(rhs)
 	return 1
+}
+
+// installNext replaces next and pairs (whose iterator is gopher-lua's own, not
+// next) with ones that charge the call's budget one unit for each slot a step
+// looks at past the first (see nextCounted): a loop of next(t) == nil over a
+// table whose keys churned, or pairs over one that once was large, costs what it
+// walks. A table whose slots are all live costs what it did, an instruction a
+// step.
+func installNext(L *glua.LState) {
+	step := func(L *glua.LState) (glua.LValue, glua.LValue) {
+		tb, key := L.CheckTable(1), L.Get(2)
+		b := budgetOf(L)
+		if b == nil {
+			return tb.Next(key)
+		}
+		k, v, looked := nextCounted(tb, key)
+		if looked > 1 {
+			b.charge(L, uint64(looked-1))
+		}
+		return k, v
+	}
+	L.SetGlobal("next", L.NewFunction(func(L *glua.LState) int {
+		k, v := step(L)
+		if k == glua.LNil {
+			L.Push(glua.LNil)
+			return 1
+		}
+		L.Push(k)
+		L.Push(v)
+		return 2
+	}))
+	iter := L.NewFunction(func(L *glua.LState) int {
+		k, v := step(L)
+		if k == glua.LNil {
+			return 0
+		}
+		L.Push(k)
+		L.Push(v)
+		return 2
+	})
+	L.SetGlobal("pairs", L.NewFunction(func(L *glua.LState) int {
+		L.Push(iter)
+		L.Push(L.CheckTable(1))
+		L.Push(glua.LNil)
+		return 3
+	}))
 }

@@ -1,9 +1,7 @@
 package lua
 
 import (
-	"reflect"
 	"slices"
-	"unsafe"
 	"weak"
 
 	glua "github.com/yuin/gopher-lua"
@@ -362,7 +360,9 @@ func inOrder(t *glua.LTable, fn func(k, v glua.LValue)) {
 // gopher-lua flaw puts one in a script's tables: a coroutine that yields inside
 // pcall leaves a closure's upvalue open on a value-stack slot that the yield
 // then clears, and what the closure reads there, which the script may store as
-// a key or a value, is a Go nil. Whatever reads a script's tables reads their
+// a key or a value, is a Go nil. (Such a yield is refused where the package can
+// read gopher-lua's call frames, see yieldCrossesGo; this guards the rest, and
+// any other way to the same slot.) Whatever reads a script's tables reads their
 // entries through orNil (and inOrder), so that such an entry is absent, as an
 // LNil one would be, rather than a panic (a Go nil has no Type) with the
 // script's lock held.
@@ -467,92 +467,3 @@ func (s snapshot) restore() {
 		cutOrder(t, rec.order)
 	}
 }
-
-// pairsOrder returns t's pairs order for the keys of its hash part, which
-// gopher-lua does not export: the keys in the order they were first set
-// (removed ones too), and each one's index in that list. It returns nils if
-// gopher-lua's LTable has no such fields (another version).
-func pairsOrder(t *glua.LTable) (*[]glua.LValue, *map[glua.LValue]int) {
-	if orderField.keys == nil {
-		return nil, nil
-	}
-	p := unsafe.Pointer(t)
-	return (*[]glua.LValue)(unsafe.Add(p, orderField.keys.Offset)), (*map[glua.LValue]int)(unsafe.Add(p, orderField.index.Offset))
-}
-
-// arrayPart returns t's array part, which gopher-lua does not export, or nil
-// (another version). gopher-lua never shortens it but in table.remove: a key
-// set to nil leaves a nil slot, which table.remove(t) then pops as the last
-// element. A reload that empties a table (into the new chunk's, or its list
-// entries before a merge) or puts one back as it was sets its length with it.
-func arrayPart(t *glua.LTable) *[]glua.LValue {
-	if arrayField == nil {
-		return nil
-	}
-	return (*[]glua.LValue)(unsafe.Add(unsafe.Pointer(t), arrayField.Offset))
-}
-
-// arrayField is where LTable keeps its array part, if it has the type
-// arrayPart takes it for.
-var arrayField = func() *reflect.StructField {
-	f, ok := reflect.TypeFor[glua.LTable]().FieldByName("array")
-	if !ok || f.Type != reflect.TypeFor[[]glua.LValue]() {
-		return nil
-	}
-	return &f
-}()
-
-// emptyTable removes t's entries, or only those of number keys, with the nil
-// slots of its array part.
-func emptyTable(t *glua.LTable, numbersOnly bool) {
-	var keys []glua.LValue
-	t.ForEach(func(k, _ glua.LValue) {
-		if !numbersOnly || k.Type() == glua.LTNumber {
-			keys = append(keys, k)
-		}
-	})
-	for _, k := range keys {
-		t.RawSet(k, glua.LNil)
-	}
-	setArrayLen(t, 0)
-}
-
-// cutOrder forgets the places in t's pairs order of the keys of its hash part
-// past the first n (see pairsOrder): a key set again takes a place after them.
-func cutOrder(t *glua.LTable, n int) {
-	order, index := pairsOrder(t)
-	if order == nil || len(*order) <= n {
-		return
-	}
-	for _, k := range (*order)[n:] {
-		delete(*index, k)
-	}
-	clear((*order)[n:])
-	*order = (*order)[:n]
-}
-
-// setArrayLen cuts t's array part to n slots (or pads it with nils), as it
-// was when it had n.
-func setArrayLen(t *glua.LTable, n int) {
-	a := arrayPart(t)
-	if a == nil {
-		return
-	}
-	for len(*a) < n {
-		*a = append(*a, glua.LNil)
-	}
-	clear((*a)[n:])
-	*a = (*a)[:n]
-}
-
-// orderField holds where LTable keeps its pairs order: its fields keys and k2i,
-// if they have the types pairsOrder takes them for.
-var orderField = func() (f struct{ keys, index *reflect.StructField }) {
-	lt := reflect.TypeFor[glua.LTable]()
-	keys, ok1 := lt.FieldByName("keys")
-	index, ok2 := lt.FieldByName("k2i")
-	if ok1 && ok2 && keys.Type == reflect.TypeFor[[]glua.LValue]() && index.Type == reflect.TypeFor[map[glua.LValue]int]() {
-		f.keys, f.index = &keys, &index
-	}
-	return f
-}()

@@ -101,7 +101,8 @@
 // value; pcall and xpcall, which no longer build the traceback gopher-lua's built
 // (and threw away) for every error they caught, in time that grows with the square
 // of the call depth; and
-// table.insert, remove, sort, unpack and string.byte are charged for the elements
+// table.insert, remove, sort, unpack and string.byte (and next and pairs, for the
+// slots of removed keys they step over) are charged for the elements
 // they move before they run. See Limits
 // for exactly what is counted. A call that hits a limit fails with an error matching
 // ErrLimit; the script stays usable.
@@ -109,7 +110,8 @@
 // Limits do not see one growth: a gopher-lua table never forgets a key it once had
 // outside its array part (it keeps its place in pairs order), so a table whose keys
 // churn, one new entity's name set and an old one's cleared each frame, grows for
-// good, about 100 bytes a key, and pairs over it walks every key it ever had. A
+// good, about 100 bytes a key, and pairs over it walks every key it ever had
+// (next(t) too, from the first: each removed key is charged as an instruction). A
 // reload starts each carried table afresh with its live keys; between reloads,
 // reuse keys, or rebuild such a table now and then.
 //

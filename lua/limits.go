@@ -39,6 +39,9 @@ import (
 //     that splitConstants does not split compiles in time that grows with
 //     their square, which only MaxExecutionTime bounds); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
+//     one per slot of a removed key past the first that next, or a step of
+//     pairs, steps over (gopher-lua keeps those slots: see the array part
+//     below, and a hash key's place in pairs order);
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM
 //     copies them all in one instruction; local a, b = ... copies two and is
@@ -117,8 +120,8 @@ import (
 // array (over 1 GiB allocated while it grows), t[2^26-1] = true a 1 GiB one (about
 // 6 GiB allocated, seconds of CPU), each in one instruction, and table.insert(t, pos,
 // v) with pos past the end pads the same way. Once such an array ends in nils
-// (t[16e6] = nil), every #t, table.insert(t, v) and next (each step of pairs)
-// walks over all of them. A table constructor fed by a call returning many
+// (t[16e6] = nil), every #t and table.insert(t, v) walks over all of them (next
+// and pairs do too, charged for each slot). A table constructor fed by a call returning many
 // values ({f()}) fills up to 256 Ki slots in one instruction.
 //
 // Nor is the work of reading a long string in the VM: s1 == s2 and s1 < s2

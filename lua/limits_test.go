@@ -436,6 +436,54 @@ func TestBuiltinsChargeElements(t *testing.T) {
 	}
 }
 
+// next, and pairs' steps, charge the slots of removed keys they step over:
+// gopher-lua keeps them, in the array part and in the hash part's order, and
+// walks them all inside one instruction (next(t) == nil over a table whose keys
+// churned walked every key it ever had, uncharged, each time).
+func TestNextChargesRemovedSlots(t *testing.T) {
+	tests := []struct{ name, keys, loop string }{
+		{"next over hash keys", `"k" .. i`, `for i = 1, 100 do next(M.t) end`},
+		{"next over array slots", `i`, `for i = 1, 100 do next(M.t) end`},
+		{"pairs over hash keys", `"k" .. i`, `for i = 1, 100 do for k in pairs(M.t) do end end`},
+		{"pairs over array slots", `i`, `for i = 1, 100 do for k in pairs(M.t) do end end`},
+		{"emptiness check", `"k" .. i`, `for i = 1, 100 do if next(M.t) == nil then return 0 end end`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// setup(100,000) runs within the budget; 100 steps over its removed slots do not
+			rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 3_000_000}})
+			id := load(t, rt, "walk.lua", `local M = {}
+function M.setup(n)
+  M.t = {}
+  for i = 1, n do M.t[`+tt.keys+`] = true end
+  for i = 1, n - 1 do M.t[`+tt.keys+`] = nil end
+end
+function M.f()
+  `+tt.loop+`
+  return 1
+end
+return M`)
+			ctx := context.Background()
+			if _, err := rt.CallJSON(ctx, id, "setup", 10); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rt.CallJSON(ctx, id, "f"); err != nil {
+				t.Fatalf("over 9 removed keys: %v", err)
+			}
+			if _, err := rt.CallJSON(ctx, id, "setup", 100_000); err != nil {
+				t.Fatal(err)
+			}
+			_, err := rt.CallJSON(ctx, id, "f")
+			if !errors.Is(err, lua.ErrInstructionLimit) {
+				t.Fatalf("over 99,999 removed keys: %v, want ErrInstructionLimit", err)
+			}
+			if e := asError(t, err); e.Line != 8 {
+				t.Errorf("error at line %d, want 8: %v", e.Line, err)
+			}
+		})
+	}
+}
+
 // A builtin asked for more work than a count can hold (unpack over the whole
 // integer range, caught by pcall) must not wrap the count around and so give
 // back what the call used: the loops after it still hit the limit.

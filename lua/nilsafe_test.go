@@ -15,7 +15,10 @@ import (
 // goNilLua defines gonil(), which returns a Go nil in place of a Lua value: a
 // coroutine that yields inside pcall leaves the closure get with an open
 // upvalue on a value-stack slot the yield cleared (a gopher-lua flaw), and what
-// get reads there, and a script then stores in a table, is a Go nil.
+// get reads there, and a script then stores in a table, is a Go nil. The
+// package refuses such a yield (see yieldCrossesGo) where it can read
+// gopher-lua's call frames; nilRuntime turns that off, as a gopher-lua of
+// another layout would, so that the defences against Go nils are tested.
 const goNilLua = `
 local function gonil()
   local get
@@ -47,10 +50,14 @@ function M.g() return M.n end
 return M
 `
 
-// nilRuntime returns a Runtime with coroutines, closed when the test ends,
-// and checks that closing it returns: a script left locked makes Close hang.
+// nilRuntime returns a Runtime with coroutines that may yield across pcall,
+// closed when the test ends, and checks that closing it returns: a script left
+// locked makes Close hang. The test must not run in parallel with others.
 func nilRuntime(t *testing.T) *Runtime {
 	t.Helper()
+	known := frameLayout.ok
+	frameLayout.ok = false
+	t.Cleanup(func() { frameLayout.ok = known })
 	rt, err := NewRuntimeWithConfig(context.Background(), Config{Libraries: LibCoroutine, Stdout: io.Discard})
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,12 @@ const (
 	// LibCoroutine opens coroutine. A coroutine runs on the budget of the call that
 	// resumes it: its instructions count against that call's limits, and so does
 	// the growth of its value stack against MaxMemoryBytes (see Limits). Resumes nest
-	// at most 200 deep, as in Lua 5.1: one more fails with "C stack overflow".
+	// at most 200 deep, as in Lua 5.1: one more fails with "C stack overflow". As in
+	// Lua 5.1, a coroutine cannot yield out of a function that a builtin or a
+	// metamethod called (pcall's function or xpcall's handler, a table.sort
+	// comparator, a gsub replacement, __index, __tostring, a generic for's
+	// iterator): that yield raises "attempt to yield across metamethod/C-call
+	// boundary", which gopher-lua did not check, breaking its VM.
 	LibCoroutine Libraries = 1 << iota
 	// LibOS opens os without os.exit, which would end the host process. os.execute,
 	// os.remove and os.rename reach the system: open LibOS only for trusted scripts.
