@@ -161,6 +161,12 @@
 // on_restore only in tables that are not also fields, one more reason for on_save
 // to only read.
 //
+// on_save is the live version's code and runs at every reload, so one that fails
+// (a bug, or work that outgrows the limits as the state grows) fails every reload,
+// the one that would fix it included, with an error naming on_save: the state
+// stays, and so does the version. Keep on_save small and bounded, and reload a
+// version's own source once after adding or editing its on_save, which runs it.
+//
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function
 // value it finds and re-resolves M[name] only when the script's live version changes
