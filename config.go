@@ -141,6 +141,14 @@ type Config struct {
 	// World is handed to Migration funcs as Migration.World.
 	World *ecs.World
 
+	// WatchOptions gives the options of a script that Watch loads from a new
+	// file of a watched directory, by the script's name (the file's path, as
+	// Load would name it); nil, or a nil result, means the Host's defaults. A
+	// file renamed or moved within the directory is loaded with the options
+	// of the script it was (see Watch), not with these. Called on the goroutine
+	// of the load, for each such load.
+	WatchOptions func(name string) *ScriptOptions
+
 	// Logger receives one record per event; nil discards them.
 	Logger *slog.Logger
 

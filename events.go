@@ -95,6 +95,13 @@ type Event struct {
 	// top-level keys of the state document under MigrateExports, what a Migration
 	// func declared with Carry; none under MigrateReset.
 	Carried []string
+	// MovedTo, for an Unloaded event of Watch's, names the script that runs the
+	// file now: the script's file was renamed or moved within the watched
+	// directory, onto a new name (loaded as a script of that name, with this
+	// one's ScriptOptions) or over another script's file (reloaded from it). A
+	// program that holds the *Script of the unloaded one finds the other with
+	// Host.Script(MovedTo). Empty for Host.Unload.
+	MovedTo string
 	// Reset, for a commit, is why its migration let the new version start from
 	// its initial state rather than carry the old one's (Migration.Reset):
 	// MigrateExportsOrReset's "get_state on v1: ... trap", for one. Nil when
@@ -130,6 +137,9 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, "%s, v%d keeps running", e.Kind, e.From)
 	default:
 		fmt.Fprintf(&b, "%s v%d -> v%d", e.Kind, e.From, e.To)
+	}
+	if e.MovedTo != "" {
+		fmt.Fprintf(&b, " (its file moved: %s runs it)", e.MovedTo)
 	}
 	if len(e.Carried) > 0 {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))

@@ -112,7 +112,7 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 		}
 	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
-		migrate: cmpOr(opts.Migration, h.cfg.Migration)}
+		migrate: cmpOr(opts.Migration, h.cfg.Migration), opts: *opts}
 	s.readSum.Store(readSum)
 	if code, err = s.prepare(ctx, code); err != nil {
 		return nil, 0, false, err
@@ -238,7 +238,11 @@ func (h *Host) loading(name string) <-chan struct{} {
 // Unload from what a new version of any script runs as it is staged, which
 // could wait for a staging that waits for it. Safe for
 // concurrent use.
-func (h *Host) Unload(ctx context.Context, s *Script) error {
+func (h *Host) Unload(ctx context.Context, s *Script) error { return h.unload(ctx, s, "") }
+
+// unload is Unload, for Watch of a script whose file moved to the script
+// movedTo's (see Event.MovedTo).
+func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 	if err := h.notOurs(s, "unload", ""); err != nil {
 		return err
 	}
@@ -287,7 +291,7 @@ func (h *Host) Unload(ctx context.Context, s *Script) error {
 	// The event is logged before the name is free and sent as it is freed: a
 	// load of the name that races this one reports Loaded after Unloaded, and a
 	// program that receives Unloaded finds the name free.
-	ev := Event{Script: s.name, Kind: Unloaded, From: s.Version()}
+	ev := Event{Script: s.name, Kind: Unloaded, From: s.Version(), MovedTo: movedTo}
 	h.ev.logEvent(ev)
 	h.mu.Lock()
 	if h.scripts[s.name] == s {

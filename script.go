@@ -48,6 +48,7 @@ type Script struct {
 	u        unit
 	contract compiledContract
 	migrate  MigrationFunc
+	opts     ScriptOptions // as loaded, for the script its file is renamed to (see Watch)
 	stats    counters
 	live     atomic.Pointer[liveVersion] // replaced whole at each commit
 

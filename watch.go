@@ -74,8 +74,10 @@ import (
 //     a .wasm that stays says nothing. A script file renamed or moved within
 //     dir, onto a new name or over another script's file, is a deletion and a
 //     save: once the file has loaded (or reloaded the script it replaced), the
-//     script of its old name is unloaded (an Unloaded event), so that its code
-//     does not run on under two names. (The source of a .wasm that stays, renamed,
+//     script of its old name is unloaded (an Unloaded event, whose MovedTo
+//     names the script that runs the file now), so that its code does not run
+//     on under two names. Loaded under a new name, it has the ScriptOptions
+//     the script of its old name had (its Contract, Migration and Limits). (The source of a .wasm that stays, renamed,
 //     moves nothing: the .wasm's script runs on, and the new name is a script of
 //     its own.) Watch knows the file by its identity
 //     (os.SameFile), time and bytes (a source's text: a C module's debug
@@ -86,7 +88,8 @@ import (
 //     debounce, as a storm of changes may) makes it another file to Watch: the
 //     old name's script runs on, as a deleted file's does, until unloaded.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
-//     by joining dir and its path under dir) and reported by a Loaded event, or a
+//     by joining dir and its path under dir, with the options
+//     Config.WatchOptions gives it) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
 //     not loaded. Each such load runs on a goroutine of its own, so that a file
 //     that is slow to load holds up no other script's save. A save of other

@@ -368,7 +368,13 @@ func TestWatchRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	nextEvent(t, h, is(Loaded, b))
-	nextEvent(t, h, is(Unloaded, c))
+	movedTo := func(ev Event, to string) {
+		t.Helper()
+		if ev.MovedTo != to {
+			t.Errorf("%v: MovedTo %q, want %q", ev, ev.MovedTo, to)
+		}
+	}
+	movedTo(nextEvent(t, h, is(Unloaded, c)), b)
 	gone(c)
 
 	d := write("d.wasm", "v3")
@@ -377,7 +383,7 @@ func TestWatchRename(t *testing.T) {
 		t.Fatal(err)
 	}
 	nextEvent(t, h, is(Committed, b))
-	nextEvent(t, h, is(Unloaded, d))
+	movedTo(nextEvent(t, h, is(Unloaded, d)), b)
 	gone(d)
 	if got := callInt(t, h, mustScript(t, h, b), "version"); got != 3 {
 		t.Errorf("b.wasm after d.wasm was renamed over it: version %d, want 3", got)
@@ -388,7 +394,7 @@ func TestWatchRename(t *testing.T) {
 	if err := os.Rename(g, b); err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, h, is(Unloaded, g))
+	movedTo(nextEvent(t, h, is(Unloaded, g)), b)
 	gone(g)
 
 	e := write("e.wasm", "v4")

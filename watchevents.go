@@ -224,7 +224,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		if sum != 0 {
 			s.readSum.Store(sum)
 		}
-		wd.unloadMoved(ctx, nil, nil, moved)
+		wd.unloadMoved(ctx, s, nil, moved)
 	case s != nil:
 		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
 		p := wd.h.ReloadAsync(ctx, s, ev.Data)
@@ -350,7 +350,7 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	// What the file held (a .wat's text) is known before the Loaded event: a
 	// Watch begun on that event catches up a save made after it.
 	lctx, stop := wd.stoppable(ctx, name, ev.Path, a.sum)
-	s, err := wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, nil)
+	s, err := wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, wd.options(name, moved))
 	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
 	stop()
 	if err != nil {
@@ -389,7 +389,21 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	// The file as it was when it came: load marked the file of its name, which a
 	// rename meanwhile took away, and for a .c that is not the source.
 	s.mark(ev.Path, a.sum, a.info)
-	wd.unloadMoved(ctx, nil, nil, moved)
+	wd.unloadMoved(ctx, s, nil, moved)
+}
+
+// options are the ScriptOptions of the script name that Watch loads: those of
+// the script its file was, if it was moved (the first one's, if several), else
+// Config.WatchOptions's.
+func (wd *watchedDir) options(name string, moved []*Script) *ScriptOptions {
+	if len(moved) > 0 {
+		opts := moved[0].opts
+		return &opts
+	}
+	if f := wd.h.cfg.WatchOptions; f != nil {
+		return f(name)
+	}
+	return nil
 }
 
 // stoppable returns ctx for the load of path, whose bytes hash to sum, as the

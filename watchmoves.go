@@ -116,8 +116,8 @@ func (wd *watchedDir) movedAlso(name string, moved []*Script) []*Script {
 	return moved
 }
 
-// unloadMoved unloads the scripts moved from (see movedTo), once reload p of
-// to, if any, has committed: a reload that fails leaves them running, as the
+// unloadMoved unloads the scripts moved to to's file (see movedTo), once
+// reload p of to, if any, has committed, their Unloaded events naming to: a reload that fails leaves them running, as the
 // only copy of their code, until a save of to's file that reloads it. If p is superseded, the newer request for to that
 // replaced it decides in its place (a broken save after the rename must not
 // unload them). It does so on a goroutine of its own: Unload waits for calls
@@ -154,7 +154,7 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 			if old.fileBack() {
 				continue // a new file at its path (saved while the rename's load ran): it stays
 			}
-			_ = h.Unload(ctx, old) // its event says so; a failure leaves it running
+			_ = h.unload(ctx, old, to.name) // its event says so; a failure leaves it running
 		}
 	}()
 }

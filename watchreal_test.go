@@ -246,6 +246,87 @@ func TestWatchRenameOfBusyScript(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
 }
 
+// A file renamed within the watched directory loads under its new name with the
+// options of the script it was: a Contract the program gave it still holds
+// (it was dropped: a save without the export committed). A new file gets what
+// Config.WatchOptions gives its name.
+func TestWatchRenameKeepsOptions(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	contract := &Contract{Exports: []string{"update"}}
+	asked := make(chan string, 4)
+	h := newTestHost(t, Config{WatchOptions: func(name string) *ScriptOptions {
+		asked <- name
+		if filepath.Base(name) == "free.lua" {
+			return nil
+		}
+		return &ScriptOptions{Contract: contract}
+	}})
+	const ok, broken = "return {update = function() return 1 end}", "return {other = function() return 2 end}"
+	write := func(name, src string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	enemy := write("enemy.lua", ok)
+	if _, err := h.Load(ctx, enemy, &ScriptOptions{Contract: contract, Limits: &Limits{MaxInstructions: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	boss := filepath.Join(dir, "boss.lua")
+	if err := os.Rename(enemy, boss); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == boss })
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded }); ev.Script != enemy || ev.MovedTo != boss {
+		t.Errorf("after the rename: %v, want %s unloaded, moved to %s", ev, enemy, boss)
+	}
+	select {
+	case name := <-asked:
+		t.Errorf("WatchOptions asked for %s, a renamed file", name)
+	default:
+	}
+	write("boss.lua", broken)
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == boss }); ev.Kind != Rejected || !errors.Is(ev.Err, ErrContract) {
+		t.Errorf("a save of the renamed file without update: %v, want rejected by its contract", ev)
+	}
+	s := mustScript(t, h, boss)
+	if _, err := h.Call(ctx, s, "update"); err != nil {
+		t.Errorf("update after the rejected save: %v", err)
+	}
+	write("boss.lua", "return {update = function() while true do end end}")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == boss && ev.Kind == Committed })
+	callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := h.Call(callCtx, s, "update"); !errors.Is(err, lua.ErrInstructionLimit) {
+		t.Errorf("a loop in the renamed script: %v, want its Limits' ErrInstructionLimit", err)
+	}
+
+	minion := write("minion.lua", broken)
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == minion }); ev.Kind != Rejected || !errors.Is(ev.Err, ErrContract) {
+		t.Errorf("a new file without update: %v, want rejected by WatchOptions' contract", ev)
+	}
+	free := write("free.lua", broken)
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == free }); ev.Kind != Loaded {
+		t.Errorf("a new file WatchOptions gives no options: %v, want loaded", ev)
+	}
+	for _, want := range []string{minion, free} {
+		select {
+		case got := <-asked:
+			if got != want {
+				t.Errorf("WatchOptions asked for %s, want %s", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("WatchOptions not asked for %s", want)
+		}
+	}
+}
+
 // A file renamed, then saved while the load of its new name runs: the save
 // stops that load, and the load of the newer bytes, which no longer match the
 // old name's file, still unloads the script of the old name, so that its code

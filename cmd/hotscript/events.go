@@ -211,7 +211,11 @@ func (p *printer) event(ev hotscript.Event) {
 	case hotscript.Removed:
 		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
 	case hotscript.Unloaded:
-		p.line(ev.Script, from, st.warn("unloaded"), "its file was renamed or moved: its code runs on as the script of the new name, whose line says how")
+		if ev.MovedTo == "" {
+			p.line(ev.Script, from, st.warn("unloaded"), "")
+			break
+		}
+		p.line(ev.Script, from, st.warn("unloaded"), "its file was renamed or moved: its code runs on as "+p.name(ev.MovedTo)+", whose line says how")
 	case hotscript.WatchError:
 		if errors.Is(ev.Err, watch.ErrDirRemoved) {
 			p.line(ev.Script, "", st.warn("unwatched"), "directory removed; the scripts keep running, and it is watched again once it is back")
