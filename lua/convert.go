@@ -292,10 +292,8 @@ func arrayLen(t *glua.LTable) int {
 			return 0
 		}
 	}
-	if n > 0 {
-		if k, _ := t.Next(glua.LNumber(n)); k != glua.LNil { // keys besides 1..n
-			return 0
-		}
+	if n > 0 && !arrayOnly(t, n) { // keys besides 1..n
+		return 0
 	}
 	return n
 }

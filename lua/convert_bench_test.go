@@ -19,12 +19,19 @@ M.entity = entity
 function M.get_entity() return entity end
 function M.get_array() return array end
 function M.give_entity() host.take(entity) return 0 end
+local churned = {} for i = 1, 32 do churned[i] = i * 0.5 end
+for i = 1, 10000 do churned["k" .. i] = true end for i = 1, 10000 do churned["k" .. i] = nil end
+churned.n = 32
+function M.get_churned() return churned end
 return M`
 
 // BenchmarkConvert measures conversions of small tables: a CallJSON result
 // (an object, an array of 32 numbers) and a host function's table argument,
 // each paired with raw gopher-lua calling the same function without any
 // conversion, without and with limits; and Field of the object alone.
+// get_churned returns the 32 numbers and a key n of a table whose hash part
+// once held 10,000 more keys, all removed since: telling it is no list costs
+// what it costs for a table that never had them (it cost a walk of them all).
 func BenchmarkConvert(b *testing.B) {
 	ctx := context.Background()
 	raw := func(b *testing.B, fn string) func() {
@@ -68,7 +75,7 @@ func BenchmarkConvert(b *testing.B) {
 				}
 			}
 		}
-		for _, fn := range []string{"get_entity", "get_array", "give_entity"} {
+		for _, fn := range []string{"get_entity", "get_array", "give_entity", "get_churned"} {
 			b.Run("paired-"+fn+lim.name, func(b *testing.B) {
 				benchpair.Run(b, 64, raw(b, fn), callJSON(fn))
 			})

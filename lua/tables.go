@@ -152,6 +152,18 @@ func nextCounted(tb *glua.LTable, key glua.LValue) (glua.LValue, glua.LValue, in
 	return glua.LNil, glua.LNil, looked
 }
 
+// arrayOnly reports whether tb, whose array part ends with its element n (see
+// LTable.MaxN), has no keys besides: none in its hash maps, which hold live
+// keys only. Where the layout is not known, it asks Next for the key after n,
+// which steps over every removed key's slot.
+func arrayOnly(tb *glua.LTable, n int) bool {
+	if !hashField.ok {
+		k, _ := tb.Next(glua.LNumber(n))
+		return k == glua.LNil
+	}
+	return hashEmpty(tb)
+}
+
 // hashEmpty reports whether tb's hash maps hold no key; only when hashField.ok.
 func hashEmpty(tb *glua.LTable) bool {
 	p := unsafe.Pointer(tb)

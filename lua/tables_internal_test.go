@@ -19,7 +19,8 @@ func TestTableLayoutKnown(t *testing.T) {
 	}
 }
 
-// nextCounted returns what gopher-lua's Next returns, from any key, over
+// nextCounted returns what gopher-lua's Next returns, and arrayOnly what it
+// would tell, from any key, over
 // tables with array parts, hash parts, removed keys and keys of every type,
 // and counts the slots it steps over.
 func TestNextCountedMatchesNext(t *testing.T) {
@@ -56,6 +57,12 @@ func TestNextCountedMatchesNext(t *testing.T) {
 		}
 		for k, _ := tb.Next(glua.LNil); k != glua.LNil; k, _ = tb.Next(k) {
 			starts = append(starts, k)
+		}
+		if n := tb.MaxN(); n > 0 {
+			k, _ := tb.Next(glua.LNumber(n))
+			if got, want := arrayOnly(tb, n), k == glua.LNil; got != want {
+				t.Fatalf("round %d: arrayOnly = %v, Next after %d: %v", round, got, n, k)
+			}
 		}
 		for _, start := range starts {
 			wk, wv := tb.Next(start)
