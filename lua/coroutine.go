@@ -2,6 +2,7 @@ package lua
 
 import (
 	"reflect"
+	"slices"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -25,7 +26,14 @@ const (
 // coroutine that raised "C stack overflow".
 //
 // yield is replaced too, to refuse a yield that Lua 5.1 refuses: see
-// yieldCrossesGo.
+// yieldCrossesGo. resume (and a wrap function) refuses, as Lua 5.1 does, a
+// coroutine that is resuming the one running (gopher-lua ran it again, from
+// the middle of its resume: a Go runtime error, or a Go stack overflow that
+// ends the process), and one of another LState (a wrap function a reload
+// carried in a field, whose coroutine belongs to the old version: gopher-lua
+// ran it once and then failed with "can not resume a running thread").
+//
+// A coroutine runs its function through a trampoline (see trampoline).
 func openCoroutine(L *glua.LState) {
 	L.Push(L.NewFunction(glua.OpenCoroutine))
 	L.Push(glua.LString(glua.CoroutineLibName))
@@ -33,9 +41,15 @@ func openCoroutine(L *glua.LState) {
 	co := L.GetGlobal(glua.CoroutineLibName).(*glua.LTable)
 	create := co.RawGetString("create").(*glua.LFunction).GFunction
 	resume := co.RawGetString("resume").(*glua.LFunction).GFunction
+	enter := trampoline(L)
 	newThread := func(L *glua.LState) *glua.LState {
 		b := budgetOf(L)
 		b.alloc(L, threadBytes)
+		L.Push(enter)
+		L.Push(L.CheckFunction(1))
+		L.Call(1, 1)
+		L.Replace(1, L.Get(-1))
+		L.Pop(1)
 		create(L)
 		th := L.ToThread(-1)
 		if extra := stackSlots(th) - stateOptions.RegistrySize; extra > 0 {
@@ -50,15 +64,26 @@ func openCoroutine(L *glua.LState) {
 			th.RemoveContext()
 		}
 	}
-	nested := 0 // resumes in progress; the state's calls are serialized
+	var resuming []*glua.LState // the resumes in progress, innermost last; the state's calls are serialized
+	refusal := func(L, th *glua.LState) string {
+		switch {
+		case th.G != L.G:
+			return "cannot resume a coroutine of another version of the script"
+		case slices.Contains(resuming, th):
+			return "cannot resume non-suspended coroutine" // it resumed the one running
+		case len(resuming) >= maxResumeDepth:
+			return "C stack overflow"
+		}
+		return ""
+	}
 	resumeNested := func(L, th *glua.LState) int {
-		if nested >= maxResumeDepth {
+		if refused := refusal(L, th); refused != "" {
 			L.Push(glua.LFalse)
-			L.Push(glua.LString("C stack overflow"))
+			L.Push(glua.LString(refused))
 			return 2
 		}
-		nested++
-		defer func() { nested-- }()
+		resuming = append(resuming, th)
+		defer func() { resuming[len(resuming)-1] = nil; resuming = resuming[:len(resuming)-1] }()
 		if b := budgetOf(L); b != nil {
 			b.enter(th)
 			defer b.leave()
@@ -90,6 +115,9 @@ func openCoroutine(L *glua.LState) {
 	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
 		th := newThread(L)
 		L.Push(L.NewFunction(func(L *glua.LState) int {
+			if refused := refusal(L, th); refused != "" && refused != "C stack overflow" {
+				L.RaiseError("%s", refused) // with the caller's position, as Lua 5.1's wrap adds it
+			}
 			L.Insert(th, 1)
 			bind(L, th)
 			n := resumeNested(L, th)
@@ -183,6 +211,29 @@ func stackSlots(th *glua.LState) int {
 		return 0
 	}
 	return reg.Elem().FieldByIndex(arrayIndex).Cap()
+}
+
+// trampoline returns a function that, given f, returns a Lua function calling f
+// with its arguments and returning all f returns, which a coroutine runs in
+// place of f. gopher-lua mishandles two coroutines Lua 5.1 runs: one whose
+// first frame is replaced by a yield (return coroutine.yield(x) in f, which
+// tail-calls it, or f = coroutine.yield), whose next resume found no frame to
+// return to (a Go nil pointer dereference, the coroutine left "running"); and
+// one whose f is a Go function (coroutine.create(math.max)), which never ended
+// (resume returned nothing, not even true). f called from the trampoline, not
+// tail-called, has a Lua frame below it that ends the coroutine.
+func trampoline(L *glua.LState) *glua.LFunction {
+	maker, err := L.LoadString(`local function pass(...) return ... end
+return function(f) return function(...) return pass(f(...)) end end`)
+	if err != nil {
+		panic(err) // a constant chunk
+	}
+	maker.Proto.SourceName = "[coroutine]"
+	L.Push(maker)
+	L.Call(0, 1)
+	enter := L.Get(-1).(*glua.LFunction)
+	L.Pop(1)
+	return enter
 }
 
 // yieldCrossesGo reports whether a coroutine.yield running on L would leave a

@@ -3,6 +3,7 @@ package lua_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,108 @@ end
 return M`)
 	if got, want := call(t, rt, id, "run"), `["deep","tail","call",1,2,false,"end",10,20,30,"first"]`; got != want {
 		t.Errorf("run = %s, want %s", got, want)
+	}
+}
+
+// Coroutines gopher-lua mishandles and Lua 5.1 runs: one whose first frame a
+// yield replaces (return coroutine.yield(x) in its function, or the function
+// being yield itself) failed its next resume with a Go nil pointer dereference
+// and stayed "running"; one whose function is a Go function never ended
+// (resume returned nothing); resuming a coroutine that is resuming the one
+// running ran it again from the middle of its resume.
+func TestCoroutineEdges(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"return yield in its function", `
+  local co = coroutine.create(function(a) return coroutine.yield(a) end)
+  local _, a = coroutine.resume(co, 1)
+  local ok, b = coroutine.resume(co, 2)
+  return {a, ok, b, coroutine.status(co)}`, `[1,true,2,"dead"]`},
+		{"tail call of a yielding function", `
+  local function step(x) return coroutine.yield(x) end
+  local co = coroutine.create(function(a) step(a) return step(a + 1) end)
+  coroutine.resume(co, 1)
+  local _, a = coroutine.resume(co)
+  local ok, b = coroutine.resume(co, 3)
+  return {a, ok, b, coroutine.status(co)}`, `[2,true,3,"dead"]`},
+		{"yield as the function", `
+  local co = coroutine.create(coroutine.yield)
+  local _, a = coroutine.resume(co, 1)
+  local ok, b, c = coroutine.resume(co, 2, 3)
+  return {a, ok, b, c, coroutine.status(co)}`, `[1,true,2,3,"dead"]`},
+		{"wrap", `
+  local gen = coroutine.wrap(function() coroutine.yield(1) return coroutine.yield(2) end)
+  return {gen(), gen(), gen(3)}`, `[1,2,3]`},
+		{"Go function", `
+  local mx = coroutine.create(math.max)
+  local ok, v = coroutine.resume(mx, 3, 4)
+  local co = coroutine.create(coroutine.wrap(function(a) coroutine.yield(a * 10) end))
+  local ok2, w = coroutine.resume(co, 1)
+  return {ok, v, coroutine.status(mx), ok2, w, coroutine.status(co), coroutine.running() == nil}`,
+			`[true,4,"dead",true,10,"dead",true]`},
+		{"resume of a normal coroutine", `
+  local A, B
+  B = coroutine.create(function() return coroutine.resume(A) end)
+  A = coroutine.create(function() return coroutine.resume(B) end)
+  local r = {coroutine.resume(A)}
+  r[#r + 1] = coroutine.status(A)
+  r[#r + 1] = coroutine.status(B)
+  local co = coroutine.create(function() coroutine.yield(1) return 2 end)
+  local _, x = coroutine.resume(co)
+  local _, y = coroutine.resume(co)
+  r[#r + 1] = x + y
+  return r`, `[true,true,false,"cannot resume non-suspended coroutine","dead","dead",3]`},
+		{"error positions", `
+  local ok, e = coroutine.resume(coroutine.create(function() error("boom") end))
+  return e`, `"y.lua:3: boom"`},
+	}
+	for _, limited := range []bool{false, true} {
+		var lim lua.Limits
+		if limited {
+			lim = lua.Limits{MaxInstructions: 1e6, MaxExecutionTime: time.Second}
+		}
+		rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine, Limits: lim})
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/limited=%v", tt.name, limited), func(t *testing.T) {
+				id := load(t, rt, "y.lua", "local M = {}\nfunction M.run()"+tt.body+"\nend\nreturn M")
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				out, err := rt.CallJSON(ctx, id, "run")
+				if err != nil || string(out) != tt.want {
+					t.Errorf("run = %s, %v; want %s", out, err, tt.want)
+				}
+			})
+		}
+	}
+}
+
+// A coroutine.wrap function a reload carried in a field belongs to the old
+// version's LState: calling it fails with an error saying so, naming the line,
+// each time (gopher-lua ran the old coroutine once, then failed with "can not
+// resume a running thread" and no line); the new version's coroutines work.
+func TestWrapCarriedAcrossReload(t *testing.T) {
+	src := `local M = {}
+function M.start() M.st = {g = coroutine.wrap(function() local i = 0 while true do i = i + 1 coroutine.yield(i) end end)} end
+function M.next() return M.st.g() end
+function M.fresh() return coroutine.wrap(function() coroutine.yield("fresh") end)() end
+return M`
+	rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine})
+	id := load(t, rt, "w.lua", src)
+	call(t, rt, id, "start")
+	if got := call(t, rt, id, "next"); got != "1" {
+		t.Fatalf("next = %s", got)
+	}
+	reload(t, rt, id, src)
+	for range 2 {
+		_, err := rt.CallJSON(context.Background(), id, "next")
+		if err == nil || !strings.Contains(err.Error(), "w.lua:3: cannot resume a coroutine of another version of the script") {
+			t.Errorf("the carried wrap function after the reload: %v", err)
+		}
+	}
+	if got := call(t, rt, id, "fresh"); got != `"fresh"` {
+		t.Errorf("fresh = %s", got)
+	}
+	call(t, rt, id, "start")
+	if got := call(t, rt, id, "next"); got != "1" {
+		t.Errorf("next after a new start = %s", got)
 	}
 }

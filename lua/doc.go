@@ -273,8 +273,11 @@
 //     to 65,536 data fields; past that, it comes back with the new chunk's
 //     value.
 //   - Coroutines (and channels) are not carried; the new version keeps its own value
-//     for such a module field. Userdata is carried by reference, and survives only as far
-//     as whatever created it does.
+//     for such a module field. A function coroutine.wrap made, kept in a field,
+//     is carried as a function, but its coroutine is the old version's: a call
+//     of it fails with "cannot resume a coroutine of another version of the
+//     script" (start a new one in on_restore). Userdata is carried by reference,
+//     and survives only as far as whatever created it does.
 //
 // # Errors
 //

@@ -21,7 +21,12 @@ const (
 	// metamethod called (pcall's function or xpcall's handler, a table.sort
 	// comparator, a gsub replacement, __index, __tostring, a generic for's
 	// iterator): that yield raises "attempt to yield across metamethod/C-call
-	// boundary", which gopher-lua did not check, breaking its VM.
+	// boundary", which gopher-lua did not check, breaking its VM. Nor can it
+	// resume a coroutine that is resuming the one running ("cannot resume
+	// non-suspended coroutine"). A coroutine may end in a tail call of yield, or
+	// run a Go function, which gopher-lua never ended: each coroutine runs its
+	// function through a small Lua function of the package's, named
+	// [coroutine] in tracebacks.
 	LibCoroutine Libraries = 1 << iota
 	// LibOS opens os without os.exit, which would end the host process. os.execute,
 	// os.remove and os.rename reach the system: open LibOS only for trusted scripts.
