@@ -112,7 +112,8 @@
 // churn, one new entity's name set and an old one's cleared each frame, grows for
 // good, about 100 bytes a key, and pairs over it walks every key it ever had
 // (next(t) too, from the first: each removed key is charged as an instruction). A
-// reload starts each carried table afresh with its live keys; between reloads,
+// reload starts each carried table afresh with its live keys (its list part keeps
+// its length, nil slots included, as table.remove counts them); between reloads,
 // reuse keys, or rebuild such a table now and then.
 //
 // # Reloads
