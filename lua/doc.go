@@ -164,8 +164,8 @@
 //
 // on_save is the live version's code and runs at every reload, so one that fails
 // (a bug, or work that outgrows the limits as the state grows) fails every reload,
-// the one that would fix it included, with an error naming on_save: the state
-// stays, and so does the version. Keep on_save small and bounded, and reload a
+// the one that would fix it included, with an error naming "on_save of the live
+// version": the state stays, and so does the version. Keep on_save small and bounded, and reload a
 // version's own source once after adding or editing its on_save, which runs it.
 //
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a

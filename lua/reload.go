@@ -239,7 +239,7 @@ func (h hookSet) call(ctx context.Context, name string, ov, nv *version, c *copi
 	if h.save != nil {
 		ov.L.Push(h.save)
 		if err := ov.pcall(ctx, 0, 1); err != nil {
-			return ov.fail(err, "reload", name, "on_save")
+			return ov.fail(err, "reload", name, "on_save of the live version")
 		}
 		saved, _ = c.value(ov.L.Get(-1))
 		c.adopt()

@@ -568,3 +568,24 @@ return M`))
 		rt.Close(ctx)
 	}
 }
+
+// An on_save that fails is the live version's: every reload runs it first, the
+// one fixing it included, and fails naming it as the live version's, with the
+// state kept (the package doc says so, and how to avoid it).
+func TestFailingOnSaveIsTheLiveVersions(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "p.lua", "local M = {n = 1}\nfunction M.bump() M.n = M.n + 1 return M.n end\nreturn M")
+	call(t, rt, id, "bump")
+	reload(t, rt, id, "local M = {n = 1}\nfunction M.bump() M.n = M.n + 1 return M.n end\nfunction M.on_save()\n  error('typo')\nend\nreturn M")
+	fixed := "local M = {n = 1}\nfunction M.bump() M.n = M.n + 1 return M.n end\nfunction M.on_save() return {n = M.n} end\nreturn M"
+	for range 2 {
+		err := rt.ReloadScript(context.Background(), id, []byte(fixed))
+		e := asError(t, err)
+		if e.Function != "on_save of the live version" || e.Line != 4 || !strings.Contains(err.Error(), "p.lua:4: typo") {
+			t.Errorf("reload of the fix: %v (function %q, line %d)", err, e.Function, e.Line)
+		}
+	}
+	if got := call(t, rt, id, "bump"); got != "3" {
+		t.Errorf("bump after the failed reloads = %s, want 3", got)
+	}
+}
