@@ -65,7 +65,7 @@ func (h *Host) refuse(s *Script, fn string) error {
 	if err := h.notOurs(s, "call", fn); err != nil {
 		return err
 	}
-	return opErr("call", s.name+"."+fn, ErrClosed)
+	return opErr("call", s.name+" "+fn, ErrClosed)
 }
 
 // notOurs is the ErrInvalid error of operation op (on function fn, if any) when
@@ -116,9 +116,9 @@ func (h *Host) failed(s *Script, fn string, err error) error {
 	switch {
 	case h.closed.Load():
 		// The runtime was closed under the call: say so, whatever the engine said.
-		return opErr("call", s.name+"."+fn, fmt.Errorf("%w: %w", ErrClosed, err))
+		return opErr("call", s.name+" "+fn, fmt.Errorf("%w: %w", ErrClosed, err))
 	case s.unloaded(err):
-		return opErr("call", s.name+"."+fn, ErrUnloaded)
+		return opErr("call", s.name+" "+fn, ErrUnloaded)
 	}
 	return err
 }

@@ -236,7 +236,7 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			case hasContent(twin) && savedAfter(path, twin):
 				stale[twin] = true
 				files = append(files, path)
-				skipped = append(skipped, twin+": older than its source "+filepath.Base(path)+", whose build runs as it")
+				skipped = append(skipped, twin+": older than its source "+filepath.Base(path)+", which is built and runs in its place")
 			case hasContent(twin):
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; saving it rebuilds and reloads that")
 			case missing[ext] != "":

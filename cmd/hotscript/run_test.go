@@ -575,7 +575,7 @@ func TestRunSourceAndModule(t *testing.T) {
 		logs     string   // what the running version logs
 	}{
 		{"source saved last", module("module"), module("source"), true,
-			[]string{"m.wasm: older than its source m.wat, whose build runs as it", "m.wasm  v1", "loaded"}, "source"},
+			[]string{"m.wasm: older than its source m.wat, which is built and runs in its place", "m.wasm  v1", "loaded"}, "source"},
 		{"module saved last", module("module"), module("source"), false,
 			[]string{"m.wat: the source of m.wasm; saving it rebuilds and reloads that", "m.wasm  v1", "loaded"}, "module"},
 		{"broken source saved last", module("module"), "(module", true,
