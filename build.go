@@ -17,11 +17,20 @@ import (
 var wasmMagic = []byte("\x00asm")
 
 // source returns the bytes of a new version: code, or the script's file when code is
-// nil, built if the script is a .wat.
+// nil, built if the script is a .wat. For a .wasm whose source beside it (x.c,
+// x.wat) was saved after it, that is the source, built: the one saved last runs,
+// as under Watch, which builds a saved source without writing the .wasm.
 func (s *Script) source(ctx context.Context, code []byte) ([]byte, error) {
 	if code == nil {
 		if s.path == "" {
 			return nil, ErrNoSource
+		}
+		if src := newerSource(s.path); src != "" {
+			out, _, err := watch.DefaultBuildSteps()[filepath.Ext(src)].Build(ctx, src)
+			if err != nil {
+				return nil, &stepError{ErrBuild, err}
+			}
+			return out, nil
 		}
 		var err error
 		if code, err = fsread.File(s.path); err != nil {
@@ -30,6 +39,21 @@ func (s *Script) source(ctx context.Context, code []byte) ([]byte, error) {
 		s.readSum.Store(maphash.Bytes(markSeed, code))
 	}
 	return s.prepare(ctx, code)
+}
+
+// newerSource returns the source beside wasm, a .wasm file (see sourceOf), if it
+// was saved after wasm, else "".
+func newerSource(wasm string) string {
+	src := sourceOf(wasm)
+	if src == "" {
+		return ""
+	}
+	si, err1 := os.Stat(src)
+	wi, err2 := os.Stat(wasm)
+	if err1 != nil || err2 != nil || !si.ModTime().After(wi.ModTime()) {
+		return ""
+	}
+	return src
 }
 
 // prepare builds .wat text into a module. A .wat script may also be given a built

@@ -601,3 +601,46 @@ func TestWatchSourceRemovedAfterModuleGoneBetweenWatches(t *testing.T) {
 	}
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Removed })
 }
+
+// Reload with nil bytes re-reads x.wasm, or builds its source x.wat if that was
+// saved after it (it reloaded the stale .wasm over a source save that Watch had
+// made live, since Watch does not write the .wasm): the one saved last runs.
+func TestReloadNilBuildsNewerSource(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	_, src, mod, s := loadBuiltWat(t, h)
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(mod, old, old); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, src, sourceText(".wat", 2))
+	if err := h.Reload(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s after Reload(nil) with x.wat saved after x.wasm, want 2", got)
+	}
+	writeFile(t, src, "(module (func (export \"version\")")
+	if err := h.Reload(ctx, s, nil); !errors.Is(err, ErrBuild) {
+		t.Errorf("Reload(nil) with a broken x.wat saved after x.wasm: %v, want ErrBuild", err)
+	}
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s after the failed build, want 2", got)
+	}
+	built := filepath.Join(t.TempDir(), "x.wat")
+	writeFile(t, built, sourceText(".wat", 3))
+	if err := os.WriteFile(mod, buildSource(t, built), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(mod, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := call(t, h, s, "version"); got != "3" {
+		t.Errorf("version() = %s after Reload(nil) with x.wasm saved last, want 3", got)
+	}
+}
