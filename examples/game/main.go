@@ -219,9 +219,33 @@ func (g *game) events() []hotscript.Event {
 		case ev := <-g.h.Events():
 			evs = append(evs, ev)
 			fmt.Fprintln(g.out, ev) // a rejection says which version keeps running
+			if ev.Kind == hotscript.Unloaded && ev.MovedTo != "" {
+				g.follow(ev.Script, ev.MovedTo)
+			}
 		default:
 			return evs
 		}
+	}
+}
+
+// follow hands the entities that the script from drove to the script to: Watch
+// unloaded from because its file was renamed to to's (mv mover.lua walker.lua).
+func (g *game) follow(from, to string) {
+	s, ok := g.h.Script(to)
+	if !ok {
+		return // unloaded in turn meanwhile: its own event follows
+	}
+	var driven []ecs.Entity
+	for e, d := range ecs.Query[Driver](g.world) {
+		if d.Script.Name() == from {
+			driven = append(driven, e)
+		}
+	}
+	for _, e := range driven {
+		_ = ecs.Insert(g.world, e, Driver{s})
+	}
+	if g.mover.Name() == from {
+		g.mover = s
 	}
 }
 

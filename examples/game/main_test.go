@@ -107,6 +107,40 @@ func TestWASMReload(t *testing.T) {
 	checkMoves(t, g, "drifter.wasm", positions(g, "drifter.wasm"), 0, -1.5)
 }
 
+// A script's file renamed while the game runs: its entities follow it to the
+// script of the new name (they stopped for good, their update failing on the
+// unloaded script), which keeps the contract the old one was loaded with.
+func TestRenameFollowed(t *testing.T) {
+	g, dir := startGame(t)
+	frames(t, g, 10)
+	walker := filepath.Join(dir, "walker.lua")
+	if err := os.Rename(filepath.Join(dir, "mover.lua"), walker); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, g, "mover.lua")
+	if ev.Kind == hotscript.Removed { // the rename's deletion, until walker.lua loads
+		ev = next(t, g, "mover.lua")
+	}
+	if ev.Kind != hotscript.Unloaded || ev.MovedTo != walker {
+		t.Fatalf("after the rename: %v, want mover.lua unloaded, moved to walker.lua", ev)
+	}
+	if n := len(positions(g, "mover.lua")); n != 0 {
+		t.Errorf("%d entities still driven by the unloaded mover.lua", n)
+	}
+	at := positions(g, "walker.lua")
+	if len(at) != 2 {
+		t.Fatalf("walker.lua drives %d entities, want mover.lua's 2", len(at))
+	}
+	checkMoves(t, g, "walker.lua", at, 2, 0)
+	if g.mover.Name() != walker {
+		t.Errorf("the game's mover is %s, want %s", g.mover.Name(), walker)
+	}
+	write(t, walker, strings.Replace(read(t, walker), "M.update", "M.tick", 1))
+	if ev := next(t, g, "walker.lua"); ev.Kind != hotscript.Rejected || !errors.Is(ev.Err, hotscript.ErrContract) {
+		t.Errorf("a save of walker.lua without update: %v, want rejected by mover.lua's contract", ev)
+	}
+}
+
 // run plays the given number of frames and prints the loads and the end.
 func TestRun(t *testing.T) {
 	var out strings.Builder
