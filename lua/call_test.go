@@ -415,8 +415,21 @@ return M`)
 	if _, err := f.Call(ctx, 1); !errors.Is(err, lua.ErrNotFound) || err.Error() != "lua: call enemy.lua on_update: script not found" {
 		t.Errorf("Func.Call after Unload: %v, want ErrNotFound naming the script and the function", err)
 	}
-	if err := rt.Unload(ctx, id); !errors.Is(err, lua.ErrNotFound) || strings.Count(err.Error(), "lua:") != 1 {
+	if err := rt.Unload(ctx, id); !errors.Is(err, lua.ErrNotFound) || err.Error() != "lua: unload enemy.lua: script not found: unloaded" {
 		t.Errorf("second Unload: %v, want ErrNotFound, prefixed once", err)
+	}
+	// The id's name is remembered: errors through the id name the script.
+	if _, err := rt.CallJSON(ctx, id, "on_update", 1); err == nil || err.Error() != "lua: call enemy.lua on_update: script not found: unloaded" {
+		t.Errorf("CallJSON after Unload: %v, want it naming enemy.lua", err)
+	}
+	if _, err := rt.Field(ctx, id, "health"); !errors.Is(err, lua.ErrNotFound) || err.Error() != "lua: field enemy.lua health: script not found: unloaded" {
+		t.Errorf("Field after Unload: %v, want it naming enemy.lua", err)
+	}
+	if _, err := rt.Acquire(ctx, id); !errors.Is(err, lua.ErrNotFound) || !strings.Contains(err.Error(), "enemy.lua") {
+		t.Errorf("Acquire after Unload: %v, want it naming enemy.lua", err)
+	}
+	if _, err := rt.CallJSON(ctx, id+1000, "f"); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("script %d", id+1000)) {
+		t.Errorf("CallJSON of an id never loaded: %v, want it naming the id", err)
 	}
 }
 

@@ -50,7 +50,8 @@ type Runtime struct {
 	closing atomic.Bool // read by budgets: Close interrupts calls that have a budget
 	printMu sync.Mutex  // one print line at a time on cfg.Stdout
 
-	scripts idtable.Table[script] // by ScriptID
+	scripts  idtable.Table[script] // by ScriptID
+	unloaded idtable.Names         // the names of scripts unloaded last, for errors
 	// loads bounds the compiles of loads running on goroutines of their own
 	// (see compileUntil), those given up included.
 	loads chan struct{}
@@ -158,11 +159,14 @@ func (rt *Runtime) script(op, fn string, id ScriptID) (*script, error) {
 }
 
 // unknown is the error of op (on function fn, if any) on an id the runtime
-// does not have.
+// does not have: named by the script's name if it was unloaded not long ago
+// (see idtable.Names), else by its number.
 func (rt *Runtime) unknown(op, fn string, id ScriptID) error {
 	why := ErrNotFound
 	if rt.closing.Load() {
 		why = ErrClosed
+	} else if name, ok := rt.unloaded.Get(uint64(id)); ok {
+		return newError(op, name, fn, why, "script not found: unloaded")
 	}
 	return newError(op, fmt.Sprintf("script %d", id), fn, why, "")
 }
@@ -189,6 +193,7 @@ func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	if s == nil {
 		return rt.unknown("unload", "", id)
 	}
+	rt.unloaded.Add(uint64(id), s.name)
 	s.unload(ErrNotFound)
 	return nil
 }

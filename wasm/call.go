@@ -90,7 +90,7 @@ import (
 func (rt *Runtime) CallJSON(ctx context.Context, id ScriptID, fn string, args ...any) (json.RawMessage, error) {
 	s, err := rt.script(id)
 	if err != nil {
-		return nil, &Error{Op: "call", Script: idName(id), Func: fn, Kind: err}
+		return nil, rt.unknown("call", fn, id, err)
 	}
 	inst, err := s.acquire(ctx, "call", fn)
 	if err != nil {
@@ -309,7 +309,7 @@ var unbound = &binding{e: &export{sig: &funcSig{}}}
 func (rt *Runtime) Func(id ScriptID, name string) (*Func, error) {
 	s, err := rt.script(id)
 	if err != nil {
-		return nil, &Error{Op: "func", Script: idName(id), Func: name, Kind: err}
+		return nil, rt.unknown("func", name, id, err)
 	}
 	// An instance's exports never change, so the live one's are read unlocked:
 	// no waiting for a call in progress, even from a host function it runs.

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
 	"testing"
@@ -261,6 +262,15 @@ func TestFunc(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, add.Call(ctx, stack), []error{wasm.ErrNotFound})
+	// The id's name is remembered: errors through the id name the script.
+	_, err = rt.CallJSON(ctx, id, "add", 1, 2)
+	wantErr(t, err, []error{wasm.ErrNotFound}, "wasm: call add_v1 add: script not found: unloaded")
+	_, err = rt.Acquire(ctx, id)
+	wantErr(t, err, []error{wasm.ErrNotFound}, "wasm: acquire add_v1: script not found: unloaded")
+	_, err = rt.Func(id, "add")
+	wantErr(t, err, []error{wasm.ErrNotFound}, "add_v1", "unloaded")
+	_, err = rt.CallJSON(ctx, id+1000, "add")
+	wantErr(t, err, []error{wasm.ErrNotFound}, fmt.Sprintf("script %d", id+1000))
 }
 
 // A v128 takes two stack values in a Func call, which a short stack is told

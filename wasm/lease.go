@@ -57,7 +57,7 @@ type Lease struct {
 func (rt *Runtime) Acquire(ctx context.Context, id ScriptID) (*Lease, error) {
 	s, err := rt.script(id)
 	if err != nil {
-		return nil, &Error{Op: "acquire", Script: idName(id), Kind: err}
+		return nil, rt.unknown("acquire", "", id, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Op: "acquire", Script: s.name, Err: err}

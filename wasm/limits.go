@@ -176,7 +176,7 @@ type Usage struct {
 func (rt *Runtime) Usage(ctx context.Context, id ScriptID) (Usage, error) {
 	s, err := rt.script(id)
 	if err != nil {
-		return Usage{}, &Error{Op: "usage", Script: idName(id), Kind: err}
+		return Usage{}, rt.unknown("usage", "", id, err)
 	}
 	inst, err := s.acquire(ctx, "usage", "")
 	if err != nil {

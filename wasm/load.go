@@ -129,13 +129,14 @@ func (rt *Runtime) Reentered(ctx context.Context, id ScriptID) bool {
 func (rt *Runtime) Unload(ctx context.Context, id ScriptID) error {
 	s, err := rt.script(id)
 	if err != nil {
-		return &Error{Op: "unload", Script: idName(id), Kind: err}
+		return rt.unknown("unload", "", id, err)
 	}
 	inst, err := s.retire(ctx, "unload")
 	if err != nil {
 		return err
 	}
 	rt.unpublish(id)
+	rt.unloaded.Add(uint64(id), s.name)
 	inst.close(ctx)
 	return nil
 }
@@ -163,7 +164,7 @@ func (rt *Runtime) Imports(id ScriptID) ([]FuncInfo, error) {
 func (rt *Runtime) liveCode(id ScriptID, op string) (*code, error) {
 	s, err := rt.script(id)
 	if err != nil {
-		return nil, &Error{Op: op, Script: idName(id), Kind: err}
+		return nil, rt.unknown(op, "", id, err)
 	}
 	inst := s.cur.Load()
 	if inst == nil {
@@ -173,6 +174,19 @@ func (rt *Runtime) liveCode(id ScriptID, op string) (*code, error) {
 }
 
 func idName(id ScriptID) string { return "script " + strconv.FormatUint(uint64(id), 10) }
+
+// unknown is the error of op (on function fn, if any) on id, which the runtime
+// does not have (err, from script): named by the script's name if it was
+// unloaded not long ago (see idtable.Names), else by its number.
+func (rt *Runtime) unknown(op, fn string, id ScriptID, err error) *Error {
+	if name, ok := rt.unloaded.Get(uint64(id)); ok && err == ErrNotFound {
+		return &Error{Op: op, Script: name, Func: fn, Kind: err, Err: errUnloaded}
+	}
+	return &Error{Op: op, Script: idName(id), Func: fn, Kind: err}
+}
+
+// errUnloaded says why a script that was loaded is not found.
+var errUnloaded = errors.New("unloaded")
 
 // newInstance checks the module's counts and locals (scanModule: no bytes
 // reach wazero unchecked), caps the tables (for a script with MaxMemoryBytes),

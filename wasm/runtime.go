@@ -21,12 +21,13 @@ type Runtime struct {
 	sealed bool                    // a load happened; hosts are final
 	eng    *engine                 // created by the first load
 
-	closed  atomic.Bool
-	busy    sync.WaitGroup // loads and stages between enter and the end of their instantiation
-	nextID  atomic.Uint64
-	scripts idtable.Table[script] // by ScriptID
-	cache   codeCache
-	live    sync.Map // api.Module -> *instance, for host functions
+	closed   atomic.Bool
+	busy     sync.WaitGroup // loads and stages between enter and the end of their instantiation
+	nextID   atomic.Uint64
+	scripts  idtable.Table[script] // by ScriptID
+	unloaded idtable.Names         // the names of scripts unloaded last, for errors
+	cache    codeCache
+	live     sync.Map // api.Module -> *instance, for host functions
 }
 
 // engine is the wazero runtime with the host modules instantiated in it.

@@ -33,7 +33,7 @@ func (rt *Runtime) Stage(ctx context.Context, id ScriptID, wasmBytes []byte) (*S
 func (rt *Runtime) stage(ctx context.Context, op string, id ScriptID, b []byte) (*Staged, error) {
 	s, err := rt.script(id)
 	if err != nil {
-		return nil, &Error{Op: op, Script: idName(id), Kind: err}
+		return nil, rt.unknown(op, "", id, err)
 	}
 	inst, err := rt.newInstance(ctx, op, s, b)
 	if err != nil {

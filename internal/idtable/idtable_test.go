@@ -2,6 +2,7 @@ package idtable
 
 import (
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -89,4 +90,27 @@ func TestConcurrentReaders(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+}
+
+func TestNames(t *testing.T) {
+	var n Names
+	if _, ok := n.Get(1); ok {
+		t.Fatal("an empty Names knows id 1")
+	}
+	for i := range uint64(maxNames + 10) {
+		n.Add(i, "s"+strconv.FormatUint(i, 10))
+	}
+	if _, ok := n.Get(9); ok {
+		t.Error("the oldest names are not forgotten past the capacity")
+	}
+	if name, ok := n.Get(10); !ok || name != "s10" {
+		t.Errorf("Get(10) = %q, %v", name, ok)
+	}
+	if name, ok := n.Get(maxNames + 9); !ok || name != "s"+strconv.Itoa(maxNames+9) {
+		t.Errorf("Get(newest) = %q, %v", name, ok)
+	}
+	n.Add(10, "again")
+	if name, _ := n.Get(10); name != "again" || len(n.order) != maxNames {
+		t.Errorf("a second Add of an id: %q, %d remembered", name, len(n.order))
+	}
 }
