@@ -2,7 +2,6 @@ package lua
 
 import (
 	"reflect"
-	"slices"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -64,14 +63,16 @@ func openCoroutine(L *glua.LState) {
 			th.RemoveContext()
 		}
 	}
-	var resuming []*glua.LState // the resumes in progress, innermost last; the state's calls are serialized
 	refusal := func(L, th *glua.LState) string {
+		resuming, depth := resumers(L, th)
 		switch {
 		case th.G != L.G:
 			return "cannot resume a coroutine of another version of the script"
-		case slices.Contains(resuming, th):
+		case th.Dead:
+			return "cannot resume dead coroutine"
+		case resuming:
 			return "cannot resume non-suspended coroutine" // it resumed the one running
-		case len(resuming) >= maxResumeDepth:
+		case depth >= maxResumeDepth:
 			return "C stack overflow"
 		}
 		return ""
@@ -82,8 +83,6 @@ func openCoroutine(L *glua.LState) {
 			L.Push(glua.LString(refused))
 			return 2
 		}
-		resuming = append(resuming, th)
-		defer func() { resuming[len(resuming)-1] = nil; resuming = resuming[:len(resuming)-1] }()
 		if b := budgetOf(L); b != nil {
 			b.enter(th)
 			defer b.leave()
@@ -103,6 +102,15 @@ func openCoroutine(L *glua.LState) {
 		}
 		return -1 // gopher-lua's yield
 	}))
+	co.RawSetString("status", L.NewFunction(func(L *glua.LState) int {
+		th := L.CheckThread(1)
+		status := L.Status(th)
+		if resuming, _ := resumers(L, th); resuming && status == "suspended" {
+			status = "normal" // gopher-lua says so of the one that resumed L only
+		}
+		L.Push(glua.LString(status))
+		return 1
+	}))
 	co.RawSetString("create", L.NewFunction(func(L *glua.LState) int {
 		bind(L, newThread(L))
 		return 1
@@ -121,8 +129,9 @@ func openCoroutine(L *glua.LState) {
 			L.Insert(th, 1)
 			bind(L, th)
 			n := resumeNested(L, th)
-			if ok := L.Get(-n); ok != glua.LTrue {
-				L.Error(L.Get(-n+1), 0)
+			first := L.GetTop() - n + 1 // not -n: past 9,999 results, a pseudo-index (the registry)
+			if ok := L.Get(first); ok != glua.LTrue {
+				L.Error(L.Get(first+1), 0)
 			}
 			return n - 1
 		}))
@@ -213,6 +222,22 @@ func stackSlots(th *glua.LState) int {
 	return reg.Elem().FieldByIndex(arrayIndex).Cap()
 }
 
+// resumers reports whether th is resuming L's thread, directly or through
+// others (it is L itself, or L's parent, or its parent's...), and how many
+// resumes are in progress below L. gopher-lua links a resumed thread to its
+// resumer (Parent) until it yields or ends; the chain is each LState's own, so
+// that a function of an older version (a closure a reload carried), which runs
+// that version's coroutine library, sees it too.
+func resumers(L, th *glua.LState) (resuming bool, depth int) {
+	for p := L; p != nil; p = p.Parent {
+		resuming = resuming || p == th
+		if p.Parent != nil {
+			depth++
+		}
+	}
+	return resuming, depth
+}
+
 // trampoline returns a function that, given f, returns a Lua function calling f
 // with its arguments and returning all f returns, which a coroutine runs in
 // place of f. gopher-lua mishandles two coroutines Lua 5.1 runs: one whose
@@ -221,14 +246,25 @@ func stackSlots(th *glua.LState) int {
 // return to (a Go nil pointer dereference, the coroutine left "running"); and
 // one whose f is a Go function (coroutine.create(math.max)), which never ended
 // (resume returned nothing, not even true). f called from the trampoline, not
-// tail-called, has a Lua frame below it that ends the coroutine.
+// tail-called, has a Lua frame below it that ends the coroutine. It copies
+// the arguments and the results on the coroutine's value stack (of 256 Ki
+// slots at most), so a coroutine takes or returns at most about 80,000 values.
 func trampoline(L *glua.LState) *glua.LFunction {
 	maker, err := L.LoadString(`local function pass(...) return ... end
-return function(f) return function(...) return pass(f(...)) end end`)
+return function(coroutine_function)
+  return function(...) return pass(coroutine_function(...)) end
+end`)
 	if err != nil {
 		panic(err) // a constant chunk
 	}
-	maker.Proto.SourceName = "[coroutine]"
+	var name func(p *glua.FunctionProto)
+	name = func(p *glua.FunctionProto) {
+		p.SourceName = "[coroutine]" // not <string>, which a script's own loadstring chunks are
+		for _, q := range p.FunctionPrototypes {
+			name(q)
+		}
+	}
+	name(maker.Proto)
 	L.Push(maker)
 	L.Call(0, 1)
 	enter := L.Get(-1).(*glua.LFunction)

@@ -61,7 +61,7 @@ return M`, tt.body)
 				if err != nil {
 					t.Fatalf("run: %v", err)
 				}
-				want := `{"again":"can not resume a dead thread","err":"y.lua:4: attempt to yield across metamethod/C-call boundary","next":7,"ok":false,"status":"dead"}`
+				want := `{"again":"cannot resume dead coroutine","err":"y.lua:4: attempt to yield across metamethod/C-call boundary","next":7,"ok":false,"status":"dead"}`
 				if string(out) != want {
 					t.Errorf("run = %s\nwant  %s", out, want)
 				}
@@ -202,5 +202,70 @@ return M`
 	call(t, rt, id, "start")
 	if got := call(t, rt, id, "next"); got != "1" {
 		t.Errorf("next after a new start = %s", got)
+	}
+}
+
+// More of Lua 5.1's coroutine rules gopher-lua broke or this package's
+// trampoline must keep: a resume refused because its coroutine is resuming
+// the running one, also through a closure a reload kept from an older version
+// (whose library is that version's); "normal" for every coroutine down the
+// chain of resumes; a wrap function's results past 9,999 (read at a negative
+// index, they were gopher-lua's pseudo-indexes: the registry was handed to
+// the script); a dead wrap function's error naming the line; the trampoline
+// named [coroutine], not <string> (a script's own loadstring chunk), in
+// messages.
+func TestCoroutineRules(t *testing.T) {
+	v1 := `local M = {}
+function M.start() M.st = {resume = function(co) return coroutine.resume(co) end} end
+return M`
+	v2 := `local M = {}
+local dead = coroutine.wrap(function() end)
+function M.start() M.st = {resume = function(co) return coroutine.resume(co) end} end
+function M.carried()
+  local A, B
+  B = coroutine.create(function() local ok, e = M.st.resume(A) coroutine.yield(tostring(ok) .. " " .. e) end)
+  A = coroutine.create(function() local _, r = coroutine.resume(B) return r end)
+  return {coroutine.resume(A)}
+end
+function M.status()
+  local A, B, C
+  C = coroutine.create(function() return coroutine.status(A), coroutine.status(B), coroutine.resume(A) end)
+  B = coroutine.create(function() return coroutine.resume(C) end)
+  A = coroutine.create(function() return coroutine.resume(B) end)
+  local r = {coroutine.resume(A)}
+  return {r[4], r[5], r[6], r[7]}
+end
+function M.many()
+  local t = {} for i = 1, 10000 do t[i] = i end
+  local n = select("#", coroutine.wrap(function() return unpack(t) end)())
+  local ok, first = pcall(coroutine.wrap(function() coroutine.yield(unpack(t)) end))
+  return {n, ok, first}
+end
+function M.dead()
+  dead()
+  dead()
+end
+function M.named()
+  local _, e = coroutine.resume(coroutine.create(error), "x")
+  return e
+end
+return M`
+	rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine, Limits: lua.Limits{MaxInstructions: 1e6}})
+	id := load(t, rt, "c.lua", v1)
+	call(t, rt, id, "start")
+	reload(t, rt, id, v2)
+	for _, tt := range []struct{ fn, want string }{
+		{"carried", `[true,"false cannot resume non-suspended coroutine"]`},
+		{"status", `["normal","normal",false,"cannot resume non-suspended coroutine"]`},
+		{"many", `[10000,true,1]`},
+		{"named", `"[coroutine]:3: x"`},
+	} {
+		if got := call(t, rt, id, tt.fn); got != tt.want {
+			t.Errorf("%s = %s, want %s", tt.fn, got, tt.want)
+		}
+	}
+	_, err := rt.CallJSON(context.Background(), id, "dead")
+	if e := asError(t, err); e.Line != 26 || !strings.Contains(err.Error(), "c.lua:26: cannot resume dead coroutine") {
+		t.Errorf("a dead wrap function called: %v (line %d), want c.lua:26", err, e.Line)
 	}
 }

@@ -26,7 +26,8 @@ const (
 	// non-suspended coroutine"). A coroutine may end in a tail call of yield, or
 	// run a Go function, which gopher-lua never ended: each coroutine runs its
 	// function through a small Lua function of the package's, named
-	// [coroutine] in tracebacks.
+	// [coroutine] in messages and tracebacks, which copies the arguments and the
+	// results: a coroutine takes or returns at most about 80,000 values.
 	LibCoroutine Libraries = 1 << iota
 	// LibOS opens os without os.exit, which would end the host process. os.execute,
 	// os.remove and os.rename reach the system: open LibOS only for trusted scripts.
