@@ -17,20 +17,24 @@ import (
 var wasmMagic = []byte("\x00asm")
 
 // source returns the bytes of a new version: code, or the script's file when code is
-// nil, built if the script is a .wat. For a .wasm whose source beside it (x.c,
-// x.wat) was saved after it, that is the source, built: the one saved last runs,
-// as under Watch, which builds a saved source without writing the .wasm.
-func (s *Script) source(ctx context.Context, code []byte) ([]byte, error) {
+// nil, built if the script is a .wat. For a .wasm script, the file is its source
+// (x.c, x.wat) where Watch would take that (see sourceToBuild), built; p is the
+// reload's, recorded with the source as the file the script comes from now.
+func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, error) {
 	if code == nil {
+		if src, sum, info, err := s.sourceToBuild(); err != nil || src != "" {
+			if err != nil {
+				return nil, err
+			}
+			out, err := buildBeside(ctx, src)
+			if err != nil {
+				return nil, err
+			}
+			s.markSaved(src, sum, info, p)
+			return out, nil
+		}
 		if s.path == "" {
 			return nil, ErrNoSource
-		}
-		if src := newerSource(s.path); src != "" {
-			out, _, err := watch.DefaultBuildSteps()[filepath.Ext(src)].Build(ctx, src)
-			if err != nil {
-				return nil, &stepError{ErrBuild, err}
-			}
-			return out, nil
 		}
 		var err error
 		if code, err = fsread.File(s.path); err != nil {
@@ -41,19 +45,57 @@ func (s *Script) source(ctx context.Context, code []byte) ([]byte, error) {
 	return s.prepare(ctx, code)
 }
 
-// newerSource returns the source beside wasm, a .wasm file (see sourceOf), if it
-// was saved after wasm, else "".
-func newerSource(wasm string) string {
-	src := sourceOf(wasm)
-	if src == "" {
-		return ""
+// sourceToBuild returns the source (x.c or x.wat, for a script x.wasm) that a
+// Reload with nil bytes builds, with its text's sum and identity, or "" when it
+// re-reads the .wasm. What Watch saw decides, not the files' times, which a copy
+// or a clock can set back: the source that Watch (or the load) last saw the
+// script come from, which Watch builds without writing the .wasm; or the source
+// beside the .wasm holding text that neither saw, the save a Watch would catch
+// up as it begins (not an empty one: an editor's new file). An empty source the
+// script comes from is an error: there is nothing to build.
+func (s *Script) sourceToBuild() (string, uint64, os.FileInfo, error) {
+	if s.needsWAT || s.kind != KindWASM {
+		return "", 0, nil, nil
 	}
-	si, err1 := os.Stat(src)
-	wi, err2 := os.Stat(wasm)
-	if err1 != nil || err2 != nil || !si.ModTime().After(wi.ModTime()) {
-		return ""
+	wasm := s.file0()
+	s.mu.Lock()
+	f := s.file
+	s.mu.Unlock()
+	from := isSourceOf(f.path, wasm)
+	src := f.path
+	if !from {
+		if src = sourceOf(wasm); src == "" {
+			return "", 0, nil, nil
+		}
 	}
-	return src
+	info, err := os.Lstat(src)
+	if err != nil {
+		return "", 0, nil, nil
+	}
+	text, err := fsread.File(src)
+	switch {
+	case err != nil:
+		return "", 0, nil, nil
+	case len(text) == 0 && from:
+		return "", 0, nil, &stepError{ErrBuild, fmt.Errorf("%s is empty", src)}
+	case len(text) == 0:
+		return "", 0, nil, nil
+	}
+	sum := maphash.Bytes(markSeed, text)
+	if !from && f.prev != nil && f.prev.path == src && f.prev.sum == sum {
+		return "", 0, nil, nil // as seen: the .wasm is newer
+	}
+	return src, sum, info, nil
+}
+
+// buildBeside builds src, a source beside a .wasm, with its watch.DefaultBuildSteps
+// step, as Watch builds a save of it.
+func buildBeside(ctx context.Context, src string) ([]byte, error) {
+	out, _, err := watch.DefaultBuildSteps()[filepath.Ext(src)].Build(ctx, src)
+	if err != nil {
+		return nil, &stepError{ErrBuild, err}
+	}
+	return out, nil
 }
 
 // prepare builds .wat text into a module. A .wat script may also be given a built

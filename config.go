@@ -3,6 +3,7 @@ package hotscript
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/hotscript/hotscript/ecs"
@@ -143,10 +144,13 @@ type Config struct {
 
 	// WatchOptions gives the options of a script that Watch loads from a new
 	// file of a watched directory, by the script's name (the file's path, as
-	// Load would name it); nil, or a nil result, means the Host's defaults. A
-	// file renamed or moved within the directory is loaded with the options
-	// of the script it was (see Watch), not with these. Called on the goroutine
-	// of the load, for each such load.
+	// Load would name it; x.wasm for a new x.c, which loads as the module it
+	// builds); nil, or a nil result, means the Host's defaults. A file renamed
+	// or moved within the directory (into a subdirectory whose scripts the
+	// function gives other options, too) is loaded with the options of the
+	// script it was (see Watch), not with these. It is called on the
+	// goroutine of each such load, several at once when files arrive
+	// together: it must be safe for concurrent use.
 	WatchOptions func(name string) *ScriptOptions
 
 	// Logger receives one record per event; nil discards them.
@@ -171,6 +175,22 @@ type ScriptOptions struct {
 	// Contract is what every version of the script must export. The first version
 	// is held to it too: Load fails if it breaks it.
 	Contract *Contract
+}
+
+// clone is a copy of o that shares nothing the caller may change after
+// giving it: its Limits and its Contract's exports are copied.
+func (o *ScriptOptions) clone() ScriptOptions {
+	c := *o
+	if o.Limits != nil {
+		lim := *o.Limits
+		c.Limits = &lim
+	}
+	if o.Contract != nil {
+		con := *o.Contract
+		con.Exports = slices.Clone(con.Exports)
+		c.Contract = &con
+	}
+	return c
 }
 
 // MaxEventBuffer is the largest Config.EventBuffer.

@@ -100,7 +100,9 @@ type Event struct {
 	// directory, onto a new name (loaded as a script of that name, with this
 	// one's ScriptOptions) or over another script's file (reloaded from it). A
 	// program that holds the *Script of the unloaded one finds the other with
-	// Host.Script(MovedTo). Empty for Host.Unload.
+	// Host.Script(MovedTo), unless the file moved on again meanwhile: that
+	// script's own Unloaded event follows, with the next name (examples/game
+	// follows such chains). Empty for Host.Unload.
 	MovedTo string
 	// Reset, for a commit, is why its migration let the new version start from
 	// its initial state rather than carry the old one's (Migration.Reset):

@@ -8,9 +8,11 @@ import (
 )
 
 // Reload replaces script s with a new version built from code, or re-read from its
-// file when code is nil (for an x.wasm whose source x.c or x.wat was saved after
-// it, the source, built: the one saved last runs, as under Watch, which does not
-// write the .wasm), and returns once the reload is committed (nil) or rejected.
+// file when code is nil, and returns once the reload is committed (nil) or
+// rejected. For an x.wasm, the file re-read is its source x.c or x.wat, built,
+// where a Watch would take it: the script comes from it (Watch reloaded it from
+// a save of it, and does not write the .wasm), or it holds text neither Watch
+// nor the load saw (edited while no Watch ran).
 // The new version is compiled and instantiated (WASM) or compiled and run (Lua) on a
 // background goroutine; callers of s keep calling the live version meanwhile, and are
 // blocked only while the swap and migration run. On any failure (bad bytes, missing

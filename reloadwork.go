@@ -108,7 +108,7 @@ func (s *Script) stage(req *request) *stagedItem {
 			return nil
 		}
 		code, it.target = prev.code, prev.n
-	} else if code, err = s.source(req.ctx, code); err != nil { // nothing to stage: no To
+	} else if code, err = s.source(req.ctx, code, req.p); err != nil { // nothing to stage: no To
 		s.fail(req, Event{Kind: Rejected}, err)
 		return nil
 	}

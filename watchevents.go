@@ -300,10 +300,14 @@ func (wd *watchedDir) target(ev watch.Event) (name, path string) {
 	return name, path
 }
 
-// empty reports whether a Changed event found its file empty: no bytes, or a
-// source that failed to build because it is empty now.
+// empty reports whether a Changed event found its file empty: no bytes (for a
+// source, no text: clang builds an empty .c into a module exporting nothing),
+// or a source that failed to build because it is empty now.
 func empty(ev watch.Event) bool {
 	if ev.Err == nil {
+		if ev.Output != ev.Path && ev.Source != nil {
+			return len(ev.Source) == 0
+		}
 		return len(ev.Data) == 0
 	}
 	info, err := os.Stat(ev.Path)

@@ -602,45 +602,29 @@ func TestWatchSourceRemovedAfterModuleGoneBetweenWatches(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind == Removed })
 }
 
-// Reload with nil bytes re-reads x.wasm, or builds its source x.wat if that was
-// saved after it (it reloaded the stale .wasm over a source save that Watch had
-// made live, since Watch does not write the .wasm): the one saved last runs.
-func TestReloadNilBuildsNewerSource(t *testing.T) {
+// Reload with nil bytes builds the source x.wat of a script x.wasm when it holds
+// text neither the load nor a Watch saw (edited while no Watch ran), as a Watch
+// begun then would: it re-read the stale x.wasm. A broken one fails the reload.
+func TestReloadNilBuildsUnseenSource(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
-	_, src, mod, s := loadBuiltWat(t, h)
-	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(mod, old, old); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, src, sourceText(".wat", 2))
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "2" {
-		t.Errorf("version() = %s after Reload(nil) with x.wat saved after x.wasm, want 2", got)
-	}
-	writeFile(t, src, "(module (func (export \"version\")")
-	if err := h.Reload(ctx, s, nil); !errors.Is(err, ErrBuild) {
-		t.Errorf("Reload(nil) with a broken x.wat saved after x.wasm: %v, want ErrBuild", err)
-	}
-	if got := call(t, h, s, "version"); got != "2" {
-		t.Errorf("version() = %s after the failed build, want 2", got)
-	}
-	built := filepath.Join(t.TempDir(), "x.wat")
-	writeFile(t, built, sourceText(".wat", 3))
-	if err := os.WriteFile(mod, buildSource(t, built), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	later := time.Now().Add(time.Minute)
-	if err := os.Chtimes(mod, later, later); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "3" {
-		t.Errorf("version() = %s after Reload(nil) with x.wasm saved last, want 3", got)
+	_, src, _, s := loadBuiltWat(t, h)
+	for _, tt := range []struct {
+		text string
+		want string
+		err  error
+	}{
+		{sourceText(".wat", 2), "2", nil},
+		{"(module (func (export \"version\")", "2", ErrBuild},
+		{sourceText(".wat", 3), "3", nil},
+	} {
+		writeFile(t, src, tt.text)
+		if err := h.Reload(ctx, s, nil); !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+			t.Errorf("Reload(nil) with x.wat %q: %v, want %v", tt.text, err, tt.err)
+		}
+		if got := call(t, h, s, "version"); got != tt.want {
+			t.Errorf("version() = %s after Reload(nil) with x.wat %q, want %s", got, tt.text, tt.want)
+		}
 	}
 }

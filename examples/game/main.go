@@ -99,11 +99,12 @@ type game struct {
 	out    io.Writer
 	frame  int
 	failed map[*hotscript.Script]int // the version whose update error was printed
+	moved  map[string]string         // the scripts Watch unloaded as their files moved, to the names they moved to
 }
 
 // newGame loads the scripts in dir, spawns the entities they drive and watches dir.
 func newGame(ctx context.Context, dir string, out io.Writer) (*game, error) {
-	g := &game{world: ecs.NewWorld(), out: out, failed: map[*hotscript.Script]int{}}
+	g := &game{world: ecs.NewWorld(), out: out, failed: map[*hotscript.Script]int{}, moved: map[string]string{}}
 	if err := g.start(ctx, dir); err != nil {
 		g.close()
 		return nil, err
@@ -230,21 +231,35 @@ func (g *game) events() []hotscript.Event {
 
 // follow hands the entities that the script from drove to the script to: Watch
 // unloaded from because its file was renamed to to's (mv mover.lua walker.lua).
+// If to is gone too (renamed again before this frame: walker.lua runner.lua),
+// its own Unloaded event comes next; the renames are kept, so that the entities
+// then follow the chain to the script that runs the file.
 func (g *game) follow(from, to string) {
-	s, ok := g.h.Script(to)
-	if !ok {
-		return // unloaded in turn meanwhile: its own event follows
+	g.moved[from] = to
+	live := func(s *hotscript.Script) *hotscript.Script {
+		name := s.Name()
+		for seen := 0; seen <= len(g.moved); seen++ {
+			if now, ok := g.h.Script(name); ok && now != s {
+				return now
+			}
+			next, ok := g.moved[name]
+			if !ok {
+				return nil
+			}
+			name = next
+		}
+		return nil
 	}
-	var driven []ecs.Entity
+	drivers := map[ecs.Entity]*hotscript.Script{}
 	for e, d := range ecs.Query[Driver](g.world) {
-		if d.Script.Name() == from {
-			driven = append(driven, e)
+		if s := live(d.Script); s != nil {
+			drivers[e] = s
 		}
 	}
-	for _, e := range driven {
+	for e, s := range drivers {
 		_ = ecs.Insert(g.world, e, Driver{s})
 	}
-	if g.mover.Name() == from {
+	if s := live(g.mover); s != nil {
 		g.mover = s
 	}
 }

@@ -148,6 +148,49 @@ func TestRenameFollowed(t *testing.T) {
 	}
 }
 
+// A rename chain (mover.lua -> walker.lua -> runner.lua) that completes before
+// the game reads its events (a slow frame, a loading screen): the entities
+// follow it to runner.lua (they stayed on the unloaded mover.lua: the first
+// Unloaded named walker.lua, gone already).
+func TestRenameChainFollowed(t *testing.T) {
+	g, dir := startGame(t)
+	frames(t, g, 5)
+	mover := filepath.Join(dir, "mover.lua")
+	walker := filepath.Join(dir, "walker.lua")
+	runner := filepath.Join(dir, "runner.lua")
+	settled := func(present, absent string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			_, ok1 := g.h.Script(present)
+			_, ok2 := g.h.Script(absent)
+			if ok1 && !ok2 {
+				return
+			}
+		}
+		t.Fatalf("%s not loaded or %s not unloaded", present, absent)
+	}
+	if err := os.Rename(mover, walker); err != nil {
+		t.Fatal(err)
+	}
+	settled(walker, mover)
+	if err := os.Rename(walker, runner); err != nil {
+		t.Fatal(err)
+	}
+	settled(runner, walker)
+	for range 20 {
+		g.step(t.Context())
+	}
+	if n := len(positions(g, "mover.lua")); n != 0 {
+		t.Errorf("%d entities still driven by the unloaded mover.lua", n)
+	}
+	if n := len(positions(g, "runner.lua")); n != 2 {
+		t.Errorf("runner.lua drives %d entities, want mover.lua's 2", n)
+	}
+	if g.mover.Name() != runner {
+		t.Errorf("the game's mover is %s, want %s", g.mover.Name(), runner)
+	}
+}
+
 // run plays the given number of frames and prints the loads and the end.
 func TestRun(t *testing.T) {
 	var out strings.Builder
