@@ -22,15 +22,16 @@ var wasmMagic = []byte("\x00asm")
 // reload's, recorded with the source as the file the script comes from now.
 func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, error) {
 	if code == nil {
-		if src, sum, info, err := s.sourceToBuild(); err != nil || src != "" {
+		if src, sum, info, seen, err := s.sourceToBuild(); err != nil || src != "" {
 			if err != nil {
 				return nil, err
 			}
 			out, err := buildBeside(ctx, src)
 			if err != nil {
+				s.refusedSource(src, sum, info) // a later Watch does not report it again
 				return nil, err
 			}
-			s.markSaved(src, sum, info, p)
+			s.markSavedIf(&seen, src, sum, info, p) // unless a save came meanwhile
 			return out, nil
 		}
 		if s.path == "" {
@@ -53,39 +54,53 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 // beside the .wasm holding text that neither saw, the save a Watch would catch
 // up as it begins (not an empty one: an editor's new file). An empty source the
 // script comes from is an error: there is nothing to build.
-func (s *Script) sourceToBuild() (string, uint64, os.FileInfo, error) {
+func (s *Script) sourceToBuild() (src string, sum uint64, info os.FileInfo, seen fileMark, err error) {
 	if s.needsWAT || s.kind != KindWASM {
-		return "", 0, nil, nil
+		return "", 0, nil, seen, nil
 	}
 	wasm := s.file0()
 	s.mu.Lock()
-	f := s.file
+	seen = s.file
 	s.mu.Unlock()
-	from := isSourceOf(f.path, wasm)
-	src := f.path
+	from := isSourceOf(canonPath(seen.path), canonPath(wasm)) // the watcher's spelling, or the load's
+	if from && s.wasmSavedSince(wasm) {
+		return "", 0, nil, seen, nil // the program's build wrote it after: saved last
+	}
+	src = seen.path
 	if !from {
 		if src = sourceOf(wasm); src == "" {
-			return "", 0, nil, nil
+			return "", 0, nil, seen, nil
 		}
 	}
-	info, err := os.Lstat(src)
-	if err != nil {
-		return "", 0, nil, nil
+	if info, err = os.Lstat(src); err != nil {
+		return "", 0, nil, seen, nil
 	}
 	text, err := fsread.File(src)
 	switch {
 	case err != nil:
-		return "", 0, nil, nil
+		return "", 0, nil, seen, nil
 	case len(text) == 0 && from:
-		return "", 0, nil, &stepError{ErrBuild, fmt.Errorf("%s is empty", src)}
+		return "", 0, nil, seen, &stepError{ErrBuild, fmt.Errorf("%s is empty", src)}
 	case len(text) == 0:
-		return "", 0, nil, nil
+		return "", 0, nil, seen, nil
 	}
-	sum := maphash.Bytes(markSeed, text)
-	if !from && f.prev != nil && f.prev.path == src && f.prev.sum == sum {
-		return "", 0, nil, nil // as seen: the .wasm is newer
+	sum = maphash.Bytes(markSeed, text)
+	if !from && seen.prev != nil && samePath(seen.prev.path, src) && seen.prev.sum == sum {
+		return "", 0, nil, seen, nil // as seen: the .wasm is newer
 	}
-	return src, sum, info, nil
+	return src, sum, info, seen, nil
+}
+
+// wasmSavedSince reports whether wasm, s's file, holds other bytes than the
+// Host last read from it (Script.readSum): a save of it since, which no Watch
+// reloaded. False if the Host never read it.
+func (s *Script) wasmSavedSince(wasm string) bool {
+	last := s.readSum.Load()
+	if last == 0 {
+		return false
+	}
+	code, err := fsread.File(wasm)
+	return err == nil && maphash.Bytes(markSeed, code) != last
 }
 
 // buildBeside builds src, a source beside a .wasm, with its watch.DefaultBuildSteps

@@ -11,8 +11,9 @@ import (
 // file when code is nil, and returns once the reload is committed (nil) or
 // rejected. For an x.wasm, the file re-read is its source x.c or x.wat, built,
 // where a Watch would take it: the script comes from it (Watch reloaded it from
-// a save of it, and does not write the .wasm), or it holds text neither Watch
-// nor the load saw (edited while no Watch ran).
+// a save of it, and does not write the .wasm) and the .wasm holds what the Host
+// last read of it, or the source holds text neither Watch nor the load saw
+// (edited while no Watch ran).
 // The new version is compiled and instantiated (WASM) or compiled and run (Lua) on a
 // background goroutine; callers of s keep calling the live version meanwhile, and are
 // blocked only while the swap and migration run. On any failure (bad bytes, missing

@@ -227,6 +227,13 @@ func (s *Script) mark(path string, sum uint64, info os.FileInfo) {
 // either the mark with its reload or the mark before, with which the save is
 // not seen either.
 func (s *Script) markSaved(path string, sum uint64, info os.FileInfo, p *Pending) {
+	s.markSavedIf(nil, path, sum, info, p)
+}
+
+// markSavedIf is markSaved, done only if the mark is still was (compared by
+// file, bytes and reload), when was is not nil: a mark a save made meanwhile
+// stays.
+func (s *Script) markSavedIf(was *fileMark, path string, sum uint64, info os.FileInfo, p *Pending) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return
@@ -238,6 +245,9 @@ func (s *Script) markSaved(path string, sum uint64, info os.FileInfo, p *Pending
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if was != nil && (s.file.path != was.path || s.file.sum != was.sum || s.file.reload != was.reload) {
+		return
+	}
 	prev := s.file.prev
 	if s.file.path != abs && s.file.info != nil {
 		prev = &fileMark{path: s.file.path, info: s.file.info, sum: s.file.sum}
