@@ -336,51 +336,25 @@ func TestWatchHardLinkBothMoved(t *testing.T) {
 	}
 }
 
-// Reload(nil) of a script that comes from an x.wat left empty (an editor's
-// truncation before its write) fails: there is nothing to build (an empty
-// module would have committed, every export and the state gone).
-func TestReloadNilBuildsEmptySource(t *testing.T) {
-	testtool.Need(t, "wat2wasm")
-	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	_, src, _, s := loadBuiltWat(t, h)
-	call(t, h, s, "tick")
-	time.Sleep(10 * time.Millisecond)
-	writeFile(t, src, "") // truncated, its write to come
-	err := h.Reload(ctx, s, nil)
-	t.Log(err)
-	if err == nil {
-		if _, cerr := h.Call(ctx, s, "version"); cerr != nil {
-			t.Errorf("Reload(nil) with x.wat empty committed (%v); then version(): %v", s.Version(), cerr)
-		}
-	}
-}
-
-// The same for an empty x.c, which clang builds into a module exporting
-// nothing.
-func TestReloadNilBuildsEmptyC(t *testing.T) {
-	testtool.Need(t, "clang")
-	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	dir := t.TempDir()
-	src, mod := filepath.Join(dir, "x.c"), filepath.Join(dir, "x.wasm")
-	writeFile(t, src, sourceText(".c", 1))
-	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.Load(ctx, mod, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	call(t, h, s, "tick")
-	time.Sleep(10 * time.Millisecond)
-	writeFile(t, src, "") // truncated by an editor, its write to come; or a new empty file
-	err = h.Reload(ctx, s, nil)
-	t.Log(err)
-	if err == nil {
-		if _, cerr := h.Call(ctx, s, "version"); cerr != nil {
-			t.Errorf("Reload(nil) with x.c empty committed v%d; then version(): %v", s.Version(), cerr)
-		}
+// Reload(nil) of a script x.wasm whose source is left empty (an editor's
+// truncation before its write) does not build it: an empty .wat fails to
+// build, and clang builds an empty .c into a module exporting nothing, which
+// committed, every export and the state gone.
+func TestReloadNilEmptySource(t *testing.T) {
+	for _, ext := range []string{".wat", ".c"} {
+		t.Run(ext, func(t *testing.T) {
+			testtool.Need(t, sourceTools(ext)...)
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			_, src, _, s := loadBuilt(t, h, ext)
+			call(t, h, s, "tick")
+			writeFile(t, src, "") // truncated, its write to come
+			if err := h.Reload(ctx, s, nil); err == nil {
+				if _, err := h.Call(ctx, s, "version"); err != nil {
+					t.Errorf("Reload(nil) with %s empty committed v%d; then version(): %v", ext, s.Version(), err)
+				}
+			}
+		})
 	}
 }
 
@@ -390,16 +364,7 @@ func TestWatchEmptyC(t *testing.T) {
 	testtool.Need(t, "clang")
 	ctx := context.Background()
 	h := newTestHost(t, Config{})
-	dir := t.TempDir()
-	src, mod := filepath.Join(dir, "x.c"), filepath.Join(dir, "x.wasm")
-	writeFile(t, src, sourceText(".c", 1))
-	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.Load(ctx, mod, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, src, _, s := loadBuilt(t, h, ".c")
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +380,6 @@ func TestWatchEmptyC(t *testing.T) {
 		t.Errorf("empty x.c under Watch: %v; then version(): %v", ev, cerr)
 	case <-time.After(2 * time.Second):
 	}
-	_ = s
 }
 
 // A file renamed whose script was loaded with LoadBytes keeps its contract.

@@ -514,9 +514,15 @@ func TestWatchRejectedSaveThenDirBack(t *testing.T) {
 // x.wasm beside it, and loads x.wasm into h.
 func loadBuiltWat(t *testing.T, h *Host) (dir, src, mod string, s *Script) {
 	t.Helper()
+	return loadBuilt(t, h, ".wat")
+}
+
+// loadBuilt is loadBuiltWat for a source of ext (.wat or .c).
+func loadBuilt(t *testing.T, h *Host, ext string) (dir, src, mod string, s *Script) {
+	t.Helper()
 	dir = t.TempDir()
-	src, mod = filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
-	writeFile(t, src, sourceText(".wat", 1))
+	src, mod = filepath.Join(dir, "x"+ext), filepath.Join(dir, "x.wasm")
+	writeFile(t, src, sourceText(ext, 1))
 	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
 		t.Fatal(err)
 	}
