@@ -63,8 +63,8 @@ func (s *Script) sourceToBuild() (src string, sum uint64, info os.FileInfo, seen
 	seen = s.file
 	s.mu.Unlock()
 	from := isSourceOf(canonPath(seen.path), canonPath(wasm)) // the watcher's spelling, or the load's
-	if from && s.wasmSavedSince(wasm) {
-		return "", 0, nil, seen, nil // the program's build wrote it after: saved last
+	if _, saved := s.changedSinceLoad(); from && saved {
+		return "", 0, nil, seen, nil // the program's build wrote the .wasm after: saved last
 	}
 	src = seen.path
 	if !from {
@@ -89,18 +89,6 @@ func (s *Script) sourceToBuild() (src string, sum uint64, info os.FileInfo, seen
 		return "", 0, nil, seen, nil // as seen: the .wasm is newer
 	}
 	return src, sum, info, seen, nil
-}
-
-// wasmSavedSince reports whether wasm, s's file, holds other bytes than the
-// Host last read from it (Script.readSum): a save of it since, which no Watch
-// reloaded. False if the Host never read it.
-func (s *Script) wasmSavedSince(wasm string) bool {
-	last := s.readSum.Load()
-	if last == 0 {
-		return false
-	}
-	code, err := fsread.File(wasm)
-	return err == nil && maphash.Bytes(markSeed, code) != last
 }
 
 // buildBeside builds src, a source beside a .wasm, with its watch.DefaultBuildSteps

@@ -117,10 +117,11 @@ func (wd *watchedDir) movedAlso(name string, moved []*Script) []*Script {
 }
 
 // unloadMoved unloads the scripts moved to to's file (see movedTo), once
-// reload p of to, if any, has committed, their Unloaded events naming to: a reload that fails leaves them running, as the
-// only copy of their code, until a save of to's file that reloads it. If p is superseded, the newer request for to that
-// replaced it decides in its place (a broken save after the rename must not
-// unload them). It does so on a goroutine of its own: Unload waits for calls
+// reload p of to, if any, has committed, their Unloaded events naming to: a
+// reload that fails leaves them running, as the only copy of their code, until
+// a save of to's file that reloads it. If p is superseded, the newer request
+// for to that replaced it decides in its place (a broken save after the rename
+// must not unload them). It does so on a goroutine of its own: Unload waits for calls
 // in progress, however long, and the watcher must go on. Close ends the wait.
 func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, moved []*Script) {
 	h := wd.h

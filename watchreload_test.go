@@ -226,47 +226,34 @@ func TestReloadNilWasmGoneSourceThere(t *testing.T) {
 }
 
 // Reload(nil) builds x.wat (v2), the user undoes the edit (x.wat back to v1's
-// text), and Watch begins: the catch-up brings v1 back, not leaving v2, which
-// no file holds.
-func TestReloadNilSourceThenUndoThenWatch(t *testing.T) {
-	testtool.Need(t, "wat2wasm")
-	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	dir, src, _, s := loadBuiltWat(t, h)
-	time.Sleep(20 * time.Millisecond)
-	writeFile(t, src, sourceText(".wat", 2))
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
-	writeFile(t, src, sourceText(".wat", 1))
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Second)
-	if got := call(t, h, s, "version"); got != "1" {
-		t.Errorf("after the undo of x.wat and Watch: version %s, want 1 (x.wat and x.wasm both hold v1)", got)
-	}
-}
-
-// The same with no Watch: the program's Reload(nil) after the undo.
-func TestReloadNilSourceThenUndoReloadNil(t *testing.T) {
-	testtool.Need(t, "wat2wasm")
-	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	_, src, _, s := loadBuiltWat(t, h)
-	time.Sleep(20 * time.Millisecond)
-	writeFile(t, src, sourceText(".wat", 2))
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
-	writeFile(t, src, sourceText(".wat", 1))
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "1" {
-		t.Errorf("version %s, want 1", got)
+// text), then a Watch begins, or the program's Reload(nil) comes: v1 runs
+// again, not v2, which no file holds.
+func TestReloadNilSourceThenUndo(t *testing.T) {
+	for _, then := range []string{"Watch", "Reload(nil)"} {
+		t.Run(then, func(t *testing.T) {
+			testtool.Need(t, "wat2wasm")
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			dir, src, _, s := loadBuiltWat(t, h)
+			time.Sleep(20 * time.Millisecond)
+			writeFile(t, src, sourceText(".wat", 2))
+			if err := h.Reload(ctx, s, nil); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			writeFile(t, src, sourceText(".wat", 1))
+			if then == "Watch" {
+				if err := h.Watch(ctx, dir); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(2 * time.Second)
+			} else if err := h.Reload(ctx, s, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := call(t, h, s, "version"); got != "1" {
+				t.Errorf("after the undo of x.wat and %s: version %s, want 1 (x.wat and x.wasm both hold v1)", then, got)
+			}
+		})
 	}
 }
 

@@ -77,12 +77,8 @@ func openCoroutine(L *glua.LState) {
 		}
 		return ""
 	}
+	// resumeNested resumes th, which refusal let through.
 	resumeNested := func(L, th *glua.LState) int {
-		if refused := refusal(L, th); refused != "" {
-			L.Push(glua.LFalse)
-			L.Push(glua.LString(refused))
-			return 2
-		}
 		if b := budgetOf(L); b != nil {
 			b.enter(th)
 			defer b.leave()
@@ -117,13 +113,22 @@ func openCoroutine(L *glua.LState) {
 	}))
 	co.RawSetString("resume", L.NewFunction(func(L *glua.LState) int {
 		th := L.CheckThread(1)
+		if refused := refusal(L, th); refused != "" {
+			L.Push(glua.LFalse)
+			L.Push(glua.LString(refused))
+			return 2
+		}
 		bind(L, th)
 		return resumeNested(L, th)
 	}))
 	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
 		th := newThread(L)
 		L.Push(L.NewFunction(func(L *glua.LState) int {
-			if refused := refusal(L, th); refused != "" && refused != "C stack overflow" {
+			switch refused := refusal(L, th); refused {
+			case "":
+			case "C stack overflow":
+				L.Error(glua.LString(refused), 0) // as the coroutine's own errors, unplaced
+			default:
 				L.RaiseError("%s", refused) // with the caller's position, as Lua 5.1's wrap adds it
 			}
 			L.Insert(th, 1)
