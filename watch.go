@@ -70,7 +70,8 @@ import (
 //     truncation and its write) is ignored, as is a new empty file. No script,
 //     WASM or Lua, can be empty, so nothing is lost: the next save counts.
 //   - A deleted script file (for a .c without a .wasm, its source) leaves the
-//     last version running, and a Removed event says so. Deleting the source of
+//     last version running, and a Removed event says so, once, also for a file
+//     deleted while no Watch of dir ran (as Watch begins). Deleting the source of
 //     a .wasm that stays says nothing. A script file renamed or moved within
 //     dir, onto a new name or over another script's file, is a deletion and a
 //     save: once the file has loaded (or reloaded the script it replaced), the

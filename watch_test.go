@@ -184,11 +184,20 @@ func TestWatchDirRemoved(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchError })
-	if ev.Script != dir || !errors.Is(ev.Err, watch.ErrDirRemoved) {
-		t.Errorf("event %v, want a WatchError for %s wrapping ErrDirRemoved", ev, dir)
+	// The script's Removed may come first: Watch's catch-up, which runs as it
+	// begins, may find its file gone already.
+	dirErr, removed := false, false
+	for !dirErr || !removed {
+		ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchError || ev.Kind == Removed })
+		switch {
+		case ev.Kind == WatchError && ev.Script == dir && errors.Is(ev.Err, watch.ErrDirRemoved):
+			dirErr = true
+		case ev.Kind == Removed && ev.Script == a && !removed:
+			removed = true
+		default:
+			t.Errorf("event %v, want a WatchError for %s wrapping ErrDirRemoved, and one Removed of %s", ev, dir, a)
+		}
 	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Removed && ev.Script == a })
 
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
@@ -198,17 +207,106 @@ func TestWatchDirRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed }); ev.Script != dir {
-		t.Errorf("event %v, want WatchResumed for %s", ev, dir)
-	}
-	committed, loaded := false, false
-	for !committed || !loaded {
-		ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Committed || ev.Kind == Loaded })
+	// The watcher may see the directory back before it says it was gone (within
+	// its debounce): a's save may come before WatchResumed.
+	resumed, committed, loaded := false, false, false
+	for !resumed || !committed || !loaded {
+		ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed || ev.Kind == Committed || ev.Kind == Loaded })
+		resumed = resumed || ev.Kind == WatchResumed && ev.Script == dir
 		committed = committed || ev.Kind == Committed && ev.Script == a
 		loaded = loaded || ev.Kind == Loaded && ev.Script == b
 	}
 	if callInt(t, h, s, "version") != 2 || callInt(t, h, mustScript(t, h, b), "version") != 3 {
 		t.Error("the scripts saved in the directory that came back do not answer with their new versions")
+	}
+}
+
+// A script file deleted while no Watch ran is reported Removed as the next
+// Watch begins, once (not again by a Watch after it), and the script runs on:
+// its own file, one loaded from bytes under a file's name, the source of a
+// script loaded under the name of a .wasm that is not there. A script whose
+// file was never there, or whose source is there, has no deletion to report.
+func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		removed bool
+		load    func(t *testing.T, h *Host, dir string) (*Script, string) // the script, the file to delete ("" none)
+	}{
+		{"its file", true, func(t *testing.T, h *Host, dir string) (*Script, string) {
+			path := filepath.Join(dir, "a.wasm")
+			writeFile(t, path, "v1")
+			s, err := h.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, path
+		}},
+		{"bytes under a file's name", true, func(t *testing.T, h *Host, dir string) (*Script, string) {
+			path := filepath.Join(dir, "a.lua")
+			writeFile(t, path, "v1")
+			return mustLoad(t, h, path, "v1", nil), path
+		}},
+		{"the source of a .wasm that is not there", true, func(t *testing.T, h *Host, dir string) (*Script, string) {
+			src := filepath.Join(dir, "a.c")
+			writeFile(t, src, "int version(void) { return 1; }")
+			return mustLoad(t, h, filepath.Join(dir, "a.wasm"), "v1", nil), src
+		}},
+		{"the source of a .wasm that is there", false, func(t *testing.T, h *Host, dir string) (*Script, string) {
+			src, path := filepath.Join(dir, "a.c"), filepath.Join(dir, "a.wasm")
+			writeFile(t, src, "int version(void) { return 1; }")
+			writeFile(t, path, "v1")
+			old := time.Now().Add(-time.Hour) // the .wasm saved after its source
+			if err := os.Chtimes(src, old, old); err != nil {
+				t.Fatal(err)
+			}
+			s, err := h.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, src
+		}},
+		{"bytes under the name of no file", false, func(t *testing.T, h *Host, dir string) (*Script, string) {
+			return mustLoad(t, h, filepath.Join(dir, "a.lua"), "v1", nil), ""
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			h, _ := newFakeHost(t, Config{})
+			s, file := tt.load(t, h, dir)
+			if file != "" {
+				if err := os.Remove(file); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, marker := range []string{"m1.lua", "m2.lua"} {
+				ctx, cancel := context.WithCancel(context.Background())
+				if err := h.Watch(ctx, dir); err != nil {
+					t.Fatal(err)
+				}
+				// The catch-up's events come before the watcher's: those of the
+				// marker, saved after the Watch began.
+				marker = filepath.Join(dir, marker)
+				writeFile(t, marker, "v9")
+				removed := 0
+				nextEvent(t, h, func(ev Event) bool {
+					if ev.Script == s.Name() && ev.Kind == Removed {
+						removed++
+					}
+					return ev.Script == marker && ev.Kind == Loaded
+				})
+				want := 0
+				if tt.removed && i == 0 {
+					want = 1
+				}
+				if removed != want {
+					t.Errorf("Watch %d: %d Removed events of %s, want %d", i+1, removed, s.Name(), want)
+				}
+				cancel()
+			}
+			if callInt(t, h, s, "version") != 1 {
+				t.Error("the script does not run on with its version")
+			}
+		})
 	}
 }
 

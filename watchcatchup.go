@@ -1,8 +1,8 @@
 package hotscript
 
-// Watch's catch-up: as a Watch begins, the saves it could not see (made
-// between a Load and the Watch, or while no Watch ran) are found by reading
-// the files again, and handled as the watcher's reports would have been.
+// Watch's catch-up: as a Watch begins, the saves and deletions it could not
+// see (made between a Load and the Watch, or while no Watch ran) are found by
+// reading the files again, and handled as the watcher's reports would have been.
 
 import (
 	"context"
@@ -34,9 +34,9 @@ func (s *Script) changedSinceLoad() ([]byte, bool) {
 	return code, true
 }
 
-// catchUp handles the files of scripts that changed while no Watch of the
-// directory ran (between their Load and Watch, or between two Watches) as the
-// watcher would have reported their saves, before any event of the watcher,
+// catchUp handles the files of scripts that changed or went while no Watch of
+// the directory ran (between their Load and Watch, or between two Watches) as
+// the watcher would have reported them, before any event of the watcher,
 // which runs already: if the watcher reports the same save, its event is
 // dropped (caughtUp). A script's files are its own (Script.readSum says what
 // the Host last read from it) and, for a .wasm, the source beside it (what
@@ -48,6 +48,9 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	defer cancel()
 	defer context.AfterFunc(wd.h.base, cancel)()
 	for _, s := range scripts {
+		if a, ok := wd.deletion(bctx, s); ok {
+			wd.handleArrival(ctx, a)
+		}
 		var saves []caughtSave
 		if c, ok := wd.ownSave(bctx, s); ok {
 			saves = append(saves, c)
@@ -69,6 +72,26 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 			wd.handleArrival(ctx, c.a)
 		}
 	}
+}
+
+// deletion returns the deletion of the file s comes from, if it is gone, as the
+// watcher would have reported it (see process): its own file, which the Host
+// read or Watch saw, or, for a script loaded from bytes under the name of a
+// .wasm that is not there, the source it came from. A file deleted while a
+// Watch ran was reported already, and a deletion is reported once (see
+// sayRemoved); a script whose file was never there has none.
+func (wd *watchedDir) deletion(ctx context.Context, s *Script) (arrival, bool) {
+	own := s.file0()
+	if own == "" || lexists(own) {
+		return arrival{}, false
+	}
+	path := own
+	if f := s.settledMark(ctx); s.path == "" && !samePath(f.path, own) {
+		if path = f.path; path == "" || lexists(path) {
+			return arrival{}, false
+		}
+	}
+	return arrival{ev: watch.Event{Path: path, Output: own, Op: watch.Removed}, catchUp: true}, true
 }
 
 // remember records what the catch-up found of the file at path (see caughtUp),

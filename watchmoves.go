@@ -12,8 +12,9 @@ import (
 
 // sayRemoved reports whether a Removed event of s is due, for a deletion of a
 // file it comes from, and records it said: a .wasm and its source deleted
-// together (git rm) are one deletion, and a source deleted after its .wasm
-// vanished while no Watch ran is the one reported.
+// together (git rm) are one deletion, and so is a deletion reported by the
+// watcher and by the catch-up as a Watch begins (see deletion), or by two
+// Watches.
 func (s *Script) sayRemoved() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
