@@ -150,6 +150,9 @@ func (s BuildStep) output(src string) string {
 // ctx kills the tool and the *BuildError wraps ctx's error. A step without a command
 // or with a negative Timeout fails with ErrInvalidOptions. Safe for concurrent use.
 //
+// The tool runs with TMPDIR (TMP, TEMP) set to a directory of the build's own,
+// removed when it ends: the temporary files of a tool that was killed go too.
+//
 // On Unix the tool runs in a process group of its own, and a tool killed (ctx
 // cancelled, Timeout) is killed with its group: the processes it started (clang's
 // wasm-ld, a shell's commands) end with it, and Build returns at once. A tool
@@ -192,6 +195,9 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, bin, args...)
 	cmd.Dir = filepath.Dir(src)
+	// The tool's temporary files (clang's objects) go in tmp too, which goes
+	// when the build ends: a tool killed has no chance to remove its own.
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "TMP="+tmp, "TEMP="+tmp)
 	ownGroup(cmd)
 	var printed capWriter
 	cmd.Stdout, cmd.Stderr = &printed, &printed

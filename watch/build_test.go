@@ -306,7 +306,8 @@ func TestBuildStepBuild(t *testing.T) {
 // context (a newer save) or by Close kills the processes its tool started, at once:
 // a shell's sleep here, clang's wasm-ld in life. Left running, they would hold the
 // output pipe open and delay the end of the build by exec's WaitDelay (a second).
-// Where /proc lists processes, it also checks that none is left.
+// Where /proc lists processes, it also checks that none is left. The temporary
+// file the tool made in $TMPDIR, as clang does its objects, is gone too.
 func TestKilledBuildLeavesNothing(t *testing.T) {
 	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
 		t.Skip("builds are killed with their process group on Unix only")
@@ -317,7 +318,7 @@ func TestKilledBuildLeavesNothing(t *testing.T) {
 	// the processes of one case in /proc: the shell's and, once it has started,
 	// the sleep's ("sleep\x00" + marker).
 	step := func(marker string) BuildStep {
-		return BuildStep{Command: []string{"sh", "-c", `sleep ` + marker + `; cp "$0" "$1"`, "{src}", "{out}"}}
+		return BuildStep{Command: []string{"sh", "-c", `: > "${TMPDIR:-/tmp}/hotscript-test-` + marker + `"; sleep ` + marker + `; cp "$0" "$1"`, "{src}", "{out}"}}
 	}
 	cases := []struct {
 		name string
@@ -374,6 +375,12 @@ func TestKilledBuildLeavesNothing(t *testing.T) {
 			err := tc.kill(t, step(marker), marker)
 			if err != nil && !errors.Is(err, ErrBuild) {
 				t.Errorf("err = %v, want a *BuildError", err)
+			}
+			for _, dir := range []string{os.TempDir(), "/tmp"} {
+				if left := filepath.Join(dir, "hotscript-test-"+marker); fileThere(left) {
+					os.Remove(left)
+					t.Errorf("the killed tool's temporary file %s is left", left)
+				}
 			}
 			deadline := time.Now().Add(prompt)
 			for running, _ := processRunning(marker); running; running, _ = processRunning(marker) {
@@ -443,4 +450,10 @@ func TestBuildErrorSummary(t *testing.T) {
 			t.Errorf("Error() = %q, want it to end with the summary", e.Error())
 		}
 	}
+}
+
+// fileThere reports whether there is a file at path.
+func fileThere(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
