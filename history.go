@@ -51,5 +51,14 @@ func (h *history) push(v version) {
 // pop records a committed revert: the live version is forgotten.
 func (h *history) pop() { h.vs = h.vs[:len(h.vs)-1] }
 
+// forget drops the code of the versions kept, once their script is unloaded: a
+// program may keep an unloaded Script for its Stats (hotscript run does, for
+// its summary), and the code, megabytes for a big script, would stay with it.
+func (h *history) forget() {
+	for i := range h.vs {
+		h.vs[i].code = nil
+	}
+}
+
 // versions returns the number of versions kept.
 func (h *history) versions() int { return len(h.vs) }

@@ -227,8 +227,10 @@ func (h *Host) loading(name string) <-chan struct{} {
 // ErrUnloaded, the one being staged included, before Unload emits the Unloaded
 // event and frees the name for a new Load: a Load of the name that races Unload
 // reports Loaded after Unloaded, and a program that receives Unloaded finds the
-// name free. Calls, reloads and reverts of s after it fail with ErrUnloaded. A
-// second Unload of s waits for the first, then returns ErrUnloaded. A script
+// name free. Calls, reloads and reverts of s after it fail with ErrUnloaded; its
+// Stats stay, but not the code of its versions, so that a program may keep s
+// for its Stats. A second Unload of s waits for the first, then returns
+// ErrUnloaded. A script
 // that Watch loaded from a file comes back, as a new script, with the file's next
 // save, or any activity that leaves the file there (a rename away and back).
 //
@@ -288,6 +290,9 @@ func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 		<-idle // the worker resolves what it was staging, and finds nothing more
 	}
 	s.resolving.Wait()
+	s.mu.Lock()
+	s.hist.forget()
+	s.mu.Unlock()
 	// The event is logged before the name is free and sent as it is freed: a
 	// load of the name that races this one reports Loaded after Unloaded, and a
 	// program that receives Unloaded finds the name free.

@@ -500,6 +500,16 @@ func TestUnload(t *testing.T) {
 			if _, ok := h.Script("s.wasm"); ok || !s.u.(*fakeUnit).unloaded.Load() {
 				t.Error("the script is still in the Host or its engine")
 			}
+			s.mu.Lock()
+			for _, v := range s.hist.vs {
+				if v.code != nil {
+					t.Errorf("the unloaded script keeps the code of its v%d", v.n)
+				}
+			}
+			s.mu.Unlock()
+			if st := h.Stats(s); st.Version != 1 || st.Versions != 1 {
+				t.Errorf("Stats after Unload: v%d, %d versions kept; want v1, 1", st.Version, st.Versions)
+			}
 			if _, err := h.Call(ctx, s, "version"); !errors.Is(err, ErrUnloaded) {
 				t.Errorf("Call after Unload: %v", err)
 			}
