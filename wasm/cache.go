@@ -256,6 +256,11 @@ func (x *code) compile(b []byte, mi *meter.Info) error {
 			return err
 		}
 	}
+	if scan.longestName > maxFrameName { // wazero writes them in each of a trace's 30 frames
+		if b, err = meter.CutNames(b, maxFrameName); err != nil {
+			return err
+		}
+	}
 	compiled, err := x.eng.rt.CompileModule(context.Background(), b)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"errors"
+	"github.com/hotscript/hotscript/internal/meter"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -282,6 +283,11 @@ func splitTrace(s string) (msg string, trace []string) {
 	return msg, trace
 }
 
+// maxFrameName is the longest name of a function a stack trace writes, in
+// bytes: longer ones, in a module's name section or its exports, are cut (see
+// meter.CutNames), as a trace names up to 30 frames.
+const maxFrameName = 256
+
 // frameNames names the frames of a module's stack traces.
 type frameNames struct {
 	module  string            // the module's name in its name section, if any
@@ -327,7 +333,7 @@ func (n *frameNames) rewrite(trace []string) []string {
 				idx := uint32(i)
 				switch {
 				case n.exports[idx] != "":
-					frame = n.exports[idx] + rest[end:]
+					frame = meter.CutName(n.exports[idx], maxFrameName) + rest[end:]
 				case n.metered && idx > n.refuel:
 					frame = "$" + strconv.FormatUint(uint64(idx-1), 10) + rest[end:]
 				}

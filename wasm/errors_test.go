@@ -15,17 +15,17 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
+	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/hotscript/hotscript/internal/synth"
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/wasm"
 )
 
 // withNames returns a module with a name section appended, giving the module
-// a name unless it is empty, and naming function 0 unless func0 is empty:
-// short names only, each length and size fitting in one byte.
+// a name unless it is empty, and naming function 0 unless func0 is empty.
 func withNames(b []byte, module, func0 string) []byte {
-	str := func(s string) []byte { return append([]byte{byte(len(s))}, s...) }
-	sub := func(id byte, body []byte) []byte { return append([]byte{id, byte(len(body))}, body...) }
+	str := func(s string) []byte { return append(meter.AppendULEB(nil, uint64(len(s))), s...) }
+	sub := func(id byte, body []byte) []byte { return append([]byte{id}, str(string(body))...) }
 	body := str("name")
 	if module != "" {
 		body = append(body, sub(0, str(module))...)
@@ -33,7 +33,7 @@ func withNames(b []byte, module, func0 string) []byte {
 	if func0 != "" {
 		body = append(body, sub(1, append([]byte{1, 0}, str(func0)...))...)
 	}
-	return append(append(slices.Clip(b), 0, byte(len(body))), body...)
+	return append(append(slices.Clip(b), 0), str(string(body))...)
 }
 
 // A trap's trace names the script's functions the same way, metered or not,
@@ -50,6 +50,10 @@ func TestTrapTraceNames(t *testing.T) {
 		{"function name", withNames(b, "", "inner"), []string{"inner(i32) i32", "outer() i32"}},
 		{"module name", withNames(b, "mymod", ""), []string{"$0(i32) i32", "outer() i32"}},
 		{"module and function names", withNames(b, "mymod", "inner"), []string{"inner(i32) i32", "outer() i32"}},
+		// Names of a megabyte, cut (at a character's start): wazero writes them
+		// in every frame of a trace, up to 30.
+		{"long names", withNames(b, strings.Repeat("m", 1<<20), strings.Repeat("é", 1<<19)),
+			[]string{strings.Repeat("é", 126) + "…(i32) i32", "outer() i32"}},
 	}
 	for _, tt := range tests {
 		for _, lim := range []wasm.Limits{{}, limited} {

@@ -70,6 +70,10 @@ type Interface struct {
 	// exports as CtorsName (a C module that runs its constructors itself,
 	// from an init function of its own), directly.
 	CallsCtors bool
+	// LongestName is the length in bytes of the longest module or function
+	// name in the module's name section: the names an engine writes in every
+	// frame of a stack trace (see CutNames).
+	LongestName int
 }
 
 // CtorsName is the name under which wasm-ld can export a C module's
@@ -364,7 +368,7 @@ func (s *scanner) section(sec *section) error {
 			if string(name) == StackPointerName {
 				s.namedSP = int(global)
 			}
-		})
+		}, func(name []byte) { s.m.LongestName = max(s.m.LongestName, len(name)) })
 	case secType:
 		s.scanTypes(r, where)
 	case secImport:

@@ -319,8 +319,9 @@ func (s *scanner) scanCode(r *reader, where part) {
 // scanNames reads the name section after its name: the subsections that
 // wazero decodes entry by entry, and the framing of the others, and calls
 // global with each global name it can read (wazero skips their subsection:
-// a malformed one is not refused).
-func scanNames(r *reader, global func(index uint32, name []byte)) {
+// a malformed one is not refused), and traced with the module name and each
+// function name.
+func scanNames(r *reader, global func(index uint32, name []byte), traced func(name []byte)) {
 	where := part{"name section", -1}
 	for !r.done() && r.err == nil {
 		id := r.byte()
@@ -328,9 +329,9 @@ func scanNames(r *reader, global func(index uint32, name []byte)) {
 		sub := newReader(b, r.offset()-len(b))
 		switch id {
 		case nameModule:
-			span(sub, "module name", where)
+			traced(span(sub, "module name", where))
 		case nameFunctions:
-			scanNameMap(sub, "function names", where, nil)
+			scanNameMap(sub, "function names", where, func(_ uint32, name []byte) { traced(name) })
 		case nameLocals:
 			n := vecLen(sub, 2, "functions with local names", where)
 			for i := 0; i < n && sub.err == nil; i++ {
