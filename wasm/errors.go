@@ -3,7 +3,7 @@ package wasm
 import (
 	"context"
 	"errors"
-	"github.com/hotscript/hotscript/internal/meter"
+	"github.com/hotscript/hotscript/internal/clip"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -333,7 +333,7 @@ func (n *frameNames) rewrite(trace []string) []string {
 				idx := uint32(i)
 				switch {
 				case n.exports[idx] != "":
-					frame = meter.CutName(n.exports[idx], maxFrameName) + rest[end:]
+					frame = clip.String(n.exports[idx], maxFrameName) + rest[end:]
 				case n.metered && idx > n.refuel:
 					frame = "$" + strconv.FormatUint(uint64(idx-1), 10) + rest[end:]
 				}

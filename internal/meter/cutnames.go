@@ -1,6 +1,6 @@
 package meter
 
-import "unicode/utf8"
+import "github.com/hotscript/hotscript/internal/clip"
 
 // CutNames returns wasm, a module Scan accepted, with the module name and the
 // function names of its name section cut to at most limit bytes (at a
@@ -42,13 +42,13 @@ func cutNames(s section, limit int) []byte {
 		sub := newReader(body, 0)
 		switch id {
 		case nameModule:
-			body = appendName(nil, CutName(sub.name(), limit))
+			body = appendName(nil, clip.String(sub.name(), limit))
 		case nameFunctions:
 			n := sub.count(2)
 			body = AppendULEB(nil, uint64(n))
 			for i := 0; i < n && sub.err == nil; i++ {
 				body = AppendULEB(body, uint64(sub.u32()))
-				body = appendName(body, CutName(sub.name(), limit))
+				body = appendName(body, clip.String(sub.name(), limit))
 			}
 		}
 		if sub.err != nil {
@@ -62,17 +62,4 @@ func cutNames(s section, limit int) []byte {
 		return nil
 	}
 	return out
-}
-
-// CutName is name cut to at most limit bytes, at a character's start, with
-// "…" after it; name itself if it is short enough.
-func CutName(name string, limit int) string {
-	if len(name) <= limit {
-		return name
-	}
-	n := max(limit-len("…"), 0)
-	for n > 0 && !utf8.RuneStart(name[n]) {
-		n--
-	}
-	return name[:n] + "…"
 }
