@@ -3,6 +3,7 @@ package lua
 import (
 	"fmt"
 
+	"github.com/hotscript/hotscript/internal/clip"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -74,4 +75,24 @@ func calleeKind(p *glua.FunctionProto, pc int) string {
 		return ""
 	}
 	return "local " // a parameter or local never loaded since
+}
+
+// maxCallName is the longest name of a callee that proto's call records keep,
+// in bytes (see cutCallNames).
+const maxCallName = 256
+
+// cutCallNames cuts the names of the callees in the call records of proto and
+// the functions in it to maxCallName bytes. gopher-lua writes the name in each
+// frame of an error's traceback, building the line of every frame (up to the
+// call stack's depth) before it keeps 14: a function named with a megabyte
+// (an identifier, or a string key in t["..."]()) recursing a thousand deep
+// made an error cost seconds and a gigabyte, outside every limit.
+func cutCallNames(proto *glua.FunctionProto) {
+	for protos := []*glua.FunctionProto{proto}; len(protos) > 0; {
+		p := protos[len(protos)-1]
+		protos = append(protos[:len(protos)-1], p.FunctionPrototypes...)
+		for i := range p.DbgCalls {
+			p.DbgCalls[i].Name = clip.String(p.DbgCalls[i].Name, maxCallName)
+		}
+	}
 }

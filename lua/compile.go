@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
@@ -64,6 +65,7 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 	if cerr != nil {
 		return nil, syntaxError(name, src, cerr)
 	}
+	cutCallNames(proto)
 	return proto, nil
 }
 
@@ -124,23 +126,27 @@ func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
 // A smaller chunk compiles in place (4 KiB compile in 5 ms at worst). The error of
 // a compile given up is an *Error of ctx's error's kind.
 //
-// slot, if not nil, bounds the compiles of one caller on goroutines of their own
-// to its capacity: a compile waits for a free place, given up like the compile
-// when ctx ends first, so that a script that loads a huge chunk every frame under
-// a short time limit cannot pile up goroutines that each compile for seconds (nor
-// make other scripts' compiles, which have places of their own, wait).
-func compileUntil(ctx context.Context, name, src string, varargs bool, slot chan struct{}) (*glua.FunctionProto, error) {
+// sl bounds the compiles of one caller on goroutines of their own to the
+// capacity of its places (none if nil): a compile waits for a free place, given
+// up like the compile when ctx ends first, so that a script that loads a huge
+// chunk every frame under a short time limit cannot pile up goroutines that each
+// compile for seconds (nor make other scripts' compiles, which have places of
+// their own, wait).
+func compileUntil(ctx context.Context, name, src string, varargs bool, sl slot) (*glua.FunctionProto, error) {
 	if ctx.Done() == nil || len(src) < compileInPlace {
+		sl.release()
 		return compileChunk(name, src, varargs)
 	}
 	if ctx.Err() != nil {
-		return nil, compileStopped(ctx, name)
+		sl.release()
+		return nil, compileStopped(ctx, name, "compiling")
 	}
-	if slot != nil {
+	if sl.places != nil {
 		select {
-		case slot <- struct{}{}:
+		case sl.places <- struct{}{}:
 		case <-ctx.Done():
-			return nil, compileStopped(ctx, name)
+			sl.release()
+			return nil, compileStopped(ctx, name, "waiting for an earlier compile of it to end")
 		}
 	}
 	type compiled struct {
@@ -150,8 +156,9 @@ func compileUntil(ctx context.Context, name, src string, varargs bool, slot chan
 	done := make(chan compiled, 1)
 	compile := backgroundCompile
 	go func() {
-		if slot != nil {
-			defer func() { <-slot }()
+		defer sl.release()
+		if sl.places != nil {
+			defer func() { <-sl.places }()
 		}
 		proto, err := compile(name, src, varargs)
 		done <- compiled{proto, err}
@@ -160,15 +167,68 @@ func compileUntil(ctx context.Context, name, src string, varargs bool, slot chan
 	case c := <-done:
 		return c.proto, c.err
 	case <-ctx.Done():
-		return nil, compileStopped(ctx, name)
+		return nil, compileStopped(ctx, name, "compiling")
 	}
 }
 
-// compileStopped is the error of a compile ctx stopped: the message says what
-// ended the wait as the kind does (ctx.Err); a caller that knows why
-// (context.Cause) says it in front.
-func compileStopped(ctx context.Context, name string) error {
-	return &Error{Script: name, Kind: ctx.Err(), Message: fmt.Sprintf("%s: compiling stopped: %v", name, ctx.Err())}
+// slot is what bounds a caller's compiles on goroutines of their own (see
+// compileUntil): a place in places for each, and done, if not nil, called once
+// the compile needs it no more (its place given back, or none taken).
+type slot struct {
+	places chan struct{}
+	done   func()
+}
+
+func (sl slot) release() {
+	if sl.done != nil {
+		sl.done()
+	}
+}
+
+// namedSlots gives the slots of the loads (and inspections) of scripts by
+// name, each with two places: a load given up while gopher-lua compiles for
+// seconds, which it cannot stop, holds up the next loads of its name, not those
+// of other scripts. A name's slot goes once no compile uses it.
+type namedSlots struct {
+	mu sync.Mutex
+	m  map[string]*namedSlot
+}
+
+type namedSlot struct {
+	places chan struct{}
+	users  int
+}
+
+// get returns the slot of name, for one compile.
+func (ns *namedSlots) get(name string) slot {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	s := ns.m[name]
+	if s == nil {
+		if ns.m == nil {
+			ns.m = map[string]*namedSlot{}
+		}
+		s = &namedSlot{places: make(chan struct{}, 2)}
+		ns.m[name] = s
+	}
+	s.users++
+	var once sync.Once
+	return slot{places: s.places, done: func() {
+		once.Do(func() {
+			ns.mu.Lock()
+			defer ns.mu.Unlock()
+			if s.users--; s.users == 0 {
+				delete(ns.m, name)
+			}
+		})
+	}}
+}
+
+// compileStopped is the error of a compile ctx stopped while it was doing
+// what: the message says what ended the wait as the kind does (ctx.Err); a
+// caller that knows why (context.Cause) says it in front.
+func compileStopped(ctx context.Context, name, doing string) error {
+	return &Error{Script: name, Kind: ctx.Err(), Message: fmt.Sprintf("%s: %s stopped: %v", name, doing, ctx.Err())}
 }
 
 // compileInPlace is the size from which compileUntil compiles on a goroutine of

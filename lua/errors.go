@@ -97,9 +97,12 @@ type Error struct {
 	// Line is the line in Script where the error was raised, 0 if unknown.
 	Line int
 	// Message is the Lua error message, with its "script:line:" prefix when Lua
-	// gave one ("enemy.lua:12: attempt to index a nil value").
+	// gave one ("enemy.lua:12: attempt to index a nil value"), cut to 4 KiB
+	// (ending with "…"): a script's error value, or a key of megabytes that
+	// gopher-lua quotes, would hand the host megabytes per failing call.
 	Message string
-	// Traceback is the Lua stack traceback, empty if there was none.
+	// Traceback is the Lua stack traceback, empty if there was none. The names
+	// of functions in it are cut to 256 bytes.
 	Traceback string
 	// Kind is the sentinel (or context error) that Error matches.
 	Kind error

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/lua"
 )
@@ -92,6 +93,46 @@ return M`)
 	var e *lua.Error
 	if !errors.As(err, &e) || !strings.Contains(e.Traceback, "tb.lua:2: in function") || !strings.Contains(e.Traceback, "tb.lua:3: in function 'f'") {
 		t.Errorf("error %v has traceback %q; want one naming tb.lua:2 and f at tb.lua:3", err, e.Traceback)
+	}
+}
+
+// The text a script controls is cut in the error of a call: a function named
+// with a megabyte (an identifier, or a string key), recursing hundreds deep,
+// appears cut in each line of the traceback (gopher-lua built every frame's
+// line, a megabyte each, before keeping 14), and a message quoting a key of
+// megabytes is cut to 4 KiB, still naming the script and the line.
+func TestErrorTextCut(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxExecutionTime: 10 * time.Second}})
+	long, key := strings.Repeat("n", 1<<20), strings.Repeat("k", 1<<20)
+	id := load(t, rt, "big.lua", `local M = {}
+local big = string.rep("k", 4 * 1024 * 1024)
+function M.`+long+`(n) if n == 0 then error("deep") end return 1 + M.`+long+`(n - 1) end
+M.keyed = {}
+M.keyed["`+key+`"] = function(n) if n == 0 then error("deep") end return 1 + M.keyed["`+key+`"](n - 1) end
+function M.named(n) return M.`+long+`(n) end
+function M.key(n) return M.keyed["`+key+`"](n) end
+function M.index() local t = nil return t[big] end
+return M`)
+	for _, tt := range []struct {
+		fn   string
+		args []any
+		want string
+	}{
+		{"named", []any{300}, "big.lua:3: deep"},
+		{"key", []any{300}, "big.lua:5: deep"},
+		{"index", nil, "big.lua:8: attempt to index a non-table object(nil) with key 'kkk"},
+	} {
+		_, err := rt.CallJSON(context.Background(), id, tt.fn, tt.args...)
+		var e *lua.Error
+		if !errors.As(err, &e) || !strings.Contains(e.Message, tt.want) {
+			t.Fatalf("%s: %.300v, want an error saying %q", tt.fn, err, tt.want)
+		}
+		if n := len(err.Error()) + len(e.Traceback); n > 16<<10 {
+			t.Errorf("%s: an error of %d bytes with its traceback, want at most 16 KiB", tt.fn, n)
+		}
+		if tt.args != nil && !strings.Contains(e.Traceback, "nnnnnnnn…") && !strings.Contains(e.Traceback, "kkkkkkkk…") {
+			t.Errorf("%s: traceback %.500q, want the long name cut", tt.fn, e.Traceback)
+		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -53,8 +52,8 @@ type Runtime struct {
 	scripts  idtable.Table[script] // by ScriptID
 	unloaded idtable.Names         // the names of scripts unloaded last, for errors
 	// loads bounds the compiles of loads running on goroutines of their own
-	// (see compileUntil), those given up included.
-	loads chan struct{}
+	// (see compileUntil), those given up included, by name.
+	loads namedSlots
 
 	mu     sync.Mutex // guards the fields below
 	hosts  map[string]map[string]hostDef
@@ -75,8 +74,7 @@ func NewRuntimeWithConfig(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rt := &Runtime{cfg: cfg, logger: cfg.Logger, hosts: map[string]map[string]hostDef{},
-		loads: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
+	rt := &Runtime{cfg: cfg, logger: cfg.Logger, hosts: map[string]map[string]hostDef{}}
 	if rt.logger == nil {
 		rt.logger = slog.Default()
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/hotscript/hotscript/internal/clip"
 	"github.com/hotscript/hotscript/internal/ctxlock"
 	"github.com/hotscript/hotscript/internal/reentry"
 	glua "github.com/yuin/gopher-lua"
@@ -166,7 +167,9 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // large tables of literals, and runs long runs of assignments and calls, in
 // pieces, so that data files compile in time that grows with their size, but an
 // if-elseif chain of thousands of cases takes seconds): the compile is then left
-// to finish on a goroutine of its own. The same holds for Stage and ReloadScript. Load is safe
+// to finish on a goroutine of its own, where it holds up the next loads of the
+// same name (two compiles of a name run at a time), not those of other names.
+// The same holds for Stage and ReloadScript, per script. Load is safe
 // for concurrent use; it fixes the host functions (see Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
 	s := &script{name: name, limits: rt.cfg.Limits, gen: 1, compiles: make(chan struct{}, 2)}
@@ -194,13 +197,13 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	}
 	// Bounded, so that reloads given up as newer ones come (each save of a
 	// file that compiles for seconds) do not pile up compiles: per script for
-	// reloads, per runtime for loads and inspections, whose script is new
-	// each time.
-	slot := s.compiles
+	// reloads, per name for loads and inspections, whose script is new each
+	// time.
+	sl := slot{places: s.compiles}
 	if op == "load" || op == "inspect" {
-		slot = rt.loads
+		sl = rt.loads.get(s.name)
 	}
-	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, slot)
+	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, sl)
 	if err != nil {
 		err.(*Error).Op = op
 		return nil, err
@@ -298,8 +301,14 @@ func (v *version) fail(err error, op, script, function string) *Error {
 			e.Message += " (" + what + ")"
 		}
 	}
+	e.Message = clip.String(e.Message, maxMessage)
 	return e
 }
+
+// maxMessage is the longest message of an error fail makes, in bytes: a
+// script's error value, or gopher-lua's message quoting a key of megabytes
+// ("attempt to index a non-table object(nil) with key '...'"), is cut.
+const maxMessage = 4 << 10
 
 // get reads module[key] like Lua would, __index included. A metamethod runs
 // protected, under a budget for ctx.

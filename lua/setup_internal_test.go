@@ -143,6 +143,48 @@ return M`), &ScriptOptions{Limits: &Limits{MaxExecutionTime: 20 * time.Milliseco
 	}
 }
 
+// Loads given up while their chunk compiles hold up the loads of their name,
+// two compiles at a time, not those of other names: however many names'
+// compiles run given up, a load of another name compiles at once (a load
+// waited for a place any runtime's load held). A load that waits for a place
+// says so when it stops.
+func TestLoadsGivenUpBoundedByName(t *testing.T) {
+	running := slowCompiles(t)
+	ctx := context.Background()
+	rt := quietRuntime(t)
+	giveUp := func(name string) error {
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		_, err := rt.LoadScript(short, name, []byte("return { slow = 1 }"))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("load of %s: %v, want it given up", name, err)
+		}
+		return err
+	}
+	names := max(2, runtime.GOMAXPROCS(0))
+	for i := range names {
+		giveUp(fmt.Sprintf("slow%d.lua", i))
+	}
+	for range 2 {
+		giveUp("slow0.lua")
+	}
+	err := giveUp("slow0.lua")
+	if want := "slow0.lua: waiting for an earlier compile of it to end stopped"; !strings.Contains(err.Error(), want) {
+		t.Errorf("a load waiting for a place: %v, want it to say %q", err, want)
+	}
+	for deadline := time.Now().Add(5 * time.Second); running.Load() != int32(names+1) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond) // the compiles given up start on goroutines of their own
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if _, err := rt.LoadScript(short, "other.lua", []byte("return { quick = 1 }")); err != nil {
+		t.Errorf("a load of another name while %d compiles given up run: %v", running.Load(), err)
+	}
+	if n := running.Load(); n != int32(names+1) {
+		t.Errorf("%d compiles given up run, want %d (two of slow0.lua, one of each other name)", n, names+1)
+	}
+}
+
 // A script's chunks given up on, however many its calls load, run on one
 // goroutine at a time, and no other script's wait for them; a compile asked with
 // a context ended already says what ended it as its kind does, leaving the cause
@@ -178,7 +220,7 @@ func TestCompilesGivenUpBounded(t *testing.T) {
 
 	ended, cancel := context.WithCancelCause(ctx)
 	cancel(errors.New("the reason"))
-	_, err = compileUntil(ended, "x.lua", "return 1", false, nil)
+	_, err = compileUntil(ended, "x.lua", "return 1", false, slot{})
 	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
 		t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
 	}
@@ -198,7 +240,7 @@ func quietRuntime(t *testing.T) *Runtime {
 // Reloads given up one after another (each save of a file that compiles for
 // seconds, stopped by the next) leave at most two compiles of the script
 // running, the next waiting for a place; loads and inspections given up, at
-// most max(2, GOMAXPROCS) in the runtime.
+// most two of each name (see TestLoadsGivenUpBoundedByName), shared.
 func TestReloadCompilesBounded(t *testing.T) {
 	running := slowCompiles(t)
 	ctx := context.Background()
@@ -218,27 +260,36 @@ func TestReloadCompilesBounded(t *testing.T) {
 	if n := running.Load(); n != 2 {
 		t.Errorf("%d compiles given up run after six reloads, want 2", n)
 	}
-	loads := max(2, runtime.GOMAXPROCS(0))
-	for i := range loads + 3 {
-		lctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err := rt.Load(lctx, fmt.Sprintf("b%d.lua", i), []byte("-- slow\nreturn {}"), nil)
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("load %d: %v, want it given up", i+1, err)
+	giveUp := func(what string, f func(ctx context.Context) error) {
+		t.Helper()
+		for i := range 3 {
+			lctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			err := f(lctx)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%s %d: %v, want it given up", what, i+1, err)
+			}
 		}
 	}
-	if n := running.Load(); n != int32(2+loads) {
-		t.Errorf("%d compiles given up run after the loads, want %d (2 of the reloads, %d of the loads)", n, 2+loads, loads)
+	giveUp("load", func(ctx context.Context) error {
+		_, err := rt.Load(ctx, "b.lua", []byte("-- slow\nreturn {}"), nil)
+		return err
+	})
+	if n := running.Load(); n != 4 {
+		t.Errorf("%d compiles given up run after the loads, want 4 (2 of the reloads, 2 of the loads)", n)
 	}
-	for i := range 3 { // inspections share the loads' places
-		ictx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err := rt.Inspect(ictx, "c.lua", []byte("-- slow\nreturn {}"))
-		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("inspection %d: %v, want it given up", i+1, err)
-		}
+	giveUp("inspection", func(ctx context.Context) error {
+		_, err := rt.Inspect(ctx, "b.lua", []byte("-- slow\nreturn {}"))
+		return err
+	})
+	if n := running.Load(); n != 4 {
+		t.Errorf("%d compiles given up run after the inspections of b.lua, want still 4", n)
 	}
-	if n := running.Load(); n != int32(2+loads) {
-		t.Errorf("%d compiles given up run after the inspections, want still %d", n, 2+loads)
+	giveUp("inspection", func(ctx context.Context) error {
+		_, err := rt.Inspect(ctx, "c.lua", []byte("-- slow\nreturn {}"))
+		return err
+	})
+	if n := running.Load(); n != 6 {
+		t.Errorf("%d compiles given up run after the inspections of c.lua, want 6", n)
 	}
 }
