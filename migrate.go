@@ -115,6 +115,9 @@ func superseded(err error) error {
 // instance is one WASM instance as a migration sees it.
 type instance interface {
 	callJSON(ctx context.Context, fn string, args []any) (json.RawMessage, error)
+	// callRaw calls a function of numbers with its parameters and results as
+	// wazero encodes them (see wasm.Instance.CallRaw).
+	callRaw(ctx context.Context, fn string, params []uint64) ([]uint64, error)
 	exports() []Func
 	// err is the first call made through the instance that trapped, hit a
 	// limit or was stopped by its context, unless clearErr forgot it since.
@@ -165,7 +168,9 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 // get_state() on the old instance just before the swap and set_state with that JSON
 // document on the new one (both with the (ptr, len) JSON convention of package
 // wasm), or, when get_state returns a number and set_state takes one (C's
-// int get_state(void) and void set_state(int)), with that number. The top-level
+// int get_state(void) and void set_state(int)), with that number: of the same
+// type, as it is (a NaN or an infinity, which JSON has no form for, included;
+// see wasm.Instance.CallRaw), else converted as CallJSON converts. The top-level
 // keys of a state document are reported as carried (Event.Carried), and a state
 // without keys (a number, a string, a list) as "state".
 //
@@ -210,7 +215,17 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		}
 		return &stepError{ErrMigration, err}
 	}
-	doc, err := m.CallOld(ctx, "get_state")
+	get, _ := findFunc(m.OldExports(), "get_state")
+	set, _ := findFunc(m.NewExports(), "set_state")
+	raw := sameNumber(get, set)
+	var doc json.RawMessage
+	var bits []uint64
+	var err error
+	if raw {
+		bits, err = m.old.callRaw(ctx, "get_state", nil)
+	} else {
+		doc, err = m.CallOld(ctx, "get_state")
+	}
 	if err != nil {
 		err = fmt.Errorf("get_state on v%d: %w", m.From, err)
 		if orReset && ctx.Err() == nil {
@@ -220,15 +235,20 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		}
 		return &stepError{ErrMigration, err}
 	}
-	var state any = json.RawMessage(doc)
+	var state any = doc
 	carried := topLevelKeys(doc)
 	if len(carried) == 0 { // a number, a string, a list: one state without keys
 		carried = []string{wholeStateName}
 	}
-	if set, _ := findFunc(m.NewExports(), "set_state"); isNumberState(doc, set) {
+	if isNumberState(doc, set) {
 		state = json.Number(bytes.TrimSpace(doc))
 	}
-	if _, err := m.CallNew(ctx, "set_state", state); err != nil {
+	if raw {
+		_, err = m.next.callRaw(ctx, "set_state", bits)
+	} else {
+		_, err = m.CallNew(ctx, "set_state", state)
+	}
+	if err != nil {
 		err = fmt.Errorf("set_state on v%d: %w", m.To, err)
 		// Refused before it ran (a number where it takes a document, a
 		// document for a module without alloc): the state cannot move, and
@@ -246,6 +266,16 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 // wholeStateName is what Event.Carried names a state by that has no keys of its
 // own to list: a number, a string, a list (or an object without keys).
 const wholeStateName = "state"
+
+// sameNumber reports whether get, get_state, returns one number that set,
+// set_state, takes as its one parameter, of the same type: the number moves as
+// it is, bits and all, without JSON, which has no form for a NaN or an
+// infinity.
+func sameNumber(get, set Func) bool {
+	return get.Typed && set.Typed && len(get.Params) == 0 && len(get.Results) == 1 &&
+		len(set.Params) == 1 && set.Params[0] == get.Results[0] &&
+		slices.Contains([]string{"i32", "i64", "f32", "f64"}, set.Params[0])
+}
 
 // isNumberState reports whether doc, what get_state returned, is a number
 // that set_state takes as its one numeric parameter (a C module's

@@ -139,6 +139,10 @@ func (i wasmInstance) callJSON(ctx context.Context, fn string, args []any) (json
 	return i.in.CallJSON(ctx, fn, args...)
 }
 
+func (i wasmInstance) callRaw(ctx context.Context, fn string, params []uint64) ([]uint64, error) {
+	return i.in.CallRaw(ctx, fn, params...)
+}
+
 func (i wasmInstance) exports() []Func { return wasmFuncs(i.in.Exports()) }
 
 func (i wasmInstance) err() error { return i.in.Err() }

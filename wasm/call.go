@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync/atomic"
 
 	"github.com/hotscript/hotscript/internal/meter"
@@ -137,6 +138,30 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 		return nil, err
 	}
 	return out, nil
+}
+
+// callRaw runs Instance.CallRaw on a locked instance.
+func (inst *instance) callRaw(ctx context.Context, fn string, params []uint64) ([]uint64, error) {
+	e := inst.exports[fn]
+	if e == nil {
+		return nil, inst.noFunction(fn)
+	}
+	if t := e.sig.noJSON; t != 0 {
+		return nil, inst.errorf(e, ErrSignature, "%s: CallRaw takes numbers, not a %v", e.sig.info, t)
+	}
+	if len(params) != len(e.sig.info.Params) {
+		return nil, inst.errorf(e, ErrSignature, "%s takes %d parameters, got %d", e.sig.info, len(e.sig.info.Params), len(params))
+	}
+	stack := inst.stack[:e.sig.stackLen]
+	copy(stack, params)
+	if inst.lim != nil {
+		inst.lim.begin()
+	}
+	err := inst.invoke(ctx, e, stack)
+	if err = inst.finish(e, err); err != nil {
+		return nil, err
+	}
+	return slices.Clone(stack[:len(e.sig.info.Results)]), nil
 }
 
 // callDoc runs CallJSON with one JSON document as the argument.

@@ -221,6 +221,23 @@ func (in *Instance) CallJSON(ctx context.Context, fn string, args ...any) (json.
 	return out, err
 }
 
+// CallRaw calls a function of this version that takes and returns numbers
+// (i32, i64, f32, f64) with its parameters as wazero encodes them on its stack
+// (api.EncodeI32, api.EncodeF64...), and returns its results so: a NaN, an
+// infinity, which JSON has no form for, and a NaN's payload go as they are, as
+// a migration moving a number from get_state to set_state needs. After the
+// MigrateFunc returned it fails with ErrStale.
+func (in *Instance) CallRaw(ctx context.Context, fn string, params ...uint64) ([]uint64, error) {
+	if !in.valid {
+		return nil, &Error{Op: "call", Script: in.inst.s.name, Func: fn, Kind: ErrStale}
+	}
+	out, err := in.inst.callRaw(ctx, fn, params)
+	if err != nil && in.err == nil && broke(err) {
+		in.err = err
+	}
+	return out, err
+}
+
 // Err returns the error of the first call through this version, since the
 // MigrateFunc began or since ClearErr, that trapped, hit a limit or was stopped
 // by its context, or nil. Such a call fails the Commit even if the MigrateFunc

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -353,6 +354,74 @@ func TestInstanceOutsideMigrate(t *testing.T) {
 	}
 	_, err = kept.CallJSON(ctx, "version")
 	wantErr(t, err, []error{wasm.ErrStale})
+}
+
+// CallRaw moves numbers as wazero encodes them, a NaN's payload included, and
+// refuses a call it cannot make as asked (a count of parameters, a function
+// of a v128, one that is not there) before it runs; after its MigrateFunc it
+// fails with ErrStale.
+func TestInstanceCallRaw(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{})
+	id := load(t, rt, "float_state", nil)
+	if _, err := rt.CallJSON(ctx, id, "poison", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	st, err := rt.Stage(ctx, id, guest.Bytes("float_state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const payload = 0x7ff4000000000123 // a signalling NaN with a payload of its own
+	var kept *wasm.Instance
+	err = st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		kept = next
+		got, err := old.CallRaw(ctx, "get_state")
+		if err != nil || len(got) != 1 || !math.IsNaN(math.Float64frombits(got[0])) {
+			t.Errorf("old get_state: %x, %v, want a NaN", got, err)
+		}
+		if _, err := next.CallRaw(ctx, "set_state", payload); err != nil {
+			t.Errorf("set_state(%x): %v", uint64(payload), err)
+		}
+		for _, tt := range []struct {
+			fn     string
+			params []uint64
+			want   error
+		}{
+			{"set_state", nil, wasm.ErrSignature},
+			{"get_state", []uint64{1}, wasm.ErrSignature},
+			{"nothing", nil, wasm.ErrNoFunction},
+		} {
+			if _, err := next.CallRaw(ctx, tt.fn, tt.params...); !errors.Is(err, tt.want) {
+				t.Errorf("CallRaw(%s, %v): %v, want %v", tt.fn, tt.params, err, tt.want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := callInt(t, rt, id, "bits"); uint64(got) != payload {
+		t.Errorf("bits = %x after the migration, want %x", uint64(got), uint64(payload))
+	}
+	_, err = kept.CallRaw(ctx, "get_state")
+	wantErr(t, err, []error{wasm.ErrStale})
+
+	simd := load(t, rt, "simd", nil)
+	st, err = rt.Stage(ctx, simd, guest.Bytes("simd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Commit(ctx, func(ctx context.Context, old, next *wasm.Instance) error {
+		for _, f := range next.Exports() {
+			v128 := slices.Contains(slices.Concat(f.Params, f.Results), wasm.V128)
+			if _, err := next.CallRaw(ctx, f.Name, make([]uint64, len(f.Params))...); v128 && !errors.Is(err, wasm.ErrSignature) {
+				t.Errorf("CallRaw(%s), a function of v128: %v, want ErrSignature", f, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Staging or committing for a script that is gone fails with ErrNotFound.
