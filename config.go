@@ -98,7 +98,8 @@ type Config struct {
 	// its reload (which its context no longer ends), its callers and Close
 	// for good. Give WASM scripts a MaxExecutionTime wherever an edit could
 	// loop. (A Lua script's chunk and reload hooks stop after 10 s without
-	// one.)
+	// one; its calls without limits stop only when their context ends, so a
+	// call with context.Background() that loops holds its callers and Close.)
 	Limits Limits
 
 	// WASM is a runtime to load WASM scripts into, typically one on which the host

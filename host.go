@@ -201,7 +201,9 @@ func (h *Host) enter() bool {
 // Calls made after Close return ErrClosed. Close is idempotent; a second call returns
 // the first one's result once it is done. Safe for concurrent use. An unmetered WASM
 // script's code cannot be stopped (see Config.Limits): Close waits for a start
-// function, migration or call of one that never returns.
+// function, migration or call of one that never returns. So does a call of a Lua
+// script without limits whose context cannot end (context.Background()), which
+// Close cannot interrupt either (see lua.Runtime.Close).
 //
 // Called from a host function with the context it received (a script's "quit"),
 // Close fails at once, closing nothing, with an error matching wasm.ErrReentrant and
