@@ -268,6 +268,18 @@ func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
 		{"bytes under the name of no file", false, func(t *testing.T, h *Host, dir string) (*Script, string) {
 			return mustLoad(t, h, filepath.Join(dir, "a.lua"), "v1", nil), ""
 		}},
+		{"the target of its link", true, func(t *testing.T, h *Host, dir string) (*Script, string) {
+			target, path := filepath.Join(t.TempDir(), "t.wasm"), filepath.Join(dir, "a.wasm")
+			writeFile(t, target, "v1")
+			if err := os.Symlink(target, path); err != nil {
+				t.Fatal(err)
+			}
+			s, err := h.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, target
+		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -279,21 +291,7 @@ func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
 				}
 			}
 			for i, marker := range []string{"m1.lua", "m2.lua"} {
-				ctx, cancel := context.WithCancel(context.Background())
-				if err := h.Watch(ctx, dir); err != nil {
-					t.Fatal(err)
-				}
-				// The catch-up's events come before the watcher's: those of the
-				// marker, saved after the Watch began.
-				marker = filepath.Join(dir, marker)
-				writeFile(t, marker, "v9")
-				removed := 0
-				nextEvent(t, h, func(ev Event) bool {
-					if ev.Script == s.Name() && ev.Kind == Removed {
-						removed++
-					}
-					return ev.Script == marker && ev.Kind == Loaded
-				})
+				cancel, removed := watchCaughtUp(t, h, dir, s, marker)
 				want := 0
 				if tt.removed && i == 0 {
 					want = 1
@@ -305,6 +303,114 @@ func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
 			}
 			if callInt(t, h, s, "version") != 1 {
 				t.Error("the script does not run on with its version")
+			}
+		})
+	}
+}
+
+// watchCaughtUp starts a Watch of dir and waits until its catch-up is done:
+// its events come before the watcher's, those of a marker saved after the
+// Watch began. It returns the Watch's cancel and the number of Removed events
+// of s meanwhile.
+func watchCaughtUp(t *testing.T, h *Host, dir string, s *Script, marker string) (context.CancelFunc, int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	marker = filepath.Join(dir, marker)
+	writeFile(t, marker, "v9")
+	removed := 0
+	nextEvent(t, h, func(ev Event) bool {
+		if ev.Script == s.Name() && ev.Kind == Removed {
+			removed++
+		}
+		return ev.Script == marker && ev.Kind == Loaded
+	})
+	return cancel, removed
+}
+
+// A file saved under a Watch, whose deletion the next Watch's catch-up
+// reported, back as it was saved while no Watch ran: its deletion under the
+// Watch after is news again (the catch-up left it said, for good: the mark of
+// the save, which Watch keeps, kept the flag).
+func TestWatchRemovedAgainAfterFileBack(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{})
+	path := filepath.Join(dir, "a.wasm")
+	writeFile(t, path, "v1")
+	s, err := h.Load(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel, _ := watchCaughtUp(t, h, dir, s, "m0.lua")
+	writeFile(t, path, "v2")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
+	cancel()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	cancel, n := watchCaughtUp(t, h, dir, s, "m1.lua")
+	cancel()
+	if n != 1 {
+		t.Fatalf("%d Removed events as the Watch began, want 1", n)
+	}
+	writeFile(t, path, "v2")
+	cancel, n = watchCaughtUp(t, h, dir, s, "m2.lua")
+	defer cancel()
+	if n != 0 {
+		t.Fatalf("%d Removed events as the next Watch began, the file back, want 0", n)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Removed })
+}
+
+// A file moved away and back as it was (under Watch, or while no Watch ran),
+// then renamed, later than renameWindow after the first move: the old name's
+// script is unloaded as moved, timed from the rename, not from the first
+// deletion.
+func TestRenameTimedFromLastDeletion(t *testing.T) {
+	old := renameWindow
+	renameWindow = 300 * time.Millisecond
+	t.Cleanup(func() { renameWindow = old })
+	for _, unwatched := range []bool{true, false} {
+		t.Run(fmt.Sprint("moved away unwatched ", unwatched), func(t *testing.T) {
+			dir, out := t.TempDir(), t.TempDir()
+			h, _ := newFakeHost(t, Config{})
+			path, away := filepath.Join(dir, "a.wasm"), filepath.Join(out, "a.wasm")
+			writeFile(t, path, "v1")
+			s, err := h.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if unwatched {
+				if err := os.Rename(path, away); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cancel, _ := watchCaughtUp(t, h, dir, s, "m1.lua")
+			defer cancel()
+			if !unwatched {
+				if err := os.Rename(path, away); err != nil {
+					t.Fatal(err)
+				}
+				nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Removed })
+			}
+			if err := os.Rename(away, path); err != nil {
+				t.Fatal(err)
+			}
+			marker := filepath.Join(dir, "m2.lua") // the file back, reported
+			writeFile(t, marker, "v9")
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == marker && ev.Kind == Loaded })
+			time.Sleep(2 * renameWindow)
+			c := filepath.Join(dir, "c.wasm")
+			if err := os.Rename(path, c); err != nil {
+				t.Fatal(err)
+			}
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Unloaded }); ev.MovedTo != c {
+				t.Errorf("%v, want a.wasm unloaded as moved to c.wasm", ev)
 			}
 		})
 	}

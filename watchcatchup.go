@@ -50,6 +50,8 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	for _, s := range scripts {
 		if a, ok := wd.deletion(bctx, s); ok {
 			wd.handleArrival(ctx, a)
+		} else {
+			s.unsayRemoved() // its file is there (back since): a deletion is news again
 		}
 		var saves []caughtSave
 		if c, ok := wd.ownSave(bctx, s); ok {
@@ -77,17 +79,18 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 // deletion returns the deletion of the file s comes from, if it is gone, as the
 // watcher would have reported it (see process): its own file, which the Host
 // read or Watch saw, or, for a script loaded from bytes under the name of a
-// .wasm that is not there, the source it came from. A file deleted while a
+// .wasm that is not there, the source it came from. A symbolic link whose
+// target is gone is gone, as the watcher reports it. A file deleted while a
 // Watch ran was reported already, and a deletion is reported once (see
 // sayRemoved); a script whose file was never there has none.
 func (wd *watchedDir) deletion(ctx context.Context, s *Script) (arrival, bool) {
 	own := s.file0()
-	if own == "" || lexists(own) {
+	if own == "" || exists(own) {
 		return arrival{}, false
 	}
 	path := own
 	if f := s.settledMark(ctx); s.path == "" && !samePath(f.path, own) {
-		if path = f.path; path == "" || lexists(path) {
+		if path = f.path; path == "" || exists(path) {
 			return arrival{}, false
 		}
 	}

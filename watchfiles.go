@@ -297,12 +297,14 @@ func (s *Script) refusedSource(src string, sum uint64, info os.FileInfo) {
 // next. What it found of the source beside file stays too, or stays unknown:
 // a save of the source since is caught up (catchUp), not taken as seen. So
 // does the mark of a save of file an earlier Watch reloaded, which tells the
-// catch-up whether that reload went through (see ownSave).
+// catch-up whether that reload went through (see ownSave). A file that is not
+// there (a link whose target is gone included) is not marked: its mark stays,
+// which says whether its deletion was reported (see sayRemoved).
 func (s *Script) markWatched(file string) {
 	s.mu.Lock()
 	from, saved := s.file.path, s.file.reload != nil
 	s.mu.Unlock()
-	if from != "" && (from != file || saved) && lexists(from) {
+	if from != "" && (from != file || saved) && lexists(from) || !exists(file) {
 		return
 	}
 	s.markOwn(file)

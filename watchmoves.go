@@ -23,11 +23,13 @@ func (s *Script) sayRemoved() bool {
 	return !said
 }
 
-// unsayRemoved records that a file of s was reported saved: a later deletion is
-// reported again.
+// unsayRemoved records that a file of s was reported saved, or found there as
+// a Watch began: a later deletion is reported again, and is the one a rename
+// is timed from (see movedTo), not one before the file came back.
 func (s *Script) unsayRemoved() {
 	s.mu.Lock()
 	s.file.removed = false
+	s.file.gone = time.Time{}
 	s.mu.Unlock()
 }
 
