@@ -32,8 +32,8 @@ func calledAt(proto *glua.FunctionProto, line int, globals *glua.LTable) string 
 			if c.Pc >= len(p.DbgSourcePositions) || c.Pc >= len(p.Code) || p.DbgSourcePositions[c.Pc] != line {
 				continue
 			}
-			kind := calleeKind(p, c.Pc)
-			if kind == "global " && orNil(globals.RawGetString(c.Name)).Type() == glua.LTFunction {
+			kind, load := calleeKind(p, c.Pc)
+			if kind == "global " && orNil(globals.RawGetString(globalName(p, load))).Type() == glua.LTFunction {
 				continue
 			}
 			if c.Name == "" || c.Name == "?" || c.Name == "(anonymous)" {
@@ -49,10 +49,10 @@ func calledAt(proto *glua.FunctionProto, line int, globals *glua.LTable) string 
 }
 
 // calleeKind says how the function register of p's call at pc was loaded:
-// "method ", "global ", "field ", "upvalue ", "local ", or "" if unknown. It
-// looks back at the instructions before the call for the last one writing
-// that register.
-func calleeKind(p *glua.FunctionProto, pc int) string {
+// "method ", "global ", "field ", "upvalue ", "local ", or "" if unknown, and
+// the index of the instruction that loaded it (-1 if none did). It looks back
+// at the instructions before the call for the last one writing that register.
+func calleeKind(p *glua.FunctionProto, pc int) (kind string, load int) {
 	reg := int(p.Code[pc]>>18) & 0xff
 	for i := pc - 1; i >= 0; i-- {
 		inst := p.Code[i]
@@ -62,19 +62,32 @@ func calleeKind(p *glua.FunctionProto, pc int) string {
 		}
 		switch op {
 		case glua.OP_SELF:
-			return "method "
+			return "method ", i
 		case glua.OP_GETGLOBAL:
-			return "global "
+			return "global ", i
 		case glua.OP_GETTABLEKS, glua.OP_GETTABLE:
-			return "field "
+			return "field ", i
 		case glua.OP_GETUPVAL:
-			return "upvalue "
+			return "upvalue ", i
 		case glua.OP_MOVE:
-			return "local "
+			return "local ", i
 		}
-		return ""
+		return "", i
 	}
-	return "local " // a parameter or local never loaded since
+	return "local ", -1 // a parameter or local never loaded since
+}
+
+// globalName is the name of the global that p's instruction at i, a
+// GETGLOBAL, reads: the whole name, where the call records keep it cut (see
+// cutCallNames).
+func globalName(p *glua.FunctionProto, i int) string {
+	bx := int(p.Code[i] & 0x3ffff)
+	if bx < len(p.Constants) {
+		if s, ok := p.Constants[bx].(glua.LString); ok {
+			return string(s)
+		}
+	}
+	return ""
 }
 
 // maxCallName is the longest name of a callee that proto's call records keep,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hotscript/hotscript/internal/clip"
 	glua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/ast"
 	"github.com/yuin/gopher-lua/parse"
@@ -42,6 +43,11 @@ const varargsName = "(...)"
 // is an *Error of kind ErrCompile with the line and a Lua-style message
 // ("enemy.lua:3: syntax error near 'end'"); its Op is left for the caller.
 func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, err error) {
+	defer func() { // a token of megabytes is quoted whole
+		if e, ok := err.(*Error); ok {
+			e.Message = clip.String(e.Message, maxMessage)
+		}
+	}()
 	chunk, perr := parse.Parse(strings.NewReader(src), name)
 	if perr != nil {
 		return nil, syntaxError(name, src, perr)

@@ -136,6 +136,33 @@ return M`)
 	}
 }
 
+// A syntax error quoting a token of a megabyte is cut as other messages are;
+// a call on a line that also calls a global with a name the call records cut
+// is still named (the global is looked up by its whole name).
+func TestErrorTextCutKeepsMeaning(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	big := strings.Repeat("k", 1<<20)
+	for _, src := range []string{
+		"return { x = \"" + big + "\n }",
+		"local M = {} M." + big + " = = 1 return M",
+	} {
+		_, err := rt.LoadScript(context.Background(), "s.lua", []byte(src))
+		var e *lua.Error
+		if !errors.As(err, &e) || !errors.Is(err, lua.ErrCompile) || !strings.HasPrefix(e.Message, "s.lua:") {
+			t.Fatalf("%.200v, want a syntax error naming s.lua and the line", err)
+		}
+		if len(e.Message) > 4<<10 {
+			t.Errorf("syntax error message of %d bytes (%.120q...), want at most 4 KiB", len(e.Message), e.Message)
+		}
+	}
+	long := "f" + strings.Repeat("n", 300)
+	id := load(t, rt, "g.lua", "local M = {}\nfunction "+long+"() return 1 end\nfunction M.go() "+long+"() spwan() end\nreturn M")
+	_, err := rt.CallJSON(context.Background(), id, "go")
+	if err == nil || !strings.Contains(err.Error(), "g.lua:3: attempt to call a non-function object (global 'spwan')") {
+		t.Errorf("%v, want the call of spwan named", err)
+	}
+}
+
 // A caught error closes the upvalues of every function running, as gopher-lua's
 // pcall does (the README says so): a local a closure shares with the running
 // function stops being shared, while a table keeps being shared.
