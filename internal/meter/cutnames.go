@@ -31,18 +31,10 @@ func CutNames(wasm []byte, limit int) ([]byte, error) {
 // cutNames is the body of name section s with its traced names cut (see
 // CutNames), or nil if it does not decode.
 func cutNames(s section, limit int) []byte {
-	r := newReader(s.body, s.base)
-	out := appendName(nil, r.name())
-	for !r.done() && r.err == nil {
-		id := r.byte()
-		body := r.bytes(r.count(1))
-		if r.err != nil {
-			return nil
-		}
-		sub := newReader(body, 0)
+	return rewriteNames(s, func(id byte, sub *reader, body []byte) []byte {
 		switch id {
 		case nameModule:
-			body = appendName(nil, clip.String(sub.name(), limit))
+			return appendName(nil, clip.String(sub.name(), limit))
 		case nameFunctions:
 			n := sub.count(2)
 			body = AppendULEB(nil, uint64(n))
@@ -51,15 +43,6 @@ func cutNames(s section, limit int) []byte {
 				body = appendName(body, clip.String(sub.name(), limit))
 			}
 		}
-		if sub.err != nil {
-			return nil
-		}
-		out = append(out, id)
-		out = AppendULEB(out, uint64(len(body)))
-		out = append(out, body...)
-	}
-	if r.err != nil {
-		return nil
-	}
-	return out
+		return body
+	})
 }

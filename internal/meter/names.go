@@ -40,6 +40,23 @@ func readFuncNames(s section) map[uint32]string {
 // It returns nil when the section is malformed; the caller drops it, since
 // engines ignore names they cannot read anyway.
 func (rw *rewriter) names(s section) []byte {
+	return rewriteNames(s, func(id byte, sub *reader, body []byte) []byte {
+		switch id {
+		case nameFunctions:
+			return rw.functionNames(sub)
+		case nameLocals, nameLabels:
+			return rw.indirectNames(sub)
+		case nameGlobals:
+			return rw.globalNames(sub)
+		}
+		return body
+	})
+}
+
+// rewriteNames returns the body of name section s with each subsection's body
+// replaced by what rewrite makes of it (given its id, a reader of it and the
+// body itself), or nil if the section or a rewrite's reading fails.
+func rewriteNames(s section, rewrite func(id byte, sub *reader, body []byte) []byte) []byte {
 	r := newReader(s.body, s.base)
 	out := appendName(nil, r.name())
 	for !r.done() && r.err == nil {
@@ -49,17 +66,7 @@ func (rw *rewriter) names(s section) []byte {
 			return nil
 		}
 		sub := newReader(body, 0)
-		var nb []byte
-		switch id {
-		case nameFunctions:
-			nb = rw.functionNames(sub)
-		case nameLocals, nameLabels:
-			nb = rw.indirectNames(sub)
-		case nameGlobals:
-			nb = rw.globalNames(sub)
-		default:
-			nb = body
-		}
+		nb := rewrite(id, sub, body)
 		if sub.err != nil {
 			return nil
 		}
