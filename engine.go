@@ -83,7 +83,7 @@ var errSwapSuperseded = fmt.Errorf("%w at the swap", ErrSuperseded)
 
 type commitResult struct {
 	carried []string
-	reset   error // why a migration let the new version start afresh (Event.Reset)
+	reset   error // why a migration let the new version start afresh, or Lua's on_save failed (Event.Reset)
 	blocked time.Duration
 	// kept says that the commit failed as its context ended while it
 	// waited for a call or lease in progress, or as that wait would never

@@ -106,8 +106,11 @@ type Event struct {
 	MovedTo string
 	// Reset, for a commit, is why its migration let the new version start from
 	// its initial state rather than carry the old one's (Migration.Reset):
-	// MigrateExportsOrReset's "get_state on v1: ... trap", for one. Nil when
-	// the state was carried, or when nothing was to carry.
+	// MigrateExportsOrReset's "get_state on v1: ... trap", for one; for a Lua
+	// script, the error of the live version's on_save that the reload went on
+	// past (lua.Config.ReloadPastFailingOnSave): its fields were carried, not
+	// what on_save would have returned. Nil when the state was carried, or
+	// when nothing was to carry.
 	Reset error
 }
 
@@ -146,7 +149,10 @@ func (e Event) String() string {
 	if len(e.Carried) > 0 {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))
 	}
-	if e.Reset != nil {
+	switch {
+	case e.Reset != nil && len(e.Carried) > 0: // Lua's, past a failing on_save
+		fmt.Fprintf(&b, " (not what on_save returns: %v)", e.Reset)
+	case e.Reset != nil:
 		fmt.Fprintf(&b, " (state reset: %v)", e.Reset)
 	}
 	if e.Err != nil {

@@ -110,7 +110,7 @@ func (s luaStaged) commit(ctx context.Context, p *commitPlan) (commitResult, err
 	if err != nil {
 		return commitResult{blocked: rep.Blocked, kept: unspent(err)}, err // 0 if it never held the script
 	}
-	return commitResult{carried: rep.Carried, blocked: rep.Blocked}, nil
+	return commitResult{carried: rep.Carried, blocked: rep.Blocked, reset: rep.SaveFailed}, nil
 }
 
 // unspent reports whether err, from a Lua commit, says that it did not wait

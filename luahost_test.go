@@ -808,3 +808,36 @@ func TestSupersededBuildStops(t *testing.T) {
 		t.Errorf("version() = %s, want 3", got)
 	}
 }
+
+// A Lua runtime that goes on past a failing on_save: the Host's commit event
+// says why, as Reset, with the fields carried; without the option the fix is
+// rejected, naming the live version's on_save.
+func TestLuaReloadPastFailingOnSaveEvent(t *testing.T) {
+	ctx := context.Background()
+	const body = "local M = {n = 1}\nfunction M.bump() M.n = M.n + 1 return M.n end\n"
+	broken := body + "function M.on_save() error('typo') end\nreturn M"
+	fixed := body + "function M.on_save() return {} end\nreturn M"
+	for _, past := range []bool{false, true} {
+		lrt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{ReloadPastFailingOnSave: past})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lrt.Close(ctx) })
+		h := newTestHost(t, Config{Lua: lrt})
+		s := mustLoad(t, h, "p.lua", body+"return M", nil)
+		call(t, h, s, "bump")
+		if err := h.Reload(ctx, s, []byte(broken)); err != nil {
+			t.Fatal(err)
+		}
+		err = h.Reload(ctx, s, []byte(fixed))
+		ev := lastEvent(t, h)
+		switch {
+		case !past && (err == nil || !strings.Contains(err.Error(), "on_save of the live version")):
+			t.Errorf("without the option, the fix: %v, want it rejected naming the live version's on_save", err)
+		case past && (err != nil || ev.Kind != Committed || ev.Reset == nil || !strings.Contains(ev.Reset.Error(), "p.lua:3: typo")):
+			t.Errorf("with the option, the fix: %v, event %v; want committed, its Reset naming the typo", err, ev)
+		case past && call(t, h, s, "bump") != "3":
+			t.Error("n not carried past the failing on_save")
+		}
+	}
+}

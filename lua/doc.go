@@ -167,6 +167,10 @@
 // the one that would fix it included, with an error naming "on_save of the live
 // version": the state stays, and so does the version. Keep on_save small and bounded, and reload a
 // version's own source once after adding or editing its on_save, which runs it.
+// A runtime with Config.ReloadPastFailingOnSave goes on past such an on_save
+// instead: the new version gets the fields as step 3 carried them and
+// on_restore(nil), and ReloadReport.SaveFailed says what failed (hotscript
+// run's runtime does, so that the fix of an on_save goes live).
 //
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function

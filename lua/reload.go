@@ -21,6 +21,10 @@ type ReloadReport struct {
 	Saved bool
 	// Restored reports whether the new version's on_restore ran.
 	Restored bool
+	// SaveFailed is the error of the live version's on_save, when it failed
+	// and the reload went on past it (Config.ReloadPastFailingOnSave): the
+	// fields were carried, what on_save would have returned was not.
+	SaveFailed error
 	// Blocked is how long the script's callers were held: carrying the state,
 	// running the hooks and swapping.
 	Blocked time.Duration
@@ -168,7 +172,7 @@ func (s *script) commit(ctx context.Context, nv *version, rep *ReloadReport, che
 	s.next.Store(&nv.budget.guard)
 	defer s.next.Store(nil)
 	undoOld, undoNew := ov.budget.forSetup(), nv.budget.forSetup()
-	err = swap(ctx, s.name, ov, nv, rep, check)
+	err = swap(ctx, s, ov, nv, rep, check)
 	undoOld()
 	undoNew()
 	if err != nil {
@@ -192,7 +196,8 @@ func (s *script) commit(ctx context.Context, nv *version, rep *ReloadReport, che
 // around it, which a gopher-lua flaw could trip as the Go nils of orNil once
 // did) fails the reload like a hook's error: an *Error of ErrRuntime naming the
 // script, with the old version's state put back.
-func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, check CheckFunc) (err error) {
+func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, check CheckFunc) (err error) {
+	name := s.name
 	random := *ov.random
 	var snap snapshot
 	defer func() {
@@ -202,7 +207,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 		if err != nil {
 			snap.restore()
 			*ov.random = random
-			rep.Saved, rep.Restored = false, false
+			rep.Saved, rep.Restored, rep.SaveFailed = false, false, nil
 		}
 	}()
 	*nv.random = random
@@ -222,7 +227,7 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 		// needs no snapshot.
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	err = h.call(ctx, name, ov, nv, c, rep)
+	err = h.call(ctx, s, ov, nv, c, rep)
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
@@ -234,17 +239,26 @@ func swap(ctx context.Context, name string, ov, nv *version, rep *ReloadReport, 
 // fields (a table both reach is one table in the new version, holding what was
 // carried; a reference to the old module is one to the new), then runs the new
 // on_restore with it: step 2 of Commit (step 4 of the package doc's reload).
-func (h hookSet) call(ctx context.Context, name string, ov, nv *version, c *copier, rep *ReloadReport) error {
+// An on_save that fails fails the reload, unless s goes on past it
+// (Config.ReloadPastFailingOnSave) and ctx has not ended: on_restore then gets
+// nil.
+func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier, rep *ReloadReport) error {
+	name := s.name
 	var saved glua.LValue = glua.LNil
 	if h.save != nil {
 		ov.L.Push(h.save)
 		if err := ov.pcall(ctx, 0, 1); err != nil {
-			return ov.fail(err, "reload", name, "on_save of the live version")
+			err := ov.fail(err, "reload", name, "on_save of the live version")
+			if !s.pastOnSave || ctx.Err() != nil {
+				return err
+			}
+			rep.SaveFailed = err
+		} else {
+			saved, _ = c.value(ov.L.Get(-1))
+			c.adopt()
+			ov.L.Pop(1)
+			rep.Saved = true
 		}
-		saved, _ = c.value(ov.L.Get(-1))
-		c.adopt()
-		ov.L.Pop(1)
-		rep.Saved = true
 	}
 	if h.restore == nil {
 		return nil

@@ -589,3 +589,46 @@ func TestFailingOnSaveIsTheLiveVersions(t *testing.T) {
 		t.Errorf("bump after the failed reloads = %s, want 3", got)
 	}
 }
+
+// With Config.ReloadPastFailingOnSave, a reload goes on past the live version's
+// failing on_save (an error, or a limit): the fix goes live with the fields as
+// step 3 carried them, before on_save changed any, on_restore gets nil, and
+// the report says what failed. A failing on_restore still fails the reload.
+func TestReloadPastFailingOnSave(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{ReloadPastFailingOnSave: true, Limits: lua.Limits{MaxInstructions: 1e6}})
+	const body = "local M = {n = 1}\nfunction M.bump() M.n = M.n + 1 return M.n end\n"
+	for _, broken := range []string{
+		"function M.on_save()\n  M.n = 100 error('typo')\nend\n",
+		"function M.on_save()\n  M.n = 100 while true do end\nend\n",
+	} {
+		id := load(t, rt, "p.lua", body+"return M")
+		call(t, rt, id, "bump")
+		reload(t, rt, id, body+broken+"return M")
+		call(t, rt, id, "bump") // n = 3
+		restoreFails := body + "function M.on_save() return {} end\nfunction M.on_restore(s) error('restore ' .. tostring(s)) end\nreturn M"
+		if err := rt.ReloadScript(ctx, id, []byte(restoreFails)); err == nil || !strings.Contains(err.Error(), "restore nil") {
+			t.Errorf("a reload whose on_restore fails: %v, want it to fail", err)
+		}
+		fixed := body + "function M.on_save() return {n = M.n} end\nfunction M.on_restore(s) M.got = tostring(s) end\nreturn M"
+		st, err := rt.Stage(ctx, id, []byte(fixed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := st.Commit(ctx)
+		if err != nil {
+			t.Fatalf("the fix, past the failing on_save: %v", err)
+		}
+		if e := asError(t, rep.SaveFailed); e.Function != "on_save of the live version" || e.Line != 4 || rep.Saved || !rep.Restored {
+			t.Errorf("report: SaveFailed %v (line %d), Saved %v, Restored %v; want on_save's failure at line 4, not saved, restored",
+				rep.SaveFailed, e.Line, rep.Saved, rep.Restored)
+		}
+		got, _ := rt.Field(ctx, id, "got")
+		if n := call(t, rt, id, "bump"); n != "4" || string(got) != `"nil"` {
+			t.Errorf("after the fix: bump = %s, on_restore got %s; want 4 (n carried as before on_save), nil", n, got)
+		}
+		if err := rt.Unload(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -25,6 +25,16 @@ type Config struct {
 	Stdout io.Writer
 	// Logger receives print output when Stdout is nil. Nil means slog.Default().
 	Logger *slog.Logger
+	// ReloadPastFailingOnSave lets a reload go on when the live version's
+	// on_save fails (an error, or a limit; not the reload's context): the new
+	// version gets the fields step 3 carried, as they were before on_save ran,
+	// and on_restore gets nil, as on the reload that adds the hooks;
+	// ReloadReport.SaveFailed says why. Without it such a reload fails, as the
+	// spec's step 4 says, and so does every later one, the fix of on_save
+	// included, since it is the live version's on_save that runs: a
+	// development loop (hotscript run) sets it, a program that must not lose
+	// what on_save saves leaves it off.
+	ReloadPastFailingOnSave bool
 }
 
 // ScriptOptions are per-script settings for Load. A nil *ScriptOptions means the

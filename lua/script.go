@@ -41,6 +41,8 @@ type script struct {
 	// goroutines of their own (see compileUntil): the one a reload waits for,
 	// and one a newer reload gave up; a third waits for a place.
 	compiles chan struct{}
+	// pastOnSave is Config.ReloadPastFailingOnSave.
+	pastOnSave bool
 }
 
 // setCur makes v the live version (nil: none). The caller holds s.mu, or is
@@ -172,7 +174,8 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // The same holds for Stage and ReloadScript, per script. Load is safe
 // for concurrent use; it fixes the host functions (see Define).
 func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *ScriptOptions) (ScriptID, error) {
-	s := &script{name: name, limits: rt.cfg.Limits, gen: 1, compiles: make(chan struct{}, 2)}
+	s := &script{name: name, limits: rt.cfg.Limits, gen: 1, compiles: make(chan struct{}, 2),
+		pastOnSave: rt.cfg.ReloadPastFailingOnSave}
 	if opts != nil && opts.Limits != nil {
 		s.limits = *opts.Limits
 	}

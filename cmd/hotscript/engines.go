@@ -32,7 +32,9 @@ func newEngines(ctx context.Context, logf func(script, msg string)) (*engines, e
 	if err := w.Define("host", "log", wasm.LogFunc(logf)); err != nil {
 		return nil, errors.Join(err, w.Close(ctx))
 	}
-	l, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Logger: slog.New(&printHandler{logf: logf})})
+	// Past a failing on_save, as WASM scripts migrate with MigrateExportsOrReset:
+	// the save that fixes it goes live.
+	l, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Logger: slog.New(&printHandler{logf: logf}), ReloadPastFailingOnSave: true})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(ctx))
 	}

@@ -196,9 +196,9 @@ func (p *printer) event(ev hotscript.Event) {
 	case hotscript.Loaded:
 		p.line(ev.Script, to, st.good("loaded"), timing(), exportList(ev.Diff.Exports.Added))
 	case hotscript.Committed:
-		p.line(ev.Script, from+" -> "+to, st.good("committed"), timing(), carried(ev), p.diff(ev.Diff))
+		p.line(ev.Script, from+" -> "+to, st.good("committed"), timing(), p.carried(ev), p.diff(ev.Diff))
 	case hotscript.Reverted:
-		p.line(ev.Script, from+" -> "+to, st.warn("reverted"), timing(), carried(ev), p.diff(ev.Diff))
+		p.line(ev.Script, from+" -> "+to, st.warn("reverted"), timing(), p.carried(ev), p.diff(ev.Diff))
 	case hotscript.Rejected:
 		head, _ := p.describe(ev.Script, ev.Err)
 		keeps := fmt.Sprintf("(%s keeps running)", from)
@@ -249,12 +249,20 @@ func (p *printer) note(script string, version int, status, text string) {
 	p.line(script, fmt.Sprintf("v%d", version), status, text)
 }
 
-// carried says which state went into the new version.
-func carried(ev hotscript.Event) string {
+// carried says which state went into the new version, and why not all of it
+// did (the error said as a rejection's is, its first line).
+func (p *printer) carried(ev hotscript.Event) string {
+	var why string
 	if ev.Reset != nil {
-		return "state reset: " + printable(ev.Reset.Error())
+		why, _ = p.describe(ev.Script, ev.Reset)
+		why = p.name(why)
 	}
-	if len(ev.Carried) == 0 {
+	switch {
+	case ev.Reset != nil && len(ev.Carried) > 0: // Lua's, past a failing on_save
+		return "carried " + printable(strings.Join(ev.Carried, ",")) + ", not what on_save returns: " + why
+	case ev.Reset != nil:
+		return "state reset: " + why
+	case len(ev.Carried) == 0:
 		return "carried nothing"
 	}
 	return "carried " + printable(strings.Join(ev.Carried, ","))

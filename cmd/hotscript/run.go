@@ -49,7 +49,10 @@ once it is back. Each reload prints one line: what changed in the interface, how
 long the compile and the swap took, what state was carried, or why it was rejected
 and which version keeps running. A WASM script that exports get_state and
 set_state has its state moved to the new version (a JSON document as (ptr, len),
-or one number); other WASM scripts start afresh. Lua scripts keep their fields.
+or one number); other WASM scripts start afresh, as does one whose state cannot
+move (the line says why). Lua scripts keep their fields; when the running
+version's on_save fails, the new one still goes live with them (on_restore gets
+nil, and the line says why), so that a save fixing on_save runs.
 
 Scripts get one host function, host.log: a WASM module imports it as
 (import "host" "log" (func (param i32 i32))), a UTF-8 message as (ptr, len) in
