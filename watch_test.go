@@ -416,6 +416,34 @@ func TestRenameTimedFromLastDeletion(t *testing.T) {
 	}
 }
 
+// A file of more than 64 MiB saved where scripts are watched is rejected
+// unread, naming the file; Load refuses one too.
+func TestWatchRefusesHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.wasm")
+	f, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(64<<20 + 1); err != nil { // sparse: nothing written
+		t.Fatal(err)
+	}
+	f.Close()
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == big })
+	if ev.Kind != Rejected || !strings.Contains(ev.String(), "big.wasm: larger than a script may be (64 MiB)") {
+		t.Errorf("%v, want big.wasm rejected as too large", ev)
+	}
+	if _, err := h.Load(ctx, big, nil); err == nil || !strings.Contains(err.Error(), "larger than a script may be") {
+		t.Errorf("Load of it: %v, want it refused as too large", err)
+	}
+}
+
 // TestWatchOverlap: a directory watched already, one inside it or one around it,
 // also through a symbolic link, is refused (a save would reload a script once
 // per watch), a directory beside it is not, and a directory whose Watch was

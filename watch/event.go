@@ -80,7 +80,8 @@ type Event struct {
 	Info os.FileInfo
 
 	// Err is set on a Changed event whose bytes could not be read or built. Build
-	// failures are a *BuildError (errors.Is(Err, ErrBuild)).
+	// failures are a *BuildError (errors.Is(Err, ErrBuild)). A file of more than
+	// 64 MiB is not read: its event's Err says it is larger than a script may be.
 	Err error
 
 	// BuildLog holds what the build tool printed (standard output and standard

@@ -14,9 +14,18 @@ import (
 // something other than a regular file: a named pipe, a device, a directory.
 var ErrNotRegular = errors.New("not a regular file")
 
-// File reads path, following symbolic links, if it is a regular file. It opens
-// without blocking and looks at what it opened, so that no stat before it can
-// be raced.
+// MaxSize is the most bytes File reads: no script is that large, and a file
+// of gigabytes dropped where scripts are watched (a video, a core dump) would
+// be read whole, and copied, before anything could say it is no script.
+const MaxSize = 64 << 20
+
+// ErrTooLarge is File's error, inside a *fs.PathError, for a file of more than
+// MaxSize bytes.
+var ErrTooLarge = errors.New("larger than a script may be (64 MiB)")
+
+// File reads path, following symbolic links, if it is a regular file of at
+// most MaxSize bytes. It opens without blocking and looks at what it opened,
+// so that no stat before it can be raced.
 func File(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|nonblock, 0)
 	if err != nil {
@@ -30,5 +39,24 @@ func File(path string) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: ErrNotRegular}
 	}
-	return io.ReadAll(f)
+	if info.Size() > MaxSize {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: ErrTooLarge}
+	}
+	// Its size known, read in one buffer (ReadAll grows its own, copying),
+	// one byte past it to see a file that grew meanwhile.
+	b := make([]byte, 0, info.Size()+1)
+	for {
+		n, err := f.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		switch {
+		case len(b) > MaxSize:
+			return nil, &fs.PathError{Op: "read", Path: path, Err: ErrTooLarge}
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return nil, err
+		case len(b) == cap(b):
+			b = append(b, 0)[:len(b)] // grown while read
+		}
+	}
 }
