@@ -36,7 +36,34 @@ compile prints the error and exits 1.`,
 	}
 }
 
+// inspectMain shows file, and fails if it could not be written out: a shell
+// that sees 0 takes it as shown.
 func inspectMain(ctx context.Context, e *env, file string) error {
+	out := &firstError{w: e.stdout}
+	shown := *e
+	shown.stdout = out
+	if err := inspect(ctx, &shown, file); err != nil {
+		return err
+	}
+	return out.err
+}
+
+// firstError writes to w until a write fails, and keeps that error.
+type firstError struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstError) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.w.Write(p)
+	f.err = err
+	return n, err
+}
+
+func inspect(ctx context.Context, e *env, file string) error {
 	if err := checkScriptFile(file); err != nil {
 		return err
 	}
@@ -93,7 +120,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	if from != "" {
 		what = fmt.Sprintf("%s a %d-byte module", from, len(code))
 	}
-	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), what)
+	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(printable(file)), what)
 
 	imports, importNotes, memFrom := describeImports(info)
 	mem := []string{"no memory"}
@@ -140,7 +167,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 		notes = append(notes, "its memory may grow without bound; --max-memory caps it")
 	}
 	fmt.Fprintln(e.stdout)
-	section(e.stdout, st, "notes", notes)
+	section(e.stdout, st, "notes", mapStrings(notes, printable)) // they name its functions
 	return nil
 }
 
@@ -155,7 +182,7 @@ func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom strin
 	logFunc := wasm.LogFunc(nil) // as newEngines defines it
 	hostLog := wasm.FuncInfo{Module: "host", Name: "log", Params: logFunc.Params, Results: logFunc.Results}
 	for _, f := range info.Imports {
-		lines = append(lines, f.String())
+		lines = append(lines, printable(f.String()))
 		switch {
 		case f.Module != hostLog.Module || f.Name != hostLog.Name:
 			notes = append(notes, fmt.Sprintf("imports %s, which hotscript run and call do not define: "+
@@ -166,7 +193,7 @@ func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom strin
 		}
 	}
 	for _, imp := range info.Unlinkable {
-		lines = append(lines, imp.String())
+		lines = append(lines, printable(imp.String()))
 		kind, name := imp.Kind, imp.Module+"."+imp.Name
 		switch {
 		case imp.Module == reservedImports:
@@ -208,17 +235,17 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	}
 	fields, funcs := info.Fields, info.Functions
 	st := e.out
-	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(file), fmt.Sprintf("Lua script, %d bytes, returns a table", len(src)))
+	fmt.Fprintf(e.stdout, "%s  %s\n\n", st.name(printable(file)), fmt.Sprintf("Lua script, %d bytes, returns a table", len(src)))
 	var rows []string
 	for _, f := range fields {
 		text := st.dim("(no JSON form)")
 		if v, ok := info.Values[f]; ok {
-			text = string(v)
+			text = printable(shorten(string(v), 60))
 		}
-		rows = append(rows, f+" = "+shorten(text, 60))
+		rows = append(rows, printable(f)+" = "+text)
 	}
 	section(e.stdout, st, "fields", rows)
-	section(e.stdout, st, "functions", funcs)
+	section(e.stdout, st, "functions", mapStrings(funcs, printable))
 
 	var notes []string
 	if slices.Contains(funcs, updateFunc) {
@@ -229,8 +256,17 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 	if len(fields) > 0 {
 		notes = append(notes, "a reload carries every field above into the new version (old values win)")
 	}
-	if slices.Contains(funcs, "on_save") || slices.Contains(funcs, "on_restore") {
-		notes = append(notes, "has on_save/on_restore: they run on each reload, after the fields are carried")
+	save, restore := slices.Contains(funcs, "on_save"), slices.Contains(funcs, "on_restore")
+	switch {
+	case save && restore:
+		notes = append(notes, "has on_save and on_restore: on each reload, after the fields are carried, "+
+			"on_save runs and its result goes to the new version's on_restore")
+	case save:
+		notes = append(notes, "has on_save: on each reload from it, after the fields are carried, it runs "+
+			"and its result goes to the new version's on_restore, if that has one")
+	case restore:
+		notes = append(notes, "has on_restore but no on_save: on_restore runs on a reload into this version "+
+			"only when the version before has on_save")
 	}
 	fmt.Fprintln(e.stdout)
 	section(e.stdout, st, "notes", notes)
@@ -265,7 +301,7 @@ func pages(n uint32) string {
 func funcStrings(fs []wasm.FuncInfo) []string {
 	out := make([]string, len(fs))
 	for i, f := range fs {
-		out[i] = f.String()
+		out[i] = printable(f.String())
 	}
 	return out
 }

@@ -92,6 +92,31 @@ func TestInspect(t *testing.T) {
 	}
 }
 
+// inspect writes the names a script controls (its file's, its fields', its
+// functions') escaped, as run and call do, says when on_restore runs, and
+// fails when it cannot write what it shows.
+func TestInspectEscapesAndHooks(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "evil\x1b[31m.lua")
+	src := "local M = {[\"f\\27x\"] = 1}\nM[\"g\\27[31mred\"] = function() end\nfunction M.on_restore(s) end\nreturn M\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "inspect", file)
+	if r.code != exitOK || strings.Contains(r.stdout, "\x1b") {
+		t.Fatalf("exit %d, stdout with a raw escape %q; want 0, escaped\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{`evil\x1b[31m.lua  Lua script`, `f\x1bx = 1`, `g\x1b[31mred`,
+		"has on_restore but no on_save: on_restore runs on a reload into this version only when the version before has on_save"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	var errOut strings.Builder
+	if code := run([]string{"inspect", file}, failingWriter{}, &errOut); code != exitFail || !strings.Contains(errOut.String(), "disk full") {
+		t.Errorf("inspect to a writer that fails: exit %d, stderr %q; want %d, the write's error", code, errOut.String(), exitFail)
+	}
+}
+
 // TestBuildErrorNamesTheSource: a .wat that wat2wasm rejects, given to inspect (which
 // builds it with the watch package's step) and to call (through the host's Load),
 // fails with the tool's message, led by the file as the user named it.
