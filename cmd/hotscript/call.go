@@ -45,6 +45,9 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 		return err
 	}
 	file, fn := args[0], args[1]
+	if fn == "" {
+		return usageError("FUNC is empty: name the function to call")
+	}
 	values := make([]any, 0, len(args)-2)
 	for _, a := range args[2:] {
 		v, err := parseArg(a)

@@ -154,6 +154,9 @@ func parseArg(text string) (any, error) {
 	if u, err := strconv.ParseUint(t, 10, 64); err == nil {
 		return u, nil
 	}
+	if !strings.ContainsAny(t, ".eE") { // an integer no 64 bits hold: a float would round it
+		return nil, fmt.Errorf("argument %q is an integer out of the 64-bit range (write %s.0 to pass it rounded, as a float)", text, t)
+	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil {
 		return nil, fmt.Errorf("argument %q: %w", text, err)

@@ -199,6 +199,7 @@ func TestUsage(t *testing.T) {
 		{"memory in part bytes, unit b", []string{"call", "--max-memory", "1.5 B", "x.lua", "f"}, exitUsage, nil, []string{`"1.5 B" is not a whole number of bytes (with a unit: 1.5MiB)`}},
 		{"negative memory", []string{"run", "--max-memory", "-1MiB", "."}, exitUsage, nil, []string{`"-1MiB" is not a size`}},
 		{"call without FUNC", []string{"call", "x.wasm"}, exitUsage, nil, []string{"needs a FILE and a FUNC"}},
+		{"call with an empty FUNC", []string{"call", "x.wasm", ""}, exitUsage, nil, []string{"FUNC is empty"}},
 		{"inspect without FILE", []string{"inspect"}, exitUsage, nil, []string{"needs exactly one FILE"}},
 		{"inspect of an unknown kind", []string{"inspect", "main.go"}, exitUsage, nil, []string{"unknown kind of script", ".go"}},
 		{"call of an unknown kind", []string{"call", "main.go", "f"}, exitUsage, nil, []string{"hotscript call: main.go: unknown kind of script \".go\""}},

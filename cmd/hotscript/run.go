@@ -199,6 +199,9 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 		var perr *fs.PathError
 		switch {
 		case err != nil && rel == ".":
+			if errors.As(err, &perr) { // named "." by os.DirFS: say which directory
+				return &fs.PathError{Op: perr.Op, Path: dir, Err: perr.Err}
+			}
 			return err
 		case errors.As(err, &perr): // an unreadable subdirectory: the walk goes on
 			skipped = append(skipped, path+": not read: "+perr.Err.Error())
