@@ -56,8 +56,10 @@ nil, and the line says why), so that a save fixing on_save runs.
 
 Scripts get one host function, host.log: a WASM module imports it as
 (import "host" "log" (func (param i32 i32))), a UTF-8 message as (ptr, len) in
-its memory; a Lua script calls host.log(...) with any values, as print. Each
-message, and each Lua print, is a line naming its script.
+its memory; a Lua script calls host.log(...) with values JSON can hold (strings
+as they are, numbers, booleans, nil, tables of them as JSON; a function or a
+cyclic table fails the call: print writes anything). Each message, and each Lua
+print, is a line naming its script.
 
 Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
 and exit code 0, even if scripts failed: their errors are reported and counted. A
