@@ -257,6 +257,7 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, until time.Time, stop func(hotscript.Event) bool) string {
 	tick := time.NewTicker(period)
 	defer tick.Stop()
+	start, stepped := time.Now(), int64(0) // the frames this run stepped since start
 	var deadline <-chan time.Time
 	if !until.IsZero() {
 		t := time.NewTimer(time.Until(until))
@@ -274,19 +275,46 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 			if why := sc.take(ev, ok, stop); why != "" {
 				return why
 			}
-		case <-tick.C:
-			// With the stop and a tick both ready, select picks either.
-			if ctx.Err() != nil {
-				return "interrupted"
+		case now := <-tick.C:
+			// A tick a timer cannot keep (a period under a millisecond or so;
+			// a slow frame) is dropped: the frames due by now run at once.
+			n, behind := framesDue(now.Sub(start), period, stepped)
+			if behind {
+				start = now.Add(-time.Duration(stepped+n) * period) // a frame skip, not a spiral
 			}
-			if why := sc.step(ctx, stop); why != "" {
-				return why
-			}
-			if frames > 0 && sc.frames >= frames {
-				return "frames done"
+			for range n {
+				// With the stop and a tick both ready, select picks either.
+				if ctx.Err() != nil {
+					return "interrupted"
+				}
+				if why := sc.step(ctx, stop); why != "" {
+					return why
+				}
+				stepped++
+				if frames > 0 && sc.frames >= frames {
+					return "frames done"
+				}
 			}
 		}
 	}
+}
+
+// maxCatchUp is the most frames a tick runs to catch up with the clock.
+const maxCatchUp = 100
+
+// framesDue returns how many frames to step at a tick elapsed after the run
+// started, stepped frames having run: those due by then, at least one, at most
+// maxCatchUp; behind says that more were due, which the caller drops, as a
+// game loop skips frames rather than fall further behind each tick.
+func framesDue(elapsed, period time.Duration, stepped int64) (n int64, behind bool) {
+	due := int64(elapsed/period) - stepped
+	switch {
+	case due < 1:
+		return 1, false
+	case due > maxCatchUp:
+		return maxCatchUp, true
+	}
+	return due, false
 }
 
 // handle prints ev, counts a rejected first load, attaches a script the watcher

@@ -116,3 +116,28 @@ func TestSummaryWaitsForReloadEvents(t *testing.T) {
 		})
 	}
 }
+
+// framesDue steps the frames the clock says are due at a tick (a timer keeps
+// no tick shorter than about a millisecond, so at --tps 10000 a tick runs
+// about ten), at least one, and skips past maxCatchUp rather than fall
+// further behind.
+func TestFramesDue(t *testing.T) {
+	const p = 100 * time.Microsecond
+	for _, tt := range []struct {
+		elapsed time.Duration
+		stepped int64
+		n       int64
+		behind  bool
+	}{
+		{p, 0, 1, false},
+		{p - 1, 0, 1, false}, // a tick a little early: one frame, as ever
+		{time.Millisecond, 0, 10, false},
+		{time.Millisecond + p/2, 4, 6, false},
+		{time.Second, 0, maxCatchUp, true},
+		{time.Second, 9950, 50, false},
+	} {
+		if n, behind := framesDue(tt.elapsed, p, tt.stepped); n != tt.n || behind != tt.behind {
+			t.Errorf("framesDue(%v, %v, %d) = %d, %v; want %d, %v", tt.elapsed, p, tt.stepped, n, behind, tt.n, tt.behind)
+		}
+	}
+}
