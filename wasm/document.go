@@ -62,8 +62,11 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 		return 0, 0, inst.errorf(e, ErrJSON, "%w", err)
 	}
 	mem := inst.code.memory(inst.mod)
-	if inst.alloc == nil || mem == nil {
-		return 0, 0, inst.errorf(e, ErrNoFunction, "%s takes a JSON document, which needs the module to export memory and alloc(i32) i32", e.sig.info)
+	switch { // what is missing comes first: "no such function: alloc(i32) i32, ..."
+	case inst.alloc == nil:
+		return 0, 0, inst.errorf(e, ErrNoFunction, "alloc(i32) i32, which %s needs to take a JSON document (and an exported memory)", e.sig.info)
+	case mem == nil:
+		return 0, 0, inst.errorf(e, ErrNoFunction, "%s takes a JSON document, which needs the module to export memory (it exports alloc)", e.sig.info)
 	}
 	if uint64(len(doc)) > math.MaxUint32 {
 		return 0, 0, inst.errorf(e, ErrJSON, "a %d-byte document does not fit in 32-bit memory", len(doc))

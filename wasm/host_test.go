@@ -358,6 +358,10 @@ func TestNoMemory(t *testing.T) {
 		wantErr(t, err, []error{wasm.ErrNoFunction}, "take(i32, i32) takes a JSON document, which needs the module to export memory")
 		_, err = rt.CallJSON(ctx, id, "give")
 		wantErr(t, err, []error{wasm.ErrMemoryAccess}, "give() (i32, i32) returns (ptr, len) but the module has no memory")
+		// Without alloc, what is missing comes first: the function called is there.
+		noAlloc := load(t, rt, "no_alloc", nil)
+		_, err = rt.CallJSON(ctx, noAlloc, "set_state", map[string]any{"a": 1})
+		wantErr(t, err, []error{wasm.ErrNoFunction}, "no such function: alloc(i32) i32, which set_state(i32, i32) needs to take a JSON document")
 		if msgs := l.take(); len(msgs) != 0 {
 			t.Errorf("logged %q", msgs)
 		}
