@@ -151,6 +151,9 @@ func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 	}
 	msg = strings.Join(parts, ": ")
 	if at := traceSource(e.Trace); at != "" { // a module built with debug information
+		if !filepath.IsAbs(at) { // as the build named it, from its source's directory, the module's
+			at = filepath.Join(filepath.Dir(e.Script), at)
+		}
 		msg += " (at " + at + ")"
 	}
 	return e.Script, msg, append(detail, e.Trace...)
