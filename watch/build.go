@@ -180,8 +180,8 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 		return fail(err, "")
 	}
 	tmp, err := os.MkdirTemp("", "hotscript-build-")
-	if err != nil {
-		return fail(err, "")
+	if err != nil { // "stat /nonexistent: ..." would not say what it was for
+		return fail(fmt.Errorf("making the build's temporary directory in %s (TMPDIR): %w", os.TempDir(), err), "")
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, filepath.Base(s.output(src)))

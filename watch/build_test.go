@@ -457,3 +457,17 @@ func fileThere(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
 }
+
+// A build that cannot make its temporary directory says that is what failed,
+// and where (TMPDIR), not only what the system said of the path.
+func TestBuildWithoutTempDir(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "x.src")
+	if err := os.WriteFile(src, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "gone"))
+	_, _, err := fakeStep("copy").Build(context.Background(), src)
+	if !errors.Is(err, ErrBuild) || !strings.Contains(err.Error(), "temporary directory") || !strings.Contains(err.Error(), "TMPDIR") {
+		t.Errorf("build with TMPDIR missing: %v, want a build error saying the temporary directory (TMPDIR) failed", err)
+	}
+}
