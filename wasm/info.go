@@ -127,6 +127,10 @@ type ModuleInfo struct {
 	// instrumentation ("hotscript.fuel"). A module exporting any of them does
 	// not load.
 	ReservedExports []string
+	// OtherExports lists, from Inspect and sorted, what the module exports
+	// besides functions, with its kind: "global counter", "memory memory",
+	// "table t" (reserved names aside).
+	OtherExports []string
 }
 
 // ImportInfo is one import of a module: its kind ("function", "global",

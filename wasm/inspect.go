@@ -45,6 +45,12 @@ func Inspect(ctx context.Context, wasmBytes []byte) (ModuleInfo, error) {
 		}
 	}
 	info.ReservedExports = scan.reservedExports()
+	for name, kind := range scan.exports {
+		if kind != meter.KindFunc && !strings.HasPrefix(name, reservedPrefix) {
+			info.OtherExports = append(info.OtherExports, kind.String()+" "+name)
+		}
+	}
+	slices.Sort(info.OtherExports)
 	return info, nil
 }
 

@@ -153,6 +153,30 @@ func TestInspectUnlinkable(t *testing.T) {
 	}
 }
 
+// TestInspectOtherExports: Inspect lists what a module exports besides
+// functions, with its kind, sorted, reserved names aside.
+func TestInspectOtherExports(t *testing.T) {
+	name := func(s string) []byte { return append(uleb(uint64(len(s))), s...) }
+	b := moduleOf(
+		sectionOf(1, uleb(1), []byte{0x60, 0, 0}),
+		sectionOf(3, uleb(1), []byte{0}),
+		sectionOf(5, uleb(1), []byte{0, 1}),                   // memory 0: one page
+		sectionOf(6, uleb(1), []byte{0x7f, 0, 0x41, 0, 0x0b}), // immutable i32 global, 0
+		sectionOf(7, uleb(4),
+			name("f"), []byte{0, 0},
+			name("mem"), []byte{2, 0},
+			name("counter"), []byte{3, 0},
+			name("hotscript.g"), []byte{3, 0}),
+		sectionOf(10, uleb(1), []byte{2, 0, 0x0b}))
+	info, err := wasm.Inspect(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"global counter", "memory mem"}; !slices.Equal(info.OtherExports, want) {
+		t.Errorf("OtherExports = %q, want %q", info.OtherExports, want)
+	}
+}
+
 // TestInspectReservedExports: Inspect lists, sorted, the exports of any kind
 // whose names Load refuses as reserved for the instrumentation, as it lists
 // the imports Load refuses, without an error.

@@ -136,7 +136,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	}
 	section(e.stdout, st, "memory", mem)
 	section(e.stdout, st, "imports", imports)
-	section(e.stdout, st, "exports", funcStrings(info.Exports))
+	section(e.stdout, st, "exports", append(funcStrings(info.Exports), mapStrings(info.OtherExports, printable)...))
 
 	var notes []string
 	if f, ok := findFunc(info.Exports, updateFunc); ok && takesDT(f) {

@@ -24,6 +24,7 @@ func TestInspect(t *testing.T) {
 			`^ +echo\(i32, i32\) \(i32, i32\)$`,
 			`^ +half\(f64\) f64$`,
 			`^ +spin\(\)$`,
+			`^ +memory memory$`, // an export that is not a function, with its kind
 			`^notes +no update export: hotscript run loads it but never calls it$`,
 			`no get_state/set_state pair: a reload starts it from its initial state`,
 		}, nil},
