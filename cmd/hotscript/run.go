@@ -188,6 +188,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 // past run made live, building the source in memory), else its own bytes.
 func scriptFiles(dir string) (files, skipped []string, err error) {
 	stale := map[string]bool{}     // .wasm files whose source was saved after them
+	source := map[string]string{}  // .wasm name -> the source of it met first (x.c before x.wat)
 	missing := map[string]string{} // extension -> the tool its sources need, if not on PATH
 	for ext, tool := range map[string]string{".wat": "wat2wasm", ".c": "clang"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -237,6 +238,12 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			files = append(files, path)
 		case ".wat", ".c":
 			twin := builtName(path)
+			if first, ok := source[twin]; ok { // the host builds one source per module: the first
+				skipped = append(skipped, path+": a second source of "+filepath.Base(twin)+", not built: "+
+					filepath.Base(first)+" is the one that builds it")
+				return nil
+			}
+			source[twin] = path
 			switch {
 			case hasContent(twin) && missing[ext] != "":
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; "+missing[ext]+

@@ -486,6 +486,38 @@ func TestScriptFilesSkipsIgnored(t *testing.T) {
 	}
 }
 
+// TestScriptFilesTwoSources: of two sources of one module (x.c and x.wat),
+// run takes the one the host builds, x.c, and says the other is not built; it
+// gave both a note saying each ran, and dropped x.wat without a word.
+func TestScriptFilesTwoSources(t *testing.T) {
+	for _, withWasm := range []bool{false, true} {
+		dir := t.TempDir()
+		names := []string{"x.c", "x.wat"}
+		if withWasm {
+			names = append([]string{"x.wasm"}, names...)
+		}
+		for i, name := range names {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			at := time.Now().Add(time.Duration(i-3) * time.Minute) // the sources saved after the module
+			if err := os.Chtimes(path, at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files, skipped, err := scriptFiles(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := strings.Join(skipped, "\n")
+		if slices.Contains(files, filepath.Join(dir, "x.wat")) || strings.Count(notes, "x.wat") != 1 ||
+			!strings.Contains(notes, "x.wat: a second source of x.wasm, not built: x.c is the one that builds it") {
+			t.Errorf("with x.wasm %v: files %q, notes:\n%s\nwant x.wat left out, one note saying x.c builds x.wasm", withWasm, files, notes)
+		}
+	}
+}
+
 // TestRunMessages: the banner's rate, and the note on a source whose build tool is
 // missing.
 func TestRunMessages(t *testing.T) {
