@@ -53,9 +53,11 @@ type Migration struct {
 // callers go on with the old version. A migration that changes what the old
 // version also uses, such as components of the World converted for the new
 // version, registers how to put them back, so that the old version keeps
-// running on exactly the state it had. A panic in f is recovered and reported
-// with the reload's error. Not safe for concurrent use: call it from the
-// migration's goroutine.
+// running on exactly the state it had. Nothing else is undone outside the
+// scripts: what host functions change during the commit (called by set_state,
+// Lua's on_save or on_restore, the self-check) stays unless registered here.
+// A panic in f is recovered and reported with the reload's error. Not safe
+// for concurrent use: call it from the migration's goroutine.
 func (m *Migration) Undo(f func()) { m.undo = append(m.undo, f) }
 
 // rollback runs the functions registered with Undo, most recent first, and

@@ -37,9 +37,16 @@
 // moves the others and pointers from Ref survive inserts; see Store.Ref for
 // exactly when a pointer goes stale. Removing components frees the pages they
 // no longer fill. The index arrays keep the size of the World's peak, which
-// they are reused up to, and never shrink: 4 bytes per entity index that held
-// the type (the sparse array) and 8 per component at the type's peak count,
-// and 12 bytes per entity at the World's peak (slots and the free list).
+// they are reused up to, and never shrink: per type, 4 bytes per entity index
+// up to the highest that ever held the type (the sparse array: a tag held by
+// one entity of index a million costs 4 MB), 8 per component at the type's
+// peak count, and 4 per component removed during a query, at the peak (the
+// holes compacted as it ends); and 12 bytes per entity at the World's peak
+// (slots and the free list).
+//
+// Despawn looks the entity up in the storage of every component type the
+// World has seen, held or not: its cost grows with the number of types (about
+// 30 ns with one, 870 ns with 128, on a 2-core VM).
 //
 // The storage of a type is found through a map keyed by the address of the
 // Go runtime's type descriptor, read without calling into package reflect.

@@ -296,7 +296,9 @@
 //
 // Every method of Runtime, Staged and Func is safe for concurrent use; a Lease is
 // for one goroutine. Calls to one script are serialized; calls to different
-// scripts run in parallel. A call, Acquire or commit that finds its script busy
+// scripts run in parallel. A new version's chunk, which Stage runs while the
+// live version's calls go on, is no call of the script: the host functions its
+// top level calls can run at the same time as them (see HostFunc). A call, Acquire or commit that finds its script busy
 // waits its turn, first come first served once a wait passes a millisecond, and
 // gives up when its context ends, with an error that names the operation and
 // the script and matches the context's error (context.DeadlineExceeded...).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/hotscript/hotscript/ecs"
@@ -17,24 +18,29 @@ type Position struct{ X, Y float64 }
 // host.set_position(e, x, y) over w. An entity travels through Lua as a number:
 // ecs keeps every Entity below 2^53, so the float64 round trip is exact.
 //
-// Calls into one script are serialized, so a World used only by one script's host
-// functions needs no lock; a World shared with other goroutines needs one.
+// Calls into one script are serialized, but a reload's new chunk runs beside
+// them (Stage), and its top level may call host.spawn: the World has a lock.
 func defineWorld(rt *lua.Runtime, w *ecs.World) {
+	var mu sync.Mutex
 	entity := func(c *lua.Call) (ecs.Entity, error) {
-		if len(c.Args) == 0 {
-			return 0, errors.New("want an entity")
+		n, err := c.Int(0)
+		if err != nil {
+			return 0, err
 		}
-		f, ok := c.Args[0].(float64)
-		if !ok || !w.Alive(ecs.Entity(f)) {
+		if !w.Alive(ecs.Entity(n)) {
 			return 0, fmt.Errorf("no entity %v", c.Args[0])
 		}
-		return ecs.Entity(f), nil
+		return ecs.Entity(n), nil
 	}
 	rt.Define("host", "spawn", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		e := w.Spawn()
 		return []any{float64(e)}, ecs.Insert(w, e, Position{})
 	})
 	rt.Define("host", "get_position", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		e, err := entity(c)
 		if err != nil {
 			return nil, err
@@ -43,6 +49,8 @@ func defineWorld(rt *lua.Runtime, w *ecs.World) {
 		return []any{map[string]any{"x": p.X, "y": p.Y}}, nil
 	})
 	rt.Define("host", "set_position", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		e, err := entity(c)
 		if err != nil {
 			return nil, err

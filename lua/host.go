@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -17,7 +18,13 @@ import (
 // catch with pcall.
 //
 // ctx is the context of the call into the script that is running. A HostFunc runs on
-// the calling goroutine, with the script's mutex held. It may call, reload and
+// the calling goroutine. Called from a call of the script (CallJSON, a Func, a
+// Lease, a commit's hooks and check), it runs with the script's mutex held, so
+// never beside another of that script's calls. Called from a chunk's top level
+// as Load or Stage runs it, it runs on their goroutine without it: Stage (and
+// ReloadScript's) runs the new chunk while the live version's calls go on, so
+// such a host function can run at the same time as the script's calls (mark
+// the ctx given to Stage to tell, as hotscript.Staging does). It may call, reload and
 // unload other scripts. It cannot call, read a field of, commit a reload of or
 // unload the script that is calling it, nor close the runtime: those would wait
 // forever for the call running it. Made with ctx (or a context derived from it),
@@ -99,7 +106,11 @@ func (c *Call) Int(i int) (int64, error) {
 	case f != math.Trunc(f): // fractions, NaN (an infinity is out of range)
 		err = fmt.Errorf("argument #%d: integer expected, got %v", i+1, f)
 	case math.Abs(f) > 1<<53:
-		err = fmt.Errorf("argument #%d: %.0f is out of range: an integer within ±2^53 expected", i+1, f)
+		text := strconv.FormatFloat(f, 'f', -1, 64)
+		if math.Abs(f) >= 1e21 { // 1e+300, not its 301 digits
+			text = strconv.FormatFloat(f, 'g', -1, 64)
+		}
+		err = fmt.Errorf("argument #%d: %s is out of range: an integer within ±2^53 expected", i+1, text)
 	}
 	return int64(f), err
 }

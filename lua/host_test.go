@@ -322,6 +322,7 @@ func TestCallNumberArguments(t *testing.T) {
 		{[]any{7.25, 1}, "argument #1: integer expected, got 7.25"},
 		{[]any{float64(1<<53 + 2), 1}, "argument #1: 9007199254740994 is out of range: an integer within ±2^53 expected"},
 		{[]any{math.Inf(-1), 1}, "argument #1: -Inf is out of range: an integer within ±2^53 expected"},
+		{[]any{1e300, 1}, "argument #1: 1e+300 is out of range: an integer within ±2^53 expected"},
 	}
 	for _, tt := range tests {
 		out, err := rt.CallJSON(ctx, id, "move", tt.args...)
