@@ -282,10 +282,20 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 			if behind {
 				start = now.Add(-time.Duration(stepped+n) * period) // a frame skip, not a spiral
 			}
-			for range n {
+			for i := range n {
 				// With the stop and a tick both ready, select picks either.
 				if ctx.Err() != nil {
 					return "interrupted"
+				}
+				if i > 0 { // catching up: not past --for, nor for long (slow frames cannot)
+					select {
+					case <-deadline:
+						return "time is up"
+					default:
+					}
+					if time.Since(now) > maxCatchUpTime {
+						break
+					}
 				}
 				if why := sc.step(ctx, stop); why != "" {
 					return why
@@ -299,8 +309,13 @@ func (sc *scene) run(ctx context.Context, period time.Duration, frames int64, un
 	}
 }
 
-// maxCatchUp is the most frames a tick runs to catch up with the clock.
-const maxCatchUp = 100
+// maxCatchUp is the most frames a tick runs to catch up with the clock, and
+// maxCatchUpTime the longest it spends at it, past its first frame: frames
+// slower than the period cannot catch up, and the loop must stay responsive.
+const (
+	maxCatchUp     = 100
+	maxCatchUpTime = 10 * time.Millisecond
+)
 
 // framesDue returns how many frames to step at a tick elapsed after the run
 // started, stepped frames having run: those due by then, at least one, at most

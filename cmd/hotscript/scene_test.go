@@ -61,6 +61,31 @@ func TestSceneStopsAtOnce(t *testing.T) {
 	}
 }
 
+// TestSceneStopsAtItsDeadline: frames slower than the period do not make the
+// loop catch up past its deadline (--for): it ran a hundred slow frames at a
+// tick before it looked at the clock again.
+func TestSceneStopsAtItsDeadline(t *testing.T) {
+	ctx := context.Background()
+	h, closeHost, err := newHost(ctx, hotscript.Config{}, func(string, string) {
+		time.Sleep(50 * time.Millisecond) // a frame of 50 periods
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeHost()
+	sc := newScene(h, ecs.NewWorld(), newPrinter(io.Discard, style{}, ""), 1000, nil)
+	s, err := h.LoadBytes(ctx, "slow.lua", []byte("local M = {}\nfunction M.update(dt) print(\"slow\") end\nreturn M\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.attach(s)
+	start := time.Now()
+	why := sc.run(ctx, time.Millisecond, 0, start.Add(300*time.Millisecond), nil)
+	if took := time.Since(start); why != "time is up" || took > 600*time.Millisecond {
+		t.Errorf("stopped (%s) after %v, %d frames; want time is up within a frame of 300ms", why, took, sc.frames)
+	}
+}
+
 // TestSummaryWaitsForReloadEvents: the summary counts a reload as the scene
 // handles its event, however late that comes: the host counts a reload's outcome
 // in Stats before it emits the event, so a reload that Ctrl-C cut short, read
