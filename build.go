@@ -63,7 +63,7 @@ func (s *Script) sourceToBuild() (src string, sum uint64, info os.FileInfo, seen
 	seen = s.file
 	s.mu.Unlock()
 	from := isSourceOf(canonPath(seen.path), canonPath(wasm)) // the watcher's spelling, or the load's
-	if _, saved := s.changedSinceLoad(); from && saved {
+	if _, saved, _ := s.changedSinceLoad(); from && saved {
 		return "", 0, nil, seen, nil // the program's build wrote the .wasm after: saved last
 	}
 	src = seen.path

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -23,6 +24,9 @@ var (
 	// ErrBuild reports that a source needing a build step (.wat, and .c under
 	// Watch) could not be built.
 	ErrBuild = errors.New("hotscript: build failed")
+	// ErrTooLarge is wrapped by the error of a Load, Reload with nil bytes or
+	// Watch's report of a script file of more than 64 MiB, which is not read.
+	ErrTooLarge = fsread.ErrTooLarge
 	// ErrNoSource is returned by a Reload with nil bytes of a script that was loaded
 	// from bytes rather than from a file.
 	ErrNoSource = errors.New("hotscript: script has no file to re-read")

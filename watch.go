@@ -353,6 +353,11 @@ func relOrSelf(base, path string) string {
 	return rel
 }
 
+// buildError is the error of an event whose file could not be built (ErrBuild)
+// or read (a file of more than 64 MiB, one that cannot be opened), as it is.
 func buildError(ev watch.Event) error {
+	if !errors.Is(ev.Err, watch.ErrBuild) {
+		return ev.Err
+	}
 	return &stepError{ErrBuild, ev.Err}
 }

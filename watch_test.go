@@ -416,32 +416,71 @@ func TestRenameTimedFromLastDeletion(t *testing.T) {
 	}
 }
 
-// A file of more than 64 MiB saved where scripts are watched is rejected
-// unread, naming the file; Load refuses one too.
+// A file of more than 64 MiB is rejected unread, naming the file, as too
+// large (ErrTooLarge, no build failure): a new file saved where scripts are
+// watched, a script's file grown so under Watch, or while no Watch ran (the
+// next Watch says so as it begins); the script runs on. Load refuses one too.
 func TestWatchRefusesHugeFile(t *testing.T) {
-	dir := t.TempDir()
-	h, _ := newFakeHost(t, Config{})
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
+	grow := func(t *testing.T, path string) {
+		t.Helper()
+		if err := os.Truncate(path, 64<<20+1); err != nil { // sparse: nothing written
+			t.Fatal(err)
+		}
 	}
-	big := filepath.Join(dir, "big.wasm")
-	f, err := os.Create(big)
+	check := func(t *testing.T, ev Event, path string) {
+		t.Helper()
+		if ev.Kind != Rejected || !errors.Is(ev.Err, ErrTooLarge) || errors.Is(ev.Err, ErrBuild) ||
+			strings.Contains(ev.String(), "read "+path+": read") || !strings.Contains(ev.String(), "larger than a script may be (64 MiB)") {
+			t.Errorf("%v, want %s rejected as too large (no build failure, its path said once by the read)", ev, path)
+		}
+	}
+	for _, when := range []string{"new file", "under Watch", "while no Watch ran"} {
+		t.Run(when, func(t *testing.T) {
+			dir := t.TempDir()
+			h, _ := newFakeHost(t, Config{})
+			path := filepath.Join(dir, "a.wasm")
+			var s *Script
+			if when != "new file" {
+				writeFile(t, path, "v1")
+				s = mustLoadFile(t, h, path)
+			}
+			if when == "while no Watch ran" {
+				grow(t, path)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			if when != "while no Watch ran" {
+				if when == "new file" {
+					writeFile(t, path, "")
+				}
+				grow(t, path)
+			}
+			check(t, nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded }), path)
+			if s != nil && callInt(t, h, s, "version") != 1 {
+				t.Error("the script does not run on")
+			}
+		})
+	}
+	big := filepath.Join(t.TempDir(), "big.wasm")
+	writeFile(t, big, "")
+	grow(t, big)
+	h, _ := newFakeHost(t, Config{})
+	if _, err := h.Load(context.Background(), big, nil); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("Load of it: %v, want ErrTooLarge", err)
+	}
+}
+
+// mustLoadFile loads path into h.
+func mustLoadFile(t *testing.T, h *Host, path string) *Script {
+	t.Helper()
+	s, err := h.Load(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Truncate(64<<20 + 1); err != nil { // sparse: nothing written
-		t.Fatal(err)
-	}
-	f.Close()
-	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == big })
-	if ev.Kind != Rejected || !strings.Contains(ev.String(), "big.wasm: larger than a script may be (64 MiB)") {
-		t.Errorf("%v, want big.wasm rejected as too large", ev)
-	}
-	if _, err := h.Load(ctx, big, nil); err == nil || !strings.Contains(err.Error(), "larger than a script may be") {
-		t.Errorf("Load of it: %v, want it refused as too large", err)
-	}
+	return s
 }
 
 // TestWatchOverlap: a directory watched already, one inside it or one around it,

@@ -7,7 +7,9 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,17 +23,24 @@ import (
 // changedSinceLoad returns what the file the Host read s from holds now, if
 // that is not what it read: a save between Load and Watch, which the watcher,
 // started after it, does not report. Bytes are compared, as a save within the
-// file system's clock tick may leave its size and time as they were.
-func (s *Script) changedSinceLoad() ([]byte, bool) {
+// file system's clock tick may leave its size and time as they were. err is
+// why a file that is there could not be read (grown past 64 MiB, its
+// permissions changed): a save too, which the watcher would have reported.
+func (s *Script) changedSinceLoad() (code []byte, changed bool, err error) {
 	sum := s.readSum.Load()
 	if sum == 0 || s.path == "" {
-		return nil, false
+		return nil, false, nil
 	}
-	code, err := fsread.File(s.path)
-	if err != nil || len(code) == 0 || maphash.Bytes(markSeed, code) == sum {
-		return nil, false
+	code, err = fsread.File(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular):
+		return nil, false, nil // gone: a deletion (see deletion)
+	case err != nil:
+		return nil, false, err
+	case len(code) == 0 || maphash.Bytes(markSeed, code) == sum:
+		return nil, false, nil
 	}
-	return code, true
+	return code, true, nil
 }
 
 // catchUp handles the files of scripts that changed or went while no Watch of
@@ -124,7 +133,15 @@ type caughtSave struct {
 func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
 	file := s.file0()
 	info, statErr := os.Stat(file)
-	code, changed := s.changedSinceLoad()
+	code, changed, err := s.changedSinceLoad()
+	if err != nil && ctx.Err() == nil { // as the watcher reports a save it cannot read
+		ev := watch.Event{Path: file, Output: file, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}
+		c := caughtSave{a: arrival{ev: ev, catchUp: true}}
+		if statErr == nil {
+			c.info, c.mod = info, info.ModTime()
+		}
+		return c, true
+	}
 	if !changed || ctx.Err() != nil {
 		return caughtSave{}, false
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hotscript/hotscript/internal/fsread"
 )
 
 const (
@@ -212,7 +214,7 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	case err != nil:
 		return fail(err, log)
 	}
-	if data, err = os.ReadFile(out); err != nil {
+	if data, err = fsread.File(out); err != nil { // a module past 64 MiB too
 		return fail(fmt.Errorf("tool exited successfully but wrote no output: %w", err), log)
 	}
 	return data, log, nil

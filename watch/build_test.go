@@ -471,3 +471,16 @@ func TestBuildWithoutTempDir(t *testing.T) {
 		t.Errorf("build with TMPDIR missing: %v, want a build error saying the temporary directory (TMPDIR) failed", err)
 	}
 }
+
+// A build whose output is past 64 MiB fails as a file saved that large does
+// (ErrTooLarge), unread: a source cannot slip a module past the limit.
+func TestBuildOutputTooLarge(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "x.src")
+	if err := os.WriteFile(src, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step := BuildStep{Command: []string{"sh", "-c", `truncate -s 67108865 "$1"`, "sh", "{out}"}}
+	if _, _, err := step.Build(context.Background(), src); !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrBuild) {
+		t.Errorf("a build of a 64 MiB + 1 output: %v, want a build error wrapping ErrTooLarge", err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/hotscript/hotscript/internal/fsread"
 )
 
 var (
@@ -23,6 +25,11 @@ var (
 
 	// ErrToolNotFound is wrapped by a *BuildError whose tool is not on PATH.
 	ErrToolNotFound = errors.New("watch: build tool not found")
+
+	// ErrTooLarge is wrapped by the Err of a Changed event for a file of more
+	// than 64 MiB, which is not read (no script is that large), and by that of
+	// a build whose output is.
+	ErrTooLarge = fsread.ErrTooLarge
 
 	// ErrBuildTimeout is wrapped by a *BuildError whose tool ran longer than the
 	// step's Timeout and was killed.

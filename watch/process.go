@@ -127,7 +127,10 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 	case ctx.Err() != nil:
 		return r // superseded or closing: the loop drops this result
 	case err != nil:
-		r.ev.Err = fmt.Errorf("watch: read %s: %w", path, err)
+		if !errors.As(err, new(*fs.PathError)) { // one names its path already
+			err = fmt.Errorf("read %s: %w", path, err)
+		}
+		r.ev.Err = fmt.Errorf("watch: %w", err)
 		return r
 	}
 	r.version = version{stamp: stampOf(info), sum: maphash.Bytes(l.seed, src), summed: true}

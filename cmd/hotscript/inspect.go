@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 	"github.com/hotscript/hotscript/watch"
@@ -67,7 +67,7 @@ func inspect(ctx context.Context, e *env, file string) error {
 	if err := checkScriptFile(file); err != nil {
 		return err
 	}
-	code, err := os.ReadFile(file)
+	code, err := fsread.File(file) // as run and call read it: no pipe, nothing past 64 MiB
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,22 @@ func TestInspectEscapesAndHooks(t *testing.T) {
 	}
 }
 
+// inspect refuses a file of more than 64 MiB as run and call do, unread (it
+// read a file of gigabytes whole, and ran out of memory).
+func TestInspectHugeFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "huge.wasm")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(file, 64<<20+1); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "inspect", file)
+	if r.code != exitFail || !strings.Contains(r.stderr, "huge.wasm: larger than a script may be (64 MiB)") {
+		t.Errorf("exit %d, stderr %q; want %d, the file refused as too large", r.code, r.stderr, exitFail)
+	}
+}
+
 // TestBuildErrorNamesTheSource: a .wat that wat2wasm rejects, given to inspect (which
 // builds it with the watch package's step) and to call (through the host's Load),
 // fails with the tool's message, led by the file as the user named it.
