@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotscript/hotscript/lua"
 )
 
 // EventKind says what happened to a script. Its method is safe for concurrent
@@ -150,7 +152,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))
 	}
 	switch {
-	case e.Reset != nil && len(e.Carried) > 0: // Lua's, past a failing on_save
+	case pastOnSave(e.Reset):
 		fmt.Fprintf(&b, " (not what on_save returns: %v)", e.Reset)
 	case e.Reset != nil:
 		fmt.Fprintf(&b, " (state reset: %v)", e.Reset)
@@ -251,4 +253,12 @@ func (e *events) logEvent(ev Event) {
 func (ev Event) clone() Event {
 	ev.Carried, ev.Diff = slices.Clone(ev.Carried), ev.Diff.clone()
 	return ev
+}
+
+// pastOnSave reports whether reset, an Event's Reset, is the failure of a Lua
+// script's live on_save that its reload went on past (the fields carried),
+// rather than why a migration started a version afresh.
+func pastOnSave(reset error) bool {
+	var le *lua.Error
+	return errors.As(reset, &le) && le.Function == lua.LiveOnSave
 }

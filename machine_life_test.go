@@ -16,6 +16,7 @@ import (
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -647,8 +648,12 @@ func TestEventString(t *testing.T) {
 	}{
 		{Event{Script: "a.lua", Kind: Loaded, To: 1}, "a.lua: loaded v1"},
 		{Event{Script: "a.lua", Kind: Committed, From: 1, To: 2, Carried: []string{"hp", "pos"}}, "a.lua: committed v1 -> v2 (carried hp, pos)"},
-		{Event{Script: "a.lua", Kind: Committed, From: 1, To: 2, Carried: []string{"hp"}, Reset: errBad}, "a.lua: committed v1 -> v2 (carried hp) (not what on_save returns: bad)"},
+		{Event{Script: "a.lua", Kind: Committed, From: 1, To: 2, Carried: []string{"hp"},
+			Reset: &lua.Error{Op: "reload", Script: "a.lua", Function: lua.LiveOnSave, Message: "bad", Kind: lua.ErrRuntime}},
+			"a.lua: committed v1 -> v2 (carried hp) (not what on_save returns: lua: reload a.lua on_save of the live version: bad)"},
 		{Event{Script: "a.wasm", Kind: Committed, From: 1, To: 2, Reset: errBad}, "a.wasm: committed v1 -> v2 (state reset: bad)"},
+		{Event{Script: "a.wasm", Kind: Committed, From: 1, To: 2, Carried: []string{"entity"}, Reset: errBad}, // a MigrationFunc's Carry and Reset
+			"a.wasm: committed v1 -> v2 (carried entity) (state reset: bad)"},
 		{Event{Script: "a.lua", Kind: Rejected, Err: opErr("load", "a.lua", errBad)}, "a.lua: rejected: hotscript: load a.lua: bad"},
 		{Event{Kind: Rejected, Err: opErr("reload", "", ErrInvalid)}, "rejected: hotscript: reload: invalid argument"},
 		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: errBad}, "a.lua: rejected v3, v2 keeps running: bad"},

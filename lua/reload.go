@@ -235,6 +235,11 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 	return err
 }
 
+// LiveOnSave is the Function of the *Error of a reload whose live version's
+// on_save failed (see Config.ReloadPastFailingOnSave): on_save is that of the
+// version the reload replaces.
+const LiveOnSave = "on_save of the live version"
+
 // call runs the old on_save, copies what it returns in the copy c made of the
 // fields (a table both reach is one table in the new version, holding what was
 // carried; a reference to the old module is one to the new), then runs the new
@@ -248,7 +253,7 @@ func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier
 	if h.save != nil {
 		ov.L.Push(h.save)
 		if err := ov.pcall(ctx, 0, 1); err != nil {
-			err := ov.fail(err, "reload", name, "on_save of the live version")
+			err := ov.fail(err, "reload", name, LiveOnSave)
 			if !s.pastOnSave || ctx.Err() != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hotscript/hotscript"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -257,8 +258,9 @@ func (p *printer) carried(ev hotscript.Event) string {
 		why, _ = p.describe(ev.Script, ev.Reset)
 		why = p.name(why)
 	}
+	var le *lua.Error
 	switch {
-	case ev.Reset != nil && len(ev.Carried) > 0: // Lua's, past a failing on_save
+	case errors.As(ev.Reset, &le) && le.Function == lua.LiveOnSave: // past it, the fields carried
 		return "carried " + printable(strings.Join(ev.Carried, ",")) + ", not what on_save returns: " + why
 	case ev.Reset != nil:
 		return "state reset: " + why
