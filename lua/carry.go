@@ -170,6 +170,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		})
 		c.rewire(w)
 	}
+	c.adopt() // what wiring met: the carry is whole, on_save or not
 	return names
 }
 

@@ -228,6 +228,13 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
 	err = h.call(ctx, s, ov, nv, c, rep)
+	if err == nil && rep.SaveFailed != nil {
+		// Gone on past on_save: what it changed before it failed is undone, for
+		// the old code the new version still reaches (closures carried in data
+		// fields) to see the state as step 3 carried it.
+		snap.restore()
+		*ov.random = random
+	}
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}

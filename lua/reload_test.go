@@ -632,3 +632,48 @@ func TestReloadPastFailingOnSave(t *testing.T) {
 		}
 	}
 }
+
+// Past a failing on_save, old code the new version still reaches (a closure
+// carried in a data field) sees the state as step 3 carried it, not what
+// on_save changed before it failed; and what the reload carries does not
+// depend on whether on_save ran (a class reached through a global class's
+// metatable, met as the carry wires classes, was carried only after an
+// on_save that succeeded).
+func TestPastFailingOnSaveStateAsCarried(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{ReloadPastFailingOnSave: true})
+	src := "local M = {}\nlocal hidden = {v = 1}\nM.handlers = { function() return hidden.v end }\nfunction M.get() return M.handlers[1]() end\n"
+	id := load(t, rt, "p.lua", src+"function M.on_save() hidden.v = 999 error('typo') end\nreturn M")
+	reload(t, rt, id, src+"return M")
+	if got := call(t, rt, id, "get"); got != "1" {
+		t.Errorf("after the reload past on_save: get = %s, want 1 (as before on_save)", got)
+	}
+	if err := rt.Unload(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+
+	base := `local Obj = {count = 0}
+function Obj.inc() Obj.count = Obj.count + 1 return Obj.count end
+Enemy = {}
+Enemy.__index = Enemy
+local M = {}
+function M.setup() setmetatable(Enemy, {__index = Obj}) end
+function M.go() return Obj.inc() end
+`
+	got := map[string]string{}
+	for name, hook := range map[string]string{"no on_save": "", "on_save returning nil": "function M.on_save() return nil end\n",
+		"failing on_save": "function M.on_save() error('x') end\n"} {
+		id := load(t, rt, "c.lua", base+hook+"return M")
+		call(t, rt, id, "setup")
+		call(t, rt, id, "go")
+		call(t, rt, id, "go")
+		reload(t, rt, id, base+"return M")
+		got[name] = call(t, rt, id, "go")
+		if err := rt.Unload(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got["no on_save"] != got["on_save returning nil"] || got["no on_save"] != got["failing on_save"] {
+		t.Errorf("Obj.count after the reload: %v, want one value whatever on_save did", got)
+	}
+}
