@@ -114,6 +114,7 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
 		migrate: cmpOr(opts.Migration, h.cfg.Migration), opts: opts.clone()}
+	s.abs = absFile(s)
 	s.readSum.Store(readSum)
 	if code, err = s.prepare(ctx, code); err != nil {
 		return nil, 0, false, err

@@ -64,6 +64,11 @@ type Script struct {
 	unloading, gone atomic.Bool
 	unloadMu        sync.Mutex
 
+	// abs is file0, taken as the script loads: a relative name, taken later,
+	// has no absolute form once the working directory is deleted (a program
+	// run in the directory it watches, which is removed and comes back).
+	abs string
+
 	// canon is file0 with the links in its directory resolved, once Watch
 	// first asks (see canonFile).
 	canonOnce sync.Once

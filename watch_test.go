@@ -483,6 +483,30 @@ func mustLoadFile(t *testing.T, h *Host, path string) *Script {
 	return s
 }
 
+// A script loaded by a relative name, its directory the working directory,
+// deleted with that directory: the deletion is reported (the name had no
+// absolute form once the working directory was gone, and Watch dropped the
+// file's events).
+func TestWatchRelativeNameCwdDeleted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "scripts")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "a.wasm"), "v1")
+	t.Chdir(dir)
+	h, _ := newFakeHost(t, Config{})
+	s := mustLoadFile(t, h, "a.wasm")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Removed })
+}
+
 // TestWatchOverlap: a directory watched already, one inside it or one around it,
 // also through a symbolic link, is refused (a save would reload a script once
 // per watch), a directory beside it is not, and a directory whose Watch was

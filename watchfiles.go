@@ -350,7 +350,11 @@ func (s *Script) superseded(a arrival) bool {
 
 // file0 is the absolute path of the file s was loaded from, or that its name
 // is (see find), or "".
-func (s *Script) file0() string {
+func (s *Script) file0() string { return s.abs }
+
+// absFile is file0 computed: the path given to Load, or the name given to
+// LoadBytes, made absolute; "" if it cannot be.
+func absFile(s *Script) string {
 	file := s.path
 	if file == "" {
 		file = s.name
