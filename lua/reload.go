@@ -399,13 +399,19 @@ func (st *Staged) Discard(ctx context.Context) {
 // ReloadScript replaces script id with src, carrying its state: Stage, then Commit.
 // On any error (syntax, runtime error in the chunk or a hook, a limit, a chunk that
 // returns a non-table) the old version stays live with exactly its state, and the
-// error names the script and the line. ReloadScript is safe for concurrent use.
+// error names the script and the line. A reload gone on past a failing on_save
+// (Config.ReloadPastFailingOnSave) is logged on Config.Logger, at level Warn;
+// Stage and Commit give its ReloadReport. ReloadScript is safe for concurrent use.
 func (rt *Runtime) ReloadScript(ctx context.Context, id ScriptID, src []byte) error {
 	st, err := rt.Stage(ctx, id, src)
 	if err != nil {
 		return err
 	}
-	_, err = st.Commit(ctx)
+	rep, err := st.Commit(ctx)
 	st.Discard(ctx) // a Commit whose wait ended keeps the version staged
+	// The caller has no report to read it from: the log says it.
+	if rep.SaveFailed != nil {
+		rt.logger.Warn("reload went on past the live version's failing on_save", "script", rep.Script, "err", rep.SaveFailed)
+	}
 	return err
 }

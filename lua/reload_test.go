@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -641,10 +642,14 @@ func TestReloadPastFailingOnSave(t *testing.T) {
 // on_save that succeeded).
 func TestPastFailingOnSaveStateAsCarried(t *testing.T) {
 	ctx := context.Background()
-	rt := newRuntime(t, lua.Config{ReloadPastFailingOnSave: true})
+	var logged strings.Builder
+	rt := newRuntime(t, lua.Config{ReloadPastFailingOnSave: true, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	src := "local M = {}\nlocal hidden = {v = 1}\nM.handlers = { function() return hidden.v end }\nfunction M.get() return M.handlers[1]() end\n"
 	id := load(t, rt, "p.lua", src+"function M.on_save() hidden.v = 999 error('typo') end\nreturn M")
 	reload(t, rt, id, src+"return M")
+	if text := logged.String(); !strings.Contains(text, "reload went on past the live version's failing on_save") || !strings.Contains(text, "p.lua:5: typo") {
+		t.Errorf("ReloadScript past on_save logged %q, want a warning naming the failure", text)
+	}
 	if got := call(t, rt, id, "get"); got != "1" {
 		t.Errorf("after the reload past on_save: get = %s, want 1 (as before on_save)", got)
 	}

@@ -150,13 +150,26 @@ func describeWASM(e *wasm.Error) (place, msg string, detail []string) {
 		parts = append(parts, cause)
 	}
 	msg = strings.Join(parts, ": ")
-	if at := traceSource(e.Trace); at != "" { // a module built with debug information
-		if !filepath.IsAbs(at) { // as the build named it, from its source's directory, the module's
-			at = filepath.Join(filepath.Dir(e.Script), at)
-		}
+	trace := make([]string, len(e.Trace))
+	for i, frame := range e.Trace {
+		trace[i] = besideModule(e.Script, frame)
+	}
+	if at := traceSource(trace); at != "" { // a module built with debug information
 		msg += " (at " + at + ")"
 	}
-	return e.Script, msg, append(detail, e.Trace...)
+	return e.Script, msg, append(detail, trace...)
+}
+
+// besideModule is frame with its source position, if it has one relative to
+// the directory the source was built in (the module's, under run and call:
+// "t.c:5:11"), made a path from there ("one/t.c:5:11"), as other messages
+// name files.
+func besideModule(module, frame string) string {
+	m := sourceFrame.FindStringSubmatchIndex(frame)
+	if m == nil || filepath.IsAbs(frame[m[2]:m[3]]) {
+		return frame
+	}
+	return frame[:m[2]] + filepath.Join(filepath.Dir(module), frame[m[2]:m[3]]) + frame[m[3]:]
 }
 
 // sourceFrame is a frame's source position in a wasm stack trace, "enemy.c:10:11",

@@ -212,7 +212,7 @@ func TestDescribe(t *testing.T) {
 			[]string{"update(f32)", "0x1a: my util.h:4:11 (inlined)", "0x46f: enemy.c:10:11", "main()", "enemy.c:14:9"}},
 		{"wasm trap in a module of a directory", &wasm.Error{Op: "call", Script: "one/t.wasm", Func: "f",
 			Kind: wasm.ErrTrap, Err: errors.New("unreachable"), Trace: []string{"f()", "t.c:5:11"}},
-			"one/t.wasm: f: trap: unreachable (at one/t.c:5:11)", []string{"f()", "t.c:5:11"}},
+			"one/t.wasm: f: trap: unreachable (at one/t.c:5:11)", []string{"f()", "one/t.c:5:11"}},
 		{"wasm cause repeating its kind", &wasm.Error{Script: "m.wasm", Kind: wasm.ErrMemoryLimit,
 			Err: errors.New("wasm: memory limit exceeded: 2 pages")}, "m.wasm: memory limit exceeded: 2 pages", nil},
 		{"contract", fmt.Errorf("hotscript: reload e.wasm: %w", &hotscript.ContractError{Script: "e.wasm",
