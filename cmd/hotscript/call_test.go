@@ -74,8 +74,9 @@ func TestCall(t *testing.T) {
 	}
 }
 
-// A trap in a C script names its source line, by the file's name (whatever its
-// directory's holds: a space, an '=' that clang's path options split at), under
+// A trap in a C script names its source line, by its path beside the module's
+// as given (whatever its directory's holds: a space, an '=' that clang's path
+// options split at), under
 // the time limit call sets by default (which rewrites the code to meter it) and
 // without one: call builds C with debug information.
 func TestCallTrapNamesCLine(t *testing.T) {
@@ -91,7 +92,7 @@ func TestCallTrapNamesCLine(t *testing.T) {
 	}
 	for _, flags := range [][]string{nil, {"--max-time", "0"}} {
 		r := runCmd(t, append(append([]string{"call"}, flags...), src, "hit", "1")...)
-		line := regexp.MustCompile(`(?m)(^|\s)enemy\.c:2:`) // not /tmp/.../enemy.c
+		line := regexp.MustCompile(`(?m)(^|\s|\()` + regexp.QuoteMeta(src) + `:2:`) // as the module is named
 		if r.code != exitFail || !strings.Contains(r.stderr, "trap: integer divide by zero") || !line.MatchString(r.stderr) {
 			t.Errorf("call %v: exit %d, stderr:\n%s\nwant the trap and enemy.c:2", flags, r.code, r.stderr)
 		}
