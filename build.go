@@ -38,7 +38,7 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 			return nil, ErrNoSource
 		}
 		var err error
-		if code, err = fsread.File(s.path); err != nil {
+		if code, err = fsread.File(s.file0()); err != nil { // where it was loaded from, whatever the working directory now
 			return nil, err
 		}
 		s.readSum.Store(maphash.Bytes(markSeed, code))

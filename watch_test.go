@@ -507,6 +507,37 @@ func TestWatchRelativeNameCwdDeleted(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Removed })
 }
 
+// A script loaded by a relative name is read again where it was loaded from,
+// whatever the working directory is now: by Reload with nil bytes, and by a
+// Watch's catch-up of a save made while none ran (both read the name relative
+// to the working directory of the moment, and failed, or missed the save).
+func TestRelativeNameReadWhereLoaded(t *testing.T) {
+	for _, how := range []string{"Reload(nil)", "catch-up"} {
+		t.Run(how, func(t *testing.T) {
+			dir, other := t.TempDir(), t.TempDir()
+			path := filepath.Join(dir, "a.wasm")
+			writeFile(t, path, "v1")
+			t.Chdir(dir)
+			h, _ := newFakeHost(t, Config{})
+			s := mustLoadFile(t, h, "a.wasm")
+			t.Chdir(other) // the program moves on; the script's file is where it was
+			writeFile(t, path, "v2")
+			if how == "Reload(nil)" {
+				if err := h.Reload(context.Background(), s, nil); err != nil {
+					t.Fatalf("Reload(nil) after a chdir: %v", err)
+				}
+			} else {
+				cancel, _ := watchCaughtUp(t, h, dir, s, "m.lua")
+				defer cancel()
+				waitFor(t, "the save caught up", func() bool { return s.Version() == 2 }) // its reload commits on its own
+			}
+			if v := callInt(t, h, s, "version"); v != 2 {
+				t.Errorf("version %d after %s, want 2", v, how)
+			}
+		})
+	}
+}
+
 // TestWatchOverlap: a directory watched already, one inside it or one around it,
 // also through a symbolic link, is refused (a save would reload a script once
 // per watch), a directory beside it is not, and a directory whose Watch was

@@ -31,7 +31,7 @@ func (s *Script) changedSinceLoad() (code []byte, changed bool, err error) {
 	if sum == 0 || s.path == "" {
 		return nil, false, nil
 	}
-	code, err = fsread.File(s.path)
+	code, err = fsread.File(s.file0())
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular):
 		return nil, false, nil // gone: a deletion (see deletion)

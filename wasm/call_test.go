@@ -119,7 +119,7 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 		{"invalid raw JSON", state, "set_state", []any{json.RawMessage(`{"a":`)}, wasm.ErrJSON, `{\"a\":`},
 		{"unmarshalable value", state, "set_state", []any{make(chan int)}, wasm.ErrJSON, "chan"},
 		{"MarshalJSON that panics", state, "set_state", []any{panicky{}}, wasm.ErrJSON, "panicked: boom"},
-		{"JSON without alloc", add, "add", []any{map[string]int{"a": 1}}, wasm.ErrNoFunction, "needs the module to export memory and alloc"},
+		{"JSON without alloc", add, "add", []any{map[string]int{"a": 1}}, wasm.ErrNoFunction, "no such function: alloc(i32) i32, which add(i32, i32) i32 needs to take a JSON document"},
 		{"unknown function", numbers, "nope", nil, wasm.ErrNoFunction, "nope"},
 		{"export that is not a function", multi, "answer", nil, wasm.ErrNoFunction, "answer is an exported global, not a function"},
 		{"externref parameter", multi, "takes_externref", []any{1}, wasm.ErrJSON, "takes_externref(externref): an externref has no JSON form"},
