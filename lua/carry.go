@@ -170,7 +170,10 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		})
 		c.rewire(w)
 	}
-	c.adopt() // what wiring met: the carry is whole, on_save or not
+	// What wiring met is not adopted: a class reached only that way (a local
+	// class a global's metatable reaches) starts over, as the package doc
+	// says, whatever on_save then does (its copy adopts what it meets).
+	c.adopted = nil
 	return names
 }
 

@@ -227,14 +227,14 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		// needs no snapshot.
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	err = h.call(ctx, s, ov, nv, c, rep)
-	if err == nil && rep.SaveFailed != nil {
-		// Gone on past on_save: what it changed before it failed is undone, for
-		// the old code the new version still reaches (closures carried in data
-		// fields) to see the state as step 3 carried it.
+	err = h.call(ctx, s, ov, nv, c, rep, func() {
+		// Gone on past on_save: what it changed before it failed is undone,
+		// before on_restore runs, for the old code the new version still
+		// reaches (closures carried in data fields) to see the state as step
+		// 3 carried it.
 		snap.restore()
 		*ov.random = random
-	}
+	})
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
@@ -252,9 +252,9 @@ const LiveOnSave = "on_save of the live version"
 // carried; a reference to the old module is one to the new), then runs the new
 // on_restore with it: step 2 of Commit (step 4 of the package doc's reload).
 // An on_save that fails fails the reload, unless s goes on past it
-// (Config.ReloadPastFailingOnSave) and ctx has not ended: on_restore then gets
-// nil.
-func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier, rep *ReloadReport) error {
+// (Config.ReloadPastFailingOnSave) and ctx has not ended: undoSave then undoes
+// what it did, and on_restore gets nil.
+func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier, rep *ReloadReport, undoSave func()) error {
 	name := s.name
 	var saved glua.LValue = glua.LNil
 	if h.save != nil {
@@ -265,6 +265,7 @@ func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier
 				return err
 			}
 			rep.SaveFailed = err
+			undoSave()
 		} else {
 			saved, _ = c.value(ov.L.Get(-1))
 			c.adopt()

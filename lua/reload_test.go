@@ -678,7 +678,25 @@ function M.go() return Obj.inc() end
 			t.Fatal(err)
 		}
 	}
-	if got["no on_save"] != got["on_save returning nil"] || got["no on_save"] != got["failing on_save"] {
-		t.Errorf("Obj.count after the reload: %v, want one value whatever on_save did", got)
+	if got["no on_save"] != "1" || got["on_save returning nil"] != "1" || got["failing on_save"] != "1" {
+		t.Errorf("Obj.count after the reload: %v, want 1 whatever on_save did: a local class reached only through a global's metatable starts over", got)
+	}
+
+	// What on_restore does through such a closure stays (the undo of on_save
+	// comes before it).
+	base = "local M = {}\nlocal hidden = {v = 1}\nM.handlers = { function() hidden.v = hidden.v + 1 return hidden.v end }\n" +
+		"function M.get() return M.handlers[1]() end\n"
+	got = map[string]string{}
+	for name, hook := range map[string]string{"working on_save": "function M.on_save() return nil end\n",
+		"failing on_save": "function M.on_save() hidden.v = 50 error('typo') end\n"} {
+		id := load(t, rt, "r.lua", base+hook+"return M")
+		reload(t, rt, id, base+"function M.on_restore(saved) M.handlers[1]() end\nreturn M") // hidden.v: 2
+		got[name] = call(t, rt, id, "get")
+		if err := rt.Unload(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got["working on_save"] != "3" || got["failing on_save"] != "3" {
+		t.Errorf("get after a reload whose on_restore bumped the count: %v, want 3 either way", got)
 	}
 }
