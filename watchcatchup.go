@@ -181,7 +181,16 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	}
 	info, statErr := os.Stat(src)
 	text, err := fsread.File(src)
-	if err != nil || len(text) == 0 || ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular):
+		return caughtSave{}, false
+	case err != nil: // as the watcher reports a save it cannot read (past 64 MiB)
+		c := caughtSave{a: arrival{ev: watch.Event{Path: src, Output: wasm, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}, catchUp: true}}
+		if statErr == nil {
+			c.info, c.mod = info, info.ModTime()
+		}
+		return c, true
+	case len(text) == 0:
 		return caughtSave{}, false
 	}
 	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {

@@ -643,3 +643,34 @@ func TestReloadNilBuildsUnseenSource(t *testing.T) {
 		}
 	}
 }
+
+// A .wasm's source grown past 64 MiB is rejected as too large, whether it grew
+// under Watch or while no Watch ran (the catch-up dropped the read's error).
+func TestWatchSourceTooLarge(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	for _, under := range []bool{true, false} {
+		h := newTestHost(t, Config{})
+		dir, src, mod, _ := loadBuiltWat(t, h)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if under {
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Truncate(src, 64<<20+1); err != nil {
+			t.Fatal(err)
+		}
+		if !under {
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		marker := filepath.Join(dir, "marker.lua")
+		writeFile(t, marker, "return {}")
+		ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded || ev.Script == marker })
+		if ev.Script != mod || ev.Kind != Rejected || !errors.Is(ev.Err, ErrTooLarge) {
+			t.Errorf("under Watch %v: %v; want x.wasm's source rejected as too large", under, ev)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,8 +215,11 @@ func (s BuildStep) Build(ctx context.Context, src string) (data []byte, log stri
 	case err != nil:
 		return fail(err, log)
 	}
-	if data, err = fsread.File(out); err != nil { // a module past 64 MiB too
+	switch data, err = fsread.File(out); { // a module past 64 MiB too
+	case errors.Is(err, fs.ErrNotExist):
 		return fail(fmt.Errorf("tool exited successfully but wrote no output: %w", err), log)
+	case err != nil:
+		return fail(fmt.Errorf("reading what the tool wrote: %w", err), log)
 	}
 	return data, log, nil
 }

@@ -261,7 +261,11 @@ func (p *printer) carried(ev hotscript.Event) string {
 	var le *lua.Error
 	switch {
 	case errors.As(ev.Reset, &le) && le.Function == lua.LiveOnSave: // past it, the fields carried
-		return "carried " + printable(strings.Join(ev.Carried, ",")) + ", not what on_save returns: " + why
+		what := "carried nothing"
+		if len(ev.Carried) > 0 {
+			what = "carried " + printable(strings.Join(ev.Carried, ","))
+		}
+		return what + ", not what on_save returns: " + why
 	case ev.Reset != nil:
 		return "state reset: " + why
 	case len(ev.Carried) == 0:

@@ -238,18 +238,18 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			files = append(files, path)
 		case ".wat", ".c":
 			twin := builtName(path)
-			if first, ok := source[twin]; ok { // the host builds one source per module: the first
-				skipped = append(skipped, path+": a second source of "+filepath.Base(twin)+", not built: "+
-					filepath.Base(first)+" is the one that builds it")
-				return nil
-			}
-			source[twin] = path
+			// One source of a module is built at the start (the first, as the
+			// host's: x.c before x.wat); saving any of them rebuilds it.
+			first, taken := source[twin]
 			switch {
 			case hasContent(twin) && missing[ext] != "":
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; "+missing[ext]+
 					" is not on PATH, so saving it rebuilds nothing")
+			case taken:
+				skipped = append(skipped, path+": another source of "+filepath.Base(twin)+", not built at the start: "+
+					filepath.Base(first)+" is; saving it rebuilds and reloads "+filepath.Base(twin))
 			case hasContent(twin) && savedAfter(path, twin):
-				stale[twin] = true
+				stale[twin], source[twin] = true, path
 				files = append(files, path)
 				skipped = append(skipped, twin+": older than its source "+filepath.Base(path)+", which is built and runs in its place")
 			case hasContent(twin):
@@ -257,6 +257,7 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			case missing[ext] != "":
 				skipped = append(skipped, path+": not loaded: "+missing[ext]+" is not on PATH")
 			default:
+				source[twin] = path
 				files = append(files, path)
 			}
 		}

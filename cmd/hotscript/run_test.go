@@ -20,9 +20,18 @@ import (
 func scriptDir(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
 	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, src), 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, readFile(t, src), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		// A source older than its module, whatever order the map gave: one
+		// written after it would be built in its place.
+		if ext := filepath.Ext(name); ext == ".c" || ext == ".wat" {
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return dir
@@ -487,34 +496,59 @@ func TestScriptFilesSkipsIgnored(t *testing.T) {
 }
 
 // TestScriptFilesTwoSources: of two sources of one module (x.c and x.wat),
-// run takes the one the host builds, x.c, and says the other is not built; it
-// gave both a note saying each ran, and dropped x.wat without a word.
+// run builds one at the start, the one the host would (x.c), and says of the
+// other that saving it rebuilds the module (it gave both a note saying each
+// ran, and dropped x.wat without a word); with clang missing, x.wat builds.
 func TestScriptFilesTwoSources(t *testing.T) {
-	for _, withWasm := range []bool{false, true} {
-		dir := t.TempDir()
-		names := []string{"x.c", "x.wat"}
-		if withWasm {
-			names = append([]string{"x.wasm"}, names...)
-		}
-		for i, name := range names {
-			path := filepath.Join(dir, name)
-			if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+	testtool.Need(t, "wat2wasm", "clang")
+	wat2wasm, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyWat := t.TempDir() // a PATH with wat2wasm and no clang
+	if err := os.Symlink(wat2wasm, filepath.Join(onlyWat, "wat2wasm")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name  string
+		wasm  bool   // x.wasm is there, older than its sources
+		path  string // PATH, "" as it is
+		built string // the source in files
+		note  string // said of x.wat
+	}{
+		{"no module", false, "", "x.c", "x.wat: another source of x.wasm, not built at the start: x.c is; saving it rebuilds and reloads x.wasm"},
+		{"module older", true, "", "x.c", "x.wat: another source of x.wasm, not built at the start: x.c is; saving it rebuilds and reloads x.wasm"},
+		{"no module, no clang", false, onlyWat, "x.wat", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.path != "" {
+				t.Setenv("PATH", tt.path)
+			}
+			dir := t.TempDir()
+			names := []string{"x.c", "x.wat"}
+			if tt.wasm {
+				names = append([]string{"x.wasm"}, names...)
+			}
+			for i, name := range names {
+				path := filepath.Join(dir, name)
+				if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				at := time.Now().Add(time.Duration(i-3) * time.Minute) // the sources saved after the module
+				if err := os.Chtimes(path, at, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			files, skipped, err := scriptFiles(dir)
+			if err != nil {
 				t.Fatal(err)
 			}
-			at := time.Now().Add(time.Duration(i-3) * time.Minute) // the sources saved after the module
-			if err := os.Chtimes(path, at, at); err != nil {
-				t.Fatal(err)
+			notes := strings.Join(skipped, "\n")
+			if !slices.Equal(files, []string{filepath.Join(dir, tt.built)}) || tt.note != "" && !strings.Contains(notes, tt.note) ||
+				strings.Count(notes, "runs in its place") > 1 {
+				t.Errorf("files %q, notes:\n%s\nwant %s built, x.wat said: %q", files, notes, tt.built, tt.note)
 			}
-		}
-		files, skipped, err := scriptFiles(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		notes := strings.Join(skipped, "\n")
-		if slices.Contains(files, filepath.Join(dir, "x.wat")) || strings.Count(notes, "x.wat") != 1 ||
-			!strings.Contains(notes, "x.wat: a second source of x.wasm, not built: x.c is the one that builds it") {
-			t.Errorf("with x.wasm %v: files %q, notes:\n%s\nwant x.wat left out, one note saying x.c builds x.wasm", withWasm, files, notes)
-		}
+		})
 	}
 }
 
