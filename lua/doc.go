@@ -175,9 +175,11 @@
 // Calls follow reloads. CallJSON reads M[name] on every call, so it also follows a
 // script that assigns a new M.name at run time, at once. A Func binds the function
 // value it finds and re-resolves M[name] only when the script's live version changes
-// (a reload or a commit; a failed one changes nothing): it sees a script's own
-// M.name = g after the next reload, or through a Func made after the change. That
-// keeps a table read off the hot path.
+// (a reload or a commit; a failed one changes nothing): a script's own M.name = g
+// reaches a Func made after the change; one bound before keeps the function it
+// bound until the next reload, which binds the new version's M.name (the
+// module's fields that hold functions take the new chunk's). That keeps a table
+// read off the hot path.
 //
 // What step 3 carries, and what it does not:
 //

@@ -163,7 +163,7 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // runs the chunk under the script's limits, and keeps the table it returns as the
 // script's module. The chunk must return a table (ErrNotTable). A chunk whose
 // statements and expressions nest more than 5,000 levels deep fails to compile
-// (ErrCompile). Load stops when ctx ends, with an error matching ctx's, even
+// (ErrCompile; redundant parentheses, which the parser drops, do not count). Load stops when ctx ends, with an error matching ctx's, even
 // while gopher-lua compiles, which it cannot interrupt and which takes time that
 // grows with the square of the distinct constants in one function (Load builds
 // large tables of literals, and runs long runs of assignments and calls, in
