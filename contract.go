@@ -24,7 +24,7 @@ import (
 //
 // The zero Contract requires nothing.
 type Contract struct {
-	Exports []string
+	Exports []string // the functions every version must export, each "name" or "name(params) results"
 }
 
 var valueTypes = []string{"i32", "i64", "f32", "f64", "v128", "funcref", "externref"}

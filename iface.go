@@ -58,7 +58,8 @@ func sameSignature(a, b Func) bool {
 
 // Interface is the set of functions a script version exports and imports.
 type Interface struct {
-	Exports, Imports []Func
+	Exports []Func // what it exports
+	Imports []Func // what it imports (WASM's host functions); none for Lua
 }
 
 // Export returns the exported function named name, and whether there is one.
@@ -99,7 +100,8 @@ func findFunc(list []Func, name string) (Func, bool) {
 
 // Change is a function present in two versions with different signatures.
 type Change struct {
-	Old, New Func
+	Old Func // the signature in the version before
+	New Func // the signature in the version after
 }
 
 // String formats c as "update: was update(f32), now update(f64)".
@@ -109,8 +111,9 @@ func (c Change) String() string {
 
 // Changes lists what differs in one list of functions between two versions.
 type Changes struct {
-	Added, Removed []Func
-	Changed        []Change
+	Added   []Func   // in the version after, not before
+	Removed []Func   // in the version before, not after
+	Changed []Change // in both, with other signatures
 }
 
 // Empty reports whether nothing changed.
@@ -135,7 +138,8 @@ func (c Changes) lines(prefix string) []string {
 // Diff is the interface difference between two versions of a script. Every reload
 // event carries one, whether or not the script has a Contract.
 type Diff struct {
-	Exports, Imports Changes
+	Exports Changes // of the exported functions
+	Imports Changes // of the imported ones
 }
 
 // Empty reports whether the two versions have identical interfaces.

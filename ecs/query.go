@@ -5,16 +5,16 @@ import "iter"
 // Pair holds pointers to two components of one entity, as yielded by
 // Query2. The pointers follow the rules of Store.Ref.
 type Pair[A, B any] struct {
-	A *A
-	B *B
+	A *A // the first component
+	B *B // the second component
 }
 
 // Triple holds pointers to three components of one entity, as yielded by
 // Query3. The pointers follow the rules of Store.Ref.
 type Triple[A, B, C any] struct {
-	A *A
-	B *B
-	C *C
+	A *A // the first component
+	B *B // the second component
+	C *C // the third component
 }
 
 // Query returns an iterator over every entity that has a T, yielding the

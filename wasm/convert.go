@@ -14,7 +14,9 @@ import (
 
 // JSONValue makes CallJSON pass V as a JSON document even where it would pass a
 // number. Make one with JSON.
-type JSONValue struct{ V any }
+type JSONValue struct {
+	V any // the value to marshal
+}
 
 // JSON wraps v so CallJSON marshals it and passes it as a JSON document to a
 // function taking (ptr, len i32): CallJSON(ctx, id, "set_state", wasm.JSON(5))

@@ -38,9 +38,11 @@ import (
 // on another goroutine while the script is inside a host function, which would
 // only have waited: hand ctx only to work Func waits for.
 type HostFunc struct {
-	Params  []ValueType
-	Results []ValueType
-	Func    func(ctx context.Context, c *Caller, stack []uint64) error
+	Params  []ValueType // the parameter types a module imports it with
+	Results []ValueType // its result types
+	// Func runs it: its parameters are on stack, encoded as wazero encodes
+	// them (api.DecodeI32...), and it writes its results there.
+	Func func(ctx context.Context, c *Caller, stack []uint64) error
 }
 
 // Caller is the script calling a host function. It is valid only during that call

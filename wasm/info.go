@@ -52,10 +52,10 @@ func (t ValueType) numeric() bool { return t == I32 || t == I64 || t == F32 || t
 // FuncInfo describes an imported or exported function. Its methods only read it
 // and are safe for concurrent use.
 type FuncInfo struct {
-	Module  string // the import's module ("host"); empty for exports
-	Name    string
-	Params  []ValueType
-	Results []ValueType
+	Module  string      // the import's module ("host"); empty for exports
+	Name    string      // the export's name, or the import's within Module ("log")
+	Params  []ValueType // the parameter types, in order
+	Results []ValueType // the result types, in order
 }
 
 // String formats the signature as "add(i32, i32) i32", "get_state() (i32, i32)" or,
@@ -103,9 +103,9 @@ func typeList(ts []ValueType) string {
 
 // MemoryInfo describes a module's linear memory, in pages of 64 KiB.
 type MemoryInfo struct {
-	Min    uint32
+	Min    uint32 // the pages it starts with
 	Max    uint32 // meaningful only if HasMax
-	HasMax bool
+	HasMax bool   // whether the module declares a maximum
 }
 
 // ModuleInfo is what Inspect reports about a module. The names internal/meter's
@@ -136,7 +136,8 @@ type ModuleInfo struct {
 // ImportInfo is one import of a module: its kind ("function", "global",
 // "memory" or "table") and its name.
 type ImportInfo struct {
-	Kind, Module, Name string
+	Kind         string // "function", "global", "memory" or "table"
+	Module, Name string // the import's module and name within it ("env", "g")
 }
 
 // String formats the import as "global env.g".

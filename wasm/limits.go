@@ -98,9 +98,9 @@ import (
 // reaches its ceiling (about 400 MiB, allocated on the way); a metered script
 // with a budget usually runs out of fuel first.
 type Limits struct {
-	MaxMemoryBytes   uint64
-	MaxInstructions  uint64
-	MaxExecutionTime time.Duration
+	MaxMemoryBytes   uint64        // the most a script's memory (and tables) may grow to; 0: no limit
+	MaxInstructions  uint64        // per call, in the instrumentation's units (above); 0: no limit
+	MaxExecutionTime time.Duration // per call, from its start; 0: no limit
 }
 
 func (l Limits) validate() error {
