@@ -31,6 +31,9 @@ type copier struct {
 	// filled by adopt). code are the tables matched as code (codeMatch.tables).
 	classes, code map[*glua.LTable]*glua.LTable
 	adopted       [][2]*glua.LTable
+	// deferred are the classes wiring met, not adopted for that (see carry):
+	// one that data met later (what on_save returns) is adopted then.
+	deferred map[*glua.LTable]*glua.LTable
 	classSites    map[*glua.LTable]*siteNode
 	newCode       map[glua.LValue]bool // the new version's (codeMatch.newCode)
 
@@ -94,6 +97,10 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 	switch v := v.(type) {
 	case *glua.LTable:
 		if n, ok := c.seen[v]; ok {
+			if d, ok := c.deferred[v]; ok { // met as data at last
+				delete(c.deferred, v)
+				c.adopted = append(c.adopted, [2]*glua.LTable{v, d})
+			}
 			return n, true
 		}
 		if n, ok := c.classes[v]; ok {
@@ -172,7 +179,13 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	}
 	// What wiring met is not adopted: a class reached only that way (a local
 	// class a global's metatable reaches) starts over, as the package doc
-	// says, whatever on_save then does (its copy adopts what it meets).
+	// says, unless data meets it after all (what on_save returns).
+	for _, a := range c.adopted {
+		if c.deferred == nil {
+			c.deferred = map[*glua.LTable]*glua.LTable{}
+		}
+		c.deferred[a[0]] = a[1]
+	}
 	c.adopted = nil
 	return names
 }

@@ -682,6 +682,24 @@ function M.go() return Obj.inc() end
 		t.Errorf("Obj.count after the reload: %v, want 1 whatever on_save did: a local class reached only through a global's metatable starts over", got)
 	}
 
+	// A class on_save returns carries its data whether or not a global's
+	// metatable reaches it too (wiring met it first, and dropped it).
+	for name, setup := range map[string]string{"not wired": "", "wired": "setmetatable(Enemy, {__index = Obj})"} {
+		src := base + "function M.setup() " + setup + " end\n" +
+			"function M.on_save() return {cls = Obj} end\nfunction M.on_restore(s) if s then M.n = s.cls.count end end\nreturn M"
+		id := load(t, rt, "s.lua", src)
+		call(t, rt, id, "setup")
+		call(t, rt, id, "go")
+		call(t, rt, id, "go")
+		reload(t, rt, id, src)
+		if n, _ := rt.Field(ctx, id, "n"); string(n) != "2" {
+			t.Errorf("%s: the count on_restore saw of the class on_save returned = %s, want 2", name, n)
+		}
+		if err := rt.Unload(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// What on_restore does through such a closure stays (the undo of on_save
 	// comes before it).
 	base = "local M = {}\nlocal hidden = {v = 1}\nM.handlers = { function() hidden.v = hidden.v + 1 return hidden.v end }\n" +

@@ -245,6 +245,9 @@ func scriptFiles(dir string) (files, skipped []string, err error) {
 			case hasContent(twin) && missing[ext] != "":
 				skipped = append(skipped, path+": the source of "+filepath.Base(twin)+"; "+missing[ext]+
 					" is not on PATH, so saving it rebuilds nothing")
+			case taken && missing[ext] != "":
+				skipped = append(skipped, path+": another source of "+filepath.Base(twin)+"; "+missing[ext]+
+					" is not on PATH, so saving it rebuilds nothing")
 			case taken:
 				skipped = append(skipped, path+": another source of "+filepath.Base(twin)+", not built at the start: "+
 					filepath.Base(first)+" is; saving it rebuilds and reloads "+filepath.Base(twin))

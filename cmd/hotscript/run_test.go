@@ -500,14 +500,23 @@ func TestScriptFilesSkipsIgnored(t *testing.T) {
 // other that saving it rebuilds the module (it gave both a note saying each
 // ran, and dropped x.wat without a word); with clang missing, x.wat builds.
 func TestScriptFilesTwoSources(t *testing.T) {
-	testtool.Need(t, "wat2wasm", "clang")
+	testtool.Need(t, "wat2wasm", "clang", "wasm-ld")
 	wat2wasm, err := exec.LookPath("wat2wasm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	onlyWat := t.TempDir() // a PATH with wat2wasm and no clang
+	onlyWat, onlyClang := t.TempDir(), t.TempDir() // PATHs with one of the two tools
 	if err := os.Symlink(wat2wasm, filepath.Join(onlyWat, "wat2wasm")); err != nil {
 		t.Fatal(err)
+	}
+	for _, tool := range []string{"clang", "wasm-ld"} {
+		bin, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(bin, filepath.Join(onlyClang, tool)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tt := range []struct {
 		name  string
@@ -519,6 +528,7 @@ func TestScriptFilesTwoSources(t *testing.T) {
 		{"no module", false, "", "x.c", "x.wat: another source of x.wasm, not built at the start: x.c is; saving it rebuilds and reloads x.wasm"},
 		{"module older", true, "", "x.c", "x.wat: another source of x.wasm, not built at the start: x.c is; saving it rebuilds and reloads x.wasm"},
 		{"no module, no clang", false, onlyWat, "x.wat", ""},
+		{"no module, no wat2wasm", false, onlyClang, "x.c", "x.wat: another source of x.wasm; wat2wasm is not on PATH, so saving it rebuilds nothing"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.path != "" {
