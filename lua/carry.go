@@ -33,9 +33,9 @@ type copier struct {
 	adopted       [][2]*glua.LTable
 	// deferred are the classes wiring met, not adopted for that (see carry):
 	// one that data met later (what on_save returns) is adopted then.
-	deferred map[*glua.LTable]*glua.LTable
-	classSites    map[*glua.LTable]*siteNode
-	newCode       map[glua.LValue]bool // the new version's (codeMatch.newCode)
+	deferred   map[*glua.LTable]*glua.LTable
+	classSites map[*glua.LTable]*siteNode
+	newCode    map[glua.LValue]bool // the new version's (codeMatch.newCode)
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
