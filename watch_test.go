@@ -674,14 +674,7 @@ func TestWatchRename(t *testing.T) {
 	is := func(kind EventKind, name string) func(Event) bool {
 		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
 	}
-	write := func(name, code string) string {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(code), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name, text string) string { t.Helper(); return writeIn(t, dir, name, text) }
 	gone := func(name string) {
 		t.Helper()
 		waitFor(t, name+"'s script gone", func() bool { _, ok := h.Script(name); return !ok }) // Unload emits, then frees the name
@@ -907,14 +900,7 @@ func TestWatchLoadsApart(t *testing.T) {
 	open := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(open) // before the Host's Close, which waits for the load
 	dir := t.TempDir()
-	write := func(name, src string) string {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name, text string) string { t.Helper(); return writeIn(t, dir, name, text) }
 	a := write("a.lua", "return { v = function() return 1 end }")
 	sa, err := h.Load(ctx, a, nil)
 	if err != nil {
@@ -1220,6 +1206,14 @@ func TestWatchSupersededFileReloadsNothing(t *testing.T) {
 }
 
 // writeFile writes code to path.
+// writeIn writes code to dir/name and returns that path.
+func writeIn(t *testing.T, dir, name, code string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	writeFile(t, path, code)
+	return path
+}
+
 func writeFile(t *testing.T, path, code string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(code), 0o600); err != nil {

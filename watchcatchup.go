@@ -134,13 +134,8 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 	file := s.file0()
 	info, statErr := os.Stat(file)
 	code, changed, err := s.changedSinceLoad()
-	if err != nil && ctx.Err() == nil { // as the watcher reports a save it cannot read
-		ev := watch.Event{Path: file, Output: file, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}
-		c := caughtSave{a: arrival{ev: ev, catchUp: true}}
-		if statErr == nil {
-			c.info, c.mod = info, info.ModTime()
-		}
-		return c, true
+	if err != nil && ctx.Err() == nil {
+		return unreadSave(file, file, err, info, statErr), true
 	}
 	if !changed || ctx.Err() != nil {
 		return caughtSave{}, false
@@ -184,12 +179,8 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	switch {
 	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular):
 		return caughtSave{}, false
-	case err != nil: // as the watcher reports a save it cannot read (past 64 MiB)
-		c := caughtSave{a: arrival{ev: watch.Event{Path: src, Output: wasm, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}, catchUp: true}}
-		if statErr == nil {
-			c.info, c.mod = info, info.ModTime()
-		}
-		return c, true
+	case err != nil:
+		return unreadSave(src, wasm, err, info, statErr), true
 	case len(text) == 0:
 		return caughtSave{}, false
 	}
@@ -201,6 +192,17 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 		ev.Data = nil
 	}
 	return newCaughtSave(ev, text, info, statErr), true
+}
+
+// unreadSave is the catch-up's save of path, standing for output, that it
+// could not read (past 64 MiB, its permissions changed), as the watcher
+// reports one: an event carrying the read's error, and no bytes to know it by.
+func unreadSave(path, output string, err error, info os.FileInfo, statErr error) caughtSave {
+	c := caughtSave{a: arrival{ev: watch.Event{Path: path, Output: output, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}, catchUp: true}}
+	if statErr == nil {
+		c.info, c.mod = info, info.ModTime()
+	}
+	return c
 }
 
 // newCaughtSave makes the catch-up's save of ev, whose file held bytes (a

@@ -263,14 +263,7 @@ func TestWatchRenameKeepsOptions(t *testing.T) {
 		return &ScriptOptions{Contract: contract}
 	}})
 	const ok, broken = "return {update = function() return 1 end}", "return {other = function() return 2 end}"
-	write := func(name, src string) string {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name, text string) string { t.Helper(); return writeIn(t, dir, name, text) }
 	enemy := write("enemy.lua", ok)
 	if _, err := h.Load(ctx, enemy, &ScriptOptions{Contract: contract, Limits: &Limits{MaxInstructions: 1000}}); err != nil {
 		t.Fatal(err)

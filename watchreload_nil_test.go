@@ -44,13 +44,7 @@ func TestReloadNilWasmSavedAfterSourceBuild(t *testing.T) {
 	if err := os.WriteFile(mod, builtWat(t, 3), 0o600); err != nil { // saved last
 		t.Fatal(err)
 	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	got := call(t, h, s, "version")
-	if got != "3" {
-		t.Errorf("Reload(nil) with x.wasm (v3) saved after x.wat (v2): version %s, want 3", got)
-	}
+	reloadNilWants(t, h, s, "3", "with x.wasm (v3) saved after x.wat (v2)")
 	// What a Watch begun now does: it takes x.wasm.
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -83,12 +77,7 @@ func TestReloadNilWasmSavedAfterWatchStopped(t *testing.T) {
 	if err := os.WriteFile(mod, builtWat(t, 3), 0o600); err != nil { // make, saved last
 		t.Fatal(err)
 	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "3" {
-		t.Errorf("Reload(nil) with x.wasm (v3) saved after Watch built x.wat (v2): version %s, want 3", got)
-	}
+	reloadNilWants(t, h, s, "3", "with x.wasm (v3) saved after Watch built x.wat (v2)")
 }
 
 // slowWat2wasm puts a wat2wasm first in PATH that sleeps d before building
@@ -151,12 +140,7 @@ func TestReloadNilBuildDoesNotOverwriteWatchSave(t *testing.T) {
 		t.Fatalf("after the save of x.wasm: version %s, want 3", got)
 	}
 	os.Remove(flag)
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "3" {
-		t.Errorf("Reload(nil) after Watch made x.wasm (v3, saved last) live: version %s, want 3", got)
-	}
+	reloadNilWants(t, h, s, "3", "after Watch made x.wasm (v3, saved last) live")
 }
 
 // The program's Reload(nil) builds x.wat (slowly); meanwhile the user saves
@@ -263,12 +247,7 @@ func TestReloadNilThroughLinkedDir(t *testing.T) {
 	if got := call(t, h, s, "version"); got != "3" {
 		t.Fatalf("after x.wasm v3 saved: version %s", got)
 	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "3" {
-		t.Errorf("Reload(nil) of link/x.wasm after Watch (of the real dir) made x.wasm v3 live: version %s, want 3", got)
-	}
+	reloadNilWants(t, h, s, "3", "of link/x.wasm after Watch (of the real dir) made x.wasm v3 live")
 }
 
 // Reload(nil) built an x.wat edited while no Watch ran, which failed to build

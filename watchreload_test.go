@@ -72,12 +72,7 @@ func TestReloadNilAfterWatchBuiltSource(t *testing.T) {
 	if got := call(t, h, s, "version"); got != "2" {
 		t.Fatalf("after Watch built x.wat: version %s, want 2", got)
 	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "2" {
-		t.Errorf("Reload(nil) after Watch made the save of x.wat live: version %s, want 2 (x.wat was saved last)", got)
-	}
+	reloadNilWants(t, h, s, "2", "after Watch made the save of x.wat live (x.wat was saved last)")
 }
 
 // The same with a source restored with an old time (cp -p, tar x, rsync -t).
@@ -109,12 +104,7 @@ func TestReloadNilAfterRestoredSource(t *testing.T) {
 	if got := call(t, h, s, "version"); got != "2" {
 		t.Fatalf("after Watch built the restored x.wat: version %s, want 2", got)
 	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "2" {
-		t.Errorf("Reload(nil) after Watch made the restored x.wat live: version %s, want 2", got)
-	}
+	reloadNilWants(t, h, s, "2", "after Watch made the restored x.wat live")
 }
 
 // Reload(nil) builds an x.wat edited while no Watch ran; a Watch begun after
@@ -194,12 +184,7 @@ func TestReloadNilTwoSources(t *testing.T) {
 	if got := call(t, h, s, "version"); got != "2" {
 		t.Fatalf("after Watch built x.wat: version %s", got)
 	}
-	if err := h.Reload(ctx, s, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got := call(t, h, s, "version"); got != "2" {
-		t.Errorf("Reload(nil) with x.wat saved last (x.c older): version %s, want 2", got)
-	}
+	reloadNilWants(t, h, s, "2", "with x.wat saved last (x.c older)")
 }
 
 func chtimes(t *testing.T, p string, at time.Time) {
@@ -438,5 +423,17 @@ func TestWatchRenameWhileFirstLoad(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// reloadNilWants reloads s with nil bytes, which must succeed, and checks
+// that its version() then answers want; after says in what case.
+func reloadNilWants(t *testing.T, h *Host, s *Script, want, after string) {
+	t.Helper()
+	if err := h.Reload(context.Background(), s, nil); err != nil {
+		t.Fatalf("Reload(nil) %s: %v", after, err)
+	}
+	if got := call(t, h, s, "version"); got != want {
+		t.Errorf("Reload(nil) %s: version %s, want %s", after, got, want)
 	}
 }
