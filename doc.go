@@ -46,7 +46,10 @@
 // along the way (bad bytes, a missing host function, a broken contract, a trap in
 // set_state, a limit hit during migration, a failed self-check, a Lua syntax or
 // runtime error) rejects the reload: the old version, which is not closed until the
-// commit succeeds, keeps running with exactly the state it had.
+// commit succeeds, keeps running with exactly the state it had. What the commit
+// changed outside the scripts is put back as far as a MigrationFunc
+// (Migration.Undo) or the host functions the commit's calls ran (OnRollback)
+// registered how.
 //
 // Every reload produces an Event with the versions involved, the error if any, the
 // time spent staging and the time callers were blocked, the state carried, and the

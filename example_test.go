@@ -444,6 +444,47 @@ return M`), nil)
 	// lua: call waves.lua bad: waves.lua:4: game.spawn: argument #1: string expected, got number
 }
 
+// A host function that changes the World during a reload's commit (here from
+// Lua's on_restore) registers how to put the change back: the new version's
+// self-check fails, the reload is rejected, and the entity it spawned is gone
+// again. Called by the program, OnRollback registers nothing.
+func ExampleOnRollback() {
+	ctx := context.Background()
+	world := ecs.NewWorld()
+	spawn := hotscript.HostFunc{
+		Module: "game", Name: "spawn", Results: []hotscript.Type{hotscript.I64},
+		Func: func(ctx context.Context, c hotscript.HostCall) error {
+			e := world.Spawn()
+			undoable := hotscript.OnRollback(ctx, func() { world.Despawn(e) })
+			fmt.Println("spawned; undone if the reload fails:", undoable)
+			c.SetInt(0, int64(world.Len()))
+			return nil
+		},
+	}
+	h, _ := hotscript.New(ctx, hotscript.Config{World: world, Funcs: []hotscript.HostFunc{spawn}})
+	defer h.Close(ctx)
+	s, _ := h.LoadBytes(ctx, "boss.lua", []byte(`
+local M = {}
+function M.summon() return game.spawn() end
+function M.on_save() return {} end
+return M`), nil)
+	h.Call(ctx, s, "summon")
+	err := h.Reload(ctx, s, []byte(`
+local M = {}
+function M.summon() return game.spawn() end
+function M.on_save() return {} end
+function M.on_restore() game.spawn() end   -- a guard for the boss
+function M.on_reload() return M.guard ~= nil end -- but it forgot to keep it
+return M`))
+	fmt.Println(err)
+	fmt.Println("entities:", world.Len())
+	// Output:
+	// spawned; undone if the reload fails: false
+	// spawned; undone if the reload fails: true
+	// hotscript: reload boss.lua: self-check failed: on_reload on v2 returned false
+	// entities: 1
+}
+
 // A migration that converts the World's data for the new version registers
 // how to put it back: the new version's self-check fails, the reload is
 // rejected, and the old version goes on with the data it had.

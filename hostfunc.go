@@ -61,8 +61,10 @@ const maxHostParams = 8
 // An error Func returns, or a panic, fails the script's call as a host function
 // of its engine does (a trap in WASM, a Lua error the script can catch with
 // pcall), and the engines' rules for host functions hold: see wasm.HostFunc and
-// lua.HostFunc for what Func may do with ctx, and Staging for when it runs while
-// a new version is being staged. Func may run concurrently for different scripts.
+// lua.HostFunc for what Func may do with ctx, Staging for when it runs while
+// a new version is being staged, and OnRollback for putting back what it
+// changes during a reload's commit if the reload then fails. Func may run
+// concurrently for different scripts.
 //
 // A WASM call of a HostFunc allocates nothing unless it has String parameters; a
 // Lua call allocates its results. For anything Params cannot say (a table, a

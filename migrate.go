@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/internal/undo"
 	"github.com/hotscript/hotscript/wasm"
 )
 
@@ -44,7 +45,7 @@ type Migration struct {
 	old, next instance
 	carried   []string
 	reset     error
-	undo      []func()
+	undo      *undo.Log // the commit's, which OnRollback reaches too
 }
 
 // Undo registers f to run if the reload is rejected after this migration
@@ -54,62 +55,17 @@ type Migration struct {
 // version also uses, such as components of the World converted for the new
 // version, registers how to put them back, so that the old version keeps
 // running on exactly the state it had. Nothing else is undone outside the
-// scripts: what host functions change during the commit (called by set_state,
-// Lua's on_save or on_restore, the self-check) stays unless registered here.
-// A panic in f is recovered and reported with the reload's error. Not safe
-// for concurrent use: call it from the migration's goroutine.
-func (m *Migration) Undo(f func()) { m.undo = append(m.undo, f) }
-
-// rollback runs the functions registered with Undo, most recent first, and
-// returns err with what their panics said.
-func (m *Migration) rollback(err error) error {
-	var panics []any
-	for i := len(m.undo) - 1; i >= 0; i-- {
-		func() {
-			defer func() {
-				if r := recover(); r != nil {
-					panics = append(panics, r)
-				}
-			}()
-			m.undo[i]()
-		}()
-	}
-	m.undo = nil
-	if len(panics) > 0 {
-		err = &undoPanic{err: err, panics: panics}
-	}
-	return err
-}
-
-// undoPanic is err, the failure a rollback undid, with the values Undo
-// functions panicked with, in the order they ran.
-type undoPanic struct {
-	err    error
-	panics []any
-}
-
-func (e *undoPanic) Error() string {
-	if len(e.panics) == 1 {
-		return fmt.Sprintf("%v (and an Undo function panicked: %v)", e.err, e.panics[0])
-	}
-	var b strings.Builder
-	for i, r := range e.panics {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		fmt.Fprint(&b, r)
-	}
-	return fmt.Sprintf("%v (and %d Undo functions panicked: %s)", e.err, len(e.panics), b.String())
-}
-
-func (e *undoPanic) Unwrap() error { return e.err }
+// scripts, unless registered here or, by the host functions the commit's calls
+// run (set_state, the self-check), with OnRollback, whose functions go in the
+// same list. A panic in f is recovered and reported with the reload's error.
+func (m *Migration) Undo(f func()) { m.undo.Add(f) }
 
 // superseded is ErrSuperseded for a request whose failure was err, with the
 // panics of its Undo functions if err had any: they are said with the
 // reload's error, whatever it becomes.
 func superseded(err error) error {
-	if up, ok := errors.AsType[*undoPanic](err); ok {
-		return &undoPanic{err: ErrSuperseded, panics: up.panics}
+	if up, ok := errors.AsType[*undo.Panicked](err); ok {
+		return &undo.Panicked{Err: ErrSuperseded, Panics: up.Panics}
 	}
 	return ErrSuperseded
 }
@@ -309,16 +265,18 @@ func topLevelKeys(doc []byte) []string {
 // commit; any error runs the migration's Undo functions and rolls the commit back.
 func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, reset error, err error) {
 	m := p.migration
-	m.old, m.next, m.carried, m.reset, m.undo = old, next, nil, nil, nil
+	m.old, m.next, m.carried, m.reset, m.undo = old, next, nil, nil, &undo.Log{}
+	ctx = undo.With(ctx, m.undo)
 	defer func() {
 		if r := recover(); r != nil {
 			carried, reset, err = nil, nil, &stepError{ErrMigration, fmt.Errorf("the migration panicked: %v", r)}
 		}
 		if se, ok := err.(*stepError); ok { // as every error here is
-			se.err = m.rollback(se.err)
+			se.err = m.undo.Run(se.err)
 		} else if err != nil {
-			err = m.rollback(err)
+			err = m.undo.Run(err)
 		}
+		m.undo.Close()
 	}()
 	if err := p.migrate(ctx, m); err != nil {
 		if _, ok := err.(*stepError); !ok {

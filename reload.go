@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"github.com/hotscript/hotscript/internal/reentry"
+	"github.com/hotscript/hotscript/internal/undo"
 )
 
 // Reload replaces script s with a new version built from code, or re-read from its
@@ -94,6 +95,27 @@ func Staging(ctx context.Context) bool {
 	_, ok := ctx.Value(stagingKey{}).(*Script)
 	return ok || ctx.Value(watchLoadKey{}) != nil
 }
+
+// OnRollback registers f to run if the reload whose commit ctx comes from is
+// rolled back, and reports whether ctx comes from one: a host function called
+// by what a commit runs (a WASM module's set_state or get_state called by the
+// migration, Lua's on_save and on_restore, the self-check) changes what the
+// program owns, an ecs.World say, and registers how to put it back. The
+// functions run, most recent first, if the reload fails after they were
+// registered (a hook's or the self-check's error, a limit, a newer request at
+// the swap), before the script's callers go on with the old version, which
+// then finds things as they were; with the functions of Migration.Undo, in
+// one list. A panic in f is recovered and reported with the reload's error.
+// Under lua.Config.ReloadPastFailingOnSave, the functions registered while a
+// failing on_save ran run as its changes to the old version are undone, before
+// on_restore runs.
+//
+// Outside a commit (a call from the program, a version being staged: see
+// Staging), or once the commit is over, OnRollback registers nothing and
+// returns false: what the host function changes then stays. It is safe for
+// concurrent use. For a Lua script run by a lua.Runtime of its own, without a
+// Host, lua.OnRollback is the same.
+func OnRollback(ctx context.Context, f func()) bool { return undo.Add(ctx, f) }
 
 // reloading returns the script of this Host whose commit (key committingKey{}) or
 // staging (stagingKey{}) ctx comes from, or nil.

@@ -153,7 +153,9 @@
 // tables reachable from its module or its globals, in the local variables its
 // functions close over (and the tables they reach), or drew from its
 // math.random generator, is undone. (A coroutine resumed is not rewound: on_save
-// should only read the state it returns.)
+// should only read the state it returns.) What the host functions they call
+// change outside the script is undone as far as they registered how with
+// OnRollback.
 //
 // What on_save returns is copied in the same copy as the fields of step 3: a table
 // both reach is one table in the new version (saved.items == M.items in

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/undo"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -200,15 +201,19 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 	name := s.name
 	random := *ov.random
 	var snap snapshot
+	log := &undo.Log{} // what host functions the hooks and check call register (OnRollback)
+	ctx = undo.With(ctx, log)
 	defer func() {
 		if r := recover(); r != nil {
 			err = newError("reload", name, "", ErrRuntime, fmt.Sprintf("commit panicked: %v", r))
 		}
 		if err != nil {
+			err = log.Run(err)
 			snap.restore()
 			*ov.random = random
 			rep.Saved, rep.Restored, rep.SaveFailed = false, false, nil
 		}
+		log.Close()
 	}()
 	*nv.random = random
 	m := nv.match
@@ -227,13 +232,15 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		// needs no snapshot.
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	err = h.call(ctx, s, ov, nv, c, rep, func() {
+	err = h.call(ctx, s, ov, nv, c, rep, func(err error) error {
 		// Gone on past on_save: what it changed before it failed is undone,
 		// before on_restore runs, for the old code the new version still
 		// reaches (closures carried in data fields) to see the state as step
-		// 3 carried it.
+		// 3 carried it, and the host functions it called, what they changed.
+		err = log.Run(err)
 		snap.restore()
 		*ov.random = random
+		return err
 	})
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
@@ -247,14 +254,29 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 // version the reload replaces.
 const LiveOnSave = "on_save of the live version"
 
+// OnRollback registers f to run if the commit ctx comes from fails, and
+// reports whether ctx comes from one: a HostFunc called by on_save, on_restore
+// or a CheckFunc (through Version.CallJSON) changes what the program owns and
+// registers how to put it back. The functions run, most recent first, as the
+// old version's state is put back: when the commit fails, before the script's
+// callers go on with the old version, and, under
+// Config.ReloadPastFailingOnSave, those registered while a failing on_save ran,
+// before on_restore runs. A panic in f is recovered and reported with the
+// commit's error (or ReloadReport.SaveFailed). Outside a commit, or once it is
+// over, OnRollback registers nothing and returns false. It is safe for
+// concurrent use. (hotscript.OnRollback is the same, for every script of a
+// Host.)
+func OnRollback(ctx context.Context, f func()) bool { return undo.Add(ctx, f) }
+
 // call runs the old on_save, copies what it returns in the copy c made of the
 // fields (a table both reach is one table in the new version, holding what was
 // carried; a reference to the old module is one to the new), then runs the new
 // on_restore with it: step 2 of Commit (step 4 of the package doc's reload).
 // An on_save that fails fails the reload, unless s goes on past it
 // (Config.ReloadPastFailingOnSave) and ctx has not ended: undoSave then undoes
-// what it did, and on_restore gets nil.
-func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier, rep *ReloadReport, undoSave func()) error {
+// what it did (and returns its error with what the undoing met), and on_restore
+// gets nil.
+func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier, rep *ReloadReport, undoSave func(error) error) error {
 	name := s.name
 	var saved glua.LValue = glua.LNil
 	if h.save != nil {
@@ -264,8 +286,7 @@ func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier
 			if !s.pastOnSave || ctx.Err() != nil {
 				return err
 			}
-			rep.SaveFailed = err
-			undoSave()
+			rep.SaveFailed = undoSave(err)
 		} else {
 			saved, _ = c.value(ov.L.Get(-1))
 			c.adopt()

@@ -150,6 +150,8 @@ func (g *game) start(ctx context.Context, dir string) (err error) {
 // from update, on the frame loop's goroutine. They refuse a script's top level (a
 // Lua chunk's, a WASM start function), which runs when a reload is staged, on a
 // goroutine of the Host's: the reload is rejected, instead of racing the loop.
+// set_pos called by a reload's hooks registers how to put the move back
+// (hotscript.OnRollback), so that a rejected reload leaves the World as it was.
 func (g *game) funcs() []hotscript.HostFunc {
 	pos := func(ctx context.Context, c hotscript.HostCall) (*Position, error) {
 		if hotscript.Staging(ctx) {
@@ -175,10 +177,19 @@ func (g *game) funcs() []hotscript.HostFunc {
 		{Module: "game", Name: "set_pos", Params: []hotscript.Type{i64, f64, f64},
 			Func: func(ctx context.Context, c hotscript.HostCall) error {
 				p, err := pos(ctx, c)
-				if err == nil {
-					*p = Position{c.Float(1), c.Float(2)}
+				if err != nil {
+					return err
 				}
-				return err
+				// Called by a reload's hooks (on_restore, on_reload), the move
+				// is put back if the reload fails.
+				e, was := ecs.Entity(c.Int(0)), *p
+				hotscript.OnRollback(ctx, func() {
+					if p := ecs.Ref[Position](g.world, e); p != nil {
+						*p = was
+					}
+				})
+				*p = Position{c.Float(1), c.Float(2)}
+				return nil
 			}},
 	}
 }

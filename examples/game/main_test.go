@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -54,6 +56,9 @@ func TestLuaReload(t *testing.T) {
 		{"syntax error", strings.Replace(v2, "\nend\n", "\n", 1), lua.ErrCompile, ""},
 		{"update renamed", strings.Replace(v2, "M.update", "M.tick", 1), hotscript.ErrContract, ""},
 		{"game function at the top level", "game.set_pos(1, 0, 0)\n" + v2, lua.ErrRuntime, "top level"},
+		{"self-check fails after on_restore moved", strings.Replace(v2, "return M", fmt.Sprintf(
+			"function M.on_save() return {} end\nfunction M.on_restore() game.set_pos(%d, 1000, 1000) end\nfunction M.on_reload() return false end\nreturn M",
+			uint64(slices.Collect(maps.Keys(at))[0])), 1), hotscript.ErrSelfCheck, "on_reload"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			write(t, file, tc.src)
@@ -63,6 +68,11 @@ func TestLuaReload(t *testing.T) {
 			}
 			if !strings.Contains(ev.Err.Error(), tc.text) {
 				t.Errorf("rejected with %v, want it to say %q", ev.Err, tc.text)
+			}
+			for e, p := range positions(g, "mover.lua") {
+				if p.X == 1000 {
+					t.Errorf("%v at %v: the rejected reload's on_restore moved it", e, p)
+				}
 			}
 			checkMoves(t, g, "mover.lua", positions(g, "mover.lua"), 0, 2)
 			checkSteps(t, g)

@@ -1,0 +1,81 @@
+package hotscript
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/internal/hostguest"
+)
+
+// TestOnRollback: a host function that spawns an entity in the World
+// registers its despawning with OnRollback; called by what a commit runs (a
+// WASM migration's call into the new version, a Lua on_restore), the entity
+// is gone again when the reload is rejected after it, and stays when the
+// reload commits. Called by the program, OnRollback registers nothing.
+func TestOnRollback(t *testing.T) {
+	type X struct{ V float64 } // where a spawned entity is
+	ctx := context.Background()
+	const luaBody = "local M = {}\nfunction M.wave(x) return game.spawn('orc', x) end\nfunction M.on_save() return {} end\n"
+	for _, tt := range []struct {
+		name, file string
+		v1, v2     []byte
+		fail       bool // the migration fails after the call (WASM)
+		wantErr    error
+	}{
+		{"wasm commits", "w.wasm", hostguest.Bytes("spawner"), hostguest.Bytes("spawner"), false, nil},
+		{"wasm migration fails", "w.wasm", hostguest.Bytes("spawner"), hostguest.Bytes("spawner"), true, ErrMigration},
+		{"lua commits", "w.lua", []byte(luaBody + "return M"), []byte(luaBody + "function M.on_restore() M.id = game.spawn('orc', 3.5) end\nreturn M"), false, nil},
+		{"lua self-check fails", "w.lua", []byte(luaBody + "return M"), []byte(luaBody + "function M.on_restore() game.spawn('orc', 3.5) game.spawn('elf', 3.5) end\nfunction M.on_reload() return false end\nreturn M"), false, ErrSelfCheck},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			world := ecs.NewWorld()
+			var registered []bool
+			spawn := HostFunc{Module: "game", Name: "spawn", Params: []Type{String, F64}, Results: []Type{I64},
+				Func: func(ctx context.Context, c HostCall) error {
+					e := world.Spawn()
+					ecs.Insert(world, e, X{c.Float(1)})
+					registered = append(registered, OnRollback(ctx, func() { world.Despawn(e) }))
+					c.SetInt(0, int64(world.Len()))
+					return nil
+				}}
+			migrate := func(ctx context.Context, m *Migration) error {
+				if _, err := m.CallNew(ctx, "wave", 3.5); err != nil {
+					return err
+				}
+				if tt.fail {
+					return errors.New("no room")
+				}
+				return nil
+			}
+			h := newTestHost(t, Config{World: world, Funcs: []HostFunc{spawn}, Migration: migrate})
+			s := mustLoad(t, h, tt.file, tt.v1, nil)
+			call(t, h, s, "wave", 1.5)
+			if len(registered) != 1 || registered[0] {
+				t.Fatalf("a call from the program: OnRollback returned %v, want false", registered)
+			}
+			registered = nil
+			err := h.Reload(ctx, s, tt.v2)
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Fatalf("Reload: %v, want %v", err, tt.wantErr)
+			}
+			if len(registered) == 0 {
+				t.Fatal("the reload's commit did not call game.spawn")
+			}
+			for _, ok := range registered {
+				if !ok {
+					t.Error("a call from the commit: OnRollback returned false")
+				}
+			}
+			n := world.Len()
+			want := 1 + len(registered) // the program's entity and the commit's
+			if tt.wantErr != nil {
+				want = 1
+			}
+			if n != want {
+				t.Errorf("%d entities after the reload, want %d", n, want)
+			}
+		})
+	}
+}
