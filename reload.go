@@ -58,12 +58,16 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 
 // reloadOf is the context of a reload asked from a migration or a staging:
 // that commit's or staging's keys do not go with it, so that its own staging
-// and commit see theirs.
+// and commit see theirs, nor the commit's undo log (OnRollback), which ends
+// with that commit.
 type reloadOf struct{ context.Context }
 
 func (c reloadOf) Value(k any) any {
 	switch k.(type) {
 	case committingKey, stagingKey, watchLoadKey:
+		return nil
+	}
+	if undo.IsKey(k) {
 		return nil
 	}
 	return c.Context.Value(k)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/hotscript/hotscript/ecs"
 	"github.com/hotscript/hotscript/internal/hostguest"
@@ -77,5 +78,39 @@ func TestOnRollback(t *testing.T) {
 				t.Errorf("%d entities after the reload, want %d", n, want)
 			}
 		})
+	}
+}
+
+// TestOnRollbackNotInReloadsItStarts: a reload a commit's host function
+// starts (ReloadAsync) is a request of its own: its staging, running while
+// that commit still runs, does not register with the commit's undo log.
+func TestOnRollbackNotInReloadsItStarts(t *testing.T) {
+	ctx := context.Background()
+	probed := make(chan bool, 1)
+	var h *Host
+	var other *Script
+	funcs := []HostFunc{
+		{Module: "game", Name: "probe", Func: func(ctx context.Context, c HostCall) error {
+			probed <- OnRollback(ctx, func() {})
+			return nil
+		}},
+		{Module: "game", Name: "kick", Func: func(ctx context.Context, c HostCall) error {
+			h.ReloadAsync(ctx, other, []byte("game.probe()\nreturn {}"))
+			select {
+			case ok := <-probed:
+				if ok {
+					t.Error("the staging of a reload started in a commit registered with the commit's undo log")
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("the other script's staging did not run while the commit waited")
+			}
+			return nil
+		}},
+	}
+	h = newTestHost(t, Config{Funcs: funcs})
+	other = mustLoad(t, h, "other.lua", "return {}", nil)
+	s := mustLoad(t, h, "s.lua", "return {on_save = function() return {} end}", nil)
+	if err := h.Reload(ctx, s, []byte("return {on_save = function() return {} end, on_restore = function() game.kick() end}")); err != nil {
+		t.Fatal(err)
 	}
 }

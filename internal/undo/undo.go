@@ -27,6 +27,13 @@ func With(ctx context.Context, l *Log) context.Context {
 	return context.WithValue(ctx, key{}, l)
 }
 
+// IsKey reports whether k is the context key a log travels under, for a
+// context that must not carry it on: that of work that outlives the commit.
+func IsKey(k any) bool {
+	_, ok := k.(key)
+	return ok
+}
+
 // Add registers f with the log ctx carries and reports whether it did: false
 // if ctx is no commit's, or its commit is over.
 func Add(ctx context.Context, f func()) bool {
