@@ -111,8 +111,8 @@ type Event struct {
 	// MigrateExportsOrReset's "get_state on v1: ... trap", for one; for a Lua
 	// script, the error of the live version's on_save that the reload went on
 	// past (lua.Config.ReloadPastFailingOnSave): its fields were carried, not
-	// what on_save would have returned. Nil when the state was carried, or
-	// when nothing was to carry.
+	// what on_save would have returned (PastFailingOnSave tells). Nil when
+	// the state was carried, or when nothing was to carry.
 	Reset error
 }
 
@@ -152,7 +152,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " (carried %s)", strings.Join(e.Carried, ", "))
 	}
 	switch {
-	case pastOnSave(e.Reset):
+	case e.PastFailingOnSave():
 		fmt.Fprintf(&b, " (not what on_save returns: %v)", e.Reset)
 	case e.Reset != nil:
 		fmt.Fprintf(&b, " (state reset: %v)", e.Reset)
@@ -255,10 +255,12 @@ func (ev Event) clone() Event {
 	return ev
 }
 
-// pastOnSave reports whether reset, an Event's Reset, is the failure of a Lua
-// script's live on_save that its reload went on past (the fields carried),
-// rather than why a migration started a version afresh.
-func pastOnSave(reset error) bool {
+// PastFailingOnSave reports whether e's Reset is the failure of a Lua
+// script's live on_save that its reload went on past
+// (lua.Config.ReloadPastFailingOnSave: the fields were carried, not what
+// on_save would have returned), rather than why a migration started the new
+// version afresh.
+func (e Event) PastFailingOnSave() bool {
 	var le *lua.Error
-	return errors.As(reset, &le) && le.Function == lua.LiveOnSave
+	return errors.As(e.Reset, &le) && le.Function == lua.LiveOnSave
 }

@@ -834,8 +834,8 @@ func TestLuaReloadPastFailingOnSaveEvent(t *testing.T) {
 		switch {
 		case !past && (err == nil || !strings.Contains(err.Error(), "on_save of the live version")):
 			t.Errorf("without the option, the fix: %v, want it rejected naming the live version's on_save", err)
-		case past && (err != nil || ev.Kind != Committed || ev.Reset == nil || !strings.Contains(ev.Reset.Error(), "p.lua:3: typo")):
-			t.Errorf("with the option, the fix: %v, event %v; want committed, its Reset naming the typo", err, ev)
+		case past && (err != nil || ev.Kind != Committed || !ev.PastFailingOnSave() || !strings.Contains(ev.Reset.Error(), "p.lua:3: typo")):
+			t.Errorf("with the option, the fix: %v, event %v; want committed past on_save, its Reset naming the typo", err, ev)
 		case past && call(t, h, s, "bump") != "3":
 			t.Error("n not carried past the failing on_save")
 		}

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hotscript/hotscript"
-	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -258,9 +257,8 @@ func (p *printer) carried(ev hotscript.Event) string {
 		why, _ = p.describe(ev.Script, ev.Reset)
 		why = p.name(why)
 	}
-	var le *lua.Error
 	switch {
-	case errors.As(ev.Reset, &le) && le.Function == lua.LiveOnSave: // past it, the fields carried
+	case ev.PastFailingOnSave(): // the fields carried
 		what := "carried nothing"
 		if len(ev.Carried) > 0 {
 			what = "carried " + printable(strings.Join(ev.Carried, ","))
