@@ -58,6 +58,9 @@ type Script struct {
 	// not read so. A source (x.c, x.wat beside x.wasm) is not counted here:
 	// Watch keeps what it saw of each file in the script's fileMark.
 	readSum atomic.Uint64
+	// unread is the last file of the script (its own, or a source) Watch
+	// reported it could not read (see refusedUnread).
+	unread atomic.Pointer[unreadMark]
 
 	// unloading is set once Unload has begun, gone once it has taken the
 	// script from its engine (under mu); unloadMu serializes Unloads.

@@ -291,7 +291,7 @@ func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
 				}
 			}
 			for i, marker := range []string{"m1.lua", "m2.lua"} {
-				cancel, removed := watchCaughtUp(t, h, dir, s, marker)
+				cancel, removed := watchCaughtUp(t, h, dir, s, marker, Removed)
 				want := 0
 				if tt.removed && i == 0 {
 					want = 1
@@ -310,9 +310,9 @@ func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
 
 // watchCaughtUp starts a Watch of dir and waits until its catch-up is done:
 // its events come before the watcher's, those of a marker saved after the
-// Watch began. It returns the Watch's cancel and the number of Removed events
-// of s meanwhile.
-func watchCaughtUp(t *testing.T, h *Host, dir string, s *Script, marker string) (context.CancelFunc, int) {
+// Watch began. It returns the Watch's cancel and the number of events of s
+// of the given kind meanwhile.
+func watchCaughtUp(t *testing.T, h *Host, dir string, s *Script, marker string, kind EventKind) (context.CancelFunc, int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := h.Watch(ctx, dir); err != nil {
@@ -320,14 +320,14 @@ func watchCaughtUp(t *testing.T, h *Host, dir string, s *Script, marker string) 
 	}
 	marker = filepath.Join(dir, marker)
 	writeFile(t, marker, "v9")
-	removed := 0
+	n := 0
 	nextEvent(t, h, func(ev Event) bool {
-		if ev.Script == s.Name() && ev.Kind == Removed {
-			removed++
+		if ev.Script == s.Name() && ev.Kind == kind {
+			n++
 		}
 		return ev.Script == marker && ev.Kind == Loaded
 	})
-	return cancel, removed
+	return cancel, n
 }
 
 // A file saved under a Watch, whose deletion the next Watch's catch-up
@@ -343,20 +343,20 @@ func TestWatchRemovedAgainAfterFileBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cancel, _ := watchCaughtUp(t, h, dir, s, "m0.lua")
+	cancel, _ := watchCaughtUp(t, h, dir, s, "m0.lua", Removed)
 	writeFile(t, path, "v2")
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Committed })
 	cancel()
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	cancel, n := watchCaughtUp(t, h, dir, s, "m1.lua")
+	cancel, n := watchCaughtUp(t, h, dir, s, "m1.lua", Removed)
 	cancel()
 	if n != 1 {
 		t.Fatalf("%d Removed events as the Watch began, want 1", n)
 	}
 	writeFile(t, path, "v2")
-	cancel, n = watchCaughtUp(t, h, dir, s, "m2.lua")
+	cancel, n = watchCaughtUp(t, h, dir, s, "m2.lua", Removed)
 	defer cancel()
 	if n != 0 {
 		t.Fatalf("%d Removed events as the next Watch began, the file back, want 0", n)
@@ -390,7 +390,7 @@ func TestRenameTimedFromLastDeletion(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cancel, _ := watchCaughtUp(t, h, dir, s, "m1.lua")
+			cancel, _ := watchCaughtUp(t, h, dir, s, "m1.lua", Removed)
 			defer cancel()
 			if !unwatched {
 				if err := os.Rename(path, away); err != nil {
@@ -473,6 +473,48 @@ func TestWatchRefusesHugeFile(t *testing.T) {
 	}
 }
 
+// A script's file past 64 MiB is reported once: a Watch begun while it is
+// as it was reported (by the catch-up, or by the watcher) says nothing of it
+// again; grown further, it is reported again.
+func TestWatchHugeFileReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{})
+	path := filepath.Join(dir, "a.wasm")
+	writeFile(t, path, "v1")
+	s := mustLoadFile(t, h, path)
+	grow := func(n int64) {
+		t.Helper()
+		if err := os.Truncate(path, 64<<20+n); err != nil { // sparse: nothing written
+			t.Fatal(err)
+		}
+	}
+	watch := func(i int, want int) {
+		t.Helper()
+		cancel, n := watchCaughtUp(t, h, dir, s, fmt.Sprintf("m%d.lua", i), Rejected)
+		cancel()
+		if n != want {
+			t.Errorf("Watch %d: %d Rejected events of a.wasm as it began, want %d", i, n, want)
+		}
+	}
+	grow(1)
+	watch(1, 1) // grown while no Watch ran
+	watch(2, 0)
+	grow(2)
+	watch(3, 1)
+	watch(4, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	grow(3) // under Watch
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected })
+	cancel()
+	watch(5, 0)
+	if callInt(t, h, s, "version") != 1 {
+		t.Error("the script does not run on")
+	}
+}
+
 // mustLoadFile loads path into h.
 func mustLoadFile(t *testing.T, h *Host, path string) *Script {
 	t.Helper()
@@ -527,7 +569,7 @@ func TestRelativeNameReadWhereLoaded(t *testing.T) {
 					t.Fatalf("Reload(nil) after a chdir: %v", err)
 				}
 			} else {
-				cancel, _ := watchCaughtUp(t, h, dir, s, "m.lua")
+				cancel, _ := watchCaughtUp(t, h, dir, s, "m.lua", Removed)
 				defer cancel()
 				waitFor(t, "the save caught up", func() bool { return s.Version() == 2 }) // its reload commits on its own
 			}

@@ -135,6 +135,9 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 	info, statErr := os.Stat(file)
 	code, changed, err := s.changedSinceLoad()
 	if err != nil && ctx.Err() == nil {
+		if s.reportedUnread(file, info, statErr) {
+			return caughtSave{}, false
+		}
 		return unreadSave(file, file, err, info, statErr), true
 	}
 	if !changed || ctx.Err() != nil {
@@ -177,7 +180,8 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	info, statErr := os.Stat(src)
 	text, err := fsread.File(src)
 	switch {
-	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular):
+	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular) ||
+		err != nil && s.reportedUnread(src, info, statErr):
 		return caughtSave{}, false
 	case err != nil:
 		return unreadSave(src, wasm, err, info, statErr), true
@@ -203,6 +207,30 @@ func unreadSave(path, output string, err error, info os.FileInfo, statErr error)
 		c.info, c.mod = info, info.ModTime()
 	}
 	return c
+}
+
+// unreadMark is a file Watch reported it could not read (past 64 MiB, or
+// its permissions changed), by its canonical path, size and time then.
+type unreadMark struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+// refusedUnread records that Watch reported path, a file of s, unreadable: a
+// later Watch's catch-up does not report it again while it stays as it is
+// now (reportedUnread).
+func (s *Script) refusedUnread(path string) {
+	if info, err := os.Stat(path); err == nil {
+		s.unread.Store(&unreadMark{canonPath(path), info.Size(), info.ModTime()})
+	}
+}
+
+// reportedUnread reports whether path, a file of s that had info when the
+// catch-up could not read it, is as Watch last reported it unreadable.
+func (s *Script) reportedUnread(path string, info os.FileInfo, statErr error) bool {
+	m := s.unread.Load()
+	return m != nil && statErr == nil && m.size == info.Size() && m.mod.Equal(info.ModTime()) && m.path == canonPath(path)
 }
 
 // newCaughtSave makes the catch-up's save of ev, whose file held bytes (a

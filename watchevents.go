@@ -209,10 +209,13 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 			s.readSum.Store(sum)
 		}
 	case s != nil && ev.Err != nil: // after asSeen: a broken file reported as it was is no new save
-		if sum != 0 { // before the event: a Watch begun on it leaves the save
+		switch {
+		case sum != 0: // before the event: a Watch begun on it leaves the save
 			s.readSum.Store(sum) // seen, and refused: a later Watch leaves it
-		} else if fromSource {
-			s.refusedSource(ev.Path, a.sum, a.info) // so is a source
+		case a.sum == 0 && !errors.Is(ev.Err, watch.ErrBuild): // not read: so is a file too large
+			s.refusedUnread(ev.Path)
+		case fromSource:
+			s.refusedSource(ev.Path, a.sum, a.info) // and a source
 		}
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && s.unchanged(ev.Data):

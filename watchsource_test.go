@@ -645,12 +645,13 @@ func TestReloadNilBuildsUnseenSource(t *testing.T) {
 }
 
 // A .wasm's source grown past 64 MiB is rejected as too large, whether it grew
-// under Watch or while no Watch ran (the catch-up dropped the read's error).
+// under Watch or while no Watch ran (the catch-up dropped the read's error),
+// once: the next Watch says nothing of it.
 func TestWatchSourceTooLarge(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
 	for _, under := range []bool{true, false} {
 		h := newTestHost(t, Config{})
-		dir, src, mod, _ := loadBuiltWat(t, h)
+		dir, src, mod, s := loadBuiltWat(t, h)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		if under {
@@ -671,6 +672,24 @@ func TestWatchSourceTooLarge(t *testing.T) {
 		ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded || ev.Script == marker })
 		if ev.Script != mod || ev.Kind != Rejected || !errors.Is(ev.Err, ErrTooLarge) {
 			t.Errorf("under Watch %v: %v; want x.wasm's source rejected as too large", under, ev)
+		}
+		cancel()
+		ctx, cancel = context.WithCancel(context.Background())
+		defer cancel()
+		if err := h.Watch(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		marker = filepath.Join(dir, "marker2.lua")
+		writeFile(t, marker, "return {}")
+		n := 0
+		nextEvent(t, h, func(ev Event) bool {
+			if ev.Script == s.Name() && ev.Kind == Rejected {
+				n++
+			}
+			return ev.Script == marker && ev.Kind == Loaded
+		})
+		if n != 0 {
+			t.Errorf("under Watch %v: the next Watch rejected x.wasm's unchanged source %d times, want none", under, n)
 		}
 	}
 }
