@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hotscript/hotscript/ecs"
 	"github.com/hotscript/hotscript/internal/undo"
@@ -44,6 +45,7 @@ type Migration struct {
 
 	old, next instance
 	carried   []string
+	state     json.RawMessage // what MigrateExports moved as a document (see stateCarried)
 	reset     error
 	undo      *undo.Log // the commit's, which OnRollback reaches too
 }
@@ -194,10 +196,6 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		return &stepError{ErrMigration, err}
 	}
 	var state any = doc
-	carried := topLevelKeys(doc)
-	if len(carried) == 0 { // a number, a string, a list: one state without keys
-		carried = []string{wholeStateName}
-	}
 	if isNumberState(doc, set) {
 		state = json.Number(bytes.TrimSpace(doc))
 	}
@@ -217,8 +215,27 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		}
 		return &stepError{ErrMigration, err}
 	}
-	m.Carry(carried...)
+	if raw {
+		m.Carry(wholeStateName)
+	} else {
+		m.state = doc // its keys are listed once the callers go on (stateCarried)
+	}
 	return nil
+}
+
+// stateCarried returns the names of the state MigrateExports moved as a
+// document, for Event.Carried: its top-level keys, or wholeStateName for a
+// state without keys (a number, a string, a list); nil if it moved none. The
+// commit asks once it has let the script's callers go: a state of megabytes
+// takes milliseconds to scan.
+func (m *Migration) stateCarried() []string {
+	if m.state == nil {
+		return nil
+	}
+	if keys := topLevelKeys(m.state); len(keys) > 0 {
+		return keys
+	}
+	return []string{wholeStateName}
 }
 
 // wholeStateName is what Event.Carried names a state by that has no keys of its
@@ -246,18 +263,93 @@ func isNumberState(doc []byte, set Func) bool {
 	return set.Typed && len(set.Params) == 1 && slices.Contains([]string{"i32", "i64", "f32", "f64"}, set.Params[0])
 }
 
-// topLevelKeys returns the sorted keys of a JSON object, or nil for other values.
+// topLevelKeys returns the sorted keys of doc, a valid JSON document, if it is
+// an object, or nil. It reads the keys and steps over their values without
+// decoding them: a state of megabytes is listed in a scan.
 func topLevelKeys(doc []byte) []string {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(doc, &obj) != nil {
+	i := skipSpace(doc, 0)
+	if i == len(doc) || doc[i] != '{' {
 		return nil
 	}
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
+	keys := []string{}
+	for i++; ; {
+		i = skipSpace(doc, i)
+		if i < len(doc) && doc[i] == ',' {
+			i = skipSpace(doc, i+1)
+		}
+		if i == len(doc) || doc[i] != '"' {
+			break // '}', or not the valid document it should be
+		}
+		end := skipValue(doc, i)
+		if end < i+2 || doc[end-1] != '"' {
+			return nil // not the valid document it should be
+		}
+		key := doc[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+			var k string
+			if json.Unmarshal(doc[i:end], &k) != nil {
+				return nil
+			}
+			keys = append(keys, k)
+		} else {
+			keys = append(keys, string(key))
+		}
+		i = skipSpace(doc, end)
+		if i == len(doc) || doc[i] != ':' {
+			return nil
+		}
+		i = skipValue(doc, skipSpace(doc, i+1))
 	}
 	slices.Sort(keys)
-	return keys
+	return slices.Compact(keys) // a key given twice is one key
+}
+
+// skipSpace returns the index of the first byte of doc at or after i that is
+// not JSON whitespace.
+func skipSpace(doc []byte, i int) int {
+	for i < len(doc) && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\n' || doc[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value that begins at doc[i]
+// (a string, a number, a literal, or an object or array with all it holds),
+// or len(doc) if the document ends first.
+func skipValue(doc []byte, i int) int {
+	depth := 0
+	for i < len(doc) {
+		c := doc[i]
+		switch c {
+		case '"':
+			for i++; i < len(doc) && doc[i] != '"'; i++ {
+				if doc[i] == '\\' {
+					i++
+				}
+			}
+			i++
+		case '{', '[':
+			depth++
+			i++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the object holding a scalar
+			}
+			depth--
+			i++
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+			i++
+		default:
+			i++
+		}
+		if depth == 0 && (c == '"' || c == '}' || c == ']') {
+			return min(i, len(doc))
+		}
+	}
+	return len(doc)
 }
 
 // runMigration runs the plan's migration, then the self-check export on the new
@@ -265,7 +357,7 @@ func topLevelKeys(doc []byte) []string {
 // commit; any error runs the migration's Undo functions and rolls the commit back.
 func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carried []string, reset error, err error) {
 	m := p.migration
-	m.old, m.next, m.carried, m.reset, m.undo = old, next, nil, nil, &undo.Log{}
+	m.old, m.next, m.carried, m.state, m.reset, m.undo = old, next, nil, nil, nil, &undo.Log{}
 	ctx = undo.With(ctx, m.undo)
 	defer func() {
 		if r := recover(); r != nil {

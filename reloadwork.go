@@ -313,7 +313,8 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		s.fail(it.req, ev, asStep(err))
 		return false
 	}
-	ev.Kind, ev.Carried, ev.Reset = Committed, res.carried, res.reset
+	// The callers go on: the state MigrateExports moved is listed now.
+	ev.Kind, ev.Carried, ev.Reset = Committed, append(res.carried, plan.migration.stateCarried()...), res.reset
 	if it.req.revert {
 		ev.Kind = Reverted
 	}
