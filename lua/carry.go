@@ -108,10 +108,7 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 			c.adopted = append(c.adopted, [2]*glua.LTable{v, n})
 			return n, true
 		}
-		entries := 0
-		v.ForEach(func(glua.LValue, glua.LValue) { entries++ }) // any order will do to count
-		array := v.Len()
-		n := c.L.CreateTable(array, entries-array) // NewTable would reserve 32 of each
+		n := c.L.CreateTable(sizeHint(v)) // NewTable would reserve 32 of each
 		c.seen[v] = n
 		c.todo = append(c.todo, v)
 		return n, true
@@ -216,9 +213,9 @@ func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
 			return
 		}
 		claimed[n] = true
-		emptyTable(n, false)
-		cutOrder(n, 0)
-		n.Metatable = glua.LNil
+		// Emptied, without its metatable, sized for old's entries; the
+		// same table for what holds it (the new version's functions).
+		*n = *c.L.CreateTable(sizeHint(old))
 		c.seen[old] = n
 		c.todo = append(c.todo, old) // filled as carryFields copies the field
 	})

@@ -47,6 +47,20 @@ var arrayField = func() *reflect.StructField {
 	return &f
 }()
 
+// sizeHint returns how many entries t has in its array part and its hash
+// part, or more (removed keys of the hash part count), for a copy of t made
+// by CreateTable.
+func sizeHint(t *glua.LTable) (array, hash int) {
+	keys, _ := pairsOrder(t)
+	a := arrayPart(t)
+	if keys == nil || a == nil { // another gopher-lua: count
+		entries := 0
+		t.ForEach(func(glua.LValue, glua.LValue) { entries++ })
+		return t.Len(), entries - t.Len()
+	}
+	return len(*a), len(*keys)
+}
+
 // emptyTable removes t's entries, or only those of number keys, with the nil
 // slots of its array part.
 func emptyTable(t *glua.LTable, numbersOnly bool) {
