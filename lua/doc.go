@@ -145,7 +145,10 @@
 // Steps 1 and 2 are Stage: they run without holding the script, so its callers keep
 // calling the old version meanwhile (a game reloads in the background and keeps its
 // frame rate). Steps 3 to 5 are Commit, during which the script's callers wait; the
-// ReloadReport says for how long. Staged.CommitCheck adds a host's check between
+// ReloadReport says for how long. That grows with the data carried, every table of
+// it copied: about 3-4 us per small table (5,000 entities of four tables take a
+// 60 fps frame), and up to twice that when an on_save runs (the old version's
+// tables are snapshotted for the rollback). Staged.CommitCheck adds a host's check between
 // steps 4 and 5: it can call the new version, state in place, and refuse it. If
 // anything fails, the old version stays live with exactly its state: nothing the
 // failed chunk did reaches it, and what on_save (or on_restore and the check,
