@@ -3,6 +3,7 @@ package hotscript
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
@@ -157,6 +158,16 @@ type Config struct {
 	// Logger receives one record per event; nil discards them.
 	Logger *slog.Logger
 
+	// Stagings is how many new versions are staged at once, across scripts:
+	// a reload's compile and instantiation (WASM) or chunk (Lua), and a new
+	// file's load under Watch. 0 means one less than GOMAXPROCS, at least one,
+	// so that a checkout changing many scripts leaves the program's loop a
+	// processor instead of sharing every one with the compiles. A staging
+	// that runs for more than 100 ms lets the next one start beside it: one
+	// that never ends (a chunk without limits that loops) delays the others
+	// by that, not for good.
+	Stagings int
+
 	// EventBuffer is the capacity of the Events channel; 0 means 64, and at most
 	// 65,536 (MaxEventBuffer: the channel is allocated whole, 240 bytes an event).
 	// When the buffer is full, events are dropped (a reload never waits for a
@@ -207,6 +218,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: Config.Swap %d is neither SwapImmediate nor SwapAtApply", ErrInvalid, c.Swap)
 	case c.History < 0:
 		return fmt.Errorf("%w: Config.History %d is negative", ErrInvalid, c.History)
+	case c.Stagings < 0:
+		return fmt.Errorf("%w: Config.Stagings %d is negative", ErrInvalid, c.Stagings)
 	case c.EventBuffer < 0:
 		return fmt.Errorf("%w: Config.EventBuffer %d is negative", ErrInvalid, c.EventBuffer)
 	case c.EventBuffer > MaxEventBuffer:
@@ -244,6 +257,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = 64
+	}
+	if c.Stagings <= 0 {
+		c.Stagings = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	return c
 }

@@ -44,6 +44,9 @@ type Host struct {
 	readyMu sync.Mutex
 	ready   map[*Script]struct{}
 
+	// stagings holds a token per staging under way (see stageTurn).
+	stagings chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -90,6 +93,7 @@ func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
 	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, loads: map[string]chan struct{}{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
+	h.stagings = make(chan struct{}, cfg.Stagings)
 	h.base, h.cancel = context.WithCancelCause(context.Background())
 	return h
 }

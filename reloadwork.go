@@ -7,6 +7,7 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/reentry"
@@ -124,7 +125,12 @@ func (s *Script) stage(req *request) *stagedItem {
 		req.cancel(ErrSuperseded)
 	}
 	s.mu.Unlock()
-	st, err := s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
+	done, err := s.h.stageTurn(req.ctx)
+	var st staged
+	if err == nil {
+		st, err = s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
+		done()
+	}
 	s.mu.Lock()
 	s.building = nil
 	s.mu.Unlock()
@@ -144,6 +150,28 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	return it
+}
+
+// stageTurnMax is how long a staging keeps its turn (see Config.Stagings)
+// before the next one may start beside it.
+const stageTurnMax = 100 * time.Millisecond
+
+// stageTurn waits for a turn to stage a new version (Config.Stagings run at
+// once), until ctx ends, and returns the function that ends the turn; the
+// turn ends by itself after stageTurnMax.
+func (h *Host) stageTurn(ctx context.Context) (done func(), err error) {
+	select {
+	case h.stagings <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	var once sync.Once
+	free := func() { once.Do(func() { <-h.stagings }) }
+	t := time.AfterFunc(stageTurnMax, free)
+	return func() {
+		t.Stop()
+		free()
+	}, nil
 }
 
 // waitOlder waits, before req stages, until no older request waits in the ready
