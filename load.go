@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hotscript/hotscript/internal/fsread"
+	"github.com/hotscript/hotscript/internal/undo"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
 )
@@ -46,6 +47,7 @@ func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *Sc
 // just now (a .wat's text, which code is built from), 0 if it read none: what
 // the script's file held (see Script.readSum) is known as it is published.
 func (h *Host) load(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (*Script, error) {
+	ctx = undo.Without(ctx) // from a commit: the load stays whatever the commit does
 	s, compile, reserved, err := h.loadScript(ctx, name, path, code, readSum, opts)
 	if err != nil {
 		if !namesScript(err) {

@@ -58,9 +58,17 @@ type Migration struct {
 // version, registers how to put them back, so that the old version keeps
 // running on exactly the state it had. Nothing else is undone outside the
 // scripts, unless registered here or, by the host functions the commit's calls
-// run (set_state, the self-check), with OnRollback, whose functions go in the
-// same list. A panic in f is recovered and reported with the reload's error.
-func (m *Migration) Undo(f func()) { m.undo.Add(f) }
+// run (get_state, set_state, the self-check), with OnRollback, whose functions
+// go in the same list. A panic in f is recovered and reported with the
+// reload's error. f runs with the script's callers held: it must not call,
+// reload or revert the script, nor wait for what does, which would wait for
+// it forever.
+func (m *Migration) Undo(f func()) {
+	if m.undo == nil { // a Migration of the program's own making (a test of its MigrationFunc)
+		m.undo = &undo.Log{}
+	}
+	m.undo.Add(f)
+}
 
 // superseded is ErrSuperseded for a request whose failure was err, with the
 // panics of its Undo functions if err had any: they are said with the

@@ -67,9 +67,6 @@ func (c reloadOf) Value(k any) any {
 	case committingKey, stagingKey, watchLoadKey:
 		return nil
 	}
-	if undo.IsKey(k) {
-		return nil
-	}
 	return c.Context.Value(k)
 }
 
@@ -110,13 +107,17 @@ func Staging(ctx context.Context) bool {
 // the swap), before the script's callers go on with the old version, which
 // then finds things as they were; with the functions of Migration.Undo, in
 // one list. A panic in f is recovered and reported with the reload's error.
+// f runs with the script's callers held: it must not call, reload or revert
+// the script, nor wait for what does, which would wait for it forever.
 // Under lua.Config.ReloadPastFailingOnSave, the functions registered while a
 // failing on_save ran run as its changes to the old version are undone, before
 // on_restore runs.
 //
 // Outside a commit (a call from the program, a version being staged: see
-// Staging), or once the commit is over, OnRollback registers nothing and
-// returns false: what the host function changes then stays. It is safe for
+// Staging, a load or a reload the commit's host functions start, which
+// succeeds or fails on its own), or once the commit is over, OnRollback
+// registers nothing and returns false: what the host function changes then
+// stays. It is safe for
 // concurrent use. For a Lua script run by a lua.Runtime of its own, without a
 // Host, lua.OnRollback is the same.
 func OnRollback(ctx context.Context, f func()) bool { return undo.Add(ctx, f) }
@@ -183,7 +184,7 @@ func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
 	c := h.reloading(ctx, committingKey{})
 	if c != nil || Staging(ctx) {
-		ctx = reloadOf{context.WithoutCancel(ctx)}
+		ctx = reloadOf{context.WithoutCancel(undo.Without(ctx))}
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).
@@ -213,6 +214,7 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 // commitPlan.swap); one that does not, a revert or a reload asked by the
 // migration of that commit, comes after it.
 func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, overtakes bool) *Pending {
+	ctx = undo.Without(ctx) // from a commit: the reload commits or fails on its own
 	p := newPending()
 	req := &request{caller: ctx, revert: revert, p: p}
 	if err := h.notOurs(s, req.op(), ""); err != nil {

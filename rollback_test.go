@@ -114,3 +114,52 @@ func TestOnRollbackNotInReloadsItStarts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOnRollbackNotInWorkItStarts: a reload or a load of another script that
+// a commit's host function makes and waits for is that script's own: its
+// chunk's host functions do not register with the commit's log, and the
+// commit's rollback leaves what that load or reload did.
+func TestOnRollbackNotInWorkItStarts(t *testing.T) {
+	ctx := context.Background()
+	for _, how := range []string{"Reload", "LoadBytes"} {
+		t.Run(how, func(t *testing.T) {
+			var h *Host
+			var other *Script
+			var registered, undone bool
+			funcs := []HostFunc{
+				{Module: "game", Name: "probe", Func: func(ctx context.Context, c HostCall) error {
+					registered = OnRollback(ctx, func() { undone = true })
+					return nil
+				}},
+				{Module: "game", Name: "kick", Func: func(ctx context.Context, c HostCall) error {
+					if how == "Reload" {
+						return h.Reload(ctx, other, []byte("game.probe()\nreturn {}"))
+					}
+					_, err := h.LoadBytes(ctx, "b.lua", []byte("game.probe()\nreturn {}"), nil)
+					return err
+				}},
+			}
+			h = newTestHost(t, Config{Funcs: funcs})
+			other = mustLoad(t, h, "other.lua", "return {}", nil)
+			s := mustLoad(t, h, "s.lua", "return {on_save = function() return {} end}", nil)
+			err := h.Reload(ctx, s, []byte("return {on_save = function() return {} end, on_restore = function() game.kick() end, on_reload = function() return false end}"))
+			if !errors.Is(err, ErrSelfCheck) {
+				t.Fatalf("Reload: %v, want the self-check failed", err)
+			}
+			if registered || undone {
+				t.Errorf("the %s the commit made registered with its log: OnRollback %v, undone by its rollback %v", how, registered, undone)
+			}
+		})
+	}
+}
+
+// TestUndoOnProgramMigration: a Migration the program makes (to test its
+// MigrationFunc) takes Undo functions like the Host's.
+func TestUndoOnProgramMigration(t *testing.T) {
+	m := &Migration{Script: "x.wasm", From: 1, To: 2}
+	ran := false
+	m.Undo(func() { ran = true })
+	if err := m.undo.Run(nil); err != nil || !ran {
+		t.Errorf("the registered function: ran %v, err %v", ran, err)
+	}
+}

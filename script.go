@@ -58,9 +58,6 @@ type Script struct {
 	// not read so. A source (x.c, x.wat beside x.wasm) is not counted here:
 	// Watch keeps what it saw of each file in the script's fileMark.
 	readSum atomic.Uint64
-	// unread is the last file of the script (its own, or a source) Watch
-	// reported it could not read (see refusedUnread).
-	unread atomic.Pointer[unreadMark]
 
 	// unloading is set once Unload has begun, gone once it has taken the
 	// script from its engine (under mu); unloadMu serializes Unloads.
@@ -98,6 +95,9 @@ type Script struct {
 	resolving sync.WaitGroup
 	ready     *stagedItem
 	file      fileMark // the file Watch last saw the script come from (watch.go)
+	// unread are the files of the script (its own, a source) Watch reported
+	// it could not read, by canonical path (see refusedUnread).
+	unread map[string]unreadMark
 }
 
 // Name returns the script's name: the path given to Load, or the name given to

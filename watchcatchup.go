@@ -210,9 +210,8 @@ func unreadSave(path, output string, err error, info os.FileInfo, statErr error)
 }
 
 // unreadMark is a file Watch reported it could not read (past 64 MiB, or
-// its permissions changed), by its canonical path, size and time then.
+// its permissions changed): its size and time then.
 type unreadMark struct {
-	path string
 	size int64
 	mod  time.Time
 }
@@ -221,16 +220,30 @@ type unreadMark struct {
 // later Watch's catch-up does not report it again while it stays as it is
 // now (reportedUnread).
 func (s *Script) refusedUnread(path string) {
-	if info, err := os.Stat(path); err == nil {
-		s.unread.Store(&unreadMark{canonPath(path), info.Size(), info.ModTime()})
+	info, err := os.Stat(path)
+	if err != nil {
+		return
 	}
+	key := canonPath(path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.unread == nil {
+		s.unread = map[string]unreadMark{}
+	}
+	s.unread[key] = unreadMark{info.Size(), info.ModTime()}
 }
 
 // reportedUnread reports whether path, a file of s that had info when the
 // catch-up could not read it, is as Watch last reported it unreadable.
 func (s *Script) reportedUnread(path string, info os.FileInfo, statErr error) bool {
-	m := s.unread.Load()
-	return m != nil && statErr == nil && m.size == info.Size() && m.mod.Equal(info.ModTime()) && m.path == canonPath(path)
+	if statErr != nil {
+		return false
+	}
+	key := canonPath(path)
+	s.mu.Lock()
+	m, ok := s.unread[key]
+	s.mu.Unlock()
+	return ok && m.size == info.Size() && m.mod.Equal(info.ModTime())
 }
 
 // newCaughtSave makes the catch-up's save of ev, whose file held bytes (a

@@ -693,3 +693,38 @@ func TestWatchSourceTooLarge(t *testing.T) {
 		}
 	}
 }
+
+// A .wasm and its source both past 64 MiB: the first Watch reports them, the
+// next ones neither, while they stay as they were.
+func TestWatchTwoUnreadFilesReportedOnce(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	h := newTestHost(t, Config{})
+	dir, src, mod, s := loadBuiltWat(t, h)
+	for _, f := range []string{src, mod} {
+		if err := os.Truncate(f, 64<<20+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		if err := h.Watch(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		marker := filepath.Join(dir, fmt.Sprintf("marker%d.lua", i))
+		writeFile(t, marker, "return {}")
+		n := 0
+		nextEvent(t, h, func(ev Event) bool {
+			if ev.Script == s.Name() && ev.Kind == Rejected {
+				n++
+			}
+			return ev.Script == marker && ev.Kind == Loaded
+		})
+		cancel()
+		if i > 0 && n != 0 {
+			t.Errorf("Watch %d reported the unchanged files %d times again", i+1, n)
+		}
+		if i == 0 && n == 0 {
+			t.Error("the first Watch did not report them")
+		}
+	}
+}

@@ -262,8 +262,11 @@ const LiveOnSave = "on_save of the live version"
 // callers go on with the old version, and, under
 // Config.ReloadPastFailingOnSave, those registered while a failing on_save ran,
 // before on_restore runs. A panic in f is recovered and reported with the
-// commit's error (or ReloadReport.SaveFailed). Outside a commit, or once it is
-// over, OnRollback registers nothing and returns false. It is safe for
+// commit's error (or ReloadReport.SaveFailed). f runs with the script's
+// callers held: it must not call, reload or unload the script, nor wait for
+// what does. Outside a commit (in a chunk a HostFunc of the commit loads or
+// stages: that script's load or reload is its own), or once it is over,
+// OnRollback registers nothing and returns false. It is safe for
 // concurrent use. (hotscript.OnRollback is the same, for every script of a
 // Host.)
 func OnRollback(ctx context.Context, f func()) bool { return undo.Add(ctx, f) }

@@ -177,3 +177,32 @@ func TestOnRollbackPastFailingOnSave(t *testing.T) {
 		t.Errorf("SaveFailed names %q, want %q", e.Function, lua.LiveOnSave)
 	}
 }
+
+// TestOnRollbackNotInReloadItMakes: a reload of another script that a HostFunc
+// of a commit's hook makes is that script's own: its chunk does not register
+// with the commit's log, and the commit's rollback leaves it.
+func TestOnRollbackNotInReloadItMakes(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	var b lua.ScriptID
+	var registered, undone bool
+	if err := rt.Define("host", "probe", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		registered = lua.OnRollback(ctx, func() { undone = true })
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Define("host", "kick", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		return nil, rt.ReloadScript(ctx, b, []byte("host.probe()\nreturn {}"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b = load(t, rt, "b.lua", "return {}")
+	a := load(t, rt, "a.lua", "return {on_save = function() return {} end}")
+	if err := rt.ReloadScript(ctx, a, []byte("return {on_restore = function() host.kick() error('no') end}")); err == nil {
+		t.Fatal("a's reload went through; want on_restore's error")
+	}
+	if registered || undone {
+		t.Errorf("b's chunk registered with a's commit: OnRollback %v, undone by a's rollback %v", registered, undone)
+	}
+}

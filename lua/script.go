@@ -11,6 +11,7 @@ import (
 	"github.com/hotscript/hotscript/internal/clip"
 	"github.com/hotscript/hotscript/internal/ctxlock"
 	"github.com/hotscript/hotscript/internal/reentry"
+	"github.com/hotscript/hotscript/internal/undo"
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -194,6 +195,9 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 // build compiles src and runs it in a new version of s. Nothing it does touches the
 // script's current version.
 func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (_ *version, err error) {
+	// From a commit (a HostFunc of its hooks loading or staging a script): the
+	// chunk's host functions are not the commit's (see OnRollback).
+	ctx = undo.Without(ctx)
 	hosts, err := rt.hostFuncs(op != "inspect")
 	if err != nil {
 		return nil, s.failure(op, "", err, "")

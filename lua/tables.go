@@ -47,18 +47,17 @@ var arrayField = func() *reflect.StructField {
 	return &f
 }()
 
-// sizeHint returns how many entries t has in its array part and its hash
-// part, or more (removed keys of the hash part count), for a copy of t made
-// by CreateTable.
+// sizeHint returns how many entries t has in its array part (its nil slots
+// too) and its live keys in its hash part, for a copy of t made by
+// CreateTable: not the keys removed, which its pairs order keeps.
 func sizeHint(t *glua.LTable) (array, hash int) {
-	keys, _ := pairsOrder(t)
 	a := arrayPart(t)
-	if keys == nil || a == nil { // another gopher-lua: count
+	if a == nil || !hashField.ok { // another gopher-lua: count
 		entries := 0
 		t.ForEach(func(glua.LValue, glua.LValue) { entries++ })
 		return t.Len(), entries - t.Len()
 	}
-	return len(*a), len(*keys)
+	return len(*a), hashLen(t)
 }
 
 // emptyTable removes t's entries, or only those of number keys, with the nil
@@ -179,10 +178,14 @@ func arrayOnly(tb *glua.LTable, n int) bool {
 }
 
 // hashEmpty reports whether tb's hash maps hold no key; only when hashField.ok.
-func hashEmpty(tb *glua.LTable) bool {
+func hashEmpty(tb *glua.LTable) bool { return hashLen(tb) == 0 }
+
+// hashLen returns how many live keys tb's hash maps hold; only when
+// hashField.ok.
+func hashLen(tb *glua.LTable) int {
 	p := unsafe.Pointer(tb)
-	return len(*(*map[glua.LValue]glua.LValue)(unsafe.Add(p, hashField.dict))) == 0 &&
-		len(*(*map[string]glua.LValue)(unsafe.Add(p, hashField.strdict))) == 0
+	return len(*(*map[glua.LValue]glua.LValue)(unsafe.Add(p, hashField.dict))) +
+		len(*(*map[string]glua.LValue)(unsafe.Add(p, hashField.strdict)))
 }
 
 // hashField is where LTable keeps its hash maps, dict and strdict.

@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -85,5 +86,29 @@ func TestNextCountedMatchesNext(t *testing.T) {
 	}
 	if k, _, looked := nextCounted(tb, glua.LNil); k != glua.LString(string(rune(0x4e00+999))) || looked != 1000 {
 		t.Errorf("next over 999 removed keys = %v, looked at %d slots, want the last key, 1000", k, looked)
+	}
+}
+
+// TestSizeHint: a copy is sized for a table's live keys, not for every key
+// its pairs order kept (an entities-by-id table of ten after 100,000 came and
+// went); its array part counts whole, nil slots too.
+func TestSizeHint(t *testing.T) {
+	L := glua.NewState()
+	defer L.Close()
+	tb := L.NewTable()
+	for i := range 100_000 {
+		tb.RawSetString(fmt.Sprint("e", i), glua.LNumber(i))
+		tb.RawSetH(glua.LNumber(float64(i)+0.5), glua.LTrue)
+	}
+	for i := 10; i < 100_000; i++ {
+		tb.RawSetString(fmt.Sprint("e", i), glua.LNil)
+		tb.RawSetH(glua.LNumber(float64(i)+0.5), glua.LNil)
+	}
+	for i := 1; i <= 5; i++ {
+		tb.RawSetInt(i, glua.LNumber(i))
+	}
+	tb.RawSetInt(3, glua.LNil)
+	if array, hash := sizeHint(tb); array != 5 || hash != 20 {
+		t.Errorf("sizeHint = %d, %d; want 5 (nil slot included), 20 live hash keys", array, hash)
 	}
 }

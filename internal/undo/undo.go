@@ -27,11 +27,24 @@ func With(ctx context.Context, l *Log) context.Context {
 	return context.WithValue(ctx, key{}, l)
 }
 
-// IsKey reports whether k is the context key a log travels under, for a
-// context that must not carry it on: that of work that outlives the commit.
-func IsKey(k any) bool {
-	_, ok := k.(key)
-	return ok
+// Without returns ctx without the log it carries, if any: the context of
+// work a commit starts that is not its own (another script's reload or load,
+// which commits or fails on its own), whose host functions must not register
+// with the commit's log.
+func Without(ctx context.Context) context.Context {
+	if ctx.Value(key{}) == nil {
+		return ctx
+	}
+	return without{ctx}
+}
+
+type without struct{ context.Context }
+
+func (c without) Value(k any) any {
+	if _, ok := k.(key); ok {
+		return nil
+	}
+	return c.Context.Value(k)
 }
 
 // Add registers f with the log ctx carries and reports whether it did: false
