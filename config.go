@@ -165,7 +165,8 @@ type Config struct {
 	// processor instead of sharing every one with the compiles. A staging
 	// that runs for more than 100 ms lets the next one start beside it: one
 	// that never ends (a chunk without limits that loops) delays the others
-	// by that, not for good.
+	// by that, not for good. Watch's builds of sources (x.c, x.wat) are not
+	// counted: package watch runs one per processor.
 	Stagings int
 
 	// EventBuffer is the capacity of the Events channel; 0 means 64, and at most

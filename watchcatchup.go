@@ -177,25 +177,33 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if src == "" || !ok {
 		return caughtSave{}, false
 	}
-	info, statErr := os.Stat(src)
-	text, err := fsread.File(src)
-	switch {
-	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular) ||
-		err != nil && s.reportedUnread(src, info, statErr):
-		return caughtSave{}, false
-	case err != nil:
-		return unreadSave(src, wasm, err, info, statErr), true
-	case len(text) == 0:
-		return caughtSave{}, false
+	for tries := 1; ; tries++ {
+		info, statErr := os.Stat(src)
+		text, err := fsread.File(src)
+		switch {
+		case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular) ||
+			err != nil && s.reportedUnread(src, info, statErr):
+			return caughtSave{}, false
+		case err != nil:
+			return unreadSave(src, wasm, err, info, statErr), true
+		case len(text) == 0:
+			return caughtSave{}, false
+		}
+		if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
+			return caughtSave{}, false
+		}
+		ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text}
+		if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
+			ev.Data = nil
+		}
+		// The build read src again: saved since the read above, it may have
+		// built that save. Source and Data must be one save's, as the
+		// watcher's (see watch.Event.Source): read and build again.
+		again, err := os.Stat(src)
+		if statErr != nil || err != nil || tries == 3 || again.Size() == info.Size() && again.ModTime().Equal(info.ModTime()) {
+			return newCaughtSave(ev, text, info, statErr), true
+		}
 	}
-	if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
-		return caughtSave{}, false
-	}
-	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text}
-	if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
-		ev.Data = nil
-	}
-	return newCaughtSave(ev, text, info, statErr), true
 }
 
 // unreadSave is the catch-up's save of path, standing for output, that it

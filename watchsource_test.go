@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -726,5 +727,51 @@ func TestWatchTwoUnreadFilesReportedOnce(t *testing.T) {
 		if i == 0 && n == 0 {
 			t.Error("the first Watch did not report them")
 		}
+	}
+}
+
+// A .wasm's source saved while no Watch ran (v2) and saved again as the next
+// Watch's catch-up builds it (v3, through a hard link: no event of it in the
+// watched directory): the catch-up runs and records one save, v3, not v3's
+// build under v2's text. Saved back to v2 while no Watch runs, the source is
+// news to the Watch after.
+func TestCatchUpBuildsTheSaveItRead(t *testing.T) {
+	real, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		testtool.Need(t, "wat2wasm")
+	}
+	h := newTestHost(t, Config{})
+	dir, src, _, s := loadBuiltWat(t, h)
+	marks := t.TempDir()
+	writeFile(t, filepath.Join(marks, "v3"), sourceText(".wat", 3))
+	if err := os.Link(src, filepath.Join(marks, "link")); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(marks, "bin")
+	script := fmt.Sprintf("#!/bin/sh\nif [ ! -e %[1]s/done ]; then : > %[1]s/done; cat %[1]s/v3 > %[1]s/link; fi\nexec %[2]s \"$@\"\n", marks, real)
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// watchOnce begins a Watch, waits for its catch-up's event of s, and
+	// ends the Watch.
+	watchOnce := func() Event {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := h.Watch(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		return nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded })
+	}
+	writeFile(t, src, sourceText(".wat", 2)) // through the name: the link still shares it
+	if ev := watchOnce(); ev.Kind != Committed || callInt(t, h, s, "version") != 3 {
+		t.Fatalf("the catch-up: %v, version() = %d; want committed, 3 (what the file held once built)", ev, callInt(t, h, s, "version"))
+	}
+	writeFile(t, src, sourceText(".wat", 2))
+	if ev := watchOnce(); ev.Kind != Committed || callInt(t, h, s, "version") != 2 {
+		t.Errorf("the source saved back to v2: %v, version() = %d; want committed, 2", ev, callInt(t, h, s, "version"))
 	}
 }

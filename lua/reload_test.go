@@ -718,3 +718,27 @@ function M.go() return Obj.inc() end
 		t.Errorf("get after a reload whose on_restore bumped the count: %v, want 3 either way", got)
 	}
 }
+
+// The module's list entries are the old module's, all of them and only them:
+// one the script removed stays removed, and #M is as it was (helper-160).
+func TestModuleListEntriesCarried(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	src := `local M = { "a", "b", "c", name = "x" }
+function M.drop() M[3] = nil M.name = nil end
+function M.get() return { M[1], M[2], M[3] or "nil", #M, M.name or "nil" } end
+return M`
+	id := load(t, rt, "m.lua", src)
+	call(t, rt, id, "drop")
+	before := call(t, rt, id, "get")
+	reload(t, rt, id, src) // the same source
+	if after := call(t, rt, id, "get"); before != after || before != `["a","b","nil",2,"nil"]` {
+		t.Errorf("the module's list: %s before the reload, %s after; want both [\"a\",\"b\",\"nil\",2,\"nil\"]", before, after)
+	}
+	reload(t, rt, id, `local M = { "p", "q", "r", "s" }
+M[6] = function() return "new" end
+function M.get() return { M[1], M[2], M[3] or "nil", M[4] or "nil", M[6]() } end
+return M`)
+	if got := call(t, rt, id, "get"); got != `["a","b","nil","nil","new"]` {
+		t.Errorf("after a version with other list data and a function at [6]: %s, want the old entries and the new function", got)
+	}
+}

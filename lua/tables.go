@@ -51,6 +51,9 @@ var arrayField = func() *reflect.StructField {
 // too) and its live keys in its hash part, for a copy of t made by
 // CreateTable: not the keys removed, which its pairs order keeps.
 func sizeHint(t *glua.LTable) (array, hash int) {
+	if t == nil { // a Go nil a gopher-lua flaw left (see orNil): what uses it panics, recoverably
+		return 0, 0
+	}
 	a := arrayPart(t)
 	if a == nil || !hashField.ok { // another gopher-lua: count
 		entries := 0

@@ -64,9 +64,12 @@ type Event struct {
 	// or display without reading the file again (it may have changed since). It
 	// is nil for files without a build step (Data holds their bytes), for
 	// Removed events, and when the source could not be read; it is set when the
-	// build failed. The tool reads the source itself, so a save landing between
-	// this read and the build may be what Data was built from; that save is
-	// activity of its own and yields a later event, with its own Source.
+	// build failed. The tool reads the source itself: a file that changed
+	// between this read and the end of the build (its size, modification or
+	// change time) is read and built again, up to three times, so that Data
+	// is built from Source; that save is activity of its own and yields a
+	// later event too. (A file still changing after the third build may give
+	// an event whose Data is a later save's, which its own event follows.)
 	Source []byte
 
 	// Info is what os.Lstat said of Path just before the event's bytes (Data,

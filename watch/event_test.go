@@ -2,6 +2,8 @@ package watch
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,7 +126,9 @@ func TestEventInfoIsFromWhenItFired(t *testing.T) {
 
 // TestSourceOfASaveDuringTheBuild saves the source again as its build starts (the
 // tool itself appends to it): whether or not the first build finishes, a later
-// event carries the new source, built.
+// event carries the new source, built, and no event carries a Source with
+// Data built from another save (the build of v1+ with v1's text: a host
+// taking Source for what runs would be wrong until the next event).
 func TestSourceOfASaveDuringTheBuild(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("resave")}}, nil)
@@ -133,6 +137,9 @@ func TestSourceOfASaveDuringTheBuild(t *testing.T) {
 		ev := h.next()
 		if ev.Err != nil {
 			t.Fatalf("event %v (log %q)", ev, ev.BuildLog)
+		}
+		if string(ev.Data) != strings.ToUpper(string(ev.Source)) {
+			t.Fatalf("Source %q with Data %q: built from another save", ev.Source, ev.Data)
 		}
 		if string(ev.Source) == "v1+" {
 			if string(ev.Data) != "V1+" {
@@ -145,4 +152,22 @@ func TestSourceOfASaveDuringTheBuild(t *testing.T) {
 		}
 	}
 	h.quiet()
+}
+
+// TestSourceOfASaveTheBuildBuilt: the file changes during its build (through a
+// hard link, so that the watcher gets no event of it: the case where the
+// save's own event would come too late to supersede the build), so the build
+// made v2 of a file read as v1: the event is of v2, Source and Data alike.
+func TestSourceOfASaveTheBuildBuilt(t *testing.T) {
+	t.Parallel()
+	marks := t.TempDir()
+	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("relink", marks)}}, nil)
+	h.write("x.src", "v1")
+	if err := os.Link(h.path("x.src"), filepath.Join(marks, "link")); err != nil {
+		t.Fatal(err)
+	}
+	ev := h.next()
+	if ev.Err != nil || string(ev.Source) != "v2" || string(ev.Data) != "V2" {
+		t.Fatalf("event %v with Source %q, Data %q; want v2 built (V2)", ev, ev.Source, ev.Data)
+	}
 }

@@ -155,9 +155,28 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 		return r
 	}
 	defer func() { <-l.buildSlots }()
-	r.ev.Data, r.ev.BuildLog, r.ev.Err = step.Build(ctx, path)
-	return r
+	for tries := 1; ; tries++ {
+		r.ev.Data, r.ev.BuildLog, r.ev.Err = step.Build(ctx, path)
+		// The build read path again: a save landing since the read above,
+		// whose own event follows, may be what it built. Source and Data
+		// must be one save's (a host takes Source for what runs), so a file
+		// changed meanwhile is read and built again, a few times at most.
+		again, err := os.Stat(path)
+		if err != nil || stampOf(again) == r.version.stamp || tries == maxBuildTries || ctx.Err() != nil {
+			return r
+		}
+		if src, err = l.read(ctx, path); err != nil {
+			return r // the next event of the file says what it holds
+		}
+		r.ev.Source = src
+		r.version = version{stamp: stampOf(again), sum: maphash.Bytes(l.seed, src), summed: true}
+	}
 }
+
+// maxBuildTries is how many times load builds a file that changes as it
+// builds before it gives up on building the text it read (the file's next
+// event reports it again).
+const maxBuildTries = 3
 
 // vanished reports whether err says that nothing is at a path any more: it does
 // not exist, or a directory on the way to it is no longer one (ENOTDIR), as for a

@@ -45,6 +45,9 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	cwd      writes its working directory to OUT
 //	resave   appends "+" to SRC unless it ends with one (a save landing as the
 //	         build starts), then copies
+//	relink   the first time (no MARKDIR/done yet), writes "v2" through the
+//	         hard link MARKDIR/link to SRC, a save the watched directory
+//	         sees no event of, then copies
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -101,6 +104,12 @@ func fakeTool(args []string) int {
 	case "sleep":
 		time.Sleep(time.Minute)
 		return 0
+	case "relink":
+		if _, err := os.Stat(filepath.Join(args[3], "done")); err != nil {
+			os.WriteFile(filepath.Join(args[3], "done"), nil, 0o644)
+			os.WriteFile(filepath.Join(args[3], "link"), []byte("v2"), 0o644)
+		}
+		return copyUpper()
 	case "slow", "hang":
 		mark := func(what string) {
 			os.WriteFile(filepath.Join(args[3], what+"-"+strconv.Itoa(os.Getpid())), nil, 0o644)
