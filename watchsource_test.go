@@ -675,20 +675,8 @@ func TestWatchSourceTooLarge(t *testing.T) {
 			t.Errorf("under Watch %v: %v; want x.wasm's source rejected as too large", under, ev)
 		}
 		cancel()
-		ctx, cancel = context.WithCancel(context.Background())
-		defer cancel()
-		if err := h.Watch(ctx, dir); err != nil {
-			t.Fatal(err)
-		}
-		marker = filepath.Join(dir, "marker2.lua")
-		writeFile(t, marker, "return {}")
-		n := 0
-		nextEvent(t, h, func(ev Event) bool {
-			if ev.Script == s.Name() && ev.Kind == Rejected {
-				n++
-			}
-			return ev.Script == marker && ev.Kind == Loaded
-		})
+		again, n := watchCaughtUp(t, h, dir, s, "marker2.lua", Rejected)
+		again()
 		if n != 0 {
 			t.Errorf("under Watch %v: the next Watch rejected x.wasm's unchanged source %d times, want none", under, n)
 		}
@@ -707,19 +695,7 @@ func TestWatchTwoUnreadFilesReportedOnce(t *testing.T) {
 		}
 	}
 	for i := range 3 {
-		ctx, cancel := context.WithCancel(context.Background())
-		if err := h.Watch(ctx, dir); err != nil {
-			t.Fatal(err)
-		}
-		marker := filepath.Join(dir, fmt.Sprintf("marker%d.lua", i))
-		writeFile(t, marker, "return {}")
-		n := 0
-		nextEvent(t, h, func(ev Event) bool {
-			if ev.Script == s.Name() && ev.Kind == Rejected {
-				n++
-			}
-			return ev.Script == marker && ev.Kind == Loaded
-		})
+		cancel, n := watchCaughtUp(t, h, dir, s, fmt.Sprintf("marker%d.lua", i), Rejected)
 		cancel()
 		if i > 0 && n != 0 {
 			t.Errorf("Watch %d reported the unchanged files %d times again", i+1, n)
