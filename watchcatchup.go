@@ -198,10 +198,15 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 		}
 		// The build read src again: saved since the read above, it may have
 		// built that save. Source and Data must be one save's, as the
-		// watcher's (see watch.Event.Source): read and build again.
+		// watcher's (see watch.Event.Source): read and build again; still
+		// changing after the third build, or gone, it is left to the
+		// watcher, which runs already and reports its saves.
 		again, err := os.Stat(src)
-		if statErr != nil || err != nil || tries == 3 || again.Size() == info.Size() && again.ModTime().Equal(info.ModTime()) {
+		switch {
+		case statErr == nil && err == nil && again.Size() == info.Size() && again.ModTime().Equal(info.ModTime()):
 			return newCaughtSave(ev, text, info, statErr), true
+		case statErr != nil || err != nil || tries == 3:
+			return caughtSave{}, false
 		}
 	}
 }

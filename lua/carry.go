@@ -152,9 +152,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		loaded = ov.sites.nodes[0].fields // the module's
 	}
 	c.intoChunk(m, ov.module, nv.module)
-	dropListData(nv.module)
 	names := c.carryFields(ov.module, nv.module, loaded)
-	listLength(ov.module, nv.module)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
 	}
@@ -187,40 +185,6 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	}
 	c.adopted = nil
 	return names
-}
-
-// dropListData removes the data the new chunk left at number keys of its
-// module, to, before the old module's is carried in: the module's list
-// entries are the old module's, all of them and only them, as a merged
-// table's are (mergeCode), so that one the script removed stays removed. A
-// function there is the new source's, and stays.
-func dropListData(to *glua.LTable) {
-	var keys []glua.LValue
-	to.ForEach(func(k, v glua.LValue) {
-		if k.Type() == glua.LTNumber && v.Type() != glua.LTFunction {
-			keys = append(keys, k)
-		}
-	})
-	for _, k := range keys {
-		to.RawSet(k, glua.LNil)
-	}
-}
-
-// listLength gives the module to the old module's list length, nil slots
-// included (see arrayPart), unless a function of the new source sits past it.
-func listLength(from, to *glua.LTable) {
-	a, b := arrayPart(from), arrayPart(to)
-	if a == nil || b == nil {
-		return
-	}
-	n := len(*a)
-	for i := len(*b) - 1; i >= n; i-- {
-		if (*b)[i] != nil && (*b)[i].Type() == glua.LTFunction {
-			n = i + 1
-			break
-		}
-	}
-	setArrayLen(to, n)
 }
 
 // intoChunk makes the module's tables of data the new chunk's tables: where

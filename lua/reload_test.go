@@ -719,8 +719,10 @@ function M.go() return Obj.inc() end
 	}
 }
 
-// The module's list entries are the old module's, all of them and only them:
-// one the script removed stays removed, and #M is as it was (helper-160).
+// The module's list entries are carried as its other fields are: one the
+// script removed stays removed, and #M is as it was (helper-160); one the new
+// source adds is kept, and data where the old version had a function is the
+// new source's (helper-162).
 func TestModuleListEntriesCarried(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	src := `local M = { "a", "b", "c", name = "x" }
@@ -738,7 +740,13 @@ return M`
 M[6] = function() return "new" end
 function M.get() return { M[1], M[2], M[3] or "nil", M[4] or "nil", M[6]() } end
 return M`)
-	if got := call(t, rt, id, "get"); got != `["a","b","nil","nil","new"]` {
-		t.Errorf("after a version with other list data and a function at [6]: %s, want the old entries and the new function", got)
+	if got := call(t, rt, id, "get"); got != `["a","b","nil","s","new"]` {
+		t.Errorf("after a version with other list data and a function at [6]: %s, want the old entries, the new one at [4], the new function", got)
+	}
+	reload(t, rt, id, `local M = { "p", "q", "r", "s", "t", "data" }
+function M.get() return { M[1], M[2], M[3] or "nil", M[4], M[5], M[6] } end
+return M`)
+	if got := call(t, rt, id, "get"); got != `["a","b","nil","s","t","data"]` {
+		t.Errorf("after a version with data at [5] (new) and [6] (a function before): %s, want [\"a\",\"b\",\"nil\",\"s\",\"t\",\"data\"]", got)
 	}
 }

@@ -46,8 +46,9 @@ type siteNode struct {
 	// upvalue reaches it: the module holds it, and a reload merges it.
 	stateless, mergeable bool
 	// fields are the module's fields that held data as the chunk left it
-	// (not those of number keys), nil if more than maxFields: a reload keeps
-	// out of the new module those the script removed.
+	// (its list entries too), none of a kind of which there are more than
+	// maxFields: a reload keeps out of the new module those the script
+	// removed.
 	fields []glua.LValue
 	// A table's metatable as the chunk left it, and its entries: for one a
 	// reload may merge into (see codeMatch.merges), all but those of number
@@ -338,17 +339,25 @@ func heldEntries(t *glua.LTable, wiring bool) []heldEntry {
 }
 
 // dataFields returns the keys of t's fields whose values are not functions,
-// but those of number keys, or nil if there are more than maxFields of them.
+// those of number keys (its list entries) after the others: each kind nil if
+// there are more than maxFields of them.
 func dataFields(t *glua.LTable) []glua.LValue {
-	keys := []glua.LValue{}
+	keys, list := []glua.LValue{}, []glua.LValue{}
 	inOrder(t, func(k, v glua.LValue) {
-		if keys != nil && k.Type() != glua.LTNumber && v.Type() != glua.LTFunction {
-			if keys = append(keys, k); len(keys) > maxFields {
-				keys = nil
+		if v.Type() == glua.LTFunction {
+			return
+		}
+		to := &keys
+		if k.Type() == glua.LTNumber {
+			to = &list
+		}
+		if *to != nil {
+			if *to = append(*to, k); len(*to) > maxFields {
+				*to = nil
 			}
 		}
 	})
-	return keys
+	return append(keys, list...)
 }
 
 // isWiring reports whether k names a metamethod or the like: a string

@@ -67,9 +67,9 @@ type Event struct {
 	// build failed. The tool reads the source itself: a file that changed
 	// between this read and the end of the build (its size, modification or
 	// change time) is read and built again, up to three times, so that Data
-	// is built from Source; that save is activity of its own and yields a
-	// later event too. (A file still changing after the third build may give
-	// an event whose Data is a later save's, which its own event follows.)
+	// is built from Source and Info is of that save; a file still changing
+	// after the third build, or gone or unreadable when read again, gives no
+	// event: its own activity does.
 	Source []byte
 
 	// Info is what os.Lstat said of Path just before the event's bytes (Data,

@@ -157,17 +157,34 @@ func TestSourceOfASaveDuringTheBuild(t *testing.T) {
 // TestSourceOfASaveTheBuildBuilt: the file changes during its build (through a
 // hard link, so that the watcher gets no event of it: the case where the
 // save's own event would come too late to supersede the build), so the build
-// made v2 of a file read as v1: the event is of v2, Source and Data alike.
+// made v2 of a file read as v1: the event is of v2, Source, Data and Info
+// alike. Grown past 64 MiB instead, unreadable, it gives no event at all.
 func TestSourceOfASaveTheBuildBuilt(t *testing.T) {
 	t.Parallel()
-	marks := t.TempDir()
-	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("relink", marks)}}, nil)
-	h.write("x.src", "v1")
-	if err := os.Link(h.path("x.src"), filepath.Join(marks, "link")); err != nil {
-		t.Fatal(err)
-	}
-	ev := h.next()
-	if ev.Err != nil || string(ev.Source) != "v2" || string(ev.Data) != "V2" {
-		t.Fatalf("event %v with Source %q, Data %q; want v2 built (V2)", ev, ev.Source, ev.Data)
+	for _, mode := range []string{"relink", "relinkhuge"} {
+		marks := t.TempDir()
+		h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep(mode, marks)}}, nil)
+		h.write("x.src", "v1")
+		if err := os.Link(h.path("x.src"), filepath.Join(marks, "link")); err != nil {
+			t.Fatal(err)
+		}
+		if mode == "relinkhuge" {
+			for deadline := time.Now().Add(eventTimeout); ; time.Sleep(5 * time.Millisecond) {
+				if _, err := os.Stat(filepath.Join(marks, "done")); err == nil {
+					break // the build has begun: its outcome is due now
+				} else if time.Now().After(deadline) {
+					t.Fatal("the build never ran")
+				}
+			}
+			h.quiet()
+			continue
+		}
+		ev := h.next()
+		if ev.Err != nil || string(ev.Source) != "v2-longer" || string(ev.Data) != "V2-LONGER" {
+			t.Fatalf("event %v with Source %q, Data %q; want v2-longer built", ev, ev.Source, ev.Data)
+		}
+		if ev.Info == nil || ev.Info.Size() != int64(len(ev.Source)) {
+			t.Fatalf("Info of %v bytes for a Source of %d", ev.Info.Size(), len(ev.Source))
+		}
 	}
 }

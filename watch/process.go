@@ -157,25 +157,30 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 	defer func() { <-l.buildSlots }()
 	for tries := 1; ; tries++ {
 		r.ev.Data, r.ev.BuildLog, r.ev.Err = step.Build(ctx, path)
-		// The build read path again: a save landing since the read above,
-		// whose own event follows, may be what it built. Source and Data
-		// must be one save's (a host takes Source for what runs), so a file
-		// changed meanwhile is read and built again, a few times at most.
+		// The build read path again: a save landing since the read above
+		// may be what it built. Source and Data must be one save's (a host
+		// takes Source for what runs), so a file changed meanwhile is read
+		// and built again, a few times at most; one still changing, or gone,
+		// or unreadable now, gives no event: its own activity does.
 		again, err := os.Stat(path)
-		if err != nil || stampOf(again) == r.version.stamp || tries == maxBuildTries || ctx.Err() != nil {
+		if err == nil && stampOf(again) == r.version.stamp || ctx.Err() != nil {
 			return r
 		}
-		if src, err = l.read(ctx, path); err != nil {
-			return r // the next event of the file says what it holds
+		lst, lerr := os.Lstat(path)
+		if err == nil && lerr == nil && tries < maxBuildTries {
+			src, err = l.read(ctx, path)
 		}
-		r.ev.Source = src
+		if err != nil || lerr != nil || tries == maxBuildTries {
+			r.unchanged = true // dropped
+			return r
+		}
+		r.ev.Info, r.ev.Source = lst, src
 		r.version = version{stamp: stampOf(again), sum: maphash.Bytes(l.seed, src), summed: true}
 	}
 }
 
 // maxBuildTries is how many times load builds a file that changes as it
-// builds before it gives up on building the text it read (the file's next
-// event reports it again).
+// builds before it gives up (its next activity reports it).
 const maxBuildTries = 3
 
 // vanished reports whether err says that nothing is at a path any more: it does

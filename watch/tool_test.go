@@ -45,9 +45,10 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	cwd      writes its working directory to OUT
 //	resave   appends "+" to SRC unless it ends with one (a save landing as the
 //	         build starts), then copies
-//	relink   the first time (no MARKDIR/done yet), writes "v2" through the
-//	         hard link MARKDIR/link to SRC, a save the watched directory
-//	         sees no event of, then copies
+//	relink   the first time (no MARKDIR/done yet), writes "v2-longer"
+//	         through the hard link MARKDIR/link to SRC, a save the watched
+//	         directory sees no event of, then copies
+//	relinkhuge  the same, growing SRC past 64 MiB (sparse) instead
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -104,10 +105,14 @@ func fakeTool(args []string) int {
 	case "sleep":
 		time.Sleep(time.Minute)
 		return 0
-	case "relink":
+	case "relink", "relinkhuge":
 		if _, err := os.Stat(filepath.Join(args[3], "done")); err != nil {
 			os.WriteFile(filepath.Join(args[3], "done"), nil, 0o644)
-			os.WriteFile(filepath.Join(args[3], "link"), []byte("v2"), 0o644)
+			if mode == "relink" {
+				os.WriteFile(filepath.Join(args[3], "link"), []byte("v2-longer"), 0o644)
+			} else {
+				os.Truncate(filepath.Join(args[3], "link"), 64<<20+1)
+			}
 		}
 		return copyUpper()
 	case "slow", "hang":
