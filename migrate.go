@@ -438,12 +438,20 @@ func (e *stepError) Is(target error) bool { return target == e.kind }
 
 func (e *stepError) Unwrap() error { return e.err }
 
-// asStep returns the failed step err wraps, or err.
+// asStep returns the failed step err wraps, or err; with the panics of undo
+// functions err carries outside the step (a Lua commit adds them around the
+// self-check's error), so that they are said with it.
 func asStep(err error) error {
-	if se, ok := errors.AsType[*stepError](err); ok {
-		return se
+	se, ok := errors.AsType[*stepError](err)
+	if !ok {
+		return err
 	}
-	return err
+	if up, ok := errors.AsType[*undo.Panicked](err); ok {
+		if _, inside := errors.AsType[*undo.Panicked](se.err); !inside {
+			return &stepError{se.kind, &undo.Panicked{Err: se.err, Panics: up.Panics}}
+		}
+	}
+	return se
 }
 
 // passed reports whether a self-check result means success: nothing, 0 or true

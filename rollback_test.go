@@ -3,6 +3,7 @@ package hotscript
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +162,27 @@ func TestUndoOnProgramMigration(t *testing.T) {
 	m.Undo(func() { ran = true })
 	if err := m.undo.Run(nil); err != nil || !ran {
 		t.Errorf("the registered function: ran %v, err %v", ran, err)
+	}
+}
+
+// TestOnRollbackPanicReported: a panic in an undo function is said with the
+// reload's error, whichever step failed: a Lua self-check (whose error the
+// Host reports as the step's) as well as on_restore.
+func TestOnRollbackPanicReported(t *testing.T) {
+	ctx := context.Background()
+	funcs := []HostFunc{{Module: "game", Name: "probe", Func: func(ctx context.Context, c HostCall) error {
+		OnRollback(ctx, func() { panic("undo broke") })
+		return nil
+	}}}
+	h := newTestHost(t, Config{Funcs: funcs})
+	s := mustLoad(t, h, "s.lua", "return {on_save = function() return {} end}", nil)
+	for _, hooks := range []string{
+		"on_restore = function() game.probe() end, on_reload = function() return false end",
+		"on_restore = function() game.probe() error('nope') end",
+	} {
+		err := h.Reload(ctx, s, []byte("return {on_save = function() return {} end, "+hooks+"}"))
+		if err == nil || !strings.Contains(err.Error(), "(and an Undo function panicked: undo broke)") {
+			t.Errorf("hooks %s: %v, want the reload's error saying the panic", hooks, err)
+		}
 	}
 }

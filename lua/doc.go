@@ -146,8 +146,8 @@
 // calling the old version meanwhile (a game reloads in the background and keeps its
 // frame rate). Steps 3 to 5 are Commit, during which the script's callers wait; the
 // ReloadReport says for how long. That grows with the data carried, every table of
-// it copied: about 3-4 us per small table (5,000 entities of four tables take a
-// 60 fps frame), and up to twice that when an on_save runs (the old version's
+// it copied: about 1 us per small table (5,000 entities of four tables take a
+// 60 fps frame), and about twice that when an on_save runs (the old version's
 // tables are snapshotted for the rollback). Staged.CommitCheck adds a host's check between
 // steps 4 and 5: it can call the new version, state in place, and refuse it. If
 // anything fails, the old version stays live with exactly its state: nothing the

@@ -66,7 +66,7 @@ type Event struct {
 	// Removed events, and when the source could not be read; it is set when the
 	// build failed. The tool reads the source itself: a file that changed
 	// between this read and the end of the build (its size, modification or
-	// change time) is read and built again, up to three times, so that Data
+	// change time) is read and built again, up to three builds in all, so that Data
 	// is built from Source and Info is of that save; a file still changing
 	// after the third build, or gone or unreadable when read again, gives no
 	// event: its own activity does.
