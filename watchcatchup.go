@@ -203,7 +203,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 		// watcher, which runs already and reports its saves.
 		again, err := os.Stat(src)
 		switch {
-		case statErr == nil && err == nil && again.Size() == info.Size() && again.ModTime().Equal(info.ModTime()):
+		case statErr == nil && err == nil && watch.Unchanged(info, again):
 			return newCaughtSave(ev, text, info, statErr), true
 		case statErr != nil || err != nil || tries == 3:
 			return caughtSave{}, false

@@ -188,3 +188,35 @@ func TestSourceOfASaveTheBuildBuilt(t *testing.T) {
 		}
 	}
 }
+
+// TestUnchanged: a stat of the file as it was is unchanged; one after a save
+// of the same size whose modification time was set back (cp -p), or after a
+// chmod, is not, by the change time.
+func TestUnchanged(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "x.c")
+	if err := os.WriteFile(path, []byte("v1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stat := func() os.FileInfo {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info
+	}
+	before := stat()
+	if !Unchanged(before, stat()) {
+		t.Fatal("a file not touched is changed")
+	}
+	time.Sleep(20 * time.Millisecond) // past the file system's clock tick
+	if err := os.WriteFile(path, []byte("v2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after := stat(); Unchanged(before, after) && nodeOf(after) != (node{}) { // where stat has a change time
+		t.Error("a save of the same size with its time set back is unchanged")
+	}
+}

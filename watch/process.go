@@ -81,6 +81,15 @@ func stampOf(info fs.FileInfo) stamp {
 	return stamp{size: info.Size(), modTime: info.ModTime().UnixNano(), node: nodeOf(info)}
 }
 
+// Unchanged reports whether after, a later stat of the file before describes,
+// says it was not written, replaced or otherwise changed since: the same size,
+// modification time and, where the system's stat has them, device, inode and
+// change time (which no program can set back, as cp -p sets the
+// modification time).
+func Unchanged(before, after fs.FileInfo) bool {
+	return stampOf(before) == stampOf(after)
+}
+
 // changed returns the time of the last change to the file the stamp says: the
 // later of its modification and change times.
 func (s stamp) changed() int64 {
