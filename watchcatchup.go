@@ -200,12 +200,14 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 		// built that save. Source and Data must be one save's, as the
 		// watcher's (see watch.Event.Source): read and build again; still
 		// changing after the third build, or gone, it is left to the
-		// watcher, which runs already and reports its saves.
+		// watcher, which runs already and reports its saves. A stat that
+		// fails otherwise (its directory made unsearchable) says nothing of
+		// the file: the save stands as read.
 		again, err := os.Stat(src)
 		switch {
-		case statErr == nil && err == nil && watch.Unchanged(info, again):
-			return newCaughtSave(ev, text, info, statErr), true
-		case statErr != nil || err != nil || tries == 3:
+		case statErr != nil || err == nil && watch.Unchanged(info, again) || err != nil && !errors.Is(err, fs.ErrNotExist):
+			return newCaughtSave(ev, text, info, statErr), true // as read: unchanged, or no news of it
+		case err != nil || tries == 3: // gone, or still changing
 			return caughtSave{}, false
 		}
 	}

@@ -281,9 +281,10 @@
 //     M.scene = "menu", or M.state = { update = M.update_menu }).
 //   - Closure upvalues are not carried: local variables of the old chunk start over.
 //     Nor are globals: the new chunk's globals are its own.
-//   - A data field removed as the script ran stays removed for modules of up
-//     to 65,536 data fields; past that, it comes back with the new chunk's
-//     value.
+//   - A data field removed as the script ran stays removed (a list entry of
+//     the module too) for modules of up to 65,536 data fields of each kind,
+//     list entries and other keys; past that, one of that kind comes back
+//     with the new chunk's value.
 //   - Coroutines (and channels) are not carried; the new version keeps its own value
 //     for such a module field. A function coroutine.wrap made, kept in a field,
 //     is carried as a function, but its coroutine is the old version's: a call

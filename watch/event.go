@@ -68,8 +68,8 @@ type Event struct {
 	// between this read and the end of the build (its size, modification or
 	// change time) is read and built again, up to three builds in all, so that Data
 	// is built from Source and Info is of that save; a file still changing
-	// after the third build, or gone or unreadable when read again, gives no
-	// event: its own activity does.
+	// after the third build, or gone, gives no event (its own activity does),
+	// and one that can no longer be read gives an event of the read's error.
 	Source []byte
 
 	// Info is what os.Lstat said of Path just before the event's bytes (Data,

@@ -172,15 +172,29 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 		// and built again, a few times at most; one still changing, or gone,
 		// or unreadable now, gives no event: its own activity does.
 		again, err := os.Stat(path)
-		if err == nil && stampOf(again) == r.version.stamp || ctx.Err() != nil {
+		switch {
+		case err == nil && stampOf(again) == r.version.stamp || ctx.Err() != nil:
+			return r
+		case err != nil && !vanished(err):
+			return r // no news of the file (its directory made unsearchable, say): as read
+		case err != nil || tries == maxBuildTries:
+			r.unchanged = true // dropped: gone (Removed follows) or still changing
 			return r
 		}
-		lst, lerr := os.Lstat(path)
-		if err == nil && lerr == nil && tries < maxBuildTries {
+		lst, err := os.Lstat(path)
+		if err == nil {
 			src, err = l.read(ctx, path)
 		}
-		if err != nil || lerr != nil || tries == maxBuildTries {
-			r.unchanged = true // dropped
+		switch {
+		case vanished(err) || errors.Is(err, fsread.ErrNotRegular) || ctx.Err() != nil:
+			r.unchanged = true
+			return r
+		case err != nil: // changed into one it cannot read (past 64 MiB, say): said as the first read says it
+			if !errors.As(err, new(*fs.PathError)) {
+				err = fmt.Errorf("read %s: %w", path, err)
+			}
+			r.ev = Event{Path: path, Output: r.ev.Output, Op: Changed, Info: lst, Err: fmt.Errorf("watch: %w", err)}
+			r.version = version{}
 			return r
 		}
 		r.ev.Info, r.ev.Source = lst, src
