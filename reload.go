@@ -58,8 +58,8 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 
 // reloadOf is the context of a reload asked from a migration or a staging:
 // that commit's or staging's keys do not go with it, so that its own staging
-// and commit see theirs, nor the commit's undo log (OnRollback), which ends
-// with that commit.
+// and commit see theirs (request drops the commit's undo log, as for any
+// reload).
 type reloadOf struct{ context.Context }
 
 func (c reloadOf) Value(k any) any {
@@ -184,7 +184,7 @@ func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
 	c := h.reloading(ctx, committingKey{})
 	if c != nil || Staging(ctx) {
-		ctx = reloadOf{context.WithoutCancel(undo.Without(ctx))}
+		ctx = reloadOf{context.WithoutCancel(ctx)}
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).

@@ -125,12 +125,11 @@ func (s *Script) stage(req *request) *stagedItem {
 		req.cancel(ErrSuperseded)
 	}
 	s.mu.Unlock()
-	done, err := s.h.stageTurn(req.ctx)
 	var st staged
-	if err == nil {
+	err = s.h.inStageTurn(req.ctx, func() (err error) {
 		st, err = s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
-		done()
-	}
+		return err
+	})
 	s.mu.Lock()
 	s.building = nil
 	s.mu.Unlock()
@@ -156,22 +155,24 @@ func (s *Script) stage(req *request) *stagedItem {
 // before the next one may start beside it.
 const stageTurnMax = 100 * time.Millisecond
 
-// stageTurn waits for a turn to stage a new version (Config.Stagings run at
-// once), until ctx ends, and returns the function that ends the turn; the
-// turn ends by itself after stageTurnMax.
-func (h *Host) stageTurn(ctx context.Context) (done func(), err error) {
+// inStageTurn runs stage, the staging of a new version, in a turn of its own
+// (Config.Stagings run at once): it waits for one until ctx ends, whose
+// cause it then returns; the turn ends as stage returns, or after
+// stageTurnMax.
+func (h *Host) inStageTurn(ctx context.Context, stage func() error) error {
 	select {
 	case h.stagings <- struct{}{}:
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return context.Cause(ctx)
 	}
 	var once sync.Once
 	free := func() { once.Do(func() { <-h.stagings }) }
 	t := time.AfterFunc(stageTurnMax, free)
-	return func() {
+	defer func() {
 		t.Stop()
 		free()
-	}, nil
+	}()
+	return stage()
 }
 
 // waitOlder waits, before req stages, until no older request waits in the ready

@@ -357,12 +357,11 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	// What the file held (a .wat's text) is known before the Loaded event: a
 	// Watch begun on that event catches up a save made after it.
 	lctx, stop := wd.stoppable(ctx, name, ev.Path, a.sum)
-	done, err := wd.h.stageTurn(lctx) // a new file loads as a version stages
 	var s *Script
-	if err == nil {
+	err := wd.h.inStageTurn(lctx, func() (err error) { // a new file loads as a version stages
 		s, err = wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, wd.options(name, moved))
-		done()
-	}
+		return err
+	})
 	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
 	stop()
 	if err != nil {

@@ -203,14 +203,21 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 	var snap snapshot
 	log := &undo.Log{} // what host functions the hooks and check call register (OnRollback)
 	ctx = undo.With(ctx, log)
+	// rollback puts back what the commit changed so far, outside the script and
+	// in the old version, and returns err, the failure, with what the undoing
+	// met.
+	rollback := func(err error) error {
+		err = log.Run(err)
+		snap.restore()
+		*ov.random = random
+		return err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = newError("reload", name, "", ErrRuntime, fmt.Sprintf("commit panicked: %v", r))
 		}
 		if err != nil {
-			err = log.Run(err)
-			snap.restore()
-			*ov.random = random
+			err = rollback(err)
 			rep.Saved, rep.Restored, rep.SaveFailed = false, false, nil
 		}
 		log.Close()
@@ -232,16 +239,11 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		// needs no snapshot.
 		snap = takeSnapshot(ov.module, ov.L.G.Global)
 	}
-	err = h.call(ctx, s, ov, nv, c, rep, func(err error) error {
-		// Gone on past on_save: what it changed before it failed is undone,
-		// before on_restore runs, for the old code the new version still
-		// reaches (closures carried in data fields) to see the state as step
-		// 3 carried it, and the host functions it called, what they changed.
-		err = log.Run(err)
-		snap.restore()
-		*ov.random = random
-		return err
-	})
+	// Gone on past on_save, rollback puts back what it changed before it failed,
+	// before on_restore runs, for the old code the new version still reaches
+	// (closures carried in data fields) to see the state as step 3 carried it,
+	// and what the host functions it called changed.
+	err = h.call(ctx, s, ov, nv, c, rep, rollback)
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
