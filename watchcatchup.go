@@ -177,40 +177,41 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	if src == "" || !ok {
 		return caughtSave{}, false
 	}
-	for tries := 1; ; tries++ {
-		info, statErr := os.Stat(src)
+	// read reads src; a file empty (a save in progress) or as Watch last saw
+	// it is no save, as if gone: the watcher, which runs already, reports what
+	// follows.
+	var info os.FileInfo
+	var statErr error
+	read := func() (watch.Read, error) {
+		var rd watch.Read
+		if info, statErr = os.Stat(src); statErr == nil {
+			rd.Info = info
+		}
 		text, err := fsread.File(src)
-		switch {
-		case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular) ||
-			err != nil && s.reportedUnread(src, info, statErr):
-			return caughtSave{}, false
-		case err != nil:
-			return unreadSave(src, wasm, err, info, statErr), true
-		case len(text) == 0:
-			return caughtSave{}, false
+		if err == nil && (len(text) == 0 || mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open())) {
+			err = fs.ErrNotExist
 		}
-		if mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open()) {
-			return caughtSave{}, false
-		}
-		ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: text}
-		if ev.Data, ev.BuildLog, ev.Err = step.Build(ctx, src); ev.Err != nil {
-			ev.Data = nil
-		}
-		// The build read src again: saved since the read above, it may have
-		// built that save. Source and Data must be one save's, as the
-		// watcher's (see watch.Event.Source): read and build again; still
-		// changing after the third build, or gone, it is left to the
-		// watcher, which runs already and reports its saves. A stat that
-		// fails otherwise (its directory made unsearchable) says nothing of
-		// the file: the save stands as read.
-		again, err := os.Stat(src)
-		switch {
-		case statErr != nil || err == nil && watch.Unchanged(info, again) || err != nil && !errors.Is(err, fs.ErrNotExist):
-			return newCaughtSave(ev, text, info, statErr), true // as read: unchanged, or no news of it
-		case err != nil || tries == 3: // gone, or still changing
-			return caughtSave{}, false
-		}
+		rd.Bytes = text
+		return rd, err
 	}
+	rd, err := read()
+	b, ok := watch.Built{}, false
+	if err == nil && ctx.Err() == nil {
+		// Built as the watcher builds it: again if it changed as it built;
+		// still changing after the third build, it is left to the watcher.
+		b, ok, err = step.BuildRead(ctx, src, rd, read)
+	}
+	switch {
+	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular) ||
+		err != nil && s.reportedUnread(src, info, statErr):
+		return caughtSave{}, false
+	case err != nil:
+		return unreadSave(src, wasm, err, info, statErr), true
+	case !ok:
+		return caughtSave{}, false
+	}
+	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: b.Source.Bytes, Data: b.Data, BuildLog: b.Log, Err: b.Err}
+	return newCaughtSave(ev, b.Source.Bytes, info, statErr), true
 }
 
 // unreadSave is the catch-up's save of path, standing for output, that it

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -297,6 +298,71 @@ func TestBuildStepBuild(t *testing.T) {
 			var be *BuildError
 			if errors.As(err, &be) && (be.Path != src || be.Log != log) {
 				t.Errorf("BuildError %+v, want the absolute source and the log", be)
+			}
+		})
+	}
+}
+
+// TestBuildRead checks each way BuildRead ends: the build of the read given
+// when the file stays as read, of a later read when a save lands during the
+// build, nothing when the file keeps changing or goes, and reread's error.
+func TestBuildRead(t *testing.T) {
+	t.Parallel()
+	failRead := errors.New("read failed")
+	cases := []struct {
+		name    string
+		mode    string
+		noInfo  bool  // the first read has no stat
+		readErr error // reread fails so, after reading
+		ok      bool
+		err     error
+		source  string // want Built.Source.Bytes
+		rereads int
+	}{
+		{name: "unchanged", mode: "copy", ok: true, source: "v1"},
+		{name: "saved as it built", mode: "resave", ok: true, source: "v1+", rereads: 1},
+		{name: "still changing", mode: "grow", ok: false, rereads: 2},
+		{name: "gone", mode: "vanish", ok: false},
+		{name: "unreadable when read again", mode: "resave", readErr: failRead, ok: true, err: failRead, rereads: 1},
+		{name: "gone when read again", mode: "resave", readErr: fs.ErrNotExist, ok: false, rereads: 1},
+		{name: "no stat to compare", mode: "grow", noInfo: true, ok: true, source: "v1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := filepath.Join(t.TempDir(), "x.src")
+			if err := os.WriteFile(src, []byte("v1"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rereads := 0
+			read := func() (Read, error) {
+				info, err := os.Stat(src)
+				if err != nil {
+					return Read{}, err
+				}
+				b, err := os.ReadFile(src)
+				return Read{Info: info, Bytes: b}, err
+			}
+			first, err := read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.noInfo {
+				first.Info = nil
+			}
+			b, ok, err := fakeStep(tc.mode).BuildRead(context.Background(), src, first, func() (Read, error) {
+				rereads++
+				rd, err := read()
+				return rd, cmp.Or(tc.readErr, err)
+			})
+			if ok != tc.ok || !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) || rereads != tc.rereads {
+				t.Fatalf("BuildRead: ok %v, err %v, %d rereads; want %v, %v, %d", ok, err, rereads, tc.ok, tc.err, tc.rereads)
+			}
+			if ok && err == nil && (string(b.Source.Bytes) != tc.source || string(b.Data) != strings.ToUpper(tc.source) || b.Err != nil) {
+				t.Errorf("built %q (%v) of %q; want %q built", b.Data, b.Err, b.Source.Bytes, tc.source)
+			}
+			if ok && err == nil && tc.noInfo != (b.Source.Info == nil) {
+				t.Errorf("Source.Info = %v", b.Source.Info)
 			}
 		})
 	}

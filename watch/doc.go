@@ -76,7 +76,9 @@
 // process its tool started (its process group), so that none is left running;
 // elsewhere the tool alone is killed. BuildStep.Build runs a step outside a watch
 // (a host loading x.wat at startup), so that a source is always built by one tool
-// invocation.
+// invocation; BuildStep.BuildRead does so for a program that also keeps the
+// source it read, building again when a save lands during the build, as the
+// watcher does for Event.Source.
 //
 // # Directories
 //

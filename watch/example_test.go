@@ -227,3 +227,31 @@ func ExampleBuildStep_Build() {
 	// HELLO <nil>
 	// true true
 }
+
+// A program that reads a source and builds it outside a watch, and takes what it
+// read for the code that runs, builds it with BuildRead: the tool reads the file
+// itself, and a save landing after the program's read would otherwise be what it
+// built. Here the first build's tool saves the file as it builds, as an editor
+// might; BuildRead reads the new save and builds it again.
+func ExampleBuildStep_BuildRead() {
+	dir, _ := os.MkdirTemp("", "scripts")
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "note.txt")
+	os.WriteFile(src, []byte("v1"), 0o644)
+
+	upper := watch.BuildStep{Command: []string{"sh", "-c",
+		`tr a-z A-Z < {src} > {out}; [ -e {src}.saved ] || { touch {src}.saved; echo version 2 > {src}; }`}}
+	read := func() (watch.Read, error) {
+		info, err := os.Stat(src) // before the bytes, so that a save after it has a newer stat
+		if err != nil {
+			return watch.Read{}, err
+		}
+		b, err := os.ReadFile(src)
+		return watch.Read{Info: info, Bytes: b}, err
+	}
+	first, _ := read()
+	b, ok, err := upper.BuildRead(context.Background(), src, first, read)
+	fmt.Printf("%v %v source %q built %q\n", ok, err, strings.TrimSpace(string(b.Source.Bytes)), strings.TrimSpace(string(b.Data)))
+	// Output:
+	// true <nil> source "version 2" built "VERSION 2"
+}

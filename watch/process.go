@@ -112,47 +112,30 @@ func (l *loop) process(ctx context.Context, path string, gen uint64, last versio
 // load reads path and, when a build step applies to its extension, tells the loop
 // and builds it. The file is read now, when its debounce has run out, not when it
 // was written: the event carries the bytes the file holds after the save.
-//
-// The stat comes before the read, so that a save landing in between, whose bytes
-// the event may carry, leaves a newer stamp and Info than the event's: its own
-// event, which follows, is not taken for this one.
 func (l *loop) load(ctx context.Context, path string, gen uint64, last version) result {
-	lst, err := os.Lstat(path)
-	info := lst
-	if err == nil && lst.Mode()&fs.ModeSymlink != 0 {
-		info, err = os.Stat(path) // a link stands for its target
-	}
-	if vanished(err) || err == nil && !info.Mode().IsRegular() {
+	lst, rd, err := l.readFile(ctx, path)
+	if vanished(err) || errors.Is(err, fsread.ErrNotRegular) {
 		return result{gone: true}
 	}
 	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed, Info: lst}}
-	var src []byte
-	if err == nil {
-		src, err = l.read(ctx, path)
-	}
 	switch {
-	case vanished(err) || errors.Is(err, fsread.ErrNotRegular):
-		return result{gone: true}
 	case ctx.Err() != nil:
 		return r // superseded or closing: the loop drops this result
 	case err != nil:
-		if !errors.As(err, new(*fs.PathError)) { // one names its path already
-			err = fmt.Errorf("read %s: %w", path, err)
-		}
-		r.ev.Err = fmt.Errorf("watch: %w", err)
+		r.ev.Err = err
 		return r
 	}
-	r.version = version{stamp: stampOf(info), sum: maphash.Bytes(l.seed, src), summed: true}
+	r.version = l.versionOf(rd)
 	if r.version.matches(last) {
 		r.unchanged = true
 		return r
 	}
 	step, ok := l.builds[filepath.Ext(path)]
 	if !ok {
-		r.ev.Data = src
+		r.ev.Data = rd.Bytes
 		return r
 	}
-	r.ev.Source = src
+	r.ev.Source = rd.Bytes
 	select {
 	case l.results <- result{path: path, gen: gen, building: true}:
 	case <-l.ctx.Done():
@@ -164,47 +147,60 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 		return r
 	}
 	defer func() { <-l.buildSlots }()
-	for tries := 1; ; tries++ {
-		r.ev.Data, r.ev.BuildLog, r.ev.Err = step.Build(ctx, path)
-		// The build read path again: a save landing since the read above
-		// may be what it built. Source and Data must be one save's (a host
-		// takes Source for what runs), so a file changed meanwhile is read
-		// and built again, a few times at most; one still changing, or gone,
-		// or unreadable now, gives no event: its own activity does.
-		again, err := os.Stat(path)
-		switch {
-		case err == nil && stampOf(again) == r.version.stamp || ctx.Err() != nil:
-			return r
-		case err != nil && !vanished(err):
-			return r // no news of the file (its directory made unsearchable, say): as read
-		case err != nil || tries == maxBuildTries:
-			r.unchanged = true // dropped: gone (Removed follows) or still changing
-			return r
-		}
-		lst, err := os.Lstat(path)
-		if err == nil {
-			src, err = l.read(ctx, path)
-		}
-		switch {
-		case vanished(err) || errors.Is(err, fsread.ErrNotRegular) || ctx.Err() != nil:
-			r.unchanged = true
-			return r
-		case err != nil: // changed into one it cannot read (past 64 MiB, say): said as the first read says it
-			if !errors.As(err, new(*fs.PathError)) {
-				err = fmt.Errorf("read %s: %w", path, err)
-			}
-			r.ev = Event{Path: path, Output: r.ev.Output, Op: Changed, Info: lst, Err: fmt.Errorf("watch: %w", err)}
-			r.version = version{}
-			return r
-		}
-		r.ev.Info, r.ev.Source = lst, src
-		r.version = version{stamp: stampOf(again), sum: maphash.Bytes(l.seed, src), summed: true}
+	// The build reads path itself: a file changed since the read above is
+	// read and built again, so that Source and Data are one save's (a host
+	// takes Source for what runs); one still changing, or gone, gives no
+	// event (its own activity does), one unreadable now an event of the
+	// read's error.
+	b, ok, err := step.BuildRead(ctx, path, rd, func() (Read, error) {
+		var rd Read
+		lst, rd, err = l.readFile(ctx, path)
+		return rd, err
+	})
+	switch {
+	case !ok:
+		r.unchanged = true // dropped
+	case err != nil:
+		r.ev = Event{Path: path, Output: r.ev.Output, Op: Changed, Info: lst, Err: err}
+		r.version = version{}
+	default:
+		r.ev.Info, r.ev.Source, r.ev.Data, r.ev.BuildLog, r.ev.Err = lst, b.Source.Bytes, b.Data, b.Log, b.Err
+		r.version = l.versionOf(b.Source)
 	}
+	return r
 }
 
-// maxBuildTries is how many times load builds a file that changes as it
-// builds before it gives up (its next activity reports it).
-const maxBuildTries = 3
+// readFile reads path for its event: what os.Lstat says of it (the event's
+// Info), and a read of the file it stands for (a link's target), whose stat
+// comes before the bytes, so that a save landing in between, whose bytes the
+// event may carry, leaves a newer stamp and Info than the event's: its own
+// event, which follows, is not taken for this one. A read's error names path
+// and says it is the watcher's.
+func (l *loop) readFile(ctx context.Context, path string) (lst fs.FileInfo, rd Read, err error) {
+	lst, err = os.Lstat(path)
+	rd.Info = lst
+	if err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		rd.Info, err = os.Stat(path) // a link stands for its target
+	}
+	switch {
+	case err == nil && !rd.Info.Mode().IsRegular():
+		err = fsread.ErrNotRegular
+	case err == nil:
+		rd.Bytes, err = l.read(ctx, path)
+	}
+	if err != nil && !vanished(err) && !errors.Is(err, fsread.ErrNotRegular) {
+		if !errors.As(err, new(*fs.PathError)) { // one names its path already
+			err = fmt.Errorf("read %s: %w", path, err)
+		}
+		err = fmt.Errorf("watch: %w", err)
+	}
+	return lst, rd, err
+}
+
+// versionOf is the version of a file read as rd.
+func (l *loop) versionOf(rd Read) version {
+	return version{stamp: stampOf(rd.Info), sum: maphash.Bytes(l.seed, rd.Bytes), summed: true}
+}
 
 // vanished reports whether err says that nothing is at a path any more: it does
 // not exist, or a directory on the way to it is no longer one (ENOTDIR), as for a

@@ -49,6 +49,8 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	         through the hard link MARKDIR/link to SRC, a save the watched
 //	         directory sees no event of, then copies
 //	relinkhuge  the same, growing SRC past 64 MiB (sparse) instead
+//	grow     copies, then appends "+" to SRC: a file that changes at every build
+//	vanish   copies, then removes SRC
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -95,6 +97,15 @@ func fakeTool(args []string) int {
 			}
 		}
 		return copyUpper()
+	case "grow", "vanish":
+		code := copyUpper()
+		if mode == "vanish" {
+			os.Remove(src)
+		} else if f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			f.Write([]byte("+"))
+			f.Close()
+		}
+		return code
 	case "cwd":
 		wd, _ := os.Getwd()
 		os.WriteFile(out, []byte(wd), 0o644)
