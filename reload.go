@@ -122,6 +122,12 @@ func Staging(ctx context.Context) bool {
 // Host, lua.OnRollback is the same.
 func OnRollback(ctx context.Context, f func()) bool { return undo.Add(ctx, f) }
 
+// Committing reports whether ctx comes from a reload's commit that is going
+// on, where OnRollback registers: a host function called on every frame can
+// ask it first, and make its undo function (an allocation) only when it is
+// true. Safe for concurrent use; lua.Committing is the same.
+func Committing(ctx context.Context) bool { return undo.Open(ctx) }
+
 // reloading returns the script of this Host whose commit (key committingKey{}) or
 // staging (stagingKey{}) ctx comes from, or nil.
 func (h *Host) reloading(ctx context.Context, key any) *Script {

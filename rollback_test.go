@@ -38,7 +38,11 @@ func TestOnRollback(t *testing.T) {
 				Func: func(ctx context.Context, c HostCall) error {
 					e := world.Spawn()
 					ecs.Insert(world, e, X{c.Float(1)})
+					committing := Committing(ctx)
 					registered = append(registered, OnRollback(ctx, func() { world.Despawn(e) }))
+					if committing != registered[len(registered)-1] {
+						t.Errorf("Committing %v, OnRollback %v", committing, !committing)
+					}
 					c.SetInt(0, int64(world.Len()))
 					return nil
 				}}

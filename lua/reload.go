@@ -273,6 +273,12 @@ const LiveOnSave = "on_save of the live version"
 // Host.)
 func OnRollback(ctx context.Context, f func()) bool { return undo.Add(ctx, f) }
 
+// Committing reports whether ctx comes from a commit that is going on, where
+// OnRollback registers: a HostFunc called on every frame can ask it first,
+// and make its undo function (an allocation) only when it is true. Safe for
+// concurrent use; hotscript.Committing is the same.
+func Committing(ctx context.Context) bool { return undo.Open(ctx) }
+
 // call runs the old on_save, copies what it returns in the copy c made of the
 // fields (a table both reach is one table in the new version, holding what was
 // carried; a reference to the old module is one to the new), then runs the new

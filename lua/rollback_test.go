@@ -17,6 +17,7 @@ type world struct {
 	mu         sync.Mutex
 	vals       map[string]float64
 	registered []bool // what OnRollback returned, per write
+	committing []bool // what Committing returned before it
 	commitCtx  []context.Context
 	panicUndo  bool // the undo functions panic after putting the value back
 }
@@ -31,6 +32,7 @@ func newWorldRuntime(t *testing.T, cfg lua.Config) (*lua.Runtime, *world) {
 		defer w.mu.Unlock()
 		was, had := w.vals[k]
 		w.vals[k] = v
+		w.committing = append(w.committing, lua.Committing(ctx))
 		ok := lua.OnRollback(ctx, func() {
 			w.mu.Lock()
 			defer w.mu.Unlock()
@@ -126,22 +128,22 @@ func TestOnRollback(t *testing.T) {
 				}
 			}
 			for i, ok := range w.registered {
-				if !ok {
-					t.Errorf("write %d in the commit: OnRollback returned false", i)
+				if !ok || !w.committing[i] {
+					t.Errorf("write %d in the commit: OnRollback returned %v, Committing %v; want true", i, ok, w.committing[i])
 				}
 			}
 			// Once the commit is over its context registers nothing, and
 			// an ordinary call's never did.
 			for _, c := range w.commitCtx {
-				if lua.OnRollback(c, func() {}) {
-					t.Errorf("OnRollback with a commit's context after the commit returned true")
+				if lua.OnRollback(c, func() {}) || lua.Committing(c) {
+					t.Errorf("OnRollback or Committing with a commit's context after the commit returned true")
 				}
 			}
-			w.registered, w.panicUndo = nil, false
+			w.registered, w.committing, w.panicUndo = nil, nil, false
 			if tt.wantErr != "" { // v1 is live again
 				call(t, rt, id, "hit")
-				if got, _ := w.get("hp"); got != 90 || len(w.registered) != 1 || w.registered[0] {
-					t.Errorf("an ordinary call: hp %v, OnRollback %v; want 90, false", got, w.registered)
+				if got, _ := w.get("hp"); got != 90 || len(w.registered) != 1 || w.registered[0] || w.committing[0] {
+					t.Errorf("an ordinary call: hp %v, OnRollback %v, Committing %v; want 90, false", got, w.registered, w.committing)
 				}
 			}
 		})

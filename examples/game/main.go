@@ -181,13 +181,16 @@ func (g *game) funcs() []hotscript.HostFunc {
 					return err
 				}
 				// Called by a reload's hooks (on_restore, on_reload), the move
-				// is put back if the reload fails.
-				e, was := ecs.Entity(c.Int(0)), *p
-				hotscript.OnRollback(ctx, func() {
-					if p := ecs.Ref[Position](g.world, e); p != nil {
-						*p = was
-					}
-				})
+				// is put back if the reload fails. Asked first, Committing
+				// spares the frame's calls the undo function's allocation.
+				if hotscript.Committing(ctx) {
+					e, was := ecs.Entity(c.Int(0)), *p
+					hotscript.OnRollback(ctx, func() {
+						if p := ecs.Ref[Position](g.world, e); p != nil {
+							*p = was
+						}
+					})
+				}
 				*p = Position{c.Float(1), c.Float(2)}
 				return nil
 			}},

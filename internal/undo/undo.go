@@ -54,6 +54,18 @@ func Add(ctx context.Context, f func()) bool {
 	return l != nil && l.Add(f)
 }
 
+// Open reports whether ctx carries a log that is open: what Add would
+// register f with.
+func Open(ctx context.Context) bool {
+	l, _ := ctx.Value(key{}).(*Log)
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.closed
+}
+
 // Add registers f, unless the log is closed, and reports whether it did.
 func (l *Log) Add(f func()) bool {
 	l.mu.Lock()
