@@ -17,13 +17,15 @@ import (
 //     declared initial memory is larger fails with ErrMemoryLimit; past the cap,
 //     memory.grow returns -1 to the guest, as the WebAssembly specification
 //     allows, and a call that then traps (as a guest allocator does when it runs
-//     out) fails with ErrMemoryLimit. It is exact, and costs nothing until the
-//     guest grows its memory. The script's tables are held to the same cap on
-//     their own, at 8 bytes per element: a module whose tables start larger
-//     fails with ErrMemoryLimit, and each table's maximum is lowered to its
-//     minimum plus an equal share of the rest, so table.grow past it returns
-//     -1 (without the cap, a table declared without a maximum could grow to
-//     2^32 elements, 32 GiB, in one instruction).
+//     out) fails with ErrMemoryLimit. It is exact, and costs a call about
+//     2 ns (resetting what tells a trap after a refused growth from another).
+//     The script's tables are held to the same cap on their own, at 8 bytes
+//     per element, and to 2^27 elements (1 GiB) together with the cap or
+//     without it: a module whose tables start larger fails with
+//     ErrMemoryLimit, and each table's maximum is lowered to its minimum plus
+//     an equal share of the rest, so table.grow past it returns -1. (A table
+//     declared without a maximum could otherwise grow to 2^32 elements, 32
+//     GiB, in one instruction, an allocation whose failure ends the process.)
 //   - MaxInstructions caps the fuel one call may use: one unit per WebAssembly
 //     instruction executed, except block, loop, else and end, which cost
 //     nothing, plus one unit per 64 bytes that memory.copy, memory.fill and
@@ -204,6 +206,22 @@ func (u *usage) add(fuel uint64) {
 // tableElemBytes is what MaxMemoryBytes counts per table element: wazero keeps
 // each as a pointer.
 const tableElemBytes = 8
+
+// maxTables is the most elements a script's tables may hold together, limits
+// or not: 2^27 (1 GiB of pointers, the most wazero lets one table declare).
+// A table declared without a maximum could otherwise grow to 2^32 elements,
+// 32 GiB, in one table.grow, an allocation whose failure Go cannot recover
+// from: it would end the process.
+const maxTables = 1 << 27
+
+// maxTableElems is the most elements a script's tables may hold together:
+// what MaxMemoryBytes allows at tableElemBytes each, and at most maxTables.
+func (l Limits) maxTableElems() uint64 {
+	if l.MaxMemoryBytes > 0 {
+		return min(l.MaxMemoryBytes/tableElemBytes, maxTables)
+	}
+	return maxTables
+}
 
 // checkMemory refuses a module whose initial memory is over the cap; its
 // error goes with the Kind ErrMemoryLimit.

@@ -164,11 +164,22 @@ func TestTableLimit(t *testing.T) {
 			}
 		}
 	}
-	rt := newRuntime(t, wasm.Limits{})
-	if got := call(t, rt, load(t, rt, "tables", nil), "grow", 100_000); got != "1" {
-		t.Errorf("without a memory limit, grow(100000) = %s, want 1 (old size)", got)
+	// Without a memory limit, or with one past 1 GiB of elements, the tables
+	// hold 2^27 elements together: grown by 2^32-256 elements, 32 GiB that Go
+	// cannot allocate, a table ended the process.
+	for _, lim := range []wasm.Limits{{}, {MaxMemoryBytes: 1 << 40}, {MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		id := load(t, rt, "tables", nil)
+		for _, step := range []struct {
+			arg  int
+			want string
+		}{{-256, "-1"}, {100_000, "1"}, {1 << 26, "-1"}} { // each table's share is under 2^26
+			if got := call(t, rt, id, "grow", step.arg); got != step.want {
+				t.Errorf("%+v: grow(%d) = %s, want %s", lim, step.arg, got, step.want)
+			}
+		}
 	}
-	rt = newRuntime(t, wasm.Limits{MaxMemoryBytes: 16})
+	rt := newRuntime(t, wasm.Limits{MaxMemoryBytes: 16})
 	_, err := rt.Load(ctx, "tables", guest.Bytes("tables"), nil)
 	wantErr(t, err, []error{wasm.ErrMemoryLimit, wasm.ErrLimit}, "tables", "tables declare 3 elements (24 bytes) at start")
 }
@@ -611,6 +622,8 @@ func TestLoadLimitErrorTexts(t *testing.T) {
 			[]error{wasm.ErrMemoryLimit}, fmt.Sprintf("wasm: load m: memory limit exceeded: initial memory of %d bytes, limit 100", page)},
 		{"tables", wasm.Limits{MaxMemoryBytes: 100}, moduleOf(sectionOf(4, uleb(1), []byte{0x70, 0, 20})),
 			[]error{wasm.ErrMemoryLimit, meter.ErrMemoryTooLarge}, "wasm: load m: memory limit exceeded: the tables declare 20 elements"},
+		{"tables without limits", wasm.Limits{}, moduleOf(sectionOf(4, uleb(2), []byte{0x70, 0}, uleb(1<<26), []byte{0x70, 0}, uleb(1<<26+1))),
+			[]error{wasm.ErrMemoryLimit, meter.ErrMemoryTooLarge}, "wasm: load m: memory limit exceeded: the tables declare 134217729 elements"},
 		{"start function", wasm.Limits{MaxInstructions: 1000}, testModule(t, "start_loop"),
 			[]error{wasm.ErrInstantiate, wasm.ErrInstructionLimit}, "wasm: load m: instantiate failed: instruction limit exceeded: "},
 		{"instrumenting", wasm.Limits{MaxInstructions: 1000}, unknown,

@@ -189,7 +189,7 @@ func (rt *Runtime) unknown(op, fn string, id ScriptID, err error) *Error {
 var errUnloaded = errors.New("unloaded")
 
 // newInstance checks the module's counts and locals (scanModule: no bytes
-// reach wazero unchecked), caps the tables (for a script with MaxMemoryBytes),
+// reach wazero unchecked), caps the tables (maxTableElems),
 // instruments (for a metered script), compiles (or reuses) and instantiates a
 // module for script s.
 func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []byte) (*instance, error) {
@@ -203,12 +203,10 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 	if err := scan.reserved(); err != nil {
 		return fail(ErrInstantiate, err)
 	}
-	if max := s.limits.MaxMemoryBytes; max > 0 {
-		if b, err = meter.CapTables(b, max/tableElemBytes); errors.Is(err, meter.ErrMemoryTooLarge) {
-			return fail(ErrMemoryLimit, meterCause(err))
-		} else if err != nil {
-			return fail(ErrCompile, meterCause(err))
-		}
+	if b, err = meter.CapTables(b, s.limits.maxTableElems()); errors.Is(err, meter.ErrMemoryTooLarge) {
+		return fail(ErrMemoryLimit, meterCause(err))
+	} else if err != nil {
+		return fail(ErrCompile, meterCause(err))
 	}
 	eng, err := rt.enter()
 	if errors.Is(err, ErrClosed) {
