@@ -126,8 +126,8 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 	if !encodeArgs(e.sig.info.Params, args, stack) {
 		return nil, inst.errorf(e, ErrSignature, "%w", argsError(e.sig, args))
 	}
-	if inst.lim != nil {
-		inst.lim.begin()
+	if err := inst.begin(ctx, e); err != nil {
+		return nil, err
 	}
 	err := inst.invoke(ctx, e, stack)
 	var out json.RawMessage
@@ -154,8 +154,8 @@ func (inst *instance) callRaw(ctx context.Context, fn string, params []uint64) (
 	}
 	stack := inst.stack[:e.sig.stackLen]
 	copy(stack, params)
-	if inst.lim != nil {
-		inst.lim.begin()
+	if err := inst.begin(ctx, e); err != nil {
+		return nil, err
 	}
 	err := inst.invoke(ctx, e, stack)
 	if err = inst.finish(e, err); err != nil {
@@ -166,8 +166,8 @@ func (inst *instance) callRaw(ctx context.Context, fn string, params []uint64) (
 
 // callDoc runs CallJSON with one JSON document as the argument.
 func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.RawMessage, error) {
-	if inst.lim != nil {
-		inst.lim.begin()
+	if err := inst.begin(ctx, e); err != nil {
+		return nil, err
 	}
 	stack := inst.stack[:e.sig.stackLen]
 	docPtr, docLen, err := inst.writeDoc(ctx, e, arg)
@@ -221,6 +221,34 @@ func (inst *instance) invokeFor(ctx context.Context, e, h *export, stack []uint6
 		werr.Func, werr.Err = e.sig.info.Name, fmt.Errorf("%s: %w", h.sig.info.Name, werr.Err)
 	}
 	return err
+}
+
+// begin starts a call of e under the instance's limits, if it has any. A
+// metered call whose ctx is done is refused before any of its code runs, as
+// a load is: it would otherwise run to its first check, which the fuel the
+// last call left may put past its end, so that the same call with the same
+// ctx ran or not depending on the call before it.
+func (inst *instance) begin(ctx context.Context, e *export) error {
+	l := inst.lim
+	if l == nil {
+		return nil
+	}
+	l.begin()
+	if l.fuel == nil {
+		return nil
+	}
+	return inst.checkCtx(ctx, e)
+}
+
+// checkCtx is begin's check of ctx for a metered call, kept out of begin,
+// which is inlined.
+//
+//go:noinline
+func (inst *instance) checkCtx(ctx context.Context, e *export) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Err: &cause{msg: err.Error(), err: err}}
+	}
+	return nil
 }
 
 // finish ends the limits of a call that returned err: a metered call counts its
@@ -398,7 +426,10 @@ func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Leas
 // bulk of what limits cost a short call.
 func (inst *instance) callLimited(ctx context.Context, e *export, stack []uint64) error {
 	l := inst.lim
-	l.begin()
+	l.begin() // inst.begin, written out: not inlined, it would cost this path a call
+	if l.fuel != nil && ctx.Err() != nil {
+		return inst.checkCtx(ctx, e)
+	}
 	err := e.fn.CallWithStack(ctx, stack)
 	if err != nil {
 		err = inst.trapped(e, err)
@@ -431,8 +462,8 @@ func (f *Func) callSlow(ctx context.Context, inst *instance, stack []uint64, l *
 	if len(stack) < b.e.sig.stackLen {
 		return inst.errorf(b.e, ErrSignature, "%s needs a stack of %d values, got %d", f.info, b.e.sig.stackLen, len(stack))
 	}
-	if inst.lim != nil {
-		inst.lim.begin()
+	if err := inst.begin(ctx, b.e); err != nil {
+		return err
 	}
 	return inst.finish(b.e, inst.invoke(ctx, b.e, stack))
 }

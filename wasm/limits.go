@@ -81,9 +81,9 @@ import (
 // seen before reuse their instrumented, compiled code). A module the
 // instrumenter cannot handle (an unknown opcode, or exception handling) fails to
 // load with ErrCompile naming the function and the reason; it is never run
-// unmetered. Only a metered script's calls watch ctx: they stop with ctx's error
-// when it is cancelled, checked as often as the clock and before each host
-// function call. Runtime.Usage reports the fuel a metered script's calls use. An unmetered script's code cannot be stopped at all: a
+// unmetered. Only a metered script's calls watch ctx: one whose ctx is done
+// does not start, and one under way stops with ctx's error when it is
+// cancelled, checked as often as the clock and before each host function call. Runtime.Usage reports the fuel a metered script's calls use. An unmetered script's code cannot be stopped at all: a
 // start function or call that never returns keeps its goroutine (and, for a
 // call, the script) forever, so give scripts a MaxExecutionTime wherever an
 // edit could loop (package lua, which can stop Lua code cheaply, bounds

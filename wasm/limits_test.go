@@ -707,3 +707,43 @@ func TestLimitsValidation(t *testing.T) {
 	_, err = rt.Load(ctx, "x", guest.Bytes("add_v1"), &wasm.ModuleOptions{Limits: &wasm.Limits{MaxExecutionTime: -time.Second}})
 	wantErr(t, err, []error{wasm.ErrLimit}, "negative")
 }
+
+// A metered call whose ctx is already done is refused before any of its code
+// runs, by every way of calling, whatever the call before it left of its fuel:
+// the guest checked ctx only when a slice ran out, so a call after a short one
+// ran to its end.
+func TestDoneContextRefusedMetered(t *testing.T) {
+	rt := newRuntime(t, wasm.Limits{MaxExecutionTime: time.Second})
+	id := load(t, rt, "counter_v1", nil)
+	inc, err := rt.Func(id, "increment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	calls := map[string]func() error{
+		"CallJSON": func() error { _, err := rt.CallJSON(done, id, "increment"); return err },
+		"Func":     func() error { return inc.Call(done, nil) },
+		"Lease": func() error {
+			l, err := rt.Acquire(ctx, id)
+			if err != nil {
+				return err
+			}
+			defer l.Release()
+			return l.Call(done, inc, nil)
+		},
+	}
+	for name, c := range calls {
+		for i := range 3 {
+			call(t, rt, id, "increment") // leaves the fuel of a short call
+			before := call(t, rt, id, "get_counter")
+			err := c()
+			if !errors.Is(err, context.Canceled) || !strings.Contains(fmt.Sprint(err), "counter_v1") {
+				t.Errorf("%s #%d with a done ctx: %v, want context.Canceled naming the script", name, i, err)
+			}
+			if after := call(t, rt, id, "get_counter"); after != before {
+				t.Errorf("%s #%d with a done ctx ran: counter %s -> %s", name, i, before, after)
+			}
+		}
+	}
+}
