@@ -29,8 +29,10 @@ import (
 // then goes back from the version this one commits). A version still
 // being built then stops being built, as far as the engine can stop it (a Lua
 // compile is given up, a chunk or a WASM start function stopped; a WASM
-// compile runs to its end), so that the newer one does not wait for it. (Close and Unload
-// reject every request, with ErrClosed and ErrUnloaded.)
+// compile runs to its end), so that the newer one does not wait for it. (Close
+// rejects every request with ErrClosed, and cancels a commit in progress;
+// Unload waits for a commit in progress, which then stands, and rejects every
+// other request with ErrUnloaded.)
 //
 // With SwapAtApply, Reload returns only after the Host.Apply that commits it: do not
 // call Reload from the goroutine that calls Apply; use ReloadAsync there.

@@ -218,6 +218,11 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		}
 		if err != nil {
 			err = rollback(err)
+			if up, ok := errors.AsType[*undo.Panicked](rep.SaveFailed); ok {
+				// Gone on past on_save, whose undoing panicked: said with
+				// the reload's error, as SaveFailed goes.
+				err = undo.WithPanics(err, up.Panics)
+			}
 			rep.Saved, rep.Restored, rep.SaveFailed = false, false, nil
 		}
 		log.Close()

@@ -208,3 +208,25 @@ func TestOnRollbackNotInReloadItMakes(t *testing.T) {
 		t.Errorf("b's chunk registered with a's commit: OnRollback %v, undone by a's rollback %v", registered, undone)
 	}
 }
+
+// TestOnRollbackPanicPastFailingOnSave: gone on past a failing on_save, whose
+// host function's undo function panics as on_save's changes are undone, a
+// reload that then fails (on_restore) says the panic with its error: it went
+// into ReloadReport.SaveFailed, which a failed reload drops.
+func TestOnRollbackPanicPastFailingOnSave(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{ReloadPastFailingOnSave: true})
+	if err := rt.Define("game", "touch", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		what := c.Args[0].(string)
+		lua.OnRollback(ctx, func() { panic("undo of " + what + " broke") })
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "p.lua", "local M = {}\nfunction M.on_save() game.touch('save') error('save failed') end\nreturn M")
+	err := rt.ReloadScript(ctx, id, []byte("local M = {}\nfunction M.on_restore() game.touch('restore') error('restore failed') end\nreturn M"))
+	const want = "restore failed (and 2 Undo functions panicked: undo of save broke; undo of restore broke)"
+	if err == nil || !strings.Contains(err.Error(), want) || !errors.As(err, new(*lua.Error)) {
+		t.Errorf("reload: %v, want an *Error saying %q", err, want)
+	}
+}

@@ -8,6 +8,7 @@ package undo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -109,6 +110,18 @@ func (l *Log) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fs, l.closed = nil, true
+}
+
+// WithPanics returns err, a rollback's error, with panics, the values undo
+// functions that ran before its own panicked with: first, as they ran first.
+func WithPanics(err error, panics []any) error {
+	if len(panics) == 0 {
+		return err
+	}
+	if p, ok := err.(*Panicked); ok {
+		return &Panicked{Err: p.Err, Panics: append(slices.Clone(panics), p.Panics...)}
+	}
+	return &Panicked{Err: err, Panics: panics}
 }
 
 // Panicked is Err, the failure a rollback undid, with the values undo
