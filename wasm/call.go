@@ -132,7 +132,7 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 	err := inst.invoke(ctx, e, stack)
 	var out json.RawMessage
 	if err == nil {
-		out, err = inst.result(e, stack)
+		out, err = inst.result(ctx, e, stack)
 	}
 	if err = inst.finish(e, err); err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.Raw
 	err = inst.invoke(ctx, e, stack)
 	var out json.RawMessage
 	if err == nil {
-		out, err = inst.result(e, stack)
+		out, err = inst.result(ctx, e, stack)
 	}
 	if inst.free != nil {
 		if ferr := inst.freeDoc(ctx, e, docPtr, docLen); ferr != nil && err == nil {

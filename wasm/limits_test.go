@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -744,6 +745,40 @@ func TestDoneContextRefusedMetered(t *testing.T) {
 			if after := call(t, rt, id, "get_counter"); after != before {
 				t.Errorf("%s #%d with a done ctx ran: counter %s -> %s", name, i, before, after)
 			}
+		}
+	}
+}
+
+// A metered call's (ptr, len) result is checked under the call's time limit:
+// a guest that built a large document once returns it in two instructions,
+// and checking it took the host about a second per 256 MiB per call,
+// whatever MaxExecutionTime said. Under a limit of 1 ns, the call's clock
+// starts at the first check (build's first, then, for get, which ends
+// before any, the first step of checking its result), and the next one
+// stops it.
+func TestLargeResultUnderTimeLimit(t *testing.T) {
+	const size = 2 << 20
+	for _, tt := range []struct {
+		lim     wasm.Limits
+		timeout bool
+	}{
+		{wasm.Limits{}, false},
+		{wasm.Limits{MaxExecutionTime: time.Minute}, false},
+		{wasm.Limits{MaxExecutionTime: time.Nanosecond}, true},
+	} {
+		rt := newRuntime(t, tt.lim)
+		id := load(t, rt, "big_result", nil)
+		if _, err := rt.CallJSON(ctx, id, "build", size); err != nil {
+			t.Fatal(err)
+		}
+		out, err := rt.CallJSON(ctx, id, "get")
+		switch {
+		case tt.timeout:
+			wantErr(t, err, []error{wasm.ErrTimeout, wasm.ErrLimit}, "big_result", "get", fmt.Sprintf("checking its %d-byte result", size+1))
+		case err != nil:
+			t.Errorf("%+v: %v", tt.lim, err)
+		case len(out) != size+1 || !json.Valid(out):
+			t.Errorf("%+v: a %d-byte result, valid %v; want %d bytes", tt.lim, len(out), json.Valid(out), size+1)
 		}
 	}
 }

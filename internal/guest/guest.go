@@ -27,6 +27,7 @@
 //	tables                              two tables without a maximum, grown on request
 //	no_memory                           no memory, yet calls host.log, exports alloc and returns (ptr, len)
 //	no_alloc                            set_state(ptr, len) without alloc to write a document with
+//	big_result                          builds a large JSON document in few instructions and returns it as (ptr, len)
 package guest
 
 import (
