@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,13 +23,16 @@ var wasmMagic = []byte("\x00asm")
 // reload's, recorded with the source as the file the script comes from now.
 func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, error) {
 	if code == nil {
-		if src, sum, info, seen, err := s.sourceToBuild(); err != nil || src != "" {
+		if src, rd, info, seen, err := s.sourceToBuild(); err != nil || src != "" {
 			if err != nil {
 				return nil, err
 			}
-			out, err := buildBeside(ctx, src)
+			out, rd, info, err := buildBeside(ctx, src, rd, info)
+			sum := maphash.Bytes(markSeed, rd.Bytes)
 			if err != nil {
-				s.refusedSource(src, sum, info) // a later Watch does not report it again
+				if rd.Bytes != nil { // the build of a save failed
+					s.refusedSource(src, sum, info) // a later Watch does not report it again
+				}
 				return nil, err
 			}
 			s.markSavedIf(&seen, src, sum, info, p) // unless a save came meanwhile
@@ -47,16 +51,17 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 }
 
 // sourceToBuild returns the source (x.c or x.wat, for a script x.wasm) that a
-// Reload with nil bytes builds, with its text's sum and identity, or "" when it
-// re-reads the .wasm. What Watch saw decides, not the files' times, which a copy
-// or a clock can set back: the source that Watch (or the load) last saw the
-// script come from, which Watch builds without writing the .wasm; or the source
-// beside the .wasm holding text that neither saw, the save a Watch would catch
-// up as it begins (not an empty one: an editor's new file). An empty source the
-// script comes from is an error: there is nothing to build.
-func (s *Script) sourceToBuild() (src string, sum uint64, info os.FileInfo, seen fileMark, err error) {
+// Reload with nil bytes builds, with a read of it (its stat, then its text)
+// and what os.Lstat said of it before, or "" when it re-reads the .wasm. What
+// Watch saw decides, not the files' times, which a copy or a clock can set
+// back: the source that Watch (or the load) last saw the script come from,
+// which Watch builds without writing the .wasm; or the source beside the .wasm
+// holding text that neither saw, the save a Watch would catch up as it begins
+// (not an empty one: an editor's new file). An empty source the script comes
+// from is an error: there is nothing to build.
+func (s *Script) sourceToBuild() (src string, rd watch.Read, info os.FileInfo, seen fileMark, err error) {
 	if s.needsWAT || s.kind != KindWASM {
-		return "", 0, nil, seen, nil
+		return "", rd, nil, seen, nil
 	}
 	wasm := s.file0()
 	s.mu.Lock()
@@ -64,41 +69,68 @@ func (s *Script) sourceToBuild() (src string, sum uint64, info os.FileInfo, seen
 	s.mu.Unlock()
 	from := isSourceOf(canonPath(seen.path), canonPath(wasm)) // the watcher's spelling, or the load's
 	if _, saved, _ := s.changedSinceLoad(); from && saved {
-		return "", 0, nil, seen, nil // the program's build wrote the .wasm after: saved last
+		return "", rd, nil, seen, nil // the program's build wrote the .wasm after: saved last
 	}
 	src = seen.path
 	if !from {
 		if src = sourceOf(wasm); src == "" {
-			return "", 0, nil, seen, nil
+			return "", rd, nil, seen, nil
 		}
 	}
-	if info, err = os.Lstat(src); err != nil {
-		return "", 0, nil, seen, nil
-	}
-	text, err := fsread.File(src)
+	info, rd, err = readSource(src)
 	switch {
 	case err != nil:
-		return "", 0, nil, seen, nil
-	case len(text) == 0 && from:
-		return "", 0, nil, seen, &stepError{ErrBuild, fmt.Errorf("%s is empty", src)}
-	case len(text) == 0:
-		return "", 0, nil, seen, nil
+		return "", rd, nil, seen, nil
+	case len(rd.Bytes) == 0 && from:
+		return "", rd, nil, seen, &stepError{ErrBuild, fmt.Errorf("%s is empty", src)}
+	case len(rd.Bytes) == 0:
+		return "", rd, nil, seen, nil
 	}
-	sum = maphash.Bytes(markSeed, text)
+	sum := maphash.Bytes(markSeed, rd.Bytes)
 	if !from && seen.prev != nil && samePath(seen.prev.path, src) && seen.prev.sum == sum {
-		return "", 0, nil, seen, nil // as seen: the .wasm is newer
+		return "", rd, nil, seen, nil // as seen: the .wasm is newer
 	}
-	return src, sum, info, seen, nil
+	return src, rd, info, seen, nil
 }
 
-// buildBeside builds src, a source beside a .wasm, with its watch.DefaultBuildSteps
-// step, as Watch builds a save of it.
-func buildBeside(ctx context.Context, src string) ([]byte, error) {
-	out, _, err := watch.DefaultBuildSteps()[filepath.Ext(src)].Build(ctx, src)
-	if err != nil {
-		return nil, &stepError{ErrBuild, err}
+// readSource reads src: what os.Lstat says of it (a link is itself, as for
+// the watcher's Event.Info), and its text after a stat of the file it stands
+// for.
+func readSource(src string) (info os.FileInfo, rd watch.Read, err error) {
+	if info, err = os.Lstat(src); err != nil {
+		return nil, rd, err
 	}
-	return out, nil
+	if rd.Info, err = os.Stat(src); err != nil {
+		return nil, rd, err
+	}
+	rd.Bytes, err = fsread.File(src)
+	return info, rd, err
+}
+
+// buildBeside builds src, a source beside a .wasm read as rd (and, by
+// os.Lstat, info), with its watch.DefaultBuildSteps step, as Watch builds a
+// save of it: again if it changed as it built (BuildRead). It returns the
+// read the build is of, or no bytes when the build failed for want of one:
+// src went, kept changing or could no longer be read.
+func buildBeside(ctx context.Context, src string, rd watch.Read, info os.FileInfo) ([]byte, watch.Read, os.FileInfo, error) {
+	step := watch.DefaultBuildSteps()[filepath.Ext(src)]
+	b, ok, err := step.BuildRead(ctx, src, rd, func() (watch.Read, error) {
+		var rd watch.Read
+		var err error
+		if info, rd, err = readSource(src); err == nil && len(rd.Bytes) == 0 {
+			err = fs.ErrNotExist // being written: as if gone
+		}
+		return rd, err
+	})
+	switch {
+	case err != nil:
+		return nil, watch.Read{}, nil, &stepError{ErrBuild, fmt.Errorf("reading %s again after it changed as it was built: %w", src, err)}
+	case !ok:
+		return nil, watch.Read{}, nil, &stepError{ErrBuild, fmt.Errorf("%s went, or kept changing, as it was built: save it again", src)}
+	case b.Err != nil:
+		return nil, b.Source, info, &stepError{ErrBuild, b.Err}
+	}
+	return b.Data, b.Source, info, nil
 }
 
 // prepare builds .wat text into a module. A .wat script may also be given a built

@@ -14,7 +14,9 @@ import (
 // where a Watch would take it: the script comes from it (Watch reloaded it from
 // a save of it, and does not write the .wasm) and the .wasm holds what the Host
 // last read of it, or the source holds text neither Watch nor the load saw
-// (edited while no Watch ran).
+// (edited while no Watch ran). It is built as Watch builds it: read and built
+// again if saved during the build (watch.BuildStep.BuildRead), so that the text
+// the Host records as running is what was built.
 // The new version is compiled and instantiated (WASM) or compiled and run (Lua) on a
 // background goroutine; callers of s keep calling the live version meanwhile, and are
 // blocked only while the swap and migration run. On any failure (bad bytes, missing

@@ -706,25 +706,21 @@ func TestWatchTwoUnreadFilesReportedOnce(t *testing.T) {
 	}
 }
 
-// A .wasm's source saved while no Watch ran (v2) and saved again as the next
-// Watch's catch-up builds it (v3, through a hard link: no event of it in the
-// watched directory): the catch-up runs and records one save, v3, not v3's
-// build under v2's text. Saved back to v2 while no Watch runs, the source is
-// news to the Watch after.
-func TestCatchUpBuildsTheSaveItRead(t *testing.T) {
+// resavingWat2wasm puts on PATH a wat2wasm that, the first time it runs,
+// saves version v of the .wat src through a hard link (a save the watched
+// directory gets no event of) before it builds.
+func resavingWat2wasm(t *testing.T, src string, v int) {
 	real, err := exec.LookPath("wat2wasm")
 	if err != nil {
 		testtool.Need(t, "wat2wasm")
 	}
-	h := newTestHost(t, Config{})
-	dir, src, _, s := loadBuiltWat(t, h)
 	marks := t.TempDir()
-	writeFile(t, filepath.Join(marks, "v3"), sourceText(".wat", 3))
+	writeFile(t, filepath.Join(marks, "next"), sourceText(".wat", v))
 	if err := os.Link(src, filepath.Join(marks, "link")); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(marks, "bin")
-	script := fmt.Sprintf("#!/bin/sh\nif [ ! -e %[1]s/done ]; then : > %[1]s/done; cat %[1]s/v3 > %[1]s/link; fi\nexec %[2]s \"$@\"\n", marks, real)
+	script := fmt.Sprintf("#!/bin/sh\nif [ ! -e %[1]s/done ]; then : > %[1]s/done; cat %[1]s/next > %[1]s/link; fi\nexec %[2]s \"$@\"\n", marks, real)
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -732,6 +728,42 @@ func TestCatchUpBuildsTheSaveItRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// A Reload(nil) of a .wasm builds its source as Watch does: saved again as it
+// builds (v3), it builds and records the save it runs, not v3's build under
+// v2's text, so that the source saved back to v2 while no Watch runs is news
+// to the next Watch.
+func TestReloadNilBuildsTheSaveItRead(t *testing.T) {
+	h := newTestHost(t, Config{})
+	dir, src, _, s := loadBuiltWat(t, h)
+	writeFile(t, src, sourceText(".wat", 2))
+	resavingWat2wasm(t, src, 3)
+	if err := h.Reload(context.Background(), s, nil); err != nil || callInt(t, h, s, "version") != 3 {
+		t.Fatalf("Reload(nil): %v, version() = %d; want 3 (what the file held once built)", err, callInt(t, h, s, "version"))
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Committed }) // the Reload's
+	writeFile(t, src, sourceText(".wat", 2))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded })
+	if ev.Kind != Committed || callInt(t, h, s, "version") != 2 {
+		t.Errorf("the source saved back to v2: %v, version() = %d; want committed, 2", ev, callInt(t, h, s, "version"))
+	}
+}
+
+// A .wasm's source saved while no Watch ran (v2) and saved again as the next
+// Watch's catch-up builds it (v3, through a hard link: no event of it in the
+// watched directory): the catch-up runs and records one save, v3, not v3's
+// build under v2's text. Saved back to v2 while no Watch runs, the source is
+// news to the Watch after.
+func TestCatchUpBuildsTheSaveItRead(t *testing.T) {
+	h := newTestHost(t, Config{})
+	dir, src, _, s := loadBuiltWat(t, h)
+	resavingWat2wasm(t, src, 3)
 	// watchOnce begins a Watch, waits for its catch-up's event of s, and
 	// ends the Watch.
 	watchOnce := func() Event {
