@@ -132,7 +132,7 @@ func (inst *instance) callJSON(ctx context.Context, fn string, args []any) (json
 	err := inst.invoke(ctx, e, stack)
 	var out json.RawMessage
 	if err == nil {
-		out, err = inst.result(ctx, e, stack)
+		out, err = inst.result(e, stack)
 	}
 	if err = inst.finish(e, err); err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (inst *instance) callDoc(ctx context.Context, e *export, arg any) (json.Raw
 	err = inst.invoke(ctx, e, stack)
 	var out json.RawMessage
 	if err == nil {
-		out, err = inst.result(ctx, e, stack)
+		out, err = inst.result(e, stack)
 	}
 	if inst.free != nil {
 		if ferr := inst.freeDoc(ctx, e, docPtr, docLen); ferr != nil && err == nil {
@@ -246,10 +246,18 @@ func (inst *instance) begin(ctx context.Context, e *export) error {
 //go:noinline
 func (inst *instance) checkCtx(ctx context.Context, e *export) error {
 	if err := ctx.Err(); err != nil {
-		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Err: &cause{msg: err.Error(), err: err}}
+		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Err: notRun{err}}
 	}
 	return nil
 }
+
+// notRun is the cause of an *Error of a call that ctx stopped before any of
+// its code ran: as one stopped by ctx as it ran, but it changed nothing
+// (Instance.Err does not count it).
+type notRun struct{ err error }
+
+func (c notRun) Error() string { return c.err.Error() }
+func (c notRun) Unwrap() error { return c.err }
 
 // finish ends the limits of a call that returned err: a metered call counts its
 // fuel and fails if it finished over budget.

@@ -85,12 +85,12 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 	return ptr, uint32(len(doc)), nil
 }
 
-// result converts the results of a call under ctx to JSON.
-func (inst *instance) result(ctx context.Context, e *export, stack []uint64) (json.RawMessage, error) {
+// result converts a call's results to JSON.
+func (inst *instance) result(e *export, stack []uint64) (json.RawMessage, error) {
 	rs := e.sig.info.Results
 	switch {
 	case e.sig.jsonOut:
-		return inst.readDoc(ctx, e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
+		return inst.readDoc(e, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	case len(rs) == 1 && rs[0] == I32: // formatted right into the block
 		if cap(inst.block)-len(inst.block) < 11 {
 			inst.block = make([]byte, 0, resultBlock)
@@ -164,10 +164,7 @@ func whyNotJSON(b []byte) string {
 	return "not one JSON value" // not seen: validJSON refuses what Unmarshal does
 }
 
-// readDoc reads the JSON document a call of e under ctx returned as (ptr, n).
-// In a metered script, checking a large one goes on under the call's time
-// limit and ctx, which stop it as they stop the guest's code.
-func (inst *instance) readDoc(ctx context.Context, e *export, ptr, n uint32) (json.RawMessage, error) {
+func (inst *instance) readDoc(e *export, ptr, n uint32) (json.RawMessage, error) {
 	mem := inst.code.memory(inst.mod)
 	if mem == nil {
 		return nil, inst.errorf(e, ErrMemoryAccess, "%s returns (ptr, len) but the module has no memory", e.sig.info)
@@ -176,20 +173,7 @@ func (inst *instance) readDoc(ctx context.Context, e *export, ptr, n uint32) (js
 	if !ok {
 		return nil, inst.errorf(e, ErrMemoryAccess, "returned (ptr %d, len %d), outside the %d-byte memory", ptr, n, mem.Size())
 	}
-	if l := inst.lim; l != nil && l.fuel != nil && len(view) > stopEvery {
-		var stopped error
-		if ok = scanJSON(view, func() bool { stopped = l.interrupt(ctx); return stopped != nil }); stopped != nil {
-			var kind error // ctx ended it: its error, no limit
-			if errors.Is(stopped, ErrTimeout) {
-				kind = ErrTimeout
-			}
-			return nil, &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind,
-				Err: &cause{msg: fmt.Sprintf("checking its %d-byte result: %v", len(view), stopped), err: stopped}}
-		}
-	} else {
-		ok = inst.validDoc(view, docResult)
-	}
-	if !ok {
+	if !inst.validDoc(view, docResult) {
 		return nil, inst.errorf(e, ErrJSON, "returned bytes that are not JSON (%s): %s", whyNotJSON(view), excerpt(view))
 	}
 	return inst.keep(view), nil

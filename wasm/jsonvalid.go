@@ -14,25 +14,13 @@ package wasm
 // and the common compact case (no spaces) costs one comparison per separator.
 // Over the 80-byte document of the echo benchmark it runs about 1,370
 // instructions, against 1,920 for the loop-and-switch scanner it replaced.
-func validJSON(b []byte) bool { return scanJSON(b, nil) }
-
-// scanJSON is validJSON that, given stop, calls it at the first comma after
-// each stopEvery bytes of b, and gives up, returning false, when stop returns
-// true: a metered call's result is checked under the call's time limit. What
-// is slow to check is many small values, which commas separate; one string
-// or number is scanned whole, fast. Without stop it costs a comparison per
-// comma (about a tenth of the time of checking an 80-byte document).
-func scanJSON(b []byte, stop func() bool) bool {
+func validJSON(b []byte) bool {
 	var small [4]uint64
 	nest := small[:] // bit d: the level d brackets inside is an object
 	depth := 0
 	obj := false // the innermost open bracket is '{'
 	inKey := false
 	i, n := 0, len(b)
-	mark := n // where stop is next called: never without one (i < n there)
-	if stop != nil {
-		mark = min(n, stopEvery)
-	}
 	var c byte
 value:
 	if i >= n {
@@ -134,12 +122,6 @@ after: // the end, a comma, or the closing bracket of the level
 	case depth == 0:
 		return false
 	case c == ',':
-		if i >= mark {
-			if stop() {
-				return false
-			}
-			mark = i + stopEvery
-		}
 		i++
 		if obj {
 			goto key
@@ -186,10 +168,6 @@ str: // b[i] is the opening quote
 	i++
 	goto value
 }
-
-// stopEvery is how many bytes scanJSON reads between two calls of its stop:
-// about a millisecond's worth of the slowest JSON (small numbers).
-const stopEvery = 256 << 10
 
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000

@@ -91,39 +91,3 @@ func BenchmarkValidJSON(b *testing.B) {
 		}
 	})
 }
-
-// scanJSON with a stop that never stops agrees with json.Valid on large
-// documents, valid or broken at a random place, and asks stop about once per
-// stopEvery bytes; one that stops ends the scan at once, as invalid.
-func TestScanJSONStop(t *testing.T) {
-	values := []string{`0`, `-12.5e3`, `"abc"`, `"a\"b"`, `true`, `null`, `[]`, `{}`, `{"k":[1,2,{"x":null}]}`, `[[1],[2,[3]]]`}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range 40 {
-		b := []byte{'['}
-		for len(b) < stopEvery*(1+rng.IntN(6)) {
-			if len(b) > 1 {
-				b = append(b, ',')
-			}
-			b = append(b, values[rng.IntN(len(values))]...)
-		}
-		b = append(b, ']')
-		if i%2 == 1 { // broken somewhere
-			b[1+rng.IntN(len(b)-1)] = "}:,x\""[rng.IntN(5)]
-		}
-		calls := 0
-		got := scanJSON(b, func() bool { calls++; return false })
-		if want := json.Valid(b); got != want {
-			t.Fatalf("document %d: scanJSON = %v, json.Valid says %v", i, got, want)
-		}
-		if max := len(b) / stopEvery; got && (calls < max-1 || calls > max) {
-			t.Errorf("document %d of %d bytes: stop called %d times, want about %d", i, len(b), calls, max)
-		}
-		if !got || calls == 0 {
-			continue
-		}
-		stops := 0
-		if scanJSON(b, func() bool { stops++; return stops == calls }) || stops != calls {
-			t.Errorf("document %d: a stop at call %d returned valid after %d calls", i, calls, stops)
-		}
-	}
-}

@@ -55,11 +55,13 @@ import (
 //     loaded 2-core machine), nor a
 //     bulk instruction: a memory.fill or memory.copy over a large memory runs
 //     to its end (tens of milliseconds per 100 MiB), so its time can add to the
-//     overrun. MaxMemoryBytes bounds that too. Checking a (ptr, len) result
-//     counts as the call's time: a large one is checked in steps of 256 KiB
-//     between which the clock and ctx are read, as they are for the guest's
-//     code (copying it, after, is not; nor is scanning a string or number
-//     within it, which goes at memory speed). Reading
+//     overrun. MaxMemoryBytes bounds that too. Nor is the reading of a (ptr,
+//     len) result, which the runtime checks (valid JSON) and copies once the
+//     guest has returned it: up to about 8 ms per MiB, for a document of small
+//     numbers (less for other JSON), on this 2-core VM. The limit bounds the
+//     guest's code, not the size of what it returns: the state a migration
+//     carries (get_state) is read whatever its size, under a limit of a
+//     millisecond as well; MaxMemoryBytes bounds it. Reading
 //     the clock costs a time-limited script about 50 ns per host function call
 //     (BenchmarkHostCall).
 //

@@ -242,7 +242,8 @@ func (in *Instance) CallRaw(ctx context.Context, fn string, params ...uint64) ([
 // MigrateFunc began or since ClearErr, that trapped, hit a limit or was stopped
 // by its context, or nil. Such a call fails the Commit even if the MigrateFunc
 // returns nil. A call that did not run (no such function, arguments that do
-// not fit) is not counted: nothing of the version changed.
+// not fit, a metered call whose ctx had ended) is not counted: nothing of the
+// version changed.
 func (in *Instance) Err() error { return in.err }
 
 // ClearErr forgets the failed calls through this version so far, so that they
@@ -254,8 +255,8 @@ func (in *Instance) ClearErr() { in.err = nil }
 
 // broke reports whether err is the error of a call that ran and broke off:
 // it trapped, hit a limit or was stopped by its context (an Error without a
-// Kind).
+// Kind) once it had begun.
 func broke(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Kind == nil || e.Kind == ErrTrap || errors.Is(e.Kind, ErrLimit))
+	return errors.As(err, &e) && (e.Kind == nil && !errors.As(e.Err, new(notRun)) || e.Kind == ErrTrap || errors.Is(e.Kind, ErrLimit))
 }
