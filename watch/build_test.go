@@ -323,6 +323,7 @@ func TestBuildRead(t *testing.T) {
 		{name: "saved as it built", mode: "resave", ok: true, source: "v1+", rereads: 1},
 		{name: "still changing", mode: "grow", ok: false, rereads: 2},
 		{name: "gone", mode: "vanish", ok: false},
+		{name: "a directory now", mode: "todir", ok: false},
 		{name: "unreadable when read again", mode: "resave", readErr: failRead, ok: true, err: failRead, rereads: 1},
 		{name: "gone when read again", mode: "resave", readErr: fs.ErrNotExist, ok: false, rereads: 1},
 		{name: "no stat to compare", mode: "grow", noInfo: true, ok: true, source: "v1"},

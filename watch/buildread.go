@@ -41,8 +41,9 @@ const maxBuildTries = 3
 // It returns the build and the read it is of, r or reread's last. ok is false
 // when src is gone, by a stat after a build or by reread's error matching
 // fs.ErrNotExist (which a caller may return for a read it wants to give up
-// on), or is no longer a regular file, or is still changing after the third
-// build: its next save says it. Another error from reread is returned as err,
+// on), or a stat after a build finds no regular file there (a directory, a
+// named pipe, which reread is then not asked to read), or src is still
+// changing after the third build: its next save says it. Another error from reread is returned as err,
 // for the caller to report as a failed read (a file changed into one past 64
 // MiB). A stat that fails otherwise (its directory
 // made unsearchable) says nothing of the file: the build stands as of the
@@ -63,8 +64,8 @@ func (s BuildStep) BuildRead(ctx context.Context, src string, r Read, reread fun
 			return b, true, nil
 		case err != nil && !vanished(err):
 			return b, true, nil // no news of the file: as read
-		case err != nil || tries == maxBuildTries:
-			return Built{}, false, nil // gone, or still changing
+		case err != nil || !again.Mode().IsRegular() || tries == maxBuildTries:
+			return Built{}, false, nil // gone, or not a file now, or still changing
 		}
 		if r, err = reread(); ctx.Err() != nil {
 			return b, true, nil

@@ -51,6 +51,7 @@ func fakeStep(mode string, extra ...string) BuildStep {
 //	relinkhuge  the same, growing SRC past 64 MiB (sparse) instead
 //	grow     copies, then appends "+" to SRC: a file that changes at every build
 //	vanish   copies, then removes SRC
+//	todir    copies, then replaces SRC with a directory
 func fakeTool(args []string) int {
 	mode, src, out := args[0], args[1], args[2]
 	copyUpper := func() int {
@@ -97,10 +98,13 @@ func fakeTool(args []string) int {
 			}
 		}
 		return copyUpper()
-	case "grow", "vanish":
+	case "grow", "vanish", "todir":
 		code := copyUpper()
-		if mode == "vanish" {
+		if mode == "vanish" || mode == "todir" {
 			os.Remove(src)
+			if mode == "todir" {
+				os.Mkdir(src, 0o755)
+			}
 		} else if f, err := os.OpenFile(src, os.O_WRONLY|os.O_APPEND, 0); err == nil {
 			f.Write([]byte("+"))
 			f.Close()
