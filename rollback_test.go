@@ -2,12 +2,14 @@ package hotscript
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/hostguest"
 )
 
@@ -187,6 +189,39 @@ func TestOnRollbackPanicReported(t *testing.T) {
 		err := h.Reload(ctx, s, []byte("return {on_save = function() return {} end, "+hooks+"}"))
 		if err == nil || !strings.Contains(err.Error(), "(and an Undo function panicked: undo broke)") {
 			t.Errorf("hooks %s: %v, want the reload's error saying the panic", hooks, err)
+		}
+	}
+}
+
+// A reload whose ctx ends during its migration: a metered script's call made
+// then is refused before it runs, and counts as a call its context stopped,
+// so the reload rolls back even though the MigrationFunc ignores the error
+// (helper-169: a first version of the refusal did not count it, and v2 went
+// live without its state); an unmetered script's call, which does not watch
+// ctx, runs and carries the state.
+func TestMigrationCtxEndedRollsBack(t *testing.T) {
+	for _, lim := range []*Limits{nil, {MaxExecutionTime: time.Second}} {
+		ctx, cancel := context.WithCancel(context.Background())
+		h := newTestHost(t, Config{Migration: func(mctx context.Context, m *Migration) error {
+			n, err := m.CallOld(mctx, "get_counter")
+			if err != nil {
+				return err
+			}
+			cancel() // the program gives up on the Reload
+			m.CallNew(mctx, "set_counter", json.Number(n))
+			return nil // its error ignored
+		}})
+		s, err := h.LoadBytes(context.Background(), "c.wasm", guest.Bytes("counter_v1"), &ScriptOptions{Limits: lim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			call(t, h, s, "increment")
+		}
+		err = h.Reload(ctx, s, guest.Bytes("counter_v2"))
+		v, n := call(t, h, s, "version"), call(t, h, s, "get_counter")
+		if wantV := map[bool]string{true: "1", false: "2"}[lim != nil]; n != "5" || v != wantV || (lim != nil) != (err != nil) {
+			t.Errorf("limits %v: Reload = %v, live version %s with counter %s; want version %s with 5", lim, err, v, n, wantV)
 		}
 	}
 }

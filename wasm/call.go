@@ -246,18 +246,10 @@ func (inst *instance) begin(ctx context.Context, e *export) error {
 //go:noinline
 func (inst *instance) checkCtx(ctx context.Context, e *export) error {
 	if err := ctx.Err(); err != nil {
-		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Err: notRun{err}}
+		return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Err: &cause{msg: err.Error(), err: err}}
 	}
 	return nil
 }
-
-// notRun is the cause of an *Error of a call that ctx stopped before any of
-// its code ran: as one stopped by ctx as it ran, but it changed nothing
-// (Instance.Err does not count it).
-type notRun struct{ err error }
-
-func (c notRun) Error() string { return c.err.Error() }
-func (c notRun) Unwrap() error { return c.err }
 
 // finish ends the limits of a call that returned err: a metered call counts its
 // fuel and fails if it finished over budget.

@@ -242,8 +242,10 @@ func (in *Instance) CallRaw(ctx context.Context, fn string, params ...uint64) ([
 // MigrateFunc began or since ClearErr, that trapped, hit a limit or was stopped
 // by its context, or nil. Such a call fails the Commit even if the MigrateFunc
 // returns nil. A call that did not run (no such function, arguments that do
-// not fit, a metered call whose ctx had ended) is not counted: nothing of the
-// version changed.
+// not fit) is not counted: nothing of the version changed. A metered call
+// whose ctx had ended as it began, stopped before any of its code ran, is
+// counted, as any call its context stopped: the migration's ctx ended, and
+// what the MigrateFunc meant to do was not done.
 func (in *Instance) Err() error { return in.err }
 
 // ClearErr forgets the failed calls through this version so far, so that they
@@ -255,8 +257,8 @@ func (in *Instance) ClearErr() { in.err = nil }
 
 // broke reports whether err is the error of a call that ran and broke off:
 // it trapped, hit a limit or was stopped by its context (an Error without a
-// Kind) once it had begun.
+// Kind), a metered call's as it began included.
 func broke(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Kind == nil && !errors.As(e.Err, new(notRun)) || e.Kind == ErrTrap || errors.Is(e.Kind, ErrLimit))
+	return errors.As(err, &e) && (e.Kind == nil || e.Kind == ErrTrap || errors.Is(e.Kind, ErrLimit))
 }
