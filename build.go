@@ -30,7 +30,7 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 			out, rd, info, err := buildBeside(ctx, src, rd, info)
 			sum := maphash.Bytes(markSeed, rd.Bytes)
 			if err != nil {
-				if rd.Bytes != nil { // the build of a save failed
+				if rd.Bytes != nil && ctx.Err() == nil { // the build of a save failed, not cut off
 					s.refusedSource(src, sum, info) // a later Watch does not report it again
 				}
 				return nil, err

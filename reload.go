@@ -30,8 +30,9 @@ import (
 // or runs its migration and hooks, which are then rolled back (a revert requested
 // then goes back from the version this one commits). A version still
 // being built then stops being built, as far as the engine can stop it (a Lua
-// compile is given up, a chunk or a WASM start function stopped; a WASM
-// compile runs to its end), so that the newer one does not wait for it. (Close
+// compile is given up, a chunk or a WASM start function stopped, the build
+// of a Reload(nil)'s source killed; a WASM compile runs to its end), so that
+// the newer one does not wait for it. (Close
 // rejects every request with ErrClosed, and cancels a commit in progress;
 // Unload waits for a commit in progress, which then stands, and rejects every
 // other request with ErrUnloaded.)

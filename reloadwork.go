@@ -90,6 +90,23 @@ func (s *Script) stage(req *request) *stagedItem {
 		s.fail(req, Event{Kind: Rejected}, err)
 		return nil
 	}
+	// From here a newer request stops what req builds: the source a
+	// Reload(nil) builds, then the version the engine builds, which would be
+	// dropped once built.
+	s.mu.Lock()
+	if !s.lost(req) {
+		s.building = req
+	} else { // superseded already
+		req.cancel(ErrSuperseded)
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.building == req {
+			s.building = nil
+		}
+		s.mu.Unlock()
+	}()
 	if req.revert {
 		// A revert goes back from the version a commit in progress (in an
 		// Apply) makes live, which it would not find in the history yet.
@@ -118,20 +135,15 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	start := time.Now()
-	s.mu.Lock()
-	if !s.lost(req) {
-		s.building = req
-	} else { // superseded already: its version would be dropped
-		req.cancel(ErrSuperseded)
-	}
-	s.mu.Unlock()
 	var st staged
 	err = s.h.inStageTurn(req.ctx, func() (err error) {
 		st, err = s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
 		return err
 	})
 	s.mu.Lock()
-	s.building = nil
+	if s.building == req {
+		s.building = nil
+	}
 	s.mu.Unlock()
 	it.compile = time.Since(start)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/testtool"
 	"github.com/hotscript/hotscript/watch"
 )
@@ -728,6 +729,96 @@ func resavingWat2wasm(t *testing.T, src string, v int) {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+}
+
+// heldWat2wasm puts on PATH a wat2wasm that, while the file hold exists,
+// creates started and waits (for good) before it builds.
+func heldWat2wasm(t *testing.T) (hold, started string) {
+	real, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		testtool.Need(t, "wat2wasm")
+	}
+	marks := t.TempDir()
+	hold, started = filepath.Join(marks, "hold"), filepath.Join(marks, "started")
+	bin := filepath.Join(marks, "bin")
+	script := fmt.Sprintf("#!/bin/sh\nif [ -e %[1]s ]; then : > %[2]s; while [ -e %[1]s ]; do sleep 0.01; done; fi\nexec %[3]s \"$@\"\n", hold, started, real)
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	writeFile(t, hold, "")
+	return hold, started
+}
+
+// waitFile waits up to 10 s for path to exist.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	t.Fatalf("no %s within 10 s", path)
+}
+
+// A Reload(nil) whose ctx ends as it builds the source beside the .wasm says
+// nothing of the source's text: the next Watch's catch-up builds and runs it
+// (helper-169: the cut-off build was recorded as a refused save, which the
+// catch-up then left alone).
+func TestReloadNilCutOffIsNoRefusal(t *testing.T) {
+	h := newTestHost(t, Config{})
+	dir, src, _, s := loadBuiltWat(t, h)
+	writeFile(t, src, sourceText(".wat", 2)) // while no Watch runs
+	hold, started := heldWat2wasm(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { waitFile(t, started); cancel() }()
+	if err := h.Reload(ctx, s, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reload(nil) cut off as it built: %v, want context.Canceled", err)
+	}
+	os.Remove(hold)
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Rejected }) // the Reload's
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded })
+	if ev.Kind != Committed || callInt(t, h, s, "version") != 2 {
+		t.Errorf("the next Watch: %v, version() = %d; want committed, 2", ev, callInt(t, h, s, "version"))
+	}
+}
+
+// A newer request stops the source build of a Reload(nil) it supersedes, as
+// it stops the engine's build of a version: the newer one does not wait for a
+// build whose result would be dropped (helper-169: it waited, and the build
+// was made again for the dropped request when the source changed under it).
+func TestSupersededReloadNilStopsItsBuild(t *testing.T) {
+	h := newTestHost(t, Config{})
+	_, src, _, s := loadBuiltWat(t, h)
+	writeFile(t, src, sourceText(".wat", 2))
+	hold, started := heldWat2wasm(t)
+	defer os.Remove(hold) // let the tool go, should the test fail
+	ctx := context.Background()
+	first := h.ReloadAsync(ctx, s, nil)
+	waitFile(t, started)
+	newer := h.ReloadAsync(ctx, s, guest.Bytes("counter_v3"))
+	select {
+	case <-first.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the superseded Reload(nil) still builds 10 s after a newer request")
+	}
+	if !errors.Is(first.Err(), ErrSuperseded) {
+		t.Errorf("the superseded Reload(nil): %v, want ErrSuperseded", first.Err())
+	}
+	if <-newer.Done(); newer.Err() != nil {
+		t.Errorf("the newer reload: %v", newer.Err())
+	}
+	if v := callInt(t, h, s, "version"); v != 3 {
+		t.Errorf("version() = %d, want 3", v)
+	}
 }
 
 // A Reload(nil) of a .wasm builds its source as Watch does: saved again as it
