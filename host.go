@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/reentry"
 )
@@ -44,8 +45,10 @@ type Host struct {
 	readyMu sync.Mutex
 	ready   map[*Script]struct{}
 
-	// stagings holds a token per staging under way (see stageTurn).
+	// stagings holds a token per staging under way (see inStageTurn), which
+	// it keeps for turnMax at most.
 	stagings chan struct{}
+	turnMax  time.Duration
 
 	closeOnce sync.Once
 	closeErr  error
@@ -93,7 +96,7 @@ func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
 	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, loads: map[string]chan struct{}{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
-	h.stagings = make(chan struct{}, cfg.Stagings)
+	h.stagings, h.turnMax = make(chan struct{}, cfg.Stagings), stageTurnMax
 	h.base, h.cancel = context.WithCancelCause(context.Background())
 	return h
 }

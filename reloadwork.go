@@ -164,13 +164,13 @@ func (s *Script) stage(req *request) *stagedItem {
 }
 
 // stageTurnMax is how long a staging keeps its turn (see Config.Stagings)
-// before the next one may start beside it.
+// before the next one may start beside it (Host.turnMax, which tests set).
 const stageTurnMax = 100 * time.Millisecond
 
 // inStageTurn runs stage, the staging of a new version, in a turn of its own
 // (Config.Stagings run at once): it waits for one until ctx ends, whose
 // cause it then returns; the turn ends as stage returns, or after
-// stageTurnMax.
+// h.turnMax.
 func (h *Host) inStageTurn(ctx context.Context, stage func() error) error {
 	select {
 	case h.stagings <- struct{}{}:
@@ -179,7 +179,7 @@ func (h *Host) inStageTurn(ctx context.Context, stage func() error) error {
 	}
 	var once sync.Once
 	free := func() { once.Do(func() { <-h.stagings }) }
-	t := time.AfterFunc(stageTurnMax, free)
+	t := time.AfterFunc(h.turnMax, free)
 	defer func() {
 		t.Stop()
 		free()

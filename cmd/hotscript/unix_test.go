@@ -55,7 +55,7 @@ func TestSecondInterruptEnds(t *testing.T) {
 // which it then does; it said nothing, as if the Ctrl-C was lost.
 func TestStillStoppingSaysSo(t *testing.T) {
 	cmd, out, exited := startMain(t, nil, "call", "--max-time", "0", "testdata/spin.wasm", "update", "0.5")
-	time.Sleep(200 * time.Millisecond) // in the call
+	out.waitFor(t, 0, "spin.wasm", "spinning") // in the call: update logs first
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
