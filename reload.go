@@ -56,7 +56,7 @@ func (h *Host) Reload(ctx context.Context, s *Script, code []byte) error {
 	if err := h.waitsForItself(ctx, s, "reload"); err != nil {
 		return err
 	}
-	p := h.request(ctx, s, code, false, true)
+	p := h.request(ctx, s, code, false, true, nil)
 	<-p.Done()
 	return p.Err()
 }
@@ -193,13 +193,21 @@ func (h *Host) waitsFromStaging(ctx context.Context, s *Script, op string) error
 // resolved or the Host closes (of its own script, from a MigrationFunc, after
 // the commit running it, which it does not supersede).
 func (h *Host) ReloadAsync(ctx context.Context, s *Script, code []byte) *Pending {
+	return h.reloadAsync(ctx, s, code, nil)
+}
+
+// reloadAsync is ReloadAsync, which calls mark, if not nil, with the reload's
+// Pending before the reload can resolve: Watch records the save it reloads
+// there, which what follows the reload's event (a Revert, the next Watch's
+// catch-up) must find.
+func (h *Host) reloadAsync(ctx context.Context, s *Script, code []byte, mark func(*Pending)) *Pending {
 	c := h.reloading(ctx, committingKey{})
 	if c != nil || Staging(ctx) {
 		ctx = reloadOf{context.WithoutCancel(ctx)}
 	}
 	// Nobody is known to wait here, so a host function's mark must not refuse
 	// the commit as a call back into its script (see package reentry).
-	return h.request(reentry.Detach(ctx), s, code, false, c != s)
+	return h.request(reentry.Detach(ctx), s, code, false, c != s, mark)
 }
 
 // Revert goes back one version: the version before the live one (kept in the
@@ -215,7 +223,7 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 	if err := h.waitsForItself(ctx, s, "revert"); err != nil {
 		return err
 	}
-	p := h.request(ctx, s, nil, true, false)
+	p := h.request(ctx, s, nil, true, false, nil)
 	<-p.Done()
 	return p.Err()
 }
@@ -223,10 +231,14 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 // request asks for a reload, or a revert, of s. A request that overtakes wins
 // over a commit of s in progress, which gives up at its swap (see
 // commitPlan.swap); one that does not, a revert or a reload asked by the
-// migration of that commit, comes after it.
-func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, overtakes bool) *Pending {
+// migration of that commit, comes after it. mark, if not nil, is called with
+// the request's Pending before anything can resolve it.
+func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, overtakes bool, mark func(*Pending)) *Pending {
 	ctx = undo.Without(ctx) // from a commit: the reload commits or fails on its own
 	p := newPending()
+	if mark != nil {
+		mark(p)
+	}
 	req := &request{caller: ctx, revert: revert, p: p}
 	if err := h.notOurs(s, req.op(), ""); err != nil {
 		ev := Event{Kind: Rejected}

@@ -230,8 +230,9 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		wd.unloadMoved(ctx, s, nil, moved)
 	case s != nil:
 		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
-		p := wd.h.ReloadAsync(ctx, s, ev.Data)
-		s.markSaved(ev.Path, a.sum, a.info, p)
+		// The save is recorded before its reload can resolve: a Revert or
+		// another Watch that follows the reload's event finds it.
+		p := wd.h.reloadAsync(ctx, s, ev.Data, func(p *Pending) { s.markSaved(ev.Path, a.sum, a.info, p) })
 		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
 			go s.seeSave(p, sum)
 		}
