@@ -29,23 +29,30 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 			}
 			out, rd, info, err := buildBeside(ctx, src, rd, info)
 			sum := maphash.Bytes(markSeed, rd.Bytes)
-			if err != nil {
-				if rd.Bytes != nil && ctx.Err() == nil { // the build of a save failed, not cut off
-					s.refusedSource(src, sum, info) // a later Watch does not report it again
-				}
-				return nil, err
+			switch {
+			case err == nil || rd.Bytes != nil && errors.Is(context.Cause(ctx), ErrSuperseded):
+				// Built, or stopped as it built by a newer request, which
+				// decides for it (see saveCutOff): recorded as a Watch's
+				// save is, unless a save came meanwhile.
+				s.markSavedIf(&seen, src, sum, info, p)
+			case rd.Bytes != nil && ctx.Err() == nil: // the build of a save failed, not cut off
+				s.refusedSource(src, sum, info) // a later Watch does not report it again
 			}
-			s.markSavedIf(&seen, src, sum, info, p) // unless a save came meanwhile
-			return out, nil
+			return out, err
 		}
 		if s.path == "" {
 			return nil, ErrNoSource
 		}
+		file := s.file0() // where it was loaded from, whatever the working directory now
 		var err error
-		if code, err = fsread.File(s.file0()); err != nil { // where it was loaded from, whatever the working directory now
+		if code, err = fsread.File(file); err != nil {
 			return nil, err
 		}
-		s.readSum.Store(maphash.Bytes(markSeed, code))
+		// Read as a Watch's save is: a reload cut off before it said anything
+		// of the bytes leaves them unseen, for the next Watch's catch-up.
+		sum := maphash.Bytes(markSeed, code)
+		s.markSaved(file, sum, nil, p)
+		go s.seeSave(p, sum)
 	}
 	return s.prepare(ctx, code)
 }

@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/watch"
 )
 
@@ -818,6 +820,80 @@ func TestSupersededReloadNilStopsItsBuild(t *testing.T) {
 	}
 	if v := callInt(t, h, s, "version"); v != 3 {
 		t.Errorf("version() = %d, want 3", v)
+	}
+}
+
+// A Reload(nil) stopped as it builds by a newer request of the program's is
+// decided by that request, as a Watch's save superseded by one is: the next
+// Watch's catch-up does not replay the source over what the program asked
+// for after (helper-170: it did, once stopping the build made the stop land
+// before the read was recorded).
+func TestSupersededReloadNilNotReplayed(t *testing.T) {
+	h := newTestHost(t, Config{})
+	dir, src, _, s := loadBuiltWat(t, h)
+	writeFile(t, src, sourceText(".wat", 2))
+	hold, started := heldWat2wasm(t)
+	ctx := context.Background()
+	first := h.ReloadAsync(ctx, s, nil)
+	waitFile(t, started)
+	if err := h.Reload(ctx, s, guest.Bytes("counter_v3")); err != nil {
+		t.Fatal(err)
+	}
+	<-first.Done()
+	os.Remove(hold)
+	for range 2 { // the two requests' events
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() })
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	handledBefore(t, h, dir)
+	if v := callInt(t, h, s, "version"); v != 3 {
+		t.Errorf("version() = %d after the next Watch, want 3: the source the superseded Reload(nil) read was replayed", v)
+	}
+}
+
+// A Reload(nil) of a script's own file cut off as it stages says nothing of
+// the file's bytes: the next Watch's catch-up runs them (helper-170: they
+// were recorded as read as soon as read, and the save was lost).
+func TestReloadNilOwnFileCutOffIsNoRead(t *testing.T) {
+	var blocked atomic.Bool
+	started := make(chan struct{})
+	h := hostWithLuaFunc(t, "block", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		if blocked.CompareAndSwap(false, true) {
+			close(started)
+			<-ctx.Done() // the chunk stops at its next step
+			return nil, nil
+		}
+		return nil, nil
+	})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.lua")
+	version := func(v int) string {
+		return fmt.Sprintf("host.block()\nreturn { version = function() return %d end }", v)
+	}
+	writeFile(t, path, "return { version = function() return 1 end }")
+	s, err := h.Load(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, version(2)) // while no Watch runs
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	if err := h.Reload(ctx, s, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Reload(nil) cut off as it staged: %v, want context.Canceled", err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected }) // the Reload's
+	wctx, wcancel := context.WithCancel(context.Background())
+	defer wcancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded })
+	if ev.Kind != Committed || call(t, h, s, "version") != "2" {
+		t.Errorf("the next Watch: %v, version() = %s; want committed, 2", ev, call(t, h, s, "version"))
 	}
 }
 
