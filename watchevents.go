@@ -47,10 +47,11 @@ func builds(a arrival) bool {
 	return a.ev.Op == watch.Changed && a.ev.Err == nil && !empty(a.ev)
 }
 
-// arrival is an event of the watcher, when it came and the identity of its file
-// then (nil if there was none): a rename is told by the time between a deletion
-// and a save, not by when an event that waited for a load is handled, and a file
-// renamed again meanwhile is still known.
+// arrival is an event of the watcher, when it fired (watch.Event.Fired, or
+// when the catch-up handled it) and the identity of its file then (nil if there
+// was none): a rename is told by the time between a deletion and a save as the
+// watcher saw them, not by when an event that waited for a load or a build is
+// handled, and a file renamed again meanwhile is still known.
 type arrival struct {
 	ev      watch.Event
 	at      time.Time
@@ -72,7 +73,9 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 
 func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 	ev := a.ev
-	a.at = time.Now()
+	if a.at = ev.Fired; a.at.IsZero() { // the catch-up's
+		a.at = time.Now()
+	}
 	if ev.Op == watch.Changed {
 		// What the file was when the watcher read it, not now: handled late,
 		// a save taken for the next one's file would drop that one as seen.

@@ -1046,6 +1046,43 @@ func TestWatchRenameSource(t *testing.T) {
 	}
 }
 
+// A file renamed whose build takes longer than renameWindow is still known
+// as moved: the window is between the watcher's events as they fired, not as
+// the Host handled them, the new name's after its build (helper-168: a .c whose
+// clang took over 2 s on a loaded machine ran on under both names).
+func TestWatchRenameSlowBuild(t *testing.T) {
+	real, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		testtool.Need(t, "wat2wasm")
+	}
+	old := renameWindow
+	renameWindow = 200 * time.Millisecond
+	t.Cleanup(func() { renameWindow = old })
+	bin := t.TempDir()
+	slow := filepath.Join(bin, "slow")
+	script := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then sleep 0.6; fi\nexec %s \"$@\"\n", slow, real)
+	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	x, y := filepath.Join(dir, "x.wat"), filepath.Join(dir, "y.wat")
+	writeFile(t, x, "(module (func (export \"version\") (result i32) i32.const 7))\n")
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == x })
+	writeFile(t, slow, "") // builds take 0.6 s more from now on: past the window
+	if err := os.Rename(x, y); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == y })
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == x })
+}
+
 // scriptNames returns the names of scripts.
 func scriptNames(scripts []*Script) []string {
 	out := make([]string, len(scripts))

@@ -3,6 +3,7 @@ package watch
 import (
 	"fmt"
 	"os"
+	"time"
 )
 
 // Op says what happened to a watched file. Its method is safe for concurrent use.
@@ -86,6 +87,13 @@ type Event struct {
 	// failures are a *BuildError (errors.Is(Err, ErrBuild)). A file of more than
 	// 64 MiB is not read: its event's Err says it is larger than a script may be.
 	Err error
+
+	// Fired is when the event fired: the path had been quiet for the debounce
+	// interval and the watcher looked at it (read the file, before any build).
+	// A host can tell from it how long a save took to go live, the build
+	// included, and when two files' events happened as the file system saw
+	// them, whatever their builds took.
+	Fired time.Time
 
 	// BuildLog holds what the build tool printed (standard output and standard
 	// error), on success (warnings) as on failure. It is empty for files without a

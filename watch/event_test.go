@@ -217,3 +217,33 @@ func TestUnchanged(t *testing.T) {
 		t.Error("a save of the same size with its time set back is unchanged")
 	}
 }
+
+// TestEventFired: an event says when it fired, the debounce over, before its
+// build: a built file's event, received after a build of 300 ms, fired that
+// long before; every event, a plain file's and a removal's too, fired between
+// the activity and its receipt.
+func TestEventFired(t *testing.T) {
+	t.Parallel()
+	marks := t.TempDir()
+	h := newHarness(t, Options{Debounce: buildDebounce, Build: map[string]BuildStep{".src": fakeStep("slow", marks)}}, nil)
+	for _, tc := range []struct {
+		name  string
+		do    func()
+		built bool
+	}{
+		{"built", func() { h.write("x.src", "v1") }, true},
+		{"plain", func() { h.write("y.lua", "return {}") }, false},
+		{"removed", func() { h.remove("y.lua") }, false},
+	} {
+		before := time.Now()
+		tc.do()
+		ev := h.next()
+		got := time.Now()
+		if ev.Err != nil || ev.Fired.Before(before) || ev.Fired.After(got) {
+			t.Fatalf("%s: event %v fired at %v, want between the activity (%v) and its receipt (%v)", tc.name, ev, ev.Fired, before, got)
+		}
+		if tc.built && got.Sub(ev.Fired) < 300*time.Millisecond {
+			t.Errorf("%s: received %v after it fired, want the build's 300 ms at least: it fired after the build", tc.name, got.Sub(ev.Fired))
+		}
+	}
+}

@@ -273,7 +273,7 @@ func (l *loop) fire() {
 func (l *loop) apply(f *file, r result) {
 	if r.gone {
 		if f.known {
-			l.out.push(Event{Path: r.path, Output: l.output(r.path), Op: Removed})
+			l.out.push(Event{Path: r.path, Output: l.output(r.path), Op: Removed, Fired: r.fired})
 		} else {
 			l.out.drop(r.path, Changed) // the host never received it: nothing happened
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/fsread"
 )
@@ -18,9 +19,10 @@ import (
 type result struct {
 	path      string
 	gen       uint64
-	building  bool // the build begins; the other fields are unset
-	gone      bool // no regular file at path
-	unchanged bool // the file is as in its previous event: no new event
+	building  bool      // the build begins; the other fields are unset
+	gone      bool      // no regular file at path
+	fired     time.Time // when the load began: Event.Fired
+	unchanged bool      // the file is as in its previous event: no new event
 	version   version
 	ev        Event
 }
@@ -113,11 +115,12 @@ func (l *loop) process(ctx context.Context, path string, gen uint64, last versio
 // and builds it. The file is read now, when its debounce has run out, not when it
 // was written: the event carries the bytes the file holds after the save.
 func (l *loop) load(ctx context.Context, path string, gen uint64, last version) result {
+	fired := time.Now()
 	lst, rd, err := l.readFile(ctx, path)
 	if vanished(err) || errors.Is(err, fsread.ErrNotRegular) {
-		return result{gone: true}
+		return result{gone: true, fired: fired}
 	}
-	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed, Info: lst}}
+	r := result{ev: Event{Path: path, Output: l.output(path), Op: Changed, Info: lst, Fired: fired}}
 	switch {
 	case ctx.Err() != nil:
 		return r // superseded or closing: the loop drops this result
@@ -161,7 +164,7 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 	case !ok:
 		r.unchanged = true // dropped
 	case err != nil:
-		r.ev = Event{Path: path, Output: r.ev.Output, Op: Changed, Info: lst, Err: err}
+		r.ev = Event{Path: path, Output: r.ev.Output, Op: Changed, Info: lst, Err: err, Fired: fired}
 		r.version = version{}
 	default:
 		r.ev.Info, r.ev.Source, r.ev.Data, r.ev.BuildLog, r.ev.Err = lst, b.Source.Bytes, b.Data, b.Log, b.Err
