@@ -30,6 +30,7 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 			out, rd, info, err := buildBeside(ctx, src, rd, info)
 			sum := maphash.Bytes(markSeed, rd.Bytes)
 			switch {
+			case seen.knows(src, sum): // as Watch or a load saw it: its reload decides
 			case err == nil || rd.Bytes != nil && errors.Is(context.Cause(ctx), ErrSuperseded):
 				// Built, or stopped as it built by a newer request, which
 				// decides for it (see saveCutOff): recorded as a Watch's
@@ -44,15 +45,21 @@ func (s *Script) source(ctx context.Context, code []byte, p *Pending) ([]byte, e
 			return nil, ErrNoSource
 		}
 		file := s.file0() // where it was loaded from, whatever the working directory now
+		s.mu.Lock()
+		seen := s.file
+		s.mu.Unlock()
 		var err error
 		if code, err = fsread.File(file); err != nil {
 			return nil, err
 		}
 		// Read as a Watch's save is: a reload cut off before it said anything
-		// of the bytes leaves them unseen, for the next Watch's catch-up.
-		sum := maphash.Bytes(markSeed, code)
-		s.markSaved(file, sum, nil, p)
-		go s.seeSave(p, sum)
+		// of the bytes leaves them unseen, for the next Watch's catch-up. The
+		// bytes Watch (or the load) saw last are known already: that mark's
+		// reload decides for them, whatever becomes of this one.
+		if sum := maphash.Bytes(markSeed, code); !seen.knows(file, sum) {
+			s.markSavedIf(&seen, file, sum, nil, p)
+			go s.seeSave(p, sum)
+		}
 	}
 	return s.prepare(ctx, code)
 }

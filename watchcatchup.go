@@ -56,8 +56,14 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	bctx, cancel := context.WithCancel(ctx) // a build ends when the Host closes too
 	defer cancel()
 	defer context.AfterFunc(wd.h.base, cancel)()
+	// Every change found happened before the catch-up began: its events are
+	// timed so, as the watcher's by when they fired, not by when the builds
+	// of other scripts' files between them let them be handled (a rename is
+	// a deletion and a save within renameWindow).
+	began := time.Now()
 	for _, s := range scripts {
 		if a, ok := wd.deletion(bctx, s); ok {
+			a.ev.Fired = began
 			wd.handleArrival(ctx, a)
 		} else {
 			s.unsayRemoved() // its file is there (back since): a deletion is news again
@@ -80,6 +86,7 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 			if c.info != nil {
 				wd.remember(c.a.ev.Path, caughtFile{size: c.info.Size(), mod: c.info.ModTime(), sum: c.a.sum})
 			}
+			c.a.ev.Fired = began
 			wd.handleArrival(ctx, c.a)
 		}
 	}

@@ -47,8 +47,8 @@ func builds(a arrival) bool {
 	return a.ev.Op == watch.Changed && a.ev.Err == nil && !empty(a.ev)
 }
 
-// arrival is an event of the watcher, when it fired (watch.Event.Fired, or
-// when the catch-up handled it) and the identity of its file then (nil if there
+// arrival is an event of the watcher (or the catch-up), when it fired
+// (watch.Event.Fired; the catch-up's as it began) and the identity of its file then (nil if there
 // was none): a rename is told by the time between a deletion and a save as the
 // watcher saw them, not by when an event that waited for a load or a build is
 // handled, and a file renamed again meanwhile is still known.
@@ -73,7 +73,7 @@ func (wd *watchedDir) handle(ctx context.Context, ev watch.Event) {
 
 func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 	ev := a.ev
-	if a.at = ev.Fired; a.at.IsZero() { // the catch-up's
+	if a.at = ev.Fired; a.at.IsZero() { // an event made without a time
 		a.at = time.Now()
 	}
 	if ev.Op == watch.Changed {

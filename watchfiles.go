@@ -54,6 +54,11 @@ func (m *fileMark) open() bool {
 	}
 }
 
+// knows reports whether m records path with the bytes of sum.
+func (m *fileMark) knows(path string, sum uint64) bool {
+	return m.path != "" && samePath(m.path, path) && m.sum == sum
+}
+
 // saveCutOff reports whether p, the resolved reload of a Watch's save, was cut
 // off before it could say anything of the save's bytes (see cutOff). A reload
 // superseded by a request of the program's (Reload, ReloadAsync, Revert) is

@@ -1382,3 +1382,197 @@ func TestCaughtUpThroughAnotherPath(t *testing.T) {
 		})
 	}
 }
+
+// A Watch save commits, the program reverts, and a Reload(nil) of the file,
+// unchanged, is cut off as it waits for a staging turn: the watcher's report of
+// the file as Watch last saw it (a directory moved away and back) reloads
+// nothing, whatever the Revert made run since (helper-171: the cut-off
+// Reload(nil) reopened Watch's mark, and the save was replayed over the
+// Revert). A report before the Reload(nil) read the file (the sleep too short)
+// passes as well.
+func TestCutOffReloadNilKeepsSeenSave(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, e := newFakeHost(t, Config{Stagings: 1})
+	h.turnMax = time.Minute
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	path := filepath.Join(dir, "a.wasm")
+	writeFile(t, path, "v1")
+	s, err := h.Load(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := mustLoad(t, h, "other.wasm", "v1", nil)
+
+	writeFile(t, path, "v2")
+	info, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := watch.Event{Path: path, Output: path, Op: watch.Changed, Data: []byte("v2"), Info: info}
+	wd.handle(ctx, saved)
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded }); ev.Kind != Committed {
+		t.Fatalf("save: %v", ev)
+	}
+	if err := h.Revert(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Reverted })
+
+	// Hold the only staging turn with another script's gated staging.
+	n := e.stages.Load()
+	op := h.ReloadAsync(ctx, other, []byte("v2;gate=g"))
+	waitFor(t, "other's staging", func() bool { return e.stages.Load() > n })
+	rctx, cancel := context.WithCancel(ctx)
+	p := h.ReloadAsync(rctx, s, nil)
+	time.Sleep(100 * time.Millisecond) // the Reload(nil) read the file and waits for a turn
+	cancel()
+	<-p.Done()
+	if !errors.Is(p.Err(), context.Canceled) {
+		t.Fatalf("Reload(nil): %v, want cut off", p.Err())
+	}
+	e.open("g")
+	<-op.Done()
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected })
+
+	// The watcher reports the file as Watch last saw it: same file, time, bytes.
+	wd.handle(ctx, saved)
+	timeout := time.After(time.Second)
+wait:
+	for {
+		select {
+		case ev := <-h.Events():
+			if ev.Script == path {
+				t.Errorf("report of the file as Watch last saw it after a cut-off Reload(nil): %v; want nothing", ev)
+				break wait
+			}
+		case <-timeout:
+			break wait
+		}
+	}
+	if v := callInt(t, h, s, "version"); v != 1 {
+		t.Errorf("version %d, want 1: the Revert was undone", v)
+	}
+}
+
+// a.lua renamed over z.lua while no Watch ran: the next Watch's catch-up
+// reports a.lua deleted and z.lua saved with its file, and a.lua's script is
+// unloaded as moved, also when the build of another script's save (m.wat)
+// comes between the two (helper-171: the catch-up's events were timed as
+// they were handled, the window measured across that build, and a.lua's code
+// ran on under both names).
+func TestCatchUpRenameAcrossSlowBuild(t *testing.T) {
+	for _, slowBuild := range []bool{false, true} {
+		t.Run(fmt.Sprint("slow build between: ", slowBuild), func(t *testing.T) {
+			real, err := exec.LookPath("wat2wasm")
+			if err != nil {
+				testtool.Need(t, "wat2wasm")
+			}
+			old := renameWindow
+			renameWindow = 200 * time.Millisecond
+			t.Cleanup(func() { renameWindow = old })
+			bin := t.TempDir()
+			slow := filepath.Join(bin, "slow")
+			script := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then sleep 0.6; fi\nexec %s \"$@\"\n", slow, real)
+			if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h := newTestHost(t, Config{})
+			dir := t.TempDir()
+			a, m, z := filepath.Join(dir, "a.lua"), filepath.Join(dir, "m.wat"), filepath.Join(dir, "z.lua")
+			writeFile(t, a, "return { name = function() return 'a' end }")
+			writeFile(t, z, "return { name = function() return 'z' end }")
+			writeFile(t, m, "(module (func (export \"version\") (result i32) i32.const 1))\n")
+			for _, p := range []string{a, m, z} {
+				if _, err := h.Load(ctx, p, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// While no Watch runs: m.wat edited, a.lua renamed over z.lua.
+			writeFile(t, m, "(module (func (export \"version\") (result i32) i32.const 2))\n")
+			if err := os.Rename(a, z); err != nil {
+				t.Fatal(err)
+			}
+			if slowBuild {
+				writeFile(t, slow, "")
+			}
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == z && ev.Kind == Committed })
+			time.Sleep(500 * time.Millisecond)
+			if _, ok := h.Script(a); ok {
+				t.Errorf("a.lua still loaded: its code runs under two names")
+			}
+		})
+	}
+}
+
+// x.wasm with x.wat beside: a Watch builds a save of x.wat (v2), which
+// commits; the program reverts; a Reload(nil) builds x.wat (still v2) and is
+// cut off as it waits for a staging turn. The next Watch's catch-up does not
+// replay v2 over the Revert: the save was seen (helper-171: the cut-off
+// Reload(nil) reopened it).
+func TestCutOffReloadNilSourceNotReplayed(t *testing.T) {
+	real, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		testtool.Need(t, "wat2wasm")
+	}
+	release := make(chan struct{})
+	h := hostWithLuaFuncConfig(t, Config{Stagings: 1}, "block", func(ctx context.Context, c *lua.Call) ([]any, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	})
+	h.turnMax = time.Minute
+	ctx := context.Background()
+	dir, src, mod, s := loadBuiltWat(t, h)
+	other := mustLoad(t, h, "other.lua", "return {}", nil)
+	w1, stop1 := context.WithCancel(ctx)
+	if err := h.Watch(w1, dir); err != nil {
+		t.Fatal(err)
+	}
+	handledBefore(t, h, dir)
+	writeFile(t, src, sourceText(".wat", 2))
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); ev.Kind != Committed {
+		t.Fatalf("save of v2: %v", ev)
+	}
+	stop1()
+	if err := h.Revert(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	// A wat2wasm that says when it has built, from now on.
+	marks := t.TempDir()
+	built := filepath.Join(marks, "built")
+	script := fmt.Sprintf("#!/bin/sh\n%s \"$@\"\nrc=$?\n: > %s\nexit $rc\n", real, built)
+	if err := os.WriteFile(filepath.Join(marks, "wat2wasm"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", marks+string(os.PathListSeparator)+os.Getenv("PATH"))
+	op := h.ReloadAsync(ctx, other, []byte("host.block() return {}")) // holds the only staging turn
+	rctx, cancel := context.WithCancel(ctx)
+	p := h.ReloadAsync(rctx, s, nil)
+	waitFile(t, built) // the Reload(nil) built x.wat and waits for a turn
+	cancel()
+	if <-p.Done(); !errors.Is(p.Err(), context.Canceled) {
+		t.Fatalf("Reload(nil): %v, want cut off", p.Err())
+	}
+	close(release)
+	<-op.Done()
+	w2, stop2 := context.WithCancel(ctx)
+	defer stop2()
+	if err := h.Watch(w2, dir); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "marker2.lua") // handled after the catch-up
+	writeFile(t, marker, "return {}")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == marker && ev.Kind == Loaded })
+	if v := callInt(t, h, s, "version"); v != 1 {
+		t.Errorf("version %d after the next Watch began, want 1: the save the program reverted was replayed", v)
+	}
+}
