@@ -250,7 +250,10 @@ func (s *Script) settle(it *stagedItem) {
 // own, bounds migration.
 func (s *Script) commit(ctx context.Context, it *stagedItem) bool {
 	_ = s.swapMu.Lock(context.Background())
-	return s.commitHeld(ctx, it)
+	s.mu.Lock()
+	c := s.beginCommit(it)
+	s.mu.Unlock()
+	return s.commitHeld(ctx, it, c)
 }
 
 // commitReady commits the version staged for Apply, if there is one, and reports
@@ -261,16 +264,40 @@ func (s *Script) commitReady(ctx context.Context) bool {
 	s.mu.Lock()
 	it := s.ready
 	s.ready = nil
+	var c commitStart
+	if it != nil { // taken and begun at once: a request after it finds it committing
+		c = s.beginCommit(it)
+	}
 	s.mu.Unlock()
 	if it == nil {
 		s.swapMu.Unlock()
 		return false
 	}
-	return s.commitHeld(ctx, it)
+	return s.commitHeld(ctx, it, c)
 }
 
-// commitHeld is commit with swapMu held, which it releases.
-func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
+// commitStart is what a commit found as it began (beginCommit).
+type commitStart struct {
+	stale    bool // a newer request won over it before it began
+	moved    bool // a revert's: an Apply committed another version while it staged
+	from, to int
+}
+
+// beginCommit begins the commit of it: from now on only a request that
+// overtakes (Script.overtake) wins over it. The caller holds s.mu, and swapMu.
+func (s *Script) beginCommit(it *stagedItem) commitStart {
+	c := commitStart{stale: s.lost(it.req), from: s.hist.live().n, to: s.hist.next}
+	it.req.committing = true
+	if it.req.revert {
+		prev, ok := s.hist.previous()
+		c.to = it.target
+		c.moved = !ok || prev.n != it.target
+	}
+	return c
+}
+
+// commitHeld is commit, begun as c says, with swapMu held, which it releases.
+func (s *Script) commitHeld(ctx context.Context, it *stagedItem, c commitStart) bool {
 	defer s.swapMu.Unlock()
 	// Apply's context, if Apply commits: the request's caller and Close must
 	// still reach the migration.
@@ -289,23 +316,12 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem) bool {
 		ctx = reentry.OnBehalfOf(merged, it.req.caller)
 	}
 	ctx = context.WithValue(ctx, committingKey{}, s)
-	s.mu.Lock()
-	stale := s.lost(it.req) // a commit postponed before has begun already
-	it.req.committing = true
-	from := s.hist.live().n
-	to := s.hist.next
-	moved := false
-	if it.req.revert {
-		prev, ok := s.hist.previous()
-		to = it.target
-		moved = !ok || prev.n != it.target // an Apply committed another version while this staged
-	}
-	s.mu.Unlock()
-	if stale {
+	from, to := c.from, c.to
+	if c.stale {
 		s.supersede(it)
 		return false
 	}
-	if moved {
+	if c.moved {
 		s.requeue(it)
 		return false
 	}

@@ -166,14 +166,18 @@ func leasedAtV2(t *testing.T, h *Host, apply func()) (s *Script, release func())
 	return s, release
 }
 
-// committing reports whether a commit of s is in progress (holds swapMu).
+// committing reports whether a commit of s has begun and is in progress (holds swapMu).
 func committing(s *Script) func() bool {
 	return func() bool {
 		if s.swapMu.TryLock() {
 			s.swapMu.Unlock()
 			return false
 		}
-		return true
+		// Held, by a commit that has taken the ready version (and begun:
+		// see beginCommit), not by an Apply about to take it.
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.ready == nil
 	}
 }
 
