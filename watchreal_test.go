@@ -1051,20 +1051,10 @@ func TestWatchRenameSource(t *testing.T) {
 // the Host handled them, the new name's after its build (helper-168: a .c whose
 // clang took over 2 s on a loaded machine ran on under both names).
 func TestWatchRenameSlowBuild(t *testing.T) {
-	real, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		testtool.Need(t, "wat2wasm")
-	}
 	old := renameWindow
 	renameWindow = 200 * time.Millisecond
 	t.Cleanup(func() { renameWindow = old })
-	bin := t.TempDir()
-	slow := filepath.Join(bin, "slow")
-	script := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then sleep 0.6; fi\nexec %s \"$@\"\n", slow, real)
-	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	slow := slowWat2wasm(t, 600*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	h := newTestHost(t, Config{})
@@ -1464,20 +1454,10 @@ wait:
 func TestCatchUpRenameAcrossSlowBuild(t *testing.T) {
 	for _, slowBuild := range []bool{false, true} {
 		t.Run(fmt.Sprint("slow build between: ", slowBuild), func(t *testing.T) {
-			real, err := exec.LookPath("wat2wasm")
-			if err != nil {
-				testtool.Need(t, "wat2wasm")
-			}
 			old := renameWindow
 			renameWindow = 200 * time.Millisecond
 			t.Cleanup(func() { renameWindow = old })
-			bin := t.TempDir()
-			slow := filepath.Join(bin, "slow")
-			script := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then sleep 0.6; fi\nexec %s \"$@\"\n", slow, real)
-			if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			slow := slowWat2wasm(t, 600*time.Millisecond)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			h := newTestHost(t, Config{})
@@ -1517,10 +1497,7 @@ func TestCatchUpRenameAcrossSlowBuild(t *testing.T) {
 // replay v2 over the Revert: the save was seen (helper-171: the cut-off
 // Reload(nil) reopened it).
 func TestCutOffReloadNilSourceNotReplayed(t *testing.T) {
-	real, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		testtool.Need(t, "wat2wasm")
-	}
+	testtool.Need(t, "wat2wasm")
 	release := make(chan struct{})
 	h := hostWithLuaFuncConfig(t, Config{Stagings: 1}, "block", func(ctx context.Context, c *lua.Call) ([]any, error) {
 		select {
@@ -1547,13 +1524,8 @@ func TestCutOffReloadNilSourceNotReplayed(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A wat2wasm that says when it has built, from now on.
-	marks := t.TempDir()
-	built := filepath.Join(marks, "built")
-	script := fmt.Sprintf("#!/bin/sh\n%s \"$@\"\nrc=$?\n: > %s\nexit $rc\n", real, built)
-	if err := os.WriteFile(filepath.Join(marks, "wat2wasm"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", marks+string(os.PathListSeparator)+os.Getenv("PATH"))
+	built := filepath.Join(t.TempDir(), "built")
+	wat2wasmWrapper(t, func(real string) string { return fmt.Sprintf("%s \"$@\"\nrc=$?\n: > %s\nexit $rc\n", real, built) })
 	op := h.ReloadAsync(ctx, other, []byte("host.block() return {}")) // holds the only staging turn
 	rctx, cancel := context.WithCancel(ctx)
 	p := h.ReloadAsync(rctx, s, nil)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -84,17 +83,10 @@ func TestReloadNilWasmSavedAfterWatchStopped(t *testing.T) {
 // while the file it returns exists.
 func slowWat2wasm(t *testing.T, d time.Duration) (flag string) {
 	t.Helper()
-	real, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := t.TempDir()
-	flag = filepath.Join(bin, "slow")
-	script := fmt.Sprintf("#!/bin/sh\nif [ -e %s ]; then sleep %g; fi\nexec %s \"$@\"\n", flag, d.Seconds(), real)
-	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
+	flag = filepath.Join(t.TempDir(), "slow")
+	wat2wasmWrapper(t, func(real string) string {
+		return fmt.Sprintf("if [ -e %s ]; then sleep %g; fi\nexec %s \"$@\"\n", flag, d.Seconds(), real)
+	})
 	return flag
 }
 

@@ -709,48 +709,43 @@ func TestWatchTwoUnreadFilesReportedOnce(t *testing.T) {
 	}
 }
 
-// resavingWat2wasm puts on PATH a wat2wasm that, the first time it runs,
-// saves version v of the .wat src through a hard link (a save the watched
-// directory gets no event of) before it builds.
-func resavingWat2wasm(t *testing.T, src string, v int) {
+// wat2wasmWrapper puts on PATH a wat2wasm that runs the shell commands
+// script(real), real being the path of the real one.
+func wat2wasmWrapper(t *testing.T, script func(real string) string) {
+	t.Helper()
 	real, err := exec.LookPath("wat2wasm")
 	if err != nil {
 		testtool.Need(t, "wat2wasm")
 	}
-	marks := t.TempDir()
-	writeFile(t, filepath.Join(marks, "next"), sourceText(".wat", v))
-	if err := os.Link(src, filepath.Join(marks, "link")); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(marks, "bin")
-	script := fmt.Sprintf("#!/bin/sh\nif [ ! -e %[1]s/done ]; then : > %[1]s/done; cat %[1]s/next > %[1]s/link; fi\nexec %[2]s \"$@\"\n", marks, real)
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte("#!/bin/sh\n"+script(real)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 }
 
+// resavingWat2wasm puts on PATH a wat2wasm that, the first time it runs,
+// saves version v of the .wat src through a hard link (a save the watched
+// directory gets no event of) before it builds.
+func resavingWat2wasm(t *testing.T, src string, v int) {
+	marks := t.TempDir()
+	writeFile(t, filepath.Join(marks, "next"), sourceText(".wat", v))
+	if err := os.Link(src, filepath.Join(marks, "link")); err != nil {
+		t.Fatal(err)
+	}
+	wat2wasmWrapper(t, func(real string) string {
+		return fmt.Sprintf("if [ ! -e %[1]s/done ]; then : > %[1]s/done; cat %[1]s/next > %[1]s/link; fi\nexec %[2]s \"$@\"\n", marks, real)
+	})
+}
+
 // heldWat2wasm puts on PATH a wat2wasm that, while the file hold exists,
 // creates started and waits (for good) before it builds.
 func heldWat2wasm(t *testing.T) (hold, started string) {
-	real, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		testtool.Need(t, "wat2wasm")
-	}
 	marks := t.TempDir()
 	hold, started = filepath.Join(marks, "hold"), filepath.Join(marks, "started")
-	bin := filepath.Join(marks, "bin")
-	script := fmt.Sprintf("#!/bin/sh\nif [ -e %[1]s ]; then : > %[2]s; while [ -e %[1]s ]; do sleep 0.01; done; fi\nexec %[3]s \"$@\"\n", hold, started, real)
-	if err := os.MkdirAll(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(bin, "wat2wasm"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	wat2wasmWrapper(t, func(real string) string {
+		return fmt.Sprintf("if [ -e %[1]s ]; then : > %[2]s; while [ -e %[1]s ]; do sleep 0.01; done; fi\nexec %[3]s \"$@\"\n", hold, started, real)
+	})
 	writeFile(t, hold, "")
 	return hold, started
 }
