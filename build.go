@@ -82,7 +82,7 @@ func (s *Script) sourceToBuild() (src string, rd watch.Read, info os.FileInfo, s
 	seen = s.file
 	s.mu.Unlock()
 	from := isSourceOf(canonPath(seen.path), canonPath(wasm)) // the watcher's spelling, or the load's
-	if _, saved, _ := s.changedSinceLoad(); from && saved {
+	if _, _, saved, _ := s.changedSinceLoad(); from && saved {
 		return "", rd, nil, seen, nil // the program's build wrote the .wasm after: saved last
 	}
 	src = seen.path
@@ -107,17 +107,11 @@ func (s *Script) sourceToBuild() (src string, rd watch.Read, info os.FileInfo, s
 	return src, rd, info, seen, nil
 }
 
-// readSource reads src: what os.Lstat says of it (a link is itself, as for
-// the watcher's Event.Info), and its text after a stat of the file it stands
-// for.
+// readSource reads src as the watcher reads a save (fsread.ReadStat): what
+// os.Lstat says of it (a link is itself, as for the watcher's Event.Info),
+// and its text after a stat of the file it stands for.
 func readSource(src string) (info os.FileInfo, rd watch.Read, err error) {
-	if info, err = os.Lstat(src); err != nil {
-		return nil, rd, err
-	}
-	if rd.Info, err = os.Stat(src); err != nil {
-		return nil, rd, err
-	}
-	rd.Bytes, err = fsread.File(src)
+	info, rd.Info, rd.Bytes, err = fsread.ReadStat(src)
 	return info, rd, err
 }
 

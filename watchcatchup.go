@@ -26,21 +26,23 @@ import (
 // file system's clock tick may leave its size and time as they were. err is
 // why a file that is there could not be read (grown past 64 MiB, its
 // permissions changed): a save too, which the watcher would have reported.
-func (s *Script) changedSinceLoad() (code []byte, changed bool, err error) {
+// info is what a stat of the file said before it was read (fsread.ReadStat),
+// nil if unknown.
+func (s *Script) changedSinceLoad() (info os.FileInfo, code []byte, changed bool, err error) {
 	sum := s.readSum.Load()
 	if sum == 0 || s.path == "" {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
-	code, err = fsread.File(s.file0())
+	_, info, code, err = fsread.ReadStat(s.file0())
 	switch {
 	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular):
-		return nil, false, nil // gone: a deletion (see deletion)
+		return info, nil, false, nil // gone: a deletion (see deletion)
 	case err != nil:
-		return nil, false, err
+		return info, nil, false, err
 	case len(code) == 0 || maphash.Bytes(markSeed, code) == sum:
-		return nil, false, nil
+		return info, nil, false, nil
 	}
-	return code, true, nil
+	return info, code, true, nil
 }
 
 // catchUp handles the files of scripts that changed or went while no Watch of
@@ -139,13 +141,12 @@ type caughtSave struct {
 // the Host has not recorded it read yet.
 func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
 	file := s.file0()
-	info, statErr := os.Stat(file)
-	code, changed, err := s.changedSinceLoad()
+	info, code, changed, err := s.changedSinceLoad()
 	if err != nil && ctx.Err() == nil {
-		if s.reportedUnread(file, info, statErr) {
+		if s.reportedUnread(file, info) {
 			return caughtSave{}, false
 		}
-		return unreadSave(file, file, err, info, statErr), true
+		return unreadSave(file, file, err, info), true
 	}
 	if !changed || ctx.Err() != nil {
 		return caughtSave{}, false
@@ -167,7 +168,7 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 			}
 		}
 	}
-	return newCaughtSave(ev, code, info, statErr), true
+	return newCaughtSave(ev, code, info), true
 }
 
 // sourceSave returns a save of the source of s, a .wasm, that Watch has not
@@ -188,17 +189,13 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	// it is no save, as if gone: the watcher, which runs already, reports what
 	// follows.
 	var info os.FileInfo
-	var statErr error
 	read := func() (watch.Read, error) {
 		var rd watch.Read
-		if info, statErr = os.Stat(src); statErr == nil {
-			rd.Info = info
-		}
-		text, err := fsread.File(src)
-		if err == nil && (len(text) == 0 || mark != nil && mark.sum == maphash.Bytes(markSeed, text) && (!last || !mark.open())) {
+		var err error
+		_, rd.Info, rd.Bytes, err = fsread.ReadStat(src)
+		if info = rd.Info; err == nil && (len(rd.Bytes) == 0 || mark != nil && mark.sum == maphash.Bytes(markSeed, rd.Bytes) && (!last || !mark.open())) {
 			err = fs.ErrNotExist
 		}
-		rd.Bytes = text
 		return rd, err
 	}
 	rd, err := read()
@@ -210,26 +207,23 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	}
 	switch {
 	case ctx.Err() != nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fsread.ErrNotRegular) ||
-		err != nil && s.reportedUnread(src, info, statErr):
+		err != nil && s.reportedUnread(src, info):
 		return caughtSave{}, false
 	case err != nil:
-		return unreadSave(src, wasm, err, info, statErr), true
+		return unreadSave(src, wasm, err, info), true
 	case !ok:
 		return caughtSave{}, false
 	}
 	ev := watch.Event{Path: src, Output: wasm, Op: watch.Changed, Source: b.Source.Bytes, Data: b.Data, BuildLog: b.Log, Err: b.Err}
-	return newCaughtSave(ev, b.Source.Bytes, info, statErr), true
+	return newCaughtSave(ev, b.Source.Bytes, info), true
 }
 
 // unreadSave is the catch-up's save of path, standing for output, that it
 // could not read (past 64 MiB, its permissions changed), as the watcher
 // reports one: an event carrying the read's error, and no bytes to know it by.
-func unreadSave(path, output string, err error, info os.FileInfo, statErr error) caughtSave {
-	c := caughtSave{a: arrival{ev: watch.Event{Path: path, Output: output, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}, catchUp: true}}
-	if statErr == nil {
-		c.info, c.mod = info, info.ModTime()
-	}
-	return c
+// info is what a stat of the file said before the read, nil if unknown.
+func unreadSave(path, output string, err error, info os.FileInfo) caughtSave {
+	return caughtSave{a: arrival{ev: watch.Event{Path: path, Output: output, Op: watch.Changed, Err: fmt.Errorf("watch: %w", err)}, catchUp: true}}.stat(info)
 }
 
 // unreadMark is a file Watch reported it could not read (past 64 MiB, or
@@ -257,9 +251,10 @@ func (s *Script) refusedUnread(path string) {
 }
 
 // reportedUnread reports whether path, a file of s that had info when the
-// catch-up could not read it, is as Watch last reported it unreadable.
-func (s *Script) reportedUnread(path string, info os.FileInfo, statErr error) bool {
-	if statErr != nil {
+// catch-up could not read it (nil if unknown), is as Watch last reported it
+// unreadable.
+func (s *Script) reportedUnread(path string, info os.FileInfo) bool {
+	if info == nil {
 		return false
 	}
 	key := canonPath(path)
@@ -270,10 +265,15 @@ func (s *Script) reportedUnread(path string, info os.FileInfo, statErr error) bo
 }
 
 // newCaughtSave makes the catch-up's save of ev, whose file held bytes (a
-// source's text) after it had info.
-func newCaughtSave(ev watch.Event, bytes []byte, info os.FileInfo, statErr error) caughtSave {
-	c := caughtSave{a: arrival{ev: ev, catchUp: true, sum: maphash.Bytes(markSeed, bytes)}}
-	if statErr == nil {
+// source's text) after it had info (nil if unknown).
+func newCaughtSave(ev watch.Event, bytes []byte, info os.FileInfo) caughtSave {
+	return caughtSave{a: arrival{ev: ev, catchUp: true, sum: maphash.Bytes(markSeed, bytes)}}.stat(info)
+}
+
+// stat returns c with info, what a stat of its file said before it was read
+// (nil if unknown).
+func (c caughtSave) stat(info os.FileInfo) caughtSave {
+	if info != nil {
 		c.info, c.mod = info, info.ModTime()
 	}
 	return c

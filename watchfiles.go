@@ -131,9 +131,8 @@ func (s *Script) markFile(path string) {
 	}
 	s.markOwn(abs)
 	if src := sourceOf(abs); src != "" {
-		info, err := os.Lstat(src)
-		text, rerr := fsread.File(src)
-		if err != nil || rerr != nil {
+		info, _, text, err := fsread.ReadStat(src)
+		if err != nil {
 			return
 		}
 		if own, err := os.Stat(abs); err == nil && info.ModTime().After(own.ModTime()) {
@@ -166,11 +165,7 @@ func (s *Script) markOwn(path string) {
 
 // markText records src as the file s comes from now, known by its text.
 func (s *Script) markText(src string) {
-	info, err := os.Lstat(src) // before the read: a save after it has another time
-	if err != nil {
-		return
-	}
-	text, err := fsread.File(src)
+	info, _, text, err := fsread.ReadStat(src) // a save after the stat has another time
 	if err != nil {
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"syscall"
 	"time"
@@ -173,24 +172,21 @@ func (l *loop) load(ctx context.Context, path string, gen uint64, last version) 
 	return r
 }
 
-// readFile reads path for its event: what os.Lstat says of it (the event's
-// Info), and a read of the file it stands for (a link's target), whose stat
-// comes before the bytes, so that a save landing in between, whose bytes the
-// event may carry, leaves a newer stamp and Info than the event's: its own
-// event, which follows, is not taken for this one. A read's error names path
-// and says it is the watcher's.
+// readFile reads path for its event (fsread.ReadStat) while holding one of
+// the read slots: what os.Lstat says of it (the event's Info), and a read of
+// the file it stands for (a link's target), whose stat comes before the
+// bytes, so that a save landing in between, whose bytes the event may carry,
+// leaves a newer stamp and Info than the event's: its own event, which
+// follows, is not taken for this one. A read's error names path and says it
+// is the watcher's.
 func (l *loop) readFile(ctx context.Context, path string) (lst fs.FileInfo, rd Read, err error) {
-	lst, err = os.Lstat(path)
-	rd.Info = lst
-	if err == nil && lst.Mode()&fs.ModeSymlink != 0 {
-		rd.Info, err = os.Stat(path) // a link stands for its target
+	select {
+	case l.readSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, rd, ctx.Err()
 	}
-	switch {
-	case err == nil && !rd.Info.Mode().IsRegular():
-		err = fsread.ErrNotRegular
-	case err == nil:
-		rd.Bytes, err = l.read(ctx, path)
-	}
+	lst, rd.Info, rd.Bytes, err = fsread.ReadStat(path)
+	<-l.readSlots
 	if err != nil && !vanished(err) && !errors.Is(err, fsread.ErrNotRegular) {
 		if !errors.As(err, new(*fs.PathError)) { // one names its path already
 			err = fmt.Errorf("read %s: %w", path, err)
@@ -210,15 +206,4 @@ func (l *loop) versionOf(rd Read) version {
 // file of a directory that was removed and whose name a file has taken.
 func vanished(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
-}
-
-// read reads path while holding one of the read slots.
-func (l *loop) read(ctx context.Context, path string) ([]byte, error) {
-	select {
-	case l.readSlots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-l.readSlots }()
-	return fsread.File(path)
 }

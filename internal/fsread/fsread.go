@@ -23,6 +23,29 @@ const MaxSize = 64 << 20
 // MaxSize bytes.
 var ErrTooLarge = errors.New("larger than a script may be (64 MiB)")
 
+// ReadStat reads path as a save of a script: what os.Lstat says of path (a
+// link is itself: lst), then a stat of the file it stands for (a link's
+// target: info) and its bytes (File), in that order, so that a save landing
+// after the stat, whose bytes b may hold, leaves a newer stat than info. info
+// is nil when a stat failed, lst when os.Lstat did; a path holding no regular
+// file is refused without being opened (ErrNotRegular).
+func ReadStat(path string) (lst, info fs.FileInfo, b []byte, err error) {
+	if lst, err = os.Lstat(path); err != nil {
+		return nil, nil, nil, err
+	}
+	info = lst
+	if lst.Mode()&fs.ModeSymlink != 0 {
+		if info, err = os.Stat(path); err != nil {
+			return lst, nil, nil, err
+		}
+	}
+	if !info.Mode().IsRegular() {
+		return lst, info, nil, &fs.PathError{Op: "read", Path: path, Err: ErrNotRegular}
+	}
+	b, err = File(path)
+	return lst, info, b, err
+}
+
 // File reads path, following symbolic links, if it is a regular file of at
 // most MaxSize bytes. It opens without blocking and looks at what it opened,
 // so that no stat before it can be raced.

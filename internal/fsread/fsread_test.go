@@ -4,6 +4,7 @@ package fsread
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -64,5 +65,47 @@ func TestFileSize(t *testing.T) {
 		if got, err := File(path); err != nil || string(got) != string(want) {
 			t.Errorf("File of %d bytes: %d bytes, %v", n, len(got), err)
 		}
+	}
+}
+
+// ReadStat reads a file with what os.Lstat and a stat of the file say of it:
+// a link is itself to os.Lstat and its target to the stat; a path holding no
+// regular file is refused (not opened: a pipe would not block anyway), a
+// missing one says so, and a link whose target is gone has an Lstat only.
+func TestReadStat(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.lua")
+	if err := os.WriteFile(file, []byte("return 1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "l.lua")
+	if err := os.Symlink(file, link); err != nil {
+		t.Fatal(err)
+	}
+	lst, info, b, err := ReadStat(file)
+	if err != nil || string(b) != "return 1" || lst.Size() != 8 || info.Size() != 8 {
+		t.Fatalf("ReadStat(file) = %v, %v, %q, %v", lst, info, b, err)
+	}
+	lst, info, b, err = ReadStat(link)
+	if err != nil || string(b) != "return 1" || lst.Mode()&fs.ModeSymlink == 0 || !info.Mode().IsRegular() || info.Size() != 8 {
+		t.Fatalf("ReadStat(link) = %v, %v, %q, %v", lst, info, b, err)
+	}
+	pipe := filepath.Join(dir, "p.lua")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{pipe, dir} {
+		if lst, info, b, err := ReadStat(p); !errors.Is(err, ErrNotRegular) || lst == nil || info == nil || b != nil {
+			t.Errorf("ReadStat(%s) = %v, %v, %q, %v; want its stats and ErrNotRegular", p, lst, info, b, err)
+		}
+	}
+	if lst, info, _, err := ReadStat(filepath.Join(dir, "none")); !errors.Is(err, fs.ErrNotExist) || lst != nil || info != nil {
+		t.Errorf("ReadStat(missing) = %v, %v, %v", lst, info, err)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if lst, info, _, err := ReadStat(link); !errors.Is(err, fs.ErrNotExist) || lst == nil || info != nil {
+		t.Errorf("ReadStat(dangling link) = %v, %v, %v; want its Lstat and ErrNotExist", lst, info, err)
 	}
 }
