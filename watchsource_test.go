@@ -852,43 +852,50 @@ func TestSupersededReloadNilNotReplayed(t *testing.T) {
 
 // A Reload(nil) of a script's own file cut off as it stages says nothing of
 // the file's bytes: the next Watch's catch-up runs them (helper-170: they
-// were recorded as read as soon as read, and the save was lost).
+// were recorded as read as soon as read, and the save was lost). The chunk
+// is cut off in a host function that returns nil, the chunk stopping at its
+// next step, or that fails with the context's error (a Lua error, which was
+// taken for the chunk's own: the save refused, and lost).
 func TestReloadNilOwnFileCutOffIsNoRead(t *testing.T) {
-	var blocked atomic.Bool
-	started := make(chan struct{})
-	h := hostWithLuaFunc(t, "block", func(ctx context.Context, c *lua.Call) ([]any, error) {
-		if blocked.CompareAndSwap(false, true) {
-			close(started)
-			<-ctx.Done() // the chunk stops at its next step
-			return nil, nil
-		}
-		return nil, nil
-	})
-	dir := t.TempDir()
-	path := filepath.Join(dir, "a.lua")
-	version := func(v int) string {
-		return fmt.Sprintf("host.block()\nreturn { version = function() return %d end }", v)
-	}
-	writeFile(t, path, "return { version = function() return 1 end }")
-	s, err := h.Load(context.Background(), path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, path, version(2)) // while no Watch runs
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-started; cancel() }()
-	if err := h.Reload(ctx, s, nil); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Reload(nil) cut off as it staged: %v, want context.Canceled", err)
-	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected }) // the Reload's
-	wctx, wcancel := context.WithCancel(context.Background())
-	defer wcancel()
-	if err := h.Watch(wctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded })
-	if ev.Kind != Committed || call(t, h, s, "version") != "2" {
-		t.Errorf("the next Watch: %v, version() = %s; want committed, 2", ev, call(t, h, s, "version"))
+	for _, ret := range []error{nil, context.Canceled} {
+		t.Run(fmt.Sprint(ret), func(t *testing.T) {
+			var blocked atomic.Bool
+			started := make(chan struct{})
+			h := hostWithLuaFunc(t, "block", func(ctx context.Context, c *lua.Call) ([]any, error) {
+				if blocked.CompareAndSwap(false, true) {
+					close(started)
+					<-ctx.Done()
+					return nil, ret
+				}
+				return nil, nil
+			})
+			dir := t.TempDir()
+			path := filepath.Join(dir, "a.lua")
+			version := func(v int) string {
+				return fmt.Sprintf("host.block()\nreturn { version = function() return %d end }", v)
+			}
+			writeFile(t, path, "return { version = function() return 1 end }")
+			s, err := h.Load(context.Background(), path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, path, version(2)) // while no Watch runs
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() { <-started; cancel() }()
+			if err := h.Reload(ctx, s, nil); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Reload(nil) cut off as it staged: %v, want context.Canceled", err)
+			}
+			nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected }) // the Reload's
+			wctx, wcancel := context.WithCancel(context.Background())
+			defer wcancel()
+			if err := h.Watch(wctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded })
+			if ev.Kind != Committed || call(t, h, s, "version") != "2" {
+				t.Errorf("the next Watch: %v, version() = %s; want committed, 2", ev, call(t, h, s, "version"))
+			}
+		})
 	}
 }
 

@@ -15,7 +15,11 @@ import (
 // limits of the call running the script (see Limits); its results are converted
 // back to Lua as CallJSON converts arguments. A returned error, or a panic, raises
 // a Lua error naming the function ("host.log: disk full") that the script can
-// catch with pcall.
+// catch with pcall. Once the call's context has ended or its MaxExecutionTime
+// has passed (a HostFunc that waits on ctx returns ctx.Err(), say), the call
+// ends as that ends it, whatever the function returns: its error matches
+// ctx.Err() or ErrTimeout, with the function's message, and a pcall that
+// catches it is stopped at its next instruction.
 //
 // ctx is the context of the call into the script that is running. A HostFunc runs on
 // the calling goroutine. Called from a call of the script (CallJSON, a Func, a
@@ -324,13 +328,16 @@ func hostFunction(qualified, script string, d hostDef, own *hostOwner, hc *hostC
 		hctx, prev := b.guard.Enter(b.callCtx())
 		results, err := invokeHost(fn, hctx, call)
 		b.guard.Leave(prev)
-		if err != nil {
-			L.RaiseError("%s: %v", qualified, err)
-		}
 		// The function's time counts: a call that it took past its deadline, or
 		// whose context ended meanwhile, stops now rather than at the next check,
-		// up to 1,024 instructions (and any number of host calls) later.
-		if (b.limits.MaxExecutionTime > 0 || b.ctxDone != nil) && b.check() != nil {
+		// up to 1,024 instructions (and any number of host calls) later; if the
+		// function failed, as it may because of that, with its message, the
+		// call's error being the limit's or the context's all the same.
+		stopped := (b.limits.MaxExecutionTime > 0 || b.ctxDone != nil) && b.check() != nil
+		switch {
+		case err != nil:
+			L.RaiseError("%s: %v", qualified, err)
+		case stopped:
 			L.RaiseError("%s", b.Err().Error())
 		}
 		for i, r := range results {

@@ -3,6 +3,7 @@ package lua_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime"
 	"strconv"
@@ -260,6 +261,42 @@ func TestHostTimeCounts(t *testing.T) {
 	rt, id, naps = napper(lua.Limits{}, cancel)
 	if _, err := rt.CallJSON(ctx, id, "run", 20); !errors.Is(err, context.Canceled) || naps.Load() != 3 {
 		t.Errorf("a context cancelled in the third nap: %v after %d naps, want context.Canceled after 3", err, naps.Load())
+	}
+
+	// A host function that fails because the call's context ended, or its
+	// time ran out, ends the call as the context or the limit does, with its
+	// own message; a script that catches its error is stopped at its next
+	// instruction, as by the limit.
+	for _, c := range []struct {
+		name   string
+		limits lua.Limits
+		want   error
+	}{{"cancelled", lua.Limits{}, context.Canceled}, {"timed out", lua.Limits{MaxExecutionTime: 10 * time.Millisecond}, lua.ErrTimeout}} {
+		rt := newRuntime(t, lua.Config{Limits: c.limits})
+		stop := func() {} // ends the call's context, if the case is about it
+		err := rt.Define("host", "fetch", func(ctx context.Context, _ *lua.Call) ([]any, error) {
+			stop()
+			time.Sleep(2 * c.limits.MaxExecutionTime)
+			return nil, fmt.Errorf("fetch gave up (%v)", ctx.Err())
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := load(t, rt, "fetch.lua", `return {
+			run = function() return host.fetch() end,
+			caught = function() local ok, err = pcall(host.fetch) return "caught: " .. tostring(err) end,
+		}`)
+		for _, fn := range []string{"run", "caught"} {
+			ctx, cancel := context.WithCancel(context.Background())
+			if c.limits.MaxExecutionTime == 0 {
+				stop = cancel
+			}
+			_, err := rt.CallJSON(ctx, id, fn)
+			cancel()
+			if !errors.Is(err, c.want) || fn == "run" && !strings.Contains(err.Error(), "fetch gave up") {
+				t.Errorf("%s: %s: %v, want %v with the host function's message", c.name, fn, err, c.want)
+			}
+		}
 	}
 }
 
