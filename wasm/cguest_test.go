@@ -112,6 +112,23 @@ func TestInitializerShapes(t *testing.T) {
 	if _, err := rt.CallJSON(ctx, self, "__wasm_call_ctors"); err != nil {
 		t.Errorf("constructors the runtime does not run are an ordinary export: %v", err)
 	}
+	// Nor where it is the start function, or the start function calls it
+	// (helper-172: they ran twice), metered or not, as loaded or reloaded.
+	for _, lim := range []wasm.Limits{{}, {MaxExecutionTime: time.Minute}} {
+		rt := newRuntime(t, lim)
+		for _, name := range []string{"start_is_ctors", "start_is_init", "start_calls_init"} {
+			id := loadTest(t, rt, name, nil)
+			if got := callInt(t, rt, id, "runs"); got != 1 {
+				t.Errorf("%s (limits %v): ran %d times as loaded, want once", name, lim, got)
+			}
+			if err := rt.ReloadModule(ctx, id, testModule(t, name)); err != nil {
+				t.Fatal(err)
+			}
+			if got := callInt(t, rt, id, "runs"); got != 1 {
+				t.Errorf("%s (limits %v): ran %d times as reloaded, want once", name, lim, got)
+			}
+		}
+	}
 	shapes := loadTest(t, rt, "ctors_shapes", nil)
 	if got := callInt(t, rt, shapes, "runs"); got != 0 {
 		t.Errorf("exports of other shapes, or named \"\": %d ran as the module started, want none", got)

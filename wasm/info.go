@@ -195,13 +195,12 @@ func publicImports(defs []api.FunctionDefinition) []FuncInfo {
 // start function, or "": _initialize, as WASI reactors have, or else the
 // constructors of a C module built by clang with no entry point, exported as
 // __wasm_call_ctors for the runtime to run once (see watch.DefaultBuildSteps),
-// unless the module calls them itself (from an init function of its own).
-// Either must be a function of no parameters and no results.
+// unless the module runs it itself (as its start function, or from a function
+// of its own). Either must be a function of no parameters and no results.
 func initializer(defs map[string]api.FunctionDefinition, scan *moduleScan) string {
-	for _, name := range []string{"_initialize", meter.CtorsName} {
+	for _, name := range []string{meter.InitializeName, meter.CtorsName} {
 		def, ok := defs[name]
-		if !ok || len(def.ParamTypes()) > 0 || len(def.ResultTypes()) > 0 ||
-			name == meter.CtorsName && scan.callsCtors {
+		if !ok || len(def.ParamTypes()) > 0 || len(def.ResultTypes()) > 0 || slices.Contains(scan.runsItself, name) {
 			continue
 		}
 		return name

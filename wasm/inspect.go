@@ -65,8 +65,8 @@ type moduleScan struct {
 	// hasStackPointer (see meter.Interface.StackPointer).
 	stackPointer    uint32
 	hasStackPointer bool
-	callsCtors      bool // see meter.Interface.CallsCtors
-	longestName     int  // see meter.Interface.LongestName
+	runsItself      []string // see meter.Interface.RunsItself
+	longestName     int      // see meter.Interface.LongestName
 }
 
 // scanModule reads a module's imports, exports and memory with internal/meter's
@@ -98,7 +98,7 @@ func scanModule(b []byte) (*moduleScan, error) {
 		return nil, fmt.Errorf("%s: %s", what, me.Detail)
 	}
 	scan := &moduleScan{imports: m.Imports, exports: make(map[string]meter.Kind, len(m.Exports)),
-		stackPointer: m.StackPointer, hasStackPointer: m.HasStackPointer, callsCtors: m.CallsCtors,
+		stackPointer: m.StackPointer, hasStackPointer: m.HasStackPointer, runsItself: m.RunsItself,
 		longestName: m.LongestName}
 	for _, e := range m.Exports {
 		scan.exports[e.Name] = e.Kind

@@ -86,7 +86,9 @@ func (rt *Runtime) LoadModule(ctx context.Context, wasmBytes []byte) (ScriptID, 
 // errors and passed to host functions; names need not be unique). The module's
 // exported _initialize function, if any, runs once, after its start function;
 // without one, an exported __wasm_call_ctors (a C module's constructors, as
-// watch.DefaultBuildSteps exports them) runs in its place.
+// watch.DefaultBuildSteps exports them) runs in its place. Neither runs if the
+// module runs it itself: it is the start function, or a function of the
+// module calls it directly.
 // Errors match ErrCompile, ErrInstantiate (an import the runtime does not define,
 // or a start function that trapped), ErrLimit or ErrClosed. Safe for concurrent use.
 func (rt *Runtime) Load(ctx context.Context, name string, wasmBytes []byte, opts *ModuleOptions) (ScriptID, error) {

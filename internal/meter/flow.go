@@ -100,13 +100,20 @@ type flowFrame struct {
 
 const noFlow = math.MaxInt64
 
+// initCall is a function the module exports as CtorsName or InitializeName,
+// and whether the module calls it itself.
+type initCall struct {
+	name   string
+	index  uint32
+	called bool
+}
+
 // flow follows the basic blocks wazero's compiler builds for a body, with
 // an upper bound on the depth of each in the dominator tree.
 type flow struct {
-	// callee is a function whose direct calls walk notes in called, if
-	// watching: Scan's look for a module calling its constructors itself.
-	callee           uint32
-	watching, called bool
+	// inits are the functions whose direct calls walk notes: Scan's look for
+	// a module running its initialization itself.
+	inits []initCall
 
 	stack   []flowFrame
 	depth   int64    // of the current block
@@ -206,8 +213,12 @@ func (f *flow) walk(code []byte, base int, limit uint64) {
 		if r.err != nil {
 			return
 		}
-		if f.watching && in.op == opCall && !in.prefixed && in.a == f.callee {
-			f.called = true
+		if in.op == opCall && !in.prefixed {
+			for i := range f.inits {
+				if f.inits[i].index == in.a {
+					f.inits[i].called = true
+				}
+			}
 		}
 		f.pos++
 		f.step(&in, code[in.start:in.end])

@@ -66,10 +66,11 @@ type Interface struct {
 	// says whether there is one.
 	StackPointer    uint32
 	HasStackPointer bool
-	// CallsCtors says that a function of the module calls the function it
-	// exports as CtorsName (a C module that runs its constructors itself,
-	// from an init function of its own), directly.
-	CallsCtors bool
+	// RunsItself lists those of the functions the module exports as
+	// CtorsName and InitializeName that it runs itself: its start function,
+	// or called directly by a function of the module (a C module that runs
+	// its constructors from an init function of its own).
+	RunsItself []string
 	// LongestName is the length in bytes of the longest module or function
 	// name in the module's name section: the names an engine writes in every
 	// frame of a stack trace (see CutNames).
@@ -79,6 +80,10 @@ type Interface struct {
 // CtorsName is the name under which wasm-ld can export a C module's
 // constructors (-Wl,--export=__wasm_call_ctors).
 const CtorsName = "__wasm_call_ctors"
+
+// InitializeName is the name under which a WASI reactor exports its
+// initialization, for the runtime to run once before any other export.
+const InitializeName = "_initialize"
 
 // StackPointerName is the name LLVM gives the C stack pointer's global.
 const StackPointerName = "__stack_pointer"
@@ -345,6 +350,9 @@ type scanner struct {
 	importedGlobals int
 	mutableI32      []bool
 	namedSP         int
+	// start is the index of the start function, if hasStart.
+	start    uint32
+	hasStart bool
 }
 
 var sectionNames = [...]string{
@@ -400,18 +408,26 @@ func (s *scanner) section(sec *section) error {
 		}
 	case secExport:
 		s.scanExports(r, where)
-	case secStart, secDataCount:
+	case secStart:
+		s.start, s.hasStart = r.u32(), true
+	case secDataCount:
 		r.u32()
 	case secElement:
 		scanElements(r, where)
 	case secCode:
+		inits := s.flow.inits[:0]
 		for _, e := range s.m.Exports {
-			if e.Name == CtorsName && e.Kind == KindFunc {
-				s.flow.callee, s.flow.watching = e.Index, true
+			if (e.Name == CtorsName || e.Name == InitializeName) && e.Kind == KindFunc {
+				inits = append(inits, initCall{name: e.Name, index: e.Index, called: s.hasStart && s.start == e.Index})
 			}
 		}
+		s.flow.inits = inits
 		s.scanCode(r, where)
-		s.m.CallsCtors = s.flow.called
+		for _, c := range s.flow.inits {
+			if c.called {
+				s.m.RunsItself = append(s.m.RunsItself, c.name)
+			}
+		}
 	case secData:
 		scanData(r, where)
 	}

@@ -1,0 +1,7 @@
+;; Its start function calls its _initialize: the runtime must not run it again.
+(module
+  (global $runs (mut i32) (i32.const 0))
+  (func $init (export "_initialize") (global.set $runs (i32.add (global.get $runs) (i32.const 1))))
+  (func $main (call $init))
+  (start $main)
+  (func (export "runs") (result i32) (global.get $runs)))
