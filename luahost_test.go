@@ -53,6 +53,9 @@ func TestLuaReloadRollsBack(t *testing.T) {
 			nil, []error{ErrSelfCheck, lua.ErrRuntime}, []string{"hotscript: reload enemy.lua: self-check failed: on_reload on v2: ", "bad state"}},
 		{"self-check passes on the carried state", enemyLuaV2("function M.on_reload() return M.health == 99 and #M.kills == 1 end"),
 			nil, nil, nil},
+		{"self-check returns -0", enemyLuaV2("function M.on_reload() local zero = 0 return -zero end"), nil, nil, nil},
+		{"self-check returns a fraction", enemyLuaV2("function M.on_reload() return 0.5 end"),
+			nil, []error{ErrSelfCheck}, []string{"hotscript: reload enemy.lua: self-check failed: on_reload on v2 returned 0.5"}},
 		{"commits", enemyLuaV2(""), nil, nil, nil},
 	}
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -454,13 +455,15 @@ func asStep(err error) error {
 	return se
 }
 
-// passed reports whether a self-check result means success: nothing, 0 or true
-// (which only Lua can return: a WASM true is the i32 1).
+// passed reports whether a self-check result means success: nothing, zero
+// (-0 too, which a float can be) or true (which only Lua can return: a WASM
+// true is the i32 1).
 func passed(out json.RawMessage) bool {
 	out = bytes.TrimSpace(out)
 	switch string(out) {
 	case "", "null", "0", "true":
 		return true
 	}
-	return false
+	f, err := strconv.ParseFloat(string(out), 64)
+	return err == nil && f == 0
 }
