@@ -39,10 +39,11 @@ var (
 	// ErrReleased means a call was made on a Lease after its Release.
 	ErrReleased = errors.New("lua: lease released")
 	// ErrReentrant means a host function called, reloaded or unloaded the script
-	// that is running it, or a script whose call waits, through host functions
-	// on other goroutines, for this one (a calls b while b calls a): either would
-	// wait for itself forever (see HostFunc).
-	ErrReentrant = errors.New("lua: host function called back into its own script")
+	// that is running it (or a CheckFunc the script it checks), or a script
+	// whose call waits, through host functions on other goroutines, for this
+	// one (a calls b while b calls a): either would wait for itself forever
+	// (see HostFunc).
+	ErrReentrant = errors.New("lua: script called from inside its own call or commit (it would wait for itself)")
 	// ErrInvalid means an argument is unusable: a bad host function name, a
 	// Define after the first load, more arguments than a call can pass (8,000).
 	ErrInvalid = errors.New("lua: invalid argument")

@@ -104,7 +104,7 @@ func TestHostCallsBackIntoItsScript(t *testing.T) {
 			if !errors.Is(inner, lua.ErrReentrant) {
 				t.Fatalf("call back: got %v, want ErrReentrant", inner)
 			}
-			if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "called back into its own script") {
+			if !errors.Is(err, lua.ErrRuntime) || !strings.Contains(err.Error(), "called from inside its own call") {
 				t.Fatalf("outer call: got %v, want a Lua error carrying the refusal", err)
 			}
 			if got := call(t, rt, a, "version"); got != "1" {
@@ -170,7 +170,7 @@ func TestHostCallsOtherScripts(t *testing.T) {
 		return nil
 	})
 	_, err := rt.CallJSON(context.Background(), a, "run")
-	if !errors.Is(errB, lua.ErrReentrant) || err == nil || !strings.Contains(err.Error(), "called back into its own script") {
+	if !errors.Is(errB, lua.ErrReentrant) || err == nil || !strings.Contains(err.Error(), "called from inside its own call") {
 		t.Fatalf("a -> b -> a: b's call got %v, a's call %v; want ErrReentrant", errB, err)
 	}
 	if got := call(t, rt, b, "version"); got != "2" {

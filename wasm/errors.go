@@ -51,10 +51,11 @@ var (
 	// ErrReleased: a call on a Lease after its Release.
 	ErrReleased = errors.New("wasm: lease released")
 	// ErrReentrant: a host function called, reloaded or unloaded the script that
-	// is running it, or a script whose call waits, through host functions on
-	// other goroutines, for this one (a calls b while b calls a): either would
-	// wait for itself forever (see HostFunc).
-	ErrReentrant = errors.New("wasm: host function called back into its own script")
+	// is running it (or a commit's migrate function, through the Runtime, the
+	// script it migrates), or a script whose call waits, through host
+	// functions on other goroutines, for this one (a calls b while b calls a):
+	// either would wait for itself forever (see HostFunc).
+	ErrReentrant = errors.New("wasm: script called from inside its own call or commit (it would wait for itself)")
 )
 
 // The specific limits. Each matches ErrLimit too.
