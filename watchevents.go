@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotscript/hotscript/watch"
@@ -157,26 +158,45 @@ func textSum(ev watch.Event) uint64 {
 
 // fileSum is the hash of the bytes of the file a saved, for a later Watch (see
 // Script.readSum): a.sum, a .wat's text. It is 0 for an event that is not a
-// save of script s's own file.
-func fileSum(a arrival, s *Script, fromSource bool) uint64 {
-	if s == nil || fromSource || a.ev.Op != watch.Changed {
+// save of script s's own file (other is the script's file when it is not).
+func fileSum(a arrival, s *Script, other string) uint64 {
+	if s == nil || other != "" || a.ev.Op != watch.Changed {
 		return 0
 	}
 	return a.sum
+}
+
+// scriptOf returns the script of ev's file: the script loaded from it (or
+// named by it), or else the script of the other file of a pair of a .wasm and
+// its source, with that file's path (other): the .wasm a script was loaded
+// from, which x.c or x.wat builds, or the x.wat a script was loaded from, of
+// which the file is x.wasm (built beside it, by hand or by an editor's task).
+func (wd *watchedDir) scriptOf(ev watch.Event) (s *Script, other string) {
+	if s = wd.find(ev.Path); s != nil {
+		return s, ""
+	}
+	if ev.Output != ev.Path {
+		return wd.find(ev.Output), ev.Output
+	}
+	if filepath.Ext(ev.Path) == ".wasm" {
+		wat := strings.TrimSuffix(ev.Path, ".wasm") + ".wat"
+		if s = wd.find(wat); s != nil && s.needsWAT {
+			return s, s.file0()
+		}
+	}
+	return nil, ""
 }
 
 // process acts on an event. owner says that the caller is the goroutine of a
 // load of the event's script, which loads the file itself if it must.
 func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	ev := a.ev
-	s, fromSource := wd.find(ev.Path), false
-	if s == nil && ev.Output != ev.Path {
-		s, fromSource = wd.find(ev.Output), true // x.c builds the x.wasm a script was loaded from
-	}
+	s, other := wd.scriptOf(ev)
+	fromSource := other != "" && other == ev.Output // x.c builds the x.wasm a script was loaded from
 	if a.catchUp && s == nil {
 		return // unloaded since the catch-up read its file: not a new file
 	}
-	sum := fileSum(a, s, fromSource)
+	sum := fileSum(a, s, other)
 	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, a.sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
@@ -184,11 +204,12 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		s.unsayRemoved() // a file of it is there: its deletion is news again
 	}
 	switch {
-	case s != nil && ev.Op == watch.Removed && (!fromSource || !exists(ev.Output)):
-		// The script's file is gone: the one it was loaded from, or the source
-		// of a .wasm that is not there either. A deleted source of a .wasm that
-		// stays concerns nothing that runs. A .wasm and its source deleted
-		// together are one deletion, reported once (see sayRemoved).
+	case s != nil && ev.Op == watch.Removed && (other == "" || !exists(other)):
+		// The script's file is gone: the one it was loaded from, or the other
+		// of a .wasm and its source, the script's file not there either. A
+		// deleted source of a .wasm that stays, or a deleted .wasm of a .wat
+		// that does, concerns nothing that runs. A .wasm and its source
+		// deleted together are one deletion, reported once (see sayRemoved).
 		s.fileGone(ev.Path, a.at)
 		if s.sayRemoved() {
 			wd.h.ev.emit(Event{Script: s.name, Kind: Removed, From: s.Version(), To: s.Version()})
@@ -393,7 +414,8 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 		}
 		// Reload what was loaded from this file, or load it if the other load
 		// failed; a script of that name from elsewhere keeps it.
-		if _, taken := wd.h.Script(name); !taken || wd.find(ev.Path) != nil || wd.find(ev.Output) != nil {
+		_, taken := wd.h.Script(name)
+		if s, _ := wd.scriptOf(ev); !taken || s != nil {
 			wd.process(ctx, a, true)
 		}
 		return

@@ -952,3 +952,50 @@ func TestCatchUpBuildsTheSaveItRead(t *testing.T) {
 		t.Errorf("the source saved back to v2: %v, version() = %d; want committed, 2", ev, callInt(t, h, s, "version"))
 	}
 }
+
+// A .wasm built beside a .wat that Watch loaded as a script of its own (by
+// hand, by an editor's task) is that script's other file, as a .wasm's source
+// is the .wasm's: its saves reload the .wat's script, the one saved last of
+// the two runs, and it is no second script running the same code
+// (helper-174). Deleted while the .wat stays, it concerns nothing that runs.
+func TestWatchWasmBuiltBesideWatScript(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	wat, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	writeFile(t, wat, sourceText(".wat", 1))
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == wat && ev.Kind == Loaded })
+	s, _ := h.Script(wat)
+	other := filepath.Join(t.TempDir(), "x.wat")
+	writeFile(t, other, sourceText(".wat", 2))
+	if err := os.WriteFile(mod, buildSource(t, other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind != Loaded || ev.Script != wat })
+	if ev.Script != wat || ev.Kind != Committed || callInt(t, h, s, "version") != 2 || len(h.Scripts()) != 1 {
+		t.Fatalf("x.wasm built beside x.wat: %v, version() = %d, %d scripts; want x.wat committed, 2, one script",
+			ev, callInt(t, h, s, "version"), len(h.Scripts()))
+	}
+	writeFile(t, wat, sourceText(".wat", 3))
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == wat && ev.Kind == Committed })
+	if v := callInt(t, h, s, "version"); v != 3 {
+		t.Errorf("x.wat saved after x.wasm: version() = %d, want 3", v)
+	}
+	if err := os.Remove(mod); err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := eventWithin(h, 500*time.Millisecond, func(Event) bool { return true }); ok {
+		t.Errorf("x.wasm deleted, x.wat there: %v, want no event", ev)
+	}
+	if err := os.Remove(wat); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == wat && ev.Kind == Removed })
+	if len(h.Scripts()) != 1 {
+		t.Errorf("%d scripts, want x.wat alone", len(h.Scripts()))
+	}
+}
