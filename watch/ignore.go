@@ -37,6 +37,8 @@ var defaultIgnore = []string{
 	"*.kate-swp",      // Kate swap
 	"*.crswap",        // Chromium File System Access API write
 	"~$*",             // Microsoft Office lock files
+	"flycheck_*",      // emacs flycheck's in-place copy of the buffer it checks (flycheck_x.lua)
+	"*_flymake.*",     // emacs flymake's (legacy) in-place copy (x_flymake.c)
 }
 
 // DefaultIgnore returns the patterns every Watcher ignores. They cover the swap,
@@ -57,6 +59,9 @@ var defaultIgnore = []string{
 //	                git mergetool's versions of a conflicted x.lua, written next
 //	                to it while the merge tool runs (x_BASE_4242.lua); and the
 //	                names older Gits gave them (x.lua.BASE.4242)
+//	flycheck_* *_flymake.*
+//	                emacs checkers' copies of the buffer they check, written
+//	                next to the file while the checker runs
 //	*.tmp *.temp *.bak *.kate-swp *.crswap ~$*
 //	                other temporary, backup and lock names
 //

@@ -22,7 +22,7 @@ func TestIgnoredFilesNeverProduceEvents(t *testing.T) {
 		files: []string{".x.lua.swp", ".x.lua.swx", "x.lua.swp", "x.lua.swo", "4913", "x.lua~"},
 	}, {
 		name:  "emacs",
-		files: []string{"#x.lua#", ".#x.lua", "x.lua~"},
+		files: []string{"#x.lua#", ".#x.lua", "x.lua~", "flycheck_x.lua", "x_flymake.c"},
 	}, {
 		name:  "JetBrains",
 		files: []string{"x.lua___jb_tmp___", "x.lua___jb_old___"},
