@@ -207,7 +207,11 @@ func (p *printer) event(ev hotscript.Event) {
 		}
 		p.line(ev.Script, from, st.bad("rejected"), p.name(head), st.dim(keeps))
 	case hotscript.Superseded:
-		p.line(ev.Script, from, st.dim("superseded"), st.dim(fmt.Sprintf("a newer save replaced %s before it went live", to)))
+		why := fmt.Sprintf("a newer save replaced %s before it went live", to)
+		if ev.To == 0 { // superseded while queued: it had no number yet
+			why = "a newer save came before this one was staged"
+		}
+		p.line(ev.Script, from, st.dim("superseded"), st.dim(why))
 	case hotscript.Removed:
 		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
 	case hotscript.Unloaded:

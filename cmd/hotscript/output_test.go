@@ -344,6 +344,8 @@ func TestEventLines(t *testing.T) {
 			"12:00:01.234  enemy.lua   v1          loaded      compile 3.2ms  exports update, fire"},
 		{"superseded", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Superseded, From: 3, To: 4},
 			"12:00:01.234  enemy.lua   v3          superseded  a newer save replaced v4 before it went live"},
+		{"superseded while queued", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Superseded, From: 3},
+			"12:00:01.234  enemy.lua   v3          superseded  a newer save came before this one was staged"},
 		{"removed", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Removed, From: 3, To: 3},
 			"12:00:01.234  enemy.lua   v3          removed     file deleted; v3 keeps running"},
 	}
