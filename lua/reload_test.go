@@ -750,3 +750,25 @@ return M`)
 		t.Errorf("after a version with data at [5] (new) and [6] (a function before): %s, want [\"a\",\"b\",\"nil\",\"s\",\"t\",\"data\"]", got)
 	}
 }
+
+// A chunk saved with a UTF-8 byte order mark (an editor's "UTF-8 with BOM")
+// loads and reloads, as Lua's own loadfile skips the mark (helper-174: the
+// load failed on an "invalid token" naming a raw byte); errors keep their
+// lines, and a mark anywhere else is no Lua.
+func TestChunkWithByteOrderMark(t *testing.T) {
+	const bom = "\xEF\xBB\xBF"
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "bom.lua", bom+"local M = { n = 1 }\nfunction M.get() return M.n end\nreturn M")
+	reload(t, rt, id, bom+"local M = { n = 0 }\nfunction M.get() return M.n + 1 end\nreturn M")
+	if got := call(t, rt, id, "get"); got != "2" {
+		t.Errorf("get() = %s after a reload with a BOM, want 2", got)
+	}
+	err := rt.ReloadScript(context.Background(), id, []byte(bom+"local M = {}\n\nx = = 1\nreturn M"))
+	var le *lua.Error
+	if !errors.As(err, &le) || le.Line != 3 || strings.Contains(err.Error(), "\xEF") {
+		t.Errorf("a syntax error on line 3 after a BOM: %v, want it on line 3", err)
+	}
+	if _, err := rt.LoadScript(context.Background(), "mid.lua", []byte("return {}"+bom)); !errors.Is(err, lua.ErrCompile) {
+		t.Errorf("a mark after the first byte: %v, want ErrCompile", err)
+	}
+}

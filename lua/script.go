@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +163,8 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 
 // Load compiles src as a script named name (the name errors and tracebacks show),
 // runs the chunk under the script's limits, and keeps the table it returns as the
-// script's module. The chunk must return a table (ErrNotTable). A chunk whose
+// script's module. The chunk must return a table (ErrNotTable). A UTF-8 byte
+// order mark that src begins with is skipped, as Lua's loadfile skips it. A chunk whose
 // statements and expressions nest more than 5,000 levels deep fails to compile
 // (ErrCompile; redundant parentheses, which the parser drops, do not count). Load stops when ctx ends, with an error matching ctx's, even
 // while gopher-lua compiles, which it cannot interrupt and which takes time that
@@ -192,6 +194,9 @@ func (rt *Runtime) Load(ctx context.Context, name string, src []byte, opts *Scri
 	return s.id, nil
 }
 
+// utf8BOM is the UTF-8 encoding of U+FEFF, the byte order mark.
+var utf8BOM = []byte("\xEF\xBB\xBF")
+
 // build compiles src and runs it in a new version of s. Nothing it does touches the
 // script's current version.
 func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) (_ *version, err error) {
@@ -210,6 +215,9 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	if op == "load" || op == "inspect" {
 		sl = rt.loads.get(s.name)
 	}
+	// A byte order mark (an editor's "UTF-8 with BOM") is no Lua: skipped, as
+	// Lua's own loadfile does since 5.2.
+	src = bytes.TrimPrefix(src, utf8BOM)
 	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, sl)
 	if err != nil {
 		err.(*Error).Op = op
