@@ -60,8 +60,12 @@
 // Reading late means the event carries the final bytes of the save. If a writer
 // pauses longer than the debounce in mid-save, the event carries the partial
 // content; the write that completes the file is new activity and yields a later
-// event with the complete content. A host that rejects the partial version (a
-// truncated module does not compile) thus picks up the complete one.
+// event with the complete content. A host that rejects the partial version
+// thus picks up the complete one; but a part may be valid on its own (a Lua
+// file cut between two statements, a module cut between two sections), and
+// then runs until the rest arrives. Write a file at once, or write it under
+// another name and rename it into place (what editors' safe writes do): the
+// watcher then sees only whole saves.
 //
 // # Build steps
 //
