@@ -261,7 +261,8 @@ func (rt *Runtime) Field(ctx context.Context, id ScriptID, name string) (json.Ra
 }
 
 // Fields returns the sorted names of the module's data fields: its string keys whose
-// values are not functions. These are what a reload carries. It waits for a call in
+// values are not functions. These are what a reload carries, with the module's
+// data under keys of other types (M[1], M[true]), which Fields leaves out. It waits for a call in
 // progress on the script, as a call does; a host function asking about its own
 // script, with the context it received, gets ErrReentrant instead. Fields is safe
 // for concurrent use.

@@ -12,7 +12,8 @@ import (
 type ScriptInfo struct {
 	// Name is the script's name.
 	Name string
-	// Fields are the module's data fields, sorted: what a reload carries.
+	// Fields are the module's data fields (string keys), sorted: what a reload
+	// carries, with data under keys of other types, which are not listed.
 	Fields []string
 	// Values holds each field's value as JSON, converted as Field converts it;
 	// a field whose value has no JSON form (a function inside, a cycle) is
