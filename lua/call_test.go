@@ -790,3 +790,29 @@ func TestCallJSONResultsStayIntact(t *testing.T) {
 		}
 	}
 }
+
+// An error value without a position (a table, a number, a message raised at
+// level 0) has the line it was raised at all the same, from the traceback
+// (helper-173: Line was 0), whether in a call or in the chunk.
+func TestErrorLineWithoutPosition(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "e.lua", `local M = {}
+function M.tbl() error({ code = 5 }) end
+function M.num()
+  error(42)
+end
+local function deep() error("plain", 0) end
+function M.lvl0() deep() end
+return M`)
+	for fn, want := range map[string]int{"tbl": 2, "num": 4, "lvl0": 6} {
+		_, err := rt.CallJSON(ctx, id, fn)
+		if e := asError(t, err); e.Line != want {
+			t.Errorf("%s: %v at line %d, want %d", fn, err, e.Line, want)
+		}
+	}
+	_, err := rt.LoadScript(ctx, "chunk.lua", []byte("local M = {}\n\nerror({})\nreturn M"))
+	if e := asError(t, err); e.Line != 3 {
+		t.Errorf("the chunk: %v at line %d, want 3", err, e.Line)
+	}
+}

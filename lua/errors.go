@@ -146,6 +146,18 @@ func (e *Error) Is(target error) bool { return errors.Is(e.Kind, target) }
 // Unwrap returns e's kind.
 func (e *Error) Unwrap() error { return e.Kind }
 
+// lineInTrace returns the line of the innermost frame of traceback (gopher-lua's
+// "stack traceback:\n\t[G]: in function 'error'\n\tscript:12: in ...") that is
+// in script, or 0 if none is.
+func lineInTrace(script, traceback string) int {
+	for line := range strings.Lines(traceback) {
+		if n := lineOf(script, strings.TrimLeft(line, "\t")); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
 // lineOf extracts the line from a Lua message of the form "script:line: ...", as
 // gopher-lua prefixes errors raised in script. It returns 0 when the message
 // points elsewhere (another chunk) or has no position.

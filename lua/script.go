@@ -310,7 +310,9 @@ func (v *version) fail(err error, op, script, function string) *Error {
 			}
 		}
 	}
-	e.Line = lineOf(script, e.Message)
+	if e.Line = lineOf(script, e.Message); e.Line == 0 {
+		e.Line = lineInTrace(script, e.Traceback) // error({...}), error(msg, 0): where it was raised
+	}
 	if e.Line > 0 && v.proto != nil && !v.oldCode && strings.HasSuffix(e.Message, callFailure) {
 		if what := calledAt(v.proto, e.Line, v.L.G.Global); what != "" {
 			e.Message += " (" + what + ")"
