@@ -33,6 +33,7 @@ func TestCall(t *testing.T) {
 		{"lua string", []string{"testdata/guest.lua", "greet", `"bob"`}, exitOK, `"hello, bob"`, nil},
 		{"lua array", []string{"testdata/guest.lua", "total", "[1, 2, 3.5]"}, exitOK, "6.5", nil},
 		{"lua host.log goes to stderr", []string{"testdata/guest.lua", "hello"}, exitOK, "null", []string{"guest.lua: hello from lua\t42"}},
+		{"lua host.log of what JSON cannot say", []string{"testdata/guest.lua", "odd"}, exitOK, "null", []string{"guest.lua: map[hp:NaN x:1]\t+Inf"}},
 		{"wat built with wat2wasm", []string{"testdata/guest.wat", "add", "40", "2"}, exitOK, "42", nil},
 		{"flags before the file", []string{"--max-time", "1s", "testdata/guest.lua", "add", "1", "1"}, exitOK, "2", nil},
 

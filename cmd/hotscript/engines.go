@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -92,7 +93,8 @@ func (p *printHandler) WithAttrs([]slog.Attr) slog.Handler { return p }
 func (p *printHandler) WithGroup(string) slog.Handler      { return p }
 
 // joinAny formats a host.log call's arguments as print does: separated by tabs,
-// strings as they are and other values as JSON.
+// strings as they are and other values as JSON, or, holding what JSON has no
+// form for (a NaN, an infinity), as Go prints them (map[hp:NaN x:1]).
 func joinAny(args []any) string {
 	parts := make([]string, len(args))
 	for i, a := range args {
@@ -102,7 +104,7 @@ func joinAny(args []any) string {
 		}
 		b, err := json.Marshal(a)
 		if err != nil {
-			parts[i] = "?"
+			parts[i] = fmt.Sprint(a)
 			continue
 		}
 		parts[i] = string(b)

@@ -16,5 +16,6 @@ function M.boom() error("boom") end
 function M.spin() while true do end end
 
 function M.hello() host.log("hello from lua", 42) end
+function M.odd() host.log({ x = 1, hp = 0/0 }, 1/0) end
 
 return M
