@@ -270,8 +270,12 @@ func (rt *Runtime) Fields(ctx context.Context, id ScriptID) ([]string, error) {
 	return rt.names(ctx, id, "fields", false)
 }
 
-// Functions returns the sorted names of the module's functions. It waits like
-// Fields. Functions is safe for concurrent use.
+// Functions returns the sorted names of the module's functions: its own, not
+// those a call reaches through __index (a proxy module's, setmetatable({},
+// { __index = impl }), or every global's under __index = _G), which a
+// Contract's Exports and hotscript run's look for update do not see either;
+// calls reach them all the same. It waits like Fields. Functions is safe for
+// concurrent use.
 func (rt *Runtime) Functions(ctx context.Context, id ScriptID) ([]string, error) {
 	return rt.names(ctx, id, "functions", true)
 }
