@@ -188,56 +188,37 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 }
 
 // intoChunk makes the module's tables of data the new chunk's tables: where
-// the old module holds a table of data in a field, or in a field of such a
-// table or of a table of code merged into its counterpart, at any depth
-// (M.inventory.items, M.Enemy.defaults), and the new chunk's module holds
-// one of its own at the same place, the old one is copied into the new one,
-// so that a local of the new chunk that holds it too (local enemies = {};
-// M.enemies = enemies, or local items = M.inventory.items) holds the carried
-// state. The new table is emptied first, and filled in the old one's pairs
-// order; a table the new version holds as code, or one two such places would
-// claim, is left alone (the old one is copied into a table of its own, as any
-// other), and so is what is below it.
+// the old module holds a table of data in a field and the new chunk's module
+// holds one of its own there, the old one is copied into the new one, so that
+// a local of the new chunk that holds it too (local enemies = {}; M.enemies =
+// enemies) holds the carried state. The new table is emptied first, and
+// filled in the old one's pairs order; a table the new version holds as code,
+// or one two such fields would claim, is left alone (the old one is copied
+// into a table of its own, as any other).
 func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
 	if m.newCode == nil { // no sites: nothing known of the new tables
 		return
 	}
 	claimed := map[*glua.LTable]bool{to: true}
-	var pairs [][2]*glua.LTable // old, new: emptied once all are found
-	var walk func(from, to *glua.LTable)
-	walk = func(from, to *glua.LTable) {
-		inOrder(from, func(k, v glua.LValue) {
-			old, ok := v.(*glua.LTable)
-			if !ok {
-				return
-			}
-			n, ok := orNil(to.RawGet(k)).(*glua.LTable)
-			if c.code[old] != nil || c.classes[old] != nil {
-				if ok && c.code[old] == n && !claimed[n] { // a table of code merged into its counterpart: its tables of data
-					claimed[n] = true
-					walk(old, n)
-				}
-				return
-			}
-			if _, seen := c.seen[old]; seen {
-				return
-			}
-			if !ok || claimed[n] || m.newCode[n] {
-				return
-			}
-			claimed[n] = true
-			c.seen[old] = n
-			pairs = append(pairs, [2]*glua.LTable{old, n})
-			walk(old, n) // before n is emptied
-		})
-	}
-	walk(from, to)
-	for _, p := range pairs {
+	inOrder(from, func(k, v glua.LValue) {
+		old, ok := v.(*glua.LTable)
+		if !ok || c.code[old] != nil || c.classes[old] != nil {
+			return
+		}
+		if _, seen := c.seen[old]; seen {
+			return
+		}
+		n, ok := orNil(to.RawGet(k)).(*glua.LTable)
+		if !ok || claimed[n] || m.newCode[n] {
+			return
+		}
+		claimed[n] = true
 		// Emptied, without its metatable, sized for old's entries; the
 		// same table for what holds it (the new version's functions).
-		*p[1] = *c.L.CreateTable(sizeHint(p[0]))
-		c.todo = append(c.todo, p[0]) // filled as carryFields copies the field
-	}
+		*n = *c.L.CreateTable(sizeHint(old))
+		c.seen[old] = n
+		c.todo = append(c.todo, old) // filled as carryFields copies the field
+	})
 }
 
 // adopt carries into each class the copy met as data (a class with data of its

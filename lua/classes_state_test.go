@@ -2,7 +2,6 @@ package lua_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -248,45 +247,6 @@ function M.probe() return M.state.hp, M.other == M.state, string.rep("x", 2) end
 return M`)
 	if got := call(t, rt, id, "probe"); got != `[80,false,"xx"]` {
 		t.Errorf("a table two fields share: probe = %s, want state carried, other its own copy, string intact", got)
-	}
-}
-
-// TestReloadLocalAliasOfNestedData: a local holding a table of data below
-// the module's fields (a component's, a list element, a merged class's data)
-// holds the carried state too, reload after reload (helper-173: it held the
-// new chunk's fresh table, and what the functions wrote through it between
-// reloads was lost at the next one).
-func TestReloadLocalAliasOfNestedData(t *testing.T) {
-	for name, src := range map[string]string{
-		"nested field": `local M = { inventory = { items = {} }, stats = { hp = 100 } }
-local items = M.inventory.items
-function M.bump() items[#items + 1] = "sword" end
-function M.count() return #items, #M.inventory.items end
-return M`,
-		"list element": `local player = { hits = 0 }
-local M = { players = { player } }
-function M.bump() player.hits = player.hits + 1 end
-function M.count() return player.hits, M.players[1].hits end
-return M`,
-		"data of a merged class": `local M = {}
-M.Enemy = { made = { n = 0 } }
-local made = M.Enemy.made
-function M.Enemy.new() made.n = made.n + 1 end
-function M.bump() M.Enemy.new() end
-function M.count() return made.n, M.Enemy.made.n end
-return M`,
-	} {
-		t.Run(name, func(t *testing.T) {
-			rt := newRuntime(t, lua.Config{})
-			id := load(t, rt, "s.lua", src)
-			for want := 1; want <= 3; want++ {
-				call(t, rt, id, "bump")
-				reload(t, rt, id, src)
-				if got, w := call(t, rt, id, "count"), fmt.Sprintf("[%d,%d]", want, want); got != w {
-					t.Fatalf("after %d bumps and reloads: count() = %s, want %s", want, got, w)
-				}
-			}
-		})
 	}
 }
 

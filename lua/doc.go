@@ -193,14 +193,14 @@
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table of
 //     data is replaced as a whole: fields the new source adds inside it, functions
 //     too, appear only through on_restore. A coroutine or channel inside one is
-//     dropped. A table of data the module holds (in a field, in a field or
-//     list entry of such a table at any depth, or in a table of code the
-//     reload merges) is carried into the table the new chunk holds at the
-//     same place, emptied first, rather than into a new one, so that a local
-//     of the chunk that holds it too (local enemies = {}; M.enemies =
-//     enemies, or local items = M.inventory.items) holds the carried state;
-//     unless the new version holds that table as code, or at another place
-//     as well.
+//     dropped. A module field's table of data is carried into the table the
+//     new chunk holds there, emptied first, rather than into a new one, so
+//     that a local of the chunk that holds it too (local enemies = {};
+//     M.enemies = enemies) holds the carried state; unless the new version
+//     holds that table as code, or in another field as well. A table below
+//     a field is not: a local holding one (local items = M.inventory.items)
+//     holds the new chunk's table after a reload, which the module no longer
+//     holds; have the functions reach it through the module (M.inventory.items).
 //   - Code is matched: each function and table of code of the old version
 //     that the new version has in the same place stands for the new one. A
 //     table of code holds a function, or is a class: a metatable, a table made
