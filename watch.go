@@ -55,7 +55,8 @@ import (
 //     loaded. Without one, a .wat is a script of its own, named x.wat (Load
 //     builds .wat itself), whose other file an x.wasm saved beside it later
 //     is (built from it by hand or by an editor's task): its saves reload
-//     x.wat, no second script; and a .c is loaded from the built bytes under the
+//     x.wat, no second script (while Watch runs: the next Watch's catch-up,
+//     and Reload(nil), read x.wat only); and a .c is loaded from the built bytes under the
 //     name of the .wasm it builds, x.wasm (Load does not build C). A script
 //     the program loaded so itself (LoadBytes of its built source, under the
 //     name of a .wasm that is not there) comes from that source. A failed
