@@ -308,6 +308,13 @@ func TestWatchReportsDeletionWhileUnwatched(t *testing.T) {
 	}
 }
 
+// shortRenameWindow sets renameWindow to d until the test ends.
+func shortRenameWindow(t *testing.T, d time.Duration) {
+	old := renameWindow
+	renameWindow = d
+	t.Cleanup(func() { renameWindow = old })
+}
+
 // watchCaughtUp starts a Watch of dir and waits until its catch-up is done:
 // its events come before the watcher's, those of a marker saved after the
 // Watch began (loaded by the fake engine, rejected by Lua's). It returns the Watch's cancel and the number of events of s
@@ -372,9 +379,7 @@ func TestWatchRemovedAgainAfterFileBack(t *testing.T) {
 // script is unloaded as moved, timed from the rename, not from the first
 // deletion.
 func TestRenameTimedFromLastDeletion(t *testing.T) {
-	old := renameWindow
-	renameWindow = 300 * time.Millisecond
-	t.Cleanup(func() { renameWindow = old })
+	shortRenameWindow(t, 300*time.Millisecond)
 	for _, unwatched := range []bool{true, false} {
 		t.Run(fmt.Sprint("moved away unwatched ", unwatched), func(t *testing.T) {
 			dir, out := t.TempDir(), t.TempDir()
@@ -1019,9 +1024,7 @@ func TestWatchEventsWaitForLoad(t *testing.T) {
 		}
 	})
 	t.Run("renamed over the loading file", func(t *testing.T) {
-		old := renameWindow
-		renameWindow = 100 * time.Millisecond
-		t.Cleanup(func() { renameWindow = old })
+		shortRenameWindow(t, 100*time.Millisecond)
 		h, e := newFakeHost(t, Config{})
 		wd := &watchedDir{h: h, dir: dir, abs: dir}
 		from, to := filepath.Join(dir, "from.wasm"), filepath.Join(dir, "to.wasm")

@@ -1051,9 +1051,7 @@ func TestWatchRenameSource(t *testing.T) {
 // the Host handled them, the new name's after its build (helper-168: a .c whose
 // clang took over 2 s on a loaded machine ran on under both names).
 func TestWatchRenameSlowBuild(t *testing.T) {
-	old := renameWindow
-	renameWindow = 200 * time.Millisecond
-	t.Cleanup(func() { renameWindow = old })
+	shortRenameWindow(t, 200*time.Millisecond)
 	slow := slowWat2wasm(t, 600*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -1454,9 +1452,7 @@ wait:
 func TestCatchUpRenameAcrossSlowBuild(t *testing.T) {
 	for _, slowBuild := range []bool{false, true} {
 		t.Run(fmt.Sprint("slow build between: ", slowBuild), func(t *testing.T) {
-			old := renameWindow
-			renameWindow = 200 * time.Millisecond
-			t.Cleanup(func() { renameWindow = old })
+			shortRenameWindow(t, 200*time.Millisecond)
 			slow := slowWat2wasm(t, 600*time.Millisecond)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -761,6 +761,22 @@ func waitFile(t *testing.T, path string) {
 	t.Fatalf("no %s within 10 s", path)
 }
 
+// watchCommits begins a Watch of dir, until the test ends, and checks that
+// s's next event after Loaded ones is a commit, after which version() is
+// want; what names the case in the error.
+func watchCommits(t *testing.T, h *Host, dir string, s *Script, want int, what string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded })
+	if v := callInt(t, h, s, "version"); ev.Kind != Committed || v != want {
+		t.Errorf("%s: %v, version() = %d; want committed, %d", what, ev, v, want)
+	}
+}
+
 // A Reload(nil) whose ctx ends as it builds the source beside the .wasm says
 // nothing of the source's text: the next Watch's catch-up builds and runs it
 // (helper-169: the cut-off build was recorded as a refused save, which the
@@ -777,15 +793,7 @@ func TestReloadNilCutOffIsNoRefusal(t *testing.T) {
 	}
 	os.Remove(hold)
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Rejected }) // the Reload's
-	wctx, wcancel := context.WithCancel(context.Background())
-	defer wcancel()
-	if err := h.Watch(wctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded })
-	if ev.Kind != Committed || callInt(t, h, s, "version") != 2 {
-		t.Errorf("the next Watch: %v, version() = %d; want committed, 2", ev, callInt(t, h, s, "version"))
-	}
+	watchCommits(t, h, dir, s, 2, "the next Watch")
 }
 
 // A newer request stops the source build of a Reload(nil) it supersedes, as
@@ -886,15 +894,7 @@ func TestReloadNilOwnFileCutOffIsNoRead(t *testing.T) {
 				t.Fatalf("Reload(nil) cut off as it staged: %v, want context.Canceled", err)
 			}
 			nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind == Rejected }) // the Reload's
-			wctx, wcancel := context.WithCancel(context.Background())
-			defer wcancel()
-			if err := h.Watch(wctx, dir); err != nil {
-				t.Fatal(err)
-			}
-			ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == path && ev.Kind != Loaded })
-			if ev.Kind != Committed || call(t, h, s, "version") != "2" {
-				t.Errorf("the next Watch: %v, version() = %s; want committed, 2", ev, call(t, h, s, "version"))
-			}
+			watchCommits(t, h, dir, s, 2, "the next Watch")
 		})
 	}
 }
@@ -913,15 +913,7 @@ func TestReloadNilBuildsTheSaveItRead(t *testing.T) {
 	}
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind == Committed }) // the Reload's
 	writeFile(t, src, sourceText(".wat", 2))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == s.Name() && ev.Kind != Loaded })
-	if ev.Kind != Committed || callInt(t, h, s, "version") != 2 {
-		t.Errorf("the source saved back to v2: %v, version() = %d; want committed, 2", ev, callInt(t, h, s, "version"))
-	}
+	watchCommits(t, h, dir, s, 2, "the source saved back to v2")
 }
 
 // A .wasm's source saved while no Watch ran (v2) and saved again as the next
