@@ -190,9 +190,7 @@ func (wd *watchedDir) sourceSave(ctx context.Context, s *Script) (caughtSave, bo
 	// follows.
 	var info os.FileInfo
 	read := func() (watch.Read, error) {
-		var rd watch.Read
-		var err error
-		_, rd.Info, rd.Bytes, err = fsread.ReadStat(src)
+		_, rd, err := readSource(src)
 		if info = rd.Info; err == nil && (len(rd.Bytes) == 0 || mark != nil && mark.sum == maphash.Bytes(markSeed, rd.Bytes) && (!last || !mark.open())) {
 			err = fs.ErrNotExist
 		}
