@@ -100,13 +100,7 @@ func (s *Script) stage(req *request) *stagedItem {
 		req.cancel(ErrSuperseded)
 	}
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		if s.building == req {
-			s.building = nil
-		}
-		s.mu.Unlock()
-	}()
+	defer s.builtBy(req) // on the way out before the engine's build
 	if req.revert {
 		// A revert goes back from the version a commit in progress (in an
 		// Apply) makes live, which it would not find in the history yet.
@@ -140,11 +134,7 @@ func (s *Script) stage(req *request) *stagedItem {
 		st, err = s.u.stage(context.WithValue(req.ctx, stagingKey{}, s), code)
 		return err
 	})
-	s.mu.Lock()
-	if s.building == req {
-		s.building = nil
-	}
-	s.mu.Unlock()
+	s.builtBy(req) // a newer request supersedes it from now on, without stopping it
 	it.compile = time.Since(start)
 	if err != nil {
 		s.fail(req, Event{Kind: Rejected, To: it.target, CompileTime: it.compile}, err)
@@ -161,6 +151,16 @@ func (s *Script) stage(req *request) *stagedItem {
 		return nil
 	}
 	return it
+}
+
+// builtBy records that req no longer builds anything a newer request would
+// stop (see Script.building).
+func (s *Script) builtBy(req *request) {
+	s.mu.Lock()
+	if s.building == req {
+		s.building = nil
+	}
+	s.mu.Unlock()
 }
 
 // stageTurnMax is how long a staging keeps its turn (see Config.Stagings)
