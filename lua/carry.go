@@ -188,37 +188,65 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 }
 
 // intoChunk makes the module's tables of data the new chunk's tables: where
-// the old module holds a table of data in a field and the new chunk's module
-// holds one of its own there, the old one is copied into the new one, so that
-// a local of the new chunk that holds it too (local enemies = {}; M.enemies =
-// enemies) holds the carried state. The new table is emptied first, and
-// filled in the old one's pairs order; a table the new version holds as code,
-// or one two such fields would claim, is left alone (the old one is copied
-// into a table of its own, as any other).
+// the old chunk left a table of data at a place (a field of the module, a
+// field of such a table or of a table of code merged into its counterpart,
+// at any depth: M.stats, M.inventory.items, M.Enemy.made; not a list's
+// entries) and the old module holds it there still, and the new chunk's
+// module holds one of its own at the same place, the old one is copied into
+// the new one, so that a local of the new chunk that holds it too (local
+// enemies = {}; M.enemies = enemies, or local items = M.inventory.items)
+// holds the carried state. The new table is emptied first, and filled in
+// the old one's pairs order; a table the new version holds as code, or one
+// two places would claim, is left alone (the old one is copied into a table
+// of its own, as any other), and so is a place the script gave another
+// table as it ran (the new chunk's table there is its own: a constant).
+// The walk goes through a list of tables, not by recursion (see copier).
 func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
-	if m.newCode == nil { // no sites: nothing known of the new tables
+	if m.newCode == nil || m.old.sites == nil || len(m.old.sites.placed) == 0 { // nothing known of the tables
 		return
 	}
+	placed := m.old.sites.placed
 	claimed := map[*glua.LTable]bool{to: true}
-	inOrder(from, func(k, v glua.LValue) {
-		old, ok := v.(*glua.LTable)
-		if !ok || c.code[old] != nil || c.classes[old] != nil {
-			return
+	var pairs [][2]*glua.LTable // old, new: emptied once all are found
+	type place struct {
+		at       int // in placed
+		old, new *glua.LTable
+	}
+	walk := []place{{0, from, to}}
+	for len(walk) > 0 {
+		p := walk[len(walk)-1]
+		walk = walk[:len(walk)-1]
+		for _, e := range placed[p.at].in {
+			old, ok := p.old.RawGet(e.key).(*glua.LTable)
+			if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
+				continue
+			}
+			n, ok := p.new.RawGet(e.key).(*glua.LTable)
+			if !ok || claimed[n] {
+				continue
+			}
+			if c.code[old] != nil || c.classes[old] != nil {
+				if c.code[old] == n { // a table of code merged into its counterpart: its tables of data
+					claimed[n] = true
+					walk = append(walk, place{e.at, old, n})
+				}
+				continue
+			}
+			if _, seen := c.seen[old]; seen || m.newCode[n] {
+				continue
+			}
+			claimed[n] = true
+			c.seen[old] = n
+			pairs = append(pairs, [2]*glua.LTable{old, n})
+			walk = append(walk, place{e.at, old, n}) // before n is emptied
 		}
-		if _, seen := c.seen[old]; seen {
-			return
-		}
-		n, ok := orNil(to.RawGet(k)).(*glua.LTable)
-		if !ok || claimed[n] || m.newCode[n] {
-			return
-		}
-		claimed[n] = true
+	}
+	for _, p := range pairs {
 		// Emptied, without its metatable, sized for old's entries; the
 		// same table for what holds it (the new version's functions).
-		*n = *c.L.CreateTable(sizeHint(old))
-		c.seen[old] = n
-		c.todo = append(c.todo, old) // filled as carryFields copies the field
-	})
+		*p[1] = *c.L.CreateTable(sizeHint(p[0]))
+		c.todo = append(c.todo, p[0]) // filled as carryFields copies the field
+	}
 }
 
 // adopt carries into each class the copy met as data (a class with data of its

@@ -2,6 +2,7 @@ package lua_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -247,6 +248,92 @@ function M.probe() return M.state.hp, M.other == M.state, string.rep("x", 2) end
 return M`)
 	if got := call(t, rt, id, "probe"); got != `[80,false,"xx"]` {
 		t.Errorf("a table two fields share: probe = %s, want state carried, other its own copy, string intact", got)
+	}
+}
+
+// TestReloadLocalAliasOfNestedData: a local holding a table of data below
+// the module's fields (a component's, a merged class's data) holds the
+// carried state too, reload after reload (helper-173: it held the new
+// chunk's fresh table, and what the functions wrote through it between
+// reloads was lost at the next one).
+func TestReloadLocalAliasOfNestedData(t *testing.T) {
+	for name, src := range map[string]string{
+		"nested field": `local M = { inventory = { items = {} }, stats = { hp = 100 } }
+local items = M.inventory.items
+function M.bump() items[#items + 1] = "sword" end
+function M.count() return #items, #M.inventory.items end
+return M`,
+		"data of a merged class": `local M = {}
+M.Enemy = { made = { n = 0 } }
+local made = M.Enemy.made
+function M.Enemy.new() made.n = made.n + 1 end
+function M.bump() M.Enemy.new() end
+function M.count() return made.n, M.Enemy.made.n end
+return M`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", src)
+			for want := 1; want <= 3; want++ {
+				call(t, rt, id, "bump")
+				reload(t, rt, id, src)
+				if got, w := call(t, rt, id, "count"), fmt.Sprintf("[%d,%d]", want, want); got != w {
+					t.Fatalf("after %d bumps and reloads: count() = %s, want %s", want, got, w)
+				}
+			}
+		})
+	}
+}
+
+// TestReloadIntoChunkOnlyWhereLeft: the old data goes into the new chunk's
+// table at a place only where the old chunk's table is there still
+// (helper-175): a field the script gave another table leaves the new chunk's
+// table there its own (a constant, at the top or below), and a list's
+// entries, which move, are not places.
+func TestReloadIntoChunkOnlyWhereLeft(t *testing.T) {
+	for name, c := range map[string]struct{ src, act, probe, want string }{
+		"a field replaced": {`local DEFAULT = { hp = 100 }
+local M = { stats = DEFAULT }
+function M.hurt() M.stats = { hp = 37 } end
+function M.probe() return DEFAULT.hp, M.stats.hp end
+return M`, "hurt", "probe", "[100,37]"},
+		"a nested field replaced": {`local DEFAULT = { hp = 100 }
+local M = { player = { stats = DEFAULT } }
+function M.hurt() M.player.stats = { hp = 37 } end
+function M.probe() return DEFAULT.hp, M.player.stats.hp end
+return M`, "hurt", "probe", "[100,37]"},
+		"a list's entry moved": {`local player = { name = "p1", hits = 0 }
+local M = { players = { player } }
+function M.join() table.insert(M.players, 1, { name = "p0", hits = 5 }) end
+function M.probe() return player.name, M.players[1].name, M.players[2].name end
+return M`, "join", "probe", `["p1","p0","p1"]`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", c.src)
+			call(t, rt, id, c.act)
+			reload(t, rt, id, c.src)
+			if got := call(t, rt, id, c.probe); got != c.want {
+				t.Errorf("after the reload: %s() = %s, want %s", c.probe, got, c.want)
+			}
+		})
+	}
+}
+
+// TestReloadIntoChunkDeep: both versions' chunks build data nested 100,000
+// deep at the same place; the carry goes through it without recursing
+// (helper-175: a recursive walk overflowed the Go stack, a fatal error).
+func TestReloadIntoChunkDeep(t *testing.T) {
+	lowMaxStack(t)
+	const src = `local M = {}
+local t = {} for i = 1, 100000 do t = { next = t } end M.list = t
+function M.length() local n, t = 0, M.list while t.next do n = n + 1 t = t.next end return n end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "list.lua", src)
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "length"); got != "100000" {
+		t.Fatalf("length after the reload = %s, want 100000", got)
 	}
 }
 

@@ -33,6 +33,27 @@ import (
 // would be without them.
 type sites struct {
 	nodes []siteNode // the code, in the order found; the module first
+	// placed are the tables the chunk left in the entries of the tables
+	// the module reaches without an upvalue, by string and boolean keys
+	// (M.stats, M.inventory.items; not a list's entries), as a graph from
+	// the module, placed[0]: where a reload may carry the old data into the
+	// new chunk's table at the same place (see copier.intoChunk). At most
+	// maxPlaced entries.
+	placed []placedTable
+}
+
+// placedTable is a table the chunk left where the module reaches it, and the
+// entries of it in which the chunk left a table.
+type placedTable struct {
+	t  weak.Pointer[glua.LTable]
+	in []placedEntry
+}
+
+// placedEntry is an entry of a placedTable: its key, and the table the chunk
+// left there, by its index in sites.placed.
+type placedEntry struct {
+	key glua.LValue
+	at  int
 }
 
 // siteNode is one piece of code.
@@ -135,6 +156,8 @@ const (
 	maxEntries = 1024
 	// maxFields bounds the module's data fields recorded (see siteNode.fields).
 	maxFields = 1 << 16
+	// maxPlaced bounds the places of tables recorded (see sites.placed).
+	maxPlaced = 1 << 16
 )
 
 // findSites walks the code reachable from module and globals. It reads raw
@@ -285,6 +308,29 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		}
 	}
 	s := &sites{nodes: make([]siteNode, 0, count)}
+	placedAt := map[int]int{} // order's index -> placed's
+	placedOf := func(i int) int {
+		j, ok := placedAt[i]
+		if !ok {
+			j = len(s.placed)
+			placedAt[i] = j
+			s.placed = append(s.placed, placedTable{t: weak.Make(order[i].v.(*glua.LTable))})
+		}
+		return j
+	}
+	placedOf(0) // the module
+	for i, entries := 0, 0; i < len(order) && entries < maxPlaced; i++ {
+		if _, ok := order[i].v.(*glua.LTable); !ok {
+			continue
+		}
+		for _, w := range order[i].vias {
+			if w.from >= 0 && w.st.kind == entry && order[w.from].firstDirect && entries < maxPlaced {
+				from := placedOf(w.from)
+				s.placed[from].in = append(s.placed[from].in, placedEntry{key: w.st.key, at: placedOf(i)})
+				entries++
+			}
+		}
+	}
 	for i, r := range order {
 		if !r.code {
 			continue
