@@ -277,7 +277,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, over
 		return p
 	}
 	s.seq++
-	req.seq, s.latest, s.latestP = s.seq, s.seq, p
+	req.seq, s.latest, s.latestP, s.latestCode = s.seq, s.seq, p, req.code
 	if overtakes {
 		s.overtake = s.seq
 	}

@@ -76,18 +76,21 @@ type Script struct {
 
 	swapMu ctxlock.Mutex // serializes commits of this script; a revert waits on it as it stages
 
-	mu       sync.Mutex // guards what follows
-	hist     history
-	seq      uint64        // last request number handed out
-	latest   uint64        // the request that wins; older ones are superseded
-	latestP  *Pending      // its Pending, kept once resolved (newest, in watch.go)
-	overtake uint64        // the newest request that wins over a commit in progress (see commitPlan.swap)
-	queued   *request      // the next request for the worker
-	staging  *request      // the request the worker is staging, if any
-	building *request      // the request whose version the engine builds: a newer one stops it
-	running  bool          // a worker goroutine is processing requests
-	open     int           // requests not resolved yet
-	idle     chan struct{} // closed when the running worker stops
+	mu      sync.Mutex // guards what follows
+	hist    history
+	seq     uint64   // last request number handed out
+	latest  uint64   // the request that wins; older ones are superseded
+	latestP *Pending // its Pending, kept once resolved (newest, in watch.go)
+	// latestCode is the bytes of the newest request (a Reload's), nil for a
+	// revert or a re-read of the file (see Script.unchanged).
+	latestCode []byte
+	overtake   uint64        // the newest request that wins over a commit in progress (see commitPlan.swap)
+	queued     *request      // the next request for the worker
+	staging    *request      // the request the worker is staging, if any
+	building   *request      // the request whose version the engine builds: a newer one stops it
+	running    bool          // a worker goroutine is processing requests
+	open       int           // requests not resolved yet
+	idle       chan struct{} // closed when the running worker stops
 	// resolving counts requests taken out of queued or ready and resolved
 	// after s.mu (the ones a new request superseded, the ones their context
 	// abandoned): Unload waits for them before it reports Unloaded. Added to

@@ -192,6 +192,7 @@ func (wd *watchedDir) scriptOf(ev watch.Event) (s *Script, other string) {
 func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	ev := a.ev
 	s, other := wd.scriptOf(ev)
+	var pending *Pending                            // the reload a save the same as its bytes waits for (see unchanged)
 	fromSource := other != "" && other == ev.Output // x.c builds the x.wasm a script was loaded from
 	if a.catchUp && s == nil {
 		return // unloaded since the catch-up read its file: not a new file
@@ -242,16 +243,22 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 			s.refusedSource(ev.Path, a.sum, a.info) // and a source
 		}
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
-	case s != nil && s.unchanged(ev.Data):
+	case s != nil && s.unchanged(ev.Data, &pending):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
-		// would only start a WASM script's state over. A file with the same
-		// bytes renamed over this one's still moves: its old name goes.
+		// would only start a WASM script's state over. So is one of the bytes
+		// the newest reload, still pending, makes live (a build-on-save task
+		// writing the .wasm that Watch builds from the source just saved):
+		// recorded with that reload, which decides for it. A file with the
+		// same bytes renamed over this one's still moves: its old name goes.
 		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
-		s.mark(ev.Path, a.sum, a.info)
-		if sum != 0 {
+		s.markSaved(ev.Path, a.sum, a.info, pending)
+		switch {
+		case sum != 0 && pending != nil:
+			go s.seeSave(pending, sum)
+		case sum != 0:
 			s.readSum.Store(sum)
 		}
-		wd.unloadMoved(ctx, s, nil, moved)
+		wd.unloadMoved(ctx, s, pending, moved)
 	case s != nil:
 		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
 		// The save is recorded before its reload can resolve: a Revert or
@@ -343,11 +350,21 @@ func empty(ev watch.Event) bool {
 }
 
 // unchanged reports whether code is what s's live version runs, with no reload of
-// s pending (which a save of the live bytes must still overtake).
-func (s *Script) unchanged(code []byte) bool {
+// s pending (which a save of the live bytes must still overtake), or what the
+// newest reload of s, pending, makes live, a Watch's reload of a save (not
+// the program's, which its context may yet cancel), which it then sets
+// *pending to.
+func (s *Script) unchanged(code []byte, pending **Pending) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.open == 0 && bytes.Equal(s.hist.live().code, code)
+	if s.open == 0 {
+		return bytes.Equal(s.hist.live().code, code)
+	}
+	if s.latestCode != nil && s.file.reload == s.latestP && bytes.Equal(s.latestCode, code) {
+		*pending = s.latestP
+		return true
+	}
+	return false
 }
 
 // find returns the loaded script whose file is path: the script loaded from it, or

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -989,5 +990,65 @@ func TestWatchWasmBuiltBesideWatScript(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == wat && ev.Kind == Removed })
 	if len(h.Scripts()) != 1 {
 		t.Errorf("%d scripts, want x.wat alone", len(h.Scripts()))
+	}
+}
+
+// A build-on-save task writes the .wasm that Watch builds from the source
+// just saved, while that save's reload is pending: the .wasm's save is that
+// reload's, not a second one superseding it (helper-174: every edit went
+// "superseded", then "committed", staged twice).
+func TestSaveOfThePendingReloadsBytes(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{Swap: SwapAtApply}) // the reload pends until Apply
+	dir, src, mod, s := loadBuiltWat(t, h)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []EventKind         // of mod's events
+	marker := func(name string) { // waits until what came before is handled
+		path := filepath.Join(dir, name)
+		writeFile(t, path, "return {}")
+		nextEvent(t, h, func(ev Event) bool {
+			if ev.Script == mod && ev.Kind != Loaded { // not Load's
+				kinds = append(kinds, ev.Kind)
+			}
+			return ev.Script == path && ev.Kind == Loaded
+		})
+	}
+	writeFile(t, src, sourceText(".wat", 2))
+	marker("m1.lua")
+	if err := os.WriteFile(mod, buildSource(t, src), 0o644); err != nil { // the task's build
+		t.Fatal(err)
+	}
+	marker("m2.lua")
+	for deadline := time.Now().Add(10 * time.Second); h.Apply(ctx) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no reload staged within 10 s")
+		}
+	}
+	for {
+		ev, ok := eventWithin(h, 300*time.Millisecond, func(ev Event) bool { return ev.Script == mod })
+		if !ok {
+			break
+		}
+		kinds = append(kinds, ev.Kind)
+	}
+	if !slices.Equal(kinds, []EventKind{Committed}) || callInt(t, h, s, "version") != 2 {
+		t.Errorf("events %v, version() = %d; want one commit of version 2", kinds, callInt(t, h, s, "version"))
+	}
+	// Both saves are seen: the next Watch's catch-up has nothing to do.
+	cancel()
+	kinds = nil
+	w2, cancel2 := context.WithCancel(ctx)
+	defer cancel2()
+	if err := h.Watch(w2, dir); err != nil {
+		t.Fatal(err)
+	}
+	marker("m3.lua")
+	if len(kinds) != 0 {
+		t.Errorf("the next Watch: events %v of %s, want none", kinds, filepath.Base(mod))
 	}
 }
