@@ -151,7 +151,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	if ov.sites != nil && len(ov.sites.nodes) > 0 {
 		loaded = ov.sites.nodes[0].fields // the module's
 	}
-	c.intoChunk(m, ov.module, nv.module)
+	c.intoChunk(m, ov, nv)
 	names := c.carryFields(ov.module, nv.module, loaded)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
@@ -190,55 +190,92 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 // intoChunk makes the module's tables of data the new chunk's tables: where
 // the old chunk left a table of data at a place (a field of the module, a
 // field of such a table or of a table of code merged into its counterpart,
-// at any depth: M.stats, M.inventory.items, M.Enemy.made; not a list's
-// entries) and the old module holds it there still, and the new chunk's
-// module holds one of its own at the same place, the old one is copied into
-// the new one, so that a local of the new chunk that holds it too (local
-// enemies = {}; M.enemies = enemies, or local items = M.inventory.items)
-// holds the carried state. The new table is emptied first, and filled in
-// the old one's pairs order; a table the new version holds as code, or one
-// two places would claim, is left alone (the old one is copied into a table
-// of its own, as any other), and so is a place the script gave another
-// table as it ran (the new chunk's table there is its own: a constant).
-// The walk goes through a list of tables, not by recursion (see copier).
-func (c *copier) intoChunk(m *codeMatch, from, to *glua.LTable) {
-	if m.newCode == nil || m.old.sites == nil || len(m.old.sites.placed) == 0 { // nothing known of the tables
+// up to 12 steps from the module, as sites follow them: M.stats,
+// M.inventory.items, M.Enemy.made; not a list's entries) and the old module
+// holds it there still, and the new chunk's module holds one of its own at
+// the same place, the old one is copied into the new one, so that a local of
+// the new chunk that holds it too (local enemies = {}; M.enemies = enemies,
+// or local items = M.inventory.items) holds the carried state. The new table
+// is emptied first, and filled in the old one's pairs order. A table the new
+// version holds as code, or at two places, is left alone (the old one is
+// copied into a table of its own, as any other), and so is a place the
+// script gave another table as it ran, and what is below it (the new
+// chunk's table there stays its own: a constant). The walk goes through a
+// list of tables, not by recursion (see copier).
+func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
+	if m.newCode == nil || ov.sites == nil || nv.sites == nil || len(ov.sites.placed) == 0 { // nothing known of the tables
 		return
 	}
-	placed := m.old.sites.placed
-	claimed := map[*glua.LTable]bool{to: true}
-	var pairs [][2]*glua.LTable // old, new: emptied once all are found
+	from, to, placed := ov.module, nv.module, ov.sites.placed
+	merged := make(map[*glua.LTable]*glua.LTable, len(m.merges))
+	for _, mg := range m.merges {
+		merged[mg.old] = mg.new
+	}
 	type place struct {
 		at       int // in placed
 		old, new *glua.LTable
 	}
-	walk := []place{{0, from, to}}
-	for len(walk) > 0 {
-		p := walk[len(walk)-1]
-		walk = walk[:len(walk)-1]
-		for _, e := range placed[p.at].in {
-			old, ok := p.old.RawGet(e.key).(*glua.LTable)
-			if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
-				continue
-			}
-			n, ok := p.new.RawGet(e.key).(*glua.LTable)
-			if !ok || claimed[n] {
-				continue
-			}
-			if c.code[old] != nil || c.classes[old] != nil {
-				if c.code[old] == n { // a table of code merged into its counterpart: its tables of data
-					claimed[n] = true
-					walk = append(walk, place{e.at, old, n})
+	// The new chunk's tables at more than one place: if places holding
+	// different old tables would claim one, it is neither's, nor is what is
+	// below it. A first walk finds those, if there are such tables; the
+	// last takes the pairs.
+	var multi map[*glua.LTable]bool
+	count := make([]int32, len(nv.sites.placed))
+	for _, p := range nv.sites.placed {
+		for _, e := range p.in {
+			if count[e.at]++; count[e.at] == 2 {
+				if multi == nil {
+					multi = map[*glua.LTable]bool{}
 				}
-				continue
+				multi[nv.sites.placed[e.at].t.Value()] = true
 			}
-			if _, seen := c.seen[old]; seen || m.newCode[n] {
-				continue
+		}
+	}
+	conflicts := map[*glua.LTable]bool{}
+	pairs := make([][2]*glua.LTable, 0, len(placed)) // old, new: emptied once all are found
+	first := 1
+	if multi != nil {
+		first = 0
+	}
+	for pass := first; pass < 2; pass++ {
+		claimedBy := map[*glua.LTable]*glua.LTable{} // of the tables in multi
+		walk := append(make([]place, 0, 64), place{0, from, to})
+		for len(walk) > 0 {
+			p := walk[len(walk)-1]
+			walk = walk[:len(walk)-1]
+			for _, e := range placed[p.at].in {
+				old, ok := p.old.RawGet(e.key).(*glua.LTable)
+				if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
+					continue
+				}
+				n, ok := p.new.RawGet(e.key).(*glua.LTable)
+				if !ok || n == to || conflicts[n] || m.newCode[n] && merged[old] != n {
+					continue
+				}
+				if multi[n] {
+					if by, ok := claimedBy[n]; ok {
+						if by != old && pass == 0 {
+							conflicts[n] = true
+						}
+						continue
+					}
+					claimedBy[n] = old
+				}
+				if c.code[old] != nil || c.classes[old] != nil {
+					if merged[old] == n { // a table of code merged into its counterpart: its tables of data
+						walk = append(walk, place{e.at, old, n})
+					}
+					continue
+				}
+				if _, seen := c.seen[old]; seen {
+					continue // at another place too, which took it
+				}
+				if pass == 1 {
+					c.seen[old] = n
+					pairs = append(pairs, [2]*glua.LTable{old, n})
+				}
+				walk = append(walk, place{e.at, old, n}) // before n is emptied
 			}
-			claimed[n] = true
-			c.seen[old] = n
-			pairs = append(pairs, [2]*glua.LTable{old, n})
-			walk = append(walk, place{e.at, old, n}) // before n is emptied
 		}
 	}
 	for _, p := range pairs {

@@ -270,6 +270,22 @@ function M.Enemy.new() made.n = made.n + 1 end
 function M.bump() M.Enemy.new() end
 function M.count() return made.n, M.Enemy.made.n end
 return M`,
+		// The middle table is first reached through a function's upvalue
+		// (helper-176: its places were not recorded).
+		"below a table a function holds": `local M = {}
+local world = { grid = { cells = {} } }
+local grid = world.grid
+local cells = world.grid.cells
+function M.size() return grid.w end
+function M.bump() cells[#cells + 1] = "x" end
+function M.count() return #cells, #M.world.grid.cells end
+M.world = world
+return M`,
+		"one table at two places in both versions": `local shared = { n = 0 }
+local M = { a = shared, b = { c = shared } }
+function M.bump() shared.n = shared.n + 1 end
+function M.count() return shared.n, M.b.c.n end
+return M`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			rt := newRuntime(t, lua.Config{})
@@ -291,28 +307,55 @@ return M`,
 // table there its own (a constant, at the top or below), and a list's
 // entries, which move, are not places.
 func TestReloadIntoChunkOnlyWhereLeft(t *testing.T) {
-	for name, c := range map[string]struct{ src, act, probe, want string }{
+	for name, c := range map[string]struct{ src, act, probe, want, next string }{
 		"a field replaced": {`local DEFAULT = { hp = 100 }
 local M = { stats = DEFAULT }
 function M.hurt() M.stats = { hp = 37 } end
 function M.probe() return DEFAULT.hp, M.stats.hp end
-return M`, "hurt", "probe", "[100,37]"},
+return M`, "hurt", "probe", "[100,37]", ""},
 		"a nested field replaced": {`local DEFAULT = { hp = 100 }
 local M = { player = { stats = DEFAULT } }
 function M.hurt() M.player.stats = { hp = 37 } end
 function M.probe() return DEFAULT.hp, M.player.stats.hp end
-return M`, "hurt", "probe", "[100,37]"},
+return M`, "hurt", "probe", "[100,37]", ""},
+		// The new chunk's table at two places that held two old tables is
+		// neither's (helper-176: it took one's data), at the top or below.
+		"a new table at two places": {`local M = { a = { items = {} }, b = { items = {} } }
+function M.add() M.b.items[#M.b.items + 1] = "sword" end
+return M`, "add", "probe", "[0,0,1,false]", `local NONE = {}
+local M = { a = { items = NONE }, b = { items = NONE } }
+function M.probe() return #NONE, #M.a.items, #M.b.items, M.a.items == NONE end
+return M`},
+		"a new table at two fields": {`local M = { a = {}, b = {} }
+function M.add() M.a[#M.a + 1] = "sword" end
+return M`, "add", "probe", "[0,1,0,false]", `local NONE = {}
+local M = { a = NONE, b = NONE }
+function M.probe() return #NONE, #M.a, #M.b, M.b == NONE end
+return M`},
+		// Globals are not carried, the module holding _G or not (helper-176:
+		// the walk went into the globals through M.env).
+		"the globals through the module": {`config = { speed = 1 }
+local M = { env = _G }
+function M.add() end
+return M`, "add", "probe", "5", `config = { speed = 5 }
+local M = { env = _G }
+function M.probe() return config.speed end
+return M`},
 		"a list's entry moved": {`local player = { name = "p1", hits = 0 }
 local M = { players = { player } }
 function M.join() table.insert(M.players, 1, { name = "p0", hits = 5 }) end
 function M.probe() return player.name, M.players[1].name, M.players[2].name end
-return M`, "join", "probe", `["p1","p0","p1"]`},
+return M`, "join", "probe", `["p1","p0","p1"]`, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			rt := newRuntime(t, lua.Config{})
 			id := load(t, rt, "s.lua", c.src)
 			call(t, rt, id, c.act)
-			reload(t, rt, id, c.src)
+			next := c.next
+			if next == "" { // the same source again
+				next = c.src
+			}
+			reload(t, rt, id, next)
 			if got := call(t, rt, id, c.probe); got != c.want {
 				t.Errorf("after the reload: %s() = %s, want %s", c.probe, got, c.want)
 			}

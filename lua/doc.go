@@ -195,18 +195,19 @@
 //     too, appear only through on_restore. A coroutine or channel inside one is
 //     dropped. A table of data that the old chunk left at a place (a field
 //     of the module, or of such a table or of a table of code the reload
-//     merges, at any depth, by string and boolean keys: M.enemies,
-//     M.inventory.items, M.Enemy.made) and that is there still is carried
-//     into the table the new chunk holds at the same place, emptied first,
-//     rather than into a new one, so that a local of the chunk that holds it
-//     too (local enemies = {}; M.enemies = enemies, or local items =
-//     M.inventory.items) holds the carried state; unless the new version
+//     merges, by string and boolean keys, up to 12 steps from the module:
+//     M.enemies, M.inventory.items, M.Enemy.made) and that is there still is
+//     carried into the table the new chunk holds at the same place, emptied
+//     first, rather than into a new one, so that a local of the chunk that
+//     holds it too (local enemies = {}; M.enemies = enemies, or local items
+//     = M.inventory.items) holds the carried state; unless the new version
 //     holds that table as code, or at another place as well. A place the
 //     script gave another table as it ran leaves the new chunk's table
-//     there its own (a constant the chunk put there stays one), and a list's
-//     entries are no places (they move): a local holding a list entry (local
-//     p1 = M.players[1]) holds the new chunk's table after a reload, which
-//     the module no longer holds; have the functions reach it through the
+//     there its own (a constant the chunk put there stays one), and so do
+//     the places below it; a list's entries are no places (they move). A
+//     local holding a table the carry does not go into (local p1 =
+//     M.players[1]) holds the new chunk's table after a reload, which the
+//     module no longer holds: have the functions reach it through the
 //     module.
 //   - Code is matched: each function and table of code of the old version
 //     that the new version has in the same place stands for the new one. A

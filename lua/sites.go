@@ -36,9 +36,10 @@ type sites struct {
 	// placed are the tables the chunk left in the entries of the tables
 	// the module reaches without an upvalue, by string and boolean keys
 	// (M.stats, M.inventory.items; not a list's entries), as a graph from
-	// the module, placed[0]: where a reload may carry the old data into the
-	// new chunk's table at the same place (see copier.intoChunk). At most
-	// maxPlaced entries.
+	// the module, placed[0], as deep as the paths sites follow (and with
+	// the places of each table they keep): where a reload may carry the old
+	// data into the new chunk's table at the same place (see
+	// copier.intoChunk).
 	placed []placedTable
 }
 
@@ -156,8 +157,6 @@ const (
 	maxEntries = 1024
 	// maxFields bounds the module's data fields recorded (see siteNode.fields).
 	maxFields = 1 << 16
-	// maxPlaced bounds the places of tables recorded (see sites.placed).
-	maxPlaced = 1 << 16
 )
 
 // findSites walks the code reachable from module and globals. It reads raw
@@ -319,15 +318,14 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		return j
 	}
 	placedOf(0) // the module
-	for i, entries := 0, 0; i < len(order) && entries < maxPlaced; i++ {
+	for i := range order {
 		if _, ok := order[i].v.(*glua.LTable); !ok {
 			continue
 		}
 		for _, w := range order[i].vias {
-			if w.from >= 0 && w.st.kind == entry && order[w.from].firstDirect && entries < maxPlaced {
+			if w.from >= 0 && w.st.kind == entry && order[w.from].direct {
 				from := placedOf(w.from)
 				s.placed[from].in = append(s.placed[from].in, placedEntry{key: w.st.key, at: placedOf(i)})
-				entries++
 			}
 		}
 	}
