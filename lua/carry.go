@@ -197,7 +197,8 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 // the new chunk that holds it too (local enemies = {}; M.enemies = enemies,
 // or local items = M.inventory.items) holds the carried state. The new table
 // is emptied first, and filled in the old one's pairs order. A table the new
-// version holds as code, or at two places, is left alone (the old one is
+// version holds as code, or at two places that do not both hold the same
+// old table (or at places findSites did not record), is left alone (the old one is
 // copied into a table of its own, as any other), and so is a place the
 // script gave another table as it ran, and what is below it (the new
 // chunk's table there stays its own: a constant). The walk goes through a
@@ -211,35 +212,31 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	for _, mg := range m.merges {
 		merged[mg.old] = mg.new
 	}
+	// The walk goes through both versions' places at once, by key: at is a
+	// place's index in ov's, nat in nv's.
 	type place struct {
-		at       int // in placed
+		at, nat  int
 		old, new *glua.LTable
 	}
-	// The new chunk's tables at more than one place: if places holding
-	// different old tables would claim one, it is neither's, nor is what is
-	// below it. A first walk finds those, if there are such tables; the
-	// last takes the pairs.
-	var multi map[*glua.LTable]bool
-	count := make([]int32, len(nv.sites.placed))
-	for _, p := range nv.sites.placed {
-		for _, e := range p.in {
-			if count[e.at]++; count[e.at] == 2 {
-				if multi == nil {
-					multi = map[*glua.LTable]bool{}
-				}
-				multi[nv.sites.placed[e.at].t.Value()] = true
-			}
-		}
-	}
-	conflicts := map[*glua.LTable]bool{}
+	npl := nv.sites.placed
+	// Walks from the module, each place once, until one finds no new table
+	// to leave alone: one the walk reaches at other places than the new
+	// chunk left it at, or with different old tables there, and then what
+	// is below it. The last walk's pairs are taken.
+	alone := make([]bool, len(npl))
+	reached := make([]int, len(npl))
+	claimedBy := make([]*glua.LTable, len(npl))
+	took := make([]bool, len(placed))                // the old tables of data paired, by ov's index
+	var visited map[[2]int]bool                      // the tables of code walked, by both indexes
 	pairs := make([][2]*glua.LTable, 0, len(placed)) // old, new: emptied once all are found
-	first := 1
-	if multi != nil {
-		first = 0
-	}
-	for pass := first; pass < 2; pass++ {
-		claimedBy := map[*glua.LTable]*glua.LTable{} // of the tables in multi
-		walk := append(make([]place, 0, 64), place{0, from, to})
+	for {
+		clear(reached)
+		clear(claimedBy)
+		clear(took)
+		clear(visited)
+		pairs = pairs[:0]
+		more := false // the walk left another table alone: walk again
+		walk := append(make([]place, 0, 64), place{0, 0, from, to})
 		for len(walk) > 0 {
 			p := walk[len(walk)-1]
 			walk = walk[:len(walk)-1]
@@ -248,35 +245,48 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
 					continue
 				}
+				j := npl[p.nat].child(e.key)
+				if j < 0 || alone[j] {
+					continue
+				}
 				n, ok := p.new.RawGet(e.key).(*glua.LTable)
-				if !ok || n == to || conflicts[n] || m.newCode[n] && merged[old] != n {
+				if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && merged[old] != n {
 					continue
 				}
-				if multi[n] {
-					if by, ok := claimedBy[n]; ok {
-						if by != old && pass == 0 {
-							conflicts[n] = true
-						}
-						continue
-					}
-					claimedBy[n] = old
+				if reached[j]++; claimedBy[j] != nil && claimedBy[j] != old {
+					alone[j], more = true, true // two old tables would go into it
+					continue
 				}
+				claimedBy[j] = old
 				if c.code[old] != nil || c.classes[old] != nil {
-					if merged[old] == n { // a table of code merged into its counterpart: its tables of data
-						walk = append(walk, place{e.at, old, n})
+					if merged[old] == n && !visited[[2]int{e.at, j}] { // a table of code merged into its counterpart: its tables of data
+						if visited == nil {
+							visited = map[[2]int]bool{}
+						}
+						visited[[2]int{e.at, j}] = true
+						walk = append(walk, place{e.at, j, old, n})
 					}
 					continue
 				}
-				if _, seen := c.seen[old]; seen {
+				if _, seen := c.seen[old]; seen || took[e.at] {
 					continue // at another place too, which took it
 				}
-				if pass == 1 {
-					c.seen[old] = n
-					pairs = append(pairs, [2]*glua.LTable{old, n})
-				}
-				walk = append(walk, place{e.at, old, n}) // before n is emptied
+				took[e.at] = true
+				pairs = append(pairs, [2]*glua.LTable{old, n})
+				walk = append(walk, place{e.at, j, old, n}) // before n is emptied
 			}
 		}
+		for j, r := range reached {
+			if r != 0 && r != npl[j].places && !alone[j] {
+				alone[j], more = true, true
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	for _, p := range pairs {
+		c.seen[p[0]] = p[1]
 	}
 	for _, p := range pairs {
 		// Emptied, without its metatable, sized for old's entries; the

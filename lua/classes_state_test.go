@@ -271,14 +271,15 @@ function M.bump() M.Enemy.new() end
 function M.count() return made.n, M.Enemy.made.n end
 return M`,
 		// The middle table is first reached through a function's upvalue
-		// (helper-176: its places were not recorded).
+		// (helper-176: its places were not recorded; helper-177: nor those
+		// two below it).
 		"below a table a function holds": `local M = {}
-local world = { grid = { cells = {} } }
+local world = { grid = { cells = { row = {} } } }
 local grid = world.grid
-local cells = world.grid.cells
+local row = world.grid.cells.row
 function M.size() return grid.w end
-function M.bump() cells[#cells + 1] = "x" end
-function M.count() return #cells, #M.world.grid.cells end
+function M.bump() row[#row + 1] = "x" end
+function M.count() return #row, #M.world.grid.cells.row end
 M.world = world
 return M`,
 		"one table at two places in both versions": `local shared = { n = 0 }
@@ -331,6 +332,24 @@ function M.add() M.a[#M.a + 1] = "sword" end
 return M`, "add", "probe", "[0,1,0,false]", `local NONE = {}
 local M = { a = NONE, b = NONE }
 function M.probe() return #NONE, #M.a, #M.b, M.b == NONE end
+return M`},
+		// Nor is one at two places of which one held the old chunk's table
+		// (helper-177: it took that one's data, the other field sharing it).
+		"a new table at two places, one held before": {`local M = { a = {} }
+function M.add() M.a[#M.a + 1] = "sword" end
+return M`, "add", "probe", "[0,1,0,false]", `local NONE = {}
+local M = { a = NONE, b = NONE }
+function M.probe() return #NONE, #M.a, #M.b, M.a == M.b end
+return M`},
+		// Nor one the new chunk reaches back to (helper-177: M.a's old
+		// table and old M.a.b.up both went into it).
+		"a back pointer": {`local M = {}
+M.a = { name = "a", b = { up = { name = "placeholder" } } }
+function M.add() end
+return M`, "add", "probe", `["a","placeholder",false]`, `local M = {}
+M.a = { b = {} }
+M.a.b.up = M.a
+function M.probe() return M.a.name, M.a.b.up.name, M.a.b.up == M.a end
 return M`},
 		// Globals are not carried, the module holding _G or not (helper-176:
 		// the walk went into the globals through M.env).

@@ -46,8 +46,31 @@ type sites struct {
 // placedTable is a table the chunk left where the module reaches it, and the
 // entries of it in which the chunk left a table.
 type placedTable struct {
-	t  weak.Pointer[glua.LTable]
-	in []placedEntry
+	t      weak.Pointer[glua.LTable]
+	in     []placedEntry
+	places int                 // the entries that hold it
+	byKey  map[glua.LValue]int // in's index by key, for a table of many entries
+}
+
+// manyEntries is the most entries a placedTable looks through by key without
+// a map (see child).
+const manyEntries = 8
+
+// child returns the index in sites.placed of the table the chunk left at
+// p[key], or -1.
+func (p *placedTable) child(key glua.LValue) int {
+	if p.byKey != nil {
+		if i, ok := p.byKey[key]; ok {
+			return p.in[i].at
+		}
+		return -1
+	}
+	for _, e := range p.in {
+		if e.key == key {
+			return e.at
+		}
+	}
+	return -1
 }
 
 // placedEntry is an entry of a placedTable: its key, and the table the chunk
@@ -318,14 +341,42 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		return j
 	}
 	placedOf(0) // the module
+	// A table is placed if an entry of the module, or of a placed table,
+	// holds it: whatever path found it first (an upvalue's, perhaps).
+	isTable := func(i int) bool { _, ok := order[i].v.(*glua.LTable); return ok }
+	placeable := make([]bool, len(order))
+	placeable[0] = true
+	for changed := true; changed; {
+		changed = false
+		for i := range order {
+			if placeable[i] || !isTable(i) {
+				continue
+			}
+			for _, w := range order[i].vias {
+				if w.from >= 0 && w.st.kind == entry && placeable[w.from] {
+					placeable[i], changed = true, true
+					break
+				}
+			}
+		}
+	}
 	for i := range order {
-		if _, ok := order[i].v.(*glua.LTable); !ok {
+		if !placeable[i] {
 			continue
 		}
 		for _, w := range order[i].vias {
-			if w.from >= 0 && w.st.kind == entry && order[w.from].direct {
-				from := placedOf(w.from)
-				s.placed[from].in = append(s.placed[from].in, placedEntry{key: w.st.key, at: placedOf(i)})
+			if w.from >= 0 && w.st.kind == entry && placeable[w.from] {
+				from, at := placedOf(w.from), placedOf(i)
+				s.placed[from].in = append(s.placed[from].in, placedEntry{key: w.st.key, at: at})
+				s.placed[at].places++
+			}
+		}
+	}
+	for i := range s.placed {
+		if p := &s.placed[i]; len(p.in) > manyEntries {
+			p.byKey = make(map[glua.LValue]int, len(p.in))
+			for j, e := range p.in {
+				p.byKey[e.key] = j
 			}
 		}
 	}
