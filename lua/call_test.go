@@ -794,6 +794,38 @@ func TestCallJSONResultsStayIntact(t *testing.T) {
 // An error value without a position (a table, a number, a message raised at
 // level 0) has the line it was raised at all the same, from the traceback
 // (helper-173: Line was 0), whether in a call or in the chunk.
+// A table raised as an error value reads as its JSON, where its address said
+// nothing; one of more than data, or too large, as Lua prints it, saying so.
+func TestErrorValueTable(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "e.lua", `local M = {}
+function M.data() error({ code = 5, why = "no ammo", at = { 1, 2 } }) end
+function M.object() error(setmetatable({ msg = "x" }, { __tostring = function() return "never" end })) end
+function M.code() error({ f = print }) end
+function M.cycle() local t = {}; t.t = t; error(t) end
+function M.huge() local t = {}; for i = 1, 5000 do t["k" .. i] = i end; error(t) end
+function M.str() error("plain", 0) end
+return M`)
+	for fn, want := range map[string]string{
+		"data":   `{"at":[1,2],"code":5,"why":"no ammo"}`,
+		"object": `{"msg":"x"}`,
+		"code":   "table: 0x",
+		"cycle":  "table: 0x",
+		"huge":   "table: 0x",
+		"str":    "plain",
+	} {
+		_, err := rt.CallJSON(ctx, id, fn)
+		e := asError(t, err)
+		if !strings.HasPrefix(e.Message, want) || !errors.Is(err, lua.ErrRuntime) || e.Line == 0 {
+			t.Errorf("%s: %v (line %d), want a runtime error at a line, saying %s", fn, err, e.Line, want)
+		}
+		if strings.HasPrefix(want, "table:") && !strings.Contains(e.Message, "not of data, or too large") {
+			t.Errorf("%s: %q does not say why it is not shown", fn, e.Message)
+		}
+	}
+}
+
 func TestErrorLineWithoutPosition(t *testing.T) {
 	ctx := context.Background()
 	rt := newRuntime(t, lua.Config{})

@@ -98,7 +98,10 @@ type Error struct {
 	// Line is the line in Script where the error was raised, 0 if unknown.
 	Line int
 	// Message is the Lua error message, with its "script:line:" prefix when Lua
-	// gave one ("enemy.lua:12: attempt to index a nil value"), cut to 4 KiB
+	// gave one ("enemy.lua:12: attempt to index a nil value"); a table the
+	// script raised (error({code = 5})) reads as its JSON ({"code":5}; a
+	// __tostring metamethod is not run), or as its address if it holds more
+	// than data or is too large to show. It is cut to 4 KiB
 	// (ending with "…"): a script's error value, or a key of megabytes that
 	// gopher-lua quotes, would hand the host megabytes per failing call.
 	Message string

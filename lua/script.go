@@ -302,7 +302,7 @@ func (v *version) fail(err error, op, script, function string) *Error {
 		e.Kind = v.budget.tripped
 	}
 	if api != nil {
-		e.Message = api.Object.String()
+		e.Message = errorText(api.Object)
 		e.Traceback = api.StackTrace
 		if function != "main chunk" { // gopher-lua names the bottom frame so whatever it is
 			if i := strings.LastIndex(e.Traceback, "in main chunk"); i >= 0 {
@@ -320,6 +320,43 @@ func (v *version) fail(err error, op, script, function string) *Error {
 	}
 	e.Message = clip.String(e.Message, maxMessage)
 	return e
+}
+
+// errorText is the message of a Lua error value: a string or number as Lua
+// prints it, a table of data as its JSON (error({code = 5}) says
+// {"code":5}, where its address would say nothing), anything else (a table
+// holding functions or cycles, or one too large) as Lua prints it, with what
+// it is. A __tostring metamethod is not run: the call that raised the value
+// is over, and formatting its error runs no more of the script.
+func errorText(lv glua.LValue) string {
+	t, ok := lv.(*glua.LTable)
+	if !ok {
+		return lv.String()
+	}
+	entries := maxMessage / 4 // each takes 4 bytes of JSON at least ("1,2,", "[{},")
+	if fewEntries(t, &entries) {
+		w := walker{limit: maxMessage}
+		if buf, err := w.appendJSON(nil, t); err == nil {
+			return string(buf)
+		}
+	}
+	return t.String() + " (an error value that is a table, not of data, or too large to show)"
+}
+
+// fewEntries reports whether the tables t holds, t included, have no more than
+// *n entries together, counting them down in *n and stopping as it runs out:
+// a script raising a table of a million entries does not have the walker list
+// and sort its keys at every failing call.
+func fewEntries(t *glua.LTable, n *int) bool {
+	for k, v := t.Next(glua.LNil); k != glua.LNil; k, v = t.Next(k) {
+		if *n--; *n < 0 {
+			return false
+		}
+		if sub, ok := v.(*glua.LTable); ok && !fewEntries(sub, n) {
+			return false
+		}
+	}
+	return true
 }
 
 // maxMessage is the longest message of an error fail makes, in bytes: a
