@@ -53,8 +53,9 @@ import (
 //     watch.DefaultBuildSteps) are reloaded from the built module. A .wat or .c
 //     file is the source of the script of the .wasm next to it, if one is
 //     loaded. Without one, a .wat is a script of its own, named x.wat (Load
-//     builds .wat itself), whose other file an x.wasm saved beside it later
-//     is (built from it by hand or by an editor's task): its saves reload
+//     builds .wat itself), whose other file an x.wasm saved beside it later,
+//     or as it loads, is (built from it by hand or by an editor's task, as
+//     the .wat was created): its saves reload
 //     x.wat, no second script (while Watch runs: the next Watch's catch-up,
 //     and Reload(nil), read x.wat only); and a .c is loaded from the built bytes under the
 //     name of the .wasm it builds, x.wasm (Load does not build C). A script

@@ -93,6 +93,12 @@ func (wd *watchedDir) handleArrival(ctx context.Context, a arrival) {
 	if l == nil {
 		l = wd.loading[filepath.Join(wd.dir, relOrSelf(wd.abs, ev.Output))]
 	}
+	if l == nil && ev.Output == ev.Path && filepath.Ext(ev.Path) == ".wasm" {
+		// An x.wasm saved while the x.wat beside it loads as a script of its
+		// own (built by a task as the .wat was created) waits for that load,
+		// so as to be that script's other file, not a second script.
+		l = wd.loading[strings.TrimSuffix(name, ".wasm")+".wat"]
+	}
 	if l == nil {
 		// A file renamed while its first load runs: its new name waits for that
 		// load, so that it then finds the script of its old name moved.

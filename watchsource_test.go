@@ -993,6 +993,51 @@ func TestWatchWasmBuiltBesideWatScript(t *testing.T) {
 	}
 }
 
+// A new x.wat and the x.wasm built from it, saved together (a task building
+// on save as the file is created), in either order: one script, the other
+// file its pair's (an x.wasm saved while the x.wat loaded was a second script
+// running the module again).
+func TestWatchWatAndWasmCreatedTogether(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	for _, wasmFirst := range []bool{false, true} {
+		h := newTestHost(t, Config{})
+		dir := t.TempDir()
+		if err := h.Watch(ctx, dir); err != nil {
+			t.Fatal(err)
+		}
+		wat, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+		other := filepath.Join(t.TempDir(), "x.wat")
+		writeFile(t, other, sourceText(".wat", 1))
+		code := buildSource(t, other)
+		writeMod := func() {
+			if err := os.WriteFile(mod, code, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := wat
+		if wasmFirst {
+			want = mod
+			writeMod()
+		}
+		writeFile(t, wat, sourceText(".wat", 1))
+		if !wasmFirst {
+			writeMod()
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded })
+		handledBefore(t, h, dir)
+		if _, ok := h.Script(want); !ok || len(h.Scripts()) != 2 { // and the marker
+			t.Fatalf("wasm first %v: scripts %v, want %s alone", wasmFirst, h.Scripts(), want)
+		}
+		writeFile(t, wat, sourceText(".wat", 2))
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == want && ev.Kind == Committed })
+		s, _ := h.Script(want)
+		if v := callInt(t, h, s, "version"); v != 2 {
+			t.Errorf("wasm first %v: x.wat saved: version() = %d, want 2", wasmFirst, v)
+		}
+	}
+}
+
 // A build-on-save task writes the .wasm that Watch builds from the source
 // just saved, while that save's reload is pending: the .wasm's save is that
 // reload's, not a second one superseding it (helper-174: every edit went
