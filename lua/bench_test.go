@@ -301,18 +301,60 @@ func BenchmarkReload(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		st, err := rt.Stage(ctx, id, srcs[i%2])
-		if err != nil {
-			b.Fatal(err)
-		}
-		rep, err := st.Commit(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		blocked += rep.Blocked
+		blocked += stageCommit(b, rt, id, srcs[i%2])
 		i++
 	}
 	b.ReportMetric(float64(blocked.Nanoseconds())/float64(b.N), "blocked-ns/op")
+}
+
+// stageCommit reloads script id with src, staged then committed, and returns
+// how long the commit held its callers.
+func stageCommit(b *testing.B, rt *lua.Runtime, id lua.ScriptID, src []byte) time.Duration {
+	ctx := context.Background()
+	st, err := rt.Stage(ctx, id, src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := st.Commit(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rep.Blocked
+}
+
+// BenchmarkReloadLinked reloads a script of n entities in a registry, each
+// linked to the next, whose first the script replaced (respawned) as it ran:
+// the carry leaves every new chunk's entity alone (each is at a place below
+// the replaced one), in one walk (helper-178: a walk per entity, seconds of
+// callers held at 2,000). blocked-ns/op should grow about as n does.
+func BenchmarkReloadLinked(b *testing.B) {
+	for _, n := range []int{500, 2000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			src := []byte(fmt.Sprintf(`local M = { ents = {} }
+local prev
+for i = 1, %d do local e = { id = i, hp = 10 } M.ents["e" .. i] = e if prev then prev.next = e end prev = e end
+function M.respawn() M.ents.e1 = { id = 1, hp = 10, next = M.ents.e2 } end
+return M`, n))
+			ctx := context.Background()
+			rt, err := lua.NewRuntime(ctx, lua.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(ctx)
+			id, err := rt.LoadScript(ctx, "ents.lua", src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var blocked time.Duration
+			for b.Loop() {
+				if _, err := rt.CallJSON(ctx, id, "respawn"); err != nil {
+					b.Fatal(err)
+				}
+				blocked += stageCommit(b, rt, id, src)
+			}
+			b.ReportMetric(float64(blocked.Nanoseconds())/float64(b.N), "blocked-ns/op")
+		})
+	}
 }
 
 // BenchmarkLoadDataTable loads a script whose module holds a table of 10,000

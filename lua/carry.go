@@ -199,10 +199,12 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 // is emptied first, and filled in the old one's pairs order. A table the new
 // version holds as code, or at two places that do not both hold the same
 // old table (or at places findSites did not record), is left alone (the old one is
-// copied into a table of its own, as any other), and so is a place the
+// copied into a table of its own, as any other), as are the new tables at
+// the places of an old table that meets more than one, and so is a place the
 // script gave another table as it ran, and what is below it (the new
 // chunk's table there stays its own: a constant). The walk goes through a
-// list of tables, not by recursion (see copier).
+// list of tables, not by recursion (see copier), each place once, in time
+// linear in the places.
 func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	if m.newCode == nil || ov.sites == nil || nv.sites == nil || len(ov.sites.placed) == 0 { // nothing known of the tables
 		return
@@ -219,70 +221,109 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 		old, new *glua.LTable
 	}
 	npl := nv.sites.placed
-	// Walks from the module, each place once, until one finds no new table
-	// to leave alone: one the walk reaches at other places than the new
-	// chunk left it at, or with different old tables there, and then what
-	// is below it. The last walk's pairs are taken.
+	reached := make([]int, len(npl))            // at how many of its places the walk reached each new table
+	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
 	alone := make([]bool, len(npl))
-	reached := make([]int, len(npl))
-	claimedBy := make([]*glua.LTable, len(npl))
-	took := make([]bool, len(placed))                // the old tables of data paired, by ov's index
-	var visited map[[2]int]bool                      // the tables of code walked, by both indexes
-	pairs := make([][2]*glua.LTable, 0, len(placed)) // old, new: emptied once all are found
-	for {
-		clear(reached)
-		clear(claimedBy)
-		clear(took)
-		clear(visited)
-		pairs = pairs[:0]
-		more := false // the walk left another table alone: walk again
-		walk := append(make([]place, 0, 64), place{0, 0, from, to})
-		for len(walk) > 0 {
-			p := walk[len(walk)-1]
-			walk = walk[:len(walk)-1]
-			for _, e := range placed[p.at].in {
-				old, ok := p.old.RawGet(e.key).(*glua.LTable)
-				if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
-					continue
+	walked := make([]bool, len(npl))   // walked below: paired, or a table of code merged
+	below := make([][2]int, len(npl))  // the new tables walking below each reached: a span of reach
+	var reach []int                    // each walk's, one after the other
+	newFor := make([]int, len(placed)) // the new table each old one went to, +1
+	var paired []int                   // the new tables paired, in the order found
+	var walk []place
+	// leave leaves new table j alone, and takes back the walk below it: the
+	// tables it reached there are reached at fewer places than they have,
+	// or none, and left alone in turn. A table is walked below once at
+	// most, and taken back once, so that all of it is linear in the places.
+	var back []int
+	leave := func(j int) {
+		if !alone[j] {
+			alone[j] = true
+			back = append(back, j)
+		}
+		for len(back) > 0 {
+			k := back[len(back)-1]
+			back = back[:len(back)-1]
+			if !walked[k] {
+				continue
+			}
+			walked[k] = false
+			for _, c := range reach[below[k][0]:below[k][1]] {
+				if reached[c]--; !alone[c] {
+					alone[c] = true
+					back = append(back, c)
 				}
-				j := npl[p.nat].child(e.key)
-				if j < 0 || alone[j] {
-					continue
-				}
-				n, ok := p.new.RawGet(e.key).(*glua.LTable)
-				if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && merged[old] != n {
-					continue
-				}
-				if reached[j]++; claimedBy[j] != nil && claimedBy[j] != old {
-					alone[j], more = true, true // two old tables would go into it
-					continue
-				}
-				claimedBy[j] = old
-				if c.code[old] != nil || c.classes[old] != nil {
-					if merged[old] == n && !visited[[2]int{e.at, j}] { // a table of code merged into its counterpart: its tables of data
-						if visited == nil {
-							visited = map[[2]int]bool{}
-						}
-						visited[[2]int{e.at, j}] = true
-						walk = append(walk, place{e.at, j, old, n})
-					}
-					continue
-				}
-				if _, seen := c.seen[old]; seen || took[e.at] {
-					continue // at another place too, which took it
-				}
-				took[e.at] = true
-				pairs = append(pairs, [2]*glua.LTable{old, n})
-				walk = append(walk, place{e.at, j, old, n}) // before n is emptied
 			}
 		}
-		for j, r := range reached {
-			if r != 0 && r != npl[j].places && !alone[j] {
-				alone[j], more = true, true
-			}
+	}
+	walk = append(walk, place{0, 0, from, to})
+	walked[0] = true
+	for len(walk) > 0 {
+		p := walk[len(walk)-1]
+		walk = walk[:len(walk)-1]
+		if !walked[p.nat] { // taken back meanwhile
+			continue
 		}
-		if !more {
-			break
+		below[p.nat] = [2]int{len(reach), len(reach)}
+		for _, e := range placed[p.at].in {
+			if !walked[p.nat] { // taken back as it was walked (a table below it reaches it)
+				break
+			}
+			old, ok := p.old.RawGet(e.key).(*glua.LTable)
+			if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
+				continue
+			}
+			j := npl[p.nat].child(e.key)
+			if j < 0 {
+				continue
+			}
+			n, ok := p.new.RawGet(e.key).(*glua.LTable)
+			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && merged[old] != n {
+				continue
+			}
+			reached[j]++
+			reach = append(reach, j)
+			below[p.nat][1] = len(reach)
+			switch {
+			case alone[j]:
+				continue
+			case claimedBy[j] != nil && claimedBy[j] != old: // two old tables would go into it
+				leave(j)
+				continue
+			}
+			claimedBy[j] = old
+			if walked[j] {
+				continue // at another place too, which walked below it
+			}
+			if c.code[old] != nil || c.classes[old] != nil {
+				if merged[old] == n { // a table of code merged into its counterpart: its tables of data
+					walked[j] = true
+					walk = append(walk, place{e.at, j, old, n})
+				}
+				continue
+			}
+			if _, seen := c.seen[old]; seen {
+				continue
+			}
+			if k := newFor[e.at] - 1; k >= 0 { // one old table, two new ones: neither
+				leave(k)
+				leave(j)
+				continue
+			}
+			newFor[e.at] = j + 1
+			paired = append(paired, j)
+			walked[j] = true
+			walk = append(walk, place{e.at, j, old, n}) // before n is emptied
+		}
+	}
+	for j, r := range reached { // reached at other places than the new chunk left it at
+		if r != 0 && r != npl[j].places {
+			leave(j)
+		}
+	}
+	var pairs [][2]*glua.LTable // old, new: emptied once all are found
+	for _, j := range paired {
+		if !alone[j] && reached[j] > 0 && walked[j] {
+			pairs = append(pairs, [2]*glua.LTable{claimedBy[j], npl[j].t.Value()})
 		}
 	}
 	for _, p := range pairs {

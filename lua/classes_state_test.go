@@ -341,6 +341,28 @@ return M`, "add", "probe", "[0,1,0,false]", `local NONE = {}
 local M = { a = NONE, b = NONE }
 function M.probe() return #NONE, #M.a, #M.b, M.a == M.b end
 return M`},
+		// Nor one at more places than findSites keeps paths for (helper-178:
+		// three functions' upvalues came first; slots.b, unrecorded, was not
+		// counted, and NONE took slots.a's old data).
+		"a new table at two places, and in three upvalues": {`local M = { slots = { a = {}, b = {} } }
+function M.add() M.slots.a[#M.slots.a + 1] = "sword" end
+return M`, "add", "probe", "[0,1,0,false]", `local NONE = {}
+local M = {}
+function M.f1() return NONE end
+function M.f2() return NONE end
+function M.f3() return NONE end
+M.slots = { a = NONE, b = NONE }
+function M.probe() return #NONE, #M.slots.a, #M.slots.b, M.slots.a == NONE end
+return M`},
+		// An old table at two places where the new chunk has two tables goes
+		// into neither (a copy of it at both, shared as it was).
+		"an old table at two places, two new ones": {`local shared = {}
+local M = { a = shared, b = shared }
+function M.add() shared[#shared + 1] = "sword" end
+return M`, "add", "probe", "[0,0,1,1,true]", `local A, B = {}, {}
+local M = { a = A, b = B }
+function M.probe() return #A, #B, #M.a, #M.b, M.a == M.b end
+return M`},
 		// Nor one the new chunk reaches back to (helper-177: M.a's old
 		// table and old M.a.b.up both went into it).
 		"a back pointer": {`local M = {}
@@ -377,6 +399,46 @@ return M`, "join", "probe", `["p1","p0","p1"]`, ""},
 			reload(t, rt, id, next)
 			if got := call(t, rt, id, c.probe); got != c.want {
 				t.Errorf("after the reload: %s() = %s, want %s", c.probe, got, c.want)
+			}
+		})
+	}
+}
+
+// TestReloadClassBelowUpvalueFirst: a class the module holds (M.world.grid.Enemy)
+// below a table that findSites first reaches through a function's upvalue
+// (local grid) is merged, its data carried (helper-178: it was taken as the
+// new chunk's, a table of code the module does not hold, and made.n went back
+// to 0 at every reload).
+func TestReloadClassBelowUpvalueFirst(t *testing.T) {
+	for name, src := range map[string]string{
+		"first through an upvalue": `local M = {}
+local world = { grid = { Enemy = { made = { n = 0 } } } }
+local grid = world.grid
+local made = world.grid.Enemy.made
+function M.size() return grid end
+function world.grid.Enemy.new() made.n = made.n + 1 end
+function M.bump() M.world.grid.Enemy.new() end
+function M.count() return made.n, M.world.grid.Enemy.made.n end
+M.world = world
+return M`,
+		"no upvalue": `local M = {}
+local world = { grid = { Enemy = { made = { n = 0 } } } }
+local made = world.grid.Enemy.made
+function world.grid.Enemy.new() made.n = made.n + 1 end
+function M.bump() M.world.grid.Enemy.new() end
+function M.count() return made.n, M.world.grid.Enemy.made.n end
+M.world = world
+return M`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", src)
+			for n := 1; n <= 3; n++ {
+				call(t, rt, id, "bump")
+				reload(t, rt, id, src)
+				if got, want := call(t, rt, id, "count"), fmt.Sprintf("[%d,%d]", n, n); got != want {
+					t.Fatalf("after %d bumps and reloads: count() = %s, want %s", n, got, want)
+				}
 			}
 		})
 	}

@@ -202,7 +202,9 @@
 //     holds it too (local enemies = {}; M.enemies = enemies, or local items
 //     = M.inventory.items) holds the carried state; unless the new version
 //     holds that table as code, or at another place as well that does not
-//     hold the same old table (a shared default). A place the
+//     hold the same old table (a shared default), or the old table was at
+//     places where the new chunk left different tables (each keeps its
+//     own; the module holds a copy of the old one at all of them). A place the
 //     script gave another table as it ran leaves the new chunk's table
 //     there its own (a constant the chunk put there stays one), and so do
 //     the places below it; a list's entries are no places (they move). A

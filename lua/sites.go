@@ -34,11 +34,11 @@ import (
 type sites struct {
 	nodes []siteNode // the code, in the order found; the module first
 	// placed are the tables the chunk left in the entries of the tables
-	// the module reaches without an upvalue, by string and boolean keys
+	// the module reaches through such entries, by string and boolean keys
 	// (M.stats, M.inventory.items; not a list's entries), as a graph from
-	// the module, placed[0], as deep as the paths sites follow (and with
-	// the places of each table they keep): where a reload may carry the old
-	// data into the new chunk's table at the same place (see
+	// the module, placed[0], maxSiteDepth entries deep, with every entry of
+	// a placed table that holds a placed table: where a reload may carry
+	// the old data into the new chunk's table at the same place (see
 	// copier.intoChunk).
 	placed []placedTable
 }
@@ -200,9 +200,10 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		// are its first path and a step.
 		firstDirect bool
 		code        bool
-		isMeta      bool  // another's metatable, or made to be one (fields named __...)
-		data        bool  // holds a value other than a function or table
-		holds       []int // the tables it holds, by index in order
+		isMeta      bool          // another's metatable, or made to be one (fields named __...)
+		data        bool          // holds a value other than a function or table
+		holds       []placedEntry // the tables its entries of string and boolean keys hold, by index in order
+		meta        int           // its metatable's index in order, or -1
 	}
 	var order []reached
 	index := map[glua.LValue]int{}
@@ -217,7 +218,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			return -1
 		}
 		// direct: this path comes from the module without an upvalue; a
-		// node's first direct path is kept past maxPaths (see mergeable).
+		// node's first direct path is kept past maxPaths, to match it by.
 		direct := from < 0 && v == module || from >= 0 && order[from].firstDirect && st.kind != upvalue
 		if i, ok := index[v]; ok {
 			if r := &order[i]; r.depth > 0 && (len(r.vias) < maxPaths || direct && !r.direct) {
@@ -231,7 +232,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			}
 			return i
 		}
-		r := reached{v: v, vias: []via{{from, st}}, direct: direct, firstDirect: direct}
+		r := reached{v: v, vias: []via{{from, st}}, direct: direct, firstDirect: direct, meta: -1}
 		if from >= 0 {
 			r.depth, r.root = order[from].depth+1, order[from].root
 		}
@@ -260,12 +261,13 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 				switch k.(type) {
 				case glua.LString, glua.LBool:
 					if j := visit(x, i, step{kind: entry, key: k}); j >= 0 && x.Type() == glua.LTTable {
-						order[i].holds = append(order[i].holds, j)
+						order[i].holds = append(order[i].holds, placedEntry{key: k, at: j})
 					}
 				}
 			})
 			if mt, ok := v.Metatable.(*glua.LTable); ok {
 				j := visit(mt, i, step{kind: meta})
+				order[i].meta = j
 				order[j].code, order[j].isMeta = true, true
 				order[i].code = true // an instance, perhaps a prototype (Programming in Lua's Fast = Enemy:new{})
 			}
@@ -305,8 +307,8 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		}
 	}
 	for i := range order { // a class object holds its instances' metatable
-		for _, j := range order[i].holds {
-			if order[j].isMeta {
+		for _, e := range order[i].holds {
+			if order[e.at].isMeta {
 				order[i].code = true
 			}
 		}
@@ -342,32 +344,47 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 	}
 	placedOf(0) // the module
 	// A table is placed if an entry of the module, or of a placed table,
-	// holds it: whatever path found it first (an upvalue's, perhaps).
-	isTable := func(i int) bool { _, ok := order[i].v.(*glua.LTable); return ok }
-	placeable := make([]bool, len(order))
-	placeable[0] = true
-	for changed := true; changed; {
-		changed = false
-		for i := range order {
-			if placeable[i] || !isTable(i) {
+	// holds it, whatever path found it first (an upvalue's, perhaps), at most
+	// maxSiteDepth such entries from the module; and a table of code is
+	// mergeable if such entries and metatables lead to it from the module.
+	// Both are found breadth first, over every such entry, not only the
+	// paths a node keeps: a table has as many places as entries of placed
+	// tables hold it.
+	reach := func(metas bool) []int {
+		dist := make([]int, len(order))
+		for i := range dist {
+			dist[i] = -1
+		}
+		dist[0] = 0
+		queue := []int{0}
+		for len(queue) > 0 {
+			i := queue[0]
+			queue = queue[1:]
+			if dist[i] >= maxSiteDepth {
 				continue
 			}
-			for _, w := range order[i].vias {
-				if w.from >= 0 && w.st.kind == entry && placeable[w.from] {
-					placeable[i], changed = true, true
-					break
+			next := order[i].holds
+			if metas && order[i].meta >= 0 {
+				next = append(slices.Clip(next), placedEntry{at: order[i].meta})
+			}
+			for _, e := range next {
+				if dist[e.at] < 0 {
+					dist[e.at] = dist[i] + 1
+					queue = append(queue, e.at)
 				}
 			}
 		}
+		return dist
 	}
+	placeable, mergeable := reach(false), reach(true)
 	for i := range order {
-		if !placeable[i] {
+		if placeable[i] < 0 {
 			continue
 		}
-		for _, w := range order[i].vias {
-			if w.from >= 0 && w.st.kind == entry && placeable[w.from] {
-				from, at := placedOf(w.from), placedOf(i)
-				s.placed[from].in = append(s.placed[from].in, placedEntry{key: w.st.key, at: at})
+		for _, e := range order[i].holds {
+			if placeable[e.at] >= 0 {
+				from, at := placedOf(i), placedOf(e.at)
+				s.placed[from].in = append(s.placed[from].in, placedEntry{key: e.key, at: at})
 				s.placed[at].places++
 			}
 		}
@@ -384,7 +401,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: r.direct && r.depth > 0}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: mergeable[i] > 0 && r.depth > 0}
 		switch v := r.v.(type) {
 		case *glua.LTable:
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
