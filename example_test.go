@@ -455,7 +455,7 @@ func ExampleOnRollback() {
 		Module: "game", Name: "spawn", Results: []hotscript.Type{hotscript.I64},
 		Func: func(ctx context.Context, c hotscript.HostCall) error {
 			e := world.Spawn()
-			undoable := hotscript.OnRollback(ctx, func() { world.Despawn(e) })
+			undoable := hotscript.OnRollback(ctx, func() { world.Unspawn(e) })
 			fmt.Println("spawned; undone if the reload fails:", undoable)
 			c.SetInt(0, int64(world.Len()))
 			return nil
@@ -495,10 +495,11 @@ func ExampleMigration_Undo() {
 	boss := world.Spawn()
 	ecs.Insert(world, boss, Health{100})
 	toTenths := func(ctx context.Context, m *hotscript.Migration) error {
-		hp := ecs.Ref[Health](m.World, boss)
-		was := *hp
-		hp.Points *= 10 // v2 counts tenths of a point
-		m.Undo(func() { *hp = was })
+		was, _ := ecs.Get[Health](m.World, boss)
+		ecs.Insert(m.World, boss, Health{was.Points * 10}) // v2 counts tenths of a point
+		// Undone by entity, not through a pointer: a component removed later
+		// in the commit may move this one (see ecs.Ref).
+		m.Undo(func() { ecs.Insert(m.World, boss, was) })
 		return nil
 	}
 	h, _ := hotscript.New(ctx, hotscript.Config{World: world, Migration: toTenths})

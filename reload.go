@@ -111,7 +111,10 @@ func Staging(ctx context.Context) bool {
 // registered (a hook's or the self-check's error, a limit, a newer request at
 // the swap), before the script's callers go on with the old version, which
 // then finds things as they were; with the functions of Migration.Undo, in
-// one list. A panic in f is recovered and reported with the reload's error.
+// one list. An ecs.World has what such functions need: World.Unspawn undoes
+// a Spawn, World.Snapshot puts an entity back as it was, despawned or
+// changed (take it before the change). A panic in f is recovered and
+// reported with the reload's error.
 // f runs with the script's callers held: it must not call, reload or revert
 // the script, nor wait for what does, which would wait for it forever.
 // Under lua.Config.ReloadPastFailingOnSave, the functions registered while a

@@ -41,7 +41,7 @@ func TestOnRollback(t *testing.T) {
 					e := world.Spawn()
 					ecs.Insert(world, e, X{c.Float(1)})
 					committing := Committing(ctx)
-					registered = append(registered, OnRollback(ctx, func() { world.Despawn(e) }))
+					registered = append(registered, OnRollback(ctx, func() { world.Unspawn(e) }))
 					if committing != registered[len(registered)-1] {
 						t.Errorf("Committing %v, OnRollback %v", committing, !committing)
 					}
@@ -83,6 +83,9 @@ func TestOnRollback(t *testing.T) {
 			}
 			if n != want {
 				t.Errorf("%d entities after the reload, want %d", n, want)
+			}
+			if next := world.Spawn(); tt.wantErr != nil && next != ecs.Entity(1<<32|1) {
+				t.Errorf("the next entity after the rollback is %v, want 1v1: the commit's spawns undone", next)
 			}
 		})
 	}

@@ -3,11 +3,19 @@
 // fast lookup by entity and fast iteration over every entity that has a
 // given set of components.
 //
-// hotscript keeps script state here. A WebAssembly module loses its globals
-// and memory on reload, so the host reads the state out of the old module,
-// inserts it as a component on the script's entity, reloads, and hands the
-// component to the new module (see the ScriptState example). Lua scripts
-// reach components through host functions that call Get, Ref and Insert.
+// Programs that embed hotscript keep script state here. A WebAssembly module
+// loses its globals and memory on reload, so the program's migration (a
+// hotscript.MigrationFunc, which finds the World of hotscript.Config.World
+// in Migration.World) reads the state out of the old module, inserts it as a
+// component on the script's entity, and hands the component to the new
+// module (see the ScriptState example); the Host itself does nothing else
+// with the World. Lua scripts reach components through host functions that
+// call Get, Ref and Insert. A host function or migration that changes the
+// World during a reload's commit registers how to put it back if the reload
+// is rolled back (hotscript.OnRollback, Migration.Undo): World.Unspawn
+// undoes a Spawn, World.Snapshot puts an entity back as it was, despawned or
+// changed; undo through entities, never through a pointer from Ref, which a
+// later removal may have moved.
 //
 // # Entities
 //
@@ -54,7 +62,10 @@
 //
 // # Iteration
 //
-// Query, Query2 and Query3 return range-over-func iterators. The loop body
+// Query, Query2 and Query3 return range-over-func iterators over the
+// entities that have one, two or three given component types; for more,
+// range over the three rarest and check the rest with Has or Get in the
+// loop body. The loop body
 // may change the World, including despawning the entity it is visiting;
 // Query documents exactly which entities the loop then sees. While any
 // query runs, removals leave holes instead of moving values, and the holes

@@ -3,6 +3,7 @@ package ecs
 import (
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -148,6 +149,94 @@ func (w *World) Despawn(e Entity) bool {
 		w.free = append(w.free, idx)
 	}
 	w.live--
+	return true
+}
+
+// Unspawn undoes the Spawn that returned e, in an undo function (a reload's
+// rollback: hotscript.OnRollback, Migration.Undo): e and its components go,
+// and e's index is handed out next with e's own generation, as if that Spawn
+// had not happened, so that the Entities spawned after a rolled-back reload
+// are those spawned had it not run. It reports whether e was alive. Unspawn
+// only an entity nothing keeps (the next Spawn returns e again), most recent
+// first, as undo functions run; else Despawn it.
+//
+// Unspawn changes the World and is not safe for concurrent use.
+func (w *World) Unspawn(e Entity) bool {
+	if !w.Alive(e) {
+		return false
+	}
+	for _, s := range w.stores {
+		s.remove(e)
+	}
+	idx := e.Index()
+	w.slots[idx].alive = false
+	if int(idx) == len(w.slots)-1 && e.Generation() == 1 { // its Spawn made the slot
+		w.slots = w.slots[:idx]
+	} else {
+		w.free = append(w.free, idx)
+	}
+	w.live--
+	return true
+}
+
+// Snapshot returns a function that puts e back as it is now: alive, with
+// the components it has now, of the values they have now (copies), and no
+// others; it reports whether it could. It can, while e is alive, and after
+// e is despawned, while its index has not been handed out again: the undo
+// function of a host function that despawns e or changes its components
+// during a reload's commit (see hotscript.OnRollback), so that a rolled-back
+// reload leaves the old version the entity it had. Components put back go
+// last in their types' iteration order. Snapshot returns nil if e is not
+// alive.
+//
+// Snapshot reads the World; the function it returns changes it. Neither is
+// safe for concurrent use.
+func (w *World) Snapshot(e Entity) func() bool {
+	if !w.Alive(e) {
+		return nil
+	}
+	var puts []func()
+	for _, s := range w.stores {
+		if put := s.save(e); put != nil {
+			puts = append(puts, put)
+		}
+	}
+	return func() bool {
+		if !w.Alive(e) && !w.revive(e) {
+			return false
+		}
+		for _, s := range w.stores {
+			s.remove(e)
+		}
+		for _, put := range puts {
+			put()
+		}
+		return true
+	}
+}
+
+// revive makes despawned e alive again, if its index has not been handed
+// out since: the slot holds the next generation (or e's, retired, or put
+// back by Unspawn) and is free.
+func (w *World) revive(e Entity) bool {
+	idx := e.Index()
+	if uint(idx) >= uint(len(w.slots)) || w.slots[idx].alive {
+		return false
+	}
+	s := &w.slots[idx]
+	retired := s.gen == maxGeneration && e.Generation() == maxGeneration
+	if s.gen != e.Generation()+1 && s.gen != e.Generation() {
+		return false
+	}
+	if !retired || s.gen != e.Generation() {
+		i := slices.Index(w.free, idx)
+		if i < 0 {
+			return false
+		}
+		w.free = slices.Delete(w.free, i, i+1)
+	}
+	s.gen, s.alive = e.Generation(), true
+	w.live++
 	return true
 }
 

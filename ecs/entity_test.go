@@ -3,6 +3,7 @@ package ecs_test
 import (
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/hotscript/hotscript/ecs"
@@ -158,5 +159,97 @@ func TestGenerationAliasing(t *testing.T) {
 				t.Errorf("live entity changed: alive=%v health=%v,%v", w.Alive(cur), h, ok)
 			}
 		})
+	}
+}
+
+// spawns returns the next n Entities w spawns, and despawns them.
+func spawns(w *ecs.World, n int) []ecs.Entity {
+	var out []ecs.Entity
+	for range n {
+		out = append(out, w.Spawn())
+	}
+	for _, e := range out {
+		w.Despawn(e)
+	}
+	return out
+}
+
+// A rolled-back commit's spawns, Unspawned most recent first, leave the World
+// spawning what a World where they never ran spawns (helper-179: undone by
+// Despawn, the next Spawn's generation differed).
+func TestUnspawn(t *testing.T) {
+	build := func() *ecs.World {
+		w := ecs.NewWorld()
+		a, _ := w.Spawn(), w.Spawn()
+		w.Despawn(a) // one index free, one appended next
+		return w
+	}
+	undone, untouched := build(), build()
+	x, y := undone.Spawn(), undone.Spawn() // from the free list, then a new index
+	ecs.Insert(undone, y, Position{X: 1})
+	if !undone.Unspawn(y) || !undone.Unspawn(x) {
+		t.Fatal("Unspawn of live entities reported false")
+	}
+	if undone.Unspawn(x) || undone.Alive(y) || ecs.StoreOf[Position](undone).Len() != 0 {
+		t.Fatal("an unspawned entity is still there")
+	}
+	if undone.Len() != untouched.Len() {
+		t.Fatalf("Len %d, want %d", undone.Len(), untouched.Len())
+	}
+	if got, want := spawns(undone, 3), spawns(untouched, 3); !slices.Equal(got, want) {
+		t.Errorf("spawned after the undo %v, want %v as if nothing had run", got, want)
+	}
+}
+
+// Snapshot puts an entity back as it was: despawned (helper-179: a rolled-back
+// reload left the old version a dead entity), or changed.
+func TestSnapshot(t *testing.T) {
+	w := ecs.NewWorld()
+	other := w.Spawn()
+	e := w.Spawn()
+	ecs.Insert(w, e, Position{X: 1})
+	ecs.Insert(w, e, Health(10))
+	ecs.Insert(w, other, Health(3))
+	restore := w.Snapshot(e)
+
+	ecs.Insert(w, e, Health(99))
+	ecs.Remove[Position](w, e)
+	ecs.Insert(w, e, Name("added since"))
+	if !restore() {
+		t.Fatal("restore of a live entity reported false")
+	}
+	check := func(when string) {
+		t.Helper()
+		p, okp := ecs.Get[Position](w, e)
+		h, _ := ecs.Get[Health](w, e)
+		if !w.Alive(e) || !okp || p.X != 1 || h != 10 || ecs.Has[Name](w, e) {
+			t.Errorf("%s: alive %v, %v %v, has a Name %v; want alive, {1 0 0} 10, no Name",
+				when, w.Alive(e), p, h, ecs.Has[Name](w, e))
+		}
+		if h, _ := ecs.Get[Health](w, other); h != 3 {
+			t.Errorf("%s: the other entity's Health is %v, want 3", when, h)
+		}
+	}
+	check("changed, restored")
+
+	w.Despawn(e)
+	if !restore() {
+		t.Fatal("restore of a despawned entity whose index is free reported false")
+	}
+	check("despawned, restored")
+	if w.Len() != 2 {
+		t.Errorf("Len %d, want 2", w.Len())
+	}
+	if next := w.Spawn(); next.Index() == e.Index() {
+		t.Errorf("Spawn after the restore returned %v, the restored entity's index", next)
+	}
+
+	w.Despawn(e)
+	reused := w.Spawn() // takes e's index
+	if restore() || w.Alive(e) || !w.Alive(reused) {
+		t.Error("restore after e's index was handed out again brought e back")
+	}
+	if w.Snapshot(e) != nil {
+		t.Error("Snapshot of a dead entity is not nil")
 	}
 }

@@ -23,6 +23,9 @@ type storage interface {
 	remove(e Entity) bool
 	// compact fills the holes that removals left while a query ran.
 	compact()
+	// save returns a function that gives e (alive then) back the
+	// component it has now, a copy, or nil if it has none.
+	save(e Entity) func()
 }
 
 // lookup returns T's storage in w, or nil if no T was ever stored. It never

@@ -138,6 +138,15 @@ func (s *Store[T]) remove(e Entity) bool {
 	return true
 }
 
+func (s *Store[T]) save(e Entity) func() {
+	p := s.find(e)
+	if p < 0 {
+		return nil
+	}
+	v := *s.at(p)
+	return func() { s.put(e, v) }
+}
+
 // swapRemove moves the last value into position p and shrinks the arrays.
 // The caller has already cleared p's sparse entry; the last entry must not
 // be a hole unless it is p itself.
