@@ -225,6 +225,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
 	alone := make([]bool, len(npl))
 	walked := make([]bool, len(npl))   // walked below: paired, or a table of code merged
+	merges := make([]bool, len(npl))   // a table of code merged: never left alone
 	below := make([][2]int, len(npl))  // the new tables walking below each reached: a span of reach
 	var reach []int                    // each walk's, one after the other
 	newFor := make([]int, len(placed)) // the new table each old one went to, +1
@@ -248,7 +249,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			}
 			walked[k] = false
 			for _, c := range reach[below[k][0]:below[k][1]] {
-				if reached[c]--; !alone[c] {
+				if reached[c]--; !alone[c] && !merges[c] {
 					alone[c] = true
 					back = append(back, c)
 				}
@@ -283,6 +284,15 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			reached[j]++
 			reach = append(reach, j)
 			below[p.nat][1] = len(reach)
+			code := c.code[old] != nil || c.classes[old] != nil
+			if !code { // one old table of data, two new ones: neither
+				if k := newFor[e.at] - 1; k >= 0 && k != j {
+					leave(k)
+					leave(j)
+					continue
+				}
+				newFor[e.at] = j + 1
+			}
 			switch {
 			case alone[j]:
 				continue
@@ -294,9 +304,9 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			if walked[j] {
 				continue // at another place too, which walked below it
 			}
-			if c.code[old] != nil || c.classes[old] != nil {
+			if code {
 				if merged[old] == n { // a table of code merged into its counterpart: its tables of data
-					walked[j] = true
+					walked[j], merges[j] = true, true
 					walk = append(walk, place{e.at, j, old, n})
 				}
 				continue
@@ -304,19 +314,13 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			if _, seen := c.seen[old]; seen {
 				continue
 			}
-			if k := newFor[e.at] - 1; k >= 0 { // one old table, two new ones: neither
-				leave(k)
-				leave(j)
-				continue
-			}
-			newFor[e.at] = j + 1
 			paired = append(paired, j)
 			walked[j] = true
 			walk = append(walk, place{e.at, j, old, n}) // before n is emptied
 		}
 	}
 	for j, r := range reached { // reached at other places than the new chunk left it at
-		if r != 0 && r != npl[j].places {
+		if r != 0 && r != npl[j].places && !merges[j] {
 			leave(j)
 		}
 	}

@@ -363,6 +363,41 @@ return M`, "add", "probe", "[0,0,1,1,true]", `local A, B = {}, {}
 local M = { a = A, b = B }
 function M.probe() return #A, #B, #M.a, #M.b, M.a == M.b end
 return M`},
+		// Whatever the order of the module's fields (helper-180: with M.c,
+		// whose new table is A too, first, B took the shared table's data).
+		"an old table at two places, two new ones, a third first": {`local shared = {}
+local M = {}
+M.c = {}
+M.a = shared
+M.b = shared
+function M.add() shared[#shared + 1] = "sword" end
+return M`, "add", "probe", "[0,0,1,1,true]", `local A, B = {}, {}
+local M = {}
+M.c = A
+M.a = A
+M.b = B
+function M.probe() return #A, #B, #M.a, #M.b, M.a == M.b end
+return M`},
+		// A merged class the new chunk also holds at places the old one did
+		// not (a new field, a new subclass naming it), or at a place the
+		// script changed as it ran (an FSM's current state), is merged
+		// all the same: its data table goes into the new chunk's, which a
+		// local holds (helper-180: the walk left the class alone, and the
+		// local's count started over at every reload).
+		"a merged class at a new field": {classMade(""), "bump", "count", "[1,1]", classMade("M.Default = Enemy")},
+		"a merged class a new subclass names": {classMade(""), "bump", "count", "[1,1]",
+			classMade("M.Boss = setmetatable({ super = Enemy }, { __index = Enemy })\nfunction M.Boss.roar() end")},
+		"a merged class at a place the script changed": {`local M = {}
+local Idle = { ticks = { n = 0 } }
+local ticks = Idle.ticks
+function Idle.update() ticks.n = ticks.n + 1 end
+local Attack = {}
+function Attack.update() end
+M.states = { idle = Idle, attack = Attack }
+M.fsm = { current = Idle }
+function M.act() Idle.update() M.fsm.current = Attack end
+function M.count() return ticks.n, M.states.idle.ticks.n end
+return M`, "act", "count", "[1,1]", ""},
 		// Nor one the new chunk reaches back to (helper-177: M.a's old
 		// table and old M.a.b.up both went into it).
 		"a back pointer": {`local M = {}
@@ -402,6 +437,20 @@ return M`, "join", "probe", `["p1","p0","p1"]`, ""},
 			}
 		})
 	}
+}
+
+// classMade is a script whose class Enemy counts what it made in a table a
+// local holds too, with more lines at the end.
+func classMade(more string) string {
+	return `local M = {}
+local Enemy = { made = { n = 0 } }
+local made = Enemy.made
+function Enemy.new() made.n = made.n + 1 end
+M.Enemy = Enemy
+function M.bump() Enemy.new() end
+function M.count() return made.n, M.Enemy.made.n end
+` + more + `
+return M`
 }
 
 // TestReloadClassBelowUpvalueFirst: a class the module holds (M.world.grid.Enemy)

@@ -1,0 +1,172 @@
+package lua_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// TestReloadIntoChunkRandomGraphs reloads random graphs of tables (cycles,
+// back pointers, tables shared at several places, places the script gave
+// other tables as it ran) into other random graphs, and checks what the
+// carry into the new chunk's tables must keep: the module reads as it did
+// before the reload (tables shared stay shared), no table of the new chunk
+// that the module does not hold took old data, and one that took old data is
+// at every place the new chunk left it at (where its locals expect it). With tables of code
+// among them (merged), the second only: merged code follows the new source.
+func TestReloadIntoChunkRandomGraphs(t *testing.T) {
+	ctx := context.Background()
+	for _, code := range []int{0, 2} {
+		fails := 0
+		for seed := int64(0); seed < 400 && fails < 3; seed++ {
+			r := rand.New(rand.NewSource(seed))
+			k := 2 + r.Intn(10)
+			v1, v2 := randomGraph(r, k, code), randomGraph(r, k, code)
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", v1)
+			call(t, rt, id, "mut", seed)
+			before := call(t, rt, id, "dump")
+			if err := rt.ReloadScript(ctx, id, []byte(v2)); err != nil {
+				t.Fatalf("seed %d: reload: %v", seed, err)
+			}
+			cut := func(s string) string { return s[:strings.Index(s, "local function dump")] }
+			if bad := call(t, rt, id, "stray"); bad != `""` {
+				fails++
+				t.Errorf("code %d, seed %d: a table of the new chunk took old data where it must not: %s\nv1:\n%s\nv2:\n%s",
+					code, seed, bad, cut(v1), cut(v2))
+			}
+			if after := call(t, rt, id, "dump"); after != before && code == 0 {
+				fails++
+				t.Errorf("code %d, seed %d: the module changed in the reload\nbefore %s\nafter  %s\nv1:\n%s\nv2:\n%s",
+					code, seed, before, after, cut(v1), cut(v2))
+			}
+			rt.Close(ctx)
+		}
+	}
+}
+
+// randomGraph returns a script building k tables T1..Tk (the first code of
+// them tables of code) with random edges of keys a-d among them and from the
+// module, and functions: mut changes every table the module reaches and gives
+// some places new tables, dump describes the module's graph, stray names the
+// tables of data the module does not hold that are not as the chunk made them.
+func randomGraph(r *rand.Rand, k, code int) string {
+	var b strings.Builder
+	b.WriteString("local M = {}\n")
+	for i := 1; i <= k; i++ {
+		if i <= code {
+			fmt.Fprintf(&b, "local T%d = { f = function() return %d end }\n", i, i)
+		} else {
+			fmt.Fprintf(&b, "local T%d = { id = %d }\n", i, i)
+		}
+	}
+	keys := []string{"a", "b", "c", "d"}
+	for range k + r.Intn(k) {
+		to := 1 + r.Intn(k)
+		if r.Intn(3) == 0 {
+			fmt.Fprintf(&b, "M.%s = T%d\n", keys[r.Intn(len(keys))], to)
+			continue
+		}
+		if from := 1 + r.Intn(k); from > code || to > code {
+			fmt.Fprintf(&b, "T%d.%s = T%d\n", from, keys[r.Intn(len(keys))], to)
+		}
+	}
+	for _, key := range keys {
+		fmt.Fprintf(&b, "M.%s = M.%s or T%d\n", key, key, 1+r.Intn(k))
+	}
+	b.WriteString("M.all = {")
+	for i := 1; i <= k; i++ {
+		fmt.Fprintf(&b, "T%d,", i)
+	}
+	b.WriteString("}\n")
+	// Every place the chunk leaves each table at, as paths of keys from the
+	// module (each through its parent's first path).
+	b.WriteString(`local places = {}
+do
+  local first, todo, i = { [M] = {} }, { M }, 1
+  while todo[i] do
+    local t = todo[i]
+    for k, v in pairs(t) do
+      if type(k) == "string" and type(v) == "table" then
+        local path = { unpack(first[t]) }
+        path[#path + 1] = k
+        places[v] = places[v] or {}
+        table.insert(places[v], path)
+        if not first[v] then first[v] = path todo[#todo + 1] = v end
+      end
+    end
+    i = i + 1
+  end
+end
+local function at(path)
+  local t = M
+  for _, k in ipairs(path) do
+    if type(t) ~= "table" then return nil end
+    t = t[k]
+  end
+  return t
+end
+`)
+	b.WriteString(`local function dump(root)
+  local ids, n, out, todo = { [root] = 0 }, 0, {}, { root }
+  local i = 1
+  while todo[i] do
+    local t = todo[i]
+    local keys = {}
+    for k in pairs(t) do keys[#keys + 1] = k end
+    table.sort(keys, function(x, y) return tostring(x) < tostring(y) end)
+    local parts = {}
+    for _, k in ipairs(keys) do
+      local v = t[k]
+      if type(v) == "table" then
+        if ids[v] == nil then n = n + 1 ids[v] = n todo[#todo + 1] = v end
+        parts[#parts + 1] = tostring(k) .. "=#" .. ids[v]
+      elseif type(v) ~= "function" then
+        parts[#parts + 1] = tostring(k) .. "=" .. tostring(v)
+      end
+    end
+    out[#out + 1] = ids[t] .. "{" .. table.concat(parts, ",") .. "}"
+    i = i + 1
+  end
+  return table.concat(out, " ")
+end
+function M.dump() return dump(M) end
+function M.mut(seed)
+  local seen, todo, i = { [M] = true }, { M }, 1
+  while todo[i] do
+    local t = todo[i]
+    t.v = (t.id or 0) + 100
+    for _, v in pairs(t) do
+      if type(v) == "table" and not seen[v] then seen[v] = true todo[#todo + 1] = v end
+    end
+    i = i + 1
+  end
+  for j = 2, #todo do
+    if (j * 7 + seed) % 5 == 0 and todo[j].a then todo[j].a = { id = 1000 + j } end
+  end
+end
+function M.stray()
+  local held, todo, i = { [M] = true }, { M }, 1
+  while todo[i] do
+    for _, v in pairs(todo[i]) do
+      if type(v) == "table" and not held[v] then held[v] = true todo[#todo + 1] = v end
+    end
+    i = i + 1
+  end
+  local bad = {}
+`)
+	for i := code + 1; i <= k; i++ {
+		fmt.Fprintf(&b, "  if not held[T%d] and (T%d.v ~= nil or T%d.id ~= %d) then bad[#bad + 1] = \"T%d\" end\n", i, i, i, i, i)
+		if code > 0 {
+			continue // an old table of code may merge into a new table of data at its place
+		}
+		// One that took old data is at every place the chunk left it at.
+		fmt.Fprintf(&b, "  if T%d.v ~= nil then for _, p in ipairs(places[T%d] or {}) do if at(p) ~= T%d then bad[#bad + 1] = \"T%d not at \" .. table.concat(p, \".\") end end end\n", i, i, i, i)
+	}
+	b.WriteString("  return table.concat(bad, \",\")\nend\nreturn M\n")
+	return b.String()
+}
