@@ -233,7 +233,9 @@ func (h *Host) loading(name string) <-chan struct{} {
 // reports Loaded after Unloaded, and a program that receives Unloaded finds the
 // name free. Calls, reloads and reverts of s after it fail with ErrUnloaded; its
 // Stats stay, but not the code of its versions, so that a program may keep s
-// for its Stats. A second Unload of s waits for the first, then returns
+// for its Stats. (Of an unloaded script, the Host itself keeps 16 bytes at
+// most, a slot of its engine's table of script IDs, which are not reused.)
+// A second Unload of s waits for the first, then returns
 // ErrUnloaded. A script
 // that Watch loaded from a file comes back, as a new script, with the file's next
 // save, or any activity that leaves the file there (a rename away and back).
@@ -296,6 +298,7 @@ func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 	s.resolving.Wait()
 	s.mu.Lock()
 	s.hist.forget()
+	s.latestCode = nil // an unloaded Script a program keeps holds no code
 	s.mu.Unlock()
 	// The event is logged before the name is free and sent as it is freed: a
 	// load of the name that races this one reports Loaded after Unloaded, and a
@@ -312,6 +315,7 @@ func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 	mark := s.file.path
 	s.mu.Unlock()
 	h.forgetFiles(s.file0(), mark) // Watch loads the file again on its next activity, whatever it is
+	h.forgetMoved(s)
 	return nil
 }
 

@@ -554,6 +554,39 @@ func TestUnload(t *testing.T) {
 
 // Unload from a migration of the script itself is refused: the commit running
 // the migration holds the script.
+// TestUnloadedScriptHoldsNoCode: a program may keep an unloaded *Script (for
+// its Stats, as hotscript run keeps those a rename unloaded); it holds no copy
+// of its code (helper-181: it held its last reload's bytes, 4 MB a save and
+// rename of a 4 MB file under hotscript run).
+func TestUnloadedScriptHoldsNoCode(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	heap := func() float64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return float64(ms.HeapInuse) / (1 << 20)
+	}
+	const n, size = 10, 4 << 20
+	var kept []*Script
+	for i := range n {
+		s := mustLoad(t, h, fmt.Sprintf("s%d.lua", i), []byte("return {}"), nil)
+		if err := h.Reload(ctx, s, []byte("--"+strings.Repeat("x", size)+"\nreturn {}")); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Unload(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, s)
+	}
+	with := heap()
+	runtime.KeepAlive(kept)
+	kept = nil
+	if held := with - heap(); held > n*size/(4<<20) {
+		t.Errorf("%d unloaded Scripts, each last reloaded with %d MB, hold %.1f MB", n, size>>20, held)
+	}
+}
+
 func TestUnloadFromMigration(t *testing.T) {
 	var h *Host
 	var s *Script

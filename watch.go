@@ -237,6 +237,31 @@ func (h *Host) forgetFiles(paths ...string) {
 	}
 }
 
+// forgetMoved drops s, unloaded, from what the watchers keep for the next
+// save of a file that scripts were moved onto (see keepMoved): unloading it
+// again would do nothing, and keeping it would keep it.
+func (h *Host) forgetMoved(s *Script) {
+	h.watchMu.Lock()
+	wds := make([]*watchedDir, 0, len(h.watched))
+	for _, c := range h.watched {
+		if c.wd != nil {
+			wds = append(wds, c.wd)
+		}
+	}
+	h.watchMu.Unlock()
+	for _, wd := range wds {
+		wd.mu.Lock()
+		for name, kept := range wd.moved {
+			if kept = slices.DeleteFunc(kept, func(k *Script) bool { return k == s }); len(kept) == 0 {
+				delete(wd.moved, name)
+			} else {
+				wd.moved[name] = kept
+			}
+		}
+		wd.mu.Unlock()
+	}
+}
+
 // claim records that dir is watched under ctx, unless it overlaps a directory
 // watched already. A Watch whose context is done holds nothing, even while its
 // goroutine has not stopped yet: a program that cancels a Watch and starts

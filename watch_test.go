@@ -786,6 +786,55 @@ func TestWatchRename(t *testing.T) {
 // A file renamed while its last save waits for Apply moves too: the old
 // script, whose reload is still to commit, is unloaded, and the new name runs
 // the saved version.
+// TestWatchMovedForgetsUnloaded: a file renamed over another script's file
+// whose reload fails keeps the moved script for the save that fixes it; the
+// program unloading both scripts instead leaves nothing kept (helper-181: one
+// entry, holding the moved Script, per such rename for the whole Watch).
+func TestWatchMovedForgetsUnloaded(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h := newTestHost(t, Config{WatchOptions: func(name string) *ScriptOptions {
+		if filepath.Base(name) == "b.lua" { // every version must export update
+			return &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
+		}
+		return nil
+	}})
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
+	for i := range 3 {
+		writeFile(t, b, fmt.Sprintf("local M = {} function M.update() return %d end return M", i))
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Loaded })
+		writeFile(t, a, fmt.Sprintf("return { n = %d }", i))
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Loaded })
+		if err := os.Rename(a, b); err != nil { // b reloads with a's code, which breaks its contract
+			t.Fatal(err)
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Rejected })
+		sa, _ := h.Script(a)
+		sb, _ := h.Script(b)
+		if sa == nil || sb == nil {
+			t.Fatalf("round %d: a %v, b %v: want both loaded (a runs on as the only copy of its code)", i, sa, sb)
+		}
+		if err := os.Remove(b); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Removed })
+		if err := errors.Join(h.Unload(ctx, sa), h.Unload(ctx, sb)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.watchMu.Lock()
+	wd := h.watched[0].wd
+	h.watchMu.Unlock()
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if len(wd.moved) != 0 {
+		t.Errorf("after 3 rounds, every script unloaded, %d files keep moved scripts: %v", len(wd.moved), wd.moved)
+	}
+}
+
 func TestWatchRenameWhileReloadWaits(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
