@@ -35,7 +35,8 @@ func (s *Store[T]) Get(e Entity) (T, bool) {
 // dead or has no T.
 //
 // The pointer stays valid until a T is removed from some entity of the
-// World (by Remove or Despawn) while no Query is running: that removal
+// World (by Remove, Despawn, Unspawn, or a World.Snapshot's function removing
+// one the entity gained since) while no Query is running: that removal
 // moves the last T into the freed place. Inserting components never moves
 // existing ones, and while a Query runs nothing moves, so pointers taken
 // before or during a loop stay valid until the outermost loop ends and

@@ -154,11 +154,11 @@ func (w *World) Despawn(e Entity) bool {
 
 // Unspawn undoes the Spawn that returned e, in an undo function (a reload's
 // rollback: hotscript.OnRollback, Migration.Undo): e and its components go,
-// and e's index is handed out next with e's own generation, as if that Spawn
-// had not happened, so that the Entities spawned after a rolled-back reload
-// are those spawned had it not run. It reports whether e was alive. Unspawn
-// only an entity nothing keeps (the next Spawn returns e again), most recent
-// first, as undo functions run; else Despawn it.
+// and e's index is free again with e's own generation, so that the Entities
+// spawned next are those they would have been had e's Spawn not happened,
+// when spawns are undone most recent first, as undo functions run. It reports
+// whether e was alive. A later Spawn may return e itself again: Unspawn only
+// an entity nothing keeps, else Despawn it.
 //
 // Unspawn changes the World and is not safe for concurrent use.
 func (w *World) Unspawn(e Entity) bool {
@@ -180,14 +180,17 @@ func (w *World) Unspawn(e Entity) bool {
 }
 
 // Snapshot returns a function that puts e back as it is now: alive, with
-// the components it has now, of the values they have now (copies), and no
-// others; it reports whether it could. It can, while e is alive, and after
-// e is despawned, while its index has not been handed out again: the undo
-// function of a host function that despawns e or changes its components
-// during a reload's commit (see hotscript.OnRollback), so that a rolled-back
-// reload leaves the old version the entity it had. Components put back go
-// last in their types' iteration order. Snapshot returns nil if e is not
-// alive.
+// the components it has now, of the values they have now, and no others; it
+// reports whether it could. It can while e is alive, and after e is
+// despawned while its index has not been handed out again: the undo function
+// of a host function that despawns e or changes its components during a
+// reload's commit (see hotscript.OnRollback), so that a rolled-back reload
+// leaves the old version the entity it had. The values are shallow copies:
+// a component holding a slice, map or pointer that the commit changes must
+// be replaced (Insert), not changed in place, to be put back. A component e
+// still has is written in place (pointers from Ref stay valid), one it lost
+// goes last in its type's iteration order, and one it gained is removed.
+// Snapshot returns nil if e is not alive.
 //
 // Snapshot reads the World; the function it returns changes it. Neither is
 // safe for concurrent use.
@@ -195,10 +198,10 @@ func (w *World) Snapshot(e Entity) func() bool {
 	if !w.Alive(e) {
 		return nil
 	}
-	var puts []func()
+	puts := map[storage]func(){}
 	for _, s := range w.stores {
 		if put := s.save(e); put != nil {
-			puts = append(puts, put)
+			puts[s] = put
 		}
 	}
 	return func() bool {
@@ -206,36 +209,39 @@ func (w *World) Snapshot(e Entity) func() bool {
 			return false
 		}
 		for _, s := range w.stores {
-			s.remove(e)
-		}
-		for _, put := range puts {
-			put()
+			if put := puts[s]; put != nil {
+				put()
+			} else {
+				s.remove(e)
+			}
 		}
 		return true
 	}
 }
 
 // revive makes despawned e alive again, if its index has not been handed
-// out since: the slot holds the next generation (or e's, retired, or put
-// back by Unspawn) and is free.
+// out since: the slot, not alive, holds the next generation (Despawn) or e's
+// (Unspawn), and the index is free, or e was the index's last generation,
+// retired by Despawn.
 func (w *World) revive(e Entity) bool {
-	idx := e.Index()
+	idx, gen := e.Index(), e.Generation()
 	if uint(idx) >= uint(len(w.slots)) || w.slots[idx].alive {
 		return false
 	}
 	s := &w.slots[idx]
-	retired := s.gen == maxGeneration && e.Generation() == maxGeneration
-	if s.gen != e.Generation()+1 && s.gen != e.Generation() {
+	if s.gen != gen+1 && s.gen != gen {
 		return false
 	}
-	if !retired || s.gen != e.Generation() {
-		i := slices.Index(w.free, idx)
-		if i < 0 {
-			return false
-		}
-		w.free = slices.Delete(w.free, i, i+1)
+	i := len(w.free) - 1 // last, as undo functions run
+	for i >= 0 && w.free[i] != idx {
+		i--
 	}
-	s.gen, s.alive = e.Generation(), true
+	if i >= 0 {
+		w.free = slices.Delete(w.free, i, i+1)
+	} else if s.gen != maxGeneration || gen != maxGeneration {
+		return false
+	}
+	s.gen, s.alive = gen, true
 	w.live++
 	return true
 }

@@ -253,3 +253,49 @@ func TestSnapshot(t *testing.T) {
 		t.Error("Snapshot of a dead entity is not nil")
 	}
 }
+
+// TestSnapshotKeepsPointers: a restore writes the components the entity kept
+// in place, so a pointer from Ref the program keeps still names its own
+// (helper-182: every component was removed and put back, moving another
+// entity's into its place).
+func TestSnapshotKeepsPointers(t *testing.T) {
+	w := ecs.NewWorld()
+	e, other := w.Spawn(), w.Spawn()
+	ecs.Insert(w, e, Position{X: 1})
+	ecs.Insert(w, other, Position{X: 2})
+	ecs.Insert(w, e, Health(10))
+	pos := ecs.Ref[Position](w, e)
+	restore := w.Snapshot(e)
+	ecs.Insert(w, e, Health(99)) // a commit changes Health only
+	restore()
+	pos.X = 100
+	if p, _ := ecs.Get[Position](w, e); p.X != 100 {
+		t.Errorf("e's Position %v, want X 100, written through the kept pointer", p)
+	}
+	if p, _ := ecs.Get[Position](w, other); p.X != 2 {
+		t.Errorf("the other entity's Position %v, want X 2", p)
+	}
+}
+
+// TestSnapshotAtLastGeneration: an entity of an index's last generation,
+// Unspawned and restored, is alive once (helper-182: its index stayed free,
+// so the next Spawn returned it again), and Despawned retires the index.
+func TestSnapshotAtLastGeneration(t *testing.T) {
+	w := ecs.NewWorld()
+	e := w.Spawn()
+	for e.Generation() < 1<<21-1 {
+		w.Despawn(e)
+		e = w.Spawn()
+	}
+	restore := w.Snapshot(e)
+	if !w.Unspawn(e) || !restore() || !w.Alive(e) || w.Len() != 1 {
+		t.Fatalf("Unspawn then restore: alive %v, Len %d; want alive, 1", w.Alive(e), w.Len())
+	}
+	if next := w.Spawn(); next == e {
+		t.Fatalf("Spawn returned %v, alive already", next)
+	}
+	w.Despawn(e)
+	if next := w.Spawn(); next == e || w.Alive(e) {
+		t.Errorf("after Despawn(%v) at the last generation, Spawn returned %v", e, next)
+	}
+}
