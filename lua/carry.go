@@ -237,6 +237,9 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	// most, and taken back once, so that all of it is linear in the places.
 	var back []int
 	leave := func(j int) {
+		if merges[j] {
+			return
+		}
 		if !alone[j] {
 			alone[j] = true
 			back = append(back, j)
@@ -258,6 +261,18 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	}
 	walk = append(walk, place{0, 0, from, to})
 	walked[0] = true
+	// Below every merged table of code too, wherever it is now (a state of
+	// an FSM the script moved M.fsm.current off, a class only objects'
+	// metatables reach): its places count for the tables below it.
+	oldAt, newAt := placedIndex(placed), placedIndex(npl)
+	for _, mg := range m.merges {
+		a, oka := oldAt[mg.old]
+		j, okj := newAt[mg.new]
+		if oka && okj && !walked[j] {
+			walked[j], merges[j] = true, true
+			walk = append(walk, place{a, j, mg.old, mg.new})
+		}
+	}
 	for len(walk) > 0 {
 		p := walk[len(walk)-1]
 		walk = walk[:len(walk)-1]
@@ -339,6 +354,17 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 		*p[1] = *c.L.CreateTable(sizeHint(p[0]))
 		c.todo = append(c.todo, p[0]) // filled as carryFields copies the field
 	}
+}
+
+// placedIndex returns the index of each table of placed.
+func placedIndex(placed []placedTable) map[*glua.LTable]int {
+	at := make(map[*glua.LTable]int, len(placed))
+	for i := range placed {
+		if t := placed[i].t.Value(); t != nil {
+			at[t] = i
+		}
+	}
+	return at
 }
 
 // adopt carries into each class the copy met as data (a class with data of its

@@ -195,8 +195,10 @@
 //     too, appear only through on_restore. A coroutine or channel inside one is
 //     dropped. A table of data that the old chunk left at a place (a field
 //     of the module, or of such a table or of a table of code the reload
-//     merges, by string and boolean keys, up to 12 steps from the module:
-//     M.enemies, M.inventory.items, M.Enemy.made) and that is there still is
+//     merges, wherever that is now, by string and boolean keys, up to 12
+//     steps, metatables included, from the module: M.enemies,
+//     M.inventory.items, M.Enemy.made, the registry of a class objects of
+//     the module have as metatable) and that is there still is
 //     carried into the table the new chunk holds at the same place, emptied
 //     first, rather than into a new one, so that a local of the chunk that
 //     holds it too (local enemies = {}; M.enemies = enemies, or local items
@@ -237,7 +239,9 @@
 //     methods and constants, added and removed ones); a table of data in it
 //     is carried whole, as the module's are; its entries of number keys (a
 //     list) are the old ones, all of them and only them. One whose last
-//     function the edit removed is merged too. One of more than 1,024 fields
+//     function the edit removed is merged too, if the old module holds it
+//     still where the old chunk left it (one the script replaced there
+//     leaves the new chunk's table of data its own). One of more than 1,024 fields
 //     is copied whole instead, for its objects too: its methods run the old
 //     code, methods the new source adds are missing. A table of code only a local or a
 //     global holds (a local class) is the new chunk's, as locals and globals

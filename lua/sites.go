@@ -343,14 +343,13 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		return j
 	}
 	placedOf(0) // the module
-	// A table is placed if an entry of the module, or of a placed table,
-	// holds it, whatever path found it first (an upvalue's, perhaps), at most
-	// maxSiteDepth such entries from the module; and a table of code is
-	// mergeable if such entries and metatables lead to it from the module.
-	// Both are found breadth first, over every such entry, not only the
-	// paths a node keeps: a table has as many places as entries of placed
-	// tables hold it.
-	reach := func(metas bool) []int {
+	// A table is placed if entries and metatables lead to it from the
+	// module, whatever path found it first (an upvalue's, perhaps), at most
+	// maxSiteDepth steps: a table of code so placed is mergeable. It is
+	// found breadth first, over every such entry, not only the paths a node
+	// keeps: a table has as many places as entries of placed tables hold it
+	// (a metatable is no place, but what its entries hold has places).
+	placeable := func() []int {
 		dist := make([]int, len(order))
 		for i := range dist {
 			dist[i] = -1
@@ -364,7 +363,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 				continue
 			}
 			next := order[i].holds
-			if metas && order[i].meta >= 0 {
+			if order[i].meta >= 0 {
 				next = append(slices.Clip(next), placedEntry{at: order[i].meta})
 			}
 			for _, e := range next {
@@ -375,8 +374,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			}
 		}
 		return dist
-	}
-	placeable, mergeable := reach(false), reach(true)
+	}()
 	for i := range order {
 		if placeable[i] < 0 {
 			continue
@@ -401,7 +399,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: mergeable[i] > 0 && r.depth > 0}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: placeable[i] > 0 && r.depth > 0}
 		switch v := r.v.(type) {
 		case *glua.LTable:
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
@@ -681,6 +679,30 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		}
 	}
 	return m
+}
+
+// dropReplaced drops from m the merges of old tables of code that the edit
+// made data (the new table holds no code: its last function removed) and
+// that the old module no longer holds where the old chunk left them, the
+// script having given the place another table as it ran: the new chunk's
+// table there is a constant of its own, not the old one's counterpart, and
+// the old one, if data still holds it, is copied as data. It reads the old
+// version's tables, so it runs as the reload commits, the script held.
+func (m *codeMatch) dropReplaced(ov *version) {
+	roots := [2]*glua.LTable{ov.module, ov.L.G.Global}
+	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
+		if m.newCode[mg.new] {
+			return false
+		}
+		for _, p := range mg.at.paths {
+			direct := p.root == 0 && !slices.ContainsFunc(p.steps, func(st step) bool { return st.kind == upvalue })
+			if direct && follow(roots, 0, p.steps) == mg.old {
+				return false
+			}
+		}
+		delete(m.tables, mg.old)
+		return true
+	})
 }
 
 // follow returns what steps reach from roots[root], or nil.

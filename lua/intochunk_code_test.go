@@ -1,0 +1,152 @@
+package lua_test
+
+import (
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// Cases of the carry into the new chunk's tables below tables of code
+// (helper-183).
+
+// TestReloadFSMStateMovedOff: FSM states (tables of code the module holds only as M.fsm.current when the
+// chunk returns) share a blackboard that the module holds too. The script
+// moves M.fsm.current off Idle; the same source is reloaded twice.
+const fsmSrc = `local M = {}
+local bb = { hits = 0 }
+local Idle = { bb = bb }
+function Idle.update() bb.hits = bb.hits + 1 end
+local Attack = { bb = bb }
+function Attack.update() bb.hits = bb.hits + 1 end
+M.bb = bb
+M.fsm = { current = Idle }
+function M.tick() M.fsm.current.update() end
+function M.attack() M.fsm.current = Attack end
+function M.hits() return { bb.hits, M.bb.hits, bb == M.bb } end
+return M`
+
+func TestReloadFSMStateMovedOff(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", fsmSrc)
+	call(t, rt, id, "tick")
+	call(t, rt, id, "attack")
+	call(t, rt, id, "tick") // 2 hits
+	reload(t, rt, id, fsmSrc)
+	call(t, rt, id, "tick") // 3
+	if got := call(t, rt, id, "hits"); got != "[3,3,true]" {
+		t.Errorf("after a reload: hits() = %s, want [3,3,true]", got)
+	}
+	reload(t, rt, id, fsmSrc)
+	call(t, rt, id, "tick") // 4
+	if got := call(t, rt, id, "hits"); got != "[4,4,true]" {
+		t.Errorf("after a second reload: hits() = %s, want [4,4,true]", got)
+	}
+}
+
+// classBelow: a merged class Enemy, reached only through M.p = X (X.cls =
+// Enemy), with M.p or M.r = Y set first; y is Y's z, which in the new chunk
+// is X: X at a place where the old version held another table, left alone.
+// The class's data table goes into the new chunk's, which a local holds,
+// whatever the order of M.p and M.r (helper-183: only with M.r first).
+func classBelow(first, y string) string {
+	fields := map[string]string{"p": "M.p = X\n", "r": "M.r = Y\n"}
+	second := map[string]string{"p": "r", "r": "p"}[first]
+	return `local M = {}
+local Enemy = { made = { n = 0 } }
+local made = Enemy.made
+function Enemy.new() made.n = made.n + 1 end
+local X = { cls = Enemy }
+local Y = { z = ` + y + ` }
+` + fields[first] + fields[second] + `
+function M.bump() Enemy.new() end
+function M.count() return made.n, M.p.cls.made.n end
+return M`
+}
+
+func TestReloadClassBelowTableLeftAlone(t *testing.T) {
+	for _, first := range []string{"p", "r"} {
+		t.Run(first+" first", func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", classBelow(first, "{ other = true }"))
+			call(t, rt, id, "bump")
+			call(t, rt, id, "bump")
+			call(t, rt, id, "bump")
+			reload(t, rt, id, classBelow(first, "X"))
+			call(t, rt, id, "bump")
+			if got := call(t, rt, id, "count"); got != "[4,4]" {
+				t.Errorf("count() = %s, want [4,4] (the local made and M.p.cls.made agree, both kept)", got)
+			}
+		})
+	}
+}
+
+// TestReloadClassOnlyByMetatable: a class the module reaches only as its objects' metatable (merged, as the
+// package doc says: a path of fields and metatables from the module), with a
+// class-level registry a local holds too.
+func TestReloadClassOnlyByMetatable(t *testing.T) {
+	src := `local M = {}
+local Player = {}
+Player.__index = Player
+Player.all = { n = 0 }
+local all = Player.all
+function Player.new(name) local p = setmetatable({ name = name }, Player) all.n = all.n + 1 return p end
+M.player = Player.new("a")
+function M.spawn() Player.new("b") end
+function M.count() return { all.n, getmetatable(M.player).all.n, all == getmetatable(M.player).all } end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src)
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "spawn") // 4 made
+	reload(t, rt, id, src)
+	call(t, rt, id, "spawn")
+	got := call(t, rt, id, "count")
+	if got != "[5,5,true]" && got != "[6,6,true]" {
+		t.Errorf("count() = %s, want the local and the class's registry to be one table with every count ([5,5,true] or [6,6,true])", got)
+	}
+}
+
+// The old chunk left a table of code at M.d, which the script replaced as it
+// ran; the new chunk holds a constant table of data there. The reload merges
+// the old (no longer held) table of code into the new chunk's constant,
+// emptying it, though the module ends up holding the replacement's copy.
+func TestReloadReplacedCodeNotEmptyingConstant(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+M.d = { f = function() return 1 end }
+function M.swap() M.d = { n = 7 } end
+return M`)
+	call(t, rt, id, "swap")
+	reload(t, rt, id, `local M = {}
+local DEFAULT = { hp = 100 }
+M.d = DEFAULT
+function M.probe() return DEFAULT.hp, M.d.n, M.d == DEFAULT end
+return M`)
+	if got := call(t, rt, id, "probe"); got != "[100,7,false]" {
+		t.Errorf("probe() = %s, want [100,7,false]: the new chunk's constant DEFAULT kept", got)
+	}
+}
+
+// TestReloadReplacedCodeNotMergedIntoConstant: the old chunk's table of code
+// at M.d, which the script changed and then
+// replaced at M.d, is merged into the new chunk's constant table of data at
+// M.d, which the module does not hold after the reload: the constant's hp is
+// overwritten with the old class's, and it gains count.
+func TestReloadReplacedCodeNotMergedIntoConstant(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local H = { hp = 100, f = function() end }
+M.d = H
+function M.run() H.hp = 1 H.count = 5 M.d = { n = 7 } end
+return M`)
+	call(t, rt, id, "run")
+	reload(t, rt, id, `local M = {}
+local DEFAULT = { hp = 100 }
+M.d = DEFAULT
+function M.probe() return { DEFAULT.hp, DEFAULT.count or "none", M.d.n, M.d == DEFAULT } end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[100,"none",7,false]` {
+		t.Errorf("probe() = %s, want [100,\"none\",7,false]: the new chunk's constant DEFAULT, which the module no longer holds, kept as the chunk made it", got)
+	}
+}
