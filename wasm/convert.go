@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hotscript/hotscript/internal/clip"
 	"github.com/tetratelabs/wazero/api"
 )
 
@@ -256,6 +257,9 @@ func encodeArg(t ValueType, a any) (uint64, error) {
 	case !ok:
 		if _, doc := a.(JSONValue); doc {
 			return 0, errors.New("a JSON document needs a function taking (i32, i32) and no other argument")
+		}
+		if raw, ok := a.(json.RawMessage); ok { // a document, not a Go type's name
+			return 0, fmt.Errorf("JSON %s is not a number", clip.String(strings.TrimSpace(string(raw)), 64))
 		}
 		return 0, fmt.Errorf("%T is not a number", a)
 	}

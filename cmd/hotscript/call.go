@@ -17,7 +17,9 @@ func callCommand() command {
 		about: `Loads FILE (.wasm, .lua, .wat when wat2wasm is on PATH, or .c when clang is),
 calls FUNC with the arguments, each one JSON value, and prints the result as JSON.
 Strings need JSON quotes: hotscript call greet.lua hello '"world"'. A WASM function
-taking (ptr, len) can be given one JSON document, which goes into guest memory.
+taking (ptr, len) can be given one JSON document, which goes into guest memory:
+an object, array, string, true, false or null (a lone number is refused, as one
+of the two numbers the function takes is missing).
 
 The script gets host.log, as under run (see hotscript help run); what it logs and
 prints goes to stderr.

@@ -158,8 +158,8 @@ func parseArg(text string) (any, error) {
 		return nil, fmt.Errorf("argument %q is an integer out of the 64-bit range (write %s.0 to pass it rounded, as a float)", text, t)
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil {
-		return nil, fmt.Errorf("argument %q: %w", text, err)
+	if err != nil { // valid JSON, so out of range
+		return nil, fmt.Errorf("argument %q is a number out of the 64-bit float range", text)
 	}
 	return f, nil
 }

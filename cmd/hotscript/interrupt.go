@@ -18,7 +18,9 @@ import (
 // skips deferred calls): the command may be stuck where the context is not
 // looked at (a
 // WASM call without a time limit, a read from a named pipe), and the second
-// Ctrl-C must always work. If the command has not stopped stillStoppingAfter
+// Ctrl-C must always work. The same signal again within sameSignalWindow of
+// the first is that one sent twice, not a second Ctrl-C (GNU timeout sends
+// its signal to the process and then to its process group). If the command has not stopped stillStoppingAfter
 // the first, still is called, to say that a second one ends it.
 //
 // A SIGPIPE (stdout is a pipe whose reader is gone: hotscript demo | head) cancels
@@ -44,6 +46,7 @@ func interruptContext(ctx context.Context, still func()) (_ context.Context, sto
 	)
 	go func() {
 		var first time.Time
+		var firstSig os.Signal
 		var nag <-chan time.Time
 		for {
 			select {
@@ -53,7 +56,10 @@ func interruptContext(ctx context.Context, still func()) (_ context.Context, sto
 					still()
 				}
 				mu.Unlock()
-			case <-sigs:
+			case sig := <-sigs:
+				if !first.IsZero() && sig == firstSig && time.Since(first) < sameSignalWindow {
+					continue // one signal sent twice: timeout(1) signals the process, then its group
+				}
 				if !first.IsZero() {
 					mu.Lock()
 					if stopped {
@@ -72,7 +78,7 @@ func interruptContext(ctx context.Context, still func()) (_ context.Context, sto
 					hooks.run()
 					os.Exit(exitInterrupted)
 				}
-				first = time.Now()
+				first, firstSig = time.Now(), sig
 				nag = time.After(stillStoppingAfter)
 				cancel()
 			case <-pipe:
@@ -110,6 +116,12 @@ const stillStoppingAfter = time.Second
 // the soonest: two sent together (a double Ctrl-C) would otherwise end the process
 // before the build tool the first one has exec kill is killed, about once in 200.
 const forcedExitGrace = 100 * time.Millisecond
+
+// sameSignalWindow is how soon after the first interrupt the same signal is
+// taken for that one sent again rather than a second Ctrl-C: timeout(1) sends
+// its signal to the process and then to its process group, microseconds
+// apart; no one presses Ctrl-C twice within it.
+const sameSignalWindow = 30 * time.Millisecond
 
 // exitHooks are the cleanups a forced exit runs.
 type exitHooks struct {

@@ -200,3 +200,28 @@ func endsInterrupted(t *testing.T, cmd *exec.Cmd, exited <-chan struct{}, out *s
 		t.Errorf("exit code %d (%v), want %d; output:\n%s", code, cmd.ProcessState, exitInterrupted, out)
 	}
 }
+
+// TestInterruptSentTwiceAtOnce: timeout -s INT sends its SIGINT to the process
+// and then to its group, microseconds apart: that is one interrupt, and run
+// stops with its summary and exit 0, not the forced exit of a second Ctrl-C
+// (helper-184: exit 130 in 2-6 runs of 10).
+func TestInterruptSentTwiceAtOnce(t *testing.T) {
+	dir := scriptDir(t, map[string]string{"enemy.lua": "demo/enemy_v1.lua"})
+	for round := range 5 {
+		cmd, out, exited := startMain(t, nil, "run", dir)
+		out.waitFor(t, 0, "enemy.lua", "loaded")
+		for range 2 {
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+		}
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run did not stop; output:\n%s", out)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 0 {
+			t.Fatalf("round %d: exit code %d, want 0; output:\n%s", round, code, out)
+		}
+	}
+}

@@ -62,7 +62,9 @@ cyclic table fails the call: print writes anything). Each message, and each Lua
 print, is a line naming its script.
 
 Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
-and exit code 0, even if scripts failed: their errors are reported and counted. A
+and exit code 0, even if scripts failed: their errors are reported and counted (an
+update failing every frame is reported once, and again for another error, at
+most once a second; the summary counts every one). A
 second Ctrl-C ends it at once, with exit code 130, even while a script's call
 without a time limit (--max-time 0) is running. The summary's totals count every
 reload and rejected save of the session, of scripts unloaded since (a file renamed)

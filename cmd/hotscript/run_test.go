@@ -227,6 +227,22 @@ func TestRunStops(t *testing.T) {
 			t.Errorf("quiet output lacks the load line:\n%s", r.stdout)
 		}
 	})
+	// An update failing every frame is reported once; another error after it
+	// is reported too (helper-184: only a version's first error was ever
+	// shown), a second after the last at the soonest.
+	t.Run("errors", func(t *testing.T) {
+		bugs := scriptDir(t, map[string]string{})
+		src := "local M = { n = 0 }\nfunction M.update(dt)\n  M.n = M.n + 1\n" +
+			"  if M.n < 250 then error(\"first bug\") end\n  error(\"second bug\")\nend\nreturn M\n"
+		if err := os.WriteFile(filepath.Join(bugs, "bugs.lua"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, "run", "--tps", "200", "--frames", "350", bugs)
+		first, second := strings.Count(r.stdout, "first bug"), strings.Count(r.stdout, "second bug")
+		if r.code != exitOK || first != 1 || second != 1 {
+			t.Errorf("exit %d, first bug reported %d times, second %d; want once each:\n%s", r.code, first, second, r.stdout)
+		}
+	})
 	t.Run("limit", func(t *testing.T) {
 		spin := scriptDir(t, map[string]string{})
 		src := "local M = {}\nfunction M.update(dt)\n  while true do end\nend\nreturn M\n"

@@ -53,11 +53,12 @@ type cutShort struct{ calls, reloads uint64 }
 // actor is the component that attaches a script to an entity, with what the scene
 // has learned about the script's live version.
 type actor struct {
-	script  *hotscript.Script
-	version int  // the version update and failing refer to
-	idle    bool // some version had no update and was reported idle
-	update  bool // this version exports update: it is called every frame
-	failing bool // update failed in this version; the first error was printed
+	script   *hotscript.Script
+	version  int       // the version update and failing refer to
+	idle     bool      // some version had no update and was reported idle
+	update   bool      // this version exports update: it is called every frame
+	failed   string    // the last error of update printed in this version
+	failedAt time.Time // when it was printed
 }
 
 // newScene returns a scene stepped tps times a second; stopped is closed on Ctrl-C
@@ -226,8 +227,10 @@ func updateTakesDT(f hotscript.Func) bool {
 }
 
 // update calls a's update once, if its version has one. A version's first failure
-// is printed; later ones are only counted, so a broken script does not flood the
-// terminal at 60 lines a second. A new version starts afresh.
+// is printed; later ones are counted, and printed only if their error differs
+// from the last one printed, a second after it at the soonest, so that a
+// broken script does not flood the terminal at 60 lines a second, and a new bug
+// is seen. A new version starts afresh.
 func (sc *scene) update(ctx context.Context, a *actor) {
 	if a.script.Version() != a.version {
 		sc.follow(a)
@@ -243,8 +246,8 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 		c.calls++
 		sc.cut[a.script.Name()] = c
 	default:
-		if !a.failing {
-			a.failing = true
+		if msg := err.Error(); msg != a.failed && time.Since(a.failedAt) >= time.Second {
+			a.failed, a.failedAt = msg, time.Now()
 			sc.out.failure(a.script.Name(), a.version, err)
 		}
 	}
