@@ -196,7 +196,8 @@
 //     dropped. A table of data that the old chunk left at a place (a field
 //     of the module, or of such a table or of a table of code the reload
 //     merges, wherever that is now, by string and boolean keys, up to 12
-//     steps, metatables included, from the module: M.enemies,
+//     steps, metatables included, from the module, not through the
+//     globals table: M.enemies,
 //     M.inventory.items, M.Enemy.made, the registry of a class objects of
 //     the module have as metatable) and that is there still is
 //     carried into the table the new chunk holds at the same place, emptied

@@ -150,3 +150,62 @@ return M`)
 		t.Errorf("probe() = %s, want [100,\"none\",7,false]: the new chunk's constant DEFAULT, which the module no longer holds, kept as the chunk made it", got)
 	}
 }
+
+// TestReloadMergedTableOfCodeHeldBelowUpvalue: a table of handlers whose last
+// function the edit removed, held by the module where the old chunk left it
+// (below a table a function of the module closes over, which findSites meets
+// first), is merged: the edit's constant, the handler gone, the count kept
+// (helper-185: taken for one the script replaced, it was copied whole).
+func TestReloadMergedTableOfCodeHeldBelowUpvalue(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local state = { handlers = { dmg = 5, hits = 0, on_hit = function() return "old" end } }
+function M.update() state.handlers.hits = state.handlers.hits + 1 end
+M.ui = { panel = { state = state } }
+return M`)
+	call(t, rt, id, "update")
+	reload(t, rt, id, `local M = {}
+local state = { handlers = { dmg = 50, hits = 0 } }
+function M.update() state.handlers.hits = state.handlers.hits + 1 end
+M.ui = { panel = { state = state } }
+function M.probe() local h = M.ui.panel.state.handlers return { h.dmg, h.hits, type(h.on_hit), h == state.handlers } end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[50,1,"nil",true]` {
+		t.Errorf("probe() = %s, want [50,1,\"nil\",true]", got)
+	}
+}
+
+// TestReloadDataTableAlsoGlobal: a data table the module holds that is a
+// global too, the module reaching the globals through a metatable's __index
+// (an environment for plugins, package.seeall's idiom) or a field: the
+// global the functions use is carried into, one table with M.config
+// (helper-185: the globals' entries counted as places the walk never
+// reaches, and the global started over, split from M.config).
+func TestReloadDataTableAlsoGlobal(t *testing.T) {
+	for name, reach := range map[string]string{
+		"env":    `M.env = setmetatable({}, { __index = _G })`,
+		"seeall": `setmetatable(M, { __index = _G })`,
+		"field":  `M.G = _G`,
+		"none":   ``,
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := `local M = {}
+config = { volume = 5, plays = 0 }
+M.config = config
+` + reach + `
+function M.play() config.plays = config.plays + 1 end
+function M.set(v) config.volume = v end
+function M.probe() return { config.plays, M.config.plays, config.volume, config == M.config } end
+return M`
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", src)
+			call(t, rt, id, "play")
+			call(t, rt, id, "set", 9)
+			reload(t, rt, id, src)
+			call(t, rt, id, "play")
+			if got := call(t, rt, id, "probe"); got != `[2,2,9,true]` {
+				t.Errorf("probe() = %s, want [2,2,9,true]", got)
+			}
+		})
+	}
+}

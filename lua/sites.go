@@ -367,7 +367,7 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 				next = append(slices.Clip(next), placedEntry{at: order[i].meta})
 			}
 			for _, e := range next {
-				if dist[e.at] < 0 {
+				if dist[e.at] < 0 && order[e.at].v != globals { // globals are not carried, nor placed
 					dist[e.at] = dist[i] + 1
 					queue = append(queue, e.at)
 				}
@@ -683,22 +683,43 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 
 // dropReplaced drops from m the merges of old tables of code that the edit
 // made data (the new table holds no code: its last function removed) and
-// that the old module no longer holds where the old chunk left them, the
+// that the old module no longer holds where the old chunk left it, the
 // script having given the place another table as it ran: the new chunk's
 // table there is a constant of its own, not the old one's counterpart, and
-// the old one, if data still holds it, is copied as data. It reads the old
-// version's tables, so it runs as the reload commits, the script held.
+// the old one, if data still holds it, is copied as data. Where the old
+// chunk left it is its places (sites.placed), still holding it, below places
+// that do too, from the module. It reads the old version's tables, so it
+// runs as the reload commits, the script held.
 func (m *codeMatch) dropReplaced(ov *version) {
-	roots := [2]*glua.LTable{ov.module, ov.L.G.Global}
-	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
-		if m.newCode[mg.new] {
-			return false
+	if !slices.ContainsFunc(m.merges, func(mg merged) bool { return !m.newCode[mg.new] }) || ov.sites == nil {
+		return
+	}
+	placed := ov.sites.placed
+	held := make([]bool, len(placed))
+	held[0] = true
+	for todo := []int{0}; len(todo) > 0; {
+		i := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		t := placed[i].t.Value()
+		if t == nil {
+			continue
 		}
-		for _, p := range mg.at.paths {
-			direct := p.root == 0 && !slices.ContainsFunc(p.steps, func(st step) bool { return st.kind == upvalue })
-			if direct && follow(roots, 0, p.steps) == mg.old {
-				return false
+		for _, e := range placed[i].in {
+			if !held[e.at] && t.RawGet(e.key) == placed[e.at].t.Value() {
+				held[e.at] = true
+				todo = append(todo, e.at)
 			}
+		}
+	}
+	still := map[*glua.LTable]bool{}
+	for i, h := range held {
+		if t := placed[i].t.Value(); h && t != nil {
+			still[t] = true
+		}
+	}
+	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
+		if m.newCode[mg.new] || still[mg.old] {
+			return false
 		}
 		delete(m.tables, mg.old)
 		return true
