@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/lua"
@@ -19,12 +20,13 @@ func inspectCommand() command {
 	return command{
 		name:    "inspect",
 		args:    "FILE",
-		summary: "show a script's interface and state",
+		summary: "show a script's interface (and Lua fields)",
 		about: `For a WebAssembly module (.wasm, .wat when wat2wasm is on PATH, or .c when clang
 is): its imports and exports with their signatures, and its memory. For a Lua
 script: the fields of the table it returns, with their values, and its functions.
 Then notes, in plain words, on how hotscript will treat it. A file that does not
-compile prints the error and exits 1.`,
+compile, or whose start function (a Lua chunk, a module's start or _initialize)
+fails, prints the error and exits 1.`,
 		setup: func(*flag.FlagSet) func(context.Context, *env, []string) error {
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 1 {
@@ -115,6 +117,9 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 		}
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	if err := startsWell(ctx, file, code, &info); err != nil {
+		return err
+	}
 	st := e.out
 	what := fmt.Sprintf("WebAssembly module, %d bytes", len(code))
 	if from != "" {
@@ -169,6 +174,29 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 	fmt.Fprintln(e.stdout)
 	section(e.stdout, st, "notes", mapStrings(notes, printable)) // they name its functions
 	return nil
+}
+
+// startsWell instantiates code, as run and call would load it, with host.log
+// and bounded as Lua's inspect is, and returns the error of a start function
+// (or _initialize) that traps or passes a limit: such a module never loads.
+// One importing what run does not provide is left to the notes.
+func startsWell(ctx context.Context, file string, code []byte, info *wasm.ModuleInfo) error {
+	if len(info.Unlinkable) > 0 || len(info.ReservedExports) > 0 || slices.ContainsFunc(info.Imports, func(f wasm.FuncInfo) bool {
+		return f.Module != "host" || f.Name != "log" || len(f.Results) > 0 ||
+			!slices.Equal(f.Params, []wasm.ValueType{wasm.I32, wasm.I32})
+	}) {
+		return nil
+	}
+	rt, err := wasm.NewRuntime(ctx, wasm.Limits{MaxExecutionTime: time.Second, MaxMemoryBytes: 64 << 20})
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	if err := rt.Define("host", "log", wasm.LogFunc(func(string, string) {})); err != nil {
+		return err
+	}
+	_, err = rt.Load(ctx, file, code, nil)
+	return err
 }
 
 // describeImports lists a module's imports, functions with their signatures,

@@ -62,6 +62,7 @@ func TestInspect(t *testing.T) {
 			`has update: hotscript run calls it every frame`,
 		}, nil},
 		{"invalid module", "testdata/junk.wasm", exitFail, nil, []string{"error: testdata/junk.wasm: compile failed: "}},
+		{"wasm start function traps", "testdata/starttrap.wasm", exitFail, nil, []string{"error: testdata/starttrap.wasm: instantiate failed: start function failed: unreachable"}},
 		{"lua syntax error", "testdata/broken.lua", exitFail, nil, []string{"error: testdata/broken.lua:4: syntax error"}},
 		{"lua chunk not a table", "testdata/number.lua", exitFail, nil, []string{"error: testdata/number.lua: the chunk returned number"}},
 		{"missing file", "testdata/nothing.lua", exitFail, nil, []string{"error: testdata/nothing.lua: no such file or directory"}},

@@ -6,7 +6,7 @@
 //	hotscript demo [--dir DIR]                 a tour: change, break, fix, contract, revert
 //	hotscript run [flags] DIR                  run the scripts in DIR; reload them on save
 //	hotscript call [flags] FILE FUNC [ARG...]  call one function, print its JSON result
-//	hotscript inspect FILE                     show a script's interface and state
+//	hotscript inspect FILE                     show a script's interface (and Lua fields)
 //	hotscript help [COMMAND]                   usage of a command
 //
 // The command is a thin layer over the public packages: the root package hotscript
