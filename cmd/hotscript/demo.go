@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"flag"
+	"fmt"
 	"os"
 	"slices"
 	"time"
@@ -67,12 +68,14 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "hotscript-demo-")
 		if err != nil {
-			return err
+			return fmt.Errorf("making a directory for the demo's scripts in the temporary directory (set TMPDIR, or give --dir): %v", err)
 		}
 		remove := func() { _ = os.RemoveAll(tmp) }
 		defer remove()
 		onForcedExit(ctx, remove)
 		dir = tmp
+	} else if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return fmt.Errorf("--dir %s is not a directory", dir)
 	} else if err := checkDemoDir(dir); err != nil {
 		return err
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -263,6 +263,15 @@ func TestDemoDirKeepsYourFiles(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a file for --dir", func(t *testing.T) { // helper-184: it blamed FILE/enemy.wasm
+		file := filepath.Join(t.TempDir(), "notadir")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if r := runCmd(t, "demo", "--dir", file); r.code != exitFail || r.stderr != "error: --dir "+file+" is not a directory\n" {
+			t.Errorf("exit %d, stderr %q; want 1 saying --dir is not a directory", r.code, r.stderr)
+		}
+	})
 	t.Run("an earlier demo's files", func(t *testing.T) {
 		dir := t.TempDir()
 		// As a demo stopped during its broken save leaves them.

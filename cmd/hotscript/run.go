@@ -136,6 +136,9 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		for _, s := range skipped {
 			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(s)))
 		}
+		if len(files) == 0 {
+			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim("no scripts yet: a .lua, .wasm, .wat or .c file saved here loads"))
+		}
 	}
 	for _, path := range files {
 		if ctx.Err() != nil {

@@ -218,6 +218,12 @@ func TestRunStops(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no scripts", func(t *testing.T) { // helper-184: the banner alone
+		r := runCmd(t, "run", "--tps", "500", "--frames", "2", t.TempDir())
+		if r.code != exitOK || !strings.Contains(r.stdout, "no scripts yet") {
+			t.Errorf("exit %d, output lacks the hint:\n%s", r.code, r.stdout)
+		}
+	})
 	t.Run("quiet", func(t *testing.T) {
 		r := runCmd(t, "run", "--quiet", "--tps", "500", "--frames", "5", dir)
 		if r.code != exitOK || strings.Contains(r.stdout, "stopped") || strings.Contains(r.stdout, "hotscript run") {
