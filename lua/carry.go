@@ -210,9 +210,9 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 		return
 	}
 	from, to, placed := ov.module, nv.module, ov.sites.placed
-	merged := make(map[*glua.LTable]*glua.LTable, len(m.merges))
+	mergedTo := make(map[*glua.LTable]*glua.LTable, len(m.merges))
 	for _, mg := range m.merges {
-		merged[mg.old] = mg.new
+		mergedTo[mg.old] = mg.new
 	}
 	// The walk goes through both versions' places at once, by key: at is a
 	// place's index in ov's, nat in nv's.
@@ -263,12 +263,16 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	walked[0] = true
 	// Below every merged table of code too, wherever it is now (a state of
 	// an FSM the script moved M.fsm.current off, a class only objects'
-	// metatables reach): its places count for the tables below it.
+	// metatables reach): its places count for the tables below it. One
+	// the edit made data (its last function removed) only where the walk
+	// meets it at a place of both versions' chunks, the old one's there
+	// still (held, below): else it is not merged (see below).
 	oldAt, newAt := placedIndex(placed), placedIndex(npl)
+	held := map[*glua.LTable]bool{} // the merged tables met at such a place
 	for _, mg := range m.merges {
 		a, oka := oldAt[mg.old]
 		j, okj := newAt[mg.new]
-		if oka && okj && !walked[j] {
+		if oka && okj && !walked[j] && m.newCode[mg.new] {
 			walked[j], merges[j] = true, true
 			walk = append(walk, place{a, j, mg.old, mg.new})
 		}
@@ -293,7 +297,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			n, ok := p.new.RawGet(e.key).(*glua.LTable)
-			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && merged[old] != n {
+			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n {
 				continue
 			}
 			reached[j]++
@@ -316,11 +320,14 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			claimedBy[j] = old
+			if code && mergedTo[old] == n {
+				held[old] = true
+			}
 			if walked[j] {
 				continue // at another place too, which walked below it
 			}
 			if code {
-				if merged[old] == n { // a table of code merged into its counterpart: its tables of data
+				if mergedTo[old] == n { // a table of code merged into its counterpart: its tables of data
 					walked[j], merges[j] = true, true
 					walk = append(walk, place{e.at, j, old, n})
 				}
@@ -339,6 +346,18 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			leave(j)
 		}
 	}
+	// A table of code the edit made data that the walk did not meet so is
+	// not merged: the script gave its place another table as it ran, and
+	// the new chunk's table there is a constant of its own, not its
+	// counterpart; the old one, if data still holds it, is copied as data.
+	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
+		if m.newCode[mg.new] || held[mg.old] {
+			return false
+		}
+		delete(m.tables, mg.old) // c.code
+		delete(c.seen, mg.old)
+		return true
+	})
 	var pairs [][2]*glua.LTable // old, new: emptied once all are found
 	for _, j := range paired {
 		if !alone[j] && reached[j] > 0 && walked[j] {

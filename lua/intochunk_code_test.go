@@ -209,3 +209,92 @@ return M`
 		})
 	}
 }
+
+// TestReloadHandlersMadeDataBelowMetatable: a table of handlers below a class
+// the module reaches only as an object's metatable; the edit removes its last
+// function. It is held where the old chunk left it, so it is merged: the
+// edit's constant, the handler gone, the count kept (helper-186: taken for
+// replaced, the old one, its handler too, went into the new chunk's).
+func TestReloadHandlersMadeDataBelowMetatable(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local Enemy = {}
+Enemy.__index = Enemy
+Enemy.hooks = { dmg = 5, hits = 0, on_hit = function() return "old" end }
+local hooks = Enemy.hooks
+function Enemy.new() return setmetatable({}, Enemy) end
+function Enemy:hit() hooks.hits = hooks.hits + 1 end
+M.e = Enemy.new()
+function M.update() M.e:hit() end
+return M`)
+	call(t, rt, id, "update")
+	reload(t, rt, id, `local M = {}
+local Enemy = {}
+Enemy.__index = Enemy
+Enemy.hooks = { dmg = 50, hits = 0 }
+local hooks = Enemy.hooks
+function Enemy.new() return setmetatable({}, Enemy) end
+function Enemy:hit() hooks.hits = hooks.hits + 1 end
+M.e = Enemy.new()
+function M.update() M.e:hit() end
+function M.probe() local h = getmetatable(M.e).hooks return { h.dmg, h.hits, type(h.on_hit), h == hooks } end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[50,1,"nil",true]` {
+		t.Errorf("probe() = %s, want [50,1,\"nil\",true]", got)
+	}
+}
+
+// TestReloadHandlersMadeDataBelowMovedState: the same below an FSM state the
+// script moved M.fsm.current off.
+func TestReloadHandlersMadeDataBelowMovedState(t *testing.T) {
+	v := func(dmg string, handler string) string {
+		return `local M = {}
+local Idle = { hooks = { dmg = ` + dmg + `, hits = 0 ` + handler + ` } }
+local hooks = Idle.hooks
+function Idle.update() hooks.hits = hooks.hits + 1 end
+local Attack = {}
+function Attack.update() end
+M.fsm = { current = Idle }
+function M.tick() Idle.update() end
+function M.attack() M.fsm.current = Attack end
+function M.idle() M.fsm.current = Idle end
+function M.probe() return { hooks.dmg, hooks.hits, type(hooks.on_hit), hooks == Idle.hooks } end
+return M`
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", v("5", `, on_hit = function() return "old" end`))
+	call(t, rt, id, "tick")
+	call(t, rt, id, "attack")
+	reload(t, rt, id, v("50", ""))
+	if got := call(t, rt, id, "probe"); got != `[50,1,"nil",true]` {
+		t.Errorf("probe() = %s, want [50,1,\"nil\",true]", got)
+	}
+}
+
+// TestReloadReplacedCodeHeldElsewhere: the old chunk left one table of
+// handlers at M.a and M.b; the script replaced M.a. The edit makes M.a a
+// constant of data (DEFAULT): the script replaced the old table there, so
+// DEFAULT stays as the chunk made it (helper-186: held at M.b, it was merged
+// into DEFAULT). M.b keeps the old state (in a copy: the old table's
+// counterpart was DEFAULT, by its first place, so the new chunk's H, a local,
+// does not hold it).
+func TestReloadReplacedCodeHeldElsewhere(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local H = { hp = 100, f = function() end }
+M.a = H
+M.b = H
+function M.run() H.hp = 1 H.count = 5 M.a = { n = 7 } end
+return M`)
+	call(t, rt, id, "run")
+	reload(t, rt, id, `local M = {}
+local DEFAULT = { hp = 100 }
+local H = { hp = 100 }
+M.a = DEFAULT
+M.b = H
+function M.probe() return { DEFAULT.hp, DEFAULT.count or "none", M.a.n, M.a == DEFAULT, M.b.hp, M.b == H } end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[100,"none",7,false,1,false]` {
+		t.Errorf("probe() = %s, want [100,\"none\",7,false,1,false]", got)
+	}
+}

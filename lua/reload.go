@@ -233,7 +233,6 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		m = matchCode(nil, ov, nv)
 	}
 	nv.match = nil
-	m.dropReplaced(ov)
 	c := newCopier(nv.L, m)
 	rep.Carried = c.carry(m, ov, nv)
 	h := hooksOf(ov, nv)

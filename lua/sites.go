@@ -681,51 +681,6 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	return m
 }
 
-// dropReplaced drops from m the merges of old tables of code that the edit
-// made data (the new table holds no code: its last function removed) and
-// that the old module no longer holds where the old chunk left it, the
-// script having given the place another table as it ran: the new chunk's
-// table there is a constant of its own, not the old one's counterpart, and
-// the old one, if data still holds it, is copied as data. Where the old
-// chunk left it is its places (sites.placed), still holding it, below places
-// that do too, from the module. It reads the old version's tables, so it
-// runs as the reload commits, the script held.
-func (m *codeMatch) dropReplaced(ov *version) {
-	if !slices.ContainsFunc(m.merges, func(mg merged) bool { return !m.newCode[mg.new] }) || ov.sites == nil {
-		return
-	}
-	placed := ov.sites.placed
-	held := make([]bool, len(placed))
-	held[0] = true
-	for todo := []int{0}; len(todo) > 0; {
-		i := todo[len(todo)-1]
-		todo = todo[:len(todo)-1]
-		t := placed[i].t.Value()
-		if t == nil {
-			continue
-		}
-		for _, e := range placed[i].in {
-			if !held[e.at] && t.RawGet(e.key) == placed[e.at].t.Value() {
-				held[e.at] = true
-				todo = append(todo, e.at)
-			}
-		}
-	}
-	still := map[*glua.LTable]bool{}
-	for i, h := range held {
-		if t := placed[i].t.Value(); h && t != nil {
-			still[t] = true
-		}
-	}
-	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
-		if m.newCode[mg.new] || still[mg.old] {
-			return false
-		}
-		delete(m.tables, mg.old)
-		return true
-	})
-}
-
 // follow returns what steps reach from roots[root], or nil.
 func follow(roots [2]*glua.LTable, root int, steps []step) glua.LValue {
 	var at glua.LValue = roots[root]
