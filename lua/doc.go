@@ -241,8 +241,9 @@
 //     is carried whole, as the module's are; its entries of number keys (a
 //     list) are the old ones, all of them and only them. One whose last
 //     function the edit removed is merged too, if the old module holds it
-//     still where the old chunk left it (one the script replaced there
-//     leaves the new chunk's table of data its own). One of more than 1,024 fields
+//     still at a place where the old chunk left it and the new chunk left
+//     its counterpart (one the script replaced there leaves the new
+//     chunk's table of data its own, and is copied as data). One of more than 1,024 fields
 //     is copied whole instead, for its objects too: its methods run the old
 //     code, methods the new source adds are missing. A table of code only a local or a
 //     global holds (a local class) is the new chunk's, as locals and globals
