@@ -552,8 +552,6 @@ func TestUnload(t *testing.T) {
 	}
 }
 
-// Unload from a migration of the script itself is refused: the commit running
-// the migration holds the script.
 // TestUnloadedScriptHoldsNoCode: a program may keep an unloaded *Script (for
 // its Stats, as hotscript run keeps those a rename unloaded); it holds no copy
 // of its code (helper-181: it held its last reload's bytes, 4 MB a save and
@@ -587,6 +585,8 @@ func TestUnloadedScriptHoldsNoCode(t *testing.T) {
 	}
 }
 
+// Unload from a migration of the script itself is refused: the commit running
+// the migration holds the script.
 func TestUnloadFromMigration(t *testing.T) {
 	var h *Host
 	var s *Script

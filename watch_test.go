@@ -783,9 +783,6 @@ func TestWatchRename(t *testing.T) {
 	}
 }
 
-// A file renamed while its last save waits for Apply moves too: the old
-// script, whose reload is still to commit, is unloaded, and the new name runs
-// the saved version.
 // TestWatchMovedForgetsUnloaded: a file renamed over another script's file
 // whose reload fails keeps the moved script for the save that fixes it; the
 // program unloading both scripts instead leaves nothing kept (helper-181: one
@@ -835,6 +832,9 @@ func TestWatchMovedForgetsUnloaded(t *testing.T) {
 	}
 }
 
+// A file renamed while its last save waits for Apply moves too: the old
+// script, whose reload is still to commit, is unloaded, and the new name runs
+// the saved version.
 func TestWatchRenameWhileReloadWaits(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()

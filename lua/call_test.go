@@ -791,9 +791,6 @@ func TestCallJSONResultsStayIntact(t *testing.T) {
 	}
 }
 
-// An error value without a position (a table, a number, a message raised at
-// level 0) has the line it was raised at all the same, from the traceback
-// (helper-173: Line was 0), whether in a call or in the chunk.
 // A table raised as an error value reads as its JSON, where its address said
 // nothing; one of more than data, or too large, as Lua prints it, saying so.
 func TestErrorValueTable(t *testing.T) {
@@ -826,6 +823,9 @@ return M`)
 	}
 }
 
+// An error value without a position (a table, a number, a message raised at
+// level 0) has the line it was raised at all the same, from the traceback
+// (helper-173: Line was 0), whether in a call or in the chunk.
 func TestErrorLineWithoutPosition(t *testing.T) {
 	ctx := context.Background()
 	rt := newRuntime(t, lua.Config{})

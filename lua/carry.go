@@ -264,11 +264,9 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	// Below every merged table of code too, wherever it is now (a state of
 	// an FSM the script moved M.fsm.current off, a class only objects'
 	// metatables reach): its places count for the tables below it. One
-	// the edit made data (its last function removed) only where the walk
-	// meets it at a place of both versions' chunks, the old one's there
-	// still (held, below): else it is not merged (see below).
+	// the edit made data (its last function removed) is merged only if it
+	// is at a place of both chunks still (see madeDataHeld).
 	oldAt, newAt := placedIndex(placed), placedIndex(npl)
-	held := map[*glua.LTable]bool{} // the merged tables met at such a place
 	for _, mg := range m.merges {
 		a, oka := oldAt[mg.old]
 		j, okj := newAt[mg.new]
@@ -320,9 +318,6 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			claimedBy[j] = old
-			if code && mergedTo[old] == n {
-				held[old] = true
-			}
 			if walked[j] {
 				continue // at another place too, which walked below it
 			}
@@ -346,10 +341,11 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			leave(j)
 		}
 	}
-	// A table of code the edit made data that the walk did not meet so is
-	// not merged: the script gave its place another table as it ran, and
-	// the new chunk's table there is a constant of its own, not its
+	// A table of code the edit made data that is at no such place is not
+	// merged: the script gave its place another table as it ran, and the
+	// new chunk's table there is a constant of its own, not its
 	// counterpart; the old one, if data still holds it, is copied as data.
+	held := madeDataHeld(m, placed, npl, from, to)
 	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
 		if m.newCode[mg.new] || held[mg.old] {
 			return false
@@ -373,6 +369,69 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 		*p[1] = *c.L.CreateTable(sizeHint(p[0]))
 		c.todo = append(c.todo, p[0]) // filled as carryFields copies the field
 	}
+}
+
+// madeDataHeld returns the old tables of code that the edit made data (the
+// merges whose new table holds no code) found at a place where both chunks
+// left them, the old one there still, with its counterpart in the new one:
+// through the places of both versions at once, by key, from the module and
+// from the merged tables of code (wherever they are now), where the old
+// chunk's table is there still, each pair of places once, whatever intoChunk
+// leaves alone (so that its order does not decide).
+func madeDataHeld(m *codeMatch, placed, npl []placedTable, from, to *glua.LTable) map[*glua.LTable]bool {
+	want := map[*glua.LTable]*glua.LTable{}
+	for _, mg := range m.merges {
+		if !m.newCode[mg.new] {
+			want[mg.old] = mg.new
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	type place struct {
+		at, nat  int
+		old, new *glua.LTable
+	}
+	walk := []place{{0, 0, from, to}}
+	oldAt, newAt := placedIndex(placed), placedIndex(npl)
+	for _, mg := range m.merges {
+		a, oka := oldAt[mg.old]
+		j, okj := newAt[mg.new]
+		if oka && okj && m.newCode[mg.new] {
+			walk = append(walk, place{a, j, mg.old, mg.new})
+		}
+	}
+	seen := map[[2]int]bool{}
+	for _, p := range walk {
+		seen[[2]int{p.at, p.nat}] = true
+	}
+	held := map[*glua.LTable]bool{}
+	for len(walk) > 0 {
+		p := walk[len(walk)-1]
+		walk = walk[:len(walk)-1]
+		for _, e := range placed[p.at].in {
+			old, ok := p.old.RawGet(e.key).(*glua.LTable)
+			if !ok || old != placed[e.at].t.Value() {
+				continue
+			}
+			j := npl[p.nat].child(e.key)
+			if j < 0 {
+				continue
+			}
+			n, ok := p.new.RawGet(e.key).(*glua.LTable)
+			if !ok || n != npl[j].t.Value() {
+				continue
+			}
+			if want[old] == n {
+				held[old] = true
+			}
+			if k := [2]int{e.at, j}; !seen[k] {
+				seen[k] = true
+				walk = append(walk, place{e.at, j, old, n})
+			}
+		}
+	}
+	return held
 }
 
 // placedIndex returns the index of each table of placed.

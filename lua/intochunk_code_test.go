@@ -298,3 +298,140 @@ return M`)
 		t.Errorf("probe() = %s, want [100,\"none\",7,false,1,false]", got)
 	}
 }
+
+// A table of handlers H below a data table P at M.a; the edit removes H's
+// last function and makes M.a and M.x.y one table S (P and Q were two). H is
+// held where the old chunk left it (M.a.h) and the new chunk left its
+// counterpart there (S.h): it is merged, whatever the order of M.a and M.x
+// (helper-188: only with M.x first).
+func madeDataSrc(first string, v2 bool) string {
+	a := "M.a = P\n"
+	x := "M.x = { y = Q }\n"
+	if v2 {
+		a = "M.a = S\n"
+		x = "M.x = { y = S }\n"
+	}
+	fields := a + x
+	if first == "x" {
+		fields = x + a
+	}
+	if !v2 {
+		return `local M = {}
+local H = { dmg = 5, hits = 0, on_hit = function() return "old" end }
+local P = { h = H }
+local Q = { q = 1 }
+` + fields + `
+function M.hit() M.a.h.hits = M.a.h.hits + 1 end
+return M`
+	}
+	return `local M = {}
+local H = { dmg = 50, hits = 0 }
+local S = { h = H }
+` + fields + `
+function M.hit() M.a.h.hits = M.a.h.hits + 1 end
+function M.probe() local h = M.a.h return { h.dmg, h.hits, type(h.on_hit), h == H } end
+return M`
+}
+
+func TestReloadHandlersMadeDataBelowTableLeftAlone(t *testing.T) {
+	for _, first := range []string{"a", "x"} {
+		t.Run(first+" first", func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", madeDataSrc(first, false))
+			call(t, rt, id, "hit")
+			reload(t, rt, id, madeDataSrc(first, true))
+			got := call(t, rt, id, "probe")
+			t.Logf("probe() = %s", got)
+			if got != `[50,1,"nil",true]` && got != `[50,1,"nil",false]` {
+				t.Errorf("probe() = %s, want dmg 50 (the edit's constant) and no on_hit (the edit removed it)", got)
+			}
+		})
+	}
+}
+
+// The old chunk's P at M.a and M.b (one table); the edit gives them two
+// tables S1 and S2 (left alone, as doc.go says: the module holds a copy of P
+// at both). P.h, a table of handlers the edit makes data, is held at M.a.h,
+// where the new chunk left its counterpart H1: it is merged (helper-188: it
+// was copied whole, the removed handler running on).
+func TestReloadHandlersMadeDataBelowSplitTable(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local H = { dmg = 5, hits = 0, on_hit = function() return "old" end }
+local P = { h = H }
+M.a = P
+M.b = P
+function M.hit() M.a.h.hits = M.a.h.hits + 1 end
+return M`)
+	call(t, rt, id, "hit")
+	reload(t, rt, id, `local M = {}
+local H1 = { dmg = 50, hits = 0 }
+local H2 = { dmg = 50, hits = 0 }
+M.a = { h = H1 }
+M.b = { h = H2 }
+function M.hit() M.a.h.hits = M.a.h.hits + 1 end
+function M.probe() local h = M.a.h return { h.dmg, h.hits, type(h.on_hit) } end
+return M`)
+	if got := call(t, rt, id, "probe"); got != `[50,1,"nil"]` {
+		t.Errorf("probe() = %s, want [50,1,\"nil\"]: the edit's dmg, the count kept, the removed handler gone", got)
+	}
+}
+
+// One new table N at M.a and M.b where the old chunk left H (handlers the
+// edit makes data) and D (data): H is merged whatever the order of M.a and
+// M.b (helper-188: with M.b first, copied whole, its removed handler
+// running on).
+func TestReloadHandlersMadeDataSharedWithData(t *testing.T) {
+	for _, first := range []string{"a", "b"} {
+		t.Run(first+" first", func(t *testing.T) {
+			fields := "M.a = H\nM.b = D\n"
+			nfields := "M.a = N\nM.b = N\n"
+			if first == "b" {
+				fields = "M.b = D\nM.a = H\n"
+				nfields = "M.b = N\nM.a = N\n"
+			}
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", `local M = {}
+local H = { dmg = 5, hits = 0, on_hit = function() return "old" end }
+local D = { dmg = 7 }
+`+fields+`
+function M.hit() M.a.hits = M.a.hits + 1 end
+return M`)
+			call(t, rt, id, "hit")
+			reload(t, rt, id, `local M = {}
+local N = { dmg = 50, hits = 0 }
+`+nfields+`
+function M.hit() M.a.hits = M.a.hits + 1 end
+function M.probe() local h = M.a return { h.dmg, h.hits, type(h.on_hit) } end
+return M`)
+			got := call(t, rt, id, "probe")
+			t.Logf("probe() = %s", got)
+			if got != `[50,1,"nil"]` {
+				t.Errorf("probe() = %s, want [50,1,\"nil\"]", got)
+			}
+		})
+	}
+}
+
+// A reload whose on_restore fails, after a carry that dropped a merge (the
+// handler table copied whole): the old version goes on exactly.
+func TestReloadRollbackAfterMadeDataCopied(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	v1 := madeDataSrc("a", false)
+	v1 = v1[:len(v1)-len("return M")] + `function M.state() local h = M.a.h return { h.dmg, h.hits, h.on_hit(), M.x.y.q } end
+function M.on_save() M.a.h.hits = 99 return { s = M.a } end
+return M`
+	id := load(t, rt, "s.lua", v1)
+	call(t, rt, id, "hit")
+	before := call(t, rt, id, "state")
+	v2 := madeDataSrc("a", true)
+	v2 = v2[:len(v2)-len("return M")] + `function M.on_restore(s) s.s.h.on_hit() error("boom") end
+return M`
+	if err := rt.ReloadScript(t.Context(), id, []byte(v2)); err == nil {
+		t.Fatal("reload: want on_restore's error")
+	}
+	call(t, rt, id, "hit")
+	if got := call(t, rt, id, "state"); got != `[5,2,"old",1]` {
+		t.Errorf("state() = %s (before %s), want [5,2,\"old\",1]", got, before)
+	}
+}
