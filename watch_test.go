@@ -832,6 +832,52 @@ func TestWatchMovedForgetsUnloaded(t *testing.T) {
 	}
 }
 
+// TestWatchMovedForgetsUnloadedDuringReload: the program unloads the moved
+// script while the reload of the file it was renamed onto still runs, and
+// then fails: the moved script, unloaded, is not kept for the next save of
+// that file (helper-187: forgetMoved ran first, then the failed reload kept it).
+func TestWatchMovedForgetsUnloadedDuringReload(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h := newTestHost(t, Config{WatchOptions: func(name string) *ScriptOptions {
+		if filepath.Base(name) == "b.lua" {
+			return &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
+		}
+		return nil
+	}})
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
+	writeFile(t, b, "local M = {} function M.update() return 1 end return M")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Loaded })
+	// a's chunk runs ~600 ms, and has no update: b's reload with it is rejected.
+	writeFile(t, a, "local x = 0 for i = 1, 8000000 do x = x + i end return { n = x }")
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Loaded })
+	sa, _ := h.Script(a)
+	if err := os.Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // b's reload runs a's chunk
+	if err := h.Unload(ctx, sa); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Rejected })
+	time.Sleep(200 * time.Millisecond)
+	h.watchMu.Lock()
+	wd := h.watched[0].wd
+	h.watchMu.Unlock()
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	for name, kept := range wd.moved {
+		for _, s := range kept {
+			if s == sa {
+				t.Errorf("unloaded %s is kept for the next save of %s (gone=%v)", filepath.Base(s.name), filepath.Base(name), s.gone.Load())
+			}
+		}
+	}
+}
+
 // A file renamed while its last save waits for Apply moves too: the old
 // script, whose reload is still to commit, is unloaded, and the new name runs
 // the saved version.

@@ -98,7 +98,7 @@ func (wd *watchedDir) keepMoved(name string, moved []*Script) {
 		wd.moved = map[string][]*Script{}
 	}
 	for _, s := range moved {
-		if !slices.Contains(wd.moved[name], s) {
+		if !slices.Contains(wd.moved[name], s) && !s.gone.Load() { // unloaded meanwhile: forgetMoved came first
 			wd.moved[name] = append(wd.moved[name], s)
 		}
 	}

@@ -91,8 +91,10 @@ import (
 // does not start, and one under way stops with ctx's error when it is
 // cancelled, checked as often as the clock and before each host function call. Runtime.Usage reports the fuel a metered script's calls use. An unmetered script's code cannot be stopped at all: a
 // start function or call that never returns keeps its goroutine (and, for a
-// call, the script) forever, so give scripts a MaxExecutionTime wherever an
-// edit could loop (package lua, which can stop Lua code cheaply, bounds
+// call, the script) forever; worse, compiled code is not preempted, so the
+// next garbage collection, which stops every goroutine first, waits for it
+// forever too: the whole program stops. Give scripts a MaxExecutionTime
+// wherever an edit could loop (package lua, which can stop Lua code cheaply, bounds
 // chunks and reload hooks even without one).
 //
 // After a call stopped by a limit (or a trap) the script keeps working: the

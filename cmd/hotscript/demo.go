@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -76,6 +78,8 @@ func demoMain(ctx context.Context, e *env, keepDir string) error {
 		dir = tmp
 	} else if info, err := os.Stat(dir); err == nil && !info.IsDir() {
 		return fmt.Errorf("--dir %s is not a directory", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("--dir %s: %v", dir, errors.Unwrap(err))
 	} else if err := checkDemoDir(dir); err != nil {
 		return err
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -271,6 +271,10 @@ func TestDemoDirKeepsYourFiles(t *testing.T) {
 		if r := runCmd(t, "demo", "--dir", file); r.code != exitFail || r.stderr != "error: --dir "+file+" is not a directory\n" {
 			t.Errorf("exit %d, stderr %q; want 1 saying --dir is not a directory", r.code, r.stderr)
 		}
+		below := filepath.Join(file, "sub") // helper-187: it blamed sub/enemy.wasm
+		if r := runCmd(t, "demo", "--dir", below); r.code != exitFail || r.stderr != "error: --dir "+below+": not a directory\n" {
+			t.Errorf("exit %d, stderr %q; want 1 naming --dir", r.code, r.stderr)
+		}
 	})
 	t.Run("an earlier demo's files", func(t *testing.T) {
 		dir := t.TempDir()

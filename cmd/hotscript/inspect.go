@@ -177,7 +177,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 }
 
 // startsWell instantiates code, as run and call would load it, with host.log
-// and bounded as Lua's inspect is, and returns the error of a start function
+// and a second to start in, and returns the error of a start function
 // (or _initialize) that traps or passes a limit: such a module never loads.
 // One importing what run does not provide is left to the notes.
 func startsWell(ctx context.Context, file string, code []byte, info *wasm.ModuleInfo) error {
@@ -187,7 +187,7 @@ func startsWell(ctx context.Context, file string, code []byte, info *wasm.Module
 	}) {
 		return nil
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Limits{MaxExecutionTime: time.Second, MaxMemoryBytes: 64 << 20})
+	rt, err := wasm.NewRuntime(ctx, wasm.Limits{MaxExecutionTime: time.Second}) // memory as run's default
 	if err != nil {
 		return err
 	}

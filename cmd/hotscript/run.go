@@ -66,7 +66,9 @@ and exit code 0, even if scripts failed: their errors are reported and counted (
 update failing every frame is reported once, and again for another error, at
 most once a second; the summary counts every one). A
 second Ctrl-C ends it at once, with exit code 130, even while a script's call
-without a time limit (--max-time 0) is running. The summary's totals count every
+without a time limit (--max-time 0) is running, unless a garbage collection has
+begun meanwhile, which waits for that call forever, and the process with it (end
+it with SIGKILL). The summary's totals count every
 reload and rejected save of the session, of scripts unloaded since (a file renamed)
 too; its table lists the scripts still loaded.`,
 		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
