@@ -376,11 +376,16 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 // left them, the old one there still, with its counterpart in the new one:
 // through the places of both versions at once, by key, from the module and
 // from the merged tables of code (wherever they are now), where the old
-// chunk's table is there still, each pair of places once, whatever intoChunk
-// leaves alone (so that its order does not decide).
+// chunk's table is there still and the new one is no other old table's
+// merged code (as intoChunk walks), each pair of places once, whatever
+// intoChunk leaves alone (so that its order does not decide). A pair looks
+// through the entries of the smaller of its two tables, so that one table at
+// many places of other tables costs what they hold, not its size each time.
 func madeDataHeld(m *codeMatch, placed, npl []placedTable, from, to *glua.LTable) map[*glua.LTable]bool {
 	want := map[*glua.LTable]*glua.LTable{}
+	mergedTo := map[*glua.LTable]*glua.LTable{}
 	for _, mg := range m.merges {
+		mergedTo[mg.old] = mg.new
 		if !m.newCode[mg.new] {
 			want[mg.old] = mg.new
 		}
@@ -406,28 +411,36 @@ func madeDataHeld(m *codeMatch, placed, npl []placedTable, from, to *glua.LTable
 		seen[[2]int{p.at, p.nat}] = true
 	}
 	held := map[*glua.LTable]bool{}
+	step := func(p place, key glua.LValue, at, j int) {
+		if at < 0 || j < 0 {
+			return
+		}
+		old, ok := p.old.RawGet(key).(*glua.LTable)
+		if !ok || old != placed[at].t.Value() {
+			return
+		}
+		n, ok := p.new.RawGet(key).(*glua.LTable)
+		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n {
+			return
+		}
+		if want[old] == n {
+			held[old] = true
+		}
+		if k := [2]int{at, j}; !seen[k] {
+			seen[k] = true
+			walk = append(walk, place{at, j, old, n})
+		}
+	}
 	for len(walk) > 0 {
 		p := walk[len(walk)-1]
 		walk = walk[:len(walk)-1]
-		for _, e := range placed[p.at].in {
-			old, ok := p.old.RawGet(e.key).(*glua.LTable)
-			if !ok || old != placed[e.at].t.Value() {
-				continue
+		if olds, news := placed[p.at].in, npl[p.nat].in; len(olds) <= len(news) {
+			for _, e := range olds {
+				step(p, e.key, e.at, npl[p.nat].child(e.key))
 			}
-			j := npl[p.nat].child(e.key)
-			if j < 0 {
-				continue
-			}
-			n, ok := p.new.RawGet(e.key).(*glua.LTable)
-			if !ok || n != npl[j].t.Value() {
-				continue
-			}
-			if want[old] == n {
-				held[old] = true
-			}
-			if k := [2]int{e.at, j}; !seen[k] {
-				seen[k] = true
-				walk = append(walk, place{e.at, j, old, n})
+		} else {
+			for _, e := range news {
+				step(p, e.key, placed[p.at].child(e.key), e.at)
 			}
 		}
 	}

@@ -435,3 +435,43 @@ return M`
 		t.Errorf("state() = %s (before %s), want [5,2,\"old\",1]", got, before)
 	}
 }
+
+// The old module holds A (data) at M.a, A.k = H (handlers the edit makes
+// data), and the class-like table C (code) at M.c, C.k = D (data). The new
+// chunk holds one table of code X at both M.a and M.c, X.k = N. H is not
+// merged into N through M.a (X there is C's counterpart, not A's): D goes
+// into N and H is copied (helper-189: both went into N, D's n lost).
+func TestReloadMadeDataAndDataIntoOneTable(t *testing.T) {
+	for _, first := range []string{"a", "c"} {
+		t.Run(first+" first", func(t *testing.T) {
+			f1 := "M.a = A\nM.c = C\n"
+			f2 := "M.a = X\nM.c = X\n"
+			if first == "c" {
+				f1 = "M.c = C\nM.a = A\n"
+				f2 = "M.c = X\nM.a = X\n"
+			}
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", `local M = {}
+local H = { n = 0, on_hit = function() return "old" end }
+local A = { k = H }
+local D = { n = 100 }
+local C = { k = D, f = function() return 1 end }
+`+f1+`
+function M.hit() M.a.k.n = M.a.k.n + 1 M.c.k.n = M.c.k.n + 10 end
+function M.probe() return { M.a.k.n, M.c.k.n, M.a.k == M.c.k } end
+return M`)
+			call(t, rt, id, "hit")
+			reload(t, rt, id, `local M = {}
+local N = { n = 0 }
+local X = { k = N, f = function() return 2 end }
+`+f2+`
+function M.hit() M.a.k.n = M.a.k.n + 1 M.c.k.n = M.c.k.n + 10 end
+function M.probe() return { M.a.k.n, M.c.k.n, M.a.k == M.c.k } end
+return M`)
+			got := call(t, rt, id, "probe")
+			if got != `[1,110,false]` {
+				t.Errorf("probe() = %s after the reload, want [1,110,false] (H's n and D's n both kept, H and D two tables as before)", got)
+			}
+		})
+	}
+}
