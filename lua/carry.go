@@ -224,12 +224,14 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	reached := make([]int, len(npl))            // at how many of its places the walk reached each new table
 	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
 	alone := make([]bool, len(npl))
-	walked := make([]bool, len(npl))   // walked below: paired, or a table of code merged
-	merges := make([]bool, len(npl))   // a table of code merged: never left alone
-	below := make([][2]int, len(npl))  // the new tables walking below each reached: a span of reach
-	var reach []int                    // each walk's, one after the other
-	newFor := make([]int, len(placed)) // the new table each old one went to, +1
-	var paired []int                   // the new tables paired, in the order found
+	walked := make([]bool, len(npl))      // walked below: paired, or a table of code merged
+	merges := make([]bool, len(npl))      // a table of code merged: never left alone
+	below := make([][2]int, len(npl))     // the new tables walking below each reached: a span of reach
+	var reach []int                       // each walk's, one after the other
+	newFor := make([]int, len(placed))    // the new table each old one went to, +1
+	met := make([]*glua.LTable, len(npl)) // the first old table the walk met at each new one's places
+	twice := make([]bool, len(npl))       // and another one there too
+	var paired []int                      // the new tables paired, in the order found
 	var walk []place
 	// leave leaves new table j alone, and takes back the walk below it: the
 	// tables it reached there are reached at fewer places than they have,
@@ -301,6 +303,11 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			reached[j]++
 			reach = append(reach, j)
 			below[p.nat][1] = len(reach)
+			if met[j] == nil {
+				met[j] = old
+			} else if met[j] != old {
+				twice[j] = true
+			}
 			code := c.code[old] != nil || c.classes[old] != nil
 			if !code { // one old table of data, two new ones: neither
 				if k := newFor[e.at] - 1; k >= 0 && k != j {
@@ -345,9 +352,13 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	// merged: the script gave its place another table as it ran, and the
 	// new chunk's table there is a constant of its own, not its
 	// counterpart; the old one, if data still holds it, is copied as data.
+	// Nor is one whose new table the walk met other old tables at too (a
+	// table of data, another made data): two old tables would go into it,
+	// and one be lost (helper-192); each is copied, and the new table stays
+	// its own, as a table of data's would.
 	held := madeDataHeld(m, placed, npl, from, to)
 	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
-		if m.newCode[mg.new] || held[mg.old] {
+		if j, ok := newAt[mg.new]; m.newCode[mg.new] || held[mg.old] && !(ok && (twice[j] || met[j] != nil && met[j] != mg.old)) {
 			return false
 		}
 		delete(m.tables, mg.old) // c.code

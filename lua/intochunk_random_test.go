@@ -3,6 +3,7 @@ package lua_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"strings"
@@ -293,6 +294,54 @@ func TestReloadMadeDataRandomGraphs(t *testing.T) {
 				}
 				rt.Close(ctx)
 			}
+		}
+	}
+}
+
+// TestReloadMadeDataInCycle: an old table of data (T2, at M.a.a.b) and an old
+// table of code the new chunk has not (T8, at M.a.a.b.a.b, matched by place
+// with the new T2, which the new chunk's cycle T5.b = T2, T2.a = T5 puts at
+// both paths) do not both go into the new T2: every state the module held
+// before the reload is found after it (helper-192: T2's was lost).
+func TestReloadMadeDataInCycle(t *testing.T) {
+	src := madeDataGraph(rand.New(rand.NewSource(0)), 1, nil, false)
+	tail := src[strings.Index(src, "\nlocal function paths"):]
+	v1 := `local M = {}
+local T2 = { n = 0 }
+local T5 = { n = 0, f = function() return 5 end }
+local T6 = { n = 0, f = function() return 6 end }
+local T7 = { n = 0 }
+local T8 = { n = 0, f = function() return 8 end }
+T6.a = T5
+T5.b = T2
+T7.b = T8
+M.a = T6
+T2.a = T7` + tail
+	v2 := `local M = {}
+local T2 = { n = 0 }
+local T5 = { n = 0 }
+local T6 = { n = 0 }
+T6.a = T5
+M.a = T6
+T5.b = T2
+T2.a = T5` + tail
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", v1)
+	call(t, rt, id, "mut")
+	before := call(t, rt, id, "paths")
+	reload(t, rt, id, v2)
+	after := call(t, rt, id, "paths")
+	var b, a map[string]string
+	if err := errors.Join(json.Unmarshal([]byte(before), &b), json.Unmarshal([]byte(after), &a)); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, state := range a {
+		found[state] = true
+	}
+	for path, state := range b {
+		if !found[state] {
+			t.Errorf("%s's state %s is nowhere after the reload\nbefore %s\nafter  %s", path, state, before, after)
 		}
 	}
 }
