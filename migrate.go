@@ -58,8 +58,9 @@ type Migration struct {
 // version also uses, such as components of the World converted for the new
 // version, registers how to put them back, so that the old version keeps
 // running on exactly the state it had. Undo such a change by entity
-// (ecs.Insert of the value it had), not through a pointer from ecs.Ref or a
-// query: a component removed later in the commit moves another into its
+// (ecs.Insert of the value it had, or the function ecs.World.Snapshot
+// returned before the change; World.Unspawn for an entity it spawned), not
+// through a pointer from ecs.Ref or a query: a component removed later in the commit moves another into its
 // place, and the pointer then names that one. Nothing else is undone outside the
 // scripts, unless registered here or, by the host functions the commit's calls
 // run (get_state, set_state, the self-check), with OnRollback, whose functions

@@ -8,7 +8,9 @@
 // hotscript.MigrationFunc, which finds the World of hotscript.Config.World
 // in Migration.World) reads the state out of the old module, inserts it as a
 // component on the script's entity, and hands the component to the new
-// module (see the ScriptState example); the Host itself does nothing else
+// module (see this package's ScriptStateAcrossReload example, and package
+// hotscript's MigrationFunc example for the same through Migration.World);
+// the Host itself does nothing else
 // with the World. Lua scripts reach components through host functions that
 // call Get, Ref and Insert. A host function or migration that changes the
 // World during a reload's commit registers how to put it back if the reload

@@ -59,8 +59,8 @@ type slot struct {
 // World holds entities and their components.
 //
 // A World is not safe for concurrent use, like a Go map: a goroutine that
-// changes it (Spawn, Despawn, Insert, Remove, StoreOf, or ranging over a
-// Query) must not overlap with any other use. Pure reads (Alive, Len, Get,
+// changes it (Spawn, Despawn, Unspawn, Insert, Remove, StoreOf, the function
+// Snapshot returns, or ranging over a Query) must not overlap with any other use. Pure reads (Alive, Len, Get,
 // Has, Ref and the same methods of Store) may run concurrently with each
 // other while nothing changes the World. Iterating a Query counts as a
 // change, because it tracks its own progress in the World.

@@ -242,8 +242,11 @@
 //     list) are the old ones, all of them and only them. One whose last
 //     function the edit removed is merged too, if the old module holds it
 //     still at a place where the old chunk left it and the new chunk left
-//     its counterpart (one the script replaced there leaves the new
-//     chunk's table of data its own, and is copied as data). One of more than 1,024 fields
+//     its counterpart, and nothing else goes into that table (else, as when
+//     the script replaced it there, it is copied as data and the new chunk's
+//     table stays its own; so is one not found within 4 pairs of places per
+//     table of both versions plus 1,024, as with rings of entities of
+//     different lengths). One of more than 1,024 fields
 //     is copied whole instead, for its objects too: its methods run the old
 //     code, methods the new source adds are missing. A table of code only a local or a
 //     global holds (a local class) is the new chunk's, as locals and globals

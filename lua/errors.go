@@ -100,8 +100,9 @@ type Error struct {
 	// Message is the Lua error message, with its "script:line:" prefix when Lua
 	// gave one ("enemy.lua:12: attempt to index a nil value"); a table the
 	// script raised (error({code = 5})) reads as its JSON ({"code":5}; a
-	// __tostring metamethod is not run), or as its address if it holds more
-	// than data or is too large to show. It is cut to 4 KiB
+	// __tostring metamethod is not run), or, if JSON cannot hold it (a
+	// function, a cycle, a key other than a string or a list index) or it is
+	// too large to show, as Lua prints it ("table: 0x...") with why. It is cut to 4 KiB
 	// (ending with "…"): a script's error value, or a key of megabytes that
 	// gopher-lua quotes, would hand the host megabytes per failing call.
 	Message string

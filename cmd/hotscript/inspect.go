@@ -25,8 +25,9 @@ func inspectCommand() command {
 is): its imports and exports with their signatures, and its memory. For a Lua
 script: the fields of the table it returns, with their values, and its functions.
 Then notes, in plain words, on how hotscript will treat it. A file that does not
-compile, or whose start function (a Lua chunk, a module's start or _initialize)
-fails, prints the error and exits 1.`,
+compile, or whose start fails (a Lua chunk; the start function or _initialize of a
+module that imports only what run provides, trapping or running past a second),
+prints the error and exits 1.`,
 		setup: func(*flag.FlagSet) func(context.Context, *env, []string) error {
 			return func(ctx context.Context, e *env, args []string) error {
 				if len(args) != 1 {

@@ -22,7 +22,8 @@
 //     not be read, built or loaded, or the call failed (a script error, a trap, a
 //     limit).
 //   - inspect: 0 when the script was shown; 1 when it could not be read, built or
-//     compiled, or its Lua chunk failed.
+//     compiled, or its start failed (its Lua chunk, or a module's start function or
+//     _initialize that traps or runs past a second).
 //   - run: 0 when it ran its --frames or --for, or was stopped, whatever its scripts
 //     did: a script that fails to load, reload or update is reported and counted, and
 //     the loop goes on, as a running game does; 1 only when it could not start (DIR
@@ -33,9 +34,11 @@
 // The first Ctrl-C (or SIGTERM) stops run and demo cleanly, exit code 0, and stops
 // call and inspect with 130, as shells report a process Ctrl-C killed, once the build
 // of a source they had started is killed and its files removed; a second one ends
-// the process at once with 130. A command still running a second after the first
-// (stuck in a WASM call without a time limit, which nothing can stop) says that a
-// second one ends it. A reader of stdout that goes away (hotscript demo |
+// the process at once with 130, unless a garbage collection has begun meanwhile,
+// which waits forever for a WASM call without a time limit (compiled code is not
+// preempted), and the process with it: end it with SIGKILL. A command still running
+// a second after the first (stuck in such a call, which nothing can stop) says that
+// a second one ends it. A reader of stdout that goes away (hotscript demo |
 // head) stops a command as the first Ctrl-C does. What the command and the build
 // tools it starts write to temporary files goes in a directory of its own under
 // TMPDIR, which it removes when it ends, after a second Ctrl-C too.

@@ -139,7 +139,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(s)))
 		}
 		if len(files) == 0 {
-			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim("no scripts yet: a .lua, .wasm, .wat or .c file saved here loads"))
+			fmt.Fprintf(e.stdout, "  %s\n", e.out.dim("no scripts yet: a .lua or .wasm file saved here loads (.wat with wat2wasm on PATH, .c with clang)"))
 		}
 	}
 	for _, path := range files {
