@@ -214,12 +214,6 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	for _, mg := range m.merges {
 		mergedTo[mg.old] = mg.new
 	}
-	// The walk goes through both versions' places at once, by key: at is a
-	// place's index in ov's, nat in nv's.
-	type place struct {
-		at, nat  int
-		old, new *glua.LTable
-	}
 	npl := nv.sites.placed
 	reached := make([]int, len(npl))            // at how many of its places the walk reached each new table
 	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
@@ -261,20 +255,12 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			}
 		}
 	}
-	walk = append(walk, place{0, 0, from, to})
-	walked[0] = true
-	// Below every merged table of code too, wherever it is now (a state of
-	// an FSM the script moved M.fsm.current off, a class only objects'
-	// metatables reach): its places count for the tables below it. One
-	// the edit made data (its last function removed) is merged only if it
-	// is at a place of both chunks still (see madeDataHeld).
-	oldAt, newAt := placedIndex(placed), placedIndex(npl)
-	for _, mg := range m.merges {
-		a, oka := oldAt[mg.old]
-		j, okj := newAt[mg.new]
-		if oka && okj && !walked[j] && m.newCode[mg.new] {
-			walked[j], merges[j] = true, true
-			walk = append(walk, place{a, j, mg.old, mg.new})
+	newAt := placedIndex(npl)
+	starts := walkStarts(m, placed, npl, newAt, from, to)
+	for i, p := range starts {
+		if !walked[p.nat] {
+			walked[p.nat], merges[p.nat] = true, i > 0
+			walk = append(walk, p)
 		}
 	}
 	for len(walk) > 0 {
@@ -356,7 +342,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	// table of data, another made data): two old tables would go into it,
 	// and one be lost (helper-192); each is copied, and the new table stays
 	// its own, as a table of data's would.
-	held := madeDataHeld(m, placed, npl, from, to)
+	held := madeDataHeld(m, mergedTo, placed, npl, starts, to)
 	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
 		if j, ok := newAt[mg.new]; m.newCode[mg.new] || held[mg.old] && !(ok && (twice[j] || met[j] != nil && met[j] != mg.old)) {
 			return false
@@ -392,11 +378,9 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 // intoChunk leaves alone (so that its order does not decide). A pair looks
 // through the entries of the smaller of its two tables, so that one table at
 // many places of other tables costs what they hold, not its size each time.
-func madeDataHeld(m *codeMatch, placed, npl []placedTable, from, to *glua.LTable) map[*glua.LTable]bool {
+func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, placed, npl []placedTable, starts []place, to *glua.LTable) map[*glua.LTable]bool {
 	want := map[*glua.LTable]*glua.LTable{}
-	mergedTo := map[*glua.LTable]*glua.LTable{}
 	for _, mg := range m.merges {
-		mergedTo[mg.old] = mg.new
 		if !m.newCode[mg.new] {
 			want[mg.old] = mg.new
 		}
@@ -404,19 +388,7 @@ func madeDataHeld(m *codeMatch, placed, npl []placedTable, from, to *glua.LTable
 	if len(want) == 0 {
 		return nil
 	}
-	type place struct {
-		at, nat  int
-		old, new *glua.LTable
-	}
-	walk := []place{{0, 0, from, to}}
-	oldAt, newAt := placedIndex(placed), placedIndex(npl)
-	for _, mg := range m.merges {
-		a, oka := oldAt[mg.old]
-		j, okj := newAt[mg.new]
-		if oka && okj && m.newCode[mg.new] {
-			walk = append(walk, place{a, j, mg.old, mg.new})
-		}
-	}
+	walk := slices.Clone(starts)
 	seen := map[[2]int]bool{}
 	for _, p := range walk {
 		seen[[2]int{p.at, p.nat}] = true
@@ -463,6 +435,34 @@ func madeDataHeld(m *codeMatch, placed, npl []placedTable, from, to *glua.LTable
 		}
 	}
 	return held
+}
+
+// place is a place of both versions at once, the walks of intoChunk and
+// madeDataHeld going through them by key: at is its index in the old
+// version's sites.placed, nat in the new one's, old and new their tables.
+type place struct {
+	at, nat  int
+	old, new *glua.LTable
+}
+
+// walkStarts returns where the walks over both versions' places start: the
+// modules, then every merged table of code that both chunks placed and that
+// stays code, wherever it is now (a state of an FSM the script moved
+// M.fsm.current off, a class only objects' metatables reach), whose places
+// count for the tables below it. One the edit made data (its last function
+// removed) is merged only if it is at a place of both chunks still (see
+// madeDataHeld).
+func walkStarts(m *codeMatch, placed, npl []placedTable, newAt map[*glua.LTable]int, from, to *glua.LTable) []place {
+	starts := []place{{0, 0, from, to}}
+	oldAt := placedIndex(placed)
+	for _, mg := range m.merges {
+		a, oka := oldAt[mg.old]
+		j, okj := newAt[mg.new]
+		if oka && okj && m.newCode[mg.new] {
+			starts = append(starts, place{a, j, mg.old, mg.new})
+		}
+	}
+	return starts
 }
 
 // placedIndex returns the index of each table of placed.
