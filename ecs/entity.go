@@ -138,9 +138,7 @@ func (w *World) Despawn(e Entity) bool {
 	if !w.Alive(e) {
 		return false
 	}
-	for _, s := range w.stores {
-		s.remove(e)
-	}
+	w.removeComponents(e)
 	idx := e.Index()
 	s := &w.slots[idx]
 	s.alive = false
@@ -150,6 +148,13 @@ func (w *World) Despawn(e Entity) bool {
 	}
 	w.live--
 	return true
+}
+
+// removeComponents removes every component of e, alive.
+func (w *World) removeComponents(e Entity) {
+	for _, s := range w.stores {
+		s.remove(e)
+	}
 }
 
 // Unspawn undoes the Spawn that returned e, in an undo function (a reload's
@@ -165,9 +170,7 @@ func (w *World) Unspawn(e Entity) bool {
 	if !w.Alive(e) {
 		return false
 	}
-	for _, s := range w.stores {
-		s.remove(e)
-	}
+	w.removeComponents(e)
 	idx := e.Index()
 	w.slots[idx].alive = false
 	if int(idx) == len(w.slots)-1 && e.Generation() == 1 { // its Spawn made the slot
