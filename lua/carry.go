@@ -214,6 +214,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	for _, mg := range m.merges {
 		mergedTo[mg.old] = mg.new
 	}
+	unmatched := unmatchedCode(m, ov)
 	npl := nv.sites.placed
 	reached := make([]int, len(npl))            // at how many of its places the walk reached each new table
 	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
@@ -283,7 +284,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			n, ok := p.new.RawGet(e.key).(*glua.LTable)
-			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n {
+			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || unmatched[old] {
 				continue
 			}
 			reached[j]++
@@ -342,7 +343,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	// table of data, another made data): two old tables would go into it,
 	// and one be lost (helper-192); each is copied, and the new table stays
 	// its own, as a table of data's would.
-	held := madeDataHeld(m, mergedTo, placed, npl, starts, to)
+	held := madeDataHeld(m, mergedTo, unmatched, placed, npl, starts, to)
 	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
 		if j, ok := newAt[mg.new]; m.newCode[mg.new] || held[mg.old] && !(ok && (twice[j] || met[j] != nil && met[j] != mg.old)) {
 			return false
@@ -378,7 +379,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 // intoChunk leaves alone (so that its order does not decide). A pair looks
 // through the entries of the smaller of its two tables, so that one table at
 // many places of other tables costs what they hold, not its size each time.
-func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, placed, npl []placedTable, starts []place, to *glua.LTable) map[*glua.LTable]bool {
+func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, unmatched map[*glua.LTable]bool, placed, npl []placedTable, starts []place, to *glua.LTable) map[*glua.LTable]bool {
 	want := map[*glua.LTable]*glua.LTable{}
 	for _, mg := range m.merges {
 		if !m.newCode[mg.new] {
@@ -410,7 +411,7 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, placed, 
 			return
 		}
 		n, ok := p.new.RawGet(key).(*glua.LTable)
-		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n {
+		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || unmatched[old] {
 			return
 		}
 		if want[old] == n {
@@ -435,6 +436,34 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, placed, 
 		}
 	}
 	return held
+}
+
+// unmatchedCode returns the old version's tables of code that the match gave
+// no counterpart: the new table at such a table's place, if any, is another
+// old table's counterpart, or a table of data the edit made (a handler table
+// whose place the edit gave a table of data elsewhere, helper-193). Such a
+// table is copied whole, never into a new chunk's table, and the walks pass
+// it by: it neither claims the new table at its place nor counts as another
+// old table met there.
+func unmatchedCode(m *codeMatch, ov *version) map[*glua.LTable]bool {
+	var out map[*glua.LTable]bool
+	for i := range ov.sites.nodes {
+		t := ov.sites.nodes[i].table.Value()
+		if t == nil || t == ov.module {
+			continue
+		}
+		if _, ok := m.tables[t]; ok {
+			continue
+		}
+		if _, ok := m.classes[t]; ok {
+			continue
+		}
+		if out == nil {
+			out = map[*glua.LTable]bool{}
+		}
+		out[t] = true
+	}
+	return out
 }
 
 // place is a place of both versions at once, the walks of intoChunk and

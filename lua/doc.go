@@ -227,7 +227,10 @@
 //     places (number keys) are data, not names. The new code the first place
 //     reaches is the counterpart, else the one a local's name reaches, else
 //     the one most places reach; and one piece of new code stands for one
-//     piece of old code at most, the one with the best claim in those terms:
+//     piece of old code at most, the one with the best claim in those terms
+//     (for a table of data at the places of two tables of code, the edit
+//     having removed the last function of one, the one with more of its
+//     keys, not the first found):
 //     where a field or a local only names code that has a place of its own
 //     (M.default = Enemy, local Default = M.Enemy), changing what it names
 //     does not turn the old code into the new code it names.
@@ -242,7 +245,9 @@
 //     list) are the old ones, all of them and only them. One whose last
 //     function the edit removed is merged too, if the old module holds it
 //     still at a place where the old chunk left it and the new chunk left
-//     its counterpart, and nothing else goes into that table (else, as when
+//     its counterpart, and nothing else goes into that table (a table of
+//     code that no new code stands for is copied whole, into no new chunk's
+//     table; else, as when
 //     the script replaced it there, it is copied as data and the new chunk's
 //     table stays its own; so is one not found within 4 pairs of places per
 //     table of both versions plus 1,024, as with rings of entities of

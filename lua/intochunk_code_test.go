@@ -411,6 +411,43 @@ return M`)
 	}
 }
 
+// H (handlers the edit makes data) at M.a, C (code) at M.b; the edit puts
+// H's counterpart at M.a and M.b, and C's code at M.c, where the reload does
+// not follow it (C's place is H's counterpart's now): C, which no new table
+// stands for, is copied whole to M.b, so nothing but H goes into the new H,
+// and H is merged, whatever the order of the fields (helper-193: C counted as
+// a second old table met at the new H, which H's copy then stood for, the
+// removed handler running on at M.a).
+func TestReloadHandlersMadeDataMetUnmatchedCode(t *testing.T) {
+	for _, first := range []string{"a", "b"} {
+		t.Run(first+" first", func(t *testing.T) {
+			fields := "M.a = H\nM.b = C\n"
+			nfields := "M.a = H\nM.b = H\nM.c = C\n"
+			if first == "b" {
+				fields = "M.b = C\nM.a = H\n"
+				nfields = "M.c = C\nM.b = H\nM.a = H\n"
+			}
+			tail := `
+function M.hit() M.a.hits = M.a.hits + 1; M.b.v = M.b.v + 1 end
+function M.probe() return { M.a.dmg, M.a.hits, type(M.a.on_hit), M.b.v, M.b.f(), M.c and M.c.v or -1, M.c and M.c.f() or -1 } end
+return M`
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", `local M = {}
+local H = { dmg = 5, hits = 0, on_hit = function() end }
+local C = { v = 0, f = function() return 1 end }
+`+fields+tail)
+			call(t, rt, id, "hit")
+			reload(t, rt, id, `local M = {}
+local H = { dmg = 50, hits = 0 }
+local C = { v = 0, f = function() return 2 end }
+`+nfields+tail)
+			if got, want := call(t, rt, id, "probe"), `[50,1,"nil",1,1,0,2]`; got != want {
+				t.Errorf("probe() = %s, want %s: H merged (the edit's dmg, the count kept, no on_hit), C copied whole to M.b", got, want)
+			}
+		})
+	}
+}
+
 // A reload whose on_restore fails, after a carry that dropped a merge (the
 // handler table copied whole): the old version goes on exactly.
 func TestReloadRollbackAfterMadeDataCopied(t *testing.T) {

@@ -563,6 +563,12 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		votes    int
 		first    bool // reached by the old code's first path: where it was found first
 		declared bool // reached by a path ending in an upvalue
+		// kept counts the old table's entries (as its chunk left them)
+		// whose keys a table of data in its place has too: of two tables
+		// of code whose places the edit gave one table of data, the one
+		// whose last function it removed (its data kept) stands for it,
+		// not the other (helper-193), whatever order they were found in.
+		kept int
 	}
 	better := func(a, b claim) bool {
 		if a.first != b.first {
@@ -573,6 +579,9 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		}
 		if a.votes != b.votes {
 			return a.votes > b.votes
+		}
+		if a.kept != b.kept {
+			return a.kept > b.kept
 		}
 		return a.old < b.old
 	}
@@ -618,7 +627,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				at := slices.IndexFunc(cands, func(c candidate) bool { return c.v == v })
 				if at < 0 {
 					at = len(cands)
-					cands = append(cands, candidate{v: v, claim: claim{old: i}})
+					cands = append(cands, candidate{v: v, claim: claim{old: i, kept: keptIn(nodes[i].entries, v, code)}})
 				}
 				c := &cands[at].claim
 				c.votes++
@@ -679,6 +688,22 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		}
 	}
 	return m
+}
+
+// keptIn returns how many of entries' keys v has, if v is a table of data (see
+// claim.kept), else 0.
+func keptIn(entries []heldEntry, v glua.LValue, code map[glua.LValue]bool) int {
+	t, ok := v.(*glua.LTable)
+	if !ok || code[v] {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if t.RawGet(e.key) != glua.LNil {
+			n++
+		}
+	}
+	return n
 }
 
 // follow returns what steps reach from roots[root], or nil.
