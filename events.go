@@ -46,11 +46,18 @@ const (
 	WatchResumed
 	// Unloaded: Unload removed the script, whose last version was From.
 	Unloaded
+	// Restored: a watched script's file, which a save the reload rejected (or
+	// could not build) or a deletion had left apart from the running version,
+	// holds that version's code again: the edit undone, the file recreated or
+	// moved back as it was. Nothing is reloaded; version From (To too) runs on,
+	// its state untouched, as it did since.
+	Restored
 )
 
 var kindNames = [...]string{Loaded: "loaded", Committed: "committed", Rejected: "rejected",
 	Reverted: "reverted", Superseded: "superseded", Removed: "removed",
-	WatchError: "watch error", WatchResumed: "watch resumed", Unloaded: "unloaded"}
+	WatchError: "watch error", WatchResumed: "watch resumed", Unloaded: "unloaded",
+	Restored: "restored"}
 
 // String returns the kind's lower-case name ("committed").
 func (k EventKind) String() string {
@@ -127,7 +134,7 @@ func (e Event) String() string {
 	switch {
 	case e.Kind == WatchError || e.Kind == WatchResumed:
 		b.WriteString(e.Kind.String())
-	case e.Kind == Loaded || e.Kind == Removed || e.Kind == Unloaded:
+	case e.Kind == Loaded || e.Kind == Removed || e.Kind == Unloaded || e.Kind == Restored:
 		fmt.Fprintf(&b, "%s v%d", e.Kind, max(e.To, e.From))
 	case e.From == 0 && e.To == 0, e.Kind == Rejected && ended(e.Err):
 		// A load (its error says so), a request refused before it began, or

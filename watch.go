@@ -39,7 +39,10 @@ import (
 //     file the script comes from exactly as Watch last saw it (same file,
 //     time and bytes: a directory moved away and back), whatever a Revert or
 //     a program's Reload made run since. h.Reload still reloads identical
-//     bytes.
+//     bytes. Such a save, or such a report, after a save whose reload was
+//     rejected (or that did not build) or after the file's deletion, is a
+//     Restored event: the file holds the running version's code again (an
+//     edit undone, a file recreated or moved back as it was).
 //   - A script loaded with LoadBytes under a name that is the path of a file in
 //     dir counts as loaded from that file: a save reloads it. The path given to
 //     Load may reach dir another way (through a symbolic link to it, or to the

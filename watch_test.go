@@ -37,6 +37,11 @@ func nextEvent(t *testing.T, h *Host, want func(Event) bool) Event {
 	}
 }
 
+// is returns a test of an event: one of kind for the script named name.
+func is(kind EventKind, name string) func(Event) bool {
+	return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
+}
+
 // watchedScript returns a fake Host watching dir (made if missing), and the script
 // it loaded from dir/a.wasm, which holds v1, saved an hour before.
 func watchedScript(t *testing.T, dir string) (*Host, *Script) {
@@ -69,9 +74,6 @@ func TestWatchFake(t *testing.T) {
 	dir := t.TempDir()
 	h, s := watchedScript(t, dir)
 	a := s.Name()
-	is := func(kind EventKind, name string) func(Event) bool {
-		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
-	}
 
 	steps := []struct {
 		name  string
@@ -171,6 +173,81 @@ func TestWatchFake(t *testing.T) {
 			st.check(t, nextEvent(t, h, st.event))
 		})
 	}
+}
+
+// TestWatchRestored: a save of the running version's code after a rejected
+// save, or the file recreated (or moved back) as it was after its deletion, is a Restored
+// event (nothing reloads); a save of the running code otherwise (a touch) is
+// none, nor is one after a save that committed.
+func TestWatchRestored(t *testing.T) {
+	dir := t.TempDir()
+	h, s := watchedScript(t, dir)
+	a := s.Name()
+	markers := 0
+	// quiet saves a marker file and fails if a Restored event of a comes
+	// before its Loaded event.
+	quiet := func(t *testing.T, what string) {
+		t.Helper()
+		markers++
+		m := filepath.Join(dir, fmt.Sprintf("marker%d.lua", markers))
+		if err := os.WriteFile(m, []byte("v1"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Restored || is(Loaded, m)(ev) }); ev.Kind == Restored {
+			t.Errorf("%s: %v, want no Restored event", what, ev)
+		}
+	}
+	save := func(t *testing.T, code string) {
+		t.Helper()
+		if err := os.WriteFile(a, []byte(code), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restored := func(t *testing.T, v int) {
+		t.Helper()
+		ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind != Superseded })
+		if ev.Kind != Restored || ev.From != v || ev.To != v || ev.Err != nil {
+			t.Fatalf("event %v, want %s restored v%d", ev, a, v)
+		}
+		if got := callInt(t, h, s, "version"); got != v || s.Version() != v {
+			t.Errorf("after the restore: version() %d, Version() %d, want %d", got, s.Version(), v)
+		}
+		if want := fmt.Sprintf("%s: restored v%d", a, v); ev.String() != want {
+			t.Errorf("String() = %q, want %q", ev.String(), want)
+		}
+	}
+
+	save(t, "v1") // a touch
+	quiet(t, "a save of the running code")
+
+	save(t, "garbage")
+	nextEvent(t, h, is(Rejected, a))
+	save(t, "v1")
+	restored(t, 1)
+	save(t, "v1") // once restored, a touch again
+	quiet(t, "a save of the running code after the restore")
+
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, a))
+	save(t, "v1")
+	restored(t, 1)
+	if err := os.Rename(a, a+".away"); err != nil { // moved away and back
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, a))
+	if err := os.Rename(a+".away", a); err != nil {
+		t.Fatal(err)
+	}
+	restored(t, 1)
+
+	save(t, "garbage")
+	nextEvent(t, h, is(Rejected, a))
+	save(t, "v2") // a fix, not the running code: committed
+	nextEvent(t, h, is(Committed, a))
+	save(t, "v2")
+	quiet(t, "a save of the code a save committed")
 }
 
 // TestWatchDirRemoved: removing the watched directory is a WatchError and leaves the
@@ -718,9 +795,6 @@ func TestWatchRename(t *testing.T) {
 	h, s := watchedScript(t, dir)
 	a := s.Name()
 	fromBytes := mustLoad(t, h, "builtin.wasm", "v1", nil)
-	is := func(kind EventKind, name string) func(Event) bool {
-		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
-	}
 	write := func(name, text string) string { t.Helper(); return writeIn(t, dir, name, text) }
 	gone := func(name string) {
 		t.Helper()

@@ -207,6 +207,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, a.sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
+	apart := s != nil && ev.Op == watch.Changed && s.apart() // before the save is news
 	if s != nil && ev.Op == watch.Changed {
 		s.unsayRemoved() // a file of it is there: its deletion is news again
 	}
@@ -230,6 +231,10 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		if sum != 0 {
 			s.readSum.Store(sum)
 		}
+		var waits *Pending
+		if apart && s.unchanged(ev.Data, &waits) && waits == nil { // not what a Revert left since
+			wd.restored(s)
+		}
 	case s != nil && s.superseded(a):
 		// The file is as Watch last saw it, and the script has come since
 		// from its other file (see superseded): not a save. Above all a .wasm
@@ -248,6 +253,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		case fromSource:
 			s.refusedSource(ev.Path, a.sum, a.info) // and a source
 		}
+		s.refuse()
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && s.unchanged(ev.Data, &pending):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload
@@ -264,6 +270,9 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		case sum != 0:
 			s.readSum.Store(sum)
 		}
+		if apart && pending == nil {
+			wd.restored(s)
+		}
 		wd.unloadMoved(ctx, s, pending, moved)
 	case s != nil:
 		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
@@ -279,6 +288,12 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	default:
 		wd.startLoad(ctx, a)
 	}
+}
+
+// restored reports that s's file holds its running version's code again.
+func (wd *watchedDir) restored(s *Script) {
+	v := s.Version()
+	wd.h.ev.emit(Event{Script: s.name, Kind: Restored, From: v, To: v})
 }
 
 // cutOff reports whether err, a reload's, says it was cut off before it could

@@ -28,6 +28,9 @@ type fileMark struct {
 	// removed says that a Removed event of the script was sent since the mark
 	// or since a file of the script's was last reported saved (see sayRemoved).
 	removed bool
+	// refused says that a save of path was refused since the mark, unbuilt
+	// or unread (see apart).
+	refused bool
 	// prev is the file the script came from before path, as Watch last saw
 	// it (its gone, prev and reload unset): the other of a .wasm and its source,
 	// superseded by the save of path (see superseded), or the source beside
@@ -38,6 +41,37 @@ type fileMark struct {
 	// of its bytes, the mark is open (see open): the script may not run them,
 	// and a later report of the file (or a later Watch's catch-up) is a save.
 	reload *Pending
+}
+
+// apart reports whether the file the script comes from was left apart from
+// the version it runs by what Watch saw last: a save refused before its reload
+// (not built, not read), a save whose reload was rejected, or the file's
+// deletion. A save of the running version's code then restores it (see
+// Restored).
+func (s *Script) apart() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := &s.file
+	if m.removed || m.refused {
+		return true
+	}
+	if m.reload == nil {
+		return false
+	}
+	select {
+	case <-m.reload.Done():
+		return m.reload.Event().Kind == Rejected && !saveCutOff(m.reload)
+	default:
+		return false
+	}
+}
+
+// refuse records that a save of s's file was refused before its reload (see
+// apart).
+func (s *Script) refuse() {
+	s.mu.Lock()
+	s.file.refused = true
+	s.mu.Unlock()
 }
 
 // open reports whether the reload of the save m records has not resolved, or

@@ -90,9 +90,6 @@ func TestWatchRealEngines(t *testing.T) {
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
-	is := func(kind EventKind, name string) func(Event) bool {
-		return func(ev Event) bool { return ev.Kind == kind && ev.Script == name }
-	}
 
 	os.WriteFile(counter, v2, 0o600)
 	if ev := nextEvent(t, h, is(Committed, counter)); ev.To != 2 || call(t, h, s, "version") != "2" {

@@ -392,6 +392,31 @@ func TestWatchDoesNotRepeatARejectedSourceSave(t *testing.T) {
 	}
 }
 
+// A .wasm's source saved broken (a build error) and then saved back as it
+// was, a comment added, which builds the running module: Restored, and the
+// module's state stays.
+func TestWatchRestoredSource(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir, src, mod, s := loadBuiltWat(t, h)
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	call(t, h, s, "tick")
+	writeFile(t, src, "(module (func (export \"version\") (result i32) i32.const")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); ev.Kind != Rejected || !errors.Is(ev.Err, ErrBuild) {
+		t.Fatalf("the broken save: %v, want it rejected as a build error", ev)
+	}
+	writeFile(t, src, ";; back\n"+sourceText(".wat", 1))
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod }); ev.Kind != Restored || ev.From != 1 {
+		t.Errorf("the source saved back: %v, want x.wasm restored v1", ev)
+	}
+	if got := call(t, h, s, "tick"); got != "2" || s.Version() != 1 {
+		t.Errorf("x.wasm at v%d, tick() = %s, want v1 answering 2 (its state kept)", s.Version(), got)
+	}
+}
+
 // When both a loaded .wasm and its source were saved while no Watch ran, the
 // one saved last runs once Watch begins, and the next Watch takes neither for
 // a save again.

@@ -214,6 +214,8 @@ func (p *printer) event(ev hotscript.Event) {
 		p.line(ev.Script, from, st.dim("superseded"), st.dim(why))
 	case hotscript.Removed:
 		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
+	case hotscript.Restored:
+		p.line(ev.Script, from, st.good("restored"), fmt.Sprintf("the file holds %s's code again; %s runs on", from, from))
 	case hotscript.Unloaded:
 		if ev.MovedTo == "" {
 			p.line(ev.Script, from, st.warn("unloaded"), "")

@@ -348,6 +348,8 @@ func TestEventLines(t *testing.T) {
 			"12:00:01.234  enemy.lua   v3          superseded  a newer save came before this one was staged"},
 		{"removed", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Removed, From: 3, To: 3},
 			"12:00:01.234  enemy.lua   v3          removed     file deleted; v3 keeps running"},
+		{"restored", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Restored, From: 3, To: 3},
+			"12:00:01.234  enemy.lua   v3          restored    the file holds v3's code again; v3 runs on"},
 	}
 	for _, tt := range tests {
 		for _, clock := range []bool{true, false} {
