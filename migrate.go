@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,7 +150,10 @@ func MigrateReset(context.Context, *Migration) error { return nil }
 //
 // An old version without get_state has no state to give: the new one starts from
 // its own, as under MigrateReset (so a script can gain get_state/set_state in a
-// reload). A new version without set_state, when the old has get_state, would
+// reload). A set_state that returns one number reports with it, as C's main
+// does: 0 is success, any other number (-1 for a document it could not read,
+// 1 included) a failure, which rolls the reload back, as a trap in it does.
+// A new version without set_state, when the old has get_state, would
 // drop the state: the reload is rolled back, as it is when a call traps, and so
 // is a Revert to a version without set_state (to go back past the version that
 // added the exports, migrate with a MigrationFunc of your own, or MigrateReset).
@@ -212,10 +216,14 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 	if isNumberState(doc, set) {
 		state = json.Number(bytes.TrimSpace(doc))
 	}
+	var status json.RawMessage // what set_state returned, a status if one number
 	if raw {
-		_, err = m.next.callRaw(ctx, "set_state", bits)
+		var out []uint64
+		if out, err = m.next.callRaw(ctx, "set_state", bits); err == nil && len(out) == 1 && len(set.Results) == 1 {
+			status = rawNumber(set.Results[0], out[0])
+		}
 	} else {
-		_, err = m.CallNew(ctx, "set_state", state)
+		status, err = m.CallNew(ctx, "set_state", state)
 	}
 	if err != nil {
 		err = fmt.Errorf("set_state on v%d: %w", m.To, err)
@@ -228,12 +236,32 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 		}
 		return &stepError{ErrMigration, err}
 	}
+	if set.Typed && len(set.Results) == 1 && !passed(status) {
+		// It ran, and says it failed (int set_state(...) returning -1 for a
+		// document it could not read): the new version holds what it got
+		// to, not the state, whatever orReset says.
+		return &stepError{ErrMigration, fmt.Errorf("set_state on v%d returned %s, a failure code (0 or nothing is success)", m.To, bytes.TrimSpace(status))}
+	}
 	if raw {
 		m.Carry(wholeStateName)
 	} else {
 		m.state = doc // its keys are listed once the callers go on (stateCarried)
 	}
 	return nil
+}
+
+// rawNumber returns the JSON of a result of WebAssembly type typ given as
+// raw bits (a float's exactly enough to tell 0 from not; a NaN as "NaN").
+func rawNumber(typ string, bits uint64) json.RawMessage {
+	switch typ {
+	case "i32":
+		return strconv.AppendInt(nil, int64(int32(bits)), 10)
+	case "f32":
+		return strconv.AppendFloat(nil, float64(math.Float32frombits(uint32(bits))), 'g', -1, 32)
+	case "f64":
+		return strconv.AppendFloat(nil, math.Float64frombits(bits), 'g', -1, 64)
+	}
+	return strconv.AppendInt(nil, int64(bits), 10)
 }
 
 // stateCarried returns the names of the state MigrateExports moved as a

@@ -60,6 +60,8 @@ func TestWASMReloadRollsBack(t *testing.T) {
 			[]string{"update: was update(f32), now update(f64)", "removed: fire()"}},
 		{"set_state traps", hostguest.Bytes("enemy_set_trap"), nil, []error{ErrMigration, wasm.ErrTrap}, []string{"set_state"}},
 		{"no set_state", hostguest.Bytes("enemy_no_set"), nil, []error{ErrMigration}, []string{"set_state"}},
+		{"set_state returns a failure code", hostguest.Bytes("enemy_set_fails"), nil, []error{ErrMigration},
+			[]string{"set_state on v2 returned 1, a failure code"}},
 		{"self-check fails", hostguest.Bytes("enemy_check_fail"), nil, []error{ErrSelfCheck}, []string{"hotscript: reload enemy.wasm: self-check failed: on_reload on v2 returned 7"}},
 		{"limit hit in migration", hostguest.Bytes("enemy_set_loop"), &Limits{MaxExecutionTime: 20 * time.Millisecond},
 			[]error{ErrMigration, wasm.ErrLimit}, []string{"set_state"}},

@@ -6,11 +6,13 @@
 //	                     {"hp":NNN,"shots":NNN} through get_state/set_state
 //	enemy_f64            breaks enemy_v1's contract: update(f64), no fire()
 //	enemy_set_trap       set_state traps
+//	enemy_set_fails      set_state writes hp, then returns 1: a failure code
 //	enemy_get_trap       get_state traps
 //	enemy_no_set         no set_state
 //	enemy_set_loop       set_state never returns
 //	enemy_check_fail     self-check on_reload returns 7
-//	enemy_check_ok       self-check on_reload passes once state was migrated
+//	enemy_check_ok       self-check on_reload passes once state was migrated;
+//	                     its set_state returns 0 (success)
 //	hostfunc, spawner    call host functions defined once for both engines (HostFunc)
 //
 // The modules of internal/guest (counter_v1...) are used as well.
