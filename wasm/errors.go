@@ -65,7 +65,9 @@ var (
 	// ErrTimeout: the call ran longer than Limits.MaxExecutionTime.
 	ErrTimeout error = &limitError{"wasm: execution time limit exceeded"}
 	// ErrMemoryLimit: the module needs more memory than Limits.MaxMemoryBytes, or a
-	// call trapped after the runtime refused to grow its memory.
+	// call trapped after the runtime refused to grow its memory (a host
+	// function's failure is ErrTrap even then: the guest may have handled the
+	// refusal).
 	ErrMemoryLimit error = &limitError{"wasm: memory limit exceeded"}
 	// ErrStackOverflow: the guest recursed too deeply. Its Error has no Trace:
 	// wazero gives none for it. (A C guest built as watch.DefaultBuildSteps
@@ -249,6 +251,13 @@ func classify(err error) (kind, why error, trace []string) {
 		return nil, why, trace // the caller's context ended the call: its choice, not a limit
 	}
 	return ErrTrap, why, trace
+}
+
+// hostFailed reports whether err is a host function's failure (not a limit or
+// a context it stopped the call for).
+func hostFailed(err error) bool {
+	var he *hostError
+	return errors.As(err, &he) && !he.stop
 }
 
 // recovered is what wazero writes after the error a host function panicked

@@ -206,10 +206,14 @@ func (l *limiter) refuel(ctx context.Context, fuel api.MutableGlobal) error {
 	return nil
 }
 
-// refine reports a trap that followed a refused memory.grow as ErrMemoryLimit.
-// A nil limiter (a script without limits) keeps kind.
-func (l *limiter) refine(kind error) error {
-	if kind == ErrTrap && l != nil && l.mem != nil && l.mem.refused {
+// refine reports a trap that followed a refused memory.grow as ErrMemoryLimit:
+// kind is the kind of err, the call's error (nil for one the caller made). A
+// host function's failure is a trap of its own, whatever the guest did before
+// (helper-195: a guest that handled the refusal, and then a host function's
+// "no such entity", read as a memory limit). A nil limiter (a script without
+// limits) keeps kind.
+func (l *limiter) refine(kind, err error) error {
+	if kind == ErrTrap && l != nil && l.mem != nil && l.mem.refused && !hostFailed(err) {
 		return ErrMemoryLimit
 	}
 	return kind

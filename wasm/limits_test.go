@@ -74,6 +74,28 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
+// A host function's failure after a refused growth that the guest handled, in
+// the same call, is the host function's (ErrTrap, matching its error), not a
+// memory limit (helper-195: it read as ErrMemoryLimit).
+func TestMemoryLimitHostErrorAfterRefusal(t *testing.T) {
+	for _, lim := range []wasm.Limits{{MaxMemoryBytes: page}, {MaxMemoryBytes: page, MaxInstructions: 1e6}} {
+		rt := newRuntime(t, lim)
+		errNoEntity := errors.New("no such entity")
+		if err := rt.Define("game", "despawn", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32},
+			Func: func(context.Context, *wasm.Caller, []uint64) error { return errNoEntity }}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := rt.Load(ctx, "grow_host.wasm", testModule(t, "grow_host"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rt.CallJSON(ctx, id, "update")
+		if !errors.Is(err, errNoEntity) || !errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit) {
+			t.Errorf("limits %+v: %v, want the host function's error, a trap, no memory limit", lim, err)
+		}
+	}
+}
+
 // A start function that traps after MaxMemoryBytes refused it memory fails the
 // load with ErrMemoryLimit, as a call does: it said only ErrTrap.
 func TestMemoryLimitInitializer(t *testing.T) {

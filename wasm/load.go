@@ -258,7 +258,7 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	}
 	if err != nil {
 		kind, why, trace := classify(err)
-		if kind = inst.lim.refine(kind); kind != ErrTrap && kind != nil {
+		if kind = inst.lim.refine(kind, err); kind != ErrTrap && kind != nil {
 			why = &kindCause{kind, why}
 		}
 		return fail(ErrInstantiate, why, c.frames.rewrite(trace))
