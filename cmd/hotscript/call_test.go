@@ -40,6 +40,8 @@ func TestCall(t *testing.T) {
 		{"missing file", []string{"testdata/nothing.wasm", "add"}, exitFail, "", []string{"error: testdata/nothing.wasm: no such file or directory"}},
 		{"bad JSON argument", []string{"testdata/guest.wasm", "add", "two", "3"}, exitUsage, "", []string{`argument "two" is not a JSON value`}},
 		{"float out of range", []string{"testdata/guest.wasm", "add", "1e400", "3"}, exitUsage, "", []string{`argument "1e400" is a number out of the 64-bit float range`}},
+		{"a fraction for an integer", []string{"testdata/guest.wasm", "add", "0.99999999999999999999", "3"}, exitFail, "",
+			[]string{"argument 1: 0.99999999999999999999 is not an integer"}},
 		{"object for a number", []string{"testdata/guest.wasm", "add", `{"a":1}`, "3"}, exitFail, "", []string{`argument 1: JSON {"a":1} is not a number`}},
 		{"unknown wasm function", []string{"testdata/guest.wasm", "fly"}, exitFail, "", []string{"error: testdata/guest.wasm: fly: no such function"}},
 		{"unknown lua function", []string{"testdata/guest.lua", "fly"}, exitFail, "", []string{"error: testdata/guest.lua:", "fly"}},

@@ -129,8 +129,11 @@ func (s *byteSize) Set(text string) error {
 }
 
 // parseArg reads one command-line argument as a JSON value and returns it in the form
-// the engines' CallJSON expects: an integer that fits as int64 or uint64, another number
-// as float64, a string, a bool, nil, or an object or array kept as json.RawMessage.
+// the engines' CallJSON expects: a number as json.Number, which they convert exactly
+// (9007199254740993.0 to an i64 as that integer, 0.99999999999999999999 to an i32
+// refused as a fraction, -0 to an f64 as -0: a float64 would round them first), a
+// string, a bool, nil, or an object or array kept as json.RawMessage. A number no
+// float64 holds, or an integer no 64 bits hold, is refused here, with why.
 func parseArg(text string) (any, error) {
 	if !json.Valid([]byte(text)) {
 		return nil, fmt.Errorf("argument %q is not a JSON value (quote strings: '\"hello\"')", text)
@@ -148,18 +151,14 @@ func parseArg(text string) (any, error) {
 	case 'n':
 		return nil, nil
 	}
-	if i, err := strconv.ParseInt(t, 10, 64); err == nil {
-		return i, nil
-	}
-	if u, err := strconv.ParseUint(t, 10, 64); err == nil {
-		return u, nil
-	}
-	if !strings.ContainsAny(t, ".eE") { // an integer no 64 bits hold: a float would round it
-		return nil, fmt.Errorf("argument %q is an integer out of the 64-bit range (write %s.0 to pass it rounded, as a float)", text, t)
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil { // valid JSON, so out of range
+	if !strings.ContainsAny(t, ".eE") { // an integer
+		if _, err := strconv.ParseInt(t, 10, 64); err != nil {
+			if _, err := strconv.ParseUint(t, 10, 64); err != nil { // no 64 bits hold it: a float would round it
+				return nil, fmt.Errorf("argument %q is an integer out of the 64-bit range (write %s.0 to pass it rounded, as a float)", text, t)
+			}
+		}
+	} else if _, err := strconv.ParseFloat(t, 64); err != nil { // valid JSON, so out of range
 		return nil, fmt.Errorf("argument %q is a number out of the 64-bit float range", text)
 	}
-	return f, nil
+	return json.Number(t), nil
 }

@@ -76,14 +76,17 @@ func TestParseArg(t *testing.T) {
 		want    any
 		wantErr bool
 	}{
-		{"int", "42", int64(42), false},
-		{"negative int", "-7", int64(-7), false},
-		{"uint64 beyond int64", "18446744073709551615", uint64(18446744073709551615), false},
-		{"float", "0.016", 0.016, false},
-		{"exponent", "1e3", 1000.0, false},
+		{"int", "42", json.Number("42"), false},
+		{"negative int", "-7", json.Number("-7"), false},
+		{"uint64 beyond int64", "18446744073709551615", json.Number("18446744073709551615"), false},
+		{"float", " 0.016", json.Number("0.016"), false},
+		{"exponent", "1e3", json.Number("1e3"), false},
+		{"negative zero", "-0", json.Number("-0"), false},
+		{"an integer past 2^53", "9007199254740993.0", json.Number("9007199254740993.0"), false},
 		{"integer past uint64", "18446744073709551617", nil, true},
 		{"integer below int64", "-9223372036854775809", nil, true},
-		{"past uint64 as a float", "18446744073709551617.0", 18446744073709551616.0, false},
+		{"past uint64 as a float", "18446744073709551617.0", json.Number("18446744073709551617.0"), false},
+		{"past the float range", "1e400", nil, true},
 		{"string", `"hi"`, "hi", false},
 		{"escaped string", `"a\nb"`, "a\nb", false},
 		{"true", "true", true, false},
