@@ -64,9 +64,9 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 	mem := inst.code.memory(inst.mod)
 	switch { // what is missing comes first: "no such function: alloc(i32) i32, ..."
 	case inst.alloc == nil:
-		return 0, 0, inst.errorf(e, ErrNoFunction, "alloc(i32) i32, which %s needs to take a JSON document (and an exported memory)", e.sig.info)
+		return 0, 0, inst.errorf(e, ErrNoFunction, "alloc(i32) i32, which %s needs to take a JSON document (and a memory)", e.sig.info)
 	case mem == nil:
-		return 0, 0, inst.errorf(e, ErrNoFunction, "%s takes a JSON document, which needs the module to export memory (it exports alloc)", e.sig.info)
+		return 0, 0, inst.errorf(e, ErrNoFunction, "%s takes a JSON document, which needs the module to have a memory (it exports alloc)", e.sig.info)
 	}
 	if uint64(len(doc)) > math.MaxUint32 {
 		return 0, 0, inst.errorf(e, ErrJSON, "a %d-byte document does not fit in 32-bit memory", len(doc))

@@ -355,7 +355,7 @@ func TestNoMemory(t *testing.T) {
 		_, err := rt.CallJSON(ctx, id, "log_it")
 		wantErr(t, err, []error{wasm.ErrTrap, wasm.ErrMemoryAccess}, "host.log", "script no_memory has no memory")
 		_, err = rt.CallJSON(ctx, id, "take", map[string]any{"a": 1})
-		wantErr(t, err, []error{wasm.ErrNoFunction}, "take(i32, i32) takes a JSON document, which needs the module to export memory")
+		wantErr(t, err, []error{wasm.ErrNoFunction}, "take(i32, i32) takes a JSON document, which needs the module to have a memory")
 		_, err = rt.CallJSON(ctx, id, "give")
 		wantErr(t, err, []error{wasm.ErrMemoryAccess}, "give() (i32, i32) returns (ptr, len) but the module has no memory")
 		// Without alloc, what is missing comes first: the function called is there.
