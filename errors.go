@@ -19,7 +19,8 @@ var (
 	// ErrInvalid reports a bad argument or option: an unknown script kind, a malformed
 	// Contract, a nil or zero Script, or one from another Host.
 	ErrInvalid = errors.New("hotscript: invalid argument")
-	// ErrExists is returned by Load and LoadBytes for a name already loaded.
+	// ErrExists is returned by Load and LoadBytes for a name already loaded, or
+	// a file a script of another name comes from (the error names it).
 	ErrExists = errors.New("hotscript: script already loaded")
 	// ErrBuild reports that a source needing a build step (.wat, and .c under
 	// Watch) could not be built.

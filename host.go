@@ -27,8 +27,9 @@ type Host struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
-	mu      sync.RWMutex // guards scripts and loads; write-held to set closed
+	mu      sync.RWMutex // guards scripts, files and loads; write-held to set closed
 	scripts map[string]*Script
+	files   map[string]*Script // scripts by file (see Script.canonFile), for reserve
 	loads   map[string]chan struct{} // names a load in progress holds, each closed when it ends
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
@@ -94,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 
 func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
-	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, loads: map[string]chan struct{}{}}
+	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, files: map[string]*Script{}, loads: map[string]chan struct{}{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
 	h.stagings, h.turnMax = make(chan struct{}, cfg.Stagings), stageTurnMax
 	h.base, h.cancel = context.WithCancelCause(context.Background())

@@ -121,7 +121,7 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	if code, err = s.prepare(ctx, code); err != nil {
 		return nil, 0, false, err
 	}
-	if err := h.reserve(name); err != nil {
+	if err := h.reserve(name, s.canonFile()); err != nil {
 		return nil, 0, false, err
 	}
 	start := time.Now()
@@ -138,6 +138,9 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	h.ev.logEvent(ev)
 	h.mu.Lock()
 	h.scripts[name] = s
+	if f := s.canonFile(); f != "" && h.files[f] == nil {
+		h.files[f] = s
+	}
 	h.ev.send(ev)
 	h.mu.Unlock()
 	return s, compile, true, nil
@@ -193,8 +196,12 @@ func (h *Host) engineFor(k Kind) engine { return h.engines[k] }
 
 // reserve claims name for a load in progress (an entry of h.loads, closed when
 // the load ends), so two concurrent loads of one name cannot both reach the
-// engine, and a save of the file can wait for the load (Host.loading).
-func (h *Host) reserve(name string) error {
+// engine, and a save of the file can wait for the load (Host.loading). file
+// is the script's file (see canonFile): one a loaded script comes from
+// already, under another name (enemy.lua and /game/enemy.lua; the file's name
+// that Watch loaded it under), is refused too, naming that script: two
+// scripts of one file would run apart, a save reloading one of them.
+func (h *Host) reserve(name, file string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed.Load() {
@@ -203,6 +210,9 @@ func (h *Host) reserve(name string) error {
 	_, loaded := h.scripts[name]
 	if _, loading := h.loads[name]; loaded || loading {
 		return ErrExists
+	}
+	if o := h.files[file]; o != nil && file != "" {
+		return fmt.Errorf("%w: %s comes from that file", ErrExists, o.name)
 	}
 	h.loads[name] = make(chan struct{})
 	return nil
@@ -308,6 +318,9 @@ func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 	h.mu.Lock()
 	if h.scripts[s.name] == s {
 		delete(h.scripts, s.name)
+	}
+	if h.files[s.canonFile()] == s {
+		delete(h.files, s.canonFile())
 	}
 	h.ev.send(ev)
 	h.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -204,6 +205,59 @@ func TestLoadErrors(t *testing.T) {
 	// Nothing was built: no version was refused.
 	if ev := <-h.Events(); ev.Kind != Rejected || ev.To != 0 || !strings.HasPrefix(ev.String(), "a.wasm: rejected, v1 keeps running: ") {
 		t.Errorf("event %+v (%s), want rejected with no version To, v1 running", ev, ev.String())
+	}
+}
+
+// TestLoadOneFileOnce: a file a script comes from is not loaded again under
+// another spelling of its path (relative and absolute, through a link to its
+// directory, the name Watch gave it): ErrExists naming that script, as two
+// scripts of one file would run apart, a save reloading only one
+// (helper-194). Once that script is unloaded, the file loads.
+func TestLoadOneFileOnce(t *testing.T) {
+	ctx := context.Background()
+	h, _ := newFakeHost(t, Config{})
+	root := t.TempDir()
+	dir := filepath.Join(root, "scripts")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	writeFile(t, filepath.Join(dir, "enemy.lua"), "v1")
+	s, err := h.Load(ctx, "enemy.lua", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{filepath.Join(dir, "enemy.lua"), "./enemy.lua", filepath.Join(link, "enemy.lua")} {
+		_, err := h.Load(ctx, other, nil)
+		if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "enemy.lua comes from that file") {
+			t.Errorf("Load(%s) = %v, want ErrExists naming enemy.lua", other, err)
+		}
+		if _, err := h.LoadBytes(ctx, other, []byte("v1"), nil); !errors.Is(err, ErrExists) {
+			t.Errorf("LoadBytes(%s) = %v, want ErrExists", other, err)
+		}
+	}
+	// Watch loads a new file under its path in dir; the program's Load of it
+	// by a relative path is refused, and finds it by the name the error gives.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	boss := filepath.Join(dir, "boss.lua")
+	writeFile(t, boss, "v1")
+	nextEvent(t, h, is(Loaded, boss))
+	if _, err := h.Load(ctx, "boss.lua", nil); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), boss+" comes from that file") {
+		t.Errorf("Load(boss.lua) after Watch loaded it = %v, want ErrExists naming %s", err, boss)
+	}
+	if err := h.Unload(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Load(ctx, filepath.Join(link, "enemy.lua"), nil); err != nil {
+		t.Errorf("Load through the link once enemy.lua is unloaded: %v", err)
 	}
 }
 

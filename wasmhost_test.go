@@ -403,7 +403,7 @@ func TestWASMEventContent(t *testing.T) {
 	if ev.CompileTime <= 0 || ev.SwapTime <= 0 {
 		t.Errorf("CompileTime %v SwapTime %v, want both measured", ev.CompileTime, ev.SwapTime)
 	}
-	if got := ev.Diff.String(); got != "added: on_reload() i32" {
+	if got := ev.Diff.String(); got != "added: on_reload() i32; set_state: was set_state(i32, i32), now set_state(i32, i32) i32" {
 		t.Errorf("Diff = %q", got)
 	}
 	if f, ok := s.Interface().Export("on_reload"); !ok || f.String() != "on_reload() i32" {
