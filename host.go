@@ -29,7 +29,7 @@ type Host struct {
 
 	mu      sync.RWMutex // guards scripts, files and loads; write-held to set closed
 	scripts map[string]*Script
-	files   map[string]*Script // scripts by file (see Script.canonFile), for reserve
+	files   map[string]*Script       // scripts by file (see Script.canonFile), for reserve
 	loads   map[string]chan struct{} // names a load in progress holds, each closed when it ends
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
