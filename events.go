@@ -125,7 +125,9 @@ type Event struct {
 
 // String is a one-line summary: "enemy.lua: committed v1 -> v2 (carried health,
 // pos)", "enemy.lua: rejected v3, v2 keeps running: lua: reload enemy.lua:
-// enemy.lua:1: syntax error at end of file".
+// enemy.lua:1: syntax error at end of file". Of Err (and Reset) it gives the
+// first line: the rest (a WASM stack trace, a Lua traceback, a build tool's
+// log) is in Err.
 func (e Event) String() string {
 	var b strings.Builder
 	if e.Script != "" { // "" only for a request refused for lack of a script
@@ -145,7 +147,7 @@ func (e Event) String() string {
 		}
 	case e.Kind == Rejected && e.To == 0: // not built, or nothing to revert to
 		fmt.Fprintf(&b, "%s, v%d keeps running", e.Kind, e.From)
-	case e.Kind == Rejected:
+	case e.Kind == Rejected || e.Kind == Superseded && e.To != 0:
 		fmt.Fprintf(&b, "%s v%d, v%d keeps running", e.Kind, e.To, e.From)
 	case e.To == 0: // a request superseded before it was staged
 		fmt.Fprintf(&b, "%s, v%d keeps running", e.Kind, e.From)
@@ -160,14 +162,21 @@ func (e Event) String() string {
 	}
 	switch {
 	case e.PastFailingOnSave():
-		fmt.Fprintf(&b, " (not what on_save returns: %v)", e.Reset)
+		fmt.Fprintf(&b, " (not what on_save returns: %s)", firstLine(e.Reset))
 	case e.Reset != nil:
-		fmt.Fprintf(&b, " (state reset: %v)", e.Reset)
+		fmt.Fprintf(&b, " (state reset: %s)", firstLine(e.Reset))
 	}
 	if e.Err != nil {
-		fmt.Fprintf(&b, ": %v", e.Err)
+		fmt.Fprintf(&b, ": %s", firstLine(e.Err))
 	}
 	return b.String()
+}
+
+// firstLine returns the first line of err's text: a WASM error's stack trace, a
+// build tool's log, a Lua traceback follow on lines of their own.
+func firstLine(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
 }
 
 // ended reports whether err, a reload's, says that its script was unloaded or

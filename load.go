@@ -20,8 +20,10 @@ import (
 // Load reads the script at path and loads it. Its kind comes from the extension:
 // .wasm and .lua, and .wat, which is built with wat2wasm (it must be on PATH). The
 // path is the script's name, and what Reload re-reads when given nil bytes (a file
-// of more than 64 MiB is refused, unread: no script is that large). opts may
-// be nil. The outcome is also an Event: Loaded, or Rejected with the error (except
+// of more than 64 MiB is refused, unread: no script is that large). A name
+// loaded already, or a file a script of another name comes from (enemy.lua
+// and /game/enemy.lua, or the name Watch gave it), is refused with ErrExists,
+// whose text names that script. opts may be nil. The outcome is also an Event: Loaded, or Rejected with the error (except
 // for ErrExists and ErrClosed, where nothing was attempted, and for a load that ctx
 // stopped, which says nothing of the script). A load stops when ctx ends or the
 // Host closes (ErrClosed), as far as its engine can stop: a Lua compile or chunk,

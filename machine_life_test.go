@@ -755,7 +755,11 @@ func TestEventString(t *testing.T) {
 		{Event{Script: "a.lua", Kind: Rejected, From: 2, To: 3, Err: opErr("reload", "a.lua", fmt.Errorf("%w: %w", ErrMigration, opErr("call", "b.lua f", ErrUnloaded)))},
 			"a.lua: rejected v3, v2 keeps running: hotscript: reload a.lua: state migration failed: hotscript: call b.lua f: script unloaded"},
 		{Event{Script: "a.lua", Kind: Reverted, From: 3, To: 2}, "a.lua: reverted v3 -> v2"},
-		{Event{Script: "a.lua", Kind: Superseded, From: 1, To: 2, Err: ErrSuperseded}, "a.lua: superseded v1 -> v2: " + ErrSuperseded.Error()},
+		{Event{Script: "a.lua", Kind: Superseded, From: 1, To: 2, Err: ErrSuperseded}, "a.lua: superseded v2, v1 keeps running: " + ErrSuperseded.Error()},
+		{Event{Script: "a.wasm", Kind: Rejected, From: 1, To: 2, Err: errors.New("trap: unreachable\nwasm stack trace:\n\tf()")},
+			"a.wasm: rejected v2, v1 keeps running: trap: unreachable"},
+		{Event{Script: "a.wasm", Kind: Committed, From: 1, To: 2, Reset: errors.New("get_state on v1: trap\nwasm stack trace:\n\tget_state()")},
+			"a.wasm: committed v1 -> v2 (state reset: get_state on v1: trap)"},
 		{Event{Script: "a.lua", Kind: Removed, From: 4}, "a.lua: removed v4"},
 		{Event{Script: "scripts", Kind: WatchResumed}, "scripts: watch resumed"},
 	}
