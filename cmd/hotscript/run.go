@@ -373,8 +373,8 @@ func writeSummary(e *env, out *printer, h *hotscript.Host, sc *scene, why string
 	for _, s := range h.Scripts() {
 		st := count(s)
 		avg := "-"
-		if st.Calls > 0 {
-			avg = duration(st.CallTime / time.Duration(st.Calls))
+		if t := sc.timed[s]; t.n > 0 {
+			avg = duration(t.d / time.Duration(t.n))
 		}
 		rows = append(rows, []string{
 			out.name(s.Name()), fmt.Sprintf("v%d", st.Version),

@@ -329,6 +329,25 @@ func TestRunSymlinkedDir(t *testing.T) {
 	}
 }
 
+// TestRunAverageCall: the summary's average call counts every call: a script
+// slow on one frame in ten (a 2,000,000-step loop, tens of milliseconds) has
+// an average that shows it (helper-194: from the Host's sampled Stats, which
+// timed the first 8 calls and one in 64, it said 15µs).
+func TestRunAverageCall(t *testing.T) {
+	dir := t.TempDir()
+	src := "local M = { n = 0 }\nfunction M.update(dt)\n  M.n = M.n + 1\n" +
+		"  if M.n % 10 == 0 then local x = 0 for i = 1, 2e6 do x = x + i end end\nend\nreturn M\n"
+	if err := os.WriteFile(filepath.Join(dir, "slow.lua"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "run", "--tps", "500", "--frames", "40", dir)
+	row := summaryRow(t, r.stdout, "slow.lua")
+	avg, err := time.ParseDuration(row[7])
+	if err != nil || row[2] != "40" || avg < time.Millisecond {
+		t.Errorf("slow.lua summary %v, want 40 calls averaging 1ms or more (4 of them take tens of ms)", row)
+	}
+}
+
 // TestRunDirRemoved: removing DIR is reported and the scripts keep running; once it
 // is back, that is reported, and a script saved there is reloaded.
 func TestRunDirRemoved(t *testing.T) {

@@ -45,6 +45,17 @@ type scene struct {
 	// host counts each in Stats just before it emits its event, so a script
 	// whose Stats count more has an event still coming (see settledStats).
 	outcomes map[string]uint64
+	// timed is the time of each script's update calls, measured around each:
+	// the summary's average call (Stats.CallTime samples one call in 64, which
+	// misses a script slow now and then; here two clock reads a frame cost
+	// nothing).
+	timed map[*hotscript.Script]callTime
+}
+
+// callTime is the number of a script's calls timed, and their time.
+type callTime struct {
+	n int64
+	d time.Duration
 }
 
 // cutShort counts a script's calls and reloads that Ctrl-C cut short.
@@ -65,7 +76,7 @@ type actor struct {
 // (ctx.Done()).
 func newScene(h *hotscript.Host, world *ecs.World, out *printer, tps int, stopped <-chan struct{}) *scene {
 	return &scene{h: h, world: world, out: out, dt: 1 / float64(tps), stopped: stopped,
-		cut: map[string]cutShort{}, outcomes: map[string]uint64{}}
+		cut: map[string]cutShort{}, outcomes: map[string]uint64{}, timed: map[*hotscript.Script]callTime{}}
 }
 
 // stats is s's Stats without the failures that Ctrl-C caused.
@@ -238,7 +249,13 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 	if !a.update {
 		return
 	}
+	start := time.Now()
 	_, err := sc.h.Call(ctx, a.script, updateFunc, sc.dt)
+	if ctx.Err() == nil { // a call Ctrl-C cut short is not the script's
+		t := sc.timed[a.script]
+		t.n, t.d = t.n+1, t.d+time.Since(start)
+		sc.timed[a.script] = t
+	}
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
