@@ -29,7 +29,9 @@
 // wasm.Runtime.ReloadModule; the README's Performance section gives figures.
 //
 // When swaps must happen at a known point of the frame, Config.Swap = SwapAtApply
-// keeps staged versions waiting until the program calls Host.Apply between frames.
+// keeps staged versions waiting until the program calls Host.Apply between frames
+// (a reload asked from the loop that calls Apply is ReloadAsync's: Reload
+// would wait for that loop's next Apply, for good).
 // Staging itself, which runs a new version's Lua chunk or WASM start function and
 // the host functions they call, still happens on the Host's goroutine, before
 // Apply (see SwapAtApply); a host function that must not run there (it touches
