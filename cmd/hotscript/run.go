@@ -47,12 +47,15 @@ DIR is watched: a saved script is reloaded between two frames, and a saved new f
 is loaded. If DIR is removed, the scripts keep running, and DIR is watched again
 once it is back. Each reload prints one line: what changed in the interface, how
 long the compile and the swap took, what state was carried, or why it was rejected
-and which version keeps running. A WASM script that exports get_state and
+and which version keeps running; a file saved back as the running version after
+a rejected save (the edit undone), or recreated after its deletion, says it is
+restored. A WASM script that exports get_state and
 set_state has its state moved to the new version (a JSON document as (ptr, len),
 or one number); other WASM scripts start afresh, as does one whose state cannot
 move (the line says why). Lua scripts keep their fields; when the running
 version's on_save fails, the new one still goes live with them (on_restore gets
-nil, and the line says why), so that a save fixing on_save runs.
+nil, and the line says why), so that a save fixing on_save runs. The summary's
+average call is the time of each update call, measured.
 
 Scripts get one host function, host.log: a WASM module imports it as
 (import "host" "log" (func (param i32 i32))), a UTF-8 message as (ptr, len) in
