@@ -211,10 +211,12 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	}
 	from, to, placed := ov.module, nv.module, ov.sites.placed
 	mergedTo := make(map[*glua.LTable]*glua.LTable, len(m.merges))
+	into := make(map[*glua.LTable]bool, len(m.merges))
 	for _, mg := range m.merges {
 		mergedTo[mg.old] = mg.new
+		into[mg.new] = true
 	}
-	unmatched := unmatchedCode(m, ov)
+	passBy := passedBy(unmatchedCode(m, ov), into)
 	npl := nv.sites.placed
 	reached := make([]int, len(npl))            // at how many of its places the walk reached each new table
 	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
@@ -284,7 +286,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			n, ok := p.new.RawGet(e.key).(*glua.LTable)
-			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || unmatched[old] {
+			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || passBy(old, n) {
 				continue
 			}
 			reached[j]++
@@ -343,7 +345,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	// table of data, another made data): two old tables would go into it,
 	// and one be lost (helper-192); each is copied, and the new table stays
 	// its own, as a table of data's would.
-	held := madeDataHeld(m, mergedTo, unmatched, placed, npl, starts, to)
+	held := madeDataHeld(m, mergedTo, passBy, placed, npl, starts, to)
 	m.merges = slices.DeleteFunc(m.merges, func(mg merged) bool {
 		if j, ok := newAt[mg.new]; m.newCode[mg.new] || held[mg.old] && !(ok && (twice[j] || met[j] != nil && met[j] != mg.old)) {
 			return false
@@ -379,7 +381,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 // intoChunk leaves alone (so that its order does not decide). A pair looks
 // through the entries of the smaller of its two tables, so that one table at
 // many places of other tables costs what they hold, not its size each time.
-func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, unmatched map[*glua.LTable]bool, placed, npl []placedTable, starts []place, to *glua.LTable) map[*glua.LTable]bool {
+func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, passBy func(old, n *glua.LTable) bool, placed, npl []placedTable, starts []place, to *glua.LTable) map[*glua.LTable]bool {
 	want := map[*glua.LTable]*glua.LTable{}
 	for _, mg := range m.merges {
 		if !m.newCode[mg.new] {
@@ -411,7 +413,7 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, unmatche
 			return
 		}
 		n, ok := p.new.RawGet(key).(*glua.LTable)
-		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || unmatched[old] {
+		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || passBy(old, n) {
 			return
 		}
 		if want[old] == n {
@@ -439,12 +441,8 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, unmatche
 }
 
 // unmatchedCode returns the old version's tables of code that the match gave
-// no counterpart: the new table at such a table's place, if any, is another
-// old table's counterpart, or a table of data the edit made (a handler table
-// whose place the edit gave a table of data elsewhere, helper-193). Such a
-// table is copied whole, never into a new chunk's table, and the walks pass
-// it by: it neither claims the new table at its place nor counts as another
-// old table met there.
+// no counterpart (a table whose first place the edit gave other code, one too
+// big to merge, one whose place's new table another old table stands for).
 func unmatchedCode(m *codeMatch, ov *version) map[*glua.LTable]bool {
 	var out map[*glua.LTable]bool
 	for i := range ov.sites.nodes {
@@ -464,6 +462,17 @@ func unmatchedCode(m *codeMatch, ov *version) map[*glua.LTable]bool {
 		out[t] = true
 	}
 	return out
+}
+
+// passedBy returns whether the walks pass by old at a place whose new table is
+// n: old is a table of code no new code stands for (see unmatchedCode), and
+// another old table is merged into n (into holds the tables merged into), which
+// old must not go into, nor count as a second old table met there (helper-193:
+// a handler table made data, its place shared with such a table, was copied
+// whole, its removed handler running on). Anywhere else such a table is walked
+// as data.
+func passedBy(unmatched, into map[*glua.LTable]bool) func(old, n *glua.LTable) bool {
+	return func(old, n *glua.LTable) bool { return unmatched[old] && into[n] }
 }
 
 // place is a place of both versions at once, the walks of intoChunk and

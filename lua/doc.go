@@ -230,7 +230,10 @@
 //     piece of old code at most, the one with the best claim in those terms
 //     (for a table of data at the places of two tables of code, the edit
 //     having removed the last function of one, the one with more of its
-//     keys, not the first found):
+//     keys; of claims alike, the one of code with no other candidate, not
+//     the first found), old code turned down taking its next candidate (so
+//     M.fsm.current = M.fsm.states.walk in the new chunk, found before the
+//     states' own places, leaves each old state the new one at its place):
 //     where a field or a local only names code that has a place of its own
 //     (M.default = Enemy, local Default = M.Enemy), changing what it names
 //     does not turn the old code into the new code it names.
@@ -246,8 +249,7 @@
 //     function the edit removed is merged too, if the old module holds it
 //     still at a place where the old chunk left it and the new chunk left
 //     its counterpart, and nothing else goes into that table (a table of
-//     code that no new code stands for is copied whole, into no new chunk's
-//     table; else, as when
+//     code that no new code stands for is copied whole, not into it; else, as when
 //     the script replaced it there, it is copied as data and the new chunk's
 //     table stays its own; so is one not found within 4 pairs of places per
 //     table of both versions plus 1,024, as with rings of entities of
