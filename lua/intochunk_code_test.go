@@ -614,3 +614,34 @@ return M`
 		t.Errorf("probe() = %s, want %s", got, want)
 	}
 }
+
+// A table of code below another (H at A.c), the new chunk's table at the
+// other's first place holding itself there (B.c = B): H's claim through A's
+// counterpart B would be B itself, which cannot stand for both; H keeps its
+// state (helper-197's fuzz: the rounds of matching swung between A and H,
+// and H's count was lost).
+func TestReloadCodeBelowSelfHeld(t *testing.T) {
+	probe := `
+function M.probe() local t = M.a return { t.n, t.f(), t.c.n } end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local A = { n = 0, f = function() return "old a" end }
+local H = { n = 0, f = function() return "old h" end }
+M.a = A
+M.c = A
+A.c = H
+function M.mut() A.n = 1 H.n = 2 end`+probe)
+	call(t, rt, id, "mut")
+	reload(t, rt, id, `local M = {}
+local A = { n = 0, f = function() return "new a" end }
+local H = { n = 0, f = function() return "new h" end }
+local B = { n = 0, f = function() return "new b" end }
+M.a = B
+B.c = B
+M.c = A
+A.c = H`+probe)
+	if got, want := call(t, rt, id, "probe"), `[1,"new b",2]`; got != want {
+		t.Errorf("probe() = %s, want %s: A's count in B (its first place's), H's count kept", got, want)
+	}
+}
