@@ -296,7 +296,7 @@ func (inst *instance) invokeHost(ctx context.Context, e *export, stack []uint64)
 func (inst *instance) trapped(e *export, err error) error {
 	inst.resetStack()
 	kind, why, trace := classify(err)
-	kind = inst.lim.refine(kind, err)
+	kind, why = inst.lim.refine(kind, why, err)
 	if kind == ErrStackOverflow {
 		// wazero grew this function's stack to hundreds of MiB before giving up and
 		// keeps it: a new api.Function starts small again.

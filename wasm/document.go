@@ -77,7 +77,8 @@ func (inst *instance) writeDoc(ctx context.Context, e *export, arg any) (ptr, n 
 	}
 	ptr = api.DecodeU32(inst.aux[0])
 	if ptr == 0 && len(doc) > 0 { // NULL: a C heap out of memory
-		return 0, 0, inst.errorf(e, inst.lim.refine(ErrTrap, nil), "alloc: returned 0 (NULL) for a %d-byte document", len(doc))
+		kind, _ := inst.lim.refine(ErrTrap, nil, nil)
+		return 0, 0, inst.errorf(e, kind, "alloc: returned 0 (NULL) for a %d-byte document", len(doc))
 	}
 	if !mem.Write(ptr, doc) {
 		return 0, 0, inst.errorf(e, ErrMemoryAccess, "alloc(%d) returned %d, outside the %d-byte memory", len(doc), ptr, mem.Size())

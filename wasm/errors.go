@@ -65,9 +65,10 @@ var (
 	// ErrTimeout: the call ran longer than Limits.MaxExecutionTime.
 	ErrTimeout error = &limitError{"wasm: execution time limit exceeded"}
 	// ErrMemoryLimit: the module needs more memory than Limits.MaxMemoryBytes, or a
-	// call trapped after the runtime refused to grow its memory (a host
-	// function's failure is ErrTrap even then: the guest may have handled the
-	// refusal).
+	// call trapped after the runtime refused to grow its memory. A host
+	// function's failure after a refusal (an allocator's call of an imported
+	// abort) matches it too, but its Kind is ErrTrap: the guest may have
+	// handled the refusal, and its text says "(after memory limit exceeded)".
 	ErrMemoryLimit error = &limitError{"wasm: memory limit exceeded"}
 	// ErrStackOverflow: the guest recursed too deeply. Its Error has no Trace:
 	// wazero gives none for it. (A C guest built as watch.DefaultBuildSteps
@@ -189,10 +190,19 @@ func (c *cause) Unwrap() error { return c.err }
 // start function stopped by a limit fails a load with ErrInstantiate): it
 // reads as the kind without the package's prefix, which the *Error already
 // says, and matches it.
-type kindCause struct{ kind, err error }
+type kindCause struct {
+	kind, err error
+	// after says the kind came before the cause, which its text gives first:
+	// "env.abort: abort called (after memory limit exceeded)".
+	after bool
+}
 
 func (c *kindCause) Error() string {
-	return strings.TrimPrefix(c.kind.Error(), "wasm: ") + ": " + c.err.Error()
+	kind := strings.TrimPrefix(c.kind.Error(), "wasm: ")
+	if c.after {
+		return c.err.Error() + " (after " + kind + ")"
+	}
+	return kind + ": " + c.err.Error()
 }
 func (c *kindCause) Unwrap() []error { return []error{c.kind, c.err} }
 

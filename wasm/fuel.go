@@ -207,16 +207,21 @@ func (l *limiter) refuel(ctx context.Context, fuel api.MutableGlobal) error {
 }
 
 // refine reports a trap that followed a refused memory.grow as ErrMemoryLimit:
-// kind is the kind of err, the call's error (nil for one the caller made). A
-// host function's failure is a trap of its own, whatever the guest did before
-// (helper-195: a guest that handled the refusal, and then a host function's
-// "no such entity", read as a memory limit). A nil limiter (a script without
-// limits) keeps kind.
-func (l *limiter) refine(kind, err error) error {
-	if kind == ErrTrap && l != nil && l.mem != nil && l.mem.refused && !hostFailed(err) {
-		return ErrMemoryLimit
+// kind and why are the kind and cause classify gave err, the call's error (nil
+// for one the caller made). A host function's failure stays a trap (Kind
+// ErrTrap: the guest may have handled the refusal, and the host function
+// failed for a reason of its own, helper-195), whose cause says that a growth
+// was refused and matches ErrMemoryLimit (an allocator that calls an imported
+// abort when memory.grow fails, as AssemblyScript's and Emscripten's do,
+// helper-196). A nil limiter (a script without limits) keeps both.
+func (l *limiter) refine(kind, why, err error) (error, error) {
+	if kind != ErrTrap || l == nil || l.mem == nil || !l.mem.refused {
+		return kind, why
 	}
-	return kind
+	if hostFailed(err) {
+		return kind, &kindCause{kind: ErrMemoryLimit, err: why, after: true}
+	}
+	return ErrMemoryLimit, why
 }
 
 // setupFuel binds a metered instance's fuel global after instantiation.

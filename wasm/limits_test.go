@@ -74,12 +74,21 @@ func TestMemoryLimit(t *testing.T) {
 	}
 }
 
-// A host function's failure after a refused growth that the guest handled, in
-// the same call, is the host function's (ErrTrap, matching its error), not a
-// memory limit (helper-195: it read as ErrMemoryLimit).
+// A host function's failure after a refused growth, in the same call, is a
+// trap (Kind ErrTrap, matching the host function's error: the guest may have
+// handled the refusal, helper-195) that says the growth was refused and
+// matches ErrMemoryLimit (an allocator calling an imported abort when
+// memory.grow fails, helper-196); without a refusal, it is a trap alone.
 func TestMemoryLimitHostErrorAfterRefusal(t *testing.T) {
-	for _, lim := range []wasm.Limits{{MaxMemoryBytes: page}, {MaxMemoryBytes: page, MaxInstructions: 1e6}} {
-		rt := newRuntime(t, lim)
+	for _, tt := range []struct {
+		lim     wasm.Limits
+		refused bool
+	}{
+		{wasm.Limits{MaxMemoryBytes: page}, true},
+		{wasm.Limits{MaxMemoryBytes: page, MaxInstructions: 1e6}, true},
+		{wasm.Limits{MaxMemoryBytes: 4 * page}, false},
+	} {
+		rt := newRuntime(t, tt.lim)
 		errNoEntity := errors.New("no such entity")
 		if err := rt.Define("game", "despawn", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32},
 			Func: func(context.Context, *wasm.Caller, []uint64) error { return errNoEntity }}); err != nil {
@@ -90,8 +99,12 @@ func TestMemoryLimitHostErrorAfterRefusal(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = rt.CallJSON(ctx, id, "update")
-		if !errors.Is(err, errNoEntity) || !errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit) {
-			t.Errorf("limits %+v: %v, want the host function's error, a trap, no memory limit", lim, err)
+		var we *wasm.Error
+		if !errors.As(err, &we) || we.Kind != wasm.ErrTrap || !errors.Is(err, errNoEntity) ||
+			errors.Is(err, wasm.ErrMemoryLimit) != tt.refused ||
+			strings.Contains(err.Error(), "no such entity (after memory limit exceeded)") != tt.refused {
+			t.Errorf("limits %+v: %v, want a trap with the host function's error, matching ErrMemoryLimit and saying so: %v",
+				tt.lim, err, tt.refused)
 		}
 	}
 }

@@ -254,12 +254,12 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 		wazero.NewModuleConfig().WithName("").WithStartFunctions(c.starts...))
 	if err == nil && inst.lim != nil && inst.lim.end(false) { // the start functions finished over budget
 		_ = mod.Close(ctx)
-		return fail(ErrInstantiate, &kindCause{ErrInstructionLimit, inst.lim.overBudget()}, nil)
+		return fail(ErrInstantiate, &kindCause{kind: ErrInstructionLimit, err: inst.lim.overBudget()}, nil)
 	}
 	if err != nil {
 		kind, why, trace := classify(err)
-		if kind = inst.lim.refine(kind, err); kind != ErrTrap && kind != nil {
-			why = &kindCause{kind, why}
+		if kind, why = inst.lim.refine(kind, why, err); kind != ErrTrap && kind != nil {
+			why = &kindCause{kind: kind, err: why}
 		}
 		return fail(ErrInstantiate, why, c.frames.rewrite(trace))
 	}
