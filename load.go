@@ -202,7 +202,8 @@ func (h *Host) engineFor(k Kind) engine { return h.engines[k] }
 // is the script's file (see canonFile): one a loaded script comes from
 // already, under another name (enemy.lua and /game/enemy.lua; the file's name
 // that Watch loaded it under), is refused too, naming that script: two
-// scripts of one file would run apart, a save reloading one of them.
+// scripts of one file would run apart, a save reloading one of them; so is a
+// file being loaded under another name.
 func (h *Host) reserve(name, file string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -213,8 +214,16 @@ func (h *Host) reserve(name, file string) error {
 	if _, loading := h.loads[name]; loaded || loading {
 		return ErrExists
 	}
-	if o := h.files[file]; o != nil && file != "" {
-		return fmt.Errorf("%w: %s comes from that file", ErrExists, o.name)
+	if file != "" {
+		if o := h.files[file]; o != nil {
+			return &fileTaken{by: o.name}
+		}
+		for other, f := range h.loadsOf { // the loads in progress: a few
+			if f == file {
+				return &fileTaken{by: other}
+			}
+		}
+		h.loadsOf[name] = file
 	}
 	h.loads[name] = make(chan struct{})
 	return nil
@@ -226,8 +235,16 @@ func (h *Host) loaded(name string) {
 	h.mu.Lock()
 	close(h.loads[name])
 	delete(h.loads, name)
+	delete(h.loadsOf, name)
 	h.mu.Unlock()
 }
+
+// fileTaken is the error of a load of a file that a script of another name
+// comes from, or is being loaded as (see reserve).
+type fileTaken struct{ by string }
+
+func (e *fileTaken) Error() string { return ErrExists.Error() + ": " + e.by + " comes from that file" }
+func (e *fileTaken) Unwrap() error { return ErrExists }
 
 // loading returns a channel closed when the load in progress of name ends, or
 // nil if none runs.

@@ -261,6 +261,97 @@ func TestLoadOneFileOnce(t *testing.T) {
 	}
 }
 
+// TestLoadOneFileInProgress: a load of a file that another load is loading
+// under another spelling is refused as well (helper-196: both loads passed,
+// two scripts of one file); Watch's load of a new file the program is loading
+// waits for it and reloads nothing (same bytes): one script.
+func TestLoadOneFileInProgress(t *testing.T) {
+	ctx := context.Background()
+	h, e := newFakeHost(t, Config{})
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeFile(t, filepath.Join(dir, "a.lua"), "v1;loadgate=a.lua")
+	errc := make(chan error, 1)
+	go func() { _, err := h.Load(ctx, "a.lua", nil); errc <- err }()
+	waitFor(t, "a.lua's load in the engine", func() bool { return e.loads.Load() == 1 })
+	second := make(chan error, 1)
+	go func() { _, err := h.Load(ctx, filepath.Join(dir, "a.lua"), nil); second <- err }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "a.lua comes from that file") {
+			t.Errorf("a second load while the first runs: %v, want ErrExists naming a.lua", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a second load while the first runs waits: it went on to the engine")
+	}
+	e.open("a.lua")
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if t.Failed() {
+		return
+	}
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := h.Watch(wctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "b.lua"), "v1;loadgate=b.lua")
+	waitFor(t, "Watch's load of b.lua in the engine", func() bool { return e.loads.Load() == 2 })
+	go func() { _, err := h.Load(ctx, "b.lua", nil); errc <- err }()
+	time.Sleep(50 * time.Millisecond) // the program's Load, refused or waiting
+	e.open("b.lua")
+	err := <-errc
+	settle := filepath.Join(dir, "settle.lua")
+	writeFile(t, settle, "v1")
+	nextEvent(t, h, is(Loaded, settle))
+	var names []string
+	for _, s := range h.Scripts() {
+		if filepath.Base(s.Name()) == "b.lua" {
+			names = append(names, s.Name())
+		}
+	}
+	if len(names) != 1 || !errors.Is(err, ErrExists) {
+		t.Errorf("Watch's load of b.lua and the program's: %v, scripts %q; want ErrExists and one script", err, names)
+	}
+}
+
+// TestWatchFileOfAnotherScript: Watch of a relative directory, the working
+// directory changed since, names a new file by a path that is another
+// script's file now: the load is refused, once, naming that script
+// (helper-196: Watch processed the save again and again, until the goroutine's
+// stack overflowed and the program died).
+func TestWatchFileOfAnotherScript(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "scripts")
+	sub := filepath.Join(dir, "scripts")
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	h, _ := newFakeHost(t, Config{})
+	inner := filepath.Join(sub, "n.lua")
+	writeFile(t, inner, "v1")
+	if _, err := h.Load(context.Background(), inner, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Watch(ctx, "scripts"); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Loaded, inner))
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "n.lua"), "v2")
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded || ev.Kind == Rejected })
+	if ev.Kind != Rejected || !errors.Is(ev.Err, ErrExists) || !strings.Contains(ev.Err.Error(), inner+" comes from that file") {
+		t.Errorf("event %v, want a load rejected with ErrExists naming %s", ev, inner)
+	}
+}
+
 // TestForeignScript: a nil Script, a zero one, or one of another Host, is
 // ErrInvalid for every operation, which the error names with the script (a
 // zero Script made Reload and Revert panic).

@@ -436,6 +436,28 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	if err != nil && superseded {
 		return
 	}
+	if taken := (*fileTaken)(nil); errors.As(err, &taken) {
+		// The file is another script's (the program loaded it by another
+		// path), or being loaded as one: once that load has ended, the save
+		// reloads that script. Never load again here: Watch's name for the
+		// file may be another's (a relative dir, the working directory changed
+		// since; a link repointed), which would refuse it for good.
+		for done := wd.h.loading(taken.by); done != nil; done = wd.h.loading(taken.by) {
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return
+			case <-wd.h.base.Done():
+				return
+			}
+		}
+		if s, _ := wd.scriptOf(ev); s != nil {
+			wd.process(ctx, a, true)
+		} else {
+			wd.h.ev.emit(Event{Script: name, Kind: Rejected, Err: err})
+		}
+		return
+	}
 	if errors.Is(err, ErrExists) {
 		// Another load of the name runs (the program's, or an earlier Watch's
 		// of this directory), or has just ended: once it has, the save reloads
