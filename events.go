@@ -172,10 +172,19 @@ func (e Event) String() string {
 	return b.String()
 }
 
-// firstLine returns the first line of err's text: a WASM error's stack trace, a
-// build tool's log, a Lua traceback follow on lines of their own.
+// firstLine returns the first line of err's text (a WASM error's stack trace,
+// a build tool's log, a Lua traceback follow on lines of their own), with the
+// next line that says something if it ends in a colon: error("\nboom") reads
+// "...main chunk: boom" (helper-196: it read "...main chunk: ").
 func firstLine(err error) string {
-	line, _, _ := strings.Cut(err.Error(), "\n")
+	line, rest, _ := strings.Cut(err.Error(), "\n")
+	for strings.HasSuffix(strings.TrimSpace(line), ":") && rest != "" {
+		var next string
+		next, rest, _ = strings.Cut(rest, "\n")
+		if next = strings.TrimSpace(next); next != "" {
+			return strings.TrimRight(line, " ") + " " + next
+		}
+	}
 	return line
 }
 

@@ -849,6 +849,8 @@ func TestEventString(t *testing.T) {
 		{Event{Script: "a.lua", Kind: Superseded, From: 1, To: 2, Err: ErrSuperseded}, "a.lua: superseded v2, v1 keeps running: " + ErrSuperseded.Error()},
 		{Event{Script: "a.wasm", Kind: Rejected, From: 1, To: 2, Err: errors.New("trap: unreachable\nwasm stack trace:\n\tf()")},
 			"a.wasm: rejected v2, v1 keeps running: trap: unreachable"},
+		{Event{Script: "a.lua", Kind: Rejected, From: 1, To: 2, Err: errors.New("lua: reload a.lua main chunk: \n\nboom\nstack traceback:")},
+			"a.lua: rejected v2, v1 keeps running: lua: reload a.lua main chunk: boom"},
 		{Event{Script: "a.wasm", Kind: Committed, From: 1, To: 2, Reset: errors.New("get_state on v1: trap\nwasm stack trace:\n\tget_state()")},
 			"a.wasm: committed v1 -> v2 (state reset: get_state on v1: trap)"},
 		{Event{Script: "a.lua", Kind: Removed, From: 4}, "a.lua: removed v4"},

@@ -45,6 +45,14 @@ func (s *Script) changedSinceLoad() (info os.FileInfo, code []byte, changed bool
 	return info, code, true, nil
 }
 
+// readLive reports whether what the Host last read from s's file (see
+// readSum) is the code s runs.
+func (s *Script) readLive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readSum.Load() == maphash.Bytes(markSeed, s.hist.live().code)
+}
+
 // catchUp handles the files of scripts that changed or went while no Watch of
 // the directory ran (between their Load and Watch, or between two Watches) as
 // the watcher would have reported them, before any event of the watcher,
@@ -64,11 +72,12 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 	// a deletion and a save within renameWindow).
 	began := time.Now()
 	for _, s := range scripts {
+		back := false // deleted under an earlier Watch, there again
 		if a, ok := wd.deletion(bctx, s); ok {
 			a.ev.Fired = began
 			wd.handleArrival(ctx, a)
 		} else {
-			s.unsayRemoved() // its file is there (back since): a deletion is news again
+			back = s.unsayRemoved() // its file is there (back since): a deletion is news again
 		}
 		var saves []caughtSave
 		if c, ok := wd.ownSave(bctx, s); ok {
@@ -82,6 +91,9 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 		}
 		if s.gone.Load() {
 			continue
+		}
+		if back && len(saves) == 0 && s.readLive() { // as the Host last read it, the running code
+			wd.restored(s)
 		}
 		slices.SortStableFunc(saves, func(a, b caughtSave) int { return a.mod.Compare(b.mod) })
 		for _, c := range saves {

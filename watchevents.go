@@ -207,7 +207,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 	if s != nil && !a.catchUp && wd.caughtUp(ev.Path, a.sum) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
-	apart := s != nil && ev.Op == watch.Changed && s.apart() // before the save is news
+	apart := s != nil && ev.Op == watch.Changed && s.apart(ev.Path) // before the save is news
 	if s != nil && ev.Op == watch.Changed {
 		s.unsayRemoved() // a file of it is there: its deletion is news again
 	}
@@ -253,7 +253,7 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		case fromSource:
 			s.refusedSource(ev.Path, a.sum, a.info) // and a source
 		}
-		s.refuse()
+		s.refuse(ev.Path)
 		s.record("reload", Event{Kind: Rejected}, buildError(ev))
 	case s != nil && s.unchanged(ev.Data, &pending):
 		// A save that changes nothing (a touch, a comment in a .wat): a reload

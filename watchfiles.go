@@ -28,9 +28,9 @@ type fileMark struct {
 	// removed says that a Removed event of the script was sent since the mark
 	// or since a file of the script's was last reported saved (see sayRemoved).
 	removed bool
-	// refused says that a save of path was refused since the mark, unbuilt
-	// or unread (see apart).
-	refused bool
+	// refused is the file (absolute) of a save refused since the mark,
+	// unbuilt or unread (see apart); "" if none was.
+	refused string
 	// prev is the file the script came from before path, as Watch last saw
 	// it (its gone, prev and reload unset): the other of a .wasm and its source,
 	// superseded by the save of path (see superseded), or the source beside
@@ -43,19 +43,24 @@ type fileMark struct {
 	reload *Pending
 }
 
-// apart reports whether the file the script comes from was left apart from
-// the version it runs by what Watch saw last: a save refused before its reload
-// (not built, not read), a save whose reload was rejected, or the file's
-// deletion. A save of the running version's code then restores it (see
-// Restored).
-func (s *Script) apart() bool {
+// apart reports whether path, a file of the script's, was left apart from the
+// version the script runs by what Watch saw of it last: a save of it refused
+// before its reload (not built, not read), a save of it whose reload was
+// rejected, or the script's file deleted. A save of the running version's code
+// to it then restores it (see Restored); one to the other of a .wasm and its
+// source, the broken one still broken, does not (helper-196).
+func (s *Script) apart(path string) bool {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := &s.file
-	if m.removed || m.refused {
+	if m.removed || m.refused == abs {
 		return true
 	}
-	if m.reload == nil {
+	if m.reload == nil || m.path != abs {
 		return false
 	}
 	select {
@@ -66,11 +71,15 @@ func (s *Script) apart() bool {
 	}
 }
 
-// refuse records that a save of s's file was refused before its reload (see
-// apart).
-func (s *Script) refuse() {
+// refuse records that a save of path, a file of s's, was refused before its
+// reload (see apart).
+func (s *Script) refuse(path string) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return
+	}
 	s.mu.Lock()
-	s.file.refused = true
+	s.file.refused = abs
 	s.mu.Unlock()
 }
 
@@ -286,7 +295,11 @@ func (s *Script) markSavedIf(was *fileMark, path string, sum uint64, info os.Fil
 	if s.file.path != abs && s.file.info != nil {
 		prev = &fileMark{path: s.file.path, info: s.file.info, sum: s.file.sum}
 	}
-	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev, reload: p}
+	refused := s.file.refused // the other of a .wasm and its source, still refused
+	if refused == abs {
+		refused = ""
+	}
+	s.file = fileMark{path: abs, info: info, sum: sum, prev: prev, reload: p, refused: refused}
 }
 
 // settledMark returns s.file once the reload it records, if any, has resolved
@@ -337,11 +350,17 @@ func (s *Script) refusedSource(src string, sum uint64, info os.FileInfo) {
 func (s *Script) markWatched(file string) {
 	s.mu.Lock()
 	from, saved := s.file.path, s.file.reload != nil
+	removed, refused := s.file.removed, s.file.refused
 	s.mu.Unlock()
 	if from != "" && (from != file || saved) && lexists(from) || !exists(file) {
 		return
 	}
 	s.markOwn(file)
+	if from == file { // what the last Watch saw of it stays: a save restores it (see apart)
+		s.mu.Lock()
+		s.file.removed, s.file.refused = removed, refused
+		s.mu.Unlock()
+	}
 }
 
 // asSeen reports whether a's file is the one s comes from now, as Watch last

@@ -394,7 +394,7 @@ func TestWatchDoesNotRepeatARejectedSourceSave(t *testing.T) {
 
 // A .wasm's source saved broken (a build error) and then saved back as it
 // was, a comment added, which builds the running module: Restored, and the
-// module's state stays.
+// module's state stays; the .wasm rewritten meanwhile as it runs is not.
 func TestWatchRestoredSource(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
 	ctx := context.Background()
@@ -407,6 +407,20 @@ func TestWatchRestoredSource(t *testing.T) {
 	writeFile(t, src, "(module (func (export \"version\") (result i32) i32.const")
 	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod && ev.Kind != Loaded }); ev.Kind != Rejected || !errors.Is(ev.Err, ErrBuild) {
 		t.Fatalf("the broken save: %v, want it rejected as a build error", ev)
+	}
+	// x.wasm written with the bytes it runs, x.wat still broken: not restored
+	// (helper-196: it said so, hiding the rejection).
+	code, err := os.ReadFile(mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mod, code, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "marker.lua")
+	writeFile(t, marker, "return {}")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod || is(Loaded, marker)(ev) }); ev.Script == mod {
+		t.Errorf("x.wasm rewritten as it runs, x.wat broken: %v, want nothing", ev)
 	}
 	writeFile(t, src, ";; back\n"+sourceText(".wat", 1))
 	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod }); ev.Kind != Restored || ev.From != 1 {
