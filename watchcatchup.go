@@ -46,10 +46,14 @@ func (s *Script) changedSinceLoad() (info os.FileInfo, code []byte, changed bool
 }
 
 // readLive reports whether what the Host last read from s's file (see
-// readSum) is the code s runs.
+// readSum) is the code s runs: the same bytes, or for a .wat, whose text is
+// read, the text of the last save not refused nor rejected (or of the load).
 func (s *Script) readLive() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.needsWAT {
+		return s.file.refused == "" && !s.file.rejected()
+	}
 	return s.readSum.Load() == maphash.Bytes(markSeed, s.hist.live().code)
 }
 
@@ -77,7 +81,7 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 			a.ev.Fired = began
 			wd.handleArrival(ctx, a)
 		} else {
-			back = s.unsayRemoved() // its file is there (back since): a deletion is news again
+			back = s.removedSaid() // unsaid below, once a save found is handled (see apart)
 		}
 		var saves []caughtSave
 		if c, ok := wd.ownSave(bctx, s); ok {
@@ -102,6 +106,9 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 			}
 			c.a.ev.Fired = began
 			wd.handleArrival(ctx, c.a)
+		}
+		if back {
+			s.unsayRemoved() // its file is there (back since): a deletion is news again
 		}
 	}
 }

@@ -451,9 +451,13 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 				return
 			}
 		}
-		if s, _ := wd.scriptOf(ev); s != nil {
-			wd.process(ctx, a, true)
-		} else {
+		_, held := wd.h.Script(taken.by)
+		switch s, _ := wd.scriptOf(ev); {
+		case s != nil:
+			wd.process(ctx, a, true) // reloads s
+		case !held:
+			wd.process(ctx, a, true) // the other load failed: the file is nobody's (helper-199)
+		default:
 			wd.h.ev.emit(Event{Script: name, Kind: Rejected, Err: err})
 		}
 		return

@@ -57,10 +57,18 @@ func (s *Script) apart(path string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := &s.file
-	if m.removed || m.refused == abs {
+	switch {
+	case m.refused == abs:
 		return true
+	case m.path != abs: // the other of a .wasm and its source (helper-199)
+		return false
 	}
-	if m.reload == nil || m.path != abs {
+	return m.removed || m.rejected()
+}
+
+// rejected reports whether the reload of the save m records was rejected.
+func (m *fileMark) rejected() bool {
+	if m.reload == nil {
 		return false
 	}
 	select {

@@ -27,6 +27,14 @@ func (s *Script) sayRemoved() bool {
 // a Watch began: a later deletion is reported again, and is the one a rename
 // is timed from (see movedTo), not one before the file came back. It reports
 // whether a deletion was reported.
+// removedSaid reports whether a Removed event of s was sent since its file was
+// last seen there (see sayRemoved).
+func (s *Script) removedSaid() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.file.removed
+}
+
 func (s *Script) unsayRemoved() (said bool) {
 	s.mu.Lock()
 	said = s.file.removed

@@ -1,0 +1,198 @@
+package hotscript
+
+// Watch's Restored events and its loads of a file another load holds, as
+// helper-199 found them wanting.
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hotscript/hotscript/internal/testtool"
+	"github.com/hotscript/hotscript/watch"
+)
+
+// The program's Load of a file (by a link to the watched dir) is running when
+// the file is saved; Watch's load is refused (the file is being loaded) and
+// waits. The program's load is then cut off by its ctx: nothing runs the
+// file, so Watch loads it (it reported Rejected with an ErrExists naming a
+// script that did not exist, and the save was lost).
+func TestWatchLoadsWhenTheOtherLoadFails(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "dir")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	h, e := newFakeHost(t, Config{})
+	a := filepath.Join(dir, "a.wasm")
+	writeFile(t, a, "v1;loadgate=a.wasm")
+	pctx, pcancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.Load(pctx, filepath.Join(link, "a.wasm"), nil)
+		done <- err
+	}()
+	waitFor(t, "the program's load", func() bool { return h.loading(filepath.Join(link, "a.wasm")) != nil })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	writeFile(t, a, "v2;loadgate=a.wasm") // a save while the program's load runs
+	// let Watch's load start and be refused
+	time.Sleep(800 * time.Millisecond)
+	pcancel()
+	if err := <-done; err == nil {
+		t.Fatal("the program's load did not fail")
+	}
+	e.open("a.wasm")
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a })
+	t.Logf("event: %v (err %v)", ev, ev.Err)
+	if ev.Kind != Loaded {
+		t.Errorf("got %v, want the saved file loaded by Watch", ev)
+	}
+	if _, ok := h.Script(a); !ok {
+		t.Errorf("no script runs %s", a)
+	}
+}
+
+// x.wasm (loaded, x.wat beside it) deleted: Removed. x.wat then saved with the
+// running code: nothing is restored, x.wasm being still gone and x.wat never
+// apart from the running code (it said Restored).
+func TestWatchSourceSaveWhileModuleGone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	h, _ := newFakeHost(t, Config{})
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	writeFile(t, src, "(module) ;; v1")
+	writeFile(t, mod, "v1")
+	s, err := h.Load(ctx, mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(mod); err != nil {
+		t.Fatal(err)
+	}
+	wd.handle(ctx, watch.Event{Path: mod, Output: mod, Op: watch.Removed})
+	nextEvent(t, h, is(Removed, mod))
+	writeFile(t, src, "(module) ;; v1") // the running code, rewritten (a touch)
+	wd.handle(ctx, fakeBuilt(t, src, mod))
+	m := writeIn(t, dir, "marker.lua", "v1")
+	wd.handle(ctx, watch.Event{Path: m, Output: m, Op: watch.Changed, Data: []byte("v1")})
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod || is(Loaded, m)(ev) }); ev.Script == mod {
+		t.Errorf("x.wat rewritten as it runs, x.wasm still deleted: %v (v%d), want nothing", ev, s.Version())
+	}
+}
+
+// A file deleted, the program reloading the script meanwhile, and the file
+// recreated with the running code is Restored, within one Watch or between
+// two (the catch-up cleared the deletion before it handled the save it found,
+// which then restored nothing).
+func TestWatchRestoredAfterProgramReload(t *testing.T) {
+	for _, across := range []bool{false, true} {
+		name := "same Watch"
+		if across {
+			name = "across Watches"
+		}
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			h, _ := newFakeHost(t, Config{})
+			a := filepath.Join(dir, "a.wasm")
+			writeFile(t, a, "v1")
+			s, err := h.Load(context.Background(), a, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, stop := context.WithCancel(context.Background())
+			defer stop()
+			if err := h.Watch(first, dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(a); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, is(Removed, a))
+			if err := h.Reload(context.Background(), s, []byte("v2")); err != nil {
+				t.Fatal(err)
+			}
+			if across {
+				stop()
+				waitFor(t, "the first Watch's end", func() bool {
+					h.watchMu.Lock()
+					defer h.watchMu.Unlock()
+					return len(h.watched) == 0
+				})
+			}
+			writeFile(t, a, "v2") // the running code
+			if across {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				if err := h.Watch(ctx, dir); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m := writeIn(t, dir, "marker.lua", "v1")
+			ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind != Committed || is(Loaded, m)(ev) })
+			if ev.Kind != Restored || ev.From != 2 {
+				t.Errorf("file recreated with the running code: %v, want %s restored v2", ev, a)
+			}
+		})
+	}
+}
+
+// TestWatchRestoredAcrossWatches with a script loaded from a .wat (Load builds
+// it) or a .lua: the file deleted under one Watch and recreated as it was
+// before the next begins is Restored (a .wat's text was compared with the
+// built code, and never matched).
+func TestWatchRestoredAcrossWatchesByKind(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	for _, ext := range []string{".lua", ".wat"} {
+		t.Run(ext, func(t *testing.T) {
+			dir := t.TempDir()
+			h := newTestHost(t, Config{})
+			a := filepath.Join(dir, "a"+ext)
+			code := sourceText(".wat", 1)
+			if ext == ".lua" {
+				code = "local M = {}\nfunction M.version() return 1 end\nreturn M"
+			}
+			writeFile(t, a, code)
+			s, err := h.Load(context.Background(), a, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, stop := context.WithCancel(context.Background())
+			defer stop()
+			if err := h.Watch(first, dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(a); err != nil {
+				t.Fatal(err)
+			}
+			nextEvent(t, h, is(Removed, a))
+			stop()
+			waitFor(t, "the first Watch's end", func() bool {
+				h.watchMu.Lock()
+				defer h.watchMu.Unlock()
+				return len(h.watched) == 0
+			})
+			writeFile(t, a, code)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			m := writeIn(t, dir, "marker.lua", "return {}")
+			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a || is(Loaded, m)(ev) }); ev.Kind != Restored || ev.From != 1 || s.Version() != 1 {
+				t.Errorf("the next Watch: %v, want %s restored v1", ev, a)
+			}
+		})
+	}
+}
