@@ -250,44 +250,6 @@ func TestWatchRestored(t *testing.T) {
 	quiet(t, "a save of the code a save committed")
 }
 
-// TestWatchRestoredAcrossWatches: a file deleted under one Watch (Removed) and
-// recreated as it was before the next begins is Restored as that Watch
-// begins (helper-196: the catch-up said nothing, the last word "removed").
-func TestWatchRestoredAcrossWatches(t *testing.T) {
-	dir := t.TempDir()
-	h, _ := newFakeHost(t, Config{})
-	a := filepath.Join(dir, "a.wasm")
-	writeFile(t, a, "v1")
-	s, err := h.Load(context.Background(), a, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first, stop := context.WithCancel(context.Background())
-	defer stop()
-	if err := h.Watch(first, dir); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(a); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, is(Removed, a))
-	stop()
-	waitFor(t, "the first Watch's end", func() bool {
-		h.watchMu.Lock()
-		defer h.watchMu.Unlock()
-		return len(h.watched) == 0
-	})
-	writeFile(t, a, "v1")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a }); ev.Kind != Restored || ev.From != 1 || s.Version() != 1 {
-		t.Errorf("the next Watch: %v, want %s restored v1", ev, a)
-	}
-}
-
 // TestWatchDirRemoved: removing the watched directory is a WatchError and leaves the
 // scripts running; once the directory is back, a WatchResumed event says so and
 // what is saved there is reloaded or loaded.

@@ -106,38 +106,16 @@ func TestWatchRestoredAfterProgramReload(t *testing.T) {
 			dir := t.TempDir()
 			h, _ := newFakeHost(t, Config{})
 			a := filepath.Join(dir, "a.wasm")
-			writeFile(t, a, "v1")
-			s, err := h.Load(context.Background(), a, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, stop := context.WithCancel(context.Background())
-			defer stop()
-			if err := h.Watch(first, dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Remove(a); err != nil {
-				t.Fatal(err)
-			}
-			nextEvent(t, h, is(Removed, a))
+			s, stop := deletedUnderWatch(t, h, a, "v1")
 			if err := h.Reload(context.Background(), s, []byte("v2")); err != nil {
 				t.Fatal(err)
 			}
 			if across {
 				stop()
-				waitFor(t, "the first Watch's end", func() bool {
-					h.watchMu.Lock()
-					defer h.watchMu.Unlock()
-					return len(h.watched) == 0
-				})
 			}
 			writeFile(t, a, "v2") // the running code
 			if across {
-				ctx, cancel := context.WithCancel(context.Background())
-				defer cancel()
-				if err := h.Watch(ctx, dir); err != nil {
-					t.Fatal(err)
-				}
+				watchDir(t, h, dir)
 			}
 			m := writeIn(t, dir, "marker.lua", "v1")
 			ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind != Committed || is(Loaded, m)(ev) })
@@ -148,14 +126,16 @@ func TestWatchRestoredAfterProgramReload(t *testing.T) {
 	}
 }
 
-// TestWatchRestoredAcrossWatches with a script loaded from a .wat (Load builds
+// TestWatchRestoredAcrossWatches: a script loaded from a .wat (Load builds
 // it) or a .lua: the file deleted under one Watch and recreated as it was
 // before the next begins is Restored (a .wat's text was compared with the
 // built code, and never matched).
-func TestWatchRestoredAcrossWatchesByKind(t *testing.T) {
-	testtool.Need(t, "wat2wasm")
+func TestWatchRestoredAcrossWatches(t *testing.T) {
 	for _, ext := range []string{".lua", ".wat"} {
 		t.Run(ext, func(t *testing.T) {
+			if ext == ".wat" {
+				testtool.Need(t, "wat2wasm")
+			}
 			dir := t.TempDir()
 			h := newTestHost(t, Config{})
 			a := filepath.Join(dir, "a"+ext)
@@ -163,36 +143,53 @@ func TestWatchRestoredAcrossWatchesByKind(t *testing.T) {
 			if ext == ".lua" {
 				code = "local M = {}\nfunction M.version() return 1 end\nreturn M"
 			}
-			writeFile(t, a, code)
-			s, err := h.Load(context.Background(), a, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			first, stop := context.WithCancel(context.Background())
-			defer stop()
-			if err := h.Watch(first, dir); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Remove(a); err != nil {
-				t.Fatal(err)
-			}
-			nextEvent(t, h, is(Removed, a))
+			s, stop := deletedUnderWatch(t, h, a, code)
 			stop()
-			waitFor(t, "the first Watch's end", func() bool {
-				h.watchMu.Lock()
-				defer h.watchMu.Unlock()
-				return len(h.watched) == 0
-			})
 			writeFile(t, a, code)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			if err := h.Watch(ctx, dir); err != nil {
-				t.Fatal(err)
-			}
+			watchDir(t, h, dir)
 			m := writeIn(t, dir, "marker.lua", "return {}")
 			if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a || is(Loaded, m)(ev) }); ev.Kind != Restored || ev.From != 1 || s.Version() != 1 {
 				t.Errorf("the next Watch: %v, want %s restored v1", ev, a)
 			}
 		})
+	}
+}
+
+// deletedUnderWatch writes code to file, loads it into h, watches its
+// directory and deletes it: it returns the script once its Removed event
+// came, and a function that ends that Watch and waits for its end.
+func deletedUnderWatch(t *testing.T, h *Host, file, code string) (*Script, func()) {
+	t.Helper()
+	writeFile(t, file, code)
+	s, err := h.Load(context.Background(), file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	if err := h.Watch(ctx, filepath.Dir(file)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, file))
+	return s, func() {
+		stop()
+		waitFor(t, "the Watch's end", func() bool {
+			h.watchMu.Lock()
+			defer h.watchMu.Unlock()
+			return len(h.watched) == 0
+		})
+	}
+}
+
+// watchDir watches dir with h until the test ends.
+func watchDir(t *testing.T, h *Host, dir string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
 	}
 }
