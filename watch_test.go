@@ -927,7 +927,10 @@ func TestWatchMovedForgetsUnloadedDuringReload(t *testing.T) {
 	nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Loaded })
 	// a's chunk runs ~600 ms, and has no update: b's reload with it is rejected.
 	writeFile(t, a, "local x = 0 for i = 1, 8000000 do x = x + i end return { n = x }")
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind == Loaded })
+	// Seconds under -race on a busy machine: more than nextEvent waits.
+	if _, ok := eventWithin(h, time.Minute, func(ev Event) bool { return ev.Script == a && ev.Kind == Loaded }); !ok {
+		t.Fatal("a.lua not loaded within a minute")
+	}
 	sa, _ := h.Script(a)
 	if err := os.Rename(a, b); err != nil {
 		t.Fatal(err)
@@ -936,7 +939,9 @@ func TestWatchMovedForgetsUnloadedDuringReload(t *testing.T) {
 	if err := h.Unload(ctx, sa); err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, h, func(ev Event) bool { return ev.Script == b && ev.Kind == Rejected })
+	if _, ok := eventWithin(h, time.Minute, func(ev Event) bool { return ev.Script == b && ev.Kind == Rejected }); !ok {
+		t.Fatal("b.lua's reload not rejected within a minute")
+	}
 	time.Sleep(200 * time.Millisecond)
 	h.watchMu.Lock()
 	wd := h.watched[0].wd
