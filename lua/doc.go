@@ -230,13 +230,15 @@
 //     piece of old code at most, the one with the best claim in those terms
 //     (for a table of data at the places of two tables of code, the edit
 //     having removed the last function of one, the one with more of its
-//     keys; of claims alike, the one of code with no other candidate, not
-//     the first found), old code turned down taking its next candidate (so
-//     M.fsm.current = M.fsm.states.walk in the new chunk, found before the
-//     states' own places, leaves each old state the new one at its place):
+//     keys, not the first found), the others none:
 //     where a field or a local only names code that has a place of its own
 //     (M.default = Enemy, local Default = M.Enemy), changing what it names
-//     does not turn the old code into the new code it names.
+//     does not turn the old code into the new code it names, unless that
+//     field is where the old code was found first (M.fsm.current, found
+//     before M.fsm.states.idle, breadth first): an edit that makes the chunk
+//     start in another state then gives the old Idle the new Walk, and the
+//     old Walk no counterpart (it runs on in a copy). Name such a state by
+//     its key (M.fsm.current = "idle") to keep it out of the matching.
 //   - A matched table of code the module holds (a path from the module
 //     without an upvalue reaches it: M.Enemy, M.handlers) is merged: what the
 //     old version's code changed in it as it ran (a field set, replaced or

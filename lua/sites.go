@@ -569,12 +569,6 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		// whose last function it removed (its data kept) stands for it,
 		// not the other (helper-193), whatever order they were found in.
 		kept int
-		// alts is how many candidates the old code has: of two claims alike,
-		// the one of code with no other candidate wins, and the other
-		// falls back to its next (helper-197: an FSM whose first state the
-		// edit changed, M.fsm.current found first, made the old Idle the
-		// new Walk and left the old Walk unmatched).
-		alts int
 	}
 	better := func(a, b claim) bool {
 		if a.first != b.first {
@@ -589,9 +583,6 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		if a.kept != b.kept {
 			return a.kept > b.kept
 		}
-		if a.alts != b.alts {
-			return a.alts < b.alts
-		}
 		return a.old < b.old
 	}
 	type candidate struct {
@@ -600,16 +591,17 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	}
 	var (
 		matched []glua.LValue // each node's counterpart in the last round
-		prefs   = make([][]candidate, len(nodes))
+		best    map[glua.LValue]claim
+		cands   []candidate
 		work    int
 	)
 	for round := 0; round < 4; round++ {
+		best = map[glua.LValue]claim{}
 		for i, o := range olds {
-			prefs[i] = prefs[i][:0]
 			if o == nil || o == ov.module || o == ov.L.G.Global {
 				continue
 			}
-			cands := prefs[i]
+			cands = cands[:0]
 			for k, p := range nodes[i].paths {
 				if work++; work%1024 == 0 && ctx != nil && ctx.Err() != nil {
 					return nil
@@ -621,13 +613,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				case olds[from] == ov.module || olds[from] == ov.L.G.Global:
 					v = follow(roots, p.root, p.steps)
 				case matched[from] != nil:
-					// Not the counterpart of the code it leaves from (a new
-					// table that holds itself there): one piece of new code
-					// cannot stand for both, and the claim would displace
-					// that code's own, the rounds swinging between them.
-					if v = take(matched[from], p.steps[len(p.steps)-1]); v == matched[from] {
-						continue
-					}
+					v = take(matched[from], p.steps[len(p.steps)-1])
 				}
 				// Code, or for a table of code the module holds, any table
 				// in its place: one whose last function the edit removed is
@@ -648,49 +634,17 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				c.first = c.first || k == 0
 				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue
 			}
-			for j := range cands {
-				cands[j].alts = len(cands)
+			if len(cands) == 0 {
+				continue
 			}
-			slices.SortStableFunc(cands, func(a, b candidate) int {
-				switch {
-				case better(a.claim, b.claim):
+			top := slices.MinFunc(cands, func(a, b candidate) int {
+				if better(a.claim, b.claim) {
 					return -1
-				case better(b.claim, a.claim):
-					return 1
 				}
-				return 0 // alike: in the order their paths were found
+				return 1
 			})
-			prefs[i] = cands
-		}
-		// Each piece of old code claims its candidates in turn, best first;
-		// a piece of new code keeps the best claim on it, and the one it
-		// turns down claims its next (deferred acceptance: the outcome does
-		// not depend on the order the claims are made in).
-		best := map[glua.LValue]claim{}
-		tried := make([]int, len(nodes))
-		var queue []int
-		for i := range prefs {
-			if len(prefs[i]) > 0 {
-				queue = append(queue, i)
-			}
-		}
-		for len(queue) > 0 {
-			i := queue[len(queue)-1]
-			queue = queue[:len(queue)-1]
-			if tried[i] == len(prefs[i]) {
-				continue // no candidate left: unmatched
-			}
-			c := prefs[i][tried[i]]
-			tried[i]++
-			prev, held := best[c.v]
-			switch {
-			case !held:
-				best[c.v] = c.claim
-			case better(c.claim, prev):
-				best[c.v] = c.claim
-				queue = append(queue, prev.old)
-			default:
-				queue = append(queue, i)
+			if prev, ok := best[top.v]; !ok || better(top.claim, prev) {
+				best[top.v] = top.claim
 			}
 		}
 		next := make([]glua.LValue, len(nodes))
