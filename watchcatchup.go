@@ -5,6 +5,7 @@ package hotscript
 // reading the files again, and handled as the watcher's reports would have been.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,16 +46,23 @@ func (s *Script) changedSinceLoad() (info os.FileInfo, code []byte, changed bool
 	return info, code, true, nil
 }
 
-// readLive reports whether what the Host last read from s's file (see
-// readSum) is the code s runs: the same bytes, or for a .wat, whose text is
-// read, the text of the last save not refused nor rejected (or of the load).
-func (s *Script) readLive() bool {
+// fileLive reports whether s's file holds the code s runs: what the Host last
+// read from it (see readSum), or for a .wat, the text built now (a Revert or a
+// program's Reload may have made other code run since that text was read,
+// helper-200). A .c loaded as its .wasm is not compared (false).
+func (s *Script) fileLive(ctx context.Context) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.needsWAT {
-		return s.file.refused == "" && !s.file.rejected()
+	live := s.hist.live().code
+	s.mu.Unlock()
+	if !s.needsWAT {
+		return s.readSum.Load() == maphash.Bytes(markSeed, live)
 	}
-	return s.readSum.Load() == maphash.Bytes(markSeed, s.hist.live().code)
+	text, err := fsread.File(s.file0())
+	if err != nil {
+		return false
+	}
+	built, err := buildWAT(ctx, s.name, text)
+	return err == nil && bytes.Equal(built, live)
 }
 
 // catchUp handles the files of scripts that changed or went while no Watch of
@@ -96,7 +104,7 @@ func (wd *watchedDir) catchUp(ctx context.Context, scripts []*Script) {
 		if s.gone.Load() {
 			continue
 		}
-		if back && len(saves) == 0 && s.readLive() { // as the Host last read it, the running code
+		if back && len(saves) == 0 && s.fileLive(bctx) { // as the Host last read it, the running code
 			wd.restored(s)
 		}
 		slices.SortStableFunc(saves, func(a, b caughtSave) int { return a.mod.Compare(b.mod) })

@@ -439,9 +439,12 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	if taken := (*fileTaken)(nil); errors.As(err, &taken) {
 		// The file is another script's (the program loaded it by another
 		// path), or being loaded as one: once that load has ended, the save
-		// reloads that script. Never load again here: Watch's name for the
-		// file may be another's (a relative dir, the working directory changed
-		// since; a link repointed), which would refuse it for good.
+		// reloads that script, or, if that load failed, loads the file (a
+		// Load of it under the other name then gets ErrExists naming this
+		// one). If a script other than the file's holds Watch's name for it
+		// (a relative dir, the working directory changed since; a link
+		// repointed), the refusal is reported: loading again would be refused
+		// again, for good.
 		for done := wd.h.loading(taken.by); done != nil; done = wd.h.loading(taken.by) {
 			select {
 			case <-done:

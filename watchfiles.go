@@ -58,9 +58,9 @@ func (s *Script) apart(path string) bool {
 	defer s.mu.Unlock()
 	m := &s.file
 	switch {
-	case m.refused == abs:
+	case m.refused != "" && samePath(m.refused, abs):
 		return true
-	case m.path != abs: // the other of a .wasm and its source (helper-199)
+	case !samePath(m.path, abs): // the other of a .wasm and its source (helper-199)
 		return false
 	}
 	return m.removed || m.rejected()

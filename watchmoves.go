@@ -23,10 +23,6 @@ func (s *Script) sayRemoved() bool {
 	return !said
 }
 
-// unsayRemoved records that a file of s was reported saved, or found there as
-// a Watch began: a later deletion is reported again, and is the one a rename
-// is timed from (see movedTo), not one before the file came back. It reports
-// whether a deletion was reported.
 // removedSaid reports whether a Removed event of s was sent since its file was
 // last seen there (see sayRemoved).
 func (s *Script) removedSaid() bool {
@@ -35,6 +31,10 @@ func (s *Script) removedSaid() bool {
 	return s.file.removed
 }
 
+// unsayRemoved records that a file of s was reported saved, or found there as
+// a Watch began: a later deletion is reported again, and is the one a rename
+// is timed from (see movedTo), not one before the file came back. It reports
+// whether a deletion was reported.
 func (s *Script) unsayRemoved() (said bool) {
 	s.mu.Lock()
 	said = s.file.removed

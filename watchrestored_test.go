@@ -20,15 +20,7 @@ import (
 // file, so Watch loads it (it reported Rejected with an ErrExists naming a
 // script that did not exist, and the save was lost).
 func TestWatchLoadsWhenTheOtherLoadFails(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "dir")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(root, "link")
-	if err := os.Symlink(dir, link); err != nil {
-		t.Fatal(err)
-	}
+	dir, link := linkedDir(t)
 	h, e := newFakeHost(t, Config{})
 	a := filepath.Join(dir, "a.wasm")
 	writeFile(t, a, "v1;loadgate=a.wasm")
@@ -155,6 +147,75 @@ func TestWatchRestoredAcrossWatches(t *testing.T) {
 	}
 }
 
+// A script loaded through a link to the watched dir (known by its file), its
+// file deleted (Removed) and recreated with the running code: Restored
+// (helper-200: the Load's path and the watcher's were compared as strings).
+func TestWatchRestoredThroughLink(t *testing.T) {
+	dir, link := linkedDir(t)
+	h := newTestHost(t, Config{})
+	code := "local M = {}\nfunction M.version() return 1 end\nreturn M"
+	real := filepath.Join(dir, "a.lua")
+	writeFile(t, real, code)
+	name := filepath.Join(link, "a.lua")
+	if _, err := h.Load(context.Background(), name, nil); err != nil {
+		t.Fatal(err)
+	}
+	watchDir(t, h, dir)
+	if err := os.Remove(real); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, name))
+	writeFile(t, real, code)
+	m := writeIn(t, dir, "marker.lua", "return {}")
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == name || is(Loaded, m)(ev) })
+	if ev.Kind != Restored {
+		t.Errorf("file recreated with the running code: got %v, want %s restored", ev, name)
+	}
+}
+
+// A .wat script saved to v2 under one Watch, its file deleted (Removed), the
+// program Reverts to v1; the file recreated with v2's text before the next
+// Watch is not restored: v1 runs (helper-200: the next Watch said Restored).
+func TestWatchNotRestoredAfterRevert(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	dir := t.TempDir()
+	h := newTestHost(t, Config{})
+	a := filepath.Join(dir, "a.wat")
+	writeFile(t, a, sourceText(".wat", 1))
+	s, err := h.Load(context.Background(), a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, a, sourceText(".wat", 2))
+	nextEvent(t, h, is(Committed, a))
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, a))
+	if err := h.Revert(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Reverted, a))
+	stop()
+	waitFor(t, "the Watch's end", func() bool {
+		h.watchMu.Lock()
+		defer h.watchMu.Unlock()
+		return len(h.watched) == 0
+	})
+	writeFile(t, a, sourceText(".wat", 2)) // not the running code (v1 runs)
+	watchDir(t, h, dir)
+	m := writeIn(t, dir, "marker.lua", "return {}")
+	ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a || is(Loaded, m)(ev) })
+	if ev.Kind == Restored {
+		t.Errorf("a.wat holds v2's text, v1 runs (version %d): got %v, want no Restored", s.Version(), ev)
+	}
+}
+
 // deletedUnderWatch writes code to file, loads it into h, watches its
 // directory and deletes it: it returns the script once its Removed event
 // came, and a function that ends that Watch and waits for its end.
@@ -192,4 +253,19 @@ func watchDir(t *testing.T, h *Host, dir string) {
 	if err := h.Watch(ctx, dir); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// linkedDir makes a directory and a symbolic link to it, in a temporary
+// directory of the test's.
+func linkedDir(t *testing.T) (dir, link string) {
+	t.Helper()
+	root := t.TempDir()
+	dir, link = filepath.Join(root, "dir"), filepath.Join(root, "link")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	return dir, link
 }
