@@ -47,10 +47,11 @@ const (
 	// Unloaded: Unload removed the script, whose last version was From.
 	Unloaded
 	// Restored: a watched script's file, which a save the reload rejected (or
-	// could not build) or a deletion had left apart from the running version,
-	// holds that version's code again: the edit undone, the file recreated or
-	// moved back as it was. Nothing is reloaded; version From (To too) runs on,
-	// its state untouched, as it did since.
+	// could not build), a save whose reload is still staging (superseded now)
+	// or a deletion had left apart from the running version, holds that
+	// version's code again: the edit undone, the file recreated or moved back
+	// as it was. Nothing is reloaded; version From (To too) runs on, its state
+	// untouched, as it did since.
 	Restored
 )
 

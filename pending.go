@@ -91,7 +91,10 @@ type request struct {
 	stop   []func() bool // context.AfterFunc registrations
 	code   []byte        // nil: re-read the file
 	revert bool
-	seq    uint64
+	// save: Watch's reload of a saved file, which stages nothing if its code
+	// is the live version's when its turn comes (see Script.stage).
+	save bool
+	seq  uint64
 	// committing: its commit has begun (under the script's mu), and it has
 	// not gone back to the queue since; see Script.lost.
 	committing bool

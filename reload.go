@@ -242,7 +242,7 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, over
 	if mark != nil {
 		mark(p)
 	}
-	req := &request{caller: ctx, revert: revert, p: p}
+	req := &request{caller: ctx, revert: revert, save: mark != nil, p: p}
 	if err := h.notOurs(s, req.op(), ""); err != nil {
 		ev := Event{Kind: Rejected}
 		if s != nil {

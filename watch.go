@@ -33,7 +33,10 @@ import (
 //     Revert superseded was seen: a later Watch does not run it over what the
 //     program asked for since (unless that request was cut off in turn).
 //     A save whose bytes (built, for .wat and .c) are the live version's, with
-//     no reload of the script pending, changes nothing and reloads nothing: a
+//     no reload of the script pending, changes nothing and reloads nothing (with
+//     one pending, it supersedes that reload, and then stages nothing if its
+//     bytes are still the live version's: a Restored event, an edit undone as
+//     the broken save stages): a
 //     touch, a comment edited in a .wat, a directory restored as it was would
 //     otherwise start a WASM script's state over. Nor does a report of the
 //     file the script comes from exactly as Watch last saw it (same file,

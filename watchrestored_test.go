@@ -216,6 +216,28 @@ func TestWatchNotRestoredAfterRevert(t *testing.T) {
 	}
 }
 
+// An edit undone while its broken save still stages (a save of the running
+// code): the broken reload is superseded, and the undo stages nothing and is
+// Restored, the state kept (helper-196: it reloaded the running code, and the
+// WASM script's state started over).
+func TestWatchRestoredWhileBrokenSaveStages(t *testing.T) {
+	dir := t.TempDir()
+	h, s := watchedScript(t, dir)
+	e := h.engines[KindWASM].(*fakeEngine)
+	a := s.Name()
+	callInt(t, h, s, "inc")
+	callInt(t, h, s, "inc")
+	writeFile(t, a, "v2;gate=slow;fail=stage")
+	waitFor(t, "the broken save staging", func() bool { return e.stages.Load() > 0 })
+	writeFile(t, a, "v1")
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == a && ev.Kind != Superseded && ev.Kind != Loaded }); ev.Kind != Restored || ev.From != 1 {
+		t.Errorf("the undo: %v, want %s restored v1", ev, a)
+	}
+	if n := callInt(t, h, s, "get"); n != 2 || s.Version() != 1 {
+		t.Errorf("v%d with its counter at %d, want v1 at 2 (the edit undone, nothing reloaded)", s.Version(), n)
+	}
+}
+
 // deletedUnderWatch writes code to file, loads it into h, watches its
 // directory and deletes it: it returns the script once its Removed event
 // came, and a function that ends that Watch and waits for its end.
