@@ -125,17 +125,17 @@ func (s *Script) stage(req *request) *stagedItem {
 		s.fail(req, Event{Kind: Rejected}, err)
 		return nil
 	}
-	if req.save && s.runs(code) {
+	if err := s.h.cause(req); err != nil {
+		s.fail(req, Event{Kind: Rejected}, err)
+		return nil
+	}
+	if req.save && s.restores(req, code) {
 		// A save of the running code, made while another reload was pending
 		// (an edit undone as the broken save stages): that reload is
 		// superseded, and this one has nothing to stage, which would only
 		// start a WASM script's state over (helper-196).
 		v := s.Version()
 		s.finish(req, Event{Kind: Restored, From: v, To: v}, nil)
-		return nil
-	}
-	if err := s.h.cause(req); err != nil {
-		s.fail(req, Event{Kind: Rejected}, err)
 		return nil
 	}
 	start := time.Now()
@@ -163,11 +163,13 @@ func (s *Script) stage(req *request) *stagedItem {
 	return it
 }
 
-// runs reports whether code is the live version's.
-func (s *Script) runs(code []byte) bool {
+// restores reports whether req, with code, is still the newest request of s
+// and code the live version's (a request superseded meanwhile goes on to be
+// resolved so, helper-201).
+func (s *Script) restores(req *request, code []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return bytes.Equal(s.hist.live().code, code)
+	return !s.lost(req) && bytes.Equal(s.hist.live().code, code)
 }
 
 // builtBy records that req no longer builds anything a newer request would
