@@ -43,7 +43,7 @@ type staged interface {
 	iface() Interface
 	// commit swaps the staged version in, running p's migration while callers wait,
 	// and p.swap at the swap, failing with its error. On error the live version
-	// and its state are untouched, p.swapped has not run, and the staged version
+	// and its state are untouched, p.swapIf has not recorded it, and the staged version
 	// is spent unless the result says it was kept.
 	commit(ctx context.Context, p *commitPlan) (commitResult, error)
 	// discard releases the staged version; idempotent, a no-op after commit.
@@ -56,24 +56,24 @@ type commitPlan struct {
 	migrate   MigrationFunc // WASM: never nil (MigrateReset at least); Lua: unused
 	selfCheck string        // function run on the new version before it goes live
 	migration *Migration    // what migrate is given (WASM)
-	// swapped records the new version as live (Script.Version, Interface).
-	// commit runs it once, through swap, at the swap: after every step that
-	// can fail, while the script's callers are still blocked, before any call
-	// can reach the new version.
-	swapped func()
-	// superseded reports whether a newer request of the script came while the
-	// commit waited for the script (a call or lease in progress) or ran.
-	superseded func() bool
+	// swapIf records the new version as live (Script.Version, Interface),
+	// unless a newer request of the script came while the commit waited for
+	// the script (a call or lease in progress) or ran, and reports whether it
+	// did: both at once, so that a request deciding by the live version (a
+	// Watch save of the running code) sees it before or after, never between
+	// (helper-201). commit runs it once, through swap, at the swap: after
+	// every step that can fail, while the script's callers are still blocked,
+	// before any call can reach the new version.
+	swapIf func() bool
 }
 
-// swap is the last step of a commit: it runs swapped, unless a newer request
-// of the script has come since the commit began, which wins (see Reload): it
-// then fails with errSwapSuperseded, and the commit rolls back.
+// swap is the last step of a commit: it runs swapIf, and fails with
+// errSwapSuperseded if a newer request of the script has come since the
+// commit began, which wins (see Reload): the commit rolls back.
 func (p *commitPlan) swap() error {
-	if p.superseded() {
+	if !p.swapIf() {
 		return errSwapSuperseded
 	}
-	p.swapped()
 	return nil
 }
 

@@ -354,11 +354,14 @@ func (s *Script) commitHeld(ctx context.Context, it *stagedItem, c commitStart) 
 	}
 	plan := &commitPlan{to: to, migrate: s.migrate, selfCheck: s.h.cfg.SelfCheck,
 		migration: &Migration{Script: s.name, From: from, To: to, World: s.h.cfg.World},
-		swapped:   func() { s.swapped(it, to, next) },
-		superseded: func() bool {
+		swapIf: func() bool {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			return s.lost(it.req)
+			if s.lost(it.req) {
+				return false
+			}
+			s.swapped(it, to, next)
+			return true
 		}}
 	if frame != nil && s.h.frameEnded(frame, it.req, frame.Err()) {
 		// Apply's context ended before this commit's turn (another script's
@@ -442,12 +445,10 @@ func (s *Script) postpone(it *stagedItem) {
 }
 
 // swapped records it, committed as version to with interface next, in the
-// history and as the live version. The engine's commit runs it at the swap
-// (commitPlan.swapped), so that Version and Interface change exactly when
-// calls move to the new version.
+// history and as the live version; the caller holds s.mu. The engine's commit
+// runs it at the swap (commitPlan.swapIf), so that Version and Interface
+// change exactly when calls move to the new version.
 func (s *Script) swapped(it *stagedItem, to int, next Interface) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if it.req.revert {
 		s.hist.pop()
 	} else {
