@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,18 +249,18 @@ func migrateExports(ctx context.Context, m *Migration, orReset bool) error {
 	return nil
 }
 
-// rawNumber returns the JSON of a result of WebAssembly type typ given as
-// raw bits (a float's exactly enough to tell 0 from not; a NaN as "NaN").
+// rawNumber returns the JSON of bits, a result of WebAssembly type typ
+// ("i32"...), decoded as host functions' arguments are (a NaN as "NaN").
 func rawNumber(typ string, bits uint64) json.RawMessage {
 	switch typ {
-	case "i32":
-		return strconv.AppendInt(nil, int64(int32(bits)), 10)
 	case "f32":
-		return strconv.AppendFloat(nil, float64(math.Float32frombits(uint32(bits))), 'g', -1, 32)
+		return strconv.AppendFloat(nil, F32.float(bits), 'g', -1, 32)
 	case "f64":
-		return strconv.AppendFloat(nil, math.Float64frombits(bits), 'g', -1, 64)
+		return strconv.AppendFloat(nil, F64.float(bits), 'g', -1, 64)
+	case "i32":
+		return strconv.AppendInt(nil, I32.int(bits), 10)
 	}
-	return strconv.AppendInt(nil, int64(bits), 10)
+	return strconv.AppendInt(nil, I64.int(bits), 10)
 }
 
 // stateCarried returns the names of the state MigrateExports moved as a

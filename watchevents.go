@@ -454,13 +454,12 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 				return
 			}
 		}
+		// Processed again: a script of the file reloads, or, the other load
+		// having failed, the file is nobody's and loads (helper-199).
 		_, held := wd.h.Script(taken.by)
-		switch s, _ := wd.scriptOf(ev); {
-		case s != nil:
-			wd.process(ctx, a, true) // reloads s
-		case !held:
-			wd.process(ctx, a, true) // the other load failed: the file is nobody's (helper-199)
-		default:
+		if s, _ := wd.scriptOf(ev); s != nil || !held {
+			wd.process(ctx, a, true)
+		} else {
 			wd.h.ev.emit(Event{Script: name, Kind: Rejected, Err: err})
 		}
 		return

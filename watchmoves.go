@@ -33,15 +33,12 @@ func (s *Script) removedSaid() bool {
 
 // unsayRemoved records that a file of s was reported saved, or found there as
 // a Watch began: a later deletion is reported again, and is the one a rename
-// is timed from (see movedTo), not one before the file came back. It reports
-// whether a deletion was reported.
-func (s *Script) unsayRemoved() (said bool) {
+// is timed from (see movedTo), not one before the file came back.
+func (s *Script) unsayRemoved() {
 	s.mu.Lock()
-	said = s.file.removed
 	s.file.removed = false
 	s.file.gone = time.Time{}
 	s.mu.Unlock()
-	return said
 }
 
 // fileBack reports whether there is a file again at the path Watch last saw s
