@@ -150,7 +150,8 @@ type Config struct {
 	// builds); nil, or a nil result, means the Host's defaults. A file renamed
 	// or moved within the directory (into a subdirectory whose scripts the
 	// function gives other options, too) is loaded with the options of the
-	// script it was (see Watch), not with these. It is called on the
+	// script it was (see Watch), not with these, and so is the file of a
+	// script the program unloaded (see Host.Unload). It is called on the
 	// goroutine of each such load, several at once when files arrive
 	// together: it must be safe for concurrent use.
 	WatchOptions func(name string) *ScriptOptions

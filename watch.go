@@ -100,7 +100,8 @@ import (
 //     old name's script runs on, as a deleted file's does, until unloaded.
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir, with the options
-//     Config.WatchOptions gives it) and reported by a Loaded event, or a
+//     Config.WatchOptions gives it, or, for the file of a script the program
+//     unloaded, with that script's options) and reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
 //     not loaded. Each such load runs on a goroutine of its own, so that a file
 //     that is slow to load holds up no other script's save. A save of other

@@ -497,11 +497,20 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 
 // options are the ScriptOptions of the script name that Watch loads: those of
 // the script its file was, if it was moved (the first one's, if several), else
+// those of the script of the file that the program unloaded, else
 // Config.WatchOptions's.
 func (wd *watchedDir) options(name string, moved []*Script) *ScriptOptions {
 	if len(moved) > 0 {
 		opts := moved[0].opts
 		return &opts
+	}
+	if abs, err := filepath.Abs(name); err == nil {
+		wd.h.mu.RLock()
+		opts, ok := wd.h.offOpts[canonPath(abs)]
+		wd.h.mu.RUnlock()
+		if ok {
+			return &opts
+		}
 	}
 	if f := wd.h.cfg.WatchOptions; f != nil {
 		return f(name)

@@ -488,6 +488,89 @@ func TestWatchUnloadedFileComesBack(t *testing.T) {
 	}
 }
 
+// The file of a script the program unloaded comes back under Watch with the
+// options the program loaded it with (helper-202: a plugin loaded with limits
+// came back with none, and a loop in it could no longer be stopped), whether
+// unloaded before Watch began or while it ran; a Load of the file by the
+// program, with options of its own, replaces them.
+func TestWatchUnloadedFileKeepsOptions(t *testing.T) {
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	p := filepath.Join(dir, "plug.lua")
+	src := "local M = {}\nfunction M.spin() for i = 1, 1e6 do end return 1 end\nreturn M"
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	strict := &ScriptOptions{Limits: &Limits{MaxInstructions: 10_000}}
+	loaded := func(ev Event) bool { return ev.Script == p && ev.Kind == Loaded }
+	unloadAndSave := func(edit string) *Script {
+		t.Helper()
+		s, ok := h.Script(p)
+		if !ok {
+			t.Fatal("plug.lua not loaded")
+		}
+		if err := h.Unload(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		src += edit
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, loaded)
+		s, ok = h.Script(p)
+		if !ok {
+			t.Fatal("plug.lua did not come back")
+		}
+		return s
+	}
+	if _, err := h.Load(ctx, p, strict); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, loaded)
+	s, ok := h.Script(p)
+	if !ok {
+		t.Fatal("not loaded")
+	}
+	if err := h.Unload(ctx, s); err != nil { // before Watch: a later save loads it
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	src += " "
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, loaded)
+	for round := range 2 {
+		s, ok := h.Script(p)
+		if !ok {
+			t.Fatal("plug.lua did not come back")
+		}
+		if _, err := h.Call(ctx, s, "spin"); !errors.Is(err, lua.ErrInstructionLimit) {
+			t.Fatalf("round %d: spin in the script back from Unload: %v, want its instruction limit", round, err)
+		}
+		unloadAndSave(" ") // while Watch runs
+	}
+	if s, _ = h.Script(p); s == nil {
+		t.Fatal("plug.lua did not come back")
+	}
+	if err := h.Unload(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Load(ctx, p, nil); err != nil { // the program's own options
+		t.Fatal(err)
+	}
+	nextEvent(t, h, loaded)
+	s = unloadAndSave(" ")
+	if out, err := h.Call(ctx, s, "spin"); err != nil {
+		t.Errorf("spin after the program loaded the file without limits, unloaded it and it came back: %v, want no limit", err)
+	} else if string(out) != "1" {
+		t.Errorf("spin = %s, want 1", out)
+	}
+}
+
 // A file saved after Load read it but before Watch began is reloaded when Watch
 // begins, as its save would have been: the watcher, not yet running, never saw
 // it. A file touched in between (new time, same bytes) is not reloaded, and one
