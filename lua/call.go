@@ -32,7 +32,9 @@ import (
 // could become one) are errors matching ErrJSON that name the path ("on_update
 // result: field enemies[2].ai: cannot convert function"), and so is a result whose JSON passes
 // 256 MiB: JSON has no references, so a table or string the result reaches many
-// times is written as many times. The conversion is part of the call: its work
+// times is written as many times. Tables nest up to 10,000 levels deep, in
+// arguments and results, as in encoding/json (and in the WASM runtime's
+// documents); deeper is an error matching ErrJSON. The conversion is part of the call: its work
 // counts against the call's limits, which stop it, or the end of ctx, with the
 // error they give a call (see Limits). Conversion never runs metamethods.
 //

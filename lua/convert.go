@@ -49,16 +49,25 @@ import (
 //     string, which stops it at the call's limits or when the caller's context
 //     ends, as it stops Lua code.
 
-const maxDepth = 200
+// maxDepth is how many tables deep a value converts, in both directions:
+// encoding/json's limit, which the WASM runtime's documents have too.
+const maxDepth = 10000
 
-// convError is a value that cannot be converted; it matches ErrJSON.
-type convError struct{ path, msg string }
+// tooDeep is the message of a value nested deeper than maxDepth.
+const tooDeep = "tables nested deeper than %d levels"
+
+// convError is a value that cannot be converted; it matches ErrJSON. steps
+// is the path to it, innermost step first.
+type convError struct {
+	steps []pathStep
+	msg   string
+}
 
 func (e *convError) Error() string {
-	if e.path == "" {
+	if len(e.steps) == 0 {
 		return e.msg
 	}
-	return "field " + e.path + ": " + e.msg
+	return "field " + formatPath(e.steps) + ": " + e.msg
 }
 
 func (e *convError) Is(target error) bool { return target == ErrJSON }
@@ -67,9 +76,10 @@ func (e *convError) Is(target error) bool { return target == ErrJSON }
 type walker struct {
 	path     []pathStep
 	visiting []*glua.LTable
-	keyBufs  [][]objectKey // enter's key slices, one per depth, reused
-	size     int           // toGo's estimate of the Go memory of what it converted so far
-	limit    int           // the bound of the conversion's JSON in bytes; 0 for maxString
+	deep     map[*glua.LTable]bool // visiting, once it passes shallow tables (see onPath)
+	keyBufs  [][]objectKey         // enter's key slices, one per depth, reused
+	size     int                   // toGo's estimate of the Go memory of what it converted so far
+	limit    int                   // the bound of the conversion's JSON in bytes; 0 for maxString
 
 	// b is the budget of the call the conversion is part of, charged for its
 	// work; nil for none. A value that reaches one table many times makes the
@@ -116,9 +126,20 @@ func (w *walker) tooLargeGo() error {
 }
 
 func (w *walker) fail(format string, args ...any) error {
+	steps := make([]pathStep, len(w.path))
+	for i, st := range w.path {
+		steps[len(steps)-1-i] = st
+	}
+	return &convError{steps: steps, msg: fmt.Sprintf(format, args...)}
+}
+
+// formatPath writes the path of steps, innermost first, as a script would
+// write it (enemies[2].ai), showing pathEnds steps at each end of a long one.
+func formatPath(steps []pathStep) string {
 	var b strings.Builder
-	n := len(w.path)
-	for i, step := range w.path {
+	n := len(steps)
+	for i := range n {
+		step := steps[n-1-i]
 		if n > 2*pathEnds && i >= pathEnds && i < n-pathEnds {
 			if i == pathEnds {
 				fmt.Fprintf(&b, " ... %d more ... ", n-2*pathEnds)
@@ -146,11 +167,11 @@ func (w *walker) fail(format string, args ...any) error {
 		}
 		fmt.Fprintf(&b, "[%s]", k.String())
 	}
-	return &convError{path: b.String(), msg: fmt.Sprintf(format, args...)}
+	return b.String()
 }
 
 // pathEnds is how many steps of a long path an error shows at each end: a table
-// nested 200 deep would otherwise make a 600-byte message.
+// nested 10,000 deep would otherwise make a 30-kilobyte message.
 const pathEnds = 4
 
 // maxPathKey is the most of a string key an error's path shows.
@@ -197,17 +218,17 @@ type objectKey struct {
 // classifies it: n > 0 means an array of n elements, otherwise keys holds the
 // object's keys, sorted, valid until the next table at the same depth.
 func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
-	if slices.Contains(w.visiting, t) {
+	if w.onPath(t) {
 		return 0, nil, w.fail("cyclic table")
 	}
 	if len(w.visiting) >= maxDepth {
-		return 0, nil, w.fail("tables nested deeper than %d", maxDepth)
+		return 0, nil, w.fail(tooDeep, maxDepth)
 	}
 	if n := arrayLen(t); n > 0 {
 		if err := w.charge(1 + n); err != nil {
 			return 0, nil, err
 		}
-		w.visiting = append(w.visiting, t)
+		w.visit(t)
 		return n, nil, nil
 	}
 	// One walk collects the keys and tells whether they are 1..n after all.
@@ -247,7 +268,7 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 		if err := w.charge(1 + count); err != nil {
 			return 0, nil, err
 		}
-		w.visiting = append(w.visiting, t)
+		w.visit(t)
 		return count, nil, nil
 	}
 	if err != nil {
@@ -267,7 +288,7 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 			return 0, nil, w.fail("duplicate key %q (a string and an integer)", keys[i].name)
 		}
 	}
-	w.visiting = append(w.visiting, t)
+	w.visit(t)
 	return 0, keys, nil
 }
 
@@ -298,7 +319,41 @@ func arrayLen(t *glua.LTable) int {
 	return n
 }
 
-func (w *walker) leave() { w.visiting = w.visiting[:len(w.visiting)-1] }
+// shallow is how deep a walk looks for a cycle in w.visiting itself; deeper,
+// in w.deep, so that a walk down a long chain does not take the square of its
+// length.
+const shallow = 64
+
+// onPath reports whether t is one of the tables the walk is inside.
+func (w *walker) onPath(t *glua.LTable) bool {
+	if w.deep != nil {
+		return w.deep[t]
+	}
+	return slices.Contains(w.visiting, t)
+}
+
+// visit enters t.
+func (w *walker) visit(t *glua.LTable) {
+	w.visiting = append(w.visiting, t)
+	if w.deep == nil && len(w.visiting) > shallow {
+		w.deep = make(map[*glua.LTable]bool, 2*shallow)
+		for _, v := range w.visiting[:len(w.visiting)-1] {
+			w.deep[v] = true
+		}
+	}
+	if w.deep != nil {
+		w.deep[t] = true
+	}
+}
+
+// leave leaves the table visited last.
+func (w *walker) leave() {
+	t := w.visiting[len(w.visiting)-1]
+	w.visiting = w.visiting[:len(w.visiting)-1]
+	if w.deep != nil {
+		delete(w.deep, t)
+	}
+}
 
 // The Go memory toGo counts for a value: goValue for the interface that holds
 // it (in a []any, a map or Call.Args), counted by its container, plus what the

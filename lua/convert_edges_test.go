@@ -233,3 +233,100 @@ func TestFormatStringOfNumber(t *testing.T) {
 		})
 	}
 }
+
+// Tables nest 10,000 levels deep, as in encoding/json and the WASM runtime's
+// documents, in every direction a value takes: a result, a field, a host
+// function's argument, a call's argument (Go or JSON); one level more is an
+// error matching ErrJSON, whose path is cut short in the middle (helper-202:
+// 201 levels failed, an argument's error wrote all 201 steps of its path, and
+// arguments took one level more than results).
+func TestNestingDepth(t *testing.T) {
+	const limit = 10000
+	rt := newRuntime(t, lua.Config{})
+	var seen int
+	if err := rt.Define("host", "see", func(_ context.Context, c *lua.Call) ([]any, error) {
+		seen = 0
+		for v := c.Args[0]; v != nil; seen++ {
+			v = v.(map[string]any)["next"]
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id := load(t, rt, "deep.lua", `local M = {}
+function M.list(n) local head for i = 1, n do head = {next = head} end return head end
+function M.keep(n) M.head = M.list(n) return 1 end
+function M.see(n) host.see(M.list(n)) return 1 end
+function M.depth(v) local n = 0 while type(v) == "table" do n = n + 1 v = v[1] end return n end
+function M.ring(n) local head = {} local last = head for i = 2, n do last.next = {} last = last.next end last.next = head return head end
+return M`)
+	chain := func(levels int) string {
+		return strings.Repeat(`{"next":`, levels-1) + "{}" + strings.Repeat("}", levels-1)
+	}
+	nested := func(levels int) any {
+		var v any = []any{}
+		for range levels - 1 {
+			v = []any{v}
+		}
+		return v
+	}
+	tooDeep := func(what string, err error) {
+		t.Helper()
+		// A host function's argument fails in the script, as a Lua error.
+		asJSON := errors.Is(err, lua.ErrJSON) || what == "a host function's argument"
+		if err == nil || !asJSON || !strings.Contains(err.Error(), "nested deeper than 10000 levels") {
+			t.Errorf("%s %d levels deep: %v, want ErrJSON saying it is nested too deep", what, limit+1, err)
+		} else if !strings.Contains(err.Error(), " more ") || len(err.Error()) > 600 {
+			t.Errorf("%s: the error's path is not cut short (%d bytes): %.300s", what, len(err.Error()), err)
+		}
+	}
+	ctx := context.Background()
+
+	if out := call(t, rt, id, "list", limit); out != chain(limit) {
+		t.Errorf("list(%d) came back other than %d levels of {next=...}", limit, limit)
+	}
+	_, err := rt.CallJSON(ctx, id, "list", limit+1)
+	tooDeep("a result", err)
+
+	for _, n := range []int{3, 500} { // a cycle found in the path and past it
+		if _, err := rt.CallJSON(ctx, id, "ring", n); !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "cyclic table") {
+			t.Errorf("a ring of %d tables: %v, want a cyclic table", n, err)
+		}
+	}
+
+	call(t, rt, id, "keep", limit)
+	if out := field(t, rt, id, "head"); out != chain(limit) {
+		t.Errorf("Field(head) came back other than %d levels", limit)
+	}
+	call(t, rt, id, "keep", limit+1)
+	_, err = rt.Field(ctx, id, "head")
+	tooDeep("a field", err)
+
+	if call(t, rt, id, "see", limit); seen != limit {
+		t.Errorf("host.see got %d levels, want %d", seen, limit)
+	}
+	_, err = rt.CallJSON(ctx, id, "see", limit+1)
+	tooDeep("a host function's argument", err)
+
+	for _, arg := range []struct {
+		name        string
+		ok, tooDeep any
+	}{
+		{"a Go argument", nested(limit), nested(limit + 1)},
+		{"a JSON argument", json.RawMessage(strings.Repeat("[", limit) + strings.Repeat("]", limit)),
+			json.RawMessage(strings.Repeat("[", limit+1) + strings.Repeat("]", limit+1))},
+	} {
+		if out := call(t, rt, id, "depth", arg.ok); out != fmt.Sprint(limit) {
+			t.Errorf("%s %d levels deep: depth = %s", arg.name, limit, out)
+		}
+		_, err = rt.CallJSON(ctx, id, "depth", arg.tooDeep)
+		if arg.name == "a JSON argument" {
+			// encoding/json refuses it first, in its own words
+			if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "exceeded max depth") {
+				t.Errorf("%s %d levels deep: %v, want encoding/json's ErrJSON", arg.name, limit+1, err)
+			}
+			continue
+		}
+		tooDeep(arg.name, err)
+	}
+}

@@ -73,9 +73,9 @@ return M`
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "list.lua", src)
 	call(t, rt, id, "build", 100_000)
-	// Too deep for JSON: the error shows both ends of the path, not 200 steps.
+	// Too deep for JSON: the error shows both ends of the path, not 10,000 steps.
 	_, err := rt.Field(context.Background(), id, "list")
-	if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "next.next.next.next ... 192 more ... next.next.next.next") || len(err.Error()) > 200 {
+	if !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "next.next.next.next ... 9992 more ... next.next.next.next") || len(err.Error()) > 200 {
 		t.Errorf("Field of the list: %v, want a short ErrJSON naming both ends of the path", err)
 	}
 	reload(t, rt, id, src)

@@ -31,7 +31,7 @@ var (
 	ErrNotTable = errors.New("lua: script did not return a table")
 	// ErrJSON means a value could not be converted between Go (or JSON) and Lua:
 	// a function, a cyclic table, a NaN, a table key that is neither a string nor
-	// an integer.
+	// an integer, tables nested more than 10,000 levels deep.
 	ErrJSON = errors.New("lua: value cannot be converted")
 	// ErrClosed means the Runtime was closed, or a Staged reload was already
 	// committed or discarded.

@@ -30,10 +30,8 @@ import (
 // exponent) that a Lua number would hold rounded is an error naming its path.
 func toLua(L *glua.LState, v any) (glua.LValue, error) { return toLuaDepth(L, v, 0) }
 
+// toLuaDepth is toLua of a value depth tables deep.
 func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
-	if depth > maxDepth {
-		return glua.LNil, &convError{msg: fmt.Sprintf("values nested deeper than %d", maxDepth)}
-	}
 	switch v := v.(type) {
 	case nil:
 		return glua.LNil, nil
@@ -67,6 +65,9 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		}
 		return jsonNumber(v)
 	case []any:
+		if depth >= maxDepth {
+			return glua.LNil, &convError{msg: fmt.Sprintf(tooDeep, maxDepth)}
+		}
 		t := L.CreateTable(len(v), 0)
 		for i, e := range v {
 			lv, err := toLuaDepth(L, e, depth+1)
@@ -77,6 +78,9 @@ func toLuaDepth(L *glua.LState, v any, depth int) (glua.LValue, error) {
 		}
 		return t, nil
 	case map[string]any:
+		if depth >= maxDepth {
+			return glua.LNil, &convError{msg: fmt.Sprintf(tooDeep, maxDepth)}
+		}
 		t := L.CreateTable(0, len(v))
 		keys := make([]string, 0, len(v))
 		for k := range v {
@@ -206,16 +210,9 @@ func inside(err error, i int, key string) error {
 	if !errors.As(err, &ce) {
 		return err
 	}
-	step := fmt.Sprintf("[%d]", i)
-	switch {
-	case key == "" && i > 0:
-	case isIdentifier(key):
-		step = key
-	default:
-		step = fmt.Sprintf("[%q]", key)
+	step := pathStep{index: i}
+	if key != "" || i == 0 {
+		step = pathStep{key: glua.LString(key)}
 	}
-	if ce.path != "" && ce.path[0] != '[' {
-		step += "."
-	}
-	return &convError{path: step + ce.path, msg: ce.msg}
+	return &convError{steps: append(ce.steps, step), msg: ce.msg}
 }
