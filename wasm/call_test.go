@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,7 +117,9 @@ func TestCallJSONArgumentErrors(t *testing.T) {
 		{"bad json.Number", numbers, "neg", []any{json.Number("0x10")}, wasm.ErrSignature, "not a JSON number"},
 		{"JSON to a numeric function", numbers, "neg", []any{wasm.JSON(1)}, wasm.ErrSignature, "a JSON document needs a function taking (i32, i32)"},
 		{"one number for (i32, i32)", state, "set_state", []any{1}, wasm.ErrSignature, "set_state(i32, i32) takes 2 numbers or a JSON document, got 1 number"},
-		{"invalid raw JSON", state, "set_state", []any{json.RawMessage(`{"a":`)}, wasm.ErrJSON, `{\"a\":`},
+		{"invalid raw JSON", state, "set_state", []any{json.RawMessage(`{"a":`)}, wasm.ErrJSON, `not valid JSON (unexpected end of JSON input, at byte 5): "{\"a\":"`},
+		{"raw JSON that says where it fails", state, "set_state", []any{json.RawMessage(`{"a":1,}`)}, wasm.ErrJSON, "looking for beginning of object key string, at byte 8"},
+		{"raw JSON nested too deep", state, "set_state", []any{json.RawMessage(strings.Repeat("[", 10001) + strings.Repeat("]", 10001))}, wasm.ErrJSON, "exceeded max depth"},
 		{"unmarshalable value", state, "set_state", []any{make(chan int)}, wasm.ErrJSON, "chan"},
 		{"MarshalJSON that panics", state, "set_state", []any{panicky{}}, wasm.ErrJSON, "panicked: boom"},
 		{"JSON without alloc", add, "add", []any{map[string]int{"a": 1}}, wasm.ErrNoFunction, "no such function: alloc(i32) i32, which add(i32, i32) i32 needs to take a JSON document"},

@@ -25,7 +25,7 @@ func (inst *instance) marshalDoc(v any) ([]byte, error) {
 	}
 	if raw, ok := v.(json.RawMessage); ok {
 		if !inst.validDoc(raw, docArg) {
-			return nil, fmt.Errorf("json.RawMessage is not valid JSON: %s", excerpt(raw))
+			return nil, fmt.Errorf("json.RawMessage is not valid JSON (%s): %s", whyNotJSON(raw), excerpt(raw))
 		}
 		return raw, nil
 	}
