@@ -642,3 +642,27 @@ return M`))
 		t.Errorf("after a failed reload, table.remove(M.list) = %s, want \"a\"", got)
 	}
 }
+
+// TestReloadCodeTableGivenDataAsItRan: a local table of code that the chunk
+// gave no data (only functions), held by the module's data too (a list of
+// handlers), keeps the data the script gave it as it ran, as one the chunk
+// gave data does, and runs the new code; one only a local holds starts over,
+// as locals do. Before, the fields the script set were lost at every reload,
+// unless the chunk happened to give the table a field of data (helper-204,
+// random graphs: 53 lost tables in 5,000).
+func TestReloadCodeTableGivenDataAsItRan(t *testing.T) {
+	const src = `local M = {}
+local H = { kind = function() return "VERSION" end }
+local Alone = { kind = function() return "VERSION" end }
+M.all = { H }
+function M.tag() H.hits = 5 H.name = "h" H.seen = { 1, 2 } Alone.hits = 7 end
+function M.probe() return H.hits, M.all[1].hits, M.all[1] == H, H.kind(), H.seen and #H.seen, Alone.hits end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "h.lua", strings.ReplaceAll(src, "VERSION", "v1"))
+	call(t, rt, id, "tag")
+	reload(t, rt, id, strings.ReplaceAll(src, "VERSION", "v2"))
+	if got, want := call(t, rt, id, "probe"), `[5,5,true,"v2",2,null]`; got != want {
+		t.Errorf("after the reload: probe = %s, want %s (H's hits, through the local and the list, one table, new code, its list; Alone's start over)", got, want)
+	}
+}

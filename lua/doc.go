@@ -262,9 +262,10 @@
 //     start over, but for the wiring the old version's code gave the old one
 //     as it ran: metamethods it lacks (the self.__index = self of Programming
 //     in Lua's class idiom, which its first new() sets) and a metatable; but
-//     one with data of its own that the module's data holds (a global player,
-//     a class in a list of the module, a registry's class) gets the old one's
-//     data as the module does. A table with a metatable is an instance, of
+//     one that the module's data holds (a global player, a class in a list of
+//     the module, a registry's class) gets the old one's data as the module
+//     does, whether the chunk gave it data or the script did as it ran (a
+//     table of handlers in M.all that the script tagged). A table with a metatable is an instance, of
 //     code too: a prototype (Fast = Enemy:new{ speed = 9 }) stays one table.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is

@@ -85,10 +85,12 @@ type siteNode struct {
 	table weak.Pointer[glua.LTable]
 	fn    weak.Pointer[glua.LFunction]
 	paths []path
-	// stateless says that a table holds only functions and tables, or is a
-	// root: one that a reload may take the new version's of without merging,
-	// losing no state. mergeable says that a path from the module without an
-	// upvalue reaches it: the module holds it, and a reload merges it.
+	// stateless says that a table held only functions and tables as the chunk
+	// left it, or is a root: of its entries, its wiring is all a reload needs
+	// (the script may give it data as it runs, which a reload carries as a
+	// class's: see codeMatch.classes). mergeable says that a path from the
+	// module without an upvalue reaches it: the module holds it, and a reload
+	// merges it.
 	stateless, mergeable bool
 	// fields are the module's fields that held data as the chunk left it
 	// (its list entries too), none of a kind of which there are more than
@@ -665,15 +667,14 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 					m.merges = append(m.merges, merged{old: o, new: t, at: n})
 				case n.mergeable:
 					continue // too big to merge: copied as data, as before classes were carried
-				case n.stateless:
-					m.wired = append(m.wired, merged{old: o, new: t, at: n})
 				default:
-					// A local's or global's table with data of its own (a
-					// class, an object with methods): the new one where the
+					// A local's or global's table (a class, an object with
+					// methods, a table of handlers): the new one where the
 					// old one is an object's metatable, its data starting
 					// over as locals do; but where the module's data holds
 					// it (a class in a list of the module, a registry), the
-					// new one with the old one's data (see copier.adopt).
+					// new one with the old one's data (see copier.adopt),
+					// the chunk's or what the script gave it as it ran.
 					m.classes[o] = t
 					m.classSites[o] = n
 					m.wired = append(m.wired, merged{old: o, new: t, at: n})
