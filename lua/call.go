@@ -171,6 +171,7 @@ func (rb *resultBytes) json(ctx context.Context, L *glua.LState, top, n int) (js
 	case 1:
 		out, err = w.appendJSON(make([]byte, 0, 16), L.Get(top+1))
 	default:
+		w.outer = 1 // the array: each result nests one level less deep
 		out = append(make([]byte, 0, 16*n), '[')
 		for i := 1; i <= n && err == nil; i++ {
 			if i > 1 {

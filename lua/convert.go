@@ -77,6 +77,7 @@ type walker struct {
 	path     []pathStep
 	visiting []*glua.LTable
 	deep     map[*glua.LTable]bool // visiting, once it passes shallow tables (see onPath)
+	outer    int                   // levels the JSON has around the value (several results' array)
 	keyBufs  [][]objectKey         // enter's key slices, one per depth, reused
 	size     int                   // toGo's estimate of the Go memory of what it converted so far
 	limit    int                   // the bound of the conversion's JSON in bytes; 0 for maxString
@@ -221,7 +222,7 @@ func (w *walker) enter(t *glua.LTable) (n int, keys []objectKey, err error) {
 	if w.onPath(t) {
 		return 0, nil, w.fail("cyclic table")
 	}
-	if len(w.visiting) >= maxDepth {
+	if w.outer+len(w.visiting) >= maxDepth {
 		return 0, nil, w.fail(tooDeep, maxDepth)
 	}
 	if n := arrayLen(t); n > 0 {

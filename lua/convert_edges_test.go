@@ -256,6 +256,7 @@ func TestNestingDepth(t *testing.T) {
 	id := load(t, rt, "deep.lua", `local M = {}
 function M.list(n) local head for i = 1, n do head = {next = head} end return head end
 function M.keep(n) M.head = M.list(n) return 1 end
+function M.two(n) return 1, M.list(n) end
 function M.see(n) host.see(M.list(n)) return 1 end
 function M.depth(v) local n = 0 while type(v) == "table" do n = n + 1 v = v[1] end return n end
 function M.ring(n) local head = {} local last = head for i = 2, n do last.next = {} last = last.next end last.next = head return head end
@@ -287,6 +288,14 @@ return M`)
 	}
 	_, err := rt.CallJSON(ctx, id, "list", limit+1)
 	tooDeep("a result", err)
+	// Several results are an array, one level more (helper-205: two results
+	// 10,000 deep made JSON encoding/json refuses).
+	out, err := rt.CallJSON(ctx, id, "two", limit-1)
+	if err != nil || !json.Valid(out) {
+		t.Errorf("two results %d levels deep: %v, want JSON encoding/json reads", limit-1, err)
+	}
+	_, err = rt.CallJSON(ctx, id, "two", limit)
+	tooDeep("one of two results", err)
 
 	for _, n := range []int{3, 500} { // a cycle found in the path and past it
 		if _, err := rt.CallJSON(ctx, id, "ring", n); !errors.Is(err, lua.ErrJSON) || !strings.Contains(err.Error(), "cyclic table") {
