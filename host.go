@@ -32,9 +32,6 @@ type Host struct {
 	files   map[string]*Script       // scripts by file (see Script.canonFile), for reserve
 	loads   map[string]chan struct{} // names a load in progress holds, each closed when it ends
 	loadsOf map[string]string        // the file of each load in progress, by name
-	// offOpts are the options of the scripts the program unloaded, by file
-	// (see Script.canonFile): Watch loads such a file again with them.
-	offOpts map[string]ScriptOptions
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
@@ -100,7 +97,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
 	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, files: map[string]*Script{},
-		loads: map[string]chan struct{}{}, loadsOf: map[string]string{}, offOpts: map[string]ScriptOptions{}}
+		loads: map[string]chan struct{}{}, loadsOf: map[string]string{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
 	h.stagings, h.turnMax = make(chan struct{}, cfg.Stagings), stageTurnMax
 	h.base, h.cancel = context.WithCancelCause(context.Background())

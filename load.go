@@ -142,10 +142,10 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	h.scripts[name] = s
 	if f := s.canonFile(); f != "" && h.files[f] == nil {
 		h.files[f] = s
-		delete(h.offOpts, f)
 	}
 	h.ev.send(ev)
 	h.mu.Unlock()
+	h.dropOff(s.canonFile())
 	return s, compile, true, nil
 }
 
@@ -264,15 +264,18 @@ func (h *Host) loading(name string) <-chan struct{} {
 // name free. Calls, reloads and reverts of s after it fail with ErrUnloaded; its
 // Stats stay, but not the code of its versions, so that a program may keep s
 // for its Stats. (Of an unloaded script, the Host itself keeps 16 bytes at
-// most, a slot of its engine's table of script IDs, which are not reused.)
+// most, a slot of its engine's table of script IDs, which are not reused;
+// and, while a Watch of its file's directory runs, its ScriptOptions.)
 // A second Unload of s waits for the first, then returns
 // ErrUnloaded. A script whose file is in a directory Watch watches (whether
 // Watch or the program loaded it) comes back, as a new script, with the
 // file's next save, or any activity that leaves the file there (a rename
 // away and back), and with the ScriptOptions s had: its Limits, Contract and
-// Migration, not those of Config.WatchOptions. To keep a plugin off, move
-// its file out of the directory, or rename it to an extension that is no
-// script's.
+// Migration, not those of Config.WatchOptions; so does the file renamed
+// within the directory, and for a .wasm its source (x.wat), as long as that
+// Watch runs (one begun after Unload loads the file as any new one). To keep
+// a plugin off, move its file out of the directory, or rename it to an
+// extension that is no script's.
 //
 // Called from a host function, a migration or a reload being staged of s itself,
 // with the context it received, Unload fails at once with an error matching the
@@ -340,12 +343,6 @@ func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 	s.mu.Lock()
 	mark := s.file.path
 	s.mu.Unlock()
-	// A file the program unloaded the script of comes back under Watch with
-	// the script's options (see Watch), as a file moved does: a plugin loaded
-	// with limits must not come back without them. Only a file that is there
-	// (or its source, for a .c) is kept, so that names of LoadBytes that are
-	// no file do not pile up.
-	keep := movedTo == "" && s.canonFile() != "" && (exists(s.file0()) || exists(mark))
 	ev := Event{Script: s.name, Kind: Unloaded, From: s.Version(), MovedTo: movedTo}
 	h.ev.logEvent(ev)
 	h.mu.Lock()
@@ -355,11 +352,11 @@ func (h *Host) unload(ctx context.Context, s *Script, movedTo string) error {
 	if h.files[s.canonFile()] == s {
 		delete(h.files, s.canonFile())
 	}
-	if keep {
-		h.offOpts[s.canonFile()] = s.opts
-	}
 	h.ev.send(ev)
 	h.mu.Unlock()
+	if movedTo == "" {
+		h.keepOff(s, s.file0(), mark)
+	}
 	h.forgetFiles(s.file0(), mark) // Watch loads the file again on its next activity, whatever it is
 	h.forgetMoved(s)
 	return nil

@@ -101,7 +101,8 @@ import (
 //   - A saved .wasm, .wat, .c or .lua file that is not loaded yet is loaded (named
 //     by joining dir and its path under dir, with the options
 //     Config.WatchOptions gives it, or, for the file of a script the program
-//     unloaded, with that script's options) and reported by a Loaded event, or a
+//     unloaded as this Watch ran, with that script's options: see Unload) and
+//     reported by a Loaded event, or a
 //     Rejected one if it does not load; files already there when Watch starts are
 //     not loaded. Each such load runs on a goroutine of its own, so that a file
 //     that is slow to load holds up no other script's save. A save of other
@@ -244,19 +245,59 @@ func (h *Host) forgetFiles(paths ...string) {
 	}
 }
 
-// forgetMoved drops s, unloaded, from what the watchers keep for the next
-// save of a file that scripts were moved onto (see keepMoved): unloading it
-// again would do nothing, and keeping it would keep it.
-func (h *Host) forgetMoved(s *Script) {
+// watchedDirs returns the directories watched now, once watching has begun.
+func (h *Host) watchedDirs() []*watchedDir {
 	h.watchMu.Lock()
+	defer h.watchMu.Unlock()
 	wds := make([]*watchedDir, 0, len(h.watched))
 	for _, c := range h.watched {
 		if c.wd != nil {
 			wds = append(wds, c.wd)
 		}
 	}
-	h.watchMu.Unlock()
-	for _, wd := range wds {
+	return wds
+}
+
+// keepOff keeps the options of s, which the program unloaded, for the Watch
+// of each directory that holds one of its files (paths: the script's, and
+// the one Watch last saw of it, a source perhaps), which loads the file
+// again with them (see watchedDir.options), as it does a file moved: a
+// plugin loaded with limits must not come back without them. What a Watch
+// keeps goes with it.
+func (h *Host) keepOff(s *Script, paths ...string) {
+	for _, wd := range h.watchedDirs() {
+		for _, p := range paths {
+			if p == "" || !wd.contains(p) {
+				continue
+			}
+			info, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			wd.mu.Lock()
+			if wd.off == nil {
+				wd.off = map[string]offScript{}
+			}
+			wd.off[canonPath(p)] = offScript{opts: s.opts, file: info}
+			wd.mu.Unlock()
+		}
+	}
+}
+
+// dropOff forgets what keepOff kept for file, a script of which is loaded.
+func (h *Host) dropOff(file string) {
+	for _, wd := range h.watchedDirs() {
+		wd.mu.Lock()
+		delete(wd.off, file)
+		wd.mu.Unlock()
+	}
+}
+
+// forgetMoved drops s, unloaded, from what the watchers keep for the next
+// save of a file that scripts were moved onto (see keepMoved): unloading it
+// again would do nothing, and keeping it would keep it.
+func (h *Host) forgetMoved(s *Script) {
+	for _, wd := range h.watchedDirs() {
 		wd.mu.Lock()
 		for name, kept := range wd.moved {
 			if kept = slices.DeleteFunc(kept, func(k *Script) bool { return k == s }); len(kept) == 0 {
@@ -324,6 +365,17 @@ type watchedDir struct {
 	// moved holds, by script name, the scripts renamed to its file that its
 	// failed load or reload has not unloaded (see keepMoved).
 	moved map[string][]*Script
+	// off holds the scripts of files in the directory that the program
+	// unloaded, by file (canonPath), whose options the file loads with again
+	// (see keepOff).
+	off map[string]offScript
+}
+
+// offScript is a script the program unloaded: its options, and its file as
+// it was then, to know it by if renamed.
+type offScript struct {
+	opts ScriptOptions
+	file os.FileInfo
 }
 
 // caughtFile is what the catch-up found of a file: its size and time, and the

@@ -422,7 +422,7 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	lctx, stop := wd.stoppable(ctx, name, ev.Path, a.sum)
 	var s *Script
 	err := wd.h.inStageTurn(lctx, func() (err error) { // a new file loads as a version stages
-		s, err = wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, wd.options(name, moved))
+		s, err = wd.h.load(context.WithValue(lctx, watchLoadKey{}, true), name, path, ev.Data, a.sum, wd.options(name, ev, moved))
 		return err
 	})
 	superseded := errors.Is(context.Cause(lctx), ErrSuperseded)
@@ -495,27 +495,56 @@ func (wd *watchedDir) load(ctx context.Context, a arrival) {
 	wd.unloadMoved(ctx, s, nil, moved)
 }
 
-// options are the ScriptOptions of the script name that Watch loads: those of
-// the script its file was, if it was moved (the first one's, if several), else
-// those of the script of the file that the program unloaded, else
-// Config.WatchOptions's.
-func (wd *watchedDir) options(name string, moved []*Script) *ScriptOptions {
+// options are the ScriptOptions of the script name that Watch loads from
+// ev's file: those of the script its file was, if it was moved (the first
+// one's, if several), else those of the script of the file that the program
+// unloaded, else Config.WatchOptions's.
+func (wd *watchedDir) options(name string, ev watch.Event, moved []*Script) *ScriptOptions {
 	if len(moved) > 0 {
 		opts := moved[0].opts
 		return &opts
 	}
-	if abs, err := filepath.Abs(name); err == nil {
-		wd.h.mu.RLock()
-		opts, ok := wd.h.offOpts[canonPath(abs)]
-		wd.h.mu.RUnlock()
-		if ok {
-			return &opts
-		}
+	if opts, ok := wd.offOptions(name, ev); ok {
+		return &opts
 	}
 	if f := wd.h.cfg.WatchOptions; f != nil {
 		return f(name)
 	}
 	return nil
+}
+
+// offOptions returns the options of the script the program unloaded (see
+// keepOff) that ev's file, loading as the script name, is the file of: by its
+// paths (a .wat is the source of the .wasm that script was), else by the file
+// itself, renamed since, whose entry it takes.
+func (wd *watchedDir) offOptions(name string, ev watch.Event) (ScriptOptions, bool) {
+	wd.mu.Lock()
+	none := len(wd.off) == 0
+	wd.mu.Unlock()
+	if none {
+		return ScriptOptions{}, false
+	}
+	var files []string
+	for _, p := range []string{name, ev.Path, ev.Output} {
+		if abs, err := filepath.Abs(p); err == nil {
+			files = append(files, canonPath(abs))
+		}
+	}
+	info, _ := os.Stat(ev.Path)
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	for _, f := range files {
+		if o, ok := wd.off[f]; ok {
+			return o.opts, true
+		}
+	}
+	for f, o := range wd.off {
+		if info != nil && os.SameFile(o.file, info) {
+			delete(wd.off, f)
+			return o.opts, true
+		}
+	}
+	return ScriptOptions{}, false
 }
 
 // stoppable returns ctx for the load of path, whose bytes hash to sum, as the

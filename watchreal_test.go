@@ -490,85 +490,122 @@ func TestWatchUnloadedFileComesBack(t *testing.T) {
 
 // The file of a script the program unloaded comes back under Watch with the
 // options the program loaded it with (helper-202: a plugin loaded with limits
-// came back with none, and a loop in it could no longer be stopped), whether
-// unloaded before Watch began or while it ran; a Load of the file by the
-// program, with options of its own, replaces them.
+// came back with none, and a loop in it could no longer be stopped): on a save,
+// renamed within the directory (helper-205), and as the .wat source of a
+// .wasm (helper-205). A Load of the file by the program, with options of its
+// own, replaces them.
 func TestWatchUnloadedFileKeepsOptions(t *testing.T) {
 	ctx := context.Background()
-	h := newTestHost(t, Config{})
+	h := newTestHost(t, Config{WatchOptions: func(string) *ScriptOptions { return &ScriptOptions{} }})
 	dir := t.TempDir()
+	wasmFile := filepath.Join(dir, "counter.wasm") // there before Watch: not loaded by it
+	code, err := os.ReadFile(filepath.Join("internal", "guest", "counter_v1.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wasmFile, code, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, "plug.lua")
 	src := "local M = {}\nfunction M.spin() for i = 1, 1e6 do end return 1 end\nreturn M"
 	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
 	strict := &ScriptOptions{Limits: &Limits{MaxInstructions: 10_000}}
-	loaded := func(ev Event) bool { return ev.Script == p && ev.Kind == Loaded }
-	unloadAndSave := func(edit string) *Script {
+	limited := func(what string, s *Script) bool {
 		t.Helper()
-		s, ok := h.Script(p)
+		out, err := h.Call(ctx, s, "spin")
+		switch {
+		case errors.Is(err, lua.ErrInstructionLimit):
+			return true
+		case err != nil || string(out) != "1":
+			t.Fatalf("%s: spin = %s, %v", what, out, err)
+		}
+		return false
+	}
+	unload := func(name string) {
+		t.Helper()
+		s, ok := h.Script(name)
 		if !ok {
-			t.Fatal("plug.lua not loaded")
+			t.Fatalf("%s not loaded", name)
 		}
 		if err := h.Unload(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		src += edit
-		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		nextEvent(t, h, loaded)
-		s, ok = h.Script(p)
+	}
+	back := func(name string) *Script {
+		t.Helper()
+		nextEvent(t, h, is(Loaded, name))
+		s, ok := h.Script(name)
 		if !ok {
-			t.Fatal("plug.lua did not come back")
+			t.Fatalf("%s did not come back", name)
 		}
 		return s
 	}
 	if _, err := h.Load(ctx, p, strict); err != nil {
 		t.Fatal(err)
 	}
-	nextEvent(t, h, loaded)
-	s, ok := h.Script(p)
-	if !ok {
-		t.Fatal("not loaded")
-	}
-	if err := h.Unload(ctx, s); err != nil { // before Watch: a later save loads it
-		t.Fatal(err)
-	}
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	src += " "
-	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	nextEvent(t, h, loaded)
+	nextEvent(t, h, is(Loaded, p))
 	for round := range 2 {
-		s, ok := h.Script(p)
+		unload(p)
+		src += " "
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if !limited(fmt.Sprintf("saved after Unload, round %d", round), back(p)) {
+			t.Errorf("round %d: the script back from Unload has no limits", round)
+		}
+	}
+	unload(p)
+	q := filepath.Join(dir, "plug-old.lua")
+	if err := os.Rename(p, q); err != nil {
+		t.Fatal(err)
+	}
+	if !limited("renamed after Unload", back(q)) {
+		t.Errorf("%s, the unloaded script's file renamed, has no limits", q)
+	}
+	unload(q)
+	if _, err := h.Load(ctx, q, nil); err != nil { // the program's own options
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Loaded, q))
+	unload(q)
+	src += " "
+	if err := os.WriteFile(q, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if limited("after a Load without limits", back(q)) {
+		t.Errorf("the program loaded %s without limits, unloaded it, and it came back with the earlier ones", q)
+	}
+
+	t.Run("wat source", func(t *testing.T) {
+		testtool.Need(t, "wat2wasm")
+		wat := filepath.Join(dir, "counter.wat")
+		text, err := os.ReadFile(filepath.Join("internal", "guest", "counter_v1.wat"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		budget := &ScriptOptions{Limits: &Limits{MaxInstructions: 12_345}}
+		if _, err := h.Load(ctx, wasmFile, budget); err != nil {
+			t.Fatal(err)
+		}
+		nextEvent(t, h, is(Loaded, wasmFile))
+		unload(wasmFile)
+		if err := os.WriteFile(wat, text, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && (ev.Script == wat || ev.Script == wasmFile) })
+		s, ok := h.Script(ev.Script)
 		if !ok {
-			t.Fatal("plug.lua did not come back")
+			t.Fatalf("%s not loaded", ev.Script)
 		}
-		if _, err := h.Call(ctx, s, "spin"); !errors.Is(err, lua.ErrInstructionLimit) {
-			t.Fatalf("round %d: spin in the script back from Unload: %v, want its instruction limit", round, err)
+		if s.opts.Limits == nil || s.opts.Limits.MaxInstructions != 12_345 {
+			t.Errorf("%s, the source of the unloaded %s, loaded with %+v, want its options", ev.Script, wasmFile, s.opts)
 		}
-		unloadAndSave(" ") // while Watch runs
-	}
-	if s, _ = h.Script(p); s == nil {
-		t.Fatal("plug.lua did not come back")
-	}
-	if err := h.Unload(ctx, s); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Load(ctx, p, nil); err != nil { // the program's own options
-		t.Fatal(err)
-	}
-	nextEvent(t, h, loaded)
-	s = unloadAndSave(" ")
-	if out, err := h.Call(ctx, s, "spin"); err != nil {
-		t.Errorf("spin after the program loaded the file without limits, unloaded it and it came back: %v, want no limit", err)
-	} else if string(out) != "1" {
-		t.Errorf("spin = %s, want 1", out)
-	}
+	})
 }
 
 // A file saved after Load read it but before Watch began is reloaded when Watch
