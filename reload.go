@@ -217,7 +217,9 @@ func (h *Host) reloadAsync(ctx context.Context, s *Script, code []byte, mark fun
 // script's history) is staged and committed like a reload, with the same migration
 // policy, and the live version is dropped from the history. A WASM version still in
 // the wasm runtime's compiled-code cache is back in well under a millisecond. It
-// returns an error matching ErrNoHistory when there is no earlier version, and obeys
+// returns an error matching ErrNoHistory when there is no earlier version (one
+// asked when there is none, and no commit under way that makes one, changes
+// nothing: a reload pending goes on), and obeys
 // the swap mode and the newest-wins rule like Reload, and is refused where Reload
 // is. Like Reload, with SwapAtApply it returns only after the Apply that commits
 // it: do not call it from the goroutine that calls Apply (there is no
@@ -229,6 +231,24 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 	p := h.request(ctx, s, nil, true, false, nil)
 	<-p.Done()
 	return p.Err()
+}
+
+// mayRevert reports whether a revert of s asked now may find a version to go
+// back to: one in the history, or one that a commit it would not supersede
+// (in progress, or postponed by an Apply) pushes there before its turn. The
+// caller holds s.mu.
+func (s *Script) mayRevert() bool {
+	if _, ok := s.hist.previous(); ok {
+		return true
+	}
+	if r := s.ready; r != nil && r.req.committing && !s.lost(r.req) {
+		return true
+	}
+	if !s.swapMu.TryLock() { // a commit holds it, or a revert that waits for one
+		return true
+	}
+	s.swapMu.Unlock()
+	return false
 }
 
 // request asks for a reload, or a revert, of s. A request that overtakes wins
@@ -277,6 +297,15 @@ func (h *Host) request(ctx context.Context, s *Script, code []byte, revert, over
 		h.wg.Done()
 		s.release(req) // and no event: the name may belong to another script by now
 		p.resolve(Event{Script: s.name, Kind: Rejected}, opErr(req.op(), s.name, ErrUnloaded))
+		return p
+	}
+	if revert && !s.mayRevert() {
+		// Nothing to go back to, now or after a commit before it: refused
+		// at once, superseding nothing (helper-206: a save being staged was
+		// superseded, and lost, by a revert that then failed).
+		s.mu.Unlock()
+		h.wg.Done()
+		s.finish(req, Event{Kind: Rejected}, ErrNoHistory)
 		return p
 	}
 	s.seq++

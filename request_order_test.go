@@ -621,3 +621,53 @@ func TestOvertakeWhileRevertWaits(t *testing.T) {
 		t.Errorf("want v4 live")
 	}
 }
+
+// A revert asked when there is no earlier version changes nothing: a reload
+// being staged, or one parked for Apply, goes on and commits. Before, the
+// revert superseded it at once, then failed with ErrNoHistory at its turn, and
+// the save it superseded was lost (helper-206, under Watch; a later Watch did
+// not run it either, the program having asked for something since).
+func TestRevertWithoutHistoryKeepsPendingReload(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		t.Run(mode.String(), func(t *testing.T) {
+			h, e := newFakeHost(t, Config{Swap: mode})
+			s := mustLoad(t, h, "s.wasm", "v1", nil)
+			ctx := context.Background()
+			p := h.ReloadAsync(ctx, s, []byte("v2;gate=g"))
+			waitFor(t, "v2 staging", func() bool { return e.stages.Load() == 1 })
+			if err := h.Revert(ctx, s); !errors.Is(err, ErrNoHistory) {
+				t.Errorf("Revert with v1 alone, v2 staging: %v, want ErrNoHistory", err)
+			}
+			e.open("g")
+			if mode == SwapAtApply {
+				waitFor(t, "v2 staged", readyStaged(s))
+				if err := h.Revert(ctx, s); !errors.Is(err, ErrNoHistory) {
+					t.Errorf("Revert with v1 alone, v2 parked for Apply: %v, want ErrNoHistory", err)
+				}
+			}
+			if err := applyUntil(t, func() { h.Apply(ctx) }, p); err != nil {
+				t.Fatalf("v2, pending as Revert failed: %v, want committed", err)
+			}
+			if s.Version() != 2 {
+				t.Errorf("version %d, want 2", s.Version())
+			}
+			if err := applyUntil(t, func() { h.Apply(ctx) }, revertAsync(h, s)); err != nil {
+				t.Errorf("Revert once v2 is live: %v", err)
+			} else if s.Version() != 1 {
+				t.Errorf("version %d after the revert, want 1", s.Version())
+			}
+		})
+	}
+}
+
+// revertAsync runs Revert on a goroutine of its own, resolving the Pending it
+// returns as the revert ends (with SwapAtApply, Revert returns only after the
+// Apply that commits it).
+func revertAsync(h *Host, s *Script) *Pending {
+	p := newPending()
+	go func() {
+		err := h.Revert(context.Background(), s)
+		p.resolve(Event{Script: s.name, Kind: Reverted}, err)
+	}()
+	return p
+}
