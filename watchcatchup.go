@@ -22,8 +22,8 @@ import (
 )
 
 // changedSinceLoad returns what the file the Host read s from holds now, if
-// that is not what it read: a save between Load and Watch, which the watcher,
-// started after it, does not report. Bytes are compared, as a save within the
+// that is not what it read (else code is what it holds, if anything): a save
+// between Load and Watch, which the watcher, started after it, does not report. Bytes are compared, as a save within the
 // file system's clock tick may leave its size and time as they were. err is
 // why a file that is there could not be read (grown past 64 MiB, its
 // permissions changed): a save too, which the watcher would have reported.
@@ -40,8 +40,10 @@ func (s *Script) changedSinceLoad() (info os.FileInfo, code []byte, changed bool
 		return info, nil, false, nil // gone: a deletion (see deletion)
 	case err != nil:
 		return info, nil, false, err
-	case len(code) == 0 || maphash.Bytes(markSeed, code) == sum:
+	case len(code) == 0:
 		return info, nil, false, nil
+	case maphash.Bytes(markSeed, code) == sum:
+		return info, code, false, nil
 	}
 	return info, code, true, nil
 }
@@ -169,6 +171,9 @@ type caughtSave struct {
 func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool) {
 	file := s.file0()
 	info, code, changed, err := s.changedSinceLoad()
+	if !changed && code != nil && s.savedOverSource(file, info) {
+		changed = true // its bytes as read, but saved after its source (helper-206)
+	}
 	if err != nil && ctx.Err() == nil {
 		if s.reportedUnread(file, info) {
 			return caughtSave{}, false
@@ -196,6 +201,23 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 		}
 	}
 	return newCaughtSave(ev, code, info), true
+}
+
+// savedOverSource reports whether file, a .wasm the script comes from, had
+// info when the catch-up read it, and the script came last from its source,
+// which superseded file as Watch saw it then (see superseded), and file was
+// saved since (rebuilt, copied back, touched): the one saved last runs, even
+// with the bytes the Host read from it before.
+func (s *Script) savedOverSource(file string, info os.FileInfo) bool {
+	if info == nil {
+		return false
+	}
+	s.mu.Lock()
+	f := s.file
+	s.mu.Unlock()
+	p := f.prev
+	return f.path != "" && f.path != file && p != nil && p.path == file && p.info != nil &&
+		!(os.SameFile(p.info, info) && p.info.ModTime().Equal(info.ModTime()))
 }
 
 // sourceSave returns a save of the source of s, a .wasm, that Watch has not
