@@ -208,8 +208,12 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		return // the save the catch-up read as the watcher began, reported now
 	}
 	apart := s != nil && ev.Op == watch.Changed && s.apart(ev.Path) // before the save is news
-	if s != nil && ev.Op == watch.Changed {
-		s.unsayRemoved() // a file of it is there: its deletion is news again
+	if s != nil && ev.Op == watch.Changed && !s.superseded(a) {
+		// A file of it is there: its deletion is news again. Not the other of
+		// a .wasm and its source reported as Watch last saw it, which the
+		// script no longer comes from (helper-206: the directory back, the
+		// older of the two reported first made the other's Restored unsaid).
+		s.unsayRemoved()
 	}
 	switch {
 	case s != nil && ev.Op == watch.Removed && (other == "" || !exists(other)):

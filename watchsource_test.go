@@ -1178,3 +1178,56 @@ func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 		t.Errorf("version() = %s, want 1: x.wasm, saved after x.wat, holds version 1", got)
 	}
 }
+
+// A directory moved away (its scripts Removed) and back as it was: x.wasm,
+// saved after its source, holds the running code again, and is Restored,
+// whichever of the two the watcher reports first (it reports them in the
+// order they were saved). The source, reported first as Watch last saw it,
+// unsaid the .wasm's deletion, and no Restored came (helper-206).
+func TestWatchModuleDirBackRestored(t *testing.T) {
+	testtool.Need(t, "wat2wasm")
+	ctx := context.Background()
+	h := newTestHost(t, Config{})
+	root := t.TempDir()
+	dir := filepath.Join(root, "scripts")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src, mod := filepath.Join(dir, "x.wat"), filepath.Join(dir, "x.wasm")
+	writeFile(t, src, sourceText(".wat", 1))
+	if err := os.WriteFile(mod, buildSource(t, src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-time.Minute) // the source older than the module, as built
+	if err := os.Chtimes(src, past, past); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.Load(ctx, mod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Watch(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "x.wat")
+	writeFile(t, other, sourceText(".wat", 2))
+	if err := os.WriteFile(mod, buildSource(t, other), 0o600); err != nil { // x.wasm saved last: version 2
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Committed, mod))
+	away := filepath.Join(root, "scripts.away")
+	if err := os.Rename(dir, away); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Removed, mod))
+	if err := os.Rename(away, dir); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == WatchResumed })
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Script == mod }); ev.Kind != Restored {
+		t.Errorf("the directory back as it was: %v, want x.wasm Restored", ev)
+	}
+	if got := call(t, h, s, "version"); got != "2" {
+		t.Errorf("version() = %s, want 2", got)
+	}
+}

@@ -392,3 +392,67 @@ func TestOverflowForgetsVanishedDirectories(t *testing.T) {
 		h.noErrors()
 	})
 }
+
+// TestFoundFilesInSaveOrder checks that files a walk finds changed together (a
+// directory given to Add back after its removal, a rescan) are reported in
+// the order they were saved, oldest first, not in the order of their names:
+// of a module and its source, the host runs the one received last, which
+// must be the one saved last (helper-206: x.wat beat an x.wasm saved after
+// it when their directory came back).
+func TestFoundFilesInSaveOrder(t *testing.T) {
+	t.Parallel()
+	base := time.Now().Add(-time.Hour)
+	// Names in another order than the saves.
+	saves := []string{"z.lua", "b.lua", "a.lua", "m/y.lua"}
+	writeInOrder := func(h *harness) {
+		for i, name := range saves {
+			h.write(name, name)
+			at := base.Add(time.Duration(i) * time.Minute)
+			if err := os.Chtimes(h.path(name), at, at); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+	}
+	inOrder := func(h *harness) {
+		h.t.Helper()
+		var got []string
+		for range saves {
+			got = append(got, h.got(h.next()).name)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(saves) {
+			h.t.Errorf("reported %v, want %v: the order of the saves", got, saves)
+		}
+	}
+	t.Run("directory back", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"old.lua": "o"})
+		if err := os.RemoveAll(h.dir); err != nil {
+			t.Fatal(err)
+		}
+		h.expect(want{"old.lua", Removed, ""})
+		if err := h.nextError(); !errors.Is(err, ErrDirRemoved) {
+			t.Fatalf("error = %v, want ErrDirRemoved", err)
+		}
+		h.quiet()
+		writeInOrder(h)
+		if err := h.w.Add(h.dir); err != nil {
+			t.Fatal(err)
+		}
+		inOrder(h)
+	})
+	t.Run("rescan", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{Debounce: dirDebounce}, map[string]string{"m/x.lua": "x"})
+		for _, d := range []string{".", "m"} {
+			if err := h.w.fsw.Remove(h.path(d)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writeInOrder(h)
+		h.w.fsw.Errors <- fsnotify.ErrEventOverflow
+		if err := h.nextError(); !errors.Is(err, ErrOverflow) {
+			t.Fatalf("error = %v, want ErrOverflow", err)
+		}
+		inOrder(h)
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,14 +33,19 @@ func (l *loop) add(dir string) error {
 		}()
 	}
 	visit := l.know
+	var found []string
 	if l.lost[dir] {
 		for path, f := range l.filesUnder(dir) {
 			f.seen = version{}
 			l.touch(path)
 		}
-		visit = l.touch
+		visit = func(path string) {
+			l.follow(path)
+			found = append(found, path)
+		}
 	}
 	_, err := l.walk(dir, visit)
+	l.touchInSaveOrder(found)
 	if _, ok := l.dirs[dir]; !ok { // dir itself is not watched
 		delete(l.roots, dir)
 		if err == nil { // it vanished since Add looked at it
@@ -188,6 +194,24 @@ func (l *loop) filesUnder(dir string) iter.Seq2[string, *file] {
 	}
 }
 
+// touchInSaveOrder gives activity to paths, files a walk found, in the order
+// they were last modified, oldest first, so that their events fire in that
+// order: of a source and its module found together (a directory back, a
+// rescan), the one saved last is received last, as when they are saved while
+// watched. A file whose stat fails goes first, as it was found.
+func (l *loop) touchInSaveOrder(paths []string) {
+	mod := make(map[string]time.Time, len(paths))
+	for _, p := range paths {
+		if info, err := os.Stat(p); err == nil {
+			mod[p] = info.ModTime()
+		}
+	}
+	slices.SortStableFunc(paths, func(a, b string) int { return mod[a].Compare(mod[b]) })
+	for _, p := range paths {
+		l.touch(p)
+	}
+}
+
 // rescan recovers from lost notifications: it walks every directory given to Add
 // again, forgets the directories it no longer reaches as removed ones are
 // forgotten (dirGone: a directory given to Add is then lost, and reported with
@@ -196,15 +220,17 @@ func (l *loop) filesUnder(dir string) iter.Seq2[string, *file] {
 // last recorded, or is gone.
 func (l *loop) rescan() {
 	seen := make(map[string]bool)
+	var changed []string
 	visit := func(path string) {
 		seen[path] = true
 		l.follow(path)
 		f := l.files[path]
 		info, err := os.Stat(path)
 		if f == nil || err != nil || stampOf(info) != f.seen.stamp {
-			l.touch(path)
+			changed = append(changed, path)
 		}
 	}
+	defer func() { l.touchInSaveOrder(changed) }()
 	var roots []string
 	for dir, root := range l.dirs {
 		if root {
