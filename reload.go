@@ -235,8 +235,8 @@ func (h *Host) Revert(ctx context.Context, s *Script) error {
 
 // mayRevert reports whether a revert of s asked now may find a version to go
 // back to: one in the history, or one that a commit it would not supersede
-// (in progress, or postponed by an Apply) pushes there before its turn. The
-// caller holds s.mu.
+// (in progress and not overtaken, or postponed by an Apply) pushes there
+// before its turn, unless that commit fails. The caller holds s.mu.
 func (s *Script) mayRevert() bool {
 	if _, ok := s.hist.previous(); ok {
 		return true
@@ -244,11 +244,7 @@ func (s *Script) mayRevert() bool {
 	if r := s.ready; r != nil && r.req.committing && !s.lost(r.req) {
 		return true
 	}
-	if !s.swapMu.TryLock() { // a commit holds it, or a revert that waits for one
-		return true
-	}
-	s.swapMu.Unlock()
-	return false
+	return s.inCommit != nil && !s.lost(s.inCommit)
 }
 
 // request asks for a reload, or a revert, of s. A request that overtakes wins

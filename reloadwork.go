@@ -307,6 +307,7 @@ type commitStart struct {
 func (s *Script) beginCommit(it *stagedItem) commitStart {
 	c := commitStart{stale: s.lost(it.req), from: s.hist.live().n, to: s.hist.next}
 	it.req.committing = true
+	s.inCommit = it.req
 	if it.req.revert {
 		prev, ok := s.hist.previous()
 		c.to = it.target
@@ -317,7 +318,12 @@ func (s *Script) beginCommit(it *stagedItem) commitStart {
 
 // commitHeld is commit, begun as c says, with swapMu held, which it releases.
 func (s *Script) commitHeld(ctx context.Context, it *stagedItem, c commitStart) bool {
-	defer s.swapMu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inCommit = nil
+		s.mu.Unlock()
+		s.swapMu.Unlock()
+	}()
 	// Apply's context, if Apply commits: the request's caller and Close must
 	// still reach the migration.
 	var frame context.Context

@@ -671,3 +671,62 @@ func revertAsync(h *Host, s *Script) *Pending {
 	}()
 	return p
 }
+
+// The same with a commit under way that a newer reload overtook: the commit
+// gives up at its swap, so it makes no version to go back to, and the revert
+// fails at once, leaving the newer reload to commit (helper-208: the revert
+// superseded it, then failed).
+func TestRevertWithoutHistoryDuringOvertakenCommit(t *testing.T) {
+	for _, mode := range []SwapMode{SwapImmediate, SwapAtApply} {
+		for _, fail := range []bool{false, true} {
+			t.Run(fmt.Sprint(mode, " migration fails ", fail), func(t *testing.T) {
+				entered, release := make(chan struct{}), make(chan struct{})
+				free := sync.OnceFunc(func() { close(release) })
+				var first atomic.Bool
+				h, _ := newFakeHost(t, Config{Swap: mode, Migration: func(ctx context.Context, m *Migration) error {
+					if first.CompareAndSwap(false, true) { // v2's
+						close(entered)
+						<-release
+						if fail {
+							return errors.New("boom")
+						}
+					}
+					return nil
+				}})
+				t.Cleanup(free) // before the Host's Close, which waits for the migration
+				s := mustLoad(t, h, "s.wasm", "v1", nil)
+				ctx := context.Background()
+				apply := func() { h.Apply(ctx) }
+				v2 := h.ReloadAsync(ctx, s, []byte("v2"))
+				if mode == SwapAtApply {
+					waitFor(t, "v2 staged", readyStaged(s))
+					go h.Apply(ctx)
+				}
+				<-entered
+				v3 := h.ReloadAsync(ctx, s, []byte("v3"))
+				r := revertAsync(h, s)
+				waitFor(t, "the revert refused", func() bool {
+					select {
+					case <-r.Done():
+						return true
+					default:
+						return false
+					}
+				})
+				if !errors.Is(r.Err(), ErrNoHistory) {
+					t.Errorf("Revert, v1 alone and v2's commit overtaken: %v, want ErrNoHistory at once", r.Err())
+				}
+				free()
+				if err := applyUntil(t, apply, v2); !errors.Is(err, ErrSuperseded) {
+					t.Errorf("v2, overtaken: %v, want ErrSuperseded", err)
+				}
+				if err := applyUntil(t, apply, v3); err != nil {
+					t.Errorf("v3: %v, want committed", err)
+				}
+				if got := call(t, h, s, "version"); got != "3" {
+					t.Errorf("version() = %s, want 3 (v3's code)", got)
+				}
+			})
+		}
+	}
+}

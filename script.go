@@ -87,6 +87,7 @@ type Script struct {
 	overtake   uint64        // the newest request that wins over a commit in progress (see commitPlan.swap)
 	queued     *request      // the next request for the worker
 	staging    *request      // the request the worker is staging, if any
+	inCommit   *request      // the request whose commit has begun (beginCommit), until it ends
 	building   *request      // the request whose version the engine builds: a newer one stops it
 	running    bool          // a worker goroutine is processing requests
 	open       int           // requests not resolved yet
