@@ -520,7 +520,7 @@ func (wd *watchedDir) options(name string, ev watch.Event, moved []*Script) *Scr
 // offOptions returns the options of the script the program unloaded (see
 // keepOff) that ev's file, loading as the script name, is the file of: by its
 // paths (a .wat is the source of the .wasm that script was), else by the file
-// itself, renamed since, whose entry it takes.
+// itself, renamed since and otherwise as it was, whose entry it takes.
 func (wd *watchedDir) offOptions(name string, ev watch.Event) (ScriptOptions, bool) {
 	wd.mu.Lock()
 	none := len(wd.off) == 0
@@ -543,7 +543,10 @@ func (wd *watchedDir) offOptions(name string, ev watch.Event) (ScriptOptions, bo
 		}
 	}
 	for f, o := range wd.off {
-		if info != nil && os.SameFile(o.file, info) {
+		// The file renamed: the same file, its time and size as they were.
+		// A new file that the file system gave the deleted one's inode has
+		// others (helper-208).
+		if info != nil && os.SameFile(o.file, info) && o.file.ModTime().Equal(info.ModTime()) && o.file.Size() == info.Size() {
 			delete(wd.off, f)
 			return o.opts, true
 		}

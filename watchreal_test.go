@@ -1661,3 +1661,35 @@ func TestCutOffReloadNilSourceNotReplayed(t *testing.T) {
 		t.Errorf("version %d after the next Watch began, want 1: the save the program reverted was replayed", v)
 	}
 }
+
+// The options of an unloaded script go with its file renamed, not with a
+// file that only has its identity (helper-208: a new file given the deleted
+// one's inode, as ext4 does at once, loaded with the unloaded plugin's
+// limits): the file must have the time and size it had.
+func TestWatchUnloadedOptionsNotByIdentityAlone(t *testing.T) {
+	h := newTestHost(t, Config{})
+	dir := t.TempDir()
+	wd := &watchedDir{h: h, dir: dir, abs: dir}
+	file := filepath.Join(dir, "plug.lua")
+	writeFile(t, file, "return {}")
+	info, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ScriptOptions{Limits: &Limits{MaxInstructions: 10_000}}
+	gone := filepath.Join(dir, "gone.lua") // the kept entry's name, no file there now
+	keep := func() { wd.off = map[string]offScript{canonPath(gone): {opts: opts, file: info}} }
+	ev := watch.Event{Path: file, Output: file, Op: watch.Changed}
+	keep()
+	if got, ok := wd.offOptions(file, ev); !ok || got.Limits == nil {
+		t.Errorf("the kept file under another name, as it was: options %+v, %v; want the unloaded script's", got, ok)
+	}
+	keep()
+	later := info.ModTime().Add(time.Minute)
+	if err := os.Chtimes(file, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := wd.offOptions(file, ev); ok {
+		t.Errorf("a file with the kept one's identity but another time: options %+v; want none", got)
+	}
+}
