@@ -206,8 +206,8 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 // savedOverSource reports whether file, a .wasm the script comes from, had
 // info when the catch-up read it, and the script came last from its source,
 // which superseded file as Watch saw it then (see superseded), and file was
-// saved since (rebuilt, copied back, touched): the one saved last runs, even
-// with the bytes the Host read from it before.
+// saved since (rebuilt, copied back, touched), and after the source: the one
+// saved last runs, even with the bytes the Host read from it before.
 func (s *Script) savedOverSource(file string, info os.FileInfo) bool {
 	if info == nil {
 		return false
@@ -216,8 +216,14 @@ func (s *Script) savedOverSource(file string, info os.FileInfo) bool {
 	f := s.file
 	s.mu.Unlock()
 	p := f.prev
-	return f.path != "" && f.path != file && p != nil && p.path == file && p.info != nil &&
-		!(os.SameFile(p.info, info) && p.info.ModTime().Equal(info.ModTime()))
+	if f.path == "" || f.path == file || p == nil || p.path != file || p.info == nil ||
+		os.SameFile(p.info, info) && p.info.ModTime().Equal(info.ModTime()) {
+		return false
+	}
+	// Saved since; but the source, saved after it again (its text as it
+	// was: a checkout away and back), is the one saved last (helper-208).
+	src, err := os.Stat(f.path)
+	return err != nil || !src.ModTime().After(info.ModTime())
 }
 
 // sourceSave returns a save of the source of s, a .wasm, that Watch has not

@@ -1141,41 +1141,60 @@ func TestSaveOfThePendingReloadsBytes(t *testing.T) {
 // runs as the next Watch begins, even with the bytes the Host read from it
 // before (the program's build, or a copy, brought back the old module): of the
 // two, the one saved last runs. The catch-up compared only its bytes with
-// those first read, and left the source's code running (helper-206).
+// those first read, and left the source's code running (helper-206). If the
+// source was written again after it, even with the text it had (a checkout
+// away and back), the source is the one saved last (helper-208).
 func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 	testtool.Need(t, "wat2wasm")
-	ctx := context.Background()
-	h := newTestHost(t, Config{})
-	dir, src, mod, s := loadBuiltWat(t, h)
-	first, stop := context.WithCancel(ctx)
-	if err := h.Watch(first, dir); err != nil {
-		t.Fatal(err)
-	}
-	code, err := os.ReadFile(mod)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, src, sourceText(".wat", 2))
-	nextEvent(t, h, is(Committed, mod))
-	stop()
-	waitFor(t, "the first Watch's end", func() bool {
-		h.watchMu.Lock()
-		defer h.watchMu.Unlock()
-		return len(h.watched) == 0
-	})
-	if err := os.WriteFile(mod, code, 0o600); err != nil { // version 1 again, saved last
-		t.Fatal(err)
-	}
-	later := time.Now().Add(2 * time.Second)
-	if err := os.Chtimes(mod, later, later); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Watch(ctx, dir); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, h, dir, "second.lua", s)
-	if got := call(t, h, s, "version"); got != "1" {
-		t.Errorf("version() = %s, want 1: x.wasm, saved after x.wat, holds version 1", got)
+	for _, tt := range []struct {
+		name       string
+		sourceLast bool
+		want       string
+	}{
+		{"module saved last", false, "1"},
+		{"source written again last", true, "2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newTestHost(t, Config{})
+			dir, src, mod, s := loadBuiltWat(t, h)
+			first, stop := context.WithCancel(ctx)
+			if err := h.Watch(first, dir); err != nil {
+				t.Fatal(err)
+			}
+			code, err := os.ReadFile(mod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, src, sourceText(".wat", 2))
+			nextEvent(t, h, is(Committed, mod))
+			stop()
+			waitFor(t, "the first Watch's end", func() bool {
+				h.watchMu.Lock()
+				defer h.watchMu.Unlock()
+				return len(h.watched) == 0
+			})
+			if err := os.WriteFile(mod, code, 0o600); err != nil { // version 1 again
+				t.Fatal(err)
+			}
+			times := map[string]time.Time{mod: time.Now().Add(2 * time.Second)}
+			if tt.sourceLast {
+				writeFile(t, src, sourceText(".wat", 2))
+				times[src] = time.Now().Add(4 * time.Second)
+			}
+			for path, at := range times {
+				if err := os.Chtimes(path, at, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := h.Watch(ctx, dir); err != nil {
+				t.Fatal(err)
+			}
+			settle(t, h, dir, "second.lua", s)
+			if got := call(t, h, s, "version"); got != tt.want {
+				t.Errorf("version() = %s, want %s, the code of the file saved last", got, tt.want)
+			}
+		})
 	}
 }
 
