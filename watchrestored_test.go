@@ -202,11 +202,7 @@ func TestWatchNotRestoredAfterRevert(t *testing.T) {
 	}
 	nextEvent(t, h, is(Reverted, a))
 	stop()
-	waitFor(t, "the Watch's end", func() bool {
-		h.watchMu.Lock()
-		defer h.watchMu.Unlock()
-		return len(h.watched) == 0
-	})
+	waitUnwatched(t, h)
 	writeFile(t, a, sourceText(".wat", 2)) // not the running code (v1 runs)
 	watchDir(t, h, dir)
 	m := writeIn(t, dir, "marker.lua", "return {}")
@@ -259,11 +255,7 @@ func deletedUnderWatch(t *testing.T, h *Host, file, code string) (*Script, func(
 	nextEvent(t, h, is(Removed, file))
 	return s, func() {
 		stop()
-		waitFor(t, "the Watch's end", func() bool {
-			h.watchMu.Lock()
-			defer h.watchMu.Unlock()
-			return len(h.watched) == 0
-		})
+		waitUnwatched(t, h)
 	}
 }
 

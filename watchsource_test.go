@@ -176,11 +176,7 @@ func TestWatchCatchesUpSourceSaves(t *testing.T) {
 				}
 				settle(t, h, dir, "first.lua", nil)
 				stop()
-				waitFor(t, "the first Watch's end", func() bool {
-					h.watchMu.Lock()
-					defer h.watchMu.Unlock()
-					return len(h.watched) == 0
-				})
+				waitUnwatched(t, h)
 			}
 			call(t, h, s, "tick") // state the script keeps unless it reloads
 			later := time.Now().Add(time.Second)
@@ -469,11 +465,7 @@ func TestWatchCatchesUpModuleAndSourceSaves(t *testing.T) {
 				t.Fatalf("version() = %s once Watch began, want %s (%s, saved last)", got, tt.want, tt.last)
 			}
 			stop()
-			waitFor(t, "the first Watch's end", func() bool {
-				h.watchMu.Lock()
-				defer h.watchMu.Unlock()
-				return len(h.watched) == 0
-			})
+			waitUnwatched(t, h)
 			v := s.Version()
 			if err := h.Watch(ctx, dir); err != nil {
 				t.Fatal(err)
@@ -557,6 +549,17 @@ func TestWatchRejectedSaveThenDirBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitUnwatched waits until no Watch of h runs: the one the test stopped has
+// ended.
+func waitUnwatched(t *testing.T, h *Host) {
+	t.Helper()
+	waitFor(t, "the Watch's end", func() bool {
+		h.watchMu.Lock()
+		defer h.watchMu.Unlock()
+		return len(h.watched) == 0
+	})
 }
 
 // loadBuiltWat writes x.wat at version 1 in a new directory, builds it into
@@ -1169,11 +1172,7 @@ func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 			writeFile(t, src, sourceText(".wat", 2))
 			nextEvent(t, h, is(Committed, mod))
 			stop()
-			waitFor(t, "the first Watch's end", func() bool {
-				h.watchMu.Lock()
-				defer h.watchMu.Unlock()
-				return len(h.watched) == 0
-			})
+			waitUnwatched(t, h)
 			if err := os.WriteFile(mod, code, 0o600); err != nil { // version 1 again
 				t.Fatal(err)
 			}
