@@ -221,9 +221,18 @@ func (s *Script) savedOverSource(file string, info os.FileInfo) bool {
 		return false
 	}
 	// Saved since; but the source, saved after it again (its text as it
-	// was: a checkout away and back), is the one saved last (helper-208).
+	// was: a checkout away and back), is the one saved last (helper-208),
+	// also in the same clock tick, as git writes x.wasm and then x.wat
+	// (helper-209), and a link to it made again.
 	src, err := os.Stat(f.path)
-	return err != nil || !src.ModTime().After(info.ModTime())
+	if err != nil {
+		return true
+	}
+	at := src.ModTime()
+	if l, err := os.Lstat(f.path); err == nil && l.ModTime().After(at) { // a link made again
+		at = l.ModTime()
+	}
+	return info.ModTime().After(at)
 }
 
 // sourceSave returns a save of the source of s, a .wasm, that Watch has not

@@ -1152,10 +1152,12 @@ func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		sourceLast bool
+		after      time.Duration // the source's time past the module's
 		want       string
 	}{
-		{"module saved last", false, "1"},
-		{"source written again last", true, "2"},
+		{"module saved last", false, 0, "1"},
+		{"source written again last", true, 2 * time.Second, "2"},
+		{"both in one clock tick, as git writes them", true, 0, "2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -1176,10 +1178,11 @@ func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 			if err := os.WriteFile(mod, code, 0o600); err != nil { // version 1 again
 				t.Fatal(err)
 			}
-			times := map[string]time.Time{mod: time.Now().Add(2 * time.Second)}
+			at := time.Now().Add(2 * time.Second)
+			times := map[string]time.Time{mod: at}
 			if tt.sourceLast {
 				writeFile(t, src, sourceText(".wat", 2))
-				times[src] = time.Now().Add(4 * time.Second)
+				times[src] = at.Add(tt.after)
 			}
 			for path, at := range times {
 				if err := os.Chtimes(path, at, at); err != nil {
