@@ -359,9 +359,18 @@ func (s *Script) markWatched(file string) {
 	s.mu.Lock()
 	from, saved := s.file.path, s.file.reload != nil
 	removed, refused := s.file.removed, s.file.refused
+	prev := s.file.prev
 	s.mu.Unlock()
 	if from != "" && (from != file || saved) && lexists(from) || !exists(file) {
 		return
+	}
+	if from != "" && from != file && prev != nil && prev.path == file && prev.info != nil {
+		// The source s came from is gone; file, superseded by its save,
+		// was saved since (helper-209): the catch-up's to find, not to
+		// take as seen (see savedOverSource).
+		if info, err := os.Stat(file); err == nil && !(os.SameFile(prev.info, info) && prev.info.ModTime().Equal(info.ModTime())) {
+			return
+		}
 	}
 	s.markOwn(file)
 	if from == file { // what the last Watch saw of it stays: a save restores it (see apart)

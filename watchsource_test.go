@@ -1152,12 +1152,15 @@ func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
 		sourceLast bool
-		after      time.Duration // the source's time past the module's
+		after      time.Duration // the source's time past the module's; < 0: the source deleted
+		module     bool          // the module written (with its first bytes)
 		want       string
 	}{
-		{"module saved last", false, 0, "1"},
-		{"source written again last", true, 2 * time.Second, "2"},
-		{"both in one clock tick, as git writes them", true, 0, "2"},
+		{"module saved last", false, 0, true, "1"},
+		{"source written again last", true, 2 * time.Second, true, "2"},
+		{"both in one clock tick, as git writes them", true, 0, true, "2"},
+		{"source deleted, module saved", false, -1, true, "1"}, // helper-209
+		{"source deleted, module as it was", false, -1, false, "2"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -1175,11 +1178,19 @@ func TestWatchCatchesUpModuleSavedBackOverSource(t *testing.T) {
 			nextEvent(t, h, is(Committed, mod))
 			stop()
 			waitUnwatched(t, h)
-			if err := os.WriteFile(mod, code, 0o600); err != nil { // version 1 again
-				t.Fatal(err)
-			}
 			at := time.Now().Add(2 * time.Second)
-			times := map[string]time.Time{mod: at}
+			times := map[string]time.Time{}
+			if tt.module {
+				if err := os.WriteFile(mod, code, 0o600); err != nil { // version 1 again
+					t.Fatal(err)
+				}
+				times[mod] = at
+			}
+			if tt.after < 0 {
+				if err := os.Remove(src); err != nil {
+					t.Fatal(err)
+				}
+			}
 			if tt.sourceLast {
 				writeFile(t, src, sourceText(".wat", 2))
 				times[src] = at.Add(tt.after)
