@@ -270,15 +270,16 @@ func (h *Host) keepOff(s *Script, paths ...string) {
 			if p == "" || !wd.contains(p) {
 				continue
 			}
-			info, err := os.Stat(p)
+			info, err := os.Lstat(p)
 			if err != nil {
 				continue
 			}
+			file := canonPath(p) // outside wd.mu: it reads the directory's links
 			wd.mu.Lock()
 			if wd.off == nil {
 				wd.off = map[string]offScript{}
 			}
-			wd.off[canonPath(p)] = offScript{opts: s.opts, file: info}
+			wd.off[file] = offScript{opts: s.opts, file: info}
 			wd.mu.Unlock()
 		}
 	}

@@ -209,15 +209,15 @@ func (wd *watchedDir) ownSave(ctx context.Context, s *Script) (caughtSave, bool)
 // saved since (rebuilt, copied back, touched), and after the source: the one
 // saved last runs, even with the bytes the Host read from it before.
 func (s *Script) savedOverSource(file string, info os.FileInfo) bool {
-	if info == nil {
+	lst, err := os.Lstat(file)
+	if info == nil || err != nil {
 		return false
 	}
 	s.mu.Lock()
 	f := s.file
 	s.mu.Unlock()
 	p := f.prev
-	if f.path == "" || f.path == file || p == nil || p.path != file || p.info == nil ||
-		os.SameFile(p.info, info) && p.info.ModTime().Equal(info.ModTime()) {
+	if f.path == "" || f.path == file || p == nil || p.path != file || p.info == nil || sameStamp(p.info, lst) {
 		return false
 	}
 	// Saved since; but the source, saved after it again (its text as it

@@ -133,8 +133,7 @@ func (wd *watchedDir) loadOf(a arrival) *fileLoad {
 	}
 	for _, l := range wd.loading {
 		f := l.first
-		if f.info != nil && f.ev.Path != a.ev.Path && os.SameFile(f.info, a.info) &&
-			f.info.ModTime().Equal(a.info.ModTime()) && !lexists(f.ev.Path) {
+		if f.ev.Path != a.ev.Path && sameStamp(f.info, a.info) && !lexists(f.ev.Path) {
 			return l
 		}
 	}
@@ -534,7 +533,7 @@ func (wd *watchedDir) offOptions(name string, ev watch.Event) (ScriptOptions, bo
 			files = append(files, canonPath(abs))
 		}
 	}
-	info, _ := os.Stat(ev.Path)
+	info, _ := os.Lstat(ev.Path)
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
 	for _, f := range files {
@@ -546,7 +545,7 @@ func (wd *watchedDir) offOptions(name string, ev watch.Event) (ScriptOptions, bo
 		// The file renamed: the same file, its time and size as they were.
 		// A new file that the file system gave the deleted one's inode has
 		// others (helper-208).
-		if info != nil && os.SameFile(o.file, info) && o.file.ModTime().Equal(info.ModTime()) && o.file.Size() == info.Size() {
+		if sameStamp(o.file, info) && o.file.Size() == info.Size() {
 			delete(wd.off, f)
 			return o.opts, true
 		}

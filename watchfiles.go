@@ -368,7 +368,7 @@ func (s *Script) markWatched(file string) {
 		// The source s came from is gone; file, superseded by its save,
 		// was saved since (helper-209): the catch-up's to find, not to
 		// take as seen (see savedOverSource).
-		if info, err := os.Stat(file); err == nil && !(os.SameFile(prev.info, info) && prev.info.ModTime().Equal(info.ModTime())) {
+		if info, err := os.Lstat(file); err == nil && !sameStamp(prev.info, info) {
 			return
 		}
 	}
@@ -378,6 +378,13 @@ func (s *Script) markWatched(file string) {
 		s.file.removed, s.file.refused = removed, refused
 		s.mu.Unlock()
 	}
+}
+
+// sameStamp reports whether a and b, from os.Lstat, are one file with one
+// modification time: a file renamed, or reported again, that nobody saved
+// since (a save, a copy over it, a touch gives it another time).
+func sameStamp(a, b os.FileInfo) bool {
+	return a != nil && b != nil && os.SameFile(a, b) && a.ModTime().Equal(b.ModTime())
 }
 
 // asSeen reports whether a's file is the one s comes from now, as Watch last
@@ -392,8 +399,7 @@ func (s *Script) asSeen(a arrival) bool {
 	s.mu.Lock()
 	f := s.file
 	s.mu.Unlock()
-	return f.path == a.ev.Path && f.info != nil && !f.open() && f.sum == a.sum &&
-		os.SameFile(f.info, a.info) && f.info.ModTime().Equal(a.info.ModTime())
+	return f.path == a.ev.Path && !f.open() && f.sum == a.sum && sameStamp(f.info, a.info)
 }
 
 // superseded reports whether the file of a's save is the one s came from
@@ -414,8 +420,7 @@ func (s *Script) superseded(a arrival) bool {
 	f := s.file
 	s.mu.Unlock()
 	p := f.prev
-	return p != nil && p.path == a.ev.Path && f.path != a.ev.Path && p.sum == a.sum &&
-		os.SameFile(p.info, a.info) && p.info.ModTime().Equal(a.info.ModTime())
+	return p != nil && p.path == a.ev.Path && f.path != a.ev.Path && p.sum == a.sum && sameStamp(p.info, a.info)
 }
 
 // file0 is the absolute path of the file s was loaded from, or that its name

@@ -5,7 +5,6 @@ package hotscript
 
 import (
 	"context"
-	"os"
 	"slices"
 	"time"
 )
@@ -80,7 +79,7 @@ func (wd *watchedDir) movedTo(a arrival, to *Script) []*Script {
 		s.mu.Lock()
 		f := s.file
 		s.mu.Unlock()
-		if f.info == nil || f.sum != sum || !os.SameFile(f.info, info) || !f.info.ModTime().Equal(info.ModTime()) ||
+		if f.sum != sum || !sameStamp(f.info, info) ||
 			(!f.gone.IsZero() && a.at.Sub(f.gone) > renameWindow) || lexists(f.path) ||
 			samePath(f.path, path) || !wd.contains(f.path) {
 			continue
