@@ -277,8 +277,8 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 			if !walked[p.nat] { // taken back as it was walked (a table below it reaches it)
 				break
 			}
-			old, ok := p.old.RawGet(e.key).(*glua.LTable)
-			if !ok || old != placed[e.at].t.Value() { // not the table the old chunk left there
+			old := p.holds(e.key, placed[e.at].t.Value())
+			if old == nil { // not the table the old chunk left there
 				continue
 			}
 			j := npl[p.nat].child(e.key)
@@ -408,8 +408,8 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, passBy f
 		if at < 0 || j < 0 {
 			return
 		}
-		old, ok := p.old.RawGet(key).(*glua.LTable)
-		if !ok || old != placed[at].t.Value() {
+		old := p.holds(key, placed[at].t.Value())
+		if old == nil {
 			return
 		}
 		n, ok := p.new.RawGet(key).(*glua.LTable)
@@ -477,17 +477,28 @@ func passedBy(unmatched, into map[*glua.LTable]bool) func(old, n *glua.LTable) b
 
 // place is a place of both versions at once, the walks of intoChunk and
 // madeDataHeld going through them by key: at is its index in the old
-// version's sites.placed, nat in the new one's, old and new their tables.
+// version's sites.placed, nat in the new one's, old and new their tables
+// (old nil for a table of code the collector took: see goneTable).
 type place struct {
 	at, nat  int
 	old, new *glua.LTable
+}
+
+// holds returns chunk, the table the old chunk left at key of p's old table,
+// if it is there still, else nil. In a table the collector took, it is.
+func (p place) holds(key glua.LValue, chunk *glua.LTable) *glua.LTable {
+	if chunk == nil || p.old != nil && p.old.RawGet(key) != chunk {
+		return nil
+	}
+	return chunk
 }
 
 // walkStarts returns where the walks over both versions' places start: the
 // modules, then every merged table of code that both chunks placed and that
 // stays code, wherever it is now (a state of an FSM the script moved
 // M.fsm.current off, a class only objects' metatables reach), whose places
-// count for the tables below it. One the edit made data (its last function
+// count for the tables below it, and one the collector took, as its chunk
+// left it (see goneTable). One the edit made data (its last function
 // removed) is merged only if it is at a place of both chunks still (see
 // madeDataHeld).
 func walkStarts(m *codeMatch, placed, npl []placedTable, newAt map[*glua.LTable]int, from, to *glua.LTable) []place {
@@ -498,6 +509,11 @@ func walkStarts(m *codeMatch, placed, npl []placedTable, newAt map[*glua.LTable]
 		j, okj := newAt[mg.new]
 		if oka && okj && m.newCode[mg.new] {
 			starts = append(starts, place{a, j, mg.old, mg.new})
+		}
+	}
+	for _, g := range m.gone {
+		if j, ok := newAt[g.new]; ok && m.newCode[g.new] {
+			starts = append(starts, place{g.at, j, nil, g.new})
 		}
 	}
 	return starts

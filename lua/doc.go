@@ -239,6 +239,15 @@
 //     start in another state then gives the old Idle the new Walk, and the
 //     old Walk no counterpart (it runs on in a copy). Name such a state by
 //     its key (M.fsm.current = "idle") to keep it out of the matching.
+//     Code the script let go of as it ran (a state of an FSM that nothing
+//     reaches once the script moved M.fsm.current off it) is matched all the
+//     same, whether or not Go's collector took it before the reload (the
+//     package holds code weakly), so that what a reload carries does not
+//     depend on the collector; one the collector took counts as its chunk
+//     left it. Two cases still do: where the script gave such a table's
+//     fields other tables before it let go of it, and where the new version
+//     reaches its counterpart from the module, which gets what the script
+//     set in the old one only if the collector had not taken it.
 //   - A matched table of code the module holds (a path from the module
 //     without an upvalue reaches it: M.Enemy, M.handlers) is merged: what the
 //     old version's code changed in it as it ran (a field set, replaced or

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -27,7 +29,7 @@ func TestReloadIntoChunkRandomGraphs(t *testing.T) {
 		for seed := int64(0); seed < 400 && fails < 3; seed++ {
 			r := rand.New(rand.NewSource(seed))
 			k := 2 + r.Intn(10)
-			v1, v2 := randomGraph(r, k, code), randomGraph(r, k, code)
+			v1, v2 := randomGraph(r, k, code, true), randomGraph(r, k, code, true)
 			rt := newRuntime(t, lua.Config{})
 			id := load(t, rt, "s.lua", v1)
 			call(t, rt, id, "mut", seed)
@@ -54,9 +56,12 @@ func TestReloadIntoChunkRandomGraphs(t *testing.T) {
 // randomGraph returns a script building k tables T1..Tk (the first code of
 // them tables of code) with random edges of keys a-d among them and from the
 // module, and functions: mut changes every table the module reaches and gives
-// some places new tables, dump describes the module's graph, stray names the
-// tables of data the module does not hold that are not as the chunk made them.
-func randomGraph(r *rand.Rand, k, code int) string {
+// some places new tables (only in tables of data, with dataOnly), dump describes the module's graph, stray names the
+// tables of data the module does not hold that are not as the chunk made them,
+// drop gives most places of tables of code new tables, locals says where the module holds each of them (the local T5 is its #3)
+// and what mut made of it. With all, the module holds every table in a list,
+// M.all; without it, a table of code the script moved off is garbage.
+func randomGraph(r *rand.Rand, k, code int, all bool) string {
 	var b strings.Builder
 	b.WriteString("local M = {}\n")
 	for i := 1; i <= k; i++ {
@@ -80,13 +85,16 @@ func randomGraph(r *rand.Rand, k, code int) string {
 	for _, key := range keys {
 		fmt.Fprintf(&b, "M.%s = M.%s or T%d\n", key, key, 1+r.Intn(k))
 	}
-	b.WriteString("M.all = {")
-	for i := 1; i <= k; i++ {
-		fmt.Fprintf(&b, "T%d,", i)
+	if all {
+		b.WriteString("M.all = {")
+		for i := 1; i <= k; i++ {
+			fmt.Fprintf(&b, "T%d,", i)
+		}
+		b.WriteString("}\n")
 	}
-	b.WriteString("}\n")
-	// Every place the chunk leaves each table at, as paths of keys from the
-	// module (each through its parent's first path).
+	// Every place the chunk leaves each table of data at, as paths of keys
+	// from the module (each through its parent's first path); not those of
+	// code, which a table of them would keep from the collector.
 	b.WriteString(`local places = {}
 do
   local first, todo, i = { [M] = {} }, { M }, 1
@@ -96,8 +104,10 @@ do
       if type(k) == "string" and type(v) == "table" then
         local path = { unpack(first[t]) }
         path[#path + 1] = k
-        places[v] = places[v] or {}
-        table.insert(places[v], path)
+        if type(v.f) ~= "function" then
+          places[v] = places[v] or {}
+          table.insert(places[v], path)
+        end
         if not first[v] then first[v] = path todo[#todo + 1] = v end
       end
     end
@@ -134,10 +144,10 @@ end
     out[#out + 1] = ids[t] .. "{" .. table.concat(parts, ",") .. "}"
     i = i + 1
   end
-  return table.concat(out, " ")
+  return table.concat(out, " "), ids
 end
-function M.dump() return dump(M) end
-function M.mut(seed)
+function M.dump() return (dump(M)) end
+function M.mut(seed, dataOnly)
   local seen, todo, i = { [M] = true }, { M }, 1
   while todo[i] do
     local t = todo[i]
@@ -148,7 +158,24 @@ function M.mut(seed)
     i = i + 1
   end
   for j = 2, #todo do
-    if (j * 7 + seed) % 5 == 0 and todo[j].a then todo[j].a = { id = 1000 + j } end
+    if (j * 7 + seed) % 5 == 0 and todo[j].a and not (dataOnly and type(rawget(todo[j], "f")) == "function") then
+      todo[j].a = { id = 1000 + j }
+    end
+  end
+end
+function M.drop(seed)
+  local seen, todo, i, n = { [M] = true }, { M }, 1, 0
+  while todo[i] do
+    local t = todo[i]
+    for _, k in ipairs({ "a", "b", "c", "d" }) do
+      local v = rawget(t, k)
+      if type(v) == "table" and type(rawget(v, "f")) == "function" then
+        n = n + 1
+        if (n * 5 + seed) % 3 ~= 0 then t[k] = { id = 3000 + n } v = nil end
+      end
+      if type(v) == "table" and not seen[v] then seen[v] = true todo[#todo + 1] = v end
+    end
+    i = i + 1
   end
 end
 function M.stray()
@@ -169,8 +196,55 @@ function M.stray()
 		// One that took old data is at every place the chunk left it at.
 		fmt.Fprintf(&b, "  if T%d.v ~= nil then for _, p in ipairs(places[T%d] or {}) do if at(p) ~= T%d then bad[#bad + 1] = \"T%d not at \" .. table.concat(p, \".\") end end end\n", i, i, i, i)
 	}
-	b.WriteString("  return table.concat(bad, \",\")\nend\nreturn M\n")
+	b.WriteString("  return table.concat(bad, \",\")\nend\n")
+	b.WriteString("function M.locals()\n  local _, ids = dump(M)\n  return table.concat({")
+	for i := code + 1; i <= k; i++ {
+		fmt.Fprintf(&b, "tostring(ids[T%d]) .. \":\" .. tostring(T%d.v), ", i, i)
+	}
+	b.WriteString("}, \" \")\nend\nreturn M\n")
 	return b.String()
+}
+
+// TestReloadNotByCollector reloads random graphs whose tables of code the
+// script may move off (they are garbage then, and sites hold code weakly),
+// each twice: with them there as the reload begins, and collected. What the
+// reload carries, and where the new chunk's locals stand in it, must be the
+// same (an FSM's state the script moved off, collected, split its blackboard
+// from its local: TestReloadFSMStateMovedOff). The source stays the same, as
+// an edit of a function's body leaves it, and the script gives no table of
+// code's entries other tables before it lets go of it (the limits the package
+// doc gives).
+func TestReloadNotByCollector(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	ctx := context.Background()
+	for _, code := range []int{2, 4} {
+		fails := 0
+		for seed := int64(0); seed < 300 && fails < 3; seed++ {
+			r := rand.New(rand.NewSource(seed))
+			k := code + 1 + r.Intn(8)
+			src := randomGraph(r, k, code, false)
+			var outs [2]string
+			for i, collect := range []bool{false, true} {
+				rt := newRuntime(t, lua.Config{})
+				id := load(t, rt, "s.lua", src)
+				call(t, rt, id, "mut", seed, true)
+				call(t, rt, id, "drop", seed)
+				if collect {
+					runtime.GC()
+					runtime.GC()
+				}
+				reload(t, rt, id, src)
+				outs[i] = call(t, rt, id, "dump") + "\nlocals " + call(t, rt, id, "locals") + "\nstray " + call(t, rt, id, "stray")
+				rt.Close(ctx)
+			}
+			if outs[0] != outs[1] {
+				fails++
+				cut := func(s string) string { return s[:strings.Index(s, "local places")] }
+				t.Errorf("code %d, seed %d: the reload carried otherwise with the old code collected\nkept:\n%s\ncollected:\n%s\nsource:\n%s",
+					code, seed, outs[0], outs[1], cut(src))
+			}
+		}
+	}
 }
 
 // madeDataGraph returns a script of k tables T1..Tk, those in code holding a

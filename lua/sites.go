@@ -92,6 +92,9 @@ type siteNode struct {
 	// module without an upvalue reaches it: the module holds it, and a reload
 	// merges it.
 	stateless, mergeable bool
+	// placed is its index in sites.placed, or -1 (a function, or a table no
+	// entry of a placed table holds).
+	placed int
 	// fields are the module's fields that held data as the chunk left it
 	// (its list entries too), none of a kind of which there are more than
 	// maxFields: a reload keeps out of the new module those the script
@@ -401,7 +404,10 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: placeable[i] > 0 && r.depth > 0}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: placeable[i] > 0 && r.depth > 0, placed: -1}
+		if at, ok := placedAt[i]; ok {
+			n.placed = at
+		}
 		switch v := r.v.(type) {
 		case *glua.LTable:
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
@@ -510,9 +516,26 @@ type codeMatch struct {
 	// carried: metamethods (a class's self.__index = self in its first new())
 	// and a metatable.
 	merges, wired []merged
+	// gone are the tables of code the module held that would be merged but
+	// that the collector took (see goneTable).
+	gone []goneTable
 	// newCode is the new version's code (see sites), which a carry never
 	// fills with old data (see copier.into).
 	newCode map[glua.LValue]bool
+}
+
+// goneTable is an old table of code the module held that nothing reached as
+// the reload began, so that the collector took it (sites hold code weakly: an
+// FSM's state the script moved M.fsm.current off), by its index in the old
+// version's sites.placed, and its counterpart. matchCode matches such code as
+// it matches the rest, by its paths: whether the collector took it before
+// the reload or not, it claims what it would, and its places count for the
+// tables below it (see walkStarts), so that what the reload carries does not
+// depend on the collector. It is taken as its chunk left it: what the
+// script did to it before it let go of it no longer matters.
+type goneTable struct {
+	at  int
+	new *glua.LTable
 }
 
 type merged struct {
@@ -557,8 +580,13 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	roots := [2]*glua.LTable{nv.module, nv.L.G.Global}
 	nodes := ov.sites.nodes
 	olds := make([]glua.LValue, len(nodes))
+	kinds := make([]glua.LValueType, len(nodes)) // a table's or a function's, there or collected
 	for i := range nodes {
 		olds[i] = nodes[i].value()
+		kinds[i] = glua.LTFunction
+		if nodes[i].table != (weak.Pointer[glua.LTable]{}) {
+			kinds[i] = glua.LTTable
+		}
 	}
 	type claim struct {
 		old      int // index in nodes
@@ -600,7 +628,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	for round := 0; round < 4; round++ {
 		best = map[glua.LValue]claim{}
 		for i, o := range olds {
-			if o == nil || o == ov.module || o == ov.L.G.Global {
+			if i == 0 || o == ov.L.G.Global { // the module, the globals: matched above
 				continue
 			}
 			cands = cands[:0]
@@ -623,7 +651,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				if _, table := v.(*glua.LTable); !code[v] && !(table && nodes[i].mergeable) {
 					continue
 				}
-				if v == nil || v == roots[0] || v == roots[1] || v.Type() != o.Type() {
+				if v == nil || v == roots[0] || v == roots[1] || v.Type() != kinds[i] {
 					continue
 				}
 				at := slices.IndexFunc(cands, func(c candidate) bool { return c.v == v })
@@ -659,6 +687,9 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		matched = next
 	}
 	for i, v := range matched {
+		if t, ok := v.(*glua.LTable); ok && olds[i] == nil && nodes[i].mergeable && nodes[i].entries != nil && nodes[i].placed >= 0 {
+			m.gone = append(m.gone, goneTable{at: nodes[i].placed, new: t})
+		}
 		switch o := olds[i].(type) {
 		case *glua.LTable:
 			if t, ok := v.(*glua.LTable); ok {
