@@ -227,17 +227,21 @@
 //     places (number keys) are data, not names. The new code the first place
 //     reaches is the counterpart, else the one a local's name reaches, else
 //     the one most places reach; and one piece of new code stands for one
-//     piece of old code at most, the one with the best claim in those terms
-//     (for a table of data at the places of two tables of code, the edit
-//     having removed the last function of one, the one with more of its
-//     keys, not the first found), the others none:
+//     piece of old code at most, the one with the best claim: first one
+//     that the old module holds still at a place that reaches the new code
+//     (the state the script moved an FSM to, not the one it moved off or
+//     let go of), then in the terms above (for a table of data at the
+//     places of two tables of code, the edit having removed the last
+//     function of one, the one with more of its keys, not the first
+//     found); the others have none:
 //     where a field or a local only names code that has a place of its own
 //     (M.default = Enemy, local Default = M.Enemy), changing what it names
 //     does not turn the old code into the new code it names, unless that
 //     field is where the old code was found first (M.fsm.current, found
 //     before M.fsm.states.idle, breadth first): an edit that makes the chunk
-//     start in another state then gives the old Idle the new Walk, and the
-//     old Walk no counterpart (it runs on in a copy). Name such a state by
+//     start in another state, while the script is in the one it started in,
+//     then gives the old Idle the new Walk, and the old Walk no counterpart
+//     (it runs on in a copy, at later reloads too). Name such a state by
 //     its key (M.fsm.current = "idle") to keep it out of the matching.
 //     Code the script let go of as it ran (a state of an FSM that nothing
 //     reaches once the script moved M.fsm.current off it) is matched all the
@@ -246,8 +250,9 @@
 //     depend on the collector; one the collector took counts as its chunk
 //     left it. Two cases still do: where the script gave such a table's
 //     fields other tables before it let go of it, and where the new version
-//     reaches its counterpart from the module, which gets what the script
-//     set in the old one only if the collector had not taken it.
+//     reaches its counterpart from the module, which gets the old one's
+//     state (what the script set in it, and its tables of data) only if the
+//     collector had not taken it.
 //   - A matched table of code the module holds (a path from the module
 //     without an upvalue reaches it: M.Enemy, M.handlers) is merged: what the
 //     old version's code changed in it as it ran (a field set, replaced or

@@ -1,6 +1,8 @@
 package lua_test
 
 import (
+	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"github.com/hotscript/hotscript/lua"
@@ -104,5 +106,107 @@ function M.probe() local e = M.objs[1] return { e:name(), e.hp, getmetatable(e) 
 return M`)
 	if got, want := call(t, rt, id, "probe"), `["enemy v2",10,true,1]`; got != want {
 		t.Errorf("probe() = %s, want %s", got, want)
+	}
+}
+
+// An intro state the edit removes, the script having moved off it.
+const introV1 = `local M = {}
+M.fsm = {}
+M.states = {}
+M.states.play = { n = 0 }
+function M.states.play.update(s) s.n = s.n + 1 return "play v1 " .. s.n end
+M.fsm.current = { update = function() M.fsm.current = M.states.play return "intro v1" end }
+function M.tick() return M.fsm.current:update() end
+return M`
+
+const introV2 = `local M = {}
+M.fsm = {}
+M.states = {}
+M.states.play = { n = 0 }
+function M.states.play.update(s) s.n = s.n + 1 return "play v2 " .. s.n end
+M.fsm.current = M.states.play
+function M.tick() return M.fsm.current:update() end
+return M`
+
+// A handler table's default is replaced at run time by a preset; the edit
+// makes that preset the default and edits it.
+const presetV1 = `local M = {}
+M.h = { on_hit = function() return "default v1" end }
+M.presets = { custom = function() return "custom v1" end }
+function M.use_custom() M.h.on_hit = M.presets.custom end
+function M.run() return M.h.on_hit() end
+return M`
+
+const presetV2 = `local M = {}
+local custom = function() return "custom v2" end
+M.h = { on_hit = custom }
+M.presets = { custom = custom }
+function M.use_custom() M.h.on_hit = M.presets.custom end
+function M.run() return M.h.on_hit() end
+return M`
+
+// A local class Goblin that only the first enemy's metatable reaches; the
+// script upgrades the enemy to an Orc (M.classes.orc). The edit removes
+// Goblin, starts with an Orc, and edits Orc.
+const orcV1 = `local M = {}
+local Goblin = {}
+Goblin.__index = Goblin
+function Goblin:name() return "goblin v1" end
+M.enemy = setmetatable({ hp = 3 }, Goblin)
+M.classes = {}
+local Orc = {}
+Orc.__index = Orc
+function Orc:name() return "orc v1" end
+M.classes.orc = Orc
+function M.upgrade() M.enemy = setmetatable({ hp = 10 }, M.classes.orc) end
+function M.who() return M.enemy:name() .. " " .. M.enemy.hp end
+return M`
+
+const orcV2 = `local M = {}
+local Orc = {}
+Orc.__index = Orc
+function Orc:name() return "orc v2" end
+M.enemy = setmetatable({ hp = 10 }, Orc)
+M.classes = {}
+M.classes.orc = Orc
+function M.upgrade() M.enemy = setmetatable({ hp = 10 }, M.classes.orc) end
+function M.who() return M.enemy:name() .. " " .. M.enemy.hp end
+return M`
+
+// TestReloadLiveCodeWinsOverDropped: of two pieces of old code claiming one
+// piece of new code, the one the old module holds still where it claims it
+// from wins over one the script let go of (an intro state it moved off, a
+// class whose last object it replaced, a handler it replaced), whether the
+// collector took that one or not, and however the code was found first
+// (helper-210: the dropped one won, and the live one ran its old code).
+func TestReloadLiveCodeWinsOverDropped(t *testing.T) {
+	cases := []struct {
+		name, v1, v2 string
+		before       []string
+		fn, want     string
+	}{
+		{"intro", introV1, introV2, []string{"tick", "tick"}, "tick", `"play v2 2"`},
+		{"orc", orcV1, orcV2, []string{"upgrade"}, "who", `"orc v2 10"`},
+		{"preset", presetV1, presetV2, []string{"use_custom"}, "run", `"custom v2"`},
+	}
+	for _, c := range cases {
+		for _, collect := range []bool{false, true} {
+			t.Run(c.name+map[bool]string{false: "/kept", true: "/collected"}[collect], func(t *testing.T) {
+				defer debug.SetGCPercent(debug.SetGCPercent(-1))
+				rt := newRuntime(t, lua.Config{})
+				id := load(t, rt, "s.lua", c.v1)
+				for _, f := range c.before {
+					call(t, rt, id, f)
+				}
+				if collect {
+					runtime.GC()
+					runtime.GC()
+				}
+				reload(t, rt, id, c.v2)
+				if got := call(t, rt, id, c.fn); got != c.want {
+					t.Errorf("%s() = %s after the reload, want %s (the live code's new version)", c.fn, got, c.want)
+				}
+			})
+		}
 	}
 }

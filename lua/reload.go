@@ -59,7 +59,7 @@ func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged,
 		return nil, err
 	}
 	if ov := s.latest.Load(); ov != nil { // ahead of Commit, which holds the callers
-		v.match = matchCode(ctx, ov, v)
+		v.match = matchCode(ctx, ov, v, false)
 	}
 	return &Staged{s: s, v: v}, nil
 }
@@ -229,8 +229,8 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 	}()
 	*nv.random = random
 	m := nv.match
-	if m == nil || m.old != ov { // the live version changed since nv staged
-		m = matchCode(nil, ov, nv)
+	if m == nil || m.old != ov || m.contested { // the live version changed since nv staged, or a claim needs its tables
+		m = matchCode(nil, ov, nv, true)
 	}
 	nv.match = nil
 	c := newCopier(nv.L, m)

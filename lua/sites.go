@@ -522,6 +522,10 @@ type codeMatch struct {
 	// newCode is the new version's code (see sites), which a carry never
 	// fills with old data (see copier.into).
 	newCode map[glua.LValue]bool
+	// contested says that two pieces of old code claimed one piece of new
+	// code, in a match made without the old version's tables (not held):
+	// the commit matches again, with them (see matchCode).
+	contested bool
 }
 
 // goneTable is an old table of code the module held that nothing reached as
@@ -547,10 +551,14 @@ type merged struct {
 // follows its paths in nv; the new code its first path reaches (where it was
 // found first), else the one an upvalue's name reaches (a local's name is
 // where it is declared), else the one most of them reach, is its candidate. A piece of new code is the counterpart of at
-// most one piece of old code, the candidate with the best claim, in the same
-// terms: the others have none (M.default = Enemy in the old version and
-// M.default = Boss in the new do not make the old Enemy the new Boss, whose
-// own paths claim it). The modules and the globals match each other.
+// most one piece of old code, the candidate with the best claim: first one the
+// old module holds still at a place whose path reaches the new code (live),
+// then in the same terms as above. The others have none (M.default = Enemy in
+// the old version and M.default = Boss in the new do not make the old Enemy the
+// new Boss, whose own paths claim it; the old state of an FSM that the script
+// moved off, or let go of, does not take the new state at its place from the
+// old one the script moved there, helper-210). The modules and the globals
+// match each other.
 //
 // A path's last step is taken from the counterpart of the code it leaves
 // from, once there is one: the methods of the old Enemy above, which has
@@ -560,8 +568,11 @@ type merged struct {
 //
 // It reads ov's sites, which do not change, and nv's tables, which nothing
 // else touches before nv is committed; so it runs as a reload stages, without
-// holding the script. It stops when ctx ends, returning nil.
-func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
+// holding the script. Only where two pieces of old code claim one piece of new
+// code does it need ov's tables, to tell which claim is live: held (the commit
+// holds the script) it reads them; else it leaves that contest to the commit
+// (codeMatch.contested). It stops when ctx ends, returning nil.
+func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, classes: map[*glua.LTable]*glua.LTable{},
 		classSites: map[*glua.LTable]*siteNode{},
 		funcs:      map[*glua.LFunction]*glua.LFunction{}}
@@ -578,6 +589,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 	}
 	m.newCode = code
 	roots := [2]*glua.LTable{nv.module, nv.L.G.Global}
+	oldRoots := [2]*glua.LTable{ov.module, ov.L.G.Global}
 	nodes := ov.sites.nodes
 	olds := make([]glua.LValue, len(nodes))
 	kinds := make([]glua.LValueType, len(nodes)) // a table's or a function's, there or collected
@@ -599,6 +611,9 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		// whose last function it removed (its data kept) stands for it,
 		// not the other (helper-193), whatever order they were found in.
 		kept int
+		// live: the old code is at the place one of these paths names
+		// still, as the reload commits (held), where it was found.
+		live bool
 	}
 	better := func(a, b claim) bool {
 		if a.first != b.first {
@@ -620,13 +635,14 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		claim
 	}
 	var (
-		matched []glua.LValue // each node's counterpart in the last round
-		best    map[glua.LValue]claim
-		cands   []candidate
-		work    int
+		matched   []glua.LValue // each node's counterpart in the last round
+		best      map[glua.LValue]claim
+		contested bool // two pieces of old code claimed one piece of new code
+		cands     []candidate
+		work      int
 	)
 	for round := 0; round < 4; round++ {
-		best = map[glua.LValue]claim{}
+		best, contested = map[glua.LValue]claim{}, false
 		for i, o := range olds {
 			if i == 0 || o == ov.L.G.Global { // the module, the globals: matched above
 				continue
@@ -663,6 +679,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				c.votes++
 				c.first = c.first || k == 0
 				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue
+				c.live = c.live || held && o != nil && follow(oldRoots, p.root, p.steps) == o
 			}
 			if len(cands) == 0 {
 				continue
@@ -673,7 +690,11 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 				}
 				return 1
 			})
-			if prev, ok := best[top.v]; !ok || better(top.claim, prev) {
+			prev, ok := best[top.v]
+			if ok {
+				contested = true
+			}
+			if !ok || top.live && !prev.live || top.live == prev.live && better(top.claim, prev) {
 				best[top.v] = top.claim
 			}
 		}
@@ -686,6 +707,7 @@ func matchCode(ctx context.Context, ov, nv *version) *codeMatch {
 		}
 		matched = next
 	}
+	m.contested = contested && !held
 	for i, v := range matched {
 		if t, ok := v.(*glua.LTable); ok && olds[i] == nil && nodes[i].mergeable && nodes[i].entries != nil && nodes[i].placed >= 0 {
 			m.gone = append(m.gone, goneTable{at: nodes[i].placed, new: t})
