@@ -31,7 +31,9 @@ const (
 	Reverted
 	// Superseded: a newer reload or revert replaced this one before it was committed.
 	Superseded
-	// Removed: a watched script's file was deleted; the last version keeps running.
+	// Removed: a watched script's file was deleted, or renamed or moved away (a
+	// rename within a watched directory is told apart only once the new name
+	// appears: Unloaded with MovedTo follows); the last version keeps running.
 	Removed
 	// WatchError: a problem of a directory under Host.Watch rather than of one
 	// script. Script is the directory as given to Watch; Err says what:

@@ -75,12 +75,32 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 	defer closeHost()
 	s, err := loadFile(ctx, h, file)
 	if err != nil {
-		return err
+		return asFile(err, builtName(file), file)
 	}
 	out, err := h.Call(ctx, s, fn, values...)
 	if err != nil {
-		return err
+		return asFile(err, s.Name(), file)
 	}
 	_, err = fmt.Fprintf(e.stdout, "%s\n", out)
 	return err
+}
+
+// namedAs is an error about the script named script, to be told a person as
+// one about file, the name they gave: loadFile names a .c, and a .wat beside
+// its .wasm, after the .wasm, which under call is no file of theirs
+// (helper-211: "error: hero.wasm: crash: trap", no hero.wasm on disk).
+type namedAs struct {
+	err          error
+	script, file string
+}
+
+func (e *namedAs) Error() string { return e.err.Error() }
+func (e *namedAs) Unwrap() error { return e.err }
+
+// asFile returns err, told as an error about file where it is about script.
+func asFile(err error, script, file string) error {
+	if script == file {
+		return err
+	}
+	return &namedAs{err: err, script: script, file: file}
 }

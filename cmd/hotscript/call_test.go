@@ -34,7 +34,12 @@ func TestCall(t *testing.T) {
 		{"lua array", []string{"testdata/guest.lua", "total", "[1, 2, 3.5]"}, exitOK, "6.5", nil},
 		{"lua host.log goes to stderr", []string{"testdata/guest.lua", "hello"}, exitOK, "null", []string{"guest.lua: hello from lua\t42"}},
 		{"lua host.log of what JSON cannot say", []string{"testdata/guest.lua", "odd"}, exitOK, "null", []string{"guest.lua: map[hp:NaN x:1]\t+Inf"}},
+		{"lua coroutine", []string{"testdata/guest.lua", "steps", "3"}, exitOK, "[1,2,3]", nil},
 		{"wat built with wat2wasm", []string{"testdata/guest.wat", "add", "40", "2"}, exitOK, "42", nil},
+		{"a trap names the wat given, not the wasm beside it", []string{"testdata/guest.wat", "boom"}, exitFail, "",
+			[]string{"error: testdata/guest.wat: boom: trap: unreachable"}},
+		{"a start trap names the wat given", []string{"testdata/starttrap.wat", "x"}, exitFail, "",
+			[]string{"error: testdata/starttrap.wat: instantiate failed"}},
 		{"flags before the file", []string{"--max-time", "1s", "testdata/guest.lua", "add", "1", "1"}, exitOK, "2", nil},
 
 		{"missing file", []string{"testdata/nothing.wasm", "add"}, exitFail, "", []string{"error: testdata/nothing.wasm: no such file or directory"}},
@@ -100,6 +105,9 @@ func TestCallTrapNamesCLine(t *testing.T) {
 		line := regexp.MustCompile(`(?m)(^|\s|\()` + regexp.QuoteMeta(src) + `:2:`) // as the module is named
 		if r.code != exitFail || !strings.Contains(r.stderr, "trap: integer divide by zero") || !line.MatchString(r.stderr) {
 			t.Errorf("call %v: exit %d, stderr:\n%s\nwant the trap and enemy.c:2", flags, r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "error: "+src+": hit: trap") { // the file given, not the enemy.wasm built (helper-211)
+			t.Errorf("call %v: stderr:\n%s\nwant the error to name %s", flags, r.stderr, src)
 		}
 	}
 }

@@ -41,6 +41,13 @@ func describeNaming(short func(string) string, script string, err error) (head s
 	if err == nil {
 		return "", nil
 	}
+	if na, ok := errors.AsType[*namedAs](err); ok {
+		head, detail = describeNaming(short, script, na.err)
+		if rest, ok := strings.CutPrefix(head, na.script+": "); ok {
+			head = na.file + ": " + rest
+		}
+		return head, detail
+	}
 	var (
 		contract *hotscript.ContractError
 		lerr     *lua.Error

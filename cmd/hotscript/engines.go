@@ -34,8 +34,11 @@ func newEngines(ctx context.Context, logf func(script, msg string)) (*engines, e
 		return nil, errors.Join(err, w.Close(ctx))
 	}
 	// Past a failing on_save, as WASM scripts migrate with MigrateExportsOrReset:
-	// the save that fixes it goes live.
-	l, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Logger: slog.New(&printHandler{logf: logf}), ReloadPastFailingOnSave: true})
+	// the save that fixes it goes live. With coroutines, which games use for
+	// cutscenes and AI (helper-211: they were missing, though the help spoke of
+	// their stacks).
+	l, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Logger: slog.New(&printHandler{logf: logf}), ReloadPastFailingOnSave: true,
+		Libraries: lua.LibCoroutine})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(ctx))
 	}

@@ -213,7 +213,9 @@ func (p *printer) event(ev hotscript.Event) {
 		}
 		p.line(ev.Script, from, st.dim("superseded"), st.dim(why))
 	case hotscript.Removed:
-		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted; %s keeps running", from))
+		// A rename is told apart only once the new name appears, a line later
+		// (helper-211: "file deleted" before "its file was renamed").
+		p.line(ev.Script, from, st.warn("removed"), fmt.Sprintf("file deleted or moved away; %s keeps running", from))
 	case hotscript.Restored:
 		p.line(ev.Script, from, st.good("restored"), fmt.Sprintf("the file holds %s's code again; %s runs on", from, from))
 	case hotscript.Unloaded:

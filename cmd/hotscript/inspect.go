@@ -283,7 +283,10 @@ func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
 		notes = append(notes, "no update function: hotscript run loads it but never calls it")
 	}
 	if len(fields) > 0 {
-		notes = append(notes, "a reload carries every field above into the new version (old values win)")
+		// Not "old values win" for all (helper-211): a class's constants follow
+		// the new source where the script never changed them.
+		notes = append(notes, "a reload carries every field above into the new version: old values win, "+
+			"but in a table with functions (a class) what the script never changed follows the new source")
 	}
 	save, restore := slices.Contains(funcs, "on_save"), slices.Contains(funcs, "on_restore")
 	switch {

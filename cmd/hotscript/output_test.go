@@ -350,7 +350,7 @@ func TestEventLines(t *testing.T) {
 		{"superseded while queued", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Superseded, From: 3},
 			"12:00:01.234  enemy.lua   v3          superseded  a newer save came before this one was staged"},
 		{"removed", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Removed, From: 3, To: 3},
-			"12:00:01.234  enemy.lua   v3          removed     file deleted; v3 keeps running"},
+			"12:00:01.234  enemy.lua   v3          removed     file deleted or moved away; v3 keeps running"},
 		{"restored", hotscript.Event{Script: "/game/enemy.lua", Kind: hotscript.Restored, From: 3, To: 3},
 			"12:00:01.234  enemy.lua   v3          restored    the file holds v3's code again; v3 runs on"},
 	}

@@ -62,12 +62,15 @@ Scripts get one host function, host.log: a WASM module imports it as
 its memory; a Lua script calls host.log(...) with values JSON can hold (strings
 as they are, numbers, booleans, nil, tables of them as JSON; a function or a
 cyclic table fails the call: print writes anything). Each message, and each Lua
-print, is a line naming its script.
+print, is a line naming its script. Lua scripts have coroutine besides the
+sandbox's string, table and math (a coroutine is not carried by a reload: a
+field holding one keeps the new version's value).
 
 Stops after --frames frames, after --for, or on Ctrl-C (or SIGTERM), with a summary
 and exit code 0, even if scripts failed: their errors are reported and counted (an
-update failing every frame is reported once, and again for another error, at
-most once a second; the summary counts every one). A
+update failing every frame is reported once, and again for another error or
+when it fails again after it worked, one line a second at most; the summary
+counts every one). A
 second Ctrl-C ends it at once, with exit code 130, even while a script's call
 without a time limit (--max-time 0) is running, unless a garbage collection has
 begun meanwhile, which waits for that call forever, and the process with it (end
@@ -182,6 +185,7 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		until = start.Add(f.dur)
 	}
 	why := sc.run(ctx, time.Second/time.Duration(f.tps), f.frames, until, nil)
+	sc.flushAll()
 	sc.deliver(nil) // what came after the last frame
 	if !f.quiet {
 		writeSummary(e, out, h, sc, why, time.Since(start))

@@ -235,18 +235,35 @@ func TestRunStops(t *testing.T) {
 	})
 	// An update failing every frame is reported once; another error after it
 	// is reported too (helper-184: only a version's first error was ever
-	// shown), a second after the last at the soonest.
+	// shown), even one that came within a second of it (held back until a
+	// second passed), and the first one again once update worked in between
+	// (helper-211: both were never shown).
 	t.Run("errors", func(t *testing.T) {
 		bugs := scriptDir(t, map[string]string{})
-		src := "local M = { n = 0 }\nfunction M.update(dt)\n  M.n = M.n + 1\n" +
-			"  if M.n < 250 then error(\"first bug\") end\n  error(\"second bug\")\nend\nreturn M\n"
+		src := `local M = { n = 0 }
+function M.update(dt)
+  M.n = M.n + 1
+  if M.n == 20 then error("quick bug") end
+  if M.n < 100 then error("first bug") end
+  if M.n < 150 then return end
+  if M.n < 160 then error("first bug") end
+  error("second bug")
+end
+return M
+`
 		if err := os.WriteFile(filepath.Join(bugs, "bugs.lua"), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := runCmd(t, "run", "--tps", "200", "--frames", "350", bugs)
-		first, second := strings.Count(r.stdout, "first bug"), strings.Count(r.stdout, "second bug")
-		if r.code != exitOK || first != 1 || second != 1 {
-			t.Errorf("exit %d, first bug reported %d times, second %d; want once each:\n%s", r.code, first, second, r.stdout)
+		r := runCmd(t, "run", "--tps", "200", "--frames", "300", bugs)
+		first, quick, second := strings.Count(r.stdout, "first bug"), strings.Count(r.stdout, "quick bug"), strings.Count(r.stdout, "second bug")
+		if r.code != exitOK || first < 2 || quick != 1 || second != 1 {
+			t.Errorf("exit %d, first bug reported %d times, quick bug %d, second bug %d; want 2, 1, 1:\n%s", r.code, first, quick, second, r.stdout)
+		}
+		if i, j := strings.Index(r.stdout, "quick bug"), strings.LastIndex(r.stdout, "second bug"); i < 0 || j < i {
+			t.Errorf("quick bug not reported before second bug:\n%s", r.stdout)
+		}
+		if row := summaryRow(t, r.stdout, "bugs.lua"); row[2] != "300" || row[3] != "250" {
+			t.Errorf("bugs.lua summary %v, want 300 calls, 250 failed", row)
 		}
 	})
 	t.Run("limit", func(t *testing.T) {

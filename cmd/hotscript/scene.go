@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -70,7 +71,12 @@ type actor struct {
 	update   bool      // this version exports update: it is called every frame
 	failed   string    // the last error of update printed in this version
 	failedAt time.Time // when it was printed
+	worked   bool      // update succeeded since then
+	held     []error   // errors that are news, each printed a second after the line before it
 }
+
+// maxHeld bounds the errors an actor holds back: past it, news is counted only.
+const maxHeld = 8
 
 // newScene returns a scene stepped tps times a second; stopped is closed on Ctrl-C
 // (ctx.Done()).
@@ -219,6 +225,7 @@ func (sc *scene) follow(a *actor) {
 	v, iface := a.script.Version(), a.script.Interface()
 	f, exported := iface.Export(updateFunc)
 	has := exported && updateTakesDT(f)
+	sc.flush(a)
 	*a = actor{script: a.script, version: v, update: has, idle: a.idle && !has}
 	if !has && !a.idle {
 		a.idle = true
@@ -238,10 +245,12 @@ func updateTakesDT(f hotscript.Func) bool {
 }
 
 // update calls a's update once, if its version has one. A version's first failure
-// is printed; later ones are counted, and printed only if their error differs
-// from the last one printed, a second after it at the soonest, so that a
-// broken script does not flood the terminal at 60 lines a second, and a new bug
-// is seen. A new version starts afresh.
+// is printed; later ones are counted, and printed only if they are news: their
+// error differs from the last one printed, or update worked since (a bug that
+// strikes now and then). News is printed one line a second at most, held until
+// then (each error once, up to maxHeld of them), so that a broken script does
+// not flood the terminal at 60 lines a second, and a new bug is seen. A new
+// version starts afresh.
 func (sc *scene) update(ctx context.Context, a *actor) {
 	if a.script.Version() != a.version {
 		sc.follow(a)
@@ -258,15 +267,44 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 	}
 	switch {
 	case err == nil:
+		a.worked = a.failed != ""
 	case ctx.Err() != nil:
 		c := sc.cut[a.script.Name()]
 		c.calls++
 		sc.cut[a.script.Name()] = c
 	default:
-		if msg := err.Error(); msg != a.failed && time.Since(a.failedAt) >= time.Second {
-			a.failed, a.failedAt = msg, time.Now()
-			sc.out.failure(a.script.Name(), a.version, err)
+		msg := err.Error()
+		news := (msg != a.failed || a.worked) && len(a.held) < maxHeld &&
+			!slices.ContainsFunc(a.held, func(h error) bool { return h.Error() == msg })
+		if news {
+			a.held = append(a.held, err)
 		}
+	}
+	if len(a.held) > 0 && time.Since(a.failedAt) >= time.Second {
+		sc.print(a)
+	}
+}
+
+// print prints the first error update held back.
+func (sc *scene) print(a *actor) {
+	err := a.held[0]
+	a.held = a.held[1:]
+	a.failed, a.failedAt, a.worked = err.Error(), time.Now(), false
+	sc.out.failure(a.script.Name(), a.version, err)
+}
+
+// flush prints every error a's update held back: its version, its script or
+// the scene ends.
+func (sc *scene) flush(a *actor) {
+	for len(a.held) > 0 {
+		sc.print(a)
+	}
+}
+
+// flushAll flushes every actor: the scene ends.
+func (sc *scene) flushAll() {
+	for _, a := range ecs.Query[actor](sc.world) {
+		sc.flush(a)
 	}
 }
 
@@ -391,6 +429,7 @@ func (sc *scene) detach(name string) {
 	var gone []ecs.Entity
 	for e, a := range ecs.Query[actor](sc.world) {
 		if a.script.Name() == name {
+			sc.flush(a)
 			gone = append(gone, e)
 			sc.unloaded = append(sc.unloaded, a.script)
 		}

@@ -18,4 +18,12 @@ function M.spin() while true do end end
 function M.hello() host.log("hello from lua", 42) end
 function M.odd() host.log({ x = 1, hp = 0/0 }, 1/0) end
 
+-- A coroutine, as a cutscene runs one: the CLI opens coroutine.
+function M.steps(n)
+  local scene = coroutine.wrap(function() for i = 1, n do coroutine.yield(i) end end)
+  local got = {}
+  for _ = 1, n do got[#got + 1] = scene() end
+  return got
+end
+
 return M
