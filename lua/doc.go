@@ -224,25 +224,26 @@
 //     local class that the module's functions use), at most 12 steps long,
 //     taken as each version's chunk returned; a piece of code has up to four,
 //     the first found, breadth first from the module, among them. A list's
-//     places (number keys) are data, not names. The new code the first place
-//     reaches is the counterpart, else the one a local's name reaches, else
-//     the one most places reach; and one piece of new code stands for one
-//     piece of old code at most, the one with the best claim: first one
-//     that the old module holds still at a place that reaches the new code
-//     (the state the script moved an FSM to, not the one it moved off or
-//     let go of), then in the terms above (for a table of data at the
-//     places of two tables of code, the edit having removed the last
-//     function of one, the one with more of its keys, not the first
-//     found); the others have none:
+//     places (number keys) are data, not names. The counterpart is the new
+//     code that a place still holding the old code reaches (the old module
+//     holds it there as the reload commits: an FSM's state the script moved
+//     off is matched by M.fsm.states.idle, not by M.fsm.current, where it
+//     was found first), then the one the first place reaches, else the one
+//     a local's name reaches, else the one most places reach; and one piece
+//     of new code stands for one piece of old code at most, the one with the
+//     best claim in those terms (for a table of data at the places of two
+//     tables of code, the edit having removed the last function of one, the
+//     one with more of its keys, not the first found); the others have none:
 //     where a field or a local only names code that has a place of its own
 //     (M.default = Enemy, local Default = M.Enemy), changing what it names
 //     does not turn the old code into the new code it names, unless that
-//     field is where the old code was found first (M.fsm.current, found
-//     before M.fsm.states.idle, breadth first): an edit that makes the chunk
-//     start in another state, while the script is in the one it started in,
-//     then gives the old Idle the new Walk, and the old Walk no counterpart
-//     (it runs on in a copy, at later reloads too). Name such a state by
-//     its key (M.fsm.current = "idle") to keep it out of the matching.
+//     field is where the old code was found first and holds it still
+//     (M.fsm.current, found before M.fsm.states.idle, breadth first): an
+//     edit that makes the chunk start in another state, while the script is
+//     in the one it started in, then gives the old Idle the new Walk, and
+//     the old Walk no counterpart (it runs on in a copy, at later reloads
+//     too). Name such a state by its key (M.fsm.current = "idle") to keep
+//     it out of the matching.
 //     Code the script let go of as it ran (a state of an FSM that nothing
 //     reaches once the script moved M.fsm.current off it) is matched all the
 //     same, whether or not Go's collector took it before the reload (the

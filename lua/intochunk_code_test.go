@@ -288,9 +288,9 @@ return M`
 // handlers at M.a and M.b; the script replaced M.a. The edit makes M.a a
 // constant of data (DEFAULT): the script replaced the old table there, so
 // DEFAULT stays as the chunk made it (helper-186: held at M.b, it was merged
-// into DEFAULT). M.b keeps the old state (in a copy: the old table's
-// counterpart was DEFAULT, by its first place, so the new chunk's H, a local,
-// does not hold it).
+// into DEFAULT). M.b keeps the old state, in the new chunk's H: the old table
+// is matched by the place that holds it still, M.b, not by its first, M.a
+// (before, its counterpart was DEFAULT, and M.b held a copy that H did not).
 func TestReloadReplacedCodeHeldElsewhere(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "s.lua", `local M = {}
@@ -307,8 +307,8 @@ M.a = DEFAULT
 M.b = H
 function M.probe() return { DEFAULT.hp, DEFAULT.count or "none", M.a.n, M.a == DEFAULT, M.b.hp, M.b == H } end
 return M`)
-	if got := call(t, rt, id, "probe"); got != `[100,"none",7,false,1,false]` {
-		t.Errorf("probe() = %s, want [100,\"none\",7,false,1,false]", got)
+	if got := call(t, rt, id, "probe"); got != `[100,"none",7,false,1,true]` {
+		t.Errorf("probe() = %s, want [100,\"none\",7,false,1,true]", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package lua_test
 import (
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"testing"
 
 	"github.com/hotscript/hotscript/lua"
@@ -208,5 +209,39 @@ func TestReloadLiveCodeWinsOverDropped(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// fsmStates is an FSM of two states, Idle and Walk, each at its key in
+// M.fsm.states, starting in start; their update says which and the version.
+func fsmStates(version, start string) string {
+	return `local M = {}
+local Idle = { name = "idle" }
+function Idle.update() return "idle ` + version + `" end
+local Walk = { name = "walk" }
+function Walk.update() return "walk ` + version + `" end
+M.fsm = { current = ` + start + `, states = { idle = Idle, walk = Walk } }
+function M.tick() return M.fsm.current.update() end
+function M.go(name) M.fsm.current = M.fsm.states[name] end
+return M`
+}
+
+// TestReloadFSMStartMovedOff: an edit makes the chunk start in Walk, the
+// script having moved from Idle to Walk. The old Idle was found first at
+// M.fsm.current, which holds Walk now: it is matched by the place that holds
+// it still, M.fsm.states.idle, and both states run their new code (before,
+// the old Idle claimed the new Walk, lost it to the old Walk, and ran its old
+// code after the reload). With the script still in Idle, the package doc's
+// limit holds: the old Idle takes the new Walk, and the old Walk runs on.
+func TestReloadFSMStartMovedOff(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", fsmStates("v1", "Idle"))
+	call(t, rt, id, "go", "walk")
+	reload(t, rt, id, fsmStates("v2", "Walk"))
+	got := []string{call(t, rt, id, "tick")}
+	call(t, rt, id, "go", "idle")
+	got = append(got, call(t, rt, id, "tick"))
+	if want := []string{`"walk v2"`, `"idle v2"`}; !slices.Equal(got, want) {
+		t.Errorf("walk, then idle, after the reload: %v, want %v", got, want)
 	}
 }

@@ -522,9 +522,10 @@ type codeMatch struct {
 	// newCode is the new version's code (see sites), which a carry never
 	// fills with old data (see copier.into).
 	newCode map[glua.LValue]bool
-	// contested says that two pieces of old code claimed one piece of new
-	// code, in a match made without the old version's tables (not held):
-	// the commit matches again, with them (see matchCode).
+	// contested says that a piece of old code had two candidates, or two
+	// claimed one piece of new code, in a match made without the old
+	// version's tables (not held): the commit matches again, with them (see
+	// matchCode).
 	contested bool
 }
 
@@ -548,17 +549,19 @@ type merged struct {
 }
 
 // matchCode matches the code of ov with that of nv. Each piece of old code
-// follows its paths in nv; the new code its first path reaches (where it was
-// found first), else the one an upvalue's name reaches (a local's name is
-// where it is declared), else the one most of them reach, is its candidate. A piece of new code is the counterpart of at
-// most one piece of old code, the candidate with the best claim: first one the
-// old module holds still at a place whose path reaches the new code (live),
-// then in the same terms as above. The others have none (M.default = Enemy in
-// the old version and M.default = Boss in the new do not make the old Enemy the
-// new Boss, whose own paths claim it; the old state of an FSM that the script
+// follows its paths in nv; of the new code they reach, its candidate is the
+// one a path reaches from a place that holds the old code still (live: an
+// FSM's state the script moved off is no longer at M.fsm.current, where it
+// was found first), then the one its first path reaches (where it was found
+// first), else the one an upvalue's name reaches (a local's name is where it
+// is declared), else the one most of them reach. A piece of new code is the
+// counterpart of at most one piece of old code, the candidate with the best
+// claim in the same terms; the others have none (M.default = Enemy in the old
+// version and M.default = Boss in the new do not make the old Enemy the new
+// Boss, whose own paths claim it; the old state of an FSM that the script
 // moved off, or let go of, does not take the new state at its place from the
-// old one the script moved there, helper-210). The modules and the globals
-// match each other.
+// one the script moved there, helper-210). The modules and the globals match
+// each other.
 //
 // A path's last step is taken from the counterpart of the code it leaves
 // from, once there is one: the methods of the old Enemy above, which has
@@ -568,10 +571,11 @@ type merged struct {
 //
 // It reads ov's sites, which do not change, and nv's tables, which nothing
 // else touches before nv is committed; so it runs as a reload stages, without
-// holding the script. Only where two pieces of old code claim one piece of new
-// code does it need ov's tables, to tell which claim is live: held (the commit
-// holds the script) it reads them; else it leaves that contest to the commit
-// (codeMatch.contested). It stops when ctx ends, returning nil.
+// holding the script. Only where a piece of old code has two candidates, or
+// two claim one piece of new code, does it need ov's tables, to tell which
+// claim is live: held (the commit holds the script) it reads them; else it
+// leaves the match to the commit (codeMatch.contested). It stops when ctx
+// ends, returning nil.
 func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, classes: map[*glua.LTable]*glua.LTable{},
 		classSites: map[*glua.LTable]*siteNode{},
@@ -616,6 +620,9 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 		live bool
 	}
 	better := func(a, b claim) bool {
+		if a.live != b.live {
+			return a.live
+		}
 		if a.first != b.first {
 			return a.first
 		}
@@ -637,7 +644,7 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 	var (
 		matched   []glua.LValue // each node's counterpart in the last round
 		best      map[glua.LValue]claim
-		contested bool // two pieces of old code claimed one piece of new code
+		contested bool // a piece of old code had two candidates, or two claimed one
 		cands     []candidate
 		work      int
 	)
@@ -691,10 +698,8 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 				return 1
 			})
 			prev, ok := best[top.v]
-			if ok {
-				contested = true
-			}
-			if !ok || top.live && !prev.live || top.live == prev.live && better(top.claim, prev) {
+			contested = contested || ok || len(cands) > 1
+			if !ok || better(top.claim, prev) {
 				best[top.v] = top.claim
 			}
 		}
