@@ -204,6 +204,7 @@ func TestMigrationFuncErrorsRollBack(t *testing.T) {
 	}{
 		{"error", func(context.Context, *Migration) error { return boom }, boom},
 		{"panic", func(context.Context, *Migration) error { panic("bad migration") }, ErrMigration},
+		{"panic with an error", func(context.Context, *Migration) error { panic(boom) }, boom}, // helper-213
 		{"error that says so", func(context.Context, *Migration) error { return fmt.Errorf("%w: no room", ErrMigration) }, ErrMigration},
 		{"trap in new", func(ctx context.Context, m *Migration) error {
 			_, err := m.CallNew(ctx, "fail")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hotscript/hotscript/internal/recovered"
 	"slices"
 	"strconv"
 	"strings"
@@ -401,7 +402,7 @@ func runMigration(ctx context.Context, p *commitPlan, old, next instance) (carri
 	ctx = undo.With(ctx, m.undo)
 	defer func() {
 		if r := recover(); r != nil {
-			carried, reset, err = nil, nil, &stepError{ErrMigration, fmt.Errorf("the migration panicked: %v", r)}
+			carried, reset, err = nil, nil, &stepError{ErrMigration, recovered.Error("the migration panicked", r)}
 		}
 		if se, ok := err.(*stepError); ok { // as every error here is
 			se.err = m.undo.Run(se.err)

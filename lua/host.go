@@ -3,6 +3,7 @@ package lua
 import (
 	"context"
 	"fmt"
+	"github.com/hotscript/hotscript/internal/recovered"
 	"math"
 	"strconv"
 
@@ -355,7 +356,7 @@ func hostFunction(qualified, script string, d hostDef, own *hostOwner, hc *hostC
 func invokeHost(fn HostFunc, ctx context.Context, call *Call) (results []any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
+			err = recovered.Error("panic", r)
 		}
 	}()
 	return fn(ctx, call)

@@ -240,7 +240,7 @@ func classify(err error) (kind, why error, trace []string) {
 	// wazero wrote after the host function's text.
 	s, text := err.Error(), he.Error()
 	var msg string
-	if i := strings.Index(s, text+recovered); i >= 0 {
+	if i := strings.Index(s, text+wazeroRecovered); i >= 0 {
 		msg, trace = splitTrace(s[:i] + s[i+len(text):])
 		msg += text
 	} else { // not as wazero writes it: the first trace is the best guess
@@ -270,9 +270,9 @@ func hostFailed(err error) bool {
 	return errors.As(err, &he) && !he.stop
 }
 
-// recovered is what wazero writes after the error a host function panicked
+// wazeroRecovered is what wazero writes after the error a host function panicked
 // with, before the stack trace.
-const recovered = " (recovered by wazero)\nwasm stack trace:\n\t"
+const wazeroRecovered = " (recovered by wazero)\nwasm stack trace:\n\t"
 
 var (
 	startDesc = regexp.MustCompile(`^start function\[\d+\](?: export\[.*?\])? failed: `)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hotscript/hotscript/internal/recovered"
 	"math"
 
 	"github.com/tetratelabs/wazero"
@@ -268,7 +269,7 @@ func (rt *Runtime) hostFunction(d hostDef) api.GoModuleFunc {
 func runHost(ctx context.Context, f func(context.Context, *Caller, []uint64) error, c *Caller, stack []uint64) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
+			err = recovered.Error("panic", r)
 		}
 	}()
 	return f(ctx, c, stack)

@@ -56,6 +56,8 @@ func TestHostFuncFailure(t *testing.T) {
 	}{
 		{"error", func(context.Context, *wasm.Caller, []uint64) error { return errHost }, []error{wasm.ErrTrap, errHost}, "host.log: host says no"},
 		{"panic", func(context.Context, *wasm.Caller, []uint64) error { panic("boom") }, []error{wasm.ErrTrap}, "panic: boom"},
+		// A must helper's panic(err) matches err, as the error returned does (helper-213).
+		{"panic with an error", func(context.Context, *wasm.Caller, []uint64) error { panic(errHost) }, []error{wasm.ErrTrap, errHost}, "panic: host says no"},
 		// A limit error is the host function's, not a limit the call hit.
 		{"limit error", func(context.Context, *wasm.Caller, []uint64) error { return wasm.ErrTimeout }, []error{wasm.ErrTrap, wasm.ErrTimeout, wasm.ErrLimit}, "trap: host.log: wasm: execution time limit exceeded"},
 		// A deadline of the host function's own, not the caller's: a failed

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/hotscript/hotscript/internal/recovered"
 	"sync"
 )
 
@@ -156,7 +156,7 @@ func runMigrate(ctx context.Context, migrate MigrateFunc, old, next *instance) (
 		old.guard.Leave(prev)
 		o.valid, n.valid = false, false
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
+			err = recovered.Error("panic", r)
 		}
 	}()
 	if err := migrate(ctx, o, n); err != nil {

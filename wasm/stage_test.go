@@ -60,6 +60,7 @@ func TestCommitMigrateFailure(t *testing.T) {
 	}{
 		{"returns an error", func(context.Context, *wasm.Instance, *wasm.Instance) error { return errHost }, []error{wasm.ErrMigrate, errHost}, "host says no"},
 		{"panics", func(context.Context, *wasm.Instance, *wasm.Instance) error { panic("oops") }, []error{wasm.ErrMigrate}, "panic: oops"},
+		{"panics with an error", func(context.Context, *wasm.Instance, *wasm.Instance) error { panic(errHost) }, []error{wasm.ErrMigrate, errHost}, "panic: host says no"},
 		{"self-check traps", func(ctx context.Context, _, next *wasm.Instance) error {
 			_, err := next.CallJSON(ctx, "trap_unreachable")
 			return err

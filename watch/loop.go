@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hotscript/hotscript/internal/recovered"
 	"hash/maphash"
 	"maps"
 	"os"
@@ -218,7 +219,7 @@ func (l *loop) wants(path string) (ok bool) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			l.pushErr(fmt.Errorf("watch: filter panicked on %s: %v", path, r))
+			l.pushErr(recovered.Error("watch: filter panicked on "+path, r))
 			ok = false
 		}
 	}()

@@ -238,10 +238,15 @@ func (p *printer) event(ev hotscript.Event) {
 	}
 }
 
-// failure writes the line for a call that failed.
-func (p *printer) failure(script string, version int, err error) {
+// failure writes the line for a call that failed, and how many other errors,
+// held back, came since the line before it.
+func (p *printer) failure(script string, version int, err error, others int) {
 	head, _ := p.describe(script, err)
-	p.line(script, fmt.Sprintf("v%d", version), p.st.bad("error"), p.name(head))
+	text := p.name(head)
+	if others > 0 {
+		text += " " + p.st.dim(fmt.Sprintf("(and %s since the line before)", plural(int64(others), "other error")))
+	}
+	p.line(script, fmt.Sprintf("v%d", version), p.st.bad("error"), text)
 }
 
 // describe is describe naming a build's files by their absolute paths, which name

@@ -423,7 +423,7 @@ func TestPrinterHammer(t *testing.T) {
 					p.event(hotscript.Event{Script: script, Kind: hotscript.Committed, From: i, To: i + 1})
 				default:
 					p.seeName(script)
-					p.failure(script, i, errors.New("boom"))
+					p.failure(script, i, errors.New("boom"), 0)
 				}
 			}
 		}()
@@ -453,7 +453,7 @@ func TestPrinterOneLinePerReport(t *testing.T) {
 	p.print("game/a.lua", "")
 	p.print("game/a.lua", "gnp.\u202eexe")
 	p.failure("game/a.lua", 1, &lua.Error{Script: "game/a.lua", Function: "update", Kind: lua.ErrRuntime,
-		Message: "game/a.lua:3: e1\ne2 \x1b[2J\x8f\ttab é"})
+		Message: "game/a.lua:3: e1\ne2 \x1b[2J\x8f\ttab é"}, 0)
 	p.event(hotscript.Event{Script: "game/a.lua", Kind: hotscript.Committed, From: 1, To: 2, Carried: []string{"\x1b[31mRED\nx"},
 		Diff: hotscript.Diff{Exports: hotscript.Changes{Added: []hotscript.Func{{Name: "f\x1b[2J"}}}}})
 	p.event(hotscript.Event{Script: "game/b.lua", Kind: hotscript.Loaded, To: 1, Diff: hotscript.Diff{Exports: hotscript.Changes{Added: []hotscript.Func{{Name: "g\n"}}}}})

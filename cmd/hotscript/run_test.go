@@ -237,7 +237,9 @@ func TestRunStops(t *testing.T) {
 	// is reported too (helper-184: only a version's first error was ever
 	// shown), even one that came within a second of it (held back until a
 	// second passed), and the first one again once update worked in between
-	// (helper-211: both were never shown).
+	// (helper-211: both were never shown). An error that names its frame is
+	// news every frame: one line a second says the latest, and how many came
+	// since (helper-212: a queue of them ran seconds behind).
 	t.Run("errors", func(t *testing.T) {
 		bugs := scriptDir(t, map[string]string{})
 		src := `local M = { n = 0 }
@@ -245,25 +247,26 @@ function M.update(dt)
   M.n = M.n + 1
   if M.n == 20 then error("quick bug") end
   if M.n < 100 then error("first bug") end
-  if M.n < 150 then return end
-  if M.n < 160 then error("first bug") end
-  error("second bug")
+  if M.n < 300 then return end
+  if M.n < 350 then error("first bug") end
+  if M.n < 600 then return end
+  error("bug at frame " .. M.n)
 end
 return M
 `
 		if err := os.WriteFile(filepath.Join(bugs, "bugs.lua"), []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := runCmd(t, "run", "--tps", "200", "--frames", "300", bugs)
-		first, quick, second := strings.Count(r.stdout, "first bug"), strings.Count(r.stdout, "quick bug"), strings.Count(r.stdout, "second bug")
-		if r.code != exitOK || first < 2 || quick != 1 || second != 1 {
-			t.Errorf("exit %d, first bug reported %d times, quick bug %d, second bug %d; want 2, 1, 1:\n%s", r.code, first, quick, second, r.stdout)
+		r := runCmd(t, "run", "--tps", "200", "--frames", "800", bugs)
+		first, quick, frame := strings.Count(r.stdout, "first bug"), strings.Count(r.stdout, "quick bug"), strings.Count(r.stdout, "bug at frame")
+		if r.code != exitOK || first != 2 || quick != 1 || frame < 1 || frame > 3 {
+			t.Errorf("exit %d, first bug reported %d times, quick bug %d, bug at frame %d; want 2, 1, 1 to 3:\n%s", r.code, first, quick, frame, r.stdout)
 		}
-		if i, j := strings.Index(r.stdout, "quick bug"), strings.LastIndex(r.stdout, "second bug"); i < 0 || j < i {
-			t.Errorf("quick bug not reported before second bug:\n%s", r.stdout)
+		if !regexp.MustCompile(`bug at frame \d+ \(in update\) \(and \d+ other errors since the line before\)`).MatchString(r.stdout) {
+			t.Errorf("no line says how many errors came since the line before:\n%s", r.stdout)
 		}
-		if row := summaryRow(t, r.stdout, "bugs.lua"); row[2] != "300" || row[3] != "250" {
-			t.Errorf("bugs.lua summary %v, want 300 calls, 250 failed", row)
+		if row := summaryRow(t, r.stdout, "bugs.lua"); row[2] != "800" || row[3] != "350" {
+			t.Errorf("bugs.lua summary %v, want 800 calls, 350 failed", row)
 		}
 	})
 	t.Run("limit", func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/hotscript/hotscript"
@@ -72,11 +71,9 @@ type actor struct {
 	failed   string    // the last error of update printed in this version
 	failedAt time.Time // when it was printed
 	worked   bool      // update succeeded since then
-	held     []error   // errors that are news, each printed a second after the line before it
+	held     error     // the latest error that is news, printed once a second has passed since failedAt
+	passed   int       // errors that were news but held before the one held now
 }
-
-// maxHeld bounds the errors an actor holds back: past it, news is counted only.
-const maxHeld = 8
 
 // newScene returns a scene stepped tps times a second; stopped is closed on Ctrl-C
 // (ctx.Done()).
@@ -247,10 +244,11 @@ func updateTakesDT(f hotscript.Func) bool {
 // update calls a's update once, if its version has one. A version's first failure
 // is printed; later ones are counted, and printed only if they are news: their
 // error differs from the last one printed, or update worked since (a bug that
-// strikes now and then). News is printed one line a second at most, held until
-// then (each error once, up to maxHeld of them), so that a broken script does
-// not flood the terminal at 60 lines a second, and a new bug is seen. A new
-// version starts afresh.
+// strikes now and then). News is printed one line a second at most: the latest
+// news, held until then, saying how many others came since the line before
+// (an error that names the frame is news every frame), so that a broken script
+// does not flood the terminal at 60 lines a second, and a new bug is seen. A
+// new version starts afresh.
 func (sc *scene) update(ctx context.Context, a *actor) {
 	if a.script.Version() != a.version {
 		sc.follow(a)
@@ -273,32 +271,29 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 		c.calls++
 		sc.cut[a.script.Name()] = c
 	default:
-		msg := err.Error()
-		news := (msg != a.failed || a.worked) && len(a.held) < maxHeld &&
-			!slices.ContainsFunc(a.held, func(h error) bool { return h.Error() == msg })
-		if news {
-			a.held = append(a.held, err)
+		switch msg := err.Error(); {
+		case a.held != nil && msg == a.held.Error(): // held already
+		case msg != a.failed || a.worked:
+			if a.held != nil {
+				a.passed++
+			}
+			a.held = err
 		}
 	}
-	if len(a.held) > 0 && time.Since(a.failedAt) >= time.Second {
-		sc.print(a)
+	if time.Since(a.failedAt) >= time.Second {
+		sc.flush(a)
 	}
 }
 
-// print prints the first error update held back.
-func (sc *scene) print(a *actor) {
-	err := a.held[0]
-	a.held = a.held[1:]
-	a.failed, a.failedAt, a.worked = err.Error(), time.Now(), false
-	sc.out.failure(a.script.Name(), a.version, err)
-}
-
-// flush prints every error a's update held back: its version, its script or
-// the scene ends.
+// flush prints the error a's update held back, if any: a second after the
+// line before, or as an event of its script is printed, or the scene ends.
 func (sc *scene) flush(a *actor) {
-	for len(a.held) > 0 {
-		sc.print(a)
+	if a.held == nil {
+		return
 	}
+	a.failed, a.failedAt, a.worked = a.held.Error(), time.Now(), false
+	sc.out.failure(a.script.Name(), a.version, a.held, a.passed)
+	a.held, a.passed = nil, 0
 }
 
 // flushAll flushes every actor: the scene ends.
@@ -409,6 +404,11 @@ func (sc *scene) handle(ev hotscript.Event) {
 			sc.cut[ev.Script] = c
 		}
 		return
+	}
+	for _, a := range ecs.Query[actor](sc.world) { // what came before the event, first (helper-212)
+		if a.script.Name() == ev.Script {
+			sc.flush(a)
+		}
 	}
 	sc.out.event(ev)
 	switch {
