@@ -27,8 +27,8 @@ import (
 // the context too, as often as it comes: writes to the pipe then fail with EPIPE
 // instead of killing the process, so the command stops and cleans up (runContext
 // takes such an EPIPE for the stop too, as it may come before the signal). stop cancels
-// the context and gives the signals back their default action, which ends the
-// process too.
+// the context and stops watching the signals; main keeps them from ending the
+// process by their default action until it has removed its temporary directory.
 func interruptContext(ctx context.Context, still func()) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(withExitHooks(ctx))
 	hooks := ctx.Value(exitHooksKey{}).(*exitHooks)
