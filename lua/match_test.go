@@ -1,9 +1,11 @@
 package lua_test
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hotscript/hotscript/lua"
@@ -243,5 +245,68 @@ func TestReloadFSMStartMovedOff(t *testing.T) {
 	got = append(got, call(t, rt, id, "tick"))
 	if want := []string{`"walk v2"`, `"idle v2"`}; !slices.Equal(got, want) {
 		t.Errorf("walk, then idle, after the reload: %v, want %v", got, want)
+	}
+}
+
+// TestReloadFSMStatesTableMovedOff: states in a table, each moving the FSM to
+// the other; the script moved from idle to walk, and the edit starts in walk.
+// The old idle, found first at M.fsm.current, is matched by its key in the
+// table (helper-212: it lost the new walk to the old walk and ran its old
+// code, the FSM never leaving it).
+func TestReloadFSMStatesTableMovedOff(t *testing.T) {
+	src := func(version, start string) string {
+		return strings.NewReplacer("VER", version, "START", start).Replace(`local M = {}
+M.fsm = { states = {} }
+M.fsm.states.idle = { n = 0 }
+function M.fsm.states.idle.update(s) s.n = s.n + 1 M.fsm.current = M.fsm.states.walk return "idle VER " .. s.n end
+M.fsm.states.walk = { n = 0 }
+function M.fsm.states.walk.update(s) s.n = s.n + 1 M.fsm.current = M.fsm.states.idle return "walk VER " .. s.n end
+M.fsm.current = M.fsm.states.START
+function M.tick() return M.fsm.current:update() end
+return M`)
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src("v1", "idle"))
+	call(t, rt, id, "tick") // "idle v1 1"; now in walk
+	reload(t, rt, id, src("v2", "walk"))
+	var got []string
+	for range 4 {
+		got = append(got, call(t, rt, id, "tick"))
+	}
+	if want := []string{`"walk v2 1"`, `"idle v2 2"`, `"walk v2 2"`, `"idle v2 3"`}; !slices.Equal(got, want) {
+		t.Errorf("ticks after the reload: %v, want %v", got, want)
+	}
+}
+
+// TestStageMatchCheckedAtCommit: Stage reads which places hold the old code
+// still, and Commit checks that they do: a script that moved between the two
+// is matched as it stands at the commit, as a ReloadScript then would.
+func TestStageMatchCheckedAtCommit(t *testing.T) {
+	ctx := context.Background()
+	probe := func(rt *lua.Runtime, id lua.ScriptID) []string {
+		got := []string{call(t, rt, id, "tick")}
+		call(t, rt, id, "go", "walk")
+		got = append(got, call(t, rt, id, "tick"))
+		call(t, rt, id, "go", "idle")
+		return append(got, call(t, rt, id, "tick"))
+	}
+	staged := newRuntime(t, lua.Config{})
+	id := load(t, staged, "s.lua", fsmStates("v1", "Idle"))
+	call(t, staged, id, "go", "walk")
+	st, err := staged.Stage(ctx, id, []byte(fsmStates("v2", "Walk")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, staged, id, "go", "idle") // back where the old chunk started it
+	if _, err := st.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	direct := newRuntime(t, lua.Config{})
+	did := load(t, direct, "s.lua", fsmStates("v1", "Idle"))
+	call(t, direct, did, "go", "walk")
+	call(t, direct, did, "go", "idle")
+	reload(t, direct, did, fsmStates("v2", "Walk"))
+	if got, want := probe(staged, id), probe(direct, did); !slices.Equal(got, want) {
+		t.Errorf("staged, moved back, committed: %v; reloaded there: %v", got, want)
 	}
 }

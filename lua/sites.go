@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -524,10 +525,46 @@ type codeMatch struct {
 	newCode map[glua.LValue]bool
 	// contested says that a piece of old code had two candidates, or two
 	// claimed one piece of new code, in a match made without the old
-	// version's tables (not held): the commit matches again, with them (see
-	// matchCode).
+	// version's tables (not held) and without knowing which of its paths
+	// hold it still (live): the commit matches again, with them (see
+	// matchCode). needs are those pieces of code, by index in the old sites'
+	// nodes, and live what the match knew of them, which the commit checks.
 	contested bool
+	needs     []int
+	live      pathsLive
 }
+
+// pathsLive is, by old code node (its index in sites.nodes), a bit for each
+// of its paths that reaches it in the old version (see matchCode).
+type pathsLive map[int]uint8
+
+// livePaths returns which paths of ov's nodes in need, and of those known
+// already, reach their node in ov now. The caller holds the script.
+func livePaths(ov *version, need []int, known pathsLive) pathsLive {
+	roots := [2]*glua.LTable{ov.module, ov.L.G.Global}
+	out := make(pathsLive, len(need)+len(known))
+	at := func(i int) {
+		n := &ov.sites.nodes[i]
+		o := n.value()
+		var bits uint8
+		for k, p := range n.paths {
+			if o != nil && follow(roots, p.root, p.steps) == o {
+				bits |= 1 << k
+			}
+		}
+		out[i] = bits
+	}
+	for _, i := range need {
+		at(i)
+	}
+	for i := range known {
+		at(i)
+	}
+	return out
+}
+
+// same reports whether l and m say the same of each node.
+func (l pathsLive) same(m pathsLive) bool { return maps.Equal(l, m) }
 
 // goneTable is an old table of code the module held that nothing reached as
 // the reload began, so that the collector took it (sites hold code weakly: an
@@ -574,9 +611,11 @@ type merged struct {
 // holding the script. Only where a piece of old code has two candidates, or
 // two claim one piece of new code, does it need ov's tables, to tell which
 // claim is live: held (the commit holds the script) it reads them; else it
-// leaves the match to the commit (codeMatch.contested). It stops when ctx
-// ends, returning nil.
-func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
+// takes what live says (see livePaths, which Stage reads holding the script
+// a moment, and Commit checks), and where live says nothing it leaves the
+// match to the commit (codeMatch.contested). It stops when ctx ends,
+// returning nil.
+func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) *codeMatch {
 	m := &codeMatch{old: ov, tables: map[*glua.LTable]*glua.LTable{}, classes: map[*glua.LTable]*glua.LTable{},
 		classSites: map[*glua.LTable]*siteNode{},
 		funcs:      map[*glua.LFunction]*glua.LFunction{}}
@@ -642,14 +681,14 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 		claim
 	}
 	var (
-		matched   []glua.LValue // each node's counterpart in the last round
-		best      map[glua.LValue]claim
-		contested bool // a piece of old code had two candidates, or two claimed one
-		cands     []candidate
-		work      int
+		matched  []glua.LValue // each node's counterpart in the last round
+		best     map[glua.LValue]claim
+		involved = map[int]bool{} // pieces of old code with two candidates, or claiming one piece of new code with another
+		cands    []candidate
+		work     int
 	)
 	for round := 0; round < 4; round++ {
-		best, contested = map[glua.LValue]claim{}, false
+		best = map[glua.LValue]claim{}
 		for i, o := range olds {
 			if i == 0 || o == ov.L.G.Global { // the module, the globals: matched above
 				continue
@@ -686,7 +725,12 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 				c.votes++
 				c.first = c.first || k == 0
 				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue
-				c.live = c.live || held && o != nil && follow(oldRoots, p.root, p.steps) == o
+				switch {
+				case held:
+					c.live = c.live || o != nil && follow(oldRoots, p.root, p.steps) == o
+				case live != nil:
+					c.live = c.live || live[i]&(1<<k) != 0
+				}
 			}
 			if len(cands) == 0 {
 				continue
@@ -698,7 +742,12 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 				return 1
 			})
 			prev, ok := best[top.v]
-			contested = contested || ok || len(cands) > 1
+			if len(cands) > 1 {
+				involved[i] = true
+			}
+			if ok {
+				involved[i], involved[prev.old] = true, true
+			}
 			if !ok || better(top.claim, prev) {
 				best[top.v] = top.claim
 			}
@@ -712,7 +761,14 @@ func matchCode(ctx context.Context, ov, nv *version, held bool) *codeMatch {
 		}
 		matched = next
 	}
-	m.contested = contested && !held
+	if !held {
+		for i := range involved {
+			if _, known := live[i]; !known {
+				m.contested = true
+			}
+		}
+		m.needs = slices.Sorted(maps.Keys(involved))
+	}
 	for i, v := range matched {
 		if t, ok := v.(*glua.LTable); ok && olds[i] == nil && nodes[i].mergeable && nodes[i].entries != nil && nodes[i].placed >= 0 {
 			m.gone = append(m.gone, goneTable{at: nodes[i].placed, new: t})
