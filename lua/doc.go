@@ -144,7 +144,8 @@
 //
 // Steps 1 and 2 are Stage: they run without holding the script, so its callers keep
 // calling the old version meanwhile (a game reloads in the background and keeps its
-// frame rate). Steps 3 to 5 are Commit, during which the script's callers wait; the
+// frame rate), but for a moment where an edit moved code, to read which places
+// hold the old code still (see Runtime.Stage). Steps 3 to 5 are Commit, during which the script's callers wait; the
 // ReloadReport says for how long. That grows with the data carried, every table of
 // it copied: about 1 us per small table (5,000 entities of four tables take a
 // 60 fps frame), and about twice that when an on_save runs (the old version's

@@ -46,7 +46,10 @@ type Staged struct {
 
 // Stage compiles src and runs it as the next version of script id, in a fresh LState
 // with the script's limits. The live version is not touched and its callers are not
-// blocked; nothing the new chunk does (its globals included) reaches it. A syntax
+// blocked, but for a moment where an edit moved code (which places of the old
+// code hold it still is read with the script held: Stage waits 100 ms at most
+// for it, and leaves that to Commit past them); nothing the new chunk does (its
+// globals included) reaches it. A syntax
 // error, a runtime error, a limit or a chunk that returns a non-table fails Stage.
 // Stage is safe for concurrent use.
 func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged, error) {
