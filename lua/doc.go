@@ -74,9 +74,11 @@
 //
 // While the lease is held, calls from other goroutines and the commit of a reload
 // wait, so every call through it runs on one version that is never swapped or
-// closed under it; Stage still compiles and runs the new chunk in the background.
-// A lease belongs to one goroutine, which must Release it before reloading or
-// calling the script any other way, or it deadlocks. The rules are on Lease; they
+// closed under it; Stage still compiles and runs the new chunk in the background
+// (where an edit moved code, it waits for the script 20 ms at most, to read
+// which places hold the old code still, and leaves that to the commit past
+// them: see Runtime.Stage). A lease belongs to one goroutine, which must Release
+// it before reloading or calling the script any other way, or it deadlocks. The rules are on Lease; they
 // are the same as package wasm's, so a host can treat both engines alike.
 //
 // Each LState (and each coroutine) has a call stack of 1,024 frames, 80 KiB
@@ -234,17 +236,22 @@
 //     of new code stands for one piece of old code at most, the one with the
 //     best claim in those terms (for a table of data at the places of two
 //     tables of code, the edit having removed the last function of one, the
-//     one with more of its keys, not the first found); the others have none:
+//     one with more of its keys, not the first found); the others have none,
+//     but for one whose first place reaches new code no other old code
+//     claims (its home), which it then stands for:
 //     where a field or a local only names code that has a place of its own
 //     (M.default = Enemy, local Default = M.Enemy), changing what it names
 //     does not turn the old code into the new code it names, unless that
 //     field is where the old code was found first and holds it still
-//     (M.fsm.current, found before M.fsm.states.idle, breadth first): an
-//     edit that makes the chunk start in another state, while the script is
-//     in the one it started in, then gives the old Idle the new Walk, and
-//     the old Walk no counterpart (it runs on in a copy, at later reloads
-//     too). Name such a state by its key (M.fsm.current = "idle") to keep
-//     it out of the matching.
+//     (M.fsm.current, found before M.fsm.states.idle, breadth first), or
+//     holds it still where the first place does not: an edit that makes the
+//     chunk start in another state, while the script is in the one it
+//     started in (or has moved off it, if another field names the start
+//     state, M.fsm.initial, or no place holds the states but the current
+//     one, states that name each other through their functions' upvalues),
+//     then gives the old Idle the new Walk, and the old Walk no counterpart
+//     (it runs on in a copy, at later reloads too). Name such a state by
+//     its key (M.fsm.current = "idle") to keep it out of the matching.
 //     Code the script let go of as it ran (a state of an FSM that nothing
 //     reaches once the script moved M.fsm.current off it) is matched all the
 //     same, whether or not Go's collector took it before the reload (the

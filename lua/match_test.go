@@ -310,3 +310,46 @@ func TestStageMatchCheckedAtCommit(t *testing.T) {
 		t.Errorf("staged, moved back, committed: %v; reloaded there: %v", got, want)
 	}
 }
+
+// TestReloadHomeWhenAliasRepointed: the weapon in hand is found first
+// (M.weapon, before M.weapons.sword); the player swaps to the bow. The edit
+// renames the sword's key (sword to blade) and makes the bow the default
+// weapon. The local Default holds the old Sword still but reaches the new
+// Bow, which the old Bow takes: the old Sword takes its home, the new Sword
+// its first place reaches, and runs its new code with its state (helper-214:
+// since 7029508 it had no counterpart). With the weapons in a table of data
+// (carried as the old one, its key sword) or of code (merged, its keys the
+// edit's).
+func TestReloadHomeWhenAliasRepointed(t *testing.T) {
+	for _, tt := range []struct{ name, get, pick string }{
+		{"data", "", "sword"},
+		{"code", "function M.weapons.get(k) return M.weapons[k] end\n", "blade"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := func(version, key, def string) string {
+				return strings.NewReplacer("VER", version, "KEY", key, "DEF", def).Replace(`local M = {}
+local Sword = {} function Sword.who() return "sword VER" end
+local Bow = {} function Bow.who() return "bow VER" end
+M.weapon = Sword
+M.weapons = { KEY = Sword, bow = Bow }
+` + tt.get + `local Default = DEF
+function M.reset() M.weapon = Default end
+function M.pick(k) M.weapon = M.weapons[k] end
+function M.use() M.weapon.uses = (M.weapon.uses or 0) + 1 return M.weapon.who() .. " " .. M.weapon.uses end
+return M`)
+			}
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", src("v1", "sword", "Sword"))
+			call(t, rt, id, "use")         // sword v1 1
+			call(t, rt, id, "pick", "bow") // the player swaps
+			call(t, rt, id, "use")         // bow v1 1
+			reload(t, rt, id, src("v2", "blade", "Bow"))
+			got := []string{call(t, rt, id, "use")}
+			call(t, rt, id, "pick", tt.pick)
+			got = append(got, call(t, rt, id, "use"))
+			if want := []string{`"bow v2 2"`, `"sword v2 2"`}; !slices.Equal(got, want) {
+				t.Errorf("after the reload: %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -47,7 +47,7 @@ type Staged struct {
 // Stage compiles src and runs it as the next version of script id, in a fresh LState
 // with the script's limits. The live version is not touched and its callers are not
 // blocked, but for a moment where an edit moved code (which places of the old
-// code hold it still is read with the script held: Stage waits 100 ms at most
+// code hold it still is read with the script held: Stage waits 20 ms at most
 // for it, and leaves that to Commit past them); nothing the new chunk does (its
 // globals included) reaches it. A syntax
 // error, a runtime error, a limit or a chunk that returns a non-table fails Stage.
@@ -72,7 +72,7 @@ func (rt *Runtime) Stage(ctx context.Context, id ScriptID, src []byte) (*Staged,
 // on it reach it still (livePaths), twice at most: the commit then only
 // checks that they still do, instead of matching again with the callers held
 // (helper-212: callers held 3 to 4 times as long). It waits for the script
-// stageWait at most (the caller may hold it, through a Lease).
+// stageWait at most (the caller may hold it, through a Lease: helper-214).
 func (s *script) stageMatch(ctx context.Context, ov, nv *version) *codeMatch {
 	m := matchCode(ctx, ov, nv, nil, false)
 	for range 2 {
@@ -104,7 +104,7 @@ func (s *script) stageMatch(ctx context.Context, ov, nv *version) *codeMatch {
 
 // stageWait is how long Stage waits for the script to read which paths of its
 // code reach it still (see stageMatch).
-const stageWait = 100 * time.Millisecond
+const stageWait = 20 * time.Millisecond
 
 // Fields returns the sorted data fields of the staged module, as its chunk left it.
 func (st *Staged) Fields() []string {

@@ -680,6 +680,11 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 		v glua.LValue
 		claim
 	}
+	type home struct {
+		candidate
+		lost glua.LValue // the candidate it lost, perhaps
+	}
+	var homes []home
 	var (
 		matched  []glua.LValue // each node's counterpart in the last round
 		best     map[glua.LValue]claim
@@ -751,7 +756,20 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 			if !ok || better(top.claim, prev) {
 				best[top.v] = top.claim
 			}
+			// Its home, the candidate its first place reaches, where a place
+			// that holds it still reaches other code (an alias the edit
+			// re-pointed, helper-214): its counterpart if that one goes to
+			// other old code and no old code claims the home.
+			if h := slices.IndexFunc(cands, func(c candidate) bool { return c.first }); h >= 0 && cands[h].v != top.v {
+				homes = append(homes, home{cands[h], top.v})
+			}
 		}
+		for _, h := range homes {
+			if _, taken := best[h.v]; !taken && best[h.lost].old != h.old {
+				best[h.v] = h.claim
+			}
+		}
+		homes = homes[:0]
 		next := make([]glua.LValue, len(nodes))
 		for v, c := range best {
 			next[c.old] = v
