@@ -221,7 +221,10 @@
 //   - Code is matched: each function and table of code of the old version
 //     that the new version has in the same place stands for the new one. A
 //     table of code holds a function, or is a class: a metatable, a table made
-//     to be one (with fields named __...), or a class object holding one. A
+//     to be one (with fields named __...), or a class object holding one; or
+//     it holds tables of code by name and no data (an FSM's table of states,
+//     M.classes; not a table of objects): a state the edit adds to it is there
+//     after the reload. A
 //     place is a path from the module (or from the globals) through fields
 //     named by strings or booleans, metatables and the upvalues of functions by name (a
 //     local class that the module's functions use), at most 12 steps long,

@@ -317,37 +317,62 @@ func TestStageMatchCheckedAtCommit(t *testing.T) {
 // weapon. The local Default holds the old Sword still but reaches the new
 // Bow, which the old Bow takes: the old Sword takes its home, the new Sword
 // its first place reaches, and runs its new code with its state (helper-214:
-// since 7029508 it had no counterpart). With the weapons in a table of data
-// (carried as the old one, its key sword) or of code (merged, its keys the
-// edit's).
+// since 7029508 it had no counterpart). M.weapons, a table of tables of code,
+// is merged: its keys are the edit's.
 func TestReloadHomeWhenAliasRepointed(t *testing.T) {
-	for _, tt := range []struct{ name, get, pick string }{
-		{"data", "", "sword"},
-		{"code", "function M.weapons.get(k) return M.weapons[k] end\n", "blade"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			src := func(version, key, def string) string {
-				return strings.NewReplacer("VER", version, "KEY", key, "DEF", def).Replace(`local M = {}
+	src := func(version, key, def string) string {
+		return strings.NewReplacer("VER", version, "KEY", key, "DEF", def).Replace(`local M = {}
 local Sword = {} function Sword.who() return "sword VER" end
 local Bow = {} function Bow.who() return "bow VER" end
 M.weapon = Sword
 M.weapons = { KEY = Sword, bow = Bow }
-` + tt.get + `local Default = DEF
+local Default = DEF
 function M.reset() M.weapon = Default end
 function M.pick(k) M.weapon = M.weapons[k] end
 function M.use() M.weapon.uses = (M.weapon.uses or 0) + 1 return M.weapon.who() .. " " .. M.weapon.uses end
 return M`)
-			}
+	}
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", src("v1", "sword", "Sword"))
+	call(t, rt, id, "use")         // sword v1 1
+	call(t, rt, id, "pick", "bow") // the player swaps
+	call(t, rt, id, "use")         // bow v1 1
+	reload(t, rt, id, src("v2", "blade", "Bow"))
+	got := []string{call(t, rt, id, "use")}
+	call(t, rt, id, "pick", "blade")
+	got = append(got, call(t, rt, id, "use"))
+	if want := []string{`"bow v2 2"`, `"sword v2 2"`}; !slices.Equal(got, want) {
+		t.Errorf("after the reload: %v, want %v", got, want)
+	}
+}
+
+// TestReloadFSMStateAdded: an edit adds a state to an FSM's table of states,
+// a table holding tables of code by name and no data: it is code, merged, so
+// the state is there after the reload (helper-215: carried as data, it was
+// not, and update failed once the FSM entered it), in M.fsm.states or in
+// M.states, and the state the script moved to stays current.
+func TestReloadFSMStateAdded(t *testing.T) {
+	v1 := `local Idle, Walk = {}, {}
+function Idle.update() return "idle" end
+function Walk.update() return "walk" end
+local M = { fsm = { current = "idle" } }
+STATES = { idle = Idle, walk = Walk }
+function M.go(name) M.fsm.current = name end
+function M.update() return STATES[M.fsm.current].update() end
+return M`
+	v2 := strings.NewReplacer("local Idle, Walk = {}, {}", "local Idle, Walk, Jump = {}, {}, {}\nfunction Jump.update() return \"jump\" end",
+		"walk = Walk }", "walk = Walk, jump = Jump }").Replace(v1)
+	for _, states := range []string{"M.fsm.states", "M.states"} {
+		t.Run(states, func(t *testing.T) {
+			at := strings.NewReplacer("STATES", states)
 			rt := newRuntime(t, lua.Config{})
-			id := load(t, rt, "s.lua", src("v1", "sword", "Sword"))
-			call(t, rt, id, "use")         // sword v1 1
-			call(t, rt, id, "pick", "bow") // the player swaps
-			call(t, rt, id, "use")         // bow v1 1
-			reload(t, rt, id, src("v2", "blade", "Bow"))
-			got := []string{call(t, rt, id, "use")}
-			call(t, rt, id, "pick", tt.pick)
-			got = append(got, call(t, rt, id, "use"))
-			if want := []string{`"bow v2 2"`, `"sword v2 2"`}; !slices.Equal(got, want) {
+			id := load(t, rt, "fsm.lua", at.Replace(v1))
+			call(t, rt, id, "go", "walk")
+			reload(t, rt, id, at.Replace(v2))
+			got := []string{call(t, rt, id, "update")}
+			call(t, rt, id, "go", "jump")
+			got = append(got, call(t, rt, id, "update"))
+			if want := []string{`"walk"`, `"jump"`}; !slices.Equal(got, want) {
 				t.Errorf("after the reload: %v, want %v", got, want)
 			}
 		})

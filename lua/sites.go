@@ -319,6 +319,26 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			}
 		}
 	}
+	// A table that holds tables of code by name and no data (an FSM's states,
+	// M.classes) is code too, so that a reload merges it and states the edit
+	// adds are there (helper-215: carried as data, it lost them): not one of
+	// objects (tables with a metatable), which are data that moves. Tables of
+	// such tables too, deepest first.
+	for changed := true; changed; {
+		changed = false
+		for i := range order {
+			r := &order[i]
+			if r.code || r.data || i == 0 || r.meta >= 0 {
+				continue
+			}
+			for _, e := range r.holds {
+				if h := &order[e.at]; h.code && (h.meta < 0 || h.isMeta) {
+					r.code, changed = true, true
+					break
+				}
+			}
+		}
+	}
 
 	// firstPath returns node i's first path, of depth steps.
 	firstPath := func(i int) []step {
