@@ -230,7 +230,14 @@
 //     local class that the module's functions use), at most 12 steps long,
 //     taken as each version's chunk returned; a piece of code has up to four,
 //     the first found, breadth first from the module, among them. A list's
-//     places (number keys) are data, not names. The counterpart is the new
+//     places (number keys) are data, not names. Code that only other code's
+//     upvalues reach (a state only Enemy.new's upvalue Idle reaches, objects
+//     made with { state = Idle }) has no place but through that code: an edit
+//     that makes Enemy.new name another local, or renames a local on the way
+//     (Enemy to Grunt), leaves it without a counterpart, and objects holding
+//     it run its old code in a copy, at later reloads too (helper-215). Give
+//     such code a place of its own (M.states = { idle = Idle, chase = Chase }).
+//     The counterpart is the new
 //     code that a place still holding the old code reaches (the old module
 //     holds it there as the reload commits: an FSM's state the script moved
 //     off is matched by M.fsm.states.idle, not by M.fsm.current, where it
