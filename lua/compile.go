@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -42,7 +43,7 @@ const varargsName = "(...)"
 // which hands it those. A failure
 // is an *Error of kind ErrCompile with the line and a Lua-style message
 // ("enemy.lua:3: syntax error near 'end'"); its Op is left for the caller.
-func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, err error) {
+func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, err error) {
 	defer func() { // a token of megabytes is quoted whole
 		if e, ok := err.(*Error); ok {
 			e.Message = clip.String(e.Message, maxMessage)
@@ -52,13 +53,16 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 	if perr != nil {
 		return nil, syntaxError(name, src, perr)
 	}
-	r := concatRewriter{chargeVarargs: varargs}
+	r := concatRewriter{chargeVarargs: kind.varargs}
 	r.stmts(chunk)
 	if r.deepLine > 0 {
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
 	chunk = splitConstants(chunk)
+	if kind.module {
+		chunk = returnLocals(chunk)
+	}
 	if r.concat || r.varargs {
 		chunk = takeCapped(chunk)
 	}
@@ -73,6 +77,61 @@ func compileChunk(name, src string, varargs bool) (proto *glua.FunctionProto, er
 	}
 	cutCallNames(proto)
 	return proto, nil
+}
+
+// chunkKind says how compileChunk compiles a chunk: with ... charged (varargs:
+// the script has an instruction budget), and as a script's module chunk,
+// which returns its locals too (see returnLocals), or as one the script loads.
+type chunkKind struct{ varargs, module bool }
+
+// localsName names the table of a module chunk's locals (see returnLocals): no
+// script can name it.
+const localsName = "(locals)"
+
+// returnLocals makes a module chunk whose last statement returns one value
+// return, second, a table of the locals its top level declared before that,
+// by name (local Idle, local function new): places of the chunk's code that
+// no path from the module reaches but through other code, which a reload
+// matches by them (see sites). A chunk that returns otherwise (several
+// values, or from inside a block) is left as it is.
+func returnLocals(chunk []ast.Stmt) []ast.Stmt {
+	if len(chunk) == 0 {
+		return chunk
+	}
+	ret, ok := chunk[len(chunk)-1].(*ast.ReturnStmt)
+	if !ok || len(ret.Exprs) != 1 {
+		return chunk
+	}
+	line := ret.Line()
+	seen := map[string]int{}
+	locals := &ast.TableExpr{}
+	for _, s := range chunk {
+		l, ok := s.(*ast.LocalAssignStmt)
+		if !ok {
+			continue
+		}
+		for _, name := range l.Names {
+			ident := at(line, &ast.IdentExpr{Value: name})
+			if i, ok := seen[name]; ok { // shadowed: the last one's
+				locals.Fields[i].Value = ident
+				continue
+			}
+			seen[name] = len(locals.Fields)
+			locals.Fields = append(locals.Fields, &ast.Field{Key: at(line, &ast.StringExpr{Value: name}), Value: ident})
+		}
+	}
+	take := atStmt(line, &ast.LocalAssignStmt{Names: []string{localsName}, Exprs: []ast.Expr{at(line, locals)}})
+	ret.Exprs = append(ret.Exprs, at(line, &ast.IdentExpr{Value: localsName}))
+	return append(chunk[:len(chunk)-1:len(chunk)-1], take, ret)
+}
+
+// returnsLocals reports whether compileChunk compiled proto with
+// returnLocals: its chunk has a local named localsName.
+func returnsLocals(proto *glua.FunctionProto) bool {
+	if tookCapped(proto) && len(proto.FunctionPrototypes) > 0 {
+		proto = proto.FunctionPrototypes[0]
+	}
+	return slices.ContainsFunc(proto.DbgLocals, func(l *glua.DbgLocalInfo) bool { return l.Name == localsName })
 }
 
 // takeCapped wraps a chunk that calls concatName or varargsName in a function
@@ -138,10 +197,10 @@ func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
 // chunk every frame under a short time limit cannot pile up goroutines that each
 // compile for seconds (nor make other scripts' compiles, which have places of
 // their own, wait).
-func compileUntil(ctx context.Context, name, src string, varargs bool, sl slot) (*glua.FunctionProto, error) {
+func compileUntil(ctx context.Context, name, src string, kind chunkKind, sl slot) (*glua.FunctionProto, error) {
 	if ctx.Done() == nil || len(src) < compileInPlace {
 		sl.release()
-		return compileChunk(name, src, varargs)
+		return compileChunk(name, src, kind)
 	}
 	if ctx.Err() != nil {
 		sl.release()
@@ -166,7 +225,7 @@ func compileUntil(ctx context.Context, name, src string, varargs bool, sl slot) 
 		if sl.places != nil {
 			defer func() { <-sl.places }()
 		}
-		proto, err := compile(name, src, varargs)
+		proto, err := compile(name, src, kind)
 		done <- compiled{proto, err}
 	}()
 	select {

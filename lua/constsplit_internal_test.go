@@ -151,7 +151,7 @@ func TestSplitConstants(t *testing.T) {
 			"} end\nreturn {a = make(), b = make()}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			proto, err := compileChunk("data.lua", c.src, false)
+			proto, err := compileChunk("data.lua", c.src, chunkKind{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestSplitConstantsLeavesWhole(t *testing.T) {
 		{"0 and a -0 folded from %", "local M = {}\nM.z = 0\n" + filler(3000) + "M.x = -5 % 5\nreturn {x = 1 / M.x}"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			proto, err := compileChunk("data.lua", c.src, false)
+			proto, err := compileChunk("data.lua", c.src, chunkKind{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +250,7 @@ func TestSplitKeepsLines(t *testing.T) {
 	if e.Line != 1502 || !strings.Contains(e.Message, "data.lua:1502:") {
 		t.Fatalf("error %v (line %d); want one at data.lua:1502", err, e.Line)
 	}
-	proto, err := compileChunk("data.lua", src, false)
+	proto, err := compileChunk("data.lua", src, chunkKind{})
 	if err != nil || chunkProtos(proto) == 0 {
 		t.Fatalf("compiled into %d functions (%v); want the statements split", chunkProtos(proto), err)
 	}

@@ -225,18 +225,22 @@
 //     it holds tables of code by name and no data (an FSM's table of states,
 //     M.classes; not a table of objects): a state the edit adds to it is there
 //     after the reload. A
-//     place is a path from the module (or from the globals) through fields
+//     place is a path from the module (or from the globals, or from the
+//     chunk's top-level locals by name) through fields
 //     named by strings or booleans, metatables and the upvalues of functions by name (a
 //     local class that the module's functions use), at most 12 steps long,
 //     taken as each version's chunk returned; a piece of code has up to four,
 //     the first found, breadth first from the module, among them. A list's
-//     places (number keys) are data, not names. Code that only other code's
-//     upvalues reach (a state only Enemy.new's upvalue Idle reaches, objects
-//     made with { state = Idle }) has no place but through that code: an edit
-//     that makes Enemy.new name another local, or renames a local on the way
-//     (Enemy to Grunt), leaves it without a counterpart, and objects holding
-//     it run its old code in a copy, at later reloads too (helper-215). Give
-//     such code a place of its own (M.states = { idle = Idle, chase = Chase }).
+//     places (number keys) are data, not names. The chunk's locals are those
+//     its top level declared before it returns, if it ends in a return of one
+//     value (return M): code that only other code's upvalues reach (a state
+//     only Enemy.new's upvalue Idle reaches, objects made with { state = Idle })
+//     is matched by its local's name where an edit makes Enemy.new name
+//     another local or renames a local on the way (Enemy to Grunt). A chunk
+//     that returns otherwise has no such places: such code then has no
+//     counterpart, and objects holding it run its old code in a copy, at
+//     later reloads too (helper-215); give it a place of its own (M.states =
+//     { idle = Idle, chase = Chase }).
 //     The counterpart is the new
 //     code that a place still holding the old code reaches (the old module
 //     holds it there as the reload commits: an FSM's state the script moved

@@ -325,7 +325,7 @@ func (b *budget) exceeded() error {
 // compile raises that error in Lua, as the next instruction would.
 func (b *budget) compile(L *glua.LState, name, src string) (*glua.FunctionProto, error) {
 	if b == nil || (b.ctxDone == nil && b.limits.MaxExecutionTime == 0) {
-		return compileChunk(name, src, b != nil && b.limits.MaxInstructions > 0)
+		return compileChunk(name, src, chunkKind{varargs: b != nil && b.limits.MaxInstructions > 0})
 	}
 	ctx := b.callCtx()
 	if b.limits.MaxExecutionTime > 0 {
@@ -337,7 +337,7 @@ func (b *budget) compile(L *glua.LState, name, src string) (*glua.FunctionProto,
 	if b.compiling == nil {
 		b.compiling = make(chan struct{}, 1)
 	}
-	proto, err := compileUntil(ctx, name, src, b.limits.MaxInstructions > 0, slot{places: b.compiling})
+	proto, err := compileUntil(ctx, name, src, chunkKind{varargs: b.limits.MaxInstructions > 0}, slot{places: b.compiling})
 	if err != nil && ctx.Err() != nil {
 		if b.tripped == nil {
 			b.tripped = b.timeError()

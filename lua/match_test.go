@@ -408,3 +408,73 @@ return M`
 		t.Errorf("run() = %s, want \"idle v3,chase v3\"", got)
 	}
 }
+
+// TestReloadObjectStateByLocalName: objects hold their state, a local table
+// only Enemy.new's upvalue reaches (Enemy.new makes { state = Idle }). An edit
+// that makes Enemy.new start in Chase, or renames Enemy, leaves no path from
+// the module to the old Idle in the new version but the chunk's local of its
+// name, by which it is matched: an object made before the edits runs the new
+// code of its state (helper-215: it ran its old code at every later reload).
+func TestReloadObjectStateByLocalName(t *testing.T) {
+	src := `local Idle, Chase = {}, {}
+function Idle.think(e) return "idle VER" end
+function Chase.think(e) return "chase VER" end
+local Enemy = {}
+Enemy.__index = Enemy
+function Enemy.new() return setmetatable({ state = START }, Enemy) end
+function Enemy:update() return self.state.think(self) end
+local M = { enemies = {} }
+function M.spawn() M.enemies[#M.enemies + 1] = Enemy.new() end
+function M.run() local o = {} for i, e in ipairs(M.enemies) do o[i] = e:update() end return table.concat(o, ",") end
+return M`
+	version := func(v, start string) string { return strings.NewReplacer("VER", v, "START", start).Replace(src) }
+	t.Run("start state", func(t *testing.T) {
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "s.lua", version("v1", "Idle"))
+		call(t, rt, id, "spawn")
+		reload(t, rt, id, version("v2", "Chase"))
+		reload(t, rt, id, version("v3", "Chase"))
+		call(t, rt, id, "spawn")
+		if got := call(t, rt, id, "run"); got != `"idle v3,chase v3"` {
+			t.Errorf("run() = %s, want \"idle v3,chase v3\"", got)
+		}
+	})
+	t.Run("class renamed", func(t *testing.T) {
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "s.lua", version("v1", "Idle"))
+		call(t, rt, id, "spawn")
+		reload(t, rt, id, strings.ReplaceAll(version("v2", "Idle"), "Enemy", "Grunt"))
+		if got := call(t, rt, id, "run"); got != `"idle v2"` {
+			t.Errorf("run() = %s, want \"idle v2\"", got)
+		}
+	})
+}
+
+// TestChunkLocalsUnseen: the module chunk's locals that a reload matches code
+// by are the package's own: a chunk the script loads returns what it returns,
+// and the module chunk's results past the module are not taken for them.
+func TestChunkLocalsUnseen(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", `local M = {}
+local x = 1
+function M.loaded() local f = load("local a = 5 return a") return select("#", f()), f() end
+function M.two() local f = load("local a, b = 1, 2 return a, b") return { f() } end
+return M`)
+	if got := call(t, rt, id, "loaded"); got != "[1,5]" {
+		t.Errorf("a loaded chunk returning a local: %s, want [1,5]", got)
+	}
+	if got := call(t, rt, id, "two"); got != "[1,2]" {
+		t.Errorf("a loaded chunk returning two locals: %s, want [1,2]", got)
+	}
+	two := load(t, rt, "t.lua", `local M = { n = 1 }
+local extra = { f = function() return "extra" end }
+function M.get() return M.n end
+return M, extra`)
+	reload(t, rt, two, `local M = { n = 2 }
+local extra = { f = function() return "extra" end }
+function M.get() return M.n end
+return M, extra`)
+	if got := call(t, rt, two, "get"); got != "1" {
+		t.Errorf("a module chunk returning two values: get() = %s after a reload, want 1 (carried)", got)
+	}
+}

@@ -50,6 +50,9 @@ type script struct {
 // setCur makes v the live version (nil: none). The caller holds s.mu, or is
 // the only one to know s.
 func (s *script) setCur(v *version) {
+	if v != nil {
+		v.locals = nil // live: see version.locals; before Stage can read v
+	}
 	s.cur = v
 	s.latest.Store(v)
 	if v == nil {
@@ -114,9 +117,14 @@ type version struct {
 
 	installed bool // budget is the LState's context
 
-	sites *sites              // where the chunk left the version's code
-	match *codeMatch          // a staged version's code matched with the live one's as it staged
-	proto *glua.FunctionProto // the chunk's, which names what a failed call called (see calledAt)
+	sites *sites     // where the chunk left the version's code
+	match *codeMatch // a staged version's code matched with the live one's as it staged
+	// locals are the chunk's top-level locals, by name (see returnLocals):
+	// a root of its sites, held until it is committed, by which a reload
+	// matches the old code with it. Then dropped: held, they would keep
+	// code the script lets go of from the collector.
+	locals *glua.LTable
+	proto  *glua.FunctionProto // the chunk's, which names what a failed call called (see calledAt)
 	// oldCode says that a reload carried functions (or userdata) of an
 	// older version into this one by reference: code whose lines are not
 	// proto's, which calledAt could not name from it.
@@ -218,7 +226,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	// A byte order mark (an editor's "UTF-8 with BOM") is no Lua: skipped, as
 	// Lua's own loadfile does since 5.2.
 	src = bytes.TrimPrefix(src, utf8BOM)
-	proto, err := compileUntil(ctx, s.name, string(src), s.limits.MaxInstructions > 0, sl)
+	proto, err := compileUntil(ctx, s.name, string(src), chunkKind{varargs: s.limits.MaxInstructions > 0, module: true}, sl)
 	if err != nil {
 		err.(*Error).Op = op
 		return nil, err
@@ -237,10 +245,18 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	v.L.Push(chunkFunction(v.L, proto))
 	v.proto = proto
 	undo := b.forSetup()
-	err = v.pcall(ctx, 0, 1)
+	nret := 1
+	if returnsLocals(proto) {
+		nret = 2
+	}
+	err = v.pcall(ctx, 0, nret)
 	undo()
 	if err != nil {
 		return nil, v.fail(err, op, s.name, "main chunk")
+	}
+	if nret == 2 {
+		v.locals, _ = v.L.Get(-1).(*glua.LTable)
+		v.L.Pop(1)
 	}
 	ret := orNil(v.L.Get(-1))
 	v.L.Pop(1)
@@ -251,7 +267,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	}
 	v.module = t
 	if op != "inspect" { // a version a reload may carry from or into
-		if v.sites, err = findSites(ctx, t, v.L.G.Global); err != nil {
+		if v.sites, err = findSites(ctx, t, v.L.G.Global, v.locals); err != nil {
 			return nil, &Error{Op: op, Script: s.name, Kind: err, Message: fmt.Sprintf("%s: stopped: %v", s.name, err)}
 		}
 	}

@@ -67,13 +67,13 @@ func slowCompiles(t *testing.T) *atomic.Int32 {
 	var running atomic.Int32
 	release := make(chan struct{})
 	old, oldInPlace := backgroundCompile, compileInPlace
-	backgroundCompile = func(name, src string, varargs bool) (*glua.FunctionProto, error) {
+	backgroundCompile = func(name, src string, kind chunkKind) (*glua.FunctionProto, error) {
 		if strings.Contains(src, "slow") {
 			running.Add(1)
 			defer running.Add(-1)
 			<-release
 		}
-		return compileChunk(name, src, varargs)
+		return compileChunk(name, src, kind)
 	}
 	compileInPlace = 0
 	t.Cleanup(func() {
@@ -220,7 +220,7 @@ func TestCompilesGivenUpBounded(t *testing.T) {
 
 	ended, cancel := context.WithCancelCause(ctx)
 	cancel(errors.New("the reason"))
-	_, err = compileUntil(ended, "x.lua", "return 1", false, slot{})
+	_, err = compileUntil(ended, "x.lua", "return 1", chunkKind{}, slot{})
 	if !errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "the reason") {
 		t.Errorf("a compile given up: %v, want context.Canceled without the cause", err)
 	}

@@ -22,7 +22,8 @@ import (
 // another's metatable, or has fields named __..., made to be one), and a
 // table that holds a class (a class object of a class library, holding the
 // metatable of its instances). Each is placed by the paths that reach it,
-// first from the module, then from the globals, breadth first in pairs order:
+// first from the module, then from the globals, then from the chunk's
+// top-level locals (see returnLocals), breadth first in pairs order:
 // through a table's entries by key (strings and booleans: a list's places are
 // data, not names), its metatable, and a Lua function's upvalues by name (a
 // local class that the module's functions use). A piece of code keeps its
@@ -155,7 +156,7 @@ func (h heldValue) is(v glua.LValue) bool {
 }
 
 type path struct {
-	root  int // 0 the module, 1 the globals
+	root  int // 0 the module, 1 the globals, 2 the chunk's locals (see returnLocals)
 	from  int // the code node the last step is from (its index in nodes), or -1
 	steps []step
 }
@@ -191,7 +192,7 @@ const (
 // findSites walks the code reachable from module and globals. It reads raw
 // (no metamethod runs), through a queue rather than recursion. It gives up when
 // ctx ends, returning ctx's error.
-func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error) {
+func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*sites, error) {
 	type via struct {
 		from int // the node reached from, by its first path
 		st   step
@@ -308,8 +309,18 @@ func findSites(ctx context.Context, module, globals *glua.LTable) (*sites, error
 			order[len(order)-1].root = 1
 		}
 		order[index[globals]].code = true
-		if _, err := walk(i); err != nil {
+		if i, err = walk(i); err != nil {
 			return nil, err
+		}
+	}
+	if locals != nil { // the chunk's locals last: code no other path reaches
+		if _, ok := index[locals]; !ok {
+			visit(locals, -1, step{})
+			order[len(order)-1].root = 2
+			order[len(order)-1].code = true
+			if _, err := walk(i); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i := range order { // a class object holds its instances' metatable
@@ -561,7 +572,7 @@ type pathsLive map[int]uint8
 // livePaths returns which paths of ov's nodes in need, and of those known
 // already, reach their node in ov now. The caller holds the script.
 func livePaths(ov *version, need []int, known pathsLive) pathsLive {
-	roots := [2]*glua.LTable{ov.module, ov.L.G.Global}
+	roots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals}
 	out := make(pathsLive, len(need)+len(known))
 	at := func(i int) {
 		n := &ov.sites.nodes[i]
@@ -651,8 +662,8 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 		}
 	}
 	m.newCode = code
-	roots := [2]*glua.LTable{nv.module, nv.L.G.Global}
-	oldRoots := [2]*glua.LTable{ov.module, ov.L.G.Global}
+	roots := [3]*glua.LTable{nv.module, nv.L.G.Global, nv.locals}
+	oldRoots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals} // ov's locals dropped as it committed
 	nodes := ov.sites.nodes
 	olds := make([]glua.LValue, len(nodes))
 	kinds := make([]glua.LValueType, len(nodes)) // a table's or a function's, there or collected
@@ -727,7 +738,7 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 				switch from := p.from; {
 				case matched == nil || from < 0:
 					v = follow(roots, p.root, p.steps)
-				case olds[from] == ov.module || olds[from] == ov.L.G.Global:
+				case len(nodes[from].paths) == 0: // from a root: the module, the globals, the chunk's locals
 					v = follow(roots, p.root, p.steps)
 				case matched[from] != nil:
 					v = take(matched[from], p.steps[len(p.steps)-1])
@@ -749,7 +760,7 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 				c := &cands[at].claim
 				c.votes++
 				c.first = c.first || k == 0
-				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue
+				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue || p.root == 2 && len(p.steps) == 1
 				switch {
 				case held:
 					c.live = c.live || o != nil && follow(oldRoots, p.root, p.steps) == o
@@ -860,7 +871,10 @@ func keptIn(entries []heldEntry, v glua.LValue, code map[glua.LValue]bool) int {
 }
 
 // follow returns what steps reach from roots[root], or nil.
-func follow(roots [2]*glua.LTable, root int, steps []step) glua.LValue {
+func follow(roots [3]*glua.LTable, root int, steps []step) glua.LValue {
+	if roots[root] == nil { // a version's locals, dropped
+		return nil
+	}
 	var at glua.LValue = roots[root]
 	for _, st := range steps {
 		if at = take(at, st); at == nil {
