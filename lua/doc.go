@@ -222,9 +222,12 @@
 //     that the new version has in the same place stands for the new one. A
 //     table of code holds a function, or is a class: a metatable, a table made
 //     to be one (with fields named __...), or a class object holding one; or
-//     it holds tables of code by name and no data (an FSM's table of states,
-//     M.classes; not a table of objects): a state the edit adds to it is there
-//     after the reload. A
+//     it holds by name tables of code without data, and no data itself (an
+//     FSM's table of states, handlers by event, M.classes; not a table of
+//     objects, nor of entities with methods and data): merged where both
+//     chunks left theirs at the same place, so that a state the edit adds to
+//     it is there after the reload, else carried as a table of data (a
+//     registry the edit gives its first entry at load takes the old one's). A
 //     place is a path from the module (or from the globals, or from the
 //     chunk's top-level locals by name) through fields
 //     named by strings or booleans, metatables and the upvalues of functions by name (a

@@ -97,6 +97,10 @@ type siteNode struct {
 	// placed is its index in sites.placed, or -1 (a function, or a table no
 	// entry of a placed table holds).
 	placed int
+	// container says that it is code only as it holds tables of code (a
+	// table of states): a reload merges it as it merges a table of code the
+	// edit made data (see codeMatch.newCode).
+	container bool
 	// fields are the module's fields that held data as the chunk left it
 	// (its list entries too), none of a kind of which there are more than
 	// maxFields: a reload keeps out of the new module those the script
@@ -208,6 +212,7 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 		firstDirect bool
 		code        bool
 		isMeta      bool          // another's metatable, or made to be one (fields named __...)
+		container   bool          // code only as it holds tables of code (see below)
 		data        bool          // holds a value other than a function or table
 		holds       []placedEntry // the tables its entries of string and boolean keys hold, by index in order
 		meta        int           // its metatable's index in order, or -1
@@ -330,11 +335,12 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 			}
 		}
 	}
-	// A table that holds tables of code by name and no data (an FSM's states,
-	// M.classes) is code too, so that a reload merges it and states the edit
-	// adds are there (helper-215: carried as data, it lost them): not one of
-	// objects (tables with a metatable), which are data that moves. Tables of
-	// such tables too, deepest first.
+	// A table that holds by name tables of code without data and no data
+	// itself (an FSM's states, handlers by event, M.classes) is code too, a
+	// container, so that a reload merges it and states the edit adds are
+	// there (helper-215: carried as data, it lost them): not one of objects
+	// (tables with a metatable) or of tables with data (entities with
+	// methods), which are data that moves. Tables of such tables too.
 	for changed := true; changed; {
 		changed = false
 		for i := range order {
@@ -343,8 +349,8 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 				continue
 			}
 			for _, e := range r.holds {
-				if h := &order[e.at]; h.code && (h.meta < 0 || h.isMeta) {
-					r.code, changed = true, true
+				if h := &order[e.at]; h.code && !h.data && (h.meta < 0 || h.isMeta) {
+					r.code, r.container, changed = true, true, true
 					break
 				}
 			}
@@ -436,7 +442,7 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 		if !r.code {
 			continue
 		}
-		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: placeable[i] > 0 && r.depth > 0, placed: -1}
+		n := siteNode{stateless: !r.data || r.depth == 0, mergeable: placeable[i] > 0 && r.depth > 0, placed: -1, container: r.container}
 		if at, ok := placedAt[i]; ok {
 			n.placed = at
 		}
@@ -552,7 +558,11 @@ type codeMatch struct {
 	// that the collector took (see goneTable).
 	gone []goneTable
 	// newCode is the new version's code (see sites), which a carry never
-	// fills with old data (see copier.into).
+	// fills with old data (see copier.into), but for its containers (a table
+	// of states): merged where both versions hold theirs at the same place,
+	// as a table of code the edit made data is, else they take the old data
+	// there (helper-216: a registry the edit gave its first entry at load
+	// split from its local).
 	newCode map[glua.LValue]bool
 	// contested says that a piece of old code had two candidates, or two
 	// claimed one piece of new code, in a match made without the old
@@ -656,12 +666,15 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 		return m
 	}
 	code := map[glua.LValue]bool{}
+	m.newCode = map[glua.LValue]bool{}
 	for i := range nv.sites.nodes {
 		if v := nv.sites.nodes[i].value(); v != nil {
 			code[v] = true
+			if !nv.sites.nodes[i].container {
+				m.newCode[v] = true
+			}
 		}
 	}
-	m.newCode = code
 	roots := [3]*glua.LTable{nv.module, nv.L.G.Global, nv.locals}
 	oldRoots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals} // ov's locals dropped as it committed
 	nodes := ov.sites.nodes

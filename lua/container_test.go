@@ -1,0 +1,74 @@
+package lua_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// Tables that hold tables of code by name: a table of states, merged at a
+// reload (TestReloadFSMStateAdded), and registries, which stay data: what a
+// module and a local both hold stays one table (helper-216).
+
+// registry is a script whose module and local both hold a registry that spawn
+// fills, its entries HOLD; v2 of it gives the registry an entry at load. names
+// lists the module's entries and the local's.
+func registry(v1 bool, hold string) string {
+	atLoad := `M.spawn("player")`
+	if v1 {
+		atLoad = ""
+	}
+	return `local M = {}
+local reg = {}
+M.reg = reg
+function M.spawn(name) reg[name] = { ` + hold + ` } end
+` + atLoad + `
+local function keys(t) local o = {} for k in pairs(t) do o[#o + 1] = k end table.sort(o) return table.concat(o, ",") end
+function M.names() return keys(M.reg) .. " | " .. keys(reg) end
+return M`
+}
+
+// TestReloadRegistryKeepsItsLocal: the edit gives the registry its first
+// entry at load, a table of code (a method, with data or not): the old
+// registry, data, goes into the new chunk's, which its local holds
+// (helper-216: the new one was code, kept apart, and the local lost the
+// entries the script added).
+func TestReloadRegistryKeepsItsLocal(t *testing.T) {
+	for name, hold := range map[string]string{
+		"entities": "hp = 10, hit = function(self) self.hp = self.hp - 1 end",
+		"handlers": "run = function() return 1 end",
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", registry(true, hold))
+			call(t, rt, id, "spawn", "goblin")
+			reload(t, rt, id, registry(false, hold))
+			if got := call(t, rt, id, "names"); got != `"goblin | goblin"` {
+				t.Errorf("names() = %s, want \"goblin | goblin\" (the old registry in the local's table)", got)
+			}
+		})
+	}
+}
+
+// TestReloadBigTableOfCodeKeepsItsLocal: a table of more than 1,024 kinds,
+// tables of code made at load, is too big to merge: copied as data, into
+// the table its local holds, with the kind the script added (helper-216: it
+// split from the local, and the kind was missing).
+func TestReloadBigTableOfCodeKeepsItsLocal(t *testing.T) {
+	src := `local M = {}
+local kinds = {}
+M.kinds = kinds
+for i = 1, 1100 do kinds["k" .. i] = { walk = function() return "VER" end } end
+function M.add(name) kinds[name] = { walk = function() return name end } end
+function M.walk(name) return kinds[name].walk() end
+function M.same() return kinds == M.kinds end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", strings.ReplaceAll(src, "VER", "v1"))
+	call(t, rt, id, "add", "lava")
+	reload(t, rt, id, strings.ReplaceAll(src, "VER", "v2"))
+	if got := call(t, rt, id, "same") + call(t, rt, id, "walk", "lava"); got != `true"lava"` {
+		t.Errorf("kinds == M.kinds, walk(lava) = %s after the reload, want true and \"lava\"", got)
+	}
+}
