@@ -286,7 +286,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			n, ok := p.new.RawGet(e.key).(*glua.LTable)
-			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || passBy(old, n) {
+			if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && !m.containers[n] && mergedTo[old] != n || passBy(old, n) {
 				continue
 			}
 			reached[j]++
@@ -413,7 +413,7 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, passBy f
 			return
 		}
 		n, ok := p.new.RawGet(key).(*glua.LTable)
-		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && mergedTo[old] != n || passBy(old, n) {
+		if !ok || n != npl[j].t.Value() || n == to || m.newCode[n] && !m.containers[n] && mergedTo[old] != n || passBy(old, n) {
 			return
 		}
 		if want[old] == n {

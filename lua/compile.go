@@ -73,6 +73,9 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 	}()
 	proto, cerr := glua.Compile(chunk, name)
 	if cerr != nil {
+		if kind.module { // perhaps the locals' table, past 200 registers (helper-217): without it
+			return compileChunk(name, src, chunkKind{varargs: kind.varargs})
+		}
 		return nil, syntaxError(name, src, cerr)
 	}
 	cutCallNames(proto)
@@ -93,7 +96,9 @@ const localsName = "(locals)"
 // by name (local Idle, local function new): places of the chunk's code that
 // no path from the module reaches but through other code, which a reload
 // matches by them (see sites). A chunk that returns otherwise (several
-// values, or from inside a block) is left as it is.
+// values, or from inside a block) is left as it is, and so is one that the
+// table takes past gopher-lua's 200 registers (compileChunk compiles it again
+// without).
 func returnLocals(chunk []ast.Stmt) []ast.Stmt {
 	if len(chunk) == 0 {
 		return chunk

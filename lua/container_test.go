@@ -72,3 +72,24 @@ return M`
 		t.Errorf("kinds == M.kinds, walk(lava) = %s after the reload, want true and \"lava\"", got)
 	}
 }
+
+// TestReloadContainerMovedKeepsEntries: a table of states that the script
+// added a state to, which the edit moves from M.states to M.fsm.states (the
+// same local), is merged into the new one wherever it is: the state the
+// script added is there (helper-217: the old table went, as data, to the
+// field the new code no longer reads).
+func TestReloadContainerMovedKeepsEntries(t *testing.T) {
+	src := `local M = {}
+local states = { idle = { update = function() return "idle VER" end } }
+HOLD
+function M.learn(name) states[name] = { update = function() return name .. " learned" end } end
+function M.names() local o = {} for k in pairs(states) do o[#o + 1] = k end table.sort(o) return table.concat(o, ",") end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "fsm.lua", strings.NewReplacer("VER", "v1", "HOLD", "M.states = states").Replace(src))
+	call(t, rt, id, "learn", "swim")
+	reload(t, rt, id, strings.NewReplacer("VER", "v2", "HOLD", "M.fsm = { states = states }").Replace(src))
+	if got := call(t, rt, id, "names"); got != `"idle,swim"` {
+		t.Errorf("names() = %s after the reload, want \"idle,swim\" (the state the script added)", got)
+	}
+}

@@ -224,10 +224,11 @@
 //     to be one (with fields named __...), or a class object holding one; or
 //     it holds by name tables of code without data, and no data itself (an
 //     FSM's table of states, handlers by event, M.classes; not a table of
-//     objects, nor of entities with methods and data): merged where both
-//     chunks left theirs at the same place, so that a state the edit adds to
-//     it is there after the reload, else carried as a table of data (a
-//     registry the edit gives its first entry at load takes the old one's). A
+//     objects, nor of entities with methods and data): merged, wherever it is,
+//     so that a state the edit adds to it is there after the reload; and one
+//     that the edit made such a table where the old chunk left a table of
+//     data (a registry the edit gives its first entry at load) takes the old
+//     data as a table of data would. A
 //     place is a path from the module (or from the globals, or from the
 //     chunk's top-level locals by name) through fields
 //     named by strings or booleans, metatables and the upvalues of functions by name (a

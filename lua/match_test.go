@@ -2,6 +2,7 @@ package lua_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -458,5 +459,23 @@ function M.get() return M.n end
 return M, extra`)
 	if got := call(t, rt, two, "get"); got != "1" {
 		t.Errorf("a module chunk returning two values: get() = %s after a reload, want 1 (carried)", got)
+	}
+}
+
+// TestManyTopLevelLocals: a chunk of 199 top-level locals, gopher-lua's most,
+// loads: the table of its locals would take it past 200 registers, and it is
+// compiled without (helper-217: the load failed from 198).
+func TestManyTopLevelLocals(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("local M = {}\n")
+	for i := 1; i < 199; i++ {
+		fmt.Fprintf(&b, "local v%d = %d\n", i, i)
+	}
+	b.WriteString("function M.f() return v198 end\nreturn M")
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "many.lua", b.String())
+	reload(t, rt, id, b.String())
+	if got := call(t, rt, id, "f"); got != "198" {
+		t.Errorf("f() = %s, want 198", got)
 	}
 }

@@ -98,8 +98,7 @@ type siteNode struct {
 	// entry of a placed table holds).
 	placed int
 	// container says that it is code only as it holds tables of code (a
-	// table of states): a reload merges it as it merges a table of code the
-	// edit made data (see codeMatch.newCode).
+	// table of states), which may take old data (see codeMatch.newCode).
 	container bool
 	// fields are the module's fields that held data as the chunk left it
 	// (its list entries too), none of a kind of which there are more than
@@ -559,11 +558,12 @@ type codeMatch struct {
 	gone []goneTable
 	// newCode is the new version's code (see sites), which a carry never
 	// fills with old data (see copier.into), but for its containers (a table
-	// of states): merged where both versions hold theirs at the same place,
-	// as a table of code the edit made data is, else they take the old data
-	// there (helper-216: a registry the edit gave its first entry at load
-	// split from its local).
-	newCode map[glua.LValue]bool
+	// of states): one takes the old table of data at its place (helper-216: a
+	// registry the edit gave its first entry at load, or one too big to merge,
+	// split from its local), as a table of data would, and an old container
+	// matched with it is merged into it, wherever it is (helper-217).
+	newCode    map[glua.LValue]bool
+	containers map[*glua.LTable]bool
 	// contested says that a piece of old code had two candidates, or two
 	// claimed one piece of new code, in a match made without the old
 	// version's tables (not held) and without knowing which of its paths
@@ -666,15 +666,18 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 		return m
 	}
 	code := map[glua.LValue]bool{}
-	m.newCode = map[glua.LValue]bool{}
 	for i := range nv.sites.nodes {
 		if v := nv.sites.nodes[i].value(); v != nil {
 			code[v] = true
-			if !nv.sites.nodes[i].container {
-				m.newCode[v] = true
+			if nv.sites.nodes[i].container {
+				if m.containers == nil {
+					m.containers = map[*glua.LTable]bool{}
+				}
+				m.containers[v.(*glua.LTable)] = true
 			}
 		}
 	}
+	m.newCode = code
 	roots := [3]*glua.LTable{nv.module, nv.L.G.Global, nv.locals}
 	oldRoots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals} // ov's locals dropped as it committed
 	nodes := ov.sites.nodes
