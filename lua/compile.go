@@ -93,12 +93,15 @@ const localsName = "(locals)"
 
 // returnLocals makes a module chunk whose last statement returns one value
 // return, second, a table of the locals its top level declared before that,
-// by name (local Idle, local function new): places of the chunk's code that
-// no path from the module reaches but through other code, which a reload
-// matches by them (see sites). A chunk that returns otherwise (several
-// values, or from inside a block) is left as it is, and so is one that the
-// table takes past gopher-lua's 200 registers (compileChunk compiles it again
-// without).
+// by name (local Idle = {}, local function new): the homes of the chunk's
+// code, which a reload matches it by (see sites), those of code no path from
+// the module reaches but through other code too. A local that names what
+// another does (local Default = Sword, local Enemy = M.Enemy) is no home, and
+// nor is one the chunk assigns anywhere (local current = {}, then current =
+// Walk): the table says what each held as the chunk returned. A chunk that
+// returns otherwise (several values, or from inside a block) is left as it
+// is, and so is one that the table takes past gopher-lua's 200 registers
+// (compileChunk compiles it again without).
 func returnLocals(chunk []ast.Stmt) []ast.Stmt {
 	if len(chunk) == 0 {
 		return chunk
@@ -108,26 +111,78 @@ func returnLocals(chunk []ast.Stmt) []ast.Stmt {
 		return chunk
 	}
 	line := ret.Line()
-	seen := map[string]int{}
-	locals := &ast.TableExpr{}
+	home := map[string]bool{} // by name, as its last declaration
+	var names []string        // in the order first declared
 	for _, s := range chunk {
 		l, ok := s.(*ast.LocalAssignStmt)
 		if !ok {
 			continue
 		}
-		for _, name := range l.Names {
-			ident := at(line, &ast.IdentExpr{Value: name})
-			if i, ok := seen[name]; ok { // shadowed: the last one's
-				locals.Fields[i].Value = ident
-				continue
+		for i, name := range l.Names {
+			if _, ok := home[name]; !ok {
+				names = append(names, name)
 			}
-			seen[name] = len(locals.Fields)
-			locals.Fields = append(locals.Fields, &ast.Field{Key: at(line, &ast.StringExpr{Value: name}), Value: ident})
+			home[name] = true
+			if i < len(l.Exprs) {
+				switch l.Exprs[i].(type) {
+				case *ast.IdentExpr, *ast.AttrGetExpr:
+					home[name] = false
+				}
+			}
+		}
+	}
+	assigned := assignedNames(chunk)
+	locals := &ast.TableExpr{}
+	for _, name := range names {
+		if home[name] && !assigned[name] {
+			locals.Fields = append(locals.Fields, &ast.Field{Key: at(line, &ast.StringExpr{Value: name}), Value: at(line, &ast.IdentExpr{Value: name})})
 		}
 	}
 	take := atStmt(line, &ast.LocalAssignStmt{Names: []string{localsName}, Exprs: []ast.Expr{at(line, locals)}})
 	ret.Exprs = append(ret.Exprs, at(line, &ast.IdentExpr{Value: localsName}))
 	return append(chunk[:len(chunk)-1:len(chunk)-1], take, ret)
+}
+
+// assignedNames returns the names that an assignment anywhere in stmts, in
+// the functions it defines too, gives a value to (x = 1, function x() end):
+// a local or a global of that name, whichever the statement meant.
+func assignedNames(stmts []ast.Stmt) map[string]bool {
+	out := map[string]bool{}
+	var stmt func(ast.Stmt)
+	var expr func(*ast.Expr)
+	block := func(list *[]ast.Stmt) {
+		for _, s := range *list {
+			stmt(s)
+		}
+	}
+	fn := func(f *ast.FunctionExpr, _ bool) { block(&f.Stmts) }
+	expr = func(p *ast.Expr) {
+		switch e := (*p).(type) {
+		case nil:
+			return
+		case *ast.FunctionExpr:
+			fn(e, false)
+			return
+		}
+		exprSlots(*p, expr)
+	}
+	stmt = func(s ast.Stmt) {
+		switch s := s.(type) {
+		case *ast.AssignStmt:
+			for _, l := range s.Lhs {
+				if id, ok := l.(*ast.IdentExpr); ok {
+					out[id.Value] = true
+				}
+			}
+		case *ast.FuncDefStmt:
+			if id, ok := s.Name.Func.(*ast.IdentExpr); ok {
+				out[id.Value] = true
+			}
+		}
+		stmtSlots(s, expr, block, fn)
+	}
+	block(&stmts)
+	return out
 }
 
 // returnsLocals reports whether compileChunk compiled proto with
