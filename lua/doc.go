@@ -237,7 +237,8 @@
 //     the first found, breadth first from the module, among them. A list's
 //     places (number keys) are data, not names. The chunk's locals are those
 //     its top level declared before it returns, if it ends in a return of one
-//     value (return M): code that only other code's upvalues reach (a state
+//     value (return M), but for aliases (local Default = Sword) and locals it
+//     assigns anywhere (current = Walk): code that only other code's upvalues reach (a state
 //     only Enemy.new's upvalue Idle reaches, objects made with { state = Idle })
 //     is matched by its local's name where an edit makes Enemy.new name
 //     another local or renames a local on the way (Enemy to Grunt). A chunk
