@@ -36,6 +36,12 @@ type copier struct {
 	deferred   map[*glua.LTable]*glua.LTable
 	classSites map[*glua.LTable]*siteNode
 	newCode    map[glua.LValue]bool // the new version's (codeMatch.newCode)
+	// removed are the old tables of code no new code stands for (the edit
+	// removed them), but those too big to merge, which a merged table does not
+	// keep where its chunk left them and the new chunk left nothing: a state
+	// an edit removed from a table of states, which must not come back running
+	// its old code (helper-218; see mergeCode).
+	removed map[*glua.LTable]bool
 
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
@@ -152,6 +158,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		loaded = ov.sites.nodes[0].fields // the module's
 	}
 	c.intoChunk(m, ov, nv)
+	c.removed = unmatchedCode(m, ov, false)
 	names := c.carryFields(ov.module, nv.module, loaded)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
@@ -216,7 +223,7 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 		mergedTo[mg.old] = mg.new
 		into[mg.new] = true
 	}
-	passBy := passedBy(unmatchedCode(m, ov), into)
+	passBy := passedBy(unmatchedCode(m, ov, true), into)
 	npl := nv.sites.placed
 	reached := make([]int, len(npl))            // at how many of its places the walk reached each new table
 	claimedBy := make([]*glua.LTable, len(npl)) // the old table the walk found at its places (they agree unless alone)
@@ -442,12 +449,17 @@ func madeDataHeld(m *codeMatch, mergedTo map[*glua.LTable]*glua.LTable, passBy f
 
 // unmatchedCode returns the old version's tables of code that the match gave
 // no counterpart (a table whose first place the edit gave other code, one too
-// big to merge, one whose place's new table another old table stands for).
-func unmatchedCode(m *codeMatch, ov *version) map[*glua.LTable]bool {
+// big to merge, one whose place's new table another old table stands for;
+// not one too big to merge, if !tooBig).
+func unmatchedCode(m *codeMatch, ov *version, tooBig bool) map[*glua.LTable]bool {
 	var out map[*glua.LTable]bool
+	if ov.sites == nil {
+		return nil
+	}
 	for i := range ov.sites.nodes {
-		t := ov.sites.nodes[i].table.Value()
-		if t == nil || t == ov.module {
+		n := &ov.sites.nodes[i]
+		t := n.table.Value()
+		if t == nil || t == ov.module || !tooBig && n.mergeable && n.entries == nil {
 			continue
 		}
 		if _, ok := m.tables[t]; ok {
@@ -597,8 +609,11 @@ func (c *copier) mergeCode(mg merged) {
 	}
 	inOrder(from, func(k, v glua.LValue) {
 		if k.Type() != glua.LTNumber {
-			if h, ok := loaded[k]; ok && h.is(v) && !c.isData(v) {
-				return // as the old chunk left it: the new chunk's; a table of data, though, the old one's
+			if h, ok := loaded[k]; ok && h.is(v) && (!c.isData(v) || c.removed[v.(*glua.LTable)] && orNil(to.RawGet(k)) == glua.LNil) {
+				// As the old chunk left it: the new chunk's; a table of data,
+				// though, the old one's, but for code the edit removed with
+				// its key.
+				return
 			}
 			if v.Type() != glua.LTFunction && orNil(to.RawGet(k)).Type() == glua.LTFunction {
 				return // data become a function: the new source's

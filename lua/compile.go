@@ -99,15 +99,19 @@ const localsName = "(locals)"
 // another does (local Default = Sword, local Enemy = M.Enemy) is no home, and
 // nor is one the chunk assigns anywhere (local current = {}, then current =
 // Walk): the table says what each held as the chunk returned. A chunk that
-// returns otherwise (several values, or from inside a block) is left as it
-// is, and so is one that the table takes past gopher-lua's 200 registers
-// (compileChunk compiles it again without).
+// returns otherwise (several values, a call's, ..., or from inside a block) is
+// left as it is, and so is one that the table takes past gopher-lua's 200
+// registers (compileChunk compiles it again without).
 func returnLocals(chunk []ast.Stmt) []ast.Stmt {
 	if len(chunk) == 0 {
 		return chunk
 	}
 	ret, ok := chunk[len(chunk)-1].(*ast.ReturnStmt)
 	if !ok || len(ret.Exprs) != 1 {
+		return chunk
+	}
+	switch ret.Exprs[0].(type) {
+	case *ast.FuncCallExpr, *ast.Comma3Expr: // a tail call, and ..., stay what they are (helper-218)
 		return chunk
 	}
 	line := ret.Line()
@@ -143,19 +147,50 @@ func returnLocals(chunk []ast.Stmt) []ast.Stmt {
 	return append(chunk[:len(chunk)-1:len(chunk)-1], take, ret)
 }
 
-// assignedNames returns the names that an assignment anywhere in stmts, in
-// the functions it defines too, gives a value to (x = 1, function x() end):
-// a local or a global of that name, whichever the statement meant.
+// assignedNames returns the names of the top level's locals (or globals)
+// that an assignment anywhere in stmts, in the functions it defines too,
+// gives a value to (x = 1, function x() end), not counting one to a parameter,
+// a loop's variable or a local of an inner block of that name (helper-218: a
+// parameter's x = x or default dropped the top level's x).
 func assignedNames(stmts []ast.Stmt) map[string]bool {
 	out := map[string]bool{}
+	var scopes []map[string]bool // the names inner scopes declare, innermost last
+	assign := func(e ast.Expr) {
+		id, ok := e.(*ast.IdentExpr)
+		if !ok {
+			return
+		}
+		for _, sc := range scopes {
+			if sc[id.Value] {
+				return
+			}
+		}
+		out[id.Value] = true
+	}
 	var stmt func(ast.Stmt)
 	var expr func(*ast.Expr)
-	block := func(list *[]ast.Stmt) {
-		for _, s := range *list {
+	scoped := func(names []string, list []ast.Stmt) {
+		sc := make(map[string]bool, len(names))
+		for _, n := range names {
+			sc[n] = true
+		}
+		scopes = append(scopes, sc)
+		for _, s := range list {
 			stmt(s)
 		}
+		scopes = scopes[:len(scopes)-1]
 	}
-	fn := func(f *ast.FunctionExpr, _ bool) { block(&f.Stmts) }
+	block := func(list *[]ast.Stmt) { scoped(nil, *list) }
+	fn := func(f *ast.FunctionExpr, method bool) {
+		var names []string
+		if f.ParList != nil {
+			names = slices.Clone(f.ParList.Names)
+		}
+		if method {
+			names = append(names, "self")
+		}
+		scoped(names, f.Stmts)
+	}
 	expr = func(p *ast.Expr) {
 		switch e := (*p).(type) {
 		case nil:
@@ -170,18 +205,38 @@ func assignedNames(stmts []ast.Stmt) map[string]bool {
 		switch s := s.(type) {
 		case *ast.AssignStmt:
 			for _, l := range s.Lhs {
-				if id, ok := l.(*ast.IdentExpr); ok {
-					out[id.Value] = true
-				}
+				assign(l)
 			}
 		case *ast.FuncDefStmt:
-			if id, ok := s.Name.Func.(*ast.IdentExpr); ok {
-				out[id.Value] = true
+			assign(s.Name.Func)
+		case *ast.LocalAssignStmt:
+			for i := range s.Exprs {
+				expr(&s.Exprs[i])
 			}
+			if len(scopes) > 0 { // an inner local: shadows from here on
+				for _, n := range s.Names {
+					scopes[len(scopes)-1][n] = true
+				}
+			}
+			return
+		case *ast.NumberForStmt:
+			expr(&s.Init)
+			expr(&s.Limit)
+			expr(&s.Step)
+			scoped([]string{s.Name}, s.Stmts)
+			return
+		case *ast.GenericForStmt:
+			for i := range s.Exprs {
+				expr(&s.Exprs[i])
+			}
+			scoped(s.Names, s.Stmts)
+			return
 		}
 		stmtSlots(s, expr, block, fn)
 	}
-	block(&stmts)
+	for _, s := range stmts { // the top level: its locals are what is assigned
+		stmt(s)
+	}
 	return out
 }
 

@@ -93,3 +93,26 @@ return M`
 		t.Errorf("names() = %s after the reload, want \"idle,swim\" (the state the script added)", got)
 	}
 }
+
+// TestReloadStateRemovedByEdit: a state (or handler) the edit removes from a
+// table of states is gone after the reload, as a removed method is; before,
+// the old table of code, which no new code stands for, was carried whole and
+// ran its old code (helper-218).
+func TestReloadStateRemovedByEdit(t *testing.T) {
+	v1 := `local M = {}
+M.states = {
+  idle = { update = function() return "idle v1" end },
+  walk = { update = function() return "walk v1" end },
+}
+function M.walk() return M.states.walk and M.states.walk.update() end
+function M.idle() return M.states.idle.update() end
+return M`
+	v2 := strings.NewReplacer(`  walk = { update = function() return "walk v1" end },
+`, "", "v1", "v2").Replace(v1)
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "fsm.lua", v1)
+	reload(t, rt, id, v2)
+	if got := call(t, rt, id, "walk") + " " + call(t, rt, id, "idle"); got != `null "idle v2"` {
+		t.Errorf("walk(), idle() = %s after the edit removed walk, want null \"idle v2\"", got)
+	}
+}

@@ -1,0 +1,63 @@
+package lua
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/yuin/gopher-lua/parse"
+)
+
+// TestAssignedNames: the top level's names an assignment gives a value to,
+// wherever it is, but for one to a name an inner scope declares (helper-218).
+func TestAssignedNames(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"local a = 1; a = 2", "a"},
+		{"local a = 1; function f() a = 2 end", "a,f"},
+		{"local a = 1; local function g() if x then a = 2 end end", "a"},
+		{"local a = 1; function M.f(a) a = a or 0 end", ""},
+		{"local a = 1; function M.f() local a; a = 0 end", ""},
+		{"local a = 1; function M.f() a = 0; local a; a = 1 end", "a"},
+		{"local i = 1; for i = 1, 3 do i = 2 end", ""},
+		{"local k = 1; for k, v in pairs(t) do k = 2; v = 3 end", ""},
+		{"local self = 1; function M:m() self = 2 end", ""},
+		{"local a = 1; function a.b() end; function a:c() end", ""},
+		{"local a = 1; function a() end", "a"},
+		{"local a = 1; t = { f = function() a = 2 end }", "a,t"},
+		{"local a = 1; do local a = 2; a = 3 end; a = 4", "a"},
+		{"local a = 1; do local a = 2; a = 3 end", ""},
+		{"local a, b = 1, 2; a, b.c = 3, 4", "a"},
+		{"local a = 1; repeat local b = 2; b = 3 until a", ""},
+	}
+	for _, tt := range tests {
+		chunk, err := parse.Parse(strings.NewReader(tt.src), "t.lua")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.src, err)
+		}
+		if got := strings.Join(slices.Sorted(maps.Keys(assignedNames(chunk))), ","); got != tt.want {
+			t.Errorf("%s: assigned %q, want %q", tt.src, got, tt.want)
+		}
+	}
+}
+
+// TestReturnLocalsLeavesCalls: a chunk that returns a call's results, or ...,
+// keeps its tail call (helper-218: the traceback and the stack depth changed),
+// and one that returns a value returns its locals second.
+func TestReturnLocalsLeavesCalls(t *testing.T) {
+	for src, rewritten := range map[string]bool{
+		"local M = {} return M": true,
+		"local M = {} local function init() return M end return init()": false,
+		"local M = {} return ...":  false,
+		"local M = {} return M, 1": false,
+	} {
+		chunk, err := parse.Parse(strings.NewReader(src), "t.lua")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(chunk)
+		if got := len(returnLocals(chunk)) != n; got != rewritten {
+			t.Errorf("%s: rewritten %v, want %v", src, got, rewritten)
+		}
+	}
+}
