@@ -37,10 +37,11 @@ type copier struct {
 	classSites map[*glua.LTable]*siteNode
 	newCode    map[glua.LValue]bool // the new version's (codeMatch.newCode)
 	// removed are the old tables of code no new code stands for (the edit
-	// removed them), but those too big to merge, which a merged table does not
-	// keep where its chunk left them and the new chunk left nothing: a state
-	// an edit removed from a table of states, which must not come back running
-	// its old code (helper-218; see mergeCode).
+	// removed them), but those too big to merge, objects and those holding
+	// data (state), which a merged table does not keep where its chunk left
+	// them and the new chunk left nothing: a state an edit removed from a
+	// table of states, which must not come back running its old code
+	// (helper-218; see mergeCode).
 	removed map[*glua.LTable]bool
 
 	// shared is set once a function or userdata is copied by reference: through
@@ -159,6 +160,11 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	}
 	c.intoChunk(m, ov, nv)
 	c.removed = unmatchedCode(m, ov, false)
+	for t := range c.removed { // an object, or what holds data, is state: not a state removed (helper-219)
+		if orNil(t.Metatable) != glua.LNil || !onlyCode(t) {
+			delete(c.removed, t)
+		}
+	}
 	names := c.carryFields(ov.module, nv.module, loaded)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
@@ -474,6 +480,17 @@ func unmatchedCode(m *codeMatch, ov *version, tooBig bool) map[*glua.LTable]bool
 		out[t] = true
 	}
 	return out
+}
+
+// onlyCode reports whether t holds only functions and tables.
+func onlyCode(t *glua.LTable) bool {
+	only := true
+	t.ForEach(func(_, v glua.LValue) {
+		if t := v.Type(); t != glua.LTFunction && t != glua.LTTable {
+			only = false
+		}
+	})
+	return only
 }
 
 // passedBy returns whether the walks pass by old at a place whose new table is

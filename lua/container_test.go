@@ -116,3 +116,34 @@ return M`
 		t.Errorf("walk(), idle() = %s after the edit removed walk, want null \"idle v2\"", got)
 	}
 }
+
+// TestReloadObjectsKeptWhenMadeLazily: an object (a table with a metatable)
+// or an entity with data, in a table of code at a key the edit no longer sets
+// at load (it makes it lazily, or in an init function), keeps its state: it
+// is state, not a state the edit removed (helper-219: since 7a54ea6 it was
+// dropped).
+func TestReloadObjectsKeptWhenMadeLazily(t *testing.T) {
+	v1 := `local M = {}
+local Player = {} Player.__index = Player
+function Player.new() return setmetatable({ score = 0 }, Player) end
+function Player:add(n) self.score = self.score + n end
+local Game = {}
+Game.player = Player.new()
+Game.boss = { hp = 100, on_hit = function(self) self.hp = self.hp - 10 end }
+function Game.get() return Game.player end
+M.Game = Game
+function M.play() Game.get():add(10) Game.boss:on_hit() end
+function M.probe() return { Game.get().score, Game.boss and Game.boss.hp } end
+return M`
+	v2 := strings.NewReplacer("Game.player = Player.new()\n", "",
+		"Game.boss = { hp = 100, on_hit = function(self) self.hp = self.hp - 10 end }\n", "",
+		"function Game.get() return Game.player end", "function Game.get() Game.player = Game.player or Player.new() return Game.player end").Replace(v1)
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "s.lua", v1)
+	call(t, rt, id, "play")
+	call(t, rt, id, "play")
+	reload(t, rt, id, v2)
+	if got := call(t, rt, id, "probe"); got != "[20,80]" {
+		t.Errorf("probe() = %s after the reload, want [20,80] (the player's score, the boss's hp)", got)
+	}
+}

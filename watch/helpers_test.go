@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +149,10 @@ func (h *harness) next() Event {
 }
 
 // expect receives exactly the wanted events, in order, and fails on an event that
-// is not the next wanted one or carries an error.
+// is not the next wanted one or carries an error. An empty save of a file for
+// which one with content is wanted is passed over: os.WriteFile truncates,
+// then writes, and on a loaded machine the debounce can fire in between, as
+// Event.Data says (the CI's 386 run, once).
 func (h *harness) expect(wants ...want) {
 	h.t.Helper()
 	for i, wnt := range wants {
@@ -156,25 +160,42 @@ func (h *harness) expect(wants ...want) {
 		if ev.Err != nil {
 			h.t.Fatalf("event %d: %v (log %q)", i, ev.Err, ev.BuildLog)
 		}
-		if g := h.got(ev); g != wnt {
+		g := h.got(ev)
+		if halfWritten(g, wnt) {
+			ev = h.next()
+			g = h.got(ev)
+		}
+		if g != wnt {
 			h.t.Fatalf("event %d: got %v, want %v", i, g, wnt)
 		}
 	}
 }
 
-// expectSet receives len(wants) events in any order and checks they are wants.
+// halfWritten reports whether g is an empty save of the file of which w, a
+// save with content, is wanted: the file caught between truncated and written.
+func halfWritten(g, w want) bool {
+	return g.op == Changed && g.data == "" && w.op == Changed && w.data != "" && g.name == w.name
+}
+
+// expectSet receives len(wants) events in any order and checks they are wants,
+// passing over empty saves of files for which one with content is wanted (see
+// expect).
 func (h *harness) expectSet(wants ...want) {
 	h.t.Helper()
 	left := make(map[want]int)
 	for _, w := range wants {
 		left[w]++
 	}
-	for range wants {
+	for n := 0; n < len(wants); {
 		g := h.got(h.next())
 		if left[g] == 0 {
+			if slices.ContainsFunc(wants, func(w want) bool { return left[w] > 0 && halfWritten(g, w) }) {
+				continue
+			}
 			h.t.Fatalf("unexpected event %v; still waiting for %v", g, left)
 		}
 		left[g]--
+		n++
 	}
 }
 
