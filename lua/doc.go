@@ -289,8 +289,10 @@
 //     function it left as the old chunk made it follows the new chunk (edited
 //     methods and constants, added and removed ones); a table of data in it
 //     is carried whole, as the module's are, and so is a table of code no new
-//     code stands for, unless the edit removed its key (a state removed from
-//     a table of states is gone); its entries of number keys (a
+//     code stands for, unless the edit removed its key and it holds only
+//     functions and tables (a state removed from a table of states is gone;
+//     an object, or an entity with data, the edit now makes lazily, is not);
+//     its entries of number keys (a
 //     list) are the old ones, all of them and only them. One whose last
 //     function the edit removed is merged too, if the old module holds it
 //     still at a place where the old chunk left it and the new chunk left
