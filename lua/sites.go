@@ -582,26 +582,30 @@ type pathsLive map[int]uint8
 // livePaths returns which paths of ov's nodes in need, and of those known
 // already, reach their node in ov now. The caller holds the script.
 func livePaths(ov *version, need []int, known pathsLive) pathsLive {
-	roots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals}
 	out := make(pathsLive, len(need)+len(known))
-	at := func(i int) {
-		n := &ov.sites.nodes[i]
-		o := n.value()
-		var bits uint8
-		for k, p := range n.paths {
-			if o != nil && follow(roots, p.root, p.steps) == o {
-				bits |= 1 << k
-			}
-		}
-		out[i] = bits
-	}
 	for _, i := range need {
-		at(i)
+		out[i] = liveBits(ov, i)
 	}
 	for i := range known {
-		at(i)
+		out[i] = liveBits(ov, i)
 	}
 	return out
+}
+
+// liveBits returns a bit for each path of ov's node i that reaches it in ov
+// now (a version's locals, dropped as it went live, reach nothing). The
+// caller holds the script.
+func liveBits(ov *version, i int) uint8 {
+	roots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals}
+	n := &ov.sites.nodes[i]
+	o := n.value()
+	var bits uint8
+	for k, p := range n.paths {
+		if o != nil && follow(roots, p.root, p.steps) == o {
+			bits |= 1 << k
+		}
+	}
+	return bits
 }
 
 // same reports whether l and m say the same of each node.
@@ -679,7 +683,17 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 	}
 	m.newCode = code
 	roots := [3]*glua.LTable{nv.module, nv.L.G.Global, nv.locals}
-	oldRoots := [3]*glua.LTable{ov.module, ov.L.G.Global, ov.locals} // ov's locals dropped as it committed
+	if held { // what holds the old code still, read once for all rounds
+		live = pathsLive{}
+	}
+	liveAt := func(i int) uint8 {
+		bits, ok := live[i]
+		if !ok && held {
+			bits = liveBits(ov, i)
+			live[i] = bits
+		}
+		return bits
+	}
 	nodes := ov.sites.nodes
 	olds := make([]glua.LValue, len(nodes))
 	kinds := make([]glua.LValueType, len(nodes)) // a table's or a function's, there or collected
@@ -777,12 +791,7 @@ func matchCode(ctx context.Context, ov, nv *version, live pathsLive, held bool) 
 				c.votes++
 				c.first = c.first || k == 0
 				c.declared = c.declared || p.steps[len(p.steps)-1].kind == upvalue || p.root == 2 && len(p.steps) == 1
-				switch {
-				case held:
-					c.live = c.live || o != nil && follow(oldRoots, p.root, p.steps) == o
-				case live != nil:
-					c.live = c.live || live[i]&(1<<k) != 0
-				}
+				c.live = c.live || liveAt(i)&(1<<k) != 0
 			}
 			if len(cands) == 0 {
 				continue

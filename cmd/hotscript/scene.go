@@ -428,8 +428,7 @@ func (sc *scene) handle(ev hotscript.Event) {
 func (sc *scene) detach(name string) {
 	var gone []ecs.Entity
 	for e, a := range ecs.Query[actor](sc.world) {
-		if a.script.Name() == name {
-			sc.flush(a)
+		if a.script.Name() == name { // its held error printed before the event (see handle)
 			gone = append(gone, e)
 			sc.unloaded = append(sc.unloaded, a.script)
 		}
