@@ -154,14 +154,14 @@ func returnLocals(chunk []ast.Stmt) []ast.Stmt {
 // parameter's x = x or default dropped the top level's x).
 func assignedNames(stmts []ast.Stmt) map[string]bool {
 	out := map[string]bool{}
-	var scopes []map[string]bool // the names inner scopes declare, innermost last
+	var scopes [][]string // the names inner scopes declare, innermost last
 	assign := func(e ast.Expr) {
 		id, ok := e.(*ast.IdentExpr)
 		if !ok {
 			return
 		}
 		for _, sc := range scopes {
-			if sc[id.Value] {
+			if slices.Contains(sc, id.Value) {
 				return
 			}
 		}
@@ -170,11 +170,7 @@ func assignedNames(stmts []ast.Stmt) map[string]bool {
 	var stmt func(ast.Stmt)
 	var expr func(*ast.Expr)
 	scoped := func(names []string, list []ast.Stmt) {
-		sc := make(map[string]bool, len(names))
-		for _, n := range names {
-			sc[n] = true
-		}
-		scopes = append(scopes, sc)
+		scopes = append(scopes, slices.Clip(names)) // an inner local appends a copy
 		for _, s := range list {
 			stmt(s)
 		}
@@ -184,10 +180,10 @@ func assignedNames(stmts []ast.Stmt) map[string]bool {
 	fn := func(f *ast.FunctionExpr, method bool) {
 		var names []string
 		if f.ParList != nil {
-			names = slices.Clone(f.ParList.Names)
+			names = f.ParList.Names
 		}
 		if method {
-			names = append(names, "self")
+			names = append(slices.Clip(names), "self")
 		}
 		scoped(names, f.Stmts)
 	}
@@ -214,9 +210,7 @@ func assignedNames(stmts []ast.Stmt) map[string]bool {
 				expr(&s.Exprs[i])
 			}
 			if len(scopes) > 0 { // an inner local: shadows from here on
-				for _, n := range s.Names {
-					scopes[len(scopes)-1][n] = true
-				}
+				scopes[len(scopes)-1] = append(scopes[len(scopes)-1], s.Names...)
 			}
 			return
 		case *ast.NumberForStmt:
