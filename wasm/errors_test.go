@@ -135,7 +135,7 @@ func TestClosedScript(t *testing.T) {
 }
 
 // Close waits for a load or reload running a start function, which then fails
-// with ErrClosed: it closed nothing under it (the start function's next host
+// with ErrClosed (Stage too, not only the Commit after it): it closed nothing under it (the start function's next host
 // call would fail as "already closed", an ErrInstantiate).
 func TestCloseWaitsForStartFunctions(t *testing.T) {
 	for _, op := range []string{"Load", "ReloadModule", "Stage"} {
@@ -167,8 +167,8 @@ func TestCloseWaitsForStartFunctions(t *testing.T) {
 					err = rt.ReloadModule(ctx, id, guest.Bytes("log_init"))
 				case "Stage":
 					var st *wasm.Staged
-					if st, err = rt.Stage(ctx, id, guest.Bytes("log_init")); err == nil {
-						err = st.Commit(ctx, nil)
+					if st, err = rt.Stage(ctx, id, guest.Bytes("log_init")); st != nil {
+						st.Discard(ctx) // Stage itself must fail, not leave it to Commit
 					}
 				}
 				loaded <- err

@@ -226,7 +226,12 @@ func (rt *Runtime) newInstance(ctx context.Context, op string, s *script, b []by
 	case err != nil:
 		return fail(ErrCompile, err)
 	}
-	return rt.instantiate(ctx, op, s, c)
+	inst, err := rt.instantiate(ctx, op, s, c)
+	if err == nil && rt.closed.Load() { // Close came while the start functions ran
+		inst.close(ctx)
+		return fail(ErrClosed, nil)
+	}
+	return inst, err
 }
 
 // instantiate makes an instance of compiled code, taking over the caller's
