@@ -165,7 +165,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 			delete(c.removed, t)
 		}
 	}
-	names := c.carryFields(ov.module, nv.module, loaded)
+	names := c.carryFields(ov.module, nv.module, loaded, nil)
 	for _, mg := range m.merges {
 		c.mergeCode(mg)
 	}
@@ -568,14 +568,21 @@ func (c *copier) adopt() {
 		a := c.adopted[0]
 		c.adopted = c.adopted[1:]
 		var loaded []glua.LValue // its data fields as its chunk left them
+		var unchanged map[glua.LValue]bool
 		if at := c.classSites[a[0]]; at != nil {
 			for _, e := range at.entries {
 				if e.val.fn == (weak.Pointer[glua.LFunction]{}) {
 					loaded = append(loaded, e.key)
 				}
+				if e.val.plain != nil && e.val.plain != glua.LNil && e.val.is(a[0].RawGet(e.key)) {
+					if unchanged == nil {
+						unchanged = map[glua.LValue]bool{}
+					}
+					unchanged[e.key] = true
+				}
 			}
 		}
-		c.carryFields(a[0], a[1], loaded)
+		c.carryFields(a[0], a[1], loaded, unchanged)
 	}
 }
 
@@ -583,8 +590,10 @@ func (c *copier) adopt() {
 // returns their names, sorted. loaded are the fields that held data as the old
 // chunk left from: one the script removed as it ran stays out of to (a target
 // gone must not come back), unless to holds code there (a function, a table
-// of code: the new source's).
-func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue) []string {
+// of code: the new source's). unchanged are the fields that still hold the
+// number, string or boolean the old chunk left there (a class's constants):
+// they follow the new chunk, as in a merged table.
+func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue, unchanged map[glua.LValue]bool) []string {
 	for _, k := range loaded {
 		if v := orNil(to.RawGet(k)); orNil(from.RawGet(k)) == glua.LNil && v.Type() != glua.LTFunction && !c.newCode[v] {
 			to.RawSet(k, glua.LNil)
@@ -592,7 +601,7 @@ func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue) []stri
 	}
 	names := []string{}
 	inOrder(from, func(k, v glua.LValue) {
-		if v.Type() == glua.LTFunction || orNil(to.RawGet(k)).Type() == glua.LTFunction {
+		if v.Type() == glua.LTFunction || orNil(to.RawGet(k)).Type() == glua.LTFunction || unchanged[k] {
 			return
 		}
 		ck, okk := c.value(k)

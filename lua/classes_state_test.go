@@ -604,6 +604,37 @@ return M`
 	}
 }
 
+// TestReloadAdoptedClassFollowsTheSource: a local class the module's data
+// holds as a value (an object's metatable { __index = Enemy }, o.class =
+// Enemy) takes the edited constants the script never changed, as a class the
+// module holds does, and keeps those it changed (helper-222: the edited speed
+// was ignored).
+func TestReloadAdoptedClassFollowsTheSource(t *testing.T) {
+	const v1 = `local M = { list = {} }
+local Enemy = { speed = 5, kind = "grunt", count = 0, loud = false }
+function Enemy.new() Enemy.count = Enemy.count + 1 return MAKE end
+function M.spawn() M.list[#M.list + 1] = Enemy.new() end
+function M.shout() Enemy.loud = true end
+function M.probe() local e = M.list[1] return e.speed, e.kind, Enemy.count, Enemy.loud end
+return M`
+	for name, make := range map[string]string{
+		"metatable of its own":     `setmetatable({}, { __index = Enemy })`,
+		"a field naming the class": `setmetatable({ class = Enemy }, { __index = Enemy })`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := strings.Replace(v1, "MAKE", make, 1)
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "s.lua", src)
+			call(t, rt, id, "spawn")
+			call(t, rt, id, "shout")
+			reload(t, rt, id, strings.NewReplacer("speed = 5", "speed = 7", `"grunt"`, `"brute"`, "loud = false", "loud = nil").Replace(src))
+			if got := call(t, rt, id, "probe"); got != `[7,"brute",1,true]` {
+				t.Errorf("probe = %s, want the edited speed and kind, the count and loud the script set kept", got)
+			}
+		})
+	}
+}
+
 // TestReloadMergedList: a merged table's list, shorter than the new chunk's,
 // pops its own last element.
 func TestReloadMergedList(t *testing.T) {

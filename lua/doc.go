@@ -311,7 +311,10 @@
 //     one that the module's data holds (a global player, a class in a list of
 //     the module, a registry's class) gets the old one's data as the module
 //     does, whether the chunk gave it data or the script did as it ran (a
-//     table of handlers in M.all that the script tagged). A table with a metatable is an instance, of
+//     table of handlers in M.all that the script tagged), but for a number,
+//     string or boolean still as the old chunk left it, which follows the new
+//     chunk as in a merged table (an edited Enemy.speed, for objects made
+//     with { __index = Enemy }). A table with a metatable is an instance, of
 //     code too: a prototype (Fast = Enemy:new{ speed = 9 }) stays one table.
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
