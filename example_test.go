@@ -495,11 +495,11 @@ func ExampleMigration_Undo() {
 	boss := world.Spawn()
 	ecs.Insert(world, boss, Health{100})
 	toTenths := func(ctx context.Context, m *hotscript.Migration) error {
-		was, _ := ecs.Get[Health](m.World, boss)
-		ecs.Insert(m.World, boss, Health{was.Points * 10}) // v2 counts tenths of a point
 		// Undone by entity, not through a pointer: a component removed later
 		// in the commit may move this one (see ecs.Ref).
-		m.Undo(func() { ecs.Insert(m.World, boss, was) })
+		m.Undo(m.World.Snapshot(boss))
+		was, _ := ecs.Get[Health](m.World, boss)
+		ecs.Insert(m.World, boss, Health{was.Points * 10}) // v2 counts tenths of a point
 		return nil
 	}
 	h, _ := hotscript.New(ctx, hotscript.Config{World: world, Migration: toTenths})

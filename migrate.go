@@ -59,8 +59,8 @@ type Migration struct {
 // version also uses, such as components of the World converted for the new
 // version, registers how to put them back, so that the old version keeps
 // running on exactly the state it had. Undo such a change by entity
-// (ecs.Insert of the value it had, or the function ecs.World.Snapshot
-// returned before the change; World.Unspawn for an entity it spawned), not
+// (ecs.Insert of the value it had, or m.Undo(m.World.Snapshot(e)) before the
+// change; World.Unspawn for an entity it spawned), not
 // through a pointer from ecs.Ref or a query: a component removed later in the commit moves another into its
 // place, and the pointer then names that one. Nothing else is undone outside the
 // scripts, unless registered here or, by the host functions the commit's calls

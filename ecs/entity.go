@@ -183,21 +183,23 @@ func (w *World) Unspawn(e Entity) bool {
 }
 
 // Snapshot returns a function that puts e back as it is now: alive, with
-// the components it has now, of the values they have now, and no others; it
-// reports whether it could. It can while e is alive, and after e is
-// despawned while its index has not been handed out again: the undo function
-// of a host function that despawns e or changes its components during a
-// reload's commit (see hotscript.OnRollback), so that a rolled-back reload
-// leaves the old version the entity it had. The values are shallow copies:
+// the components it has now, of the values they have now, and no others. It
+// can while e is alive, and after e is despawned while its index has not been
+// handed out again; else it does nothing (Alive(e) tells, after it ran). It
+// is the undo function of a host function or a migration that despawns e or
+// changes its components during a reload's commit, as it is:
+// hotscript.OnRollback(ctx, w.Snapshot(e)), m.Undo(m.World.Snapshot(e)), so
+// that a rolled-back reload leaves the old version the entity it had. The values are shallow copies:
 // a component holding a slice, map or pointer that the commit changes must
 // be replaced (Insert), not changed in place, to be put back. A component e
 // still has is written in place (pointers from Ref stay valid), one it lost
 // goes last in its type's iteration order, and one it gained is removed.
-// Snapshot returns nil if e is not alive.
+// Snapshot returns nil if e is not alive, which OnRollback and Undo take and
+// register nothing for.
 //
 // Snapshot reads the World; the function it returns changes it. Neither is
 // safe for concurrent use.
-func (w *World) Snapshot(e Entity) func() bool {
+func (w *World) Snapshot(e Entity) func() {
 	if !w.Alive(e) {
 		return nil
 	}
@@ -207,9 +209,9 @@ func (w *World) Snapshot(e Entity) func() bool {
 			puts[s] = put
 		}
 	}
-	return func() bool {
+	return func() {
 		if !w.Alive(e) && !w.revive(e) {
-			return false
+			return
 		}
 		for _, s := range w.stores {
 			if put := puts[s]; put != nil {
@@ -218,7 +220,6 @@ func (w *World) Snapshot(e Entity) func() bool {
 				s.remove(e)
 			}
 		}
-		return true
 	}
 }
 
