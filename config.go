@@ -27,7 +27,8 @@ const (
 	// SwapAtApply keeps staged reloads waiting until Host.Apply, which a game calls
 	// at a safe point between frames. Reload and Revert block until then. The
 	// commit runs on the goroutine that calls Apply: the state migration, Lua's
-	// on_save and on_restore, and the self-check.
+	// on_save and on_restore, and the self-check. So does Watch's unload of the
+	// script of a file renamed within its directory (see Host.Watch).
 	//
 	// Staging does not wait for Apply. A new version's top-level Lua chunk, and a
 	// WASM module's start function (_initialize included), run when the reload is

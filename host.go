@@ -46,6 +46,7 @@ type Host struct {
 	// not with the scripts loaded.
 	readyMu sync.Mutex
 	ready   map[*Script]struct{}
+	moves   []*movedWait // renamed files' old scripts, unloaded by Apply (see unloadMoved)
 
 	// stagings holds a token per staging under way (see inStageTurn), which
 	// it keeps for turnMax at most.
@@ -135,7 +136,9 @@ func (h *Host) Scripts() []*Script {
 }
 
 // Apply commits every reload that is staged and waiting (SwapAtApply) and returns
-// how many were committed; rejected ones are reported as events. Call it at a safe
+// how many were committed; rejected ones are reported as events. Then it unloads
+// the scripts Watch found moved to another file whose load or reload has
+// committed (see Host.Watch). Call it at a safe
 // point, typically once between frames; each script's callers are blocked only while
 // that script is swapped. The migrations Apply runs stop when ctx is done, or when
 // their reload's own context is or the Host closes (Close waits for Apply).
@@ -169,6 +172,8 @@ func (h *Host) Apply(ctx context.Context) int {
 		waiting = append(waiting, s)
 	}
 	clear(h.ready)
+	moves := h.moves
+	h.moves = nil
 	h.readyMu.Unlock()
 	slices.SortFunc(waiting, func(a, b *Script) int { return cmp.Compare(a.name, b.name) })
 	n := 0
@@ -177,6 +182,7 @@ func (h *Host) Apply(ctx context.Context) int {
 			n++
 		}
 	}
+	h.applyMoves(ctx, moves)
 	return n
 }
 

@@ -786,16 +786,6 @@ func TestApplyFrameOverBeforeItsTurn(t *testing.T) {
 	}
 }
 
-// resolved reports whether p is resolved.
-func resolved(p *Pending) bool {
-	select {
-	case <-p.Done():
-		return true
-	default:
-		return false
-	}
-}
-
 // TestApplyFrameTooShort: under SwapAtApply, a reload whose migration (WASM)
 // or hooks (Lua) Apply's context stops is rejected with that context's error,
 // the old version and its state kept. It was staged again for the next Apply,

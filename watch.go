@@ -87,7 +87,9 @@ import (
 //     save: once the file has loaded (or reloaded the script it replaced), the
 //     script of its old name is unloaded (an Unloaded event, whose MovedTo
 //     names the script that runs the file now), so that its code does not run
-//     on under two names. Loaded under a new name, it has the ScriptOptions
+//     on under two names; under SwapAtApply, by the Apply that commits that
+//     reload, or the next one, so that the scripts a frame calls change only
+//     between frames, as their versions do. Loaded under a new name, it has the ScriptOptions
 //     the script of its old name had (its Contract, Migration and Limits). (The source of a .wasm that stays, renamed,
 //     moves nothing: the .wasm's script runs on, and the new name is a script of
 //     its own.) Watch knows the file by its identity

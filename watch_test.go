@@ -708,7 +708,8 @@ func TestWatchOverlap(t *testing.T) {
 // The reload of a file renamed over another script's, superseded by a newer
 // request that has resolved by the time the wait for the old name follows it:
 // the newer request's outcome still decides (the old name was kept running, and
-// TestWatchRenameEdges timed out now and then on a loaded machine).
+// TestWatchRenameEdges timed out now and then on a loaded machine). Under
+// SwapAtApply, the Apply after it unloads.
 func TestUnloadMovedFollowsResolvedRequest(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -731,11 +732,14 @@ func TestUnloadMovedFollowsResolvedRequest(t *testing.T) {
 			}
 			wd := &watchedDir{h: h}
 			wd.unloadMoved(ctx, b, renamed, []*Script{a})
+			h.Apply(ctx) // which unloads, under SwapAtApply
 			if tt.wantGone {
-				waitFor(t, "a.wasm unloaded", func() bool { _, ok := h.Script("a.wasm"); return !ok })
+				if _, ok := h.Script("a.wasm"); ok {
+					t.Error("a.wasm not unloaded by the Apply")
+				}
 				return
 			}
-			if err := h.Close(ctx); err != nil { // waits for unloadMoved's goroutine
+			if err := h.Close(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if a.unloading.Load() {
@@ -959,7 +963,8 @@ func TestWatchMovedForgetsUnloadedDuringReload(t *testing.T) {
 
 // A file renamed while its last save waits for Apply moves too: the old
 // script, whose reload is still to commit, is unloaded, and the new name runs
-// the saved version.
+// the saved version. Under SwapAtApply, the unload waits for Apply too
+// (helper-221: the old name's calls failed mid-frame).
 func TestWatchRenameWhileReloadWaits(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -986,9 +991,21 @@ func TestWatchRenameWhileReloadWaits(t *testing.T) {
 		t.Fatal(err)
 	}
 	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Loaded && ev.Script == b })
-	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
+	marker := filepath.Join(dir, "marker.lua")
+	if err := os.WriteFile(marker, []byte("v1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded || ev.Script == marker }); ev.Script != marker {
+		t.Fatalf("before Apply: %v", ev)
+	}
+	if got := callInt(t, h, s, "version"); got != 1 {
+		t.Errorf("a.wasm runs version %d before Apply, want 1", got)
+	}
 	h.Apply(ctx)
-	waitFor(t, "a.wasm's script gone", func() bool { _, ok := h.Script(a); return !ok })
+	if _, ok := h.Script(a); ok {
+		t.Error("a.wasm's script is there after Apply")
+	}
+	nextEvent(t, h, func(ev Event) bool { return ev.Kind == Unloaded && ev.Script == a })
 	if got := callInt(t, h, mustScript(t, h, b), "version"); got != 2 {
 		t.Errorf("b.wasm runs version %d, want the saved 2", got)
 	}
@@ -1051,8 +1068,13 @@ func TestWatchRenameEdges(t *testing.T) {
 			defer sb.mu.Unlock()
 			return sb.ready != nil && string(sb.ready.code) == "v3"
 		})
+		if _, ok := h.Script(a); !ok {
+			t.Error("a.wasm's script gone before Apply")
+		}
 		h.Apply(ctx)
-		waitFor(t, "a.wasm's script gone", func() bool { _, ok := h.Script(a); return !ok })
+		if _, ok := h.Script(a); ok {
+			t.Error("a.wasm's script is there after the Apply that committed the newer save")
+		}
 	})
 	t.Run("a broken save after the rename keeps the old name", func(t *testing.T) {
 		h, a, b, sb := renamedOver(t)

@@ -131,11 +131,21 @@ func (wd *watchedDir) movedAlso(name string, moved []*Script) []*Script {
 // reload that fails leaves them running, as the only copy of their code, until
 // a save of to's file that reloads it. If p is superseded, the newer request
 // for to that replaced it decides in its place (a broken save after the rename
-// must not unload them). It does so on a goroutine of its own: Unload waits for calls
-// in progress, however long, and the watcher must go on. Close ends the wait.
+// must not unload them). Under SwapAtApply, Apply does it, after the commits
+// it makes (see applyMoves): the scripts a frame calls change between frames,
+// as their versions do. Else it does so on a goroutine of its own: Unload waits
+// for calls in progress, however long, and the watcher must go on. Close ends
+// the wait.
 func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, moved []*Script) {
 	h := wd.h
-	if len(moved) == 0 || !h.enter() {
+	if len(moved) == 0 {
+		return
+	}
+	if h.cfg.Swap == SwapAtApply {
+		h.parkMoves(&movedWait{wd: wd, to: to, p: p, moved: moved})
+		return
+	}
+	if !h.enter() {
 		return
 	}
 	go func() {
@@ -146,26 +156,98 @@ func (wd *watchedDir) unloadMoved(ctx context.Context, to *Script, p *Pending, m
 			case <-h.base.Done(): // Close resolves p only after waiting for this
 				return
 			}
-			if p.Err() == nil {
-				break
-			}
-			if p.ev.Kind != Superseded { // resolved: ev is set
-				if p.ev.Kind == Rejected && to != nil {
-					wd.keepMoved(to.name, moved) // for the save that fixes it
-				}
+			var unload bool
+			if p, unload = wd.fate(to, p, moved); p == nil && !unload {
 				return
 			}
-			next := to.newest() // pending or resolved already: its outcome decides
-			if next == p {
-				return // a guard: a superseded request is never the newest
-			}
-			p = next
 		}
-		for _, old := range moved {
-			if old.fileBack() {
-				continue // a new file at its path (saved while the rename's load ran): it stays
-			}
-			_ = h.unload(ctx, old, to.name) // its event says so; a failure leaves it running
-		}
+		wd.unloadAll(ctx, to, moved)
 	}()
+}
+
+// fate reads the outcome of p, a resolved reload of to that scripts moved to
+// its file wait for: unload them (it committed), keep them for the save that
+// fixes to's file (it was rejected: see keepMoved), or wait for next, the
+// newer request for to that superseded p and decides in its place.
+func (wd *watchedDir) fate(to *Script, p *Pending, moved []*Script) (next *Pending, unload bool) {
+	if p.Err() == nil {
+		return nil, true
+	}
+	if p.ev.Kind != Superseded { // resolved: ev is set
+		if p.ev.Kind == Rejected && to != nil {
+			wd.keepMoved(to.name, moved) // for the save that fixes it
+		}
+		return nil, false
+	}
+	if next = to.newest(); next == p { // pending or resolved already: its outcome decides
+		return nil, false // a guard: a superseded request is never the newest
+	}
+	return next, false
+}
+
+// unloadAll unloads moved, the scripts moved to to's file, and returns those
+// whose unload ctx cut short (a call in progress outlasted it).
+func (wd *watchedDir) unloadAll(ctx context.Context, to *Script, moved []*Script) (left []*Script) {
+	for _, old := range moved {
+		if old.fileBack() {
+			continue // a new file at its path (saved while the rename's load ran): it stays
+		}
+		// Its event says so; another failure leaves it running.
+		if err := wd.h.unload(ctx, old, to.name); err != nil && ctx.Err() != nil {
+			left = append(left, old)
+		}
+	}
+	return left
+}
+
+// movedWait is an unloadMoved parked for Apply (SwapAtApply).
+type movedWait struct {
+	wd    *watchedDir
+	to    *Script
+	p     *Pending // to's reload the unload waits for; nil: none
+	moved []*Script
+}
+
+// parkMoves parks mvs for the next Apply.
+func (h *Host) parkMoves(mvs ...*movedWait) {
+	h.readyMu.Lock()
+	h.moves = append(h.moves, mvs...)
+	h.readyMu.Unlock()
+	h.readyHint.Store(true) // after, as parked says
+}
+
+// applyMoves does, in Apply, the unloads mvs waited for: those whose reload
+// committed (in this Apply, or before), or that waited for none. Those whose
+// reload is still to come, and those Apply's ctx cut short, wait for the next
+// Apply.
+func (h *Host) applyMoves(ctx context.Context, mvs []*movedWait) {
+	var later []*movedWait
+	for _, mv := range mvs {
+		p, unload := mv.p, mv.p == nil
+		for p != nil && resolved(p) {
+			p, unload = mv.wd.fate(mv.to, p, mv.moved)
+		}
+		switch {
+		case p != nil:
+			mv.p = p
+			later = append(later, mv)
+		case unload:
+			if left := mv.wd.unloadAll(ctx, mv.to, mv.moved); len(left) > 0 {
+				later = append(later, &movedWait{wd: mv.wd, to: mv.to, moved: left})
+			}
+		}
+	}
+	if len(later) > 0 {
+		h.parkMoves(later...)
+	}
+}
+
+// resolved reports whether p is, without waiting.
+func resolved(p *Pending) bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
 }
