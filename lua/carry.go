@@ -13,10 +13,13 @@ import (
 // original (see inOrder), so it iterates as the original did, and has the
 // original's metatable, copied the same way. Code the new version has in the
 // place of the old (see matchCode) is not copied but stands for the old: a class
-// or a function the old version's data refers to is the new version's. Other
-// functions, and userdata, are copied by reference: such a function keeps running
-// the old version's code. Coroutines and channels are not copied at all (they are
-// tied to the old LState); the new version keeps its own value for that field.
+// or a function the old version's data refers to is the new version's. Another
+// Lua function of the old version (a closure made as the script ran) is copied
+// as a closure: the old code on copies of its upvalues, which hold the copies
+// of their values, and the new version's globals (see closure). Go functions,
+// and userdata, are copied by reference. Coroutines and channels are not
+// copied at all (they are tied to the old LState); the new version keeps its
+// own value for that field.
 //
 // The copy works through a list of tables to fill, not by recursion: a script can
 // nest tables millions deep (a long linked list), and recursing that deep would
@@ -26,6 +29,14 @@ type copier struct {
 	seen map[*glua.LTable]*glua.LTable
 	todo []*glua.LTable // tables of the old version whose copies are still empty
 	fns  map[*glua.LFunction]*glua.LFunction
+	// closures are the copies of the old version's closures that no new code
+	// stands for, upvalues the copies of their upvalues (two closures that
+	// share a local share its copy), closing the closures whose copies'
+	// upvalues are still to fill; env the two versions' globals.
+	closures map[*glua.LFunction]*glua.LFunction
+	upvalues map[*glua.Upvalue]*glua.Upvalue
+	closing  []*glua.LFunction
+	env      [2]*glua.LTable
 	// classes stand for the new tables as metatables (codeMatch.classes);
 	// where data refers to one, the new table adopts its data (adopted,
 	// filled by adopt). code are the tables matched as code (codeMatch.tables).
@@ -49,11 +60,11 @@ type copier struct {
 	shared bool
 }
 
-// newCopier returns a copier into L that starts from m: each old table and
-// function m matched is its counterpart.
-func newCopier(L *glua.LState, m *codeMatch) *copier {
-	c := &copier{L: L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes, code: m.tables,
-		classSites: m.classSites, newCode: m.newCode}
+// newCopier returns a copier from ov into nv that starts from m: each old
+// table and function m matched is its counterpart.
+func newCopier(ov, nv *version, m *codeMatch) *copier {
+	c := &copier{L: nv.L, seen: map[*glua.LTable]*glua.LTable{}, fns: m.funcs, classes: m.classes, code: m.tables,
+		classSites: m.classSites, newCode: m.newCode, env: [2]*glua.LTable{ov.L.G.Global, nv.L.G.Global}}
 	for o, n := range m.tables {
 		c.seen[o] = n
 	}
@@ -67,9 +78,19 @@ func (c *copier) value(v glua.LValue) (glua.LValue, bool) {
 	return cv, ok
 }
 
-// fill fills the copies on the todo list, and those their filling begins.
+// fill fills the copies on the todo and closing lists, and those their
+// filling begins.
 func (c *copier) fill() {
-	for len(c.todo) > 0 {
+	for len(c.todo) > 0 || len(c.closing) > 0 {
+		if n := len(c.closing); n > 0 {
+			f := c.closing[n-1]
+			c.closing = c.closing[:n-1]
+			g := c.closures[f]
+			for i, uv := range f.Upvalues {
+				g.Upvalues[i] = c.upvalue(uv)
+			}
+			continue
+		}
 		t := c.todo[len(c.todo)-1]
 		c.todo = c.todo[:len(c.todo)-1]
 		n := c.seen[t]
@@ -125,11 +146,58 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		if g, ok := c.fns[v]; ok {
 			return g, true
 		}
+		if g := c.closure(v); g != nil {
+			return g, true
+		}
 		c.shared = true
 	case *glua.LUserData:
 		c.shared = true
 	}
 	return v, true
+}
+
+// closure returns the copy of f, a Lua function of the old version that no
+// new code stands for (a closure made as the script ran, a function literal
+// in a list), its upvalues perhaps still to fill (on the closing list): f's
+// code on the new version's state, so that what it reads and writes through
+// its locals (M, self, a table of the module's) is what the new version
+// has, not tables no longer live. nil for a Go function, or one whose
+// environment is not the old version's globals: copied by reference.
+func (c *copier) closure(f *glua.LFunction) *glua.LFunction {
+	if g, ok := c.closures[f]; ok {
+		return g
+	}
+	if f.IsG || f.Env != c.env[0] {
+		return nil
+	}
+	g := &glua.LFunction{Env: c.env[1], Proto: f.Proto, Upvalues: make([]*glua.Upvalue, len(f.Upvalues))}
+	if c.closures == nil {
+		c.closures, c.upvalues = map[*glua.LFunction]*glua.LFunction{}, map[*glua.Upvalue]*glua.Upvalue{}
+	}
+	c.closures[f] = g
+	c.closing = append(c.closing, f)
+	return g
+}
+
+// upvalue returns the copy of uv, closed, holding the copy of its value (a
+// coroutine's, which is not copied, the old one).
+func (c *copier) upvalue(uv *glua.Upvalue) *glua.Upvalue {
+	if uv == nil {
+		return nil
+	}
+	if n, ok := c.upvalues[uv]; ok {
+		return n
+	}
+	n := &glua.Upvalue{} // closed: no register holds its value
+	c.upvalues[uv] = n
+	v := orNil(uv.Value())
+	if cv, ok := c.ref(v); ok {
+		v = cv
+	} else {
+		c.shared = true
+	}
+	n.SetValue(v)
+	return n
 }
 
 // carry copies the state of the old version into the new one, as m matched

@@ -253,3 +253,47 @@ func TestReloadCarriesRandom(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadClosuresInDataSeeNewState: a closure made as the script ran and
+// kept in data (an object of closures over self, an event handler made by a
+// function literal, a pair sharing a counter) runs on the new version's state
+// after a reload: its upvalues hold the carried copies (it wrote to tables no
+// longer live, and the carried objects froze: helper-222), its counter
+// carried and still shared, its globals the new version's.
+func TestReloadClosuresInDataSeeNewState(t *testing.T) {
+	const src = `local M = { score = 0, handlers = {}, list = {}, pairs = {} }
+SPEED = 1
+local function on(ev, f) M.handlers[ev] = M.handlers[ev] or {} table.insert(M.handlers[ev], f) end
+on("kill", function(pts) M.score = M.score + pts end)
+local function newEnemy(x)
+  local self = { x = x }
+  function self.update() self.x = self.x + SPEED end
+  return self
+end
+local function counter()
+  local n = 0
+  return { inc = function() n = n + 1 end, get = function() return n end, name = "c" }
+end
+function M.spawn() table.insert(M.list, newEnemy(0)) table.insert(M.pairs, counter()) end
+function M.frame()
+  for _, f in ipairs(M.handlers.kill) do f(10) end
+  for _, e in ipairs(M.list) do e.update() end
+  M.pairs[1].inc()
+end
+function M.probe() return M.score, M.list[1].x, M.pairs[1].get() end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "c.lua", src)
+	call(t, rt, id, "spawn")
+	call(t, rt, id, "frame")
+	reload(t, rt, id, src)
+	call(t, rt, id, "frame")
+	if got := call(t, rt, id, "probe"); got != `[20,2,2]` {
+		t.Errorf("after a reload of the same source: probe = %s, want [20,2,2]", got)
+	}
+	reload(t, rt, id, strings.Replace(src, "SPEED = 1", "SPEED = 5", 1))
+	call(t, rt, id, "frame")
+	if got := call(t, rt, id, "probe"); got != `[30,7,3]` {
+		t.Errorf("after a second reload, SPEED edited to 5: probe = %s, want [30,7,3]", got)
+	}
+}

@@ -352,16 +352,22 @@
 //     M.attack-like named functions) is, after the reload, its counterpart,
 //     the new version's; one with none (a closure made as the script ran, a
 //     function literal in a list such as M.steps = { function() ... end },
-//     one the new version no longer has) is carried by reference and keeps
-//     running the old code, against the old version's locals and globals,
-//     its M included: what it writes to M.x goes to the old module, no longer
-//     live, and is lost. Store named module functions (or their names) rather
-//     than closures.
+//     one the new version no longer has) keeps running the old code, on the
+//     new version's state: it is carried as a copy of the closure whose
+//     upvalues (the locals it closed over) hold what the reload made of
+//     theirs, as data fields do (M the new module, an object the carried
+//     copy, code its counterpart, a number as it was: an object of closures
+//     over self, or a handler that adds to M.score, goes on as it did),
+//     and whose globals are the new version's; closures that shared a local
+//     share its copy, and not the new chunk's local of that name. A Go
+//     function is carried by reference. To run the new code, store named
+//     module functions (or their names) rather than closures.
 //     The module's own fields that hold functions always take the new
 //     chunk's: a script that switches M.update to M.update_menu as it runs
 //     finds M.update again after a reload (keep such a choice in data:
 //     M.scene = "menu", or M.state = { update = M.update_menu }).
-//   - Closure upvalues are not carried: local variables of the old chunk start over.
+//   - Closure upvalues are not carried: local variables of the old chunk start
+//     over for the new chunk's functions (closures kept in data keep theirs, above).
 //     Nor are globals: the new chunk's globals are its own.
 //   - A data field removed as the script ran stays removed (a list entry of
 //     the module too) for modules of up to 65,536 data fields of each kind,

@@ -260,7 +260,7 @@ type hostOwner struct {
 
 // runningBudget returns the budget of the version whose call is running L: the
 // owner's, unless L belongs to a later version. A function carried across a
-// reload by reference (see package doc) keeps running the old version's code, host functions
+// reload (see package doc) keeps running the old version's code, host functions
 // included, inside the new version's calls; those calls' context, reentry
 // guard and limits are the new version's budget's, since the old one's belongs
 // to a state no call runs any more (its context is gone, and a call back into

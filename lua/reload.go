@@ -277,7 +277,7 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 		m = matchCode(nil, ov, nv, nil, true)
 	}
 	nv.match = nil
-	c := newCopier(nv.L, m)
+	c := newCopier(ov, nv, m)
 	rep.Carried = c.carry(m, ov, nv)
 	h := hooksOf(ov, nv)
 	if h.save != nil || c.shared && (h.restore != nil || check != nil) {
@@ -296,7 +296,7 @@ func swap(ctx context.Context, s *script, ov, nv *version, rep *ReloadReport, ch
 	if err == nil && check != nil {
 		err = runCheck(ctx, name, ov, nv, check)
 	}
-	nv.oldCode = c.shared
+	nv.oldCode = c.shared || len(c.closures) > 0
 	return err
 }
 

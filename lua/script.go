@@ -125,9 +125,10 @@ type version struct {
 	// code the script lets go of from the collector.
 	locals *glua.LTable
 	proto  *glua.FunctionProto // the chunk's, which names what a failed call called (see calledAt)
-	// oldCode says that a reload carried functions (or userdata) of an
-	// older version into this one by reference: code whose lines are not
-	// proto's, which calledAt could not name from it.
+	// oldCode says that a reload carried code of an older version into this
+	// one (closures in data, copied; Go functions and userdata, by
+	// reference): code whose lines are not proto's, which calledAt could
+	// not name from it.
 	oldCode bool
 }
 
