@@ -691,10 +691,15 @@ func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue, unchan
 // mergeCode carries the old table of mg into the new one, as carry says: what
 // the old version's code changed in it as it ran (set, replaced, removed) is
 // kept, the rest is the new chunk's, but for the list entries (number keys),
-// which are the old table's whole.
+// which are the old table's whole, unless they are as the old chunk left
+// them, functions and plain values only (see siteNode.list): then they are
+// the new chunk's, its edits of the list included.
 func (c *copier) mergeCode(mg merged) {
 	from, to := mg.old, mg.new
-	emptyTable(to, true)
+	oldList := !sameList(from, mg.at.list)
+	if oldList {
+		emptyTable(to, true)
+	}
 	loaded := heldByKey(mg.at.entries)
 	for _, e := range mg.at.entries {
 		if orNil(from.RawGet(e.key)) == glua.LNil {
@@ -702,6 +707,9 @@ func (c *copier) mergeCode(mg merged) {
 		}
 	}
 	inOrder(from, func(k, v glua.LValue) {
+		if k.Type() == glua.LTNumber && !oldList {
+			return
+		}
 		if k.Type() != glua.LTNumber {
 			if h, ok := loaded[k]; ok && h.is(v) && (!c.isData(v) || c.removed[v.(*glua.LTable)] && orNil(to.RawGet(k)) == glua.LNil) {
 				// As the old chunk left it: the new chunk's; a table of data,
@@ -719,10 +727,28 @@ func (c *copier) mergeCode(mg merged) {
 			to.RawSet(ck, cv)
 		}
 	})
-	if a := arrayPart(from); a != nil {
+	if a := arrayPart(from); a != nil && oldList {
 		setArrayLen(to, len(*a))
 	}
 	c.rewire(mg)
+}
+
+// sameList reports whether t's entries of number keys are list's, in order.
+// A nil list is no list's.
+func sameList(t *glua.LTable, list []heldEntry) bool {
+	if list == nil {
+		return false
+	}
+	i := 0
+	same := true
+	inOrder(t, func(k, v glua.LValue) {
+		if !same || k.Type() != glua.LTNumber {
+			return
+		}
+		same = i < len(list) && list[i].key == k && list[i].val.is(v)
+		i++
+	})
+	return same && i == len(list)
 }
 
 // isData reports whether v is a table of data: one matchCode did not match as

@@ -603,9 +603,11 @@ return M`
 	}
 }
 
-// TestReloadEditedFunctionList: functions in a list have no place (a list's
-// places are data): editing the list in the source leaves the carried list
-// as it was, its functions running their old code, not the second step twice.
+// TestReloadEditedFunctionList: a list of functions the script left as the
+// chunk made it is the new chunk's, edits included (it was the old one, its
+// steps running their old code); one the script changed as it ran is the old
+// one, whole, its functions their counterparts or, literals having none, the
+// old code (not the second step twice).
 func TestReloadEditedFunctionList(t *testing.T) {
 	const v1 = `local M = {}
 M.pipeline = {
@@ -623,8 +625,52 @@ return M`
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "p.lua", v1)
 	reload(t, rt, id, v2)
-	if got := call(t, rt, id, "run"); got != `["a1","b1"]` {
-		t.Errorf("after removing the first step from the source: run = %s, want the old list", got)
+	if got := call(t, rt, id, "run"); got != `["b2"]` {
+		t.Errorf("after removing the first step from the source: run = %s, want the new list", got)
+	}
+	const add = "\nfunction M.add() table.insert(M.pipeline, function() return \"c\" end) end\nreturn M"
+	id = load(t, rt, "q.lua", strings.Replace(v1, "\nreturn M", add, 1))
+	call(t, rt, id, "add")
+	reload(t, rt, id, strings.Replace(v2, "\nreturn M", add, 1))
+	if got := call(t, rt, id, "run"); got != `["a1","b1","c"]` {
+		t.Errorf("after a step added as the script ran, and the first removed from the source: run = %s, want the old list", got)
+	}
+}
+
+// TestReloadHandlersRegisteredByTheChunk: event handlers that function
+// literals register as the chunk runs are the new chunk's after a reload, a
+// handler the edit adds included (helper-222: the old list stayed, and the
+// added handler never registered); registered as the script ran (init), they
+// are the old ones, writing to the new module.
+func TestReloadHandlersRegisteredByTheChunk(t *testing.T) {
+	const v1 = `local M = { score = 0, handlers = {} }
+local function on(ev, f) M.handlers[ev] = M.handlers[ev] or {} table.insert(M.handlers[ev], f) end
+REGISTER
+function M.emit(ev, x) for _, f in ipairs(M.handlers[ev] or {}) do f(x) end end
+function M.probe() return M.score, #M.handlers.kill end
+return M`
+	const one = `on("kill", function(pts) M.score = M.score + pts end)`
+	const two = one + "\n" + `on("kill", function(pts) M.score = M.score + 1000 end)`
+	for _, tt := range []struct {
+		name, v1, v2, want string
+	}{
+		{"by the chunk", strings.Replace(v1, "REGISTER", one, 1), strings.Replace(v1, "REGISTER", two, 1), `[1020,2]`},
+		{"by init", strings.Replace(v1, "REGISTER", "function M.init() "+one+" end", 1),
+			strings.Replace(v1, "REGISTER", "function M.init() "+two+" end", 1), `[20,1]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "h.lua", tt.v1)
+			if tt.name == "by init" {
+				call(t, rt, id, "init")
+			}
+			call(t, rt, id, "emit", "kill", 10)
+			reload(t, rt, id, tt.v2)
+			call(t, rt, id, "emit", "kill", 10)
+			if got := call(t, rt, id, "probe"); got != tt.want {
+				t.Errorf("probe = %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
 

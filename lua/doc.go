@@ -293,7 +293,10 @@
 //     functions and tables (a state removed from a table of states is gone;
 //     an object, or an entity with data, the edit now makes lazily, is not);
 //     its entries of number keys (a
-//     list) are the old ones, all of them and only them. One whose last
+//     list) are the old ones, all of them and only them, unless the script
+//     left them as the old chunk made them, and they are functions, numbers,
+//     strings and booleans (a pipeline of steps, the handlers the chunk
+//     registers for an event): then they are the new chunk's, edits included. One whose last
 //     function the edit removed is merged too, if the old module holds it
 //     still at a place where the old chunk left it and the new chunk left
 //     its counterpart, and nothing else goes into that table (a table of
@@ -351,7 +354,7 @@
 //   - A function stored in data (an entity's state = M.attack, a queue of
 //     M.attack-like named functions) is, after the reload, its counterpart,
 //     the new version's; one with none (a closure made as the script ran, a
-//     function literal in a list such as M.steps = { function() ... end },
+//     function literal in a list the script changed as it ran,
 //     one the new version no longer has) keeps running the old code, on the
 //     new version's state: it is carried as a copy of the closure whose
 //     upvalues (the locals it closed over) hold what the reload made of

@@ -112,6 +112,12 @@ type siteNode struct {
 	// named __... (its wiring: see codeMatch.wired).
 	meta    heldValue
 	entries []heldEntry
+	// list is, for one a reload may merge into, its entries of number keys as
+	// the chunk left them, if they hold only functions, numbers, strings and
+	// booleans, up to maxEntries (a pipeline of steps, a list of handlers);
+	// else nil: a list the script left as the chunk made it follows the new
+	// chunk (see copier.mergeCode).
+	list []heldEntry
 }
 
 // heldEntry is an entry of a table as its chunk left it.
@@ -450,7 +456,7 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 			n.table, n.meta = weak.Make(v), holdValue(orNil(v.Metatable))
 			switch {
 			case n.mergeable:
-				n.entries = heldEntries(v, false)
+				n.entries, n.list = heldEntries(v, false), heldList(v)
 			case r.depth > 0:
 				// Its wiring, which a reload carries (see codeMatch.wired),
 				// and for one with data of its own all of them (see
@@ -491,6 +497,26 @@ func heldEntries(t *glua.LTable, wiring bool) []heldEntry {
 		}
 	})
 	return entries
+}
+
+// heldList returns t's entries of number keys, or nil if one holds a table
+// or a Go value, or there are more than maxEntries of them.
+func heldList(t *glua.LTable) []heldEntry {
+	list := []heldEntry{}
+	inOrder(t, func(k, v glua.LValue) {
+		if list == nil || k.Type() != glua.LTNumber {
+			return
+		}
+		switch v.(type) {
+		case *glua.LFunction, glua.LNumber, glua.LString, glua.LBool:
+			if len(list) < maxEntries {
+				list = append(list, heldEntry{k, holdValue(v)})
+				return
+			}
+		}
+		list = nil
+	})
+	return list
 }
 
 // dataFields returns the keys of t's fields whose values are not functions,
