@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"maps"
 	"slices"
 	"weak"
 
@@ -37,6 +38,12 @@ type copier struct {
 	upvalues map[*glua.Upvalue]*glua.Upvalue
 	closing  []*glua.LFunction
 	env      [2]*glua.LTable
+	// hidden are the old tables first met through a closure's upvalue, or
+	// through such a table: an on_restore cannot reach their copies to set
+	// a protected metatable again, so they keep theirs (see protected).
+	// hiding says that the copies ref makes now are hidden.
+	hidden map[*glua.LTable]bool
+	hiding bool
 	// classes stand for the new tables as metatables (codeMatch.classes);
 	// where data refers to one, the new table adopts its data (adopted,
 	// filled by adopt). code are the tables matched as code (codeMatch.tables).
@@ -47,6 +54,9 @@ type copier struct {
 	deferred   map[*glua.LTable]*glua.LTable
 	classSites map[*glua.LTable]*siteNode
 	newCode    map[glua.LValue]bool // the new version's (codeMatch.newCode)
+	// newLists are the merged tables whose lists are the new chunk's (see
+	// pairLists).
+	newLists map[*glua.LTable]bool
 	// removed are the old tables of code no new code stands for (the edit
 	// removed them), but those too big to merge, objects and those holding
 	// data (state), which a merged table does not keep where its chunk left
@@ -86,14 +96,17 @@ func (c *copier) fill() {
 			f := c.closing[n-1]
 			c.closing = c.closing[:n-1]
 			g := c.closures[f]
+			c.hiding = true
 			for i, uv := range f.Upvalues {
 				g.Upvalues[i] = c.upvalue(uv)
 			}
+			c.hiding = false
 			continue
 		}
 		t := c.todo[len(c.todo)-1]
 		c.todo = c.todo[:len(c.todo)-1]
 		n := c.seen[t]
+		c.hiding = c.hidden[t]
 		inOrder(t, func(k, v glua.LValue) {
 			ck, okk := c.ref(k)
 			cv, okv := c.ref(v)
@@ -101,9 +114,10 @@ func (c *copier) fill() {
 				n.RawSet(ck, cv)
 			}
 		})
-		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
+		if mt, ok := t.Metatable.(*glua.LTable); ok && (!protected(mt) || c.hiding) {
 			n.Metatable = c.meta(mt)
 		}
+		c.hiding = false
 		if a := arrayPart(t); a != nil {
 			setArrayLen(n, len(*a)) // its nil slots too (see arrayPart)
 		}
@@ -139,6 +153,12 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		n := c.L.CreateTable(sizeHint(v)) // NewTable would reserve 32 of each
 		c.seen[v] = n
 		c.todo = append(c.todo, v)
+		if c.hiding {
+			if c.hidden == nil {
+				c.hidden = map[*glua.LTable]bool{}
+			}
+			c.hidden[v] = true
+		}
 		return n, true
 	case *glua.LState, glua.LChannel:
 		return glua.LNil, false
@@ -226,6 +246,7 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 	if ov.sites != nil && len(ov.sites.nodes) > 0 {
 		loaded = ov.sites.nodes[0].fields // the module's
 	}
+	c.pairLists(m)
 	c.intoChunk(m, ov, nv)
 	c.removed = unmatchedCode(m, ov, false)
 	for t := range c.removed { // an object, or what holds data, is state: not a state removed (helper-219)
@@ -696,7 +717,7 @@ func (c *copier) carryFields(from, to *glua.LTable, loaded []glua.LValue, unchan
 // the new chunk's, its edits of the list included.
 func (c *copier) mergeCode(mg merged) {
 	from, to := mg.old, mg.new
-	oldList := !sameList(from, mg.at.list)
+	oldList := !c.newLists[from]
 	if oldList {
 		emptyTable(to, true)
 	}
@@ -731,6 +752,40 @@ func (c *copier) mergeCode(mg merged) {
 		setArrayLen(to, len(*a))
 	}
 	c.rewire(mg)
+}
+
+// pairLists finds, before anything is copied, the merged tables whose lists
+// follow the new chunk (see mergeCode): those the script left as the old
+// chunk made them. Each old function of such a list that no new code stands
+// for (a literal) stands for the new chunk's function at its index, wherever
+// the old version holds it (a step kept in M.game.phase, a handler's
+// handle), as matched code does: the list and what names its entries stay
+// one (helper-224).
+func (c *copier) pairLists(m *codeMatch) {
+	cloned := false
+	for _, mg := range m.merges {
+		if !sameList(mg.old, mg.at.list) {
+			continue
+		}
+		if c.newLists == nil {
+			c.newLists = map[*glua.LTable]bool{}
+		}
+		c.newLists[mg.old] = true
+		inOrder(mg.old, func(k, v glua.LValue) {
+			f, ok := v.(*glua.LFunction)
+			if !ok || k.Type() != glua.LTNumber {
+				return
+			}
+			g, ok := mg.new.RawGet(k).(*glua.LFunction)
+			if _, matched := c.fns[f]; matched || !ok {
+				return
+			}
+			if !cloned { // m's own stays as matchCode made it
+				c.fns, cloned = maps.Clone(c.fns), true
+			}
+			c.fns[f] = g
+		})
+	}
 }
 
 // sameList reports whether t's entries of number keys are list's, in order.
@@ -793,7 +848,8 @@ func (c *copier) rewire(mg merged) {
 // protected reports whether mt, a metatable, has a __metatable field, which
 // makes setmetatable fail on the tables it is the metatable of: a copy does
 // not get such a metatable, so that an on_restore that reattaches one (as
-// scripts did when no metatable was carried) still works.
+// scripts did when no metatable was carried) still works; but for one only
+// a closure's locals reach, which no on_restore can (copier.hidden).
 func protected(mt *glua.LTable) bool {
 	return orNil(mt.RawGetString("__metatable")) != glua.LNil
 }

@@ -297,3 +297,53 @@ return M`
 		t.Errorf("after a second reload, SPEED edited to 5: probe = %s, want [30,7,3]", got)
 	}
 }
+
+// TestReloadListEntryKeptInData: a function of a list that follows the new
+// chunk, kept in data too (the current step of a pipeline, a handler's
+// handle), is the new chunk's function at its index there too, so that the
+// two stay one (helper-224: after a reload of the same source the step was
+// found nowhere in the list, and the handle unsubscribed nothing).
+func TestReloadListEntryKeptInData(t *testing.T) {
+	const src = `local M = { game = {}, log = {}, handlers = {}, players = {} }
+M.phases = { function() return "intro" end, function() return "fight" end }
+local function on(ev, f) M.handlers[ev] = M.handlers[ev] or {} table.insert(M.handlers[ev], f) return f end
+local function off(ev, f) for i, g in ipairs(M.handlers[ev]) do if g == f then table.remove(M.handlers[ev], i) return true end end return false end
+M.players[1] = { name = "p1", sub = on("kill", function() end) }
+function M.start() M.game.phase = M.phases[1] end
+function M.advance()
+  for i, f in ipairs(M.phases) do if f == M.game.phase then M.game.phase = M.phases[i + 1] return M.game.phase() end end
+  return "lost"
+end
+function M.leave() return off("kill", M.players[1].sub), #M.handlers.kill end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "p.lua", src)
+	call(t, rt, id, "start")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "advance"); got != `"fight"` {
+		t.Errorf("advance after a reload = %s, want \"fight\"", got)
+	}
+	if got := call(t, rt, id, "leave"); got != `[true,0]` {
+		t.Errorf("unsubscribing with the handle kept in data after a reload = %s, want [true,0]", got)
+	}
+}
+
+// TestReloadClosureOverProtectedTable: a read-only table (a protected
+// metatable) that only a closure kept in data reaches keeps its metatable:
+// no on_restore could set it again (helper-224: the closure saw it empty).
+func TestReloadClosureOverProtectedTable(t *testing.T) {
+	const src = `local M = { h = {} }
+local function readonly(t)
+  return setmetatable({}, { __index = t, __newindex = function() error("read-only", 2) end, __metatable = "locked" })
+end
+function M.make() local cfg = readonly({ speed = 10 }) M.h.speed = function() return cfg.speed end end
+function M.probe() return M.h.speed() end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "ro.lua", src)
+	call(t, rt, id, "make")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != "10" {
+		t.Errorf("after a reload: probe = %s, want 10", got)
+	}
+}

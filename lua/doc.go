@@ -350,7 +350,9 @@
 //     (with a __metatable field) is not carried: its objects come out with
 //     none, their methods failing until on_restore sets it again, as scripts
 //     did before metatables were carried (and setmetatable would refuse to
-//     change a carried one). The module's own metatable is the new chunk's.
+//     change a carried one); but for a table that only a closure kept in
+//     data reaches (a read-only table it closed over), which on_restore
+//     cannot reach, and keeps it. The module's own metatable is the new chunk's.
 //   - A function stored in data (an entity's state = M.attack, a queue of
 //     M.attack-like named functions) is, after the reload, its counterpart,
 //     the new version's; one with none (a closure made as the script ran, a

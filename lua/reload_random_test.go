@@ -96,6 +96,7 @@ func genScript(seed int64) (src string, nops int) {
 	g.p(`M.fsm = { current = M.st_a, ticks = 0, history = {} }`)
 	g.p(`M.handlers = { on_hit = M.st_a, on_miss = st_c, M.st_b }`)
 	g.p(`M.classes = {}`)
+	g.p(`M.steps = { function() return "s1" end, function() return "s2" end }`)
 
 	if g.r.Intn(4) == 0 && !skip("selfclass") { // the module is a class too
 		g.p(`M.__index = M`)
@@ -226,7 +227,7 @@ func (g *rgen) genOps() {
 		if c.style == "classobj" {
 			methods += ".proto"
 		}
-		switch g.r.Intn(40) {
+		switch g.r.Intn(48) {
 		case 0, 1, 2:
 			body = fmt.Sprintf(`M.list[#M.list + 1] = %s`, c.newExpr(g.r.Intn(100)))
 		case 3:
@@ -335,6 +336,22 @@ func (g *rgen) genOps() {
 			body = `M.self = M M.data1.mod = M`
 		case 38, 39: // a list of the chunk's, popped and pushed
 			body = "if M.arr then " + g.pick(`M.popped = table.remove(M.arr) or false`, `M.arr[#M.arr + 1] = M.n1`, `M.popped = table.remove(M.arr) or false M.popped2 = table.remove(M.arr) or false`) + " end"
+		case 40: // an object of closures over self and a local counter
+			body = `local o = M.list[#M.list] if o and rawget(o, "tag") == nil then local n = 0 o.tick = function(s) if s then n = n + s o.t = n end return n end o.peek = function() return n end end`
+		case 41:
+			body = `for _, o in ipairs(M.list) do if rawget(o, "tick") then o.tick(1) end end`
+		case 42: // handlers over M, made as the script runs
+			body = `M.data1.h = M.data1.h or {} M.data1.h[#M.data1.h + 1] = function(s) if s then M.n1 = M.n1 + s end return M.n1 end`
+		case 43:
+			body = `for _, f in ipairs(M.data1.h or {}) do f(1) end if M.pair then M.pair.inc(2) end if M.rec then M.rec.f(3) end`
+		case 44: // a pair sharing a local, and a closure as a key
+			body = `local c = 0 local inc = function(s) if s then c = c + s end return c end M.pair = { inc = inc, get = function() return c end } M.keys = M.keys or {} M.keys[inc] = "k"`
+		case 45: // a recursive local function over a data table
+			body = `local acc = { v = 0 } local function f(k) if k and k > 0 then acc.v = acc.v + 1 return f(k - 1) end return acc.v end M.rec = { f = f, acc = acc }`
+		case 46: // the current step, a literal of a list, kept in data
+			body = `M.fsm.step = M.steps[1]`
+		case 47:
+			body = `M.steps[#M.steps + 1] = function() return "s3" end`
 		case 29: // an object made from a class found in data
 			body = fmt.Sprintf(`M.byname = M.byname or {} M.byname.%s = %s`, c.name, c.ref)
 		}
@@ -378,7 +395,7 @@ func (g *rgen) genDump() {
       for k, x in pairs(v) do entries[#entries + 1] = { k, x } end
       if sorted then -- pairs order aside: a key removed and set again after a reload goes last (documented)
         local tk, sk = {}, {} -- tables as keys keep their order, after the others
-        for _, e in ipairs(entries) do if type(e[1]) == "table" then tk[#tk + 1] = e else sk[#sk + 1] = e end end
+        for _, e in ipairs(entries) do if type(e[1]) == "table" or type(e[1]) == "function" then tk[#tk + 1] = e else sk[#sk + 1] = e end end
         table.sort(sk, function(a, b) return type(a[1]) .. tostring(a[1]) < type(b[1]) .. tostring(b[1]) end)
         for _, e in ipairs(tk) do sk[#sk + 1] = e end
         entries = sk
