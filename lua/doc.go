@@ -296,7 +296,9 @@
 //     list) are the old ones, all of them and only them, unless the script
 //     left them as the old chunk made them, and they are functions, numbers,
 //     strings and booleans (a pipeline of steps, the handlers the chunk
-//     registers for an event): then they are the new chunk's, edits included. One whose last
+//     registers for an event): then they are the new chunk's, edits included,
+//     and an old function of the list the script holds elsewhere too (the
+//     current step, a handler's handle) is the new one at its index there. One whose last
 //     function the edit removed is merged too, if the old module holds it
 //     still at a place where the old chunk left it and the new chunk left
 //     its counterpart, and nothing else goes into that table (a table of
