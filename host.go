@@ -138,7 +138,8 @@ func (h *Host) Scripts() []*Script {
 // Apply commits every reload that is staged and waiting (SwapAtApply) and returns
 // how many were committed; rejected ones are reported as events. Then it unloads
 // the scripts Watch found moved to another file whose load or reload has
-// committed (see Host.Watch). Call it at a safe
+// committed (see Host.Watch), waiting for the calls in progress on them until
+// ctx ends (such an unload then ends with those calls). Call it at a safe
 // point, typically once between frames; each script's callers are blocked only while
 // that script is swapped. The migrations Apply runs stop when ctx is done, or when
 // their reload's own context is or the Host closes (Close waits for Apply).

@@ -238,6 +238,9 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		if apart && s.unchanged(ev.Data, &waits) && waits == nil { // not what a Revert left since
 			wd.restored(s)
 		}
+		// Renamed away and back before the script of the name it had meanwhile
+		// unloaded this one (an Apply under SwapAtApply): that script goes.
+		wd.unloadMoved(ctx, s, nil, wd.movedTo(a, s))
 	case s != nil && s.superseded(a):
 		// The file is as Watch last saw it, and the script has come since
 		// from its other file (see superseded): not a save. Above all a .wasm

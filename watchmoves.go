@@ -5,8 +5,12 @@ package hotscript
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
+
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 // sayRemoved reports whether a Removed event of s is due, for a deletion of a
@@ -175,6 +179,9 @@ func (wd *watchedDir) fate(to *Script, p *Pending, moved []*Script) (next *Pendi
 	}
 	if p.ev.Kind != Superseded { // resolved: ev is set
 		if p.ev.Kind == Rejected && to != nil {
+			if next := to.newest(); next != nil && next != p {
+				return next, false // the save since (a fix, before the Apply that read p) decides
+			}
 			wd.keepMoved(to.name, moved) // for the save that fixes it
 		}
 		return nil, false
@@ -186,14 +193,16 @@ func (wd *watchedDir) fate(to *Script, p *Pending, moved []*Script) (next *Pendi
 }
 
 // unloadAll unloads moved, the scripts moved to to's file, and returns those
-// whose unload ctx cut short (a call in progress outlasted it).
+// whose unload a host function of theirs asked for (an Apply with its
+// context): it would wait for that very call.
 func (wd *watchedDir) unloadAll(ctx context.Context, to *Script, moved []*Script) (left []*Script) {
 	for _, old := range moved {
 		if old.fileBack() {
 			continue // a new file at its path (saved while the rename's load ran): it stays
 		}
 		// Its event says so; another failure leaves it running.
-		if err := wd.h.unload(ctx, old, to.name); err != nil && ctx.Err() != nil {
+		err := wd.h.unload(ctx, old, to.name)
+		if errors.Is(err, wasm.ErrReentrant) || errors.Is(err, lua.ErrReentrant) {
 			left = append(left, old)
 		}
 	}
@@ -217,11 +226,14 @@ func (h *Host) parkMoves(mvs ...*movedWait) {
 }
 
 // applyMoves does, in Apply, the unloads mvs waited for: those whose reload
-// committed (in this Apply, or before), or that waited for none. Those whose
-// reload is still to come, and those Apply's ctx cut short, wait for the next
-// Apply.
+// committed (in this Apply, or before), or that waited for none; those whose
+// reload is still to come wait for the next Apply. An unload waits for the
+// calls in progress on its script, however long (a worker's job): it runs on
+// a goroutine of its own, which Apply waits for only until ctx ends. One
+// that a host function of the script asked for (it called Apply with its
+// context) would wait for that very call: it waits for the next Apply.
 func (h *Host) applyMoves(ctx context.Context, mvs []*movedWait) {
-	var later []*movedWait
+	var later, now []*movedWait
 	for _, mv := range mvs {
 		p, unload := mv.p, mv.p == nil
 		for p != nil && resolved(p) {
@@ -232,13 +244,28 @@ func (h *Host) applyMoves(ctx context.Context, mvs []*movedWait) {
 			mv.p = p
 			later = append(later, mv)
 		case unload:
-			if left := mv.wd.unloadAll(ctx, mv.to, mv.moved); len(left) > 0 {
-				later = append(later, &movedWait{wd: mv.wd, to: mv.to, moved: left})
-			}
+			now = append(now, mv)
 		}
 	}
 	if len(later) > 0 {
 		h.parkMoves(later...)
+	}
+	if len(now) == 0 || !h.enter() {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer h.wg.Done()
+		defer close(done)
+		for _, mv := range now {
+			if left := mv.wd.unloadAll(ctx, mv.to, mv.moved); len(left) > 0 {
+				h.parkMoves(&movedWait{wd: mv.wd, to: mv.to, moved: left})
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
 	}
 }
 
