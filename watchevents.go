@@ -284,11 +284,15 @@ func (wd *watchedDir) process(ctx context.Context, a arrival, owner bool) {
 		moved := wd.movedAlso(s.name, wd.movedTo(a, s))
 		// The save is recorded before its reload can resolve: a Revert or
 		// another Watch that follows the reload's event finds it.
-		p := wd.h.reloadAsync(ctx, s, ev.Data, func(p *Pending) { s.markSaved(ev.Path, a.sum, a.info, p) })
+		// So are the scripts moved here, which a commit under an Apply that
+		// comes before reloadAsync returns must find (see unloadMoved).
+		p := wd.h.reloadAsync(ctx, s, ev.Data, func(p *Pending) {
+			s.markSaved(ev.Path, a.sum, a.info, p)
+			wd.unloadMoved(ctx, s, p, moved)
+		})
 		if sum != 0 { // once resolved: a save whose reload was cut off is caught up later
 			go s.seeSave(p, sum)
 		}
-		wd.unloadMoved(ctx, s, p, moved)
 	case owner:
 		wd.load(ctx, a)
 	default:
