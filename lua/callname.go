@@ -101,11 +101,9 @@ const maxCallName = 256
 // (an identifier, or a string key in t["..."]()) recursing a thousand deep
 // made an error cost seconds and a gigabyte, outside every limit.
 func cutCallNames(proto *glua.FunctionProto) {
-	for protos := []*glua.FunctionProto{proto}; len(protos) > 0; {
-		p := protos[len(protos)-1]
-		protos = append(protos[:len(protos)-1], p.FunctionPrototypes...)
+	eachProto(proto, func(p *glua.FunctionProto) {
 		for i := range p.DbgCalls {
 			p.DbgCalls[i].Name = clip.String(p.DbgCalls[i].Name, maxCallName)
 		}
-	}
+	})
 }
