@@ -379,6 +379,39 @@ func stageCommit(b *testing.B, rt *lua.Runtime, id lua.ScriptID, src []byte) tim
 	return rep.Blocked
 }
 
+// BenchmarkReloadEntities reloads a script whose state is n entities of
+// four tables (an entity, its position, stats and tags) made as it ran: what
+// callers wait for grows with the tables carried (the README's figure per
+// entity is blocked-ns/entity).
+func BenchmarkReloadEntities(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			src := []byte(`local M = { entities = {} }
+function M.init(n) for i = 1, n do M.entities[i] = { id = i, pos = { x = i, y = -i }, stats = { hp = 100, mp = 50 }, tags = { "a", "b" } } end end
+return M`)
+			ctx := context.Background()
+			rt, err := lua.NewRuntime(ctx, lua.Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(ctx)
+			id, err := rt.LoadScript(ctx, "ents.lua", src)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := rt.CallJSON(ctx, id, "init", n); err != nil {
+				b.Fatal(err)
+			}
+			var blocked time.Duration
+			for b.Loop() {
+				blocked += stageCommit(b, rt, id, src)
+			}
+			b.ReportMetric(float64(blocked.Nanoseconds())/float64(b.N), "blocked-ns/op")
+			b.ReportMetric(float64(blocked.Nanoseconds())/float64(b.N)/float64(n), "blocked-ns/entity")
+		})
+	}
+}
+
 // BenchmarkReloadLinked reloads a script of n entities in a registry, each
 // linked to the next, whose first the script replaced (respawned) as it ran:
 // the carry leaves every new chunk's entity alone (each is at a place below
