@@ -147,38 +147,3 @@ return M`
 		t.Errorf("probe() = %s after the reload, want [20,80] (the player's score, the boss's hp)", got)
 	}
 }
-
-// TestReloadListItemsTakeEdits: tables in a list that hold their functions
-// inline (menu items with on_select, the nodes of a behaviour tree) and have
-// no other place are code by their index: an edit of a callback runs after
-// the reload, each item keeping what the script changed in it, and an edited
-// label the script never changed follows the source (helper-226: the old
-// callbacks ran for good).
-func TestReloadListItemsTakeEdits(t *testing.T) {
-	const v1 = `local M = { scene = "title", log = {} }
-M.menu = {
-  { label = "Play", on_select = function() M.scene = "game" end },
-  { label = "Quit", on_select = function() M.scene = "bye" end },
-}
-M.tree = { kind = "seq", children = {
-  { run = function() table.insert(M.log, "look") end },
-  { run = function() table.insert(M.log, "walk") end },
-} }
-function M.select(i) M.menu[i].seen = true M.menu[i].on_select() return M.scene end
-function M.tick() M.log = {} for _, c in ipairs(M.tree.children) do c.run() end return M.log end
-function M.labels() local o = {} for i, it in ipairs(M.menu) do o[i] = it.label .. (it.seen and "*" or "") end return o end
-return M`
-	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "menu.lua", v1)
-	call(t, rt, id, "select", 1)
-	reload(t, rt, id, strings.NewReplacer(`"game"`, `"level_select"`, `"look"`, `"scan"`, `"Quit"`, `"Exit"`).Replace(v1))
-	if got := call(t, rt, id, "select", 1); got != `"level_select"` {
-		t.Errorf("Play selects %s after the edit, want \"level_select\"", got)
-	}
-	if got := call(t, rt, id, "tick"); got != `["scan","walk"]` {
-		t.Errorf("the tree logs %s, want [\"scan\",\"walk\"]", got)
-	}
-	if got := call(t, rt, id, "labels"); got != `["Play*","Exit"]` {
-		t.Errorf("labels = %s, want [\"Play*\",\"Exit\"]: what the script set kept, the edited label", got)
-	}
-}

@@ -239,15 +239,7 @@
 //     local class that the module's functions use), at most 12 steps long,
 //     taken as each version's chunk returned; a piece of code has up to four,
 //     the first found, breadth first from the module, among them. A list's
-//     places (number keys) are data, not names, but for a table in a list
-//     that holds a function by name, has no metatable and no other place (a
-//     menu item { label = "Play", on_select = function() ... end }, a node
-//     of a behaviour tree), among a list's first 256 tables: that is code
-//     placed by its index, so that an edit of its function runs after the
-//     reload, and it keeps the data the script gave it (as a local class the
-//     module's data holds, below). An edit that inserts or removes such items
-//     before it gives it the code of the item now at its index: key items
-//     by name where edits reorder them. The chunk's locals are those
+//     places (number keys) are data, not names. The chunk's locals are those
 //     its top level declared before it returns, if it ends in a return of one
 //     value (return M), but for aliases (local Default = Sword) and locals it
 //     assigns anywhere (current = Walk): code that only other code's upvalues reach (a state

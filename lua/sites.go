@@ -203,9 +203,6 @@ const (
 	// maxKeys bounds the keys recorded of a placed table of data (see
 	// placedTable.keys): enums, settings and records are small.
 	maxKeys = 64
-	// maxItems bounds the tables of a list looked at for code by their index
-	// (see isItem): menus and trees are small, lists of entities are not.
-	maxItems = 256
 )
 
 // findSites walks the code reachable from module and globals. It reads raw
@@ -234,17 +231,6 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 	}
 	var order []reached
 	index := map[glua.LValue]int{}
-	// listed are the items of lists (see isItem) met, placed by their
-	// index once every root is walked, if no other path reaches them: a
-	// class in a list (M.wave = { Enemy, Boss }) is placed by its name, and
-	// the list's order, which the script or an edit may change, must not
-	// decide what it is.
-	type listItem struct {
-		from int
-		key  glua.LValue
-		t    *glua.LTable
-	}
-	var listed []listItem
 	visit := func(v glua.LValue, from int, st step) int {
 		switch x := v.(type) {
 		case *glua.LFunction:
@@ -285,7 +271,6 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 		}
 		switch v := order[i].v.(type) {
 		case *glua.LTable:
-			items := 0
 			inOrder(v, func(k, x glua.LValue) {
 				switch x.Type() {
 				case glua.LTFunction:
@@ -301,12 +286,6 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 				case glua.LString, glua.LBool:
 					if j := visit(x, i, step{kind: entry, key: k}); j >= 0 && x.Type() == glua.LTTable {
 						order[i].holds = append(order[i].holds, placedEntry{key: k, at: j})
-					}
-				case glua.LNumber:
-					if t, ok := x.(*glua.LTable); ok && items < maxItems {
-						if items++; isItem(t) {
-							listed = append(listed, listItem{i, k, t})
-						}
 					}
 				}
 			})
@@ -356,21 +335,9 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 			visit(locals, -1, step{})
 			order[len(order)-1].root = 2
 			order[len(order)-1].code = true
-			if i, err = walk(i); err != nil {
+			if _, err := walk(i); err != nil {
 				return nil, err
 			}
-		}
-	}
-	for len(listed) > 0 { // and what they hold, lists of items too
-		items := listed
-		listed = nil
-		for _, it := range items {
-			if _, ok := index[it.t]; !ok {
-				visit(it.t, it.from, step{kind: entry, key: it.key})
-			}
-		}
-		if i, err = walk(i); err != nil {
-			return nil, err
 		}
 	}
 	for i := range order { // a class object holds its instances' metatable
@@ -562,25 +529,6 @@ func namedKeys(t *glua.LTable, buf *[]glua.LValue) []glua.LValue {
 		return []glua.LValue{}
 	}
 	return slices.Clip((*buf)[start:])
-}
-
-// isItem reports whether t, in a list, is code by its place there: a table
-// without a metatable that holds a Lua function by name (a menu item with its
-// on_select, a node of a behaviour tree with its run), whose functions then
-// are matched by its index in the list (its data is the module's: see
-// codeMatch.wired), not one of the objects a list holds (their methods are
-// their metatable's).
-func isItem(t *glua.LTable) bool {
-	if t.Metatable != glua.LNil && t.Metatable != nil {
-		return false
-	}
-	found := false
-	namedEntries(t, func(_, v glua.LValue) {
-		if f, ok := v.(*glua.LFunction); ok && !f.IsG {
-			found = true
-		}
-	})
-	return found
 }
 
 // namedEntries calls fn with each entry of t of a string or boolean key, in
