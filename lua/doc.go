@@ -362,7 +362,9 @@
 //   - A function stored in data (an entity's state = M.attack, a queue of
 //     M.attack-like named functions) is, after the reload, its counterpart,
 //     the new version's; one with none (a closure made as the script ran, a
-//     function literal in a list the script changed as it ran,
+//     function literal in a list the script changed as it ran, or in a table
+//     in a list, as a menu item's { label = "Play", on_select = function() ... end }
+//     (a list's places are no names: key such items by name to edit them),
 //     one the new version no longer has) keeps running the old code, on the
 //     new version's state: it is carried as a copy of the closure whose
 //     upvalues (the locals it closed over) hold what the reload made of
