@@ -57,9 +57,6 @@ type copier struct {
 	// newLists are the merged tables whose lists are the new chunk's (see
 	// pairLists).
 	newLists map[*glua.LTable]bool
-	// added are, by old table of data, the entries the edit added to the new
-	// chunk's table it is carried into, key then value (see addedBy).
-	added map[*glua.LTable][]glua.LValue
 	// removed are the old tables of code no new code stands for (the edit
 	// removed them), but those too big to merge, objects and those holding
 	// data (state), which a merged table does not keep where its chunk left
@@ -117,9 +114,6 @@ func (c *copier) fill() {
 				n.RawSet(ck, cv)
 			}
 		})
-		for i := 0; i+1 < len(c.added[t]); i += 2 { // the new chunk's own
-			n.RawSet(c.added[t][i], c.added[t][i+1])
-		}
 		if mt, ok := t.Metatable.(*glua.LTable); ok && (!protected(mt) || c.hiding) {
 			n.Metatable = c.meta(mt)
 		}
@@ -337,7 +331,6 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 	met := make([]*glua.LTable, len(npl)) // the first old table the walk met at each new one's places
 	twice := make([]bool, len(npl))       // and another one there too
 	var paired []int                      // the new tables paired, in the order found
-	oldAt := make([]int, len(npl))        // the old table each was paired with, in placed
 	var walk []place
 	// leave leaves new table j alone, and takes back the walk below it: the
 	// tables it reached there are reached at fewer places than they have,
@@ -437,7 +430,6 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 				continue
 			}
 			paired = append(paired, j)
-			oldAt[j] = e.at
 			walked[j] = true
 			walk = append(walk, place{e.at, j, old, n}) // before n is emptied
 		}
@@ -465,51 +457,19 @@ func (c *copier) intoChunk(m *codeMatch, ov, nv *version) {
 		return true
 	})
 	var pairs [][2]*glua.LTable // old, new: emptied once all are found
-	var olds []int              // their old tables' places
 	for _, j := range paired {
 		if !alone[j] && reached[j] > 0 && walked[j] {
 			pairs = append(pairs, [2]*glua.LTable{claimedBy[j], npl[j].t.Value()})
-			olds = append(olds, oldAt[j])
 		}
 	}
 	for _, p := range pairs {
 		c.seen[p[0]] = p[1]
 	}
-	for i, p := range pairs {
-		c.addedBy(p[0], p[1], placed[olds[i]].keys)
+	for _, p := range pairs {
 		// Emptied, without its metatable, sized for old's entries; the
 		// same table for what holds it (the new version's functions).
 		*p[1] = *c.L.CreateTable(sizeHint(p[0]))
 		c.todo = append(c.todo, p[0]) // filled as carryFields copies the field
-	}
-}
-
-// addedBy records the entries of n, the new chunk's table that old is
-// carried into, that the edit added: numbers, strings and booleans, at string
-// and boolean keys that the old chunk did not leave in old (keys, nil if
-// unknown) and old does not hold (an enum's new value, a setting added): fill
-// sets them after old's, so that a table of data the script keeps takes what
-// the new source adds to it, as the module does, and not what the script
-// removed from it. Not tables: an entity the new chunk made at load may be
-// one the old has under another key (a random id).
-func (c *copier) addedBy(old, n *glua.LTable, keys []glua.LValue) {
-	if keys == nil {
-		return
-	}
-	var added []glua.LValue
-	namedEntries(n, func(k, v glua.LValue) {
-		switch v.(type) {
-		case glua.LNumber, glua.LString, glua.LBool:
-			if !slices.Contains(keys, k) && orNil(old.RawGet(k)) == glua.LNil {
-				added = append(added, k, v)
-			}
-		} // not a table: an entity the new chunk made, which the old may have under another key
-	})
-	if added != nil {
-		if c.added == nil {
-			c.added = map[*glua.LTable][]glua.LValue{}
-		}
-		c.added[old] = added
 	}
 }
 

@@ -194,13 +194,9 @@
 //   - Nested tables are copied deeply; a table reached twice is copied once, so shared
 //     subtables stay shared and cycles stay cycles. A reference back to the module
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table of
-//     data is replaced as a whole, its old values winning: fields the new source
-//     adds inside it (tables, functions) appear only through on_restore; but
-//     numbers, strings and booleans the edit adds, at string keys, to a table
-//     carried into the new chunk's (below) that the old chunk left with at most
-//     64 such keys, are there (an enum's new value, M.State.DEAD = 3; a setting
-//     added), unless the script removed that key as it ran. A coroutine or
-//     channel inside one is dropped. A table of data that the old chunk left at a place (a field
+//     data is replaced as a whole: fields the new source adds inside it, functions
+//     too, appear only through on_restore. A coroutine or channel inside one is
+//     dropped. A table of data that the old chunk left at a place (a field
 //     of the module, or of such a table or of a table of code the reload
 //     merges, wherever that is now, by string and boolean keys, up to 12
 //     steps, metatables included, from the module, not through the

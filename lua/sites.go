@@ -52,10 +52,6 @@ type placedTable struct {
 	in     []placedEntry
 	places int                 // the entries that hold it
 	byKey  map[glua.LValue]int // in's index by key, for a table of many entries
-	// keys are, for a table of data of at most maxKeys entries of string and
-	// boolean keys, those keys, which tell an entry the edit added from one
-	// the script removed (see copier.intoChunk); nil for another.
-	keys []glua.LValue
 }
 
 // manyEntries is the most entries a placedTable looks through by key without
@@ -200,9 +196,6 @@ const (
 	maxEntries = 1024
 	// maxFields bounds the module's data fields recorded (see siteNode.fields).
 	maxFields = 1 << 16
-	// maxKeys bounds the keys recorded of a placed table of data (see
-	// placedTable.keys): enums, settings and records are small.
-	maxKeys = 64
 )
 
 // findSites walks the code reachable from module and globals. It reads raw
@@ -388,17 +381,12 @@ func findSites(ctx context.Context, module, globals, locals *glua.LTable) (*site
 	}
 	s := &sites{nodes: make([]siteNode, 0, count)}
 	placedAt := map[int]int{} // order's index -> placed's
-	var keys []glua.LValue    // the placed tables' keys, one after the other
 	placedOf := func(i int) int {
 		j, ok := placedAt[i]
 		if !ok {
 			j = len(s.placed)
 			placedAt[i] = j
-			t := order[i].v.(*glua.LTable)
-			s.placed = append(s.placed, placedTable{t: weak.Make(t)})
-			if !order[i].code {
-				s.placed[j].keys = namedKeys(t, &keys)
-			}
+			s.placed = append(s.placed, placedTable{t: weak.Make(order[i].v.(*glua.LTable))})
 		}
 		return j
 	}
@@ -509,50 +497,6 @@ func heldEntries(t *glua.LTable, wiring bool) []heldEntry {
 		}
 	})
 	return entries
-}
-
-// namedKeys returns t's string and boolean keys, or nil if there are more
-// than maxKeys of them, appended to *buf, which the keys of many tables
-// share (one allocation each would be most of what recording them costs).
-func namedKeys(t *glua.LTable, buf *[]glua.LValue) []glua.LValue {
-	start, n := len(*buf), 0
-	namedEntries(t, func(k, _ glua.LValue) {
-		if n++; n <= maxKeys {
-			*buf = append(*buf, k)
-		}
-	})
-	switch {
-	case n > maxKeys:
-		*buf = (*buf)[:start]
-		return nil
-	case n == 0:
-		return []glua.LValue{}
-	}
-	return slices.Clip((*buf)[start:])
-}
-
-// namedEntries calls fn with each entry of t of a string or boolean key, in
-// pairs order: through the keys of t's hash part, not by a walk, which would
-// box the key of every element of its array part.
-func namedEntries(t *glua.LTable, fn func(k, v glua.LValue)) {
-	keys, _ := pairsOrder(t)
-	if keys == nil {
-		inOrder(t, func(k, v glua.LValue) {
-			switch k.(type) {
-			case glua.LString, glua.LBool:
-				fn(k, v)
-			}
-		})
-		return
-	}
-	for _, k := range *keys {
-		switch k.(type) {
-		case glua.LString, glua.LBool:
-			if v := orNil(t.RawGet(k)); v != glua.LNil {
-				fn(k, v)
-			}
-		}
-	}
 }
 
 // heldList returns t's entries of number keys, or nil if one holds a table
