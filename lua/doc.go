@@ -195,7 +195,10 @@
 //     subtables stay shared and cycles stay cycles. A reference back to the module
 //     (M.self = M, entity.owner = M) refers to the new module. A nested table of
 //     data is replaced as a whole: fields the new source adds inside it, functions
-//     too, appear only through on_restore. A coroutine or channel inside one is
+//     too, appear only through on_restore. Keep constants that edits change (an
+//     enum, settings) out of the module's data: in a local the module's data
+//     does not hold (it starts over), or in a table of code, whose values the
+//     script never changed follow the source. A coroutine or channel inside one is
 //     dropped. A table of data that the old chunk left at a place (a field
 //     of the module, or of such a table or of a table of code the reload
 //     merges, wherever that is now, by string and boolean keys, up to 12
