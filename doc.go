@@ -23,8 +23,9 @@
 // version, then swapped in. Callers are blocked only during the swap, migration
 // included: tens of microseconds for a WASM module that starts afresh, and for
 // state carried, time that grows with it (MigrateExports: about 10 ms per MiB
-// of state document on a 2-core VM; a Lua script's carried tables: about 1 us
-// per small table, so that 5,000 entities of four tables take a 60 fps frame). The stall
+// of state document on a 2-core VM; a Lua script's carried tables: about 2 us
+// per small table, so that 5,000 entities of four tables take two 60 fps
+// frames). The stall
 // benchmark in bench_test.go measures the swap against a raw
 // wasm.Runtime.ReloadModule; the README's Performance section gives figures.
 //
