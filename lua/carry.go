@@ -38,12 +38,18 @@ type copier struct {
 	upvalues map[*glua.Upvalue]*glua.Upvalue
 	closing  []*glua.LFunction
 	env      [2]*glua.LTable
-	// hidden are the old tables first met through a closure's upvalue, or
-	// through such a table: an on_restore cannot reach their copies to set
-	// a protected metatable again, so they keep theirs (see protected).
-	// hiding says that the copies ref makes now are hidden.
-	hidden map[*glua.LTable]bool
-	hiding bool
+	// hidden are the old tables first met through a closure's upvalue (nil)
+	// or through such a table (it), as the copy fills them; hiding says that
+	// the copies ref makes now are hidden, below hidingFrom. openly are the
+	// hidden ones met since from data, which on_restore may reach. Those
+	// with a protected metatable (shielded) get it once all is copied, if
+	// data met none of them nor what they are below: an on_restore cannot
+	// reach their copies to set it again (see protect).
+	hidden     map[*glua.LTable]*glua.LTable
+	hiding     bool
+	hidingFrom *glua.LTable
+	openly     map[*glua.LTable]bool
+	shielded   []*glua.LTable
 	// classes stand for the new tables as metatables (codeMatch.classes);
 	// where data refers to one, the new table adopts its data (adopted,
 	// filled by adopt). code are the tables matched as code (codeMatch.tables).
@@ -96,7 +102,7 @@ func (c *copier) fill() {
 			f := c.closing[n-1]
 			c.closing = c.closing[:n-1]
 			g := c.closures[f]
-			c.hiding = true
+			c.hiding, c.hidingFrom = true, nil
 			for i, uv := range f.Upvalues {
 				g.Upvalues[i] = c.upvalue(uv)
 			}
@@ -106,7 +112,8 @@ func (c *copier) fill() {
 		t := c.todo[len(c.todo)-1]
 		c.todo = c.todo[:len(c.todo)-1]
 		n := c.seen[t]
-		c.hiding = c.hidden[t]
+		_, c.hiding = c.hidden[t]
+		c.hidingFrom = t
 		inOrder(t, func(k, v glua.LValue) {
 			ck, okk := c.ref(k)
 			cv, okv := c.ref(v)
@@ -114,8 +121,10 @@ func (c *copier) fill() {
 				n.RawSet(ck, cv)
 			}
 		})
-		if mt, ok := t.Metatable.(*glua.LTable); ok && (!protected(mt) || c.hiding) {
+		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
 			n.Metatable = c.meta(mt)
+		} else if ok && c.hiding {
+			c.shielded = append(c.shielded, t)
 		}
 		c.hiding = false
 		if a := arrayPart(t); a != nil {
@@ -139,6 +148,12 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 	switch v := v.(type) {
 	case *glua.LTable:
 		if n, ok := c.seen[v]; ok {
+			if _, hid := c.hidden[v]; hid && !c.hiding {
+				if c.openly == nil {
+					c.openly = map[*glua.LTable]bool{}
+				}
+				c.openly[v] = true
+			}
 			if d, ok := c.deferred[v]; ok { // met as data at last
 				delete(c.deferred, v)
 				c.adopted = append(c.adopted, [2]*glua.LTable{v, d})
@@ -155,9 +170,9 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		c.todo = append(c.todo, v)
 		if c.hiding {
 			if c.hidden == nil {
-				c.hidden = map[*glua.LTable]bool{}
+				c.hidden = map[*glua.LTable]*glua.LTable{}
 			}
-			c.hidden[v] = true
+			c.hidden[v] = c.hidingFrom
 		}
 		return n, true
 	case *glua.LState, glua.LChannel:
@@ -197,6 +212,24 @@ func (c *copier) closure(f *glua.LFunction) *glua.LFunction {
 	c.closures[f] = g
 	c.closing = append(c.closing, f)
 	return g
+}
+
+// protect gives the shielded tables' copies their protected metatables, but
+// those data met too, or what they are below: for on_restore to set again,
+// which it could not once set (helper-229). It runs once all is copied,
+// what on_save returned included, before on_restore.
+func (c *copier) protect() {
+	for _, t := range c.shielded {
+		open := false
+		for x, ok := t, true; ok && x != nil && !open; x, ok = c.hidden[x] {
+			open = c.openly[x]
+		}
+		if !open {
+			c.seen[t].Metatable = c.meta(t.Metatable.(*glua.LTable))
+		}
+	}
+	c.shielded = nil
+	c.fill()
 }
 
 // upvalue returns the copy of uv, closed, holding the copy of its value (a

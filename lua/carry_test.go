@@ -347,3 +347,28 @@ return M`
 		t.Errorf("after a reload: probe = %s, want 10", got)
 	}
 }
+
+// TestReloadProtectedTableInDataAndClosure: a read-only table that data
+// reaches as well as a closure comes out without its protected metatable, for
+// on_restore to set again, as data's do (helper-229: the closure, met first,
+// kept it, and on_restore's setmetatable failed every reload).
+func TestReloadProtectedTableInDataAndClosure(t *testing.T) {
+	for name, order := range map[string]string{"data first": "cfg = false, h = {}", "closure first": "h = {}, cfg = false"} {
+		t.Run(name, func(t *testing.T) {
+			src := `local M = { ` + order + ` }
+local RO = { __index = function(t, k) return rawget(t, "_" .. k) end, __newindex = function() error("ro") end, __metatable = "locked" }
+function M.make() local cfg = setmetatable({ _speed = 10 }, RO) M.cfg = cfg M.h.speed = function() return cfg.speed end end
+function M.on_save() return {} end
+function M.on_restore() setmetatable(M.cfg, RO) end
+function M.probe() return { M.h.speed(), M.cfg.speed } end
+return M`
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "ro.lua", src)
+			call(t, rt, id, "make")
+			reload(t, rt, id, src)
+			if got := call(t, rt, id, "probe"); got != "[10,10]" {
+				t.Errorf("probe = %s, want [10,10]", got)
+			}
+		})
+	}
+}

@@ -354,6 +354,7 @@ func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier
 			rep.Saved = true
 		}
 	}
+	c.protect()
 	if h.restore == nil {
 		return nil
 	}
