@@ -719,8 +719,13 @@ func TestUnloadMovedFollowsResolvedRequest(t *testing.T) {
 		t.Run(tt.newer, func(t *testing.T) {
 			h, _ := newFakeHost(t, Config{Swap: SwapAtApply})
 			a, b := mustLoad(t, h, "a.wasm", "v1", nil), mustLoad(t, h, "b.wasm", "v2", nil)
-			renamed := h.ReloadAsync(ctx, b, []byte("v1"))
-			newer := h.ReloadAsync(ctx, b, []byte(tt.newer))
+			saved := func(p *Pending) { // as Watch's saves are (see newestSave)
+				b.mu.Lock()
+				b.file.reload = p
+				b.mu.Unlock()
+			}
+			renamed := h.reloadAsync(ctx, b, []byte("v1"), saved)
+			newer := h.reloadAsync(ctx, b, []byte(tt.newer), saved)
 			<-renamed.Done()
 			if tt.wantGone {
 				waitFor(t, "the newer reload staged", readyStaged(b))

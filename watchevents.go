@@ -593,3 +593,14 @@ func (s *Script) newest() *Pending {
 	defer s.mu.Unlock()
 	return s.latestP
 }
+
+// newestSave returns the Pending of s's newest request if it is the reload of
+// a save Watch saw, or nil (a Revert, the program's Reload).
+func (s *Script) newestSave() *Pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.file.reload == s.latestP {
+		return s.latestP
+	}
+	return nil
+}

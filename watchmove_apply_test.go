@@ -152,3 +152,39 @@ func TestWatchMoveRenamedBackBeforeApply(t *testing.T) {
 		t.Errorf("after a->b->a and 3 Applies: a.lua loaded %v, b.lua loaded %v; want a.lua only", okA, okB)
 	}
 }
+
+// a.lua renamed over b.lua, whose reload is rejected; the program then
+// reverts b.lua: a.lua stays, its code running nowhere else (b.lua runs its
+// reverted code), for the next save of b.lua (helper-229: the Apply that
+// committed the revert unloaded it).
+func TestWatchMoveRejectedThenReverted(t *testing.T) {
+	ctx := context.Background()
+	h, dir := watchedAtApply(t, Config{WatchOptions: func(name string) *ScriptOptions {
+		if filepath.Base(name) == "b.lua" {
+			return &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
+		}
+		return nil
+	}})
+	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
+	sb := saved(t, h, b, "local M = {} function M.update() return 1 end return M")
+	writeFile(t, b, "local M = {} function M.update() return 2 end return M")
+	waitFor(t, "b v2 staged", readyStaged(sb))
+	h.Apply(ctx)
+	nextEvent(t, h, is(Committed, b))
+	saved(t, h, a, "local M = {} function M.f() return 1 end return M")
+	if err := os.Rename(a, b); err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, h, is(Rejected, b))
+	rev := make(chan error, 1)
+	go func() { rev <- h.Revert(ctx, sb) }()
+	waitFor(t, "revert staged", readyStaged(sb))
+	for range 5 {
+		h.Apply(ctx)
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("revert: %v, b.update = %d", <-rev, callInt(t, h, sb, "update"))
+	if _, ok := h.Script(a); !ok {
+		t.Errorf("a.lua unloaded after b.lua's Revert: its code (now only in b.lua's file, which b.lua does not run) runs nowhere")
+	}
+}

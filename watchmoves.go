@@ -133,9 +133,10 @@ func (wd *watchedDir) movedAlso(name string, moved []*Script) []*Script {
 // unloadMoved unloads the scripts moved to to's file (see movedTo), once
 // reload p of to, if any, has committed, their Unloaded events naming to: a
 // reload that fails leaves them running, as the only copy of their code, until
-// a save of to's file that reloads it. If p is superseded, the newer request
-// for to that replaced it decides in its place (a broken save after the rename
-// must not unload them). Under SwapAtApply, Apply does it, after the commits
+// a save of to's file that reloads it. If p is superseded or rejected, the
+// newest save of to's file since decides in its place (a broken save after
+// the rename must not unload them), not a Revert or a program's Reload (see
+// fate). Under SwapAtApply, Apply does it, after the commits
 // it makes (see applyMoves): the scripts a frame calls change between frames,
 // as their versions do. Else it does so on a goroutine of its own: Unload waits
 // for calls in progress, however long, and the watcher must go on. Close ends
@@ -177,17 +178,16 @@ func (wd *watchedDir) fate(to *Script, p *Pending, moved []*Script) (next *Pendi
 	if p.Err() == nil {
 		return nil, true
 	}
-	if p.ev.Kind != Superseded { // resolved: ev is set
-		if p.ev.Kind == Rejected && to != nil {
-			if next := to.newest(); next != nil && next != p {
-				return next, false // the save since (a fix, before the Apply that read p) decides
-			}
-			wd.keepMoved(to.name, moved) // for the save that fixes it
-		}
+	if to == nil || p.ev.Kind != Superseded && p.ev.Kind != Rejected { // resolved: ev is set
 		return nil, false
 	}
-	if next = to.newest(); next == p { // pending or resolved already: its outcome decides
-		return nil, false // a guard: a superseded request is never the newest
+	// The newest save's reload decides in p's place (pending or resolved
+	// already: a fix saved before the Apply that read p was rejected), but
+	// not a Revert or the program's Reload, which run other code than the
+	// file's: the moved scripts wait for the next save of it (helper-229).
+	if next = to.newestSave(); next == nil || next == p {
+		wd.keepMoved(to.name, moved)
+		return nil, false
 	}
 	return next, false
 }
