@@ -38,18 +38,16 @@ type copier struct {
 	upvalues map[*glua.Upvalue]*glua.Upvalue
 	closing  []*glua.LFunction
 	env      [2]*glua.LTable
-	// hidden are the old tables first met through a closure's upvalue (nil)
-	// or through such a table (it), as the copy fills them; hiding says that
-	// the copies ref makes now are hidden, below hidingFrom. openly are the
-	// hidden ones met since from data, which on_restore may reach. Those
-	// with a protected metatable (shielded) get it once all is copied, if
-	// data met none of them nor what they are below: an on_restore cannot
+	// hidden are the old tables first met through a closure's upvalue, or
+	// through such a table, as the copy fills them; hiding says that the
+	// copies ref makes now are hidden. openly are the hidden ones met since
+	// from data, which on_restore may reach. Those with a protected
+	// metatable (shielded) get it once all is copied, if on_restore cannot
 	// reach their copies to set it again (see protect).
-	hidden     map[*glua.LTable]*glua.LTable
-	hiding     bool
-	hidingFrom *glua.LTable
-	openly     map[*glua.LTable]bool
-	shielded   []*glua.LTable
+	hidden   map[*glua.LTable]bool
+	hiding   bool
+	openly   map[*glua.LTable]bool
+	shielded []*glua.LTable
 	// classes stand for the new tables as metatables (codeMatch.classes);
 	// where data refers to one, the new table adopts its data (adopted,
 	// filled by adopt). code are the tables matched as code (codeMatch.tables).
@@ -102,7 +100,7 @@ func (c *copier) fill() {
 			f := c.closing[n-1]
 			c.closing = c.closing[:n-1]
 			g := c.closures[f]
-			c.hiding, c.hidingFrom = true, nil
+			c.hiding = true
 			for i, uv := range f.Upvalues {
 				g.Upvalues[i] = c.upvalue(uv)
 			}
@@ -112,8 +110,7 @@ func (c *copier) fill() {
 		t := c.todo[len(c.todo)-1]
 		c.todo = c.todo[:len(c.todo)-1]
 		n := c.seen[t]
-		_, c.hiding = c.hidden[t]
-		c.hidingFrom = t
+		c.hiding = c.hidden[t]
 		inOrder(t, func(k, v glua.LValue) {
 			ck, okk := c.ref(k)
 			cv, okv := c.ref(v)
@@ -148,7 +145,7 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 	switch v := v.(type) {
 	case *glua.LTable:
 		if n, ok := c.seen[v]; ok {
-			if _, hid := c.hidden[v]; hid && !c.hiding {
+			if c.hidden[v] && !c.hiding {
 				if c.openly == nil {
 					c.openly = map[*glua.LTable]bool{}
 				}
@@ -170,9 +167,9 @@ func (c *copier) ref(v glua.LValue) (glua.LValue, bool) {
 		c.todo = append(c.todo, v)
 		if c.hiding {
 			if c.hidden == nil {
-				c.hidden = map[*glua.LTable]*glua.LTable{}
+				c.hidden = map[*glua.LTable]bool{}
 			}
-			c.hidden[v] = c.hidingFrom
+			c.hidden[v] = true
 		}
 		return n, true
 	case *glua.LState, glua.LChannel:
@@ -215,16 +212,32 @@ func (c *copier) closure(f *glua.LFunction) *glua.LFunction {
 }
 
 // protect gives the shielded tables' copies their protected metatables, but
-// those data met too, or what they are below: for on_restore to set again,
-// which it could not once set (helper-229). It runs once all is copied,
-// what on_save returned included, before on_restore.
+// those on_restore may reach: met from data, or below a hidden table that
+// was, through tables (a closure's locals are out of its reach), for
+// on_restore to set again, which it could not once set (helper-229,
+// helper-230). It runs once all is copied, what on_save returned included,
+// before on_restore, in time linear in the hidden tables.
 func (c *copier) protect() {
-	for _, t := range c.shielded {
-		open := false
-		for x, ok := t, true; ok && x != nil && !open; x, ok = c.hidden[x] {
-			open = c.openly[x]
+	open := make(map[*glua.LTable]bool, len(c.openly))
+	var q []*glua.LTable
+	for t := range c.openly {
+		open[t] = true
+		q = append(q, t)
+	}
+	visit := func(v glua.LValue) {
+		if t, ok := v.(*glua.LTable); ok && c.hidden[t] && !open[t] {
+			open[t] = true
+			q = append(q, t)
 		}
-		if !open {
+	}
+	for len(q) > 0 {
+		t := q[len(q)-1]
+		q = q[:len(q)-1]
+		inOrder(t, func(k, v glua.LValue) { visit(k); visit(v) })
+		visit(orNil(t.Metatable))
+	}
+	for _, t := range c.shielded {
+		if !open[t] {
 			c.seen[t].Metatable = c.meta(t.Metatable.(*glua.LTable))
 		}
 	}

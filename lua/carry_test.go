@@ -372,3 +372,30 @@ return M`
 		})
 	}
 }
+
+// TestReloadProtectedTableBelowData: a read-only table a closure holds, that
+// data reaches through a table another closure holds (M.state = state,
+// state.cfg = cfg), comes out without its metatable too: on_restore reaches
+// it (helper-230: only what data met directly counted).
+func TestReloadProtectedTableBelowData(t *testing.T) {
+	const src = `local M = { h = {}, state = false }
+local RO = { __index = function(t, k) return rawget(t, "_" .. k) end, __newindex = function() error("ro") end, __metatable = "locked" }
+function M.make()
+  local cfg = setmetatable({ _speed = 10 }, RO)
+  local state = { cfg = cfg, n = 0 }
+  M.state = state
+  M.h.speed = function() return cfg.speed end
+  M.h.bump = function() state.n = state.n + 1 return state.n end
+end
+function M.on_save() return {} end
+function M.on_restore() setmetatable(M.state.cfg, RO) end
+function M.probe() return { M.h.speed(), M.state.cfg.speed, M.h.bump() } end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "ro.lua", src)
+	call(t, rt, id, "make")
+	reload(t, rt, id, src)
+	if got := call(t, rt, id, "probe"); got != "[10,10,1]" {
+		t.Errorf("probe = %s, want [10,10,1]", got)
+	}
+}
