@@ -29,9 +29,9 @@ type Host struct {
 
 	mu      sync.RWMutex // guards scripts, files and loads; write-held to set closed
 	scripts map[string]*Script
-	files   map[string]*Script       // scripts by file (see Script.canonFile), for reserve
-	loads   map[string]chan struct{} // names a load in progress holds, each closed when it ends
-	loadsOf map[string]string        // the file of each load in progress, by name
+	files   map[string]*Script  // scripts by file (see Script.canonFile), for reserve
+	loads   map[string]*loadRes // names a load in progress holds (see reserve)
+	loadsOf map[string]string   // the file of each load in progress, by name
 	closed  atomic.Bool
 	wg      sync.WaitGroup // loads, reload workers, watchers and abandon callbacks
 
@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 func newHost(cfg Config, engines map[Kind]engine, owned []engine) *Host {
 	cfg = cfg.withDefaults()
 	h := &Host{cfg: cfg, engines: engines, owned: owned, scripts: map[string]*Script{}, files: map[string]*Script{},
-		loads: map[string]chan struct{}{}, loadsOf: map[string]string{}}
+		loads: map[string]*loadRes{}, loadsOf: map[string]string{}}
 	h.ev = newEvents(cfg.EventBuffer, cfg.Logger)
 	h.stagings, h.turnMax = make(chan struct{}, cfg.Stagings), stageTurnMax
 	h.base, h.cancel = context.WithCancelCause(context.Background())

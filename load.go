@@ -50,7 +50,7 @@ func (h *Host) LoadBytes(ctx context.Context, name string, code []byte, opts *Sc
 // the script's file held (see Script.readSum) is known as it is published.
 func (h *Host) load(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (*Script, error) {
 	ctx = undo.Without(ctx) // from a commit: the load stays whatever the commit does
-	s, compile, reserved, err := h.loadScript(ctx, name, path, code, readSum, opts)
+	s, compile, res, err := h.loadScript(ctx, name, path, code, readSum, opts)
 	if err != nil {
 		if !namesScript(err) {
 			err = opErr("load", name, err)
@@ -64,8 +64,8 @@ func (h *Host) load(ctx context.Context, name, path string, code []byte, readSum
 	if err != nil && (ctx.Err() == nil || !errors.Is(err, ctx.Err())) && !errors.Is(context.Cause(ctx), ErrSuperseded) {
 		h.reportLoad(name, compile, err)
 	}
-	if reserved { // after the event: a save that waits for this load follows it
-		h.loaded(name)
+	if res != nil { // after the event: a save that waits for this load follows it
+		h.loaded(name, res)
 	}
 	return s, err
 }
@@ -83,14 +83,14 @@ func (h *Host) reportLoad(name string, compile time.Duration, err error) {
 // loadScript does the work of a load; compile is the time the engine spent, in
 // inspecting the code for a Contract and in loading it.
 //
-// reserved says that it reserved the name (see reserve), which the caller ends
-// with loaded once it has reported the load.
-func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (s *Script, compile time.Duration, reserved bool, err error) {
+// res is its reservation of the name (see reserve), if it made one, which the
+// caller ends with loaded once it has reported the load.
+func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, readSum uint64, opts *ScriptOptions) (s *Script, compile time.Duration, res *loadRes, err error) {
 	if opts == nil {
 		opts = &ScriptOptions{}
 	}
 	if !h.enter() { // Close waits for loads in progress before closing the engines
-		return nil, 0, false, ErrClosed
+		return nil, 0, nil, ErrClosed
 	}
 	defer h.wg.Done()
 	// Close ends the load as it ends a reload: the engines give up what they can
@@ -105,15 +105,15 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	}()
 	kind, needsWAT, err := kindOf(name)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, 0, nil, err
 	}
 	contract, err := compileContract(opts.Contract)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, 0, nil, err
 	}
 	if opts.Limits != nil {
 		if err := opts.Limits.validate("ScriptOptions.Limits"); err != nil {
-			return nil, 0, false, err
+			return nil, 0, nil, err
 		}
 	}
 	s = &Script{h: h, name: name, path: path, kind: kind, needsWAT: needsWAT, contract: contract,
@@ -121,15 +121,15 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	s.abs = absFile(s)
 	s.readSum.Store(readSum)
 	if code, err = s.prepare(ctx, code); err != nil {
-		return nil, 0, false, err
+		return nil, 0, nil, err
 	}
-	if err := h.reserve(name, s.canonFile()); err != nil {
-		return nil, 0, false, err
+	if res, err = h.reserve(name, s.canonFile()); err != nil {
+		return nil, 0, nil, err
 	}
 	start := time.Now()
 	var iface Interface
 	if s.u, iface, err = h.engineLoad(ctx, s, code, opts); err != nil {
-		return nil, time.Since(start), true, err
+		return nil, time.Since(start), res, err
 	}
 	compile = time.Since(start)
 	s.hist = newHistory(h.cfg.History, code)
@@ -140,13 +140,14 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	h.ev.logEvent(ev)
 	h.mu.Lock()
 	h.scripts[name] = s
+	res.published = true
 	if f := s.canonFile(); f != "" && h.files[f] == nil {
 		h.files[f] = s
 	}
 	h.ev.send(ev)
 	h.mu.Unlock()
 	h.dropOff(s.canonFile())
-	return s, compile, true, nil
+	return s, compile, res, nil
 }
 
 // engineLoad holds code to s's Contract, loads it into s's engine and returns
@@ -205,38 +206,51 @@ func (h *Host) engineFor(k Kind) engine { return h.engines[k] }
 // that Watch loaded it under), is refused too, naming that script: two
 // scripts of one file would run apart, a save reloading one of them; so is a
 // file being loaded under another name.
-func (h *Host) reserve(name, file string) error {
+//
+// A load that has published its script no longer holds the name for that: the
+// script does, and once the program unloads it (having seen it Loaded), the
+// name is free, though the load is still ending.
+func (h *Host) reserve(name, file string) (*loadRes, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed.Load() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	_, loaded := h.scripts[name]
-	if _, loading := h.loads[name]; loaded || loading {
-		return ErrExists
+	if l, loading := h.loads[name]; loaded || loading && !l.published {
+		return nil, ErrExists
 	}
 	if file != "" {
 		if o := h.files[file]; o != nil {
-			return &fileTaken{by: o.name}
+			return nil, &fileTaken{by: o.name}
 		}
 		for other, f := range h.loadsOf { // the loads in progress: a few
-			if f == file {
-				return &fileTaken{by: other}
+			if f == file && !h.loads[other].published {
+				return nil, &fileTaken{by: other}
 			}
 		}
 		h.loadsOf[name] = file
 	}
-	h.loads[name] = make(chan struct{})
-	return nil
+	res := &loadRes{done: make(chan struct{})}
+	h.loads[name] = res
+	return res, nil
 }
 
-// loaded ends the load of name, which reserved it: the name holds its script
-// now, or nothing.
-func (h *Host) loaded(name string) {
+// loadRes is a load's reservation of a name (see reserve).
+type loadRes struct {
+	done      chan struct{} // closed as the load ends
+	published bool          // its script is published; under h.mu
+}
+
+// loaded ends the load of name that reserved it with res: the name holds its
+// script now, or nothing (or a later load's, if the program unloaded it).
+func (h *Host) loaded(name string, res *loadRes) {
 	h.mu.Lock()
-	close(h.loads[name])
-	delete(h.loads, name)
-	delete(h.loadsOf, name)
+	close(res.done)
+	if h.loads[name] == res {
+		delete(h.loads, name)
+		delete(h.loadsOf, name)
+	}
 	h.mu.Unlock()
 }
 
@@ -252,7 +266,10 @@ func (e *fileTaken) Unwrap() error { return ErrExists }
 func (h *Host) loading(name string) <-chan struct{} {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.loads[name]
+	if l := h.loads[name]; l != nil {
+		return l.done
+	}
+	return nil
 }
 
 // Unload removes script s from the Host and its engine, once the calls in progress

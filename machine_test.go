@@ -567,3 +567,34 @@ func TestCallerMayReuseBuffers(t *testing.T) {
 		t.Fatalf("revert: %v, version %d; want v1, the bytes first loaded", err, callInt(t, h, s, "version"))
 	}
 }
+
+// TestReserveAfterPublishedLoad: a load that has published its script holds
+// its name through the script only: once the program unloads that script (on
+// its Loaded event), a load of the name goes ahead while the first load is
+// still ending, and that one's end leaves the new reservation alone (the
+// Load failed with ErrExists on a loaded machine: TestWatchUnloadedFileKeepsOptions).
+func TestReserveAfterPublishedLoad(t *testing.T) {
+	h, _ := newFakeHost(t, Config{})
+	first, err := h.reserve("a.wasm", "/x/a.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.reserve("a.wasm", "/x/a.wasm"); !errors.Is(err, ErrExists) {
+		t.Fatalf("a second load while the first runs: %v, want ErrExists", err)
+	}
+	h.mu.Lock()
+	first.published = true // and the program has unloaded its script since
+	h.mu.Unlock()
+	second, err := h.reserve("a.wasm", "/x/a.wasm")
+	if err != nil {
+		t.Fatalf("a load after the first one's script was published and unloaded: %v", err)
+	}
+	h.loaded("a.wasm", first)
+	if h.loading("a.wasm") != second.done {
+		t.Error("the first load's end dropped the second one's reservation")
+	}
+	h.loaded("a.wasm", second)
+	if h.loading("a.wasm") != nil {
+		t.Error("a reservation is left after both loads ended")
+	}
+}
