@@ -595,12 +595,14 @@ func (s *Script) newest() *Pending {
 }
 
 // newestSave returns the Pending of s's newest request if it is the reload of
-// a save Watch saw, or nil (a Revert, the program's Reload).
+// a save Watch saw, or nil (a Revert, the program's Reload): the reload of
+// the save Watch saw last, if it is the newest request or still to resolve
+// (marked, and not yet the newest: helper-230).
 func (s *Script) newestSave() *Pending {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.file.reload == s.latestP {
-		return s.latestP
+	if p := s.file.reload; p != nil && (p == s.latestP || !resolved(p)) {
+		return p
 	}
 	return nil
 }
