@@ -138,6 +138,10 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	// asked by whoever finds it published) follow it.
 	ev := Event{Script: name, Kind: Loaded, To: 1, CompileTime: compile, Diff: diffInterfaces(Interface{}, iface)}
 	h.ev.logEvent(ev)
+	// What Watch kept for the file (see keepOff) goes as the file loads: before
+	// the event, after which the program may unload the script, which keeps it
+	// again (helper-231: dropped after, the options were lost).
+	h.dropOff(s.canonFile())
 	h.mu.Lock()
 	h.scripts[name] = s
 	res.published = true
@@ -146,7 +150,6 @@ func (h *Host) loadScript(ctx context.Context, name, path string, code []byte, r
 	}
 	h.ev.send(ev)
 	h.mu.Unlock()
-	h.dropOff(s.canonFile())
 	return s, compile, res, nil
 }
 
