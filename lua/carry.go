@@ -218,6 +218,9 @@ func (c *copier) closure(f *glua.LFunction) *glua.LFunction {
 // helper-230). It runs once all is copied, what on_save returned included,
 // before on_restore, in time linear in the hidden tables.
 func (c *copier) protect() {
+	if len(c.shielded) == 0 {
+		return
+	}
 	open := make(map[*glua.LTable]bool, len(c.openly))
 	var q []*glua.LTable
 	for t := range c.openly {
@@ -817,6 +820,9 @@ func (c *copier) pairLists(m *codeMatch) {
 			c.newLists = map[*glua.LTable]bool{}
 		}
 		c.newLists[mg.old] = true
+		if len(mg.at.list) == 0 {
+			continue // no list: nothing to pair
+		}
 		inOrder(mg.old, func(k, v glua.LValue) {
 			f, ok := v.(*glua.LFunction)
 			if !ok || k.Type() != glua.LTNumber {
