@@ -25,6 +25,15 @@ func watchedAtApply(t *testing.T, cfg Config) (*Host, string) {
 	return h, dir
 }
 
+// bNeedsUpdate gives b.lua, under Watch, a contract that requires update:
+// a.lua renamed over it is rejected.
+var bNeedsUpdate = Config{WatchOptions: func(name string) *ScriptOptions {
+	if filepath.Base(name) == "b.lua" {
+		return &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
+	}
+	return nil
+}}
+
 // saved writes path and waits for Watch's Loaded event of it.
 func saved(t *testing.T, h *Host, path, code string) *Script {
 	t.Helper()
@@ -101,12 +110,7 @@ func TestWatchMoveApplyFromMovedScript(t *testing.T) {
 // was kept for a later save).
 func TestWatchMoveRejectedThenFixedBeforeApply(t *testing.T) {
 	ctx := context.Background()
-	h, dir := watchedAtApply(t, Config{WatchOptions: func(name string) *ScriptOptions {
-		if filepath.Base(name) == "b.lua" {
-			return &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
-		}
-		return nil
-	}})
+	h, dir := watchedAtApply(t, bNeedsUpdate)
 	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
 	sb := saved(t, h, b, "local M = {} function M.update() return 0 end return M")
 	saved(t, h, a, "local M = {} function M.f() return 1 end return M")
@@ -159,12 +163,7 @@ func TestWatchMoveRenamedBackBeforeApply(t *testing.T) {
 // committed the revert unloaded it).
 func TestWatchMoveRejectedThenReverted(t *testing.T) {
 	ctx := context.Background()
-	h, dir := watchedAtApply(t, Config{WatchOptions: func(name string) *ScriptOptions {
-		if filepath.Base(name) == "b.lua" {
-			return &ScriptOptions{Contract: &Contract{Exports: []string{"update"}}}
-		}
-		return nil
-	}})
+	h, dir := watchedAtApply(t, bNeedsUpdate)
 	a, b := filepath.Join(dir, "a.lua"), filepath.Join(dir, "b.lua")
 	sb := saved(t, h, b, "local M = {} function M.update() return 1 end return M")
 	writeFile(t, b, "local M = {} function M.update() return 2 end return M")

@@ -79,6 +79,22 @@ func benchRuntimeConfig(b *testing.B, cfg lua.Config) (*lua.Runtime, lua.ScriptI
 	return rt, id
 }
 
+// loadedScript returns a runtime without limits, closed as b ends, and the
+// script it loaded from src.
+func loadedScript(b *testing.B, name string, src []byte) (*lua.Runtime, lua.ScriptID) {
+	ctx := context.Background()
+	rt, err := lua.NewRuntime(ctx, lua.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rt.Close(ctx) })
+	id, err := rt.LoadScript(ctx, name, src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rt, id
+}
+
 var limited = lua.Limits{MaxInstructions: 1e9, MaxExecutionTime: 10 * time.Second, MaxMemoryBytes: 1 << 30}
 
 // BenchmarkCall calls add(a, b): raw CallByParam, CallJSON, Func.Call and Func on a
@@ -286,16 +302,7 @@ func reloadSrc(version int) []byte {
 // (blocked-ns/op: Commit's state copy and swap); the rest is staging, which callers
 // do not wait for.
 func BenchmarkReload(b *testing.B) {
-	ctx := context.Background()
-	rt, err := lua.NewRuntime(ctx, lua.Limits{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rt.Close(ctx)
-	id, err := rt.LoadScript(ctx, "big.lua", reloadSrc(0))
-	if err != nil {
-		b.Fatal(err)
-	}
+	rt, id := loadedScript(b, "big.lua", reloadSrc(0))
 	srcs := [][]byte{reloadSrc(1), reloadSrc(2)}
 	var blocked time.Duration
 	b.ReportAllocs()
@@ -335,16 +342,8 @@ func BenchmarkReloadFSMStart(b *testing.B) {
 	ctx := context.Background()
 	for _, moved := range []bool{true, false} {
 		b.Run(map[bool]string{true: "moved", false: "stayed"}[moved], func(b *testing.B) {
-			rt, err := lua.NewRuntime(ctx, lua.Limits{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close(ctx)
 			states := []string{"idle", "walk"}
-			id, err := rt.LoadScript(ctx, "fsm.lua", fsmSrc2000(states[0]))
-			if err != nil {
-				b.Fatal(err)
-			}
+			rt, id := loadedScript(b, "fsm.lua", fsmSrc2000(states[0]))
 			srcs := [][]byte{fsmSrc2000(states[1]), fsmSrc2000(states[0])}
 			var blocked time.Duration
 			i := 0
@@ -390,15 +389,7 @@ func BenchmarkReloadEntities(b *testing.B) {
 function M.init(n) for i = 1, n do M.entities[i] = { id = i, pos = { x = i, y = -i }, stats = { hp = 100, mp = 50 }, tags = { "a", "b" } } end end
 return M`)
 			ctx := context.Background()
-			rt, err := lua.NewRuntime(ctx, lua.Limits{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close(ctx)
-			id, err := rt.LoadScript(ctx, "ents.lua", src)
-			if err != nil {
-				b.Fatal(err)
-			}
+			rt, id := loadedScript(b, "ents.lua", src)
 			if _, err := rt.CallJSON(ctx, id, "init", n); err != nil {
 				b.Fatal(err)
 			}
@@ -426,15 +417,7 @@ for i = 1, %d do local e = { id = i, hp = 10 } M.ents["e" .. i] = e if prev then
 function M.respawn() M.ents.e1 = { id = 1, hp = 10, next = M.ents.e2 } end
 return M`, n))
 			ctx := context.Background()
-			rt, err := lua.NewRuntime(ctx, lua.Limits{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer rt.Close(ctx)
-			id, err := rt.LoadScript(ctx, "ents.lua", src)
-			if err != nil {
-				b.Fatal(err)
-			}
+			rt, id := loadedScript(b, "ents.lua", src)
 			var blocked time.Duration
 			for b.Loop() {
 				if _, err := rt.CallJSON(ctx, id, "respawn"); err != nil {
@@ -468,16 +451,7 @@ prev.next = first
 return M`, handler, n))
 	}
 	v1, v2 := ring(2000, `, on_hit = function() end`), ring(2001, "")
-	ctx := context.Background()
-	rt, err := lua.NewRuntime(ctx, lua.Limits{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rt.Close(ctx)
-	id, err := rt.LoadScript(ctx, "ring.lua", v1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	rt, id := loadedScript(b, "ring.lua", v1)
 	var blocked time.Duration
 	for b.Loop() {
 		blocked += stageCommit(b, rt, id, v2)

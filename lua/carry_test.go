@@ -348,54 +348,47 @@ return M`
 	}
 }
 
-// TestReloadProtectedTableInDataAndClosure: a read-only table that data
-// reaches as well as a closure comes out without its protected metatable, for
-// on_restore to set again, as data's do (helper-229: the closure, met first,
-// kept it, and on_restore's setmetatable failed every reload).
-func TestReloadProtectedTableInDataAndClosure(t *testing.T) {
-	for name, order := range map[string]string{"data first": "cfg = false, h = {}", "closure first": "h = {}, cfg = false"} {
-		t.Run(name, func(t *testing.T) {
-			src := `local M = { ` + order + ` }
-local RO = { __index = function(t, k) return rawget(t, "_" .. k) end, __newindex = function() error("ro") end, __metatable = "locked" }
-function M.make() local cfg = setmetatable({ _speed = 10 }, RO) M.cfg = cfg M.h.speed = function() return cfg.speed end end
+// TestReloadProtectedTableDataReaches: a read-only table (a protected
+// metatable) that data reaches as well as a closure comes out without its
+// metatable, for on_restore to set again, as data's do: reached directly
+// (helper-229: the closure, met first, kept it, and on_restore's
+// setmetatable failed every reload) or through a table another closure holds
+// (M.state = state, state.cfg = cfg; helper-230: only what data met directly
+// counted).
+func TestReloadProtectedTableDataReaches(t *testing.T) {
+	const ro = `local RO = { __index = function(t, k) return rawget(t, "_" .. k) end, __newindex = function() error("ro") end, __metatable = "locked" }
 function M.on_save() return {} end
+`
+	direct := func(fields string) string {
+		return `local M = { ` + fields + ` }
+` + ro + `function M.make() local cfg = setmetatable({ _speed = 10 }, RO) M.cfg = cfg M.h.speed = function() return cfg.speed end end
 function M.on_restore() setmetatable(M.cfg, RO) end
 function M.probe() return { M.h.speed(), M.cfg.speed } end
 return M`
-			rt := newRuntime(t, lua.Config{})
-			id := load(t, rt, "ro.lua", src)
-			call(t, rt, id, "make")
-			reload(t, rt, id, src)
-			if got := call(t, rt, id, "probe"); got != "[10,10]" {
-				t.Errorf("probe = %s, want [10,10]", got)
-			}
-		})
 	}
-}
-
-// TestReloadProtectedTableBelowData: a read-only table a closure holds, that
-// data reaches through a table another closure holds (M.state = state,
-// state.cfg = cfg), comes out without its metatable too: on_restore reaches
-// it (helper-230: only what data met directly counted).
-func TestReloadProtectedTableBelowData(t *testing.T) {
-	const src = `local M = { h = {}, state = false }
-local RO = { __index = function(t, k) return rawget(t, "_" .. k) end, __newindex = function() error("ro") end, __metatable = "locked" }
-function M.make()
+	for _, tt := range []struct{ name, src, want string }{
+		{"data first", direct("cfg = false, h = {}"), "[10,10]"},
+		{"closure first", direct("h = {}, cfg = false"), "[10,10]"},
+		{"below a closure's table", `local M = { h = {}, state = false }
+` + ro + `function M.make()
   local cfg = setmetatable({ _speed = 10 }, RO)
   local state = { cfg = cfg, n = 0 }
   M.state = state
   M.h.speed = function() return cfg.speed end
   M.h.bump = function() state.n = state.n + 1 return state.n end
 end
-function M.on_save() return {} end
 function M.on_restore() setmetatable(M.state.cfg, RO) end
 function M.probe() return { M.h.speed(), M.state.cfg.speed, M.h.bump() } end
-return M`
-	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "ro.lua", src)
-	call(t, rt, id, "make")
-	reload(t, rt, id, src)
-	if got := call(t, rt, id, "probe"); got != "[10,10,1]" {
-		t.Errorf("probe = %s, want [10,10,1]", got)
+return M`, "[10,10,1]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := newRuntime(t, lua.Config{})
+			id := load(t, rt, "ro.lua", tt.src)
+			call(t, rt, id, "make")
+			reload(t, rt, id, tt.src)
+			if got := call(t, rt, id, "probe"); got != tt.want {
+				t.Errorf("probe = %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
