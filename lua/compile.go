@@ -477,8 +477,9 @@ const maxSyntaxDepth = 5000
 
 // concatRewriter replaces every .. expression of a chunk with a call of
 // concatName, and every ... that expands to all its values with a call of
-// varargsName, and finds the first statement or expression that nests deeper
-// than maxSyntaxDepth, leaving what is below it alone.
+// varargsName, writes each number literal as its numeral, and finds the first
+// statement or expression that nests deeper than maxSyntaxDepth, leaving what
+// is below it alone.
 type concatRewriter struct {
 	chargeVarargs bool // route ... through varargsName
 	concat        bool // a call of concatName was made
@@ -563,6 +564,9 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		return call
 	case *ast.FunctionExpr:
 		r.stmts(e.Stmts)
+		return e
+	case *ast.NumberExpr:
+		e.Value = numeral(e.Value)
 		return e
 	}
 	exprSlots(e, r.slot)

@@ -47,7 +47,15 @@
 // positions and counts as Lua 5.1 does, a string that reads as a number included,
 // and alike on 32-bit platforms (2^31 is not wrapped around), string.byte(s)
 // returns the first byte only, and string.char refuses a value that is not a
-// byte; print writes to
+// byte; error(msg, level) puts in front of msg the position of the function at
+// level, and none when that is a Go function such as pcall, as 5.1 does (so
+// error("bad argument", 2) names the line of the bad call: gopher-lua's named
+// the line of the error call); tonumber reads numbers as 5.1 does ("1e+20",
+// which tostring(1e20) gives, was nil in gopher-lua; "010" is 10, in base 10
+// only), number literals do too (010 is 10, not octal 8, and 1e400 is inf,
+// not nan), and math.huge is inf, not the largest float, so 1/0 == math.huge
+// (the arithmetic operators still read a string as gopher-lua does: "010" + 0
+// is 8); print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload
@@ -116,7 +124,10 @@
 // (next(t) too, from the first: each removed key is charged as an instruction). A
 // reload starts each carried table afresh with its live keys (its list part keeps
 // its length, nil slots included, as table.remove counts them); between reloads,
-// reuse keys, or rebuild such a table now and then.
+// reuse keys, or rebuild such a table now and then. Nor are weak tables weak:
+// gopher-lua ignores __mode, so a cache with weak keys keeps an entry for
+// every object it was ever given, until the script removes it (and a reload
+// carries them all): remove an object's entries when the object goes.
 //
 // # Reloads
 //

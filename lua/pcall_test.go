@@ -14,19 +14,23 @@ import (
 // positions alike, though they no longer build the traceback it threw away.
 func TestPcallResults(t *testing.T) {
 	tests := []struct{ name, body, want string }{
-		{"error string", `return pcall(error, "x")`, `[false,"p.lua:3: x"]`},
+		{"error string", `return pcall(error, "x")`, `[false,"x"]`}, // level 1 is pcall, a Go function: no position
 		{"error with position", `return pcall(function() error("boom") end)`, `[false,"p.lua:3: boom"]`},
-		{"error level 2", `local function f() error("up", 2) end return pcall(function() f() end)`, `[false,"p.lua:3: up"]`},
-		{"error level 2 through pcall", `return pcall(function() error("up", 2) end)`, `[false,"p.lua:3: up"]`},
-		{"error level 3", `local function f() error("up", 3) end local function g() f() end
-return pcall(g)`, `[false,"p.lua:3: up"]`},
+		{"error level 2", `local function f() error("up", 2) end
+return pcall(function() f() end)`, `[false,"p.lua:4: up"]`},
+		{"error level 2 through pcall", `return pcall(function() error("up", 2) end)`, `[false,"up"]`},
+		{"error level 3", `local function f() error("up", 3) end
+local function g() f() end
+local function h() g() end
+return pcall(h)`, `[false,"p.lua:5: up"]`},
+		{"error level past the stack", `return pcall(function() error("up", 50) end)`, `[false,"up"]`},
 		{"error table", `local ok, e = pcall(error, {code = 7}) return ok, e.code`, `[false,7]`},
 		{"runtime error", `return pcall(function() return nil + 1 end)`, `[false,"p.lua:3: cannot perform add operation between nil and number"]`},
 		{"results", `return pcall(function(a, b) return a + b, a * b end, 3, 4)`, `[true,7,12]`},
 		{"no results", `return pcall(function() end)`, `true`},
 		{"not callable", `return pcall(42)`, `[false,"attempt to call a number value"]`},
 		{"__call", `return pcall(setmetatable({}, {__call = function(self, x) return x end}), 5)`, `[true,5]`},
-		{"nested", `return pcall(function() local ok, e = pcall(error, "in") error(e .. " out", 0) end)`, `[false,"p.lua:3: in out"]`},
+		{"nested", `return pcall(function() local ok, e = pcall(error, "in") error(e .. " out", 0) end)`, `[false,"in out"]`},
 		{"host error", `return pcall(string.rep)`, `[false,"p.lua:3: bad argument #1 to (anonymous) (string expected, got nil)"]`},
 		{"xpcall handler", `return xpcall(function() error("e", 0) end, function(m) return "handled " .. m end)`, `[false,"handled e"]`},
 		{"xpcall results", `return xpcall(function() return 1, 2 end, print)`, `[true,1,2]`},

@@ -97,6 +97,7 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	}
 	str := L.GetGlobal("string").(*glua.LTable)
 	str.RawSetString("dump", glua.LNil)
+	installBase(L)
 	installCaps(L)
 	installStrlib(L)
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int { return rt.print(L, name) }))

@@ -173,7 +173,8 @@ func (rt *Runtime) LoadScript(ctx context.Context, name string, src []byte) (Scr
 // Load compiles src as a script named name (the name errors and tracebacks show),
 // runs the chunk under the script's limits, and keeps the table it returns as the
 // script's module. The chunk must return a table (ErrNotTable). A UTF-8 byte
-// order mark that src begins with is skipped, as Lua's loadfile skips it. A chunk whose
+// order mark that src begins with is skipped, as Lua's loadfile skips it, and so
+// is a first line starting with # (#!/usr/bin/env lua), its line number kept. A chunk whose
 // statements and expressions nest more than 5,000 levels deep fails to compile
 // (ErrCompile; redundant parentheses, which the parser drops, do not count). Load stops when ctx ends, with an error matching ctx's, even
 // while gopher-lua compiles, which it cannot interrupt and which takes time that
@@ -224,9 +225,15 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 	if op == "load" || op == "inspect" {
 		sl = rt.loads.get(s.name)
 	}
-	// A byte order mark (an editor's "UTF-8 with BOM") is no Lua: skipped, as
-	// Lua's own loadfile does since 5.2.
+	// A byte order mark (an editor's "UTF-8 with BOM") is no Lua, nor is a
+	// first line starting with # (#!/usr/bin/env lua): skipped, as Lua's own
+	// loadfile skips them (the mark since 5.2), the line's newline kept so
+	// that lines keep their numbers.
 	src = bytes.TrimPrefix(src, utf8BOM)
+	if bytes.HasPrefix(src, []byte("#")) {
+		line, _, _ := bytes.Cut(src, []byte("\n"))
+		src = src[len(line):]
+	}
 	proto, err := compileUntil(ctx, s.name, string(src), chunkKind{varargs: s.limits.MaxInstructions > 0, module: true}, sl)
 	if err != nil {
 		err.(*Error).Op = op
