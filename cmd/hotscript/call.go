@@ -73,7 +73,7 @@ func callMain(ctx context.Context, e *env, limits limitFlags, args []string) err
 		return err
 	}
 	defer closeHost()
-	s, err := loadFile(ctx, h, file)
+	s, _, err := loadFile(ctx, h, file)
 	if err != nil {
 		return asFile(err, builtName(file), file)
 	}

@@ -29,7 +29,8 @@ const defaultMaxTime = time.Second
 func (l *limitFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&l.instructions, "max-instructions", 0,
 		"stop a call after `N` instructions (0: no limit)")
-	fs.DurationVar(&l.time, "max-time", defaultMaxTime,
+	l.time = defaultMaxTime
+	fs.Var((*durationFlag)(&l.time), "max-time",
 		"stop a call after `DURATION`, e.g. 50ms (0: no limit; with no --max-instructions either, WASM scripts run unmetered)")
 	fs.Var(&l.memory, "max-memory", "cap a script's memory at `SIZE`, e.g. 16MiB (0: no limit): "+
 		"a WASM module's linear memory; for Lua, the strings one call builds and its coroutines' stacks, not tables")
@@ -67,6 +68,30 @@ func flagsAfter(fs *flag.FlagSet, args []string, first string) error {
 				first, fs.Name(), strings.Join(args[i:], " "), strings.Join(args[:i], " "))
 		}
 	}
+	return nil
+}
+
+// durationFlag is a flag value for durations, as time.ParseDuration reads them
+// ("50ms", "1m30s"), refusing one without a unit with a hint, where the flag
+// package's own said "parse error" (helper-232).
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string {
+	if d == nil {
+		return "0s"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *durationFlag) Set(text string) error {
+	v, err := time.ParseDuration(strings.TrimSpace(text))
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(strings.TrimSpace(text), 64); nerr == nil {
+			return fmt.Errorf("%q needs a unit (try %ss or %sms)", text, strings.TrimSpace(text), strings.TrimSpace(text))
+		}
+		return fmt.Errorf("%q is not a duration (try 50ms, 2s or 1m30s)", text)
+	}
+	*d = durationFlag(v)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -81,7 +82,7 @@ too; its table lists the scripts still loaded.`,
 			f := &runFlags{}
 			fs.IntVar(&f.tps, "tps", 60, "run `N` frames a second, 1 to 10000")
 			fs.Int64Var(&f.frames, "frames", 0, "stop after `N` frames (0: no limit)")
-			fs.DurationVar(&f.dur, "for", 0, "stop after `DURATION`, e.g. 10s (0: no limit)")
+			fs.Var((*durationFlag)(&f.dur), "for", "stop after `DURATION`, e.g. 10s (0: no limit)")
 			fs.BoolVar(&f.quiet, "quiet", false, "no banner and no summary: only loads, reloads, errors and what scripts print")
 			f.limits.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
@@ -152,20 +153,20 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 		if ctx.Err() != nil {
 			break // Ctrl-C: the loads left would fail for it, not for their scripts
 		}
-		s, err := loadFile(ctx, h, path)
+		s, built, err := loadFile(ctx, h, path)
 		var build *watch.BuildError
 		if errors.As(err, &build) && selfBuilt(path) { // else the host reported it
 			sc.handle(hotscript.Event{Script: builtName(path), Kind: hotscript.Rejected, Err: err})
 		}
 		if twin := builtName(path); err != nil && !errors.Is(err, hotscript.ErrExists) && ctx.Err() == nil &&
-			selfBuilt(path) && hasContent(twin) {
+			selfBuilt(path) && hasContent(twin) && !sameContent(twin, built) {
 			// The .wasm the source was saved after runs: the version its
-			// broken edit would have replaced.
+			// broken edit would have replaced (unless it is what the source
+			// built, which just failed: helper-232 saw it fail twice).
 			sc.deliver(nil) // the rejection first
-			if !f.quiet {
+			if s, err = h.Load(ctx, twin, nil); err == nil && !f.quiet {
 				fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(twin)+": its source did not load (above), so it runs as it is"))
 			}
-			s, err = h.Load(ctx, twin, nil)
 		}
 		switch {
 		case errors.Is(err, hotscript.ErrExists):
@@ -299,16 +300,19 @@ func builtName(src string) string { return strings.TrimSuffix(src, filepath.Ext(
 // (see selfBuilt), is built by the watcher's build step and loaded under the name
 // of the .wasm it builds, as the watcher loads a .c saved later, so that the
 // watcher reloads it on save; a failed build is the step's *watch.BuildError,
-// which the host has not seen (no event).
-func loadFile(ctx context.Context, h *hotscript.Host, path string) (*hotscript.Script, error) {
+// which the host has not seen (no event). It returns the module it built, if
+// it built one.
+func loadFile(ctx context.Context, h *hotscript.Host, path string) (*hotscript.Script, []byte, error) {
 	if !selfBuilt(path) {
-		return h.Load(ctx, path, nil)
+		s, err := h.Load(ctx, path, nil)
+		return s, nil, err
 	}
 	code, _, err := watch.DefaultBuildSteps()[filepath.Ext(path)].Build(ctx, path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return h.LoadBytes(ctx, builtName(path), code, nil)
+	s, err := h.LoadBytes(ctx, builtName(path), code, nil)
+	return s, code, err
 }
 
 // selfBuilt reports whether loadFile builds the script at path itself: a .c, or
@@ -354,6 +358,12 @@ func checkScriptFile(file string) error {
 func hasContent(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.Size() > 0
+}
+
+// sameContent reports whether the file at path holds b.
+func sameContent(path string, b []byte) bool {
+	got, err := os.ReadFile(path)
+	return err == nil && b != nil && bytes.Equal(got, b)
 }
 
 // settleWait bounds how long the summary waits for the events of reloads that the

@@ -300,6 +300,25 @@ return M
 			t.Errorf("spin.lua summary %v, want 5 calls that all hit the limit", row)
 		}
 	})
+	// A loop stopped by the time limit every frame is one bug, reported once,
+	// though each stop's text differs: the time past the limit (WASM), the
+	// line the loop was at (Lua). helper-232: a line every second.
+	t.Run("time limit every frame", func(t *testing.T) {
+		spin := scriptDir(t, map[string]string{"spin.wasm": "testdata/spin.wasm"})
+		src := "local M = { x = 0 }\nfunction M.update(dt)\n  while true do\n    M.x = M.x + 1\n    if M.x % 3 == 0 then\n      M.x = M.x - 1\n    end\n  end\nend\nreturn M\n"
+		if err := os.WriteFile(filepath.Join(spin, "loop.lua"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := runCmd(t, "run", "--max-time", "2ms", "--tps", "100", "--frames", "250", spin)
+		for _, name := range []string{"spin.wasm", "loop.lua"} {
+			if n := regexp.MustCompile(name+`.*execution time limit exceeded`).FindAllStringIndex(r.stdout, -1); r.code != exitOK || len(n) != 1 {
+				t.Errorf("exit %d, %s's time limit reported %d times, want once:\n%s", r.code, name, len(n), r.stdout)
+			}
+			if row := summaryRow(t, r.stdout, name); row[2] != "250" || row[3] != "250" {
+				t.Errorf("%s summary %v, want 250 calls that all hit the limit", name, row)
+			}
+		}
+	})
 	t.Run("missing dir", func(t *testing.T) {
 		r := runCmd(t, "run", filepath.Join(dir, "nothing"))
 		if r.code != exitFail || !strings.Contains(r.stderr, "nothing: no such file or directory") {
@@ -737,6 +756,10 @@ func TestRunSourceAndModule(t *testing.T) {
 		{"source saved last that does not load", module("module"), `(module (import "host" "nosuch" (func)))`, true,
 			[]string{"m.wasm", "rejected", "missing host function host.nosuch", "m.wasm: its source did not load (above)"}, "module"},
 		{"broken source alone", "", "(module", false, []string{"m.wat", "rejected", "m.wat:1:"}, ""},
+		// The .wasm is what the source builds: it failed already (helper-232:
+		// reported and counted twice, said to run).
+		{"source saved last that does not load, as its module", `(module (import "host" "nosuch" (func)))`, `(module (import "host" "nosuch" (func)))`, true,
+			[]string{"m.wasm", "rejected", "missing host function host.nosuch", "0 reloads, 1 rejected (1 on first load)"}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -773,6 +796,9 @@ func TestRunSourceAndModule(t *testing.T) {
 			}
 			if n := len(regexp.MustCompile(` - +rejected `).FindAllString(r.stdout, -1)); n > 1 || strings.Contains(tt.name, "broken") && !strings.Contains(r.stdout, "1 rejected (1 on first load)") {
 				t.Errorf("%d rejected lines, want one counted once:\n%s", n, r.stdout)
+			}
+			if tt.logs == "" && strings.Contains(r.stdout, "runs as it is") {
+				t.Errorf("nothing runs, but the output says the module does:\n%s", r.stdout)
 			}
 			if tt.logs != "" && !regexp.MustCompile(`log +`+tt.logs+`\n`).MatchString(r.stdout) {
 				t.Errorf("the running version does not log %q:\n%s", tt.logs, r.stdout)

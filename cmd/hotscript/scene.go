@@ -8,6 +8,8 @@ import (
 
 	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/ecs"
+	"github.com/hotscript/hotscript/lua"
+	"github.com/hotscript/hotscript/wasm"
 )
 
 // updateFunc is the function a scene calls on every script once per frame, with the
@@ -243,7 +245,8 @@ func updateTakesDT(f hotscript.Func) bool {
 
 // update calls a's update once, if its version has one. A version's first failure
 // is printed; later ones are counted, and printed only if they are news: their
-// error differs from the last one printed, or update worked since (a bug that
+// error differs from the last one printed (a limit hit again is not news),
+// or update worked since (a bug that
 // strikes now and then). News is printed one line a second at most: the latest
 // news, held until then, saying how many others came since the line before
 // (an error that names the frame is news every frame), so that a broken script
@@ -271,8 +274,8 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 		c.calls++
 		sc.cut[a.script.Name()] = c
 	default:
-		switch msg := err.Error(); {
-		case a.held != nil && msg == a.held.Error(): // held already
+		switch msg := news(err); {
+		case a.held != nil && msg == news(a.held): // held already
 		case msg != a.failed || a.worked:
 			if a.held != nil {
 				a.passed++
@@ -285,13 +288,30 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 	}
 }
 
+// limitKinds are the errors of a call a limit stopped.
+var limitKinds = []error{wasm.ErrTimeout, wasm.ErrInstructionLimit, wasm.ErrMemoryLimit,
+	lua.ErrTimeout, lua.ErrInstructionLimit, lua.ErrMemoryLimit}
+
+// news is what tells an error of update from another: its text, or the limit
+// that stopped the call, whose text varies from call to call (the time past
+// the limit, the line a loop was at) while the bug stays the one already
+// shown (helper-232: a loop was news every second).
+func news(err error) string {
+	for _, k := range limitKinds {
+		if errors.Is(err, k) {
+			return k.Error()
+		}
+	}
+	return err.Error()
+}
+
 // flush prints the error a's update held back, if any: a second after the
 // line before, or as an event of its script is printed, or the scene ends.
 func (sc *scene) flush(a *actor) {
 	if a.held == nil {
 		return
 	}
-	a.failed, a.failedAt, a.worked = a.held.Error(), time.Now(), false
+	a.failed, a.failedAt, a.worked = news(a.held), time.Now(), false
 	sc.out.failure(a.script.Name(), a.version, a.held, a.passed)
 	a.held, a.passed = nil, 0
 }
