@@ -2,8 +2,10 @@ package lua
 
 import (
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -17,27 +19,81 @@ func installBase(L *glua.LState) {
 	L.GetGlobal("math").(*glua.LTable).RawSetString("huge", glua.LNumber(math.Inf(1)))
 }
 
-// baseError is error(message [, level]) as Lua 5.1's: a string message gets the
-// position of the function at level (1, the default, is the function that
-// called error, 2 its caller...) in front, and none when that function is a Go
-// function (pcall, a host function) or there is no such level. gopher-lua's
-// gave level 2 the position of level 1, blaming the error of an argument check
+// baseError is error(message [, level]) as Lua 5.1's: a string or number
+// message gets the position of the function at level in front (1, the
+// default, is the function that called error, 2 its caller...), and none when
+// that is a Go function (pcall, a host function), a tail call's lost frame,
+// or past the bottom of the stack; error() raises nil. gopher-lua's gave level
+// 2 the position of level 1, blaming the error of an argument check
 // (error("expected a number", 2)) on the check instead of the bad call.
 func baseError(L *glua.LState) int {
-	msg := L.CheckAny(1)
-	if s, ok := msg.(glua.LString); ok {
-		if level := L.OptInt(2, 1); level > 0 {
-			msg = glua.LString(where(L, level) + string(s))
+	msg := L.Get(1)
+	if level := optIntArg(L, 2, 1); level > 0 {
+		switch msg.(type) {
+		case glua.LString, glua.LNumber:
+			msg = glua.LString(where(L, level) + glua.LVAsString(msg))
 		}
 	}
 	L.Error(msg, 0)
 	return 0
 }
 
-// where is Lua 5.1's luaL_where: "script:line: " for the Lua function running
-// level calls above the current (Go) function, or "" when it is a Go function
-// or there is none.
+// where is Lua 5.1's luaL_where, called from a Go function: "script:line: "
+// for the Lua function level calls above it, or "" when that is a Go
+// function, a tail call's lost frame or none. Frames the package puts between
+// Lua functions where Lua 5.1 has none are not levels: those of the .. operator
+// (capConcat, which calls __concat) and of pcall's and xpcall's untraced; the
+// trampoline a coroutine starts in (see trampoline) is the bottom of its stack.
 func where(L *glua.LState, level int) string {
+	fl := &frameLayout
+	if !fl.ok { // gopher-lua's frames cannot be read: levels as it counts them
+		return whereByStack(L, level)
+	}
+	frame := func(cf unsafe.Pointer) (*glua.LFunction, unsafe.Pointer) {
+		return *(**glua.LFunction)(unsafe.Add(cf, fl.fn)), *(*unsafe.Pointer)(unsafe.Add(cf, fl.parent))
+	}
+	cf := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), fl.current)) // error's own
+	for ; level > 0; level-- {
+		fn, parent := frame(cf)
+		if !fn.IsG {
+			if tail := *(*int)(unsafe.Add(cf, fl.tail)); level <= tail {
+				return "" // a frame a tail call replaced
+			} else {
+				level -= tail
+			}
+		}
+		for cf = parent; cf != nil; cf = parent {
+			if fn, parent = frame(cf); !fn.IsG || !plumbing(fn) {
+				break
+			}
+		}
+		if cf == nil || !fn.IsG && fn.Proto.SourceName == trampolineSource {
+			return ""
+		}
+	}
+	fn, _ := frame(cf)
+	pc := *(*int)(unsafe.Add(cf, fl.pc))
+	if fn.IsG || pc < 1 || pc > len(fn.Proto.DbgSourcePositions) {
+		return ""
+	}
+	return fn.Proto.SourceName + ":" + strconv.Itoa(fn.Proto.DbgSourcePositions[pc-1]) + ": "
+}
+
+// plumbing reports whether fn, a Go function, is one the package calls Lua
+// through where Lua 5.1 calls it directly.
+func plumbing(fn *glua.LFunction) bool {
+	p := reflect.ValueOf(fn.GFunction).Pointer()
+	return p == untracedCode || p == concatCode
+}
+
+var (
+	untracedCode = reflect.ValueOf(glua.LGFunction(untraced)).Pointer()
+	concatCode   = reflect.ValueOf(glua.LGFunction(capConcat)).Pointer()
+)
+
+// whereByStack is where as gopher-lua's debug functions see the stack, for a
+// gopher-lua whose frames the package cannot read.
+func whereByStack(L *glua.LState, level int) string {
 	dbg, ok := L.GetStack(level)
 	if !ok {
 		return ""
@@ -49,14 +105,17 @@ func where(L *glua.LState, level int) string {
 }
 
 // baseToNumber is tonumber(e [, base]) as Lua 5.1's. In base 10 (the default) a
-// string reads as the arithmetic operators read it in Lua 5.1: a decimal number
-// with an optional fraction and exponent ("1e+20", which tostring(1e20) gives,
-// and ".5"), or a hexadecimal integer ("0x1F"), between optional spaces; "inf"
-// and "nan" are not numbers. In another base from 2 to 36 it is an integer in
-// that base, with an optional sign. gopher-lua's read no exponent without a
-// '.' ("1e2" was nil) and read a string with a '.' as decimal in any base.
+// string reads as the arithmetic operators read it in Lua 5.1 on Linux: a
+// decimal number with an optional fraction and exponent ("1e+20", which
+// tostring(1e20) gives, and ".5"), or a hexadecimal integer ("0x1F"), with an
+// optional sign and between optional spaces; "inf", "nan" and hexadecimal
+// fractions are not numbers. In another base from 2 to 36 it is an integer in
+// that base (in base 16 after an optional 0x), as C's strtoul reads one,
+// except that a minus sign makes it negative (5.1's wrapped it around the
+// unsigned 64-bit integers). gopher-lua's read no exponent without a '.'
+// ("1e2" was nil) and read a string with a '.' as decimal in any base.
 func baseToNumber(L *glua.LState) int {
-	base := L.OptInt(2, 10)
+	base := optIntArg(L, 2, 10)
 	if base == 10 {
 		switch v := L.CheckAny(1).(type) {
 		case glua.LNumber:
@@ -72,7 +131,11 @@ func baseToNumber(L *glua.LState) int {
 	if base < 2 || base > 36 {
 		L.ArgError(2, "base out of range")
 	}
-	L.Push(integerIn(strings.Trim(s, cSpaces), base))
+	digits, neg := cutSign(strings.Trim(s, cSpaces))
+	if base == 16 {
+		digits, _ = cutHex(digits)
+	}
+	L.Push(unsignedIn(digits, base, neg))
 	return 1
 }
 
@@ -83,22 +146,38 @@ const cSpaces = " \t\n\v\f\r"
 // decimalNumber is s read as a number in base 10, or nil.
 func decimalNumber(s string) glua.LValue {
 	s = strings.Trim(s, cSpaces)
-	digits, neg := strings.CutPrefix(s, "-")
-	if !neg {
-		digits = strings.TrimPrefix(s, "+")
-	}
-	if hex, ok := strings.CutPrefix(strings.ToLower(digits), "0x"); ok {
-		n := integerIn(hex, 16)
-		if f, ok := n.(glua.LNumber); ok && neg {
-			return -f
+	digits, neg := cutSign(s)
+	if hex, ok := cutHex(digits); ok {
+		if hex == "" || strings.Trim(hex, "0123456789abcdefABCDEF") != "" {
+			return glua.LNil
 		}
-		return n
+		f, _ := strconv.ParseFloat("0x"+hex+"p0", 64) // rounded once, as strtod reads it past 2^64 too
+		if neg {
+			f = -f
+		}
+		return glua.LNumber(f)
 	}
 	if !isDecimal(digits) {
 		return glua.LNil
 	}
 	f, _ := strconv.ParseFloat(s, 64) // beyond the floats: ±Inf, as C's strtod reads it
 	return glua.LNumber(f)
+}
+
+// cutSign returns s without its sign, if it has one, and whether it was '-'.
+func cutSign(s string) (string, bool) {
+	if rest, ok := strings.CutPrefix(s, "-"); ok {
+		return rest, true
+	}
+	return strings.TrimPrefix(s, "+"), false
+}
+
+// cutHex returns s without its prefix 0x or 0X, and whether it had one.
+func cutHex(s string) (string, bool) {
+	if len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		return s[2:], true
+	}
+	return s, false
 }
 
 // numeral is the number literal s, as the lexer took it, in the form
@@ -142,14 +221,10 @@ func isDecimal(s string) bool {
 	return i == len(s)
 }
 
-// integerIn is s, an optionally signed integer in base, as a number (one past
-// the 64-bit integers reading as their largest, as C's strtoul has it), or nil.
-func integerIn(s string, base int) glua.LValue {
-	digits, neg := strings.CutPrefix(s, "-")
-	if !neg {
-		digits = strings.TrimPrefix(s, "+")
-	}
-	n, err := strconv.ParseUint(digits, base, 64)
+// unsignedIn is digits, an integer in base, negated if neg, as a number (past
+// the 64-bit integers, their largest, as C's strtoul reads it), or nil.
+func unsignedIn(digits string, base int, neg bool) glua.LValue {
+	n, err := strconv.ParseUint(digits, base, 64) // with a base given, no sign, prefix or _
 	if err != nil && n != math.MaxUint64 {
 		return glua.LNil
 	}

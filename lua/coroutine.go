@@ -243,6 +243,9 @@ func resumers(L, th *glua.LState) (resuming bool, depth int) {
 	return resuming, depth
 }
 
+// trampolineSource is the chunk name of the trampoline's functions.
+const trampolineSource = "[coroutine]"
+
 // trampoline returns a function that, given f, returns a Lua function calling f
 // with its arguments and returning all f returns, which a coroutine runs in
 // place of f. gopher-lua mishandles two coroutines Lua 5.1 runs: one whose
@@ -264,7 +267,7 @@ end`)
 	}
 	var name func(p *glua.FunctionProto)
 	name = func(p *glua.FunctionProto) {
-		p.SourceName = "[coroutine]" // not <string>, which a script's own loadstring chunks are
+		p.SourceName = trampolineSource // not <string>, which a script's own loadstring chunks are
 		for _, q := range p.FunctionPrototypes {
 			name(q)
 		}
@@ -320,11 +323,12 @@ func yieldCrossesGo(L *glua.LState) bool {
 }
 
 // frameLayout is where gopher-lua keeps an LState's current call frame and a
-// frame's function, parent and next instruction, which it does not export;
+// frame's function, parent, next instruction and count of tail calls, which it
+// does not export;
 // ok is false if a gopher-lua version lays them out differently.
 var frameLayout = func() (l struct {
-	current, fn, parent, pc uintptr
-	ok                      bool
+	current, fn, parent, pc, tail uintptr
+	ok                            bool
 }) {
 	cur, ok := reflect.TypeFor[glua.LState]().FieldByName("currentFrame")
 	if !ok || cur.Type.Kind() != reflect.Pointer || cur.Type.Elem().Kind() != reflect.Struct {
@@ -334,9 +338,11 @@ var frameLayout = func() (l struct {
 	fn, ok1 := frame.FieldByName("Fn")
 	parent, ok2 := frame.FieldByName("Parent")
 	pc, ok3 := frame.FieldByName("Pc")
-	if !ok1 || !ok2 || !ok3 || fn.Type != reflect.TypeFor[*glua.LFunction]() || parent.Type != cur.Type || pc.Type != reflect.TypeFor[int]() {
+	tail, ok4 := frame.FieldByName("TailCall")
+	if !ok1 || !ok2 || !ok3 || !ok4 || fn.Type != reflect.TypeFor[*glua.LFunction]() || parent.Type != cur.Type ||
+		pc.Type != reflect.TypeFor[int]() || tail.Type != reflect.TypeFor[int]() {
 		return l
 	}
-	l.current, l.fn, l.parent, l.pc, l.ok = cur.Offset, fn.Offset, parent.Offset, pc.Offset, true
+	l.current, l.fn, l.parent, l.pc, l.tail, l.ok = cur.Offset, fn.Offset, parent.Offset, pc.Offset, tail.Offset, true
 	return l
 }()

@@ -213,7 +213,7 @@ return M`
 // index, they were gopher-lua's pseudo-indexes: the registry was handed to
 // the script); a dead wrap function's error naming the line; the trampoline
 // named [coroutine], not <string> (a script's own loadstring chunk), in
-// messages.
+// messages, and no level of error.
 func TestCoroutineRules(t *testing.T) {
 	v1 := `local M = {}
 function M.start() M.st = {resume = function(co) return coroutine.resume(co) end} end
@@ -246,8 +246,9 @@ function M.dead()
   dead()
 end
 function M.named()
-  local _, e = coroutine.resume(coroutine.create(error), "x")
-  return e
+  local _, e = coroutine.resume(coroutine.create(math.floor))
+  local _, e2 = coroutine.resume(coroutine.create(error), "x") -- level 1 is no Lua function: no position, as in 5.1
+  return {e, e2}
 end
 return M`
 	rt := newRuntime(t, lua.Config{Libraries: lua.LibCoroutine, Limits: lua.Limits{MaxInstructions: 1e6}})
@@ -258,7 +259,7 @@ return M`
 		{"carried", `[true,"false cannot resume non-suspended coroutine"]`},
 		{"status", `["normal","normal",false,"cannot resume non-suspended coroutine"]`},
 		{"many", `[10000,true,1]`},
-		{"named", `"[coroutine]:3: x"`},
+		{"named", `["[coroutine]:3: bad argument #1 to coroutine_function (number expected, got nil)","x"]`},
 	} {
 		if got := call(t, rt, id, tt.fn); got != tt.want {
 			t.Errorf("%s = %s, want %s", tt.fn, got, tt.want)

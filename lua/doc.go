@@ -48,14 +48,16 @@
 // and alike on 32-bit platforms (2^31 is not wrapped around), string.byte(s)
 // returns the first byte only, and string.char refuses a value that is not a
 // byte; error(msg, level) puts in front of msg the position of the function at
-// level, and none when that is a Go function such as pcall, as 5.1 does (so
-// error("bad argument", 2) names the line of the bad call: gopher-lua's named
-// the line of the error call); tonumber reads numbers as 5.1 does ("1e+20",
-// which tostring(1e20) gives, was nil in gopher-lua; "010" is 10, in base 10
-// only), number literals do too (010 is 10, not octal 8, and 1e400 is inf,
-// not nan), and math.huge is inf, not the largest float, so 1/0 == math.huge
-// (the arithmetic operators still read a string as gopher-lua does: "010" + 0
-// is 8); print writes to
+// level as 5.1 does, and none when that is a Go function such as pcall or a
+// frame a tail call replaced (so error("bad argument", 2) names the line of
+// the bad call: gopher-lua's named the line of the error call); tonumber reads
+// numbers as 5.1 does on Linux ("1e+20", which tostring(1e20) gives, was nil
+// in gopher-lua; "010" is 10), but for a negative number in another base,
+// which keeps its sign; number literals do too (010 is 10, not octal 8, and
+// 1e400 is inf, not nan); and math.huge is inf, not the largest float, so
+// 1/0 == math.huge (and a result or field of math.huge is an ErrJSON error:
+// JSON has no infinity). The arithmetic operators still read a string as
+// gopher-lua does: "010" + 0 is 8. print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload
@@ -406,7 +408,7 @@
 // # Errors
 //
 // Script failures are *Error values naming the script, the function and, where
-// known, the line ("enemy.lua:12: attempt to index a nil value"), with the Lua
+// known, the line ("enemy.lua:12: attempt to index a non-table object(nil) with key 'x'"), with the Lua
 // traceback; errors.Is matches their kind: ErrCompile, ErrRuntime, ErrNotTable,
 // ErrNoFunction, ErrJSON, or a limit. No panic from a script or a host function
 // crosses the API.

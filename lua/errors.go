@@ -98,7 +98,7 @@ type Error struct {
 	// Line is the line in Script where the error was raised, 0 if unknown.
 	Line int
 	// Message is the Lua error message, with its "script:line:" prefix when Lua
-	// gave one ("enemy.lua:12: attempt to index a nil value"); a table the
+	// gave one ("enemy.lua:12: attempt to index a non-table object(nil) with key 'x'"); a table the
 	// script raised (error({code = 5})) reads as its JSON ({"code":5}; a
 	// __tostring metamethod is not run), or, if JSON cannot hold it (a
 	// function, a cycle, a key other than a string or a list index) or it is
