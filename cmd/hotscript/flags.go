@@ -84,10 +84,11 @@ func (d *durationFlag) String() string {
 }
 
 func (d *durationFlag) Set(text string) error {
-	v, err := time.ParseDuration(strings.TrimSpace(text))
+	t := strings.TrimSpace(text)
+	v, err := time.ParseDuration(t)
 	if err != nil {
-		if _, nerr := strconv.ParseFloat(strings.TrimSpace(text), 64); nerr == nil {
-			return fmt.Errorf("%q needs a unit (try %ss or %sms)", text, strings.TrimSpace(text), strings.TrimSpace(text))
+		if d, err := time.ParseDuration(t + "s"); err == nil && d >= 0 { // a hint that works
+			return fmt.Errorf("%q needs a unit (try %ss or %sms)", text, t, t)
 		}
 		return fmt.Errorf("%q is not a duration (try 50ms, 2s or 1m30s)", text)
 	}

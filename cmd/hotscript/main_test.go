@@ -185,6 +185,8 @@ func TestUsage(t *testing.T) {
 		{"time without a unit", []string{"call", "--max-time", "2", "x.lua", "f"}, exitUsage, nil, []string{`invalid value "2" for flag -max-time: "2" needs a unit (try 2s or 2ms)`}},
 		{"duration without a unit", []string{"run", "--for", "10", "."}, exitUsage, nil, []string{`invalid value "10" for flag -for: "10" needs a unit (try 10s or 10ms)`}},
 		{"not a duration", []string{"run", "--for", "soon", "."}, exitUsage, nil, []string{`"soon" is not a duration (try 50ms, 2s or 1m30s)`}},
+		{"no hint that fails", []string{"run", "--for", "1e3", "."}, exitUsage, nil, []string{`"1e3" is not a duration (try 50ms, 2s or 1m30s)`}},
+		{"no hint of a negative", []string{"run", "--for", "-2", "."}, exitUsage, nil, []string{`"-2" is not a duration (try 50ms, 2s or 1m30s)`}},
 		{"run without DIR", []string{"run"}, exitUsage, nil, []string{"needs exactly one DIR"}},
 		{"run with an empty DIR", []string{"run", ""}, exitUsage, nil, []string{`hotscript run: DIR is "": name a directory`}},
 		{"call with an empty FILE", []string{"call", "", "f"}, exitUsage, nil, []string{`hotscript call: FILE is "": name a script file`}},

@@ -164,9 +164,10 @@ func runMain(ctx context.Context, e *env, f *runFlags, args []string) error {
 			// broken edit would have replaced (unless it is what the source
 			// built, which just failed: helper-232 saw it fail twice).
 			sc.deliver(nil) // the rejection first
-			if s, err = h.Load(ctx, twin, nil); err == nil && !f.quiet {
-				fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(twin)+": its source did not load (above), so it runs as it is"))
+			if !f.quiet {   // what the next line is about, loaded or rejected
+				fmt.Fprintf(e.stdout, "  %s\n", e.out.dim(out.name(twin)+": its source did not load (above), so it is loaded as it is on disk"))
 			}
+			s, err = h.Load(ctx, twin, nil)
 		}
 		switch {
 		case errors.Is(err, hotscript.ErrExists):

@@ -245,7 +245,8 @@ func updateTakesDT(f hotscript.Func) bool {
 
 // update calls a's update once, if its version has one. A version's first failure
 // is printed; later ones are counted, and printed only if they are news: their
-// error differs from the last one printed (a limit hit again is not news),
+// error differs from the last one printed (a time or instruction limit hit
+// again is not news),
 // or update worked since (a bug that
 // strikes now and then). News is printed one line a second at most: the latest
 // news, held until then, saying how many others came since the line before
@@ -288,16 +289,17 @@ func (sc *scene) update(ctx context.Context, a *actor) {
 	}
 }
 
-// limitKinds are the errors of a call a limit stopped.
-var limitKinds = []error{wasm.ErrTimeout, wasm.ErrInstructionLimit, wasm.ErrMemoryLimit,
-	lua.ErrTimeout, lua.ErrInstructionLimit, lua.ErrMemoryLimit}
+// tooLong are the errors of a call stopped for running too long.
+var tooLong = []error{wasm.ErrTimeout, wasm.ErrInstructionLimit, lua.ErrTimeout, lua.ErrInstructionLimit}
 
-// news is what tells an error of update from another: its text, or the limit
-// that stopped the call, whose text varies from call to call (the time past
-// the limit, the line a loop was at) while the bug stays the one already
-// shown (helper-232: a loop was news every second).
+// news is what tells an error of update from another: its text, or, for a
+// call stopped for running too long, the limit: such an error's text varies
+// from call to call (the time past the limit, the line a loop was at) while
+// the bug stays the one already shown (helper-232: a loop was news every
+// second). A memory limit's error is told by its text, which says where (or,
+// in WASM, which trap followed the refused growth): another one is news.
 func news(err error) string {
-	for _, k := range limitKinds {
+	for _, k := range tooLong {
 		if errors.Is(err, k) {
 			return k.Error()
 		}
