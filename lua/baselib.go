@@ -2,7 +2,6 @@ package lua
 
 import (
 	"math"
-	"reflect"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -42,8 +41,9 @@ func baseError(L *glua.LState) int {
 // for the Lua function level calls above it, or "" when that is a Go
 // function, a tail call's lost frame or none. Frames the package puts between
 // Lua functions where Lua 5.1 has none are not levels: those of the .. operator
-// (capConcat, which calls __concat) and of pcall's and xpcall's untraced; the
-// trampoline a coroutine starts in (see trampoline) is the bottom of its stack.
+// (capConcat, which calls __concat), pcall's and xpcall's untraced and
+// xpcall's error function; the trampoline a coroutine starts in (see
+// trampoline) is the bottom of its stack.
 func where(L *glua.LState, level int) string {
 	fl := &frameLayout
 	if !fl.ok { // gopher-lua's frames cannot be read: levels as it counts them
@@ -63,11 +63,11 @@ func where(L *glua.LState, level int) string {
 			}
 		}
 		for cf = parent; cf != nil; cf = parent {
-			if fn, parent = frame(cf); !fn.IsG || !plumbing(fn) {
+			if fn, parent = frame(cf); fn.Env != plumbingEnv {
 				break
 			}
 		}
-		if cf == nil || !fn.IsG && fn.Proto.SourceName == trampolineSource {
+		if cf == nil || !fn.IsG && trampolineProtos[fn.Proto] {
 			return ""
 		}
 	}
@@ -79,17 +79,17 @@ func where(L *glua.LState, level int) string {
 	return fn.Proto.SourceName + ":" + strconv.Itoa(fn.Proto.DbgSourcePositions[pc-1]) + ": "
 }
 
-// plumbing reports whether fn, a Go function, is one the package calls Lua
-// through where Lua 5.1 calls it directly.
-func plumbing(fn *glua.LFunction) bool {
-	p := reflect.ValueOf(fn.GFunction).Pointer()
-	return p == untracedCode || p == concatCode
+// plumbing returns a Go function that the package calls Lua through where
+// Lua 5.1 calls it directly (see where), marked as such: its environment,
+// which a Go function does not use, is plumbingEnv.
+func plumbing(L *glua.LState, fn glua.LGFunction) *glua.LFunction {
+	f := L.NewFunction(fn)
+	f.Env = plumbingEnv
+	return f
 }
 
-var (
-	untracedCode = reflect.ValueOf(glua.LGFunction(untraced)).Pointer()
-	concatCode   = reflect.ValueOf(glua.LGFunction(capConcat)).Pointer()
-)
+// plumbingEnv marks the functions plumbing returns.
+var plumbingEnv = new(glua.LTable)
 
 // whereByStack is where as gopher-lua's debug functions see the stack, for a
 // gopher-lua whose frames the package cannot read.
@@ -181,13 +181,15 @@ func cutHex(s string) (string, bool) {
 }
 
 // numeral is the number literal s, as the lexer took it, in the form
-// gopher-lua's compiler reads as Lua 5.1 reads s: it read 010 as octal (8, in
-// 5.1 10) and a literal beyond the floats as NaN (1e400, in 5.1 inf).
-func numeral(s string) string {
+// gopher-lua's compiler reads as Lua 5.1 reads s: it read 0010 as octal (8,
+// in 5.1 10) and a literal beyond the floats as NaN (1e400, in 5.1 inf).
+// A literal neither reads (1e, 0x, 1e+), which gopher-lua's compiler made
+// NaN, is malformed, as in 5.1: ok is false.
+func numeral(s string) (_ string, ok bool) {
 	if f, ok := decimalNumber(s).(glua.LNumber); ok {
-		return strconv.FormatFloat(float64(f), 'g', -1, 64)
+		return strconv.FormatFloat(float64(f), 'g', -1, 64), true
 	}
-	return s
+	return s, false
 }
 
 // isDecimal reports whether s is digits with an optional fraction and exponent,

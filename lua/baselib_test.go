@@ -22,7 +22,7 @@ func TestToNumberFollowsLua51(t *testing.T) {
 		{`tonumber("0x1F"), tonumber(" 0X10 "), tonumber("-0x10"), tonumber("0xffffffffffffffffff") == 2^72`, "31|16|-16|true"},
 		{`tonumber("0x-1"), tonumber("-0x-1"), tonumber("0x+1"), tonumber("0x_1"), tonumber("0x1p4"), tonumber("0x1.8")`, "nil|nil|nil|nil|nil|nil"},
 		{`tonumber("1e400") == math.huge, tonumber("-1e400") == -math.huge, 1/0 == math.huge`, "true|true|true"},
-		{`010, 1e400 == math.huge, -1e400, 0x10, 1e2, .5, 3.0 == 3, 9007199254740993`, "10|true|-Inf|16|100|0.5|true|9007199254740992"},
+		{`0010, 010, 1e400 == math.huge, -1e400, 0x10, 1e2, .5, 3.0 == 3, 9007199254740993`, "10|10|true|-Inf|16|100|0.5|true|9007199254740992"},
 		{`tonumber("1e"), tonumber("e5"), tonumber("."), tonumber("1e+"), tonumber(""), tonumber(" ")`, "nil|nil|nil|nil|nil|nil"},
 		{`tonumber("1 2"), tonumber("1_000"), tonumber("0b11"), tonumber("inf"), tonumber("nan"), tonumber("0x")`, "nil|nil|nil|nil|nil|nil"},
 		{`tonumber("0x1p4"), tonumber("1.5.2"), tonumber("--1")`, "nil|nil|nil"},
@@ -136,5 +136,185 @@ func TestScriptSkipsShebangLine(t *testing.T) {
 	}
 	if _, err := rt.LoadScript(context.Background(), "only.lua", []byte("#!/usr/bin/env lua")); !errors.Is(err, lua.ErrNotTable) {
 		t.Errorf("a script of a # line only: %v, want ErrNotTable (an empty chunk)", err)
+	}
+}
+
+// error's level may be a string that reads as a number ("2"), as Lua 5.1's
+// luaL_optint reads it (lua5.1: "lvl.lua:6: expected a number"), in a main
+// chunk and under limits too, where error is charged (helper-237: refused).
+func TestErrorLevelAsString(t *testing.T) {
+	src := `local M = {}
+local function check(x)
+  if type(x) ~= "number" then error("expected a number", "2") end
+end
+function M.f()
+  check("s")
+end
+M.atload = select(2, pcall(M.f))
+return M`
+	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e6, MaxMemoryBytes: 1 << 20}} {
+		rt := newRuntime(t, lua.Config{Limits: lim})
+		id := load(t, rt, "lvl.lua", src)
+		if got, want := field(t, rt, id, "atload"), `"lvl.lua:6: expected a number"`; got != want {
+			t.Errorf("limits %+v: in the main chunk %s, want %s", lim, got, want)
+		}
+		_, err := rt.CallJSON(context.Background(), id, "f")
+		if e := asError(t, err); e.Message != "lvl.lua:6: expected a number" || e.Line != 6 {
+			t.Errorf("limits %+v: in a call %q line %d, want lvl.lua:6: expected a number, line 6", lim, e.Message, e.Line)
+		}
+	}
+}
+
+// Inside an xpcall handler, levels past the handler are those of Lua 5.1: the
+// Go error function capXpcall gives PCall is no level (helper-237: each one
+// was one too many). lua5.1 on the same script: rt = "x.lua:7: h" at level 3
+// (the line that failed), err = "x.lua:11: h" at level 4 (error is level 3).
+func TestErrorLevelsInXpcallHandler(t *testing.T) {
+	src := `local M = {}
+local function handler(l)
+  return function(m) return select(2, pcall(error, "h", l)) end
+end
+function M.rt(l) return select(2, xpcall(function()
+  local x = nil
+  return x.y
+end, handler(l))) end
+function M.err(l)
+  return select(2, xpcall(function()
+    error("orig")
+  end, handler(l)))
+end
+return M`
+	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e6, MaxMemoryBytes: 1 << 20}} {
+		rt := newRuntime(t, lua.Config{Limits: lim})
+		id := load(t, rt, "x.lua", src)
+		for _, tt := range []struct {
+			fn    string
+			level int
+			want  string
+		}{
+			{"rt", 3, `"x.lua:7: h"`}, // pcall is level 1, the handler 2, the function that failed 3
+			{"rt", 4, `"h"`},          // xpcall
+			{"rt", 5, `"x.lua:5: h"`}, // M.rt
+			{"err", 3, `"h"`},         // error, a Go function
+			{"err", 4, `"x.lua:11: h"`},
+			{"err", 5, `"h"`},
+			{"err", 6, `"x.lua:10: h"`},
+		} {
+			if got := call(t, rt, id, tt.fn, tt.level); got != tt.want {
+				t.Errorf("limits %+v: %s level %d = %s, want %s (lua5.1)", lim, tt.fn, tt.level, got, tt.want)
+			}
+		}
+	}
+}
+
+// A function coroutine.wrap made puts the position of the line that called it
+// in front of a coroutine's string or number error, as Lua 5.1's auxwrap does
+// (helper-237: it did not). lua5.1 on the same source: "w.lua:11: w.lua:5:
+// boom", "w.lua:15: w.lua:14: 42" and "w.lua:18: it".
+func TestWrapPlacesErrors(t *testing.T) {
+	src := `local M = {}
+local function gen()
+  return coroutine.wrap(function()
+    coroutine.yield(1)
+    error("boom")
+  end)
+end
+function M.f()
+  local next = gen()
+  next()
+  next()
+end
+function M.g() return select(2, pcall(function()
+  local w = coroutine.wrap(function() error(42) end)
+  w()
+end)) end
+function M.h() return select(2, pcall(function()
+  for x in coroutine.wrap(function() error("it", 2) end) do end
+end)) end
+return M`
+	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e6, MaxMemoryBytes: 1 << 20}} {
+		rt := newRuntime(t, lua.Config{Limits: lim, Libraries: lua.LibCoroutine})
+		id := load(t, rt, "w.lua", src)
+		_, err := rt.CallJSON(context.Background(), id, "f")
+		if e := asError(t, err); e.Message != "w.lua:11: w.lua:5: boom" {
+			t.Errorf("limits %+v: f: %q (line %d), want lua5.1's w.lua:11: w.lua:5: boom", lim, e.Message, e.Line)
+		}
+		if got, want := call(t, rt, id, "g"), `"w.lua:15: w.lua:14: 42"`; got != want {
+			t.Errorf("limits %+v: g = %s, want %s", lim, got, want)
+		}
+		if got, want := call(t, rt, id, "h"), `"w.lua:18: it"`; got != want {
+			t.Errorf("limits %+v: h = %s, want %s", lim, got, want)
+		}
+	}
+}
+
+// Two more of Lua 5.1's levels (helper-237; each want is lua5.1's answer): a
+// chunk a script names "[coroutine]" is no coroutine trampoline, which ends
+// the levels (it was taken for one by its name; lua5.1 writes the name
+// [string "[coroutine]"]:2:, hotscript a named chunk by its name); print
+// converts through the global tostring, so levels in a __tostring count it
+// (they were one short: level 4 under print is the function, under tostring
+// pcall).
+func TestErrorLevelsOfNamedChunksAndPrint(t *testing.T) {
+	for _, tt := range []struct {
+		src  string
+		want map[string]string
+	}{
+		{`local M = {}
+function M.own() return select(2, pcall(loadstring("local function g() error('x', 2) end\ng()\nreturn 1", "[coroutine]"))) end
+function M.through()
+  local f = loadstring("local l = ...\nlocal function g() error('z', l) end\ng()", "[coroutine]")
+  return select(2, pcall(function()
+    f(3)
+  end))
+end
+return M`, map[string]string{"own": `"[coroutine]:2: x"`, "through": `"l.lua:6: z"`}},
+		{`local M = {}
+local obj = setmetatable({}, {__tostring = function() error("ts", 4) end})
+function M.p() return select(2, pcall(function()
+  print(obj)
+end)) end
+function M.t() return select(2, pcall(function()
+  local s = tostring(obj)
+end)) end
+return M`, map[string]string{"p": `"l.lua:4: ts"`, "t": `"ts"`}},
+	} {
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "l.lua", tt.src)
+		for fn, want := range tt.want {
+			if got := call(t, rt, id, fn); got != want {
+				t.Errorf("%s = %s, want %s (lua5.1)", fn, got, want)
+			}
+		}
+	}
+}
+
+// load(reader) returns nil and the reader's error, as Lua 5.1's does (it runs
+// the reader protected); helper-237: the error went through.
+func TestLoadReaderErrorReturned(t *testing.T) {
+	src := `local M = {}
+function M.load()
+  local f, e = load(function() error("reader failed") end)
+  return {f == nil, e}
+end
+return M`
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "l.lua", src)
+	out, err := rt.CallJSON(context.Background(), id, "load")
+	if err != nil || string(out) != `[true,"l.lua:3: reader failed"]` {
+		t.Errorf("load = %s, %v; want [true,\"l.lua:3: reader failed\"] as lua5.1", out, err)
+	}
+}
+
+// A number literal that is no number is a syntax error, as in Lua 5.1
+// ("malformed number near '0e'"); gopher-lua's compiler made it NaN
+// (helper-235, helper-237).
+func TestMalformedNumberLiteral(t *testing.T) {
+	for _, lit := range []string{"0e", "1E+-1", "1e"} {
+		rt := newRuntime(t, lua.Config{})
+		_, err := rt.LoadScript(context.Background(), "n.lua", []byte("local M = {}\nM.x = "+lit+"\nreturn M"))
+		if e := asError(t, err); !errors.Is(err, lua.ErrCompile) || e.Line != 2 || e.Message != "n.lua:2: malformed number near '"+lit+"'" {
+			t.Errorf("M.x = %s: %v, want n.lua:2: malformed number near '%s'", lit, err, lit)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func installCaps(L *glua.LState) {
 	charge(L.G.Global, "tonumber", tonumberWork)
 	installProtected(L)
 	chargeMessage(L, "error", func(L *glua.LState) int {
-		if L.OptInt(2, 1) > 0 {
+		if optIntArg(L, 2, 1) > 0 {
 			return 1
 		}
 		return 0 // level 0: the message is raised as it is

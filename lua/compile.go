@@ -59,6 +59,10 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
+	if n := r.malformed; n != nil {
+		return nil, &Error{Script: name, Line: n.Line(), Kind: ErrCompile,
+			Message: fmt.Sprintf("%s:%d: malformed number near '%s'", name, n.Line(), strings.TrimRight(n.Value, " \t\r\n\v\f"))} // the lexer took the space after 1e
+	}
 	chunk = splitConstants(chunk)
 	if kind.module {
 		chunk = returnLocals(chunk)
@@ -312,7 +316,7 @@ func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
 		return fn
 	}
 	L.Push(fn)
-	L.Push(L.NewFunction(capConcat))
+	L.Push(plumbing(L, capConcat))
 	L.Push(L.NewFunction(capVarargs))
 	L.Call(2, 1)
 	fn = L.Get(-1).(*glua.LFunction)
@@ -477,7 +481,8 @@ const maxSyntaxDepth = 5000
 
 // concatRewriter replaces every .. expression of a chunk with a call of
 // concatName, and every ... that expands to all its values with a call of
-// varargsName, writes each number literal as its numeral, and finds the first
+// varargsName, writes each number literal as its numeral (noting the first
+// malformed one), and finds the first
 // statement or expression that nests deeper than maxSyntaxDepth, leaving what
 // is below it alone.
 type concatRewriter struct {
@@ -485,7 +490,8 @@ type concatRewriter struct {
 	concat        bool // a call of concatName was made
 	varargs       bool // a call of varargsName was made
 	depth         int
-	deepLine      int // the line of that statement or expression; 0 if none
+	deepLine      int             // the line of that statement or expression; 0 if none
+	malformed     *ast.NumberExpr // the first number literal that is no number (see numeral)
 }
 
 // enter goes one level down to a node on line, or reports that it is too deep.
@@ -566,7 +572,11 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		r.stmts(e.Stmts)
 		return e
 	case *ast.NumberExpr:
-		e.Value = numeral(e.Value)
+		v, ok := numeral(e.Value)
+		if !ok && r.malformed == nil {
+			r.malformed = e
+		}
+		e.Value = v
 		return e
 	}
 	exprSlots(e, r.slot)

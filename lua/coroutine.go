@@ -2,9 +2,11 @@ package lua
 
 import (
 	"reflect"
+	"strings"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
+	"github.com/yuin/gopher-lua/parse"
 )
 
 const (
@@ -124,19 +126,25 @@ func openCoroutine(L *glua.LState) {
 	co.RawSetString("wrap", L.NewFunction(func(L *glua.LState) int {
 		th := newThread(L)
 		L.Push(L.NewFunction(func(L *glua.LState) int {
-			switch refused := refusal(L, th); refused {
-			case "":
-			case "C stack overflow":
-				L.Error(glua.LString(refused), 0) // as the coroutine's own errors, unplaced
-			default:
-				L.RaiseError("%s", refused) // with the caller's position, as Lua 5.1's wrap adds it
+			// An error, the coroutine's or a refusal, gets the caller's
+			// position in front if it is a string or a number, as Lua
+			// 5.1's wrap puts it.
+			placed := func(msg glua.LValue) glua.LValue {
+				switch msg.(type) {
+				case glua.LString, glua.LNumber:
+					return glua.LString(where(L, 1) + glua.LVAsString(msg))
+				}
+				return msg
+			}
+			if refused := refusal(L, th); refused != "" {
+				L.Error(placed(glua.LString(refused)), 0)
 			}
 			L.Insert(th, 1)
 			bind(L, th)
 			n := resumeNested(L, th)
 			first := L.GetTop() - n + 1 // not -n: past 9,999 results, a pseudo-index (the registry)
 			if ok := L.Get(first); ok != glua.LTrue {
-				L.Error(L.Get(first+1), 0)
+				L.Error(placed(L.Get(first+1)), 0)
 			}
 			return n - 1
 		}))
@@ -243,8 +251,25 @@ func resumers(L, th *glua.LState) (resuming bool, depth int) {
 	return resuming, depth
 }
 
-// trampolineSource is the chunk name of the trampoline's functions.
-const trampolineSource = "[coroutine]"
+// trampolineProto is the chunk that makes trampolines, compiled once, and
+// trampolineProtos its functions, which the trampolines of every LState run:
+// where a Lua function is one of them, it is a trampoline.
+var trampolineProto, trampolineProtos = func() (*glua.FunctionProto, map[*glua.FunctionProto]bool) {
+	chunk, err := parse.Parse(strings.NewReader(`local function pass(...) return ... end
+return function(coroutine_function)
+  return function(...) return pass(coroutine_function(...)) end
+end`), "[coroutine]") // not <string>, which a script's own loadstring chunks are
+	if err != nil {
+		panic(err) // a constant chunk
+	}
+	proto, err := glua.Compile(chunk, "[coroutine]")
+	if err != nil {
+		panic(err)
+	}
+	protos := map[*glua.FunctionProto]bool{}
+	eachProto(proto, func(p *glua.FunctionProto) { protos[p] = true })
+	return proto, protos
+}()
 
 // trampoline returns a function that, given f, returns a Lua function calling f
 // with its arguments and returning all f returns, which a coroutine runs in
@@ -258,22 +283,7 @@ const trampolineSource = "[coroutine]"
 // the arguments and the results on the coroutine's value stack (of 256 Ki
 // slots at most), so a coroutine takes or returns at most about 80,000 values.
 func trampoline(L *glua.LState) *glua.LFunction {
-	maker, err := L.LoadString(`local function pass(...) return ... end
-return function(coroutine_function)
-  return function(...) return pass(coroutine_function(...)) end
-end`)
-	if err != nil {
-		panic(err) // a constant chunk
-	}
-	var name func(p *glua.FunctionProto)
-	name = func(p *glua.FunctionProto) {
-		p.SourceName = trampolineSource // not <string>, which a script's own loadstring chunks are
-		for _, q := range p.FunctionPrototypes {
-			name(q)
-		}
-	}
-	name(maker.Proto)
-	L.Push(maker)
+	L.Push(L.NewFunctionFromProto(trampolineProto))
 	L.Call(0, 1)
 	enter := L.Get(-1).(*glua.LFunction)
 	L.Pop(1)

@@ -52,12 +52,16 @@
 // frame a tail call replaced (so error("bad argument", 2) names the line of
 // the bad call: gopher-lua's named the line of the error call); tonumber reads
 // numbers as 5.1 does on Linux ("1e+20", which tostring(1e20) gives, was nil
-// in gopher-lua; "010" is 10), but for a negative number in another base,
-// which keeps its sign; number literals do too (010 is 10, not octal 8, and
+// in gopher-lua; "0010" is 10), but for a negative number in another base,
+// which keeps its sign; number literals do too (0010 is 10, not octal 8, and
 // 1e400 is inf, not nan); and math.huge is inf, not the largest float, so
 // 1/0 == math.huge (and a result or field of math.huge is an ErrJSON error:
-// JSON has no infinity). The arithmetic operators still read a string as
-// gopher-lua does: "010" + 0 is 8. print writes to
+// JSON has no infinity); a malformed number literal (1e) is a syntax error,
+// not nan. The arithmetic operators still read a string as gopher-lua does:
+// "0010" + 0 is 8. As in 5.1, a function coroutine.wrap made puts its
+// caller's position in front of a coroutine's error, print converts each
+// value through the global tostring, and load returns nil and the error a
+// reader function raised. print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload

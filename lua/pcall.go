@@ -39,7 +39,7 @@ func untraced(L *glua.LState) int {
 
 // installProtected replaces pcall and xpcall.
 func installProtected(L *glua.LState) {
-	through := L.NewFunction(untraced)
+	through := plumbing(L, untraced)
 	closer := L.NewFunction(func(L *glua.LState) int { L.RaiseError("closing upvalues"); return 0 })
 	L.SetGlobal("pcall", L.NewFunction(func(L *glua.LState) int { return capPcall(L, through) }))
 	L.SetGlobal("xpcall", L.NewFunction(func(L *glua.LState) int { return capXpcall(L, through, closer) }))
@@ -85,7 +85,17 @@ func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 	handler := L.CheckFunction(2)
 	top := L.GetTop()
 	L.Push(fn)
-	err := L.PCall(0, glua.MultRet, L.NewFunction(func(L *glua.LState) int {
+	err := L.PCall(0, glua.MultRet, plumbing(L, errorFunction(handler, through, closer)))
+	if err != nil {
+		return pushFailure(L, err)
+	}
+	L.Insert(glua.LTrue, top+1)
+	return L.GetTop() - top
+}
+
+// errorFunction is capXpcall's error function, which calls handler.
+func errorFunction(handler, through, closer *glua.LFunction) glua.LGFunction {
+	return func(L *glua.LState) int {
 		L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
 		holdError(L, L.Get(1))
 		L.Insert(handler, 1)
@@ -97,12 +107,7 @@ func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 		L.Push(closer)
 		_ = L.PCall(1, 0, nil) // fails, as it must
 		return 1
-	}))
-	if err != nil {
-		return pushFailure(L, err)
 	}
-	L.Insert(glua.LTrue, top+1)
-	return L.GetTop() - top
 }
 
 // pushFailure pushes false and the error value of err, as pcall returns them.

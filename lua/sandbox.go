@@ -136,8 +136,17 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 func (rt *Runtime) print(L *glua.LState, name string) int {
 	parts := make([]string, L.GetTop())
 	total := uint64(len(parts)) // the tabs and the newline
+	tostring := L.GetGlobal("tostring")
 	for i := range parts {
-		parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		L.Push(tostring) // as Lua 5.1's print converts: a __tostring's error levels count it
+		L.Push(L.Get(i + 1))
+		L.Call(1, 1)
+		s, ok := L.Get(-1).(glua.LString)
+		if !ok {
+			L.RaiseError("'tostring' must return a string to 'print'")
+		}
+		L.Pop(1)
+		parts[i] = string(s)
 		total += uint64(len(parts[i]))
 	}
 	budgetOf(L).alloc(L, total)
@@ -167,7 +176,8 @@ func baseLoadString(L *glua.LState) int {
 	return loadSource(L, L.CheckString(1), L.OptString(2, "<string>"))
 }
 
-// baseLoad is load(s | f [, chunkname]), where f returns the source in pieces.
+// baseLoad is load(s | f [, chunkname]), where f returns the source in pieces;
+// an error f raises is returned with nil, as from a chunk that does not compile.
 func baseLoad(L *glua.LState) int {
 	name := L.OptString(2, "<string>")
 	if s, ok := L.Get(1).(glua.LString); ok {
@@ -176,8 +186,13 @@ func baseLoad(L *glua.LState) int {
 	f := L.CheckFunction(1)
 	var src strings.Builder
 	for {
+		L.Push(plumbing(L, untraced))
 		L.Push(f)
-		L.Call(0, 1)
+		if err := L.PCall(1, 1, nil); err != nil { // the reader's error is load's result, as in 5.1
+			pushFailure(L, err)
+			L.Replace(-2, glua.LNil)
+			return 2
+		}
 		piece := L.Get(-1)
 		L.Pop(1)
 		if piece == glua.LNil || piece == glua.LString("") {
