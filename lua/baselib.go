@@ -2,6 +2,7 @@ package lua
 
 import (
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -63,7 +64,7 @@ func where(L *glua.LState, level int) string {
 			}
 		}
 		for cf = parent; cf != nil; cf = parent {
-			if fn, parent = frame(cf); fn.Env != plumbingEnv {
+			if fn, parent = frame(cf); !fn.IsG || !plumbing(fn) {
 				break
 			}
 		}
@@ -79,17 +80,20 @@ func where(L *glua.LState, level int) string {
 	return fn.Proto.SourceName + ":" + strconv.Itoa(fn.Proto.DbgSourcePositions[pc-1]) + ": "
 }
 
-// plumbing returns a Go function that the package calls Lua through where
-// Lua 5.1 calls it directly (see where), marked as such: its environment,
-// which a Go function does not use, is plumbingEnv.
-func plumbing(L *glua.LState, fn glua.LGFunction) *glua.LFunction {
-	f := L.NewFunction(fn)
-	f.Env = plumbingEnv
-	return f
+// plumbing reports whether fn, a Go function, is one the package calls Lua
+// through where Lua 5.1 calls it directly (see where).
+func plumbing(fn *glua.LFunction) bool {
+	p := reflect.ValueOf(fn.GFunction).Pointer()
+	return p == untracedCode || p == concatCode || p == xpcallErrorCode
 }
 
-// plumbingEnv marks the functions plumbing returns.
-var plumbingEnv = new(glua.LTable)
+// The code of the plumbing functions, functions declared at the package's top
+// level: the value of one has its code, which no other function has.
+var (
+	untracedCode    = reflect.ValueOf(glua.LGFunction(untraced)).Pointer()
+	concatCode      = reflect.ValueOf(glua.LGFunction(capConcat)).Pointer()
+	xpcallErrorCode = reflect.ValueOf(glua.LGFunction(xpcallError)).Pointer()
+)
 
 // whereByStack is where as gopher-lua's debug functions see the stack, for a
 // gopher-lua whose frames the package cannot read.

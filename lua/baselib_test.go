@@ -310,11 +310,42 @@ return M`
 // ("malformed number near '0e'"); gopher-lua's compiler made it NaN
 // (helper-235, helper-237).
 func TestMalformedNumberLiteral(t *testing.T) {
-	for _, lit := range []string{"0e", "1E+-1", "1e"} {
-		rt := newRuntime(t, lua.Config{})
-		_, err := rt.LoadScript(context.Background(), "n.lua", []byte("local M = {}\nM.x = "+lit+"\nreturn M"))
-		if e := asError(t, err); !errors.Is(err, lua.ErrCompile) || e.Line != 2 || e.Message != "n.lua:2: malformed number near '"+lit+"'" {
-			t.Errorf("M.x = %s: %v, want n.lua:2: malformed number near '%s'", lit, err, lit)
+	rt := newRuntime(t, lua.Config{})
+	for _, tt := range []struct{ line2, near string }{
+		{"M.x = 0e", "0e"}, {"M.x = 1E+-1", "1E+"}, {"M.x = 1e;", "1e"}, {"M.x = 3e,4", "3e"},
+		// the lexer takes the } or ) after the e, and the parser fails first
+		{"M.x = {1e}", "1e"}, {"print(1e)", "1e"}, {"return M, 1e", "1e"}, // the end of the file
+	} {
+		_, err := rt.LoadScript(context.Background(), "n.lua", []byte("local M = {}\n"+tt.line2+"\nreturn M"))
+		if e := asError(t, err); !errors.Is(err, lua.ErrCompile) || e.Line != 2 || e.Message != "n.lua:2: malformed number near '"+tt.near+"'" {
+			t.Errorf("%s: %v (line %d), want n.lua:2: malformed number near '%s'", tt.line2, err, e.Line, tt.near)
 		}
+	}
+}
+
+// print takes a number from tostring (or __tostring), as lua5.1's, which
+// converts it with lua_tostring: "5", "42\t42" (helper-240: refused).
+func TestPrintTakesANumberFromTostring(t *testing.T) {
+	src := `local M = {}
+function M.meta() print(setmetatable({}, {__tostring = function(self) return 5 end})) return 1 end
+function M.global()
+  local real = tostring
+  tostring = function(v) return 42 end
+  local ok, e = pcall(print, "a", "b")
+  tostring = real
+  return {ok, e}
+end
+return M`
+	var out strings.Builder
+	rt := newRuntime(t, lua.Config{Stdout: &out})
+	id := load(t, rt, "p.lua", src)
+	if _, err := rt.CallJSON(context.Background(), id, "meta"); err != nil {
+		t.Errorf("meta: %v; lua5.1 prints 5", err)
+	}
+	if got := call(t, rt, id, "global"); got != "[true]" {
+		t.Errorf("global = %s; lua5.1: true, and prints 42\\t42", got)
+	}
+	if got := out.String(); got != "5\n42\t42\n" {
+		t.Errorf("printed %q, want \"5\\n42\\t42\\n\"", got)
 	}
 }

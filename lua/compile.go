@@ -61,7 +61,7 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 	}
 	if n := r.malformed; n != nil {
 		return nil, &Error{Script: name, Line: n.Line(), Kind: ErrCompile,
-			Message: fmt.Sprintf("%s:%d: malformed number near '%s'", name, n.Line(), strings.TrimRight(n.Value, " \t\r\n\v\f"))} // the lexer took the space after 1e
+			Message: fmt.Sprintf("%s:%d: malformed number near '%s'", name, n.Line(), numeralText(n.Value))}
 	}
 	chunk = splitConstants(chunk)
 	if kind.module {
@@ -84,6 +84,7 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 	}
 	cutCallNames(proto)
 	eachProto(proto, trimProto)
+	eachProto(proto, fixSetList)
 	return proto, nil
 }
 
@@ -105,6 +106,34 @@ func trimProto(p *glua.FunctionProto) {
 	p.Constants, p.FunctionPrototypes = trimmed(p.Constants), trimmed(p.FunctionPrototypes)
 	p.DbgLocals, p.DbgCalls = trimmed(p.DbgLocals), trimmed(p.DbgCalls)
 	p.DbgUpvalues = trimmed(p.DbgUpvalues)
+}
+
+// fixSetList gives each SETLIST of p past a table constructor's 511th batch of
+// list items (25,550 items) its batch number. gopher-lua's compiler writes 0
+// in the word that follows such an instruction to hold it, so the VM wrote
+// those items at positions from -49 on: a constructor of 30,000 items had
+// 25,550 (helper-240). A constructor's batches are numbered from 1 in code
+// order, after the NEWTABLE that makes its table in register A, and the
+// items between two of them are computed into registers above A, so the
+// number of the one that lost it is the one before it on A plus one.
+func fixSetList(p *glua.FunctionProto) {
+	var batch [256]int // by register
+	for pc := 0; pc < len(p.Code); pc++ {
+		inst := p.Code[pc]
+		a, c := int(inst>>18)&0xff, int(inst>>9)&0x1ff
+		switch int(inst >> 26) {
+		case glua.OP_NEWTABLE:
+			batch[a] = 0
+		case glua.OP_SETLIST:
+			batch[a]++
+			if c != 0 {
+				batch[a] = c
+			} else if pc+1 < len(p.Code) {
+				pc++ // the word that holds the number
+				p.Code[pc] = uint32(batch[a])
+			}
+		}
+	}
 }
 
 // trimmed returns s, or a copy of it if its capacity is far past its length.
@@ -316,7 +345,7 @@ func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
 		return fn
 	}
 	L.Push(fn)
-	L.Push(plumbing(L, capConcat))
+	L.Push(L.NewFunction(capConcat))
 	L.Push(L.NewFunction(capVarargs))
 	L.Call(2, 1)
 	fn = L.Get(-1).(*glua.LFunction)
@@ -452,6 +481,13 @@ func syntaxError(name, src string, err error) *Error {
 	var cerr *glua.CompileError
 	switch {
 	case errors.As(err, &perr):
+		// The lexer takes the character after a number's e (1e}), so what
+		// is wrong is a malformed number before the parser sees it.
+		if num, line := malformedNumber(name, src); num != "" && (perr.Pos.Line == parse.EOF || line <= perr.Pos.Line) {
+			e.Line = line
+			e.Message = fmt.Sprintf("%s:%d: malformed number near '%s'", name, line, num)
+			break
+		}
 		if perr.Pos.Line == parse.EOF {
 			e.Line = strings.Count(strings.TrimRight(src, "\n"), "\n") + 1
 			e.Message = fmt.Sprintf("%s:%d: %s at end of file", name, e.Line, perr.Message)
@@ -466,6 +502,43 @@ func syntaxError(name, src string, err error) *Error {
 		e.Message = fmt.Sprintf("%s: %s", name, cerr.Message)
 	}
 	return e
+}
+
+// malformedNumber returns the first number of src, as gopher-lua's lexer reads
+// them, that is no number (see numeral), as Lua 5.1 names it (numeralText),
+// and its line; "" if there is none before the lexer fails.
+func malformedNumber(name, src string) (string, int) {
+	sc := parse.NewScanner(strings.NewReader(src), name)
+	for {
+		tok, err := sc.Scan(&parse.Lexer{})
+		if err != nil || tok.Type < 0 { // an error, or the end
+			return "", 0
+		}
+		if _, ok := numeral(tok.Str); tok.Type == parse.TNumber && !ok {
+			return numeralText(tok.Str), tok.Pos.Line
+		}
+	}
+}
+
+// numeralText is the start of tok, a number gopher-lua's lexer took, that Lua
+// 5.1's would take: digits and dots, an exponent's e and sign, then letters,
+// digits and _. gopher-lua's takes the character after an e whatever it is
+// (1e; 1e} 1e and the end of the file).
+func numeralText(tok string) string {
+	i := 0
+	for i < len(tok) && (tok[i] >= '0' && tok[i] <= '9' || tok[i] == '.') {
+		i++
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+	}
+	for i < len(tok) && (tok[i] >= '0' && tok[i] <= '9' || tok[i] >= 'a' && tok[i] <= 'z' || tok[i] >= 'A' && tok[i] <= 'Z' || tok[i] == '_') {
+		i++
+	}
+	return tok[:i]
 }
 
 // maxSyntaxDepth bounds how deeply statements and expressions nest in a chunk.

@@ -128,3 +128,16 @@ return M`)
 		t.Errorf("pcall of endless nesting returned %s, want the error", got)
 	}
 }
+
+// A constructor of more than 25,550 list items (511 batches of 50) keeps them
+// all, which gopher-lua's compiler lost (see fixSetList; helper-240: a
+// 200x200 tilemap of 0s and 1s, few distinct constants, so splitConstants
+// leaves it whole). lua5.1: 30000 30000 1.
+func TestLongListConstructor(t *testing.T) {
+	src := "local M = {}\nM.t = {" + strings.Repeat("0,", 29999) + "1}\nfunction M.f() local c = 0 for _ in pairs(M.t) do c = c + 1 end return {#M.t, c, M.t[30000]} end\nreturn M"
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "big.lua", src)
+	if got := call(t, rt, id, "f"); got != "[30000,30000,1]" {
+		t.Errorf("#t, pairs, t[30000] = %s, want [30000,30000,1]", got)
+	}
+}

@@ -1,6 +1,9 @@
 package lua
 
 import (
+	"reflect"
+	"unsafe"
+
 	glua "github.com/yuin/gopher-lua"
 )
 
@@ -37,16 +40,21 @@ func untraced(L *glua.LState) int {
 	return L.GetTop()
 }
 
-// installProtected replaces pcall and xpcall.
+// installProtected replaces pcall, xpcall and load (which calls a reader
+// function protected).
 func installProtected(L *glua.LState) {
-	through := plumbing(L, untraced)
-	closer := L.NewFunction(func(L *glua.LState) int { L.RaiseError("closing upvalues"); return 0 })
-	L.SetGlobal("pcall", L.NewFunction(func(L *glua.LState) int { return capPcall(L, through) }))
-	L.SetGlobal("xpcall", L.NewFunction(func(L *glua.LState) int { return capXpcall(L, through, closer) }))
+	p := protectors{through: L.NewFunction(untraced), closer: L.NewFunction(raiseToClose)}
+	L.SetGlobal("pcall", L.NewFunction(p.pcall))
+	L.SetGlobal("xpcall", L.NewFunction(p.xpcall))
+	L.SetGlobal("load", L.NewFunction(p.load))
 }
 
-// capPcall is gopher-lua's pcall, calling the function through untraced.
-func capPcall(L *glua.LState, through *glua.LFunction) int {
+// protectors are what a state's pcall, xpcall and load call through: through,
+// untraced, and closer, raiseToClose.
+type protectors struct{ through, closer *glua.LFunction }
+
+// pcall is gopher-lua's pcall, calling the function through untraced.
+func (p protectors) pcall(L *glua.LState) int {
 	L.CheckAny(1)
 	v := L.Get(1)
 	if v.Type() != glua.LTFunction && L.GetMetaField(v, "__call").Type() != glua.LTFunction {
@@ -55,15 +63,63 @@ func capPcall(L *glua.LState, through *glua.LFunction) int {
 		return 2
 	}
 	nargs := L.GetTop() - 1
-	L.Insert(through, 1)
-	if err := L.PCall(nargs+1, glua.MultRet, nil); err != nil {
+	L.Insert(p.through, 1)
+	if err := plainPCall(L, nargs+1, glua.MultRet); err != nil {
 		return pushFailure(L, err)
 	}
 	L.Insert(glua.LTrue, 1)
 	return L.GetTop()
 }
 
-// capXpcall is gopher-lua's xpcall, with the handler called through untraced by
+// raiseToClose raises an error, for closeUpvalues.
+func raiseToClose(L *glua.LState) int {
+	L.RaiseError("closing upvalues")
+	return 0
+}
+
+// closeUpvalues closes every open upvalue of L, as gopher-lua does when it
+// raises an error while no PCall with an error function runs: it raises one
+// and catches it. gopher-lua's PCall clears its flag for one as it returns,
+// whatever PCall set it, so this works right after a PCall returned.
+func (p protectors) closeUpvalues(L *glua.LState) {
+	L.Push(p.through)
+	L.Push(p.closer)
+	_ = L.PCall(1, 0, nil) // fails, as it must
+}
+
+// plainPCall is L.PCall(nargs, nret, nil) run as when no PCall with an error
+// function runs: gopher-lua closes the upvalues of the frames an error leaves
+// as it raises it only then, so inside an xpcall, which has one, an error that
+// pcall or load caught left them open (helper-240: a closure made in a
+// failing pcall'd function or load reader read its variable's old stack
+// slot, another function's local, or a Go nil). gopher-lua's flag for it is
+// cleared for the call and then set back, as its PCall clears it as it
+// returns, losing an xpcall's. Where the flag cannot be found (see
+// errorFuncFlag), it is L.PCall.
+func plainPCall(L *glua.LState, nargs, nret int) error {
+	if errorFuncFlag == 0 {
+		return L.PCall(nargs, nret, nil)
+	}
+	flag := (*bool)(unsafe.Add(unsafe.Pointer(L), errorFuncFlag))
+	running := *flag
+	*flag = false
+	err := L.PCall(nargs, nret, nil)
+	*flag = running
+	return err
+}
+
+// errorFuncFlag is where gopher-lua keeps an LState's flag that a PCall with an
+// error function runs (hasErrorFunc), which it does not export; 0 if a
+// gopher-lua version has no such bool.
+var errorFuncFlag = func() uintptr {
+	f, ok := reflect.TypeFor[glua.LState]().FieldByName("hasErrorFunc")
+	if !ok || f.Type.Kind() != reflect.Bool || f.Offset == 0 {
+		return 0
+	}
+	return f.Offset
+}()
+
+// xpcall is gopher-lua's xpcall, with the handler called through untraced by
 // an error function of its own: the handler still runs where gopher-lua runs it,
 // above the frames of the error (debug.traceback sees them), and when it fails,
 // xpcall still returns false and the handler's error.
@@ -80,12 +136,12 @@ func capPcall(L *glua.LState, through *glua.LFunction) int {
 // after a caught error updates a copy of its variable, which the function that
 // made it no longer sees. Closing only the frames the error left needs
 // gopher-lua's unexported closeUpvalues.
-func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
+func (p protectors) xpcall(L *glua.LState) int {
 	fn := L.CheckFunction(1)
 	handler := L.CheckFunction(2)
 	top := L.GetTop()
 	L.Push(fn)
-	err := L.PCall(0, glua.MultRet, plumbing(L, errorFunction(handler, through, closer)))
+	err := L.PCall(0, glua.MultRet, L.NewClosure(xpcallError, handler, p.through, p.closer))
 	if err != nil {
 		return pushFailure(L, err)
 	}
@@ -93,21 +149,19 @@ func capXpcall(L *glua.LState, through, closer *glua.LFunction) int {
 	return L.GetTop() - top
 }
 
-// errorFunction is capXpcall's error function, which calls handler.
-func errorFunction(handler, through, closer *glua.LFunction) glua.LGFunction {
-	return func(L *glua.LState) int {
-		L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
-		holdError(L, L.Get(1))
-		L.Insert(handler, 1)
-		L.Insert(through, 1)
-		if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
-			pushFailure(L, err)
-		}
-		L.Push(through)
-		L.Push(closer)
-		_ = L.PCall(1, 0, nil) // fails, as it must
-		return 1
+// xpcallError is xpcall's error function: a closure of the handler and of the
+// state's through and closer (see protectors), which calls the handler.
+func xpcallError(L *glua.LState) int {
+	handler, through := L.Get(glua.UpvalueIndex(1)), L.Get(glua.UpvalueIndex(2))
+	L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
+	holdError(L, L.Get(1))
+	L.Insert(handler, 1)
+	L.Insert(through, 1)
+	if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
+		pushFailure(L, err)
 	}
+	protectors{through: through.(*glua.LFunction), closer: L.Get(glua.UpvalueIndex(3)).(*glua.LFunction)}.closeUpvalues(L)
+	return 1
 }
 
 // pushFailure pushes false and the error value of err, as pcall returns them.

@@ -41,6 +41,12 @@ local a, b, c = 1, 2, 3 return f()`, `42`},
 local a, b, c = 1, 2, 3 return f()`, `42`},
 		{"stale upvalue in a field", `local f xpcall(function() local x = {} f = function() return x end error("e") end, print)
 local t = {} t[f()] = 1 return type(f())`, `"table"`},
+		// A pcall or load inside an xpcall catches an error: the closure keeps
+		// its variable (helper-240: it read another function's local, 14).
+		{"upvalue after a pcall error in xpcall", `local g xpcall(function() pcall(function() local x = "kept" g = function() return x end error("e") end)
+local a, b, c, d, e = 11, 12, 13, 14, 15 end, print) return g()`, `"kept"`},
+		{"upvalue after a load reader's error in xpcall", `local g xpcall(function() load(function() local x = "kept" g = function() return x end error("e") end)
+local a, b, c, d, e = 11, 12, 13, 14, 15 end, print) return g()`, `"kept"`},
 	}
 	rt := newRuntime(t, lua.Config{})
 	for _, tt := range tests {

@@ -102,7 +102,6 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	installStrlib(L)
 	L.SetGlobal("print", L.NewFunction(func(L *glua.LState) int { return rt.print(L, name) }))
 	L.SetGlobal("loadstring", L.NewFunction(baseLoadString))
-	L.SetGlobal("load", L.NewFunction(baseLoad))
 	random := installRandom(L)
 
 	if libs&LibCoroutine != 0 {
@@ -141,12 +140,13 @@ func (rt *Runtime) print(L *glua.LState, name string) int {
 		L.Push(tostring) // as Lua 5.1's print converts: a __tostring's error levels count it
 		L.Push(L.Get(i + 1))
 		L.Call(1, 1)
-		s, ok := L.Get(-1).(glua.LString)
-		if !ok {
+		switch s := L.Get(-1).(type) {
+		case glua.LString, glua.LNumber: // a number too, as lua_tostring converts it
+			parts[i] = glua.LVAsString(s)
+		default:
 			L.RaiseError("'tostring' must return a string to 'print'")
 		}
 		L.Pop(1)
-		parts[i] = string(s)
 		total += uint64(len(parts[i]))
 	}
 	budgetOf(L).alloc(L, total)
@@ -176,9 +176,9 @@ func baseLoadString(L *glua.LState) int {
 	return loadSource(L, L.CheckString(1), L.OptString(2, "<string>"))
 }
 
-// baseLoad is load(s | f [, chunkname]), where f returns the source in pieces;
+// load is load(s | f [, chunkname]), where f returns the source in pieces;
 // an error f raises is returned with nil, as from a chunk that does not compile.
-func baseLoad(L *glua.LState) int {
+func (p protectors) load(L *glua.LState) int {
 	name := L.OptString(2, "<string>")
 	if s, ok := L.Get(1).(glua.LString); ok {
 		return loadSource(L, string(s), name)
@@ -186,9 +186,9 @@ func baseLoad(L *glua.LState) int {
 	f := L.CheckFunction(1)
 	var src strings.Builder
 	for {
-		L.Push(plumbing(L, untraced))
+		L.Push(p.through)
 		L.Push(f)
-		if err := L.PCall(1, 1, nil); err != nil { // the reader's error is load's result, as in 5.1
+		if err := plainPCall(L, 1, 1); err != nil { // the reader's error is load's result, as in 5.1
 			pushFailure(L, err)
 			L.Replace(-2, glua.LNil)
 			return 2
