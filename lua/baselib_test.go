@@ -321,6 +321,13 @@ func TestMalformedNumberLiteral(t *testing.T) {
 			t.Errorf("%s: %v (line %d), want n.lua:2: malformed number near '%s'", tt.line2, err, e.Line, tt.near)
 		}
 	}
+	// A syntax error before the malformed number is that error (helper-241).
+	for _, line2 := range []string{"M.x = = 1e", "local = 3e", "M.y = ) 2e"} {
+		_, err := rt.LoadScript(context.Background(), "n.lua", []byte("local M = {}\n"+line2+"\nreturn M"))
+		if e := asError(t, err); !errors.Is(err, lua.ErrCompile) || e.Line != 2 || strings.Contains(e.Message, "malformed") {
+			t.Errorf("%s: %v (line %d), want the syntax error before the number", line2, err, e.Line)
+		}
+	}
 }
 
 // print takes a number from tostring (or __tostring), as lua5.1's, which

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -59,6 +60,10 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
+	if t := r.tooLong; t != nil {
+		return nil, &Error{Script: name, Line: t.Line(), Kind: ErrCompile,
+			Message: fmt.Sprintf("%s:%d: table constructor of more than %d list items ending in a call or ... (gopher-lua cannot compile it: give the items keys)", name, t.Line(), maxListItems)}
+	}
 	if n := r.malformed; n != nil {
 		return nil, &Error{Script: name, Line: n.Line(), Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: malformed number near '%s'", name, n.Line(), numeralText(n.Value))}
@@ -84,7 +89,6 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 	}
 	cutCallNames(proto)
 	eachProto(proto, trimProto)
-	eachProto(proto, fixSetList)
 	return proto, nil
 }
 
@@ -106,34 +110,6 @@ func trimProto(p *glua.FunctionProto) {
 	p.Constants, p.FunctionPrototypes = trimmed(p.Constants), trimmed(p.FunctionPrototypes)
 	p.DbgLocals, p.DbgCalls = trimmed(p.DbgLocals), trimmed(p.DbgCalls)
 	p.DbgUpvalues = trimmed(p.DbgUpvalues)
-}
-
-// fixSetList gives each SETLIST of p past a table constructor's 511th batch of
-// list items (25,550 items) its batch number. gopher-lua's compiler writes 0
-// in the word that follows such an instruction to hold it, so the VM wrote
-// those items at positions from -49 on: a constructor of 30,000 items had
-// 25,550 (helper-240). A constructor's batches are numbered from 1 in code
-// order, after the NEWTABLE that makes its table in register A, and the
-// items between two of them are computed into registers above A, so the
-// number of the one that lost it is the one before it on A plus one.
-func fixSetList(p *glua.FunctionProto) {
-	var batch [256]int // by register
-	for pc := 0; pc < len(p.Code); pc++ {
-		inst := p.Code[pc]
-		a, c := int(inst>>18)&0xff, int(inst>>9)&0x1ff
-		switch int(inst >> 26) {
-		case glua.OP_NEWTABLE:
-			batch[a] = 0
-		case glua.OP_SETLIST:
-			batch[a]++
-			if c != 0 {
-				batch[a] = c
-			} else if pc+1 < len(p.Code) {
-				pc++ // the word that holds the number
-				p.Code[pc] = uint32(batch[a])
-			}
-		}
-	}
 }
 
 // trimmed returns s, or a copy of it if its capacity is far past its length.
@@ -483,9 +459,10 @@ func syntaxError(name, src string, err error) *Error {
 	case errors.As(err, &perr):
 		// The lexer takes the character after a number's e (1e}), so what
 		// is wrong is a malformed number before the parser sees it.
-		if num, line := malformedNumber(name, src); num != "" && (perr.Pos.Line == parse.EOF || line <= perr.Pos.Line) {
-			e.Line = line
-			e.Message = fmt.Sprintf("%s:%d: malformed number near '%s'", name, line, num)
+		if num, at := malformedNumber(name, src); num != "" && (perr.Pos.Line == parse.EOF || at.Line < perr.Pos.Line ||
+			at.Line == perr.Pos.Line && at.Column < perr.Pos.Column) {
+			e.Line = at.Line
+			e.Message = fmt.Sprintf("%s:%d: malformed number near '%s'", name, at.Line, num)
 			break
 		}
 		if perr.Pos.Line == parse.EOF {
@@ -506,16 +483,16 @@ func syntaxError(name, src string, err error) *Error {
 
 // malformedNumber returns the first number of src, as gopher-lua's lexer reads
 // them, that is no number (see numeral), as Lua 5.1 names it (numeralText),
-// and its line; "" if there is none before the lexer fails.
-func malformedNumber(name, src string) (string, int) {
+// and where it is; "" if there is none before the lexer fails.
+func malformedNumber(name, src string) (string, ast.Position) {
 	sc := parse.NewScanner(strings.NewReader(src), name)
 	for {
 		tok, err := sc.Scan(&parse.Lexer{})
 		if err != nil || tok.Type < 0 { // an error, or the end
-			return "", 0
+			return "", ast.Position{}
 		}
 		if _, ok := numeral(tok.Str); tok.Type == parse.TNumber && !ok {
-			return numeralText(tok.Str), tok.Pos.Line
+			return numeralText(tok.Str), tok.Pos
 		}
 	}
 }
@@ -565,6 +542,7 @@ type concatRewriter struct {
 	depth         int
 	deepLine      int             // the line of that statement or expression; 0 if none
 	malformed     *ast.NumberExpr // the first number literal that is no number (see numeral)
+	tooLong       *ast.TableExpr  // the first constructor too long to compile (see listAsKeys)
 }
 
 // enter goes one level down to a node on line, or reports that it is too deep.
@@ -658,10 +636,69 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		if n := len(e.Fields); n > 0 && e.Fields[n-1].Key == nil {
 			e.Fields[n-1].Value = r.expand(e.Fields[n-1].Value)
 		}
+		if listAsKeys(e) && r.tooLong == nil {
+			r.tooLong = e
+		}
 	case *ast.FuncCallExpr:
 		r.expandLast(e.Args)
 	}
 	return e
+}
+
+// maxListItems is the most list items gopher-lua's compiler stores right in
+// one constructor: 511 batches of FieldsPerFlush (50). It stored those past
+// them at positions from -49 on (helper-240: 25,550 of 30,000 kept).
+var maxListItems = 511 * glua.FieldsPerFlush
+
+// listAsKeys gives list items of t their positions as keys ({a, b} becomes
+// {a, [2] = b}) where gopher-lua's compiler would store them wrong: past
+// maxListItems, and after a keyed field that follows a whole number of
+// batches of FieldsPerFlush items, after which it stores the last batch
+// again, from registers the field's value may have been computed in ({1,
+// ..., 50, spawn = {x = 7}} had the spawn table at [1]; helper-241). From the
+// first item so placed on (the 25,550th, or the one before such a field), every
+// item gets its key, so that the items left in the list number one less than
+// a whole batch and all fit. The table is the same: the items are computed in
+// the same order and stored at the same positions, some sooner, which nothing
+// can see but a key given twice, whose order Lua leaves undefined. A
+// constructor that ends in a call or ..., whose values go after the items,
+// keeps them as they are: listAsKeys reports whether it has too many to
+// compile right.
+func listAsKeys(t *ast.TableExpr) (tooLong bool) {
+	var items []int // the field of each list item
+	from := 0       // the first item to get its key, from 1; 0 for none
+	for i, f := range t.Fields {
+		switch {
+		case f.Key != nil:
+			if n := len(items); n > 0 && n%glua.FieldsPerFlush == 0 && from == 0 {
+				from = n
+			}
+		case i == len(t.Fields)-1 && multiValue(f.Value):
+			return len(items) > maxListItems
+		default:
+			items = append(items, i)
+			if len(items) > maxListItems && from == 0 {
+				from = maxListItems
+			}
+		}
+	}
+	for pos := from; from > 0 && pos <= len(items); pos++ {
+		f := t.Fields[items[pos-1]]
+		f.Key = at(f.Value.Line(), &ast.NumberExpr{Value: strconv.Itoa(pos)})
+	}
+	return false
+}
+
+// multiValue reports whether e, the last of a list, gives all its values: a
+// call or ..., not in parentheses (as gopher-lua's compiler decides it).
+func multiValue(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.FuncCallExpr:
+		return !e.AdjustRet
+	case *ast.Comma3Expr:
+		return !e.AdjustRet
+	}
+	return false
 }
 
 // operands flattens a right-nested chain a .. (b .. c) into [a, b, c], the order in

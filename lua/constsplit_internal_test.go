@@ -179,7 +179,9 @@ func TestSplitConstants(t *testing.T) {
 // function with few distinct constants, those whose building in order could
 // show, and those of a function with both 0 and -0 among its constants.
 func TestSplitConstantsLeavesWhole(t *testing.T) {
-	many := listOf(3000, func(i int) string { return fmt.Sprint(i) })
+	// 2,999 items: after 3,000, a whole number of batches of 50, gopher-lua
+	// stores a keyed field wrong, which compileChunk corrects (see listAsKeys)
+	many := listOf(2999, func(i int) string { return fmt.Sprint(i) })
 	for _, c := range []struct{ name, src string }{
 		{"few constants", "return {" + listOf(500, func(i int) string { return fmt.Sprint(i) }) + "}"},
 		{"list and a number key", "return {" + many + "[1] = 'x'}"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -129,15 +130,49 @@ return M`)
 	}
 }
 
-// A constructor of more than 25,550 list items (511 batches of 50) keeps them
-// all, which gopher-lua's compiler lost (see fixSetList; helper-240: a
-// 200x200 tilemap of 0s and 1s, few distinct constants, so splitConstants
-// leaves it whole). lua5.1: 30000 30000 1.
-func TestLongListConstructor(t *testing.T) {
-	src := "local M = {}\nM.t = {" + strings.Repeat("0,", 29999) + "1}\nfunction M.f() local c = 0 for _ in pairs(M.t) do c = c + 1 end return {#M.t, c, M.t[30000]} end\nreturn M"
+// Table constructors gopher-lua's compiler stored wrong keep their items (see
+// listAsKeys; each want is lua5.1's): more than 25,550 list items, 511 batches
+// of 50, lost the rest (helper-240: a 200x200 tilemap of 0s and 1s, few
+// distinct constants, which splitConstants leaves whole), also assigned to a
+// field, where a word of the constructor's was taken for a move (helper-241);
+// a keyed field after a whole number of batches had the batch stored again
+// from the registers its value was computed in (helper-241: the spawn table
+// at [1]), in a main chunk too. One too long that ends in a call is refused.
+func TestListConstructorsKeepTheirItems(t *testing.T) {
+	items := func(n int) string { // id(1), 0, ..., 0, n: few constants, which compile fast
+		return "id(1), " + strings.Repeat("0, ", n-2) + strconv.Itoa(n)
+	}
+	src := `local M = {}
+local function id(x) return x end
+local function f() return "F" end
+local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
+M.main = {` + items(50) + `, spawn = {x = 7}}
+function M.tilemap() local t = {` + strings.Repeat("0,", 29999) + `1} return {#t, count(t), t[30000]} end
+function M.field() M.x = {` + items(25601) + `} return {#M.x, M.x[25601]} end
+function M.spawn() local t = {` + items(50) + `, spawn = {x = 7}} return {t[1], #t, t.spawn.x} end
+function M.keyed() local t = {` + items(25600) + `, n = f()} return {#t, count(t), t.n} end
+function M.mixed() local t = {a = 1, ` + items(100) + `, [f()] = 7, c = {}} return {#t, count(t), t[1], t[100], t.F} end
+function M.chunk() return {M.main[1], #M.main, M.main.spawn.x} end
+return M`
+	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
+		rt := newRuntime(t, lua.Config{Limits: lim})
+		id := load(t, rt, "big.lua", src)
+		for _, tt := range []struct{ fn, want string }{
+			{"tilemap", "[30000,30000,1]"},
+			{"field", "[25601,25601]"},
+			{"spawn", "[1,50,7]"},
+			{"keyed", `[25600,25601,"F"]`},
+			{"mixed", `[100,103,1,100,7]`},
+			{"chunk", "[1,50,7]"},
+		} {
+			if got := call(t, rt, id, tt.fn); got != tt.want {
+				t.Errorf("limits %v: %s = %s, want %s", lim, tt.fn, got, tt.want)
+			}
+		}
+	}
 	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "big.lua", src)
-	if got := call(t, rt, id, "f"); got != "[30000,30000,1]" {
-		t.Errorf("#t, pairs, t[30000] = %s, want [30000,30000,1]", got)
+	_, err := rt.LoadScript(context.Background(), "call.lua", []byte("local M = {}\nM.t = {"+strings.Repeat("0,", 25551)+"next({})}\nreturn M"))
+	if e := asError(t, err); !errors.Is(err, lua.ErrCompile) || e.Line != 2 || !strings.Contains(e.Message, "table constructor of more than 25550 list items ending in a call") {
+		t.Errorf("a constructor too long ending in a call: %v, want a compile error at line 2", err)
 	}
 }
