@@ -635,6 +635,9 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 	case *ast.TableExpr:
 		if n := len(e.Fields); n > 0 && e.Fields[n-1].Key == nil {
 			e.Fields[n-1].Value = r.expand(e.Fields[n-1].Value)
+			r.passLastItem(e)
+		} else if n > 0 {
+			oneValue(e.Fields[n-1].Value)
 		}
 		if listAsKeys(e) && r.tooLong == nil {
 			r.tooLong = e
@@ -687,6 +690,48 @@ func listAsKeys(t *ast.TableExpr) (tooLong bool) {
 		f.Key = at(f.Value.Line(), &ast.NumberExpr{Value: strconv.Itoa(pos)})
 	}
 	return false
+}
+
+// oneValue makes e, the value of a constructor's last field, keyed, give one
+// value if it is a call or ..., as Lua gives it there: gopher-lua's compiler
+// stored all its values as list items too ({1, 2, x = f()} had #t == 3,
+// t[3] == f(); {1, ..., 50, x = f()} had t[50] == f(); helper-243).
+func oneValue(e ast.Expr) {
+	switch e := e.(type) {
+	case *ast.FuncCallExpr:
+		e.AdjustRet = true
+	case *ast.Comma3Expr:
+		e.AdjustRet = true
+	}
+}
+
+// passLastItem mends a constructor t that ends in a call or ... (all its
+// values) right after a whole number of batches of list items: gopher-lua's
+// compiler stored those values over the last batch ({P(1), ..., P(51)} had
+// P(51) at [1] and 50 items; helper-243). The last item goes into the call,
+// through a function that returns its arguments:
+// {a1, ..., a50, f()} is {a1, ..., a49, (function(...) return ... end)(a50, f())},
+// computed in the same order. A keyed field between the two is left as it is.
+func (r *concatRewriter) passLastItem(t *ast.TableExpr) {
+	n := len(t.Fields)
+	if n < 2 || t.Fields[n-2].Key != nil || !multiValue(t.Fields[n-1].Value) {
+		return
+	}
+	items := 0
+	for _, f := range t.Fields[:n-1] {
+		if f.Key == nil {
+			items++
+		}
+	}
+	if items%glua.FieldsPerFlush != 0 {
+		return
+	}
+	last, values := t.Fields[n-2].Value, t.Fields[n-1].Value
+	line := last.Line()
+	ret := atStmt(line, &ast.ReturnStmt{Exprs: []ast.Expr{at(line, &ast.Comma3Expr{})}})
+	pass := r.expr(at(line, &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: []ast.Stmt{ret}}))
+	t.Fields[n-2].Value = at(line, &ast.FuncCallExpr{Func: pass, Args: []ast.Expr{last, values}})
+	t.Fields = t.Fields[:n-1]
 }
 
 // multiValue reports whether e, the last of a list, gives all its values: a

@@ -137,7 +137,10 @@ return M`)
 // field, where a word of the constructor's was taken for a move (helper-241);
 // a keyed field after a whole number of batches had the batch stored again
 // from the registers its value was computed in (helper-241: the spawn table
-// at [1]), in a main chunk too. One too long that ends in a call is refused.
+// at [1]), in a main chunk too; a keyed last field of a call was stored as an
+// item too, and a call after a whole number of batches over the last batch
+// (helper-243: {P(1), ..., P(51)} had P(51) at [1]). One too long that ends in
+// a call is refused.
 func TestListConstructorsKeepTheirItems(t *testing.T) {
 	items := func(n int) string { // id(1), 0, ..., 0, n: few constants, which compile fast
 		return "id(1), " + strings.Repeat("0, ", n-2) + strconv.Itoa(n)
@@ -153,6 +156,11 @@ function M.spawn() local t = {` + items(50) + `, spawn = {x = 7}} return {t[1], 
 function M.keyed() local t = {` + items(25600) + `, n = f()} return {#t, count(t), t.n} end
 function M.mixed() local t = {a = 1, ` + items(100) + `, [f()] = 7, c = {}} return {#t, count(t), t[1], t[100], t.F} end
 function M.chunk() return {M.main[1], #M.main, M.main.spawn.x} end
+function M.lastKeyed() local t = {1, 2, x = id(5)} local u = {'a', n = select('#', 1, 2)} return {#t, t[3] == nil, t.x, #u, u.n} end
+function M.keyedAfterBatch() local t = {` + items(50) + `, x = id(7)} return {#t, t[50], t[51] == nil, t.x} end
+function M.callAfterBatch() local t = {` + items(50) + `, id(51)} return {#t, t[1], t[50], t[51]} end
+function M.varargsAfterBatch() return (function(...) local t = {` + items(50) + `, ...} return {#t, t[1], t[51], t[52]} end)(51, 52) end
+function M.callAfterAll() local t = {` + items(25550) + `, id(25551)} return {#t, t[1], t[25550], t[25551]} end
 return M`
 	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
 		rt := newRuntime(t, lua.Config{Limits: lim})
@@ -164,6 +172,11 @@ return M`
 			{"keyed", `[25600,25601,"F"]`},
 			{"mixed", `[100,103,1,100,7]`},
 			{"chunk", "[1,50,7]"},
+			{"lastKeyed", "[2,true,5,1,2]"},
+			{"keyedAfterBatch", "[50,50,true,7]"},
+			{"callAfterBatch", "[51,1,50,51]"},
+			{"varargsAfterBatch", "[52,1,51,52]"},
+			{"callAfterAll", "[25551,1,25550,25551]"},
 		} {
 			if got := call(t, rt, id, tt.fn); got != tt.want {
 				t.Errorf("limits %v: %s = %s, want %s", lim, tt.fn, got, tt.want)
