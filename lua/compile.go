@@ -639,6 +639,7 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		} else if n > 0 {
 			oneValue(e.Fields[n-1].Value)
 		}
+		hoistKeyed(e)
 		if listAsKeys(e) && r.tooLong == nil {
 			r.tooLong = e
 		}
@@ -688,6 +689,56 @@ func listAsKeys(t *ast.TableExpr) (tooLong bool) {
 	for pos := from; from > 0 && pos <= len(items); pos++ {
 		f := t.Fields[items[pos-1]]
 		f.Key = at(f.Value.Line(), &ast.NumberExpr{Value: strconv.Itoa(pos)})
+	}
+	return false
+}
+
+// hoistKeyed moves each run of keyed fields of t that follows a whole number
+// of batches of list items before the item that ends the batch, when
+// computing that item can do nothing a script could see (a literal, a
+// function, a table of such): gopher-lua's compiler stored the batch again
+// after each such field, from registers the field had been computed in (see
+// listAsKeys), and in a constructor ending in a call, which listAsKeys leaves
+// alone, nothing else mends it ({1, ..., 50, x = {}, 51, g()} had x's table at
+// [1]; in a main chunk a Go nil at [50]: helper-244). The table is the same.
+func hoistKeyed(t *ast.TableExpr) {
+	items := 0
+	for i := 0; i < len(t.Fields); i++ {
+		if t.Fields[i].Key == nil {
+			items++
+			continue
+		}
+		if items == 0 || items%glua.FieldsPerFlush != 0 || t.Fields[i-1].Key != nil || !inert(t.Fields[i-1].Value) {
+			continue
+		}
+		end := i
+		for end < len(t.Fields) && t.Fields[end].Key != nil {
+			end++
+		}
+		item := t.Fields[i-1]
+		copy(t.Fields[i-1:end-1], t.Fields[i:end])
+		t.Fields[end-1] = item
+		i = end - 1
+	}
+}
+
+// inert reports whether computing e can do nothing a script could see, so that
+// it may be computed later: a literal, a function, or a table of inert values
+// under inert keys.
+func inert(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.StringExpr, *ast.NumberExpr, *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.FunctionExpr:
+		return true
+	case *ast.UnaryMinusOpExpr:
+		_, ok := e.Expr.(*ast.NumberExpr)
+		return ok
+	case *ast.TableExpr:
+		for _, f := range e.Fields {
+			if f.Key != nil && !inert(f.Key) || !inert(f.Value) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }

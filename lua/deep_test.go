@@ -139,8 +139,10 @@ return M`)
 // from the registers its value was computed in (helper-241: the spawn table
 // at [1]), in a main chunk too; a keyed last field of a call was stored as an
 // item too, and a call after a whole number of batches over the last batch
-// (helper-243: {P(1), ..., P(51)} had P(51) at [1]). One too long that ends in
-// a call is refused.
+// (helper-243: {P(1), ..., P(51)} had P(51) at [1]); a keyed field after a
+// whole batch in a constructor ending in a call had its value at [1], a Go nil
+// at [50] in a main chunk (helper-244). One too long that ends in a call is
+// refused.
 func TestListConstructorsKeepTheirItems(t *testing.T) {
 	items := func(n int) string { // id(1), 0, ..., 0, n: few constants, which compile fast
 		return "id(1), " + strings.Repeat("0, ", n-2) + strconv.Itoa(n)
@@ -161,6 +163,9 @@ function M.keyedAfterBatch() local t = {` + items(50) + `, x = id(7)} return {#t
 function M.callAfterBatch() local t = {` + items(50) + `, id(51)} return {#t, t[1], t[50], t[51]} end
 function M.varargsAfterBatch() return (function(...) local t = {` + items(50) + `, ...} return {#t, t[1], t[51], t[52]} end)(51, 52) end
 function M.callAfterAll() local t = {` + items(25550) + `, id(25551)} return {#t, t[1], t[25550], t[25551]} end
+function M.keyedThenCall() local t = {1, ` + strings.Repeat("0, ", 48) + `50, x = {}, 51, id(52)} return {#t, t[1], t[50], t[52], type(t.x)} end
+M.keyedThenCallMain = {1, ` + strings.Repeat("0, ", 48) + `50, x = id("X"), 51, id(52)}
+function M.keyedThenCallInMain() local t = M.keyedThenCallMain return {#t, t[1], t[50], t[52], t.x} end
 return M`
 	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
 		rt := newRuntime(t, lua.Config{Limits: lim})
@@ -177,6 +182,8 @@ return M`
 			{"callAfterBatch", "[51,1,50,51]"},
 			{"varargsAfterBatch", "[52,1,51,52]"},
 			{"callAfterAll", "[25551,1,25550,25551]"},
+			{"keyedThenCall", `[52,1,50,52,"table"]`},
+			{"keyedThenCallInMain", `[52,1,50,52,"X"]`},
 		} {
 			if got := call(t, rt, id, tt.fn); got != tt.want {
 				t.Errorf("limits %v: %s = %s, want %s", lim, tt.fn, got, tt.want)
