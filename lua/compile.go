@@ -633,13 +633,13 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 	exprSlots(e, r.slot)
 	switch e := e.(type) {
 	case *ast.TableExpr:
+		hoistKeyed(e) // first: it may leave a call right after a batch, which passLastItem mends
 		if n := len(e.Fields); n > 0 && e.Fields[n-1].Key == nil {
 			e.Fields[n-1].Value = r.expand(e.Fields[n-1].Value)
 			r.passLastItem(e)
 		} else if n > 0 {
 			oneValue(e.Fields[n-1].Value)
 		}
-		hoistKeyed(e)
 		if listAsKeys(e) && r.tooLong == nil {
 			r.tooLong = e
 		}
@@ -724,17 +724,18 @@ func hoistKeyed(t *ast.TableExpr) {
 
 // inert reports whether computing e can do nothing a script could see, so that
 // it may be computed later: a literal, a function, or a table of inert values
-// under inert keys.
+// under inert keys other than nil (an error). Not a zero: of 0 and -0, the
+// first a function has is the constant of both (helper-245).
 func inert(e ast.Expr) bool {
 	switch e := e.(type) {
-	case *ast.StringExpr, *ast.NumberExpr, *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.FunctionExpr:
+	case *ast.StringExpr, *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr, *ast.FunctionExpr:
 		return true
-	case *ast.UnaryMinusOpExpr:
-		_, ok := e.Expr.(*ast.NumberExpr)
-		return ok
+	case *ast.NumberExpr, *ast.UnaryMinusOpExpr:
+		v, ok := constValue(e)
+		return ok && v != 0
 	case *ast.TableExpr:
 		for _, f := range e.Fields {
-			if f.Key != nil && !inert(f.Key) || !inert(f.Value) {
+			if _, isNil := f.Key.(*ast.NilExpr); isNil || f.Key != nil && !inert(f.Key) || !inert(f.Value) {
 				return false
 			}
 		}

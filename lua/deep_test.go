@@ -196,3 +196,53 @@ return M`
 		t.Errorf("a constructor too long ending in a call: %v, want a compile error at line 2", err)
 	}
 }
+
+// Keyed fields moved before a batch's last item (hoistKeyed) give what lua5.1
+// gives (each want is its output; helper-245): a call or ... right after the
+// run is mended too (the run was moved after passLastItem looked), an item
+// whose building fails (a nil key) is not moved, nor a zero (0 and -0 share
+// the constant of the first of them).
+func TestHoistedKeyedFieldsFollowLua51(t *testing.T) {
+	var items []string
+	for i := 1; i <= 49; i++ {
+		items = append(items, strconv.Itoa(i))
+	}
+	first49 := strings.Join(items, ", ")
+	const fields = ` return {#t, t[1], t[2], t[50], t[51], t[52], type(t.x)} end`
+	src := `local M = {}
+function id(...) return ... end
+-- 1: a keyed run after 50 items directly followed by a call or ...
+function M.callRightAfterRun() local t = {` + first49 + `, 50, x = {}, id(51, 52)}` + fields + `
+function M.varargsRightAfterRun() return (function(...) local t = {` + first49 + `, 50, x = {}, ...}` + fields + `)(51, 52) end
+function M.strThenCall() local t = {` + first49 + `, "s", x = {}, id(51, 52)}` + fields + `
+M.mainT = {` + first49 + `, 50, x = {}, id(51, 52)}
+function M.callRightAfterRunMain() local t = M.mainT` + fields + `
+-- 2: an "inert" item with a nil key is computed after the keyed field
+function M.nilKeyItem()
+  local ok, err = pcall(function() return {` + first49 + `, {[nil] = 1}, x = error("boom", 0)} end)
+  return string.find(tostring(err), "table index is nil", 1, true) and "table index is nil" or tostring(err)
+end
+-- 3: 0 and -0: the first of the two in the function is kept for both (lua5.1 and gopher-lua alike)
+function M.zeroFirst() local t = {` + first49 + `, 0, x = -0} return {1/t[50] > 0, 1/t.x > 0} end
+function M.negZeroFirst() local t = {` + first49 + `, -0, x = 0} return {1/t[50] > 0, 1/t.x > 0} end
+function M.negZeroInner() local t = {` + first49 + `, {-0, 0}, x = 0, 51} return {1/t[50][1] > 0, 1/t[50][2] > 0, 1/t.x > 0} end
+return M`
+	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
+		rt := newRuntime(t, lua.Config{Limits: lim})
+		id := load(t, rt, "h245.lua", src)
+		for _, tt := range []struct{ fn, want string }{
+			{"callRightAfterRun", `[52,1,2,50,51,52,"table"]`},
+			{"varargsRightAfterRun", `[52,1,2,50,51,52,"table"]`},
+			{"strThenCall", `[52,1,2,"s",51,52,"table"]`},
+			{"callRightAfterRunMain", `[52,1,2,50,51,52,"table"]`},
+			{"nilKeyItem", `"table index is nil"`},
+			{"zeroFirst", `[true,true]`},
+			{"negZeroFirst", `[false,false]`},
+			{"negZeroInner", `[false,false,false]`},
+		} {
+			if got := call(t, rt, id, tt.fn); got != tt.want {
+				t.Errorf("limits %v: %s = %s, want %s (lua5.1)", lim, tt.fn, got, tt.want)
+			}
+		}
+	}
+}
