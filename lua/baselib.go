@@ -50,12 +50,9 @@ func where(L *glua.LState, level int) string {
 	if !fl.ok { // gopher-lua's frames cannot be read: levels as it counts them
 		return whereByStack(L, level)
 	}
-	frame := func(cf unsafe.Pointer) (*glua.LFunction, unsafe.Pointer) {
-		return *(**glua.LFunction)(unsafe.Add(cf, fl.fn)), *(*unsafe.Pointer)(unsafe.Add(cf, fl.parent))
-	}
-	cf := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), fl.current)) // error's own
+	cf := currentFrame(L) // error's own
 	for ; level > 0; level-- {
-		fn, parent := frame(cf)
+		fn, parent := frameOf(cf)
 		if !fn.IsG {
 			if tail := *(*int)(unsafe.Add(cf, fl.tail)); level <= tail {
 				return "" // a frame a tail call replaced
@@ -64,7 +61,7 @@ func where(L *glua.LState, level int) string {
 			}
 		}
 		for cf = parent; cf != nil; cf = parent {
-			if fn, parent = frame(cf); !fn.IsG || !plumbing(fn) {
+			if fn, parent = frameOf(cf); !fn.IsG || !plumbing(fn) {
 				break
 			}
 		}
@@ -72,7 +69,7 @@ func where(L *glua.LState, level int) string {
 			return ""
 		}
 	}
-	fn, _ := frame(cf)
+	fn, _ := frameOf(cf)
 	pc := *(*int)(unsafe.Add(cf, fl.pc))
 	if fn.IsG || pc < 1 || pc > len(fn.Proto.DbgSourcePositions) {
 		return ""

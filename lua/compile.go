@@ -64,9 +64,9 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 		return nil, &Error{Script: name, Line: t.Line(), Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: table constructor of more than %d list items ending in a call or ... (gopher-lua cannot compile it: give the items keys)", name, t.Line(), maxListItems)}
 	}
-	if n := r.malformed; n != nil {
-		return nil, &Error{Script: name, Line: n.Line(), Kind: ErrCompile,
-			Message: fmt.Sprintf("%s:%d: malformed number near '%s'", name, n.Line(), numeralText(n.Value))}
+	if r.malformed {
+		num, at := malformedNumber(name, src)
+		return nil, malformedError(name, num, at)
 	}
 	chunk = splitConstants(chunk)
 	if kind.module {
@@ -461,9 +461,7 @@ func syntaxError(name, src string, err error) *Error {
 		// is wrong is a malformed number before the parser sees it.
 		if num, at := malformedNumber(name, src); num != "" && (perr.Pos.Line == parse.EOF || at.Line < perr.Pos.Line ||
 			at.Line == perr.Pos.Line && at.Column < perr.Pos.Column) {
-			e.Line = at.Line
-			e.Message = fmt.Sprintf("%s:%d: malformed number near '%s'", name, at.Line, num)
-			break
+			return malformedError(name, num, at)
 		}
 		if perr.Pos.Line == parse.EOF {
 			e.Line = strings.Count(strings.TrimRight(src, "\n"), "\n") + 1
@@ -495,6 +493,12 @@ func malformedNumber(name, src string) (string, ast.Position) {
 			return numeralText(tok.Str), tok.Pos
 		}
 	}
+}
+
+// malformedError is the error of the malformed number num at at in script name.
+func malformedError(name, num string, at ast.Position) *Error {
+	return &Error{Script: name, Line: at.Line, Kind: ErrCompile,
+		Message: fmt.Sprintf("%s:%d: malformed number near '%s'", name, at.Line, num)}
 }
 
 // numeralText is the start of tok, a number gopher-lua's lexer took, that Lua
@@ -540,9 +544,9 @@ type concatRewriter struct {
 	concat        bool // a call of concatName was made
 	varargs       bool // a call of varargsName was made
 	depth         int
-	deepLine      int             // the line of that statement or expression; 0 if none
-	malformed     *ast.NumberExpr // the first number literal that is no number (see numeral)
-	tooLong       *ast.TableExpr  // the first constructor too long to compile (see listAsKeys)
+	deepLine      int            // the line of that statement or expression; 0 if none
+	malformed     bool           // a number literal is no number (see numeral)
+	tooLong       *ast.TableExpr // the first constructor too long to compile (see listAsKeys)
 }
 
 // enter goes one level down to a node on line, or reports that it is too deep.
@@ -624,9 +628,7 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		return e
 	case *ast.NumberExpr:
 		v, ok := numeral(e.Value)
-		if !ok && r.malformed == nil {
-			r.malformed = e
-		}
+		r.malformed = r.malformed || !ok
 		e.Value = v
 		return e
 	}
@@ -749,11 +751,8 @@ func inert(e ast.Expr) bool {
 // stored all its values as list items too ({1, 2, x = f()} had #t == 3,
 // t[3] == f(); {1, ..., 50, x = f()} had t[50] == f(); helper-243).
 func oneValue(e ast.Expr) {
-	switch e := e.(type) {
-	case *ast.FuncCallExpr:
-		e.AdjustRet = true
-	case *ast.Comma3Expr:
-		e.AdjustRet = true
+	if adjust := adjustRet(e); adjust != nil {
+		*adjust = true
 	}
 }
 
@@ -789,13 +788,20 @@ func (r *concatRewriter) passLastItem(t *ast.TableExpr) {
 // multiValue reports whether e, the last of a list, gives all its values: a
 // call or ..., not in parentheses (as gopher-lua's compiler decides it).
 func multiValue(e ast.Expr) bool {
+	adjust := adjustRet(e)
+	return adjust != nil && !*adjust
+}
+
+// adjustRet returns where e, a call or ..., says it gives one value (it is in
+// parentheses), or nil if e is neither.
+func adjustRet(e ast.Expr) *bool {
 	switch e := e.(type) {
 	case *ast.FuncCallExpr:
-		return !e.AdjustRet
+		return &e.AdjustRet
 	case *ast.Comma3Expr:
-		return !e.AdjustRet
+		return &e.AdjustRet
 	}
-	return false
+	return nil
 }
 
 // operands flattens a right-nested chain a .. (b .. c) into [a, b, c], the order in

@@ -127,14 +127,9 @@ func (c *constants) add(e ast.Expr) (folded bool) {
 // constant: a numeric literal, or the negation or arithmetic of such numbers.
 func constValue(e ast.Expr) (float64, bool) {
 	switch e := e.(type) {
-	case *ast.NumberExpr:
-		if v, err := strconv.ParseFloat(e.Value, 64); err == nil {
-			return v, true
-		}
-		if len(e.Value) > 2 && (e.Value[:2] == "0x" || e.Value[:2] == "0X") {
-			v, err := strconv.ParseUint(e.Value[2:], 16, 64)
-			return float64(v), err == nil
-		}
+	case *ast.NumberExpr: // written as its numeral (see concatRewriter): decimal
+		v, err := strconv.ParseFloat(e.Value, 64)
+		return v, err == nil
 	case *ast.UnaryMinusOpExpr:
 		v, ok := constValue(e.Expr)
 		return -v, ok

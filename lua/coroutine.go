@@ -310,13 +310,13 @@ func yieldCrossesGo(L *glua.LState) bool {
 	if !fl.ok {
 		return false
 	}
-	cf := *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), fl.current)) // yield's own frame
+	cf := currentFrame(L) // yield's own frame
 	for cf != nil {
-		parent := *(*unsafe.Pointer)(unsafe.Add(cf, fl.parent))
+		_, parent := frameOf(cf)
 		if parent == nil {
 			return false
 		}
-		fn := *(**glua.LFunction)(unsafe.Add(parent, fl.fn))
+		fn, _ := frameOf(parent)
 		if fn == nil || fn.IsG || fn.Proto == nil {
 			return true
 		}
@@ -330,6 +330,17 @@ func yieldCrossesGo(L *glua.LState) bool {
 		cf = parent
 	}
 	return false
+}
+
+// currentFrame is L's current call frame (see frameLayout), or nil.
+func currentFrame(L *glua.LState) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Add(unsafe.Pointer(L), frameLayout.current))
+}
+
+// frameOf returns the function of the call frame cf and the frame that called
+// it (nil for none).
+func frameOf(cf unsafe.Pointer) (*glua.LFunction, unsafe.Pointer) {
+	return *(**glua.LFunction)(unsafe.Add(cf, frameLayout.fn)), *(*unsafe.Pointer)(unsafe.Add(cf, frameLayout.parent))
 }
 
 // frameLayout is where gopher-lua keeps an LState's current call frame and a
