@@ -150,3 +150,21 @@ func TestChecksFollowSlowInstructions(t *testing.T) {
 		t.Fatalf("checks every %d slow instructions, want %d", b.every, minCheckEvery)
 	}
 }
+
+// TestErrorFuncFlagFound checks that errorFuncRunning reads gopher-lua's flag
+// that a PCall with an error function runs: set inside one, clear outside.
+func TestErrorFuncFlagFound(t *testing.T) {
+	if errorFuncFlag == 0 {
+		t.Fatal("gopher-lua's hasErrorFunc not found: caught errors inside xpcall leave upvalues open")
+	}
+	L := glua.NewState()
+	defer L.Close()
+	var inside bool
+	L.Push(L.NewFunction(func(L *glua.LState) int { inside = *errorFuncRunning(L); return 0 }))
+	if err := L.PCall(0, 0, L.NewFunction(func(*glua.LState) int { return 1 })); err != nil {
+		t.Fatal(err)
+	}
+	if !inside || *errorFuncRunning(L) {
+		t.Errorf("flag %v inside a PCall with an error function, %v after it; want true, false", inside, *errorFuncRunning(L))
+	}
+}

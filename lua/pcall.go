@@ -33,9 +33,26 @@ func panicUntraced(L *glua.LState) {
 }
 
 // untraced calls its first argument with the others, returning all its results,
-// with errors raised as panicUntraced raises them.
+// with errors raised as panicUntraced raises them, closing the upvalues of the
+// frames they leave.
+//
+// gopher-lua closes them only while no PCall with an error function runs (a
+// flag, hasErrorFunc, which such a PCall sets on entry and every PCall clears
+// as it returns), so that in an xpcall'd function, and after a pcall inside
+// one, they stayed open: a closure made in a frame an error left went on
+// reading its variable's old slot of the value stack, another function's local
+// or a Go nil, which no Lua value is (helper-240; stored in a field, it ended
+// the process at the next reload). untraced clears the flag: gopher-lua reads
+// it for nothing else, and runs an error function once the error has left the
+// frames, where the flag is cleared already.
+//
+// An error closes every open upvalue, those of the live frames below included
+// (gopher-lua's closeAllUpvalues), as any error gopher-lua catches does: a
+// closure made before the call and called after a caught error updates a copy
+// of its variable, which the function that made it no longer sees.
 func untraced(L *glua.LState) int {
 	L.Panic = panicUntraced
+	*errorFuncRunning(L) = false
 	L.Call(L.GetTop()-1, glua.MultRet)
 	return L.GetTop()
 }
@@ -43,15 +60,15 @@ func untraced(L *glua.LState) int {
 // installProtected replaces pcall, xpcall and load (which calls a reader
 // function protected).
 func installProtected(L *glua.LState) {
-	p := protectors{through: L.NewFunction(untraced), closer: L.NewFunction(raiseToClose)}
+	p := protectors{through: L.NewFunction(untraced)}
 	L.SetGlobal("pcall", L.NewFunction(p.pcall))
 	L.SetGlobal("xpcall", L.NewFunction(p.xpcall))
 	L.SetGlobal("load", L.NewFunction(p.load))
 }
 
-// protectors are what a state's pcall, xpcall and load call through: through,
-// untraced, and closer, raiseToClose.
-type protectors struct{ through, closer *glua.LFunction }
+// protectors are what a state's pcall, xpcall and load call a function
+// through: through, untraced.
+type protectors struct{ through *glua.LFunction }
 
 // pcall is gopher-lua's pcall, calling the function through untraced.
 func (p protectors) pcall(L *glua.LState) int {
@@ -64,53 +81,25 @@ func (p protectors) pcall(L *glua.LState) int {
 	}
 	nargs := L.GetTop() - 1
 	L.Insert(p.through, 1)
-	if err := plainPCall(L, nargs+1, glua.MultRet); err != nil {
+	if err := L.PCall(nargs+1, glua.MultRet, nil); err != nil {
 		return pushFailure(L, err)
 	}
 	L.Insert(glua.LTrue, 1)
 	return L.GetTop()
 }
 
-// raiseToClose raises an error, for closeUpvalues.
-func raiseToClose(L *glua.LState) int {
-	L.RaiseError("closing upvalues")
-	return 0
-}
-
-// closeUpvalues closes every open upvalue of L, as gopher-lua does when it
-// raises an error while no PCall with an error function runs: it raises one
-// and catches it. gopher-lua's PCall clears its flag for one as it returns,
-// whatever PCall set it, so this works right after a PCall returned.
-func (p protectors) closeUpvalues(L *glua.LState) {
-	L.Push(p.through)
-	L.Push(p.closer)
-	_ = L.PCall(1, 0, nil) // fails, as it must
-}
-
-// plainPCall is L.PCall(nargs, nret, nil) run as when no PCall with an error
-// function runs: gopher-lua closes the upvalues of the frames an error leaves
-// as it raises it only then, so inside an xpcall, which has one, an error that
-// pcall or load caught left them open (helper-240: a closure made in a
-// failing pcall'd function or load reader read its variable's old stack
-// slot, another function's local, or a Go nil). gopher-lua's flag for it is
-// cleared for the call and then set back, as its PCall clears it as it
-// returns, losing an xpcall's. Where the flag cannot be found (see
-// errorFuncFlag), it is L.PCall.
-func plainPCall(L *glua.LState, nargs, nret int) error {
+// errorFuncRunning is L's flag that a PCall with an error function runs
+// (see untraced).
+func errorFuncRunning(L *glua.LState) *bool {
 	if errorFuncFlag == 0 {
-		return L.PCall(nargs, nret, nil)
+		return new(bool)
 	}
-	flag := (*bool)(unsafe.Add(unsafe.Pointer(L), errorFuncFlag))
-	running := *flag
-	*flag = false
-	err := L.PCall(nargs, nret, nil)
-	*flag = running
-	return err
+	return (*bool)(unsafe.Add(unsafe.Pointer(L), errorFuncFlag))
 }
 
-// errorFuncFlag is where gopher-lua keeps an LState's flag that a PCall with an
-// error function runs (hasErrorFunc), which it does not export; 0 if a
-// gopher-lua version has no such bool.
+// errorFuncFlag is where gopher-lua keeps an LState's hasErrorFunc, which it
+// does not export; 0 if a gopher-lua version has no such bool, so that untraced
+// leaves it (TestErrorFuncFlagFound fails then).
 var errorFuncFlag = func() uintptr {
 	f, ok := reflect.TypeFor[glua.LState]().FieldByName("hasErrorFunc")
 	if !ok || f.Type.Kind() != reflect.Bool || f.Offset == 0 {
@@ -119,30 +108,18 @@ var errorFuncFlag = func() uintptr {
 	return f.Offset
 }()
 
-// xpcall is gopher-lua's xpcall, with the handler called through untraced by
-// an error function of its own: the handler still runs where gopher-lua runs it,
-// above the frames of the error (debug.traceback sees them), and when it fails,
-// xpcall still returns false and the handler's error.
-//
-// The error function then closes the upvalues of the frames the error leaves,
-// which gopher-lua leaves open when a PCall has an error function: a closure
-// made in one of them went on reading its variable's old slot of the value
-// stack, other values or a Go nil, which no Lua value is (stored in a field,
-// it ended the process at the next reload). Raising an error closes them, as
-// pcall's errors do: an error function runs with gopher-lua's flag for one
-// cleared, so the error function raises one and catches it. Like pcall's, it
-// closes every open upvalue, those of the live frames below included
-// (gopher-lua's closeAllUpvalues): a closure made before the call and called
-// after a caught error updates a copy of its variable, which the function that
-// made it no longer sees. Closing only the frames the error left needs
-// gopher-lua's unexported closeUpvalues.
+// xpcall is gopher-lua's xpcall, with the function and the handler called
+// through untraced, the handler by an error function of its own: the handler
+// still runs where gopher-lua runs it, above the frames of the error
+// (debug.traceback sees them), and when it fails, xpcall still returns false
+// and the handler's error.
 func (p protectors) xpcall(L *glua.LState) int {
 	fn := L.CheckFunction(1)
 	handler := L.CheckFunction(2)
 	top := L.GetTop()
+	L.Push(p.through)
 	L.Push(fn)
-	err := L.PCall(0, glua.MultRet, L.NewClosure(xpcallError, handler, p.through, p.closer))
-	if err != nil {
+	if err := L.PCall(1, glua.MultRet, L.NewClosure(xpcallError, handler, p.through)); err != nil {
 		return pushFailure(L, err)
 	}
 	L.Insert(glua.LTrue, top+1)
@@ -150,7 +127,7 @@ func (p protectors) xpcall(L *glua.LState) int {
 }
 
 // xpcallError is xpcall's error function: a closure of the handler and of the
-// state's through and closer (see protectors), which calls the handler.
+// state's through (see protectors), which calls the handler.
 func xpcallError(L *glua.LState) int {
 	handler, through := L.Get(glua.UpvalueIndex(1)), L.Get(glua.UpvalueIndex(2))
 	L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
@@ -160,7 +137,6 @@ func xpcallError(L *glua.LState) int {
 	if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
 		pushFailure(L, err)
 	}
-	protectors{through: through.(*glua.LFunction), closer: L.Get(glua.UpvalueIndex(3)).(*glua.LFunction)}.closeUpvalues(L)
 	return 1
 }
 

@@ -188,7 +188,7 @@ func (p protectors) load(L *glua.LState) int {
 	for {
 		L.Push(p.through)
 		L.Push(f)
-		if err := plainPCall(L, 1, 1); err != nil { // the reader's error is load's result, as in 5.1
+		if err := L.PCall(1, 1, nil); err != nil { // the reader's error is load's result, as in 5.1
 			pushFailure(L, err)
 			L.Replace(-2, glua.LNil)
 			return 2
