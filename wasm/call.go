@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/hotscript/hotscript/internal/meter"
 	"github.com/tetratelabs/wazero/api"
@@ -272,11 +274,49 @@ func (inst *instance) invoke(ctx context.Context, e *export, stack []uint64) err
 			return inst.invokeHost(ctx, e, stack)
 		}
 		e.fn = inst.mod.ExportedFunction(e.sig.info.Name)
+		e.stack, e.maxStack = engineStack(e.fn)
 	}
 	if err := e.fn.CallWithStack(ctx, stack); err != nil {
 		return inst.trapped(e, err)
 	}
+	e.settle()
 	return nil
+}
+
+// keptStack is the most call stack, in bytes, an export's function keeps
+// between calls. wazero grows a function's stack as a deep call needs, up to
+// 400 MB (ErrStackOverflow past it), and keeps it for the function's next
+// calls, outside MaxMemoryBytes: 16 exports each called once a million calls
+// deep held 646 MiB until the script was unloaded (helper-247). A function
+// whose stack grew past keptStack is dropped after the call, to be made again,
+// with wazero's 10 KiB, by the next one.
+const keptStack = 1 << 20
+
+// settle drops e's function after a call that grew its stack past keptStack.
+func (e *export) settle() {
+	if cap(*e.stack) > e.maxStack {
+		e.fn = nil
+	}
+}
+
+// noStack is the stack of a function whose engine keeps its stack where
+// engineStack does not find it: settle never drops it.
+var noStack []byte
+
+// engineStack returns where fn, a function of wazero's, keeps its call stack
+// (its engine's field stack, a slice), read as a []byte, and the most elements
+// it may keep (see keptStack); noStack if fn has no such field (see
+// TestDeepCallStackFreed).
+func engineStack(fn api.Function) (*[]byte, int) {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return &noStack, 0
+	}
+	f, ok := v.Elem().Type().FieldByName("stack")
+	if !ok || f.Type.Kind() != reflect.Slice || f.Type.Elem().Size() == 0 {
+		return &noStack, 0
+	}
+	return (*[]byte)(unsafe.Add(v.UnsafePointer(), f.Offset)), keptStack / int(f.Type.Elem().Size())
 }
 
 // invokeHost is invoke for an imported host function the module exports:
@@ -297,11 +337,7 @@ func (inst *instance) trapped(e *export, err error) error {
 	inst.resetStack()
 	kind, why, trace := classify(err)
 	kind, why = inst.lim.refine(kind, why, err)
-	if kind == ErrStackOverflow {
-		// wazero grew this function's stack to hundreds of MiB before giving up and
-		// keeps it: a new api.Function starts small again.
-		e.fn = nil
-	}
+	e.settle() // after an ErrStackOverflow, its stack is hundreds of MiB
 	return &Error{Op: "call", Script: inst.s.name, Func: e.sig.info.Name, Kind: kind, Err: why, Trace: inst.code.frames.rewrite(trace)}
 }
 
@@ -418,6 +454,7 @@ func (f *Func) call(ctx context.Context, inst *instance, stack []uint64, l *Leas
 	if err := b.e.fn.CallWithStack(ctx, stack); err != nil {
 		return inst.trapped(b.e, err)
 	}
+	b.e.settle()
 	return nil
 }
 
@@ -433,6 +470,8 @@ func (inst *instance) callLimited(ctx context.Context, e *export, stack []uint64
 	err := e.fn.CallWithStack(ctx, stack)
 	if err != nil {
 		err = inst.trapped(e, err)
+	} else {
+		e.settle()
 	}
 	if l.end(true) && err == nil {
 		return inst.overBudget(e)

@@ -76,3 +76,65 @@ func TestRoughly(t *testing.T) {
 		}
 	}
 }
+
+// A call that grew its function's stack in wazero past keptStack leaves it
+// behind, on every path a call takes (CallJSON, a Func with and without limits,
+// a trap): wazero would keep hundreds of MiB per export until an unload
+// (helper-247). A shallow call keeps its function, and the next call after a
+// deep one makes it again.
+func TestDeepCallStackFreed(t *testing.T) {
+	ctx := context.Background()
+	for _, limits := range []Limits{{}, {MaxExecutionTime: time.Minute, MaxInstructions: 1 << 40}} {
+		rt, err := NewRuntime(ctx, limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		id, err := rt.Load(ctx, "spin", guest.Bytes("spin"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := rt.Func(id, "depth")
+		if err != nil {
+			t.Fatal(err)
+		}
+		depth := func(via string, n uint64) *export {
+			t.Helper()
+			stack := []uint64{n}
+			if via == "CallJSON" {
+				if _, err := rt.CallJSON(ctx, id, "depth", n); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := f.Call(ctx, stack); err != nil || stack[0] != n {
+				t.Fatalf("depth(%d) = %d, %v", n, stack[0], err)
+			}
+			return f.bound.Load().e
+		}
+		for _, via := range []string{"CallJSON", "Func"} {
+			depth(via, 10)
+			e := depth(via, 10) // bound: Func takes its fast path
+			if e.fn == nil || e.stack == &noStack || cap(*e.stack) > e.maxStack {
+				t.Fatalf("%s with %+v: after a shallow call, function %v, stack of %d elements found %v",
+					via, limits, e.fn != nil, cap(*e.stack), e.stack != &noStack)
+			}
+			if e = depth(via, 200_000); e.fn != nil {
+				t.Errorf("%s with %+v: a call 200,000 deep kept its stack of %d elements", via, limits, cap(*e.stack))
+			}
+			if e = depth(via, 10); e.fn == nil || cap(*e.stack) > e.maxStack {
+				t.Errorf("%s with %+v: after a shallow call following a deep one, function %v, stack of %d elements",
+					via, limits, e.fn != nil, cap(*e.stack))
+			}
+		}
+		_, err = rt.CallJSON(ctx, id, "recurse", 0)
+		if !errors.Is(err, ErrStackOverflow) {
+			t.Fatalf("recurse: %v", err)
+		}
+		s, err := rt.script(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := s.cur.Load().exports["recurse"]; e.fn != nil {
+			t.Errorf("with %+v: a stack overflow kept its stack of %d elements", limits, cap(*e.stack))
+		}
+	}
+}

@@ -32,7 +32,7 @@ func TestInspect(t *testing.T) {
 			"inf32() f32", "multi() (i32, i64, f64)", "nan() f64", "noop()", "pair() (i32, i32)",
 			"takes_externref(externref)", "tiny() f64",
 		}, &wasm.MemoryInfo{Min: 1}},
-		{"spin", nil, []string{"add(i32, i32) i32", "bump() i32", "count(i32) i32", "forever()", "get() i32",
+		{"spin", nil, []string{"add(i32, i32) i32", "bump() i32", "count(i32) i32", "depth(i32) i32", "forever()", "get() i32",
 			"recurse(i32) i32", "spin(i32) i32", "sum(i32) i64"}, &wasm.MemoryInfo{Min: 1}},
 	}
 	for _, tt := range tests {

@@ -105,8 +105,10 @@ import (
 // export a function that repairs or resets it.
 //
 // Deep recursion always stops, with ErrStackOverflow, when wazero's call stack
-// reaches its ceiling (about 400 MiB, allocated on the way); a metered script
-// with a budget usually runs out of fuel first.
+// reaches its ceiling (about 400 MiB, allocated on the way, outside
+// MaxMemoryBytes); a metered script with a budget usually runs out of fuel
+// first. A call stack that grew past 1 MiB is let go when the call ends, so
+// that a function called deep again grows a new one.
 type Limits struct {
 	MaxMemoryBytes   uint64        // the most a script's memory (and tables) may grow to; 0: no limit
 	MaxInstructions  uint64        // per call, in the instrumentation's units (above); 0: no limit

@@ -70,6 +70,11 @@ type instance struct {
 type export struct {
 	sig *funcSig
 	fn  api.Function // created on first call: each costs a 10 KiB stack in wazero
+	// stack is fn's call stack in wazero, as a []byte whatever its elements
+	// (see engineStack), and maxStack the most elements it may keep between
+	// calls (see settle).
+	stack    *[]byte
+	maxStack int
 	// host is fn for an exported host function (sig.host), which is called
 	// with the instance in its ctx: fn stays nil to keep it off a Func's
 	// direct path.

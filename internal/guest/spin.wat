@@ -85,6 +85,21 @@
     i32.const 1
     i32.add)
 
+  ;; depth returns n after calls n deep.
+  (func $depth (export "depth") (param $n i32) (result i32)
+    local.get $n
+    i32.eqz
+    if (result i32)
+      i32.const 0
+    else
+      local.get $n
+      i32.const 1
+      i32.sub
+      call $depth
+      i32.const 1
+      i32.add
+    end)
+
   ;; add is the cheapest call with a result.
   (func (export "add") (param i32 i32) (result i32)
     local.get 0
