@@ -172,7 +172,8 @@ type Config struct {
 	Stagings int
 
 	// EventBuffer is the capacity of the Events channel; 0 means 64, and at most
-	// 65,536 (MaxEventBuffer: the channel is allocated whole, 240 bytes an event).
+	// 65,536 (MaxEventBuffer: the channel is allocated whole, 272 bytes an event
+	// on 64-bit systems, so 18 MB at most).
 	// When the buffer is full, events are dropped (a reload never waits for a
 	// reader) and counted in Host.DroppedEvents.
 	EventBuffer int

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hotscript/hotscript/internal/guest"
 	"github.com/hotscript/hotscript/lua"
@@ -153,5 +155,16 @@ func TestSwapModeString(t *testing.T) {
 		if got := m.String(); got != want {
 			t.Errorf("SwapMode(%d).String() = %q, want %q", int(m), got, want)
 		}
+	}
+}
+
+// Config.EventBuffer's godoc gives the size of an event, which the largest
+// buffer is allocated at: a field added to Event changes it.
+func TestEventSizeAsDocumented(t *testing.T) {
+	if strconv.IntSize != 64 {
+		t.Skip("the godoc gives the size on 64-bit systems")
+	}
+	if got := unsafe.Sizeof(Event{}); got != 272 {
+		t.Errorf("an Event takes %d bytes; Config.EventBuffer's godoc says 272", got)
 	}
 }

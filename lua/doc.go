@@ -264,7 +264,7 @@
 //     another local or renames a local on the way (Enemy to Grunt). A chunk
 //     that returns otherwise has no such places: such code then has no
 //     counterpart, and objects holding it run its old code in a copy, at
-//     later reloads too (helper-215); give it a place of its own (M.states =
+//     later reloads too; give it a place of its own (M.states =
 //     { idle = Idle, chase = Chase }).
 //     The counterpart is the new
 //     code that a place still holding the old code reaches (the old module

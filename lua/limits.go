@@ -36,8 +36,10 @@ import (
 //     gopher-lua's parser and compiler were measured to take on code;
 //     whitespace, comments and long string literals cost far less, and are
 //     charged the same, and a function of thousands of distinct constants
-//     that splitConstants does not split compiles in time that grows with
-//     their square, which only MaxExecutionTime bounds); one per element that table.concat walks,
+//     that the package does not split (they are split in tables of literals
+//     and in long runs of assignments and calls; not in an if-elseif chain of
+//     thousands of cases) compiles in time that grows with their square,
+//     which only MaxExecutionTime bounds); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per slot of a removed key past the first that next, or a step of
 //     pairs, steps over (gopher-lua keeps those slots: see the array part
