@@ -54,7 +54,9 @@ import (
 //     Watch on the directory it named (watch the new one with another Watch).
 //   - A script file that is a symbolic link, to a file in dir or outside it,
 //     reloads when its target is saved or the link is pointed elsewhere; links
-//     to directories below dir are not followed (see package watch).
+//     to directories below dir are not followed (see package watch). Hard
+//     links are not told apart: each name of a file is a script of its own,
+//     which a save through another name does not reload.
 //   - Sources with a build step (.wat with wat2wasm, .c with clang, as in
 //     watch.DefaultBuildSteps) are reloaded from the built module. A .wat or .c
 //     file is the source of the script of the .wasm next to it, if one is
