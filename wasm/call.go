@@ -292,15 +292,17 @@ func (inst *instance) invoke(ctx context.Context, e *export, stack []uint64) err
 // with wazero's 10 KiB, by the next one.
 const keptStack = 1 << 20
 
-// settle drops e's function after a call that grew its stack past keptStack.
+// settle drops e's function after a call that grew its stack past keptStack,
+// and the stack with it.
 func (e *export) settle() {
 	if cap(*e.stack) > e.maxStack {
-		e.fn = nil
+		e.fn, e.stack = nil, &noStack
 	}
 }
 
-// noStack is the stack of a function whose engine keeps its stack where
-// engineStack does not find it: settle never drops it.
+// noStack is the stack of an export without a function, or of one whose
+// engine keeps its stack where engineStack does not find it: settle never
+// drops it.
 var noStack []byte
 
 // engineStack returns where fn, a function of wazero's, keeps its call stack
@@ -389,7 +391,7 @@ type binding struct {
 // unbound is the binding of a Func whose script's instance lacks its function,
 // or is gone: it keeps no closed instance, and its memory, alive. Its nil inst
 // and function send every call to callSlow.
-var unbound = &binding{e: &export{sig: &funcSig{}}}
+var unbound = &binding{e: &export{sig: &funcSig{}, stack: &noStack}}
 
 // Func returns a handle on the exported function name of a script's live module.
 // A function that takes or returns a reference (funcref, externref) is refused

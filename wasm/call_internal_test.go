@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 	"weak"
 
 	"github.com/hotscript/hotscript/internal/guest"
@@ -120,9 +121,14 @@ func TestDeepCallStackFreed(t *testing.T) {
 				t.Fatalf("%s with %+v: after a shallow call, function %v, stack of %d elements found %v",
 					via, limits, e.fn != nil, cap(*e.stack), e.stack != &noStack)
 			}
+			gone := make(chan struct{})
+			runtime.AddCleanup((*byte)(unsafe.Pointer(e.stack)), func(c chan struct{}) { close(c) }, gone)
 			if e = depth(via, deep); (e.fn == nil) != compiled {
 				t.Errorf("%s with %+v: after a call %d deep, function %v, stack of %d elements",
 					via, limits, deep, e.fn != nil, cap(*e.stack))
+			}
+			if compiled && !collected(gone) {
+				t.Errorf("%s with %+v: the function dropped after a call %d deep, and its stack, are kept", via, limits, deep)
 			}
 			if e = depth(via, 10); e.fn == nil || cap(*e.stack) > e.maxStack {
 				t.Errorf("%s with %+v: after a shallow call following a deep one, function %v, stack of %d elements",
@@ -141,4 +147,18 @@ func TestDeepCallStackFreed(t *testing.T) {
 			t.Errorf("with %+v: after a stack overflow, function %v, stack of %d elements", limits, e.fn != nil, cap(*e.stack))
 		}
 	}
+}
+
+// collected reports whether gone is closed, as a cleanup does, within a few
+// collections.
+func collected(gone chan struct{}) bool {
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-gone:
+			return true
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return false
 }

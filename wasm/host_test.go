@@ -279,10 +279,14 @@ func TestReexportedHostFunc(t *testing.T) {
 			got = append(got, seen{c.Script(), err})
 			return nil
 		}
-		initFails := false
+		initFails, sevenFails := false, false
 		err := errors.Join(
 			rt.Define("host", "seven", wasm.HostFunc{Results: []wasm.ValueType{wasm.I32},
 				Func: func(_ context.Context, c *wasm.Caller, stack []uint64) error {
+					if sevenFails {
+						_, err := c.Read(0, 4)
+						return err
+					}
 					stack[0] = 7
 					return record(c)
 				}}),
@@ -329,6 +333,16 @@ func TestReexportedHostFunc(t *testing.T) {
 		l.Release()
 		for _, s := range got[1:] {
 			noMemory("Func", s, "reexport")
+		}
+		sevenFails = true // its error is the call's, on every path (helper-249: a nil dereference)
+		_, err = rt.CallJSON(ctx, id, "seven")
+		wantErr(t, err, []error{wasm.ErrTrap, wasm.ErrMemoryAccess}, "wasm: call reexport seven: ")
+		for range 2 {
+			wantErr(t, f.Call(ctx, []uint64{0}), []error{wasm.ErrTrap, wasm.ErrMemoryAccess}, "wasm: call reexport seven: ")
+		}
+		sevenFails = false
+		if out := call(t, rt, id, "seven"); out != "7" {
+			t.Errorf("seven() after failing = %s", out)
 		}
 
 		got = nil

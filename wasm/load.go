@@ -282,7 +282,7 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	}
 	inst.exports = make(map[string]*export, len(c.funcs))
 	for name, sig := range c.funcs {
-		inst.exports[name] = &export{sig: sig}
+		inst.exports[name] = &export{sig: sig, stack: &noStack}
 	}
 	inst.alloc = inst.exportWith("alloc", FuncInfo{Params: []ValueType{I32}, Results: []ValueType{I32}})
 	inst.free = inst.exportWith("free", FuncInfo{Params: []ValueType{I32, I32}})
