@@ -60,8 +60,12 @@
 // not nan. The arithmetic operators still read a string as gopher-lua does:
 // "0010" + 0 is 8. As in 5.1, a function coroutine.wrap made puts its
 // caller's position in front of a coroutine's error, print converts each
-// value through the global tostring, and load returns nil and the error a
-// reader function raised. print writes to
+// value through the global tostring, load returns nil and the error a
+// reader function raised, and an error pcall, xpcall or load catches closes the
+// upvalues of the frames it left and no others (gopher-lua closed those of
+// every function running, so that a local a closure shared with a function
+// still running stopped being shared; xpcall's handler wrote copies of the
+// locals it reaches). print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload

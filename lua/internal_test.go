@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
 )
@@ -151,20 +152,47 @@ func TestChecksFollowSlowInstructions(t *testing.T) {
 	}
 }
 
-// TestErrorFuncFlagFound checks that errorFuncRunning reads gopher-lua's flag
-// that a PCall with an error function runs: set inside one, clear outside.
-func TestErrorFuncFlagFound(t *testing.T) {
-	if errorFuncFlag == 0 {
-		t.Fatal("gopher-lua's hasErrorFunc not found: caught errors inside xpcall leave upvalues open")
+// TestUpvalueLayoutFound checks that upvalueLayout finds gopher-lua's fields,
+// its flag among them: set inside a PCall with an error function, clear
+// outside.
+func TestUpvalueLayoutFound(t *testing.T) {
+	if !upvalueLayout.ok {
+		t.Fatal("gopher-lua's upvalue fields not found: caught errors close upvalues as gopher-lua closes them")
 	}
+	flag := func(L *glua.LState) bool { return *(*bool)(unsafe.Add(unsafe.Pointer(L), upvalueLayout.flag)) }
 	L := glua.NewState()
 	defer L.Close()
 	var inside bool
-	L.Push(L.NewFunction(func(L *glua.LState) int { inside = *errorFuncRunning(L); return 0 }))
+	L.Push(L.NewFunction(func(L *glua.LState) int { inside = flag(L); return 0 }))
 	if err := L.PCall(0, 0, L.NewFunction(func(*glua.LState) int { return 1 })); err != nil {
 		t.Fatal(err)
 	}
-	if !inside || *errorFuncRunning(L) {
-		t.Errorf("flag %v inside a PCall with an error function, %v after it; want true, false", inside, *errorFuncRunning(L))
+	if !inside || flag(L) {
+		t.Errorf("flag %v inside a PCall with an error function, %v after it; want true, false", inside, flag(L))
+	}
+}
+
+// A Go panic inside pcall (a bug of a Go function; host functions' panics are
+// errors) raises no error through the panic function that closes the upvalues
+// of the frames it leaves: they are closed as pcall returns, once gopher-lua
+// emptied their slots, so that a closure made there reads nil, not the local
+// of the function that uses the slot next.
+func TestGoPanicInPcallClosesUpvalues(t *testing.T) {
+	L := glua.NewState()
+	defer L.Close()
+	installProtected(L)
+	L.SetGlobal("boom", L.NewFunction(func(*glua.LState) int { panic("go") }))
+	err := L.DoString(`
+local kept
+local function fill(a, b, c, d) return a + b + c + d end
+local ok, e = pcall(function() local v = 41; kept = function() v = (v or 0) + 1; return v end; boom() end)
+fill(100, 200, 300, 400)
+result = {ok, e, kept()}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := L.GetGlobal("result").(*glua.LTable)
+	if ok, e, v := r.RawGetInt(1), r.RawGetInt(2), r.RawGetInt(3); ok != glua.LFalse || !strings.Contains(e.String(), "go") || v != glua.LNumber(1) {
+		t.Errorf("pcall = %v, %v; the closure read %v, want false, go and 1 (a nil variable)", ok, e, v)
 	}
 }

@@ -7,71 +7,71 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// gopher-lua's pcall builds a traceback of the whole call stack for every error
-// it catches, and throws it away: the script sees only the error value. The
-// traceback reads each frame with GetStack(i), which walks i frames, so it takes
-// time in the square of the call depth, all in the one instruction of the
-// pcall: at a depth of 1,000 about 7 ms per caught error, so that a loop of
-// pcall(error, "x") there ran 8 seconds within 10,000 instructions. xpcall
-// builds one too when its handler fails. The pcall and xpcall installed here
-// catch the same errors and return the same values without building it.
+// pcall, xpcall and load (which calls a reader function) catch errors as
+// gopher-lua's do, but for two things:
 //
-// The traceback is built by PCall when the error it recovers carries none, and
-// PCall installs its own panic function (the one raising errors) on entry, so
-// the function is called through untraced, which installs one that marks the
-// error as traced already; PCall puts back the previous one when it returns.
+//   - gopher-lua's pcall builds a traceback of the whole call stack for every
+//     error it catches, and throws it away: the script sees only the error
+//     value. The traceback reads each frame with GetStack(i), which walks i
+//     frames, so it takes time in the square of the call depth, all in the one
+//     instruction of the pcall: at a depth of 1,000 about 7 ms per caught
+//     error, so that a loop of pcall(error, "x") there ran 8 seconds within
+//     10,000 instructions. PCall builds it when the error it recovers carries
+//     none, and installs its own panic function (the one raising errors) on
+//     entry, so pcall and load call the function through untraced, which
+//     installs one that marks the error as traced already (PCall puts back
+//     the previous one as it returns); xpcall's PCall, with an error function,
+//     builds none.
+//   - An error they catch closes the upvalues of the frames it left, as Lua
+//     5.1 closes them, and no others, and xpcall's handler runs before, with
+//     them open. gopher-lua closes every open upvalue as an error is raised,
+//     those of the live frames below included, unless a PCall with an error
+//     function runs (a flag, hasErrorFunc, which such a PCall sets on entry
+//     and every PCall clears as it returns), and then none: a closure made
+//     before a pcall and called after a caught error updated a copy of its
+//     variable, which the function that made it no longer saw (local n = 0;
+//     local function bump() n = n + 1 end); xpcall's handler wrote copies
+//     (helper-249); and inside an xpcall, a closure made in a frame the error
+//     left went on reading its variable's old slot of the value stack,
+//     another function's local or a Go nil, which no Lua value is
+//     (helper-240; stored in a field, it ended the process at the next
+//     reload). So the flag is set for every protected call (protectedCall),
+//     and untraced's panic function, and xpcall's error function after the
+//     handler, close the upvalues of the slots from where the function was
+//     called on, before PCall empties them.
+//
+// Where gopher-lua's fields cannot be found (see upvalueLayout), upvalues are
+// closed as gopher-lua closes them, but for xpcall's error function, which
+// closes them all (TestUpvalueLayoutFound fails then).
 
 // untracedMark is the traceback of an error raised inside the package's pcall,
 // which no one reads: the script gets the error value, and an error leaving
 // the call gets a traceback of its own, at the call's own PCall.
 const untracedMark = "stack traceback: (not built inside pcall)"
 
-// panicUntraced raises the error value on top of L's stack, as gopher-lua's
-// panicWithoutTraceback does, with a traceback already set.
-func panicUntraced(L *glua.LState) {
-	panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: L.Get(-1), StackTrace: untracedMark})
-}
-
-// untraced calls its first argument with the others, returning all its results,
-// with errors raised as panicUntraced raises them, closing the upvalues of the
-// frames they leave.
-//
-// gopher-lua closes them only while no PCall with an error function runs (a
-// flag, hasErrorFunc, which such a PCall sets on entry and every PCall clears
-// as it returns), so that in an xpcall'd function, and after a pcall inside
-// one, they stayed open: a closure made in a frame an error left went on
-// reading its variable's old slot of the value stack, another function's local
-// or a Go nil, which no Lua value is (helper-240; stored in a field, it ended
-// the process at the next reload). untraced clears the flag: gopher-lua reads
-// it for nothing else, and runs an error function once the error has left the
-// frames, where the flag is cleared already.
-//
-// An error closes every open upvalue, those of the live frames below included
-// (gopher-lua's closeAllUpvalues), as any error gopher-lua catches does: a
-// closure made before the call and called after a caught error updates a copy
-// of its variable, which the function that made it no longer sees.
-func untraced(L *glua.LState) int {
-	L.Panic = panicUntraced
-	*errorFuncRunning(L) = false
-	L.Call(L.GetTop()-1, glua.MultRet)
-	return L.GetTop()
-}
-
-// installProtected replaces pcall, xpcall and load (which calls a reader
-// function protected).
+// installProtected replaces pcall, xpcall and load.
 func installProtected(L *glua.LState) {
-	p := protectors{through: L.NewFunction(untraced)}
+	p := &protectors{}
+	p.through = L.NewFunction(p.untraced)
+	p.raise = p.panicUntraced
+	p.self = &glua.LUserData{Value: p}
 	L.SetGlobal("pcall", L.NewFunction(p.pcall))
 	L.SetGlobal("xpcall", L.NewFunction(p.xpcall))
 	L.SetGlobal("load", L.NewFunction(p.load))
 }
 
-// protectors are what a state's pcall, xpcall and load call a function
-// through: through, untraced.
-type protectors struct{ through *glua.LFunction }
+// protectors are the state of a script's pcall, xpcall and load, shared by its
+// coroutines: a coroutine cannot yield across them (see yieldCrossesGo), so
+// their calls nest.
+type protectors struct {
+	through *glua.LFunction    // untraced
+	raise   func(*glua.LState) // panicUntraced
+	self    *glua.LUserData    // p, for xpcallError
+	bases   []int              // the slots protect called a function in, innermost last
+}
 
-// pcall is gopher-lua's pcall, calling the function through untraced.
-func (p protectors) pcall(L *glua.LState) int {
+// pcall is gopher-lua's pcall (see installProtected).
+func (p *protectors) pcall(L *glua.LState) int {
 	L.CheckAny(1)
 	v := L.Get(1)
 	if v.Type() != glua.LTFunction && L.GetMetaField(v, "__call").Type() != glua.LTFunction {
@@ -79,64 +79,152 @@ func (p protectors) pcall(L *glua.LState) int {
 		L.Push(glua.LString("attempt to call a " + v.Type().String() + " value"))
 		return 2
 	}
-	nargs := L.GetTop() - 1
-	L.Insert(p.through, 1)
-	if err := L.PCall(nargs+1, glua.MultRet, nil); err != nil {
+	if err := p.protect(L, L.GetTop()-1, glua.MultRet); err != nil {
 		return pushFailure(L, err)
 	}
 	L.Insert(glua.LTrue, 1)
 	return L.GetTop()
 }
 
-// errorFuncRunning is L's flag that a PCall with an error function runs
-// (see untraced).
-func errorFuncRunning(L *glua.LState) *bool {
-	if errorFuncFlag == 0 {
-		return new(bool)
+// protect calls the function below nargs arguments on L's stack through
+// untraced, as L.PCall does (see installProtected).
+func (p *protectors) protect(L *glua.LState, nargs, nret int) error {
+	at := L.GetTop() - nargs
+	base := slotOf(L, at)
+	L.Insert(p.through, at)
+	p.bases = append(p.bases, base)
+	err := protectedCall(L, nargs+1, nret, nil)
+	p.bases = p.bases[:len(p.bases)-1]
+	if aerr, ok := err.(*glua.ApiError); ok && aerr.Type == glua.ApiErrorPanic && upvalueLayout.ok {
+		closeFrom(L, base) // a Go panic, which no panic function raised
 	}
-	return (*bool)(unsafe.Add(unsafe.Pointer(L), errorFuncFlag))
+	return err
 }
 
-// errorFuncFlag is where gopher-lua keeps an LState's hasErrorFunc, which it
-// does not export; 0 if a gopher-lua version has no such bool, so that untraced
-// leaves it (TestErrorFuncFlagFound fails then).
-var errorFuncFlag = func() uintptr {
-	f, ok := reflect.TypeFor[glua.LState]().FieldByName("hasErrorFunc")
-	if !ok || f.Type.Kind() != reflect.Bool || f.Offset == 0 {
+// untraced is through: it calls its first argument with the others, returning
+// all its results, with errors raised by panicUntraced.
+func (p *protectors) untraced(L *glua.LState) int {
+	L.Panic = p.raise
+	L.Call(L.GetTop()-1, glua.MultRet)
+	return L.GetTop()
+}
+
+// panicUntraced is raise: it raises the error value on top of L's stack, as
+// gopher-lua's panicWithoutTraceback does, with a traceback already set, once
+// it has closed the upvalues of the frames the error leaves.
+func (p *protectors) panicUntraced(L *glua.LState) {
+	if upvalueLayout.ok {
+		closeFrom(L, p.bases[len(p.bases)-1])
+	}
+	panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: L.Get(-1), StackTrace: untracedMark})
+}
+
+// slotOf is the slot of L's value stack that the value at index i of the
+// current (Go) function's stack is in; 0 if upvalueLayout is not known.
+func slotOf(L *glua.LState, i int) int {
+	if !upvalueLayout.ok {
 		return 0
 	}
-	return f.Offset
+	return *(*int)(unsafe.Add(currentFrame(L), frameLayout.base)) + i - 1
+}
+
+// protectedCall is L.PCall with gopher-lua's flag that a PCall with an error
+// function runs set for the call, and put back as it was after it (see
+// installProtected).
+func protectedCall(L *glua.LState, nargs, nret int, errfn *glua.LFunction) error {
+	if !upvalueLayout.ok {
+		return L.PCall(nargs, nret, errfn)
+	}
+	flag := (*bool)(unsafe.Add(unsafe.Pointer(L), upvalueLayout.flag))
+	running := *flag
+	*flag = true
+	err := L.PCall(nargs, nret, errfn)
+	*flag = running
+	return err
+}
+
+// closeFrom closes L's open upvalues of the slots from base on, as gopher-lua's
+// unexported closeUpvalues does (its list of them is in the order of their
+// slots), with a Go nil read from an emptied slot closed as nil. Without
+// upvalueLayout, it closes them all, as gopher-lua does when it raises an
+// error while no PCall with an error function runs, which is so in an error
+// function: it raises one and catches it.
+func closeFrom(L *glua.LState, base int) {
+	ul := &upvalueLayout
+	if !ul.ok {
+		L.Push(L.NewFunction(func(L *glua.LState) int { L.RaiseError("closing upvalues"); return 0 }))
+		_ = L.PCall(0, 0, nil) // fails, as it must
+		return
+	}
+	next := func(uv *glua.Upvalue) **glua.Upvalue {
+		return (**glua.Upvalue)(unsafe.Add(unsafe.Pointer(uv), ul.next))
+	}
+	link := (**glua.Upvalue)(unsafe.Add(unsafe.Pointer(L), ul.open))
+	for *link != nil && *(*int)(unsafe.Add(unsafe.Pointer(*link), ul.slot)) < base {
+		link = next(*link)
+	}
+	for uv := *link; uv != nil; uv = *next(uv) {
+		uv.Close()
+		if uv.Value() == nil {
+			uv.SetValue(glua.LNil)
+		}
+	}
+	*link = nil
+}
+
+// upvalueLayout is where gopher-lua keeps an LState's flag that a PCall with an
+// error function runs (hasErrorFunc) and its list of open upvalues (uvcache),
+// and an upvalue's next in the list and slot, which it does not export; ok is
+// false if a gopher-lua version lays them out differently, or frameLayout is
+// not known.
+var upvalueLayout = func() (l struct {
+	flag, open, next, slot uintptr
+	ok                     bool
+}) {
+	state, upvalue := reflect.TypeFor[glua.LState](), reflect.TypeFor[glua.Upvalue]()
+	flag, ok1 := state.FieldByName("hasErrorFunc")
+	open, ok2 := state.FieldByName("uvcache")
+	next, ok3 := upvalue.FieldByName("next")
+	slot, ok4 := upvalue.FieldByName("index")
+	if !ok1 || !ok2 || !ok3 || !ok4 || !frameLayout.ok || flag.Type.Kind() != reflect.Bool ||
+		open.Type != reflect.TypeFor[*glua.Upvalue]() || next.Type != open.Type || slot.Type != reflect.TypeFor[int]() {
+		return l
+	}
+	l.flag, l.open, l.next, l.slot, l.ok = flag.Offset, open.Offset, next.Offset, slot.Offset, true
+	return l
 }()
 
-// xpcall is gopher-lua's xpcall, with the function and the handler called
-// through untraced, the handler by an error function of its own: the handler
-// still runs where gopher-lua runs it, above the frames of the error
-// (debug.traceback sees them), and when it fails, xpcall still returns false
-// and the handler's error.
-func (p protectors) xpcall(L *glua.LState) int {
+// xpcall is gopher-lua's xpcall (see installProtected), with an error function
+// of its own calling the handler: the handler runs where gopher-lua runs it,
+// above the frames of the error (debug.traceback sees them), with their
+// upvalues open, and when it fails, xpcall still returns false and the
+// handler's error.
+func (p *protectors) xpcall(L *glua.LState) int {
 	fn := L.CheckFunction(1)
 	handler := L.CheckFunction(2)
 	top := L.GetTop()
-	L.Push(p.through)
 	L.Push(fn)
-	if err := L.PCall(1, glua.MultRet, L.NewClosure(xpcallError, handler, p.through)); err != nil {
+	errfn := L.NewClosure(xpcallError, handler, p.self, glua.LNumber(slotOf(L, top+1)))
+	if err := protectedCall(L, 0, glua.MultRet, errfn); err != nil {
 		return pushFailure(L, err)
 	}
 	L.Insert(glua.LTrue, top+1)
 	return L.GetTop() - top
 }
 
-// xpcallError is xpcall's error function: a closure of the handler and of the
-// state's through (see protectors), which calls the handler.
+// xpcallError is xpcall's error function: a closure of the handler, of the
+// state's protectors and of the slot xpcall called its function in, which
+// calls the handler and then closes the upvalues of the frames the error
+// left.
 func xpcallError(L *glua.LState) int {
-	handler, through := L.Get(glua.UpvalueIndex(1)), L.Get(glua.UpvalueIndex(2))
+	handler, p := L.Get(glua.UpvalueIndex(1)), L.Get(glua.UpvalueIndex(2)).(*glua.LUserData).Value.(*protectors)
 	L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
 	holdError(L, L.Get(1))
 	L.Insert(handler, 1)
-	L.Insert(through, 1)
-	if err := L.PCall(L.GetTop()-1, 1, nil); err != nil {
+	if err := p.protect(L, L.GetTop()-1, 1); err != nil {
 		pushFailure(L, err)
 	}
+	closeFrom(L, int(L.Get(glua.UpvalueIndex(3)).(glua.LNumber)))
 	return 1
 }
 

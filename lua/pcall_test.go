@@ -173,9 +173,11 @@ func TestErrorTextCutKeepsMeaning(t *testing.T) {
 	}
 }
 
-// A caught error closes the upvalues of every function running, as gopher-lua's
-// pcall does (the README says so): a local a closure shares with the running
-// function stops being shared, while a table keeps being shared.
+// A caught error closes the upvalues of the frames it left, as Lua 5.1 does,
+// and no others: a local a closure shares with a function still running stays
+// shared (gopher-lua closed them all), and a closure made in a frame the error
+// left keeps its variable, not the stack slot the frame had (helper-240). The
+// answers are lua5.1's.
 func TestCaughtErrorClosesUpvalues(t *testing.T) {
 	rt := newRuntime(t, lua.Config{})
 	id := load(t, rt, "u.lua", `local M = {}
@@ -195,18 +197,60 @@ M.catchers = {
   none = function() end,
   pcall = function() pcall(error, "x") end,
   xpcall = function() xpcall(function() error("x") end, function(e) return e end) end,
+  nested = function() xpcall(function() pcall(error, "in"); error("x") end, function(e) return e end) end,
+  load = function() load(function() error("x") end) end,
 }
+local kept
+local function fill(a, b, c, d) return a + b + c + d end
+M.catchers_of = {
+  pcall = function(f) pcall(f) end,
+  xpcall = function(f) xpcall(f, function(e) return e end) end,
+  load = function(f) load(function() f() end) end,
+}
+function M.left(c)
+  M.catchers_of[c](function() local v = 41; kept = function() v = v + 1; return v end; error("gone") end)
+  fill(1, 2, 3, 4) -- reuses the stack slots
+  return kept() + 100 * kept()
+end
 function M.run(f, c) return M[f](M.catchers[c]) end
 return M`)
 	for _, tt := range []struct{ f, catch, want string }{
 		{"local_count", "none", "2"},
-		{"local_count", "pcall", "1"},
-		{"local_count", "xpcall", "1"},
+		{"local_count", "pcall", "2"},
+		{"local_count", "xpcall", "2"},
+		{"local_count", "nested", "2"},
+		{"local_count", "load", "2"},
 		{"table_count", "pcall", "2"},
 		{"table_count", "xpcall", "2"},
 	} {
 		if got := call(t, rt, id, "run", tt.f, tt.catch); got != tt.want {
 			t.Errorf("%s with %s: %s, want %s", tt.f, tt.catch, got, tt.want)
 		}
+	}
+	for _, c := range []string{"pcall", "xpcall", "load"} {
+		if got := call(t, rt, id, "left", c); got != "4342" {
+			t.Errorf("a closure made in a frame %s's error left: %s, want 4342 (42, then 43)", c, got)
+		}
+	}
+}
+
+// xpcall's handler runs before the error leaves the frames, as in Lua 5.1, so
+// it writes the locals of the functions running, not copies of them
+// (helper-249), also after an error pcall caught inside the xpcall.
+func TestXpcallHandlerWritesLocals(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "x.lua", `local M = {}
+function M.run()
+  local errors, last = 0, nil
+  local function onError(m) errors = errors + 1; last = m; return m end
+  xpcall(function() error("boom", 0) end, onError)
+  xpcall(function() pcall(error, "inner"); error("outer", 0) end, onError)
+  local n = 0
+  xpcall(function() n = n + 1; error("x", 0) end, function(m) n = n + 100; return m end)
+  return errors, last, n
+end
+return M`)
+	if got := call(t, rt, id, "run"); got != `[2,"outer",101]` {
+		t.Errorf("run() = %s, want [2,\"outer\",101], as lua5.1", got)
 	}
 }

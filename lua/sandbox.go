@@ -178,7 +178,7 @@ func baseLoadString(L *glua.LState) int {
 
 // load is load(s | f [, chunkname]), where f returns the source in pieces;
 // an error f raises is returned with nil, as from a chunk that does not compile.
-func (p protectors) load(L *glua.LState) int {
+func (p *protectors) load(L *glua.LState) int {
 	name := L.OptString(2, "<string>")
 	if s, ok := L.Get(1).(glua.LString); ok {
 		return loadSource(L, string(s), name)
@@ -186,9 +186,8 @@ func (p protectors) load(L *glua.LState) int {
 	f := L.CheckFunction(1)
 	var src strings.Builder
 	for {
-		L.Push(p.through)
 		L.Push(f)
-		if err := L.PCall(1, 1, nil); err != nil { // the reader's error is load's result, as in 5.1
+		if err := p.protect(L, 0, 1); err != nil { // the reader's error is load's result, as in 5.1
 			pushFailure(L, err)
 			L.Replace(-2, glua.LNil)
 			return 2
