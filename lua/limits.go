@@ -2,6 +2,7 @@ package lua
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -85,7 +86,8 @@ import (
 //     otherwise spin its reload forever, or hold the script's callers while a
 //     hook runs. Its calls stay unlimited.
 //   - MaxMemoryBytes is a practical bound, not a heap measurement: it caps the bytes
-//     of strings built by the builtins above, plus the bytes charged for each
+//     of strings built by the builtins above (for gsub and load's joining, what
+//     their buffers allocate as they grow, about twice what they write), plus the bytes charged for each
 //     compile by load and loadstring (above), plus the messages of the errors that
 //     pcall, xpcall (for its handler and for its result) and coroutine.resume
 //     catch, unless error or assert raised them, each time one is caught
@@ -438,6 +440,26 @@ func (b *budget) reserve(L *glua.LState, n uint64) {
 	}
 	b.next = 0
 	L.RaiseError("%s", b.Err().Error())
+}
+
+// growing is a strings.Builder that a builtin builds a result of a size not
+// known in advance in (gsub's, load's source from a reader), charged for
+// what it allocates as it grows, twice its capacity and the bytes to add, as
+// strings.Builder grows: the buffers it outgrows are held until the collector
+// runs, so that charging the bytes written let a gsub hold two to three times
+// MaxMemoryBytes (helper-246).
+type growing struct{ strings.Builder }
+
+// reserve charges and checks room for n more bytes in w.
+func (w *growing) reserve(L *glua.LState, n int) {
+	grow := w.Cap()-w.Len() < n
+	if grow {
+		budgetOf(L).alloc(L, uint64(2*w.Cap()+n))
+	}
+	checkSize(L, uint64(w.Len()+n))
+	if grow {
+		w.Grow(n)
+	}
 }
 
 // maxString caps each string a builtin builds when Limits.MaxMemoryBytes is not

@@ -666,3 +666,25 @@ func leastInstructions(t *testing.T, lo uint64, name, src, fn string, args ...an
 	}
 	return lo
 }
+
+// gsub and load's reader build results of sizes they cannot know in advance:
+// what they allocate as they grow is charged, not what they write, so a call
+// stopped by MaxMemoryBytes allocated about that much (helper-246: six times
+// as much, with two to three times held at once).
+func TestGrowingResultsChargedAsAllocated(t *testing.T) {
+	const limit = 16 << 20
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxMemoryBytes: limit}})
+	id := load(t, rt, "g.lua", `local M = {}
+local s, big = string.rep("a", 1e6), string.rep("y", 1000)
+function M.gsub() return #(string.gsub(s, "a", big)) end
+function M.gsubf() return #(string.gsub(s, "a", function() return big end)) end
+function M.reader() local p = "--" .. string.rep("x", 65536) .. "\n" return load(function() return p end) end
+return M`)
+	for _, fn := range []string{"gsub", "gsubf", "reader"} {
+		var err error
+		grew := allocated(func() { _, err = rt.CallJSON(context.Background(), id, fn) })
+		if !errors.Is(err, lua.ErrMemoryLimit) || grew > 2*limit {
+			t.Errorf("%s: %v after allocating %d MiB; want ErrMemoryLimit within %d MiB", fn, err, grew>>20, 2*limit>>20)
+		}
+	}
+}

@@ -184,7 +184,7 @@ func (p *protectors) load(L *glua.LState) int {
 		return loadSource(L, string(s), name)
 	}
 	f := L.CheckFunction(1)
-	var src strings.Builder
+	var src growing
 	for {
 		L.Push(f)
 		if err := p.protect(L, 0, 1); err != nil { // the reader's error is load's result, as in 5.1
@@ -203,8 +203,7 @@ func (p *protectors) load(L *glua.LState) int {
 			L.Push(glua.LString("reader function must return a string"))
 			return 2
 		}
-		budgetOf(L).alloc(L, uint64(len(s)))
-		checkSize(L, uint64(src.Len()+len(s)))
+		src.reserve(L, len(s))
 		src.WriteString(string(s))
 	}
 	return loadSource(L, src.String(), name)

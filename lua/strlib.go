@@ -193,13 +193,9 @@ func strGsub(L *glua.LState) int {
 		p = p[1:]
 	}
 	m := newMatcher(L, src, p)
-	var w strings.Builder
-	grow := func(n int) { // charges and checks n bytes about to be written
-		m.b.alloc(L, uint64(n))
-		checkSize(L, uint64(w.Len()+n))
-	}
+	var w growing
 	add := func(s string) {
-		grow(len(s))
+		w.reserve(L, len(s))
 		w.WriteString(s)
 	}
 	n, s, kept := 0, 0, 0 // src[kept:s] is unmatched text not yet written
@@ -211,8 +207,8 @@ func strGsub(L *glua.LState) int {
 			add(src[kept:s])
 			if repl.Type() == glua.LTString || repl.Type() == glua.LTNumber {
 				news := glua.LVAsString(repl)
-				grow(m.expand(nil, news, s, e))
-				m.expand(&w, news, s, e)
+				w.reserve(L, m.expand(nil, news, s, e))
+				m.expand(&w.Builder, news, s, e)
 			} else {
 				add(m.replacement(repl, s, e))
 			}
