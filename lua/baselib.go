@@ -42,8 +42,8 @@ func baseError(L *glua.LState) int {
 // for the Lua function level calls above it, or "" when that is a Go
 // function, a tail call's lost frame or none. Frames the package puts between
 // Lua functions where Lua 5.1 has none are not levels: those of the .. operator
-// (capConcat, which calls __concat), pcall's untraced and xpcall's error
-// function; the trampoline a coroutine starts in (see
+// (capConcat, which calls __concat) and untraced, which pcall, xpcall and load
+// call through (an xpcall's handler too); the trampoline a coroutine starts in (see
 // trampoline) is the bottom of its stack.
 func where(L *glua.LState, level int) string {
 	fl := &frameLayout
@@ -81,16 +81,15 @@ func where(L *glua.LState, level int) string {
 // through where Lua 5.1 calls it directly (see where).
 func plumbing(fn *glua.LFunction) bool {
 	p := reflect.ValueOf(fn.GFunction).Pointer()
-	return p == untracedCode || p == concatCode || p == xpcallErrorCode
+	return p == untracedCode || p == concatCode
 }
 
 // The code of the plumbing functions, functions declared at the package's top
 // level or a method's value, which has the code of every value of the method:
 // the value of one has its code, which no other function has.
 var (
-	untracedCode    = reflect.ValueOf(glua.LGFunction((*protectors)(nil).untraced)).Pointer()
-	concatCode      = reflect.ValueOf(glua.LGFunction(capConcat)).Pointer()
-	xpcallErrorCode = reflect.ValueOf(glua.LGFunction(xpcallError)).Pointer()
+	untracedCode = reflect.ValueOf(glua.LGFunction((*protectors)(nil).untraced)).Pointer()
+	concatCode   = reflect.ValueOf(glua.LGFunction(capConcat)).Pointer()
 )
 
 // whereByStack is where as gopher-lua's debug functions see the stack, for a

@@ -344,12 +344,12 @@ func frameOf(cf unsafe.Pointer) (*glua.LFunction, unsafe.Pointer) {
 }
 
 // frameLayout is where gopher-lua keeps an LState's current call frame and a
-// frame's function, parent, next instruction, count of tail calls and first
-// local's slot, which it does not export;
+// frame's function, parent, next instruction, count of tail calls, first
+// local's slot and place in the call stack, which it does not export;
 // ok is false if a gopher-lua version lays them out differently.
 var frameLayout = func() (l struct {
-	current, fn, parent, pc, tail, base uintptr
-	ok                                  bool
+	current, fn, parent, pc, tail, base, idx uintptr
+	ok                                       bool
 }) {
 	cur, ok := reflect.TypeFor[glua.LState]().FieldByName("currentFrame")
 	if !ok || cur.Type.Kind() != reflect.Pointer || cur.Type.Elem().Kind() != reflect.Struct {
@@ -361,10 +361,12 @@ var frameLayout = func() (l struct {
 	pc, ok3 := frame.FieldByName("Pc")
 	tail, ok4 := frame.FieldByName("TailCall")
 	base, ok5 := frame.FieldByName("LocalBase")
-	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || fn.Type != reflect.TypeFor[*glua.LFunction]() || parent.Type != cur.Type ||
-		pc.Type != reflect.TypeFor[int]() || tail.Type != reflect.TypeFor[int]() || base.Type != reflect.TypeFor[int]() {
+	idx, ok6 := frame.FieldByName("Idx")
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || fn.Type != reflect.TypeFor[*glua.LFunction]() || parent.Type != cur.Type ||
+		pc.Type != reflect.TypeFor[int]() || tail.Type != reflect.TypeFor[int]() || base.Type != reflect.TypeFor[int]() ||
+		idx.Type != reflect.TypeFor[int]() {
 		return l
 	}
-	l.current, l.fn, l.parent, l.pc, l.tail, l.base, l.ok = cur.Offset, fn.Offset, parent.Offset, pc.Offset, tail.Offset, base.Offset, true
+	l.current, l.fn, l.parent, l.pc, l.tail, l.base, l.idx, l.ok = cur.Offset, fn.Offset, parent.Offset, pc.Offset, tail.Offset, base.Offset, idx.Offset, true
 	return l
 }()

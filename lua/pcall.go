@@ -8,7 +8,7 @@ import (
 )
 
 // pcall, xpcall and load (which calls a reader function) catch errors as
-// gopher-lua's do, but for two things:
+// gopher-lua's do, but for three things:
 //
 //   - gopher-lua's pcall builds a traceback of the whole call stack for every
 //     error it catches, and throws it away: the script sees only the error
@@ -18,31 +18,33 @@ import (
 //     error, so that a loop of pcall(error, "x") there ran 8 seconds within
 //     10,000 instructions. PCall builds it when the error it recovers carries
 //     none, and installs its own panic function (the one raising errors) on
-//     entry, so pcall and load call the function through untraced, which
-//     installs one that marks the error as traced already (PCall puts back
-//     the previous one as it returns); xpcall's PCall, with an error function,
-//     builds none.
+//     entry, so they call the function through untraced, which installs one
+//     that marks the error as traced already (PCall puts back the previous
+//     one as it returns).
 //   - An error they catch closes the upvalues of the frames it left, as Lua
-//     5.1 closes them, and no others, and xpcall's handler runs before, with
-//     them open. gopher-lua closes every open upvalue as an error is raised,
-//     those of the live frames below included, unless a PCall with an error
-//     function runs (a flag, hasErrorFunc, which such a PCall sets on entry
-//     and every PCall clears as it returns), and then none: a closure made
-//     before a pcall and called after a caught error updated a copy of its
-//     variable, which the function that made it no longer saw (local n = 0;
-//     local function bump() n = n + 1 end); xpcall's handler wrote copies
-//     (helper-249); and inside an xpcall, a closure made in a frame the error
-//     left went on reading its variable's old slot of the value stack,
-//     another function's local or a Go nil, which no Lua value is
-//     (helper-240; stored in a field, it ended the process at the next
-//     reload). So the flag is set for every protected call (protectedCall),
-//     and untraced's panic function, and xpcall's error function after the
-//     handler, close the upvalues of the slots from where the function was
-//     called on, before PCall empties them.
+//     5.1 closes them, and no others. gopher-lua closes every open upvalue as
+//     an error is raised, those of the live frames below included, unless a
+//     PCall with an error function runs (a flag, hasErrorFunc, which such a
+//     PCall sets on entry and every PCall clears as it returns), and then
+//     none: a closure made before a pcall and called after a caught error
+//     updated a copy of its variable, which the function that made it no
+//     longer saw (local n = 0; local function bump() n = n + 1 end); and
+//     inside an xpcall, a closure made in a frame the error left went on
+//     reading its variable's old slot of the value stack, another function's
+//     local or a Go nil, which no Lua value is (helper-240; stored in a field,
+//     it ended the process at the next reload). So the flag is set for every
+//     protected call (protectedCall), and untraced's panic function closes the
+//     upvalues of the slots from where the function was called on, before
+//     PCall empties them.
+//   - xpcall's handler runs in that panic function, where the error is
+//     raised, as in Lua 5.1: gopher-lua runs it in PCall's recovery, where
+//     it cleared the flag (the handler wrote copies of the locals it reached:
+//     helper-249), could not run it when the error was a stack overflow (the
+//     call stack was still full), and let a registry overflow out of the
+//     xpcall as it pushed the handler (helper-251).
 //
 // Where gopher-lua's fields cannot be found (see upvalueLayout), upvalues are
-// closed as gopher-lua closes them, but for xpcall's error function, which
-// closes them all (TestUpvalueLayoutFound fails then).
+// closed as gopher-lua closes them (TestUpvalueLayoutFound fails then).
 
 // untracedMark is the traceback of an error raised inside the package's pcall,
 // which no one reads: the script gets the error value, and an error leaving
@@ -54,7 +56,6 @@ func installProtected(L *glua.LState) {
 	p := &protectors{}
 	p.through = L.NewFunction(p.untraced)
 	p.raise = p.panicUntraced
-	p.self = &glua.LUserData{Value: p}
 	L.SetGlobal("pcall", L.NewFunction(p.pcall))
 	L.SetGlobal("xpcall", L.NewFunction(p.xpcall))
 	L.SetGlobal("load", L.NewFunction(p.load))
@@ -66,8 +67,15 @@ func installProtected(L *glua.LState) {
 type protectors struct {
 	through *glua.LFunction    // untraced
 	raise   func(*glua.LState) // panicUntraced
-	self    *glua.LUserData    // p, for xpcallError
-	bases   []int              // the slots protect called a function in, innermost last
+	calls   []guarded          // the calls protect runs, innermost last
+}
+
+// guarded is a call protect runs: the slot of its function, and for
+// xpcall's, the handler and whether it ran on the error, or is running.
+type guarded struct {
+	base              int
+	handler           *glua.LFunction
+	handled, handling bool
 }
 
 // pcall is gopher-lua's pcall (see installProtected).
@@ -79,24 +87,50 @@ func (p *protectors) pcall(L *glua.LState) int {
 		L.Push(glua.LString("attempt to call a " + v.Type().String() + " value"))
 		return 2
 	}
-	if err := p.protect(L, L.GetTop()-1, glua.MultRet); err != nil {
+	if err := p.protect(L, L.GetTop()-1, glua.MultRet, nil); err != nil {
 		return pushFailure(L, err)
 	}
 	L.Insert(glua.LTrue, 1)
 	return L.GetTop()
 }
 
+// xpcall is gopher-lua's xpcall (see installProtected): the handler runs as
+// Lua 5.1 runs it, where the error is raised, above its frames
+// (debug.traceback sees them), with their upvalues open; where the call stack
+// has no room left for it (a stack overflow), or on a Go panic, which no
+// panic function raises, once the error has left them. When the handler
+// fails, xpcall returns false and the handler's error.
+func (p *protectors) xpcall(L *glua.LState) int {
+	fn := L.CheckFunction(1)
+	handler := L.CheckFunction(2)
+	top := L.GetTop()
+	L.Push(fn)
+	if err := p.protect(L, 0, glua.MultRet, handler); err != nil {
+		return pushFailure(L, err)
+	}
+	L.Insert(glua.LTrue, top+1)
+	return L.GetTop() - top
+}
+
 // protect calls the function below nargs arguments on L's stack through
-// untraced, as L.PCall does (see installProtected).
-func (p *protectors) protect(L *glua.LState, nargs, nret int) error {
+// untraced, as L.PCall does, with xpcall's handler or nil (see
+// installProtected).
+func (p *protectors) protect(L *glua.LState, nargs, nret int, handler *glua.LFunction) error {
 	at := L.GetTop() - nargs
 	base := slotOf(L, at)
 	L.Insert(p.through, at)
-	p.bases = append(p.bases, base)
+	p.calls = append(p.calls, guarded{base: base, handler: handler})
 	err := protectedCall(L, nargs+1, nret, nil)
-	p.bases = p.bases[:len(p.bases)-1]
+	c := p.calls[len(p.calls)-1]
+	p.calls = p.calls[:len(p.calls)-1]
+	if err == nil {
+		return nil
+	}
 	if aerr, ok := err.(*glua.ApiError); ok && aerr.Type == glua.ApiErrorPanic && upvalueLayout.ok {
 		closeFrom(L, base) // a Go panic, which no panic function raised
+	}
+	if handler != nil && !c.handled {
+		return &glua.ApiError{Type: glua.ApiErrorRun, Object: p.handle(L, handler, errorValue(err))}
 	}
 	return err
 }
@@ -111,12 +145,49 @@ func (p *protectors) untraced(L *glua.LState) int {
 
 // panicUntraced is raise: it raises the error value on top of L's stack, as
 // gopher-lua's panicWithoutTraceback does, with a traceback already set, once
-// it has closed the upvalues of the frames the error leaves.
+// the handler of an xpcall it leaves has made it what it returns, if there is
+// room to run it (see xpcall), and the upvalues of the frames it leaves are
+// closed.
 func (p *protectors) panicUntraced(L *glua.LState) {
+	i := len(p.calls) - 1
+	if c := p.calls[i]; c.handler != nil && !c.handling && roomForHandler(L) {
+		p.calls[i].handling = true // an error raised outside the handler's own call: it runs after
+		v := p.handle(L, c.handler, orNil(L.Get(-1)))
+		p.calls[i].handling, p.calls[i].handled = false, true
+		L.Push(v)
+	}
 	if upvalueLayout.ok {
-		closeFrom(L, p.bases[len(p.bases)-1])
+		closeFrom(L, p.calls[i].base)
 	}
 	panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: L.Get(-1), StackTrace: untracedMark})
+}
+
+// handle calls an xpcall's handler on the error value v, and returns what it
+// returns, or its error's value.
+func (p *protectors) handle(L *glua.LState, handler *glua.LFunction, v glua.LValue) glua.LValue {
+	holdError(L, v)
+	L.Push(handler)
+	L.Push(v)
+	if err := p.protect(L, 1, 1, nil); err != nil {
+		return errorValue(err)
+	}
+	r := L.Get(-1)
+	L.Pop(1)
+	return r
+}
+
+// handlerFrames is the room an xpcall handler is given on the call stack: its
+// call through untraced, and a few calls of its own (debug.traceback's).
+const handlerFrames = 8
+
+// roomForHandler reports whether L's call stack has room for an xpcall
+// handler above the current frame.
+func roomForHandler(L *glua.LState) bool {
+	if !frameLayout.ok {
+		return true
+	}
+	cf := currentFrame(L)
+	return cf == nil || *(*int)(unsafe.Add(cf, frameLayout.idx)) < stateOptions.CallStackSize-handlerFrames
 }
 
 // slotOf is the slot of L's value stack that the value at index i of the
@@ -194,48 +265,18 @@ var upvalueLayout = func() (l struct {
 	return l
 }()
 
-// xpcall is gopher-lua's xpcall (see installProtected), with an error function
-// of its own calling the handler: the handler runs where gopher-lua runs it,
-// above the frames of the error (debug.traceback sees them), with their
-// upvalues open, and when it fails, xpcall still returns false and the
-// handler's error.
-func (p *protectors) xpcall(L *glua.LState) int {
-	fn := L.CheckFunction(1)
-	handler := L.CheckFunction(2)
-	top := L.GetTop()
-	L.Push(fn)
-	errfn := L.NewClosure(xpcallError, handler, p.self, glua.LNumber(slotOf(L, top+1)))
-	if err := protectedCall(L, 0, glua.MultRet, errfn); err != nil {
-		return pushFailure(L, err)
-	}
-	L.Insert(glua.LTrue, top+1)
-	return L.GetTop() - top
-}
-
-// xpcallError is xpcall's error function: a closure of the handler, of the
-// state's protectors and of the slot xpcall called its function in, which
-// calls the handler and then closes the upvalues of the frames the error
-// left.
-func xpcallError(L *glua.LState) int {
-	handler, p := L.Get(glua.UpvalueIndex(1)), L.Get(glua.UpvalueIndex(2)).(*glua.LUserData).Value.(*protectors)
-	L.Replace(1, orNil(L.Get(1))) // the error value: error() of a Go nil (see orNil)
-	holdError(L, L.Get(1))
-	L.Insert(handler, 1)
-	if err := p.protect(L, L.GetTop()-1, 1); err != nil {
-		pushFailure(L, err)
-	}
-	closeFrom(L, int(L.Get(glua.UpvalueIndex(3)).(glua.LNumber)))
-	return 1
-}
-
 // pushFailure pushes false and the error value of err, as pcall returns them.
 func pushFailure(L *glua.LState, err error) int {
 	L.Push(glua.LFalse)
-	if aerr, ok := err.(*glua.ApiError); ok {
-		L.Push(orNil(aerr.Object)) // error() of a Go nil (see orNil)
-	} else {
-		L.Push(glua.LString(err.Error()))
-	}
+	L.Push(errorValue(err))
 	holdError(L, L.Get(-1))
 	return 2
+}
+
+// errorValue is the Lua value of an error a PCall returned.
+func errorValue(err error) glua.LValue {
+	if aerr, ok := err.(*glua.ApiError); ok {
+		return orNil(aerr.Object) // error() of a Go nil (see orNil)
+	}
+	return glua.LString(err.Error())
 }

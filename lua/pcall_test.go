@@ -297,3 +297,33 @@ return M`)
 		t.Errorf("run() = %s, want [2,\"outer\",101], as lua5.1", got)
 	}
 }
+
+// xpcall's handler runs on a stack overflow too, where the call stack has no
+// room for it (once the error has left the frames), and the caller's local
+// stays shared with its closure; a registry overflow is caught as pcall
+// catches it. The answers are lua5.1's, but for the message of the second
+// (lua5.1: "too many results to unpack"). helper-251.
+func TestXpcallOverflows(t *testing.T) {
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "so.lua", `local M = {}
+function M.stack()
+  local n = 0
+  local function bump() n = n + 1 end
+  local function rec() return 1 + rec() end
+  local ok, m = xpcall(rec, function(m) return "h:" .. m end)
+  bump()
+  return ok, m, n
+end
+function M.registry()
+  local t = {} for i = 1, 300000 do t[i] = i end
+  local ok, m = xpcall(function() return unpack(t) end, function(m) return "h:" .. m end)
+  return ok, m
+end
+return M`)
+	if got, want := call(t, rt, id, "stack"), `[false,"h:so.lua:5: stack overflow",1]`; got != want {
+		t.Errorf("stack() = %s, want %s", got, want)
+	}
+	if got, want := call(t, rt, id, "registry"), `[false,"h:so.lua:12: registry overflow"]`; got != want {
+		t.Errorf("registry() = %s, want %s", got, want)
+	}
+}

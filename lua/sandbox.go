@@ -187,7 +187,7 @@ func (p *protectors) load(L *glua.LState) int {
 	var src growing
 	for {
 		L.Push(f)
-		if err := p.protect(L, 0, 1); err != nil { // the reader's error is load's result, as in 5.1
+		if err := p.protect(L, 0, 1, nil); err != nil { // the reader's error is load's result, as in 5.1
 			pushFailure(L, err)
 			L.Replace(-2, glua.LNil)
 			return 2
