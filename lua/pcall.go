@@ -2,6 +2,7 @@ package lua
 
 import (
 	"reflect"
+	"strings"
 	"unsafe"
 
 	glua "github.com/yuin/gopher-lua"
@@ -97,9 +98,9 @@ func (p *protectors) pcall(L *glua.LState) int {
 // xpcall is gopher-lua's xpcall (see installProtected): the handler runs as
 // Lua 5.1 runs it, where the error is raised, above its frames
 // (debug.traceback sees them), with their upvalues open; where the call stack
-// has no room left for it (a stack overflow), or on a Go panic, which no
-// panic function raises, once the error has left them. When the handler
-// fails, xpcall returns false and the handler's error.
+// has no room left for it (a stack overflow) or its own calls run out of it,
+// or on a Go panic, which no panic function raises, once the error has left
+// them. When the handler fails, xpcall returns false and the handler's error.
 func (p *protectors) xpcall(L *glua.LState) int {
 	fn := L.CheckFunction(1)
 	handler := L.CheckFunction(2)
@@ -130,7 +131,8 @@ func (p *protectors) protect(L *glua.LState, nargs, nret int, handler *glua.LFun
 		closeFrom(L, base) // a Go panic, which no panic function raised
 	}
 	if handler != nil && !c.handled {
-		return &glua.ApiError{Type: glua.ApiErrorRun, Object: p.handle(L, handler, errorValue(err))}
+		v, _ := p.handle(L, handler, errorValue(err))
+		return &glua.ApiError{Type: glua.ApiErrorRun, Object: v}
 	}
 	return err
 }
@@ -149,36 +151,44 @@ func (p *protectors) untraced(L *glua.LState) int {
 // room to run it (see xpcall), and the upvalues of the frames it leaves are
 // closed.
 func (p *protectors) panicUntraced(L *glua.LState) {
-	i := len(p.calls) - 1
-	if c := p.calls[i]; c.handler != nil && !c.handling && roomForHandler(L) {
-		p.calls[i].handling = true // an error raised outside the handler's own call: it runs after
-		v := p.handle(L, c.handler, orNil(L.Get(-1)))
-		p.calls[i].handling, p.calls[i].handled = false, true
-		L.Push(v)
-	}
-	if upvalueLayout.ok {
-		closeFrom(L, p.calls[i].base)
+	if i := len(p.calls) - 1; i >= 0 { // none when a script calls untraced itself (debug.getinfo(2, "f").func)
+		if c := p.calls[i]; c.handler != nil && !c.handling && roomForHandler(L) {
+			p.calls[i].handling = true // an error raised outside the handler's own call: it runs after
+			v, ok := p.handle(L, c.handler, orNil(L.Get(-1)))
+			p.calls[i].handling, p.calls[i].handled = false, ok
+			if ok {
+				L.Push(v)
+			}
+		}
+		if upvalueLayout.ok {
+			closeFrom(L, p.calls[i].base)
+		}
 	}
 	panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: L.Get(-1), StackTrace: untracedMark})
 }
 
 // handle calls an xpcall's handler on the error value v, and returns what it
-// returns, or its error's value.
-func (p *protectors) handle(L *glua.LState, handler *glua.LFunction, v glua.LValue) glua.LValue {
+// returns, or its error's value; not ok if the handler ran out of call stack,
+// to be run again once the error has left its frames.
+func (p *protectors) handle(L *glua.LState, handler *glua.LFunction, v glua.LValue) (_ glua.LValue, ok bool) {
 	holdError(L, v)
 	L.Push(handler)
 	L.Push(v)
 	if err := p.protect(L, 1, 1, nil); err != nil {
-		return errorValue(err)
+		r := errorValue(err)
+		s, _ := r.(glua.LString)
+		return r, !strings.HasSuffix(string(s), "stack overflow")
 	}
 	r := L.Get(-1)
 	L.Pop(1)
-	return r
+	return r, true
 }
 
-// handlerFrames is the room an xpcall handler is given on the call stack: its
-// call through untraced, and a few calls of its own (debug.traceback's).
-const handlerFrames = 8
+// handlerFrames is the room an xpcall handler needs on the call stack to be
+// run where the error is raised: its call through untraced, and its own.
+// (debug.traceback needs no more; a handler that does runs again where it
+// has room, as handle reports.)
+const handlerFrames = 2
 
 // roomForHandler reports whether L's call stack has room for an xpcall
 // handler above the current frame.
@@ -187,7 +197,7 @@ func roomForHandler(L *glua.LState) bool {
 		return true
 	}
 	cf := currentFrame(L)
-	return cf == nil || *(*int)(unsafe.Add(cf, frameLayout.idx)) < stateOptions.CallStackSize-handlerFrames
+	return cf == nil || *(*int)(unsafe.Add(cf, frameLayout.idx))+1+handlerFrames <= stateOptions.CallStackSize
 }
 
 // slotOf is the slot of L's value stack that the value at index i of the

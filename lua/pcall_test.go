@@ -327,3 +327,27 @@ return M`)
 		t.Errorf("registry() = %s, want %s", got, want)
 	}
 }
+
+// Near the end of the call stack (1,024 frames), xpcall's handler runs where
+// the error is raised while it has room, so debug.traceback lists the frames
+// of the error, and a handler that needs more room than is left runs once the
+// error has left them (helper-253). Lua 5.1 gives the same results.
+func TestXpcallHandlerNearStackEnd(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Libraries: lua.LibDebug})
+	id := load(t, rt, "hr.lua", `local M = {}
+local function rh(n) if n == 0 then return "z" end return rh(n - 1) .. "" end
+local function rec(n) if n == 0 then error("deep", 0) end return 1 + rec(n - 1) end
+function M.traced(n) return select(2, xpcall(function() return rec(n) end, debug.traceback)) end
+function M.deep(n) return select(2, xpcall(function() return rec(n) end, function(m) return "H:" .. rh(12) .. ":" .. m end)) end
+return M`)
+	for _, n := range []int{1000, 1011, 1015, 1017} {
+		if got := call(t, rt, id, "traced", n); !strings.Contains(got, "in function 'rec'") {
+			t.Errorf("error at depth %d: traceback %s names no frame of rec", n, got)
+		}
+	}
+	for _, n := range []int{1000, 1005, 1008, 1010, 1012, 1016} {
+		if got := call(t, rt, id, "deep", n); got != `"H:z:deep"` {
+			t.Errorf("error at depth %d: xpcall returned %s, want \"H:z:deep\"", n, got)
+		}
+	}
+}
