@@ -144,12 +144,12 @@ import (
 // looks every 1,024, so up to 1,024 slow ones can run past the deadline before
 // the call stops. tonumber is charged for the bytes it reads.
 //
-// Nor the traceback of an error that ends a call, built from the whole call
-// stack once per call, in time that grows with its depth (1,024 frames at the
-// deepest; one line for the tail calls of a frame, however many it made), with
-// the names of functions in it cut to 256 bytes, as compiled. The package's
-// pcall and xpcall build none for the errors they catch, which cost a walk of
-// the open upvalues of the frames the error left.
+// Nor the traceback of an error that ends a call, which gopher-lua builds from
+// the whole call stack in time that grows with the square of its depth: about
+// 7 ms at the deepest, 1,024 frames, once per call (the names of functions
+// in it cut to 256 bytes, as compiled). The package's pcall and
+// xpcall build none for the errors they catch, which cost a walk of the call
+// stack each (gopher-lua closes every upvalue), about 5 microseconds at that depth.
 //
 // None of this is charged to MaxInstructions or MaxMemoryBytes, and
 // MaxExecutionTime and the caller's context are only seen once the instruction

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/hotscript/hotscript/internal/clip"
 	"github.com/hotscript/hotscript/internal/ctxlock"
@@ -119,11 +116,6 @@ type version struct {
 	results resultBytes // for CallJSON's results
 
 	installed bool // budget is the LState's context
-
-	// tracer is the error function of the version's calls (see pcall), and
-	// trace the traceback of the last call that failed.
-	tracer *glua.LFunction
-	trace  string
 
 	sites *sites     // where the chunk left the version's code
 	match *codeMatch // a staged version's code matched with the live one's as it staged
@@ -258,7 +250,6 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 		}
 	}()
 	v.L, v.random = rt.newState(s.name, b, hosts)
-	v.tracer = v.L.NewFunction(v.traceback)
 	v.L.Push(chunkFunction(v.L, proto))
 	v.proto = proto
 	undo := b.forSetup()
@@ -305,115 +296,22 @@ func (v *version) pcall(ctx context.Context, nargs, nret int) error {
 			v.L.RemoveContext()
 			v.installed = false
 		}
-		err := v.call(nargs, nret)
+		err := v.L.PCall(nargs, nret, nil)
 		b.end()
 		return err
 	}
-	top := v.L.GetTop() - nargs - 1
+	base := v.L.GetTop() - nargs - 1
 	if !v.installed {
 		v.L.SetContext(b)
 		v.installed = true
 	}
-	err := v.call(nargs, nret)
+	err := v.L.PCall(nargs, nret, nil)
 	b.end()
 	if err == nil && b.tripped != nil {
-		v.L.SetTop(top)
+		v.L.SetTop(base)
 		err = fmt.Errorf("%s (raised, then caught by the script)", b.Err())
 	}
 	return err
-}
-
-// call is L.PCall with v.tracer, whose traceback the error carries.
-func (v *version) call(nargs, nret int) error {
-	err := v.L.PCall(nargs, nret, v.tracer)
-	if api, ok := err.(*glua.ApiError); ok {
-		api.StackTrace, v.trace = v.trace, ""
-	}
-	return err
-}
-
-// traceback is v.tracer, the error function of v's calls: it keeps the
-// traceback of the stack the error leaves in v.trace, closes the upvalues of
-// its frames, those of the function called on (see protectors), and returns
-// the error value. gopher-lua's PCall builds a traceback itself when it has no
-// error function, with a line for each tail call a frame made: a loop of tail
-// calls (return loop(n + 1)) that ended in an error, a limit's included, took
-// three times the time limit and gigabytes to list them, 10 GB for a reload's
-// (helper-246).
-func (v *version) traceback(L *glua.LState) int {
-	var base int
-	v.trace, base = stackTrace(L)
-	closeFrom(L, base)
-	return 1
-}
-
-// stackTrace is gopher-lua's traceback of the stack an error function runs on
-// (its own frame left out), with one line for the tail calls of a frame, as
-// Lua 5.1 has, and so read in time that grows with the frames, not the calls;
-// and the slot where the locals of the bottom frame start (0 if frameLayout
-// is not known).
-func stackTrace(L *glua.LState) (trace string, base int) {
-	var lines []string
-	if frameLayout.ok {
-		_, cf := frameOf(currentFrame(L)) // past the error function's own
-		for ; cf != nil; _, cf = frameOf(cf) {
-			lines = append(lines, "\t"+frameWhere(cf)+" in "+frameName(L, cf))
-			if fn, _ := frameOf(cf); !fn.IsG && *(*int)(unsafe.Add(cf, frameLayout.tail)) > 0 {
-				lines = append(lines, "\t(tailcall): ?")
-			}
-			base = *(*int)(unsafe.Add(cf, frameLayout.base))
-		}
-	}
-	lines = append(lines, "\t[G]: ?")
-	if len(lines) > 20 {
-		lines = slices.Concat(lines[:7], []string{"\t..."}, lines[len(lines)-7:])
-	}
-	return "stack traceback:\n" + strings.Join(lines, "\n"), base
-}
-
-// frameWhere is gopher-lua's Where of frame cf: "script:line:", or "[G]:" for a
-// Go function.
-func frameWhere(cf unsafe.Pointer) string {
-	fn, _ := frameOf(cf)
-	if fn.IsG {
-		return "[G]:"
-	}
-	pc := *(*int)(unsafe.Add(cf, frameLayout.pc))
-	if pc < 1 || pc > len(fn.Proto.DbgSourcePositions) {
-		return fn.Proto.SourceName + ":"
-	}
-	return fn.Proto.SourceName + ":" + strconv.Itoa(fn.Proto.DbgSourcePositions[pc-1]) + ":"
-}
-
-// frameName is gopher-lua's name of the function of frame cf in a traceback:
-// what its caller called it, "main chunk" at the bottom of the stack.
-func frameName(L *glua.LState, cf unsafe.Pointer) string {
-	fn, parent := frameOf(cf)
-	if parent == nil {
-		if L.Parent == nil {
-			return "main chunk"
-		}
-		return "corountine" // sic
-	}
-	name := "(anonymous)"
-	if !fn.IsG {
-		name = "<" + fn.Proto.SourceName + ":" + strconv.Itoa(fn.Proto.LineDefined) + ">"
-	}
-	if caller, _ := frameOf(parent); !caller.IsG {
-		pc := *(*int)(unsafe.Add(parent, frameLayout.pc)) - 1
-		for _, call := range caller.Proto.DbgCalls {
-			if call.Pc == pc {
-				if fn.IsG || call.Name != "?" && *(*int)(unsafe.Add(cf, frameLayout.tail)) == 0 {
-					name = call.Name
-				}
-				break
-			}
-		}
-	}
-	if name != "" && name[0] != '(' && name[0] != '<' {
-		return "function '" + name + "'"
-	}
-	return "function " + name
 }
 
 // fail turns an error from pcall into an *Error: its kind is the limit that ended the
