@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hotscript/hotscript/internal/monoclock"
 	"github.com/hotscript/hotscript/internal/reentry"
@@ -147,9 +148,12 @@ import (
 // Nor the traceback of an error that ends a call, which gopher-lua builds from
 // the whole call stack in time that grows with the square of its depth: about
 // 7 ms at the deepest, 1,024 frames, once per call (the names of functions
-// in it cut to 256 bytes, as compiled). The package's pcall and
-// xpcall build none for the errors they catch, which cost a walk of the call
-// stack each (gopher-lua closes every upvalue), about 5 microseconds at that depth.
+// in it cut to 256 bytes, as compiled), with a line for each tail call a frame
+// counts, which a call with any limit holds to 16 a frame (see
+// maxTailCalls; without limits, a loop of a million tail calls that ends in an
+// error lists them all). The package's pcall and xpcall build none for the
+// errors they catch, which cost a walk of the open upvalues of the frames the
+// error left.
 //
 // None of this is charged to MaxInstructions or MaxMemoryBytes, and
 // MaxExecutionTime and the caller's context are only seen once the instruction
@@ -210,7 +214,8 @@ type budget struct {
 	mem   uint64 // bytes charged so far
 	spare uint64 // bytes charged but not yet turned into a work unit
 
-	resumed []resumed // the coroutines the call is resuming, innermost last (see enter)
+	resumed []resumed    // the coroutines the call is resuming, innermost last (see enter)
+	L       *glua.LState // the version's state, whose frames check reads
 
 	tripped error // ErrInstructionLimit, ErrTimeout, ErrMemoryLimit, ErrClosed or ctx.Err()
 	setup   bool  // MaxExecutionTime is setupTime, lent by forSetup
@@ -294,11 +299,41 @@ func (b *budget) check() <-chan struct{} {
 			if max := b.limits.MaxInstructions; max > 0 && b.next > max {
 				b.next = max + 1
 			}
+			b.holdTailCalls(4)
 			return nil
 		}
 	}
+	b.holdTailCalls(-1) // the limit's error is raised next, and traced
 	b.next = 0
 	return closedChan
+}
+
+// maxTailCalls is the most tail calls a frame counts once check has seen it.
+// gopher-lua's traceback of an error has a line for each tail call a frame
+// counts: a loop written as return loop(n + 1) that ended in an error, a
+// limit's included, took three times a 200 ms time limit and 180 MB to list
+// them, and a reload stopped after its 10 s, 36 s and 4.5 GB (helper-246).
+// error(msg, level) counts a frame's tail calls as levels, as Lua 5.1 does:
+// so a level past maxTailCalls of them, none of which has a position, may name
+// the frame below. Without a budget (no limits), nothing holds them.
+const maxTailCalls = 16
+
+// holdTailCalls holds the tail calls of the running thread's top n frames (all
+// of them if n < 0) to maxTailCalls.
+func (b *budget) holdTailCalls(n int) {
+	L := b.L
+	if len(b.resumed) > 0 {
+		L = b.resumed[len(b.resumed)-1].th
+	}
+	if L == nil || !frameLayout.ok {
+		return
+	}
+	for cf := currentFrame(L); cf != nil && n != 0; _, cf = frameOf(cf) {
+		if tail := (*int)(unsafe.Add(cf, frameLayout.tail)); *tail > maxTailCalls {
+			*tail = maxTailCalls
+		}
+		n--
+	}
 }
 
 func (b *budget) exceeded() error {

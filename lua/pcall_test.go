@@ -106,6 +106,32 @@ return M`)
 	}
 }
 
+// A loop of tail calls that ends in an error costs what a few tail calls do to
+// trace: gopher-lua's traceback has a line for each tail call a frame counts,
+// which the budget holds to maxTailCalls (helper-246: under a 200 ms limit the
+// loop's error took 600 ms and 180 MB; a reload's 10 s, 36 s and 4.5 GB).
+// Allocation, not time, is what the test measures: the failing loop against
+// the same loop returning, and a loop stopped by MaxInstructions.
+func TestTailCallLoopTraceback(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 20_000_000}})
+	id := load(t, rt, "tail.lua", `local M = {}
+local function loop(n, stop) if n == 0 then return stop() end return loop(n - 1, stop) end
+function M.ok() return loop(1000000, function() return 1 end) end
+function M.fail() return loop(1000000, function() error("done") end) end
+function M.forever() local function spin() return spin() end return spin() end
+return M`)
+	ok := allocated(func() { call(t, rt, id, "ok") })
+	var err error
+	failed := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "fail") })
+	if e := asError(t, err); e.Message != "tail.lua:4: done" || failed > ok+1<<20 {
+		t.Errorf("error %v allocated %d KiB, returning %d KiB; want tail.lua:4: done and under 1 MiB more", err, failed>>10, ok>>10)
+	}
+	stopped := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "forever") })
+	if !errors.Is(err, lua.ErrInstructionLimit) || stopped > 4<<20 {
+		t.Errorf("a tail loop stopped by its limit: %v after allocating %d KiB; want ErrInstructionLimit within 4 MiB", err, stopped>>10)
+	}
+}
+
 // The text a script controls is cut in the error of a call: a function named
 // with a megabyte (an identifier, or a string key), recursing hundreds deep,
 // appears cut in each line of the traceback (gopher-lua built every frame's

@@ -250,6 +250,7 @@ func (rt *Runtime) build(ctx context.Context, op string, s *script, src []byte) 
 		}
 	}()
 	v.L, v.random = rt.newState(s.name, b, hosts)
+	b.L = v.L
 	v.L.Push(chunkFunction(v.L, proto))
 	v.proto = proto
 	undo := b.forSetup()
