@@ -334,3 +334,29 @@ return M`)
 		}
 	}
 }
+
+// A call that fills the value stack fails with the registry overflow, and one
+// that fills the call stack with its stack overflow and a traceback of its
+// frames; an error raised right below the end of the call stack is the
+// script's (helper-252: an error function on every call broke all three, the
+// first as a Go panic out of the call).
+func TestOverflowsEndTheCall(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 10_000_000, MaxMemoryBytes: 64 << 20}})
+	id := load(t, rt, "e.lua", `local M = {}
+function M.big() return select('#', unpack({}, 1, 300000)) end
+function M.overflow() local function f(n) return 1 + f(n + 1) end return f(1) end
+function M.f(n) if n == 0 then error("mine") end return 1 + M.f(n - 1) end
+return M`)
+	_, err := rt.CallJSON(context.Background(), id, "big")
+	if err == nil || !strings.Contains(err.Error(), "registry overflow") {
+		t.Errorf("big: %v, want the registry overflow", err)
+	}
+	_, err = rt.CallJSON(context.Background(), id, "overflow")
+	if e := asError(t, err); !strings.Contains(e.Message, "stack overflow") || !strings.Contains(e.Traceback, "in function 'f'") {
+		t.Errorf("overflow: message %q, traceback %q; want the stack overflow and the frames of f", e.Message, e.Traceback)
+	}
+	_, err = rt.CallJSON(context.Background(), id, "f", 1022)
+	if e := asError(t, err); e.Message != "e.lua:4: mine" || e.Traceback == "" {
+		t.Errorf("f(1022): message %q, traceback %q; want e.lua:4: mine with a traceback", e.Message, e.Traceback)
+	}
+}
