@@ -121,13 +121,13 @@ func (p *protectors) protect(L *glua.LState, nargs, nret int, handler *glua.LFun
 	base := slotOf(L, at)
 	L.Insert(p.through, at)
 	p.calls = append(p.calls, guarded{base: base, handler: handler})
-	err := protectedCall(L, nargs+1, nret, nil)
+	err := protectedCall(L, nargs+1, nret)
 	c := p.calls[len(p.calls)-1]
 	p.calls = p.calls[:len(p.calls)-1]
 	if err == nil {
 		return nil
 	}
-	if aerr, ok := err.(*glua.ApiError); ok && aerr.Type == glua.ApiErrorPanic && upvalueLayout.ok {
+	if aerr, ok := err.(*glua.ApiError); ok && aerr.Type == glua.ApiErrorPanic {
 		closeFrom(L, base) // a Go panic, which no panic function raised
 	}
 	if handler != nil && !c.handled {
@@ -160,9 +160,7 @@ func (p *protectors) panicUntraced(L *glua.LState) {
 				L.Push(v)
 			}
 		}
-		if upvalueLayout.ok {
-			closeFrom(L, p.calls[i].base)
-		}
+		closeFrom(L, p.calls[i].base)
 	}
 	panic(&glua.ApiError{Type: glua.ApiErrorRun, Object: L.Get(-1), StackTrace: untracedMark})
 }
@@ -209,17 +207,17 @@ func slotOf(L *glua.LState, i int) int {
 	return *(*int)(unsafe.Add(currentFrame(L), frameLayout.base)) + i - 1
 }
 
-// protectedCall is L.PCall with gopher-lua's flag that a PCall with an error
-// function runs set for the call, and put back as it was after it (see
-// installProtected).
-func protectedCall(L *glua.LState, nargs, nret int, errfn *glua.LFunction) error {
+// protectedCall is L.PCall(nargs, nret, nil) with gopher-lua's flag that a
+// PCall with an error function runs set for the call, and put back as it was
+// after it (see installProtected).
+func protectedCall(L *glua.LState, nargs, nret int) error {
 	if !upvalueLayout.ok {
-		return L.PCall(nargs, nret, errfn)
+		return L.PCall(nargs, nret, nil)
 	}
 	flag := (*bool)(unsafe.Add(unsafe.Pointer(L), upvalueLayout.flag))
 	running := *flag
 	*flag = true
-	err := L.PCall(nargs, nret, errfn)
+	err := L.PCall(nargs, nret, nil)
 	*flag = running
 	return err
 }
@@ -227,15 +225,12 @@ func protectedCall(L *glua.LState, nargs, nret int, errfn *glua.LFunction) error
 // closeFrom closes L's open upvalues of the slots from base on, as gopher-lua's
 // unexported closeUpvalues does (its list of them is in the order of their
 // slots), with a Go nil read from an emptied slot closed as nil. Without
-// upvalueLayout, it closes them all, as gopher-lua does when it raises an
-// error while no PCall with an error function runs, which is so in an error
-// function: it raises one and catches it.
+// upvalueLayout, it leaves them to gopher-lua, which then closes them all as
+// it raises the error (protectedCall leaves its flag alone).
 func closeFrom(L *glua.LState, base int) {
 	ul := &upvalueLayout
 	if !ul.ok {
-		L.Push(L.NewFunction(func(L *glua.LState) int { L.RaiseError("closing upvalues"); return 0 }))
-		_ = L.PCall(0, 0, nil) // fails, as it must
-		return
+		return // gopher-lua closes them as it does
 	}
 	next := func(uv *glua.Upvalue) **glua.Upvalue {
 		return (**glua.Upvalue)(unsafe.Add(unsafe.Pointer(uv), ul.next))
