@@ -65,7 +65,13 @@
 // upvalues of the frames it left and no others (gopher-lua closed those of
 // every function running, so that a local a closure shared with a function
 // still running stopped being shared; xpcall's handler wrote copies of the
-// locals it reaches). print writes to
+// locals it reaches). Two xpcall differences stay: a handler that fails makes
+// xpcall return false and the handler's own error, which says what went wrong
+// in it (5.1 calls the handler again on that error, and returns "error in
+// error handling" once it gives up), and a handler that is not a function is
+// refused when xpcall is called, as gopher-lua refuses it (5.1 takes any value
+// and fails with "error in error handling" only if an error comes to need it).
+// print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so
 // math.randomseed in one script does not change another's numbers (a reload

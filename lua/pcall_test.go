@@ -35,6 +35,7 @@ return pcall(h)`, `[false,"p.lua:5: up"]`},
 		{"xpcall handler", `return xpcall(function() error("e", 0) end, function(m) return "handled " .. m end)`, `[false,"handled e"]`},
 		{"xpcall results", `return xpcall(function() return 1, 2 end, print)`, `[true,1,2]`},
 		{"xpcall failing handler", `return xpcall(function() error("e", 0) end, function(m) error("h", 0) end)`, `[false,"h"]`},
+		{"xpcall handler not a function", `return pcall(xpcall, function() end, 42)`, `[false,"p.lua:3: bad argument #2 to (anonymous) (function expected, got number)"]`},
 		{"upvalue after error", `local f pcall(function() local x = 42 f = function() return x end error("e") end)
 local a, b, c = 1, 2, 3 return f()`, `42`},
 		{"upvalue after xpcall error", `local f xpcall(function() local x = 42 f = function() return x end error("e") end, print)
