@@ -346,6 +346,18 @@ func capVarargs(L *glua.LState) int {
 	return n
 }
 
+// appendValues is appendName(t, n, ...): it stores its values after the
+// first n items of t, the constructor it ends (see appendLast), as the VM's
+// OP_SETLIST stores them, and returns t.
+func appendValues(L *glua.LState) int {
+	t, n := L.CheckTable(1), L.CheckInt(2)
+	for i := 3; i <= L.GetTop(); i++ {
+		t.RawSetInt(n+i-2, L.Get(i))
+	}
+	L.SetTop(1)
+	return 1
+}
+
 // capConcat is the .. operator: concat(a, b, c) is a .. b .. c. It keeps Lua's
 // semantics (right to left, strings and numbers joined, __concat otherwise) and charges
 // the bytes it builds.

@@ -38,6 +38,12 @@ const concatName = ".."
 // slow, bounds such copies without it.
 const varargsName = "(...)"
 
+// appendName is the name the compiler gives the function that stores the
+// values of a call or ... ending a table constructor that gopher-lua's compiler
+// would store wrong (see appendLast): appendValues (caps.go). The name is not
+// a Lua identifier, as concatName.
+const appendName = "{...}"
+
 // compileChunk parses and compiles src as a chunk named name (the name errors and
 // tracebacks show), with the .. operator routed through the capped concat and,
 // if varargs, ... through the charged varargs: make its function with chunkFunction,
@@ -60,10 +66,6 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
 	}
-	if t := r.tooLong; t != nil {
-		return nil, &Error{Script: name, Line: t.Line(), Kind: ErrCompile,
-			Message: fmt.Sprintf("%s:%d: table constructor of more than %d list items ending in a call or ... (gopher-lua cannot compile it: give the items keys)", name, t.Line(), maxListItems)}
-	}
 	if r.malformed {
 		num, at := malformedNumber(name, src)
 		return nil, malformedError(name, num, at)
@@ -72,7 +74,7 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 	if kind.module {
 		chunk = returnLocals(chunk)
 	}
-	if r.concat || r.varargs {
+	if r.concat || r.varargs || r.appends {
 		chunk = takeCapped(chunk)
 	}
 	defer func() { // Compile re-panics anything that is not a *CompileError
@@ -281,18 +283,19 @@ func returnsLocals(proto *glua.FunctionProto) bool {
 	return slices.ContainsFunc(proto.DbgLocals, func(l *glua.DbgLocalInfo) bool { return l.Name == localsName })
 }
 
-// takeCapped wraps a chunk that calls concatName or varargsName in a function
-// that takes capConcat and capVarargs as arguments, into locals of those names,
-// and returns the chunk as a function: chunkFunction calls it. Were they globals the chunk reads, a
-// script could replace them (_G[".."] = f, with rawset if need be) and run the
-// chunks it loads uncharged.
+// takeCapped wraps a chunk that calls concatName, varargsName or appendName in
+// a function that takes capConcat, capVarargs and appendValues as arguments,
+// into locals of those names, and returns the chunk as a function:
+// chunkFunction calls it. Were they globals the chunk reads, a script could
+// replace them (_G[".."] = f, with rawset if need be) and run the chunks it
+// loads uncharged.
 func takeCapped(chunk []ast.Stmt) []ast.Stmt {
 	first, last := 0, 0
 	if len(chunk) > 0 {
 		first, last = chunk[0].Line(), chunk[len(chunk)-1].LastLine()
 	}
 	args := &ast.Comma3Expr{}
-	take := &ast.LocalAssignStmt{Names: []string{concatName, varargsName}, Exprs: []ast.Expr{args}}
+	take := &ast.LocalAssignStmt{Names: []string{concatName, varargsName, appendName}, Exprs: []ast.Expr{args}}
 	fn := &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: chunk}
 	ret := &ast.ReturnStmt{Exprs: []ast.Expr{fn}}
 	for _, n := range []interface {
@@ -323,7 +326,8 @@ func chunkFunction(L *glua.LState, proto *glua.FunctionProto) *glua.LFunction {
 	L.Push(fn)
 	L.Push(L.NewFunction(capConcat))
 	L.Push(L.NewFunction(capVarargs))
-	L.Call(2, 1)
+	L.Push(L.NewFunction(appendValues))
+	L.Call(3, 1)
 	fn = L.Get(-1).(*glua.LFunction)
 	L.Pop(1)
 	return fn
@@ -535,18 +539,19 @@ const maxSyntaxDepth = 5000
 
 // concatRewriter replaces every .. expression of a chunk with a call of
 // concatName, and every ... that expands to all its values with a call of
-// varargsName, writes each number literal as its numeral (noting the first
-// malformed one), and finds the first
+// varargsName, mends table constructors gopher-lua's compiler would store
+// wrong (see hoistKeyed, listAsKeys, appendLast), writes each number literal
+// as its numeral (noting the first malformed one), and finds the first
 // statement or expression that nests deeper than maxSyntaxDepth, leaving what
 // is below it alone.
 type concatRewriter struct {
 	chargeVarargs bool // route ... through varargsName
 	concat        bool // a call of concatName was made
 	varargs       bool // a call of varargsName was made
+	appends       bool // a call of appendName was made
 	depth         int
-	deepLine      int            // the line of that statement or expression; 0 if none
-	malformed     bool           // a number literal is no number (see numeral)
-	tooLong       *ast.TableExpr // the first constructor too long to compile (see listAsKeys)
+	deepLine      int  // the line of that statement or expression; 0 if none
+	malformed     bool // a number literal is no number (see numeral)
 }
 
 // enter goes one level down to a node on line, or reports that it is too deep.
@@ -635,15 +640,16 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 	exprSlots(e, r.slot)
 	switch e := e.(type) {
 	case *ast.TableExpr:
-		hoistKeyed(e) // first: it may leave a call right after a batch, which passLastItem mends
+		hoistKeyed(e)
 		if n := len(e.Fields); n > 0 && e.Fields[n-1].Key == nil {
 			e.Fields[n-1].Value = r.expand(e.Fields[n-1].Value)
-			r.passLastItem(e)
 		} else if n > 0 {
 			oneValue(e.Fields[n-1].Value)
 		}
-		if listAsKeys(e) && r.tooLong == nil {
-			r.tooLong = e
+		call := r.appendLast(e) // first: listAsKeys leaves a constructor ending in a call alone
+		listAsKeys(e)
+		if call != nil {
+			return call
 		}
 	case *ast.FuncCallExpr:
 		r.expandLast(e.Args)
@@ -668,11 +674,20 @@ var maxListItems = 511 * glua.FieldsPerFlush
 // the same order and stored at the same positions, some sooner, which nothing
 // can see but a key given twice, whose order Lua leaves undefined. A
 // constructor that ends in a call or ..., whose values go after the items,
-// keeps them as they are: listAsKeys reports whether it has too many to
-// compile right.
-func listAsKeys(t *ast.TableExpr) (tooLong bool) {
-	var items []int // the field of each list item
-	from := 0       // the first item to get its key, from 1; 0 for none
+// keeps them as they are: appendLast takes those it would store wrong apart
+// first.
+func listAsKeys(t *ast.TableExpr) {
+	items, from := listItems(t)
+	for pos := from; from > 0 && pos <= len(items); pos++ {
+		f := t.Fields[items[pos-1]]
+		f.Key = at(f.Value.Line(), &ast.NumberExpr{Value: strconv.Itoa(pos)})
+	}
+}
+
+// listItems returns the field of each list item of t, but a call or ...
+// ending it, and the first of them, from 1, that listAsKeys gives its
+// position as key; 0 for none.
+func listItems(t *ast.TableExpr) (items []int, from int) {
 	for i, f := range t.Fields {
 		switch {
 		case f.Key != nil:
@@ -680,7 +695,6 @@ func listAsKeys(t *ast.TableExpr) (tooLong bool) {
 				from = n
 			}
 		case i == len(t.Fields)-1 && multiValue(f.Value):
-			return len(items) > maxListItems
 		default:
 			items = append(items, i)
 			if len(items) > maxListItems && from == 0 {
@@ -688,11 +702,7 @@ func listAsKeys(t *ast.TableExpr) (tooLong bool) {
 			}
 		}
 	}
-	for pos := from; from > 0 && pos <= len(items); pos++ {
-		f := t.Fields[items[pos-1]]
-		f.Key = at(f.Value.Line(), &ast.NumberExpr{Value: strconv.Itoa(pos)})
-	}
-	return false
+	return items, from
 }
 
 // hoistKeyed moves each run of keyed fields of t that follows a whole number
@@ -700,9 +710,11 @@ func listAsKeys(t *ast.TableExpr) (tooLong bool) {
 // computing that item can do nothing a script could see (a literal, a
 // function, a table of such): gopher-lua's compiler stored the batch again
 // after each such field, from registers the field had been computed in (see
-// listAsKeys), and in a constructor ending in a call, which listAsKeys leaves
-// alone, nothing else mends it ({1, ..., 50, x = {}, 51, g()} had x's table at
-// [1]; in a main chunk a Go nil at [50]: helper-244). The table is the same.
+// listAsKeys), which would give the items of a long data table keys (whose
+// compile time grows with the square of their number), and in a constructor
+// ending in a call, a call of appendName ({1, ..., 50, x = {}, 51, g()} had
+// x's table at [1]; in a main chunk a Go nil at [50]: helper-244). The table
+// is the same.
 func hoistKeyed(t *ast.TableExpr) {
 	items := 0
 	for i := 0; i < len(t.Fields); i++ {
@@ -756,33 +768,36 @@ func oneValue(e ast.Expr) {
 	}
 }
 
-// passLastItem mends a constructor t that ends in a call or ... (all its
-// values) right after a whole number of batches of list items: gopher-lua's
-// compiler stored those values over the last batch ({P(1), ..., P(51)} had
-// P(51) at [1] and 50 items; helper-243). The last item goes into the call,
-// through a function that returns its arguments:
-// {a1, ..., a50, f()} is {a1, ..., a49, (function(...) return ... end)(a50, f())},
-// computed in the same order. A keyed field between the two is left as it is.
-func (r *concatRewriter) passLastItem(t *ast.TableExpr) {
+// appendLast mends a constructor t ending in a call or ... (all its values)
+// that gopher-lua's compiler would store wrong: right after a whole number of
+// batches of list items, it stored the values over the last batch ({P(1),
+// ..., P(51)} had P(51) at [1] and 50 items; helper-243); after a keyed field
+// that follows a whole number of batches, it stored the batch again from
+// registers the field may have been computed in, as listAsKeys tells, which
+// leaves such a constructor alone ({g(1), ..., g(50), x = 7, g(51)} had 51 at
+// [1]; with x = g(9), y = 3, a Go nil in the list); past maxListItems, it
+// stored items at positions from -49 on. appendLast takes the call or ...
+// out, into a call of appendName that stores its values after the items:
+// {a1, ..., a50, x = v, f()} becomes appendValues({a1, ..., a50, x = v}, 50,
+// f()), computed in the same order, and returns that call; nil if t is
+// stored right as it is. A call or ... before the last keeps giving one value.
+func (r *concatRewriter) appendLast(t *ast.TableExpr) ast.Expr {
 	n := len(t.Fields)
-	if n < 2 || t.Fields[n-2].Key != nil || !multiValue(t.Fields[n-1].Value) {
-		return
+	if n < 2 || t.Fields[n-1].Key != nil || !multiValue(t.Fields[n-1].Value) {
+		return nil
 	}
-	items := 0
-	for _, f := range t.Fields[:n-1] {
-		if f.Key == nil {
-			items++
-		}
+	items, from := listItems(t)
+	if len(items) == 0 || len(items)%glua.FieldsPerFlush != 0 && from == 0 {
+		return nil
 	}
-	if items%glua.FieldsPerFlush != 0 {
-		return
-	}
-	last, values := t.Fields[n-2].Value, t.Fields[n-1].Value
-	line := last.Line()
-	ret := atStmt(line, &ast.ReturnStmt{Exprs: []ast.Expr{at(line, &ast.Comma3Expr{})}})
-	pass := r.expr(at(line, &ast.FunctionExpr{ParList: &ast.ParList{HasVargs: true}, Stmts: []ast.Stmt{ret}}))
-	t.Fields[n-2].Value = at(line, &ast.FuncCallExpr{Func: pass, Args: []ast.Expr{last, values}})
+	values := t.Fields[n-1].Value
 	t.Fields = t.Fields[:n-1]
+	oneValue(t.Fields[n-2].Value) // not the last any more: one value, as it gave
+	r.appends = true
+	count := at(t.Line(), &ast.NumberExpr{Value: strconv.Itoa(len(items))})
+	call := r.call(appendName, t, []ast.Expr{t, count, values})
+	call.AdjustRet = true
+	return call
 }
 
 // multiValue reports whether e, the last of a list, gives all its values: a

@@ -141,14 +141,24 @@ return M`)
 // item too, and a call after a whole number of batches over the last batch
 // (helper-243: {P(1), ..., P(51)} had P(51) at [1]); a keyed field after a
 // whole batch in a constructor ending in a call had its value at [1], a Go nil
-// at [50] in a main chunk (helper-244). One too long that ends in a call is
-// refused.
+// at [50] in a main chunk (helper-244), also when the batch's last item was a
+// call, or a nil-pointer error; more than 25,550 items ending in a call did
+// not compile; and a call before the one ending the constructor gives one
+// value (see appendLast).
 func TestListConstructorsKeepTheirItems(t *testing.T) {
 	items := func(n int) string { // id(1), 0, ..., 0, n: few constants, which compile fast
 		return "id(1), " + strings.Repeat("0, ", n-2) + strconv.Itoa(n)
 	}
+	calls := func(n int) string { // id(1), ..., id(n): items computed, which hoistKeyed leaves alone
+		var s []string
+		for i := 1; i <= n; i++ {
+			s = append(s, "id("+strconv.Itoa(i)+")")
+		}
+		return strings.Join(s, ", ")
+	}
 	src := `local M = {}
 local function id(x) return x end
+local function two(a, b) return a, b end
 local function f() return "F" end
 local function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end
 M.main = {` + items(50) + `, spawn = {x = 7}}
@@ -166,6 +176,12 @@ function M.callAfterAll() local t = {` + items(25550) + `, id(25551)} return {#t
 function M.keyedThenCall() local t = {1, ` + strings.Repeat("0, ", 48) + `50, x = {}, 51, id(52)} return {#t, t[1], t[50], t[52], type(t.x)} end
 M.keyedThenCallMain = {1, ` + strings.Repeat("0, ", 48) + `50, x = id("X"), 51, id(52)}
 function M.keyedThenCallInMain() local t = M.keyedThenCallMain return {#t, t[1], t[50], t[52], t.x} end
+function M.longThenCall() local t = {` + items(25551) + `, two(7, 8)} return {#t, t[25551], t[25552], t[25553]} end
+function M.callsKeyedCall() local t = {` + calls(50) + `, x = 7, id(51)} return {#t, t[1], t[50], t[51], t.x} end
+function M.callsKeyedCalls() local t = {` + calls(50) + `, x = id(9), y = 3, two("p", "q")} return {#t, t[1], t[50], t[51], t[52], t.x, t.y} end
+function M.callBeforeCall() local t = {` + calls(50) + `, x = 7, two(51, -51), id(52)} return {#t, t[51], t[52], t.x} end
+M.callsKeyedCallsMain = {` + calls(50) + `, x = id(9), y = 3, two("p", "q")}
+function M.callsKeyedCallsInMain() local t = M.callsKeyedCallsMain return {#t, t[1], t[50], t[51], t[52], t.x, t.y} end
 return M`
 	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
 		rt := newRuntime(t, lua.Config{Limits: lim})
@@ -184,22 +200,22 @@ return M`
 			{"callAfterAll", "[25551,1,25550,25551]"},
 			{"keyedThenCall", `[52,1,50,52,"table"]`},
 			{"keyedThenCallInMain", `[52,1,50,52,"X"]`},
+			{"longThenCall", "[25553,25551,7,8]"},
+			{"callsKeyedCall", "[51,1,50,51,7]"},
+			{"callsKeyedCalls", `[52,1,50,"p","q",9,3]`},
+			{"callBeforeCall", "[52,51,52,7]"},
+			{"callsKeyedCallsInMain", `[52,1,50,"p","q",9,3]`},
 		} {
 			if got := call(t, rt, id, tt.fn); got != tt.want {
 				t.Errorf("limits %v: %s = %s, want %s", lim, tt.fn, got, tt.want)
 			}
 		}
 	}
-	rt := newRuntime(t, lua.Config{})
-	_, err := rt.LoadScript(context.Background(), "call.lua", []byte("local M = {}\nM.t = {"+strings.Repeat("0,", 25551)+"next({})}\nreturn M"))
-	if e := asError(t, err); !errors.Is(err, lua.ErrCompile) || e.Line != 2 || !strings.Contains(e.Message, "table constructor of more than 25550 list items ending in a call") {
-		t.Errorf("a constructor too long ending in a call: %v, want a compile error at line 2", err)
-	}
 }
 
 // Keyed fields moved before a batch's last item (hoistKeyed) give what lua5.1
 // gives (each want is its output; helper-245): a call or ... right after the
-// run is mended too (the run was moved after passLastItem looked), an item
+// run is mended too (by appendLast), an item
 // whose building fails (a nil key) is not moved, nor a zero (0 and -0 share
 // the constant of the first of them).
 func TestHoistedKeyedFieldsFollowLua51(t *testing.T) {

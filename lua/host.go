@@ -158,7 +158,7 @@ var reservedGlobals = map[string]bool{
 	"rawset": true, "select": true, "setmetatable": true, "tonumber": true, "tostring": true,
 	"type": true, "unpack": true, "xpcall": true, "string": true, "table": true, "math": true,
 	"coroutine": true, "os": true, "io": true, "debug": true, "package": true, "channel": true,
-	"require": true, "module": true, concatName: true, varargsName: true,
+	"require": true, "module": true, concatName: true, varargsName: true, appendName: true,
 }
 
 // Define makes fn available to every script as the global table module's field name:
