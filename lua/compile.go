@@ -567,9 +567,59 @@ func (r *concatRewriter) enter(line int) bool {
 }
 
 func (r *concatRewriter) stmts(list []ast.Stmt) {
-	for _, s := range list {
+	for i, s := range list {
 		r.stmt(s)
+		if a, ok := s.(*ast.AssignStmt); ok && len(a.Lhs) > 1 {
+			list[i] = assignInOrder(a)
+		}
 	}
+}
+
+// assignInOrder rewrites a, an assignment of several targets, into locals and
+// assignments of one target each, as Lua 5.1 runs it: the tables and keys of
+// the targets, then the values, are computed first, left to right, into
+// locals no script can name; then each target is assigned its value, the last
+// first. gopher-lua's compiler computed a value into a local target's register
+// while a later value still had to read that local (a, b = b, a gave 2, 2;
+// yuin/gopher-lua#440), and a field target's store read a key or a value from a
+// register another target's had taken (local x, z = 11, 33; G, t[1] = x, z
+// set G to 1; helper-256).
+func assignInOrder(a *ast.AssignStmt) ast.Stmt {
+	line := a.Line()
+	var names []string
+	var exprs []ast.Expr
+	local := func(e ast.Expr) ast.Expr { // a local holding e, or the value n if e is nil
+		name := "(=" + strconv.Itoa(len(names)+1) + ")"
+		names = append(names, name)
+		if e != nil {
+			exprs = append(exprs, e)
+		}
+		return at(line, &ast.IdentExpr{Value: name})
+	}
+	targets := make([]ast.Expr, len(a.Lhs))
+	for i, t := range a.Lhs {
+		targets[i] = t
+		if f, ok := t.(*ast.AttrGetExpr); ok {
+			key := f.Key
+			switch key.(type) {
+			case *ast.StringExpr, *ast.NumberExpr: // a constant: nothing to compute
+			default:
+				key = local(key)
+			}
+			targets[i] = at(t.Line(), &ast.AttrGetExpr{Object: local(f.Object), Key: key})
+		}
+	}
+	values := make([]ast.Expr, len(a.Lhs))
+	for i := range values {
+		values[i] = local(nil)
+	}
+	stmts := []ast.Stmt{atStmt(line, &ast.LocalAssignStmt{Names: names, Exprs: append(exprs, a.Rhs...)})}
+	for i := len(targets) - 1; i >= 0; i-- {
+		stmts = append(stmts, atStmt(line, &ast.AssignStmt{Lhs: targets[i : i+1], Rhs: values[i : i+1]}))
+	}
+	block := atStmt(line, &ast.DoBlockStmt{Stmts: stmts})
+	block.SetLastLine(a.LastLine())
+	return block
 }
 
 func (r *concatRewriter) stmt(s ast.Stmt) {
@@ -820,14 +870,18 @@ func adjustRet(e ast.Expr) *bool {
 }
 
 // operands flattens a right-nested chain a .. (b .. c) into [a, b, c], the order in
-// which Lua's single OP_CONCAT would take them.
+// which Lua's single OP_CONCAT would take them. Each gives one value: a call
+// or ... last, which as the last argument of concat would give all its values,
+// gives its first ("x" .. s:gsub("_", " ") appended gsub's count; helper-256).
 func (r *concatRewriter) operands(e *ast.StringConcatOpExpr) []ast.Expr {
 	var out []ast.Expr
 	for {
 		out = append(out, r.expr(e.Lhs))
 		rhs, ok := e.Rhs.(*ast.StringConcatOpExpr)
 		if !ok {
-			return append(out, r.expr(e.Rhs))
+			last := r.expr(e.Rhs)
+			oneValue(last)
+			return append(out, last)
 		}
 		e = rhs
 	}

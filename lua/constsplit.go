@@ -39,9 +39,9 @@ const splitName = "(table)"
 // length would tell) are left whole. A run of statements moved into a function
 // does what it did: only assignments and calls move, which declare no local and
 // cannot return, break or jump, and not those that assign a local of the
-// function (a caught error closes the upvalues it would be reached through, and
-// gopher-lua compiles a, b = b, a on locals differently from upvalues) or use
-// its ... . A function whose constants include both 0 and -0 is left whole:
+// function (a caught error closes the upvalues it would be reached through) or
+// use its ... . (An assignment of several targets is a block by then: see
+// assignInOrder.) A function whose constants include both 0 and -0 is left whole:
 // gopher-lua takes the first of the two for both, and a piece moved apart would
 // have its own first.
 //

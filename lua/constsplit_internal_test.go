@@ -51,8 +51,8 @@ func linesOf(n int, end string, item func(i int) string) string {
 	return b.String()
 }
 
-// shown runs proto, or src compiled by gopher-lua itself if proto is nil, and
-// returns what dump writes of the value it returns.
+// shown runs proto, or src compiled as compileChunk compiles it but not split
+// if proto is nil, and returns what dump writes of the value it returns.
 func shown(t *testing.T, src string, proto *glua.FunctionProto) string {
 	t.Helper()
 	L := glua.NewState()
@@ -60,13 +60,19 @@ func shown(t *testing.T, src string, proto *glua.FunctionProto) string {
 	if err := L.DoString(dump); err != nil {
 		t.Fatal(err)
 	}
-	fn, err := L.LoadString(src)
-	if proto != nil {
-		fn, err = chunkFunction(L, proto), nil
+	if proto == nil {
+		chunk := mustParse(t, src)
+		r := concatRewriter{}
+		r.stmts(chunk)
+		if r.concat || r.varargs || r.appends {
+			chunk = takeCapped(chunk)
+		}
+		var err error
+		if proto, err = glua.Compile(chunk, "data.lua"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	fn := chunkFunction(L, proto)
 	L.Push(L.GetGlobal("show"))
 	L.Push(fn)
 	if err := L.PCall(0, 1, nil); err != nil {
