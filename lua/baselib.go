@@ -10,13 +10,18 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// installBase replaces the base functions error and tonumber, and math.huge,
-// where gopher-lua's differ from Lua 5.1's in ways a script notices: its
-// math.huge was the largest float, so that 1/0 == math.huge was false.
+// installBase replaces the base functions error and tonumber, math.huge and
+// math.mod, where gopher-lua's differ from Lua 5.1's in ways a script notices:
+// its math.huge was the largest float, so that 1/0 == math.huge was false, and
+// its math.mod was the % operator, where 5.1's is math.fmod, whose result
+// takes the sign of the first argument (math.mod(7, -3) is 1, not -2;
+// helper-256).
 func installBase(L *glua.LState) {
 	L.SetGlobal("error", L.NewFunction(baseError))
 	L.SetGlobal("tonumber", L.NewFunction(baseToNumber))
-	L.GetGlobal("math").(*glua.LTable).RawSetString("huge", glua.LNumber(math.Inf(1)))
+	m := L.GetGlobal("math").(*glua.LTable)
+	m.RawSetString("huge", glua.LNumber(math.Inf(1)))
+	m.RawSetString("mod", m.RawGetString("fmod"))
 }
 
 // baseError is error(message [, level]) as Lua 5.1's: a string or number

@@ -28,8 +28,8 @@ func installCaps(L *glua.LState) {
 		fn := lib.RawGetString(name).(*glua.LFunction).GFunction
 		lib.RawSetString(name, L.NewFunction(charged(fn, units)))
 	}
-	charge(tbl, "insert", insertWork)
-	charge(tbl, "remove", removeWork)
+	tbl.RawSetString("insert", L.NewFunction(tableInsert))
+	tbl.RawSetString("remove", L.NewFunction(tableRemove))
 	tbl.RawSetString("sort", L.NewFunction(charged(tableSort, sortWork)))
 	installNext(L)
 	charge(L.G.Global, "unpack", unpackWork)
@@ -113,26 +113,51 @@ func span(i, j int) uint64 {
 	return uint64(j) - uint64(i) + 1
 }
 
-// The work of table.insert, table.remove and unpack reads positions as those
-// builtins, gopher-lua's, read them (CheckInt, OptInt), so that what is charged
-// is what they do; it is at most what the table, or the value stack, holds.
+// The work of unpack reads positions as that builtin, gopher-lua's, reads them
+// (CheckInt, OptInt), so that what is charged is what it does; it is at most
+// what the value stack holds.
 
-// insertWork is table.insert(t, pos, v): the elements from pos on move up one.
-func insertWork(L *glua.LState) uint64 {
-	if L.GetTop() < 3 {
-		return 0 // table.insert(t, v) appends
+// tableInsert is table.insert(t, [pos,] v) as Lua 5.1's: the elements from
+// pos to #t move up one, each charged; a pos past #t + 1 is set alone; two or
+// three arguments only. gopher-lua's set t[pos] for a pos below 1 without
+// moving anything; 5.1 moves every element from there up, as many as pos is
+// far below 1, which Lua 5.2 refuses, as this does ("position out of
+// bounds"). gopher-lua's own Insert and Append do the rest as 5.1 does.
+func tableInsert(L *glua.LState) int {
+	t := L.CheckTable(1)
+	switch L.GetTop() {
+	case 2:
+		t.Append(L.Get(2)) // at #t + 1; nothing for nil, as t[#t + 1] = nil
+	case 3:
+		pos := intArg(L, 2)
+		if pos < 1 {
+			L.ArgError(2, "position out of bounds")
+		}
+		budgetOf(L).charge(L, span(pos, t.Len()))
+		t.Insert(pos, L.Get(3))
+	default:
+		L.RaiseError("wrong number of arguments to 'insert'")
 	}
-	n := L.CheckTable(1).Len()
-	return min(span(L.CheckInt(2), n), uint64(n))
+	return 0
 }
 
-// removeWork is table.remove(t, pos): the elements after pos move down one.
-func removeWork(L *glua.LState) uint64 {
-	if L.GetTop() < 2 {
-		return 0 // table.remove(t) removes the last
+// tableRemove is table.remove(t [, pos]) as Lua 5.1's: it removes and
+// returns t[pos] (t[#t] by default), the elements after it moving down one,
+// each charged, and does nothing and returns nothing for a pos outside 1 to
+// #t. gopher-lua's removed the last element for a pos below 1 (table.remove(t,
+// 0)), and by default the last slot of the table's array part, which a
+// t[#t] = nil had left holding nil, so that it returned nil and removed
+// nothing.
+func tableRemove(L *glua.LState) int {
+	t := L.CheckTable(1)
+	n := t.Len()
+	pos := optIntArg(L, 2, n)
+	if pos < 1 || pos > n {
+		return 0
 	}
-	n := L.CheckTable(1).Len()
-	return min(span(L.CheckInt(2), n), uint64(n))
+	budgetOf(L).charge(L, span(pos+1, n))
+	L.Push(t.Remove(pos))
+	return 1
 }
 
 // sortWork is table.sort(t [, comp]): n log2 n comparisons and swaps for n elements

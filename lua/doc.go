@@ -41,7 +41,7 @@
 // the .. operator) does in gopher-lua, not as Lua 5.1's %.14g: the shortest form
 // that reads back as the same number, so 0.1 + 0.2 is 0.30000000000000004 (5.1:
 // 0.3), 2^63 is 9.223372036854776e+18, 1/0 is +Inf and 0/0 is NaN (5.1: inf and
-// -nan). %s counts width and precision in bytes and pads with spaces; %q quotes
+// -nan), and -0 is 0. %s counts width and precision in bytes and pads with spaces; %q quotes
 // as Lua does (a newline as a backslash and a newline, a zero byte as \000);
 // string.sub, byte, char, find, match and gsub and table.concat read their
 // positions and counts as Lua 5.1 does, a string that reads as a number included,
@@ -53,7 +53,8 @@
 // the bad call: gopher-lua's named the line of the error call); tonumber reads
 // numbers as 5.1 does on Linux ("1e+20", which tostring(1e20) gives, was nil
 // in gopher-lua; "0010" is 10), but for a negative number in another base,
-// which keeps its sign; number literals do too (0010 is 10, not octal 8, and
+// which keeps its sign, and "inf", "nan" and hex fractions ("0x1p4"), which
+// C's strtod reads and are no numbers here; number literals do too (0010 is 10, not octal 8, and
 // 1e400 is inf, not nan); and math.huge is inf, not the largest float, so
 // 1/0 == math.huge (and a result or field of math.huge is an ErrJSON error:
 // JSON has no infinity); a malformed number literal (1e) is a syntax error,
@@ -71,6 +72,21 @@
 // error handling" once it gives up), and a handler that is not a function is
 // refused when xpcall is called, as gopher-lua refuses it (5.1 takes any value
 // and fails with "error in error handling" only if an error comes to need it).
+//
+// The compiler and the table library follow 5.1 where gopher-lua's did not: an
+// assignment of several targets computes every target's table and key and
+// every value before it assigns any (a, b = b, a swaps; gopher-lua gave 2, 2),
+// a call or ... as the last operand of .. gives one value, table constructors
+// keep every item (gopher-lua's stored some over others after 50 items),
+// table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
+// nothing, and math.mod is math.fmod. Kept as gopher-lua has them: the %
+// operator computes a remainder exactly (C's fmod, then the divisor's sign),
+// where 5.1 computes a - floor(a/b)*b, so 1 % 0.1 is 0.09999999999999995 (5.1:
+// 0), alike for integers; a for loop's bounds must be numbers (5.1 converts
+// strings); and 5.1's deprecated table.foreach, table.foreachi, table.setn and
+// gcinfo are absent. table.insert(t, pos, v) with pos below 1 is an error
+// ("position out of bounds", as in Lua 5.2), where 5.1 moves every element up
+// from there.
 // print writes to
 // Config.Stdout or a log; math.random has a
 // generator per LState, seeded at random when the script loads, so

@@ -1,0 +1,144 @@
+package lua_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hotscript/hotscript/lua"
+)
+
+// Multiple assignment and the .. operator give what Lua 5.1 gives (want is
+// lua5.1's output for the program, named a1.lua): gopher-lua's compiler
+// stored a value over a local a later value still read (a, b = b, a gave 2,
+// 2; yuin/gopher-lua#440) or took a register another target's key or value
+// held (G, t[1] = x, z set G to 1), and a call or ... ending a .. chain gave
+// all its values ("name: " .. s:gsub("_", " ") ended in gsub's count);
+// helper-256. Targets' tables and keys, then values, are computed left to
+// right, and stored the last first, as 5.1 stores them.
+func TestAssignmentAndConcatFollowLua51(t *testing.T) {
+	const src = `local a, b = 1, 2
+a, b = b, a
+print(a, b)
+local x, y = 1, 0
+x, y = -y, x
+print(x + 0, y)
+local p, q = 0, 1
+for i = 1, 5 do p, q = q, p + q end
+print(p, q)
+local function f(a, b) a, b = b, a return a, b end
+print(f(1, 2))
+local t, i = {}, 1
+t[i], i = i, 5
+print(t[1], i)
+i = 1
+i, t[i] = i + 1, 20
+print(i, t[1], t[2])
+local u = {}
+local function set() local x, z = 11, 33 G, u[1] = x, z end
+set()
+print(G, u[1])
+local c = 0
+local function up() local x, z = 11, 33 c, u[2] = x, z end
+up()
+print(c, u[2])
+local d
+d, d = 1, 2
+print(d)
+local log = {}
+local function L(s, v) log[#log + 1] = s return v end
+local m = setmetatable({}, {__newindex = function(_, k, v) log[#log + 1] = "set " .. k end})
+m[L("k1", "a")], m[L("k2", "b")] = L("v1", 1), L("v2", 2), L("v3", 3)
+print(table.concat(log, " "))
+local function three() return 7, 8, 9 end
+local e1, e2, e3
+e1, e2, e3 = 0, three()
+print(e1, e2, e3)
+e1, e2, e3 = three(), 0
+print(e1, e2, e3)
+e1, e2 = 5
+print(e1, e2)
+local s = "a_b_c"
+print("name: " .. s:gsub("_", " "))
+print("x" .. three())
+print(pcall(function() return "x" .. (function() end)() end))
+local function v(...) return "a" .. ... end
+print(v("b", "c"))
+print(("p" .. three()) .. "q", 1 .. 2 .. three())`
+	const want = "2\t1\n0\t1\n5\t8\n2\t1\n1\t5\n2\t20\tnil\n11\t33\n11\t33\n1\nk1 k2 v1 v2 v3 set b set a\n0\t7\t8\n7\t0\tnil\n5\tnil\nname: a b c\nx7\nfalse\ta1.lua:45: attempt to concatenate a nil value\nab\np7q\t127\n"
+	printsAsLua51(t, "a1.lua", src, want)
+}
+
+// printsAsLua51 loads src as the script name, without limits and with an
+// instruction budget (which compiles ... differently), and fails unless it
+// prints want, lua5.1's output for it.
+func printsAsLua51(t *testing.T, name, src, want string) {
+	t.Helper()
+	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
+		var out strings.Builder
+		rt := newRuntime(t, lua.Config{Stdout: &out, Limits: lim})
+		if _, err := rt.LoadScript(context.Background(), name, []byte(src+"\nreturn {}")); err != nil {
+			t.Fatal(err)
+		}
+		if got := out.String(); got != want {
+			t.Errorf("limits %+v: printed\n%s\nwant (lua5.1)\n%s", lim, got, want)
+		}
+	}
+}
+
+// table.insert and table.remove give what Lua 5.1 gives (want is lua5.1's
+// output for the program, named t1.lua; helper-256): gopher-lua's removed the
+// last element for a position below 1, and by default the slot a t[#t] = nil
+// left, returning nil; it returned nil where 5.1 returns nothing, refused a
+// position given as a string, and took four arguments to insert. A position
+// below 1 to insert, which 5.1 takes to move every element up from there, is
+// refused, as Lua 5.2 refuses it.
+func TestTableInsertRemoveFollowLua51(t *testing.T) {
+	const src = `local function show(t, n) local o = {} for i = 1, n or 8 do o[i] = tostring(t[i]) end return table.concat(o, ",") end
+local t = {"a", "b", "c"}
+print(table.remove(t, 0), show(t))
+print(table.remove(t, -1), show(t))
+print(select("#", table.remove(t, 0)), select("#", table.remove(t, 4)), show(t))
+print(table.remove(t, 4), show(t))
+print(table.remove(t, 3), show(t))
+print(table.remove(t, "1"), show(t))
+local e = {}
+print(select("#", table.remove(e)), table.remove(e))
+local s = {1, 2, 3}
+s[3] = nil
+print(table.remove(s), show(s))
+s[#s + 1] = 7
+print(table.remove(s, 1), show(s))
+local u = {1, 2, 3}
+table.insert(u, 1, 0)
+table.insert(u, "2", "x")
+table.insert(u, "end")
+print(show(u, 9), #u)
+table.insert(u, nil)
+print(#u)
+print(pcall(function() table.insert(u, 1, 2, 3) end))
+print(pcall(function() table.insert(u) end))
+local v = {1, 2, 3}
+v[3] = nil
+table.insert(v, 2, "m")
+print(show(v), #v)
+local w = {}
+for i = 1, 10 do table.insert(w, i) end
+for i = 1, 5 do table.remove(w, 1) end
+print(show(w, 10), #w)
+print(table.remove(w), table.remove(w, #w), show(w, 10))`
+	const want = "nil\ta,b,c,nil,nil,nil,nil,nil\nnil\ta,b,c,nil,nil,nil,nil,nil\n0\t0\ta,b,c,nil,nil,nil,nil,nil\nnil\ta,b,c,nil,nil,nil,nil,nil\nc\ta,b,nil,nil,nil,nil,nil,nil\na\tb,nil,nil,nil,nil,nil,nil,nil\n0\n2\t1,nil,nil,nil,nil,nil,nil,nil\n1\t7,nil,nil,nil,nil,nil,nil,nil\n0,x,1,2,3,end,nil,nil,nil\t6\n6\nfalse\tt1.lua:23: wrong number of arguments to 'insert'\nfalse\tt1.lua:24: wrong number of arguments to 'insert'\n1,m,2,nil,nil,nil,nil,nil\t3\n6,7,8,9,10,nil,nil,nil,nil,nil\t5\n10\t9\t6,7,8,nil,nil,nil,nil,nil,nil,nil\n"
+	printsAsLua51(t, "t1.lua", src, want)
+	rt := newRuntime(t, lua.Config{})
+	id := load(t, rt, "ins.lua", `local M = {} function M.f() local t = {1} return pcall(table.insert, t, 0, "z") end return M`)
+	if got, want := call(t, rt, id, "f"), `[false,"ins.lua:1: bad argument #2 to (anonymous) (position out of bounds)"]`; got != want {
+		t.Errorf("table.insert(t, 0, v) = %s, want %s", got, want)
+	}
+}
+
+// math.mod is math.fmod, as in Lua 5.1 (gopher-lua's was the % operator;
+// helper-256); want is lua5.1's output.
+func TestMathModFollowsLua51(t *testing.T) {
+	printsAsLua51(t, "m1.lua", `print(math.mod(7, -3), math.mod(-7, 3), math.mod(7, 3), math.mod(5.5, 2), math.mod == math.fmod)`,
+		"1\t-1\t1\t1.5\ttrue\n")
+}
