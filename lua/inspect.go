@@ -44,15 +44,16 @@ func Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
 	return rt.Inspect(ctx, name, src)
 }
 
-// Inspect runs src's chunk as Load would, with the runtime's host functions and
-// sandbox, in a state of its own that it then closes, and describes the module
-// it returns: nothing is loaded, and host functions can still be defined after
-// it. The chunk runs under the same bounds as the package's Inspect (10 million
-// instructions, one second, 64 MiB), as does the conversion of the values after
-// it, and its host function calls are real calls. The end of ctx, during the run
-// or the conversion, is an error. Safe for concurrent use.
+// Inspect runs src's chunk as Load would, with the runtime's host functions,
+// sandbox and Limits (without MaxExecutionTime, 10 s: see Limits), in a state
+// of its own that it then closes, and describes the module it returns: nothing
+// is loaded, and host functions can still be defined after it. The conversion
+// of the values after it has the package Inspect's bounds (see
+// ScriptInfo.Values). The chunk's host function calls are real calls. The end
+// of ctx, during the run or the conversion, is an error. Safe for concurrent
+// use.
 func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (ScriptInfo, error) {
-	v, err := rt.build(ctx, "inspect", &script{name: name, limits: inspectLimits}, src)
+	v, err := rt.build(ctx, "inspect", &script{name: name, limits: rt.cfg.Limits}, src)
 	if err != nil {
 		return ScriptInfo{}, err
 	}
@@ -63,7 +64,7 @@ func (rt *Runtime) Inspect(ctx context.Context, name string, src []byte) (Script
 	// reaches one table many times is walked as many times, and a field whose
 	// conversion fails late (a function after a large table) gives back its
 	// bytes, not its work.
-	b := v.budget
+	b := &budget{limits: inspectLimits, closing: &rt.closing}
 	b.begin(ctx)
 	defer b.end()
 	var buf []byte

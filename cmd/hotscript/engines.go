@@ -13,6 +13,10 @@ import (
 	"github.com/hotscript/hotscript/wasm"
 )
 
+// luaLibraries are the libraries Lua scripts get beyond the sandbox's, under
+// run and call, and when inspect runs a chunk.
+const luaLibraries = lua.LibCoroutine
+
 // engines are the two runtimes the CLI hands to its host instead of letting the host
 // create them, so that scripts can talk back: both get host.log, and Lua's print goes
 // to the same place (WASM: host.log(ptr, len i32) with a UTF-8 message in memory;
@@ -38,7 +42,7 @@ func newEngines(ctx context.Context, logf func(script, msg string)) (*engines, e
 	// cutscenes and AI (helper-211: they were missing, though the help spoke of
 	// their stacks).
 	l, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Logger: slog.New(&printHandler{logf: logf}), ReloadPastFailingOnSave: true,
-		Libraries: lua.LibCoroutine})
+		Libraries: luaLibraries})
 	if err != nil {
 		return nil, errors.Join(err, w.Close(ctx))
 	}

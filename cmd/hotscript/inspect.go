@@ -8,8 +8,8 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
-	"time"
 
+	"github.com/hotscript/hotscript"
 	"github.com/hotscript/hotscript/internal/fsread"
 	"github.com/hotscript/hotscript/lua"
 	"github.com/hotscript/hotscript/wasm"
@@ -19,21 +19,31 @@ import (
 func inspectCommand() command {
 	return command{
 		name:    "inspect",
-		args:    "FILE",
+		args:    "[flags] FILE",
 		summary: "show a script's interface (and Lua fields)",
 		about: `For a WebAssembly module (.wasm, .wat when wat2wasm is on PATH, or .c when clang
 is): its imports and exports with their signatures, and its memory. For a Lua
 script: the fields of the table it returns, with their values, and its functions.
 Then notes, in plain words, on how hotscript will treat it. A file that does not
-compile, or whose start fails (a Lua chunk; the start function or _initialize of a
-module that imports only what run provides, trapping or running past a second),
-prints the error and exits 1.`,
-		setup: func(*flag.FlagSet) func(context.Context, *env, []string) error {
+compile, or whose start fails (a Lua chunk, with the libraries run gives scripts;
+the start function or _initialize of a module that imports only what run
+provides), trapping or passing a limit, prints the error and exits 1. The limits
+are run's and call's, with the same defaults, so that inspect fails a script's
+start where they would.`,
+		setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) error {
+			var limits limitFlags
+			limits.register(fs)
 			return func(ctx context.Context, e *env, args []string) error {
+				if err := flagsAfter(fs, args, "FILE"); err != nil {
+					return err
+				}
 				if len(args) != 1 {
 					return usageError("needs exactly one FILE")
 				}
-				return inspectMain(ctx, e, args[0])
+				if err := limits.check(); err != nil {
+					return err
+				}
+				return inspectMain(ctx, e, args[0], limits.host())
 			}
 		},
 	}
@@ -41,11 +51,11 @@ prints the error and exits 1.`,
 
 // inspectMain shows file, and fails if it could not be written out: a shell
 // that sees 0 takes it as shown.
-func inspectMain(ctx context.Context, e *env, file string) error {
+func inspectMain(ctx context.Context, e *env, file string, limits hotscript.Limits) error {
 	out := &firstError{w: e.stdout}
 	shown := *e
 	shown.stdout = out
-	if err := inspect(ctx, &shown, file); err != nil {
+	if err := inspect(ctx, &shown, file, limits); err != nil {
 		return err
 	}
 	return out.err
@@ -66,7 +76,7 @@ func (f *firstError) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func inspect(ctx context.Context, e *env, file string) error {
+func inspect(ctx context.Context, e *env, file string, limits hotscript.Limits) error {
 	if err := checkScriptFile(file); err != nil {
 		return err
 	}
@@ -76,7 +86,7 @@ func inspect(ctx context.Context, e *env, file string) error {
 	}
 	switch ext := filepath.Ext(file); ext {
 	case ".wasm":
-		return inspectWASM(ctx, e, file, code, "")
+		return inspectWASM(ctx, e, file, code, "", limits)
 	case ".wat", ".c":
 		// The watch package's step: the build a watched directory does on save.
 		built, _, err := watch.DefaultBuildSteps()[ext].Build(ctx, file)
@@ -87,9 +97,9 @@ func inspect(ctx context.Context, e *env, file string) error {
 		if ext == ".c" {
 			kind, tool = "C source", "clang"
 		}
-		return inspectWASM(ctx, e, file, built, fmt.Sprintf("%s, %d bytes, built by %s into", kind, len(code), tool))
+		return inspectWASM(ctx, e, file, built, fmt.Sprintf("%s, %d bytes, built by %s into", kind, len(code), tool), limits)
 	default: // .lua
-		return inspectLua(ctx, e, file, code)
+		return inspectLua(ctx, e, file, code, limits)
 	}
 }
 
@@ -107,7 +117,7 @@ func section(w io.Writer, st style, title string, lines []string) {
 	}
 }
 
-func inspectWASM(ctx context.Context, e *env, file string, code []byte, from string) error {
+func inspectWASM(ctx context.Context, e *env, file string, code []byte, from string, limits hotscript.Limits) error {
 	info, err := wasm.Inspect(ctx, code)
 	if err != nil {
 		var werr *wasm.Error
@@ -118,7 +128,7 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 		}
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	if err := startsWell(ctx, file, code, &info); err != nil {
+	if err := startsWell(ctx, file, code, &info, limits); err != nil {
 		return err
 	}
 	st := e.out
@@ -178,17 +188,17 @@ func inspectWASM(ctx context.Context, e *env, file string, code []byte, from str
 }
 
 // startsWell instantiates code, as run and call would load it, with host.log
-// and a second to start in, and returns the error of a start function
-// (or _initialize) that traps or passes a limit: such a module never loads.
-// One importing what run does not provide is left to the notes.
-func startsWell(ctx context.Context, file string, code []byte, info *wasm.ModuleInfo) error {
+// and under limits, and returns the error of a start function (or
+// _initialize) that traps or passes a limit: such a module never loads. One
+// importing what run does not provide is left to the notes.
+func startsWell(ctx context.Context, file string, code []byte, info *wasm.ModuleInfo, limits hotscript.Limits) error {
 	if len(info.Unlinkable) > 0 || len(info.ReservedExports) > 0 || slices.ContainsFunc(info.Imports, func(f wasm.FuncInfo) bool {
 		return f.Module != "host" || f.Name != "log" || len(f.Results) > 0 ||
 			!slices.Equal(f.Params, []wasm.ValueType{wasm.I32, wasm.I32})
 	}) {
 		return nil
 	}
-	rt, err := wasm.NewRuntime(ctx, wasm.Limits{MaxExecutionTime: time.Second}) // memory as run's default
+	rt, err := wasm.NewRuntime(ctx, wasm.Limits(limits))
 	if err != nil {
 		return err
 	}
@@ -247,10 +257,10 @@ func describeImports(info wasm.ModuleInfo) (lines, notes []string, memFrom strin
 // module's instructions, which package wasm refuses in a module it loads.
 const reservedImports = "hotscript"
 
-func inspectLua(ctx context.Context, e *env, file string, src []byte) error {
-	// The chunk runs once, sandboxed and bounded, to build the module table, with
-	// the host functions run defines as stubs.
-	rt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Stdout: io.Discard})
+func inspectLua(ctx context.Context, e *env, file string, src []byte, limits hotscript.Limits) error {
+	// The chunk runs once, in run's sandbox and under its limits, to build the
+	// module table, with the host functions run defines as stubs.
+	rt, err := lua.NewRuntimeWithConfig(ctx, lua.Config{Stdout: io.Discard, Libraries: luaLibraries, Limits: lua.Limits(limits)})
 	if err != nil {
 		return err
 	}

@@ -456,3 +456,28 @@ func TestInspectOtherImports(t *testing.T) {
 		})
 	}
 }
+
+// inspect runs a Lua chunk as run and call load it: with coroutines, and under
+// their limits and defaults, not a cap of its own (helper-255: a chunk using
+// coroutine, or running 10 million instructions, failed inspect and loaded
+// under run).
+func TestInspectLoadsAsRun(t *testing.T) {
+	dir := t.TempDir()
+	co := filepath.Join(dir, "co.lua")
+	long := filepath.Join(dir, "long.lua")
+	if err := os.WriteFile(co, []byte("local M = {}\nM.co = coroutine.wrap(function() coroutine.yield(1) end)\nM.first = M.co()\nreturn M\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(long, []byte("local M = {n = 0}\nfor i = 1, 11e6 do end\nreturn M\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCmd(t, "inspect", co); r.code != exitOK || !regexp.MustCompile(`(?m)^fields +first = 1$`).MatchString(r.stdout) {
+		t.Errorf("inspect of a chunk using coroutine: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCmd(t, "inspect", "--max-time", "1m", long); r.code != exitOK {
+		t.Errorf("inspect of a chunk of 11 million instructions: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r := runCmd(t, "inspect", "--max-instructions", "1000", long); r.code != exitFail || !strings.Contains(r.stderr, "instruction limit") {
+		t.Errorf("inspect --max-instructions 1000: exit %d, stderr:\n%s; want the limit's error", r.code, r.stderr)
+	}
+}

@@ -6,7 +6,7 @@
 //	hotscript demo [--dir DIR]                 a tour: change, break, fix, contract, revert
 //	hotscript run [flags] DIR                  run the scripts in DIR; reload them on save
 //	hotscript call [flags] FILE FUNC [ARG...]  call one function, print its JSON result
-//	hotscript inspect FILE                     show a script's interface (and Lua fields)
+//	hotscript inspect [flags] FILE             show a script's interface (and Lua fields)
 //	hotscript help [COMMAND]                   usage of a command
 //
 // The command is a thin layer over the public packages: the root package hotscript
@@ -23,7 +23,7 @@
 //     limit).
 //   - inspect: 0 when the script was shown; 1 when it could not be read, built or
 //     compiled, or its start failed (its Lua chunk, or a module's start function or
-//     _initialize that traps or runs past a second).
+//     _initialize that traps or passes a limit: call's, 1 s by default).
 //   - run: 0 when it ran its --frames or --for, or was stopped, whatever its scripts
 //     did: a script that fails to load, reload or update is reported and counted, and
 //     the loop goes on, as a running game does; 1 only when it could not start (DIR

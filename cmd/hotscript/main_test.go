@@ -172,7 +172,7 @@ func TestUsage(t *testing.T) {
 		{"--help", []string{"--help"}, exitOK, []string{"Usage:"}, nil},
 		{"help run", []string{"help", "run"}, exitOK, []string{"Usage: hotscript run [flags] DIR", "--tps N", "--frames N", "--for DURATION", "--max-instructions N", "--max-time DURATION", "--max-memory SIZE", "--quiet", "(default 60)", "exit code 0, even if scripts failed"}, nil},
 		{"help call", []string{"help", "call"}, exitOK, []string{"Usage: hotscript call [flags] FILE FUNC [ARG...]", "--max-time", "for Lua, the strings one call builds", "not tables"}, nil},
-		{"help inspect", []string{"help", "inspect"}, exitOK, []string{"Usage: hotscript inspect FILE"}, nil},
+		{"help inspect", []string{"help", "inspect"}, exitOK, []string{"Usage: hotscript inspect [flags] FILE"}, nil},
 		{"help demo", []string{"help", "demo"}, exitOK, []string{"Usage: hotscript demo [--dir DIR]", "--dir DIR"}, nil},
 		{"help help", []string{"help", "help"}, exitOK, []string{"Usage:", "hotscript help [COMMAND]"}, nil},
 		{"run -h", []string{"run", "-h"}, exitOK, []string{"Usage: hotscript run"}, nil},
