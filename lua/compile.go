@@ -577,18 +577,32 @@ func (r *concatRewriter) stmts(list []ast.Stmt) {
 
 // assignInOrder rewrites a, an assignment of several targets, into locals and
 // assignments of one target each, as Lua 5.1 runs it: the tables and keys of
-// the targets, then the values, are computed first, left to right, into
-// locals no script can name; then each target is assigned its value, the last
-// first. gopher-lua's compiler computed a value into a local target's register
-// while a later value still had to read that local (a, b = b, a gave 2, 2;
-// yuin/gopher-lua#440), and a field target's store read a key or a value from a
-// register another target's had taken (local x, z = 11, 33; G, t[1] = x, z
-// set G to 1; helper-256).
+// the targets, then the values, are computed first, left to right (a target's
+// table before its key), into locals no script can name; then each target is
+// assigned its value, the last first. gopher-lua's compiler computed a value
+// into a local target's register while a later value still had to read that
+// local (a, b = b, a gave 2, 2; yuin/gopher-lua#440), and a field target's
+// store read a key or a value from a register another target's had taken
+// (local x, z = 11, 33; G, t[1] = x, z set G to 1; helper-256).
+//
+// A table or key that is a constant, or a name no target of a assigns, is
+// read where it is stored instead, as 5.1 reads a local (it copies one only
+// when a target assigns it), so that the locals the rewrite declares, which
+// gopher-lua holds to 200 a function, are few more than the values: a global
+// or upvalue so read, that a call among the values changes, is read after the
+// change (5.1 reads it before). The block it returns is recognised by its
+// first local's name, assignedFirst (see movable).
 func assignInOrder(a *ast.AssignStmt) ast.Stmt {
 	line := a.Line()
+	assigned := map[string]bool{}
+	for _, t := range a.Lhs {
+		if id, ok := t.(*ast.IdentExpr); ok {
+			assigned[id.Value] = true
+		}
+	}
 	var names []string
 	var exprs []ast.Expr
-	local := func(e ast.Expr) ast.Expr { // a local holding e, or the value n if e is nil
+	local := func(e ast.Expr) ast.Expr { // a local holding e, or the next value if e is nil
 		name := "(=" + strconv.Itoa(len(names)+1) + ")"
 		names = append(names, name)
 		if e != nil {
@@ -596,17 +610,23 @@ func assignInOrder(a *ast.AssignStmt) ast.Stmt {
 		}
 		return at(line, &ast.IdentExpr{Value: name})
 	}
+	computed := func(e ast.Expr) ast.Expr { // e, or a local holding it if it must be computed first
+		switch e := e.(type) {
+		case *ast.StringExpr, *ast.NumberExpr, *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr:
+			return e
+		case *ast.IdentExpr:
+			if !assigned[e.Value] {
+				return e
+			}
+		}
+		return local(e)
+	}
 	targets := make([]ast.Expr, len(a.Lhs))
 	for i, t := range a.Lhs {
 		targets[i] = t
 		if f, ok := t.(*ast.AttrGetExpr); ok {
-			key := f.Key
-			switch key.(type) {
-			case *ast.StringExpr, *ast.NumberExpr: // a constant: nothing to compute
-			default:
-				key = local(key)
-			}
-			targets[i] = at(t.Line(), &ast.AttrGetExpr{Object: local(f.Object), Key: key})
+			obj := computed(f.Object)
+			targets[i] = at(t.Line(), &ast.AttrGetExpr{Object: obj, Key: computed(f.Key)})
 		}
 	}
 	values := make([]ast.Expr, len(a.Lhs))
@@ -620,6 +640,23 @@ func assignInOrder(a *ast.AssignStmt) ast.Stmt {
 	block := atStmt(line, &ast.DoBlockStmt{Stmts: stmts})
 	block.SetLastLine(a.LastLine())
 	return block
+}
+
+// assignedFirst is the name of the first local of a block assignInOrder made.
+const assignedFirst = "(=1)"
+
+// assignedInOrder reports whether s is a block assignInOrder made, and returns
+// its assignments.
+func assignedInOrder(s ast.Stmt) ([]ast.Stmt, bool) {
+	b, ok := s.(*ast.DoBlockStmt)
+	if !ok || len(b.Stmts) == 0 {
+		return nil, false
+	}
+	l, ok := b.Stmts[0].(*ast.LocalAssignStmt)
+	if !ok || len(l.Names) == 0 || l.Names[0] != assignedFirst {
+		return nil, false
+	}
+	return b.Stmts[1:], true
 }
 
 func (r *concatRewriter) stmt(s ast.Stmt) {

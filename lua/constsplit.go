@@ -172,7 +172,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 		blocks    []*[]ast.Stmt
 		nested    []nestedFunc
 		inTable   bool                      // visit is inside a table to split
-		varargs   bool                      // the statement looked at uses the function's ...
+		varargs   int                       // the uses of the function's ... seen so far
 		cost      = map[ast.Stmt]int{}      // the constants of each statement that can move
 		assigned  = map[ast.Stmt][]string{} // the names each one assigns
 	)
@@ -202,7 +202,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 				return
 			}
 		case *ast.Comma3Expr:
-			varargs = true
+			varargs++
 		}
 		if !folded {
 			exprSlots(e, visit)
@@ -212,8 +212,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 	block = func(list *[]ast.Stmt) {
 		blocks = append(blocks, list)
 		for _, s := range *list {
-			varargs = false
-			before := kept.n
+			uses, before := varargs, kept.n
 			stmtSlots(s, visit, block, func(f *ast.FunctionExpr, method bool) { nested = append(nested, nestedFunc{f, method}) })
 			switch s := s.(type) {
 			case *ast.LocalAssignStmt:
@@ -227,7 +226,7 @@ func (sp *splitter) function(body *[]ast.Stmt, params []string) {
 					locals[n] = true
 				}
 			}
-			if names, ok := movable(s); ok && !varargs {
+			if names, ok := movable(s); ok && varargs == uses {
 				cost[s] = kept.n - before
 				assigned[s] = names
 			}
@@ -276,11 +275,19 @@ func (n nestedFunc) locals() []string {
 
 // movable reports whether s means the same moved into a function of its own,
 // called where it was, given that it does not use the function's ... and
-// assigns none of its locals: an assignment, a call or a function statement
-// (function M.f() ... end, an assignment too), which declare no local, and do
-// not return, break or jump. It returns the names s assigns bare, which must
-// not be the function's locals.
+// assigns none of its locals: an assignment (one of several targets is a
+// block of its own locals and assignments: see assignInOrder), a call or a
+// function statement (function M.f() ... end, an assignment too), which
+// declare no local, and do not return, break or jump. It returns the names s
+// assigns bare, which must not be the function's locals.
 func movable(s ast.Stmt) (assigns []string, ok bool) {
+	if each, ok := assignedInOrder(s); ok {
+		for _, a := range each {
+			names, _ := movable(a)
+			assigns = append(assigns, names...)
+		}
+		return assigns, true
+	}
 	switch s := s.(type) {
 	case *ast.AssignStmt:
 		for _, e := range s.Lhs {

@@ -2,6 +2,7 @@ package lua_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -141,4 +142,28 @@ print(table.remove(w), table.remove(w, #w), show(w, 10))`
 func TestMathModFollowsLua51(t *testing.T) {
 	printsAsLua51(t, "m1.lua", `print(math.mod(7, -3), math.mod(-7, 3), math.mod(7, 3), math.mod(5.5, 2), math.mod == math.fmod)`,
 		"1\t-1\t1\t1.5\ttrue\n")
+}
+
+// A target's table is computed before its key, and an assignment of many
+// targets compiles, as in Lua 5.1 (helper-257: the key went first, and the
+// locals the rewrite declared took 100 field targets past gopher-lua's 200
+// registers). want is lua5.1's output.
+func TestAssignmentTargetsFollowLua51(t *testing.T) {
+	var lhs, rhs []string
+	for i := 1; i <= 150; i++ {
+		lhs, rhs = append(lhs, fmt.Sprintf("t.f%d", i)), append(rhs, fmt.Sprint(i))
+	}
+	printsAsLua51(t, "order.lua", `local log = {}
+local function L(s, v) log[#log + 1] = s return v end
+local t, a = {}, 0
+L("table", t)[L("key", 1)], a = "x", 2
+print(table.concat(log, " "), t[1], a)
+local n = 1
+local slots = {}
+local function slot() n = n + 1 return slots end
+slot()[n], a = "y", 3
+print(slots[1], slots[2], slots[3])
+t = {}
+`+strings.Join(lhs, ", ")+" = "+strings.Join(rhs, ", ")+`
+print(t.f1, t.f150)`, "table key\tx\t2\nnil\ty\tnil\n1\t150\n")
 }
