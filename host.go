@@ -216,14 +216,15 @@ func (h *Host) enter() bool {
 // the runtimes the Host created are closed. Runtimes passed in Config are not
 // closed, but the scripts the Host loaded into them are unloaded.
 // Calls made after Close return ErrClosed. Close is idempotent; a second call returns
-// the first one's result once it is done. Safe for concurrent use. Close does not
-// cut a WASM script's call short: it waits for a call in progress to return or to
-// reach its limit (a MaxExecutionTime of 20 s can hold Close that long), and an
-// unmetered WASM script's code cannot be stopped at all (see Config.Limits): Close
-// waits for a start function, migration or call of one that never returns. A Lua
-// script's call under any limit is stopped at its next check ("closed"), but one
-// without limits whose context cannot end (context.Background()) is waited for too
-// (see lua.Runtime.Close).
+// the first one's result once it is done. Safe for concurrent use. A call in
+// progress under a limit is stopped at its next check, failing with ErrClosed, on
+// the runtimes the Host created; on runtimes passed in Config, which Close does not
+// close, a WASM call is waited for until it returns or reaches its limit (a
+// MaxExecutionTime of 20 s can hold Close that long). An unmetered WASM script's
+// code cannot be stopped at all (see Config.Limits): Close waits for a start
+// function, migration or call of one that never returns. So does a call of a Lua
+// script without limits whose context cannot end (context.Background()), which
+// Close cannot interrupt either (see lua.Runtime.Close).
 //
 // Called from a host function with the context it received (a script's "quit"),
 // Close fails at once, closing nothing, with an error matching wasm.ErrReentrant and

@@ -1072,3 +1072,20 @@ func acquirer(s *Script) func() (release func(), err error) {
 	rt, id, _ := s.Lua()
 	return func() (func(), error) { l, err := rt.Acquire(ctx, id); return l.Release, err }
 }
+
+// Close stops a WASM call in progress under a limit on the runtime the Host
+// created, which fails with ErrClosed, instead of waiting for the call's
+// limit (helper-255: a 20 s MaxExecutionTime held Close 19.8 s).
+func TestCloseStopsMeteredWASMCall(t *testing.T) {
+	h := newTestHost(t, Config{Limits: Limits{MaxExecutionTime: 30 * time.Second}}) // past Returns' 10 s
+	s := mustLoad(t, h, "spin.wasm", guest.Bytes("spin"), nil)
+	called := make(chan error, 1)
+	go func() { _, err := h.Call(context.Background(), s, "forever"); called <- err }()
+	time.Sleep(50 * time.Millisecond) // in the loop, most likely; a call after Close fails alike
+	if err := testtool.Returns(t, "Close during a call", func() error { return h.Close(context.Background()) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-called; !errors.Is(err, wasm.ErrClosed) {
+		t.Errorf("call stopped by Close: %v, want wasm.ErrClosed", err)
+	}
+}

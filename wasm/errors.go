@@ -252,7 +252,7 @@ func classify(err error) (kind, why error, trace []string) {
 		return ErrTrap, &cause{msg: msg, err: err}, trace
 	}
 	why = &cause{msg: he.err.Error(), err: err} // a limit or ctx: say only why
-	for _, k := range []error{ErrInstructionLimit, ErrTimeout} {
+	for _, k := range []error{ErrInstructionLimit, ErrTimeout, ErrClosed} {
 		if errors.Is(he.err, k) {
 			return k, why, trace
 		}

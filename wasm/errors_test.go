@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,6 +188,46 @@ func TestCloseWaitsForStartFunctions(t *testing.T) {
 				t.Errorf("Close: %v", err)
 			}
 			wantErr(t, <-loaded, []error{wasm.ErrClosed})
+		})
+	}
+}
+
+// Close stops a metered call in progress at its next check, with ErrClosed,
+// where it waited for the call to reach its limit (helper-255: a minute's
+// MaxExecutionTime held Close that long): a call making host calls, one in a
+// loop of guest code, and a start function that never returns.
+func TestCloseStopsMeteredCalls(t *testing.T) {
+	for _, op := range []string{"host calls", "guest loop", "start function"} {
+		t.Run(op, func(t *testing.T) {
+			rt, err := wasm.NewRuntime(ctx, wasm.Limits{MaxExecutionTime: 20 * time.Second}) // which the calls would reach without Close
+			if err != nil {
+				t.Fatal(err)
+			}
+			entered := make(chan struct{})
+			var once sync.Once
+			err = rt.Define("host", "wait", wasm.HostFunc{Params: []wasm.ValueType{wasm.I32},
+				Func: func(context.Context, *wasm.Caller, []uint64) error { once.Do(func() { close(entered) }); return nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			switch op {
+			case "host calls":
+				id := load(t, rt, "host_calls", nil)
+				go func() { _, err := rt.CallJSON(ctx, id, "repeat", math.MaxInt32, 0); done <- err }()
+				<-entered
+			case "guest loop":
+				id := load(t, rt, "spin", nil)
+				go func() { _, err := rt.CallJSON(ctx, id, "forever"); done <- err }()
+				time.Sleep(50 * time.Millisecond) // in the loop, most likely; a call after Close fails alike
+			case "start function":
+				go func() { _, err := rt.Load(ctx, "loop", testModule(t, "start_loop"), nil); done <- err }()
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err := rt.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			wantErr(t, <-done, []error{wasm.ErrClosed})
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotscript/hotscript/internal/monoclock"
@@ -25,6 +26,7 @@ type limiter struct {
 	mem    *cappedMemory     // nil without MaxMemoryBytes
 	fuel   api.MutableGlobal // metered instances only; nil until instantiated
 	usage  *usage
+	closed *atomic.Bool // the runtime's: Close stops a metered call at its next check
 
 	first    int64         // the first slice of a call: slice(0)
 	granted  int64         // fuel put into the global during this call: used = granted - global
@@ -38,7 +40,7 @@ type limiter struct {
 // with it, next to the fields a call reads. An instance of a script without
 // limits has a nil limiter, which is what keeps the call path free of limit
 // code for it.
-func newInstanceLimited(lim Limits, u *usage) *instance {
+func newInstanceLimited(lim Limits, u *usage, closed *atomic.Bool) *instance {
 	if lim == (Limits{}) {
 		return &instance{}
 	}
@@ -47,7 +49,7 @@ func newInstanceLimited(lim Limits, u *usage) *instance {
 		lim  limiter
 	}{}
 	l := &both.lim
-	*l = limiter{lim: lim, budget: int64(min(lim.MaxInstructions, maxBudget)), usage: u}
+	*l = limiter{lim: lim, budget: int64(min(lim.MaxInstructions, maxBudget)), usage: u, closed: closed}
 	l.first = l.slice(0)
 	if lim.MaxMemoryBytes > 0 {
 		l.mem = &cappedMemory{limit: lim.MaxMemoryBytes}
@@ -156,11 +158,15 @@ func (l *limiter) slice(used int64) int64 {
 	return fuelSlice
 }
 
-// interrupt reports why a metered call must stop now: it is past its deadline
-// or ctx is done. The first check of a call starts its clock (see Limits for
-// why lazily). refuel runs it once per slice, and a host function call after
-// the host function returns, which is when the time it took counts.
+// interrupt reports why a metered call must stop now: the runtime is closing,
+// it is past its deadline or ctx is done. The first check of a call starts its
+// clock (see Limits for why lazily). refuel runs it once per slice, and a host
+// function call after the host function returns, which is when the time it
+// took counts.
 func (l *limiter) interrupt(ctx context.Context) error {
+	if l.closed.Load() {
+		return ErrClosed
+	}
 	if l.lim.MaxExecutionTime > 0 {
 		now := monoclock.Now()
 		if !l.clock {

@@ -252,7 +252,7 @@ func (rt *Runtime) instantiate(ctx context.Context, op string, s *script, c *cod
 	if err := checkMemory(s.limits, c.scan); err != nil {
 		return fail(ErrMemoryLimit, err, nil)
 	}
-	inst := newInstanceLimited(s.limits, &s.usage)
+	inst := newInstanceLimited(s.limits, &s.usage, &s.rt.closed)
 	inst.s, inst.code = s, c
 	inst.caller.inst = inst
 

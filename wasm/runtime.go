@@ -47,7 +47,9 @@ func NewRuntime(ctx context.Context, limits Limits) (*Runtime, error) {
 // Close closes every script and releases everything the runtime made. Calls in
 // progress finish first, and so do loads and reloads compiling or running a
 // start function, which then fail with ErrClosed; later calls return
-// ErrClosed. Close is idempotent and safe for concurrent use. Called from a
+// ErrClosed. A metered call or start function (MaxInstructions or
+// MaxExecutionTime) is stopped at its next check of its limits, failing with
+// ErrClosed; an unmetered one runs to its end, however long. Close is idempotent and safe for concurrent use. Called from a
 // host function, under its context, it fails with ErrReentrant and closes
 // nothing: it would wait for the call, or the load running a start function,
 // that runs that function.
