@@ -299,11 +299,11 @@ func (b *budget) check() <-chan struct{} {
 			if max := b.limits.MaxInstructions; max > 0 && b.next > max {
 				b.next = max + 1
 			}
-			b.holdTailCalls(4)
+			b.holdTailCalls()
 			return nil
 		}
 	}
-	b.holdTailCalls(-1) // the limit's error is raised next, and traced
+	b.holdTailCalls() // the limit's error is raised next, and traced
 	b.next = 0
 	return closedChan
 }
@@ -318,21 +318,29 @@ func (b *budget) check() <-chan struct{} {
 // the frame below. Without a budget (no limits), nothing holds them.
 const maxTailCalls = 16
 
-// holdTailCalls holds the tail calls of the running thread's top n frames (all
-// of them if n < 0) to maxTailCalls.
-func (b *budget) holdTailCalls(n int) {
-	L := b.L
-	if len(b.resumed) > 0 {
-		L = b.resumed[len(b.resumed)-1].th
-	}
-	if L == nil || !frameLayout.ok {
+// holdTailCalls holds the tail calls of every frame of the call's threads, the
+// version's and the coroutines it is resuming, to maxTailCalls. A frame counts
+// tail calls only while it is on top, but it can come to the top and leave it
+// between two checks each time, below any number of frames at the checks
+// (helper-254: a loop whose every step called four deep, in 32 instructions,
+// was never among the top four at a check), so every frame is held: at most
+// 1,024 a thread, at most once every 1,024 instructions.
+func (b *budget) holdTailCalls() {
+	if !frameLayout.ok {
 		return
 	}
-	for cf := currentFrame(L); cf != nil && n != 0; _, cf = frameOf(cf) {
-		if tail := (*int)(unsafe.Add(cf, frameLayout.tail)); *tail > maxTailCalls {
-			*tail = maxTailCalls
+	hold := func(L *glua.LState) {
+		for cf := currentFrame(L); cf != nil; _, cf = frameOf(cf) {
+			if tail := (*int)(unsafe.Add(cf, frameLayout.tail)); *tail > maxTailCalls {
+				*tail = maxTailCalls
+			}
 		}
-		n--
+	}
+	if b.L != nil {
+		hold(b.L)
+	}
+	for _, r := range b.resumed {
+		hold(r.th)
 	}
 }
 

@@ -112,7 +112,10 @@ return M`)
 // which the budget holds to maxTailCalls (helper-246: under a 200 ms limit the
 // loop's error took 600 ms and 180 MB; a reload's 10 s, 36 s and 4.5 GB).
 // Allocation, not time, is what the test measures: the failing loop against
-// the same loop returning, and a loop stopped by MaxInstructions.
+// the same loop returning, and a loop stopped by MaxInstructions. Every frame
+// is held, not only the top ones: a loop whose every step calls four deep, in
+// 32 instructions, had every check land in the deepest call, the loop's frame
+// fifth from the top, and its tail calls went unheld (helper-254).
 func TestTailCallLoopTraceback(t *testing.T) {
 	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 20_000_000}})
 	id := load(t, rt, "tail.lua", `local M = {}
@@ -120,13 +123,24 @@ local function loop(n, stop) if n == 0 then return stop() end return loop(n - 1,
 function M.ok() return loop(1000000, function() return 1 end) end
 function M.fail() return loop(1000000, function() error("done") end) end
 function M.forever() local function spin() return spin() end return spin() end
+local function d4() local x  x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 x = 1 end
+local function d3() d4() end
+local function d2() d3() end
+local function d1() d2() end
+local function deepFail(n) if n == 0 then error("done") end d1() return deepFail(n - 1) end
+function M.deepFail() local y  y = 1 y = 1 y = 1 y = 1 y = 1 y = 1 y = 1 y = 1 return deepFail(200000) end
+local function deepOk(n) if n == 0 then return 1 end d1() return deepOk(n - 1) end
+function M.deepOk() local y  y = 1 y = 1 y = 1 y = 1 y = 1 y = 1 y = 1 y = 1 return deepOk(200000) end
 return M`)
-	ok := allocated(func() { call(t, rt, id, "ok") })
-	var err error
-	failed := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "fail") })
-	if e := asError(t, err); e.Message != "tail.lua:4: done" || failed > ok+1<<20 {
-		t.Errorf("error %v allocated %d KiB, returning %d KiB; want tail.lua:4: done and under 1 MiB more", err, failed>>10, ok>>10)
+	for _, c := range []struct{ ok, fail, want string }{{"ok", "fail", "tail.lua:4: done"}, {"deepOk", "deepFail", "tail.lua:10: done"}} {
+		ok := allocated(func() { call(t, rt, id, c.ok) })
+		var err error
+		failed := allocated(func() { _, err = rt.CallJSON(context.Background(), id, c.fail) })
+		if e := asError(t, err); e.Message != c.want || failed > ok+1<<20 {
+			t.Errorf("%s: error %v allocated %d KiB, returning %d KiB; want %s and under 1 MiB more", c.fail, err, failed>>10, ok>>10, c.want)
+		}
 	}
+	var err error
 	stopped := allocated(func() { _, err = rt.CallJSON(context.Background(), id, "forever") })
 	if !errors.Is(err, lua.ErrInstructionLimit) || stopped > 4<<20 {
 		t.Errorf("a tail loop stopped by its limit: %v after allocating %d KiB; want ErrInstructionLimit within 4 MiB", err, stopped>>10)
