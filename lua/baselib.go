@@ -10,15 +10,29 @@ import (
 	glua "github.com/yuin/gopher-lua"
 )
 
-// installBase replaces the base functions error and tonumber, math.huge and
-// math.mod, where gopher-lua's differ from Lua 5.1's in ways a script notices:
-// its math.huge was the largest float, so that 1/0 == math.huge was false, and
-// its math.mod was the % operator, where 5.1's is math.fmod, whose result
-// takes the sign of the first argument (math.mod(7, -3) is 1, not -2;
-// helper-256).
+// installBase replaces the base functions error, tonumber, rawset and
+// setmetatable, math.huge and math.mod, where gopher-lua's differ from Lua
+// 5.1's in ways a script notices: its math.huge was the largest float, so
+// that 1/0 == math.huge was false; its math.mod was the % operator, where
+// 5.1's is math.fmod, whose result takes the sign of the first argument
+// (math.mod(7, -3) is 1, not -2; helper-256); its rawset returned nothing, not
+// the table (rawset(t, k, v)[k] failed); and its setmetatable took any value,
+// so that setmetatable("", {}) replaced the strings' metatable and every
+// string method then failed (helper-259).
 func installBase(L *glua.LState) {
 	L.SetGlobal("error", L.NewFunction(baseError))
 	L.SetGlobal("tonumber", L.NewFunction(baseToNumber))
+	rawset := L.GetGlobal("rawset").(*glua.LFunction).GFunction
+	L.SetGlobal("rawset", L.NewFunction(func(L *glua.LState) int {
+		rawset(L)
+		L.SetTop(1)
+		return 1
+	}))
+	setmetatable := L.GetGlobal("setmetatable").(*glua.LFunction).GFunction
+	L.SetGlobal("setmetatable", L.NewFunction(func(L *glua.LState) int {
+		L.CheckTable(1)
+		return setmetatable(L)
+	}))
 	m := L.GetGlobal("math").(*glua.LTable)
 	m.RawSetString("huge", glua.LNumber(math.Inf(1)))
 	m.RawSetString("mod", m.RawGetString("fmod"))

@@ -85,6 +85,9 @@ func openCoroutine(L *glua.LState) {
 			b.enter(th)
 			defer b.leave()
 		}
+		for want := yieldResults(th); L.GetTop()-1 < want; {
+			L.Push(glua.LNil) // the yield's results it is not given (see yieldResults)
+		}
 		n := resume(L)
 		for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
 			L.Replace(i, orNil(L.Get(i))) // an error() of a Go nil (see orNil)
@@ -341,6 +344,36 @@ func currentFrame(L *glua.LState) unsafe.Pointer {
 // it (nil for none).
 func frameOf(cf unsafe.Pointer) (*glua.LFunction, unsafe.Pointer) {
 	return *(**glua.LFunction)(unsafe.Add(cf, frameLayout.fn)), *(*unsafe.Pointer)(unsafe.Add(cf, frameLayout.parent))
+}
+
+// yieldResults is the number of values th, suspended in a yield, takes back as
+// the yield's results, or -1 for any number (or if th is not suspended in a
+// yield a Lua function called). gopher-lua's resume puts the values it is
+// given where the yield's call expects its results, and no nil for those it
+// is not given: the registers past them kept what they held, another value
+// or a Go nil, which no Lua value is (helper-259: local cmd =
+// coroutine.yield(), resumed with no value, read a stale value, or made
+// type(cmd) a nil-pointer error). The call is the instruction before the one
+// th's Lua frame runs next (after a tail-called yield, the call of the
+// function that made it), whose C operand is the results it takes, plus one.
+func yieldResults(th *glua.LState) int {
+	if !frameLayout.ok {
+		return -1
+	}
+	cf := currentFrame(th)
+	if cf == nil { // not started
+		return -1
+	}
+	fn, _ := frameOf(cf)
+	pc := *(*int)(unsafe.Add(cf, frameLayout.pc))
+	if fn == nil || fn.IsG || pc < 1 || pc > len(fn.Proto.Code) {
+		return -1
+	}
+	inst := fn.Proto.Code[pc-1]
+	if int(inst>>26) != glua.OP_CALL {
+		return -1
+	}
+	return int(inst>>9)&0x1ff - 1
 }
 
 // frameLayout is where gopher-lua keeps an LState's current call frame and a

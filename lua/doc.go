@@ -79,7 +79,12 @@
 // a call or ... as the last operand of .. gives one value, table constructors
 // keep every item (gopher-lua's stored some over others after 50 items),
 // table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
-// nothing, and math.mod is math.fmod. Kept as gopher-lua has them: the %
+// nothing, math.mod is math.fmod, rawset returns its table, setmetatable takes
+// only a table, and a coroutine resumed with fewer values than its yield
+// takes gets nil for the others (gopher-lua left what the registers held).
+// Kept as gopher-lua has them: # on a table calls its __len (5.1 calls it only
+// for userdata), __unm gets one operand, error messages are worded as
+// gopher-lua words them ("attempt to compare table with table"), the %
 // operator computes a remainder exactly (C's fmod, then the divisor's sign),
 // where 5.1 computes a - floor(a/b)*b, so 1 % 0.1 is 0.09999999999999995 (5.1:
 // 0), alike for integers; a for loop's bounds must be numbers (5.1 converts

@@ -70,14 +70,14 @@ print(("p" .. three()) .. "q", 1 .. 2 .. three())`
 	printsAsLua51(t, "a1.lua", src, want)
 }
 
-// printsAsLua51 loads src as the script name, without limits and with an
-// instruction budget (which compiles ... differently), and fails unless it
-// prints want, lua5.1's output for it.
+// printsAsLua51 loads src as the script name, with coroutines, without
+// limits and with an instruction budget (which compiles ... differently), and
+// fails unless it prints want, lua5.1's output for it.
 func printsAsLua51(t *testing.T, name, src, want string) {
 	t.Helper()
 	for _, lim := range []lua.Limits{{}, {MaxInstructions: 1e8}} {
 		var out strings.Builder
-		rt := newRuntime(t, lua.Config{Stdout: &out, Limits: lim})
+		rt := newRuntime(t, lua.Config{Stdout: &out, Limits: lim, Libraries: lua.LibCoroutine})
 		if _, err := rt.LoadScript(context.Background(), name, []byte(src+"\nreturn {}")); err != nil {
 			t.Fatal(err)
 		}
@@ -166,4 +166,46 @@ print(slots[1], slots[2], slots[3])
 t = {}
 `+strings.Join(lhs, ", ")+" = "+strings.Join(rhs, ", ")+`
 print(t.f1, t.f150)`, "table key\tx\t2\nnil\ty\tnil\n1\t150\n")
+}
+
+// A coroutine resumed with fewer values than its pending yield takes gets nil
+// for the others, as in Lua 5.1 (want is lua5.1's output): gopher-lua left
+// what the registers held, a stale value or a Go nil (helper-259: local cmd =
+// coroutine.yield() resumed with no value took a stale value, and type(cmd)
+// was a nil-pointer error).
+func TestYieldResultsFollowLua51(t *testing.T) {
+	printsAsLua51(t, "y1.lua", `local function try(name, body, ...)
+  local co = coroutine.create(body)
+  coroutine.resume(co)
+  print(name, coroutine.resume(co, ...))
+end
+try("if", function() if coroutine.yield() then return "truthy" end return "falsy" end)
+try("or", function() local dt = coroutine.yield() or 0 return dt end)
+try("local", function() local v = coroutine.yield() return type(v) end)
+try("field", function() local t = {} t.x = coroutine.yield() return t.x == nil end)
+try("three", function() local a, b, c = coroutine.yield() return a, b, c end, 1)
+try("tail", function() local function w() return coroutine.yield() end local a, b = w() return a, b end, 7)
+try("all", function() return select("#", coroutine.yield()) end)
+try("args", function() local function f(...) return select("#", ...) end return f(coroutine.yield()) end, 1, 2)
+try("arith", function() local ok, e = pcall(function() return coroutine.yield() + 1 end) return ok end)
+try("extra", function() local a = coroutine.yield() local b, c return a, b, c end, 1, 2, 3)
+try("table", function() local t = {coroutine.yield()} return #t end)
+try("method", function() local o = {} function o:m() return coroutine.yield() end local x, y = o:m() return x, y end, "v")
+local gen = coroutine.wrap(function() local n = 0 while true do local step = coroutine.yield(n) n = n + (step or 1) end end)
+print(gen(), gen(), gen(5), gen(), gen(nil))
+local co = coroutine.create(function(a, b) local x, y = coroutine.yield(a, b) return x, y end)
+print(coroutine.resume(co))
+print(coroutine.resume(co))
+print(coroutine.resume(co))`, "if\ttrue\tfalsy\nor\ttrue\t0\nlocal\ttrue\tnil\nfield\ttrue\ttrue\nthree\ttrue\t1\tnil\tnil\ntail\ttrue\t7\tnil\nall\ttrue\t0\nargs\ttrue\t2\narith\tfalse\tcannot resume dead coroutine\nextra\ttrue\t1\tnil\tnil\ntable\ttrue\t0\nmethod\ttrue\tv\tnil\n0\t1\t6\t7\t8\ntrue\tnil\tnil\ntrue\tnil\tnil\nfalse\tcannot resume dead coroutine\n")
+}
+
+// rawset returns its table and setmetatable takes only a table, as in Lua 5.1
+// (helper-259: setmetatable("abc", {}) replaced the strings' metatable).
+// want is lua5.1's output.
+func TestRawsetSetmetatableFollowLua51(t *testing.T) {
+	printsAsLua51(t, "r1.lua", `local cache = setmetatable({}, {__index = function(t, k) return rawset(t, k, k * 2)[k] end})
+print(pcall(function() return cache[21] end))
+print(select("#", rawset({}, "a", 1)))
+print((pcall(setmetatable, "abc", {})), (pcall(setmetatable, 5, {})))
+print(pcall(function() return ("abc"):upper() end))`, "true\t42\n1\nfalse\tfalse\ntrue\tABC\n")
 }
