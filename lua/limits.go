@@ -209,10 +209,11 @@ type budget struct {
 	seen    time.Duration // when the clock was last read, as a monoclock.Now value
 	seenAt  uint64        // count when the clock was last read
 
-	count uint64 // instructions and work units so far
-	next  uint64 // count at which check runs
-	mem   uint64 // bytes charged so far
-	spare uint64 // bytes charged but not yet turned into a work unit
+	count  uint64 // instructions and work units so far
+	next   uint64 // count at which check runs
+	holdAt uint64 // count at which check holds every frame of the running thread (see holdTailCalls)
+	mem    uint64 // bytes charged so far
+	spare  uint64 // bytes charged but not yet turned into a work unit
 
 	resumed []resumed    // the coroutines the call is resuming, innermost last (see enter)
 	L       *glua.LState // the version's state, whose frames check reads
@@ -238,7 +239,7 @@ func (b *budget) begin(ctx context.Context) bool {
 	if b.ctxDone == nil && b.free {
 		return false
 	}
-	b.count, b.mem, b.spare = 0, 0, 0
+	b.count, b.mem, b.spare, b.holdAt = 0, 0, 0, 0
 	b.next, b.every = checkEvery, checkEvery
 	if max := b.limits.MaxInstructions; max > 0 && max < checkEvery {
 		b.next = max + 1
@@ -299,11 +300,11 @@ func (b *budget) check() <-chan struct{} {
 			if max := b.limits.MaxInstructions; max > 0 && b.next > max {
 				b.next = max + 1
 			}
-			b.holdTailCalls()
+			b.holdTailCalls(false)
 			return nil
 		}
 	}
-	b.holdTailCalls() // the limit's error is raised next, and traced
+	b.holdTailCalls(true) // the limit's error is raised next, and traced
 	b.next = 0
 	return closedChan
 }
@@ -318,31 +319,57 @@ func (b *budget) check() <-chan struct{} {
 // the frame below. Without a budget (no limits), nothing holds them.
 const maxTailCalls = 16
 
-// holdTailCalls holds the tail calls of every frame of the call's threads, the
-// version's and the coroutines it is resuming, to maxTailCalls. A frame counts
-// tail calls only while it is on top, but it can come to the top and leave it
-// between two checks each time, below any number of frames at the checks
-// (helper-254: a loop whose every step called four deep, in 32 instructions,
-// was never among the top four at a check), so every frame is held: at most
-// 1,024 a thread, at most once every 1,024 instructions.
-func (b *budget) holdTailCalls() {
+// holdTailCalls holds the tail calls of frames of the call's threads to
+// maxTailCalls: at every check, the running thread's top holdTop frames; at
+// least holdEvery instructions apart, all its frames; and when a limit trips,
+// every frame of every thread (the version's and the coroutines it resumes).
+// A frame counts tail calls only while it is on top, but it can come to the top
+// and leave it between two checks each time, below any number of frames at
+// the checks (helper-254: a loop whose every step called four deep, in 32
+// instructions, was never among the top four at a check), so that it counts at
+// most holdEvery of them between two walks of them all; walking them all at
+// every check cost a host call 1,000 frames deep 3 microseconds, and a call
+// under 190 nested coroutines 1,000 frames deep each 16 times its time
+// (helper-258). A thread's frames change only while it runs, and the running
+// one is the innermost the call resumes.
+func (b *budget) holdTailCalls(tripped bool) {
 	if !frameLayout.ok {
 		return
 	}
-	hold := func(L *glua.LState) {
-		for cf := currentFrame(L); cf != nil; _, cf = frameOf(cf) {
+	hold := func(L *glua.LState, n int) {
+		for cf := currentFrame(L); cf != nil && n != 0; _, cf = frameOf(cf) {
 			if tail := (*int)(unsafe.Add(cf, frameLayout.tail)); *tail > maxTailCalls {
 				*tail = maxTailCalls
 			}
+			n--
 		}
 	}
-	if b.L != nil {
-		hold(b.L)
+	running := b.L
+	if n := len(b.resumed); n > 0 {
+		running = b.resumed[n-1].th
 	}
-	for _, r := range b.resumed {
-		hold(r.th)
+	switch {
+	case tripped:
+		if b.L != nil {
+			hold(b.L, -1)
+		}
+		for _, r := range b.resumed {
+			hold(r.th, -1)
+		}
+	case running == nil:
+	case b.count >= b.holdAt:
+		b.holdAt = b.count + holdEvery
+		hold(running, -1)
+	default:
+		hold(running, holdTop)
 	}
 }
+
+// holdTop and holdEvery set how often holdTailCalls holds which frames.
+const (
+	holdTop   = 4
+	holdEvery = 1 << 16
+)
 
 func (b *budget) exceeded() error {
 	switch l := b.limits; {
