@@ -61,7 +61,7 @@ func compileChunk(name, src string, kind chunkKind) (proto *glua.FunctionProto, 
 		return nil, syntaxError(name, src, perr)
 	}
 	r := concatRewriter{chargeVarargs: kind.varargs}
-	r.stmts(chunk)
+	r.chunk(chunk)
 	if r.deepLine > 0 {
 		return nil, &Error{Script: name, Line: r.deepLine, Kind: ErrCompile,
 			Message: fmt.Sprintf("%s:%d: chunk has too many syntax levels (more than %d)", name, r.deepLine, maxSyntaxDepth)}
@@ -552,6 +552,56 @@ type concatRewriter struct {
 	depth         int
 	deepLine      int  // the line of that statement or expression; 0 if none
 	malformed     bool // a number literal is no number (see numeral)
+
+	// scopes are the locals declared in the blocks the walk is in, innermost
+	// last; a function's first scope starts a function (see isLocal).
+	scopes []scope
+}
+
+// scope is the locals a block declares, and whether it is a function's own.
+type scope struct {
+	names []string
+	fn    bool
+}
+
+// chunk rewrites a chunk, the main function.
+func (r *concatRewriter) chunk(list []ast.Stmt) { r.scoped(true, nil, list) }
+
+// scoped rewrites list, a block declaring names (a function's parameters, a
+// loop's variables) and then its own locals.
+func (r *concatRewriter) scoped(fn bool, names []string, list []ast.Stmt) {
+	r.scopes = append(r.scopes, scope{names: slices.Clone(names), fn: fn})
+	r.stmts(list)
+	r.scopes = r.scopes[:len(r.scopes)-1]
+}
+
+// function rewrites the body of f, a method's if method.
+func (r *concatRewriter) function(f *ast.FunctionExpr, method bool) {
+	var names []string
+	if f.ParList != nil {
+		names = slices.Clone(f.ParList.Names)
+		if f.ParList.HasVargs {
+			names = append(names, "arg") // gopher-lua's CompatVarArg
+		}
+	}
+	if method {
+		names = append(names, "self")
+	}
+	r.scoped(true, names, f.Stmts)
+}
+
+// isLocal reports whether name is a local of the function the walk is in (not
+// an upvalue or a global) where it is.
+func (r *concatRewriter) isLocal(name string) bool {
+	for i := len(r.scopes) - 1; i >= 0; i-- {
+		if slices.Contains(r.scopes[i].names, name) {
+			return true
+		}
+		if r.scopes[i].fn {
+			return false
+		}
+	}
+	return false
 }
 
 // enter goes one level down to a node on line, or reports that it is too deep.
@@ -570,7 +620,7 @@ func (r *concatRewriter) stmts(list []ast.Stmt) {
 	for i, s := range list {
 		r.stmt(s)
 		if a, ok := s.(*ast.AssignStmt); ok && len(a.Lhs) > 1 {
-			list[i] = assignInOrder(a)
+			list[i] = assignInOrder(a, r.isLocal)
 		}
 	}
 }
@@ -585,24 +635,22 @@ func (r *concatRewriter) stmts(list []ast.Stmt) {
 // store read a key or a value from a register another target's had taken
 // (local x, z = 11, 33; G, t[1] = x, z set G to 1; helper-256).
 //
-// A table or key that is a constant, or a name no target of a assigns, is
-// read where it is stored instead, as 5.1 reads a local (it copies one only
-// when a target assigns it), so that the locals the rewrite declares, which
-// gopher-lua holds to 200 a function, are few more than the values: a global
-// or upvalue so read, that a call among the values changes, is read after the
-// change (5.1 reads it before). The block it returns is recognised by its
-// first local's name, assignedFirst (see movable).
-func assignInOrder(a *ast.AssignStmt) ast.Stmt {
+// A table or key that is a constant, or a local of the function (isLocal), is
+// read where it is stored instead, as 5.1 reads a local: it copies one only
+// when a later target assigns it, as it reads that target (lparser.c's
+// check_conflict), so that in i, t[i] = f(), 20, where f changes i, t[i] is
+// the new i's (helper-258), and in t[i], g().x, i = ..., where g changes i,
+// t[i] is the i g left. A global or an upvalue is read first, into a local
+// that the targets after it share until one computes something that may
+// change it (a call), so that the locals the rewrite declares, which gopher-lua
+// holds to 200 a function, are few more than the values (helper-257: 100 field
+// targets). The block it returns is recognised by its first local's name,
+// assignedFirst (see movable).
+func assignInOrder(a *ast.AssignStmt, isLocal func(string) bool) ast.Stmt {
 	line := a.Line()
-	assigned := map[string]bool{}
-	for _, t := range a.Lhs {
-		if id, ok := t.(*ast.IdentExpr); ok {
-			assigned[id.Value] = true
-		}
-	}
 	var names []string
 	var exprs []ast.Expr
-	local := func(e ast.Expr) ast.Expr { // a local holding e, or the next value if e is nil
+	local := func(e ast.Expr) *ast.IdentExpr { // a local holding e, or the next value if e is nil
 		name := "(=" + strconv.Itoa(len(names)+1) + ")"
 		names = append(names, name)
 		if e != nil {
@@ -610,23 +658,44 @@ func assignInOrder(a *ast.AssignStmt) ast.Stmt {
 		}
 		return at(line, &ast.IdentExpr{Value: name})
 	}
-	computed := func(e ast.Expr) ast.Expr { // e, or a local holding it if it must be computed first
-		switch e := e.(type) {
+	reads := map[string][]*ast.Expr{}   // where the targets so far read each local
+	read := map[string]*ast.IdentExpr{} // the local holding each global or upvalue read so far
+	operand := func(p *ast.Expr) {      // computes *p, a table or key, first if need be
+		switch e := (*p).(type) {
 		case *ast.StringExpr, *ast.NumberExpr, *ast.NilExpr, *ast.TrueExpr, *ast.FalseExpr:
-			return e
 		case *ast.IdentExpr:
-			if !assigned[e.Value] {
-				return e
+			if isLocal(e.Value) {
+				reads[e.Value] = append(reads[e.Value], p)
+				return
 			}
+			if read[e.Value] == nil {
+				read[e.Value] = local(e)
+			}
+			*p = read[e.Value]
+		default:
+			*p = local(e)
+			clear(read) // e may have changed them
 		}
-		return local(e)
 	}
 	targets := make([]ast.Expr, len(a.Lhs))
 	for i, t := range a.Lhs {
-		targets[i] = t
-		if f, ok := t.(*ast.AttrGetExpr); ok {
-			obj := computed(f.Object)
-			targets[i] = at(t.Line(), &ast.AttrGetExpr{Object: obj, Key: computed(f.Key)})
+		switch t := t.(type) {
+		case *ast.AttrGetExpr:
+			f := at(t.Line(), &ast.AttrGetExpr{Object: t.Object, Key: t.Key})
+			operand(&f.Object)
+			operand(&f.Key)
+			targets[i] = f
+		case *ast.IdentExpr:
+			if readers := reads[t.Value]; len(readers) > 0 {
+				copied := local(t)
+				for _, p := range readers {
+					*p = copied
+				}
+				delete(reads, t.Value)
+			}
+			targets[i] = t
+		default:
+			targets[i] = t
 		}
 	}
 	values := make([]ast.Expr, len(a.Lhs))
@@ -664,9 +733,28 @@ func (r *concatRewriter) stmt(s ast.Stmt) {
 	if !r.enter(s.Line()) {
 		return
 	}
-	stmtSlots(s, r.slot, func(b *[]ast.Stmt) { r.stmts(*b) }, func(f *ast.FunctionExpr, _ bool) { r.stmts(f.Stmts) })
-	if ret, ok := s.(*ast.ReturnStmt); ok {
-		r.expandLast(ret.Exprs)
+	switch s := s.(type) {
+	case *ast.NumberForStmt: // its variable is a local of its body
+		r.slot(&s.Init)
+		r.slot(&s.Limit)
+		r.slot(&s.Step)
+		r.scoped(false, []string{s.Name}, s.Stmts)
+		return
+	case *ast.GenericForStmt:
+		for i := range s.Exprs {
+			r.slot(&s.Exprs[i])
+		}
+		r.scoped(false, s.Names, s.Stmts)
+		return
+	}
+	stmtSlots(s, r.slot, func(b *[]ast.Stmt) { r.scoped(false, nil, *b) }, r.function)
+	switch s := s.(type) {
+	case *ast.ReturnStmt:
+		r.expandLast(s.Exprs)
+	case *ast.LocalAssignStmt: // a local from the next statement on
+		if n := len(r.scopes); n > 0 {
+			r.scopes[n-1].names = append(r.scopes[n-1].names, s.Names...)
+		}
 	}
 }
 
@@ -716,7 +804,7 @@ func (r *concatRewriter) expr(e ast.Expr) ast.Expr {
 		call.AdjustRet = true
 		return call
 	case *ast.FunctionExpr:
-		r.stmts(e.Stmts)
+		r.function(e, false)
 		return e
 	case *ast.NumberExpr:
 		v, ok := numeral(e.Value)

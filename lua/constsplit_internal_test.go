@@ -63,7 +63,7 @@ func shown(t *testing.T, src string, proto *glua.FunctionProto) string {
 	if proto == nil {
 		chunk := mustParse(t, src)
 		r := concatRewriter{}
-		r.stmts(chunk)
+		r.chunk(chunk)
 		if r.concat || r.varargs || r.appends {
 			chunk = takeCapped(chunk)
 		}

@@ -209,3 +209,34 @@ print(select("#", rawset({}, "a", 1)))
 print((pcall(setmetatable, "abc", {})), (pcall(setmetatable, 5, {})))
 print(pcall(function() return ("abc"):upper() end))`, "true\t42\n1\nfalse\tfalse\ntrue\tABC\n")
 }
+
+// A table or key of an assignment's target is read as Lua 5.1 reads it (want
+// is lua5.1's output): a local where it is stored, after the values, unless a
+// later target assigns it (helper-258: i, t[i] = f(), 20, where f changes i,
+// stored at the old i), and an upvalue or a global before the values, so
+// that a value's call that changes it does not move the store.
+func TestAssignmentReadsFollowLua51(t *testing.T) {
+	printsAsLua51(t, "a2.lua", `local i, t = 1, {}
+local function f() i = 2 return 10 end
+i, t[i] = f(), 20
+print(i, t[1], t[2])
+local k, u = "a", {}
+local function g() k = "b" return 10 end
+k, u[k] = g(), 20
+print(k, u.a, u.b)
+local T, T0, T1 = {}, nil, {}
+T0 = T
+local function h() T = T1 return 10 end
+T, T.x = h(), 20
+print(T0.x, T1.x)
+local A, B = {}, {}
+local function swap() A, B = B, A return 1 end
+local function set() A.x, A.y = swap(), 2 end
+set()
+print(A.x, B.x, B.y)
+G = {}
+local H = {}
+local function reG() G = H return 1 end
+G.x, G.y = reG(), 2
+print(G.x, H.x, H.y)`, "10\tnil\t20\n10\tnil\t20\nnil\t20\nnil\t1\t2\nnil\tnil\tnil\n")
+}
