@@ -36,6 +36,16 @@ func installBase(L *glua.LState) {
 	m := L.GetGlobal("math").(*glua.LTable)
 	m.RawSetString("huge", glua.LNumber(math.Inf(1)))
 	m.RawSetString("mod", m.RawGetString("fmod"))
+	// 5.1's: gopher-lua's computed x*180/pi and x*pi/180, a bit off for 93 of
+	// the integer degrees to 360 (math.rad(3) ~= 3*(math.pi/180); helper-260).
+	m.RawSetString("rad", L.NewFunction(func(L *glua.LState) int {
+		L.Push(L.CheckNumber(1) * (math.Pi / 180))
+		return 1
+	}))
+	m.RawSetString("deg", L.NewFunction(func(L *glua.LState) int {
+		L.Push(L.CheckNumber(1) / (math.Pi / 180))
+		return 1
+	}))
 }
 
 // baseError is error(message [, level]) as Lua 5.1's: a string or number

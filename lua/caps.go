@@ -32,7 +32,7 @@ func installCaps(L *glua.LState) {
 	tbl.RawSetString("remove", L.NewFunction(tableRemove))
 	tbl.RawSetString("sort", L.NewFunction(charged(tableSort, sortWork)))
 	installNext(L)
-	charge(L.G.Global, "unpack", unpackWork)
+	L.SetGlobal("unpack", L.NewFunction(baseUnpack))
 	charge(L.G.Global, "tonumber", tonumberWork)
 	installProtected(L)
 	chargeMessage(L, "error", func(L *glua.LState) int {
@@ -41,6 +41,13 @@ func installCaps(L *glua.LState) {
 		}
 		return 0 // level 0: the message is raised as it is
 	})
+	assert := L.G.Global.RawGetString("assert").(*glua.LFunction).GFunction
+	L.G.Global.RawSetString("assert", L.NewFunction(func(L *glua.LState) int {
+		if n, ok := L.Get(2).(glua.LNumber); ok && !glua.LVAsBool(L.Get(1)) {
+			L.Replace(2, glua.LString(n.String())) // a message, as 5.1 takes it (helper-260)
+		}
+		return assert(L)
+	}))
 	chargeMessage(L, "assert", func(L *glua.LState) int {
 		if glua.LVAsBool(L.Get(1)) {
 			return 0
@@ -113,9 +120,6 @@ func span(i, j int) uint64 {
 	return uint64(j) - uint64(i) + 1
 }
 
-// The work of unpack reads positions as that builtin, gopher-lua's, reads them
-// (CheckInt, OptInt), so that what is charged is what it does; it is at most
-// what the value stack holds.
 
 // tableInsert is table.insert(t, [pos,] v) as Lua 5.1's: the elements from
 // pos to #t move up one, each charged; a pos past #t + 1 is set alone; two or
@@ -239,11 +243,24 @@ func (s *tableSorter) strLess(x, y string) bool {
 	return x[i:] < y[i:]
 }
 
-// unpackWork is unpack(t [, i [, j]]): the values pushed, as many as the value
-// stack takes at most.
-func unpackWork(L *glua.LState) uint64 {
+// baseUnpack is unpack(t [, i [, j]]) as Lua 5.1's: it returns t[i] to t[j]
+// (j is #t by default), charged one unit each, up to what the value stack
+// holds (pushing more fails with gopher-lua's registry overflow). gopher-lua's
+// read only the table's array part, so that t[0] and negative keys were nil
+// (unpack({[0] = "zero", "one"}, 0, 1); helper-260), and refused positions
+// given as strings.
+func baseUnpack(L *glua.LState) int {
 	t := L.CheckTable(1)
-	return min(span(L.OptInt(2, 1), L.OptInt(3, t.Len())), uint64(stateOptions.RegistryMaxSize))
+	i, j := optIntArg(L, 2, 1), optIntArg(L, 3, t.Len())
+	if i > j {
+		return 0
+	}
+	n := min(span(i, j), uint64(stateOptions.RegistryMaxSize))
+	budgetOf(L).charge(L, n)
+	for k := range n {
+		L.Push(t.RawGet(glua.LNumber(i + int(k))))
+	}
+	return int(n)
 }
 
 // tonumberWork is tonumber(s [, base]): it reads all of s, one unit per

@@ -79,12 +79,20 @@
 // a call or ... as the last operand of .. gives one value, table constructors
 // keep every item (gopher-lua's stored some over others after 50 items),
 // table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
-// nothing, math.mod is math.fmod, rawset returns its table, setmetatable takes
+// nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
+// number as its message, math.mod is math.fmod, math.rad and math.deg compute
+// as 5.1's, rawset returns its table, setmetatable takes
 // only a table, and a coroutine resumed with fewer values than its yield
 // takes gets nil for the others (gopher-lua left what the registers held).
-// Kept as gopher-lua has them: # on a table calls its __len (5.1 calls it only
-// for userdata), __unm gets one operand, error messages are worded as
-// gopher-lua words them ("attempt to compare table with table"), the %
+// Kept as gopher-lua has them: x^y, math.pow and the math functions compute
+// with Go's math package, whose results can differ from C's in the last bits
+// (9^1.5 is 27.000000000000004, so math.floor(100 * lv^1.5) can be one
+// less than in 5.1: round, or compare with a tolerance); # on a table calls
+// its __len (5.1 calls it only for userdata), and table.maxn and unpack's
+// default end see only keys below 2^26; getmetatable("") is the string
+// table; __unm gets one operand; t[nil] = v calls a __newindex (5.1: "table
+// index is nil"); error messages are worded as gopher-lua words them
+// ("attempt to compare table with table"); the %
 // operator computes a remainder exactly (C's fmod, then the divisor's sign),
 // where 5.1 computes a - floor(a/b)*b, so 1 % 0.1 is 0.09999999999999995 (5.1:
 // 0), alike for integers; a for loop's bounds must be numbers (5.1 converts

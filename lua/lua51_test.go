@@ -240,3 +240,18 @@ local function reG() G = H return 1 end
 G.x, G.y = reG(), 2
 print(G.x, H.x, H.y)`, "10\tnil\t20\n10\tnil\t20\nnil\t20\nnil\t1\t2\nnil\tnil\tnil\n")
 }
+
+// unpack reads keys outside the array part and positions given as strings,
+// assert takes a number for its message, and math.rad and math.deg compute
+// as Lua 5.1's (want is lua5.1's output; helper-260).
+func TestBaseFunctionsFollowLua51(t *testing.T) {
+	printsAsLua51(t, "m2.lua", `print(unpack({[0] = "zero", "one", "two"}, 0, 2))
+print(unpack({[-1] = "m"}, -1, -1))
+print(unpack({1, 2, 3}, "2", "3"))
+print(select("#", unpack({}, 1, 3)), select("#", unpack({1, 2}, 3)))
+print(pcall(function() assert(false, 42) end))
+print(pcall(function() assert(nil, 1.5) end))
+print(assert(1, 2, 3))
+print(math.rad(3) == 3 * (math.pi / 180), math.deg(1) == 1 / (math.pi / 180))
+local n = 0 for d = 0, 359 do if math.rad(d) ~= d * (math.pi / 180) then n = n + 1 end end print(n)`, "zero\tone\ttwo\nm\n2\t3\n3\t0\nfalse\tm2.lua:5: 42\nfalse\tm2.lua:6: 1.5\n1\t2\t3\ntrue\ttrue\n0\n")
+}
