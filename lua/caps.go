@@ -120,7 +120,6 @@ func span(i, j int) uint64 {
 	return uint64(j) - uint64(i) + 1
 }
 
-
 // tableInsert is table.insert(t, [pos,] v) as Lua 5.1's: the elements from
 // pos to #t move up one, each charged; a pos past #t + 1 is set alone; two or
 // three arguments only. gopher-lua's set t[pos] for a pos below 1 without

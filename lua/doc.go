@@ -81,7 +81,9 @@
 // table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
 // number as its message, math.mod is math.fmod, math.rad and math.deg compute
-// as 5.1's, rawset returns its table, setmetatable takes
+// as 5.1's, os.date, os.time and os.difftime (LibOS) as 5.1's on Linux (C's
+// strftime and mktime: every conversion, *t's yday and isdst, isdst given to
+// os.time), rawset returns its table, setmetatable takes
 // only a table, and a coroutine resumed with fewer values than its yield
 // takes gets nil for the others (gopher-lua left what the registers held).
 // Kept as gopher-lua has them: x^y, math.pow and the math functions compute

@@ -255,3 +255,30 @@ print(assert(1, 2, 3))
 print(math.rad(3) == 3 * (math.pi / 180), math.deg(1) == 1 / (math.pi / 180))
 local n = 0 for d = 0, 359 do if math.rad(d) ~= d * (math.pi / 180) then n = n + 1 end end print(n)`, "zero\tone\ttwo\nm\n2\t3\n3\t0\nfalse\tm2.lua:5: 42\nfalse\tm2.lua:6: 1.5\n1\t2\t3\ntrue\ttrue\n0\n")
 }
+
+// os.date and os.time (LibOS) give what Lua 5.1 gives on Linux (want is
+// lua5.1's output, the same in any time zone: the dates are UTC's): gopher-lua
+// spelled %a "mon" on every day, %c and %x wrong, copied %j, %D, %e, %T, %u,
+// %U and %V through, gave *t no yday, made up a missing day, month or year,
+// and took only two integers to os.difftime (helper-260).
+func TestOSDateFollowsLua51(t *testing.T) {
+	const src = `local ts = {1234567890, 0, 86399, 951782400, 1700000000, -31536000, 4102444800}
+local fmts = {"%a %A %b %B %c", "%C %d %D %e %F %g %G %h", "%H %I %j %k %l %m %M %n %p %P", "%r %R %S %t %T %u %U %V", "%w %W %x %X %y %Y %Z %% %Q %"}
+for _, t in ipairs(ts) do
+  for _, f in ipairs(fmts) do print(os.date("!" .. f, t)) end
+  local u = os.date("!*t", t)
+  print(u.year, u.month, u.day, u.hour, u.min, u.sec, u.wday, u.yday, u.isdst, os.time(os.date("*t", t)) == t)
+end
+print((select(2, pcall(os.time, {year = 2000}))):match("field.*"))
+print(os.time{year = 2000, month = "3", day = "4"} == os.time{year = 2000, month = 3, day = 4})
+print(os.difftime(5), os.difftime(10, 4), os.date(nil, 0) == os.date("%c", 0), os.date("!%Y", "100"))`
+	const want = "Fri Friday Feb February Fri Feb 13 23:31:30 2009\n20 13 02/13/09 13 2009-02-13 09 2009 Feb\n23 11 044 23 11 02 31 \n PM pm\n11:31:30 PM 23:31 30 \t 23:31:30 5 06 07\n5 06 02/13/09 23:31:30 09 2009 GMT % %Q %\n2009\t2\t13\t23\t31\t30\t6\t44\tfalse\ttrue\nThu Thursday Jan January Thu Jan  1 00:00:00 1970\n19 01 01/01/70  1 1970-01-01 70 1970 Jan\n00 12 001  0 12 01 00 \n AM am\n12:00:00 AM 00:00 00 \t 00:00:00 4 00 01\n4 00 01/01/70 00:00:00 70 1970 GMT % %Q %\n1970\t1\t1\t0\t0\t0\t5\t1\tfalse\ttrue\nThu Thursday Jan January Thu Jan  1 23:59:59 1970\n19 01 01/01/70  1 1970-01-01 70 1970 Jan\n23 11 001 23 11 01 59 \n PM pm\n11:59:59 PM 23:59 59 \t 23:59:59 4 00 01\n4 00 01/01/70 23:59:59 70 1970 GMT % %Q %\n1970\t1\t1\t23\t59\t59\t5\t1\tfalse\ttrue\nTue Tuesday Feb February Tue Feb 29 00:00:00 2000\n20 29 02/29/00 29 2000-02-29 00 2000 Feb\n00 12 060  0 12 02 00 \n AM am\n12:00:00 AM 00:00 00 \t 00:00:00 2 09 09\n2 09 02/29/00 00:00:00 00 2000 GMT % %Q %\n2000\t2\t29\t0\t0\t0\t3\t60\tfalse\ttrue\nTue Tuesday Nov November Tue Nov 14 22:13:20 2023\n20 14 11/14/23 14 2023-11-14 23 2023 Nov\n22 10 318 22 10 11 13 \n PM pm\n10:13:20 PM 22:13 20 \t 22:13:20 2 46 46\n2 46 11/14/23 22:13:20 23 2023 GMT % %Q %\n2023\t11\t14\t22\t13\t20\t3\t318\tfalse\ttrue\nWed Wednesday Jan January Wed Jan  1 00:00:00 1969\n19 01 01/01/69  1 1969-01-01 69 1969 Jan\n00 12 001  0 12 01 00 \n AM am\n12:00:00 AM 00:00 00 \t 00:00:00 3 00 01\n3 00 01/01/69 00:00:00 69 1969 GMT % %Q %\n1969\t1\t1\t0\t0\t0\t4\t1\tfalse\ttrue\nFri Friday Jan January Fri Jan  1 00:00:00 2100\n21 01 01/01/00  1 2100-01-01 99 2099 Jan\n00 12 001  0 12 01 00 \n AM am\n12:00:00 AM 00:00 00 \t 00:00:00 5 00 53\n5 00 01/01/00 00:00:00 00 2100 GMT % %Q %\n2100\t1\t1\t0\t0\t0\t6\t1\tfalse\ttrue\nfield 'day' missing in date table\ntrue\n5\t6\ttrue\t1970\n"
+	var out strings.Builder
+	rt := newRuntime(t, lua.Config{Stdout: &out, Libraries: lua.LibOS})
+	if _, err := rt.LoadScript(context.Background(), "d2.lua", []byte(src+"\nreturn {}")); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != want {
+		t.Errorf("printed\n%s\nwant (lua5.1)\n%s", got, want)
+	}
+}

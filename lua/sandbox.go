@@ -109,7 +109,9 @@ func (rt *Runtime) newState(name string, b *budget, hosts map[string]map[string]
 	}
 	if libs&LibOS != 0 {
 		open(glua.OsLibName, glua.OpenOs)
-		L.GetGlobal(glua.OsLibName).(*glua.LTable).RawSetString("exit", glua.LNil)
+		os := L.GetGlobal(glua.OsLibName).(*glua.LTable)
+		os.RawSetString("exit", glua.LNil)
+		installOSDate(L, os)
 	}
 	if libs&LibIO != 0 {
 		open(glua.IoLibName, glua.OpenIo)
