@@ -54,7 +54,9 @@ func osDate(L *glua.LState) int {
 		L.Push(tb)
 		return 1
 	}
-	budgetOf(L).alloc(L, uint64(len(format))*maxConversion)
+	most := uint64(len(format)) * maxConversion
+	budgetOf(L).alloc(L, most)
+	checkSize(L, most)
 	var b strings.Builder
 	for i := 0; i < len(format); i++ {
 		if format[i] != '%' || i+1 == len(format) {
