@@ -28,6 +28,15 @@ func installBase(L *glua.LState) {
 		L.SetTop(1)
 		return 1
 	}))
+	sel := L.GetGlobal("select").(*glua.LFunction).GFunction
+	L.SetGlobal("select", L.NewFunction(func(L *glua.LState) int {
+		if s, ok := L.Get(1).(glua.LString); ok && s != "#" { // a number, as 5.1 reads it (helper-260)
+			if n, ok := decimalNumber(string(s)).(glua.LNumber); ok {
+				L.Replace(1, n)
+			}
+		}
+		return sel(L)
+	}))
 	setmetatable := L.GetGlobal("setmetatable").(*glua.LFunction).GFunction
 	L.SetGlobal("setmetatable", L.NewFunction(func(L *glua.LState) int {
 		L.CheckTable(1)

@@ -80,7 +80,8 @@
 // keep every item (gopher-lua's stored some over others after 50 items),
 // table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
-// number as its message, math.mod is math.fmod, math.rad and math.deg compute
+// number as its message, math.random, math.randomseed and select take numbers
+// given as strings, math.mod is math.fmod, math.rad and math.deg compute
 // as 5.1's, os.date, os.time and os.difftime (LibOS) as 5.1's on Linux (C's
 // strftime and mktime: every conversion, *t's yday and isdst, isdst given to
 // os.time), rawset returns its table, setmetatable takes

@@ -282,3 +282,17 @@ print(os.difftime(5), os.difftime(10, 4), os.date(nil, 0) == os.date("%c", 0), o
 		t.Errorf("printed\n%s\nwant (lua5.1)\n%s", got, want)
 	}
 }
+
+// math.random, math.randomseed and select read a number given as a string, as
+// Lua 5.1 does, and math.random takes at most two arguments (want is lua5.1's
+// output; helper-260).
+func TestNumberStringArgumentsFollowLua51(t *testing.T) {
+	printsAsLua51(t, "m3.lua", `math.randomseed("42")
+local a = math.random("6")
+print(a >= 1 and a <= 6, math.random("3", "3"), math.random(2.9, 2.9))
+print((pcall(math.random, 1, 2, 3)))
+print(select("2", "a", "b", "c"))
+print(select("-1", "a", "b", "c"))
+print((pcall(select, "x", 1)))
+print(select("#", 1, 2))`, "true\t3\t2\nfalse\nb\tc\nc\nfalse\n2\n")
+}

@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -293,17 +294,35 @@ func installRandom(L *glua.LState) *rand.PCG {
 			L.Push(glua.LNumber(rng.Float64()))
 			return 1
 		case 1:
-			return pushRandom(L, rng, 1, L.CheckInt64(1))
-		default:
-			return pushRandom(L, rng, L.CheckInt64(1), L.CheckInt64(2))
+			return pushRandom(L, rng, 1, int64Arg(L, 1))
+		case 2:
+			return pushRandom(L, rng, int64Arg(L, 1), int64Arg(L, 2))
 		}
+		L.RaiseError("wrong number of arguments")
+		return 0
 	}))
 	math.RawSetString("randomseed", L.NewFunction(func(L *glua.LState) int {
-		seed := uint64(L.CheckInt64(1))
+		seed := uint64(int64Arg(L, 1))
 		src.Seed(seed, seed)
 		return 0
 	}))
 	return src
+}
+
+// int64Arg is argument n as an integer, a number or a string that reads as one,
+// as Lua 5.1 reads an integer argument (gopher-lua's CheckInt64 refused a
+// string: math.random("6"); helper-260): truncated, and held to int64's range.
+func int64Arg(L *glua.LState, n int) int64 {
+	f := float64(L.CheckNumber(n))
+	switch {
+	case f != f:
+		return 0
+	case f >= 1<<63:
+		return math.MaxInt64
+	case f <= -(1 << 63):
+		return math.MinInt64
+	}
+	return int64(f)
 }
 
 func pushRandom(L *glua.LState, rng *rand.Rand, lo, hi int64) int {
