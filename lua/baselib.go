@@ -40,6 +40,9 @@ func installBase(L *glua.LState) {
 	setmetatable := L.GetGlobal("setmetatable").(*glua.LFunction).GFunction
 	L.SetGlobal("setmetatable", L.NewFunction(func(L *glua.LState) int {
 		L.CheckTable(1)
+		if L.GetTop() < 2 {
+			L.ArgError(2, "nil or table expected")
+		}
 		return setmetatable(L)
 	}))
 	m := L.GetGlobal("math").(*glua.LTable)

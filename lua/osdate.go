@@ -19,7 +19,11 @@ func installOSDate(L *glua.LState, os *glua.LTable) {
 	os.RawSetString("date", L.NewFunction(osDate))
 	os.RawSetString("time", L.NewFunction(osTime))
 	os.RawSetString("difftime", L.NewFunction(func(L *glua.LState) int {
-		L.Push(L.CheckNumber(1) - L.OptNumber(2, 0))
+		var t1 int64 // times as C's time_t holds them: whole seconds
+		if L.Get(2) != glua.LNil {
+			t1 = int64Arg(L, 2)
+		}
+		L.Push(glua.LNumber(float64(int64Arg(L, 1)) - float64(t1)))
 		return 1
 	}))
 }
@@ -41,7 +45,7 @@ func osDate(L *glua.LState) int {
 	} else {
 		t = t.Local()
 	}
-	if strings.HasPrefix(format, "*t") {
+	if format == "*t" {
 		tb := L.NewTable()
 		for _, f := range []struct {
 			k string
@@ -142,7 +146,7 @@ func strftime(t time.Time, c byte, utc bool) string {
 		return fmt.Sprintf("%02d:%02d", t.Hour(), t.Minute())
 	case 's': // glibc's mktime of the fields, as local time, also after "!" (then not daylight saving time)
 		dst := !utc && t.IsDST()
-		return fmt.Sprint(mktime(t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second(), &dst).Unix())
+		return fmt.Sprint(mktime(time.Local, t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(), t.Second(), &dst).Unix())
 	case 'S':
 		return fmt.Sprintf("%02d", t.Second())
 	case 't':
@@ -221,21 +225,38 @@ func osTime(L *glua.LState) int {
 	}
 	sec, min, hour := field("sec", 0), field("min", 0), field("hour", 12)
 	day, month, year := field("day", -1), field("month", -1), field("year", -1)
-	var dst *bool
-	if b, ok := L.GetField(tb, "isdst").(glua.LBool); ok {
-		dst = (*bool)(&b)
+	var dst *bool // nil, or what isdst is as a boolean (0 is true, as in C's Lua)
+	if v := L.GetField(tb, "isdst"); v != glua.LNil {
+		b := glua.LVAsBool(v)
+		dst = &b
 	}
-	L.Push(glua.LNumber(mktime(year, month, day, hour, min, sec, dst).Unix()))
+	t := mktime(time.Local, year, month, day, hour, min, sec, dst).Unix()
+	if t == -1 { // mktime's error, which 5.1 returns as nil
+		L.Push(glua.LNil)
+		return 1
+	}
+	L.Push(glua.LNumber(t))
 	return 1
 }
 
-// mktime is C's mktime, as glibc's: the local time of the fields, carried over
+// mktime is C's mktime, as glibc's: the time in loc of the fields, carried over
 // where out of range, in daylight saving time or not as dst says, if it is not
 // nil. Fields in the other of standard and daylight saving time than the zone
 // has then are moved by the difference of their offsets, found half a year
-// away, or by an hour where the zone has no other.
-func mktime(year, month, day, hour, min, sec int, dst *bool) time.Time {
-	t := time.Date(year, time.Month(month), day, hour, min, sec, 0, time.Local)
+// away, or by an hour where the zone has no other. Fields in a gap the zone
+// skips (2:30 as clocks spring forward) are taken in the offset before it, or
+// after it if dst says so (helper-261: time.Date's choice is its own).
+func mktime(loc *time.Location, year, month, day, hour, min, sec int, dst *bool) time.Time {
+	wall := time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC)
+	t := time.Date(year, time.Month(month), day, hour, min, sec, 0, loc)
+	if !time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC).Equal(wall) {
+		near := -24 * time.Hour
+		if dst != nil && *dst {
+			near = 24 * time.Hour
+		}
+		_, offset := wall.Add(near).In(loc).Zone()
+		return wall.Add(-time.Duration(offset) * time.Second)
+	}
 	if dst == nil || *dst == t.IsDST() {
 		return t
 	}
