@@ -30,8 +30,10 @@ func installBase(L *glua.LState) {
 	}))
 	sel := L.GetGlobal("select").(*glua.LFunction).GFunction
 	L.SetGlobal("select", L.NewFunction(func(L *glua.LState) int {
-		if s, ok := L.Get(1).(glua.LString); ok && s != "#" { // a number, as 5.1 reads it (helper-260)
-			if n, ok := decimalNumber(string(s)).(glua.LNumber); ok {
+		if s, ok := L.Get(1).(glua.LString); ok && s != "#" { // as 5.1 reads it (helper-260, helper-262)
+			if strings.HasPrefix(string(s), "#") { // 5.1 looks at the first byte only
+				L.Replace(1, glua.LString("#"))
+			} else if n, ok := decimalNumber(string(s)).(glua.LNumber); ok {
 				L.Replace(1, n)
 			}
 		}

@@ -298,18 +298,20 @@ print(select("#", 1, 2))`, "true\t3\t2\nfalse\nb\tc\nc\nfalse\n2\n")
 }
 
 // os.difftime truncates its times and reads strings, os.date takes only "*t"
-// for a table, and setmetatable needs its second argument, as in Lua 5.1
-// (want is lua5.1's output; helper-261).
+// for a table, os.time makes its fields C ints, setmetatable needs its second
+// argument, and select takes a string starting with "#" as "#", as in Lua
+// 5.1 (want is lua5.1's output; helper-261, helper-262).
 func TestOSDifftimeFollowsLua51(t *testing.T) {
 	const src = `print(os.difftime(1.5, 0.25), os.difftime("5", "2"), os.difftime(7))
 print(type(os.date("*tx", 0)), type(os.date("!*t", 0)), os.date("!*tx", 0))
-print((pcall(setmetatable, {})), (pcall(setmetatable, {}, nil)))`
+print((pcall(setmetatable, {})), (pcall(setmetatable, {}, nil)))
+print(os.time{year = 2^53, month = 6, day = 15} == os.time{year = 0, month = 6, day = 15}, select("#x", "a", "b"))`
 	var out strings.Builder
 	rt := newRuntime(t, lua.Config{Stdout: &out, Libraries: lua.LibOS})
 	if _, err := rt.LoadScript(context.Background(), "d4.lua", []byte(src+"\nreturn {}")); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := out.String(), "1\t3\t7\nstring\ttable\t*tx\nfalse\ttrue\n"; got != want {
+	if got, want := out.String(), "1\t3\t7\nstring\ttable\t*tx\nfalse\ttrue\ntrue\t2\n"; got != want {
 		t.Errorf("printed\n%s\nwant (lua5.1)\n%s", got, want)
 	}
 }

@@ -216,7 +216,7 @@ func osTime(L *glua.LState) int {
 			v = decimalNumber(string(s))
 		}
 		if n, ok := v.(glua.LNumber); ok {
-			return int(clampTime(float64(n)))
+			return int(int32(int64(clampTime(float64(n))))) // as C's Lua makes it an int (helper-262: year 1e12 overflowed)
 		}
 		if def < 0 {
 			L.RaiseError("field '%s' missing in date table", k)
@@ -242,8 +242,8 @@ func osTime(L *glua.LState) int {
 // mktime is C's mktime, as glibc's: the time in loc of the fields, carried over
 // where out of range, in daylight saving time or not as dst says, if it is not
 // nil. Fields in the other of standard and daylight saving time than the zone
-// has then are moved by the difference of their offsets, found half a year
-// away, or by an hour where the zone has no other. Fields in a gap the zone
+// has then take the offset of the nearest time in that other, or are moved by
+// an hour where the zone has none. Fields in a gap the zone
 // skips (2:30 as clocks spring forward) are taken in the offset before it, or
 // after it if dst says so (helper-261: time.Date's choice is its own).
 func mktime(loc *time.Location, year, month, day, hour, min, sec int, dst *bool) time.Time {
@@ -260,14 +260,21 @@ func mktime(loc *time.Location, year, month, day, hour, min, sec int, dst *bool)
 	if dst == nil || *dst == t.IsDST() {
 		return t
 	}
-	_, offset := t.Zone()
-	shift := 3600
-	if *dst {
-		shift = -3600
+	// glibc's probe for the nearest time with the isdst asked for, a week or
+	// so apart each way, up to half of the longest stretch without a change
+	// (helper-262: half a year away missed Dublin's and Casablanca's
+	// daylight saving time behind standard time, Lord Howe's half hour).
+	const stride, bound = 601200, 457243200/2 + 601200
+	for delta := stride; delta < bound; delta += stride {
+		for _, d := range [2]int{-delta, delta} {
+			if o := t.Add(time.Duration(d) * time.Second).In(loc); o.IsDST() == *dst {
+				_, offset := o.Zone()
+				return wall.Add(-time.Duration(offset) * time.Second)
+			}
+		}
 	}
-	if other := t.AddDate(0, 6, 0); other.IsDST() == *dst {
-		_, otherOffset := other.Zone()
-		shift = offset - otherOffset
+	if *dst { // none: an hour, as glibc assumes
+		return t.Add(-time.Hour)
 	}
-	return t.Add(time.Duration(shift) * time.Second)
+	return t.Add(time.Hour)
 }
