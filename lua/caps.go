@@ -2,8 +2,6 @@ package lua
 
 import (
 	"math"
-	"math/bits"
-	"sort"
 	"strings"
 
 	glua "github.com/yuin/gopher-lua"
@@ -30,7 +28,7 @@ func installCaps(L *glua.LState) {
 	}
 	tbl.RawSetString("insert", L.NewFunction(tableInsert))
 	tbl.RawSetString("remove", L.NewFunction(tableRemove))
-	tbl.RawSetString("sort", L.NewFunction(charged(tableSort, sortWork)))
+	tbl.RawSetString("sort", L.NewFunction(tableSort))
 	installNext(L)
 	L.SetGlobal("unpack", L.NewFunction(baseUnpack))
 	charge(L.G.Global, "tonumber", tonumberWork)
@@ -163,25 +161,20 @@ func tableRemove(L *glua.LState) int {
 	return 1
 }
 
-// sortWork is table.sort(t [, comp]): n log2 n comparisons and swaps for n elements
-// (a comparator's own instructions count besides).
-func sortWork(L *glua.LState) uint64 {
-	n := L.CheckTable(1).Len()
-	return uint64(n) * uint64(bits.Len(uint(n)))
-}
-
-// tableSort is table.sort(t [, comp]) as gopher-lua's (the same sort.Sort, in
-// place, so the same comparisons in the same order), but over t[1] to t[#t], as
-// Lua 5.1, where gopher-lua sorted all of t's array part, nils past #t included;
-// and a comparison of two strings without comp is charged for what it reads
-// (see strLess).
+// tableSort is table.sort(t [, comp]) as Lua 5.1's: its quicksort (ltablib.c's
+// auxsort), so that elements comp does not order (ties) end in the order 5.1
+// leaves them in, and the same comparisons are made in the same order
+// (gopher-lua's sort.Sort ordered ties otherwise: a leaderboard sorted by
+// score alone listed equal scores differently; helper-263), over t[1] to
+// t[#t]. Each comparison is charged one unit, as the quicksort can make about
+// n*n of them, and one of two strings without comp is charged for what it
+// reads besides (see strLess).
 func tableSort(L *glua.LState) int {
 	s := &tableSorter{L: L, b: budgetOf(L), t: L.CheckTable(1)}
-	s.n = s.t.Len()
-	if L.GetTop() != 1 {
+	if L.Get(2) != glua.LNil {
 		s.fn = L.CheckFunction(2)
 	}
-	sort.Sort(s)
+	s.sort(1, s.t.Len())
 	return 0
 }
 
@@ -189,20 +182,69 @@ type tableSorter struct {
 	L  *glua.LState
 	b  *budget
 	t  *glua.LTable
-	n  int
 	fn *glua.LFunction
 }
 
-func (s *tableSorter) Len() int { return s.n }
+func (s *tableSorter) get(i int) glua.LValue    { return s.t.RawGetInt(i) }
+func (s *tableSorter) set(i int, v glua.LValue) { s.t.RawSetInt(i, v) }
 
-func (s *tableSorter) Swap(i, j int) {
-	a, b := s.t.RawGetInt(i+1), s.t.RawGetInt(j+1)
-	s.t.RawSetInt(i+1, b)
-	s.t.RawSetInt(j+1, a)
+// swap exchanges a[i] and a[j].
+func (s *tableSorter) swap(i, j int) {
+	a, b := s.get(i), s.get(j)
+	s.set(i, b)
+	s.set(j, a)
 }
 
-func (s *tableSorter) Less(i, j int) bool {
-	a, b := s.t.RawGetInt(i+1), s.t.RawGetInt(j+1)
+// sort is auxsort: it sorts a[l..u].
+func (s *tableSorter) sort(l, u int) {
+	for l < u { // the larger part loops, the smaller recurses
+		if s.less(s.get(u), s.get(l)) { // a[l], a[(l+u)/2] and a[u] in order
+			s.swap(l, u)
+		}
+		if u-l == 1 {
+			break
+		}
+		i := (l + u) / 2
+		if s.less(s.get(i), s.get(l)) {
+			s.swap(i, l)
+		} else if s.less(s.get(u), s.get(i)) {
+			s.swap(i, u)
+		}
+		if u-l == 2 {
+			break
+		}
+		p := s.get(i) // the pivot, to a[u-1]: a[l] <= p == a[u-1] <= a[u]
+		s.swap(i, u-1)
+		i, j := l, u-1
+		for { // a[l..i] <= p <= a[j..u]
+			for i++; s.less(s.get(i), p); i++ {
+				if i > u {
+					s.L.RaiseError("invalid order function for sorting")
+				}
+			}
+			for j--; s.less(p, s.get(j)); j-- {
+				if j < l {
+					s.L.RaiseError("invalid order function for sorting")
+				}
+			}
+			if j < i {
+				break
+			}
+			s.swap(i, j)
+		}
+		s.swap(u-1, i) // a[l..i-1] <= a[i] == p <= a[i+1..u]
+		if i-l < u-i {
+			j, i, l = l, i-1, i+1
+		} else {
+			j, i, u = i+1, u, i-1
+		}
+		s.sort(j, i)
+	}
+}
+
+// less is a < b as comp or Lua's < says, charged one unit.
+func (s *tableSorter) less(a, b glua.LValue) bool {
+	s.b.charge(s.L, 1)
 	if s.fn != nil {
 		s.L.Push(s.fn)
 		s.L.Push(a)

@@ -82,7 +82,8 @@
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
 // number as its message, math.random, math.randomseed and select take numbers
 // given as strings, math.mod is math.fmod, math.rad and math.deg compute
-// as 5.1's, os.date, os.time and os.difftime (LibOS) as 5.1's on Linux (C's
+// as 5.1's, table.sort is 5.1's quicksort (ties end where 5.1 leaves them),
+// os.date, os.time and os.difftime (LibOS) as 5.1's on Linux (C's
 // strftime and mktime: every conversion, *t's yday and isdst, isdst given to
 // os.time), rawset returns its table, setmetatable takes
 // only a table, and a coroutine resumed with fewer values than its yield

@@ -49,8 +49,9 @@ import (
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM
 //     copies them all in one instruction; local a, b = ... copies two and is
-//     not charged); one per 64 bytes that tonumber reads; n*log2(n) for a table.sort of n
-//     elements (its comparator's instructions count besides), and, without a
+//     not charged); one per 64 bytes that tonumber reads; one per comparison
+//     table.sort makes (its comparator's instructions count besides; 5.1's
+//     quicksort makes about n*log2(n) for n elements, up to about n*n), and, without a
 //     comparator, one per 64 bytes of the common prefix of two strings it
 //     compares, counted in whole KiB (a prefix under 1 KiB costs nothing
 //     more); one per table,
