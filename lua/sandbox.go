@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -307,22 +306,6 @@ func installRandom(L *glua.LState) *rand.PCG {
 		return 0
 	}))
 	return src
-}
-
-// int64Arg is argument n as an integer, a number or a string that reads as one,
-// as Lua 5.1 reads an integer argument (gopher-lua's CheckInt64 refused a
-// string: math.random("6"); helper-260): truncated, and held to int64's range.
-func int64Arg(L *glua.LState, n int) int64 {
-	f := float64(L.CheckNumber(n))
-	switch {
-	case f != f:
-		return 0
-	case f >= 1<<63:
-		return math.MaxInt64
-	case f <= -(1 << 63):
-		return math.MinInt64
-	}
-	return int64(f)
 }
 
 func pushRandom(L *glua.LState, rng *rand.Rand, lo, hi int64) int {

@@ -43,16 +43,19 @@ const patternSpecials = "^$*+?.([%-"
 // position falls past the same end as the real one.
 func intArg(L *glua.LState, n int) int {
 	const lowest = math.MinInt + 1 // room for posRelative's pos + n + 1
+	return int(min(max(int64Arg(L, n), lowest), math.MaxInt))
+}
+
+// int64Arg is argument n as an int64, a number or a string that reads as one,
+// truncated as C truncates it, and math.MinInt64 for one out of int64's range
+// or NaN, as x86 converts those (gopher-lua's CheckInt64 refused a string:
+// math.random("6"); helper-260).
+func int64Arg(L *glua.LState, n int) int64 {
 	f := float64(L.CheckNumber(n))
-	switch {
-	case !(f >= -(1<<63) && f < 1<<63):
-		return lowest
-	case f <= lowest:
-		return lowest
-	case f >= math.MaxInt:
-		return math.MaxInt
+	if !(f >= -(1<<63) && f < 1<<63) {
+		return math.MinInt64
 	}
-	return int(f)
+	return int64(f)
 }
 
 // optIntArg is intArg, or def when argument n is nil or absent.
