@@ -21,7 +21,7 @@ import (
 // string method then failed (helper-259).
 func installBase(L *glua.LState) {
 	L.SetGlobal("error", L.NewFunction(baseError))
-	L.SetGlobal("tonumber", L.NewFunction(baseToNumber))
+	L.SetGlobal("tonumber", L.NewFunction(charged(baseToNumber, tonumberWork)))
 	rawset := L.GetGlobal("rawset").(*glua.LFunction).GFunction
 	L.SetGlobal("rawset", L.NewFunction(func(L *glua.LState) int {
 		rawset(L)

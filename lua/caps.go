@@ -22,16 +22,11 @@ func installCaps(L *glua.LState) {
 	}
 	tbl := L.GetGlobal("table").(*glua.LTable)
 	tbl.RawSetString("concat", L.NewFunction(capTableConcat))
-	charge := func(lib *glua.LTable, name string, units func(*glua.LState) uint64) {
-		fn := lib.RawGetString(name).(*glua.LFunction).GFunction
-		lib.RawSetString(name, L.NewFunction(charged(fn, units)))
-	}
 	tbl.RawSetString("insert", L.NewFunction(tableInsert))
 	tbl.RawSetString("remove", L.NewFunction(tableRemove))
 	tbl.RawSetString("sort", L.NewFunction(tableSort))
 	installNext(L)
 	L.SetGlobal("unpack", L.NewFunction(baseUnpack))
-	charge(L.G.Global, "tonumber", tonumberWork)
 	installProtected(L)
 	chargeMessage(L, "error", func(L *glua.LState) int {
 		if optIntArg(L, 2, 1) > 0 {
@@ -98,9 +93,8 @@ func holdError(L *glua.LState, v glua.LValue) {
 }
 
 // charged is the builtin fn with the work it does inside its one instruction charged
-// first, one unit per element it moves, pushes or compares, as units reckons from
-// the call's arguments: so that table.insert(t, 1, v) on a table of a million
-// elements costs what a Lua loop doing the same would, not one instruction.
+// first, as units reckons it from the call's arguments (tonumber: the bytes it
+// reads), not one instruction.
 func charged(fn glua.LGFunction, units func(*glua.LState) uint64) glua.LGFunction {
 	return func(L *glua.LState) int {
 		if b := budgetOf(L); b != nil {
