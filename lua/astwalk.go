@@ -1,6 +1,6 @@
 package lua
 
-import "github.com/yuin/gopher-lua/ast"
+import "github.com/hotscript/hotscript/internal/gopherlua/ast"
 
 // The syntax tree walk that the chunk's rewrites share (concatRewriter,
 // splitConstants): each is handed where every expression is held, so that it can

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unsafe"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // installBase replaces the base functions error, tonumber, rawset and

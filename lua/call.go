@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strconv"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // CallJSON calls the module's function fn, M.fn(args...), and returns its results as

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/hotscript/hotscript/internal/clip"
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // callFailure is how gopher-lua says a call found no function, without naming

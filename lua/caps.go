@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // installCaps replaces the string and table builtins that can build big strings, and

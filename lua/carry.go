@@ -5,7 +5,7 @@ import (
 	"slices"
 	"weak"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // copier deep-copies values from an old version's LState into a new one. Tables

@@ -10,9 +10,9 @@ import (
 	"sync"
 
 	"github.com/hotscript/hotscript/internal/clip"
-	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/ast"
-	"github.com/yuin/gopher-lua/parse"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
+	"github.com/hotscript/hotscript/internal/gopherlua/ast"
+	"github.com/hotscript/hotscript/internal/gopherlua/parse"
 )
 
 // concatName is the name the compiler gives the .. operator. The VM's own OP_CONCAT

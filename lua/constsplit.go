@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/yuin/gopher-lua/ast"
+	"github.com/hotscript/hotscript/internal/gopherlua/ast"
 )
 
 // gopher-lua's compiler finds a function's constants (its numbers and strings, the

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/ast"
-	"github.com/yuin/gopher-lua/parse"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
+	"github.com/hotscript/hotscript/internal/gopherlua/ast"
+	"github.com/hotscript/hotscript/internal/gopherlua/parse"
 )
 
 // dump is a Lua function that writes a value as text: a table as its length and

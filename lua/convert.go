@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // Conversions between Lua values and Go values or JSON, one set of rules for both

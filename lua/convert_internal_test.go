@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // TestToGoCountsWhatItKeeps: the Go memory toGo counts against its bound is

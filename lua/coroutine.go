@@ -5,8 +5,8 @@ import (
 	"strings"
 	"unsafe"
 
-	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
+	"github.com/hotscript/hotscript/internal/gopherlua/parse"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // capFormat is string.format. gopher-lua's hands the format to fmt.Sprintf, which

@@ -6,7 +6,7 @@ import (
 	"math"
 	"unsafe"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // Func is a handle on one function of a script, for hot loops: numbers in, a number

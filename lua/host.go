@@ -7,7 +7,7 @@ import (
 	"math"
 	"strconv"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // HostFunc is a Go function that scripts call as module.name(...). Its arguments

@@ -9,7 +9,7 @@ import (
 	"time"
 	"unsafe"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // TestNumberBoxes checks that boxed numbers keep their values through block changes

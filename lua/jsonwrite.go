@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // appendJSON appends the JSON form of v to buf.

@@ -7,9 +7,9 @@ import (
 	"time"
 	"unsafe"
 
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 	"github.com/hotscript/hotscript/internal/monoclock"
 	"github.com/hotscript/hotscript/internal/reentry"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // Limits bounds what one call into a script may use. Zero fields mean no limit. Every

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	glua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
+	"github.com/hotscript/hotscript/internal/gopherlua/parse"
 )
 
 // TestAssignedNames: the top level's names an assignment gives a value to,

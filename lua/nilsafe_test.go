@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // goNilLua defines gonil(), which returns a Go nil in place of a Lua value: a

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // installOSDate replaces os.date, os.time and os.difftime of the os library

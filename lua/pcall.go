@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unsafe"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // pcall, xpcall and load (which calls a reader function) catch errors as

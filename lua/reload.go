@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 	"github.com/hotscript/hotscript/internal/undo"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // ReloadReport describes a committed reload.

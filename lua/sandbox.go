@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // Libraries is a set of optional Lua libraries. The base library (without the holes

@@ -11,9 +11,9 @@ import (
 
 	"github.com/hotscript/hotscript/internal/clip"
 	"github.com/hotscript/hotscript/internal/ctxlock"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 	"github.com/hotscript/hotscript/internal/reentry"
 	"github.com/hotscript/hotscript/internal/undo"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // script is one loaded script: its current version behind a mutex that serializes

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 	"github.com/hotscript/hotscript/internal/testtool"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // A script without MaxExecutionTime still has its chunk and its reload hooks

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"weak"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // sites records where a version's chunk left its code, so that a reload can

@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // installStrlib replaces string.find, match, gmatch (and its alias gfind) and gsub

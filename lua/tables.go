@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"unsafe"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // gopher-lua's LTable keeps what a reload and the budget need in fields it does

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	glua "github.com/yuin/gopher-lua"
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 )
 
 // The package reads gopher-lua's tables and call frames by their layout (see

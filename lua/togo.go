@@ -3,7 +3,7 @@ package lua
 // Lua values to Go values (any), the arguments a host function receives: the
 // same rules as JSON (see convert.go), into maps, slices and float64.
 
-import glua "github.com/yuin/gopher-lua"
+import glua "github.com/hotscript/hotscript/internal/gopherlua"
 
 // goMap is about what a map[string]any of n entries takes (Go 1.24 maps, 8
 // slots a group at most 7/8 full, measured), its keys' bytes aside.

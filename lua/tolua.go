@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 	"github.com/hotscript/hotscript/internal/safejson"
-	glua "github.com/yuin/gopher-lua"
 )
 
 // toLua converts a Go value to Lua: nil, bools, numbers, strings, json.RawMessage,
