@@ -29,6 +29,9 @@ local function wrap(...) return pass(...) end
 function M.varargs(n) local s = 0 for i = 1, n do local a, b = wrap(i, 2) s = s + a + b end return s end
 local map = {} for i = 1, 20 do map["k" .. i] = i map[i] = i end
 function M.pairs(n) local s = 0 for _ = 1, n do for _, v in pairs(map) do s = s + v end end return s end
+function M.list(n) local t = {} for i = 1, n do t[#t + 1] = i end local s = 0 for i = 1, #t do s = s + t[i] end return s end
+function M.stack(n) local t = {} for i = 1, 20 * n do t[i] = i end while #t > 0 do t[#t] = nil end return n end
+function M.ids(n) local t = {} for i = 1, n do t[i * 7919] = i end local s = 0 for _, v in pairs(t) do s = s + v end return s end
 return M`
 
 // rawState is a plain gopher-lua state with the benchmark module, as a program
@@ -261,6 +264,18 @@ func BenchmarkVarargs(b *testing.B) { benchRewrite(b, "varargs") }
 // BenchmarkPairs measures the price of the charged next, pairs' step: 100
 // loops of pairs over a table of 20 string and 20 integer keys.
 func BenchmarkPairs(b *testing.B) { benchRewrite(b, "pairs") }
+
+// BenchmarkTables runs table code, fn(100): a list of 100 filled by
+// t[#t + 1] = v and summed, a stack of 2,000 emptied by t[#t] = nil, and 100 ids
+// 7,919 apart summed by pairs. Raw gopher-lua empties the stack in time that
+// grows with the square of its size (# walks back over the nil slots popped
+// before), and pads the ids' table with nils up to the largest (12 MB a call);
+// internal/gopherlua's tables do neither.
+func BenchmarkTables(b *testing.B) {
+	for _, fn := range []string{"list", "stack", "ids"} {
+		b.Run(fn, func(b *testing.B) { benchRewrite(b, fn) })
+	}
+}
 
 // benchRewrite runs the benchmark module's fn(100), without limits and with
 // them, paired with raw gopher-lua running the unrewritten chunk.

@@ -25,6 +25,7 @@ func installCaps(L *glua.LState) {
 	tbl.RawSetString("insert", L.NewFunction(tableInsert))
 	tbl.RawSetString("remove", L.NewFunction(tableRemove))
 	tbl.RawSetString("sort", L.NewFunction(tableSort))
+	tbl.RawSetString("maxn", L.NewFunction(tableMaxN))
 	installNext(L)
 	L.SetGlobal("unpack", L.NewFunction(baseUnpack))
 	installProtected(L)
@@ -152,6 +153,22 @@ func tableRemove(L *glua.LState) int {
 	}
 	budgetOf(L).charge(L, span(pos+1, n))
 	L.Push(t.Remove(pos))
+	return 1
+}
+
+// tableMaxN is table.maxn(t) as Lua 5.1's: the largest positive number key,
+// or 0, charged one unit for each slot it looks at. gopher-lua's looked only at
+// the table's array part.
+func tableMaxN(L *glua.LState) int {
+	t := L.CheckTable(1)
+	budgetOf(L).charge(L, uint64(t.ArrayLen()+t.HashLen()))
+	n := glua.LNumber(t.MaxN())
+	t.ForEachHashNumber(func(k glua.LNumber, _ glua.LValue) {
+		if k > n { // not a NaN key, which gopher-lua lets a table hold
+			n = k
+		}
+	})
+	L.Push(n)
 	return 1
 }
 
@@ -488,7 +505,7 @@ func capConcat(L *glua.LState) int {
 
 // installNext replaces next and pairs (whose iterator is gopher-lua's own, not
 // next) with ones that charge the call's budget one unit for each slot a step
-// looks at past the first (see nextCounted): a loop of next(t) == nil over a
+// looks at past the first (LTable.NextSlots): a loop of next(t) == nil over a
 // table whose keys churned, or pairs over one that once was large, costs what it
 // walks. A table whose slots are all live costs what it did, an instruction a
 // step.
@@ -499,7 +516,7 @@ func installNext(L *glua.LState) {
 		if b == nil {
 			return tb.Next(key)
 		}
-		k, v, looked := nextCounted(tb, key)
+		k, v, looked := tb.NextSlots(key)
 		if looked > 1 {
 			b.charge(L, uint64(looked-1))
 		}

@@ -124,9 +124,7 @@ func (c *copier) fill() {
 			c.shielded = append(c.shielded, t)
 		}
 		c.hiding = false
-		if a := arrayPart(t); a != nil {
-			setArrayLen(n, len(*a)) // its nil slots too (see arrayPart)
-		}
+		n.SetArrayLen(t.ArrayLen()) // its nil slots too
 	}
 }
 
@@ -797,8 +795,8 @@ func (c *copier) mergeCode(mg merged) {
 			to.RawSet(ck, cv)
 		}
 	})
-	if a := arrayPart(from); a != nil && oldList {
-		setArrayLen(to, len(*a))
+	if oldList {
+		to.SetArrayLen(from.ArrayLen())
 	}
 	c.rewire(mg)
 }
@@ -953,8 +951,8 @@ type snapshot struct {
 type tableRecord struct {
 	keys, values []glua.LValue
 	meta         glua.LValue
-	order        int // the keys of the hash part's pairs order (see pairsOrder)
-	array        int // the length of the array part (see arrayPart)
+	order        []glua.LValue // the hash part's pairs order (LTable.PairsOrder)
+	array        int           // the length of the array part (LTable.ArrayLen)
 }
 
 // takeSnapshot records every table reachable from roots, through a list of
@@ -992,13 +990,7 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 		if _, ok := s.tables[t]; ok {
 			continue
 		}
-		rec := tableRecord{meta: t.Metatable}
-		if keys, _ := pairsOrder(t); keys != nil {
-			rec.order = len(*keys)
-		}
-		if a := arrayPart(t); a != nil {
-			rec.array = len(*a)
-		}
+		rec := tableRecord{meta: t.Metatable, order: t.PairsOrder(), array: t.ArrayLen()}
 		if mt, ok := t.Metatable.(*glua.LTable); ok { // a class table behind __index
 			todo = append(todo, mt)
 		}
@@ -1013,12 +1005,10 @@ func takeSnapshot(roots ...*glua.LTable) snapshot {
 	return s
 }
 
-// restore puts every recorded table back as it was recorded. The order it sets the
-// keys back in does not matter: gopher-lua keeps a key's place in pairs order from
-// its first setting even while it is removed, and every recorded key was set, so
-// each table iterates as it did when recorded. The places of keys first set since
-// are taken back, else such a key set again later would iterate where it was set
-// in the rolled-back reload.
+// restore puts every recorded table back as it was recorded: its entries, the
+// length of its array part and its pairs order, so that it iterates as it did
+// when recorded, and a key first set since, set again later, iterates last, not
+// where the rolled-back reload set it.
 func (s snapshot) restore() {
 	for uv, v := range s.upvalues {
 		uv.SetValue(v)
@@ -1028,8 +1018,8 @@ func (s snapshot) restore() {
 		for i, k := range rec.keys {
 			t.RawSet(k, rec.values[i])
 		}
-		setArrayLen(t, rec.array)
+		t.SetArrayLen(rec.array)
 		t.Metatable = rec.meta
-		cutOrder(t, rec.order)
+		t.SetPairsOrder(rec.order)
 	}
 }

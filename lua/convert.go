@@ -314,7 +314,7 @@ func arrayLen(t *glua.LTable) int {
 			return 0
 		}
 	}
-	if n > 0 && !arrayOnly(t, n) { // keys besides 1..n
+	if n > 0 && t.HashLen() > 0 { // keys besides 1..n
 		return 0
 	}
 	return n

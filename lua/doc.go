@@ -77,8 +77,12 @@
 // assignment of several targets computes every target's table and key and
 // every value before it assigns any (a, b = b, a swaps; gopher-lua gave 2, 2),
 // a call or ... as the last operand of .. gives one value, table constructors
-// keep every item (gopher-lua's stored some over others after 50 items),
-// table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
+// keep every item (gopher-lua's stored some over others after 50 items), a
+// table's array part grows as 5.1's does, so that integer keys far apart take
+// a hash slot each (gopher-lua padded the array with nils up to any integer
+// key below 2^26: players[5001234] = p made an 80 MB array, and # counted to
+// it; # of such a table is now what 5.1 gives, 0 for {[5] = 1}), table.maxn
+// sees every key (gopher-lua's only the array part), table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
 // number as its message, math.random, math.randomseed and select take numbers
 // given as strings, math.mod is math.fmod, math.rad and math.deg compute
@@ -92,8 +96,7 @@
 // with Go's math package, whose results can differ from C's in the last bits
 // (9^1.5 is 27.000000000000004, so math.floor(100 * lv^1.5) can be one
 // less than in 5.1: round, or compare with a tolerance); # on a table calls
-// its __len (5.1 calls it only for userdata), and table.maxn and unpack's
-// default end see only keys below 2^26; getmetatable("") is the string
+// its __len (5.1 calls it only for userdata); getmetatable("") is the string
 // table; __unm gets one operand; t[nil] = v calls a __newindex (5.1: "table
 // index is nil"); error messages are worded as gopher-lua words them
 // ("attempt to compare table with table"); the %
@@ -387,7 +390,7 @@
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1
-//     to 2^26-1) by index, then the other keys in the old table's order, which in
+//     up to where more than half would hold a value) by index, then the other keys in the old table's order, which in
 //     gopher-lua is the order they were first set. The copy starts that order
 //     afresh: a key the old table had removed, set again after the reload, goes
 //     last, where the old table would have put it back in its first place. The

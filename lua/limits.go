@@ -44,8 +44,9 @@ import (
 //     which only MaxExecutionTime bounds); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per slot of a removed key past the first that next, or a step of
-//     pairs, steps over (gopher-lua keeps those slots: see the array part
-//     below, and a hash key's place in pairs order);
+//     pairs, steps over (gopher-lua keeps those slots: a nil in the array
+//     part, and a hash key's place in pairs order); one per slot that
+//     table.maxn looks at;
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM
 //     copies them all in one instruction; local a, b = ... copies two and is
@@ -119,16 +120,17 @@ import (
 //     buckets (about 84 bytes an entry); a string's bytes count each time it is
 //     reached, as in JSON, although the Go strings share them.
 //
-// What no limit bounds is the work gopher-lua does on a table's array part inside
-// one instruction, which this package cannot reach without changing gopher-lua. The
-// array holds a table's integer keys from 1 up, and gopher-lua pads it with nils up
-// to any integer key below 2^26 that is assigned: t[16e6] = true makes a 256 MiB
-// array (over 1 GiB allocated while it grows), t[2^26-1] = true a 1 GiB one (about
-// 6 GiB allocated, seconds of CPU), each in one instruction, and table.insert(t, pos,
-// v) with pos past the end pads the same way. Once such an array ends in nils
-// (t[16e6] = nil), every #t and table.insert(t, v) walks over all of them (next
-// and pairs do too, charged for each slot). A table constructor fed by a call returning many
-// values ({f()}) fills up to 256 Ki slots in one instruction.
+// What no limit bounds is the work one instruction does on a table. A table's
+// array part (its integer keys from 1 up) grows as Lua 5.1's does: past its end
+// only while more than half its slots would hold a value, so t[16e6] = true takes
+// one hash slot (gopher-lua, on which this package runs, padded the array with
+// nils up to any integer key below 2^26: 6 GiB allocated for t[2^26-1] = true; see
+// internal/gopherlua). But an instruction that sets a key can still move the
+// integer keys a table's hash part holds into its array part, as many as there
+// are, when they come to fill it (twice the work their setting took, at most);
+// #t walks back over the nil slots the array part ends with, which only a
+// table constructor ending in nils leaves; and a constructor fed by a call
+// returning many values ({f()}) fills up to 256 Ki slots in one instruction.
 //
 // Nor is the work of reading a long string in the VM: s1 == s2 and s1 < s2
 // compare two strings byte by byte (unless they are the same string), t[s],

@@ -1,5 +1,7 @@
 package lua
 
+import "math/bits"
+
 const defaultArrayCap = 32
 const defaultHashCap = 32
 
@@ -67,20 +69,7 @@ func (tb *LTable) Append(value LValue) {
 	if value == LNil {
 		return
 	}
-	if tb.array == nil {
-		tb.array = make([]LValue, 0, defaultArrayCap)
-	}
-	if len(tb.array) == 0 || tb.array[len(tb.array)-1] != LNil {
-		tb.array = append(tb.array, value)
-	} else {
-		i := len(tb.array) - 2
-		for ; i >= 0; i-- {
-			if tb.array[i] != LNil {
-				break
-			}
-		}
-		tb.array[i+1] = value
-	}
+	tb.RawSetInt(tb.Len()+1, value)
 }
 
 // Insert inserts a given LValue at position `i` in this table.
@@ -100,6 +89,11 @@ func (tb *LTable) Insert(i int, value LValue) {
 	tb.array = append(tb.array, LNil)
 	copy(tb.array[i+1:], tb.array[i:])
 	tb.array[i] = value
+	if value != LNil {
+		tb.live++
+	}
+	tb.unplace(len(tb.array))
+	tb.pull()
 }
 
 // MaxN returns a maximum number key that nil value does not exist before it.
@@ -138,6 +132,9 @@ func (tb *LTable) Remove(pos int) LValue {
 		tb.array[larray-1] = nil
 		tb.array = tb.array[:larray-1]
 	}
+	if oldval != LNil {
+		tb.live--
+	}
 	return oldval
 }
 
@@ -148,22 +145,7 @@ func (tb *LTable) RawSet(key LValue, value LValue) {
 	switch v := key.(type) {
 	case LNumber:
 		if isArrayKey(v) {
-			if tb.array == nil {
-				tb.array = make([]LValue, 0, defaultArrayCap)
-			}
-			index := int(v) - 1
-			alen := len(tb.array)
-			switch {
-			case index == alen:
-				tb.array = append(tb.array, value)
-			case index > alen:
-				for i := 0; i < (index - alen); i++ {
-					tb.array = append(tb.array, LNil)
-				}
-				tb.array = append(tb.array, value)
-			case index < alen:
-				tb.array[index] = value
-			}
+			tb.setInt(int(v), value)
 			return
 		}
 	case LString:
@@ -177,25 +159,161 @@ func (tb *LTable) RawSet(key LValue, value LValue) {
 // RawSetInt sets a given LValue at a position `key` without the __newindex metamethod.
 func (tb *LTable) RawSetInt(key int, value LValue) {
 	if key < 1 || key >= MaxArrayIndex {
-		tb.RawSetH(LNumber(key), value)
+		tb.setHash(LNumber(key), value)
 		return
 	}
-	if tb.array == nil {
-		tb.array = make([]LValue, 0, 32)
+	if key == len(tb.array)+1 && value == LNil { // a nil slot, as a list's constructor leaves
+		tb.appendSlot(value)
+		tb.pull()
+		return
 	}
+	tb.setInt(key, value)
+}
+
+// setInt sets the integer key in the array part's range (1 to MaxArrayIndex-1).
+// The array part holds the keys from 1 to its length, nil slots included, and
+// the hash part the keys past it: a key just past the end extends the array,
+// with the keys after it that the hash part held; a key further on extends it
+// with nil slots only while more than half of the slots would then hold a
+// value, as Lua 5.1 sizes its array part, and goes to the hash part otherwise
+// (see grow for keys that fill it later). Setting its last slot to nil drops
+// the nil slots it ends with, so that # after t[#t] = nil does not walk back
+// over every slot popped before.
+// (gopher-lua padded the array with nils up to any such key: t[2^26-1] = 1 made
+// a 1 GiB array in one instruction.)
+func (tb *LTable) setInt(key int, value LValue) {
 	index := key - 1
 	alen := len(tb.array)
 	switch {
-	case index == alen:
-		tb.array = append(tb.array, value)
-	case index > alen:
-		for i := 0; i < (index - alen); i++ {
-			tb.array = append(tb.array, LNil)
-		}
-		tb.array = append(tb.array, value)
 	case index < alen:
+		old := tb.array[index]
 		tb.array[index] = value
+		if old == LNil && value != LNil {
+			tb.live++
+		} else if old != LNil && value == LNil {
+			tb.live--
+			if index == alen-1 { // the last: drop the nil slots it ends
+				for n := len(tb.array); n > 0 && tb.array[n-1] == LNil; n-- {
+					tb.array = tb.array[:n-1]
+				}
+			}
+		}
+	case value == LNil:
+		tb.setHash(LNumber(key), value) // if the hash part holds it
+	case tb.hashHolds(key):
+		tb.dict[LNumber(key)] = value // a key held stays where it is
+	case index == alen:
+		tb.appendSlot(value)
+		tb.pull()
+	case 2*(tb.live+1) > key:
+		for len(tb.array) < index {
+			tb.appendSlot(tb.takeHash(len(tb.array) + 1))
+		}
+		tb.takeHash(key) // the value it held before, if any
+		tb.appendSlot(value)
+		tb.pull()
+	default:
+		if tb.setHash(LNumber(key), value) && tb.sparse >= tb.growAt {
+			tb.grow() // only for a new key, which a traversal may not set
+		}
 	}
+}
+
+// grow extends the array part over the hash part's integer keys, as Lua 5.1's
+// rehash would, to the largest power of two n for which more than half the
+// keys from 1 to n would have a value (up to the last key below n held), each
+// time the count of such keys in the hash part doubles.
+func (tb *LTable) grow() {
+	tb.growAt = 2 * max(tb.sparse, 1)
+	var slice [64]int // slice[i]: keys from 2^(i-1)+1 to 2^i
+	for k := range tb.dict {
+		if n, ok := k.(LNumber); ok && isArrayKey(n) {
+			slice[bits.Len(uint(n)-1)]++
+		}
+	}
+	size, used := 0, tb.live
+	for i, twotoi := 0, 1; twotoi < MaxArrayIndex; i, twotoi = i+1, 2*twotoi {
+		used += slice[i]
+		if twotoi > len(tb.array) && used > twotoi/2 {
+			size = twotoi
+		}
+	}
+	last := 0
+	for k := range tb.dict {
+		if n, ok := k.(LNumber); ok && isArrayKey(n) && int(n) <= size {
+			last = max(last, int(n))
+		}
+	}
+	for len(tb.array) < last {
+		tb.appendSlot(tb.takeHash(len(tb.array) + 1))
+	}
+	tb.pull()
+}
+
+// appendSlot appends v to the array part.
+func (tb *LTable) appendSlot(v LValue) {
+	if tb.array == nil {
+		tb.array = make([]LValue, 0, defaultArrayCap)
+	}
+	tb.array = append(tb.array, v)
+	if v != LNil {
+		tb.live++
+	}
+	tb.unplace(len(tb.array))
+}
+
+// unplace empties the place in pairs order of the integer key, which the
+// array part now holds: an integer key in the array part's range has a place
+// only while it is in the hash part, or was until a traversal cleared it (see
+// NextSlots). Only a new key moves keys into the array part, which a
+// traversal may not set.
+func (tb *LTable) unplace(key int) {
+	if tb.placed == 0 {
+		return
+	}
+	k := LNumber(key)
+	if i, ok := tb.k2i[k]; ok {
+		tb.keys[i] = LNil
+		delete(tb.k2i, k)
+		tb.placed--
+	}
+}
+
+// pull moves into the array part the keys just past its end that the hash
+// part holds.
+func (tb *LTable) pull() {
+	for tb.sparse > 0 && len(tb.array)+1 < MaxArrayIndex {
+		v := tb.takeHash(len(tb.array) + 1)
+		if v == LNil {
+			return
+		}
+		tb.appendSlot(v)
+	}
+}
+
+// hashHolds reports whether the hash part holds the integer key.
+func (tb *LTable) hashHolds(key int) bool {
+	if tb.sparse == 0 {
+		return false
+	}
+	_, ok := tb.dict[LNumber(key)]
+	return ok
+}
+
+// takeHash removes the integer key from the hash part, returning its value
+// (LNil if it held none), for the array part to take it (see unplace).
+func (tb *LTable) takeHash(key int) LValue {
+	if tb.sparse == 0 {
+		return LNil
+	}
+	k := LNumber(key)
+	v, ok := tb.dict[k]
+	if !ok {
+		return LNil
+	}
+	delete(tb.dict, k)
+	tb.sparse--
+	return v
 }
 
 // RawSetString sets a given LValue to a given string index without the __newindex metamethod.
@@ -223,9 +341,36 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.
 func (tb *LTable) RawSetH(key LValue, value LValue) {
-	if s, ok := key.(LString); ok {
-		tb.RawSetString(string(s), value)
+	switch k := key.(type) {
+	case LString:
+		tb.RawSetString(string(k), value)
 		return
+	case LNumber:
+		if isArrayKey(k) {
+			tb.setInt(int(k), value)
+			return
+		}
+	}
+	tb.setHash(key, value)
+}
+
+// setHash sets a key that is not a string in the hash part: a number in the
+// array part's range only if it is past the array part's end (see setInt). It
+// reports whether it added such a number.
+func (tb *LTable) setHash(key LValue, value LValue) (added bool) {
+	if value == LNil && tb.dict == nil {
+		return false
+	}
+	k, ok := key.(LNumber)
+	ranged := ok && isArrayKey(k)
+	if ranged {
+		_, had := tb.dict[key]
+		if !had && value != LNil {
+			tb.sparse++
+			added = true
+		} else if had && value == LNil {
+			tb.sparse--
+		}
 	}
 	if tb.dict == nil {
 		tb.dict = make(map[LValue]LValue, len(tb.strdict))
@@ -243,8 +388,12 @@ func (tb *LTable) RawSetH(key LValue, value LValue) {
 		if _, ok := tb.k2i[key]; !ok {
 			tb.k2i[key] = len(tb.keys)
 			tb.keys = append(tb.keys, key)
+			if ranged {
+				tb.placed++
+			}
 		}
 	}
+	return added
 }
 
 // RawGet returns an LValue associated with a given key without __index metamethod.
@@ -252,14 +401,13 @@ func (tb *LTable) RawGet(key LValue) LValue {
 	switch v := key.(type) {
 	case LNumber:
 		if isArrayKey(v) {
-			if tb.array == nil {
-				return LNil
-			}
 			index := int(v) - 1
-			if index >= len(tb.array) {
+			if index < len(tb.array) {
+				return tb.array[index]
+			}
+			if tb.sparse == 0 {
 				return LNil
 			}
-			return tb.array[index]
 		}
 	case LString:
 		if tb.strdict == nil {
@@ -281,14 +429,17 @@ func (tb *LTable) RawGet(key LValue) LValue {
 
 // RawGetInt returns an LValue at position `key` without __index metamethod.
 func (tb *LTable) RawGetInt(key int) LValue {
-	if tb.array == nil {
+	index := key - 1
+	if index >= 0 && index < len(tb.array) {
+		return tb.array[index]
+	}
+	if tb.dict == nil || (tb.sparse == 0 && key >= 1 && key < MaxArrayIndex) {
 		return LNil
 	}
-	index := int(key) - 1
-	if index >= len(tb.array) || index < 0 {
-		return LNil
+	if v, ok := tb.dict[LNumber(key)]; ok {
+		return v
 	}
-	return tb.array[index]
+	return LNil
 }
 
 // RawGet returns an LValue associated with a given key without __index metamethod.
@@ -349,39 +500,46 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 
 // This function is equivalent to lua_next ( http://www.lua.org/manual/5.1/manual.html#lua_next ).
 func (tb *LTable) Next(key LValue) (LValue, LValue) {
-	init := false
-	if key == LNil {
-		key = LNumber(0)
-		init = true
-	}
+	k, v, _ := tb.NextSlots(key)
+	return k, v
+}
 
-	if init || key != LNumber(0) {
-		if kv, ok := key.(LNumber); ok && isInteger(kv) && int(kv) >= 0 && kv < LNumber(MaxArrayIndex) {
-			index := int(kv)
-			if tb.array != nil {
-				for ; index < len(tb.array); index++ {
-					if v := tb.array[index]; v != LNil {
-						return LNumber(index + 1), v
-					}
-				}
-			}
-			if tb.array == nil || index == len(tb.array) {
-				if (tb.dict == nil || len(tb.dict) == 0) && (tb.strdict == nil || len(tb.strdict) == 0) {
-					return LNil, LNil
-				}
-				key = tb.keys[0]
-				if v := tb.RawGetH(key); v != LNil {
-					return key, v
-				}
+// NextSlots is Next, also returning how many slots of the table it looked at:
+// Next steps over the nil slots of the array part and over the places that
+// removed keys keep in pairs order, all in one call.
+func (tb *LTable) NextSlots(key LValue) (LValue, LValue, int) {
+	looked := 0
+	index := 0 // in the array part, unless place is set
+	place := -1
+	if key != LNil {
+		index = -1
+		if kv, ok := key.(LNumber); ok && isArrayKey(kv) {
+			if _, hashed := tb.k2i[key]; !hashed {
+				index = int(kv) // past the end: cleared, the array part shrank
 			}
 		}
+		if index < 0 {
+			place = tb.k2i[key] + 1
+		}
 	}
-
-	for i := tb.k2i[key] + 1; i < len(tb.keys); i++ {
-		key := tb.keys[i]
+	if place < 0 {
+		for ; index < len(tb.array); index++ {
+			looked++
+			if v := tb.array[index]; v != LNil {
+				return LNumber(index + 1), v, looked
+			}
+		}
+		if len(tb.dict) == 0 && len(tb.strdict) == 0 {
+			return LNil, LNil, looked
+		}
+		place = 0
+	}
+	for ; place < len(tb.keys); place++ {
+		looked++
+		key := tb.keys[place]
 		if v := tb.RawGetH(key); v != LNil {
-			return key, v
+			return key, v, looked
 		}
 	}
-	return LNil, LNil
+	return LNil, LNil, looked
 }

@@ -1,0 +1,77 @@
+package lua
+
+// What package hotscript/lua reads and restores of a table's layout, which
+// decides its pairs order: a reload copies a script's tables into the new
+// version, and a failed one puts them back, each iterating as before.
+
+// ArrayLen returns the length of the array part, its nil slots included.
+func (tb *LTable) ArrayLen() int { return len(tb.array) }
+
+// HashLen returns how many keys the hash part holds.
+func (tb *LTable) HashLen() int { return len(tb.dict) + len(tb.strdict) }
+
+// SetArrayLen makes the array part n slots long: the keys up to n that the
+// hash part holds move into it and the slots added hold nil, or the values of
+// the slots past n move to the hash part (and the keys just past the end move
+// into the array part, as always).
+func (tb *LTable) SetArrayLen(n int) {
+	n = max(0, min(n, MaxArrayIndex-1))
+	for len(tb.array) < n {
+		tb.appendSlot(tb.takeHash(len(tb.array) + 1))
+	}
+	for len(tb.array) > n {
+		last := len(tb.array)
+		v := tb.array[last-1]
+		tb.array[last-1] = nil
+		tb.array = tb.array[:last-1]
+		if v != LNil {
+			tb.live--
+			tb.setHash(LNumber(last), v)
+		}
+	}
+	tb.pull()
+}
+
+// PairsOrder returns the hash part's pairs order: every key it has held, in
+// the order they were first set, removed ones too, which keep their place (an
+// LNil for a place left empty).
+func (tb *LTable) PairsOrder() []LValue { return append([]LValue(nil), tb.keys...) }
+
+// SetPairsOrder gives the hash part the pairs order keys, as PairsOrder
+// returned it (without its empty places, and those of keys the array part
+// holds); keys the hash part holds that it lacks follow it.
+func (tb *LTable) SetPairsOrder(keys []LValue) {
+	tb.keys, tb.k2i, tb.placed = nil, make(map[LValue]int, len(keys)), 0
+	add := func(k LValue) {
+		if _, ok := tb.k2i[k]; ok || k == LNil {
+			return
+		}
+		if n, ok := k.(LNumber); ok && isArrayKey(n) {
+			if int(n) <= len(tb.array) {
+				return // in the array part: no place (see unplace)
+			}
+			tb.placed++
+		}
+		tb.k2i[k] = len(tb.keys)
+		tb.keys = append(tb.keys, k)
+	}
+	for _, k := range keys {
+		add(k)
+	}
+	for k := range tb.strdict {
+		add(LString(k))
+	}
+	for k := range tb.dict {
+		add(k)
+	}
+}
+
+// ForEachHashNumber calls cb for each number key of the hash part and its
+// value: the keys past the array part, and those that are not integers.
+func (tb *LTable) ForEachHashNumber(cb func(LNumber, LValue)) {
+	for k, v := range tb.dict {
+		if n, ok := k.(LNumber); ok {
+			cb(n, v)
+		}
+	}
+}
