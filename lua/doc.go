@@ -169,14 +169,11 @@
 // for exactly what is counted. A call that hits a limit fails with an error matching
 // ErrLimit; the script stays usable.
 //
-// Limits do not see one growth: a gopher-lua table never forgets a key it once had
-// outside its array part (it keeps its place in pairs order), so a table whose keys
-// churn, one new entity's name set and an old one's cleared each frame, grows for
-// good, about 100 bytes a key, and pairs over it walks every key it ever had
-// (next(t) too, from the first: each removed key is charged as an instruction). A
-// reload starts each carried table afresh with its live keys (its list part keeps
-// its length, nil slots included, as table.remove counts them); between reloads,
-// reuse keys, or rebuild such a table now and then. Nor are weak tables weak:
+// A table forgets the keys removed from its hash part once they outnumber the
+// keys it holds, when a key is next added (gopher-lua kept every key a table
+// ever had: one whose keys churn, an entity's name set and an old one's cleared
+// each frame, grew for good, and pairs over it walked every key it ever had).
+// Until then next and pairs step over them, each charged as an instruction. Weak tables are not weak:
 // gopher-lua ignores __mode, so a cache with weak keys keeps an entry for
 // every object it was ever given, until the script removes it (and a reload
 // carries them all): remove an object's entries when the object goes.

@@ -44,8 +44,9 @@ import (
 //     which only MaxExecutionTime bounds); one per element that table.concat walks,
 //     table.insert and table.remove shift, and unpack and string.byte return;
 //     one per slot of a removed key past the first that next, or a step of
-//     pairs, steps over (gopher-lua keeps those slots: a nil in the array
-//     part, and a hash key's place in pairs order); one per slot that
+//     pairs, steps over (a nil in the array part, and a removed hash key's
+//     place in pairs order, which a table keeps until removed keys outnumber
+//     the others and a key is added); one per slot that
 //     table.maxn looks at;
 //     one per value that a ... passes on whole (as the last argument of a call,
 //     the last item of a table constructor or the last value returned, the VM

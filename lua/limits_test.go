@@ -521,6 +521,34 @@ return M`)
 	}
 }
 
+// A table whose keys churn, one entity added and an old one removed each
+// frame, forgets the removed keys once they outnumber the live ones (when a
+// new key is set), so that pairs over its ten live entries each frame stays
+// cheap: gopher-lua kept every key the table ever had, and the first step of
+// each pairs walked them all (charged, 200 million units over 20,000 frames).
+func TestChurningKeysStayCheap(t *testing.T) {
+	rt := newRuntime(t, lua.Config{Limits: lua.Limits{MaxInstructions: 5_000_000}})
+	id := load(t, rt, "churn.lua", `local M = {}
+function M.run(frames)
+  local alive, seen = {}, 0
+  for f = 1, frames do
+    alive["e" .. f] = f
+    alive[f * 1000] = f
+    if f > 10 then
+      alive["e" .. (f - 10)] = nil
+      alive[(f - 10) * 1000] = nil
+    end
+    for _ in pairs(alive) do seen = seen + 1 end
+  end
+  return seen
+end
+return M`)
+	out, err := rt.CallJSON(context.Background(), id, "run", 20_000)
+	if err != nil || string(out) != "399910" {
+		t.Errorf("20,000 frames: %s, %v; want 399910", out, err)
+	}
+}
+
 // A builtin asked for more work than a count can hold (unpack over the whole
 // integer range, caught by pcall) must not wrap the count around and so give
 // back what the call used: the loops after it still hit the limit.

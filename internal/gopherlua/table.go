@@ -313,30 +313,26 @@ func (tb *LTable) takeHash(key int) LValue {
 	}
 	delete(tb.dict, k)
 	tb.sparse--
+	tb.dead++ // until unplace empties its place
 	return v
 }
 
 // RawSetString sets a given LValue to a given string index without the __newindex metamethod.
 func (tb *LTable) RawSetString(key string, value LValue) {
+	if value == LNil {
+		if _, ok := tb.strdict[key]; ok {
+			delete(tb.strdict, key)
+			tb.dead++
+		}
+		return
+	}
 	if tb.strdict == nil {
 		tb.strdict = make(map[string]LValue, defaultHashCap)
 	}
-	if tb.keys == nil {
-		tb.keys = []LValue{}
-		tb.k2i = map[LValue]int{}
+	if _, ok := tb.strdict[key]; !ok {
+		tb.place(LString(key))
 	}
-
-	if value == LNil {
-		// TODO tb.keys and tb.k2i should also be removed
-		delete(tb.strdict, key)
-	} else {
-		tb.strdict[key] = value
-		lkey := LString(key)
-		if _, ok := tb.k2i[lkey]; !ok {
-			tb.k2i[lkey] = len(tb.keys)
-			tb.keys = append(tb.keys, lkey)
-		}
-	}
+	tb.strdict[key] = value
 }
 
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.
@@ -358,42 +354,90 @@ func (tb *LTable) RawSetH(key LValue, value LValue) {
 // array part's range only if it is past the array part's end (see setInt). It
 // reports whether it added such a number.
 func (tb *LTable) setHash(key LValue, value LValue) (added bool) {
-	if value == LNil && tb.dict == nil {
-		return false
-	}
-	k, ok := key.(LNumber)
-	ranged := ok && isArrayKey(k)
-	if ranged {
-		_, had := tb.dict[key]
-		if !had && value != LNil {
-			tb.sparse++
-			added = true
-		} else if had && value == LNil {
-			tb.sparse--
-		}
-	}
-	if tb.dict == nil {
-		tb.dict = make(map[LValue]LValue, len(tb.strdict))
-	}
-	if tb.keys == nil {
-		tb.keys = []LValue{}
-		tb.k2i = map[LValue]int{}
-	}
-
+	n, ok := key.(LNumber)
+	ranged := ok && isArrayKey(n)
+	_, had := tb.dict[key]
 	if value == LNil {
-		// TODO tb.keys and tb.k2i should also be removed
-		delete(tb.dict, key)
-	} else {
-		tb.dict[key] = value
-		if _, ok := tb.k2i[key]; !ok {
-			tb.k2i[key] = len(tb.keys)
-			tb.keys = append(tb.keys, key)
+		if had {
+			delete(tb.dict, key)
+			tb.dead++
 			if ranged {
-				tb.placed++
+				tb.sparse--
 			}
 		}
+		return false
 	}
+	if !had {
+		if tb.dict == nil {
+			tb.dict = make(map[LValue]LValue)
+		}
+		tb.place(key)
+		if ranged {
+			tb.sparse++
+			added = true
+		}
+	}
+	tb.dict[key] = value
 	return added
+}
+
+// place gives a key the hash part is about to hold its place in pairs order:
+// the one it had if it was removed, else the next one, after those of the
+// removed keys are dropped if they outnumber the others (see compact).
+func (tb *LTable) place(key LValue) {
+	if _, ok := tb.k2i[key]; ok {
+		tb.dead--
+		return
+	}
+	if tb.dead >= 32 && 2*tb.dead > len(tb.keys) {
+		tb.compact()
+	}
+	if tb.k2i == nil {
+		tb.k2i = map[LValue]int{}
+	}
+	tb.k2i[key] = len(tb.keys)
+	tb.keys = append(tb.keys, key)
+	if n, ok := key.(LNumber); ok && isArrayKey(n) {
+		tb.placed++
+	}
+}
+
+// compact drops the places in pairs order of the keys the hash part no longer
+// holds, and moves the keys it holds into maps of their size, which Go's maps
+// do not shrink to. gopher-lua kept every key a table ever had: a table whose
+// keys churn (an entity's id set and an old one's cleared each frame) grew for
+// good, and next stepped over every removed key. Only a new key compacts, which
+// a traversal may not set: next after a key a traversal cleared finds its place.
+func (tb *LTable) compact() {
+	keys := make([]LValue, 0, len(tb.keys)-tb.dead+1)
+	k2i := make(map[LValue]int, cap(keys))
+	tb.placed = 0
+	for _, k := range tb.keys {
+		if k == LNil || tb.RawGetH(k) == LNil {
+			continue
+		}
+		k2i[k] = len(keys)
+		keys = append(keys, k)
+		if n, ok := k.(LNumber); ok && isArrayKey(n) {
+			tb.placed++
+		}
+	}
+	tb.keys, tb.k2i, tb.dead = keys, k2i, 0
+	if tb.strdict != nil {
+		tb.strdict = resized(tb.strdict)
+	}
+	if tb.dict != nil {
+		tb.dict = resized(tb.dict)
+	}
+}
+
+// resized returns a copy of m made for its size (maps.Clone keeps m's room).
+func resized[K comparable](m map[K]LValue) map[K]LValue {
+	n := make(map[K]LValue, len(m))
+	for k, v := range m {
+		n[k] = v
+	}
+	return n
 }
 
 // RawGet returns an LValue associated with a given key without __index metamethod.

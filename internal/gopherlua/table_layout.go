@@ -64,6 +64,12 @@ func (tb *LTable) SetPairsOrder(keys []LValue) {
 	for k := range tb.dict {
 		add(k)
 	}
+	tb.dead = 0
+	for _, k := range tb.keys {
+		if tb.RawGetH(k) == LNil {
+			tb.dead++
+		}
+	}
 }
 
 // ForEachHashNumber calls cb for each number key of the hash part and its

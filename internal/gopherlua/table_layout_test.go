@@ -36,6 +36,15 @@ func checkTable(t *testing.T, step string, tb *LTable, want map[LValue]LValue) {
 			}
 		}
 	}
+	dead := 0
+	for _, k := range tb.keys {
+		if k == LNil || tb.RawGetH(k) == LNil {
+			dead++
+		}
+	}
+	if dead != tb.dead {
+		t.Fatalf("%s: %d removed keys' places counted as %d", step, dead, tb.dead)
+	}
 	placed := 0
 	for k, i := range tb.k2i {
 		if tb.keys[i] != k {
@@ -84,6 +93,8 @@ func TestTableAgainstMap(t *testing.T) {
 			return LNumber(float64(r.IntN(8)) + 0.5)
 		case 7:
 			return LBool(r.IntN(2) == 0)
+		case 8:
+			return LString("k" + itoa(r.IntN(100)))
 		default:
 			return LString(string(rune('a' + r.IntN(8))))
 		}
@@ -98,7 +109,11 @@ func TestTableAgainstMap(t *testing.T) {
 				want[k] = v
 			}
 		}
-		for op := range 40 {
+		ops := 40
+		if round%10 == 0 {
+			ops = 400 // enough removed keys to compact
+		}
+		for op := range ops {
 			k, v := key(), LValue(LNumber(r.IntN(100)))
 			if r.IntN(4) == 0 {
 				v = LNil
@@ -266,5 +281,32 @@ func TestSetPairsOrder(t *testing.T) {
 	tb.SetPairsOrder(order)
 	if _, placed := tb.k2i[LNumber(100)]; placed || tb.placed != 0 || tb.ArrayLen() != 100 {
 		t.Errorf("key 100 in the array part (%d slots) placed %v (%d)", tb.ArrayLen(), placed, tb.placed)
+	}
+}
+
+// TestChurningKeysAreForgotten: a table whose keys churn, one set and an old
+// one cleared each frame, keeps room for about its live keys, and next walks
+// over few removed ones (gopher-lua kept every key it ever had).
+func TestChurningKeysAreForgotten(t *testing.T) {
+	for _, key := range []func(int) LValue{
+		func(i int) LValue { return LString("e" + itoa(i)) },
+		func(i int) LValue { return LNumber(float64(i) + 0.5) },
+		func(i int) LValue { return LNumber(i * 1000) },
+	} {
+		tb := newLTable(0, 0)
+		for i := range 100_000 {
+			tb.RawSet(key(i), LTrue)
+			if i >= 10 {
+				tb.RawSet(key(i-10), LNil)
+			}
+		}
+		n := 0
+		for k, _ := tb.Next(LNil); k != LNil; k, _ = tb.Next(k) {
+			n++
+		}
+		_, _, looked := tb.NextSlots(LNil)
+		if n != 10 || len(tb.keys) > 100 || looked > 100 {
+			t.Errorf("%v: %d live keys, %d places, first next looked at %d slots; want 10, at most 100, 100", key(0), n, len(tb.keys), looked)
+		}
 	}
 }

@@ -152,6 +152,7 @@ type LTable struct {
 	sparse  int // keys of dict in the array part's range (see setInt)
 	growAt  int // the count of sparse at which to grow the array part
 	placed  int // keys in the array part's range with a place in keys (see unplace)
+	dead    int // places in keys of keys the hash part no longer holds (see compact)
 }
 
 func (tb *LTable) String() string   { return fmt.Sprintf("table: %p", tb) }
