@@ -508,17 +508,16 @@ func capConcat(L *glua.LState) int {
 // looks at past the first (LTable.NextSlots): a loop of next(t) == nil over a
 // table whose keys churned, or pairs over one that once was large, costs what it
 // walks. A table whose slots are all live costs what it did, an instruction a
-// step.
+// step. A key the table does not have is an error, as in 5.1.
 func installNext(L *glua.LState) {
 	step := func(L *glua.LState) (glua.LValue, glua.LValue) {
 		tb, key := L.CheckTable(1), L.Get(2)
-		b := budgetOf(L)
-		if b == nil {
-			return tb.Next(key)
+		k, v, looked, ok := tb.NextSlots(key)
+		if !ok {
+			L.RaiseError("invalid key to 'next'") // as 5.1 (gopher-lua went on from another key)
 		}
-		k, v, looked := tb.NextSlots(key)
 		if looked > 1 {
-			b.charge(L, uint64(looked-1))
+			budgetOf(L).charge(L, uint64(looked-1))
 		}
 		return k, v
 	}

@@ -82,7 +82,11 @@
 // a hash slot each (gopher-lua padded the array with nils up to any integer
 // key below 2^26: players[5001234] = p made an 80 MB array, and # counted to
 // it; # of such a table is now what 5.1 gives, 0 for {[5] = 1}), table.maxn
-// sees every key (gopher-lua's only the array part), table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
+// sees every key (gopher-lua's only the array part), a table forgets removed
+// keys (see below), next with a key the table does not have is an error
+// ("invalid key to 'next'"; gopher-lua went on from another key), a decimal
+// escape past "\255" does not compile (gopher-lua read "\256" as "\0"),
+// table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
 // number as its message, math.random, math.randomseed and select take numbers
 // given as strings, math.mod is math.fmod, math.rad and math.deg compute

@@ -409,3 +409,19 @@ return {}`)); err != nil {
 		t.Errorf("allocated %d bytes, want under 4 MiB", got)
 	}
 }
+
+// next with a key the table does not have and a decimal escape past 255 are
+// errors, as in Lua 5.1 (want is lua5.1's output): gopher-lua's next went on
+// from the second key in pairs order, and "\256" read as "\0".
+func TestRefusalsFollowLua51(t *testing.T) {
+	const src = `print(pcall(next, {a = 1}, "a"))
+print((select(2, pcall(next, {a = 1}, "b"))):find("invalid key to 'next'", 1, true) ~= nil)
+print((select(2, pcall(next, {1, 2}, 1.5))):find("invalid key to 'next'", 1, true) ~= nil)
+local t = {a = 1, b = 2, c = 3, 1, 2}
+local n = 0
+for k in pairs(t) do t[k] = nil n = n + 1 end
+print(n, next(t))
+print((loadstring("return '\\256'")), (select(2, loadstring("return '\\256'"))):find("escape sequence too large", 1, true) ~= nil)
+print(loadstring("return '\\255\\0\\65'")():byte(1, -1))`
+	printsAsLua51(t, "refusals.lua", src, "true\tnil\ntrue\ntrue\n5\tnil\nnil\ttrue\n255\t0\t65\n")
+}

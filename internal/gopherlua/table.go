@@ -543,16 +543,19 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 }
 
 // This function is equivalent to lua_next ( http://www.lua.org/manual/5.1/manual.html#lua_next ).
+// For a key the table does not have, it returns LNil, LNil.
 func (tb *LTable) Next(key LValue) (LValue, LValue) {
-	k, v, _ := tb.NextSlots(key)
+	k, v, _, _ := tb.NextSlots(key)
 	return k, v
 }
 
-// NextSlots is Next, also returning how many slots of the table it looked at:
-// Next steps over the nil slots of the array part and over the places that
-// removed keys keep in pairs order, all in one call.
-func (tb *LTable) NextSlots(key LValue) (LValue, LValue, int) {
-	looked := 0
+// NextSlots is Next, also returning how many slots of the table it looked at
+// (Next steps over the nil slots of the array part and over the places that
+// removed keys keep in pairs order, all in one call), and whether the table
+// has key: a key it holds or held until a traversal cleared it, an integer
+// key in the array part's range, or LNil. (Upstream went on from the second
+// key in pairs order for a key the table did not have.)
+func (tb *LTable) NextSlots(key LValue) (next, value LValue, looked int, ok bool) {
 	index := 0 // in the array part, unless place is set
 	place := -1
 	if key != LNil {
@@ -563,18 +566,22 @@ func (tb *LTable) NextSlots(key LValue) (LValue, LValue, int) {
 			}
 		}
 		if index < 0 {
-			place = tb.k2i[key] + 1
+			i, ok := tb.k2i[key]
+			if !ok {
+				return LNil, LNil, 0, false
+			}
+			place = i + 1
 		}
 	}
 	if place < 0 {
 		for ; index < len(tb.array); index++ {
 			looked++
 			if v := tb.array[index]; v != LNil {
-				return LNumber(index + 1), v, looked
+				return LNumber(index + 1), v, looked, true
 			}
 		}
 		if len(tb.dict) == 0 && len(tb.strdict) == 0 {
-			return LNil, LNil, looked
+			return LNil, LNil, looked, true
 		}
 		place = 0
 	}
@@ -582,8 +589,8 @@ func (tb *LTable) NextSlots(key LValue) (LValue, LValue, int) {
 		looked++
 		key := tb.keys[place]
 		if v := tb.RawGetH(key); v != LNil {
-			return key, v, looked
+			return key, v, looked, true
 		}
 	}
-	return LNil, LNil, looked
+	return LNil, LNil, looked, true
 }

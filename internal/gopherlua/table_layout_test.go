@@ -248,7 +248,7 @@ func TestNextSlotsCountsRemovedKeys(t *testing.T) {
 	for i := range 999 {
 		tb.RawSetString(string(rune(0x4e00+i)), LNil)
 	}
-	if k, _, looked := tb.NextSlots(LNil); k != LString(string(rune(0x4e00+999))) || looked != 1000 {
+	if k, _, looked, _ := tb.NextSlots(LNil); k != LString(string(rune(0x4e00+999))) || looked != 1000 {
 		t.Errorf("next over 999 removed keys = %v, looked at %d slots, want the last key, 1000", k, looked)
 	}
 }
@@ -304,7 +304,7 @@ func TestChurningKeysAreForgotten(t *testing.T) {
 		for k, _ := tb.Next(LNil); k != LNil; k, _ = tb.Next(k) {
 			n++
 		}
-		_, _, looked := tb.NextSlots(LNil)
+		_, _, looked, _ := tb.NextSlots(LNil)
 		if n != 10 || len(tb.keys) > 100 || looked > 100 {
 			t.Errorf("%v: %d live keys, %d places, first next looked at %d slots; want 10, at most 100, 100", key(0), n, len(tb.keys), looked)
 		}
