@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	glua "github.com/hotscript/hotscript/internal/gopherlua"
 	"github.com/hotscript/hotscript/internal/gopherlua/ast"
 )
 
@@ -148,12 +149,8 @@ func constValue(e ast.Expr) (float64, bool) {
 			return a * b, true
 		case "/":
 			return a / b, true
-		case "%": // as gopher-lua's luaModulo: -5 % 5 is -0
-			v := math.Mod(a, b)
-			if b > 0 && v < 0 || b < 0 && v > 0 {
-				v += b
-			}
-			return v, true
+		case "%":
+			return float64(glua.Mod(glua.LNumber(a), glua.LNumber(b))), true
 		case "^":
 			return math.Pow(a, b), true
 		}

@@ -86,7 +86,8 @@
 // keys (see below), next with a key the table does not have is an error
 // ("invalid key to 'next'"; gopher-lua went on from another key), a decimal
 // escape past "\255" does not compile (gopher-lua read "\256" as "\0"),
-// table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
+// a % b is 5.1's a - floor(a/b)*b (gopher-lua's was an exact remainder: 1 %
+// 0.1 was 0.09999999999999995, 5.1's 0), table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a
 // number as its message, math.random, math.randomseed and select take numbers
 // given as strings, math.mod is math.fmod, math.rad and math.deg compute
@@ -103,10 +104,7 @@
 // its __len (5.1 calls it only for userdata); getmetatable("") is the string
 // table; __unm gets one operand; t[nil] = v calls a __newindex (5.1: "table
 // index is nil"); error messages are worded as gopher-lua words them
-// ("attempt to compare table with table"); the %
-// operator computes a remainder exactly (C's fmod, then the divisor's sign),
-// where 5.1 computes a - floor(a/b)*b, so 1 % 0.1 is 0.09999999999999995 (5.1:
-// 0), alike for integers; a for loop's bounds must be numbers (5.1 converts
+// ("attempt to compare table with table"); a for loop's bounds must be numbers (5.1 converts
 // strings); and 5.1's deprecated table.foreach, table.foreachi, table.setn and
 // gcinfo are absent. table.insert(t, pos, v) with pos below 1 is an error
 // ("position out of bounds", as in Lua 5.2), where 5.1 moves every element up

@@ -2265,14 +2265,16 @@ func opArith(L *LState, inst uint32, baseframe *callFrame) int { //OP_ADD, OP_SU
 	return 0
 }
 
-func luaModulo(lhs, rhs LNumber) LNumber {
-	flhs := float64(lhs)
-	frhs := float64(rhs)
-	v := math.Mod(flhs, frhs)
-	if frhs > 0 && v < 0 || frhs < 0 && v > 0 {
-		v += frhs
-	}
-	return LNumber(v)
+func luaModulo(lhs, rhs LNumber) LNumber { return Mod(lhs, rhs) }
+
+// Mod is Lua 5.1's a % b, a - floor(a/b)*b (luai_nummod), whose results differ
+// from the exact remainder upstream computed (math.Mod, then the divisor's
+// sign) in the last bits for fractions: 1 % 0.1 is 0 in 5.1, not
+// 0.09999999999999995, and an angle wrapped by a % (2 * math.pi) comes out
+// as in 5.1.
+func Mod(a, b LNumber) LNumber {
+	x, y := float64(a), float64(b)
+	return LNumber(x - math.Floor(x/y)*y)
 }
 
 func numberArith(L *LState, opcode int, lhs, rhs LNumber) LNumber {
