@@ -111,11 +111,12 @@ func (c *copier) fill() {
 		c.todo = c.todo[:len(c.todo)-1]
 		n := c.seen[t]
 		c.hiding = c.hidden[t]
+		n.SetArrayLen(t.ArrayLen()) // its nil slots too: laid out as t is
 		inOrder(t, func(k, v glua.LValue) {
 			ck, okk := c.ref(k)
 			cv, okv := c.ref(v)
 			if okk && okv {
-				n.RawSet(ck, cv)
+				n.RawSetLaidOut(ck, cv)
 			}
 		})
 		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
@@ -124,7 +125,6 @@ func (c *copier) fill() {
 			c.shielded = append(c.shielded, t)
 		}
 		c.hiding = false
-		n.SetArrayLen(t.ArrayLen()) // its nil slots too
 	}
 }
 
@@ -767,6 +767,7 @@ func (c *copier) mergeCode(mg merged) {
 	oldList := !c.newLists[from]
 	if oldList {
 		emptyTable(to, true)
+		to.SetArrayLen(from.ArrayLen()) // laid out as from's (see copier.fill)
 	}
 	loaded := heldByKey(mg.at.entries)
 	for _, e := range mg.at.entries {
@@ -792,12 +793,9 @@ func (c *copier) mergeCode(mg merged) {
 		ck, okk := c.value(k)
 		cv, okv := c.value(v) // a function: its counterpart, or by reference
 		if okk && okv {
-			to.RawSet(ck, cv)
+			to.RawSetLaidOut(ck, cv)
 		}
 	})
-	if oldList {
-		to.SetArrayLen(from.ArrayLen())
-	}
 	c.rewire(mg)
 }
 
@@ -1015,10 +1013,10 @@ func (s snapshot) restore() {
 	}
 	for t, rec := range s.tables {
 		emptyTable(t, false)
-		for i, k := range rec.keys {
-			t.RawSet(k, rec.values[i])
-		}
 		t.SetArrayLen(rec.array)
+		for i, k := range rec.keys {
+			t.RawSetLaidOut(k, rec.values[i])
+		}
 		t.Metatable = rec.meta
 		t.SetPairsOrder(rec.order)
 	}

@@ -126,12 +126,11 @@ import (
 // only while more than half its slots would hold a value, so t[16e6] = true takes
 // one hash slot (gopher-lua, on which this package runs, padded the array with
 // nils up to any integer key below 2^26: 6 GiB allocated for t[2^26-1] = true; see
-// internal/gopherlua). But an instruction that sets a key can still move the
+// internal/gopherlua). But an instruction that adds a key can still move the
 // integer keys a table's hash part holds into its array part, as many as there
-// are, when they come to fill it (twice the work their setting took, at most);
-// #t walks back over the nil slots the array part ends with, which only a
-// table constructor ending in nils leaves; and a constructor fed by a call
-// returning many values ({f()}) fills up to 256 Ki slots in one instruction.
+// are, when they come to fill it, as 5.1's rehash does; and a table constructor
+// fed by a call returning many values ({f()}) fills up to 256 Ki slots in one
+// instruction.
 //
 // Nor is the work of reading a long string in the VM: s1 == s2 and s1 < s2
 // compare two strings byte by byte (unless they are the same string), t[s],

@@ -48,20 +48,26 @@ func newLTable(acap int, hcap int) *LTable {
 	return tb
 }
 
-// Len returns length of this LTable without using __len.
+// Len returns length of this LTable without using __len: a border, as Lua
+// 5.1's luaH_getn finds it, by binary search when the array part ends with a
+// nil (upstream walked back over every nil slot it ended with, so that popping
+// a stack by t[#t] = nil took time growing with the square of its size). The
+// hash part never holds the key just past the array part's end (see setInt).
 func (tb *LTable) Len() int {
-	if tb.array == nil {
-		return 0
+	j := len(tb.array)
+	if j == 0 || tb.array[j-1] != LNil {
+		return j
 	}
-	var prev LValue = LNil
-	for i := len(tb.array) - 1; i >= 0; i-- {
-		v := tb.array[i]
-		if prev == LNil && v != LNil {
-			return i + 1
+	i := 0
+	for j-i > 1 {
+		m := (i + j) / 2
+		if tb.array[m-1] == LNil {
+			j = m
+		} else {
+			i = m
 		}
-		prev = v
 	}
-	return 0
+	return i
 }
 
 // Append appends a given LValue to this LTable.
@@ -176,9 +182,7 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 // with the keys after it that the hash part held; a key further on extends it
 // with nil slots only while more than half of the slots would then hold a
 // value, as Lua 5.1 sizes its array part, and goes to the hash part otherwise
-// (see grow for keys that fill it later). Setting its last slot to nil drops
-// the nil slots it ends with, so that # after t[#t] = nil does not walk back
-// over every slot popped before.
+// (see grow for keys that fill it later).
 // (gopher-lua padded the array with nils up to any such key: t[2^26-1] = 1 made
 // a 1 GiB array in one instruction.)
 func (tb *LTable) setInt(key int, value LValue) {
@@ -192,11 +196,6 @@ func (tb *LTable) setInt(key int, value LValue) {
 			tb.live++
 		} else if old != LNil && value == LNil {
 			tb.live--
-			if index == alen-1 { // the last: drop the nil slots it ends
-				for n := len(tb.array); n > 0 && tb.array[n-1] == LNil; n-- {
-					tb.array = tb.array[:n-1]
-				}
-			}
 		}
 	case value == LNil:
 		tb.setHash(LNumber(key), value) // if the hash part holds it
@@ -213,7 +212,7 @@ func (tb *LTable) setInt(key int, value LValue) {
 		tb.appendSlot(value)
 		tb.pull()
 	default:
-		if tb.setHash(LNumber(key), value) && tb.sparse >= tb.growAt {
+		if tb.setHash(LNumber(key), value) && tb.sparse&(tb.sparse-1) == 0 {
 			tb.grow() // only for a new key, which a traversal may not set
 		}
 	}
@@ -221,33 +220,37 @@ func (tb *LTable) setInt(key int, value LValue) {
 
 // grow extends the array part over the hash part's integer keys, as Lua 5.1's
 // rehash would, to the largest power of two n for which more than half the
-// keys from 1 to n would have a value (up to the last key below n held), each
-// time the count of such keys in the hash part doubles.
+// keys from 1 to n would have a value, each time the count of such keys in the
+// hash part reaches a power of two (a count, not a history, so that a table
+// put back as it was grows as it would have).
 func (tb *LTable) grow() {
-	tb.growAt = 2 * max(tb.sparse, 1)
-	var slice [64]int // slice[i]: keys from 2^(i-1)+1 to 2^i
-	for k := range tb.dict {
-		if n, ok := k.(LNumber); ok && isArrayKey(n) {
-			slice[bits.Len(uint(n)-1)]++
-		}
-	}
 	size, used := 0, tb.live
 	for i, twotoi := 0, 1; twotoi < MaxArrayIndex; i, twotoi = i+1, 2*twotoi {
-		used += slice[i]
+		used += int(tb.slices[i])
 		if twotoi > len(tb.array) && used > twotoi/2 {
 			size = twotoi
 		}
 	}
-	last := 0
-	for k := range tb.dict {
-		if n, ok := k.(LNumber); ok && isArrayKey(n) && int(n) <= size {
-			last = max(last, int(n))
+	if size > len(tb.array) {
+		for len(tb.array) < size && tb.sparse > 0 {
+			tb.appendSlot(tb.takeHash(len(tb.array) + 1))
 		}
+		for len(tb.array) > 0 && tb.array[len(tb.array)-1] == LNil {
+			tb.array = tb.array[:len(tb.array)-1] // padded past the last key taken
+		}
+		tb.pull()
 	}
-	for len(tb.array) < last {
-		tb.appendSlot(tb.takeHash(len(tb.array) + 1))
+}
+
+// countSparse counts d more of the hash part's keys in the array part's
+// range (sparse), and in its slice: slices[i] counts the keys from 2^(i-1)+1
+// to 2^i.
+func (tb *LTable) countSparse(k LNumber, d int) {
+	tb.sparse += d
+	if tb.slices == nil {
+		tb.slices = new([27]int32) // 2^26 = MaxArrayIndex
 	}
-	tb.pull()
+	tb.slices[bits.Len(uint(k)-1)] += int32(d)
 }
 
 // appendSlot appends v to the array part.
@@ -312,7 +315,7 @@ func (tb *LTable) takeHash(key int) LValue {
 		return LNil
 	}
 	delete(tb.dict, k)
-	tb.sparse--
+	tb.countSparse(k, -1)
 	tb.dead++ // until unplace empties its place
 	return v
 }
@@ -362,7 +365,7 @@ func (tb *LTable) setHash(key LValue, value LValue) (added bool) {
 			delete(tb.dict, key)
 			tb.dead++
 			if ranged {
-				tb.sparse--
+				tb.countSparse(n, -1)
 			}
 		}
 		return false
@@ -373,7 +376,7 @@ func (tb *LTable) setHash(key LValue, value LValue) (added bool) {
 		}
 		tb.place(key)
 		if ranged {
-			tb.sparse++
+			tb.countSparse(n, 1)
 			added = true
 		}
 	}

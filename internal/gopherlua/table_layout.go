@@ -81,3 +81,16 @@ func (tb *LTable) ForEachHashNumber(cb func(LNumber, LValue)) {
 		}
 	}
 }
+
+// RawSetLaidOut sets key as RawSet does, but puts an integer key past the
+// array part's end in the hash part, whatever the array part's density: after
+// SetArrayLen, setting a table's keys so, in its pairs order, lays out a copy
+// as the table is laid out, where RawSet would lay it out as setting the keys
+// in that order would.
+func (tb *LTable) RawSetLaidOut(key, value LValue) {
+	if n, ok := key.(LNumber); ok && isArrayKey(n) && int(n) > len(tb.array)+1 && value != LNil {
+		tb.setHash(key, value)
+		return
+	}
+	tb.RawSet(key, value)
+}

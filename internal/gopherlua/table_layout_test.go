@@ -179,6 +179,30 @@ func TestTableAgainstMap(t *testing.T) {
 			}
 			checkTable(t, "round "+itoa(round)+" op "+itoa(op)+" kind "+itoa(kind)+" key "+k.String()+" value "+v.String(), tb, want)
 		}
+		// A copy laid out as the table is iterates in its order, and takes
+		// the same next key where the table does.
+		cp := newLTable(0, 0)
+		cp.SetArrayLen(tb.ArrayLen())
+		for k, v := tb.Next(LNil); k != LNil; k, v = tb.Next(k) {
+			cp.RawSetLaidOut(k, v)
+		}
+		var order, copied []string
+		for k, _ := tb.Next(LNil); k != LNil; k, _ = tb.Next(k) {
+			order = append(order, k.String())
+		}
+		for k, _ := cp.Next(LNil); k != LNil; k, _ = cp.Next(k) {
+			copied = append(copied, k.String())
+		}
+		if fmt.Sprint(order) != fmt.Sprint(copied) || cp.ArrayLen() != tb.ArrayLen() {
+			t.Fatalf("round %d: copy iterates %v (array %d), the table %v (array %d)", round, copied, cp.ArrayLen(), order, tb.ArrayLen())
+		}
+		k := key()
+		tb.RawSet(k, LTrue)
+		cp.RawSet(k, LTrue)
+		if tb.ArrayLen() != cp.ArrayLen() || tb.Len() != cp.Len() {
+			t.Fatalf("round %d: after t[%v] = true, array %d #%d, copy's %d #%d", round, k, tb.ArrayLen(), tb.Len(), cp.ArrayLen(), cp.Len())
+		}
+		want[k] = LTrue
 		// A traversal that changes and clears the keys it visits, as Lua
 		// allows, visits each key once.
 		seen := map[LValue]bool{}

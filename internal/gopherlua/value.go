@@ -148,11 +148,11 @@ type LTable struct {
 	strdict map[string]LValue
 	keys    []LValue
 	k2i     map[LValue]int
-	live    int // slots of array that hold a value
-	sparse  int // keys of dict in the array part's range (see setInt)
-	growAt  int // the count of sparse at which to grow the array part
-	placed  int // keys in the array part's range with a place in keys (see unplace)
-	dead    int // places in keys of keys the hash part no longer holds (see compact)
+	live    int        // slots of array that hold a value
+	sparse  int        // keys of dict in the array part's range (see setInt)
+	slices  *[27]int32 // sparse by powers of two (see countSparse)
+	placed  int        // keys in the array part's range with a place in keys (see unplace)
+	dead    int        // places in keys of keys the hash part no longer holds (see compact)
 }
 
 func (tb *LTable) String() string   { return fmt.Sprintf("table: %p", tb) }
