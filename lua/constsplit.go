@@ -152,7 +152,7 @@ func constValue(e ast.Expr) (float64, bool) {
 		case "%":
 			return float64(glua.Mod(glua.LNumber(a), glua.LNumber(b))), true
 		case "^":
-			return math.Pow(a, b), true
+			return glua.Pow(a, b), true
 		}
 	}
 	return 0, false

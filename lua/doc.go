@@ -97,10 +97,13 @@
 // os.time), rawset returns its table, setmetatable takes
 // only a table, and a coroutine resumed with fewer values than its yield
 // takes gets nil for the others (gopher-lua left what the registers held).
-// Kept as gopher-lua has them: x^y, math.pow and the math functions compute
-// with Go's math package, whose results can differ from C's in the last bits
-// (9^1.5 is 27.000000000000004, so math.floor(100 * lv^1.5) can be one
-// less than in 5.1: round, or compare with a tolerance); # on a table calls
+// x^y and math.pow give C's pow results (gopher-lua's Go math.Pow was 1-2 ulp
+// off: 9^1.5 was 27.000000000000004, so math.floor(100 * lv^1.5) could be one
+// less than in 5.1), correctly rounded, which glibc's pow is but for results
+// within about 0.02 ulp of halfway between two numbers.
+// Kept as gopher-lua has them: the other math functions (sin, exp, log, ...)
+// compute with Go's math package, whose results can differ from C's in the
+// last bits (round, or compare with a tolerance); # on a table calls
 // its __len (5.1 calls it only for userdata); getmetatable("") is the string
 // table; __unm gets one operand; t[nil] = v calls a __newindex (5.1: "table
 // index is nil"); error messages are worded as gopher-lua words them
