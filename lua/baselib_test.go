@@ -22,7 +22,7 @@ func TestToNumberFollowsLua51(t *testing.T) {
 		{`tonumber("0x1F"), tonumber(" 0X10 "), tonumber("-0x10"), tonumber("0xffffffffffffffffff") == 2^72`, "31|16|-16|true"},
 		{`tonumber("0x-1"), tonumber("-0x-1"), tonumber("0x+1"), tonumber("0x_1"), tonumber("0x1p4"), tonumber("0x1.8")`, "nil|nil|nil|nil|nil|nil"},
 		{`tonumber("1e400") == math.huge, tonumber("-1e400") == -math.huge, 1/0 == math.huge`, "true|true|true"},
-		{`0010, 010, 1e400 == math.huge, -1e400, 0x10, 1e2, .5, 3.0 == 3, 9007199254740993`, "10|10|true|-Inf|16|100|0.5|true|9007199254740992"},
+		{`0010, 010, 1e400 == math.huge, -1e400, 0x10, 1e2, .5, 3.0 == 3, 9007199254740993`, "10|10|true|-inf|16|100|0.5|true|9007199254740992"},
 		{`tonumber("1e"), tonumber("e5"), tonumber("."), tonumber("1e+"), tonumber(""), tonumber(" ")`, "nil|nil|nil|nil|nil|nil"},
 		{`tonumber("1 2"), tonumber("1_000"), tonumber("0b11"), tonumber("inf"), tonumber("nan"), tonumber("0x")`, "nil|nil|nil|nil|nil|nil"},
 		{`tonumber("0x1p4"), tonumber("1.5.2"), tonumber("--1")`, "nil|nil|nil"},

@@ -38,10 +38,12 @@
 // number as an unsigned 64-bit integer (-1 is ffffffffffffffff); %c writes one
 // byte. %s and %q take a string or a number, and a table is an error whatever
 // its __tostring (5.1's rule, not 5.2's); a number they print as tostring (and
-// the .. operator) does in gopher-lua, not as Lua 5.1's %.14g: the shortest form
-// that reads back as the same number, so 0.1 + 0.2 is 0.30000000000000004 (5.1:
-// 0.3), 2^63 is 9.223372036854776e+18, 1/0 is +Inf and 0/0 is NaN (5.1: inf and
-// -nan), and -0 is 0. %s counts width and precision in bytes and pads with spaces; %q quotes
+// print and the .. operator) does: as Lua 5.1's %.14g (0.1 + 0.2 is 0.3, 2^63
+// is 9.2233720368548e+18, 1/0 is inf, 0/0 -nan on x86, -0 is -0), but an
+// integer below 2^63 with all its digits, where 5.1 rounds those past 14 (1e15
+// is 1000000000000000, 5.1's 1e+15: ids of 15 digits and more stay apart).
+// gopher-lua wrote the shortest form that reads back (0.30000000000000004,
+// +Inf, NaN). %s counts width and precision in bytes and pads with spaces; %q quotes
 // as Lua does (a newline as a backslash and a newline, a zero byte as \000);
 // string.sub, byte, char, find, match and gsub and table.concat read their
 // positions and counts as Lua 5.1 does, a string that reads as a number included,

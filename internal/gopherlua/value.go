@@ -3,7 +3,9 @@ package lua
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 )
 
 type LValueType int
@@ -111,11 +113,29 @@ func (st LString) Format(f fmt.State, c rune) {
 	}
 }
 
+// String is how tostring, print and .. write a number: an integer with all
+// its digits (as upstream, where Lua 5.1's %.14g rounds those past 14 digits:
+// ids of 15 digits and more stay apart), others as 5.1 writes them, with
+// %.14g (upstream wrote the shortest form that reads back: 0.1 + 0.2 was
+// 0.30000000000000004, 5.1's 0.3; 1/0 was +Inf, 5.1's inf), and -0 as -0.
 func (nm LNumber) String() string {
-	if isInteger(nm) {
-		return fmt.Sprint(int64(nm))
+	f := float64(nm)
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case f != f:
+		if math.Signbit(f) {
+			return "-nan" // as glibc's printf writes 0/0 on x86
+		}
+		return "nan"
+	case f == 0 && math.Signbit(f):
+		return "-0"
+	case f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63:
+		return strconv.FormatInt(int64(f), 10)
 	}
-	return fmt.Sprint(float64(nm))
+	return strconv.FormatFloat(f, 'g', 14, 64)
 }
 
 func (nm LNumber) Type() LValueType { return LTNumber }
