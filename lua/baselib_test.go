@@ -250,8 +250,8 @@ return M`
 
 // Two more of Lua 5.1's levels (helper-237; each want is lua5.1's answer): a
 // chunk a script names "[coroutine]" is no coroutine trampoline, which ends
-// the levels (it was taken for one by its name; lua5.1 writes the name
-// [string "[coroutine]"]:2:, hotscript a named chunk by its name); print
+// the levels (it was taken for one by its name; lua5.1 and hotscript write
+// the name [string "[coroutine]"]:2:); print
 // converts through the global tostring, so levels in a __tostring count it
 // (they were one short: level 4 under print is the function, under tostring
 // pcall).
@@ -268,7 +268,7 @@ function M.through()
     f(3)
   end))
 end
-return M`, map[string]string{"own": `"[coroutine]:2: x"`, "through": `"l.lua:6: z"`}},
+return M`, map[string]string{"own": `"[string \"[coroutine]\"]:2: x"`, "through": `"l.lua:6: z"`}},
 		{`local M = {}
 local obj = setmetatable({}, {__tostring = function() error("ts", 4) end})
 function M.p() return select(2, pcall(function()

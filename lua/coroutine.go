@@ -261,7 +261,7 @@ var trampolineProto, trampolineProtos = func() (*glua.FunctionProto, map[*glua.F
 	chunk, err := parse.Parse(strings.NewReader(`local function pass(...) return ... end
 return function(coroutine_function)
   return function(...) return pass(coroutine_function(...)) end
-end`), "[coroutine]") // not <string>, which a script's own loadstring chunks are
+end`), "[coroutine]") // not [string "..."], as a script's own loadstring chunks are
 	if err != nil {
 		panic(err) // a constant chunk
 	}

@@ -212,7 +212,7 @@ return M`
 // chain of resumes; a wrap function's results past 9,999 (read at a negative
 // index, they were gopher-lua's pseudo-indexes: the registry was handed to
 // the script); a dead wrap function's error naming the line; the trampoline
-// named [coroutine], not <string> (a script's own loadstring chunk), in
+// named [coroutine], not [string "..."] (a script's own loadstring chunk), in
 // messages, and no level of error.
 func TestCoroutineRules(t *testing.T) {
 	v1 := `local M = {}

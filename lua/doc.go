@@ -87,7 +87,10 @@
 // sees every key (gopher-lua's only the array part), a table forgets removed
 // keys (see below), next with a key the table does not have is an error
 // ("invalid key to 'next'"; gopher-lua went on from another key), a decimal
-// escape past "\255" does not compile (gopher-lua read "\256" as "\0"),
+// escape past "\255" does not compile (gopher-lua read "\256" as "\0"), a
+// chunk load or loadstring compiled is named in its errors as 5.1 names it
+// ("=name" as name, "@file" as file, others as [string "..."]; gopher-lua:
+// =name:1:, <string>:1:),
 // a % b is 5.1's a - floor(a/b)*b (gopher-lua's was an exact remainder: 1 %
 // 0.1 was 0.09999999999999995, 5.1's 0), table.remove(t, pos) with pos outside 1 to #t removes nothing and returns
 // nothing, unpack(t, i, j) reads t[0] and negative keys too, assert takes a

@@ -669,7 +669,7 @@ return M`)
 	if got := call(t, rt, id, "level0"); got != "1000000" {
 		t.Errorf("level 0 errors = %s, want the message itself", got)
 	}
-	if got, want := call(t, rt, id, "named"), `"`+strings.Repeat("n", 60)+`:1: boom"`; got != want {
+	if got, want := call(t, rt, id, "named"), `"[string \"`+strings.Repeat("n", 43)+`...\"]:1: boom"`; got != want { // as 5.1 cuts it
 		t.Errorf("error in a chunk with a long name = %.80s..., want %s", got, want)
 	}
 }

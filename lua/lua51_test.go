@@ -457,3 +457,24 @@ end
 print(floor, ceil)`
 	printsAsLua51(t, "pow.lua", src, "27 1000 2 2.5937424601000023 8.9999999999999982 27 1.4142135623730951 -8 0.01\n27 5 4.3219423751506678\n22768916\t11384599\n")
 }
+
+// A chunk that load or loadstring compiled is named in its errors as Lua 5.1
+// names it (want is lua5.1's output): "=name" as name, "@file" as file,
+// others as [string "..."] (gopher-lua: =name:1:, @file:1:, <string>:1:).
+func TestChunkNamesFollowLua51(t *testing.T) {
+	const src = `print(pcall(loadstring("error('x')")))
+print(pcall(loadstring("error('x')", "=mychunk")))
+print(pcall(loadstring("error('x')", "@dir/file.lua")))
+print(pcall(loadstring("error('x')", "mod")))
+print(pcall(load(function() return nil end)))
+local s = "local a = 1\nerror('deep')"
+print(pcall(loadstring(s)))
+print(pcall(loadstring("error('x')", "=" .. string.rep("n", 70))))
+print(pcall(loadstring("error('x')", "@" .. string.rep("d/", 40) .. "f.lua")))
+print(pcall(loadstring("error('x') -- " .. string.rep("c", 60))))
+print(pcall(loadstring("\nerror('x')")))
+print(pcall(loadstring("error('x')", "")))
+print(pcall(load(function() return nil end, "=r")))
+local n = 0 print(pcall(load(function() n = n + 1 if n == 1 then return "error('y')" end end)))`
+	printsAsLua51(t, "chunks.lua", src, "false\t[string \"error('x')\"]:1: x\nfalse\tmychunk:1: x\nfalse\tdir/file.lua:1: x\nfalse\t[string \"mod\"]:1: x\ntrue\nfalse\t[string \"local a = 1...\"]:2: deep\nfalse\tnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn:1: x\nfalse\t.../d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/f.lua:1: x\nfalse\t[string \"error('x') -- ccccccccccccccccccccccccccccc...\"]:1: x\nfalse\t[string \"...\"]:2: x\nfalse\t[string \"\"]:1: x\ntrue\nfalse\t(load):1: y\n")
+}

@@ -94,7 +94,7 @@ var patternCases = []struct {
 	{"sub from past the end", `string.sub("hello", 2^31)`, ""},
 	{"gsub a large count", `string.gsub("aaa", "a", "b", 2^32)`, "bbb|3"},
 	{"byte past the end", `select("#", string.byte("hello", 2^31))`, "0"},
-	{"table.concat to far past the end", `pcall(table.concat, {"a", "b"}, ",", 1, 2^32)`, "false|<string>:1: invalid value (at index 3) in table for 'concat'"},
+	{"table.concat to far past the end", `pcall(table.concat, {"a", "b"}, ",", 1, 2^32)`, "false|eval:1: invalid value (at index 3) in table for 'concat'"},
 	{"table.concat a large empty range", `table.concat({}, ",", 2^32, 1)`, ""},
 	// Beyond the 64-bit integers, C's cast on amd64 gives the lowest integer.
 	{"sub to math.huge", `"[" .. string.sub("hello", 2, math.huge) .. "]"`, "[]"}, // on every platform (gopher-lua's own saturates on arm64)
@@ -144,7 +144,7 @@ func evaluator(t *testing.T) func(expr string) string {
 	id := load(t, rt, "eval.lua", `
 local M = {}
 function M.eval(src)
-  local parts, f = {}, assert(loadstring("return " .. src))
+  local parts, f = {}, assert(loadstring("return " .. src, "=eval"))
   local r = { f() }
   for i = 1, select("#", f()) do parts[i] = tostring(r[i]) end
   return table.concat(parts, "|")
@@ -191,8 +191,8 @@ func TestPatternErrors(t *testing.T) {
 		{"bad replacement type", `string.gsub("a", "a", true)`, "string/function/table expected"},
 		{"too complex", `string.find(("a"):rep(300), ("a?"):rep(300))`, "pattern too complex"},
 		{"too many captures", `string.find("a", ("()"):rep(33))`, "too many captures"},
-		{"concat nil", `"x" .. nil`, "<string>:1: attempt to concatenate a nil value"},
-		{"concat table", `{} .. "x"`, "<string>:1: attempt to concatenate a table value"},
+		{"concat nil", `"x" .. nil`, "eval:1: attempt to concatenate a nil value"},
+		{"concat table", `{} .. "x"`, "eval:1: attempt to concatenate a table value"},
 		{"table.concat bad value", `table.concat({1, {}, 3})`, "invalid value (at index 2) in table for 'concat'"},
 		{"format Go verb", `string.format("%#v", "x")`, "invalid option '%#v' to 'format'"},
 		{"format argument index", `string.format("%[1]d", 1)`, "invalid option '%[' to 'format'"},
@@ -209,7 +209,7 @@ func TestPatternErrors(t *testing.T) {
 		{"sub without a position", `string.sub("hello")`, "bad argument #2 to sub (number expected, got nil)"},
 	}
 	rt := newRuntime(t, lua.Config{})
-	id := load(t, rt, "p.lua", `return { eval = function(src) return assert(loadstring("return " .. src))() end }`)
+	id := load(t, rt, "p.lua", `return { eval = function(src) return assert(loadstring("return " .. src, "=eval"))() end }`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := rt.CallJSON(context.Background(), id, "eval", tt.expr)

@@ -175,16 +175,17 @@ func (rt *Runtime) print(L *glua.LState, name string) int {
 // baseLoadString is loadstring(s [, chunkname]): source only, compiled like every
 // chunk (so .. stays capped), with the calling script's globals as environment.
 func baseLoadString(L *glua.LState) int {
-	return loadSource(L, L.CheckString(1), L.OptString(2, "<string>"))
+	src := L.CheckString(1)
+	return loadSource(L, src, L.OptString(2, src))
 }
 
 // load is load(s | f [, chunkname]), where f returns the source in pieces;
 // an error f raises is returned with nil, as from a chunk that does not compile.
 func (p *protectors) load(L *glua.LState) int {
-	name := L.OptString(2, "<string>")
 	if s, ok := L.Get(1).(glua.LString); ok {
-		return loadSource(L, string(s), name)
+		return loadSource(L, string(s), L.OptString(2, string(s)))
 	}
+	name := L.OptString(2, "=(load)")
 	f := L.CheckFunction(1)
 	var src growing
 	for {
@@ -211,12 +212,41 @@ func (p *protectors) load(L *glua.LState) int {
 	return loadSource(L, src.String(), name)
 }
 
-// maxChunkName is the longest chunk name load and loadstring keep, as Lua's
-// LUA_IDSIZE: every error raised in the chunk starts with its name.
+// chunkID is how Lua 5.1 names a chunk that load or loadstring compiled, in the
+// positions of its errors (luaO_chunkid, LUA_IDSIZE 60): "=name" as name, its
+// first 59 bytes; "@file" as file, its last 52 bytes after "..."; and any
+// other name, such as the source itself when none is given, as
+// [string "name"], its first line's first 43 bytes and "..." if cut.
+// gopher-lua wrote the name as given (=name:1:), or <string>.
+func chunkID(name string) string {
+	const idSize = maxChunkName
+	switch {
+	case strings.HasPrefix(name, "="):
+		return name[1:min(len(name), idSize)]
+	case strings.HasPrefix(name, "@"):
+		name = name[1:]
+		if keep := idSize - len(" '...' ") - 1; len(name) > keep {
+			name = "..." + name[len(name)-keep:]
+		}
+		return name
+	}
+	line := name
+	if i := strings.IndexAny(line, "\n\r"); i >= 0 {
+		line = line[:i]
+	}
+	line = line[:min(len(line), idSize-len(` [string "..."] `)-1)]
+	if len(line) < len(name) {
+		return `[string "` + line + `..."]`
+	}
+	return `[string "` + name + `"]`
+}
+
+// maxChunkName bounds the names chunkID makes, as Lua's LUA_IDSIZE: every
+// error raised in the chunk starts with its name.
 const maxChunkName = 60
 
 func loadSource(L *glua.LState, src, name string) int {
-	name = name[:min(len(name), maxChunkName)]
+	name = chunkID(name)
 	if strings.HasPrefix(src, "\x1b") {
 		L.Push(glua.LNil)
 		L.Push(glua.LString("attempt to load a binary chunk"))

@@ -15,7 +15,7 @@ import (
 const probeScript = `
 local M = {}
 function M.eval(src)
-  local f, err = loadstring("return " .. src)
+  local f, err = loadstring("return " .. src, "=eval")
   if not f then return "compile error: " .. err end
   local ok, v = pcall(f)
   if not ok then return "error: " .. tostring(v) end
@@ -28,12 +28,12 @@ func TestSandboxHolesClosed(t *testing.T) {
 		name, expr, want string
 	}{
 		{"getfenv", `getfenv`, `null`},
-		{"getfenv(0)", `getfenv(0)`, `"error: <string>:1: attempt to call a non-function object"`},
+		{"getfenv(0)", `getfenv(0)`, `"error: eval:1: attempt to call a non-function object"`},
 		{"setfenv", `setfenv`, `null`},
 		{"os", `os`, `null`},
-		{"os.exit", `os.exit(1)`, `"error: <string>:1: attempt to index a non-table object(nil) with key 'exit'"`},
+		{"os.exit", `os.exit(1)`, `"error: eval:1: attempt to index a non-table object(nil) with key 'exit'"`},
 		{"io", `io`, `null`},
-		{"io.open", `io.open("/etc/passwd")`, `"error: <string>:1: attempt to index a non-table object(nil) with key 'open'"`},
+		{"io.open", `io.open("/etc/passwd")`, `"error: eval:1: attempt to index a non-table object(nil) with key 'open'"`},
 		{"debug", `debug`, `null`},
 		{"package", `package`, `null`},
 		{"require", `require`, `null`},
@@ -96,7 +96,7 @@ func TestLibrariesOptIn(t *testing.T) {
 			local _, x = coroutine.resume(co, 1)
 			local _, y = coroutine.resume(co, 10)
 			return x .. "," .. y .. "," .. coroutine.status(co) end)()`, `"2,20,dead"`},
-		{"wrapped coroutine error", lua.LibCoroutine, `coroutine.wrap(function() error("inner", 0) end)()`, `"error: <string>:1: inner"`}, // the wrap function's caller, as 5.1's wrap puts it
+		{"wrapped coroutine error", lua.LibCoroutine, `coroutine.wrap(function() error("inner", 0) end)()`, `"error: eval:1: inner"`}, // the wrap function's caller, as 5.1's wrap puts it
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
