@@ -118,7 +118,9 @@ func span(i, j int) uint64 {
 // three arguments only. gopher-lua's set t[pos] for a pos below 1 without
 // moving anything; 5.1 moves every element from there up, as many as pos is
 // far below 1, which Lua 5.2 refuses, as this does ("position out of
-// bounds"). gopher-lua's own Insert and Append do the rest as 5.1 does.
+// bounds"). Like table.remove, it moves the elements up to #t only, one by
+// one as ltablib.c does: gopher-lua's Insert moved the whole array part, past
+// #t too, which # no longer always ends (see LTable.Len).
 func tableInsert(L *glua.LState) int {
 	t := L.CheckTable(1)
 	switch L.GetTop() {
@@ -129,8 +131,12 @@ func tableInsert(L *glua.LState) int {
 		if pos < 1 {
 			L.ArgError(2, "position out of bounds")
 		}
-		budgetOf(L).charge(L, span(pos, t.Len()))
-		t.Insert(pos, L.Get(3))
+		e := max(t.Len()+1, pos)
+		budgetOf(L).charge(L, span(pos, e))
+		for i := e; i > pos; i-- {
+			t.RawSet(glua.LNumber(i), t.RawGetInt(i-1))
+		}
+		t.RawSet(glua.LNumber(pos), L.Get(3))
 	default:
 		L.RaiseError("wrong number of arguments to 'insert'")
 	}
@@ -152,7 +158,11 @@ func tableRemove(L *glua.LState) int {
 		return 0
 	}
 	budgetOf(L).charge(L, span(pos+1, n))
-	L.Push(t.Remove(pos))
+	L.Push(t.RawGetInt(pos))
+	for i := pos; i < n; i++ {
+		t.RawSet(glua.LNumber(i), t.RawGetInt(i+1))
+	}
+	t.RawSet(glua.LNumber(n), glua.LNil)
 	return 1
 }
 

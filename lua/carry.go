@@ -119,6 +119,9 @@ func (c *copier) fill() {
 				n.RawSetLaidOut(ck, cv)
 			}
 		})
+		if t.RemovedPlaces() > 0 {
+			n.SetPairsOrder(c.pairsOrder(t))
+		}
 		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
 			n.Metatable = c.meta(mt)
 		} else if ok && c.hiding {
@@ -126,6 +129,30 @@ func (c *copier) fill() {
 		}
 		c.hiding = false
 	}
+}
+
+// pairsOrder returns t's pairs order for its copy (LTable.PairsOrder): each
+// key's copy, a removed key that is a string, number or boolean as it is, and
+// an empty place for one that is not, which the copy does not hold. A
+// traversal that cleared the key it stood on (a sweep spread over frames)
+// goes on after a reload where it was, as it would have without the reload
+// (helper-266: next raised "invalid key to 'next'"), and the copy compacts
+// when t would have.
+func (c *copier) pairsOrder(t *glua.LTable) []glua.LValue {
+	order := t.PairsOrder()
+	for i, k := range order {
+		switch k.(type) {
+		case glua.LString, glua.LNumber, glua.LBool:
+			continue
+		}
+		order[i] = glua.LNil
+		if orNil(t.RawGet(k)) != glua.LNil {
+			if ck, ok := c.ref(k); ok {
+				order[i] = ck
+			}
+		}
+	}
+	return order
 }
 
 // meta returns the copy of mt as a metatable: a class's counterpart, if it has

@@ -478,3 +478,34 @@ print(pcall(load(function() return nil end, "=r")))
 local n = 0 print(pcall(load(function() n = n + 1 if n == 1 then return "error('y')" end end)))`
 	printsAsLua51(t, "chunks.lua", src, "false\t[string \"error('x')\"]:1: x\nfalse\tmychunk:1: x\nfalse\tdir/file.lua:1: x\nfalse\t[string \"mod\"]:1: x\ntrue\nfalse\t[string \"local a = 1...\"]:2: deep\nfalse\tnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn:1: x\nfalse\t.../d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/f.lua:1: x\nfalse\t[string \"error('x') -- ccccccccccccccccccccccccccccc...\"]:1: x\nfalse\t[string \"...\"]:2: x\nfalse\t[string \"\"]:1: x\ntrue\nfalse\t(load):1: y\n")
 }
+
+// table.insert and table.remove move the elements up to #t only, as 5.1's
+// (want is lua5.1's output): gopher-lua's moved the whole array part, values
+// past a border # found too (helper-266); and a -0 computed at run time stays
+// -0 (gopher-lua's number boxing made it 0, so 1 / (-2)^-1075 was inf).
+func TestBordersAndNegativeZeroFollowLua51(t *testing.T) {
+	const src = `local t = {1, 2, 3, 4, 5}
+t[5] = nil
+t[2] = nil
+print(#t, table.remove(t))
+print(t[1], t[2], t[3], t[4], t[5])
+local u = {1, 2, 3, nil, 5, nil}
+table.insert(u, 2, "x")
+print(u[1], u[2], u[3], u[4], u[5], u[6])
+local v = {1, 2, 3}
+table.insert(v, 6, "far")
+table.insert(v, 1, "first")
+print(#v, v[1], v[4], v[5], v[6], v[7])
+print(table.remove(v, 1), table.remove(v), #v, v[1], v[3])
+local q = {}
+for i = 1, 10 do q[#q + 1] = i end
+for i = 1, 5 do table.remove(q, 1) end
+print(#q, q[1], q[5], q[6])
+local a, b = -2, -1075
+print(1 / (a ^ b), 1 / math.pow(a, b))
+local f = loadstring("local e = -1 local z = e * 1e-320 * 1e-10 return 1 / z")
+print(f())
+local z = 0
+print(-z, 1 / (-z))`
+	printsAsLua51(t, "borders.lua", src, "1\t1\nnil\tnil\t3\t4\tnil\n1\tx\t2\t3\t5\tnil\n4\tfirst\t3\tnil\tfar\tnil\nfirst\t3\t2\t1\tnil\n5\t6\t10\tnil\n-inf\t-inf\n-inf\n-0\t-inf\n")
+}

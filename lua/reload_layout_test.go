@@ -104,3 +104,79 @@ func TestReloadKeepsTableLayouts(t *testing.T) {
 		}
 	}
 }
+
+// A sweep spread over frames, clearing the entry it stands on, goes on after
+// a reload where it was (helper-266: next raised "invalid key to 'next'", the
+// copy having dropped the cleared key's place), and a removed key set again
+// after the reload iterates where it would have without it.
+func TestReloadKeepsClearedKeysPlaces(t *testing.T) {
+	const src = `
+local M = { t = {}, cur = nil, ids = {} }
+function M.fill()
+  for _, k in ipairs({"a", "b", "c", "d"}) do M.t[k] = true end
+  for _, id in ipairs({1001, 2002, 3003, 4004}) do M.ids[id] = true end
+end
+function M.first() M.cur = next(M.t) M.t[M.cur] = nil M.icur = next(M.ids) M.ids[M.icur] = nil end
+function M.rest()
+  local s = ""
+  repeat M.cur = next(M.t, M.cur) s = s .. tostring(M.cur) until M.cur == nil
+  repeat M.icur = next(M.ids, M.icur) s = s .. " " .. tostring(M.icur) until M.icur == nil
+  return s
+end
+function M.readd() M.t.a = true local s = "" for k in pairs(M.t) do s = s .. k end return s end
+return M`
+	var got [2][2]string
+	for i, withReload := range []bool{false, true} {
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "sweep.lua", src)
+		call(t, rt, id, "fill")
+		call(t, rt, id, "first")
+		if withReload {
+			reload(t, rt, id, src+"\n-- edited")
+		}
+		got[i] = [2]string{call(t, rt, id, "rest"), call(t, rt, id, "readd")}
+	}
+	if got[0] != got[1] {
+		t.Errorf("sweep and order without a reload %q, with one %q", got[0], got[1])
+	}
+}
+
+// A table put back by a failed reload compacts its removed keys when it would
+// have without the reload (helper-266: the empty places left by keys moved
+// into the array part were dropped, so a removed key set again later took its
+// old place back instead of going last).
+func TestFailedReloadKeepsCompaction(t *testing.T) {
+	const src = `
+local M = { t = {} }
+function M.build()
+  local t = {}
+  t.x = 1 t.y = 1
+  for i = 40, 2, -1 do t[i] = i end -- the hash part, until t[1]
+  t[1] = 1                          -- the array part takes 2..40
+  t.x = nil
+  M.t = t
+end
+function M.more() M.t.z = 1 M.t.x = 1 end
+function M.order()
+  local s = {} for k in pairs(M.t) do if type(k) == "string" then s[#s + 1] = k end end
+  return table.concat(s, " ") .. " #" .. #M.t
+end
+function M.on_save() return {} end
+return M`
+	var got [2]string
+	for i, withReload := range []bool{false, true} {
+		rt := newRuntime(t, lua.Config{})
+		id := load(t, rt, "a.lua", src)
+		call(t, rt, id, "build")
+		if withReload {
+			if err := rt.ReloadScript(context.Background(), id, []byte("local M = { t = {} }\nfunction M.on_restore() error('no') end\nreturn M")); err == nil {
+				t.Fatal("reload went through")
+			}
+		}
+		call(t, rt, id, "more")
+		got[i] = call(t, rt, id, "order")
+	}
+	if got[0] != got[1] {
+		t.Errorf("without a reload %s, after a failed one %s", got[0], got[1])
+	}
+}

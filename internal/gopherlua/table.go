@@ -179,10 +179,9 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 // setInt sets the integer key in the array part's range (1 to MaxArrayIndex-1).
 // The array part holds the keys from 1 to its length, nil slots included, and
 // the hash part the keys past it: a key just past the end extends the array,
-// with the keys after it that the hash part held; a key further on extends it
-// with nil slots only while more than half of the slots would then hold a
-// value, as Lua 5.1 sizes its array part, and goes to the hash part otherwise
-// (see grow for keys that fill it later).
+// with the keys after it that the hash part held; a key further on goes to the
+// hash part, and the array part grows over such keys as Lua 5.1's rehash
+// sizes it (see grow). A key the hash part holds stays there when set.
 // (gopher-lua padded the array with nils up to any such key: t[2^26-1] = 1 made
 // a 1 GiB array in one instruction.)
 func (tb *LTable) setInt(key int, value LValue) {
@@ -202,13 +201,6 @@ func (tb *LTable) setInt(key int, value LValue) {
 	case tb.hashHolds(key):
 		tb.dict[LNumber(key)] = value // a key held stays where it is
 	case index == alen:
-		tb.appendSlot(value)
-		tb.pull()
-	case 2*(tb.live+1) > key:
-		for len(tb.array) < index {
-			tb.appendSlot(tb.takeHash(len(tb.array) + 1))
-		}
-		tb.takeHash(key) // the value it held before, if any
 		tb.appendSlot(value)
 		tb.pull()
 	default:

@@ -38,22 +38,32 @@ func (tb *LTable) SetArrayLen(n int) {
 func (tb *LTable) PairsOrder() []LValue { return append([]LValue(nil), tb.keys...) }
 
 // SetPairsOrder gives the hash part the pairs order keys, as PairsOrder
-// returned it (without its empty places, and those of keys the array part
-// holds); keys the hash part holds that it lacks follow it.
+// returned it: the places of removed keys and the empty ones kept (so that
+// the table compacts when it would have), those of integer keys the array
+// part holds left empty (see unplace); keys the hash part holds that it lacks
+// follow it.
 func (tb *LTable) SetPairsOrder(keys []LValue) {
-	tb.keys, tb.k2i, tb.placed = nil, make(map[LValue]int, len(keys)), 0
+	tb.keys, tb.k2i, tb.placed, tb.dead = make([]LValue, 0, len(keys)), make(map[LValue]int, len(keys)), 0, 0
 	add := func(k LValue) {
-		if _, ok := tb.k2i[k]; ok || k == LNil {
+		if _, ok := tb.k2i[k]; ok {
+			return
+		}
+		if n, ok := k.(LNumber); ok && isArrayKey(n) && int(n) <= len(tb.array) {
+			k = LNil
+		}
+		if k == LNil {
+			tb.keys = append(tb.keys, LNil)
+			tb.dead++
 			return
 		}
 		if n, ok := k.(LNumber); ok && isArrayKey(n) {
-			if int(n) <= len(tb.array) {
-				return // in the array part: no place (see unplace)
-			}
 			tb.placed++
 		}
 		tb.k2i[k] = len(tb.keys)
 		tb.keys = append(tb.keys, k)
+		if tb.RawGetH(k) == LNil {
+			tb.dead++
+		}
 	}
 	for _, k := range keys {
 		add(k)
@@ -64,13 +74,11 @@ func (tb *LTable) SetPairsOrder(keys []LValue) {
 	for k := range tb.dict {
 		add(k)
 	}
-	tb.dead = 0
-	for _, k := range tb.keys {
-		if tb.RawGetH(k) == LNil {
-			tb.dead++
-		}
-	}
 }
+
+// RemovedPlaces returns how many places of the hash part's pairs order are of
+// keys it no longer holds, or empty.
+func (tb *LTable) RemovedPlaces() int { return tb.dead }
 
 // ForEachHashNumber calls cb for each number key of the hash part and its
 // value: the keys past the array part, and those that are not integers.
