@@ -408,7 +408,7 @@ func capReverse(L *glua.LState) int {
 // charged before it is built.
 func capTableConcat(L *glua.LState) int {
 	t := L.CheckTable(1)
-	sep := L.OptString(2, "")
+	sep := optStringArg(L, 2, "")
 	i, j := optIntArg(L, 3, 1), optIntArg(L, 4, t.Len())
 	if i > j {
 		L.Push(glua.LString(""))

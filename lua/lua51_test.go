@@ -509,3 +509,29 @@ local z = 0
 print(-z, 1 / (-z))`
 	printsAsLua51(t, "borders.lua", src, "1\t1\nnil\tnil\t3\t4\tnil\n1\tx\t2\t3\t5\tnil\n4\tfirst\t3\tnil\tfar\tnil\nfirst\t3\t2\t1\tnil\n5\t6\t10\tnil\n-inf\t-inf\n-inf\n-0\t-inf\n")
 }
+
+// More of 5.1's base and library behaviour (want is lua5.1's output;
+// helper-267): a number is a string argument to table.concat's separator and
+// to a chunk name, and a load reader's piece; next with an integer key the
+// table does not have is an error; a __tostring that is not a function is
+// called (and fails); math.modf(inf) is inf, 0; and arithmetic keeps -0.
+func TestArgumentsFollowLua51(t *testing.T) {
+	const src = `print(table.concat({1, 2, 3}, 0), table.concat({1, 2}, 1.5))
+print((select(2, pcall(next, {10, 20, x = 1}, 5))):find("invalid key to 'next'", 1, true) ~= nil)
+print((select(2, pcall(next, {}, 1))):find("invalid key to 'next'", 1, true) ~= nil)
+print(next({10, nil, 30}, 2))
+local t = {1, 2, 3}
+for k in pairs(t) do t[k] = nil end
+print(next(t))
+local p, i = {"return ", 7}, 0
+print(load(function() i = i + 1 return p[i] end)())
+print(pcall(loadstring("error('e')", 5)))
+print((pcall(tostring, setmetatable({}, {__tostring = "x"}))))
+print(math.modf(1/0))
+print(math.modf(-1/0))
+print(math.modf(-3.5))
+local vx = 0
+vx = vx * -1
+print(vx, string.format("%.2f", vx), 1/vx)`
+	printsAsLua51(t, "args.lua", src, "10203\t11.52\ntrue\ntrue\n3\t30\nnil\n7\nfalse\t[string \"5\"]:1: e\nfalse\ninf\t0\n-inf\t-0\n-3\t-0.5\n-0\t-0.00\t-inf\n")
+}

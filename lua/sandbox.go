@@ -176,16 +176,16 @@ func (rt *Runtime) print(L *glua.LState, name string) int {
 // chunk (so .. stays capped), with the calling script's globals as environment.
 func baseLoadString(L *glua.LState) int {
 	src := L.CheckString(1)
-	return loadSource(L, src, L.OptString(2, src))
+	return loadSource(L, src, optStringArg(L, 2, src))
 }
 
 // load is load(s | f [, chunkname]), where f returns the source in pieces;
 // an error f raises is returned with nil, as from a chunk that does not compile.
 func (p *protectors) load(L *glua.LState) int {
 	if s, ok := L.Get(1).(glua.LString); ok {
-		return loadSource(L, string(s), L.OptString(2, string(s)))
+		return loadSource(L, string(s), optStringArg(L, 2, string(s)))
 	}
-	name := L.OptString(2, "=(load)")
+	name := optStringArg(L, 2, "=(load)")
 	f := L.CheckFunction(1)
 	var src growing
 	for {
@@ -200,14 +200,14 @@ func (p *protectors) load(L *glua.LState) int {
 		if piece == glua.LNil || piece == glua.LString("") {
 			break
 		}
-		s, ok := piece.(glua.LString)
-		if !ok {
+		if !glua.LVCanConvToString(piece) { // a number is its text, as in 5.1
 			L.Push(glua.LNil)
 			L.Push(glua.LString("reader function must return a string"))
 			return 2
 		}
+		s := glua.LVAsString(piece)
 		src.reserve(L, len(s))
-		src.WriteString(string(s))
+		src.WriteString(s)
 	}
 	return loadSource(L, src.String(), name)
 }

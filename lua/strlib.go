@@ -66,6 +66,16 @@ func optIntArg(L *glua.LState, n, def int) int {
 	return intArg(L, n)
 }
 
+// optStringArg is argument n as a string, a number converted as tostring
+// converts it, or def when it is nil or absent (gopher-lua's OptString refused
+// a number: table.concat(t, 0), loadstring(s, 5); helper-267).
+func optStringArg(L *glua.LState, n int, def string) string {
+	if L.Get(n) == glua.LNil {
+		return def
+	}
+	return L.CheckString(n)
+}
+
 // posRelative turns a Lua string position (negative counts from the end) into a
 // 1-based position that is at least 0.
 func posRelative(pos, n int) int {

@@ -547,18 +547,17 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 // NextSlots is Next, also returning how many slots of the table it looked at
 // (Next steps over the nil slots of the array part and over the places that
 // removed keys keep in pairs order, all in one call), and whether the table
-// has key: a key it holds or held until a traversal cleared it, an integer
-// key in the array part's range, or LNil. (Upstream went on from the second
-// key in pairs order for a key the table did not have.)
+// has key: a key the hash part holds or held until a traversal cleared it (it
+// keeps its place), an integer key up to the array part's length (its nil
+// slots included), or LNil. (Upstream went on from the second key in pairs
+// order for a key the table did not have.)
 func (tb *LTable) NextSlots(key LValue) (next, value LValue, looked int, ok bool) {
 	index := 0 // in the array part, unless place is set
 	place := -1
 	if key != LNil {
 		index = -1
-		if kv, ok := key.(LNumber); ok && isArrayKey(kv) {
-			if _, hashed := tb.k2i[key]; !hashed {
-				index = int(kv) // past the end: cleared, the array part shrank
-			}
+		if kv, ok := key.(LNumber); ok && isArrayKey(kv) && int(kv) <= len(tb.array) {
+			index = int(kv)
 		}
 		if index < 0 {
 			i, ok := tb.k2i[key]
