@@ -13,8 +13,9 @@ upstream=$(go mod download -json "github.com/yuin/gopher-lua@$version" | sed -n 
 [ -d "$upstream" ] || { echo "gopher-lua $version not found in the module cache" >&2; exit 1; }
 
 # The copy holds upstream's package sources (tests, the generator inputs
-# _state.go and _vm.go, cmd and _tools left out), under our import path; our
-# own tests of it (*_test.go, testdata) are not part of the diff.
+# _state.go and _vm.go, cmd and _tools left out), under our import path; the
+# diff compares only Go sources and LICENSE, not our own tests of the copy
+# (*_test.go, testdata), its README, or what a build leaves there.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for d in . ast parse pm; do
@@ -26,7 +27,7 @@ for d in . ast parse pm; do
 done
 cp "$upstream/LICENSE" "$work/a/"
 mkdir -p "$work/b"
-(cd internal/gopherlua && tar cf - --exclude=README.md --exclude=upstream.diff --exclude='*_test.go' --exclude=testdata .) | (cd "$work/b" && tar xf -)
+(cd internal/gopherlua && find . -name '*.go' ! -name '*_test.go' ! -path './testdata/*' -print0 | tar cf - --null -T - LICENSE) | (cd "$work/b" && tar xf -)
 
 got=$( (cd "$work" && diff -ruN a b) | sed -E "s/^((---|\+\+\+) [^\t]*)\t.*/\1/" || true)
 if [ "${1:-}" = --check ]; then
