@@ -88,6 +88,11 @@
 // keys (see below), next with a key the table does not have is an error
 // ("invalid key to 'next'"; gopher-lua went on from another key), a decimal
 // escape past "\255" does not compile (gopher-lua read "\256" as "\0"), a
+// number is taken as its text where a string is (table.concat's separator,
+// a chunk name, a load reader's piece; gopher-lua refused it), a __tostring
+// that is not a function is called and fails as in 5.1 (gopher-lua ignored
+// it), math.modf(inf) is inf, 0 (it was inf, nan), a -0 that arithmetic
+// gives stays -0 (it became 0), a
 // chunk load or loadstring compiled is named in its errors as 5.1 names it
 // ("=name" as name, "@file" as file, others as [string "..."]; gopher-lua:
 // =name:1:, <string>:1:),
