@@ -72,6 +72,10 @@ type copier struct {
 	// shared is set once a function or userdata is copied by reference: through
 	// it, code of the new version can reach the old version's tables.
 	shared bool
+
+	// ordered are the tables copied whose pairs order has removed keys' places
+	// (see setPairsOrders).
+	ordered []*glua.LTable
 }
 
 // newCopier returns a copier from ov into nv that starts from m: each old
@@ -120,7 +124,7 @@ func (c *copier) fill() {
 			}
 		})
 		if t.RemovedPlaces() > 0 {
-			n.SetPairsOrder(c.pairsOrder(t))
+			c.ordered = append(c.ordered, t) // see setPairsOrders
 		}
 		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
 			n.Metatable = c.meta(mt)
@@ -132,8 +136,9 @@ func (c *copier) fill() {
 }
 
 // pairsOrder returns t's pairs order for its copy (LTable.PairsOrder): each
-// key's copy, a removed key that is a string, number or boolean as it is, and
-// an empty place for one that is not, which the copy does not hold. A
+// key's copy, a removed key that is a string, number or boolean as it is, one
+// that is a table as its copy if the reload copied it, and an empty place for
+// others, which the copy does not hold. A
 // traversal that cleared the key it stood on (a sweep spread over frames)
 // goes on after a reload where it was, as it would have without the reload
 // (helper-266: next raised "invalid key to 'next'"), and the copy compacts
@@ -150,6 +155,8 @@ func (c *copier) pairsOrder(t *glua.LTable) []glua.LValue {
 			if ck, ok := c.ref(k); ok {
 				order[i] = ck
 			}
+		} else if kt, ok := k.(*glua.LTable); ok && c.seen[kt] != nil {
+			order[i] = c.seen[kt]
 		}
 	}
 	return order
@@ -360,7 +367,19 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 		c.deferred[a[0]] = a[1]
 	}
 	c.adopted = nil
+	c.setPairsOrders()
 	return names
+}
+
+// setPairsOrders gives the copies of the tables in c.ordered their tables'
+// pairs orders, once everything is copied: a removed key that is a table has
+// its place only if the table was copied, held elsewhere (a sweep's cursor
+// kept in a field; helper-268), which may come after the table it was a key of.
+func (c *copier) setPairsOrders() {
+	for _, t := range c.ordered {
+		c.seen[t].SetPairsOrder(c.pairsOrder(t))
+	}
+	c.ordered = nil
 }
 
 // intoChunk makes the module's tables of data the new chunk's tables: where

@@ -535,3 +535,20 @@ vx = vx * -1
 print(vx, string.format("%.2f", vx), 1/vx)`
 	printsAsLua51(t, "args.lua", src, "10203\t11.52\ntrue\ntrue\n3\t30\nnil\n7\nfalse\t[string \"5\"]:1: e\nfalse\ninf\t0\n-inf\t-0\n-3\t-0.5\n-0\t-0.00\t-inf\n")
 }
+
+// next after the last element, cleared, once a far key grew the array part
+// (want is lua5.1's output; helper-268: grow cut the cleared slot too, and
+// next refused its key).
+func TestNextAfterGrowFollowsLua51(t *testing.T) {
+	const src = `local t = {}
+for i = 1, 6 do t[i] = i end
+t[6] = nil
+t[100] = "new"
+print(pcall(next, t, 6))
+local s = {10, 20, 30, 40, 50, 60}
+table.remove(s)
+s.extra = true
+s[200] = 1
+print(select("#", next(s, 6)))`
+	printsAsLua51(t, "nextgrow.lua", src, "true\t100\tnew\n2\n")
+}

@@ -223,11 +223,11 @@ func (tb *LTable) grow() {
 			size = twotoi
 		}
 	}
-	if size > len(tb.array) {
+	if old := len(tb.array); size > old {
 		for len(tb.array) < size && tb.sparse > 0 {
 			tb.appendSlot(tb.takeHash(len(tb.array) + 1))
 		}
-		for len(tb.array) > 0 && tb.array[len(tb.array)-1] == LNil {
+		for len(tb.array) > old && tb.array[len(tb.array)-1] == LNil {
 			tb.array = tb.array[:len(tb.array)-1] // padded past the last key taken
 		}
 		tb.pull()
