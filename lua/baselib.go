@@ -151,9 +151,9 @@ func whereByStack(L *glua.LState, level int) string {
 // baseToNumber is tonumber(e [, base]) as Lua 5.1's. In base 10 (the default) a
 // string reads as the arithmetic operators read it in Lua 5.1 on Linux: a
 // decimal number with an optional fraction and exponent ("1e+20", which
-// tostring(1e20) gives, and ".5"), or a hexadecimal integer ("0x1F"), with an
-// optional sign and between optional spaces; "inf", "nan" and hexadecimal
-// fractions are not numbers. In another base from 2 to 36 it is an integer in
+// tostring(1e20) gives, and ".5"), a hexadecimal one ("0x1F", "0x1.8p3"),
+// "inf", "infinity" or "nan" in any case (tostring(1/0) gives "inf"), as C's
+// strtod reads them, with an optional sign and between optional spaces. In another base from 2 to 36 it is an integer in
 // that base (in base 16 after an optional 0x), as C's strtoul reads one,
 // except that a minus sign makes it negative (5.1's wrapped it around the
 // unsigned 64-bit integers). gopher-lua's read no exponent without a '.'
@@ -187,25 +187,46 @@ func baseToNumber(L *glua.LState) int {
 // around a number.
 const cSpaces = " \t\n\v\f\r"
 
-// decimalNumber is s read as a number in base 10, or nil.
+// decimalNumber is s read as a number in base 10, as glibc's strtod reads it
+// for Lua 5.1, or nil.
 func decimalNumber(s string) glua.LValue {
 	s = strings.Trim(s, cSpaces)
 	digits, neg := cutSign(s)
+	sign := 1.0
+	if neg {
+		sign = -1
+	}
 	if hex, ok := cutHex(digits); ok {
-		if hex == "" || strings.Trim(hex, "0123456789abcdefABCDEF") != "" {
+		mant, exp, hasExp := strings.Cut(strings.Replace(hex, "P", "p", 1), "p")
+		whole, frac, _ := strings.Cut(mant, ".")
+		if whole+frac == "" || strings.Trim(whole+frac, "0123456789abcdefABCDEF") != "" || hasExp && !isExponent(exp) {
 			return glua.LNil
 		}
-		f, _ := strconv.ParseFloat("0x"+hex+"p0", 64) // rounded once, as strtod reads it past 2^64 too
-		if neg {
-			f = -f
+		if !hasExp {
+			exp = "0"
 		}
-		return glua.LNumber(f)
+		f, _ := strconv.ParseFloat("0x"+mant+"p"+exp, 64) // rounded once, as strtod reads it past 2^64 too
+		return glua.LNumber(sign * f)
+	}
+	switch word := strings.ToLower(digits); {
+	case word == "inf" || word == "infinity":
+		return glua.LNumber(sign * math.Inf(1))
+	case word == "nan" || strings.HasPrefix(word, "nan(") && strings.HasSuffix(word, ")") &&
+		strings.Trim(word[4:len(word)-1], "0123456789abcdefghijklmnopqrstuvwxyz_") == "":
+		return glua.LNumber(math.Copysign(math.NaN(), sign))
 	}
 	if !isDecimal(digits) {
 		return glua.LNil
 	}
 	f, _ := strconv.ParseFloat(s, 64) // beyond the floats: ±Inf, as C's strtod reads it
 	return glua.LNumber(f)
+}
+
+// isExponent reports whether s is a C exponent's digits: an optional sign and
+// one or more decimal digits.
+func isExponent(s string) bool {
+	s, _ = cutSign(s)
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // cutSign returns s without its sign, if it has one, and whether it was '-'.
