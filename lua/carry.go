@@ -135,9 +135,10 @@ func (c *copier) fill() {
 	}
 }
 
-// pairsOrder returns t's pairs order for its copy (LTable.PairsOrder): each
-// key's copy, a removed key that is a string, number or boolean as it is, one
-// that is a table as its copy if the reload copied it, and an empty place for
+// pairsOrder returns t's pairs order for its copy (LTable.PairsOrder): a key
+// that is a string, number or boolean as it is, one that is a table or
+// function as its copy if the reload copied it (copied: every key t held when
+// it was copied, and a removed one held elsewhere), and an empty place for
 // others, which the copy does not hold. A
 // traversal that cleared the key it stood on (a sweep spread over frames)
 // goes on after a reload where it was, as it would have without the reload
@@ -151,15 +152,36 @@ func (c *copier) pairsOrder(t *glua.LTable) []glua.LValue {
 			continue
 		}
 		order[i] = glua.LNil
-		if orNil(t.RawGet(k)) != glua.LNil {
-			if ck, ok := c.ref(k); ok {
-				order[i] = ck
-			}
-		} else if kt, ok := k.(*glua.LTable); ok && c.seen[kt] != nil {
-			order[i] = c.seen[kt]
+		if ck := c.copied(k); ck != nil {
+			order[i] = ck
 		}
 	}
 	return order
+}
+
+// copied returns what k, a table, function or userdata key, is in the new
+// version, as ref gives it but without copying anything: a table's copy if
+// the reload has made one, a function's counterpart or copy, or else the
+// function or userdata itself, which a reload carries by reference; nil for
+// a table not copied.
+func (c *copier) copied(k glua.LValue) glua.LValue {
+	switch k := k.(type) {
+	case *glua.LTable:
+		if n := c.seen[k]; n != nil {
+			return n
+		}
+	case *glua.LFunction:
+		if n := c.fns[k]; n != nil {
+			return n
+		}
+		if n := c.closures[k]; n != nil {
+			return n
+		}
+		return k
+	case *glua.LUserData:
+		return k
+	}
+	return nil
 }
 
 // meta returns the copy of mt as a metatable: a class's counterpart, if it has
@@ -372,14 +394,15 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 }
 
 // setPairsOrders gives the copies of the tables in c.ordered their tables'
-// pairs orders, once everything is copied: a removed key that is a table has
-// its place only if the table was copied, held elsewhere (a sweep's cursor
-// kept in a field; helper-268), which may come after the table it was a key of.
+// pairs orders, once everything is copied, at the end of carry and again
+// once on_save's result is: a removed key that is a table or function has its
+// place only if it was copied, held elsewhere (a sweep's cursor kept in a
+// field or returned by on_save; helpers 268, 269), which may come after the
+// table it was a key of. Nothing runs on the copies before on_restore.
 func (c *copier) setPairsOrders() {
 	for _, t := range c.ordered {
 		c.seen[t].SetPairsOrder(c.pairsOrder(t))
 	}
-	c.ordered = nil
 }
 
 // intoChunk makes the module's tables of data the new chunk's tables: where

@@ -56,7 +56,8 @@
 // numbers as 5.1 does on Linux ("1e+20", which tostring(1e20) gives, was nil
 // in gopher-lua; "0010" is 10; "inf", "nan" and hex fractions such as "0x1p4"
 // read as C's strtod reads them, so tonumber(tostring(1/0)) is inf), but for a
-// negative number in another base, which keeps its sign; number literals do too (0010 is 10, not octal 8, and
+// negative number in another base, which keeps its sign; number literals do too, but
+// for hex fractions, which the lexer does not take (0010 is 10, not octal 8, and
 // 1e400 is inf, not nan); and math.huge is inf, not the largest float, so
 // 1/0 == math.huge (and a result or field of math.huge is an ErrJSON error:
 // JSON has no infinity); a malformed number literal (1e) is a syntax error,

@@ -355,6 +355,7 @@ func (h hookSet) call(ctx context.Context, s *script, ov, nv *version, c *copier
 		}
 	}
 	c.protect()
+	c.setPairsOrders() // of the tables on_save's result brought (see copier.pairsOrder)
 	if h.restore == nil {
 		return nil
 	}

@@ -212,9 +212,12 @@ func (tb *LTable) setInt(key int, value LValue) {
 
 // grow extends the array part over the hash part's integer keys, as Lua 5.1's
 // rehash would, to the largest power of two n for which more than half the
-// keys from 1 to n would have a value, each time the count of such keys in the
-// hash part reaches a power of two (a count, not a history, so that a table
-// put back as it was grows as it would have).
+// keys from 1 to n would have a value (but to the last key below n it holds),
+// each time the count of such keys in the hash part reaches a power of two (a
+// count, not a history, so that a table put back as it was grows as it would
+// have). The keys it passes over that a traversal cleared become nil slots,
+// which next still takes (helper-269: a slot padded and cut again had lost
+// its key's place).
 func (tb *LTable) grow() {
 	size, used := 0, tb.live
 	for i, twotoi := 0, 1; twotoi < MaxArrayIndex; i, twotoi = i+1, 2*twotoi {
@@ -223,15 +226,19 @@ func (tb *LTable) grow() {
 			size = twotoi
 		}
 	}
-	if old := len(tb.array); size > old {
-		for len(tb.array) < size && tb.sparse > 0 {
-			tb.appendSlot(tb.takeHash(len(tb.array) + 1))
-		}
-		for len(tb.array) > old && tb.array[len(tb.array)-1] == LNil {
-			tb.array = tb.array[:len(tb.array)-1] // padded past the last key taken
-		}
-		tb.pull()
+	if size <= len(tb.array) {
+		return
 	}
+	last := 0 // the last key to take: no nil slot is padded past it, to be cut
+	for k := range tb.dict {
+		if n, ok := k.(LNumber); ok && isArrayKey(n) && int(n) <= size {
+			last = max(last, int(n))
+		}
+	}
+	for len(tb.array) < last {
+		tb.appendSlot(tb.takeHash(len(tb.array) + 1))
+	}
+	tb.pull()
 }
 
 // countSparse counts d more of the hash part's keys in the array part's
