@@ -73,9 +73,9 @@ type copier struct {
 	// it, code of the new version can reach the old version's tables.
 	shared bool
 
-	// ordered are the tables copied whose pairs order has removed keys' places
-	// (see setPairsOrders).
-	ordered []*glua.LTable
+	// ordered are the copies whose tables' pairs orders had removed keys'
+	// places, with those orders as they were when copied (see setPairsOrders).
+	ordered []orderedCopy
 }
 
 // newCopier returns a copier from ov into nv that starts from m: each old
@@ -124,7 +124,7 @@ func (c *copier) fill() {
 			}
 		})
 		if t.RemovedPlaces() > 0 {
-			c.ordered = append(c.ordered, t) // see setPairsOrders
+			c.ordered = append(c.ordered, orderedCopy{n, t.PairsOrder()}) // see setPairsOrders
 		}
 		if mt, ok := t.Metatable.(*glua.LTable); ok && !protected(mt) {
 			n.Metatable = c.meta(mt)
@@ -135,28 +135,38 @@ func (c *copier) fill() {
 	}
 }
 
-// pairsOrder returns t's pairs order for its copy (LTable.PairsOrder): a key
-// that is a string, number or boolean as it is, one that is a table or
-// function as its copy if the reload copied it (copied: every key t held when
-// it was copied, and a removed one held elsewhere), and an empty place for
+// pairsOrder returns order, a table's pairs order when it was copied, for its
+// copy: a key that is a string, number or boolean as it is, one that is a
+// table or function as its copy if the reload copied it (copied: every key the
+// table held, and a removed one held elsewhere), and an empty place for
 // others, which the copy does not hold. A
 // traversal that cleared the key it stood on (a sweep spread over frames)
 // goes on after a reload where it was, as it would have without the reload
 // (helper-266: next raised "invalid key to 'next'"), and the copy compacts
 // when t would have.
-func (c *copier) pairsOrder(t *glua.LTable) []glua.LValue {
-	order := t.PairsOrder()
+func (c *copier) pairsOrder(order []glua.LValue) []glua.LValue {
+	mapped := make([]glua.LValue, len(order))
 	for i, k := range order {
 		switch k.(type) {
 		case glua.LString, glua.LNumber, glua.LBool:
+			mapped[i] = k
 			continue
 		}
-		order[i] = glua.LNil
+		mapped[i] = glua.LNil
 		if ck := c.copied(k); ck != nil {
-			order[i] = ck
+			mapped[i] = ck
 		}
 	}
-	return order
+	return mapped
+}
+
+// orderedCopy is a copy and its table's pairs order when it was copied
+// (LTable.PairsOrder): on_save may change the table, not the copy
+// (helper-270: a compaction or a key moved into the array part by on_save
+// took places the copy needed).
+type orderedCopy struct {
+	copy  *glua.LTable
+	order []glua.LValue
 }
 
 // copied returns what k, a table, function or userdata key, is in the new
@@ -400,8 +410,8 @@ func (c *copier) carry(m *codeMatch, ov, nv *version) []string {
 // field or returned by on_save; helpers 268, 269), which may come after the
 // table it was a key of. Nothing runs on the copies before on_restore.
 func (c *copier) setPairsOrders() {
-	for _, t := range c.ordered {
-		c.seen[t].SetPairsOrder(c.pairsOrder(t))
+	for _, o := range c.ordered {
+		o.copy.SetPairsOrder(c.pairsOrder(o.order))
 	}
 }
 
