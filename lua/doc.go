@@ -403,10 +403,13 @@
 //   - A carried table iterates (pairs, next) in the order the old one did when it
 //     was copied, so pairs order, which is the same every run before a reload, is
 //     the same every run after one: first the array part (the integer keys from 1
-//     up to where more than half would hold a value) by index, then the other keys in the old table's order, which in
-//     gopher-lua is the order they were first set. The copy starts that order
-//     afresh: a key the old table had removed, set again after the reload, goes
-//     last, where the old table would have put it back in its first place. The
+//     up to where more than half would hold a value) by index, then the other
+//     keys in the old table's order, the order they were first set. The copy
+//     keeps the places of the keys the old table had removed (until removed
+//     keys outnumber the others), so that a key set again after the reload
+//     goes where it would have without the reload, and a traversal spread over
+//     calls that cleared the key it stood on goes on: but for a removed table
+//     key that nothing else carried, which has no copy to take its place. The
 //     module table is the new chunk's: a field the chunk set keeps the place the
 //     chunk first gave it, and the carried fields it did not set follow in the old
 //     module's order. What on_save returns is copied the same way.
