@@ -124,9 +124,9 @@ import (
 // What no limit bounds is the work one instruction does on a table. A table's
 // array part (its integer keys from 1 up) grows as Lua 5.1's does: past its end
 // only while more than half its slots would hold a value, so t[16e6] = true takes
-// one hash slot (gopher-lua, on which this package runs, padded the array with
-// nils up to any integer key below 2^26: 6 GiB allocated for t[2^26-1] = true; see
-// internal/gopherlua). But an instruction that adds a key can still move the
+// one hash slot (upstream gopher-lua padded the array with nils up to any
+// integer key below 2^26: 6 GiB allocated for t[2^26-1] = true; this package
+// runs on the patched copy in internal/gopherlua). But an instruction that adds a key can still move the
 // integer keys a table's hash part holds into its array part, as many as there
 // are, when they come to fill it, as 5.1's rehash does; and a table constructor
 // fed by a call returning many values ({f()}) fills up to 256 Ki slots in one
